@@ -1,0 +1,3 @@
+export * from './tables/index';
+export * from './client';
+export * from './migrate';

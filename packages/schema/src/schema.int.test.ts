@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, pgErrorCode, PG_ERROR, queryRows, type DatabaseHandle } from './client';
+import { migrate } from './migrate';
+import { billingEvents, idMap, migrationRejects, sessionAuditEvents, sessionParticipants, stepCheckpoints, virtualSessions } from './tables/index';
+import { createTestDatabase, type TestDatabase } from './testing/index';
+
+/** The same suite runs once per driver, as drizzle-orm does: PostgreSQL 15 (production) and PGlite (embedded default). */
+const drivers: Array<{ name: string; open: () => Promise<{ handle: DatabaseHandle; dispose: () => Promise<void> }> }> = [
+  {
+    name: 'PostgreSQL 15',
+    open: async () => {
+      const database: TestDatabase = await createTestDatabase({ migrated: false });
+      const handle = await createDatabase(database.url, { max: 3 });
+      return { handle, dispose: async () => { await handle.close(); await database.drop(); } };
+    },
+  },
+  {
+    name: 'PGlite',
+    open: async () => {
+      const handle = await createDatabase('pglite:memory');
+      return { handle, dispose: () => handle.close() };
+    },
+  },
+];
+
+async function expectSqlState(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error, `expected SQLSTATE ${code}`).toBeDefined();
+  expect(pgErrorCode(error)).toBe(code);
+}
+
+describe.each(drivers)('schema on $name', ({ open }) => {
+  let handle: DatabaseHandle;
+  let dispose: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ handle, dispose } = await open());
+  });
+  afterAll(async () => dispose());
+
+  const session = (over: Partial<typeof virtualSessions.$inferInsert> = {}) => ({
+    tenantId: 'acme',
+    patientRef: 'Patient/p-1',
+    status: 'ended' as const,
+    ...over,
+  });
+
+  it('applies every migration to an empty database', async () => {
+    const first = await migrate(handle);
+    expect(first.applied).toBeGreaterThan(0);
+    expect(first.applied).toBe(first.total);
+    const tables = await queryRows<{ name: string }>(handle.db, sql`
+      select table_schema || '.' || table_name as name from information_schema.tables
+      where table_schema in ('public', 'vc_migration') order by 1`);
+    expect(tables.map((r) => r.name)).toEqual([
+      'public.billing_events', 'public.idempotency_keys', 'public.outbox', 'public.session_audit_events',
+      'public.session_participants', 'public.tenant_virtual_care_configs', 'public.virtual_sessions',
+      'vc_migration.cutovers', 'vc_migration.id_map', 'vc_migration.rejects', 'vc_migration.runs', 'vc_migration.step_checkpoints',
+    ]);
+  });
+
+  it('re-applying the migrations is a no-op', async () => {
+    const again = await migrate(handle);
+    expect(again.applied).toBe(0);
+    const [row] = await queryRows<{ n: number }>(handle.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    expect(row!.n).toBe(again.total);
+  });
+
+  it('refuses a second session with the same tenant and legacy id', async () => {
+    await handle.db.insert(virtualSessions).values(session({ legacyId: '42' }));
+    await expectSqlState(handle.db.insert(virtualSessions).values(session({ legacyId: '42' })), PG_ERROR.uniqueViolation);
+  });
+
+  it('allows the same legacy id in another tenant, and any number of native (null legacy id) sessions', async () => {
+    await handle.db.insert(virtualSessions).values(session({ tenantId: 'globex', legacyId: '42' }));
+    await handle.db.insert(virtualSessions).values([session({ legacyId: null }), session({ legacyId: null })]);
+    const rows = await handle.db.select().from(virtualSessions).where(eq(virtualSessions.legacyId, '42'));
+    expect(rows.map((r) => r.tenantId).sort()).toEqual(['acme', 'globex']);
+  });
+
+  it('refuses a second participant row for the same session and participant', async () => {
+    const [s] = await handle.db.insert(virtualSessions).values(session({ legacyId: '43' })).returning();
+    const participant = { sessionId: s!.id, tenantId: 'acme', participantRef: 'Practitioner/d-1', role: 'practitioner' as const, source: 'audit_backfill' as const, joinCount: 1 };
+    await handle.db.insert(sessionParticipants).values(participant);
+    await expectSqlState(handle.db.insert(sessionParticipants).values({ ...participant, source: 'live' }), PG_ERROR.uniqueViolation);
+  });
+
+  it('refuses a participant of a session that does not exist', async () => {
+    await expectSqlState(
+      handle.db.insert(sessionParticipants).values({ sessionId: randomUUID(), tenantId: 'acme', participantRef: 'Patient/x', role: 'patient', source: 'live' }),
+      PG_ERROR.foreignKeyViolation,
+    );
+  });
+
+  it('refuses a second billing event of the same code for a session', async () => {
+    const [s] = await handle.db.insert(virtualSessions).values(session({ legacyId: '44' })).returning();
+    const bill = { tenantId: 'acme', sessionId: s!.id, code: '99213', placeOfService: '02', modifier: '95', occurredAt: new Date() };
+    await handle.db.insert(billingEvents).values(bill);
+    await expectSqlState(handle.db.insert(billingEvents).values(bill), PG_ERROR.uniqueViolation);
+  });
+
+  it('refuses a cancel reason on a session that is not cancelled', async () => {
+    await expectSqlState(handle.db.insert(virtualSessions).values(session({ legacyId: '45', cancelReason: 'no_show' })), PG_ERROR.checkViolation);
+  });
+
+  it('keeps the audit trail append-only', async () => {
+    const [s] = await handle.db.insert(virtualSessions).values(session({ legacyId: '46' })).returning();
+    const [event] = await handle.db.insert(sessionAuditEvents).values({ tenantId: 'acme', sessionId: s!.id, action: 'session.ended' }).returning();
+    await expect(handle.db.update(sessionAuditEvents).set({ action: 'session.erased' }).where(eq(sessionAuditEvents.id, event!.id))).rejects.toThrow();
+    await expect(handle.db.delete(sessionAuditEvents).where(eq(sessionAuditEvents.id, event!.id))).rejects.toThrow();
+    const [kept] = await handle.db.select().from(sessionAuditEvents).where(eq(sessionAuditEvents.id, event!.id));
+    expect(kept!.action).toBe('session.ended');
+  });
+
+  it('refuses the same reject twice for one source row, step and reason', async () => {
+    const reject = { tenantId: 'acme', phase: 's1', stepId: '1.1', legacyKey: '77', reason: 'missing_patient', raw: { id: '77' } };
+    await handle.db.insert(migrationRejects).values(reject);
+    await expectSqlState(handle.db.insert(migrationRejects).values(reject), PG_ERROR.uniqueViolation);
+  });
+
+  it('drops the vc_migration schema without touching a service table', async () => {
+    await handle.db.insert(stepCheckpoints).values({ tenantId: 'acme', phase: 's1', stepId: '1.1', status: 'done' });
+    await handle.db.insert(idMap).values({ tenantId: 'acme', entity: 'session', legacyId: '42', newId: randomUUID() });
+    const count = async () => (await queryRows<{ n: number }>(handle.db, sql`select count(*)::int as n from virtual_sessions`))[0]!.n;
+    const before = await count();
+    await handle.db.execute(sql`drop schema vc_migration cascade`);
+    expect(await count()).toBe(before);
+    const [left] = await queryRows<{ n: number }>(handle.db, sql`select count(*)::int as n from information_schema.tables where table_schema = 'vc_migration'`);
+    expect(left!.n).toBe(0);
+    // The service's write paths still work with migration state gone.
+    await handle.db.insert(virtualSessions).values(session({ legacyId: null, status: 'scheduled' }));
+    expect(await count()).toBe(before + 1);
+  });
+});

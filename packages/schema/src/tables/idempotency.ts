@@ -1,0 +1,19 @@
+import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** Replies to POSTs that carried an `Idempotency-Key`, replayed verbatim when the same caller retries. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    tenantId: text('tenant_id').notNull(),
+    principal: text('principal').notNull(),
+    key: text('key').notNull(),
+    /** Hash of method + path + body: the same key with another request is a 422, not a replay. */
+    requestHash: text('request_hash').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.tenantId, t.principal, t.key] })],
+);
+
+export type IdempotencyKey = typeof idempotencyKeys.$inferSelect;

@@ -1,0 +1,117 @@
+import { bigserial, boolean, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/**
+ * Migration state lives in its own schema so that `DROP SCHEMA vc_migration CASCADE` after decommission
+ * removes it without touching a service table: nothing in `public` references anything here.
+ */
+export const vcMigration = pgSchema('vc_migration');
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+export const stepStatus = vcMigration.enum('step_status', ['pending', 'running', 'done', 'failed']);
+export const runStatus = vcMigration.enum('run_status', ['running', 'done', 'failed', 'interrupted']);
+
+/** One invocation of a phase for a tenant. */
+export const migrationRuns = vcMigration.table(
+  'runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: text('tenant_id').notNull(),
+    phase: text('phase').notNull(),
+    status: runStatus('status').notNull().default('running'),
+    dryRun: boolean('dry_run').notNull().default(false),
+    options: jsonb('options').$type<Record<string, unknown>>(),
+    summary: jsonb('summary').$type<Record<string, unknown>>(),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('runs_tenant_phase_idx').on(t.tenantId, t.phase, t.startedAt)],
+);
+
+/**
+ * Where a (tenant, phase, step) stands. Updated in the same transaction as each batch's writes,
+ * so the cursor never runs ahead of (or behind) what was committed.
+ */
+export const stepCheckpoints = vcMigration.table(
+  'step_checkpoints',
+  {
+    tenantId: text('tenant_id').notNull(),
+    phase: text('phase').notNull(),
+    stepId: text('step_id').notNull(),
+    status: stepStatus('status').notNull().default('pending'),
+    /** Step-defined resume position, e.g. `{ afterId: "1234" }` for keyset pagination. */
+    cursor: jsonb('cursor').$type<Record<string, unknown>>(),
+    read: integer('read').notNull().default(0),
+    written: integer('written').notNull().default(0),
+    rejected: integer('rejected').notNull().default(0),
+    deferred: integer('deferred').notNull().default(0),
+    /** Warning counts by code, per source row. */
+    warnings: jsonb('warnings').$type<Record<string, number>>().notNull().default({}),
+    /** Step-specific facts later phases read (e.g. s1's as-of watermark). */
+    facts: jsonb('facts').$type<Record<string, unknown>>(),
+    runId: uuid('run_id'),
+    error: text('error'),
+    startedAt: ts('started_at'),
+    finishedAt: ts('finished_at'),
+    durationMs: integer('duration_ms').notNull().default(0),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'step_checkpoints_pk', columns: [t.tenantId, t.phase, t.stepId] })],
+);
+
+/** Rows that could not be loaded, with why and the raw legacy row, never silently dropped. */
+export const migrationRejects = vcMigration.table(
+  'rejects',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    phase: text('phase').notNull(),
+    stepId: text('step_id').notNull(),
+    /** Stable key of the source row within the step (legacy id, or table:id): re-runs cannot duplicate a reject. */
+    legacyKey: text('legacy_key').notNull(),
+    reason: text('reason').notNull(),
+    detail: text('detail'),
+    raw: jsonb('raw').$type<Record<string, unknown>>(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('rejects_row_uq').on(t.tenantId, t.phase, t.stepId, t.legacyKey, t.reason),
+    index('rejects_tenant_reason_idx').on(t.tenantId, t.reason),
+  ],
+);
+
+/** Legacy id → new id, per entity, so later phases and validation can join across the two worlds. */
+export const idMap = vcMigration.table(
+  'id_map',
+  {
+    tenantId: text('tenant_id').notNull(),
+    entity: text('entity').notNull(),
+    legacyId: text('legacy_id').notNull(),
+    newId: text('new_id').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'id_map_pk', columns: [t.tenantId, t.entity, t.legacyId] })],
+);
+
+/** S4 routing changes: the snapshot taken before each apply is what rollback restores. */
+export const cutovers = vcMigration.table(
+  'cutovers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: text('tenant_id').notNull(),
+    action: text('action').notNull(),
+    previousRouting: jsonb('previous_routing'),
+    appliedRouting: jsonb('applied_routing'),
+    watermark: ts('watermark'),
+    forced: boolean('forced').notNull().default(false),
+    reason: text('reason'),
+    actor: text('actor'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('cutovers_tenant_idx').on(t.tenantId, t.createdAt)],
+);
+
+export type MigrationRun = typeof migrationRuns.$inferSelect;
+export type StepCheckpoint = typeof stepCheckpoints.$inferSelect;
+export type MigrationReject = typeof migrationRejects.$inferSelect;
+export type Cutover = typeof cutovers.$inferSelect;

@@ -1,0 +1,32 @@
+import { sql } from 'drizzle-orm';
+import { check, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { participantRole, participantSource } from './enums';
+import { virtualSessions } from './sessions';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+/** Who was in a session: one row per (session, participant), live or backfilled from AuditLog. */
+export const sessionParticipants = pgTable(
+  'session_participants',
+  {
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => virtualSessions.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id').notNull(),
+    participantRef: text('participant_ref').notNull(),
+    role: participantRole('role').notNull(),
+    displayName: text('display_name'),
+    firstJoinedAt: ts('first_joined_at'),
+    lastLeftAt: ts('last_left_at'),
+    joinCount: integer('join_count').notNull().default(0),
+    source: participantSource('source').notNull(),
+  },
+  (t) => [
+    // Backfill re-runs and live joins must converge on one row per participant.
+    primaryKey({ name: 'session_participants_pk', columns: [t.sessionId, t.participantRef] }),
+    check('session_participants_join_count_nonneg', sql`${t.joinCount} >= 0`),
+  ],
+);
+
+export type SessionParticipant = typeof sessionParticipants.$inferSelect;
+export type NewSessionParticipant = typeof sessionParticipants.$inferInsert;

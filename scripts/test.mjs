@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// `pnpm test` (or `npm test`): installs what is missing, starts throwaway PostgreSQL 15, MariaDB and
+// nats-server -js on free loopback ports, runs vitest against them, and stops them however the run ends.
+// Already running servers? Set VC_TEST_POSTGRES_URL, VC_TEST_MYSQL_URL and VC_TEST_NATS_URL and none is started.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ensureDebianPackages, ensureDependencies, log, root } from './lib/bootstrap.mjs';
+import { debianPackages, makeWorkDir, removeWorkDir, startMariadb, startNats, startPostgres } from './lib/services.mjs';
+
+const wanted = [
+  { env: 'VC_TEST_POSTGRES_URL', pkg: 'postgresql-15', start: startPostgres, name: 'PostgreSQL 15' },
+  { env: 'VC_TEST_MYSQL_URL', pkg: 'mariadb-server', start: startMariadb, name: 'MariaDB' },
+  { env: 'VC_TEST_NATS_URL', pkg: 'nats-server', start: startNats, name: 'nats-server -js' },
+];
+
+const running = [];
+let workDir;
+function cleanup() {
+  for (const service of running.splice(0)) service.stop();
+  if (workDir) removeWorkDir(workDir);
+  workDir = undefined;
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+async function main() {
+  ensureDependencies();
+  const toStart = wanted.filter((w) => !process.env[w.env]);
+  ensureDebianPackages(debianPackages.filter((p) => toStart.some((w) => w.pkg === p.name)));
+  const env = { ...process.env };
+  if (toStart.length > 0) workDir = makeWorkDir('vc-test-');
+  await Promise.all(
+    toStart.map(async (w) => {
+      const service = await w.start(workDir);
+      running.push(service);
+      env[w.env] = service.url;
+      log(`${w.name} on 127.0.0.1:${service.port}`);
+    }),
+  );
+  const vitest = join(root, 'node_modules', '.bin', 'vitest');
+  const child = spawn(vitest, ['run', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' });
+  const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+  cleanup();
+  process.exit(code);
+}
+
+main().catch((error) => {
+  log(`test set-up failed: ${error.message}`);
+  cleanup();
+  process.exit(1);
+});
