@@ -1,0 +1,42 @@
+/**
+ * The platform access-policy service owns consent records. We speak FHIR-style `Consent` to it
+ * (scope `patient-privacy`, category telehealth), keyed by an identifier we control so imports are idempotent.
+ */
+export const TELEHEALTH_CONSENT_CATEGORY = 'telehealth';
+export const LEGACY_CONSENT_IDENTIFIER_SYSTEM = 'urn:legacy:patient_portal:telehealth_consent';
+
+export interface TelehealthConsent {
+  /** Stable identifier, e.g. `{ system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value: '<legacy id>' }`. */
+  identifier: { system: string; value: string };
+  patientRef: string;
+  /** FHIR Consent.status: `active` (permit) or `inactive` (revoked / expired). */
+  status: 'active' | 'inactive';
+  /** The provision period: start = granted_at, end = revoked_at / expires_at. ISO strings. */
+  periodStart?: string;
+  periodEnd?: string;
+  method?: string;
+  recordedBy?: string;
+  sourceUrl?: string;
+}
+
+export interface ConsentDecision {
+  /** True when the patient holds an active, in-period telehealth consent. */
+  permitted: boolean;
+  /** Why, for a 403 problem: `granted`, `revoked`, `expired`, `no_consent`. Never PHI. */
+  reason: 'granted' | 'revoked' | 'expired' | 'no_consent';
+  consentId?: string;
+}
+
+export interface AccessPolicyClient {
+  /** Upsert keyed by identifier (conditional update): re-importing changes nothing. */
+  upsertConsent(tenantId: string, consent: TelehealthConsent): Promise<{ id: string; created: boolean; changed: boolean }>;
+  decideTelehealth(tenantId: string, patientRef: string, at?: Date): Promise<ConsentDecision>;
+  countConsents(tenantId: string): Promise<number>;
+}
+
+export class AccessPolicyError extends Error {
+  override readonly name = 'AccessPolicyError';
+  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,26 @@
+import type { Encounter } from '@medplum/fhirtypes';
+
+/** Identifier system of the Encounter a session creates; value = the virtual session id. */
+export const SESSION_IDENTIFIER_SYSTEM = 'urn:virtual-care:session-id';
+
+export interface FhirClient {
+  /**
+   * Conditional create (`POST /Encounter` with `If-None-Exist: identifier=<system>|<value>`): a retried
+   * call finds the Encounter created before instead of making a second one. Returns `Encounter/<id>`.
+   */
+  createEncounterIfAbsent(encounter: Encounter, identifier: { system: string; value: string }): Promise<{ ref: string; created: boolean }>;
+  findEncounter(identifier: { system: string; value: string }): Promise<Encounter | undefined>;
+}
+
+/** Failures a caller retries (5xx, network) versus gives up on (4xx). */
+export class FhirError extends Error {
+  override readonly name = 'FhirError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

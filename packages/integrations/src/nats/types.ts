@@ -1,0 +1,28 @@
+/** The `VIRTUAL_CARE` JetStream stream: CloudEvents on `virtual_care.<entity>.<verb>`. */
+export const DEFAULT_STREAM = 'VIRTUAL_CARE';
+export const DEFAULT_SUBJECTS = ['virtual_care.>'] as const;
+
+export interface EventStreamOptions {
+  url: string;
+  /** Stream name; tests pass their own so they can share one nats-server. */
+  stream?: string;
+  subjects?: readonly string[];
+  /** JetStream de-duplication window for `Nats-Msg-Id`; default 2 minutes; relays that may retry later want it longer. */
+  duplicateWindowMs?: number;
+  /** Connection attempt timeout. */
+  timeoutMs?: number;
+}
+
+export interface PublishAck {
+  seq: number;
+  /** True when JetStream had already stored a message with this `Nats-Msg-Id`. */
+  duplicate: boolean;
+}
+
+export interface EventStream {
+  /** Creates the stream, or updates it when its subjects or settings differ. Idempotent. */
+  ensureStream(): Promise<'created' | 'updated' | 'unchanged'>;
+  /** Publishes with `Nats-Msg-Id` = msgId, so a retried publish is stored once. */
+  publish(subject: string, payload: Uint8Array, msgId: string): Promise<PublishAck>;
+  close(): Promise<void>;
+}
