@@ -1,0 +1,1 @@
+export { backoffDelay, withRetry, type RetryOptions } from './with-retry';
