@@ -3,6 +3,8 @@
 // nats-server -js on free loopback ports, runs vitest against them, and stops them however the run ends.
 // Already running servers? Set VC_TEST_POSTGRES_URL, VC_TEST_MYSQL_URL and VC_TEST_NATS_URL and none is started.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianPackages, ensureDependencies, log, root } from './lib/bootstrap.mjs';
 import { debianPackages, makeWorkDir, removeWorkDir, startMariadb, startNats, startPostgres } from './lib/services.mjs';
@@ -43,10 +45,23 @@ async function main() {
     }),
   );
   const vitest = join(root, 'node_modules', '.bin', 'vitest');
-  const child = spawn(vitest, ['run', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' });
+  const resultsDir = mkdtempSync(join(tmpdir(), 'vc-vitest-'));
+  const results = join(resultsDir, 'results.json');
+  const args = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${results}`, ...process.argv.slice(2)];
+  const child = spawn(vitest, args, { cwd: root, env, stdio: 'inherit' });
   const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
   cleanup();
+  printClosingLine(results);
+  rmSync(resultsDir, { recursive: true, force: true });
   process.exit(code);
+}
+
+/** One plain closing line that CI and humans read the same way: `tests: N passed, N failed`. */
+function printClosingLine(file) {
+  if (!existsSync(file)) return;
+  const summary = JSON.parse(readFileSync(file, 'utf8'));
+  const skipped = summary.numPendingTests + summary.numTodoTests;
+  process.stdout.write(`\ntests: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 }
 
 main().catch((error) => {
