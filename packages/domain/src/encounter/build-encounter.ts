@@ -1,0 +1,93 @@
+/**
+ * The FHIR R4 Encounter a finished VirtualSession becomes. Domain imports nothing of ours, so the
+ * identifier system (`SESSION_IDENTIFIER_SYSTEM` of @vc/integrations/fhir) is passed in by the caller.
+ */
+
+/** HL7 v3 ActCode `VR` (virtual): the Encounter.class of a telehealth visit. */
+export const VIRTUAL_ENCOUNTER_CLASS = {
+  system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+  code: 'VR',
+  display: 'virtual',
+} as const;
+
+const PARTICIPATION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+
+/** The subset of FHIR R4 Encounter this builder emits (structurally compatible with @medplum/fhirtypes). */
+export interface EncounterResource {
+  resourceType: 'Encounter';
+  status: 'finished' | 'cancelled';
+  class: { system: string; code: string; display: string };
+  identifier: Array<{ system: string; value: string }>;
+  subject: { reference: string };
+  period: { start: string; end: string };
+  participant: Array<{
+    type?: Array<{ coding: Array<{ system: string; code: string; display: string }> }>;
+    individual: { reference: string };
+    period?: { start?: string; end?: string };
+  }>;
+}
+
+export interface EncounterSession {
+  id: string;
+  patientRef: string;
+  practitionerRef: string | null;
+  startedAt: Date | null;
+  endedAt: Date;
+}
+
+export interface EncounterParticipant {
+  participantRef: string;
+  firstJoinedAt: Date | null;
+  lastLeftAt: Date | null;
+}
+
+/** Only Practitioner/RelatedPerson references may be Encounter.participant.individual in R4. */
+function isIndividual(ref: string): boolean {
+  return /^(Practitioner|PractitionerRole|RelatedPerson)\//.test(ref);
+}
+
+function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null, to?: Date | null): EncounterResource['participant'][number] {
+  const display = code === 'PPRF' ? 'primary performer' : 'Participation';
+  const entry: EncounterResource['participant'][number] = {
+    type: [{ coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code, display }] }],
+    individual: { reference: ref },
+  };
+  if (from || to) entry.period = { ...(from ? { start: from.toISOString() } : {}), ...(to ? { end: to.toISOString() } : {}) };
+  return entry;
+}
+
+/**
+ * Builds the Encounter of an ended session: class VR, identifier `<identifierSystem>|<session id>` (the
+ * conditional-create key), subject = the patient, period = started → ended (a session ended before anyone
+ * started it has a zero-length period at its end), participants = the practitioner of record plus every
+ * practitioner or related person who joined.
+ */
+export function buildEncounter(session: EncounterSession, participants: readonly EncounterParticipant[], identifierSystem: string): EncounterResource {
+  const start = session.startedAt ?? session.endedAt;
+  const entries: EncounterResource['participant'] = [];
+  const seen = new Set<string>();
+  if (session.practitionerRef && isIndividual(session.practitionerRef)) {
+    const joined = participants.find((p) => p.participantRef === session.practitionerRef);
+    entries.push(participantEntry(session.practitionerRef, 'PPRF', joined?.firstJoinedAt, joined?.lastLeftAt));
+    seen.add(session.practitionerRef);
+  }
+  for (const p of [...participants].sort((a, b) => a.participantRef.localeCompare(b.participantRef))) {
+    if (seen.has(p.participantRef) || !isIndividual(p.participantRef)) continue;
+    entries.push(participantEntry(p.participantRef, 'PART', p.firstJoinedAt, p.lastLeftAt));
+    seen.add(p.participantRef);
+  }
+  return {
+    resourceType: 'Encounter',
+    status: 'finished',
+    class: { ...VIRTUAL_ENCOUNTER_CLASS },
+    identifier: [{ system: identifierSystem, value: session.id }],
+    subject: { reference: session.patientRef },
+    period: { start: start.toISOString(), end: session.endedAt.toISOString() },
+    participant: entries,
+  };
+}
+
+/** Sessions that ended before the tenant's FHIR era started predate the integration and need no Encounter. */
+export function needsEncounter(endedAt: Date, fhirEraStart: Date | null): boolean {
+  return fhirEraStart === null || endedAt.getTime() >= fhirEraStart.getTime();
+}
