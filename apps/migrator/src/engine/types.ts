@@ -1,0 +1,172 @@
+/**
+ * The step engine's vocabulary. The engine knows no phase: a phase is an ordered list of {@link Step}s,
+ * and a step talks to the world only through the {@link StepContext} it is given.
+ *
+ * A step's contract, in one paragraph: read a bounded batch from where `checkpoint.cursor` says, map it,
+ * then hand the engine the batch through `ctx.commit({ cursor, read, written, rejects, warnings, write })`.
+ * The engine runs `write(tx)` and saves the checkpoint (cursor, counts, rejects) in ONE transaction, so a
+ * process killed at any instant resumes exactly after the last committed batch. Under `--dry-run` the
+ * engine skips `write` and saves nothing, but counts as if it had. Between batches a step checks
+ * `ctx.signal.aborted` (SIGINT/SIGTERM) and returns; the engine then exits resumable.
+ */
+import type { Database, DatabaseHandle } from '@vc/schema';
+import type { Logger } from 'pino';
+import type { LegacySource } from '../legacy/types';
+import type { MigratorConfig } from '../config';
+import type { AccessPolicyClient, EventStream, FhirClient, JitsiProbe, KongGateway, Kms, Licensing } from './ports';
+
+export type PhaseId = 's0' | 's1' | 's2' | 's3' | 's4';
+
+/** Flags every phase command takes (DESIGN §6). Parsed once by the command, frozen. */
+export interface RunOptions {
+  /** Read and map, write nothing (no rows, no checkpoints, no rejects); report what would happen. */
+  readonly dryRun: boolean;
+  /** Legacy rows per batch (one transaction per batch). */
+  readonly batchSize: number;
+  /** Bound of concurrent outside calls (KMS, FHIR, access-policy) within a step. */
+  readonly concurrency: number;
+  /** Sessions with `coalesce(scheduledStart, createdAt) < asOf` are historical. Default: the run's start. */
+  readonly asOf: Date;
+  /** Reset this step (and the ones after it in the phase) to re-run from the beginning. */
+  readonly restartStep?: string;
+  /** A step whose rejected/read exceeds this fails (exit 1). Default 0.01. */
+  readonly maxRejectRate: number;
+}
+
+/** Where a step stands, as saved. `cursor` and `facts` are the step's own JSON; the engine never reads inside. */
+export interface Checkpoint {
+  readonly status: 'pending' | 'running' | 'done' | 'failed';
+  readonly cursor: Cursor | null;
+  readonly read: number;
+  readonly written: number;
+  readonly rejected: number;
+  readonly deferred: number;
+  readonly warnings: Readonly<Record<string, number>>;
+  readonly facts: Readonly<Record<string, unknown>>;
+}
+
+export type Cursor = Record<string, unknown>;
+
+/** A source row that could not be loaded. `legacyKey` is stable across runs, so re-runs never duplicate it. */
+export interface RejectInput {
+  legacyKey: string;
+  /** A reason code of `@vc/domain/legacy` (or a later phase's own). */
+  reason: string;
+  /** Field and what was expected; never PHI. */
+  detail?: string;
+  /** The raw legacy row, kept in `vc_migration.rejects` only. */
+  raw: Record<string, unknown>;
+}
+
+/** A database transaction the batch's writes and its checkpoint share. */
+export interface Tx {
+  /** Drizzle bound to this transaction. */
+  readonly db: Database;
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Bulk insert, never one row per round trip: COPY on PostgreSQL, multi-row INSERT on PGlite.
+   * `onConflict` is the SQL after `ON CONFLICT` (e.g. `(tenant_id, legacy_id) do nothing`); when given,
+   * COPY goes through a temporary staging table so the clause applies. Returns the rows inserted/updated.
+   */
+  insertMany(table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict?: string): Promise<number>;
+}
+
+/** One batch handed to the engine. Counts are per source row. */
+export interface Batch {
+  /** Resume position after this batch. */
+  cursor: Cursor;
+  /** Source rows consumed by this batch (loaded + rejected + deferred + skipped). */
+  read: number;
+  /** Target rows this batch writes (or would write, under --dry-run). */
+  written: number;
+  /** Source rows left for a later phase (s1: sessions not yet historical, for s4's delta sync). */
+  deferred?: number;
+  rejects?: readonly RejectInput[];
+  /** Warning counts by code, one per source row and code. */
+  warnings?: Readonly<Record<string, number>>;
+  /** Merged (shallowly) into the checkpoint's facts. */
+  facts?: Record<string, unknown>;
+  /** The batch's writes; run inside the checkpoint's transaction; skipped under --dry-run. */
+  write?: (tx: Tx) => Promise<void>;
+}
+
+/** Lazily created clients: a step asks for what it needs; the engine closes what was opened. */
+export interface Services {
+  /** The legacy digital-communication source (MySQL or CSV export, from config). */
+  legacy(): Promise<LegacySource>;
+  /** The legacy patient-portal source (`VC_PORTAL_DATABASE_URL`, or the same CSV export). */
+  portal(): Promise<LegacySource>;
+  /** The target KMS (`VC_KMS`). */
+  kms(): Promise<Kms>;
+  /** The KMS the legacy credentials were made with (`VC_LEGACY_KMS`), when set. */
+  legacyKms(): Promise<Kms | undefined>;
+  /** JetStream (`VC_NATS_URL`), when set. */
+  events(): Promise<EventStream | undefined>;
+  fhir(): Promise<FhirClient>;
+  accessPolicy(): Promise<AccessPolicyClient>;
+  jitsi(): Promise<JitsiProbe>;
+  kong(): Promise<KongGateway>;
+  licensing(): Promise<Licensing>;
+}
+
+export interface StepContext {
+  /** The tenant this step runs for; `*` for phase-global steps (s0). */
+  readonly tenantId: string;
+  readonly phase: PhaseId;
+  readonly stepId: string;
+  readonly runId: string;
+  readonly options: RunOptions;
+  readonly config: MigratorConfig;
+  /** The target database; write through `commit`'s `write(tx)` so writes and checkpoint commit together. */
+  readonly db: DatabaseHandle;
+  readonly services: Services;
+  /** Logs to stderr; never log PHI or secrets. */
+  readonly log: Logger;
+  /** Aborted on SIGINT/SIGTERM: finish the current batch, commit it, return. */
+  readonly signal: AbortSignal;
+  /** Commits one batch: its writes, rejects, counts and cursor in one transaction. */
+  commit(batch: Batch): Promise<void>;
+  /** Progress for the spinner/log line: rows done so far in this run, and the total when known. */
+  progress(done: number, total?: number): void;
+  /** Checkpoints of earlier steps/phases of this tenant (e.g. s4 reads s1's as-of watermark). */
+  checkpointOf(phase: PhaseId, stepId: string): Promise<Checkpoint | undefined>;
+}
+
+/** What a step returns when it has nothing more to do. `facts` are merged into its checkpoint. */
+export interface StepResult {
+  facts?: Record<string, unknown>;
+}
+
+/**
+ * One row of the plan. `run` is called with the saved checkpoint and must resume from its cursor; it
+ * returns when the step is complete (or, after `ctx.signal` aborted, when the current batch is committed).
+ * A thrown error fails the step (state kept, exit 1); the next run resumes from the last commit.
+ */
+export interface Step {
+  readonly id: string;
+  readonly title: string;
+  /** `tenant` (default): once per tenant. `global`: once per phase run, with tenantId `*` (s0). */
+  readonly scope?: 'tenant' | 'global';
+  run(ctx: StepContext, checkpoint: Checkpoint): Promise<StepResult | void>;
+}
+
+/** A phase: its id and ordered steps. */
+export interface Phase {
+  readonly id: PhaseId;
+  readonly title: string;
+  readonly steps: readonly Step[];
+}
+
+/** Outcome of one step in one run, as reported by `--json` (DESIGN §8). */
+export interface StepReport {
+  id: string;
+  tenant: string;
+  status: 'done' | 'failed' | 'skipped' | 'interrupted' | 'pending';
+  read: number;
+  written: number;
+  rejected: number;
+  deferred: number;
+  warnings: number;
+  durationMs: number;
+  error?: string;
+}

@@ -1,0 +1,16 @@
+/**
+ * Exit codes (DESIGN §6): 0 done; 1 a step failed (state kept, resumable); 2 bad usage or config;
+ * 3 validation failed. Commands throw this; only `bin.ts` turns it into `process.exit`.
+ */
+export type ExitCode = 0 | 1 | 2 | 3;
+
+export class ExitError extends Error {
+  override readonly name = 'ExitError';
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Reading the legacy databases (DESIGN §4), whatever they are stored in: MySQL/MariaDB, or a CSV export.
+ * Rows come as text, exactly as a CSV export would carry them (NULL as `null`), so the pure mapping in
+ * `@vc/domain/legacy` sees one shape from both sources.
+ */
+export type LegacyTable = 'VirtualSession' | 'AuditLog' | 'TenantVirtualCareConfig' | 'BillingEvent' | 'telehealth_consent';
+
+/** A legacy row: column name (as in the legacy DDL) → its text value, `null` for SQL NULL / `\N`. */
+export type LegacyRow = Readonly<Record<string, string | null>>;
+
+export interface LegacyBatch {
+  rows: LegacyRow[];
+  /**
+   * Opaque resume position after the last row of this batch: the last primary key on MySQL (keyset
+   * pagination), the record ordinal in a CSV file. Pass it back as `after` to continue.
+   */
+  position: string;
+  /** Per row: a key stable across runs for the same source (the CSV record ordinal, or the primary key). */
+  ordinals: string[];
+}
+
+export interface ReadOptions {
+  /** Only this tenant's rows. */
+  tenantId?: string;
+  /** Resume after this position (from a previous batch); from the start when absent. */
+  after?: string | null;
+  batchSize: number;
+  /** Only rows whose column equals one of the values (case-sensitive, as stored). */
+  where?: ReadonlyArray<{ column: string; in: readonly string[] }>;
+  signal?: AbortSignal;
+}
+
+export interface LegacySource {
+  readonly kind: 'mysql' | 'csv';
+  /** For logs and reports; never credentials. */
+  readonly description: string;
+  /** Distinct tenant ids found in `table`, sorted. */
+  tenants(table: LegacyTable): Promise<string[]>;
+  /** How many rows `read` would visit (for progress ETA), when cheap to know. */
+  count(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where'>): Promise<number | undefined>;
+  /**
+   * Bounded batches in primary-key order (MySQL) or file order (CSV). Memory holds about one batch
+   * ahead: the next batch is fetched while the consumer handles this one.
+   */
+  read(table: LegacyTable, options: ReadOptions): AsyncIterable<LegacyBatch>;
+  close(): Promise<void>;
+}
