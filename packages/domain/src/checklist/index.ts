@@ -1,0 +1,15 @@
+export {
+  billingForRecentSessions,
+  CHECK_IDS,
+  configMigrated,
+  connectionTest,
+  consentsAccessible,
+  encountersForEndedSessions,
+  historicalStatuses,
+  MAX_SAMPLES,
+  overallStatus,
+  reconcileSessions,
+  type CheckId,
+  type CheckResult,
+  type CheckValue,
+} from './checks';

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { mapConsent, patientDecision, type LegacyConsentRow } from './index';
+
+const asOf = new Date('2026-06-01T00:00:00.000Z');
+const before = new Date('2026-05-01T00:00:00.000Z');
+const after = new Date('2026-07-01T00:00:00.000Z');
+
+function row(overrides: Partial<LegacyConsentRow>): LegacyConsentRow {
+  return {
+    id: '7',
+    tenantId: 't1',
+    patientRef: 'Patient/p-1',
+    status: 'granted',
+    grantedAt: new Date('2026-01-01T00:00:00.000Z'),
+    revokedAt: null,
+    expiresAt: null,
+    method: 'portal',
+    recordedBy: 'Practitioner/r-1',
+    documentUrl: null,
+    ...overrides,
+  };
+}
+
+describe('mapConsent', () => {
+  it.each([
+    ['granted with no end is an active permit', {}, 'active', 'granted'],
+    ['granted that expires later is active', { expiresAt: after }, 'active', 'granted'],
+    ['granted whose expiry has passed is inactive (expired)', { expiresAt: before }, 'inactive', 'expired'],
+    ['granted whose revocation has passed is inactive (revoked)', { revokedAt: before }, 'inactive', 'revoked'],
+    ['granted expiring exactly at as-of is inactive', { expiresAt: asOf }, 'inactive', 'expired'],
+    ['revoked is inactive', { status: 'revoked', revokedAt: before }, 'inactive', 'revoked'],
+    ['expired is inactive', { status: 'expired' }, 'inactive', 'expired'],
+    ['status is compared trimmed and case-insensitively', { status: '  GRANTED ' }, 'active', 'granted'],
+    ['revoked in any case is inactive', { status: 'Revoked' }, 'inactive', 'revoked'],
+  ] as const)('%s', (_name, overrides, status, decision) => {
+    const mapped = mapConsent(row(overrides), asOf);
+    expect(mapped).toMatchObject({ kind: 'mapped', consent: { legacyId: '7', status, decision } });
+  });
+
+  it.each([
+    ['an empty patient_ref is rejected missing_patient', { patientRef: '  ' }, 'missing_patient'],
+    ['a null patient_ref is rejected missing_patient', { patientRef: null }, 'missing_patient'],
+    ['an unknown status is rejected unknown_consent_status', { status: 'pending' }, 'unknown_consent_status'],
+    ['a null status is rejected unknown_consent_status', { status: null }, 'unknown_consent_status'],
+  ] as const)('%s', (_name, overrides, reason) => {
+    expect(mapConsent(row(overrides), asOf)).toEqual({ kind: 'rejected', reason });
+  });
+
+  it('carries the period, method, recorder and document url, trimmed', () => {
+    const mapped = mapConsent(row({ expiresAt: after, documentUrl: ' https://docs.example/1 ' }), asOf);
+    expect(mapped).toEqual({
+      kind: 'mapped',
+      consent: {
+        legacyId: '7',
+        patientRef: 'Patient/p-1',
+        status: 'active',
+        decision: 'granted',
+        periodStart: '2026-01-01T00:00:00.000Z',
+        periodEnd: '2026-07-01T00:00:00.000Z',
+        method: 'portal',
+        recordedBy: 'Practitioner/r-1',
+        sourceUrl: 'https://docs.example/1',
+      },
+    });
+  });
+});
+
+describe('patientDecision', () => {
+  it.each([
+    ['no rows means no_consent', [], false, 'no_consent'],
+    ['any granted row permits', [{ decision: 'revoked' }, { decision: 'granted' }], true, 'granted'],
+    ['without a grant the last row gives the reason', [{ decision: 'expired' }, { decision: 'revoked' }], false, 'revoked'],
+  ] as const)('%s', (_name, rows, permitted, reason) => {
+    expect(patientDecision(rows)).toEqual({ permitted, reason });
+  });
+});

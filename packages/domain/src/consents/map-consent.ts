@@ -1,0 +1,104 @@
+/**
+ * Legacy `patient_portal.telehealth_consent` → the FHIR-style Consent that access-policy owns (DESIGN §5):
+ * granted and neither revoked nor expired at `asOf` → `active` (permit); revoked or expired → `inactive`;
+ * an empty patient_ref → reject `missing_patient`. Values are compared trimmed and case-insensitively.
+ */
+
+/** A legacy consent row as read (MySQL or CSV); datetimes already parsed, `null` when absent. */
+export interface LegacyConsentRow {
+  id: string;
+  tenantId: string;
+  patientRef: string | null;
+  status: string | null;
+  grantedAt: Date | null;
+  revokedAt: Date | null;
+  expiresAt: Date | null;
+  method: string | null;
+  recordedBy: string | null;
+  documentUrl: string | null;
+}
+
+/** Why a consent row cannot be imported. */
+export type ConsentRejectReason = 'missing_patient' | 'unknown_consent_status';
+
+/** Why a patient is (not) permitted, in access-policy's words. */
+export type ConsentDecisionReason = 'granted' | 'revoked' | 'expired' | 'no_consent';
+
+/** The record to upsert into access-policy, keyed by the legacy identifier so re-imports converge. */
+export interface MappedConsent {
+  legacyId: string;
+  patientRef: string;
+  status: 'active' | 'inactive';
+  /** What legacy would answer for this row at `asOf`. */
+  decision: ConsentDecisionReason;
+  periodStart?: string;
+  periodEnd?: string;
+  method?: string;
+  recordedBy?: string;
+  sourceUrl?: string;
+}
+
+export type ConsentMapping = { kind: 'mapped'; consent: MappedConsent } | { kind: 'rejected'; reason: ConsentRejectReason };
+
+const LEGACY_STATUSES = ['granted', 'revoked', 'expired'] as const;
+type LegacyConsentStatus = (typeof LEGACY_STATUSES)[number];
+
+function normaliseStatus(raw: string | null): LegacyConsentStatus | undefined {
+  const value = (raw ?? '').trim().toLowerCase();
+  return (LEGACY_STATUSES as readonly string[]).includes(value) ? (value as LegacyConsentStatus) : undefined;
+}
+
+function optional(value: string | null): string | undefined {
+  const trimmed = (value ?? '').trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/** The legacy portal's own answer for one row at `asOf`. */
+export function legacyConsentDecision(status: LegacyConsentStatus, row: Pick<LegacyConsentRow, 'revokedAt' | 'expiresAt'>, asOf: Date): ConsentDecisionReason {
+  if (status === 'revoked') return 'revoked';
+  if (status === 'expired') return 'expired';
+  // A "granted" row whose revocation or expiry has already passed no longer permits: the portal
+  // checked the dates at request time, not only the status column.
+  if (row.revokedAt !== null && row.revokedAt.getTime() <= asOf.getTime()) return 'revoked';
+  if (row.expiresAt !== null && row.expiresAt.getTime() <= asOf.getTime()) return 'expired';
+  return 'granted';
+}
+
+/** Maps one legacy consent row (DESIGN §5, consents). */
+export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
+  const patientRef = optional(row.patientRef);
+  if (patientRef === undefined) return { kind: 'rejected', reason: 'missing_patient' };
+  const status = normaliseStatus(row.status);
+  if (status === undefined) return { kind: 'rejected', reason: 'unknown_consent_status' };
+  const decision = legacyConsentDecision(status, row, asOf);
+  const end = row.revokedAt ?? row.expiresAt;
+  return {
+    kind: 'mapped',
+    consent: {
+      legacyId: row.id,
+      patientRef,
+      status: decision === 'granted' ? 'active' : 'inactive',
+      decision,
+      ...(row.grantedAt ? { periodStart: row.grantedAt.toISOString() } : {}),
+      ...(end ? { periodEnd: end.toISOString() } : {}),
+      ...optionalFields(row),
+    },
+  };
+}
+
+function optionalFields(row: LegacyConsentRow): Pick<MappedConsent, 'method' | 'recordedBy' | 'sourceUrl'> {
+  const method = optional(row.method);
+  const recordedBy = optional(row.recordedBy);
+  const sourceUrl = optional(row.documentUrl);
+  return { ...(method ? { method } : {}), ...(recordedBy ? { recordedBy } : {}), ...(sourceUrl ? { sourceUrl } : {}) };
+}
+
+/**
+ * One patient's overall legacy decision from all their mapped rows: permitted when any row grants;
+ * otherwise the reason of the most recent row (by legacy id order as given, last wins), or `no_consent`.
+ */
+export function patientDecision(consents: readonly Pick<MappedConsent, 'decision'>[]): { permitted: boolean; reason: ConsentDecisionReason } {
+  if (consents.some((c) => c.decision === 'granted')) return { permitted: true, reason: 'granted' };
+  const last = consents.at(-1);
+  return { permitted: false, reason: last ? last.decision : 'no_consent' };
+}

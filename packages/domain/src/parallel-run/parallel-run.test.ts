@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { compareFields, compareParallelRun, expectedStatus, matchSessions, type CandidateSide, type LegacySide, type ParallelRunOptions } from './index';
+
+const t = (iso: string) => new Date(`2026-05-10T${iso}.000Z`);
+
+function legacy(overrides: Partial<LegacySide> = {}): LegacySide {
+  return {
+    legacyId: '1',
+    externalId: null,
+    tenantId: 't1',
+    patientRef: 'Patient/p1',
+    practitionerRef: 'Practitioner/d1',
+    scheduledStart: t('10:00:00'),
+    status: 'completed',
+    startedAt: t('10:00:00'),
+    endedAt: t('10:30:00'),
+    participantRefs: ['Patient/p1', 'Practitioner/d1'],
+    hasEncounter: true,
+    billingCodes: ['99213'],
+    ...overrides,
+  };
+}
+
+function candidate(overrides: Partial<CandidateSide> = {}): CandidateSide {
+  return {
+    id: '00000000-0000-4000-8000-000000000001',
+    legacyId: null,
+    tenantId: 't1',
+    patientRef: 'Patient/p1',
+    practitionerRef: 'Practitioner/d1',
+    scheduledStart: t('10:00:00'),
+    status: 'ended',
+    startedAt: t('10:00:05'),
+    endedAt: t('10:30:20'),
+    participantRefs: ['Practitioner/d1', 'Patient/p1'],
+    hasEncounter: true,
+    billingCodes: ['99213'],
+    ...overrides,
+  };
+}
+
+const options: ParallelRunOptions = {
+  window: { from: t('00:00:00'), to: t('23:59:59') },
+  durationToleranceSeconds: 60,
+  mismatchTolerance: 0,
+  maxUnmatched: 0,
+  fhirEraStart: null,
+  maxSamplesPerField: 5,
+};
+
+describe('expectedStatus', () => {
+  it.each([
+    ['completed', null, 'parallel', 'ended'],
+    [' Finished ', null, 'migrated', 'ended'],
+    ['no_show', null, 'parallel', 'cancelled'],
+    ['CANCELED', null, 'migrated', 'cancelled'],
+    ['active', null, 'parallel', 'in_progress'],
+    ['waiting', null, 'parallel', 'waiting'],
+    ['scheduled', null, 'parallel', 'scheduled'],
+    ['in_progress', t('10:00:00'), 'migrated', 'ended'],
+    ['scheduled', null, 'migrated', 'cancelled'],
+    ['bogus', null, 'parallel', undefined],
+  ] as const)('legacy %j (started %j) in a %s pair is expected as %j', (status, startedAt, kind, expected) => {
+    expect(expectedStatus(status, startedAt, kind)).toBe(expected);
+  });
+});
+
+describe('matchSessions', () => {
+  it('pairs a migrated copy by legacy id before anything else', () => {
+    const m = matchSessions([legacy()], [candidate({ legacyId: '1' })]);
+    expect(m.pairs.map((p) => p.kind)).toEqual(['migrated']);
+  });
+  it('pairs a mirrored session by the legacy externalId', () => {
+    const m = matchSessions([legacy({ externalId: '00000000-0000-4000-8000-000000000002', scheduledStart: null })], [candidate({ id: '00000000-0000-4000-8000-000000000002' })]);
+    expect([m.pairs.length, m.pairs[0]?.kind]).toEqual([1, 'parallel']);
+  });
+  it('falls back to tenant + patient + practitioner + scheduled start', () => {
+    const m = matchSessions([legacy()], [candidate()]);
+    expect([m.pairs.length, m.legacyOnly.length, m.candidateOnly.length]).toEqual([1, 0, 0]);
+  });
+  it('leaves sessions with another scheduled start unmatched on both sides', () => {
+    const m = matchSessions([legacy()], [candidate({ scheduledStart: t('11:00:00') })]);
+    expect([m.pairs.length, m.legacyOnly.length, m.candidateOnly.length]).toEqual([0, 1, 1]);
+  });
+  it('uses each candidate once when two legacy rows share a composite key', () => {
+    const m = matchSessions([legacy(), legacy({ legacyId: '2' })], [candidate()]);
+    expect([m.pairs.length, m.legacyOnly.map((l) => l.legacyId)]).toEqual([1, ['2']]);
+  });
+});
+
+describe('compareFields', () => {
+  const pair = (l: Partial<LegacySide>, c: Partial<CandidateSide>) => ({ kind: 'parallel' as const, legacy: legacy(l), candidate: candidate(c) });
+  it.each([
+    ['durations within tolerance match', {}, {}, 'duration', 'matched'],
+    ['durations beyond tolerance mismatch', {}, { endedAt: t('10:45:00') }, 'duration', 'mismatched'],
+    ['a session not ended ignores duration', { endedAt: null, status: 'active' }, { endedAt: null, status: 'in_progress' }, 'duration', 'ignored'],
+    ['the same participants in another order match', {}, {}, 'participants', 'matched'],
+    ['a missing participant mismatches', {}, { participantRefs: ['Patient/p1'] }, 'participants', 'mismatched'],
+    ['a missing Encounter on an ended session mismatches', {}, { hasEncounter: false }, 'encounter', 'mismatched'],
+    ['a cancelled session ignores the Encounter', { status: 'cancelled' }, { status: 'cancelled', hasEncounter: false }, 'encounter', 'ignored'],
+    ['other billing codes mismatch', {}, { billingCodes: ['99214'] }, 'billing', 'mismatched'],
+    ['a cancelled session ignores billing', { status: 'no_show' }, { status: 'cancelled', billingCodes: [] }, 'billing', 'ignored'],
+    ['the same status matches', {}, {}, 'status', 'matched'],
+    ['another status mismatches', {}, { status: 'cancelled' }, 'status', 'mismatched'],
+    ['an unknown legacy status is ignored', { status: '???' }, {}, 'status', 'ignored'],
+  ] as const)('%s', (_name, l, c, field, outcome) => {
+    expect(compareFields(pair(l, c), options)[field].outcome).toBe(outcome);
+  });
+
+  it('ignores the Encounter of a session that ended before the FHIR era', () => {
+    const o = compareFields(pair({}, { hasEncounter: false }), { ...options, fhirEraStart: t('12:00:00') });
+    expect(o.encounter).toEqual({ outcome: 'ignored', ignoredBecause: 'pre_fhir_era', legacy: true, candidate: false });
+  });
+
+  it('reports participants as counts, never refs', () => {
+    expect(compareFields(pair({}, { participantRefs: ['Patient/p1'] }), options).participants).toEqual({ outcome: 'mismatched', legacy: 2, candidate: 1 });
+  });
+});
+
+describe('compareParallelRun', () => {
+  it('is a go when every parallel field matches and nothing is unmatched', () => {
+    const report = compareParallelRun('t1', [legacy()], [candidate()], options);
+    expect([report.decision, report.reasons, report.counts.pairs]).toEqual(['go', [], { migrated: 0, parallel: 1 }]);
+    expect(report.fields.parallel.status).toEqual({ matched: 1, mismatched: 0, ignored: 0, mismatchRate: 0, ignoredBecause: {} });
+  });
+
+  it('is a no-go naming the field whose mismatch rate exceeds the noise baseline', () => {
+    const report = compareParallelRun('t1', [legacy()], [candidate({ billingCodes: [] })], options);
+    expect(report.decision).toBe('no_go');
+    expect(report.reasons).toEqual(['billing_mismatch_rate: 1.0000 > baseline 0.0000 + tolerance 0']);
+    expect(report.samples).toEqual([
+      { field: 'billing', kind: 'parallel', legacyId: '1', sessionId: '00000000-0000-4000-8000-000000000001', legacy: '99213', candidate: '' },
+    ]);
+  });
+
+  it('takes the noise baseline from the migrated pairs, so their normalisation does not block a go', () => {
+    const migratedLegacy = legacy({ legacyId: '9', status: 'in_progress', endedAt: null, scheduledStart: t('08:00:00') });
+    const migratedCopy = candidate({ id: '00000000-0000-4000-8000-000000000009', legacyId: '9', scheduledStart: t('08:00:00'), participantRefs: ['Patient/p1'] });
+    const report = compareParallelRun('t1', [legacy(), migratedLegacy], [candidate({ participantRefs: ['Patient/p1'] }), migratedCopy], options);
+    expect(report.noiseBaseline.participants).toBe(1);
+    expect(report.fields.parallel.participants.mismatchRate).toBe(1);
+    expect(report.decision).toBe('go');
+  });
+
+  it('is a no-go when sessions are unmatched, sampling them by legacy id or session id', () => {
+    const report = compareParallelRun('t1', [legacy({ legacyId: '5', scheduledStart: t('09:00:00') })], [candidate()], options);
+    expect(report.decision).toBe('no_go');
+    expect(report.reasons).toEqual(['unmatched_sessions: 2 > 0']);
+    expect(report.samples.map((s) => [s.kind, s.legacyId, s.sessionId])).toEqual([
+      ['legacy_only', '5', null],
+      ['candidate_only', null, '00000000-0000-4000-8000-000000000001'],
+    ]);
+  });
+
+  it('keeps at most maxSamplesPerField samples per field', () => {
+    const many = Array.from({ length: 8 }, (_, i) => legacy({ legacyId: String(i), scheduledStart: new Date(Date.UTC(2026, 4, 10, 1, i)) }));
+    const report = compareParallelRun('t1', many, [], options);
+    expect(report.samples).toHaveLength(5);
+    expect(report.counts.legacyOnly).toBe(8);
+  });
+
+  it('never carries a patient or practitioner ref anywhere in the report', () => {
+    const report = compareParallelRun('t1', [legacy(), legacy({ legacyId: '2', scheduledStart: null })], [candidate({ participantRefs: [] })], options);
+    expect(JSON.stringify(report)).not.toMatch(/Patient\/|Practitioner\//);
+  });
+});
