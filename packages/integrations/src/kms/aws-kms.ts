@@ -1,0 +1,105 @@
+import { DecryptCommand, EncryptCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { type EncryptionContext, type Kms, KmsError, type KmsErrorCode } from './types';
+
+/** How to reach AWS KMS; everything else (credentials, region) comes from the standard AWS environment. */
+export interface AwsKmsOptions {
+  /** Endpoint override, e.g. the KMS stand-in's URL. */
+  endpoint?: string;
+  /** Default: `AWS_REGION` from the environment, else `us-east-1` when an endpoint is given. */
+  region?: string;
+  /** Static credentials (tests and the stand-in); default: the SDK's provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Per-request timeout; default 10 s. */
+  timeoutMs?: number;
+}
+
+const THROTTLED = new Set(['ThrottlingException', 'LimitExceededException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const DENIED = new Set([
+  'AccessDeniedException',
+  'KMSInvalidStateException',
+  'DisabledException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'MissingAuthenticationTokenException',
+  'ExpiredTokenException',
+]);
+const INVALID_CIPHERTEXT = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
+const UNAVAILABLE = new Set(['KMSInternalException', 'DependencyTimeoutException', 'KeyUnavailableException', 'ServiceUnavailableException', 'TimeoutError']);
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** Maps an SDK failure to our codes; anything the service did not answer (network, 5xx) is `unavailable`. */
+export function kmsErrorCode(error: unknown): KmsErrorCode {
+  const e = error as { name?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e?.name ?? '';
+  if (THROTTLED.has(name)) return 'throttled';
+  if (DENIED.has(name)) return 'access_denied';
+  if (INVALID_CIPHERTEXT.has(name)) return 'invalid_ciphertext';
+  if (name === 'NotFoundException') return 'not_found';
+  if (UNAVAILABLE.has(name) || NETWORK.has(e?.code ?? '')) return 'unavailable';
+  const status = e?.$metadata?.httpStatusCode;
+  if (e?.$fault === 'server' || (status !== undefined && status >= 500)) return 'unavailable';
+  // No HTTP answer at all: the request never reached KMS.
+  if (status === undefined) return 'unavailable';
+  return 'invalid_config';
+}
+
+function toKmsError(operation: string, keyId: string, error: unknown): KmsError {
+  const code = kmsErrorCode(error);
+  const name = (error as { name?: string })?.name ?? 'Error';
+  return new KmsError(code, `AWS KMS ${operation} with key ${keyId} failed: ${code} (${name})`, { cause: error });
+}
+
+/**
+ * The `aws:<key-id>` KMS. The SDK makes one attempt per call: retrying is the caller's (`withRetry` with
+ * `e instanceof KmsError && e.retryable`), so throttling is retried once, with our backoff and our budget.
+ */
+export function createAwsKms(keyId: string, opts: AwsKmsOptions = {}): Kms {
+  const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (opts.endpoint ? 'us-east-1' : undefined);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const client = new KMSClient({
+    region,
+    endpoint: opts.endpoint,
+    credentials: opts.credentials,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: Math.min(timeoutMs, 3_000), requestTimeout: timeoutMs },
+  });
+
+  async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toKmsError(operation, keyId, error);
+    }
+  }
+
+  const blob = (ciphertext: string) => Buffer.from(ciphertext, 'base64');
+  const ctx = (context: EncryptionContext) => ({ ...context });
+
+  return {
+    description: `aws:${keyId}`,
+    keyId,
+    async encrypt(plaintext, context) {
+      const out = await call('Encrypt', () => client.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: ctx(context) })));
+      return Buffer.from(out.CiphertextBlob!).toString('base64');
+    },
+    async decrypt(ciphertext, context) {
+      // No KeyId: a symmetric blob names its key, and ciphertext made before a key change must still open.
+      const out = await call('Decrypt', () => client.send(new DecryptCommand({ CiphertextBlob: blob(ciphertext), EncryptionContext: ctx(context) })));
+      return out.Plaintext!;
+    },
+    async reEncrypt(ciphertext, source, destinationContext) {
+      const out = await call('ReEncrypt', () =>
+        client.send(
+          new ReEncryptCommand({
+            CiphertextBlob: blob(ciphertext),
+            SourceKeyId: source.keyId,
+            SourceEncryptionContext: ctx(source.context),
+            DestinationKeyId: keyId,
+            DestinationEncryptionContext: ctx(destinationContext),
+          }),
+        ),
+      );
+      return Buffer.from(out.CiphertextBlob!).toString('base64');
+    },
+  };
+}

@@ -1,0 +1,7 @@
+export { type EncryptionContext, type Kms, KmsError, type KmsErrorCode } from './types';
+export { createKms, type CreateKmsOptions } from './create-kms';
+export { type AwsKmsOptions, kmsErrorCode } from './aws-kms';
+export { createLocalKms, rotateLocalKeyring, type LocalKeyring } from './local-keyring';
+export { decryptLegacyCredentials, encryptLegacyCredentials, LegacyCredentialError, type LegacyCredentials } from './legacy-credentials';
+export { startKmsStandIn, type FaultKind, type KmsStandIn, type KmsStandInOptions } from './stand-in';
+export { canonicalContext } from './context';
