@@ -1,0 +1,7 @@
+export { renderJson } from './json';
+export { renderJunit } from './junit';
+export { renderMarkdown } from './markdown';
+export { renderParallelRunMarkdown } from './parallel-run-markdown';
+export { assertNoPhi, PhiLeakError } from './phi-guard';
+export { buildValidationReport, type ValidationReport } from './validation-report';
+export { parseReportFormats, REPORT_FORMATS, writeValidationReports, type ReportFormat } from './write-reports';

@@ -1,0 +1,28 @@
+import { assertNoPhi } from './phi-guard';
+import type { ValidationReport } from './validation-report';
+
+function cell(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.replace(/\|/g, '\\|');
+}
+
+/** A reviewer's view of a validation run: verdict first, then one table per tenant. */
+export function renderMarkdown(report: ValidationReport): string {
+  assertNoPhi(report);
+  const tenants = [...new Set(report.checks.map((c) => c.tenant))];
+  const failed = report.checks.filter((c) => c.status === 'fail');
+  const lines = [
+    `# Migration validation: ${report.status.toUpperCase()}`,
+    '',
+    `${report.checks.length} checks over ${tenants.length} tenant(s); ${failed.length} failed.`,
+    '',
+  ];
+  for (const tenant of tenants) {
+    lines.push(`## Tenant ${tenant}`, '', '| check | status | expected | actual | samples (legacy ids) |', '|---|---|---|---|---|');
+    for (const c of report.checks.filter((x) => x.tenant === tenant)) {
+      lines.push(`| ${c.id} | ${c.status === 'pass' ? 'pass' : '**FAIL**'} | ${cell(c.expected)} | ${cell(c.actual)} | ${cell(c.samples.join(', '))} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,27 @@
+import { COMPARED_FIELDS, type ParallelRunReport } from '@vc/domain/parallel-run';
+import { assertNoPhi } from './phi-guard';
+
+/** The S2 parallel-run experiment for a reviewer: decision and reasons, per-field tallies against the noise baseline, samples. */
+export function renderParallelRunMarkdown(report: ParallelRunReport): string {
+  assertNoPhi(report);
+  const c = report.counts;
+  const lines = [
+    `# Parallel run ${report.tenant}: ${report.decision === 'go' ? 'GO' : 'NO-GO'}`,
+    '',
+    `Window ${report.window.from} → ${report.window.to}. Legacy ${c.legacy}, new ${c.candidate}; pairs: ${c.pairs.migrated} migrated, ${c.pairs.parallel} parallel; unmatched: ${c.legacyOnly} legacy-only, ${c.candidateOnly} new-only.`,
+    '',
+    ...(report.reasons.length > 0 ? ['Reasons:', ...report.reasons.map((r) => `- ${r}`), ''] : []),
+    '| field | parallel matched | mismatched | ignored | mismatch rate | noise baseline |',
+    '|---|---|---|---|---|---|',
+    ...COMPARED_FIELDS.map((f) => {
+      const t = report.fields.parallel[f];
+      return `| ${f} | ${t.matched} | ${t.mismatched} | ${t.ignored} | ${t.mismatchRate.toFixed(4)} | ${report.noiseBaseline[f].toFixed(4)} |`;
+    }),
+    '',
+    '| sample field | kind | legacy id | session id | legacy | new |',
+    '|---|---|---|---|---|---|',
+    ...report.samples.map((s) => `| ${s.field} | ${s.kind} | ${s.legacyId ?? ''} | ${s.sessionId ?? ''} | ${String(s.legacy)} | ${String(s.candidate)} |`),
+    '',
+  ];
+  return lines.join('\n');
+}

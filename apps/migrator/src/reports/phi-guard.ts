@@ -1,0 +1,42 @@
+/**
+ * The last line of defence before a report leaves the process: reports are built from legacy ids, counts
+ * and codes by construction, and this walk refuses any string that looks like what must never leak — a
+ * FHIR reference (`Patient/…`), a URL, an e-mail address, a token or key (a long unbroken base64/JWT run).
+ * It throws naming the JSON path only, never the value.
+ */
+const LEAK_PATTERNS: ReadonlyArray<{ what: string; pattern: RegExp }> = [
+  { what: 'a FHIR reference', pattern: /\b(Patient|Practitioner|RelatedPerson|Person|Encounter)\/\S/ },
+  { what: 'a URL', pattern: /[a-z][a-z0-9+.-]*:\/\//i },
+  { what: 'an e-mail address', pattern: /[^\s@]+@[^\s@]+\.[a-z]{2,}/i },
+  { what: 'a token or key', pattern: /[A-Za-z0-9+/_=-]{32,}|eyJ[A-Za-z0-9_-]{8,}\./ },
+];
+
+// Session ids are uuids we minted: identifiers, not PHI, and they must not read as tokens.
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+
+export class PhiLeakError extends Error {
+  override readonly name = 'PhiLeakError';
+  constructor(readonly path: string, readonly what: string) {
+    super(`report refused: ${path} looks like ${what}; reports carry legacy ids, counts and codes only`);
+  }
+}
+
+/** Throws a {@link PhiLeakError} when any string in `value` looks like PHI or a secret. */
+export function assertNoPhi(value: unknown, path = '$'): void {
+  if (typeof value === 'string') {
+    const scrubbed = value.replace(UUID, 'uuid');
+    const hit = LEAK_PATTERNS.find((p) => p.pattern.test(scrubbed));
+    if (hit) throw new PhiLeakError(path, hit.what);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => assertNoPhi(item, `${path}[${i}]`));
+    return;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      assertNoPhi(key, `${path}.<key>`);
+      assertNoPhi(item, `${path}.${key}`);
+    }
+  }
+}
