@@ -5,12 +5,22 @@
 export const TELEHEALTH_CONSENT_CATEGORY = 'telehealth';
 export const LEGACY_CONSENT_IDENTIFIER_SYSTEM = 'urn:legacy:patient_portal:telehealth_consent';
 
+/** Extension on Consent carrying {@link TelehealthConsent.inactiveReason} (R4 Consent has no status reason). */
+export const INACTIVE_REASON_EXTENSION_URL = 'urn:vc:fhir:StructureDefinition:consent-inactive-reason';
+/** Extension on Consent carrying the legacy capture method (`portal`, `verbal`, …). */
+export const METHOD_EXTENSION_URL = 'urn:vc:fhir:StructureDefinition:consent-method';
+
 export interface TelehealthConsent {
   /** Stable identifier, e.g. `{ system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value: '<legacy id>' }`. */
   identifier: { system: string; value: string };
   patientRef: string;
   /** FHIR Consent.status: `active` (permit) or `inactive` (revoked / expired). */
   status: 'active' | 'inactive';
+  /**
+   * Why an inactive consent is inactive (legacy `revoked` / `expired`), so decisions can say which.
+   * Carried as the extension {@link INACTIVE_REASON_EXTENSION_URL}. Ignored on active consents.
+   */
+  inactiveReason?: 'revoked' | 'expired';
   /** The provision period: start = granted_at, end = revoked_at / expires_at. ISO strings. */
   periodStart?: string;
   periodEnd?: string;

@@ -1,0 +1,135 @@
+import { withRetry } from '../retry';
+import { STORAGE_OUTCOME_SYSTEM, toFhirConsent } from './fhir-consent';
+import { AccessPolicyError, TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision } from './types';
+
+/** Options of {@link createAccessPolicyClient}. */
+export interface AccessPolicyClientOptions {
+  /** The access-policy base URL (`VC_ACCESS_POLICY_URL`); tenants live under `{baseUrl}/tenants/{tenant}`. */
+  baseUrl: string;
+  /** Per request; a timeout is a retryable {@link AccessPolicyError}. Default 2000 ms. */
+  timeoutMs?: number;
+  /** How long a decision per (tenant, patient) is reused. Default 5000 ms; 0 disables the cache. */
+  cacheTtlMs?: number;
+  /** Retries of a retryable failure (5xx, timeout, network) after the first attempt. Default 2. */
+  retries?: number;
+  /** Backoff base of those retries. Default 50 ms. */
+  retryBaseMs?: number;
+  /** Clock of the cache (tests). */
+  now?: () => number;
+}
+
+const MAX_CACHED = 10_000;
+
+interface CachedDecision {
+  decision: ConsentDecision;
+  at: number;
+  storedAt: number;
+}
+
+/**
+ * The real access-policy client (protocol in README.md beside this file). Decisions are cached briefly per
+ * (tenant, patient) because every patient join asks; an upsert through this client drops that patient's entry.
+ * Errors name the tenant and the operation, never the patient.
+ */
+export function createAccessPolicyClient(options: AccessPolicyClientOptions): AccessPolicyClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const ttl = options.cacheTtlMs ?? 5000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, CachedDecision>();
+
+  const call = (what: string, tenantId: string, path: string, init: RequestInit) =>
+    withRetry(() => send(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}${path}`, init, timeoutMs, `${what} for tenant ${tenantId}`), {
+      retries: options.retries ?? 2,
+      baseMs: options.retryBaseMs ?? 50,
+      isRetryable: (e) => e instanceof AccessPolicyError && e.retryable,
+    });
+
+  return {
+    async upsertConsent(tenantId, consent) {
+      const query = `?identifier=${encodeURIComponent(`${consent.identifier.system}|${consent.identifier.value}`)}`;
+      const { response, body } = await call('consent upsert', tenantId, `/Consent${query}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' },
+        body: JSON.stringify(toFhirConsent(consent)),
+      });
+      cache.delete(cacheKey(tenantId, consent.patientRef));
+      const id = /\/Consent\/([^/]+)/.exec(response.headers.get('location') ?? '')?.[1];
+      if (!id) throw new AccessPolicyError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, response.status, false);
+      const code = storageCode(body);
+      return { id, created: response.status === 201, changed: response.status === 201 || code !== 'SUCCESSFUL_UPDATE_NO_CHANGE' };
+    },
+
+    async decideTelehealth(tenantId, patientRef, at) {
+      const key = cacheKey(tenantId, patientRef);
+      const when = (at ?? new Date(now())).getTime();
+      const hit = cache.get(key);
+      if (hit && ttl > 0 && now() - hit.storedAt < ttl && Math.abs(when - hit.at) < ttl) return hit.decision;
+      const { body } = await call('consent decision', tenantId, '/decisions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ patient: patientRef, category: TELEHEALTH_CONSENT_CATEGORY, at: new Date(when).toISOString() }),
+      });
+      const decision = parseDecision(body, tenantId);
+      if (ttl > 0) remember(cache, key, { decision, at: when, storedAt: now() });
+      return decision;
+    },
+
+    async countConsents(tenantId) {
+      const { body } = await call('consent count', tenantId, `/Consent?category=${TELEHEALTH_CONSENT_CATEGORY}&_summary=count`, { method: 'GET' });
+      const total = (body as { total?: unknown } | undefined)?.total;
+      if (typeof total !== 'number') throw new AccessPolicyError(`consent count for tenant ${tenantId}: expected a Bundle with total`, 200, false);
+      return total;
+    },
+  };
+}
+
+async function send(url: string, init: RequestInit, timeoutMs: number, what: string): Promise<{ response: Response; body: unknown }> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (cause) {
+    const timedOut = cause instanceof DOMException && cause.name === 'TimeoutError';
+    throw new AccessPolicyError(`${what}: ${timedOut ? `no answer within ${timeoutMs} ms` : 'access-policy unreachable'}`, undefined, true, { cause });
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    // 5xx and 429 are the server's trouble and may pass; any other 4xx is our request and will not.
+    const retryable = response.status >= 500 || response.status === 429;
+    throw new AccessPolicyError(`${what}: access-policy answered ${response.status}`, response.status, retryable);
+  }
+  try {
+    return { response, body: text ? (JSON.parse(text) as unknown) : undefined };
+  } catch (cause) {
+    throw new AccessPolicyError(`${what}: expected JSON, got ${text.length} bytes that are not`, response.status, false, { cause });
+  }
+}
+
+function parseDecision(body: unknown, tenantId: string): ConsentDecision {
+  const { decision, reason, consentId } = (body ?? {}) as { decision?: unknown; reason?: unknown; consentId?: unknown };
+  const reasons: readonly string[] = ['granted', 'revoked', 'expired', 'no_consent'];
+  if ((decision !== 'permit' && decision !== 'deny') || typeof reason !== 'string' || !reasons.includes(reason)) {
+    throw new AccessPolicyError(`consent decision for tenant ${tenantId}: expected { decision: permit|deny, reason }`, 200, false);
+  }
+  return {
+    permitted: decision === 'permit',
+    reason: reason as ConsentDecision['reason'],
+    ...(typeof consentId === 'string' ? { consentId } : {}),
+  };
+}
+
+function storageCode(body: unknown): string | undefined {
+  const issues = (body as { issue?: Array<{ details?: { coding?: Array<{ system?: string; code?: string }> } }> } | undefined)?.issue ?? [];
+  return issues.flatMap((i) => i.details?.coding ?? []).find((c) => c.system === STORAGE_OUTCOME_SYSTEM)?.code;
+}
+
+function cacheKey(tenantId: string, patientRef: string): string {
+  return `${tenantId}\u0000${patientRef}`;
+}
+
+function remember(cache: Map<string, CachedDecision>, key: string, entry: CachedDecision): void {
+  // Maps keep insertion order: the first key is the oldest, so this bounds memory without an LRU library.
+  cache.delete(key);
+  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+  cache.set(key, entry);
+}
