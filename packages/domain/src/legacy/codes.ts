@@ -1,0 +1,36 @@
+/**
+ * Why a legacy row was not loaded (DESIGN §5). Every rejected row is kept in `vc_migration.rejects`
+ * with one of these and its raw row; a row is never dropped silently.
+ */
+export const REJECT_REASONS = [
+  'invalid_datetime',
+  'missing_patient',
+  'duplicate_legacy_id',
+  'orphan_event',
+  'missing_actor',
+  'left_without_join',
+  'credential_decrypt_failed',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** What was normalised on a row that was loaded anyway (DESIGN §5); counted per source row and code. */
+export const WARNING_CODES = [
+  'unknown_status',
+  'inferred_end',
+  'ended_before_started',
+  'defaulted_video_backend',
+  'unknown_video_backend',
+  'invalid_optional_datetime',
+  'malformed_payload',
+  'malformed_branding',
+] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];
+
+/** Tallies codes, one per source row: a row warned twice for the same code counts once. */
+export function tallyCodes<C extends string>(perRow: ReadonlyArray<readonly C[]>): Partial<Record<C, number>> {
+  const counts: Partial<Record<C, number>> = {};
+  for (const codes of perRow) {
+    for (const code of new Set(codes)) counts[code] = (counts[code] ?? 0) + 1;
+  }
+  return counts;
+}

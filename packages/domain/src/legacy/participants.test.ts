@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { groupParticipantEvents, isLeftWithoutJoin, parseParticipantEvent, roleFromActorRef, type LegacyAuditLog, type ParticipantEvent } from './participants';
+
+function auditRow(overrides: Partial<LegacyAuditLog> = {}): LegacyAuditLog {
+  return {
+    id: '5001',
+    tenantId: 'acme',
+    entityType: 'VirtualSession',
+    entityId: '1001',
+    action: 'participant.joined',
+    actorRef: 'Patient/p-1',
+    actorDisplay: 'P One',
+    payload: '{"role":"patient"}',
+    occurredAt: '2025-06-01 10:02:00',
+    ...overrides,
+  };
+}
+
+function event(overrides: Partial<LegacyAuditLog>): ParticipantEvent {
+  const parsed = parseParticipantEvent(auditRow(overrides));
+  if (parsed.kind !== 'event') throw new Error(`expected an event, got ${parsed.kind}`);
+  return parsed.event;
+}
+
+describe('participant events (plan 1.4)', () => {
+  it.each([
+    ['Patient/1', 'patient'],
+    ['Practitioner/7', 'practitioner'],
+    ['RelatedPerson/3', 'caregiver'],
+    ['Device/9', 'other'],
+    ['someone', 'other'],
+  ] as const)('actorRef %j without a payload role is a %s', (actorRef, role) => {
+    expect(roleFromActorRef(actorRef)).toBe(role);
+    expect(event({ actorRef, payload: null }).role).toBe(role);
+  });
+
+  it('a known payload role beats the actor type', () => {
+    expect(event({ actorRef: 'Practitioner/7', payload: '{"role":"Interpreter"}' }).role).toBe('interpreter');
+  });
+
+  it('an unknown payload role falls back to the actor type, without warning', () => {
+    const parsed = parseParticipantEvent(auditRow({ actorRef: 'RelatedPerson/3', payload: '{"role":"uncle"}' }));
+    expect(parsed).toMatchObject({ kind: 'event', warnings: [], event: { role: 'caregiver', roleFromPayload: false } });
+  });
+
+  it('a malformed payload warns malformed_payload and takes the role from the actor type', () => {
+    const parsed = parseParticipantEvent(auditRow({ actorRef: 'Practitioner/7', payload: '{"role": "interp' }));
+    expect(parsed).toMatchObject({ kind: 'event', warnings: ['malformed_payload'], event: { role: 'practitioner' } });
+  });
+
+  it('an event without actorRef is rejected missing_actor', () => {
+    expect(parseParticipantEvent(auditRow({ actorRef: ' ' }))).toMatchObject({ kind: 'reject', reason: 'missing_actor', field: 'actorRef' });
+  });
+
+  it('an event with an unparsable occurredAt is rejected invalid_datetime', () => {
+    expect(parseParticipantEvent(auditRow({ occurredAt: 'soon' }))).toMatchObject({ kind: 'reject', reason: 'invalid_datetime', field: 'occurredAt' });
+  });
+
+  it.each([
+    { entityType: 'Patient' },
+    { action: 'session.created' },
+  ])('audit rows that are not participant history (%j) are ignored', (overrides) => {
+    expect(parseParticipantEvent(auditRow(overrides))).toEqual({ kind: 'ignored' });
+  });
+});
+
+describe('participant grouping', () => {
+  const p1 = { actorRef: 'Patient/p-1' };
+  it('events group per (session, actor): earliest join, latest leave, number of joins', () => {
+    const groups = groupParticipantEvents([
+      event({ ...p1, id: '1', occurredAt: '2025-06-01 10:05:00' }),
+      event({ ...p1, id: '2', action: 'participant.left', occurredAt: '2025-06-01 10:10:00' }),
+      event({ ...p1, id: '3', occurredAt: '2025-06-01 10:02:00' }),
+      event({ ...p1, id: '4', action: 'participant.left', occurredAt: '2025-06-01 10:20:00' }),
+      event({ actorRef: 'Practitioner/d-1', payload: null, id: '5', occurredAt: '2025-06-01 10:01:00' }),
+      event({ ...p1, entityId: '1002', id: '6', occurredAt: '2025-06-01 11:00:00' }),
+    ]);
+    expect(groups.map((g) => [g.sessionLegacyId, g.actorRef, g.role, g.firstJoinedAt?.toISOString(), g.lastLeftAt?.toISOString() ?? null, g.joinCount])).toEqual([
+      ['1001', 'Patient/p-1', 'patient', '2025-06-01T10:02:00.000Z', '2025-06-01T10:20:00.000Z', 2],
+      ['1001', 'Practitioner/d-1', 'practitioner', '2025-06-01T10:01:00.000Z', null, 1],
+      ['1002', 'Patient/p-1', 'patient', '2025-06-01T11:00:00.000Z', null, 1],
+    ]);
+  });
+
+  it('a participant who never left has last_left_at NULL', () => {
+    expect(groupParticipantEvents([event({})])[0]!.lastLeftAt).toBeNull();
+  });
+
+  it('an actor with leaves but no join in that session is left_without_join', () => {
+    const [group] = groupParticipantEvents([event({ action: 'participant.left' }), event({ action: 'participant.left', id: '2' })]);
+    expect([group!.joinCount, group!.leaveCount, isLeftWithoutJoin(group!)]).toEqual([0, 2, true]);
+  });
+
+  it('folding is order-independent: batches in any order give the same participant', () => {
+    const events = [
+      event({ id: '1', payload: null, occurredAt: '2025-06-01 10:05:00', actorDisplay: 'later name' }),
+      event({ id: '2', payload: '{"role":"interpreter"}', occurredAt: '2025-06-01 10:07:00' }),
+      event({ id: '3', action: 'participant.left', occurredAt: '2025-06-01 10:30:00' }),
+    ];
+    const forward = groupParticipantEvents(events);
+    const backward = groupParticipantEvents([...events].reverse());
+    expect(backward).toEqual(forward);
+    expect(forward[0]).toMatchObject({ role: 'interpreter', displayName: 'later name', joinCount: 2 });
+  });
+});

@@ -1,0 +1,176 @@
+import type { RejectReason, WarningCode } from './codes';
+import { parseLegacyDatetime } from './datetime';
+import { normalise, nonEmpty } from './text';
+
+/** A legacy `AuditLog` row as text (DESIGN §4). */
+export interface LegacyAuditLog {
+  id: string;
+  tenantId: string;
+  entityType: string | null;
+  entityId: string | null;
+  action: string | null;
+  actorRef: string | null;
+  actorDisplay: string | null;
+  payload: string | null;
+  occurredAt: string | null;
+}
+
+export type ParticipantRole = 'patient' | 'practitioner' | 'interpreter' | 'caregiver' | 'other';
+const ROLES: ReadonlySet<string> = new Set<ParticipantRole>(['patient', 'practitioner', 'interpreter', 'caregiver', 'other']);
+
+/** The audit rows that are participant history (all others are not step 1.4's business). */
+export const PARTICIPANT_ENTITY_TYPE = 'VirtualSession';
+export const PARTICIPANT_ACTIONS = ['participant.joined', 'participant.left'] as const;
+
+export interface ParticipantEvent {
+  auditId: string;
+  sessionLegacyId: string;
+  actorRef: string;
+  kind: 'joined' | 'left';
+  at: Date;
+  role: ParticipantRole;
+  /** Whether `role` came from the payload (it then beats a role guessed from the actor's type). */
+  roleFromPayload: boolean;
+  displayName: string | null;
+}
+
+export type EventParse =
+  | { kind: 'event'; event: ParticipantEvent; warnings: WarningCode[] }
+  | { kind: 'ignored' }
+  | { kind: 'reject'; reason: RejectReason; field: string; detail: string };
+
+/** Role from a FHIR-style actor reference (`Patient/1`, `Practitioner/7`, `RelatedPerson/3`). */
+export function roleFromActorRef(actorRef: string): ParticipantRole {
+  switch (normalise(actorRef.split('/')[0])) {
+    case 'patient':
+      return 'patient';
+    case 'practitioner':
+      return 'practitioner';
+    case 'relatedperson':
+      return 'caregiver';
+    default:
+      return 'other';
+  }
+}
+
+function payloadRole(payload: string | null): { role: ParticipantRole | null; malformed: boolean } {
+  const text = (payload ?? '').trim();
+  if (text === '' || text === '\\N') return { role: null, malformed: false };
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const role = normalise(typeof parsed === 'object' && parsed !== null ? String((parsed as { role?: unknown }).role ?? '') : '');
+    return { role: ROLES.has(role) ? (role as ParticipantRole) : null, malformed: false };
+  } catch {
+    // Legacy payloads are sometimes truncated JSON; the caller warns `malformed_payload`.
+    return { role: null, malformed: true };
+  }
+}
+
+/**
+ * Reads one audit row as a participant event (DESIGN §5, plan 1.4). Orphan events (no loaded session)
+ * and leaves without a join need the whole picture and are decided by the caller.
+ */
+export function parseParticipantEvent(row: LegacyAuditLog): EventParse {
+  const action = normalise(row.action);
+  if (normalise(row.entityType) !== normalise(PARTICIPANT_ENTITY_TYPE) || (action !== 'participant.joined' && action !== 'participant.left')) return { kind: 'ignored' };
+  const actorRef = nonEmpty(row.actorRef);
+  if (actorRef === null) return { kind: 'reject', reason: 'missing_actor', field: 'actorRef', detail: 'actorRef is empty (expected the participant reference)' };
+  const occurred = parseLegacyDatetime(row.occurredAt);
+  if (occurred.kind !== 'ok') return { kind: 'reject', reason: 'invalid_datetime', field: 'occurredAt', detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)' };
+  const fromPayload = payloadRole(row.payload);
+  return {
+    kind: 'event',
+    warnings: fromPayload.malformed ? ['malformed_payload'] : [],
+    event: {
+      auditId: row.id.trim(),
+      sessionLegacyId: (row.entityId ?? '').trim(),
+      actorRef,
+      kind: action === 'participant.joined' ? 'joined' : 'left',
+      at: occurred.value,
+      role: fromPayload.role ?? roleFromActorRef(actorRef),
+      roleFromPayload: fromPayload.role !== null,
+      displayName: nonEmpty(row.actorDisplay),
+    },
+  };
+}
+
+/** One participant of one session, folded from its events (or from several batches of them). */
+export interface ParticipantAggregate {
+  sessionLegacyId: string;
+  actorRef: string;
+  role: ParticipantRole;
+  roleFromPayload: boolean;
+  displayName: string | null;
+  firstJoinedAt: Date | null;
+  lastLeftAt: Date | null;
+  joinCount: number;
+  leaveCount: number;
+}
+
+function earlier(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return b < a ? b : a;
+}
+function later(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return b > a ? b : a;
+}
+
+/**
+ * Merges two partial aggregates of the same (session, actor). Associative and commutative, so batches
+ * can fold in any order: first join = earliest, last leave = latest, joins summed; the role of the
+ * earliest join wins, a payload role beating one guessed from the actor's type.
+ */
+export function mergeParticipant(a: ParticipantAggregate, b: ParticipantAggregate): ParticipantAggregate {
+  const firstJoinedAt = earlier(a.firstJoinedAt, b.firstJoinedAt);
+  const rank = (x: ParticipantAggregate) => [x.roleFromPayload ? 0 : 1, x.firstJoinedAt?.getTime() ?? Number.MAX_SAFE_INTEGER] as const;
+  const [ra, rb] = [rank(a), rank(b)];
+  const roleSource = ra[0] !== rb[0] ? (ra[0] < rb[0] ? a : b) : ra[1] <= rb[1] ? a : b;
+  const nameSource = a.firstJoinedAt && a.firstJoinedAt.getTime() === firstJoinedAt?.getTime() ? a : b;
+  return {
+    sessionLegacyId: a.sessionLegacyId,
+    actorRef: a.actorRef,
+    role: roleSource.role,
+    roleFromPayload: roleSource.roleFromPayload,
+    displayName: nameSource.displayName ?? (nameSource === a ? b : a).displayName,
+    firstJoinedAt,
+    lastLeftAt: later(a.lastLeftAt, b.lastLeftAt),
+    joinCount: a.joinCount + b.joinCount,
+    leaveCount: a.leaveCount + b.leaveCount,
+  };
+}
+
+/** The aggregate of a single event. */
+export function aggregateOf(event: ParticipantEvent): ParticipantAggregate {
+  const joined = event.kind === 'joined';
+  return {
+    sessionLegacyId: event.sessionLegacyId,
+    actorRef: event.actorRef,
+    role: event.role,
+    roleFromPayload: event.roleFromPayload,
+    displayName: event.displayName,
+    firstJoinedAt: joined ? event.at : null,
+    lastLeftAt: joined ? null : event.at,
+    joinCount: joined ? 1 : 0,
+    leaveCount: joined ? 0 : 1,
+  };
+}
+
+/** Groups events per (session, actorRef) and folds each group. */
+export function groupParticipantEvents(events: readonly ParticipantEvent[]): ParticipantAggregate[] {
+  const groups = new Map<string, ParticipantAggregate>();
+  for (const event of events) {
+    const key = `${event.sessionLegacyId}\u0000${event.actorRef}`;
+    const next = aggregateOf(event);
+    const seen = groups.get(key);
+    groups.set(key, seen ? mergeParticipant(seen, next) : next);
+  }
+  return [...groups.values()];
+}
+
+/** A participant with leaves but no join is not a participant: its events are rejected `left_without_join`. */
+export function isLeftWithoutJoin(aggregate: Pick<ParticipantAggregate, 'joinCount'>): boolean {
+  return aggregate.joinCount === 0;
+}

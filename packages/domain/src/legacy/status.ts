@@ -1,0 +1,63 @@
+import type { WarningCode } from './codes';
+import { normalise, nonEmpty } from './text';
+
+const ENDED = new Set(['completed', 'ended', 'finished']);
+const CANCELLED = new Set(['cancelled', 'canceled', 'no_show', 'expired', 'failed']);
+/** Legacy states of a session that had not finished; decided by whether it started (DESIGN §5). */
+const UNFINISHED = new Set(['scheduled', 'waiting', 'active', 'in_progress']);
+
+/** The reason every never-started, unfinished legacy session is cancelled with. */
+export const NOT_STARTED_REASON = 'not_started_before_migration';
+
+export interface StatusInput {
+  status: string | null;
+  cancelReason: string | null;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  scheduledEnd: Date | null;
+}
+
+export interface StatusMapping {
+  status: 'ended' | 'cancelled';
+  cancelReason: string | null;
+  endedAt: Date | null;
+  /** True when ended_at was inferred (no legacy endedAt): 1.5 may refine it from participant leaves. */
+  endInferred: boolean;
+  warnings: WarningCode[];
+}
+
+/**
+ * Where an unfinished-but-started session ended, lacking a legacy endedAt: the last `participant.left`,
+ * else scheduledEnd when it is not before the start, else the start itself. A leave before the start is
+ * not evidence of the end.
+ */
+export function inferEndedAt(startedAt: Date, scheduledEnd: Date | null, lastLeftAt: Date | null): Date {
+  if (lastLeftAt && lastLeftAt >= startedAt) return lastLeftAt;
+  if (scheduledEnd && scheduledEnd >= startedAt) return scheduledEnd;
+  return startedAt;
+}
+
+/**
+ * A historical session's status (DESIGN §5): always `ended` or `cancelled`. `lastLeftAt` is the last
+ * participant leave when known (null in step 1.1, which runs before the participant backfill).
+ */
+export function mapStatus(input: StatusInput, lastLeftAt: Date | null = null): StatusMapping {
+  const legacy = normalise(input.status);
+  const warnings: WarningCode[] = [];
+  const clampEnd = (endedAt: Date | null): Date | null => {
+    if (endedAt && input.startedAt && endedAt < input.startedAt) {
+      warnings.push('ended_before_started');
+      return input.startedAt;
+    }
+    return endedAt;
+  };
+  if (ENDED.has(legacy)) return { status: 'ended', cancelReason: null, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
+  if (CANCELLED.has(legacy)) {
+    return { status: 'cancelled', cancelReason: nonEmpty(input.cancelReason) ?? legacy, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
+  }
+  if (!UNFINISHED.has(legacy)) warnings.push('unknown_status');
+  if (!input.startedAt) return { status: 'cancelled', cancelReason: NOT_STARTED_REASON, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
+  if (input.endedAt) return { status: 'ended', cancelReason: null, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
+  warnings.push('inferred_end');
+  return { status: 'ended', cancelReason: null, endedAt: inferEndedAt(input.startedAt, input.scheduledEnd, lastLeftAt), endInferred: true, warnings };
+}

@@ -1,0 +1,42 @@
+import { parseBranding } from './branding';
+import type { WarningCode } from './codes';
+import { nonEmpty } from './text';
+
+/** A legacy `TenantVirtualCareConfig` row as text (DESIGN §4). */
+export interface LegacyTenantConfig {
+  tenantId: string;
+  jitsiServerUrl: string | null;
+  jitsiAppId: string | null;
+  credentials: string | null;
+  branding: string | null;
+  enabled: string | null;
+  updatedAt: string | null;
+}
+
+/** Everything of a tenant config but the credentials, which the migrator re-encrypts through KMS. */
+export interface MappedTenantConfig {
+  tenantId: string;
+  jitsiServerUrl: string;
+  jitsiAppId: string;
+  branding: Record<string, unknown> | null;
+  enabled: boolean;
+  /** The legacy blob (base64 nonce‖ciphertext‖tag) or KMS ciphertext; never logged. */
+  credentialsBlob: string;
+}
+
+/** Maps the non-secret fields of a tenant config (DESIGN §5, plan 1.3). `enabled` is MySQL tinyint text. */
+export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenantConfig; warnings: WarningCode[] } {
+  const branding = parseBranding(row.branding);
+  const enabled = (row.enabled ?? '1').trim().toLowerCase();
+  return {
+    warnings: branding.warning ? [branding.warning] : [],
+    config: {
+      tenantId: row.tenantId,
+      jitsiServerUrl: nonEmpty(row.jitsiServerUrl) ?? '',
+      jitsiAppId: nonEmpty(row.jitsiAppId) ?? '',
+      branding: branding.branding,
+      enabled: !(enabled === '0' || enabled === 'false' || enabled === 'b\'0\''),
+      credentialsBlob: (row.credentials ?? '').trim(),
+    },
+  };
+}

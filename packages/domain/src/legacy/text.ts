@@ -1,0 +1,10 @@
+/** Legacy values are compared trimmed and case-insensitively (DESIGN §5). */
+export function normalise(value: string | null | undefined): string {
+  return (value ?? '').trim().toLowerCase();
+}
+
+/** A trimmed value, or null when empty or `\N`. */
+export function nonEmpty(value: string | null | undefined): string | null {
+  const trimmed = (value ?? '').trim();
+  return trimmed === '' || trimmed === '\\N' ? null : trimmed;
+}
