@@ -1,0 +1,3 @@
+export * from './types';
+export { createJitsiProbe, isLoopback, type JitsiProbeOptions } from './probe';
+export { startJitsiStandIn, type JitsiStandIn, type JitsiStandInOptions } from './stand-in';
