@@ -1,3 +1,4 @@
+import { HttpFailure, requestJson, type JsonReply } from '../http';
 import { withRetry } from '../retry';
 import { STORAGE_OUTCOME_SYSTEM, toFhirConsent } from './fhir-consent';
 import { AccessPolicyError, TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision } from './types';
@@ -48,16 +49,16 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
   return {
     async upsertConsent(tenantId, consent) {
       const query = `?identifier=${encodeURIComponent(`${consent.identifier.system}|${consent.identifier.value}`)}`;
-      const { response, body } = await call('consent upsert', tenantId, `/Consent${query}`, {
+      const { status, headers, body } = await call('consent upsert', tenantId, `/Consent${query}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/fhir+json', prefer: 'return=OperationOutcome' },
         body: JSON.stringify(toFhirConsent(consent)),
       });
       cache.delete(cacheKey(tenantId, consent.patientRef));
-      const id = /\/Consent\/([^/]+)/.exec(response.headers.get('location') ?? '')?.[1];
-      if (!id) throw new AccessPolicyError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, response.status, false);
+      const id = /\/Consent\/([^/]+)/.exec(headers.get('location') ?? '')?.[1];
+      if (!id) throw new AccessPolicyError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, status, false);
       const code = storageCode(body);
-      return { id, created: response.status === 201, changed: response.status === 201 || code !== 'SUCCESSFUL_UPDATE_NO_CHANGE' };
+      return { id, created: status === 201, changed: status === 201 || code !== 'SUCCESSFUL_UPDATE_NO_CHANGE' };
     },
 
     async decideTelehealth(tenantId, patientRef, at) {
@@ -84,24 +85,13 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
   };
 }
 
-async function send(url: string, init: RequestInit, timeoutMs: number, what: string): Promise<{ response: Response; body: unknown }> {
-  let response: Response;
+async function send(url: string, init: RequestInit, timeoutMs: number, what: string): Promise<JsonReply> {
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (cause) {
-    const timedOut = cause instanceof DOMException && cause.name === 'TimeoutError';
-    throw new AccessPolicyError(`${what}: ${timedOut ? `no answer within ${timeoutMs} ms` : 'access-policy unreachable'}`, undefined, true, { cause });
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    // 5xx and 429 are the server's trouble and may pass; any other 4xx is our request and will not.
-    const retryable = response.status >= 500 || response.status === 429;
-    throw new AccessPolicyError(`${what}: access-policy answered ${response.status}`, response.status, retryable);
-  }
-  try {
-    return { response, body: text ? (JSON.parse(text) as unknown) : undefined };
-  } catch (cause) {
-    throw new AccessPolicyError(`${what}: expected JSON, got ${text.length} bytes that are not`, response.status, false, { cause });
+    return await requestJson(url, { ...init, timeoutMs });
+  } catch (error) {
+    if (!(error instanceof HttpFailure)) throw error;
+    const message = error.kind === 'status' ? `access-policy answered ${error.status}` : error.kind === 'network' ? 'access-policy unreachable' : error.message;
+    throw new AccessPolicyError(`${what}: ${message}`, error.status, error.retryable, { cause: error });
   }
 }
 

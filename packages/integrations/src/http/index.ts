@@ -1,0 +1,1 @@
+export { HttpFailure, requestJson, type JsonReply } from './request-json';

@@ -1,0 +1,64 @@
+import { HttpFailure, requestJson, type JsonReply } from '../http';
+import { withRetry } from '../retry';
+import { LicensingError, type Licensing } from './types';
+
+/** Options of {@link createLicensingClient}. */
+export interface LicensingClientOptions {
+  /** The platform admin licensing API base URL. */
+  baseUrl: string;
+  /** Per request. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Retries of a retryable failure after the first attempt. Default 3 (enabling is idempotent). */
+  retries?: number;
+  /** Backoff base of those retries. Default 100 ms. */
+  retryBaseMs?: number;
+}
+
+/** A module's licence as the API returns it. */
+export interface ModuleLicence {
+  tenantId: string;
+  module: string;
+  enabled: boolean;
+  enabledAt: string | null;
+}
+
+/** The platform licensing client (protocol in README.md beside this file). */
+export function createLicensingClient(options: LicensingClientOptions): Licensing {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const call = (what: string, tenantId: string, module: string, init: RequestInit, accept?: (status: number) => boolean) =>
+    withRetry(() => send(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}/modules/${encodeURIComponent(module)}`, init, timeoutMs, `${what} ${module} for tenant ${tenantId}`, accept), {
+      retries: options.retries ?? 3,
+      baseMs: options.retryBaseMs ?? 100,
+      isRetryable: (e) => e instanceof LicensingError && e.retryable,
+    });
+
+  return {
+    async enableModule(tenantId, module) {
+      const { status, body } = await call('enabling', tenantId, module, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ enabled: true }),
+      });
+      if ((body as Partial<ModuleLicence> | undefined)?.enabled !== true) {
+        throw new LicensingError(`enabling ${module} for tenant ${tenantId}: expected { enabled: true } in the reply`, status, false);
+      }
+      // 201: the module was off (or never licensed) and is now on; 200: it already was on.
+      return { enabled: true, changed: status === 201 };
+    },
+
+    async isEnabled(tenantId, module) {
+      const { status, body } = await call('reading', tenantId, module, { method: 'GET' }, (s) => s === 200 || s === 404);
+      return status === 200 && (body as Partial<ModuleLicence> | undefined)?.enabled === true;
+    },
+  };
+}
+
+async function send(url: string, init: RequestInit, timeoutMs: number, what: string, accept?: (status: number) => boolean): Promise<JsonReply> {
+  try {
+    return await requestJson(url, { ...init, timeoutMs, ...(accept ? { accept } : {}) });
+  } catch (error) {
+    if (!(error instanceof HttpFailure)) throw error;
+    throw new LicensingError(`${what}: licensing API ${error.message}`, error.status, error.retryable, { cause: error });
+  }
+}
