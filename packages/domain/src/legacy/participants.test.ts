@@ -91,15 +91,15 @@ describe('participant grouping', () => {
     expect([group!.joinCount, group!.leaveCount, isLeftWithoutJoin(group!)]).toEqual([0, 2, true]);
   });
 
-  it('folding is order-independent: batches in any order give the same participant', () => {
+  it('folding is order-independent: role and display name come from the earliest join, whatever the order', () => {
     const events = [
-      event({ id: '1', payload: null, occurredAt: '2025-06-01 10:05:00', actorDisplay: 'later name' }),
-      event({ id: '2', payload: '{"role":"interpreter"}', occurredAt: '2025-06-01 10:07:00' }),
-      event({ id: '3', action: 'participant.left', occurredAt: '2025-06-01 10:30:00' }),
+      event({ id: '1', action: 'participant.left', occurredAt: '2025-06-01 10:30:00', actorDisplay: 'leaver', payload: '{"role":"caregiver"}' }),
+      event({ id: '2', payload: '{"role":"interpreter"}', occurredAt: '2025-06-01 10:07:00', actorDisplay: null }),
+      event({ id: '3', payload: null, occurredAt: '2025-06-01 10:09:00', actorDisplay: 'second join' }),
     ];
     const forward = groupParticipantEvents(events);
     const backward = groupParticipantEvents([...events].reverse());
     expect(backward).toEqual(forward);
-    expect(forward[0]).toMatchObject({ role: 'interpreter', displayName: 'later name', joinCount: 2 });
+    expect(forward[0]).toMatchObject({ role: 'interpreter', displayName: null, joinCount: 2, leaveCount: 1 });
   });
 });

@@ -120,21 +120,20 @@ function later(a: Date | null, b: Date | null): Date | null {
 
 /**
  * Merges two partial aggregates of the same (session, actor). Associative and commutative, so batches
- * can fold in any order: first join = earliest, last leave = latest, joins summed; the role of the
- * earliest join wins, a payload role beating one guessed from the actor's type.
+ * can fold in any order (the migrator does the same fold in SQL, `ON CONFLICT … DO UPDATE`): first join
+ * = earliest, last leave = latest, joins summed; role and display name come from the earliest join.
  */
 export function mergeParticipant(a: ParticipantAggregate, b: ParticipantAggregate): ParticipantAggregate {
   const firstJoinedAt = earlier(a.firstJoinedAt, b.firstJoinedAt);
-  const rank = (x: ParticipantAggregate) => [x.roleFromPayload ? 0 : 1, x.firstJoinedAt?.getTime() ?? Number.MAX_SAFE_INTEGER] as const;
-  const [ra, rb] = [rank(a), rank(b)];
-  const roleSource = ra[0] !== rb[0] ? (ra[0] < rb[0] ? a : b) : ra[1] <= rb[1] ? a : b;
-  const nameSource = a.firstJoinedAt && a.firstJoinedAt.getTime() === firstJoinedAt?.getTime() ? a : b;
+  // The side holding the earliest join decides; without any join yet, the side seen first.
+  const bLeads = b.firstJoinedAt !== null && (a.firstJoinedAt === null || b.firstJoinedAt < a.firstJoinedAt);
+  const lead = bLeads ? b : a;
   return {
     sessionLegacyId: a.sessionLegacyId,
     actorRef: a.actorRef,
-    role: roleSource.role,
-    roleFromPayload: roleSource.roleFromPayload,
-    displayName: nameSource.displayName ?? (nameSource === a ? b : a).displayName,
+    role: lead.role,
+    roleFromPayload: lead.roleFromPayload,
+    displayName: lead.displayName,
     firstJoinedAt,
     lastLeftAt: later(a.lastLeftAt, b.lastLeftAt),
     joinCount: a.joinCount + b.joinCount,
