@@ -11,6 +11,10 @@ export interface EventStreamOptions {
   duplicateWindowMs?: number;
   /** Connection attempt timeout. */
   timeoutMs?: number;
+  /** How long a publish waits for JetStream's ack before failing retryably; default 5 s. */
+  publishTimeoutMs?: number;
+  /** Wait between reconnect attempts (plus up to half of it as jitter); default 1 s. Reconnects never stop. */
+  reconnectWaitMs?: number;
 }
 
 export interface PublishAck {
