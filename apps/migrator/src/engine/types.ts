@@ -65,10 +65,20 @@ export interface Tx {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
   /**
    * Bulk insert, never one row per round trip: COPY on PostgreSQL, multi-row INSERT on PGlite.
-   * `onConflict` is the SQL after `ON CONFLICT` (e.g. `(tenant_id, legacy_id) do nothing`); when given,
-   * COPY goes through a temporary staging table so the clause applies. Returns the rows inserted/updated.
+   * Values: Date → timestamptz, objects → json, null → NULL. Returns the rows inserted/updated.
+   * A string option is shorthand for `{ onConflict: string }`.
    */
-  insertMany(table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict?: string): Promise<number>;
+  insertMany(table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, options?: InsertOptions | string): Promise<number>;
+}
+
+export interface InsertOptions {
+  /**
+   * SQL after `ON CONFLICT`, e.g. `(tenant_id, legacy_id) do nothing`. On PostgreSQL a straight COPY is
+   * tried first and, on a unique violation, redone through a staging table so the clause applies.
+   */
+  onConflict?: string;
+  /** Conflicts are the norm (aggregating upserts): go through the staging table at once. */
+  conflictsLikely?: boolean;
 }
 
 /** One batch handed to the engine. Counts are per source row. */
@@ -120,6 +130,13 @@ export interface StepContext {
   /** The target database; write through `commit`'s `write(tx)` so writes and checkpoint commit together. */
   readonly db: DatabaseHandle;
   readonly services: Services;
+  /** Reads outside the batch transaction (lookups of committed rows). */
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Memory shared by the steps of one tenant within one run. Dry runs use it to stand in for rows an
+   * earlier step would have written (e.g. which sessions 1.1 would load); real runs read the database.
+   */
+  readonly scratch: Map<string, unknown>;
   /** Logs to stderr; never log PHI or secrets. */
   readonly log: Logger;
   /** Aborted on SIGINT/SIGTERM: finish the current batch, commit it, return. */

@@ -1,0 +1,125 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PG_ERROR, pgErrorCode, type Database, type DatabaseHandle, type Schema } from '@vc/schema';
+import * as schema from '@vc/schema';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyLines, paramValue } from './copy-text';
+import type { InsertOptions, Tx } from './types';
+
+type PGlite = NonNullable<DatabaseHandle['pglite']>;
+type Transaction = Parameters<Parameters<PGlite['transaction']>[0]>[0];
+
+/** A parameterised query returning rows. */
+export type Query = <T>(text: string, params?: readonly unknown[]) => Promise<T[]>;
+
+const quoteIdent = (name: string) => name.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
+
+/** PostgreSQL's bind-parameter limit is 65535 per statement; stay under it. */
+const MAX_PARAMS = 60_000;
+
+async function multiRowInsert(query: Query, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict?: string): Promise<number> {
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+  const cols = columns.map(quoteIdent).join(', ');
+  let affected = 0;
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    const params: unknown[] = [];
+    const tuples = chunk.map((row) => `(${row.map((v) => (params.push(paramValue(v)), `$${params.length}`)).join(', ')})`);
+    const conflict = onConflict ? ` on conflict ${onConflict}` : '';
+    const result = await query<{ n: number }>(`with ins as (insert into ${quoteIdent(table)} (${cols}) values ${tuples.join(', ')}${conflict} returning 1) select count(*)::int as n from ins`, params);
+    affected += result[0]?.n ?? 0;
+  }
+  return affected;
+}
+
+async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): Promise<number> {
+  const stream = client.query(copyFrom(`copy ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) from stdin`));
+  // One chunk per ~1000 rows keeps the socket busy without building one huge string for big batches.
+  const chunks: string[] = [];
+  for (let i = 0; i < rows.length; i += 1000) chunks.push(copyLines(rows.slice(i, i + 1000)));
+  await pipeline(Readable.from(chunks), stream);
+  return stream.rowCount ?? rows.length;
+}
+
+const insertOptions = (given: InsertOptions | string | undefined): InsertOptions => (typeof given === 'string' ? { onConflict: given } : (given ?? {}));
+
+let stageSerial = 0;
+
+/**
+ * COPY with an ON CONFLICT clause: COPY cannot resolve conflicts itself, so rows go to a temporary table
+ * dropped at commit, then `insert … select … on conflict`. Still one round trip per batch, not per row.
+ */
+async function stagedCopy(client: pg.PoolClient, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict: string): Promise<number> {
+  const stage = `vc_stage_${++stageSerial}`;
+  const cols = columns.map(quoteIdent).join(', ');
+  await client.query(`create temporary table ${stage} on commit drop as select ${cols} from ${quoteIdent(table)} with no data`);
+  await copyRows(client, stage, columns, rows);
+  const result = await client.query(`insert into ${quoteIdent(table)} (${cols}) select ${cols} from ${stage} on conflict ${onConflict}`);
+  await client.query(`drop table ${stage}`);
+  return result.rowCount ?? 0;
+}
+
+function postgresTx(client: pg.PoolClient): Tx {
+  const query: Query = async <T>(text: string, params?: readonly unknown[]) => (await client.query(text, params as unknown[] | undefined)).rows as T[];
+  return {
+    db: drizzlePg(client, { schema }) as unknown as Database,
+    query,
+    async insertMany(table, columns, rows, given) {
+      const options = insertOptions(given);
+      if (rows.length === 0) return 0;
+      if (!options.onConflict) return copyRows(client, table, columns, rows);
+      if (options.conflictsLikely) return stagedCopy(client, table, columns, rows, options.onConflict);
+      // The common case (a first load) has no conflicts: try the straight COPY, fall back on a unique violation.
+      await client.query('savepoint vc_copy');
+      try {
+        const n = await copyRows(client, table, columns, rows);
+        await client.query('release savepoint vc_copy');
+        return n;
+      } catch (error) {
+        if (pgErrorCode(error) !== PG_ERROR.uniqueViolation) throw error;
+        await client.query('rollback to savepoint vc_copy');
+        return stagedCopy(client, table, columns, rows, options.onConflict);
+      }
+    },
+  };
+}
+
+function pgliteTx(tx: Transaction): Tx {
+  const query: Query = async <T>(text: string, params?: readonly unknown[]) => (await tx.query<T>(text, params as unknown[] | undefined)).rows;
+  return {
+    // PGlite's Transaction answers `query` like PGlite itself, which is all Drizzle's session uses.
+    db: drizzlePglite(tx as unknown as PGlite, { schema: schema as unknown as Schema }) as unknown as Database,
+    query,
+    insertMany: (table, columns, rows, given) => (rows.length === 0 ? Promise.resolve(0) : multiRowInsert(query, table, columns, rows, insertOptions(given).onConflict)),
+  };
+}
+
+/** Runs `fn` in one transaction on either driver; commits when it resolves, rolls back when it throws. */
+export async function withTransaction<T>(handle: DatabaseHandle, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (handle.kind === 'pglite') return handle.pglite!.transaction((tx) => fn(pgliteTx(tx)));
+  const client = await handle.pool!.connect();
+  let broken: unknown;
+  const onError = (error: unknown) => (broken = error);
+  client.on('error', onError);
+  try {
+    await client.query('begin');
+    const result = await fn(postgresTx(client));
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    if (!broken) await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken instanceof Error ? broken : undefined);
+  }
+}
+
+/** Plain queries outside a batch transaction (reads, lookups). */
+export function queryOf(handle: DatabaseHandle): Query {
+  if (handle.kind === 'pglite') return async <T>(text: string, params?: readonly unknown[]) => (await handle.pglite!.query<T>(text, params as unknown[] | undefined)).rows;
+  return async <T>(text: string, params?: readonly unknown[]) => (await handle.pool!.query(text, params as unknown[] | undefined)).rows as T[];
+}
