@@ -28,6 +28,7 @@ describe('mapConsent', () => {
     ['granted whose expiry has passed is inactive (expired)', { expiresAt: before }, 'inactive', 'expired'],
     ['granted whose revocation has passed is inactive (revoked)', { revokedAt: before }, 'inactive', 'revoked'],
     ['granted expiring exactly at as-of is inactive', { expiresAt: asOf }, 'inactive', 'expired'],
+    ['a grant that starts after as-of is active but permits nothing yet', { grantedAt: after }, 'active', 'no_consent'],
     ['revoked is inactive', { status: 'revoked', revokedAt: before }, 'inactive', 'revoked'],
     ['expired is inactive', { status: 'expired' }, 'inactive', 'expired'],
     ['status is compared trimmed and case-insensitively', { status: '  GRANTED ' }, 'active', 'granted'],

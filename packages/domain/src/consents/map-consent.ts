@@ -54,9 +54,11 @@ function optional(value: string | null): string | undefined {
 }
 
 /** The legacy portal's own answer for one row at `asOf`. */
-export function legacyConsentDecision(status: LegacyConsentStatus, row: Pick<LegacyConsentRow, 'revokedAt' | 'expiresAt'>, asOf: Date): ConsentDecisionReason {
+export function legacyConsentDecision(status: LegacyConsentStatus, row: Pick<LegacyConsentRow, 'grantedAt' | 'revokedAt' | 'expiresAt'>, asOf: Date): ConsentDecisionReason {
   if (status === 'revoked') return 'revoked';
   if (status === 'expired') return 'expired';
+  // A grant that takes effect after as-of permits nothing yet (access-policy checks the period start too).
+  if (row.grantedAt !== null && row.grantedAt.getTime() > asOf.getTime()) return 'no_consent';
   // A "granted" row whose revocation or expiry has already passed no longer permits: the portal
   // checked the dates at request time, not only the status column.
   if (row.revokedAt !== null && row.revokedAt.getTime() <= asOf.getTime()) return 'revoked';
@@ -77,7 +79,8 @@ export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
     consent: {
       legacyId: row.id,
       patientRef,
-      status: decision === 'granted' ? 'active' : 'inactive',
+      // A future grant is still an active record: it permits once its period starts.
+      status: decision === 'granted' || decision === 'no_consent' ? 'active' : 'inactive',
       decision,
       ...(row.grantedAt ? { periodStart: row.grantedAt.toISOString() } : {}),
       ...(end ? { periodEnd: end.toISOString() } : {}),

@@ -1,0 +1,44 @@
+import type { RejectInput, Step } from '../../engine/types';
+import { consentLegacyKey, readConsent, tally } from './consent-rows';
+
+const REJECT_DETAIL = {
+  missing_patient: 'patient_ref is empty (expected a patient reference)',
+  unknown_consent_status: 'status is not granted, revoked or expired',
+} as const;
+
+/**
+ * Plan 3.1: export the tenant's telehealth consents from patient_portal (MySQL, or the CSV export) and
+ * map them (DESIGN §5): active/inactive counted, unusable rows rejected with their reason and raw row.
+ * Resumes after the last committed source position.
+ */
+export const exportConsentsStep: Step = {
+  id: '3.1',
+  title: 'Export telehealth consents from patient_portal',
+  async run(ctx, checkpoint) {
+    const totals = { legacy: 0, active: 0, inactive: 0, ...(checkpoint.facts.consents as Record<string, number> | undefined) };
+    const source = await ctx.services.portal();
+    const after = (checkpoint.cursor?.after as string | undefined) ?? null;
+    for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
+      const consents = batch.rows.map((row) => readConsent(row, ctx.tenantId, ctx.options.asOf));
+      const rejects: RejectInput[] = [];
+      consents.forEach((c, i) => {
+        if (c.mapping.kind === 'rejected') {
+          rejects.push({ legacyKey: consentLegacyKey(c.legacyId || `#${batch.ordinals[i]}`), reason: c.mapping.reason, detail: REJECT_DETAIL[c.mapping.reason], raw: { ...batch.rows[i] } });
+        } else {
+          totals[c.mapping.consent.status] += 1;
+        }
+      });
+      totals.legacy += batch.rows.length;
+      await ctx.commit({
+        cursor: { after: batch.position },
+        read: batch.rows.length,
+        written: batch.rows.length - rejects.length,
+        rejects,
+        warnings: tally(consents),
+        facts: { consents: { ...totals } },
+      });
+      ctx.progress(totals.legacy);
+      if (ctx.signal.aborted) return;
+    }
+  },
+};

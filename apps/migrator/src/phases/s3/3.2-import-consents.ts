@@ -1,0 +1,52 @@
+import { LEGACY_CONSENT_IDENTIFIER_SYSTEM, type TelehealthConsent } from '@vc/integrations/access-policy';
+import type { MappedConsent } from '@vc/domain/consents';
+import pLimit from 'p-limit';
+import type { Step } from '../../engine/types';
+import { readConsent } from './consent-rows';
+
+/** The FHIR-style Consent access-policy stores, keyed by the legacy identifier so a re-import converges. */
+export function toTelehealthConsent(c: MappedConsent): TelehealthConsent {
+  return {
+    identifier: { system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value: c.legacyId },
+    patientRef: c.patientRef,
+    status: c.status,
+    ...(c.decision === 'revoked' || c.decision === 'expired' ? { inactiveReason: c.decision } : {}),
+    ...(c.periodStart ? { periodStart: c.periodStart } : {}),
+    ...(c.periodEnd ? { periodEnd: c.periodEnd } : {}),
+    ...(c.method ? { method: c.method } : {}),
+    ...(c.recordedBy ? { recordedBy: c.recordedBy } : {}),
+    ...(c.sourceUrl ? { sourceUrl: c.sourceUrl } : {}),
+  };
+}
+
+/**
+ * Plan 3.2: import the mapped consents into access-policy (it owns them from now on). Each upsert is a
+ * conditional update on the legacy identifier, so re-running, or resuming after a kill, changes nothing
+ * that is already there. Upserts are bounded by `--concurrency` and skipped under --dry-run; rows 3.1
+ * rejected are skipped here.
+ */
+export const importConsentsStep: Step = {
+  id: '3.2',
+  title: 'Import consents into access-policy',
+  async run(ctx, checkpoint) {
+    const source = await ctx.services.portal();
+    const accessPolicy = await ctx.services.accessPolicy();
+    const limit = pLimit(ctx.options.concurrency);
+    const totals = { created: 0, changed: 0, unchanged: 0, ...(checkpoint.facts.imported as Record<string, number> | undefined) };
+    const after = (checkpoint.cursor?.after as string | undefined) ?? null;
+    for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
+      const consents = batch.rows
+        .map((row) => readConsent(row, ctx.tenantId, ctx.options.asOf).mapping)
+        .flatMap((m) => (m.kind === 'mapped' ? [toTelehealthConsent(m.consent)] : []));
+      // access-policy is outside our transaction: upsert first, then commit the cursor. A kill in between
+      // re-upserts this batch on resume, which the conditional update makes a no-op.
+      if (!ctx.options.dryRun) {
+        const results = await Promise.all(consents.map((c) => limit(() => accessPolicy.upsertConsent(ctx.tenantId, c))));
+        for (const r of results) totals[r.created ? 'created' : r.changed ? 'changed' : 'unchanged'] += 1;
+      }
+      await ctx.commit({ cursor: { after: batch.position }, read: batch.rows.length, written: consents.length, facts: { imported: { ...totals } } });
+      if (ctx.signal.aborted) return;
+    }
+    ctx.log.info({ tenant: ctx.tenantId, ...totals }, 'consents imported into access-policy');
+  },
+};

@@ -1,0 +1,69 @@
+import { patientDecision, type ConsentDecisionReason } from '@vc/domain/consents';
+import { queryRows } from '@vc/schema';
+import { sql } from 'drizzle-orm';
+import pLimit from 'p-limit';
+import type { Step, StepContext } from '../../engine/types';
+import { consentLegacyKey, readConsent } from './consent-rows';
+
+interface Patient {
+  decisions: ConsentDecisionReason[];
+  /** How a report names this patient: a legacy consent id, else a legacy session id. Never the ref. */
+  label: string;
+}
+
+async function collectPatients(ctx: StepContext): Promise<Map<string, Patient>> {
+  const patients = new Map<string, Patient>();
+  const sessions = await queryRows<{ patient_ref: string; label: string }>(
+    ctx.db.db,
+    sql`select patient_ref, min(coalesce(legacy_id, id::text)) as label from virtual_sessions where tenant_id = ${ctx.tenantId} group by patient_ref`,
+  );
+  for (const s of sessions) patients.set(s.patient_ref, { decisions: [], label: `VirtualSession:${s.label}` });
+  const source = await ctx.services.portal();
+  for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+    for (const row of batch.rows) {
+      const { legacyId, mapping } = readConsent(row, ctx.tenantId, ctx.options.asOf);
+      if (mapping.kind !== 'mapped') continue;
+      const patient = patients.get(mapping.consent.patientRef) ?? { decisions: [], label: consentLegacyKey(legacyId) };
+      patient.decisions.push(mapping.consent.decision);
+      patients.set(mapping.consent.patientRef, patient);
+    }
+  }
+  return patients;
+}
+
+/**
+ * Plan 3.3: for every patient of the tenant (those with migrated sessions and those with consents), the
+ * decision access-policy gives at as-of must agree with what legacy would have decided. Disagreements
+ * fail the step, named by legacy id only.
+ */
+export const verifyConsentsStep: Step = {
+  id: '3.3',
+  title: 'Verify consent decisions through access-policy',
+  async run(ctx) {
+    const patients = await collectPatients(ctx);
+    const accessPolicy = await ctx.services.accessPolicy();
+    const limit = pLimit(ctx.options.concurrency);
+    const disagreeing: string[] = [];
+    let permitted = 0;
+    await Promise.all(
+      [...patients].map(([ref, patient]) =>
+        limit(async () => {
+          const expected = patientDecision(patient.decisions.map((decision) => ({ decision })));
+          const actual = await accessPolicy.decideTelehealth(ctx.tenantId, ref, ctx.options.asOf);
+          if (actual.permitted !== expected.permitted) disagreeing.push(patient.label);
+          else if (actual.permitted) permitted += 1;
+        }),
+      ),
+    );
+    disagreeing.sort();
+    await ctx.commit({
+      cursor: { verifiedAt: ctx.options.asOf.toISOString() },
+      read: patients.size,
+      written: 0,
+      facts: { patients: patients.size, permitted, disagreements: disagreeing.length, samples: disagreeing.slice(0, 10) },
+    });
+    if (disagreeing.length > 0) {
+      throw new Error(`tenant ${ctx.tenantId}: ${disagreeing.length} patient(s) whose access-policy decision disagrees with legacy, e.g. ${disagreeing.slice(0, 5).join(', ')}`);
+    }
+  },
+};

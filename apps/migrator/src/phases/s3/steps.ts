@@ -1,0 +1,11 @@
+import type { Phase } from '../../engine/types';
+import { exportConsentsStep } from './3.1-export-consents';
+import { importConsentsStep } from './3.2-import-consents';
+import { verifyConsentsStep } from './3.3-verify-consents';
+
+/** S3, consent migration, per tenant: export from patient_portal, import into access-policy, verify. */
+export const s3Phase: Phase = {
+  id: 's3',
+  title: 'Consent migration to access-policy',
+  steps: [exportConsentsStep, importConsentsStep, verifyConsentsStep],
+};
