@@ -1,0 +1,36 @@
+import { billingForRecentSessions, type CheckResult } from '@vc/domain/checklist';
+import { queryRows, type Database } from '@vc/schema';
+import { sql } from 'drizzle-orm';
+import type { LegacySource } from '../legacy/types';
+
+/** "Recently migrated": sessions that ended within this many days before the check's as-of. */
+export const RECENT_DAYS = 30;
+
+/**
+ * Plan §5 "billing events verified for recently migrated sessions": each non-void legacy BillingEvent of
+ * a migrated session that ended in the last {@link RECENT_DAYS} days has its billing event here (carried
+ * over by S2 step 2.4, keyed by legacy id).
+ */
+export async function checkBilling(db: Database, legacy: LegacySource, tenantId: string, asOf: Date, batchSize: number): Promise<CheckResult> {
+  const since = new Date(asOf.getTime() - RECENT_DAYS * 86_400_000);
+  const recent = await queryRows<{ legacy_id: string }>(
+    db,
+    sql`select legacy_id from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null and status = 'ended'
+          and ended_at >= ${since.toISOString()}::timestamptz and ended_at < ${asOf.toISOString()}::timestamptz`,
+  );
+  const recentIds = new Set(recent.map((r) => r.legacy_id));
+  const expected = new Map<string, string>();
+  for await (const batch of legacy.read('BillingEvent', { tenantId, batchSize })) {
+    for (const row of batch.rows) {
+      const sessionId = (row.sessionId ?? '').trim();
+      if (recentIds.has(sessionId) && (row.status ?? '').trim().toLowerCase() !== 'void') expected.set((row.id ?? '').trim(), sessionId);
+    }
+  }
+  const present = await queryRows<{ legacy_id: string }>(
+    db,
+    sql`select legacy_id from billing_events where tenant_id = ${tenantId} and legacy_id in (select jsonb_array_elements_text(${JSON.stringify([...expected.keys()])}::jsonb))`,
+  );
+  const have = new Set(present.map((r) => r.legacy_id));
+  const missingSessions = [...new Set([...expected].filter(([billingId]) => !have.has(billingId)).map(([, sessionId]) => sessionId))].sort();
+  return billingForRecentSessions(tenantId, { billedInLegacy: expected.size, billedHere: have.size, sinceIso: since.toISOString() }, missingSessions);
+}

@@ -1,0 +1,36 @@
+import { consentsAccessible, type CheckResult } from '@vc/domain/checklist';
+import { patientDecision, type ConsentDecisionReason } from '@vc/domain/consents';
+import type { AccessPolicyClient } from '../engine/ports';
+import type { LegacySource } from '../legacy/types';
+import { readConsent } from '../phases/s3/consent-rows';
+
+/** Patients whose decision validation re-asks access-policy: enough to catch a broken import, cheap enough for CI. */
+export const DECISION_SAMPLE = 50;
+
+/**
+ * Plan §5 "consent records accessible via access-policy": every importable legacy consent is there (by
+ * count), and the decisions of a deterministic sample of patients (the first by legacy consent id) agree.
+ */
+export async function checkConsents(portal: LegacySource, accessPolicy: AccessPolicyClient, tenantId: string, asOf: Date, batchSize: number): Promise<CheckResult> {
+  let importable = 0;
+  const sample = new Map<string, { label: string; decisions: ConsentDecisionReason[] }>();
+  for await (const batch of portal.read('telehealth_consent', { tenantId, batchSize })) {
+    for (const row of batch.rows) {
+      const { legacyId, mapping } = readConsent(row, tenantId, asOf);
+      if (mapping.kind !== 'mapped') continue;
+      importable += 1;
+      const ref = mapping.consent.patientRef;
+      const entry = sample.get(ref);
+      if (entry) entry.decisions.push(mapping.consent.decision);
+      else if (sample.size < DECISION_SAMPLE) sample.set(ref, { label: `telehealth_consent:${legacyId}`, decisions: [mapping.consent.decision] });
+    }
+  }
+  const inAccessPolicy = importable === 0 ? 0 : await accessPolicy.countConsents(tenantId);
+  const disagreeing: string[] = [];
+  for (const [ref, entry] of sample) {
+    const expected = patientDecision(entry.decisions.map((decision) => ({ decision })));
+    const actual = await accessPolicy.decideTelehealth(tenantId, ref, asOf);
+    if (actual.permitted !== expected.permitted) disagreeing.push(entry.label);
+  }
+  return consentsAccessible(tenantId, { importable, inAccessPolicy, decisionsChecked: sample.size, disagreements: disagreeing.length }, disagreeing);
+}
