@@ -108,6 +108,11 @@ describe('aws KMS through the real SDK against the KMS stand-in', () => {
     expect(text(await kms.decrypt(await kms.encrypt(secret(), context), context))).toBe('app-secret-value');
   });
 
+  it('signs requests to a loopback endpoint without AWS credentials in the environment', async () => {
+    const kms = await createKms(`aws:${newKeyId}`, { aws: { endpoint: standIn.url } });
+    expect(text(await kms.decrypt(await kms.encrypt(secret(), context), context))).toBe('app-secret-value');
+  });
+
   it('answers an unknown key as not_found', async () => {
     const kms = await open('00000000-0000-0000-0000-000000000000');
     expect((await kmsError(kms.encrypt(secret(), context))).code).toBe('not_found');

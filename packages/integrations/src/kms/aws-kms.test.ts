@@ -21,6 +21,11 @@ describe('kmsErrorCode', () => {
     expect(kmsErrorCode(serviceError(name, status))).toBe(code);
   });
 
+  it('maps missing credentials or region to invalid_config, which is not retried', () => {
+    expect(kmsErrorCode(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }))).toBe('invalid_config');
+    expect(kmsErrorCode(new Error('Region is missing'))).toBe('invalid_config');
+  });
+
   it('maps a refused connection (no HTTP answer) to unavailable', () => {
     expect(kmsErrorCode(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe('unavailable');
     expect(kmsErrorCode(new Error('socket hang up'))).toBe('unavailable');

@@ -31,6 +31,8 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EH
 export function kmsErrorCode(error: unknown): KmsErrorCode {
   const e = error as { name?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
   const name = e?.name ?? '';
+  // No credentials or region: retrying cannot help, the environment must change.
+  if (name === 'CredentialsProviderError' || /region is missing/i.test((error as Error)?.message ?? '')) return 'invalid_config';
   if (THROTTLED.has(name)) return 'throttled';
   if (DENIED.has(name)) return 'access_denied';
   if (INVALID_CIPHERTEXT.has(name)) return 'invalid_ciphertext';
@@ -41,6 +43,18 @@ export function kmsErrorCode(error: unknown): KmsErrorCode {
   // No HTTP answer at all: the request never reached KMS.
   if (status === undefined) return 'unavailable';
   return 'invalid_config';
+}
+
+const LOOPBACK = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
+
+/**
+ * A loopback endpoint is the KMS stand-in, which checks that requests are signed but not by whom: when the
+ * environment has no AWS credentials, sign with dummy ones rather than let the SDK probe the EC2 metadata
+ * service (seconds of timeouts) and fail.
+ */
+function standInCredentials(endpoint: string | undefined): AwsKmsOptions['credentials'] {
+  if (!endpoint || !LOOPBACK.test(endpoint) || process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE) return undefined;
+  return { accessKeyId: 'stand-in', secretAccessKey: 'stand-in' };
 }
 
 function toKmsError(operation: string, keyId: string, error: unknown): KmsError {
@@ -59,7 +73,7 @@ export function createAwsKms(keyId: string, opts: AwsKmsOptions = {}): Kms {
   const client = new KMSClient({
     region,
     endpoint: opts.endpoint,
-    credentials: opts.credentials,
+    credentials: opts.credentials ?? standInCredentials(opts.endpoint),
     maxAttempts: 1,
     requestHandler: { connectionTimeout: Math.min(timeoutMs, 3_000), requestTimeout: timeoutMs },
   });
