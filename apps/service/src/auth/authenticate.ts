@@ -1,0 +1,59 @@
+import type { RequestHandler, Response } from 'express';
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { ServiceConfig } from '../config';
+import { AppError } from '../errors';
+import { callerClaimsSchema, hasRole, type Principal, type Role } from './principal';
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/** jose verifier over a JWKS URL (production) or an HS256 secret (dev and tests), with issuer/audience when set. */
+export function createTokenVerifier(auth: ServiceConfig['auth']): TokenVerifier {
+  const key: Uint8Array | JWTVerifyGetKey = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : new TextEncoder().encode(auth.hs256Secret ?? '');
+  const algorithms = auth.jwksUrl ? ['RS256', 'ES256', 'PS256', 'EdDSA'] : ['HS256'];
+  return {
+    async verify(token) {
+      let payload: unknown;
+      try {
+        const verified = typeof key === 'function'
+          ? await jwtVerify(token, key, { issuer: auth.issuer, audience: auth.audience, algorithms })
+          : await jwtVerify(token, key, { issuer: auth.issuer, audience: auth.audience, algorithms });
+        payload = verified.payload;
+      } catch (error) {
+        throw new AppError('unauthenticated', 'the bearer token is invalid or expired', { cause: error });
+      }
+      const claims = callerClaimsSchema.safeParse(payload);
+      if (!claims.success) {
+        const fields = claims.error.issues.map((i) => i.path.join('.')).join(', ');
+        throw new AppError('unauthenticated', `the bearer token lacks valid claims: ${fields}`, { cause: claims.error });
+      }
+      return claims.data;
+    },
+  };
+}
+
+/** Verifies `Authorization: Bearer …` and attaches the principal; no token is a 401 problem. */
+export function authenticate(verifier: TokenVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new AppError('unauthenticated', 'expected an Authorization: Bearer <jwt> header');
+    res.locals.principal = await verifier.verify(match[1]!);
+    next();
+  };
+}
+
+/** The principal the auth middleware attached (routes run only after it). */
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal as Principal | undefined;
+  if (!principal) throw new AppError('unauthenticated', 'no authenticated caller');
+  return principal;
+}
+
+/** The principal, if it holds one of `roles`; otherwise a 403 problem naming the roles that would do. */
+export function requireRole(res: Response, ...roles: Role[]): Principal {
+  const principal = principalOf(res);
+  if (!hasRole(principal, ...roles)) throw new AppError('forbidden', `this action needs one of the roles ${roles.join(', ')}`);
+  return principal;
+}

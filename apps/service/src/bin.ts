@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig } from './config';
+import { startService } from './server';
+
+/** `pnpm service`: the only place that reads process.env and calls process.exit. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const service = await startService(config, {}, { host: process.env.VC_LISTEN_HOST ?? '0.0.0.0' });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    service.deps.logger.info({ signal }, 'shutting down: draining requests and the outbox relay');
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        service.deps.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error('virtual-care-service failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

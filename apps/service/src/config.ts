@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * The service's one config module (DESIGN §2, §8): every environment variable it reads, validated once by
+ * zod, frozen. A bad value fails at start with the variable's name and the expected form — never its value,
+ * since some of them are secrets.
+ */
+
+const optionalUrl = (expected: string, protocols: RegExp) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || (URL.canParse(v) && protocols.test(v)), { message: `expected ${expected}` });
+
+const envSchema = z
+  .object({
+    PORT: z.coerce.number({ message: 'expected a TCP port 0-65535' }).int().min(0).max(65_535).default(8080),
+    VC_MODE: z.enum(['live', 'shadow'], { message: 'expected live or shadow' }).default('live'),
+    VC_DATABASE_URL: z
+      .string()
+      .default('pglite:./.data/pg')
+      .refine((v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('pglite:'), { message: 'expected postgres://… or pglite:<dir>' }),
+    VC_KMS: z
+      .string()
+      .default('local:./.data/kms.json')
+      .refine((v) => /^(local|aws):.+/.test(v), { message: 'expected local:<path> or aws:<key-id>' }),
+    VC_NATS_URL: optionalUrl('nats://host:port', /^(nats|tls|wss?):\/\//),
+    VC_NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: 'expected a JetStream stream name' }).default('VIRTUAL_CARE'),
+    VC_NATS_SUBJECT_PREFIX: z
+      .string()
+      .regex(/^([A-Za-z0-9_-]+\.)?$/, { message: 'expected empty or a token ending in a dot, e.g. staging.' })
+      .default(''),
+    VC_FHIR_BASE_URL: optionalUrl('an http(s) FHIR R4 base URL', /^https?:\/\//),
+    VC_ACCESS_POLICY_URL: optionalUrl('an http(s) URL', /^https?:\/\//),
+    VC_AUTH_JWKS_URL: optionalUrl('an https JWKS URL', /^https?:\/\//),
+    VC_AUTH_HS256_SECRET: z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
+    VC_AUTH_ISSUER: z.string().min(1).optional(),
+    VC_AUTH_AUDIENCE: z.string().min(1).optional(),
+    VC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected a pino level' }).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.VC_AUTH_JWKS_URL && !env.VC_AUTH_HS256_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['VC_AUTH_JWKS_URL'], message: 'expected VC_AUTH_JWKS_URL (production) or VC_AUTH_HS256_SECRET (dev/tests)' });
+    }
+  });
+
+export type Env = z.input<typeof envSchema>;
+
+export interface ServiceConfig {
+  port: number;
+  mode: 'live' | 'shadow';
+  databaseUrl: string;
+  kms: string;
+  natsUrl: string | undefined;
+  natsStream: string;
+  natsSubjectPrefix: string;
+  fhirBaseUrl: string | undefined;
+  accessPolicyUrl: string | undefined;
+  auth: { jwksUrl: string | undefined; hs256Secret: string | undefined; issuer: string | undefined; audience: string | undefined };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** A config error names every bad variable and what was expected, never the value given. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads and validates the environment once; the result is frozen. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<ServiceConfig> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(`invalid service configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    mode: e.VC_MODE,
+    databaseUrl: e.VC_DATABASE_URL,
+    kms: e.VC_KMS,
+    natsUrl: e.VC_NATS_URL,
+    natsStream: e.VC_NATS_STREAM,
+    natsSubjectPrefix: e.VC_NATS_SUBJECT_PREFIX,
+    fhirBaseUrl: e.VC_FHIR_BASE_URL,
+    accessPolicyUrl: e.VC_ACCESS_POLICY_URL,
+    auth: Object.freeze({ jwksUrl: e.VC_AUTH_JWKS_URL, hs256Secret: e.VC_AUTH_HS256_SECRET, issuer: e.VC_AUTH_ISSUER, audience: e.VC_AUTH_AUDIENCE }),
+    logLevel: e.VC_LOG_LEVEL,
+  });
+}

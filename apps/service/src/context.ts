@@ -1,0 +1,11 @@
+import type { TokenVerifier } from './auth/authenticate';
+import type { ServiceDeps } from './deps';
+import type { Metrics } from './metrics';
+import type { OutboxWriter } from './outbox/write';
+
+/** What routers and use-cases share: the injected deps plus what the app derives from them once. */
+export interface AppContext extends ServiceDeps {
+  outbox: OutboxWriter;
+  verifier: TokenVerifier;
+  metrics: Metrics;
+}

@@ -1,0 +1,80 @@
+/**
+ * The service's one error class. Every failure a handler can meet is an `AppError` with a typed code; the
+ * problem middleware maps it to RFC 9457 problem+json with a stable `type` URI (one per code).
+ */
+
+export const PROBLEM_TYPE_BASE = 'https://virtual-care.dev/problems/';
+
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  consent_required: 403,
+  virtual_care_disabled: 403,
+  not_found: 404,
+  invalid_transition: 409,
+  version_conflict: 409,
+  tenant_not_configured: 409,
+  idempotency_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  idempotency_key_reused: 422,
+  dependency_unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export const ERROR_TITLES: Record<ErrorCode, string> = {
+  validation_failed: 'The request is not valid',
+  unauthenticated: 'A valid bearer token is required',
+  forbidden: 'Your roles do not allow this',
+  consent_required: 'An active telehealth consent is required',
+  virtual_care_disabled: 'Virtual care is disabled for this tenant',
+  not_found: 'Not found',
+  invalid_transition: 'The session cannot make this transition in its current state',
+  version_conflict: 'The session changed concurrently; reload and retry',
+  tenant_not_configured: 'The tenant has no virtual-care configuration',
+  idempotency_in_progress: 'A request with this Idempotency-Key is still being processed',
+  payload_too_large: 'The request body is too large',
+  unsupported_media_type: 'The request body must be application/json',
+  idempotency_key_reused: 'This Idempotency-Key was used with a different request',
+  dependency_unavailable: 'A service this request depends on is unavailable',
+  internal: 'Internal server error',
+};
+
+/** One invalid field: `field` is its path (`body.scheduledStart`, `query.limit`). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  cause?: unknown;
+  errors?: FieldError[];
+  /** Extension members of the problem (never PHI or secrets): e.g. `reason` of a consent denial. */
+  extensions?: Record<string, string | number | boolean | null>;
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly errors: FieldError[] | undefined;
+  readonly extensions: Record<string, string | number | boolean | null> | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    /** The problem's `detail`: says what happened and what was expected, without PHI. */
+    message: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.errors = options.errors;
+    this.extensions = options.extensions;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const notFound = (what: string): AppError => new AppError('not_found', `${what} not found`);

@@ -1,0 +1,143 @@
+import type { EncounterResource } from '@vc/domain/encounter';
+import { SESSION_IDENTIFIER_SYSTEM, type FhirClient } from '@vc/integrations/fhir';
+import type { EventStream } from '@vc/integrations/nats';
+import { backoffDelay } from '@vc/integrations/retry';
+import type { Database, OutboxRow } from '@vc/schema';
+import { markBillingPublished } from '../billing/repo';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { setEncounterRef } from '../sessions/repo';
+import { claimDue, markFailed, markPublished, type OutboxKind } from './repo';
+
+export interface RelayOptions {
+  db: Database;
+  eventStream: EventStream | undefined;
+  fhir: FhirClient | undefined;
+  logger: Logger;
+  metrics?: Metrics;
+  now?: () => Date;
+  batchSize?: number;
+  /** Idle wait between polls when nothing was due. */
+  intervalMs?: number;
+  /** How long a claimed row is reserved for this replica. */
+  leaseMs?: number;
+  backoff?: { baseMs: number; maxMs: number };
+  /** Put before every event subject (`t1a2b.` → `t1a2b.virtual_care.session.ended`): lets test files share one nats-server. */
+  subjectPrefix?: string;
+}
+
+export interface RelayPassResult {
+  published: number;
+  failed: number;
+}
+
+/**
+ * The outbox relay: publishes CloudEvents to JetStream (`Nats-Msg-Id` = event id) and creates FHIR
+ * Encounters by conditional create, storing `encounter_ref`. Each row is retried with exponential backoff
+ * until it succeeds; several replicas may run at once.
+ */
+export class OutboxRelay {
+  private readonly opts: Required<Omit<RelayOptions, 'eventStream' | 'fhir' | 'metrics'>> & Pick<RelayOptions, 'eventStream' | 'fhir' | 'metrics'>;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+
+  constructor(options: RelayOptions) {
+    this.opts = {
+      now: () => new Date(),
+      batchSize: 50,
+      intervalMs: 500,
+      leaseMs: 30_000,
+      backoff: { baseMs: 1_000, maxMs: 60_000 },
+      subjectPrefix: '',
+      ...options,
+    };
+  }
+
+  /** Kinds this relay can deliver: without a stream, events wait in the outbox (the embedded default). */
+  private kinds(): OutboxKind[] {
+    return [...(this.opts.eventStream ? (['event'] as const) : []), ...(this.opts.fhir ? (['fhir_encounter'] as const) : [])];
+  }
+
+  /** One pass: claim what is due and deliver it. Exposed for tests and for draining on shutdown. */
+  async runOnce(): Promise<RelayPassResult> {
+    const rows = await claimDue(this.opts.db, this.kinds(), this.opts.batchSize, this.opts.now(), this.opts.leaseMs);
+    let published = 0;
+    let failed = 0;
+    for (const row of rows) {
+      if (await this.deliver(row)) published += 1;
+      else failed += 1;
+    }
+    return { published, failed };
+  }
+
+  private async deliver(row: OutboxRow): Promise<boolean> {
+    try {
+      if (row.kind === 'event') await this.publishEvent(row);
+      else await this.createEncounter(row);
+      await markPublished(this.opts.db, row.id, this.opts.now());
+      this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'published' });
+      return true;
+    } catch (error) {
+      const delay = backoffDelay(row.attempts + 1, this.opts.backoff.baseMs, this.opts.backoff.maxMs);
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+      await markFailed(this.opts.db, row.id, new Date(this.opts.now().getTime() + Math.max(delay, 1)), message);
+      this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'failed' });
+      // The row id and subject identify the row; its payload (patient refs) stays out of the log.
+      this.opts.logger.warn({ outboxId: row.id, kind: row.kind, eventType: row.subject, attempts: row.attempts + 1, error: message }, 'outbox delivery failed; will retry');
+      return false;
+    }
+  }
+
+  private async publishEvent(row: OutboxRow): Promise<void> {
+    await this.opts.eventStream!.publish(`${this.opts.subjectPrefix}${row.subject}`, new TextEncoder().encode(JSON.stringify(row.payload)), row.id);
+    if (row.subject === 'virtual_care.billing.created') {
+      const billingEventId = (row.payload as { data?: { billingEventId?: string } }).data?.billingEventId;
+      if (billingEventId) await markBillingPublished(this.opts.db, row.tenantId, billingEventId);
+    }
+  }
+
+  private async createEncounter(row: OutboxRow): Promise<void> {
+    const encounter = (row.payload as { encounter: EncounterResource }).encounter;
+    const sessionId = row.aggregateId!;
+    const { ref } = await this.opts.fhir!.createEncounterIfAbsent(encounter as unknown as Parameters<FhirClient['createEncounterIfAbsent']>[0], { system: SESSION_IDENTIFIER_SYSTEM, value: sessionId });
+    await setEncounterRef(this.opts.db, row.tenantId, sessionId, ref, this.opts.now());
+  }
+
+  /** Starts polling; a pass that found work is followed at once by the next. */
+  start(): void {
+    if (this.running || this.kinds().length === 0) return;
+    this.stopping = false;
+    this.running = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let result: RelayPassResult = { published: 0, failed: 0 };
+      try {
+        result = await this.runOnce();
+      } catch (error) {
+        this.opts.logger.error({ err: error }, 'outbox relay pass failed (database?); retrying');
+      }
+      if (this.stopping) break;
+      if (result.published + result.failed === 0 || result.failed > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.opts.intervalMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  /** Drains: finishes the pass in flight (rows it claimed are delivered or rescheduled), then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.running;
+    this.running = undefined;
+  }
+}

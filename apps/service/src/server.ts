@@ -1,0 +1,111 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAccessPolicyClient } from '@vc/integrations/access-policy';
+import { createFhirClient } from '@vc/integrations/fhir';
+import { createJitsiProbe } from '@vc/integrations/jitsi';
+import { createKms } from '@vc/integrations/kms';
+import { connectEventStream } from '@vc/integrations/nats';
+import { createDatabase, type DatabaseHandle, migrate } from '@vc/schema';
+import { createApp } from './app';
+import type { ServiceConfig } from './config';
+import type { ServiceDeps } from './deps';
+import { createLogger } from './logger';
+import { OutboxRelay, type RelayOptions } from './outbox/relay';
+
+export interface StartOptions {
+  /** Listen host; loopback unless told otherwise. */
+  host?: string;
+  /** Run the outbox relay in this process (default true in live mode; never in shadow mode). */
+  relay?: boolean;
+  /** Relay tuning (tests shorten the backoff). */
+  relayOptions?: Pick<RelayOptions, 'batchSize' | 'intervalMs' | 'leaseMs' | 'backoff'>;
+  /** Apply schema migrations at start (default: only for PGlite, the embedded default; PostgreSQL is S0's job). */
+  migrate?: boolean;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  deps: ServiceDeps;
+  relay: OutboxRelay | undefined;
+  server: Server;
+  /** Graceful shutdown: stop accepting, drain in-flight requests and the relay, close what we opened. */
+  close(): Promise<void>;
+}
+
+/** Opens from the config whatever the caller did not inject; returns the closers of what it opened. */
+async function resolveDeps(config: Readonly<ServiceConfig>, given: Partial<ServiceDeps>, options: StartOptions): Promise<{ deps: ServiceDeps; closers: Array<() => Promise<void>> }> {
+  const closers: Array<() => Promise<void>> = [];
+  const logger = given.logger ?? createLogger(config.logLevel);
+  let db = given.db;
+  if (!db) {
+    const handle: DatabaseHandle = await createDatabase(config.databaseUrl);
+    closers.push(() => handle.close());
+    if (options.migrate ?? handle.kind === 'pglite') await migrate(handle);
+    db = handle.db;
+  }
+  let eventStream = given.eventStream;
+  if (!eventStream && config.natsUrl && !('eventStream' in given)) {
+    eventStream = await connectEventStream({
+      url: config.natsUrl,
+      stream: config.natsStream,
+      subjects: [`${config.natsSubjectPrefix}virtual_care.>`],
+      // Longer than the relay's lease, so a row re-sent after a crashed relay's lease is still de-duplicated.
+      duplicateWindowMs: 10 * 60_000,
+    });
+    await eventStream.ensureStream();
+    const opened = eventStream;
+    closers.push(() => opened.close());
+  }
+  const deps: ServiceDeps = {
+    config,
+    db,
+    kms: given.kms ?? (await createKms(config.kms)),
+    accessPolicy: 'accessPolicy' in given ? given.accessPolicy : config.accessPolicyUrl ? createAccessPolicyClient({ baseUrl: config.accessPolicyUrl }) : undefined,
+    jitsiProbe: given.jitsiProbe ?? createJitsiProbe(),
+    eventStream,
+    fhir: 'fhir' in given ? given.fhir : config.fhirBaseUrl ? createFhirClient({ baseUrl: config.fhirBaseUrl }) : undefined,
+    logger,
+    now: given.now ?? (() => new Date()),
+  };
+  return { deps, closers };
+}
+
+/**
+ * Starts the service: resolves deps (injected ones win; the rest come from the config), listens on
+ * `config.port` (0 = a free port), and runs the outbox relay unless in shadow mode. Used by `bin.ts`,
+ * by the tests and by `pnpm demo` (in-process, with stand-ins injected).
+ */
+export async function startService(config: Readonly<ServiceConfig>, given: Partial<ServiceDeps> = {}, options: StartOptions = {}): Promise<RunningService> {
+  const { deps, closers } = await resolveDeps(config, given, options);
+  const { app, context, setDraining } = createApp(deps);
+  const relayWanted = (options.relay ?? true) && config.mode === 'live';
+  const relay = relayWanted
+    ? new OutboxRelay({ db: deps.db, eventStream: deps.eventStream, fhir: deps.fhir, logger: deps.logger, metrics: context.metrics, now: deps.now, subjectPrefix: config.natsSubjectPrefix, ...options.relayOptions })
+    : undefined;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, options.host ?? '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  relay?.start();
+  const { port } = server.address() as AddressInfo;
+  deps.logger.info({ port, mode: config.mode, relay: Boolean(relay), nats: Boolean(deps.eventStream), fhir: Boolean(deps.fhir) }, 'virtual-care-service listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    deps,
+    relay,
+    server,
+    close() {
+      closing ??= (async () => {
+        setDraining(true);
+        // close() waits for in-flight requests; idle keep-alive sockets would hold it open forever.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await Promise.all([closed, relay?.stop()]);
+        for (const close of closers.reverse()) await close();
+      })();
+      return closing;
+    },
+  };
+}

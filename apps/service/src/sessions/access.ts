@@ -1,0 +1,22 @@
+import type { VirtualSession } from '@vc/schema';
+import type { Principal } from '../auth/principal';
+import { hasRole } from '../auth/principal';
+import type { Executor } from '../db';
+import { notFound } from '../errors';
+import { findSession } from './repo';
+
+/**
+ * The one way a handler gets a session: scoped to the caller's tenant, and for a patient-only caller to
+ * sessions they are the patient of. Anything else is the same 404 a missing id gets, so a caller learns
+ * nothing about sessions that are not theirs.
+ */
+export async function loadSessionFor(db: Executor, principal: Principal, id: string): Promise<VirtualSession> {
+  const session = await findSession(db, principal.tenant, id);
+  if (!session || !canSee(principal, session)) throw notFound('session');
+  return session;
+}
+
+export function canSee(principal: Principal, session: VirtualSession): boolean {
+  if (hasRole(principal, 'vc:admin', 'vc:practitioner')) return true;
+  return hasRole(principal, 'vc:patient') && session.patientRef === principal.sub;
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { roomNameForSession } from '@vc/domain/jitsi';
+import type { VirtualSession } from '@vc/schema';
+import type { Principal } from '../auth/principal';
+import type { AppContext } from '../context';
+import { AppError } from '../errors';
+import { appendAudit, insertSession } from './repo';
+import type { CreateSessionBody } from './schemas';
+
+/** Schedules a session; a practitioner creating one without `practitionerRef` is its practitioner. */
+export async function createSession(ctx: AppContext, principal: Principal, body: CreateSessionBody): Promise<VirtualSession> {
+  const practitionerRef = body.practitionerRef ?? (principal.sub.startsWith('Practitioner/') ? principal.sub : undefined);
+  if (!practitionerRef) {
+    throw new AppError('validation_failed', 'invalid body.practitionerRef', {
+      errors: [{ field: 'body.practitionerRef', message: 'expected Practitioner/<id> when the caller is not a practitioner' }],
+    });
+  }
+  const now = ctx.now();
+  const id = randomUUID();
+  return ctx.db.transaction(async (tx) => {
+    const session = await insertSession(tx, {
+      id,
+      tenantId: principal.tenant,
+      patientRef: body.patientRef,
+      practitionerRef,
+      scheduledStart: new Date(body.scheduledStart),
+      scheduledEnd: body.scheduledEnd ? new Date(body.scheduledEnd) : null,
+      status: 'scheduled',
+      videoBackend: 'jitsi',
+      roomName: roomNameForSession(id),
+      createdAt: now,
+      updatedAt: now,
+    });
+    await appendAudit(tx, session, 'session.created', principal.sub, {}, now);
+    await ctx.outbox.event(tx, {
+      tenantId: session.tenantId,
+      type: 'virtual_care.session.created',
+      sessionId: session.id,
+      data: sessionEventData(session),
+      now,
+    });
+    return session;
+  });
+}
+
+/** What events say about a session: references and times, never display names. */
+export function sessionEventData(s: VirtualSession): Record<string, unknown> {
+  return {
+    sessionId: s.id,
+    status: s.status,
+    patientRef: s.patientRef,
+    practitionerRef: s.practitionerRef,
+    scheduledStart: s.scheduledStart?.toISOString() ?? null,
+    scheduledEnd: s.scheduledEnd?.toISOString() ?? null,
+    startedAt: s.startedAt?.toISOString() ?? null,
+    endedAt: s.endedAt?.toISOString() ?? null,
+    cancelReason: s.cancelReason,
+    version: s.version,
+  };
+}

@@ -1,0 +1,20 @@
+import { buildJitsiClaims, type JitsiClaimsInput } from '@vc/domain/jitsi';
+import { jwtVerify, SignJWT } from 'jose';
+
+/** Signs Jitsi claims with the tenant's app secret (HS256, as prosody's token_auth expects). */
+export async function signJitsiToken(input: JitsiClaimsInput, appSecret: string): Promise<{ jwt: string; expiresAt: Date }> {
+  const { iat, ...claims } = buildJitsiClaims(input);
+  const jwt = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt(iat).sign(new TextEncoder().encode(appSecret));
+  return { jwt, expiresAt: new Date(claims.exp * 1000) };
+}
+
+/** True when `jwt` verifies with the app secret and carries the app id as issuer (test-connection). */
+export async function jitsiTokenVerifies(jwt: string, appSecret: string, appId: string): Promise<boolean> {
+  try {
+    await jwtVerify(jwt, new TextEncoder().encode(appSecret), { algorithms: ['HS256'], issuer: appId, audience: 'jitsi' });
+    return true;
+  } catch {
+    // A token that fails to verify is the answer to the question asked, not an error.
+    return false;
+  }
+}

@@ -1,0 +1,141 @@
+import {
+  type NewVirtualSession,
+  sessionAuditEvents,
+  sessionParticipants,
+  type ParticipantRole,
+  type SessionParticipant,
+  type SessionStatus,
+  type VirtualSession,
+  virtualSessions,
+} from '@vc/schema';
+import { and, asc, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../db';
+
+/** SQL of sessions, participants and their audit trail. Every query is scoped by tenant. */
+
+export async function insertSession(db: Executor, row: NewVirtualSession): Promise<VirtualSession> {
+  const [created] = await db.insert(virtualSessions).values(row).returning();
+  return created!;
+}
+
+export async function findSession(db: Executor, tenantId: string, id: string): Promise<VirtualSession | undefined> {
+  const [row] = await db
+    .select()
+    .from(virtualSessions)
+    .where(and(eq(virtualSessions.tenantId, tenantId), eq(virtualSessions.id, id)))
+    .limit(1);
+  return row;
+}
+
+export interface SessionFilters {
+  status?: SessionStatus;
+  from?: Date;
+  to?: Date;
+  patientRef?: string;
+  practitionerRef?: string;
+  /** Forced for patients: they see only sessions they are the patient of. */
+  onlyPatientRef?: string;
+}
+
+export interface PageCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** Newest first, keyset-paginated on (created_at, id) so pages stay stable while rows are added. */
+export async function listSessions(db: Executor, tenantId: string, filters: SessionFilters, after: PageCursor | undefined, limit: number): Promise<VirtualSession[]> {
+  const where: SQL[] = [eq(virtualSessions.tenantId, tenantId)];
+  if (filters.status) where.push(eq(virtualSessions.status, filters.status));
+  if (filters.from) where.push(gte(virtualSessions.scheduledStart, filters.from));
+  if (filters.to) where.push(lt(virtualSessions.scheduledStart, filters.to));
+  if (filters.patientRef) where.push(eq(virtualSessions.patientRef, filters.patientRef));
+  if (filters.practitionerRef) where.push(eq(virtualSessions.practitionerRef, filters.practitionerRef));
+  if (filters.onlyPatientRef) where.push(eq(virtualSessions.patientRef, filters.onlyPatientRef));
+  if (after) {
+    where.push(or(lt(virtualSessions.createdAt, after.createdAt), and(eq(virtualSessions.createdAt, after.createdAt), lt(virtualSessions.id, after.id)))!);
+  }
+  return db
+    .select()
+    .from(virtualSessions)
+    .where(and(...where))
+    .orderBy(desc(virtualSessions.createdAt), desc(virtualSessions.id))
+    .limit(limit);
+}
+
+export type SessionChanges = Partial<Pick<VirtualSession, 'status' | 'startedAt' | 'endedAt' | 'cancelReason'>>;
+
+/**
+ * The optimistic write: `UPDATE … WHERE version = seen`. Returns undefined when someone else moved the
+ * session first, which the caller turns into a 409.
+ */
+export async function updateSessionVersioned(db: Executor, session: VirtualSession, changes: SessionChanges, now: Date): Promise<VirtualSession | undefined> {
+  const [row] = await db
+    .update(virtualSessions)
+    .set({ ...changes, version: sql`${virtualSessions.version} + 1`, updatedAt: now })
+    .where(and(eq(virtualSessions.tenantId, session.tenantId), eq(virtualSessions.id, session.id), eq(virtualSessions.version, session.version)))
+    .returning();
+  return row;
+}
+
+export async function setEncounterRef(db: Executor, tenantId: string, sessionId: string, encounterRef: string, now: Date): Promise<void> {
+  await db
+    .update(virtualSessions)
+    .set({ encounterRef, updatedAt: now })
+    .where(and(eq(virtualSessions.tenantId, tenantId), eq(virtualSessions.id, sessionId)));
+}
+
+export interface JoinRecord {
+  session: VirtualSession;
+  participantRef: string;
+  role: ParticipantRole;
+  displayName: string | null;
+  now: Date;
+}
+
+/** First join inserts the row; later joins count up and keep the first join time. */
+export async function recordJoin(db: Executor, join: JoinRecord): Promise<SessionParticipant> {
+  const [row] = await db
+    .insert(sessionParticipants)
+    .values({
+      sessionId: join.session.id,
+      tenantId: join.session.tenantId,
+      participantRef: join.participantRef,
+      role: join.role,
+      displayName: join.displayName,
+      firstJoinedAt: join.now,
+      joinCount: 1,
+      source: 'live',
+    })
+    .onConflictDoUpdate({
+      target: [sessionParticipants.sessionId, sessionParticipants.participantRef],
+      set: {
+        joinCount: sql`${sessionParticipants.joinCount} + 1`,
+        firstJoinedAt: sql`coalesce(${sessionParticipants.firstJoinedAt}, excluded.first_joined_at)`,
+        displayName: sql`coalesce(excluded.display_name, ${sessionParticipants.displayName})`,
+      },
+    })
+    .returning();
+  return row!;
+}
+
+/** Stamps the leave time; undefined when the caller never joined this session. */
+export async function recordLeave(db: Executor, session: VirtualSession, participantRef: string, now: Date): Promise<SessionParticipant | undefined> {
+  const [row] = await db
+    .update(sessionParticipants)
+    .set({ lastLeftAt: now })
+    .where(and(eq(sessionParticipants.tenantId, session.tenantId), eq(sessionParticipants.sessionId, session.id), eq(sessionParticipants.participantRef, participantRef)))
+    .returning();
+  return row;
+}
+
+export async function listParticipants(db: Executor, tenantId: string, sessionId: string): Promise<SessionParticipant[]> {
+  return db
+    .select()
+    .from(sessionParticipants)
+    .where(and(eq(sessionParticipants.tenantId, tenantId), eq(sessionParticipants.sessionId, sessionId)))
+    .orderBy(asc(sessionParticipants.firstJoinedAt), asc(sessionParticipants.participantRef));
+}
+
+export async function appendAudit(db: Executor, session: VirtualSession, action: string, actorRef: string, details: Record<string, unknown>, now: Date): Promise<void> {
+  await db.insert(sessionAuditEvents).values({ tenantId: session.tenantId, sessionId: session.id, action, actorRef, details, occurredAt: now });
+}

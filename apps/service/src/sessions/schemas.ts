@@ -1,0 +1,90 @@
+import { SESSION_STATUSES } from '@vc/domain/lifecycle';
+import { z } from 'zod';
+
+/** Request and reply schemas of the sessions API; they validate requests and generate `/openapi.json`. */
+
+const reference = (type: string) =>
+  z.string().regex(new RegExp(`^${type}/[A-Za-z0-9\\-.]{1,64}$`), { message: `expected a FHIR reference ${type}/<id>` });
+
+const isoDateTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time with offset, e.g. 2026-03-01T10:00:00Z' });
+
+export const sessionIdParams = z.object({ id: z.uuid({ message: 'expected a session id (uuid)' }) });
+
+export const createSessionBody = z
+  .object({
+    patientRef: reference('Patient'),
+    practitionerRef: reference('Practitioner').optional().describe('defaults to the calling practitioner'),
+    scheduledStart: isoDateTime,
+    scheduledEnd: isoDateTime.optional(),
+  })
+  .strict()
+  .refine((b) => b.scheduledEnd === undefined || Date.parse(b.scheduledEnd) >= Date.parse(b.scheduledStart), {
+    path: ['scheduledEnd'],
+    message: 'expected scheduledEnd at or after scheduledStart',
+  });
+
+export const listSessionsQuery = z
+  .object({
+    status: z.enum(SESSION_STATUSES, { message: `expected one of ${SESSION_STATUSES.join(', ')}` }).optional(),
+    from: isoDateTime.optional().describe('scheduledStart at or after'),
+    to: isoDateTime.optional().describe('scheduledStart before'),
+    patientRef: reference('Patient').optional(),
+    practitionerRef: reference('Practitioner').optional(),
+    limit: z.coerce.number({ message: 'expected an integer 1-100' }).int().min(1).max(100).default(25),
+    cursor: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, { message: 'expected the nextCursor of a previous page' }).optional(),
+  })
+  .strict();
+
+export const joinBody = z
+  .object({ displayName: z.string().trim().min(1).max(200).optional().describe('shown in the meeting; defaults to the role') })
+  .strict();
+
+export const cancelBody = z.object({ reason: z.string().trim().min(1).max(200) }).strict();
+
+export const emptyBody = z.object({}).strict();
+
+export const sessionReply = z.object({
+  id: z.uuid(),
+  tenantId: z.string(),
+  legacyId: z.string().nullable(),
+  patientRef: z.string(),
+  practitionerRef: z.string().nullable(),
+  scheduledStart: z.string().nullable(),
+  scheduledEnd: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  status: z.enum(SESSION_STATUSES),
+  cancelReason: z.string().nullable(),
+  videoBackend: z.enum(['jitsi', 'twilio', 'zoom']),
+  roomName: z.string().nullable(),
+  encounterRef: z.string().nullable(),
+  version: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const sessionPageReply = z.object({ items: z.array(sessionReply), nextCursor: z.string().nullable() });
+
+export const joinReply = z.object({
+  joinUrl: z.url(),
+  jwt: z.string(),
+  roomName: z.string(),
+  expiresAt: z.string(),
+});
+
+export const participantReply = z.object({
+  participantRef: z.string(),
+  role: z.enum(['patient', 'practitioner', 'interpreter', 'caregiver', 'other']),
+  displayName: z.string().nullable(),
+  firstJoinedAt: z.string().nullable(),
+  lastLeftAt: z.string().nullable(),
+  joinCount: z.number().int(),
+  source: z.enum(['live', 'audit_backfill']),
+});
+
+export const participantsReply = z.object({ items: z.array(participantReply) });
+
+export type CreateSessionBody = z.infer<typeof createSessionBody>;
+export type ListSessionsQuery = z.infer<typeof listSessionsQuery>;
+export type SessionReply = z.infer<typeof sessionReply>;
+export type ParticipantReply = z.infer<typeof participantReply>;

@@ -1,0 +1,371 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '@vc/schema';
+import { sql } from 'drizzle-orm';
+import { decodeJwt } from 'jose';
+import { admin, configureTenant, type Harness, patient, practitioner, recordConsent, scheduleSession, startHarness } from '../testing/harness';
+
+const API = '/api/v1/virtual-care';
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ start: { relay: false } });
+  await configureTenant(h, 'acme');
+  await configureTenant(h, 'globex');
+  await recordConsent(h, 'acme', 'Patient/pt-1', 'active');
+  await recordConsent(h, 'acme', 'Patient/revoked', 'revoked');
+  await recordConsent(h, 'acme', 'Patient/expired', 'expired');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('POST /sessions', () => {
+  it('schedules a session for the calling practitioner and answers 201 with it', async () => {
+    const reply = await h.call('POST', `${API}/sessions`, {
+      as: practitioner('acme'),
+      body: { patientRef: 'Patient/pt-1', scheduledStart: '2026-03-01T10:00:00Z', scheduledEnd: '2026-03-01T10:30:00Z' },
+    });
+    expect(reply.status).toBe(201);
+    expect(reply.body).toMatchObject({
+      tenantId: 'acme',
+      patientRef: 'Patient/pt-1',
+      practitionerRef: 'Practitioner/p-1',
+      status: 'scheduled',
+      scheduledStart: '2026-03-01T10:00:00.000Z',
+      scheduledEnd: '2026-03-01T10:30:00.000Z',
+      startedAt: null,
+      videoBackend: 'jitsi',
+      version: 1,
+    });
+    expect(reply.body.roomName).toBe(`vc-${String(reply.body.id).replaceAll('-', '')}`);
+    expect(reply.headers.get('location')).toBe(`${API}/sessions/${String(reply.body.id)}`);
+  });
+
+  it.each([
+    [{ scheduledStart: '2026-03-01T10:00:00Z' }, 'body.patientRef'],
+    [{ patientRef: 'Practitioner/1', scheduledStart: '2026-03-01T10:00:00Z' }, 'body.patientRef'],
+    [{ patientRef: 'Patient/1', scheduledStart: 'tomorrow' }, 'body.scheduledStart'],
+    [{ patientRef: 'Patient/1', scheduledStart: '2026-03-01T10:00:00Z', scheduledEnd: '2026-03-01T09:00:00Z' }, 'body.scheduledEnd'],
+    [{ patientRef: 'Patient/1', scheduledStart: '2026-03-01T10:00:00Z', surprise: true }, 'body'],
+  ])('answers 400 naming the field for %o', async (body, field) => {
+    const reply = await h.call<{ type: string; status: number; errors: Array<{ field: string }> }>('POST', `${API}/sessions`, { as: practitioner('acme'), body });
+    expect(reply.status).toBe(400);
+    expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(reply.body.type).toBe('https://virtual-care.dev/problems/validation-failed');
+    expect(reply.body.errors.map((e) => e.field)).toContain(field);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const reply = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body: '{not json' });
+    expect(reply.status).toBe(400);
+    expect(reply.body.errors).toEqual([{ field: 'body', message: 'expected a JSON object' }]);
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const reply = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body: { patientRef: 'Patient/1', pad: 'x'.repeat(40_000) } });
+    expect(reply.status).toBe(413);
+  });
+
+  it.each([[patient('acme')], [admin('acme')]])('refuses %o with 403', async (caller) => {
+    const reply = await h.call('POST', `${API}/sessions`, { as: caller, body: { patientRef: 'Patient/pt-1', scheduledStart: '2026-03-01T10:00:00Z' } });
+    expect(reply.status).toBe(403);
+    expect(reply.body.type).toBe('https://virtual-care.dev/problems/forbidden');
+  });
+});
+
+describe('authentication', () => {
+  it('answers 401 without a token, with a token signed by someone else, and with claims missing', async () => {
+    expect((await h.call('GET', `${API}/sessions`)).status).toBe(401);
+    const forged = await h.call('GET', `${API}/sessions`, { headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQYXRpZW50LzEifQ.c2lnbmF0dXJl' } });
+    expect(forged.status).toBe(401);
+    const noTenant = await h.call('GET', `${API}/sessions`, { as: { sub: 'Practitioner/1', tenant: 'NOT A TENANT', roles: ['vc:practitioner'] } });
+    expect(noTenant.status).toBe(401);
+    expect(noTenant.body.detail).toMatch(/tenant/);
+  });
+});
+
+describe('GET /sessions/:id and tenant isolation', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = await scheduleSession(h, 'acme');
+  });
+
+  it('lets practitioners, admins and the session\'s own patient read it', async () => {
+    for (const caller of [practitioner('acme'), admin('acme'), patient('acme')]) {
+      const reply = await h.call('GET', `${API}/sessions/${id}`, { as: caller });
+      expect(reply.status).toBe(200);
+      expect(reply.body.id).toBe(id);
+    }
+  });
+
+  it('answers another tenant 404 with no data, for every session route', async () => {
+    const other = practitioner('globex');
+    const routes: Array<[string, string, unknown?]> = [
+      ['GET', `/sessions/${id}`],
+      ['GET', `/sessions/${id}/participants`],
+      ['POST', `/sessions/${id}/join`, {}],
+      ['POST', `/sessions/${id}/leave`, {}],
+      ['POST', `/sessions/${id}/end`, {}],
+      ['POST', `/sessions/${id}/cancel`, { reason: 'x' }],
+    ];
+    for (const [method, path, body] of routes) {
+      const reply = await h.call(method, `${API}${path}`, { as: other, body });
+      expect(reply.status, `${method} ${path}`).toBe(404);
+      expect(JSON.stringify(reply.body)).not.toContain('Patient/pt-1');
+    }
+    const list = await h.call<{ items: unknown[] }>('GET', `${API}/sessions`, { as: other });
+    expect(list.body.items).toEqual([]);
+  });
+
+  it('answers a patient 404 for a session of another patient of the same tenant', async () => {
+    const reply = await h.call('GET', `${API}/sessions/${id}`, { as: patient('acme', 'someone-else') });
+    expect(reply.status).toBe(404);
+  });
+
+  it('answers 400 naming params.id for an id that is not a uuid', async () => {
+    const reply = await h.call<{ errors: Array<{ field: string }> }>('GET', `${API}/sessions/nope`, { as: practitioner('acme') });
+    expect(reply.status).toBe(400);
+    expect(reply.body.errors[0]!.field).toBe('params.id');
+  });
+});
+
+describe('GET /sessions filters and pagination', () => {
+  const tenant = 'listing';
+  const ids: string[] = [];
+  beforeAll(async () => {
+    for (const [i, pt] of ['Patient/a', 'Patient/b', 'Patient/a', 'Patient/c', 'Patient/a'].entries()) {
+      const reply = await h.call<{ id: string }>('POST', `${API}/sessions`, {
+        as: practitioner(tenant, i % 2 === 0 ? 'even' : 'odd'),
+        body: { patientRef: pt, scheduledStart: `2026-04-0${i + 1}T09:00:00Z` },
+      });
+      ids.push(reply.body.id);
+    }
+    await h.call('POST', `${API}/sessions/${ids[1]}/cancel`, { as: practitioner(tenant, 'odd'), body: { reason: 'patient_request' } });
+  });
+
+  const list = async (query: string, caller = practitioner(tenant)) =>
+    h.call<{ items: Array<{ id: string }>; nextCursor: string | null }>('GET', `${API}/sessions?${query}`, { as: caller });
+
+  it('walks every session newest first, two per page, with a cursor', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const reply = await list(`limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...reply.body.items.map((s) => s.id));
+      cursor = reply.body.nextCursor;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('filters by status, patient, practitioner and scheduled date range', async () => {
+    expect((await list('status=cancelled')).body.items.map((s) => s.id)).toEqual([ids[1]]);
+    expect((await list('patientRef=Patient/a')).body.items.map((s) => s.id)).toEqual([ids[4], ids[2], ids[0]]);
+    expect((await list('practitionerRef=Practitioner/odd')).body.items.map((s) => s.id)).toEqual([ids[3], ids[1]]);
+    expect((await list('from=2026-04-02T00:00:00Z&to=2026-04-04T00:00:00Z')).body.items.map((s) => s.id)).toEqual([ids[2], ids[1]]);
+  });
+
+  it('shows a patient only their own sessions, whatever they filter by', async () => {
+    expect((await list('', patient(tenant, 'a'))).body.items.map((s) => s.id)).toEqual([ids[4], ids[2], ids[0]]);
+    expect((await list('patientRef=Patient/b', patient(tenant, 'a'))).body.items).toEqual([]);
+  });
+
+  it.each([
+    ['status=open', 'query.status'],
+    ['limit=0', 'query.limit'],
+    ['limit=101', 'query.limit'],
+    ['from=yesterday', 'query.from'],
+    ['cursor=bm90LWEtY3Vyc29y', 'query.cursor'],
+    ['colour=blue', 'query'],
+  ])('answers 400 naming the field for ?%s', async (query, field) => {
+    const reply = await h.call<{ errors: Array<{ field: string }> }>('GET', `${API}/sessions?${query}`, { as: practitioner(tenant) });
+    expect(reply.status).toBe(400);
+    expect(reply.body.errors.map((e) => e.field)).toContain(field);
+  });
+});
+
+describe('join, leave and participants', () => {
+  it('gives the patient with an active consent a Jitsi URL and a short-lived token following the Jitsi spec', async () => {
+    const id = await scheduleSession(h, 'acme');
+    const reply = await h.call<{ joinUrl: string; jwt: string; roomName: string; expiresAt: string }>('POST', `${API}/sessions/${id}/join`, {
+      as: patient('acme'),
+      body: { displayName: 'Pat' },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.roomName).toBe(`vc-${id.replaceAll('-', '')}`);
+    expect(reply.body.joinUrl).toBe(`${h.jitsi.url}/${reply.body.roomName}?jwt=${reply.body.jwt}`);
+    const claims = decodeJwt(reply.body.jwt);
+    expect(claims).toMatchObject({
+      iss: 'acme-app',
+      aud: 'jitsi',
+      sub: '127.0.0.1',
+      room: reply.body.roomName,
+      context: { user: { id: 'Patient/pt-1', name: 'Pat', moderator: 'false' } },
+    });
+    expect(claims.exp! - claims.iat!).toBe(300);
+    expect(new Date(reply.body.expiresAt).getTime()).toBe(claims.exp! * 1000);
+    const session = await h.call('GET', `${API}/sessions/${id}`, { as: patient('acme') });
+    expect(session.body.status).toBe('waiting');
+  });
+
+  it.each([
+    ['Patient/revoked', 'revoked'],
+    ['Patient/expired', 'expired'],
+    ['Patient/nobody', 'no_consent'],
+  ])('refuses %s with a 403 problem saying %s, and records nothing', async (patientRef, reason) => {
+    const id = await scheduleSession(h, 'acme', patientRef);
+    const reply = await h.call('POST', `${API}/sessions/${id}/join`, { as: { sub: patientRef, tenant: 'acme', roles: ['vc:patient'] }, body: {} });
+    expect(reply.status).toBe(403);
+    expect(reply.body).toMatchObject({ type: 'https://virtual-care.dev/problems/consent-required', reason });
+    const participants = await h.call<{ items: unknown[] }>('GET', `${API}/sessions/${id}/participants`, { as: practitioner('acme') });
+    expect(participants.body.items).toEqual([]);
+  });
+
+  it('answers 503 when access-policy is down, rather than letting the patient in', async () => {
+    const id = await scheduleSession(h, 'acme');
+    h.accessPolicy.setDown(true);
+    try {
+      const reply = await h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} });
+      expect(reply.status).toBe(503);
+      expect(reply.body.type).toBe('https://virtual-care.dev/problems/dependency-unavailable');
+    } finally {
+      h.accessPolicy.setDown(false);
+    }
+  });
+
+  it('starts the session when the practitioner joins (moderator) and counts joins and leaves per participant', async () => {
+    const id = await scheduleSession(h, 'acme');
+    const pj = await h.call<{ jwt: string }>('POST', `${API}/sessions/${id}/join`, { as: practitioner('acme'), body: {} });
+    expect(pj.status).toBe(200);
+    expect(decodeJwt(pj.body.jwt).context).toEqual({ user: { id: 'Practitioner/p-1', name: 'Clinician', moderator: 'true' } });
+    await h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} });
+    expect((await h.call('POST', `${API}/sessions/${id}/leave`, { as: patient('acme'), body: {} })).status).toBe(200);
+    await h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} });
+    const session = await h.call('GET', `${API}/sessions/${id}`, { as: practitioner('acme') });
+    expect(session.body.status).toBe('in_progress');
+    expect(session.body.startedAt).not.toBeNull();
+    const participants = await h.call<{ items: Array<Record<string, unknown>> }>('GET', `${API}/sessions/${id}/participants`, { as: patient('acme') });
+    expect(participants.status).toBe(200);
+    expect(participants.body.items.map((p) => [p.participantRef, p.role, p.joinCount, p.lastLeftAt === null, p.source])).toEqual([
+      ['Practitioner/p-1', 'practitioner', 1, true, 'live'],
+      ['Patient/pt-1', 'patient', 2, false, 'live'],
+    ]);
+  });
+
+  it('refuses a leave by someone who never joined (409) and a join by an admin (403)', async () => {
+    const id = await scheduleSession(h, 'acme');
+    await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('acme'), body: {} });
+    const leave = await h.call('POST', `${API}/sessions/${id}/leave`, { as: patient('acme'), body: {} });
+    expect(leave.status).toBe(409);
+    expect((await h.call('POST', `${API}/sessions/${id}/join`, { as: admin('acme'), body: {} })).status).toBe(403);
+  });
+
+  it('answers 409 tenant-not-configured when the tenant has no config', async () => {
+    const id = await scheduleSession(h, 'unconfigured');
+    const reply = await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('unconfigured'), body: {} });
+    expect(reply.status).toBe(409);
+    expect(reply.body.type).toBe('https://virtual-care.dev/problems/tenant-not-configured');
+  });
+});
+
+describe('end and cancel', () => {
+  it('ends an in-progress session once: audit, billing (POS and modifier of the tenant) and outbox rows in one go', async () => {
+    await configureTenant(h, 'billing10', { billing: { placeOfService: '10', modifier: null } });
+    const id = await scheduleSession(h, 'billing10');
+    await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('billing10'), body: {} });
+    const reply = await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('billing10'), body: {} });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ status: 'ended', version: 3 });
+    const billing = await queryRows<Record<string, unknown>>(h.db.db, sql`select code, modifier, place_of_service, units, status from billing_events where session_id = ${id}`);
+    expect(billing).toEqual([{ code: '99213', modifier: null, place_of_service: '10', units: 1, status: 'pending' }]);
+    const audit = await queryRows<{ action: string }>(h.db.db, sql`select action from session_audit_events where session_id = ${id} order by occurred_at, action`);
+    expect(audit.map((a) => a.action)).toEqual(['session.created', 'participant.joined', 'session.ended']);
+    const outbox = await queryRows<{ kind: string; subject: string }>(h.db.db, sql`select kind, subject from outbox where aggregate_id = ${id} order by created_at, subject`);
+    expect(outbox.map((o) => `${o.kind}:${o.subject}`).sort()).toEqual([
+      'event:virtual_care.billing.created',
+      'event:virtual_care.participant.joined',
+      'event:virtual_care.session.created',
+      'event:virtual_care.session.ended',
+      'event:virtual_care.session.started',
+      'fhir_encounter:Encounter',
+    ]);
+    const again = await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('billing10'), body: {} });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ type: 'https://virtual-care.dev/problems/invalid-transition', status: 'ended', action: 'end' });
+  });
+
+  it('of two racing ends exactly one wins and the other gets 409, with one billing event', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const id = await scheduleSession(h, 'acme');
+      await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('acme'), body: {} });
+      const replies = await Promise.all([1, 2].map(() => h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('acme'), body: {} })));
+      expect(replies.map((r) => r.status).sort()).toEqual([200, 409]);
+      const [count] = await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from billing_events where session_id = ${id}`);
+      expect(count!.n).toBe(1);
+    }
+  });
+
+  it('cancels a scheduled session with its reason, refuses to cancel a started one, and lets only practitioners do it', async () => {
+    const id = await scheduleSession(h, 'acme');
+    expect((await h.call('POST', `${API}/sessions/${id}/cancel`, { as: patient('acme'), body: { reason: 'x' } })).status).toBe(403);
+    const missing = await h.call<{ errors: Array<{ field: string }> }>('POST', `${API}/sessions/${id}/cancel`, { as: practitioner('acme'), body: {} });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors[0]!.field).toBe('body.reason');
+    const reply = await h.call('POST', `${API}/sessions/${id}/cancel`, { as: practitioner('acme'), body: { reason: 'patient_request' } });
+    expect(reply.body).toMatchObject({ status: 'cancelled', cancelReason: 'patient_request' });
+    const started = await scheduleSession(h, 'acme');
+    await h.call('POST', `${API}/sessions/${started}/join`, { as: practitioner('acme'), body: {} });
+    expect((await h.call('POST', `${API}/sessions/${started}/cancel`, { as: practitioner('acme'), body: { reason: 'x' } })).status).toBe(409);
+  });
+
+  it('refuses to end a session nobody joined (409) and refuses patients (403)', async () => {
+    const id = await scheduleSession(h, 'acme');
+    expect((await h.call('POST', `${API}/sessions/${id}/end`, { as: patient('acme'), body: {} })).status).toBe(403);
+    expect((await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('acme'), body: {} })).status).toBe(409);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  const body = { patientRef: 'Patient/pt-1', scheduledStart: '2026-05-01T10:00:00Z' };
+
+  it('replays the stored reply for the same key and request, creating one session', async () => {
+    const headers = { 'idempotency-key': 'create-1' };
+    const first = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body, headers });
+    const second = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body, headers });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const [count] = await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from virtual_sessions where tenant_id = 'acme' and scheduled_start = '2026-05-01T10:00:00Z'`);
+    expect(count!.n).toBe(1);
+  });
+
+  it('answers 422 for the same key with a different request', async () => {
+    const headers = { 'idempotency-key': 'create-2' };
+    await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body, headers });
+    const reply = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body: { ...body, scheduledStart: '2026-05-02T10:00:00Z' }, headers });
+    expect(reply.status).toBe(422);
+    expect(reply.body.type).toBe('https://virtual-care.dev/problems/idempotency-key-reused');
+  });
+
+  it('replays a refused end as the same 409 rather than running it again', async () => {
+    const id = await scheduleSession(h, 'acme');
+    const headers = { 'idempotency-key': `end-${id}` };
+    const first = await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('acme'), body: {}, headers });
+    const replay = await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('acme'), body: {}, headers });
+    expect(first.status).toBe(409);
+    expect(replay.status).toBe(409);
+    expect(replay.body).toEqual(first.body);
+  });
+
+  it('keeps keys apart per caller: another practitioner\'s same key runs its own request', async () => {
+    const headers = { 'idempotency-key': 'shared-key' };
+    const a = await h.call('POST', `${API}/sessions`, { as: practitioner('acme', 'a'), body, headers });
+    const b = await h.call('POST', `${API}/sessions`, { as: practitioner('acme', 'b'), body, headers });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(b.body.id).not.toBe(a.body.id);
+  });
+});

@@ -1,0 +1,63 @@
+import { type SessionAction, transition, type TransitionChange } from '@vc/domain/lifecycle';
+import type { Database, VirtualSession } from '@vc/schema';
+import type { Principal } from '../auth/principal';
+import type { Tx } from '../db';
+import { AppError } from '../errors';
+import { loadSessionFor } from './access';
+import { updateSessionVersioned } from './repo';
+
+export interface TransitionOutcome<T> {
+  session: VirtualSession;
+  change: TransitionChange;
+  result: T;
+}
+
+export interface TransitionRequest<T> {
+  db: Database;
+  principal: Principal;
+  sessionId: string;
+  action: SessionAction;
+  now: Date;
+  /** Writes what goes with the transition (participant, audit, billing, outbox) in the same transaction. */
+  effects: (tx: Tx, session: VirtualSession, change: TransitionChange) => Promise<T>;
+  /** Joins and leaves do not compete with each other: retry them on a version race; end/cancel do not. */
+  retryOnConflict?: number;
+}
+
+function refused(session: VirtualSession, action: SessionAction): AppError {
+  return new AppError('invalid_transition', `a ${session.status} session cannot ${action.kind}`, {
+    extensions: { status: session.status, action: action.kind },
+  });
+}
+
+/**
+ * Runs one lifecycle transition: decide it with the domain state machine, write it with
+ * `UPDATE … WHERE version = seen`, and its effects, in one transaction. A lost race is a 409.
+ */
+export async function runTransition<T>(req: TransitionRequest<T>): Promise<TransitionOutcome<T>> {
+  for (let attempt = 0; ; attempt += 1) {
+    const seen = await loadSessionFor(req.db, req.principal, req.sessionId);
+    const decision = transition(seen.status, req.action, req.now);
+    if (!decision.ok) throw refused(seen, req.action);
+    const change = decision.change;
+    const outcome = await req.db.transaction(async (tx) => {
+      const updated = await updateSessionVersioned(
+        tx,
+        seen,
+        {
+          ...(change.statusChanged ? { status: change.to } : {}),
+          ...(change.startedAt ? { startedAt: change.startedAt } : {}),
+          ...(change.endedAt ? { endedAt: change.endedAt } : {}),
+          ...(change.cancelReason ? { cancelReason: change.cancelReason } : {}),
+        },
+        req.now,
+      );
+      if (!updated) return undefined;
+      return { session: updated, change, result: await req.effects(tx, updated, change) };
+    });
+    if (outcome) return outcome;
+    if (attempt >= (req.retryOnConflict ?? 0)) {
+      throw new AppError('version_conflict', `session changed concurrently while trying to ${req.action.kind}`, { extensions: { action: req.action.kind } });
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startJitsiStandIn } from '@vc/integrations/jitsi';
+import { queryRows } from '@vc/schema';
+import { sql } from 'drizzle-orm';
+import { admin, type Harness, patient, practitioner, startHarness } from '../testing/harness';
+
+const API = '/api/v1/virtual-care';
+const SECRET = 'a-very-secret-app-secret-4242';
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ start: { relay: false } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const put = (tenant: string, body: Record<string, unknown>) => h.call('PUT', `${API}/config`, { as: admin(tenant), body });
+
+describe('PUT /config and GET /config', () => {
+  it('creates the config (201), encrypts the secret through KMS and never returns it', async () => {
+    const created = await put('acme', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'acme-app', jitsiAppSecret: SECRET, branding: { color: '#003366' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      tenantId: 'acme',
+      jitsiServerUrl: h.jitsi.url,
+      jitsiAppId: 'acme-app',
+      hasAppSecret: true,
+      branding: { color: '#003366' },
+      billing: { placeOfService: '02', modifier: '95' },
+      enabled: true,
+      fhirEraStart: null,
+      lastConnectionTest: null,
+      version: 1,
+    });
+    const read = await h.call('GET', `${API}/config`, { as: admin('acme') });
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body);
+    expect(JSON.stringify(read.body)).not.toContain(SECRET);
+    const [row] = await queryRows<{ credentials_ciphertext: string }>(h.db.db, sql`select credentials_ciphertext from tenant_virtual_care_configs where tenant_id = 'acme'`);
+    expect(row!.credentials_ciphertext).not.toContain(SECRET);
+    expect(Buffer.from(row!.credentials_ciphertext, 'base64').toString('latin1')).not.toContain(SECRET);
+  });
+
+  it('updates (200) keeping the stored secret when none is given, with billing and FHIR era', async () => {
+    await put('keep', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'keep-app', jitsiAppSecret: SECRET });
+    const [before] = await queryRows<{ c: string }>(h.db.db, sql`select credentials_ciphertext as c from tenant_virtual_care_configs where tenant_id = 'keep'`);
+    const updated = await put('keep', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'keep-app-2', branding: null, billing: { placeOfService: '10', modifier: null }, fhirEraStart: '2025-01-01T00:00:00Z' });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ jitsiAppId: 'keep-app-2', billing: { placeOfService: '10', modifier: null }, fhirEraStart: '2025-01-01T00:00:00.000Z', version: 2 });
+    const [after] = await queryRows<{ c: string }>(h.db.db, sql`select credentials_ciphertext as c from tenant_virtual_care_configs where tenant_id = 'keep'`);
+    expect(after!.c).toBe(before!.c);
+  });
+
+  it.each([
+    [{ jitsiServerUrl: 'ftp://meet', jitsiAppId: 'a', jitsiAppSecret: SECRET }, 'body.jitsiServerUrl'],
+    [{ jitsiServerUrl: 'https://meet.test', jitsiAppSecret: SECRET }, 'body.jitsiAppId'],
+    [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: 'short' }, 'body.jitsiAppSecret'],
+    [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a' }, 'body.jitsiAppSecret'],
+    [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: SECRET, billing: { placeOfService: '11', modifier: null } }, 'body.billing.placeOfService'],
+    [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: SECRET, billing: { placeOfService: '02', modifier: 'GT' } }, 'body.billing.modifier'],
+  ])('answers 400 naming the field for %o, without echoing the secret', async (body, field) => {
+    const reply = await put('fresh', body);
+    expect(reply.status).toBe(400);
+    expect((reply.body.errors as Array<{ field: string }>).map((e) => e.field)).toContain(field);
+    expect(JSON.stringify(reply.body)).not.toContain(SECRET);
+  });
+
+  it('answers 404 for a tenant without config, and 403 for practitioners and patients', async () => {
+    expect((await h.call('GET', `${API}/config`, { as: admin('nobody') })).status).toBe(404);
+    for (const caller of [practitioner('acme'), patient('acme')]) {
+      expect((await h.call('GET', `${API}/config`, { as: caller })).status).toBe(403);
+      expect((await h.call('PUT', `${API}/config`, { as: caller, body: {} })).status).toBe(403);
+      expect((await h.call('POST', `${API}/config/test-connection`, { as: caller, body: {} })).status).toBe(403);
+    }
+  });
+});
+
+describe('POST /config/test-connection', () => {
+  it('passes against a working Jitsi deployment with a token that verifies, and stores the result', async () => {
+    await put('probe-ok', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'ok-app', jitsiAppSecret: SECRET });
+    const reply = await h.call<{ ok: boolean; checks: Array<{ id: string; ok: boolean }> }>('POST', `${API}/config/test-connection`, { as: admin('probe-ok') });
+    expect(reply.status).toBe(200);
+    expect(reply.body.ok).toBe(true);
+    expect(reply.body.checks.filter((c) => ['reachable', 'config_js', 'external_api_js', 'token_verifies'].includes(c.id)).every((c) => c.ok)).toBe(true);
+    const read = await h.call('GET', `${API}/config`, { as: admin('probe-ok') });
+    expect(read.body.lastConnectionTest).toEqual(reply.body);
+    expect(JSON.stringify(reply.body)).not.toContain(SECRET);
+  });
+
+  it('fails a deployment that does not serve external_api.js, and says which check failed', async () => {
+    const broken = await startJitsiStandIn({ broken: true });
+    try {
+      await put('probe-broken', { jitsiServerUrl: broken.url, jitsiAppId: 'b-app', jitsiAppSecret: SECRET });
+      const reply = await h.call<{ ok: boolean; checks: Array<{ id: string; ok: boolean }> }>('POST', `${API}/config/test-connection`, { as: admin('probe-broken') });
+      expect(reply.body.ok).toBe(false);
+      expect(reply.body.checks.find((c) => c.id === 'external_api_js')?.ok).toBe(false);
+      expect(reply.body.checks.find((c) => c.id === 'token_verifies')?.ok).toBe(true);
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
+describe('operational endpoints', () => {
+  it('answers /healthz, /readyz with database and NATS up, and /metrics in Prometheus format', async () => {
+    expect((await h.call('GET', '/healthz')).body).toEqual({ status: 'ok' });
+    const ready = await h.call('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', draining: false, checks: { database: 'ok', nats: 'ok' }, mode: 'live' });
+    const metrics = await h.call<string>('GET', '/metrics');
+    expect(metrics.body).toContain('vc_http_request_duration_seconds_bucket');
+    expect(metrics.body).toContain('route="/api/v1/virtual-care/config"');
+  });
+
+  it('serves /openapi.json generated from the request schemas', async () => {
+    const doc = await h.call<{ openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } }>> }>('GET', '/openapi.json');
+    expect(doc.body.openapi).toBe('3.0.3');
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining([`${API}/sessions`, `${API}/sessions/{id}/join`, `${API}/config`, `${API}/config/test-connection`, '/readyz']));
+    expect(doc.body.paths[`${API}/sessions`]!.post!.requestBody!.content['application/json']!.schema.required).toEqual(['patientRef', 'scheduledStart']);
+  });
+
+  it('answers unknown routes with a 404 problem and sets helmet headers', async () => {
+    const reply = await h.call('GET', `${API}/nothing-here`, { as: admin('acme') });
+    expect(reply.status).toBe(404);
+    expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});

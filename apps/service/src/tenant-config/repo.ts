@@ -1,0 +1,30 @@
+import { type ConnectionTestResult, type TenantVirtualCareConfig, tenantVirtualCareConfigs } from '@vc/schema';
+import { eq, sql } from 'drizzle-orm';
+import type { Executor } from '../db';
+
+/** SQL of `tenant_virtual_care_configs`; the primary key is the tenant, so every query is tenant-scoped. */
+
+export async function findTenantConfig(db: Executor, tenantId: string): Promise<TenantVirtualCareConfig | undefined> {
+  const [row] = await db.select().from(tenantVirtualCareConfigs).where(eq(tenantVirtualCareConfigs.tenantId, tenantId)).limit(1);
+  return row;
+}
+
+export type TenantConfigWrite = Omit<TenantVirtualCareConfig, 'version' | 'updatedAt' | 'lastConnectionTest'>;
+
+/** Insert or replace; returns the row and whether it was created (a fresh row is at version 1). */
+export async function upsertTenantConfig(db: Executor, write: TenantConfigWrite, now: Date): Promise<{ row: TenantVirtualCareConfig; created: boolean }> {
+  const { tenantId: _tenantId, ...changes } = write;
+  const [row] = await db
+    .insert(tenantVirtualCareConfigs)
+    .values({ ...write, updatedAt: now })
+    .onConflictDoUpdate({
+      target: tenantVirtualCareConfigs.tenantId,
+      set: { ...changes, version: sql`${tenantVirtualCareConfigs.version} + 1`, updatedAt: now },
+    })
+    .returning();
+  return { row: row!, created: row!.version === 1 };
+}
+
+export async function saveConnectionTest(db: Executor, tenantId: string, result: ConnectionTestResult): Promise<void> {
+  await db.update(tenantVirtualCareConfigs).set({ lastConnectionTest: result }).where(eq(tenantVirtualCareConfigs.tenantId, tenantId));
+}

@@ -1,0 +1,47 @@
+import { PLACES_OF_SERVICE } from '@vc/domain/billing';
+import { z } from 'zod';
+
+/** Request and reply schemas of `/config`; the app secret goes in and never comes out. */
+
+export const putConfigBody = z
+  .object({
+    jitsiServerUrl: z.url({ protocol: /^https?$/, message: 'expected the http(s) URL of the Jitsi deployment' }),
+    jitsiAppId: z.string().trim().min(1).max(200),
+    jitsiAppSecret: z.string().min(16, { message: 'expected at least 16 characters' }).max(512).optional().describe('required when the tenant has no config yet; write-only'),
+    branding: z.record(z.string(), z.unknown()).nullable().default(null),
+    billing: z
+      .object({
+        placeOfService: z.enum(PLACES_OF_SERVICE, { message: 'expected 02 or 10' }),
+        modifier: z.enum(['95'], { message: 'expected 95 or null' }).nullable(),
+      })
+      .strict()
+      .optional(),
+    fhirEraStart: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }).nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+export type PutConfigBody = z.infer<typeof putConfigBody>;
+
+export const connectionTestReply = z.object({
+  ok: z.boolean(),
+  testedAt: z.string(),
+  checks: z.array(z.object({ id: z.string(), ok: z.boolean(), detail: z.string().optional() })),
+});
+
+export const configReply = z.object({
+  tenantId: z.string(),
+  jitsiServerUrl: z.string(),
+  jitsiAppId: z.string(),
+  hasAppSecret: z.literal(true),
+  kmsKeyId: z.string(),
+  branding: z.record(z.string(), z.unknown()).nullable(),
+  billing: z.object({ placeOfService: z.enum(PLACES_OF_SERVICE), modifier: z.enum(['95']).nullable() }),
+  fhirEraStart: z.string().nullable(),
+  enabled: z.boolean(),
+  lastConnectionTest: connectionTestReply.nullable(),
+  version: z.number().int(),
+  updatedAt: z.string(),
+});
+
+export type ConfigReply = z.infer<typeof configReply>;

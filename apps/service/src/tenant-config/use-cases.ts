@@ -1,0 +1,79 @@
+import { DEFAULT_TENANT_BILLING } from '@vc/domain/billing';
+import type { ConnectionTestResult, TenantVirtualCareConfig } from '@vc/schema';
+import type { Principal } from '../auth/principal';
+import type { AppContext } from '../context';
+import { AppError, notFound } from '../errors';
+import { jitsiTokenVerifies, signJitsiToken } from '../sessions/jitsi-token';
+import { decryptAppSecret, encryptAppSecret } from './credentials';
+import { findTenantConfig, saveConnectionTest, upsertTenantConfig } from './repo';
+import type { ConfigReply, PutConfigBody } from './schemas';
+
+/** The reply view: everything but the ciphertext; `hasAppSecret` says one is stored. */
+export function configView(c: TenantVirtualCareConfig): ConfigReply {
+  return {
+    tenantId: c.tenantId,
+    jitsiServerUrl: c.jitsiServerUrl,
+    jitsiAppId: c.jitsiAppId,
+    hasAppSecret: true,
+    kmsKeyId: c.kmsKeyId,
+    branding: c.branding ?? null,
+    billing: c.billing,
+    fhirEraStart: c.fhirEraStart?.toISOString() ?? null,
+    enabled: c.enabled,
+    lastConnectionTest: c.lastConnectionTest ?? null,
+    version: c.version,
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Creates or replaces the tenant's config. A new app secret is encrypted through KMS before it touches
+ * the database; leaving it out on an update keeps the stored one.
+ */
+export async function putTenantConfig(ctx: AppContext, principal: Principal, body: PutConfigBody): Promise<{ row: TenantVirtualCareConfig; created: boolean }> {
+  const existing = await findTenantConfig(ctx.db, principal.tenant);
+  if (!existing && body.jitsiAppSecret === undefined) {
+    throw new AppError('validation_failed', 'invalid body.jitsiAppSecret', {
+      errors: [{ field: 'body.jitsiAppSecret', message: 'expected the Jitsi app secret when the tenant has no config yet' }],
+    });
+  }
+  const ciphertext = body.jitsiAppSecret !== undefined ? await encryptAppSecret(ctx.kms, principal.tenant, body.jitsiAppSecret) : existing!.credentialsCiphertext;
+  const kmsKeyId = body.jitsiAppSecret !== undefined ? ctx.kms.keyId : existing!.kmsKeyId;
+  return upsertTenantConfig(
+    ctx.db,
+    {
+      tenantId: principal.tenant,
+      jitsiServerUrl: body.jitsiServerUrl,
+      jitsiAppId: body.jitsiAppId,
+      credentialsCiphertext: ciphertext,
+      kmsKeyId,
+      branding: body.branding,
+      enabled: body.enabled ?? existing?.enabled ?? true,
+      fhirEraStart: body.fhirEraStart === undefined ? (existing?.fhirEraStart ?? null) : body.fhirEraStart === null ? null : new Date(body.fhirEraStart),
+      billing: body.billing ?? existing?.billing ?? DEFAULT_TENANT_BILLING,
+    },
+    ctx.now(),
+  );
+}
+
+/**
+ * Probes the tenant's Jitsi deployment with a freshly minted token and checks the token verifies with the
+ * stored secret; the result is stored on `last_connection_test` and returned.
+ */
+export async function testTenantConnection(ctx: AppContext, principal: Principal): Promise<ConnectionTestResult> {
+  const config = await findTenantConfig(ctx.db, principal.tenant);
+  if (!config) throw notFound('virtual-care configuration');
+  const appSecret = await decryptAppSecret(ctx.kms, principal.tenant, config.credentialsCiphertext);
+  const { jwt } = await signJitsiToken(
+    { appId: config.jitsiAppId, serverUrl: config.jitsiServerUrl, room: '*', user: { id: principal.sub, name: 'Connection test', moderator: false }, now: ctx.now() },
+    appSecret,
+  );
+  const result = await ctx.jitsiProbe.testConnection({
+    serverUrl: config.jitsiServerUrl,
+    token: jwt,
+    verify: (token) => jitsiTokenVerifies(token, appSecret, config.jitsiAppId),
+  });
+  const stored: ConnectionTestResult = { ok: result.ok, testedAt: result.testedAt, checks: result.checks.map((c) => ({ ...c })) };
+  await saveConnectionTest(ctx.db, principal.tenant, stored);
+  return stored;
+}
