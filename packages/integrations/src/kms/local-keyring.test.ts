@@ -130,6 +130,15 @@ describe('local keyring KMS', () => {
     expect((error as KmsError).message).not.toContain('c2hvcnQ=');
   });
 
+  it('says invalid_config naming the path when the keyring path is unusable', async () => {
+    const parentIsAFile = join(dir, 'a-file');
+    writeFileSync(parentIsAFile, 'x');
+    const error = await createKms(`local:${parentIsAFile}/kms.json`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KmsError);
+    expect((error as KmsError).code).toBe('invalid_config');
+    expect((error as KmsError).message).toBe(`cannot read the local KMS keyring ${parentIsAFile}/kms.json`);
+  });
+
   it('refuses a VC_KMS value that is neither local: nor aws:', async () => {
     expect(await codeOf(createKms('vault:secret'))).toBe('invalid_config');
     expect(await codeOf(createKms('local:'))).toBe('invalid_config');

@@ -58,13 +58,15 @@ async function readKeyring(path: string): Promise<LocalKeyring | undefined> {
  * another process won the race, whose keyring we then use) or `rename` (rotation: replaces).
  */
 async function writeKeyring(path: string, keyring: LocalKeyring, mode: 'create' | 'replace'): Promise<boolean> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(keyring, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  if (mode === 'replace') {
-    await rename(tmp, path);
-    return true;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(tmp, `${JSON.stringify(keyring, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    if (mode === 'replace') await rename(tmp, path);
+  } catch (error) {
+    throw new KmsError('invalid_config', `cannot write the local KMS keyring ${path}`, { cause: error });
   }
+  if (mode === 'replace') return true;
   try {
     await link(tmp, path);
     return true;
