@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { loadConfig } from '../config';
+import { createServices } from '../engine/services';
+import { ExitError } from '../exit-error';
+import { mintOnboardingTokens, onboardTenant, readSecretFile, type OnboardInput } from './tenant-onboard';
+
+interface OnboardFlags {
+  tenant: string;
+  serviceUrl: string;
+  jitsiUrl: string;
+  jitsiAppId: string;
+  jitsiSecretFile: string;
+  brandingFile?: string;
+  tokenSecretFile?: string;
+  tokenIssuer?: string;
+  tokenAudience?: string;
+  adminTokenFile?: string;
+  practitionerTokenFile?: string;
+  testPatient: string;
+  testPractitioner: string;
+  encounterTimeout: string;
+  json?: boolean;
+}
+
+async function tokens(flags: OnboardFlags): Promise<OnboardInput['tokens']> {
+  if (flags.adminTokenFile && flags.practitionerTokenFile) {
+    return { admin: await readSecretFile(flags.adminTokenFile, '--admin-token-file'), practitioner: await readSecretFile(flags.practitionerTokenFile, '--practitioner-token-file') };
+  }
+  if (flags.tokenSecretFile) {
+    const secret = await readSecretFile(flags.tokenSecretFile, '--token-secret-file');
+    return mintOnboardingTokens(secret, flags.tenant, flags.testPractitioner, { issuer: flags.tokenIssuer, audience: flags.tokenAudience });
+  }
+  throw new ExitError(2, 'tenant onboard needs --admin-token-file and --practitioner-token-file, or --token-secret-file (the service HS256 secret, dev/tests)');
+}
+
+async function branding(path: string | undefined): Promise<Record<string, unknown> | null> {
+  if (!path) return null;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ExitError(2, `--branding-file: ${path} is not a readable JSON object`, { cause: error });
+  }
+}
+
+function makeOnboardCommand(): Command {
+  return new Command('onboard')
+    .description('plan §3: PUT the config, test the connection, enable the module, run a first session and verify its Encounter')
+    .requiredOption('--tenant <id>', 'the new tenant')
+    .requiredOption('--service-url <url>', 'base URL of virtual-care-service (e.g. https://vc.internal)')
+    .requiredOption('--jitsi-url <url>', "the tenant's Jitsi deployment")
+    .requiredOption('--jitsi-app-id <id>', 'the Jitsi JWT application id')
+    .requiredOption('--jitsi-secret-file <path>', 'file holding the Jitsi app secret')
+    .option('--branding-file <path>', 'JSON file with the branding')
+    .option('--admin-token-file <path>', 'file holding a vc:admin bearer token for the tenant')
+    .option('--practitioner-token-file <path>', 'file holding a vc:practitioner bearer token for the tenant')
+    .option('--token-secret-file <path>', "file holding the service's VC_AUTH_HS256_SECRET, to mint both tokens (dev/tests)")
+    .option('--token-issuer <iss>', 'issuer of minted tokens (the service VC_AUTH_ISSUER)')
+    .option('--token-audience <aud>', 'audience of minted tokens (the service VC_AUTH_AUDIENCE)')
+    .option('--test-patient <ref>', 'patient reference of the first-session test', 'Patient/onboarding-test')
+    .option('--test-practitioner <ref>', 'practitioner reference of the first-session test', 'Practitioner/onboarding-test')
+    .option('--encounter-timeout <ms>', 'how long to wait for the Encounter', '30000')
+    .option('--json', 'print the onboarding report as JSON on stdout')
+    .action(async (flags: OnboardFlags) => {
+      const timeout = Number(flags.encounterTimeout);
+      if (!Number.isInteger(timeout) || timeout < 0) throw new ExitError(2, `--encounter-timeout expects milliseconds, got "${flags.encounterTimeout}"`);
+      const input: OnboardInput = {
+        tenant: flags.tenant,
+        serviceUrl: flags.serviceUrl,
+        jitsiServerUrl: flags.jitsiUrl,
+        jitsiAppId: flags.jitsiAppId,
+        jitsiAppSecret: await readSecretFile(flags.jitsiSecretFile, '--jitsi-secret-file'),
+        branding: await branding(flags.brandingFile),
+        tokens: await tokens(flags),
+        testPatient: flags.testPatient,
+        testPractitioner: flags.testPractitioner,
+        encounterTimeoutMs: timeout,
+      };
+      const services = createServices(loadConfig());
+      try {
+        const report = await onboardTenant(input, { licensing: await services.licensing(), fhir: () => services.fhir() });
+        for (const step of report.steps) console.error(`${step.status === 'done' ? 'ok  ' : 'FAIL'} ${step.id}${step.detail ? `: ${step.detail}` : ''}`);
+        if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+        if (report.status === 'failed') throw new ExitError(1, `onboarding of tenant ${input.tenant} stopped at ${report.steps.at(-1)?.id}; fix it and run the same command again`);
+      } finally {
+        await services.close();
+      }
+    });
+}
+
+/** `migrator tenant <subcommand>`: tenant lifecycle after cutover (plan §3). */
+export function makeTenantCommand(): Command {
+  return new Command('tenant').description('tenant lifecycle after cutover').addCommand(makeOnboardCommand());
+}

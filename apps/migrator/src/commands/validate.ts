@@ -1,0 +1,67 @@
+import { createDatabase } from '@vc/schema';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config';
+import { createServices } from '../engine/services';
+import { ExitError } from '../exit-error';
+import { parseReportFormats, renderJson, writeValidationReports } from '../reports/index';
+import { legacyTenants, runValidation } from '../validate/run-validation';
+
+interface ValidateFlags {
+  tenant?: string;
+  allTenants?: boolean;
+  report: string;
+  out: string;
+  asOf?: string;
+  batchSize: string;
+  json?: boolean;
+}
+
+function parseFlags(flags: ValidateFlags): { tenants: 'all' | string; asOf: Date; batchSize: number } {
+  if (Boolean(flags.tenant) === Boolean(flags.allTenants)) throw new ExitError(2, 'validate needs exactly one of --tenant <id> or --all-tenants');
+  const asOf = flags.asOf ? new Date(flags.asOf) : new Date();
+  if (Number.isNaN(asOf.getTime())) throw new ExitError(2, `--as-of expects an ISO 8601 instant (2026-05-01T00:00:00Z), got "${flags.asOf}"`);
+  const batchSize = Number(flags.batchSize);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ExitError(2, `--batch-size expects a positive integer, got "${flags.batchSize}"`);
+  return { tenants: flags.allTenants ? 'all' : flags.tenant!, asOf, batchSize };
+}
+
+/**
+ * `migrator validate --tenant X | --all-tenants [--report json,junit,md] [--out DIR] [--json]`: the plan's
+ * §5 checklist. Writes the reports, prints the DESIGN §8 JSON with --json, exits 3 when any check fails.
+ */
+export function makeValidateCommand(): Command {
+  return new Command('validate')
+    .description("run the migration plan's §5 data-validation checklist; exit 3 when any check fails")
+    .option('--tenant <id>', 'validate one tenant')
+    .option('--all-tenants', 'validate every tenant legacy knows')
+    .option('--report <formats>', 'reports to write: a comma list of json, junit, md', 'json,junit,md')
+    .option('--out <dir>', 'directory the reports are written to', 'reports')
+    .addOption(new Option('--as-of <iso>', 'instant "recent" billing and consent decisions are judged at (default: now)'))
+    .option('--batch-size <n>', 'legacy rows read per batch', '5000')
+    .option('--json', 'print the validation JSON (DESIGN §8) on stdout')
+    .action(async (flags: ValidateFlags) => {
+      let formats;
+      try {
+        formats = parseReportFormats(flags.report);
+      } catch (error) {
+        throw new ExitError(2, (error as Error).message, { cause: error });
+      }
+      const { tenants, asOf, batchSize } = parseFlags(flags);
+      const config = loadConfig();
+      const services = createServices(config);
+      const handle = await createDatabase(config.VC_DATABASE_URL);
+      try {
+        const legacy = await services.legacy();
+        const deps = { db: handle.db, legacy, portal: await services.portal(), accessPolicy: await services.accessPolicy(), asOf, batchSize };
+        const report = await runValidation(deps, tenants === 'all' ? await legacyTenants(legacy) : [tenants]);
+        const paths = await writeValidationReports(report, formats, flags.out);
+        for (const check of report.checks.filter((c) => c.status === 'fail')) console.error(`FAIL ${check.tenant} ${check.id}: ${check.samples.join(', ') || 'see report'}`);
+        console.error(`validation ${report.status}: ${report.checks.length} checks; reports: ${paths.join(', ')}`);
+        if (flags.json) process.stdout.write(renderJson(report));
+        if (report.status === 'fail') throw new ExitError(3, `validation failed: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.tenant}/${c.id}`).join(', ')}`);
+      } finally {
+        await services.close();
+        await handle.close();
+      }
+    });
+}
