@@ -82,6 +82,13 @@ describe('connectEventStream on nats-server -js', () => {
     expect(b.seq).toBe(a.seq + 1);
   });
 
+  it('fails retryably when no stream captures the subject (JetStream not ready, or s0 not run yet)', async () => {
+    const error = await events.publish(`${prefix}_nostream.x`, encode('x'), randomUUID()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventStreamError);
+    expect((error as EventStreamError).code).toBe('unavailable');
+    expect((error as EventStreamError).message).toBe(`publishing to ${prefix}_nostream.x: no JetStream stream answered`);
+  });
+
   it('fails with a closed (not retryable) error after close', async () => {
     const other = await connectEventStream({ url, stream, subjects });
     await other.close();

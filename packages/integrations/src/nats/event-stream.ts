@@ -99,9 +99,13 @@ function watchConnection(nc: NatsConnection) {
 
 function toEventStreamError(error: unknown, what: string): EventStreamError {
   if (error instanceof EventStreamError) return error;
-  if (error instanceof TimeoutError) return new EventStreamError('timeout', `${what}: no answer from JetStream in time`, { cause: error });
-  // No responders: JetStream (or the stream for this subject) is not there, typically mid-restart.
-  if (error instanceof NoRespondersError) return new EventStreamError('unavailable', `${what}: no JetStream stream answered`, { cause: error });
+  const cause = (error as { cause?: unknown })?.cause;
+  if (error instanceof TimeoutError || cause instanceof TimeoutError) return new EventStreamError('timeout', `${what}: no answer from JetStream in time`, { cause: error });
+  // No responders (nats.js reports it as JetStreamNotEnabled): JetStream, or a stream capturing this
+  // subject, is not there yet — mid-restart, or s0 has not created the stream. Worth retrying later.
+  if (error instanceof NoRespondersError || cause instanceof NoRespondersError || (error as Error)?.name === 'JetStreamNotEnabled') {
+    return new EventStreamError('unavailable', `${what}: JetStream did not answer (not ready, not enabled, or no stream captures the subject)`, { cause: error });
+  }
   if (error instanceof ClosedConnectionError) return new EventStreamError('closed', `${what}: the connection is closed`, { cause: error });
   if (error instanceof JetStreamApiError) {
     const code = error.status >= 500 ? 'unavailable' : 'rejected';
