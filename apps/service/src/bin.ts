@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from './config';
 import { startService } from './server';
 
-/** `pnpm service`: the only place that reads process.env and calls process.exit. */
+/** `pnpm service`: the only place that calls process.exit (config.ts reads the environment). */
 async function main(): Promise<void> {
   let config;
   try {
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const service = await startService(config, {}, { host: process.env.VC_LISTEN_HOST ?? '0.0.0.0' });
+  const service = await startService(config);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

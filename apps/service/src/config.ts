@@ -17,6 +17,7 @@ const optionalUrl = (expected: string, protocols: RegExp) =>
 const envSchema = z
   .object({
     PORT: z.coerce.number({ message: 'expected a TCP port 0-65535' }).int().min(0).max(65_535).default(8080),
+    VC_LISTEN_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')], { message: 'expected an IP address to listen on, e.g. 0.0.0.0 or 127.0.0.1' }).default('0.0.0.0'),
     VC_MODE: z.enum(['live', 'shadow'], { message: 'expected live or shadow' }).default('live'),
     VC_DATABASE_URL: z
       .string()
@@ -50,6 +51,7 @@ export type Env = z.input<typeof envSchema>;
 
 export interface ServiceConfig {
   port: number;
+  listenHost: string;
   mode: 'live' | 'shadow';
   databaseUrl: string;
   kms: string;
@@ -77,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return Object.freeze({
     port: e.PORT,
+    listenHost: e.VC_LISTEN_HOST,
     mode: e.VC_MODE,
     databaseUrl: e.VC_DATABASE_URL,
     kms: e.VC_KMS,

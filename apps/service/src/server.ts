@@ -13,7 +13,7 @@ import { createLogger } from './logger';
 import { OutboxRelay, type RelayOptions } from './outbox/relay';
 
 export interface StartOptions {
-  /** Listen host; loopback unless told otherwise. */
+  /** Listen host; default `config.listenHost` (VC_LISTEN_HOST). */
   host?: string;
   /** Run the outbox relay in this process (default true in live mode; never in shadow mode). */
   relay?: boolean;
@@ -84,7 +84,7 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
     ? new OutboxRelay({ db: deps.db, eventStream: deps.eventStream, fhir: deps.fhir, logger: deps.logger, metrics: context.metrics, now: deps.now, subjectPrefix: config.natsSubjectPrefix, ...options.relayOptions })
     : undefined;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, options.host ?? '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
+    const s = app.listen(config.port, options.host ?? config.listenHost, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
   relay?.start();
   const { port } = server.address() as AddressInfo;
@@ -99,10 +99,16 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
     close() {
       closing ??= (async () => {
         setDraining(true);
-        // close() waits for in-flight requests; idle keep-alive sockets would hold it open forever.
+        // close() waits for in-flight requests; keep-alive sockets that turn idle after their last reply
+        // would hold it open, so they are closed as they go idle.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const reaper = setInterval(() => server.closeIdleConnections(), 100);
         server.closeIdleConnections();
-        await Promise.all([closed, relay?.stop()]);
+        try {
+          await Promise.all([closed, relay?.stop()]);
+        } finally {
+          clearInterval(reaper);
+        }
         for (const close of closers.reverse()) await close();
       })();
       return closing;

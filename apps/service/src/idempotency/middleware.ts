@@ -7,7 +7,8 @@ import { claimKey, type IdempotencyScope, releaseKey, storeReply } from './repo'
 
 const KEY_PATTERN = /^[A-Za-z0-9_\-:.]{1,200}$/;
 
-function requestHash(method: string, path: string, body: unknown): string {
+/** What makes two requests "the same" for a key: method, path and JSON body. */
+export function requestHash(method: string, path: string, body: unknown): string {
   return createHash('sha256').update(JSON.stringify([method, path, body ?? null])).digest('hex');
 }
 

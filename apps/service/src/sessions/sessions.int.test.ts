@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
+import { requestHash } from '../idempotency/middleware';
 import { admin, configureTenant, type Harness, patient, practitioner, recordConsent, scheduleSession, startHarness } from '../testing/harness';
 
 const API = '/api/v1/virtual-care';
@@ -358,6 +359,19 @@ describe('Idempotency-Key', () => {
     expect(first.status).toBe(409);
     expect(replay.status).toBe(409);
     expect(replay.body).toEqual(first.body);
+  });
+
+  it('answers 409 while the first request with a key is still running, and lets a retry take over a claim abandoned by a dead process', async () => {
+    const path = `${API}/sessions`;
+    const claim = (key: string, age: string) =>
+      queryRows(h.db.db, sql`insert into idempotency_keys (tenant_id, principal, key, request_hash, created_at) values ('acme', 'Practitioner/p-1', ${key}, ${requestHash('POST', path, body)}, now() - ${age}::interval)`);
+    await claim('running', '1 second');
+    await claim('abandoned', '5 minutes');
+    const running = await h.call('POST', path, { as: practitioner('acme'), body, headers: { 'idempotency-key': 'running' } });
+    expect(running.status).toBe(409);
+    expect(running.body.type).toBe('https://virtual-care.dev/problems/idempotency-in-progress');
+    const takenOver = await h.call('POST', path, { as: practitioner('acme'), body, headers: { 'idempotency-key': 'abandoned' } });
+    expect(takenOver.status).toBe(201);
   });
 
   it('keeps keys apart per caller: another practitioner\'s same key runs its own request', async () => {

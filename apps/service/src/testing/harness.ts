@@ -66,6 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const [fhir, accessPolicy, jitsi] = await Promise.all([startFhirStandIn(), startAccessPolicyStandIn(), startJitsiStandIn()]);
   const config = loadConfig({
     PORT: '0',
+    VC_LISTEN_HOST: '127.0.0.1',
     VC_MODE: options.mode ?? 'live',
     VC_DATABASE_URL: db.url,
     VC_KMS: `local:${join(kmsDir, 'kms.json')}`,
