@@ -5,10 +5,14 @@ export class HttpFailure extends Error {
     message: string,
     readonly kind: 'timeout' | 'network' | 'status' | 'not_json',
     readonly status: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; body?: unknown },
   ) {
     super(message, options);
+    this.body = options?.body;
   }
+
+  /** The error reply's parsed JSON body, for clients whose servers explain themselves (Kong). Never put in a message unread. */
+  readonly body: unknown;
 
   /** Worth another attempt: the far side was slow, away or in trouble (5xx, 429), not our request. */
   get retryable(): boolean {
@@ -39,10 +43,18 @@ export async function requestJson(url: string, init: RequestInit & { timeoutMs: 
       : new HttpFailure('unreachable', 'network', undefined, { cause });
   }
   const text = await response.text();
-  if (!accept(response.status)) throw new HttpFailure(`answered ${response.status}`, 'status', response.status);
+  if (!accept(response.status)) throw new HttpFailure(`answered ${response.status}`, 'status', response.status, { body: parseOrUndefined(text) });
   try {
     return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
   } catch (cause) {
     throw new HttpFailure(`answered ${response.status} with ${text.length} bytes that are not JSON`, 'not_json', response.status, { cause });
+  }
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
   }
 }

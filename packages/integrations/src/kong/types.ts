@@ -1,7 +1,14 @@
-/** A Kong declarative configuration (decK / DB-less format 3.0), reduced to what the cutover touches. */
+/**
+ * A Kong declarative configuration (decK / DB-less format 3.0), reduced to what the cutover touches.
+ * Entities we create carry the tag {@link CUTOVER_TAG}; `apply` deletes only tagged entities the config no
+ * longer names, so routing owned by other teams is never removed.
+ */
+export const CUTOVER_TAG = 'virtual-care-cutover';
+
 export interface KongService {
   name: string;
   url: string;
+  tags?: string[];
   routes?: KongRoute[];
   plugins?: KongPlugin[];
 }
@@ -10,11 +17,15 @@ export interface KongRoute {
   paths: string[];
   methods?: string[];
   strip_path?: boolean;
+  tags?: string[];
   plugins?: KongPlugin[];
 }
 export interface KongPlugin {
   name: string;
   config?: Record<string, unknown>;
+  /** Omitted when enabled (Kong's default). */
+  enabled?: boolean;
+  tags?: string[];
 }
 export interface KongConfig {
   _format_version: '3.0';
@@ -28,4 +39,12 @@ export interface KongGateway {
   snapshot(): Promise<KongConfig>;
   /** Makes the gateway's routing equal `config` (services/routes/plugins it names; others untouched). */
   apply(config: KongConfig): Promise<void>;
+}
+
+/** A Kong Admin API call or declarative file that failed. Names the entity, never a credential. */
+export class KongError extends Error {
+  override readonly name = 'KongError';
+  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }

@@ -1,0 +1,19 @@
+export * from './types';
+export { createKongGateway, type KongGatewayOptions } from './gateway';
+export type { KongAdminOptions } from './admin-gateway';
+export { startKongAdminStandIn, type KongAdminStandIn, type KongAdminStandInOptions } from './admin-stand-in';
+export {
+  planCutover,
+  redirectLua,
+  legacyRedirectLocation,
+  CutoverPlanError,
+  VIRTUAL_CARE_SERVICE_NAME,
+  VIRTUAL_CARE_ROUTE_NAME,
+  LEGACY_VIRTUAL_SESSIONS_PATH,
+  REDIRECT_PLUGIN,
+  type CutoverOptions,
+  type LegacyRedirect,
+} from './cutover';
+export { diffKongConfig, formatKongDiff, type KongChange } from './diff';
+export { reconcileKongConfig, type KongOp, type PluginScope } from './reconcile';
+export { normalizeKongConfig } from './normalize';
