@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { canonicalContext } from './context';
-import { AES_KEY_BYTES, open, parseEnvelope, seal } from './envelope';
-import type { EncryptionContext } from './types';
+import { AES_KEY_BYTES } from './envelope';
+import { ACCOUNT, type Body, KmsFault, makeHandlers, type StandInKey } from './stand-in-operations';
 
 /**
  * A loopback AWS KMS speaking the JSON 1.1 protocol (`X-Amz-Target: TrentService.<Operation>`,
@@ -34,33 +33,13 @@ export interface KmsStandInOptions {
   region?: string;
 }
 
-const ACCOUNT = '111122223333';
 const JSON_11 = 'application/x-amz-json-1.1';
-
-class KmsFault extends Error {
-  constructor(
-    readonly type: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const FAULTS: Record<FaultKind, () => KmsFault> = {
   throttle: () => new KmsFault('ThrottlingException', 400, 'Rate exceeded'),
   deny: () => new KmsFault('AccessDeniedException', 400, 'User is not authorized to perform this operation'),
   '5xx': () => new KmsFault('KMSInternalException', 500, 'The request was rejected because an internal exception occurred'),
 };
-
-interface StandInKey {
-  id: string;
-  arn: string;
-  material: Buffer;
-  createdAt: Date;
-}
-
-type Body = Record<string, unknown>;
 
 /** Starts the stand-in on 127.0.0.1, port 0. */
 export async function startKmsStandIn(opts: KmsStandInOptions = {}): Promise<KmsStandIn> {
@@ -126,99 +105,6 @@ export async function startKmsStandIn(opts: KmsStandInOptions = {}): Promise<Kms
         server.closeAllConnections();
       }),
   };
-}
-
-function makeHandlers(keys: Map<string, StandInKey>, aliases: Map<string, string>) {
-  function resolveKey(keyId: unknown): StandInKey {
-    if (typeof keyId !== 'string' || !keyId) throw new KmsFault('ValidationException', 400, 'KeyId is required');
-    const id = aliases.get(keyId) ?? keyId.replace(/^arn:aws:kms:[^:]*:[^:]*:key\//, '');
-    const key = keys.get(id);
-    if (!key) throw new KmsFault('NotFoundException', 400, `Key '${keyId}' does not exist`);
-    return key;
-  }
-
-  function decryptBlob(body: Body, blobField: string, contextField: string, keyField: string): { key: StandInKey; plaintext: Buffer } {
-    const envelope = parseEnvelope(blobOf(body, blobField));
-    if (!envelope || !keys.has(envelope.keyId)) throw new KmsFault('InvalidCiphertextException', 400, 'The ciphertext is invalid');
-    const key = keys.get(envelope.keyId)!;
-    if (body[keyField] !== undefined && resolveKey(body[keyField]).id !== key.id) {
-      throw new KmsFault('IncorrectKeyException', 400, 'The key ID in the request does not identify the key used to encrypt the ciphertext');
-    }
-    try {
-      return { key, plaintext: open(key.material, envelope, canonicalContext(contextOf(body, contextField))) };
-    } catch {
-      // AWS answers a wrong encryption context exactly like a corrupt blob.
-      throw new KmsFault('InvalidCiphertextException', 400, 'The ciphertext is invalid');
-    }
-  }
-
-  const encryptUnder = (key: StandInKey, plaintext: Uint8Array, context: EncryptionContext) =>
-    seal(key.material, key.id, plaintext, canonicalContext(context)).toString('base64');
-
-  return {
-    Encrypt(body: Body) {
-      const key = resolveKey(body.KeyId);
-      const plaintext = blobOf(body, 'Plaintext');
-      return { CiphertextBlob: encryptUnder(key, plaintext, contextOf(body, 'EncryptionContext')), KeyId: key.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-    },
-    Decrypt(body: Body) {
-      const { key, plaintext } = decryptBlob(body, 'CiphertextBlob', 'EncryptionContext', 'KeyId');
-      return { Plaintext: plaintext.toString('base64'), KeyId: key.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-    },
-    ReEncrypt(body: Body) {
-      const { key: source, plaintext } = decryptBlob(body, 'CiphertextBlob', 'SourceEncryptionContext', 'SourceKeyId');
-      const destination = resolveKey(body.DestinationKeyId);
-      return {
-        CiphertextBlob: encryptUnder(destination, plaintext, contextOf(body, 'DestinationEncryptionContext')),
-        SourceKeyId: source.arn,
-        KeyId: destination.arn,
-        SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-      };
-    },
-    GenerateDataKey(body: Body) {
-      const key = resolveKey(body.KeyId);
-      const bytes = typeof body.NumberOfBytes === 'number' ? body.NumberOfBytes : body.KeySpec === 'AES_128' ? 16 : body.KeySpec === 'AES_256' ? 32 : 0;
-      if (bytes < 1 || bytes > 1024) throw new KmsFault('ValidationException', 400, 'Specify KeySpec (AES_128|AES_256) or NumberOfBytes (1–1024)');
-      const plaintext = randomBytes(bytes);
-      return { CiphertextBlob: encryptUnder(key, plaintext, contextOf(body, 'EncryptionContext')), Plaintext: plaintext.toString('base64'), KeyId: key.arn };
-    },
-    DescribeKey(body: Body) {
-      const key = resolveKey(body.KeyId);
-      return {
-        KeyMetadata: {
-          AWSAccountId: ACCOUNT,
-          KeyId: key.id,
-          Arn: key.arn,
-          CreationDate: key.createdAt.getTime() / 1000,
-          Enabled: true,
-          KeyState: 'Enabled',
-          KeyUsage: 'ENCRYPT_DECRYPT',
-          KeySpec: 'SYMMETRIC_DEFAULT',
-          CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-          EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
-          KeyManager: 'CUSTOMER',
-          Origin: 'AWS_KMS',
-          MultiRegion: false,
-          Description: '',
-        },
-      };
-    },
-  };
-}
-
-function blobOf(body: Body, field: string): Buffer {
-  const value = body[field];
-  if (typeof value !== 'string' || !value) throw new KmsFault('ValidationException', 400, `${field} is required (base64)`);
-  return Buffer.from(value, 'base64');
-}
-
-function contextOf(body: Body, field: string): EncryptionContext {
-  const value = body[field] ?? {};
-  if (typeof value !== 'object' || value === null || Object.values(value).some((v) => typeof v !== 'string')) {
-    throw new KmsFault('ValidationException', 400, `${field} must map strings to strings`);
-  }
-  return value as EncryptionContext;
 }
 
 function parseJson(raw: string): Body {
