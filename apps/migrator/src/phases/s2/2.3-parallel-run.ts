@@ -25,13 +25,13 @@ async function writeReport(dir: string, report: ParallelRunReport): Promise<stri
  * Plan 2.3: legacy and the new service side by side over the window. Sessions pair by shared id, else by
  * tenant + patient + practitioner + scheduled start; counts, statuses, durations, participants,
  * encounters and billing are compared; the report (matched/mismatched/ignored per field, noise baseline,
- * redacted samples, go/no-go) goes to `--out` and into the step's facts. A no-go fails the step.
+ * redacted samples, go/no-go) goes to `--report-dir` and into the step's facts. A no-go fails the step.
  */
 export const parallelRunStep: Step = {
   id: '2.3',
   title: 'Parallel run: compare legacy and new sessions over the window',
   async run(ctx) {
-    const { window: windowText, out } = s2Options(ctx.options);
+    const { window: windowText, reportDir } = s2Options(ctx.options);
     const window = windowEnding(ctx.options.asOf, windowText);
     const excluded = await rejectedSessionIds(ctx.db.db, ctx.tenantId);
     const legacy = await readLegacyWindow(await ctx.services.legacy(), ctx.tenantId, window, { batchSize: ctx.options.batchSize, excluded, signal: ctx.signal });
@@ -39,7 +39,7 @@ export const parallelRunStep: Step = {
     const config = await loadTenantConfig(ctx.db.db, ctx.tenantId);
     const report = compareParallelRun(ctx.tenantId, legacy, candidates, { window, fhirEraStart: config?.fhirEraStart ?? null, ...PARALLEL_RUN_THRESHOLDS });
     const summary = { decision: report.decision, reasons: report.reasons, counts: report.counts, noiseBaseline: report.noiseBaseline, excludedRejected: excluded.size };
-    const path = ctx.options.dryRun ? undefined : await writeReport(out, report);
+    const path = ctx.options.dryRun ? undefined : await writeReport(reportDir, report);
     await ctx.commit({ cursor: { window: report.window }, read: legacy.length + candidates.length, written: 0, facts: { parallelRun: summary, ...(path ? { reportPath: path } : {}) } });
     ctx.log.info({ tenant: ctx.tenantId, decision: report.decision, pairs: report.counts.pairs, report: path }, 'parallel run compared');
     if (report.decision === 'no_go') throw new Error(`parallel run for tenant ${ctx.tenantId} is a no-go: ${report.reasons.join('; ')}${path ? ` (report ${path}.md)` : ''}`);

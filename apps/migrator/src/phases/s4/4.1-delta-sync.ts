@@ -1,0 +1,86 @@
+import { parseLegacyDatetime, type LegacyVirtualSession } from '@vc/domain/legacy';
+import type { RejectInput, Step } from '../../engine/types';
+import type { LegacyRow } from '../../legacy/types';
+import { s1Watermark } from '../../validate/watermark';
+import { mapDeltaSession, sessionIdFor, type DeltaSession } from './delta-session';
+
+const COLUMNS = [
+  'id', 'tenant_id', 'legacy_id', 'patient_ref', 'practitioner_ref', 'scheduled_start', 'scheduled_end', 'started_at', 'ended_at',
+  'status', 'cancel_reason', 'video_backend', 'room_name', 'encounter_ref', 'migrated_from', 'created_at', 'updated_at',
+] as const;
+const UPDATED = COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at');
+/**
+ * Only a newer legacy version replaces what is there: a re-run changes nothing, and a session the new
+ * service has touched since (its updated_at is later) is never overwritten by legacy.
+ */
+const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}, version = virtual_sessions.version + 1
+  where virtual_sessions.updated_at < excluded.updated_at`;
+
+function at(raw: string | null | undefined): number | undefined {
+  const parsed = parseLegacyDatetime(raw);
+  return parsed.kind === 'ok' ? parsed.value.getTime() : undefined;
+}
+
+/** Changed since the watermark: created or updated after it, or not historical at it (S1 deferred it). */
+function changedSince(row: LegacyRow, watermark: number): boolean {
+  const created = at(row.createdAt);
+  const updated = at(row.updatedAt);
+  const start = at(row.scheduledStart) ?? created;
+  return (created ?? 0) >= watermark || (updated ?? 0) >= watermark || (start ?? Number.POSITIVE_INFINITY) >= watermark;
+}
+
+function toColumns(s: DeltaSession): unknown[] {
+  return [
+    sessionIdFor(s.tenantId, s.legacyId, s.externalId), s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd,
+    s.startedAt, s.endedAt, s.status, s.cancelReason, s.videoBackend, s.roomName, s.encounterRef, s.migratedFrom, s.createdAt, s.updatedAt,
+  ];
+}
+
+/**
+ * S4 delta sync: what changed in legacy since S1's watermark — sessions created or edited after it, and
+ * the upcoming ones S1 deferred (loaded as `scheduled`) — through the S1 mapping, upserted by
+ * (tenant, legacy id) so the latest legacy version wins and re-runs change nothing. Resumable per batch.
+ */
+export const deltaSyncStep: Step = {
+  id: '4.1',
+  title: 'Delta-sync legacy changes since the S1 watermark',
+  async run(ctx, checkpoint) {
+    const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
+    if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
+    const source = await ctx.services.legacy();
+    const after = (checkpoint.cursor?.after as string | undefined) ?? null;
+    let done = checkpoint.read;
+    for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
+      const latest = new Map<string, DeltaSession>();
+      const rejects: RejectInput[] = [];
+      const warnings: Record<string, number> = {};
+      batch.rows.forEach((row, i) => {
+        if (!changedSince(row, watermark.getTime())) return;
+        const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
+        if (mapped.kind === 'reject') {
+          rejects.push({ legacyKey: `VirtualSession:${(row.id ?? '').trim() || `#${batch.ordinals[i]}`}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
+          return;
+        }
+        for (const w of mapped.warnings) warnings[w] = (warnings[w] ?? 0) + 1;
+        const seen = latest.get(mapped.session.legacyId);
+        // Two rows with one id in a batch: one upsert statement may not touch a row twice; the latest wins.
+        if (!seen || seen.updatedAt < mapped.session.updatedAt) latest.set(mapped.session.legacyId, mapped.session);
+      });
+      const rows = [...latest.values()].map(toColumns);
+      await ctx.commit({
+        cursor: { after: batch.position },
+        read: batch.rows.length,
+        written: rows.length,
+        rejects,
+        warnings,
+        facts: { watermark: watermark.toISOString() },
+        write: async (tx) => {
+          if (rows.length > 0) await tx.insertMany('virtual_sessions', COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
+        },
+      });
+      done += batch.rows.length;
+      ctx.progress(done);
+      if (ctx.signal.aborted) return;
+    }
+  },
+};

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { isUuid, mapLegacySession, normalise, type LegacyVirtualSession, type MappedSession, type SessionMapping } from '@vc/domain/legacy';
+
+const CANCELLED = new Set(['cancelled', 'canceled', 'no_show', 'expired', 'failed']);
+// Far enough that every row reads as historical, so the S1 mapping validates and normalises all of them.
+const END_OF_TIME = new Date('9999-12-31T00:00:00.000Z');
+
+/** A session for `virtual_sessions`: the S1 mapping, with the status an upcoming session keeps. */
+export type DeltaSession = Omit<MappedSession, 'status'> & { status: 'scheduled' | 'ended' | 'cancelled' };
+
+/**
+ * Maps a legacy row that changed since S1's watermark. Historical rows (at `asOf`) take the S1 mapping
+ * as is; upcoming ones load as `scheduled` — or `cancelled` when legacy already cancelled them — with no
+ * start or end, since the new service will run them.
+ */
+export function mapDeltaSession(row: LegacyVirtualSession, asOf: Date): { kind: 'load'; session: DeltaSession; warnings: string[] } | Extract<SessionMapping, { kind: 'reject' }> {
+  const historical = mapLegacySession(row, { asOf });
+  if (historical.kind === 'reject' || historical.kind === 'load') return historical;
+  const mapped = mapLegacySession(row, { asOf: END_OF_TIME });
+  if (mapped.kind !== 'load') return mapped as Extract<SessionMapping, { kind: 'reject' }>;
+  const status = normalise(row.status);
+  const cancelled = CANCELLED.has(status);
+  const session: DeltaSession = {
+    ...mapped.session,
+    status: cancelled ? 'cancelled' : 'scheduled',
+    cancelReason: cancelled ? (row.cancelReason ?? '').trim() || status : null,
+    startedAt: null,
+    endedAt: null,
+    endInferred: false,
+  };
+  // Only the warnings that still describe the row: status inference did not happen for an upcoming session.
+  const warnings = mapped.warnings.filter((w) => w !== 'inferred_end' && w !== 'unknown_status' && w !== 'ended_before_started');
+  return { kind: 'load', session, warnings };
+}
+
+/** The new id of a legacy session: its externalId when that is a uuid (links kept), else a stable hash. */
+export function sessionIdFor(tenantId: string, legacyId: string, externalId: string | null): string {
+  if (isUuid(externalId)) return externalId.toLowerCase();
+  const h = createHash('sha256').update(`virtual-care:${tenantId}:${legacyId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,18 @@
+import type { RunOptions } from '../../engine/types';
+
+/** Flags only S4 reads (`migrator phase s4 …`), passed through on {@link RunOptions} by camelCase name. */
+export interface S4Options {
+  /** `--service-upstream`: the virtual-care-service URL Kong forwards `/api/v1/virtual-care/*` to. */
+  readonly serviceUpstream?: string;
+  /** `--legacy-service`: the Kong service of legacy digital-communication, whose session routes answer 301. */
+  readonly legacyService?: string;
+}
+
+export const DEFAULT_SERVICE_UPSTREAM = 'http://virtual-care-service:8080';
+export const DEFAULT_LEGACY_SERVICE = 'digital-communication';
+export const NEW_PATH_PREFIX = '/api/v1/virtual-care';
+
+export function s4Options(options: RunOptions): Required<S4Options> {
+  const extra = options as RunOptions & S4Options;
+  return { serviceUpstream: extra.serviceUpstream ?? DEFAULT_SERVICE_UPSTREAM, legacyService: extra.legacyService ?? DEFAULT_LEGACY_SERVICE };
+}
