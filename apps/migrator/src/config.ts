@@ -32,7 +32,7 @@ const schema = z.object({
   VC_KONG_ADMIN_URL: httpUrl.optional(),
   VC_KONG_FILE: z.string().min(1, 'a path for the decK file').optional(),
   VC_LICENSING_URL: httpUrl.optional(),
-  VC_MODE: z.enum(['live', 'shadow'], { error: 'live or shadow' }).default('shadow'),
+  VC_MODE: z.enum(['live', 'shadow'], { error: 'live or shadow' }).optional(),
   VC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal|error|warn|info|debug|trace|silent' }).default('info'),
 });
 

@@ -164,6 +164,8 @@ export interface Step {
   readonly title: string;
   /** `tenant` (default): once per tenant. `global`: once per phase run, with tenantId `*` (s0). */
   readonly scope?: 'tenant' | 'global';
+  /** Runs again even when done, because its effect is an idempotent ensure (s0: stream, config checks). */
+  readonly rerunWhenDone?: boolean;
   run(ctx: StepContext, checkpoint: Checkpoint): Promise<StepResult | void>;
 }
 
@@ -172,6 +174,17 @@ export interface Phase {
   readonly id: PhaseId;
   readonly title: string;
   readonly steps: readonly Step[];
+  /** Phase-global (s0): runs once as tenant `*`; `--tenant`/`--all-tenants` are not taken. */
+  readonly global?: boolean;
+  /**
+   * Runs before the engine touches the database (s0 creates it and applies the migrations the engine's
+   * own tables need). `db` is opened but unused so far (a PostgreSQL pool connects lazily). Its result is in `ctx.scratch.get('prepared')` for the phase's steps.
+   */
+  prepare?(config: MigratorConfig, db: DatabaseHandle): Promise<Record<string, unknown>>;
+  /** What `--all-tenants` means for this phase. Default: every tenant with an s1 checkpoint. */
+  listTenants?(services: Services, query: StepContext['query']): Promise<string[]>;
+  /** Extra flags of `migrator phase <id>`, passed through on RunOptions by their camelCase name (s2's `--window`). */
+  readonly flags?: ReadonlyArray<{ readonly flags: string; readonly description: string; readonly defaultValue?: string }>;
 }
 
 /** Outcome of one step in one run, as reported by `--json` (DESIGN §8). */

@@ -1,0 +1,30 @@
+import { CommanderError } from 'commander';
+import { makeCli } from './cli';
+import { ExitError } from './exit-error';
+import { jsonPrinted, printJson } from './output';
+
+/** The entry point, and the only place that calls process.exit: errors become exit codes (DESIGN §6). */
+async function main(argv: string[]): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  try {
+    await makeCli().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end "with an error" in commander; they are successes.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      return 2;
+    }
+    const code = error instanceof ExitError ? error.exitCode : 1;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`migrator: ${message}\n`);
+    if (!(error instanceof ExitError)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    if (wantsJson && !jsonPrinted()) printJson({ status: 'error', exitCode: code, error: message });
+    return code;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;
+// Open handles (a pool, a keep-alive socket) must not keep a finished run alive.
+setTimeout(() => process.exit(code), 50).unref();

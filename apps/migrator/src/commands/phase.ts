@@ -1,0 +1,89 @@
+import { Command } from 'commander';
+import { runPhase, type PhaseSummary } from '../engine/runner';
+import { queryOf } from '../engine/tx';
+import type { Phase, Services } from '../engine/types';
+import { ExitError } from '../exit-error';
+import { printJson, printText } from '../output';
+import { PHASES, phaseById } from '../phases';
+import { withCommandContext } from './context';
+import { addRunOptions, parseRunOptions, type RawRunOptions } from './run-options';
+
+const EXAMPLES = `
+Examples:
+  $ pnpm migrator phase s0
+  $ pnpm migrator phase s1 --tenant acme --as-of 2026-01-01T00:00:00Z
+  $ pnpm migrator phase s1 --all-tenants --batch-size 10000 --json > s1.json
+  $ pnpm migrator phase s1 --tenant acme --dry-run
+  $ pnpm migrator phase s1 --tenant acme --restart-step 1.4
+
+Exit codes: 0 done; 1 a step failed or was interrupted (state kept: run again to resume);
+2 bad usage or config; 3 validation failed.`;
+
+async function defaultTenants(query: ReturnType<typeof queryOf>): Promise<string[]> {
+  const rows = await query<{ tenant_id: string }>(`select distinct tenant_id from vc_migration.step_checkpoints where phase = 's1' order by 1`);
+  return rows.map((r) => r.tenant_id);
+}
+
+async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boolean }, services: Services, query: ReturnType<typeof queryOf>): Promise<string[]> {
+  if (phase.global) return ['*'];
+  if (raw.tenant && raw.allTenants) throw new ExitError(2, 'give either --tenant <id> or --all-tenants, not both');
+  if (raw.tenant) return [raw.tenant];
+  if (!raw.allTenants) throw new ExitError(2, `phase ${phase.id} needs --tenant <id> or --all-tenants`);
+  const tenants = phase.listTenants ? await phase.listTenants(services, query) : await defaultTenants(query);
+  if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
+  return tenants;
+}
+
+function printSummary(summary: PhaseSummary): void {
+  const lines = [`phase ${summary.phase} ${summary.tenant ?? (summary.tenants ?? []).join(',')}: ${summary.status}${summary.dryRun ? ' (dry run: nothing written)' : ''}`];
+  for (const s of summary.steps) {
+    lines.push(`  ${s.tenant} ${s.id} ${s.status.padEnd(11)} read ${s.read}, written ${s.written}, rejected ${s.rejected}, deferred ${s.deferred}, warnings ${s.warnings}, ${s.durationMs} ms${s.error ? ` — ${s.error}` : ''}`);
+  }
+  if (Object.keys(summary.rejects).length) lines.push(`  rejects: ${JSON.stringify(summary.rejects)}`);
+  if (Object.keys(summary.warnings).length) lines.push(`  warnings: ${JSON.stringify(summary.warnings)}`);
+  printText(lines.join('\n'));
+}
+
+/**
+ * Installs SIGINT/SIGTERM handlers for the run: the first signal asks the current step to finish its
+ * batch and stop; a second one falls back to the default (immediate) behaviour.
+ */
+function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    process.stderr.write(`${name}: finishing the current batch, then stopping (resumable). Send again to stop at once.\n`);
+    controller.abort(new Error(name));
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
+}
+
+/** `migrator phase <s0|s1|s2|s3|s4>`: runs a phase's steps, resumable, with the flags of DESIGN §6. */
+export function makePhaseCommand(): Command {
+  const command = addRunOptions(new Command('phase'))
+    .description('run a migration phase (s0 bootstrap, s1 session data, s2 Jitsi/parallel run, s3 consents, s4 cutover)')
+    .argument('<phase>', `one of ${PHASES.map((p) => p.id).join(', ')}`)
+    .addHelpText('after', EXAMPLES);
+  for (const phase of PHASES) for (const flag of phase.flags ?? []) command.option(flag.flags, `(${phase.id}) ${flag.description}`, flag.defaultValue);
+  return command.action(async (phaseId: string, raw: RawRunOptions & { tenant?: string; allTenants?: boolean; json?: boolean }) => {
+    const phase = phaseById(phaseId);
+    const options = parseRunOptions(raw, new Date());
+    const stop = stopOnSignals();
+    try {
+      if (phase.prepare && options.dryRun) throw new ExitError(2, `phase ${phase.id} only ensures things idempotently; it has nothing to preview with --dry-run`);
+      const summary = await withCommandContext(async ({ config, log, handle, services }) => {
+        const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
+        const tenants = await tenantsFor(phase, raw, services, queryOf(handle));
+        return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: process.stderr.isTTY === true } });
+      });
+      if (raw.json) printJson(summary);
+      else printSummary(summary);
+      if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);
+    } finally {
+      stop.dispose();
+    }
+  });
+}

@@ -1,0 +1,34 @@
+import { createDatabase, parseDatabaseUrl, type DatabaseHandle } from '@vc/schema';
+import type { MigratorConfig } from '../config';
+import { lockPgliteDir } from '../engine/lock';
+import { ExitError } from '../exit-error';
+
+/**
+ * Opens the target database of `VC_DATABASE_URL`. A PGlite directory is locked first: only one process
+ * may have it open (see engine/lock.ts). Closing the handle releases the lock.
+ */
+export async function openTarget(config: MigratorConfig): Promise<DatabaseHandle> {
+  let target;
+  try {
+    target = parseDatabaseUrl(config.VC_DATABASE_URL);
+  } catch (error) {
+    throw new ExitError(2, `VC_DATABASE_URL: ${(error as Error).message}`, { cause: error });
+  }
+  const lock = target.kind === 'pglite' && target.dataDir !== undefined ? lockPgliteDir(target.dataDir) : undefined;
+  try {
+    const handle = await createDatabase(config.VC_DATABASE_URL);
+    return {
+      ...handle,
+      async close() {
+        try {
+          await handle.close();
+        } finally {
+          await lock?.release();
+        }
+      },
+    };
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
+}

@@ -1,0 +1,93 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseHandle } from '@vc/schema';
+import type pg from 'pg';
+import { ExitError } from '../exit-error';
+import type { PhaseId } from './types';
+
+/**
+ * One run per (tenant, phase) at a time (DESIGN §6).
+ * - PostgreSQL: a session advisory lock `pg_try_advisory_lock(hashtext('vc_migration'), hashtext(tenant:phase))`
+ *   on a connection held for the run; the server drops it when the process dies, even by SIGKILL.
+ * - PGlite: a data directory can only be opened by one process at all, so the lock is a file beside it
+ *   (`<dir>.migrator.lock`, holding the pid), taken before the database is opened. It refuses any second
+ *   migrator on that directory, which includes the same (tenant, phase). A lock whose pid is gone is stale
+ *   and taken over. `pglite:memory` lives in one process: an in-process set suffices.
+ */
+export interface Lock {
+  release(): Promise<void>;
+}
+
+const heldInProcess = new Set<string>();
+
+function refused(what: string, holder: string): ExitError {
+  return new ExitError(1, `another migrator run holds ${what} (${holder}); wait for it to finish, or stop it — its checkpoints make it resumable`);
+}
+
+/** The advisory lock of one (tenant, phase) on PostgreSQL. */
+export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, phase: PhaseId): Promise<Lock> {
+  const key = `${tenantId}:${phase}`;
+  if (handle.kind === 'pglite') {
+    if (heldInProcess.has(key)) throw refused(`tenant ${tenantId} phase ${phase}`, 'this process');
+    heldInProcess.add(key);
+    return { release: async () => void heldInProcess.delete(key) };
+  }
+  const client: pg.PoolClient = await handle.pool!.connect();
+  try {
+    const { rows } = await client.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('vc_migration'), hashtext($1)) as ok`, [key]);
+    if (!rows[0]!.ok) {
+      const running = await client.query<{ started_at: Date }>(
+        `select started_at from vc_migration.runs where tenant_id = $1 and phase = $2 and status = 'running' order by started_at desc limit 1`,
+        [tenantId, phase],
+      );
+      const since = running.rows[0] ? `running since ${running.rows[0].started_at.toISOString()}` : 'another session';
+      throw refused(`the lock of tenant ${tenantId} phase ${phase}`, since);
+    }
+  } catch (error) {
+    client.release();
+    throw error;
+  }
+  return {
+    async release() {
+      try {
+        await client.query(`select pg_advisory_unlock(hashtext('vc_migration'), hashtext($1))`, [key]);
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The file lock of a PGlite data directory; see the module comment. */
+export function lockPgliteDir(dataDir: string): Lock {
+  const path = `${dataDir.replace(/\/+$/, '')}.migrator.lock`;
+  mkdirSync(dirname(path), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+      closeSync(fd);
+      return { release: async () => rmSync(path, { force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder: { pid?: number; startedAt?: string } = {};
+      try {
+        holder = JSON.parse(readFileSync(path, 'utf8')) as typeof holder;
+      } catch {
+        // A half-written lock file: its writer died between open and write, so it is stale.
+      }
+      if (holder.pid !== undefined && pidAlive(holder.pid)) throw refused(`the PGlite database ${dataDir}`, `pid ${holder.pid}, since ${holder.startedAt}`);
+      rmSync(path, { force: true });
+    }
+  }
+  throw refused(`the PGlite database ${dataDir}`, 'a lock file that keeps coming back');
+}

@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import type { DatabaseHandle } from '@vc/schema';
+import type { Logger } from 'pino';
+import type { MigratorConfig } from '../config';
+import { ExitError } from '../exit-error';
+import { lockTenantPhase } from './lock';
+import { createStepProgress } from './progress';
+import type { ServiceRegistry } from './services';
+import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
+import { queryOf, withTransaction } from './tx';
+import type { Batch, Phase, RunOptions, Step, StepContext, StepReport } from './types';
+
+export interface RunPhaseInput {
+  phase: Phase;
+  /** Tenants to run, in order; `['*']` for a phase of global steps. */
+  tenants: readonly string[];
+  options: RunOptions;
+  config: MigratorConfig;
+  handle: DatabaseHandle;
+  services: ServiceRegistry;
+  log: Logger;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** What `phase.prepare` returned, handed to the steps as `ctx.scratch.get('prepared')`. */
+  prepared?: Record<string, unknown>;
+  /** Spinners when stderr is a TTY; plain lines otherwise; nothing when quiet. */
+  progress: { tty: boolean; quiet?: boolean };
+}
+
+/** The `--json` summary of a phase (DESIGN §8). */
+export interface PhaseSummary {
+  phase: string;
+  tenant?: string;
+  tenants?: string[];
+  status: 'done' | 'failed' | 'interrupted';
+  dryRun: boolean;
+  asOf: string;
+  steps: StepReport[];
+  rejects: Record<string, number>;
+  warnings: Record<string, number>;
+  errors?: Array<{ tenant: string; step: string; message: string }>;
+}
+
+const addCounts = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
+  for (const [code, n] of Object.entries(from)) if (n) into[code] = (into[code] ?? 0) + n;
+};
+const sumOf = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** Errors are reported by message only: our messages name fields and legacy ids, never PHI or secrets. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface TenantOutcome {
+  reports: StepReport[];
+  status: PhaseSummary['status'];
+  rejects: Record<string, number>;
+  warnings: Record<string, number>;
+  errors: NonNullable<PhaseSummary['errors']>;
+}
+
+/**
+ * Runs one phase for each tenant: the (tenant, phase) lock, then each step from its checkpoint. A step
+ * already `done` is skipped; a failed step stops that tenant's phase (later steps build on it) and the
+ * next tenant goes on. Returns the summary; the caller maps its status to the exit code.
+ */
+export async function runPhase(input: RunPhaseInput): Promise<PhaseSummary> {
+  const outcomes: TenantOutcome[] = [];
+  for (const tenantId of input.tenants) {
+    if (input.signal.aborted) break;
+    outcomes.push(await runTenant(input, tenantId));
+  }
+  const summary: PhaseSummary = {
+    phase: input.phase.id,
+    ...(input.tenants.length === 1 ? { tenant: input.tenants[0] } : { tenants: [...input.tenants] }),
+    status: outcomes.some((o) => o.status === 'failed') ? 'failed' : outcomes.some((o) => o.status === 'interrupted') || outcomes.length < input.tenants.length ? 'interrupted' : 'done',
+    dryRun: input.options.dryRun,
+    asOf: input.options.asOf.toISOString(),
+    steps: outcomes.flatMap((o) => o.reports),
+    rejects: {},
+    warnings: {},
+  };
+  for (const o of outcomes) {
+    addCounts(summary.rejects, o.rejects);
+    addCounts(summary.warnings, o.warnings);
+  }
+  const errors = outcomes.flatMap((o) => o.errors);
+  if (errors.length > 0) summary.errors = errors;
+  return summary;
+}
+
+async function runTenant(input: RunPhaseInput, tenantId: string): Promise<TenantOutcome> {
+  const { phase, options, handle } = input;
+  const query = queryOf(handle);
+  const outcome: TenantOutcome = { reports: [], status: 'done', rejects: {}, warnings: {}, errors: [] };
+  // A dry run writes nothing, so it cannot disturb a real run and takes no lock.
+  const lock = options.dryRun ? undefined : await lockTenantPhase(handle, tenantId, phase.id);
+  try {
+    const steps = phase.steps;
+    if (options.restartStep !== undefined) {
+      const from = steps.findIndex((s) => s.id === options.restartStep);
+      if (from < 0) throw new ExitError(2, `--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
+      if (!options.dryRun) await resetSteps(query, tenantId, phase.id, steps.slice(from).map((s) => s.id));
+    }
+    let runId: string = randomUUID();
+    if (!options.dryRun) {
+      await closeAbandonedRuns(query, tenantId, phase.id);
+      runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() });
+    }
+    const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
+    const dryRejects: Record<string, number> = {};
+    for (const step of steps) {
+      const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, dryRejects);
+      outcome.reports.push(report);
+      if (report.status === 'failed') {
+        outcome.status = 'failed';
+        outcome.errors.push({ tenant: tenantId, step: step.id, message: report.error ?? 'failed' });
+        break;
+      }
+      if (report.status === 'interrupted') {
+        outcome.status = 'interrupted';
+        break;
+      }
+    }
+    outcome.rejects = options.dryRun ? dryRejects : await rejectCounts(query, tenantId, phase.id);
+    for (const step of steps) {
+      const cp = options.dryRun ? (scratch.get(`checkpoint:${step.id}`) as SavedCheckpoint | undefined) : await loadCheckpoint(query, { tenantId, phase: phase.id, stepId: step.id });
+      if (cp) addCounts(outcome.warnings, cp.warnings);
+    }
+    if (!options.dryRun) await finishRun(query, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
+    return outcome;
+  } finally {
+    await lock?.release();
+  }
+}
+
+function reportOf(key: StepKey, cp: SavedCheckpoint, status: StepReport['status'], error?: string): StepReport {
+  return {
+    id: key.stepId,
+    tenant: key.tenantId,
+    status,
+    read: cp.read,
+    written: cp.written,
+    rejected: cp.rejected,
+    deferred: cp.deferred,
+    warnings: sumOf(cp.warnings),
+    durationMs: Math.round(cp.durationMs),
+    ...(error ? { error } : {}),
+  };
+}
+
+function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
+  const warnings = { ...cp.warnings };
+  addCounts(warnings, batch.warnings ?? {});
+  return {
+    ...cp,
+    status: 'running',
+    cursor: batch.cursor,
+    read: cp.read + batch.read,
+    written: cp.written + batch.written,
+    rejected: cp.rejected + (batch.rejects?.length ?? 0),
+    deferred: cp.deferred + (batch.deferred ?? 0),
+    warnings,
+    facts: { ...cp.facts, ...batch.facts },
+  };
+}
+
+async function runStep(input: RunPhaseInput, key: StepKey, step: Step, runId: string, scratch: Map<string, unknown>, dryRejects: Record<string, number>): Promise<StepReport> {
+  const { handle, options, log } = input;
+  const query = queryOf(handle);
+  const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
+  if (saved.status === 'done' && !step.rerunWhenDone) {
+    if (options.dryRun) scratch.set(`checkpoint:${step.id}`, saved);
+    return reportOf(key, saved, 'skipped');
+  }
+  const label = `${key.phase} ${key.tenantId} ${step.id} ${step.title}`;
+  const progress = createStepProgress(label, input.progress);
+  const startedAt = Date.now();
+  const fresh = saved.status === 'done';
+  let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
+  const base = fresh ? EMPTY_CHECKPOINT : saved;
+  const persist = async (cp: SavedCheckpoint) => {
+    if (!options.dryRun) await saveCheckpoint(query, key, cp, runId);
+  };
+  await persist(state);
+
+  const ctx: StepContext = {
+    tenantId: key.tenantId,
+    phase: key.phase,
+    stepId: key.stepId,
+    runId,
+    options,
+    config: input.config,
+    db: handle,
+    services: input.services,
+    log: log.child({ phase: key.phase, tenant: key.tenantId, step: key.stepId }),
+    signal: input.signal,
+    query,
+    scratch,
+    async commit(batch) {
+      const next = applyBatch(state, batch);
+      if (options.dryRun) {
+        for (const r of batch.rejects ?? []) dryRejects[r.reason] = (dryRejects[r.reason] ?? 0) + 1;
+      } else {
+        await withTransaction(handle, async (tx) => {
+          if (batch.write) await batch.write(tx);
+          await insertRejects(tx, key, batch.rejects ?? []);
+          await saveCheckpoint(tx.query, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
+        });
+      }
+      state = next;
+    },
+    progress: (done, total) => progress.update(done, total),
+    async checkpointOf(phase, stepId) {
+      return loadCheckpoint(query, { tenantId: key.tenantId, phase, stepId });
+    },
+  };
+
+  try {
+    const result = await step.run(ctx, base);
+    state = { ...state, facts: { ...state.facts, ...result?.facts }, durationMs: base.durationMs + (Date.now() - startedAt) };
+    if (input.signal.aborted) {
+      await persist(state);
+      progress.finish(false, `interrupted after ${state.read} rows; run again to resume`);
+      return reportOf(key, state, 'interrupted');
+    }
+    const rate = state.read > 0 ? state.rejected / state.read : 0;
+    if (rate > options.maxRejectRate) {
+      throw new ExitError(1, `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${options.maxRejectRate}; see \`migrator rejects --tenant ${key.tenantId}\``);
+    }
+    state = { ...state, status: 'done', finishedAt: new Date() };
+    await persist(state);
+    if (options.dryRun) scratch.set(`checkpoint:${step.id}`, state);
+    progress.finish(true, `${state.read} read, ${state.written} written, ${state.rejected} rejected${state.deferred ? `, ${state.deferred} deferred` : ''}`);
+    return reportOf(key, state, 'done');
+  } catch (error) {
+    const message = messageOf(error);
+    state = { ...state, status: 'failed', error: message, durationMs: base.durationMs + (Date.now() - startedAt) };
+    await persist(state).catch((e: unknown) => log.error({ err: messageOf(e) }, 'could not record the failed step'));
+    progress.finish(false, message);
+    log.error({ phase: key.phase, tenant: key.tenantId, step: key.stepId, err: message }, 'step failed; its committed batches are kept and the next run resumes');
+    return reportOf(key, state, 'failed', message);
+  }
+}

@@ -1,0 +1,142 @@
+import type { Query } from './tx';
+import type { Checkpoint, PhaseId, RejectInput, Tx } from './types';
+
+/**
+ * Reads and writes of `vc_migration` (runs, step_checkpoints, rejects), one function per operation.
+ * Only the engine calls these; steps see checkpoints through `run(ctx, checkpoint)` and `ctx.commit`.
+ */
+export interface StepKey {
+  tenantId: string;
+  phase: PhaseId;
+  stepId: string;
+}
+
+/** A checkpoint plus what only the engine reads. */
+export interface SavedCheckpoint extends Checkpoint {
+  durationMs: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+}
+
+export const EMPTY_CHECKPOINT: SavedCheckpoint = Object.freeze({
+  status: 'pending',
+  cursor: null,
+  read: 0,
+  written: 0,
+  rejected: 0,
+  deferred: 0,
+  warnings: {},
+  facts: {},
+  durationMs: 0,
+  startedAt: null,
+  finishedAt: null,
+  error: null,
+});
+
+interface CheckpointRow {
+  status: Checkpoint['status'];
+  cursor: Record<string, unknown> | null;
+  read: number;
+  written: number;
+  rejected: number;
+  deferred: number;
+  warnings: Record<string, number>;
+  facts: Record<string, unknown> | null;
+  duration_ms: number;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+  error: string | null;
+  step_id: string;
+  tenant_id: string;
+  phase: string;
+}
+
+const toDate = (v: Date | string | null) => (v === null ? null : new Date(v));
+
+function fromRow(row: CheckpointRow): SavedCheckpoint {
+  return {
+    status: row.status,
+    cursor: row.cursor,
+    read: row.read,
+    written: row.written,
+    rejected: row.rejected,
+    deferred: row.deferred,
+    warnings: row.warnings ?? {},
+    facts: row.facts ?? {},
+    durationMs: row.duration_ms,
+    startedAt: toDate(row.started_at),
+    finishedAt: toDate(row.finished_at),
+    error: row.error,
+  };
+}
+
+export async function loadCheckpoint(query: Query, key: StepKey): Promise<SavedCheckpoint | undefined> {
+  const rows = await query<CheckpointRow>('select * from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = $3', [key.tenantId, key.phase, key.stepId]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** Every checkpoint, for `migrator status`, optionally of one tenant. */
+export async function listCheckpoints(query: Query, tenantId?: string): Promise<Array<SavedCheckpoint & StepKey>> {
+  const rows = await query<CheckpointRow>(
+    `select * from vc_migration.step_checkpoints ${tenantId ? 'where tenant_id = $1' : ''} order by tenant_id, phase, step_id`,
+    tenantId ? [tenantId] : [],
+  );
+  return rows.map((row) => ({ ...fromRow(row), tenantId: row.tenant_id, phase: row.phase as PhaseId, stepId: row.step_id }));
+}
+
+/** Upserts a checkpoint; `runId` ties it to the run that last touched it. */
+export async function saveCheckpoint(run: (text: string, params: readonly unknown[]) => Promise<unknown>, key: StepKey, cp: SavedCheckpoint, runId: string): Promise<void> {
+  await run(
+    `insert into vc_migration.step_checkpoints
+       (tenant_id, phase, step_id, status, cursor, read, written, rejected, deferred, warnings, facts, run_id, error, started_at, finished_at, duration_ms, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
+     on conflict (tenant_id, phase, step_id) do update set
+       status = excluded.status, cursor = excluded.cursor, read = excluded.read, written = excluded.written,
+       rejected = excluded.rejected, deferred = excluded.deferred, warnings = excluded.warnings, facts = excluded.facts,
+       run_id = excluded.run_id, error = excluded.error, started_at = excluded.started_at,
+       finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, updated_at = now()`,
+    [
+      key.tenantId, key.phase, key.stepId, cp.status, cp.cursor === null ? null : JSON.stringify(cp.cursor), cp.read, cp.written, cp.rejected, cp.deferred,
+      JSON.stringify(cp.warnings), JSON.stringify(cp.facts), runId, cp.error, cp.startedAt?.toISOString() ?? null, cp.finishedAt?.toISOString() ?? null, Math.round(cp.durationMs),
+    ],
+  );
+}
+
+/** Rejects of one batch; a source row already rejected for that reason is left as it is. */
+export async function insertRejects(tx: Tx, key: StepKey, rejects: readonly RejectInput[]): Promise<void> {
+  if (rejects.length === 0) return;
+  const rows = rejects.map((r) => [key.tenantId, key.phase, key.stepId, r.legacyKey, r.reason, r.detail ?? null, r.raw]);
+  await tx.insertMany('vc_migration.rejects', ['tenant_id', 'phase', 'step_id', 'legacy_key', 'reason', 'detail', 'raw'], rows, {
+    onConflict: '(tenant_id, phase, step_id, legacy_key, reason) do nothing',
+  });
+}
+
+/** `--restart-step`: the steps forget where they were and what they rejected. Rows they wrote stay (re-runs upsert). */
+export async function resetSteps(query: Query, tenantId: string, phase: PhaseId, stepIds: readonly string[]): Promise<void> {
+  await query('delete from vc_migration.rejects where tenant_id = $1 and phase = $2 and step_id = any($3::text[])', [tenantId, phase, stepIds]);
+  await query('delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = any($3::text[])', [tenantId, phase, stepIds]);
+}
+
+export async function startRun(query: Query, tenantId: string, phase: PhaseId, options: Record<string, unknown>): Promise<string> {
+  const [row] = await query<{ id: string }>('insert into vc_migration.runs (tenant_id, phase, options) values ($1, $2, $3) returning id', [tenantId, phase, JSON.stringify(options)]);
+  return row!.id;
+}
+
+export async function finishRun(query: Query, runId: string, status: 'done' | 'failed' | 'interrupted', summary: Record<string, unknown>): Promise<void> {
+  await query('update vc_migration.runs set status = $2, summary = $3, finished_at = now() where id = $1', [runId, status, JSON.stringify(summary)]);
+}
+
+/** Runs left `running` by a process that died (SIGKILL): marked interrupted when the next run starts. */
+export async function closeAbandonedRuns(query: Query, tenantId: string, phase: PhaseId): Promise<void> {
+  await query(`update vc_migration.runs set status = 'interrupted', finished_at = now() where tenant_id = $1 and phase = $2 and status = 'running'`, [tenantId, phase]);
+}
+
+/** Reject counts by reason (all steps of the phase, or one step). */
+export async function rejectCounts(query: Query, tenantId: string, phase: PhaseId, stepId?: string): Promise<Record<string, number>> {
+  const rows = await query<{ reason: string; n: number }>(
+    `select reason, count(*)::int as n from vc_migration.rejects where tenant_id = $1 and phase = $2 ${stepId ? 'and step_id = $3' : ''} group by reason order by reason`,
+    stepId ? [tenantId, phase, stepId] : [tenantId, phase],
+  );
+  return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
+}

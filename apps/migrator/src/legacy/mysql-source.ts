@@ -1,0 +1,95 @@
+import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import { readAhead } from './read-ahead';
+import { LEGACY_TABLES } from './tables';
+import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
+
+const ident = (name: string) => `\`${name.replace(/`/g, '``')}\``;
+
+function asText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return String(value);
+}
+
+function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where'>): { sql: string[]; params: unknown[] } {
+  const info = LEGACY_TABLES[table];
+  const sql: string[] = [];
+  const params: unknown[] = [];
+  if (options.tenantId !== undefined) {
+    sql.push(`${ident(info.tenantColumn)} = ?`);
+    params.push(options.tenantId);
+  }
+  for (const filter of options.where ?? []) {
+    if (filter.in.length === 0) {
+      sql.push('false');
+      continue;
+    }
+    sql.push(`${ident(filter.column)} in (${filter.in.map(() => '?').join(', ')})`);
+    params.push(...filter.in);
+  }
+  return { sql, params };
+}
+
+/**
+ * Legacy MySQL/MariaDB reader: keyset pagination on the primary key (`where key > ? order by key limit n`,
+ * served by the `(tenantId, id)` indexes), so every batch is an index range scan whatever the offset.
+ * Datetimes come back as text (`dateStrings`), exactly as a CSV export writes them, zero dates included.
+ */
+export function createMysqlSource(url: string, database?: string): LegacySource {
+  const pool: Pool = mysql.createPool({
+    uri: url,
+    ...(database ? { database } : {}),
+    connectionLimit: 2,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: 'utf8mb4',
+  });
+  const host = new URL(url.replace(/^mariadb:/, 'mysql:'));
+  const description = `mysql://${host.host}${database ? `/${database}` : host.pathname}`;
+
+  async function page(table: LegacyTable, options: ReadOptions, after: string | null): Promise<LegacyBatch | null> {
+    const info = LEGACY_TABLES[table];
+    const where = whereClause(table, options);
+    if (after !== null) {
+      where.sql.push(info.numericKey ? `${ident(info.key)} > cast(? as signed)` : `${ident(info.key)} > ?`);
+      where.params.push(after);
+    }
+    const sql = `select * from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''} order by ${ident(info.key)} limit ${Number(options.batchSize)}`;
+    const [rows] = await pool.query<RowDataPacket[]>(sql, where.params);
+    if (rows.length === 0) return null;
+    const texts: LegacyRow[] = rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, asText(v)])));
+    const keys = texts.map((row) => row[info.key] ?? '');
+    return { rows: texts, ordinals: keys, position: keys[keys.length - 1]! };
+  }
+
+  async function* pages(table: LegacyTable, options: ReadOptions): AsyncGenerator<LegacyBatch> {
+    let after = options.after ?? null;
+    for (;;) {
+      // A stop request ends the stream quietly; the step commits what it has and the engine exits resumable.
+      if (options.signal?.aborted) return;
+      const batch = await page(table, options, after);
+      if (!batch) return;
+      after = batch.position;
+      yield batch;
+      if (batch.rows.length < options.batchSize) return;
+    }
+  }
+
+  return {
+    kind: 'mysql',
+    description,
+    async tenants(table) {
+      const column = ident(LEGACY_TABLES[table].tenantColumn);
+      const [rows] = await pool.query<RowDataPacket[]>(`select distinct ${column} as t from ${ident(table)} order by 1`);
+      return rows.map((r) => String(r.t));
+    },
+    async count(table, options) {
+      const where = whereClause(table, options);
+      const [rows] = await pool.query<RowDataPacket[]>(`select count(*) as n from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''}`, where.params);
+      return Number(rows[0]!.n);
+    },
+    read: (table, options) => readAhead(pages(table, options)),
+    close: () => pool.end(),
+  };
+}

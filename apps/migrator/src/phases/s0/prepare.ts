@@ -1,0 +1,22 @@
+import { ensurePostgresDatabase, migrate, parseDatabaseUrl, type DatabaseHandle } from '@vc/schema';
+import type { MigratorConfig } from '../../config';
+import { ExitError } from '../../exit-error';
+
+/**
+ * Plan S0, first bullets: create the `virtual_care` database when missing (PostgreSQL; a PGlite
+ * directory is created on open) and apply every pending migration. Runs before the engine, whose own
+ * tables (`vc_migration.*`) come from these migrations. Idempotent: a second run creates and applies nothing.
+ */
+export async function prepareDatabase(config: MigratorConfig, handle: DatabaseHandle): Promise<Record<string, unknown>> {
+  const target = parseDatabaseUrl(config.VC_DATABASE_URL);
+  let created = false;
+  if (target.kind === 'postgres') {
+    try {
+      created = await ensurePostgresDatabase(target.url);
+    } catch (error) {
+      throw new ExitError(1, `S0 could not create the database of VC_DATABASE_URL: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const result = await migrate(handle);
+  return { database: { kind: target.kind, created, migrationsApplied: result.applied, migrationsTotal: result.total } };
+}

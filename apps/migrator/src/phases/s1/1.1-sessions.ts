@@ -1,0 +1,127 @@
+import { mapLegacySession, pickDuplicateWinner, tallyCodes, type LegacyVirtualSession } from '@vc/domain/legacy';
+import type { RejectInput, Step, StepContext } from '../../engine/types';
+import type { LegacyBatch } from '../../legacy/types';
+import { s1AsOf } from './as-of';
+import { loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad } from './session-rows';
+
+const DRY_LOADED = 's1:dry-loaded-sessions';
+
+interface MappedBatch {
+  loads: Map<string, SessionLoad>;
+  rejects: RejectInput[];
+  deferred: number;
+}
+
+const DUPLICATE_DETAIL = 'another row has the same legacy id and a later updatedAt (export glitch); that row was loaded';
+
+function duplicateReject(legacyId: string, sourceRecord: string, raw: Record<string, unknown>): RejectInput {
+  return { legacyKey: `${legacyId}#${sourceRecord}`, reason: 'duplicate_legacy_id', detail: DUPLICATE_DETAIL, raw };
+}
+
+/** Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). */
+function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
+  const out: MappedBatch = { loads: new Map(), rejects: [], deferred: 0 };
+  const rawByRecord = new Map<string, Record<string, unknown>>();
+  batch.rows.forEach((row, i) => {
+    const record = batch.ordinals[i]!;
+    const raw = { ...row };
+    rawByRecord.set(record, raw);
+    const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf });
+    if (mapping.kind === 'deferred') out.deferred += 1;
+    else if (mapping.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw });
+    else {
+      const load = sessionLoad(mapping.session, record, mapping.warnings);
+      const seen = out.loads.get(load.session.legacyId);
+      if (!seen) out.loads.set(load.session.legacyId, load);
+      else if (pickDuplicateWinner(seen.session, load.session) === 'later') {
+        out.rejects.push(duplicateReject(seen.session.legacyId, seen.sourceRecord, rawByRecord.get(seen.sourceRecord)!));
+        out.loads.set(load.session.legacyId, { ...load, id: seen.id });
+      } else out.rejects.push(duplicateReject(load.session.legacyId, record, raw));
+    }
+  });
+  return out;
+}
+
+/**
+ * Duplicates across batches (a CSV export can carry the twin anywhere): compared with what earlier
+ * batches committed. A re-read of the same source record (`--restart-step`) is not a duplicate.
+ * Returns the warning adjustments of displaced rows (their warnings no longer count).
+ */
+async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promise<{ displaced: number; warnings: Record<string, number> }> {
+  const adjust = { displaced: 0, warnings: {} as Record<string, number> };
+  const ids = [...mapped.loads.keys()];
+  const dry = ctx.scratch.get(DRY_LOADED) as Map<string, { updatedAt: Date; sourceRecord: string }> | undefined;
+  const earlier = ctx.options.dryRun
+    ? ids.flatMap((id) => (dry?.has(id) ? [{ legacyId: id, ...dry.get(id)!, raw: { id } as Record<string, unknown>, warnings: [] as string[] }] : []))
+    : (await loadedSessions(ctx.query, ctx.tenantId, ids)).map((row) => ({
+        legacyId: row.legacy_id,
+        updatedAt: new Date(row.updated_at),
+        sourceRecord: String(row.migrated_from?.sourceRecord ?? ''),
+        raw: reconstructedRaw(row),
+        warnings: (row.migrated_from?.warnings as string[] | undefined) ?? [],
+      }));
+  for (const prior of earlier) {
+    const load = mapped.loads.get(prior.legacyId)!;
+    if (prior.sourceRecord === load.sourceRecord) continue;
+    if (pickDuplicateWinner(prior, load.session) === 'later') {
+      mapped.rejects.push(duplicateReject(prior.legacyId, prior.sourceRecord, prior.raw));
+      adjust.displaced += 1;
+      for (const code of prior.warnings) adjust.warnings[code] = (adjust.warnings[code] ?? 0) - 1;
+    } else {
+      mapped.loads.delete(prior.legacyId);
+      mapped.rejects.push(duplicateReject(prior.legacyId, load.sourceRecord, { id: prior.legacyId }));
+    }
+  }
+  return adjust;
+}
+
+/**
+ * Plan 1.1 (with 1.2's videoBackend mapping and 1.5's status rules applied on the way, DESIGN §5):
+ * streams the tenant's legacy VirtualSession rows in keyset batches, loads the historical ones, defers
+ * the rest for s4, rejects what cannot load. Each batch's sessions, id-map rows, rejects and checkpoint
+ * commit together.
+ */
+export const exportSessionsStep: Step = {
+  id: '1.1',
+  title: 'Export VirtualSession records and load the historical ones',
+  async run(ctx, checkpoint) {
+    const asOf = await s1AsOf(ctx, checkpoint);
+    const source = await ctx.services.legacy();
+    let total: number | undefined;
+    source.count('VirtualSession', { tenantId: ctx.tenantId }).then((n) => (total = n), () => undefined);
+    let done = checkpoint.read;
+    const after = (checkpoint.cursor?.position as string | undefined) ?? null;
+    for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+      const mapped = mapBatch(batch, asOf);
+      const adjust = source.kind === 'csv' || ctx.options.dryRun ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
+      // The batch's own rejects are known only now; re-find the raw rows of in-batch twins by record.
+      const loads = [...mapped.loads.values()];
+      const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
+      for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
+      if (ctx.options.dryRun) {
+        const dry = (ctx.scratch.get(DRY_LOADED) as Map<string, { updatedAt: Date; sourceRecord: string }> | undefined) ?? new Map();
+        for (const l of loads) dry.set(l.session.legacyId, { updatedAt: l.session.updatedAt, sourceRecord: l.sourceRecord });
+        ctx.scratch.set(DRY_LOADED, dry);
+      }
+      await ctx.commit({
+        cursor: { position: batch.position },
+        read: batch.rows.length,
+        written: loads.length - adjust.displaced,
+        deferred: mapped.deferred,
+        rejects: mapped.rejects,
+        warnings,
+        facts: { asOf: asOf.toISOString() },
+        write: (tx) => writeSessions(tx, loads),
+      });
+      done += batch.rows.length;
+      ctx.progress(done, total);
+      if (ctx.signal.aborted) return;
+    }
+    return { facts: { asOf: asOf.toISOString() } };
+  },
+};
+
+/** Legacy session ids a dry run of 1.1 would have loaded (1.4 uses them instead of the database). */
+export function dryLoadedSessions(ctx: StepContext): ReadonlyMap<string, unknown> | undefined {
+  return ctx.scratch.get(DRY_LOADED) as ReadonlyMap<string, unknown> | undefined;
+}

@@ -1,0 +1,89 @@
+import type { MappedSession, WarningCode } from '@vc/domain/legacy';
+import type { Tx } from '../../engine/types';
+import { sessionId } from './ids';
+
+/** A session 1.1 loads: the mapping, its new id, where it came from, and the warnings it carries. */
+export interface SessionLoad {
+  id: string;
+  session: MappedSession;
+  /** Source record key (CSV ordinal or MySQL id): tells a re-read of the same row from a duplicate. */
+  sourceRecord: string;
+  warnings: WarningCode[];
+}
+
+export function sessionLoad(session: MappedSession, sourceRecord: string, warnings: WarningCode[]): SessionLoad {
+  return { id: sessionId(session.tenantId, session.legacyId, session.externalId), session, sourceRecord, warnings };
+}
+
+const COLUMNS = [
+  'id', 'tenant_id', 'legacy_id', 'patient_ref', 'practitioner_ref', 'scheduled_start', 'scheduled_end', 'started_at', 'ended_at',
+  'status', 'cancel_reason', 'video_backend', 'room_name', 'encounter_ref', 'migrated_from', 'created_at', 'updated_at',
+] as const;
+
+/** Re-running a step (`--restart-step`) or a newer duplicate replaces the mapped values, never the id. */
+const UPSERT = `(tenant_id, legacy_id) do update set ${COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ')}`;
+
+function rowOf(load: SessionLoad): unknown[] {
+  const s = load.session;
+  const migratedFrom = { ...s.migratedFrom, sourceRecord: load.sourceRecord, ...(s.endInferred ? { endInferred: true } : {}), ...(load.warnings.length ? { warnings: load.warnings } : {}) };
+  return [
+    load.id, s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd, s.startedAt, s.endedAt,
+    s.status, s.cancelReason, s.videoBackend, s.roomName, s.encounterRef, migratedFrom, s.createdAt, s.updatedAt,
+  ];
+}
+
+/** Writes a batch of sessions and their id-map rows: two bulk statements. */
+export async function writeSessions(tx: Tx, loads: readonly SessionLoad[]): Promise<void> {
+  if (loads.length === 0) return;
+  await tx.insertMany('virtual_sessions', COLUMNS, loads.map(rowOf), { onConflict: UPSERT });
+  await tx.insertMany(
+    'vc_migration.id_map',
+    ['tenant_id', 'entity', 'legacy_id', 'new_id'],
+    loads.map((l) => [l.session.tenantId, 'VirtualSession', l.session.legacyId, l.id]),
+    { onConflict: '(tenant_id, entity, legacy_id) do nothing' },
+  );
+}
+
+/** A loaded session as 1.1's duplicate check reads it back. */
+export interface LoadedSession {
+  legacy_id: string;
+  updated_at: Date | string;
+  migrated_from: Record<string, unknown> | null;
+  [column: string]: unknown;
+}
+
+/** Loaded sessions of the tenant among these legacy ids (committed by earlier batches or runs). */
+export async function loadedSessions(query: <T>(text: string, params?: readonly unknown[]) => Promise<T[]>, tenantId: string, legacyIds: readonly string[]): Promise<LoadedSession[]> {
+  if (legacyIds.length === 0) return [];
+  return query<LoadedSession>('select * from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])', [tenantId, legacyIds]);
+}
+
+const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
+
+/**
+ * The legacy-shaped row of a session that a later duplicate displaced, for its reject: rebuilt from the
+ * loaded columns and the raw values kept in migrated_from (the original text is not kept elsewhere).
+ */
+export function reconstructedRaw(row: LoadedSession): Record<string, unknown> {
+  const from = row.migrated_from ?? {};
+  return {
+    id: row.legacy_id,
+    tenantId: row.tenant_id,
+    patientRef: row.patient_ref,
+    practitionerRef: row.practitioner_ref,
+    scheduledStart: from.scheduledStart ?? iso(row.scheduled_start),
+    scheduledEnd: from.scheduledEnd ?? iso(row.scheduled_end),
+    startedAt: from.startedAt ?? iso(row.started_at),
+    endedAt: from.endedAt ?? iso(row.ended_at),
+    status: from.status ?? row.status,
+    videoBackend: 'videoBackend' in from ? from.videoBackend : row.video_backend,
+    roomName: row.room_name,
+    cancelReason: row.cancel_reason,
+    encounterRef: row.encounter_ref,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    reconstructed: true,
+  };
+}

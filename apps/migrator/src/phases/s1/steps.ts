@@ -1,0 +1,17 @@
+import type { Phase, Services } from '../../engine/types';
+import { exportSessionsStep } from './1.1-sessions';
+
+/** `--all-tenants` in s1: every tenant with sessions or a config in the legacy source. */
+async function legacyTenants(services: Services): Promise<string[]> {
+  const source = await services.legacy();
+  const [sessions, configs] = await Promise.all([source.tenants('VirtualSession'), source.tenants('TenantVirtualCareConfig')]);
+  return [...new Set([...sessions, ...configs])].sort();
+}
+
+/** S1, session data migration, per tenant: the plan's steps 1.1–1.5. */
+export const s1Phase: Phase = {
+  id: 's1',
+  title: 'Session data migration',
+  listTenants: legacyTenants,
+  steps: [exportSessionsStep],
+};
