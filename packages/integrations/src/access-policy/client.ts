@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { HttpFailure, requestJson, type JsonReply } from '../http';
 import { withRetry } from '../retry';
 import { STORAGE_OUTCOME_SYSTEM, toFhirConsent } from './fhir-consent';
@@ -57,7 +58,7 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
       cache.delete(cacheKey(tenantId, consent.patientRef));
       const id = /\/Consent\/([^/]+)/.exec(headers.get('location') ?? '')?.[1];
       if (!id) throw new AccessPolicyError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, status, false);
-      const code = storageCode(body);
+      const code = storageCode(body, tenantId);
       return { id, created: status === 201, changed: status === 201 || code !== 'SUCCESSFUL_UPDATE_NO_CHANGE' };
     },
 
@@ -78,9 +79,7 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
 
     async countConsents(tenantId) {
       const { body } = await call('consent count', tenantId, `/Consent?category=${TELEHEALTH_CONSENT_CATEGORY}&_summary=count`, { method: 'GET' });
-      const total = (body as { total?: unknown } | undefined)?.total;
-      if (typeof total !== 'number') throw new AccessPolicyError(`consent count for tenant ${tenantId}: expected a Bundle with total`, 200, false);
-      return total;
+      return parseReply(countBundleSchema, body, `consent count for tenant ${tenantId}`, 'a Bundle with total').total;
     },
   };
 }
@@ -95,22 +94,32 @@ async function send(url: string, init: RequestInit, timeoutMs: number, what: str
   }
 }
 
-function parseDecision(body: unknown, tenantId: string): ConsentDecision {
-  const { decision, reason, consentId } = (body ?? {}) as { decision?: unknown; reason?: unknown; consentId?: unknown };
-  const reasons: readonly string[] = ['granted', 'revoked', 'expired', 'no_consent'];
-  if ((decision !== 'permit' && decision !== 'deny') || typeof reason !== 'string' || !reasons.includes(reason)) {
-    throw new AccessPolicyError(`consent decision for tenant ${tenantId}: expected { decision: permit|deny, reason }`, 200, false);
-  }
-  return {
-    permitted: decision === 'permit',
-    reason: reason as ConsentDecision['reason'],
-    ...(typeof consentId === 'string' ? { consentId } : {}),
-  };
+/** The decision endpoint's reply (README.md). */
+const decisionReplySchema = z.object({
+  decision: z.enum(['permit', 'deny']),
+  reason: z.enum(['granted', 'revoked', 'expired', 'no_consent']),
+  consentId: z.string().nullish(),
+});
+/** An OperationOutcome as returned with `Prefer: return=OperationOutcome`; only the storage coding matters. */
+const storageOutcomeSchema = z
+  .object({ issue: z.array(z.object({ details: z.object({ coding: z.array(z.object({ system: z.string().optional(), code: z.string().optional() })).optional() }).optional() })) })
+  .optional();
+const countBundleSchema = z.object({ resourceType: z.literal('Bundle'), total: z.number().int().nonnegative() });
+
+function parseReply<T extends z.ZodType>(schema: T, body: unknown, what: string, expected: string): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new AccessPolicyError(`${what}: expected ${expected}`, 200, false, { cause: parsed.error });
+  return parsed.data;
 }
 
-function storageCode(body: unknown): string | undefined {
-  const issues = (body as { issue?: Array<{ details?: { coding?: Array<{ system?: string; code?: string }> } }> } | undefined)?.issue ?? [];
-  return issues.flatMap((i) => i.details?.coding ?? []).find((c) => c.system === STORAGE_OUTCOME_SYSTEM)?.code;
+function parseDecision(body: unknown, tenantId: string): ConsentDecision {
+  const reply = parseReply(decisionReplySchema, body, `consent decision for tenant ${tenantId}`, '{ decision: permit|deny, reason }');
+  return { permitted: reply.decision === 'permit', reason: reply.reason, ...(reply.consentId ? { consentId: reply.consentId } : {}) };
+}
+
+function storageCode(body: unknown, tenantId: string): string | undefined {
+  const outcome = parseReply(storageOutcomeSchema, body, `consent upsert for tenant ${tenantId}`, 'an OperationOutcome');
+  return outcome?.issue.flatMap((i) => i.details?.coding ?? []).find((c) => c.system === STORAGE_OUTCOME_SYSTEM)?.code;
 }
 
 function cacheKey(tenantId: string, patientRef: string): string {

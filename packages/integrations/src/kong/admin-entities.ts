@@ -1,42 +1,46 @@
+import { z } from 'zod';
 import { normalizeKongConfig } from './normalize';
 import type { KongConfig, KongPlugin, KongRoute, KongService } from './types';
 
-/** Kong Admin API entity shapes (the fields this adapter reads; Kong returns more). */
-export interface AdminService {
-  id: string;
-  name: string | null;
-  protocol: string;
-  host: string;
-  port: number;
-  path: string | null;
-  tags: string[] | null;
-}
-export interface AdminRoute {
-  id: string;
-  name: string | null;
-  paths: string[] | null;
-  methods: string[] | null;
-  strip_path: boolean;
-  tags: string[] | null;
-  service: { id: string } | null;
-}
-export interface AdminPlugin {
-  id: string;
-  name: string;
-  config: Record<string, unknown> | null;
-  enabled: boolean;
-  tags: string[] | null;
-  route: { id: string } | null;
-  service: { id: string } | null;
-  consumer: { id: string } | null;
-}
+const ref = z.object({ id: z.string() }).nullable().optional().transform((v) => v ?? null);
+const tags = z.array(z.string()).nullable().optional().transform((v) => v ?? null);
 
-/** `{ data, next }`: one page of a Kong Admin API list. */
-export interface AdminPage<T> {
-  data: T[];
-  next: string | null;
-  offset?: string;
-}
+/** Kong Admin API entity shapes: the fields this adapter reads (Kong returns more; they pass through). */
+export const adminServiceSchema = z.looseObject({
+  id: z.string(),
+  name: z.string().nullable().optional().transform((v) => v ?? null),
+  protocol: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  path: z.string().nullable().optional().transform((v) => v ?? null),
+  tags,
+});
+export const adminRouteSchema = z.looseObject({
+  id: z.string(),
+  name: z.string().nullable().optional().transform((v) => v ?? null),
+  paths: z.array(z.string()).nullable().optional().transform((v) => v ?? null),
+  methods: z.array(z.string()).nullable().optional().transform((v) => v ?? null),
+  strip_path: z.boolean().optional().transform((v) => v ?? true),
+  tags,
+  service: ref,
+});
+export const adminPluginSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  config: z.record(z.string(), z.unknown()).nullable().optional().transform((v) => v ?? null),
+  enabled: z.boolean().optional().transform((v) => v ?? true),
+  tags,
+  route: ref,
+  service: ref,
+  consumer: ref,
+});
+export type AdminService = z.infer<typeof adminServiceSchema>;
+export type AdminRoute = z.infer<typeof adminRouteSchema>;
+export type AdminPlugin = z.infer<typeof adminPluginSchema>;
+
+/** `{ data, next }`: one page of a Kong Admin API list; `next` is a path from Kong's root, null on the last page. */
+export const adminPageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), next: z.string().nullable().optional().transform((v) => v ?? null), offset: z.string().optional() });
 
 /**
  * The routing held by a Kong, as a declarative config. Left out because the config cannot express them and

@@ -1,6 +1,16 @@
 import { HttpFailure, requestJson } from '../http';
 import { withRetry } from '../retry';
-import { adminToKongConfig, type AdminPage, type AdminPlugin, type AdminRoute, type AdminService } from './admin-entities';
+import { z } from 'zod';
+import {
+  adminPageSchema,
+  adminPluginSchema,
+  adminRouteSchema,
+  adminServiceSchema,
+  adminToKongConfig,
+  type AdminPlugin,
+  type AdminRoute,
+  type AdminService,
+} from './admin-entities';
 import { reconcileKongConfig, scopeKey, type KongOp, type PluginScope } from './reconcile';
 import { KongError, type KongGateway } from './types';
 
@@ -26,12 +36,12 @@ export function createAdminGateway(options: KongAdminOptions): KongGateway {
   const base = options.adminUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  const call = <T>(method: string, path: string, what: string, body?: unknown) =>
+  const call: Call = (method, path, what, body) =>
     withRetry(
       async () => {
         try {
           const init = { method, timeoutMs, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) };
-          return (await requestJson(path.startsWith('http') ? path : `${base}${path}`, init)).body as T;
+          return (await requestJson(path.startsWith('http') ? path : `${base}${path}`, init)).body;
         } catch (error) {
           if (!(error instanceof HttpFailure)) throw error;
           throw new KongError(`${what}: Kong Admin API ${error.message}${kongMessage(error.body)}`, error.status, error.retryable, { cause: error });
@@ -40,18 +50,18 @@ export function createAdminGateway(options: KongAdminOptions): KongGateway {
       { retries: options.retries ?? 3, baseMs: options.retryBaseMs ?? 200, isRetryable: (e) => e instanceof KongError && e.retryable },
     );
 
-  async function list<T>(kind: string): Promise<T[]> {
-    const items: T[] = [];
+  async function list<T extends z.ZodType>(kind: string, item: T): Promise<Array<z.infer<T>>> {
+    const items: Array<z.infer<T>> = [];
     // `next` is a path from Kong's root (`/services?offset=…`); it is appended to our base, which may carry a prefix.
     for (let next: string | null = `/${kind}?size=1000`; next; ) {
-      const page: AdminPage<T> = await call<AdminPage<T>>('GET', next, `listing ${kind}`);
+      const page: { data: Array<z.infer<T>>; next: string | null } = parseReply(adminPageSchema(item), await call('GET', next, `listing ${kind}`), `listing ${kind}`);
       items.push(...page.data);
       next = page.next;
     }
     return items;
   }
   const readRaw = async (): Promise<Raw> => {
-    const [services, routes, plugins] = await Promise.all([list<AdminService>('services'), list<AdminRoute>('routes'), list<AdminPlugin>('plugins')]);
+    const [services, routes, plugins] = await Promise.all([list('services', adminServiceSchema), list('routes', adminRouteSchema), list('plugins', adminPluginSchema)]);
     return { services, routes, plugins };
   };
 
@@ -70,7 +80,18 @@ export function createAdminGateway(options: KongAdminOptions): KongGateway {
   };
 }
 
-type Call = <T>(method: string, path: string, what: string, body?: unknown) => Promise<T>;
+type Call = (method: string, path: string, what: string, body?: unknown) => Promise<unknown>;
+
+const savedSchema = z.looseObject({ id: z.string() });
+
+function parseReply<T extends z.ZodType>(schema: T, body: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new KongError(`${what}: expected Kong Admin API shapes, ${issue?.path.join('.') || 'reply'}: ${issue?.message ?? 'invalid'}`, undefined, false, { cause: parsed.error });
+  }
+  return parsed.data;
+}
 
 interface Ids {
   services: Map<string, string>;
@@ -101,7 +122,8 @@ async function execute(op: KongOp, ids: Ids, call: Call): Promise<void> {
   const enc = encodeURIComponent;
   switch (op.op) {
     case 'upsert_service': {
-      const saved = await call<AdminService>(op.exists ? 'PATCH' : 'PUT', `/services/${enc(op.name)}`, `service ${op.name}`, { url: op.url, tags: op.tags });
+      const what = `service ${op.name}`;
+      const saved = parseReply(savedSchema, await call(op.exists ? 'PATCH' : 'PUT', `/services/${enc(op.name)}`, what, { url: op.url, tags: op.tags }), what);
       ids.services.set(op.name, saved.id);
       return;
     }
@@ -110,7 +132,8 @@ async function execute(op: KongOp, ids: Ids, call: Call): Promise<void> {
       const serviceId = ids.services.get(op.service);
       if (!serviceId) throw new KongError(`route ${route.name}: expected service ${op.service} to exist`, undefined, false);
       const body = { paths: route.paths, methods: route.methods ?? null, strip_path: route.strip_path ?? true, tags: route.tags ?? [], service: { id: serviceId } };
-      const saved = await call<AdminRoute>(op.exists ? 'PATCH' : 'PUT', `/routes/${enc(route.name)}`, `route ${route.name}`, body);
+      const what = `route ${route.name}`;
+      const saved = parseReply(savedSchema, await call(op.exists ? 'PATCH' : 'PUT', `/routes/${enc(route.name)}`, what, body), what);
       ids.routes.set(route.name, saved.id);
       return;
     }
@@ -120,7 +143,8 @@ async function execute(op: KongOp, ids: Ids, call: Call): Promise<void> {
       const owner = 'route' in op.scope ? { route: { id: ids.routes.get(op.scope.route) } } : { service: { id: ids.services.get(op.scope.service) } };
       const body = { name: op.plugin.name, config: op.plugin.config ?? {}, enabled: op.plugin.enabled ?? true, tags: op.plugin.tags ?? [], ...owner };
       const existing = ids.plugins.get(key);
-      const saved = await (existing ? call<AdminPlugin>('PUT', `/plugins/${existing}`, what, body) : call<AdminPlugin>('POST', '/plugins', what, body));
+      const reply = await (existing ? call('PUT', `/plugins/${existing}`, what, body) : call('POST', '/plugins', what, body));
+      const saved = parseReply(savedSchema, reply, what);
       ids.plugins.set(key, saved.id);
       return;
     }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { HttpFailure, requestJson, type JsonReply } from '../http';
 import { withRetry } from '../retry';
 import { LicensingError, type Licensing } from './types';
@@ -14,13 +15,9 @@ export interface LicensingClientOptions {
   retryBaseMs?: number;
 }
 
-/** A module's licence as the API returns it. */
-export interface ModuleLicence {
-  tenantId: string;
-  module: string;
-  enabled: boolean;
-  enabledAt: string | null;
-}
+/** A module's licence as the API returns it (README.md). */
+export const moduleLicenceSchema = z.object({ tenantId: z.string(), module: z.string(), enabled: z.boolean(), enabledAt: z.string().nullable() });
+export type ModuleLicence = z.infer<typeof moduleLicenceSchema>;
 
 /** The platform licensing client (protocol in README.md beside this file). */
 export function createLicensingClient(options: LicensingClientOptions): Licensing {
@@ -40,7 +37,7 @@ export function createLicensingClient(options: LicensingClientOptions): Licensin
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ enabled: true }),
       });
-      if ((body as Partial<ModuleLicence> | undefined)?.enabled !== true) {
+      if (!parseLicence(body, `enabling ${module} for tenant ${tenantId}`, status).enabled) {
         throw new LicensingError(`enabling ${module} for tenant ${tenantId}: expected { enabled: true } in the reply`, status, false);
       }
       // 201: the module was off (or never licensed) and is now on; 200: it already was on.
@@ -49,7 +46,7 @@ export function createLicensingClient(options: LicensingClientOptions): Licensin
 
     async isEnabled(tenantId, module) {
       const { status, body } = await call('reading', tenantId, module, { method: 'GET' }, (s) => s === 200 || s === 404);
-      return status === 200 && (body as Partial<ModuleLicence> | undefined)?.enabled === true;
+      return status === 200 && parseLicence(body, `reading ${module} for tenant ${tenantId}`, status).enabled;
     },
   };
 }
@@ -61,4 +58,10 @@ async function send(url: string, init: RequestInit, timeoutMs: number, what: str
     if (!(error instanceof HttpFailure)) throw error;
     throw new LicensingError(`${what}: licensing API ${error.message}`, error.status, error.retryable, { cause: error });
   }
+}
+
+function parseLicence(body: unknown, what: string, status: number): ModuleLicence {
+  const parsed = moduleLicenceSchema.safeParse(body);
+  if (!parsed.success) throw new LicensingError(`${what}: expected a licence { tenantId, module, enabled, enabledAt }`, status, false, { cause: parsed.error });
+  return parsed.data;
 }

@@ -1,3 +1,3 @@
 export * from './types';
-export { createLicensingClient, type LicensingClientOptions, type ModuleLicence } from './client';
+export { createLicensingClient, moduleLicenceSchema, type LicensingClientOptions, type ModuleLicence } from './client';
 export { startLicensingStandIn, type LicensingStandIn } from './stand-in';
