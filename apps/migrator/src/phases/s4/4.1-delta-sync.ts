@@ -2,7 +2,8 @@ import { parseLegacyDatetime, type LegacyVirtualSession } from '@vc/domain/legac
 import type { RejectInput, Step } from '../../engine/types';
 import type { LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
-import { mapDeltaSession, sessionIdFor, type DeltaSession } from './delta-session';
+import { sessionId } from '../s1/ids';
+import { mapDeltaSession, type DeltaSession } from './delta-session';
 
 const COLUMNS = [
   'id', 'tenant_id', 'legacy_id', 'patient_ref', 'practitioner_ref', 'scheduled_start', 'scheduled_end', 'started_at', 'ended_at',
@@ -31,7 +32,7 @@ function changedSince(row: LegacyRow, watermark: number): boolean {
 
 function toColumns(s: DeltaSession): unknown[] {
   return [
-    sessionIdFor(s.tenantId, s.legacyId, s.externalId), s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd,
+    sessionId(s.tenantId, s.legacyId, s.externalId), s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd,
     s.startedAt, s.endedAt, s.status, s.cancelReason, s.videoBackend, s.roomName, s.encounterRef, s.migratedFrom, s.createdAt, s.updatedAt,
   ];
 }
@@ -75,7 +76,12 @@ export const deltaSyncStep: Step = {
         warnings,
         facts: { watermark: watermark.toISOString() },
         write: async (tx) => {
-          if (rows.length > 0) await tx.insertMany('virtual_sessions', COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
+          if (rows.length === 0) return;
+          await tx.insertMany('virtual_sessions', COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
+          // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
+          await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]), {
+            onConflict: '(tenant_id, entity, legacy_id) do nothing',
+          });
         },
       });
       done += batch.rows.length;

@@ -1,6 +1,6 @@
 import type { LegacyVirtualSession } from '@vc/domain/legacy';
 import { describe, expect, it } from 'vitest';
-import { mapDeltaSession, sessionIdFor } from './delta-session';
+import { mapDeltaSession } from './delta-session';
 
 const asOf = new Date('2026-05-01T00:00:00.000Z');
 
@@ -43,17 +43,5 @@ describe('mapDeltaSession', () => {
   it('warns defaulted_video_backend on an upcoming session without backend', () => {
     const mapped = mapDeltaSession(row({ videoBackend: null }), asOf);
     expect(mapped.kind === 'load' && mapped.warnings).toEqual(['defaulted_video_backend']);
-  });
-});
-
-describe('sessionIdFor', () => {
-  it('keeps a uuid externalId, lower-cased', () => {
-    expect(sessionIdFor('t1', '10', 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE')).toBe('aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee');
-  });
-  it('derives a stable uuid from tenant and legacy id otherwise', () => {
-    const id = sessionIdFor('t1', '10', 'not-a-uuid');
-    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(sessionIdFor('t1', '10', null)).toBe(id);
-    expect(sessionIdFor('t2', '10', null)).not.toBe(id);
   });
 });

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { isUuid, mapLegacySession, normalise, type LegacyVirtualSession, type MappedSession, type SessionMapping } from '@vc/domain/legacy';
+import { mapLegacySession, normalise, type LegacyVirtualSession, type MappedSession, type SessionMapping } from '@vc/domain/legacy';
 
 const CANCELLED = new Set(['cancelled', 'canceled', 'no_show', 'expired', 'failed']);
 // Far enough that every row reads as historical, so the S1 mapping validates and normalises all of them.
@@ -31,11 +30,4 @@ export function mapDeltaSession(row: LegacyVirtualSession, asOf: Date): { kind: 
   // Only the warnings that still describe the row: status inference did not happen for an upcoming session.
   const warnings = mapped.warnings.filter((w) => w !== 'inferred_end' && w !== 'unknown_status' && w !== 'ended_before_started');
   return { kind: 'load', session, warnings };
-}
-
-/** The new id of a legacy session: its externalId when that is a uuid (links kept), else a stable hash. */
-export function sessionIdFor(tenantId: string, legacyId: string, externalId: string | null): string {
-  if (isUuid(externalId)) return externalId.toLowerCase();
-  const h = createHash('sha256').update(`virtual-care:${tenantId}:${legacyId}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
