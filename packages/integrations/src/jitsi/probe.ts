@@ -46,7 +46,7 @@ export function createJitsiProbe(options: JitsiProbeOptions = {}): JitsiProbe {
       const [root, configJs, externalApi, token_] = await Promise.all([get('./'), get('config.js'), get('external_api.js'), tokenCheck]);
       const checks: ConnectionCheck[] = [
         reachableCheck(root),
-        tlsCheck(base, root),
+        tlsCheck(base, root, now()),
         fileCheck('config_js', configJs, /\bconfig\s*=/, 'no `config =` in it'),
         fileCheck('external_api_js', externalApi, /JitsiMeetExternalAPI/, 'no JitsiMeetExternalAPI in it'),
         token_,
@@ -77,7 +77,9 @@ function reachableCheck(root: Outcome): ConnectionCheck {
   return { id: 'reachable', ok: true, detail: `HTTP ${root.response.status}` };
 }
 
-function tlsCheck(base: URL, root: Outcome): ConnectionCheck {
+const EXPIRY_WARNING_DAYS = 14;
+
+function tlsCheck(base: URL, root: Outcome, at: Date): ConnectionCheck {
   if (base.protocol === 'http:') {
     return isLoopback(base.hostname) ? { id: 'tls', ok: true, detail: 'loopback' } : { id: 'tls', ok: false, detail: 'not https' };
   }
@@ -87,7 +89,10 @@ function tlsCheck(base: URL, root: Outcome): ConnectionCheck {
     const code = tls?.error ?? 'unknown';
     return { id: 'tls', ok: false, detail: `certificate not trusted: ${TLS_ERRORS[code] ?? code}` };
   }
-  return { id: 'tls', ok: true, detail: tls.validTo ? `valid until ${tls.validTo}` : 'valid' };
+  if (!tls.validTo) return { id: 'tls', ok: true, detail: 'valid' };
+  // Still valid, so ok; but a certificate about to lapse is worth saying in the stored result.
+  const daysLeft = Math.floor((Date.parse(tls.validTo) - at.getTime()) / 86_400_000);
+  return { id: 'tls', ok: true, detail: `valid until ${tls.validTo}${daysLeft < EXPIRY_WARNING_DAYS ? ` (expires in ${daysLeft} days)` : ''}` };
 }
 
 function fileCheck(id: 'config_js' | 'external_api_js', outcome: Outcome, marker: RegExp, missing: string): ConnectionCheck {
