@@ -225,8 +225,9 @@ async function runStep(input: RunPhaseInput, key: StepKey, step: Step, runId: st
       return reportOf(key, state, 'interrupted');
     }
     const rate = state.read > 0 ? state.rejected / state.read : 0;
-    if (rate > options.maxRejectRate) {
-      throw new ExitError(1, `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${options.maxRejectRate}; see \`migrator rejects --tenant ${key.tenantId}\``);
+    const maxRate = step.maxRejectRate ?? options.maxRejectRate;
+    if (rate > maxRate) {
+      throw new ExitError(1, `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; see \`migrator rejects --tenant ${key.tenantId}\``);
     }
     state = { ...state, status: 'done', finishedAt: new Date() };
     await persist(state);

@@ -164,6 +164,8 @@ export interface Step {
   readonly title: string;
   /** `tenant` (default): once per tenant. `global`: once per phase run, with tenantId `*` (s0). */
   readonly scope?: 'tenant' | 'global';
+  /** Overrides `--max-reject-rate` for this step (1.3: one row per tenant, gated by validation instead). */
+  readonly maxRejectRate?: number;
   /** Runs again even when done, because its effect is an idempotent ensure (s0: stream, config checks). */
   readonly rerunWhenDone?: boolean;
   run(ctx: StepContext, checkpoint: Checkpoint): Promise<StepResult | void>;

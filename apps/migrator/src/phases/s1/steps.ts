@@ -1,5 +1,9 @@
 import type { Phase, Services } from '../../engine/types';
 import { exportSessionsStep } from './1.1-sessions';
+import { videoBackendStep } from './1.2-video-backend';
+import { tenantConfigsStep } from './1.3-tenant-configs';
+import { participantsStep } from './1.4-participants';
+import { historicalStatusStep } from './1.5-historical-status';
 
 /** `--all-tenants` in s1: every tenant with sessions or a config in the legacy source. */
 async function legacyTenants(services: Services): Promise<string[]> {
@@ -13,5 +17,5 @@ export const s1Phase: Phase = {
   id: 's1',
   title: 'Session data migration',
   listTenants: legacyTenants,
-  steps: [exportSessionsStep],
+  steps: [exportSessionsStep, videoBackendStep, tenantConfigsStep, participantsStep, historicalStatusStep],
 };

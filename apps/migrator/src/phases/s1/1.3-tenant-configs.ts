@@ -1,0 +1,82 @@
+import { mapTenantConfig, parseLegacyDatetime, tallyCodes, type LegacyTenantConfig, type WarningCode } from '@vc/domain/legacy';
+import { KmsError } from '@vc/integrations/kms';
+import pLimit from 'p-limit';
+import type { RejectInput, Step, StepContext, Tx } from '../../engine/types';
+import { ExitError } from '../../exit-error';
+import { reEncryptCredentials, UnusableCredentials, type LegacyKeySource } from './credentials';
+
+interface ConfigRow {
+  tenantId: string;
+  values: unknown[];
+  warnings: WarningCode[];
+}
+
+const COLUMNS = ['tenant_id', 'jitsi_server_url', 'jitsi_app_id', 'credentials_ciphertext', 'kms_key_id', 'branding', 'enabled', 'updated_at'] as const;
+
+async function legacyKeys(ctx: StepContext): Promise<LegacyKeySource> {
+  const legacyKms = await ctx.services.legacyKms();
+  if (legacyKms) return { kind: 'kms', legacyKms };
+  if (ctx.config.VC_LEGACY_MASTER_KEY) return { kind: 'master-key', masterKeyBase64: ctx.config.VC_LEGACY_MASTER_KEY };
+  throw new ExitError(2, 'step 1.3 needs VC_LEGACY_MASTER_KEY (base64, 32 bytes) or VC_LEGACY_KMS (aws:<key-id>) to read legacy credentials');
+}
+
+function writeConfigs(tx: Tx, rows: readonly ConfigRow[]): Promise<number> {
+  const update = COLUMNS.filter((c) => c !== 'tenant_id').map((c) => `${c} = excluded.${c}`).join(', ');
+  return tx.insertMany('tenant_virtual_care_configs', COLUMNS, rows.map((r) => r.values), { onConflict: `(tenant_id) do update set ${update}` });
+}
+
+/**
+ * Plan 1.3: migrate TenantVirtualCareConfig, re-encrypting credentials through KMS (p-limit bounded by
+ * --concurrency). A blob that does not decrypt is rejected `credential_decrypt_failed` (no config row;
+ * validation then fails for that tenant). A KMS denial fails the step; nothing of the batch is written,
+ * so the next run redoes it.
+ */
+export const tenantConfigsStep: Step = {
+  id: '1.3',
+  title: 'Migrate TenantVirtualCareConfig; re-encrypt credentials in KMS',
+  // One config row per tenant: a rate is meaningless here. A rejected config fails `migrator validate` instead.
+  maxRejectRate: 1,
+  async run(ctx, checkpoint) {
+    const source = await ctx.services.legacy();
+    const kms = await ctx.services.kms();
+    const keys = await legacyKeys(ctx);
+    const limit = pLimit(ctx.options.concurrency);
+    const after = (checkpoint.cursor?.position as string | undefined) ?? null;
+    for await (const batch of source.read('TenantVirtualCareConfig', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+      const rejects: RejectInput[] = [];
+      const outcomes = await Promise.all(
+        batch.rows.map((row) =>
+          limit(async (): Promise<ConfigRow | undefined> => {
+            const { config, warnings } = mapTenantConfig(row as unknown as LegacyTenantConfig);
+            try {
+              const ciphertext = await reEncryptCredentials(kms, keys, config.tenantId, config.credentialsBlob, (attempt) =>
+                ctx.log.warn({ attempt }, 'KMS throttled or unavailable; retrying with backoff'),
+              );
+              const updated = parseLegacyDatetime(row.updatedAt);
+              const values = [config.tenantId, config.jitsiServerUrl, config.jitsiAppId, ciphertext, kms.keyId, config.branding, config.enabled, updated.kind === 'ok' ? updated.value : new Date()];
+              return { tenantId: config.tenantId, warnings, values };
+            } catch (error) {
+              if (error instanceof UnusableCredentials) {
+                // The raw row keeps everything but the blob: it is a secret under the legacy key, useless in a report.
+                rejects.push({ legacyKey: config.tenantId, reason: 'credential_decrypt_failed', detail: error.message, raw: { ...row, credentials: '[withheld]' } });
+                return undefined;
+              }
+              if (error instanceof KmsError) throw new Error(`KMS ${error.code} re-encrypting the credentials of tenant ${config.tenantId}: ${error.message}`, { cause: error });
+              throw error;
+            }
+          }),
+        ),
+      );
+      const loaded = outcomes.filter((o): o is ConfigRow => o !== undefined);
+      await ctx.commit({
+        cursor: { position: batch.position },
+        read: batch.rows.length,
+        written: loaded.length,
+        rejects,
+        warnings: tallyCodes(loaded.map((l) => l.warnings)) as Record<string, number>,
+        write: async (tx) => void (loaded.length ? await writeConfigs(tx, loaded) : 0),
+      });
+      if (ctx.signal.aborted) return;
+    }
+  },
+};

@@ -1,0 +1,175 @@
+import {
+  groupParticipantEvents,
+  isLeftWithoutJoin,
+  mergeParticipant,
+  parseParticipantEvent,
+  PARTICIPANT_ACTIONS,
+  PARTICIPANT_ENTITY_TYPE,
+  tallyCodes,
+  type LegacyAuditLog,
+  type ParticipantAggregate,
+  type ParticipantEvent,
+  type WarningCode,
+} from '@vc/domain/legacy';
+import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
+import type { LegacyBatch, LegacySource, ReadOptions } from '../../legacy/types';
+import { dryLoadedSessions } from './1.1-sessions';
+import { upsertParticipants } from './participant-rows';
+
+const PARTICIPANT_HISTORY: ReadOptions['where'] = [
+  { column: 'entityType', in: [PARTICIPANT_ENTITY_TYPE] },
+  { column: 'action', in: PARTICIPANT_ACTIONS },
+];
+const DRY_AGGREGATES = 's1:dry-participants';
+const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
+const LEFT_DETAIL = 'this actor left the session but never joined it';
+
+/** Legacy session id → loaded session id, for the ids a batch mentions. */
+async function sessionIds(ctx: StepContext, legacyIds: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (ctx.options.dryRun) {
+    const dry = dryLoadedSessions(ctx);
+    for (const id of legacyIds) if (dry?.has(id)) found.set(id, `dry:${id}`);
+  }
+  if (legacyIds.length === 0) return found;
+  const rows = await ctx.query<{ legacy_id: string; id: string }>('select legacy_id, id from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])', [ctx.tenantId, legacyIds]);
+  for (const row of rows) found.set(row.legacy_id, row.id);
+  return found;
+}
+
+interface ParsedBatch {
+  events: Array<{ event: ParticipantEvent; warnings: WarningCode[] }>;
+  rejects: RejectInput[];
+}
+
+function parseBatch(batch: LegacyBatch): ParsedBatch {
+  const out: ParsedBatch = { events: [], rejects: [] };
+  batch.rows.forEach((row, i) => {
+    const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+    if (parsed.kind === 'event') out.events.push({ event: parsed.event, warnings: parsed.warnings });
+    else if (parsed.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
+  });
+  return out;
+}
+
+/** The main pass: every participant event of the tenant, folded into participants batch by batch. */
+async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Checkpoint): Promise<boolean> {
+  const after = (checkpoint.cursor?.position as string | undefined) ?? null;
+  let done = checkpoint.read;
+  for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+    const parsed = parseBatch(batch);
+    const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
+    const kept = parsed.events.filter(({ event }) => {
+      if (sessions.has(event.sessionLegacyId)) return true;
+      parsed.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...batch.rows.find((r) => r.id?.trim() === event.auditId) } });
+      return false;
+    });
+    const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
+    if (ctx.options.dryRun) foldDry(ctx, aggregates.map((a) => a.aggregate));
+    await ctx.commit({
+      cursor: { stage: 'events', position: batch.position },
+      read: batch.rows.length,
+      written: 0,
+      rejects: parsed.rejects,
+      warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+      write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
+    });
+    done += batch.rows.length;
+    ctx.progress(done);
+    if (ctx.signal.aborted) return false;
+  }
+  return true;
+}
+
+function foldDry(ctx: StepContext, aggregates: readonly ParticipantAggregate[]): void {
+  const all = (ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined) ?? new Map<string, ParticipantAggregate>();
+  for (const a of aggregates) {
+    const key = `${a.sessionLegacyId}\u0000${a.actorRef}`;
+    const seen = all.get(key);
+    all.set(key, seen ? mergeParticipant(seen, a) : a);
+  }
+  ctx.scratch.set(DRY_AGGREGATES, all);
+}
+
+interface LeaveOnly {
+  session_id: string;
+  legacy_id: string;
+  participant_ref: string;
+}
+
+/**
+ * The settle pass: a participant is only known to have never joined once every event is folded. Such
+ * rows are deleted and their events (re-read from legacy, only those sessions) rejected `left_without_join`.
+ * Resumable: each round handles up to a batch of such participants and commits; done ones are gone.
+ */
+async function settleLeftWithoutJoin(ctx: StepContext, source: LegacySource): Promise<void> {
+  if (ctx.options.dryRun) {
+    const all = (ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined) ?? new Map();
+    const ghosts = [...all.values()].filter(isLeftWithoutJoin);
+    const rejects = ghosts.flatMap((g) => Array.from({ length: g.leaveCount }, (_, i) => ({ legacyKey: `${g.sessionLegacyId}:${g.actorRef}:${i}`, reason: 'left_without_join', raw: {} })));
+    await ctx.commit({ cursor: { stage: 'settled' }, read: 0, written: all.size - ghosts.length, rejects });
+    return;
+  }
+  for (;;) {
+    const ghosts = await ctx.query<LeaveOnly>(
+      `select p.session_id, s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
+        where p.tenant_id = $1 and p.source = 'audit_backfill' and p.join_count = 0 order by p.session_id, p.participant_ref limit $2`,
+      [ctx.tenantId, ctx.options.batchSize],
+    );
+    if (ghosts.length === 0) return;
+    const wanted = new Set(ghosts.map((g) => `${g.legacy_id}\u0000${g.participant_ref}`));
+    const rejects: RejectInput[] = [];
+    const where = [...(PARTICIPANT_HISTORY ?? []), { column: 'entityId', in: [...new Set(ghosts.map((g) => g.legacy_id))] }];
+    for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where, batchSize: ctx.options.batchSize })) {
+      for (const row of batch.rows) {
+        const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+        if (parsed.kind === 'event' && wanted.has(`${parsed.event.sessionLegacyId}\u0000${parsed.event.actorRef}`)) {
+          rejects.push({ legacyKey: parsed.event.auditId, reason: 'left_without_join', detail: LEFT_DETAIL, raw: { ...row } });
+        }
+      }
+    }
+    await ctx.commit({
+      cursor: { stage: 'settle' },
+      read: 0,
+      written: 0,
+      rejects,
+      write: async (tx) => {
+        await tx.query(
+          `delete from session_participants p using unnest($1::uuid[], $2::text[]) as g(session_id, participant_ref)
+            where p.session_id = g.session_id and p.participant_ref = g.participant_ref and p.join_count = 0`,
+          [ghosts.map((g) => g.session_id), ghosts.map((g) => g.participant_ref)],
+        );
+      },
+    });
+  }
+}
+
+/**
+ * Plan 1.4: backfill SessionParticipant rows from AuditLog `participant.joined/left` (DESIGN §5):
+ * grouped per (session, actorRef); events of sessions not loaded → `orphan_event`, without actor →
+ * `missing_actor`, of actors who never joined → `left_without_join`.
+ */
+export const participantsStep: Step = {
+  id: '1.4',
+  title: 'Backfill SessionParticipant rows from historical audit logs',
+  async run(ctx, checkpoint) {
+    const source = await ctx.services.legacy();
+    const stage = checkpoint.cursor?.stage as string | undefined;
+    if (stage === undefined && !ctx.options.dryRun) {
+      // A restarted step folds every event again: start from no backfilled participant, or joins would double.
+      await ctx.commit({
+        cursor: { stage: 'events', position: null },
+        read: 0,
+        written: 0,
+        write: async (tx) => void (await tx.query(`delete from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [ctx.tenantId])),
+      });
+    }
+    if (stage !== 'settled') {
+      if (stage !== 'settle' && !(await foldEvents(ctx, source, checkpoint))) return;
+      await settleLeftWithoutJoin(ctx, source);
+    }
+    if (ctx.options.dryRun) return;
+    const [count] = await ctx.query<{ n: number }>(`select count(*)::int as n from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [ctx.tenantId]);
+    await ctx.commit({ cursor: { stage: 'settled' }, read: 0, written: count!.n - checkpoint.written, facts: { participants: count!.n } });
+  },
+};
