@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpFailure, requestJson, type JsonReply } from '../http';
+import { checkedBaseUrl, HttpFailure, requestJson, type JsonReply } from '../http';
 import { withRetry } from '../retry';
 import { STORAGE_OUTCOME_SYSTEM, toFhirConsent } from './fhir-consent';
 import { AccessPolicyError, TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision } from './types';
@@ -34,7 +34,7 @@ interface CachedDecision {
  * Errors name the tenant and the operation, never the patient.
  */
 export function createAccessPolicyClient(options: AccessPolicyClientOptions): AccessPolicyClient {
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const baseUrl = checkedBaseUrl('baseUrl', options.baseUrl);
   const timeoutMs = options.timeoutMs ?? 2000;
   const ttl = options.cacheTtlMs ?? 5000;
   const now = options.now ?? Date.now;

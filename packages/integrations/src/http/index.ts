@@ -1,1 +1,2 @@
+export { checkedBaseUrl } from './base-url';
 export { HttpFailure, requestJson, type JsonReply } from './request-json';

@@ -1,4 +1,4 @@
-import { HttpFailure, requestJson } from '../http';
+import { checkedBaseUrl, HttpFailure, requestJson } from '../http';
 import { withRetry } from '../retry';
 import { z } from 'zod';
 import {
@@ -33,7 +33,7 @@ interface Raw {
 
 /** Kong through its Admin API: snapshot reads every page; apply performs only the operations that differ. */
 export function createAdminGateway(options: KongAdminOptions): KongGateway {
-  const base = options.adminUrl.replace(/\/+$/, '');
+  const base = checkedBaseUrl('adminUrl', options.adminUrl);
   const timeoutMs = options.timeoutMs ?? 10_000;
 
   const call: Call = (method, path, what, body) =>

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpFailure, requestJson, type JsonReply } from '../http';
+import { checkedBaseUrl, HttpFailure, requestJson, type JsonReply } from '../http';
 import { withRetry } from '../retry';
 import { LicensingError, type Licensing } from './types';
 
@@ -21,7 +21,7 @@ export type ModuleLicence = z.infer<typeof moduleLicenceSchema>;
 
 /** The platform licensing client (protocol in README.md beside this file). */
 export function createLicensingClient(options: LicensingClientOptions): Licensing {
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const baseUrl = checkedBaseUrl('baseUrl', options.baseUrl);
   const timeoutMs = options.timeoutMs ?? 5000;
   const call = (what: string, tenantId: string, module: string, init: RequestInit, accept?: (status: number) => boolean) =>
     withRetry(() => send(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}/modules/${encodeURIComponent(module)}`, init, timeoutMs, `${what} ${module} for tenant ${tenantId}`, accept), {

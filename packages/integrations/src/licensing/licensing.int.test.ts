@@ -57,3 +57,11 @@ describe('licensing client against the stand-in over HTTP', () => {
     expect(standIn.modules(tenant)).toEqual([]);
   });
 });
+
+describe('licensing client options', () => {
+  it('refuses a base URL that is not an absolute http(s) URL, naming the option', () => {
+    expect(() => createLicensingClient({ baseUrl: 'licensing.internal/api' })).toThrow(
+      new TypeError('baseUrl: expected an absolute http(s) URL like http://127.0.0.1:8080, got "licensing.internal/api"'),
+    );
+  });
+});
