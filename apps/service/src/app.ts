@@ -11,6 +11,7 @@ import { createMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
 import { createOutboxWriter } from './outbox/write';
 import { sessionsRouter } from './sessions/routes';
+import { AppSecretCache } from './tenant-config/credentials';
 import { tenantConfigRouter } from './tenant-config/routes';
 
 export const API_BASE = '/api/v1/virtual-care';
@@ -32,6 +33,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
     outbox: createOutboxWriter(deps.config.mode),
     verifier: createTokenVerifier(deps.config.auth),
     metrics: createMetrics(),
+    secrets: new AppSecretCache(deps.kms),
   };
   let draining = false;
   const app = express();

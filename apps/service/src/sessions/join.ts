@@ -4,7 +4,6 @@ import { AccessPolicyError } from '@vc/integrations/access-policy';
 import { hasRole, type Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
-import { decryptAppSecret } from '../tenant-config/credentials';
 import { findTenantConfig } from '../tenant-config/repo';
 import { loadSessionFor } from './access';
 import { sessionEventData } from './create';
@@ -60,11 +59,12 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
   const visible = await loadSessionFor(ctx.db, principal, sessionId);
   if (role === 'patient') await requireConsent(ctx, principal, now);
   const config = await requireConfig(ctx, principal.tenant);
-  const appSecret = await decryptAppSecret(ctx.kms, principal.tenant, config.credentialsCiphertext);
+  const appSecret = await ctx.secrets.get(principal.tenant, config.credentialsCiphertext);
   const { session } = await runTransition({
     db: ctx.db,
     principal,
     sessionId: visible.id,
+    seen: visible,
     action: { kind: 'join', role },
     now,
     retryOnConflict: PARTICIPANT_RETRIES,

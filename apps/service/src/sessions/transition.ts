@@ -16,6 +16,8 @@ export interface TransitionRequest<T> {
   db: Database;
   principal: Principal;
   sessionId: string;
+  /** The session as the caller already loaded it (access checked): saves the first read. */
+  seen?: VirtualSession;
   action: SessionAction;
   now: Date;
   /** Writes what goes with the transition (participant, audit, billing, outbox) in the same transaction. */
@@ -36,7 +38,7 @@ function refused(session: VirtualSession, action: SessionAction): AppError {
  */
 export async function runTransition<T>(req: TransitionRequest<T>): Promise<TransitionOutcome<T>> {
   for (let attempt = 0; ; attempt += 1) {
-    const seen = await loadSessionFor(req.db, req.principal, req.sessionId);
+    const seen = attempt === 0 && req.seen ? req.seen : await loadSessionFor(req.db, req.principal, req.sessionId);
     const decision = transition(seen.status, req.action, req.now);
     if (!decision.ok) throw refused(seen, req.action);
     const change = decision.change;

@@ -23,6 +23,32 @@ export async function decryptAppSecret(kms: Kms, tenantId: string, ciphertext: s
   return decodeJitsiCredentials(new TextDecoder().decode(plaintext)).appSecret;
 }
 
+/**
+ * Decrypted app secrets, kept briefly per (tenant, ciphertext): every join needs the secret, and a KMS
+ * round trip per join (AWS KMS in production) would cost latency and money. Keyed by the ciphertext, so a
+ * `PUT /config` with a new secret is picked up at once; entries expire so a revoked KMS grant takes effect.
+ */
+export class AppSecretCache {
+  private readonly entries = new Map<string, { secret: string; at: number }>();
+
+  constructor(
+    private readonly kms: Kms,
+    private readonly ttlMs = 5 * 60_000,
+    private readonly maxEntries = 1_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(tenantId: string, ciphertext: string): Promise<string> {
+    const key = `${tenantId}\u0000${ciphertext}`;
+    const hit = this.entries.get(key);
+    if (hit && this.clock() - hit.at < this.ttlMs) return hit.secret;
+    const secret = await decryptAppSecret(this.kms, tenantId, ciphertext);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { secret, at: this.clock() });
+    return secret;
+  }
+}
+
 function kmsProblem(error: unknown, tenantId: string, op: string): AppError {
   const retryable = error instanceof KmsError && error.retryable;
   return new AppError(retryable ? 'dependency_unavailable' : 'internal', `KMS ${op} of tenant ${tenantId}'s Jitsi credentials failed`, { cause: error });

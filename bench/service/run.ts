@@ -1,0 +1,164 @@
+/**
+ * `pnpm --filter @vc/bench exec tsx service/run.ts`: autocannon on the service's GET /sessions/:id and
+ * POST /sessions/:id/join, side by side with a bare Express route of the same shape, in one run on one
+ * machine. Writes the "service" section of bench/RESULTS.md. Not part of `pnpm test`.
+ *
+ * Env: VC_BENCH_POSTGRES_URL (else a throwaway PostgreSQL 15 is started), BENCH_SECONDS (10),
+ * BENCH_CONNECTIONS (10), BENCH_SESSIONS (200).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+interface Seeded {
+  serviceUrl: string;
+  bareUrl: string;
+  practitionerToken: string;
+  sessions: Array<{ id: string; patientToken: string }>;
+}
+
+interface Row {
+  name: string;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+}
+
+interface Services {
+  makeWorkDir(prefix: string): string;
+  startPostgres(dir: string): Promise<{ url: string; stop(): void }>;
+  removeWorkDir(dir: string): void;
+}
+
+async function startServers(postgresUrl: string): Promise<{ child: ChildProcess; seeded: Seeded }> {
+  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(here, 'server.ts')], {
+    cwd: root,
+    env: { ...process.env, VC_BENCH_POSTGRES_URL: postgresUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench server exited with code ${code} before it was ready`)));
+  });
+  return { child, seeded: JSON.parse(first) as Seeded };
+}
+
+/** Round-robin over the seeded sessions, so joins spread like real traffic instead of fighting over one row. */
+function rotating(seeded: Seeded, build: (s: Seeded['sessions'][number]) => { path: string; token: string }, method: 'GET' | 'POST') {
+  let next = 0;
+  return [
+    {
+      method,
+      setupRequest: (req: { path?: string; headers?: Record<string, string>; body?: string }) => {
+        const target = build(seeded.sessions[next++ % seeded.sessions.length]!);
+        req.path = target.path;
+        req.headers = { ...req.headers, authorization: `Bearer ${target.token}`, 'content-type': 'application/json' };
+        if (method === 'POST') req.body = '{}';
+        return req;
+      },
+    },
+  ];
+}
+
+async function load(name: string, url: string, requests: ReturnType<typeof rotating>, seconds = SECONDS): Promise<Row> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: requests as never });
+  return {
+    name,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+function table(rows: Row[]): string {
+  const lines = ['| route | req/s (mean) | p50 ms | p99 ms | requests | non-2xx | errors |', '|---|---:|---:|---:|---:|---:|---:|'];
+  for (const r of rows) lines.push(`| ${r.name} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} |`);
+  return lines.join('\n');
+}
+
+/** Replaces (or appends) the `## service` section of RESULTS.md, leaving every other section as it is. */
+async function writeSection(body: string): Promise<void> {
+  const file = join(root, 'bench', 'RESULTS.md');
+  const current = await readFile(file, 'utf8').catch(() => '# Benchmark results\n');
+  const section = `## service\n\n${body.trim()}\n`;
+  const pattern = /^## service\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+  const next = pattern.test(current) ? current.replace(pattern, `${section}\n`) : `${current.trimEnd()}\n\n${section}`;
+  await writeFile(file, `${next.trimEnd()}\n`);
+}
+
+async function main(): Promise<void> {
+  let postgresUrl = process.env.VC_BENCH_POSTGRES_URL;
+  let stopPostgres = () => undefined as void;
+  if (!postgresUrl) {
+    // A path in a variable: the harness is plain .mjs without types.
+    const servicesPath = join(root, 'scripts', 'lib', 'services.mjs');
+    const services = (await import(servicesPath)) as Services;
+    const dir = services.makeWorkDir('vc-bench-pg-');
+    const started = await services.startPostgres(dir);
+    postgresUrl = started.url;
+    stopPostgres = () => {
+      started.stop();
+      services.removeWorkDir(dir);
+    };
+  }
+  const { child, seeded } = await startServers(postgresUrl);
+  try {
+    const getSession = rotating(seeded, (s) => ({ path: `/api/v1/virtual-care/sessions/${s.id}`, token: seeded.practitionerToken }), 'GET');
+    const join = rotating(seeded, (s) => ({ path: `/api/v1/virtual-care/sessions/${s.id}/join`, token: s.patientToken }), 'POST');
+    const bareGet = rotating(seeded, (s) => ({ path: `/bare/sessions/${s.id}`, token: seeded.practitionerToken }), 'GET');
+    const bareJoin = rotating(seeded, (s) => ({ path: `/bare/sessions/${s.id}/join`, token: s.patientToken }), 'POST');
+    // Warm-up (JIT, pools, consent cache), not reported.
+    await load('warm-up', seeded.serviceUrl, getSession, 2);
+    await load('warm-up', seeded.serviceUrl, join, 2);
+    const rows = [
+      await load('bare Express GET /bare/sessions/:id (static JSON)', seeded.bareUrl, bareGet),
+      await load('service GET /sessions/:id', seeded.serviceUrl, getSession),
+      await load('bare Express POST /bare/sessions/:id/join (static JSON)', seeded.bareUrl, bareJoin),
+      await load('service POST /sessions/:id/join (patient)', seeded.serviceUrl, join),
+    ];
+    const command = 'pnpm --filter @vc/bench exec tsx service/run.ts';
+    const body = [
+      `Command: \`${command}\` (env: BENCH_SECONDS=${SECONDS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SESSIONS=${seeded.sessions.length}).`,
+      `Run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; PostgreSQL 15 on loopback; autocannon in this process, servers in one child process; service log level warn.`,
+      '',
+      table(rows),
+      '',
+      'GET reads one session by id and tenant (JWT verified per request). POST join = consent decision (access-policy stand-in,',
+      '5 s client cache), KMS decrypt of the tenant secret (local keyring), one transaction (versioned UPDATE, participant upsert,',
+      'audit row, outbox row) and an HS256 Jitsi token; requests rotate over the seeded sessions, each joined by its own patient.',
+      'Bare Express rows: the same paths answered with static JSON, no auth and no database: the ceiling of the framework here.',
+    ].join('\n');
+    console.log(body);
+    await writeSection(body);
+    const failed = rows.filter((r) => r.non2xx > 0 || r.errors > 0);
+    if (failed.length > 0) {
+      console.error(`non-2xx or errors in: ${failed.map((r) => r.name).join(', ')}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    stopPostgres();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('bench failed:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,107 @@
+/**
+ * The servers under load, in a process of their own (so the load generator does not share their event
+ * loop): the real service on PostgreSQL, and a bare Express app with routes of the same shape. Prints one
+ * JSON line with URLs and seeded ids/tokens on stdout, then serves until SIGTERM.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAccessPolicyClient, startAccessPolicyStandIn } from '@vc/integrations/access-policy';
+import { createJitsiProbe, startJitsiStandIn } from '@vc/integrations/jitsi';
+import { createKms } from '@vc/integrations/kms';
+import { createDatabase, ensurePostgresDatabase, migrate } from '@vc/schema';
+import { createLogger, loadConfig, startService } from '@vc/service';
+import express from 'express';
+import { SignJWT } from 'jose';
+import pg from 'pg';
+
+const API = '/api/v1/virtual-care';
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
+
+async function main(): Promise<void> {
+  const serverUrl = process.env.VC_BENCH_POSTGRES_URL;
+  if (!serverUrl) throw new Error('VC_BENCH_POSTGRES_URL is not set');
+  const dbName = `vc_bench_service_${randomBytes(4).toString('hex')}`;
+  const dbUrl = new URL(serverUrl);
+  dbUrl.pathname = `/${dbName}`;
+  await ensurePostgresDatabase(dbUrl.toString());
+  const handle = await createDatabase(dbUrl.toString(), { max: 20 });
+  await migrate(handle);
+
+  const kmsDir = await mkdtemp(join(tmpdir(), 'vc-bench-kms-'));
+  const [accessPolicy, jitsi] = await Promise.all([startAccessPolicyStandIn(), startJitsiStandIn()]);
+  const secret = randomBytes(32).toString('hex');
+  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: dbUrl.toString(), VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'warn' });
+  const service = await startService(
+    config,
+    {
+      db: handle.db,
+      kms: await createKms(config.kms),
+      // The production client: a 5 s decision cache per patient, as every join asks.
+      accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicy.url }),
+      jitsiProbe: createJitsiProbe(),
+      eventStream: undefined,
+      fhir: undefined,
+      logger: createLogger('warn'),
+    },
+    { relay: false },
+  );
+
+  const token = (sub: string, roles: string[]) =>
+    new SignJWT({ tenant: 'bench', roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('2h').sign(new TextEncoder().encode(secret));
+  const practitionerToken = await token('Practitioner/bench', ['vc:practitioner']);
+  const call = async (method: string, path: string, bearer: string, body?: unknown) => {
+    const res = await fetch(`${service.url}${API}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (res.status >= 300) throw new Error(`seeding ${method} ${path} failed with ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  await call('PUT', '/config', await token('Practitioner/admin', ['vc:admin']), { jitsiServerUrl: jitsi.url, jitsiAppId: 'bench-app', jitsiAppSecret: randomBytes(24).toString('hex') });
+  const consents = createAccessPolicyClient({ baseUrl: accessPolicy.url });
+  const sessions: Array<{ id: string; patientToken: string }> = [];
+  for (let i = 0; i < SESSIONS; i += 1) {
+    const patientRef = `Patient/bench-${i}`;
+    const created = await call('POST', '/sessions', practitionerToken, { patientRef, scheduledStart: '2026-03-01T10:00:00Z' });
+    const id = String(created.id);
+    // The practitioner starts it, so the measured patient joins are the steady state of a running session.
+    await call('POST', `/sessions/${id}/join`, practitionerToken, {});
+    await consents.upsertConsent('bench', { identifier: { system: 'urn:bench', value: randomUUID() }, patientRef, status: 'active', periodStart: '2020-01-01T00:00:00Z' });
+    sessions.push({ id, patientToken: await token(patientRef, ['vc:patient']) });
+  }
+
+  const sample = await call('GET', `/sessions/${sessions[0]!.id}`, practitionerToken);
+  const bare = express();
+  bare.get('/bare/sessions/:id', (_req, res) => {
+    res.json(sample);
+  });
+  bare.post('/bare/sessions/:id/join', express.json(), (_req, res) => {
+    res.json({ joinUrl: 'https://meet.example/room?jwt=x', jwt: 'x', roomName: 'room', expiresAt: new Date().toISOString() });
+  });
+  const bareServer = await new Promise<Server>((resolve) => {
+    const s = bare.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+
+  process.stdout.write(`${JSON.stringify({ serviceUrl: service.url, bareUrl, practitionerToken, sessions })}\n`);
+  process.on('SIGTERM', () => {
+    void (async () => {
+      await new Promise<void>((resolve) => bareServer.close(() => resolve()));
+      await service.close();
+      await Promise.all([accessPolicy.close(), jitsi.close()]);
+      await handle.close();
+      const admin = new pg.Client({ connectionString: serverUrl });
+      await admin.connect();
+      await admin.query(`drop database if exists ${pg.escapeIdentifier(dbName)} with (force)`);
+      await admin.end();
+      await rm(kmsDir, { recursive: true, force: true });
+      process.exit(0);
+    })();
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error('bench server failed:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});
