@@ -72,6 +72,20 @@ describe('Jitsi connection test over HTTP', () => {
     });
   });
 
+  it('reports a deployment that accepts connections but never answers as timed out', async () => {
+    const silent = await listenOnLoopback(() => undefined);
+    try {
+      const result = await createJitsiProbe({ timeoutMs: 100, now: () => testedAt }).testConnection({ serverUrl: silent.url, token: TOKEN, verify: accept });
+      expect(result.checks.filter((c) => !c.ok)).toEqual([
+        { id: 'reachable', ok: false, detail: 'no answer within 100 ms' },
+        { id: 'config_js', ok: false, detail: 'no answer within 100 ms' },
+        { id: 'external_api_js', ok: false, detail: 'no answer within 100 ms' },
+      ]);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('fails TLS for a self-signed certificate and says so', async () => {
     const result = await probe.testConnection({ serverUrl: selfSigned.url, token: TOKEN, verify: accept });
     expect(selfSigned.url.startsWith('https://')).toBe(true);
