@@ -40,6 +40,11 @@ export const verifyConsentsStep: Step = {
   id: '3.3',
   title: 'Verify consent decisions through access-policy',
   async run(ctx) {
+    if (ctx.options.dryRun) {
+      // A dry run imported nothing, so access-policy cannot agree yet: there is nothing meaningful to verify.
+      ctx.log.info({ tenant: ctx.tenantId }, 'dry run: consent decisions are verified after a real import');
+      return;
+    }
     const patients = await collectPatients(ctx);
     const accessPolicy = await ctx.services.accessPolicy();
     const limit = pLimit(ctx.options.concurrency);

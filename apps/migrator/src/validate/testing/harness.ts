@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateLegacyData, loadIntoMysql, type LegacyRow } from '@vc/fixtures';
+import mysql from 'mysql2/promise';
+
+/**
+ * Test support for the phase integration tests: runs the real CLI in a child process (exit codes, stdout
+ * and stderr exactly as an operator sees them), loads the fixtures generator's legacy data into a fresh
+ * pair of MariaDB databases, and scans everything the tests produced for PHI and secrets.
+ */
+const MIGRATOR_DIR = fileURLToPath(new URL('../../..', import.meta.url));
+const BIN = join(MIGRATOR_DIR, 'src', 'bin.ts');
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const produced: string[] = [];
+
+/** Every stdout and stderr the CLI runs of this test file produced (for the PHI scan). */
+export function producedOutput(): readonly string[] {
+  return produced;
+}
+
+/** Runs `migrator <args>` with only the given `VC_*` environment (none inherited). */
+export async function runMigrator(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VC_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd: MIGRATOR_DIR, env: { ...base, VC_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  produced.push(stdout, stderr);
+  return { code, stdout, stderr };
+}
+
+/** The checked-in export's generator settings: 4 tenants (globex broken on purpose), 400 sessions. */
+export const FIXTURE = { tenants: 4, sessions: 400, auditPerSession: 4, seed: 20261101, asOf: new Date('2026-11-01T00:00:00.000Z') } as const;
+
+export interface LegacyDatabases {
+  legacyUrl: string;
+  portalUrl: string;
+  expected: Awaited<ReturnType<typeof loadIntoMysql>>['expected'];
+  /** Patient refs, display names and the master key of the data set: what must never appear in output. */
+  sensitive: string[];
+  drop(): Promise<void>;
+}
+
+function serverUrl(): string {
+  const url = process.env.VC_TEST_MYSQL_URL;
+  if (!url) throw new Error('VC_TEST_MYSQL_URL is not set: run through `pnpm test`');
+  return url;
+}
+
+function withPath(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function sensitiveValues(): string[] {
+  const data = generateLegacyData({ ...FIXTURE, target: 'mysql' });
+  const values = new Set<string>([data.legacyMasterKey]);
+  const pick = (row: LegacyRow, columns: readonly string[], names: readonly string[]) => {
+    for (const name of names) {
+      const value = row[columns.indexOf(name)];
+      if (typeof value === 'string' && value.trim().length >= 6) values.add(value.trim());
+    }
+  };
+  for (const table of data.tables) {
+    const names = { VirtualSession: ['patientRef'], AuditLog: ['actorDisplay'], telehealth_consent: ['patient_ref'] }[table.spec.name as string] ?? [];
+    if (names.length === 0) continue;
+    for (const row of table.rows()) pick(row, table.spec.columns, names);
+  }
+  return [...values];
+}
+
+/** Loads the fixture data set into two fresh MariaDB databases named after `tag`. */
+export async function loadLegacyDatabases(tag: string): Promise<LegacyDatabases> {
+  const suffix = randomBytes(4).toString('hex');
+  const names = { digitalCommunication: `vc_${tag}_dc_${suffix}`, patientPortal: `vc_${tag}_pp_${suffix}` };
+  const server = serverUrl();
+  const loaded = await loadIntoMysql(server, { ...FIXTURE, databases: names });
+  return {
+    legacyUrl: withPath(server, names.digitalCommunication),
+    portalUrl: withPath(server, names.patientPortal),
+    expected: loaded.expected,
+    sensitive: sensitiveValues(),
+    async drop() {
+      const connection = await mysql.createConnection({ uri: server });
+      try {
+        for (const name of Object.values(names)) await connection.query(`DROP DATABASE IF EXISTS ${connection.escapeId(name)}`);
+      } finally {
+        await connection.end();
+      }
+    },
+  };
+}
+
+/** Runs a statement on a legacy database (to read or change legacy between phases). */
+export async function legacyQuery<T>(url: string, statement: string, params: unknown[] = []): Promise<T[]> {
+  const connection = await mysql.createConnection({ uri: url, dateStrings: true });
+  try {
+    const [rows] = await connection.query(statement, params);
+    return rows as T[];
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Every file under `dir` (reports), as text. */
+export async function filesUnder(dir: string): Promise<Array<{ path: string; text: string }>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return Promise.all(files.map(async (path) => ({ path, text: await readFile(path, 'utf8') })));
+}
+
+/** Which sensitive values occur in which texts; empty means clean. Names the value's index, never the value. */
+export function phiHits(texts: ReadonlyArray<{ path: string; text: string }>, sensitive: readonly string[]): string[] {
+  const hits: string[] = [];
+  for (const { path, text } of texts) {
+    sensitive.forEach((value, i) => {
+      if (text.includes(value)) hits.push(`${path}: sensitive value #${i}`);
+    });
+  }
+  return hits;
+}
