@@ -116,8 +116,8 @@ describe('access-policy client against the stand-in over HTTP', () => {
 
   it('a 503 outage is a retryable AccessPolicyError after a bounded number of attempts', async () => {
     const { tenant, patient } = fresh();
-    const client = createAccessPolicyClient({ baseUrl: standIn.url, retries: 2, retryBaseMs: 1 });
-    const before = standIn.requests().decisions;
+    const client = createAccessPolicyClient({ baseUrl: standIn.url, retryBaseMs: 1 });
+    const before = standIn.requests();
     standIn.setDown(true);
     try {
       const error = await client.decideTelehealth(tenant, patient).catch((e: unknown) => e);
@@ -127,13 +127,14 @@ describe('access-policy client against the stand-in over HTTP', () => {
     } finally {
       standIn.setDown(false);
     }
-    // The stand-in counts only requests that got past the outage gate: none did.
-    expect(standIn.requests().decisions - before).toBe(0);
+    // One attempt and the default single decision retry; none got past the outage.
+    expect(standIn.requests().received - before.received).toBe(2);
+    expect(standIn.requests().decisions - before.decisions).toBe(0);
   });
 
   it('a slow access-policy is a retryable timeout error that names no patient', async () => {
     const { tenant, patient } = fresh();
-    const client = createAccessPolicyClient({ baseUrl: standIn.url, timeoutMs: 50, retries: 1, retryBaseMs: 1 });
+    const client = createAccessPolicyClient({ baseUrl: standIn.url, timeoutMs: 50, decisionRetries: 1, retryBaseMs: 1 });
     standIn.setDelayMs(1000);
     try {
       const error = await client.decideTelehealth(tenant, patient).catch((e: unknown) => e);
@@ -146,13 +147,13 @@ describe('access-policy client against the stand-in over HTTP', () => {
 
   it('rides out a short outage within its retries', async () => {
     const { tenant, patient } = fresh();
-    const client = createAccessPolicyClient({ baseUrl: standIn.url, retries: 2, retryBaseMs: 1 });
+    const client = createAccessPolicyClient({ baseUrl: standIn.url, decisionRetries: 2, retryBaseMs: 1 });
     const before = standIn.requests().decisions;
     standIn.failNext(2);
     expect(await client.decideTelehealth(tenant, patient)).toEqual({ permitted: false, reason: 'no_consent' });
     expect(standIn.requests().decisions - before).toBe(1);
     standIn.failNext(1);
-    const impatient = createAccessPolicyClient({ baseUrl: standIn.url, retries: 0 });
+    const impatient = createAccessPolicyClient({ baseUrl: standIn.url, decisionRetries: 0 });
     await expect(impatient.decideTelehealth(tenant, patient)).rejects.toMatchObject({ status: 503, retryable: true });
   });
 

@@ -12,8 +12,10 @@ export interface AccessPolicyClientOptions {
   timeoutMs?: number;
   /** How long a decision per (tenant, patient) is reused. Default 5000 ms; 0 disables the cache. */
   cacheTtlMs?: number;
-  /** Retries of a retryable failure (5xx, timeout, network) after the first attempt. Default 2. */
+  /** Retries of a retryable failure (5xx, timeout, network) after the first attempt, for imports and counts. Default 2. */
   retries?: number;
+  /** The same for decisions, which a patient waits on at join: fewer, so an outage answers fast. Default 1. */
+  decisionRetries?: number;
   /** Backoff base of those retries. Default 50 ms. */
   retryBaseMs?: number;
   /** Clock of the cache (tests). */
@@ -40,9 +42,9 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
   const now = options.now ?? Date.now;
   const cache = new Map<string, CachedDecision>();
 
-  const call = (what: string, tenantId: string, path: string, init: RequestInit) =>
+  const call = (what: string, tenantId: string, path: string, init: RequestInit, retries = options.retries ?? 2) =>
     withRetry(() => send(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}${path}`, init, timeoutMs, `${what} for tenant ${tenantId}`), {
-      retries: options.retries ?? 2,
+      retries,
       baseMs: options.retryBaseMs ?? 50,
       isRetryable: (e) => e instanceof AccessPolicyError && e.retryable,
     });
@@ -71,7 +73,7 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ patient: patientRef, category: TELEHEALTH_CONSENT_CATEGORY, at: new Date(when).toISOString() }),
-      });
+      }, options.decisionRetries ?? 1);
       const decision = parseDecision(body, tenantId);
       if (ttl > 0) remember(cache, key, { decision, at: when, storedAt: now() });
       return decision;

@@ -15,8 +15,8 @@ export interface AccessPolicyStandIn {
   failNext(n: number): void;
   /** Holds every request this long before answering (to exercise client timeouts). */
   setDelayMs(ms: number): void;
-  /** Requests served per kind, for tests of caching and retries. */
-  requests(): { upserts: number; searches: number; decisions: number };
+  /** Requests per kind that got past outages and delays, and all requests received, for tests of caching and retries. */
+  requests(): { received: number; upserts: number; searches: number; decisions: number };
   /** Stored consents of a tenant, as the server holds them. */
   consents(tenantId: string): FhirConsent[];
 }
@@ -26,7 +26,7 @@ type Stored = FhirConsent & { id: string; meta: { versionId: string; lastUpdated
 /** Starts the access-policy stand-in on 127.0.0.1 (free port). Consents live in memory, per tenant. */
 export async function startAccessPolicyStandIn(): Promise<AccessPolicyStandIn> {
   const tenants = new Map<string, Stored[]>();
-  const counts = { upserts: 0, searches: 0, decisions: 0 };
+  const counts = { received: 0, upserts: 0, searches: 0, decisions: 0 };
   let down = false;
   let delayMs = 0;
   let failures = 0;
@@ -34,6 +34,7 @@ export async function startAccessPolicyStandIn(): Promise<AccessPolicyStandIn> {
 
   const app = express();
   app.use(async (_req: Request, res: Response, next: NextFunction) => {
+    counts.received++;
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (failures > 0) failures--;
     else if (!down) return next();
