@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Test support: the migrator CLI as a child process, exactly as an operator runs it. */
+const BIN = fileURLToPath(new URL('../bin.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** stderr so far (progress lines and logs). */
+  stderr(): string;
+}
+
+/** Only what the run needs: no VC_* leaks in from the developer's shell. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, VC_LOG_LEVEL: 'warn', ...env };
+}
+
+export function startMigrator(args: readonly string[], env: Record<string, string>): RunningCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done, stderr: () => stderr };
+}
+
+export function runMigrator(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  return startMigrator(args, env).done;
+}
+
+/** Runs with `--json` and parses the one object on stdout. */
+export async function runMigratorJson<T = Record<string, unknown>>(args: readonly string[], env: Record<string, string>): Promise<CliResult & { json: T }> {
+  const result = await runMigrator([...args, '--json'], env);
+  let json: T;
+  try {
+    json = JSON.parse(result.stdout) as T;
+  } catch (error) {
+    throw new Error(`migrator ${args.join(' ')} printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`, { cause: error });
+  }
+  return { ...result, json };
+}
