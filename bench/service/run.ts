@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +42,11 @@ interface Services {
   removeWorkDir(dir: string): void;
 }
 
-async function startServers(postgresUrl: string): Promise<{ child: ChildProcess; seeded: Seeded }> {
+/** Spawns `server.ts` with `env` and returns it with the JSON line it prints once ready. */
+async function spawnServer<T>(env: Record<string, string>): Promise<{ child: ChildProcess; ready: T }> {
   const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(here, 'server.ts')], {
     cwd: root,
-    env: { ...process.env, VC_BENCH_POSTGRES_URL: postgresUrl },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -53,7 +54,14 @@ async function startServers(postgresUrl: string): Promise<{ child: ChildProcess;
     lines.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited with code ${code} before it was ready`)));
   });
-  return { child, seeded: JSON.parse(first) as Seeded };
+  return { child, ready: JSON.parse(first) as T };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** Round-robin over the seeded sessions, so joins spread like real traffic instead of fighting over one row. */
@@ -117,12 +125,15 @@ async function main(): Promise<void> {
       services.removeWorkDir(dir);
     };
   }
-  const { child, seeded } = await startServers(postgresUrl);
+  const policy = await spawnServer<{ url: string }>({ BENCH_ROLE: 'access-policy' });
+  const { child, ready: seeded } = await spawnServer<Seeded>({ VC_BENCH_POSTGRES_URL: postgresUrl, BENCH_ACCESS_POLICY_URL: policy.ready.url });
   try {
     const getSession = rotating(seeded, (s) => ({ path: `/api/v1/virtual-care/sessions/${s.id}`, token: seeded.practitionerToken }), 'GET');
     const join = rotating(seeded, (s) => ({ path: `/api/v1/virtual-care/sessions/${s.id}/join`, token: s.patientToken }), 'POST');
     const bareGet = rotating(seeded, (s) => ({ path: `/bare/sessions/${s.id}`, token: seeded.practitionerToken }), 'GET');
     const bareJoin = rotating(seeded, (s) => ({ path: `/bare/sessions/${s.id}/join`, token: s.patientToken }), 'POST');
+    // Other work on the machine skews every row alike; the load average says how much there was.
+    const loadBefore = loadavg().map((l) => l.toFixed(1)).join(' / ');
     // Warm-up (JIT, pools, consent cache), not reported.
     await load('warm-up', seeded.serviceUrl, getSession, 2);
     await load('warm-up', seeded.serviceUrl, join, 2);
@@ -135,12 +146,12 @@ async function main(): Promise<void> {
     const command = 'pnpm --filter @vc/bench exec tsx service/run.ts';
     const body = [
       `Command: \`${command}\` (env: BENCH_SECONDS=${SECONDS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SESSIONS=${seeded.sessions.length}).`,
-      `Run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; PostgreSQL 15 on loopback; autocannon in this process, servers in one child process; service log level warn.`,
+      `Run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average before the run ${loadBefore}; PostgreSQL 15 on loopback; autocannon in this process; service and bare Express in one child process, the access-policy stand-in in another; service log level warn.`,
       '',
       table(rows),
       '',
-      'GET reads one session by id and tenant (JWT verified per request). POST join = consent decision (access-policy stand-in,',
-      '5 s client cache), KMS decrypt of the tenant secret (local keyring), one transaction (versioned UPDATE, participant upsert,',
+      'GET reads one session by id and tenant (JWT verified per request). POST join = consent decision (access-policy stand-in in its own',
+      'process, 5 s client cache), the tenant secret (KMS-decrypted, then cached per ciphertext), one transaction (versioned UPDATE, participant upsert,',
       'audit row, outbox row) and an HS256 Jitsi token; requests rotate over the seeded sessions, each joined by its own patient.',
       'Bare Express rows: the same paths answered with static JSON, no auth and no database: the ceiling of the framework here.',
     ].join('\n');
@@ -152,8 +163,8 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stop(child);
+    await stop(policy.child);
     stopPostgres();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The servers under load, in a process of their own (so the load generator does not share their event
- * loop): the real service on PostgreSQL, and a bare Express app with routes of the same shape. Prints one
+ * loop): the real service on PostgreSQL, and a bare Express app with routes of the same shape. The
+ * access-policy stand-in runs in a third process (`BENCH_ROLE=access-policy`), as the real one is remote. Prints one
  * JSON line with URLs and seeded ids/tokens on stdout, then serves until SIGTERM.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -21,7 +22,18 @@ import pg from 'pg';
 const API = '/api/v1/virtual-care';
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
 
+/** `BENCH_ROLE=access-policy`: only the access-policy stand-in, in a process of its own like the real service. */
+async function accessPolicyOnly(): Promise<void> {
+  const standIn = await startAccessPolicyStandIn();
+  process.stdout.write(`${JSON.stringify({ url: standIn.url })}\n`);
+  process.on('SIGTERM', () => {
+    void standIn.close().then(() => process.exit(0));
+  });
+}
+
 async function main(): Promise<void> {
+  const accessPolicyUrl = process.env.BENCH_ACCESS_POLICY_URL;
+  if (!accessPolicyUrl) throw new Error('BENCH_ACCESS_POLICY_URL is not set');
   const serverUrl = process.env.VC_BENCH_POSTGRES_URL;
   if (!serverUrl) throw new Error('VC_BENCH_POSTGRES_URL is not set');
   const dbName = `vc_bench_service_${randomBytes(4).toString('hex')}`;
@@ -32,7 +44,7 @@ async function main(): Promise<void> {
   await migrate(handle);
 
   const kmsDir = await mkdtemp(join(tmpdir(), 'vc-bench-kms-'));
-  const [accessPolicy, jitsi] = await Promise.all([startAccessPolicyStandIn(), startJitsiStandIn()]);
+  const jitsi = await startJitsiStandIn();
   const secret = randomBytes(32).toString('hex');
   const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: dbUrl.toString(), VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'warn' });
   const service = await startService(
@@ -41,7 +53,7 @@ async function main(): Promise<void> {
       db: handle.db,
       kms: await createKms(config.kms),
       // The production client: a 5 s decision cache per patient, as every join asks.
-      accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicy.url }),
+      accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicyUrl }),
       jitsiProbe: createJitsiProbe(),
       eventStream: undefined,
       fhir: undefined,
@@ -59,7 +71,7 @@ async function main(): Promise<void> {
     return (await res.json()) as Record<string, unknown>;
   };
   await call('PUT', '/config', await token('Practitioner/admin', ['vc:admin']), { jitsiServerUrl: jitsi.url, jitsiAppId: 'bench-app', jitsiAppSecret: randomBytes(24).toString('hex') });
-  const consents = createAccessPolicyClient({ baseUrl: accessPolicy.url });
+  const consents = createAccessPolicyClient({ baseUrl: accessPolicyUrl });
   const sessions: Array<{ id: string; patientToken: string }> = [];
   for (let i = 0; i < SESSIONS; i += 1) {
     const patientRef = `Patient/bench-${i}`;
@@ -89,7 +101,7 @@ async function main(): Promise<void> {
     void (async () => {
       await new Promise<void>((resolve) => bareServer.close(() => resolve()));
       await service.close();
-      await Promise.all([accessPolicy.close(), jitsi.close()]);
+      await jitsi.close();
       await handle.close();
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
@@ -101,7 +113,7 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
+(process.env.BENCH_ROLE === 'access-policy' ? accessPolicyOnly() : main()).catch((error: unknown) => {
   console.error('bench server failed:', error instanceof Error ? error.message : error);
   process.exit(1);
 });
