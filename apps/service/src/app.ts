@@ -5,10 +5,11 @@ import { authenticate, createTokenVerifier } from './auth/authenticate';
 import type { AppContext } from './context';
 import type { ServiceDeps } from './deps';
 import { healthRouter } from './health/routes';
-import { notFoundHandler, problemHandler } from './http/problem';
+import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
 import { idempotency } from './idempotency/middleware';
 import { createMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
+import { countPending } from './outbox/repo';
 import { createOutboxWriter } from './outbox/write';
 import { sessionsRouter } from './sessions/routes';
 import { AppSecretCache } from './tenant-config/credentials';
@@ -32,7 +33,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
     ...deps,
     outbox: createOutboxWriter(deps.config.mode),
     verifier: createTokenVerifier(deps.config.auth),
-    metrics: createMetrics(),
+    metrics: createMetrics(() => countPending(deps.db)),
     secrets: new AppSecretCache(deps.kms),
   };
   let draining = false;
@@ -64,7 +65,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
 
   // Every API area, in one visible list.
   const routers: Router[] = [sessionsRouter(context), tenantConfigRouter(context)];
-  app.use(API_BASE, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), authenticate(context.verifier), idempotency(context), ...routers);
+  app.use(API_BASE, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), authenticate(context.verifier), idempotency(context), ...routers);
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one app instance (its own registry, so several can run in one process). */
 export interface Metrics {
@@ -8,9 +8,17 @@ export interface Metrics {
   middleware: RequestHandler;
 }
 
-export function createMetrics(): Metrics {
+export function createMetrics(pendingOutbox: () => Promise<number>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'vc_outbox_pending',
+    help: 'Outbox rows not yet delivered (events waiting for NATS, Encounters waiting for FHIR); read at scrape time',
+    registers: [registry],
+    async collect() {
+      this.set(await pendingOutbox());
+    },
+  });
   const duration = new Histogram({
     name: 'vc_http_request_duration_seconds',
     help: 'HTTP request duration by route template (never the raw path, which carries ids)',

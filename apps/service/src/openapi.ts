@@ -24,6 +24,7 @@ const problem = {
 };
 
 interface Operation {
+  method?: 'post';
   summary: string;
   roles: string[];
   body?: z.ZodType;
@@ -36,6 +37,9 @@ interface Operation {
 function operation(op: Operation): Record<string, unknown> {
   const parameters: unknown[] = [];
   if (op.idParam) parameters.push({ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+  if (op.method === 'post') {
+    parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'same key + same request replays the stored reply; another request → 422', schema: { type: 'string', maxLength: 200 } });
+  }
   if (op.query) {
     for (const [name, schema] of Object.entries(op.query.shape)) {
       parameters.push({ name, in: 'query', required: false, schema: json(schema as z.ZodType, 'input') });
@@ -44,7 +48,7 @@ function operation(op: Operation): Record<string, unknown> {
   const status = String(op.status ?? 200);
   return {
     summary: op.summary,
-    description: `Roles: ${op.roles.join(', ')}. POSTs honour Idempotency-Key.`,
+    description: `Roles: ${op.roles.join(', ')}.`,
     security: [{ bearer: [] }],
     parameters,
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(op.body, 'input') } } } } : {}),
@@ -66,20 +70,20 @@ export function buildOpenApi(basePath: string): Record<string, unknown> {
     },
     paths: {
       [p('/sessions')]: {
-        post: operation({ summary: 'Schedule a session', roles: ['vc:practitioner'], body: createSessionBody, reply: sessionReply, status: 201 }),
+        post: operation({ method: 'post', summary: 'Schedule a session', roles: ['vc:practitioner'], body: createSessionBody, reply: sessionReply, status: 201 }),
         get: operation({ summary: 'List sessions (newest first, cursor pagination)', roles: ['vc:admin', 'vc:practitioner', 'vc:patient (own only)'], query: listSessionsQuery, reply: sessionPageReply }),
       },
       [p('/sessions/{id}')]: { get: operation({ summary: 'Read a session', roles: ['vc:admin', 'vc:practitioner', 'vc:patient (own only)'], reply: sessionReply, idParam: true }) },
       [p('/sessions/{id}/participants')]: { get: operation({ summary: 'List participants', roles: ['vc:admin', 'vc:practitioner', 'vc:patient (own only)'], reply: participantsReply, idParam: true }) },
-      [p('/sessions/{id}/join')]: { post: operation({ summary: 'Join: Jitsi URL and short-lived token (patients need an active telehealth consent)', roles: ['vc:practitioner', 'vc:patient'], body: joinBody, reply: joinReply, idParam: true }) },
-      [p('/sessions/{id}/leave')]: { post: operation({ summary: 'Leave', roles: ['vc:practitioner', 'vc:patient'], reply: sessionReply, idParam: true }) },
-      [p('/sessions/{id}/end')]: { post: operation({ summary: 'End: audit, billing, CloudEvents and the FHIR Encounter', roles: ['vc:practitioner'], reply: sessionReply, idParam: true }) },
-      [p('/sessions/{id}/cancel')]: { post: operation({ summary: 'Cancel a session that has not started', roles: ['vc:practitioner'], body: cancelBody, reply: sessionReply, idParam: true }) },
+      [p('/sessions/{id}/join')]: { post: operation({ method: 'post', summary: 'Join: Jitsi URL and short-lived token (patients need an active telehealth consent)', roles: ['vc:practitioner', 'vc:patient'], body: joinBody, reply: joinReply, idParam: true }) },
+      [p('/sessions/{id}/leave')]: { post: operation({ method: 'post', summary: 'Leave', roles: ['vc:practitioner', 'vc:patient'], reply: sessionReply, idParam: true }) },
+      [p('/sessions/{id}/end')]: { post: operation({ method: 'post', summary: 'End: audit, billing, CloudEvents and the FHIR Encounter', roles: ['vc:practitioner'], reply: sessionReply, idParam: true }) },
+      [p('/sessions/{id}/cancel')]: { post: operation({ method: 'post', summary: 'Cancel a session that has not started', roles: ['vc:practitioner'], body: cancelBody, reply: sessionReply, idParam: true }) },
       [p('/config')]: {
         get: operation({ summary: "The tenant's configuration (never the app secret)", roles: ['vc:admin'], reply: configReply }),
         put: operation({ summary: 'Create or replace the configuration; the app secret is KMS-encrypted', roles: ['vc:admin'], body: putConfigBody, reply: configReply }),
       },
-      [p('/config/test-connection')]: { post: operation({ summary: 'Probe the Jitsi deployment with a minted token; stored on the config', roles: ['vc:admin'], reply: connectionTestReply }) },
+      [p('/config/test-connection')]: { post: operation({ method: 'post', summary: 'Probe the Jitsi deployment with a minted token; stored on the config', roles: ['vc:admin'], reply: connectionTestReply }) },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'OK' } } } },
       '/readyz': { get: { summary: 'Readiness: database and NATS', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain exposition' } } } },

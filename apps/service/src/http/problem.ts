@@ -38,6 +38,16 @@ function fromBodyParser(error: unknown): AppError | undefined {
   return undefined;
 }
 
+/** A body that is not JSON would otherwise reach the handlers as "no body": refuse it as what it is. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+    throw new AppError('unsupported_media_type', 'the request body must be application/json');
+  }
+  next();
+};
+
 /** Routes nobody mounted: a problem too, never Express' HTML page. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new AppError('not_found', `no route ${req.method} ${req.path}`));

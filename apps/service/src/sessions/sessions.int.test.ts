@@ -62,6 +62,12 @@ describe('POST /sessions', () => {
     expect(reply.body.errors).toEqual([{ field: 'body', message: 'expected a JSON object' }]);
   });
 
+  it('answers 415 for a body that is not application/json', async () => {
+    const reply = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body: 'patientRef=Patient/1', headers: { 'content-type': 'text/plain' } });
+    expect(reply.status).toBe(415);
+    expect(reply.body.type).toBe('https://virtual-care.dev/problems/unsupported-media-type');
+  });
+
   it('answers 413 for a body over the limit', async () => {
     const reply = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body: { patientRef: 'Patient/1', pad: 'x'.repeat(40_000) } });
     expect(reply.status).toBe(413);

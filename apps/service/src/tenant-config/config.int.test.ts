@@ -111,6 +111,8 @@ describe('operational endpoints', () => {
     const metrics = await h.call<string>('GET', '/metrics');
     expect(metrics.body).toContain('vc_http_request_duration_seconds_bucket');
     expect(metrics.body).toContain('route="/api/v1/virtual-care/config"');
+    // Config calls write no outbox rows, so nothing is pending in this file.
+    expect(metrics.body).toMatch(/^vc_outbox_pending 0$/m);
   });
 
   it('serves /openapi.json generated from the request schemas', async () => {
@@ -118,6 +120,8 @@ describe('operational endpoints', () => {
     expect(doc.body.openapi).toBe('3.0.3');
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining([`${API}/sessions`, `${API}/sessions/{id}/join`, `${API}/config`, `${API}/config/test-connection`, '/readyz']));
     expect(doc.body.paths[`${API}/sessions`]!.post!.requestBody!.content['application/json']!.schema.required).toEqual(['patientRef', 'scheduledStart']);
+    const joinParams = (doc.body.paths[`${API}/sessions/{id}/join`]!.post as unknown as { parameters: Array<{ name: string; in: string }> }).parameters;
+    expect(joinParams.map((p) => `${p.in}:${p.name}`)).toEqual(['path:id', 'header:Idempotency-Key']);
   });
 
   it('answers unknown routes with a 404 problem and sets helmet headers', async () => {
