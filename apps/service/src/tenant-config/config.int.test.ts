@@ -2,14 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJitsiStandIn } from '@vc/integrations/jitsi';
 import { queryRows } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import { admin, type Harness, patient, practitioner, startHarness } from '../testing/harness';
+import { admin, type Harness, patient, practitioner, recordConsent, scheduleSession, startHarness } from '../testing/harness';
 
 const API = '/api/v1/virtual-care';
 const SECRET = 'a-very-secret-app-secret-4242';
 let h: Harness;
+const logLines: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({ start: { relay: false } });
+  h = await startHarness({ start: { relay: false }, logLines });
 });
 afterAll(async () => {
   await h?.close();
@@ -129,5 +130,21 @@ describe('operational endpoints', () => {
     expect(reply.status).toBe(404);
     expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(reply.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});
+
+describe('logs', () => {
+  it('carry requests and outcomes but no secret, token, join URL, patient ref or display name', async () => {
+    await put('logged', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'log-app', jitsiAppSecret: SECRET });
+    await recordConsent(h, 'logged', 'Patient/phi-77', 'active');
+    const id = await scheduleSession(h, 'logged', 'Patient/phi-77');
+    const joined = await h.call<{ jwt: string }>('POST', `${API}/sessions/${id}/join`, { as: patient('logged', 'phi-77'), body: { displayName: 'Alice Phi' } });
+    expect(joined.status).toBe(200);
+    await h.call('GET', `${API}/sessions?patientRef=Patient/phi-77`, { as: practitioner('logged') });
+    await h.call('POST', `${API}/config/test-connection`, { as: admin('logged') });
+    await h.call('POST', `${API}/sessions`, { as: practitioner('logged'), body: { patientRef: 'Patient/phi-77', scheduledStart: 'bad' } });
+    const text = logLines.join('');
+    expect(text).toContain(`"path":"${API}/sessions/${id}/join"`);
+    for (const secretOrPhi of [SECRET, joined.body.jwt, 'Patient/phi-77', 'Alice Phi', 'Bearer ']) expect(text).not.toContain(secretOrPhi);
   });
 });

@@ -53,6 +53,8 @@ export interface HarnessOptions {
   /** A NATS of the test's own (outage tests); default the shared test server. */
   natsUrl?: string;
   start?: StartOptions;
+  /** Collect every log line (level trace) here instead of discarding them. */
+  logLines?: string[];
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -86,7 +88,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       jitsiProbe: createJitsiProbe({ timeoutMs: 2_000 }),
       eventStream,
       fhir: createFhirClient({ baseUrl: fhir.url, timeoutMs: 2_000 }),
-      logger: createLogger(config.logLevel),
+      logger: options.logLines ? createLogger('trace', { write: (line: string) => void options.logLines!.push(line) }) : createLogger(config.logLevel),
     },
     { relayOptions: { intervalMs: 50, backoff: { baseMs: 20, maxMs: 200 } }, ...options.start },
   );
