@@ -14,6 +14,7 @@ const RESULTS: S1Results = {
   },
   rawCopy: { seconds: 1, rows: 5000, rowsPerSecond: 5000 },
   pgloader: { seconds: 4, rows: 5000, rowsPerSecond: 1250 },
+  loadAverages: { 'migrator s1 on large': 1.5 },
 };
 
 describe('the s1 results section', () => {
@@ -23,6 +24,7 @@ describe('the s1 results section', () => {
     expect(md).toContain('| 100 | 400 | 1.0 s | 500 | 150 MiB |');
     expect(md).toContain('| 1,000 | 4,000 | 2.0 s | 2,500 | 160 MiB |');
     expect(md).toContain('Migrator time per step (all tenants): 1.1 1.0 s, 1.4 0.8 s.');
+    expect(md).toContain('at the end of each phase: migrator s1 on large 1.5.');
   });
 
   it('replaces only its own section and keeps the others', () => {

@@ -10,6 +10,8 @@ export interface S1Results {
   migrator: { small: ToolRun & { peakRssMiB: number }; large: ToolRun & { peakRssMiB: number; byStep: Record<string, number> } };
   rawCopy: ToolRun;
   pgloader: ToolRun;
+  /** 1-minute load average at the end of each phase, by phase. */
+  loadAverages: Record<string, number>;
 }
 
 export interface DataSize { sessions: number; auditRows: number }
@@ -52,6 +54,8 @@ export function s1Markdown(r: S1Results): string {
     `| ${fmt(r.sizes.large.sessions)} | ${fmt(r.sizes.large.auditRows)} | ${m.seconds.toFixed(1)} s | ${fmt(m.rowsPerSecond)} | ${fmt(m.peakRssMiB)} MiB |`,
     '',
     `Migrator time per step (all tenants): ${steps}.`,
+    '',
+    `Load average (1 min, shared with other work) at the end of each phase: ${Object.entries(r.loadAverages).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
     '',
     END,
   ].join('\n');

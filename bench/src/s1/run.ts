@@ -5,7 +5,7 @@
  * set's rows (the ceiling) and pgloader on the same tables, and rewrites the s1 section of
  * bench/RESULTS.md. Not part of `pnpm test`: the full run takes tens of minutes.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadIntoMysql } from '@vc/fixtures';
@@ -46,12 +46,16 @@ async function createPgDatabase(serverUrl: string, name: string): Promise<string
   return u.toString();
 }
 
+/** 1-minute load average at the end of each measured phase: the CI box is shared, so say how busy it was. */
+const loadAverages: Record<string, number> = {};
+
 async function timed<T>(what: string, fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   log(`${what}…`);
   const started = performance.now();
   const value = await fn();
   const seconds = (performance.now() - started) / 1000;
-  log(`${what}: ${seconds.toFixed(1)} s`);
+  loadAverages[what] = Number(loadavg()[0]!.toFixed(1));
+  log(`${what}: ${seconds.toFixed(1)} s (load average ${loadAverages[what]})`);
   return { value, seconds };
 }
 
@@ -70,7 +74,7 @@ async function main(): Promise<void> {
     if (succeeded && !opts.keep) services.removeWorkDir(workDir);
     else log(`work dir kept: ${workDir}`);
   };
-  process.on('SIGINT', () => { cleanup(); process.exit(130); });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { cleanup(); process.exit(130); });
   try {
     const [mariadb, postgres] = await Promise.all([
       services.startMariadb(workDir),
@@ -130,6 +134,7 @@ async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl
     migrator: { small, large },
     rawCopy: { seconds: copy.seconds, rows: copiedRows, rowsPerSecond: copiedRows / copy.seconds },
     pgloader: { seconds: loader.seconds, rows: loader.value.rows, rowsPerSecond: loader.value.rows / loader.seconds },
+    loadAverages,
   };
 }
 
