@@ -80,6 +80,28 @@ describe('POST /sessions', () => {
   });
 });
 
+describe('role rules', () => {
+  it('refuses every route to the roles it is not for (403), and lets an admin read sessions and participants', async () => {
+    const id = await scheduleSession(h, 'acme');
+    const refused: Array<[string, string, ReturnType<typeof admin>, unknown?]> = [
+      ['POST', '/sessions', admin('acme'), { patientRef: 'Patient/pt-1', scheduledStart: '2026-03-01T10:00:00Z' }],
+      ['POST', `/sessions/${id}/join`, admin('acme'), {}],
+      ['POST', `/sessions/${id}/leave`, admin('acme'), {}],
+      ['POST', `/sessions/${id}/end`, admin('acme'), {}],
+      ['POST', `/sessions/${id}/cancel`, admin('acme'), { reason: 'x' }],
+      ['POST', `/sessions/${id}/end`, patient('acme'), {}],
+      ['POST', `/sessions/${id}/cancel`, patient('acme'), { reason: 'x' }],
+      ['GET', `/sessions/${id}`, { sub: 'Practitioner/none', tenant: 'acme', roles: ['vc:unknown'] }],
+    ];
+    for (const [method, path, caller, body] of refused) {
+      expect((await h.call(method, `${API}${path}`, { as: caller, body })).status, `${method} ${path} as ${caller.roles.join()}`).toBe(403);
+    }
+    const list = await h.call<{ items: Array<{ id: string }> }>('GET', `${API}/sessions?limit=100`, { as: admin('acme') });
+    expect(list.body.items.map((s) => s.id)).toContain(id);
+    expect((await h.call('GET', `${API}/sessions/${id}/participants`, { as: admin('acme') })).status).toBe(200);
+  });
+});
+
 describe('authentication', () => {
   it('answers 401 without a token, with a token signed by someone else, and with claims missing', async () => {
     expect((await h.call('GET', `${API}/sessions`)).status).toBe(401);
