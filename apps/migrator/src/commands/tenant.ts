@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
+import { printJson } from '../output';
 import { mintOnboardingTokens, onboardTenant, readSecretFile, type OnboardInput } from './tenant-onboard';
 
 interface OnboardFlags {
@@ -80,7 +81,7 @@ function makeOnboardCommand(): Command {
       try {
         const report = await onboardTenant(input, { licensing: await services.licensing(), fhir: () => services.fhir() });
         for (const step of report.steps) console.error(`${step.status === 'done' ? 'ok  ' : 'FAIL'} ${step.id}${step.detail ? `: ${step.detail}` : ''}`);
-        if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+        if (flags.json) printJson(report);
         if (report.status === 'failed') throw new ExitError(1, `onboarding of tenant ${input.tenant} stopped at ${report.steps.at(-1)?.id}; fix it and run the same command again`);
       } finally {
         await services.close();

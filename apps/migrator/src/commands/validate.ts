@@ -3,7 +3,8 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
-import { parseReportFormats, renderJson, writeValidationReports } from '../reports/index';
+import { printJson } from '../output';
+import { assertNoPhi, parseReportFormats, writeValidationReports } from '../reports/index';
 import { legacyTenants, runValidation } from '../validate/run-validation';
 
 interface ValidateFlags {
@@ -57,7 +58,10 @@ export function makeValidateCommand(): Command {
         const paths = await writeValidationReports(report, formats, flags.out);
         for (const check of report.checks.filter((c) => c.status === 'fail')) console.error(`FAIL ${check.tenant} ${check.id}: ${check.samples.join(', ') || 'see report'}`);
         console.error(`validation ${report.status}: ${report.checks.length} checks; reports: ${paths.join(', ')}`);
-        if (flags.json) process.stdout.write(renderJson(report));
+        if (flags.json) {
+          assertNoPhi(report);
+          printJson(report);
+        }
         if (report.status === 'fail') throw new ExitError(3, `validation failed: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.tenant}/${c.id}`).join(', ')}`);
       } finally {
         await services.close();

@@ -23,7 +23,8 @@ async function loadedLegacyIds(db: Database, tenantId: string): Promise<Set<stri
 /**
  * Plan §5 "historical sessions imported … counts reconciled": every legacy source row is loaded (its id is
  * in virtual_sessions, once), rejected (a reject row per source row), or deferred (not historical at S1's
- * watermark and not loaded yet). Anything else is missing and sampled by legacy id.
+ * watermark and not loaded yet). Anything else is missing and sampled by legacy id; a tenant S1 never ran
+ * for has no watermark, so all its rows are missing.
  */
 export async function checkSessionCounts(db: Database, legacy: LegacySource, tenantId: string, watermark: Date | undefined, batchSize: number): Promise<CheckResult> {
   const loaded = await loadedLegacyIds(db, tenantId);
@@ -45,7 +46,7 @@ export async function checkSessionCounts(db: Database, legacy: LegacySource, ten
       } else if (remainingRejects > 0) {
         rejected.set(id, remainingRejects - 1);
         counts.rejected += 1;
-      } else if (at !== undefined && (watermark === undefined || at.getTime() >= watermark.getTime())) {
+      } else if (at !== undefined && watermark !== undefined && at.getTime() >= watermark.getTime()) {
         counts.deferred += 1;
       } else {
         missing.push(id);
@@ -57,7 +58,7 @@ export async function checkSessionCounts(db: Database, legacy: LegacySource, ten
 
 /** Plan 1.5 / §5 "with correct status": historical migrated sessions are all `ended` or `cancelled`. */
 export async function checkHistoricalStatus(db: Database, tenantId: string, watermark: Date | undefined): Promise<CheckResult> {
-  const cutoff = (watermark ?? new Date(8.64e15)).toISOString();
+  const cutoff = (watermark ?? new Date('9999-12-31T00:00:00.000Z')).toISOString();
   const byStatus = await queryRows<{ status: string; n: number | string }>(
     db,
     sql`select status, count(*) as n from virtual_sessions
