@@ -4,13 +4,13 @@ import { join, relative, resolve } from 'node:path';
 import { serviceApi } from './api';
 import { dataLayout, resetDataDir } from './data-dir';
 import { readFixtureFacts } from './fixture';
-import { pointConfigsAtJitsi } from './jitsi-deployments';
 import { walkLiveSession } from './live-session';
 import { EXIT, migratorRunner } from './migrator';
 import { asPhaseSummary, asValidationSummary } from './phase-results';
 import { startDemoService } from './service';
 import { demoSettings } from './settings';
 import { startStandIns } from './stand-ins';
+import { prepareTenantConfigs } from './tenant-configs';
 import { checkOnlyBrokenFailed, DemoFailure, runStep, say } from './steps';
 import { renderSummary } from './summary';
 import { judgeValidation } from './verdicts';
@@ -49,32 +49,32 @@ async function main(): Promise<number> {
     const live = { ...base, VC_MODE: 'live' };
     const hs256 = randomBytes(32).toString('base64url');
     const serviceEnv = (env: Record<string, string>) => ({ ...env, VC_AUTH_HS256_SECRET: hs256 });
-    const shadowRun = migratorRunner(root, shadow, layout.logs);
-    const liveRun = migratorRunner(root, live, layout.logs);
+    const migrator = migratorRunner(root, layout.logs);
     const phaseFlags = ['--as-of', facts.asOf, '--max-reject-rate', '0.1', '--json'];
     const parallelRunDir = join(layout.reports, 'parallel-run');
 
-    await runStep(shadowRun, root, 'S0: create the database, apply migrations, check shadow mode', ['phase', 's0', '--json']);
-    const s1Run = await runStep(shadowRun, root, 'S1: sessions, video backends, tenant configs (KMS re-encryption), participants, statuses', ['phase', 's1', '--all-tenants', ...phaseFlags], [EXIT.done]);
+    await runStep(migrator, shadow, root, 'S0: create the database, apply migrations, check shadow mode', ['phase', 's0', '--json']);
+    const s1Run = await runStep(migrator, shadow, root, 'S1: sessions, video backends, tenant configs (KMS re-encryption), participants, statuses', ['phase', 's1', '--all-tenants', ...phaseFlags], [EXIT.done]);
     const s1 = asPhaseSummary(s1Run.json, s1Run.command);
 
-    say('\n▸ S2 step 2.1 (infrastructure): deploy a branded Jitsi per tenant and point its config at it (PUT /config as tenant admin)');
-    const admin = await startDemoService(serviceEnv(shadow), layout.logs, 'jitsi-config');
-    const deployed = await pointConfigsAtJitsi(serviceApi(admin.url, hs256), standIns.jitsi).finally(() => admin.close());
-    say(`  pointed: ${deployed.pointed.join(', ') || 'none'}${deployed.withoutConfig.length ? `; no migrated config (S1 rejected it): ${deployed.withoutConfig.join(', ')}` : ''}`);
+    say('\n▸ S2 step 2.1 (infrastructure): deploy a branded Jitsi per tenant; each tenant admin points the config at it and confirms the FHIR era start (PUT /config)');
+    const admin = await startDemoService(serviceEnv(shadow), layout.logs, 'tenant-configs');
+    const configured = await prepareTenantConfigs(serviceApi(admin.url, hs256), standIns.jitsi).finally(() => admin.close());
+    for (const { tenant, fhirEraStart } of configured.pointed) say(`  ${tenant}: Jitsi deployed; FHIR era starts ${fhirEraStart ?? 'before every session (all have Encounters)'}`);
+    for (const tenant of configured.withoutConfig) say(`  ${tenant}: no migrated config to point (S1 rejected its credentials)`);
 
-    const s2Run = await runStep(shadowRun, root, 'S2: Jitsi JWT test-connection, parallel-run comparison, Encounter/billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...phaseFlags], [EXIT.done, EXIT.stepFailed]);
+    const s2Run = await runStep(migrator, shadow, root, 'S2: Jitsi JWT test-connection, parallel-run comparison, Encounter/billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...phaseFlags], [EXIT.done, EXIT.stepFailed]);
     checkOnlyBrokenFailed(asPhaseSummary(s2Run.json, s2Run.command), facts.brokenTenants);
-    const s3Run = await runStep(shadowRun, root, 'S3: export consents, import into access-policy, verify decisions agree', ['phase', 's3', '--all-tenants', ...phaseFlags], [EXIT.done, EXIT.stepFailed]);
+    const s3Run = await runStep(migrator, shadow, root, 'S3: export consents, import into access-policy, verify decisions agree', ['phase', 's3', '--all-tenants', ...phaseFlags], [EXIT.done, EXIT.stepFailed]);
     const s3 = asPhaseSummary(s3Run.json, s3Run.command);
     checkOnlyBrokenFailed(s3, facts.brokenTenants);
-    const s4Run = await runStep(liveRun, root, 'S4: delta sync since S1, Kong cutover (snapshot first), record it', ['phase', 's4', '--all-tenants', '--service-upstream', 'http://virtual-care-service:8080', ...phaseFlags], [EXIT.done, EXIT.stepFailed]);
+    const s4Run = await runStep(migrator, live, root, 'S4: delta sync since S1, Kong cutover (snapshot first), record it', ['phase', 's4', '--all-tenants', '--service-upstream', 'http://virtual-care-service:8080', ...phaseFlags], [EXIT.done, EXIT.stepFailed]);
     const s4 = asPhaseSummary(s4Run.json, s4Run.command);
     checkOnlyBrokenFailed(s4, facts.brokenTenants);
     await writeFile(resolve(root, layout.kongFile), `${JSON.stringify(standIns.kong.current(), null, 2)}\n`);
 
     // The verdicts come from the report file an operator (or CI) would read, not from the console.
-    await runStep(liveRun, root, "validate: the plan's §5 checklist, JSON + JUnit + Markdown reports", ['validate', '--all-tenants', '--out', layout.reports, '--as-of', facts.asOf], [EXIT.done, EXIT.validationFailed]);
+    await runStep(migrator, live, root, "validate: the plan's §5 checklist, JSON + JUnit + Markdown reports", ['validate', '--all-tenants', '--out', layout.reports, '--as-of', facts.asOf], [EXIT.done, EXIT.validationFailed]);
     const reportFile = resolve(root, layout.reports, 'validation.json');
     const verdicts = judgeValidation(asValidationSummary(await readJson(reportFile), reportFile), facts.tenants, facts.brokenTenants);
 
@@ -102,7 +102,7 @@ async function main(): Promise<number> {
       s4,
       verdicts,
       live: liveOutcome,
-      paths: { root, dataDir: settings.dataDir, reports: join(root, layout.reports), logs: join(root, layout.logs), kongFile: resolve(root, layout.kongFile), parallelRun: join(root, parallelRunDir) },
+      paths: { root, dataDir: settings.dataDir, reports: resolve(root, layout.reports), logs: resolve(root, layout.logs), kongFile: resolve(root, layout.kongFile), parallelRun: resolve(root, parallelRunDir) },
       elapsedMs: Date.now() - started,
     });
     say(summary);

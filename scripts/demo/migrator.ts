@@ -18,20 +18,21 @@ export interface MigratorRun {
 export const EXIT = { done: 0, stepFailed: 1, usage: 2, validationFailed: 3 } as const;
 
 export interface MigratorRunner {
-  run(args: readonly string[]): Promise<MigratorRun>;
+  /** Runs `migrator <args>` with exactly `env` as its `VC_*` environment. */
+  run(args: readonly string[], env: Readonly<Record<string, string>>): Promise<MigratorRun>;
 }
 
 /**
  * Runs the migrator CLI (`apps/migrator/src/bin.ts` under tsx, which is what `pnpm migrator` runs) with
- * exactly the given `VC_*` environment: the caller's own `VC_*` variables are not inherited, so a stray
- * setting in the shell cannot point the demo at a real system. Stderr goes to a numbered log file.
+ * exactly the `VC_*` environment given per run: the caller's own `VC_*` variables are not inherited, so a stray
+ * setting in the shell cannot point the demo at a real system. Stderr goes to a log file numbered in run order.
  */
-export function migratorRunner(root: string, env: Readonly<Record<string, string>>, logDir: string): MigratorRunner {
+export function migratorRunner(root: string, logDir: string): MigratorRunner {
   const bin = join(root, 'apps', 'migrator', 'src', 'bin.ts');
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VC_')));
   let sequence = 0;
   return {
-    async run(args) {
+    async run(args, env) {
       sequence += 1;
       const logFile = join(logDir, `${String(sequence).padStart(2, '0')}-migrator-${args.slice(0, 2).join('-')}.log`);
       const log = createWriteStream(logFile);
@@ -44,7 +45,7 @@ export function migratorRunner(root: string, env: Readonly<Record<string, string
         child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
       });
       await new Promise<void>((resolve) => log.end(resolve));
-      return { command: displayCommand(args), code, json: lastJsonObject(stdout), logFile };
+      return { command: displayCommand(args), code, json: singleJsonObject(stdout), logFile };
     },
   };
 }
@@ -55,7 +56,7 @@ export function displayCommand(args: readonly string[]): string {
 }
 
 /** `--json` prints one object when the command ends; anything before it on stdout is not ours to parse. */
-export function lastJsonObject(stdout: string): Record<string, unknown> | undefined {
+export function singleJsonObject(stdout: string): Record<string, unknown> | undefined {
   const start = stdout.indexOf('{');
   if (start < 0) return undefined;
   try {
