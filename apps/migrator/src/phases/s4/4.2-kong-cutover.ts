@@ -1,6 +1,7 @@
 import { diffKongConfig, formatKongDiff, planCutover, type KongConfig } from '@vc/integrations/kong';
 import { userInfo } from 'node:os';
 import type { Step } from '../../engine/types';
+import { activeCutover, cutoverHistory } from './cutover-records';
 import { NEW_PATH_PREFIX, s4Options } from './options';
 
 /**
@@ -16,6 +17,9 @@ export const kongCutoverStep: Step = {
     const gateway = await ctx.services.kong();
     const { serviceUpstream, legacyService } = s4Options(ctx.options);
     let planned = checkpoint.cursor?.planned as KongConfig | undefined;
+    // A cutover already in force for the tenant (a re-run after --restart-step) keeps its record: a second
+    // snapshot would hold the cut-over routing, and rollback would then restore nothing.
+    planned ??= activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId))?.appliedRouting ?? undefined;
     if (!planned) {
       const previous = await gateway.snapshot();
       planned = planCutover(previous, { serviceUrl: serviceUpstream, newPathPrefix: NEW_PATH_PREFIX, legacyServiceName: legacyService });

@@ -1,0 +1,145 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { normalizeKongConfig, startKongAdminStandIn, type KongAdminStandIn, type KongConfig } from '@vc/integrations/kong';
+import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
+import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE, legacyQuery, loadLegacyDatabases, phiHits, producedOutput, runMigrator, type LegacyDatabases } from '../../validate/testing/harness';
+
+const LEGACY_ROUTING: KongConfig = {
+  _format_version: '3.0',
+  services: [
+    {
+      name: 'digital-communication',
+      url: 'http://digital-communication.internal:8080',
+      routes: [
+        { name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false },
+        { name: 'legacy-messages', paths: ['/api/v1/digital-communication/messages'], strip_path: false },
+      ],
+    },
+  ],
+};
+
+let pg: TestDatabase;
+let handle: DatabaseHandle;
+let legacy: LegacyDatabases;
+let kong: KongAdminStandIn;
+let work: string;
+let env: Record<string, string>;
+const asOf = FIXTURE.asOf.toISOString();
+const migrator = (...args: string[]) => runMigrator(args, env);
+const s4 = (...extra: string[]) => migrator('phase', 's4', '--tenant', 'acme', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...extra);
+
+const sessionsOf = (tenant: string) =>
+  queryRows<{ legacy_id: string; status: string; version: number }>(handle.db, sql`select legacy_id, status, version from virtual_sessions where tenant_id = ${tenant} and legacy_id is not null order by legacy_id`);
+const cutoverActions = async () =>
+  (await queryRows<{ action: string; forced: boolean; reason: string | null }>(handle.db, sql`select action, forced, reason from vc_migration.cutovers where tenant_id = 'acme' order by created_at, id`));
+
+let changedId: string;
+
+beforeAll(async () => {
+  [pg, legacy, kong] = await Promise.all([createTestDatabase(), loadLegacyDatabases('s4'), startKongAdminStandIn({ initial: LEGACY_ROUTING })]);
+  handle = await createDatabase(pg.url, { max: 2 });
+  work = await mkdtemp(join(tmpdir(), 'vc-s4-'));
+  env = {
+    VC_DATABASE_URL: pg.url,
+    VC_LEGACY_DATABASE_URL: legacy.legacyUrl,
+    VC_PORTAL_DATABASE_URL: legacy.portalUrl,
+    VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey,
+    VC_KONG_ADMIN_URL: kong.url,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
+  const s1 = await migrator('phase', 's1', '--tenant', 'acme', '--as-of', asOf, '--max-reject-rate', '0.5');
+  expect(s1.code, s1.stderr).toBe(0);
+  // Legacy keeps working after S1: a cancelled session is edited (it happened after all) and a new one is booked.
+  const [cancelled] = await legacyQuery<{ id: number }>(legacy.legacyUrl, "select id from VirtualSession where tenantId = 'acme' and lower(trim(status)) = 'cancelled' and patientRef <> '' order by id limit 1");
+  changedId = String(cancelled!.id);
+  await legacyQuery(legacy.legacyUrl, "update VirtualSession set status = 'completed', startedAt = scheduledStart, endedAt = scheduledEnd, updatedAt = '2026-11-02 09:00:00' where id = ?", [cancelled!.id]);
+  await legacyQuery(
+    legacy.legacyUrl,
+    `insert into VirtualSession (id, tenantId, patientRef, practitionerRef, scheduledStart, scheduledEnd, status, videoBackend, createdAt, updatedAt)
+     values (900001, 'acme', 'Patient/p-s4-new', 'Practitioner/d-s4', '2026-11-20 10:00:00', '2026-11-20 10:30:00', 'scheduled', 'jitsi', '2026-11-02 08:00:00', '2026-11-02 08:00:00')`,
+  );
+}, 300_000);
+
+afterAll(async () => {
+  await handle?.close();
+  await Promise.all([pg?.drop(), legacy?.drop(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+});
+
+describe('phase s4: delta sync, Kong cutover, rollback, decommission', () => {
+  it('delta-syncs legacy changes since the S1 watermark, loading upcoming sessions as scheduled', async () => {
+    const run = await s4();
+    expect(run.code, run.stderr).toBe(0);
+    const sessions = await sessionsOf('acme');
+    const expected = legacy.expected.tenants.acme!.sessions;
+    // Everything S1 deferred is in now, plus the session booked after S1.
+    expect(sessions).toHaveLength(expected.loaded + expected.deferred + 1);
+    expect(sessions.find((s) => s.legacy_id === '900001')).toMatchObject({ status: 'scheduled', version: 1 });
+    expect(sessions.find((s) => s.legacy_id === changedId)).toMatchObject({ status: 'ended', version: 2 });
+    const upcoming = sessions.filter((s) => !['ended', 'cancelled'].includes(s.status));
+    expect(upcoming.every((s) => s.status === 'scheduled')).toBe(true);
+  });
+
+  it('snapshots the routing before the cutover and points Kong at the new service with legacy 301s', async () => {
+    const [record] = await queryRows<{ action: string; previous_routing: KongConfig; applied_routing: KongConfig }>(handle.db, sql`select action, previous_routing, applied_routing from vc_migration.cutovers where tenant_id = 'acme'`);
+    expect(record!.action).toBe('cutover');
+    expect(normalizeKongConfig(record!.previous_routing)).toEqual(normalizeKongConfig(LEGACY_ROUTING));
+    const now = normalizeKongConfig(kong.current());
+    expect(now).toEqual(normalizeKongConfig(record!.applied_routing));
+    const service = now.services.find((s) => s.name === 'virtual-care-service');
+    expect(service?.url).toBe('http://virtual-care.internal:8080');
+    expect(service?.routes?.flatMap((r) => r.paths)).toContain('/api/v1/virtual-care');
+    const legacySessions = now.services.find((s) => s.name === 'digital-communication')?.routes?.find((r) => r.name === 'legacy-sessions');
+    expect(legacySessions?.plugins?.map((p) => p.name)).toEqual(['pre-function']);
+  });
+
+  it('a re-run changes nothing, even when the delta sync is forced to run again', async () => {
+    const before = { sessions: await sessionsOf('acme'), kong: normalizeKongConfig(kong.current()), cutovers: await cutoverActions() };
+    expect((await s4()).code).toBe(0);
+    const again = await s4('--restart-step', '4.1');
+    expect(again.code, again.stderr).toBe(0);
+    expect(await sessionsOf('acme')).toEqual(before.sessions);
+    expect(normalizeKongConfig(kong.current())).toEqual(before.kong);
+    expect(await cutoverActions()).toEqual(before.cutovers);
+  });
+
+  it('rollback restores the previous routing, records it, and a second rollback changes nothing', async () => {
+    const run = await migrator('rollback', 's4', '--tenant', 'acme', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ phase: 's4', tenant: 'acme', status: 'rolled_back' });
+    expect(normalizeKongConfig(kong.current())).toEqual(normalizeKongConfig(LEGACY_ROUTING));
+    expect((await cutoverActions()).map((c) => c.action)).toEqual(['cutover', 'rollback']);
+    const second = await migrator('rollback', 's4', '--tenant', 'acme', '--json');
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ status: 'nothing_to_roll_back', changes: [] });
+    expect(normalizeKongConfig(kong.current())).toEqual(normalizeKongConfig(LEGACY_ROUTING));
+  });
+
+  it('decommission is refused without a cutover in force', async () => {
+    const run = await migrator('phase', 's4', 'decommission', '--tenant', 'acme');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('tenant acme has no cutover in force');
+  });
+
+  it('after cutting over again, decommission is refused inside the stability window unless forced with a recorded reason', async () => {
+    expect((await s4()).code).toBe(0);
+    expect(normalizeKongConfig(kong.current()).services.map((s) => s.name)).toContain('virtual-care-service');
+    const refused = await migrator('phase', 's4', 'decommission', '--tenant', 'acme');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/inside the 2-week stability window until \d{4}-\d{2}-\d{2}T/);
+    const noReason = await migrator('phase', 's4', 'decommission', '--tenant', 'acme', '--force');
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('--force needs --reason');
+    const forced = await migrator('phase', 's4', 'decommission', '--tenant', 'acme', '--force', '--reason', 'CHG-1234 legacy host retired early', '--json');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ tenant: 'acme', status: 'decommissioned', forced: true });
+    expect((await cutoverActions()).at(-1)).toEqual({ action: 'decommission', forced: true, reason: 'CHG-1234 legacy host retired early' });
+  });
+
+  it('never prints a patient ref, display name or secret', () => {
+    expect(phiHits(producedOutput().map((text, i) => ({ path: `cli-run-${i}`, text })), [...legacy.sensitive, 'Patient/p-s4-new'])).toEqual([]);
+  });
+});
