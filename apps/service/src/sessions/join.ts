@@ -1,4 +1,4 @@
-import { jitsiJoinUrl } from '@vc/domain/jitsi';
+import { jitsiJoinUrl, roomNameForSession } from '@vc/domain/jitsi';
 import type { ParticipantRole, TenantVirtualCareConfig } from '@vc/schema';
 import { AccessPolicyError } from '@vc/integrations/access-policy';
 import { hasRole, type Principal } from '../auth/principal';
@@ -83,7 +83,8 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
       });
     },
   });
-  const roomName = session.roomName!;
+  // Sessions delta-synced from legacy (S4) may carry no room name; the derived one is as good and stable.
+  const roomName = session.roomName ?? roomNameForSession(session.id);
   const { jwt, expiresAt } = await signJitsiToken(
     {
       appId: config.jitsiAppId,

@@ -291,6 +291,16 @@ describe('join, leave and participants', () => {
     expect((await h.call('POST', `${API}/sessions/${id}/join`, { as: admin('acme'), body: {} })).status).toBe(403);
   });
 
+  it('joins a session carried over from legacy without a room name, using the room derived from its id', async () => {
+    const [row] = await queryRows<{ id: string }>(
+      h.db.db,
+      sql`insert into virtual_sessions (tenant_id, legacy_id, patient_ref, practitioner_ref, scheduled_start, status) values ('acme', '9001', 'Patient/pt-1', 'Practitioner/p-1', '2026-06-01T10:00:00Z', 'scheduled') returning id`,
+    );
+    const reply = await h.call<{ roomName: string }>('POST', `${API}/sessions/${row!.id}/join`, { as: patient('acme'), body: {} });
+    expect(reply.status).toBe(200);
+    expect(reply.body.roomName).toBe(`vc-${row!.id.replaceAll('-', '')}`);
+  });
+
   it('answers 409 tenant-not-configured when the tenant has no config', async () => {
     const id = await scheduleSession(h, 'unconfigured');
     const reply = await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('unconfigured'), body: {} });
