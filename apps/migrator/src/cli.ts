@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { makePhaseCommand } from './commands/phase';
 import { makeRejectsCommand } from './commands/rejects';
+import { makeRollbackCommand } from './commands/rollback';
 import { makeStatusCommand } from './commands/status';
 import { makeTenantCommand } from './commands/tenant';
 import { makeValidateCommand } from './commands/validate';
@@ -28,5 +29,6 @@ export function makeCli(): Command {
     .addCommand(makeStatusCommand())
     .addCommand(makeRejectsCommand())
     .addCommand(makeValidateCommand())
+    .addCommand(makeRollbackCommand())
     .addCommand(makeTenantCommand());
 }

@@ -5,6 +5,7 @@ import type { Phase, Services } from '../engine/types';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { PHASES, phaseById } from '../phases';
+import { runPhaseAction } from '../phases/s4/decommission-action';
 import { withCommandContext } from './context';
 import { addRunOptions, parseRunOptions, type RawRunOptions } from './run-options';
 
@@ -66,9 +67,11 @@ export function makePhaseCommand(): Command {
   const command = addRunOptions(new Command('phase'))
     .description('run a migration phase (s0 bootstrap, s1 session data, s2 Jitsi/parallel run, s3 consents, s4 cutover)')
     .argument('<phase>', `one of ${PHASES.map((p) => p.id).join(', ')}`)
+    .argument('[action]', 's4 only: decommission (refused inside the 2-week stability window unless --force --reason)')
     .addHelpText('after', EXAMPLES);
   for (const phase of PHASES) for (const flag of phase.flags ?? []) command.option(flag.flags, `(${phase.id}) ${flag.description}`, flag.defaultValue);
-  return command.action(async (phaseId: string, raw: RawRunOptions & { tenant?: string; allTenants?: boolean; json?: boolean }) => {
+  return command.action(async (phaseId: string, action: string | undefined, raw: RawRunOptions & { tenant?: string; allTenants?: boolean; json?: boolean }) => {
+    if (action !== undefined) return runPhaseAction(phaseId, action, raw);
     const phase = phaseById(phaseId);
     const options = parseRunOptions(raw, new Date());
     const stop = stopOnSignals();

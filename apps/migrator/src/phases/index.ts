@@ -4,9 +4,10 @@ import { s0Phase } from './s0/steps';
 import { s1Phase } from './s1/steps';
 import { s2Phase } from './s2/steps';
 import { s3Phase } from './s3/steps';
+import { s4Phase } from './s4/steps';
 
 /** Every phase the CLI runs, in plan order. */
-export const PHASES: readonly Phase[] = [s0Phase, s1Phase, s2Phase, s3Phase];
+export const PHASES: readonly Phase[] = [s0Phase, s1Phase, s2Phase, s3Phase, s4Phase];
 
 export function phaseById(id: string): Phase {
   const phase = PHASES.find((p) => p.id === id.toLowerCase());
