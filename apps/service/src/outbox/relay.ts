@@ -64,29 +64,43 @@ export class OutboxRelay {
     const rows = await claimDue(this.opts.db, this.kinds(), this.opts.batchSize, this.opts.now(), this.opts.leaseMs);
     let published = 0;
     let failed = 0;
+    // Once a target fails in this pass, the rest of its rows wait for the next one: a dead NATS or FHIR
+    // server costs one timeout per pass, not one per row, and the pass stays well inside the lease.
+    const down = new Map<OutboxKind, string>();
     for (const row of rows) {
-      if (await this.deliver(row)) published += 1;
-      else failed += 1;
+      const earlier = down.get(row.kind);
+      const error = earlier !== undefined ? `not tried: ${earlier}` : await this.deliver(row);
+      if (error === undefined) {
+        published += 1;
+        continue;
+      }
+      failed += 1;
+      if (earlier === undefined) down.set(row.kind, error);
+      await this.reschedule(row, error);
     }
     return { published, failed };
   }
 
-  private async deliver(row: OutboxRow): Promise<boolean> {
+  /** Delivers one row; returns why it failed, or undefined once it is delivered and marked. */
+  private async deliver(row: OutboxRow): Promise<string | undefined> {
     try {
       if (row.kind === 'event') await this.publishEvent(row);
       else await this.createEncounter(row);
       await markPublished(this.opts.db, row.id, this.opts.now());
       this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'published' });
-      return true;
+      return undefined;
     } catch (error) {
-      const delay = backoffDelay(row.attempts + 1, this.opts.backoff.baseMs, this.opts.backoff.maxMs);
       const message = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
-      await markFailed(this.opts.db, row.id, new Date(this.opts.now().getTime() + Math.max(delay, 1)), message);
-      this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'failed' });
       // The row id and subject identify the row; its payload (patient refs) stays out of the log.
       this.opts.logger.warn({ outboxId: row.id, kind: row.kind, eventType: row.subject, attempts: row.attempts + 1, error: message }, 'outbox delivery failed; will retry');
-      return false;
+      return message;
     }
+  }
+
+  private async reschedule(row: OutboxRow, error: string): Promise<void> {
+    const delay = backoffDelay(row.attempts + 1, this.opts.backoff.baseMs, this.opts.backoff.maxMs);
+    await markFailed(this.opts.db, row.id, new Date(this.opts.now().getTime() + Math.max(delay, 1)), error);
+    this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'failed' });
   }
 
   private async publishEvent(row: OutboxRow): Promise<void> {
