@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,8 @@ describe('s1 from the checked-in CSV export into PostgreSQL', () => {
     expect({ code, status: json.status, dryRun: json.dryRun, rejects: json.rejects, warnings: json.warnings }).toEqual({ code: 0, status: 'done', dryRun: true, rejects, warnings });
     const [written] = (await client.query(`select (select count(*) from virtual_sessions)::int + (select count(*) from vc_migration.step_checkpoints where phase = 's1')::int + (select count(*) from vc_migration.rejects)::int + (select count(*) from vc_migration.runs where phase = 's1')::int as n`)).rows;
     expect(written.n).toBe(0);
+    // Not even the local keyring: a dry run calls no KMS.
+    expect(existsSync(join(work, 'kms.json'))).toBe(false);
   });
 
   it('loads, rejects and warns exactly as the generator expects, per tenant', async () => {
