@@ -36,6 +36,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 /** A phase's `--json` object, or an error naming what was missing (the CLI's output contract changed). */
 export function asPhaseSummary(json: Record<string, unknown> | undefined, command: string): PhaseSummary {
+  // bin.ts prints { status: 'error', error } when a command fails before its summary: say why.
+  if (isObject(json) && json.status === 'error') throw new Error(`${command} failed: ${String(json.error)}`);
   if (!isObject(json) || !Array.isArray(json.steps) || typeof json.status !== 'string') {
     throw new Error(`${command}: expected its --json summary { phase, status, steps, rejects, warnings } on stdout`);
   }
