@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createAccessPolicyClient, startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
 import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
@@ -100,6 +101,20 @@ describe('phase s3 on MariaDB patient_portal', () => {
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/umbrella: 1 patient\(s\) whose access-policy decision disagrees with legacy, e\.g\. (telehealth_consent|VirtualSession):\d+/);
     expect(await checkpointFacts('umbrella', '3.3')).toMatchObject({ disagreements: 1 });
+  });
+
+  it('reads consents from the CSV export when no portal database is configured', async () => {
+    const csvDir = fileURLToPath(new URL('../../../../../fixtures/legacy/csv', import.meta.url));
+    const expected = (JSON.parse(await readFile(join(csvDir, 'expected.json'), 'utf8')) as { tenants: Record<string, { consents: { legacy: number; active: number; inactive: number } }> }).tenants.globex!.consents;
+    const run = await runMigrator(['phase', 's3', '--tenant', 'globex', '--as-of', asOf, '--max-reject-rate', '0.1'], {
+      VC_DATABASE_URL: pg.url,
+      VC_LEGACY_EXPORT_DIR: csvDir,
+      VC_ACCESS_POLICY_URL: accessPolicy.url,
+      VC_KMS: env.VC_KMS!,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(await checkpointFacts('globex', '3.1')).toMatchObject({ consents: { legacy: expected.legacy, active: expected.active, inactive: expected.inactive } });
+    expect(await consents('globex')).toBe(expected.active + expected.inactive);
   });
 
   it('never prints a patient ref, display name or secret', () => {
