@@ -30,7 +30,7 @@ function replica(): OutboxRelay {
   return new OutboxRelay({
     db: h.db.db,
     eventStream: h.eventStream,
-    fhir: createFhirClient({ baseUrl: h.fhir.url, timeoutMs: 1_000 }),
+    fhir: createFhirClient({ baseUrl: h.fhir!.url, timeoutMs: 1_000 }),
     logger: createLogger('silent'),
     subjectPrefix: h.stream.prefix,
     intervalMs: 20,
@@ -48,7 +48,7 @@ describe('NATS and FHIR down while sessions end', () => {
     }
 
     await nats.stop();
-    h.fhir.setDown(true);
+    h.fhir!.setDown(true);
     const ended = await Promise.all(ids.map((id) => h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('acme'), body: {} })));
     expect(ended.map((r) => r.status)).toEqual(ids.map(() => 200));
     const notReady = await h.call('GET', '/readyz');
@@ -64,7 +64,7 @@ describe('NATS and FHIR down while sessions end', () => {
     expect(failures!.errors).toBe((await pending()).n);
 
     await nats.start();
-    h.fhir.setDown(false);
+    h.fhir!.setDown(false);
     await eventually(async () => (await pending()).n === 0, 'the outbox to drain after the outage', 30_000);
 
     // A relay that crashed after publishing but before marking the row: the rows come round again.
@@ -80,8 +80,8 @@ describe('NATS and FHIR down while sessions end', () => {
     expect(messages.filter((m) => m.event.type === 'virtual_care.session.ended')).toHaveLength(SESSIONS);
     expect(messages.filter((m) => m.event.type === 'virtual_care.billing.created')).toHaveLength(SESSIONS);
 
-    expect(await h.fhir.encounterCount()).toBe(SESSIONS);
-    const fhir = createFhirClient({ baseUrl: h.fhir.url });
+    expect(await h.fhir!.encounterCount()).toBe(SESSIONS);
+    const fhir = createFhirClient({ baseUrl: h.fhir!.url });
     const refs = await queryRows<{ id: string; encounter_ref: string | null }>(h.db.db, sql`select id, encounter_ref from virtual_sessions order by id`);
     for (const row of refs) {
       const encounter = await fhir.findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: row.id });

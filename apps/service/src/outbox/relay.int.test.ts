@@ -39,7 +39,7 @@ describe('live mode: the relay delivers the outbox', () => {
 
     const session = await h.call('GET', `${API}/sessions/${id}`, { as: practitioner('acme') });
     expect(session.body.encounterRef).toMatch(/^Encounter\/[A-Za-z0-9-]+$/);
-    const encounter = await createFhirClient({ baseUrl: h.fhir.url }).findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: id });
+    const encounter = await createFhirClient({ baseUrl: h.fhir!.url }).findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: id });
     expect(`Encounter/${encounter!.id}`).toBe(session.body.encounterRef);
     expect(encounter).toMatchObject({ status: 'finished', class: { code: 'VR' }, subject: { reference: 'Patient/pt-1' }, period: { start: session.body.startedAt, end: session.body.endedAt } });
     expect(encounter!.participant?.map((p) => p.individual?.reference)).toEqual(['Practitioner/p-1']);
@@ -76,7 +76,7 @@ describe('shadow mode: no outward effects', () => {
     expect(billing).toEqual([{ status: 'pending', place_of_service: '02' }]);
     const audit = await queryRows<{ action: string }>(h.db.db, sql`select action from session_audit_events where session_id = ${id} order by occurred_at`);
     expect(audit.map((a) => a.action)).toEqual(['session.created', 'participant.joined', 'participant.joined', 'participant.left', 'session.ended']);
-    expect(await h.fhir.encounterCount()).toBe(0);
+    expect(await h.fhir!.encounterCount()).toBe(0);
     expect(await readStream(h.stream.natsUrl, h.stream.name)).toEqual([]);
     const ready = await h.call('GET', '/readyz');
     expect(ready.body.mode).toBe('shadow');

@@ -9,7 +9,7 @@ const API = '/api/v1/virtual-care';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ start: { relay: false } });
+  h = await startHarness({ fhir: false, start: { relay: false } });
   await configureTenant(h, 'acme');
   await configureTenant(h, 'globex');
   await recordConsent(h, 'acme', 'Patient/pt-1', 'active');

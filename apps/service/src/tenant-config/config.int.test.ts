@@ -10,7 +10,7 @@ let h: Harness;
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({ start: { relay: false }, logLines });
+  h = await startHarness({ fhir: false, start: { relay: false }, logLines });
 });
 afterAll(async () => {
   await h?.close();

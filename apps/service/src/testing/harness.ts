@@ -37,7 +37,8 @@ export interface Harness {
   url: string;
   service: RunningService;
   db: Awaited<ReturnType<typeof openTestDatabase>>;
-  fhir: FhirStandIn;
+  /** Absent when started with `fhir: false` (files that never relay: indexing R4 costs seconds). */
+  fhir: FhirStandIn | undefined;
   accessPolicy: AccessPolicyStandIn;
   consents: AccessPolicyClient;
   jitsi: JitsiStandIn;
@@ -53,6 +54,8 @@ export interface HarnessOptions {
   /** A NATS of the test's own (outage tests); default the shared test server. */
   natsUrl?: string;
   start?: StartOptions;
+  /** Start the FHIR stand-in (default true). */
+  fhir?: boolean;
   /** Collect every log line (level trace) here instead of discarding them. */
   logLines?: string[];
 }
@@ -65,7 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const secret = randomUUID() + randomUUID();
   const kmsDir = await mkdtemp(join(tmpdir(), 'vc-svc-kms-'));
   const db = await openTestDatabase();
-  const [fhir, accessPolicy, jitsi] = await Promise.all([startFhirStandIn(), startAccessPolicyStandIn(), startJitsiStandIn()]);
+  const [fhir, accessPolicy, jitsi] = await Promise.all([options.fhir === false ? undefined : startFhirStandIn(), startAccessPolicyStandIn(), startJitsiStandIn()]);
   const config = loadConfig({
     PORT: '0',
     VC_LISTEN_HOST: '127.0.0.1',
@@ -87,7 +90,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 }),
       jitsiProbe: createJitsiProbe({ timeoutMs: 2_000 }),
       eventStream,
-      fhir: createFhirClient({ baseUrl: fhir.url, timeoutMs: 2_000 }),
+      fhir: fhir ? createFhirClient({ baseUrl: fhir.url, timeoutMs: 2_000 }) : undefined,
       logger: options.logLines ? createLogger('trace', { write: (line: string) => void options.logLines!.push(line) }) : createLogger(config.logLevel),
     },
     { relayOptions: { intervalMs: 50, backoff: { baseMs: 20, maxMs: 200 } }, ...options.start },
@@ -122,7 +125,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await service.close();
       await eventStream.close();
-      await Promise.all([fhir.close(), accessPolicy.close(), jitsi.close()]);
+      await Promise.all([fhir?.close(), accessPolicy.close(), jitsi.close()]);
       const nc = await connect({ servers: natsUrl }).catch(() => undefined);
       if (nc) {
         await (await jetstreamManager(nc)).streams.delete(stream.name).catch(() => false);
