@@ -7,7 +7,7 @@ import { jsonPrinted, printJson } from './output';
 async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
   try {
-    await makeCli().parseAsync(argv);
+    await (await makeCli(argv)).parseAsync(argv);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,10 +1,5 @@
 import { Command } from 'commander';
-import { makePhaseCommand } from './commands/phase';
-import { makeRejectsCommand } from './commands/rejects';
-import { makeRollbackCommand } from './commands/rollback';
-import { makeStatusCommand } from './commands/status';
-import { makeTenantCommand } from './commands/tenant';
-import { makeValidateCommand } from './commands/validate';
+import { isPhaseId, loadAllPhases, loadPhase } from './phases';
 
 const ENVIRONMENT = `
 Environment (DESIGN §8):
@@ -18,17 +13,28 @@ Environment (DESIGN §8):
   VC_NATS_URL             JetStream for the VIRTUAL_CARE stream (s0); optional
   VC_FHIR_BASE_URL, VC_ACCESS_POLICY_URL, VC_KONG_ADMIN_URL, VC_LICENSING_URL, VC_MODE (live|shadow)`;
 
-/** The `migrator` program: one module per command, added here in one visible list. */
-export function makeCli(): Command {
-  return new Command('migrator')
+/**
+ * The commands, in one visible list. Each module is imported only when its command is run (or for help),
+ * so `migrator phase s1` does not load what s2–s4 and validation need.
+ */
+const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<Command>>> = {
+  phase: async (argv) => (await import('./commands/phase')).makePhaseCommand(isPhaseId(argv[3]) ? [await loadPhase(argv[3])] : await loadAllPhases()),
+  status: async () => (await import('./commands/status')).makeStatusCommand(),
+  rejects: async () => (await import('./commands/rejects')).makeRejectsCommand(),
+  validate: async () => (await import('./commands/validate')).makeValidateCommand(),
+  rollback: async () => (await import('./commands/rollback')).makeRollbackCommand(),
+  tenant: async () => (await import('./commands/tenant')).makeTenantCommand(),
+};
+
+/** The `migrator` program for this invocation (`argv` as in process.argv). */
+export async function makeCli(argv: readonly string[]): Promise<Command> {
+  const program = new Command('migrator')
     .description('moves tenants from legacy digital-communication onto virtual-care, phase by phase (s0–s4), resumably')
     .exitOverride()
     .showHelpAfterError()
-    .addHelpText('after', ENVIRONMENT)
-    .addCommand(makePhaseCommand())
-    .addCommand(makeStatusCommand())
-    .addCommand(makeRejectsCommand())
-    .addCommand(makeValidateCommand())
-    .addCommand(makeRollbackCommand())
-    .addCommand(makeTenantCommand());
+    .addHelpText('after', ENVIRONMENT);
+  const named = argv[2];
+  const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  for (const name of wanted) program.addCommand((await COMMANDS[name]!(argv)).exitOverride());
+  return program;
 }

@@ -4,8 +4,7 @@ import { queryOf } from '../engine/tx';
 import type { Phase, Services } from '../engine/types';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
-import { PHASES, phaseById } from '../phases';
-import { runPhaseAction } from '../phases/s4/decommission-action';
+import { PHASE_IDS, loadPhase } from '../phases';
 import { withCommandContext } from './context';
 import { addRunOptions, parseRunOptions, type RawRunOptions } from './run-options';
 
@@ -62,17 +61,21 @@ function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
   return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
 }
 
-/** `migrator phase <s0|s1|s2|s3|s4>`: runs a phase's steps, resumable, with the flags of DESIGN §6. */
-export function makePhaseCommand(): Command {
+/**
+ * `migrator phase <s0|s1|s2|s3|s4> [action]`: runs a phase's steps, resumable, with the flags of DESIGN §6.
+ * `phases` are the phases this invocation may run (cli.ts loads only the one named, when it is named),
+ * whose own flags are added.
+ */
+export function makePhaseCommand(phases: readonly Phase[]): Command {
   const command = addRunOptions(new Command('phase'))
     .description('run a migration phase (s0 bootstrap, s1 session data, s2 Jitsi/parallel run, s3 consents, s4 cutover)')
-    .argument('<phase>', `one of ${PHASES.map((p) => p.id).join(', ')}`)
+    .argument('<phase>', `one of ${PHASE_IDS.join(', ')}`)
     .argument('[action]', 's4 only: decommission (refused inside the 2-week stability window unless --force --reason)')
     .addHelpText('after', EXAMPLES);
-  for (const phase of PHASES) for (const flag of phase.flags ?? []) command.option(flag.flags, `(${phase.id}) ${flag.description}`, flag.defaultValue);
+  for (const phase of phases) for (const flag of phase.flags ?? []) command.option(flag.flags, `(${phase.id}) ${flag.description}`, flag.defaultValue);
   return command.action(async (phaseId: string, action: string | undefined, raw: RawRunOptions & { tenant?: string; allTenants?: boolean; json?: boolean }) => {
-    if (action !== undefined) return runPhaseAction(phaseId, action, raw);
-    const phase = phaseById(phaseId);
+    if (action !== undefined) return (await import('../phases/s4/decommission-action')).runPhaseAction(phaseId, action, raw);
+    const phase = phases.find((p) => p.id === phaseId.toLowerCase()) ?? (await loadPhase(phaseId));
     const options = parseRunOptions(raw, new Date());
     const stop = stopOnSignals();
     try {
