@@ -40,8 +40,7 @@ async function requireConsent(ctx: AppContext, principal: Principal, now: Date):
   }
 }
 
-async function requireConfig(ctx: AppContext, tenantId: string): Promise<TenantVirtualCareConfig> {
-  const config = await findTenantConfig(ctx.db, tenantId);
+function requireConfig(config: TenantVirtualCareConfig | undefined, tenantId: string): TenantVirtualCareConfig {
   if (!config) throw new AppError('tenant_not_configured', `tenant ${tenantId} has no virtual-care configuration; an admin must PUT /config`);
   if (!config.enabled) throw new AppError('virtual_care_disabled', `virtual care is disabled for tenant ${tenantId}`);
   return config;
@@ -56,9 +55,10 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
   const now = ctx.now();
   const role = joinRole(principal);
   // Checks that need no write come first, so a refused join leaves no trace but the problem reply.
-  const visible = await loadSessionFor(ctx.db, principal, sessionId);
+  // Two independent reads at once; the session's 404 still comes before any consent or config problem.
+  const [visible, found] = await Promise.all([loadSessionFor(ctx.db, principal, sessionId), findTenantConfig(ctx.db, principal.tenant)]);
   if (role === 'patient') await requireConsent(ctx, principal, now);
-  const config = await requireConfig(ctx, principal.tenant);
+  const config = requireConfig(found, principal.tenant);
   const appSecret = await ctx.secrets.get(principal.tenant, config.credentialsCiphertext);
   const { session } = await runTransition({
     db: ctx.db,
