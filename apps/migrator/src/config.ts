@@ -27,6 +27,9 @@ const schema = z.object({
   /** Endpoint of an AWS-KMS-protocol server (stand-in, LocalStack); the SDK's default otherwise. */
   VC_KMS_ENDPOINT: httpUrl.optional(),
   VC_NATS_URL: z.string().regex(/^(nats|tls):\/\/.+|^[^:/]+:\d+$/, 'nats://host:port').optional(),
+  /** The stream S0 ensures; the service publishes to the same (its config reads the same variables). */
+  VC_NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name').default('VIRTUAL_CARE'),
+  VC_NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, 'empty or a token ending in a dot, e.g. staging.').default(''),
   VC_FHIR_BASE_URL: httpUrl.optional(),
   VC_ACCESS_POLICY_URL: httpUrl.optional(),
   VC_KONG_ADMIN_URL: httpUrl.optional(),

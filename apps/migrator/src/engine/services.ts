@@ -47,7 +47,10 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     events: () =>
       once(
         'events',
-        async () => (config.VC_NATS_URL ? connectEventStream({ url: config.VC_NATS_URL }) : undefined),
+        async () =>
+          config.VC_NATS_URL
+            ? connectEventStream({ url: config.VC_NATS_URL, stream: config.VC_NATS_STREAM, subjects: [`${config.VC_NATS_SUBJECT_PREFIX}virtual_care.>`] })
+            : undefined,
         async (s) => void (await s?.close()),
       ),
     fhir: () =>

@@ -17,11 +17,11 @@ export const eventStreamStep: Step = {
       return;
     }
     if (ctx.options.dryRun) {
-      await ctx.commit({ cursor: { done: true }, read: 0, written: 0, facts: { stream: 'would ensure VIRTUAL_CARE' } });
+      await ctx.commit({ cursor: { done: true }, read: 0, written: 0, facts: { stream: `would ensure ${ctx.config.VC_NATS_STREAM}` } });
       return;
     }
     const outcome = await events.ensureStream();
-    ctx.log.info({ outcome }, 'stream VIRTUAL_CARE');
-    await ctx.commit({ cursor: { done: true }, read: 0, written: outcome === 'unchanged' ? 0 : 1, facts: { stream: outcome } });
+    ctx.log.info({ outcome, stream: ctx.config.VC_NATS_STREAM }, 'JetStream stream ensured');
+    await ctx.commit({ cursor: { done: true }, read: 0, written: outcome === 'unchanged' ? 0 : 1, facts: { stream: ctx.config.VC_NATS_STREAM, outcome } });
   },
 };
