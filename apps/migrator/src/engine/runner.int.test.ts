@@ -1,0 +1,112 @@
+import { createDatabase, migrate, type DatabaseHandle } from '@vc/schema';
+import pino from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config';
+import { runPhase } from './runner';
+import { createServices } from './services';
+import type { Batch, Phase, RunOptions, Step } from './types';
+
+/**
+ * The engine on PGlite, with a synthetic phase: what every phase relies on — a batch's writes and its
+ * checkpoint commit together, a failed step resumes from its last commit, the reject-rate gate, dry runs.
+ */
+let handle: DatabaseHandle;
+
+beforeAll(async () => {
+  handle = await createDatabase('pglite:memory');
+  await migrate(handle);
+  await handle.pglite!.exec('create table public.engine_probe (n int primary key)');
+});
+
+beforeEach(async () => {
+  await handle.pglite!.exec('truncate engine_probe, vc_migration.step_checkpoints, vc_migration.rejects, vc_migration.runs');
+});
+
+afterAll(async () => {
+  await handle.close();
+});
+
+const options = (over: Partial<RunOptions> = {}): RunOptions => ({ dryRun: false, batchSize: 10, concurrency: 1, asOf: new Date('2026-01-01T00:00:00Z'), maxRejectRate: 0.01, ...over });
+
+/** A step writing 1..total in batches of 10, failing once when it reaches `failAt` (inside the batch's write). */
+function countingStep(total: number, opts: { failAt?: number; rejectEvery?: number } = {}): Step & { failed: boolean } {
+  const step = {
+    id: 'x.1',
+    title: 'count',
+    failed: false as boolean,
+    async run(ctx, checkpoint) {
+      for (let next = Number(checkpoint.cursor?.next ?? 1); next <= total; next += 10) {
+        const ns = Array.from({ length: Math.min(10, total - next + 1) }, (_, i) => next + i);
+        const rejects = opts.rejectEvery ? ns.filter((n) => n % opts.rejectEvery! === 0).map((n) => ({ legacyKey: String(n), reason: 'probe', raw: { n } })) : [];
+        const batch: Batch = {
+          cursor: { next: next + 10 },
+          read: ns.length,
+          written: ns.length - rejects.length,
+          rejects,
+          warnings: { probe_warning: 1 },
+          write: async (tx) => {
+            await tx.insertMany('engine_probe', ['n'], ns.filter((n) => !rejects.some((r) => r.legacyKey === String(n))).map((n) => [n]));
+            if (opts.failAt !== undefined && ns.includes(opts.failAt) && !step.failed) {
+              step.failed = true;
+              throw new Error(`probe failure at ${opts.failAt}`);
+            }
+          },
+        };
+        await ctx.commit(batch);
+      }
+    },
+  } satisfies Step & { failed: boolean };
+  return step;
+}
+
+async function run(step: Step, runOptions: RunOptions = options()) {
+  const phase: Phase = { id: 's1', title: 'probe', steps: [step] };
+  const services = createServices(loadConfig({}));
+  return runPhase({ phase, tenants: ['t1'], options: runOptions, config: loadConfig({}), handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true } });
+}
+
+const rows = async (sql: string) => (await handle.pglite!.query<Record<string, unknown>>(sql)).rows;
+
+describe('step engine', () => {
+  it('a batch whose write fails leaves neither its rows nor its checkpoint; the next run resumes there and ends exactly-once', async () => {
+    const step = countingStep(35, { failAt: 25 });
+    const failed = await run(step);
+    expect([failed.status, failed.steps[0]!.status, failed.steps[0]!.error]).toEqual(['failed', 'failed', 'probe failure at 25']);
+    expect(await rows('select count(*)::int as n from engine_probe')).toEqual([{ n: 20 }]);
+    expect(await rows(`select status, cursor, read, written from vc_migration.step_checkpoints`)).toEqual([{ status: 'failed', cursor: { next: 21 }, read: 20, written: 20 }]);
+
+    const resumed = await run(step);
+    expect([resumed.status, resumed.steps[0]]).toEqual(['done', expect.objectContaining({ status: 'done', read: 35, written: 35, rejected: 0, warnings: 4 })]);
+    expect(await rows('select count(*)::int as n, sum(n)::int as s from engine_probe')).toEqual([{ n: 35, s: (35 * 36) / 2 }]);
+  });
+
+  it('a finished step is skipped on the next run', async () => {
+    await run(countingStep(12));
+    const again = await run(countingStep(12));
+    expect(again.steps.map((s) => [s.status, s.read])).toEqual([['skipped', 12]]);
+  });
+
+  it('rejects are kept with their raw rows, and a step past --max-reject-rate fails naming the rate and the command to look', async () => {
+    const summary = await run(countingStep(20, { rejectEvery: 5 }), options({ maxRejectRate: 0.1 }));
+    expect(summary.steps[0]!.error).toBe('step x.1 of tenant t1 rejected 4 of 20 rows (20.00%), above --max-reject-rate 0.1; see `migrator rejects --tenant t1`');
+    expect(await rows(`select legacy_key, reason, raw from vc_migration.rejects order by legacy_key::int`)).toEqual(
+      [5, 10, 15, 20].map((n) => ({ legacy_key: String(n), reason: 'probe', raw: { n } })),
+    );
+    const tolerant = await run(countingStep(20, { rejectEvery: 5 }), options({ maxRejectRate: 0.25 }));
+    expect([tolerant.status, tolerant.rejects]).toEqual(['done', { probe: 4 }]);
+  });
+
+  it('a dry run writes nothing (no rows, checkpoints, rejects or runs) and reports what would happen', async () => {
+    const summary = await run(countingStep(20, { rejectEvery: 10 }), options({ dryRun: true, maxRejectRate: 0.5 }));
+    expect([summary.status, summary.dryRun, summary.rejects, summary.warnings, summary.steps[0]!.written]).toEqual(['done', true, { probe: 2 }, { probe_warning: 2 }, 18]);
+    expect(await rows(`select (select count(*) from engine_probe)::int + (select count(*) from vc_migration.step_checkpoints)::int + (select count(*) from vc_migration.rejects)::int + (select count(*) from vc_migration.runs)::int as n`)).toEqual([{ n: 0 }]);
+  });
+
+  it('--restart-step forgets the checkpoint and the rejects of the step, then runs it again', async () => {
+    await run(countingStep(20, { rejectEvery: 10 }), options({ maxRejectRate: 0.5 }));
+    await handle.pglite!.exec('delete from engine_probe');
+    const again = await run(countingStep(20, { rejectEvery: 10 }), options({ maxRejectRate: 0.5, restartStep: 'x.1' }));
+    expect([again.steps[0]!.status, again.steps[0]!.read, again.rejects]).toEqual(['done', 20, { probe: 2 }]);
+    expect(await rows('select count(*)::int as n from engine_probe')).toEqual([{ n: 18 }]);
+  });
+});
