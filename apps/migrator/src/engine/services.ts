@@ -6,7 +6,6 @@ import { connectEventStream } from '@vc/integrations/nats';
 import { legacySourceSpec, type MigratorConfig } from '../config';
 import { ExitError } from '../exit-error';
 import { openLegacySource, openPortalSource } from '../legacy/open';
-import type { FhirClient, KongGateway } from './ports';
 import type { Services } from './types';
 
 /** {@link Services} plus closing whatever was opened. */
@@ -36,8 +35,6 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     return made.get(name) as Promise<T>;
   }
   const awsOptions = { aws: { endpoint: config.VC_KMS_ENDPOINT } };
-  // FHIR and Kong adapters are loaded by name so the engine does not pin them before they are complete.
-  const load = async <T>(specifier: string) => (await import(/* @vite-ignore */ specifier)) as T;
 
   return {
     legacy: () => once('legacy', () => openLegacySource(legacySourceSpec(config)), (s) => s.close()),
@@ -56,7 +53,8 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     fhir: () =>
       once('fhir', async () => {
         if (!config.VC_FHIR_BASE_URL) throw missing('VC_FHIR_BASE_URL', 'the FHIR R4 base URL, http(s)://…');
-        const { createFhirClient } = await load<{ createFhirClient(o: { baseUrl: string }): FhirClient }>('@vc/integrations/fhir');
+        // Imported on first use: the FHIR client pulls in @medplum/core, which only s2 and onboarding need.
+        const { createFhirClient } = await import('@vc/integrations/fhir');
         return createFhirClient({ baseUrl: config.VC_FHIR_BASE_URL });
       }),
     accessPolicy: () =>
@@ -67,7 +65,7 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     jitsi: () => once('jitsi', async () => createJitsiProbe({})),
     kong: () =>
       once('kong', async () => {
-        const { createKongGateway } = await load<{ createKongGateway(o: { adminUrl: string } | { file: string }): KongGateway }>('@vc/integrations/kong');
+        const { createKongGateway } = await import('@vc/integrations/kong');
         if (config.VC_KONG_ADMIN_URL) return createKongGateway({ adminUrl: config.VC_KONG_ADMIN_URL });
         return createKongGateway({ file: config.VC_KONG_FILE ?? '.data/kong.yaml' });
       }),
