@@ -88,7 +88,8 @@ export const exportSessionsStep: Step = {
     const asOf = await s1AsOf(ctx, checkpoint);
     const source = await ctx.services.legacy();
     let total: number | undefined;
-    source.count('VirtualSession', { tenantId: ctx.tenantId }).then((n) => (total = n), () => undefined);
+    // For the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none.
+    if (source.kind === 'mysql') source.count('VirtualSession', { tenantId: ctx.tenantId }).then((n) => (total = n), () => undefined);
     let done = checkpoint.read;
     const after = (checkpoint.cursor?.position as string | undefined) ?? null;
     for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {

@@ -56,6 +56,9 @@ function parseBatch(batch: LegacyBatch): ParsedBatch {
 async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Checkpoint): Promise<boolean> {
   const after = (checkpoint.cursor?.position as string | undefined) ?? null;
   let done = checkpoint.read;
+  let total: number | undefined;
+  // For the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none.
+  if (source.kind === 'mysql') source.count('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY }).then((n) => (total = n), () => undefined);
   for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
     const parsed = parseBatch(batch);
     const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
@@ -75,7 +78,7 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
       write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
     });
     done += batch.rows.length;
-    ctx.progress(done);
+    ctx.progress(done, total);
     if (ctx.signal.aborted) return false;
   }
   return true;
