@@ -96,7 +96,8 @@ const onboard = (tenant: string, jitsiUrl: string) =>
     { VC_LICENSING_URL: licensing.url, VC_FHIR_BASE_URL: fhir.url, VC_KMS: `local:${join(work, 'migrator-kms.json')}` },
   );
 
-describe('migrator tenant onboard (plan §3)', () => {
+// Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
+describe('migrator tenant onboard (plan §3)', { timeout: 180_000 }, () => {
   it('puts the config, tests the connection, enables the module, runs a first session and finds its Encounter', async () => {
     const run = await onboard('newco', jitsi.url);
     expect(run.code, run.stderr).toBe(0);

@@ -64,7 +64,8 @@ afterAll(async () => {
   await Promise.all([pg?.drop(), legacy?.drop(), accessPolicy?.close(), jitsi?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
 });
 
-describe('migrator validate (plan §5 checklist)', () => {
+// Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
+describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
   it('passes a healthy tenant with every check of the checklist', async () => {
     const run = await validate('acme', '--tenant', 'acme');
     const report = JSON.parse(run.stdout) as ValidationJson;

@@ -77,7 +77,8 @@ afterAll(async () => {
   await Promise.all([pg?.drop(), legacy?.drop(), jitsi?.close(), brokenJitsi?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
 });
 
-describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks', () => {
+// Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
+describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks', { timeout: 180_000 }, () => {
   it('2.4 fails naming the ended sessions without an Encounter after the test-connection and a go parallel run', async () => {
     const run = await s2('acme');
     expect(run.code).toBe(1);

@@ -43,7 +43,8 @@ async function checkpointFacts(tenant: string, step: string): Promise<Record<str
   return rows[0]?.facts ?? {};
 }
 
-describe('phase s3 on MariaDB patient_portal', () => {
+// Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
+describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
   it('exports, imports and verifies the tenant consents with the counts the generator expects', async () => {
     const run = await s3('acme');
     expect(run.code, run.stderr).toBe(0);

@@ -69,7 +69,8 @@ afterAll(async () => {
   await Promise.all([pg?.drop(), legacy?.drop(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
 });
 
-describe('phase s4: delta sync, Kong cutover, rollback, decommission', () => {
+// Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
+describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout: 180_000 }, () => {
   it('delta-syncs legacy changes since the S1 watermark, loading upcoming sessions as scheduled', async () => {
     const run = await s4();
     expect(run.code, run.stderr).toBe(0);
