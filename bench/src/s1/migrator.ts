@@ -15,7 +15,7 @@ export interface MigratorEnv {
   VC_KMS: string;
 }
 
-export interface StepSummary { id: string; tenant: string; status: string; read: number; written: number; rejected: number; durationMs: number }
+export interface StepSummary { id: string; tenant: string; status: string; read: number; written: number; rejected: number; deferred?: number; durationMs: number }
 export interface MigratorRun { ms: number; peakRssMiB: number; status: string; steps: StepSummary[] }
 
 async function pnpmMigrator(args: readonly string[], env: MigratorEnv, logPath: string): Promise<{ ms: number; peakRssMiB: number; stdout: string }> {

@@ -9,8 +9,8 @@ const RESULTS: S1Results = {
   sizes: { small: { sessions: 100, auditRows: 400 }, large: { sessions: 1000, auditRows: 4000 } },
   generate: { seconds: 1, rowsPerSecond: 5500 },
   migrator: {
-    small: { seconds: 1, rows: 500, rowsPerSecond: 500, peakRssMiB: 150 },
-    large: { seconds: 2, rows: 5000, rowsPerSecond: 2500, peakRssMiB: 160, byStep: { '1.1': 1000, '1.4': 800 } },
+    small: { seconds: 1, rows: 500, rowsPerSecond: 500, peakRssMiB: 150, byStep: {}, countMismatches: 0 },
+    large: { seconds: 2, rows: 5000, rowsPerSecond: 2500, peakRssMiB: 160, byStep: { '1.1': 1000, '1.4': 800 }, countMismatches: 0 },
   },
   rawCopy: { seconds: 1, rows: 5000, rowsPerSecond: 5000 },
   pgloader: { seconds: 4, rows: 5000, rowsPerSecond: 1250 },
@@ -25,6 +25,9 @@ describe('the s1 results section', () => {
     expect(md).toContain('| 1,000 | 4,000 | 2.0 s | 2,500 | 160 MiB |');
     expect(md).toContain('Migrator time per step (all tenants): 1.1 1.0 s, 1.4 0.8 s.');
     expect(md).toContain('at the end of each phase: migrator s1 on large 1.5.');
+    expect(md).toContain('per tenant): all agree at both sizes.');
+    expect(s1Markdown({ ...RESULTS, migrator: { ...RESULTS.migrator, large: { ...RESULTS.migrator.large, countMismatches: 2 } } }))
+      .toContain('per tenant): 0 disagreement(s) at 100 sessions, 2 at 1,000 (listed in the bench\'s log).');
   });
 
   it('replaces only its own section and keeps the others', () => {

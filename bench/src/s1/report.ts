@@ -7,12 +7,15 @@ export interface S1Results {
   machine: string;
   sizes: { small: DataSize; large: DataSize };
   generate: { seconds: number; rowsPerSecond: number };
-  migrator: { small: ToolRun & { peakRssMiB: number }; large: ToolRun & { peakRssMiB: number; byStep: Record<string, number> } };
+  migrator: { small: MigratorResult; large: MigratorResult };
   rawCopy: ToolRun;
   pgloader: ToolRun;
   /** 1-minute load average at the end of each phase, by phase. */
   loadAverages: Record<string, number>;
 }
+
+/** A migrator run: throughput, memory, time per step, and how many per-tenant counts disagreed with the generator's. */
+export interface MigratorResult extends ToolRun { peakRssMiB: number; byStep: Record<string, number>; countMismatches: number }
 
 export interface DataSize { sessions: number; auditRows: number }
 export interface ToolRun { seconds: number; rows: number; rowsPerSecond: number }
@@ -22,6 +25,12 @@ const END = '<!-- s1:end -->';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+
+function agreement(r: S1Results): string {
+  const { small, large } = r.migrator;
+  if (small.countMismatches + large.countMismatches === 0) return 'all agree at both sizes';
+  return `${small.countMismatches} disagreement(s) at ${fmt(r.sizes.small.sessions)} sessions, ${large.countMismatches} at ${fmt(r.sizes.large.sessions)} (listed in the bench's log)`;
+}
 
 export function s1Markdown(r: S1Results): string {
   const large = r.sizes.large.sessions + r.sizes.large.auditRows;
@@ -54,6 +63,8 @@ export function s1Markdown(r: S1Results): string {
     `| ${fmt(r.sizes.large.sessions)} | ${fmt(r.sizes.large.auditRows)} | ${m.seconds.toFixed(1)} s | ${fmt(m.rowsPerSecond)} | ${fmt(m.peakRssMiB)} MiB |`,
     '',
     `Migrator time per step (all tenants): ${steps}.`,
+    '',
+    `Loaded rows vs the generator's expected counts (1.1 written/rejected/deferred, 1.3 written, 1.4 written/rejected, per tenant): ${agreement(r)}.`,
     '',
     `Load average (1 min, shared with other work) at the end of each phase: ${Object.entries(r.loadAverages).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
     '',

@@ -8,7 +8,8 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadIntoMysql } from '@vc/fixtures';
+import { loadIntoMysql, type ExpectedCounts } from '@vc/fixtures';
+import { countMismatches } from './counts';
 import pg from 'pg';
 import { durationByStep, runMigratorS1 } from './migrator';
 import { runPgloader } from './pgloader';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
 async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl: string, workDir: string, command: string): Promise<S1Results> {
   const base = { tenants: opts.tenants, auditPerSession: opts.audit, seed: opts.seed, asOf: new Date(AS_OF) };
   const sets = { small: opts.small, large: opts.sessions };
-  const loaded: Record<string, { size: DataSize; url: string; portalUrl: string; key: string }> = {};
+  const loaded: Record<string, { size: DataSize; url: string; portalUrl: string; expected: ExpectedCounts }> = {};
   let generated = { rows: 0, seconds: 0 };
   for (const [name, sessions] of Object.entries(sets)) {
     const databases = { digitalCommunication: `dc_${name}`, patientPortal: `pp_${name}` };
@@ -105,16 +106,18 @@ async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl
       size: { sessions: value.rows.VirtualSession ?? 0, auditRows: value.rows.AuditLog ?? 0 },
       url: `${mysqlUrl}/${databases.digitalCommunication}`,
       portalUrl: `${mysqlUrl}/${databases.patientPortal}`,
-      key: value.expected.legacyMasterKey,
+      expected: value.expected,
     };
   }
   const rowsOf = (size: DataSize): number => size.sessions + size.auditRows;
   const migrate = async (name: 'small' | 'large') => {
     const set = loaded[name]!;
-    const env = { VC_DATABASE_URL: await createPgDatabase(pgUrl, `vc_${name}`), VC_LEGACY_DATABASE_URL: set.url, VC_PORTAL_DATABASE_URL: set.portalUrl, VC_LEGACY_MASTER_KEY: set.key, VC_KMS: `local:${join(workDir, 'kms.json')}` };
+    const env = { VC_DATABASE_URL: await createPgDatabase(pgUrl, `vc_${name}`), VC_LEGACY_DATABASE_URL: set.url, VC_PORTAL_DATABASE_URL: set.portalUrl, VC_LEGACY_MASTER_KEY: set.expected.legacyMasterKey, VC_KMS: `local:${join(workDir, 'kms.json')}` };
     const { value } = await timed(`migrator s1 on ${name}`, () => runMigratorS1(env, AS_OF, join(workDir, `migrator-${name}.log`)));
     if (value.status !== 'done') throw new Error(`migrator s1 on ${name} ended ${value.status}`);
-    return { seconds: value.ms / 1000, rows: rowsOf(set.size), rowsPerSecond: rowsOf(set.size) / (value.ms / 1000), peakRssMiB: value.peakRssMiB, byStep: durationByStep(value.steps) };
+    const mismatches = countMismatches(set.expected, value.steps);
+    if (mismatches.length > 0) log(`migrator s1 on ${name} disagrees with the expected counts:\n  ${mismatches.join('\n  ')}`);
+    return { seconds: value.ms / 1000, rows: rowsOf(set.size), rowsPerSecond: rowsOf(set.size) / (value.ms / 1000), peakRssMiB: value.peakRssMiB, byStep: durationByStep(value.steps), countMismatches: mismatches.length };
   };
   const small = await migrate('small');
   const large = await migrate('large');
