@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normalizeKongConfig, startKongAdminStandIn, type KongAdminStandIn, type KongConfig } from '@vc/integrations/kong';
@@ -138,6 +138,38 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ tenant: 'acme', status: 'decommissioned', forced: true });
     expect((await cutoverActions()).at(-1)).toEqual({ action: 'decommission', forced: true, reason: 'CHG-1234 legacy host retired early' });
+  });
+
+  it('with a decK file instead of the Admin API: the file is cut over in place and rolled back', async () => {
+    const file = join(work, 'kong.yaml');
+    const legacyYaml = [
+      '_format_version: "3.0"',
+      'services:',
+      '  - name: digital-communication',
+      '    url: http://digital-communication.internal:8080',
+      '    routes:',
+      '      - name: legacy-sessions',
+      '        paths: [/api/v1/digital-communication/virtual-sessions]',
+      '        strip_path: false',
+      '',
+    ].join('\n');
+    await writeFile(file, legacyYaml);
+    const fileEnv = { ...env, VC_KONG_FILE: file };
+    delete (fileEnv as Record<string, string | undefined>).VC_KONG_ADMIN_URL;
+    const s1 = await runMigrator(['phase', 's1', '--tenant', 'initech', '--as-of', asOf, '--max-reject-rate', '0.5'], fileEnv);
+    expect(s1.code, s1.stderr).toBe(0);
+    const cut = await runMigrator(['phase', 's4', '--tenant', 'initech', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5'], fileEnv);
+    expect(cut.code, cut.stderr).toBe(0);
+    const after = await readFile(file, 'utf8');
+    expect(after).toMatch(/_format_version: "?3\.0"?/);
+    expect(after).toContain('name: virtual-care-service');
+    expect(after).toContain('name: pre-function');
+    const back = await runMigrator(['rollback', 's4', '--tenant', 'initech', '--json'], fileEnv);
+    expect(back.code, back.stderr).toBe(0);
+    const restored = await readFile(file, 'utf8');
+    expect(restored).not.toContain('virtual-care-service');
+    expect(restored).not.toContain('pre-function');
+    expect(restored).toContain('name: legacy-sessions');
   });
 
   it('never prints a patient ref, display name or secret', () => {
