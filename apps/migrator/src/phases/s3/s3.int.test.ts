@@ -83,6 +83,20 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
     expect(rows).toHaveLength(0);
   });
 
+  it('an access-policy outage fails the import (exit 1, state kept) and the next run resumes to the full import', async () => {
+    accessPolicy.setDown(true);
+    const down = await s3('initech');
+    accessPolicy.setDown(false);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('consent upsert for tenant initech: access-policy answered 503');
+    expect(await checkpointFacts('initech', '3.1')).toMatchObject({ consents: { legacy: legacy.expected.tenants.initech!.consents.legacy } });
+    const resumed = await s3('initech');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const expected = legacy.expected.tenants.initech!.consents;
+    expect(await consents('initech')).toBe(expected.active + expected.inactive);
+    expect(await checkpointFacts('initech', '3.2')).toMatchObject({ imported: { created: expected.active + expected.inactive, changed: 0, unchanged: 0 } });
+  });
+
   it('fails the verify step when access-policy disagrees with legacy, naming legacy ids only', async () => {
     const imported = await s3('umbrella');
     expect(imported.code, imported.stderr).toBe(0);
