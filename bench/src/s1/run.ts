@@ -4,6 +4,11 @@
  * measures the migrator's `phase s1 --all-tenants` on both (rows/s, peak RSS), raw COPY of the large
  * set's rows (the ceiling) and pgloader on the same tables, and rewrites the s1 section of
  * bench/RESULTS.md. Not part of `pnpm test`: the full run takes tens of minutes.
+ *
+ * Options (defaults = the published run): --sessions 1000000 --small-sessions 100000 --audit-per-session 4
+ * --tenants 4 --seed 20261101 --out bench/RESULTS.md --keep (keep the work dir). A quick plumbing check:
+ * `pnpm --filter @vc/bench s1 --sessions 3000 --small-sessions 1000 --out /tmp/RESULTS.md`.
+ * Installs postgresql-15, mariadb-server and pgloader when missing and run as root.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
