@@ -46,6 +46,36 @@ async function copyRows(client: pg.PoolClient, table: string, columns: readonly 
 
 const insertOptions = (given: InsertOptions | string | undefined): InsertOptions => (typeof given === 'string' ? { onConflict: given } : (given ?? {}));
 
+const columnTypes = new Map<string, Promise<Map<string, string>>>();
+
+/** Column → SQL type of a table (cached per process: the schema does not change under a run). */
+function typesOf(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
+  if (!columnTypes.has(table)) {
+    const loading = client
+      .query<{ name: string; type: string }>('select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped', [table])
+      .then(({ rows }) => new Map(rows.map((r) => [r.name, r.type])));
+    loading.catch(() => columnTypes.delete(table));
+    columnTypes.set(table, loading);
+  }
+  return columnTypes.get(table)!;
+}
+
+/**
+ * An upsert where conflicts are the norm (aggregating rows across batches): one statement over typed
+ * arrays, `insert … select * from unnest($1::t1[], …) on conflict …` — one round trip, no staging table.
+ */
+async function unnestUpsert(client: pg.PoolClient, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict: string): Promise<number> {
+  const types = await typesOf(client, table);
+  const arrays = columns.map((_, i) => rows.map((row) => paramValue(row[i])));
+  const casts = columns.map((c, i) => {
+    const type = types.get(c);
+    if (!type) throw new Error(`${table} has no column ${c}`);
+    return `$${i + 1}::${type}[]`;
+  });
+  const result = await client.query(`insert into ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) select * from unnest(${casts.join(', ')}) on conflict ${onConflict}`, arrays);
+  return result.rowCount ?? 0;
+}
+
 let stageSerial = 0;
 
 /**
@@ -71,7 +101,7 @@ function postgresTx(client: pg.PoolClient): Tx {
       const options = insertOptions(given);
       if (rows.length === 0) return 0;
       if (!options.onConflict) return copyRows(client, table, columns, rows);
-      if (options.conflictsLikely) return stagedCopy(client, table, columns, rows, options.onConflict);
+      if (options.conflictsLikely) return unnestUpsert(client, table, columns, rows, options.onConflict);
       // The common case (a first load) has no conflicts: try the straight COPY, fall back on a unique violation.
       await client.query('savepoint vc_copy');
       try {

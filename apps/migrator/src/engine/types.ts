@@ -75,9 +75,10 @@ export interface InsertOptions {
   /**
    * SQL after `ON CONFLICT`, e.g. `(tenant_id, legacy_id) do nothing`. On PostgreSQL a straight COPY is
    * tried first and, on a unique violation, redone through a staging table so the clause applies.
+   * Qualify the target's columns with the table name in it (`session_participants.join_count`).
    */
   onConflict?: string;
-  /** Conflicts are the norm (aggregating upserts): go through the staging table at once. */
+  /** Conflicts are the norm (aggregating upserts): on PostgreSQL one `insert … select from unnest(…)` instead of COPY. */
   conflictsLikely?: boolean;
 }
 

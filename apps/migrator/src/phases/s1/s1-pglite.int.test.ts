@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExpectedCounts } from '@vc/fixtures';
 import { createDatabase } from '@vc/schema';
+import { createTestDatabase } from '@vc/schema/testing';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedS1, s1Counts } from '../../testing/counts';
+import { expectedS1, pgQuery, s1Counts, s1Snapshot } from '../../testing/counts';
 import { runMigrator, startMigrator } from '../../testing/run-cli';
 
 /** S0 + S1 on the embedded default: PGlite in a directory, the checked-in CSV export. */
@@ -42,10 +44,25 @@ describe('s0 and s1 on PGlite (the embedded default)', () => {
       for (const tenant of Object.keys(expected.tenants)) {
         expect({ tenant, ...(await s1Counts(query, tenant)) }).toEqual({ tenant, ...expectedS1(expected.tenants[tenant]!) });
       }
+      // The same run on PostgreSQL (COPY and array upserts instead of multi-row inserts) gives the same rows.
+      const postgres = await createTestDatabase();
+      const client = new pg.Client({ connectionString: postgres.url });
+      try {
+        const onPostgres = await runMigrator(['phase', 's1', '--all-tenants', '--as-of', expected.asOf, '--max-reject-rate', '0.2', '--batch-size', '64'], { ...env, VC_DATABASE_URL: postgres.url });
+        expect(onPostgres.code, onPostgres.stderr).toBe(0);
+        await client.connect();
+        const { checkpoints: pgliteCheckpoints, ...pgliteRows } = await s1Snapshot(query);
+        const { checkpoints: postgresCheckpoints, ...postgresRows } = await s1Snapshot(pgQuery(client));
+        expect(postgresRows).toEqual(pgliteRows);
+        expect(postgresCheckpoints).toEqual((pgliteCheckpoints ?? []).filter((c) => (c as { phase: string }).phase === 's1'));
+      } finally {
+        await client.end();
+        await postgres.drop();
+      }
     } finally {
       await handle.close();
     }
-  }, 300_000);
+  }, 400_000);
 
   it('a second migrator on the same PGlite directory is refused while the first runs', async () => {
     const first = startMigrator(['phase', 's1', '--tenant', 'acme', '--restart-step', '1.1', '--as-of', expected.asOf, '--max-reject-rate', '0.2', '--batch-size', '5'], env);
