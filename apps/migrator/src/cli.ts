@@ -2,7 +2,15 @@ import { Command } from 'commander';
 import { isPhaseId, loadAllPhases, loadPhase } from './phases';
 
 const ENVIRONMENT = `
-Environment (DESIGN §8):
+Examples:
+  $ pnpm migrator phase s0
+  $ pnpm migrator phase s1 --tenant acme --dry-run
+  $ pnpm migrator phase s1 --tenant acme --as-of 2026-11-01T00:00:00Z
+  $ pnpm migrator validate --tenant acme --out reports/acme
+  $ pnpm migrator status --tenant acme
+  $ pnpm migrator <command> --help        # each command's flags and examples
+
+Environment (DESIGN §8; every variable and its default: README.md, Configuration):
   VC_DATABASE_URL         target: postgres://… or pglite:<dir> (default pglite:./.data/pg)
   VC_LEGACY_DATABASE_URL  legacy digital_communication: mysql://…   or
   VC_LEGACY_EXPORT_DIR    a legacy CSV export directory

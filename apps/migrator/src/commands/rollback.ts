@@ -14,6 +14,11 @@ export interface RollbackResult {
   changes: string[];
 }
 
+const EXAMPLES = `
+Examples:
+  $ pnpm migrator rollback s4 --tenant acme --dry-run    # the routing it would restore
+  $ pnpm migrator rollback s4 --tenant acme`;
+
 /**
  * Plan §4: the S4 Kong change is reversible. Restores the routing snapshotted before the tenant's cutover,
  * records a `rollback` (with the routing it replaced), and resets S4's cutover step so the phase can run
@@ -26,6 +31,7 @@ export function makeRollbackCommand(): Command {
     .requiredOption('--tenant <id>', 'the tenant whose cutover to roll back')
     .option('--dry-run', 'show what would change, change nothing')
     .option('--json', 'print one JSON result on stdout')
+    .addHelpText('after', EXAMPLES)
     .action(async (phase: string, flags: { tenant: string; dryRun?: boolean; json?: boolean }) => {
       if (phase !== 's4') throw new ExitError(2, `rollback ${phase}: only s4 can be rolled back (phases 0-3 are additive; legacy keeps running)`);
       const result = await withCommandContext(async ({ handle, services, log }): Promise<RollbackResult> => {

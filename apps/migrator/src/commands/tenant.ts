@@ -44,6 +44,14 @@ async function branding(path: string | undefined): Promise<Record<string, unknow
   }
 }
 
+const ONBOARD_EXAMPLES = `
+Examples:
+  $ pnpm migrator tenant onboard --tenant hooli --service-url https://vc.internal \\
+      --jitsi-url https://meet.hooli.example --jitsi-app-id hooli-virtual-care --jitsi-secret-file ./jitsi.secret \\
+      --admin-token-file ./admin.jwt --practitioner-token-file ./practitioner.jwt
+  $ pnpm migrator tenant onboard --tenant hooli --service-url http://127.0.0.1:8080 --jitsi-url http://127.0.0.1:8443 \\
+      --jitsi-app-id hooli --jitsi-secret-file ./jitsi.secret --token-secret-file ./hs256.secret --json   # dev`;
+
 function makeOnboardCommand(): Command {
   return new Command('onboard')
     .description('plan §3: PUT the config, test the connection, enable the module, run a first session and verify its Encounter')
@@ -62,6 +70,7 @@ function makeOnboardCommand(): Command {
     .option('--test-practitioner <ref>', 'practitioner reference of the first-session test', 'Practitioner/onboarding-test')
     .option('--encounter-timeout <ms>', 'how long to wait for the Encounter', '30000')
     .option('--json', 'print the onboarding report as JSON on stdout')
+    .addHelpText('after', ONBOARD_EXAMPLES)
     .action(async (flags: OnboardFlags) => {
       const timeout = Number(flags.encounterTimeout);
       if (!Number.isInteger(timeout) || timeout < 0) throw new ExitError(2, `--encounter-timeout expects milliseconds, got "${flags.encounterTimeout}"`);
@@ -91,5 +100,8 @@ function makeOnboardCommand(): Command {
 
 /** `migrator tenant <subcommand>`: tenant lifecycle after cutover (plan §3). */
 export function makeTenantCommand(): Command {
-  return new Command('tenant').description('tenant lifecycle after cutover').addCommand(makeOnboardCommand());
+  return new Command('tenant')
+    .description('tenant lifecycle after cutover')
+    .addCommand(makeOnboardCommand())
+    .addHelpText('after', ONBOARD_EXAMPLES);
 }

@@ -7,6 +7,12 @@ import { printJson } from '../output';
 import { assertNoPhi, parseReportFormats, writeValidationReports } from '../reports/index';
 import { legacyTenants, runValidation } from '../validate/run-validation';
 
+const EXAMPLES = `
+Examples:
+  $ pnpm migrator validate --tenant acme
+  $ pnpm migrator validate --all-tenants --report junit --out reports/ci    # CI gate: exit 3 on a failing check
+  $ pnpm migrator validate --tenant acme --as-of 2026-11-01T00:00:00Z --json > acme-validation.json`;
+
 interface ValidateFlags {
   tenant?: string;
   allTenants?: boolean;
@@ -40,6 +46,7 @@ export function makeValidateCommand(): Command {
     .addOption(new Option('--as-of <iso>', 'instant "recent" billing and consent decisions are judged at (default: now)'))
     .option('--batch-size <n>', 'legacy rows read per batch', '5000')
     .option('--json', 'print the validation JSON (DESIGN §8) on stdout')
+    .addHelpText('after', EXAMPLES)
     .action(async (flags: ValidateFlags) => {
       let formats;
       try {
