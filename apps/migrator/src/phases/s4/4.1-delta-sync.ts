@@ -1,8 +1,9 @@
 import { parseLegacyDatetime, type LegacyVirtualSession } from '@vc/domain/legacy';
-import type { RejectInput, Step } from '../../engine/types';
+import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { sessionId } from '../s1/ids';
+import { foldDeltaParticipants } from './delta-participants';
 import { mapDeltaSession, type DeltaSession } from './delta-session';
 
 const COLUMNS = [
@@ -40,7 +41,8 @@ function toColumns(s: DeltaSession): unknown[] {
 /**
  * S4 delta sync: what changed in legacy since S1's watermark — sessions created or edited after it, and
  * the upcoming ones S1 deferred (loaded as `scheduled`) — through the S1 mapping, upserted by
- * (tenant, legacy id) so the latest legacy version wins and re-runs change nothing. Resumable per batch.
+ * (tenant, legacy id) so the latest legacy version wins and re-runs change nothing; then the participants
+ * of delta sessions that have none (see {@link foldDeltaParticipants}). Resumable per batch.
  */
 export const deltaSyncStep: Step = {
   id: '4.1',
@@ -48,45 +50,54 @@ export const deltaSyncStep: Step = {
   async run(ctx, checkpoint) {
     const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
     if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
-    const source = await ctx.services.legacy();
-    const after = (checkpoint.cursor?.after as string | undefined) ?? null;
-    let done = checkpoint.read;
-    for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-      const latest = new Map<string, DeltaSession>();
-      const rejects: RejectInput[] = [];
-      const warnings: Record<string, number> = {};
-      batch.rows.forEach((row, i) => {
-        if (!changedSince(row, watermark.getTime())) return;
-        const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
-        if (mapped.kind === 'reject') {
-          rejects.push({ legacyKey: `VirtualSession:${(row.id ?? '').trim() || `#${batch.ordinals[i]}`}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
-          return;
-        }
-        for (const w of mapped.warnings) warnings[w] = (warnings[w] ?? 0) + 1;
-        const seen = latest.get(mapped.session.legacyId);
-        // Two rows with one id in a batch: one upsert statement may not touch a row twice; the latest wins.
-        if (!seen || seen.updatedAt < mapped.session.updatedAt) latest.set(mapped.session.legacyId, mapped.session);
-      });
-      const rows = [...latest.values()].map(toColumns);
-      await ctx.commit({
-        cursor: { after: batch.position },
-        read: batch.rows.length,
-        written: rows.length,
-        rejects,
-        warnings,
-        facts: { watermark: watermark.toISOString() },
-        write: async (tx) => {
-          if (rows.length === 0) return;
-          await tx.insertMany('virtual_sessions', COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
-          // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
-          await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]), {
-            onConflict: '(tenant_id, entity, legacy_id) do nothing',
-          });
-        },
-      });
-      done += batch.rows.length;
-      ctx.progress(done);
-      if (ctx.signal.aborted) return;
-    }
+    const stage = checkpoint.cursor?.stage as string | undefined;
+    if (stage !== 'participants' && !(await syncSessions(ctx, checkpoint, watermark))) return;
+    if (!(await foldDeltaParticipants(ctx, checkpoint, watermark))) return;
+    await ctx.commit({ cursor: { stage: 'done' }, read: 0, written: 0 });
   },
 };
+
+/** The sessions pass; false when interrupted (the next run resumes after the last committed batch). */
+async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark: Date): Promise<boolean> {
+  const source = await ctx.services.legacy();
+  const after = (checkpoint.cursor?.after as string | undefined) ?? null;
+  let done = checkpoint.read;
+  for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
+    const latest = new Map<string, DeltaSession>();
+    const rejects: RejectInput[] = [];
+    const warnings: Record<string, number> = {};
+    batch.rows.forEach((row, i) => {
+      if (!changedSince(row, watermark.getTime())) return;
+      const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
+      if (mapped.kind === 'reject') {
+        rejects.push({ legacyKey: `VirtualSession:${(row.id ?? '').trim() || `#${batch.ordinals[i]}`}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
+        return;
+      }
+      for (const w of mapped.warnings) warnings[w] = (warnings[w] ?? 0) + 1;
+      const seen = latest.get(mapped.session.legacyId);
+      // Two rows with one id in a batch: one upsert statement may not touch a row twice; the latest wins.
+      if (!seen || seen.updatedAt < mapped.session.updatedAt) latest.set(mapped.session.legacyId, mapped.session);
+    });
+    const rows = [...latest.values()].map(toColumns);
+    await ctx.commit({
+      cursor: { after: batch.position },
+      read: batch.rows.length,
+      written: rows.length,
+      rejects,
+      warnings,
+      facts: { watermark: watermark.toISOString() },
+      write: async (tx) => {
+        if (rows.length === 0) return;
+        await tx.insertMany('virtual_sessions', COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
+        // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
+        await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]), {
+          onConflict: '(tenant_id, entity, legacy_id) do nothing',
+        });
+      },
+    });
+    done += batch.rows.length;
+    ctx.progress(done);
+    if (ctx.signal.aborted) return false;
+  }
+  return true;
+}

@@ -62,6 +62,15 @@ beforeAll(async () => {
     `insert into VirtualSession (id, tenantId, patientRef, practitionerRef, scheduledStart, scheduledEnd, status, videoBackend, createdAt, updatedAt)
      values (900001, 'acme', 'Patient/p-s4-new', 'Practitioner/d-s4', '2026-11-20 10:00:00', '2026-11-20 10:30:00', 'scheduled', 'jitsi', '2026-11-02 08:00:00', '2026-11-02 08:00:00')`,
   );
+  // A session entered late (after S1 read legacy) that already took place, with its participant history.
+  await legacyQuery(
+    legacy.legacyUrl,
+    `insert into VirtualSession (id, tenantId, patientRef, practitionerRef, scheduledStart, scheduledEnd, startedAt, endedAt, status, videoBackend, createdAt, updatedAt)
+     values (900003, 'acme', 'Patient/p-s4-late', 'Practitioner/d-s4', '2026-10-31 10:00:00', '2026-10-31 10:30:00', '2026-10-31 10:02:00', '2026-10-31 10:25:00', 'completed', 'jitsi', '2026-10-30 08:00:00', '2026-11-02 08:00:00')`,
+  );
+  for (const [actor, action, at] of [['Patient/p-s4-late', 'participant.joined', '10:02:00'], ['Practitioner/d-s4', 'participant.joined', '10:01:00'], ['Patient/p-s4-late', 'participant.left', '10:25:00']]) {
+    await legacyQuery(legacy.legacyUrl, `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', '900003', ?, ?, ?)`, [action, actor, `2026-10-31 ${at}`]);
+  }
 }, 300_000);
 
 afterAll(async () => {
@@ -76,8 +85,18 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     expect(run.code, run.stderr).toBe(0);
     const sessions = await sessionsOf('acme');
     const expected = legacy.expected.tenants.acme!.sessions;
-    // Everything S1 deferred is in now, plus the session booked after S1.
-    expect(sessions).toHaveLength(expected.loaded + expected.deferred + 1);
+    // Everything S1 deferred is in now, plus the two sessions entered after S1.
+    expect(sessions).toHaveLength(expected.loaded + expected.deferred + 2);
+    expect(sessions.find((s) => s.legacy_id === '900003')).toMatchObject({ status: 'ended' });
+    const late = await queryRows<{ role: string; join_count: number; left: boolean }>(
+      handle.db,
+      sql`select p.role, p.join_count, p.last_left_at is not null as left from session_participants p join virtual_sessions s on s.id = p.session_id
+          where s.tenant_id = 'acme' and s.legacy_id = '900003' order by p.role`,
+    );
+    expect(late).toEqual([
+      { role: 'patient', join_count: 1, left: true },
+      { role: 'practitioner', join_count: 1, left: false },
+    ]);
     expect(sessions.find((s) => s.legacy_id === '900001')).toMatchObject({ status: 'scheduled', version: 1 });
     expect(sessions.find((s) => s.legacy_id === changedId)).toMatchObject({ status: 'ended', version: 2 });
     const upcoming = sessions.filter((s) => !['ended', 'cancelled'].includes(s.status));
@@ -98,11 +117,13 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
   });
 
   it('a re-run changes nothing, even when the delta sync is forced to run again', async () => {
-    const before = { sessions: await sessionsOf('acme'), kong: normalizeKongConfig(kong.current()), cutovers: await cutoverActions() };
+    const participants = () => queryRows(handle.db, sql`select session_id, participant_ref, join_count, first_joined_at, last_left_at from session_participants where tenant_id = 'acme' order by 1, 2`);
+    const before = { sessions: await sessionsOf('acme'), participants: await participants(), kong: normalizeKongConfig(kong.current()), cutovers: await cutoverActions() };
     expect((await s4()).code).toBe(0);
     const again = await s4('--restart-step', '4.1');
     expect(again.code, again.stderr).toBe(0);
     expect(await sessionsOf('acme')).toEqual(before.sessions);
+    expect(await participants()).toEqual(before.participants);
     expect(normalizeKongConfig(kong.current())).toEqual(before.kong);
     expect(await cutoverActions()).toEqual(before.cutovers);
   });
@@ -173,6 +194,6 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
   });
 
   it('never prints a patient ref, display name or secret', () => {
-    expect(phiHits(producedOutput().map((text, i) => ({ path: `cli-run-${i}`, text })), [...legacy.sensitive, 'Patient/p-s4-new'])).toEqual([]);
+    expect(phiHits(producedOutput().map((text, i) => ({ path: `cli-run-${i}`, text })), [...legacy.sensitive, 'Patient/p-s4-new', 'Patient/p-s4-late'])).toEqual([]);
   });
 });
