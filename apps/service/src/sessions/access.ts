@@ -10,8 +10,8 @@ import { findSession } from './repo';
  * sessions they are the patient of. Anything else is the same 404 a missing id gets, so a caller learns
  * nothing about sessions that are not theirs.
  */
-export async function loadSessionFor(db: Executor, principal: Principal, id: string): Promise<VirtualSession> {
-  const session = await findSession(db, principal.tenant, id);
+export async function loadSessionFor(db: Executor, principal: Principal, id: string, options: { lock?: boolean } = {}): Promise<VirtualSession> {
+  const session = await findSession(db, principal.tenant, id, options);
   if (!session || !canSee(principal, session)) throw notFound('session');
   return session;
 }

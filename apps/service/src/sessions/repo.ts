@@ -18,12 +18,13 @@ export async function insertSession(db: Executor, row: NewVirtualSession): Promi
   return created!;
 }
 
-export async function findSession(db: Executor, tenantId: string, id: string): Promise<VirtualSession | undefined> {
-  const [row] = await db
+export async function findSession(db: Executor, tenantId: string, id: string, options: { lock?: boolean } = {}): Promise<VirtualSession | undefined> {
+  const query = db
     .select()
     .from(virtualSessions)
     .where(and(eq(virtualSessions.tenantId, tenantId), eq(virtualSessions.id, id)))
     .limit(1);
+  const [row] = options.lock ? await query.for('update') : await query;
   return row;
 }
 

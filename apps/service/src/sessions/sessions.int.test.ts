@@ -283,6 +283,20 @@ describe('join, leave and participants', () => {
     ]);
   });
 
+  it('lets many simultaneous joins of one session all succeed (a patient reconnecting), counting every one', async () => {
+    const id = await scheduleSession(h, 'acme');
+    await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('acme'), body: {} });
+    const joins = await Promise.all(Array.from({ length: 12 }, () => h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} })));
+    expect(joins.map((j) => j.status)).toEqual(Array.from({ length: 12 }, () => 200));
+    const participants = await h.call<{ items: Array<Record<string, unknown>> }>('GET', `${API}/sessions/${id}/participants`, { as: practitioner('acme') });
+    expect(participants.body.items.map((p) => [p.participantRef, p.joinCount])).toEqual([
+      ['Practitioner/p-1', 1],
+      ['Patient/pt-1', 12],
+    ]);
+    const session = await h.call('GET', `${API}/sessions/${id}`, { as: practitioner('acme') });
+    expect(session.body.version).toBe(2 + 12);
+  });
+
   it('refuses a leave by someone who never joined (409) and a join by an admin (403)', async () => {
     const id = await scheduleSession(h, 'acme');
     await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('acme'), body: {} });

@@ -34,15 +34,21 @@ function refused(session: VirtualSession, action: SessionAction): AppError {
 
 /**
  * Runs one lifecycle transition: decide it with the domain state machine, write it with
- * `UPDATE … WHERE version = seen`, and its effects, in one transaction. A lost race is a 409.
+ * `UPDATE … WHERE version = seen`, and its effects, in one transaction. A lost race is a 409, unless the
+ * action retries: the retry reads the row `FOR UPDATE` inside its transaction, so it decides on the
+ * current state and cannot lose again (many joins of one session, e.g. a patient reconnecting from two
+ * devices, queue on the row lock instead of failing after a few optimistic retries).
  */
 export async function runTransition<T>(req: TransitionRequest<T>): Promise<TransitionOutcome<T>> {
   for (let attempt = 0; ; attempt += 1) {
-    const seen = attempt === 0 && req.seen ? req.seen : await loadSessionFor(req.db, req.principal, req.sessionId);
-    const decision = transition(seen.status, req.action, req.now);
-    if (!decision.ok) throw refused(seen, req.action);
-    const change = decision.change;
+    const locked = attempt > 0;
+    // The first attempt is optimistic (no lock, no extra round trip when nobody races it).
+    const unlocked = locked ? undefined : (req.seen ?? (await loadSessionFor(req.db, req.principal, req.sessionId)));
     const outcome = await req.db.transaction(async (tx) => {
+      const seen = unlocked ?? (await loadSessionFor(tx, req.principal, req.sessionId, { lock: true }));
+      const decision = transition(seen.status, req.action, req.now);
+      if (!decision.ok) throw refused(seen, req.action);
+      const change = decision.change;
       const updated = await updateSessionVersioned(
         tx,
         seen,
