@@ -8,7 +8,7 @@ export function addRunOptions(command: Command): Command {
     .option('--tenant <id>', 'run for this tenant')
     .option('--all-tenants', 'run for every tenant found in the source')
     .option('--dry-run', 'read and map, write nothing; report what would happen')
-    .addOption(new Option('--batch-size <n>', 'legacy rows per batch (one transaction each)').default('5000'))
+    .addOption(new Option('--batch-size <n>', 'legacy rows per batch (one transaction each)').default('10000'))
     .addOption(new Option('--concurrency <n>', 'concurrent outside calls (KMS, FHIR, access-policy)').default('4'))
     .option('--as-of <iso>', 'sessions starting before this instant are historical (default: now)')
     .option('--restart-step <id>', 'forget this step\'s checkpoint (and the later ones\') and run it again')
