@@ -111,7 +111,28 @@ export const cutovers = vcMigration.table(
   (t) => [index('cutovers_tenant_idx').on(t.tenantId, t.createdAt)],
 );
 
+/**
+ * The Encounters the migrator created in FHIR for migrated ended sessions that legacy left without one
+ * (S2 2.4, S4 4.1). Kept apart from `virtual_sessions.encounter_ref` so that the parallel run can tell a
+ * backfilled Encounter from one legacy recorded, and an operator can list what the migration created.
+ */
+export const encounterBackfills = vcMigration.table(
+  'encounter_backfills',
+  {
+    sessionId: uuid('session_id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    legacyId: text('legacy_id').notNull(),
+    encounterRef: text('encounter_ref').notNull(),
+    /** False when the conditional create found an Encounter already there (an earlier, interrupted run). */
+    created: boolean('created').notNull(),
+    phase: text('phase').notNull(),
+    backfilledAt: ts('backfilled_at').notNull().defaultNow(),
+  },
+  (t) => [index('encounter_backfills_tenant_idx').on(t.tenantId)],
+);
+
 export type MigrationRun = typeof migrationRuns.$inferSelect;
 export type StepCheckpoint = typeof stepCheckpoints.$inferSelect;
 export type MigrationReject = typeof migrationRejects.$inferSelect;
 export type Cutover = typeof cutovers.$inferSelect;
+export type EncounterBackfill = typeof encounterBackfills.$inferSelect;
