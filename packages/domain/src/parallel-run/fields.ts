@@ -68,7 +68,9 @@ export function compareFields(pair: Pair, options: Pick<ParallelRunOptions, 'dur
     ? ignored('not_ended', legacy.hasEncounter, candidate.hasEncounter)
     : preFhir
       ? ignored('pre_fhir_era', legacy.hasEncounter, candidate.hasEncounter)
-      : judged(legacy.hasEncounter === candidate.hasEncounter, legacy.hasEncounter, candidate.hasEncounter);
+      : candidate.encounterBackfilled === true && !legacy.hasEncounter
+        ? ignored('backfilled_by_migrator', legacy.hasEncounter, candidate.hasEncounter)
+        : judged(legacy.hasEncounter === candidate.hasEncounter, legacy.hasEncounter, candidate.hasEncounter);
 
   const legacyCodes = [...legacy.billingCodes].sort().join(',');
   const candidateCodes = [...candidate.billingCodes].sort().join(',');

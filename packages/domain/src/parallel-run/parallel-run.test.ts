@@ -112,6 +112,17 @@ describe('compareFields', () => {
     expect(o.encounter).toEqual({ outcome: 'ignored', ignoredBecause: 'pre_fhir_era', legacy: true, candidate: false });
   });
 
+  it('ignores an Encounter the migrator backfilled where legacy had none, and judges it where legacy had one', () => {
+    const backfilled = candidate({ legacyId: '1', encounterBackfilled: true });
+    expect(compareFields({ kind: 'migrated', legacy: legacy({ hasEncounter: false }), candidate: backfilled }, options).encounter).toEqual({
+      outcome: 'ignored',
+      ignoredBecause: 'backfilled_by_migrator',
+      legacy: false,
+      candidate: true,
+    });
+    expect(compareFields({ kind: 'migrated', legacy: legacy({ hasEncounter: false }), candidate: candidate({ legacyId: '1' }) }, options).encounter.outcome).toBe('mismatched');
+  });
+
   it('reports participants as counts, never refs', () => {
     expect(compareFields(pair({}, { participantRefs: ['Patient/p1'] }), options).participants).toEqual({ outcome: 'mismatched', legacy: 2, candidate: 1 });
   });

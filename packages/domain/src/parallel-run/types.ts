@@ -34,6 +34,11 @@ export interface CandidateSide {
   endedAt: Date | null;
   participantRefs: readonly string[];
   hasEncounter: boolean;
+  /**
+   * The Encounter is one the migrator created for a migrated session legacy had left without one (S2 2.4):
+   * not a difference the parallel run should count against the new service.
+   */
+  encounterBackfilled?: boolean;
   billingCodes: readonly string[];
 }
 

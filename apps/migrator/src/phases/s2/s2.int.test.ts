@@ -1,6 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFhirClient, SESSION_IDENTIFIER_SYSTEM, startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
 import { startJitsiStandIn, type JitsiStandIn } from '@vc/integrations/jitsi';
 import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
@@ -17,6 +20,8 @@ let handle: DatabaseHandle;
 let legacy: LegacyDatabases;
 let jitsi: JitsiStandIn;
 let brokenJitsi: JitsiStandIn;
+let fhir: FhirStandIn;
+let refusingFhir: Server;
 let work: string;
 let env: Record<string, string>;
 const asOf = FIXTURE.asOf.toISOString();
@@ -26,6 +31,22 @@ const s2 = (tenant: string, ...extra: string[]) =>
 const facts = async (tenant: string, step: string) =>
   (await queryRows<{ facts: Record<string, unknown> }>(handle.db, sql`select facts from vc_migration.step_checkpoints where tenant_id = ${tenant} and phase = 's2' and step_id = ${step}`))[0]?.facts ?? {};
 const count = async (query: ReturnType<typeof sql>) => Number((await queryRows<{ n: string }>(handle.db, query))[0]!.n);
+/** Migrated ended sessions of acme legacy left without an Encounter, inside its FHIR era: what 2.4 backfills. */
+const BACKFILL_CANDIDATES = sql`select count(*) as n from virtual_sessions s join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
+  where s.tenant_id = 'acme' and s.legacy_id is not null and s.status = 'ended' and s.encounter_ref is null
+    and (c.fhir_era_start is null or s.ended_at >= c.fhir_era_start)`;
+
+/** An EHR that answers every write 422, as one refusing the Encounters would. */
+async function startRefusingFhir(): Promise<Server> {
+  const server = createServer((req, res) => {
+    req.resume();
+    const body = JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule' }] });
+    res.writeHead(422, { 'Content-Type': 'application/fhir+json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir/R4`;
 
 /** One appointment run by both systems during the parallel run: legacy row with externalId = the new session id. */
 async function mirrorOneSession(): Promise<void> {
@@ -52,7 +73,14 @@ async function mirrorOneSession(): Promise<void> {
 }
 
 beforeAll(async () => {
-  [pg, legacy, jitsi, brokenJitsi] = await Promise.all([createTestDatabase(), loadLegacyDatabases('s2'), startJitsiStandIn(), startJitsiStandIn({ broken: true })]);
+  [pg, legacy, jitsi, brokenJitsi, fhir, refusingFhir] = await Promise.all([
+    createTestDatabase(),
+    loadLegacyDatabases('s2'),
+    startJitsiStandIn(),
+    startJitsiStandIn({ broken: true }),
+    startFhirStandIn(),
+    startRefusingFhir(),
+  ]);
   handle = await createDatabase(pg.url, { max: 2 });
   work = await mkdtemp(join(tmpdir(), 'vc-s2-'));
   env = {
@@ -60,6 +88,7 @@ beforeAll(async () => {
     VC_LEGACY_DATABASE_URL: legacy.legacyUrl,
     VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey,
     VC_KMS: `local:${join(work, 'kms.json')}`,
+    VC_FHIR_BASE_URL: fhir.url,
     VC_MODE: 'shadow',
   };
   for (const tenant of ['acme', 'initech']) {
@@ -74,29 +103,120 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await handle?.close();
-  await Promise.all([pg?.drop(), legacy?.drop(), jitsi?.close(), brokenJitsi?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+  await Promise.all([
+    pg?.drop(),
+    legacy?.drop(),
+    jitsi?.close(),
+    brokenJitsi?.close(),
+    fhir?.close(),
+    new Promise((resolve) => (refusingFhir ? refusingFhir.close(resolve) : resolve(undefined))),
+    work ? rm(work, { recursive: true, force: true }) : undefined,
+  ]);
 });
 
 // Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
 describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks', { timeout: 180_000 }, () => {
-  it('2.4 fails naming the ended sessions without an Encounter after the test-connection and a go parallel run', async () => {
-    const run = await s2('acme');
+  it('with FHIR down, 2.4 fails resumable after retrying, having recorded no Encounter', async () => {
+    const candidates = await count(BACKFILL_CANDIDATES);
+    fhir.setDown(true);
+    const run = await s2('acme').finally(() => fhir.setDown(false));
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/gap\(s\) in Encounter\/billing\/audit for sessions ended in the window, e\.g\. encounter VirtualSession:\d+/);
+    expect(run.stderr).toMatch(/creating the Encounter of VirtualSession:\d+ failed after retries: FHIR POST Encounter answered 503/);
     expect(await facts('acme', '2.2')).toEqual({ connectionOk: true, failingChecks: [] });
     const [config] = await queryRows<{ last_connection_test: { ok: boolean } }>(handle.db, sql`select last_connection_test from tenant_virtual_care_configs where tenant_id = 'acme'`);
     expect(config!.last_connection_test.ok).toBe(true);
     expect(await facts('acme', '2.3')).toMatchObject({ parallelRun: { decision: 'go', reasons: [], counts: { pairs: { parallel: 1 }, legacyOnly: 0, candidateOnly: 0 } } });
+    expect(await count(sql`select count(*) as n from vc_migration.encounter_backfills`)).toBe(0);
+    expect(await count(BACKFILL_CANDIDATES)).toBe(candidates);
   });
 
-  it('passes once the tenant FHIR era is confirmed, and carries legacy billing of migrated sessions over', async () => {
+  it('a dry run counts the Encounters 2.4 would backfill and sends or writes nothing', async () => {
+    const candidates = await count(BACKFILL_CANDIDATES);
+    expect(candidates).toBeGreaterThan(0);
+    // 2.4 stopped after carrying billing over (the test before): the dry run goes on from there.
+    const [saved] = await queryRows<{ written: number }>(handle.db, sql`select written from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's2' and step_id = '2.4'`);
+    const checkpoints = await count(sql`select count(*) as n from vc_migration.step_checkpoints where phase = 's2'`);
+    const run = await s2('acme', '--dry-run');
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as { dryRun: boolean; steps: Array<{ id: string; written: number }> };
+    expect(summary.dryRun).toBe(true);
+    expect(summary.steps.find((s) => s.id === '2.4')?.written).toBe(saved!.written + candidates);
+    expect(await fhir.encounterCount()).toBe(0);
+    expect(await count(sql`select count(*) as n from vc_migration.encounter_backfills`)).toBe(0);
+    expect(await count(sql`select count(*) as n from vc_migration.step_checkpoints where phase = 's2'`)).toBe(checkpoints);
+    expect(await facts('acme', '2.4')).not.toHaveProperty('backfill');
+  });
+
+  it('quarantines each Encounter FHIR refuses as encounter_refused by legacy id, and fails naming the gaps', async () => {
+    const candidates = await count(BACKFILL_CANDIDATES);
+    const run = await runMigrator(
+      ['phase', 's2', '--tenant', 'acme', '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 'reports'), '--max-reject-rate', '1', '--json'],
+      { ...env, VC_FHIR_BASE_URL: urlOf(refusingFhir) },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/gap\(s\) in Encounter\/billing\/audit for sessions ended in the window, e\.g\. encounter VirtualSession:\d+/);
+    const rejects = await queryRows<{ legacy_key: string; detail: string }>(
+      handle.db,
+      sql`select legacy_key, detail from vc_migration.rejects where tenant_id = 'acme' and phase = 's2' and step_id = '2.4' and reason = 'encounter_refused'`,
+    );
+    expect(rejects).toHaveLength(candidates);
+    for (const r of rejects) {
+      expect(r.legacy_key).toMatch(/^VirtualSession:\d+$/);
+      expect(r.detail).toBe('FHIR refused the Encounter (HTTP 422): FHIR POST Encounter answered 422 (OperationOutcome: business-rule)');
+    }
+    expect(await count(BACKFILL_CANDIDATES)).toBe(candidates);
+  });
+
+  it('creates the missing Encounters of the FHIR era once, finding one an interrupted run made, and carries legacy billing over', async () => {
+    // The tenant admin confirms where its FHIR era starts: half of the sessions legacy left without one predate it.
     await queryRows(
       handle.db,
-      sql`update tenant_virtual_care_configs set fhir_era_start = (select max(ended_at) + interval '1 millisecond' from virtual_sessions
+      sql`update tenant_virtual_care_configs set fhir_era_start = (select percentile_disc(0.5) within group (order by ended_at) from virtual_sessions
           where tenant_id = 'acme' and status = 'ended' and encounter_ref is null and legacy_id is not null) where tenant_id = 'acme' returning tenant_id`,
     );
-    const run = await s2('acme');
+    const candidates = await queryRows<{ id: string; patient_ref: string }>(
+      handle.db,
+      sql`select s.id, s.patient_ref from virtual_sessions s join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
+          where s.tenant_id = 'acme' and s.legacy_id is not null and s.status = 'ended' and s.encounter_ref is null and s.ended_at >= c.fhir_era_start order by s.id`,
+    );
+    const preFhir = await count(sql`select count(*) as n from virtual_sessions s join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
+      where s.tenant_id = 'acme' and s.legacy_id is not null and s.status = 'ended' and s.encounter_ref is null and s.ended_at < c.fhir_era_start`);
+    expect(candidates.length).toBeGreaterThan(1);
+    expect(preFhir).toBeGreaterThan(0);
+    // A run killed after FHIR created this one and before the commit: the conditional create must find it.
+    const client = createFhirClient({ baseUrl: fhir.url });
+    const early = await client.createEncounterIfAbsent(
+      { resourceType: 'Encounter', status: 'finished', class: { code: 'VR' }, subject: { reference: candidates[0]!.patient_ref } },
+      { system: SESSION_IDENTIFIER_SYSTEM, value: candidates[0]!.id },
+    );
+
+    const run = await s2('acme', '--restart-step', '2.4');
     expect(run.code, run.stderr).toBe(0);
+    expect(await fhir.encounterCount()).toBe(candidates.length);
+    expect(await count(sql`select count(*) as n from vc_migration.rejects where tenant_id = 'acme' and phase = 's2' and step_id = '2.4'`)).toBe(0);
+    const backfilled = await queryRows<{ session_id: string; encounter_ref: string; created: boolean; session_ref: string }>(
+      handle.db,
+      sql`select b.session_id, b.encounter_ref, b.created, s.encounter_ref as session_ref from vc_migration.encounter_backfills b
+          join virtual_sessions s on s.id = b.session_id order by b.session_id`,
+    );
+    expect(backfilled.map((b) => b.session_id)).toEqual(candidates.map((c) => c.id));
+    for (const b of backfilled) expect(b.session_ref).toBe(b.encounter_ref);
+    expect(backfilled.filter((b) => !b.created).map((b) => b.encounter_ref)).toEqual([early.ref]);
+    for (const c of candidates.slice(0, 3)) {
+      const found = await client.findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: c.id });
+      expect(found).toMatchObject({ status: 'finished', class: { code: 'VR' }, subject: { reference: c.patient_ref } });
+    }
+    expect(await count(sql`select count(*) as n from virtual_sessions s join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
+      where s.tenant_id = 'acme' and s.legacy_id is not null and s.status = 'ended' and s.encounter_ref is null and s.ended_at < c.fhir_era_start`)).toBe(preFhir);
+    expect(await facts('acme', '2.4')).toMatchObject({
+      billingCarried: true,
+      encountersBackfilled: true,
+      backfill: { candidates: candidates.length, created: candidates.length - 1, existing: 1, rejected: 0 },
+      billing: { missing: 0 },
+      audit: { missing: 0 },
+      encounters: { missing: 0 },
+    });
+
     const [legacyBilled] = await legacyQuery<{ n: number }>(
       legacy.legacyUrl,
       "select count(*) as n from BillingEvent b join VirtualSession s on s.id = b.sessionId where b.tenantId = 'acme' and s.id <> 900002",
@@ -104,7 +224,6 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const carried = await count(sql`select count(*) as n from billing_events where tenant_id = 'acme' and legacy_id is not null`);
     expect(carried).toBeGreaterThan(0);
     expect(carried).toBeLessThanOrEqual(Number(legacyBilled!.n));
-    expect(await facts('acme', '2.4')).toMatchObject({ billingCarried: true, billing: { missing: 0 }, audit: { missing: 0 }, encounters: { missing: 0 } });
   });
 
   it('writes the parallel-run report: per-field tallies, noise baseline, redacted samples and the decision', async () => {
@@ -119,9 +238,22 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const run = await s2('acme');
     expect(run.code, run.stderr).toBe(0);
     expect(await count(sql`select count(*) as n from billing_events where tenant_id = 'acme'`)).toBe(before);
+    const encounters = await fhir.encounterCount();
     const forced = await s2('acme', '--restart-step', '2.4');
     expect(forced.code, forced.stderr).toBe(0);
     expect(await count(sql`select count(*) as n from billing_events where tenant_id = 'acme'`)).toBe(before);
+    expect(await fhir.encounterCount()).toBe(encounters);
+    expect(await facts('acme', '2.4')).toMatchObject({ backfill: { candidates: 0, created: 0 } });
+  });
+
+  it('the parallel run counts no backfilled Encounter as a mismatch of the migrated sessions', async () => {
+    const run = await s2('acme', '--restart-step', '2.3');
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(await readFile(join(work, 'reports', 's2-parallel-run-acme.json'), 'utf8')) as {
+      fields: { migrated: Record<string, { mismatched: number; ignoredBecause: Record<string, number> }> };
+    };
+    expect(report.fields.migrated.encounter!.mismatched).toBe(0);
+    expect(report.fields.migrated.encounter!.ignoredBecause.backfilled_by_migrator).toBeGreaterThan(0);
   });
 
   it('a parallel session that bills differently is a no-go naming the field and the legacy id', async () => {

@@ -13,6 +13,7 @@ interface Row {
   started_at: Date | string | null;
   ended_at: Date | string | null;
   encounter_ref: string | null;
+  encounter_backfilled: boolean;
   participants: string[] | null;
   billing: string[] | null;
 }
@@ -28,6 +29,7 @@ export async function readCandidateWindow(db: Database, tenantId: string, window
   const rows = await queryRows<Row>(
     db,
     sql`select s.id, s.legacy_id, s.tenant_id, s.patient_ref, s.practitioner_ref, s.scheduled_start, s.status, s.started_at, s.ended_at, s.encounter_ref,
+          exists (select 1 from vc_migration.encounter_backfills e where e.session_id = s.id) as encounter_backfilled,
           array(select p.participant_ref from session_participants p where p.session_id = s.id) as participants,
           array(select b.code from billing_events b where b.session_id = s.id and b.status <> 'void') as billing
         from virtual_sessions s
@@ -50,6 +52,7 @@ export async function readCandidateWindow(db: Database, tenantId: string, window
     endedAt: toDate(r.ended_at),
     participantRefs: r.participants ?? [],
     hasEncounter: r.encounter_ref !== null,
+    encounterBackfilled: r.encounter_backfilled,
     billingCodes: r.billing ?? [],
   }));
 }
