@@ -3,6 +3,7 @@ import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/ty
 import type { LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { sessionId } from '../s1/ids';
+import { backfillEncounters, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
 import { mapDeltaSession, type DeltaSession } from './delta-session';
 
@@ -15,7 +16,10 @@ const UPDATED = COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== '
  * Only a newer legacy version replaces what is there: a re-run changes nothing, and a session the new
  * service has touched since (its updated_at is later) is never overwritten by legacy.
  */
-const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}, version = virtual_sessions.version + 1
+const assign = (c: string) =>
+  // An Encounter the migrator backfilled (S2 2.4) stays when legacy still has none.
+  c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
+const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map(assign).join(', ')}, version = virtual_sessions.version + 1
   where virtual_sessions.updated_at < excluded.updated_at`;
 
 function at(raw: string | null | undefined): number | undefined {
@@ -42,7 +46,8 @@ function toColumns(s: DeltaSession): unknown[] {
  * S4 delta sync: what changed in legacy since S1's watermark — sessions created or edited after it, and
  * the upcoming ones S1 deferred (loaded as `scheduled`) — through the S1 mapping, upserted by
  * (tenant, legacy id) so the latest legacy version wins and re-runs change nothing; then the participants
- * of delta sessions that have none (see {@link foldDeltaParticipants}). Resumable per batch.
+ * of delta sessions that have none (see {@link foldDeltaParticipants}); then the Encounters legacy never
+ * made for sessions that ended since (see {@link backfillEncounters}, as in S2). Resumable per batch.
  */
 export const deltaSyncStep: Step = {
   id: '4.1',
@@ -50,10 +55,14 @@ export const deltaSyncStep: Step = {
   async run(ctx, checkpoint) {
     const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
     if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
-    const stage = checkpoint.cursor?.stage as string | undefined;
-    if (stage !== 'participants' && !(await syncSessions(ctx, checkpoint, watermark))) return;
-    if (!(await foldDeltaParticipants(ctx, checkpoint, watermark))) return;
-    await ctx.commit({ cursor: { stage: 'done' }, read: 0, written: 0 });
+    const stage = (checkpoint.cursor?.stage as string | undefined) ?? 'sessions';
+    if (stage === 'sessions' && !(await syncSessions(ctx, checkpoint, watermark))) return;
+    if (stage !== 'encounters' && !(await foldDeltaParticipants(ctx, checkpoint, watermark))) return;
+    const resumed = stage === 'encounters';
+    const after = resumed ? ((checkpoint.cursor?.encountersAfter as string | undefined) ?? null) : null;
+    const backfill = await backfillEncounters(ctx, { stage: 'encounters' }, after, resumed ? (checkpoint.facts.backfill as BackfillTotals | undefined) : undefined);
+    if (!backfill) return;
+    await ctx.commit({ cursor: { stage: 'done' }, read: 0, written: 0, facts: { backfill } });
   },
 };
 

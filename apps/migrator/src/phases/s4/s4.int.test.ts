@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
 import { normalizeKongConfig, startKongAdminStandIn, type KongAdminStandIn, type KongConfig } from '@vc/integrations/kong';
 import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
@@ -26,6 +27,7 @@ let pg: TestDatabase;
 let handle: DatabaseHandle;
 let legacy: LegacyDatabases;
 let kong: KongAdminStandIn;
+let fhir: FhirStandIn;
 let work: string;
 let env: Record<string, string>;
 const asOf = FIXTURE.asOf.toISOString();
@@ -34,13 +36,19 @@ const s4 = (...extra: string[]) => migrator('phase', 's4', '--tenant', 'acme', '
 
 const sessionsOf = (tenant: string) =>
   queryRows<{ legacy_id: string; status: string; version: number }>(handle.db, sql`select legacy_id, status, version from virtual_sessions where tenant_id = ${tenant} and legacy_id is not null order by legacy_id`);
+const backfilled = () =>
+  queryRows<{ legacy_id: string; phase: string; encounter_ref: string }>(
+    handle.db,
+    sql`select s.legacy_id, b.phase, s.encounter_ref from vc_migration.encounter_backfills b join virtual_sessions s on s.id = b.session_id
+        where b.tenant_id = 'acme' and b.encounter_ref = s.encounter_ref order by s.legacy_id`,
+  );
 const cutoverActions = async () =>
   (await queryRows<{ action: string; forced: boolean; reason: string | null }>(handle.db, sql`select action, forced, reason from vc_migration.cutovers where tenant_id = 'acme' order by created_at, id`));
 
 let changedId: string;
 
 beforeAll(async () => {
-  [pg, legacy, kong] = await Promise.all([createTestDatabase(), loadLegacyDatabases('s4'), startKongAdminStandIn({ initial: LEGACY_ROUTING })]);
+  [pg, legacy, kong, fhir] = await Promise.all([createTestDatabase(), loadLegacyDatabases('s4'), startKongAdminStandIn({ initial: LEGACY_ROUTING }), startFhirStandIn()]);
   handle = await createDatabase(pg.url, { max: 2 });
   work = await mkdtemp(join(tmpdir(), 'vc-s4-'));
   env = {
@@ -49,6 +57,7 @@ beforeAll(async () => {
     VC_PORTAL_DATABASE_URL: legacy.portalUrl,
     VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey,
     VC_KONG_ADMIN_URL: kong.url,
+    VC_FHIR_BASE_URL: fhir.url,
     VC_KMS: `local:${join(work, 'kms.json')}`,
   };
   const s1 = await migrator('phase', 's1', '--tenant', 'acme', '--as-of', asOf, '--max-reject-rate', '0.5');
@@ -75,7 +84,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await handle?.close();
-  await Promise.all([pg?.drop(), legacy?.drop(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+  await Promise.all([pg?.drop(), legacy?.drop(), kong?.close(), fhir?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
 });
 
 // Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
@@ -103,6 +112,18 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     expect(upcoming.every((s) => s.status === 'scheduled')).toBe(true);
   });
 
+  it('creates the Encounters legacy never made for ended sessions, delta-synced ones included', async () => {
+    const made = await backfilled();
+    expect(made.map((b) => b.legacy_id)).toEqual(expect.arrayContaining(['900003', changedId]));
+    expect(new Set(made.map((b) => b.phase))).toEqual(new Set(['s4']));
+    expect(await fhir.encounterCount()).toBe(made.length);
+    const [left] = await queryRows<{ n: number }>(
+      handle.db,
+      sql`select count(*)::int as n from virtual_sessions where tenant_id = 'acme' and legacy_id is not null and status = 'ended' and encounter_ref is null`,
+    );
+    expect(left!.n).toBe(0);
+  });
+
   it('snapshots the routing before the cutover and points Kong at the new service with legacy 301s', async () => {
     const [record] = await queryRows<{ action: string; previous_routing: KongConfig; applied_routing: KongConfig }>(handle.db, sql`select action, previous_routing, applied_routing from vc_migration.cutovers where tenant_id = 'acme'`);
     expect(record!.action).toBe('cutover');
@@ -126,6 +147,16 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     expect(await participants()).toEqual(before.participants);
     expect(normalizeKongConfig(kong.current())).toEqual(before.kong);
     expect(await cutoverActions()).toEqual(before.cutovers);
+    expect(await fhir.encounterCount()).toBe((await backfilled()).length);
+  });
+
+  it('a later legacy edit of a session keeps the Encounter the migrator made for it', async () => {
+    const before = (await backfilled()).find((b) => b.legacy_id === '900003');
+    await legacyQuery(legacy.legacyUrl, "update VirtualSession set endedAt = '2026-10-31 10:26:00', updatedAt = '2026-11-03 09:00:00' where id = 900003");
+    const run = await s4('--restart-step', '4.1');
+    expect(run.code, run.stderr).toBe(0);
+    expect((await sessionsOf('acme')).find((s) => s.legacy_id === '900003')).toMatchObject({ status: 'ended', version: 2 });
+    expect((await backfilled()).find((b) => b.legacy_id === '900003')).toEqual(before);
   });
 
   it('rollback restores the previous routing, records it, and a second rollback changes nothing', async () => {
