@@ -21,7 +21,11 @@ export interface MigratorRun { ms: number; peakRssMiB: number; status: string; s
 async function pnpmMigrator(args: readonly string[], env: MigratorEnv, logPath: string): Promise<{ ms: number; peakRssMiB: number; stdout: string }> {
   const log = createWriteStream(logPath, { flags: 'a' });
   const started = performance.now();
-  const child = spawn('pnpm', ['migrator', ...args], { cwd: repoRoot, env: { ...process.env, ...env, VC_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the migrator process, written there when it exits (node refuses
+  // --cpu-prof in NODE_OPTIONS, so the profiled run starts node with tsx's loader instead of `pnpm migrator`).
+  const dir = process.env.BENCH_CPU_PROF;
+  const [command, argv] = dir ? ['node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'apps/migrator/src/bin.ts', ...args]] : ['pnpm', ['migrator', ...args]];
+  const child = spawn(command, argv, { cwd: repoRoot, env: { ...process.env, ...env, VC_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const rss = samplePeakRss(child.pid!, /migrator\/src\/bin\.ts/);
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

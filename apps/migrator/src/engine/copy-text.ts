@@ -9,13 +9,21 @@ export function copyValue(value: unknown): string {
   else if (typeof value === 'object') text = JSON.stringify(value);
   else if (typeof value === 'boolean') text = value ? 't' : 'f';
   else text = String(value);
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  // Most values (ids, timestamps, codes) need no escaping: test before building a replaced copy.
+  return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPED, escapeChar) : text;
 }
 
-/** One COPY line per row, newline-terminated. */
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const ESCAPED = /[\\\t\n\r]/g;
+const escapeChar = (c: string) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r');
+
+/** One COPY line per row, newline-terminated; built by appending, without an array per row. */
 export function copyLines(rows: ReadonlyArray<readonly unknown[]>): string {
   let out = '';
-  for (const row of rows) out += `${row.map(copyValue).join('\t')}\n`;
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) out += i === 0 ? copyValue(row[i]) : `\t${copyValue(row[i])}`;
+    out += '\n';
+  }
   return out;
 }
 

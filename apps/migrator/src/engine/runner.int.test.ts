@@ -2,7 +2,7 @@ import { createDatabase, migrate, type DatabaseHandle } from '@vc/schema';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config';
-import { runPhase } from './runner';
+import { runPhase, tenantConcurrency } from './runner';
 import { createServices } from './services';
 import type { Batch, Phase, RunOptions, Step } from './types';
 
@@ -59,10 +59,41 @@ function countingStep(total: number, opts: { failAt?: number; rejectEvery?: numb
   return step;
 }
 
-async function run(step: Step, runOptions: RunOptions = options()) {
-  const phase: Phase = { id: 's1', title: 'probe', steps: [step] };
+async function run(step: Step, runOptions: RunOptions = options(), tenants: readonly string[] = ['t1'], phaseId: Phase['id'] = 's1') {
+  const phase: Phase = { id: phaseId, title: 'probe', steps: [step] };
   const services = createServices(loadConfig({}));
-  return runPhase({ phase, tenants: ['t1'], options: runOptions, config: loadConfig({}), handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true } });
+  return runPhase({ phase, tenants, options: runOptions, config: loadConfig({}), handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true } });
+}
+
+/**
+ * A step that writes `tenant:n` rows and records how many tenants are inside it at once. The first
+ * `meet` tenants wait for each other before writing, so the run can only finish if they overlap.
+ */
+function overlappingStep(opts: { meet: number; failTenant?: string }): Step & { maxInside: number } {
+  let inside = 0;
+  let arrived = 0;
+  let allArrived!: () => void;
+  const met = new Promise<void>((resolve) => (allArrived = resolve));
+  const step = {
+    id: 'x.1',
+    title: 'overlap',
+    maxInside: 0,
+    async run(ctx) {
+      inside += 1;
+      step.maxInside = Math.max(step.maxInside, inside);
+      arrived += 1;
+      if (arrived === opts.meet) allArrived();
+      if (arrived <= opts.meet) await met;
+      try {
+        if (ctx.tenantId === opts.failTenant) throw new Error(`probe failure in ${ctx.tenantId}`);
+        const n = Number(ctx.tenantId.slice(1));
+        await ctx.commit({ cursor: { done: true }, read: 1, written: 1, write: async (tx) => void (await tx.insertMany('engine_probe', ['n'], [[n]])) });
+      } finally {
+        inside -= 1;
+      }
+    },
+  } satisfies Step & { maxInside: number };
+  return step;
 }
 
 const rows = async (sql: string) => (await handle.pglite!.query<Record<string, unknown>>(sql)).rows;
@@ -108,5 +139,23 @@ describe('step engine', () => {
     const again = await run(countingStep(20, { rejectEvery: 10 }), options({ maxRejectRate: 0.5, restartStep: 'x.1' }));
     expect([again.steps[0]!.status, again.steps[0]!.read, again.rejects]).toEqual(['done', 20, { probe: 2 }]);
     expect(await rows('select count(*)::int as n from engine_probe')).toEqual([{ n: 18 }]);
+  });
+
+  it('s1 runs two tenants at a time, reports them in tenant order, and a failed tenant leaves the others done', async () => {
+    const tenants = ['t1', 't2', 't3', 't4', 't5'];
+    expect(tenantConcurrency({ id: 's1' }, tenants)).toBe(2);
+    const step = overlappingStep({ meet: 2, failTenant: 't2' });
+    const summary = await run(step, options(), tenants);
+    expect(step.maxInside).toBe(2);
+    expect(summary.steps.map((s) => `${s.tenant} ${s.status}`)).toEqual(['t1 done', 't2 failed', 't3 done', 't4 done', 't5 done']);
+    expect([summary.status, summary.tenants, summary.errors]).toEqual(['failed', tenants, [{ tenant: 't2', step: 'x.1', message: 'probe failure in t2' }]]);
+    expect(await rows('select n from engine_probe order by n')).toEqual([{ n: 1 }, { n: 3 }, { n: 4 }, { n: 5 }]);
+  });
+
+  it('phases not known to be tenant-independent run their tenants one at a time', async () => {
+    expect(tenantConcurrency({ id: 's3' }, ['t1', 't2', 't3'])).toBe(1);
+    const step = overlappingStep({ meet: 1 });
+    const summary = await run(step, options(), ['t1', 't2', 't3'], 's3');
+    expect([summary.status, step.maxInside]).toEqual(['done', 1]);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseHandle } from '@vc/schema';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { MigratorConfig } from '../config';
 import { ExitError } from '../exit-error';
@@ -8,7 +9,7 @@ import { createStepProgress } from './progress';
 import type { ServiceRegistry } from './services';
 import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
 import { queryOf, withTransaction } from './tx';
-import type { Batch, Phase, RunOptions, Step, StepContext, StepReport } from './types';
+import type { Batch, Phase, PhaseId, RunOptions, Step, StepContext, StepReport } from './types';
 
 export interface RunPhaseInput {
   phase: Phase;
@@ -60,16 +61,52 @@ interface TenantOutcome {
 }
 
 /**
+ * How many tenants of a phase may run at the same time. Only phases whose steps touch nothing but the
+ * tenant's own rows, under its own (tenant, phase) lock and checkpoints, sharing only memoised clients:
+ * S1. While one tenant waits on PostgreSQL or MariaDB, another maps its batch. Two keeps the connections
+ * (a lock, then a transaction or a read, per tenant) well inside the pool and memory at a few batches.
+ */
+const CONCURRENT_TENANTS: Partial<Record<PhaseId, number>> = { s1: 2 };
+
+/** How many tenants `runPhase` runs at once for this phase and tenant list. */
+export function tenantConcurrency(phase: Pick<Phase, 'id'>, tenants: readonly string[]): number {
+  return Math.max(1, Math.min(CONCURRENT_TENANTS[phase.id] ?? 1, tenants.length));
+}
+
+/**
+ * Runs each tenant (a bounded few at once for the phases of {@link CONCURRENT_TENANTS}, else one after
+ * another). Outcomes keep the order of `tenants`. After a stop request or an error no further tenant
+ * starts; the running ones finish first, then the first error (in tenant order) is thrown.
+ */
+async function runTenants(input: RunPhaseInput): Promise<TenantOutcome[]> {
+  const width = tenantConcurrency(input.phase, input.tenants);
+  // Spinners of several tenants would overwrite each other's line: plain lines when tenants overlap.
+  const shared = width > 1 ? { ...input, progress: { ...input.progress, tty: false } } : input;
+  const limit = pLimit(width);
+  let failed = false;
+  const settled = await Promise.allSettled(
+    input.tenants.map((tenantId) =>
+      limit(async () => {
+        if (input.signal.aborted || failed) return undefined;
+        return runTenant(shared, tenantId).catch((error: unknown) => {
+          failed = true;
+          throw error;
+        });
+      }),
+    ),
+  );
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return settled.flatMap((s) => (s.status === 'fulfilled' && s.value ? [s.value] : []));
+}
+
+/**
  * Runs one phase for each tenant: the (tenant, phase) lock, then each step from its checkpoint. A step
  * already `done` is skipped; a failed step stops that tenant's phase (later steps build on it) and the
- * next tenant goes on. Returns the summary; the caller maps its status to the exit code.
+ * other tenants go on. Returns the summary; the caller maps its status to the exit code.
  */
 export async function runPhase(input: RunPhaseInput): Promise<PhaseSummary> {
-  const outcomes: TenantOutcome[] = [];
-  for (const tenantId of input.tenants) {
-    if (input.signal.aborted) break;
-    outcomes.push(await runTenant(input, tenantId));
-  }
+  const outcomes = await runTenants(input);
   const summary: PhaseSummary = {
     phase: input.phase.id,
     ...(input.tenants.length === 1 ? { tenant: input.tenants[0] } : { tenants: [...input.tenants] }),

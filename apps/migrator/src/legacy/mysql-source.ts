@@ -11,6 +11,19 @@ function asText(value: unknown): string | null {
   return String(value);
 }
 
+/**
+ * The row as text, in place: the driver already returns most values as strings (dates, big numbers), and
+ * a fresh object per row was a large share of the migrator's garbage collection.
+ */
+function asTextRow(row: RowDataPacket): LegacyRow {
+  const out = row as Record<string, unknown>;
+  for (const key in out) {
+    const value = out[key];
+    if (typeof value !== 'string' && value !== null) out[key] = asText(value);
+  }
+  return out as LegacyRow;
+}
+
 function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where'>): { sql: string[]; params: unknown[] } {
   const info = LEGACY_TABLES[table];
   const sql: string[] = [];
@@ -39,7 +52,8 @@ export function createMysqlSource(url: string, database?: string): LegacySource 
   const pool: Pool = mysql.createPool({
     uri: url,
     ...(database ? { database } : {}),
-    connectionLimit: 2,
+    // Tenants may run side by side (S1): each keeps a page read and an unawaited count in flight.
+    connectionLimit: 6,
     dateStrings: true,
     supportBigNumbers: true,
     bigNumberStrings: true,
@@ -58,7 +72,7 @@ export function createMysqlSource(url: string, database?: string): LegacySource 
     const sql = `select * from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''} order by ${ident(info.key)} limit ${Number(options.batchSize)}`;
     const [rows] = await pool.query<RowDataPacket[]>(sql, where.params);
     if (rows.length === 0) return null;
-    const texts: LegacyRow[] = rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, asText(v)])));
+    const texts = rows.map(asTextRow);
     const keys = texts.map((row) => row[info.key] ?? '');
     return { rows: texts, ordinals: keys, position: keys[keys.length - 1]! };
   }

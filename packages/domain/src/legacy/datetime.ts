@@ -5,21 +5,55 @@
 export type LegacyDatetime = { kind: 'null' } | { kind: 'ok'; value: Date } | { kind: 'invalid'; raw: string };
 
 const PATTERN = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?)?Z?$/;
+const ZERO_DATE = /^0000-00-00(?:[ T]00:00:00(?:\.0+)?)?$/;
+const NULL: LegacyDatetime = Object.freeze({ kind: 'null' });
 
-/** Parses one legacy datetime; calendar-checks it (2024-02-30 is invalid, not March 1st). */
-export function parseLegacyDatetime(raw: string | null | undefined): LegacyDatetime {
-  if (raw === null || raw === undefined) return { kind: 'null' };
-  const text = raw.trim();
-  if (text === '' || text === '\\N') return { kind: 'null' };
-  // MySQL's zero date (and zero-date variants with a zero time) stands for "no value" in legacy rows.
-  if (/^0000-00-00(?:[ T]00:00:00(?:\.0+)?)?$/.test(text)) return { kind: 'null' };
-  const m = PATTERN.exec(text);
-  if (!m) return { kind: 'invalid', raw };
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
-  const millis = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
+/** The calendar check shared by both parsers: 2024-02-30 is invalid, not March 1st; year 0 is invalid. */
+function checked(raw: string, year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number): LegacyDatetime {
   const value = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
   const sameFields =
     value.getUTCFullYear() === year && value.getUTCMonth() === month - 1 && value.getUTCDate() === day && value.getUTCHours() === hour && value.getUTCMinutes() === minute && value.getUTCSeconds() === second;
   if (!sameFields || year === 0) return { kind: 'invalid', raw };
   return { kind: 'ok', value };
+}
+
+const digit = (text: string, i: number) => text.charCodeAt(i) - 48;
+const isDigit = (text: string, i: number) => text.charCodeAt(i) - 48 >>> 0 < 10;
+const twoDigits = (text: string, i: number) => digit(text, i) * 10 + digit(text, i + 1);
+const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] as const;
+
+/**
+ * `YYYY-MM-DD HH:MM:SS` exactly (what nearly every legacy row holds), read without a regular expression
+ * or any allocation but the Date; undefined for every other form, which the pattern then handles.
+ */
+function parseCommonForm(raw: string, text: string): LegacyDatetime | undefined {
+  if (text.length !== 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const sep = text.charCodeAt(10);
+  if (sep !== 32 && sep !== 84) return undefined;
+  for (const i of DIGIT_POSITIONS) if (!isDigit(text, i)) return undefined;
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  // MySQL's zero date with a zero time stands for "no value".
+  if (year === 0 && month === 0 && day === 0 && hour === 0 && minute === 0 && second === 0) return NULL;
+  return checked(raw, year, month, day, hour, minute, second, 0);
+}
+
+/** Parses one legacy datetime; calendar-checks it (2024-02-30 is invalid, not March 1st). */
+export function parseLegacyDatetime(raw: string | null | undefined): LegacyDatetime {
+  if (raw === null || raw === undefined) return NULL;
+  const text = raw.trim();
+  if (text === '' || text === '\\N') return NULL;
+  const common = parseCommonForm(raw, text);
+  if (common) return common;
+  // MySQL's zero date (and zero-date variants with a zero time) stands for "no value" in legacy rows.
+  if (ZERO_DATE.test(text)) return NULL;
+  const m = PATTERN.exec(text);
+  if (!m) return { kind: 'invalid', raw };
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  const millis = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
+  return checked(raw, year, month, day, hour, minute, second, millis);
 }

@@ -12,7 +12,7 @@ import {
   type WarningCode,
 } from '@vc/domain/legacy';
 import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyBatch, LegacySource, ReadOptions } from '../../legacy/types';
+import type { LegacyBatch, LegacyRow, LegacySource, ReadOptions } from '../../legacy/types';
 import { dryLoadedSessions } from './1.1-sessions';
 import { upsertParticipants } from './participant-rows';
 
@@ -38,7 +38,8 @@ async function sessionIds(ctx: StepContext, legacyIds: readonly string[]): Promi
 }
 
 interface ParsedBatch {
-  events: Array<{ event: ParticipantEvent; warnings: WarningCode[] }>;
+  /** Each event with its source row (an orphan's reject keeps the raw row, without searching the batch). */
+  events: Array<{ event: ParticipantEvent; warnings: WarningCode[]; row: LegacyRow }>;
   rejects: RejectInput[];
 }
 
@@ -46,7 +47,7 @@ function parseBatch(batch: LegacyBatch): ParsedBatch {
   const out: ParsedBatch = { events: [], rejects: [] };
   batch.rows.forEach((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-    if (parsed.kind === 'event') out.events.push({ event: parsed.event, warnings: parsed.warnings });
+    if (parsed.kind === 'event') out.events.push({ event: parsed.event, warnings: parsed.warnings, row });
     else if (parsed.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
   });
   return out;
@@ -62,9 +63,9 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
   for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
     const parsed = parseBatch(batch);
     const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
-    const kept = parsed.events.filter(({ event }) => {
+    const kept = parsed.events.filter(({ event, row }) => {
       if (sessions.has(event.sessionLegacyId)) return true;
-      parsed.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...batch.rows.find((r) => r.id?.trim() === event.auditId) } });
+      parsed.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
       return false;
     });
     const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));

@@ -6,7 +6,7 @@ import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/te
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedS1, pgQuery, s1Counts } from '../../testing/counts';
+import { expectedS1, pgQuery, s1Counts, s1Snapshot } from '../../testing/counts';
 import { runMigrator, runMigratorJson } from '../../testing/run-cli';
 
 /** S1 from a legacy MariaDB (keyset pagination) into PostgreSQL 15, against the generator's expected counts. */
@@ -40,12 +40,14 @@ afterAll(async () => {
 
 describe('s1 from MariaDB into PostgreSQL', () => {
   it('loads, rejects and warns exactly as the generator expects, for every tenant, in small keyset batches', async () => {
-    const { code, json, stderr } = await runMigratorJson<{ status: string; tenants: string[] }>(
+    const { code, json, stderr } = await runMigratorJson<{ status: string; tenants: string[]; steps: Array<{ tenant: string; id: string }> }>(
       ['phase', 's1', '--all-tenants', '--as-of', AS_OF, '--batch-size', '97', '--max-reject-rate', '0.2'],
       env,
     );
     expect(code, stderr).toBe(0);
     expect(json.tenants).toEqual(Object.keys(expected.tenants).sort());
+    // Tenants run side by side, yet the report lists them in tenant order, each tenant's steps in plan order.
+    expect(json.steps.map((s) => `${s.tenant} ${s.id}`)).toEqual(json.tenants.flatMap((t) => ['1.1', '1.2', '1.3', '1.4', '1.5'].map((id) => `${t} ${id}`)));
     for (const tenant of Object.keys(expected.tenants)) {
       expect({ tenant, ...(await s1Counts(pgQuery(client), tenant)) }).toEqual({ tenant, ...expectedS1(expected.tenants[tenant]!) });
     }
@@ -59,4 +61,23 @@ describe('s1 from MariaDB into PostgreSQL', () => {
     );
     expect(rows[0]).toEqual({ mapped: rows[0].sessions, sessions: rows[0].sessions, watermarks: ['2026-11-01T00:00:00.000Z'] });
   });
+
+  it('--all-tenants (tenants side by side) wrote exactly the rows of running the tenants one by one', async () => {
+    const tenants = Object.keys(expected.tenants).sort();
+    const one = await createTestDatabase({ migrated: false });
+    const oneClient = new pg.Client({ connectionString: one.url });
+    try {
+      const oneEnv = { ...env, VC_DATABASE_URL: one.url };
+      expect((await runMigrator(['phase', 's0'], oneEnv)).code).toBe(0);
+      for (const tenant of tenants) {
+        const result = await runMigrator(['phase', 's1', '--tenant', tenant, '--as-of', AS_OF, '--batch-size', '97', '--max-reject-rate', '0.2'], oneEnv);
+        expect(result.code, result.stderr).toBe(0);
+      }
+      await oneClient.connect();
+      expect(await s1Snapshot(pgQuery(oneClient))).toEqual(await s1Snapshot(pgQuery(client)));
+    } finally {
+      await oneClient.end();
+      await one.drop();
+    }
+  }, 300_000);
 });
