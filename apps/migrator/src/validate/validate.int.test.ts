@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
+import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
 import { startJitsiStandIn, type JitsiStandIn } from '@vc/integrations/jitsi';
 import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
@@ -14,6 +15,7 @@ let handle: DatabaseHandle;
 let legacy: LegacyDatabases;
 let accessPolicy: AccessPolicyStandIn;
 let jitsi: JitsiStandIn;
+let fhir: FhirStandIn;
 let work: string;
 let env: Record<string, string>;
 const asOf = FIXTURE.asOf.toISOString();
@@ -27,7 +29,7 @@ const migrator = (...args: string[]) => runMigrator(args, env);
 const validate = (out: string, ...args: string[]) => migrator('validate', ...args, '--as-of', asOf, '--report', 'json,junit,md', '--out', join(work, out), '--json');
 
 beforeAll(async () => {
-  [pg, legacy, accessPolicy, jitsi] = await Promise.all([createTestDatabase(), loadLegacyDatabases('val'), startAccessPolicyStandIn(), startJitsiStandIn()]);
+  [pg, legacy, accessPolicy, jitsi, fhir] = await Promise.all([createTestDatabase(), loadLegacyDatabases('val'), startAccessPolicyStandIn(), startJitsiStandIn(), startFhirStandIn()]);
   handle = await createDatabase(pg.url, { max: 2 });
   work = await mkdtemp(join(tmpdir(), 'vc-validate-'));
   env = {
@@ -36,6 +38,7 @@ beforeAll(async () => {
     VC_PORTAL_DATABASE_URL: legacy.portalUrl,
     VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey,
     VC_ACCESS_POLICY_URL: accessPolicy.url,
+    VC_FHIR_BASE_URL: fhir.url,
     VC_KMS: `local:${join(work, 'kms.json')}`,
     VC_MODE: 'shadow',
   };
@@ -45,15 +48,10 @@ beforeAll(async () => {
   expect(s1b.code, s1b.stderr).toBe(0);
   // Plan 2.1: the tenant's Jitsi is deployed; its URL is the one the migrated config now names.
   await queryRows(handle.db, sql`update tenant_virtual_care_configs set jitsi_server_url = ${jitsi.url} returning tenant_id`);
-  // acme's operator confirmed its FHIR era began after its last session without an Encounter (plan §5:
-  // "or confirmed pre-FHIR era"), as `PUT /config {fhirEraStart}` would record it.
-  await queryRows(
-    handle.db,
-    sql`update tenant_virtual_care_configs set fhir_era_start = (select max(ended_at) + interval '1 millisecond' from virtual_sessions
-        where tenant_id = 'acme' and status = 'ended' and encounter_ref is null) where tenant_id = 'acme' returning tenant_id`,
-  );
   for (const tenant of ['acme', 'globex']) {
-    await migrator('phase', 's2', '--tenant', tenant, '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 's2'));
+    // S2 2.4 creates the Encounters legacy never made (acme); globex, left without a config by S1, stops at 2.2.
+    const s2 = await migrator('phase', 's2', '--tenant', tenant, '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 's2'));
+    expect(s2.code, s2.stderr).toBe(tenant === 'acme' ? 0 : 1);
     const s3 = await migrator('phase', 's3', '--tenant', tenant, '--as-of', asOf, '--max-reject-rate', '0.5');
     expect(s3.code, s3.stderr).toBe(0);
   }
@@ -61,7 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await handle?.close();
-  await Promise.all([pg?.drop(), legacy?.drop(), accessPolicy?.close(), jitsi?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+  await Promise.all([pg?.drop(), legacy?.drop(), accessPolicy?.close(), jitsi?.close(), fhir?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
 });
 
 // Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
