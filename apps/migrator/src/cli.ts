@@ -19,7 +19,12 @@ Environment (DESIGN §8; every variable and its default: README.md, Configuratio
   VC_LEGACY_KMS           aws:<key-id> when the legacy credentials are KMS ciphertext
   VC_KMS                  local:<keyring file> (default local:./.data/kms.json) or aws:<key-id>
   VC_NATS_URL             JetStream for the VIRTUAL_CARE stream (s0); optional
-  VC_FHIR_BASE_URL, VC_ACCESS_POLICY_URL, VC_KONG_ADMIN_URL, VC_LICENSING_URL, VC_MODE (live|shadow)`;
+  VC_ACCESS_POLICY_URL    access-policy base URL, http(s)://… (s3, validate)
+  VC_KONG_ADMIN_URL       Kong Admin API, http(s)://… (s4; else the decK file VC_KONG_FILE, default .data/kong.yaml)
+  VC_FHIR_BASE_URL, VC_LICENSING_URL   http(s)://… (tenant onboard); VC_MODE live|shadow
+
+Each command checks the settings it needs before it opens anything: a missing or malformed one is exit 2,
+naming the variable and the form expected (\`migrator phase --help\` lists what each phase needs).`;
 
 /**
  * The commands, in one visible list. Each module is imported only when its command is run (or for help),
@@ -43,6 +48,16 @@ export async function makeCli(argv: readonly string[]): Promise<Command> {
     .addHelpText('after', ENVIRONMENT);
   const named = argv[2];
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
-  for (const name of wanted) program.addCommand((await COMMANDS[name]!(argv)).exitOverride());
-  return program;
+  for (const name of wanted) program.addCommand(await COMMANDS[name]!(argv));
+  return throwOnExit(program);
+}
+
+/**
+ * Commander exits the process itself on a usage error unless told otherwise, and an added command does
+ * not inherit that setting: every command of the tree throws instead, and bin.ts maps it to exit 2.
+ */
+function throwOnExit(command: Command): Command {
+  command.exitOverride();
+  for (const sub of command.commands) throwOnExit(sub);
+  return command;
 }

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { legacySourceSpec, loadConfig } from './config';
-import { ExitError } from './exit-error';
-
-function failure(env: NodeJS.ProcessEnv): ExitError {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ExitError) return error;
-    throw error;
-  }
-  throw new Error('expected loadConfig to fail');
-}
+import { legacySourceSpec, LEGACY_SOURCE, loadConfig, SETTING_FORMS, type SettingRequirement } from './config';
+import { configFailure as failure } from './testing/config-failure';
 
 describe('migrator config', () => {
   it('defaults to the embedded PGlite database and the local keyring', () => {
@@ -38,5 +28,42 @@ describe('migrator config', () => {
 
   it('without a legacy source, the error names both variables', () => {
     expect(() => legacySourceSpec(loadConfig({}))).toThrow(/VC_LEGACY_DATABASE_URL .* or VC_LEGACY_EXPORT_DIR/);
+  });
+
+  describe('required settings', () => {
+    const accessPolicy: SettingRequirement = { anyOf: ['VC_ACCESS_POLICY_URL'], neededBy: 'phase s3 (steps 3.2 and 3.3)' };
+    const legacy: SettingRequirement = { anyOf: LEGACY_SOURCE, neededBy: 'phase s1' };
+
+    it('an unset one fails with exit 2 naming the variable, its form and what needs it', () => {
+      const error = failure({}, [accessPolicy]);
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toBe(`missing configuration:\n  VC_ACCESS_POLICY_URL (expected ${SETTING_FORMS.VC_ACCESS_POLICY_URL}) is not set: needed by phase s3 (steps 3.2 and 3.3)`);
+    });
+
+    it('a one-of group names every variable that would do, and any one of them satisfies it', () => {
+      expect(failure({}, [legacy]).message).toContain(
+        `VC_LEGACY_DATABASE_URL (expected ${SETTING_FORMS.VC_LEGACY_DATABASE_URL}) or VC_LEGACY_EXPORT_DIR (expected ${SETTING_FORMS.VC_LEGACY_EXPORT_DIR}) is not set`,
+      );
+      expect(loadConfig({ VC_LEGACY_EXPORT_DIR: 'fixtures/legacy/csv' }, [legacy]).VC_LEGACY_EXPORT_DIR).toBe('fixtures/legacy/csv');
+      expect(loadConfig({ VC_LEGACY_DATABASE_URL: 'mysql://u:p@db:3306/digital_communication' }, [legacy]).VC_LEGACY_DATABASE_URL).toBe('mysql://u:p@db:3306/digital_communication');
+    });
+
+    it('every unmet requirement is listed, an empty variable counting as unset', () => {
+      const error = failure({ VC_ACCESS_POLICY_URL: '', VC_LEGACY_EXPORT_DIR: '' }, [legacy, accessPolicy]);
+      expect(error.message.split('\n').slice(1).map((line) => line.trim().split(' ')[0])).toEqual(['VC_LEGACY_DATABASE_URL', 'VC_ACCESS_POLICY_URL']);
+    });
+
+    it('a malformed variable and a missing one are reported together, never with the value', () => {
+      const error = failure({ VC_KMS: 'vault:s3cret-key' }, [accessPolicy]);
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toContain('VC_KMS: expected local:<keyring path> or aws:');
+      expect(error.message).toContain('VC_ACCESS_POLICY_URL (expected');
+      expect(error.message).not.toContain('s3cret');
+    });
+
+    it('a malformed variable does not also count as missing', () => {
+      const error = failure({ VC_ACCESS_POLICY_URL: 'access-policy.internal' }, [accessPolicy]);
+      expect(error.message).toBe(`invalid configuration:\n  VC_ACCESS_POLICY_URL: expected ${SETTING_FORMS.VC_ACCESS_POLICY_URL}`);
+    });
   });
 });

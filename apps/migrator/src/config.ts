@@ -6,50 +6,104 @@ import { ExitError } from './exit-error';
  * zod, and frozen. A bad value fails at start naming the variable and the form expected (exit 2); the
  * message never echoes the value, which may hold credentials.
  */
-const postgresOrPglite = z
-  .string()
-  .regex(/^(postgres(ql)?:\/\/.+|pglite:.*)$/, 'postgres://user:pass@host:port/db or pglite:<dir> (pglite:memory for a throwaway database)');
-const mysqlUrl = z.string().regex(/^(mysql|mariadb):\/\/.+/, 'mysql://user:pass@host:port/digital_communication');
-const kmsSpec = z.string().regex(/^(local:.+|aws:.+)$/, 'local:<keyring path> or aws:<key id or ARN>');
-const httpUrl = z.string().regex(/^https?:\/\/.+/, 'an http(s):// URL');
+/** The form each variable expects, as error messages state it: one table, so every message agrees. */
+export const SETTING_FORMS = {
+  VC_DATABASE_URL: 'postgres://user:pass@host:port/db or pglite:<dir> (pglite:memory for a throwaway database)',
+  VC_LEGACY_DATABASE_URL: 'mysql://user:pass@host:port/digital_communication',
+  VC_LEGACY_EXPORT_DIR: 'a directory holding the legacy CSV export',
+  VC_PORTAL_DATABASE_URL: 'mysql://user:pass@host:port/patient_portal',
+  VC_LEGACY_MASTER_KEY: 'the legacy credentials key: 32 bytes, base64-encoded',
+  VC_LEGACY_KMS: 'aws:<key id or ARN> or local:<keyring path>, the key the legacy credentials were encrypted with',
+  VC_KMS: 'local:<keyring path> or aws:<key id or ARN>',
+  VC_KMS_ENDPOINT: 'an http(s):// URL of an AWS-KMS-protocol endpoint',
+  VC_NATS_URL: 'nats://host:port',
+  VC_NATS_STREAM: 'a JetStream stream name',
+  VC_NATS_SUBJECT_PREFIX: 'empty or a token ending in a dot, e.g. staging.',
+  VC_FHIR_BASE_URL: 'the FHIR R4 base URL, an http(s):// URL',
+  VC_ACCESS_POLICY_URL: 'the access-policy base URL, an http(s):// URL',
+  VC_KONG_ADMIN_URL: 'the Kong Admin API URL, an http(s):// URL',
+  VC_KONG_FILE: 'a path for the decK file',
+  VC_LICENSING_URL: 'the platform licensing API base URL, an http(s):// URL',
+  VC_MODE: 'live or shadow',
+  VC_LOG_LEVEL: 'fatal|error|warn|info|debug|trace|silent',
+} as const;
+
+export type SettingName = keyof typeof SETTING_FORMS;
+
+const F = SETTING_FORMS;
+const postgresOrPglite = z.string().regex(/^(postgres(ql)?:\/\/.+|pglite:.*)$/, F.VC_DATABASE_URL);
+const mysqlUrl = (form: string) => z.string().regex(/^(mysql|mariadb):\/\/.+/, form);
+const kmsSpec = (form: string) => z.string().regex(/^(local:.+|aws:.+)$/, form);
+const httpUrl = (form: string) => z.string().regex(/^https?:\/\/.+/, form);
 const base64Key = z
   .string()
-  .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, '32 bytes, base64-encoded');
+  .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, F.VC_LEGACY_MASTER_KEY);
 
 const schema = z.object({
   VC_DATABASE_URL: postgresOrPglite.default('pglite:./.data/pg'),
-  VC_LEGACY_DATABASE_URL: mysqlUrl.optional(),
-  VC_LEGACY_EXPORT_DIR: z.string().min(1, 'a directory holding the legacy CSV export').optional(),
-  VC_PORTAL_DATABASE_URL: mysqlUrl.optional(),
+  VC_LEGACY_DATABASE_URL: mysqlUrl(F.VC_LEGACY_DATABASE_URL).optional(),
+  VC_LEGACY_EXPORT_DIR: z.string().min(1, F.VC_LEGACY_EXPORT_DIR).optional(),
+  VC_PORTAL_DATABASE_URL: mysqlUrl(F.VC_PORTAL_DATABASE_URL).optional(),
   VC_LEGACY_MASTER_KEY: base64Key.optional(),
-  VC_LEGACY_KMS: kmsSpec.optional(),
-  VC_KMS: kmsSpec.default('local:./.data/kms.json'),
+  VC_LEGACY_KMS: kmsSpec(F.VC_LEGACY_KMS).optional(),
+  VC_KMS: kmsSpec(F.VC_KMS).default('local:./.data/kms.json'),
   /** Endpoint of an AWS-KMS-protocol server (stand-in, LocalStack); the SDK's default otherwise. */
-  VC_KMS_ENDPOINT: httpUrl.optional(),
-  VC_NATS_URL: z.string().regex(/^(nats|tls):\/\/.+|^[^:/]+:\d+$/, 'nats://host:port').optional(),
+  VC_KMS_ENDPOINT: httpUrl(F.VC_KMS_ENDPOINT).optional(),
+  VC_NATS_URL: z.string().regex(/^(nats|tls):\/\/.+|^[^:/]+:\d+$/, F.VC_NATS_URL).optional(),
   /** The stream S0 ensures; the service publishes to the same (its config reads the same variables). */
-  VC_NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name').default('VIRTUAL_CARE'),
-  VC_NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, 'empty or a token ending in a dot, e.g. staging.').default(''),
-  VC_FHIR_BASE_URL: httpUrl.optional(),
-  VC_ACCESS_POLICY_URL: httpUrl.optional(),
-  VC_KONG_ADMIN_URL: httpUrl.optional(),
-  VC_KONG_FILE: z.string().min(1, 'a path for the decK file').optional(),
-  VC_LICENSING_URL: httpUrl.optional(),
-  VC_MODE: z.enum(['live', 'shadow'], { error: 'live or shadow' }).optional(),
-  VC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal|error|warn|info|debug|trace|silent' }).default('info'),
-});
+  VC_NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, F.VC_NATS_STREAM).default('VIRTUAL_CARE'),
+  VC_NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, F.VC_NATS_SUBJECT_PREFIX).default(''),
+  VC_FHIR_BASE_URL: httpUrl(F.VC_FHIR_BASE_URL).optional(),
+  VC_ACCESS_POLICY_URL: httpUrl(F.VC_ACCESS_POLICY_URL).optional(),
+  VC_KONG_ADMIN_URL: httpUrl(F.VC_KONG_ADMIN_URL).optional(),
+  VC_KONG_FILE: z.string().min(1, F.VC_KONG_FILE).optional(),
+  VC_LICENSING_URL: httpUrl(F.VC_LICENSING_URL).optional(),
+  VC_MODE: z.enum(['live', 'shadow'], { error: F.VC_MODE }).optional(),
+  VC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: F.VC_LOG_LEVEL }).default('info'),
+} satisfies Record<SettingName, z.ZodType>);
 
 export type MigratorConfig = Readonly<z.infer<typeof schema>>;
 
-/** Reads and validates the environment; throws an {@link ExitError} (code 2) naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): MigratorConfig {
+/**
+ * A setting a command cannot run without: at least one of `anyOf` set (`VC_LEGACY_DATABASE_URL` or
+ * `VC_LEGACY_EXPORT_DIR`). `neededBy` says what reads it, for the message (e.g. `steps 3.2, 3.3`).
+ */
+export interface SettingRequirement {
+  readonly anyOf: readonly [SettingName, ...SettingName[]];
+  readonly neededBy: string;
+}
+
+/** The legacy digital-communication source: a MySQL database or a CSV export. */
+export const LEGACY_SOURCE = ['VC_LEGACY_DATABASE_URL', 'VC_LEGACY_EXPORT_DIR'] as const satisfies readonly SettingName[];
+/** The legacy patient-portal source: its MySQL database, or the same CSV export. */
+export const PORTAL_SOURCE = ['VC_PORTAL_DATABASE_URL', 'VC_LEGACY_EXPORT_DIR'] as const satisfies readonly SettingName[];
+/** What decrypts the legacy Jitsi credentials: the legacy master key, or the legacy KMS key. */
+export const LEGACY_CREDENTIAL_KEYS = ['VC_LEGACY_MASTER_KEY', 'VC_LEGACY_KMS'] as const satisfies readonly SettingName[];
+
+/** `VC_X (expected <form>) or VC_Y (expected <form>) is not set: needed by <what>`; never a value. */
+export function describeMissing(requirement: SettingRequirement): string {
+  return `${requirement.anyOf.map((name) => `${name} (expected ${SETTING_FORMS[name]})`).join(' or ')} is not set: needed by ${requirement.neededBy}`;
+}
+
+function unmet(values: Readonly<Record<string, unknown>>, requirements: readonly SettingRequirement[]): string[] {
+  return requirements.filter((r) => r.anyOf.every((name) => values[name] === undefined)).map(describeMissing);
+}
+
+/**
+ * Reads and validates the environment; throws an {@link ExitError} (code 2) naming every bad variable
+ * and, for each of `requires` that nothing satisfies, the variables that would and their forms. A
+ * command calls it before it opens anything, so a run never starts half-configured.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, requires: readonly SettingRequirement[] = []): MigratorConfig {
   // An empty variable means "not set", as shells and .env files commonly leave them.
   const present = Object.fromEntries(Object.entries(env).filter(([key, value]) => key.startsWith('VC_') && value !== ''));
   const parsed = schema.safeParse(present);
+  const missing = unmet(present, requires);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: expected ${issue.message}`);
-    throw new ExitError(2, `invalid configuration:\n  ${lines.join('\n  ')}`);
+    const malformed = parsed.error.issues.map((issue) => `${issue.path.join('.')}: expected ${issue.message}`);
+    throw new ExitError(2, `invalid configuration:\n  ${[...malformed, ...missing].join('\n  ')}`);
   }
+  if (missing.length > 0) throw new ExitError(2, `missing configuration:\n  ${missing.join('\n  ')}`);
   return Object.freeze(parsed.data);
 }
 
@@ -57,5 +111,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MigratorConfig
 export function legacySourceSpec(config: MigratorConfig): { kind: 'mysql'; url: string } | { kind: 'csv'; dir: string } {
   if (config.VC_LEGACY_DATABASE_URL) return { kind: 'mysql', url: config.VC_LEGACY_DATABASE_URL };
   if (config.VC_LEGACY_EXPORT_DIR) return { kind: 'csv', dir: config.VC_LEGACY_EXPORT_DIR };
-  throw new ExitError(2, 'no legacy source: set VC_LEGACY_DATABASE_URL (mysql://…) or VC_LEGACY_EXPORT_DIR (a CSV export directory)');
+  throw new ExitError(2, `no legacy source: ${describeMissing({ anyOf: LEGACY_SOURCE, neededBy: 'reading legacy digital_communication' })}`);
 }

@@ -1,5 +1,5 @@
 import type { DatabaseHandle } from '@vc/schema';
-import { loadConfig, type MigratorConfig } from '../config';
+import { loadConfig, type MigratorConfig, type SettingRequirement } from '../config';
 import { createServices, type ServiceRegistry } from '../engine/services';
 import { createLogger, type Logger } from '../logger';
 import { openTarget } from './target';
@@ -12,9 +12,12 @@ export interface CommandContext {
   services: ServiceRegistry;
 }
 
-/** Loads config (exit 2 when bad), opens the target, runs `fn`, and closes everything however it ends. */
-export async function withCommandContext<T>(fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+/**
+ * Loads config (exit 2 when a variable is bad, or when one of `requires` is unset: before anything is
+ * opened), opens the target, runs `fn`, and closes everything however it ends.
+ */
+export async function withCommandContext<T>(fn: (ctx: CommandContext) => Promise<T>, requires: readonly SettingRequirement[] = []): Promise<T> {
+  const config = loadConfig(process.env, requires);
   const log = createLogger(config.VC_LOG_LEVEL);
   const handle = await openTarget(config);
   const services = createServices(config);

@@ -6,6 +6,7 @@ import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { PHASE_IDS, loadPhase } from '../phases';
 import { withCommandContext } from './context';
+import { checkPhaseFlags } from './phase-flags';
 import { addRunOptions, parseRunOptions, type RawRunOptions } from './run-options';
 
 const EXAMPLES = `
@@ -15,6 +16,10 @@ Examples:
   $ pnpm migrator phase s1 --all-tenants --batch-size 10000 --json > s1.json
   $ pnpm migrator phase s1 --tenant acme --dry-run
   $ pnpm migrator phase s1 --tenant acme --restart-step 1.4
+  $ pnpm migrator phase s2 --tenant acme --window 14d --report-dir reports/s2
+  $ pnpm migrator phase s3 --all-tenants --as-of 2026-01-01T00:00:00Z
+  $ pnpm migrator phase s4 --tenant acme --service-upstream http://virtual-care-service:8080
+  $ pnpm migrator phase s4 decommission --tenant acme --force --reason "legacy host retired early"
 
 Exit codes: 0 done; 1 a step failed or was interrupted (state kept: run again to resume);
 2 bad usage or config; 3 validation failed.`;
@@ -24,11 +29,10 @@ async function defaultTenants(query: ReturnType<typeof queryOf>): Promise<string
   return rows.map((r) => r.tenant_id);
 }
 
+/** The tenants to run; `checkPhaseFlags` has made sure exactly one of --tenant and --all-tenants is given. */
 async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boolean }, services: Services, query: ReturnType<typeof queryOf>): Promise<string[]> {
   if (phase.global) return ['*'];
-  if (raw.tenant && raw.allTenants) throw new ExitError(2, 'give either --tenant <id> or --all-tenants, not both');
   if (raw.tenant) return [raw.tenant];
-  if (!raw.allTenants) throw new ExitError(2, `phase ${phase.id} needs --tenant <id> or --all-tenants`);
   const tenants = phase.listTenants ? await phase.listTenants(services, query) : await defaultTenants(query);
   if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
   return tenants;
@@ -42,6 +46,12 @@ function printSummary(summary: PhaseSummary): void {
   if (Object.keys(summary.rejects).length) lines.push(`  rejects: ${JSON.stringify(summary.rejects)}`);
   if (Object.keys(summary.warnings).length) lines.push(`  warnings: ${JSON.stringify(summary.warnings)}`);
   printText(lines.join('\n'));
+}
+
+/** "Settings each phase needs" for --help, from the phases' own `requires` (checked before a run opens anything). */
+function settingsHelp(phases: readonly Phase[]): string {
+  const lines = phases.map((p) => `  ${p.id}  ${p.requires?.length ? p.requires.map((r) => r.anyOf.join(' or ')).join('; ') : 'nothing beyond VC_DATABASE_URL (defaulted)'}`);
+  return `\n\nSettings each phase needs (checked before anything is opened; exit 2 naming what is missing):\n${lines.join('\n')}`;
 }
 
 /**
@@ -71,20 +81,21 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
     .description('run a migration phase (s0 bootstrap, s1 session data, s2 Jitsi/parallel run, s3 consents, s4 cutover)')
     .argument('<phase>', `one of ${PHASE_IDS.join(', ')}`)
     .argument('[action]', 's4 only: decommission (refused inside the 2-week stability window unless --force --reason)')
-    .addHelpText('after', EXAMPLES);
+    .addHelpText('after', `${EXAMPLES}${settingsHelp(phases)}`);
   for (const phase of phases) for (const flag of phase.flags ?? []) command.option(flag.flags, `(${phase.id}) ${flag.description}`, flag.defaultValue);
   return command.action(async (phaseId: string, action: string | undefined, raw: RawRunOptions & { tenant?: string; allTenants?: boolean; json?: boolean }) => {
     if (action !== undefined) return (await import('../phases/s4/decommission-action')).runPhaseAction(phaseId, action, raw);
     const phase = phases.find((p) => p.id === phaseId.toLowerCase()) ?? (await loadPhase(phaseId));
     const options = parseRunOptions(raw, new Date());
+    checkPhaseFlags(phase, undefined, raw, options);
+    if (phase.prepare && options.dryRun) throw new ExitError(2, `phase ${phase.id} only ensures things idempotently; it has nothing to preview with --dry-run`);
     const stop = stopOnSignals();
     try {
-      if (phase.prepare && options.dryRun) throw new ExitError(2, `phase ${phase.id} only ensures things idempotently; it has nothing to preview with --dry-run`);
       const summary = await withCommandContext(async ({ config, log, handle, services }) => {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
         const tenants = await tenantsFor(phase, raw, services, queryOf(handle));
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: process.stderr.isTTY === true } });
-      });
+      }, phase.requires);
       if (raw.json) printJson(summary);
       else printSummary(summary);
       if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);

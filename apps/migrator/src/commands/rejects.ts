@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { queryOf } from '../engine/tx';
+import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
+import { isPhaseId, PHASE_IDS } from '../phases';
 import { withCommandContext } from './context';
+import { positiveInt } from './run-options';
 
 const EXAMPLES = `
 Examples:
@@ -34,7 +37,8 @@ export function makeRejectsCommand(): Command {
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: { tenant: string; reason?: string; phase?: string; limit: string; withRawRows?: boolean; json?: boolean }) => {
-      const limit = Math.max(1, Number(opts.limit) || 1000);
+      const limit = positiveInt('--limit', opts.limit);
+      if (opts.phase !== undefined && !isPhaseId(opts.phase)) throw new ExitError(2, `--phase expects one of ${PHASE_IDS.join(', ')}, got "${opts.phase}"`);
       const { rows, counts } = await withCommandContext(async ({ handle }) => {
         const query = queryOf(handle);
         const params: unknown[] = [opts.tenant];

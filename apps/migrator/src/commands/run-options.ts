@@ -16,10 +16,33 @@ export function addRunOptions(command: Command): Command {
     .option('--json', 'print one JSON summary on stdout (progress and logs go to stderr)');
 }
 
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ExitError(2, `${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+/** A whole number ≥ 1 written in decimal digits (`Number` alone would take `1e3`, `0x10` and ``). */
+export function positiveInt(flag: string, value: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new ExitError(2, `${flag} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+// A date (midnight UTC) or a date-time WITH its offset: a zone-less time would depend on the machine's zone.
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
+
+/** Whether the `YYYY-MM-DD` the text starts with exists (`new Date` turns 2026-02-30 into March 2). */
+function realDay(text: string): boolean {
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
+/**
+ * `--as-of`: an ISO-8601 instant. `new Date` alone accepts `1` (the year 2001) or `May 5`, in local time;
+ * a cutoff that decides which sessions are historical must not be guessed.
+ */
+export function parseAsOf(value: string | undefined, now: Date): Date {
+  if (value === undefined) return now;
+  const text = value.trim();
+  const at = ISO_INSTANT.test(text) && realDay(text) ? new Date(text) : new Date(NaN);
+  if (Number.isNaN(at.getTime())) throw new ExitError(2, `--as-of must be an ISO-8601 instant (e.g. 2026-01-01T00:00:00Z or 2026-01-01), got ${JSON.stringify(value)}`);
+  return at;
 }
 
 export interface RawRunOptions {
@@ -35,9 +58,8 @@ export interface RawRunOptions {
 /** Validates the flags; a bad one is a usage error (exit 2) naming it and the form expected. */
 export function parseRunOptions(raw: RawRunOptions, now: Date): RunOptions {
   const { tenant: _t, allTenants: _a, json: _j, dryRun, batchSize, concurrency, asOf, restartStep, maxRejectRate, ...extra } = raw;
-  const asOfDate = asOf === undefined ? now : new Date(asOf);
-  if (Number.isNaN(asOfDate.getTime())) throw new ExitError(2, `--as-of must be an ISO-8601 instant (e.g. 2026-01-01T00:00:00Z), got ${JSON.stringify(asOf)}`);
-  const rate = Number(maxRejectRate);
+  const asOfDate = parseAsOf(asOf, now);
+  const rate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(maxRejectRate) ? Number(maxRejectRate) : NaN;
   if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(maxRejectRate)}`);
   return Object.freeze({
     ...extra,

@@ -4,6 +4,7 @@ import { VIRTUAL_CARE_MODULE } from '@vc/integrations/licensing';
 import { withRetry } from '@vc/integrations/retry';
 import { SignJWT } from 'jose';
 import type { FhirClient, Licensing } from '../engine/ports';
+import { ExitError } from '../exit-error';
 
 /** What `migrator tenant onboard` needs; secrets arrive as file paths so they stay out of argv and history. */
 export interface OnboardInput {
@@ -134,11 +135,11 @@ export async function onboardTenant(input: OnboardInput, deps: { licensing: Lice
   return { tenant: input.tenant, status: ok ? 'done' : 'failed', steps };
 }
 
-/** Reads a secret file (trailing newline dropped); errors name the flag, never the content. */
+/** Reads a secret file (trailing newline dropped); an unreadable one is a usage error (exit 2) naming the flag, never the content. */
 export async function readSecretFile(path: string, flag: string): Promise<string> {
   try {
     return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
   } catch (error) {
-    throw new Error(`${flag}: cannot read ${path}`, { cause: error });
+    throw new ExitError(2, `${flag} expects a readable file holding the secret; cannot read ${path}`, { cause: error });
   }
 }

@@ -1,10 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { loadConfig } from '../config';
+import { loadConfig, type SettingRequirement } from '../config';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
 import { printJson } from '../output';
 import { mintOnboardingTokens, onboardTenant, readSecretFile, type OnboardInput } from './tenant-onboard';
+
+/** Plan §3's module step calls the licensing API; its last step finds the first session's Encounter in FHIR. */
+export const ONBOARD_REQUIRES: readonly SettingRequirement[] = [
+  { anyOf: ['VC_LICENSING_URL'], neededBy: 'tenant onboard (enables the module through the licensing API)' },
+  { anyOf: ['VC_FHIR_BASE_URL'], neededBy: 'tenant onboard (verifies the first session\'s Encounter)' },
+];
 
 interface OnboardFlags {
   tenant: string;
@@ -24,15 +30,28 @@ interface OnboardFlags {
   json?: boolean;
 }
 
+function httpUrl(flag: string, value: string): string {
+  if (!/^https?:\/\/[^/\s]+/.test(value)) throw new ExitError(2, `${flag} expects an http(s):// URL, got "${value}"`);
+  return value;
+}
+
+/** The checks that need no file, no config and no network: they come first, so usage errors come first. */
+function checkOnboardFlags(flags: OnboardFlags): number {
+  httpUrl('--service-url', flags.serviceUrl);
+  httpUrl('--jitsi-url', flags.jitsiUrl);
+  if (!(flags.adminTokenFile && flags.practitionerTokenFile) && !flags.tokenSecretFile) {
+    throw new ExitError(2, 'tenant onboard needs --admin-token-file and --practitioner-token-file, or --token-secret-file (the service HS256 secret, dev/tests)');
+  }
+  if (!/^\d+$/.test(flags.encounterTimeout)) throw new ExitError(2, `--encounter-timeout expects milliseconds (a whole number, e.g. 30000), got "${flags.encounterTimeout}"`);
+  return Number(flags.encounterTimeout);
+}
+
 async function tokens(flags: OnboardFlags): Promise<OnboardInput['tokens']> {
   if (flags.adminTokenFile && flags.practitionerTokenFile) {
     return { admin: await readSecretFile(flags.adminTokenFile, '--admin-token-file'), practitioner: await readSecretFile(flags.practitionerTokenFile, '--practitioner-token-file') };
   }
-  if (flags.tokenSecretFile) {
-    const secret = await readSecretFile(flags.tokenSecretFile, '--token-secret-file');
-    return mintOnboardingTokens(secret, flags.tenant, flags.testPractitioner, { issuer: flags.tokenIssuer, audience: flags.tokenAudience });
-  }
-  throw new ExitError(2, 'tenant onboard needs --admin-token-file and --practitioner-token-file, or --token-secret-file (the service HS256 secret, dev/tests)');
+  const secret = await readSecretFile(flags.tokenSecretFile!, '--token-secret-file');
+  return mintOnboardingTokens(secret, flags.tenant, flags.testPractitioner, { issuer: flags.tokenIssuer, audience: flags.tokenAudience });
 }
 
 async function branding(path: string | undefined): Promise<Record<string, unknown> | null> {
@@ -72,8 +91,8 @@ function makeOnboardCommand(): Command {
     .option('--json', 'print the onboarding report as JSON on stdout')
     .addHelpText('after', ONBOARD_EXAMPLES)
     .action(async (flags: OnboardFlags) => {
-      const timeout = Number(flags.encounterTimeout);
-      if (!Number.isInteger(timeout) || timeout < 0) throw new ExitError(2, `--encounter-timeout expects milliseconds, got "${flags.encounterTimeout}"`);
+      const timeout = checkOnboardFlags(flags);
+      const config = loadConfig(process.env, ONBOARD_REQUIRES);
       const input: OnboardInput = {
         tenant: flags.tenant,
         serviceUrl: flags.serviceUrl,
@@ -86,7 +105,7 @@ function makeOnboardCommand(): Command {
         testPractitioner: flags.testPractitioner,
         encounterTimeoutMs: timeout,
       };
-      const services = createServices(loadConfig());
+      const services = createServices(config);
       try {
         const report = await onboardTenant(input, { licensing: await services.licensing(), fhir: () => services.fhir() });
         for (const step of report.steps) console.error(`${step.status === 'done' ? 'ok  ' : 'FAIL'} ${step.id}${step.detail ? `: ${step.detail}` : ''}`);

@@ -1,17 +1,25 @@
 import { createDatabase } from '@vc/schema';
 import { Command, Option } from 'commander';
-import { loadConfig } from '../config';
+import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
 import { printJson } from '../output';
 import { assertNoPhi, parseReportFormats, writeValidationReports } from '../reports/index';
 import { legacyTenants, runValidation } from '../validate/run-validation';
+import { parseAsOf, positiveInt } from './run-options';
 
 const EXAMPLES = `
 Examples:
   $ pnpm migrator validate --tenant acme
   $ pnpm migrator validate --all-tenants --report junit --out reports/ci    # CI gate: exit 3 on a failing check
   $ pnpm migrator validate --tenant acme --as-of 2026-11-01T00:00:00Z --json > acme-validation.json`;
+
+/** What the checklist reads: legacy sessions and configs, portal consents, decisions through access-policy. */
+export const VALIDATE_REQUIRES: readonly SettingRequirement[] = [
+  { anyOf: LEGACY_SOURCE, neededBy: 'validate (sessions reconciled against legacy digital_communication)' },
+  { anyOf: PORTAL_SOURCE, neededBy: 'validate (consents of legacy patient_portal)' },
+  { anyOf: ['VC_ACCESS_POLICY_URL'], neededBy: 'validate (consents accessible through access-policy)' },
+];
 
 interface ValidateFlags {
   tenant?: string;
@@ -25,11 +33,7 @@ interface ValidateFlags {
 
 function parseFlags(flags: ValidateFlags): { tenants: 'all' | string; asOf: Date; batchSize: number } {
   if (Boolean(flags.tenant) === Boolean(flags.allTenants)) throw new ExitError(2, 'validate needs exactly one of --tenant <id> or --all-tenants');
-  const asOf = flags.asOf ? new Date(flags.asOf) : new Date();
-  if (Number.isNaN(asOf.getTime())) throw new ExitError(2, `--as-of expects an ISO 8601 instant (2026-05-01T00:00:00Z), got "${flags.asOf}"`);
-  const batchSize = Number(flags.batchSize);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ExitError(2, `--batch-size expects a positive integer, got "${flags.batchSize}"`);
-  return { tenants: flags.allTenants ? 'all' : flags.tenant!, asOf, batchSize };
+  return { tenants: flags.allTenants ? 'all' : flags.tenant!, asOf: parseAsOf(flags.asOf, new Date()), batchSize: positiveInt('--batch-size', flags.batchSize) };
 }
 
 /**
@@ -55,7 +59,7 @@ export function makeValidateCommand(): Command {
         throw new ExitError(2, (error as Error).message, { cause: error });
       }
       const { tenants, asOf, batchSize } = parseFlags(flags);
-      const config = loadConfig();
+      const config = loadConfig(process.env, VALIDATE_REQUIRES);
       const services = createServices(config);
       const handle = await createDatabase(config.VC_DATABASE_URL);
       try {

@@ -3,7 +3,7 @@ import { createJitsiProbe } from '@vc/integrations/jitsi';
 import { createKms } from '@vc/integrations/kms';
 import { createLicensingClient } from '@vc/integrations/licensing';
 import { connectEventStream } from '@vc/integrations/nats';
-import { legacySourceSpec, type MigratorConfig } from '../config';
+import { describeMissing, legacySourceSpec, type MigratorConfig, type SettingName } from '../config';
 import { ExitError } from '../exit-error';
 import { openLegacySource, openPortalSource } from '../legacy/open';
 import type { Services } from './types';
@@ -13,8 +13,9 @@ export interface ServiceRegistry extends Services {
   close(): Promise<void>;
 }
 
-function missing(variable: string, form: string): ExitError {
-  return new ExitError(2, `${variable} is not set (expected ${form})`);
+/** A client asked for without its setting. Commands check their `requires` first, so this is a last guard. */
+function missing(variable: SettingName, client: string): ExitError {
+  return new ExitError(2, describeMissing({ anyOf: [variable], neededBy: `the ${client} client` }));
 }
 
 /**
@@ -52,14 +53,14 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
       ),
     fhir: () =>
       once('fhir', async () => {
-        if (!config.VC_FHIR_BASE_URL) throw missing('VC_FHIR_BASE_URL', 'the FHIR R4 base URL, http(s)://…');
+        if (!config.VC_FHIR_BASE_URL) throw missing('VC_FHIR_BASE_URL', 'FHIR');
         // Imported on first use: the FHIR client pulls in @medplum/core, which only s2 and onboarding need.
         const { createFhirClient } = await import('@vc/integrations/fhir');
         return createFhirClient({ baseUrl: config.VC_FHIR_BASE_URL });
       }),
     accessPolicy: () =>
       once('accessPolicy', async () => {
-        if (!config.VC_ACCESS_POLICY_URL) throw missing('VC_ACCESS_POLICY_URL', 'the access-policy base URL, http(s)://…');
+        if (!config.VC_ACCESS_POLICY_URL) throw missing('VC_ACCESS_POLICY_URL', 'access-policy');
         return createAccessPolicyClient({ baseUrl: config.VC_ACCESS_POLICY_URL });
       }),
     jitsi: () => once('jitsi', async () => createJitsiProbe({})),
@@ -71,7 +72,7 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
       }),
     licensing: () =>
       once('licensing', async () => {
-        if (!config.VC_LICENSING_URL) throw missing('VC_LICENSING_URL', 'the platform licensing API base URL, http(s)://…');
+        if (!config.VC_LICENSING_URL) throw missing('VC_LICENSING_URL', 'licensing');
         return createLicensingClient({ baseUrl: config.VC_LICENSING_URL });
       }),
     async close() {

@@ -12,7 +12,7 @@
 import type { Database, DatabaseHandle } from '@vc/schema';
 import type { Logger } from 'pino';
 import type { LegacySource } from '../legacy/types';
-import type { MigratorConfig } from '../config';
+import type { MigratorConfig, SettingRequirement } from '../config';
 import type { AccessPolicyClient, EventStream, FhirClient, JitsiProbe, KongGateway, Kms, Licensing } from './ports';
 
 export type PhaseId = 's0' | 's1' | 's2' | 's3' | 's4';
@@ -187,7 +187,23 @@ export interface Phase {
   /** What `--all-tenants` means for this phase. Default: every tenant with an s1 checkpoint. */
   listTenants?(services: Services, query: StepContext['query']): Promise<string[]>;
   /** Extra flags of `migrator phase <id>`, passed through on RunOptions by their camelCase name (s2's `--window`). */
-  readonly flags?: ReadonlyArray<{ readonly flags: string; readonly description: string; readonly defaultValue?: string }>;
+  readonly flags?: readonly PhaseFlag[];
+  /**
+   * The settings its steps read (a legacy source, VC_ACCESS_POLICY_URL, …), dry run or not. The command
+   * checks them before it opens anything: a run never fails half-way for want of a variable.
+   */
+  readonly requires?: readonly SettingRequirement[];
+}
+
+/** A flag only one phase takes. */
+export interface PhaseFlag {
+  readonly flags: string;
+  readonly description: string;
+  readonly defaultValue?: string;
+  /** Checks a given value at start; throws an Error naming the flag and the form expected (exit 2). */
+  readonly check?: (value: string) => void;
+  /** Taken only with this action (`phase s4 decommission --force`); given without it, a usage error. */
+  readonly action?: string;
 }
 
 /** Outcome of one step in one run, as reported by `--json` (DESIGN §8). */

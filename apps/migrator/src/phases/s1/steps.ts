@@ -1,3 +1,4 @@
+import { LEGACY_CREDENTIAL_KEYS, LEGACY_SOURCE } from '../../config';
 import type { Phase, Services } from '../../engine/types';
 import { exportSessionsStep } from './1.1-sessions';
 import { videoBackendStep } from './1.2-video-backend';
@@ -17,5 +18,9 @@ export const s1Phase: Phase = {
   id: 's1',
   title: 'Session data migration',
   listTenants: legacyTenants,
+  requires: [
+    { anyOf: LEGACY_SOURCE, neededBy: 'phase s1 (steps 1.1–1.5 read legacy digital_communication)' },
+    { anyOf: LEGACY_CREDENTIAL_KEYS, neededBy: 'phase s1 (step 1.3 decrypts the legacy Jitsi credentials, also under --dry-run)' },
+  ],
   steps: [exportSessionsStep, videoBackendStep, tenantConfigsStep, participantsStep, historicalStatusStep],
 };

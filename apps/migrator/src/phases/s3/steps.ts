@@ -1,3 +1,4 @@
+import { PORTAL_SOURCE } from '../../config';
 import type { Phase } from '../../engine/types';
 import { exportConsentsStep } from './3.1-export-consents';
 import { importConsentsStep } from './3.2-import-consents';
@@ -8,4 +9,8 @@ export const s3Phase: Phase = {
   id: 's3',
   title: 'Consent migration to access-policy',
   steps: [exportConsentsStep, importConsentsStep, verifyConsentsStep],
+  requires: [
+    { anyOf: PORTAL_SOURCE, neededBy: 'phase s3 (steps 3.1–3.3 read patient_portal consents)' },
+    { anyOf: ['VC_ACCESS_POLICY_URL'], neededBy: 'phase s3 (steps 3.2 and 3.3 import and verify consents)' },
+  ],
 };

@@ -16,3 +16,19 @@ export function s4Options(options: RunOptions): Required<S4Options> {
   const extra = options as RunOptions & S4Options;
   return { serviceUpstream: extra.serviceUpstream ?? DEFAULT_SERVICE_UPSTREAM, legacyService: extra.legacyService ?? DEFAULT_LEGACY_SERVICE };
 }
+
+/** `--service-upstream` is where Kong forwards to: an absolute http(s) URL. */
+export function checkServiceUpstream(value: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) throw new Error(`--service-upstream expects an http(s):// URL of virtual-care-service (e.g. ${DEFAULT_SERVICE_UPSTREAM}), got "${value}"`);
+}
+
+/** `--legacy-service` names a Kong service: Kong allows letters, digits, `.`, `-`, `_` and `~`. */
+export function checkLegacyService(value: string): void {
+  if (!/^[A-Za-z0-9._~-]+$/.test(value)) throw new Error(`--legacy-service expects a Kong service name (letters, digits, . - _ ~; e.g. ${DEFAULT_LEGACY_SERVICE}), got "${value}"`);
+}

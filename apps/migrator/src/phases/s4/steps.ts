@@ -1,7 +1,8 @@
+import { LEGACY_SOURCE } from '../../config';
 import type { Phase } from '../../engine/types';
 import { deltaSyncStep } from './4.1-delta-sync';
 import { kongCutoverStep } from './4.2-kong-cutover';
-import { DEFAULT_LEGACY_SERVICE, DEFAULT_SERVICE_UPSTREAM } from './options';
+import { checkLegacyService, checkServiceUpstream, DEFAULT_LEGACY_SERVICE, DEFAULT_SERVICE_UPSTREAM } from './options';
 
 /**
  * S4, traffic cutover, per tenant: catch up what changed in legacy since S1, then switch Kong (snapshot
@@ -11,10 +12,15 @@ export const s4Phase: Phase = {
   id: 's4',
   title: 'Traffic cutover',
   steps: [deltaSyncStep, kongCutoverStep],
+  // 4.2's gateway is VC_KONG_ADMIN_URL, else the decK file VC_KONG_FILE (defaulted): nothing more to require.
+  requires: [
+    { anyOf: LEGACY_SOURCE, neededBy: 'phase s4 (step 4.1 delta-syncs legacy digital_communication)' },
+    { anyOf: ['VC_FHIR_BASE_URL'], neededBy: 'phase s4 (step 4.1 creates the Encounters legacy never made for sessions ended since S1)' },
+  ],
   flags: [
-    { flags: '--service-upstream <url>', description: 'virtual-care-service URL Kong forwards /api/v1/virtual-care/* to', defaultValue: DEFAULT_SERVICE_UPSTREAM },
-    { flags: '--legacy-service <name>', description: 'Kong service of legacy digital-communication (its session routes answer 301)', defaultValue: DEFAULT_LEGACY_SERVICE },
-    { flags: '--force', description: 'decommission: inside the 2-week stability window (needs --reason)' },
-    { flags: '--reason <text>', description: 'decommission: why it is forced (recorded)' },
+    { flags: '--service-upstream <url>', description: 'virtual-care-service URL Kong forwards /api/v1/virtual-care/* to', defaultValue: DEFAULT_SERVICE_UPSTREAM, check: checkServiceUpstream },
+    { flags: '--legacy-service <name>', description: 'Kong service of legacy digital-communication (its session routes answer 301)', defaultValue: DEFAULT_LEGACY_SERVICE, check: checkLegacyService },
+    { flags: '--force', description: 'decommission: inside the 2-week stability window (needs --reason)', action: 'decommission' },
+    { flags: '--reason <text>', description: 'decommission: why it is forced (recorded)', action: 'decommission' },
   ],
 };
