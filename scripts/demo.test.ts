@@ -58,6 +58,11 @@ describe('pnpm demo from a clean state', () => {
     expect(existsSync(join(dataDir, 'reports', 'validation.md'))).toBe(true);
   });
 
+  it('creates the Encounters legacy never made, with no FHIR era shortcut', () => {
+    expect(run.stdout).toMatch(/FHIR Encounters created for migrated ended sessions legacy left without one \(S2 2\.4, S4 4\.1\): [1-9]\d*/);
+    expect(run.stdout).not.toContain('FHIR era starts');
+  });
+
   it('walks the live session to an Encounter created by the relay', () => {
     expect(run.stdout).toMatch(/POST \/sessions\/:id\/join as the patient .* → 200/);
     expect(run.stdout).toMatch(/FHIR stand-in: Encounter\/[A-Za-z0-9-]+ created/);

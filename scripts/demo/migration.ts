@@ -15,6 +15,8 @@ export interface MigrationResults {
   s4: PhaseSummary;
   verdicts: TenantVerdict[];
   parallelRunDir: string;
+  /** Encounters S2 2.4 and S4 4.1 created in FHIR for migrated ended sessions legacy left without one. */
+  encountersBackfilled: number;
 }
 
 /** A phase for every tenant; only the tenants broken on purpose may fail it (exit 1, state kept). */
@@ -31,12 +33,12 @@ async function allTenants(ctx: DemoContext, env: Readonly<Record<string, string>
   return summary;
 }
 
-/** Plan 2.1 and the FHIR era, done by each tenant admin through the service (PGlite: no migrator meanwhile). */
+/** Plan 2.1, done by each tenant admin through the service (PGlite: no migrator meanwhile). */
 async function configureTenants(ctx: DemoContext): Promise<void> {
-  say('\n▸ S2 step 2.1 (infrastructure): deploy a branded Jitsi per tenant; each tenant admin points the config at it and confirms the FHIR era start (PUT /config)');
+  say('\n▸ S2 step 2.1 (infrastructure): deploy a branded Jitsi per tenant; each tenant admin points the config at it (PUT /config)');
   const admin = await startDemoService({ ...ctx.env.shadow, VC_AUTH_HS256_SECRET: ctx.hs256Secret }, ctx.layout.logs, 'tenant-configs');
   const configured = await prepareTenantConfigs(serviceApi(admin.url, ctx.hs256Secret), ctx.standIns.jitsi).finally(() => admin.close());
-  for (const { tenant, fhirEraStart } of configured.pointed) say(`  ${tenant}: Jitsi deployed; FHIR era starts ${fhirEraStart ?? 'before every session (all have Encounters)'}`);
+  for (const tenant of configured.pointed) say(`  ${tenant}: Jitsi deployed, config points at it`);
   for (const tenant of configured.withoutConfig) say(`  ${tenant}: no migrated config to point (S1 rejected its credentials)`);
 }
 
@@ -53,14 +55,16 @@ export async function runMigration(ctx: DemoContext): Promise<MigrationResults> 
   const s1Run = await runStep(migrator, env.shadow, root, 'S1: sessions, video backends, tenant configs (KMS re-encryption), participants, statuses', ['phase', 's1', '--all-tenants', ...flags]);
   const s1 = asPhaseSummary(s1Run.json, s1Run.command);
   await configureTenants(ctx);
-  await allTenants(ctx, env.shadow, 'S2: Jitsi JWT test-connection, parallel-run comparison, Encounter/billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...flags]);
+  await allTenants(ctx, env.shadow, 'S2: Jitsi JWT test-connection, parallel-run comparison, Encounter backfill, billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...flags]);
   const s3 = await allTenants(ctx, env.shadow, 'S3: export consents, import into access-policy, verify decisions agree', ['phase', 's3', '--all-tenants', ...flags]);
   const s4 = await allTenants(ctx, env.live, 'S4: delta sync since S1, Kong cutover (snapshot first), record it', ['phase', 's4', '--all-tenants', ...flags]);
+  // The FHIR stand-in starts empty each run: everything it holds now, the migrator created.
+  const encountersBackfilled = await ctx.standIns.fhir.encounterCount();
   await writeFile(resolve(root, layout.kongFile), `${JSON.stringify(ctx.standIns.kong.current(), null, 2)}\n`);
 
   // The verdicts come from the report file an operator (or CI) reads, not from the console.
   await runStep(migrator, env.live, root, "validate: the plan's §5 checklist, JSON + JUnit + Markdown reports", ['validate', '--all-tenants', '--out', layout.reports, '--as-of', facts.asOf], [EXIT.done, EXIT.validationFailed]);
   const reportFile = resolve(root, layout.reports, 'validation.json');
   const report = asValidationSummary(JSON.parse(await readFile(reportFile, 'utf8')) as Record<string, unknown>, reportFile);
-  return { s1, s3, s4, verdicts: judgeValidation(report, facts.tenants, facts.brokenTenants), parallelRunDir };
+  return { s1, s3, s4, verdicts: judgeValidation(report, facts.tenants, facts.brokenTenants), parallelRunDir, encountersBackfilled };
 }

@@ -11,6 +11,8 @@ export interface DemoResults {
   s3?: PhaseSummary;
   s4?: PhaseSummary;
   verdicts: TenantVerdict[];
+  /** FHIR Encounters the migrator created for migrated ended sessions legacy left without one. */
+  encountersBackfilled?: number;
   live?: LiveSessionOutcome;
   paths: { root: string; dataDir: string; reports: string; logs: string; kongFile: string; parallelRun: string };
   elapsedMs: number;
@@ -75,6 +77,9 @@ export function renderSummary(r: DemoResults): string {
     reasonLine('S1 sessions, participant events, configs', r.s1.rejects),
     ...(r.s3 ? [reasonLine('S3 consents', r.s3.rejects)] : []),
     reasonLine('S1 warnings (loaded, value normalised)', r.s1.warnings),
+    ...(r.encountersBackfilled === undefined
+      ? []
+      : [`  FHIR Encounters created for migrated ended sessions legacy left without one (S2 2.4, S4 4.1): ${r.encountersBackfilled}`]),
     '',
     'Validation (the plan\'s §5 checklist, `migrator validate --all-tenants`):',
     ...r.verdicts.map(verdictLine),
