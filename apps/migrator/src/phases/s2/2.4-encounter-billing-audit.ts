@@ -14,7 +14,7 @@ import { checkEndedInWindow } from './window-checks';
  */
 export const encounterBillingAuditStep: Step = {
   id: '2.4',
-  title: 'Encounter, billing and audit-trail checks',
+  title: 'Encounter creation, billing and audit-trail checks',
   async run(ctx, checkpoint) {
     if (checkpoint.facts.billingCarried !== true) {
       await carryOverBilling(ctx, (checkpoint.cursor?.billingAfter as string | undefined) ?? null);
