@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRunOptions } from './run-options';
+import { parseAsOf, parseRunOptions } from './run-options';
 
 const now = new Date('2026-11-26T12:00:00Z');
 const defaults = { batchSize: '5000', concurrency: '4', maxRejectRate: '0.01' };
@@ -18,6 +18,11 @@ describe('phase flags', () => {
     [{ concurrency: 'many' }, '--concurrency must be a positive integer'],
     [{ asOf: 'yesterday' }, '--as-of must be an ISO-8601 instant'],
     [{ maxRejectRate: '5' }, '--max-reject-rate must be a fraction between 0 and 1'],
+    [{ maxRejectRate: '' }, '--max-reject-rate must be a fraction between 0 and 1'],
+    [{ batchSize: '0x10' }, '--batch-size must be a positive integer'],
+    [{ asOf: '1' }, '--as-of must be an ISO-8601 instant'],
+    [{ asOf: '2026-11-01T00:00:00' }, '--as-of must be an ISO-8601 instant'],
+    [{ asOf: '2026-02-29' }, '--as-of must be an ISO-8601 instant'],
   ])('%j is a usage error (exit 2): %s', (flags, message) => {
     expect(() => parseRunOptions({ ...defaults, ...flags }, now)).toThrow(message);
     try {
@@ -25,5 +30,20 @@ describe('phase flags', () => {
     } catch (error) {
       expect((error as { exitCode: number }).exitCode).toBe(2);
     }
+  });
+});
+
+describe('--as-of', () => {
+  it.each([
+    ['2026-11-01T00:00:00Z', '2026-11-01T00:00:00.000Z'],
+    ['2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z'],
+    ['2026-11-01T01:30+01:00', '2026-11-01T00:30:00.000Z'],
+    ['2026-11-01', '2026-11-01T00:00:00.000Z'],
+  ])('%s is the instant %s', (text, iso) => {
+    expect(parseAsOf(text, now).toISOString()).toBe(iso);
+  });
+
+  it('defaults to the run start', () => {
+    expect(parseAsOf(undefined, now)).toBe(now);
   });
 });
