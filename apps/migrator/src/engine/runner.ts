@@ -273,6 +273,11 @@ async function runStep(input: RunPhaseInput, key: StepKey, step: Step, runId: st
     return reportOf(key, state, 'done');
   } catch (error) {
     const message = messageOf(error);
+    // Bad usage or config (a setting a client needs is unset) is no step failure: the run ends with exit 2.
+    if (error instanceof ExitError && error.exitCode === 2) {
+      progress.finish(false, message);
+      throw error;
+    }
     state = { ...state, status: 'failed', error: message, durationMs: base.durationMs + (Date.now() - startedAt) };
     await persist(state).catch((e: unknown) => log.error({ err: messageOf(e) }, 'could not record the failed step'));
     progress.finish(false, message);

@@ -1,0 +1,64 @@
+import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
+import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config';
+import { ExitError } from '../exit-error';
+import { runPhase } from './runner';
+import { createServices } from './services';
+import type { Phase, Step } from './types';
+
+/**
+ * A setting that slipped past a command's `requires` and is only found missing when a step asks for its
+ * client: bad config (exit 2), not a failed step (exit 1) to resume.
+ */
+let pg: TestDatabase;
+let handle: DatabaseHandle;
+
+beforeAll(async () => {
+  pg = await createTestDatabase();
+  handle = await createDatabase(pg.url, { max: 2 });
+});
+afterAll(async () => {
+  await handle?.close();
+  await pg?.drop();
+});
+
+const accessPolicyStep: Step = {
+  id: 'x.1',
+  title: 'asks for access-policy',
+  async run(ctx) {
+    await ctx.services.accessPolicy();
+  },
+};
+
+async function run(step: Step): Promise<unknown> {
+  const phase: Phase = { id: 's3', title: 'probe', steps: [step] };
+  const config = loadConfig({});
+  const services = createServices(config);
+  const options = { dryRun: false, batchSize: 10, concurrency: 1, asOf: new Date('2026-01-01T00:00:00Z'), maxRejectRate: 0.01 };
+  try {
+    return await runPhase({ phase, tenants: ['acme'], options, config, handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true } });
+  } finally {
+    await services.close();
+  }
+}
+
+describe('a step that finds a setting missing', () => {
+  it('ends the run with exit 2 naming the variable and its form, recording no failed step', async () => {
+    const error = await run(accessPolicyStep).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ExitError);
+    expect((error as ExitError).exitCode).toBe(2);
+    expect((error as ExitError).message).toBe('VC_ACCESS_POLICY_URL (expected the access-policy base URL, an http(s):// URL) is not set: needed by the access-policy client');
+    expect(await queryRows(handle.db, sql`select step_id from vc_migration.step_checkpoints where status = 'failed'`)).toEqual([]);
+  });
+
+  it('an ordinary error still fails the step (exit 1 territory), recorded for the next run to resume', async () => {
+    const summary = await run({ id: 'x.2', title: 'fails', run: async () => Promise.reject(new Error('legacy row 7 unreadable')) });
+    expect(summary).toMatchObject({ status: 'failed', errors: [{ tenant: 'acme', step: 'x.2', message: 'legacy row 7 unreadable' }] });
+  });
+});
