@@ -64,7 +64,16 @@ export function makeValidateCommand(): Command {
       const handle = await createDatabase(config.VC_DATABASE_URL);
       try {
         const legacy = await services.legacy();
-        const deps = { db: handle.db, legacy, portal: await services.portal(), accessPolicy: await services.accessPolicy(), asOf, batchSize };
+        const deps = {
+          db: handle.db,
+          legacy,
+          portal: await services.portal(),
+          accessPolicy: await services.accessPolicy(),
+          // Optional: with it, the Encounters the migrator created are looked up in FHIR too.
+          fhir: config.VC_FHIR_BASE_URL ? services.fhir : undefined,
+          asOf,
+          batchSize,
+        };
         const report = await runValidation(deps, tenants === 'all' ? await legacyTenants(legacy) : [tenants]);
         const paths = await writeValidationReports(report, formats, flags.out);
         for (const check of report.checks.filter((c) => c.status === 'fail')) console.error(`FAIL ${check.tenant} ${check.id}: ${check.samples.join(', ') || 'see report'}`);

@@ -1,6 +1,6 @@
 import type { CheckResult } from '@vc/domain/checklist';
 import type { Database } from '@vc/schema';
-import type { AccessPolicyClient } from '../engine/ports';
+import type { AccessPolicyClient, FhirClient } from '../engine/ports';
 import type { LegacySource } from '../legacy/types';
 import { buildValidationReport, type ValidationReport } from '../reports/index';
 import { checkBilling } from './billing';
@@ -15,6 +15,8 @@ export interface ValidationDeps {
   legacy: LegacySource;
   portal: LegacySource;
   accessPolicy: AccessPolicyClient;
+  /** When FHIR is configured: the migrator's own Encounters are looked up there too (a sample). */
+  fhir?: () => Promise<FhirClient>;
   /** The instant "recent" and consent decisions are judged at. */
   asOf: Date;
   batchSize: number;
@@ -27,7 +29,7 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string): Pr
     await checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize),
     await checkHistoricalStatus(deps.db, tenantId, watermark),
     ...(await checkConfig(deps.db, deps.legacy, tenantId)),
-    await checkEncounters(deps.db, tenantId),
+    await checkEncounters(deps.db, tenantId, deps.fhir),
     await checkConsents(deps.portal, deps.accessPolicy, tenantId, deps.asOf, deps.batchSize),
     await checkBilling(deps.db, deps.legacy, tenantId, deps.asOf, deps.batchSize),
   ];

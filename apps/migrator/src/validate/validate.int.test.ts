@@ -82,6 +82,23 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     const sessions = legacy.expected.tenants.acme!.sessions;
     const rejected = Object.values(sessions.rejected).reduce((a, b) => a + b, 0);
     expect(report.checks[0]).toMatchObject({ expected: { legacy: sessions.legacy }, actual: { loaded: sessions.loaded, rejected, deferred: sessions.deferred } });
+    const encounters = report.checks.find((c) => c.id === 'encounters.ended_sessions')!.actual as { backfilled: number; checkedInFhir: number; notFoundInFhir: number };
+    expect(encounters.backfilled).toBeGreaterThan(0);
+    expect(encounters).toMatchObject({ checkedInFhir: Math.min(encounters.backfilled, 25), notFoundInFhir: 0 });
+  });
+
+  it('fails when FHIR no longer has an Encounter the migrator recorded, sampling its legacy id', async () => {
+    const [first] = await queryRows<{ legacy_id: string; encounter_ref: string }>(
+      handle.db,
+      sql`select legacy_id, encounter_ref from vc_migration.encounter_backfills where tenant_id = 'acme' order by session_id limit 1`,
+    );
+    const deleted = await fetch(`${fhir.url}/${first!.encounter_ref}`, { method: 'DELETE' });
+    expect(deleted.ok).toBe(true);
+    const run = await validate('acme-lost-encounter', '--tenant', 'acme');
+    expect(run.code).toBe(3);
+    const report = JSON.parse(run.stdout) as ValidationJson;
+    expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['encounters.ended_sessions']);
+    expect(report.checks.find((c) => c.id === 'encounters.ended_sessions')).toMatchObject({ actual: { notFoundInFhir: 1 }, samples: [`VirtualSession:${first!.legacy_id}`] });
   });
 
   it('fails the deliberately broken tenant with exit 3, and its JUnit XML names the failing check', async () => {

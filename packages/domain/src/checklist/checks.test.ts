@@ -83,6 +83,17 @@ describe('encountersForEndedSessions', () => {
   ] as const)('%s', (_name, counts, ids, status) => {
     expect(encountersForEndedSessions('t1', counts, ids).status).toBe(status);
   });
+
+  it('fails when an Encounter the migrator recorded is not found in FHIR, sampling its legacy id', () => {
+    const counts = { ended: 5, withEncounter: 5, preFhirEra: 0, backfilled: 2 };
+    expect(encountersForEndedSessions('t1', counts, [], { checked: 2, notFoundLegacyIds: [] }).status).toBe('pass');
+    expect(encountersForEndedSessions('t1', counts, [], { checked: 2, notFoundLegacyIds: ['12'] })).toMatchObject({
+      status: 'fail',
+      expected: { missing: 0, notFoundInFhir: 0 },
+      actual: { ended: 5, withEncounter: 5, preFhirEra: 0, missing: 0, backfilled: 2, checkedInFhir: 2, notFoundInFhir: 1 },
+      samples: ['VirtualSession:12'],
+    });
+  });
 });
 
 describe('consentsAccessible', () => {

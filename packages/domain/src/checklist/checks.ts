@@ -88,17 +88,27 @@ export function connectionTest(tenant: string, last: { ok: boolean; checks: Read
 /** An ended migrated session needs an Encounter unless it ended before the tenant's FHIR era. */
 export function encountersForEndedSessions(
   tenant: string,
-  counts: { ended: number; withEncounter: number; preFhirEra: number },
+  counts: { ended: number; withEncounter: number; preFhirEra: number; backfilled?: number },
   missingLegacyIds: readonly string[],
+  /** The migrator's own Encounters looked up in FHIR (a sample): any it cannot find fails the check too. */
+  inFhir?: { checked: number; notFoundLegacyIds: readonly string[] },
 ): CheckResult {
   const missing = counts.ended - counts.withEncounter - counts.preFhirEra;
+  const notFound = inFhir?.notFoundLegacyIds ?? [];
   return result(
     'encounters.ended_sessions',
     tenant,
-    missing === 0 && missingLegacyIds.length === 0,
-    { missing: 0 },
-    { ended: counts.ended, withEncounter: counts.withEncounter, preFhirEra: counts.preFhirEra, missing },
-    missingLegacyIds.map((id) => `VirtualSession:${id}`),
+    missing === 0 && missingLegacyIds.length === 0 && notFound.length === 0,
+    inFhir ? { missing: 0, notFoundInFhir: 0 } : { missing: 0 },
+    {
+      ended: counts.ended,
+      withEncounter: counts.withEncounter,
+      preFhirEra: counts.preFhirEra,
+      missing,
+      ...(counts.backfilled === undefined ? {} : { backfilled: counts.backfilled }),
+      ...(inFhir ? { checkedInFhir: inFhir.checked, notFoundInFhir: notFound.length } : {}),
+    },
+    [...missingLegacyIds, ...notFound].map((id) => `VirtualSession:${id}`),
   );
 }
 
