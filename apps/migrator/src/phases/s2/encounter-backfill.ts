@@ -153,7 +153,8 @@ async function participantsOf(ctx: StepContext, sessionIds: readonly string[]): 
 
 /**
  * Sets each session's `encounter_ref` where it is still empty (never over one legacy or the service
- * recorded meanwhile), and records the ones set as the migrator's. `updated_at` stays legacy's: S4's
+ * recorded meanwhile), and records the ones set as the migrator's (replacing the record of an Encounter
+ * an operator had it re-create, see runbooks/validate.md). `updated_at` stays legacy's: S4's
  * delta sync takes a legacy edit only when it is newer than the row, and a backfill is no edit of the session.
  */
 async function recordEncounters(tx: Tx, ctx: StepContext, made: ReadonlyArray<{ id: string; legacyId: string; ref: string; created: boolean }>): Promise<void> {
@@ -164,7 +165,7 @@ async function recordEncounters(tx: Tx, ctx: StepContext, made: ReadonlyArray<{ 
              where s.id = v.id and s.tenant_id = $2 and s.encounter_ref is null returning s.id)
      insert into vc_migration.encounter_backfills (session_id, tenant_id, legacy_id, encounter_ref, created, phase)
      select v.id, $2, v."legacyId", v.ref, v.created, $3 from v join updated u on u.id = v.id
-     on conflict (session_id) do nothing`,
+     on conflict (session_id) do update set encounter_ref = excluded.encounter_ref, created = excluded.created, phase = excluded.phase, backfilled_at = now()`,
     [JSON.stringify(made), ctx.tenantId, ctx.phase],
   );
 }
