@@ -1,7 +1,10 @@
 import { Command } from 'commander';
-import { diffKongConfig, formatKongDiff } from '@vc/integrations/kong';
+import { diffKongConfig, formatKongDiff, type KongGateway } from '@vc/integrations/kong';
 import { queryRows } from '@vc/schema';
 import { sql } from 'drizzle-orm';
+import { SETTING_FORMS } from '../config';
+import { loadCheckpoint } from '../engine/state';
+import { queryOf } from '../engine/tx';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { activeCutover, cutoverHistory } from '../phases/s4/cutover-records';
@@ -18,6 +21,27 @@ const EXAMPLES = `
 Examples:
   $ pnpm migrator rollback s4 --tenant acme --dry-run    # the routing it would restore
   $ pnpm migrator rollback s4 --tenant acme`;
+
+function gatewayKind(description: string): string {
+  return description.startsWith('admin:') ? 'the Kong Admin API of VC_KONG_ADMIN_URL' : 'a decK file (VC_KONG_FILE, default .data/kong.yaml)';
+}
+
+/**
+ * The routing must be restored where the cutover applied it. Without VC_KONG_ADMIN_URL the gateway is the
+ * default decK file: a rollback would "succeed" on a file while Kong stayed cut over. Step 4.2 recorded
+ * its gateway; a different one now is a configuration error (exit 2) naming the variables.
+ */
+async function checkSameGateway(query: ReturnType<typeof queryOf>, tenant: string, gateway: KongGateway): Promise<void> {
+  const recorded = (await loadCheckpoint(query, { tenantId: tenant, phase: 's4', stepId: '4.2' }))?.facts.gateway;
+  if (typeof recorded !== 'string' || recorded === gateway.description) return;
+  const now = gatewayKind(gateway.description);
+  const then = gatewayKind(recorded);
+  throw new ExitError(
+    2,
+    `the cutover of tenant ${tenant} was applied through ${then}; this run would restore ${then === now ? 'a different one' : now}. ` +
+      `Set VC_KONG_ADMIN_URL (expected ${SETTING_FORMS.VC_KONG_ADMIN_URL}) or VC_KONG_FILE (expected ${SETTING_FORMS.VC_KONG_FILE}) as they were for \`migrator phase s4\``,
+  );
+}
 
 /**
  * Plan §4: the S4 Kong change is reversible. Restores the routing snapshotted before the tenant's cutover,
@@ -38,6 +62,7 @@ export function makeRollbackCommand(): Command {
         const active = activeCutover(await cutoverHistory(handle.db, flags.tenant));
         if (!active?.previousRouting) return { phase: 's4', tenant: flags.tenant, status: 'nothing_to_roll_back', changes: [] };
         const gateway = await services.kong();
+        await checkSameGateway(queryOf(handle), flags.tenant, gateway);
         const current = await gateway.snapshot();
         const changes = diffKongConfig(current, active.previousRouting);
         log.info({ tenant: flags.tenant, gateway: gateway.description }, `rollback plan:\n${formatKongDiff(changes)}`);

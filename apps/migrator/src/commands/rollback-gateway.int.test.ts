@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KongConfig } from '@vc/integrations/kong';
+import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
+import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeCli } from '../cli';
+import { ExitError } from '../exit-error';
+
+/**
+ * `migrator rollback s4` restores the routing where the cutover applied it: run without the Kong setting
+ * of the cutover (the default decK file instead of the Admin API), it stops with exit 2 naming the
+ * variables, and changes nothing. In process, on a PostgreSQL test database.
+ */
+const PREVIOUS: KongConfig = { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://legacy.internal:8080', routes: [] }] };
+const APPLIED: KongConfig = { _format_version: '3.0', services: [...PREVIOUS.services, { name: 'virtual-care', url: 'http://virtual-care-service:8080', routes: [] }] };
+
+let pg: TestDatabase;
+let handle: DatabaseHandle;
+let work: string;
+
+beforeAll(async () => {
+  [pg, work] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'vc-rollback-'))]);
+  handle = await createDatabase(pg.url, { max: 1 });
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await handle?.close();
+  await pg?.drop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  await queryRows(handle.db, sql`truncate vc_migration.cutovers, vc_migration.step_checkpoints`);
+  vi.stubEnv('VC_LOG_LEVEL', 'silent');
+  vi.stubEnv('VC_DATABASE_URL', pg.url);
+  vi.stubEnv('VC_KONG_ADMIN_URL', undefined);
+});
+
+/** A cutover of `acme` in force, as step 4.2 leaves it, applied through `gateway`. */
+async function cutOverThrough(gateway: string): Promise<void> {
+  await queryRows(
+    handle.db,
+    sql`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing) values ('acme', 'cutover', ${JSON.stringify(PREVIOUS)}::jsonb, ${JSON.stringify(APPLIED)}::jsonb) returning id`,
+  );
+  await queryRows(
+    handle.db,
+    sql`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, facts) values ('acme', 's4', '4.2', 'done', ${JSON.stringify({ gateway, applied: true })}::jsonb) returning step_id`,
+  );
+}
+
+async function rollback(): Promise<unknown> {
+  const argv = ['node', 'migrator', 'rollback', 's4', '--tenant', 'acme', '--json'];
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    return await (await makeCli(argv)).parseAsync(argv).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  } finally {
+    out.mockRestore();
+  }
+}
+
+describe('migrator rollback s4', () => {
+  it('refuses (exit 2) when the cutover went through the Kong Admin API and VC_KONG_ADMIN_URL is unset, changing nothing', async () => {
+    const file = join(work, 'refused.yaml');
+    vi.stubEnv('VC_KONG_FILE', file);
+    await cutOverThrough('admin:http://kong-admin.internal:8001');
+    const error = await rollback();
+    expect(error).toBeInstanceOf(ExitError);
+    expect((error as ExitError).exitCode).toBe(2);
+    expect((error as ExitError).message).toContain('was applied through the Kong Admin API of VC_KONG_ADMIN_URL; this run would restore a decK file');
+    expect((error as ExitError).message).toContain('Set VC_KONG_ADMIN_URL (expected the Kong Admin API URL, an http(s):// URL)');
+    expect(existsSync(file)).toBe(false);
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([{ action: 'cutover' }]);
+  });
+
+  it('restores the routing through the same gateway as the cutover', async () => {
+    const file = join(work, 'kong.yaml');
+    vi.stubEnv('VC_KONG_FILE', file);
+    await cutOverThrough(`file:${file}`);
+    expect(await rollback()).toBeUndefined();
+    expect(await readFile(file, 'utf8')).toContain('digital-communication');
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers order by created_at`)).toEqual([{ action: 'cutover' }, { action: 'rollback' }]);
+  });
+});
