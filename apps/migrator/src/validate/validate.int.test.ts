@@ -87,7 +87,7 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     expect(encounters).toMatchObject({ checkedInFhir: Math.min(encounters.backfilled, 25), notFoundInFhir: 0 });
   });
 
-  it('fails when FHIR no longer has an Encounter the migrator recorded, sampling its legacy id', async () => {
+  it('fails when FHIR no longer has an Encounter the migrator recorded, sampling its legacy id, until 2.4 re-creates it', async () => {
     const [first] = await queryRows<{ legacy_id: string; encounter_ref: string }>(
       handle.db,
       sql`select legacy_id, encounter_ref from vc_migration.encounter_backfills where tenant_id = 'acme' order by session_id limit 1`,
@@ -99,6 +99,13 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     const report = JSON.parse(run.stdout) as ValidationJson;
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['encounters.ended_sessions']);
     expect(report.checks.find((c) => c.id === 'encounters.ended_sessions')).toMatchObject({ actual: { notFoundInFhir: 1 }, samples: [`VirtualSession:${first!.legacy_id}`] });
+
+    // The runbook's repair: clear the lost ref, let 2.4 create the Encounter again.
+    await queryRows(handle.db, sql`update virtual_sessions set encounter_ref = null where tenant_id = 'acme' and legacy_id = ${first!.legacy_id} returning id`);
+    const repair = await migrator('phase', 's2', '--tenant', 'acme', '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 's2'), '--restart-step', '2.4');
+    expect(repair.code, repair.stderr).toBe(0);
+    const again = await validate('acme-repaired', '--tenant', 'acme');
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('fails the deliberately broken tenant with exit 3, and its JUnit XML names the failing check', async () => {
