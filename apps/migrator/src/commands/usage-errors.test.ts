@@ -46,6 +46,7 @@ describe('a malformed flag is exit 2 naming the flag and the form expected', () 
     [['phase', 's4', '--tenant', 'acme', '--reason', 'early'], '--reason is taken only by `migrator phase s4 decommission`'],
     [['phase', 's3', '--tenant', 'acme', '--all-tenants'], 'give either --tenant <id> or --all-tenants, not both'],
     [['phase', 's3'], 'phase s3 needs --tenant <id> or --all-tenants'],
+    [['phase', 's0', '--tenant', 'acme'], 'phase s0 runs once for the whole platform: it takes no --tenant or --all-tenants'],
     [['phase', 's9'], 'unknown phase "s9" (expected one of s0, s1, s2, s3, s4)'],
     [['validate', '--tenant', 'acme', '--report', 'json,html'], '--report expects a comma list of json|junit|md, got "html"'],
     [['validate', '--tenant', 'acme', '--as-of', 'yesterday'], '--as-of must be an ISO-8601 instant'],
