@@ -21,7 +21,9 @@ Environment (DESIGN §8; every variable and its default: README.md, Configuratio
   VC_NATS_URL             JetStream for the VIRTUAL_CARE stream (s0); optional
   VC_ACCESS_POLICY_URL    access-policy base URL, http(s)://… (s3, validate)
   VC_KONG_ADMIN_URL       Kong Admin API, http(s)://… (s4; else the decK file VC_KONG_FILE, default .data/kong.yaml)
-  VC_FHIR_BASE_URL, VC_LICENSING_URL   http(s)://… (tenant onboard); VC_MODE live|shadow
+  VC_FHIR_BASE_URL        FHIR R4 base URL, http(s)://… (s2, s4: Encounters legacy never made; tenant onboard)
+  VC_LICENSING_URL        platform licensing API, http(s)://… (tenant onboard)
+  VC_MODE                 live or shadow (s0 warns unless shadow before the cutover)
 
 Each command checks the settings it needs before it opens anything: a missing or malformed one is exit 2,
 naming the variable and the form expected (\`migrator phase --help\` lists what each phase needs).`;
