@@ -4,8 +4,10 @@ import { ExitError } from './exit-error';
 /**
  * The migrator's one config module (DESIGN §8): every environment variable is read here, once, through
  * zod, and frozen. A bad value fails at start naming the variable and the form expected (exit 2); the
- * message never echoes the value, which may hold credentials.
+ * message never echoes the value, which may hold credentials. Each command names the settings it cannot
+ * run without (`SettingRequirement`); `loadConfig` checks them before the command opens anything.
  */
+
 /** The form each variable expects, as error messages state it: one table, so every message agrees. */
 export const SETTING_FORMS = {
   VC_DATABASE_URL: 'postgres://user:pass@host:port/db or pglite:<dir> (pglite:memory for a throwaway database)',
