@@ -30,7 +30,10 @@ export type WarningCode = (typeof WARNING_CODES)[number];
 export function tallyCodes<C extends string>(perRow: ReadonlyArray<readonly C[]>): Partial<Record<C, number>> {
   const counts: Partial<Record<C, number>> = {};
   for (const codes of perRow) {
-    for (const code of new Set(codes)) counts[code] = (counts[code] ?? 0) + 1;
+    // Most rows carry no code or one: no Set for those (this runs once per legacy row).
+    if (codes.length === 0) continue;
+    if (codes.length === 1) counts[codes[0]!] = (counts[codes[0]!] ?? 0) + 1;
+    else for (const code of new Set(codes)) counts[code] = (counts[code] ?? 0) + 1;
   }
   return counts;
 }

@@ -28,6 +28,8 @@ function cases(): string[] {
           for (const sep of [' ', 'T']) out.push(`${pad(year, 4)}-${pad(month)}-${pad(day)}${sep}${pad(hour)}:${pad(minute)}:${pad(second)}`);
   const base = '2025-06-01 10:20:30';
   for (let i = 0; i < base.length; i++) for (const c of ['x', '-', ':', ' ', '/', '9']) out.push(`${base.slice(0, i)}${c}${base.slice(i + 1)}`);
+  for (const frac of ['.', '.5', '.465', '.999', '.0005', '.999999', '.1234567', '.12a', '.000', '.0001'])
+    for (const at of [base, '0000-00-00 00:00:00', '2024-02-29 23:59:59', '2024-02-30 23:59:59']) out.push(`${at}${frac}`);
   out.push('0000-00-00 00:00:00', '0000-00-00T00:00:00', '0000-00-00 00:00:01', ` ${base} `, `${base}Z`, `${base}.5`, '2025-06-01', '\\N', '');
   return out;
 }
@@ -38,10 +40,11 @@ describe('parseLegacyDatetime fast path', () => {
     expect(all.map(parseLegacyDatetime)).toEqual(all.map(referenceParse));
   });
 
-  it('reads `YYYY-MM-DD HH:MM:SS` and `YYYY-MM-DDTHH:MM:SS` as UTC', () => {
-    expect([parseLegacyDatetime('2024-02-29 23:59:59'), parseLegacyDatetime('2024-02-29T23:59:59')]).toEqual([
+  it('reads `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS` and milliseconds as UTC', () => {
+    expect([parseLegacyDatetime('2024-02-29 23:59:59'), parseLegacyDatetime('2024-02-29T23:59:59'), parseLegacyDatetime('2024-02-29 23:59:59.465')]).toEqual([
       { kind: 'ok', value: new Date('2024-02-29T23:59:59Z') },
       { kind: 'ok', value: new Date('2024-02-29T23:59:59Z') },
+      { kind: 'ok', value: new Date('2024-02-29T23:59:59.465Z') },
     ]);
   });
 });

@@ -22,24 +22,35 @@ const isDigit = (text: string, i: number) => text.charCodeAt(i) - 48 >>> 0 < 10;
 const twoDigits = (text: string, i: number) => digit(text, i) * 10 + digit(text, i + 1);
 const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] as const;
 
+/** Milliseconds of the `.f…` (1–6 digits) after a time, computed as the pattern parser does; undefined if malformed. */
+function fractionMillis(text: string): number | undefined {
+  if (text.length === 19) return 0;
+  if (text.length < 21 || text.length > 26 || text.charCodeAt(19) !== 46) return undefined;
+  for (let i = 20; i < text.length; i++) if (!isDigit(text, i)) return undefined;
+  // `Number('.465')` is the same double as the pattern parser's `Number('0.465')`.
+  return Math.floor(Number(text.slice(19)) * 1000);
+}
+
 /**
- * `YYYY-MM-DD HH:MM:SS` exactly (what nearly every legacy row holds), read without a regular expression
- * or any allocation but the Date; undefined for every other form, which the pattern then handles.
+ * `YYYY-MM-DD HH:MM:SS[.f…]` (what nearly every legacy row holds), read without a regular expression;
+ * undefined for every other form, which the pattern then handles.
  */
 function parseCommonForm(raw: string, text: string): LegacyDatetime | undefined {
-  if (text.length !== 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  if (text.length < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
   const sep = text.charCodeAt(10);
   if (sep !== 32 && sep !== 84) return undefined;
   for (const i of DIGIT_POSITIONS) if (!isDigit(text, i)) return undefined;
+  const millis = fractionMillis(text);
+  if (millis === undefined) return undefined;
   const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
   const month = twoDigits(text, 5);
   const day = twoDigits(text, 8);
   const hour = twoDigits(text, 11);
   const minute = twoDigits(text, 14);
   const second = twoDigits(text, 17);
-  // MySQL's zero date with a zero time stands for "no value".
-  if (year === 0 && month === 0 && day === 0 && hour === 0 && minute === 0 && second === 0) return NULL;
-  return checked(raw, year, month, day, hour, minute, second, 0);
+  // MySQL's zero date with a zero time (and zero fraction) stands for "no value".
+  if (year === 0 && month === 0 && day === 0 && hour === 0 && minute === 0 && second === 0 && millis === 0 && !/[1-9]/.test(text.slice(19))) return NULL;
+  return checked(raw, year, month, day, hour, minute, second, millis);
 }
 
 /** Parses one legacy datetime; calendar-checks it (2024-02-30 is invalid, not March 1st). */

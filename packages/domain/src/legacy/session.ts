@@ -93,7 +93,7 @@ export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Dat
 
   return {
     kind: 'load',
-    warnings: [...new Set(warnings)],
+    warnings: warnings.length < 2 ? warnings : [...new Set(warnings)],
     session: {
       legacyId: row.id.trim(),
       tenantId: row.tenantId,

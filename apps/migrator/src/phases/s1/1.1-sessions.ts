@@ -24,7 +24,8 @@ function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
   const rawByRecord = new Map<string, Record<string, unknown>>();
   batch.rows.forEach((row, i) => {
     const record = batch.ordinals[i]!;
-    const raw = { ...row };
+    // The batch's rows are not changed after reading, so a reject keeps the row itself, not a copy per row.
+    const raw = row as Record<string, unknown>;
     rawByRecord.set(record, raw);
     const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf });
     if (mapping.kind === 'deferred') out.deferred += 1;

@@ -5,8 +5,13 @@ import { isUuid } from '@vc/domain/legacy';
 const NAMESPACE = '6f1d2c3e-8a4b-4c5d-9e6f-7a8b9c0d1e2f';
 
 /** RFC 9562 §5.5 UUID version 5: SHA-1 of namespace ‖ name, version and variant bits set. */
+const namespaceBytes = new Map<string, Buffer>();
+
 export function uuidV5(name: string, namespace = NAMESPACE): string {
-  const bytes = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest().subarray(0, 16);
+  // One id per loaded session: the namespace's bytes are parsed once, not per id.
+  let ns = namespaceBytes.get(namespace);
+  if (!ns) namespaceBytes.set(namespace, (ns = Buffer.from(namespace.replace(/-/g, ''), 'hex')));
+  const bytes = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
