@@ -88,8 +88,8 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
               const result = await createOne(fhir, s, participants.get(s.id) ?? []);
               made.push({ id: s.id, legacyId: s.legacy_id, ...result });
             } catch (error) {
-              if (!(error instanceof FhirError) || error.retryable) failure ??= new Error(`creating the Encounter of VirtualSession:${s.legacy_id} failed after retries: ${error instanceof FhirError ? error.message : 'unexpected error'}`, { cause: error });
-              else rejects.push(refused(s, error));
+              if (error instanceof FhirError && isRefusal(error)) rejects.push(refused(s, error));
+              else failure ??= new Error(`creating the Encounter of VirtualSession:${s.legacy_id} failed${retriedAway(error)}`, { cause: error });
             }
           }),
         ),
@@ -124,6 +124,17 @@ async function createOne(fhir: Fhir, s: Candidate, participants: readonly Encoun
     ...RETRY,
     isRetryable: (e) => e instanceof FhirError && e.retryable,
   });
+}
+
+/** 401/403 would refuse every Encounter alike: our credentials, for the operator to fix, not a row to quarantine. */
+function isRefusal(error: { status: number | undefined; retryable: boolean }): boolean {
+  return !error.retryable && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403;
+}
+
+/** How the failure reads after "failed": FHIR's own messages name the request and status, never the body. */
+function retriedAway(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (error as { retryable?: unknown }).retryable === true ? ` after retries: ${message}` : `: ${message}`;
 }
 
 /** A 4xx is the server's final word on that Encounter: quarantined by legacy id, with the status, never the body. */

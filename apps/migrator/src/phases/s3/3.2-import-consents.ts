@@ -1,8 +1,8 @@
-import { LEGACY_CONSENT_IDENTIFIER_SYSTEM, type TelehealthConsent } from '@vc/integrations/access-policy';
+import { AccessPolicyError, LEGACY_CONSENT_IDENTIFIER_SYSTEM, type AccessPolicyClient, type TelehealthConsent } from '@vc/integrations/access-policy';
 import type { MappedConsent } from '@vc/domain/consents';
 import pLimit from 'p-limit';
-import type { Step } from '../../engine/types';
-import { readConsent } from './consent-rows';
+import type { RejectInput, Step } from '../../engine/types';
+import { consentLegacyKey, readConsent } from './consent-rows';
 
 /** The FHIR-style Consent access-policy stores, keyed by the legacy identifier so a re-import converges. */
 export function toTelehealthConsent(c: MappedConsent): TelehealthConsent {
@@ -23,7 +23,8 @@ export function toTelehealthConsent(c: MappedConsent): TelehealthConsent {
  * Plan 3.2: import the mapped consents into access-policy (it owns them from now on). Each upsert is a
  * conditional update on the legacy identifier, so re-running, or resuming after a kill, changes nothing
  * that is already there. Upserts are bounded by `--concurrency` and skipped under --dry-run; rows 3.1
- * rejected are skipped here.
+ * rejected are skipped here. A consent access-policy refuses (a 4xx other than 401/403) is quarantined
+ * as `consent_refused` and the rest go on; 401/403 (our credentials) and exhausted retries fail the step.
  */
 export const importConsentsStep: Step = {
   id: '3.2',
@@ -32,21 +33,49 @@ export const importConsentsStep: Step = {
     const source = await ctx.services.portal();
     const accessPolicy = await ctx.services.accessPolicy();
     const limit = pLimit(ctx.options.concurrency);
-    const totals = { created: 0, changed: 0, unchanged: 0, ...(checkpoint.facts.imported as Record<string, number> | undefined) };
+    const totals = { created: 0, changed: 0, unchanged: 0, refused: 0, ...(checkpoint.facts.imported as Record<string, number> | undefined) };
     const after = (checkpoint.cursor?.after as string | undefined) ?? null;
     for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
       const consents = batch.rows
         .map((row) => readConsent(row, ctx.tenantId, ctx.options.asOf).mapping)
         .flatMap((m) => (m.kind === 'mapped' ? [toTelehealthConsent(m.consent)] : []));
+      const rejects: RejectInput[] = [];
       // access-policy is outside our transaction: upsert first, then commit the cursor. A kill in between
       // re-upserts this batch on resume, which the conditional update makes a no-op.
       if (!ctx.options.dryRun) {
-        const results = await Promise.all(consents.map((c) => limit(() => accessPolicy.upsertConsent(ctx.tenantId, c))));
-        for (const r of results) totals[r.created ? 'created' : r.changed ? 'changed' : 'unchanged'] += 1;
+        const results = await Promise.all(consents.map((c) => limit(() => upsertOrRefuse(accessPolicy, ctx.tenantId, c))));
+        for (const [i, r] of results.entries()) {
+          if ('refused' in r) rejects.push(refusedConsent(consents[i]!, r.refused));
+          else totals[r.created ? 'created' : r.changed ? 'changed' : 'unchanged'] += 1;
+        }
+        totals.refused += rejects.length;
       }
-      await ctx.commit({ cursor: { after: batch.position }, read: batch.rows.length, written: consents.length, facts: { imported: { ...totals } } });
+      await ctx.commit({ cursor: { after: batch.position }, read: batch.rows.length, written: consents.length - rejects.length, rejects, facts: { imported: { ...totals } } });
       if (ctx.signal.aborted) return;
     }
     ctx.log.info({ tenant: ctx.tenantId, ...totals }, 'consents imported into access-policy');
   },
 };
+
+type Upserted = Awaited<ReturnType<AccessPolicyClient['upsertConsent']>>;
+
+async function upsertOrRefuse(accessPolicy: AccessPolicyClient, tenantId: string, consent: TelehealthConsent): Promise<Upserted | { refused: AccessPolicyError }> {
+  try {
+    return await accessPolicy.upsertConsent(tenantId, consent);
+  } catch (error) {
+    const refusal = error instanceof AccessPolicyError && !error.retryable && error.status !== undefined && error.status >= 400 && error.status < 500;
+    // 401/403 would refuse every consent alike: a settings problem for the operator, not a row to quarantine.
+    if (!refusal || error.status === 401 || error.status === 403) throw new Error(`importing consent ${consentLegacyKey(consent.identifier.value)} failed: ${(error as Error).message}`, { cause: error });
+    return { refused: error };
+  }
+}
+
+/** The status and access-policy's message, which names fields, never the consent's content. */
+function refusedConsent(consent: TelehealthConsent, error: AccessPolicyError): RejectInput {
+  return {
+    legacyKey: consentLegacyKey(consent.identifier.value),
+    reason: 'consent_refused',
+    detail: `access-policy refused the consent (HTTP ${error.status}): ${error.message}`,
+    raw: { legacyId: consent.identifier.value },
+  };
+}

@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +97,37 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
     const expected = legacy.expected.tenants.initech!.consents;
     expect(await consents('initech')).toBe(expected.active + expected.inactive);
     expect(await checkpointFacts('initech', '3.2')).toMatchObject({ imported: { created: expected.active + expected.inactive, changed: 0, unchanged: 0 } });
+  });
+
+  it('quarantines each consent access-policy refuses as consent_refused, and a restart of 3.2 imports them', async () => {
+    // An access-policy that refuses every write with 422 (a business rule), as one would reject a consent.
+    const refusing = createServer((req, res) => {
+      req.resume();
+      res.writeHead(422, { 'Content-Type': 'application/problem+json' }).end('{"title":"unprocessable"}');
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
+    const refused = await runMigrator(['phase', 's3', '--tenant', 'umbrella', '--as-of', asOf, '--max-reject-rate', '1', '--restart-step', '3.2'], {
+      ...env,
+      VC_ACCESS_POLICY_URL: refusingUrl,
+    }).finally(() => new Promise((resolve) => refusing.close(resolve)));
+    expect(refused.code).toBe(1);
+    const expected = legacy.expected.tenants.umbrella!.consents;
+    const rejects = await queryRows<{ legacy_key: string; detail: string }>(
+      handle.db,
+      sql`select legacy_key, detail from vc_migration.rejects where tenant_id = 'umbrella' and phase = 's3' and step_id = '3.2' and reason = 'consent_refused' order by legacy_key`,
+    );
+    expect(rejects).toHaveLength(expected.active + expected.inactive);
+    for (const r of rejects) {
+      expect(r.legacy_key).toMatch(/^telehealth_consent:\d+$/);
+      expect(r.detail).toBe('access-policy refused the consent (HTTP 422): consent upsert for tenant umbrella: access-policy answered 422');
+    }
+    expect(await checkpointFacts('umbrella', '3.2')).toMatchObject({ imported: { created: 0, refused: expected.active + expected.inactive } });
+
+    const fixed = await s3('umbrella', '--restart-step', '3.2');
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(await consents('umbrella')).toBe(expected.active + expected.inactive);
+    expect(await queryRows(handle.db, sql`select 1 from vc_migration.rejects where tenant_id = 'umbrella' and step_id = '3.2'`)).toHaveLength(0);
   });
 
   it('fails the verify step when access-policy disagrees with legacy, naming legacy ids only', async () => {
