@@ -1,5 +1,6 @@
 /** The s1 section of bench/RESULTS.md: written between its own markers, leaving other sections alone. */
 import { readFile, writeFile } from 'node:fs/promises';
+import { BATCH_SIZE } from './migrator';
 
 export interface S1Results {
   command: string;
@@ -62,7 +63,7 @@ export function s1Markdown(r: S1Results): string {
     `| ${fmt(r.sizes.small.sessions)} | ${fmt(r.sizes.small.auditRows)} | ${r.migrator.small.seconds.toFixed(1)} s | ${fmt(r.migrator.small.rowsPerSecond)} | ${fmt(r.migrator.small.peakRssMiB)} MiB |`,
     `| ${fmt(r.sizes.large.sessions)} | ${fmt(r.sizes.large.auditRows)} | ${m.seconds.toFixed(1)} s | ${fmt(m.rowsPerSecond)} | ${fmt(m.peakRssMiB)} MiB |`,
     '',
-    `Migrator time per step (all tenants): ${steps}.`,
+    `Migrator batch size: ${fmt(BATCH_SIZE)} legacy rows per transaction. Time per step, summed over tenants (s1 runs two tenants at a time, so the sum exceeds the wall time): ${steps}.`,
     '',
     `Loaded rows vs the generator's expected counts (1.1 written/rejected/deferred, 1.3 written, 1.4 written/rejected, per tenant): ${agreement(r)}.`,
     '',

@@ -97,6 +97,32 @@ describe('s1 interrupted and resumed', () => {
     }
   }, 600_000);
 
+  it('--all-tenants (tenants side by side) killed mid-run in both tenants, then resumed, ends with exactly the tables of a clean run', async () => {
+    const clean = await freshTarget();
+    const resumed = await freshTarget();
+    const all = ['phase', 's1', '--all-tenants', '--as-of', AS_OF, '--batch-size', BATCH, '--max-reject-rate', '0.2'];
+    try {
+      expect((await runMigrator(all, clean.env)).code).toBe(0);
+      const run = startMigrator(all, resumed.env);
+      let finished = false;
+      void run.done.then(() => (finished = true));
+      // Killed once both tenants have committed batches of 1.1 (they run at the same time) and neither is done.
+      while (!finished) {
+        const { rows } = await resumed.client.query(`select tenant_id, read, status from vc_migration.step_checkpoints where phase = 's1' and step_id = '1.1' order by tenant_id`);
+        if (rows.length === 2 && rows.every((r: { read: number; status: string }) => r.read >= 80 && r.status === 'running')) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      run.child.kill('SIGKILL');
+      expect((await run.done).signal).toBe('SIGKILL');
+      const last = await runMigrator(all, resumed.env);
+      expect(last.code, last.stderr).toBe(0);
+      expect(await s1Snapshot(pgQuery(resumed.client))).toEqual(await s1Snapshot(pgQuery(clean.client)));
+    } finally {
+      await clean.client.end();
+      await resumed.client.end();
+    }
+  }, 600_000);
+
   it('a second concurrent s1 for the same tenant is refused with a clear message, and the first one finishes', async () => {
     const target = await freshTarget();
     try {
