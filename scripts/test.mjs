@@ -61,7 +61,10 @@ function printClosingLine(file) {
   if (!existsSync(file)) return;
   const summary = JSON.parse(readFileSync(file, 'utf8'));
   const skipped = summary.numPendingTests + summary.numTodoTests;
-  process.stdout.write(`\ntests: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  // A file whose set-up (beforeAll) failed reports its tests as skipped, not failed: say so, or the line reads green.
+  const broken = (summary.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  const notes = [skipped ? `${skipped} skipped` : '', broken ? `${broken} file(s) failed before their tests ran` : ''].filter(Boolean);
+  process.stdout.write(`\ntests: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed${notes.map((n) => `, ${n}`).join('')}\n`);
 }
 
 main().catch((error) => {

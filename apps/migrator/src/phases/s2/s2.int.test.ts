@@ -9,7 +9,7 @@ import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filesUnder, FIXTURE, legacyQuery, loadLegacyDatabases, phiHits, producedOutput, runMigrator, type LegacyDatabases } from '../../validate/testing/harness';
+import { filesUnder, FIXTURE, legacyQuery, loadLegacyDatabases, keyringSecrets, phiHits, producedOutput, runMigrator, type LegacyDatabases } from '../../validate/testing/harness';
 
 const MIRRORED = '7d2c1a4e-5b6f-4c3d-9e8f-0a1b2c3d4e5f';
 const PATIENT = 'Patient/p-s2-mirrored';
@@ -278,6 +278,8 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const reports = await filesUnder(join(work, 'reports'));
     expect(reports.length).toBe(2);
     const logs = producedOutput().map((text, i) => ({ path: `cli-run-${i}`, text }));
-    expect(phiHits([...reports, ...logs], [...legacy.sensitive, PATIENT, DOCTOR])).toEqual([]);
+    const keys = await keyringSecrets(join(work, 'kms.json'));
+    expect(keys.length).toBeGreaterThan(0);
+    expect(phiHits([...reports, ...logs], [...legacy.sensitive, ...keys, PATIENT, DOCTOR])).toEqual([]);
   });
 });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateLegacyData, loadIntoMysql, type LegacyRow } from '@vc/fixtures';
+import { generateLegacyData, loadIntoMysql } from '@vc/fixtures';
 import mysql from 'mysql2/promise';
 
 /**
@@ -50,7 +50,7 @@ export interface LegacyDatabases {
   legacyUrl: string;
   portalUrl: string;
   expected: Awaited<ReturnType<typeof loadIntoMysql>>['expected'];
-  /** Patient refs, display names and the master key of the data set: what must never appear in output. */
+  /** Patient, practitioner and actor refs, display names, Jitsi app secrets and the master key: never in output. */
   sensitive: string[];
   drop(): Promise<void>;
 }
@@ -67,21 +67,50 @@ function withPath(url: string, database: string): string {
   return u.toString();
 }
 
+/** Columns whose values must never reach output: patient and actor refs, names, practitioner refs. */
+const SENSITIVE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  VirtualSession: ['patientRef', 'practitionerRef'],
+  AuditLog: ['actorRef', 'actorDisplay'],
+  telehealth_consent: ['patient_ref', 'recorded_by'],
+};
+
+/** The Jitsi app secret inside a legacy credential blob (DESIGN §4), or undefined for the corrupt one. */
+function legacyAppSecret(blob: string, masterKey: string, tenantId: string): string | undefined {
+  try {
+    const raw = Buffer.from(blob, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', Buffer.from(masterKey, 'base64'), raw.subarray(0, 12));
+    decipher.setAAD(Buffer.from(tenantId, 'utf8'));
+    decipher.setAuthTag(raw.subarray(raw.length - 16));
+    const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
+    return (JSON.parse(plain) as { appSecret?: string }).appSecret;
+  } catch {
+    return undefined;
+  }
+}
+
 function sensitiveValues(): string[] {
   const data = generateLegacyData({ ...FIXTURE, target: 'mysql' });
   const values = new Set<string>([data.legacyMasterKey]);
-  const pick = (row: LegacyRow, columns: readonly string[], names: readonly string[]) => {
-    for (const name of names) {
-      const value = row[columns.indexOf(name)];
-      if (typeof value === 'string' && value.trim().length >= 6) values.add(value.trim());
-    }
+  const add = (value: unknown) => {
+    if (typeof value === 'string' && value.trim().length >= 6) values.add(value.trim());
   };
   for (const table of data.tables) {
-    const names = { VirtualSession: ['patientRef'], AuditLog: ['actorDisplay'], telehealth_consent: ['patient_ref'] }[table.spec.name as string] ?? [];
-    if (names.length === 0) continue;
-    for (const row of table.rows()) pick(row, table.spec.columns, names);
+    const { name, columns } = table.spec;
+    if (name === 'TenantVirtualCareConfig') {
+      for (const row of table.rows()) add(legacyAppSecret(String(row[columns.indexOf('credentials')]), data.legacyMasterKey, String(row[columns.indexOf('tenantId')])));
+      continue;
+    }
+    const names = SENSITIVE_COLUMNS[name as string] ?? [];
+    for (const row of table.rows()) for (const column of names) add(row[columns.indexOf(column)]);
   }
   return [...values];
+}
+
+/** The key material of a local KMS keyring file (`VC_KMS=local:<path>`): never to appear anywhere else. */
+export async function keyringSecrets(path: string): Promise<string[]> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return [];
+  return (JSON.parse(text) as { keys?: Array<{ key?: string }> }).keys?.flatMap((k) => (k.key ? [k.key] : [])) ?? [];
 }
 
 /** Loads the fixture data set into two fresh MariaDB databases named after `tag`. */
