@@ -36,3 +36,17 @@ export function activeCutover(history: readonly CutoverRecord[]): CutoverRecord 
   const latest = history.find((r) => r.action === 'cutover' || r.action === 'rollback');
   return latest?.action === 'cutover' ? latest : undefined;
 }
+
+/** A tenant's cutover in force. */
+export type CutoverInForce = CutoverRecord & { tenantId: string };
+
+/** Every tenant's cutover in force (see {@link activeCutover}), oldest first. */
+export async function cutoversInForce(db: Database): Promise<CutoverInForce[]> {
+  const rows = await queryRows<{ tenant_id: string }>(db, sql`select distinct tenant_id from vc_migration.cutovers where action = 'cutover' order by tenant_id`);
+  const found: CutoverInForce[] = [];
+  for (const { tenant_id: tenantId } of rows) {
+    const active = activeCutover(await cutoverHistory(db, tenantId));
+    if (active) found.push({ ...active, tenantId });
+  }
+  return found.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.tenantId.localeCompare(b.tenantId));
+}

@@ -1,7 +1,10 @@
-import { userInfo } from 'node:os';
+import type { KongGateway } from '@vc/integrations/kong';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
+import type { Query } from '../../engine/tx';
 import { ExitError } from '../../exit-error';
+import { operatorName } from './actor';
+import { checkSameGateway, routingDrift } from './cutover-gateway';
 import { activeCutover, cutoverHistory } from './cutover-records';
 
 /** Plan §4: legacy decommission is gated on a two-week stability window after the cutover. */
@@ -9,27 +12,45 @@ export const STABILITY_WINDOW_MS = 14 * 86_400_000;
 
 export interface DecommissionResult {
   tenant: string;
-  status: 'decommissioned' | 'already_decommissioned';
+  status: 'decommissioned' | 'would_decommission' | 'already_decommissioned';
   cutoverAt: string;
   stableSince: string;
   forced: boolean;
 }
 
-function operator(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    // No passwd entry (containers): the uid still says who it was.
-    return `uid:${process.getuid?.() ?? 'unknown'}`;
-  }
+export interface DecommissionInput {
+  tenant: string;
+  now: Date;
+  force: boolean;
+  reason?: string;
+  /** Every check as in a real run (same refusals, same exit), nothing recorded. */
+  dryRun: boolean;
 }
 
 /**
- * `migrator phase s4 decommission --tenant X [--force --reason "…"]`: records that legacy may be
- * decommissioned for the tenant. Refused (exit 2) without an active cutover, and inside the stability
- * window unless forced with a reason; a forced decommission is recorded with its reason and operator.
+ * Routing is gateway-wide while the cutover is recorded per tenant: the tenant's record says nothing of
+ * what Kong serves now (another tenant's rollback, a hand edit). Legacy may only go once the routing in
+ * force is the one the tenant's cutover applied.
  */
-export async function decommissionLegacy(db: Database, input: { tenant: string; now: Date; force: boolean; reason?: string }): Promise<DecommissionResult> {
+async function checkCutOverRouting(query: Query, gateway: KongGateway, tenant: string, applied: Parameters<typeof routingDrift>[1] | null): Promise<void> {
+  await checkSameGateway(query, tenant, gateway, 'check');
+  if (!applied) throw new ExitError(2, `tenant ${tenant}: its cutover record has no applied routing to check the gateway against; run \`migrator phase s4 --tenant ${tenant}\` again`);
+  const drift = routingDrift(await gateway.snapshot(), applied);
+  if (drift.length === 0) return;
+  throw new ExitError(
+    2,
+    `tenant ${tenant}: the routing in force on ${gateway.description} is not the one its cutover applied (${drift.length} difference(s): ${drift.slice(0, 5).join('; ')}); ` +
+      `legacy still serves or may serve traffic: refusing to decommission. Re-run \`migrator phase s4 --tenant ${tenant} --restart-step 4.2\` or investigate the gateway`,
+  );
+}
+
+/**
+ * `migrator phase s4 decommission --tenant X [--force --reason "…"] [--dry-run]`: records that legacy may
+ * be decommissioned for the tenant. Refused (exit 2) without an active cutover, when the routing in force
+ * is not the cut-over one, and inside the stability window unless forced with a reason; a forced
+ * decommission is recorded with its reason and operator. A dry run refuses alike and records nothing.
+ */
+export async function decommissionLegacy(db: Database, query: Query, gateway: KongGateway, input: DecommissionInput): Promise<DecommissionResult> {
   const history = await cutoverHistory(db, input.tenant);
   const active = activeCutover(history);
   if (!active) throw new ExitError(2, `tenant ${input.tenant} has no cutover in force (run \`migrator phase s4 --tenant ${input.tenant}\` first, or it was rolled back)`);
@@ -42,10 +63,12 @@ export async function decommissionLegacy(db: Database, input: { tenant: string; 
     throw new ExitError(2, `tenant ${input.tenant} is inside the 2-week stability window until ${stableAt.toISOString()}; decommission then, or pass --force --reason "<why>" (recorded)`);
   }
   if (inside && !input.reason?.trim()) throw new ExitError(2, '--force needs --reason "<why>": a forced decommission is recorded with its reason');
+  await checkCutOverRouting(query, gateway, input.tenant, active.appliedRouting);
+  if (input.dryRun) return { ...base, status: 'would_decommission', forced: inside };
   await queryRows(
     db,
     sql`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing, forced, reason, actor)
-        values (${input.tenant}, 'decommission', null, null, ${inside}, ${input.reason?.trim() || null}, ${operator()}) returning id`,
+        values (${input.tenant}, 'decommission', null, null, ${inside}, ${input.reason?.trim() || null}, ${operatorName()}) returning id`,
   );
   return { ...base, status: 'decommissioned', forced: inside };
 }

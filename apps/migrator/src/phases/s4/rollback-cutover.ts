@@ -1,0 +1,137 @@
+import { diffKongConfig, formatKongDiff, type KongConfig, type KongGateway } from '@vc/integrations/kong';
+import type { DatabaseHandle } from '@vc/schema';
+import { lockTenantPhase, type Lock } from '../../engine/lock';
+import { queryOf, withTransaction } from '../../engine/tx';
+import { ExitError } from '../../exit-error';
+import type { Logger } from '../../logger';
+import { operatorName } from './actor';
+import { checkSameGateway, recordedGateway, routingDrift } from './cutover-gateway';
+import { cutoversInForce, type CutoverInForce } from './cutover-records';
+import { s4Phase } from './steps';
+
+export interface RollbackResult {
+  phase: 's4';
+  /** The tenant named with --tenant, if any. */
+  tenant?: string;
+  /** Every tenant whose cutover this rollback ends (or would end). */
+  tenants: string[];
+  status: 'rolled_back' | 'would_roll_back' | 'nothing_to_roll_back';
+  changes: string[];
+}
+
+export interface RollbackInput {
+  tenant?: string;
+  /** Roll the gateway-wide routing back for every tenant whose cutover is in force on it. */
+  allTenants: boolean;
+  dryRun: boolean;
+}
+
+interface RollbackContext {
+  handle: DatabaseHandle;
+  gateway: KongGateway;
+  log: Logger;
+}
+
+/** Cutovers in force through this gateway; one whose gateway was never recorded may be, so it counts. */
+async function inForceOn(handle: DatabaseHandle, gateway: KongGateway): Promise<CutoverInForce[]> {
+  const query = queryOf(handle);
+  const found: CutoverInForce[] = [];
+  for (const cutover of await cutoversInForce(handle.db)) {
+    const recorded = await recordedGateway(query, cutover.tenantId);
+    if (recorded === undefined || recorded === gateway.description) found.push(cutover);
+  }
+  return found;
+}
+
+/**
+ * The cutovers to end. Routing is gateway-wide: rolling one tenant back while another's cutover is in force
+ * on the same routing would take that tenant off the new service with its records still saying cut over,
+ * so that needs --all-tenants, which ends them all with one routing change.
+ */
+async function cutoversToEnd(ctx: RollbackContext, input: RollbackInput): Promise<CutoverInForce[]> {
+  const query = queryOf(ctx.handle);
+  if (input.tenant) await checkSameGateway(query, input.tenant, ctx.gateway, 'restore');
+  const onGateway = await inForceOn(ctx.handle, ctx.gateway);
+  if (input.allTenants) return onGateway;
+  const own = (await cutoversInForce(ctx.handle.db)).filter((c) => c.tenantId === input.tenant);
+  if (own.length === 0) return [];
+  const others = onGateway.filter((c) => c.tenantId !== input.tenant).map((c) => c.tenantId);
+  if (others.length > 0) {
+    throw new ExitError(
+      2,
+      `tenant ${input.tenant}: the cutover of tenant(s) ${others.join(', ')} is in force on the same routing (${ctx.gateway.description}); Kong routing is gateway-wide, ` +
+        `so rolling back ${input.tenant} would take them off the new service too. Pass --all-tenants to roll the routing back once and record a rollback for each of them`,
+    );
+  }
+  return own;
+}
+
+/**
+ * The routing to restore: the snapshot of the earliest of these cutovers taken before the routing was cut
+ * over (a later tenant's snapshot already holds the cut-over routing: restoring it would change nothing).
+ */
+function routingToRestore(cutovers: readonly CutoverInForce[]): KongConfig {
+  const original = cutovers.find((c) => c.previousRouting && c.appliedRouting && routingDrift(c.previousRouting, c.appliedRouting).length > 0);
+  if (original?.previousRouting) return original.previousRouting;
+  throw new ExitError(
+    2,
+    `the routing snapshotted before the cutover of ${cutovers.map((c) => c.tenantId).join(', ')} was already the cut-over routing (the tenant that switched it was rolled back on its own): ` +
+      'there is no earlier routing to restore from these records; restore it by hand (see runbooks/rollback.md)',
+  );
+}
+
+async function lockAll(handle: DatabaseHandle, tenants: readonly string[]): Promise<Lock[]> {
+  const locks: Lock[] = [];
+  try {
+    for (const tenant of [...tenants].sort()) locks.push(await lockTenantPhase(handle, tenant, 's4'));
+    return locks;
+  } catch (error) {
+    await Promise.all(locks.map((l) => l.release()));
+    throw error;
+  }
+}
+
+/**
+ * Records a rollback per tenant and resets all of S4's steps, so a re-cutover delta-syncs again from 4.1:
+ * legacy took writes again while it served traffic.
+ */
+async function recordRollback(handle: DatabaseHandle, cutovers: readonly CutoverInForce[], replaced: KongConfig, restored: KongConfig): Promise<void> {
+  const actor = operatorName();
+  await withTransaction(handle, async (tx) => {
+    for (const c of cutovers) {
+      await tx.query(
+        `insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing, reason, actor) values ($1, 'rollback', $2::jsonb, $3::jsonb, $4, $5)`,
+        [c.tenantId, JSON.stringify(replaced), JSON.stringify(restored), `rolls back cutover ${c.id}`, actor],
+      );
+      // Checkpoints only: the rejects stay true (a re-run finds the same rows and records none twice).
+      await tx.query(`delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id = any($2::text[])`, [c.tenantId, s4Phase.steps.map((s) => s.id)]);
+    }
+  });
+}
+
+/**
+ * `migrator rollback s4`: restores the routing snapshotted before the cutover and records a `rollback` for
+ * each tenant whose cutover it ends, under their (tenant, s4) locks. Without a cutover in force it changes
+ * nothing and says so; a dry run prints the Kong changes and records nothing.
+ */
+export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput): Promise<RollbackResult> {
+  const base = { phase: 's4' as const, ...(input.tenant ? { tenant: input.tenant } : {}) };
+  const cutovers = await cutoversToEnd(ctx, input);
+  const tenants = cutovers.map((c) => c.tenantId);
+  if (cutovers.length === 0) return { ...base, tenants, status: 'nothing_to_roll_back', changes: [] };
+  const restore = routingToRestore(cutovers);
+  const locks = input.dryRun ? [] : await lockAll(ctx.handle, tenants);
+  try {
+    const current = await ctx.gateway.snapshot();
+    const changes = diffKongConfig(current, restore);
+    ctx.log.info({ tenants, gateway: ctx.gateway.description }, `rollback plan:\n${formatKongDiff(changes)}`);
+    const summary = changes.map((c) => `${c.action} ${c.entity}`);
+    if (input.dryRun) return { ...base, tenants, status: 'would_roll_back', changes: summary };
+    // Nothing is recorded until the routing is restored: a failed apply leaves the cutovers in force, re-runnable.
+    await ctx.gateway.apply(restore);
+    await recordRollback(ctx.handle, cutovers, current, restore);
+    return { ...base, tenants, status: 'rolled_back', changes: summary };
+  } finally {
+    await Promise.all(locks.map((l) => l.release()));
+  }
+}
