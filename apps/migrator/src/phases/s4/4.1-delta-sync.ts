@@ -1,8 +1,9 @@
 import { parseLegacyDatetime, type LegacyVirtualSession } from '@vc/domain/legacy';
-import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
+import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { sessionId } from '../s1/ids';
+import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
 import { mapDeltaSession, type DeltaSession } from './delta-session';
@@ -42,28 +43,71 @@ function toColumns(s: DeltaSession): unknown[] {
   ];
 }
 
+/** The stages of a delta sync, in order; a cursor names the one it stopped in. */
+const STAGES = ['sessions', 'participants', 'billing', 'encounters'] as const;
+type Stage = (typeof STAGES)[number];
+
+function stageOf(cursor: Cursor | null): Stage {
+  // carryOverBilling (S2's) commits its own cursor, `{ billingAfter }`.
+  if (cursor && 'billingAfter' in cursor) return 'billing';
+  const stage = cursor?.stage as Stage | undefined;
+  return stage && STAGES.includes(stage) ? stage : 'sessions';
+}
+const upTo = (stage: Stage, last: Stage) => STAGES.indexOf(stage) <= STAGES.indexOf(last);
+
+/**
+ * A context whose commits leave out the rejects an earlier step or phase already recorded for the same
+ * legacy row and reason (S1 1.1, S2 2.4's billing, 4.1 for 4.3): one bad row is one reject across phases.
+ */
+function skippingKnownRejects(ctx: StepContext): StepContext {
+  return {
+    ...ctx,
+    async commit(batch) {
+      const rejects = batch.rejects ?? [];
+      if (rejects.length === 0) return ctx.commit(batch);
+      const known = await ctx.query<{ legacy_key: string; reason: string }>(
+        `select legacy_key, reason from vc_migration.rejects
+          where tenant_id = $1 and legacy_key = any($2::text[]) and not (phase = $3 and step_id = $4)`,
+        [ctx.tenantId, [...new Set(rejects.map((r) => r.legacyKey))], ctx.phase, ctx.stepId],
+      );
+      const seen = new Set(known.map((k) => `${k.legacy_key}\u0000${k.reason}`));
+      return ctx.commit({ ...batch, rejects: rejects.filter((r) => !seen.has(`${r.legacyKey}\u0000${r.reason}`)) });
+    },
+  };
+}
+
 /**
  * S4 delta sync: what changed in legacy since S1's watermark — sessions created or edited after it, and
  * the upcoming ones S1 deferred (loaded as `scheduled`) — through the S1 mapping, upserted by
  * (tenant, legacy id) so the latest legacy version wins and re-runs change nothing; then the participants
- * of delta sessions that have none (see {@link foldDeltaParticipants}); then the Encounters legacy never
- * made for sessions that ended since (see {@link backfillEncounters}, as in S2). Resumable per batch.
+ * of delta sessions that have none (see {@link foldDeltaParticipants}); then the legacy billing events of
+ * migrated sessions (S2's {@link carryOverBilling}, keyed by legacy id: re-runs insert nothing); then the
+ * Encounters legacy never made for sessions that ended since (see {@link backfillEncounters}, as in S2).
+ * Resumable per batch, stage by stage. Run by 4.1 before the cutover and again by 4.3 after it.
  */
+export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint): Promise<void> {
+  const ctx = skippingKnownRejects(given);
+  const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
+  if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
+  const stage = stageOf(checkpoint.cursor);
+  if (stage === 'sessions' && !(await syncSessions(ctx, checkpoint, watermark))) return;
+  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx, checkpoint, watermark))) return;
+  if (upTo(stage, 'billing')) {
+    await carryOverBilling(ctx, stage === 'billing' ? ((checkpoint.cursor?.billingAfter as string | undefined) ?? null) : null);
+    if (ctx.signal.aborted) return;
+  }
+  const resumed = stage === 'encounters';
+  const after = resumed ? ((checkpoint.cursor?.encountersAfter as string | undefined) ?? null) : null;
+  const backfill = await backfillEncounters(ctx, { stage: 'encounters' }, after, resumed ? (checkpoint.facts.backfill as BackfillTotals | undefined) : undefined);
+  if (!backfill) return;
+  await ctx.commit({ cursor: { stage: 'done' }, read: 0, written: 0, facts: { backfill } });
+}
+
+/** Step 4.1: the delta sync before the cutover (legacy still takes writes; 4.3 catches what comes after). */
 export const deltaSyncStep: Step = {
   id: '4.1',
   title: 'Delta-sync legacy changes since the S1 watermark',
-  async run(ctx, checkpoint) {
-    const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
-    if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
-    const stage = (checkpoint.cursor?.stage as string | undefined) ?? 'sessions';
-    if (stage === 'sessions' && !(await syncSessions(ctx, checkpoint, watermark))) return;
-    if (stage !== 'encounters' && !(await foldDeltaParticipants(ctx, checkpoint, watermark))) return;
-    const resumed = stage === 'encounters';
-    const after = resumed ? ((checkpoint.cursor?.encountersAfter as string | undefined) ?? null) : null;
-    const backfill = await backfillEncounters(ctx, { stage: 'encounters' }, after, resumed ? (checkpoint.facts.backfill as BackfillTotals | undefined) : undefined);
-    if (!backfill) return;
-    await ctx.commit({ cursor: { stage: 'done' }, read: 0, written: 0, facts: { backfill } });
-  },
+  run: runDeltaSync,
 };
 
 /** The sessions pass; false when interrupted (the next run resumes after the last committed batch). */
@@ -79,7 +123,8 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       if (!changedSince(row, watermark.getTime())) return;
       const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
       if (mapped.kind === 'reject') {
-        rejects.push({ legacyKey: `VirtualSession:${(row.id ?? '').trim() || `#${batch.ordinals[i]}`}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
+        // S1 1.1's key for the same row: a row both reject is one reject (see skippingKnownRejects).
+        rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
         return;
       }
       for (const w of mapped.warnings) warnings[w] = (warnings[w] ?? 0) + 1;

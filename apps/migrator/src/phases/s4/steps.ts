@@ -2,16 +2,17 @@ import { LEGACY_SOURCE } from '../../config';
 import type { Phase } from '../../engine/types';
 import { deltaSyncStep } from './4.1-delta-sync';
 import { kongCutoverStep } from './4.2-kong-cutover';
+import { finalDeltaSyncStep } from './4.3-final-delta-sync';
 import { checkLegacyService, checkServiceUpstream, DEFAULT_LEGACY_SERVICE, DEFAULT_SERVICE_UPSTREAM } from './options';
 
 /**
  * S4, traffic cutover, per tenant: catch up what changed in legacy since S1, then switch Kong (snapshot
- * first) and record it. `migrator rollback s4` and `migrator phase s4 decommission` act on the record.
+ * first) and record it, then catch up once more what legacy took until its 301s were in force. `migrator rollback s4` and `migrator phase s4 decommission` act on the record.
  */
 export const s4Phase: Phase = {
   id: 's4',
   title: 'Traffic cutover',
-  steps: [deltaSyncStep, kongCutoverStep],
+  steps: [deltaSyncStep, kongCutoverStep, finalDeltaSyncStep],
   // 4.2's gateway is VC_KONG_ADMIN_URL, else the decK file VC_KONG_FILE (defaulted): nothing more to require.
   requires: [
     { anyOf: LEGACY_SOURCE, neededBy: 'phase s4 (step 4.1 delta-syncs legacy digital_communication)' },
