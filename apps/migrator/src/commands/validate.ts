@@ -1,4 +1,3 @@
-import { createDatabase } from '@vc/schema';
 import { Command, Option } from 'commander';
 import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
 import { createServices } from '../engine/services';
@@ -7,6 +6,7 @@ import { printJson } from '../output';
 import { assertNoPhi, parseReportFormats, writeValidationReports } from '../reports/index';
 import { legacyTenants, runValidation } from '../validate/run-validation';
 import { parseAsOf, positiveInt } from './run-options';
+import { openTarget } from './target';
 
 const EXAMPLES = `
 Examples:
@@ -61,7 +61,8 @@ export function makeValidateCommand(): Command {
       const { tenants, asOf, batchSize } = parseFlags(flags);
       const config = loadConfig(process.env, VALIDATE_REQUIRES);
       const services = createServices(config);
-      const handle = await createDatabase(config.VC_DATABASE_URL);
+      // The same way every command opens it: a PGlite directory is locked, a bad URL is exit 2.
+      const handle = await openTarget(config);
       try {
         const legacy = await services.legacy();
         const deps = {
