@@ -13,6 +13,8 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // Help and version end "with an error" in commander; they are successes.
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      // Commander already printed the usage error on stderr; a --json caller still gets its one object.
+      if (wantsJson && !jsonPrinted()) printJson({ status: 'error', exitCode: 2, error: error.message.replace(/^error: /, '') });
       return 2;
     }
     const code = error instanceof ExitError ? error.exitCode : 1;
