@@ -18,7 +18,8 @@ const PARTICIPANT_HISTORY: NonNullable<ReadOptions['where']> = [
   { column: 'action', in: PARTICIPANT_ACTIONS },
 ];
 const LEFT_DETAIL = 'this actor left the session but never joined it';
-const DRY_AGGREGATES = 's4:dry-participants';
+// Per step: 4.1 and 4.3 share a dry run's scratch, and each would fold on its own.
+const dryAggregatesKey = (ctx: StepContext) => `s4:${ctx.stepId}:dry-participants`;
 /** Cursor of this stage: the target sessions (legacy id → id), the AuditLog position, and whether folding is over. */
 type Targets = Record<string, string>;
 
@@ -33,14 +34,19 @@ async function findTargets(ctx: StepContext, watermark: Date): Promise<Targets> 
   return Object.fromEntries(rows.map((r) => [r.legacy_id, r.id]));
 }
 
+/** What a dry run folded so far (nothing is written, so the settle and the count read this). */
+function dryAggregates(ctx: StepContext): Map<string, ParticipantAggregate> {
+  return (ctx.scratch.get(dryAggregatesKey(ctx)) as Map<string, ParticipantAggregate> | undefined) ?? new Map<string, ParticipantAggregate>();
+}
+
 function foldDry(ctx: StepContext, aggregates: readonly ParticipantAggregate[]): void {
-  const all = (ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined) ?? new Map<string, ParticipantAggregate>();
+  const all = dryAggregates(ctx);
   for (const a of aggregates) {
     const key = `${a.sessionLegacyId}\u0000${a.actorRef}`;
     const seen = all.get(key);
     all.set(key, seen ? mergeParticipant(seen, a) : a);
   }
-  ctx.scratch.set(DRY_AGGREGATES, all);
+  ctx.scratch.set(dryAggregatesKey(ctx), all);
 }
 
 /**
@@ -93,7 +99,7 @@ async function leaveRejects(ctx: StepContext, legacyIds: readonly string[], want
  */
 async function settle(ctx: StepContext, targets: Targets, position: string | null): Promise<void> {
   if (ctx.options.dryRun) {
-    const ghosts = [...((ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined)?.values() ?? [])].filter(isLeftWithoutJoin);
+    const ghosts = [...dryAggregates(ctx).values()].filter(isLeftWithoutJoin);
     const rejects = await leaveRejects(ctx, ghosts.map((g) => g.sessionLegacyId), new Set(ghosts.map((g) => `${g.sessionLegacyId}\u0000${g.actorRef}`)));
     await ctx.commit({ cursor: { stage: 'participants', targets, position, settling: true }, read: 0, written: 0, rejects });
     return;
@@ -125,7 +131,7 @@ async function settle(ctx: StepContext, targets: Targets, position: string | nul
 
 /** Participants the targets now have (what a dry run would have written). */
 async function participantCount(ctx: StepContext, targets: Targets): Promise<number> {
-  if (ctx.options.dryRun) return [...((ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined)?.values() ?? [])].filter((a) => !isLeftWithoutJoin(a)).length;
+  if (ctx.options.dryRun) return [...dryAggregates(ctx).values()].filter((a) => !isLeftWithoutJoin(a)).length;
   const [row] = await ctx.query<{ n: number }>(`select count(*)::int as n from session_participants where session_id = any($1::uuid[])`, [Object.values(targets)]);
   return row?.n ?? 0;
 }
