@@ -2,14 +2,16 @@ import { Command } from 'commander';
 import { listCheckpoints } from '../engine/state';
 import { queryOf } from '../engine/tx';
 import { printJson, printText } from '../output';
+import { loadAllPhases } from '../phases';
 import { withCommandContext } from './context';
+import { withPendingSteps } from './status-rows';
 
 const EXAMPLES = `
 Examples:
   $ pnpm migrator status
   $ pnpm migrator status --tenant acme --json`;
 
-/** `migrator status`: every tenant × phase × step with its state, counts and timings. */
+/** `migrator status`: every tenant × phase × step with its state (pending where nothing ran yet), counts and timings. */
 export function makeStatusCommand(): Command {
   return new Command('status')
     .description('show every tenant × phase × step: status, counts, timings (no PHI)')
@@ -17,7 +19,8 @@ export function makeStatusCommand(): Command {
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const rows = await withCommandContext(({ handle }) => listCheckpoints(queryOf(handle), opts.tenant));
+      const saved = await withCommandContext(({ handle }) => listCheckpoints(queryOf(handle), opts.tenant));
+      const rows = saved.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant);
       const steps = rows.map((r) => ({
         tenant: r.tenantId,
         phase: r.phase,
