@@ -277,4 +277,20 @@ describe('phase s4 safety', { timeout: 180_000 }, () => {
     expect(real.code, real.error).toBe(0);
     expect(routingNow()).toEqual(appliedRouting);
   });
+
+  it('4.3 fails (exit 1, nothing synced) while Kong does not serve the cut-over routing, and passes once it does', async () => {
+    const gateway = createKongGateway({ adminUrl: kong.url });
+    await gateway.apply(LEGACY_ROUTING);
+    await insertSession(900040, 'scheduled', { start: '2026-12-03 10:00:00', end: '2026-12-03 10:30:00', created: '2026-11-04 10:00:00' });
+    const refused = await s4('acme', '--restart-step', '4.3');
+    expect(refused.code).toBe(1);
+    expect(json<{ errors: Array<{ step: string; message: string }> }>(refused).errors).toEqual([
+      { tenant: 'acme', step: '4.3', message: expect.stringContaining('the cut-over routing is not in force') },
+    ]);
+    expect(await sessionOf('900040')).toBeUndefined();
+    await gateway.apply(appliedRouting);
+    const again = await s4('acme');
+    expect(again.code, again.error).toBe(0);
+    expect(await sessionOf('900040')).toMatchObject({ status: 'scheduled' });
+  });
 });
