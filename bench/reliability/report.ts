@@ -24,7 +24,7 @@ export function reliabilityMarkdown(r: ReliabilityReport): string {
     `DESIGN §9: a run killed at random instants and resumed ends identical to a clean run. Command: \`${r.command}\`, ${r.startedAt}.`,
     '',
     `- Machine: ${r.machine}. Load (\`uptime\`) before: \`${r.loadBefore}\`; after: \`${r.loadAfter}\`.`,
-    `- Data: ${r.options.tenants} tenant(s) × ${r.options.sessions} sessions (${r.legacyRows} legacy rows) in MariaDB → PostgreSQL 15; \`phase s1 --all-tenants --batch-size ${r.options.batchSize}\`; seed ${r.options.seed}.`,
+    `- Data: ${r.options.sessions} sessions over ${r.options.tenants} tenant(s) (${r.legacyRows} legacy rows) in MariaDB → PostgreSQL 15; \`phase s1 --all-tenants --batch-size ${r.options.batchSize}\`; seed ${r.options.seed}.`,
     `- Clean run: ${(cleanMs / 1000).toFixed(1)} s of work (from its \`vc_migration.runs\` row to its exit; Node's startup excluded). Each kill instant is drawn uniformly over that span, counted from the killed run's own start of work.`,
     `- N = ${kills.length} kills in ${rounds.length} rounds of ${r.options.killsPerRound}, ${effective} of them landing before the run finished; how the killed runs ended: ${Object.entries(byEnd).map(([k, n]) => `${k} ×${n}`).join(', ')}.`,
     `- **Outcome: ${identical} of ${rounds.length} rounds ended identical to the clean run** (digests of virtual_sessions, session_participants, billing_events, encounter_backfills, rejects, id_map, step_checkpoints).`,
@@ -32,6 +32,9 @@ export function reliabilityMarkdown(r: ReliabilityReport): string {
     '| round | signal | at ms | killed run ended | steps left unfinished (tenant step status read) |',
     '| --- | --- | --- | --- | --- |',
     ...kills.map((k) => `| ${k.round} | ${k.signal} | ${k.atMs} | ${k.ended} | ${k.landed} |`),
+    ...(kills.some((k) => k.ended === 'signal SIGTERM')
+      ? ['', 'A SIGTERM that ends the process by the signal arrived after the run had finished its steps and removed its handlers (its work was committed; see "steps left unfinished").']
+      : []),
     '',
     '| round | resume exit | tables differing from the clean run |',
     '| --- | --- | --- |',

@@ -6,7 +6,7 @@
  * else SIGTERM), resume it, and compare table digests with the clean run. Writes bench/reliability/RESULTS.md.
  * Exits 1 when any round ends different from the clean run. Not part of `pnpm test`.
  *
- * Options: --rounds 6 --kills-per-round 2 --sessions 1000 (per tenant) --tenants 2 --seed 20261127
+ * Options: --rounds 6 --kills-per-round 2 --sessions 4000 (over all tenants) --tenants 2 --seed 20261127
  * --batch-size 50 --out bench/reliability/RESULTS.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,7 +26,7 @@ const log = (message: string): void => void process.stderr.write(`[bench reliabi
 function options() {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '6' }, 'kills-per-round': { type: 'string', default: '2' }, sessions: { type: 'string', default: '1000' },
+      rounds: { type: 'string', default: '6' }, 'kills-per-round': { type: 'string', default: '2' }, sessions: { type: 'string', default: '4000' },
       tenants: { type: 'string', default: '2' }, seed: { type: 'string', default: '20261127' }, 'batch-size': { type: 'string', default: '50' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'reliability', 'RESULTS.md') },
     },
