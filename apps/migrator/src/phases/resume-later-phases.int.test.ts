@@ -22,7 +22,7 @@ import { checkpointRow, runAndKill, startDelayingProxy, tableDigests, type Delay
  */
 const AS_OF = FIXTURE.asOf.toISOString();
 const TENANT = 'acme';
-const SLOW_MS = 25;
+const SLOW_MS = 30;
 const LEGACY_ROUTING: KongConfig = {
   _format_version: '3.0',
   services: [{ name: 'digital-communication', url: 'http://digital-communication.internal:8080', routes: [{ name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }] }],
@@ -171,7 +171,7 @@ describe('S2–S4 killed and resumed end like a clean run', { timeout: 240_000 }
     await legacyQuery(
       legacy.legacyUrl,
       `update VirtualSession set status = 'completed', startedAt = scheduledStart, endedAt = scheduledEnd, encounterRef = null, updatedAt = '2026-11-02 09:00:00'
-        where tenantId = ? and lower(trim(status)) = 'cancelled' and patientRef <> '' and scheduledStart is not null and scheduledEnd > scheduledStart order by id limit 6`,
+        where tenantId = ? and lower(trim(status)) = 'cancelled' and patientRef <> '' and scheduledStart is not null and scheduledEnd > scheduledStart order by id limit 10`,
       [TENANT],
     );
     const cleanRun = record(await runMigrator(phaseArgs('s4', clean, ...S4_FLAGS), clean.env));
@@ -183,7 +183,7 @@ describe('S2–S4 killed and resumed end like a clean run', { timeout: 240_000 }
         signal: 'SIGTERM',
         reached: async () => {
           const cp = await checkpointRow(resumed.client, TENANT, 's4', '4.1');
-          return cp?.status === 'running' && cp.read >= 20 && cp.cursor?.stage === undefined;
+          return cp?.status === 'running' && cp.read >= 10 && cp.cursor?.stage === undefined;
         },
       },
       { label: '4.1 encounter page', signal: 'SIGKILL', reached: async () => (await running('s4', '4.1')) && (await resumed.fhir.encounterCount()) >= before + 2 },
