@@ -11,6 +11,8 @@ import { seededRandom } from './random';
 export interface RoundOptions {
   rounds: number;
   killsPerRound: number;
+  /** Share of the interruptions that drop the PostgreSQL connections instead of signalling the process. */
+  pgDropShare: number;
   seed: number;
   batchSize: number;
   asOf: string;
@@ -18,12 +20,13 @@ export interface RoundOptions {
 
 export interface Kill {
   round: number;
-  signal: 'SIGKILL' | 'SIGTERM';
-  /** Milliseconds after the spawn the signal was sent. */
+  /** A signal to the process, or `pg-drop`: PostgreSQL terminates every backend of the run (failover, operator). */
+  signal: 'SIGKILL' | 'SIGTERM' | 'pg-drop';
+  /** Milliseconds after the run began its work that the interruption came. */
   atMs: number;
   /** Steps not done after the kill, as `tenant step status read` (where the kill landed). */
   landed: string;
-  /** How the killed process ended: `signal SIGKILL`, `exit 1`, or `exit 0` (finished before the kill). */
+  /** How the process ended: `signal SIGKILL`, `exit 1` (+ whether it crashed), or `exit 0` (finished before, or rode it out). */
   ended: string;
 }
 
@@ -85,12 +88,22 @@ async function startWorking(o: RoundOptions, env: Record<string, string>): Promi
   });
 }
 
+/** Ends every backend of the run's database but this one; the run holds its lock and batches on them. */
+async function terminateBackends(url: string): Promise<void> {
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  await withClient(url, (c) => c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]));
+}
+
 async function killOnce(o: RoundOptions, env: Record<string, string>, round: number, signal: Kill['signal'], atMs: number): Promise<Kill> {
   const { run } = await startWorking(o, env);
-  const timer = setTimeout(() => run.child.kill(signal), atMs);
+  const url = env.VC_DATABASE_URL!;
+  const interrupt = () => (signal === 'pg-drop' ? void terminateBackends(url) : void run.child.kill(signal));
+  const timer = setTimeout(interrupt, atMs);
   const result = await run.done;
   clearTimeout(timer);
-  const ended = result.signal ? `signal ${result.signal}` : `exit ${result.code}`;
+  // A crash, not a handled failure: say so, since both exit 1.
+  const crashed = result.stderr.includes("Unhandled 'error' event") ? ' (crashed: unhandled pg client error, no JSON summary)' : '';
+  const ended = result.signal ? `signal ${result.signal}` : `exit ${result.code}${crashed}`;
   return { round, signal, atMs, landed: await landedAt(env.VC_DATABASE_URL!), ended };
 }
 
@@ -111,7 +124,8 @@ export async function killRounds(o: RoundOptions, baseEnv: Record<string, string
     for (let k = 0; k < o.killsPerRound; k += 1) {
       // Instants across the clean run's work; a resumed run has less left, so a late instant may find it finished.
       const atMs = Math.round(random() * cleanMs);
-      const signal = random() < 0.75 ? 'SIGKILL' : 'SIGTERM';
+      const draw = random();
+      const signal = draw < o.pgDropShare ? 'pg-drop' : draw < o.pgDropShare + (1 - o.pgDropShare) * 0.75 ? 'SIGKILL' : 'SIGTERM';
       const kill = await killOnce(o, env, round, signal, atMs);
       kills.push(kill);
       log(`round ${round} kill ${k + 1}: ${signal} at ${atMs} ms → ${kill.ended}; left: ${kill.landed}`);

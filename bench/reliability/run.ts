@@ -2,12 +2,13 @@
  * `pnpm --filter @vc/bench reliability` — DESIGN §9 "a run killed at random instants and resumed ends
  * identical to a clean run", measured: starts its own MariaDB and PostgreSQL 15, generates a legacy data
  * set into MariaDB, runs `migrator phase s1 --all-tenants` once clean, then `--rounds` rounds on fresh
- * databases that each kill S1 `--kills-per-round` times at seeded random instants (SIGKILL 3 in 4,
- * else SIGTERM), resume it, and compare table digests with the clean run. Writes bench/reliability/RESULTS.md.
+ * databases that each interrupt S1 `--kills-per-round` times at seeded random instants — a share
+ * `--pg-drop-share` by PostgreSQL terminating the run's backends (a dropped connection), the rest by
+ * SIGKILL (3 in 4) or SIGTERM —, resume it, and compare table digests with the clean run. Writes bench/reliability/RESULTS.md.
  * Exits 1 when any round ends different from the clean run. Not part of `pnpm test`.
  *
  * Options: --rounds 6 --kills-per-round 2 --sessions 4000 (over all tenants) --tenants 2 --seed 20261127
- * --batch-size 50 --out bench/reliability/RESULTS.md.
+ * --batch-size 50 --pg-drop-share 0.25 --out bench/reliability/RESULTS.md.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -28,15 +29,17 @@ function options() {
     options: {
       rounds: { type: 'string', default: '6' }, 'kills-per-round': { type: 'string', default: '2' }, sessions: { type: 'string', default: '4000' },
       tenants: { type: 'string', default: '2' }, seed: { type: 'string', default: '20261127' }, 'batch-size': { type: 'string', default: '50' },
-      out: { type: 'string', default: join(repoRoot, 'bench', 'reliability', 'RESULTS.md') },
+      'pg-drop-share': { type: 'string', default: '0.25' }, out: { type: 'string', default: join(repoRoot, 'bench', 'reliability', 'RESULTS.md') },
     },
   });
-  const int = (name: Exclude<keyof typeof values, 'out'>): number => {
+  const share = Number(values['pg-drop-share']);
+  if (!(share >= 0 && share <= 1)) throw new Error(`--pg-drop-share: expected a number from 0 to 1, got ${String(values['pg-drop-share'])}`);
+  const int = (name: Exclude<keyof typeof values, 'out' | 'pg-drop-share'>): number => {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${String(values[name])}`);
     return n;
   };
-  return { rounds: int('rounds'), killsPerRound: int('kills-per-round'), sessions: int('sessions'), tenants: int('tenants'), seed: int('seed'), batchSize: int('batch-size'), out: values.out };
+  return { rounds: int('rounds'), killsPerRound: int('kills-per-round'), sessions: int('sessions'), tenants: int('tenants'), seed: int('seed'), batchSize: int('batch-size'), pgDropShare: share, out: values.out };
 }
 
 const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim();
