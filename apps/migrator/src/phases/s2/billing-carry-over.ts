@@ -13,7 +13,7 @@ function billingStatus(raw: string | null | undefined): 'published' | 'void' {
 
 /**
  * Carries legacy `BillingEvent` rows of migrated sessions into `billing_events` (keyed by legacy id, so a
- * re-run inserts nothing), resuming after the last committed legacy position. Rows of sessions that were
+ * re-run inserts nothing and counts nothing written), resuming after the last committed legacy position. Rows of sessions that were
  * not migrated are skipped (they were rejected or deferred with their session); rows with no usable
  * occurredAt are rejected `invalid_datetime`.
  */
@@ -22,11 +22,13 @@ export async function carryOverBilling(ctx: StepContext, after: string | null): 
   for await (const batch of source.read('BillingEvent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
     const ids = [...new Set(batch.rows.map((r) => (r.sessionId ?? '').trim()))];
     const sessions = await migratedSessionIds(ctx.db.db, ctx.tenantId, ids);
+    // Carried by an earlier run (S2, or S4 after it): skipped, so `written` counts only what is new.
+    const carried = await carriedBillingIds(ctx.db.db, ctx.tenantId, batch.rows.map((r) => (r.id ?? '').trim()));
     const rows: unknown[][] = [];
     const rejects: NonNullable<Batch['rejects']>[number][] = [];
     for (const [i, row] of batch.rows.entries()) {
       const sessionId = sessions.get((row.sessionId ?? '').trim());
-      if (!sessionId) continue;
+      if (!sessionId || carried.has((row.id ?? '').trim())) continue;
       const occurred = parseLegacyDatetime(row.occurredAt);
       if (occurred.kind !== 'ok') {
         rejects.push({ legacyKey: `BillingEvent:${row.id ?? batch.ordinals[i]}`, reason: 'invalid_datetime', detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)', raw: { ...row } });
@@ -60,6 +62,14 @@ function toColumns(tenantId: string, sessionId: string, row: LegacyRow, occurred
     billingStatus(row.status),
     occurredAt.toISOString(),
   ];
+}
+
+async function carriedBillingIds(db: Database, tenantId: string, legacyIds: readonly string[]): Promise<Set<string>> {
+  const rows = await queryRows<{ legacy_id: string }>(
+    db,
+    sql`select legacy_id from billing_events where tenant_id = ${tenantId} and legacy_id in (select jsonb_array_elements_text(${JSON.stringify(legacyIds)}::jsonb))`,
+  );
+  return new Set(rows.map((r) => r.legacy_id));
 }
 
 /** Legacy session id → new session id, for the migrated ones among `legacyIds`. */

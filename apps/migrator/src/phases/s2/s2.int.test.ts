@@ -244,6 +244,8 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     expect(await count(sql`select count(*) as n from billing_events where tenant_id = 'acme'`)).toBe(before);
     expect(await fhir.encounterCount()).toBe(encounters);
     expect(await facts('acme', '2.4')).toMatchObject({ backfill: { candidates: 0, created: 0 } });
+    // Nothing new was carried or created, and the summary says so.
+    expect((JSON.parse(forced.stdout) as { steps: Array<{ id: string; written: number }> }).steps.find((s) => s.id === '2.4')?.written).toBe(0);
   });
 
   it('the parallel run counts no backfilled Encounter as a mismatch of the migrated sessions', async () => {
