@@ -16,6 +16,11 @@ import type { PhaseId } from './types';
  */
 export interface Lock {
   release(): Promise<void>;
+  /**
+   * Aborted when the lock is gone under the run: the PostgreSQL connection holding it was closed by the
+   * server (failover, `pg_terminate_backend`), which drops a session advisory lock with it.
+   */
+  readonly lost?: AbortSignal;
 }
 
 const heldInProcess = new Set<string>();
@@ -47,11 +52,19 @@ export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, 
     client.release();
     throw error;
   }
+  // The client sits idle in our hands for the whole run: pg-pool no longer listens to it, so an 'error'
+  // (the server closed it) would be an uncaught exception that kills the process without its summary.
+  const lost = new AbortController();
+  const onError = (error: Error) => lost.abort(new Error(`lost the PostgreSQL connection holding the lock of tenant ${tenantId} phase ${phase} (${error.message}); run again to resume`));
+  client.on('error', onError);
   return {
+    lost: lost.signal,
     async release() {
+      if (lost.signal.aborted) return client.release(lost.signal.reason as Error);
       try {
         await client.query(`select pg_advisory_unlock(hashtext('vc_migration'), hashtext($1))`, [key]);
       } finally {
+        client.off('error', onError);
         client.release();
       }
     },

@@ -147,7 +147,7 @@ async function runTenant(input: RunPhaseInput, tenantId: string): Promise<Tenant
     const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
     const dryRejects: Record<string, number> = {};
     for (const step of steps) {
-      const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, dryRejects);
+      const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, dryRejects, lock?.lost);
       outcome.reports.push(report);
       if (report.status === 'failed') {
         outcome.status = 'failed';
@@ -202,7 +202,15 @@ function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
   };
 }
 
-async function runStep(input: RunPhaseInput, key: StepKey, step: Step, runId: string, scratch: Map<string, unknown>, dryRejects: Record<string, number>): Promise<StepReport> {
+async function runStep(
+  input: RunPhaseInput,
+  key: StepKey,
+  step: Step,
+  runId: string,
+  scratch: Map<string, unknown>,
+  dryRejects: Record<string, number>,
+  lockLost?: AbortSignal,
+): Promise<StepReport> {
   const { handle, options, log } = input;
   const query = queryOf(handle);
   const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
@@ -231,10 +239,13 @@ async function runStep(input: RunPhaseInput, key: StepKey, step: Step, runId: st
     db: handle,
     services: input.services,
     log: log.child({ phase: key.phase, tenant: key.tenantId, step: key.stepId }),
-    signal: input.signal,
+    // A lost lock stops the step between batches like a signal does; it then fails (below), never finishes.
+    signal: lockLost ? AbortSignal.any([input.signal, lockLost]) : input.signal,
     query,
     scratch,
     async commit(batch) {
+      // Without the lock a second run may be under way: commit nothing more.
+      lockLost?.throwIfAborted();
       const next = applyBatch(state, batch);
       if (options.dryRun) {
         for (const r of batch.rejects ?? []) dryRejects[r.reason] = (dryRejects[r.reason] ?? 0) + 1;
@@ -255,6 +266,7 @@ async function runStep(input: RunPhaseInput, key: StepKey, step: Step, runId: st
 
   try {
     const result = await step.run(ctx, base);
+    lockLost?.throwIfAborted();
     state = { ...state, facts: { ...state.facts, ...result?.facts }, durationMs: base.durationMs + (Date.now() - startedAt) };
     if (input.signal.aborted) {
       await persist(state);
