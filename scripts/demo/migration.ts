@@ -19,6 +19,12 @@ export interface MigrationResults {
   encountersBackfilled: number;
 }
 
+/**
+ * The demo mirrors no live traffic to the new service before the cutover, so the parallel run can only
+ * compare the migrated copies; an operator's run requires mirrored sessions (`--min-parallel-pairs`, default 1).
+ */
+const S2_NO_MIRRORED_TRAFFIC = ['--min-parallel-pairs', '0'] as const;
+
 /** A phase for every tenant; only the tenants broken on purpose may fail it (exit 1, state kept). */
 async function allTenants(ctx: DemoContext, env: Readonly<Record<string, string>>, label: string, args: readonly string[]): Promise<PhaseSummary> {
   const run = await runStep(ctx.migrator, env, ctx.root, label, args, [EXIT.done, EXIT.stepFailed]);
@@ -55,7 +61,7 @@ export async function runMigration(ctx: DemoContext): Promise<MigrationResults> 
   const s1Run = await runStep(migrator, env.shadow, root, 'S1: sessions, video backends, tenant configs (KMS re-encryption), participants, statuses', ['phase', 's1', '--all-tenants', ...flags]);
   const s1 = asPhaseSummary(s1Run.json, s1Run.command);
   await configureTenants(ctx);
-  await allTenants(ctx, env.shadow, 'S2: Jitsi JWT test-connection, parallel-run comparison, Encounter backfill, billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...flags]);
+  await allTenants(ctx, env.shadow, 'S2: Jitsi JWT test-connection, parallel-run comparison (migrated copies only: the demo mirrors no traffic), Encounter backfill, billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...S2_NO_MIRRORED_TRAFFIC, ...flags]);
   const s3 = await allTenants(ctx, env.shadow, 'S3: export consents, import into access-policy, verify decisions agree', ['phase', 's3', '--all-tenants', ...flags]);
   const s4 = await allTenants(ctx, env.live, 'S4: delta sync since S1, Kong cutover (snapshot first), record it', ['phase', 's4', '--all-tenants', ...flags]);
   // The FHIR stand-in starts empty each run: everything it holds now, the migrator created.

@@ -46,7 +46,7 @@ let clean: Target;
 let resumed: Target;
 const outputs: string[] = [];
 
-const phaseArgs = (phase: string, target: Target, ...extra: string[]) => ['phase', phase, '--tenant', TENANT, '--as-of', AS_OF, '--batch-size', '5', '--concurrency', '1', '--json', ...extra, ...(phase === 's2' ? ['--window', '14d', '--report-dir', target.reports] : [])];
+const phaseArgs = (phase: string, target: Target, ...extra: string[]) => ['phase', phase, '--tenant', TENANT, '--as-of', AS_OF, '--batch-size', '5', '--concurrency', '1', '--json', ...extra, ...(phase === 's2' ? ['--window', '14d', '--report-dir', target.reports, '--min-parallel-pairs', '0'] : [])];
 const S3_FLAGS = ['--max-reject-rate', '0.1'];
 const S4_FLAGS = ['--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5'];
 

@@ -75,7 +75,8 @@ export function compareParallelRun(
   finishRates(fields.parallel);
 
   const noiseBaseline = Object.fromEntries(COMPARED_FIELDS.map((f) => [f, fields.migrated[f].mismatchRate])) as Record<ComparedField, number>;
-  const reasons = decide(fields.parallel, noiseBaseline, legacyOnly.length + candidateOnly.length, options);
+  const parallelPairs = pairs.filter((p) => p.kind === 'parallel').length;
+  const reasons = decide(fields.parallel, noiseBaseline, { unmatched: legacyOnly.length + candidateOnly.length, parallelPairs }, options);
   return {
     tenant,
     window: { from: options.window.from.toISOString(), to: options.window.to.toISOString() },
@@ -99,10 +100,12 @@ export function compareParallelRun(
 function decide(
   parallel: Record<ComparedField, FieldTally>,
   baseline: Record<ComparedField, number>,
-  unmatched: number,
+  counts: { unmatched: number; parallelPairs: number },
   options: ParallelRunOptions,
 ): string[] {
   const reasons: string[] = [];
+  const { unmatched, parallelPairs } = counts;
+  if (parallelPairs < options.minParallelPairs) reasons.push(`too_few_parallel_sessions: ${parallelPairs} < ${options.minParallelPairs}`);
   if (unmatched > options.maxUnmatched) reasons.push(`unmatched_sessions: ${unmatched} > ${options.maxUnmatched}`);
   for (const field of COMPARED_FIELDS) {
     const rate = parallel[field].mismatchRate;

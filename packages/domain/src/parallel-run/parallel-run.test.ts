@@ -43,6 +43,7 @@ const options: ParallelRunOptions = {
   window: { from: t('00:00:00'), to: t('23:59:59') },
   durationToleranceSeconds: 60,
   mismatchTolerance: 0,
+  minParallelPairs: 0,
   maxUnmatched: 0,
   fhirEraStart: null,
   maxSamplesPerField: 5,
@@ -129,6 +130,13 @@ describe('compareFields', () => {
 });
 
 describe('compareParallelRun', () => {
+  it('is a no-go when the window held fewer sessions run by both systems than required, whatever the copies say', () => {
+    const copy = { legacy: legacy({ legacyId: '7' }), candidate: candidate({ legacyId: '7' }) };
+    const report = compareParallelRun('t1', [copy.legacy], [copy.candidate], { ...options, minParallelPairs: 1 });
+    expect([report.decision, report.reasons, report.counts.pairs]).toEqual(['no_go', ['too_few_parallel_sessions: 0 < 1'], { migrated: 1, parallel: 0 }]);
+    expect(compareParallelRun('t1', [legacy()], [candidate()], { ...options, minParallelPairs: 1 }).decision).toBe('go');
+  });
+
   it('is a go when every parallel field matches and nothing is unmatched', () => {
     const report = compareParallelRun('t1', [legacy()], [candidate()], options);
     expect([report.decision, report.reasons, report.counts.pairs]).toEqual(['go', [], { migrated: 0, parallel: 1 }]);

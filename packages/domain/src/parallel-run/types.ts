@@ -90,6 +90,11 @@ export interface ParallelRunOptions {
   mismatchTolerance: number;
   /** Unmatched sessions (either side) allowed before the run is a no-go. */
   maxUnmatched: number;
+  /**
+   * Sessions run by both systems the window must hold: without them the comparison covers only the
+   * migrated copies, which proves the mapping, not the new service. 0 accepts that (and says so).
+   */
+  minParallelPairs: number;
   /** Sessions ended before this need no Encounter (the tenant's `fhir_era_start`). */
   fhirEraStart: Date | null;
   maxSamplesPerField: number;

@@ -31,13 +31,13 @@ export const parallelRunStep: Step = {
   id: '2.3',
   title: 'Parallel run: compare legacy and new sessions over the window',
   async run(ctx) {
-    const { window: windowText, reportDir } = s2Options(ctx.options);
+    const { window: windowText, reportDir, minParallelPairs } = s2Options(ctx.options);
     const window = windowEnding(ctx.options.asOf, windowText);
     const excluded = await rejectedSessionIds(ctx.db.db, ctx.tenantId);
     const legacy = await readLegacyWindow(await ctx.services.legacy(), ctx.tenantId, window, { batchSize: ctx.options.batchSize, excluded, signal: ctx.signal });
     const candidates = await readCandidateWindow(ctx.db.db, ctx.tenantId, window, legacy.map((l) => l.legacyId));
     const config = await loadTenantConfig(ctx.db.db, ctx.tenantId);
-    const report = compareParallelRun(ctx.tenantId, legacy, candidates, { window, fhirEraStart: config?.fhirEraStart ?? null, ...PARALLEL_RUN_THRESHOLDS });
+    const report = compareParallelRun(ctx.tenantId, legacy, candidates, { window, fhirEraStart: config?.fhirEraStart ?? null, minParallelPairs, ...PARALLEL_RUN_THRESHOLDS });
     const summary = { decision: report.decision, reasons: report.reasons, counts: report.counts, noiseBaseline: report.noiseBaseline, excludedRejected: excluded.size };
     const path = ctx.options.dryRun ? undefined : await writeReport(reportDir, report);
     await ctx.commit({ cursor: { window: report.window }, read: legacy.length + candidates.length, written: 0, facts: { parallelRun: summary, ...(path ? { reportPath: path } : {}) } });

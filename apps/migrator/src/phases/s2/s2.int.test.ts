@@ -258,6 +258,15 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     expect(report.fields.migrated.encounter!.ignoredBecause.backfilled_by_migrator).toBeGreaterThan(0);
   });
 
+  it('is a no-go when the window holds fewer mirrored sessions than --min-parallel-pairs asks, and refuses a malformed value', async () => {
+    const run = await s2('acme', '--restart-step', '2.3', '--min-parallel-pairs', '2');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('parallel run for tenant acme is a no-go: too_few_parallel_sessions: 1 < 2');
+    const bad = await s2('acme', '--min-parallel-pairs', 'some');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--min-parallel-pairs expects a whole number, 0 or more, got "some"');
+  });
+
   it('a parallel session that bills differently is a no-go naming the field and the legacy id', async () => {
     await queryRows(handle.db, sql`update billing_events set code = '99214' where session_id = ${MIRRORED} returning id`);
     const run = await s2('acme', '--restart-step', '2.3');

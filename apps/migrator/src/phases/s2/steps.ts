@@ -3,7 +3,7 @@ import type { Phase } from '../../engine/types';
 import { jitsiJwtStep } from './2.2-jitsi-jwt';
 import { parallelRunStep } from './2.3-parallel-run';
 import { encounterBillingAuditStep } from './2.4-encounter-billing-audit';
-import { DEFAULT_REPORT_DIR } from './options';
+import { DEFAULT_MIN_PARALLEL_PAIRS, DEFAULT_REPORT_DIR, parseMinParallelPairs } from './options';
 import { DEFAULT_WINDOW, parseWindow } from './window';
 
 /**
@@ -23,5 +23,11 @@ export const s2Phase: Phase = {
   flags: [
     { flags: '--window <duration>', description: 'parallel-run window ending at --as-of: 90m, 36h, 14d, 2w', defaultValue: DEFAULT_WINDOW, check: (value) => void parseWindow(value) },
     { flags: '--report-dir <dir>', description: 'where the parallel-run report (JSON + Markdown) is written', defaultValue: DEFAULT_REPORT_DIR },
+    {
+      flags: '--min-parallel-pairs <n>',
+      description: 'sessions run by both systems (mirrored traffic) the window must hold for a go; 0 accepts a comparison of migrated copies only',
+      defaultValue: DEFAULT_MIN_PARALLEL_PAIRS,
+      check: (value) => void parseMinParallelPairs(value),
+    },
   ],
 };
