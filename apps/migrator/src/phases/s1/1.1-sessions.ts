@@ -10,6 +10,8 @@ interface MappedBatch {
   loads: Map<string, SessionLoad>;
   rejects: RejectInput[];
   deferred: number;
+  /** The batch's raw rows by source record: a row a twin of an earlier batch displaces is kept whole. */
+  raws: Map<string, Record<string, unknown>>;
 }
 
 const DUPLICATE_DETAIL = 'another row has the same legacy id and a later updatedAt (export glitch); that row was loaded';
@@ -20,8 +22,8 @@ function duplicateReject(legacyId: string, sourceRecord: string, raw: Record<str
 
 /** Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). */
 function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
-  const out: MappedBatch = { loads: new Map(), rejects: [], deferred: 0 };
   const rawByRecord = new Map<string, Record<string, unknown>>();
+  const out: MappedBatch = { loads: new Map(), rejects: [], deferred: 0, raws: rawByRecord };
   batch.rows.forEach((row, i) => {
     const record = batch.ordinals[i]!;
     // The batch's rows are not changed after reading, so a reject keeps the row itself, not a copy per row.
@@ -70,7 +72,7 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
       for (const code of prior.warnings) adjust.warnings[code] = (adjust.warnings[code] ?? 0) - 1;
     } else {
       mapped.loads.delete(prior.legacyId);
-      mapped.rejects.push(duplicateReject(prior.legacyId, load.sourceRecord, { id: prior.legacyId }));
+      mapped.rejects.push(duplicateReject(prior.legacyId, load.sourceRecord, mapped.raws.get(load.sourceRecord) ?? { id: prior.legacyId }));
     }
   }
   return adjust;
