@@ -180,3 +180,19 @@ async function recordEncounters(tx: Tx, ctx: StepContext, made: ReadonlyArray<{ 
     [JSON.stringify(made), ctx.tenantId, ctx.phase],
   );
 }
+
+/**
+ * Sessions whose Encounter the migrator created and whose legacy row later brought one of its own (legacy
+ * was still live): the session now points at legacy's, and the migrator's is a duplicate in the EHR for
+ * an operator to retract. Legacy ids, at most `limit`, plus the total.
+ */
+export async function supersededBackfills(ctx: StepContext, limit = 10): Promise<{ count: number; legacyIds: string[] }> {
+  const rows = await ctx.query<{ legacy_id: string; total: number }>(
+    `select b.legacy_id, count(*) over ()::int as total from vc_migration.encounter_backfills b
+       join virtual_sessions s on s.id = b.session_id
+      where b.tenant_id = $1 and s.encounter_ref is distinct from b.encounter_ref
+      order by b.legacy_id limit ${limit}`,
+    [ctx.tenantId],
+  );
+  return { count: rows[0]?.total ?? 0, legacyIds: rows.map((r) => r.legacy_id) };
+}

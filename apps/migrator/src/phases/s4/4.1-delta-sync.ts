@@ -4,7 +4,7 @@ import type { LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { sessionId } from '../s1/ids';
 import { carryOverBilling } from '../s2/billing-carry-over';
-import { backfillEncounters, type BackfillTotals } from '../s2/encounter-backfill';
+import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
 import { mapDeltaSession, type DeltaSession } from './delta-session';
 
@@ -42,6 +42,9 @@ function toColumns(s: DeltaSession): unknown[] {
     s.startedAt, s.endedAt, s.status, s.cancelReason, s.videoBackend, s.roomName, s.encounterRef, s.migratedFrom, s.createdAt, s.updatedAt,
   ];
 }
+
+/** The step that runs the delta sync last, after the cutover (4.3-final-delta-sync.ts). */
+const FINAL_SYNC_STEP = '4.3';
 
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
 const STAGES = ['sessions', 'participants', 'billing', 'encounters'] as const;
@@ -100,7 +103,18 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint): 
   const after = resumed ? ((checkpoint.cursor?.encountersAfter as string | undefined) ?? null) : null;
   const backfill = await backfillEncounters(ctx, { stage: 'encounters' }, after, resumed ? (checkpoint.facts.backfill as BackfillTotals | undefined) : undefined);
   if (!backfill) return;
-  await ctx.commit({ cursor: { stage: 'done' }, read: 0, written: 0, facts: { backfill } });
+  const superseded = await supersededBackfills(ctx);
+  if (superseded.count > 0) {
+    ctx.log.warn({ tenant: ctx.tenantId, count: superseded.count, sessions: superseded.legacyIds.map((id) => `VirtualSession:${id}`) }, 'legacy later recorded its own Encounter for sessions the migrator had made one for: retract the migrator\'s (vc_migration.encounter_backfills) in the EHR');
+  }
+  await ctx.commit({
+    cursor: { stage: 'done' },
+    read: 0,
+    written: 0,
+    facts: { backfill, supersededBackfills: { count: superseded.count, samples: superseded.legacyIds.map((id) => `VirtualSession:${id}`) } },
+    // Counted once per phase run, by the final sync (4.3): 4.1 sees the same sessions and would double it.
+    warnings: superseded.count > 0 && ctx.stepId === FINAL_SYNC_STEP ? { backfilled_encounter_superseded: superseded.count } : undefined,
+  });
 }
 
 /** Step 4.1: the delta sync before the cutover (legacy still takes writes; 4.3 catches what comes after). */

@@ -159,6 +159,19 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     expect((await backfilled()).find((b) => b.legacy_id === '900003')).toEqual(before);
   });
 
+  it('when legacy later records its own Encounter for a backfilled session, legacy\'s wins and the duplicate is reported', async () => {
+    await legacyQuery(legacy.legacyUrl, "update VirtualSession set encounterRef = 'Encounter/legacy-late-900003', updatedAt = '2026-11-04 09:00:00' where id = 900003");
+    const run = await s4('--restart-step', '4.1');
+    expect(run.code, run.stderr).toBe(0);
+    const [session] = await queryRows<{ encounter_ref: string }>(handle.db, sql`select encounter_ref from virtual_sessions where tenant_id = 'acme' and legacy_id = '900003'`);
+    expect(session!.encounter_ref).toBe('Encounter/legacy-late-900003');
+    const summary = JSON.parse(run.stdout) as { warnings: Record<string, number> };
+    expect(summary.warnings.backfilled_encounter_superseded).toBe(1);
+    expect(run.stderr).toContain('VirtualSession:900003');
+    const [facts] = await queryRows<{ facts: Record<string, unknown> }>(handle.db, sql`select facts from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's4' and step_id = '4.1'`);
+    expect(facts!.facts).toMatchObject({ supersededBackfills: { count: 1, samples: ['VirtualSession:900003'] } });
+  });
+
   it('rollback restores the previous routing, records it, and a second rollback changes nothing', async () => {
     const run = await migrator('rollback', 's4', '--tenant', 'acme', '--json');
     expect(run.code, run.stderr).toBe(0);
