@@ -4,10 +4,11 @@ import pLimit from 'p-limit';
 import type { Cursor, RejectInput, StepContext, Tx } from '../../engine/types';
 
 /**
- * Conditional creates per committed page. A kill re-sends at most one page, which the conditional create
- * answers with the Encounters made before; a small page keeps that bounded and the progress line moving.
+ * Most conditional creates per committed page (a smaller --batch-size makes pages smaller). A kill
+ * re-sends at most one page, which the conditional create answers with the Encounters made before; a
+ * small page keeps that bounded and the progress line moving.
  */
-const PAGE_SIZE = 200;
+const MAX_PAGE_SIZE = 200;
 const RETRY = { retries: 4, baseMs: 200, maxMs: 5_000 };
 
 /** What a backfill did so far (kept in the step's facts across resumed runs). */
@@ -70,7 +71,7 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
     // Keyset on the session id, not on `encounter_ref is null`: a dry run writes nothing and must still advance.
     const page = await ctx.query<Candidate>(
       `select s.id, s.legacy_id, s.patient_ref, s.practitioner_ref, s.started_at, s.ended_at ${CANDIDATES}
-         and ($2::uuid is null or s.id > $2::uuid) order by s.id limit ${PAGE_SIZE}`,
+         and ($2::uuid is null or s.id > $2::uuid) order by s.id limit ${Math.min(ctx.options.batchSize, MAX_PAGE_SIZE)}`,
       [ctx.tenantId, cursor],
     );
     if (page.length === 0) return totals;
