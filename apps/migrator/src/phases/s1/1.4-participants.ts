@@ -1,10 +1,7 @@
 import {
   groupParticipantEvents,
   isLeftWithoutJoin,
-  mergeParticipant,
   parseParticipantEvent,
-  PARTICIPANT_ACTIONS,
-  PARTICIPANT_ENTITY_TYPE,
   tallyCodes,
   type LegacyAuditLog,
   type ParticipantAggregate,
@@ -12,17 +9,13 @@ import {
   type WarningCode,
 } from '@vc/domain/legacy';
 import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyBatch, LegacyRow, LegacySource, ReadOptions } from '../../legacy/types';
+import type { LegacyBatch, LegacyRow, LegacySource } from '../../legacy/types';
 import { dryLoadedSessions } from './1.1-sessions';
+import { deleteLeaveOnly, leftWithoutJoinRejects, mergeAggregates, PARTICIPANT_HISTORY } from './participant-history';
 import { upsertParticipants } from './participant-rows';
 
-const PARTICIPANT_HISTORY: ReadOptions['where'] = [
-  { column: 'entityType', in: [PARTICIPANT_ENTITY_TYPE] },
-  { column: 'action', in: PARTICIPANT_ACTIONS },
-];
 const DRY_AGGREGATES = 's1:dry-participants';
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
-const LEFT_DETAIL = 'this actor left the session but never joined it';
 
 /** Legacy session id → loaded session id, for the ids a batch mentions. */
 async function sessionIds(ctx: StepContext, legacyIds: readonly string[]): Promise<Map<string, string>> {
@@ -87,15 +80,10 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
 
 function foldDry(ctx: StepContext, aggregates: readonly ParticipantAggregate[]): void {
   const all = (ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined) ?? new Map<string, ParticipantAggregate>();
-  for (const a of aggregates) {
-    const key = `${a.sessionLegacyId}\u0000${a.actorRef}`;
-    const seen = all.get(key);
-    all.set(key, seen ? mergeParticipant(seen, a) : a);
-  }
-  ctx.scratch.set(DRY_AGGREGATES, all);
+  ctx.scratch.set(DRY_AGGREGATES, mergeAggregates(all, aggregates));
 }
 
-interface LeaveOnly {
+interface LeaveOnlyRow {
   session_id: string;
   legacy_id: string;
   participant_ref: string;
@@ -115,36 +103,15 @@ async function settleLeftWithoutJoin(ctx: StepContext, source: LegacySource): Pr
     return;
   }
   for (;;) {
-    const ghosts = await ctx.query<LeaveOnly>(
+    const ghosts = await ctx.query<LeaveOnlyRow>(
       `select p.session_id, s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
         where p.tenant_id = $1 and p.source = 'audit_backfill' and p.join_count = 0 order by p.session_id, p.participant_ref limit $2`,
       [ctx.tenantId, ctx.options.batchSize],
     );
     if (ghosts.length === 0) return;
-    const wanted = new Set(ghosts.map((g) => `${g.legacy_id}\u0000${g.participant_ref}`));
-    const rejects: RejectInput[] = [];
-    const where = [...(PARTICIPANT_HISTORY ?? []), { column: 'entityId', in: [...new Set(ghosts.map((g) => g.legacy_id))] }];
-    for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where, batchSize: ctx.options.batchSize })) {
-      for (const row of batch.rows) {
-        const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-        if (parsed.kind === 'event' && wanted.has(`${parsed.event.sessionLegacyId}\u0000${parsed.event.actorRef}`)) {
-          rejects.push({ legacyKey: parsed.event.auditId, reason: 'left_without_join', detail: LEFT_DETAIL, raw: { ...row } });
-        }
-      }
-    }
-    await ctx.commit({
-      cursor: { stage: 'settle' },
-      read: 0,
-      written: 0,
-      rejects,
-      write: async (tx) => {
-        await tx.query(
-          `delete from session_participants p using unnest($1::uuid[], $2::text[]) as g(session_id, participant_ref)
-            where p.session_id = g.session_id and p.participant_ref = g.participant_ref and p.join_count = 0`,
-          [ghosts.map((g) => g.session_id), ghosts.map((g) => g.participant_ref)],
-        );
-      },
-    });
+    const leaveOnly = ghosts.map((g) => ({ legacyId: g.legacy_id, actorRef: g.participant_ref }));
+    const rejects = await leftWithoutJoinRejects(source, ctx.tenantId, ctx.options.batchSize, leaveOnly);
+    await ctx.commit({ cursor: { stage: 'settle' }, read: 0, written: 0, rejects, write: (tx) => deleteLeaveOnly(tx, ghosts) });
   }
 }
 

@@ -1,23 +1,15 @@
 import {
   groupParticipantEvents,
   isLeftWithoutJoin,
-  mergeParticipant,
   parseParticipantEvent,
-  PARTICIPANT_ACTIONS,
-  PARTICIPANT_ENTITY_TYPE,
   tallyCodes,
   type LegacyAuditLog,
   type ParticipantAggregate,
 } from '@vc/domain/legacy';
-import type { Checkpoint, RejectInput, StepContext } from '../../engine/types';
-import type { ReadOptions } from '../../legacy/types';
+import type { Checkpoint, StepContext } from '../../engine/types';
+import { deleteLeaveOnly, leftWithoutJoinRejects, mergeAggregates, PARTICIPANT_HISTORY } from '../s1/participant-history';
 import { upsertParticipants } from '../s1/participant-rows';
 
-const PARTICIPANT_HISTORY: NonNullable<ReadOptions['where']> = [
-  { column: 'entityType', in: [PARTICIPANT_ENTITY_TYPE] },
-  { column: 'action', in: PARTICIPANT_ACTIONS },
-];
-const LEFT_DETAIL = 'this actor left the session but never joined it';
 // Per step: 4.1 and 4.3 share a dry run's scratch, and each would fold on its own.
 const dryAggregatesKey = (ctx: StepContext) => `s4:${ctx.stepId}:dry-participants`;
 /** Cursor of this stage: the target sessions (legacy id → id), the AuditLog position, and whether folding is over. */
@@ -40,13 +32,7 @@ function dryAggregates(ctx: StepContext): Map<string, ParticipantAggregate> {
 }
 
 function foldDry(ctx: StepContext, aggregates: readonly ParticipantAggregate[]): void {
-  const all = dryAggregates(ctx);
-  for (const a of aggregates) {
-    const key = `${a.sessionLegacyId}\u0000${a.actorRef}`;
-    const seen = all.get(key);
-    all.set(key, seen ? mergeParticipant(seen, a) : a);
-  }
-  ctx.scratch.set(dryAggregatesKey(ctx), all);
+  ctx.scratch.set(dryAggregatesKey(ctx), mergeAggregates(dryAggregates(ctx), aggregates));
 }
 
 /**
@@ -76,22 +62,6 @@ async function foldEvents(ctx: StepContext, targets: Targets, after: string | nu
   return true;
 }
 
-/** The events of leave-only participants `wanted` (`<legacy session id>\0<actor>`), as `left_without_join` rejects. */
-async function leaveRejects(ctx: StepContext, legacyIds: readonly string[], wanted: ReadonlySet<string>): Promise<RejectInput[]> {
-  const source = await ctx.services.legacy();
-  const rejects: RejectInput[] = [];
-  const where = [...PARTICIPANT_HISTORY, { column: 'entityId', in: [...new Set(legacyIds)] }];
-  for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where, batchSize: ctx.options.batchSize })) {
-    for (const row of batch.rows) {
-      const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-      if (parsed.kind === 'event' && wanted.has(`${parsed.event.sessionLegacyId}\u0000${parsed.event.actorRef}`)) {
-        rejects.push({ legacyKey: parsed.event.auditId, reason: 'left_without_join', detail: LEFT_DETAIL, raw: { ...row } });
-      }
-    }
-  }
-  return rejects;
-}
-
 /**
  * Once every event is folded, a participant of a target with leaves and no join never joined (S1's
  * `left_without_join`): the row goes and its events are rejected. Each round handles up to a batch of such
@@ -99,8 +69,8 @@ async function leaveRejects(ctx: StepContext, legacyIds: readonly string[], want
  */
 async function settle(ctx: StepContext, targets: Targets, position: string | null): Promise<void> {
   if (ctx.options.dryRun) {
-    const ghosts = [...dryAggregates(ctx).values()].filter(isLeftWithoutJoin);
-    const rejects = await leaveRejects(ctx, ghosts.map((g) => g.sessionLegacyId), new Set(ghosts.map((g) => `${g.sessionLegacyId}\u0000${g.actorRef}`)));
+    const ghosts = [...dryAggregates(ctx).values()].filter(isLeftWithoutJoin).map((g) => ({ legacyId: g.sessionLegacyId, actorRef: g.actorRef }));
+    const rejects = await leftWithoutJoinRejects(await ctx.services.legacy(), ctx.tenantId, ctx.options.batchSize, ghosts);
     await ctx.commit({ cursor: { stage: 'participants', targets, position, settling: true }, read: 0, written: 0, rejects });
     return;
   }
@@ -112,20 +82,9 @@ async function settle(ctx: StepContext, targets: Targets, position: string | nul
       [ctx.tenantId, Object.values(targets), ctx.options.batchSize],
     );
     if (ghosts.length === 0) return;
-    const rejects = await leaveRejects(ctx, ghosts.map((g) => g.legacy_id), new Set(ghosts.map((g) => `${g.legacy_id}\u0000${g.participant_ref}`)));
-    await ctx.commit({
-      cursor: { stage: 'participants', targets, position, settling: true },
-      read: 0,
-      written: 0,
-      rejects,
-      write: async (tx) => {
-        await tx.query(
-          `delete from session_participants p using unnest($1::uuid[], $2::text[]) as g(session_id, participant_ref)
-            where p.session_id = g.session_id and p.participant_ref = g.participant_ref and p.join_count = 0`,
-          [ghosts.map((g) => g.session_id), ghosts.map((g) => g.participant_ref)],
-        );
-      },
-    });
+    const leaveOnly = ghosts.map((g) => ({ legacyId: g.legacy_id, actorRef: g.participant_ref }));
+    const rejects = await leftWithoutJoinRejects(await ctx.services.legacy(), ctx.tenantId, ctx.options.batchSize, leaveOnly);
+    await ctx.commit({ cursor: { stage: 'participants', targets, position, settling: true }, read: 0, written: 0, rejects, write: (tx) => deleteLeaveOnly(tx, ghosts) });
   }
 }
 

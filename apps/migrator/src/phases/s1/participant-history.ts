@@ -1,0 +1,56 @@
+import { mergeParticipant, parseParticipantEvent, PARTICIPANT_ACTIONS, PARTICIPANT_ENTITY_TYPE, type LegacyAuditLog, type ParticipantAggregate } from '@vc/domain/legacy';
+import type { RejectInput, Tx } from '../../engine/types';
+import type { LegacySource, ReadOptions } from '../../legacy/types';
+
+/**
+ * The AuditLog participant history S1 1.4 folds and S4's delta sync folds again for sessions it loads:
+ * what both read, how a dry run keeps its fold in memory, and how a participant who only ever left is
+ * settled (`left_without_join`) once every event is folded.
+ */
+export const PARTICIPANT_HISTORY: NonNullable<ReadOptions['where']> = [
+  { column: 'entityType', in: [PARTICIPANT_ENTITY_TYPE] },
+  { column: 'action', in: PARTICIPANT_ACTIONS },
+];
+
+const LEFT_DETAIL = 'this actor left the session but never joined it';
+
+/** Folds a batch's aggregates into `all` (keyed by session and actor), merging one seen in an earlier batch. */
+export function mergeAggregates(all: Map<string, ParticipantAggregate>, aggregates: readonly ParticipantAggregate[]): Map<string, ParticipantAggregate> {
+  for (const a of aggregates) {
+    const key = `${a.sessionLegacyId}\u0000${a.actorRef}`;
+    const seen = all.get(key);
+    all.set(key, seen ? mergeParticipant(seen, a) : a);
+  }
+  return all;
+}
+
+/** A participant that never joined: its session's legacy id and the actor. */
+export interface LeaveOnly {
+  legacyId: string;
+  actorRef: string;
+}
+
+/** The AuditLog events of `ghosts` (re-read from legacy, only their sessions), as `left_without_join` rejects. */
+export async function leftWithoutJoinRejects(source: LegacySource, tenantId: string, batchSize: number, ghosts: readonly LeaveOnly[]): Promise<RejectInput[]> {
+  const wanted = new Set(ghosts.map((g) => `${g.legacyId}\u0000${g.actorRef}`));
+  const where = [...PARTICIPANT_HISTORY, { column: 'entityId', in: [...new Set(ghosts.map((g) => g.legacyId))] }];
+  const rejects: RejectInput[] = [];
+  for await (const batch of source.read('AuditLog', { tenantId, where, batchSize })) {
+    for (const row of batch.rows) {
+      const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+      if (parsed.kind === 'event' && wanted.has(`${parsed.event.sessionLegacyId}\u0000${parsed.event.actorRef}`)) {
+        rejects.push({ legacyKey: parsed.event.auditId, reason: 'left_without_join', detail: LEFT_DETAIL, raw: { ...row } });
+      }
+    }
+  }
+  return rejects;
+}
+
+/** Deletes the settled leave-only rows (still `join_count = 0`: a join folded meanwhile keeps the row). */
+export async function deleteLeaveOnly(tx: Tx, rows: ReadonlyArray<{ session_id: string; participant_ref: string }>): Promise<void> {
+  await tx.query(
+    `delete from session_participants p using unnest($1::uuid[], $2::text[]) as g(session_id, participant_ref)
+      where p.session_id = g.session_id and p.participant_ref = g.participant_ref and p.join_count = 0`,
+    [rows.map((g) => g.session_id), rows.map((g) => g.participant_ref)],
+  );
+}
