@@ -1,5 +1,6 @@
 import { buildEncounter, type EncounterParticipant } from '@vc/domain/encounter';
 import { withRetry } from '@vc/integrations/retry';
+import type { FhirError as FhirErrorClass } from '@vc/integrations/fhir';
 import pLimit from 'p-limit';
 import type { Cursor, RejectInput, StepContext, Tx } from '../../engine/types';
 
@@ -64,7 +65,8 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
   if (remaining === 0) return totals;
   // Loaded on first use: the FHIR module pulls in @medplum/core, and most runs of S4 have nothing to backfill.
   const fhir = ctx.options.dryRun ? undefined : await ctx.services.fhir();
-  const { FhirError } = await import('@vc/integrations/fhir');
+  const fhirModule = await import('@vc/integrations/fhir');
+  const { FhirError } = fhirModule;
   const limit = pLimit(ctx.options.concurrency);
   let done = 0;
   for (let cursor = after; ; ) {
@@ -86,7 +88,7 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
             // After one failure the rest of the page is not sent: the step fails and resumes from this page.
             if (failure) return;
             try {
-              const result = await createOne(fhir, s, participants.get(s.id) ?? []);
+              const result = await createOne(fhir, fhirModule, s, participants.get(s.id) ?? []);
               made.push({ id: s.id, legacyId: s.legacy_id, ...result });
             } catch (error) {
               if (error instanceof FhirError && isRefusal(error)) rejects.push(refused(s, error));
@@ -117,8 +119,13 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
 
 type Fhir = Awaited<ReturnType<StepContext['services']['fhir']>>;
 
-async function createOne(fhir: Fhir, s: Candidate, participants: readonly EncounterParticipant[]): Promise<{ ref: string; created: boolean }> {
-  const { SESSION_IDENTIFIER_SYSTEM, FhirError } = await import('@vc/integrations/fhir');
+/** What the lazily imported FHIR module gives the backfill. */
+interface FhirModule {
+  SESSION_IDENTIFIER_SYSTEM: string;
+  FhirError: typeof FhirErrorClass;
+}
+
+async function createOne(fhir: Fhir, { SESSION_IDENTIFIER_SYSTEM, FhirError }: FhirModule, s: Candidate, participants: readonly EncounterParticipant[]): Promise<{ ref: string; created: boolean }> {
   const session = { id: s.id, patientRef: s.patient_ref, practitionerRef: s.practitioner_ref, startedAt: toDate(s.started_at), endedAt: new Date(s.ended_at) };
   const encounter = buildEncounter(session, participants, SESSION_IDENTIFIER_SYSTEM);
   return withRetry(() => fhir.createEncounterIfAbsent(encounter, { system: SESSION_IDENTIFIER_SYSTEM, value: s.id }), {
