@@ -43,9 +43,6 @@ function toColumns(s: DeltaSession): unknown[] {
   ];
 }
 
-/** The step that runs the delta sync last, after the cutover (4.3-final-delta-sync.ts). */
-const FINAL_SYNC_STEP = '4.3';
-
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
 const STAGES = ['sessions', 'participants', 'billing', 'encounters'] as const;
 type Stage = (typeof STAGES)[number];
@@ -86,9 +83,9 @@ function skippingKnownRejects(ctx: StepContext): StepContext {
  * of delta sessions that have none (see {@link foldDeltaParticipants}); then the legacy billing events of
  * migrated sessions (S2's {@link carryOverBilling}, keyed by legacy id: re-runs insert nothing); then the
  * Encounters legacy never made for sessions that ended since (see {@link backfillEncounters}, as in S2).
- * Resumable per batch, stage by stage. Run by 4.1 before the cutover and again by 4.3 after it.
+ * Resumable per batch, stage by stage. Run by 4.1 before the cutover and again by 4.3 after it (`final`).
  */
-export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint): Promise<void> {
+export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, options: { final?: boolean } = {}): Promise<void> {
   const ctx = skippingKnownRejects(given);
   const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
   if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
@@ -113,7 +110,7 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint): 
     written: 0,
     facts: { backfill, supersededBackfills: { count: superseded.count, samples: superseded.legacyIds.map((id) => `VirtualSession:${id}`) } },
     // Counted once per phase run, by the final sync (4.3): 4.1 sees the same sessions and would double it.
-    warnings: superseded.count > 0 && ctx.stepId === FINAL_SYNC_STEP ? { backfilled_encounter_superseded: superseded.count } : undefined,
+    warnings: superseded.count > 0 && options.final ? { backfilled_encounter_superseded: superseded.count } : undefined,
   });
 }
 
@@ -121,7 +118,7 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint): 
 export const deltaSyncStep: Step = {
   id: '4.1',
   title: 'Delta-sync legacy changes since the S1 watermark',
-  run: runDeltaSync,
+  run: (ctx, checkpoint) => runDeltaSync(ctx, checkpoint),
 };
 
 /** The sessions pass; false when interrupted (the next run resumes after the last committed batch). */

@@ -21,6 +21,6 @@ export const finalDeltaSyncStep: Step = {
         throw new Error(`tenant ${ctx.tenantId}: the cut-over routing is not in force (${drift.slice(0, 5).join('; ')}), so legacy may still take writes; re-run step 4.2 (--restart-step 4.2) first`);
       }
     }
-    await runDeltaSync(ctx, checkpoint);
+    await runDeltaSync(ctx, checkpoint, { final: true });
   },
 };
