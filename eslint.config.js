@@ -1,5 +1,9 @@
 // One lint config for the workspace. Package boundaries are rules here, so they hold without anyone
-// having to remember them (DESIGN §1: domain imports nothing of ours and does no I/O).
+// having to remember them: domain imports nothing of ours and does no I/O; packages never import the
+// apps; neither app imports the other. The edges are path zones on the *resolved* file, so a relative
+// escape (`../../../apps/…`) is caught like a package import; scripts/lint-boundaries.test.ts probes each.
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const nodeIo = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'http', 'node:http', 'child_process', 'node:child_process'];
@@ -33,18 +37,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/schema/src/**/*.ts', 'packages/integrations/src/**/*.ts', 'packages/domain/src/**/*.ts'],
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ noWarnOnMultipleProjects: true, project: ['apps/*/tsconfig.json', 'packages/*/tsconfig.json', 'fixtures/tsconfig.json', 'bench/tsconfig.json'] })] },
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@vc/service', '@vc/migrator', '@vc/service/*', '@vc/migrator/*'], message: 'packages never import the apps' }] }],
+      'import-x/no-restricted-paths': ['error', {
+        basePath: import.meta.dirname,
+        zones: [
+          { target: './packages/domain/src', from: ['./packages/schema', './packages/integrations', './apps', './fixtures', './bench', './scripts'], message: 'domain imports nothing of ours' },
+          { target: ['./packages/schema/src', './packages/integrations/src'], from: ['./apps', './bench', './scripts'], message: 'packages never import the apps' },
+          { target: './apps/service/src', from: './apps/migrator', message: 'neither app imports the other' },
+          { target: './apps/migrator/src', from: './apps/service', message: 'neither app imports the other' },
+        ],
+      }],
     },
-  },
-  {
-    files: ['apps/service/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@vc/migrator', '@vc/migrator/*'], message: 'neither app imports the other' }] }] },
-  },
-  {
-    files: ['apps/migrator/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@vc/service', '@vc/service/*'], message: 'neither app imports the other' }] }] },
   },
   {
     files: ['**/*.test.ts', 'bench/**/*.ts', 'fixtures/**/*.ts'],
