@@ -39,7 +39,8 @@ function writeProbe(dir: string, index: number, source: string): string {
   return file;
 }
 
-describe('package boundaries', () => {
+// The first lint builds the TypeScript programs of the workspace: slow on a loaded machine, not a hang.
+describe('package boundaries', { timeout: 300_000 }, () => {
   const eslint = new ESLint({ cwd: REPO_ROOT });
 
   it.each(probes.map((probe, index) => ({ ...probe, index })))('lint refuses $edge', async ({ dir, source, rule, index }) => {

@@ -26,6 +26,16 @@ describe('loadConfig', () => {
 
   it('requires a JWKS URL or an HS256 secret, and never echoes a secret it refuses', () => {
     expect(() => loadConfig({})).toThrow('VC_AUTH_JWKS_URL: expected VC_AUTH_JWKS_URL (production) or VC_AUTH_HS256_SECRET (dev/tests)');
-    expect(() => loadConfig({ VC_AUTH_HS256_SECRET: 'hunter2' })).not.toThrow(/hunter2/);
+    const refused = (() => {
+      try {
+        loadConfig({ VC_AUTH_HS256_SECRET: 'hunter2' });
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toContain('VC_AUTH_HS256_SECRET');
+    expect((refused as Error).message).not.toContain('hunter2');
   });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -18,6 +20,37 @@ export interface MigrateResult {
   total: number;
 }
 
+/**
+ * The database holds migrations this build does not ship: a newer version of virtual-care migrated it.
+ * Running older code against a newer schema (or "re-applying" under it) is how columns get lost, so it
+ * stops here, as graphile-worker does, instead of guessing.
+ */
+export class SchemaAheadError extends Error {
+  constructor(readonly unknownMigrations: number) {
+    super(
+      `the database has ${unknownMigrations} migration(s) this build of virtual-care does not know: it was migrated by a newer version. ` +
+        'Run the newer version, or restore the database from before it; refusing to use it.',
+    );
+    this.name = 'SchemaAheadError';
+  }
+}
+
+/** The `when` stamps of the committed migrations: drizzle records each as `created_at` when it applies it. */
+function shippedMigrationStamps(): Set<number> {
+  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };
+  return new Set(journal.entries.map((entry) => entry.when));
+}
+
+/** Throws {@link SchemaAheadError} when the database records a migration the journal does not hold. */
+export async function assertSchemaNotAhead(handle: DatabaseHandle): Promise<void> {
+  const [exists] = await queryRows<{ present: boolean }>(handle.db, sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
+  if (!exists?.present) return;
+  const applied = await queryRows<{ created_at: string | number }>(handle.db, sql`select created_at from drizzle.__drizzle_migrations`);
+  const shipped = shippedMigrationStamps();
+  const unknown = applied.filter((row) => !shipped.has(Number(row.created_at))).length;
+  if (unknown > 0) throw new SchemaAheadError(unknown);
+}
+
 async function appliedCount(handle: DatabaseHandle): Promise<number> {
   const [exists] = await queryRows<{ present: boolean }>(handle.db, sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
   if (!exists?.present) return 0;
@@ -26,10 +59,12 @@ async function appliedCount(handle: DatabaseHandle): Promise<number> {
 }
 
 /**
- * Applies pending migrations on PostgreSQL or PGlite. Re-applying is a no-op. On PostgreSQL an advisory
- * lock serialises concurrent callers (two S0 runs, or a service replica booting during S0).
+ * Applies pending migrations on PostgreSQL or PGlite. Re-applying is a no-op; a database ahead of this
+ * build is refused ({@link SchemaAheadError}). On PostgreSQL an advisory lock serialises concurrent
+ * callers (two S0 runs, or a service replica booting during S0).
  */
 export async function migrate(handle: DatabaseHandle): Promise<MigrateResult> {
+  await assertSchemaNotAhead(handle);
   const before = await appliedCount(handle);
   if (handle.kind === 'pglite') {
     await migratePglite(handle.db as unknown as PgliteDatabase, { migrationsFolder });

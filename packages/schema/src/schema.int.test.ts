@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, pgErrorCode, PG_ERROR, queryRows, type DatabaseHandle } from './client';
-import { migrate } from './migrate';
+import { migrate, SchemaAheadError } from './migrate';
 import { billingEvents, idMap, migrationRejects, sessionAuditEvents, sessionParticipants, stepCheckpoints, virtualSessions } from './tables/index';
 import { createTestDatabase, type TestDatabase } from './testing/index';
 
@@ -66,6 +66,18 @@ describe.each(drivers)('schema on $name', ({ open }) => {
     expect(again.applied).toBe(0);
     const [row] = await queryRows<{ n: number }>(handle.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
     expect(row!.n).toBe(again.total);
+  });
+
+  it('refuses a database a newer build migrated, naming how many migrations it does not know', async () => {
+    await handle.db.execute(sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-build', 4102444800000)`);
+    try {
+      const error = await migrate(handle).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(SchemaAheadError);
+      expect((error as SchemaAheadError).unknownMigrations).toBe(1);
+    } finally {
+      await handle.db.execute(sql`delete from drizzle.__drizzle_migrations where hash = 'from-a-newer-build'`);
+    }
+    expect((await migrate(handle)).applied).toBe(0);
   });
 
   it('refuses a second session with the same tenant and legacy id', async () => {

@@ -295,6 +295,13 @@ describe('join, leave and participants', () => {
     ]);
     const session = await h.call('GET', `${API}/sessions/${id}`, { as: practitioner('acme') });
     expect(session.body.version).toBe(2 + 12);
+    // Only the join that moved the session to in_progress starts it; the 12 into a running session do not.
+    const events = await queryRows<{ subject: string; n: number }>(h.db.db, sql`select subject, count(*)::int as n from outbox where aggregate_id = ${id} and kind = 'event' group by subject order by subject`);
+    expect(events.map((e) => [e.subject, e.n])).toEqual([
+      ['virtual_care.participant.joined', 13],
+      ['virtual_care.session.created', 1],
+      ['virtual_care.session.started', 1],
+    ]);
   });
 
   it('refuses a leave by someone who never joined (409) and a join by an admin (403)', async () => {

@@ -218,6 +218,9 @@ describe('required fields and historical vs deferred', () => {
 
   it('only a well-formed uuid externalId can be reused as the session id', () => {
     expect([isUuid('9b2f6c1e-2d4f-4f7a-9a51-0b8a7c6d5e4f'), isUuid('ext-17'), isUuid(null)]).toEqual([true, false, false]);
+    // RFC 9562: version nibble 1-8, variant 10xx. Anything else is not a UUID the target would take as is.
+    const withNibbles = (version: string, variant: string) => `9b2f6c1e-2d4f-${version}f7a-${variant}a51-0b8a7c6d5e4f`;
+    expect([withNibbles('0', '9'), withNibbles('9', '9'), withNibbles('4', '7'), withNibbles('4', 'c'), withNibbles('8', 'b'), withNibbles('1', '8')].map(isUuid)).toEqual([false, false, false, false, true, true]);
   });
 
   it('empty optional text fields load as NULL', () => {

@@ -74,4 +74,19 @@ describe('phase s0', () => {
       await events.close();
     }
   }, 300_000);
+
+  it('refuses a target database a newer build migrated: exit 2 naming VC_DATABASE_URL, nothing applied', async () => {
+    const client = new pg.Client({ connectionString: env.VC_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-build', 4102444800000)`);
+      const refused = await runMigratorJson<S0Summary>(['phase', 's0'], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('VC_DATABASE_URL');
+      expect(refused.stderr).toContain('does not know');
+    } finally {
+      await client.query(`delete from drizzle.__drizzle_migrations where hash = 'from-a-newer-build'`);
+      await client.end();
+    }
+  }, 300_000);
 });
