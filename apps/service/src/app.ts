@@ -1,19 +1,22 @@
-import express, { type Express, type Router } from 'express';
+import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { authenticate, createTokenVerifier } from './auth/authenticate';
 import type { AppContext } from './context';
 import type { ServiceDeps } from './deps';
-import { healthRouter } from './health/routes';
+import { docsAssets, docsRoutes } from './docs/routes';
+import { healthRoutes } from './health/routes';
 import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
+import type { RouteGroup } from './http/route-table';
+import { routerOf } from './http/router';
 import { idempotency } from './idempotency/middleware';
 import { createMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
 import { countPending } from './outbox/repo';
 import { createOutboxWriter } from './outbox/write';
-import { sessionsRouter } from './sessions/routes';
+import { sessionRoutes } from './sessions/routes';
 import { AppSecretCache } from './tenant-config/credentials';
-import { tenantConfigRouter } from './tenant-config/routes';
+import { tenantConfigRoutes } from './tenant-config/routes';
 
 export const API_BASE = '/api/v1/virtual-care';
 
@@ -54,18 +57,14 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   );
   app.use(context.metrics.middleware);
 
-  app.use(healthRouter(context, { draining: () => draining }));
-  app.get('/metrics', async (_req, res) => {
-    res.type(context.metrics.registry.contentType).send(await context.metrics.registry.metrics());
-  });
-  const openapi = buildOpenApi(API_BASE);
-  app.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
+  // The route table, in one visible list: public operational routes at the root, the API behind auth.
+  const publicRoutes: RouteGroup = { mount: '', routes: [...healthRoutes(context, { draining: () => draining }), ...docsRoutes(() => openapi)] };
+  const apiRoutes: RouteGroup = { mount: API_BASE, routes: [...sessionRoutes(context), ...tenantConfigRoutes(context)] };
+  // Read by the /openapi.json handler at request time, after this line has run.
+  const openapi = buildOpenApi([publicRoutes, apiRoutes], API_BASE);
 
-  // Every API area, in one visible list.
-  const routers: Router[] = [sessionsRouter(context), tenantConfigRouter(context)];
-  app.use(API_BASE, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), authenticate(context.verifier), idempotency(context), ...routers);
+  app.use(routerOf(publicRoutes.routes), docsAssets());
+  app.use(API_BASE, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), authenticate(context.verifier), idempotency(context), routerOf(apiRoutes.routes));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

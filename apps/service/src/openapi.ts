@@ -1,92 +1,137 @@
 import { z } from 'zod';
-import { ERROR_STATUS, PROBLEM_TYPE_BASE } from './errors';
-import { cancelBody, createSessionBody, joinBody, joinReply, listSessionsQuery, participantsReply, sessionPageReply, sessionReply } from './sessions/schemas';
-import { configReply, connectionTestReply, putConfigBody } from './tenant-config/schemas';
+import { ERROR_STATUS, type ErrorCode, PROBLEM_TYPE_BASE } from './errors';
+import { openApiPath, replySchemas, requestSchemas, type Route, type RouteGroup, type Tag } from './http/route-table';
 
 /**
- * `/openapi.json`, generated from the same zod schemas that validate requests, so the document cannot
- * drift from what the handlers accept.
+ * `/openapi.json` (OpenAPI 3.1), generated from the route table: the same zod schemas validate requests
+ * and document them, named schemas are components referenced by `$ref`, and every status a route
+ * answers is listed, problems per status as RFC 9457 `application/problem+json`.
  */
 
-const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' });
+const fieldError = z.object({ field: z.string().describe('where: body.scheduledStart, query.limit, header.If-Match'), message: z.string() }).register(replySchemas, { id: 'FieldError' });
 
-const problem = {
-  type: 'object',
-  required: ['type', 'title', 'status', 'detail'],
-  properties: {
-    type: { type: 'string', format: 'uri', example: `${PROBLEM_TYPE_BASE}validation-failed` },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-  },
+/** RFC 9457 §3: the members this service sends; extensions (`reason`, `action`) may follow. */
+export const problemSchema = z
+  .looseObject({
+    type: z.url().describe(`${PROBLEM_TYPE_BASE}<code>, one per error code`),
+    title: z.string(),
+    status: z.int().min(400).max(599).describe('the HTTP status code'),
+    detail: z.string(),
+    instance: z.string().optional().describe('the request path'),
+    errors: z.array(fieldError).optional().describe('validation-failed: each invalid field'),
+  })
+  .register(replySchemas, { id: 'Problem', description: 'RFC 9457 problem details' });
+
+const TAGS: Record<Tag, string> = {
+  sessions: 'Virtual sessions: schedule, join, leave, end, cancel',
+  config: "The tenant's Jitsi deployment, billing and branding (vc:admin)",
+  operations: 'Health, readiness, metrics and this document; no token needed',
 };
 
-interface Operation {
-  method?: 'post';
-  summary: string;
-  roles: string[];
-  body?: z.ZodType;
-  query?: z.ZodObject;
-  reply: z.ZodType | null;
-  status?: number;
-  idParam?: boolean;
+type Json = Record<string, unknown>;
+
+const ref = (schema: z.ZodType): Json => {
+  const id = replySchemas.get(schema)?.id ?? requestSchemas.get(schema)?.id;
+  if (!id) throw new Error('a schema in the route table has no id: register it in requestSchemas or replySchemas');
+  return { $ref: `#/components/schemas/${id}` };
+};
+
+const inline = (schema: z.ZodType): Json => {
+  const { $schema: _s, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
+  return rest;
+};
+
+function components(registry: typeof replySchemas, io: 'input' | 'output'): Record<string, Json> {
+  const { schemas } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as unknown as { schemas: Record<string, Json> };
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]));
 }
 
-function operation(op: Operation): Record<string, unknown> {
-  const parameters: unknown[] = [];
-  if (op.idParam) parameters.push({ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
-  if (op.method === 'post') {
-    parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'same key + same request replays the stored reply; another request → 422', schema: { type: 'string', maxLength: 200 } });
+/** The problems a route can answer: its own plus those of authentication, parsing and idempotency. */
+function problemsOf(route: Route, inApi: boolean): ErrorCode[] {
+  const codes = new Set<ErrorCode>(route.errors ?? []);
+  if (route.params || route.query || route.body) codes.add('validation_failed');
+  if (route.roles !== 'public') ['unauthenticated', 'forbidden', 'internal'].forEach((c) => codes.add(c as ErrorCode));
+  if (inApi && route.method !== 'get') ['validation_failed', 'payload_too_large', 'unsupported_media_type'].forEach((c) => codes.add(c as ErrorCode));
+  if (inApi && route.method === 'post') ['validation_failed', 'idempotency_key_reused', 'idempotency_in_progress'].forEach((c) => codes.add(c as ErrorCode));
+  return [...codes];
+}
+
+function problemResponses(codes: ErrorCode[]): Record<string, Json> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, list]) => [
+        String(status),
+        { description: `Problem types: ${list.map((c) => c.replace(/_/g, '-')).join(', ')}`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      ]),
+  );
+}
+
+function parameters(route: Route, inApi: boolean): Json[] {
+  const out: Json[] = [];
+  const fields = (schema: z.ZodType | undefined) => (schema instanceof z.ZodObject ? Object.entries(schema.shape as Record<string, z.ZodType>) : []);
+  for (const [name, schema] of fields(route.params)) out.push({ name, in: 'path', required: true, schema: inline(schema) });
+  for (const [name, schema] of fields(route.query)) {
+    const { description, ...rest } = inline(schema);
+    out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, ...(description ? { description } : {}), schema: rest });
   }
-  if (op.query) {
-    for (const [name, schema] of Object.entries(op.query.shape)) {
-      parameters.push({ name, in: 'query', required: false, schema: json(schema as z.ZodType, 'input') });
-    }
+  if (inApi && route.method === 'post') {
+    out.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'same key + same request replays the stored reply; another request → 422', schema: { type: 'string', maxLength: 200 } });
   }
-  const status = String(op.status ?? 200);
-  return {
-    summary: op.summary,
-    description: `Roles: ${op.roles.join(', ')}.`,
-    security: [{ bearer: [] }],
-    parameters,
-    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(op.body, 'input') } } } } : {}),
-    responses: {
-      [status]: op.reply ? { description: 'OK', content: { 'application/json': { schema: json(op.reply, 'output') } } } : { description: 'OK' },
-      default: { description: 'RFC 9457 problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+  for (const header of route.headers ?? []) out.push({ name: header.name, in: 'header', required: false, description: header.description, schema: header.schema });
+  return out;
+}
+
+function operation(route: Route, inApi: boolean): Json {
+  const roles = route.roles === 'public' ? 'none (public)' : route.roles.join(', ');
+  const successes = Object.entries(route.replies).map(([status, reply]) => [
+    status,
+    {
+      description: reply.description,
+      ...(reply.headers ? { headers: reply.headers } : {}),
+      ...(reply.schema ? { content: { 'application/json': { schema: ref(reply.schema) } } } : reply.type ? { content: { [reply.type]: { schema: { type: 'string' } } } } : {}),
     },
+  ]);
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    description: [`Roles: ${roles}.`, route.description].filter(Boolean).join(' '),
+    tags: [route.tag],
+    ...(route.roles === 'public' ? { security: [] } : {}),
+    ...(parameters(route, inApi).length ? { parameters: parameters(route, inApi) } : {}),
+    ...(route.body ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: ref(route.body) } } } } : {}),
+    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi)) },
   };
 }
 
-export function buildOpenApi(basePath: string): Record<string, unknown> {
-  const p = (path: string) => `${basePath}${path}`;
+/** The document of every group; `apiMount` is the group behind bearer auth, JSON bodies and idempotency. */
+export function buildOpenApi(groups: readonly RouteGroup[], apiMount: string): Json {
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const group of groups) {
+    for (const route of group.routes) {
+      const path = `${group.mount}${openApiPath(route.path)}`;
+      (paths[path] ??= {})[route.method] = operation(route, group.mount === apiMount);
+    }
+  }
   return {
-    openapi: '3.0.3',
-    info: { title: 'virtual-care-service', version: '1.0.0', description: `Problem types: ${Object.keys(ERROR_STATUS).map((c) => PROBLEM_TYPE_BASE + c.replace(/_/g, '-')).join(', ')}` },
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Problem: problem },
+    openapi: '3.1.0',
+    info: {
+      title: 'virtual-care-service',
+      version: '1.0.0',
+      summary: 'Live telehealth sessions: schedule, join (Jitsi), end (audit, billing, FHIR Encounter), tenant config',
+      description: `Bearer JWT callers \`{ sub, tenant, roles }\`; every query is scoped to the token's tenant. Errors are RFC 9457 problem+json with \`type\` ${PROBLEM_TYPE_BASE}<code>.`,
+      license: { name: 'Proprietary', identifier: 'LicenseRef-virtual-care-proprietary' },
+      contact: { name: 'virtual-care service owners' },
     },
-    paths: {
-      [p('/sessions')]: {
-        post: operation({ method: 'post', summary: 'Schedule a session', roles: ['vc:practitioner'], body: createSessionBody, reply: sessionReply, status: 201 }),
-        get: operation({ summary: 'List sessions (newest first, cursor pagination)', roles: ['vc:admin', 'vc:practitioner', 'vc:patient (own only)'], query: listSessionsQuery, reply: sessionPageReply }),
-      },
-      [p('/sessions/{id}')]: { get: operation({ summary: 'Read a session', roles: ['vc:admin', 'vc:practitioner', 'vc:patient (own only)'], reply: sessionReply, idParam: true }) },
-      [p('/sessions/{id}/participants')]: { get: operation({ summary: 'List participants', roles: ['vc:admin', 'vc:practitioner', 'vc:patient (own only)'], reply: participantsReply, idParam: true }) },
-      [p('/sessions/{id}/join')]: { post: operation({ method: 'post', summary: 'Join: Jitsi URL and short-lived token (patients need an active telehealth consent)', roles: ['vc:practitioner', 'vc:patient'], body: joinBody, reply: joinReply, idParam: true }) },
-      [p('/sessions/{id}/leave')]: { post: operation({ method: 'post', summary: 'Leave', roles: ['vc:practitioner', 'vc:patient'], reply: sessionReply, idParam: true }) },
-      [p('/sessions/{id}/end')]: { post: operation({ method: 'post', summary: 'End: audit, billing, CloudEvents and the FHIR Encounter', roles: ['vc:practitioner'], reply: sessionReply, idParam: true }) },
-      [p('/sessions/{id}/cancel')]: { post: operation({ method: 'post', summary: 'Cancel a session that has not started', roles: ['vc:practitioner'], body: cancelBody, reply: sessionReply, idParam: true }) },
-      [p('/config')]: {
-        get: operation({ summary: "The tenant's configuration (never the app secret)", roles: ['vc:admin'], reply: configReply }),
-        put: operation({ summary: 'Create or replace the configuration; the app secret is KMS-encrypted', roles: ['vc:admin'], body: putConfigBody, reply: configReply }),
-      },
-      [p('/config/test-connection')]: { post: operation({ method: 'post', summary: 'Probe the Jitsi deployment with a minted token; stored on the config', roles: ['vc:admin'], reply: connectionTestReply }) },
-      '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'OK' } } } },
-      '/readyz': { get: { summary: 'Readiness: database and NATS', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain exposition' } } } },
+    servers: [{ url: '/', description: 'the host serving this document' }],
+    security: [{ bearer: [] }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'caller token: sub (FHIR ref), tenant, roles vc:admin|vc:practitioner|vc:patient' } },
+      schemas: { ...components(requestSchemas, 'input'), ...components(replySchemas, 'output') },
     },
   };
 }

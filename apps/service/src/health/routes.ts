@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { Router } from 'express';
+import { z } from 'zod';
 import type { AppContext } from '../context';
+import { defineRoute, replySchemas, type Route } from '../http/route-table';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -12,7 +13,18 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-type CheckState = 'ok' | 'down' | 'not_configured';
+const CHECK_STATES = ['ok', 'down', 'not_configured'] as const;
+type CheckState = (typeof CHECK_STATES)[number];
+
+const healthReply = z.object({ status: z.literal('ok') }).register(replySchemas, { id: 'Health' });
+const readinessReply = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    draining: z.boolean(),
+    checks: z.object({ database: z.enum(CHECK_STATES), nats: z.enum(CHECK_STATES) }),
+    mode: z.enum(['live', 'shadow']),
+  })
+  .register(replySchemas, { id: 'Readiness' });
 
 async function check(run: (() => Promise<unknown>) | undefined, what: string): Promise<CheckState> {
   if (!run) return 'not_configured';
@@ -25,19 +37,47 @@ async function check(run: (() => Promise<unknown>) | undefined, what: string): P
 }
 
 /** `/healthz` (the process answers) and `/readyz` (PostgreSQL and NATS answer); no auth, no PHI. */
-export function healthRouter(ctx: AppContext, state: { draining: () => boolean }): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req, res) => {
-    const [database, nats] = await Promise.all([
-      check(() => ctx.db.execute(sql`select 1`), 'database'),
-      // ensureStream is idempotent and needs a live JetStream: the cheapest honest probe the interface offers.
-      check(ctx.eventStream ? () => ctx.eventStream!.ensureStream() : undefined, 'nats'),
-    ]);
-    const ready = !state.draining() && database === 'ok' && nats !== 'down';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', draining: state.draining(), checks: { database, nats }, mode: ctx.config.mode });
-  });
-  return router;
+export function healthRoutes(ctx: AppContext, state: { draining: () => boolean }): Route[] {
+  return [
+    defineRoute({
+      operationId: 'getHealth',
+      method: 'get',
+      path: '/healthz',
+      tag: 'operations',
+      summary: 'Liveness: the process answers',
+      roles: 'public',
+      replies: { 200: { description: 'alive', schema: healthReply } },
+      handle: () => ({ status: 200, body: { status: 'ok' } }),
+    }),
+    defineRoute({
+      operationId: 'getReadiness',
+      method: 'get',
+      path: '/readyz',
+      tag: 'operations',
+      summary: 'Readiness: PostgreSQL and NATS answer, and the server is not draining',
+      roles: 'public',
+      replies: { 200: { description: 'ready', schema: readinessReply }, 503: { description: 'not ready (draining, or a dependency is down)', schema: readinessReply } },
+      async handle() {
+        const [database, nats] = await Promise.all([
+          check(() => ctx.db.execute(sql`select 1`), 'database'),
+          // ensureStream is idempotent and needs a live JetStream: the cheapest honest probe the interface offers.
+          check(ctx.eventStream ? () => ctx.eventStream!.ensureStream() : undefined, 'nats'),
+        ]);
+        const ready = !state.draining() && database === 'ok' && nats !== 'down';
+        return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not_ready', draining: state.draining(), checks: { database, nats }, mode: ctx.config.mode } };
+      },
+    }),
+    defineRoute({
+      operationId: 'getMetrics',
+      method: 'get',
+      path: '/metrics',
+      tag: 'operations',
+      summary: 'Prometheus metrics (text exposition format)',
+      roles: 'public',
+      replies: { 200: { description: 'the metrics', type: 'text/plain' } },
+      async handle() {
+        return { status: 200, type: ctx.metrics.registry.contentType, body: await ctx.metrics.registry.metrics() };
+      },
+    }),
+  ];
 }

@@ -1,5 +1,6 @@
 import { SESSION_STATUSES } from '@vc/domain/lifecycle';
 import { z } from 'zod';
+import { replySchemas, requestSchemas } from '../http/route-table';
 
 /** Request and reply schemas of the sessions API; they validate requests and generate `/openapi.json`. */
 
@@ -21,7 +22,8 @@ export const createSessionBody = z
   .refine((b) => b.scheduledEnd === undefined || Date.parse(b.scheduledEnd) >= Date.parse(b.scheduledStart), {
     path: ['scheduledEnd'],
     message: 'expected scheduledEnd at or after scheduledStart',
-  });
+  })
+  .register(requestSchemas, { id: 'CreateSessionRequest' });
 
 export const listSessionsQuery = z
   .object({
@@ -37,11 +39,12 @@ export const listSessionsQuery = z
 
 export const joinBody = z
   .object({ displayName: z.string().trim().min(1).max(200).optional().describe('shown in the meeting; defaults to the role') })
-  .strict();
+  .strict()
+  .register(requestSchemas, { id: 'JoinRequest' });
 
-export const cancelBody = z.object({ reason: z.string().trim().min(1).max(200) }).strict();
+export const cancelBody = z.object({ reason: z.string().trim().min(1).max(200) }).strict().register(requestSchemas, { id: 'CancelRequest' });
 
-export const emptyBody = z.object({}).strict();
+export const emptyBody = z.object({}).strict().register(requestSchemas, { id: 'EmptyRequest', description: 'an empty JSON object, or no body' });
 
 export const sessionReply = z.object({
   id: z.uuid(),
@@ -61,16 +64,16 @@ export const sessionReply = z.object({
   version: z.number().int(),
   createdAt: z.string(),
   updatedAt: z.string(),
-});
+}).register(replySchemas, { id: 'Session' });
 
-export const sessionPageReply = z.object({ items: z.array(sessionReply), nextCursor: z.string().nullable() });
+export const sessionPageReply = z.object({ items: z.array(sessionReply), nextCursor: z.string().nullable() }).register(replySchemas, { id: 'SessionPage' });
 
 export const joinReply = z.object({
   joinUrl: z.url(),
   jwt: z.string(),
   roomName: z.string(),
   expiresAt: z.string(),
-});
+}).register(replySchemas, { id: 'JoinTicket' });
 
 export const participantReply = z.object({
   participantRef: z.string(),
@@ -80,9 +83,9 @@ export const participantReply = z.object({
   lastLeftAt: z.string().nullable(),
   joinCount: z.number().int(),
   source: z.enum(['live', 'audit_backfill']),
-});
+}).register(replySchemas, { id: 'Participant' });
 
-export const participantsReply = z.object({ items: z.array(participantReply) });
+export const participantsReply = z.object({ items: z.array(participantReply) }).register(replySchemas, { id: 'ParticipantList' });
 
 export type CreateSessionBody = z.infer<typeof createSessionBody>;
 export type ListSessionsQuery = z.infer<typeof listSessionsQuery>;

@@ -353,7 +353,7 @@ describe('end and cancel', () => {
     ]);
     const again = await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('billing10'), body: {} });
     expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ type: 'https://virtual-care.dev/problems/invalid-transition', status: 'ended', action: 'end' });
+    expect(again.body).toMatchObject({ type: 'https://virtual-care.dev/problems/invalid-transition', status: 409, sessionStatus: 'ended', action: 'end', detail: 'an ended session cannot end' });
   });
 
   it('of two racing ends exactly one wins and the other gets 409, with one billing event', async () => {

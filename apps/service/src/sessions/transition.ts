@@ -27,8 +27,10 @@ export interface TransitionRequest<T> {
 }
 
 function refused(session: VirtualSession, action: SessionAction): AppError {
-  return new AppError('invalid_transition', `a ${session.status} session cannot ${action.kind}`, {
-    extensions: { status: session.status, action: action.kind },
+  // `sessionStatus`, not `status`: RFC 9457's `status` is the HTTP code and must stay an integer.
+  const state = session.status.replace(/_/g, ' ');
+  return new AppError('invalid_transition', `${/^[aeiou]/.test(state) ? 'an' : 'a'} ${state} session cannot ${action.kind}`, {
+    extensions: { sessionStatus: session.status, action: action.kind },
   });
 }
 

@@ -117,10 +117,12 @@ describe('operational endpoints', () => {
   });
 
   it('serves /openapi.json generated from the request schemas', async () => {
-    const doc = await h.call<{ openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } }>> }>('GET', '/openapi.json');
-    expect(doc.body.openapi).toBe('3.0.3');
+    const doc = await h.call<{ openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref: string } }> } }>>; components: { schemas: Record<string, { required?: string[] }> } }>('GET', '/openapi.json');
+    expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining([`${API}/sessions`, `${API}/sessions/{id}/join`, `${API}/config`, `${API}/config/test-connection`, '/readyz']));
-    expect(doc.body.paths[`${API}/sessions`]!.post!.requestBody!.content['application/json']!.schema.required).toEqual(['patientRef', 'scheduledStart']);
+    const createBody = doc.body.paths[`${API}/sessions`]!.post!.requestBody!.content['application/json']!.schema.$ref;
+    expect(createBody).toBe('#/components/schemas/CreateSessionRequest');
+    expect(doc.body.components.schemas.CreateSessionRequest!.required).toEqual(['patientRef', 'scheduledStart']);
     const joinParams = (doc.body.paths[`${API}/sessions/{id}/join`]!.post as unknown as { parameters: Array<{ name: string; in: string }> }).parameters;
     expect(joinParams.map((p) => `${p.in}:${p.name}`)).toEqual(['path:id', 'header:Idempotency-Key']);
   });

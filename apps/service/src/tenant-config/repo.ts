@@ -11,8 +11,12 @@ export async function findTenantConfig(db: Executor, tenantId: string): Promise<
 
 export type TenantConfigWrite = Omit<TenantVirtualCareConfig, 'version' | 'updatedAt' | 'lastConnectionTest'>;
 
-/** Insert or replace; returns the row and whether it was created (a fresh row is at version 1). */
-export async function upsertTenantConfig(db: Executor, write: TenantConfigWrite, now: Date): Promise<{ row: TenantVirtualCareConfig; created: boolean }> {
+/**
+ * Insert or replace; returns the row and whether it was created (a fresh row is at version 1). With
+ * `expectedVersion` an existing row is replaced only at that version; otherwise nothing is written and
+ * the result is `undefined`.
+ */
+export async function upsertTenantConfig(db: Executor, write: TenantConfigWrite, now: Date, expectedVersion?: number): Promise<{ row: TenantVirtualCareConfig; created: boolean } | undefined> {
   const { tenantId: _tenantId, ...changes } = write;
   const [row] = await db
     .insert(tenantVirtualCareConfigs)
@@ -20,9 +24,10 @@ export async function upsertTenantConfig(db: Executor, write: TenantConfigWrite,
     .onConflictDoUpdate({
       target: tenantVirtualCareConfigs.tenantId,
       set: { ...changes, version: sql`${tenantVirtualCareConfigs.version} + 1`, updatedAt: now },
+      ...(expectedVersion === undefined ? {} : { setWhere: eq(tenantVirtualCareConfigs.version, expectedVersion) }),
     })
     .returning();
-  return { row: row!, created: row!.version === 1 };
+  return row ? { row, created: row.version === 1 } : undefined;
 }
 
 export async function saveConnectionTest(db: Executor, tenantId: string, result: ConnectionTestResult): Promise<void> {

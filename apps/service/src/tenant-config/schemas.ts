@@ -1,5 +1,6 @@
 import { PLACES_OF_SERVICE } from '@vc/domain/billing';
 import { z } from 'zod';
+import { replySchemas, requestSchemas } from '../http/route-table';
 
 /** Request and reply schemas of `/config`; the app secret goes in and never comes out. */
 
@@ -19,7 +20,8 @@ export const putConfigBody = z
     fhirEraStart: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }).nullable().optional(),
     enabled: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .register(requestSchemas, { id: 'PutConfigRequest' });
 
 export type PutConfigBody = z.infer<typeof putConfigBody>;
 
@@ -27,7 +29,7 @@ export const connectionTestReply = z.object({
   ok: z.boolean(),
   testedAt: z.string(),
   checks: z.array(z.object({ id: z.string(), ok: z.boolean(), detail: z.string().optional() })),
-});
+}).register(replySchemas, { id: 'ConnectionTest' });
 
 export const configReply = z.object({
   tenantId: z.string(),
@@ -42,6 +44,6 @@ export const configReply = z.object({
   lastConnectionTest: connectionTestReply.nullable(),
   version: z.number().int(),
   updatedAt: z.string(),
-});
+}).register(replySchemas, { id: 'Config' });
 
 export type ConfigReply = z.infer<typeof configReply>;

@@ -5,6 +5,7 @@ import type { AppContext } from '../context';
 import { AppError, notFound } from '../errors';
 import { jitsiTokenVerifies, signJitsiToken } from '../sessions/jitsi-token';
 import { decryptAppSecret, encryptAppSecret } from './credentials';
+import { checkIfMatch } from './etag';
 import { findTenantConfig, saveConnectionTest, upsertTenantConfig } from './repo';
 import type { ConfigReply, PutConfigBody } from './schemas';
 
@@ -28,10 +29,12 @@ export function configView(c: TenantVirtualCareConfig): ConfigReply {
 
 /**
  * Creates or replaces the tenant's config. A new app secret is encrypted through KMS before it touches
- * the database; leaving it out on an update keeps the stored one.
+ * the database; leaving it out on an update keeps the stored one. With `ifMatch` the write happens only
+ * if the config is still the one the caller read: checked here, then again atomically on its version.
  */
-export async function putTenantConfig(ctx: AppContext, principal: Principal, body: PutConfigBody): Promise<{ row: TenantVirtualCareConfig; created: boolean }> {
+export async function putTenantConfig(ctx: AppContext, principal: Principal, body: PutConfigBody, ifMatch?: string): Promise<{ row: TenantVirtualCareConfig; created: boolean }> {
   const existing = await findTenantConfig(ctx.db, principal.tenant);
+  checkIfMatch(ifMatch, existing);
   if (!existing && body.jitsiAppSecret === undefined) {
     throw new AppError('validation_failed', 'invalid body.jitsiAppSecret', {
       errors: [{ field: 'body.jitsiAppSecret', message: 'expected the Jitsi app secret when the tenant has no config yet' }],
@@ -39,7 +42,7 @@ export async function putTenantConfig(ctx: AppContext, principal: Principal, bod
   }
   const ciphertext = body.jitsiAppSecret !== undefined ? await encryptAppSecret(ctx.kms, principal.tenant, body.jitsiAppSecret) : existing!.credentialsCiphertext;
   const kmsKeyId = body.jitsiAppSecret !== undefined ? ctx.kms.keyId : existing!.kmsKeyId;
-  return upsertTenantConfig(
+  const saved = await upsertTenantConfig(
     ctx.db,
     {
       tenantId: principal.tenant,
@@ -53,7 +56,11 @@ export async function putTenantConfig(ctx: AppContext, principal: Principal, bod
       billing: body.billing ?? existing?.billing ?? DEFAULT_TENANT_BILLING,
     },
     ctx.now(),
+    ifMatch === undefined ? undefined : existing!.version,
   );
+  // Another admin's PUT landed between the read and this write.
+  if (!saved) throw new AppError('precondition_failed', 'the configuration changed since the If-Match tag was read; GET it again and retry');
+  return saved;
 }
 
 /**

@@ -1,0 +1,58 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import express, { Router } from 'express';
+import { defineRoute, type Route } from '../http/route-table';
+
+/**
+ * `/openapi.json` and the rendered reference at `/docs` (Scalar's standalone bundle from npm, served
+ * from this service: no CDN). The page loads nothing but this origin's scripts, which helmet's CSP
+ * (`default-src 'self'`) also enforces; Scalar's default web fonts are off for that reason.
+ */
+
+const ASSETS = '/docs/assets';
+const scalarBrowserDir = join(dirname(createRequire(import.meta.url).resolve('@scalar/api-reference')), 'browser');
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>virtual-care-service API</title></head>
+<body><div id="app"></div><script src="${ASSETS}/standalone.js"></script><script src="${ASSETS}/init.js"></script></body>
+</html>
+`;
+
+// An external file, not an inline script: CSP script-src 'self' refuses inline code.
+const INIT = `Scalar.createApiReference('#app', { url: '/openapi.json', withDefaultFonts: false });\n`;
+
+export function docsRoutes(document: () => unknown): Route[] {
+  return [
+    defineRoute({
+      operationId: 'getOpenApi',
+      method: 'get',
+      path: '/openapi.json',
+      tag: 'operations',
+      summary: 'This OpenAPI document',
+      roles: 'public',
+      replies: { 200: { description: 'OpenAPI 3.1', type: 'application/json' } },
+      handle: () => ({ status: 200, body: document() }),
+    }),
+    defineRoute({
+      operationId: 'getDocs',
+      method: 'get',
+      path: '/docs',
+      tag: 'operations',
+      summary: 'The rendered API reference (HTML)',
+      roles: 'public',
+      replies: { 200: { description: 'the reference page', type: 'text/html' } },
+      handle: () => ({ status: 200, type: 'text/html', body: PAGE }),
+    }),
+  ];
+}
+
+/** The page's scripts: Scalar's bundle (and the chunks it loads lazily) and the init script. */
+export function docsAssets(): Router {
+  const router = Router();
+  router.get(`${ASSETS}/init.js`, (_req, res) => {
+    res.type('text/javascript').send(INIT);
+  });
+  router.use(ASSETS, express.static(scalarBrowserDir, { index: false, maxAge: '1d' }));
+  return router;
+}
