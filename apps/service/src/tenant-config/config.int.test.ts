@@ -103,6 +103,45 @@ describe('POST /config/test-connection', () => {
   });
 });
 
+describe('If-Match on PUT /config', () => {
+  const withIfMatch = (tenant: string, ifMatch: string, body: Record<string, unknown> = { jitsiServerUrl: h.jitsi.url, jitsiAppId: `${tenant}-app`, jitsiAppSecret: SECRET }) =>
+    h.call('PUT', `${API}/config`, { as: admin(tenant), body, headers: { 'if-match': ifMatch } });
+
+  it('refuses any If-Match (even *) while there is no config, and a malformed one with 400 naming the header', async () => {
+    expect((await withIfMatch('im-new', '*')).status).toBe(412);
+    expect((await withIfMatch('im-new', '"1-0"')).status).toBe(412);
+    const malformed = await withIfMatch('im-new', 'version 1');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ errors: [{ field: 'header.If-Match' }] });
+    expect((await h.call('GET', `${API}/config`, { as: admin('im-new') })).status).toBe(404);
+  });
+
+  it('accepts the current tag or *, refuses a weak or stale one, and the tag moves with test-connection', async () => {
+    const created = await put('im-flow', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'im-app', jitsiAppSecret: SECRET });
+    const tag = created.headers.get('etag')!;
+    expect(tag).toBe('"1-0"');
+    expect((await withIfMatch('im-flow', `W/${tag}`)).status).toBe(412);
+    const second = await withIfMatch('im-flow', `"0-0", ${tag}`);
+    expect(second.status).toBe(200);
+    expect(second.headers.get('etag')).toBe('"2-0"');
+    expect((await withIfMatch('im-flow', tag)).status).toBe(412);
+    expect((await withIfMatch('im-flow', '*')).status).toBe(200);
+    await h.call('POST', `${API}/config/test-connection`, { as: admin('im-flow') });
+    const read = await h.call<{ version: number; lastConnectionTest: { testedAt: string } }>('GET', `${API}/config`, { as: admin('im-flow') });
+    expect(read.headers.get('etag')).toBe(`"3-${Date.parse(read.body.lastConnectionTest.testedAt)}"`);
+    expect((await withIfMatch('im-flow', '"3-0"')).status).toBe(412);
+  });
+
+  it('lets exactly one of two admins racing with the same tag write; the other gets 412', async () => {
+    const tag = (await put('im-race', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'im-app', jitsiAppSecret: SECRET })).headers.get('etag')!;
+    const replies = await Promise.all(['first', 'second'].map((who) => withIfMatch('im-race', tag, { jitsiServerUrl: h.jitsi.url, jitsiAppId: `app-${who}` })));
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 412]);
+    const read = await h.call<{ version: number; jitsiAppId: string }>('GET', `${API}/config`, { as: admin('im-race') });
+    expect(read.body.version).toBe(2);
+    expect(read.body.jitsiAppId).toBe((replies.find((r) => r.status === 200)!.body as { jitsiAppId: string }).jitsiAppId);
+  });
+});
+
 describe('operational endpoints', () => {
   it('answers /healthz, /readyz with database and NATS up, and /metrics in Prometheus format', async () => {
     expect((await h.call('GET', '/healthz')).body).toEqual({ status: 'ok' });
