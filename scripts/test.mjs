@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianPackages, ensureDependencies, log, root } from './lib/bootstrap.mjs';
-import { debianPackages, makeWorkDir, removeWorkDir, startMariadb, startNats, startPostgres } from './lib/services.mjs';
+import { debianPackages, debianTools, makeWorkDir, removeWorkDir, startMariadb, startNats, startPostgres } from './lib/services.mjs';
 
 const wanted = [
   { env: 'VC_TEST_POSTGRES_URL', pkg: 'postgresql-15', start: startPostgres, name: 'PostgreSQL 15' },
@@ -33,7 +33,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 async function main() {
   ensureDependencies();
   const toStart = wanted.filter((w) => !process.env[w.env]);
-  ensureDebianPackages(debianPackages.filter((p) => toStart.some((w) => w.pkg === p.name)));
+  ensureDebianPackages([...debianPackages.filter((p) => toStart.some((w) => w.pkg === p.name)), ...debianTools]);
   const env = { ...process.env };
   if (toStart.length > 0) workDir = makeWorkDir('vc-test-');
   await Promise.all(

@@ -23,7 +23,7 @@ export interface PhaseSummary {
 export interface ValidationCheck {
   id: string;
   tenant: string;
-  status: 'pass' | 'fail';
+  status: 'pass' | 'fail' | 'error';
   samples?: string[];
 }
 

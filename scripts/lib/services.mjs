@@ -15,6 +15,9 @@ export const debianPackages = [
   { name: 'nats-server', present: () => Boolean(which('nats-server')) },
 ];
 
+/** Tools the tests run themselves, whatever servers are given: xmllint checks the JUnit reports against their schemas. */
+export const debianTools = [{ name: 'libxml2-utils', present: () => Boolean(which('xmllint')) }];
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
 import { createServices } from '../engine/services';
@@ -75,15 +76,19 @@ export function makeValidateCommand(): Command {
           asOf,
           batchSize,
         };
-        const report = await runValidation(deps, tenants === 'all' ? await legacyTenants(legacy) : [tenants]);
-        const paths = await writeValidationReports(report, formats, flags.out);
-        for (const check of report.checks.filter((c) => c.status === 'fail')) console.error(`FAIL ${check.tenant} ${check.id}: ${check.samples.join(', ') || 'see report'}`);
+        const run = await runValidation(deps, tenants === 'all' ? await legacyTenants(legacy) : [tenants]);
+        const { report } = run;
+        const paths = await writeValidationReports(report, formats, flags.out, { startedAt: run.startedAt, hostname: hostname() || 'localhost', seconds: run.seconds });
+        for (const check of report.checks.filter((c) => c.status !== 'pass')) {
+          const detail = check.status === 'error' ? `could not complete: ${JSON.stringify(check.actual)}` : check.samples.join(', ') || 'see report';
+          console.error(`${check.status.toUpperCase()} ${check.tenant} ${check.id}: ${detail}`);
+        }
         console.error(`validation ${report.status}: ${report.checks.length} checks; reports: ${paths.join(', ')}`);
         if (flags.json) {
           assertNoPhi(report);
           printJson(report);
         }
-        if (report.status === 'fail') throw new ExitError(3, `validation failed: ${report.checks.filter((c) => c.status === 'fail').map((c) => `${c.tenant}/${c.id}`).join(', ')}`);
+        if (report.status === 'fail') throw new ExitError(3, `validation failed: ${report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.tenant}/${c.id}`).join(', ')}`);
       } finally {
         await services.close();
         await handle.close();

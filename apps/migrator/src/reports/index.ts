@@ -1,5 +1,5 @@
 export { renderJson } from './json';
-export { renderJunit } from './junit';
+export { checkKey, renderJunit, untimedRun, type JunitRun } from './junit';
 export { renderMarkdown } from './markdown';
 export { renderParallelRunMarkdown } from './parallel-run-markdown';
 export { assertNoPhi, PhiLeakError } from './phi-guard';

@@ -1,41 +1,67 @@
+import { hostname as osHostname } from 'node:os';
 import type { CheckResult } from '@vc/domain/checklist';
 import { assertNoPhi } from './phi-guard';
 import type { ValidationReport } from './validation-report';
+
+/** When and where a validation ran, and how long each check took (by `checkKey`), for the JUnit attributes. */
+export interface JunitRun {
+  startedAt: Date;
+  hostname: string;
+  /** Seconds per check, keyed by {@link checkKey}; a check missing here took no measurable time. */
+  seconds: ReadonlyMap<string, number>;
+}
+
+export const checkKey = (tenant: string, id: string) => `${tenant}\u0000${id}`;
+
+/** A run with no timings (tests, or a report rendered after the fact). */
+export function untimedRun(startedAt = new Date()): JunitRun {
+  return { startedAt, hostname: osHostname() || 'localhost', seconds: new Map() };
+}
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
-function testcase(check: CheckResult): string {
-  const open = `    <testcase classname="validate.${escapeXml(check.tenant)}" name="${escapeXml(check.id)}">`;
+const seconds = (s: number) => s.toFixed(3);
+
+/** The Ant schema wants the timestamp without a zone (it is UTC here) and without fractions. */
+const antTimestamp = (at: Date) => at.toISOString().slice(0, 19);
+
+function testcase(check: CheckResult, run: JunitRun): string {
+  const open = `    <testcase name="${escapeXml(check.id)}" classname="validate.${escapeXml(check.tenant)}" time="${seconds(run.seconds.get(checkKey(check.tenant, check.id)) ?? 0)}">`;
   if (check.status === 'pass') return `${open}</testcase>`;
-  const message = `${check.id} failed for tenant ${check.tenant}: expected ${JSON.stringify(check.expected)}, actual ${JSON.stringify(check.actual)}`;
   const body = [`expected: ${JSON.stringify(check.expected)}`, `actual: ${JSON.stringify(check.actual)}`, `samples: ${check.samples.join(', ') || '(none)'}`].join('\n');
-  return `${open}\n      <failure type="${escapeXml(check.id)}" message="${escapeXml(message)}">${escapeXml(body)}</failure>\n    </testcase>`;
+  const message =
+    check.status === 'error'
+      ? `${check.id} could not complete for tenant ${check.tenant}: ${JSON.stringify(check.actual)}`
+      : `${check.id} failed for tenant ${check.tenant}: expected ${JSON.stringify(check.expected)}, actual ${JSON.stringify(check.actual)}; samples: ${check.samples.join(', ') || '(none)'}`;
+  const element = check.status === 'error' ? 'error' : 'failure';
+  return `${open}\n      <${element} type="${escapeXml(check.id)}" message="${escapeXml(message)}">${escapeXml(body)}</${element}>\n    </testcase>`;
 }
 
 /**
- * JUnit XML as CI servers read it: one `<testsuite>` per tenant, one `<testcase>` per check, and a
- * failing check a `<failure>` whose type and message name it.
+ * JUnit XML valid against both the Ant JUnit schema (the strict one many CI servers follow: every
+ * testsuite has `id`, `package`, `timestamp`, `hostname`, `time`, `<properties>`, `<system-out>` and
+ * `<system-err>`; the root carries no attributes) and Jenkins xUnit's. One `<testsuite>` per tenant,
+ * one `<testcase>` per check; a failing check a `<failure>`, a check that could not complete an
+ * `<error>`, whose type is the check id and whose message names the tenant and the legacy ids.
  */
-export function renderJunit(report: ValidationReport): string {
+export function renderJunit(report: ValidationReport, run: JunitRun = untimedRun()): string {
   assertNoPhi(report);
   const tenants = [...new Set(report.checks.map((c) => c.tenant))];
-  const failures = report.checks.filter((c) => c.status === 'fail').length;
-  const suites = tenants.map((tenant) => {
+  const suites = tenants.map((tenant, index) => {
     const checks = report.checks.filter((c) => c.tenant === tenant);
-    const failed = checks.filter((c) => c.status === 'fail').length;
+    const count = (status: CheckResult['status']) => checks.filter((c) => c.status === status).length;
+    const time = checks.reduce((sum, c) => sum + (run.seconds.get(checkKey(c.tenant, c.id)) ?? 0), 0);
     return [
-      `  <testsuite name="validate ${escapeXml(tenant)}" tests="${checks.length}" failures="${failed}" errors="0" skipped="0">`,
-      ...checks.map(testcase),
+      `  <testsuite name="${escapeXml(tenant)}" package="validate" id="${index}" timestamp="${antTimestamp(run.startedAt)}" hostname="${escapeXml(run.hostname)}"` +
+        ` tests="${checks.length}" failures="${count('fail')}" errors="${count('error')}" skipped="0" time="${seconds(time)}">`,
+      `    <properties>\n      <property name="tenant" value="${escapeXml(tenant)}"/>\n    </properties>`,
+      ...checks.map((c) => testcase(c, run)),
+      '    <system-out></system-out>',
+      '    <system-err></system-err>',
       '  </testsuite>',
     ].join('\n');
   });
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="migrator validate" tests="${report.checks.length}" failures="${failures}" errors="0">`,
-    ...suites,
-    '</testsuites>',
-    '',
-  ].join('\n');
+  return ['<?xml version="1.0" encoding="UTF-8"?>', '<testsuites>', ...suites, '</testsuites>', ''].join('\n');
 }

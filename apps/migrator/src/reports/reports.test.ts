@@ -1,6 +1,7 @@
 import type { CheckResult } from '@vc/domain/checklist';
 import { describe, expect, it } from 'vitest';
-import { assertNoPhi, buildValidationReport, parseReportFormats, renderJson, renderJunit, renderMarkdown } from './index';
+import { assertNoPhi, buildValidationReport, checkKey, parseReportFormats, renderJson, renderJunit, renderMarkdown } from './index';
+import { xmllint } from './testing/junit-schemas';
 
 const pass: CheckResult = { id: 'sessions.reconciled', tenant: 'acme', status: 'pass', expected: { legacy: 3 }, actual: { loaded: 3, rejected: 0, deferred: 0, accounted: 3 }, samples: [] };
 const fail: CheckResult = { id: 'encounters.ended_sessions', tenant: 'broken', status: 'fail', expected: { missing: 0 }, actual: { missing: 2 }, samples: ['VirtualSession:17', 'VirtualSession:18'] };
@@ -15,17 +16,29 @@ describe('buildValidationReport', () => {
 });
 
 describe('renderJunit', () => {
-  const xml = renderJunit(buildValidationReport([pass, fail]));
-  it('makes each check a testcase and counts failures', () => {
-    expect(xml).toContain('<testsuites name="migrator validate" tests="2" failures="1" errors="0">');
-    expect(xml).toContain('<testcase classname="validate.acme" name="sessions.reconciled"></testcase>');
+  const errored: CheckResult = { id: 'encounters.ended_sessions', tenant: 'slow', status: 'error', expected: null, actual: { error: 'FHIR GET Encounter failed: no answer within 10000 ms' }, samples: [] };
+  const run = { startedAt: new Date('2026-11-01T10:00:00.123Z'), hostname: 'ci-runner', seconds: new Map([[checkKey('broken', 'encounters.ended_sessions'), 1.5]]) };
+  const xml = renderJunit(buildValidationReport([pass, fail, errored]), run);
+  it('makes each tenant a suite with the attributes both schemas want, and each check a testcase', () => {
+    expect(xml).toContain('<testsuite name="broken" package="validate" id="1" timestamp="2026-11-01T10:00:00" hostname="ci-runner" tests="1" failures="1" errors="0" skipped="0" time="1.500">');
+    expect(xml).toContain('<testcase name="sessions.reconciled" classname="validate.acme" time="0.000"></testcase>');
   });
-  it('gives a failing check a <failure> that names it', () => {
-    expect(xml).toMatch(/<testcase classname="validate\.broken" name="encounters\.ended_sessions">\n\s+<failure type="encounters\.ended_sessions" message="encounters\.ended_sessions failed for tenant broken/);
+  it('gives a failing check a <failure> that names it and its legacy ids', () => {
+    expect(xml).toMatch(/<testcase name="encounters\.ended_sessions" classname="validate\.broken" time="1\.500">\n\s+<failure type="encounters\.ended_sessions" message="encounters\.ended_sessions failed for tenant broken: [^"]*samples: VirtualSession:17, VirtualSession:18"/);
     expect(xml).toContain('samples: VirtualSession:17, VirtualSession:18</failure>');
   });
+  it('gives a check that could not complete an <error> with the reason', () => {
+    expect(xml).toContain('<error type="encounters.ended_sessions" message="encounters.ended_sessions could not complete for tenant slow: {&quot;error&quot;:&quot;FHIR GET Encounter failed: no answer within 10000 ms&quot;}">');
+    expect(xml).toContain('tests="1" failures="0" errors="1"');
+  });
+  it.each(['ant', 'jenkins'] as const)('passes the %s JUnit schema (xmllint), and a report missing what it requires does not', async (schema) => {
+    expect(await xmllint(xml, schema)).toMatchObject({ code: 0 });
+    expect(await xmllint(renderJunit(buildValidationReport([pass]), run), schema)).toMatchObject({ code: 0 });
+    const broken = xml.replace(/ name="broken"/, '').replace(/ tests="1" failures="1"/, '');
+    expect((await xmllint(broken, schema)).code).not.toBe(0);
+  });
   it('escapes XML metacharacters', () => {
-    const odd = renderJunit(buildValidationReport([{ ...fail, tenant: 'a<b&"c' }]));
+    const odd = renderJunit(buildValidationReport([{ ...fail, tenant: 'a<b&"c' }]), run);
     expect(odd).toContain('classname="validate.a&lt;b&amp;&quot;c"');
   });
 });

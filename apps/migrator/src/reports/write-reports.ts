@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderJson } from './json';
-import { renderJunit } from './junit';
+import { renderJunit, untimedRun, type JunitRun } from './junit';
 import { renderMarkdown } from './markdown';
 import type { ValidationReport } from './validation-report';
 
@@ -19,13 +19,13 @@ export function parseReportFormats(list: string): ReportFormat[] {
 }
 
 /** Renders every format first (the PHI guard may refuse), then writes them; returns the paths written. */
-export async function writeValidationReports(report: ValidationReport, formats: readonly ReportFormat[], outDir: string): Promise<string[]> {
+export async function writeValidationReports(report: ValidationReport, formats: readonly ReportFormat[], outDir: string, run: JunitRun = untimedRun()): Promise<string[]> {
   const rendered = formats.map((format) => {
     switch (format) {
       case 'json':
         return { format, text: renderJson(report) };
       case 'junit':
-        return { format, text: renderJunit(report) };
+        return { format, text: renderJunit(report, run) };
       case 'md':
         return { format, text: renderMarkdown(report) };
     }

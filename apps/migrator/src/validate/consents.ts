@@ -13,7 +13,8 @@ export const DECISION_SAMPLE = 50;
  */
 export async function checkConsents(portal: LegacySource, accessPolicy: AccessPolicyClient, tenantId: string, asOf: Date, batchSize: number): Promise<CheckResult> {
   let importable = 0;
-  const sample = new Map<string, { label: string; decisions: ConsentDecisionReason[] }>();
+  // The domain check prefixes the samples with `telehealth_consent:`; legacy ids go in bare.
+  const sample = new Map<string, { legacyId: string; decisions: ConsentDecisionReason[] }>();
   for await (const batch of portal.read('telehealth_consent', { tenantId, batchSize })) {
     for (const row of batch.rows) {
       const { legacyId, mapping } = readConsent(row, tenantId, asOf);
@@ -22,7 +23,7 @@ export async function checkConsents(portal: LegacySource, accessPolicy: AccessPo
       const ref = mapping.consent.patientRef;
       const entry = sample.get(ref);
       if (entry) entry.decisions.push(mapping.consent.decision);
-      else if (sample.size < DECISION_SAMPLE) sample.set(ref, { label: `telehealth_consent:${legacyId}`, decisions: [mapping.consent.decision] });
+      else if (sample.size < DECISION_SAMPLE) sample.set(ref, { legacyId, decisions: [mapping.consent.decision] });
     }
   }
   const inAccessPolicy = importable === 0 ? 0 : await accessPolicy.countConsents(tenantId);
@@ -30,7 +31,7 @@ export async function checkConsents(portal: LegacySource, accessPolicy: AccessPo
   for (const [ref, entry] of sample) {
     const expected = patientDecision(entry.decisions.map((decision) => ({ decision })));
     const actual = await accessPolicy.decideTelehealth(tenantId, ref, asOf);
-    if (actual.permitted !== expected.permitted) disagreeing.push(entry.label);
+    if (actual.permitted !== expected.permitted) disagreeing.push(entry.legacyId);
   }
   return consentsAccessible(tenantId, { importable, inAccessPolicy, decisionsChecked: sample.size, disagreements: disagreeing.length }, disagreeing);
 }

@@ -1,8 +1,8 @@
-import type { CheckResult } from '@vc/domain/checklist';
+import { checkError, type CheckId, type CheckResult } from '@vc/domain/checklist';
 import type { Database } from '@vc/schema';
 import type { AccessPolicyClient, FhirClient } from '../engine/ports';
 import type { LegacySource } from '../legacy/types';
-import { buildValidationReport, type ValidationReport } from '../reports/index';
+import { assertNoPhi, buildValidationReport, checkKey, type ValidationReport } from '../reports/index';
 import { checkBilling } from './billing';
 import { checkConfig } from './configs';
 import { checkConsents } from './consents';
@@ -15,31 +15,78 @@ export interface ValidationDeps {
   legacy: LegacySource;
   portal: LegacySource;
   accessPolicy: AccessPolicyClient;
-  /** When FHIR is configured: the migrator's own Encounters are looked up there too (a sample). */
+  /** When FHIR is configured: every Encounter the check relies on is looked up there too. */
   fhir?: () => Promise<FhirClient>;
   /** The instant "recent" and consent decisions are judged at. */
   asOf: Date;
   batchSize: number;
 }
 
-/** The plan's §5 checklist for one tenant, in plan order. */
-export async function validateTenant(deps: ValidationDeps, tenantId: string): Promise<CheckResult[]> {
-  const watermark = await s1Watermark(deps.db, tenantId);
-  return [
-    await checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize),
-    await checkHistoricalStatus(deps.db, tenantId, watermark),
-    ...(await checkConfig(deps.db, deps.legacy, tenantId)),
-    await checkEncounters(deps.db, tenantId, deps.fhir),
-    await checkConsents(deps.portal, deps.accessPolicy, tenantId, deps.asOf, deps.batchSize),
-    await checkBilling(deps.db, deps.legacy, tenantId, deps.asOf, deps.batchSize),
-  ];
+/** A validation run: the report, when it started and how long each check took (for the JUnit report). */
+export interface ValidationRun {
+  report: ValidationReport;
+  startedAt: Date;
+  seconds: Map<string, number>;
 }
 
-/** Every tenant's checklist, as the DESIGN §8 report. */
-export async function runValidation(deps: ValidationDeps, tenants: readonly string[]): Promise<ValidationReport> {
+/** Why a check could not complete, as a report may carry it: the message when it is free of PHI, else its kind. */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+  try {
+    assertNoPhi(message);
+    return message;
+  } catch {
+    return error instanceof Error ? error.name : 'unknown error';
+  }
+}
+
+/**
+ * Runs one check (or the pair `checkConfig` gives), timing it. A check that throws (FHIR or
+ * access-policy unreachable after retries, …) becomes an `error` result naming the reason, so the
+ * other checks and tenants still run and the report is still written.
+ */
+async function timed(ids: readonly CheckId[], tenantId: string, seconds: Map<string, number>, run: () => Promise<CheckResult | CheckResult[]>): Promise<CheckResult[]> {
+  const started = performance.now();
+  let results: CheckResult[];
+  try {
+    const result = await run();
+    results = Array.isArray(result) ? result : [result];
+  } catch (error) {
+    results = ids.map((id) => checkError(id, tenantId, reasonOf(error)));
+  }
+  const elapsed = (performance.now() - started) / 1000 / results.length;
+  for (const r of results) seconds.set(checkKey(tenantId, r.id), elapsed);
+  return results;
+}
+
+/** The plan's §5 checklist for one tenant, in plan order. */
+export async function validateTenant(deps: ValidationDeps, tenantId: string, seconds = new Map<string, number>()): Promise<CheckResult[]> {
   const checks: CheckResult[] = [];
-  for (const tenant of tenants) checks.push(...(await validateTenant(deps, tenant)));
-  return buildValidationReport(checks);
+  let watermark: Date | undefined;
+  const watermarkRead = await s1Watermark(deps.db, tenantId).then(
+    (w) => ((watermark = w), undefined),
+    (error: unknown) => error,
+  );
+  const needsWatermark = async <T>(fn: () => Promise<T>) => {
+    if (watermarkRead !== undefined) throw watermarkRead;
+    return fn();
+  };
+  checks.push(...(await timed(['sessions.reconciled'], tenantId, seconds, () => needsWatermark(() => checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize)))));
+  checks.push(...(await timed(['sessions.status'], tenantId, seconds, () => needsWatermark(() => checkHistoricalStatus(deps.db, tenantId, watermark)))));
+  checks.push(...(await timed(['configs.migrated', 'configs.test_connection'], tenantId, seconds, () => checkConfig(deps.db, deps.legacy, tenantId))));
+  checks.push(...(await timed(['encounters.ended_sessions'], tenantId, seconds, () => checkEncounters(deps.db, tenantId, deps.fhir))));
+  checks.push(...(await timed(['consents.accessible'], tenantId, seconds, () => checkConsents(deps.portal, deps.accessPolicy, tenantId, deps.asOf, deps.batchSize))));
+  checks.push(...(await timed(['billing.recent_sessions'], tenantId, seconds, () => checkBilling(deps.db, deps.legacy, tenantId, deps.asOf, deps.batchSize))));
+  return checks;
+}
+
+/** Every tenant's checklist, as the `validate --json` report, with the run's timings. */
+export async function runValidation(deps: ValidationDeps, tenants: readonly string[]): Promise<ValidationRun> {
+  const startedAt = new Date();
+  const seconds = new Map<string, number>();
+  const checks: CheckResult[] = [];
+  for (const tenant of tenants) checks.push(...(await validateTenant(deps, tenant, seconds)));
+  return { report: buildValidationReport(checks), startedAt, seconds };
 }
 
 /** `--all-tenants`: every tenant legacy knows, from its sessions and its configs. */

@@ -19,11 +19,14 @@ export type CheckId = (typeof CHECK_IDS)[number];
 /** A value a report may carry: counts, flags, codes. Never free text that could hold PHI. */
 export type CheckValue = number | boolean | string | null | { [key: string]: CheckValue };
 
-/** One row of `migrator validate --json` (DESIGN §8). `samples` are `<Entity>:<legacy id>` strings only. */
+/**
+ * One row of `migrator validate --json`. `samples` are `<Entity>:<legacy id>` strings only. `error`: the
+ * check could not complete (e.g. FHIR did not answer after retries); `actual.error` says why.
+ */
 export interface CheckResult {
   id: CheckId;
   tenant: string;
-  status: 'pass' | 'fail';
+  status: 'pass' | 'fail' | 'error';
   expected: CheckValue;
   actual: CheckValue;
   samples: string[];
@@ -145,7 +148,12 @@ export function billingForRecentSessions(
   );
 }
 
-/** The run fails when any check fails; an empty checklist is a failure too (nothing was validated). */
+/** A check that could not complete: reported, never a pass. `reason` names the cause, never PHI. */
+export function checkError(id: CheckId, tenant: string, reason: string): CheckResult {
+  return { id, tenant, status: 'error', expected: null, actual: { error: reason }, samples: [] };
+}
+
+/** The run fails when any check fails or errs; an empty checklist is a failure too (nothing was validated). */
 export function overallStatus(checks: readonly CheckResult[]): 'pass' | 'fail' {
   return checks.length > 0 && checks.every((c) => c.status === 'pass') ? 'pass' : 'fail';
 }

@@ -1,6 +1,7 @@
 export {
   billingForRecentSessions,
   CHECK_IDS,
+  checkError,
   configMigrated,
   connectionTest,
   consentsAccessible,
