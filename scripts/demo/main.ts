@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { createCsvSource } from '../../apps/migrator/src/legacy/csv-source';
+import { seedLegacyEncounters } from '../../apps/migrator/src/testing/ehr-encounters';
 import { createAccessPolicyClient } from '../../packages/integrations/src/access-policy';
 import { serviceApi } from './api';
 import { type DemoContext, demoEnvironments, fromRoot, newHs256Secret } from './context';
@@ -49,6 +51,10 @@ async function main(): Promise<number> {
   const standIns = await startStandIns(facts.tenants);
   say(`stand-ins on 127.0.0.1: FHIR R4 ${standIns.fhir.url}, access-policy ${standIns.accessPolicy.url}, Kong Admin ${standIns.kong.url}, licensing ${standIns.licensing.url}, Jitsi ×${standIns.jitsi.size}`);
   try {
+    // The EHR already holds the Encounters legacy made; validation looks every legacy encounterRef up there.
+    const legacy = createCsvSource(settings.exportDir);
+    const held = await seedLegacyEncounters(standIns.fhir.url, legacy, facts.tenants).finally(() => legacy.close());
+    say(`FHIR stand-in holds the ${held} Encounters legacy created, as the EHR does`);
     const ctx: DemoContext = { root, layout, facts, standIns, migrator: migratorRunner(root, layout.logs), env: demoEnvironments(settings, layout, facts, standIns), hs256Secret: newHs256Secret() };
     const migration = await runMigration(ctx);
     const live = await liveSession(ctx);

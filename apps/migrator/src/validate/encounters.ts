@@ -3,25 +3,25 @@ import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import type { FhirClient } from '../engine/ports';
+import { SESSION_ERA_INSTANT } from '../phases/s2/fhir-era';
+
+const RETRY = { retries: 4, baseMs: 250, maxMs: 5_000 };
+const ERA = sql.raw(SESSION_ERA_INSTANT);
 
 /**
- * How many of the migrator's own Encounters validation looks up in FHIR per tenant. A sample, not all:
- * one GET each, and what it guards against (an EHR that lost or never kept what it acknowledged) shows
- * up in any sample.
- */
-export const FHIR_SAMPLE = 25;
-
-/**
- * Plan §5 "FHIR Encounters exist for all migrated ended sessions (or confirmed pre-FHIR era)". With a
- * FHIR client, the Encounters the migrator created (S2 2.4, S4 4.1) are also looked up there by their
- * session identifier, a sample of {@link FHIR_SAMPLE}: a recorded ref FHIR cannot find fails the check.
+ * Plan §5 "FHIR Encounters exist for all migrated ended sessions (or confirmed pre-FHIR era)". Every
+ * migrated ended session of the FHIR era needs an `encounter_ref` (legacy's, or the one S2 2.4 / S4 4.1
+ * created; a session whose end legacy never recorded is placed in its era by the latest instant it did
+ * record). With a FHIR client, every one of those refs is looked up there too, legacy's included, in
+ * batched `_id` searches retried with backoff: a ref FHIR does not hold fails the check, naming the
+ * session's legacy id. FHIR still failing after the retries throws (the caller reports the check `error`).
  */
 export async function checkEncounters(db: Database, tenantId: string, fhir?: () => Promise<FhirClient>): Promise<CheckResult> {
   const [counts] = await queryRows<{ ended: string | number; with_encounter: string | number; pre_fhir: string | number; backfilled: string | number }>(
     db,
     sql`select count(*) as ended,
           count(*) filter (where s.encounter_ref is not null) as with_encounter,
-          count(*) filter (where s.encounter_ref is null and c.fhir_era_start is not null and s.ended_at < c.fhir_era_start) as pre_fhir,
+          count(*) filter (where s.encounter_ref is null and c.fhir_era_start is not null and ${ERA} < c.fhir_era_start) as pre_fhir,
           (select count(*) from vc_migration.encounter_backfills b where b.tenant_id = ${tenantId}) as backfilled
         from virtual_sessions s left join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
         where s.tenant_id = ${tenantId} and s.legacy_id is not null and s.status = 'ended'`,
@@ -30,31 +30,39 @@ export async function checkEncounters(db: Database, tenantId: string, fhir?: () 
     db,
     sql`select s.legacy_id from virtual_sessions s left join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
         where s.tenant_id = ${tenantId} and s.legacy_id is not null and s.status = 'ended' and s.encounter_ref is null
-          and not (c.fhir_era_start is not null and s.ended_at < c.fhir_era_start)
+          and (c.fhir_era_start is null or ${ERA} >= c.fhir_era_start)
         order by s.legacy_id limit 10`,
   );
   return encountersForEndedSessions(
     tenantId,
     { ended: Number(counts?.ended ?? 0), withEncounter: Number(counts?.with_encounter ?? 0), preFhirEra: Number(counts?.pre_fhir ?? 0), backfilled: Number(counts?.backfilled ?? 0) },
     missing.map((r) => r.legacy_id),
-    fhir ? await lookUpBackfilled(db, tenantId, await fhir()) : undefined,
+    fhir ? await lookUpAll(db, tenantId, await fhir()) : undefined,
   );
 }
 
-async function lookUpBackfilled(db: Database, tenantId: string, fhir: FhirClient): Promise<{ checked: number; notFoundLegacyIds: string[] }> {
-  const { SESSION_IDENTIFIER_SYSTEM } = await import('@vc/integrations/fhir');
-  const sample = await queryRows<{ session_id: string; legacy_id: string; encounter_ref: string }>(
+/** Every recorded `encounter_ref` of the tenant's migrated ended sessions, searched in FHIR page by page. */
+async function lookUpAll(db: Database, tenantId: string, fhir: FhirClient): Promise<{ checked: number; notFoundLegacyIds: string[] }> {
+  const { FhirError, MAX_IDS_PER_SEARCH } = await import('@vc/integrations/fhir');
+  const { withRetry } = await import('@vc/integrations/retry');
+  const refs = await queryRows<{ legacy_id: string; encounter_ref: string }>(
     db,
-    sql`select session_id, legacy_id, encounter_ref from vc_migration.encounter_backfills where tenant_id = ${tenantId} order by session_id limit ${FHIR_SAMPLE}`,
+    sql`select legacy_id, encounter_ref from virtual_sessions
+        where tenant_id = ${tenantId} and legacy_id is not null and status = 'ended' and encounter_ref is not null order by legacy_id`,
   );
+  const pages: Array<typeof refs> = [];
+  for (let i = 0; i < refs.length; i += MAX_IDS_PER_SEARCH) pages.push(refs.slice(i, i + MAX_IDS_PER_SEARCH));
   const limit = pLimit(4);
-  const found = await Promise.all(
-    sample.map((b) =>
+  const notFound = await Promise.all(
+    pages.map((page) =>
       limit(async () => {
-        const encounter = await fhir.findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: b.session_id });
-        return encounter?.id !== undefined && `Encounter/${encounter.id}` === b.encounter_ref;
+        // A ref that is not `Encounter/<id>` cannot be held by FHIR: not found, without asking.
+        const ids = page.map((r) => /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(r.encounter_ref)?.[1]);
+        const asked = [...new Set(ids.filter((id): id is string => id !== undefined))];
+        const held = await withRetry(() => fhir.existingEncounterIds(asked), { ...RETRY, isRetryable: (e) => e instanceof FhirError && e.retryable });
+        return page.filter((_, i) => ids[i] === undefined || !held.has(ids[i]!)).map((r) => r.legacy_id);
       }),
     ),
   );
-  return { checked: sample.length, notFoundLegacyIds: sample.filter((_, i) => !found[i]).map((b) => b.legacy_id) };
+  return { checked: refs.length, notFoundLegacyIds: notFound.flat().sort() };
 }

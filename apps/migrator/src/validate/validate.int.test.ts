@@ -8,7 +8,11 @@ import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filesUnder, FIXTURE, loadLegacyDatabases, keyringSecrets, phiHits, producedOutput, runMigrator, type LegacyDatabases } from './testing/harness';
+import { createFhirClient, SESSION_IDENTIFIER_SYSTEM } from '@vc/integrations/fhir';
+import { r4Errors } from '@vc/integrations/testing';
+import { createMysqlSource } from '../legacy/mysql-source';
+import { seedLegacyEncounters } from '../testing/ehr-encounters';
+import { filesUnder, FIXTURE, legacyQuery, loadLegacyDatabases, keyringSecrets, phiHits, producedOutput, runMigrator, type LegacyDatabases } from './testing/harness';
 
 let pg: TestDatabase;
 let handle: DatabaseHandle;
@@ -22,8 +26,11 @@ const asOf = FIXTURE.asOf.toISOString();
 
 interface ValidationJson {
   status: 'pass' | 'fail';
-  checks: Array<{ id: string; tenant: string; status: 'pass' | 'fail'; expected: unknown; actual: unknown; samples: string[] }>;
+  checks: Array<{ id: string; tenant: string; status: 'pass' | 'fail' | 'error'; expected: unknown; actual: unknown; samples: string[] }>;
 }
+
+/** A legacy `completed` row of acme that never recorded its end: loads `ended` with ended_at NULL, and still needs its Encounter. */
+let noEndLegacyId: string;
 
 const migrator = (...args: string[]) => runMigrator(args, env);
 const validate = (out: string, ...args: string[]) => migrator('validate', ...args, '--as-of', asOf, '--report', 'json,junit,md', '--out', join(work, out), '--json');
@@ -42,6 +49,15 @@ beforeAll(async () => {
     VC_KMS: `local:${join(work, 'kms.json')}`,
     VC_MODE: 'shadow',
   };
+  const [noEnd] = await legacyQuery<{ id: number }>(
+    legacy.legacyUrl,
+    "select id from VirtualSession where tenantId = 'acme' and trim(lower(status)) = 'completed' and startedAt is not null and endedAt is not null and encounterRef is null order by id limit 1",
+  );
+  noEndLegacyId = String(noEnd!.id);
+  await legacyQuery(legacy.legacyUrl, 'update VirtualSession set endedAt = null where id = ?', [noEnd!.id]);
+  // The EHR already holds the Encounters legacy made (its encounterRefs): validation looks each one up.
+  const source = createMysqlSource(legacy.legacyUrl);
+  expect(await seedLegacyEncounters(fhir.url, source, Object.keys(legacy.expected.tenants)).finally(() => source.close())).toBeGreaterThan(0);
   const s1 = await migrator('phase', 's1', '--tenant', 'acme', '--as-of', asOf, '--max-reject-rate', '0.5', '--json');
   expect(s1.code, s1.stderr).toBe(0);
   const s1b = await migrator('phase', 's1', '--tenant', 'globex', '--as-of', asOf, '--max-reject-rate', '0.5', '--json');
@@ -65,10 +81,10 @@ afterAll(async () => {
 
 // Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
 describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
-  it('passes a healthy tenant with every check of the checklist', async () => {
+  it('passes a healthy tenant with every check of the checklist, every Encounter looked up in FHIR', async () => {
     const run = await validate('acme', '--tenant', 'acme');
     const report = JSON.parse(run.stdout) as ValidationJson;
-    expect(report.checks.filter((c) => c.status === 'fail'), run.stderr).toEqual([]);
+    expect(report.checks.filter((c) => c.status !== 'pass'), run.stderr).toEqual([]);
     expect(run.code).toBe(0);
     expect(report.status).toBe('pass');
     expect(report.checks.map((c) => c.id)).toEqual([
@@ -83,30 +99,128 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     const sessions = legacy.expected.tenants.acme!.sessions;
     const rejected = Object.values(sessions.rejected).reduce((a, b) => a + b, 0);
     expect(report.checks[0]).toMatchObject({ expected: { legacy: sessions.legacy }, actual: { loaded: sessions.loaded, rejected, deferred: sessions.deferred } });
-    const encounters = report.checks.find((c) => c.id === 'encounters.ended_sessions')!.actual as { backfilled: number; checkedInFhir: number; notFoundInFhir: number };
+    const encounters = report.checks.find((c) => c.id === 'encounters.ended_sessions')!.actual as { ended: number; withEncounter: number; backfilled: number; checkedInFhir: number; notFoundInFhir: number };
     expect(encounters.backfilled).toBeGreaterThan(0);
-    expect(encounters).toMatchObject({ checkedInFhir: Math.min(encounters.backfilled, 25), notFoundInFhir: 0 });
+    // Every ref, legacy's and the migrator's: none is taken on trust.
+    expect(encounters).toMatchObject({ checkedInFhir: encounters.withEncounter, notFoundInFhir: 0 });
+    expect(encounters.withEncounter).toBe(encounters.ended);
   });
 
-  it('fails when FHIR no longer has an Encounter the migrator recorded, sampling its legacy id, until 2.4 re-creates it', async () => {
-    const [first] = await queryRows<{ legacy_id: string; encounter_ref: string }>(
-      handle.db,
-      sql`select legacy_id, encounter_ref from vc_migration.encounter_backfills where tenant_id = 'acme' order by session_id limit 1`,
-    );
-    const deleted = await fetch(`${fhir.url}/${first!.encounter_ref}`, { method: 'DELETE' });
-    expect(deleted.ok).toBe(true);
-    const run = await validate('acme-lost-encounter', '--tenant', 'acme');
-    expect(run.code).toBe(3);
-    const report = JSON.parse(run.stdout) as ValidationJson;
-    expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['encounters.ended_sessions']);
-    expect(report.checks.find((c) => c.id === 'encounters.ended_sessions')).toMatchObject({ actual: { notFoundInFhir: 1 }, samples: [`VirtualSession:${first!.legacy_id}`] });
+  it('gives the session whose end legacy never recorded a finished Encounter with what is known, valid R4', async () => {
+    const [row] = await queryRows<{ id: string; ended_at: Date | null; started_at: Date }>(handle.db, sql`select id, ended_at, started_at from virtual_sessions where tenant_id = 'acme' and legacy_id = ${noEndLegacyId}`);
+    expect(row).toMatchObject({ ended_at: null });
+    const encounter = await createFhirClient({ baseUrl: fhir.url }).findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: row!.id });
+    expect(encounter).toMatchObject({ status: 'finished', period: { start: new Date(row!.started_at).toISOString() } });
+    expect(encounter?.period?.end).toBeUndefined();
+    expect(r4Errors(encounter!)).toEqual([]);
+  });
 
-    // The runbook's repair: clear the lost ref, let 2.4 create the Encounter again.
-    await queryRows(handle.db, sql`update virtual_sessions set encounter_ref = null where tenant_id = 'acme' and legacy_id = ${first!.legacy_id} returning id`);
-    const repair = await migrator('phase', 's2', '--tenant', 'acme', '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 's2'), '--min-parallel-pairs', '0', '--restart-step', '2.4');
-    expect(repair.code, repair.stderr).toBe(0);
-    const again = await validate('acme-repaired', '--tenant', 'acme');
-    expect(again.code, again.stderr).toBe(0);
+  /** One way of breaking the healthy tenant: what it breaks, the check and legacy ids it must be named by, and its undoing. */
+  interface Breakage {
+    name: string;
+    check: string;
+    break(): Promise<{ sample: string; restore(): Promise<void> }>;
+  }
+  const snapshot = async (table: 'virtual_sessions' | 'tenant_virtual_care_configs', where: ReturnType<typeof sql>) => {
+    const [saved] = await queryRows<{ row: unknown }>(handle.db, sql`select to_jsonb(t) as row from ${sql.raw(table)} t where ${where}`);
+    await queryRows(handle.db, sql`delete from ${sql.raw(table)} t where ${where} returning 1`);
+    return () => queryRows(handle.db, sql`insert into ${sql.raw(table)} select * from jsonb_populate_record(null::${sql.raw(table)}, ${JSON.stringify(saved!.row)}::jsonb) returning 1`).then(() => undefined);
+  };
+  const firstSession = async (condition: ReturnType<typeof sql>) =>
+    (await queryRows<{ legacy_id: string; encounter_ref: string | null }>(handle.db, sql`select legacy_id, encounter_ref from virtual_sessions where tenant_id = 'acme' and legacy_id is not null and ${condition} order by legacy_id limit 1`))[0]!;
+  const breakages: Breakage[] = [
+    {
+      name: 'a migrated session row deleted',
+      check: 'sessions.reconciled',
+      async break() {
+        const { legacy_id } = await firstSession(sql`status = 'cancelled'`);
+        return { sample: `VirtualSession:${legacy_id}`, restore: await snapshot('virtual_sessions', sql`tenant_id = 'acme' and legacy_id = ${legacy_id}`) };
+      },
+    },
+    {
+      name: 'a historical session with a wrong status',
+      check: 'sessions.status',
+      async break() {
+        const { legacy_id } = await firstSession(sql`status = 'cancelled'`);
+        const set = (status: string) => queryRows(handle.db, sql`update virtual_sessions set status = ${status} where tenant_id = 'acme' and legacy_id = ${legacy_id} returning 1`);
+        await set('scheduled');
+        return { sample: `VirtualSession:${legacy_id}`, restore: () => set('cancelled').then(() => undefined) };
+      },
+    },
+    {
+      name: 'the migrated config removed',
+      check: 'configs.migrated',
+      async break() {
+        return { sample: 'TenantVirtualCareConfig:acme', restore: await snapshot('tenant_virtual_care_configs', sql`tenant_id = 'acme'`) };
+      },
+    },
+    {
+      name: 'an Encounter legacy recorded deleted in FHIR',
+      check: 'encounters.ended_sessions',
+      async break() {
+        const { legacy_id, encounter_ref } = await firstSession(sql`encounter_ref like 'Encounter/e-%'`);
+        const stored = await (await fetch(`${fhir.url}/${encounter_ref}`)).json();
+        expect((await fetch(`${fhir.url}/${encounter_ref}`, { method: 'DELETE' })).ok).toBe(true);
+        const put = () => fetch(`${fhir.url}/${encounter_ref}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(stored) });
+        return { sample: `VirtualSession:${legacy_id}`, restore: async () => expect((await put()).ok).toBe(true) };
+      },
+    },
+    {
+      name: 'a consent revoked in access-policy',
+      check: 'consents.accessible',
+      async break() {
+        // A patient with one consent only, active: revoking it changes their decision.
+        const consents = accessPolicy.consents('acme');
+        const perPatient = new Map<string, number>();
+        for (const c of consents) perPatient.set(c.patient.reference, (perPatient.get(c.patient.reference) ?? 0) + 1);
+        const active = consents.filter((c) => c.status === 'active' && perPatient.get(c.patient.reference) === 1 && !c.provision.period?.end).sort((a, b) => Number(a.identifier[0]!.value) - Number(b.identifier[0]!.value))[0]!;
+        const { id: _id, meta: _meta, ...content } = active;
+        const put = (body: unknown) =>
+          fetch(`${accessPolicy.url}/tenants/acme/Consent?identifier=${encodeURIComponent(`${active.identifier[0]!.system}|${active.identifier[0]!.value}`)}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
+        expect((await put({ ...content, status: 'inactive' })).ok).toBe(true);
+        return { sample: `telehealth_consent:${active.identifier[0]!.value}`, restore: async () => expect((await put(content)).ok).toBe(true) };
+      },
+    },
+  ];
+
+  it.each(breakages)('fails with exit 3 on $name, the JUnit naming $check and the legacy ids', async ({ name, check, break: breakIt }) => {
+    const { sample, restore } = await breakIt();
+    try {
+      const out = `broken-${check}`;
+      const run = await validate(out, '--tenant', 'acme');
+      expect(run.code, run.stderr).toBe(3);
+      const report = JSON.parse(run.stdout) as ValidationJson;
+      const failing = report.checks.filter((c) => c.status !== 'pass');
+      expect(failing.map((c) => c.id), name).toContain(check);
+      expect(failing.find((c) => c.id === check)!.samples).toContain(sample);
+      const junit = (await filesUnder(join(work, out))).find((f) => f.path.endsWith('validation.junit.xml'))!.text;
+      expect(junit).toMatch(new RegExp(`<testcase name="${check.replace('.', '\\.')}" classname="validate\\.acme"[^>]*>\\s*<failure type="${check.replace('.', '\\.')}" message="[^"]*${sample}`));
+    } finally {
+      await restore();
+    }
+  });
+
+  it('reports a tenant whose Encounter check cannot complete (FHIR down) as error, still checks the rest and writes the report', async () => {
+    fhir.setDown(true);
+    let run;
+    try {
+      run = await validate('fhir-down', '--all-tenants');
+    } finally {
+      fhir.setDown(false);
+    }
+    expect(run.code).toBe(3);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    const report = JSON.parse(run.stdout) as ValidationJson;
+    const acme = report.checks.filter((c) => c.tenant === 'acme');
+    expect(acme.find((c) => c.id === 'encounters.ended_sessions')).toMatchObject({ status: 'error', actual: { error: expect.stringContaining('answered 503') } });
+    expect(acme.filter((c) => c.id !== 'encounters.ended_sessions').every((c) => c.status === 'pass')).toBe(true);
+    const junit = (await filesUnder(join(work, 'fhir-down'))).find((f) => f.path.endsWith('validation.junit.xml'))!.text;
+    expect(junit).toContain('<error type="encounters.ended_sessions" message="encounters.ended_sessions could not complete for tenant acme');
+  });
+
+  it('healthy again after every breakage was undone', async () => {
+    const run = await validate('acme-again', '--tenant', 'acme');
+    expect(run.code, run.stderr).toBe(0);
   });
 
   it('fails the deliberately broken tenant with exit 3, and its JUnit XML names the failing check', async () => {
@@ -131,15 +245,6 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     expect(new Set(report.checks.map((c) => c.tenant))).toEqual(new Set(Object.keys(legacy.expected.tenants)));
     expect(Object.keys(report)).toEqual(['status', 'checks']);
     for (const check of report.checks) expect(Object.keys(check)).toEqual(['id', 'tenant', 'status', 'expected', 'actual', 'samples']);
-  });
-
-  it('fails when the migrated data no longer reconciles, sampling the legacy id', async () => {
-    const [victim] = await queryRows<{ legacy_id: string }>(handle.db, sql`select legacy_id from virtual_sessions where tenant_id = 'acme' and status = 'cancelled' and legacy_id is not null order by legacy_id limit 1`);
-    await queryRows(handle.db, sql`delete from virtual_sessions where tenant_id = 'acme' and legacy_id = ${victim!.legacy_id} returning id`);
-    const run = await validate('acme-broken', '--tenant', 'acme');
-    expect(run.code).toBe(3);
-    const report = JSON.parse(run.stdout) as ValidationJson;
-    expect(report.checks.find((c) => c.id === 'sessions.reconciled')).toMatchObject({ status: 'fail', samples: [`VirtualSession:${victim!.legacy_id}`] });
   });
 
   it('refuses bad usage with exit 2', async () => {

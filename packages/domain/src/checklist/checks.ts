@@ -93,7 +93,7 @@ export function encountersForEndedSessions(
   tenant: string,
   counts: { ended: number; withEncounter: number; preFhirEra: number; backfilled?: number },
   missingLegacyIds: readonly string[],
-  /** The migrator's own Encounters looked up in FHIR (a sample): any it cannot find fails the check too. */
+  /** Every recorded Encounter looked up in FHIR: any it does not hold fails the check too. */
   inFhir?: { checked: number; notFoundLegacyIds: readonly string[] },
 ): CheckResult {
   const missing = counts.ended - counts.withEncounter - counts.preFhirEra;

@@ -19,7 +19,8 @@ export interface EncounterResource {
   class: { system: string; code: string; display: string };
   identifier: Array<{ system: string; value: string }>;
   subject: { reference: string };
-  period: { start: string; end: string };
+  /** What is known of when it happened; absent when neither start nor end is known. */
+  period?: { start?: string; end?: string };
   participant: Array<{
     type?: Array<{ coding: Array<{ system: string; code: string; display: string }> }>;
     individual: { reference: string };
@@ -32,7 +33,8 @@ export interface EncounterSession {
   patientRef: string;
   practitionerRef: string | null;
   startedAt: Date | null;
-  endedAt: Date;
+  /** Null for a legacy `completed` row that never recorded its end (it is `ended` all the same). */
+  endedAt: Date | null;
 }
 
 export interface EncounterParticipant {
@@ -59,11 +61,13 @@ function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null
 /**
  * Builds the Encounter of an ended session: class VR, identifier `<identifierSystem>|<session id>` (the
  * conditional-create key), subject = the patient, period = started → ended (a session ended before anyone
- * started it has a zero-length period at its end), participants = the practitioner of record plus every
+ * started it has a zero-length period at its end; a legacy session that never recorded its end has only
+ * its start, and one that recorded neither has no period: nothing is invented), participants = the practitioner of record plus every
  * practitioner or related person who joined.
  */
 export function buildEncounter(session: EncounterSession, participants: readonly EncounterParticipant[], identifierSystem: string): EncounterResource {
   const start = session.startedAt ?? session.endedAt;
+  const period = { ...(start ? { start: start.toISOString() } : {}), ...(session.endedAt ? { end: session.endedAt.toISOString() } : {}) };
   const entries: EncounterResource['participant'] = [];
   const seen = new Set<string>();
   if (session.practitionerRef && isIndividual(session.practitionerRef)) {
@@ -82,7 +86,7 @@ export function buildEncounter(session: EncounterSession, participants: readonly
     class: { ...VIRTUAL_ENCOUNTER_CLASS },
     identifier: [{ system: identifierSystem, value: session.id }],
     subject: { reference: session.patientRef },
-    period: { start: start.toISOString(), end: session.endedAt.toISOString() },
+    ...(start ? { period } : {}),
     participant: entries,
   };
 }

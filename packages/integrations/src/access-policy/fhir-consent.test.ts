@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { r4Errors } from '../testing';
 import { decideFromConsents, toFhirConsent, type FhirConsent } from './fhir-consent';
 import { LEGACY_CONSENT_IDENTIFIER_SYSTEM, type TelehealthConsent } from './types';
 
@@ -56,6 +57,7 @@ describe('toFhirConsent', () => {
       patient: { reference: 'Patient/p-1' },
       dateTime: '2026-01-01T00:00:00.000Z',
       performer: [{ reference: 'Practitioner/7' }],
+      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN', display: 'opt-in' }] },
       provision: { type: 'permit', period: { start: '2026-01-01T00:00:00.000Z' } },
     });
   });
@@ -63,5 +65,28 @@ describe('toFhirConsent', () => {
   it('records a free-text recorder as a display, not a reference', () => {
     const resource = toFhirConsent({ identifier: { system: 's', value: '1' }, patientRef: 'Patient/p-1', status: 'inactive', recordedBy: 'front desk' });
     expect(resource.performer).toEqual([{ display: 'front desk' }]);
+  });
+});
+
+describe('toFhirConsent writes valid FHIR R4 (@medplum/core, R4 definitions)', () => {
+  const base: TelehealthConsent = { identifier: { system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value: '9' }, patientRef: 'Patient/p-1', status: 'active' };
+  it.each<[string, Partial<TelehealthConsent>]>([
+    ['a bare grant', {}],
+    ['a grant with period, method, document and practitioner', { periodStart: '2026-01-01T00:00:00.000Z', periodEnd: '2099-01-01T00:00:00.000Z', method: 'verbal', recordedBy: 'Practitioner/pr-7', sourceUrl: 'https://docs.example/c/9' }],
+    ['a revocation', { status: 'inactive', inactiveReason: 'revoked', periodStart: '2025-01-01T00:00:00.000Z', periodEnd: '2026-01-01T00:00:00.000Z' }],
+    ['an expiry recorded by the portal itself', { status: 'inactive', inactiveReason: 'expired', recordedBy: 'System/patient-portal' }],
+    ['a free-text recorder', { recordedBy: 'front desk' }],
+  ])('%s', (_name, overrides) => {
+    expect(r4Errors(toFhirConsent({ ...base, ...overrides }))).toEqual([]);
+  });
+
+  it('keeps a recorder whose type R4 does not allow as performer as its display, not a reference', () => {
+    expect(toFhirConsent({ ...base, recordedBy: 'System/patient-portal' }).performer).toEqual([{ display: 'System/patient-portal' }]);
+  });
+
+  it('the check itself refuses what R4 refuses: no policy (ppc-1), a System/ performer', () => {
+    const { policyRule: _rule, ...withoutPolicy } = toFhirConsent(base);
+    expect(r4Errors(withoutPolicy).join('\n')).toMatch(/ppc-1/);
+    expect(r4Errors({ ...toFhirConsent(base), performer: [{ reference: 'System/patient-portal' }] }).join('\n')).toMatch(/Invalid reference/);
   });
 });

@@ -11,6 +11,15 @@ export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/conse
 /** Our code system for the consent category; search matches on the code `telehealth`. */
 export const CONSENT_CATEGORY_SYSTEM = 'urn:vc:fhir:CodeSystem:consent-category';
 
+/**
+ * `Consent.policyRule` (R4 invariant ppc-1 wants a policy or a policy rule): the patient opted in to
+ * telehealth (HL7 v3 ActCode OPTIN, as R4's own Consent examples record an opt-in).
+ */
+export const CONSENT_POLICY_RULE = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN', display: 'opt-in' }] };
+
+/** The resource types R4 allows as `Consent.performer`; any other recorder is kept as a display. */
+const PERFORMER_TYPES = ['Organization', 'Patient', 'Practitioner', 'PractitionerRole', 'RelatedPerson'];
+
 /** HAPI FHIR's storage outcome codes, which tell a conditional update that changed nothing apart. */
 export const STORAGE_OUTCOME_SYSTEM = 'https://hapifhir.io/fhir/CodeSystem/hapi-fhir-storage-response-code';
 export type StorageOutcome = 'SUCCESSFUL_CREATE' | 'SUCCESSFUL_UPDATE' | 'SUCCESSFUL_UPDATE_NO_CHANGE';
@@ -38,6 +47,7 @@ export interface FhirConsent {
   patient: { reference: string };
   dateTime?: string;
   performer?: Array<{ reference?: string; display?: string }>;
+  policyRule: { coding: Coding[] };
   sourceAttachment?: { url: string };
   provision: { type: 'permit'; period?: { start?: string; end?: string } };
 }
@@ -59,12 +69,21 @@ export function toFhirConsent(consent: TelehealthConsent): FhirConsent {
     category: [{ coding: [{ system: CONSENT_CATEGORY_SYSTEM, code: TELEHEALTH_CONSENT_CATEGORY }] }],
     patient: { reference: consent.patientRef },
     ...(consent.periodStart ? { dateTime: consent.periodStart } : {}),
-    // A legacy `recorded_by` is a reference when it looks like one (`Practitioner/12`), else free text.
-    ...(consent.recordedBy ? { performer: [/^[A-Za-z]+\/[^/\s]+$/.test(consent.recordedBy) ? { reference: consent.recordedBy } : { display: consent.recordedBy }] } : {}),
+    ...(consent.recordedBy ? { performer: [performer(consent.recordedBy)] } : {}),
+    policyRule: structuredClone(CONSENT_POLICY_RULE),
     ...(consent.sourceUrl ? { sourceAttachment: { url: consent.sourceUrl } } : {}),
     provision: { type: 'permit', ...(period ? { period: dropUndefined(period) } : {}) },
   };
   return resource;
+}
+
+/**
+ * A legacy `recorded_by` is a reference when it names a type R4 allows as performer (`Practitioner/12`);
+ * anything else (`System/patient-portal`, free text) is kept as the performer's display.
+ */
+function performer(recordedBy: string): { reference: string } | { display: string } {
+  const match = /^([A-Za-z]+)\/[^/\s]+$/.exec(recordedBy);
+  return match && PERFORMER_TYPES.includes(match[1]!) ? { reference: recordedBy } : { display: recordedBy };
 }
 
 /** True when the consent carries the telehealth category code. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { describeProblems, r4Problems } from '../fhir/r4-validate';
 import { listenOnLoopback } from '../loopback';
 import { decideFromConsents, isTelehealth, STORAGE_OUTCOME_SYSTEM, type FhirConsent, type StorageOutcome } from './fhir-consent';
 import { TELEHEALTH_CONSENT_CATEGORY } from './types';
@@ -121,7 +122,9 @@ function validateConsent(body: FhirConsent | undefined, system: string, value: s
   if (body.status !== 'active' && body.status !== 'inactive') return 'Consent.status must be active or inactive';
   if (!body.patient?.reference) return 'Consent.patient.reference is required';
   if (!Array.isArray(body.category) || !body.provision) return 'Consent.category and Consent.provision are required';
-  return undefined;
+  // As a FHIR server would: the Consent must be valid R4 (invariants such as ppc-1, reference types).
+  const problems = describeProblems(r4Problems(body as never));
+  return problems.length > 0 ? `invalid FHIR R4 Consent: ${problems.join('; ')}` : undefined;
 }
 
 function matchesSearch(consent: FhirConsent, query: Request['query']): boolean {

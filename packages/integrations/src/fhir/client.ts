@@ -1,5 +1,5 @@
 import type { Bundle, Encounter, OperationOutcome } from '@medplum/fhirtypes';
-import { type FhirClient, FhirError } from './types';
+import { type FhirClient, FhirError, MAX_IDS_PER_SEARCH } from './types';
 
 /** Options of {@link createFhirClient}. */
 export interface FhirClientOptions {
@@ -67,6 +67,13 @@ export function createFhirClient(opts: FhirClientOptions): FhirClient {
         throw new FhirError(`FHIR has ${found.length} Encounters with identifier ${identifier.system}|${identifier.value}; expected at most one`, 200, false);
       }
       return found[0];
+    },
+    async existingEncounterIds(ids) {
+      if (ids.length === 0) return new Set();
+      if (ids.length > MAX_IDS_PER_SEARCH) throw new RangeError(`existingEncounterIds takes at most ${MAX_IDS_PER_SEARCH} ids, got ${ids.length}`);
+      const query = `_id=${ids.map(encodeURIComponent).join(',')}&_elements=id&_count=${ids.length}`;
+      const { body } = await request<Bundle<Encounter>>('GET', `Encounter?${query}`);
+      return new Set((body.entry ?? []).map((e) => e.resource).filter((r): r is Encounter => r?.resourceType === 'Encounter' && r.id !== undefined).map((r) => r.id!));
     },
   };
 }

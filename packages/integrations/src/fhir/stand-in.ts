@@ -1,9 +1,10 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getStatus, normalizeOperationOutcome, OperationOutcomeError, validateResource } from '@medplum/core';
+import { getStatus, normalizeOperationOutcome, OperationOutcomeError } from '@medplum/core';
 import { type FhirRequest, FhirRouter, type HttpMethod, MemoryRepository } from '@medplum/fhir-router';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { indexR4Definitions } from './r4-definitions';
+import { r4Problems } from './r4-validate';
 
 /** An in-process FHIR R4 server for tests and `pnpm demo`. */
 export interface FhirStandIn {
@@ -112,9 +113,8 @@ function isResource(body: unknown): body is Resource {
 
 /** R4 validation, so a malformed Encounter fails here as it would on a real EHR, not silently. */
 function validate(resource: Resource): void {
-  const issues = validateResource(resource);
-  const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
-  if (errors.length > 0) throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: errors });
+  const problems = r4Problems(resource);
+  if (problems.length > 0) throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: problems.map((i) => ({ ...i, severity: 'error' })) });
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

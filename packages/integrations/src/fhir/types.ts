@@ -10,7 +10,15 @@ export interface FhirClient {
    */
   createEncounterIfAbsent(encounter: Encounter, identifier: { system: string; value: string }): Promise<{ ref: string; created: boolean }>;
   findEncounter(identifier: { system: string; value: string }): Promise<Encounter | undefined>;
+  /**
+   * Which of these Encounter ids the server holds: one `GET /Encounter?_id=a,b,…&_elements=id` search
+   * (keep a call to at most {@link MAX_IDS_PER_SEARCH} ids). Not retried here; callers retry.
+   */
+  existingEncounterIds(ids: readonly string[]): Promise<Set<string>>;
 }
+
+/** Ids per `_id` search: keeps the query string far below what servers and proxies accept (~8 kB). */
+export const MAX_IDS_PER_SEARCH = 100;
 
 /** Failures a caller retries (5xx, network) versus gives up on (4xx). */
 export class FhirError extends Error {

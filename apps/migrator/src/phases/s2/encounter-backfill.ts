@@ -3,6 +3,7 @@ import { withRetry } from '@vc/integrations/retry';
 import type { FhirError as FhirErrorClass } from '@vc/integrations/fhir';
 import pLimit from 'p-limit';
 import type { Cursor, RejectInput, StepContext, Tx } from '../../engine/types';
+import { SESSION_ERA_INSTANT } from './fhir-era';
 
 /**
  * Most conditional creates per committed page (a smaller --batch-size makes pages smaller). A kill
@@ -26,7 +27,7 @@ interface Candidate {
   patient_ref: string;
   practitioner_ref: string | null;
   started_at: Date | string | null;
-  ended_at: Date | string;
+  ended_at: Date | string | null;
 }
 
 interface ParticipantRow {
@@ -38,12 +39,15 @@ interface ParticipantRow {
 
 const toDate = (v: Date | string | null) => (v === null ? null : new Date(v));
 
-/** Migrated ended sessions legacy left without an Encounter, inside the tenant's FHIR era. */
+/**
+ * Migrated ended sessions legacy left without an Encounter, inside the tenant's FHIR era; those whose end
+ * legacy never recorded too (their Encounter has what is known, see buildEncounter).
+ */
 const CANDIDATES = `
   from virtual_sessions s
   left join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
-  where s.tenant_id = $1 and s.legacy_id is not null and s.status = 'ended' and s.ended_at is not null
-    and s.encounter_ref is null and (c.fhir_era_start is null or s.ended_at >= c.fhir_era_start)`;
+  where s.tenant_id = $1 and s.legacy_id is not null and s.status = 'ended'
+    and s.encounter_ref is null and (c.fhir_era_start is null or ${SESSION_ERA_INSTANT} >= c.fhir_era_start)`;
 
 /**
  * Plan §5: "FHIR Encounters exist for all migrated ended sessions (or confirmed pre-FHIR era)". Legacy
@@ -126,7 +130,7 @@ interface FhirModule {
 }
 
 async function createOne(fhir: Fhir, { SESSION_IDENTIFIER_SYSTEM, FhirError }: FhirModule, s: Candidate, participants: readonly EncounterParticipant[]): Promise<{ ref: string; created: boolean }> {
-  const session = { id: s.id, patientRef: s.patient_ref, practitionerRef: s.practitioner_ref, startedAt: toDate(s.started_at), endedAt: new Date(s.ended_at) };
+  const session = { id: s.id, patientRef: s.patient_ref, practitionerRef: s.practitioner_ref, startedAt: toDate(s.started_at), endedAt: toDate(s.ended_at) };
   const encounter = buildEncounter(session, participants, SESSION_IDENTIFIER_SYSTEM);
   return withRetry(() => fhir.createEncounterIfAbsent(encounter, { system: SESSION_IDENTIFIER_SYSTEM, value: s.id }), {
     ...RETRY,

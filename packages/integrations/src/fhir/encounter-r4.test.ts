@@ -1,0 +1,38 @@
+import { buildEncounter, type EncounterParticipant, type EncounterSession } from '@vc/domain/encounter';
+import { describe, expect, it } from 'vitest';
+import { r4Errors } from '../testing';
+import { SESSION_IDENTIFIER_SYSTEM } from './types';
+
+/** Every shape of Encounter the service (session end) and the migrator (S2 2.4, S4 4.1 backfill) build. */
+const session: EncounterSession = {
+  id: '00000000-0000-4000-8000-000000000001',
+  patientRef: 'Patient/p-1',
+  practitionerRef: 'Practitioner/pr-1',
+  startedAt: new Date('2026-11-20T10:00:00.000Z'),
+  endedAt: new Date('2026-11-20T10:30:00.000Z'),
+};
+const joined: EncounterParticipant[] = [
+  { participantRef: 'Practitioner/pr-1', firstJoinedAt: new Date('2026-11-20T10:00:00.000Z'), lastLeftAt: new Date('2026-11-20T10:30:00.000Z') },
+  { participantRef: 'RelatedPerson/rp-1', firstJoinedAt: new Date('2026-11-20T10:05:00.000Z'), lastLeftAt: null },
+  { participantRef: 'Patient/p-1', firstJoinedAt: new Date('2026-11-20T10:01:00.000Z'), lastLeftAt: null },
+];
+
+describe('buildEncounter writes valid FHIR R4 (@medplum/core, R4 definitions)', () => {
+  it.each<[string, Partial<EncounterSession>, EncounterParticipant[]]>([
+    ['a session with its practitioner, a caregiver and the patient', {}, joined],
+    ['a session nobody joined', {}, []],
+    ['no practitioner of record', { practitionerRef: null }, joined],
+    ['ended before it started (zero-length period at its end)', { startedAt: null }, []],
+    ['a legacy session that never recorded its end (period start only)', { endedAt: null }, joined],
+    ['a legacy session that recorded neither start nor end (no period)', { startedAt: null, endedAt: null }, []],
+  ])('%s', (_name, overrides, participants) => {
+    const encounter = buildEncounter({ ...session, ...overrides }, participants, SESSION_IDENTIFIER_SYSTEM);
+    expect(r4Errors(encounter)).toEqual([]);
+    expect(encounter.status).toBe('finished');
+  });
+
+  it('puts what is known in period, and nothing invented', () => {
+    expect(buildEncounter({ ...session, endedAt: null }, [], SESSION_IDENTIFIER_SYSTEM).period).toEqual({ start: '2026-11-20T10:00:00.000Z' });
+    expect(buildEncounter({ ...session, startedAt: null, endedAt: null }, [], SESSION_IDENTIFIER_SYSTEM).period).toBeUndefined();
+  });
+});
