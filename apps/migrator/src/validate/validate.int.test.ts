@@ -67,7 +67,8 @@ beforeAll(async () => {
   for (const tenant of ['acme', 'globex']) {
     // S2 2.4 creates the Encounters legacy never made (acme); globex, left without a config by S1, stops at 2.2.
     // No traffic was mirrored to the new service here: the parallel run compares the migrated copies only.
-    const s2 = await migrator('phase', 's2', '--tenant', tenant, '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 's2'), '--min-parallel-pairs', '0');
+    // One Encounter at a time: the FHIR stand-in shares this test's process and serialises writes.
+    const s2 = await migrator('phase', 's2', '--tenant', tenant, '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 's2'), '--min-parallel-pairs', '0', '--concurrency', '1');
     expect(s2.code, s2.stderr).toBe(tenant === 'acme' ? 0 : 1);
     const s3 = await migrator('phase', 's3', '--tenant', tenant, '--as-of', asOf, '--max-reject-rate', '0.5');
     expect(s3.code, s3.stderr).toBe(0);
