@@ -143,9 +143,12 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       check: 'sessions.status',
       async break() {
         const { legacy_id } = await firstSession(sql`status = 'cancelled'`);
-        const set = (status: string) => queryRows(handle.db, sql`update virtual_sessions set status = ${status} where tenant_id = 'acme' and legacy_id = ${legacy_id} returning 1`);
-        await set('scheduled');
-        return { sample: `VirtualSession:${legacy_id}`, restore: () => set('cancelled').then(() => undefined) };
+        const [{ cancel_reason } = { cancel_reason: null }] = await queryRows<{ cancel_reason: string | null }>(handle.db, sql`select cancel_reason from virtual_sessions where tenant_id = 'acme' and legacy_id = ${legacy_id}`);
+        // A cancel reason only on a cancelled session (a table constraint): it goes and comes back with the status.
+        const set = (status: string, reason: string | null) =>
+          queryRows(handle.db, sql`update virtual_sessions set status = ${status}, cancel_reason = ${reason} where tenant_id = 'acme' and legacy_id = ${legacy_id} returning 1`);
+        await set('scheduled', null);
+        return { sample: `VirtualSession:${legacy_id}`, restore: () => set('cancelled', cancel_reason).then(() => undefined) };
       },
     },
     {
@@ -234,7 +237,7 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     expect(failing).toEqual(['configs.migrated', 'configs.test_connection', 'encounters.ended_sessions', 'billing.recent_sessions']);
     expect(report.checks.find((c) => c.id === 'configs.migrated')).toMatchObject({ actual: { migrated: false, rejectReason: 'credential_decrypt_failed' }, samples: ['TenantVirtualCareConfig:globex'] });
     const junit = (await filesUnder(join(work, 'globex'))).find((f) => f.path.endsWith('validation.junit.xml'))!.text;
-    expect(junit).toContain('<testcase classname="validate.globex" name="configs.migrated">');
+    expect(junit).toContain('<testcase name="configs.migrated" classname="validate.globex"');
     expect(junit).toMatch(/<failure type="configs\.migrated" message="configs\.migrated failed for tenant globex/);
     expect(junit).toContain('failures="4"');
   });
