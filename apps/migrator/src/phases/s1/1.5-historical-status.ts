@@ -1,16 +1,6 @@
-import { inferEndedAt } from '@vc/domain/legacy';
 import type { Step } from '../../engine/types';
 import { s1AsOf } from './as-of';
-
-interface InferredEnd {
-  id: string;
-  started_at: Date | string;
-  scheduled_end: Date | string | null;
-  ended_at: Date | string | null;
-  last_left: Date | string | null;
-}
-
-const asDate = (v: Date | string | null) => (v === null ? null : new Date(v));
+import { refineInferredEnds } from './inferred-ends';
 
 /**
  * Plan 1.5: "All historical sessions loaded with status ended or cancelled". 1.1 mapped every status;
@@ -23,36 +13,8 @@ export const historicalStatusStep: Step = {
   id: '1.5',
   title: 'All historical sessions loaded as ended or cancelled',
   async run(ctx, checkpoint) {
-    let afterId = (checkpoint.cursor?.afterId as string | undefined) ?? '00000000-0000-0000-0000-000000000000';
-    for (;;) {
-      const rows = await ctx.query<InferredEnd>(
-        `select s.id, s.started_at, s.scheduled_end, s.ended_at,
-                (select max(p.last_left_at) from session_participants p where p.session_id = s.id) as last_left
-           from virtual_sessions s
-          where s.tenant_id = $1 and s.legacy_id is not null and s.migrated_from @> '{"endInferred": true}' and s.id > $2
-          order by s.id limit $3`,
-        [ctx.tenantId, afterId, ctx.options.batchSize],
-      );
-      if (rows.length === 0) break;
-      const changes = rows.flatMap((r) => {
-        const endedAt = inferEndedAt(new Date(r.started_at), asDate(r.scheduled_end), asDate(r.last_left));
-        return endedAt.getTime() === asDate(r.ended_at)?.getTime() ? [] : [{ id: r.id, endedAt }];
-      });
-      afterId = rows[rows.length - 1]!.id;
-      await ctx.commit({
-        cursor: { afterId },
-        read: rows.length,
-        written: changes.length,
-        write: async (tx) => {
-          if (changes.length === 0) return;
-          await tx.query(
-            `update virtual_sessions s set ended_at = c.ended_at from unnest($1::uuid[], $2::timestamptz[]) as c(id, ended_at) where s.id = c.id`,
-            [changes.map((c) => c.id), changes.map((c) => c.endedAt.toISOString())],
-          );
-        },
-      });
-      if (ctx.signal.aborted) return;
-    }
+    const done = await refineInferredEnds(ctx, { afterId: checkpoint.cursor?.afterId as string | undefined, cursorOf: (afterId) => ({ afterId }) });
+    if (!done) return;
     const byStatus = await ctx.query<{ status: string; n: number }>(
       `select status::text as status, count(*)::int as n from virtual_sessions where tenant_id = $1 and legacy_id is not null group by 1 order by 1`,
       [ctx.tenantId],

@@ -15,29 +15,38 @@ export function sessionLoad(session: MappedSession, sourceRecord: string, warnin
   return { id: sessionId(session.tenantId, session.legacyId, session.externalId), session, sourceRecord, warnings };
 }
 
-const COLUMNS = [
+export const SESSION_COLUMNS = [
   'id', 'tenant_id', 'legacy_id', 'patient_ref', 'practitioner_ref', 'scheduled_start', 'scheduled_end', 'started_at', 'ended_at',
   'status', 'cancel_reason', 'video_backend', 'room_name', 'encounter_ref', 'migrated_from', 'created_at', 'updated_at',
 ] as const;
 
 /** Re-running a step (`--restart-step`) or a newer duplicate replaces the mapped values, never the id. */
-const UPSERT = `(tenant_id, legacy_id) do update set ${COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id')
+const UPSERT = `(tenant_id, legacy_id) do update set ${SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id')
   .map((c) => `${c} = excluded.${c}`)
   .join(', ')}`;
 
-function rowOf(load: SessionLoad): unknown[] {
-  const s = load.session;
-  const migratedFrom = { ...s.migratedFrom, sourceRecord: load.sourceRecord, ...(s.endInferred ? { endInferred: true } : {}), ...(load.warnings.length ? { warnings: load.warnings } : {}) };
+/** The mapped fields a `virtual_sessions` row is made of (S1's session, or S4's that may be `scheduled`). */
+export type SessionFields = Omit<MappedSession, 'status'> & { status: string };
+
+/**
+ * The `virtual_sessions` values of a mapped session, in {@link SESSION_COLUMNS} order. S1 and S4's delta
+ * sync write the same row for the same legacy row (migrated_from included: its `endInferred` is what 1.5
+ * and S4 re-infer the end of).
+ */
+export function sessionRow(id: string, s: SessionFields, sourceRecord: string, warnings: readonly WarningCode[]): unknown[] {
+  const migratedFrom = { ...s.migratedFrom, sourceRecord, ...(s.endInferred ? { endInferred: true } : {}), ...(warnings.length ? { warnings } : {}) };
   return [
-    load.id, s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd, s.startedAt, s.endedAt,
+    id, s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd, s.startedAt, s.endedAt,
     s.status, s.cancelReason, s.videoBackend, s.roomName, s.encounterRef, migratedFrom, s.createdAt, s.updatedAt,
   ];
 }
 
+const rowOf = (load: SessionLoad) => sessionRow(load.id, load.session, load.sourceRecord, load.warnings);
+
 /** Writes a batch of sessions and their id-map rows: two bulk statements. */
 export async function writeSessions(tx: Tx, loads: readonly SessionLoad[]): Promise<void> {
   if (loads.length === 0) return;
-  await tx.insertMany('virtual_sessions', COLUMNS, loads.map(rowOf), { onConflict: UPSERT });
+  await tx.insertMany('virtual_sessions', SESSION_COLUMNS, loads.map(rowOf), { onConflict: UPSERT });
   await tx.insertMany(
     'vc_migration.id_map',
     ['tenant_id', 'entity', 'legacy_id', 'new_id'],

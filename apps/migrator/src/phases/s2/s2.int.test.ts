@@ -262,6 +262,12 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const run = await s2('acme', '--restart-step', '2.3', '--min-parallel-pairs', '2');
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('parallel run for tenant acme is a no-go: too_few_parallel_sessions: 1 < 2');
+    // Run again after the failure (no restart): the same window compared again, read once, not added on.
+    const read = (r: { stdout: string }) => (JSON.parse(r.stdout) as { steps: Array<{ id: string; read: number }> }).steps.find((s) => s.id === '2.3')?.read;
+    const again = await s2('acme', '--min-parallel-pairs', '2');
+    expect(again.code).toBe(1);
+    expect(read(again)).toBe(read(run));
+    expect(read(run)).toBeGreaterThan(0);
     const bad = await s2('acme', '--min-parallel-pairs', 'some');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--min-parallel-pairs expects a whole number, 0 or more, got "some"');

@@ -1,18 +1,16 @@
-import { parseLegacyDatetime, type LegacyVirtualSession } from '@vc/domain/legacy';
+import { parseLegacyDatetime, tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
 import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { sessionId } from '../s1/ids';
+import { refineInferredEnds } from '../s1/inferred-ends';
+import { SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
 import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
 import { mapDeltaSession, type DeltaSession } from './delta-session';
 
-const COLUMNS = [
-  'id', 'tenant_id', 'legacy_id', 'patient_ref', 'practitioner_ref', 'scheduled_start', 'scheduled_end', 'started_at', 'ended_at',
-  'status', 'cancel_reason', 'video_backend', 'room_name', 'encounter_ref', 'migrated_from', 'created_at', 'updated_at',
-] as const;
-const UPDATED = COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at');
+const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at');
 /**
  * Only a newer legacy version replaces what is there: a re-run changes nothing, and a session the new
  * service has touched since (its updated_at is later) is never overwritten by legacy.
@@ -36,15 +34,8 @@ function changedSince(row: LegacyRow, watermark: number): boolean {
   return (created ?? 0) >= watermark || (updated ?? 0) >= watermark || (start ?? Number.POSITIVE_INFINITY) >= watermark;
 }
 
-function toColumns(s: DeltaSession): unknown[] {
-  return [
-    sessionId(s.tenantId, s.legacyId, s.externalId), s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd,
-    s.startedAt, s.endedAt, s.status, s.cancelReason, s.videoBackend, s.roomName, s.encounterRef, s.migratedFrom, s.createdAt, s.updatedAt,
-  ];
-}
-
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
-const STAGES = ['sessions', 'participants', 'billing', 'encounters'] as const;
+const STAGES = ['sessions', 'participants', 'ends', 'billing', 'encounters'] as const;
 type Stage = (typeof STAGES)[number];
 
 function stageOf(cursor: Cursor | null): Stage {
@@ -80,10 +71,12 @@ function skippingKnownRejects(ctx: StepContext): StepContext {
  * S4 delta sync: what changed in legacy since S1's watermark — sessions created or edited after it, and
  * the upcoming ones S1 deferred (loaded as `scheduled`) — through the S1 mapping, upserted by
  * (tenant, legacy id) so the latest legacy version wins and re-runs change nothing; then the participants
- * of delta sessions that have none (see {@link foldDeltaParticipants}); then the legacy billing events of
- * migrated sessions (S2's {@link carryOverBilling}, keyed by legacy id: re-runs insert nothing); then the
- * Encounters legacy never made for sessions that ended since (see {@link backfillEncounters}, as in S2).
- * Resumable per batch, stage by stage. Run by 4.1 before the cutover and again by 4.3 after it (`final`).
+ * of every migrated historical session refolded from legacy's AuditLog, only differences written (see
+ * {@link foldDeltaParticipants}); then the end of sessions legacy never ended re-inferred from the last
+ * leave (S1 1.5's rule, {@link refineInferredEnds}); then the legacy billing events of migrated sessions
+ * (S2's {@link carryOverBilling}, keyed by legacy id: re-runs insert nothing); then the Encounters legacy
+ * never made for sessions that ended since (see {@link backfillEncounters}, as in S2). Resumable stage by
+ * stage. Run by 4.1 before the cutover and again by 4.3 after it (`final`). Counts say what the run changed.
  */
 export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, options: { final?: boolean } = {}): Promise<void> {
   const ctx = skippingKnownRejects(given);
@@ -91,7 +84,13 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, o
   if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
   const stage = stageOf(checkpoint.cursor);
   if (stage === 'sessions' && !(await syncSessions(ctx, checkpoint, watermark))) return;
-  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx, checkpoint, watermark))) return;
+  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx))) return;
+  if (upTo(stage, 'ends')) {
+    // New leaves may move the inferred end of any session legacy never ended (S1 1.5's rule, again).
+    const afterId = stage === 'ends' ? (checkpoint.cursor?.afterId as string | undefined) : undefined;
+    if (!(await refineInferredEnds(ctx, { afterId, bumpVersion: true, countRead: false, cursorOf: (id) => ({ stage: 'ends', afterId: id }) }))) return;
+    await ctx.commit({ cursor: { stage: 'billing' }, read: 0, written: 0 });
+  }
   if (upTo(stage, 'billing')) {
     await carryOverBilling(ctx, stage === 'billing' ? ((checkpoint.cursor?.billingAfter as string | undefined) ?? null) : null);
     if (ctx.signal.aborted) return;
@@ -121,15 +120,36 @@ export const deltaSyncStep: Step = {
   run: (ctx, checkpoint) => runDeltaSync(ctx, checkpoint),
 };
 
-/** The sessions pass; false when interrupted (the next run resumes after the last committed batch). */
+interface DeltaLoad {
+  id: string;
+  session: DeltaSession;
+  sourceRecord: string;
+  warnings: WarningCode[];
+}
+
+/** Of a batch's loads, those that change the target: new, or newer than the stored version (as the upsert decides). */
+async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<DeltaLoad[]> {
+  if (loads.length === 0) return [];
+  const stored = await ctx.query<{ legacy_id: string; updated_at: Date | string }>(
+    'select legacy_id, updated_at from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])',
+    [ctx.tenantId, loads.map((l) => l.session.legacyId)],
+  );
+  const storedAt = new Map(stored.map((r) => [r.legacy_id, new Date(r.updated_at).getTime()]));
+  return loads.filter((l) => !storedAt.has(l.session.legacyId) || storedAt.get(l.session.legacyId)! < l.session.updatedAt.getTime());
+}
+
+/**
+ * The sessions pass; false when interrupted (the next run resumes after the last committed batch).
+ * `written` and the warnings count only the rows this run changes: a sync that finds nothing new (4.3
+ * right after 4.1, a re-run) reports 0, and a row 4.1 loaded is not counted again by 4.3.
+ */
 async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark: Date): Promise<boolean> {
   const source = await ctx.services.legacy();
   const after = (checkpoint.cursor?.after as string | undefined) ?? null;
   let done = checkpoint.read;
   for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-    const latest = new Map<string, DeltaSession>();
+    const latest = new Map<string, DeltaLoad>();
     const rejects: RejectInput[] = [];
-    const warnings: Record<string, number> = {};
     batch.rows.forEach((row, i) => {
       if (!changedSince(row, watermark.getTime())) return;
       const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
@@ -138,22 +158,25 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
         rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
         return;
       }
-      for (const w of mapped.warnings) warnings[w] = (warnings[w] ?? 0) + 1;
-      const seen = latest.get(mapped.session.legacyId);
+      const s = mapped.session;
+      const seen = latest.get(s.legacyId);
       // Two rows with one id in a batch: one upsert statement may not touch a row twice; the latest wins.
-      if (!seen || seen.updatedAt < mapped.session.updatedAt) latest.set(mapped.session.legacyId, mapped.session);
+      if (!seen || seen.session.updatedAt < s.updatedAt) {
+        latest.set(s.legacyId, { id: sessionId(s.tenantId, s.legacyId, s.externalId), session: s, sourceRecord: batch.ordinals[i]!, warnings: mapped.warnings });
+      }
     });
-    const rows = [...latest.values()].map(toColumns);
+    const writes = await changing(ctx, [...latest.values()]);
+    const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
     await ctx.commit({
       cursor: { after: batch.position },
       read: batch.rows.length,
       written: rows.length,
       rejects,
-      warnings,
+      warnings: tallyCodes(writes.map((l) => l.warnings)) as Record<string, number>,
       facts: { watermark: watermark.toISOString() },
       write: async (tx) => {
         if (rows.length === 0) return;
-        await tx.insertMany('virtual_sessions', COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
+        await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
         // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
         await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]), {
           onConflict: '(tenant_id, entity, legacy_id) do nothing',

@@ -7,7 +7,8 @@ import { activeCutover, cutoverHistory } from './cutover-records';
  * Step 4.3: legacy took writes until Kong answered 301 for it, after 4.1 had read it. Once the cut-over
  * routing is in force (checked against the gateway), the same delta sync runs again and catches them; for
  * what 4.1 already synced it changes nothing (upserts keep the newer version, billing is keyed by legacy
- * id, participants only go to sessions that have none, rejects already recorded are not repeated).
+ * id, participants are refolded from legacy and only differences written, rejects already recorded are not
+ * repeated) and reports 0 written.
  */
 export const finalDeltaSyncStep: Step = {
   id: '4.3',

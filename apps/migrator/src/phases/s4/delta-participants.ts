@@ -1,119 +1,162 @@
-import {
-  groupParticipantEvents,
-  isLeftWithoutJoin,
-  parseParticipantEvent,
-  tallyCodes,
-  type LegacyAuditLog,
-  type ParticipantAggregate,
-} from '@vc/domain/legacy';
-import type { Checkpoint, StepContext } from '../../engine/types';
-import { deleteLeaveOnly, leftWithoutJoinRejects, mergeAggregates, PARTICIPANT_HISTORY } from '../s1/participant-history';
-import { upsertParticipants } from '../s1/participant-rows';
+import { aggregateOf, isLeftWithoutJoin, mergeParticipant, parseParticipantEvent, tallyCodes, type LegacyAuditLog, type ParticipantAggregate, type WarningCode } from '@vc/domain/legacy';
+import type { RejectInput, StepContext, Tx } from '../../engine/types';
+import type { LegacyBatch } from '../../legacy/types';
+import { leftWithoutJoinRejects, PARTICIPANT_HISTORY } from '../s1/participant-history';
 
-// Per step: 4.1 and 4.3 share a dry run's scratch, and each would fold on its own.
-const dryAggregatesKey = (ctx: StepContext) => `s4:${ctx.stepId}:dry-participants`;
-/** Cursor of this stage: the target sessions (legacy id → id), the AuditLog position, and whether folding is over. */
-type Targets = Record<string, string>;
+const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
+/** Sessions whose participants come from legacy: migrated and historical (S1's, or loaded as such by a delta sync). */
+const FOLDED_STATUSES = new Set(['ended', 'cancelled']);
+const COLUMNS = ['session_id', 'tenant_id', 'participant_ref', 'role', 'display_name', 'first_joined_at', 'last_left_at', 'join_count', 'source'] as const;
+// Replaces a backfilled row with the refold; a row the new service recorded itself (`live`) is never touched.
+const REPLACE = `(session_id, participant_ref) do update set role = excluded.role, display_name = excluded.display_name,
+  first_joined_at = excluded.first_joined_at, last_left_at = excluded.last_left_at, join_count = excluded.join_count
+  where session_participants.source = 'audit_backfill'`;
 
-/** The ended delta sessions with no participant yet; fixed in the cursor so a resumed run folds the same ones. */
-async function findTargets(ctx: StepContext, watermark: Date): Promise<Targets> {
-  const rows = await ctx.query<{ legacy_id: string; id: string }>(
-    `select s.legacy_id, s.id from virtual_sessions s
-      where s.tenant_id = $1 and s.legacy_id is not null and s.status = 'ended' and (s.updated_at >= $2 or s.created_at >= $2)
-        and not exists (select 1 from session_participants p where p.session_id = s.id)`,
-    [ctx.tenantId, watermark.toISOString()],
+interface Folded {
+  sessionId: string;
+  aggregate: ParticipantAggregate;
+  /** Warnings of the events folded into it, one entry per event (counted only when the row is written). */
+  warnings: WarningCode[][];
+}
+
+interface Fold {
+  participants: Map<string, Folded>;
+  rejects: RejectInput[];
+  read: number;
+  deferred: number;
+}
+
+interface Stored {
+  session_id: string;
+  participant_ref: string;
+  role: string;
+  display_name: string | null;
+  first_joined_at: Date | string | null;
+  last_left_at: Date | string | null;
+  join_count: number;
+  source: string;
+}
+
+const key = (sessionId: string, actorRef: string) => `${sessionId}\u0000${actorRef}`;
+const ms = (v: Date | string | null) => (v === null ? null : new Date(v).getTime());
+
+/** Legacy id → (id, status) of the tenant's migrated sessions a batch names. */
+async function sessionsNamed(ctx: StepContext, legacyIds: readonly string[]): Promise<Map<string, { id: string; status: string }>> {
+  if (legacyIds.length === 0) return new Map();
+  const rows = await ctx.query<{ legacy_id: string; id: string; status: string }>(
+    'select legacy_id, id, status::text as status from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])',
+    [ctx.tenantId, legacyIds],
   );
-  return Object.fromEntries(rows.map((r) => [r.legacy_id, r.id]));
+  return new Map(rows.map((r) => [r.legacy_id, { id: r.id, status: r.status }]));
 }
 
-/** What a dry run folded so far (nothing is written, so the settle and the count read this). */
-function dryAggregates(ctx: StepContext): Map<string, ParticipantAggregate> {
-  return (ctx.scratch.get(dryAggregatesKey(ctx)) as Map<string, ParticipantAggregate> | undefined) ?? new Map<string, ParticipantAggregate>();
+async function foldBatch(ctx: StepContext, batch: LegacyBatch, fold: Fold): Promise<void> {
+  fold.read += batch.rows.length;
+  const events = batch.rows.flatMap((row, i) => {
+    const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+    if (parsed.kind === 'reject') fold.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
+    return parsed.kind === 'event' ? [{ ...parsed, row }] : [];
+  });
+  const sessions = await sessionsNamed(ctx, [...new Set(events.map((e) => e.event.sessionLegacyId))]);
+  for (const { event, warnings, row } of events) {
+    const session = sessions.get(event.sessionLegacyId);
+    if (!session) {
+      fold.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
+      continue;
+    }
+    // Still upcoming at the as-of (or run by the new service since): its participants are not legacy's to give.
+    if (!FOLDED_STATUSES.has(session.status)) {
+      fold.deferred += 1;
+      continue;
+    }
+    const k = key(session.id, event.actorRef);
+    const seen = fold.participants.get(k);
+    const one = aggregateOf(event);
+    if (seen) {
+      seen.aggregate = mergeParticipant(seen.aggregate, one);
+      seen.warnings.push(warnings);
+    } else fold.participants.set(k, { sessionId: session.id, aggregate: one, warnings: [warnings] });
+  }
 }
 
-function foldDry(ctx: StepContext, aggregates: readonly ParticipantAggregate[]): void {
-  ctx.scratch.set(dryAggregatesKey(ctx), mergeAggregates(dryAggregates(ctx), aggregates));
+function differs(stored: Stored, a: ParticipantAggregate): boolean {
+  return (
+    stored.role !== a.role ||
+    stored.display_name !== a.displayName ||
+    ms(stored.first_joined_at) !== ms(a.firstJoinedAt) ||
+    ms(stored.last_left_at) !== ms(a.lastLeftAt) ||
+    stored.join_count !== a.joinCount
+  );
+}
+
+/** The backfilled participants of the tenant's historical migrated sessions, as stored now. */
+async function storedParticipants(ctx: StepContext): Promise<Map<string, Stored>> {
+  const rows = await ctx.query<Stored>(
+    `select p.session_id, p.participant_ref, p.role::text as role, p.display_name, p.first_joined_at, p.last_left_at, p.join_count, p.source::text as source
+       from session_participants p join virtual_sessions s on s.id = p.session_id
+      where p.tenant_id = $1 and s.legacy_id is not null and s.status in ('ended', 'cancelled')`,
+    [ctx.tenantId],
+  );
+  return new Map(rows.map((r) => [key(r.session_id, r.participant_ref), r]));
+}
+
+async function apply(tx: Tx, tenantId: string, upserts: readonly Folded[], deletes: readonly Stored[]): Promise<void> {
+  if (upserts.length > 0) {
+    const rows = upserts.map(({ sessionId, aggregate: a }) => [sessionId, tenantId, a.actorRef, a.role, a.displayName, a.firstJoinedAt, a.lastLeftAt, a.joinCount, 'audit_backfill']);
+    await tx.insertMany('session_participants', COLUMNS, rows, { onConflict: REPLACE, conflictsLikely: true });
+  }
+  if (deletes.length > 0) {
+    await tx.query(
+      `delete from session_participants p using unnest($1::uuid[], $2::text[]) as d(session_id, participant_ref)
+        where p.session_id = d.session_id and p.participant_ref = d.participant_ref and p.source = 'audit_backfill'`,
+      [deletes.map((d) => d.session_id), deletes.map((d) => d.participant_ref)],
+    );
+  }
 }
 
 /**
- * Every participant event of the targets, folded batch by batch: a participant's join and leave may be
- * in different batches, and the upsert merges them as S1 does. Leave-only participants are kept until
- * every event is folded (a later batch may hold the join); {@link settle} deals with them.
+ * The participants of the tenant's migrated historical sessions (ended or cancelled), folded again from
+ * ALL of the tenant's AuditLog participant history by the S1 rules, then written as a difference: a
+ * participant whose fold changed (a later join, a later leave) is replaced, a new one (a caregiver who
+ * joined later) is added, a backfilled one legacy no longer supports is removed. The fold is a function of
+ * legacy's events, never added onto what is stored, so a re-run, a resumed run or `--restart-step` cannot
+ * count a join twice: the target ends with what S1 would fold from the same legacy data.
+ *
+ * The fold is kept in memory (one entry per participant of the tenant) and committed once, with its
+ * rejects (`missing_actor`, `invalid_datetime`, `orphan_event`, `left_without_join`; those an earlier
+ * step recorded are left out by the caller's context); an interrupted run folds again from the start.
+ * Events of sessions still upcoming (or run by the new service since) are counted `deferred`.
+ * `written` and warnings count only participants this run changes. Returns false when interrupted.
  */
-async function foldEvents(ctx: StepContext, targets: Targets, after: string | null): Promise<boolean> {
+export async function foldDeltaParticipants(ctx: StepContext): Promise<boolean> {
   const source = await ctx.services.legacy();
-  for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
-    const kept = batch.rows.flatMap((row) => {
-      const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-      return parsed.kind === 'event' && targets[parsed.event.sessionLegacyId] ? [parsed] : [];
-    });
-    const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: targets[aggregate.sessionLegacyId]!, aggregate }));
-    if (ctx.options.dryRun) foldDry(ctx, aggregates.map((a) => a.aggregate));
-    await ctx.commit({
-      cursor: { stage: 'participants', targets, position: batch.position },
-      // Every AuditLog row this pass consumed, kept or not: rates and progress count source rows.
-      read: batch.rows.length,
-      written: 0,
-      warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-      write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
-    });
+  const fold: Fold = { participants: new Map(), rejects: [], read: 0, deferred: 0 };
+  for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+    await foldBatch(ctx, batch, fold);
+    ctx.progress(fold.read);
     if (ctx.signal.aborted) return false;
   }
-  return true;
-}
-
-/**
- * Once every event is folded, a participant of a target with leaves and no join never joined (S1's
- * `left_without_join`): the row goes and its events are rejected. Each round handles up to a batch of such
- * participants and commits; settled ones are gone, so a resumed run picks up the rest.
- */
-async function settle(ctx: StepContext, targets: Targets, position: string | null): Promise<void> {
-  if (ctx.options.dryRun) {
-    const ghosts = [...dryAggregates(ctx).values()].filter(isLeftWithoutJoin).map((g) => ({ legacyId: g.sessionLegacyId, actorRef: g.actorRef }));
-    const rejects = await leftWithoutJoinRejects(await ctx.services.legacy(), ctx.tenantId, ctx.options.batchSize, ghosts);
-    await ctx.commit({ cursor: { stage: 'participants', targets, position, settling: true }, read: 0, written: 0, rejects });
-    return;
-  }
-  for (;;) {
-    const ghosts = await ctx.query<{ session_id: string; legacy_id: string; participant_ref: string }>(
-      `select p.session_id, s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
-        where p.tenant_id = $1 and p.session_id = any($2::uuid[]) and p.source = 'audit_backfill' and p.join_count = 0
-        order by p.session_id, p.participant_ref limit $3`,
-      [ctx.tenantId, Object.values(targets), ctx.options.batchSize],
-    );
-    if (ghosts.length === 0) return;
-    const leaveOnly = ghosts.map((g) => ({ legacyId: g.legacy_id, actorRef: g.participant_ref }));
-    const rejects = await leftWithoutJoinRejects(await ctx.services.legacy(), ctx.tenantId, ctx.options.batchSize, leaveOnly);
-    await ctx.commit({ cursor: { stage: 'participants', targets, position, settling: true }, read: 0, written: 0, rejects, write: (tx) => deleteLeaveOnly(tx, ghosts) });
-  }
-}
-
-/** Participants the targets now have (what a dry run would have written). */
-async function participantCount(ctx: StepContext, targets: Targets): Promise<number> {
-  if (ctx.options.dryRun) return [...dryAggregates(ctx).values()].filter((a) => !isLeftWithoutJoin(a)).length;
-  const [row] = await ctx.query<{ n: number }>(`select count(*)::int as n from session_participants where session_id = any($1::uuid[])`, [Object.values(targets)]);
-  return row?.n ?? 0;
-}
-
-/**
- * Participants of the sessions the delta sync loaded that have none yet: their AuditLog events were
- * orphans when S1 ran (the session was not loaded) or did not exist then. Sessions S1 already backfilled
- * are left alone, so no event is ever folded twice. Folded across AuditLog batches like S1 1.4 (a leave
- * whose join was in an earlier batch still sets `last_left_at`); participants that only ever left are
- * settled at the end as `left_without_join`. Batches commit with the cursor (exactly once each).
- * Returns false when interrupted; ends with the cursor at the `billing` stage.
- */
-export async function foldDeltaParticipants(ctx: StepContext, checkpoint: Checkpoint, watermark: Date): Promise<boolean> {
-  let targets = checkpoint.cursor?.targets as Targets | undefined;
-  const position = (checkpoint.cursor?.position as string | null | undefined) ?? null;
-  if (!targets) {
-    targets = await findTargets(ctx, watermark);
-    await ctx.commit({ cursor: { stage: 'participants', targets, position: null }, read: 0, written: 0 });
-  }
-  if (Object.keys(targets).length > 0) {
-    if (checkpoint.cursor?.settling !== true && !(await foldEvents(ctx, targets, position))) return false;
-    await settle(ctx, targets, position);
-  }
-  await ctx.commit({ cursor: { stage: 'billing' }, read: 0, written: await participantCount(ctx, targets) });
+  const folded = [...fold.participants.values()];
+  const ghosts = folded.filter((f) => isLeftWithoutJoin(f.aggregate));
+  const ghostRejects = await leftWithoutJoinRejects(source, ctx.tenantId, ctx.options.batchSize, ghosts.map((g) => ({ legacyId: g.aggregate.sessionLegacyId, actorRef: g.aggregate.actorRef })));
+  const stored = await storedParticipants(ctx);
+  const kept = new Set<string>();
+  const upserts = folded.filter((f) => {
+    if (isLeftWithoutJoin(f.aggregate)) return false;
+    const k = key(f.sessionId, f.aggregate.actorRef);
+    kept.add(k);
+    const row = stored.get(k);
+    return !row || (row.source === 'audit_backfill' && differs(row, f.aggregate));
+  });
+  const deletes = [...stored.entries()].filter(([k, row]) => row.source === 'audit_backfill' && !kept.has(k)).map(([, row]) => row);
+  await ctx.commit({
+    cursor: { stage: 'ends' },
+    read: fold.read,
+    written: upserts.length + deletes.length,
+    deferred: fold.deferred,
+    rejects: [...fold.rejects, ...ghostRejects],
+    warnings: tallyCodes(upserts.flatMap((u) => u.warnings)) as Record<string, number>,
+    write: (tx) => apply(tx, ctx.tenantId, upserts, deletes),
+  });
   return true;
 }

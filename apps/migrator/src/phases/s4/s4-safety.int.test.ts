@@ -7,10 +7,9 @@ import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeCli } from '../../cli';
 import { lockTenantPhase } from '../../engine/lock';
-import { ExitError } from '../../exit-error';
 import { FIXTURE, legacyQuery, loadLegacyDatabases, type LegacyDatabases } from '../../validate/testing/harness';
+import { runInProcess, type Run } from './testing/in-process-cli';
 import { startKongProxy, type KongProxy } from './testing/kong-proxy';
 
 /**
@@ -41,27 +40,7 @@ let work: string;
 let s1RejectedId: string;
 const asOf = FIXTURE.asOf.toISOString();
 
-interface Run {
-  code: number;
-  stdout: string;
-  error?: string;
-}
-
-/** `migrator <args>` in process: stdout captured, an ExitError turned into its exit code. */
-async function cli(...args: string[]): Promise<Run> {
-  const argv = ['node', 'migrator', ...args];
-  let stdout = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  try {
-    await (await makeCli(argv)).parseAsync(argv);
-    return { code: 0, stdout };
-  } catch (error) {
-    if (error instanceof ExitError) return { code: error.exitCode, stdout, error: error.message };
-    throw error;
-  } finally {
-    out.mockRestore();
-  }
-}
+const cli = (...args: string[]) => runInProcess(args);
 const s4 = (tenant: string, ...extra: string[]) =>
   cli('phase', 's4', '--tenant', tenant, '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...extra);
 const json = <T = Record<string, unknown>>(run: Run) => JSON.parse(run.stdout) as T;
