@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { makeCli } from './cli';
 import { ExitError } from './exit-error';
+import { recordInvocation } from './ledger/record';
 import { jsonPrinted, printJson } from './output';
 
 /** The entry point, and the only place that calls process.exit: errors become exit codes (DESIGN §6). */
@@ -26,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
+const code = await recordInvocation(await main(process.argv));
 process.exitCode = code;
 // Open handles (a pool, a keep-alive socket) must not keep a finished run alive.
 setTimeout(() => process.exit(code), 50).unref();

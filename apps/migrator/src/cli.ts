@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { captureInvocation } from './ledger/invocation';
 import { isPhaseId, loadAllPhases, loadPhase } from './phases';
 
 const ENVIRONMENT = `
@@ -39,6 +40,7 @@ const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<Com
   validate: async () => (await import('./commands/validate')).makeValidateCommand(),
   rollback: async () => (await import('./commands/rollback')).makeRollbackCommand(),
   tenant: async () => (await import('./commands/tenant')).makeTenantCommand(),
+  ledger: async () => (await import('./commands/ledger')).makeLedgerCommand(),
 };
 
 /** The `migrator` program for this invocation (`argv` as in process.argv). */
@@ -47,7 +49,9 @@ export async function makeCli(argv: readonly string[]): Promise<Command> {
     .description('moves tenants from legacy digital-communication onto virtual-care, phase by phase (s0–s4), resumably')
     .exitOverride()
     .showHelpAfterError()
-    .addHelpText('after', ENVIRONMENT);
+    .addHelpText('after', ENVIRONMENT)
+    // Every command that writes gets a run-ledger row (bin.ts appends it when the exit status is known).
+    .hook('preAction', (_program, action) => captureInvocation(action));
   const named = argv[2];
   const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
   for (const name of wanted) program.addCommand(await COMMANDS[name]!(argv));

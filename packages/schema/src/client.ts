@@ -96,6 +96,7 @@ export const PG_ERROR = {
   deadlockDetected: '40P01',
   duplicateDatabase: '42P04',
   lockNotAvailable: '55P03',
+  undefinedTable: '42P01',
 } as const;
 
 /** The SQLSTATE of a driver error (pg and PGlite both expose `code`), if any. */

@@ -3,6 +3,7 @@ import { runPhase, type PhaseSummary } from '../engine/runner';
 import { queryOf } from '../engine/tx';
 import type { Phase, Services } from '../engine/types';
 import { ExitError } from '../exit-error';
+import { noteStepCounts } from '../ledger/invocation';
 import { printJson, printText } from '../output';
 import { PHASE_IDS, loadPhase } from '../phases';
 import { withCommandContext } from './context';
@@ -96,6 +97,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
         const tenants = await tenantsFor(phase, raw, services, queryOf(handle));
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: process.stderr.isTTY === true } });
       }, phase.requires);
+      noteStepCounts(summary.steps);
       if (raw.json) printJson(summary);
       else printSummary(summary);
       if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);

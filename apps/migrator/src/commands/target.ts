@@ -2,6 +2,7 @@ import { createDatabase, parseDatabaseUrl, type DatabaseHandle } from '@vc/schem
 import type { MigratorConfig } from '../config';
 import { lockPgliteDir } from '../engine/lock';
 import { ExitError } from '../exit-error';
+import { noteTargetOpened } from '../ledger/invocation';
 
 /**
  * Opens the target database of `VC_DATABASE_URL`. A PGlite directory is locked first: only one process
@@ -14,6 +15,7 @@ export async function openTarget(config: MigratorConfig): Promise<DatabaseHandle
   } catch (error) {
     throw new ExitError(2, `VC_DATABASE_URL: ${(error as Error).message}`, { cause: error });
   }
+  noteTargetOpened();
   const lock = target.kind === 'pglite' && target.dataDir !== undefined ? lockPgliteDir(target.dataDir) : undefined;
   try {
     const handle = await createDatabase(config.VC_DATABASE_URL);

@@ -13,6 +13,8 @@ const LEAK_PATTERNS: ReadonlyArray<{ what: string; pattern: RegExp }> = [
 
 // Session ids are uuids we minted: identifiers, not PHI, and they must not read as tokens.
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+// Digests and the tool's commit are labelled (`sha256:<64 hex>`, `git:<40 hex>`): hashes, not secrets.
+const LABELLED_DIGEST = /\b(sha256:[0-9a-f]{64}|git:[0-9a-f]{40})\b/g;
 
 export class PhiLeakError extends Error {
   override readonly name = 'PhiLeakError';
@@ -24,7 +26,7 @@ export class PhiLeakError extends Error {
 /** Throws a {@link PhiLeakError} when any string in `value` looks like PHI or a secret. */
 export function assertNoPhi(value: unknown, path = '$'): void {
   if (typeof value === 'string') {
-    const scrubbed = value.replace(UUID, 'uuid');
+    const scrubbed = value.replace(UUID, 'uuid').replace(LABELLED_DIGEST, 'digest');
     const hit = LEAK_PATTERNS.find((p) => p.pattern.test(scrubbed));
     if (hit) throw new PhiLeakError(path, hit.what);
     return;

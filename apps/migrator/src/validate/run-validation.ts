@@ -7,6 +7,7 @@ import { checkBilling } from './billing';
 import { checkConfig } from './configs';
 import { checkConsents } from './consents';
 import { checkEncounters } from './encounters';
+import { fingerprintChecks, tenantFingerprints, type TableFingerprint } from './fingerprints';
 import { checkHistoricalStatus, checkSessionCounts } from './sessions';
 import { s1Watermark } from './watermark';
 
@@ -20,6 +21,8 @@ export interface ValidationDeps {
   /** The instant "recent" and consent decisions are judged at. */
   asOf: Date;
   batchSize: number;
+  /** When given, each tenant's reconciliation fingerprints are kept here too (the evidence pack writes them). */
+  fingerprints?: Map<string, TableFingerprint[]>;
 }
 
 /** A validation run: the report, when it started and how long each check took (for the JUnit report). */
@@ -77,6 +80,17 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string, sec
   checks.push(...(await timed(['encounters.ended_sessions'], tenantId, seconds, () => checkEncounters(deps.db, tenantId, deps.fhir))));
   checks.push(...(await timed(['consents.accessible'], tenantId, seconds, () => checkConsents(deps.portal, deps.accessPolicy, tenantId, deps.asOf, deps.batchSize))));
   checks.push(...(await timed(['billing.recent_sessions'], tenantId, seconds, () => checkBilling(deps.db, deps.legacy, tenantId, deps.asOf, deps.batchSize))));
+  // Before S1 there is nothing to fingerprint: sessions.reconciled already names every row missing.
+  if (watermark) {
+    const at = watermark;
+    checks.push(
+      ...(await timed(['fingerprints.sessions', 'fingerprints.configs'], tenantId, seconds, async () => {
+        const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize);
+        deps.fingerprints?.set(tenantId, fingerprints);
+        return fingerprintChecks(tenantId, fingerprints);
+      })),
+    );
+  }
   return checks;
 }
 

@@ -13,6 +13,8 @@ export const CHECK_IDS = [
   'encounters.ended_sessions',
   'consents.accessible',
   'billing.recent_sessions',
+  'fingerprints.sessions',
+  'fingerprints.configs',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -156,4 +158,24 @@ export function checkError(id: CheckId, tenant: string, reason: string): CheckRe
 /** The run fails when any check fails or errs; an empty checklist is a failure too (nothing was validated). */
 export function overallStatus(checks: readonly CheckResult[]): 'pass' | 'fail' {
   return checks.length > 0 && checks.every((c) => c.status === 'pass') ? 'pass' : 'fail';
+}
+
+/**
+ * Reconciliation fingerprints: the order-independent digest of the legacy rows after mapping must equal
+ * the target's. `differing` are the `<Entity>:<legacy id>` of the rows a key-range split found different.
+ */
+export function fingerprintsMatch(
+  tenant: string,
+  table: 'sessions' | 'configs',
+  digests: { legacy: string; target: string; legacyRows: number; targetRows: number },
+  differing: readonly string[],
+): CheckResult {
+  return result(
+    `fingerprints.${table}`,
+    tenant,
+    digests.legacy === digests.target && differing.length === 0,
+    { digest: digests.legacy, rows: digests.legacyRows },
+    { digest: digests.target, rows: digests.targetRows, differing: differing.length },
+    differing,
+  );
 }

@@ -6,6 +6,7 @@ export {
   connectionTest,
   consentsAccessible,
   encountersForEndedSessions,
+  fingerprintsMatch,
   historicalStatuses,
   MAX_SAMPLES,
   overallStatus,

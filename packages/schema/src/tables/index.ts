@@ -7,3 +7,4 @@ export * from './billing';
 export * from './outbox';
 export * from './idempotency';
 export * from './migration';
+export * from './ledger';

@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import { ExitError } from '../exit-error';
+import { verifyChain } from '../ledger/chain';
+import { readLedger, tenantLedgerRows } from '../ledger/store';
+import { printJson, printText } from '../output';
+import { withCommandContext } from './context';
+
+const EXAMPLES = `
+Examples:
+  $ pnpm migrator ledger verify                 # exit 3 naming the first broken row
+  $ pnpm migrator ledger show --tenant acme --json
+
+Every invocation that writes (phases, rollback, decommission, tenant commands, --force overrides) appends
+one row to vc_migration.ledger: OS user and VC_OPERATOR, host, tool commit, command and flags (secret
+values never), sha256 of the effective configuration, start/end, exit status and per-step counts. Each row
+carries the sha256 of the row before it, so an edited, inserted or deleted row breaks the chain.`;
+
+/** `migrator ledger verify | show`: checks the run ledger's hash chain, or lists rows. */
+export function makeLedgerCommand(): Command {
+  const ledger = new Command('ledger').description('the tamper-evident run ledger: verify its hash chain, show its rows').addHelpText('after', EXAMPLES);
+  ledger
+    .command('verify')
+    .description('check the hash chain of vc_migration.ledger; exit 3 naming the first row that breaks it')
+    .option('--json', 'print one JSON verdict on stdout')
+    .action(async (flags: { json?: boolean }) => {
+      const verdict = await withCommandContext(async ({ handle }) => verifyChain(await readLedger(handle)));
+      if (flags.json) printJson(verdict);
+      else printText(verdict.status === 'intact' ? `ledger intact: ${verdict.rows} rows, tip ${verdict.tip}` : `ledger BROKEN at row ${verdict.seq}: ${verdict.message}`);
+      if (verdict.status === 'broken') throw new ExitError(3, verdict.message);
+    });
+  ledger
+    .command('show')
+    .description('list ledger rows (all, or those of one tenant)')
+    .option('--tenant <id>', 'only the rows that name this tenant (or ran every tenant)')
+    .option('--json', 'print one JSON object { rows } on stdout')
+    .action(async (flags: { tenant?: string; json?: boolean }) => {
+      const rows = await withCommandContext(async ({ handle }) => (flags.tenant ? tenantLedgerRows(handle, flags.tenant) : readLedger(handle)));
+      if (flags.json) printJson({ rows });
+      else printText(rows.map((r) => `${String(r.seq).padStart(5)} ${String(r.entry.startedAt)} exit ${String(r.entry.exitCode)} ${String(r.entry.osUser)} ${String(r.entry.command)}`).join('\n') || 'no ledger rows');
+    });
+  return ledger;
+}

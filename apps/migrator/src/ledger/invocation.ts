@@ -1,0 +1,134 @@
+import { execFileSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { MigratorConfig } from '../config';
+import { operatorName } from '../phases/s4/actor';
+import { assertNoPhi } from '../reports/phi-guard';
+import { canonicalJson, sha256 } from './canonical';
+
+/**
+ * What one invocation tells the ledger. cli.ts captures the command and its flags (commander's preAction
+ * hook, so every command — also ones added later — is covered without knowing it), a phase adds its
+ * per-step counts, and bin.ts appends the row once the exit status is known.
+ */
+export interface Invocation {
+  command: string;
+  args: string[];
+  flags: Record<string, unknown>;
+  tenants: string[];
+  startedAt: Date;
+  counts: Array<{ tenant: string; step: string; status: string; read: number; written: number; rejected: number; warnings: number }>;
+  /** Set when the command opened the target database: only then can it have written there. */
+  openedTarget: boolean;
+}
+
+/** Commands that only read the target (or write files elsewhere): no ledger row. */
+const READ_ONLY = new Set(['status', 'rejects', 'validate', 'ledger', 'evidence', 'help']);
+const SECRET_FLAG = /secret|password|passphrase|token|credential|key/i;
+
+let current: Invocation | undefined;
+
+/** The invocation to record, if this one writes (after the command's action ran or failed). */
+export function currentInvocation(): Invocation | undefined {
+  return current?.openedTarget ? current : undefined;
+}
+
+/**
+ * A flag's value as the ledger keeps it: dropped when the flag's name looks secret, a sha256 when the
+ * value would not pass the PHI guard (a URL, a FHIR reference, free text naming a patient), else as given.
+ */
+export function ledgerValue(name: string, value: unknown): unknown {
+  if (SECRET_FLAG.test(name)) return '[secret: not recorded]';
+  if (typeof value !== 'string') return value;
+  try {
+    assertNoPhi(value);
+    return value;
+  } catch {
+    return sha256(value);
+  }
+}
+
+/** commander's preAction hook: notes the command path, arguments and flags of a writing invocation. */
+export function captureInvocation(action: Command): void {
+  const names: string[] = [];
+  for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name());
+  const flags = action.opts<Record<string, unknown>>();
+  const args = action.args.map((a, i) => String(ledgerValue(`arg${i}`, a)));
+  if (READ_ONLY.has(names[0] ?? '') || flags.dryRun === true) return;
+  const tenants = typeof flags.tenant === 'string' ? [flags.tenant] : flags.allTenants ? ['*'] : [];
+  current = {
+    command: [...names, ...args].join(' '),
+    args,
+    flags: Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, ledgerValue(k, v)])),
+    tenants,
+    startedAt: new Date(),
+    counts: [],
+    openedTarget: false,
+  };
+}
+
+/** commands/target.ts: the command opened the target (a command that never does is not recorded). */
+export function noteTargetOpened(): void {
+  if (current) current.openedTarget = true;
+}
+
+/** A phase's per-step counts and the tenants it actually ran (for `--all-tenants`). */
+export function noteStepCounts(steps: ReadonlyArray<{ tenant: string; id: string; status: string; read: number; written: number; rejected: number; warnings: number }>): void {
+  if (!current) return;
+  current.counts.push(...steps.map((s) => ({ tenant: s.tenant, step: s.id, status: s.status, read: s.read, written: s.written, rejected: s.rejected, warnings: s.warnings })));
+  current.tenants = [...new Set([...current.tenants, ...steps.map((s) => s.tenant)])];
+}
+
+/** Settings whose values are secrets: the config hash covers only whether they were set. */
+const SECRET_SETTINGS = new Set(['VC_LEGACY_MASTER_KEY']);
+
+/** sha256 of the effective configuration, secret values (and URL passwords) left out. */
+export function configHash(config: MigratorConfig): string {
+  const effective: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(config)) {
+    if (value === undefined) continue;
+    if (SECRET_SETTINGS.has(name)) effective[name] = '[set]';
+    else if (typeof value === 'string') effective[name] = value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:[secret]@');
+    else effective[name] = value;
+  }
+  return sha256(canonicalJson(effective));
+}
+
+let commit: string | undefined;
+
+/**
+ * The tool's git commit: `VC_BUILD_COMMIT` (stamped by a build or image), else `git rev-parse HEAD` in
+ * the tool's own directory, else `unknown` (a tarball install). Prefixed `git:` so reports can tell it.
+ */
+export function toolCommit(env: NodeJS.ProcessEnv = process.env): string {
+  if (commit) return commit;
+  const stamped = env.VC_BUILD_COMMIT?.trim();
+  if (stamped && /^[0-9a-f]{7,40}$/i.test(stamped)) return (commit = `git:${stamped.toLowerCase()}`);
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dirname(fileURLToPath(import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
+    commit = /^[0-9a-f]{40}$/.test(head) ? `git:${head}` : 'unknown';
+  } catch {
+    commit = 'unknown';
+  }
+  return commit;
+}
+
+/** The ledger entry of a finished invocation (without seq and hashes, which the append adds). */
+export function ledgerEntry(invocation: Invocation, config: MigratorConfig, exitCode: number, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  return {
+    osUser: operatorName(),
+    operator: env.VC_OPERATOR?.trim() ? String(ledgerValue('operator', env.VC_OPERATOR.trim())) : null,
+    host: hostname(),
+    toolCommit: toolCommit(env),
+    command: invocation.command,
+    flags: invocation.flags,
+    configHash: configHash(config),
+    startedAt: invocation.startedAt.toISOString(),
+    endedAt: new Date().toISOString(),
+    exitCode,
+    status: exitCode === 0 ? 'done' : 'failed',
+    counts: invocation.counts,
+  };
+}

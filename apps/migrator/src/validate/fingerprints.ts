@@ -1,0 +1,121 @@
+import { fingerprintsMatch, type CheckResult } from '@vc/domain/checklist';
+import { mapLegacySession, mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession, type MappedSession } from '@vc/domain/legacy';
+import { queryRows, type Database } from '@vc/schema';
+import { sql } from 'drizzle-orm';
+import { digestOf, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
+import type { LegacySource } from '../legacy/types';
+
+/** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
+export interface TableFingerprint {
+  table: 'sessions' | 'configs';
+  legacy: { digest: string; rows: number };
+  target: { digest: string; rows: number };
+  equal: boolean;
+  differing: string[];
+  rangesCompared: number;
+}
+
+const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
+
+/**
+ * The columns S1's mapping decides and no later step may change: a session's identity, people, schedule,
+ * start, status and backend. ended_at (step 1.5 refines it), encounter_ref (S2/S4 backfill it), room and
+ * timestamps are left out.
+ */
+function sessionProjection(s: { legacyId: string; patientRef: string | null; practitionerRef: string | null; scheduledStart: unknown; scheduledEnd: unknown; startedAt: unknown; status: string; cancelReason: string | null; videoBackend: string }) {
+  return {
+    legacyId: s.legacyId,
+    patientRef: s.patientRef,
+    practitionerRef: s.practitionerRef,
+    scheduledStart: iso(s.scheduledStart as Date | null),
+    scheduledEnd: iso(s.scheduledEnd as Date | null),
+    startedAt: iso(s.startedAt as Date | null),
+    status: s.status,
+    cancelReason: s.cancelReason,
+    videoBackend: s.videoBackend,
+  };
+}
+
+/**
+ * Legacy side: every session row mapped as S1 maps it at the tenant's watermark, the duplicate-id winner
+ * per id. Rows S1 deferred (S4's delta sync owns them) are returned apart, to leave them out of both sides.
+ */
+async function legacySessionLeaves(legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<{ leaves: Map<string, bigint>; deferred: Set<string> }> {
+  const winners = new Map<string, MappedSession>();
+  const deferred = new Set<string>();
+  for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
+    for (const row of batch.rows) {
+      const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf: watermark });
+      if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
+      if (mapping.kind !== 'load') continue;
+      const seen = winners.get(mapping.session.legacyId);
+      if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later') winners.set(mapping.session.legacyId, mapping.session);
+    }
+  }
+  const leaves = new Map([...winners].map(([id, s]) => [id, leafOf(sessionProjection(s))]));
+  return { leaves, deferred };
+}
+
+async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>): Promise<Map<string, bigint>> {
+  const rows = await queryRows<{ legacy_id: string; patient_ref: string; practitioner_ref: string | null; scheduled_start: Date | null; scheduled_end: Date | null; started_at: Date | null; status: string; cancel_reason: string | null; video_backend: string }>(
+    db,
+    sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
+        from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null`,
+  );
+  const leaves = new Map<string, bigint>();
+  for (const r of rows) {
+    if (deferred.has(r.legacy_id)) continue;
+    leaves.set(r.legacy_id, leafOf(sessionProjection({ legacyId: r.legacy_id, patientRef: r.patient_ref, practitionerRef: r.practitioner_ref, scheduledStart: r.scheduled_start, scheduledEnd: r.scheduled_end, startedAt: r.started_at, status: r.status, cancelReason: r.cancel_reason, videoBackend: r.video_backend })));
+  }
+  return leaves;
+}
+
+/** A config's non-secret fields (credentials are re-encrypted: their ciphertexts differ by design). */
+const configProjection = (c: { tenantId: string; jitsiServerUrl: string; jitsiAppId: string; branding: unknown; enabled: boolean }) => ({
+  tenantId: c.tenantId,
+  jitsiServerUrl: c.jitsiServerUrl,
+  jitsiAppId: c.jitsiAppId,
+  branding: c.branding ?? null,
+  enabled: c.enabled,
+});
+
+async function configLeaves(db: Database, legacy: LegacySource, tenantId: string): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint> }> {
+  const legacyLeaves = new Map<string, bigint>();
+  for await (const batch of legacy.read('TenantVirtualCareConfig', { tenantId, batchSize: 10 })) {
+    for (const row of batch.rows) legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig).config)));
+  }
+  const rows = await queryRows<{ jitsi_server_url: string; jitsi_app_id: string; branding: unknown; enabled: boolean }>(
+    db,
+    sql`select jitsi_server_url, jitsi_app_id, branding, enabled from tenant_virtual_care_configs where tenant_id = ${tenantId}`,
+  );
+  const target = new Map(rows.map((r) => [tenantId, leafOf(configProjection({ tenantId, jitsiServerUrl: r.jitsi_server_url, jitsiAppId: r.jitsi_app_id, branding: r.branding, enabled: r.enabled }))]));
+  return { legacy: legacyLeaves, target };
+}
+
+function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leaves): TableFingerprint {
+  const { differing, rangesCompared } = narrowDifference(legacy, target);
+  return {
+    table,
+    legacy: { digest: digestOf(legacy), rows: legacy.size },
+    target: { digest: digestOf(target), rows: target.size },
+    equal: differing.length === 0,
+    differing,
+    rangesCompared,
+  };
+}
+
+/** Both tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). */
+export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
+  const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize);
+  const configs = await configLeaves(db, legacy, tenantId);
+  return [compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred)), compare('configs', configs.legacy, configs.target)];
+}
+
+const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig' } as const;
+
+/** The `fingerprints.<table>` checks: legacy ≡ target, else the legacy ids that differ as samples. */
+export function fingerprintChecks(tenantId: string, fingerprints: readonly TableFingerprint[]): CheckResult[] {
+  return fingerprints.map((f) =>
+    fingerprintsMatch(tenantId, f.table, { legacy: f.legacy.digest, target: f.target.digest, legacyRows: f.legacy.rows, targetRows: f.target.rows }, f.differing.map((id) => `${ENTITY[f.table]}:${id}`)),
+  );
+}
