@@ -41,6 +41,7 @@ const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<Com
   rollback: async () => (await import('./commands/rollback')).makeRollbackCommand(),
   tenant: async () => (await import('./commands/tenant')).makeTenantCommand(),
   ledger: async () => (await import('./commands/ledger')).makeLedgerCommand(),
+  evidence: async () => (await import('./commands/evidence')).makeEvidenceCommand(),
 };
 
 /** The `migrator` program for this invocation (`argv` as in process.argv). */

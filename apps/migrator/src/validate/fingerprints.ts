@@ -13,6 +13,8 @@ export interface TableFingerprint {
   equal: boolean;
   differing: string[];
   rangesCompared: number;
+  /** Rows the service rewrote after the migration (a tenant admin's PUT /config): left out of both sides. */
+  changedSinceMigration: string[];
 }
 
 const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
@@ -79,20 +81,32 @@ const configProjection = (c: { tenantId: string; jitsiServerUrl: string; jitsiAp
   enabled: c.enabled,
 });
 
-async function configLeaves(db: Database, legacy: LegacySource, tenantId: string): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint> }> {
+/**
+ * Plan 2.1 has each tenant admin repoint the migrated config at the new Jitsi (PUT /config): a config
+ * written after S1's step 1.3 finished is the service's, no longer the migration's, and is compared no more.
+ */
+async function configLeaves(db: Database, legacy: LegacySource, tenantId: string): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint>; changed: string[] }> {
   const legacyLeaves = new Map<string, bigint>();
   for await (const batch of legacy.read('TenantVirtualCareConfig', { tenantId, batchSize: 10 })) {
     for (const row of batch.rows) legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig).config)));
   }
-  const rows = await queryRows<{ jitsi_server_url: string; jitsi_app_id: string; branding: unknown; enabled: boolean }>(
+  const rows = await queryRows<{ jitsi_server_url: string; jitsi_app_id: string; branding: unknown; enabled: boolean; changed: boolean }>(
     db,
-    sql`select jitsi_server_url, jitsi_app_id, branding, enabled from tenant_virtual_care_configs where tenant_id = ${tenantId}`,
+    sql`select c.jitsi_server_url, c.jitsi_app_id, c.branding, c.enabled,
+               coalesce(c.updated_at > (select finished_at from vc_migration.step_checkpoints k where k.tenant_id = c.tenant_id and k.phase = 's1' and k.step_id = '1.3'), false) as changed
+        from tenant_virtual_care_configs c where c.tenant_id = ${tenantId}`,
   );
-  const target = new Map(rows.map((r) => [tenantId, leafOf(configProjection({ tenantId, jitsiServerUrl: r.jitsi_server_url, jitsiAppId: r.jitsi_app_id, branding: r.branding, enabled: r.enabled }))]));
-  return { legacy: legacyLeaves, target };
+  const target = new Map<string, bigint>();
+  const changed: string[] = [];
+  for (const r of rows) {
+    if (r.changed) changed.push(tenantId);
+    else target.set(tenantId, leafOf(configProjection({ tenantId, jitsiServerUrl: r.jitsi_server_url, jitsiAppId: r.jitsi_app_id, branding: r.branding, enabled: r.enabled })));
+  }
+  for (const id of changed) legacyLeaves.delete(id);
+  return { legacy: legacyLeaves, target, changed };
 }
 
-function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leaves): TableFingerprint {
+function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leaves, changedSinceMigration: string[] = []): TableFingerprint {
   const { differing, rangesCompared } = narrowDifference(legacy, target);
   return {
     table,
@@ -101,6 +115,7 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
     equal: differing.length === 0,
     differing,
     rangesCompared,
+    changedSinceMigration,
   };
 }
 
@@ -108,7 +123,7 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
 export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
   const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize);
   const configs = await configLeaves(db, legacy, tenantId);
-  return [compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred)), compare('configs', configs.legacy, configs.target)];
+  return [compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred)), compare('configs', configs.legacy, configs.target, configs.changed)];
 }
 
 const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig' } as const;

@@ -16,6 +16,8 @@ function countingKms() {
       return new TextEncoder().encode(p);
     },
     reEncrypt: () => Promise.reject(new Error('unused')),
+    sign: () => Promise.reject(new Error('unused')),
+    verify: () => Promise.reject(new Error('unused')),
   };
   return { kms, calls };
 }

@@ -1,4 +1,4 @@
-import { DecryptCommand, EncryptCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, EncryptCommand, KMSClient, ReEncryptCommand, SignCommand, VerifyCommand } from '@aws-sdk/client-kms';
 import { type EncryptionContext, type Kms, KmsError, type KmsErrorCode } from './types';
 
 /** How to reach AWS KMS; everything else (credentials, region) comes from the standard AWS environment. */
@@ -115,5 +115,24 @@ export function createAwsKms(keyId: string, opts: AwsKmsOptions = {}): Kms {
       );
       return Buffer.from(out.CiphertextBlob!).toString('base64');
     },
+    async sign(message, signKeyId = keyId) {
+      const out = await call('Sign', () => client.send(new SignCommand({ KeyId: signKeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM })));
+      return { keyId: out.KeyId ?? signKeyId, algorithm: SIGNING_ALGORITHM, signature: Buffer.from(out.Signature!).toString('base64') };
+    },
+    async verify(message, signature) {
+      try {
+        const out = await client.send(
+          new VerifyCommand({ KeyId: signature.keyId, Message: message, MessageType: 'RAW', Signature: Buffer.from(signature.signature, 'base64'), SigningAlgorithm: signature.algorithm as typeof SIGNING_ALGORITHM }),
+        );
+        return out.SignatureValid === true;
+      } catch (error) {
+        // AWS answers a signature that does not verify with an error, not with SignatureValid: false.
+        if ((error as { name?: string }).name === 'KMSInvalidSignatureException') return false;
+        throw toKmsError('Verify', signature.keyId, error);
+      }
+    },
   };
 }
+
+/** Evidence signatures need an asymmetric KMS key (KeyUsage SIGN_VERIFY, ECC_NIST_P256). */
+const SIGNING_ALGORITHM = 'ECDSA_SHA_256';

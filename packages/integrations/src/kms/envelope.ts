@@ -58,3 +58,11 @@ export function gcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8A
 }
 
 export { NONCE_BYTES, TAG_BYTES };
+
+/**
+ * The key (version) a ciphertext was sealed under, when it is an envelope of ours (local keyring, stand-in);
+ * undefined for other blobs (real AWS KMS keeps its key material versions behind the key id).
+ */
+export function ciphertextKeyId(ciphertext: string): string | undefined {
+  return parseEnvelope(Buffer.from(ciphertext, 'base64'))?.keyId;
+}

@@ -1,4 +1,5 @@
-export { type EncryptionContext, type Kms, KmsError, type KmsErrorCode } from './types';
+export { type EncryptionContext, type Kms, KmsError, type KmsErrorCode, type KmsSignature } from './types';
+export { ciphertextKeyId } from './envelope';
 export { createKms, type CreateKmsOptions } from './create-kms';
 export { type AwsKmsOptions, kmsErrorCode } from './aws-kms';
 export { createLocalKms, rotateLocalKeyring, type LocalKeyring } from './local-keyring';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -133,10 +133,23 @@ export async function createLocalKms(path: string): Promise<Kms> {
     return seal(await keyFor(keyId), keyId, plaintext, canonicalContext(context)).toString('base64');
   }
 
+  // A signing key apart from the encryption key: the same bytes never serve two purposes.
+  const signingKey = async (id: string) => Buffer.from(hkdfSync('sha256', await keyFor(id), Buffer.alloc(0), 'vc-evidence-signing', 32));
+  const hmac = async (id: string, message: Uint8Array) => createHmac('sha256', await signingKey(id)).update(message).digest();
+
   return {
     description: `local:${path}`,
     keyId,
     encrypt,
+    async sign(message, signKeyId = keyId) {
+      return { keyId: signKeyId, algorithm: 'HMAC_SHA_256', signature: (await hmac(signKeyId, message)).toString('base64') };
+    },
+    async verify(message, signature) {
+      if (signature.algorithm !== 'HMAC_SHA_256') return false;
+      const expected = await hmac(signature.keyId, message);
+      const given = Buffer.from(signature.signature, 'base64');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
     decrypt: (ciphertext, context) => decrypt(ciphertext, context),
     async reEncrypt(ciphertext, source, destinationContext) {
       const plaintext = await decrypt(ciphertext, source.context, source.keyId);

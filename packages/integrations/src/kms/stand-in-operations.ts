@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { canonicalContext } from './context';
 import { open, parseEnvelope, seal } from './envelope';
+import { makeSigningHandlers } from './stand-in-signing';
 import type { EncryptionContext } from './types';
 
 // The KMS stand-in's TrentService operations, with the request and response shapes of the AWS KMS API reference.
@@ -59,6 +60,7 @@ export function makeHandlers(keys: Map<string, StandInKey>, aliases: Map<string,
     seal(key.material, key.id, plaintext, canonicalContext(context)).toString('base64');
 
   return {
+    ...makeSigningHandlers(resolveKey),
     Encrypt(body: Body) {
       const key = resolveKey(body.KeyId);
       const plaintext = blobOf(body, 'Plaintext');

@@ -18,6 +18,20 @@ export interface Kms {
    * plaintext leaving KMS (AWS `ReEncrypt`). The local keyring decrypts and re-encrypts in memory.
    */
   reEncrypt(ciphertext: string, source: { keyId?: string; context: EncryptionContext }, destinationContext: EncryptionContext): Promise<string>;
+  /**
+   * Signs `message` (e.g. an evidence manifest) under `keyId`, or under this KMS's signing key: AWS `Sign`
+   * (an asymmetric key, ECDSA_SHA_256), or the local keyring's HMAC-SHA256 under a key derived from its key.
+   */
+  sign(message: Uint8Array, keyId?: string): Promise<KmsSignature>;
+  /** Whether `signature` is a valid signature of `message` (AWS `Verify`; the local keyring recomputes the HMAC). */
+  verify(message: Uint8Array, signature: KmsSignature): Promise<boolean>;
+}
+
+/** A detached signature: the key and algorithm that made it, and the signature bytes in base64. */
+export interface KmsSignature {
+  keyId: string;
+  algorithm: string;
+  signature: string;
 }
 
 /** Why a KMS call failed. `throttled` and `unavailable` are retried with backoff; the rest fail the step. */

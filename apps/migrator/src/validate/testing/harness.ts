@@ -88,7 +88,7 @@ function legacyAppSecret(blob: string, masterKey: string, tenantId: string): str
   }
 }
 
-function sensitiveValues(): string[] {
+export function sensitiveValues(): string[] {
   const data = generateLegacyData({ ...FIXTURE, target: 'mysql' });
   const values = new Set<string>([data.legacyMasterKey]);
   const add = (value: unknown) => {

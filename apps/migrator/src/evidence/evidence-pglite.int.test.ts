@@ -1,0 +1,112 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
+import { createDatabase } from '@vc/schema';
+import { extract } from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filesUnder, keyringSecrets, phiHits, producedOutput, runMigrator, sensitiveValues } from '../validate/testing/harness';
+
+/**
+ * The auditor's evidence on the embedded default (PGlite, the checked-in CSV export, the local keyring):
+ * the run ledger of real CLI runs, fingerprints that agree after a healthy S1 and name one altered row,
+ * a signed pack whose verify names a changed file, and a ledger verify that names an edited row. Every
+ * file the tests produce is grepped for the fixture's patient refs, names and secrets.
+ */
+const CSV_DIR = fileURLToPath(new URL('../../../../fixtures/legacy/csv', import.meta.url));
+const AS_OF = '2026-11-01T00:00:00.000Z';
+
+let work: string;
+let accessPolicy: AccessPolicyStandIn;
+let env: Record<string, string>;
+let pgDir: string;
+
+async function sql(statement: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  const handle = await createDatabase(`pglite:${pgDir}`);
+  try {
+    return (await handle.pglite!.query<Record<string, unknown>>(statement, params)).rows;
+  } finally {
+    await handle.close();
+  }
+}
+
+beforeAll(async () => {
+  [work, accessPolicy] = await Promise.all([mkdtemp(join(tmpdir(), 'vc-evidence-')), startAccessPolicyStandIn()]);
+  pgDir = join(work, 'pg');
+  const { legacyMasterKey } = JSON.parse(await readFile(join(CSV_DIR, 'expected.json'), 'utf8')) as { legacyMasterKey: string };
+  env = { VC_DATABASE_URL: `pglite:${pgDir}`, VC_LEGACY_EXPORT_DIR: CSV_DIR, VC_LEGACY_MASTER_KEY: legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}`, VC_ACCESS_POLICY_URL: accessPolicy.url, VC_OPERATOR: 'auditor-test' };
+  expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
+  const s1 = await runMigrator(['phase', 's1', '--tenant', 'acme', '--as-of', AS_OF, '--max-reject-rate', '0.5'], env);
+  expect(s1.code, s1.stderr).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  await accessPolicy?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { timeout: 240_000 }, () => {
+  it('records who ran which writing command with which flags and counts, and verifies the chain', async () => {
+    const shown = await runMigrator(['ledger', 'show', '--tenant', 'acme', '--json'], env);
+    const rows = (JSON.parse(shown.stdout) as { rows: Array<{ seq: number; entry: Record<string, unknown> }> }).rows;
+    // s0 prepared the database for every tenant, so its row belongs to acme's history too.
+    expect(rows.map((r) => r.entry.command)).toEqual(['phase s0', 'phase s1']);
+    const s1 = rows[1]!.entry;
+    expect(s1).toMatchObject({ operator: 'auditor-test', exitCode: 0, flags: { tenant: 'acme', asOf: AS_OF, maxRejectRate: '0.5' } });
+    expect(s1.configHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((s1.counts as Array<{ step: string }>).map((c) => c.step)).toContain('1.1');
+    const verify = await runMigrator(['ledger', 'verify', '--json'], env);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ status: 'intact', rows: 2 });
+  });
+
+  it('writes a signed pack whose manifest covers every file, and evidence verify names a file changed afterwards', async () => {
+    const out = join(work, 'evidence', 'acme');
+    const run = await runMigrator(['evidence', '--tenant', 'acme', '--out', out, '--sign', '--as-of', AS_OF, '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'written', archive: `${out}.tar.gz`, signed: true });
+    const manifest = JSON.parse(await readFile(join(out, 'MANIFEST.json'), 'utf8')) as { files: Array<{ path: string }> };
+    expect(manifest.files.map((f) => f.path)).toEqual([
+      'fingerprints.json', 'kms-keys.json', 'kong-after.json', 'kong-before.json', 'ledger.json', 'rejects.json', 'report.html',
+      'validation.json', 'validation.junit.xml', 'validation.md', 'warnings.json',
+    ]);
+    const fingerprints = JSON.parse(await readFile(join(out, 'fingerprints.json'), 'utf8')) as { tables: Array<{ table: string; equal: boolean; legacy: { rows: number } }> };
+    expect(fingerprints.tables.map((t) => [t.table, t.equal])).toEqual([['sessions', true], ['configs', true]]);
+    const keys = JSON.parse(await readFile(join(out, 'kms-keys.json'), 'utf8')) as { configs: Array<{ kmsKeyId: string; keyVersion: string }> };
+    expect(keys.configs[0]!.kmsKeyId).toMatch(/^local-/);
+    expect((await runMigrator(['evidence', 'verify', out], env)).code).toBe(0);
+
+    const unpacked = join(work, 'unpacked');
+    await mkdir(unpacked);
+    await extract({ file: `${out}.tar.gz`, cwd: unpacked });
+    expect((await runMigrator(['evidence', 'verify', join(unpacked, 'acme')], env)).code).toBe(0);
+
+    const rejects = join(unpacked, 'acme', 'rejects.json');
+    await writeFile(rejects, (await readFile(rejects, 'utf8')).replace('"count": 1', '"count": 0'));
+    const tampered = await runMigrator(['evidence', 'verify', join(unpacked, 'acme'), '--json'], env);
+    expect(tampered.code).toBe(3);
+    expect(JSON.parse(tampered.stdout)).toMatchObject({ status: 'tampered', file: 'rejects.json', problem: 'changed' });
+  });
+
+  it('fingerprints pinpoint a single altered target session by its legacy id', async () => {
+    const [row] = await sql(`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null order by legacy_id offset 17 limit 1`);
+    await sql(`update virtual_sessions set status = case when status = 'ended' then 'cancelled' else 'ended' end where tenant_id = 'acme' and legacy_id = $1`, [row!.legacy_id]);
+    const run = await runMigrator(['validate', '--tenant', 'acme', '--as-of', AS_OF, '--out', join(work, 'reports'), '--json'], env);
+    const check = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; samples: string[] }> }).checks.find((c) => c.id === 'fingerprints.sessions');
+    expect(check).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(row!.legacy_id)}`] });
+  });
+
+  it('ledger verify fails naming the row edited in place (exit 3)', async () => {
+    await sql(`update vc_migration.ledger set entry = jsonb_set(entry, '{exitCode}', '1') where seq = 2`);
+    const run = await runMigrator(['ledger', 'verify'], env);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('ledger BROKEN at row 2');
+  });
+
+  it('no file or output the tests produced carries a patient ref, a name or a secret of the fixture', async () => {
+    const texts = [...(await filesUnder(join(work, 'evidence'))), ...(await filesUnder(join(work, 'unpacked'))), ...(await filesUnder(join(work, 'reports'))), ...producedOutput().map((text, i) => ({ path: `run#${i}`, text }))];
+    expect(texts.length).toBeGreaterThan(20);
+    expect(phiHits(texts, [...sensitiveValues(), ...(await keyringSecrets(join(work, 'kms.json')))])).toEqual([]);
+  });
+});

@@ -1,0 +1,79 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { DatabaseHandle } from '@vc/schema';
+import type { Kms } from '@vc/integrations/kms';
+import { create as createTar } from 'tar';
+import { verifyChain } from '../ledger/chain';
+import { toolCommit } from '../ledger/invocation';
+import { readLedger } from '../ledger/store';
+import { assertNoPhi, writeValidationReports, type ValidationReport } from '../reports/index';
+import type { TableFingerprint } from '../validate/fingerprints';
+import { kmsKeys, kongSnapshots, rejectTally, warningTally } from './collect';
+import { renderEvidenceHtml } from './html';
+import { buildManifest, MANIFEST, SIGNATURE, signManifest } from './manifest';
+
+export interface EvidenceInput {
+  tenant: string;
+  outDir: string;
+  report: ValidationReport;
+  fingerprints: readonly TableFingerprint[];
+  /** Signs MANIFEST.json when given. */
+  signWith?: { kms: Kms; keyId?: string };
+  now?: Date;
+}
+
+// Gateway routing names upstream URLs: not PHI, so they are let through in the Kong files, and only there.
+const URL = /[a-z][a-z0-9+.-]*:\/\/[^\s"]*/gi;
+
+/** The PHI guard over a text file of the pack: it refuses the whole file, naming it, never the value. */
+function guard(file: string, text: string, allowUrls = false): string {
+  try {
+    assertNoPhi(allowUrls ? text.replace(URL, 'url') : text);
+  } catch (error) {
+    throw new Error(`evidence refused: ${file} would carry what looks like PHI or a secret (${(error as Error).message})`, { cause: error });
+  }
+  return text;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * Writes the tenant's evidence folder (every file through the PHI guard), its MANIFEST.json (and
+ * SIGNATURE.json when signing), then `<outDir>.tar.gz` of the folder. Returns both paths.
+ */
+export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceInput): Promise<{ dir: string; archive: string; files: number }> {
+  const { tenant, outDir } = input;
+  const now = input.now ?? new Date();
+  await mkdir(outDir, { recursive: true });
+  if ((await readdir(outDir)).length > 0) throw new Error(`--out ${outDir} is not empty: an evidence pack is written once, into a new folder`);
+  const allRows = await readLedger(handle);
+  const chain = verifyChain(allRows);
+  const ledger = allRows.filter((r) => r.tenants.includes(tenant) || r.tenants.includes('*'));
+  const [rejects, warnings, keys, kong] = await Promise.all([rejectTally(handle.db, tenant), warningTally(handle.db, tenant), kmsKeys(handle.db, tenant), kongSnapshots(handle.db, tenant)]);
+  const ledgerStatus = chain.status === 'intact' ? `intact (${chain.rows} rows)` : `BROKEN at row ${chain.seq}`;
+
+  const own = { 'validation.json': 'json', 'validation.junit.xml': 'junit', 'validation.md': 'md' } as const;
+  await writeValidationReports(input.report, Object.values(own), outDir);
+  const files: Record<string, string> = {
+    'ledger.json': json({ tenant, chain, rows: ledger }),
+    'fingerprints.json': json({ tenant, tables: input.fingerprints }),
+    'rejects.json': json({ tenant, byReason: rejects }),
+    'warnings.json': json({ tenant, byCode: warnings }),
+    'kms-keys.json': json({ tenant, configs: keys }),
+    'report.html': renderEvidenceHtml({ tenant, createdAt: now.toISOString(), report: input.report, ledger, ledgerStatus, fingerprints: input.fingerprints, rejects, warnings, keys, cutoverAt: kong.cutoverAt }),
+  };
+  for (const [file, text] of Object.entries(files)) await writeFile(join(outDir, file), guard(file, text), 'utf8');
+  await writeFile(join(outDir, 'kong-before.json'), guard('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true), 'utf8');
+  await writeFile(join(outDir, 'kong-after.json'), guard('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true), 'utf8');
+
+  const manifest = await buildManifest(outDir, { tenant, createdAt: now.toISOString(), toolCommit: toolCommit() });
+  const manifestText = guard(MANIFEST, json(manifest));
+  await writeFile(join(outDir, MANIFEST), manifestText, 'utf8');
+  if (input.signWith) {
+    const signature = await signManifest(input.signWith.kms, Buffer.from(manifestText, 'utf8'), input.signWith.keyId);
+    await writeFile(join(outDir, SIGNATURE), json(signature), 'utf8');
+  }
+  const archive = `${outDir.replace(/\/+$/, '')}.tar.gz`;
+  await createTar({ gzip: true, file: archive, cwd: dirname(outDir), portable: true }, [basename(outDir)]);
+  return { dir: outDir, archive, files: manifest.files.length + 1 + (input.signWith ? 1 : 0) };
+}
