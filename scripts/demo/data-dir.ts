@@ -5,7 +5,7 @@ import { join } from 'node:path';
  * What the demo keeps under its data directory. Only these are removed on a re-run, never the directory
  * itself, so a mistaken `VC_DEMO_DATA_DIR` cannot wipe anything the demo did not write.
  */
-export const DEMO_ENTRIES = ['pg', 'kms.json', 'reports', 'logs', 'kong.json'] as const;
+export const DEMO_ENTRIES = ['pg', 'kms.json', 'reports', 'logs', 'kong.json', 'evidence'] as const;
 
 export interface DataLayout {
   dir: string;
@@ -14,6 +14,8 @@ export interface DataLayout {
   reports: string;
   logs: string;
   kongFile: string;
+  /** The auditor's evidence packs (`migrator evidence`), one folder and .tar.gz per tenant. */
+  evidence: string;
 }
 
 export function dataLayout(dir: string): DataLayout {
@@ -24,6 +26,7 @@ export function dataLayout(dir: string): DataLayout {
     reports: join(dir, 'reports'),
     logs: join(dir, 'logs'),
     kongFile: join(dir, 'kong.json'),
+    evidence: join(dir, 'evidence'),
   };
 }
 

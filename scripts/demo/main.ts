@@ -8,7 +8,7 @@ import { dataLayout, resetDataDir } from './data-dir';
 import { readFixtureFacts } from './fixture';
 import { type LiveSessionOutcome, walkLiveSession } from './live-session';
 import { migratorRunner } from './migrator';
-import { runMigration } from './migration';
+import { runMigration, writeEvidence } from './migration';
 import { startDemoService } from './service';
 import { demoSettings } from './settings';
 import { startStandIns } from './stand-ins';
@@ -58,6 +58,7 @@ async function main(): Promise<number> {
     const ctx: DemoContext = { root, layout, facts, standIns, migrator: migratorRunner(root, layout.logs), env: demoEnvironments(settings, layout, facts, standIns), hs256Secret: newHs256Secret() };
     const migration = await runMigration(ctx);
     const live = await liveSession(ctx);
+    const evidence = await writeEvidence(ctx);
     const at = (p: string) => resolve(root, p);
     say(
       renderSummary({
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
         brokenTenants: facts.brokenTenants,
         ...migration,
         live,
-        paths: { root, dataDir: settings.dataDir, reports: at(layout.reports), logs: at(layout.logs), kongFile: at(layout.kongFile), parallelRun: at(migration.parallelRunDir) },
+        paths: { root, dataDir: settings.dataDir, reports: at(layout.reports), logs: at(layout.logs), kongFile: at(layout.kongFile), parallelRun: at(migration.parallelRunDir), evidence: at(evidence) },
         elapsedMs: Date.now() - started,
       }),
     );

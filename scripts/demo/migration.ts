@@ -49,6 +49,20 @@ async function configureTenants(ctx: DemoContext): Promise<void> {
 }
 
 /**
+ * Last, after the live session: the auditor's pack of the first healthy tenant, signed with the demo's KMS
+ * keyring, then verified. Returns its folder (the .tar.gz sits beside it).
+ */
+export async function writeEvidence(ctx: DemoContext): Promise<string> {
+  const tenant = ctx.facts.tenants.find((t) => !ctx.facts.brokenTenants.includes(t));
+  if (!tenant) throw new DemoFailure('the fixture export has no healthy tenant to write the evidence pack of');
+  const dir = join(ctx.layout.evidence, tenant);
+  await runStep(ctx.migrator, ctx.env.live, ctx.root, `evidence: ${tenant}'s auditor pack (reports, run ledger, fingerprints, tallies, KMS keys, Kong snapshots, MANIFEST, HTML), signed`, ['evidence', '--tenant', tenant, '--out', dir, '--sign', '--as-of', ctx.facts.asOf]);
+  await runStep(ctx.migrator, ctx.env.live, ctx.root, 'evidence verify: every file against MANIFEST.json, and the signature', ['evidence', 'verify', dir]);
+  say(`  evidence pack of ${tenant}: ${resolve(ctx.root, dir)}/report.html (archive ${resolve(ctx.root, dir)}.tar.gz)`);
+  return dir;
+}
+
+/**
  * S0 → S4 and validate, each the command an operator types, in a child process of the real CLI. The
  * runbooks validate before S4; the demo validates last so the report covers the delta sync too.
  */

@@ -14,7 +14,7 @@ export interface DemoResults {
   /** FHIR Encounters the migrator created for migrated ended sessions legacy left without one. */
   encountersBackfilled?: number;
   live?: LiveSessionOutcome;
-  paths: { root: string; dataDir: string; reports: string; logs: string; kongFile: string; parallelRun: string };
+  paths: { root: string; dataDir: string; reports: string; logs: string; kongFile: string; parallelRun: string; evidence: string };
   elapsedMs: number;
 }
 
@@ -90,6 +90,7 @@ export function renderSummary(r: DemoResults): string {
     `  parallel-run reports ${rel(r.paths.parallelRun)}/`,
     `  Kong after cutover   ${rel(r.paths.kongFile)}`,
     `  logs of every step   ${rel(r.paths.logs)}/`,
+    `  evidence pack        ${rel(r.paths.evidence)}/report.html (+ MANIFEST.json, SIGNATURE.json; archive ${rel(r.paths.evidence)}.tar.gz)`,
     `  explore the result   ${exploreCommand(r)}`,
     '',
     ok

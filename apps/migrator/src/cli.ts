@@ -9,6 +9,8 @@ Examples:
   $ pnpm migrator phase s1 --tenant acme --as-of 2026-11-01T00:00:00Z
   $ pnpm migrator validate --tenant acme --out reports/acme
   $ pnpm migrator status --tenant acme
+  $ pnpm migrator evidence --tenant acme --out evidence/acme --sign
+  $ pnpm migrator ledger verify
   $ pnpm migrator <command> --help        # each command's flags and examples
 
 Environment (DESIGN §8; every variable and its default: README.md, Configuration):
@@ -25,6 +27,8 @@ Environment (DESIGN §8; every variable and its default: README.md, Configuratio
   VC_FHIR_BASE_URL        FHIR R4 base URL, http(s)://… (s2, s4: Encounters legacy never made; tenant onboard)
   VC_LICENSING_URL        platform licensing API, http(s)://… (tenant onboard)
   VC_MODE                 live or shadow (s0 warns unless shadow before the cutover)
+  VC_OPERATOR             who runs it, recorded in the run ledger (vc_migration.ledger) beside the OS user
+  VC_BUILD_COMMIT         the tool's commit for the run ledger (default: git rev-parse HEAD, else unknown)
 
 Each command checks the settings it needs before it opens anything: a missing or malformed one is exit 2,
 naming the variable and the form expected (\`migrator phase --help\` lists what each phase needs).`;

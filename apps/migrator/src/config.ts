@@ -28,6 +28,8 @@ export const SETTING_FORMS = {
   VC_LICENSING_URL: 'the platform licensing API base URL, an http(s):// URL',
   VC_MODE: 'live or shadow',
   VC_LOG_LEVEL: 'fatal|error|warn|info|debug|trace|silent',
+  VC_OPERATOR: 'who runs the migrator (a person\'s id), for the run ledger',
+  VC_BUILD_COMMIT: 'the tool\'s git commit, 7 to 40 hex digits',
 } as const;
 
 export type SettingName = keyof typeof SETTING_FORMS;
@@ -62,6 +64,8 @@ const schema = z.object({
   VC_LICENSING_URL: httpUrl(F.VC_LICENSING_URL).optional(),
   VC_MODE: z.enum(['live', 'shadow'], { error: F.VC_MODE }).optional(),
   VC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: F.VC_LOG_LEVEL }).default('info'),
+  VC_OPERATOR: z.string().trim().min(1, F.VC_OPERATOR).max(200, F.VC_OPERATOR).optional(),
+  VC_BUILD_COMMIT: z.string().regex(/^[0-9a-fA-F]{7,40}$/, F.VC_BUILD_COMMIT).optional(),
 } satisfies Record<SettingName, z.ZodType>);
 
 export type MigratorConfig = Readonly<z.infer<typeof schema>>;

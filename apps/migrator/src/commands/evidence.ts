@@ -58,7 +58,7 @@ export function makeEvidenceCommand(): Command {
         const deps = { db: handle.db, legacy, portal: await services.portal(), accessPolicy: await services.accessPolicy(), fhir: config.VC_FHIR_BASE_URL ? services.fhir : undefined, asOf, batchSize: positiveInt('--batch-size', flags.batchSize), fingerprints };
         const report = await runValidation(deps, [flags.tenant]);
         const signWith = flags.sign || flags.signKey ? { kms: await services.kms(), ...(flags.signKey ? { keyId: flags.signKey } : {}) } : undefined;
-        const pack = await writeEvidencePack(handle, { tenant: flags.tenant, outDir: resolve(flags.out), report, fingerprints: fingerprints.get(flags.tenant) ?? [], ...(signWith ? { signWith } : {}) });
+        const pack = await writeEvidencePack(handle, { tenant: flags.tenant, outDir: resolve(flags.out), report, fingerprints: fingerprints.get(flags.tenant) ?? [], buildCommit: config.VC_BUILD_COMMIT, ...(signWith ? { signWith } : {}) });
         if (flags.json) printJson({ status: 'written', ...pack, validation: report.status, signed: signWith !== undefined });
         else printText(`evidence pack of ${flags.tenant}: ${pack.dir} (${pack.files} files; validation ${report.status}${signWith ? '; signed' : ''})\narchive: ${pack.archive}`);
       } finally {
@@ -72,11 +72,13 @@ export function makeEvidenceCommand(): Command {
     .argument('<dir>', 'the pack folder')
     .option('--json', 'print one JSON verdict on stdout')
     .action(async (dir: string, flags: { json?: boolean }) => {
+      // `evidence` has a --json of its own, which commander gives the parent wherever it is typed.
+      const json = flags.json === true || evidence.opts<{ json?: boolean }>().json === true;
       const config = loadConfig(process.env);
       const services = createServices(config);
       try {
         const verdict = await verifyPack(resolve(dir), services.kms);
-        if (flags.json) printJson(verdict);
+        if (json) printJson(verdict);
         else printText(verdict.status === 'intact' ? `evidence intact: ${verdict.files} files${verdict.signed ? ', signature valid' : ', unsigned'}` : `evidence TAMPERED: ${verdict.file}: ${verdict.message}`);
         if (verdict.status === 'tampered') throw new ExitError(3, verdict.message);
       } finally {

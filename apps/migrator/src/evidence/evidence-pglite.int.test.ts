@@ -91,7 +91,7 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
 
   it('fingerprints pinpoint a single altered target session by its legacy id', async () => {
     const [row] = await sql(`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null order by legacy_id offset 17 limit 1`);
-    await sql(`update virtual_sessions set status = case when status = 'ended' then 'cancelled' else 'ended' end where tenant_id = 'acme' and legacy_id = $1`, [row!.legacy_id]);
+    await sql(`update virtual_sessions set practitioner_ref = coalesce(practitioner_ref, 'none') || '-altered' where tenant_id = 'acme' and legacy_id = $1`, [row!.legacy_id]);
     const run = await runMigrator(['validate', '--tenant', 'acme', '--as-of', AS_OF, '--out', join(work, 'reports'), '--json'], env);
     const check = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; samples: string[] }> }).checks.find((c) => c.id === 'fingerprints.sessions');
     expect(check).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(row!.legacy_id)}`] });

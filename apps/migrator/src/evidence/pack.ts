@@ -19,6 +19,8 @@ export interface EvidenceInput {
   fingerprints: readonly TableFingerprint[];
   /** Signs MANIFEST.json when given. */
   signWith?: { kms: Kms; keyId?: string };
+  /** `VC_BUILD_COMMIT`, when stamped. */
+  buildCommit?: string;
   now?: Date;
 }
 
@@ -66,7 +68,7 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
   await writeFile(join(outDir, 'kong-before.json'), guard('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true), 'utf8');
   await writeFile(join(outDir, 'kong-after.json'), guard('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true), 'utf8');
 
-  const manifest = await buildManifest(outDir, { tenant, createdAt: now.toISOString(), toolCommit: toolCommit() });
+  const manifest = await buildManifest(outDir, { tenant, createdAt: now.toISOString(), toolCommit: toolCommit(input.buildCommit) });
   const manifestText = guard(MANIFEST, json(manifest));
   await writeFile(join(outDir, MANIFEST), manifestText, 'utf8');
   if (input.signWith) {

@@ -102,10 +102,9 @@ let commit: string | undefined;
  * The tool's git commit: `VC_BUILD_COMMIT` (stamped by a build or image), else `git rev-parse HEAD` in
  * the tool's own directory, else `unknown` (a tarball install). Prefixed `git:` so reports can tell it.
  */
-export function toolCommit(env: NodeJS.ProcessEnv = process.env): string {
+export function toolCommit(stamped: string | undefined): string {
+  if (stamped) return `git:${stamped.toLowerCase()}`;
   if (commit) return commit;
-  const stamped = env.VC_BUILD_COMMIT?.trim();
-  if (stamped && /^[0-9a-f]{7,40}$/i.test(stamped)) return (commit = `git:${stamped.toLowerCase()}`);
   try {
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dirname(fileURLToPath(import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
     commit = /^[0-9a-f]{40}$/.test(head) ? `git:${head}` : 'unknown';
@@ -116,12 +115,12 @@ export function toolCommit(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The ledger entry of a finished invocation (without seq and hashes, which the append adds). */
-export function ledgerEntry(invocation: Invocation, config: MigratorConfig, exitCode: number, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function ledgerEntry(invocation: Invocation, config: MigratorConfig, exitCode: number): Record<string, unknown> {
   return {
     osUser: operatorName(),
-    operator: env.VC_OPERATOR?.trim() ? String(ledgerValue('operator', env.VC_OPERATOR.trim())) : null,
+    operator: config.VC_OPERATOR ? String(ledgerValue('operator', config.VC_OPERATOR)) : null,
     host: hostname(),
-    toolCommit: toolCommit(env),
+    toolCommit: toolCommit(config.VC_BUILD_COMMIT),
     command: invocation.command,
     flags: invocation.flags,
     configHash: configHash(config),
