@@ -102,7 +102,9 @@ async function configLeaves(db: Database, legacy: LegacySource, tenantId: string
     if (r.changed) changed.push(tenantId);
     else target.set(tenantId, leafOf(configProjection({ tenantId, jitsiServerUrl: r.jitsi_server_url, jitsiAppId: r.jitsi_app_id, branding: r.branding, enabled: r.enabled })));
   }
-  for (const id of changed) legacyLeaves.delete(id);
+  // A config S1 rejected (its credentials did not decrypt) is tallied in the rejects, not migrated: not compared.
+  const rejected = await queryRows<{ legacy_key: string }>(db, sql`select legacy_key from vc_migration.rejects where tenant_id = ${tenantId} and phase = 's1' and step_id = '1.3'`);
+  for (const id of [...changed, ...rejected.map((r) => r.legacy_key)]) legacyLeaves.delete(id);
   return { legacy: legacyLeaves, target, changed };
 }
 

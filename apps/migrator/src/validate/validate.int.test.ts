@@ -96,6 +96,8 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       'encounters.ended_sessions',
       'consents.accessible',
       'billing.recent_sessions',
+      'fingerprints.sessions',
+      'fingerprints.configs',
     ]);
     const sessions = legacy.expected.tenants.acme!.sessions;
     const rejected = Object.values(sessions.rejected).reduce((a, b) => a + b, 0);
