@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config';
@@ -56,9 +57,9 @@ export function makeEvidenceCommand(): Command {
         if (!(await legacyTenants(legacy)).includes(flags.tenant)) throw new ExitError(2, `--tenant ${flags.tenant}: legacy knows no such tenant`);
         const fingerprints = new Map<string, TableFingerprint[]>();
         const deps = { db: handle.db, legacy, portal: await services.portal(), accessPolicy: await services.accessPolicy(), fhir: config.VC_FHIR_BASE_URL ? services.fhir : undefined, asOf, batchSize: positiveInt('--batch-size', flags.batchSize), fingerprints };
-        const report = await runValidation(deps, [flags.tenant]);
+        const { report, startedAt, seconds } = await runValidation(deps, [flags.tenant]);
         const signWith = flags.sign || flags.signKey ? { kms: await services.kms(), ...(flags.signKey ? { keyId: flags.signKey } : {}) } : undefined;
-        const pack = await writeEvidencePack(handle, { tenant: flags.tenant, outDir: resolve(flags.out), report, fingerprints: fingerprints.get(flags.tenant) ?? [], buildCommit: config.VC_BUILD_COMMIT, ...(signWith ? { signWith } : {}) });
+        const pack = await writeEvidencePack(handle, { tenant: flags.tenant, outDir: resolve(flags.out), report, junit: { startedAt, hostname: hostname() || 'localhost', seconds }, fingerprints: fingerprints.get(flags.tenant) ?? [], buildCommit: config.VC_BUILD_COMMIT, ...(signWith ? { signWith } : {}) });
         if (flags.json) printJson({ status: 'written', ...pack, validation: report.status, signed: signWith !== undefined });
         else printText(`evidence pack of ${flags.tenant}: ${pack.dir} (${pack.files} files; validation ${report.status}${signWith ? '; signed' : ''})\narchive: ${pack.archive}`);
       } finally {

@@ -16,6 +16,8 @@ export interface EvidenceInput {
   tenant: string;
   outDir: string;
   report: ValidationReport;
+  /** The validation run's start and check timings, for the JUnit report. */
+  junit?: Parameters<typeof writeValidationReports>[3];
   fingerprints: readonly TableFingerprint[];
   /** Signs MANIFEST.json when given. */
   signWith?: { kms: Kms; keyId?: string };
@@ -55,7 +57,7 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
   const ledgerStatus = chain.status === 'intact' ? `intact (${chain.rows} rows)` : `BROKEN at row ${chain.seq}`;
 
   const own = { 'validation.json': 'json', 'validation.junit.xml': 'junit', 'validation.md': 'md' } as const;
-  await writeValidationReports(input.report, Object.values(own), outDir);
+  await writeValidationReports(input.report, Object.values(own), outDir, input.junit);
   const files: Record<string, string> = {
     'ledger.json': json({ tenant, chain, rows: ledger }),
     'fingerprints.json': json({ tenant, tables: input.fingerprints }),
