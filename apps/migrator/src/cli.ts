@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { captureInvocation } from './ledger/invocation';
 import { isPhaseId, loadAllPhases, loadPhase } from './phases';
@@ -13,7 +14,7 @@ Examples:
   $ pnpm migrator ledger verify
   $ pnpm migrator <command> --help        # each command's flags and examples
 
-Environment (DESIGN §8; every variable and its default: README.md, Configuration):
+Environment (every variable and its default: README.md, Configuration):
   VC_DATABASE_URL         target: postgres://… or pglite:<dir> (default pglite:./.data/pg)
   VC_LEGACY_DATABASE_URL  legacy digital_communication: mysql://…   or
   VC_LEGACY_EXPORT_DIR    a legacy CSV export directory
@@ -48,10 +49,16 @@ const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<Com
   evidence: async () => (await import('./commands/evidence')).makeEvidenceCommand(),
 };
 
+/** The package's version: what `migrator --version` prints and a bug report should quote. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 /** The `migrator` program for this invocation (`argv` as in process.argv). */
 export async function makeCli(argv: readonly string[]): Promise<Command> {
   const program = new Command('migrator')
     .description('moves tenants from legacy digital-communication onto virtual-care, phase by phase (s0–s4), resumably')
+    .version(version(), '-V, --version')
     .exitOverride()
     .showHelpAfterError()
     .addHelpText('after', ENVIRONMENT)

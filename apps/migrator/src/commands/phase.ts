@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { runPhase, type PhaseSummary } from '../engine/runner';
+import { stopOnSignals } from '../engine/stop-signals';
 import { queryOf } from '../engine/tx';
 import type { Phase, Services } from '../engine/types';
 import { ExitError } from '../exit-error';
@@ -55,21 +56,9 @@ function settingsHelp(phases: readonly Phase[]): string {
   return `\n\nSettings each phase needs (checked before anything is opened; exit 2 naming what is missing):\n${lines.join('\n')}`;
 }
 
-/**
- * Installs SIGINT/SIGTERM handlers for the run: the first signal asks the current step to finish its
- * batch and stop; a second one falls back to the default (immediate) behaviour.
- */
-function stopOnSignals(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => {
-    process.stderr.write(`${name}: finishing the current batch, then stopping (resumable). Send again to stop at once.\n`);
-    controller.abort(new Error(name));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
+/** A spinner needs a terminal with a width: a 0-column pseudo-terminal would make ora redraw without end. */
+function spinnerFits(): boolean {
+  return process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
 }
 
 /**
@@ -95,7 +84,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
       const summary = await withCommandContext(async ({ config, log, handle, services }) => {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
         const tenants = await tenantsFor(phase, raw, services, queryOf(handle));
-        return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: process.stderr.isTTY === true } });
+        return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: spinnerFits() } });
       }, phase.requires);
       noteStepCounts(summary.steps);
       if (raw.json) printJson(summary);

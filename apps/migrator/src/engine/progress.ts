@@ -1,8 +1,9 @@
 import ora, { type Ora } from 'ora';
 
 /**
- * Step progress on stderr: an ora spinner with rows, rate and ETA on a TTY; otherwise a plain line at
- * most every few seconds and one when the step ends, so CI logs stay readable.
+ * Step progress on stderr: an ora spinner with rows, rate and ETA on a TTY (never in raw mode: ora's
+ * `discardStdin` would swallow Ctrl-C); otherwise a plain line at most every few seconds and one when
+ * the step ends, so CI logs stay readable.
  */
 export interface StepProgress {
   update(done: number, total?: number): void;
@@ -29,7 +30,7 @@ export function createStepProgress(label: string, options: { tty: boolean; quiet
   const startedAt = Date.now();
   if (options.quiet) return { update: () => undefined, finish: () => undefined };
   if (options.tty) {
-    const spinner: Ora = ora({ text: label, stream: process.stderr }).start();
+    const spinner: Ora = ora({ text: label, stream: process.stderr, discardStdin: false }).start();
     return {
       update: (done, total) => void (spinner.text = describe(label, done, total, startedAt)),
       finish: (ok, text) => void (ok ? spinner.succeed(`${label}: ${text}`) : spinner.fail(`${label}: ${text}`)),
