@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import type { MigratorConfig } from '../config';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
 import { runPhase, type PhaseSummary } from '../engine/runner';
 import { stopOnSignals } from '../engine/stop-signals';
 import { queryOf } from '../engine/tx';
@@ -31,11 +33,22 @@ async function defaultTenants(query: ReturnType<typeof queryOf>): Promise<string
   return rows.map((r) => r.tenant_id);
 }
 
-/** The tenants to run; `checkPhaseFlags` has made sure exactly one of --tenant and --all-tenants is given. */
-async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boolean }, services: Services, query: ReturnType<typeof queryOf>): Promise<string[]> {
+/**
+ * The tenants to run; `checkPhaseFlags` has made sure exactly one of --tenant and --all-tenants is given.
+ * With a legacy source configured, tenants are the ones it has: `--tenant` must name one (a typo is exit 2
+ * before anything is written) and `--all-tenants` is all of them, in every phase. Without one (s3 reads
+ * only patient_portal) the phase's own list, or the tenants S1 ran for, is used.
+ */
+async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boolean }, context: { config: MigratorConfig; services: Services; query: ReturnType<typeof queryOf> }): Promise<string[]> {
   if (phase.global) return ['*'];
-  if (raw.tenant) return [raw.tenant];
-  const tenants = phase.listTenants ? await phase.listTenants(services, query) : await defaultTenants(query);
+  const { config, services, query } = context;
+  const legacy = config.VC_LEGACY_DATABASE_URL || config.VC_LEGACY_EXPORT_DIR ? await services.legacy() : undefined;
+  const known = legacy ? await legacyTenantList(legacy) : undefined;
+  if (raw.tenant) {
+    if (known && legacy) assertKnownTenant(raw.tenant, known, legacy.description);
+    return [raw.tenant];
+  }
+  const tenants = known ?? (phase.listTenants ? await phase.listTenants(services, query) : await defaultTenants(query));
   if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
   return tenants;
 }
@@ -83,7 +96,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
     try {
       const summary = await withCommandContext(async ({ config, log, handle, services }) => {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
-        const tenants = await tenantsFor(phase, raw, services, queryOf(handle));
+        const tenants = await tenantsFor(phase, raw, { config, services, query: queryOf(handle) });
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: spinnerFits() } });
       }, phase.requires);
       noteStepCounts(summary.steps);

@@ -4,6 +4,7 @@ import { loadConfig, type SettingRequirement } from '../config';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
 import { printJson } from '../output';
+import { makeForgetCommand } from './tenant-forget';
 import { mintOnboardingTokens, onboardTenant, readSecretFile, type OnboardInput } from './tenant-onboard';
 
 /** Plan §3's module step calls the licensing API; its last step finds the first session's Encounter in FHIR. */
@@ -122,5 +123,6 @@ export function makeTenantCommand(): Command {
   return new Command('tenant')
     .description('tenant lifecycle after cutover')
     .addCommand(makeOnboardCommand())
+    .addCommand(makeForgetCommand())
     .addHelpText('after', ONBOARD_EXAMPLES);
 }

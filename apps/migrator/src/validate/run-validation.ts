@@ -1,5 +1,6 @@
 import { checkError, type CheckId, type CheckResult } from '@vc/domain/checklist';
 import type { Database } from '@vc/schema';
+import { legacyTenantList } from '../engine/known-tenants';
 import type { AccessPolicyClient, FhirClient } from '../engine/ports';
 import type { LegacySource } from '../legacy/types';
 import { assertNoPhi, buildValidationReport, checkKey, type ValidationReport } from '../reports/index';
@@ -105,6 +106,5 @@ export async function runValidation(deps: ValidationDeps, tenants: readonly stri
 
 /** `--all-tenants`: every tenant legacy knows, from its sessions and its configs. */
 export async function legacyTenants(legacy: LegacySource): Promise<string[]> {
-  const [sessions, configs] = await Promise.all([legacy.tenants('VirtualSession'), legacy.tenants('TenantVirtualCareConfig')]);
-  return [...new Set([...sessions, ...configs])].sort();
+  return legacyTenantList(legacy);
 }

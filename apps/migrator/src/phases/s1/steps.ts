@@ -1,4 +1,5 @@
 import { LEGACY_CREDENTIAL_KEYS, LEGACY_SOURCE } from '../../config';
+import { legacyTenantList } from '../../engine/known-tenants';
 import type { Phase, Services } from '../../engine/types';
 import { exportSessionsStep } from './1.1-sessions';
 import { videoBackendStep } from './1.2-video-backend';
@@ -8,9 +9,7 @@ import { historicalStatusStep } from './1.5-historical-status';
 
 /** `--all-tenants` in s1: every tenant with sessions or a config in the legacy source. */
 async function legacyTenants(services: Services): Promise<string[]> {
-  const source = await services.legacy();
-  const [sessions, configs] = await Promise.all([source.tenants('VirtualSession'), source.tenants('TenantVirtualCareConfig')]);
-  return [...new Set([...sessions, ...configs])].sort();
+  return legacyTenantList(await services.legacy());
 }
 
 /** S1, session data migration, per tenant: the plan's steps 1.1–1.5. */

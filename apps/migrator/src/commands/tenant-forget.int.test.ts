@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closestFirst } from '../engine/known-tenants';
+import { openCsvTarget, type CsvTarget } from '../testing/csv-target';
+import { runMigrator } from '../testing/run-cli';
+
+/**
+ * Tenants are what legacy says: a mistyped --tenant is refused before anything is written, listing the
+ * known tenants closest first; `tenant forget` removes the state an older release left for a phantom,
+ * records who and why, and refuses a tenant whose data was really migrated.
+ */
+const AS_OF = '2026-11-01T00:00:00Z';
+let target: CsvTarget;
+let client: pg.Client;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  target = await openCsvTarget('vc-tenants-', { tenants: 2, sessions: 20, auditPerSession: 2, seed: 5, asOf: AS_OF });
+  ({ client, env } = target);
+});
+
+afterAll(async () => target?.close());
+
+const stateOf = async (tenant: string) =>
+  (await client.query(`select (select count(*)::int from vc_migration.step_checkpoints where tenant_id = $1) as checkpoints, (select count(*)::int from vc_migration.runs where tenant_id = $1 and phase <> 'forget') as runs`, [tenant])).rows[0];
+
+describe('tenants come from legacy', () => {
+  it('orders the known tenants by closeness to a typo', () => {
+    expect(closestFirst('globx', ['acme', 'globex', 'initech'])[0]).toBe('globex');
+    expect(closestFirst('ACMEE', ['globex', 'acme'])).toEqual(['acme', 'globex']);
+  });
+
+  it('a mistyped --tenant is exit 2 listing the known tenants, closest first, and leaves no state', async () => {
+    const known = Object.keys(target.expected.tenants).sort();
+    const typo = `${known[1]}x`;
+    const result = await runMigrator(['phase', 's1', '--tenant', typo, '--as-of', AS_OF], env);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`unknown tenant "${typo}": the legacy source (csv:${join(target.work, 'csv')}) has ${known[1]}, ${known[0]}`);
+    expect(await stateOf(typo)).toEqual({ checkpoints: 0, runs: 0 });
+  }, 240_000);
+
+  it('tenant forget removes a phantom tenant\'s migration state and records who and why; --reason is required', async () => {
+    await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('acmee', 's1', '1.1', 'done'), ('acmee', 's1', '1.2', 'failed')`);
+    await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('acmee', 's1', 'done')`);
+    expect((await runMigrator(['tenant', 'forget', 'acmee'], env)).code).toBe(2);
+    const result = await runMigrator(['tenant', 'forget', 'acmee', '--reason', 'typo of acme', '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).removed).toMatchObject({ step_checkpoints: 2, runs: 1 });
+    expect(await stateOf('acmee')).toEqual({ checkpoints: 0, runs: 0 });
+    const { rows } = await client.query(`select options from vc_migration.runs where tenant_id = 'acmee' and phase = 'forget'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].options.reason).toBe('typo of acme');
+    expect(rows[0].options.actor).toMatch(/.+@.+/);
+  }, 240_000);
+
+  it('tenant forget refuses a tenant with a cutover (exit 2, naming it) and removes nothing', async () => {
+    await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('cutover-tenant', 's4', '4.2', 'done')`);
+    await client.query(`insert into vc_migration.cutovers (tenant_id, action) values ('cutover-tenant', 'cutover')`);
+    const result = await runMigrator(['tenant', 'forget', 'cutover-tenant', '--reason', 'oops'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('S4 routing changes (vc_migration.cutovers)');
+    expect((await stateOf('cutover-tenant')).checkpoints).toBe(1);
+  }, 240_000);
+});
