@@ -32,7 +32,7 @@ export function makeForgetCommand(): Command {
     .argument('<tenant>', 'the tenant id to forget')
     .requiredOption('--reason <text>', 'why (kept with who ran it)')
     .option('--json', 'print what was removed as JSON on stdout')
-    .addHelpText('after', '\nExample:\n  $ pnpm migrator tenant forget acmee --reason "typo of acme in an s1 run"')
+    .addHelpText('after', '\nExamples:\n  $ pnpm migrator tenant forget acmee --reason "typo of acme in an s1 run"')
     .action(async (tenant: string, flags: { reason: string; json?: boolean }) => {
       if (!flags.reason.trim()) throw new ExitError(2, '--reason must say why the tenant is forgotten');
       const result = await withCommandContext(async ({ handle }) => {
