@@ -72,6 +72,7 @@ export function makeEvidenceCommand(): Command {
     .description("check a pack folder against its MANIFEST.json (and SIGNATURE.json through VC_KMS); exit 3 naming a tampered file")
     .argument('<dir>', 'the pack folder')
     .option('--json', 'print one JSON verdict on stdout')
+    .addHelpText('after', '\nExamples:\n  $ pnpm migrator evidence verify ./evidence/acme          # exit 3 naming a changed, missing or added file\n  $ pnpm migrator evidence verify ./evidence/acme --json\n')
     .action(async (dir: string, flags: { json?: boolean }) => {
       // `evidence` has a --json of its own, which commander gives the parent wherever it is typed.
       const json = flags.json === true || evidence.opts<{ json?: boolean }>().json === true;

@@ -22,6 +22,7 @@ export function makeLedgerCommand(): Command {
     .command('verify')
     .description('check the hash chain of vc_migration.ledger; exit 3 naming the first row that breaks it')
     .option('--json', 'print one JSON verdict on stdout')
+    .addHelpText('after', '\nExamples:\n  $ pnpm migrator ledger verify            # exit 3 naming the first broken row\n  $ pnpm migrator ledger verify --json\n')
     .action(async (flags: { json?: boolean }) => {
       const verdict = await withCommandContext(async ({ handle }) => verifyChain(await readLedger(handle)));
       if (flags.json) printJson(verdict);
@@ -33,6 +34,7 @@ export function makeLedgerCommand(): Command {
     .description('list ledger rows (all, or those of one tenant)')
     .option('--tenant <id>', 'only the rows that name this tenant (or ran every tenant)')
     .option('--json', 'print one JSON object { rows } on stdout')
+    .addHelpText('after', '\nExamples:\n  $ pnpm migrator ledger show\n  $ pnpm migrator ledger show --tenant acme --json\n')
     .action(async (flags: { tenant?: string; json?: boolean }) => {
       const rows = await withCommandContext(async ({ handle }) => (flags.tenant ? tenantLedgerRows(handle, flags.tenant) : readLedger(handle)));
       if (flags.json) printJson({ rows });
