@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { indexR4Definitions } from '../fhir/r4-definitions';
 import { describeProblems, r4Problems } from '../fhir/r4-validate';
 import { listenOnLoopback } from '../loopback';
 import { decideFromConsents, isTelehealth, STORAGE_OUTCOME_SYSTEM, type FhirConsent, type StorageOutcome } from './fhir-consent';
@@ -26,6 +27,9 @@ type Stored = FhirConsent & { id: string; meta: { versionId: string; lastUpdated
 
 /** Starts the access-policy stand-in on 127.0.0.1 (free port). Consents live in memory, per tenant. */
 export async function startAccessPolicyStandIn(): Promise<AccessPolicyStandIn> {
+  // Index the R4 definitions before listening: done lazily, the first consent write would spend seconds on
+  // it and the migrator's 2 s client timeout would see a stand-in that does not answer.
+  indexR4Definitions();
   const tenants = new Map<string, Stored[]>();
   const counts = { received: 0, upserts: 0, searches: 0, decisions: 0 };
   let down = false;
