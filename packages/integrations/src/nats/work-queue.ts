@@ -47,6 +47,8 @@ export interface WorkQueue {
   publish(subject: string, payload: Uint8Array, msgId: string): Promise<PublishAck>;
   /** Up to `max` items, waiting at most `expiresMs` for the first; stops early when `signal` aborts. */
   fetch(max: number, expiresMs: number, signal: AbortSignal): AsyncIterable<WorkMessage>;
+  /** Items on the stream not yet acked (work-queue retention removes acked ones). */
+  messages(): Promise<number>;
   /** The consumer's AckWait as the server has it. */
   ackWaitMs(): Promise<number>;
   close(): Promise<void>;
@@ -113,6 +115,9 @@ export async function connectWorkQueue(opts: WorkQueueOptions): Promise<WorkQueu
       } finally {
         signal.removeEventListener('abort', stop);
       }
+    },
+    async messages() {
+      return (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
     },
     async ackWaitMs() {
       const jsm = await jetstreamManager(nc);
