@@ -30,6 +30,21 @@ export async function markRunning(query: Query, planId: string, itemKey: string,
   );
 }
 
+/** Puts back who was running the item (the lock refusal of a redelivery: the earlier worker still has it). */
+export async function restoreRunner(query: Query, planId: string, itemKey: string, previous: Worker | undefined): Promise<void> {
+  await query(`update vc_migration.plan_items set worker_host = $3, worker_pid = $4 where plan_id = $1 and item_key = $2 and status = 'running'`, [
+    planId,
+    itemKey,
+    previous?.host ?? null,
+    previous?.pid ?? null,
+  ]);
+}
+
+export async function runnerOf(query: Query, planId: string, itemKey: string): Promise<Worker | undefined> {
+  const [row] = await query<{ worker_host: string | null; worker_pid: number | null }>('select worker_host, worker_pid from vc_migration.plan_items where plan_id = $1 and item_key = $2', [planId, itemKey]);
+  return row?.worker_host ? { host: row.worker_host, pid: row.worker_pid ?? 0 } : undefined;
+}
+
 export async function heartbeat(query: Query, planId: string, itemKey: string, worker: Worker): Promise<void> {
   await query(`update vc_migration.plan_items set heartbeat_at = now() where plan_id = $1 and item_key = $2 and worker_host = $3 and worker_pid = $4 and status = 'running'`, [
     planId,

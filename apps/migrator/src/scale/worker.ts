@@ -6,7 +6,7 @@ import { queryOf } from '../engine/tx';
 import type { CommandContext } from '../commands/context';
 import { ExitError } from '../exit-error';
 import { isPhaseId, loadPhase } from '../phases';
-import { attemptsOf, heartbeat, itemStatus, markDone, markFailed, markQueued, markRunning, type Worker } from './item-state';
+import { attemptsOf, heartbeat, itemStatus, markDone, markFailed, markQueued, markRunning, restoreRunner, runnerOf, type Worker } from './item-state';
 import { loadPlanOptions, runOptionsOf, type WorkPayload } from './plan';
 
 export interface WorkerOptions {
@@ -41,7 +41,12 @@ export async function runWorker(ctx: CommandContext, queue: WorkQueue, opts: Wor
   const ackWaitMs = await queue.ackWaitMs();
   const lane = async () => {
     while (!opts.signal.aborted) {
-      for await (const msg of queue.fetch(1, opts.pollMs, opts.signal)) {
+      const got = await queue.fetch(1, opts.pollMs, opts.signal).catch((error: unknown) => {
+        // A pull can fail while NATS restarts or the process was starved; the next pull retries.
+        ctx.log.warn({ err: messageOf(error) }, 'pull failed; pulling again');
+        return [];
+      });
+      for (const msg of got) {
         const outcome = await handle(ctx, msg, worker, { ...opts, heartbeatMs: Math.max(200, Math.floor(ackWaitMs / 3)) });
         summary[outcome] += 1;
       }
@@ -85,6 +90,7 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
     msg.nak(opts.retryDelayMs);
     return 'requeued';
   }
+  const previous = await runnerOf(query, planId, itemKey);
   await markRunning(query, planId, itemKey, worker);
   const beat = setInterval(() => {
     msg.working();
@@ -110,6 +116,7 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
   } catch (error) {
     // Another process holds this tenant's lock: the item's earlier delivery is still running (a paused worker). No failure.
     if (error instanceof ExitError && error.exitCode === 1 && /holds the lock/.test(error.message)) {
+      await restoreRunner(query, planId, itemKey, previous);
       log.info('another worker holds the lock of this item; redelivery later');
       msg.nak(opts.retryDelayMs);
       return 'requeued';

@@ -45,8 +45,11 @@ export interface WorkQueue {
   /** Creates the stream and the durable consumer when absent (an existing consumer is left as it is). */
   ensure(): Promise<void>;
   publish(subject: string, payload: Uint8Array, msgId: string): Promise<PublishAck>;
-  /** Up to `max` items, waiting at most `expiresMs` for the first; stops early when `signal` aborts. */
-  fetch(max: number, expiresMs: number, signal: AbortSignal): AsyncIterable<WorkMessage>;
+  /**
+   * Up to `max` items, waiting at most `expiresMs`; stops early when `signal` aborts. The pull is over
+   * when this resolves, so a long item is not watched by the pull's idle-heartbeat monitor.
+   */
+  fetch(max: number, expiresMs: number, signal: AbortSignal): Promise<WorkMessage[]>;
   /** Items on the stream not yet acked (work-queue retention removes acked ones). */
   messages(): Promise<number>;
   /** The consumer's AckWait as the server has it. */
@@ -105,16 +108,18 @@ export async function connectWorkQueue(opts: WorkQueueOptions): Promise<WorkQueu
       const ack = await js.publish(subject, payload, { msgID: msgId, timeout: 5_000 });
       return { seq: ack.seq, duplicate: ack.duplicate };
     },
-    async *fetch(max, expiresMs, signal) {
+    async fetch(max, expiresMs, signal) {
       const consumer = await js.consumers.get(stream, WORK_CONSUMER);
       const batch = await consumer.fetch({ max_messages: max, expires: expiresMs });
       const stop = () => batch.stop();
       signal.addEventListener('abort', stop, { once: true });
+      const got: WorkMessage[] = [];
       try {
-        for await (const msg of batch) yield wrap(msg);
+        for await (const msg of batch) got.push(wrap(msg));
       } finally {
         signal.removeEventListener('abort', stop);
       }
+      return got;
     },
     async messages() {
       return (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
