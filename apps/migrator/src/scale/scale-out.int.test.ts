@@ -115,7 +115,6 @@ describe('migrator enqueue + worker on JetStream', () => {
     };
     const open = async () => (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n;
     const stillOpen = () => true;
-    const dbg = setInterval(() => { process.stderr.write(`DBG ${new Date().toISOString()}\n`); for (const w of workers) process.stderr.write(`--- ${w.child.pid}\n${w.stderr().slice(-1500)}\n`); }, 20000);
 
     const killed = await until('an item mid-way', midItem(), stillOpen);
     byPid(killed.worker_pid).child.kill('SIGKILL');
@@ -142,5 +141,5 @@ describe('migrator enqueue + worker on JetStream', () => {
     const status = await runMigratorJson<{ status: string; items: Array<{ status: string }> }>(['plan', 'status', planId], dist.env);
     expect(status.code).toBe(0);
     expect(status.json.items.map((i) => i.status)).toEqual(Array(8).fill('done'));
-  }, 300_000);
+  }, 240_000);
 });

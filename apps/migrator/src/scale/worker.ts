@@ -44,7 +44,7 @@ export async function runWorker(ctx: CommandContext, queue: WorkQueue, opts: Wor
       const got = await queue.fetch(1, opts.pollMs, opts.signal).catch((error: unknown) => {
         // A pull can fail while NATS restarts or the process was starved; the next pull retries.
         ctx.log.warn({ err: messageOf(error) }, 'pull failed; pulling again');
-        return [];
+        return new Promise<[]>((resolve) => setTimeout(() => resolve([]), opts.pollMs));
       });
       for (const msg of got) {
         const outcome = await handle(ctx, msg, worker, { ...opts, heartbeatMs: Math.max(200, Math.floor(ackWaitMs / 3)) });
