@@ -14,7 +14,7 @@ Examples:
   $ pnpm migrator enqueue phase s1 --all-tenants --as-of 2026-11-01T00:00:00Z
   $ pnpm migrator enqueue phase s1 --all-tenants --json      # prints {"planId": …}
   $ pnpm migrator worker --concurrency 2                     # on each machine
-  $ pnpm migrator plan status <plan id>
+  $ pnpm migrator plan status <plan-id>
 
 The plan id is a hash of the phase, the tenants and the options: the same command again is the same plan
 and publishes nothing new. Items already published are not published again (PostgreSQL records it), and

@@ -14,7 +14,7 @@ Exit 0 when every item is done, 1 otherwise (queued, running or failed), so a sc
 
 /** `migrator plan status <id>`: each item of a distributed plan, from PostgreSQL (JetStream only carries the work). */
 export function makePlanCommand(): Command {
-  const plan = new Command('plan').description('distributed plans made by `migrator enqueue`');
+  const plan = new Command('plan').description('distributed plans made by `migrator enqueue`').addHelpText('after', EXAMPLES);
   plan
     .command('status')
     .description('per item: queued, running on which worker (host:pid, heartbeat age), done, failed with reason')
