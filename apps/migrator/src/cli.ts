@@ -12,6 +12,7 @@ Examples:
   $ pnpm migrator status --tenant acme
   $ pnpm migrator evidence --tenant acme --out evidence/acme --sign
   $ pnpm migrator ledger verify
+  $ pnpm migrator enqueue phase s1 --all-tenants   # then \`migrator worker\` on each machine
   $ pnpm migrator <command> --help        # each command's flags and examples
 
 Environment (every variable and its default: README.md, Configuration):
@@ -22,7 +23,8 @@ Environment (every variable and its default: README.md, Configuration):
   VC_LEGACY_MASTER_KEY    base64 32-byte key of the legacy credentials (s1 step 1.3)
   VC_LEGACY_KMS           aws:<key-id> when the legacy credentials are KMS ciphertext
   VC_KMS                  local:<keyring file> (default local:./.data/kms.json) or aws:<key-id>
-  VC_NATS_URL             JetStream for the VIRTUAL_CARE stream (s0); optional
+  VC_NATS_URL             JetStream for the VIRTUAL_CARE stream (s0); optional; needed by enqueue/worker
+  VC_NATS_WORK_STREAM     work queue of distributed plans (default VC_MIGRATION_WORK)
   VC_ACCESS_POLICY_URL    access-policy base URL, http(s)://… (s3, validate)
   VC_KONG_ADMIN_URL       Kong Admin API, http(s)://… (s4; else the decK file VC_KONG_FILE, default .data/kong.yaml)
   VC_FHIR_BASE_URL        FHIR R4 base URL, http(s)://… (s2, s4: Encounters legacy never made; tenant onboard)
@@ -47,6 +49,9 @@ const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<Com
   tenant: async () => (await import('./commands/tenant')).makeTenantCommand(),
   ledger: async () => (await import('./commands/ledger')).makeLedgerCommand(),
   evidence: async () => (await import('./commands/evidence')).makeEvidenceCommand(),
+  enqueue: async () => (await import('./commands/enqueue')).makeEnqueueCommand(),
+  worker: async () => (await import('./commands/worker')).makeWorkerCommand(),
+  plan: async () => (await import('./commands/plan')).makePlanCommand(),
 };
 
 /** The package's version: what `migrator --version` prints and a bug report should quote. */

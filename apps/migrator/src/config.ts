@@ -21,6 +21,7 @@ export const SETTING_FORMS = {
   VC_NATS_URL: 'nats://host:port',
   VC_NATS_STREAM: 'a JetStream stream name',
   VC_NATS_SUBJECT_PREFIX: 'empty or a token ending in a dot, e.g. staging.',
+  VC_NATS_WORK_STREAM: 'a JetStream stream name',
   VC_FHIR_BASE_URL: 'the FHIR R4 base URL, an http(s):// URL',
   VC_ACCESS_POLICY_URL: 'the access-policy base URL, an http(s):// URL',
   VC_KONG_ADMIN_URL: 'the Kong Admin API URL, an http(s):// URL',
@@ -57,6 +58,8 @@ const schema = z.object({
   /** The stream S0 ensures; the service publishes to the same (its config reads the same variables). */
   VC_NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, F.VC_NATS_STREAM).default('VIRTUAL_CARE'),
   VC_NATS_SUBJECT_PREFIX: z.string().regex(/^([A-Za-z0-9_-]+\.)?$/, F.VC_NATS_SUBJECT_PREFIX).default(''),
+  /** The work-queue stream of distributed plans (`migrator enqueue`, `migrator worker`). */
+  VC_NATS_WORK_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, F.VC_NATS_WORK_STREAM).default('VC_MIGRATION_WORK'),
   VC_FHIR_BASE_URL: httpUrl(F.VC_FHIR_BASE_URL).optional(),
   VC_ACCESS_POLICY_URL: httpUrl(F.VC_ACCESS_POLICY_URL).optional(),
   VC_KONG_ADMIN_URL: httpUrl(F.VC_KONG_ADMIN_URL).optional(),

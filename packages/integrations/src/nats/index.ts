@@ -2,3 +2,4 @@ export { DEFAULT_STREAM, DEFAULT_SUBJECTS, type EventStream, type EventStreamOpt
 export { connectEventStream } from './event-stream';
 export { EventStreamError, type EventStreamErrorCode } from './errors';
 export { startNatsServer, type NatsServerProcess } from './nats-server';
+export { connectWorkQueue, WORK_CONSUMER, WORK_STREAM, type WorkMessage, type WorkQueue, type WorkQueueOptions } from './work-queue';

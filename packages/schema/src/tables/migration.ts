@@ -136,3 +136,40 @@ export type StepCheckpoint = typeof stepCheckpoints.$inferSelect;
 export type MigrationReject = typeof migrationRejects.$inferSelect;
 export type Cutover = typeof cutovers.$inferSelect;
 export type EncounterBackfill = typeof encounterBackfills.$inferSelect;
+
+/** A distributed plan (`migrator enqueue`): its id is a hash of what it runs, so the same inputs are the same plan. */
+export const migrationPlans = vcMigration.table('plans', {
+  id: text('id').primaryKey(),
+  phase: text('phase').notNull(),
+  /** The run options every item runs with (as-of, batch size, reject rate), fixed when the plan is made. */
+  options: jsonb('options').$type<Record<string, unknown>>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/** One work item of a plan: one tenant's phase. The source of truth for done; JetStream only carries the work. */
+export const migrationPlanItems = vcMigration.table(
+  'plan_items',
+  {
+    planId: text('plan_id')
+      .notNull()
+      .references(() => migrationPlans.id, { onDelete: 'cascade' }),
+    itemKey: text('item_key').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    subject: text('subject').notNull(),
+    msgId: text('msg_id').notNull(),
+    /** queued, running, done, failed. */
+    status: text('status').notNull().default('queued'),
+    /** Runs that ended in a step failure (not lock refusals or drains); past the worker's max, the item is terminated. */
+    attempts: integer('attempts').notNull().default(0),
+    workerHost: text('worker_host'),
+    workerPid: integer('worker_pid'),
+    heartbeatAt: ts('heartbeat_at'),
+    error: text('error'),
+    publishedAt: ts('published_at'),
+    startedAt: ts('started_at'),
+    finishedAt: ts('finished_at'),
+    /** How many times a worker ran the item to done; exactly-once means 1. */
+    completions: integer('completions').notNull().default(0),
+  },
+  (t) => [primaryKey({ name: 'plan_items_pk', columns: [t.planId, t.itemKey] })],
+);

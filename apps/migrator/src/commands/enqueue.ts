@@ -1,0 +1,92 @@
+import { Command, Option } from 'commander';
+import { queryOf } from '../engine/tx';
+import { ExitError } from '../exit-error';
+import { printJson, printText } from '../output';
+import { loadPhase } from '../phases';
+import { markPublished, unpublished } from '../scale/item-state';
+import { makePlan, savePlan, type PlanOptions } from '../scale/plan';
+import { NEEDS_NATS, openWorkQueue } from '../scale/queue';
+import { withCommandContext } from './context';
+import { parseAsOf, positiveInt } from './run-options';
+
+const EXAMPLES = `
+Examples:
+  $ pnpm migrator enqueue phase s1 --all-tenants --as-of 2026-11-01T00:00:00Z
+  $ pnpm migrator enqueue phase s1 --all-tenants --json      # prints {"planId": …}
+  $ pnpm migrator worker --concurrency 2                     # on each machine
+  $ pnpm migrator plan status <plan-id>
+
+The plan id is a hash of the phase, the tenants and the options: the same command again is the same plan
+and publishes nothing new. Items already published are not published again (PostgreSQL records it), and
+JetStream de-duplicates by Nats-Msg-Id within its window besides.`;
+
+interface RawEnqueue {
+  allTenants?: boolean;
+  tenant?: string[];
+  asOf?: string;
+  batchSize: string;
+  concurrency: string;
+  maxRejectRate: string;
+  ackWait: string;
+  splitLargerThan?: string;
+  json?: boolean;
+}
+
+/** `migrator enqueue phase <id> --all-tenants`: stores a plan in PostgreSQL and publishes its items on VC_MIGRATION_WORK. */
+export function makeEnqueueCommand(): Command {
+  return new Command('enqueue')
+    .description('publish a phase as work items for `migrator worker` processes on any number of machines')
+    .argument('<what>', 'phase')
+    .argument('<phase>', 'the phase to distribute (s1, s3)')
+    .option('--all-tenants', 'every tenant the phase finds')
+    .option('--tenant <id...>', 'these tenants only')
+    .option('--as-of <iso>', 'as in `migrator phase` (default: when the plan is first made, stored with it)')
+    .addOption(new Option('--batch-size <n>', 'legacy rows per batch').default('10000'))
+    .addOption(new Option('--concurrency <n>', 'concurrent outside calls within an item').default('4'))
+    .addOption(new Option('--max-reject-rate <fraction>', 'fail a step whose rejected/read exceeds this').default('0.01'))
+    .addOption(new Option('--ack-wait <seconds>', 'how long an item may go without a heartbeat before another worker takes it (set when the consumer is created)').default('30'))
+    .option('--split-larger-than <rows>', 'split a tenant into key ranges (not available yet: refused)')
+    .option('--json', 'print one JSON object on stdout')
+    .addHelpText('after', EXAMPLES)
+    .action(async (what: string, phaseId: string, raw: RawEnqueue) => {
+      if (what !== 'phase') throw new ExitError(2, `enqueue expects \`phase <id>\`, got ${JSON.stringify(what)}`);
+      if (raw.splitLargerThan !== undefined) throw new ExitError(2, '--split-larger-than: splitting a tenant into key ranges is not available yet; each tenant is one work item');
+      const phase = await loadPhase(phaseId);
+      if (phase.global || (phase.flags?.length ?? 0) > 0) throw new ExitError(2, `phase ${phase.id} cannot be distributed (${phase.global ? 'it runs once for the platform' : 'it takes flags of its own'}); run \`migrator phase ${phase.id}\``);
+      if (Boolean(raw.allTenants) === Boolean(raw.tenant?.length)) throw new ExitError(2, 'give either --tenant <id…> or --all-tenants');
+      const rate = Number(raw.maxRejectRate);
+      if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw.maxRejectRate) || rate > 1) throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(raw.maxRejectRate)}`);
+      const options: PlanOptions = {
+        asOf: raw.asOf === undefined ? null : parseAsOf(raw.asOf, new Date()).toISOString(),
+        batchSize: positiveInt('--batch-size', raw.batchSize),
+        concurrency: positiveInt('--concurrency', raw.concurrency),
+        maxRejectRate: rate,
+      };
+      const ackWaitMs = positiveInt('--ack-wait', raw.ackWait) * 1000;
+      const result = await withCommandContext(async ({ config, handle, services }) => {
+        const query = queryOf(handle);
+        const tenants = raw.tenant?.length ? raw.tenant : await phase.listTenants!(services, query);
+        if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
+        const queue = await openWorkQueue(config, ackWaitMs);
+        try {
+          await queue.ensure();
+          const plan = makePlan(phase.id, tenants, options, queue.subject);
+          const stored = await savePlan(query, plan, options, new Date());
+          let published = 0;
+          let duplicates = 0;
+          for (const item of await unpublished(query, plan.id)) {
+            const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.item_key, phase: phase.id, tenantId: item.tenant_id }));
+            const ack = await queue.publish(item.subject, payload, item.msg_id);
+            await markPublished(query, plan.id, item.item_key);
+            if (ack.duplicate) duplicates += 1;
+            else published += 1;
+          }
+          return { planId: plan.id, phase: phase.id, items: plan.items.length, published, duplicates, asOf: stored.asOf };
+        } finally {
+          await queue.close();
+        }
+      }, [NEEDS_NATS, ...(phase.requires ?? [])]);
+      if (raw.json) printJson(result);
+      else printText(`plan ${result.planId}: ${result.items} items, ${result.published} published${result.duplicates ? `, ${result.duplicates} already on the queue` : ''} (as-of ${result.asOf})\n${result.planId}`);
+    });
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeCsvExport, type ExpectedCounts } from '@vc/fixtures';
+import { connectWorkQueue } from '@vc/integrations/nats';
+import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgQuery, s1Snapshot } from '../testing/counts';
+import { runMigrator, runMigratorJson, startMigrator, type RunningCli } from '../testing/run-cli';
+
+/**
+ * Scale-out on real nats-server -js and PostgreSQL: 3 worker processes share a plan of 8 tenants; one is
+ * SIGKILLed mid-item, another paused (SIGSTOP) past AckWait and resumed. Every item completes exactly once
+ * and the target equals a single-process `--all-tenants` run, table for table.
+ */
+const AS_OF = '2026-11-01T00:00:00Z';
+const RUN = ['--as-of', AS_OF, '--batch-size', '20', '--max-reject-rate', '0.2'];
+
+let work: string;
+let expected: ExpectedCounts;
+let natsUrl: string;
+const databases: TestDatabase[] = [];
+const clients: pg.Client[] = [];
+
+beforeAll(async () => {
+  natsUrl = process.env.VC_TEST_NATS_URL ?? '';
+  if (!natsUrl) throw new Error('VC_TEST_NATS_URL is not set: run with `pnpm test`');
+  work = await mkdtemp(join(tmpdir(), 'vc-scale-'));
+  ({ expected } = await writeCsvExport(join(work, 'csv'), { tenants: 8, sessions: 1_600, auditPerSession: 3, seed: 1111, asOf: new Date(AS_OF) }));
+});
+
+afterAll(async () => {
+  for (const c of clients) await c.end().catch(() => undefined);
+  for (const db of databases) await db.drop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A fresh target database and, per call, its own work stream and subject prefix on the shared nats-server. */
+async function target(): Promise<{ env: Record<string, string>; client: pg.Client; stream: string; prefix: string }> {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const tag = randomBytes(4).toString('hex');
+  const stream = `WORK_${tag}`;
+  const prefix = `t${tag}.`;
+  const env = {
+    VC_DATABASE_URL: db.url, VC_LEGACY_EXPORT_DIR: join(work, 'csv'), VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}`,
+    VC_NATS_URL: natsUrl, VC_NATS_WORK_STREAM: stream, VC_NATS_SUBJECT_PREFIX: prefix,
+  };
+  const client = new pg.Client({ connectionString: db.url });
+  client.on('error', () => undefined);
+  await client.connect();
+  clients.push(client);
+  return { env, client, stream, prefix };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, alive: () => boolean = () => true): Promise<T> {
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (!alive()) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const worker = (env: Record<string, string>) => startMigrator(['worker', '--retry-delay', '1', '--poll', '1', '--json'], { ...env, VC_LOG_LEVEL: 'info' });
+
+async function stopped(run: RunningCli) {
+  run.child.kill('SIGTERM');
+  const result = await run.done;
+  return { ...result, summary: JSON.parse(result.stdout) as { done: number; failed: number } };
+}
+
+describe('migrator enqueue + worker on JetStream', () => {
+  it('a worker with no work idles and exits 0 on SIGTERM', async () => {
+    const { env } = await target();
+    const idle = worker(env);
+    await until('the worker to be ready', async () => (idle.stderr().includes('worker ready') ? true : undefined));
+    const result = await stopped(idle);
+    expect(result.code).toBe(0);
+    expect(result.summary).toMatchObject({ done: 0, failed: 0 });
+  });
+
+  it('3 workers, one SIGKILLed mid-item and one paused: every item done exactly once, target equal to one --all-tenants run', async () => {
+    const reference = await target();
+    expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
+
+    const dist = await target();
+    const enqueue = ['enqueue', 'phase', 's1', '--all-tenants', ...RUN, '--ack-wait', '2'];
+    const first = await runMigratorJson<{ planId: string; items: number; published: number }>(enqueue, dist.env);
+    expect(first.code).toBe(0);
+    expect(first.json).toMatchObject({ items: 8, published: 8 });
+    const queue = await connectWorkQueue({ url: natsUrl, subjectPrefix: dist.prefix, stream: dist.stream });
+    try {
+      expect(await queue.messages()).toBe(8);
+      const again = await runMigratorJson<{ planId: string; published: number }>(enqueue, dist.env);
+      expect(again.json).toMatchObject({ planId: first.json.planId, published: 0 });
+      expect(await queue.messages()).toBe(8);
+    } finally {
+      await queue.close();
+    }
+
+    const planId = first.json.planId;
+    const q = pgQuery(dist.client);
+    const workers = [worker(dist.env), worker(dist.env), worker(dist.env)];
+    const byPid = (pid: number) => workers.find((w) => w.child.pid === pid)!;
+    const midItem = (exceptPid?: number) => async () => {
+      const rows = await q<{ worker_pid: number; tenant_id: string }>(
+        `select i.worker_pid, i.tenant_id from vc_migration.plan_items i join vc_migration.step_checkpoints c on c.tenant_id = i.tenant_id and c.phase = 's1'
+         where i.plan_id = $1 and i.status = 'running' and c.status = 'running' and c.read > 0 and i.worker_pid <> $2 limit 1`,
+        [planId, exceptPid ?? 0],
+      );
+      return rows[0];
+    };
+    const open = async () => (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n;
+    const stillOpen = () => true;
+
+    const killed = await until('an item mid-way', midItem(), stillOpen);
+    byPid(killed.worker_pid).child.kill('SIGKILL');
+    const paused = await until('a second item mid-way on another worker', midItem(killed.worker_pid), stillOpen);
+    const pausedWorker = byPid(paused.worker_pid);
+    pausedWorker.child.kill('SIGSTOP');
+    // Past AckWait the paused worker's item is redelivered; its advisory lock still holds, so the taker hands it back.
+    const others = workers.filter((w) => w !== pausedWorker && w.child.pid !== killed.worker_pid);
+    await until('the paused item to be redelivered and refused', async () => (others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined));
+    pausedWorker.child.kill('SIGCONT');
+    await until('every item done', async () => ((await open()) === 0 ? true : undefined));
+
+    const results = await Promise.all(workers.filter((w) => w.child.pid !== killed.worker_pid).map(stopped));
+    for (const r of results) expect(r.code).toBe(0);
+    expect((await workers.find((w) => w.child.pid === killed.worker_pid)!.done).signal).toBe('SIGKILL');
+
+    const items = await q<{ tenant_id: string; completions: number; status: string }>(`select tenant_id, completions, status from vc_migration.plan_items where plan_id = $1 order by 1`, [planId]);
+    expect(items).toHaveLength(8);
+    expect(items.every((i) => i.status === 'done' && i.completions === 1)).toBe(true);
+    const doneRuns = await q<{ tenant_id: string; n: number }>(`select tenant_id, count(*)::int as n from vc_migration.runs where phase = 's1' and status = 'done' group by 1 order by 1`);
+    expect(doneRuns).toEqual(items.map((i) => ({ tenant_id: i.tenant_id, n: 1 })));
+    expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
+
+    const status = await runMigratorJson<{ status: string; items: Array<{ status: string }> }>(['plan', 'status', planId], dist.env);
+    expect(status.code).toBe(0);
+    expect(status.json.items.map((i) => i.status)).toEqual(Array(8).fill('done'));
+  }, 240_000);
+});

@@ -1,0 +1,140 @@
+import { hostname } from 'node:os';
+import type { WorkMessage, WorkQueue } from '@vc/integrations/nats';
+import { loadConfig } from '../config';
+import { runPhase } from '../engine/runner';
+import { queryOf } from '../engine/tx';
+import type { CommandContext } from '../commands/context';
+import { ExitError } from '../exit-error';
+import { isPhaseId, loadPhase } from '../phases';
+import { attemptsOf, heartbeat, itemStatus, markDone, markFailed, markQueued, markRunning, restoreRunner, runnerOf, type Worker } from './item-state';
+import { loadPlanOptions, runOptionsOf, type WorkPayload } from './plan';
+
+export interface WorkerOptions {
+  /** Items run at once by this process (lanes, each pulling one item at a time). */
+  concurrency: number;
+  /** Step failures of one item before it is terminated and recorded failed. */
+  maxAttempts: number;
+  /** Redelivery delay after a retryable failure or a lock held elsewhere. */
+  retryDelayMs: number;
+  /** How long one pull waits for an item before pulling again. */
+  pollMs: number;
+  signal: AbortSignal;
+}
+
+export interface WorkerSummary {
+  worker: Worker;
+  done: number;
+  requeued: number;
+  failed: number;
+}
+
+type Outcome = 'done' | 'requeued' | 'failed';
+
+/**
+ * Pulls items until `signal` aborts. Each lane takes one item, runs it through the step engine (advisory
+ * lock, checkpoints), heartbeats with in-progress acks meanwhile, then acks / naks / terms. A drain (SIGTERM)
+ * lets the running step commit its batch; the item is nak'ed for immediate redelivery and resumes elsewhere.
+ */
+export async function runWorker(ctx: CommandContext, queue: WorkQueue, opts: WorkerOptions): Promise<WorkerSummary> {
+  const worker: Worker = { host: hostname(), pid: process.pid };
+  const summary: WorkerSummary = { worker, done: 0, requeued: 0, failed: 0 };
+  const ackWaitMs = await queue.ackWaitMs();
+  const lane = async () => {
+    while (!opts.signal.aborted) {
+      const got = await queue.fetch(1, opts.pollMs, opts.signal).catch((error: unknown) => {
+        // A pull can fail while NATS restarts or the process was starved; the next pull retries.
+        ctx.log.warn({ err: messageOf(error) }, 'pull failed; pulling again');
+        return new Promise<[]>((resolve) => setTimeout(() => resolve([]), opts.pollMs));
+      });
+      for (const msg of got) {
+        const outcome = await handle(ctx, msg, worker, { ...opts, heartbeatMs: Math.max(200, Math.floor(ackWaitMs / 3)) });
+        summary[outcome] += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, lane));
+  return summary;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opts: WorkerOptions & { heartbeatMs: number }): Promise<Outcome> {
+  const query = queryOf(ctx.handle);
+  let payload: WorkPayload;
+  try {
+    payload = JSON.parse(new TextDecoder().decode(msg.data)) as WorkPayload;
+    if (!isPhaseId(payload.phase) || typeof payload.tenantId !== 'string' || typeof payload.planId !== 'string') throw new Error('fields planId, itemKey, phase, tenantId expected');
+  } catch (error) {
+    ctx.log.error({ subject: msg.subject, err: messageOf(error) }, 'work item is not a migrator item; terminated');
+    msg.term();
+    return 'failed';
+  }
+  const { planId, itemKey } = payload;
+  const log = ctx.log.child({ plan: planId, item: itemKey, delivery: msg.deliveryCount });
+  const options = await loadPlanOptions(query, planId);
+  if (!options) {
+    log.error('the plan of this item is not in the target database (another VC_DATABASE_URL?); terminated');
+    msg.term();
+    return 'failed';
+  }
+  // PostgreSQL says what is done: a redelivery of a finished item (its worker died before the ack) is just acked.
+  if ((await itemStatus(query, planId, itemKey)) === 'done') {
+    await msg.ack();
+    return 'done';
+  }
+  const phase = await loadPhase(payload.phase);
+  try {
+    loadConfig(process.env, phase.requires ?? []);
+  } catch (error) {
+    log.error({ err: messageOf(error) }, 'this worker lacks a setting the phase needs; the item goes to another worker');
+    msg.nak(opts.retryDelayMs);
+    return 'requeued';
+  }
+  const previous = await runnerOf(query, planId, itemKey);
+  await markRunning(query, planId, itemKey, worker);
+  const beat = setInterval(() => {
+    msg.working();
+    heartbeat(query, planId, itemKey, worker).catch((error: unknown) => log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
+  }, opts.heartbeatMs);
+  try {
+    const summary = await runPhase({
+      phase, tenants: [payload.tenantId], options: runOptionsOf(options), config: ctx.config, handle: ctx.handle, services: ctx.services, log, signal: opts.signal, progress: { tty: false, quiet: true },
+    });
+    if (summary.status === 'done') {
+      await markDone(query, planId, itemKey);
+      await msg.ack();
+      log.info('item done');
+      return 'done';
+    }
+    if (summary.status === 'interrupted') {
+      await markQueued(query, planId, itemKey, worker);
+      msg.nak(0);
+      log.info('drained: checkpoint kept, item handed back for immediate redelivery');
+      return 'requeued';
+    }
+    return await failed(query, msg, worker, payload, (summary.errors ?? []).map((e) => `${e.step}: ${e.message}`).join('; ') || 'failed', opts);
+  } catch (error) {
+    // Another process holds this tenant's lock: the item's earlier delivery is still running (a paused worker). No failure.
+    if (error instanceof ExitError && error.exitCode === 1 && /holds the lock/.test(error.message)) {
+      await restoreRunner(query, planId, itemKey, previous);
+      log.info('another worker holds the lock of this item; redelivery later');
+      msg.nak(opts.retryDelayMs);
+      return 'requeued';
+    }
+    return await failed(query, msg, worker, payload, messageOf(error), opts);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function failed(query: ReturnType<typeof queryOf>, msg: WorkMessage, worker: Worker, item: WorkPayload, error: string, opts: WorkerOptions): Promise<Outcome> {
+  const attempts = (await attemptsOf(query, item.planId, item.itemKey)) + 1;
+  if (attempts >= opts.maxAttempts) {
+    await markFailed(query, item.planId, item.itemKey, error);
+    msg.term();
+    return 'failed';
+  }
+  await markQueued(query, item.planId, item.itemKey, worker, error, true);
+  msg.nak(opts.retryDelayMs);
+  return 'requeued';
+}
