@@ -55,6 +55,7 @@ export function checkedHeader(file: string, header: string[], required: readonly
 
 const PARSE_FAULTS: Readonly<Record<string, string>> = {
   CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'the record has more or fewer fields than the header (a stray delimiter, or a truncated line)',
+  CSV_RECORD_INCONSISTENT_COLUMNS: 'the record has more or fewer fields than the header (a stray delimiter, or a truncated line)',
   CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH: 'the record has more or fewer fields than the header (a stray delimiter, or a truncated line)',
   CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (a truncated file?)',
   CSV_INVALID_CLOSING_QUOTE: 'a quote inside an unquoted field or after a closing quote (expected RFC 4180 quoting)',

@@ -1,5 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import { ExitError } from '../exit-error';
 import { checkedHeader, csvFault, strictUtf8 } from './csv-checks';
@@ -23,20 +24,18 @@ export function createCsvSource(dir: string): LegacySource {
   async function* records(table: LegacyTable): AsyncGenerator<LegacyRow> {
     const file = `${table}.csv`;
     let header = false;
-    const parser = createReadStream(fileOf(table))
-      .pipe(strictUtf8(file))
-      .pipe(
-        parse({
-          bom: true,
-          // By name: a header in another order reads the same.
-          columns: (names: string[]) => {
-            header = true;
-            return checkedHeader(file, names, LEGACY_TABLES[table].columns);
-          },
-          skip_empty_lines: true,
-          relax_column_count: false,
-        }),
-      );
+    const parser = parse({
+      bom: true,
+      // By name: a header in another order reads the same.
+      columns: (names: string[]) => {
+        header = true;
+        return checkedHeader(file, names, LEGACY_TABLES[table].columns);
+      },
+      skip_empty_lines: true,
+      relax_column_count: false,
+    });
+    // pipeline, not pipe: a decoding error must reach the parser (and so the loop below).
+    pipeline(createReadStream(fileOf(table)), strictUtf8(file), parser, () => undefined);
     try {
       for await (const record of parser as AsyncIterable<Record<string, string>>) {
         const row: Record<string, string | null> = {};
