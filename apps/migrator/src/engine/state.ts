@@ -1,4 +1,5 @@
 import type { Query } from './tx';
+import { storableReject } from './storable-reject';
 import type { Checkpoint, PhaseId, RejectInput, Tx } from './types';
 
 /**
@@ -106,7 +107,7 @@ export async function saveCheckpoint(run: (text: string, params: readonly unknow
 /** Rejects of one batch; a source row already rejected for that reason is left as it is. */
 export async function insertRejects(tx: Tx, key: StepKey, rejects: readonly RejectInput[]): Promise<void> {
   if (rejects.length === 0) return;
-  const rows = rejects.map((r) => [key.tenantId, key.phase, key.stepId, r.legacyKey, r.reason, r.detail ?? null, r.raw]);
+  const rows = rejects.map(storableReject).map((r) => [key.tenantId, key.phase, key.stepId, r.legacyKey, r.reason, r.detail ?? null, r.raw]);
   await tx.insertMany('vc_migration.rejects', ['tenant_id', 'phase', 'step_id', 'legacy_key', 'reason', 'detail', 'raw'], rows, {
     onConflict: '(tenant_id, phase, step_id, legacy_key, reason) do nothing',
   });

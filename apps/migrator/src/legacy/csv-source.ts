@@ -1,7 +1,9 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import { ExitError } from '../exit-error';
+import { checkedHeader, csvFault, strictUtf8 } from './csv-checks';
 import { readAhead } from './read-ahead';
 import { LEGACY_TABLES } from './tables';
 import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
@@ -20,19 +22,30 @@ export function createCsvSource(dir: string): LegacySource {
   }
 
   async function* records(table: LegacyTable): AsyncGenerator<LegacyRow> {
-    const parser = createReadStream(fileOf(table)).pipe(
-      parse({
-        bom: true,
-        columns: (header: string[]) => header.map((h) => h.trim()),
-        skip_empty_lines: true,
-        relax_column_count: false,
-      }),
-    );
-    for await (const record of parser as AsyncIterable<Record<string, string>>) {
-      const row: Record<string, string | null> = {};
-      for (const [column, value] of Object.entries(record)) row[column] = value === '\\N' ? null : value;
-      yield row;
+    const file = `${table}.csv`;
+    let header = false;
+    const parser = parse({
+      bom: true,
+      // By name: a header in another order reads the same.
+      columns: (names: string[]) => {
+        header = true;
+        return checkedHeader(file, names, LEGACY_TABLES[table].columns);
+      },
+      skip_empty_lines: true,
+      relax_column_count: false,
+    });
+    // pipeline, not pipe: a decoding error must reach the parser (and so the loop below).
+    pipeline(createReadStream(fileOf(table)), strictUtf8(file), parser, () => undefined);
+    try {
+      for await (const record of parser as AsyncIterable<Record<string, string>>) {
+        const row: Record<string, string | null> = {};
+        for (const [column, value] of Object.entries(record)) row[column] = value === '\\N' ? null : value;
+        yield row;
+      }
+    } catch (error) {
+      throw csvFault(file, error);
     }
+    if (!header) throw new ExitError(2, `legacy CSV export ${file} is empty (expected a header row with the columns ${LEGACY_TABLES[table].columns.join(', ')})`);
   }
 
   function matches(table: LegacyTable, row: LegacyRow, options: Pick<ReadOptions, 'tenantId' | 'where'>): boolean {

@@ -4,6 +4,8 @@
  * an empty patient_ref → reject `missing_patient`. Values are compared trimmed and case-insensitively.
  */
 
+import { checkTexts, type TextRejection } from '../legacy/text-guard';
+
 /** A legacy consent row as read (MySQL or CSV); datetimes already parsed, `null` when absent. */
 export interface LegacyConsentRow {
   id: string;
@@ -19,7 +21,7 @@ export interface LegacyConsentRow {
 }
 
 /** Why a consent row cannot be imported. */
-export type ConsentRejectReason = 'missing_patient' | 'unknown_consent_status';
+export type ConsentRejectReason = 'missing_patient' | 'unknown_consent_status' | TextRejection['reason'];
 
 /** Why a patient is (not) permitted, in access-policy's words. */
 export type ConsentDecisionReason = 'granted' | 'revoked' | 'expired' | 'no_consent';
@@ -38,7 +40,11 @@ export interface MappedConsent {
   sourceUrl?: string;
 }
 
-export type ConsentMapping = { kind: 'mapped'; consent: MappedConsent } | { kind: 'rejected'; reason: ConsentRejectReason };
+/** `detail` names the field when the reason alone does not (a text the target cannot hold). */
+export type ConsentMapping = { kind: 'mapped'; consent: MappedConsent } | { kind: 'rejected'; reason: ConsentRejectReason; detail?: string };
+
+/** The consent texts written to access-policy (patient_ref is its lookup key). */
+const WRITTEN_TEXTS = { id: 'indexed', patientRef: 'indexed', method: 'text', recordedBy: 'text', documentUrl: 'text' } as const;
 
 const LEGACY_STATUSES = ['granted', 'revoked', 'expired'] as const;
 type LegacyConsentStatus = (typeof LEGACY_STATUSES)[number];
@@ -70,6 +76,8 @@ export function legacyConsentDecision(status: LegacyConsentStatus, row: Pick<Leg
 export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
   const patientRef = optional(row.patientRef);
   if (patientRef === undefined) return { kind: 'rejected', reason: 'missing_patient' };
+  const unwritable = checkTexts(row, WRITTEN_TEXTS);
+  if (unwritable) return { kind: 'rejected', reason: unwritable.reason, detail: unwritable.detail };
   const status = normaliseStatus(row.status);
   if (status === undefined) return { kind: 'rejected', reason: 'unknown_consent_status' };
   const decision = legacyConsentDecision(status, row, asOf);

@@ -10,6 +10,12 @@ export const REJECT_REASONS = [
   'missing_actor',
   'left_without_join',
   'credential_decrypt_failed',
+  /** A text longer than its target column allows (see text-guard.ts for the limits). */
+  'field_too_long',
+  /** A text PostgreSQL cannot store: a NUL byte or an unpaired surrogate. */
+  'invalid_text',
+  /** Another legacy row with a different id already holds this externalId, which is the session's new id. */
+  'duplicate_external_id',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -1,6 +1,7 @@
 import type { RejectReason, WarningCode } from './codes';
 import { parseLegacyDatetime } from './datetime';
 import { normalise, nonEmpty } from './text';
+import { checkTexts, type TextKind } from './text-guard';
 
 /** A legacy `AuditLog` row as text (DESIGN §4). */
 export interface LegacyAuditLog {
@@ -66,6 +67,11 @@ function payloadRole(payload: string | null): { role: ParticipantRole | null; ma
   }
 }
 
+/** The texts of an event the migrator writes (participant_ref is in the primary key) or looks up by. */
+const WRITTEN_TEXTS: Readonly<Partial<Record<keyof LegacyAuditLog, TextKind>>> = {
+  id: 'indexed', entityId: 'indexed', actorRef: 'indexed', actorDisplay: 'text', occurredAt: 'text',
+};
+
 /**
  * Reads one audit row as a participant event (DESIGN §5, plan 1.4). Orphan events (no loaded session)
  * and leaves without a join need the whole picture and are decided by the caller.
@@ -75,6 +81,8 @@ export function parseParticipantEvent(row: LegacyAuditLog): EventParse {
   if (normalise(row.entityType) !== normalise(PARTICIPANT_ENTITY_TYPE) || (action !== 'participant.joined' && action !== 'participant.left')) return { kind: 'ignored' };
   const actorRef = nonEmpty(row.actorRef);
   if (actorRef === null) return { kind: 'reject', reason: 'missing_actor', field: 'actorRef', detail: 'actorRef is empty (expected the participant reference)' };
+  const unwritable = checkTexts(row, WRITTEN_TEXTS);
+  if (unwritable) return { kind: 'reject', ...unwritable };
   const occurred = parseLegacyDatetime(row.occurredAt);
   if (occurred.kind !== 'ok') return { kind: 'reject', reason: 'invalid_datetime', field: 'occurredAt', detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)' };
   const fromPayload = payloadRole(row.payload);

@@ -2,6 +2,7 @@ import type { RejectReason, WarningCode } from './codes';
 import { parseLegacyDatetime } from './datetime';
 import { mapStatus } from './status';
 import { nonEmpty } from './text';
+import { checkTexts, type TextKind } from './text-guard';
 import { mapVideoBackend, type VideoBackend } from './video-backend';
 
 /** A legacy `VirtualSession` row as text (DESIGN §4); NULL as null. */
@@ -55,17 +56,27 @@ export type SessionMapping =
   | { kind: 'deferred' }
   | { kind: 'reject'; reason: RejectReason; field: string; detail: string };
 
+/** Every text of the row the migrator writes: as a column, or raw into migrated_from (jsonb). */
+const WRITTEN_TEXTS: Readonly<Partial<Record<keyof LegacyVirtualSession, TextKind>>> = {
+  id: 'indexed', patientRef: 'indexed', practitionerRef: 'indexed',
+  status: 'text', videoBackend: 'text', roomName: 'text', cancelReason: 'text', encounterRef: 'text',
+  scheduledStart: 'text', scheduledEnd: 'text', startedAt: 'text', endedAt: 'text', createdAt: 'text', updatedAt: 'text',
+};
+
 const OPTIONAL_DATETIMES = ['scheduledStart', 'scheduledEnd', 'startedAt', 'endedAt', 'updatedAt'] as const;
 type OptionalDatetime = (typeof OPTIONAL_DATETIMES)[number];
 
 /**
- * Maps one legacy session (DESIGN §5): rejects (missing patient, unparsable createdAt), defers sessions
+ * Maps one legacy session (DESIGN §5): rejects (missing patient, a text the target cannot hold,
+ * unparsable createdAt), defers sessions
  * that are not historical at `asOf` (`coalesce(scheduledStart, createdAt) < asOf`), and loads the rest as
  * `ended` or `cancelled` with every normalisation warned.
  */
 export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Date }): SessionMapping {
   const patientRef = nonEmpty(row.patientRef);
   if (patientRef === null) return { kind: 'reject', reason: 'missing_patient', field: 'patientRef', detail: 'patientRef is empty (expected a patient reference)' };
+  const unwritable = checkTexts(row, WRITTEN_TEXTS);
+  if (unwritable) return { kind: 'reject', ...unwritable };
   const created = parseLegacyDatetime(row.createdAt);
   if (created.kind !== 'ok') {
     return { kind: 'reject', reason: 'invalid_datetime', field: 'createdAt', detail: 'createdAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)' };

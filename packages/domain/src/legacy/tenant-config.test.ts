@@ -19,6 +19,7 @@ describe('tenant config (plan 1.3)', () => {
     const mapped = mapTenantConfig({ tenantId: 'acme', jitsiServerUrl: ' https://meet.acme.test ', jitsiAppId: 'acme-app', credentials: 'QUJD', branding: '{bad', enabled: '0', updatedAt: null });
     expect(mapped).toEqual({
       warnings: ['malformed_branding'],
+      unwritable: null,
       config: { tenantId: 'acme', jitsiServerUrl: 'https://meet.acme.test', jitsiAppId: 'acme-app', branding: null, enabled: false, credentialsBlob: 'QUJD' },
     });
   });
@@ -31,5 +32,10 @@ describe('tenant config (plan 1.3)', () => {
 describe('counting codes', () => {
   it('counts each code once per source row', () => {
     expect(tallyCodes([['inferred_end', 'inferred_end', 'unknown_status'], ['inferred_end'], []])).toEqual({ inferred_end: 2, unknown_status: 1 });
+  });
+
+  it('a branding whose JSON escapes a NUL is rejected invalid_text: jsonb cannot store it', () => {
+    const mapped = mapTenantConfig({ tenantId: 'a', jitsiServerUrl: 'u', jitsiAppId: 'i', credentials: 'x', branding: '{"logo":"a\\u0000b"}', enabled: '1', updatedAt: null });
+    expect(mapped.unwritable).toMatchObject({ reason: 'invalid_text', field: 'branding' });
   });
 });

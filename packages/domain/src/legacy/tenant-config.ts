@@ -1,6 +1,7 @@
 import { parseBranding } from './branding';
 import type { WarningCode } from './codes';
 import { nonEmpty } from './text';
+import { checkTexts, isStorableJson, type TextRejection } from './text-guard';
 
 /** A legacy `TenantVirtualCareConfig` row as text (DESIGN §4). */
 export interface LegacyTenantConfig {
@@ -24,11 +25,20 @@ export interface MappedTenantConfig {
   credentialsBlob: string;
 }
 
-/** Maps the non-secret fields of a tenant config (DESIGN §5, plan 1.3). `enabled` is MySQL tinyint text. */
-export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenantConfig; warnings: WarningCode[] } {
+const WRITTEN_TEXTS = { tenantId: 'indexed', jitsiServerUrl: 'text', jitsiAppId: 'text', credentials: 'text', branding: 'text', updatedAt: 'text' } as const;
+
+/**
+ * Maps the non-secret fields of a tenant config (DESIGN §5, plan 1.3). `enabled` is MySQL tinyint text.
+ * `unwritable` is set when a text cannot be stored (the row is then rejected with it, not loaded).
+ */
+export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenantConfig; warnings: WarningCode[]; unwritable: TextRejection | null } {
   const branding = parseBranding(row.branding);
   const enabled = (row.enabled ?? '1').trim().toLowerCase();
+  const unwritable =
+    checkTexts(row, WRITTEN_TEXTS) ??
+    (isStorableJson(branding.branding) ? null : { reason: 'invalid_text' as const, field: 'branding', detail: 'branding holds an escaped NUL or unpaired surrogate (jsonb cannot store it)' });
   return {
+    unwritable,
     warnings: branding.warning ? [branding.warning] : [],
     config: {
       tenantId: row.tenantId,

@@ -2,6 +2,7 @@ import { mapLegacySession, pickDuplicateWinner, tallyCodes, type LegacyVirtualSe
 import type { RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
+import { settleExternalIds } from './external-ids';
 import { loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad } from './session-rows';
 
 const DRY_LOADED = 's1:dry-loaded-sessions';
@@ -98,8 +99,9 @@ export const exportSessionsStep: Step = {
     for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
       const mapped = mapBatch(batch, asOf);
       const adjust = source.kind === 'csv' || ctx.options.dryRun ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-      // The batch's own rejects are known only now; re-find the raw rows of in-batch twins by record.
-      const loads = [...mapped.loads.values()];
+      const settled = await settleExternalIds(ctx, [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })));
+      mapped.rejects.push(...settled.rejects);
+      const loads = settled.kept;
       const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
       for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
       if (ctx.options.dryRun) {

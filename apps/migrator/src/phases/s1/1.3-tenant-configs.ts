@@ -48,7 +48,11 @@ export const tenantConfigsStep: Step = {
       const outcomes = await Promise.all(
         batch.rows.map((row) =>
           limit(async (): Promise<ConfigRow | undefined> => {
-            const { config, warnings } = mapTenantConfig(row as unknown as LegacyTenantConfig);
+            const { config, warnings, unwritable } = mapTenantConfig(row as unknown as LegacyTenantConfig);
+            if (unwritable) {
+              rejects.push({ legacyKey: config.tenantId, reason: unwritable.reason, detail: unwritable.detail, raw: { ...row, credentials: '[withheld]' } });
+              return undefined;
+            }
             try {
               if (!kms) {
                 checkLegacyCredentials(keys, config.tenantId, config.credentialsBlob);

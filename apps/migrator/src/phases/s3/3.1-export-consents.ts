@@ -1,10 +1,10 @@
 import type { RejectInput, Step } from '../../engine/types';
 import { consentLegacyKey, readConsent, tally } from './consent-rows';
 
-const REJECT_DETAIL = {
+const REJECT_DETAIL: Partial<Record<string, string>> = {
   missing_patient: 'patient_ref is empty (expected a patient reference)',
   unknown_consent_status: 'status is not granted, revoked or expired',
-} as const;
+};
 
 /**
  * Plan 3.1: export the tenant's telehealth consents from patient_portal (MySQL, or the CSV export) and
@@ -23,7 +23,7 @@ export const exportConsentsStep: Step = {
       const rejects: RejectInput[] = [];
       consents.forEach((c, i) => {
         if (c.mapping.kind === 'rejected') {
-          rejects.push({ legacyKey: consentLegacyKey(c.legacyId || `#${batch.ordinals[i]}`), reason: c.mapping.reason, detail: REJECT_DETAIL[c.mapping.reason], raw: { ...batch.rows[i] } });
+          rejects.push({ legacyKey: consentLegacyKey(c.legacyId || `#${batch.ordinals[i]}`), reason: c.mapping.reason, detail: c.mapping.detail ?? REJECT_DETAIL[c.mapping.reason], raw: { ...batch.rows[i] } });
         } else {
           totals[c.mapping.consent.status] += 1;
         }

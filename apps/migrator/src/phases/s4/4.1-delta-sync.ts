@@ -1,7 +1,9 @@
 import { parseLegacyDatetime, tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
+import { storableReject } from '../../engine/storable-reject';
 import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
+import { settleExternalIds } from '../s1/external-ids';
 import { sessionId } from '../s1/ids';
 import { refineInferredEnds } from '../s1/inferred-ends';
 import { SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
@@ -54,7 +56,8 @@ function skippingKnownRejects(ctx: StepContext): StepContext {
   return {
     ...ctx,
     async commit(batch) {
-      const rejects = batch.rejects ?? [];
+      // Keys as stored (a key the index cannot hold is kept hashed), so they compare with earlier rejects.
+      const rejects = (batch.rejects ?? []).map(storableReject);
       if (rejects.length === 0) return ctx.commit(batch);
       const known = await ctx.query<{ legacy_key: string; reason: string }>(
         `select legacy_key, reason from vc_migration.rejects
@@ -165,7 +168,9 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
         latest.set(s.legacyId, { id: sessionId(s.tenantId, s.legacyId, s.externalId), session: s, sourceRecord: batch.ordinals[i]!, warnings: mapped.warnings });
       }
     });
-    const writes = await changing(ctx, [...latest.values()]);
+    const settled = await settleExternalIds(ctx, [...latest.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: { ...batch.rows[batch.ordinals.indexOf(l.sourceRecord)] } })));
+    rejects.push(...settled.rejects);
+    const writes = await changing(ctx, settled.kept);
     const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
     await ctx.commit({
       cursor: { after: batch.position },
