@@ -9,8 +9,9 @@ import { healthRoutes } from './health/routes';
 import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
 import type { RouteGroup } from './http/route-table';
 import { routerOf } from './http/router';
+import { requireBoundedBody } from './http/validate';
 import { idempotency } from './idempotency/middleware';
-import { createMetrics } from './metrics';
+import { createMetrics, rememberMount } from './metrics';
 import { buildOpenApi } from './openapi';
 import { countPending } from './outbox/repo';
 import { createOutboxWriter } from './outbox/write';
@@ -64,7 +65,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   const openapi = buildOpenApi([publicRoutes, apiRoutes], API_BASE);
 
   app.use(routerOf(publicRoutes.routes), docsAssets());
-  app.use(API_BASE, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), authenticate(context.verifier), idempotency(context), routerOf(apiRoutes.routes));
+  app.use(API_BASE, rememberMount, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), requireBoundedBody, authenticate(context.verifier), idempotency(context), routerOf(apiRoutes.routes));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

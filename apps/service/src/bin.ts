@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config';
+import { safeError } from './log-safe';
 import { startService } from './server';
 
 /** `pnpm service`: the only place that calls process.exit (config.ts reads the environment). */
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
     service.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        service.deps.logger.error({ err: error }, 'shutdown failed');
+        service.deps.logger.error({ err: safeError(error) }, 'shutdown failed');
         process.exit(1);
       },
     );

@@ -7,6 +7,7 @@ export const PROBLEM_TYPE_BASE = 'https://virtual-care.dev/problems/';
 
 export const ERROR_STATUS = {
   validation_failed: 400,
+  bad_request: 400,
   unauthenticated: 401,
   forbidden: 403,
   consent_required: 403,
@@ -18,8 +19,11 @@ export const ERROR_STATUS = {
   idempotency_in_progress: 409,
   precondition_failed: 412,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
+  rate_limited: 429,
+  header_fields_too_large: 431,
   dependency_unavailable: 503,
   internal: 500,
 } as const;
@@ -28,6 +32,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export const ERROR_TITLES: Record<ErrorCode, string> = {
   validation_failed: 'The request is not valid',
+  bad_request: 'The request could not be read',
   unauthenticated: 'A valid bearer token is required',
   forbidden: 'Your roles do not allow this',
   consent_required: 'An active telehealth consent is required',
@@ -39,8 +44,11 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   idempotency_in_progress: 'A request with this Idempotency-Key is still being processed',
   precondition_failed: 'The resource changed since you read it (If-Match); reload and retry',
   payload_too_large: 'The request body is too large',
+  uri_too_long: 'The request URI is too long',
   unsupported_media_type: 'The request body must be application/json',
   idempotency_key_reused: 'This Idempotency-Key was used with a different request',
+  rate_limited: 'Too many requests; retry later',
+  header_fields_too_large: 'The request headers are too large',
   dependency_unavailable: 'A service this request depends on is unavailable',
   internal: 'Internal server error',
 };

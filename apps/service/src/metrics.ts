@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one app instance (its own registry, so several can run in one process). */
@@ -7,6 +7,23 @@ export interface Metrics {
   outboxRelayed: Counter<'kind' | 'outcome'>;
   middleware: RequestHandler;
 }
+
+/**
+ * The route template of a request, with its mount prefix. Express restores `req.baseUrl` when a request
+ * leaves a router, so on an error reply (handled by the app-level problem handler) the prefix is gone by
+ * `finish`; `rememberMount`, run inside the mount, keeps it in `res.locals`.
+ */
+export function routeLabel(req: Request): string {
+  if (!req.route?.path) return 'unmatched';
+  const mount = (req.res?.locals as { mountPath?: string } | undefined)?.mountPath ?? req.baseUrl;
+  return `${mount}${String(req.route.path)}`;
+}
+
+/** Mounted first under a prefix (`app.use(prefix, rememberMount, …routers)`). */
+export const rememberMount: RequestHandler = (req, res, next) => {
+  res.locals.mountPath = req.baseUrl;
+  next();
+};
 
 export function createMetrics(pendingOutbox: () => Promise<number>): Metrics {
   const registry = new Registry();
@@ -35,8 +52,7 @@ export function createMetrics(pendingOutbox: () => Promise<number>): Metrics {
   const middleware: RequestHandler = (req, res, next) => {
     const end = duration.startTimer();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      end({ method: req.method, route: routeLabel(req), status: String(res.statusCode) });
     });
     next();
   };

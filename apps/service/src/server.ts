@@ -9,6 +9,8 @@ import { createDatabase, type DatabaseHandle, migrate } from '@vc/schema';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import type { ServiceDeps } from './deps';
+import { purgeExpiredKeys } from './idempotency/repo';
+import { safeError } from './log-safe';
 import { createLogger } from './logger';
 import { OutboxRelay, type RelayOptions } from './outbox/relay';
 
@@ -71,6 +73,22 @@ async function resolveDeps(config: Readonly<ServiceConfig>, given: Partial<Servi
   return { deps, closers };
 }
 
+/** Idempotency keys older than 24 h are deleted this often (and at start); several instances may all run it. */
+const PURGE_INTERVAL_MS = 10 * 60_000;
+
+function startIdempotencyPurge(deps: ServiceDeps): NodeJS.Timeout {
+  const purge = () => {
+    purgeExpiredKeys(deps.db, deps.now()).then(
+      (count) => count > 0 && deps.logger.info({ count }, 'purged expired idempotency keys'),
+      (error: unknown) => deps.logger.warn({ err: safeError(error) }, 'purging idempotency keys failed; retrying later'),
+    );
+  };
+  purge();
+  const timer = setInterval(purge, PURGE_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
 /**
  * Starts the service: resolves deps (injected ones win; the rest come from the config), listens on
  * `config.port` (0 = a free port), and runs the outbox relay unless in shadow mode. Used by `bin.ts`,
@@ -87,6 +105,7 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
     const s = app.listen(config.port, options.host ?? config.listenHost, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
   relay?.start();
+  const purge = startIdempotencyPurge(deps);
   const { port } = server.address() as AddressInfo;
   deps.logger.info({ port, mode: config.mode, relay: Boolean(relay), nats: Boolean(deps.eventStream), fhir: Boolean(deps.fhir) }, 'virtual-care-service listening');
   let closing: Promise<void> | undefined;
@@ -99,6 +118,7 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
     close() {
       closing ??= (async () => {
         setDraining(true);
+        clearInterval(purge);
         // close() waits for in-flight requests; keep-alive sockets that turn idle after their last reply
         // would hold it open, so they are closed as they go idle.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

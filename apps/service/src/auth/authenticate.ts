@@ -1,5 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { ServiceConfig } from '../config';
 import { AppError } from '../errors';
 import { callerClaimsSchema, hasRole, type Principal, type Role } from './principal';
@@ -14,15 +14,16 @@ export function createTokenVerifier(auth: ServiceConfig['auth']): TokenVerifier 
   const algorithms = auth.jwksUrl ? ['RS256', 'ES256', 'PS256', 'EdDSA'] : ['HS256'];
   return {
     async verify(token) {
-      let payload: unknown;
+      let payload: JWTPayload;
+      // `exp` is required: a token without one would be good forever.
+      const options = { issuer: auth.issuer, audience: auth.audience, algorithms, requiredClaims: ['exp'] };
       try {
-        const verified = typeof key === 'function'
-          ? await jwtVerify(token, key, { issuer: auth.issuer, audience: auth.audience, algorithms })
-          : await jwtVerify(token, key, { issuer: auth.issuer, audience: auth.audience, algorithms });
+        const verified = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
         payload = verified.payload;
       } catch (error) {
-        throw new AppError('unauthenticated', 'the bearer token is invalid or expired', { cause: error });
+        throw new AppError('unauthenticated', 'the bearer token is invalid, expired or has no exp', { cause: error });
       }
+      checkLifetime(payload, auth.maxTokenLifetimeSeconds, Math.floor(Date.now() / 1000));
       const claims = callerClaimsSchema.safeParse(payload);
       if (!claims.success) {
         const fields = claims.error.issues.map((i) => i.path.join('.')).join(', ');
@@ -31,6 +32,21 @@ export function createTokenVerifier(auth: ServiceConfig['auth']): TokenVerifier 
       return claims.data;
     },
   };
+}
+
+/** Clock skew allowed between the issuer and this service when checking the lifetime. */
+const SKEW_SECONDS = 60;
+
+/**
+ * A token living longer than the configured maximum (`exp - iat`, or `exp - now` without `iat`) is
+ * refused: a stolen long-lived token would outlive any revocation.
+ */
+function checkLifetime(payload: JWTPayload, maxSeconds: number, nowSeconds: number): void {
+  const exp = payload.exp!;
+  const lifetime = exp - (typeof payload.iat === 'number' ? payload.iat : nowSeconds);
+  if (lifetime > maxSeconds || exp - nowSeconds > maxSeconds + SKEW_SECONDS) {
+    throw new AppError('unauthenticated', `the bearer token lives longer than the allowed ${maxSeconds} s`, { cause: new Error('token lifetime exceeds the maximum') });
+  }
 }
 
 /** Verifies `Authorization: Bearer …` and attaches the principal; no token is a 401 problem. */

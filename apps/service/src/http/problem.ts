@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, ERROR_TITLES, PROBLEM_TYPE_BASE, type FieldError } from '../errors';
+import { AppError, ERROR_TITLES, type ErrorCode, PROBLEM_TYPE_BASE, type FieldError } from '../errors';
+import { safeError } from '../log-safe';
+import { routeLabel } from '../metrics';
 import type { Logger } from '../logger';
 
 /** RFC 9457 problem details as this service sends them. */
@@ -13,6 +15,18 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
+const RESERVED_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance', 'errors']);
+
+function withoutReserved(extensions: AppError['extensions']): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(extensions ?? {}).filter(([name]) => !RESERVED_MEMBERS.has(name)));
+}
+
+/** RFC 6750 §3: a missing token gets the bare challenge; a token that was given but refused (the error has a cause) says `invalid_token`. */
+function bearerChallenge(error: AppError): string {
+  if (error.cause === undefined) return 'Bearer realm="virtual-care"';
+  return `Bearer realm="virtual-care", error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`;
+}
+
 export function toProblem(error: AppError, instance?: string): Problem {
   return {
     type: `${PROBLEM_TYPE_BASE}${error.code.replace(/_/g, '-')}`,
@@ -21,7 +35,8 @@ export function toProblem(error: AppError, instance?: string): Problem {
     detail: error.message,
     ...(instance ? { instance } : {}),
     ...(error.errors ? { errors: error.errors } : {}),
-    ...(error.extensions ?? {}),
+    // Extensions never overwrite the members RFC 9457 defines (an extension named `status` once did).
+    ...withoutReserved(error.extensions),
   };
 }
 
@@ -36,6 +51,22 @@ function fromBodyParser(error: unknown): AppError | undefined {
     return new AppError('unsupported_media_type', 'the request body encoding is not supported', { cause: error });
   }
   return undefined;
+}
+
+const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 413: 'payload_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited', 431: 'header_fields_too_large' };
+
+/**
+ * Errors that already carry a 4xx (http-errors' `status`/`statusCode`: the router's URIError for
+ * `/sessions/%ZZ`, zlib's for a body that is not the gzip it claims) are the client's: they keep a 4xx.
+ * Their messages may echo the input, so the detail is generic.
+ */
+function fromClientError(error: unknown): AppError | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const e = error as { status?: unknown; statusCode?: unknown };
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  if (status === undefined || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
+  const code = CLIENT_ERROR_CODES[status] ?? 'bad_request';
+  return new AppError(code, `the request could not be processed (HTTP ${status})`, { cause: error });
 }
 
 /** A body that is not JSON would otherwise reach the handlers as "no body": refuse it as what it is. */
@@ -63,9 +94,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    const known = error instanceof AppError ? error : fromBodyParser(error);
+    const known = error instanceof AppError ? error : (fromBodyParser(error) ?? fromClientError(error));
     const appError = known ?? new AppError('internal', 'an unexpected error occurred; it has been logged', { cause: error });
-    if (appError.status >= 500) logger.error({ err: error, route: req.route?.path, method: req.method }, 'request failed');
+    // Never the error itself: a database error's message carries the SQL and its bound parameters (PHI).
+    if (appError.status >= 500) logger.error({ err: safeError(error), method: req.method, route: routeLabel(req) }, 'request failed');
+    if (appError.status === 401) res.set('WWW-Authenticate', bearerChallenge(appError));
     res.status(appError.status).type('application/problem+json').json(toProblem(appError, req.originalUrl.split('?')[0]));
   };
 }

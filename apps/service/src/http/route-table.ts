@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Executor } from '../db';
 import type { Principal, Role } from '../auth/principal';
 import type { ErrorCode } from '../errors';
 
@@ -36,6 +37,11 @@ export interface RouteInput<P, Q, B> {
   header(name: string): string | undefined;
   /** Where the router is mounted (`/api/v1/virtual-care`), for Location headers. */
   baseUrl: string;
+  /**
+   * Stores the reply of an `Idempotency-Key` request in the effect's own transaction (a no-op without a
+   * key): handlers whose effect is one transaction call it there, so a crash after commit replays.
+   */
+  storeReplyInTx(tx: Executor, status: number, body: unknown): Promise<void>;
 }
 
 export interface ReplySpec {

@@ -1,21 +1,44 @@
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { principalOf } from '../auth/authenticate';
 import type { AppContext } from '../context';
+import type { Executor } from '../db';
 import { AppError } from '../errors';
+import { safeError } from '../log-safe';
 import { claimKey, type IdempotencyScope, releaseKey, storeReply } from './repo';
 
 const KEY_PATTERN = /^[A-Za-z0-9_\-:.]{1,200}$/;
 
-/** What makes two requests "the same" for a key: method, path and JSON body. */
+/** What makes two requests "the same" for a key: method, path and JSON body (depth-bounded upstream). */
 export function requestHash(method: string, path: string, body: unknown): string {
   return createHash('sha256').update(JSON.stringify([method, path, body ?? null])).digest('hex');
+}
+
+interface Claim {
+  scope: IdempotencyScope;
+  /** Set once the reply was stored in the effect's transaction: the response then only sends it. */
+  storedInTx: boolean;
+}
+
+const claimOf = (res: Response): Claim | undefined => res.locals.idempotencyClaim as Claim | undefined;
+
+/**
+ * Stores the reply of a keyed request inside the transaction of its effect, so "created" and "the reply
+ * says created" commit together: a crash after the commit replays the reply instead of creating twice.
+ * A no-op for requests without a key. Handlers whose effect is one transaction call this from it.
+ */
+export async function storeReplyInTx(res: Response, tx: Executor, status: number, body: unknown): Promise<void> {
+  const claim = claimOf(res);
+  if (!claim) return;
+  await storeReply(tx, claim.scope, status, body);
+  claim.storedInTx = true;
 }
 
 /**
  * `Idempotency-Key` on POSTs: the first request with a key runs and its reply (status and JSON body) is
  * stored per (tenant, caller, key); the same key with the same request replays that reply; the same key
  * with another request is a 422. Keys are scoped per caller, so one caller cannot replay another's reply.
+ * Keys live 24 h.
  */
 export function idempotency(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
@@ -30,7 +53,7 @@ export function idempotency(ctx: AppContext): RequestHandler {
     const principal = principalOf(res);
     const scope: IdempotencyScope = { tenantId: principal.tenant, principal: principal.sub, key };
     const hash = requestHash(req.method, req.originalUrl.split('?')[0]!, req.body);
-    const existing = await claimKey(ctx.db, scope, hash, ctx.now());
+    const existing = await claimKey(ctx.db, scope, hash, ctx.now(), ctx.config.idempotencyClaimTimeoutMs);
     if (existing) {
       if (existing.requestHash !== hash) throw new AppError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
       if (existing.responseStatus === null) throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed; retry later');
@@ -39,15 +62,23 @@ export function idempotency(ctx: AppContext): RequestHandler {
       res.status(existing.responseStatus).json(existing.responseBody);
       return;
     }
+    const claim: Claim = { scope, storedInTx: false };
+    res.locals.idempotencyClaim = claim;
     const send = res.json.bind(res);
-    // The reply is stored before it is sent: a retry racing the first reply sees it or "in progress", never nothing.
     res.json = (body: unknown) => {
+      if (claim.storedInTx) {
+        // Test hook (VC_TEST_CRASH_BEFORE_REPLY): die between the commit and the reply, as a crash would.
+        if (ctx.config.testCrashBeforeReply) process.kill(process.pid, 'SIGKILL');
+        return send(body);
+      }
+      // Requests without a transactional effect (refusals, reads): stored before sent, so a retry racing
+      // the first reply sees it or "in progress", never nothing.
       const status = res.statusCode;
       const persisted = status >= 500 ? releaseKey(ctx.db, scope) : storeReply(ctx.db, scope, status, body);
       persisted.then(
         () => send(body),
         (error: unknown) => {
-          ctx.logger.error({ err: error }, 'storing the idempotent reply failed');
+          ctx.logger.error({ err: safeError(error) }, 'storing the idempotent reply failed');
           send(body);
         },
       );

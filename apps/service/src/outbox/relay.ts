@@ -4,6 +4,7 @@ import type { EventStream } from '@vc/integrations/nats';
 import { backoffDelay } from '@vc/integrations/retry';
 import type { Database, OutboxRow } from '@vc/schema';
 import { markBillingPublished } from '../billing/repo';
+import { safeError } from '../log-safe';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { setEncounterRef } from '../sessions/repo';
@@ -131,7 +132,7 @@ export class OutboxRelay {
       try {
         result = await this.runOnce();
       } catch (error) {
-        this.opts.logger.error({ err: error }, 'outbox relay pass failed (database?); retrying');
+        this.opts.logger.error({ err: safeError(error) }, 'outbox relay pass failed (database?); retrying');
       }
       if (this.stopping) break;
       if (result.published + result.failed === 0 || result.failed > 0) {

@@ -3,12 +3,19 @@ import { roomNameForSession } from '@vc/domain/jitsi';
 import type { VirtualSession } from '@vc/schema';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
+import type { Tx } from '../db';
 import { AppError } from '../errors';
 import { appendAudit, insertSession } from './repo';
 import type { CreateSessionBody } from './schemas';
 
 /** Schedules a session; a practitioner creating one without `practitionerRef` is its practitioner. */
-export async function createSession(ctx: AppContext, principal: Principal, body: CreateSessionBody): Promise<VirtualSession> {
+export async function createSession(
+  ctx: AppContext,
+  principal: Principal,
+  body: CreateSessionBody,
+  /** Runs in the creating transaction (the idempotent reply is stored there). */
+  within?: (tx: Tx, session: VirtualSession) => Promise<void>,
+): Promise<VirtualSession> {
   const practitionerRef = body.practitionerRef ?? (principal.sub.startsWith('Practitioner/') ? principal.sub : undefined);
   if (!practitionerRef) {
     throw new AppError('validation_failed', 'invalid body.practitionerRef', {
@@ -39,6 +46,7 @@ export async function createSession(ctx: AppContext, principal: Principal, body:
       data: sessionEventData(session),
       now,
     });
+    await within?.(tx, session);
     return session;
   });
 }

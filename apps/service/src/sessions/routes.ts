@@ -25,8 +25,8 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       roles: ['vc:practitioner'],
       body: createSessionBody,
       replies: { 201: { description: 'the scheduled session', schema: sessionReply, headers: { Location: { description: 'the session URL', schema: { type: 'string' } } } } },
-      async handle({ principal, body, baseUrl }) {
-        const session = await createSession(ctx, principal, body);
+      async handle({ principal, body, baseUrl, storeReplyInTx }) {
+        const session = await createSession(ctx, principal, body, (tx, created) => storeReplyInTx(tx, 201, sessionView(created)));
         return { status: 201, body: sessionView(session), headers: { location: `${baseUrl}/sessions/${session.id}` } };
       },
     }),

@@ -1,13 +1,14 @@
 import { SESSION_STATUSES } from '@vc/domain/lifecycle';
 import { z } from 'zod';
 import { replySchemas, requestSchemas } from '../http/route-table';
+import { pgTimestamp, safeText } from '../http/primitives';
 
 /** Request and reply schemas of the sessions API; they validate requests and generate `/openapi.json`. */
 
 const reference = (type: string) =>
   z.string().regex(new RegExp(`^${type}/[A-Za-z0-9\\-.]{1,64}$`), { message: `expected a FHIR reference ${type}/<id>` });
 
-const isoDateTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time with offset, e.g. 2026-03-01T10:00:00Z' });
+const isoDateTime = pgTimestamp();
 
 export const sessionIdParams = z.object({ id: z.uuid({ message: 'expected a session id (uuid)' }) });
 
@@ -38,11 +39,11 @@ export const listSessionsQuery = z
   .strict();
 
 export const joinBody = z
-  .object({ displayName: z.string().trim().min(1).max(200).optional().describe('shown in the meeting; defaults to the role') })
+  .object({ displayName: safeText().trim().min(1).max(200).optional().describe('shown in the meeting; defaults to the role') })
   .strict()
   .register(requestSchemas, { id: 'JoinRequest' });
 
-export const cancelBody = z.object({ reason: z.string().trim().min(1).max(200) }).strict().register(requestSchemas, { id: 'CancelRequest' });
+export const cancelBody = z.object({ reason: safeText().trim().min(1).max(200) }).strict().register(requestSchemas, { id: 'CancelRequest' });
 
 export const emptyBody = z.object({}).strict().register(requestSchemas, { id: 'EmptyRequest', description: 'an empty JSON object, or no body' });
 

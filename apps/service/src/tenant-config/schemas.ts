@@ -1,15 +1,16 @@
 import { PLACES_OF_SERVICE } from '@vc/domain/billing';
 import { z } from 'zod';
 import { replySchemas, requestSchemas } from '../http/route-table';
+import { boundedJsonObject, hasNul, NUL_MESSAGE, pgTimestamp, safeText } from '../http/primitives';
 
 /** Request and reply schemas of `/config`; the app secret goes in and never comes out. */
 
 export const putConfigBody = z
   .object({
-    jitsiServerUrl: z.url({ protocol: /^https?$/, message: 'expected the http(s) URL of the Jitsi deployment' }),
-    jitsiAppId: z.string().trim().min(1).max(200),
-    jitsiAppSecret: z.string().min(16, { message: 'expected at least 16 characters' }).max(512).optional().describe('required when the tenant has no config yet; write-only'),
-    branding: z.record(z.string(), z.unknown()).nullable().default(null),
+    jitsiServerUrl: z.url({ protocol: /^https?$/, message: 'expected the http(s) URL of the Jitsi deployment' }).refine((v) => !hasNul(v), { message: NUL_MESSAGE }),
+    jitsiAppId: safeText().trim().min(1).max(200),
+    jitsiAppSecret: safeText().min(16, { message: 'expected at least 16 characters' }).max(512).optional().describe('required when the tenant has no config yet; write-only'),
+    branding: boundedJsonObject().nullable().default(null),
     billing: z
       .object({
         placeOfService: z.enum(PLACES_OF_SERVICE, { message: 'expected 02 or 10' }),
@@ -17,7 +18,7 @@ export const putConfigBody = z
       })
       .strict()
       .optional(),
-    fhirEraStart: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }).nullable().optional(),
+    fhirEraStart: pgTimestamp('expected an ISO 8601 date-time').nullable().optional(),
     enabled: z.boolean().optional(),
   })
   .strict()

@@ -1,6 +1,9 @@
-import { integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
-/** Replies to POSTs that carried an `Idempotency-Key`, replayed verbatim when the same caller retries. */
+/**
+ * Replies to POSTs that carried an `Idempotency-Key`, replayed verbatim when the same caller retries.
+ * Rows live 24 h (`created_at`), then the service's purge deletes them.
+ */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
   {
@@ -13,7 +16,7 @@ export const idempotencyKeys = pgTable(
     responseBody: jsonb('response_body'),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.tenantId, t.principal, t.key] })],
+  (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.tenantId, t.principal, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)],
 );
 
 export type IdempotencyKey = typeof idempotencyKeys.$inferSelect;
