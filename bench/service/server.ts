@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const kmsDir = await mkdtemp(join(tmpdir(), 'vc-bench-kms-'));
   const jitsi = await startJitsiStandIn();
   const secret = randomBytes(32).toString('hex');
-  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: dbUrl.toString(), VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'warn' });
+  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: dbUrl.toString(), VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'warn', VC_OUTBOUND_ALLOW: '127.0.0.1/32', VC_OUTBOUND_ALLOW_HTTP: 'true' });
   const service = await startService(
     config,
     {
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       kms: await createKms(config.kms),
       // The production client: a 5 s decision cache per patient, as every join asks.
       accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicyUrl }),
-      jitsiProbe: createJitsiProbe(),
+      jitsiProbe: createJitsiProbe({ policy: config.outbound }),
       eventStream: undefined,
       fhir: undefined,
       logger: createLogger('warn'),
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   );
 
   const token = (sub: string, roles: string[]) =>
-    new SignJWT({ tenant: 'bench', roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('2h').sign(new TextEncoder().encode(secret));
+    new SignJWT({ tenant: 'bench', roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
   const practitionerToken = await token('Practitioner/bench', ['vc:practitioner']);
   const call = async (method: string, path: string, bearer: string, body?: unknown) => {
     const res = await fetch(`${service.url}${API}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -50,10 +50,10 @@ const asAdmin = (method: string, path: string, body?: unknown) => call(method, p
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vc-svc-pglite-'));
   [fhir, jitsi] = await Promise.all([startFhirStandIn(), startJitsiStandIn()]);
-  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: 'pglite:memory', VC_KMS: `local:${join(dir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'silent' });
+  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: 'pglite:memory', VC_KMS: `local:${join(dir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'silent', VC_OUTBOUND_ALLOW: '127.0.0.1/32', VC_OUTBOUND_ALLOW_HTTP: 'true' });
   service = await startService(
     config,
-    { kms: await createKms(config.kms), accessPolicy, jitsiProbe: createJitsiProbe(), fhir: createFhirClient({ baseUrl: fhir.url }), logger: createLogger('silent') },
+    { kms: await createKms(config.kms), accessPolicy, jitsiProbe: createJitsiProbe({ policy: config.outbound }), fhir: createFhirClient({ baseUrl: fhir.url }), logger: createLogger('silent') },
     { relayOptions: { intervalMs: 20, backoff: { baseMs: 20, maxMs: 100 } } },
   );
 });

@@ -64,7 +64,7 @@ async function resolveDeps(config: Readonly<ServiceConfig>, given: Partial<Servi
     db,
     kms: given.kms ?? (await createKms(config.kms)),
     accessPolicy: 'accessPolicy' in given ? given.accessPolicy : config.accessPolicyUrl ? createAccessPolicyClient({ baseUrl: config.accessPolicyUrl }) : undefined,
-    jitsiProbe: given.jitsiProbe ?? createJitsiProbe(),
+    jitsiProbe: given.jitsiProbe ?? createJitsiProbe({ policy: config.outbound }),
     eventStream,
     fhir: 'fhir' in given ? given.fhir : config.fhirBaseUrl ? createFhirClient({ baseUrl: config.fhirBaseUrl }) : undefined,
     logger,

@@ -63,6 +63,21 @@ export async function putTenantConfig(ctx: AppContext, principal: Principal, bod
   return saved;
 }
 
+/** What the probe says of its own refusals (outbound policy), safe to pass on as is. */
+const POLICY_DETAILS = new Set(['only https is allowed', 'address not allowed', 'invalid server URL']);
+
+/**
+ * The admin learns whether each check passed, not why a network attempt failed: "connection refused"
+ * versus "timed out" would turn test-connection into a port scanner. TLS and HTTP verdicts of a server
+ * that answered stay, since they are what the admin must fix.
+ */
+function coarseCheck(check: ConnectionTestResult['checks'][number]): ConnectionTestResult['checks'][number] {
+  if (check.ok || check.detail === undefined || POLICY_DETAILS.has(check.detail) || /^(HTTP \d{3}|certificate |served HTML|no `config =`|no JitsiMeetExternalAPI|token rejected|not https)/.test(check.detail)) {
+    return { ...check };
+  }
+  return { id: check.id, ok: false, detail: 'unreachable' };
+}
+
 /**
  * Probes the tenant's Jitsi deployment with a freshly minted token and checks the token verifies with the
  * stored secret; the result is stored on `last_connection_test` and returned.
@@ -80,7 +95,7 @@ export async function testTenantConnection(ctx: AppContext, principal: Principal
     token: jwt,
     verify: (token) => jitsiTokenVerifies(token, appSecret, config.jitsiAppId),
   });
-  const stored: ConnectionTestResult = { ok: result.ok, testedAt: result.testedAt, checks: result.checks.map((c) => ({ ...c })) };
+  const stored: ConnectionTestResult = { ok: result.ok, testedAt: result.testedAt, checks: result.checks.map(coarseCheck) };
   await saveConnectionTest(ctx.db, principal.tenant, stored);
   return stored;
 }

@@ -56,6 +56,8 @@ export interface HarnessOptions {
   start?: StartOptions;
   /** Start the FHIR stand-in (default true). */
   fhir?: boolean;
+  /** Extra environment for loadConfig (wins over the harness' own). */
+  env?: Record<string, string>;
   /** Collect every log line (level trace) here instead of discarding them. */
   logLines?: string[];
 }
@@ -79,6 +81,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     VC_NATS_STREAM: stream.name,
     VC_NATS_SUBJECT_PREFIX: stream.prefix,
     VC_LOG_LEVEL: process.env.VC_TEST_LOG_LEVEL ?? 'silent',
+    // The Jitsi stand-in listens on plain http on loopback: allowed explicitly, as production never is.
+    VC_OUTBOUND_ALLOW: '127.0.0.1/32',
+    VC_OUTBOUND_ALLOW_HTTP: 'true',
+    ...options.env,
   });
   const eventStream = await connectEventStream({ url: natsUrl, stream: stream.name, subjects: [`${stream.prefix}virtual_care.>`], duplicateWindowMs: 10 * 60_000, reconnectWaitMs: 200, publishTimeoutMs: 2_000 });
   await eventStream.ensureStream();
@@ -88,7 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       db: db.db,
       kms: await createKms(config.kms),
       accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 }),
-      jitsiProbe: createJitsiProbe({ timeoutMs: 2_000 }),
+      jitsiProbe: createJitsiProbe({ timeoutMs: 2_000, policy: config.outbound }),
       eventStream,
       fhir: fhir ? createFhirClient({ baseUrl: fhir.url, timeoutMs: 2_000 }) : undefined,
       logger: options.logLines ? createLogger('trace', { write: (line: string) => void options.logLines!.push(line) }) : createLogger(config.logLevel),

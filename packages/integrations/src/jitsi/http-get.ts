@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { guardedLookup, type OutboundPolicy } from './outbound';
 
 /** What one probe request saw. `tls` is set for https URLs. */
 export interface ProbeResponse {
@@ -17,10 +18,10 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
  * GET `url` and report, without throwing on a bad certificate: the TLS verdict is a check of its own, and
  * the files behind an untrusted certificate are still worth reporting on. Rejects on network errors and timeouts.
  */
-export function probeGet(url: URL, opts: { timeoutMs: number; ca?: string | Buffer }): Promise<ProbeResponse> {
+export function probeGet(url: URL, opts: { timeoutMs: number; ca?: string | Buffer; policy?: OutboundPolicy }): Promise<ProbeResponse> {
   return new Promise((resolve, reject) => {
     const https = url.protocol === 'https:';
-    const options = { method: 'GET', timeout: opts.timeoutMs, headers: { accept: '*/*', 'user-agent': 'virtual-care-connection-test' } };
+    const options = { method: 'GET', timeout: opts.timeoutMs, headers: { accept: '*/*', 'user-agent': 'virtual-care-connection-test' }, ...(opts.policy ? { lookup: guardedLookup(opts.policy) } : {}) };
     const handle = (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;

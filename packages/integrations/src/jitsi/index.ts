@@ -1,3 +1,4 @@
 export * from './types';
 export { createJitsiProbe, isLoopback, type JitsiProbeOptions } from './probe';
 export { startJitsiStandIn, type JitsiStandIn, type JitsiStandInOptions } from './stand-in';
+export { addressAllowed, type OutboundPolicy } from './outbound';

@@ -1,4 +1,5 @@
 import { probeGet, type ProbeResponse } from './http-get';
+import { type OutboundPolicy, refusalOf } from './outbound';
 import type { ConnectionCheck, ConnectionTestResult, JitsiProbe } from './types';
 
 /** Options of {@link createJitsiProbe}. */
@@ -9,6 +10,11 @@ export interface JitsiProbeOptions {
   ca?: string | Buffer;
   /** Clock for `testedAt` (tests). */
   now?: () => Date;
+  /**
+   * Where probes may connect (the service's test-connection, whose URL a tenant admin chooses: SSRF).
+   * Absent: anywhere (operator tools such as the migrator's S2 check).
+   */
+  policy?: OutboundPolicy;
 }
 
 /** Node's certificate verification codes, said in words an operator can act on. */
@@ -34,12 +40,13 @@ export function createJitsiProbe(options: JitsiProbeOptions = {}): JitsiProbe {
       const testedAt = now().toISOString();
       const tokenCheck = checkToken(token, verify);
       const base = parseServerUrl(serverUrl);
-      if (!base) {
-        const failed = (id: ConnectionCheck['id']): ConnectionCheck => ({ id, ok: false, detail: 'invalid server URL' });
+      const refusal = base && options.policy ? refusalOf(base, options.policy) : undefined;
+      if (!base || refusal) {
+        const failed = (id: ConnectionCheck['id']): ConnectionCheck => ({ id, ok: false, detail: refusal ?? 'invalid server URL' });
         const checks = [failed('reachable'), failed('tls'), failed('config_js'), failed('external_api_js'), await tokenCheck];
         return { ok: false, testedAt, checks };
       }
-      const get = (path: string) => probeGet(new URL(path, base), { timeoutMs, ca: options.ca }).then(
+      const get = (path: string) => probeGet(new URL(path, base), { timeoutMs, ca: options.ca, policy: options.policy }).then(
         (response): Outcome => ({ got: true, response }),
         (error: unknown): Outcome => ({ got: false, error }),
       );
@@ -126,6 +133,8 @@ function networkDetail(error: unknown): string {
       return error instanceof Error ? error.message : 'timed out';
     case 'ECONNRESET':
       return 'connection reset';
+    case 'EOUTBOUNDREFUSED':
+      return 'address not allowed';
     default:
       return typeof code === 'string' ? code : 'unreachable';
   }
