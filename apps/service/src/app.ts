@@ -1,3 +1,4 @@
+import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
@@ -9,6 +10,7 @@ import { healthRoutes } from './health/routes';
 import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
 import type { RouteGroup } from './http/route-table';
 import { routerOf } from './http/router';
+import { rateLimit } from './http/rate-limit';
 import { requireBoundedBody } from './http/validate';
 import { idempotency } from './idempotency/middleware';
 import { createMetrics, rememberMount } from './metrics';
@@ -45,6 +47,10 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(helmet());
+  // Browser apps on other origins: only those VC_CORS_ORIGINS names (none by default: no CORS headers).
+  if (deps.config.corsOrigins.length > 0) {
+    app.use(cors({ origin: [...deps.config.corsOrigins], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'], exposedHeaders: ['Location', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed', 'ETag'], maxAge: 600 }));
+  }
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -65,7 +71,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   const openapi = buildOpenApi([publicRoutes, apiRoutes], API_BASE);
 
   app.use(routerOf(publicRoutes.routes), docsAssets());
-  app.use(API_BASE, rememberMount, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), requireBoundedBody, authenticate(context.verifier), idempotency(context), routerOf(apiRoutes.routes));
+  app.use(API_BASE, rememberMount, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), requireBoundedBody, authenticate(context.verifier), rateLimit(deps.config.rateLimit), idempotency(context), routerOf(apiRoutes.routes));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

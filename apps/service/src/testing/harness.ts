@@ -84,6 +84,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     // The Jitsi stand-in listens on plain http on loopback: allowed explicitly, as production never is.
     VC_OUTBOUND_ALLOW: '127.0.0.1/32',
     VC_OUTBOUND_ALLOW_HTTP: 'true',
+    // Test files send hundreds of requests as one caller within a minute; rate-limit.int.test turns them on.
+    VC_RATE_LIMIT_TENANT_PER_MIN: '0',
+    VC_RATE_LIMIT_CALLER_PER_MIN: '0',
     ...options.env,
   });
   const eventStream = await connectEventStream({ url: natsUrl, stream: stream.name, subjects: [`${stream.prefix}virtual_care.>`], duplicateWindowMs: 10 * 60_000, reconnectWaitMs: 200, publishTimeoutMs: 2_000 });
