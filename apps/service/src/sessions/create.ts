@@ -43,7 +43,7 @@ export async function createSession(
       tenantId: session.tenantId,
       type: 'virtual_care.session.created',
       sessionId: session.id,
-      data: sessionEventData(session),
+      data: sessionEventData(session, { withPatient: true }),
       now,
     });
     await within?.(tx, session);
@@ -51,12 +51,16 @@ export async function createSession(
   });
 }
 
-/** What events say about a session: references and times, never display names. */
-export function sessionEventData(s: VirtualSession): Record<string, unknown> {
+/**
+ * What events say about a session: references and times, never display names. The patient ref rides
+ * only on `session.created` (schedulers and reminders need whose session it is); later events name the
+ * session id, which subscribers correlate (apps/service/README.md lists which event carries which ref).
+ */
+export function sessionEventData(s: VirtualSession, options: { withPatient?: boolean } = {}): Record<string, unknown> {
   return {
     sessionId: s.id,
     status: s.status,
-    patientRef: s.patientRef,
+    ...(options.withPatient ? { patientRef: s.patientRef } : {}),
     practitionerRef: s.practitionerRef,
     scheduledStart: s.scheduledStart?.toISOString() ?? null,
     scheduledEnd: s.scheduledEnd?.toISOString() ?? null,

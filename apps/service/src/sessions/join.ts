@@ -21,6 +21,11 @@ export interface JoinReply {
 /** Joins and leaves of several people may interleave; each retries a lost version race this often. */
 const PARTICIPANT_RETRIES = 5;
 
+/** Participant events name practitioners; a patient (or anyone else) is only a role: no patient ref leaves in events. */
+function participantEventData(sessionId: string, participantRef: string, role: ParticipantRole, now: Date): Record<string, unknown> {
+  return { sessionId, ...(role === 'practitioner' ? { participantRef } : {}), role, at: now.toISOString() };
+}
+
 /** Practitioners join as practitioners; a caller holding only the patient role joins as the patient. */
 function joinRole(principal: Principal): 'practitioner' | 'patient' {
   return hasRole(principal, 'vc:practitioner') ? 'practitioner' : 'patient';
@@ -60,7 +65,7 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
   if (role === 'patient') await requireConsent(ctx, principal, now);
   const config = requireConfig(found, principal.tenant);
   const appSecret = await ctx.secrets.get(principal.tenant, config.credentialsCiphertext);
-  const { session } = await runTransition({
+  const { session, result: participant } = await runTransition({
     db: ctx.db,
     principal,
     sessionId: visible.id,
@@ -69,7 +74,7 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
     now,
     retryOnConflict: PARTICIPANT_RETRIES,
     effects: async (tx, joined, change) => {
-      await recordJoin(tx, { session: joined, participantRef: principal.sub, role: role satisfies ParticipantRole, displayName: displayName ?? null, now });
+      const row = await recordJoin(tx, { session: joined, participantRef: principal.sub, role: role satisfies ParticipantRole, displayName: displayName ?? null, now });
       await appendAudit(tx, joined, 'participant.joined', principal.sub, { role }, now);
       if (change.to === 'in_progress' && change.statusChanged) {
         await ctx.outbox.event(tx, { tenantId: joined.tenantId, type: 'virtual_care.session.started', sessionId: joined.id, data: sessionEventData(joined), now });
@@ -78,9 +83,10 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
         tenantId: joined.tenantId,
         type: 'virtual_care.participant.joined',
         sessionId: joined.id,
-        data: { sessionId: joined.id, participantRef: principal.sub, role, at: now.toISOString() },
+        data: participantEventData(joined.id, principal.sub, role, now),
         now,
       });
+      return row;
     },
   });
   // Sessions delta-synced from legacy (S4) may carry no room name; the derived one is as good and stable.
@@ -90,7 +96,7 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
       appId: config.jitsiAppId,
       serverUrl: config.jitsiServerUrl,
       room: roomName,
-      user: { id: principal.sub, name: displayName ?? (role === 'practitioner' ? 'Clinician' : 'Patient'), moderator: role === 'practitioner' },
+      user: { id: participant.pseudonym!, name: displayName ?? (role === 'practitioner' ? 'Clinician' : 'Patient'), moderator: role === 'practitioner' },
       now,
     },
     appSecret,
@@ -117,7 +123,7 @@ export async function leaveSession(ctx: AppContext, principal: Principal, sessio
         tenantId: session.tenantId,
         type: 'virtual_care.participant.left',
         sessionId: session.id,
-        data: { sessionId: session.id, participantRef: principal.sub, role: left.role, at: now.toISOString() },
+        data: participantEventData(session.id, principal.sub, left.role, now),
         now,
       });
     },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type NewVirtualSession,
   sessionAuditEvents,
@@ -106,6 +107,7 @@ export async function recordJoin(db: Executor, join: JoinRecord): Promise<Sessio
       firstJoinedAt: join.now,
       joinCount: 1,
       source: 'live',
+      pseudonym: `p-${randomBytes(16).toString('base64url')}`,
     })
     .onConflictDoUpdate({
       target: [sessionParticipants.sessionId, sessionParticipants.participantRef],
@@ -113,10 +115,22 @@ export async function recordJoin(db: Executor, join: JoinRecord): Promise<Sessio
         joinCount: sql`${sessionParticipants.joinCount} + 1`,
         firstJoinedAt: sql`coalesce(${sessionParticipants.firstJoinedAt}, excluded.first_joined_at)`,
         displayName: sql`coalesce(excluded.display_name, ${sessionParticipants.displayName})`,
+        // One pseudonym per participant and session: a rejoin keeps it.
+        pseudonym: sql`coalesce(${sessionParticipants.pseudonym}, excluded.pseudonym)`,
       },
     })
     .returning();
   return row!;
+}
+
+/** Who a Jitsi token's `context.user.id` is (the video deployment's logs name pseudonyms only). */
+export async function participantByPseudonym(db: Executor, tenantId: string, sessionId: string, pseudonym: string): Promise<SessionParticipant | undefined> {
+  const [row] = await db
+    .select()
+    .from(sessionParticipants)
+    .where(and(eq(sessionParticipants.tenantId, tenantId), eq(sessionParticipants.sessionId, sessionId), eq(sessionParticipants.pseudonym, pseudonym)))
+    .limit(1);
+  return row;
 }
 
 /** Stamps the leave time; undefined when the caller never joined this session. */

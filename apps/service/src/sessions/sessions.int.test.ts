@@ -3,6 +3,7 @@ import { queryRows } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { requestHash } from '../idempotency/middleware';
+import { participantByPseudonym } from './repo';
 import { admin, configureTenant, type Harness, patient, practitioner, recordConsent, scheduleSession, startHarness } from '../testing/harness';
 
 const API = '/api/v1/virtual-care';
@@ -231,8 +232,13 @@ describe('join, leave and participants', () => {
       aud: 'jitsi',
       sub: '127.0.0.1',
       room: reply.body.roomName,
-      context: { user: { id: 'Patient/pt-1', name: 'Pat', moderator: 'false' } },
+      context: { user: { name: 'Pat', moderator: 'false' } },
     });
+    // The user id is an opaque per-session pseudonym the service maps back; the patient ref never rides in ?jwt=.
+    const pseudonym = (claims.context as { user: { id: string } }).user.id;
+    expect(pseudonym).toMatch(/^p-[A-Za-z0-9_-]{22}$/);
+    expect(reply.body.jwt + reply.body.joinUrl).not.toContain('pt-1');
+    expect((await participantByPseudonym(h.db.db, 'acme', id, pseudonym))?.participantRef).toBe('Patient/pt-1');
     expect(claims.exp! - claims.iat!).toBe(300);
     expect(new Date(reply.body.expiresAt).getTime()).toBe(claims.exp! * 1000);
     const session = await h.call('GET', `${API}/sessions/${id}`, { as: patient('acme') });
@@ -268,7 +274,7 @@ describe('join, leave and participants', () => {
     const id = await scheduleSession(h, 'acme');
     const pj = await h.call<{ jwt: string }>('POST', `${API}/sessions/${id}/join`, { as: practitioner('acme'), body: {} });
     expect(pj.status).toBe(200);
-    expect(decodeJwt(pj.body.jwt).context).toEqual({ user: { id: 'Practitioner/p-1', name: 'Clinician', moderator: 'true' } });
+    expect(decodeJwt(pj.body.jwt).context).toEqual({ user: { id: expect.stringMatching(/^p-/), name: 'Clinician', moderator: 'true' } });
     await h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} });
     expect((await h.call('POST', `${API}/sessions/${id}/leave`, { as: patient('acme'), body: {} })).status).toBe(200);
     await h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} });

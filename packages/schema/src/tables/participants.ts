@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { check, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { participantRole, participantSource } from './enums';
 import { virtualSessions } from './sessions';
 
@@ -20,11 +20,14 @@ export const sessionParticipants = pgTable(
     lastLeftAt: ts('last_left_at'),
     joinCount: integer('join_count').notNull().default(0),
     source: participantSource('source').notNull(),
+    /** The Jitsi token's `context.user.id`: random, set at the first live join; maps back to participantRef here only. */
+    pseudonym: text('pseudonym'),
   },
   (t) => [
     // Backfill re-runs and live joins must converge on one row per participant.
     primaryKey({ name: 'session_participants_pk', columns: [t.sessionId, t.participantRef] }),
     check('session_participants_join_count_nonneg', sql`${t.joinCount} >= 0`),
+    uniqueIndex('session_participants_pseudonym_idx').on(t.sessionId, t.pseudonym),
   ],
 );
 
