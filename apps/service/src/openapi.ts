@@ -51,6 +51,8 @@ function problemsOf(route: Route, inApi: boolean): ErrorCode[] {
   const codes = new Set<ErrorCode>(route.errors ?? []);
   if (route.params || route.query || route.body) codes.add('validation_failed');
   if (route.roles !== 'public') ['unauthenticated', 'forbidden', 'internal'].forEach((c) => codes.add(c as ErrorCode));
+  // Behind auth: the rate limits; and a request the framework cannot read (a bad %-escape, a body that is not its gzip).
+  if (inApi && route.roles !== 'public') ['rate_limited', 'bad_request'].forEach((c) => codes.add(c as ErrorCode));
   if (inApi && route.method !== 'get') ['validation_failed', 'payload_too_large', 'unsupported_media_type'].forEach((c) => codes.add(c as ErrorCode));
   if (inApi && route.method === 'post') ['validation_failed', 'idempotency_key_reused', 'idempotency_in_progress'].forEach((c) => codes.add(c as ErrorCode));
   return [...codes];
