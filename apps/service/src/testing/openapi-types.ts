@@ -589,7 +589,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionPage"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -609,6 +609,15 @@ export interface operations {
             };
             /** @description Problem types: forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -654,7 +663,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -717,6 +726,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -748,7 +766,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -777,6 +795,15 @@ export interface operations {
             };
             /** @description Problem types: not-found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -815,7 +842,7 @@ export interface operations {
                     "application/json": components["schemas"]["ParticipantList"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -844,6 +871,15 @@ export interface operations {
             };
             /** @description Problem types: not-found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -889,7 +925,7 @@ export interface operations {
                     "application/json": components["schemas"]["JoinTicket"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -961,6 +997,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -1008,7 +1053,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1073,6 +1118,15 @@ export interface operations {
             };
             /** @description Problem types: idempotency-key-reused */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1118,7 +1172,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1183,6 +1237,15 @@ export interface operations {
             };
             /** @description Problem types: idempotency-key-reused */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1228,7 +1291,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1300,6 +1363,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -1331,6 +1403,15 @@ export interface operations {
                     "application/json": components["schemas"]["Config"];
                 };
             };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: unauthenticated */
             401: {
                 headers: {
@@ -1351,6 +1432,15 @@ export interface operations {
             };
             /** @description Problem types: not-found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1407,7 +1497,7 @@ export interface operations {
                     "application/json": components["schemas"]["Config"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1461,6 +1551,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -1502,7 +1601,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectionTest"];
                 };
             };
-            /** @description Problem types: validation-failed */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1567,6 +1666,15 @@ export interface operations {
             };
             /** @description Problem types: idempotency-key-reused */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
