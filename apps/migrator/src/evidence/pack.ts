@@ -26,10 +26,16 @@ export interface EvidenceInput {
   now?: Date;
 }
 
-// Gateway routing names upstream URLs, Kong's own entity UUIDs and long kebab-case route names: none is PHI
+// Gateway routing names upstream URLs, Kong's own entity UUIDs, route paths and long kebab-case names: none is PHI
 // or a secret, yet the UUIDs and names are long enough to look like a key to the guard. They are let
 // through in the Kong files, and only there.
-const GATEWAY_TERMS = [/[a-z][a-z0-9+.-]*:\/\/[^\s"]*/gi, /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, /\b[a-z][a-z._-]{31,}\b/g];
+const GATEWAY_TERMS = [
+  /[a-z][a-z0-9+.-]*:\/\/[^\s"]*/gi,
+  /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
+  // route paths (`/api/v1/digital-communication/…`): a run of `/` and letters the key pattern would match
+  /(?:\/[a-z0-9._~-]{1,40})+\/?/gi,
+  /\b[a-z][a-z._-]{31,}\b/g,
+];
 
 /** The PHI guard over a text file of the pack: it refuses the whole file, naming it, never the value. */
 function guard(file: string, text: string, gatewayConfig = false): string {
