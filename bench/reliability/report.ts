@@ -21,7 +21,7 @@ export function reliabilityMarkdown(r: ReliabilityReport): string {
   return [
     '# Reliability: S1 killed, or its PostgreSQL connections dropped, at random instants, and resumed',
     '',
-    `DESIGN §9: a run killed at random instants and resumed ends identical to a clean run. Command: \`${r.command}\`, ${r.startedAt}.`,
+    `docs/design.md §9: a run killed at random instants and resumed ends identical to a clean run. Command: \`${r.command}\`, ${r.startedAt}.`,
     '',
     `- Machine: ${r.machine}. Load (\`uptime\`) before: \`${r.loadBefore}\`; after: \`${r.loadAfter}\`.`,
     `- Data: ${r.options.sessions} sessions over ${r.options.tenants} tenant(s) (${r.legacyRows} legacy rows) in MariaDB → PostgreSQL 15; \`phase s1 --all-tenants --batch-size ${r.options.batchSize}\`; seed ${r.options.seed}.`,

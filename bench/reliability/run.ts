@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @vc/bench reliability` — DESIGN §9 "a run killed at random instants and resumed ends
+ * `pnpm --filter @vc/bench reliability` — docs/design.md §9 "a run killed at random instants and resumed ends
  * identical to a clean run", measured: starts its own MariaDB and PostgreSQL 15, generates a legacy data
  * set into MariaDB, runs `migrator phase s1 --all-tenants` once clean, then `--rounds` rounds on fresh
  * databases that each interrupt S1 `--kills-per-round` times at seeded random instants — a share

@@ -8,13 +8,13 @@ export interface MigratorRun {
   /** The command as an operator would type it (what the demo prints). */
   command: string;
   code: number;
-  /** The one JSON object `--json` prints on stdout (DESIGN §8), when it printed one. */
+  /** The one JSON object `--json` prints on stdout (docs/design.md §8), when it printed one. */
   json: Record<string, unknown> | undefined;
   /** Where its stderr (progress, logs) went. */
   logFile: string;
 }
 
-/** Exit codes of DESIGN §6. */
+/** Exit codes of docs/design.md §6. */
 export const EXIT = { done: 0, stepFailed: 1, usage: 2, validationFailed: 3 } as const;
 
 export interface MigratorRunner {

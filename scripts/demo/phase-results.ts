@@ -1,4 +1,4 @@
-/** The parts of the migrator's `--json` output (DESIGN §8) the demo reads. */
+/** The parts of the migrator's `--json` output (docs/design.md §8) the demo reads. */
 export interface StepReport {
   id: string;
   tenant: string;

@@ -4,7 +4,7 @@ import { type JitsiStandIn, startJitsiStandIn } from '../../packages/integration
 import { type KongAdminStandIn, type KongConfig, startKongAdminStandIn } from '../../packages/integrations/src/kong';
 import { type LicensingStandIn, startLicensingStandIn } from '../../packages/integrations/src/licensing';
 
-/** The outside systems of DESIGN §2, each an in-process stand-in on 127.0.0.1 (free ports). */
+/** The outside systems of docs/design.md §2, each an in-process stand-in on 127.0.0.1 (free ports). */
 export interface StandIns {
   fhir: FhirStandIn;
   accessPolicy: AccessPolicyStandIn;

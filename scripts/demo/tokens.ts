@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 
-/** A caller of the service API (DESIGN §8 caller tokens). */
+/** A caller of the service API (docs/design.md §8 caller tokens). */
 export interface Caller {
   sub: string;
   tenant: string;

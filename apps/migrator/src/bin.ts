@@ -4,7 +4,7 @@ import { ExitError } from './exit-error';
 import { recordInvocation } from './ledger/record';
 import { jsonPrinted, printJson } from './output';
 
-/** The entry point, and the only place that calls process.exit: errors become exit codes (DESIGN §6). */
+/** The entry point, and the only place that calls process.exit: errors become exit codes (docs/design.md §6). */
 async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
   try {

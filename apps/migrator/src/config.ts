@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ExitError } from './exit-error';
 
 /**
- * The migrator's one config module (DESIGN §8): every environment variable is read here, once, through
+ * The migrator's one config module (docs/design.md §8): every environment variable is read here, once, through
  * zod, and frozen. A bad value fails at start naming the variable and the form expected (exit 2); the
  * message never echoes the value, which may hold credentials. Each command names the settings it cannot
  * run without (`SettingRequirement`); `loadConfig` checks them before the command opens anything.

@@ -1,5 +1,5 @@
 /**
- * Exit codes (DESIGN §6): 0 done; 1 a step failed (state kept, resumable); 2 bad usage or config;
+ * Exit codes (docs/design.md §6): 0 done; 1 a step failed (state kept, resumable); 2 bad usage or config;
  * 3 validation failed. Commands throw this; only `bin.ts` turns it into `process.exit`.
  */
 export type ExitCode = 0 | 1 | 2 | 3;

@@ -1,5 +1,5 @@
 /**
- * stdout carries results only: with `--json`, exactly one JSON object per invocation (DESIGN §8).
+ * stdout carries results only: with `--json`, exactly one JSON object per invocation (docs/design.md §8).
  * This module remembers whether it was printed, so `bin.ts` can print an error object otherwise.
  */
 let printed = false;

@@ -11,7 +11,7 @@ const isCidr = (v: string): boolean => {
 };
 
 /**
- * The service's one config module (DESIGN §2, §8): every environment variable it reads, validated once by
+ * The service's one config module (docs/design.md §2, §8): every environment variable it reads, validated once by
  * zod, frozen. A bad value fails at start with the variable's name and the expected form — never its value,
  * since some of them are secrets.
  */

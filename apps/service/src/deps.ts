@@ -18,7 +18,7 @@ export interface ServiceDeps {
   /** Absent: patients cannot be checked for consent, so patient joins fail closed with 503. */
   accessPolicy: AccessPolicyClient | undefined;
   jitsiProbe: JitsiProbe;
-  /** Absent: CloudEvents stay in the outbox (embedded default, DESIGN §2). */
+  /** Absent: CloudEvents stay in the outbox (embedded default, docs/design.md §2). */
   eventStream: EventStream | undefined;
   /** Absent: Encounter requests stay in the outbox. */
   fhir: FhirClient | undefined;

@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @vc/bench s1` — the S1 throughput benchmark (DESIGN §9), in one run:
+ * `pnpm --filter @vc/bench s1` — the S1 throughput benchmark (docs/design.md §9), in one run:
  * starts its own MariaDB and PostgreSQL 15, generates two legacy data sets (small and large), then
  * measures the migrator's `phase s1 --all-tenants` on both (rows/s, peak RSS), raw COPY of the large
  * set's rows (the ceiling) and pgloader on the same tables, and rewrites the s1 section of

@@ -75,7 +75,7 @@ function spinnerFits(): boolean {
 }
 
 /**
- * `migrator phase <s0|s1|s2|s3|s4> [action]`: runs a phase's steps, resumable, with the flags of DESIGN §6.
+ * `migrator phase <s0|s1|s2|s3|s4> [action]`: runs a phase's steps, resumable, with the flags of docs/design.md §6.
  * `phases` are the phases this invocation may run (cli.ts loads only the one named, when it is named),
  * whose own flags are added.
  */

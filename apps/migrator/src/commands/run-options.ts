@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { RunOptions } from '../engine/types';
 import { ExitError } from '../exit-error';
 
-/** The flags every phase takes (DESIGN §6), added by one factory so they read the same everywhere. */
+/** The flags every phase takes (docs/design.md §6), added by one factory so they read the same everywhere. */
 export function addRunOptions(command: Command): Command {
   return command
     .option('--tenant <id>', 'run for this tenant')

@@ -39,7 +39,7 @@ function parseFlags(flags: ValidateFlags): { tenants: 'all' | string; asOf: Date
 
 /**
  * `migrator validate --tenant X | --all-tenants [--report json,junit,md] [--out DIR] [--json]`: the plan's
- * §5 checklist. Writes the reports, prints the DESIGN §8 JSON with --json, exits 3 when any check fails.
+ * §5 checklist. Writes the reports, prints the docs/design.md §8 JSON with --json, exits 3 when any check fails.
  */
 export function makeValidateCommand(): Command {
   return new Command('validate')
@@ -50,7 +50,7 @@ export function makeValidateCommand(): Command {
     .option('--out <dir>', 'directory the reports are written to', 'reports')
     .addOption(new Option('--as-of <iso>', 'instant "recent" billing and consent decisions are judged at (default: now)'))
     .option('--batch-size <n>', 'legacy rows read per batch', '5000')
-    .option('--json', 'print the validation JSON (DESIGN §8) on stdout')
+    .option('--json', 'print the validation JSON (docs/design.md §8) on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: ValidateFlags) => {
       let formats;

@@ -6,7 +6,7 @@ import { ExitError } from '../exit-error';
 import type { PhaseId } from './types';
 
 /**
- * One run per (tenant, phase) at a time (DESIGN §6).
+ * One run per (tenant, phase) at a time (docs/design.md §6).
  * - PostgreSQL: a session advisory lock `pg_try_advisory_lock(hashtext('vc_migration'), hashtext(tenant:phase))`
  *   on a connection held for the run; the server drops it when the process dies, even by SIGKILL.
  * - PGlite: a data directory can only be opened by one process at all, so the lock is a file beside it

@@ -28,7 +28,7 @@ export interface RunPhaseInput {
   progress: { tty: boolean; quiet?: boolean };
 }
 
-/** The `--json` summary of a phase (DESIGN §8). */
+/** The `--json` summary of a phase (docs/design.md §8). */
 export interface PhaseSummary {
   phase: string;
   tenant?: string;

@@ -17,7 +17,7 @@ import type { AccessPolicyClient, EventStream, FhirClient, JitsiProbe, KongGatew
 
 export type PhaseId = 's0' | 's1' | 's2' | 's3' | 's4';
 
-/** Flags every phase command takes (DESIGN §6). Parsed once by the command, frozen. */
+/** Flags every phase command takes (docs/design.md §6). Parsed once by the command, frozen. */
 export interface RunOptions {
   /** Read and map, write nothing (no rows, no checkpoints, no rejects); report what would happen. */
   readonly dryRun: boolean;
@@ -206,7 +206,7 @@ export interface PhaseFlag {
   readonly action?: string;
 }
 
-/** Outcome of one step in one run, as reported by `--json` (DESIGN §8). */
+/** Outcome of one step in one run, as reported by `--json` (docs/design.md §8). */
 export interface StepReport {
   id: string;
   tenant: string;

@@ -7,7 +7,7 @@ import { createCsvSource } from './csv-source';
 import type { LegacyBatch } from './types';
 
 const HEADER = 'id,tenantId,externalId,patientRef,practitionerRef,scheduledStart,scheduledEnd,startedAt,endedAt,status,videoBackend,roomName,cancelReason,encounterRef,createdAt,updatedAt';
-// One row per quirk of real exports (DESIGN §4), CRLF line ends and a leading BOM.
+// One row per quirk of real exports (docs/design.md §4), CRLF line ends and a leading BOM.
 const ROWS = [
   '1,acme,\\N,Patient/p-1,Practitioner/d-1,2025-06-01 10:00:00,2025-06-01 10:30:00,2025-06-01 10:01:00.123,2025-06-01 10:29:00,completed,jitsi,"room, with comma",\\N,\\N,2025-05-01 08:00:00,2025-06-01 10:29:00',
   '2,acme,\\N,Patient/p-2,\\N,0000-00-00 00:00:00,\\N,\\N,\\N,cancelled,\\N,\\N,"said ""no"",\r\nthen left",\\N,2025-05-02 08:00:00,2025-05-02 08:00:00',

@@ -9,7 +9,7 @@ import { LEGACY_TABLES } from './tables';
 import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 
 /**
- * Legacy CSV export reader (DESIGN §4): one RFC 4180 file per table, header row, UTF-8 with an optional
+ * Legacy CSV export reader (docs/design.md §4): one RFC 4180 file per table, header row, UTF-8 with an optional
  * BOM, CRLF or LF, quoted fields with commas, quotes and newlines, `\N` for NULL. Streams: memory holds
  * one batch and the parser's buffer, whatever the file's size. Positions are record ordinals (1-based,
  * data records only), so a resumed read skips what was committed before.

@@ -1,6 +1,6 @@
 import type { LegacyTable } from './types';
 
-/** What the readers need to know of each legacy table (DESIGN §4; DDL in fixtures/legacy/mysql). */
+/** What the readers need to know of each legacy table (docs/design.md §4; DDL in fixtures/legacy/mysql). */
 export interface LegacyTableInfo {
   /** Primary key column: the keyset-pagination key on MySQL. */
   key: string;

@@ -1,5 +1,5 @@
 /**
- * Reading the legacy databases (DESIGN §4), whatever they are stored in: MySQL/MariaDB, or a CSV export.
+ * Reading the legacy databases (docs/design.md §4), whatever they are stored in: MySQL/MariaDB, or a CSV export.
  * Rows come as text, exactly as a CSV export would carry them (NULL as `null`), so the pure mapping in
  * `@vc/domain/legacy` sees one shape from both sources.
  */

@@ -13,7 +13,7 @@ import { FIXTURE, legacyQuery, loadLegacyDatabases, phiHits, type LegacyDatabase
 import { checkpointRow, runAndKill, startDelayingProxy, tableDigests, type DelayingProxy, type KillPoint } from './resume-support';
 
 /**
- * Exactly-once under interruption for S2–S4 (DESIGN §6, §9), as s1-resume.int.test.ts does for S1: two
+ * Exactly-once under interruption for S2–S4 (docs/design.md §6, §9), as s1-resume.int.test.ts does for S1: two
  * targets get the same commands over one legacy load; one runs them clean, the other is killed (SIGKILL
  * mid-page, SIGTERM between batches) inside S2 2.4 (Encounter backfill into FHIR), S3 3.2 (consent import
  * into access-policy) and S4 4.1 (delta sync, then its Encounter backfill), and resumed. Both must end

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { startMigrator, type CliResult } from '../testing/run-cli';
 
 /**
- * Test support for the kill-and-resume tests of the phases (DESIGN §6, §9 "a run killed at random
+ * Test support for the kill-and-resume tests of the phases (docs/design.md §6, §9 "a run killed at random
  * instants and resumed ends identical to a clean run"): start the CLI, signal it once a condition on
  * the target says the step is where the test wants it, and digest the tables two runs must agree on.
  */

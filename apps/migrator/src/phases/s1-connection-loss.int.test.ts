@@ -10,7 +10,7 @@ import { FIXTURE, loadLegacyDatabases, phiHits, type LegacyDatabases } from '../
 import { checkpointRow, tableDigests, type TableDigests } from './resume-support';
 
 /**
- * DESIGN §9: "a dropped PostgreSQL connection is retried or parked, never lost". While S1 runs from MariaDB
+ * docs/design.md §9: "a dropped PostgreSQL connection is retried or parked, never lost". While S1 runs from MariaDB
  * into PostgreSQL, the server terminates every backend of the migrator (`pg_terminate_backend`, as a
  * failover or an operator would): its pooled connections, the one holding the (tenant, phase) advisory
  * lock, and any batch transaction in flight. The run must either ride it out or stop resumable (exit 1),

@@ -11,7 +11,7 @@ import { checkpointRow } from './resume-support';
 /**
  * The connection holding a run's (tenant, phase) advisory lock is terminated by the server (failover,
  * `pg_terminate_backend`). The lock is gone with it, so the run must not go on as if it held it, and it
- * must end as the CLI contract says (DESIGN §6, §8): exit 1, resumable, one JSON summary on stdout — not
+ * must end as the CLI contract says (docs/design.md §6, §8): exit 1, resumable, one JSON summary on stdout — not
  * an uncaught 'error' event of the pg client that kills the process without a summary.
  */
 const TENANT = 'acme';

@@ -7,7 +7,7 @@ const pass: CheckResult = { id: 'sessions.reconciled', tenant: 'acme', status: '
 const fail: CheckResult = { id: 'encounters.ended_sessions', tenant: 'broken', status: 'fail', expected: { missing: 0 }, actual: { missing: 2 }, samples: ['VirtualSession:17', 'VirtualSession:18'] };
 
 describe('buildValidationReport', () => {
-  it('has exactly the DESIGN §8 shape and fails when any check fails', () => {
+  it('has exactly the docs/design.md §8 shape and fails when any check fails', () => {
     expect(buildValidationReport([fail, pass])).toEqual({ status: 'fail', checks: [pass, fail] });
   });
   it('passes when every check passes', () => {

@@ -1,6 +1,6 @@
 import { overallStatus, type CheckResult } from '@vc/domain/checklist';
 
-/** `migrator validate --json` (DESIGN §8), exactly: `{ status, checks: [{ id, tenant, status, expected, actual, samples }] }`. */
+/** `migrator validate --json` (docs/design.md §8), exactly: `{ status, checks: [{ id, tenant, status, expected, actual, samples }] }`. */
 export interface ValidationReport {
   status: 'pass' | 'fail';
   checks: CheckResult[];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The roles a caller token may carry (DESIGN §7). Unknown roles are ignored, not rejected. */
+/** The roles a caller token may carry (docs/design.md §7). Unknown roles are ignored, not rejected. */
 export const ROLES = ['vc:admin', 'vc:practitioner', 'vc:patient'] as const;
 export type Role = (typeof ROLES)[number];
 

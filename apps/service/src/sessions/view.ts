@@ -3,7 +3,7 @@ import type { ParticipantReply, SessionReply } from './schemas';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-/** The API's camelCase view of a session row (DESIGN §8); internal columns such as migrated_from stay in. */
+/** The API's camelCase view of a session row (docs/design.md §8); internal columns such as migrated_from stay in. */
 export function sessionView(s: VirtualSession): SessionReply {
   return {
     id: s.id,

@@ -1,5 +1,5 @@
 /**
- * Legacy `patient_portal.telehealth_consent` → the FHIR-style Consent that access-policy owns (DESIGN §5):
+ * Legacy `patient_portal.telehealth_consent` → the FHIR-style Consent that access-policy owns (docs/design.md §5):
  * granted and neither revoked nor expired at `asOf` → `active` (permit); revoked or expired → `inactive`;
  * an empty patient_ref → reject `missing_patient`. Values are compared trimmed and case-insensitively.
  */
@@ -72,7 +72,7 @@ export function legacyConsentDecision(status: LegacyConsentStatus, row: Pick<Leg
   return 'granted';
 }
 
-/** Maps one legacy consent row (DESIGN §5, consents). */
+/** Maps one legacy consent row (docs/design.md §5, consents). */
 export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
   const patientRef = optional(row.patientRef);
   if (patientRef === undefined) return { kind: 'rejected', reason: 'missing_patient' };

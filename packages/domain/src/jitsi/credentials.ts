@@ -1,6 +1,6 @@
 /**
  * The plaintext under a tenant's `credentials_ciphertext`: the legacy JSON object `{"appSecret": …}`
- * (DESIGN §4). Keeping the legacy shape means a KMS `ReEncrypt` of a legacy blob and a fresh `PUT /config`
+ * (docs/design.md §4). Keeping the legacy shape means a KMS `ReEncrypt` of a legacy blob and a fresh `PUT /config`
  * give the same plaintext format.
  */
 export interface JitsiCredentials {

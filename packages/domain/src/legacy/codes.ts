@@ -1,5 +1,5 @@
 /**
- * Why a legacy row was not loaded (DESIGN §5). Every rejected row is kept in `vc_migration.rejects`
+ * Why a legacy row was not loaded (docs/design.md §5). Every rejected row is kept in `vc_migration.rejects`
  * with one of these and its raw row; a row is never dropped silently.
  */
 export const REJECT_REASONS = [
@@ -19,7 +19,7 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** What was normalised on a row that was loaded anyway (DESIGN §5); counted per source row and code. */
+/** What was normalised on a row that was loaded anyway (docs/design.md §5); counted per source row and code. */
 export const WARNING_CODES = [
   'unknown_status',
   'inferred_end',

@@ -1,6 +1,6 @@
 /**
  * Legacy datetimes: `YYYY-MM-DD HH:MM:SS[.fff]` in UTC, as MySQL prints them and the CSV export carries
- * them (DESIGN §4). The MySQL zero date and `\N` mean NULL.
+ * them (docs/design.md §4). The MySQL zero date and `\N` mean NULL.
  */
 export type LegacyDatetime = { kind: 'null' } | { kind: 'ok'; value: Date } | { kind: 'invalid'; raw: string };
 

@@ -3,7 +3,7 @@ import { parseLegacyDatetime } from './datetime';
 import { normalise, nonEmpty } from './text';
 import { checkTexts, type TextKind } from './text-guard';
 
-/** A legacy `AuditLog` row as text (DESIGN §4). */
+/** A legacy `AuditLog` row as text (docs/design.md §4). */
 export interface LegacyAuditLog {
   id: string;
   tenantId: string;
@@ -73,7 +73,7 @@ const WRITTEN_TEXTS: Readonly<Partial<Record<keyof LegacyAuditLog, TextKind>>> =
 };
 
 /**
- * Reads one audit row as a participant event (DESIGN §5, plan 1.4). Orphan events (no loaded session)
+ * Reads one audit row as a participant event (docs/design.md §5, plan 1.4). Orphan events (no loaded session)
  * and leaves without a join need the whole picture and are decided by the caller.
  */
 export function parseParticipantEvent(row: LegacyAuditLog): EventParse {

@@ -35,7 +35,7 @@ function loaded(overrides: Partial<LegacyVirtualSession>) {
 
 const d = (iso: string) => new Date(iso);
 
-describe('status mapping (DESIGN §5)', () => {
+describe('status mapping (docs/design.md §5)', () => {
   it.each([
     ['completed', 'ended'],
     ['ended', 'ended'],

@@ -5,7 +5,7 @@ import { nonEmpty } from './text';
 import { checkTexts, type TextKind } from './text-guard';
 import { mapVideoBackend, type VideoBackend } from './video-backend';
 
-/** A legacy `VirtualSession` row as text (DESIGN §4); NULL as null. */
+/** A legacy `VirtualSession` row as text (docs/design.md §4); NULL as null. */
 export interface LegacyVirtualSession {
   id: string;
   tenantId: string;
@@ -67,7 +67,7 @@ const OPTIONAL_DATETIMES = ['scheduledStart', 'scheduledEnd', 'startedAt', 'ende
 type OptionalDatetime = (typeof OPTIONAL_DATETIMES)[number];
 
 /**
- * Maps one legacy session (DESIGN §5): rejects (missing patient, a text the target cannot hold,
+ * Maps one legacy session (docs/design.md §5): rejects (missing patient, a text the target cannot hold,
  * unparsable createdAt), defers sessions
  * that are not historical at `asOf` (`coalesce(scheduledStart, createdAt) < asOf`), and loads the rest as
  * `ended` or `cancelled` with every normalisation warned.

@@ -3,7 +3,7 @@ import { normalise, nonEmpty } from './text';
 
 const ENDED = new Set(['completed', 'ended', 'finished']);
 const CANCELLED = new Set(['cancelled', 'canceled', 'no_show', 'expired', 'failed']);
-/** Legacy states of a session that had not finished; decided by whether it started (DESIGN §5). */
+/** Legacy states of a session that had not finished; decided by whether it started (docs/design.md §5). */
 const UNFINISHED = new Set(['scheduled', 'waiting', 'active', 'in_progress']);
 
 /** The reason every never-started, unfinished legacy session is cancelled with. */
@@ -38,7 +38,7 @@ export function inferEndedAt(startedAt: Date, scheduledEnd: Date | null, lastLef
 }
 
 /**
- * A historical session's status (DESIGN §5): always `ended` or `cancelled`. `lastLeftAt` is the last
+ * A historical session's status (docs/design.md §5): always `ended` or `cancelled`. `lastLeftAt` is the last
  * participant leave when known (null in step 1.1, which runs before the participant backfill).
  */
 export function mapStatus(input: StatusInput, lastLeftAt: Date | null = null): StatusMapping {

@@ -3,7 +3,7 @@ import type { WarningCode } from './codes';
 import { nonEmpty } from './text';
 import { checkTexts, isStorableJson, type TextRejection } from './text-guard';
 
-/** A legacy `TenantVirtualCareConfig` row as text (DESIGN §4). */
+/** A legacy `TenantVirtualCareConfig` row as text (docs/design.md §4). */
 export interface LegacyTenantConfig {
   tenantId: string;
   jitsiServerUrl: string | null;
@@ -28,7 +28,7 @@ export interface MappedTenantConfig {
 const WRITTEN_TEXTS = { tenantId: 'indexed', jitsiServerUrl: 'text', jitsiAppId: 'text', credentials: 'text', branding: 'text', updatedAt: 'text' } as const;
 
 /**
- * Maps the non-secret fields of a tenant config (DESIGN §5, plan 1.3). `enabled` is MySQL tinyint text.
+ * Maps the non-secret fields of a tenant config (docs/design.md §5, plan 1.3). `enabled` is MySQL tinyint text.
  * `unwritable` is set when a text cannot be stored (the row is then rejected with it, not loaded).
  */
 export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenantConfig; warnings: WarningCode[]; unwritable: TextRejection | null } {

@@ -1,4 +1,4 @@
-/** Legacy values are compared trimmed and case-insensitively (DESIGN §5). */
+/** Legacy values are compared trimmed and case-insensitively (docs/design.md §5). */
 export function normalise(value: string | null | undefined): string {
   return (value ?? '').trim().toLowerCase();
 }

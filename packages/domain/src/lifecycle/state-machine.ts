@@ -1,5 +1,5 @@
 /**
- * The VirtualSession state machine (DESIGN §3, §7). Values in, values out: the service asks whether a
+ * The VirtualSession state machine (docs/design.md §3, §7). Values in, values out: the service asks whether a
  * transition is allowed and what it changes, then writes it with an optimistic version check.
  */
 

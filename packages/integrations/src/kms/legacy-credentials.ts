@@ -30,7 +30,7 @@ function masterKey(masterKeyBase64: string): Buffer {
 }
 
 /**
- * Decrypts a legacy credentials blob (DESIGN §4): base64(nonce[12] ‖ ciphertext ‖ tag[16]), AES-256-GCM
+ * Decrypts a legacy credentials blob (docs/design.md §4): base64(nonce[12] ‖ ciphertext ‖ tag[16]), AES-256-GCM
  * under the legacy master key with AAD = the tenant id in UTF-8, holding JSON `{"appSecret": …}`.
  * Throws {@link LegacyCredentialError} naming the tenant (never the blob or the secret) when it does not
  * decrypt or holds anything else; {@link KmsError} `invalid_config` when the master key is not 32 bytes.

@@ -1,6 +1,6 @@
 import { pgEnum } from 'drizzle-orm/pg-core';
 
-/** Lifecycle states of a VirtualSession (DESIGN §3). Historical loads only ever write `ended` or `cancelled`. */
+/** Lifecycle states of a VirtualSession (docs/design.md §3). Historical loads only ever write `ended` or `cancelled`. */
 export const sessionStatus = pgEnum('session_status', ['scheduled', 'waiting', 'in_progress', 'ended', 'cancelled']);
 
 export const videoBackend = pgEnum('video_backend', ['jitsi', 'twilio', 'zoom']);

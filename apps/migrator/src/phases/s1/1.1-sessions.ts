@@ -80,7 +80,7 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
 }
 
 /**
- * Plan 1.1 (with 1.2's videoBackend mapping and 1.5's status rules applied on the way, DESIGN §5):
+ * Plan 1.1 (with 1.2's videoBackend mapping and 1.5's status rules applied on the way, docs/design.md §5):
  * streams the tenant's legacy VirtualSession rows in keyset batches, loads the historical ones, defers
  * the rest for s4, rejects what cannot load. Each batch's sessions, id-map rows, rejects and checkpoint
  * commit together.

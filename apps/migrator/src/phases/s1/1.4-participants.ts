@@ -116,7 +116,7 @@ async function settleLeftWithoutJoin(ctx: StepContext, source: LegacySource): Pr
 }
 
 /**
- * Plan 1.4: backfill SessionParticipant rows from AuditLog `participant.joined/left` (DESIGN §5):
+ * Plan 1.4: backfill SessionParticipant rows from AuditLog `participant.joined/left` (docs/design.md §5):
  * grouped per (session, actorRef); events of sessions not loaded → `orphan_event`, without actor →
  * `missing_actor`, of actors who never joined → `left_without_join`.
  */

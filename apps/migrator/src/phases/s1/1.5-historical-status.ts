@@ -6,7 +6,7 @@ import { refineInferredEnds } from './inferred-ends';
  * Plan 1.5: "All historical sessions loaded with status ended or cancelled". 1.1 mapped every status;
  * a started session without a legacy endedAt could only get scheduledEnd or its start then, because its
  * participants were not loaded yet. Now they are: its end becomes the last participant leave when there
- * is one (DESIGN §5 order). Then the phase's invariant is checked — no migrated session in any other
+ * is one (docs/design.md §5 order). Then the phase's invariant is checked — no migrated session in any other
  * status — and the counts by status recorded with the as-of watermark for s4.
  */
 export const historicalStatusStep: Step = {

@@ -3,7 +3,7 @@ import { decryptLegacyCredentials, KmsError, LegacyCredentialError } from '@vc/i
 import { withRetry } from '@vc/integrations/retry';
 import type { Kms } from '../../engine/ports';
 
-/** Where legacy credentials come from: the legacy master key (DESIGN §4), or a legacy KMS key (`VC_LEGACY_KMS`). */
+/** Where legacy credentials come from: the legacy master key (docs/design.md §4), or a legacy KMS key (`VC_LEGACY_KMS`). */
 export type LegacyKeySource = { kind: 'master-key'; masterKeyBase64: string } | { kind: 'kms'; legacyKms: Kms };
 
 /** A blob that cannot become credentials: the row is rejected, the step goes on. */

@@ -9,7 +9,7 @@ import { expectedS1, pgQuery, s1Counts, s1Snapshot } from '../../testing/counts'
 import { runMigrator, startMigrator, type CliResult } from '../../testing/run-cli';
 
 /**
- * Exactly-once under interruption (DESIGN §6): S1 killed at several points — SIGKILL mid-batch, SIGTERM
+ * Exactly-once under interruption (docs/design.md §6): S1 killed at several points — SIGKILL mid-batch, SIGTERM
  * between batches — and resumed ends with the tables a clean run gives. Also: a second concurrent run of
  * the same tenant and phase is refused. Small batches over a generated CSV export make many commit points.
  */

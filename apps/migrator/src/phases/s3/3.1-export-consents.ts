@@ -8,7 +8,7 @@ const REJECT_DETAIL: Partial<Record<string, string>> = {
 
 /**
  * Plan 3.1: export the tenant's telehealth consents from patient_portal (MySQL, or the CSV export) and
- * map them (DESIGN §5): active/inactive counted, unusable rows rejected with their reason and raw row.
+ * map them (docs/design.md §5): active/inactive counted, unusable rows rejected with their reason and raw row.
  * Resumes after the last committed source position.
  */
 export const exportConsentsStep: Step = {

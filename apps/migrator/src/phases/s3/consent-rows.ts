@@ -5,7 +5,7 @@ import type { LegacyRow } from '../../legacy/types';
 export interface ReadConsent {
   legacyId: string;
   mapping: ConsentMapping;
-  /** `invalid_optional_datetime` when a date was unparsable and read as NULL (DESIGN §5, datetimes). */
+  /** `invalid_optional_datetime` when a date was unparsable and read as NULL (docs/design.md §5, datetimes). */
   warnings: string[];
 }
 

@@ -74,7 +74,7 @@ const SENSITIVE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   telehealth_consent: ['patient_ref', 'recorded_by'],
 };
 
-/** The Jitsi app secret inside a legacy credential blob (DESIGN §4), or undefined for the corrupt one. */
+/** The Jitsi app secret inside a legacy credential blob (docs/design.md §4), or undefined for the corrupt one. */
 function legacyAppSecret(blob: string, masterKey: string, tenantId: string): string | undefined {
   try {
     const raw = Buffer.from(blob, 'base64');
