@@ -49,6 +49,9 @@ async function startService(): Promise<string> {
       VC_NATS_STREAM: `VC_ONBOARD_${tag}`,
       VC_NATS_SUBJECT_PREFIX: `o${tag}.`,
       VC_LOG_LEVEL: 'info',
+      // The tenant's Jitsi stand-in is plain http on loopback: test-connection refuses both unless told.
+      VC_OUTBOUND_ALLOW: '127.0.0.1/32',
+      VC_OUTBOUND_ALLOW_HTTP: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

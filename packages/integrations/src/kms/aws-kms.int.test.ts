@@ -170,7 +170,7 @@ describe('KMS stand-in protocol', () => {
   });
 
   it('answers an unknown operation with UnknownOperationException', async () => {
-    const res = await post('TrentService.Sign', {});
+    const res = await post('TrentService.NoSuchOperation', {});
     expect(res.status).toBe(400);
     expect(((await res.json()) as { __type: string }).__type).toBe('UnknownOperationException');
   });
