@@ -7,6 +7,9 @@ import { createWriteStream } from 'node:fs';
 import { samplePeakRss } from './peak-rss';
 import { repoRoot } from './services';
 
+/** The command line of the node process that runs the migrator (the one whose memory is measured). */
+export const MIGRATOR_PROCESS = /migrator\/bin\/migrator\.mjs|migrator\/src\/bin\.ts/;
+
 export interface MigratorEnv {
   VC_DATABASE_URL: string;
   VC_LEGACY_DATABASE_URL: string;
@@ -26,7 +29,8 @@ async function pnpmMigrator(args: readonly string[], env: MigratorEnv, logPath: 
   const dir = process.env.BENCH_CPU_PROF;
   const [command, argv] = dir ? ['node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'apps/migrator/src/bin.ts', ...args]] : ['pnpm', ['migrator', ...args]];
   const child = spawn(command, argv, { cwd: repoRoot, env: { ...process.env, ...env, VC_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const rss = samplePeakRss(child.pid!, /migrator\/src\/bin\.ts/);
+  // `pnpm migrator` runs apps/migrator/bin/migrator.mjs in one node process (tsx registered in it); the profiled run runs src/bin.ts.
+  const rss = samplePeakRss(child.pid!, MIGRATOR_PROCESS);
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.pipe(log);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parsePgloaderSummary } from './pgloader';
-import { s1Markdown, withS1Section, type S1Results } from './report';
+import { rssFlat, s1Markdown, withS1Section, type S1Results } from './report';
+
+const quiet = { mean: 0.8, max: 1.1, samples: 5 };
+const loaded = { mean: 3.2, max: 4, samples: 5 };
 
 const RESULTS: S1Results = {
   command: 'pnpm --filter @vc/bench s1',
@@ -9,25 +12,35 @@ const RESULTS: S1Results = {
   sizes: { small: { sessions: 100, auditRows: 400 }, large: { sessions: 1000, auditRows: 4000 } },
   generate: { seconds: 1, rowsPerSecond: 5500 },
   migrator: {
-    small: { seconds: 1, rows: 500, rowsPerSecond: 500, peakRssMiB: 150, byStep: {}, countMismatches: 0 },
-    large: { seconds: 2, rows: 5000, rowsPerSecond: 2500, peakRssMiB: 160, byStep: { '1.1': 1000, '1.4': 800 }, countMismatches: 0 },
+    small: { seconds: 1, rows: 500, rowsPerSecond: 500, peakRssMiB: 150, byStep: {}, countMismatches: 0, load: quiet },
+    large: { seconds: 2, rows: 5000, rowsPerSecond: 2500, peakRssMiB: 160, byStep: { '1.1': 1000, '1.4': 800 }, countMismatches: 0, load: quiet },
   },
-  rawCopy: { seconds: 1, rows: 5000, rowsPerSecond: 5000 },
-  pgloader: { seconds: 4, rows: 5000, rowsPerSecond: 1250 },
-  loadAverages: { 'migrator s1 on large': 1.5 },
+  rawCopy: { seconds: 1, rows: 5000, rowsPerSecond: 5000, load: quiet },
+  pgloader: { seconds: 4, rows: 5000, rowsPerSecond: 1250, load: quiet },
+  loadAverages: { 'migrator s1 on large': quiet },
 };
 
 describe('the s1 results section', () => {
   it('states the ratios against pgloader and raw COPY and the peak RSS at both sizes', () => {
     const md = s1Markdown(RESULTS);
-    expect(md).toContain('| migrator `phase s1 --all-tenants` | 2.0 s | 2,500 | 2.00× | 0.50× |');
+    expect(md).toContain('| migrator `phase s1 --all-tenants` | 2.0 s | 2,500 | 2.00× | 0.50× | 0.80 (max 1.10) |');
+    expect(md).toContain('the ratios count.');
+    expect(md).toContain('Peak RSS flat: +6.7% from the small to the large set (flat = within 10%).');
     expect(md).toContain('| 100 | 400 | 1.0 s | 500 | 150 MiB |');
     expect(md).toContain('| 1,000 | 4,000 | 2.0 s | 2,500 | 160 MiB |');
     expect(md).toContain('Migrator batch size: 10,000 legacy rows per transaction. Time per step, summed over tenants (s1 runs two tenants at a time, so the sum exceeds the wall time): 1.1 1.0 s, 1.4 0.8 s.');
-    expect(md).toContain('at the end of each phase: migrator s1 on large 1.5.');
+    expect(md).toContain('during each phase; mean, max): migrator s1 on large 0.80, 1.10.');
     expect(md).toContain('per tenant): all agree at both sizes.');
     expect(s1Markdown({ ...RESULTS, migrator: { ...RESULTS.migrator, large: { ...RESULTS.migrator.large, countMismatches: 2 } } }))
       .toContain('per tenant): 0 disagreement(s) at 100 sessions, 2 at 1,000 (listed in the bench\'s log).');
+  });
+
+  it('flags a tool run on a loaded machine and memory that grows with the data', () => {
+    const md = s1Markdown({ ...RESULTS, pgloader: { ...RESULTS.pgloader, load: loaded }, migrator: { ...RESULTS.migrator, large: { ...RESULTS.migrator.large, peakRssMiB: 200 } } });
+    expect(md).toContain('| pgloader (Debian) | 4.0 s | 1,250 | 1.00× | 0.25× | 3.20 (max 4.00) ⚠ |');
+    expect(md).toContain('**Noisy run**');
+    expect(md).toContain('Peak RSS **not flat**: +33.3% from the small to the large set');
+    expect([rssFlat(100, 110), rssFlat(100, 111), rssFlat(100, 91), rssFlat(0, 10)]).toEqual([true, false, true, false]);
   });
 
   it('replaces only its own section and keeps the others', () => {

@@ -5,17 +5,21 @@
  * set's rows (the ceiling) and pgloader on the same tables, and rewrites the s1 section of
  * bench/RESULTS.md. Not part of `pnpm test`: the full run takes tens of minutes.
  *
+ * Each phase samples the 1-minute load average every second and warns above 1.5 (ratios count only from a
+ * quiet run); the report flags whether peak RSS stayed flat (within 10%) between the two sizes.
+ *
  * Options (defaults = the published run): --sessions 1000000 --small-sessions 100000 --audit-per-session 4
  * --tenants 4 --seed 20261101 --out bench/RESULTS.md --keep (keep the work dir). A quick plumbing check:
  * `pnpm --filter @vc/bench s1 --sessions 3000 --small-sessions 1000 --out /tmp/RESULTS.md`.
  * Installs postgresql-15, mariadb-server and pgloader when missing and run as root.
  */
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadIntoMysql, type ExpectedCounts } from '@vc/fixtures';
 import { countMismatches } from './counts';
 import pg from 'pg';
+import { isQuiet, QUIET_LOAD, sampleLoad, type LoadSample } from './load-average';
 import { durationByStep, runMigratorS1 } from './migrator';
 import { runPgloader } from './pgloader';
 import { rawCopy } from './raw-copy';
@@ -52,17 +56,20 @@ async function createPgDatabase(serverUrl: string, name: string): Promise<string
   return u.toString();
 }
 
-/** 1-minute load average at the end of each measured phase: the CI box is shared, so say how busy it was. */
-const loadAverages: Record<string, number> = {};
+/** 1-minute load average sampled during each measured phase: the box is shared, so say how busy it was. */
+const loadAverages: Record<string, LoadSample> = {};
 
-async function timed<T>(what: string, fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<{ value: T; seconds: number; load: LoadSample }> {
   log(`${what}…`);
   const started = performance.now();
+  const sampler = sampleLoad();
   const value = await fn();
   const seconds = (performance.now() - started) / 1000;
-  loadAverages[what] = Number(loadavg()[0]!.toFixed(1));
-  log(`${what}: ${seconds.toFixed(1)} s (load average ${loadAverages[what]})`);
-  return { value, seconds };
+  const load = sampler.stop();
+  loadAverages[what] = load;
+  log(`${what}: ${seconds.toFixed(1)} s (load average during it: mean ${load.mean}, max ${load.max})`);
+  if (!isQuiet(load)) log(`WARNING: load average ${load.mean} during "${what}" is above ${QUIET_LOAD}: this measurement is noisy, its ratios do not count`);
+  return { value, seconds, load };
 }
 
 async function main(): Promise<void> {
@@ -118,11 +125,11 @@ async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl
   const migrate = async (name: 'small' | 'large') => {
     const set = loaded[name]!;
     const env = { VC_DATABASE_URL: await createPgDatabase(pgUrl, `vc_${name}`), VC_LEGACY_DATABASE_URL: set.url, VC_PORTAL_DATABASE_URL: set.portalUrl, VC_LEGACY_MASTER_KEY: set.expected.legacyMasterKey, VC_KMS: `local:${join(workDir, 'kms.json')}` };
-    const { value } = await timed(`migrator s1 on ${name}`, () => runMigratorS1(env, AS_OF, join(workDir, `migrator-${name}.log`)));
+    const { value, load } = await timed(`migrator s1 on ${name}`, () => runMigratorS1(env, AS_OF, join(workDir, `migrator-${name}.log`)));
     if (value.status !== 'done') throw new Error(`migrator s1 on ${name} ended ${value.status}`);
     const mismatches = countMismatches(set.expected, value.steps);
     if (mismatches.length > 0) log(`migrator s1 on ${name} disagrees with the expected counts:\n  ${mismatches.join('\n  ')}`);
-    return { seconds: value.ms / 1000, rows: rowsOf(set.size), rowsPerSecond: rowsOf(set.size) / (value.ms / 1000), peakRssMiB: value.peakRssMiB, byStep: durationByStep(value.steps), countMismatches: mismatches.length };
+    return { seconds: value.ms / 1000, rows: rowsOf(set.size), rowsPerSecond: rowsOf(set.size) / (value.ms / 1000), peakRssMiB: value.peakRssMiB, byStep: durationByStep(value.steps), countMismatches: mismatches.length, load };
   };
   const small = await migrate('small');
   const large = await migrate('large');
@@ -140,8 +147,8 @@ async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl
     sizes: { small: loaded.small!.size, large: largeSet.size },
     generate: { seconds: generated.seconds, rowsPerSecond: generated.rows / generated.seconds },
     migrator: { small, large },
-    rawCopy: { seconds: copy.seconds, rows: copiedRows, rowsPerSecond: copiedRows / copy.seconds },
-    pgloader: { seconds: loader.seconds, rows: loader.value.rows, rowsPerSecond: loader.value.rows / loader.seconds },
+    rawCopy: { seconds: copy.seconds, rows: copiedRows, rowsPerSecond: copiedRows / copy.seconds, load: copy.load },
+    pgloader: { seconds: loader.seconds, rows: loader.value.rows, rowsPerSecond: loader.value.rows / loader.seconds, load: loader.load },
     loadAverages,
   };
 }
