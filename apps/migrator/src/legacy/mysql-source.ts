@@ -1,4 +1,5 @@
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
+import { createParticipantPushdown } from './mysql-participants';
 import { readAhead } from './read-ahead';
 import { LEGACY_TABLES } from './tables';
 import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
@@ -104,6 +105,7 @@ export function createMysqlSource(url: string, database?: string): LegacySource 
       return Number(rows[0]!.n);
     },
     read: (table, options) => readAhead(pages(table, options)),
+    participants: createParticipantPushdown(pool, (options) => whereClause('AuditLog', options), asTextRow),
     close: () => pool.end(),
   };
 }

@@ -43,5 +43,44 @@ export interface LegacySource {
    * ahead: the next batch is fetched while the consumer handles this one.
    */
   read(table: LegacyTable, options: ReadOptions): AsyncIterable<LegacyBatch>;
+  /** AuditLog participant history grouped in the source (MariaDB only; absent when the migrator must fold). */
+  readonly participants?: ParticipantPushdown;
   close(): Promise<void>;
+}
+
+/**
+ * The participant events of one (session, actor) within a window, grouped by the legacy database itself:
+ * counts, the earliest join and the latest leave, and the lead row (the earliest join, else the first
+ * event) whose payload and display name decide role and name.
+ */
+export interface ParticipantGroup {
+  entityId: string;
+  actorRef: string;
+  leadId: string;
+  leadDisplay: string | null;
+  leadPayload: string | null;
+  /** Source rows folded into this group. */
+  events: number;
+  joins: number;
+  firstJoinedAt: string | null;
+  lastLeftAt: string | null;
+}
+
+/** One window of AuditLog primary keys (`after` exclusive, `position` inclusive): its groups, and its other rows whole. */
+export interface ParticipantWindow {
+  after: string | null;
+  /** Resume position after this window (as `LegacyBatch.position`). */
+  position: string;
+  groups: ParticipantGroup[];
+  /** Participant rows the database did not group (anything not plain): the per-row path. */
+  rows: LegacyRow[];
+  ordinals: string[];
+}
+
+/** A source that can fold participant events itself (MariaDB); the CSV export folds in the migrator. */
+export interface ParticipantPushdown {
+  /** Windows of `batchSize` audit rows of the tenant, in key order, resuming after `options.after`. */
+  windows(options: ReadOptions): AsyncIterable<ParticipantWindow>;
+  /** The grouped rows of `entityIds` within `window`, whole (an orphan's rejects keep each raw row). */
+  plainRows(options: ReadOptions, window: ParticipantWindow, entityIds: readonly string[]): Promise<LegacyRow[]>;
 }

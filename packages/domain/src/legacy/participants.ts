@@ -54,7 +54,8 @@ export function roleFromActorRef(actorRef: string): ParticipantRole {
   }
 }
 
-function payloadRole(payload: string | null): { role: ParticipantRole | null; malformed: boolean } {
+/** The role an AuditLog payload names (`{"role": …}`), and whether the payload is malformed JSON. */
+export function payloadRole(payload: string | null): { role: ParticipantRole | null; malformed: boolean } {
   const text = (payload ?? '').trim();
   if (text === '' || text === '\\N') return { role: null, malformed: false };
   try {

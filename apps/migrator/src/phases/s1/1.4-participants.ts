@@ -9,8 +9,9 @@ import {
   type WarningCode,
 } from '@vc/domain/legacy';
 import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyBatch, LegacyRow, LegacySource } from '../../legacy/types';
+import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
 import { dryLoadedSessions } from './1.1-sessions';
+import { aggregateOfGroup, foldWindow } from './participant-groups';
 import { deleteLeaveOnly, leftWithoutJoinRejects, mergeAggregates, PARTICIPANT_HISTORY } from './participant-history';
 import { upsertParticipants } from './participant-rows';
 
@@ -36,7 +37,7 @@ interface ParsedBatch {
   rejects: RejectInput[];
 }
 
-function parseBatch(batch: LegacyBatch): ParsedBatch {
+function parseBatch(batch: Pick<LegacyBatch, 'rows' | 'ordinals'>): ParsedBatch {
   const out: ParsedBatch = { events: [], rejects: [] };
   batch.rows.forEach((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
@@ -46,21 +47,71 @@ function parseBatch(batch: LegacyBatch): ParsedBatch {
   return out;
 }
 
+/** Rows the step will read, for the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none. */
+function countForEta(ctx: StepContext, source: LegacySource): { total?: number } {
+  const eta: { total?: number } = {};
+  if (source.kind === 'mysql') source.count('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY }).then((n) => (eta.total = n), () => undefined);
+  return eta;
+}
+
+/** Splits parsed events into those of loaded sessions and `orphan_event` rejects (pushed onto `rejects`). */
+function keepLoaded(parsed: ParsedBatch, sessions: ReadonlyMap<string, string>): ParsedBatch['events'] {
+  return parsed.events.filter(({ event, row }) => {
+    if (sessions.has(event.sessionLegacyId)) return true;
+    parsed.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
+    return false;
+  });
+}
+
+/**
+ * The main pass on a source that groups participant events itself (MariaDB): per window of audit rows,
+ * the database's groups plus the rows it left whole (parsed one by one), merged as the streaming fold
+ * would; a group of a session not loaded is re-read whole, so its `orphan_event` rejects are per source row.
+ */
+async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: ParticipantPushdown, checkpoint: Checkpoint): Promise<boolean> {
+  const options: ReadOptions = { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after: (checkpoint.cursor?.position as string | undefined) ?? null, batchSize: ctx.options.batchSize, signal: ctx.signal };
+  let done = checkpoint.read;
+  const eta = countForEta(ctx, source);
+  for await (const window of pushdown.windows(options)) {
+    const parsed = parseBatch(window);
+    const groups = window.groups.map(aggregateOfGroup);
+    const sessions = await sessionIds(ctx, [...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)])]);
+    const kept = keepLoaded(parsed, sessions);
+    const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
+    if (orphans.length > 0) {
+      const whole = parseBatch({ rows: await pushdown.plainRows(options, window, orphans), ordinals: [] });
+      keepLoaded(whole, new Map());
+      parsed.rejects.push(...whole.rejects);
+    }
+    const folded = foldWindow(groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)), kept.map((k) => k.event));
+    const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
+    if (ctx.options.dryRun) foldDry(ctx, folded);
+    const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
+    await ctx.commit({
+      cursor: { stage: 'events', position: window.position },
+      read,
+      written: 0,
+      rejects: parsed.rejects,
+      warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+      write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
+    });
+    done += read;
+    ctx.progress(done, eta.total);
+    if (ctx.signal.aborted) return false;
+  }
+  return true;
+}
+
 /** The main pass: every participant event of the tenant, folded into participants batch by batch. */
 async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Checkpoint): Promise<boolean> {
+  if (source.participants) return foldWindows(ctx, source, source.participants, checkpoint);
   const after = (checkpoint.cursor?.position as string | undefined) ?? null;
   let done = checkpoint.read;
-  let total: number | undefined;
-  // For the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none.
-  if (source.kind === 'mysql') source.count('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY }).then((n) => (total = n), () => undefined);
+  const eta = countForEta(ctx, source);
   for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
     const parsed = parseBatch(batch);
     const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
-    const kept = parsed.events.filter(({ event, row }) => {
-      if (sessions.has(event.sessionLegacyId)) return true;
-      parsed.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
-      return false;
-    });
+    const kept = keepLoaded(parsed, sessions);
     const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
     if (ctx.options.dryRun) foldDry(ctx, aggregates.map((a) => a.aggregate));
     await ctx.commit({
@@ -72,7 +123,7 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
       write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
     });
     done += batch.rows.length;
-    ctx.progress(done, total);
+    ctx.progress(done, eta.total);
     if (ctx.signal.aborted) return false;
   }
   return true;

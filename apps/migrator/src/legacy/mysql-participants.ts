@@ -1,0 +1,125 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { readAhead } from './read-ahead';
+import type { LegacyRow, ParticipantGroup, ParticipantPushdown, ParticipantWindow, ReadOptions } from './types';
+
+/**
+ * S1 1.4's participant fold pushed down into the legacy MariaDB (docs/design.md §5, plan 1.4): AuditLog is
+ * cut into windows of `batchSize` rows by primary key (the resume position stays the last id, as in a plain
+ * read), and within a window the *plain* participant events are grouped per (session, actor) in SQL, so one
+ * row per participant crosses the wire instead of one per event. Every other event of the window comes
+ * back whole and takes the per-row path (the domain parser), so rejects and warnings stay per source row.
+ *
+ * "Plain" is deliberately narrow: exactly what the domain parser would accept unchanged and without a
+ * warning — canonical entityType/action, printable-ASCII actorRef and entityId (nothing to trim or
+ * normalise, within the indexed-text limit), an actorDisplay without NUL, a payload that is NULL or
+ * valid JSON, an occurredAt in the common form with a real calendar date. Anything else (malformed
+ * payloads, missing actors, zero dates, odd whitespace, NULs) is read row by row. Grouping compares bytes
+ * (`binary`): the legacy collation (utf8mb4_unicode_ci) would fold case and trailing spaces together.
+ */
+const ASCII_REF = (column: string) => `(cast(${column} as binary) regexp '^[!-~]+$' and octet_length(${column}) <= 1024 and cast(${column} as binary) <> '\\\\N')`;
+const PLAIN = [
+  "cast(entityType as binary) = 'VirtualSession'",
+  "cast(action as binary) in ('participant.joined', 'participant.left')",
+  `actorRef is not null and ${ASCII_REF('actorRef')}`,
+  ASCII_REF('entityId'),
+  "(actorDisplay is null or (locate(x'00', cast(actorDisplay as binary)) = 0 and octet_length(actorDisplay) <= 65535))",
+  '(payload is null or json_valid(payload))',
+  "cast(occurredAt as char) regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]{1,6})?$'",
+  'year(occurredAt) > 0 and month(occurredAt) between 1 and 12 and dayofmonth(occurredAt) between 1 and dayofmonth(last_day(occurredAt))',
+].join(' and ');
+
+/** The same partition the domain fold keys on: the session's legacy id and the actor, byte for byte. */
+const PARTICIPANT = 'cast(entityId as binary), cast(actorRef as binary)';
+const JOINED = "(cast(action as binary) = 'participant.joined')";
+
+// The lead row decides role and display name, as `mergeParticipant` does: the earliest join, the first
+// such by id on a tie; without any join, the first event by id.
+const GROUPS_SQL = (filter: string) => `
+  select entityId, actorRef, id as leadId, actorDisplay as leadDisplay, payload as leadPayload, n, joins, firstJoinedAt, lastLeftAt from (
+    select id, entityId, actorRef, actorDisplay, payload,
+           row_number() over (partition by ${PARTICIPANT} order by ${JOINED} desc, case when ${JOINED} then cast(occurredAt as datetime(3)) end, id) as rn,
+           count(*) over (partition by ${PARTICIPANT}) as n,
+           sum(${JOINED}) over (partition by ${PARTICIPANT}) as joins,
+           min(case when ${JOINED} then cast(occurredAt as datetime(3)) end) over (partition by ${PARTICIPANT}) as firstJoinedAt,
+           max(case when not ${JOINED} then cast(occurredAt as datetime(3)) end) over (partition by ${PARTICIPANT}) as lastLeftAt
+      from AuditLog where ${filter} and ${PLAIN}
+  ) g where rn = 1 order by leadId`;
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+
+interface Window {
+  lo: string | null;
+  hi: string | null;
+}
+
+/**
+ * The participant pushdown of a MariaDB legacy source. `where` is the caller's filter of participant rows
+ * (tenant, entityType, action) as SQL with its parameters; `asText` turns a driver row into a legacy row.
+ */
+export function createParticipantPushdown(pool: Pool, where: (options: Pick<ReadOptions, 'tenantId' | 'where'>) => { sql: string[]; params: unknown[] }, asText: (row: RowDataPacket) => LegacyRow): ParticipantPushdown {
+  const bounded = (options: Pick<ReadOptions, 'tenantId' | 'where'>, window: Window) => {
+    const w = where(options);
+    if (window.lo !== null) (w.sql.push('id > cast(? as signed)'), w.params.push(window.lo));
+    if (window.hi !== null) (w.sql.push('id <= cast(? as signed)'), w.params.push(window.hi));
+    return { sql: w.sql.length ? w.sql.join(' and ') : 'true', params: w.params };
+  };
+
+  /** The last id of the next `batchSize` rows of the tenant (any entity), on the (tenantId, id) index; null at the end. */
+  async function windowEnd(tenantId: string, lo: string | null, batchSize: number): Promise<string | null> {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      `select id from AuditLog where tenantId = ?${lo === null ? '' : ' and id > cast(? as signed)'} order by id limit 1 offset ${Number(batchSize) - 1}`,
+      lo === null ? [tenantId] : [tenantId, lo],
+    );
+    return rows.length ? String(rows[0]!.id) : null;
+  }
+
+  async function readWindow(options: ReadOptions, window: Window): Promise<ParticipantWindow> {
+    const filter = bounded(options, window);
+    const [[groupRows], [otherRows], [maxRows]] = await Promise.all([
+      pool.query<RowDataPacket[]>(GROUPS_SQL(filter.sql), filter.params),
+      pool.query<RowDataPacket[]>(`select * from AuditLog where ${filter.sql} and (${PLAIN}) is not true order by id`, filter.params),
+      window.hi === null ? pool.query<RowDataPacket[]>(`select max(id) as id from AuditLog where tenantId = ?`, [options.tenantId]) : Promise.resolve([[{ id: window.hi }]] as unknown as [RowDataPacket[]]),
+    ]);
+    const groups: ParticipantGroup[] = groupRows.map((g) => ({
+      entityId: str(g.entityId)!,
+      actorRef: str(g.actorRef)!,
+      leadId: String(g.leadId),
+      leadDisplay: str(g.leadDisplay),
+      leadPayload: str(g.leadPayload),
+      events: Number(g.n),
+      joins: Number(g.joins),
+      firstJoinedAt: str(g.firstJoinedAt),
+      lastLeftAt: str(g.lastLeftAt),
+    }));
+    const rows = otherRows.map(asText);
+    // The end of the tenant's key space when the window is the last one: resuming after it reads nothing more.
+    const position = str(maxRows[0]?.id) ?? window.lo ?? '0';
+    return { after: window.lo, position, groups, rows, ordinals: rows.map((r) => r.id ?? '') };
+  }
+
+  async function* windows(options: ReadOptions): AsyncGenerator<ParticipantWindow> {
+    let lo = options.after ?? null;
+    for (;;) {
+      if (options.signal?.aborted) return;
+      const hi = await windowEnd(options.tenantId!, lo, options.batchSize);
+      const window = await readWindow(options, { lo, hi });
+      if (hi === null && window.groups.length === 0 && window.rows.length === 0) return;
+      yield window;
+      if (hi === null) return;
+      lo = hi;
+    }
+  }
+
+  return {
+    windows: (options) => readAhead(windows(options)),
+    async plainRows(options, window, entityIds) {
+      if (entityIds.length === 0) return [];
+      const filter = bounded(options, { lo: window.after, hi: window.position });
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `select * from AuditLog where ${filter.sql} and ${PLAIN} and cast(entityId as binary) in (${entityIds.map(() => '?').join(', ')}) order by id`,
+        [...filter.params, ...entityIds],
+      );
+      return rows.map(asText);
+    },
+  };
+}
