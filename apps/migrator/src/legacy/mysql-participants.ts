@@ -33,17 +33,18 @@ const PARTICIPANT = 'cast(entityId as binary), cast(actorRef as binary)';
 const JOINED = "(cast(action as binary) = 'participant.joined')";
 
 // The lead row decides role and display name, as `mergeParticipant` does: the earliest join, the first
-// such by id on a tie; without any join, the first event by id.
+// such by id on a tie; without any join, the first event by id. Found as the least (time, id) key per
+// group, so the grouping sorts only narrow columns (no payload), then joined back by primary key.
+const AT = 'cast(occurredAt as datetime(3))';
+const JOIN_KEY = `concat(date_format(${AT}, '%Y%m%d%H%i%s%f'), lpad(id, 20, '0'))`;
 const GROUPS_SQL = (filter: string) => `
-  select entityId, actorRef, id as leadId, actorDisplay as leadDisplay, payload as leadPayload, n, joins, firstJoinedAt, lastLeftAt from (
-    select id, entityId, actorRef, actorDisplay, payload,
-           row_number() over (partition by ${PARTICIPANT} order by ${JOINED} desc, case when ${JOINED} then cast(occurredAt as datetime(3)) end, id) as rn,
-           count(*) over (partition by ${PARTICIPANT}) as n,
-           sum(${JOINED}) over (partition by ${PARTICIPANT}) as joins,
-           min(case when ${JOINED} then cast(occurredAt as datetime(3)) end) over (partition by ${PARTICIPANT}) as firstJoinedAt,
-           max(case when not ${JOINED} then cast(occurredAt as datetime(3)) end) over (partition by ${PARTICIPANT}) as lastLeftAt
+  select g.entityId, g.actorRef, g.leadId, a.actorDisplay as leadDisplay, a.payload as leadPayload, g.n, g.joins, g.firstJoinedAt, g.lastLeftAt from (
+    select min(entityId) as entityId, min(actorRef) as actorRef, count(*) as n, sum(${JOINED}) as joins,
+           min(case when ${JOINED} then ${AT} end) as firstJoinedAt, max(case when not ${JOINED} then ${AT} end) as lastLeftAt,
+           coalesce(cast(right(min(case when ${JOINED} then ${JOIN_KEY} end), 20) as unsigned), min(id)) as leadId
       from AuditLog where ${filter} and ${PLAIN}
-  ) g where rn = 1 order by leadId`;
+     group by ${PARTICIPANT}
+  ) g join AuditLog a on a.id = g.leadId`;
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 
