@@ -88,13 +88,16 @@ export async function startPostgres(workDir, { settings = [] } = {}) {
 export async function startMariadb(workDir) {
   const data = join(workDir, 'mariadb');
   mkdirSync(data, { recursive: true });
+  // Its own temporary directory: on a shared /tmp, another process's cleanup removed an on-disk temp table mid-query.
+  const scratch = join(workDir, 'mariadb-tmp');
+  mkdirSync(scratch, { recursive: true });
   const installer = which('mariadb-install-db') ?? 'mysql_install_db';
   execFileSync(installer, ['--no-defaults', `--datadir=${data}`, `--user=${isRoot ? 'root' : process.env.USER ?? 'nobody'}`,
     '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await freePort();
   const server = which('mariadbd') ?? '/usr/sbin/mariadbd';
   const child = spawn(server, ['--no-defaults', ...(isRoot ? ['--user=root'] : []), `--datadir=${data}`, `--port=${port}`,
-    `--socket=${join(workDir, 'mariadb.sock')}`, '--bind-address=127.0.0.1', '--skip-log-bin', '--innodb-flush-log-at-trx-commit=0',
+    `--socket=${join(workDir, 'mariadb.sock')}`, `--tmpdir=${scratch}`, '--bind-address=127.0.0.1', '--skip-log-bin', '--innodb-flush-log-at-trx-commit=0',
     '--innodb-doublewrite=0', '--innodb-buffer-pool-size=512M', '--max-connections=300', '--character-set-server=utf8mb4',
     '--collation-server=utf8mb4_unicode_ci', `--log-error=${join(workDir, 'mariadb.err')}`], { stdio: 'ignore', detached: false });
   await waitForPort(port, 'mariadbd', child, 60_000);
