@@ -1,4 +1,5 @@
 import { mapLegacySession, pickDuplicateWinner, tallyCodes, type LegacyVirtualSession } from '@vc/domain/legacy';
+import { commitPipeline } from '../../engine/pipeline';
 import type { RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
@@ -96,8 +97,11 @@ export const exportSessionsStep: Step = {
     if (source.kind === 'mysql') source.count('VirtualSession', { tenantId: ctx.tenantId }).then((n) => (total = n), () => undefined);
     let done = checkpoint.read;
     const after = (checkpoint.cursor?.position as string | undefined) ?? null;
+    const pipeline = commitPipeline(ctx);
     for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
       const mapped = mapBatch(batch, asOf);
+      // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
+      await pipeline.drain();
       const adjust = source.kind === 'csv' || ctx.options.dryRun ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
       const settled = await settleExternalIds(ctx, [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })));
       mapped.rejects.push(...settled.rejects);
@@ -109,7 +113,7 @@ export const exportSessionsStep: Step = {
         for (const l of loads) dry.set(l.session.legacyId, { updatedAt: l.session.updatedAt, sourceRecord: l.sourceRecord });
         ctx.scratch.set(DRY_LOADED, dry);
       }
-      await ctx.commit({
+      await pipeline.push({
         cursor: { position: batch.position },
         read: batch.rows.length,
         written: loads.length - adjust.displaced,
@@ -121,8 +125,10 @@ export const exportSessionsStep: Step = {
       });
       done += batch.rows.length;
       ctx.progress(done, total);
-      if (ctx.signal.aborted) return;
+      if (ctx.signal.aborted) break;
     }
+    await pipeline.drain();
+    if (ctx.signal.aborted) return;
     return { facts: { asOf: asOf.toISOString() } };
   },
 };

@@ -8,6 +8,7 @@ import {
   type ParticipantEvent,
   type WarningCode,
 } from '@vc/domain/legacy';
+import { commitPipeline } from '../../engine/pipeline';
 import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
 import { dryLoadedSessions } from './1.1-sessions';
@@ -72,6 +73,8 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
   const options: ReadOptions = { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after: (checkpoint.cursor?.position as string | undefined) ?? null, batchSize: ctx.options.batchSize, signal: ctx.signal };
   let done = checkpoint.read;
   const eta = countForEta(ctx, source);
+  // The next window is read, grouped and looked up while this one commits (it reads nothing 1.4 writes).
+  const pipeline = commitPipeline(ctx);
   for await (const window of pushdown.windows(options)) {
     const parsed = parseBatch(window);
     const groups = window.groups.map(aggregateOfGroup);
@@ -87,7 +90,7 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
     const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
     if (ctx.options.dryRun) foldDry(ctx, folded);
     const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
-    await ctx.commit({
+    await pipeline.push({
       cursor: { stage: 'events', position: window.position },
       read,
       written: 0,
@@ -97,9 +100,10 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
     });
     done += read;
     ctx.progress(done, eta.total);
-    if (ctx.signal.aborted) return false;
+    if (ctx.signal.aborted) break;
   }
-  return true;
+  await pipeline.drain();
+  return !ctx.signal.aborted;
 }
 
 /** The main pass: every participant event of the tenant, folded into participants batch by batch. */
