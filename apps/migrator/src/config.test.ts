@@ -26,6 +26,14 @@ describe('migrator config', () => {
     expect(loadConfig({ VC_KMS: '' }).VC_KMS).toBe('local:./.data/kms.json');
   });
 
+  it('the participant pushdown is off unless VC_LEGACY_PUSHDOWN=on, and applies to a MariaDB source only', () => {
+    const url = 'mysql://u:p@db:3306/digital_communication';
+    expect(legacySourceSpec(loadConfig({ VC_LEGACY_DATABASE_URL: url }))).toEqual({ kind: 'mysql', url, pushdown: false });
+    expect(legacySourceSpec(loadConfig({ VC_LEGACY_DATABASE_URL: url, VC_LEGACY_PUSHDOWN: 'on' }))).toEqual({ kind: 'mysql', url, pushdown: true });
+    expect(legacySourceSpec(loadConfig({ VC_LEGACY_EXPORT_DIR: 'x', VC_LEGACY_PUSHDOWN: 'on' }))).toEqual({ kind: 'csv', dir: 'x' });
+    expect(failure({ VC_LEGACY_PUSHDOWN: 'yes' }).message).toContain('VC_LEGACY_PUSHDOWN: expected on or off');
+  });
+
   it('without a legacy source, the error names both variables', () => {
     expect(() => legacySourceSpec(loadConfig({}))).toThrow(/VC_LEGACY_DATABASE_URL .* or VC_LEGACY_EXPORT_DIR/);
   });

@@ -14,6 +14,7 @@ export const SETTING_FORMS = {
   VC_LEGACY_DATABASE_URL: 'mysql://user:pass@host:port/digital_communication',
   VC_LEGACY_EXPORT_DIR: 'a directory holding the legacy CSV export',
   VC_PORTAL_DATABASE_URL: 'mysql://user:pass@host:port/patient_portal',
+  VC_LEGACY_PUSHDOWN: 'on or off',
   VC_LEGACY_MASTER_KEY: 'the legacy credentials key: 32 bytes, base64-encoded',
   VC_LEGACY_KMS: 'aws:<key id or ARN> or local:<keyring path>, the key the legacy credentials were encrypted with',
   VC_KMS: 'local:<keyring path> or aws:<key id or ARN>',
@@ -49,6 +50,12 @@ const schema = z.object({
   VC_LEGACY_DATABASE_URL: mysqlUrl(F.VC_LEGACY_DATABASE_URL).optional(),
   VC_LEGACY_EXPORT_DIR: z.string().min(1, F.VC_LEGACY_EXPORT_DIR).optional(),
   VC_PORTAL_DATABASE_URL: mysqlUrl(F.VC_PORTAL_DATABASE_URL).optional(),
+  /**
+   * S1 1.4 groups participant events in the legacy MariaDB (on) or folds them in the migrator (off). It moves
+   * CPU from the migrator to the legacy server: a win when that server is another machine and participants
+   * have many events; on one shared box it was slower (bench/RESULTS.md), hence off by default.
+   */
+  VC_LEGACY_PUSHDOWN: z.enum(['on', 'off'], { error: F.VC_LEGACY_PUSHDOWN }).default('off'),
   VC_LEGACY_MASTER_KEY: base64Key.optional(),
   VC_LEGACY_KMS: kmsSpec(F.VC_LEGACY_KMS).optional(),
   VC_KMS: kmsSpec(F.VC_KMS).default('local:./.data/kms.json'),
@@ -117,8 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, requires: reado
 }
 
 /** Where legacy rows come from, as config says; an error names both variables when neither is set. */
-export function legacySourceSpec(config: MigratorConfig): { kind: 'mysql'; url: string } | { kind: 'csv'; dir: string } {
-  if (config.VC_LEGACY_DATABASE_URL) return { kind: 'mysql', url: config.VC_LEGACY_DATABASE_URL };
+export function legacySourceSpec(config: MigratorConfig): { kind: 'mysql'; url: string; pushdown: boolean } | { kind: 'csv'; dir: string } {
+  if (config.VC_LEGACY_DATABASE_URL) return { kind: 'mysql', url: config.VC_LEGACY_DATABASE_URL, pushdown: config.VC_LEGACY_PUSHDOWN === 'on' };
   if (config.VC_LEGACY_EXPORT_DIR) return { kind: 'csv', dir: config.VC_LEGACY_EXPORT_DIR };
   throw new ExitError(2, `no legacy source: ${describeMissing({ anyOf: LEGACY_SOURCE, neededBy: 'reading legacy digital_communication' })}`);
 }

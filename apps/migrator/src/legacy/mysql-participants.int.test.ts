@@ -53,7 +53,7 @@ beforeAll(async () => {
   } finally {
     await c.end();
   }
-  source = createMysqlSource(legacy.url);
+  source = createMysqlSource(legacy.url, undefined, { pushdown: true });
 }, 120_000);
 
 afterAll(async () => {

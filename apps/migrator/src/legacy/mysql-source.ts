@@ -49,7 +49,7 @@ function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' |
  * served by the `(tenantId, id)` indexes), so every batch is an index range scan whatever the offset.
  * Datetimes come back as text (`dateStrings`), exactly as a CSV export writes them, zero dates included.
  */
-export function createMysqlSource(url: string, database?: string): LegacySource {
+export function createMysqlSource(url: string, database?: string, options: { pushdown?: boolean } = {}): LegacySource {
   const pool: Pool = mysql.createPool({
     uri: url,
     ...(database ? { database } : {}),
@@ -105,7 +105,8 @@ export function createMysqlSource(url: string, database?: string): LegacySource 
       return Number(rows[0]!.n);
     },
     read: (table, options) => readAhead(pages(table, options)),
-    participants: createParticipantPushdown(pool, (options) => whereClause('AuditLog', options), asTextRow),
+    // Offered only when configured (VC_LEGACY_PUSHDOWN=on): S1 1.4 then groups participant events in MariaDB.
+    ...(options.pushdown ? { participants: createParticipantPushdown(pool, (o) => whereClause('AuditLog', o), asTextRow) } : {}),
     close: () => pool.end(),
   };
 }

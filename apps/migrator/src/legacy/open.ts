@@ -5,8 +5,8 @@ import { createMysqlSource } from './mysql-source';
 import type { LegacySource } from './types';
 
 /** The legacy digital-communication source named by config. */
-export async function openLegacySource(spec: { kind: 'mysql'; url: string } | { kind: 'csv'; dir: string }): Promise<LegacySource> {
-  return spec.kind === 'mysql' ? createMysqlSource(spec.url) : createCsvSource(spec.dir);
+export async function openLegacySource(spec: { kind: 'mysql'; url: string; pushdown?: boolean } | { kind: 'csv'; dir: string }): Promise<LegacySource> {
+  return spec.kind === 'mysql' ? createMysqlSource(spec.url, undefined, { pushdown: spec.pushdown ?? false }) : createCsvSource(spec.dir);
 }
 
 /** The legacy patient-portal source: its own MySQL database, or the same CSV export directory. */
