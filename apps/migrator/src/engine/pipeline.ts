@@ -17,7 +17,6 @@ export function commitPipeline(ctx: Pick<StepContext, 'commit'>): CommitPipeline
   let inflight: Promise<void> = Promise.resolve();
   return {
     async push(batch) {
-      if (process.env.VC_EXP_NO_PIPELINE) return ctx.commit(batch);
       await inflight;
       inflight = ctx.commit(batch);
       // Observed by the next push or drain; marked handled here so a failure is not reported twice.
