@@ -60,8 +60,14 @@ interface Window {
 export function createParticipantPushdown(pool: Pool, where: (options: Pick<ReadOptions, 'tenantId' | 'where'>) => { sql: string[]; params: unknown[] }, asText: (row: RowDataPacket) => LegacyRow): ParticipantPushdown {
   const bounded = (options: Pick<ReadOptions, 'tenantId' | 'where'>, window: Window) => {
     const w = where(options);
-    if (window.lo !== null) (w.sql.push('id > cast(? as signed)'), w.params.push(window.lo));
-    if (window.hi !== null) (w.sql.push('id <= cast(? as signed)'), w.params.push(window.hi));
+    if (window.lo !== null) {
+      w.sql.push('id > cast(? as signed)');
+      w.params.push(window.lo);
+    }
+    if (window.hi !== null) {
+      w.sql.push('id <= cast(? as signed)');
+      w.params.push(window.hi);
+    }
     return { sql: w.sql.length ? w.sql.join(' and ') : 'true', params: w.params };
   };
 
