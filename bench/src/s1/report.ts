@@ -77,7 +77,7 @@ export function s1Markdown(r: S1Results): string {
     '',
     `Targets: ≥ 1.50× pgloader, ≥ 0.50× raw COPY. ${quietness(r)}`,
     '',
-    'Peak RSS of the migrator process (VmHWM of the node process running `apps/migrator/src/bin.ts`):',
+    'Peak RSS of the migrator process (VmHWM of the node process running `apps/migrator/bin/migrator.mjs`):',
     '',
     '| sessions | audit rows | s1 wall time | rows/s | peak RSS |',
     '|---:|---:|---:|---:|---:|',
