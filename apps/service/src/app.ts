@@ -18,6 +18,7 @@ import { buildOpenApi } from './openapi';
 import { countPending } from './outbox/repo';
 import { createOutboxWriter } from './outbox/write';
 import { sessionRoutes } from './sessions/routes';
+import { TenantConfigCache } from './tenant-config/cache';
 import { AppSecretCache } from './tenant-config/credentials';
 import { tenantConfigRoutes } from './tenant-config/routes';
 
@@ -41,6 +42,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
     verifier: createTokenVerifier(deps.config.auth),
     metrics: createMetrics(() => countPending(deps.db)),
     secrets: new AppSecretCache(deps.kms),
+    tenantConfigs: new TenantConfigCache(),
   };
   let draining = false;
   const app = express();

@@ -1,10 +1,15 @@
+import { webcrypto } from 'node:crypto';
 import { buildJitsiClaims, type JitsiClaimsInput } from '@vc/domain/jitsi';
 import { jwtVerify, SignJWT } from 'jose';
 
-/** Signs Jitsi claims with the tenant's app secret (HS256, as prosody's token_auth expects). */
-export async function signJitsiToken(input: JitsiClaimsInput, appSecret: string): Promise<{ jwt: string; expiresAt: Date }> {
+/**
+ * Signs Jitsi claims with the tenant's app secret (HS256, as prosody's token_auth expects): the secret
+ * itself, or the HMAC key imported from it once (`AppSecretCache.signingKey`).
+ */
+export async function signJitsiToken(input: JitsiClaimsInput, appSecret: string | webcrypto.CryptoKey): Promise<{ jwt: string; expiresAt: Date }> {
   const { iat, ...claims } = buildJitsiClaims(input);
-  const jwt = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt(iat).sign(new TextEncoder().encode(appSecret));
+  const key = typeof appSecret === 'string' ? new TextEncoder().encode(appSecret) : appSecret;
+  const jwt = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt(iat).sign(key);
   return { jwt, expiresAt: new Date(claims.exp * 1000) };
 }
 

@@ -58,6 +58,7 @@ export async function putTenantConfig(ctx: AppContext, principal: Principal, bod
     ctx.now(),
     ifMatch === undefined ? undefined : existing!.version,
   );
+  ctx.tenantConfigs.invalidate(principal.tenant);
   // Another admin's PUT landed between the read and this write.
   if (!saved) throw new AppError('precondition_failed', 'the configuration changed since the If-Match tag was read; GET it again and retry');
   return saved;
