@@ -111,7 +111,7 @@ async function signedReply(
   const key = await ctx.secrets.signingKey(session.tenantId, config.credentialsCiphertext);
   // Sessions delta-synced from legacy (S4) may carry no room name; the derived one is as good and stable.
   const roomName = session.roomName ?? roomNameForSession(session.id);
-  const { jwt, expiresAt } = await signJitsiToken(
+  const { jwt, expiresAt } = signJitsiToken(
     {
       appId: config.jitsiAppId,
       serverUrl: config.jitsiServerUrl,

@@ -1,4 +1,4 @@
-import { webcrypto } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { decodeJitsiCredentials, encodeJitsiCredentials, jitsiCredentialsContext } from '@vc/domain/jitsi';
 import type { Kms } from '@vc/integrations/kms';
 import { KmsError } from '@vc/integrations/kms';
@@ -30,7 +30,7 @@ export async function decryptAppSecret(kms: Kms, tenantId: string, ciphertext: s
  * `PUT /config` with a new secret is picked up at once; entries expire so a revoked KMS grant takes effect.
  */
 export class AppSecretCache {
-  private readonly entries = new Map<string, { secret: string; key: Promise<webcrypto.CryptoKey> | undefined; at: number }>();
+  private readonly entries = new Map<string, { secret: string; key: KeyObject | undefined; at: number }>();
 
   constructor(
     private readonly kms: Kms,
@@ -43,14 +43,14 @@ export class AppSecretCache {
     return (await this.entry(tenantId, ciphertext)).secret;
   }
 
-  /** The app secret as an HS256 signing key, imported once per secret rather than on every signature. */
-  async signingKey(tenantId: string, ciphertext: string): Promise<webcrypto.CryptoKey> {
+  /** The app secret as an HS256 signing key, made once per secret rather than on every signature. */
+  async signingKey(tenantId: string, ciphertext: string): Promise<KeyObject> {
     const entry = await this.entry(tenantId, ciphertext);
-    entry.key ??= webcrypto.subtle.importKey('raw', new TextEncoder().encode(entry.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    entry.key ??= createSecretKey(Buffer.from(entry.secret, 'utf8'));
     return entry.key;
   }
 
-  private async entry(tenantId: string, ciphertext: string): Promise<{ secret: string; key: Promise<webcrypto.CryptoKey> | undefined; at: number }> {
+  private async entry(tenantId: string, ciphertext: string): Promise<{ secret: string; key: KeyObject | undefined; at: number }> {
     const cacheKey = `${tenantId}\u0000${ciphertext}`;
     const hit = this.entries.get(cacheKey);
     if (hit && this.clock() - hit.at < this.ttlMs) return hit;

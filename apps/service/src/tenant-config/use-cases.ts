@@ -87,7 +87,7 @@ export async function testTenantConnection(ctx: AppContext, principal: Principal
   const config = await findTenantConfig(ctx.db, principal.tenant);
   if (!config) throw notFound('virtual-care configuration');
   const appSecret = await decryptAppSecret(ctx.kms, principal.tenant, config.credentialsCiphertext);
-  const { jwt } = await signJitsiToken(
+  const { jwt } = signJitsiToken(
     { appId: config.jitsiAppId, serverUrl: config.jitsiServerUrl, room: '*', user: { id: 'connection-test', name: 'Connection test', moderator: false }, now: ctx.now() },
     appSecret,
   );
