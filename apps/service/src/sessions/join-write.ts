@@ -1,5 +1,7 @@
 import type { ParticipantRole, TenantVirtualCareConfig, VirtualSession } from '@vc/schema';
+import { createHash } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Executor } from '../db';
 import type { IdempotencyScope } from '../idempotency/repo';
 import type { OutboxEventRow } from '../outbox/write';
@@ -78,6 +80,31 @@ export async function writeJoin(db: Executor, w: JoinWrite): Promise<boolean> {
       from s cross join jsonb_to_recordset(${JSON.stringify(w.events)}::jsonb) as e(id uuid, subject text, payload jsonb)
     )${reply}
     select count(*)::int as written from s`;
-  const result = (await db.execute(statement)) as unknown as { rows: Array<{ written: number }> };
+  const result = await execute(db, statement);
   return result.rows[0]!.written === 1;
+}
+
+const dialect = new PgDialect();
+const names = new Map<string, string>();
+
+/** node-postgres's Pool, as drizzle keeps it on `$client` (PGlite's client has no `totalCount`). */
+interface PgPool {
+  totalCount: number;
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Array<{ written: number }> }>;
+}
+
+/**
+ * On a node-postgres pool the statement runs as a named prepared statement: its text depends only on
+ * which columns change and whether a reply is stored, so PostgreSQL parses and plans each shape once per
+ * connection instead of on every join. In a transaction or on PGlite it runs through drizzle as is.
+ */
+async function execute(db: Executor, statement: SQL): Promise<{ rows: Array<{ written: number }> }> {
+  const client = (db as { $client?: unknown }).$client;
+  if (client && typeof client === 'object' && 'totalCount' in client) {
+    const { sql: text, params } = dialect.sqlToQuery(statement);
+    let name = names.get(text);
+    if (!name) names.set(text, (name = `vc_join_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`));
+    return (client as PgPool).query({ name, text, values: params });
+  }
+  return (await db.execute(statement)) as unknown as { rows: Array<{ written: number }> };
 }
