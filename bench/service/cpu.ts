@@ -22,7 +22,8 @@ function readProcs(): Proc[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       // comm may hold spaces and parentheses: fields start after the last ')'.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.push({ pid: Number(name), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      // utime + stime, plus cutime + cstime: PostgreSQL backends that exit hand their time to the postmaster.
+      procs.push({ pid: Number(name), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) });
     } catch {
       // The process ended between readdir and read.
     }

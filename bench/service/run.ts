@@ -195,17 +195,13 @@ async function main(): Promise<void> {
       '',
       verdicts(rows[0]!, rows[1]!, rows[2]!, rows[3]!),
       '',
-      'GET reads one session by id and tenant (JWT verified per request). POST join = consent decision (access-policy stand-in in its own',
-      'process, 5 s client cache), the tenant secret (KMS-decrypted, then cached per ciphertext), one transaction (versioned UPDATE, participant upsert,',
-      'audit row, outbox row) and an HS256 Jitsi token; requests rotate over the seeded sessions, each joined by its own patient.',
+      'GET reads one session by id and tenant (a prepared statement; JWT verified per request). POST join = consent decision (access-policy',
+      'stand-in in its own process, 5 s client cache), the tenant config (cached, re-checked by the write), the tenant secret (KMS-decrypted,',
+      'then cached per ciphertext) and an HS256 Jitsi token, then ONE statement (versioned UPDATE, participant upsert, audit row, outbox row as',
+      'CTEs, a named prepared statement): 2 PostgreSQL round trips per join; requests rotate over the seeded sessions, each joined by its own patient.',
       'Bare Express rows: the same paths answered with static JSON, no auth and no database: the ceiling of the framework here.',
-      'Reading the join row: a join is 8 PostgreSQL round trips (2 reads, then BEGIN, versioned UPDATE, participant upsert, audit,',
-      'outbox, COMMIT) against 1 for GET, plus an HS256 signature (WebCrypto). A CPU profile of the service process (BENCH_CPU_PROF=<dir>)',
-      'puts its time in socket writes (the HTTP replies and those statements: loopback syscalls), GC and drizzle query building;',
-      'no KMS or keyring reads (the secret cache hits), no key derivation, no access-policy calls after the first (5 s cache),',
-      'and no row contention (each in-flight join is on another session). What limits it is the round trips per join on 2 shared',
-      'cores (PostgreSQL, autocannon and the service compete for them): the load average moves every row. BENCH_SESSIONS=1 (every',
-      'join on one row, a patient reconnecting) is slower but answers 200 throughout: a lost version race retries under the row lock.',
+      'CPU ms/req: CPU time of the server process tree and of all PostgreSQL processes during the row, over its requests (from /proc);',
+      'it moves far less with other work on the machine than req/s does. BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the server processes.',
     ].join('\n');
     console.log(body);
     await writeSection(body);
