@@ -4,7 +4,7 @@
  * machine. Writes the "service" section of bench/RESULTS.md. Not part of `pnpm test`.
  *
  * Env: VC_BENCH_POSTGRES_URL (else a throwaway PostgreSQL 15 is started), BENCH_SECONDS (10),
- * BENCH_CONNECTIONS (10), BENCH_SESSIONS (200), BENCH_CPU_PROF (a directory: CPU profiles of the server processes).
+ * BENCH_CONNECTIONS (64, the connections the targets are set at), BENCH_SESSIONS (200), BENCH_CPU_PROF (a directory: CPU profiles of the server processes).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -13,11 +13,12 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { postmasterPid, treeCpuSeconds } from './cpu';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 
 interface Seeded {
   serviceUrl: string;
@@ -34,6 +35,15 @@ interface Row {
   total: number;
   non2xx: number;
   errors: number;
+  /** CPU ms per request of the server process and of PostgreSQL during this row (undefined off Linux). */
+  serverCpuMs: number | undefined;
+  pgCpuMs: number | undefined;
+}
+
+/** Whose CPU a row is charged: the server child's process tree and the postmaster's. */
+interface Meters {
+  server: number | undefined;
+  postgres: number | undefined;
 }
 
 interface Services {
@@ -83,8 +93,12 @@ function rotating(seeded: Seeded, build: (s: Seeded['sessions'][number]) => { pa
   ];
 }
 
-async function load(name: string, url: string, requests: ReturnType<typeof rotating>, seconds = SECONDS): Promise<Row> {
+async function load(name: string, url: string, requests: ReturnType<typeof rotating>, meters: Meters, seconds = SECONDS): Promise<Row> {
+  const cpu = () => ({ server: meters.server && treeCpuSeconds(meters.server), postgres: meters.postgres && treeCpuSeconds(meters.postgres) });
+  const before = cpu();
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: requests as never });
+  const after = cpu();
+  const perRequest = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || result.requests.total === 0 ? undefined : ((a - b) * 1000) / result.requests.total);
   return {
     name,
     reqPerSec: result.requests.average,
@@ -93,13 +107,30 @@ async function load(name: string, url: string, requests: ReturnType<typeof rotat
     total: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    serverCpuMs: perRequest(after.server, before.server),
+    pgCpuMs: perRequest(after.postgres, before.postgres),
   };
 }
 
 function table(rows: Row[]): string {
-  const lines = ['| route | req/s (mean) | p50 ms | p99 ms | requests | non-2xx | errors |', '|---|---:|---:|---:|---:|---:|---:|'];
-  for (const r of rows) lines.push(`| ${r.name} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} |`);
+  const ms = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
+  const lines = [
+    '| route | req/s (mean) | p50 ms | p99 ms | requests | non-2xx | errors | server CPU ms/req | PostgreSQL CPU ms/req |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) lines.push(`| ${r.name} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} | ${ms(r.serverCpuMs)} | ${ms(r.pgCpuMs)} |`);
   return lines.join('\n');
+}
+
+/** The targets of issue 16, against bare Express in the same run. */
+function verdicts(bareGet: Row, get: Row, bareJoin: Row, join: Row): string {
+  const check = (ok: boolean) => (ok ? 'met' : 'missed');
+  const getRatio = get.reqPerSec / bareGet.reqPerSec;
+  const joinRatio = join.reqPerSec / bareJoin.reqPerSec;
+  return [
+    `Ratios to bare Express in this run: GET **${getRatio.toFixed(2)}×** (target ≥ 0.5×: ${check(getRatio >= 0.5)}), join **${joinRatio.toFixed(2)}×** (target ≥ 0.25×: ${check(joinRatio >= 0.25)});`,
+    `p99 GET ${get.p99} ms (target < 25: ${check(get.p99 < 25)}), join ${join.p99} ms (target < 60: ${check(join.p99 < 60)}).`,
+  ].join(' ');
 }
 
 /**
@@ -137,6 +168,7 @@ async function main(): Promise<void> {
   }
   const policy = await spawnServer<{ url: string }>({ BENCH_ROLE: 'access-policy' });
   const { child, ready: seeded } = await spawnServer<Seeded>({ VC_BENCH_POSTGRES_URL: postgresUrl, BENCH_ACCESS_POLICY_URL: policy.ready.url });
+  const meters: Meters = { server: child.pid, postgres: postmasterPid(new URL(postgresUrl).port) };
   try {
     const getSession = rotating(seeded, (s) => ({ path: `/api/v1/virtual-care/sessions/${s.id}`, token: seeded.practitionerToken }), 'GET');
     const join = rotating(seeded, (s) => ({ path: `/api/v1/virtual-care/sessions/${s.id}/join`, token: s.patientToken }), 'POST');
@@ -145,32 +177,31 @@ async function main(): Promise<void> {
     // Other work on the machine skews every row alike; the load average says how much there was.
     const loadBefore = loadavg().map((l) => l.toFixed(1)).join(' / ');
     // Warm-up (JIT, pools, consent cache), not reported.
-    await load('warm-up', seeded.serviceUrl, getSession, 2);
-    await load('warm-up', seeded.serviceUrl, join, 2);
+    await load('warm-up', seeded.serviceUrl, getSession, meters, 2);
+    await load('warm-up', seeded.serviceUrl, join, meters, 2);
     const rows = [
-      await load('bare Express GET /bare/sessions/:id (static JSON)', seeded.bareUrl, bareGet),
-      await load('service GET /sessions/:id', seeded.serviceUrl, getSession),
-      await load('bare Express POST /bare/sessions/:id/join (static JSON)', seeded.bareUrl, bareJoin),
-      await load('service POST /sessions/:id/join (patient)', seeded.serviceUrl, join),
+      await load('bare Express GET /bare/sessions/:id (static JSON)', seeded.bareUrl, bareGet, meters),
+      await load('service GET /sessions/:id', seeded.serviceUrl, getSession, meters),
+      await load('bare Express POST /bare/sessions/:id/join (static JSON)', seeded.bareUrl, bareJoin, meters),
+      await load('service POST /sessions/:id/join (patient)', seeded.serviceUrl, join, meters),
     ];
+    const loadAfter = loadavg().map((l) => l.toFixed(1)).join(' / ');
     const command = 'pnpm --filter @vc/bench exec tsx service/run.ts';
     const body = [
       `Command: \`${command}\` (env: BENCH_SECONDS=${SECONDS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SESSIONS=${seeded.sessions.length}).`,
-      `Run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average before the run ${loadBefore}; PostgreSQL 15 on loopback; autocannon in this process; service and bare Express in one child process, the access-policy stand-in in another; service log level warn.`,
+      `Run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average before the run ${loadBefore}, after it ${loadAfter}${Number(loadBefore.split(' ')[0]) > 1.5 ? ' (**above 1.5: a loaded machine, compare only the ratios and the CPU per request**)' : ''}; PostgreSQL 15 on loopback; autocannon in this process; service and bare Express in one child process, the access-policy stand-in in another; service log level warn; pool ${process.env.BENCH_POOL_MAX ?? 10} PostgreSQL connections.`,
       '',
       table(rows),
       '',
-      'GET reads one session by id and tenant (JWT verified per request). POST join = consent decision (access-policy stand-in in its own',
-      'process, 5 s client cache), the tenant secret (KMS-decrypted, then cached per ciphertext), one transaction (versioned UPDATE, participant upsert,',
-      'audit row, outbox row) and an HS256 Jitsi token; requests rotate over the seeded sessions, each joined by its own patient.',
+      verdicts(rows[0]!, rows[1]!, rows[2]!, rows[3]!),
+      '',
+      'GET reads one session by id and tenant (a prepared statement; JWT verified per request). POST join = consent decision (access-policy',
+      'stand-in in its own process, 5 s client cache), the tenant config (cached, re-checked by the write), the tenant secret (KMS-decrypted,',
+      'then cached per ciphertext) and an HS256 Jitsi token, then ONE statement (versioned UPDATE, participant upsert, audit row, outbox row as',
+      'CTEs, a named prepared statement): 2 PostgreSQL round trips per join; requests rotate over the seeded sessions, each joined by its own patient.',
       'Bare Express rows: the same paths answered with static JSON, no auth and no database: the ceiling of the framework here.',
-      'Reading the join row: a join is 8 PostgreSQL round trips (2 reads, then BEGIN, versioned UPDATE, participant upsert, audit,',
-      'outbox, COMMIT) against 1 for GET, plus an HS256 signature (WebCrypto). A CPU profile of the service process (BENCH_CPU_PROF=<dir>)',
-      'puts its time in socket writes (the HTTP replies and those statements: loopback syscalls), GC and drizzle query building;',
-      'no KMS or keyring reads (the secret cache hits), no key derivation, no access-policy calls after the first (5 s cache),',
-      'and no row contention (each in-flight join is on another session). What limits it is the round trips per join on 2 shared',
-      'cores (PostgreSQL, autocannon and the service compete for them): the load average moves every row. BENCH_SESSIONS=1 (every',
-      'join on one row, a patient reconnecting) is slower but answers 200 throughout: a lost version race retries under the row lock.',
+      'CPU ms/req: CPU time of the server process tree and of all PostgreSQL processes during the row, over its requests (from /proc);',
+      'it moves far less with other work on the machine than req/s does. BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the server processes.',
     ].join('\n');
     console.log(body);
     await writeSection(body);

@@ -40,13 +40,15 @@ async function main(): Promise<void> {
   const dbUrl = new URL(serverUrl);
   dbUrl.pathname = `/${dbName}`;
   await ensurePostgresDatabase(dbUrl.toString());
-  const handle = await createDatabase(dbUrl.toString(), { max: 20 });
+  // The service's own pool size (VC_DATABASE_POOL_MAX, default 10) unless BENCH_POOL_MAX says otherwise.
+  const poolMax = process.env.BENCH_POOL_MAX ?? process.env.VC_DATABASE_POOL_MAX ?? '10';
+  const handle = await createDatabase(dbUrl.toString(), { max: Number(poolMax) });
   await migrate(handle);
 
   const kmsDir = await mkdtemp(join(tmpdir(), 'vc-bench-kms-'));
   const jitsi = await startJitsiStandIn();
   const secret = randomBytes(32).toString('hex');
-  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: dbUrl.toString(), VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'warn', VC_OUTBOUND_ALLOW: '127.0.0.1/32', VC_OUTBOUND_ALLOW_HTTP: 'true',
+  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: dbUrl.toString(), VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'warn', VC_DATABASE_POOL_MAX: poolMax, VC_OUTBOUND_ALLOW: '127.0.0.1/32', VC_OUTBOUND_ALLOW_HTTP: 'true',
     // The limiter runs (its cost is measured) but never answers 429 at bench rates.
     VC_RATE_LIMIT_TENANT_PER_MIN: '100000000', VC_RATE_LIMIT_CALLER_PER_MIN: '100000000' });
   const service = await startService(

@@ -1,7 +1,6 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import { authenticate, createTokenVerifier } from './auth/authenticate';
 import type { AppContext } from './context';
 import type { ServiceDeps } from './deps';
@@ -11,6 +10,7 @@ import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem
 import type { RouteGroup } from './http/route-table';
 import { routerOf } from './http/router';
 import { rateLimit } from './http/rate-limit';
+import { requestLogging } from './http/request-log';
 import { requireBoundedBody } from './http/validate';
 import { idempotency } from './idempotency/middleware';
 import { createMetrics, rememberMount } from './metrics';
@@ -18,6 +18,7 @@ import { buildOpenApi } from './openapi';
 import { countPending } from './outbox/repo';
 import { createOutboxWriter } from './outbox/write';
 import { sessionRoutes } from './sessions/routes';
+import { TenantConfigCache } from './tenant-config/cache';
 import { AppSecretCache } from './tenant-config/credentials';
 import { tenantConfigRoutes } from './tenant-config/routes';
 
@@ -41,6 +42,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
     verifier: createTokenVerifier(deps.config.auth),
     metrics: createMetrics(() => countPending(deps.db)),
     secrets: new AppSecretCache(deps.kms),
+    tenantConfigs: new TenantConfigCache(),
   };
   let draining = false;
   const app = express();
@@ -51,17 +53,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   if (deps.config.corsOrigins.length > 0) {
     app.use(cors({ origin: [...deps.config.corsOrigins], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'], exposedHeaders: ['Location', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed', 'ETag'], maxAge: 600 }));
   }
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      // The URL's query may carry patient refs (GET /sessions?patientRef=…): log the path only.
-      serializers: {
-        req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-    }),
-  );
+  app.use(requestLogging(deps.logger));
   app.use(context.metrics.middleware);
 
   // The route table, in one visible list: public operational routes at the root, the API behind auth.
@@ -70,8 +62,10 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   // Read by the /openapi.json handler at request time, after this line has run.
   const openapi = buildOpenApi([publicRoutes, apiRoutes], API_BASE);
 
-  app.use(routerOf(publicRoutes.routes), docsAssets());
+  // The API first: its prefix check is one comparison, while the public router would match every API
+  // request against each of its routes first. Their paths do not overlap, so the order changes nothing else.
   app.use(API_BASE, rememberMount, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), requireBoundedBody, authenticate(context.verifier), rateLimit(deps.config.rateLimit), idempotency(context), routerOf(apiRoutes.routes));
+  app.use(routerOf(publicRoutes.routes), docsAssets());
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

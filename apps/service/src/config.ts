@@ -33,6 +33,7 @@ const envSchema = z
       .string()
       .default('pglite:./.data/pg')
       .refine((v) => /^postgres(ql)?:\/\//.test(v) || v.startsWith('pglite:'), { message: 'expected postgres://… or pglite:<dir>' }),
+    VC_DATABASE_POOL_MAX: z.coerce.number({ message: 'expected connections, 1-200' }).int().min(1).max(200).default(10),
     VC_KMS: z
       .string()
       .default('local:./.data/kms.json')
@@ -80,6 +81,8 @@ export interface ServiceConfig {
   listenHost: string;
   mode: 'live' | 'shadow';
   databaseUrl: string;
+  /** PostgreSQL connections of this process (PGlite has one). */
+  databasePoolMax: number;
   kms: string;
   natsUrl: string | undefined;
   natsStream: string;
@@ -118,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     listenHost: e.VC_LISTEN_HOST,
     mode: e.VC_MODE,
     databaseUrl: e.VC_DATABASE_URL,
+    databasePoolMax: e.VC_DATABASE_POOL_MAX,
     kms: e.VC_KMS,
     natsUrl: e.VC_NATS_URL,
     natsStream: e.VC_NATS_STREAM,

@@ -58,7 +58,30 @@ function problemsOf(route: Route, inApi: boolean): ErrorCode[] {
   return [...codes];
 }
 
-function problemResponses(codes: ErrorCode[]): Record<string, Json> {
+/**
+ * What `http/rate-limit.ts` sends (draft-ietf-httpapi-ratelimit-headers): the policy and the tightest
+ * limit's state on every reply that passed the limiter, `Retry-After` on its 429. Absent when
+ * VC_RATE_LIMIT_TENANT_PER_MIN and VC_RATE_LIMIT_CALLER_PER_MIN are both 0 (limits off).
+ */
+const RATE_LIMIT_HEADERS: Record<string, Json> = {
+  RateLimit: {
+    description: 'the tightest limit after this request: `"<tenant|caller>";r=<requests remaining>;t=<seconds until the window resets>`',
+    schema: { type: 'string', examples: ['"caller";r=599;t=60'] },
+  },
+  'RateLimit-Policy': {
+    description: 'the quotas that apply: `"tenant";q=<requests>;w=60, "caller";q=<requests>;w=60` (one-minute windows, per service instance)',
+    schema: { type: 'string', examples: ['"tenant";q=6000;w=60, "caller";q=600;w=60'] },
+  },
+  'Retry-After': { description: 'seconds until the exhausted quota has room again (429 only)', schema: { type: 'integer', minimum: 1 } },
+};
+const headerRef = (name: string): Json => ({ $ref: `#/components/headers/${name}` });
+const LIMITED_REPLY_HEADERS = { RateLimit: headerRef('RateLimit'), 'RateLimit-Policy': headerRef('RateLimit-Policy') };
+const LIMITED_429_HEADERS = { ...LIMITED_REPLY_HEADERS, 'Retry-After': headerRef('Retry-After') };
+
+/** Routes behind authentication go through the rate limiter. */
+const rateLimited = (route: Route, inApi: boolean): boolean => inApi && route.roles !== 'public';
+
+function problemResponses(codes: ErrorCode[], limited: boolean): Record<string, Json> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   return Object.fromEntries(
@@ -66,7 +89,11 @@ function problemResponses(codes: ErrorCode[]): Record<string, Json> {
       .sort(([a], [b]) => a - b)
       .map(([status, list]) => [
         String(status),
-        { description: `Problem types: ${list.map((c) => c.replace(/_/g, '-')).join(', ')}`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+        {
+          description: `Problem types: ${list.map((c) => c.replace(/_/g, '-')).join(', ')}`,
+          ...(limited && status === 429 ? { headers: LIMITED_429_HEADERS } : {}),
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
       ]),
   );
 }
@@ -88,11 +115,12 @@ function parameters(route: Route, inApi: boolean): Json[] {
 
 function operation(route: Route, inApi: boolean): Json {
   const roles = route.roles === 'public' ? 'none (public)' : route.roles.join(', ');
+  const limited = rateLimited(route, inApi);
   const successes = Object.entries(route.replies).map(([status, reply]) => [
     status,
     {
       description: reply.description,
-      ...(reply.headers ? { headers: reply.headers } : {}),
+      ...(reply.headers || limited ? { headers: { ...(limited ? LIMITED_REPLY_HEADERS : {}), ...reply.headers } } : {}),
       ...(reply.schema ? { content: { 'application/json': { schema: ref(reply.schema) } } } : reply.type ? { content: { [reply.type]: { schema: { type: 'string' } } } } : {}),
     },
   ]);
@@ -104,7 +132,7 @@ function operation(route: Route, inApi: boolean): Json {
     ...(route.roles === 'public' ? { security: [] } : {}),
     ...(parameters(route, inApi).length ? { parameters: parameters(route, inApi) } : {}),
     ...(route.body ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: ref(route.body) } } } } : {}),
-    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi)) },
+    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi), limited) },
   };
 }
 
@@ -134,6 +162,7 @@ export function buildOpenApi(groups: readonly RouteGroup[], apiMount: string): J
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'caller token: sub (FHIR ref), tenant, roles vc:admin|vc:practitioner|vc:patient' } },
       schemas: { ...components(requestSchemas, 'input'), ...components(replySchemas, 'output') },
+      headers: RATE_LIMIT_HEADERS,
     },
   };
 }

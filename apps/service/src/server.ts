@@ -41,7 +41,7 @@ async function resolveDeps(config: Readonly<ServiceConfig>, given: Partial<Servi
   const logger = given.logger ?? createLogger(config.logLevel);
   let db = given.db;
   if (!db) {
-    const handle: DatabaseHandle = await createDatabase(config.databaseUrl);
+    const handle: DatabaseHandle = await createDatabase(config.databaseUrl, { max: config.databasePoolMax });
     closers.push(() => handle.close());
     if (options.migrate ?? handle.kind === 'pglite') await migrate(handle);
     db = handle.db;

@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { ServiceConfig } from '../config';
@@ -10,7 +11,11 @@ export interface TokenVerifier {
 
 /** jose verifier over a JWKS URL (production) or an HS256 secret (dev and tests), with issuer/audience when set. */
 export function createTokenVerifier(auth: ServiceConfig['auth']): TokenVerifier {
-  const key: Uint8Array | JWTVerifyGetKey = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : new TextEncoder().encode(auth.hs256Secret ?? '');
+  // Keys are verified once, tokens every time: the JWKS set caches the issuer's keys, and the HS256
+  // secret is imported as a WebCrypto key once instead of on every request (as jose does for raw bytes).
+  const key: Promise<webcrypto.CryptoKey> | JWTVerifyGetKey = auth.jwksUrl
+    ? createRemoteJWKSet(new URL(auth.jwksUrl))
+    : webcrypto.subtle.importKey('raw', new TextEncoder().encode(auth.hs256Secret ?? ''), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   const algorithms = auth.jwksUrl ? ['RS256', 'ES256', 'PS256', 'EdDSA'] : ['HS256'];
   return {
     async verify(token) {
@@ -18,7 +23,7 @@ export function createTokenVerifier(auth: ServiceConfig['auth']): TokenVerifier 
       // `exp` is required: a token without one would be good forever.
       const options = { issuer: auth.issuer, audience: auth.audience, algorithms, requiredClaims: ['exp'] };
       try {
-        const verified = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+        const verified = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options);
         payload = verified.payload;
       } catch (error) {
         throw new AppError('unauthenticated', 'the bearer token is invalid, expired or has no exp', { cause: error });

@@ -11,8 +11,8 @@ import { SignJWT } from 'jose';
 
 /**
  * `Idempotency-Key` exactly once across a crash: the service (a real child process) dies between the
- * create's commit and its reply; after the claim timeout a restarted service gets the same key and
- * replays the stored reply instead of creating a second session.
+ * commit of a create, a join or an end and its reply; after the claim timeout a service gets the same key
+ * and replays the stored reply instead of acting a second time.
  */
 const ROOT = resolve(import.meta.dirname, '../../../..');
 const BIN = join(ROOT, 'apps/service/src/bin.ts');
@@ -59,6 +59,9 @@ function startChild(extraEnv: Record<string, string>): Promise<{ child: ChildPro
   });
 }
 
+const tokenFor = (tenant: string, sub: string, roles: string[]) =>
+  new SignJWT({ tenant, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode(secret));
+
 const exited = (child: ChildProcess) => new Promise<NodeJS.Signals | number | null>((done) => (child.exitCode !== null || child.signalCode !== null ? done(child.signalCode ?? child.exitCode) : child.on('exit', (code, signal) => done(signal ?? code))));
 
 describe('an Idempotency-Key create across a crash between commit and reply', () => {
@@ -88,5 +91,56 @@ describe('an Idempotency-Key create across a crash between commit and reply', ()
     second.child.kill('SIGTERM');
     expect(await exited(second.child)).toBe(0);
     // Two service processes start (tsx compiles each): slow on a loaded CI machine, not a timed assertion.
+  }, 240_000);
+
+  it('joins and ends exactly once: each replays its stored reply after the claim timeout, with no second participant join, audit row or event', async () => {
+    const tenant = 'crash-transitions';
+    const doctor = await tokenFor(tenant, 'Practitioner/p-2', ['vc:practitioner']);
+    const call = (url: string, method: string, path: string, bearer: string, body: unknown, key?: string) =>
+      fetch(`${url}/api/v1/virtual-care${path}`, {
+        method,
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+        body: JSON.stringify(body),
+      });
+    const count = async (query: ReturnType<typeof sql>) => (await queryRows<{ n: number }>(db.db, query))[0]!.n;
+    // One service that stays up, and one per crash (each dies on its first keyed transition).
+    const [steady, crashJoin, crashEnd] = await Promise.all([startChild({}), startChild({ VC_TEST_CRASH_BEFORE_REPLY: '1' }), startChild({ VC_TEST_CRASH_BEFORE_REPLY: '1' })]);
+    const configured = await call(steady.url, 'PUT', '/config', await tokenFor(tenant, 'Practitioner/admin', ['vc:admin']), {
+      jitsiServerUrl: 'https://meet.example.org',
+      jitsiAppId: 'crash-app',
+      jitsiAppSecret: 'crash-secret-0123456789abcdef',
+    });
+    expect(configured.status).toBe(201);
+    const created = await call(steady.url, 'POST', '/sessions', doctor, { patientRef: 'Patient/pt-2', scheduledStart: '2026-03-01T10:00:00Z' });
+    const { id } = (await created.json()) as { id: string };
+
+    await expect(call(crashJoin.url, 'POST', `/sessions/${id}/join`, doctor, { displayName: 'Dr Crash' }, 'join-key-1')).rejects.toThrow();
+    expect(['SIGKILL', 137]).toContain(await exited(crashJoin.child));
+    const joinCount = sql`select join_count as n from session_participants where session_id = ${id} and participant_ref = 'Practitioner/p-2'`;
+    const joinedEvents = sql`select count(*)::int as n from outbox where aggregate_id = ${id} and subject = 'virtual_care.participant.joined'`;
+    expect(await count(joinCount)).toBe(1);
+    expect(await count(joinedEvents)).toBe(1);
+    await new Promise((r) => setTimeout(r, CLAIM_TIMEOUT_MS * 2));
+    const joinReplay = await call(steady.url, 'POST', `/sessions/${id}/join`, doctor, { displayName: 'Dr Crash' }, 'join-key-1');
+    expect(joinReplay.status).toBe(200);
+    expect(joinReplay.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await joinReplay.json()) as { jwt: string }).jwt).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(await count(joinCount)).toBe(1);
+    expect(await count(joinedEvents)).toBe(1);
+
+    await expect(call(crashEnd.url, 'POST', `/sessions/${id}/end`, doctor, {}, 'end-key-1')).rejects.toThrow();
+    expect(['SIGKILL', 137]).toContain(await exited(crashEnd.child));
+    const endedAudits = sql`select count(*)::int as n from session_audit_events where session_id = ${id} and action = 'session.ended'`;
+    const endedEvents = sql`select count(*)::int as n from outbox where aggregate_id = ${id} and subject = 'virtual_care.session.ended'`;
+    expect(await count(endedAudits)).toBe(1);
+    await new Promise((r) => setTimeout(r, CLAIM_TIMEOUT_MS * 2));
+    const endReplay = await call(steady.url, 'POST', `/sessions/${id}/end`, doctor, {}, 'end-key-1');
+    expect(endReplay.status).toBe(200);
+    expect(endReplay.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await endReplay.json()) as { id: string; status: string })).toMatchObject({ id, status: 'ended' });
+    expect(await count(endedAudits)).toBe(1);
+    expect(await count(endedEvents)).toBe(1);
+    steady.child.kill('SIGTERM');
+    expect(await exited(steady.child)).toBe(0);
   }, 240_000);
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Executor } from '../db';
 import type { Principal, Role } from '../auth/principal';
 import type { ErrorCode } from '../errors';
+import type { ReplyClaim } from '../idempotency/middleware';
 
 /**
  * The service's one route table, in the spirit of Medplum's fhir-router: each route says its method,
@@ -42,6 +43,11 @@ export interface RouteInput<P, Q, B> {
    * key): handlers whose effect is one transaction call it there, so a crash after commit replays.
    */
   storeReplyInTx(tx: Executor, status: number, body: unknown): Promise<void>;
+  /**
+   * For an effect written as one statement: the request's Idempotency-Key claim (undefined without a
+   * key), whose reply that statement stores itself; `stored()` once it committed.
+   */
+  replyClaim(): ReplyClaim | undefined;
 }
 
 export interface ReplySpec {

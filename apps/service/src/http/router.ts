@@ -2,7 +2,7 @@ import { type Request, type Response, Router } from 'express';
 import { requireRole } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
 import type { Route, RouteReply } from './route-table';
-import { storeReplyInTx } from '../idempotency/middleware';
+import { replyClaimOf, storeReplyInTx } from '../idempotency/middleware';
 import { parse } from './validate';
 
 /**
@@ -18,7 +18,16 @@ export function routerOf(routes: readonly Route[]): Router {
       const params = route.params ? parse(route.params, req.params, 'params') : undefined;
       const query = route.query ? parse(route.query, req.query, 'query') : undefined;
       const body = route.body ? parse(route.body, req.body, 'body') : undefined;
-      const reply = await route.handle({ principal, params, query, body, header: (name) => req.get(name), baseUrl: req.baseUrl, storeReplyInTx: (tx, status, sent) => storeReplyInTx(res, tx, status, sent) });
+      const reply = await route.handle({
+        principal,
+        params,
+        query,
+        body,
+        header: (name) => req.get(name),
+        baseUrl: req.baseUrl,
+        storeReplyInTx: (tx, status, sent) => storeReplyInTx(res, tx, status, sent),
+        replyClaim: () => replyClaimOf(res),
+      });
       send(res, reply);
     });
   }

@@ -34,6 +34,20 @@ export async function storeReplyInTx(res: Response, tx: Executor, status: number
   claim.storedInTx = true;
 }
 
+/** A keyed request's claim, for an effect written as one statement that stores the reply itself. */
+export interface ReplyClaim {
+  scope: IdempotencyScope;
+  /** Call once the statement that stored the reply has committed. */
+  stored(): void;
+}
+
+/** The claim of this request, or undefined when it carries no Idempotency-Key. */
+export function replyClaimOf(res: Response): ReplyClaim | undefined {
+  const claim = claimOf(res);
+  if (!claim) return undefined;
+  return { scope: claim.scope, stored: () => (claim.storedInTx = true) };
+}
+
 /**
  * `Idempotency-Key` on POSTs: the first request with a key runs and its reply (status and JSON body) is
  * stored per (tenant, caller, key); the same key with the same request replays that reply; the same key

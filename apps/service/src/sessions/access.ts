@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal';
 import { hasRole } from '../auth/principal';
 import type { Executor } from '../db';
 import { notFound } from '../errors';
-import { findSession } from './repo';
+import { findSession, findSessionForJoin } from './repo';
 
 /**
  * The one way a handler gets a session: scoped to the caller's tenant, and for a patient-only caller to
@@ -14,6 +14,13 @@ export async function loadSessionFor(db: Executor, principal: Principal, id: str
   const session = await findSession(db, principal.tenant, id, options);
   if (!session || !canSee(principal, session)) throw notFound('session');
   return session;
+}
+
+/** `loadSessionFor` plus the pseudonym the caller already has in the session (null: none yet). */
+export async function loadSessionForJoin(db: Executor, principal: Principal, id: string, options: { lock?: boolean } = {}): Promise<{ session: VirtualSession; pseudonym: string | null }> {
+  const found = await findSessionForJoin(db, principal.tenant, id, principal.sub, options);
+  if (!found || !canSee(principal, found.session)) throw notFound('session');
+  return found;
 }
 
 export function canSee(principal: Principal, session: VirtualSession): boolean {

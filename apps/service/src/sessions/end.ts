@@ -11,12 +11,15 @@ import { sessionEventData } from './create';
 import { appendAudit, listParticipants } from './repo';
 import { runTransition } from './transition';
 
+/** Runs last in the transition's transaction: where a keyed request stores its reply. */
+type InTx = (tx: Tx, session: VirtualSession) => Promise<void>;
+
 /**
  * Ends a session. In the transaction that moves it to `ended`: the audit event, the billing event (place
  * of service and modifier from the tenant config) and the outbox rows — the CloudEvents and the FHIR
  * Encounter request. Of two racing ends one wins; the other gets 409.
  */
-export async function endSession(ctx: AppContext, principal: Principal, sessionId: string): Promise<VirtualSession> {
+export async function endSession(ctx: AppContext, principal: Principal, sessionId: string, within?: InTx): Promise<VirtualSession> {
   const now = ctx.now();
   const { session } = await runTransition({
     db: ctx.db,
@@ -25,6 +28,7 @@ export async function endSession(ctx: AppContext, principal: Principal, sessionI
     action: { kind: 'end' },
     now,
     effects: (tx, ended) => writeEndEffects(ctx, tx, ended, principal, now),
+    within,
   });
   return session;
 }
@@ -65,7 +69,7 @@ async function writeEndEffects(ctx: AppContext, tx: Tx, session: VirtualSession,
 }
 
 /** Cancels a session that has not started; the reason is kept on the row and in the audit trail. */
-export async function cancelSession(ctx: AppContext, principal: Principal, sessionId: string, reason: string): Promise<VirtualSession> {
+export async function cancelSession(ctx: AppContext, principal: Principal, sessionId: string, reason: string, within?: InTx): Promise<VirtualSession> {
   const now = ctx.now();
   const { session } = await runTransition({
     db: ctx.db,
@@ -77,6 +81,7 @@ export async function cancelSession(ctx: AppContext, principal: Principal, sessi
       await appendAudit(tx, cancelled, 'session.cancelled', principal.sub, { reason }, now);
       await ctx.outbox.event(tx, { tenantId: cancelled.tenantId, type: 'virtual_care.session.cancelled', sessionId: cancelled.id, data: sessionEventData(cancelled), now });
     },
+    within,
   });
   return session;
 }

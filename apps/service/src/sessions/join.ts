@@ -1,15 +1,17 @@
 import { jitsiJoinUrl, roomNameForSession } from '@vc/domain/jitsi';
-import type { ParticipantRole, TenantVirtualCareConfig } from '@vc/schema';
+import type { ParticipantRole, TenantVirtualCareConfig, VirtualSession } from '@vc/schema';
 import { AccessPolicyError } from '@vc/integrations/access-policy';
 import { hasRole, type Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
-import { findTenantConfig } from '../tenant-config/repo';
-import { loadSessionFor } from './access';
+import type { Executor, Tx } from '../db';
+import type { ReplyClaim } from '../idempotency/middleware';
+import { loadSessionForJoin } from './access';
 import { sessionEventData } from './create';
 import { signJitsiToken } from './jitsi-token';
-import { appendAudit, recordJoin, recordLeave } from './repo';
-import { runTransition } from './transition';
+import { writeJoin } from './join-write';
+import { appendAudit, newPseudonym, recordLeave } from './repo';
+import { changedColumns, decide, runTransition, versionConflict } from './transition';
 
 export interface JoinReply {
   joinUrl: string;
@@ -52,62 +54,80 @@ function requireConfig(config: TenantVirtualCareConfig | undefined, tenantId: st
 }
 
 /**
- * Joins a session: a patient needs an active telehealth consent; the participant row is recorded in the
- * transaction that moves the session (a practitioner's join starts it); the reply carries a short-lived
- * Jitsi token signed with the tenant's KMS-decrypted app secret.
+ * Joins a session: a patient needs an active telehealth consent; the participant row, the audit row and
+ * the outbox rows are written by the one statement that moves the session (a practitioner's join starts
+ * it), together with the idempotent reply of a keyed request; the reply carries a short-lived Jitsi token
+ * signed with the tenant's KMS-decrypted app secret. Two round trips: one read, one write.
  */
-export async function joinSession(ctx: AppContext, principal: Principal, sessionId: string, displayName: string | undefined): Promise<JoinReply> {
+export async function joinSession(ctx: AppContext, principal: Principal, sessionId: string, displayName: string | undefined, claim?: ReplyClaim): Promise<JoinReply> {
   const now = ctx.now();
   const role = joinRole(principal);
+  const action = { kind: 'join', role } as const;
   // Checks that need no write come first, so a refused join leaves no trace but the problem reply.
   // Two independent reads at once; the session's 404 still comes before any consent or config problem.
-  const [visible, found] = await Promise.all([loadSessionFor(ctx.db, principal, sessionId), findTenantConfig(ctx.db, principal.tenant)]);
+  const [first, firstConfig] = await Promise.all([loadSessionForJoin(ctx.db, principal, sessionId), ctx.tenantConfigs.get(ctx.db, principal.tenant)]);
   if (role === 'patient') await requireConsent(ctx, principal, now);
-  const config = requireConfig(found, principal.tenant);
-  const appSecret = await ctx.secrets.get(principal.tenant, config.credentialsCiphertext);
-  const { session, result: participant } = await runTransition({
-    db: ctx.db,
-    principal,
-    sessionId: visible.id,
-    seen: visible,
-    action: { kind: 'join', role },
-    now,
-    retryOnConflict: PARTICIPANT_RETRIES,
-    effects: async (tx, joined, change) => {
-      const row = await recordJoin(tx, { session: joined, participantRef: principal.sub, role: role satisfies ParticipantRole, displayName: displayName ?? null, now });
-      await appendAudit(tx, joined, 'participant.joined', principal.sub, { role }, now);
-      if (change.to === 'in_progress' && change.statusChanged) {
-        await ctx.outbox.event(tx, { tenantId: joined.tenantId, type: 'virtual_care.session.started', sessionId: joined.id, data: sessionEventData(joined), now });
-      }
-      await ctx.outbox.event(tx, {
-        tenantId: joined.tenantId,
-        type: 'virtual_care.participant.joined',
-        sessionId: joined.id,
-        data: participantEventData(joined.id, principal.sub, role, now),
-        now,
-      });
-      return row;
-    },
-  });
+  const attempt = async (db: Executor, seen: typeof first, found: TenantVirtualCareConfig | undefined): Promise<JoinReply | undefined> => {
+    const config = requireConfig(found, principal.tenant);
+    const change = decide(seen.session, action, now);
+    const joined: VirtualSession = { ...seen.session, ...changedColumns(change), version: seen.session.version + 1, updatedAt: now };
+    const pseudonym = seen.pseudonym ?? newPseudonym();
+    const reply = await signedReply(ctx, config, joined, { id: pseudonym, displayName, role }, now);
+    const events = [
+      change.to === 'in_progress' && change.statusChanged ? ctx.outbox.eventRow({ tenantId: joined.tenantId, type: 'virtual_care.session.started', sessionId: joined.id, data: sessionEventData(joined), now }) : undefined,
+      ctx.outbox.eventRow({ tenantId: joined.tenantId, type: 'virtual_care.participant.joined', sessionId: joined.id, data: participantEventData(joined.id, principal.sub, role, now), now }),
+    ].filter((e) => e !== undefined);
+    const written = await writeJoin(db, {
+      seen: seen.session,
+      changes: changedColumns(change),
+      now,
+      participant: { ref: principal.sub, role, displayName: displayName ?? null, pseudonym },
+      config,
+      auditDetails: { role },
+      events,
+      ...(claim ? { reply: { scope: claim.scope, status: 200, body: reply } } : {}),
+    });
+    return written ? reply : undefined;
+  };
+  let joined = await attempt(ctx.db, first, firstConfig);
+  // A lost race (version, config or pseudonym changed since the read): read again under the row lock and
+  // decide on the current state, so joins of one session queue on the lock instead of failing.
+  for (let retry = 1; !joined; retry += 1) {
+    if (retry > PARTICIPANT_RETRIES) throw versionConflict(action);
+    ctx.tenantConfigs.invalidate(principal.tenant);
+    joined = await ctx.db.transaction(async (tx) => attempt(tx, await loadSessionForJoin(tx, principal, sessionId, { lock: true }), await ctx.tenantConfigs.get(tx, principal.tenant)));
+  }
+  claim?.stored();
+  return joined;
+}
+
+async function signedReply(
+  ctx: AppContext,
+  config: TenantVirtualCareConfig,
+  session: VirtualSession,
+  user: { id: string; displayName: string | undefined; role: 'practitioner' | 'patient' },
+  now: Date,
+): Promise<JoinReply> {
+  const key = await ctx.secrets.signingKey(session.tenantId, config.credentialsCiphertext);
   // Sessions delta-synced from legacy (S4) may carry no room name; the derived one is as good and stable.
   const roomName = session.roomName ?? roomNameForSession(session.id);
-  const { jwt, expiresAt } = await signJitsiToken(
+  const { jwt, expiresAt } = signJitsiToken(
     {
       appId: config.jitsiAppId,
       serverUrl: config.jitsiServerUrl,
       room: roomName,
-      user: { id: participant.pseudonym!, name: displayName ?? (role === 'practitioner' ? 'Clinician' : 'Patient'), moderator: role === 'practitioner' },
+      user: { id: user.id, name: user.displayName ?? (user.role === 'practitioner' ? 'Clinician' : 'Patient'), moderator: user.role === 'practitioner' },
       now,
     },
-    appSecret,
+    key,
   );
   return { joinUrl: jitsiJoinUrl(config.jitsiServerUrl, roomName, jwt), jwt, roomName, expiresAt: expiresAt.toISOString() };
 }
 
 /** Leaves a session: stamps last_left_at; a caller who never joined gets 409. */
-export async function leaveSession(ctx: AppContext, principal: Principal, sessionId: string): Promise<void> {
+export async function leaveSession(ctx: AppContext, principal: Principal, sessionId: string, within?: (tx: Tx, session: VirtualSession) => Promise<void>): Promise<VirtualSession> {
   const now = ctx.now();
-  await runTransition({
+  const { session } = await runTransition({
     db: ctx.db,
     principal,
     sessionId,
@@ -127,5 +147,7 @@ export async function leaveSession(ctx: AppContext, principal: Principal, sessio
         now,
       });
     },
+    within,
   });
+  return session;
 }

@@ -19,13 +19,60 @@ export async function insertSession(db: Executor, row: NewVirtualSession): Promi
   return created!;
 }
 
+const byTenantAndId = and(eq(virtualSessions.tenantId, sql.placeholder('tenantId')), eq(virtualSessions.id, sql.placeholder('id')));
+
+/**
+ * The hot reads, built once per database handle and prepared: drizzle does not rebuild their SQL per
+ * request, and on PostgreSQL each pooled connection parses and plans them once (named statements).
+ */
+function prepareReads(db: Executor) {
+  return {
+    session: db.select().from(virtualSessions).where(byTenantAndId).limit(1).prepare('vc_find_session'),
+    sessionForJoin: db
+      .select({ session: virtualSessions, pseudonym: sessionParticipants.pseudonym })
+      .from(virtualSessions)
+      .leftJoin(sessionParticipants, and(eq(sessionParticipants.sessionId, virtualSessions.id), eq(sessionParticipants.participantRef, sql.placeholder('participantRef'))))
+      .where(byTenantAndId)
+      .limit(1)
+      .prepare('vc_find_session_for_join'),
+  };
+}
+
+const prepared = new WeakMap<Executor, ReturnType<typeof prepareReads>>();
+
+function reads(db: Executor): ReturnType<typeof prepareReads> {
+  let found = prepared.get(db);
+  if (!found) prepared.set(db, (found = prepareReads(db)));
+  return found;
+}
+
 export async function findSession(db: Executor, tenantId: string, id: string, options: { lock?: boolean } = {}): Promise<VirtualSession | undefined> {
-  const query = db
+  if (!options.lock) return (await reads(db).session.execute({ tenantId, id }))[0];
+  const [row] = await db
     .select()
     .from(virtualSessions)
     .where(and(eq(virtualSessions.tenantId, tenantId), eq(virtualSessions.id, id)))
-    .limit(1);
-  const [row] = options.lock ? await query.for('update') : await query;
+    .limit(1)
+    .for('update');
+  return row;
+}
+
+/** A session and the pseudonym its participant `participantRef` already has (null: none yet), in one read. */
+export async function findSessionForJoin(
+  db: Executor,
+  tenantId: string,
+  id: string,
+  participantRef: string,
+  options: { lock?: boolean } = {},
+): Promise<{ session: VirtualSession; pseudonym: string | null } | undefined> {
+  if (!options.lock) return (await reads(db).sessionForJoin.execute({ tenantId, id, participantRef }))[0];
+  const [row] = await db
+    .select({ session: virtualSessions, pseudonym: sessionParticipants.pseudonym })
+    .from(virtualSessions)
+    .leftJoin(sessionParticipants, and(eq(sessionParticipants.sessionId, virtualSessions.id), eq(sessionParticipants.participantRef, participantRef)))
+    .where(and(eq(virtualSessions.tenantId, tenantId), eq(virtualSessions.id, id)))
+    .limit(1)
+    .for('update', { of: virtualSessions });
   return row;
 }
 
@@ -94,6 +141,11 @@ export interface JoinRecord {
   now: Date;
 }
 
+/** A participant's Jitsi `context.user.id`: random, so it says nothing about who they are. */
+export function newPseudonym(): string {
+  return `p-${randomBytes(16).toString('base64url')}`;
+}
+
 /** First join inserts the row; later joins count up and keep the first join time. */
 export async function recordJoin(db: Executor, join: JoinRecord): Promise<SessionParticipant> {
   const [row] = await db
@@ -107,7 +159,7 @@ export async function recordJoin(db: Executor, join: JoinRecord): Promise<Sessio
       firstJoinedAt: join.now,
       joinCount: 1,
       source: 'live',
-      pseudonym: `p-${randomBytes(16).toString('base64url')}`,
+      pseudonym: newPseudonym(),
     })
     .onConflictDoUpdate({
       target: [sessionParticipants.sessionId, sessionParticipants.participantRef],

@@ -109,8 +109,8 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       body: joinBody,
       replies: { 200: { description: 'where and how to join', schema: joinReply } },
       errors: ['not_found', 'consent_required', 'virtual_care_disabled', 'invalid_transition', 'version_conflict', 'tenant_not_configured', 'dependency_unavailable'],
-      async handle({ principal, params, body }) {
-        return { status: 200, body: await joinSession(ctx, principal, params.id, body.displayName) };
+      async handle({ principal, params, body, replyClaim }) {
+        return { status: 200, body: await joinSession(ctx, principal, params.id, body.displayName, replyClaim()) };
       },
     }),
 
@@ -125,9 +125,9 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       body: emptyBody,
       replies: { 200: { description: 'the session after the leave', schema: sessionReply } },
       errors: ['not_found', 'invalid_transition', 'version_conflict'],
-      async handle({ principal, params }) {
-        await leaveSession(ctx, principal, params.id);
-        return { status: 200, body: sessionView(await loadSessionFor(ctx.db, principal, params.id)) };
+      async handle({ principal, params, storeReplyInTx }) {
+        const session = await leaveSession(ctx, principal, params.id, (tx, left) => storeReplyInTx(tx, 200, sessionView(left)));
+        return { status: 200, body: sessionView(session) };
       },
     }),
 
@@ -142,8 +142,8 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       body: emptyBody,
       replies: { 200: { description: 'the ended session', schema: sessionReply } },
       errors: ['not_found', 'invalid_transition', 'version_conflict'],
-      async handle({ principal, params }) {
-        return { status: 200, body: sessionView(await endSession(ctx, principal, params.id)) };
+      async handle({ principal, params, storeReplyInTx }) {
+        return { status: 200, body: sessionView(await endSession(ctx, principal, params.id, (tx, ended) => storeReplyInTx(tx, 200, sessionView(ended)))) };
       },
     }),
 
@@ -158,8 +158,8 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       body: cancelBody,
       replies: { 200: { description: 'the cancelled session', schema: sessionReply } },
       errors: ['not_found', 'invalid_transition', 'version_conflict'],
-      async handle({ principal, params, body }) {
-        return { status: 200, body: sessionView(await cancelSession(ctx, principal, params.id, body.reason)) };
+      async handle({ principal, params, body, storeReplyInTx }) {
+        return { status: 200, body: sessionView(await cancelSession(ctx, principal, params.id, body.reason, (tx, cancelled) => storeReplyInTx(tx, 200, sessionView(cancelled)))) };
       },
     }),
   ];

@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal';
 import type { Tx } from '../db';
 import { AppError } from '../errors';
 import { loadSessionFor } from './access';
-import { updateSessionVersioned } from './repo';
+import { type SessionChanges, updateSessionVersioned } from './repo';
 
 export interface TransitionOutcome<T> {
   session: VirtualSession;
@@ -24,6 +24,30 @@ export interface TransitionRequest<T> {
   effects: (tx: Tx, session: VirtualSession, change: TransitionChange) => Promise<T>;
   /** Joins and leaves do not compete with each other: retry them on a version race; end/cancel do not. */
   retryOnConflict?: number;
+  /** Runs last in the transaction, after the effects: where a keyed request stores its reply. */
+  within?: (tx: Tx, session: VirtualSession, result: T) => Promise<void>;
+}
+
+/** The state machine's decision on a session as read; an action it refuses is the 409 problem. */
+export function decide(session: VirtualSession, action: SessionAction, now: Date): TransitionChange {
+  const decision = transition(session.status, action, now);
+  if (!decision.ok) throw refused(session, action);
+  return decision.change;
+}
+
+/** The columns a transition changes, as `updateSessionVersioned` and the join statement write them. */
+export function changedColumns(change: TransitionChange): SessionChanges {
+  return {
+    ...(change.statusChanged ? { status: change.to } : {}),
+    ...(change.startedAt ? { startedAt: change.startedAt } : {}),
+    ...(change.endedAt ? { endedAt: change.endedAt } : {}),
+    ...(change.cancelReason ? { cancelReason: change.cancelReason } : {}),
+  };
+}
+
+/** A lost race the caller may not retry any more. */
+export function versionConflict(action: SessionAction): AppError {
+  return new AppError('version_conflict', `session changed concurrently while trying to ${action.kind}`, { extensions: { action: action.kind } });
 }
 
 function refused(session: VirtualSession, action: SessionAction): AppError {
@@ -48,26 +72,14 @@ export async function runTransition<T>(req: TransitionRequest<T>): Promise<Trans
     const unlocked = locked ? undefined : (req.seen ?? (await loadSessionFor(req.db, req.principal, req.sessionId)));
     const outcome = await req.db.transaction(async (tx) => {
       const seen = unlocked ?? (await loadSessionFor(tx, req.principal, req.sessionId, { lock: true }));
-      const decision = transition(seen.status, req.action, req.now);
-      if (!decision.ok) throw refused(seen, req.action);
-      const change = decision.change;
-      const updated = await updateSessionVersioned(
-        tx,
-        seen,
-        {
-          ...(change.statusChanged ? { status: change.to } : {}),
-          ...(change.startedAt ? { startedAt: change.startedAt } : {}),
-          ...(change.endedAt ? { endedAt: change.endedAt } : {}),
-          ...(change.cancelReason ? { cancelReason: change.cancelReason } : {}),
-        },
-        req.now,
-      );
+      const change = decide(seen, req.action, req.now);
+      const updated = await updateSessionVersioned(tx, seen, changedColumns(change), req.now);
       if (!updated) return undefined;
-      return { session: updated, change, result: await req.effects(tx, updated, change) };
+      const result = await req.effects(tx, updated, change);
+      await req.within?.(tx, updated, result);
+      return { session: updated, change, result };
     });
     if (outcome) return outcome;
-    if (attempt >= (req.retryOnConflict ?? 0)) {
-      throw new AppError('version_conflict', `session changed concurrently while trying to ${req.action.kind}`, { extensions: { action: req.action.kind } });
-    }
+    if (attempt >= (req.retryOnConflict ?? 0)) throw versionConflict(req.action);
   }
 }

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { decodeJitsiCredentials, encodeJitsiCredentials, jitsiCredentialsContext } from '@vc/domain/jitsi';
 import type { Kms } from '@vc/integrations/kms';
 import { KmsError } from '@vc/integrations/kms';
@@ -29,7 +30,7 @@ export async function decryptAppSecret(kms: Kms, tenantId: string, ciphertext: s
  * `PUT /config` with a new secret is picked up at once; entries expire so a revoked KMS grant takes effect.
  */
 export class AppSecretCache {
-  private readonly entries = new Map<string, { secret: string; at: number }>();
+  private readonly entries = new Map<string, { secret: string; key: KeyObject | undefined; at: number }>();
 
   constructor(
     private readonly kms: Kms,
@@ -39,13 +40,25 @@ export class AppSecretCache {
   ) {}
 
   async get(tenantId: string, ciphertext: string): Promise<string> {
-    const key = `${tenantId}\u0000${ciphertext}`;
-    const hit = this.entries.get(key);
-    if (hit && this.clock() - hit.at < this.ttlMs) return hit.secret;
+    return (await this.entry(tenantId, ciphertext)).secret;
+  }
+
+  /** The app secret as an HS256 signing key, made once per secret rather than on every signature. */
+  async signingKey(tenantId: string, ciphertext: string): Promise<KeyObject> {
+    const entry = await this.entry(tenantId, ciphertext);
+    entry.key ??= createSecretKey(Buffer.from(entry.secret, 'utf8'));
+    return entry.key;
+  }
+
+  private async entry(tenantId: string, ciphertext: string): Promise<{ secret: string; key: KeyObject | undefined; at: number }> {
+    const cacheKey = `${tenantId}\u0000${ciphertext}`;
+    const hit = this.entries.get(cacheKey);
+    if (hit && this.clock() - hit.at < this.ttlMs) return hit;
     const secret = await decryptAppSecret(this.kms, tenantId, ciphertext);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { secret, at: this.clock() });
-    return secret;
+    const entry = { secret, key: undefined, at: this.clock() };
+    this.entries.set(cacheKey, entry);
+    return entry;
   }
 }
 

@@ -58,6 +58,7 @@ export async function putTenantConfig(ctx: AppContext, principal: Principal, bod
     ctx.now(),
     ifMatch === undefined ? undefined : existing!.version,
   );
+  ctx.tenantConfigs.invalidate(principal.tenant);
   // Another admin's PUT landed between the read and this write.
   if (!saved) throw new AppError('precondition_failed', 'the configuration changed since the If-Match tag was read; GET it again and retry');
   return saved;
@@ -86,7 +87,7 @@ export async function testTenantConnection(ctx: AppContext, principal: Principal
   const config = await findTenantConfig(ctx.db, principal.tenant);
   if (!config) throw notFound('virtual-care configuration');
   const appSecret = await decryptAppSecret(ctx.kms, principal.tenant, config.credentialsCiphertext);
-  const { jwt } = await signJitsiToken(
+  const { jwt } = signJitsiToken(
     { appId: config.jitsiAppId, serverUrl: config.jitsiServerUrl, room: '*', user: { id: 'connection-test', name: 'Connection test', moderator: false }, now: ctx.now() },
     appSecret,
   );
