@@ -119,9 +119,17 @@ export async function resetSteps(query: Query, tenantId: string, phase: PhaseId,
   await query('delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = any($3::text[])', [tenantId, phase, stepIds]);
 }
 
-export async function startRun(query: Query, tenantId: string, phase: PhaseId, options: Record<string, unknown>): Promise<string> {
-  const [row] = await query<{ id: string }>('insert into vc_migration.runs (tenant_id, phase, options) values ($1, $2, $3) returning id', [tenantId, phase, JSON.stringify(options)]);
+/** A new run, stamped with where its process is (`status` tells a live run from a dead one by it). */
+export async function startRun(query: Query, tenantId: string, phase: PhaseId, options: Record<string, unknown>, where: { host: string; pid: number }): Promise<string> {
+  const [row] = await query<{ id: string }>('insert into vc_migration.runs (tenant_id, phase, options, host, pid, heartbeat_at) values ($1, $2, $3, $4, $5, now()) returning id', [
+    tenantId, phase, JSON.stringify(options), where.host, where.pid,
+  ]);
   return row!.id;
+}
+
+/** The run is alive: `migrator status` marks a running run stale when this stops. */
+export async function heartbeatRun(query: Query, runId: string): Promise<void> {
+  await query(`update vc_migration.runs set heartbeat_at = now() where id = $1 and status = 'running'`, [runId]);
 }
 
 export async function finishRun(query: Query, runId: string, status: 'done' | 'failed' | 'interrupted', summary: Record<string, unknown>): Promise<void> {
