@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { queryOf } from '../engine/tx';
+import { legacyTenantList } from '../engine/known-tenants';
 import { ExitError } from '../exit-error';
 import { enforcePhaseGates } from '../gates/enforce';
 import { parseOverride } from '../gates/override';
@@ -75,7 +76,8 @@ export function makeEnqueueCommand(): Command {
       const override = parseOverride(raw);
       const result = await withCommandContext(async ({ config, handle, services }) => {
         const query = queryOf(handle);
-        const tenants = raw.tenant?.length ? raw.tenant : await phase.listTenants!(services, query);
+        // Tenants are what legacy says (a phase without its own list, like s3, has no other source).
+        const tenants = raw.tenant?.length ? raw.tenant : phase.listTenants ? await phase.listTenants(services, query) : await legacyTenantList(await services.legacy());
         if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
         // The same gates as `migrator phase`, checked once for the whole plan before anything is published.
         await enforcePhaseGates({ query, db: handle.db, phase: phase.id, tenants, override, knownTenants: async () => tenants, command: `enqueue phase ${phase.id}` });

@@ -8,7 +8,7 @@ import { ExitError } from '../exit-error';
 import { lockTenantPhase } from './lock';
 import { createStepProgress } from './progress';
 import type { ServiceRegistry } from './services';
-import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, heartbeatRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
+import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, HEARTBEAT_MS, heartbeatRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
 import { queryOf, withTransaction } from './tx';
 import type { Batch, Phase, PhaseId, RunOptions, Step, StepContext, StepReport } from './types';
 
@@ -30,9 +30,6 @@ export interface RunPhaseInput {
   /** How often a run says it is alive (vc_migration.runs.heartbeat_at); default {@link HEARTBEAT_MS}. */
   heartbeatMs?: number;
 }
-
-/** A run's heartbeat period; `migrator status` calls a run stale after several missed beats. */
-export const HEARTBEAT_MS = 10_000;
 
 /** The `--json` summary of a phase (docs/design.md §8). */
 export interface PhaseSummary {
