@@ -62,9 +62,29 @@ export async function writeEvidence(ctx: DemoContext): Promise<string> {
   return dir;
 }
 
+/** Why the demo runs S4 past globex's gates: recorded in the run ledger like an operator's reason. */
+const DEMO_FORCE_REASON = 'demo: globex is broken on purpose (corrupt legacy credentials); its traffic moves with the gateway-wide cutover';
+
 /**
- * S0 → S4 and validate, each the command an operator types, in a child process of the real CLI. The
- * runbooks validate before S4; the demo validates last so the report covers the delta sync too.
+ * The S4 gates as an operator meets them: validate first (S4 needs a passing one newer than each tenant's
+ * last run), then S4, refused (exit 2) because globex fails its gates and Kong routing is gateway-wide, then
+ * S4 again with `--force --reason`, which the run ledger records.
+ */
+async function cutOver(ctx: DemoContext, flags: readonly string[]): Promise<PhaseSummary> {
+  const { migrator, env, root, layout, facts } = ctx;
+  await runStep(migrator, env.shadow, root, "validate before S4 (its gate): the plan's §5 checklist", ['validate', '--all-tenants', '--out', join(layout.reports, 'before-s4'), '--as-of', facts.asOf], [EXIT.done, EXIT.validationFailed]);
+  const refused = await runStep(migrator, env.live, root, 'S4 gates: every tenant the gateway-wide Kong cutover moves must have S2 GO and a fresh passing validate', ['phase', 's4', '--all-tenants', ...flags], [EXIT.usage]);
+  const gates = String(refused.json?.error ?? '').split('\n').filter((line) => /^\s+\S+: gate /.test(line));
+  if (gates.length === 0 || gates.some((line) => !ctx.facts.brokenTenants.some((t) => line.trim().startsWith(`${t}:`)))) {
+    throw new DemoFailure(`${refused.command} was refused, but not only for the tenants broken on purpose: ${String(refused.json?.error)}`);
+  }
+  say(`  expected: refused, only for the tenant broken on purpose:\n${gates.map((line) => `    ${line.trim()}`).join('\n')}`);
+  return allTenants(ctx, env.live, 'S4 past those gates, the reason recorded in the run ledger: delta sync since S1, Kong cutover (snapshot first), record it', ['phase', 's4', '--all-tenants', ...flags, '--force', '--reason', DEMO_FORCE_REASON]);
+}
+
+/**
+ * S0 → S4 and validate, each the command an operator types, in a child process of the real CLI. As the
+ * runbooks do, validate runs before S4 (its gate); it runs again last so the report covers the delta sync too.
  */
 export async function runMigration(ctx: DemoContext): Promise<MigrationResults> {
   const { migrator, env, root, layout, facts } = ctx;
@@ -77,7 +97,7 @@ export async function runMigration(ctx: DemoContext): Promise<MigrationResults> 
   await configureTenants(ctx);
   await allTenants(ctx, env.shadow, 'S2: Jitsi JWT test-connection, parallel-run comparison (migrated copies only: the demo mirrors no traffic), Encounter backfill, billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...S2_NO_MIRRORED_TRAFFIC, ...flags]);
   const s3 = await allTenants(ctx, env.shadow, 'S3: export consents, import into access-policy, verify decisions agree', ['phase', 's3', '--all-tenants', ...flags]);
-  const s4 = await allTenants(ctx, env.live, 'S4: delta sync since S1, Kong cutover (snapshot first), record it', ['phase', 's4', '--all-tenants', ...flags]);
+  const s4 = await cutOver(ctx, flags);
   // The FHIR stand-in starts empty each run: everything it holds now, the migrator created.
   const encountersBackfilled = await ctx.standIns.fhir.encounterCount();
   await writeFile(resolve(root, layout.kongFile), `${JSON.stringify(ctx.standIns.kong.current(), null, 2)}\n`);
