@@ -56,6 +56,8 @@ export function factLines(facts: Readonly<Record<string, unknown>>): string[] {
   const lines: string[] = [];
   const pairs: string[] = [];
   for (const [key, value] of Object.entries(facts)) {
+    // An empty list (no samples, no failing checks) says nothing a reader needs.
+    if ((Array.isArray(value) && value.length === 0) || (value !== null && typeof value === 'object' && Object.keys(value).length === 0)) continue;
     if (key === 'kongPlan' && Array.isArray(value)) lines.push('Kong plan:', ...value.map((l) => `  ${String(l)}`));
     else if (value !== null && typeof value === 'object') pairs.push(`${key} ${JSON.stringify(value)}`);
     else pairs.push(`${key} ${String(value)}`);
