@@ -1,5 +1,5 @@
 import type { Query } from '../engine/tx';
-import { loadPhase } from '../phases';
+import { PHASE_STEP_IDS } from '../phases/step-ids';
 import type { StepState, TenantGateFacts } from './rules';
 import { latestValidation } from './validations';
 
@@ -14,11 +14,10 @@ interface CheckpointRow {
 const PHASES_THAT_INVALIDATE = ['s1', 's2', 's3', 's4'];
 
 /** Every step of `phaseId` in plan order, with the status its checkpoint records (pending when none). */
-async function stepStates(phaseId: 's1' | 's2', rows: readonly CheckpointRow[]): Promise<StepState[]> {
-  const phase = await loadPhase(phaseId);
-  return phase.steps.map((step) => {
-    const row = rows.find((r) => r.phase === phaseId && r.step_id === step.id);
-    return { id: step.id, status: row?.status ?? 'pending', error: row?.error ?? null };
+function stepStates(phaseId: 's1' | 's2', rows: readonly CheckpointRow[]): StepState[] {
+  return PHASE_STEP_IDS[phaseId].map((id) => {
+    const row = rows.find((r) => r.phase === phaseId && r.step_id === id);
+    return { id, status: row?.status ?? 'pending', error: row?.error ?? null };
   });
 }
 
@@ -44,8 +43,8 @@ export async function tenantGateFacts(query: Query, tenant: string): Promise<Ten
   const decision = decisionOf(rows);
   return {
     tenant,
-    s1: await stepStates('s1', rows),
-    s2: await stepStates('s2', rows),
+    s1: stepStates('s1', rows),
+    s2: stepStates('s2', rows),
     ...(decision ? { s2Decision: decision } : {}),
     ...(last ? { lastRunAt: new Date(last.ended_at), lastRunPhase: last.phase } : {}),
     ...(validation ? { validation } : {}),

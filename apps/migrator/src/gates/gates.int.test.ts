@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
 import { normalizeKongConfig, startKongAdminStandIn, type KongAdminStandIn, type KongConfig } from '@vc/integrations/kong';
 import type pg from 'pg';
