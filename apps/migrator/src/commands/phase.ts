@@ -105,7 +105,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
         const tenants = await tenantsFor(phase, raw, { config, services, query: queryOf(handle) });
         // Before anything is written: a tenant that skips the pipeline is refused (exit 2), or overridden and recorded.
-        await enforcePhaseGates({ query: queryOf(handle), db: handle.db, phase: phase.id, tenants, override: options.override, knownTenants: async () => legacyTenantList(await services.legacy()), command: `phase ${phase.id}` });
+        await enforcePhaseGates({ query: queryOf(handle), db: handle.db, phase: phase.id, tenants, override: options.override, knownTenants: async () => legacyTenantList(await services.legacy()), command: `phase ${phase.id}`, dryRun: options.dryRun });
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: spinnerFits() } });
       }, phase.requires);
       noteStepCounts(summary.steps);

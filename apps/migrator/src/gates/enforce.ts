@@ -27,13 +27,13 @@ export async function gatewayFailures(query: Query, moving: readonly string[], r
  * Refuses (exit 2) when any gate fails, naming each tenant, gate and the command that clears it; with an
  * override, notes each failure in this invocation's ledger row and says so on stderr. Returns what was overridden.
  */
-export function settleGates(what: string, phase: PhaseId, failures: readonly GateFailure[], override: GateOverride | undefined): GateFailure[] {
+export function settleGates(what: string, phase: PhaseId, failures: readonly GateFailure[], override: GateOverride | undefined, dryRun = false): GateFailure[] {
   if (failures.length === 0) return [];
   if (!override) {
     throw new ExitError(2, `${what} refused by its gates:\n${describeFailures(failures)}\nclear each gate with the command given, or override with --force --reason "<why>" (recorded in the run ledger)`);
   }
   noteGateOverrides(failures.map((f) => ({ phase, tenant: f.tenant, gate: f.gate, why: f.why, reason: override.reason })));
-  process.stderr.write(`gates overridden by --force (reason: ${JSON.stringify(override.reason)}; recorded in the run ledger):\n${describeFailures(failures)}\n`);
+  process.stderr.write(`gates overridden by --force (reason: ${JSON.stringify(override.reason)}; ${dryRun ? 'dry run: nothing recorded' : 'recorded in the run ledger'}):\n${describeFailures(failures)}\n`);
   return [...failures];
 }
 
@@ -47,6 +47,8 @@ export interface PhaseGateInput {
   knownTenants: () => Promise<readonly string[]>;
   /** Names the command in the refusal, e.g. `phase s4` or `enqueue phase s3`. */
   command: string;
+  /** A dry run is refused like the real run; an override of it records nothing. */
+  dryRun?: boolean;
 }
 
 /**
@@ -60,5 +62,5 @@ export async function enforcePhaseGates(input: PhaseGateInput): Promise<GateFail
   const failures: GateFailure[] = [];
   for (const tenant of tenants) failures.push(...gateFailures(phase, await tenantGateFacts(query, tenant)));
   if (phase === 's4' && (await cutoversInForce(input.db)).length === 0) failures.push(...(await gatewayFailures(query, await input.knownTenants(), tenants)));
-  return settleGates(input.command, phase, failures, input.override);
+  return settleGates(input.command, phase, failures, input.override, input.dryRun);
 }

@@ -24,7 +24,7 @@ async function trafficGate(ctx: StepContext, changes: readonly KongChange[]): Pr
   if (changes.length === 0) return { trafficMoves: [] };
   const moving = await legacyTenantList(await ctx.services.legacy());
   const failures = await gatewayFailures(ctx.query, moving, [ctx.tenantId]);
-  const overridden = settleGates(`phase s4 step 4.2 (Kong cutover moving the traffic of ${moving.join(', ')})`, 's4', failures, ctx.options.override);
+  const overridden = settleGates(`phase s4 step 4.2 (Kong cutover moving the traffic of ${moving.join(', ')})`, 's4', failures, ctx.options.override, ctx.options.dryRun);
   return { trafficMoves: moving, ...(overridden.length ? { gatesOverridden: overridden.map((f) => `${f.tenant} ${f.gate}: ${f.why}`), overrideReason: ctx.options.override?.reason } : {}) };
 }
 
