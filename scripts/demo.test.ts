@@ -58,6 +58,15 @@ describe('pnpm demo from a clean state', () => {
     expect(existsSync(join(dataDir, 'reports', 'validation.md'))).toBe(true);
   });
 
+  it('validates before S4 (its gate) and runs S4 past the gates of the broken tenant only, with --force --reason', () => {
+    const validateAt = run.stdout.indexOf('▸ validate before S4');
+    expect(validateAt).toBeGreaterThan(0);
+    expect(validateAt).toBeLessThan(run.stdout.indexOf('▸ S4:'));
+    expect(run.stdout).toMatch(/\$ pnpm migrator phase s4 --all-tenants .*--force --reason "demo: globex is broken on purpose/);
+    expect(run.stdout).toContain("expected: globex's gates overridden (s2-go, validate-pass): its traffic moves with the gateway-wide Kong cutover");
+    expect(run.stdout).not.toMatch(/expected: (acme|initech|umbrella)'s gates overridden/);
+  });
+
   it('creates the Encounters legacy never made, with no FHIR era shortcut', () => {
     expect(run.stdout).toMatch(/FHIR Encounters created for migrated ended sessions legacy left without one \(S2 2\.4, S4 4\.1\): [1-9]\d*/);
     expect(run.stdout).not.toContain('FHIR era starts');

@@ -17,3 +17,8 @@ export function jsonPrinted(): boolean {
 export function printText(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
+
+/** A note for the person at the terminal (a plan, a diff) on stderr, as text: stdout stays the result. */
+export function printNote(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}

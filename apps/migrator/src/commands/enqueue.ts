@@ -1,6 +1,9 @@
 import { Command, Option } from 'commander';
 import { queryOf } from '../engine/tx';
+import { legacyTenantList } from '../engine/known-tenants';
 import { ExitError } from '../exit-error';
+import { enforcePhaseGates } from '../gates/enforce';
+import { parseOverride } from '../gates/override';
 import { printJson, printText } from '../output';
 import { loadPhase } from '../phases';
 import { markPublished, unpublished } from '../scale/item-state';
@@ -16,6 +19,9 @@ Examples:
   $ pnpm migrator worker --concurrency 2                     # on each machine
   $ pnpm migrator plan status <plan-id>
 
+Gates as for \`migrator phase\` (s3 needs s1 done for every tenant of the plan): a refusal is exit 2,
+naming the gate and the command that clears it; --force --reason "<why>" overrides, recorded in the ledger.
+
 The plan id is a hash of the phase, the tenants and the options: the same command again is the same plan
 and publishes nothing new. Items already published are not published again (PostgreSQL records it), and
 JetStream de-duplicates by Nats-Msg-Id within its window besides.`;
@@ -29,6 +35,8 @@ interface RawEnqueue {
   maxRejectRate: string;
   ackWait: string;
   splitLargerThan?: string;
+  force?: boolean;
+  reason?: string;
   json?: boolean;
 }
 
@@ -46,6 +54,8 @@ export function makeEnqueueCommand(): Command {
     .addOption(new Option('--max-reject-rate <fraction>', 'fail a step whose rejected/read exceeds this').default('0.01'))
     .addOption(new Option('--ack-wait <seconds>', 'how long an item may go without a heartbeat before another worker takes it (set when the consumer is created)').default('30'))
     .option('--split-larger-than <rows>', 'split a tenant into key ranges (not available yet: refused)')
+    .option('--force', 'enqueue past a failing phase gate (s3 needs s1 done); needs --reason, recorded in the run ledger')
+    .option('--reason <text>', 'why --force runs past a gate')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (what: string, phaseId: string, raw: RawEnqueue) => {
@@ -63,10 +73,14 @@ export function makeEnqueueCommand(): Command {
         maxRejectRate: rate,
       };
       const ackWaitMs = positiveInt('--ack-wait', raw.ackWait) * 1000;
+      const override = parseOverride(raw);
       const result = await withCommandContext(async ({ config, handle, services }) => {
         const query = queryOf(handle);
-        const tenants = raw.tenant?.length ? raw.tenant : await phase.listTenants!(services, query);
+        // Tenants are what legacy says (a phase without its own list, like s3, has no other source).
+        const tenants = raw.tenant?.length ? raw.tenant : phase.listTenants ? await phase.listTenants(services, query) : await legacyTenantList(await services.legacy());
         if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
+        // The same gates as `migrator phase`, checked once for the whole plan before anything is published.
+        await enforcePhaseGates({ query, db: handle.db, phase: phase.id, tenants, override, knownTenants: async () => tenants, command: `enqueue phase ${phase.id}` });
         const queue = await openWorkQueue(config, ackWaitMs);
         try {
           await queue.ensure();

@@ -6,6 +6,7 @@ import { stopOnSignals } from '../engine/stop-signals';
 import { queryOf } from '../engine/tx';
 import type { Phase, Services } from '../engine/types';
 import { ExitError } from '../exit-error';
+import { enforcePhaseGates } from '../gates/enforce';
 import { noteStepCounts } from '../ledger/invocation';
 import { printJson, printText } from '../output';
 import { PHASE_IDS, loadPhase } from '../phases';
@@ -23,10 +24,16 @@ Examples:
   $ pnpm migrator phase s2 --tenant acme --window 14d --report-dir reports/s2
   $ pnpm migrator phase s3 --all-tenants --as-of 2026-01-01T00:00:00Z
   $ pnpm migrator phase s4 --tenant acme --service-upstream http://virtual-care-service:8080
+  $ pnpm migrator phase s4 --tenant acme --force --reason "CHG-1234: globex cut over by its own change"
   $ pnpm migrator phase s4 decommission --tenant acme --force --reason "legacy host retired early"
 
+Gates (refused with exit 2, naming the gate and the command that clears it): s2 and s3 need s1 done;
+s4 needs s2 GO and a passing \`migrator validate\` newer than the tenant's last s1–s4 run, and, since Kong
+routing is gateway-wide, so does every tenant whose traffic the cutover moves. --force --reason "<why>"
+runs past them; the override is recorded in the run ledger (who, which gate, why).
+
 Exit codes: 0 done; 1 a step failed or was interrupted (state kept: run again to resume);
-2 bad usage or config; 3 validation failed.`;
+2 bad usage or config, or a gate refused; 3 validation failed.`;
 
 async function defaultTenants(query: ReturnType<typeof queryOf>): Promise<string[]> {
   const rows = await query<{ tenant_id: string }>(`select distinct tenant_id from vc_migration.step_checkpoints where phase = 's1' order by 1`);
@@ -97,6 +104,8 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
       const summary = await withCommandContext(async ({ config, log, handle, services }) => {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
         const tenants = await tenantsFor(phase, raw, { config, services, query: queryOf(handle) });
+        // Before anything is written: a tenant that skips the pipeline is refused (exit 2), or overridden and recorded.
+        await enforcePhaseGates({ query: queryOf(handle), db: handle.db, phase: phase.id, tenants, override: options.override, knownTenants: async () => legacyTenantList(await services.legacy()), command: `phase ${phase.id}`, dryRun: options.dryRun });
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: spinnerFits() } });
       }, phase.requires);
       noteStepCounts(summary.steps);

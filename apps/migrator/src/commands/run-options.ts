@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { RunOptions } from '../engine/types';
 import { ExitError } from '../exit-error';
+import { parseOverride } from '../gates/override';
 
 /** The flags every phase takes (docs/design.md §6), added by one factory so they read the same everywhere. */
 export function addRunOptions(command: Command): Command {
@@ -13,6 +14,8 @@ export function addRunOptions(command: Command): Command {
     .option('--as-of <iso>', 'sessions starting before this instant are historical (default: now)')
     .option('--restart-step <id>', 'forget this step\'s checkpoint (and the later ones\') and run it again')
     .addOption(new Option('--max-reject-rate <fraction>', 'fail a step whose rejected/read exceeds this').default('0.01'))
+    .option('--force', 'run past a failing phase gate (s2/s3 need s1 done; s4 needs s2 GO and a fresh passing validate); needs --reason, recorded in the run ledger')
+    .option('--reason <text>', 'why --force runs past a gate (or, for `phase s4 decommission`, inside its stability window)')
     .option('--json', 'print one JSON summary on stdout (progress and logs go to stderr)');
 }
 
@@ -52,12 +55,15 @@ export interface RawRunOptions {
   asOf?: string;
   restartStep?: string;
   maxRejectRate: string;
+  force?: boolean;
+  reason?: string;
   [extra: string]: unknown;
 }
 
 /** Validates the flags; a bad one is a usage error (exit 2) naming it and the form expected. */
 export function parseRunOptions(raw: RawRunOptions, now: Date): RunOptions {
-  const { tenant: _t, allTenants: _a, json: _j, dryRun, batchSize, concurrency, asOf, restartStep, maxRejectRate, ...extra } = raw;
+  const { tenant: _t, allTenants: _a, json: _j, dryRun, batchSize, concurrency, asOf, restartStep, maxRejectRate, force, reason, ...extra } = raw;
+  const override = parseOverride({ force, reason });
   const asOfDate = parseAsOf(asOf, now);
   const rate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(maxRejectRate) ? Number(maxRejectRate) : NaN;
   if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(maxRejectRate)}`);
@@ -69,5 +75,6 @@ export function parseRunOptions(raw: RawRunOptions, now: Date): RunOptions {
     asOf: asOfDate,
     ...(restartStep !== undefined ? { restartStep } : {}),
     maxRejectRate: rate,
+    ...(override ? { override } : {}),
   });
 }

@@ -1,7 +1,8 @@
 import { EMPTY_CHECKPOINT, type SavedCheckpoint, type StepKey } from '../engine/state';
 import type { Phase } from '../engine/types';
 
-export type StatusRow = SavedCheckpoint & StepKey;
+/** A checkpoint as status lists it; `runId` is the run that last touched it (none for a pending step). */
+export type StatusRow = SavedCheckpoint & StepKey & { runId?: string | null };
 
 /**
  * Every step of every phase for each tenant the migration knows (any checkpoint), in plan order, with

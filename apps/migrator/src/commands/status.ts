@@ -1,32 +1,62 @@
 import { Command } from 'commander';
 import { listCheckpoints } from '../engine/state';
 import { queryOf } from '../engine/tx';
+import { tenantGateFacts } from '../gates/facts';
 import { printJson, printText } from '../output';
 import { loadAllPhases } from '../phases';
 import { planSummaries, planSummaryLines } from '../scale/plan-status';
 import { withCommandContext } from './context';
-import { withPendingSteps } from './status-rows';
+import { livenessOf, runsById } from './status-liveness';
+import { factLines, rollupOf, type ShownStep, type TenantRollup } from './status-rollup';
+import { withPendingSteps, type StatusRow } from './status-rows';
 
 const EXAMPLES = `
 Examples:
   $ pnpm migrator status
-  $ pnpm migrator status --tenant acme --json`;
+  $ pnpm migrator status --tenant acme --json
 
-/** `migrator status`: every tenant × phase × step with its state (pending where nothing ran yet), counts and timings. */
+First one line per tenant: where it stands in the pipeline (done, running with pid, host and heartbeat age,
+stale when the heartbeat stopped or the pid is gone, blocked at the failed step with its error, waiting for a
+gate with the command that clears it, ready for the next phase); then every step, then the steps' facts.`;
+
+/** The run behind each `running` checkpoint, to tell a live step from a dead or interrupted one. */
+async function shownSteps(query: ReturnType<typeof queryOf>, rows: readonly StatusRow[]): Promise<Array<ShownStep & { row: StatusRow }>> {
+  const runs = await runsById(query, [...new Set(rows.filter((r) => r.status === 'running' && r.runId).map((r) => r.runId!))]);
+  return rows.map((row) => {
+    const base = { tenant: row.tenantId, phase: row.phase, step: row.stepId, row };
+    if (row.status === 'running') {
+      const run = livenessOf(row.runId ? runs.get(row.runId) : undefined);
+      return { ...base, status: run.state, run };
+    }
+    // Only a failed step carries its error: one that succeeded since shows none.
+    return { ...base, status: row.status, ...(row.status === 'failed' && row.error ? { error: row.error } : {}) };
+  });
+}
+
+/** `migrator status`: a rollup per tenant, then every tenant × phase × step with its state, counts, timings and facts. */
 export function makeStatusCommand(): Command {
   return new Command('status')
-    .description('show every tenant × phase × step: status, counts, timings (no PHI)')
+    .description('show where each tenant stands, then every tenant × phase × step: status, counts, timings, facts (no PHI)')
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const [saved, plans] = await withCommandContext(({ handle }) => Promise.all([listCheckpoints(queryOf(handle), opts.tenant), planSummaries(queryOf(handle))]));
-      const rows = saved.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant);
-      const steps = rows.map((r) => ({
+      const { shown, plans, tenants } = await withCommandContext(async ({ handle }) => {
+        const query = queryOf(handle);
+        const [saved, plans] = await Promise.all([listCheckpoints(query, opts.tenant), planSummaries(query)]);
+        const rows = saved.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant);
+        const shown = await shownSteps(query, rows);
+        const tenants: TenantRollup[] = [];
+        for (const tenant of [...new Set(shown.map((s) => s.tenant))].filter((t) => t !== '*')) {
+          tenants.push(rollupOf(tenant, shown.filter((s) => s.tenant === tenant && s.phase !== 's0'), await tenantGateFacts(query, tenant)));
+        }
+        return { shown, plans, tenants };
+      });
+      const steps = shown.map(({ row: r, status, error, run }) => ({
         tenant: r.tenantId,
         phase: r.phase,
         step: r.stepId,
-        status: r.status,
+        status,
         read: r.read,
         written: r.written,
         rejected: r.rejected,
@@ -35,14 +65,27 @@ export function makeStatusCommand(): Command {
         durationMs: r.durationMs,
         startedAt: r.startedAt?.toISOString() ?? null,
         finishedAt: r.finishedAt?.toISOString() ?? null,
-        ...(r.error ? { error: r.error } : {}),
+        ...(error ? { error } : {}),
+        ...(run ? { run } : {}),
+        ...(Object.keys(r.facts).length ? { facts: r.facts } : {}),
       }));
-      if (opts.json) return printJson({ steps, ...(plans.length ? { plans } : {}) });
+      if (opts.json) return printJson({ tenants, steps, ...(plans.length ? { plans } : {}) });
       if (steps.length === 0) return printText('no migration state yet (run `migrator phase s0`, then `migrator phase s1 --tenant <id>`)');
       const header = ['tenant', 'phase', 'step', 'status', 'read', 'written', 'rejected', 'deferred', 'warnings', 'ms', 'finished'];
       const table = steps.map((s) => [s.tenant, s.phase, s.step, s.status, s.read, s.written, s.rejected, s.deferred, Object.values(s.warnings).reduce((a, b) => a + b, 0), s.durationMs, s.finishedAt ?? '-'].map(String));
       const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
       const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-      printText([line(header), ...table.map(line), ...steps.filter((s) => s.error).map((s) => `${s.tenant} ${s.phase} ${s.step}: ${s.error}`), ...planSummaryLines(plans)].join('\n'));
+      const facts = steps.filter((s) => s.facts).flatMap((s) => factLines(s.facts!).map((l, i) => (i === 0 ? `${s.tenant} ${s.phase} ${s.step}: ${l}` : `  ${l}`)));
+      printText(
+        [
+          ...tenants.map((t) => t.line),
+          ...(tenants.length ? [''] : []),
+          line(header),
+          ...table.map(line),
+          ...steps.filter((s) => s.error).map((s) => `${s.tenant} ${s.phase} ${s.step}: ${s.error}`),
+          ...(facts.length ? ['', 'facts:', ...facts] : []),
+          ...planSummaryLines(plans),
+        ].join('\n'),
+      );
     });
 }

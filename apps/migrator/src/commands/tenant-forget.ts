@@ -7,12 +7,12 @@ import { withCommandContext } from './context';
 
 /**
  * `migrator tenant forget <tenant> --reason "…"`: removes the migration state of a tenant that should
- * not have any (a mistyped `--tenant` of an older release): its checkpoints, rejects, id map and runs in
+ * not have any (a mistyped `--tenant` of an older release): its checkpoints, rejects, id map, runs and validate verdicts in
  * vc_migration. It never touches a service row: a tenant with migrated sessions, a cutover or backfilled
  * Encounters is refused, since forgetting its id map would make the next run migrate it twice.
  * Who and why is kept as a run row of phase `forget`, which `status` lists.
  */
-const STATE_TABLES = ['step_checkpoints', 'rejects', 'id_map', 'runs'] as const;
+const STATE_TABLES = ['step_checkpoints', 'rejects', 'id_map', 'runs', 'validations'] as const;
 
 const BLOCKERS: ReadonlyArray<{ what: string; sql: string }> = [
   { what: 'migrated sessions (virtual_sessions)', sql: `select count(*)::int as n from virtual_sessions where tenant_id = $1` },

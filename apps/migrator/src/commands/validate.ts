@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
 import { createServices } from '../engine/services';
+import { queryOf } from '../engine/tx';
 import { ExitError } from '../exit-error';
+import { databaseNow, recordValidations } from '../gates/validations';
 import { printJson } from '../output';
 import { assertNoPhi, parseReportFormats, writeValidationReports } from '../reports/index';
 import { legacyTenants, runValidation } from '../validate/run-validation';
@@ -39,7 +41,8 @@ function parseFlags(flags: ValidateFlags): { tenants: 'all' | string; asOf: Date
 
 /**
  * `migrator validate --tenant X | --all-tenants [--report json,junit,md] [--out DIR] [--json]`: the plan's
- * §5 checklist. Writes the reports, prints the docs/design.md §8 JSON with --json, exits 3 when any check fails.
+ * §5 checklist. Writes the reports, records each tenant's verdict in vc_migration.validations (the S4 gate
+ * reads it), prints the docs/design.md §8 JSON with --json, exits 3 when any check fails.
  */
 export function makeValidateCommand(): Command {
   return new Command('validate')
@@ -65,6 +68,8 @@ export function makeValidateCommand(): Command {
       // The same way every command opens it: a PGlite directory is locked, a bad URL is exit 2.
       const handle = await openTarget(config);
       try {
+        // Before the checklist reads anything: the S4 gate compares this with the tenant's runs (database time).
+        const startedAt = await databaseNow(queryOf(handle));
         const legacy = await services.legacy();
         const deps = {
           db: handle.db,
@@ -76,8 +81,11 @@ export function makeValidateCommand(): Command {
           asOf,
           batchSize,
         };
-        const run = await runValidation(deps, tenants === 'all' ? await legacyTenants(legacy) : [tenants]);
+        const tenantList = tenants === 'all' ? await legacyTenants(legacy) : [tenants];
+        const run = await runValidation(deps, tenantList);
         const { report } = run;
+        // Each tenant's verdict, for the S4 gate (a passing validate newer than the tenant's last s1–s4 run).
+        await recordValidations(queryOf(handle), report.checks, tenantList, { startedAt, asOf });
         const paths = await writeValidationReports(report, formats, flags.out, { startedAt: run.startedAt, hostname: hostname() || 'localhost', seconds: run.seconds });
         for (const check of report.checks.filter((c) => c.status !== 'pass')) {
           const detail = check.status === 'error' ? `could not complete: ${JSON.stringify(check.actual)}` : check.samples.join(', ') || 'see report';

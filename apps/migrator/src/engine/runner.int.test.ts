@@ -1,7 +1,9 @@
 import { createDatabase, migrate, type DatabaseHandle } from '@vc/schema';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
 import { loadConfig } from '../config';
+import { ExitError } from '../exit-error';
 import { runPhase, tenantConcurrency } from './runner';
 import { createServices } from './services';
 import type { Batch, Phase, RunOptions, Step } from './types';
@@ -59,10 +61,10 @@ function countingStep(total: number, opts: { failAt?: number; rejectEvery?: numb
   return step;
 }
 
-async function run(step: Step, runOptions: RunOptions = options(), tenants: readonly string[] = ['t1'], phaseId: Phase['id'] = 's1') {
+async function run(step: Step, runOptions: RunOptions = options(), tenants: readonly string[] = ['t1'], phaseId: Phase['id'] = 's1', heartbeatMs?: number) {
   const phase: Phase = { id: phaseId, title: 'probe', steps: [step] };
   const services = createServices(loadConfig({}));
-  return runPhase({ phase, tenants, options: runOptions, config: loadConfig({}), handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true } });
+  return runPhase({ phase, tenants, options: runOptions, config: loadConfig({}), handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true }, ...(heartbeatMs ? { heartbeatMs } : {}) });
 }
 
 /**
@@ -157,5 +159,33 @@ describe('step engine', () => {
     const step = overlappingStep({ meet: 1 });
     const summary = await run(step, options(), ['t1', 't2', 't3'], 's3');
     expect([summary.status, step.maxInside]).toEqual(['done', 1]);
+  });
+
+  it('a run records its host and pid and heartbeats while its step runs', async () => {
+    let beats = 0;
+    const step: Step = {
+      id: 'x.1',
+      title: 'wait for two heartbeats',
+      async run(ctx) {
+        let last: string | undefined;
+        // Bounded: 400 polls; the heartbeat comes every 20 ms.
+        for (let i = 0; i < 400 && beats < 2; i += 1) {
+          const [row] = await ctx.query<{ at: string }>('select heartbeat_at::text as at from vc_migration.runs where id = $1', [ctx.runId]);
+          if (row?.at !== last) [beats, last] = [beats + 1, row?.at];
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      },
+    };
+    const summary = await run(step, options(), ['t1'], 's1', 20);
+    expect(summary.status).toBe('done');
+    expect(beats).toBe(2);
+    expect(await rows('select status, host, pid, heartbeat_at is not null as beat from vc_migration.runs')).toEqual([{ status: 'done', host: hostname(), pid: process.pid, beat: true }]);
+  });
+
+  it('a step refused with exit 2 (a gate, a missing setting) keeps why on its checkpoint and ends its run failed, not running', async () => {
+    const step: Step = { id: 'x.1', title: 'refuse', run: () => Promise.reject(new ExitError(2, 'refused by its gates: probe')) };
+    await expect(run(step)).rejects.toThrow('refused by its gates: probe');
+    expect(await rows('select status, error from vc_migration.step_checkpoints')).toEqual([{ status: 'failed', error: 'refused by its gates: probe' }]);
+    expect(await rows('select status from vc_migration.runs')).toEqual([{ status: 'failed' }]);
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { DatabaseHandle } from '@vc/schema';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -7,7 +8,7 @@ import { ExitError } from '../exit-error';
 import { lockTenantPhase } from './lock';
 import { createStepProgress } from './progress';
 import type { ServiceRegistry } from './services';
-import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
+import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, HEARTBEAT_MS, heartbeatRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
 import { queryOf, withTransaction } from './tx';
 import type { Batch, Phase, PhaseId, RunOptions, Step, StepContext, StepReport } from './types';
 
@@ -26,6 +27,8 @@ export interface RunPhaseInput {
   prepared?: Record<string, unknown>;
   /** Spinners when stderr is a TTY; plain lines otherwise; nothing when quiet. */
   progress: { tty: boolean; quiet?: boolean };
+  /** How often a run says it is alive (vc_migration.runs.heartbeat_at); default {@link HEARTBEAT_MS}. */
+  heartbeatMs?: number;
 }
 
 /** The `--json` summary of a phase (docs/design.md §8). */
@@ -132,6 +135,9 @@ async function runTenant(input: RunPhaseInput, tenantId: string): Promise<Tenant
   const outcome: TenantOutcome = { reports: [], status: 'done', rejects: {}, warnings: {}, errors: [] };
   // A dry run writes nothing, so it cannot disturb a real run and takes no lock.
   const lock = options.dryRun ? undefined : await lockTenantPhase(handle, tenantId, phase.id);
+  let beat: NodeJS.Timeout | undefined;
+  let finished = false;
+  let startedRun: string | undefined;
   try {
     const steps = phase.steps;
     if (options.restartStep !== undefined) {
@@ -142,7 +148,13 @@ async function runTenant(input: RunPhaseInput, tenantId: string): Promise<Tenant
     let runId: string = randomUUID();
     if (!options.dryRun) {
       await closeAbandonedRuns(query, tenantId, phase.id);
-      runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() });
+      runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
+      const id = runId;
+      beat = setInterval(() => {
+        heartbeatRun(query, id).catch((error: unknown) => input.log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
+      }, input.heartbeatMs ?? HEARTBEAT_MS);
+      beat.unref();
+      startedRun = runId;
     }
     const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
     const dryRejects: Record<string, number> = {};
@@ -165,8 +177,12 @@ async function runTenant(input: RunPhaseInput, tenantId: string): Promise<Tenant
       if (cp) addCounts(outcome.warnings, cp.warnings);
     }
     if (!options.dryRun) await finishRun(query, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
+    finished = true;
     return outcome;
   } finally {
+    clearInterval(beat);
+    // A refusal or a usage error thrown out of a step (exit 2) ends the run too: never `running` forever.
+    if (startedRun && !finished) await finishRun(query, startedRun, 'failed', {}).catch((e: unknown) => input.log.warn({ err: messageOf(e) }, 'could not close the run'));
     await lock?.release();
   }
 }
@@ -183,6 +199,7 @@ function reportOf(key: StepKey, cp: SavedCheckpoint, status: StepReport['status'
     warnings: sumOf(cp.warnings),
     durationMs: Math.round(cp.durationMs),
     ...(error ? { error } : {}),
+    ...(Object.keys(cp.facts).length ? { facts: { ...cp.facts } } : {}),
   };
 }
 
@@ -288,6 +305,8 @@ async function runStep(
     // Bad usage or config (a setting a client needs is unset) is no step failure: the run ends with exit 2.
     if (error instanceof ExitError && error.exitCode === 2) {
       progress.finish(false, message);
+      // Kept on the step (a gate's refusal names what clears it), so `status` says why it stopped.
+      await persist({ ...state, status: 'failed', error: message }).catch((e: unknown) => log.error({ err: messageOf(e) }, 'could not record the refused step'));
       throw error;
     }
     state = { ...state, status: 'failed', error: message, durationMs: base.durationMs + (Date.now() - startedAt) };

@@ -51,6 +51,7 @@ interface CheckpointRow {
   step_id: string;
   tenant_id: string;
   phase: string;
+  run_id: string | null;
 }
 
 const toDate = (v: Date | string | null) => (v === null ? null : new Date(v));
@@ -78,12 +79,12 @@ export async function loadCheckpoint(query: Query, key: StepKey): Promise<SavedC
 }
 
 /** Every checkpoint, for `migrator status`, optionally of one tenant. */
-export async function listCheckpoints(query: Query, tenantId?: string): Promise<Array<SavedCheckpoint & StepKey>> {
+export async function listCheckpoints(query: Query, tenantId?: string): Promise<Array<SavedCheckpoint & StepKey & { runId: string | null }>> {
   const rows = await query<CheckpointRow>(
     `select * from vc_migration.step_checkpoints ${tenantId ? 'where tenant_id = $1' : ''} order by tenant_id, phase, step_id`,
     tenantId ? [tenantId] : [],
   );
-  return rows.map((row) => ({ ...fromRow(row), tenantId: row.tenant_id, phase: row.phase as PhaseId, stepId: row.step_id }));
+  return rows.map((row) => ({ ...fromRow(row), tenantId: row.tenant_id, phase: row.phase as PhaseId, stepId: row.step_id, runId: row.run_id }));
 }
 
 /** Upserts a checkpoint; `runId` ties it to the run that last touched it. */
@@ -119,9 +120,20 @@ export async function resetSteps(query: Query, tenantId: string, phase: PhaseId,
   await query('delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = any($3::text[])', [tenantId, phase, stepIds]);
 }
 
-export async function startRun(query: Query, tenantId: string, phase: PhaseId, options: Record<string, unknown>): Promise<string> {
-  const [row] = await query<{ id: string }>('insert into vc_migration.runs (tenant_id, phase, options) values ($1, $2, $3) returning id', [tenantId, phase, JSON.stringify(options)]);
+/** A new run, stamped with where its process is (`status` tells a live run from a dead one by it). */
+export async function startRun(query: Query, tenantId: string, phase: PhaseId, options: Record<string, unknown>, where: { host: string; pid: number }): Promise<string> {
+  const [row] = await query<{ id: string }>('insert into vc_migration.runs (tenant_id, phase, options, host, pid, heartbeat_at) values ($1, $2, $3, $4, $5, now()) returning id', [
+    tenantId, phase, JSON.stringify(options), where.host, where.pid,
+  ]);
   return row!.id;
+}
+
+/** A run's heartbeat period; `migrator status` calls a run stale after several missed beats. */
+export const HEARTBEAT_MS = 10_000;
+
+/** The run is alive: `migrator status` marks a running run stale when this stops. */
+export async function heartbeatRun(query: Query, runId: string): Promise<void> {
+  await query(`update vc_migration.runs set heartbeat_at = now() where id = $1 and status = 'running'`, [runId]);
 }
 
 export async function finishRun(query: Query, runId: string, status: 'done' | 'failed' | 'interrupted', summary: Record<string, unknown>): Promise<void> {

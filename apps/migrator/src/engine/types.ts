@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly restartStep?: string;
   /** A step whose rejected/read exceeds this fails (exit 1). Default 0.01. */
   readonly maxRejectRate: number;
+  /** `--force --reason`: failing phase gates are run past and recorded in the run ledger (docs/design.md §11). */
+  readonly override?: { readonly reason: string };
 }
 
 /** Where a step stands, as saved. `cursor` and `facts` are the step's own JSON; the engine never reads inside. */
@@ -218,4 +220,6 @@ export interface StepReport {
   warnings: number;
   durationMs: number;
   error?: string;
+  /** What the step found or decided (S0 actions, S3 consent tallies, S4's Kong plan), when it recorded any. */
+  facts?: Record<string, unknown>;
 }

@@ -20,8 +20,19 @@ export interface Invocation {
   tenants: string[];
   startedAt: Date;
   counts: Array<{ tenant: string; step: string; status: string; read: number; written: number; rejected: number; warnings: number }>;
+  /** Phase gates this invocation ran past with `--force --reason` (docs/design.md §11). */
+  overrides: GateOverrideNote[];
   /** Set when the command opened the target database: only then can it have written there. */
   openedTarget: boolean;
+}
+
+/** One failing gate a `--force --reason` ran past: the ledger keeps which, why it failed, and the reason given. */
+export interface GateOverrideNote {
+  phase: string;
+  tenant: string;
+  gate: string;
+  why: string;
+  reason: string;
 }
 
 /** Commands that only read the target (or write files elsewhere): no ledger row. */
@@ -65,6 +76,7 @@ export function captureInvocation(action: Command): void {
     tenants,
     startedAt: new Date(),
     counts: [],
+    overrides: [],
     openedTarget: false,
   };
 }
@@ -79,6 +91,12 @@ export function noteStepCounts(steps: ReadonlyArray<{ tenant: string; id: string
   if (!current) return;
   current.counts.push(...steps.map((s) => ({ tenant: s.tenant, step: s.id, status: s.status, read: s.read, written: s.written, rejected: s.rejected, warnings: s.warnings })));
   current.tenants = [...new Set([...current.tenants, ...steps.map((s) => s.tenant)])];
+}
+
+/** Gates overridden by `--force --reason` (gates/enforce.ts); the reason passes the PHI guard or is kept as its sha256. */
+export function noteGateOverrides(notes: readonly GateOverrideNote[]): void {
+  if (!current) return;
+  current.overrides.push(...notes.map((n) => ({ ...n, why: String(ledgerValue('why', n.why)), reason: String(ledgerValue('reason', n.reason)) })));
 }
 
 /** Settings whose values are secrets: the config hash covers only whether they were set. */
@@ -129,5 +147,6 @@ export function ledgerEntry(invocation: Invocation, config: MigratorConfig, exit
     exitCode,
     status: exitCode === 0 ? 'done' : 'failed',
     counts: invocation.counts,
+    ...(invocation.overrides.length ? { overrides: invocation.overrides } : {}),
   };
 }

@@ -24,8 +24,33 @@ export const migrationRuns = vcMigration.table(
     summary: jsonb('summary').$type<Record<string, unknown>>(),
     startedAt: ts('started_at').notNull().defaultNow(),
     finishedAt: ts('finished_at'),
+    /** Where the run's process is, and when it last said it was alive: `status` marks a silent one stale. */
+    host: text('host'),
+    pid: integer('pid'),
+    heartbeatAt: ts('heartbeat_at'),
   },
   (t) => [index('runs_tenant_phase_idx').on(t.tenantId, t.phase, t.startedAt)],
+);
+
+/**
+ * One tenant's verdict of one `migrator validate`: the S4 gate needs a passing one that started after the
+ * tenant's last s1–s4 run (docs/design.md §11).
+ */
+export const migrationValidations = vcMigration.table(
+  'validations',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    /** pass, or fail (a check that failed or could not complete). */
+    status: text('status').notNull(),
+    checks: integer('checks').notNull(),
+    failedChecks: text('failed_checks').array().notNull().default([]),
+    asOf: ts('as_of').notNull(),
+    startedAt: ts('started_at').notNull(),
+    finishedAt: ts('finished_at').notNull().defaultNow(),
+    host: text('host'),
+  },
+  (t) => [index('validations_tenant_idx').on(t.tenantId, t.startedAt)],
 );
 
 /**
@@ -135,6 +160,7 @@ export type MigrationRun = typeof migrationRuns.$inferSelect;
 export type StepCheckpoint = typeof stepCheckpoints.$inferSelect;
 export type MigrationReject = typeof migrationRejects.$inferSelect;
 export type Cutover = typeof cutovers.$inferSelect;
+export type MigrationValidation = typeof migrationValidations.$inferSelect;
 export type EncounterBackfill = typeof encounterBackfills.$inferSelect;
 
 /** A distributed plan (`migrator enqueue`): its id is a hash of what it runs, so the same inputs are the same plan. */

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE, legacyQuery, loadLegacyDatabases, phiHits, producedOutput, runMigrator, type LegacyDatabases } from '../../validate/testing/harness';
+import { PAST_THE_GATES } from '../../testing/past-the-gates';
 
 let pg: TestDatabase;
 let handle: DatabaseHandle;
@@ -37,7 +38,7 @@ afterAll(async () => {
   await Promise.all([pg?.drop(), legacy?.drop(), accessPolicy?.close(), kmsDir ? rm(kmsDir, { recursive: true, force: true }) : undefined]);
 });
 
-const s3 = (tenant: string, ...extra: string[]) => runMigrator(['phase', 's3', '--tenant', tenant, '--as-of', asOf, '--max-reject-rate', '0.1', '--json', ...extra], env);
+const s3 = (tenant: string, ...extra: string[]) => runMigrator(['phase', 's3', '--tenant', tenant, '--as-of', asOf, '--max-reject-rate', '0.1', '--json', ...PAST_THE_GATES, ...extra], env);
 const consents = (tenant: string) => createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 }).countConsents(tenant);
 
 async function checkpointFacts(tenant: string, step: string): Promise<Record<string, unknown>> {
@@ -107,7 +108,7 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
     });
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
     const refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
-    const refused = await runMigrator(['phase', 's3', '--tenant', 'umbrella', '--as-of', asOf, '--max-reject-rate', '1', '--restart-step', '3.2'], {
+    const refused = await runMigrator(['phase', 's3', '--tenant', 'umbrella', '--as-of', asOf, '--max-reject-rate', '1', '--restart-step', '3.2', ...PAST_THE_GATES], {
       ...env,
       VC_ACCESS_POLICY_URL: refusingUrl,
     }).finally(() => new Promise((resolve) => refusing.close(resolve)));
@@ -154,7 +155,7 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
   it('reads consents from the CSV export when no portal database is configured', async () => {
     const csvDir = fileURLToPath(new URL('../../../../../fixtures/legacy/csv', import.meta.url));
     const expected = (JSON.parse(await readFile(join(csvDir, 'expected.json'), 'utf8')) as { tenants: Record<string, { consents: { legacy: number; active: number; inactive: number } }> }).tenants.globex!.consents;
-    const run = await runMigrator(['phase', 's3', '--tenant', 'globex', '--as-of', asOf, '--max-reject-rate', '0.1'], {
+    const run = await runMigrator(['phase', 's3', '--tenant', 'globex', '--as-of', asOf, '--max-reject-rate', '0.1', ...PAST_THE_GATES], {
       VC_DATABASE_URL: pg.url,
       VC_LEGACY_EXPORT_DIR: csvDir,
       VC_ACCESS_POLICY_URL: accessPolicy.url,

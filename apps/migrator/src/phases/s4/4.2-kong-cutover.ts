@@ -1,21 +1,39 @@
-import { diffKongConfig, formatKongDiff, planCutover, type KongConfig, type KongGateway } from '@vc/integrations/kong';
+import { diffKongConfig, formatKongDiff, planCutover, type KongChange, type KongConfig, type KongGateway } from '@vc/integrations/kong';
+import { legacyTenantList } from '../../engine/known-tenants';
 import type { Step, StepContext } from '../../engine/types';
+import { gatewayFailures, settleGates } from '../../gates/enforce';
+import { printNote } from '../../output';
 import { operatorName } from './actor';
 import { activeCutover, cutoverHistory } from './cutover-records';
 import { NEW_PATH_PREFIX, s4Options } from './options';
 
-/** Logs what applying `planned` would change on the gateway now. */
-async function logPlan(ctx: StepContext, gateway: KongGateway, current: KongConfig, planned: KongConfig): Promise<string[]> {
-  const changes = diffKongConfig(current, planned);
-  ctx.log.info({ tenant: ctx.tenantId, gateway: gateway.description, changes: changes.length }, `Kong plan:\n${formatKongDiff(changes)}`);
-  return changes.map((c) => `${c.action} ${c.entity}`);
+/** What applying `planned` would change on the gateway now, printed as a diff (stderr) and kept in the facts. */
+function showPlan(ctx: StepContext, gateway: KongGateway, changes: readonly KongChange[]): string[] {
+  const lines = formatKongDiff(changes).split('\n');
+  printNote(`Kong plan for ${gateway.description} (tenant ${ctx.tenantId}${ctx.options.dryRun ? ', dry run: nothing applied' : ''}):\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  ctx.log.info({ tenant: ctx.tenantId, gateway: gateway.description, changes: changes.length }, 'Kong plan');
+  return lines;
+}
+
+/**
+ * Routing is gateway-wide: a change that moves anything moves every tenant legacy knows. Each of them must
+ * pass its S4 gate (this tenant's was checked when the phase started), else the step is refused (exit 2),
+ * unless `--force --reason` runs past it, recorded in the run ledger. Returns the facts status shows.
+ */
+async function trafficGate(ctx: StepContext, changes: readonly KongChange[]): Promise<Record<string, unknown>> {
+  if (changes.length === 0) return { trafficMoves: [] };
+  const moving = await legacyTenantList(await ctx.services.legacy());
+  const failures = await gatewayFailures(ctx.query, moving, [ctx.tenantId]);
+  const overridden = settleGates(`phase s4 step 4.2 (Kong cutover moving the traffic of ${moving.join(', ')})`, 's4', failures, ctx.options.override, ctx.options.dryRun);
+  return { trafficMoves: moving, ...(overridden.length ? { gatesOverridden: overridden.map((f) => `${f.tenant} ${f.gate}: ${f.why}`), overrideReason: ctx.options.override?.reason } : {}) };
 }
 
 /**
  * Plan S4: Kong forwards `/api/v1/virtual-care/*` to the new service and the legacy virtual-session
  * endpoints answer 301 to their new paths. The routing in force is snapshotted into `vc_migration.cutovers`
  * (committed) BEFORE anything is applied, so `migrator rollback s4` can always restore it. Routing is
- * gateway-wide: a tenant cut over after another finds it switched already, and records that.
+ * gateway-wide: a tenant cut over after another finds it switched already, and records that; the first one
+ * names every tenant whose traffic moves and is refused while any of them fails its gate.
  * Under `--dry-run` it only prints the plan, whatever was saved before: nothing is applied or recorded.
  */
 export const kongCutoverStep: Step = {
@@ -24,25 +42,23 @@ export const kongCutoverStep: Step = {
   async run(ctx, checkpoint) {
     const gateway = await ctx.services.kong();
     const { serviceUpstream, legacyService } = s4Options(ctx.options);
-    let planned = checkpoint.cursor?.planned as KongConfig | undefined;
     // A cutover already in force for the tenant (a re-run after --restart-step) keeps its record: a second
     // snapshot would hold the cut-over routing, and rollback would then restore nothing.
-    planned ??= activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId))?.appliedRouting ?? undefined;
-    if (planned && ctx.options.dryRun) {
-      // Planned by an earlier run (its apply failed, or a cutover is in force): show what applying would change.
-      await logPlan(ctx, gateway, await gateway.snapshot(), planned);
-      return;
-    }
-    if (!planned) {
-      const previous = await gateway.snapshot();
-      planned = planCutover(previous, { serviceUrl: serviceUpstream, newPathPrefix: NEW_PATH_PREFIX, legacyServiceName: legacyService });
-      const changes = await logPlan(ctx, gateway, previous, planned);
+    const saved = (checkpoint.cursor?.planned as KongConfig | undefined) ?? activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId))?.appliedRouting ?? undefined;
+    const previous = await gateway.snapshot();
+    const planned = saved ?? planCutover(previous, { serviceUrl: serviceUpstream, newPathPrefix: NEW_PATH_PREFIX, legacyServiceName: legacyService });
+    const changes = diffKongConfig(previous, planned);
+    const kongPlan = showPlan(ctx, gateway, changes);
+    const moves = await trafficGate(ctx, changes);
+    // Planned by an earlier run (its apply failed, or a cutover is in force): the plan shown is all a dry run does.
+    if (saved && ctx.options.dryRun) return { facts: { kongPlan, ...moves } };
+    if (!saved) {
       const record = [ctx.tenantId, JSON.stringify(previous), JSON.stringify(planned), ctx.options.asOf.toISOString(), operatorName()];
       await ctx.commit({
         cursor: { planned },
         read: 1,
         written: 1,
-        facts: { gateway: gateway.description, changes },
+        facts: { gateway: gateway.description, changes: changes.map((c) => `${c.action} ${c.entity}`), kongPlan, ...moves },
         write: async (tx) => {
           await tx.query(
             `insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing, watermark, actor) values ($1, 'cutover', $2::jsonb, $3::jsonb, $4::timestamptz, $5)`,
@@ -56,6 +72,6 @@ export const kongCutoverStep: Step = {
     // apply() reconciles to `planned`: doing it again after a crash between snapshot and apply is harmless.
     await gateway.apply(planned);
     // The gateway is recorded again: after --restart-step 4.2 the checkpoint holding it was reset.
-    await ctx.commit({ cursor: { planned, applied: true }, read: 0, written: 0, facts: { gateway: gateway.description, applied: true } });
+    await ctx.commit({ cursor: { planned, applied: true }, read: 0, written: 0, facts: { gateway: gateway.description, applied: true, ...(saved ? { kongPlan, ...moves } : {}) } });
   },
 };

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE, loadLegacyDatabases, type LegacyDatabases } from '../../validate/testing/harness';
 import { runInProcess, type Run } from './testing/in-process-cli';
 import { bookDeferred, exportCsv, mutateLegacy, type Mutations } from './testing/legacy-mutations';
+import { PAST_THE_GATES } from '../../testing/past-the-gates';
 
 /**
  * S4 is exact: S1 at the as-of, legacy lives on (every kind of change, a few bad rows), then S4 at a later
@@ -84,7 +85,7 @@ describe.each([
       await exportCsv(legacy.legacyUrl, join(work, 'after'));
     }
     s4 = (...extra) =>
-      cli({ ...base, ...source('after'), VC_DATABASE_URL: target.url }, 'phase', 's4', '--tenant', 'acme', '--as-of', LATER.toISOString(), '--service-upstream', 'http://vc.internal:8080', '--max-reject-rate', '0.5', '--json', ...extra);
+      cli({ ...base, ...source('after'), VC_DATABASE_URL: target.url }, 'phase', 's4', '--tenant', 'acme', '--as-of', LATER.toISOString(), '--service-upstream', 'http://vc.internal:8080', '--max-reject-rate', '0.5', '--json', ...PAST_THE_GATES, ...extra);
     const sync = await s4('--batch-size', '7');
     expect(sync.code, sync.error).toBe(0);
     first = JSON.parse(sync.stdout) as typeof first;

@@ -11,6 +11,7 @@ import { lockTenantPhase } from '../../engine/lock';
 import { FIXTURE, legacyQuery, loadLegacyDatabases, type LegacyDatabases } from '../../validate/testing/harness';
 import { runInProcess, type Run } from './testing/in-process-cli';
 import { startKongProxy, type KongProxy } from './testing/kong-proxy';
+import { PAST_THE_GATES } from '../../testing/past-the-gates';
 
 /**
  * S4 safety: dry runs that write nothing, gateway-wide routing vs per-tenant records (decommission and
@@ -42,7 +43,7 @@ const asOf = FIXTURE.asOf.toISOString();
 
 const cli = (...args: string[]) => runInProcess(args);
 const s4 = (tenant: string, ...extra: string[]) =>
-  cli('phase', 's4', '--tenant', tenant, '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...extra);
+  cli('phase', 's4', '--tenant', tenant, '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...PAST_THE_GATES, ...extra);
 const json = <T = Record<string, unknown>>(run: Run) => JSON.parse(run.stdout) as T;
 
 const routingNow = () => normalizeKongConfig(kong.current());

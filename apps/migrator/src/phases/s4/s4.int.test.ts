@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE, legacyQuery, loadLegacyDatabases, phiHits, producedOutput, runMigrator, type LegacyDatabases } from '../../validate/testing/harness';
+import { PAST_THE_GATES } from '../../testing/past-the-gates';
 
 const LEGACY_ROUTING: KongConfig = {
   _format_version: '3.0',
@@ -32,7 +33,7 @@ let work: string;
 let env: Record<string, string>;
 const asOf = FIXTURE.asOf.toISOString();
 const migrator = (...args: string[]) => runMigrator(args, env);
-const s4 = (...extra: string[]) => migrator('phase', 's4', '--tenant', 'acme', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...extra);
+const s4 = (...extra: string[]) => migrator('phase', 's4', '--tenant', 'acme', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...PAST_THE_GATES, ...extra);
 
 const sessionsOf = (tenant: string) =>
   queryRows<{ legacy_id: string; status: string; version: number }>(handle.db, sql`select legacy_id, status, version from virtual_sessions where tenant_id = ${tenant} and legacy_id is not null order by legacy_id`);
@@ -223,7 +224,7 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     delete (fileEnv as Record<string, string | undefined>).VC_KONG_ADMIN_URL;
     const s1 = await runMigrator(['phase', 's1', '--tenant', 'initech', '--as-of', asOf, '--max-reject-rate', '0.5'], fileEnv);
     expect(s1.code, s1.stderr).toBe(0);
-    const cut = await runMigrator(['phase', 's4', '--tenant', 'initech', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5'], fileEnv);
+    const cut = await runMigrator(['phase', 's4', '--tenant', 'initech', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', ...PAST_THE_GATES], fileEnv);
     expect(cut.code, cut.stderr).toBe(0);
     const after = await readFile(file, 'utf8');
     expect(after).toMatch(/_format_version: "?3\.0"?/);

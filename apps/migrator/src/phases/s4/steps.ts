@@ -21,7 +21,5 @@ export const s4Phase: Phase = {
   flags: [
     { flags: '--service-upstream <url>', description: 'virtual-care-service URL Kong forwards /api/v1/virtual-care/* to', defaultValue: DEFAULT_SERVICE_UPSTREAM, check: checkServiceUpstream },
     { flags: '--legacy-service <name>', description: 'Kong service of legacy digital-communication (its session routes answer 301)', defaultValue: DEFAULT_LEGACY_SERVICE, check: checkLegacyService },
-    { flags: '--force', description: 'decommission: inside the 2-week stability window (needs --reason)', action: 'decommission' },
-    { flags: '--reason <text>', description: 'decommission: why it is forced (recorded)', action: 'decommission' },
   ],
 };
