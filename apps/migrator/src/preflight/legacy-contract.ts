@@ -71,7 +71,7 @@ export async function mysqlContractFaults(connection: Connection, tables: readon
       if (!found) continue;
       const accepted = acceptedFamilies(table, column);
       const family = FAMILY_OF_TYPE[found.data_type];
-      if (!family || !accepted.includes(family)) faults.push(`${table}.${column} is ${found.data_type}, expected ${accepted.map((f) => `a ${f} type`).join(' or ')}`);
+      if (!family || !accepted.includes(family)) faults.push(`${table}.${column} is ${found.data_type}, expected ${accepted.map((f) => `${f === 'integer' ? 'an' : 'a'} ${f} type`).join(' or ')}`);
     }
     const key = columns.filter((c) => c.column_key === 'PRI').map((c) => c.column_name);
     if (key.join(',') !== info.key) faults.push(`${table}: primary key (${key.join(', ') || 'none'}), expected (${info.key})`);

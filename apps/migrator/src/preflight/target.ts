@@ -15,7 +15,7 @@ async function privileges(handle: DatabaseHandle): Promise<CheckOutcome> {
                case when n.nspname is null then null else has_schema_privilege(n.nspname, 'USAGE') end as usage,
                case when n.nspname is null then null else has_schema_privilege(n.nspname, 'CREATE') end as can_create,
                has_database_privilege(current_database(), 'CREATE') as create_db
-          from unnest(${[...SCHEMAS]}::text[]) as s(name) left join pg_namespace n on n.nspname = s.name`,
+          from unnest(string_to_array(${SCHEMAS.join(',')}, ',')) as s(name) left join pg_namespace n on n.nspname = s.name`,
   );
   const missing = rows.flatMap((r) => {
     if (!r.present) return r.create_db ? [] : [`cannot create schema ${r.schema} (no CREATE on the database)`];
