@@ -151,6 +151,30 @@ describe('migrator preflight', () => {
     }
   });
 
+  it('a role that may not create in the schemas fails target.privileges naming each schema and privilege', async () => {
+    const role = `vc_preflight_${randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: target.url });
+    await admin.connect();
+    try {
+      // Connect and read only: PostgreSQL 15 grants PUBLIC no CREATE on public, and this role owns nothing.
+      await admin.query(`create role ${role} login password 'preflight-role-password'`);
+      await admin.query(`grant usage on schema vc_migration, drizzle to ${role}`);
+      const url = new URL(target.url);
+      url.username = role;
+      url.password = 'preflight-role-password';
+      const report = await preflight({ VC_DATABASE_URL: url.toString() });
+      expect(statuses(report)['target.privileges']).toBe('fail');
+      expect(reasonOf(report, 'target.privileges')).toBe(
+        "no CREATE on schema public; no CREATE on schema vc_migration; no CREATE on schema drizzle: grant them to the migrator's role, or run S0 as the schema owner",
+      );
+      expect(JSON.stringify(report)).not.toContain('preflight-role-password');
+    } finally {
+      await admin.query(`drop owned by ${role}`).catch(() => undefined);
+      await admin.query(`drop role if exists ${role}`);
+      await admin.end();
+    }
+  });
+
   it('the CLI exits 0 on a healthy set-up and 2 on a failing one, with --json, printing no secret', async () => {
     const healthy = await runMigratorJson<PreflightReport>(['preflight', '--tenant', 'acme', '--json'], env);
     expect(healthy.code, healthy.stderr).toBe(0);
