@@ -20,7 +20,7 @@ async function withMysql<T>(url: string, fn: (c: mysql.Connection) => Promise<T>
 }
 
 function contractOutcome(id: string, faults: readonly string[], what: string): CheckOutcome {
-  if (faults.length === 0) return pass(id, `${what} match the legacy contract (docs/design.md §4)`);
+  if (faults.length === 0) return pass(id, `legacy contract (docs/design.md §4) met by ${what}`);
   const shown = faults.slice(0, CONTRACT_FAULTS_SHOWN).join('; ');
   return fail(id, `${shown}${faults.length > CONTRACT_FAULTS_SHOWN ? `; and ${faults.length - CONTRACT_FAULTS_SHOWN} more` : ''}`);
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
 import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
-import { startKmsStandIn, type KmsStandIn } from '@vc/integrations/kms';
+import { encodeJitsiCredentials, jitsiCredentialsContext } from '@vc/domain/jitsi';
+import { createKms, startKmsStandIn, type KmsStandIn } from '@vc/integrations/kms';
 import { startKongAdminStandIn, type KongAdminStandIn } from '@vc/integrations/kong';
 import { loadIntoMysql } from '@vc/fixtures';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
@@ -147,6 +148,32 @@ describe('migrator preflight', () => {
       expect(reasonOf(report, 'target.schema')).toBe('the database has 1 migration(s) this build does not know: a newer virtual-care migrated it; run that version or restore the database');
     } finally {
       await client.query(`delete from drizzle.__drizzle_migrations where hash = 'from-a-newer-build'`);
+      await client.end();
+    }
+  });
+
+  it("a migrated config sealed under another tenant's context fails credentials.target; one under its own passes", async () => {
+    const aws = await createKms(`aws:${kms.keyIds[0]}`, { aws: { endpoint: kms.url } });
+    const sealed = (tenant: string) => aws.encrypt(Buffer.from(encodeJitsiCredentials({ appSecret: 'preflight-app-secret-0123456789' }), 'utf8'), jitsiCredentialsContext(tenant));
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    const save = async (ciphertext: string) =>
+      client.query(
+        `insert into tenant_virtual_care_configs (tenant_id, jitsi_server_url, jitsi_app_id, credentials_ciphertext, kms_key_id) values ('acme', 'https://meet.example.org', 'vc', $1, $2)
+         on conflict (tenant_id) do update set credentials_ciphertext = excluded.credentials_ciphertext`,
+        [ciphertext, kms.keyIds[0]],
+      );
+    try {
+      await save(await sealed('globex'));
+      const wrong = await preflight();
+      expect(statuses(wrong)['credentials.target']).toBe('fail');
+      expect(reasonOf(wrong, 'credentials.target')).toMatch(/^1 of 1 migrated config\(s\) do not decrypt with VC_KMS: acme \(/);
+      await save(await sealed('acme'));
+      const right = await preflight();
+      expect([statuses(right)['credentials.target'], reasonOf(right, 'credentials.target')]).toEqual(['pass', "1 of 1 migrated config(s) decrypt with VC_KMS under their tenant's context"]);
+      expect(JSON.stringify([wrong, right])).not.toContain('preflight-app-secret');
+    } finally {
+      await client.query(`delete from tenant_virtual_care_configs where tenant_id = 'acme'`);
       await client.end();
     }
   });

@@ -1,4 +1,5 @@
-import type { DatabaseHandle } from '@vc/schema';
+import { existsSync } from 'node:fs';
+import { parseDatabaseUrl, type DatabaseHandle } from '@vc/schema';
 import type { MigratorConfig } from '../config';
 import { openTarget } from '../commands/target';
 import type { Logger } from '../logger';
@@ -7,7 +8,12 @@ import { kmsChecks } from './kms';
 import { legacyChecks } from './legacy';
 import { outsideChecks } from './outside';
 import { targetChecks } from './target';
-import { fail, safeReason, skip, type CheckOutcome } from './types';
+import { fail, pass, safeReason, skip, type CheckOutcome } from './types';
+
+function absentPgliteDir(config: MigratorConfig): string | undefined {
+  const target = parseDatabaseUrl(config.VC_DATABASE_URL);
+  return target.kind === 'pglite' && target.dataDir !== undefined && !existsSync(target.dataDir) ? target.dataDir : undefined;
+}
 
 export interface PreflightReport {
   status: 'pass' | 'fail';
@@ -32,10 +38,16 @@ export interface PreflightOptions {
 export async function runPreflight(config: MigratorConfig, log: Logger, opts: PreflightOptions): Promise<PreflightReport> {
   let handle: DatabaseHandle | undefined;
   const checks: CheckOutcome[] = [];
-  try {
-    handle = await openTarget(config);
-  } catch (error) {
-    checks.push(fail('target.reachable', `VC_DATABASE_URL: ${safeReason(error)}`));
+  const unborn = absentPgliteDir(config);
+  if (unborn) {
+    // Opening PGlite would create the directory: preflight writes nothing, so it reports instead.
+    checks.push(pass('target.reachable', `PGlite directory ${unborn} absent: S0 creates it`), fail('target.schema', 's0 not applied (no database yet): run `migrator phase s0`'));
+  } else {
+    try {
+      handle = await openTarget(config);
+    } catch (error) {
+      checks.push(fail('target.reachable', `VC_DATABASE_URL: ${safeReason(error)}`));
+    }
   }
   try {
     if (handle) checks.push(...(await targetChecks(handle, config)));
@@ -44,7 +56,7 @@ export async function runPreflight(config: MigratorConfig, log: Logger, opts: Pr
     checks.push(...legacy.outcomes);
     const ctx = { config, log, tenants: legacy.tenants };
     try {
-      checks.push(...(await kmsChecks(ctx, legacy.source, migrated ? handle : undefined, handle ? 'the target is not migrated (target.schema)' : 'the target database is not reachable')));
+      checks.push(...(await kmsChecks(ctx, legacy.source, migrated ? handle : undefined, checks.some((c) => c.id === 'target.schema') ? 'the target is not migrated (target.schema)' : 'the target database is not reachable')));
       checks.push(...(await outsideChecks(ctx)));
       const counted = legacy.source && legacy.tenants.length ? await countAndEstimate(legacy.source, legacy.tenants, opts.rate) : undefined;
       checks.push(counted?.outcome ?? skip('legacy.counts', 'no tenant to count (the legacy source or the tenant check failed)'));
