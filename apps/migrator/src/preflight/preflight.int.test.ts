@@ -145,7 +145,9 @@ describe('migrator preflight', () => {
       await client.query(`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-build', 4102444800000)`);
       const report = await preflight();
       expect(statuses(report)).toMatchObject({ 'target.schema': 'fail', 'credentials.target': 'skip' });
-      expect(reasonOf(report, 'target.schema')).toBe('the database has 1 migration(s) this build does not know: a newer virtual-care migrated it; run that version or restore the database');
+      expect(reasonOf(report, 'target.schema')).toBe(
+        'the database has 1 migration(s) this build of virtual-care does not know: it was migrated by a newer version. Run the newer version, or restore the database from before it; refusing to use it.',
+      );
     } finally {
       await client.query(`delete from drizzle.__drizzle_migrations where hash = 'from-a-newer-build'`);
       await client.end();

@@ -1,4 +1,4 @@
-import { parseDatabaseUrl, queryRows, schemaState, type DatabaseHandle } from '@vc/schema';
+import { parseDatabaseUrl, queryRows, SchemaAheadError, schemaState, type DatabaseHandle } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import type { MigratorConfig } from '../config';
 import { fail, pass, probe, type CheckOutcome } from './types';
@@ -30,7 +30,7 @@ async function schema(handle: DatabaseHandle): Promise<CheckOutcome> {
   const id = 'target.schema';
   const state = await schemaState(handle);
   if (state.unknown > 0) {
-    return fail(id, `the database has ${state.unknown} migration(s) this build does not know: a newer virtual-care migrated it; run that version or restore the database`);
+    return fail(id, new SchemaAheadError(state.unknown).message);
   }
   if (state.applied < state.shipped) {
     return fail(id, state.applied === 0 ? `s0 not applied (0 of ${state.shipped} migrations): run \`migrator phase s0\`` : `s0 not applied: ${state.applied} of ${state.shipped} migrations; run \`migrator phase s0\``);
