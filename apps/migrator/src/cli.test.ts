@@ -61,7 +61,7 @@ const examples = [...new Map(tree.flatMap(({ command }) => examplesOf(helpOf(com
 
 describe('migrator --help', () => {
   it('covers every command', () => {
-    expect(tree.map(({ path }) => path.join(' '))).toEqual(['', 'phase', 'status', 'rejects', 'validate', 'rollback', 'tenant', 'tenant onboard', 'tenant forget', 'ledger', 'ledger verify', 'ledger show', 'evidence', 'evidence verify', 'enqueue', 'worker', 'plan', 'plan status']);
+    expect(tree.map(({ path }) => path.join(' '))).toEqual(['', 'preflight', 'phase', 'status', 'rejects', 'validate', 'rollback', 'tenant', 'tenant onboard', 'tenant forget', 'ledger', 'ledger verify', 'ledger show', 'evidence', 'evidence verify', 'enqueue', 'worker', 'plan', 'plan status']);
   });
 
   it.each(tree.map(({ path, command }) => [`migrator ${path.join(' ')}`.trim(), path, command] as const))('%s --help shows examples of itself', (_name, path, command) => {

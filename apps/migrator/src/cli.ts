@@ -5,6 +5,7 @@ import { isPhaseId, loadAllPhases, loadPhase } from './phases';
 
 const ENVIRONMENT = `
 Examples:
+  $ pnpm migrator preflight --tenant acme      # before s0/s1: every system, schema, contract, credentials
   $ pnpm migrator phase s0
   $ pnpm migrator phase s1 --tenant acme --dry-run
   $ pnpm migrator phase s1 --tenant acme --as-of 2026-11-01T00:00:00Z
@@ -41,6 +42,7 @@ naming the variable and the form expected (\`migrator phase --help\` lists what 
  * so `migrator phase s1` does not load what s2–s4 and validation need.
  */
 const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<Command>>> = {
+  preflight: async () => (await import('./commands/preflight')).makePreflightCommand(),
   phase: async (argv) => (await import('./commands/phase')).makePhaseCommand(isPhaseId(argv[3]) ? [await loadPhase(argv[3])] : await loadAllPhases()),
   status: async () => (await import('./commands/status')).makeStatusCommand(),
   rejects: async () => (await import('./commands/rejects')).makeRejectsCommand(),

@@ -15,6 +15,7 @@ interface ServicesModule {
   removeWorkDir(dir: string): void;
   startPostgres(workDir: string, opts?: { settings?: string[] }): Promise<Service>;
   startMariadb(workDir: string): Promise<Service>;
+  startNats(workDir: string): Promise<Service>;
   debianPackages: DebianPackage[];
 }
 

@@ -41,13 +41,27 @@ function shippedMigrationStamps(): Set<number> {
   return new Set(journal.entries.map((entry) => entry.when));
 }
 
+/** How the database's migrations compare with this build's: what `migrator preflight` reports. */
+export interface SchemaState {
+  /** Migrations the database records. */
+  applied: number;
+  /** Migrations this build ships. */
+  shipped: number;
+  /** Applied migrations this build does not ship (a newer version migrated the database). */
+  unknown: number;
+}
+
+export async function schemaState(handle: DatabaseHandle): Promise<SchemaState> {
+  const shipped = shippedMigrationStamps();
+  const [exists] = await queryRows<{ present: boolean }>(handle.db, sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
+  if (!exists?.present) return { applied: 0, shipped: shipped.size, unknown: 0 };
+  const applied = await queryRows<{ created_at: string | number }>(handle.db, sql`select created_at from drizzle.__drizzle_migrations`);
+  return { applied: applied.length, shipped: shipped.size, unknown: applied.filter((row) => !shipped.has(Number(row.created_at))).length };
+}
+
 /** Throws {@link SchemaAheadError} when the database records a migration the journal does not hold. */
 export async function assertSchemaNotAhead(handle: DatabaseHandle): Promise<void> {
-  const [exists] = await queryRows<{ present: boolean }>(handle.db, sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`);
-  if (!exists?.present) return;
-  const applied = await queryRows<{ created_at: string | number }>(handle.db, sql`select created_at from drizzle.__drizzle_migrations`);
-  const shipped = shippedMigrationStamps();
-  const unknown = applied.filter((row) => !shipped.has(Number(row.created_at))).length;
+  const { unknown } = await schemaState(handle);
   if (unknown > 0) throw new SchemaAheadError(unknown);
 }
 

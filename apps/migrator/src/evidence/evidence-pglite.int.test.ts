@@ -72,7 +72,7 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
       'validation.json', 'validation.junit.xml', 'validation.md', 'warnings.json',
     ]);
     const fingerprints = JSON.parse(await readFile(join(out, 'fingerprints.json'), 'utf8')) as { tables: Array<{ table: string; equal: boolean; legacy: { rows: number } }> };
-    expect(fingerprints.tables.map((t) => [t.table, t.equal])).toEqual([['sessions', true], ['configs', true]]);
+    expect(fingerprints.tables.map((t) => [t.table, t.equal, t.legacy.rows > 0])).toEqual([['sessions', true, true], ['configs', true, true], ['participants', true, true]]);
     const keys = JSON.parse(await readFile(join(out, 'kms-keys.json'), 'utf8')) as { configs: Array<{ kmsKeyId: string; keyVersion: string }> };
     expect(keys.configs[0]!.kmsKeyId).toMatch(/^local-/);
     expect((await runMigrator(['evidence', 'verify', out], env)).code).toBe(0);
@@ -89,12 +89,21 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
     expect(JSON.parse(tampered.stdout)).toMatchObject({ status: 'tampered', file: 'rejects.json', problem: 'changed' });
   });
 
-  it('fingerprints pinpoint a single altered target session by its legacy id', async () => {
+  it('fingerprints pinpoint a single altered target session, and a single altered participant, by legacy id', async () => {
     const [row] = await sql(`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null order by legacy_id offset 17 limit 1`);
     await sql(`update virtual_sessions set practitioner_ref = coalesce(practitioner_ref, 'none') || '-altered' where tenant_id = 'acme' and legacy_id = $1`, [row!.legacy_id]);
+    // Another session's participant: one join more than its audit history holds.
+    const [joined] = await sql(
+      `select s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
+        where p.tenant_id = 'acme' and s.legacy_id <> $1 order by s.legacy_id, p.participant_ref offset 3 limit 1`,
+      [row!.legacy_id],
+    );
+    await sql(`update session_participants p set join_count = join_count + 1 from virtual_sessions s where s.id = p.session_id and s.legacy_id = $1 and p.participant_ref = $2`, [joined!.legacy_id, joined!.participant_ref]);
     const run = await runMigrator(['validate', '--tenant', 'acme', '--as-of', AS_OF, '--out', join(work, 'reports'), '--json'], env);
-    const check = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; samples: string[] }> }).checks.find((c) => c.id === 'fingerprints.sessions');
-    expect(check).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(row!.legacy_id)}`] });
+    const checks = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; samples: string[] }> }).checks;
+    expect(checks.find((c) => c.id === 'fingerprints.sessions')).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(row!.legacy_id)}`] });
+    expect(checks.find((c) => c.id === 'fingerprints.participants')).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(joined!.legacy_id)}`] });
+    expect(checks.find((c) => c.id === 'fingerprints.configs')).toMatchObject({ status: 'pass' });
   });
 
   it('ledger verify fails naming the row edited in place (exit 3)', async () => {

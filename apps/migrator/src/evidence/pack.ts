@@ -28,18 +28,34 @@ export interface EvidenceInput {
 
 // Gateway routing names upstream URLs, Kong's own entity UUIDs, route paths and long kebab-case names: none is PHI
 // or a secret, yet the UUIDs and names are long enough to look like a key to the guard. They are let
-// through in the Kong files, and only there.
+// through in the Kong files, and only there. A URL stops at `@`: credentials or an address in one still tell.
 const GATEWAY_TERMS = [
-  /[a-z][a-z0-9+.-]*:\/\/[^\s"]*/gi,
+  /[a-z][a-z0-9+.-]*:\/\/[^\s"@]*/gi,
   /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
   // route paths (`/api/v1/digital-communication/…`): a run of `/` and letters the key pattern would match
   /(?:\/[a-z0-9._~-]{1,40})+\/?/gi,
   /\b[a-z][a-z._-]{31,}\b/g,
 ];
 
-/** The PHI guard over a text file of the pack: it refuses the whole file, naming it, never the value. */
-function guard(file: string, text: string, gatewayConfig = false): string {
+// What a routing config never holds but a hand-edited one (a route named after a patient, a tag with a
+// phone number) might: Kong names, tags and paths are identifiers without spaces, and no Kong field is a
+// telephone number. Checked before the gateway terms are let through, so a path cannot hide them.
+const GATEWAY_LEAKS: ReadonlyArray<{ what: string; pattern: RegExp }> = [
+  { what: 'a phone number', pattern: /(?<![\w.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?![\w.-])/ },
+  { what: "a person's name", pattern: /\b\p{Lu}\p{Ll}+(?:[ ]\p{Lu}\.?)?[ ]\p{Lu}\p{Ll}+\b/u },
+];
+
+/**
+ * The PHI guard over a text file of the pack: it refuses the whole file, naming it, never the value.
+ * `gatewayConfig`: a Kong snapshot, whose URLs, UUIDs and route paths pass but which must hold no
+ * phone number or name either.
+ */
+export function guardEvidenceFile(file: string, text: string, gatewayConfig = false): string {
   try {
+    if (gatewayConfig) {
+      const leak = GATEWAY_LEAKS.find((l) => l.pattern.test(text.replace(GATEWAY_TERMS[1]!, 'uuid')));
+      if (leak) throw new Error(`it holds what looks like ${leak.what}; gateway snapshots carry routing only`);
+    }
     assertNoPhi(gatewayConfig ? GATEWAY_TERMS.reduce((t, term) => t.replace(term, 'gateway-term'), text) : text);
   } catch (error) {
     throw new Error(`evidence refused: ${file} would carry what looks like PHI or a secret (${(error as Error).message})`, { cause: error });
@@ -74,12 +90,12 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
     'kms-keys.json': json({ tenant, configs: keys }),
     'report.html': renderEvidenceHtml({ tenant, createdAt: now.toISOString(), report: input.report, ledger, ledgerStatus, fingerprints: input.fingerprints, rejects, warnings, keys, cutoverAt: kong.cutoverAt }),
   };
-  for (const [file, text] of Object.entries(files)) await writeFile(join(outDir, file), guard(file, text), 'utf8');
-  await writeFile(join(outDir, 'kong-before.json'), guard('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true), 'utf8');
-  await writeFile(join(outDir, 'kong-after.json'), guard('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true), 'utf8');
+  for (const [file, text] of Object.entries(files)) await writeFile(join(outDir, file), guardEvidenceFile(file, text), 'utf8');
+  await writeFile(join(outDir, 'kong-before.json'), guardEvidenceFile('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true), 'utf8');
+  await writeFile(join(outDir, 'kong-after.json'), guardEvidenceFile('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true), 'utf8');
 
   const manifest = await buildManifest(outDir, { tenant, createdAt: now.toISOString(), toolCommit: toolCommit(input.buildCommit) });
-  const manifestText = guard(MANIFEST, json(manifest));
+  const manifestText = guardEvidenceFile(MANIFEST, json(manifest));
   await writeFile(join(outDir, MANIFEST), manifestText, 'utf8');
   if (input.signWith) {
     const signature = await signManifest(input.signWith.kms, Buffer.from(manifestText, 'utf8'), input.signWith.keyId);

@@ -4,10 +4,11 @@ import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { digestOf, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
+import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
 
 /** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
 export interface TableFingerprint {
-  table: 'sessions' | 'configs';
+  table: 'sessions' | 'configs' | 'participants';
   legacy: { digest: string; rows: number };
   target: { digest: string; rows: number };
   equal: boolean;
@@ -121,14 +122,20 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
   };
 }
 
-/** Both tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). */
+/** The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). */
 export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
   const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize);
   const configs = await configLeaves(db, legacy, tenantId);
-  return [compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred)), compare('configs', configs.legacy, configs.target, configs.changed)];
+  const participants = await legacyParticipantLeaves(legacy, tenantId, new Set(sessions.leaves.keys()), batchSize);
+  return [
+    compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred)),
+    compare('configs', configs.legacy, configs.target, configs.changed),
+    compare('participants', participants, await targetParticipantLeaves(db, tenantId, sessions.deferred)),
+  ];
 }
 
-const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig' } as const;
+/** What a differing key names: participants are keyed by their session's legacy id (their own key is PHI). */
+const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig', participants: 'VirtualSession' } as const;
 
 /** The `fingerprints.<table>` checks: legacy ≡ target, else the legacy ids that differ as samples. */
 export function fingerprintChecks(tenantId: string, fingerprints: readonly TableFingerprint[]): CheckResult[] {

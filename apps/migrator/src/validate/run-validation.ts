@@ -85,7 +85,7 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string, sec
   if (watermark) {
     const at = watermark;
     checks.push(
-      ...(await timed(['fingerprints.sessions', 'fingerprints.configs'], tenantId, seconds, async () => {
+      ...(await timed(['fingerprints.sessions', 'fingerprints.configs', 'fingerprints.participants'], tenantId, seconds, async () => {
         const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize);
         deps.fingerprints?.set(tenantId, fingerprints);
         return fingerprintChecks(tenantId, fingerprints);

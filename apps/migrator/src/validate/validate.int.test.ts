@@ -98,6 +98,7 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       'billing.recent_sessions',
       'fingerprints.sessions',
       'fingerprints.configs',
+      'fingerprints.participants',
     ]);
     const sessions = legacy.expected.tenants.acme!.sessions;
     const rejected = Object.values(sessions.rejected).reduce((a, b) => a + b, 0);

@@ -15,6 +15,7 @@ export const CHECK_IDS = [
   'billing.recent_sessions',
   'fingerprints.sessions',
   'fingerprints.configs',
+  'fingerprints.participants',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -166,7 +167,7 @@ export function overallStatus(checks: readonly CheckResult[]): 'pass' | 'fail' {
  */
 export function fingerprintsMatch(
   tenant: string,
-  table: 'sessions' | 'configs',
+  table: 'sessions' | 'configs' | 'participants',
   digests: { legacy: string; target: string; legacyRows: number; targetRows: number },
   differing: readonly string[],
 ): CheckResult {

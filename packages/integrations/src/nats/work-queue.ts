@@ -13,6 +13,8 @@ export const WORK_CONSUMER = 'migrator-workers';
 const NANOS_PER_MS = 1_000_000;
 /** Long enough that an operator re-running `enqueue` within the hour is de-duplicated by JetStream itself. */
 const DUPLICATE_WINDOW_MS = 60 * 60_000;
+// JetStream API error code "stream name already in use" (a concurrent create).
+const STREAM_NAME_IN_USE = 10058;
 
 export interface WorkQueueOptions {
   url: string;
@@ -42,7 +44,12 @@ export interface WorkMessage {
 export interface WorkQueue {
   /** The subject of an item; `tokens` are sanitised to subject-safe tokens. */
   subject(...tokens: string[]): string;
-  /** Creates the stream and the durable consumer when absent (an existing consumer is left as it is). */
+  /**
+   * Creates the work-queue stream when absent (S0 does this next to VIRTUAL_CARE); an existing one with
+   * another retention is an error, since retention cannot change in place.
+   */
+  ensureStream(): Promise<'created' | 'unchanged'>;
+  /** The stream, then the durable consumer when absent (an existing consumer is left as it is). */
   ensure(): Promise<void>;
   publish(subject: string, payload: Uint8Array, msgId: string): Promise<PublishAck>;
   /**
@@ -79,19 +86,33 @@ export async function connectWorkQueue(opts: WorkQueueOptions): Promise<WorkQueu
   });
   const js = jetstream(nc);
   const subjects = [`${opts.subjectPrefix}vc.migrate.>`];
-  return {
-    subject: (...tokens) => `${opts.subjectPrefix}vc.migrate.${tokens.map(token).join('.')}`,
-    async ensure() {
-      const jsm = await jetstreamManager(nc);
-      const info = await jsm.streams.info(stream).catch((error: unknown) => {
-        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined;
-        throw error;
-      });
-      if (!info) {
-        await jsm.streams.add({ name: stream, subjects, retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS });
-      } else if (info.config.retention !== RetentionPolicy.Workqueue) {
+  const ensureStream = async (): Promise<'created' | 'unchanged'> => {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(stream).catch((error: unknown) => {
+      if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined;
+      throw error;
+    });
+    if (info) {
+      if (info.config.retention !== RetentionPolicy.Workqueue) {
         throw new EventStreamError('invalid_config', `stream ${stream} exists with ${info.config.retention} retention, expected workqueue; retention cannot change in place, recreate it`);
       }
+      return 'unchanged';
+    }
+    try {
+      await jsm.streams.add({ name: stream, subjects, retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS });
+    } catch (error) {
+      // Another process (a second S0, an enqueue) created it between our info and add: check theirs.
+      if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE) return ensureStream();
+      throw error;
+    }
+    return 'created';
+  };
+  return {
+    subject: (...tokens) => `${opts.subjectPrefix}vc.migrate.${tokens.map(token).join('.')}`,
+    ensureStream,
+    async ensure() {
+      await ensureStream();
+      const jsm = await jetstreamManager(nc);
       const consumer = await jsm.consumers.info(stream, WORK_CONSUMER).catch(() => undefined);
       if (!consumer) {
         await jsm.consumers.add(stream, {

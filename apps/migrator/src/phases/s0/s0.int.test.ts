@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectEventStream } from '@vc/integrations/nats';
+import { connectEventStream, connectWorkQueue } from '@vc/integrations/nats';
 import { testPostgresUrl } from '@vc/schema/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { runMigratorJson } from '../../testing/run-cli';
 const suffix = randomBytes(4).toString('hex');
 const dbName = `vc_s0_${suffix}`;
 const stream = `VC_S0_${suffix.toUpperCase()}`;
+const workStream = `VC_S0_WORK_${suffix.toUpperCase()}`;
 const prefix = `s0${suffix}.`;
 
 let work: string;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'vc-s0-'));
   const natsUrl = process.env.VC_TEST_NATS_URL;
   if (!natsUrl) throw new Error('VC_TEST_NATS_URL is not set: run with `pnpm test`');
-  env = { VC_DATABASE_URL: withDatabase(testPostgresUrl(), dbName), VC_NATS_URL: natsUrl, VC_NATS_STREAM: stream, VC_NATS_SUBJECT_PREFIX: prefix, VC_MODE: 'shadow', VC_KMS: `local:${join(work, 'kms.json')}` };
+  env = { VC_DATABASE_URL: withDatabase(testPostgresUrl(), dbName), VC_NATS_URL: natsUrl, VC_NATS_STREAM: stream, VC_NATS_WORK_STREAM: workStream, VC_NATS_SUBJECT_PREFIX: prefix, VC_MODE: 'shadow', VC_KMS: `local:${join(work, 'kms.json')}` };
 });
 
 afterAll(async () => {
@@ -41,7 +42,7 @@ afterAll(async () => {
 type S0Summary = { status: string; steps: Array<{ id: string; status: string; written: number }> };
 
 describe('phase s0', () => {
-  it('creates the missing database, applies every migration and creates the stream; a second run changes nothing', async () => {
+  it('creates the missing database, applies every migration and creates both streams; a second run changes nothing', async () => {
     const first = await runMigratorJson<S0Summary>(['phase', 's0'], env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.json.steps.map((s) => [s.id, s.status, s.written > 0])).toEqual([
@@ -61,7 +62,7 @@ describe('phase s0', () => {
       const { rows } = await client.query(`select tenant_id, step_id, facts from vc_migration.step_checkpoints where phase = 's0' order by step_id`);
       expect(rows.map((r: { step_id: string; facts: Record<string, unknown> }) => [r.step_id, r.facts])).toEqual([
         ['0.1', { database: { kind: 'postgres', created: false, migrationsApplied: 0, migrationsTotal: expect.any(Number) } }],
-        ['0.2', { stream, outcome: 'unchanged' }],
+        ['0.2', { stream, outcome: 'unchanged', workStream, workOutcome: 'unchanged' }],
         ['0.3', { mode: 'shadow', shadow: true }],
       ]);
     } finally {
@@ -72,6 +73,13 @@ describe('phase s0', () => {
       expect(await events.ensureStream()).toBe('unchanged');
     } finally {
       await events.close();
+    }
+    // S0 made the work queue: present, with work-queue retention (ensureStream throws on any other).
+    const queue = await connectWorkQueue({ url: env.VC_NATS_URL!, subjectPrefix: prefix, stream: workStream });
+    try {
+      expect(await queue.ensureStream()).toBe('unchanged');
+    } finally {
+      await queue.close();
     }
   }, 300_000);
 
