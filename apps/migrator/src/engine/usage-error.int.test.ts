@@ -46,7 +46,7 @@ async function run(step: Step): Promise<unknown> {
 }
 
 describe('a step that finds a setting missing', () => {
-  it('ends the run with exit 2 naming the variable and its form, recording no failed step', async () => {
+  it('ends the run with exit 2 naming the variable and its form, keeping why on the step so `status` says what stopped it', async () => {
     const error = await run(accessPolicyStep).then(
       () => undefined,
       (e: unknown) => e,
@@ -54,7 +54,7 @@ describe('a step that finds a setting missing', () => {
     expect(error).toBeInstanceOf(ExitError);
     expect((error as ExitError).exitCode).toBe(2);
     expect((error as ExitError).message).toBe('VC_ACCESS_POLICY_URL (expected the access-policy base URL, an http(s):// URL) is not set: needed by the access-policy client');
-    expect(await queryRows(handle.db, sql`select step_id from vc_migration.step_checkpoints where status = 'failed'`)).toEqual([]);
+    expect(await queryRows(handle.db, sql`select step_id, error from vc_migration.step_checkpoints where status = 'failed'`)).toEqual([{ step_id: 'x.1', error: (error as ExitError).message }]);
   });
 
   it('an ordinary error still fails the step (exit 1 territory), recorded for the next run to resume', async () => {
