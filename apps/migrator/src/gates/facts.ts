@@ -34,9 +34,12 @@ function decisionOf(rows: readonly CheckpointRow[]): TenantGateFacts['s2Decision
  */
 export async function tenantGateFacts(query: Query, tenant: string): Promise<TenantGateFacts> {
   const rows = await query<CheckpointRow>(`select phase, step_id, status, error, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase in ('s1', 's2')`, [tenant]);
-  const [last] = await query<{ phase: string; ended_at: Date | string }>(
-    `select phase, coalesce(finished_at, now()) as ended_at from vc_migration.runs
-      where tenant_id = $1 and phase = any($2::text[]) and not dry_run order by coalesce(finished_at, now()) desc limit 1`,
+  // Staleness is judged here, on the stored microseconds: Dates in JavaScript keep only milliseconds.
+  const [last] = await query<{ phase: string; ended_at: Date | string; after_validate: boolean | null }>(
+    `select r.phase, coalesce(r.finished_at, now()) as ended_at,
+            coalesce(r.finished_at, now()) > (select max(v.started_at) from vc_migration.validations v where v.tenant_id = $1) as after_validate
+       from vc_migration.runs r
+      where r.tenant_id = $1 and r.phase = any($2::text[]) and not r.dry_run order by coalesce(r.finished_at, now()) desc limit 1`,
     [tenant, PHASES_THAT_INVALIDATE],
   );
   const validation = await latestValidation(query, tenant);
@@ -46,7 +49,7 @@ export async function tenantGateFacts(query: Query, tenant: string): Promise<Ten
     s1: stepStates('s1', rows),
     s2: stepStates('s2', rows),
     ...(decision ? { s2Decision: decision } : {}),
-    ...(last ? { lastRunAt: new Date(last.ended_at), lastRunPhase: last.phase } : {}),
+    ...(last ? { lastRunAt: new Date(last.ended_at), lastRunPhase: last.phase, lastRunAfterValidate: last.after_validate === true } : {}),
     ...(validation ? { validation } : {}),
   };
 }

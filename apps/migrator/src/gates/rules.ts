@@ -35,6 +35,8 @@ export interface TenantGateFacts {
   /** When the tenant's last real s1–s4 run ended (or now, while one runs); undefined when none ran. */
   lastRunAt?: Date;
   lastRunPhase?: string;
+  /** Whether that run ended after the latest validate started, compared at the database's precision. */
+  lastRunAfterValidate?: boolean;
   /** The tenant's latest validate. */
   validation?: { status: 'pass' | 'fail'; startedAt: Date; failedChecks: readonly string[] };
 }
@@ -68,7 +70,7 @@ function validated(facts: TenantGateFacts): GateFailure[] {
   const v = facts.validation;
   if (!v) return [{ tenant: facts.tenant, gate: 'validate-pass', why: 'no `migrator validate` recorded for the tenant', clear }];
   if (v.status !== 'pass') return [{ tenant: facts.tenant, gate: 'validate-pass', why: `the last validate (${v.startedAt.toISOString()}) failed: ${v.failedChecks.join(', ') || 'see its report'}`, clear }];
-  if (facts.lastRunAt && v.startedAt.getTime() < facts.lastRunAt.getTime()) {
+  if (facts.lastRunAt && (facts.lastRunAfterValidate ?? v.startedAt.getTime() < facts.lastRunAt.getTime())) {
     return [{ tenant: facts.tenant, gate: 'validate-fresh', why: `the last passing validate (${v.startedAt.toISOString()}) is older than the tenant's last ${facts.lastRunPhase ?? 'phase'} run (${facts.lastRunAt.toISOString()})`, clear }];
   }
   return [];

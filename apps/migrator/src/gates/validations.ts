@@ -8,10 +8,14 @@ export interface TenantValidation {
   failedChecks: string[];
 }
 
-/** The database's clock: a validate's start is compared with runs stamped by the same clock. */
-export async function databaseNow(query: Query): Promise<Date> {
-  const [row] = await query<{ now: Date | string }>('select now() as now');
-  return new Date(row!.now);
+/**
+ * The database's clock, to the microsecond it stores: a validate's start is compared with runs stamped by
+ * the same clock, and a JavaScript Date (milliseconds) would round a validate started just after a run
+ * ended back to before it.
+ */
+export async function databaseNow(query: Query): Promise<string> {
+  const [row] = await query<{ now: string }>(`select to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as now`);
+  return row!.now;
 }
 
 /**
@@ -22,14 +26,14 @@ export async function recordValidations(
   query: Query,
   checks: ReadonlyArray<{ tenant: string; id: string; status: string }>,
   tenants: readonly string[],
-  at: { startedAt: Date; asOf: Date },
+  at: { startedAt: string; asOf: Date },
 ): Promise<void> {
   for (const tenant of tenants) {
     const own = checks.filter((c) => c.tenant === tenant);
     const failed = own.filter((c) => c.status !== 'pass').map((c) => c.id);
     await query(
       `insert into vc_migration.validations (tenant_id, status, checks, failed_checks, as_of, started_at, host) values ($1, $2, $3, $4, $5, $6, $7)`,
-      [tenant, failed.length === 0 && own.length > 0 ? 'pass' : 'fail', own.length, failed, at.asOf.toISOString(), at.startedAt.toISOString(), hostname()],
+      [tenant, failed.length === 0 && own.length > 0 ? 'pass' : 'fail', own.length, failed, at.asOf.toISOString(), at.startedAt, hostname()],
     );
   }
 }
