@@ -87,7 +87,7 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, o
   if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
   const stage = stageOf(checkpoint.cursor);
   if (stage === 'sessions' && !(await syncSessions(ctx, checkpoint, watermark))) return;
-  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx))) return;
+  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx, stage === 'participants' ? checkpoint.cursor : null))) return;
   if (upTo(stage, 'ends')) {
     // New leaves may move the inferred end of any session legacy never ended (S1 1.5's rule, again).
     const afterId = stage === 'ends' ? (checkpoint.cursor?.afterId as string | undefined) : undefined;
