@@ -62,10 +62,12 @@ function skippingKnownRejects(ctx: StepContext): StepContext {
       const known = await ctx.query<{ legacy_key: string; reason: string }>(
         `select legacy_key, reason from vc_migration.rejects
           where tenant_id = $1 and legacy_key = any($2::text[]) and not (phase = $3 and step_id = $4)`,
-        [ctx.tenantId, [...new Set(rejects.map((r) => r.legacyKey))], ctx.phase, ctx.stepId],
+        [ctx.tenantId, [...new Set(rejects.flatMap((r) => (r.source ? [r.legacyKey, `${r.legacyKey}@${r.source}`] : [r.legacyKey])))], ctx.phase, ctx.stepId],
       );
       const seen = new Set(known.map((k) => `${k.legacy_key}\u0000${k.reason}`));
-      return ctx.commit({ ...batch, rejects: rejects.filter((r) => !seen.has(`${r.legacyKey}\u0000${r.reason}`)) });
+      // A row whose id repeats in a CSV export was recorded under its location (see insertRejects).
+      const isKnown = (r: RejectInput) => seen.has(`${r.legacyKey}\u0000${r.reason}`) || (r.source !== undefined && seen.has(`${r.legacyKey}@${r.source}\u0000${r.reason}`));
+      return ctx.commit({ ...batch, rejects: rejects.filter((r) => !isKnown(r)) });
     },
   };
 }
@@ -158,7 +160,7 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
       if (mapped.kind === 'reject') {
         // S1 1.1's key for the same row: a row both reject is one reject (see skippingKnownRejects).
-        rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
+        rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row }, source: batch.locations?.[i] });
         return;
       }
       const s = mapped.session;

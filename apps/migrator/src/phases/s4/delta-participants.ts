@@ -31,15 +31,16 @@ async function foldBatch(ctx: StepContext, batch: LegacyBatch): Promise<FoldedBa
   const out: FoldedBatch = { participants: [], rejects: [], deferred: 0 };
   const events = batch.rows.flatMap((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-    if (parsed.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
-    return parsed.kind === 'event' ? [{ ...parsed, row }] : [];
+    const source = batch.locations?.[i];
+    if (parsed.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row }, source });
+    return parsed.kind === 'event' ? [{ ...parsed, row, source }] : [];
   });
   const sessions = await sessionsNamed(ctx, [...new Set(events.map((e) => e.event.sessionLegacyId))]);
   const folded = new Map<string, StagedParticipant>();
-  for (const { event, warnings, row } of events) {
+  for (const { event, warnings, row, source } of events) {
     const session = sessions.get(event.sessionLegacyId);
     if (!session) {
-      out.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
+      out.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row }, source });
       continue;
     }
     // Still upcoming at the as-of (or run by the new service since): its participants are not legacy's to give.
