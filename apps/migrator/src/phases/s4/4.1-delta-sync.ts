@@ -1,7 +1,7 @@
 import { parseLegacyDatetime, tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
 import { storableReject } from '../../engine/storable-reject';
 import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyRow } from '../../legacy/types';
+import type { LegacyBatch, LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
 import { sessionId } from '../s1/ids';
@@ -143,6 +143,17 @@ async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<
   return loads.filter((l) => !storedAt.has(l.session.legacyId) || storedAt.get(l.session.legacyId)! < l.session.updatedAt.getTime());
 }
 
+function duplicateLegacyId(load: DeltaLoad, batch: LegacyBatch): RejectInput {
+  const i = batch.ordinals.indexOf(load.sourceRecord);
+  return {
+    legacyKey: `${load.session.legacyId}#${load.sourceRecord}`,
+    reason: 'duplicate_legacy_id',
+    detail: 'another row has the same legacy id and a later updatedAt (export glitch); that row was loaded',
+    raw: { ...batch.rows[i] },
+    source: batch.locations?.[i],
+  };
+}
+
 /**
  * The sessions pass; false when interrupted (the next run resumes after the last committed batch).
  * `written` and the warnings count only the rows this run changes: a sync that finds nothing new (4.3
@@ -165,9 +176,13 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       }
       const s = mapped.session;
       const seen = latest.get(s.legacyId);
-      // Two rows with one id in a batch: one upsert statement may not touch a row twice; the latest wins.
-      if (!seen || seen.session.updatedAt < s.updatedAt) {
-        latest.set(s.legacyId, { id: sessionId(s.tenantId, s.legacyId, s.externalId), session: s, sourceRecord: batch.ordinals[i]!, warnings: mapped.warnings });
+      const load = { id: sessionId(s.tenantId, s.legacyId, s.externalId), session: s, sourceRecord: batch.ordinals[i]!, warnings: mapped.warnings };
+      // Two rows with one id in a batch (a CSV export glitch): the latest wins, the other is rejected as S1 does.
+      if (!seen) latest.set(s.legacyId, load);
+      else {
+        const [kept, displaced] = seen.session.updatedAt < s.updatedAt ? [load, seen] : [seen, load];
+        latest.set(s.legacyId, kept);
+        rejects.push(duplicateLegacyId(displaced, batch));
       }
     });
     const settled = await settleExternalIds(ctx, [...latest.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: { ...batch.rows[batch.ordinals.indexOf(l.sourceRecord)] } })));
