@@ -1,5 +1,5 @@
 import { fingerprintsMatch, type CheckResult } from '@vc/domain/checklist';
-import { mapLegacySession, mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession, type MappedSession } from '@vc/domain/legacy';
+import { mapLegacySession, mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { digestOf, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
@@ -43,7 +43,8 @@ function sessionProjection(s: { legacyId: string; patientRef: string | null; pra
  * per id. Rows S1 deferred (S4's delta sync owns them) are returned apart, to leave them out of both sides.
  */
 async function legacySessionLeaves(legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<{ leaves: Map<string, bigint>; deferred: Set<string> }> {
-  const winners = new Map<string, MappedSession>();
+  // Per id only what the duplicate rule needs and the leaf (not the mapped row): a tenant's ids, not its rows, in memory.
+  const winners = new Map<string, { updatedAt: Date; leaf: bigint }>();
   const deferred = new Set<string>();
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
     for (const row of batch.rows) {
@@ -51,25 +52,30 @@ async function legacySessionLeaves(legacy: LegacySource, tenantId: string, water
       if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
       if (mapping.kind !== 'load') continue;
       const seen = winners.get(mapping.session.legacyId);
-      if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later') winners.set(mapping.session.legacyId, mapping.session);
+      if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later') winners.set(mapping.session.legacyId, { updatedAt: mapping.session.updatedAt, leaf: leafOf(sessionProjection(mapping.session)) });
     }
   }
-  const leaves = new Map([...winners].map(([id, s]) => [id, leafOf(sessionProjection(s))]));
+  const leaves = new Map<string, bigint>();
+  for (const [id, w] of winners) leaves.set(id, w.leaf);
   return { leaves, deferred };
 }
 
-async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>): Promise<Map<string, bigint>> {
-  const rows = await queryRows<{ legacy_id: string; patient_ref: string; practitioner_ref: string | null; scheduled_start: Date | null; scheduled_end: Date | null; started_at: Date | null; status: string; cancel_reason: string | null; video_backend: string }>(
-    db,
-    sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
-        from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null`,
-  );
+/** Target side, read a page at a time (keyset on legacy_id): the rows never sit in memory all at once, only their leaves. */
+async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
   const leaves = new Map<string, bigint>();
-  for (const r of rows) {
-    if (deferred.has(r.legacy_id)) continue;
-    leaves.set(r.legacy_id, leafOf(sessionProjection({ legacyId: r.legacy_id, patientRef: r.patient_ref, practitionerRef: r.practitioner_ref, scheduledStart: r.scheduled_start, scheduledEnd: r.scheduled_end, startedAt: r.started_at, status: r.status, cancelReason: r.cancel_reason, videoBackend: r.video_backend })));
+  for (let after = ''; ; ) {
+    const rows = await queryRows<{ legacy_id: string; patient_ref: string; practitioner_ref: string | null; scheduled_start: Date | null; scheduled_end: Date | null; started_at: Date | null; status: string; cancel_reason: string | null; video_backend: string }>(
+      db,
+      sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
+          from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} order by legacy_id limit ${batchSize}`,
+    );
+    if (rows.length === 0) return leaves;
+    after = rows[rows.length - 1]!.legacy_id;
+    for (const r of rows) {
+      if (deferred.has(r.legacy_id)) continue;
+      leaves.set(r.legacy_id, leafOf(sessionProjection({ legacyId: r.legacy_id, patientRef: r.patient_ref, practitionerRef: r.practitioner_ref, scheduledStart: r.scheduled_start, scheduledEnd: r.scheduled_end, startedAt: r.started_at, status: r.status, cancelReason: r.cancel_reason, videoBackend: r.video_backend })));
+    }
   }
-  return leaves;
 }
 
 /** A config's non-secret fields (credentials are re-encrypted: their ciphertexts differ by design). */
@@ -125,7 +131,7 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
 export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
   const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize);
   const configs = await configLeaves(db, legacy, tenantId);
-  return [compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred)), compare('configs', configs.legacy, configs.target, configs.changed)];
+  return [compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize)), compare('configs', configs.legacy, configs.target, configs.changed)];
 }
 
 const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig' } as const;
