@@ -83,7 +83,9 @@ async function runValidate(env: Record<string, string>, outDir: string, logPath:
   const sampler = setInterval(() => loads.push(loadavg()[0]!), 1000);
   const started = performance.now();
   const child = spawn('pnpm', args, { cwd: repoRoot, env: { ...process.env, ...env, VC_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const rss = samplePeakRss(child.pid!, /migrator\/src\/bin\.ts/);
+  // The node process that runs the CLI (bin/migrator.mjs loads src/bin.ts in-process). VmHWM is a high-water
+  // mark, so a slow sample still sees the peak, and the stand-ins in this process keep their CPU.
+  const rss = samplePeakRss(child.pid!, /migrator\/bin\/migrator\.mjs|migrator\/src\/bin\.ts/, 1000);
   child.stdout.pipe(logFile);
   child.stderr.pipe(logFile);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
