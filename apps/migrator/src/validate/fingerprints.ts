@@ -2,8 +2,9 @@ import { fingerprintsMatch, type CheckResult } from '@vc/domain/checklist';
 import { mapLegacySession, mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import { digestOf, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
+import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
+import { sessionProjection, streamedSessionDigests } from './session-digests';
 
 /** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
 export interface TableFingerprint {
@@ -15,27 +16,6 @@ export interface TableFingerprint {
   rangesCompared: number;
   /** Rows the service rewrote after the migration (a tenant admin's PUT /config): left out of both sides. */
   changedSinceMigration: string[];
-}
-
-const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
-
-/**
- * The columns S1's mapping decides and no later step may change: a session's identity, people, schedule,
- * start, status and backend. ended_at (step 1.5 refines it), encounter_ref (S2/S4 backfill it), room and
- * timestamps are left out.
- */
-function sessionProjection(s: { legacyId: string; patientRef: string | null; practitionerRef: string | null; scheduledStart: unknown; scheduledEnd: unknown; startedAt: unknown; status: string; cancelReason: string | null; videoBackend: string }) {
-  return {
-    legacyId: s.legacyId,
-    patientRef: s.patientRef,
-    practitionerRef: s.practitionerRef,
-    scheduledStart: iso(s.scheduledStart as Date | null),
-    scheduledEnd: iso(s.scheduledEnd as Date | null),
-    startedAt: iso(s.startedAt as Date | null),
-    status: s.status,
-    cancelReason: s.cancelReason,
-    videoBackend: s.videoBackend,
-  };
 }
 
 /**
@@ -127,11 +107,34 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
   };
 }
 
-/** Both tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). */
-export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
+/** The sessions' fingerprint by the per-id maps: a CSV export (ids may repeat), or a digest that differs (to name the rows). */
+async function sessionsByLeaves(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint> {
   const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize);
+  return compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize));
+}
+
+/**
+ * Both tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). On MySQL the session
+ * digests are first summed while streaming (memory: one batch); only when they differ, or the target
+ * holds rows legacy does not, are the per-id maps built to name the differing rows.
+ */
+export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
+  const streamed = legacy.kind === 'mysql' ? await streamedSessionDigests(db, legacy, tenantId, watermark, batchSize) : undefined;
+  const sessions: TableFingerprint =
+    streamed?.complete && streamed.legacy.sum === streamed.target.sum
+      ? {
+          table: 'sessions',
+          legacy: { digest: digestOfSum(streamed.legacy.sum), rows: streamed.legacy.rows },
+          target: { digest: digestOfSum(streamed.target.sum), rows: streamed.target.rows },
+          equal: true,
+          differing: [],
+          // What narrowing costs a healthy table: the one comparison of the whole key range.
+          rangesCompared: 1,
+          changedSinceMigration: [],
+        }
+      : await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize);
   const configs = await configLeaves(db, legacy, tenantId);
-  return [compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize)), compare('configs', configs.legacy, configs.target, configs.changed)];
+  return [sessions, compare('configs', configs.legacy, configs.target, configs.changed)];
 }
 
 const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig' } as const;
