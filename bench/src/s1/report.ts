@@ -1,5 +1,5 @@
 /** The s1 section of bench/RESULTS.md: written between its own markers, leaving other sections alone. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { markersOf, withSection, writeSection } from '../results-file';
 import { isQuiet, QUIET_LOAD, type LoadSample } from './load-average';
 import { BATCH_SIZE } from './migrator';
 
@@ -30,8 +30,7 @@ export function rssFlat(small: number, large: number): boolean {
   return small > 0 && Math.abs(large - small) / small <= FLAT_RSS;
 }
 
-const START = '<!-- s1:start -->';
-const END = '<!-- s1:end -->';
+const { start: START, end: END } = markersOf('s1');
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
@@ -97,18 +96,6 @@ export function s1Markdown(r: S1Results): string {
 }
 
 /** Replaces the s1 section of the results file (or appends it), keeping every other section as it is. */
-export function withS1Section(existing: string, section: string): string {
-  const start = existing.indexOf(START);
-  const end = existing.indexOf(END);
-  if (start >= 0 && end > start) return existing.slice(0, start) + section + existing.slice(end + END.length);
-  const base = existing.trim() === '' ? '# Benchmark results\n' : existing.replace(/\s*$/, '\n');
-  return `${base}\n${section}\n`;
-}
+export const withS1Section = (existing: string, section: string): string => withSection(existing, 's1', section);
 
-export async function writeS1Section(path: string, section: string): Promise<void> {
-  const existing = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return '';
-    throw error;
-  });
-  await writeFile(path, withS1Section(existing, section), 'utf8');
-}
+export const writeS1Section = (path: string, section: string): Promise<void> => writeSection(path, 's1', section);

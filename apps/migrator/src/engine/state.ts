@@ -105,11 +105,35 @@ export async function saveCheckpoint(run: (text: string, params: readonly unknow
   );
 }
 
+/**
+ * Rejects whose legacy key and reason another source row of the step already holds (a CSV export with one
+ * id twice) are keyed by their location too (`id@VirtualSession.csv:12`), so each source row keeps its
+ * own reject; the same row rejected again (a re-run) keeps its key and changes nothing.
+ */
+async function locatedKeys(tx: Tx, key: StepKey, rejects: RejectInput[]): Promise<RejectInput[]> {
+  if (!rejects.some((r) => r.source !== undefined)) return rejects;
+  const held = await tx.query<{ legacy_key: string; reason: string; source: string | null }>(
+    'select legacy_key, reason, source from vc_migration.rejects where tenant_id = $1 and phase = $2 and step_id = $3 and legacy_key = any($4::text[])',
+    [key.tenantId, key.phase, key.stepId, [...new Set(rejects.map((r) => r.legacyKey))]],
+  );
+  const owner = new Map(held.map((h) => [`${h.legacy_key}\u0000${h.reason}`, h.source]));
+  return rejects.map((r) => {
+    const k = `${r.legacyKey}\u0000${r.reason}`;
+    const source = r.source ?? null;
+    if (!owner.has(k)) {
+      owner.set(k, source);
+      return r;
+    }
+    return owner.get(k) === source || source === null ? r : { ...r, legacyKey: `${r.legacyKey}@${source}` };
+  });
+}
+
 /** Rejects of one batch; a source row already rejected for that reason is left as it is. */
 export async function insertRejects(tx: Tx, key: StepKey, rejects: readonly RejectInput[]): Promise<void> {
   if (rejects.length === 0) return;
-  const rows = rejects.map(storableReject).map((r) => [key.tenantId, key.phase, key.stepId, r.legacyKey, r.reason, r.detail ?? null, r.raw]);
-  await tx.insertMany('vc_migration.rejects', ['tenant_id', 'phase', 'step_id', 'legacy_key', 'reason', 'detail', 'raw'], rows, {
+  const located = await locatedKeys(tx, key, rejects.map(storableReject));
+  const rows = located.map((r) => [key.tenantId, key.phase, key.stepId, r.legacyKey, r.reason, r.detail ?? null, r.raw, r.source ?? null]);
+  await tx.insertMany('vc_migration.rejects', ['tenant_id', 'phase', 'step_id', 'legacy_key', 'reason', 'detail', 'raw', 'source'], rows, {
     onConflict: '(tenant_id, phase, step_id, legacy_key, reason) do nothing',
   });
 }

@@ -58,6 +58,11 @@ export interface RejectInput {
   detail?: string;
   /** The raw legacy row, kept in `vc_migration.rejects` only. */
   raw: Record<string, unknown>;
+  /**
+   * Where the row sits in its source when its key may not be unique there (a CSV export's `file:line`,
+   * from `LegacyBatch.locations`): two source rows with one key and reason are then two rejects.
+   */
+  source?: string;
 }
 
 /** A database transaction the batch's writes and its checkpoint share. */

@@ -1,12 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
 import { createDatabase } from '@vc/schema';
 import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filesUnder, keyringSecrets, phiHits, producedOutput, runMigrator, sensitiveValues } from '../validate/testing/harness';
+import { DEMO_AS_OF as AS_OF, embeddedAfterS1, filesUnder, keyringSecrets, phiHits, producedOutput, runMigrator, sensitiveValues, type EmbeddedTenant } from '../validate/testing/harness';
 
 /**
  * The auditor's evidence on the embedded default (PGlite, the checked-in CSV export, the local keyring):
@@ -14,11 +11,8 @@ import { filesUnder, keyringSecrets, phiHits, producedOutput, runMigrator, sensi
  * a signed pack whose verify names a changed file, and a ledger verify that names an edited row. Every
  * file the tests produce is grepped for the fixture's patient refs, names and secrets.
  */
-const CSV_DIR = fileURLToPath(new URL('../../../../fixtures/legacy/csv', import.meta.url));
-const AS_OF = '2026-11-01T00:00:00.000Z';
-
+let demo: EmbeddedTenant;
 let work: string;
-let accessPolicy: AccessPolicyStandIn;
 let env: Record<string, string>;
 let pgDir: string;
 
@@ -32,18 +26,12 @@ async function sql(statement: string, params: unknown[] = []): Promise<Array<Rec
 }
 
 beforeAll(async () => {
-  [work, accessPolicy] = await Promise.all([mkdtemp(join(tmpdir(), 'vc-evidence-')), startAccessPolicyStandIn()]);
-  pgDir = join(work, 'pg');
-  const { legacyMasterKey } = JSON.parse(await readFile(join(CSV_DIR, 'expected.json'), 'utf8')) as { legacyMasterKey: string };
-  env = { VC_DATABASE_URL: `pglite:${pgDir}`, VC_LEGACY_EXPORT_DIR: CSV_DIR, VC_LEGACY_MASTER_KEY: legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}`, VC_ACCESS_POLICY_URL: accessPolicy.url, VC_OPERATOR: 'auditor-test' };
-  expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
-  const s1 = await runMigrator(['phase', 's1', '--tenant', 'acme', '--as-of', AS_OF, '--max-reject-rate', '0.5'], env);
-  expect(s1.code, s1.stderr).toBe(0);
+  demo = await embeddedAfterS1('vc-evidence-', { VC_OPERATOR: 'auditor-test' });
+  ({ work, env, pgDir } = demo);
 }, 300_000);
 
 afterAll(async () => {
-  await accessPolicy?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await demo?.close();
 });
 
 describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { timeout: 240_000 }, () => {

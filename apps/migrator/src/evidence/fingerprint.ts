@@ -24,9 +24,19 @@ function sumOf(leaves: Leaves, keys: readonly string[]): bigint {
   return sum;
 }
 
+/** One row's share of a side's sum: its leaf and its key's own hash (so a row on one side only tells). */
+export function shareOf(key: string, leaf: bigint): bigint {
+  return (leaf + leafOf(key)) % MODULUS;
+}
+
+/** `sha256:<hex>` of a side's sum of shares (summed in any order, e.g. while streaming). */
+export function digestOfSum(sum: bigint): string {
+  return `sha256:${(sum % MODULUS).toString(16).padStart(64, '0')}`;
+}
+
 /** `sha256:<hex>` of a whole side: what reports and the evidence pack carry. */
 export function digestOf(leaves: Leaves): string {
-  return `sha256:${sumOf(leaves, [...leaves.keys()]).toString(16).padStart(64, '0')}`;
+  return digestOfSum(sumOf(leaves, [...leaves.keys()]));
 }
 
 export interface Narrowing {

@@ -41,6 +41,8 @@ describe('legacy CSV export reader', () => {
       ['4', null, null, null],
     ]);
     expect(Object.keys(batch!.rows[0]!)[0]).toBe('id');
+    // The line each record starts on (row 2's value spans two lines), as rejects name it.
+    expect(batch!.locations).toEqual(['VirtualSession.csv:2', 'VirtualSession.csv:3', 'VirtualSession.csv:6']);
   });
 
   it('keeps non-ASCII text intact', async () => {

@@ -8,6 +8,9 @@ import { readAhead } from './read-ahead';
 import { LEGACY_TABLES } from './tables';
 import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 
+const LINE_BREAK_CHARS = /[\r\n]/g;
+const CRLF = /\r\n/g;
+
 /**
  * Legacy CSV export reader (docs/design.md §4): one RFC 4180 file per table, header row, UTF-8 with an optional
  * BOM, CRLF or LF, quoted fields with commas, quotes and newlines, `\N` for NULL. Streams: memory holds
@@ -21,7 +24,8 @@ export function createCsvSource(dir: string): LegacySource {
     return path;
   }
 
-  async function* records(table: LegacyTable): AsyncGenerator<LegacyRow> {
+  /** The rows of a table's file, each with the line its record starts on (a quoted value may span lines). */
+  async function* located(table: LegacyTable): AsyncGenerator<{ row: LegacyRow; line: number }> {
     const file = `${table}.csv`;
     let header = false;
     const parser = parse({
@@ -33,19 +37,36 @@ export function createCsvSource(dir: string): LegacySource {
       },
       skip_empty_lines: true,
       relax_column_count: false,
+      info: true,
     });
     // pipeline, not pipe: a decoding error must reach the parser (and so the loop below).
     pipeline(createReadStream(fileOf(table)), strictUtf8(file), parser, () => undefined);
     try {
-      for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      // csv-parse's `info.lines` is where a record ends, and it counts a quoted CRLF as two lines: step
+      // back over the record's own breaks, and over the CRLFs counted twice in the records before it.
+      let doubled = 0;
+      for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
         const row: Record<string, string | null> = {};
-        for (const [column, value] of Object.entries(record)) row[column] = value === '\\N' ? null : value;
-        yield row;
+        let counted = 0;
+        let crlf = 0;
+        for (const [column, value] of Object.entries(record)) {
+          row[column] = value === '\\N' ? null : value;
+          if (value.length > 0 && (value.includes('\n') || value.includes('\r'))) {
+            counted += value.match(LINE_BREAK_CHARS)?.length ?? 0;
+            crlf += value.match(CRLF)?.length ?? 0;
+          }
+        }
+        yield { row, line: info.lines - counted - doubled };
+        doubled += crlf;
       }
     } catch (error) {
       throw csvFault(file, error);
     }
     if (!header) throw new ExitError(2, `legacy CSV export ${file} is empty (expected a header row with the columns ${LEGACY_TABLES[table].columns.join(', ')})`);
+  }
+
+  async function* records(table: LegacyTable): AsyncGenerator<LegacyRow> {
+    for await (const { row } of located(table)) yield row;
   }
 
   function matches(table: LegacyTable, row: LegacyRow, options: Pick<ReadOptions, 'tenantId' | 'where'>): boolean {
@@ -58,20 +79,23 @@ export function createCsvSource(dir: string): LegacySource {
     let ordinal = 0;
     let rows: LegacyRow[] = [];
     let ordinals: string[] = [];
-    for await (const row of records(table)) {
+    let locations: string[] = [];
+    for await (const { row, line } of located(table)) {
       ordinal += 1;
       if (ordinal <= skip || !matches(table, row, options)) continue;
       rows.push(row);
       ordinals.push(String(ordinal));
+      locations.push(`${table}.csv:${line}`);
       if (rows.length >= options.batchSize) {
-        yield { rows, ordinals, position: String(ordinal) };
+        yield { rows, ordinals, locations, position: String(ordinal) };
         rows = [];
         ordinals = [];
+        locations = [];
         // A stop request ends the stream quietly; the step commits what it has and the engine exits resumable.
         if (options.signal?.aborted) return;
       }
     }
-    if (rows.length > 0) yield { rows, ordinals, position: ordinals[ordinals.length - 1]! };
+    if (rows.length > 0) yield { rows, ordinals, locations, position: ordinals[ordinals.length - 1]! };
   }
 
   return {

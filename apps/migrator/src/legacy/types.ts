@@ -17,6 +17,11 @@ export interface LegacyBatch {
   position: string;
   /** Per row: a key stable across runs for the same source (the CSV record ordinal, or the primary key). */
   ordinals: string[];
+  /**
+   * Per row, where it sits in a source whose ids may repeat: `VirtualSession.csv:12` (file and line) for
+   * a CSV export; absent on MySQL, where the primary key says it. Rejects carry it as their `source`.
+   */
+  locations?: string[];
 }
 
 export interface ReadOptions {

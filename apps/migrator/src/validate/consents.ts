@@ -1,11 +1,14 @@
 import { consentsAccessible, type CheckResult } from '@vc/domain/checklist';
 import { patientDecision, type ConsentDecisionReason } from '@vc/domain/consents';
+import pLimit from 'p-limit';
 import type { AccessPolicyClient } from '../engine/ports';
 import type { LegacySource } from '../legacy/types';
 import { readConsent } from '../phases/s3/consent-rows';
 
 /** Patients whose decision validation re-asks access-policy: enough to catch a broken import, cheap enough for CI. */
 export const DECISION_SAMPLE = 50;
+/** Decisions in flight at once (access-policy answers each in one round trip). */
+const DECISION_CONCURRENCY = 8;
 
 /**
  * Plan §5 "consent records accessible via access-policy": every importable legacy consent is there (by
@@ -27,11 +30,17 @@ export async function checkConsents(portal: LegacySource, accessPolicy: AccessPo
     }
   }
   const inAccessPolicy = importable === 0 ? 0 : await accessPolicy.countConsents(tenantId);
-  const disagreeing: string[] = [];
-  for (const [ref, entry] of sample) {
-    const expected = patientDecision(entry.decisions.map((decision) => ({ decision })));
-    const actual = await accessPolicy.decideTelehealth(tenantId, ref, asOf);
-    if (actual.permitted !== expected.permitted) disagreeing.push(entry.legacyId);
-  }
+  // The sample's decisions asked a few at a time: one round trip after another was most of the check's time.
+  const limit = pLimit(DECISION_CONCURRENCY);
+  const verdicts = await Promise.all(
+    [...sample].map(([ref, entry]) =>
+      limit(async () => {
+        const expected = patientDecision(entry.decisions.map((decision) => ({ decision })));
+        const actual = await accessPolicy.decideTelehealth(tenantId, ref, asOf);
+        return actual.permitted === expected.permitted ? undefined : entry.legacyId;
+      }),
+    ),
+  );
+  const disagreeing = verdicts.filter((id): id is string => id !== undefined);
   return consentsAccessible(tenantId, { importable, inAccessPolicy, decisionsChecked: sample.size, disagreements: disagreeing.length }, disagreeing);
 }

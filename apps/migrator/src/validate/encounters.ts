@@ -41,28 +41,45 @@ export async function checkEncounters(db: Database, tenantId: string, fhir?: () 
   );
 }
 
-/** Every recorded `encounter_ref` of the tenant's migrated ended sessions, searched in FHIR page by page. */
+/** Refs per database page: enough `_id` searches to keep the FHIR concurrency busy, a bounded slice in memory. */
+const PAGE_SEARCHES = 8;
+
+/**
+ * Every recorded `encounter_ref` of the tenant's migrated ended sessions, searched in FHIR: the refs come
+ * from the database a page at a time (keyset on legacy_id, served by the (tenant_id, legacy_id) index),
+ * each page as batched `_id` searches run 4 at a time. Memory holds one page and the ids not found.
+ */
 async function lookUpAll(db: Database, tenantId: string, fhir: FhirClient): Promise<{ checked: number; notFoundLegacyIds: string[] }> {
   const { FhirError, MAX_IDS_PER_SEARCH } = await import('@vc/integrations/fhir');
   const { withRetry } = await import('@vc/integrations/retry');
-  const refs = await queryRows<{ legacy_id: string; encounter_ref: string }>(
-    db,
-    sql`select legacy_id, encounter_ref from virtual_sessions
-        where tenant_id = ${tenantId} and legacy_id is not null and status = 'ended' and encounter_ref is not null order by legacy_id`,
-  );
-  const pages: Array<typeof refs> = [];
-  for (let i = 0; i < refs.length; i += MAX_IDS_PER_SEARCH) pages.push(refs.slice(i, i + MAX_IDS_PER_SEARCH));
   const limit = pLimit(4);
-  const notFound = await Promise.all(
-    pages.map((page) =>
-      limit(async () => {
-        // A ref that is not `Encounter/<id>` cannot be held by FHIR: not found, without asking.
-        const ids = page.map((r) => /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(r.encounter_ref)?.[1]);
-        const asked = [...new Set(ids.filter((id): id is string => id !== undefined))];
-        const held = await withRetry(() => fhir.existingEncounterIds(asked), { ...RETRY, isRetryable: (e) => e instanceof FhirError && e.retryable });
-        return page.filter((_, i) => ids[i] === undefined || !held.has(ids[i]!)).map((r) => r.legacy_id);
-      }),
-    ),
-  );
-  return { checked: refs.length, notFoundLegacyIds: notFound.flat().sort() };
+  const notFound: string[] = [];
+  let checked = 0;
+  let after = '';
+  for (;;) {
+    const refs = await queryRows<{ legacy_id: string; encounter_ref: string }>(
+      db,
+      sql`select legacy_id, encounter_ref from virtual_sessions
+          where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} and status = 'ended' and encounter_ref is not null
+          order by legacy_id limit ${MAX_IDS_PER_SEARCH * PAGE_SEARCHES}`,
+    );
+    if (refs.length === 0) break;
+    checked += refs.length;
+    after = refs[refs.length - 1]!.legacy_id;
+    const searches: Array<typeof refs> = [];
+    for (let i = 0; i < refs.length; i += MAX_IDS_PER_SEARCH) searches.push(refs.slice(i, i + MAX_IDS_PER_SEARCH));
+    const missing = await Promise.all(
+      searches.map((page) =>
+        limit(async () => {
+          // A ref that is not `Encounter/<id>` cannot be held by FHIR: not found, without asking.
+          const ids = page.map((r) => /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(r.encounter_ref)?.[1]);
+          const asked = [...new Set(ids.filter((id): id is string => id !== undefined))];
+          const held = await withRetry(() => fhir.existingEncounterIds(asked), { ...RETRY, isRetryable: (e) => e instanceof FhirError && e.retryable });
+          return page.filter((_, i) => ids[i] === undefined || !held.has(ids[i]!)).map((r) => r.legacy_id);
+        }),
+      ),
+    );
+    notFound.push(...missing.flat());
+  }
+  return { checked, notFoundLegacyIds: notFound.sort() };
 }

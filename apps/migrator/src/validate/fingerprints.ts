@@ -1,10 +1,11 @@
 import { fingerprintsMatch, type CheckResult } from '@vc/domain/checklist';
-import { mapLegacySession, mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession, type MappedSession } from '@vc/domain/legacy';
+import { mapLegacySession, mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import { digestOf, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
+import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
+import { sessionProjection, streamedSessionDigests } from './session-digests';
 
 /** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
 export interface TableFingerprint {
@@ -18,33 +19,13 @@ export interface TableFingerprint {
   changedSinceMigration: string[];
 }
 
-const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
-
-/**
- * The columns S1's mapping decides and no later step may change: a session's identity, people, schedule,
- * start, status and backend. ended_at (step 1.5 refines it), encounter_ref (S2/S4 backfill it), room and
- * timestamps are left out.
- */
-function sessionProjection(s: { legacyId: string; patientRef: string | null; practitionerRef: string | null; scheduledStart: unknown; scheduledEnd: unknown; startedAt: unknown; status: string; cancelReason: string | null; videoBackend: string }) {
-  return {
-    legacyId: s.legacyId,
-    patientRef: s.patientRef,
-    practitionerRef: s.practitionerRef,
-    scheduledStart: iso(s.scheduledStart as Date | null),
-    scheduledEnd: iso(s.scheduledEnd as Date | null),
-    startedAt: iso(s.startedAt as Date | null),
-    status: s.status,
-    cancelReason: s.cancelReason,
-    videoBackend: s.videoBackend,
-  };
-}
-
 /**
  * Legacy side: every session row mapped as S1 maps it at the tenant's watermark, the duplicate-id winner
  * per id. Rows S1 deferred (S4's delta sync owns them) are returned apart, to leave them out of both sides.
  */
 async function legacySessionLeaves(legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<{ leaves: Map<string, bigint>; deferred: Set<string> }> {
-  const winners = new Map<string, MappedSession>();
+  // Per id only what the duplicate rule needs and the leaf (not the mapped row): a tenant's ids, not its rows, in memory.
+  const winners = new Map<string, { updatedAt: Date; leaf: bigint }>();
   const deferred = new Set<string>();
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
     for (const row of batch.rows) {
@@ -52,25 +33,30 @@ async function legacySessionLeaves(legacy: LegacySource, tenantId: string, water
       if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
       if (mapping.kind !== 'load') continue;
       const seen = winners.get(mapping.session.legacyId);
-      if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later') winners.set(mapping.session.legacyId, mapping.session);
+      if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later') winners.set(mapping.session.legacyId, { updatedAt: mapping.session.updatedAt, leaf: leafOf(sessionProjection(mapping.session)) });
     }
   }
-  const leaves = new Map([...winners].map(([id, s]) => [id, leafOf(sessionProjection(s))]));
+  const leaves = new Map<string, bigint>();
+  for (const [id, w] of winners) leaves.set(id, w.leaf);
   return { leaves, deferred };
 }
 
-async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>): Promise<Map<string, bigint>> {
-  const rows = await queryRows<{ legacy_id: string; patient_ref: string; practitioner_ref: string | null; scheduled_start: Date | null; scheduled_end: Date | null; started_at: Date | null; status: string; cancel_reason: string | null; video_backend: string }>(
-    db,
-    sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
-        from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null`,
-  );
+/** Target side, read a page at a time (keyset on legacy_id): the rows never sit in memory all at once, only their leaves. */
+async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
   const leaves = new Map<string, bigint>();
-  for (const r of rows) {
-    if (deferred.has(r.legacy_id)) continue;
-    leaves.set(r.legacy_id, leafOf(sessionProjection({ legacyId: r.legacy_id, patientRef: r.patient_ref, practitionerRef: r.practitioner_ref, scheduledStart: r.scheduled_start, scheduledEnd: r.scheduled_end, startedAt: r.started_at, status: r.status, cancelReason: r.cancel_reason, videoBackend: r.video_backend })));
+  for (let after = ''; ; ) {
+    const rows = await queryRows<{ legacy_id: string; patient_ref: string; practitioner_ref: string | null; scheduled_start: Date | null; scheduled_end: Date | null; started_at: Date | null; status: string; cancel_reason: string | null; video_backend: string }>(
+      db,
+      sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
+          from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} order by legacy_id limit ${batchSize}`,
+    );
+    if (rows.length === 0) return leaves;
+    after = rows[rows.length - 1]!.legacy_id;
+    for (const r of rows) {
+      if (deferred.has(r.legacy_id)) continue;
+      leaves.set(r.legacy_id, leafOf(sessionProjection({ legacyId: r.legacy_id, patientRef: r.patient_ref, practitionerRef: r.practitioner_ref, scheduledStart: r.scheduled_start, scheduledEnd: r.scheduled_end, startedAt: r.started_at, status: r.status, cancelReason: r.cancel_reason, videoBackend: r.video_backend })));
+    }
   }
-  return leaves;
 }
 
 /** A config's non-secret fields (credentials are re-encrypted: their ciphertexts differ by design). */
@@ -122,13 +108,44 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
   };
 }
 
-/** The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). */
-export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
+interface SessionsFingerprint {
+  fingerprint: TableFingerprint;
+  /** The legacy ids S1 loads and those it deferred, for the participants fingerprint. */
+  loaded: ReadonlySet<string>;
+  deferred: ReadonlySet<string>;
+}
+
+/** The sessions' fingerprint by the per-id maps: a CSV export (ids may repeat), or a digest that differs (to name the rows). */
+async function sessionsByLeaves(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<SessionsFingerprint> {
   const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize);
+  const fingerprint = compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize));
+  return { fingerprint, loaded: new Set(sessions.leaves.keys()), deferred: sessions.deferred };
+}
+
+/**
+ * The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). On MySQL the session
+ * digests are first summed while streaming (memory: a batch of rows and the tenant's ids); only when they differ, or the target
+ * holds rows legacy does not, are the per-id maps built to name the differing rows.
+ */
+export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
+  const streamed = legacy.kind === 'mysql' ? await streamedSessionDigests(db, legacy, tenantId, watermark, batchSize) : undefined;
+  const sessions: SessionsFingerprint =
+    streamed?.complete && streamed.legacy.sum === streamed.target.sum
+      ? { loaded: streamed.loaded, deferred: streamed.deferred, fingerprint: {
+          table: 'sessions',
+          legacy: { digest: digestOfSum(streamed.legacy.sum), rows: streamed.legacy.rows },
+          target: { digest: digestOfSum(streamed.target.sum), rows: streamed.target.rows },
+          equal: true,
+          differing: [],
+          // What narrowing costs a healthy table: the one comparison of the whole key range.
+          rangesCompared: 1,
+          changedSinceMigration: [],
+        } }
+      : await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize);
   const configs = await configLeaves(db, legacy, tenantId);
-  const participants = await legacyParticipantLeaves(legacy, tenantId, new Set(sessions.leaves.keys()), batchSize);
+  const participants = await legacyParticipantLeaves(legacy, tenantId, sessions.loaded, batchSize);
   return [
-    compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred)),
+    sessions.fingerprint,
     compare('configs', configs.legacy, configs.target, configs.changed),
     compare('participants', participants, await targetParticipantLeaves(db, tenantId, sessions.deferred)),
   ];

@@ -20,8 +20,13 @@ async function rejectedSessionCounts(db: Database, tenantId: string): Promise<Ma
   return new Map(rows.map((r) => [r.id, Number(r.n)]));
 }
 
-async function loadedLegacyIds(db: Database, tenantId: string): Promise<Set<string>> {
-  const rows = await queryRows<{ legacy_id: string }>(db, sql`select legacy_id from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null`);
+/** Which of a batch's legacy ids are loaded: one indexed lookup per legacy batch, never the tenant's whole id list. */
+async function loadedOf(db: Database, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await queryRows<{ legacy_id: string }>(
+    db,
+    sql`select legacy_id from virtual_sessions where tenant_id = ${tenantId} and legacy_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
+  );
   return new Set(rows.map((r) => r.legacy_id));
 }
 
@@ -32,12 +37,15 @@ async function loadedLegacyIds(db: Database, tenantId: string): Promise<Set<stri
  * for has no watermark, so all its rows are missing.
  */
 export async function checkSessionCounts(db: Database, legacy: LegacySource, tenantId: string, watermark: Date | undefined, batchSize: number): Promise<CheckResult> {
-  const loaded = await loadedLegacyIds(db, tenantId);
   const rejected = await rejectedSessionCounts(db, tenantId);
-  const counted = new Set<string>();
+  // A legacy id repeats only in a CSV export (MySQL's is the primary key): only there are ids remembered.
+  const counted = legacy.kind === 'csv' ? new Set<string>() : undefined;
   const counts = { legacy: 0, loaded: 0, rejected: 0, deferred: 0 };
   const missing: string[] = [];
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
+    const loaded = await loadedOf(db, tenantId, [...new Set(batch.rows.map((row) => (row.id ?? '').trim()))]);
+    // Within the batch too, a loaded id counts once (a later twin is then a reject or missing).
+    const seen = counted ?? new Set<string>();
     for (const row of batch.rows) {
       counts.legacy += 1;
       const id = (row.id ?? '').trim();
@@ -45,8 +53,8 @@ export async function checkSessionCounts(db: Database, legacy: LegacySource, ten
       const when = parseLegacyDatetime(row.scheduledStart);
       const created = parseLegacyDatetime(row.createdAt);
       const at = when.kind === 'ok' ? when.value : created.kind === 'ok' ? created.value : undefined;
-      if (loaded.has(id) && !counted.has(id)) {
-        counted.add(id);
+      if (loaded.has(id) && !seen.has(id)) {
+        seen.add(id);
         counts.loaded += 1;
       } else if (remainingRejects > 0) {
         rejected.set(id, remainingRejects - 1);

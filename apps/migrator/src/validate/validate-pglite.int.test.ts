@@ -1,48 +1,23 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMigrator } from './testing/harness';
+import { DEMO_AS_OF as AS_OF, embeddedAfterS1, runMigrator, type EmbeddedTenant } from './testing/harness';
 
 /**
  * The embedded default (`pnpm demo`, first run): PGlite as the target and the checked-in CSV export as
  * legacy. After S1 alone the counts reconcile, duplicate-id twins included, and the checks that S2 and S3
  * satisfy fail by name.
  */
-const CSV_DIR = fileURLToPath(new URL('../../../../fixtures/legacy/csv', import.meta.url));
-const AS_OF = '2026-11-01T00:00:00.000Z';
-
-interface Expected {
-  legacyMasterKey: string;
-  tenants: { acme: { sessions: { legacy: number; loaded: number; deferred: number; rejected: Record<string, number> } } };
-}
-
+let demo: EmbeddedTenant;
 let work: string;
-let accessPolicy: AccessPolicyStandIn;
-let expected: Expected;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  [work, accessPolicy] = await Promise.all([mkdtemp(join(tmpdir(), 'vc-validate-pglite-')), startAccessPolicyStandIn()]);
-  expected = JSON.parse(await readFile(join(CSV_DIR, 'expected.json'), 'utf8')) as Expected;
-  env = {
-    VC_DATABASE_URL: `pglite:${join(work, 'pg')}`,
-    VC_LEGACY_EXPORT_DIR: CSV_DIR,
-    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
-    VC_KMS: `local:${join(work, 'kms.json')}`,
-    VC_ACCESS_POLICY_URL: accessPolicy.url,
-  };
-  const s0 = await runMigrator(['phase', 's0'], env);
-  expect(s0.code, s0.stderr).toBe(0);
-  const s1 = await runMigrator(['phase', 's1', '--tenant', 'acme', '--as-of', AS_OF, '--max-reject-rate', '0.5'], env);
-  expect(s1.code, s1.stderr).toBe(0);
+  demo = await embeddedAfterS1('vc-validate-pglite-');
+  ({ work, env } = demo);
 }, 300_000);
 
 afterAll(async () => {
-  await accessPolicy?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await demo?.close();
 });
 
 describe('migrator validate on PGlite with the CSV export', { timeout: 180_000 }, () => {
@@ -51,7 +26,7 @@ describe('migrator validate on PGlite with the CSV export', { timeout: 180_000 }
     expect(run.code).toBe(3);
     const report = JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; actual: unknown; samples: string[] }> };
     const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
-    const sessions = expected.tenants.acme.sessions;
+    const sessions = demo.expected.tenants.acme.sessions;
     const rejected = Object.values(sessions.rejected).reduce((a, b) => a + b, 0);
     expect(byId['sessions.reconciled']).toMatchObject({ status: 'pass', actual: { loaded: sessions.loaded, rejected, deferred: sessions.deferred, accounted: sessions.legacy } });
     expect(byId['sessions.status']?.status).toBe('pass');

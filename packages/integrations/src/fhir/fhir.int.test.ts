@@ -67,6 +67,14 @@ describe('FHIR client against the FHIR R4 stand-in', () => {
     expect(await client.findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: randomUUID() })).toBeUndefined();
   });
 
+  it('tells which of many Encounter ids the server holds: created ones, not unknown or deleted ones', async () => {
+    const client = createFhirClient({ baseUrl: fhir.url });
+    const held = await Promise.all([0, 1, 2].map(async () => (await client.createEncounterIfAbsent(encounter(randomUUID()), { system: SESSION_IDENTIFIER_SYSTEM, value: randomUUID() })).ref.slice('Encounter/'.length)));
+    const deleted = await fetch(`${fhir.url}/Encounter/${held[2]}`, { method: 'DELETE' });
+    expect(deleted.ok).toBe(true);
+    expect(await client.existingEncounterIds([...held, 'no-such-encounter'])).toEqual(new Set(held.slice(0, 2)));
+  });
+
   it('adds the identifier to an Encounter that lacks it, so a retry finds it', async () => {
     const client = createFhirClient({ baseUrl: fhir.url });
     const identifier = { system: SESSION_IDENTIFIER_SYSTEM, value: randomUUID() };

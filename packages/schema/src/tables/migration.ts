@@ -1,4 +1,5 @@
 import { bigserial, boolean, index, integer, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { participantRole } from './enums';
 
 /**
  * Migration state lives in its own schema so that `DROP SCHEMA vc_migration CASCADE` after decommission
@@ -97,6 +98,8 @@ export const migrationRejects = vcMigration.table(
     reason: text('reason').notNull(),
     detail: text('detail'),
     raw: jsonb('raw').$type<Record<string, unknown>>(),
+    /** Where the row sits in its source when the legacy id cannot tell it (`VirtualSession.csv:12`): two rows, two rejects. */
+    source: text('source'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [
@@ -154,6 +157,29 @@ export const encounterBackfills = vcMigration.table(
     backfilledAt: ts('backfilled_at').notNull().defaultNow(),
   },
   (t) => [index('encounter_backfills_tenant_idx').on(t.tenantId)],
+);
+
+/**
+ * S4's participant refold, staged: each AuditLog batch's partial aggregates merge into one row per
+ * (session, actor), so memory stays one batch whatever the tenant's history; the difference against
+ * `session_participants` is then written in SQL and the tenant's rows here are deleted. `warnings` holds
+ * one code per folded event and code, counted only for participants the refold changes.
+ */
+export const participantRefolds = vcMigration.table(
+  'participant_refolds',
+  {
+    tenantId: text('tenant_id').notNull(),
+    stepId: text('step_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
+    participantRef: text('participant_ref').notNull(),
+    role: participantRole('role').notNull(),
+    displayName: text('display_name'),
+    firstJoinedAt: ts('first_joined_at'),
+    lastLeftAt: ts('last_left_at'),
+    joinCount: integer('join_count').notNull(),
+    warnings: jsonb('warnings').$type<string[]>().notNull().default([]),
+  },
+  (t) => [primaryKey({ name: 'participant_refolds_pk', columns: [t.tenantId, t.stepId, t.sessionId, t.participantRef] })],
 );
 
 export type MigrationRun = typeof migrationRuns.$inferSelect;

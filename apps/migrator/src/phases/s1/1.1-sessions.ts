@@ -33,7 +33,7 @@ function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
     rawByRecord.set(record, raw);
     const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf });
     if (mapping.kind === 'deferred') out.deferred += 1;
-    else if (mapping.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw });
+    else if (mapping.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw, source: batch.locations?.[i] });
     else {
       const load = sessionLoad(mapping.session, record, mapping.warnings);
       const seen = out.loads.get(load.session.legacyId);

@@ -1,7 +1,7 @@
 import { parseLegacyDatetime, tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
 import { storableReject } from '../../engine/storable-reject';
 import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyRow } from '../../legacy/types';
+import type { LegacyBatch, LegacyRow } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
 import { sessionId } from '../s1/ids';
@@ -62,10 +62,12 @@ function skippingKnownRejects(ctx: StepContext): StepContext {
       const known = await ctx.query<{ legacy_key: string; reason: string }>(
         `select legacy_key, reason from vc_migration.rejects
           where tenant_id = $1 and legacy_key = any($2::text[]) and not (phase = $3 and step_id = $4)`,
-        [ctx.tenantId, [...new Set(rejects.map((r) => r.legacyKey))], ctx.phase, ctx.stepId],
+        [ctx.tenantId, [...new Set(rejects.flatMap((r) => (r.source ? [r.legacyKey, `${r.legacyKey}@${r.source}`] : [r.legacyKey])))], ctx.phase, ctx.stepId],
       );
       const seen = new Set(known.map((k) => `${k.legacy_key}\u0000${k.reason}`));
-      return ctx.commit({ ...batch, rejects: rejects.filter((r) => !seen.has(`${r.legacyKey}\u0000${r.reason}`)) });
+      // A row whose id repeats in a CSV export was recorded under its location (see insertRejects).
+      const isKnown = (r: RejectInput) => seen.has(`${r.legacyKey}\u0000${r.reason}`) || (r.source !== undefined && seen.has(`${r.legacyKey}@${r.source}\u0000${r.reason}`));
+      return ctx.commit({ ...batch, rejects: rejects.filter((r) => !isKnown(r)) });
     },
   };
 }
@@ -87,7 +89,7 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, o
   if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
   const stage = stageOf(checkpoint.cursor);
   if (stage === 'sessions' && !(await syncSessions(ctx, checkpoint, watermark))) return;
-  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx))) return;
+  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx, stage === 'participants' ? checkpoint.cursor : null))) return;
   if (upTo(stage, 'ends')) {
     // New leaves may move the inferred end of any session legacy never ended (S1 1.5's rule, again).
     const afterId = stage === 'ends' ? (checkpoint.cursor?.afterId as string | undefined) : undefined;
@@ -141,6 +143,17 @@ async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<
   return loads.filter((l) => !storedAt.has(l.session.legacyId) || storedAt.get(l.session.legacyId)! < l.session.updatedAt.getTime());
 }
 
+function duplicateLegacyId(load: DeltaLoad, batch: LegacyBatch): RejectInput {
+  const i = batch.ordinals.indexOf(load.sourceRecord);
+  return {
+    legacyKey: `${load.session.legacyId}#${load.sourceRecord}`,
+    reason: 'duplicate_legacy_id',
+    detail: 'another row has the same legacy id and a later updatedAt (export glitch); that row was loaded',
+    raw: { ...batch.rows[i] },
+    source: batch.locations?.[i],
+  };
+}
+
 /**
  * The sessions pass; false when interrupted (the next run resumes after the last committed batch).
  * `written` and the warnings count only the rows this run changes: a sync that finds nothing new (4.3
@@ -158,14 +171,18 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
       if (mapped.kind === 'reject') {
         // S1 1.1's key for the same row: a row both reject is one reject (see skippingKnownRejects).
-        rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row } });
+        rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row }, source: batch.locations?.[i] });
         return;
       }
       const s = mapped.session;
       const seen = latest.get(s.legacyId);
-      // Two rows with one id in a batch: one upsert statement may not touch a row twice; the latest wins.
-      if (!seen || seen.session.updatedAt < s.updatedAt) {
-        latest.set(s.legacyId, { id: sessionId(s.tenantId, s.legacyId, s.externalId), session: s, sourceRecord: batch.ordinals[i]!, warnings: mapped.warnings });
+      const load = { id: sessionId(s.tenantId, s.legacyId, s.externalId), session: s, sourceRecord: batch.ordinals[i]!, warnings: mapped.warnings };
+      // Two rows with one id in a batch (a CSV export glitch): the latest wins, the other is rejected as S1 does.
+      if (!seen) latest.set(s.legacyId, load);
+      else {
+        const [kept, displaced] = seen.session.updatedAt < s.updatedAt ? [load, seen] : [seen, load];
+        latest.set(s.legacyId, kept);
+        rejects.push(duplicateLegacyId(displaced, batch));
       }
     });
     const settled = await settleExternalIds(ctx, [...latest.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: { ...batch.rows[batch.ordinals.indexOf(l.sourceRecord)] } })));

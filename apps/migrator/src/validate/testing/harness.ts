@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateLegacyData, loadIntoMysql } from '@vc/fixtures';
+import { startAccessPolicyStandIn } from '@vc/integrations/access-policy';
 import mysql from 'mysql2/promise';
 
 /**
@@ -162,4 +164,57 @@ export function phiHits(texts: ReadonlyArray<{ path: string; text: string }>, se
     });
   }
   return hits;
+}
+
+/** The checked-in CSV export (the embedded default's legacy, `pnpm demo`) and the as-of its expected counts are for. */
+export const DEMO_CSV_DIR = fileURLToPath(new URL('../../../../../fixtures/legacy/csv', import.meta.url));
+export const DEMO_AS_OF = '2026-11-01T00:00:00.000Z';
+
+/** What the checked-in export's `expected.json` says of tenant acme's sessions (and the legacy master key). */
+export interface DemoExpected {
+  legacyMasterKey: string;
+  tenants: { acme: { sessions: { legacy: number; loaded: number; deferred: number; rejected: Record<string, number> } } };
+}
+
+export interface EmbeddedTenant {
+  /** The work directory (removed by `close`): the PGlite data, the keyring, whatever the test writes. */
+  work: string;
+  /** The PGlite data directory (`VC_DATABASE_URL=pglite:<pgDir>`). */
+  pgDir: string;
+  env: Record<string, string>;
+  expected: DemoExpected;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded default after a first S1 of tenant acme, as `pnpm demo` leaves it: PGlite as the target in
+ * a fresh work directory, the checked-in CSV export as legacy, the local keyring, an access-policy stand-in.
+ * `extraEnv` is added to every run's environment (`VC_OPERATOR`, …).
+ */
+export async function embeddedAfterS1(prefix: string, extraEnv: Readonly<Record<string, string>> = {}): Promise<EmbeddedTenant> {
+  const [work, accessPolicy] = await Promise.all([mkdtemp(join(tmpdir(), prefix)), startAccessPolicyStandIn()]);
+  const close = async () => {
+    await accessPolicy.close();
+    await rm(work, { recursive: true, force: true });
+  };
+  try {
+    const expected = JSON.parse(await readFile(join(DEMO_CSV_DIR, 'expected.json'), 'utf8')) as DemoExpected;
+    const pgDir = join(work, 'pg');
+    const env = {
+      VC_DATABASE_URL: `pglite:${pgDir}`,
+      VC_LEGACY_EXPORT_DIR: DEMO_CSV_DIR,
+      VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+      VC_KMS: `local:${join(work, 'kms.json')}`,
+      VC_ACCESS_POLICY_URL: accessPolicy.url,
+      ...extraEnv,
+    };
+    for (const args of [['phase', 's0'], ['phase', 's1', '--tenant', 'acme', '--as-of', DEMO_AS_OF, '--max-reject-rate', '0.5']]) {
+      const run = await runMigrator(args, env);
+      if (run.code !== 0) throw new Error(`migrator ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+    }
+    return { work, pgDir, env, expected, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

@@ -1,0 +1,192 @@
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { csvField, loadIntoMysql } from '@vc/fixtures';
+import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
+import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
+import { startKongAdminStandIn, type KongAdminStandIn } from '@vc/integrations/kong';
+import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import fc from 'fast-check';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEGACY_TABLES } from '../../legacy/tables';
+import { runInProcess } from './testing/in-process-cli';
+import { exportCsv } from './testing/legacy-mutations';
+
+/**
+ * Legacy rows changed or added after S1 with hostile values never stop a tenant's S4 delta sync: each
+ * bad row is rejected with a reason code and its raw row, every other one lands, and the good rows land
+ * exactly. Legacy's schema drifted from the DDL (wider refs, no unique externalId, text datetimes in
+ * AuditLog), so the MariaDB here is altered the same way. On MariaDB and on a CSV export (where a
+ * legacy id can also repeat).
+ */
+const AS_OF = '2026-11-01T00:00:00Z';
+const LATER = '2026-12-01T00:00:00Z';
+const EXTERNAL = '0d6b2c7e-5f1a-4c3b-8e2d-7a9f1b3c5d01';
+const EDITED = '2026-11-10 09:00:00';
+
+let legacy: TestMysqlDatabase;
+let mariadb: mysql.Connection;
+let target: TestDatabase;
+let client: pg.Client;
+let fhir: FhirStandIn;
+let kong: KongAdminStandIn;
+let work: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  [legacy, target, fhir, work] = await Promise.all([createTestMysqlDatabase('vc_s4hostile'), createTestDatabase(), startFhirStandIn(), mkdtemp(join(tmpdir(), 'vc-s4-hostile-'))]);
+  const { expected } = await loadIntoMysql(legacy.url, { tenants: 1, sessions: 5, auditPerSession: 1, seed: 15, asOf: new Date(AS_OF), databases: legacy.databases });
+  mariadb = await mysql.createConnection(legacy.url);
+  await mariadb.query('ALTER TABLE VirtualSession DROP INDEX idx_VirtualSession_tenantId_patientRef, MODIFY patientRef TEXT NULL, MODIFY practitionerRef TEXT NULL, DROP INDEX uq_VirtualSession_externalId');
+  await mariadb.query('ALTER TABLE AuditLog MODIFY actorRef TEXT NULL, MODIFY actorDisplay TEXT NULL, MODIFY occurredAt VARCHAR(40) NULL');
+  kong = await startKongAdminStandIn({ initial: { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://dc.internal:8080', routes: [{ name: 'legacy', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }] }] } });
+  env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}`, VC_FHIR_BASE_URL: fhir.url, VC_KONG_ADMIN_URL: kong.url };
+  client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+}, 120_000);
+
+afterAll(async () => {
+  await client?.end();
+  await mariadb?.end();
+  await Promise.all([target?.drop(), legacy?.drop(), fhir?.close(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+});
+
+type Row = Record<string, string | null>;
+const session = (tenant: string, overrides: Row = {}): Row => ({
+  tenantId: tenant, externalId: null, patientRef: 'Patient/p-1', practitionerRef: 'Practitioner/d-1', scheduledStart: '2026-10-01 10:00:00', scheduledEnd: '2026-10-01 10:30:00',
+  startedAt: '2026-10-01 10:00:00', endedAt: '2026-10-01 10:25:00', status: 'completed', videoBackend: 'jitsi', roomName: null, cancelReason: null, encounterRef: null,
+  createdAt: '2026-09-01 08:00:00', updatedAt: '2026-09-01 08:00:00', ...overrides,
+});
+const event = (tenant: string, entityId: string, overrides: Row = {}): Row => ({
+  tenantId: tenant, entityType: 'VirtualSession', entityId, action: 'participant.joined', actorRef: 'Practitioner/d-1', actorDisplay: null, payload: null, occurredAt: '2026-10-01 10:01:00', ...overrides,
+});
+
+async function insert(table: 'VirtualSession' | 'AuditLog', rows: Row[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const row of rows) ids.push(String((await mariadb.query<mysql.ResultSetHeader>(`INSERT INTO ${table} SET ?`, [row]))[0].insertId));
+  return ids;
+}
+
+// Hostile values: any unicode (lone surrogates included), NUL, huge strings, bad datetimes, bad JSON.
+const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constant(''), fc.constant(null), fc.string({ maxLength: 4 }).map((s) => `${s}\u0000`), fc.nat(2).map((n) => 'x'.repeat(1000 + n * 4000)));
+const date = fc.oneof(fc.constant('2026-11-20 10:00:00'), fc.constant('2026-12-24 10:00:00'), fc.constant('0000-00-00 00:00:00'), fc.string({ unit: 'binary', maxLength: 10 }), fc.constant(null));
+const hostileSession = fc.record({
+  externalId: fc.oneof(fc.constant(null), fc.constant(EXTERNAL), fc.uuid()),
+  patientRef: text, practitionerRef: text, cancelReason: text, scheduledStart: date,
+  // A DATETIME column in legacy: an end before the start, or none, is as odd as it gets.
+  endedAt: fc.constantFrom('2026-11-20 10:25:00', '2026-09-30 09:00:00', null),
+  status: fc.constantFrom('completed', 'cancelled', 'in_progress', '??', 'ended\u0000'),
+});
+const hostileEvent = fc.record({
+  // Of a session S1 loaded, of none (orphan), or of the good session added after S1.
+  entity: fc.constantFrom('old', 'orphan', 'new'),
+  action: fc.constantFrom('participant.joined', 'participant.left'),
+  actorRef: fc.oneof(text, fc.constantFrom('Practitioner/d-1', 'Patient/p-1', 'RelatedPerson/rp-9')),
+  actorDisplay: text,
+  payload: fc.oneof(fc.constant(null), fc.constant('{"role":"interpreter"}'), fc.constant('{"role":'), fc.constant('[1,'), fc.string({ unit: 'binary', maxLength: 8 })),
+  occurredAt: date,
+});
+const hostile = fc.record({ sessions: fc.array(hostileSession, { minLength: 1, maxLength: 5 }), events: fc.array(hostileEvent, { minLength: 1, maxLength: 6 }), twins: fc.integer({ min: 1, max: 2 }) });
+type Hostile = typeof hostile extends fc.Arbitrary<infer T> ? T : never;
+
+const phase = (tenant: string, source: Record<string, string>, ...args: string[]) =>
+  runInProcess([...args, '--tenant', tenant, '--max-reject-rate', '1', '--json'], { ...env, ...source });
+
+async function rejectsOf(tenant: string) {
+  return (await client.query<{ legacy_key: string; reason: string; raw: Record<string, unknown> }>(`select legacy_key, reason, raw from vc_migration.rejects where tenant_id = $1 and phase = 's4'`, [tenant])).rows;
+}
+
+/**
+ * One property run: a tenant with two good sessions and their history goes through S1; legacy then gets
+ * hostile sessions and events, a good new session and a good later join; S4 runs. `csv` gives the export
+ * directory to read from (both times), with `twins` extra lines repeating a hostile row (its legacy id, a later updatedAt).
+ */
+async function scenario(tenant: string, input: Hostile, csv?: string): Promise<void> {
+  const [old, spare] = await insert('VirtualSession', [session(tenant), session(tenant, { patientRef: 'Patient/p-2' })]);
+  await insert('AuditLog', [event(tenant, old!), event(tenant, old!, { action: 'participant.left', occurredAt: '2026-10-01 10:20:00' }), event(tenant, spare!)]);
+  const source = (when: string): Record<string, string> => (csv ? { VC_LEGACY_EXPORT_DIR: join(csv, when) } : { VC_LEGACY_DATABASE_URL: legacy.url });
+  if (csv) await exportCsv(legacy.url, join(csv, 'before'));
+  const s1 = await phase(tenant, source('before'), 'phase', 's1', '--as-of', AS_OF);
+  expect(s1.code, s1.error).toBe(0);
+
+  // After S1: edits and new rows, all updated after the watermark so the delta sync reads them.
+  const bad = await insert('VirtualSession', input.sessions.map((s) => session(tenant, { ...s, createdAt: EDITED, updatedAt: EDITED })));
+  const [good] = await insert('VirtualSession', [session(tenant, { patientRef: 'Patient/p-good', scheduledStart: '2026-11-20 10:00:00', scheduledEnd: '2026-11-20 10:30:00', startedAt: '2026-11-20 10:02:00', endedAt: '2026-11-20 10:28:00', createdAt: EDITED, updatedAt: EDITED })]);
+  const entity = { old: old!, orphan: '999999', new: good! };
+  const badEvents = await insert('AuditLog', input.events.map((e) => event(tenant, entity[e.entity], { action: e.action, actorRef: e.actorRef, actorDisplay: e.actorDisplay, payload: e.payload, occurredAt: e.occurredAt })));
+  await insert('AuditLog', [
+    event(tenant, old!, { actorRef: 'RelatedPerson/rp-good', occurredAt: '2026-10-01 10:05:00' }),
+    event(tenant, old!, { actorRef: 'RelatedPerson/rp-good', action: 'participant.left', occurredAt: '2026-10-01 10:15:00' }),
+  ]);
+  // Each source row: its legacy id and how many times the source holds it (a CSV twin repeats one).
+  const lines = new Map(bad.map((id) => [id, 1]));
+  if (csv) {
+    await exportCsv(legacy.url, join(csv, 'after'));
+    const columns = LEGACY_TABLES.VirtualSession.columns;
+    for (let i = 0; i < input.twins; i += 1) {
+      const id = bad[i % bad.length]!;
+      // The same row again, edited later: loaded twice or rejected twice for one reason, unless the edit decides.
+      const twin = session(tenant, { ...input.sessions[i % bad.length]!, createdAt: EDITED, updatedAt: `2026-11-1${i + 1} 09:00:00` });
+      await appendFile(join(csv, 'after', 'VirtualSession.csv'), `${columns.map((c) => csvField(c === 'id' ? id : (twin[c] ?? null))).join(',')}\n`);
+      lines.set(id, lines.get(id)! + 1);
+    }
+    // An older twin of the good row: the good row still wins, the twin is rejected.
+    const stale = session(tenant, { patientRef: 'Patient/p-stale', createdAt: EDITED, updatedAt: '2026-11-09 09:00:00' });
+    await appendFile(join(csv, 'after', 'VirtualSession.csv'), `${columns.map((c) => csvField(c === 'id' ? good! : (stale[c] ?? null))).join(',')}\n`);
+    lines.set(good!, 2);
+  }
+
+  const s4 = await phase(tenant, source('after'), 'phase', 's4', '--as-of', LATER, '--service-upstream', 'http://vc.internal:8080');
+  expect(s4.code, s4.error).toBe(0);
+  const report = JSON.parse(s4.stdout) as { steps: Array<{ id: string; status: string; rejected: number }> };
+  expect(report.steps.map((s) => [s.id, s.status])).toEqual([['4.1', 'done'], ['4.2', 'done'], ['4.3', 'done']]);
+
+  // Every reject names its reason and keeps its raw row; one reject row per rejected source row.
+  const rejects = await rejectsOf(tenant);
+  expect(rejects.length).toBe(report.steps[0]!.rejected + report.steps[2]!.rejected);
+  for (const r of rejects) {
+    expect(r.reason).toMatch(/^[a-z_]+$/);
+    expect(typeof r.raw.id).toBe('string');
+  }
+  const rejectedRows = (id: string, table: 'VirtualSession' | 'AuditLog') => rejects.filter((r) => String(r.raw.id).trim() === id && (table === 'AuditLog') === ('entityId' in r.raw)).length;
+  const loaded = new Map((await client.query<{ legacy_id: string; patient_ref: string; status: string; started_at: Date | null; ended_at: Date | null }>(`select legacy_id, patient_ref, status::text, started_at, ended_at from virtual_sessions where tenant_id = $1`, [tenant])).rows.map((r) => [r.legacy_id, r]));
+  // Each hostile session row is loaded or rejected: the id's loaded row plus its rejects are its source rows.
+  for (const [id, times] of lines) expect({ id, rows: (loaded.has(id) ? 1 : 0) + rejectedRows(id, 'VirtualSession') }).toEqual({ id, rows: times });
+  // Each hostile event is folded into a participant of its session, or rejected.
+  const participants = new Set((await client.query<{ k: string }>(`select s.legacy_id || ' ' || p.participant_ref as k from session_participants p join virtual_sessions s on s.id = p.session_id where p.tenant_id = $1`, [tenant])).rows.map((r) => r.k));
+  badEvents.forEach((id, i) => {
+    const e = input.events[i]!;
+    const folded = participants.has(`${entity[e.entity]} ${(e.actorRef ?? '').trim()}`);
+    expect({ id, outcome: rejectedRows(id, 'AuditLog') > 0 || folded }).toEqual({ id, outcome: true });
+  });
+  // The good rows land exactly.
+  expect(loaded.get(good!)).toEqual({ legacy_id: good, patient_ref: 'Patient/p-good', status: 'ended', started_at: new Date('2026-11-20T10:02:00Z'), ended_at: new Date('2026-11-20T10:28:00Z') });
+  const care = await client.query(
+    `select p.role::text, p.join_count, p.first_joined_at, p.last_left_at from session_participants p join virtual_sessions s on s.id = p.session_id where s.tenant_id = $1 and s.legacy_id = $2 and p.participant_ref = 'RelatedPerson/rp-good'`,
+    [tenant, old],
+  );
+  expect(care.rows).toEqual([{ role: 'caregiver', join_count: 1, first_joined_at: new Date('2026-10-01T10:05:00Z'), last_left_at: new Date('2026-10-01T10:15:00Z') }]);
+}
+
+describe('property: hostile legacy rows after S1 never stop S4; each is rejected with its raw row or lands', () => {
+  let n = 0;
+  it('on MariaDB', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile, async (input) => scenario(`s4h-mysql-${(n += 1)}`, input)),
+      // Few runs, no long shrinking: each is an S1 and an S4.
+      { numRuns: 3, seed: 1517, endOnFailure: true },
+    );
+  }, 240_000);
+
+  it('on a CSV export, with repeated legacy ids', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile, async (input) => {
+        const dir = await mkdtemp(join(work, 'csv-'));
+        await scenario(`s4h-csv-${(n += 1)}`, input, dir);
+      }),
+      { numRuns: 3, seed: 1518, endOnFailure: true },
+    );
+  }, 240_000);
+});
