@@ -57,7 +57,7 @@ describe.each(drivers)('schema on $name', ({ open }) => {
     expect(tables.map((r) => r.name)).toEqual([
       'public.billing_events', 'public.idempotency_keys', 'public.outbox', 'public.session_audit_events',
       'public.session_participants', 'public.tenant_virtual_care_configs', 'public.virtual_sessions',
-      'vc_migration.cutovers', 'vc_migration.encounter_backfills', 'vc_migration.id_map', 'vc_migration.ledger', 'vc_migration.plan_items', 'vc_migration.plans', 'vc_migration.rejects', 'vc_migration.runs', 'vc_migration.step_checkpoints', 'vc_migration.validations',
+      'vc_migration.cutovers', 'vc_migration.encounter_backfills', 'vc_migration.id_map', 'vc_migration.ledger', 'vc_migration.participant_refolds', 'vc_migration.plan_items', 'vc_migration.plans', 'vc_migration.rejects', 'vc_migration.runs', 'vc_migration.step_checkpoints', 'vc_migration.validations',
     ]);
   });
 
