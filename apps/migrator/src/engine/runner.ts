@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '@vc/schema';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { MigratorConfig } from '../config';
+import { unreachableError } from '../driver-errors';
 import { ExitError } from '../exit-error';
 import { lockTenantPhase } from './lock';
 import { createStepProgress } from './progress';
@@ -283,7 +284,9 @@ async function runStep(
     if (options.dryRun) scratch.set(`checkpoint:${step.id}`, state);
     progress.finish(true, `${state.read} read, ${state.written} written, ${state.rejected} rejected${state.deferred ? `, ${state.deferred} deferred` : ''}`);
     return reportOf(key, state, 'done');
-  } catch (error) {
+  } catch (thrown) {
+    // An unreachable server is the environment's fault, not the step's: exit 2 naming the variable.
+    const error = unreachableError(thrown, input.config) ?? thrown;
     const message = messageOf(error);
     // Bad usage or config (a setting a client needs is unset) is no step failure: the run ends with exit 2.
     if (error instanceof ExitError && error.exitCode === 2) {
