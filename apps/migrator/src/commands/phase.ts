@@ -10,6 +10,7 @@ import { noteStepCounts } from '../ledger/invocation';
 import { printJson, printText } from '../output';
 import { PHASE_IDS, loadPhase } from '../phases';
 import { withCommandContext } from './context';
+import { checkSummaryFlag, reportPhaseEnd } from './phase-end';
 import { checkPhaseFlags } from './phase-flags';
 import { addRunOptions, parseRunOptions, type RawRunOptions } from './run-options';
 
@@ -91,6 +92,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
     const phase = phases.find((p) => p.id === phaseId.toLowerCase()) ?? (await loadPhase(phaseId));
     const options = parseRunOptions(raw, new Date());
     checkPhaseFlags(phase, undefined, raw, options);
+    checkSummaryFlag(raw);
     if (phase.prepare && options.dryRun) throw new ExitError(2, `phase ${phase.id} only ensures things idempotently; it has nothing to preview with --dry-run`);
     const stop = stopOnSignals();
     try {
@@ -100,6 +102,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: spinnerFits() } });
       }, phase.requires);
       noteStepCounts(summary.steps);
+      await reportPhaseEnd(summary, raw);
       if (raw.json) printJson(summary);
       else printSummary(summary);
       if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);

@@ -13,6 +13,7 @@ export function addRunOptions(command: Command): Command {
     .option('--as-of <iso>', 'sessions starting before this instant are historical (default: now)')
     .option('--restart-step <id>', 'forget this step\'s checkpoint (and the later ones\') and run it again')
     .addOption(new Option('--max-reject-rate <fraction>', 'fail a step whose rejected/read exceeds this').default('0.01'))
+    .option('--summary <file>', 'also write the end-of-phase step table to FILE.md, FILE.json or FILE.csv (format from the extension)')
     .option('--json', 'print one JSON summary on stdout (progress and logs go to stderr)');
 }
 
@@ -52,12 +53,14 @@ export interface RawRunOptions {
   asOf?: string;
   restartStep?: string;
   maxRejectRate: string;
+  /** `--summary FILE.{md,json,csv}`: the end-of-phase table, also as a file. */
+  summary?: string;
   [extra: string]: unknown;
 }
 
 /** Validates the flags; a bad one is a usage error (exit 2) naming it and the form expected. */
 export function parseRunOptions(raw: RawRunOptions, now: Date): RunOptions {
-  const { tenant: _t, allTenants: _a, json: _j, dryRun, batchSize, concurrency, asOf, restartStep, maxRejectRate, ...extra } = raw;
+  const { tenant: _t, allTenants: _a, json: _j, summary: _s, dryRun, batchSize, concurrency, asOf, restartStep, maxRejectRate, ...extra } = raw;
   const asOfDate = parseAsOf(asOf, now);
   const rate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(maxRejectRate) ? Number(maxRejectRate) : NaN;
   if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(maxRejectRate)}`);

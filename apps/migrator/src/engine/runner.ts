@@ -183,6 +183,7 @@ function reportOf(key: StepKey, cp: SavedCheckpoint, status: StepReport['status'
     deferred: cp.deferred,
     warnings: sumOf(cp.warnings),
     durationMs: Math.round(cp.durationMs),
+    facts: cp.facts,
     ...(error ? { error } : {}),
   };
 }

@@ -217,5 +217,7 @@ export interface StepReport {
   deferred: number;
   warnings: number;
   durationMs: number;
+  /** The step's own findings (S0 actions, S3 consent tallies, S4 Kong plan, 1.2 backends…): counts and ids, never PHI. */
+  facts: Readonly<Record<string, unknown>>;
   error?: string;
 }
