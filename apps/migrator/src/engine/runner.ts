@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { DatabaseHandle } from '@vc/schema';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -9,7 +8,8 @@ import { lockTenantPhase } from './lock';
 import { createStepProgress } from './progress';
 import type { ServiceRegistry } from './services';
 import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
-import { queryOf, withTransaction } from './tx';
+import { recordingServices } from './recorders';
+import { queryOf, withRolledBackTransaction, withTransaction } from './tx';
 import type { Batch, Phase, PhaseId, RunOptions, Step, StepContext, StepReport } from './types';
 
 export interface RunPhaseInput {
@@ -41,6 +41,8 @@ export interface PhaseSummary {
   rejects: Record<string, number>;
   warnings: Record<string, number>;
   errors?: Array<{ tenant: string; step: string; message: string }>;
+  /** Dry runs: the outside calls that would change something, recorded instead of sent, by `system.operation`. */
+  wouldSend?: Record<string, number>;
 }
 
 const addCounts = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
@@ -106,7 +108,10 @@ async function runTenants(input: RunPhaseInput): Promise<TenantOutcome[]> {
  * already `done` is skipped; a failed step stops that tenant's phase (later steps build on it) and the
  * other tenants go on. Returns the summary; the caller maps its status to the exit code.
  */
-export async function runPhase(input: RunPhaseInput): Promise<PhaseSummary> {
+export async function runPhase(given: RunPhaseInput): Promise<PhaseSummary> {
+  // A dry run's outside calls that would change something are recorded, not sent (engine/recorders.ts).
+  const recorder = given.options.dryRun ? recordingServices(given.services) : undefined;
+  const input = recorder ? { ...given, services: recorder } : given;
   const outcomes = await runTenants(input);
   const summary: PhaseSummary = {
     phase: input.phase.id,
@@ -124,52 +129,58 @@ export async function runPhase(input: RunPhaseInput): Promise<PhaseSummary> {
   }
   const errors = outcomes.flatMap((o) => o.errors);
   if (errors.length > 0) summary.errors = errors;
+  if (recorder) summary.wouldSend = { ...recorder.counts };
   return summary;
 }
 
+/**
+ * One tenant's phase under its (tenant, phase) lock. A dry run is the same code inside a transaction
+ * that is rolled back (engine/rehearsal.ts): it takes the lock too, because its writes, short-lived as
+ * they are, would otherwise hold row locks a real run of the same tenant waits on.
+ */
 async function runTenant(input: RunPhaseInput, tenantId: string): Promise<TenantOutcome> {
+  const lock = await lockTenantPhase(input.handle, tenantId, input.phase.id);
+  try {
+    if (!input.options.dryRun) return await runTenantSteps(input, tenantId, lock.lost);
+    return await withRolledBackTransaction(input.handle, (rehearsal) => runTenantSteps({ ...input, handle: rehearsal }, tenantId, lock.lost));
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: AbortSignal | undefined): Promise<TenantOutcome> {
   const { phase, options, handle } = input;
   const query = queryOf(handle);
   const outcome: TenantOutcome = { reports: [], status: 'done', rejects: {}, warnings: {}, errors: [] };
-  // A dry run writes nothing, so it cannot disturb a real run and takes no lock.
-  const lock = options.dryRun ? undefined : await lockTenantPhase(handle, tenantId, phase.id);
-  try {
-    const steps = phase.steps;
-    if (options.restartStep !== undefined) {
-      const from = steps.findIndex((s) => s.id === options.restartStep);
-      if (from < 0) throw new ExitError(2, `--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
-      if (!options.dryRun) await resetSteps(query, tenantId, phase.id, steps.slice(from).map((s) => s.id));
-    }
-    let runId: string = randomUUID();
-    if (!options.dryRun) {
-      await closeAbandonedRuns(query, tenantId, phase.id);
-      runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() });
-    }
-    const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
-    const dryRejects: Record<string, number> = {};
-    for (const step of steps) {
-      const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, dryRejects, lock?.lost);
-      outcome.reports.push(report);
-      if (report.status === 'failed') {
-        outcome.status = 'failed';
-        outcome.errors.push({ tenant: tenantId, step: step.id, message: report.error ?? 'failed' });
-        break;
-      }
-      if (report.status === 'interrupted') {
-        outcome.status = 'interrupted';
-        break;
-      }
-    }
-    outcome.rejects = options.dryRun ? dryRejects : await rejectCounts(query, tenantId, phase.id);
-    for (const step of steps) {
-      const cp = options.dryRun ? (scratch.get(`checkpoint:${step.id}`) as SavedCheckpoint | undefined) : await loadCheckpoint(query, { tenantId, phase: phase.id, stepId: step.id });
-      if (cp) addCounts(outcome.warnings, cp.warnings);
-    }
-    if (!options.dryRun) await finishRun(query, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
-    return outcome;
-  } finally {
-    await lock?.release();
+  const steps = phase.steps;
+  if (options.restartStep !== undefined) {
+    const from = steps.findIndex((s) => s.id === options.restartStep);
+    if (from < 0) throw new ExitError(2, `--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
+    await resetSteps(query, tenantId, phase.id, steps.slice(from).map((s) => s.id));
   }
+  await closeAbandonedRuns(query, tenantId, phase.id);
+  const runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() });
+  const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
+  for (const step of steps) {
+    const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, lockLost);
+    outcome.reports.push(report);
+    if (report.status === 'failed') {
+      outcome.status = 'failed';
+      outcome.errors.push({ tenant: tenantId, step: step.id, message: report.error ?? 'failed' });
+      break;
+    }
+    if (report.status === 'interrupted') {
+      outcome.status = 'interrupted';
+      break;
+    }
+  }
+  outcome.rejects = await rejectCounts(query, tenantId, phase.id);
+  for (const step of steps) {
+    const cp = await loadCheckpoint(query, { tenantId, phase: phase.id, stepId: step.id });
+    if (cp) addCounts(outcome.warnings, cp.warnings);
+  }
+  await finishRun(query, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
+  return outcome;
 }
 
 function reportOf(key: StepKey, cp: SavedCheckpoint, status: StepReport['status'], error?: string): StepReport {
@@ -210,25 +221,19 @@ async function runStep(
   step: Step,
   runId: string,
   scratch: Map<string, unknown>,
-  dryRejects: Record<string, number>,
   lockLost?: AbortSignal,
 ): Promise<StepReport> {
   const { handle, options, log } = input;
   const query = queryOf(handle);
   const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
-  if (saved.status === 'done' && !step.rerunWhenDone) {
-    if (options.dryRun) scratch.set(`checkpoint:${step.id}`, saved);
-    return reportOf(key, saved, 'skipped');
-  }
+  if (saved.status === 'done' && !step.rerunWhenDone) return reportOf(key, saved, 'skipped');
   const label = `${key.phase} ${key.tenantId} ${step.id} ${step.title}`;
   const progress = createStepProgress(label, input.progress);
   const startedAt = Date.now();
   const fresh = saved.status === 'done';
   let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
   const base = fresh ? EMPTY_CHECKPOINT : saved;
-  const persist = async (cp: SavedCheckpoint) => {
-    if (!options.dryRun) await saveCheckpoint(query, key, cp, runId);
-  };
+  const persist = (cp: SavedCheckpoint) => saveCheckpoint(query, key, cp, runId);
   await persist(state);
 
   const ctx: StepContext = {
@@ -249,15 +254,11 @@ async function runStep(
       // Without the lock a second run may be under way: commit nothing more.
       lockLost?.throwIfAborted();
       const next = applyBatch(state, batch);
-      if (options.dryRun) {
-        for (const r of batch.rejects ?? []) dryRejects[r.reason] = (dryRejects[r.reason] ?? 0) + 1;
-      } else {
-        await withTransaction(handle, async (tx) => {
-          if (batch.write) await batch.write(tx);
-          await insertRejects(tx, key, batch.rejects ?? []);
-          await saveCheckpoint(tx.query, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
-        });
-      }
+      await withTransaction(handle, async (tx) => {
+        if (batch.write) await batch.write(tx);
+        await insertRejects(tx, key, batch.rejects ?? []);
+        await saveCheckpoint(tx.query, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
+      });
       state = next;
     },
     progress: (done, total) => progress.update(done, total),
@@ -282,7 +283,6 @@ async function runStep(
     }
     state = { ...state, status: 'done', finishedAt: new Date() };
     await persist(state);
-    if (options.dryRun) scratch.set(`checkpoint:${step.id}`, state);
     progress.finish(true, `${state.read} read, ${state.written} written, ${state.rejected} rejected${state.deferred ? `, ${state.deferred} deferred` : ''}`);
     return reportOf(key, state, 'done');
   } catch (thrown) {

@@ -44,17 +44,3 @@ export async function reEncryptCredentials(kms: Kms, legacy: LegacyKeySource, te
     plaintext.fill(0);
   }
 }
-
-/**
- * What a dry run can check without KMS: that a master-key blob decrypts (the plaintext is dropped at
- * once). A KMS-ciphertext blob is only checked by KMS itself, which a dry run does not call.
- */
-export function checkLegacyCredentials(legacy: LegacyKeySource, tenantId: string, blob: string): void {
-  if (legacy.kind === 'kms') return;
-  try {
-    void decryptLegacyCredentials(blob, legacy.masterKeyBase64, tenantId);
-  } catch (error) {
-    if (error instanceof LegacyCredentialError) throw new UnusableCredentials(error.message, { cause: error });
-    throw error;
-  }
-}

@@ -1,11 +1,10 @@
-import { mergeParticipant, parseParticipantEvent, PARTICIPANT_ACTIONS, PARTICIPANT_ENTITY_TYPE, type LegacyAuditLog, type ParticipantAggregate } from '@vc/domain/legacy';
+import { parseParticipantEvent, PARTICIPANT_ACTIONS, PARTICIPANT_ENTITY_TYPE, type LegacyAuditLog } from '@vc/domain/legacy';
 import type { RejectInput, Tx } from '../../engine/types';
 import type { LegacySource, ReadOptions } from '../../legacy/types';
 
 /**
  * The AuditLog participant history S1 1.4 folds and S4's delta sync folds again for sessions it loads:
- * what both read, how a dry run keeps its fold in memory, and how a participant who only ever left is
- * settled (`left_without_join`) once every event is folded.
+ * what both read, and how a participant who only ever left is settled (`left_without_join`) once every event is folded.
  */
 export const PARTICIPANT_HISTORY: NonNullable<ReadOptions['where']> = [
   { column: 'entityType', in: [PARTICIPANT_ENTITY_TYPE] },
@@ -13,16 +12,6 @@ export const PARTICIPANT_HISTORY: NonNullable<ReadOptions['where']> = [
 ];
 
 const LEFT_DETAIL = 'this actor left the session but never joined it';
-
-/** Folds a batch's aggregates into `all` (keyed by session and actor), merging one seen in an earlier batch. */
-export function mergeAggregates(all: Map<string, ParticipantAggregate>, aggregates: readonly ParticipantAggregate[]): Map<string, ParticipantAggregate> {
-  for (const a of aggregates) {
-    const key = `${a.sessionLegacyId}\u0000${a.actorRef}`;
-    const seen = all.get(key);
-    all.set(key, seen ? mergeParticipant(seen, a) : a);
-  }
-  return all;
-}
 
 /** A participant that never joined: its session's legacy id and the actor. */
 export interface LeaveOnly {
