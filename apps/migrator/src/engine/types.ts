@@ -8,8 +8,8 @@
  * process killed at any instant resumes exactly after the last committed batch. Under `--dry-run` the
  * same code runs inside one transaction the engine rolls back at the end, with outside clients that
  * record instead of send (engine/rehearsal.ts, engine/recorders.ts), so a step needs no dry-run branch.
- * Between batches a step checks
- * `ctx.signal.aborted` (SIGINT/SIGTERM) and returns; the engine then exits resumable.
+ * Between batches a step checks `ctx.signal.aborted` (SIGINT/SIGTERM) and returns; the engine then
+ * exits resumable.
  */
 import type { Database, DatabaseHandle } from '@vc/schema';
 import type { Logger } from 'pino';
