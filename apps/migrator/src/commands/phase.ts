@@ -9,6 +9,7 @@ import { ExitError } from '../exit-error';
 import { noteStepCounts } from '../ledger/invocation';
 import { printJson, printText } from '../output';
 import { PHASE_IDS, loadPhase } from '../phases';
+import { stderrIsTerminal } from '../terminal';
 import { withCommandContext } from './context';
 import { checkSummaryFlag, reportPhaseEnd } from './phase-end';
 import { checkPhaseFlags } from './phase-flags';
@@ -70,11 +71,6 @@ function settingsHelp(phases: readonly Phase[]): string {
   return `\n\nSettings each phase needs (checked before anything is opened; exit 2 naming what is missing):\n${lines.join('\n')}`;
 }
 
-/** A spinner needs a terminal with a width: a 0-column pseudo-terminal would make ora redraw without end. */
-function spinnerFits(): boolean {
-  return process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
-}
-
 /**
  * `migrator phase <s0|s1|s2|s3|s4> [action]`: runs a phase's steps, resumable, with the flags of docs/design.md §6.
  * `phases` are the phases this invocation may run (cli.ts loads only the one named, when it is named),
@@ -99,7 +95,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
       const summary = await withCommandContext(async ({ config, log, handle, services }) => {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
         const tenants = await tenantsFor(phase, raw, { config, services, query: queryOf(handle) });
-        return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: spinnerFits() } });
+        return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: stderrIsTerminal() } });
       }, phase.requires);
       noteStepCounts(summary.steps);
       await reportPhaseEnd(summary, raw);

@@ -5,7 +5,8 @@ import type { MigratorConfig } from '../config';
 import { unreachableError } from '../driver-errors';
 import { ExitError } from '../exit-error';
 import { lockTenantPhase } from './lock';
-import { createStepProgress } from './progress';
+import { createStepProgress, type ProgressOptions } from './progress';
+import { createTenantBoard } from './tenant-board';
 import type { ServiceRegistry } from './services';
 import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
 import { recordingServices } from './recorders';
@@ -25,8 +26,8 @@ export interface RunPhaseInput {
   signal: AbortSignal;
   /** What `phase.prepare` returned, handed to the steps as `ctx.scratch.get('prepared')`. */
   prepared?: Record<string, unknown>;
-  /** Spinners when stderr is a TTY; plain lines otherwise; nothing when quiet. */
-  progress: { tty: boolean; quiet?: boolean };
+  /** On a TTY a spinner, or one live row per tenant when several run; plain lines otherwise; nothing when quiet. */
+  progress: ProgressOptions;
 }
 
 /** The `--json` summary of a phase (docs/design.md §8). */
@@ -83,24 +84,35 @@ export function tenantConcurrency(phase: Pick<Phase, 'id'>, tenants: readonly st
  */
 async function runTenants(input: RunPhaseInput): Promise<TenantOutcome[]> {
   const width = tenantConcurrency(input.phase, input.tenants);
-  // Spinners of several tenants would overwrite each other's line: plain lines when tenants overlap.
-  const shared = width > 1 ? { ...input, progress: { ...input.progress, tty: false } } : input;
+  // Several tenants on a terminal: one row each, instead of spinners that would overwrite each other.
+  const board = input.progress.tty && !input.progress.quiet && input.tenants.length > 1 ? createTenantBoard(input.tenants) : undefined;
+  const shared = board ? { ...input, progress: { ...input.progress, board } } : input;
   const limit = pLimit(width);
   let failed = false;
   const settled = await Promise.allSettled(
     input.tenants.map((tenantId) =>
       limit(async () => {
         if (input.signal.aborted || failed) return undefined;
-        return runTenant(shared, tenantId).catch((error: unknown) => {
+        const outcome = await runTenant(shared, tenantId).catch((error: unknown) => {
           failed = true;
+          board?.set(tenantId, messageOf(error), 'failed');
           throw error;
         });
+        board?.set(tenantId, tenantLine(outcome), outcome.status === 'done' ? 'done' : 'failed');
+        return outcome;
       }),
     ),
-  );
+  ).finally(() => board?.stop());
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;
   return settled.flatMap((s) => (s.status === 'fulfilled' && s.value ? [s.value] : []));
+}
+
+/** A tenant's board row once its phase ended: its status and totals. */
+function tenantLine(outcome: TenantOutcome): string {
+  const total = (key: 'read' | 'written' | 'rejected') => outcome.reports.reduce((n, r) => n + r[key], 0);
+  const last = outcome.reports[outcome.reports.length - 1];
+  return `${outcome.status}${outcome.status === 'done' ? '' : ` at ${last?.id ?? 'start'}`}: ${total('read')} read, ${total('written')} written, ${total('rejected')} rejected`;
 }
 
 /**
@@ -228,7 +240,7 @@ async function runStep(
   const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
   if (saved.status === 'done' && !step.rerunWhenDone) return reportOf(key, saved, 'skipped');
   const label = `${key.phase} ${key.tenantId} ${step.id} ${step.title}`;
-  const progress = createStepProgress(label, input.progress);
+  const progress = createStepProgress(label, input.progress, { tenant: key.tenantId, rowLabel: `${key.phase} ${step.id} ${step.title}` });
   const startedAt = Date.now();
   const fresh = saved.status === 'done';
   let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
