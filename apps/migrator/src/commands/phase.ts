@@ -57,9 +57,8 @@ async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boo
 
 function printSummary(summary: PhaseSummary): void {
   const lines = [`phase ${summary.phase} ${summary.tenant ?? (summary.tenants ?? []).join(',')}: ${summary.status}${summary.dryRun ? ' (dry run: nothing written)' : ''}`];
-  for (const s of summary.steps) {
-    lines.push(`  ${s.tenant} ${s.id} ${s.status.padEnd(11)} read ${s.read}, written ${s.written}, rejected ${s.rejected}, deferred ${s.deferred}, warnings ${s.warnings}, ${s.durationMs} ms${s.error ? ` — ${s.error}` : ''}`);
-  }
+  // The per-step counts are the table on stderr (commands/phase-end.ts); here only what failed, and why.
+  for (const s of summary.steps) if (s.error) lines.push(`  ${s.tenant} ${s.id} ${s.status}: ${s.error}`);
   if (Object.keys(summary.rejects).length) lines.push(`  rejects: ${JSON.stringify(summary.rejects)}`);
   if (Object.keys(summary.warnings).length) lines.push(`  warnings: ${JSON.stringify(summary.warnings)}`);
   printText(lines.join('\n'));

@@ -240,7 +240,7 @@ async function runStep(
   const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
   if (saved.status === 'done' && !step.rerunWhenDone) return reportOf(key, saved, 'skipped');
   const label = `${key.phase} ${key.tenantId} ${step.id} ${step.title}`;
-  const progress = createStepProgress(label, input.progress, { tenant: key.tenantId, rowLabel: `${key.phase} ${step.id} ${step.title}` });
+  const progress = createStepProgress(label, input.progress, { tenant: key.tenantId, rowLabel: `${step.id} ${step.title}` });
   const startedAt = Date.now();
   const fresh = saved.status === 'done';
   let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
