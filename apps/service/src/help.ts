@@ -27,6 +27,7 @@ Environment (every variable and its default: README.md, Configuration):
   VC_CORS_ORIGINS                comma-separated browser origins allowed
   VC_OUTBOUND_ALLOW, VC_OUTBOUND_ALLOW_HTTP   what tenant test-connection may reach (CIDRs; plain http)
   VC_LOG_LEVEL                   fatal|error|warn|info|debug|trace|silent (default info)
+  VC_TEST_CRASH_BEFORE_REPLY     tests only: 1 kills the process after a keyed create commits, before it replies
 
 A missing or malformed variable stops the service with exit 2, naming it (never its value).
 
