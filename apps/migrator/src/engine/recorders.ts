@@ -73,7 +73,7 @@ export function recordingServices(services: ServiceRegistry): ServiceRegistry & 
 
   const kong = memo(async (): Promise<KongGateway> => {
     const real = await services.kong();
-    return { description: `${real.description} (dry run: nothing applied)`, snapshot: () => real.snapshot(), apply: async () => void note('kong.apply') };
+    return { description: real.description, snapshot: () => real.snapshot(), apply: async () => void note('kong.apply') };
   });
 
   const accessPolicy = memo(async (): Promise<AccessPolicyClient> => {
