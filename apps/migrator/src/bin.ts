@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { makeCli } from './cli';
+import { explainDriverError, withoutSecrets } from './driver-errors';
 import { ExitError } from './exit-error';
 import { recordInvocation } from './ledger/record';
 import { jsonPrinted, printJson } from './output';
@@ -10,7 +11,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     await (await makeCli(argv)).parseAsync(argv);
     return 0;
-  } catch (error) {
+  } catch (thrown) {
+    const error = explainDriverError(thrown, process.env) ?? thrown;
     if (error instanceof CommanderError) {
       // Help and version end "with an error" in commander; they are successes.
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
@@ -19,9 +21,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = error instanceof ExitError ? error.exitCode : 1;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = withoutSecrets(error instanceof Error ? error.message : String(error));
     process.stderr.write(`migrator: ${message}\n`);
-    if (!(error instanceof ExitError)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    if (!(error instanceof ExitError)) process.stderr.write(`${withoutSecrets((error as Error)?.stack ?? '')}\n`);
     if (wantsJson && !jsonPrinted()) printJson({ status: 'error', exitCode: code, error: message });
     return code;
   }

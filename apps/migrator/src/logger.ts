@@ -1,9 +1,12 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+import { stderrIsTerminal, writeStderr } from './terminal';
 
 /**
- * The one logger: JSON lines on stderr (stdout carries only results, e.g. the `--json` summary).
- * Redaction is set here once, so a secret or a patient reference that slips into a log object is
- * censored rather than written.
+ * The one logger, on stderr (stdout carries only results, e.g. the `--json` summary): JSON lines for
+ * machines (CI, a log shipper), pretty lines on a terminal, written above the live progress rows
+ * (terminal.ts) so a log line never lands inside one. Redaction is set here once, so a secret or a
+ * patient reference that slips into a log object is censored rather than written.
  */
 export function createLogger(level: string): Logger {
   return pino(
@@ -15,9 +18,17 @@ export function createLogger(level: string): Logger {
         censor: '[redacted]',
       },
     },
-    // Synchronous: the process may exit right after a failure line and must not lose it.
-    pino.destination({ dest: 2, sync: true }),
+    stderrIsTerminal() ? prettyOnTerminal() : pino.destination({ dest: 2, sync: true }),
   );
+}
+
+/**
+ * pino-pretty's formatter called in-line, not its transport: the transport is a stream pipeline that
+ * could lose the line a failing run prints just before it exits. Synchronous, like the JSON destination.
+ */
+function prettyOnTerminal(): DestinationStream {
+  const pretty = prettyFactory({ colorize: true, ignore: 'pid,hostname,app', translateTime: 'SYS:HH:MM:ss' });
+  return { write: (line: string) => writeStderr(pretty(line)) };
 }
 
 export type { Logger };

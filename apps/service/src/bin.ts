@@ -1,9 +1,14 @@
 import { ConfigError, loadConfig } from './config';
+import { SERVICE_HELP, wantsHelp } from './help';
 import { safeError } from './log-safe';
 import { startService } from './server';
 
 /** `pnpm service`: the only place that calls process.exit (config.ts reads the environment). */
 async function main(): Promise<void> {
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(SERVICE_HELP);
+    process.exit(0);
+  }
   let config;
   try {
     config = loadConfig();

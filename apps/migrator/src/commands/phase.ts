@@ -10,7 +10,9 @@ import { enforcePhaseGates } from '../gates/enforce';
 import { noteStepCounts } from '../ledger/invocation';
 import { printJson, printText } from '../output';
 import { PHASE_IDS, loadPhase } from '../phases';
+import { stderrIsTerminal } from '../terminal';
 import { withCommandContext } from './context';
+import { checkSummaryFlag, reportPhaseEnd } from './phase-end';
 import { checkPhaseFlags } from './phase-flags';
 import { addRunOptions, parseRunOptions, type RawRunOptions } from './run-options';
 
@@ -62,9 +64,8 @@ async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boo
 
 function printSummary(summary: PhaseSummary): void {
   const lines = [`phase ${summary.phase} ${summary.tenant ?? (summary.tenants ?? []).join(',')}: ${summary.status}${summary.dryRun ? ' (dry run: nothing written)' : ''}`];
-  for (const s of summary.steps) {
-    lines.push(`  ${s.tenant} ${s.id} ${s.status.padEnd(11)} read ${s.read}, written ${s.written}, rejected ${s.rejected}, deferred ${s.deferred}, warnings ${s.warnings}, ${s.durationMs} ms${s.error ? ` — ${s.error}` : ''}`);
-  }
+  // The per-step counts are the table on stderr (commands/phase-end.ts); here only what failed, and why.
+  for (const s of summary.steps) if (s.error) lines.push(`  ${s.tenant} ${s.id} ${s.status}: ${s.error}`);
   if (Object.keys(summary.rejects).length) lines.push(`  rejects: ${JSON.stringify(summary.rejects)}`);
   if (Object.keys(summary.warnings).length) lines.push(`  warnings: ${JSON.stringify(summary.warnings)}`);
   printText(lines.join('\n'));
@@ -74,11 +75,6 @@ function printSummary(summary: PhaseSummary): void {
 function settingsHelp(phases: readonly Phase[]): string {
   const lines = phases.map((p) => `  ${p.id}  ${p.requires?.length ? p.requires.map((r) => r.anyOf.join(' or ')).join('; ') : 'nothing beyond VC_DATABASE_URL (defaulted)'}`);
   return `\n\nSettings each phase needs (checked before anything is opened; exit 2 naming what is missing):\n${lines.join('\n')}`;
-}
-
-/** A spinner needs a terminal with a width: a 0-column pseudo-terminal would make ora redraw without end. */
-function spinnerFits(): boolean {
-  return process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
 }
 
 /**
@@ -98,6 +94,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
     const phase = phases.find((p) => p.id === phaseId.toLowerCase()) ?? (await loadPhase(phaseId));
     const options = parseRunOptions(raw, new Date());
     checkPhaseFlags(phase, undefined, raw, options);
+    checkSummaryFlag(raw);
     if (phase.prepare && options.dryRun) throw new ExitError(2, `phase ${phase.id} only ensures things idempotently; it has nothing to preview with --dry-run`);
     const stop = stopOnSignals();
     try {
@@ -106,9 +103,10 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
         const tenants = await tenantsFor(phase, raw, { config, services, query: queryOf(handle) });
         // Before anything is written: a tenant that skips the pipeline is refused (exit 2), or overridden and recorded.
         await enforcePhaseGates({ query: queryOf(handle), db: handle.db, phase: phase.id, tenants, override: options.override, knownTenants: async () => legacyTenantList(await services.legacy()), command: `phase ${phase.id}`, dryRun: options.dryRun });
-        return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: spinnerFits() } });
+        return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: stderrIsTerminal() } });
       }, phase.requires);
       noteStepCounts(summary.steps);
+      await reportPhaseEnd(summary, raw);
       if (raw.json) printJson(summary);
       else printSummary(summary);
       if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);

@@ -16,6 +16,7 @@ export function addRunOptions(command: Command): Command {
     .addOption(new Option('--max-reject-rate <fraction>', 'fail a step whose rejected/read exceeds this').default('0.01'))
     .option('--force', 'run past a failing phase gate (s2/s3 need s1 done; s4 needs s2 GO and a fresh passing validate); needs --reason, recorded in the run ledger')
     .option('--reason <text>', 'why --force runs past a gate (or, for `phase s4 decommission`, inside its stability window)')
+    .option('--summary <file>', 'also write the end-of-phase step table to FILE.md, FILE.json or FILE.csv (format from the extension)')
     .option('--json', 'print one JSON summary on stdout (progress and logs go to stderr)');
 }
 
@@ -57,12 +58,14 @@ export interface RawRunOptions {
   maxRejectRate: string;
   force?: boolean;
   reason?: string;
+  /** `--summary FILE.{md,json,csv}`: the end-of-phase table, also as a file. */
+  summary?: string;
   [extra: string]: unknown;
 }
 
 /** Validates the flags; a bad one is a usage error (exit 2) naming it and the form expected. */
 export function parseRunOptions(raw: RawRunOptions, now: Date): RunOptions {
-  const { tenant: _t, allTenants: _a, json: _j, dryRun, batchSize, concurrency, asOf, restartStep, maxRejectRate, force, reason, ...extra } = raw;
+  const { tenant: _t, allTenants: _a, json: _j, summary: _s, dryRun, batchSize, concurrency, asOf, restartStep, maxRejectRate, force, reason, ...extra } = raw;
   const override = parseOverride({ force, reason });
   const asOfDate = parseAsOf(asOf, now);
   const rate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(maxRejectRate) ? Number(maxRejectRate) : NaN;

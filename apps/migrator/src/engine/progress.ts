@@ -1,13 +1,23 @@
 import ora, { type Ora } from 'ora';
+import { clearLiveRegion, setLiveRegion, writeStderr } from '../terminal';
+import type { TenantBoard } from './tenant-board';
 
 /**
- * Step progress on stderr: an ora spinner with rows, rate and ETA on a TTY (never in raw mode: ora's
- * `discardStdin` would swallow Ctrl-C); otherwise a plain line at most every few seconds and one when
- * the step ends, so CI logs stay readable.
+ * Step progress on stderr: on a terminal, the tenant's row of the board when several tenants run
+ * (engine/tenant-board.ts), else an ora spinner with rows, rate and ETA (never in raw mode: ora's
+ * `discardStdin` would swallow Ctrl-C); without a terminal, a plain line at most every few seconds and
+ * one when the step ends, so CI logs stay readable. Logs go above whichever is live (terminal.ts).
  */
 export interface StepProgress {
   update(done: number, total?: number): void;
   finish(ok: boolean, text: string): void;
+}
+
+export interface ProgressOptions {
+  tty: boolean;
+  quiet?: boolean;
+  /** `--all-tenants` on a terminal: the step reports into its tenant's row. */
+  board?: TenantBoard;
 }
 
 const PLAIN_EVERY_MS = 5_000;
@@ -26,23 +36,36 @@ function formatSeconds(s: number): string {
   return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60)}m`;
 }
 
-export function createStepProgress(label: string, options: { tty: boolean; quiet?: boolean }): StepProgress {
+/** `label` names phase, tenant and step; on the board the tenant is the row's, so `rowLabel` omits it. */
+export function createStepProgress(label: string, options: ProgressOptions, row?: { tenant: string; rowLabel: string }): StepProgress {
   const startedAt = Date.now();
   if (options.quiet) return { update: () => undefined, finish: () => undefined };
+  const board = options.board;
+  if (board && row) {
+    board.set(row.tenant, `${row.rowLabel}: starting`);
+    return {
+      update: (done, total) => board.set(row.tenant, describe(row.rowLabel, done, total, startedAt)),
+      finish: (ok, text) => board.set(row.tenant, `${row.rowLabel}: ${text}`, ok ? 'running' : 'failed'),
+    };
+  }
   if (options.tty) {
     const spinner: Ora = ora({ text: label, stream: process.stderr, discardStdin: false }).start();
-    return {
-      update: (done, total) => void (spinner.text = describe(label, done, total, startedAt)),
-      finish: (ok, text) => void (ok ? spinner.succeed(`${label}: ${text}`) : spinner.fail(`${label}: ${text}`)),
+    const region = { clear: () => spinner.clear(), redraw: () => void spinner.render() };
+    setLiveRegion(region);
+    const end = (ok: boolean, text: string) => {
+      clearLiveRegion(region);
+      if (ok) spinner.succeed(`${label}: ${text}`);
+      else spinner.fail(`${label}: ${text}`);
     };
+    return { update: (done, total) => void (spinner.text = describe(label, done, total, startedAt)), finish: end };
   }
   let lastLine = startedAt;
   return {
     update(done, total) {
       if (Date.now() - lastLine < PLAIN_EVERY_MS) return;
       lastLine = Date.now();
-      process.stderr.write(`${describe(label, done, total, startedAt)}\n`);
+      writeStderr(`${describe(label, done, total, startedAt)}\n`);
     },
-    finish: (ok, text) => void process.stderr.write(`${label}: ${ok ? 'done' : 'FAILED'} — ${text}\n`),
+    finish: (ok, text) => writeStderr(`${label}: ${ok ? 'done' : 'FAILED'} — ${text}\n`),
   };
 }

@@ -1,15 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DatabaseHandle } from '@vc/schema';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { MigratorConfig } from '../config';
+import { unreachableError } from '../driver-errors';
 import { ExitError } from '../exit-error';
 import { lockTenantPhase } from './lock';
-import { createStepProgress } from './progress';
+import { createStepProgress, type ProgressOptions } from './progress';
+import { createTenantBoard } from './tenant-board';
 import type { ServiceRegistry } from './services';
 import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, HEARTBEAT_MS, heartbeatRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
-import { queryOf, withTransaction } from './tx';
+import { recordingServices } from './recorders';
+import { queryOf, withRolledBackTransaction, withTransaction } from './tx';
 import type { Batch, Phase, PhaseId, RunOptions, Step, StepContext, StepReport } from './types';
 
 export interface RunPhaseInput {
@@ -25,8 +27,8 @@ export interface RunPhaseInput {
   signal: AbortSignal;
   /** What `phase.prepare` returned, handed to the steps as `ctx.scratch.get('prepared')`. */
   prepared?: Record<string, unknown>;
-  /** Spinners when stderr is a TTY; plain lines otherwise; nothing when quiet. */
-  progress: { tty: boolean; quiet?: boolean };
+  /** On a TTY a spinner, or one live row per tenant when several run; plain lines otherwise; nothing when quiet. */
+  progress: ProgressOptions;
   /** How often a run says it is alive (vc_migration.runs.heartbeat_at); default {@link HEARTBEAT_MS}. */
   heartbeatMs?: number;
 }
@@ -43,6 +45,8 @@ export interface PhaseSummary {
   rejects: Record<string, number>;
   warnings: Record<string, number>;
   errors?: Array<{ tenant: string; step: string; message: string }>;
+  /** Dry runs: the outside calls that would change something, recorded instead of sent, by `system.operation`. */
+  wouldSend?: Record<string, number>;
 }
 
 const addCounts = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
@@ -83,24 +87,35 @@ export function tenantConcurrency(phase: Pick<Phase, 'id'>, tenants: readonly st
  */
 async function runTenants(input: RunPhaseInput): Promise<TenantOutcome[]> {
   const width = tenantConcurrency(input.phase, input.tenants);
-  // Spinners of several tenants would overwrite each other's line: plain lines when tenants overlap.
-  const shared = width > 1 ? { ...input, progress: { ...input.progress, tty: false } } : input;
+  // Several tenants on a terminal: one row each, instead of spinners that would overwrite each other.
+  const board = input.progress.tty && !input.progress.quiet && input.tenants.length > 1 ? createTenantBoard(input.tenants) : undefined;
+  const shared = board ? { ...input, progress: { ...input.progress, board } } : input;
   const limit = pLimit(width);
   let failed = false;
   const settled = await Promise.allSettled(
     input.tenants.map((tenantId) =>
       limit(async () => {
         if (input.signal.aborted || failed) return undefined;
-        return runTenant(shared, tenantId).catch((error: unknown) => {
+        const outcome = await runTenant(shared, tenantId).catch((error: unknown) => {
           failed = true;
+          board?.set(tenantId, messageOf(error), 'failed');
           throw error;
         });
+        board?.set(tenantId, tenantLine(outcome), outcome.status === 'done' ? 'done' : 'failed');
+        return outcome;
       }),
     ),
-  );
+  ).finally(() => board?.stop());
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;
   return settled.flatMap((s) => (s.status === 'fulfilled' && s.value ? [s.value] : []));
+}
+
+/** A tenant's board row once its phase ended: its status and totals. */
+function tenantLine(outcome: TenantOutcome): string {
+  const total = (key: 'read' | 'written' | 'rejected') => outcome.reports.reduce((n, r) => n + r[key], 0);
+  const last = outcome.reports[outcome.reports.length - 1];
+  return `${outcome.status}${outcome.status === 'done' ? '' : ` at ${last?.id ?? 'start'}`}: ${total('read')} read, ${total('written')} written, ${total('rejected')} rejected`;
 }
 
 /**
@@ -108,7 +123,10 @@ async function runTenants(input: RunPhaseInput): Promise<TenantOutcome[]> {
  * already `done` is skipped; a failed step stops that tenant's phase (later steps build on it) and the
  * other tenants go on. Returns the summary; the caller maps its status to the exit code.
  */
-export async function runPhase(input: RunPhaseInput): Promise<PhaseSummary> {
+export async function runPhase(given: RunPhaseInput): Promise<PhaseSummary> {
+  // A dry run's outside calls that would change something are recorded, not sent (engine/recorders.ts).
+  const recorder = given.options.dryRun ? recordingServices(given.services) : undefined;
+  const input = recorder ? { ...given, services: recorder } : given;
   const outcomes = await runTenants(input);
   const summary: PhaseSummary = {
     phase: input.phase.id,
@@ -126,40 +144,49 @@ export async function runPhase(input: RunPhaseInput): Promise<PhaseSummary> {
   }
   const errors = outcomes.flatMap((o) => o.errors);
   if (errors.length > 0) summary.errors = errors;
+  if (recorder) summary.wouldSend = { ...recorder.counts };
   return summary;
 }
 
+/**
+ * One tenant's phase under its (tenant, phase) lock. A dry run is the same code inside a transaction
+ * that is rolled back (engine/rehearsal.ts): it takes the lock too, because its writes, short-lived as
+ * they are, would otherwise hold row locks a real run of the same tenant waits on.
+ */
 async function runTenant(input: RunPhaseInput, tenantId: string): Promise<TenantOutcome> {
+  const lock = await lockTenantPhase(input.handle, tenantId, input.phase.id);
+  try {
+    if (!input.options.dryRun) return await runTenantSteps(input, tenantId, lock.lost);
+    return await withRolledBackTransaction(input.handle, (rehearsal) => runTenantSteps({ ...input, handle: rehearsal }, tenantId, lock.lost));
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: AbortSignal | undefined): Promise<TenantOutcome> {
   const { phase, options, handle } = input;
   const query = queryOf(handle);
   const outcome: TenantOutcome = { reports: [], status: 'done', rejects: {}, warnings: {}, errors: [] };
-  // A dry run writes nothing, so it cannot disturb a real run and takes no lock.
-  const lock = options.dryRun ? undefined : await lockTenantPhase(handle, tenantId, phase.id);
-  let beat: NodeJS.Timeout | undefined;
-  let finished = false;
-  let startedRun: string | undefined;
-  try {
-    const steps = phase.steps;
-    if (options.restartStep !== undefined) {
-      const from = steps.findIndex((s) => s.id === options.restartStep);
-      if (from < 0) throw new ExitError(2, `--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
-      if (!options.dryRun) await resetSteps(query, tenantId, phase.id, steps.slice(from).map((s) => s.id));
-    }
-    let runId: string = randomUUID();
-    if (!options.dryRun) {
-      await closeAbandonedRuns(query, tenantId, phase.id);
-      runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
-      const id = runId;
-      beat = setInterval(() => {
-        heartbeatRun(query, id).catch((error: unknown) => input.log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
+  const steps = phase.steps;
+  if (options.restartStep !== undefined) {
+    const from = steps.findIndex((s) => s.id === options.restartStep);
+    if (from < 0) throw new ExitError(2, `--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
+    await resetSteps(query, tenantId, phase.id, steps.slice(from).map((s) => s.id));
+  }
+  await closeAbandonedRuns(query, tenantId, phase.id);
+  const runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
+  // A rehearsal's run row is rolled back with it: nobody else can see it, so it need not say it is alive.
+  const beat = options.dryRun
+    ? undefined
+    : setInterval(() => {
+        heartbeatRun(query, runId).catch((error: unknown) => input.log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
       }, input.heartbeatMs ?? HEARTBEAT_MS);
-      beat.unref();
-      startedRun = runId;
-    }
+  beat?.unref();
+  let finished = false;
+  try {
     const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
-    const dryRejects: Record<string, number> = {};
     for (const step of steps) {
-      const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, dryRejects, lock?.lost);
+      const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, lockLost);
       outcome.reports.push(report);
       if (report.status === 'failed') {
         outcome.status = 'failed';
@@ -171,19 +198,18 @@ async function runTenant(input: RunPhaseInput, tenantId: string): Promise<Tenant
         break;
       }
     }
-    outcome.rejects = options.dryRun ? dryRejects : await rejectCounts(query, tenantId, phase.id);
+    outcome.rejects = await rejectCounts(query, tenantId, phase.id);
     for (const step of steps) {
-      const cp = options.dryRun ? (scratch.get(`checkpoint:${step.id}`) as SavedCheckpoint | undefined) : await loadCheckpoint(query, { tenantId, phase: phase.id, stepId: step.id });
+      const cp = await loadCheckpoint(query, { tenantId, phase: phase.id, stepId: step.id });
       if (cp) addCounts(outcome.warnings, cp.warnings);
     }
-    if (!options.dryRun) await finishRun(query, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
+    await finishRun(query, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
     finished = true;
     return outcome;
   } finally {
     clearInterval(beat);
     // A refusal or a usage error thrown out of a step (exit 2) ends the run too: never `running` forever.
-    if (startedRun && !finished) await finishRun(query, startedRun, 'failed', {}).catch((e: unknown) => input.log.warn({ err: messageOf(e) }, 'could not close the run'));
-    await lock?.release();
+    if (!finished) await finishRun(query, runId, 'failed', {}).catch((e: unknown) => input.log.warn({ err: messageOf(e) }, 'could not close the run'));
   }
 }
 
@@ -198,8 +224,8 @@ function reportOf(key: StepKey, cp: SavedCheckpoint, status: StepReport['status'
     deferred: cp.deferred,
     warnings: sumOf(cp.warnings),
     durationMs: Math.round(cp.durationMs),
+    facts: { ...cp.facts },
     ...(error ? { error } : {}),
-    ...(Object.keys(cp.facts).length ? { facts: { ...cp.facts } } : {}),
   };
 }
 
@@ -225,25 +251,19 @@ async function runStep(
   step: Step,
   runId: string,
   scratch: Map<string, unknown>,
-  dryRejects: Record<string, number>,
   lockLost?: AbortSignal,
 ): Promise<StepReport> {
   const { handle, options, log } = input;
   const query = queryOf(handle);
   const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
-  if (saved.status === 'done' && !step.rerunWhenDone) {
-    if (options.dryRun) scratch.set(`checkpoint:${step.id}`, saved);
-    return reportOf(key, saved, 'skipped');
-  }
+  if (saved.status === 'done' && !step.rerunWhenDone) return reportOf(key, saved, 'skipped');
   const label = `${key.phase} ${key.tenantId} ${step.id} ${step.title}`;
-  const progress = createStepProgress(label, input.progress);
+  const progress = createStepProgress(label, input.progress, { tenant: key.tenantId, rowLabel: `${step.id} ${step.title}` });
   const startedAt = Date.now();
   const fresh = saved.status === 'done';
   let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
   const base = fresh ? EMPTY_CHECKPOINT : saved;
-  const persist = async (cp: SavedCheckpoint) => {
-    if (!options.dryRun) await saveCheckpoint(query, key, cp, runId);
-  };
+  const persist = (cp: SavedCheckpoint) => saveCheckpoint(query, key, cp, runId);
   await persist(state);
 
   const ctx: StepContext = {
@@ -264,15 +284,11 @@ async function runStep(
       // Without the lock a second run may be under way: commit nothing more.
       lockLost?.throwIfAborted();
       const next = applyBatch(state, batch);
-      if (options.dryRun) {
-        for (const r of batch.rejects ?? []) dryRejects[r.reason] = (dryRejects[r.reason] ?? 0) + 1;
-      } else {
-        await withTransaction(handle, async (tx) => {
-          if (batch.write) await batch.write(tx);
-          await insertRejects(tx, key, batch.rejects ?? []);
-          await saveCheckpoint(tx.query, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
-        });
-      }
+      await withTransaction(handle, async (tx) => {
+        if (batch.write) await batch.write(tx);
+        await insertRejects(tx, key, batch.rejects ?? []);
+        await saveCheckpoint(tx.query, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
+      });
       state = next;
     },
     progress: (done, total) => progress.update(done, total),
@@ -297,10 +313,11 @@ async function runStep(
     }
     state = { ...state, status: 'done', finishedAt: new Date() };
     await persist(state);
-    if (options.dryRun) scratch.set(`checkpoint:${step.id}`, state);
     progress.finish(true, `${state.read} read, ${state.written} written, ${state.rejected} rejected${state.deferred ? `, ${state.deferred} deferred` : ''}`);
     return reportOf(key, state, 'done');
-  } catch (error) {
+  } catch (thrown) {
+    // An unreachable server is the environment's fault, not the step's: exit 2 naming the variable.
+    const error = unreachableError(thrown, input.config) ?? thrown;
     const message = messageOf(error);
     // Bad usage or config (a setting a client needs is unset) is no step failure: the run ends with exit 2.
     if (error instanceof ExitError && error.exitCode === 2) {

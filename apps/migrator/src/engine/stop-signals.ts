@@ -1,3 +1,5 @@
+import { writeStderr } from '../terminal';
+
 /**
  * How a run is asked to stop: SIGINT (Ctrl-C at a terminal), SIGTERM (a supervisor) or SIGHUP (the
  * terminal went away). The first one asks the current step to finish its batch, commit and return; a
@@ -36,7 +38,7 @@ export function stopOnSignals(env: NodeJS.ProcessEnv = process.env): StopSignals
       process.kill(process.pid, name === 'parent exited' ? 'SIGTERM' : name);
       return;
     }
-    process.stderr.write(`\n${name}: finishing the current batch, then stopping (resumable). Send again to stop at once.\n`);
+    writeStderr(`\n${name}: finishing the current batch, then stopping (resumable). Send again to stop at once.\n`);
     controller.abort(new Error(name));
     if (parentWatch) clearInterval(parentWatch);
   }

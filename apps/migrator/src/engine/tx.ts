@@ -7,6 +7,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyLines, paramValue } from './copy-text';
+import { inSavepoint, rehearsalTx, rehearse } from './rehearsal';
 import type { InsertOptions, Tx } from './types';
 
 type PGlite = NonNullable<DatabaseHandle['pglite']>;
@@ -129,6 +130,8 @@ function pgliteTx(tx: Transaction): Tx {
 
 /** Runs `fn` in one transaction on either driver; commits when it resolves, rolls back when it throws. */
 export async function withTransaction<T>(handle: DatabaseHandle, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const rehearsal = rehearsalTx(handle);
+  if (rehearsal) return inSavepoint(rehearsal, fn);
   if (handle.kind === 'pglite') return handle.pglite!.transaction((tx) => fn(pgliteTx(tx)));
   const client = await handle.pool!.connect();
   let broken: unknown;
@@ -150,6 +153,13 @@ export async function withTransaction<T>(handle: DatabaseHandle, fn: (tx: Tx) =>
 
 /** Plain queries outside a batch transaction (reads, lookups). */
 export function queryOf(handle: DatabaseHandle): Query {
+  const rehearsal = rehearsalTx(handle);
+  if (rehearsal) return rehearsal.query as Query;
   if (handle.kind === 'pglite') return async <T>(text: string, params?: readonly unknown[]) => (await handle.pglite!.query<T>(text, params as unknown[] | undefined)).rows;
   return async <T>(text: string, params?: readonly unknown[]) => (await handle.pool!.query(text, params as unknown[] | undefined)).rows as T[];
+}
+
+/** Runs `fn` on a handle bound to one transaction that is rolled back at the end: a dry run (engine/rehearsal.ts). */
+export function withRolledBackTransaction<T>(handle: DatabaseHandle, fn: (rehearsal: DatabaseHandle) => Promise<T>): Promise<T> {
+  return rehearse(handle, withTransaction, fn);
 }

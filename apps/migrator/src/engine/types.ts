@@ -6,8 +6,10 @@
  * then hand the engine the batch through `ctx.commit({ cursor, read, written, rejects, warnings, write })`.
  * The engine runs `write(tx)` and saves the checkpoint (cursor, counts, rejects) in ONE transaction, so a
  * process killed at any instant resumes exactly after the last committed batch. Under `--dry-run` the
- * engine skips `write` and saves nothing, but counts as if it had. Between batches a step checks
- * `ctx.signal.aborted` (SIGINT/SIGTERM) and returns; the engine then exits resumable.
+ * same code runs inside one transaction the engine rolls back at the end, with outside clients that
+ * record instead of send (engine/rehearsal.ts, engine/recorders.ts), so a step needs no dry-run branch.
+ * Between batches a step checks `ctx.signal.aborted` (SIGINT/SIGTERM) and returns; the engine then
+ * exits resumable.
  */
 import type { Database, DatabaseHandle } from '@vc/schema';
 import type { Logger } from 'pino';
@@ -19,7 +21,7 @@ export type PhaseId = 's0' | 's1' | 's2' | 's3' | 's4';
 
 /** Flags every phase command takes (docs/design.md §6). Parsed once by the command, frozen. */
 export interface RunOptions {
-  /** Read and map, write nothing (no rows, no checkpoints, no rejects); report what would happen. */
+  /** Run every step for real inside a transaction that is rolled back, outside writes recorded: nothing stays; report what would happen. */
   readonly dryRun: boolean;
   /** Legacy rows per batch (one transaction per batch). */
   readonly batchSize: number;
@@ -95,7 +97,7 @@ export interface Batch {
   cursor: Cursor;
   /** Source rows consumed by this batch (loaded + rejected + deferred + skipped). */
   read: number;
-  /** Target rows this batch writes (or would write, under --dry-run). */
+  /** Target rows this batch writes. */
   written: number;
   /** Source rows left for a later phase (s1: sessions not yet historical, for s4's delta sync). */
   deferred?: number;
@@ -104,7 +106,7 @@ export interface Batch {
   warnings?: Readonly<Record<string, number>>;
   /** Merged (shallowly) into the checkpoint's facts. */
   facts?: Record<string, unknown>;
-  /** The batch's writes; run inside the checkpoint's transaction; skipped under --dry-run. */
+  /** The batch's writes; run inside the checkpoint's transaction (under --dry-run, a savepoint of the rolled-back one). */
   write?: (tx: Tx) => Promise<void>;
 }
 
@@ -140,10 +142,7 @@ export interface StepContext {
   readonly services: Services;
   /** Reads outside the batch transaction (lookups of committed rows). */
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
-  /**
-   * Memory shared by the steps of one tenant within one run. Dry runs use it to stand in for rows an
-   * earlier step would have written (e.g. which sessions 1.1 would load); real runs read the database.
-   */
+  /** Memory shared by the steps of one tenant within one run (`prepared`: what the phase's prepare returned). */
   readonly scratch: Map<string, unknown>;
   /** Logs to stderr; never log PHI or secrets. */
   readonly log: Logger;
@@ -224,7 +223,7 @@ export interface StepReport {
   deferred: number;
   warnings: number;
   durationMs: number;
+  /** The step's own findings (S0 actions, S3 consent tallies, S4 Kong plan, 1.2 backends…): counts and ids, never PHI. */
+  facts: Readonly<Record<string, unknown>>;
   error?: string;
-  /** What the step found or decided (S0 actions, S3 consent tallies, S4's Kong plan), when it recorded any. */
-  facts?: Record<string, unknown>;
 }

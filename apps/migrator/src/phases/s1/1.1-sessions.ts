@@ -6,8 +6,6 @@ import { s1AsOf } from './as-of';
 import { settleExternalIds } from './external-ids';
 import { loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad } from './session-rows';
 
-const DRY_LOADED = 's1:dry-loaded-sessions';
-
 interface MappedBatch {
   loads: Map<string, SessionLoad>;
   rejects: RejectInput[];
@@ -55,16 +53,13 @@ function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
 async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promise<{ displaced: number; warnings: Record<string, number> }> {
   const adjust = { displaced: 0, warnings: {} as Record<string, number> };
   const ids = [...mapped.loads.keys()];
-  const dry = ctx.scratch.get(DRY_LOADED) as Map<string, { updatedAt: Date; sourceRecord: string }> | undefined;
-  const earlier = ctx.options.dryRun
-    ? ids.flatMap((id) => (dry?.has(id) ? [{ legacyId: id, ...dry.get(id)!, raw: { id } as Record<string, unknown>, warnings: [] as string[] }] : []))
-    : (await loadedSessions(ctx.query, ctx.tenantId, ids)).map((row) => ({
-        legacyId: row.legacy_id,
-        updatedAt: new Date(row.updated_at),
-        sourceRecord: String(row.migrated_from?.sourceRecord ?? ''),
-        raw: reconstructedRaw(row),
-        warnings: (row.migrated_from?.warnings as string[] | undefined) ?? [],
-      }));
+  const earlier = (await loadedSessions(ctx.query, ctx.tenantId, ids)).map((row) => ({
+    legacyId: row.legacy_id,
+    updatedAt: new Date(row.updated_at),
+    sourceRecord: String(row.migrated_from?.sourceRecord ?? ''),
+    raw: reconstructedRaw(row),
+    warnings: (row.migrated_from?.warnings as string[] | undefined) ?? [],
+  }));
   for (const prior of earlier) {
     const load = mapped.loads.get(prior.legacyId)!;
     if (prior.sourceRecord === load.sourceRecord) continue;
@@ -102,17 +97,12 @@ export const exportSessionsStep: Step = {
       const mapped = mapBatch(batch, asOf);
       // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
       await pipeline.drain();
-      const adjust = source.kind === 'csv' || ctx.options.dryRun ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
+      const adjust = source.kind === 'csv' ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
       const settled = await settleExternalIds(ctx, [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })));
       mapped.rejects.push(...settled.rejects);
       const loads = settled.kept;
       const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
       for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
-      if (ctx.options.dryRun) {
-        const dry = (ctx.scratch.get(DRY_LOADED) as Map<string, { updatedAt: Date; sourceRecord: string }> | undefined) ?? new Map();
-        for (const l of loads) dry.set(l.session.legacyId, { updatedAt: l.session.updatedAt, sourceRecord: l.sourceRecord });
-        ctx.scratch.set(DRY_LOADED, dry);
-      }
       await pipeline.push({
         cursor: { position: batch.position },
         read: batch.rows.length,
@@ -132,8 +122,3 @@ export const exportSessionsStep: Step = {
     return { facts: { asOf: asOf.toISOString() } };
   },
 };
-
-/** Legacy session ids a dry run of 1.1 would have loaded (1.4 uses them instead of the database). */
-export function dryLoadedSessions(ctx: StepContext): ReadonlyMap<string, unknown> | undefined {
-  return ctx.scratch.get(DRY_LOADED) as ReadonlyMap<string, unknown> | undefined;
-}

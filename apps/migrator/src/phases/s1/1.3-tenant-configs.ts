@@ -3,7 +3,7 @@ import { KmsError } from '@vc/integrations/kms';
 import pLimit from 'p-limit';
 import type { RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import { ExitError } from '../../exit-error';
-import { checkLegacyCredentials, reEncryptCredentials, UnusableCredentials, type LegacyKeySource } from './credentials';
+import { reEncryptCredentials, UnusableCredentials, type LegacyKeySource } from './credentials';
 
 interface ConfigRow {
   tenantId: string;
@@ -38,8 +38,8 @@ export const tenantConfigsStep: Step = {
   maxRejectRate: 1,
   async run(ctx, checkpoint) {
     const source = await ctx.services.legacy();
-    // A dry run calls no KMS (and so creates no local keyring file): it only checks that blobs decrypt.
-    const kms = ctx.options.dryRun ? undefined : await ctx.services.kms();
+    // Under --dry-run a recorder: nothing is encrypted, no keyring file is created (engine/recorders.ts).
+    const kms = await ctx.services.kms();
     const keys = await legacyKeys(ctx);
     const limit = pLimit(ctx.options.concurrency);
     const after = (checkpoint.cursor?.position as string | undefined) ?? null;
@@ -54,10 +54,6 @@ export const tenantConfigsStep: Step = {
               return undefined;
             }
             try {
-              if (!kms) {
-                checkLegacyCredentials(keys, config.tenantId, config.credentialsBlob);
-                return { tenantId: config.tenantId, warnings, values: [] };
-              }
               const ciphertext = await reEncryptCredentials(kms, keys, config.tenantId, config.credentialsBlob, (attempt) =>
                 ctx.log.warn({ attempt }, 'KMS throttled or unavailable; retrying with backoff'),
               );

@@ -1,31 +1,23 @@
 import {
   groupParticipantEvents,
-  isLeftWithoutJoin,
   parseParticipantEvent,
   tallyCodes,
   type LegacyAuditLog,
-  type ParticipantAggregate,
   type ParticipantEvent,
   type WarningCode,
 } from '@vc/domain/legacy';
 import { commitPipeline } from '../../engine/pipeline';
 import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
-import { dryLoadedSessions } from './1.1-sessions';
 import { aggregateOfGroup, foldWindow } from './participant-groups';
-import { deleteLeaveOnly, leftWithoutJoinRejects, mergeAggregates, PARTICIPANT_HISTORY } from './participant-history';
+import { deleteLeaveOnly, leftWithoutJoinRejects, PARTICIPANT_HISTORY } from './participant-history';
 import { upsertParticipants } from './participant-rows';
 
-const DRY_AGGREGATES = 's1:dry-participants';
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
 
 /** Legacy session id → loaded session id, for the ids a batch mentions. */
 async function sessionIds(ctx: StepContext, legacyIds: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  if (ctx.options.dryRun) {
-    const dry = dryLoadedSessions(ctx);
-    for (const id of legacyIds) if (dry?.has(id)) found.set(id, `dry:${id}`);
-  }
   if (legacyIds.length === 0) return found;
   const rows = await ctx.query<{ legacy_id: string; id: string }>('select legacy_id, id from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])', [ctx.tenantId, legacyIds]);
   for (const row of rows) found.set(row.legacy_id, row.id);
@@ -88,7 +80,6 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
     }
     const folded = foldWindow(groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)), kept.map((k) => k.event));
     const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
-    if (ctx.options.dryRun) foldDry(ctx, folded);
     const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
     await pipeline.push({
       cursor: { stage: 'events', position: window.position },
@@ -117,7 +108,6 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
     const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
     const kept = keepLoaded(parsed, sessions);
     const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
-    if (ctx.options.dryRun) foldDry(ctx, aggregates.map((a) => a.aggregate));
     await ctx.commit({
       cursor: { stage: 'events', position: batch.position },
       read: batch.rows.length,
@@ -133,11 +123,6 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
   return true;
 }
 
-function foldDry(ctx: StepContext, aggregates: readonly ParticipantAggregate[]): void {
-  const all = (ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined) ?? new Map<string, ParticipantAggregate>();
-  ctx.scratch.set(DRY_AGGREGATES, mergeAggregates(all, aggregates));
-}
-
 interface LeaveOnlyRow {
   session_id: string;
   legacy_id: string;
@@ -150,13 +135,6 @@ interface LeaveOnlyRow {
  * Resumable: each round handles up to a batch of such participants and commits; done ones are gone.
  */
 async function settleLeftWithoutJoin(ctx: StepContext, source: LegacySource): Promise<void> {
-  if (ctx.options.dryRun) {
-    const all = (ctx.scratch.get(DRY_AGGREGATES) as Map<string, ParticipantAggregate> | undefined) ?? new Map();
-    const ghosts = [...all.values()].filter(isLeftWithoutJoin);
-    const rejects = ghosts.flatMap((g) => Array.from({ length: g.leaveCount }, (_, i) => ({ legacyKey: `${g.sessionLegacyId}:${g.actorRef}:${i}`, reason: 'left_without_join', raw: {} })));
-    await ctx.commit({ cursor: { stage: 'settled' }, read: 0, written: all.size - ghosts.length, rejects });
-    return;
-  }
   for (;;) {
     const ghosts = await ctx.query<LeaveOnlyRow>(
       `select p.session_id, s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
@@ -181,7 +159,7 @@ export const participantsStep: Step = {
   async run(ctx, checkpoint) {
     const source = await ctx.services.legacy();
     const stage = checkpoint.cursor?.stage as string | undefined;
-    if (stage === undefined && !ctx.options.dryRun) {
+    if (stage === undefined) {
       // A restarted step folds every event again: start from no backfilled participant, or joins would double.
       await ctx.commit({
         cursor: { stage: 'events', position: null },
@@ -194,7 +172,6 @@ export const participantsStep: Step = {
       if (stage !== 'settle' && !(await foldEvents(ctx, source, checkpoint))) return;
       await settleLeftWithoutJoin(ctx, source);
     }
-    if (ctx.options.dryRun) return;
     const [count] = await ctx.query<{ n: number }>(`select count(*)::int as n from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [ctx.tenantId]);
     await ctx.commit({ cursor: { stage: 'settled' }, read: 0, written: count!.n - checkpoint.written, facts: { participants: count!.n } });
   },

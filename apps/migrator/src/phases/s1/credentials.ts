@@ -46,8 +46,8 @@ export async function reEncryptCredentials(kms: Kms, legacy: LegacyKeySource, te
 }
 
 /**
- * What a dry run can check without KMS: that a master-key blob decrypts (the plaintext is dropped at
- * once). A KMS-ciphertext blob is only checked by KMS itself, which a dry run does not call.
+ * What preflight can check without KMS: that a master-key blob decrypts (the plaintext is dropped at
+ * once). A KMS-ciphertext blob is only checked by KMS itself.
  */
 export function checkLegacyCredentials(legacy: LegacyKeySource, tenantId: string, blob: string): void {
   if (legacy.kind === 'kms') return;

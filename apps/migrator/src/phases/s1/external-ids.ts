@@ -7,8 +7,6 @@ export interface SessionCandidate {
   raw: Record<string, unknown>;
 }
 
-const DRY_IDS = 'sessions:dry-ids';
-
 /**
  * Legacy rows with different ids can share one externalId (legacy never enforced it everywhere), and the
  * externalId is the new session id: the first row to claim it keeps it — earlier in this batch, or
@@ -18,8 +16,6 @@ const DRY_IDS = 'sessions:dry-ids';
  */
 export async function settleExternalIds<C extends SessionCandidate>(ctx: StepContext, candidates: readonly C[]): Promise<{ kept: C[]; rejects: RejectInput[] }> {
   const owner = new Map<string, { tenantId: string; legacyId: string | null }>();
-  const dry = ctx.options.dryRun ? ((ctx.scratch.get(DRY_IDS) as Map<string, string> | undefined) ?? new Map<string, string>()) : undefined;
-  if (dry) for (const c of candidates) if (dry.has(c.id)) owner.set(c.id, { tenantId: ctx.tenantId, legacyId: dry.get(c.id)! });
   if (candidates.length > 0) {
     const rows = await ctx.query<{ id: string; tenant_id: string; legacy_id: string | null }>('select id, tenant_id, legacy_id from virtual_sessions where id = any($1::uuid[])', [
       candidates.map((c) => c.id),
@@ -38,10 +34,6 @@ export async function settleExternalIds<C extends SessionCandidate>(ctx: StepCon
     // Another tenant's legacy id is not this tenant's business: name it only within the tenant.
     const by = held.tenantId === ctx.tenantId && held.legacyId !== null ? `legacy session ${held.legacyId}` : 'another session';
     rejects.push({ legacyKey: c.legacyId, reason: 'duplicate_external_id', detail: `externalId is already the id of ${by} (expected one legacy row per externalId); that row keeps it`, raw: c.raw });
-  }
-  if (dry) {
-    for (const c of kept) dry.set(c.id, c.legacyId);
-    ctx.scratch.set(DRY_IDS, dry);
   }
   return { kept, rejects };
 }

@@ -4,7 +4,7 @@ import type { LegacySource, ReadOptions } from '../../legacy/types';
 
 /**
  * The AuditLog participant history S1 1.4 folds and S4's delta sync folds again for sessions it loads:
- * what both read, how a dry run keeps its fold in memory, and how a participant who only ever left is
+ * what both read, how a fold is merged across batches (validate folds it too), and how a participant who only ever left is
  * settled (`left_without_join`) once every event is folded.
  */
 export const PARTICIPANT_HISTORY: NonNullable<ReadOptions['where']> = [

@@ -29,7 +29,7 @@ export const encounterBillingAuditStep: Step = {
       await ctx.commit({ cursor: { billingAfter: 'done', encountersAfter: 'done' }, read: 0, written: 0, facts: { encountersBackfilled: true, backfill } });
     }
     const window = windowEnding(ctx.options.asOf, s2Options(ctx.options).window);
-    const found = await checkEndedInWindow(ctx.db.db, ctx.tenantId, window, ctx.config.VC_MODE ?? 'shadow', ctx.options.dryRun);
+    const found = await checkEndedInWindow(ctx.db.db, ctx.tenantId, window, ctx.config.VC_MODE ?? 'shadow');
     const gaps = [...found.encounters.missing.map((s) => `encounter ${s}`), ...found.billing.missing.map((s) => `billing ${s}`), ...found.audit.missing.map((s) => `audit ${s}`)];
     await ctx.commit({
       cursor: { billingAfter: 'done', encountersAfter: 'done', checkedAt: window.to.toISOString() },

@@ -57,7 +57,7 @@ const CANDIDATES = `
  * one made before instead of a second. Each page's `encounter_ref`s, their record in
  * `vc_migration.encounter_backfills` and the cursor commit in one transaction. An Encounter FHIR refuses
  * (4xx) is quarantined as a reject naming the legacy id; throttling and 5xx are retried, then fail the
- * step (resumable). Under --dry-run nothing is sent or written: the candidates are counted.
+ * step (resumable). Under --dry-run the same code runs on a FHIR recorder and a rolled-back transaction.
  *
  * `cursorBase` is the rest of the calling step's cursor, kept on every commit. Returns the totals, or
  * undefined when a signal stopped it between pages.
@@ -68,13 +68,14 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
   const remaining = count?.n ?? 0;
   if (remaining === 0) return totals;
   // Loaded on first use: the FHIR module pulls in @medplum/core, and most runs of S4 have nothing to backfill.
-  const fhir = ctx.options.dryRun ? undefined : await ctx.services.fhir();
+  // Under --dry-run a recorder: it finds what exists and records the creates instead of sending them.
+  const fhir = await ctx.services.fhir();
   const fhirModule = await import('@vc/integrations/fhir');
   const { FhirError } = fhirModule;
   const limit = pLimit(ctx.options.concurrency);
   let done = 0;
   for (let cursor = after; ; ) {
-    // Keyset on the session id, not on `encounter_ref is null`: a dry run writes nothing and must still advance.
+    // Keyset on the session id, not on `encounter_ref is null`: a refused Encounter stays null and must be passed.
     const page = await ctx.query<Candidate>(
       `select s.id, s.legacy_id, s.patient_ref, s.practitioner_ref, s.started_at, s.ended_at ${CANDIDATES}
          and ($2::uuid is null or s.id > $2::uuid) order by s.id limit ${Math.min(ctx.options.batchSize, MAX_PAGE_SIZE)}`,
@@ -84,25 +85,23 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
     const participants = await participantsOf(ctx, page.map((s) => s.id));
     const made: Array<{ id: string; legacyId: string; ref: string; created: boolean }> = [];
     const rejects: RejectInput[] = [];
-    if (fhir) {
-      let failure: Error | undefined;
-      await Promise.all(
-        page.map((s) =>
-          limit(async () => {
-            // After one failure the rest of the page is not sent: the step fails and resumes from this page.
-            if (failure) return;
-            try {
-              const result = await createOne(fhir, fhirModule, s, participants.get(s.id) ?? []);
-              made.push({ id: s.id, legacyId: s.legacy_id, ...result });
-            } catch (error) {
-              if (error instanceof FhirError && isRefusal(error)) rejects.push(refused(s, error));
-              else failure ??= new Error(`creating the Encounter of VirtualSession:${s.legacy_id} failed${retriedAway(error)}`, { cause: error });
-            }
-          }),
-        ),
-      );
-      if (failure) throw failure;
-    }
+    let failure: Error | undefined;
+    await Promise.all(
+      page.map((s) =>
+        limit(async () => {
+          // After one failure the rest of the page is not sent: the step fails and resumes from this page.
+          if (failure) return;
+          try {
+            const result = await createOne(fhir, fhirModule, s, participants.get(s.id) ?? []);
+            made.push({ id: s.id, legacyId: s.legacy_id, ...result });
+          } catch (error) {
+            if (error instanceof FhirError && isRefusal(error)) rejects.push(refused(s, error));
+            else failure ??= new Error(`creating the Encounter of VirtualSession:${s.legacy_id} failed${retriedAway(error)}`, { cause: error });
+          }
+        }),
+      ),
+    );
+    if (failure) throw failure;
     cursor = page[page.length - 1]!.id;
     done += page.length;
     totals.candidates += page.length;
@@ -111,7 +110,7 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
     await ctx.commit({
       cursor: { ...cursorBase, encountersAfter: cursor },
       read: page.length,
-      written: fhir ? made.length : page.length,
+      written: made.length,
       rejects,
       facts: { backfill: { ...totals } },
       write: made.length === 0 ? undefined : (tx) => recordEncounters(tx, ctx, made),

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 /** What 2.4 found for the sessions that ended in the window. Legacy ids or session ids only. */
 export interface WindowChecks {
   ended: number;
-  encounters: { ok: number; preFhirEra: number; suppressedInShadow: number; wouldBackfill: number; missing: string[] };
+  encounters: { ok: number; preFhirEra: number; suppressedInShadow: number; missing: string[] };
   billing: { ok: number; missing: string[] };
   audit: { ok: number; missing: string[] };
 }
@@ -21,13 +21,12 @@ interface Row {
 /**
  * Plan 2.4 over the sessions that ended in the window. Encounter: present (`encounter_ref` or a pending
  * FHIR outbox request), unless the session ended before the tenant's FHIR era or is a native one while
- * the service runs in shadow mode (which suppresses Encounters by design); under --dry-run a migrated
- * session without one counts as the backfill's to create (it wrote nothing). Billing: a native session has
+ * the service runs in shadow mode (which suppresses Encounters by design). Billing: a native session has
  * its billing event.
  * Audit trail: a native session has audit events. Billing and audit of migrated sessions are legacy's
  * own history (carried over, or backfilled in 1.4), so only the new service's sessions are judged on them.
  */
-export async function checkEndedInWindow(db: Database, tenantId: string, window: { from: Date; to: Date }, mode: 'live' | 'shadow', dryRun = false): Promise<WindowChecks> {
+export async function checkEndedInWindow(db: Database, tenantId: string, window: { from: Date; to: Date }, mode: 'live' | 'shadow'): Promise<WindowChecks> {
   const rows = await queryRows<Row>(
     db,
     sql`select s.id, s.legacy_id,
@@ -41,13 +40,12 @@ export async function checkEndedInWindow(db: Database, tenantId: string, window:
           and s.ended_at >= ${window.from.toISOString()}::timestamptz and s.ended_at < ${window.to.toISOString()}::timestamptz
         order by s.id`,
   );
-  const out: WindowChecks = { ended: rows.length, encounters: { ok: 0, preFhirEra: 0, suppressedInShadow: 0, wouldBackfill: 0, missing: [] }, billing: { ok: 0, missing: [] }, audit: { ok: 0, missing: [] } };
+  const out: WindowChecks = { ended: rows.length, encounters: { ok: 0, preFhirEra: 0, suppressedInShadow: 0, missing: [] }, billing: { ok: 0, missing: [] }, audit: { ok: 0, missing: [] } };
   for (const r of rows) {
     const label = r.legacy_id === null ? `session:${r.id}` : `VirtualSession:${r.legacy_id}`;
     if (r.has_encounter) out.encounters.ok += 1;
     else if (r.pre_fhir) out.encounters.preFhirEra += 1;
     else if (r.legacy_id === null && mode === 'shadow') out.encounters.suppressedInShadow += 1;
-    else if (r.legacy_id !== null && dryRun) out.encounters.wouldBackfill += 1;
     else out.encounters.missing.push(label);
     if (r.billed || r.legacy_id !== null) out.billing.ok += 1;
     else out.billing.missing.push(label);

@@ -1,0 +1,27 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = fileURLToPath(new URL('./bin.ts', import.meta.url));
+
+/** Every variable config.ts reads: the keys of its zod schema. */
+const variables = [...new Set(readFileSync(fileURLToPath(new URL('./config.ts', import.meta.url)), 'utf8').match(/\b(VC_[A-Z0-9_]+|PORT)(?=\s*:)/g) ?? [])];
+
+describe('pnpm service --help', () => {
+  it.each(['--help', '-h'])('%s prints the usage and every variable the service reads, exit 0, with no configuration at all', (flag) => {
+    // No VC_* at all: without the flag, the service would refuse to start (no VC_AUTH_* is set).
+    const run = spawnSync(process.execPath, ['--import', 'tsx', BIN, flag], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^Usage: pnpm service \[--help\]\n/);
+    expect(variables.length).toBeGreaterThan(10);
+    expect(variables.filter((name) => !new RegExp(`\\b${name}\\b`).test(run.stdout))).toEqual([]);
+  });
+
+  it('without the flag and without configuration, the service still refuses to start (exit 2)', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', BIN], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('VC_AUTH_JWKS_URL');
+  });
+});
