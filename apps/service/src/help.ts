@@ -14,6 +14,7 @@ Environment (every variable and its default: README.md, Configuration):
   VC_MODE                        live (default) or shadow (until the S4 cutover: no Encounters, no billing)
   PORT                           listen port (default 8080; 0 = any free port)
   VC_LISTEN_HOST                 listen address (default 0.0.0.0)
+  VC_DATABASE_POOL_MAX           PostgreSQL connections of one process (1-200, default 10)
   VC_AUTH_JWKS_URL               JWKS URL of the identity provider (production)   } one of the two
   VC_AUTH_HS256_SECRET           shared HS256 secret, 32+ characters (dev, tests)  } is required
   VC_AUTH_ISSUER, VC_AUTH_AUDIENCE   expected iss / aud of caller tokens (optional)
