@@ -44,8 +44,8 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', {
         basePath: import.meta.dirname,
         zones: [
-          { target: './packages/domain/src', from: ['./packages/schema', './packages/integrations', './apps', './fixtures', './bench', './scripts'], message: 'domain imports nothing of ours' },
-          { target: ['./packages/schema/src', './packages/integrations/src'], from: ['./apps', './bench', './scripts'], message: 'packages never import the apps' },
+          { target: './packages/domain/src', from: ['./packages/schema', './packages/integrations', './packages/config', './apps', './fixtures', './bench', './scripts'], message: 'domain imports nothing of ours' },
+          { target: ['./packages/schema/src', './packages/integrations/src', './packages/config/src'], from: ['./apps', './bench', './scripts'], message: 'packages never import the apps' },
           { target: './apps/service/src', from: './apps/migrator', message: 'neither app imports the other' },
           { target: './apps/migrator/src', from: './apps/service', message: 'neither app imports the other' },
         ],

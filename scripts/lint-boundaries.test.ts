@@ -22,6 +22,7 @@ const probes: Probe[] = [
   { edge: 'domain → migrator app (relative)', dir: 'packages/domain/src', source: "import * as config from '../../../apps/migrator/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
   { edge: 'domain reads process.env', dir: 'packages/domain/src', source: 'export const probe = process.env.VC_MODE;\n', rule: 'no-restricted-globals' },
   { edge: 'schema → service app (relative)', dir: 'packages/schema/src', source: "import * as config from '../../../apps/service/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
+  { edge: 'config → service app (relative)', dir: 'packages/config/src', source: "import * as config from '../../../apps/service/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
   { edge: 'integrations → migrator app (relative)', dir: 'packages/integrations/src', source: "import * as config from '../../../apps/migrator/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
   { edge: 'service → migrator (relative)', dir: 'apps/service/src', source: "import * as config from '../../migrator/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
   { edge: 'migrator → service (relative)', dir: 'apps/migrator/src', source: "import * as config from '../../service/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },

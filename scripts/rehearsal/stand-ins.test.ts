@@ -42,7 +42,7 @@ describe('pnpm stand-ins', () => {
       expect((await fetch(`${env.VC_KONG_ADMIN_URL}/services`)).status).toBe(200);
       expect((await fetch(`${env.VC_ACCESS_POLICY_URL}/tenants/acme/Consent`)).status).toBe(200);
       expect(await createLicensingClient({ baseUrl: env.VC_LICENSING_URL! }).isEnabled('acme', 'virtual-care')).toBe(false);
-      const kms = await createKms(env.VC_KMS!, { aws: { endpoint: env.VC_KMS_ENDPOINT, region: env.AWS_REGION } });
+      const kms = await createKms(env.VC_KMS!, { aws: { endpoint: env.VC_KMS_ENDPOINT, region: env.AWS_REGION, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } } });
       const context = { tenantId: 'acme', purpose: 'rehearsal' };
       expect(Buffer.from(await kms.decrypt(await kms.encrypt(Buffer.from('secret'), context), context)).toString()).toBe('secret');
       expect(standIns.jitsi).toHaveLength(2);

@@ -24,6 +24,7 @@ Environment (every variable and its default: README.md, Configuration):
   VC_LEGACY_MASTER_KEY    base64 32-byte key of the legacy credentials (s1 step 1.3)
   VC_LEGACY_KMS           aws:<key-id> when the legacy credentials are KMS ciphertext
   VC_KMS                  local:<keyring file> (default local:./.data/kms.json) or aws:<key-id>
+  VC_KMS_CREDENTIALS      aws: KMS without AWS_ACCESS_KEY_ID: provider-chain (instance role) or stand-in (loopback VC_KMS_ENDPOINT)
   VC_NATS_URL             JetStream for the VIRTUAL_CARE stream (s0); optional; needed by enqueue/worker
   VC_NATS_WORK_STREAM     work queue of distributed plans (default VC_MIGRATION_WORK)
   VC_ACCESS_POLICY_URL    access-policy base URL, http(s)://… (s3, validate)

@@ -74,4 +74,25 @@ describe('migrator config', () => {
       expect(error.message).toBe(`invalid configuration:\n  VC_ACCESS_POLICY_URL: expected ${SETTING_FORMS.VC_ACCESS_POLICY_URL}`);
     });
   });
+
+  // The variables the two apps used to read differently; the service's config.test.ts asserts the same rows.
+  describe('the shared vocabulary: empty means unset, one form per variable', () => {
+    it('an empty VC_DATABASE_URL is unset (the embedded database) and an empty VC_MODE is unset, not refused', () => {
+      const config = loadConfig({ VC_DATABASE_URL: '', VC_MODE: '' });
+      expect([config.VC_DATABASE_URL, config.VC_MODE]).toEqual(['pglite:./.data/pg', undefined]);
+    });
+    it('VC_NATS_URL takes host:port as nats.js does, as well as nats:// and tls:// URLs, and refuses websockets', () => {
+      expect(loadConfig({ VC_NATS_URL: '127.0.0.1:4222' }).VC_NATS_URL).toBe('127.0.0.1:4222');
+      expect(loadConfig({ VC_NATS_URL: 'nats://127.0.0.1:4222' }).VC_NATS_URL).toBe('nats://127.0.0.1:4222');
+      expect(failure({ VC_NATS_URL: 'wss://nats.example:443' }).message).toContain(`VC_NATS_URL: expected ${SETTING_FORMS.VC_NATS_URL}`);
+    });
+    it('a URL setting must parse as an http(s) URL', () => {
+      expect(failure({ VC_FHIR_BASE_URL: 'http://' }).message).toContain('VC_FHIR_BASE_URL: expected an http(s) FHIR R4 base URL');
+    });
+    it('half a pair of AWS keys is refused naming the missing one, never the key given', () => {
+      const error = failure({ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' });
+      expect(error.message).toContain('AWS_SECRET_ACCESS_KEY: expected AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY together, or neither');
+      expect(error.message).not.toContain('AKIDEXAMPLE');
+    });
+  });
 });

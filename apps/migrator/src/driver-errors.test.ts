@@ -51,7 +51,7 @@ describe('an unreachable server is named by its variable and host:port, exit 2, 
     {
       variable: 'VC_KMS_ENDPOINT',
       url: (port: number) => `http://127.0.0.1:${port}`,
-      attempt: async (url: string) => (await createKms('aws:alias/vc-test', { aws: { endpoint: url, region: 'us-east-1' } })).encrypt(new Uint8Array([1]), { tenantId: 't' }),
+      attempt: async (url: string) => (await createKms('aws:alias/vc-test', { aws: { endpoint: url, region: 'us-east-1', credentials: 'stand-in' } })).encrypt(new Uint8Array([1]), { tenantId: 't' }),
     },
   ] as const;
 

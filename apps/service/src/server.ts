@@ -62,7 +62,7 @@ async function resolveDeps(config: Readonly<ServiceConfig>, given: Partial<Servi
   const deps: ServiceDeps = {
     config,
     db,
-    kms: given.kms ?? (await createKms(config.kms)),
+    kms: given.kms ?? (await createKms(config.kms, { aws: config.kmsAws })),
     accessPolicy: 'accessPolicy' in given ? given.accessPolicy : config.accessPolicyUrl ? createAccessPolicyClient({ baseUrl: config.accessPolicyUrl }) : undefined,
     jitsiProbe: given.jitsiProbe ?? createJitsiProbe({ policy: config.outbound }),
     eventStream,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
@@ -8,8 +8,11 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { queryRows, type DatabaseHandle } from './client';
 
-/** The committed drizzle-kit migrations, resolved from this file so it works from any working directory. */
-export const migrationsFolder = fileURLToPath(new URL('../drizzle', import.meta.url));
+/**
+ * The committed drizzle-kit migrations, found through this package's own package.json so it works from any
+ * working directory and from an app's build (dist/), where this module is bundled far from `drizzle/`.
+ */
+export const migrationsFolder = join(dirname(createRequire(import.meta.url).resolve('@vc/schema/package.json')), 'drizzle');
 
 /** Any constant: it only has to be the same for every process that migrates this database. */
 const MIGRATION_LOCK_KEY = 7_261_900_001;

@@ -1,3 +1,4 @@
+import { awsKmsConnection } from '@vc/config';
 import { createAccessPolicyClient } from '@vc/integrations/access-policy';
 import { createJitsiProbe } from '@vc/integrations/jitsi';
 import { createKms } from '@vc/integrations/kms';
@@ -35,7 +36,7 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     }
     return made.get(name) as Promise<T>;
   }
-  const awsOptions = { aws: { endpoint: config.VC_KMS_ENDPOINT } };
+  const awsOptions = { aws: awsKmsConnection(config) };
 
   return {
     legacy: () => once('legacy', () => openLegacySource(legacySourceSpec(config)), (s) => s.close()),

@@ -1,8 +1,5 @@
-import { PG_ERROR, pgErrorCode } from '@vc/schema';
 import { loadConfig } from '../config';
-import { openTarget } from '../commands/target';
 import { currentInvocation, ledgerEntry } from './invocation';
-import { appendLedgerRow } from './store';
 
 /**
  * Appends the ledger row of this invocation, if it wrote (bin.ts, once the exit status is known). Opens the
@@ -13,6 +10,8 @@ import { appendLedgerRow } from './store';
 export async function recordInvocation(exitCode: number): Promise<number> {
   const invocation = currentInvocation();
   if (!invocation) return exitCode;
+  // Loaded only when a command wrote: `--help`, `--version` and reads start without the database drivers.
+  const [{ PG_ERROR, pgErrorCode }, { openTarget }, { appendLedgerRow }] = await Promise.all([import('@vc/schema'), import('../commands/target'), import('./store')]);
   let config;
   try {
     config = loadConfig(process.env);

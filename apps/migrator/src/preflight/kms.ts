@@ -1,15 +1,16 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { jitsiCredentialsContext } from '@vc/domain/jitsi';
-import { createKms, type Kms } from '@vc/integrations/kms';
+import { awsKmsConnection } from '@vc/config';
+import { createKms, decryptAppSecret, type Kms } from '@vc/integrations/kms';
 import type { DatabaseHandle } from '@vc/schema';
 import type { MigratorConfig } from '../config';
 import type { LegacySource } from '../legacy/types';
 import { checkLegacyCredentials, UnusableCredentials, type LegacyKeySource } from '../phases/s1/credentials';
-import { decryptAppSecret, loadTenantConfig } from '../phases/s2/tenant-config';
+import { loadTenantConfig } from '../phases/s2/tenant-config';
 import { fail, pass, probe, safeReason, skip, type CheckOutcome, type PreflightContext } from './types';
 
-const awsOptions = (config: MigratorConfig) => ({ aws: { endpoint: config.VC_KMS_ENDPOINT } });
+const awsOptions = (config: MigratorConfig) => ({ aws: awsKmsConnection(config) });
 
 /** Encrypt then decrypt 32 random bytes under the context S1 step 1.3 uses, with the key `VC_KMS` names. */
 async function roundTrip(ctx: PreflightContext): Promise<CheckOutcome> {
@@ -86,7 +87,7 @@ async function targetCredentials(ctx: PreflightContext, handle: DatabaseHandle):
     if (!config) continue;
     kms ??= await createKms(ctx.config.VC_KMS, awsOptions(ctx.config));
     checked += 1;
-    await decryptAppSecret(kms, config).catch((error: unknown) => failed.push(`${tenant} (${safeReason(error)})`));
+    await decryptAppSecret(kms, tenant, config.credentialsCiphertext).catch((error: unknown) => failed.push(`${tenant} (${safeReason(error)})`));
   }
   if (checked === 0) return skip(id, 'no migrated tenant config yet (S1 step 1.3 writes them)');
   if (failed.length > 0) return fail(id, `${failed.length} of ${checked} migrated config(s) do not decrypt with VC_KMS: ${failed.join(', ')}`);

@@ -155,7 +155,7 @@ describe('migrator preflight', () => {
   });
 
   it("a migrated config sealed under another tenant's context fails credentials.target; one under its own passes", async () => {
-    const aws = await createKms(`aws:${kms.keyIds[0]}`, { aws: { endpoint: kms.url } });
+    const aws = await createKms(`aws:${kms.keyIds[0]}`, { aws: { endpoint: kms.url, region: 'us-east-1', credentials: 'stand-in' } });
     const sealed = (tenant: string) => aws.encrypt(Buffer.from(encodeJitsiCredentials({ appSecret: 'preflight-app-secret-0123456789' }), 'utf8'), jitsiCredentialsContext(tenant));
     const client = new pg.Client({ connectionString: target.url });
     await client.connect();

@@ -50,7 +50,8 @@ const PAGE_SEARCHES = 8;
  * each page as batched `_id` searches run 4 at a time. Memory holds one page and the ids not found.
  */
 async function lookUpAll(db: Database, tenantId: string, fhir: FhirClient): Promise<{ checked: number; notFoundLegacyIds: string[] }> {
-  const { FhirError, MAX_IDS_PER_SEARCH } = await import('@vc/integrations/fhir');
+  const { MAX_IDS_PER_SEARCH } = await import('@vc/integrations/fhir');
+  const { isRetryableFrom } = await import('@vc/integrations/errors');
   const { withRetry } = await import('@vc/integrations/retry');
   const limit = pLimit(4);
   const notFound: string[] = [];
@@ -74,7 +75,7 @@ async function lookUpAll(db: Database, tenantId: string, fhir: FhirClient): Prom
           // A ref that is not `Encounter/<id>` cannot be held by FHIR: not found, without asking.
           const ids = page.map((r) => /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(r.encounter_ref)?.[1]);
           const asked = [...new Set(ids.filter((id): id is string => id !== undefined))];
-          const held = await withRetry(() => fhir.existingEncounterIds(asked), { ...RETRY, isRetryable: (e) => e instanceof FhirError && e.retryable });
+          const held = await withRetry(() => fhir.existingEncounterIds(asked), { ...RETRY, isRetryable: isRetryableFrom('fhir') });
           return page.filter((_, i) => ids[i] === undefined || !held.has(ids[i]!)).map((r) => r.legacy_id);
         }),
       ),

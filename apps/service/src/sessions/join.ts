@@ -1,6 +1,7 @@
 import { jitsiJoinUrl, roomNameForSession } from '@vc/domain/jitsi';
 import type { ParticipantRole, TenantVirtualCareConfig, VirtualSession } from '@vc/schema';
-import { AccessPolicyError } from '@vc/integrations/access-policy';
+import { IntegrationError } from '@vc/integrations/errors';
+import { signJitsiToken } from '@vc/integrations/jitsi';
 import { hasRole, type Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import { AppError } from '../errors';
@@ -8,7 +9,6 @@ import type { Executor, Tx } from '../db';
 import type { ReplyClaim } from '../idempotency/middleware';
 import { loadSessionForJoin } from './access';
 import { sessionEventData } from './create';
-import { signJitsiToken } from './jitsi-token';
 import { writeJoin } from './join-write';
 import { appendAudit, newPseudonym, recordLeave } from './repo';
 import { changedColumns, decide, runTransition, versionConflict } from './transition';
@@ -39,7 +39,7 @@ async function requireConsent(ctx: AppContext, principal: Principal, now: Date):
   try {
     decision = await ctx.accessPolicy.decideTelehealth(principal.tenant, principal.sub, now);
   } catch (error) {
-    const status = error instanceof AccessPolicyError ? error.status : undefined;
+    const status = error instanceof IntegrationError ? error.status : undefined;
     throw new AppError('dependency_unavailable', `access-policy did not answer the consent check${status ? ` (HTTP ${status})` : ''}`, { cause: error });
   }
   if (!decision.permitted) {

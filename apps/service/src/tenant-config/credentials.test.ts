@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EncryptionContext, Kms } from '@vc/integrations/kms';
-import { AppSecretCache, encryptAppSecret } from './credentials';
+import { encryptAppSecret, type EncryptionContext, type Kms } from '@vc/integrations/kms';
+import { AppSecretCache } from './credentials';
 
 /** A KMS that "encrypts" by tagging with the context, and counts decrypts. */
 function countingKms() {

@@ -1,27 +1,18 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { decodeJitsiCredentials, encodeJitsiCredentials, jitsiCredentialsContext } from '@vc/domain/jitsi';
-import type { Kms } from '@vc/integrations/kms';
-import { KmsError } from '@vc/integrations/kms';
+import { decryptAppSecret, KmsError, type Kms } from '@vc/integrations/kms';
 import { AppError } from '../errors';
 
-/** Encrypts a tenant's Jitsi app secret under `{ tenantId, purpose: 'jitsi-credentials' }` (as the migrator does). */
-export async function encryptAppSecret(kms: Kms, tenantId: string, appSecret: string): Promise<string> {
+/**
+ * Runs one KMS call on a tenant's Jitsi credentials; a failure is a 503 when KMS may recover (throttled,
+ * unavailable) and a 500 otherwise, naming the tenant and the operation, never the secret.
+ */
+export async function withKmsProblem<T>(tenantId: string, op: 'encrypt' | 'decrypt', call: () => Promise<T>): Promise<T> {
   try {
-    return await kms.encrypt(new TextEncoder().encode(encodeJitsiCredentials({ appSecret })), jitsiCredentialsContext(tenantId));
+    return await call();
   } catch (error) {
-    throw kmsProblem(error, tenantId, 'encrypt');
+    const retryable = error instanceof KmsError && error.retryable;
+    throw new AppError(retryable ? 'dependency_unavailable' : 'internal', `KMS ${op} of tenant ${tenantId}'s Jitsi credentials failed`, { cause: error });
   }
-}
-
-/** Decrypts a tenant's app secret; it lives only in this call's memory and is never logged or returned. */
-export async function decryptAppSecret(kms: Kms, tenantId: string, ciphertext: string): Promise<string> {
-  let plaintext: Uint8Array;
-  try {
-    plaintext = await kms.decrypt(ciphertext, jitsiCredentialsContext(tenantId));
-  } catch (error) {
-    throw kmsProblem(error, tenantId, 'decrypt');
-  }
-  return decodeJitsiCredentials(new TextDecoder().decode(plaintext)).appSecret;
 }
 
 /**
@@ -54,15 +45,10 @@ export class AppSecretCache {
     const cacheKey = `${tenantId}\u0000${ciphertext}`;
     const hit = this.entries.get(cacheKey);
     if (hit && this.clock() - hit.at < this.ttlMs) return hit;
-    const secret = await decryptAppSecret(this.kms, tenantId, ciphertext);
+    const secret = await withKmsProblem(tenantId, 'decrypt', () => decryptAppSecret(this.kms, tenantId, ciphertext));
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     const entry = { secret, key: undefined, at: this.clock() };
     this.entries.set(cacheKey, entry);
     return entry;
   }
-}
-
-function kmsProblem(error: unknown, tenantId: string, op: string): AppError {
-  const retryable = error instanceof KmsError && error.retryable;
-  return new AppError(retryable ? 'dependency_unavailable' : 'internal', `KMS ${op} of tenant ${tenantId}'s Jitsi credentials failed`, { cause: error });
 }

@@ -1,10 +1,11 @@
 import { DEFAULT_TENANT_BILLING } from '@vc/domain/billing';
+import { mintConnectionTestToken } from '@vc/integrations/jitsi';
 import type { ConnectionTestResult, TenantVirtualCareConfig } from '@vc/schema';
 import type { Principal } from '../auth/principal';
 import type { AppContext } from '../context';
 import { AppError, notFound } from '../errors';
-import { jitsiTokenVerifies, signJitsiToken } from '../sessions/jitsi-token';
-import { decryptAppSecret, encryptAppSecret } from './credentials';
+import { decryptAppSecret, encryptAppSecret } from '@vc/integrations/kms';
+import { withKmsProblem } from './credentials';
 import { checkIfMatch } from './etag';
 import { findTenantConfig, saveConnectionTest, upsertTenantConfig } from './repo';
 import type { ConfigReply, PutConfigBody } from './schemas';
@@ -40,7 +41,8 @@ export async function putTenantConfig(ctx: AppContext, principal: Principal, bod
       errors: [{ field: 'body.jitsiAppSecret', message: 'expected the Jitsi app secret when the tenant has no config yet' }],
     });
   }
-  const ciphertext = body.jitsiAppSecret !== undefined ? await encryptAppSecret(ctx.kms, principal.tenant, body.jitsiAppSecret) : existing!.credentialsCiphertext;
+  const secret = body.jitsiAppSecret;
+  const ciphertext = secret !== undefined ? await withKmsProblem(principal.tenant, 'encrypt', () => encryptAppSecret(ctx.kms, principal.tenant, secret)) : existing!.credentialsCiphertext;
   const kmsKeyId = body.jitsiAppSecret !== undefined ? ctx.kms.keyId : existing!.kmsKeyId;
   const saved = await upsertTenantConfig(
     ctx.db,
@@ -86,16 +88,16 @@ function coarseCheck(check: ConnectionTestResult['checks'][number]): ConnectionT
 export async function testTenantConnection(ctx: AppContext, principal: Principal): Promise<ConnectionTestResult> {
   const config = await findTenantConfig(ctx.db, principal.tenant);
   if (!config) throw notFound('virtual-care configuration');
-  const appSecret = await decryptAppSecret(ctx.kms, principal.tenant, config.credentialsCiphertext);
-  const { jwt } = signJitsiToken(
-    { appId: config.jitsiAppId, serverUrl: config.jitsiServerUrl, room: '*', user: { id: 'connection-test', name: 'Connection test', moderator: false }, now: ctx.now() },
-    appSecret,
-  );
-  const result = await ctx.jitsiProbe.testConnection({
+  const appSecret = await withKmsProblem(principal.tenant, 'decrypt', () => decryptAppSecret(ctx.kms, principal.tenant, config.credentialsCiphertext));
+  const { token, verify } = await mintConnectionTestToken({
+    appId: config.jitsiAppId,
     serverUrl: config.jitsiServerUrl,
-    token: jwt,
-    verify: (token) => jitsiTokenVerifies(token, appSecret, config.jitsiAppId),
+    appSecret,
+    now: ctx.now(),
+    user: { id: 'connection-test', name: 'Connection test' },
+    room: '*',
   });
+  const result = await ctx.jitsiProbe.testConnection({ serverUrl: config.jitsiServerUrl, token, verify });
   const stored: ConnectionTestResult = { ok: result.ok, testedAt: result.testedAt, checks: result.checks.map(coarseCheck) };
   await saveConnectionTest(ctx.db, principal.tenant, stored);
   return stored;

@@ -95,7 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     {
       db: db.db,
-      kms: await createKms(config.kms),
+      kms: await createKms(config.kms, { aws: config.kmsAws }),
       accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 }),
       jitsiProbe: createJitsiProbe({ timeoutMs: 2_000, policy: config.outbound }),
       eventStream,

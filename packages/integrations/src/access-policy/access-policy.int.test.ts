@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessPolicyClient } from './client';
 import { startAccessPolicyStandIn, type AccessPolicyStandIn } from './stand-in';
-import { AccessPolicyError, LEGACY_CONSENT_IDENTIFIER_SYSTEM, type TelehealthConsent } from './types';
+import { IntegrationError } from '../errors';
+import { LEGACY_CONSENT_IDENTIFIER_SYSTEM, type TelehealthConsent } from './types';
 
 let standIn: AccessPolicyStandIn;
 beforeAll(async () => {
@@ -114,15 +115,15 @@ describe('access-policy client against the stand-in over HTTP', () => {
     expect((await client.decideTelehealth(tenant, patient)).reason).toBe('expired');
   });
 
-  it('a 503 outage is a retryable AccessPolicyError after a bounded number of attempts', async () => {
+  it('a 503 outage is a retryable IntegrationError after a bounded number of attempts', async () => {
     const { tenant, patient } = fresh();
     const client = createAccessPolicyClient({ baseUrl: standIn.url, retryBaseMs: 1 });
     const before = standIn.requests();
     standIn.setDown(true);
     try {
       const error = await client.decideTelehealth(tenant, patient).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(AccessPolicyError);
-      expect(error).toMatchObject({ status: 503, retryable: true, message: `consent decision for tenant ${tenant}: access-policy answered 503` });
+      expect(error).toBeInstanceOf(IntegrationError);
+      expect(error).toMatchObject({ system: 'access-policy', status: 503, retryable: true, message: `consent decision for tenant ${tenant}: access-policy answered 503` });
       expect(String((error as Error).message)).not.toContain(patient);
     } finally {
       standIn.setDown(false);
@@ -138,8 +139,8 @@ describe('access-policy client against the stand-in over HTTP', () => {
     standIn.setDelayMs(1000);
     try {
       const error = await client.decideTelehealth(tenant, patient).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(AccessPolicyError);
-      expect(error).toMatchObject({ status: undefined, retryable: true, message: `consent decision for tenant ${tenant}: no answer within 50 ms` });
+      expect(error).toBeInstanceOf(IntegrationError);
+      expect(error).toMatchObject({ system: 'access-policy', status: undefined, retryable: true, message: `consent decision for tenant ${tenant}: no answer within 50 ms` });
     } finally {
       standIn.setDelayMs(0);
     }
@@ -161,7 +162,7 @@ describe('access-policy client against the stand-in over HTTP', () => {
     const client = createAccessPolicyClient({ baseUrl: standIn.url, retries: 3, retryBaseMs: 1 });
     const before = standIn.requests().upserts;
     const error = await client.upsertConsent('t', grant('', '600')).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'AccessPolicyError', status: 400, retryable: false });
+    expect(error).toMatchObject({ name: 'IntegrationError', system: 'access-policy', status: 400, retryable: false });
     expect(standIn.requests().upserts - before).toBe(1);
   });
 });

@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import { checkedBaseUrl, HttpFailure, requestJson, type JsonReply } from '../http';
+import { IntegrationError, isRetryableFrom } from '../errors';
+import { checkedBaseUrl, requestJson } from '../http';
 import { withRetry } from '../retry';
 import { STORAGE_OUTCOME_SYSTEM, toFhirConsent } from './fhir-consent';
-import { AccessPolicyError, TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision } from './types';
+import { TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision } from './types';
 
 /** Options of {@link createAccessPolicyClient}. */
 export interface AccessPolicyClientOptions {
   /** The access-policy base URL (`VC_ACCESS_POLICY_URL`); tenants live under `{baseUrl}/tenants/{tenant}`. */
   baseUrl: string;
-  /** Per request; a timeout is a retryable {@link AccessPolicyError}. Default 2000 ms. */
+  /** Per request; a timeout is a retryable {@link IntegrationError}. Default 2000 ms. */
   timeoutMs?: number;
   /** How long a decision per (tenant, patient) is reused. Default 5000 ms; 0 disables the cache. */
   cacheTtlMs?: number;
@@ -43,11 +44,10 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
   const cache = new Map<string, CachedDecision>();
 
   const call = (what: string, tenantId: string, path: string, init: RequestInit, retries = options.retries ?? 2) =>
-    withRetry(() => send(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}${path}`, init, timeoutMs, `${what} for tenant ${tenantId}`), {
-      retries,
-      baseMs: options.retryBaseMs ?? 50,
-      isRetryable: (e) => e instanceof AccessPolicyError && e.retryable,
-    });
+    withRetry(
+      () => requestJson(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}${path}`, { ...init, timeoutMs, system: 'access-policy', what: `${what} for tenant ${tenantId}`, peer: 'access-policy' }),
+      { retries, baseMs: options.retryBaseMs ?? 50, isRetryable: isRetryableFrom('access-policy') },
+    );
 
   return {
     async upsertConsent(tenantId, consent) {
@@ -59,7 +59,7 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
       });
       cache.delete(cacheKey(tenantId, consent.patientRef));
       const id = /\/Consent\/([^/]+)/.exec(headers.get('location') ?? '')?.[1];
-      if (!id) throw new AccessPolicyError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, status, false);
+      if (!id) throw new IntegrationError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, { system: 'access-policy', status, retryable: false });
       const code = storageCode(body, tenantId);
       return { id, created: status === 201, changed: status === 201 || code !== 'SUCCESSFUL_UPDATE_NO_CHANGE' };
     },
@@ -86,16 +86,6 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
   };
 }
 
-async function send(url: string, init: RequestInit, timeoutMs: number, what: string): Promise<JsonReply> {
-  try {
-    return await requestJson(url, { ...init, timeoutMs });
-  } catch (error) {
-    if (!(error instanceof HttpFailure)) throw error;
-    const message = error.kind === 'status' ? `access-policy answered ${error.status}` : error.kind === 'network' ? 'access-policy unreachable' : error.message;
-    throw new AccessPolicyError(`${what}: ${message}`, error.status, error.retryable, { cause: error });
-  }
-}
-
 /** The decision endpoint's reply (README.md). */
 const decisionReplySchema = z.object({
   decision: z.enum(['permit', 'deny']),
@@ -110,7 +100,7 @@ const countBundleSchema = z.object({ resourceType: z.literal('Bundle'), total: z
 
 function parseReply<T extends z.ZodType>(schema: T, body: unknown, what: string, expected: string): z.infer<T> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new AccessPolicyError(`${what}: expected ${expected}`, 200, false, { cause: parsed.error });
+  if (!parsed.success) throw new IntegrationError(`${what}: expected ${expected}`, { system: 'access-policy', status: 200, retryable: false, cause: parsed.error });
   return parsed.data;
 }
 

@@ -43,10 +43,3 @@ export interface AccessPolicyClient {
   decideTelehealth(tenantId: string, patientRef: string, at?: Date): Promise<ConsentDecision>;
   countConsents(tenantId: string): Promise<number>;
 }
-
-export class AccessPolicyError extends Error {
-  override readonly name = 'AccessPolicyError';
-  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}

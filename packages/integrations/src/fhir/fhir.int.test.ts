@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withRetry } from '../retry';
 import { createFhirClient } from './client';
 import { type FhirStandIn, startFhirStandIn } from './stand-in';
-import { FhirError, SESSION_IDENTIFIER_SYSTEM } from './types';
+import { IntegrationError, isRetryableFrom } from '../errors';
+import { SESSION_IDENTIFIER_SYSTEM } from './types';
 
 let fhir: FhirStandIn;
 beforeAll(async () => {
@@ -23,10 +24,11 @@ function encounter(sessionId: string): Encounter {
   };
 }
 
-async function fhirError(promise: Promise<unknown>): Promise<FhirError> {
+async function fhirError(promise: Promise<unknown>): Promise<IntegrationError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(FhirError);
-  return error as FhirError;
+  expect(error).toBeInstanceOf(IntegrationError);
+  expect(error).toMatchObject({ system: 'fhir' });
+  return error as IntegrationError;
 }
 
 describe('FHIR client against the FHIR R4 stand-in', () => {
@@ -83,7 +85,7 @@ describe('FHIR client against the FHIR R4 stand-in', () => {
     expect(await client.createEncounterIfAbsent(bare, identifier)).toEqual({ ref: first.ref, created: false });
   });
 
-  it('answers 503 while down as a retryable FhirError, and creates once it is back', async () => {
+  it('answers 503 while down as a retryable IntegrationError, and creates once it is back', async () => {
     const client = createFhirClient({ baseUrl: fhir.url });
     const identifier = { system: SESSION_IDENTIFIER_SYSTEM, value: randomUUID() };
     const before = await fhir.encounterCount();
@@ -98,7 +100,7 @@ describe('FHIR client against the FHIR R4 stand-in', () => {
       fhir.setDown(false);
     }
     expect(await fhir.encounterCount()).toBe(before);
-    const isRetryable = (e: unknown) => e instanceof FhirError && e.retryable;
+    const isRetryable = isRetryableFrom('fhir');
     const result = await withRetry(() => client.createEncounterIfAbsent(encounter(identifier.value), identifier), { retries: 3, baseMs: 1, isRetryable });
     expect(result.created).toBe(true);
     expect(await fhir.encounterCount()).toBe(before + 1);
@@ -114,7 +116,7 @@ describe('FHIR client against the FHIR R4 stand-in', () => {
     expect(await client.findEncounter(identifier)).toBeUndefined();
   });
 
-  it('reports a server that does not answer as a retryable FhirError without a status', async () => {
+  it('reports a server that does not answer as a retryable IntegrationError without a status', async () => {
     const gone = await startFhirStandIn();
     const url = gone.url;
     await gone.close();

@@ -1,4 +1,4 @@
-export { type FhirClient, FhirError, MAX_IDS_PER_SEARCH, SESSION_IDENTIFIER_SYSTEM } from './types';
+export { type FhirClient, MAX_IDS_PER_SEARCH, SESSION_IDENTIFIER_SYSTEM } from './types';
 export { createFhirClient, type FhirClientOptions } from './client';
 export { startFhirStandIn, type FhirStandIn } from './stand-in';
 export { indexR4Definitions } from './r4-definitions';

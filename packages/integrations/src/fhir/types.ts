@@ -19,16 +19,3 @@ export interface FhirClient {
 
 /** Ids per `_id` search: keeps the query string far below what servers and proxies accept (~8 kB). */
 export const MAX_IDS_PER_SEARCH = 100;
-
-/** Failures a caller retries (5xx, network) versus gives up on (4xx). */
-export class FhirError extends Error {
-  override readonly name = 'FhirError';
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}

@@ -1,24 +1,4 @@
-/** Why an HTTP exchange failed, in the terms a client maps to its own error class. */
-export class HttpFailure extends Error {
-  override readonly name = 'HttpFailure';
-  constructor(
-    message: string,
-    readonly kind: 'timeout' | 'network' | 'status' | 'not_json',
-    readonly status: number | undefined,
-    options?: { cause?: unknown; body?: unknown },
-  ) {
-    super(message, options);
-    this.body = options?.body;
-  }
-
-  /** The error reply's parsed JSON body, for clients whose servers explain themselves (Kong). Never put in a message unread. */
-  readonly body: unknown;
-
-  /** Worth another attempt: the far side was slow, away or in trouble (5xx, 429), not our request. */
-  get retryable(): boolean {
-    return this.kind === 'timeout' || this.kind === 'network' || (this.status !== undefined && (this.status >= 500 || this.status === 429));
-  }
-}
+import { IntegrationError, type IntegrationSystem } from '../errors';
 
 /** A JSON reply: status, headers and the parsed body (undefined when empty). */
 export interface JsonReply {
@@ -27,27 +7,49 @@ export interface JsonReply {
   body: unknown;
 }
 
+/** Who is asked and for what, so every failure reads `<what>: <peer> answered 503` whichever client made it. */
+export interface RequestJsonInit extends RequestInit {
+  timeoutMs: number;
+  system: IntegrationSystem;
+  /** The operation, with the tenant or entity it concerns, e.g. `consent upsert for tenant acme`. */
+  what: string;
+  /** The far side as messages name it (`access-policy`, `Kong Admin API`); omitted when `what` says it already. */
+  peer?: string;
+  /** Statuses that resolve; default 2xx. */
+  accept?: (status: number) => boolean;
+  /** A short, PHI-free summary of an error reply's body, appended in parentheses (Kong's `message`, FHIR issue codes). */
+  explain?: (body: unknown) => string | undefined;
+}
+
+/** 408, 429 and 5xx are worth another try; any other 4xx will fail the same way again. */
+const isRetryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
+
 /**
- * One fetch with a timeout that parses a JSON reply. Statuses in `accept` (default: 2xx) resolve; others
- * throw {@link HttpFailure}. Messages carry the status only: bodies and URLs may hold PHI or secrets.
+ * One fetch with a timeout that parses a JSON reply, for every HTTP client here. Statuses in `accept` resolve;
+ * anything else throws an {@link IntegrationError} of `system`. Messages carry the status only: bodies and
+ * URLs may hold PHI or secrets.
  */
-export async function requestJson(url: string, init: RequestInit & { timeoutMs: number; accept?: (status: number) => boolean }): Promise<JsonReply> {
-  const { timeoutMs, accept = (s) => s >= 200 && s < 300, ...rest } = init;
+export async function requestJson(url: string, init: RequestJsonInit): Promise<JsonReply> {
+  const { timeoutMs, system, what, peer, accept = (s) => s >= 200 && s < 300, explain, ...rest } = init;
+  const said = (event: string) => (peer ? `${what}: ${peer} ${event}` : `${what} ${event}`);
   let response: Response;
   try {
     response = await fetch(url, { ...rest, signal: AbortSignal.timeout(timeoutMs) });
   } catch (cause) {
     const timedOut = cause instanceof DOMException && cause.name === 'TimeoutError';
-    throw timedOut
-      ? new HttpFailure(`no answer within ${timeoutMs} ms`, 'timeout', undefined, { cause })
-      : new HttpFailure('unreachable', 'network', undefined, { cause });
+    const message = timedOut ? `${what}: no answer within ${timeoutMs} ms` : said('unreachable');
+    throw new IntegrationError(message, { system, retryable: true, cause });
   }
   const text = await response.text();
-  if (!accept(response.status)) throw new HttpFailure(`answered ${response.status}`, 'status', response.status, { body: parseOrUndefined(text) });
+  const status = response.status;
+  if (!accept(status)) {
+    const detail = explain?.(parseOrUndefined(text));
+    throw new IntegrationError(said(`answered ${status}${detail ? ` (${detail})` : ''}`), { system, status, retryable: isRetryableStatus(status) });
+  }
   try {
-    return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
+    return { status, headers: response.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
   } catch (cause) {
-    throw new HttpFailure(`answered ${response.status} with ${text.length} bytes that are not JSON`, 'not_json', response.status, { cause });
+    throw new IntegrationError(said(`answered ${status} with ${text.length} bytes that are not JSON`), { system, status, retryable: false, cause });
   }
 }
 

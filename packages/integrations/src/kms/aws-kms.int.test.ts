@@ -108,8 +108,8 @@ describe('aws KMS through the real SDK against the KMS stand-in', () => {
     expect(text(await kms.decrypt(await kms.encrypt(secret(), context), context))).toBe('app-secret-value');
   });
 
-  it('signs requests to a loopback endpoint without AWS credentials in the environment', async () => {
-    const kms = await createKms(`aws:${newKeyId}`, { aws: { endpoint: standIn.url } });
+  it('signs requests to a loopback endpoint with dummy keys when config asks for stand-in credentials', async () => {
+    const kms = await createKms(`aws:${newKeyId}`, { aws: { endpoint: standIn.url, region: 'us-east-1', credentials: 'stand-in' } });
     expect(text(await kms.decrypt(await kms.encrypt(secret(), context), context))).toBe('app-secret-value');
   });
 

@@ -1,14 +1,17 @@
 import { DecryptCommand, EncryptCommand, KMSClient, ReEncryptCommand, SignCommand, VerifyCommand } from '@aws-sdk/client-kms';
 import { type EncryptionContext, type Kms, KmsError, type KmsErrorCode } from './types';
 
-/** How to reach AWS KMS; everything else (credentials, region) comes from the standard AWS environment. */
+/**
+ * How to reach AWS KMS, decided by config (the client reads no environment): region, endpoint and where
+ * credentials come from. `none` is refused with a message saying what to set, rather than letting the SDK
+ * probe the EC2 metadata service for seconds and fail obscurely.
+ */
 export interface AwsKmsOptions {
   /** Endpoint override, e.g. the KMS stand-in's URL. */
   endpoint?: string;
-  /** Default: `AWS_REGION` from the environment, else `us-east-1` when an endpoint is given. */
-  region?: string;
-  /** Static credentials (tests and the stand-in); default: the SDK's provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  region: string | undefined;
+  /** Static keys, the SDK's provider chain (profiles, roles), dummy keys for a loopback stand-in, or nothing configured. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | 'provider-chain' | 'stand-in' | 'none';
   /** Per-request timeout; default 10 s. */
   timeoutMs?: number;
 }
@@ -47,33 +50,41 @@ export function kmsErrorCode(error: unknown): KmsErrorCode {
 
 const LOOPBACK = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/;
 
-/**
- * A loopback endpoint is the KMS stand-in, which checks that requests are signed but not by whom: when the
- * environment has no AWS credentials, sign with dummy ones rather than let the SDK probe the EC2 metadata
- * service (seconds of timeouts) and fail.
- */
-function standInCredentials(endpoint: string | undefined): AwsKmsOptions['credentials'] {
-  if (!endpoint || !LOOPBACK.test(endpoint) || process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE) return undefined;
+const NO_CREDENTIALS =
+  'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or role (AWS_PROFILE, or VC_KMS_CREDENTIALS=provider-chain for an instance role), or VC_KMS_CREDENTIALS=stand-in with a loopback VC_KMS_ENDPOINT';
+
+/** The SDK's credentials for `opts`, or an invalid_config error naming what to set. */
+function sdkCredentials(keyId: string, opts: AwsKmsOptions): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined {
+  const { credentials, endpoint } = opts;
+  if (credentials === 'provider-chain') return undefined;
+  if (credentials === 'none') throw new KmsError('invalid_config', `AWS KMS key ${keyId}: no AWS credentials configured: ${NO_CREDENTIALS}`);
+  if (credentials !== 'stand-in') return credentials;
+  // The stand-in checks that requests are signed, not by whom; real KMS would refuse dummy keys after a round trip.
+  if (!endpoint || !LOOPBACK.test(endpoint)) {
+    throw new KmsError('invalid_config', 'VC_KMS_CREDENTIALS=stand-in signs with dummy keys, which only a loopback VC_KMS_ENDPOINT (the KMS stand-in) accepts');
+  }
   return { accessKeyId: 'stand-in', secretAccessKey: 'stand-in' };
 }
 
 function toKmsError(operation: string, keyId: string, error: unknown): KmsError {
   const code = kmsErrorCode(error);
   const name = (error as { name?: string })?.name ?? 'Error';
-  return new KmsError(code, `AWS KMS ${operation} with key ${keyId} failed: ${code} (${name})`, { cause: error });
+  // The provider chain found nothing (no profile, no role): say what to set, not only the SDK's error name.
+  const hint = name === 'CredentialsProviderError' ? `: no AWS credentials found: ${NO_CREDENTIALS}` : '';
+  return new KmsError(code, `AWS KMS ${operation} with key ${keyId} failed: ${code} (${name})${hint}`, { cause: error });
 }
 
 /**
  * The `aws:<key-id>` KMS. The SDK makes one attempt per call: retrying is the caller's (`withRetry` with
  * `e instanceof KmsError && e.retryable`), so throttling is retried once, with our backoff and our budget.
  */
-export function createAwsKms(keyId: string, opts: AwsKmsOptions = {}): Kms {
-  const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (opts.endpoint ? 'us-east-1' : undefined);
+export function createAwsKms(keyId: string, opts: AwsKmsOptions): Kms {
+  if (!opts.region) throw new KmsError('invalid_config', `AWS KMS key ${keyId}: no region: set AWS_REGION (or AWS_DEFAULT_REGION)`);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const client = new KMSClient({
-    region,
+    region: opts.region,
     endpoint: opts.endpoint,
-    credentials: opts.credentials ?? standInCredentials(opts.endpoint),
+    credentials: sdkCredentials(keyId, opts),
     maxAttempts: 1,
     requestHandler: { connectionTimeout: Math.min(timeoutMs, 3_000), requestTimeout: timeoutMs },
   });

@@ -6,3 +6,4 @@ export { createLocalKms, rotateLocalKeyring, type LocalKeyring } from './local-k
 export { decryptLegacyCredentials, encryptLegacyCredentials, LegacyCredentialError, type LegacyCredentials } from './legacy-credentials';
 export { startKmsStandIn, type FaultKind, type KmsStandIn, type KmsStandInOptions } from './stand-in';
 export { canonicalContext } from './context';
+export { decryptAppSecret, encryptAppSecret } from './app-secret';

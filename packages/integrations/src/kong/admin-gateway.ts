@@ -1,4 +1,5 @@
-import { checkedBaseUrl, HttpFailure, requestJson } from '../http';
+import { IntegrationError, isRetryableFrom } from '../errors';
+import { checkedBaseUrl, requestJson } from '../http';
 import { withRetry } from '../retry';
 import { z } from 'zod';
 import {
@@ -12,7 +13,7 @@ import {
   type AdminService,
 } from './admin-entities';
 import { reconcileKongConfig, scopeKey, type KongOp, type PluginScope } from './reconcile';
-import { KongError, type KongGateway } from './types';
+import type { KongGateway } from './types';
 
 /** Options of the Admin API mode of `createKongGateway`. */
 export interface KongAdminOptions {
@@ -39,15 +40,11 @@ export function createAdminGateway(options: KongAdminOptions): KongGateway {
   const call: Call = (method, path, what, body) =>
     withRetry(
       async () => {
-        try {
-          const init = { method, timeoutMs, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) };
-          return (await requestJson(path.startsWith('http') ? path : `${base}${path}`, init)).body;
-        } catch (error) {
-          if (!(error instanceof HttpFailure)) throw error;
-          throw new KongError(`${what}: Kong Admin API ${error.message}${kongMessage(error.body)}`, error.status, error.retryable, { cause: error });
-        }
+        const init = { method, timeoutMs, system: 'kong', what, peer: 'Kong Admin API', explain: kongMessage } as const;
+        const payload = body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {};
+        return (await requestJson(path.startsWith('http') ? path : `${base}${path}`, { ...init, ...payload })).body;
       },
-      { retries: options.retries ?? 3, baseMs: options.retryBaseMs ?? 200, isRetryable: (e) => e instanceof KongError && e.retryable },
+      { retries: options.retries ?? 3, baseMs: options.retryBaseMs ?? 200, isRetryable: isRetryableFrom('kong') },
     );
 
   async function list<T extends z.ZodType>(kind: string, item: T): Promise<Array<z.infer<T>>> {
@@ -88,7 +85,7 @@ function parseReply<T extends z.ZodType>(schema: T, body: unknown, what: string)
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new KongError(`${what}: expected Kong Admin API shapes, ${issue?.path.join('.') || 'reply'}: ${issue?.message ?? 'invalid'}`, undefined, false, { cause: parsed.error });
+    throw new IntegrationError(`${what}: expected Kong Admin API shapes, ${issue?.path.join('.') || 'reply'}: ${issue?.message ?? 'invalid'}`, { system: 'kong', retryable: false, cause: parsed.error });
   }
   return parsed.data;
 }
@@ -130,7 +127,7 @@ async function execute(op: KongOp, ids: Ids, call: Call): Promise<void> {
     case 'upsert_route': {
       const { route } = op;
       const serviceId = ids.services.get(op.service);
-      if (!serviceId) throw new KongError(`route ${route.name}: expected service ${op.service} to exist`, undefined, false);
+      if (!serviceId) throw new IntegrationError(`route ${route.name}: expected service ${op.service} to exist`, { system: 'kong', retryable: false });
       const body = { paths: route.paths, methods: route.methods ?? null, strip_path: route.strip_path ?? true, tags: route.tags ?? [], service: { id: serviceId } };
       const what = `route ${route.name}`;
       const saved = parseReply(savedSchema, await call(op.exists ? 'PATCH' : 'PUT', `/routes/${enc(route.name)}`, what, body), what);
@@ -165,7 +162,8 @@ async function execute(op: KongOp, ids: Ids, call: Call): Promise<void> {
   }
 }
 
-function kongMessage(body: unknown): string {
+/** Kong explains a refusal in `message` (schema violations name the field, never a credential). */
+function kongMessage(body: unknown): string | undefined {
   const message = (body as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? ` (${message})` : '';
+  return typeof message === 'string' ? message : undefined;
 }

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { normalizeKongConfig } from './normalize';
 import { reconcileKongConfig, type KongOp, type PluginScope } from './reconcile';
-import { KongError, type KongConfig, type KongGateway, type KongPlugin } from './types';
+import { IntegrationError } from '../errors';
+import type { KongConfig, KongGateway, KongPlugin } from './types';
 
 type RawEntity = Record<string, unknown> & { name?: unknown };
 type RawService = RawEntity & { routes?: RawEntity[]; plugins?: RawEntity[] };
@@ -22,16 +23,16 @@ export function createFileGateway(file: string): KongGateway {
       text = await readFile(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { _format_version: '3.0', services: [] };
-      throw new KongError(`reading ${file}: ${(error as Error).message}`, undefined, false, { cause: error });
+      throw new IntegrationError(`reading ${file}: ${(error as Error).message}`, { system: 'kong', retryable: false, cause: error });
     }
     let doc: unknown;
     try {
       doc = parse(text);
     } catch (cause) {
-      throw new KongError(`reading ${file}: expected YAML or JSON`, undefined, false, { cause });
+      throw new IntegrationError(`reading ${file}: expected YAML or JSON`, { system: 'kong', retryable: false, cause });
     }
     const version = (doc as { _format_version?: unknown } | null)?._format_version;
-    if (String(version) !== '3.0') throw new KongError(`reading ${file}: expected _format_version "3.0", found ${JSON.stringify(version)}`, undefined, false);
+    if (String(version) !== '3.0') throw new IntegrationError(`reading ${file}: expected _format_version "3.0", found ${JSON.stringify(version)}`, { system: 'kong', retryable: false });
     return { ...(doc as RawDoc), _format_version: '3.0' };
   };
 
@@ -75,7 +76,7 @@ function applyToRaw(doc: RawDoc, op: KongOp): void {
   const routeOwner = (name: string) => services.find((s) => s.routes?.some((r) => r.name === name));
   const pluginList = (scope: PluginScope): RawEntity[] => {
     const owner = 'route' in scope ? routeOwner(scope.route)?.routes?.find((r) => r.name === scope.route) : service(scope.service);
-    if (!owner) throw new KongError(`plugin on ${'route' in scope ? `route ${scope.route}` : `service ${scope.service}`}: expected its owner in the file`, undefined, false);
+    if (!owner) throw new IntegrationError(`plugin on ${'route' in scope ? `route ${scope.route}` : `service ${scope.service}`}: expected its owner in the file`, { system: 'kong', retryable: false });
     return ((owner.plugins as RawEntity[] | undefined) ??= []);
   };
   switch (op.op) {

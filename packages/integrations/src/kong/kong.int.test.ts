@@ -8,7 +8,8 @@ import { planCutover } from './cutover';
 import { cutoverOptions, previousRouting } from './fixtures.test-helpers';
 import { createKongGateway } from './gateway';
 import { normalizeKongConfig } from './normalize';
-import { KongError, type KongConfig } from './types';
+import { IntegrationError } from '../errors';
+import type { KongConfig } from './types';
 
 const writes = (standIn: KongAdminStandIn) => standIn.calls.filter((c) => c.method !== 'GET');
 
@@ -83,12 +84,12 @@ describe('Kong Admin API mode against the stand-in over HTTP', () => {
     expect([service.protocol, service.host, service.port, service.path]).toEqual(['http', 'virtual-care-service.internal', 8080, null]);
   });
 
-  it('reports an Admin API outage as a retryable KongError after its retries', async () => {
+  it('reports an Admin API outage as a retryable IntegrationError of system kong after its retries', async () => {
     const gateway = createKongGateway({ adminUrl: kong.url, retries: 1, retryBaseMs: 1 });
     kong.setDown(true);
     const error = await gateway.snapshot().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(KongError);
-    expect(error).toMatchObject({ status: 503, retryable: true });
+    expect(error).toBeInstanceOf(IntegrationError);
+    expect(error).toMatchObject({ system: 'kong', status: 503, retryable: true });
     expect((error as Error).message).toMatch(/^listing (services|routes|plugins): Kong Admin API answered 503 \(unavailable\)$/);
   });
 
@@ -96,7 +97,7 @@ describe('Kong Admin API mode against the stand-in over HTTP', () => {
     const gateway = createKongGateway({ adminUrl: kong.url });
     const bad: KongConfig = { _format_version: '3.0', services: [{ name: 'x', url: 'http://x', routes: [{ name: 'r', paths: ['/x'], plugins: [{ name: 'not-a-plugin' }] }] }] };
     await expect(gateway.apply(bad)).rejects.toThrow(
-      new KongError("plugin not-a-plugin on route:r: Kong Admin API answered 400 (schema violation (name: plugin 'not-a-plugin' not enabled; add it to the 'plugins' configuration property))", 400, false),
+      new IntegrationError("plugin not-a-plugin on route:r: Kong Admin API answered 400 (schema violation (name: plugin 'not-a-plugin' not enabled; add it to the 'plugins' configuration property))", { system: 'kong', status: 400, retryable: false }),
     );
   });
 });
@@ -160,6 +161,6 @@ describe('decK file mode', () => {
   it('refuses a file of another format version', async () => {
     const file = join(dir, 'old.yaml');
     writeFileSync(file, '_format_version: "1.1"\nservices: []\n');
-    await expect(createKongGateway({ file }).snapshot()).rejects.toThrow(new KongError(`reading ${file}: expected _format_version "3.0", found "1.1"`, undefined, false));
+    await expect(createKongGateway({ file }).snapshot()).rejects.toThrow(new IntegrationError(`reading ${file}: expected _format_version "3.0", found "1.1"`, { system: 'kong', retryable: false }));
   });
 });

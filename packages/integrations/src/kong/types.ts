@@ -40,11 +40,3 @@ export interface KongGateway {
   /** Makes the gateway's routing equal `config` (services/routes/plugins it names; others untouched). */
   apply(config: KongConfig): Promise<void>;
 }
-
-/** A Kong Admin API call or declarative file that failed. Names the entity, never a credential. */
-export class KongError extends Error {
-  override readonly name = 'KongError';
-  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}

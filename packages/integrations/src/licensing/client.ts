@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { checkedBaseUrl, HttpFailure, requestJson, type JsonReply } from '../http';
+import { IntegrationError, isRetryableFrom } from '../errors';
+import { checkedBaseUrl, requestJson } from '../http';
 import { withRetry } from '../retry';
-import { LicensingError, type Licensing } from './types';
+import type { Licensing } from './types';
 
 /** Options of {@link createLicensingClient}. */
 export interface LicensingClientOptions {
@@ -24,11 +25,18 @@ export function createLicensingClient(options: LicensingClientOptions): Licensin
   const baseUrl = checkedBaseUrl('baseUrl', options.baseUrl);
   const timeoutMs = options.timeoutMs ?? 5000;
   const call = (what: string, tenantId: string, module: string, init: RequestInit, accept?: (status: number) => boolean) =>
-    withRetry(() => send(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}/modules/${encodeURIComponent(module)}`, init, timeoutMs, `${what} ${module} for tenant ${tenantId}`, accept), {
-      retries: options.retries ?? 3,
-      baseMs: options.retryBaseMs ?? 100,
-      isRetryable: (e) => e instanceof LicensingError && e.retryable,
-    });
+    withRetry(
+      () =>
+        requestJson(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}/modules/${encodeURIComponent(module)}`, {
+          ...init,
+          timeoutMs,
+          system: 'licensing',
+          what: `${what} ${module} for tenant ${tenantId}`,
+          peer: 'licensing API',
+          ...(accept ? { accept } : {}),
+        }),
+      { retries: options.retries ?? 3, baseMs: options.retryBaseMs ?? 100, isRetryable: isRetryableFrom('licensing') },
+    );
 
   return {
     async enableModule(tenantId, module) {
@@ -38,7 +46,7 @@ export function createLicensingClient(options: LicensingClientOptions): Licensin
         body: JSON.stringify({ enabled: true }),
       });
       if (!parseLicence(body, `enabling ${module} for tenant ${tenantId}`, status).enabled) {
-        throw new LicensingError(`enabling ${module} for tenant ${tenantId}: expected { enabled: true } in the reply`, status, false);
+        throw new IntegrationError(`enabling ${module} for tenant ${tenantId}: expected { enabled: true } in the reply`, { system: 'licensing', status, retryable: false });
       }
       // 201: the module was off (or never licensed) and is now on; 200: it already was on.
       return { enabled: true, changed: status === 201 };
@@ -51,17 +59,8 @@ export function createLicensingClient(options: LicensingClientOptions): Licensin
   };
 }
 
-async function send(url: string, init: RequestInit, timeoutMs: number, what: string, accept?: (status: number) => boolean): Promise<JsonReply> {
-  try {
-    return await requestJson(url, { ...init, timeoutMs, ...(accept ? { accept } : {}) });
-  } catch (error) {
-    if (!(error instanceof HttpFailure)) throw error;
-    throw new LicensingError(`${what}: licensing API ${error.message}`, error.status, error.retryable, { cause: error });
-  }
-}
-
 function parseLicence(body: unknown, what: string, status: number): ModuleLicence {
   const parsed = moduleLicenceSchema.safeParse(body);
-  if (!parsed.success) throw new LicensingError(`${what}: expected a licence { tenantId, module, enabled, enabledAt }`, status, false, { cause: parsed.error });
+  if (!parsed.success) throw new IntegrationError(`${what}: expected a licence { tenantId, module, enabled, enabledAt }`, { system: 'licensing', status, retryable: false, cause: parsed.error });
   return parsed.data;
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLicensingClient } from './client';
 import { startLicensingStandIn, type LicensingStandIn } from './stand-in';
-import { LicensingError, VIRTUAL_CARE_MODULE } from './types';
+import { IntegrationError } from '../errors';
+import { VIRTUAL_CARE_MODULE } from './types';
 
 let standIn: LicensingStandIn;
 beforeAll(async () => {
@@ -43,14 +44,14 @@ describe('licensing client against the stand-in over HTTP', () => {
     expect(await client.enableModule(tenant, VIRTUAL_CARE_MODULE)).toEqual({ enabled: true, changed: true });
   });
 
-  it('a lasting outage is a retryable LicensingError naming tenant and module', async () => {
+  it('a lasting outage is a retryable IntegrationError naming tenant and module', async () => {
     const tenant = freshTenant();
     const client = createLicensingClient({ baseUrl: standIn.url, retries: 1, retryBaseMs: 1 });
     standIn.setDown(true);
     try {
       const error = await client.enableModule(tenant, VIRTUAL_CARE_MODULE).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(LicensingError);
-      expect(error).toMatchObject({ status: 503, retryable: true, message: `enabling virtual-care for tenant ${tenant}: licensing API answered 503` });
+      expect(error).toBeInstanceOf(IntegrationError);
+      expect(error).toMatchObject({ system: 'licensing', status: 503, retryable: true, message: `enabling virtual-care for tenant ${tenant}: licensing API answered 503` });
     } finally {
       standIn.setDown(false);
     }

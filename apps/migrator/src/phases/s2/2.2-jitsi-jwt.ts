@@ -1,6 +1,7 @@
+import { mintConnectionTestToken } from '@vc/integrations/jitsi';
+import { decryptAppSecret } from '@vc/integrations/kms';
 import type { Step } from '../../engine/types';
-import { mintTestToken } from './jitsi-token';
-import { decryptAppSecret, loadTenantConfig } from './tenant-config';
+import { loadTenantConfig } from './tenant-config';
 
 /**
  * Plan 2.2: test JWT authentication against the tenant's Jitsi deployment (2.1 deployed it; its URL is
@@ -16,9 +17,10 @@ export const jitsiJwtStep: Step = {
     if (!config) {
       throw new Error(`tenant ${ctx.tenantId} has no migrated Jitsi config: run s1 (step 1.3) first; a credential_decrypt_failed reject leaves none (see \`migrator rejects --tenant ${ctx.tenantId}\`)`);
     }
-    const appSecret = await decryptAppSecret(await ctx.services.kms(), config);
+    const appSecret = await decryptAppSecret(await ctx.services.kms(), config.tenantId, config.credentialsCiphertext);
     const now = new Date();
-    const { token, verify } = await mintTestToken({ appId: config.jitsiAppId, serverUrl: config.jitsiServerUrl, appSecret, now });
+    const user = { id: 'migrator', name: 'migrator connection test' };
+    const { token, verify } = await mintConnectionTestToken({ appId: config.jitsiAppId, serverUrl: config.jitsiServerUrl, appSecret, now, user, ttlSeconds: 120 });
     const result = await (await ctx.services.jitsi()).testConnection({ serverUrl: config.jitsiServerUrl, token, verify });
     const failing = result.checks.filter((c) => !c.ok).map((c) => c.id);
     await ctx.commit({

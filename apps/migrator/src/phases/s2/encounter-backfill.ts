@@ -1,6 +1,6 @@
 import { buildEncounter, type EncounterParticipant } from '@vc/domain/encounter';
+import { IntegrationError, isRetryableFrom } from '@vc/integrations/errors';
 import { withRetry } from '@vc/integrations/retry';
-import type { FhirError as FhirErrorClass } from '@vc/integrations/fhir';
 import pLimit from 'p-limit';
 import type { Cursor, RejectInput, StepContext, Tx } from '../../engine/types';
 import { SESSION_ERA_INSTANT } from './fhir-era';
@@ -70,8 +70,7 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
   // Loaded on first use: the FHIR module pulls in @medplum/core, and most runs of S4 have nothing to backfill.
   // Under --dry-run a recorder: it finds what exists and records the creates instead of sending them.
   const fhir = await ctx.services.fhir();
-  const fhirModule = await import('@vc/integrations/fhir');
-  const { FhirError } = fhirModule;
+  const { SESSION_IDENTIFIER_SYSTEM } = await import('@vc/integrations/fhir');
   const limit = pLimit(ctx.options.concurrency);
   let done = 0;
   for (let cursor = after; ; ) {
@@ -92,10 +91,10 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
           // After one failure the rest of the page is not sent: the step fails and resumes from this page.
           if (failure) return;
           try {
-            const result = await createOne(fhir, fhirModule, s, participants.get(s.id) ?? []);
+            const result = await createOne(fhir, SESSION_IDENTIFIER_SYSTEM, s, participants.get(s.id) ?? []);
             made.push({ id: s.id, legacyId: s.legacy_id, ...result });
           } catch (error) {
-            if (error instanceof FhirError && isRefusal(error)) rejects.push(refused(s, error));
+            if (error instanceof IntegrationError && error.refusesRequest) rejects.push(refused(s, error));
             else failure ??= new Error(`creating the Encounter of VirtualSession:${s.legacy_id} failed${retriedAway(error)}`, { cause: error });
           }
         }),
@@ -122,24 +121,13 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
 
 type Fhir = Awaited<ReturnType<StepContext['services']['fhir']>>;
 
-/** What the lazily imported FHIR module gives the backfill. */
-interface FhirModule {
-  SESSION_IDENTIFIER_SYSTEM: string;
-  FhirError: typeof FhirErrorClass;
-}
-
-async function createOne(fhir: Fhir, { SESSION_IDENTIFIER_SYSTEM, FhirError }: FhirModule, s: Candidate, participants: readonly EncounterParticipant[]): Promise<{ ref: string; created: boolean }> {
+async function createOne(fhir: Fhir, SESSION_IDENTIFIER_SYSTEM: string, s: Candidate, participants: readonly EncounterParticipant[]): Promise<{ ref: string; created: boolean }> {
   const session = { id: s.id, patientRef: s.patient_ref, practitionerRef: s.practitioner_ref, startedAt: toDate(s.started_at), endedAt: toDate(s.ended_at) };
   const encounter = buildEncounter(session, participants, SESSION_IDENTIFIER_SYSTEM);
   return withRetry(() => fhir.createEncounterIfAbsent(encounter, { system: SESSION_IDENTIFIER_SYSTEM, value: s.id }), {
     ...RETRY,
-    isRetryable: (e) => e instanceof FhirError && e.retryable,
+    isRetryable: isRetryableFrom('fhir'),
   });
-}
-
-/** 401/403 would refuse every Encounter alike: our credentials, for the operator to fix, not a row to quarantine. */
-function isRefusal(error: { status: number | undefined; retryable: boolean }): boolean {
-  return !error.retryable && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 403;
 }
 
 /** How the failure reads after "failed": FHIR's own messages name the request and status, never the body. */

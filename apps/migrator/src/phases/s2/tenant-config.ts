@@ -1,7 +1,5 @@
-import { decodeJitsiCredentials, jitsiCredentialsContext } from '@vc/domain/jitsi';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import type { Kms } from '../../engine/ports';
 
 export interface TenantConfigRow {
   tenantId: string;
@@ -26,10 +24,4 @@ export async function loadTenantConfig(db: Database, tenantId: string): Promise<
     credentialsCiphertext: row.credentials_ciphertext,
     fhirEraStart: row.fhir_era_start === null ? null : new Date(row.fhir_era_start),
   };
-}
-
-/** Decrypts the app secret through KMS under the context S1 bound it to. Plaintext stays in this call's memory. */
-export async function decryptAppSecret(kms: Kms, config: TenantConfigRow): Promise<string> {
-  const plaintext = await kms.decrypt(config.credentialsCiphertext, jitsiCredentialsContext(config.tenantId));
-  return decodeJitsiCredentials(new TextDecoder().decode(plaintext)).appSecret;
 }

@@ -1,4 +1,5 @@
-import { AccessPolicyError, LEGACY_CONSENT_IDENTIFIER_SYSTEM, type AccessPolicyClient, type TelehealthConsent } from '@vc/integrations/access-policy';
+import { IntegrationError } from '@vc/integrations/errors';
+import { LEGACY_CONSENT_IDENTIFIER_SYSTEM, type AccessPolicyClient, type TelehealthConsent } from '@vc/integrations/access-policy';
 import type { MappedConsent } from '@vc/domain/consents';
 import pLimit from 'p-limit';
 import type { RejectInput, Step } from '../../engine/types';
@@ -59,19 +60,17 @@ export const importConsentsStep: Step = {
 
 type Upserted = Awaited<ReturnType<AccessPolicyClient['upsertConsent']>>;
 
-async function upsertOrRefuse(accessPolicy: AccessPolicyClient, tenantId: string, consent: TelehealthConsent): Promise<Upserted | { refused: AccessPolicyError }> {
+async function upsertOrRefuse(accessPolicy: AccessPolicyClient, tenantId: string, consent: TelehealthConsent): Promise<Upserted | { refused: IntegrationError }> {
   try {
     return await accessPolicy.upsertConsent(tenantId, consent);
   } catch (error) {
-    const refusal = error instanceof AccessPolicyError && !error.retryable && error.status !== undefined && error.status >= 400 && error.status < 500;
-    // 401/403 would refuse every consent alike: a settings problem for the operator, not a row to quarantine.
-    if (!refusal || error.status === 401 || error.status === 403) throw new Error(`importing consent ${consentLegacyKey(consent.identifier.value)} failed: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof IntegrationError && error.refusesRequest)) throw new Error(`importing consent ${consentLegacyKey(consent.identifier.value)} failed: ${(error as Error).message}`, { cause: error });
     return { refused: error };
   }
 }
 
 /** The status and access-policy's message, which names fields, never the consent's content. */
-function refusedConsent(consent: TelehealthConsent, error: AccessPolicyError): RejectInput {
+function refusedConsent(consent: TelehealthConsent, error: IntegrationError): RejectInput {
   return {
     legacyKey: consentLegacyKey(consent.identifier.value),
     reason: 'consent_refused',

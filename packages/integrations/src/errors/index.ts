@@ -1,0 +1,1 @@
+export { IntegrationError, isRetryableFrom, type IntegrationSystem } from './integration-error';

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { IntegrationError, isRetryableFrom } from './integration-error';
+
+const failure = (status: number | undefined, retryable: boolean) => new IntegrationError('x', { system: 'fhir', status, retryable });
+
+describe('IntegrationError', () => {
+  it.each([
+    [422, false, true],
+    [400, false, true],
+    [404, false, true],
+    [401, false, false],
+    [403, false, false],
+    [429, true, false],
+    [503, true, false],
+    [undefined, true, false],
+    [undefined, false, false],
+  ])('status %s (retryable %s) refuses the request: %s', (status, retryable, refuses) => {
+    expect(failure(status, retryable).refusesRequest).toBe(refuses);
+  });
+
+  it('is retryable for withRetry only when it comes from the named system and says so', () => {
+    const fromFhir = isRetryableFrom('fhir');
+    expect(fromFhir(failure(503, true))).toBe(true);
+    expect(fromFhir(failure(400, false))).toBe(false);
+    expect(fromFhir(new IntegrationError('x', { system: 'kong', status: 503, retryable: true }))).toBe(false);
+    expect(fromFhir(Object.assign(new Error('x'), { retryable: true }))).toBe(false);
+  });
+});
