@@ -11,6 +11,8 @@ SIGINT/SIGTERM, then drains requests and the outbox relay and exits 0.
 Environment (every variable and its default: README.md, Configuration):
   VC_DATABASE_URL                postgres://user:pass@host:5432/virtual_care or pglite:<dir> (default pglite:./.data/pg)
   VC_KMS                         local:<keyring file> (default local:./.data/kms.json) or aws:<key id or ARN>
+  VC_KMS_ENDPOINT, VC_KMS_CREDENTIALS   aws: KMS endpoint (LocalStack, a stand-in) and credentials source;
+                                 the standard AWS_REGION / AWS_ACCESS_KEY_ID / AWS_PROFILE … are read too
   VC_MODE                        live (default) or shadow (until the S4 cutover: no Encounters, no billing)
   PORT                           listen port (default 8080; 0 = any free port)
   VC_LISTEN_HOST                 listen address (default 0.0.0.0)
