@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
 import { makeCli } from './cli';
 import { explainDriverError, withoutSecrets } from './driver-errors';
-import { ExitError } from './exit-error';
+import { exitCodeOf } from './exit-error';
 import { recordInvocation } from './ledger/record';
 import { jsonPrinted, printJson } from './output';
 
@@ -20,10 +20,11 @@ async function main(argv: string[]): Promise<number> {
       if (wantsJson && !jsonPrinted()) printJson({ status: 'error', exitCode: 2, error: error.message.replace(/^error: /, '') });
       return 2;
     }
-    const code = error instanceof ExitError ? error.exitCode : 1;
+    const expected = exitCodeOf(error);
+    const code = expected ?? 1;
     const message = withoutSecrets(error instanceof Error ? error.message : String(error));
     process.stderr.write(`migrator: ${message}\n`);
-    if (!(error instanceof ExitError)) process.stderr.write(`${withoutSecrets((error as Error)?.stack ?? '')}\n`);
+    if (expected === undefined) process.stderr.write(`${withoutSecrets((error as Error)?.stack ?? '')}\n`);
     if (wantsJson && !jsonPrinted()) printJson({ status: 'error', exitCode: code, error: message });
     return code;
   }

@@ -4,6 +4,7 @@ import { connectEventStream } from '@vc/integrations/nats';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { exitCodeOf } from './exit-error';
 import { endpointOf, explainDriverError, notBootstrappedError, unreachableError, withoutSecrets } from './driver-errors';
 
 /** A loopback port nothing listens on: bound once, then released. */
@@ -61,7 +62,7 @@ describe('an unreachable server is named by its variable and host:port, exit 2, 
     const error = await thrownBy(() => attempt(value));
     const explained = unreachableError(error, { [variable]: value, VC_LEGACY_EXPORT_DIR: '/somewhere' });
     const host = new URL(value).hostname;
-    expect({ exitCode: explained?.exitCode, message: explained?.message }).toEqual({
+    expect({ exitCode: exitCodeOf(explained), message: explained?.message }).toEqual({
       exitCode: 2,
       message: `cannot reach ${variable} at ${host}:${port} (connection refused): check the variable and that the server is up`,
     });
@@ -89,7 +90,7 @@ describe('a target without the migration schema says that S0 has not run', () =>
     const error = new Error('Failed query', { cause: Object.assign(new Error(message), { code: '42P01' }) });
     const result = notBootstrappedError(error);
     if (!explained) return expect(result).toBeUndefined();
-    expect([result?.exitCode, result?.message]).toEqual([2, 'the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again']);
+    expect([exitCodeOf(result), result?.message]).toEqual([2, 'the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again']);
   });
 });
 

@@ -1,5 +1,5 @@
 import { PG_ERROR, pgErrorCode } from '@vc/schema';
-import { ExitError } from './exit-error';
+import { UsageError } from './engine/errors';
 
 /**
  * Driver errors an operator cannot act on as printed (`relation "vc_migration.runs" does not exist`,
@@ -72,7 +72,7 @@ function codeOf(e: Record<string, unknown>): string | undefined {
  * undefined when `error` is something else. `hint` is the variable the caller knows it was using
  * (a service client); without it the variable is found by the address the driver reports.
  */
-export function unreachableError(error: unknown, env: Readonly<Record<string, string | undefined>>, hint?: AddressVariable): ExitError | undefined {
+export function unreachableError(error: unknown, env: Readonly<Record<string, string | undefined>>, hint?: AddressVariable): UsageError | undefined {
   for (const e of chain(error)) {
     const code = codeOf(e);
     if (!code) continue;
@@ -89,21 +89,21 @@ export function unreachableError(error: unknown, env: Readonly<Record<string, st
     const configured = named.length > 0 ? endpointOf(named[0]!, env[named[0]!]) : undefined;
     const where = configured ? `${configured.host}:${configured.port}` : address ? `${address}${port ? `:${port}` : ''}` : 'its address';
     const what = named.length > 0 ? named.join(' or ') : 'a configured server';
-    return new ExitError(2, `cannot reach ${what} at ${where} (${UNREACHABLE_CODES[code]}): check the variable and that the server is up`, { cause: error });
+    return new UsageError(`cannot reach ${what} at ${where} (${UNREACHABLE_CODES[code]}): check the variable and that the server is up`, { cause: error });
   }
   return undefined;
 }
 
 /** The target has no `vc_migration` schema yet: S0 has not run against it. */
-export function notBootstrappedError(error: unknown): ExitError | undefined {
+export function notBootstrappedError(error: unknown): UsageError | undefined {
   if (pgErrorCode(error) !== PG_ERROR.undefinedTable) return undefined;
   const message = [...chain(error)].map((e) => String(e.message ?? '')).join(' ');
   if (!/vc_migration\.|relation "(virtual_sessions|tenant_virtual_care_configs|session_participants)"/.test(message)) return undefined;
-  return new ExitError(2, 'the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again', { cause: error });
+  return new UsageError('the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again', { cause: error });
 }
 
 /** An error bin.ts should print as a one-line configuration/environment fault (exit 2), if it is one. */
-export function explainDriverError(error: unknown, env: Readonly<Record<string, string | undefined>>): ExitError | undefined {
+export function explainDriverError(error: unknown, env: Readonly<Record<string, string | undefined>>): UsageError | undefined {
   return notBootstrappedError(error) ?? unreachableError(error, env);
 }
 

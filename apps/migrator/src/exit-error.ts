@@ -1,3 +1,5 @@
+import { StepFailed, UsageError } from './engine/errors';
+
 /**
  * Exit codes (docs/design.md §6): 0 done; 1 a step failed (state kept, resumable); 2 bad usage or config;
  * 3 validation failed. Commands throw this; only `bin.ts` turns it into `process.exit`.
@@ -13,4 +15,15 @@ export class ExitError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The exit code of what a command threw: the engine's kinds mapped here, in the command layer, and
+ * `undefined` for an error nobody anticipated (exit 1, printed with its stack).
+ */
+export function exitCodeOf(error: unknown): ExitCode | undefined {
+  if (error instanceof ExitError) return error.exitCode;
+  if (error instanceof UsageError) return 2;
+  if (error instanceof StepFailed) return 1;
+  return undefined;
 }

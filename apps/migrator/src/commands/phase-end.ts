@@ -1,4 +1,4 @@
-import type { PhaseSummary } from '../engine/runner';
+import type { PhaseSummary } from '../engine/run-phase';
 import { summaryFormat, summaryTable, writeSummaryFile } from '../reports/phase-summary';
 
 /** `--summary FILE`: checked before the run starts, so a wrong extension costs no work (exit 2). */

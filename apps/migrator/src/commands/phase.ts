@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import type { MigratorConfig } from '../config';
 import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
-import { runPhase, type PhaseSummary } from '../engine/runner';
+import { runPhase, type PhaseSummary } from '../engine/run-phase';
 import { stopOnSignals } from '../engine/stop-signals';
 import { queryOf } from '../engine/tx';
-import type { Phase, Services } from '../engine/types';
+import type { Phase, PhaseActionFlags, Services } from '../engine/types';
 import { ExitError } from '../exit-error';
 import { enforcePhaseGates } from '../gates/enforce';
 import { noteStepCounts } from '../ledger/invocation';
@@ -77,6 +77,14 @@ function settingsHelp(phases: readonly Phase[]): string {
   return `\n\nSettings each phase needs (checked before anything is opened; exit 2 naming what is missing):\n${lines.join('\n')}`;
 }
 
+/** `migrator phase <id> <action>`: the phase's own action (s4 decommission), or exit 2 naming the ones it has. */
+function runAction(phase: Phase, action: string, flags: PhaseActionFlags): Promise<void> {
+  const named = phase.actions?.[action];
+  if (named) return named.run(flags);
+  const own = Object.keys(phase.actions ?? {}).map((a) => `\`phase ${phase.id} ${a}\``);
+  throw new ExitError(2, `unknown action "${action}" for phase ${phase.id} (${own.length ? `it has ${own.join(', ')}` : 'it has none'})`);
+}
+
 /**
  * `migrator phase <s0|s1|s2|s3|s4> [action]`: runs a phase's steps, resumable, with the flags of docs/design.md §6.
  * `phases` are the phases this invocation may run (cli.ts loads only the one named, when it is named),
@@ -90,8 +98,8 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
     .addHelpText('after', `${EXAMPLES}${settingsHelp(phases)}`);
   for (const phase of phases) for (const flag of phase.flags ?? []) command.option(flag.flags, `(${phase.id}) ${flag.description}`, flag.defaultValue);
   return command.action(async (phaseId: string, action: string | undefined, raw: RawRunOptions & { tenant?: string; allTenants?: boolean; json?: boolean }) => {
-    if (action !== undefined) return (await import('../phases/s4/decommission-action')).runPhaseAction(phaseId, action, raw);
     const phase = phases.find((p) => p.id === phaseId.toLowerCase()) ?? (await loadPhase(phaseId));
+    if (action !== undefined) return runAction(phase, action, raw);
     const options = parseRunOptions(raw, new Date());
     checkPhaseFlags(phase, undefined, raw, options);
     checkSummaryFlag(raw);

@@ -8,7 +8,8 @@ import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeCli } from '../cli';
-import { ExitError } from '../exit-error';
+import { UsageError } from '../engine/errors';
+import { exitCodeOf } from '../exit-error';
 
 /**
  * `migrator rollback s4` restores the routing where the cutover applied it: run without the Kong setting
@@ -71,10 +72,10 @@ describe('migrator rollback s4', () => {
     vi.stubEnv('VC_KONG_FILE', file);
     await cutOverThrough('admin:http://kong-admin.internal:8001');
     const error = await rollback();
-    expect(error).toBeInstanceOf(ExitError);
-    expect((error as ExitError).exitCode).toBe(2);
-    expect((error as ExitError).message).toContain('was applied through the Kong Admin API of VC_KONG_ADMIN_URL; this run would restore a decK file');
-    expect((error as ExitError).message).toContain('Set VC_KONG_ADMIN_URL (expected the Kong Admin API URL, an http(s):// URL)');
+    expect(error).toBeInstanceOf(UsageError);
+    expect(exitCodeOf(error)).toBe(2);
+    expect((error as UsageError).message).toContain('was applied through the Kong Admin API of VC_KONG_ADMIN_URL; this run would restore a decK file');
+    expect((error as UsageError).message).toContain('Set VC_KONG_ADMIN_URL (expected the Kong Admin API URL, an http(s):// URL)');
     expect(existsSync(file)).toBe(false);
     expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([{ action: 'cutover' }]);
   });

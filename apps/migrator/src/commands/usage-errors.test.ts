@@ -1,20 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeCli } from '../cli';
-import { ExitError } from '../exit-error';
+import { exitCodeOf, type ExitCode } from '../exit-error';
 
 /**
  * Usage and configuration errors through the real commands, in process: each must end the command with
  * exit 2 before it opens anything. The target is a PostgreSQL URL nothing listens on, so a check that
  * let a command through would fail differently (a connection error), never touch a database.
  */
-async function exitOf(args: readonly string[]): Promise<ExitError> {
+async function exitOf(args: readonly string[]): Promise<{ exitCode: ExitCode; message: string }> {
   const argv = ['node', 'migrator', ...args];
   const program = await makeCli(argv);
   const error = await program.parseAsync(argv).then(
     () => new Error(`migrator ${args.join(' ')} succeeded`),
     (e: unknown) => e,
   );
-  if (error instanceof ExitError) return error;
+  const exitCode = exitCodeOf(error);
+  if (exitCode !== undefined) return { exitCode, message: (error as Error).message };
   throw error;
 }
 

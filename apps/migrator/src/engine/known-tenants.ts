@@ -1,6 +1,6 @@
 import { distance } from 'fastest-levenshtein';
 import type { LegacySource } from '../legacy/types';
-import { ExitError } from '../exit-error';
+import { UsageError } from './errors';
 
 /**
  * Tenants are what the legacy source says they are: every tenant with sessions or a configuration in
@@ -22,5 +22,5 @@ export function closestFirst(name: string, known: readonly string[]): string[] {
 export function assertKnownTenant(tenant: string, known: readonly string[], source: string): void {
   if (known.includes(tenant)) return;
   const listed = known.length ? closestFirst(tenant, known).join(', ') : '(none)';
-  throw new ExitError(2, `unknown tenant "${tenant}": the legacy source (${source}) has ${listed}`);
+  throw new UsageError(`unknown tenant "${tenant}": the legacy source (${source}) has ${listed}`);
 }

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { dirname } from 'node:path';
 import type { DatabaseHandle } from '@vc/schema';
 import type pg from 'pg';
-import { ExitError } from '../exit-error';
+import { LockHeld } from './errors';
 import type { PhaseId } from './types';
 
 /**
@@ -25,8 +25,8 @@ export interface Lock {
 
 const heldInProcess = new Set<string>();
 
-function refused(what: string, holder: string): ExitError {
-  return new ExitError(1, `another migrator run holds ${what} (${holder}); wait for it to finish, or stop it — its checkpoints make it resumable`);
+function refused(what: string, holder: string): LockHeld {
+  return new LockHeld(`another migrator run holds ${what} (${holder}); wait for it to finish, or stop it — its checkpoints make it resumable`);
 }
 
 /** The advisory lock of one (tenant, phase) on PostgreSQL. */

@@ -5,7 +5,7 @@ import { createKms } from '@vc/integrations/kms';
 import { createLicensingClient } from '@vc/integrations/licensing';
 import { connectEventStream } from '@vc/integrations/nats';
 import { describeMissing, legacySourceSpec, type MigratorConfig, type SettingName } from '../config';
-import { ExitError } from '../exit-error';
+import { UsageError } from './errors';
 import { openLegacySource, openPortalSource } from '../legacy/open';
 import type { Services } from './types';
 
@@ -15,8 +15,8 @@ export interface ServiceRegistry extends Services {
 }
 
 /** A client asked for without its setting. Commands check their `requires` first, so this is a last guard. */
-function missing(variable: SettingName, client: string): ExitError {
-  return new ExitError(2, describeMissing({ anyOf: [variable], neededBy: `the ${client} client` }));
+function missing(variable: SettingName, client: string): UsageError {
+  return new UsageError(describeMissing({ anyOf: [variable], neededBy: `the ${client} client` }));
 }
 
 /**

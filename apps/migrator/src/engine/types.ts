@@ -199,6 +199,25 @@ export interface Phase {
    * checks them before it opens anything: a run never fails half-way for want of a variable.
    */
   readonly requires?: readonly SettingRequirement[];
+  /**
+   * What `migrator phase <id> <action>` runs instead of the steps (s4's `decommission`): named here so
+   * the command layer knows no phase by name.
+   */
+  readonly actions?: Readonly<Record<string, PhaseAction>>;
+}
+
+/** A one-off action of a phase, with the command's raw flags (`--tenant`, `--force`, `--reason`, `--dry-run`, `--json`). */
+export interface PhaseAction {
+  readonly description: string;
+  run(flags: PhaseActionFlags): Promise<void>;
+}
+
+export interface PhaseActionFlags {
+  tenant?: string;
+  force?: boolean;
+  reason?: string;
+  json?: boolean;
+  dryRun?: boolean;
 }
 
 /** A flag only one phase takes. */

@@ -4,8 +4,9 @@ import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config';
-import { ExitError } from '../exit-error';
-import { runPhase } from './runner';
+import { UsageError } from './errors';
+import { exitCodeOf } from '../exit-error';
+import { runPhase } from './run-phase';
 import { createServices } from './services';
 import type { Phase, Step } from './types';
 
@@ -51,10 +52,10 @@ describe('a step that finds a setting missing', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(ExitError);
-    expect((error as ExitError).exitCode).toBe(2);
-    expect((error as ExitError).message).toBe('VC_ACCESS_POLICY_URL (expected the access-policy base URL, an http(s):// URL) is not set: needed by the access-policy client');
-    expect(await queryRows(handle.db, sql`select step_id, error from vc_migration.step_checkpoints where status = 'failed'`)).toEqual([{ step_id: 'x.1', error: (error as ExitError).message }]);
+    expect(error).toBeInstanceOf(UsageError);
+    expect(exitCodeOf(error)).toBe(2);
+    expect((error as UsageError).message).toBe('VC_ACCESS_POLICY_URL (expected the access-policy base URL, an http(s):// URL) is not set: needed by the access-policy client');
+    expect(await queryRows(handle.db, sql`select step_id, error from vc_migration.step_checkpoints where status = 'failed'`)).toEqual([{ step_id: 'x.1', error: (error as UsageError).message }]);
   });
 
   it('an ordinary error still fails the step (exit 1 territory), recorded for the next run to resume', async () => {

@@ -1,4 +1,4 @@
-import { ExitError } from '../exit-error';
+import { UsageError } from '../engine/errors';
 
 /** `--force --reason "…"`: run past failing gates, recorded in the run ledger with who and why. */
 export interface GateOverride {
@@ -8,10 +8,10 @@ export interface GateOverride {
 /** The override the flags ask for; `--force` without a reason is a usage error (exit 2). */
 export function parseOverride(raw: { force?: unknown; reason?: unknown }): GateOverride | undefined {
   if (raw.force !== true) {
-    if (raw.reason !== undefined) throw new ExitError(2, '--reason is taken only with --force: it says why a gate is overridden');
+    if (raw.reason !== undefined) throw new UsageError('--reason is taken only with --force: it says why a gate is overridden');
     return undefined;
   }
   const reason = typeof raw.reason === 'string' ? raw.reason.trim() : '';
-  if (!reason) throw new ExitError(2, '--force needs --reason "<why>": an override is recorded in the run ledger (vc_migration.ledger) with who ran it and why');
+  if (!reason) throw new UsageError('--force needs --reason "<why>": an override is recorded in the run ledger (vc_migration.ledger) with who ran it and why');
   return Object.freeze({ reason });
 }

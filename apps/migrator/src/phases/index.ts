@@ -1,5 +1,5 @@
 import type { Phase, PhaseId } from '../engine/types';
-import { ExitError } from '../exit-error';
+import { UsageError } from '../engine/errors';
 
 /**
  * Every phase the CLI runs, in plan order, loaded on demand: `phase s1` never loads the FHIR, Kong or
@@ -21,7 +21,7 @@ export function isPhaseId(id: string | undefined): id is PhaseId {
 
 export async function loadPhase(id: string): Promise<Phase> {
   const key = id.toLowerCase();
-  if (!isPhaseId(key)) throw new ExitError(2, `unknown phase ${JSON.stringify(id)} (expected one of ${PHASE_IDS.join(', ')})`);
+  if (!isPhaseId(key)) throw new UsageError(`unknown phase ${JSON.stringify(id)} (expected one of ${PHASE_IDS.join(', ')})`);
   return LOADERS[key]();
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PhaseSummary } from '../engine/runner';
+import type { PhaseSummary } from '../engine/run-phase';
 import { renderSummary, summaryFormat, summaryTable } from './phase-summary';
 
 const step = (id: string, read: number, written: number, durationMs: number, over: Partial<PhaseSummary['steps'][number]> = {}): PhaseSummary['steps'][number] => ({

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import type { PhaseSummary } from '../engine/runner';
+import type { PhaseSummary } from '../engine/run-phase';
 import { ExitError } from '../exit-error';
 
 /**

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { WorkMessage, WorkQueue } from '@vc/integrations/nats';
 import { loadConfig } from '../config';
-import { runPhase } from '../engine/runner';
+import { runPhase } from '../engine/run-phase';
 import { queryOf } from '../engine/tx';
 import type { CommandContext } from '../commands/context';
-import { ExitError } from '../exit-error';
+import { LockHeld } from '../engine/errors';
 import { isPhaseId, loadPhase } from '../phases';
 import { attemptsOf, heartbeat, itemStatus, markDone, markFailed, markQueued, markRunning, restoreRunner, runnerOf, type Worker } from './item-state';
 import { loadPlanOptions, runOptionsOf, type WorkPayload } from './plan';
@@ -115,7 +115,7 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
     return await failed(query, msg, worker, payload, (summary.errors ?? []).map((e) => `${e.step}: ${e.message}`).join('; ') || 'failed', opts);
   } catch (error) {
     // Another process holds this tenant's lock: the item's earlier delivery is still running (a paused worker). No failure.
-    if (error instanceof ExitError && error.exitCode === 1 && /holds the lock/.test(error.message)) {
+    if (error instanceof LockHeld) {
       await restoreRunner(query, planId, itemKey, previous);
       log.info('another worker holds the lock of this item; redelivery later');
       msg.nak(opts.retryDelayMs);

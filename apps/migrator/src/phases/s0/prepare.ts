@@ -1,6 +1,6 @@
 import { ensurePostgresDatabase, migrate, parseDatabaseUrl, SchemaAheadError, type DatabaseHandle } from '@vc/schema';
 import type { MigratorConfig } from '../../config';
-import { ExitError } from '../../exit-error';
+import { UsageError, StepFailed } from '../../engine/errors';
 
 /**
  * Plan S0, first bullets: create the `virtual_care` database when missing (PostgreSQL; a PGlite
@@ -14,12 +14,12 @@ export async function prepareDatabase(config: MigratorConfig, handle: DatabaseHa
     try {
       created = await ensurePostgresDatabase(target.url);
     } catch (error) {
-      throw new ExitError(1, `S0 could not create the database of VC_DATABASE_URL: ${(error as Error).message}`, { cause: error });
+      throw new StepFailed(`S0 could not create the database of VC_DATABASE_URL: ${(error as Error).message}`, { cause: error });
     }
   }
   const result = await migrate(handle).catch((error: unknown) => {
     // Not resumable by re-running this build: the operator has to pick the right version (exit 2, usage).
-    if (error instanceof SchemaAheadError) throw new ExitError(2, `S0: VC_DATABASE_URL: ${error.message}`, { cause: error });
+    if (error instanceof SchemaAheadError) throw new UsageError(`S0: VC_DATABASE_URL: ${error.message}`, { cause: error });
     throw error;
   });
   return { database: { kind: target.kind, created, migrationsApplied: result.applied, migrationsTotal: result.total } };

@@ -2,7 +2,7 @@ import { mapTenantConfig, parseLegacyDatetime, tallyCodes, type LegacyTenantConf
 import { KmsError } from '@vc/integrations/kms';
 import pLimit from 'p-limit';
 import type { RejectInput, Step, StepContext, Tx } from '../../engine/types';
-import { ExitError } from '../../exit-error';
+import { UsageError } from '../../engine/errors';
 import { reEncryptCredentials, UnusableCredentials, type LegacyKeySource } from './credentials';
 
 interface ConfigRow {
@@ -17,7 +17,7 @@ async function legacyKeys(ctx: StepContext): Promise<LegacyKeySource> {
   const legacyKms = await ctx.services.legacyKms();
   if (legacyKms) return { kind: 'kms', legacyKms };
   if (ctx.config.VC_LEGACY_MASTER_KEY) return { kind: 'master-key', masterKeyBase64: ctx.config.VC_LEGACY_MASTER_KEY };
-  throw new ExitError(2, 'step 1.3 needs VC_LEGACY_MASTER_KEY (base64, 32 bytes) or VC_LEGACY_KMS (aws:<key-id>) to read legacy credentials');
+  throw new UsageError('step 1.3 needs VC_LEGACY_MASTER_KEY (base64, 32 bytes) or VC_LEGACY_KMS (aws:<key-id>) to read legacy credentials');
 }
 
 function writeConfigs(tx: Tx, rows: readonly ConfigRow[]): Promise<number> {

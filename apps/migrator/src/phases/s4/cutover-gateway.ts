@@ -2,7 +2,7 @@ import { diffKongConfig, type KongConfig, type KongGateway } from '@vc/integrati
 import { SETTING_FORMS } from '../../config';
 import { loadCheckpoint } from '../../engine/state';
 import type { Query } from '../../engine/tx';
-import { ExitError } from '../../exit-error';
+import { UsageError } from '../../engine/errors';
 
 /** The gateway step 4.2 recorded for the tenant's cutover (`admin:<url>` or `file:<path>`), if any. */
 export async function recordedGateway(query: Query, tenant: string): Promise<string | undefined> {
@@ -24,9 +24,7 @@ export async function checkSameGateway(query: Query, tenant: string, gateway: Ko
   if (recorded === undefined || recorded === gateway.description) return;
   const now = gatewayKind(gateway.description);
   const then = gatewayKind(recorded);
-  throw new ExitError(
-    2,
-    `the cutover of tenant ${tenant} was applied through ${then}; this run would ${doing} ${then === now ? 'a different one' : now}. ` +
+  throw new UsageError(`the cutover of tenant ${tenant} was applied through ${then}; this run would ${doing} ${then === now ? 'a different one' : now}. ` +
       `Set VC_KONG_ADMIN_URL (expected ${SETTING_FORMS.VC_KONG_ADMIN_URL}) or VC_KONG_FILE (expected ${SETTING_FORMS.VC_KONG_FILE}) as they were for \`migrator phase s4\``,
   );
 }

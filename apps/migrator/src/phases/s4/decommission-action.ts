@@ -1,6 +1,7 @@
 import { withCommandContext } from '../../commands/context';
 import { queryOf } from '../../engine/tx';
-import { ExitError } from '../../exit-error';
+import { UsageError } from '../../engine/errors';
+import type { PhaseActionFlags } from '../../engine/types';
 import { printJson, printText } from '../../output';
 import { decommissionLegacy } from './decommission';
 
@@ -10,13 +11,8 @@ import { decommissionLegacy } from './decommission';
  * cut-over routing being in force (see {@link decommissionLegacy}). `--dry-run` prints `would_decommission`
  * or the refusal, with the exit code of the real run, and records nothing.
  */
-export async function runPhaseAction(
-  phaseId: string,
-  action: string,
-  raw: { tenant?: string; force?: boolean; reason?: string; json?: boolean; dryRun?: boolean },
-): Promise<void> {
-  if (phaseId.toLowerCase() !== 's4' || action !== 'decommission') throw new ExitError(2, `unknown action "${action}" for phase ${phaseId} (only \`phase s4 decommission\` exists)`);
-  if (!raw.tenant) throw new ExitError(2, 'phase s4 decommission needs --tenant <id>');
+export async function runDecommission(raw: PhaseActionFlags): Promise<void> {
+  if (!raw.tenant) throw new UsageError('phase s4 decommission needs --tenant <id>');
   const input = { tenant: raw.tenant, now: new Date(), force: raw.force === true, dryRun: raw.dryRun === true, ...(raw.reason ? { reason: raw.reason } : {}) };
   const result = await withCommandContext(async ({ handle, services }) => decommissionLegacy(handle.db, queryOf(handle), await services.kong(), input));
   if (raw.json) printJson(result);

@@ -2,7 +2,7 @@ import { diffKongConfig, formatKongDiff, type KongConfig, type KongGateway } fro
 import type { DatabaseHandle } from '@vc/schema';
 import { lockTenantPhase, type Lock } from '../../engine/lock';
 import { queryOf, withTransaction } from '../../engine/tx';
-import { ExitError } from '../../exit-error';
+import { UsageError } from '../../engine/errors';
 import type { Logger } from '../../logger';
 import { operatorName } from './actor';
 import { checkSameGateway, recordedGateway, routingDrift } from './cutover-gateway';
@@ -57,9 +57,7 @@ async function cutoversToEnd(ctx: RollbackContext, input: RollbackInput): Promis
   if (own.length === 0) return [];
   const others = onGateway.filter((c) => c.tenantId !== input.tenant).map((c) => c.tenantId);
   if (others.length > 0) {
-    throw new ExitError(
-      2,
-      `tenant ${input.tenant}: the cutover of tenant(s) ${others.join(', ')} is in force on the same routing (${ctx.gateway.description}); Kong routing is gateway-wide, ` +
+    throw new UsageError(`tenant ${input.tenant}: the cutover of tenant(s) ${others.join(', ')} is in force on the same routing (${ctx.gateway.description}); Kong routing is gateway-wide, ` +
         `so rolling back ${input.tenant} would take them off the new service too. Pass --all-tenants to roll the routing back once and record a rollback for each of them`,
     );
   }
@@ -73,9 +71,7 @@ async function cutoversToEnd(ctx: RollbackContext, input: RollbackInput): Promis
 function routingToRestore(cutovers: readonly CutoverInForce[]): KongConfig {
   const original = cutovers.find((c) => c.previousRouting && c.appliedRouting && routingDrift(c.previousRouting, c.appliedRouting).length > 0);
   if (original?.previousRouting) return original.previousRouting;
-  throw new ExitError(
-    2,
-    `the routing snapshotted before the cutover of ${cutovers.map((c) => c.tenantId).join(', ')} was already the cut-over routing (the tenant that switched it was rolled back on its own): ` +
+  throw new UsageError(`the routing snapshotted before the cutover of ${cutovers.map((c) => c.tenantId).join(', ')} was already the cut-over routing (the tenant that switched it was rolled back on its own): ` +
       'there is no earlier routing to restore from these records; restore it by hand (see runbooks/rollback.md)',
   );
 }

@@ -14,6 +14,12 @@ export const s4Phase: Phase = {
   title: 'Traffic cutover',
   steps: [deltaSyncStep, kongCutoverStep, finalDeltaSyncStep],
   // 4.2's gateway is VC_KONG_ADMIN_URL, else the decK file VC_KONG_FILE (defaulted): nothing more to require.
+  actions: {
+    decommission: {
+      description: 'retire the legacy endpoints once the 2-week stability window is over (--force --reason inside it)',
+      run: async (flags) => (await import('./decommission-action')).runDecommission(flags),
+    },
+  },
   requires: [
     { anyOf: LEGACY_SOURCE, neededBy: 'phase s4 (step 4.1 delta-syncs legacy digital_communication)' },
     { anyOf: ['VC_FHIR_BASE_URL'], neededBy: 'phase s4 (step 4.1 creates the Encounters legacy never made for sessions ended since S1)' },

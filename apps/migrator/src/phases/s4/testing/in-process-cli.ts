@@ -1,6 +1,6 @@
 import { vi } from 'vitest';
 import { makeCli } from '../../../cli';
-import { ExitError } from '../../../exit-error';
+import { exitCodeOf } from '../../../exit-error';
 
 export interface Run {
   code: number;
@@ -9,7 +9,7 @@ export interface Run {
 }
 
 /**
- * `migrator <args>` in process: stdout captured, an ExitError turned into its exit code. With `env`, the
+ * `migrator <args>` in process: stdout captured, an expected error turned into its exit code. With `env`, the
  * run sees those variables (stubbed for the run only); without, the process environment as it is.
  */
 export async function runInProcess(args: readonly string[], env?: Readonly<Record<string, string>>): Promise<Run> {
@@ -21,7 +21,8 @@ export async function runInProcess(args: readonly string[], env?: Readonly<Recor
     await (await makeCli(argv)).parseAsync(argv);
     return { code: 0, stdout };
   } catch (error) {
-    if (error instanceof ExitError) return { code: error.exitCode, stdout, error: error.message };
+    const code = exitCodeOf(error);
+    if (code !== undefined) return { code, stdout, error: (error as Error).message };
     throw error;
   } finally {
     out.mockRestore();

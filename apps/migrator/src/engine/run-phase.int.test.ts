@@ -3,8 +3,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { loadConfig } from '../config';
-import { ExitError } from '../exit-error';
-import { runPhase, tenantConcurrency } from './runner';
+import { UsageError } from './errors';
+import { runPhase, tenantConcurrency } from './run-phase';
 import { createServices } from './services';
 import type { Batch, Phase, RunOptions, Step } from './types';
 
@@ -183,7 +183,7 @@ describe('step engine', () => {
   });
 
   it('a step refused with exit 2 (a gate, a missing setting) keeps why on its checkpoint and ends its run failed, not running', async () => {
-    const step: Step = { id: 'x.1', title: 'refuse', run: () => Promise.reject(new ExitError(2, 'refused by its gates: probe')) };
+    const step: Step = { id: 'x.1', title: 'refuse', run: () => Promise.reject(new UsageError('refused by its gates: probe')) };
     await expect(run(step)).rejects.toThrow('refused by its gates: probe');
     expect(await rows('select status, error from vc_migration.step_checkpoints')).toEqual([{ status: 'failed', error: 'refused by its gates: probe' }]);
     expect(await rows('select status from vc_migration.runs')).toEqual([{ status: 'failed' }]);

@@ -3,16 +3,16 @@ import type { DatabaseHandle } from '@vc/schema';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { MigratorConfig } from '../config';
-import { unreachableError } from '../driver-errors';
-import { ExitError } from '../exit-error';
+import { UsageError } from './errors';
 import { lockTenantPhase } from './lock';
-import { createStepProgress, type ProgressOptions } from './progress';
-import { createTenantBoard } from './tenant-board';
-import type { ServiceRegistry } from './services';
-import { closeAbandonedRuns, EMPTY_CHECKPOINT, finishRun, HEARTBEAT_MS, heartbeatRun, insertRejects, loadCheckpoint, rejectCounts, resetSteps, saveCheckpoint, startRun, type SavedCheckpoint, type StepKey } from './state';
+import type { ProgressOptions } from './progress';
 import { recordingServices } from './recorders';
-import { queryOf, withRolledBackTransaction, withTransaction } from './tx';
-import type { Batch, Phase, PhaseId, RunOptions, Step, StepContext, StepReport } from './types';
+import { addCounts, messageOf, runStep } from './run-step';
+import type { ServiceRegistry } from './services';
+import { closeAbandonedRuns, finishRun, HEARTBEAT_MS, heartbeatRun, loadCheckpoint, rejectCounts, resetSteps, startRun } from './state';
+import { createTenantBoard } from './tenant-board';
+import { queryOf, withRolledBackTransaction } from './tx';
+import type { Phase, PhaseId, RunOptions, StepReport } from './types';
 
 export interface RunPhaseInput {
   phase: Phase;
@@ -47,16 +47,6 @@ export interface PhaseSummary {
   errors?: Array<{ tenant: string; step: string; message: string }>;
   /** Dry runs: the outside calls that would change something, recorded instead of sent, by `system.operation`. */
   wouldSend?: Record<string, number>;
-}
-
-const addCounts = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
-  for (const [code, n] of Object.entries(from)) if (n) into[code] = (into[code] ?? 0) + n;
-};
-const sumOf = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
-
-/** Errors are reported by message only: our messages name fields and legacy ids, never PHI or secrets. */
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 interface TenantOutcome {
@@ -170,7 +160,7 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
   const steps = phase.steps;
   if (options.restartStep !== undefined) {
     const from = steps.findIndex((s) => s.id === options.restartStep);
-    if (from < 0) throw new ExitError(2, `--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
+    if (from < 0) throw new UsageError(`--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
     await resetSteps(query, tenantId, phase.id, steps.slice(from).map((s) => s.id));
   }
   await closeAbandonedRuns(query, tenantId, phase.id);
@@ -186,7 +176,7 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
   try {
     const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
     for (const step of steps) {
-      const report = await runStep(input, { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, lockLost);
+      const report = await runStep({ ...input, key: { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, ...(lockLost ? { lockLost } : {}) });
       outcome.reports.push(report);
       if (report.status === 'failed') {
         outcome.status = 'failed';
@@ -213,123 +203,3 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
   }
 }
 
-function reportOf(key: StepKey, cp: SavedCheckpoint, status: StepReport['status'], error?: string): StepReport {
-  return {
-    id: key.stepId,
-    tenant: key.tenantId,
-    status,
-    read: cp.read,
-    written: cp.written,
-    rejected: cp.rejected,
-    deferred: cp.deferred,
-    warnings: sumOf(cp.warnings),
-    durationMs: Math.round(cp.durationMs),
-    facts: { ...cp.facts },
-    ...(error ? { error } : {}),
-  };
-}
-
-function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
-  const warnings = { ...cp.warnings };
-  addCounts(warnings, batch.warnings ?? {});
-  return {
-    ...cp,
-    status: 'running',
-    cursor: batch.cursor,
-    read: cp.read + batch.read,
-    written: cp.written + batch.written,
-    rejected: cp.rejected + (batch.rejects?.length ?? 0),
-    deferred: cp.deferred + (batch.deferred ?? 0),
-    warnings,
-    facts: { ...cp.facts, ...batch.facts },
-  };
-}
-
-async function runStep(
-  input: RunPhaseInput,
-  key: StepKey,
-  step: Step,
-  runId: string,
-  scratch: Map<string, unknown>,
-  lockLost?: AbortSignal,
-): Promise<StepReport> {
-  const { handle, options, log } = input;
-  const query = queryOf(handle);
-  const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
-  if (saved.status === 'done' && !step.rerunWhenDone) return reportOf(key, saved, 'skipped');
-  const label = `${key.phase} ${key.tenantId} ${step.id} ${step.title}`;
-  const progress = createStepProgress(label, input.progress, { tenant: key.tenantId, rowLabel: `${step.id} ${step.title}` });
-  const startedAt = Date.now();
-  const fresh = saved.status === 'done';
-  let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
-  const base = fresh ? EMPTY_CHECKPOINT : saved;
-  const persist = (cp: SavedCheckpoint) => saveCheckpoint(query, key, cp, runId);
-  await persist(state);
-
-  const ctx: StepContext = {
-    tenantId: key.tenantId,
-    phase: key.phase,
-    stepId: key.stepId,
-    runId,
-    options,
-    config: input.config,
-    db: handle,
-    services: input.services,
-    log: log.child({ phase: key.phase, tenant: key.tenantId, step: key.stepId }),
-    // A lost lock stops the step between batches like a signal does; it then fails (below), never finishes.
-    signal: lockLost ? AbortSignal.any([input.signal, lockLost]) : input.signal,
-    query,
-    scratch,
-    async commit(batch) {
-      // Without the lock a second run may be under way: commit nothing more.
-      lockLost?.throwIfAborted();
-      const next = applyBatch(state, batch);
-      await withTransaction(handle, async (tx) => {
-        if (batch.write) await batch.write(tx);
-        await insertRejects(tx, key, batch.rejects ?? []);
-        await saveCheckpoint(tx.query, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
-      });
-      state = next;
-    },
-    progress: (done, total) => progress.update(done, total),
-    async checkpointOf(phase, stepId) {
-      return loadCheckpoint(query, { tenantId: key.tenantId, phase, stepId });
-    },
-  };
-
-  try {
-    const result = await step.run(ctx, base);
-    lockLost?.throwIfAborted();
-    state = { ...state, facts: { ...state.facts, ...result?.facts }, durationMs: base.durationMs + (Date.now() - startedAt) };
-    if (input.signal.aborted) {
-      await persist(state);
-      progress.finish(false, `interrupted after ${state.read} rows; run again to resume`);
-      return reportOf(key, state, 'interrupted');
-    }
-    const rate = state.read > 0 ? state.rejected / state.read : 0;
-    const maxRate = step.maxRejectRate ?? options.maxRejectRate;
-    if (rate > maxRate) {
-      throw new ExitError(1, `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; see \`migrator rejects --tenant ${key.tenantId}\``);
-    }
-    state = { ...state, status: 'done', finishedAt: new Date() };
-    await persist(state);
-    progress.finish(true, `${state.read} read, ${state.written} written, ${state.rejected} rejected${state.deferred ? `, ${state.deferred} deferred` : ''}`);
-    return reportOf(key, state, 'done');
-  } catch (thrown) {
-    // An unreachable server is the environment's fault, not the step's: exit 2 naming the variable.
-    const error = unreachableError(thrown, input.config) ?? thrown;
-    const message = messageOf(error);
-    // Bad usage or config (a setting a client needs is unset) is no step failure: the run ends with exit 2.
-    if (error instanceof ExitError && error.exitCode === 2) {
-      progress.finish(false, message);
-      // Kept on the step (a gate's refusal names what clears it), so `status` says why it stopped.
-      await persist({ ...state, status: 'failed', error: message }).catch((e: unknown) => log.error({ err: messageOf(e) }, 'could not record the refused step'));
-      throw error;
-    }
-    state = { ...state, status: 'failed', error: message, durationMs: base.durationMs + (Date.now() - startedAt) };
-    await persist(state).catch((e: unknown) => log.error({ err: messageOf(e) }, 'could not record the failed step'));
-    progress.finish(false, message);
-    log.error({ phase: key.phase, tenant: key.tenantId, step: key.stepId, err: message }, 'step failed; its committed batches are kept and the next run resumes');
-    return reportOf(key, state, 'failed', message);
-  }
-}
