@@ -34,10 +34,12 @@ function decisionOf(rows: readonly CheckpointRow[]): TenantGateFacts['s2Decision
  */
 export async function tenantGateFacts(query: Query, tenant: string): Promise<TenantGateFacts> {
   const rows = await query<CheckpointRow>(`select phase, step_id, status, error, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase in ('s1', 's2')`, [tenant]);
-  // Staleness is judged here, on the stored microseconds: Dates in JavaScript keep only milliseconds.
+  // Staleness is judged here, in the database. Times are stored to the millisecond (rounded), so a run
+  // that ended in the validate's own millisecond cannot be told apart from one before it: it counts as
+  // after (stale), since asking for one more validate is safe and cutting over unvalidated data is not.
   const [last] = await query<{ phase: string; ended_at: Date | string; after_validate: boolean | null }>(
     `select r.phase, coalesce(r.finished_at, now()) as ended_at,
-            coalesce(r.finished_at, now()) > (select max(v.started_at) from vc_migration.validations v where v.tenant_id = $1) as after_validate
+            coalesce(r.finished_at, now()) >= (select max(v.started_at) from vc_migration.validations v where v.tenant_id = $1) as after_validate
        from vc_migration.runs r
       where r.tenant_id = $1 and r.phase = any($2::text[]) and not r.dry_run order by coalesce(r.finished_at, now()) desc limit 1`,
     [tenant, PHASES_THAT_INVALIDATE],

@@ -38,8 +38,12 @@ async function seedS2Go(tenant: string): Promise<void> {
   await client.query(`insert into vc_migration.runs (tenant_id, phase, status, finished_at) values ($1, 's2', 'done', now())`, [tenant]);
 }
 
-const seedValidation = (tenant: string, status: 'pass' | 'fail', failed: string[] = []) =>
-  client.query(`insert into vc_migration.validations (tenant_id, status, checks, failed_checks, as_of, started_at) values ($1, $2, 12, $3, $4, clock_timestamp())`, [tenant, status, failed, AS_OF]);
+/** Times are stored to the millisecond: a pause keeps each seeded row in a millisecond after the last. */
+const nextMillisecond = () => client.query('select pg_sleep(0.002)');
+async function seedValidation(tenant: string, status: 'pass' | 'fail', failed: string[] = []): Promise<void> {
+  await nextMillisecond();
+  await client.query(`insert into vc_migration.validations (tenant_id, status, checks, failed_checks, as_of, started_at) values ($1, $2, 12, $3, $4, clock_timestamp())`, [tenant, status, failed, AS_OF]);
+}
 
 beforeAll(async () => {
   [target, fhir, kong] = await Promise.all([openCsvTarget('vc-gates-', { tenants: 3, sessions: 12, auditPerSession: 1, seed: 11, asOf: AS_OF }), startFhirStandIn(), startKongAdminStandIn({ initial: LEGACY_ROUTING })]);
@@ -111,6 +115,7 @@ describe('phase gates', { timeout: 120_000 }, () => {
     expect((await s4()).error).toContain('acme: gate validate-pass — the last validate');
 
     await seedValidation('acme', 'pass');
+    await nextMillisecond();
     await client.query(`insert into vc_migration.runs (tenant_id, phase, status, finished_at) values ('acme', 's3', 'done', clock_timestamp())`);
     const stale = await s4();
     expect(stale.error).toMatch(/acme: gate validate-fresh — the last passing validate \(.+\) is older than the tenant's last s3 run/);
