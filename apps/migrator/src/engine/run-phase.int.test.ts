@@ -39,13 +39,13 @@ function countingStep(total: number, opts: { failAt?: number; rejectEvery?: numb
     async run(ctx, checkpoint) {
       for (let next = Number(checkpoint.cursor?.next ?? 1); next <= total; next += 10) {
         const ns = Array.from({ length: Math.min(10, total - next + 1) }, (_, i) => next + i);
-        const rejects = opts.rejectEvery ? ns.filter((n) => n % opts.rejectEvery! === 0).map((n) => ({ legacyKey: String(n), reason: 'probe', raw: { n } })) : [];
+        const rejects = opts.rejectEvery ? ns.filter((n) => n % opts.rejectEvery! === 0).map((n) => ({ legacyKey: String(n), reason: 'orphan_event' as const, raw: { n } })) : [];
         const batch: Batch = {
           cursor: { next: next + 10 },
           read: ns.length,
           written: ns.length - rejects.length,
           rejects,
-          warnings: { probe_warning: 1 },
+          warnings: { malformed_payload: 1 },
           write: async (tx) => {
             await tx.insertMany('engine_probe', ['n'], ns.filter((n) => !rejects.some((r) => r.legacyKey === String(n))).map((n) => [n]));
             if (opts.failAt !== undefined && ns.includes(opts.failAt) && !step.failed) {
@@ -123,15 +123,15 @@ describe('step engine', () => {
     const summary = await run(countingStep(20, { rejectEvery: 5 }), options({ maxRejectRate: 0.1 }));
     expect(summary.steps[0]!.error).toBe('step x.1 of tenant t1 rejected 4 of 20 rows (20.00%), above --max-reject-rate 0.1; see `migrator rejects --tenant t1`');
     expect(await rows(`select legacy_key, reason, raw from vc_migration.rejects order by legacy_key::int`)).toEqual(
-      [5, 10, 15, 20].map((n) => ({ legacy_key: String(n), reason: 'probe', raw: { n } })),
+      [5, 10, 15, 20].map((n) => ({ legacy_key: String(n), reason: 'orphan_event', raw: { n } })),
     );
     const tolerant = await run(countingStep(20, { rejectEvery: 5 }), options({ maxRejectRate: 0.25 }));
-    expect([tolerant.status, tolerant.rejects]).toEqual(['done', { probe: 4 }]);
+    expect([tolerant.status, tolerant.rejects]).toEqual(['done', { orphan_event: 4 }]);
   });
 
   it('a dry run writes nothing (no rows, checkpoints, rejects or runs) and reports what would happen', async () => {
     const summary = await run(countingStep(20, { rejectEvery: 10 }), options({ dryRun: true, maxRejectRate: 0.5 }));
-    expect([summary.status, summary.dryRun, summary.rejects, summary.warnings, summary.steps[0]!.written]).toEqual(['done', true, { probe: 2 }, { probe_warning: 2 }, 18]);
+    expect([summary.status, summary.dryRun, summary.rejects, summary.warnings, summary.steps[0]!.written]).toEqual(['done', true, { orphan_event: 2 }, { malformed_payload: 2 }, 18]);
     expect(await rows(`select (select count(*) from engine_probe)::int + (select count(*) from vc_migration.step_checkpoints)::int + (select count(*) from vc_migration.rejects)::int + (select count(*) from vc_migration.runs)::int as n`)).toEqual([{ n: 0 }]);
   });
 
@@ -139,7 +139,7 @@ describe('step engine', () => {
     await run(countingStep(20, { rejectEvery: 10 }), options({ maxRejectRate: 0.5 }));
     await handle.pglite!.exec('delete from engine_probe');
     const again = await run(countingStep(20, { rejectEvery: 10 }), options({ maxRejectRate: 0.5, restartStep: 'x.1' }));
-    expect([again.steps[0]!.status, again.steps[0]!.read, again.rejects]).toEqual(['done', 20, { probe: 2 }]);
+    expect([again.steps[0]!.status, again.steps[0]!.read, again.rejects]).toEqual(['done', 20, { orphan_event: 2 }]);
     expect(await rows('select count(*)::int as n from engine_probe')).toEqual([{ n: 18 }]);
   });
 

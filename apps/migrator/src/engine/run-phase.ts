@@ -11,7 +11,7 @@ import { addCounts, messageOf, runStep } from './run-step';
 import type { ServiceRegistry } from './services';
 import { closeAbandonedRuns, finishRun, HEARTBEAT_MS, heartbeatRun, loadCheckpoint, rejectCounts, resetSteps, startRun } from './state';
 import { createTenantBoard } from './tenant-board';
-import { queryOf, withRolledBackTransaction } from './tx';
+import { withRolledBackTransaction } from './tx';
 import type { Phase, PhaseId, RunOptions, StepReport } from './types';
 
 export interface RunPhaseInput {
@@ -155,21 +155,21 @@ async function runTenant(input: RunPhaseInput, tenantId: string): Promise<Tenant
 
 async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: AbortSignal | undefined): Promise<TenantOutcome> {
   const { phase, options, handle } = input;
-  const query = queryOf(handle);
+  const db = handle.db;
   const outcome: TenantOutcome = { reports: [], status: 'done', rejects: {}, warnings: {}, errors: [] };
   const steps = phase.steps;
   if (options.restartStep !== undefined) {
     const from = steps.findIndex((s) => s.id === options.restartStep);
     if (from < 0) throw new UsageError(`--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
-    await resetSteps(query, tenantId, phase.id, steps.slice(from).map((s) => s.id));
+    await resetSteps(db, tenantId, phase.id, steps.slice(from).map((s) => s.id));
   }
-  await closeAbandonedRuns(query, tenantId, phase.id);
-  const runId = await startRun(query, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
+  await closeAbandonedRuns(db, tenantId, phase.id);
+  const runId = await startRun(db, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
   // A rehearsal's run row is rolled back with it: nobody else can see it, so it need not say it is alive.
   const beat = options.dryRun
     ? undefined
     : setInterval(() => {
-        heartbeatRun(query, runId).catch((error: unknown) => input.log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
+        heartbeatRun(db, runId).catch((error: unknown) => input.log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
       }, input.heartbeatMs ?? HEARTBEAT_MS);
   beat?.unref();
   let finished = false;
@@ -188,18 +188,18 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
         break;
       }
     }
-    outcome.rejects = await rejectCounts(query, tenantId, phase.id);
+    outcome.rejects = await rejectCounts(db, tenantId, phase.id);
     for (const step of steps) {
-      const cp = await loadCheckpoint(query, { tenantId, phase: phase.id, stepId: step.id });
+      const cp = await loadCheckpoint(db, { tenantId, phase: phase.id, stepId: step.id });
       if (cp) addCounts(outcome.warnings, cp.warnings);
     }
-    await finishRun(query, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
+    await finishRun(db, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });
     finished = true;
     return outcome;
   } finally {
     clearInterval(beat);
     // A refusal or a usage error thrown out of a step (exit 2) ends the run too: never `running` forever.
-    if (!finished) await finishRun(query, runId, 'failed', {}).catch((e: unknown) => input.log.warn({ err: messageOf(e) }, 'could not close the run'));
+    if (!finished) await finishRun(db, runId, 'failed', {}).catch((e: unknown) => input.log.warn({ err: messageOf(e) }, 'could not close the run'));
   }
 }
 

@@ -79,7 +79,7 @@ function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
 export async function runStep(input: StepRun): Promise<StepReport> {
   const { key, step, runId, scratch, lockLost, handle, options, log } = input;
   const query = queryOf(handle);
-  const saved = (await loadCheckpoint(query, key)) ?? EMPTY_CHECKPOINT;
+  const saved = (await loadCheckpoint(handle.db, key)) ?? EMPTY_CHECKPOINT;
   if (saved.status === 'done' && !step.rerunWhenDone) return reportOf(key, saved, 'skipped');
   const label = `${key.phase} ${key.tenantId} ${step.id} ${step.title}`;
   const progress = createStepProgress(label, input.progress, { tenant: key.tenantId, rowLabel: `${step.id} ${step.title}` });
@@ -87,7 +87,7 @@ export async function runStep(input: StepRun): Promise<StepReport> {
   const fresh = saved.status === 'done';
   let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
   const base = fresh ? EMPTY_CHECKPOINT : saved;
-  const persist = (cp: SavedCheckpoint) => saveCheckpoint(query, key, cp, runId);
+  const persist = (cp: SavedCheckpoint) => saveCheckpoint(handle.db, key, cp, runId);
   await persist(state);
 
   const ctx: StepContext = {
@@ -111,13 +111,13 @@ export async function runStep(input: StepRun): Promise<StepReport> {
       await withTransaction(handle, async (tx) => {
         if (batch.write) await batch.write(tx);
         await insertRejects(tx, key, batch.rejects ?? []);
-        await saveCheckpoint(tx.query, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
+        await saveCheckpoint(tx.db, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
       });
       state = next;
     },
     progress: (done, total) => progress.update(done, total),
     async checkpointOf(phase, stepId) {
-      return loadCheckpoint(query, { tenantId: key.tenantId, phase, stepId });
+      return loadCheckpoint(handle.db, { tenantId: key.tenantId, phase, stepId });
     },
   };
 

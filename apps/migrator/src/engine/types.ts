@@ -11,6 +11,7 @@
  * Between batches a step checks `ctx.signal.aborted` (SIGINT/SIGTERM) and returns; the engine then
  * exits resumable.
  */
+import type { RejectReason, WarningCode } from '@vc/domain/legacy';
 import type { Database, DatabaseHandle } from '@vc/schema';
 import type { Logger } from 'pino';
 import type { LegacySource } from '../legacy/types';
@@ -54,8 +55,8 @@ export type Cursor = Record<string, unknown>;
 /** A source row that could not be loaded. `legacyKey` is stable across runs, so re-runs never duplicate it. */
 export interface RejectInput {
   legacyKey: string;
-  /** A reason code of `@vc/domain/legacy` (or a later phase's own). */
-  reason: string;
+  /** Why, as the domain names it: one list of reason codes for every phase. */
+  reason: RejectReason;
   /** Field and what was expected; never PHI. */
   detail?: string;
   /** The raw legacy row, kept in `vc_migration.rejects` only. */
@@ -103,7 +104,7 @@ export interface Batch {
   deferred?: number;
   rejects?: readonly RejectInput[];
   /** Warning counts by code, one per source row and code. */
-  warnings?: Readonly<Record<string, number>>;
+  warnings?: Readonly<Partial<Record<WarningCode, number>>>;
   /** Merged (shallowly) into the checkpoint's facts. */
   facts?: Record<string, unknown>;
   /** The batch's writes; run inside the checkpoint's transaction (under --dry-run, a savepoint of the rolled-back one). */

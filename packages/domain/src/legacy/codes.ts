@@ -16,6 +16,12 @@ export const REJECT_REASONS = [
   'invalid_text',
   /** Another legacy row with a different id already holds this externalId, which is the session's new id. */
   'duplicate_external_id',
+  /** S3: a legacy consent whose status is none of patient_portal's. */
+  'unknown_consent_status',
+  /** S3: access-policy (FHIR) refused the mapped Consent with a 4xx; the rest of the batch goes on. */
+  'consent_refused',
+  /** S2 2.4 / S4 4.1: the EHR refused the Encounter legacy never made for an ended session, with a 4xx. */
+  'encounter_refused',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -29,6 +35,8 @@ export const WARNING_CODES = [
   'invalid_optional_datetime',
   'malformed_payload',
   'malformed_branding',
+  /** S4: a session S2 made an Encounter for now carries legacy's own encounterRef (the backfilled one stays, superseded). */
+  'backfilled_encounter_superseded',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

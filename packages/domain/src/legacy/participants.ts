@@ -16,8 +16,10 @@ export interface LegacyAuditLog {
   occurredAt: string | null;
 }
 
-export type ParticipantRole = 'patient' | 'practitioner' | 'interpreter' | 'caregiver' | 'other';
-const ROLES: ReadonlySet<string> = new Set<ParticipantRole>(['patient', 'practitioner', 'interpreter', 'caregiver', 'other']);
+/** A participant's role in a session (the schema's `participant_role` enum is built from this list). */
+export const PARTICIPANT_ROLES = ['patient', 'practitioner', 'interpreter', 'caregiver', 'other'] as const;
+export type ParticipantRole = (typeof PARTICIPANT_ROLES)[number];
+const ROLES: ReadonlySet<string> = new Set<ParticipantRole>(PARTICIPANT_ROLES);
 
 /** The audit rows that are participant history (all others are not step 1.4's business). */
 export const PARTICIPANT_ENTITY_TYPE = 'VirtualSession';

@@ -1,8 +1,10 @@
 import type { WarningCode } from './codes';
 import { normalise } from './text';
 
-export type VideoBackend = 'jitsi' | 'twilio' | 'zoom';
-const KNOWN: ReadonlySet<string> = new Set<VideoBackend>(['jitsi', 'twilio', 'zoom']);
+/** The video backends a session can have (the schema's `video_backend` enum is built from this list). */
+export const VIDEO_BACKENDS = ['jitsi', 'twilio', 'zoom'] as const;
+export type VideoBackend = (typeof VIDEO_BACKENDS)[number];
+const KNOWN: ReadonlySet<string> = new Set<VideoBackend>(VIDEO_BACKENDS);
 
 /**
  * Plan step 1.2: legacy `videoBackend` is NULL on every row older than the backend switch, and free

@@ -1,27 +1,19 @@
-import { queryRows, type Database } from '@vc/schema';
-import { sql } from 'drizzle-orm';
+import { tenantVirtualCareConfigs, type Database } from '@vc/schema';
+import { eq } from 'drizzle-orm';
 
-export interface TenantConfigRow {
-  tenantId: string;
-  jitsiServerUrl: string;
-  jitsiAppId: string;
-  credentialsCiphertext: string;
-  fhirEraStart: Date | null;
-}
+const COLUMNS = {
+  tenantId: tenantVirtualCareConfigs.tenantId,
+  jitsiServerUrl: tenantVirtualCareConfigs.jitsiServerUrl,
+  jitsiAppId: tenantVirtualCareConfigs.jitsiAppId,
+  credentialsCiphertext: tenantVirtualCareConfigs.credentialsCiphertext,
+  fhirEraStart: tenantVirtualCareConfigs.fhirEraStart,
+};
+
+/** What S2 reads of a migrated config: the Drizzle table's own row type, narrowed to these columns. */
+export type TenantConfigRow = Pick<typeof tenantVirtualCareConfigs.$inferSelect, keyof typeof COLUMNS>;
 
 /** The migrated config of a tenant, or undefined when S1 left none (e.g. a credential reject). */
 export async function loadTenantConfig(db: Database, tenantId: string): Promise<TenantConfigRow | undefined> {
-  const rows = await queryRows<{ tenant_id: string; jitsi_server_url: string; jitsi_app_id: string; credentials_ciphertext: string; fhir_era_start: Date | string | null }>(
-    db,
-    sql`select tenant_id, jitsi_server_url, jitsi_app_id, credentials_ciphertext, fhir_era_start from tenant_virtual_care_configs where tenant_id = ${tenantId}`,
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  return {
-    tenantId: row.tenant_id,
-    jitsiServerUrl: row.jitsi_server_url,
-    jitsiAppId: row.jitsi_app_id,
-    credentialsCiphertext: row.credentials_ciphertext,
-    fhirEraStart: row.fhir_era_start === null ? null : new Date(row.fhir_era_start),
-  };
+  const [row] = await db.select(COLUMNS).from(tenantVirtualCareConfigs).where(eq(tenantVirtualCareConfigs.tenantId, tenantId));
+  return row;
 }

@@ -1,12 +1,12 @@
 import { diffKongConfig, type KongConfig, type KongGateway } from '@vc/integrations/kong';
 import { SETTING_FORMS } from '../../config';
 import { loadCheckpoint } from '../../engine/state';
-import type { Query } from '../../engine/tx';
+import type { Database } from '@vc/schema';
 import { UsageError } from '../../engine/errors';
 
 /** The gateway step 4.2 recorded for the tenant's cutover (`admin:<url>` or `file:<path>`), if any. */
-export async function recordedGateway(query: Query, tenant: string): Promise<string | undefined> {
-  const recorded = (await loadCheckpoint(query, { tenantId: tenant, phase: 's4', stepId: '4.2' }))?.facts.gateway;
+export async function recordedGateway(db: Database, tenant: string): Promise<string | undefined> {
+  const recorded = (await loadCheckpoint(db, { tenantId: tenant, phase: 's4', stepId: '4.2' }))?.facts.gateway;
   return typeof recorded === 'string' ? recorded : undefined;
 }
 
@@ -19,8 +19,8 @@ function gatewayKind(description: string): string {
  * gateway is the default decK file: a rollback would "succeed" on a file while Kong stayed cut over. Step
  * 4.2 recorded its gateway; a different one now is a configuration error (exit 2) naming the variables.
  */
-export async function checkSameGateway(query: Query, tenant: string, gateway: KongGateway, doing: string): Promise<void> {
-  const recorded = await recordedGateway(query, tenant);
+export async function checkSameGateway(db: Database, tenant: string, gateway: KongGateway, doing: string): Promise<void> {
+  const recorded = await recordedGateway(db, tenant);
   if (recorded === undefined || recorded === gateway.description) return;
   const now = gatewayKind(gateway.description);
   const then = gatewayKind(recorded);

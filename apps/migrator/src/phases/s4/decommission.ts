@@ -32,8 +32,8 @@ export interface DecommissionInput {
  * what Kong serves now (another tenant's rollback, a hand edit). Legacy may only go once the routing in
  * force is the one the tenant's cutover applied.
  */
-async function checkCutOverRouting(query: Query, gateway: KongGateway, tenant: string, applied: Parameters<typeof routingDrift>[1] | null): Promise<void> {
-  await checkSameGateway(query, tenant, gateway, 'check');
+async function checkCutOverRouting(db: Database, gateway: KongGateway, tenant: string, applied: Parameters<typeof routingDrift>[1] | null): Promise<void> {
+  await checkSameGateway(db, tenant, gateway, 'check');
   if (!applied) throw new UsageError(`tenant ${tenant}: its cutover record has no applied routing to check the gateway against; run \`migrator phase s4 --tenant ${tenant}\` again`);
   const drift = routingDrift(await gateway.snapshot(), applied);
   if (drift.length === 0) return;
@@ -61,7 +61,7 @@ export async function decommissionLegacy(db: Database, query: Query, gateway: Ko
     throw new UsageError(`tenant ${input.tenant} is inside the 2-week stability window until ${stableAt.toISOString()}; decommission then, or pass --force --reason "<why>" (recorded)`);
   }
   if (inside && !input.reason?.trim()) throw new UsageError('--force needs --reason "<why>": a forced decommission is recorded with its reason');
-  await checkCutOverRouting(query, gateway, input.tenant, active.appliedRouting);
+  await checkCutOverRouting(db, gateway, input.tenant, active.appliedRouting);
   if (input.dryRun) return { ...base, status: 'would_decommission', forced: inside };
   await queryRows(
     db,

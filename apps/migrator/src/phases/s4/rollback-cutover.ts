@@ -1,7 +1,7 @@
 import { diffKongConfig, formatKongDiff, type KongConfig, type KongGateway } from '@vc/integrations/kong';
 import type { DatabaseHandle } from '@vc/schema';
 import { lockTenantPhase, type Lock } from '../../engine/lock';
-import { queryOf, withTransaction } from '../../engine/tx';
+import { withTransaction } from '../../engine/tx';
 import { UsageError } from '../../engine/errors';
 import type { Logger } from '../../logger';
 import { operatorName } from './actor';
@@ -34,10 +34,9 @@ interface RollbackContext {
 
 /** Cutovers in force through this gateway; one whose gateway was never recorded may be, so it counts. */
 async function inForceOn(handle: DatabaseHandle, gateway: KongGateway): Promise<CutoverInForce[]> {
-  const query = queryOf(handle);
   const found: CutoverInForce[] = [];
   for (const cutover of await cutoversInForce(handle.db)) {
-    const recorded = await recordedGateway(query, cutover.tenantId);
+    const recorded = await recordedGateway(handle.db, cutover.tenantId);
     if (recorded === undefined || recorded === gateway.description) found.push(cutover);
   }
   return found;
@@ -49,8 +48,7 @@ async function inForceOn(handle: DatabaseHandle, gateway: KongGateway): Promise<
  * so that needs --all-tenants, which ends them all with one routing change.
  */
 async function cutoversToEnd(ctx: RollbackContext, input: RollbackInput): Promise<CutoverInForce[]> {
-  const query = queryOf(ctx.handle);
-  if (input.tenant) await checkSameGateway(query, input.tenant, ctx.gateway, 'restore');
+  if (input.tenant) await checkSameGateway(ctx.handle.db, input.tenant, ctx.gateway, 'restore');
   const onGateway = await inForceOn(ctx.handle, ctx.gateway);
   if (input.allTenants) return onGateway;
   const own = (await cutoversInForce(ctx.handle.db)).filter((c) => c.tenantId === input.tenant);
