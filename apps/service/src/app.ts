@@ -1,4 +1,3 @@
-import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { authenticate, createTokenVerifier } from './auth/authenticate';
@@ -7,6 +6,7 @@ import type { ServiceDeps } from './deps';
 import { docsAssets, docsRoutes } from './docs/routes';
 import { healthRoutes } from './health/routes';
 import { jsonBody } from './http/body';
+import { corsAllowList } from './http/cors';
 import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
 import type { RouteGroup } from './http/route-table';
 import { type RouteMatcher, routeMatcher } from './http/route-match';
@@ -54,9 +54,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   app.set('trust proxy', 'loopback');
   app.use(helmet());
   // Browser apps on other origins: only those VC_CORS_ORIGINS names (none by default: no CORS headers).
-  if (deps.config.corsOrigins.length > 0) {
-    app.use(cors({ origin: [...deps.config.corsOrigins], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'], exposedHeaders: ['Location', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed', 'ETag'], maxAge: 600 }));
-  }
+  if (deps.config.corsOrigins.length > 0) app.use(corsAllowList(deps.config.corsOrigins));
   app.use(requestLogging(deps.logger));
   app.use(context.metrics.middleware);
 
