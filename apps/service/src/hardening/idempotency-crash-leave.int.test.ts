@@ -23,10 +23,27 @@ describe('leave and cancel with an Idempotency-Key across a crash between commit
     const { call, count } = services;
     const doctor = await services.token(tenant, 'Practitioner/p-3', ['vc:practitioner']);
     // One service that stays up, and one per crash (each dies on its first keyed transition).
-    const [steady, crashLeave, crashCancel] = await Promise.all([services.start(), services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' }), services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' })]);
+    const [steady, crashLeave, crashCancel] = await Promise.all([
+      services.start(),
+      services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' }),
+      services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' }),
+    ]);
     const admin = await services.token(tenant, 'Practitioner/admin', ['vc:admin']);
-    expect((await call(steady.url, 'PUT', '/config', admin, { jitsiServerUrl: 'https://meet.example.org', jitsiAppId: 'leave-app', jitsiAppSecret: 'leave-secret-0123456789abcdef' })).status).toBe(201);
-    const schedule = async () => ((await (await call(steady.url, 'POST', '/sessions', doctor, { patientRef: 'Patient/pt-3', scheduledStart: '2026-03-01T10:00:00Z' })).json()) as { id: string }).id;
+    expect(
+      (
+        await call(steady.url, 'PUT', '/config', admin, {
+          jitsiServerUrl: 'https://meet.example.org',
+          jitsiAppId: 'leave-app',
+          jitsiAppSecret: 'leave-secret-0123456789abcdef',
+        })
+      ).status,
+    ).toBe(201);
+    const schedule = async () =>
+      (
+        (await (await call(steady.url, 'POST', '/sessions', doctor, { patientRef: 'Patient/pt-3', scheduledStart: '2026-03-01T10:00:00Z' })).json()) as {
+          id: string;
+        }
+      ).id;
     const [joined, scheduled] = [await schedule(), await schedule()];
     expect((await call(steady.url, 'POST', `/sessions/${joined}/join`, doctor, {})).status).toBe(200);
 
@@ -48,7 +65,10 @@ describe('leave and cancel with an Idempotency-Key across a crash between commit
     expect(await replayed(`/sessions/${joined}/leave`, {}, 'leave-key-1', crashLeave)).toMatchObject({ id: joined, status: 'in_progress' });
     expect(await effects(joined, 'participant.left', 'virtual_care.participant.left')).toEqual([1, 1]);
 
-    expect(await replayed(`/sessions/${scheduled}/cancel`, { reason: 'patient asked' }, 'cancel-key-1', crashCancel)).toMatchObject({ id: scheduled, status: 'cancelled' });
+    expect(await replayed(`/sessions/${scheduled}/cancel`, { reason: 'patient asked' }, 'cancel-key-1', crashCancel)).toMatchObject({
+      id: scheduled,
+      status: 'cancelled',
+    });
     expect(await effects(scheduled, 'session.cancelled', 'virtual_care.session.cancelled')).toEqual([1, 1]);
 
     steady.child.kill('SIGTERM');

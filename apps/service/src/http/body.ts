@@ -16,7 +16,8 @@ export function jsonBody(limit: string): RequestHandler {
 
 function fromBodyParser(error: unknown, limit: string): unknown {
   const e = error as { type?: unknown; status?: unknown };
-  const field = (code: ConstructorParameters<typeof AppError>[0], detail: string, name: string, message: string) => new AppError(code, detail, { cause: error, errors: [{ field: name, message }] });
+  const field = (code: ConstructorParameters<typeof AppError>[0], detail: string, name: string, message: string) =>
+    new AppError(code, detail, { cause: error, errors: [{ field: name, message }] });
   switch (e.type) {
     case 'entity.too.large':
       return field('payload_too_large', 'the request body exceeds the limit', 'body', `expected at most ${limit}`);
@@ -30,7 +31,12 @@ function fromBodyParser(error: unknown, limit: string): unknown {
   // Any other 4xx of the parser (a corrupt gzip or deflate stream, a length that does not match) is a body
   // that could not be read; anything else (no status, 5xx) stays an internal error.
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return field('bad_request', 'the request body could not be read as its headers describe it', 'body', 'expected a body matching its Content-Encoding and Content-Length');
+    return field(
+      'bad_request',
+      'the request body could not be read as its headers describe it',
+      'body',
+      'expected a body matching its Content-Encoding and Content-Length',
+    );
   }
   return error;
 }

@@ -38,7 +38,12 @@ describe('WWW-Authenticate on 401 (RFC 6750 §3)', () => {
   });
 
   it('says invalid_token for a token that is malformed, forged or expired', async () => {
-    const expired = await new SignJWT({ tenant: 'acme', roles: ['vc:admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('Practitioner/1').setIssuedAt(1_700_000_000).setExpirationTime(1_700_000_600).sign(new TextEncoder().encode(randomUUID()));
+    const expired = await new SignJWT({ tenant: 'acme', roles: ['vc:admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('Practitioner/1')
+      .setIssuedAt(1_700_000_000)
+      .setExpirationTime(1_700_000_600)
+      .sign(new TextEncoder().encode(randomUUID()));
     for (const token of ['x.y.z', expired]) expect(await challenge(`Bearer ${token}`)).toMatch(invalidToken);
   });
 
@@ -51,19 +56,26 @@ describe('WWW-Authenticate on 401 (RFC 6750 §3)', () => {
 
 describe('CORS allow-list (VC_CORS_ORIGINS)', () => {
   const preflight = (h: Harness, origin: string) =>
-    fetch(`${h.url}${API}/sessions`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' } });
+    fetch(`${h.url}${API}/sessions`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+    });
   const get = (h: Harness, origin: string) => h.call('GET', '/healthz', { headers: { origin } });
 
   it('answers an allowed origin with its CORS headers, preflight included', async () => {
     const simple = await get(edged, ALLOWED);
     expect(simple.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(simple.headers.get('vary')).toMatch(/origin/i);
-    expect(simple.headers.get('access-control-expose-headers')?.split(',')).toEqual(expect.arrayContaining(['Location', 'Retry-After', 'Idempotent-Replayed', 'ETag']));
+    expect(simple.headers.get('access-control-expose-headers')?.split(',')).toEqual(
+      expect.arrayContaining(['Location', 'Retry-After', 'Idempotent-Replayed', 'ETag']),
+    );
     const pre = await preflight(edged, ALLOWED);
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
-    expect(pre.headers.get('access-control-allow-headers')?.split(',')).toEqual(expect.arrayContaining(['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match']));
+    expect(pre.headers.get('access-control-allow-headers')?.split(',')).toEqual(
+      expect.arrayContaining(['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match']),
+    );
     expect(pre.headers.get('access-control-max-age')).toBe('600');
   });
 

@@ -21,10 +21,16 @@ afterAll(async () => {
 });
 
 const create = (key: string, scheduledStart = '2026-06-01T10:00:00Z') =>
-  h.call<{ id: string }>('POST', `${API}/sessions`, { as: practitioner(tenant), body: { patientRef: 'Patient/pt-ttl', scheduledStart }, headers: { 'idempotency-key': key } });
+  h.call<{ id: string }>('POST', `${API}/sessions`, {
+    as: practitioner(tenant),
+    body: { patientRef: 'Patient/pt-ttl', scheduledStart },
+    headers: { 'idempotency-key': key },
+  });
 /** Moves a key's creation back by `age` (a PostgreSQL interval), as if it had been stored that long ago. */
-const backdate = (key: string, age: string) => queryRows(h.db.db, sql`update idempotency_keys set created_at = now() - ${age}::interval where tenant_id = ${tenant} and key = ${key}`);
-const keys = async () => (await queryRows<{ key: string }>(h.db.db, sql`select key from idempotency_keys where tenant_id = ${tenant} order by key`)).map((r) => r.key);
+const backdate = (key: string, age: string) =>
+  queryRows(h.db.db, sql`update idempotency_keys set created_at = now() - ${age}::interval where tenant_id = ${tenant} and key = ${key}`);
+const keys = async () =>
+  (await queryRows<{ key: string }>(h.db.db, sql`select key from idempotency_keys where tenant_id = ${tenant} order by key`)).map((r) => r.key);
 
 describe('Idempotency-Key lifetime (24 h)', () => {
   it('is 24 hours', () => {

@@ -24,7 +24,10 @@ afterAll(async () => {
 });
 
 /** The data members naming a FHIR resource (`…Ref`) that are set, sorted. */
-const refsOf = (data: Record<string, unknown>) => Object.keys(data).filter((k) => k.endsWith('Ref') && data[k] !== null && data[k] !== undefined).sort();
+const refsOf = (data: Record<string, unknown>) =>
+  Object.keys(data)
+    .filter((k) => k.endsWith('Ref') && data[k] !== null && data[k] !== undefined)
+    .sort();
 
 describe('CloudEvent refs', () => {
   it('carry the patient ref only on session.created, participant refs only of practitioners, and no display names', async () => {

@@ -34,14 +34,20 @@ describe('outbox delivery failures in the log', () => {
     expect((await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('relay-logs'), body: {} })).status).toBe(200);
 
     const lines: string[] = [];
-    const eventStream = { publish: async (_subject: string, payload: Uint8Array) => Promise.reject(quoting('NatsError', '503', new TextDecoder().decode(payload))) } as unknown as EventStream;
-    const fhir = { createEncounterIfAbsent: async (encounter: unknown) => Promise.reject(quoting('IntegrationError', 'fhir_rejected', encounter)) } as unknown as FhirClient;
+    const eventStream = {
+      publish: async (_subject: string, payload: Uint8Array) => Promise.reject(quoting('NatsError', '503', new TextDecoder().decode(payload))),
+    } as unknown as EventStream;
+    const fhir = {
+      createEncounterIfAbsent: async (encounter: unknown) => Promise.reject(quoting('IntegrationError', 'fhir_rejected', encounter)),
+    } as unknown as FhirClient;
     const relay = new OutboxRelay({ db: h.db.db, eventStream, fhir, logger: createLogger('trace', { write: (line: string) => void lines.push(line) }) });
     const pass = await relay.runOnce();
     expect(pass.published).toBe(0);
     expect(pass.failed).toBeGreaterThanOrEqual(2);
 
-    const failures = lines.map((l) => JSON.parse(l) as { msg: string; kind: string; outboxId: string; err?: { name: string; code?: string; cause?: { name: string } } }).filter((l) => l.msg === 'outbox delivery failed; will retry');
+    const failures = lines
+      .map((l) => JSON.parse(l) as { msg: string; kind: string; outboxId: string; err?: { name: string; code?: string; cause?: { name: string } } })
+      .filter((l) => l.msg === 'outbox delivery failed; will retry');
     // One line per target that was tried: the rest of a failed target's rows wait for the next pass untried.
     expect(failures.map((f) => [f.kind, f.err?.name, f.err?.code]).sort()).toEqual([
       ['event', 'NatsError', '503'],

@@ -37,7 +37,17 @@ export async function serviceChildren(env: Record<string, string>): Promise<Serv
     db,
     start(extraEnv = {}) {
       const child = spawn(TSX, [BIN], {
-        env: { PATH: process.env.PATH ?? '', PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: db.url, VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'info', ...env, ...extraEnv },
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: '0',
+          VC_LISTEN_HOST: '127.0.0.1',
+          VC_DATABASE_URL: db.url,
+          VC_KMS: `local:${join(kmsDir, 'kms.json')}`,
+          VC_AUTH_HS256_SECRET: secret,
+          VC_LOG_LEVEL: 'info',
+          ...env,
+          ...extraEnv,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
@@ -51,7 +61,13 @@ export async function serviceChildren(env: Record<string, string>): Promise<Serv
         child.on('exit', (code, signal) => reject(new Error(`service exited before listening (${code ?? signal})`)));
       });
     },
-    token: (tenant, sub, roles) => new SignJWT({ tenant, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode(secret)),
+    token: (tenant, sub, roles) =>
+      new SignJWT({ tenant, roles })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(sub)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode(secret)),
     call: (url, method, path, bearer, body, key) =>
       fetch(`${url}/api/v1/virtual-care${path}`, {
         method,
@@ -69,7 +85,9 @@ export async function serviceChildren(env: Record<string, string>): Promise<Serv
 
 /** Resolves with the signal or exit code once the child has exited. */
 export const exited = (child: ChildProcess) =>
-  new Promise<NodeJS.Signals | number | null>((done) => (child.exitCode !== null || child.signalCode !== null ? done(child.signalCode ?? child.exitCode) : child.on('exit', (code, signal) => done(signal ?? code))));
+  new Promise<NodeJS.Signals | number | null>((done) =>
+    child.exitCode !== null || child.signalCode !== null ? done(child.signalCode ?? child.exitCode) : child.on('exit', (code, signal) => done(signal ?? code)),
+  );
 
 /** What a crashed child exits with: tsx runs the service in a child of its own and exits 128 + 9 when that one is killed. */
 export const KILLED = ['SIGKILL', 137];
