@@ -1,4 +1,3 @@
-import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { authenticate, createTokenVerifier } from './auth/authenticate';
@@ -6,8 +5,11 @@ import type { AppContext } from './context';
 import type { ServiceDeps } from './deps';
 import { docsAssets, docsRoutes } from './docs/routes';
 import { healthRoutes } from './health/routes';
+import { jsonBody } from './http/body';
+import { corsAllowList } from './http/cors';
 import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
 import type { RouteGroup } from './http/route-table';
+import { type RouteMatcher, routeMatcher } from './http/route-match';
 import { routerOf } from './http/router';
 import { rateLimit } from './http/rate-limit';
 import { requestLogging } from './http/request-log';
@@ -36,11 +38,13 @@ export interface CreatedApp {
 
 /** Builds the Express app over injected deps; no listening, no background work (see startService). */
 export function createApp(deps: ServiceDeps): CreatedApp {
+  // Filled once the route table is built below (from this very context); the metrics read it per request.
+  const routeTable: { match?: RouteMatcher } = {};
   const context: AppContext = {
     ...deps,
     outbox: createOutboxWriter(deps.config.mode),
     verifier: createTokenVerifier(deps.config.auth),
-    metrics: createMetrics(() => countPending(deps.db)),
+    metrics: createMetrics(() => countPending(deps.db), (path, method) => routeTable.match?.(path, method)),
     secrets: new AppSecretCache(deps.kms),
     tenantConfigs: new TenantConfigCache(),
   };
@@ -50,9 +54,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   app.set('trust proxy', 'loopback');
   app.use(helmet());
   // Browser apps on other origins: only those VC_CORS_ORIGINS names (none by default: no CORS headers).
-  if (deps.config.corsOrigins.length > 0) {
-    app.use(cors({ origin: [...deps.config.corsOrigins], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'], exposedHeaders: ['Location', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed', 'ETag'], maxAge: 600 }));
-  }
+  if (deps.config.corsOrigins.length > 0) app.use(corsAllowList(deps.config.corsOrigins));
   app.use(requestLogging(deps.logger));
   app.use(context.metrics.middleware);
 
@@ -61,13 +63,14 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   const apiRoutes: RouteGroup = { mount: API_BASE, routes: [...sessionRoutes(context), ...tenantConfigRoutes(context)] };
   // Read by the /openapi.json handler at request time, after this line has run.
   const openapi = buildOpenApi([publicRoutes, apiRoutes], API_BASE);
+  routeTable.match = routeMatcher([publicRoutes, apiRoutes]);
 
   // The API first: its prefix check is one comparison, while the public router would match every API
   // request against each of its routes first. Their paths do not overlap, so the order changes nothing else.
-  app.use(API_BASE, rememberMount, requireJsonBody, express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }), requireBoundedBody, authenticate(context.verifier), rateLimit(deps.config.rateLimit), idempotency(context), routerOf(apiRoutes.routes));
+  app.use(API_BASE, rememberMount, requireJsonBody, jsonBody(BODY_LIMIT), requireBoundedBody, authenticate(context.verifier), rateLimit(deps.config.rateLimit), idempotency(context), routerOf(apiRoutes.routes));
   app.use(routerOf(publicRoutes.routes), docsAssets());
 
   app.use(notFoundHandler);
-  app.use(problemHandler(deps.logger));
+  app.use(problemHandler(deps.logger, routeTable.match));
   return { app, context, setDraining: (d) => (draining = d) };
 }

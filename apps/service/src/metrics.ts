@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RouteMatcher } from './http/route-match';
 
 /** Prometheus metrics of one app instance (its own registry, so several can run in one process). */
 export interface Metrics {
@@ -11,10 +12,13 @@ export interface Metrics {
 /**
  * The route template of a request, with its mount prefix. Express restores `req.baseUrl` when a request
  * leaves a router, so on an error reply (handled by the app-level problem handler) the prefix is gone by
- * `finish`; `rememberMount`, run inside the mount, keeps it in `res.locals`.
+ * `finish`; `rememberMount`, run inside the mount, keeps it in `res.locals`. A request refused before its
+ * router ran (401 by auth, 429 by the rate limit, 415 by the body parser) has no `req.route`: the route
+ * table still names the route it asked for, so its replies land on the same series as the route's others.
+ * `unmatched` is left for paths no route has.
  */
-export function routeLabel(req: Request): string {
-  if (!req.route?.path) return 'unmatched';
+export function routeLabel(req: Request, matchRoute?: RouteMatcher): string {
+  if (!req.route?.path) return matchRoute?.(req.originalUrl.split('?')[0]!, req.method)?.template ?? 'unmatched';
   const mount = (req.res?.locals as { mountPath?: string } | undefined)?.mountPath ?? req.baseUrl;
   return `${mount}${String(req.route.path)}`;
 }
@@ -25,7 +29,7 @@ export const rememberMount: RequestHandler = (req, res, next) => {
   next();
 };
 
-export function createMetrics(pendingOutbox: () => Promise<number>): Metrics {
+export function createMetrics(pendingOutbox: () => Promise<number>, matchRoute?: RouteMatcher): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
@@ -52,7 +56,7 @@ export function createMetrics(pendingOutbox: () => Promise<number>): Metrics {
   const middleware: RequestHandler = (req, res, next) => {
     const end = duration.startTimer();
     res.on('finish', () => {
-      end({ method: req.method, route: routeLabel(req), status: String(res.statusCode) });
+      end({ method: req.method, route: routeLabel(req, matchRoute), status: String(res.statusCode) });
     });
     next();
   };

@@ -8,7 +8,7 @@ import { openApiPath, replySchemas, requestSchemas, type Route, type RouteGroup,
  * answers is listed, problems per status as RFC 9457 `application/problem+json`.
  */
 
-const fieldError = z.object({ field: z.string().describe('where: body.scheduledStart, query.limit, header.If-Match'), message: z.string() }).register(replySchemas, { id: 'FieldError' });
+const fieldError = z.object({ field: z.string().describe('where: body.scheduledStart, query.limit, params.id, header.If-Match, body'), message: z.string() }).register(replySchemas, { id: 'FieldError' });
 
 /** RFC 9457 §3: the members this service sends; extensions (`reason`, `action`) may follow. */
 export const problemSchema = z
@@ -18,7 +18,7 @@ export const problemSchema = z
     status: z.int().min(400).max(599).describe('the HTTP status code'),
     detail: z.string(),
     instance: z.string().optional().describe('the request path'),
-    errors: z.array(fieldError).optional().describe('validation-failed: each invalid field'),
+    errors: z.array(fieldError).optional().describe('each invalid field: always on validation-failed; also on other 4xx whose cause lies in one place (a path param that does not decode, an unreadable body, a refused Authorization header)'),
   })
   .register(replySchemas, { id: 'Problem', description: 'RFC 9457 problem details' });
 

@@ -5,6 +5,11 @@ import type { ServiceConfig } from '../config';
 import { AppError } from '../errors';
 import { callerClaimsSchema, hasRole, type Principal, type Role } from './principal';
 
+/** A refused token names the header it came in (RFC 6750's own account of why is `WWW-Authenticate`). */
+function tokenRefused(detail: string, cause?: unknown): AppError {
+  return new AppError('unauthenticated', detail, { cause, errors: [{ field: 'header.Authorization', message: 'expected Bearer <jwt>: a valid JWT with exp, within the allowed lifetime' }] });
+}
+
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
@@ -26,13 +31,13 @@ export function createTokenVerifier(auth: ServiceConfig['auth']): TokenVerifier 
         const verified = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options);
         payload = verified.payload;
       } catch (error) {
-        throw new AppError('unauthenticated', 'the bearer token is invalid, expired or has no exp', { cause: error });
+        throw tokenRefused('the bearer token is invalid, expired or has no exp', error);
       }
       checkLifetime(payload, auth.maxTokenLifetimeSeconds, Math.floor(Date.now() / 1000));
       const claims = callerClaimsSchema.safeParse(payload);
       if (!claims.success) {
         const fields = claims.error.issues.map((i) => i.path.join('.')).join(', ');
-        throw new AppError('unauthenticated', `the bearer token lacks valid claims: ${fields}`, { cause: claims.error });
+        throw tokenRefused(`the bearer token lacks valid claims: ${fields}`, claims.error);
       }
       return claims.data;
     },
@@ -50,7 +55,7 @@ function checkLifetime(payload: JWTPayload, maxSeconds: number, nowSeconds: numb
   const exp = payload.exp!;
   const lifetime = exp - (typeof payload.iat === 'number' ? payload.iat : nowSeconds);
   if (lifetime > maxSeconds || exp - nowSeconds > maxSeconds + SKEW_SECONDS) {
-    throw new AppError('unauthenticated', `the bearer token lives longer than the allowed ${maxSeconds} s`, { cause: new Error('token lifetime exceeds the maximum') });
+    throw tokenRefused(`the bearer token lives longer than the allowed ${maxSeconds} s`, new Error('token lifetime exceeds the maximum'));
   }
 }
 
@@ -59,7 +64,8 @@ export function authenticate(verifier: TokenVerifier): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new AppError('unauthenticated', 'expected an Authorization: Bearer <jwt> header');
+    // No cause: the challenge is the bare one (no token was given to call invalid).
+    if (!match) throw tokenRefused('expected an Authorization: Bearer <jwt> header');
     res.locals.principal = await verifier.verify(match[1]!);
     next();
   };

@@ -3,6 +3,7 @@ import { AppError, ERROR_TITLES, type ErrorCode, PROBLEM_TYPE_BASE, type FieldEr
 import { safeError } from '../log-safe';
 import { routeLabel } from '../metrics';
 import type { Logger } from '../logger';
+import type { RouteMatcher } from './route-match';
 
 /** RFC 9457 problem details as this service sends them. */
 export interface Problem {
@@ -40,33 +41,39 @@ export function toProblem(error: AppError, instance?: string): Problem {
   };
 }
 
-/** Express' body parser speaks in `type`s of its own; map the ones a client can cause. */
-function fromBodyParser(error: unknown): AppError | undefined {
-  const e = error as { type?: string; status?: number };
-  if (e.type === 'entity.too.large') return new AppError('payload_too_large', 'the request body exceeds the limit', { cause: error });
-  if (e.type === 'entity.parse.failed') {
-    return new AppError('validation_failed', 'the request body is not valid JSON', { cause: error, errors: [{ field: 'body', message: 'expected a JSON object' }] });
-  }
-  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
-    return new AppError('unsupported_media_type', 'the request body encoding is not supported', { cause: error });
-  }
-  return undefined;
-}
-
 const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 413: 'payload_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited', 431: 'header_fields_too_large' };
 
 /**
- * Errors that already carry a 4xx (http-errors' `status`/`statusCode`: the router's URIError for
- * `/sessions/%ZZ`, zlib's for a body that is not the gzip it claims) are the client's: they keep a 4xx.
- * Their messages may echo the input, so the detail is generic.
+ * Errors that already carry a 4xx (http-errors' `status`/`statusCode`, e.g. the router's URIError for
+ * `/sessions/%ZZ`) are the client's: they keep a 4xx. Their messages may echo the input, so the detail is
+ * generic. The router's URIError does not say which param it failed to decode: the route table does.
  */
-function fromClientError(error: unknown): AppError | undefined {
+function fromClientError(error: unknown, path: string, matchRoute: RouteMatcher | undefined): AppError | undefined {
   if (error === null || typeof error !== 'object') return undefined;
   const e = error as { status?: unknown; statusCode?: unknown };
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
   if (status === undefined || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
   const code = CLIENT_ERROR_CODES[status] ?? 'bad_request';
+  if (error instanceof URIError) {
+    const field = undecodableField(path, matchRoute);
+    return new AppError(code, `invalid ${field}: not a valid percent-encoded path segment`, { cause: error, errors: [{ field, message: 'expected valid percent-encoding (UTF-8)' }] });
+  }
   return new AppError(code, `the request could not be processed (HTTP ${status})`, { cause: error });
+}
+
+/** `params.<name>` of the first param of the path's route whose percent-escape does not decode; `path` without one. */
+function undecodableField(path: string, matchRoute: RouteMatcher | undefined): string {
+  const decodes = (raw: string) => {
+    try {
+      decodeURIComponent(raw);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const match = matchRoute?.(path);
+  const name = Object.entries(match?.rawParams ?? {}).find(([, raw]) => !decodes(raw))?.[0];
+  return name === undefined ? 'path' : `params.${name}`;
 }
 
 /** A body that is not JSON would otherwise reach the handlers as "no body": refuse it as what it is. */
@@ -74,7 +81,7 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
   if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-    throw new AppError('unsupported_media_type', 'the request body must be application/json');
+    throw new AppError('unsupported_media_type', 'the request body must be application/json', { errors: [{ field: 'header.Content-Type', message: 'expected application/json' }] });
   }
   next();
 };
@@ -88,17 +95,18 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
  * The error middleware, mounted last. AppErrors keep their code; anything else is a 500 whose detail says
  * nothing about internals (the log has it, redacted).
  */
-export function problemHandler(logger: Logger): ErrorRequestHandler {
+export function problemHandler(logger: Logger, matchRoute?: RouteMatcher): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
-    const known = error instanceof AppError ? error : (fromBodyParser(error) ?? fromClientError(error));
+    const path = req.originalUrl.split('?')[0]!;
+    const known = error instanceof AppError ? error : fromClientError(error, path, matchRoute);
     const appError = known ?? new AppError('internal', 'an unexpected error occurred; it has been logged', { cause: error });
     // Never the error itself: a database error's message carries the SQL and its bound parameters (PHI).
-    if (appError.status >= 500) logger.error({ err: safeError(error), method: req.method, route: routeLabel(req) }, 'request failed');
+    if (appError.status >= 500) logger.error({ err: safeError(error), method: req.method, route: routeLabel(req, matchRoute) }, 'request failed');
     if (appError.status === 401) res.set('WWW-Authenticate', bearerChallenge(appError));
-    res.status(appError.status).type('application/problem+json').json(toProblem(appError, req.originalUrl.split('?')[0]));
+    res.status(appError.status).type('application/problem+json').json(toProblem(appError, path));
   };
 }

@@ -91,10 +91,11 @@ export class OutboxRelay {
       this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'published' });
       return undefined;
     } catch (error) {
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
-      // The row id and subject identify the row; its payload (patient refs) stays out of the log.
-      this.opts.logger.warn({ outboxId: row.id, kind: row.kind, eventType: row.subject, attempts: row.attempts + 1, error: message }, 'outbox delivery failed; will retry');
-      return message;
+      // The row id and subject identify the row; its payload (patient refs) stays out of the log, and so does
+      // the error's message: a FHIR server's or NATS' reply may quote what was sent. The log gets the safe
+      // error (class, code, …); the message stays on the row's last_error, next to the payload it may quote.
+      this.opts.logger.warn({ outboxId: row.id, kind: row.kind, eventType: row.subject, attempts: row.attempts + 1, err: safeError(error) }, 'outbox delivery failed; will retry');
+      return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
     }
   }
 

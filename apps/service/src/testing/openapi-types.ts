@@ -345,7 +345,7 @@ export interface components {
             mode: "live" | "shadow";
         };
         FieldError: {
-            /** @description where: body.scheduledStart, query.limit, header.If-Match */
+            /** @description where: body.scheduledStart, query.limit, params.id, header.If-Match, body */
             field: string;
             message: string;
         };
@@ -361,7 +361,7 @@ export interface components {
             detail: string;
             /** @description the request path */
             instance?: string;
-            /** @description validation-failed: each invalid field */
+            /** @description each invalid field: always on validation-failed; also on other 4xx whose cause lies in one place (a path param that does not decode, an unreadable body, a refused Authorization header) */
             errors?: components["schemas"]["FieldError"][];
         } & {
             [key: string]: unknown;

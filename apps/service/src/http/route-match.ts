@@ -1,0 +1,48 @@
+import type { RouteGroup } from './route-table';
+
+/** A route of the table a raw request path belongs to: its full template and its still-encoded params. */
+export interface RouteMatch {
+  /** With the mount prefix: `/api/v1/virtual-care/sessions/:id`. */
+  template: string;
+  /** Param values as they appear in the path, not decoded (`%ZZ` stays `%ZZ`). */
+  rawParams: Record<string, string>;
+}
+
+/** Finds the route of a path; with a method, only a route of that method. */
+export type RouteMatcher = (path: string, method?: string) => RouteMatch | undefined;
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Matches paths against the route table without Express, for what Express cannot say: the route of a
+ * request refused before its router ran (a 401 or 429 still gets a route label) and the param whose
+ * percent-escape the router failed to decode (its URIError names no param). Nothing is decoded here, so a
+ * bad escape still matches. Like Express' defaults: case-insensitive, an optional trailing slash.
+ */
+export function routeMatcher(groups: readonly RouteGroup[]): RouteMatcher {
+  const compiled = groups.flatMap((group) =>
+    group.routes.map((route) => {
+      const template = `${group.mount}${route.path}`;
+      const names: string[] = [];
+      const pattern = template
+        .split('/')
+        .map((segment) => {
+          if (!segment.startsWith(':')) return escapeRegExp(segment);
+          names.push(segment.slice(1));
+          return '([^/]+)';
+        })
+        .join('/');
+      return { method: route.method.toUpperCase(), template, names, regex: new RegExp(`^${pattern}/?$`, 'i') };
+    }),
+  );
+  return (path, method) => {
+    // Express answers HEAD with the GET route.
+    const wanted = method?.toUpperCase() === 'HEAD' ? 'GET' : method?.toUpperCase();
+    for (const route of compiled) {
+      if (wanted !== undefined && route.method !== wanted) continue;
+      const found = route.regex.exec(path);
+      if (found) return { template: route.template, rawParams: Object.fromEntries(route.names.map((name, i) => [name, found[i + 1]!])) };
+    }
+    return undefined;
+  };
+}
