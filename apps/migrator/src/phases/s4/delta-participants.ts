@@ -3,6 +3,7 @@ import type { Cursor, RejectInput, StepContext } from '../../engine/types';
 import type { LegacyBatch } from '../../legacy/types';
 import { leftWithoutJoinRejects, PARTICIPANT_HISTORY } from '../s1/participant-history';
 import { applyRefold, clearRefold, dropStaged, refoldDifference, stagedLeaveOnly, stageRefold, type StagedParticipant } from './participant-refold';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
 /** Sessions whose participants come from legacy: migrated and historical (S1's, or loaded as such by a delta sync). */
@@ -28,7 +29,7 @@ async function sessionsNamed(ctx: StepContext, legacyIds: readonly string[]): Pr
 }
 
 async function foldBatch(ctx: StepContext, batch: LegacyBatch): Promise<FoldedBatch> {
-  const out: FoldedBatch = { participants: [], rejects: [], deferred: 0 };
+  const out: FoldedBatch = { participants: [], rejects: faultRejects(batch.faults), deferred: 0 };
   const events = batch.rows.flatMap((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
     const source = batch.locations?.[i];
@@ -94,13 +95,13 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
       const folded = await foldBatch(ctx, batch);
       await ctx.commit({
         cursor: { stage: 'participants', position: batch.position } satisfies RefoldCursor,
-        read: batch.rows.length,
+        read: recordsOf(batch),
         written: 0,
         deferred: folded.deferred,
         rejects: folded.rejects,
         write: (tx) => stageRefold(tx, ctx.tenantId, ctx.stepId, folded.participants),
       });
-      ctx.progress((done += batch.rows.length));
+      ctx.progress((done += recordsOf(batch)));
       if (ctx.signal.aborted) return false;
     }
   }
