@@ -1,47 +1,14 @@
-import { Transform } from 'node:stream';
 import { ExitError } from '../exit-error';
-
 /**
- * What a legacy CSV export must be before any row of it is mapped. A fault of the file — not UTF-8, an
- * empty file, a header without a column the table needs, a record with more or fewer fields than the
- * header (a stray delimiter or a truncated last line shifts every value after it, so no field of that
- * record can be trusted), an unclosed quote — stops the step with exit 2 naming the file, the line and
- * what was expected; batches before it stay committed, and the step resumes once the file is fixed.
- * A fault of a value inside a well-formed record is the row's, and becomes a per-row reject.
+ * What a legacy CSV export must be before any of its records is read. A fault of the file — a missing
+ * file, an empty file, a header without a column the table needs or naming one twice, a quote inside an
+ * unquoted field or after a closing quote (csv-parse cannot find the next record reliably after it) —
+ * stops the step with exit 2 naming the file, the line and what was expected; batches before it stay
+ * committed, and the step resumes once the file is fixed. A fault of one record (more or fewer fields than
+ * the header, a quoted field never closed, bytes that are not UTF-8) is that record's reject
+ * (record-faults.ts), and a fault of a value inside a well-formed record is the row's reject.
  * Messages never quote the data (it may be PHI).
  */
-
-/** Decodes strictly: the default decoder would turn invalid bytes into U+FFFD without a word. */
-export function strictUtf8(file: string): Transform {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let line = 1;
-  const fail = (chunk: Buffer | undefined) => {
-    // Where: the line of the first replacement character a lenient decode of the chunk produces.
-    const lenient = chunk ? new TextDecoder('utf-8').decode(chunk) : '';
-    const at = lenient.indexOf('\uFFFD');
-    const lines = at < 0 ? 0 : (lenient.slice(0, at).match(/\n/g) ?? []).length;
-    return new ExitError(2, `legacy CSV export ${file}, line ${line + lines}: not valid UTF-8 (expected a UTF-8 export; re-export with UTF-8 encoding)`);
-  };
-  return new Transform({
-    readableObjectMode: false,
-    transform(chunk: Buffer, _encoding, done) {
-      try {
-        const text = decoder.decode(chunk, { stream: true });
-        line += (text.match(/\n/g) ?? []).length;
-        done(null, text);
-      } catch {
-        done(fail(chunk));
-      }
-    },
-    flush(done) {
-      try {
-        done(null, decoder.decode());
-      } catch {
-        done(fail(undefined));
-      }
-    },
-  });
-}
 
 /** The header's columns, trimmed; fails when the table needs a column the header lacks. */
 export function checkedHeader(file: string, header: string[], required: readonly string[]): string[] {

@@ -1,3 +1,5 @@
+import type { RecordFault } from './record-faults';
+
 /**
  * Reading the legacy databases (docs/design.md §4), whatever they are stored in: MySQL/MariaDB, or a CSV export.
  * Rows come as text, exactly as a CSV export would carry them (NULL as `null`), so the pure mapping in
@@ -22,6 +24,12 @@ export interface LegacyBatch {
    * a CSV export; absent on MySQL, where the primary key says it. Rejects carry it as their `source`.
    */
   locations?: string[];
+  /**
+   * Records of this stretch of the source that are not rows (a CSV record with the wrong field count, an
+   * unclosed quote, bytes that are not UTF-8): each is one reject of the step reading it (`faultRejects`),
+   * counted as read. `position` is past them too.
+   */
+  faults?: RecordFault[];
 }
 
 export interface ReadOptions {

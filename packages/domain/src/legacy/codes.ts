@@ -16,6 +16,10 @@ export const REJECT_REASONS = [
   'invalid_text',
   /** Another legacy row with a different id already holds this externalId, which is the session's new id. */
   'duplicate_external_id',
+  /** A CSV record with more or fewer fields than the header, or a quoted field never closed: no field of it is trusted. */
+  'malformed_record',
+  /** A CSV record holding bytes that are not UTF-8. */
+  'invalid_encoding',
   /** S3: a legacy consent whose status is none of patient_portal's. */
   'unknown_consent_status',
   /** S3: access-policy (FHIR) refused the mapped Consent with a 4xx; the rest of the batch goes on. */

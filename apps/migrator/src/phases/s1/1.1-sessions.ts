@@ -5,6 +5,7 @@ import type { LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
 import { settleExternalIds } from './external-ids';
 import { loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad } from './session-rows';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 interface MappedBatch {
   loads: Map<string, SessionLoad>;
@@ -23,7 +24,8 @@ function duplicateReject(legacyId: string, sourceRecord: string, raw: Record<str
 /** Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). */
 function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
   const rawByRecord = new Map<string, Record<string, unknown>>();
-  const out: MappedBatch = { loads: new Map(), rejects: [], deferred: 0, raws: rawByRecord };
+  // A record that is not a row (a malformed CSV record) is one reject, keyed by its file and line.
+  const out: MappedBatch = { loads: new Map(), rejects: faultRejects(batch.faults), deferred: 0, raws: rawByRecord };
   batch.rows.forEach((row, i) => {
     const record = batch.ordinals[i]!;
     // The batch's rows are not changed after reading, so a reject keeps the row itself, not a copy per row.
@@ -105,7 +107,7 @@ export const exportSessionsStep: Step = {
       for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
       await pipeline.push({
         cursor: { position: batch.position },
-        read: batch.rows.length,
+        read: recordsOf(batch),
         written: loads.length - adjust.displaced,
         deferred: mapped.deferred,
         rejects: mapped.rejects,
@@ -113,7 +115,7 @@ export const exportSessionsStep: Step = {
         facts: { asOf: asOf.toISOString() },
         write: (tx) => writeSessions(tx, loads),
       });
-      done += batch.rows.length;
+      done += recordsOf(batch);
       ctx.progress(done, total);
       if (ctx.signal.aborted) break;
     }

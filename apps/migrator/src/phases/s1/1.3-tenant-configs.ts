@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import type { RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import { UsageError } from '../../engine/errors';
 import { reEncryptCredentials, UnusableCredentials, type LegacyKeySource } from './credentials';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 interface ConfigRow {
   tenantId: string;
@@ -44,7 +45,8 @@ export const tenantConfigsStep: Step = {
     const limit = pLimit(ctx.options.concurrency);
     const after = (checkpoint.cursor?.position as string | undefined) ?? null;
     for await (const batch of source.read('TenantVirtualCareConfig', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
-      const rejects: RejectInput[] = [];
+      // A malformed record may hold a credentials blob: its text is withheld like a rejected row's blob.
+      const rejects: RejectInput[] = faultRejects(batch.faults, { withhold: true });
       const outcomes = await Promise.all(
         batch.rows.map((row) =>
           limit(async (): Promise<ConfigRow | undefined> => {
@@ -75,7 +77,7 @@ export const tenantConfigsStep: Step = {
       const loaded = outcomes.filter((o): o is ConfigRow => o !== undefined);
       await ctx.commit({
         cursor: { position: batch.position },
-        read: batch.rows.length,
+        read: recordsOf(batch),
         written: loaded.length,
         rejects,
         warnings: tallyCodes(loaded.map((l) => l.warnings)) as Record<string, number>,

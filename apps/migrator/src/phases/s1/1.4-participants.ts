@@ -12,6 +12,7 @@ import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOpt
 import { aggregateOfGroup, foldWindow } from './participant-groups';
 import { deleteLeaveOnly, leftWithoutJoinRejects, PARTICIPANT_HISTORY } from './participant-history';
 import { upsertParticipants } from './participant-rows';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
 
@@ -110,13 +111,13 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
     const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
     await ctx.commit({
       cursor: { stage: 'events', position: batch.position },
-      read: batch.rows.length,
+      read: recordsOf(batch),
       written: 0,
-      rejects: parsed.rejects,
+      rejects: [...faultRejects(batch.faults), ...parsed.rejects],
       warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
       write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
     });
-    done += batch.rows.length;
+    done += recordsOf(batch);
     ctx.progress(done, eta.total);
     if (ctx.signal.aborted) return false;
   }

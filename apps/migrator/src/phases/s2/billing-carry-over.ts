@@ -3,6 +3,7 @@ import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import type { Batch, StepContext } from '../../engine/types';
 import type { LegacyRow } from '../../legacy/types';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const BILLING_COLUMNS = ['tenant_id', 'session_id', 'legacy_id', 'code', 'modifier', 'place_of_service', 'units', 'status', 'occurred_at'] as const;
 
@@ -25,7 +26,7 @@ export async function carryOverBilling(ctx: StepContext, after: string | null): 
     // Carried by an earlier run (S2, or S4 after it): skipped, so `written` counts only what is new.
     const carried = await carriedBillingIds(ctx.db.db, ctx.tenantId, batch.rows.map((r) => (r.id ?? '').trim()));
     const rows: unknown[][] = [];
-    const rejects: NonNullable<Batch['rejects']>[number][] = [];
+    const rejects: NonNullable<Batch['rejects']>[number][] = faultRejects(batch.faults);
     for (const [i, row] of batch.rows.entries()) {
       const sessionId = sessions.get((row.sessionId ?? '').trim());
       if (!sessionId || carried.has((row.id ?? '').trim())) continue;
@@ -38,7 +39,7 @@ export async function carryOverBilling(ctx: StepContext, after: string | null): 
     }
     await ctx.commit({
       cursor: { billingAfter: batch.position },
-      read: batch.rows.length,
+      read: recordsOf(batch),
       written: rows.length,
       rejects,
       write: async (tx) => {

@@ -11,6 +11,7 @@ import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
 import { mapDeltaSession, type DeltaSession } from './delta-session';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at');
 /**
@@ -165,7 +166,8 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
   let done = checkpoint.read;
   for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
     const latest = new Map<string, DeltaLoad>();
-    const rejects: RejectInput[] = [];
+    // A malformed record cannot say whether it changed since the watermark: it is rejected (once; see skippingKnownRejects).
+    const rejects: RejectInput[] = faultRejects(batch.faults);
     batch.rows.forEach((row, i) => {
       if (!changedSince(row, watermark.getTime())) return;
       const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
@@ -191,7 +193,7 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
     const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
     await ctx.commit({
       cursor: { after: batch.position },
-      read: batch.rows.length,
+      read: recordsOf(batch),
       written: rows.length,
       rejects,
       warnings: tallyCodes(writes.map((l) => l.warnings)) as Record<string, number>,
@@ -205,7 +207,7 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
         });
       },
     });
-    done += batch.rows.length;
+    done += recordsOf(batch);
     ctx.progress(done);
     if (ctx.signal.aborted) return false;
   }

@@ -1,8 +1,9 @@
-import { aggregateOf, isLeftWithoutJoin, mergeParticipant, parseParticipantEvent, type LegacyAuditLog, type ParticipantAggregate } from '@vc/domain/legacy';
+import { aggregateOf, mergeParticipant, parseParticipantEvent, type LegacyAuditLog } from '@vc/domain/legacy';
 import type { Cursor, RejectInput, StepContext } from '../../engine/types';
 import type { LegacyBatch } from '../../legacy/types';
 import { leftWithoutJoinRejects, PARTICIPANT_HISTORY } from '../s1/participant-history';
 import { applyRefold, clearRefold, dropStaged, refoldDifference, stagedLeaveOnly, stageRefold, type StagedParticipant } from './participant-refold';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
 /** Sessions whose participants come from legacy: migrated and historical (S1's, or loaded as such by a delta sync). */
@@ -28,7 +29,7 @@ async function sessionsNamed(ctx: StepContext, legacyIds: readonly string[]): Pr
 }
 
 async function foldBatch(ctx: StepContext, batch: LegacyBatch): Promise<FoldedBatch> {
-  const out: FoldedBatch = { participants: [], rejects: [], deferred: 0 };
+  const out: FoldedBatch = { participants: [], rejects: faultRejects(batch.faults), deferred: 0 };
   const events = batch.rows.flatMap((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
     const source = batch.locations?.[i];
@@ -78,10 +79,9 @@ export type RefoldCursor = { stage: 'participants'; position: string | null } | 
  * a batch at a time, and the difference is written in one transaction. Rejects an earlier step recorded are
  * left out by the caller's context. Events of sessions still upcoming (or run by the new service since) are
  * counted `deferred`. `written` and warnings count only participants this run changes. Returns false when
- * interrupted. A dry run keeps the fold in memory instead (it writes nothing, staging included).
+ * interrupted. A dry run takes this same path: its staging is rolled back with the rest of its transaction.
  */
 export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | null): Promise<boolean> {
-  if (ctx.options.dryRun) return foldInMemory(ctx);
   const source = await ctx.services.legacy();
   const at = resumed?.stage === 'participants' ? (resumed as RefoldCursor) : undefined;
   if (!at || !('settle' in at)) {
@@ -95,13 +95,13 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
       const folded = await foldBatch(ctx, batch);
       await ctx.commit({
         cursor: { stage: 'participants', position: batch.position } satisfies RefoldCursor,
-        read: batch.rows.length,
+        read: recordsOf(batch),
         written: 0,
         deferred: folded.deferred,
         rejects: folded.rejects,
         write: (tx) => stageRefold(tx, ctx.tenantId, ctx.stepId, folded.participants),
       });
-      ctx.progress((done += batch.rows.length));
+      ctx.progress((done += recordsOf(batch)));
       if (ctx.signal.aborted) return false;
     }
   }
@@ -115,84 +115,5 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
   }
   const difference = await refoldDifference(ctx);
   await ctx.commit({ cursor: { stage: 'ends' }, read: 0, written: difference.written, warnings: difference.warnings, write: (tx) => applyRefold(tx, ctx.tenantId, ctx.stepId) });
-  return true;
-}
-
-interface Stored {
-  session_id: string;
-  participant_ref: string;
-  role: string;
-  display_name: string | null;
-  first_joined_at: Date | string | null;
-  last_left_at: Date | string | null;
-  join_count: number;
-  source: string;
-}
-
-const ms = (v: Date | string | null) => (v === null ? null : new Date(v).getTime());
-
-function differs(stored: Stored, a: ParticipantAggregate): boolean {
-  return (
-    stored.role !== a.role ||
-    stored.display_name !== a.displayName ||
-    ms(stored.first_joined_at) !== ms(a.firstJoinedAt) ||
-    ms(stored.last_left_at) !== ms(a.lastLeftAt) ||
-    stored.join_count !== a.joinCount
-  );
-}
-
-/**
- * The dry run's refold: the same fold, kept in memory (one entry per participant of the tenant, as S1
- * 1.4's dry run does) and compared with what is stored, so it reports what a real run would change.
- */
-async function foldInMemory(ctx: StepContext): Promise<boolean> {
-  const source = await ctx.services.legacy();
-  const all = new Map<string, StagedParticipant>();
-  const rejects: RejectInput[] = [];
-  let read = 0;
-  let deferred = 0;
-  for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
-    const folded = await foldBatch(ctx, batch);
-    read += batch.rows.length;
-    deferred += folded.deferred;
-    rejects.push(...folded.rejects);
-    for (const p of folded.participants) {
-      const k = key(p.sessionId, p.aggregate.actorRef);
-      const seen = all.get(k);
-      if (seen) {
-        seen.aggregate = mergeParticipant(seen.aggregate, p.aggregate);
-        seen.warnings.push(...p.warnings);
-      } else all.set(k, p);
-    }
-    ctx.progress(read);
-    if (ctx.signal.aborted) return false;
-  }
-  const folded = [...all.values()];
-  const ghosts = folded.filter((f) => isLeftWithoutJoin(f.aggregate));
-  rejects.push(...(await leftWithoutJoinRejects(source, ctx.tenantId, ctx.options.batchSize, ghosts.map((g) => ({ legacyId: g.aggregate.sessionLegacyId, actorRef: g.aggregate.actorRef })))));
-  const rows = await ctx.query<Stored>(
-    `select p.session_id, p.participant_ref, p.role::text as role, p.display_name, p.first_joined_at, p.last_left_at, p.join_count, p.source::text as source
-       from session_participants p join virtual_sessions s on s.id = p.session_id
-      where p.tenant_id = $1 and s.legacy_id is not null and s.status in ('ended', 'cancelled')`,
-    [ctx.tenantId],
-  );
-  const stored = new Map(rows.map((r) => [key(r.session_id, r.participant_ref), r]));
-  const kept = new Set<string>();
-  const upserts = folded.filter((f) => {
-    if (isLeftWithoutJoin(f.aggregate)) return false;
-    const k = key(f.sessionId, f.aggregate.actorRef);
-    kept.add(k);
-    const row = stored.get(k);
-    return !row || (row.source === 'audit_backfill' && differs(row, f.aggregate));
-  });
-  const removed = [...stored.entries()].filter(([k, row]) => row.source === 'audit_backfill' && !kept.has(k)).length;
-  await ctx.commit({
-    cursor: { stage: 'ends' },
-    read,
-    written: upserts.length + removed,
-    deferred,
-    rejects,
-    warnings: upserts.flatMap((u) => u.warnings).reduce<Record<string, number>>((n, code) => ((n[code] = (n[code] ?? 0) + 1), n), {}),
-  });
   return true;
 }
