@@ -1,5 +1,5 @@
 /** The outside systems the integrations talk to, as an {@link IntegrationError} names them. */
-export type IntegrationSystem = 'fhir' | 'kong' | 'licensing' | 'access-policy';
+export type IntegrationSystem = 'fhir' | 'kong' | 'licensing' | 'access-policy' | 'kms' | 'nats';
 
 /**
  * A call to an outside system that failed, the same shape for every system: callers decide on `system`,
@@ -7,7 +7,7 @@ export type IntegrationSystem = 'fhir' | 'kong' | 'licensing' | 'access-policy';
  * entity and the status, never a body, URL query or credential (they may hold PHI or secrets).
  */
 export class IntegrationError extends Error {
-  override readonly name = 'IntegrationError';
+  override readonly name: string = 'IntegrationError';
   readonly system: IntegrationSystem;
   /** The HTTP status the system answered, or undefined when it did not answer (timeout, network, a file). */
   readonly status: number | undefined;

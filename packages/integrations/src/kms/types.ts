@@ -1,3 +1,5 @@
+import { IntegrationError } from '../errors/integration-error';
+
 /**
  * Key management for tenant credentials. Production: AWS KMS (`VC_KMS=aws:<key-id>`); embedded default:
  * a local AES-256-GCM keyring file (`VC_KMS=local:./.data/kms.json`, created with a random key on first use).
@@ -37,17 +39,14 @@ export interface KmsSignature {
 /** Why a KMS call failed. `throttled` and `unavailable` are retried with backoff; the rest fail the step. */
 export type KmsErrorCode = 'throttled' | 'unavailable' | 'access_denied' | 'invalid_ciphertext' | 'not_found' | 'invalid_config';
 
-export class KmsError extends Error {
-  override readonly name = 'KmsError';
+/** An {@link IntegrationError} of the KMS, with the KMS's own reason: callers decide on `code` or on `retryable`. */
+export class KmsError extends IntegrationError {
+  override readonly name: string = 'KmsError';
   constructor(
     readonly code: KmsErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-  }
-
-  get retryable(): boolean {
-    return this.code === 'throttled' || this.code === 'unavailable';
+    super(message, { system: 'kms', retryable: code === 'throttled' || code === 'unavailable', cause: options?.cause });
   }
 }

@@ -1,18 +1,17 @@
+import { IntegrationError } from '../errors/integration-error';
+
 /** Why an event-stream call failed. `unavailable` and `timeout` are retried; the rest are not. */
 export type EventStreamErrorCode = 'unavailable' | 'timeout' | 'rejected' | 'invalid_config' | 'closed';
 
-export class EventStreamError extends Error {
-  override readonly name = 'EventStreamError';
+/** An {@link IntegrationError} of NATS JetStream, with its own reason: callers decide on `code` or on `retryable`. */
+export class EventStreamError extends IntegrationError {
+  override readonly name: string = 'EventStreamError';
   constructor(
     readonly code: EventStreamErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-  }
-
-  get retryable(): boolean {
-    return this.code === 'unavailable' || this.code === 'timeout';
+    super(message, { system: 'nats', retryable: code === 'unavailable' || code === 'timeout', cause: options?.cause });
   }
 }
 
