@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { legacyTenantList, tenantsFromLegacy } from '../engine/known-tenants';
+import { resumeCommand } from '../engine/resume-command';
 import { runPhase, type PhaseSummary } from '../engine/runner';
 import { stopOnSignals } from '../engine/stop-signals';
 import { queryOf } from '../engine/tx';
@@ -92,7 +93,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
       await reportPhaseEnd(summary, raw);
       if (raw.json) printJson(summary);
       else printSummary(summary);
-      if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);
+      if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume: ${resumeCommand()}` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);
     } finally {
       stop.dispose();
     }

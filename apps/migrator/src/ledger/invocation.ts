@@ -37,7 +37,7 @@ export interface GateOverrideNote {
 
 /** Commands that only read the target (or write files elsewhere): no ledger row. */
 const READ_ONLY = new Set(['status', 'rejects', 'validate', 'ledger', 'evidence', 'preflight', 'help']);
-const SECRET_FLAG = /secret|password|passphrase|token|credential|key/i;
+export const SECRET_FLAG = /secret|password|passphrase|token|credential|key/i;
 
 let current: Invocation | undefined;
 
