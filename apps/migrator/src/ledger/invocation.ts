@@ -40,7 +40,7 @@ export interface GateOverrideNote {
 }
 
 /** Commands that only read the target (or write files elsewhere): no ledger row. */
-const READ_ONLY = new Set(['status', 'rejects', 'validate', 'ledger', 'evidence', 'preflight', 'help']);
+const READ_ONLY = new Set(['status', 'rejects', 'validate', 'ledger', 'evidence', 'preflight', 'plan', 'help']);
 export const SECRET_FLAG = /secret|password|passphrase|token|credential|key/i;
 
 let current: Invocation | undefined;

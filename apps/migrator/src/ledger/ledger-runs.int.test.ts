@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createKongGateway, type KongConfig } from '@vc/integrations/kong';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePlan, savePlan } from '../scale/plan';
 import { openCsvTarget, type CsvTarget } from '../testing/csv-target';
 import { runMigrator, startMigrator } from '../testing/run-cli';
 
@@ -9,7 +10,7 @@ import { runMigrator, startMigrator } from '../testing/run-cli';
  * The run ledger as an operator's commands leave it, through the real executable on PostgreSQL: a writing
  * invocation appends a start row and, at exit, an end row naming it (who, command, exit status); a run
  * killed outright leaves its start row alone, shown as unfinished, and the chain still verifies; the
- * commands of S4's aftermath and `tenant forget` are recorded.
+ * commands of S4's aftermath and `tenant forget` are recorded; reads such as `plan status` are not.
  */
 const AS_OF = '2026-11-01T00:00:00Z';
 const PREVIOUS: KongConfig = { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://legacy.internal:8080', routes: [] }] };
@@ -142,5 +143,15 @@ describe('ledger rows of writing invocations', { timeout: 240_000 }, () => {
     expectPair(added, 'tenant forget phantom', 0);
     expect(added[1]!.entry.flags).toMatchObject({ reason: 'typo' });
     await expectIntact();
+  });
+
+  it('plan and plan status only read: no ledger row, whatever they answer', async () => {
+    const plan = makePlan('s1', [tenants[0]!], { asOf: AS_OF, batchSize: 10, concurrency: 1, maxRejectRate: 0.5 }, (...tokens) => tokens.join('.'));
+    await savePlan(async (text, params) => (await client.query(text, params as unknown[])).rows, plan, { asOf: AS_OF, batchSize: 10, concurrency: 1, maxRejectRate: 0.5 }, new Date());
+    const before = await tip();
+    expect((await runMigrator(['plan', 'status', plan.id], env)).code).toBe(1);
+    expect((await runMigrator(['plan', 'status', 'no-such-plan'], env)).code).toBe(2);
+    expect((await runMigrator(['plan', '--help'], env)).code).toBe(0);
+    expect(await tip()).toBe(before);
   });
 });
