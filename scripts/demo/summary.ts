@@ -93,12 +93,15 @@ export function renderSummary(r: DemoResults): string {
     `  evidence pack        ${rel(r.paths.evidence)}/report.html (+ MANIFEST.json, SIGNATURE.json; archive ${rel(r.paths.evidence)}.tar.gz)`,
     `  explore the result   ${exploreCommand(r)}`,
     '',
+    // The duration is in the last line either way: the README quotes it (`ends in under 2 minutes`).
     ok
-      ? `Everything behaved as expected (${(r.elapsedMs / 1000).toFixed(0)} s): healthy tenants pass, ${r.brokenTenants.join(', ')} fails on purpose. Re-run any time: each run starts from a clean ${rel(r.paths.dataDir)}.`
-      : 'Something did NOT behave as expected: see the lines marked above and the logs.',
+      ? `Everything behaved as expected (demo took ${seconds(r.elapsedMs)}): healthy tenants pass, ${r.brokenTenants.join(', ')} fails on purpose. Re-run any time: each run starts from a clean ${rel(r.paths.dataDir)}.`
+      : `Something did NOT behave as expected (demo took ${seconds(r.elapsedMs)}): see the lines marked above and the logs.`,
   ];
   return lines.join('\n');
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
 
 /** `pnpm migrator` reads the demo's state with no setting when it is in the default place (`./.data`). */
 function exploreCommand(r: DemoResults): string {

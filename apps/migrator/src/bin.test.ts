@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runMigrator } from './testing/run-cli';
 
@@ -14,5 +15,18 @@ describe('bin: --json on a usage error', { timeout: 60_000 }, () => {
     const run = await runMigrator(['phase', 's1', '--tenant', 'acme', '--bogus'], {});
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
+  });
+});
+
+describe('bin: --version', { timeout: 60_000 }, () => {
+  // What a change record quotes (runbooks/README.md): the package's version, no configuration needed.
+  const expected = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+  it.each([['--version'], ['-V']])('%s prints the package version and exits 0', async (flag) => {
+    const run = await runMigrator([flag], {});
+    expect(run.code, run.stderr).toBe(0);
+    expect(expected).toMatch(/^\d+\.\d+\.\d+/);
+    expect(run.stdout).toBe(`${expected}\n`);
+    expect(run.stderr).toBe('');
   });
 });

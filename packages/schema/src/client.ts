@@ -97,6 +97,7 @@ export const PG_ERROR = {
   duplicateDatabase: '42P04',
   lockNotAvailable: '55P03',
   undefinedTable: '42P01',
+  invalidCatalogName: '3D000',
 } as const;
 
 /** The SQLSTATE of a driver error (pg and PGlite both expose `code`), if any. */

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { queryOf } from '../engine/tx';
-import { legacyTenantList } from '../engine/known-tenants';
+import { legacyTenantList, tenantsFromLegacy } from '../engine/known-tenants';
 import { ExitError } from '../exit-error';
 import { enforcePhaseGates } from '../gates/enforce';
 import { parseOverride } from '../gates/override';
@@ -46,7 +46,7 @@ export function makeEnqueueCommand(): Command {
     .description('publish a phase as work items for `migrator worker` processes on any number of machines')
     .argument('<what>', 'phase')
     .argument('<phase>', 'the phase to distribute (s1, s3)')
-    .option('--all-tenants', 'every tenant the phase finds')
+    .option('--all-tenants', 'every tenant the legacy source has')
     .option('--tenant <id...>', 'these tenants only')
     .option('--as-of <iso>', 'as in `migrator phase` (default: when the plan is first made, stored with it)')
     .addOption(new Option('--batch-size <n>', 'legacy rows per batch').default('10000'))
@@ -76,11 +76,11 @@ export function makeEnqueueCommand(): Command {
       const override = parseOverride(raw);
       const result = await withCommandContext(async ({ config, handle, services }) => {
         const query = queryOf(handle);
-        // Tenants are what legacy says (a phase without its own list, like s3, has no other source).
-        const tenants = raw.tenant?.length ? raw.tenant : phase.listTenants ? await phase.listTenants(services, query) : await legacyTenantList(await services.legacy());
-        if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
+        // Tenants are what legacy says, as for `migrator phase`: a typo is exit 2 before anything is published.
+        const legacy = await services.legacy();
+        const tenants = await tenantsFromLegacy(legacy, raw.tenant, phase.id);
         // The same gates as `migrator phase`, checked once for the whole plan before anything is published.
-        await enforcePhaseGates({ query, db: handle.db, phase: phase.id, tenants, override, knownTenants: async () => tenants, command: `enqueue phase ${phase.id}` });
+        await enforcePhaseGates({ query, db: handle.db, phase: phase.id, tenants, override, knownTenants: async () => legacyTenantList(legacy), command: `enqueue phase ${phase.id}` });
         const queue = await openWorkQueue(config, ackWaitMs);
         try {
           await queue.ensure();

@@ -71,15 +71,19 @@ export function makeEvidenceCommand(): Command {
     .command('verify')
     .description("check a pack folder against its MANIFEST.json (and SIGNATURE.json through VC_KMS); exit 3 naming a tampered file")
     .argument('<dir>', 'the pack folder')
+    .option('--require-signature', 'exit 3 when the pack has no SIGNATURE.json (an auditor checking a pack that was signed)')
     .option('--json', 'print one JSON verdict on stdout')
-    .addHelpText('after', '\nExamples:\n  $ pnpm migrator evidence verify ./evidence/acme          # exit 3 naming a changed, missing or added file\n  $ pnpm migrator evidence verify ./evidence/acme --json\n')
-    .action(async (dir: string, flags: { json?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pnpm migrator evidence verify ./evidence/acme          # exit 3 naming a changed, missing or added file\n  $ pnpm migrator evidence verify ./evidence/acme --require-signature\n  $ pnpm migrator evidence verify ./evidence/acme --json\n',
+    )
+    .action(async (dir: string, flags: { json?: boolean; requireSignature?: boolean }) => {
       // `evidence` has a --json of its own, which commander gives the parent wherever it is typed.
       const json = flags.json === true || evidence.opts<{ json?: boolean }>().json === true;
       const config = loadConfig(process.env);
       const services = createServices(config);
       try {
-        const verdict = await verifyPack(resolve(dir), services.kms);
+        const verdict = await verifyPack(resolve(dir), services.kms, { requireSignature: flags.requireSignature === true });
         if (json) printJson(verdict);
         else printText(verdict.status === 'intact' ? `evidence intact: ${verdict.files} files${verdict.signed ? ', signature valid' : ', unsigned'}` : `evidence TAMPERED: ${verdict.file}: ${verdict.message}`);
         if (verdict.status === 'tampered') throw new ExitError(3, verdict.message);

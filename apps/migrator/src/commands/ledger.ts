@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ExitError } from '../exit-error';
 import { verifyChain } from '../ledger/chain';
+import { ledgerLine, unfinishedStarts } from '../ledger/runs';
 import { readLedger, tenantLedgerRows } from '../ledger/store';
 import { printJson, printText } from '../output';
 import { withCommandContext } from './context';
@@ -11,9 +12,11 @@ Examples:
   $ pnpm migrator ledger show --tenant acme --json
 
 Every invocation that writes (phases, rollback, decommission, tenant commands, --force overrides) appends
-one row to vc_migration.ledger: OS user and VC_OPERATOR, host, tool commit, command and flags (secret
-values never), sha256 of the effective configuration, start/end, exit status and per-step counts. Each row
-carries the sha256 of the row before it, so an edited, inserted or deleted row breaks the chain.`;
+a start row to vc_migration.ledger as it begins and an end row naming it as it ends: OS user and
+VC_OPERATOR, host, tool commit, command and flags (secret values never), sha256 of the effective
+configuration, start/end, exit status and per-step counts. A run killed outright leaves its start row
+alone (\`ledger show\` marks it UNFINISHED). Each row carries the sha256 of the row before it, so an
+edited, inserted or deleted row breaks the chain.`;
 
 /** `migrator ledger verify | show`: checks the run ledger's hash chain, or lists rows. */
 export function makeLedgerCommand(): Command {
@@ -24,9 +27,14 @@ export function makeLedgerCommand(): Command {
     .option('--json', 'print one JSON verdict on stdout')
     .addHelpText('after', '\nExamples:\n  $ pnpm migrator ledger verify            # exit 3 naming the first broken row\n  $ pnpm migrator ledger verify --json\n')
     .action(async (flags: { json?: boolean }) => {
-      const verdict = await withCommandContext(async ({ handle }) => verifyChain(await readLedger(handle)));
-      if (flags.json) printJson(verdict);
-      else printText(verdict.status === 'intact' ? `ledger intact: ${verdict.rows} rows, tip ${verdict.tip}` : `ledger BROKEN at row ${verdict.seq}: ${verdict.message}`);
+      const { verdict, unfinished } = await withCommandContext(async ({ handle }) => {
+        const rows = await readLedger(handle);
+        return { verdict: verifyChain(rows), unfinished: unfinishedStarts(rows) };
+      });
+      // An unfinished run is no break of the chain: it is said, for the auditor to look at.
+      const open = unfinished.length ? `; ${unfinished.length} unfinished run(s), a start row with no end row: row ${unfinished.join(', ')}` : '';
+      if (flags.json) printJson({ ...verdict, unfinished });
+      else printText(verdict.status === 'intact' ? `ledger intact: ${verdict.rows} rows, tip ${verdict.tip}${open}` : `ledger BROKEN at row ${verdict.seq}: ${verdict.message}`);
       if (verdict.status === 'broken') throw new ExitError(3, verdict.message);
     });
   ledger
@@ -36,9 +44,14 @@ export function makeLedgerCommand(): Command {
     .option('--json', 'print one JSON object { rows } on stdout')
     .addHelpText('after', '\nExamples:\n  $ pnpm migrator ledger show\n  $ pnpm migrator ledger show --tenant acme --json\n')
     .action(async (flags: { tenant?: string; json?: boolean }) => {
-      const rows = await withCommandContext(async ({ handle }) => (flags.tenant ? tenantLedgerRows(handle, flags.tenant) : readLedger(handle)));
-      if (flags.json) printJson({ rows });
-      else printText(rows.map((r) => `${String(r.seq).padStart(5)} ${String(r.entry.startedAt)} exit ${String(r.entry.exitCode)} ${String(r.entry.osUser)} ${String(r.entry.command)}`).join('\n') || 'no ledger rows');
+      const { rows, unfinished } = await withCommandContext(async ({ handle }) => {
+        const all = await readLedger(handle);
+        const shown = flags.tenant ? await tenantLedgerRows(handle, flags.tenant) : all;
+        const open = new Set(unfinishedStarts(all));
+        return { rows: shown, unfinished: shown.filter((r) => open.has(r.seq)).map((r) => r.seq) };
+      });
+      if (flags.json) printJson({ rows, unfinished });
+      else printText(rows.map((r) => ledgerLine(r, new Set(unfinished))).join('\n') || 'no ledger rows');
     });
   return ledger;
 }

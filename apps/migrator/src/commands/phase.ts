@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import type { MigratorConfig } from '../config';
-import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
+import { legacyTenantList, tenantsFromLegacy } from '../engine/known-tenants';
+import { resumeCommand } from '../engine/resume-command';
 import { runPhase, type PhaseSummary } from '../engine/run-phase';
 import { stopOnSignals } from '../engine/stop-signals';
 import { queryOf } from '../engine/tx';
@@ -37,29 +37,13 @@ runs past them; the override is recorded in the run ledger (who, which gate, why
 Exit codes: 0 done; 1 a step failed or was interrupted (state kept: run again to resume);
 2 bad usage or config, or a gate refused; 3 validation failed.`;
 
-async function defaultTenants(query: ReturnType<typeof queryOf>): Promise<string[]> {
-  const rows = await query<{ tenant_id: string }>(`select distinct tenant_id from vc_migration.step_checkpoints where phase = 's1' order by 1`);
-  return rows.map((r) => r.tenant_id);
-}
-
 /**
  * The tenants to run; `checkPhaseFlags` has made sure exactly one of --tenant and --all-tenants is given.
- * With a legacy source configured, tenants are the ones it has: `--tenant` must name one (a typo is exit 2
- * before anything is written) and `--all-tenants` is all of them, in every phase. Without one (s3 reads
- * only patient_portal) the phase's own list, or the tenants S1 ran for, is used.
+ * Every per-tenant phase requires a legacy source (its `requires`), so tenants are always the ones it has.
  */
-async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boolean }, context: { config: MigratorConfig; services: Services; query: ReturnType<typeof queryOf> }): Promise<string[]> {
+async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boolean }, services: Services): Promise<string[]> {
   if (phase.global) return ['*'];
-  const { config, services, query } = context;
-  const legacy = config.VC_LEGACY_DATABASE_URL || config.VC_LEGACY_EXPORT_DIR ? await services.legacy() : undefined;
-  const known = legacy ? await legacyTenantList(legacy) : undefined;
-  if (raw.tenant) {
-    if (known && legacy) assertKnownTenant(raw.tenant, known, legacy.description);
-    return [raw.tenant];
-  }
-  const tenants = known ?? (phase.listTenants ? await phase.listTenants(services, query) : await defaultTenants(query));
-  if (tenants.length === 0) throw new ExitError(2, `--all-tenants found no tenant for phase ${phase.id}`);
-  return tenants;
+  return tenantsFromLegacy(await services.legacy(), raw.tenant ? [raw.tenant] : undefined, phase.id);
 }
 
 function printSummary(summary: PhaseSummary): void {
@@ -108,7 +92,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
     try {
       const summary = await withCommandContext(async ({ config, log, handle, services }) => {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
-        const tenants = await tenantsFor(phase, raw, { config, services, query: queryOf(handle) });
+        const tenants = await tenantsFor(phase, raw, services);
         // Before anything is written: a tenant that skips the pipeline is refused (exit 2), or overridden and recorded.
         await enforcePhaseGates({ query: queryOf(handle), db: handle.db, phase: phase.id, tenants, override: options.override, knownTenants: async () => legacyTenantList(await services.legacy()), command: `phase ${phase.id}`, dryRun: options.dryRun });
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: stderrIsTerminal() } });
@@ -117,7 +101,7 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
       await reportPhaseEnd(summary, raw);
       if (raw.json) printJson(summary);
       else printSummary(summary);
-      if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);
+      if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume: ${resumeCommand()}` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);
     } finally {
       stop.dispose();
     }

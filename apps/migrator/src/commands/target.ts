@@ -3,6 +3,7 @@ import type { MigratorConfig } from '../config';
 import { lockPgliteDir } from '../engine/lock';
 import { ExitError } from '../exit-error';
 import { noteTargetOpened } from '../ledger/invocation';
+import { recordStart } from '../ledger/start';
 
 /**
  * Opens the target database of `VC_DATABASE_URL`. A PGlite directory is locked first: only one process
@@ -17,20 +18,29 @@ export async function openTarget(config: MigratorConfig): Promise<DatabaseHandle
   }
   noteTargetOpened();
   const lock = target.kind === 'pglite' && target.dataDir !== undefined ? lockPgliteDir(target.dataDir) : undefined;
+  let handle: DatabaseHandle;
   try {
-    const handle = await createDatabase(config.VC_DATABASE_URL);
-    return {
-      ...handle,
-      async close() {
-        try {
-          await handle.close();
-        } finally {
-          await lock?.release();
-        }
-      },
-    };
+    handle = await createDatabase(config.VC_DATABASE_URL);
   } catch (error) {
     await lock?.release();
     throw error;
   }
+  const opened: DatabaseHandle = {
+    ...handle,
+    async close() {
+      try {
+        await handle.close();
+      } finally {
+        await lock?.release();
+      }
+    },
+  };
+  // A writing invocation's start row, before it can write anything (a no-op for reads and once started).
+  try {
+    await recordStart(opened, config);
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  return opened;
 }

@@ -40,6 +40,29 @@ describe('tenants come from legacy', () => {
     expect(await stateOf(typo)).toEqual({ checkpoints: 0, runs: 0 });
   }, 240_000);
 
+  it('enqueue phase s1 with a mistyped --tenant is exit 2 listing the known tenants, closest first, and stores no plan', async () => {
+    const known = Object.keys(target.expected.tenants).sort();
+    const typo = `${known[0]}e`;
+    // Refused before the work queue is opened: no nats-server listens on port 9.
+    const result = await runMigrator(['enqueue', 'phase', 's1', '--tenant', known[1]!, typo, '--as-of', AS_OF], { ...env, VC_NATS_URL: 'nats://127.0.0.1:9' });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`unknown tenant "${typo}": the legacy source (csv:${join(target.work, 'csv')}) has ${known[0]}, ${known[1]}`);
+    expect((await client.query('select count(*)::int as n from vc_migration.plans')).rows[0].n).toBe(0);
+  }, 240_000);
+
+  it('a phase without a legacy source is refused naming the variables to set, not run for the tenants S1 left', async () => {
+    await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('phantom', 's1', '1.1', 'done')`);
+    const { VC_LEGACY_EXPORT_DIR: _dir, ...noLegacy } = env;
+    const portal = { VC_PORTAL_DATABASE_URL: 'mysql://reader@127.0.0.1:9/patient_portal', VC_ACCESS_POLICY_URL: 'http://127.0.0.1:9' };
+    for (const args of [['phase', 's3', '--all-tenants'], ['phase', 's3', '--tenant', 'phantom'], ['enqueue', 'phase', 's3', '--all-tenants']]) {
+      const result = await runMigrator([...args, '--as-of', AS_OF], { ...noLegacy, ...portal, VC_NATS_URL: 'nats://127.0.0.1:9' });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/VC_LEGACY_DATABASE_URL \(expected [^)]+\) or VC_LEGACY_EXPORT_DIR \(expected [^)]+\) is not set: needed by phase s3 \(its tenants are the legacy source's/);
+    }
+    expect((await stateOf('phantom')).runs).toBe(0);
+    await client.query(`delete from vc_migration.step_checkpoints where tenant_id = 'phantom'`);
+  }, 240_000);
+
   it('tenant forget removes a phantom tenant\'s migration state and records who and why; --reason is required', async () => {
     await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('acmee', 's1', '1.1', 'done'), ('acmee', 's1', '1.2', 'failed')`);
     await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('acmee', 's1', 'done')`);

@@ -24,3 +24,18 @@ export function assertKnownTenant(tenant: string, known: readonly string[], sour
   const listed = known.length ? closestFirst(tenant, known).join(', ') : '(none)';
   throw new UsageError(`unknown tenant "${tenant}": the legacy source (${source}) has ${listed}`);
 }
+
+/**
+ * The tenants a per-tenant phase runs for, `phase` and `enqueue phase` alike: each `--tenant` must be one
+ * legacy has (exit 2 listing the known ones otherwise), and `--all-tenants` is every legacy tenant. Never
+ * the target's own state: a phantom an older release left there must not come back with every run.
+ */
+export async function tenantsFromLegacy(legacy: LegacySource, asked: readonly string[] | undefined, phaseId: string): Promise<string[]> {
+  const known = await legacyTenantList(legacy);
+  if (asked?.length) {
+    for (const tenant of asked) assertKnownTenant(tenant, known, legacy.description);
+    return [...asked];
+  }
+  if (known.length === 0) throw new UsageError(`--all-tenants found no tenant for phase ${phaseId}: the legacy source (${legacy.description}) has none`);
+  return known;
+}

@@ -62,7 +62,8 @@ describe('stopping a run', () => {
     tty.stdin.write('\x03');
     expect(await exited, output).toBe(1);
     expect(output).toContain('SIGINT: finishing the current batch');
-    expect(output).toContain('interrupted; run the same command again to resume');
+    // The exact command to type again: the launcher (node and the executable, as `script` ran it) and the same argv.
+    expect(output).toContain(`interrupted; run the same command again to resume: node apps/migrator/bin/migrator.mjs ${S1.join(' ')}`);
     tty.stdin.end();
     expect((await stepRead('1.4'))!.status).not.toBe('done');
     const resumed = await runMigrator(S1, env);
@@ -76,13 +77,16 @@ describe('stopping a run', () => {
     let stderr = '';
     wrapper.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     let gone = false;
-    wrapper.on('close', () => (gone = true));
+    const closed = new Promise<void>((resolve) => wrapper.on('close', () => resolve(void (gone = true))));
     expect(await until(midStep, () => gone)).toBe(true);
     wrapper.kill('SIGTERM');
     // The run stops between batches and lets go of its lock (a PostgreSQL advisory lock), whatever pnpm does.
     const lockHeld = async () =>
       (await client.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`)).rows[0].n > 0;
     expect(await until(async () => !(await lockHeld()), () => false)).toBe(true);
+    // Started through the package script, so that is the command to resume with.
+    await closed;
+    expect(stderr).toContain(`interrupted; run the same command again to resume: pnpm migrator ${S1.join(' ')}`);
     const restart = await runMigrator(S1, env);
     expect(restart.code, `${restart.stderr}\n${stderr}`).toBe(0);
     expect(restart.stderr).not.toContain('holds the lock');

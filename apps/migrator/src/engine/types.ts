@@ -191,8 +191,6 @@ export interface Phase {
    * own tables need). `db` is opened but unused so far (a PostgreSQL pool connects lazily). Its result is in `ctx.scratch.get('prepared')` for the phase's steps.
    */
   prepare?(config: MigratorConfig, db: DatabaseHandle): Promise<Record<string, unknown>>;
-  /** What `--all-tenants` means for this phase. Default: every tenant with an s1 checkpoint. */
-  listTenants?(services: Services, query: StepContext['query']): Promise<string[]>;
   /** Extra flags of `migrator phase <id>`, passed through on RunOptions by their camelCase name (s2's `--window`). */
   readonly flags?: readonly PhaseFlag[];
   /**

@@ -38,15 +38,17 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
   it('records who ran which writing command with which flags and counts, and verifies the chain', async () => {
     const shown = await runMigrator(['ledger', 'show', '--tenant', 'acme', '--json'], env);
     const rows = (JSON.parse(shown.stdout) as { rows: Array<{ seq: number; entry: Record<string, unknown> }> }).rows;
-    // s0 prepared the database for every tenant, so its row belongs to acme's history too.
-    expect(rows.map((r) => r.entry.command)).toEqual(['phase s0', 'phase s1']);
-    const s1 = rows[1]!.entry;
+    // s0 prepared the database for every tenant, so its row belongs to acme's history too. It made the
+    // ledger table itself, so it has an end row only; s1 a start row and the end row naming it.
+    expect(rows.map((r) => [r.entry.event, r.entry.command])).toEqual([['end', 'phase s0'], ['start', 'phase s1'], ['end', 'phase s1']]);
+    expect(rows[2]!.entry).toMatchObject({ startSeq: rows[1]!.seq });
+    const s1 = rows[2]!.entry;
     expect(s1).toMatchObject({ operator: 'auditor-test', exitCode: 0, flags: { tenant: 'acme', asOf: AS_OF, maxRejectRate: '0.5' } });
     expect(s1.configHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect((s1.counts as Array<{ step: string }>).map((c) => c.step)).toContain('1.1');
     const verify = await runMigrator(['ledger', 'verify', '--json'], env);
     expect(verify.code, verify.stderr).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ status: 'intact', rows: 2 });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ status: 'intact', rows: 3, unfinished: [] });
   });
 
   it('writes a signed pack whose manifest covers every file, and evidence verify names a file changed afterwards', async () => {
@@ -95,10 +97,10 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
   });
 
   it('ledger verify fails naming the row edited in place (exit 3)', async () => {
-    await sql(`update vc_migration.ledger set entry = jsonb_set(entry, '{exitCode}', '1') where seq = 2`);
+    await sql(`update vc_migration.ledger set entry = jsonb_set(entry, '{exitCode}', '1') where seq = 3`);
     const run = await runMigrator(['ledger', 'verify'], env);
     expect(run.code).toBe(3);
-    expect(run.stdout).toContain('ledger BROKEN at row 2');
+    expect(run.stdout).toContain('ledger BROKEN at row 3');
   });
 
   it('no file or output the tests produced carries a patient ref, a name or a secret of the fixture', async () => {

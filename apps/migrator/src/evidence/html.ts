@@ -9,6 +9,8 @@ export interface HtmlFacts {
   createdAt: string;
   report: ValidationReport;
   ledger: readonly LedgerRow[];
+  /** Start rows no end row names: runs killed outright, or still running. */
+  unfinished: readonly number[];
   ledgerStatus: string;
   fingerprints: readonly TableFingerprint[];
   rejects: Tally;
@@ -22,6 +24,9 @@ const table = (head: readonly string[], rows: ReadonlyArray<readonly unknown[]>)
   `<table><thead><tr>${head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`).join('') || `<tr><td colspan="${head.length}">none</td></tr>`}</tbody></table>`;
 const tallyRows = (tally: Tally) => Object.entries(tally).map(([code, t]) => [code, t.count, t.legacyIds.slice(0, 20).join(', ') + (t.legacyIds.length > 20 ? ' …' : '')]);
 
+/** `start`/`end` rows of an invocation (`UNFINISHED` when no end row names the start), `run` for a row of before start rows. */
+const ledgerRowKind = (r: LedgerRow, unfinished: readonly number[]) => (r.entry.event === 'start' ? (unfinished.includes(r.seq) ? 'start, UNFINISHED' : 'start') : r.entry.event === 'end' ? 'end' : 'run');
+
 /** One static HTML file (inline style, no script, nothing fetched): a person opens it from the folder. */
 export function renderEvidenceHtml(f: HtmlFacts): string {
   const css = 'body{font:14px system-ui,sans-serif;margin:2rem;max-width:75rem}table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#eee}.pass{color:#060}.fail{color:#b00;font-weight:bold}code{font-size:12px}';
@@ -34,7 +39,7 @@ ${table(['check', 'status', 'expected', 'actual', 'samples (legacy ids)'], f.rep
 <h2>Reconciliation fingerprints (legacy after mapping vs target)</h2>
 ${table(['table', 'legacy ≡ target', 'legacy rows', 'target rows', 'legacy digest', 'target digest', 'differing legacy ids'], f.fingerprints.map((x) => [x.table, x.equal ? 'yes' : 'NO', x.legacy.rows, x.target.rows, x.legacy.digest, x.target.digest, x.differing.join(', ')]))}
 <h2>Run ledger</h2>
-${table(['seq', 'started', 'ended', 'exit', 'OS user', 'operator', 'host', 'tool', 'command', 'config hash'], f.ledger.map((r) => [r.seq, r.entry.startedAt, r.entry.endedAt, r.entry.exitCode, r.entry.osUser, r.entry.operator ?? '', r.entry.host, r.entry.toolCommit, r.entry.command, r.entry.configHash]))}
+${table(['seq', 'row', 'started', 'ended', 'exit', 'OS user', 'operator', 'host', 'tool', 'command', 'config hash'], f.ledger.map((r) => [r.seq, ledgerRowKind(r, f.unfinished), r.entry.startedAt, r.entry.endedAt ?? '', r.entry.exitCode ?? '', r.entry.osUser, r.entry.operator ?? '', r.entry.host, r.entry.toolCommit, r.entry.command, r.entry.configHash]))}
 <h2>Rejects</h2>
 ${table(['phase/step/reason', 'rows', 'legacy ids'], tallyRows(f.rejects))}
 <h2>Warnings</h2>

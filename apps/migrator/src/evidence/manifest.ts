@@ -40,14 +40,16 @@ export async function signManifest(kms: Kms, manifestBytes: Uint8Array, keyId?: 
 
 export type PackVerdict =
   | { status: 'intact'; files: number; signed: boolean }
-  | { status: 'tampered'; file: string; problem: 'changed' | 'missing' | 'unlisted' | 'signature_invalid' | 'manifest_unreadable'; message: string };
+  | { status: 'tampered'; file: string; problem: 'changed' | 'missing' | 'unlisted' | 'signature_invalid' | 'signature_missing' | 'manifest_unreadable'; message: string };
 
 /**
  * Checks a pack folder: the manifest parses, every listed file is there with its sha256, no file is there
  * that the manifest does not list, and (when signed) the signature verifies over the manifest's bytes.
- * `kms` is needed only for a signed pack. The first problem is named by file.
+ * `kms` is needed only for a signed pack. The first problem is named by file. With `requireSignature`, no
+ * SIGNATURE.json is a failure too: whoever can rewrite files can delete the signature and rewrite the
+ * manifest, and such a pack otherwise verifies as merely unsigned.
  */
-export async function verifyPack(dir: string, kms?: () => Promise<Kms>): Promise<PackVerdict> {
+export async function verifyPack(dir: string, kms?: () => Promise<Kms>, options: { requireSignature?: boolean } = {}): Promise<PackVerdict> {
   let manifestBytes: Buffer;
   let manifest: Manifest;
   try {
@@ -71,6 +73,9 @@ export async function verifyPack(dir: string, kms?: () => Promise<Kms>): Promise
     signature = JSON.parse(await readFile(join(dir, SIGNATURE), 'utf8')) as KmsSignature;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { status: 'tampered', file: SIGNATURE, problem: 'signature_invalid', message: `${SIGNATURE} is not JSON` };
+  }
+  if (!signature && options.requireSignature) {
+    return { status: 'tampered', file: SIGNATURE, problem: 'signature_missing', message: `${SIGNATURE} is missing and a signature is required (--require-signature): the pack is unsigned, or its signature was removed` };
   }
   if (signature) {
     if (!kms) throw new Error(`${SIGNATURE} is present: verifying it needs the KMS (VC_KMS)`);

@@ -5,6 +5,7 @@ import type { Kms } from '@vc/integrations/kms';
 import { create as createTar } from 'tar';
 import { verifyChain } from '../ledger/chain';
 import { toolCommit } from '../ledger/invocation';
+import { unfinishedStarts } from '../ledger/runs';
 import { readLedger } from '../ledger/store';
 import { assertNoPhi, writeValidationReports, type ValidationReport } from '../reports/index';
 import type { TableFingerprint } from '../validate/fingerprints';
@@ -78,17 +79,19 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
   const chain = verifyChain(allRows);
   const ledger = allRows.filter((r) => r.tenants.includes(tenant) || r.tenants.includes('*'));
   const [rejects, warnings, keys, kong] = await Promise.all([rejectTally(handle.db, tenant), warningTally(handle.db, tenant), kmsKeys(handle.db, tenant), kongSnapshots(handle.db, tenant)]);
-  const ledgerStatus = chain.status === 'intact' ? `intact (${chain.rows} rows)` : `BROKEN at row ${chain.seq}`;
+  // Start rows no end row names (a run killed outright): no break of the chain, but the auditor must see them.
+  const unfinished = unfinishedStarts(allRows).filter((seq) => ledger.some((r) => r.seq === seq));
+  const ledgerStatus = `${chain.status === 'intact' ? `intact (${chain.rows} rows)` : `BROKEN at row ${chain.seq}`}${unfinished.length ? `; unfinished runs (start row, no end row): row ${unfinished.join(', ')}` : ''}`;
 
   const own = { 'validation.json': 'json', 'validation.junit.xml': 'junit', 'validation.md': 'md' } as const;
   await writeValidationReports(input.report, Object.values(own), outDir, input.junit);
   const files: Record<string, string> = {
-    'ledger.json': json({ tenant, chain, rows: ledger }),
+    'ledger.json': json({ tenant, chain, unfinished, rows: ledger }),
     'fingerprints.json': json({ tenant, tables: input.fingerprints }),
     'rejects.json': json({ tenant, byReason: rejects }),
     'warnings.json': json({ tenant, byCode: warnings }),
     'kms-keys.json': json({ tenant, configs: keys }),
-    'report.html': renderEvidenceHtml({ tenant, createdAt: now.toISOString(), report: input.report, ledger, ledgerStatus, fingerprints: input.fingerprints, rejects, warnings, keys, cutoverAt: kong.cutoverAt }),
+    'report.html': renderEvidenceHtml({ tenant, createdAt: now.toISOString(), report: input.report, ledger, unfinished, ledgerStatus, fingerprints: input.fingerprints, rejects, warnings, keys, cutoverAt: kong.cutoverAt }),
   };
   for (const [file, text] of Object.entries(files)) await writeFile(join(outDir, file), guardEvidenceFile(file, text), 'utf8');
   await writeFile(join(outDir, 'kong-before.json'), guardEvidenceFile('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true), 'utf8');

@@ -130,6 +130,24 @@ describe('phase gates', { timeout: 120_000 }, () => {
     expect(normalizeKongConfig(kong.current())).toEqual(normalizeKongConfig(LEGACY_ROUTING));
   });
 
+  // runbooks/rehearsal.md: rehearsing one tenant, its S4 dry run is refused like the real run (the other legacy
+  // tenants have not passed their gates); with --force --reason it prints the Kong plan and records nothing.
+  it('an S4 dry run is gated like the real run; forced, it prints the Kong plan and records nothing', async () => {
+    const ledgerRows = async () => (await client.query('select count(*)::int as n from vc_migration.ledger')).rows[0].n as number;
+    const before = { ledger: await ledgerRows(), runs: await runsOf('acme', 's4') };
+    const args = ['phase', 's4', '--tenant', 'acme', '--as-of', AS_OF, '--service-upstream', 'http://127.0.0.1:8080', '--max-reject-rate', '0.5', '--dry-run'];
+    const refused = await runMigrator(args, env);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('phase s4 refused by its gates:\n  globex: gate s2-go — its traffic moves too (Kong routing is gateway-wide: acme, globex, initech)');
+    const forced = await runMigrator([...args, '--force', '--reason', 'rehearsal: acme only'], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain('gates overridden by --force (reason: "rehearsal: acme only"; dry run: nothing recorded):\n  globex: gate s2-go');
+    expect(forced.stderr).toMatch(/Kong plan for .+ \(tenant acme, dry run: nothing applied\):\n {2}\+ service virtual-care-service: url http:\/\/127\.0\.0\.1:8080/);
+    expect(forced.stdout).toContain('phase s4 acme: done (dry run: nothing written)');
+    expect({ ledger: await ledgerRows(), runs: await runsOf('acme', 's4') }).toEqual(before);
+    expect(normalizeKongConfig(kong.current())).toEqual(normalizeKongConfig(LEGACY_ROUTING));
+  });
+
   it('the Kong step itself names every tenant whose traffic moves and refuses while one fails its gate; --force --reason applies it, recorded', async () => {
     // A cutover already recorded for another tenant passes the check at the start; the gateway is still on legacy.
     await client.query(`insert into vc_migration.cutovers (tenant_id, action) values ('initech', 'cutover')`);

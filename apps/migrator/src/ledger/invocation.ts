@@ -24,6 +24,10 @@ export interface Invocation {
   overrides: GateOverrideNote[];
   /** Set when the command opened the target database: only then can it have written there. */
   openedTarget: boolean;
+  /** The `start` row appended when the target was opened (ledger/start.ts); absent before `phase s0` made the table. */
+  startRow?: { seq: number; hash: string };
+  /** The start row was tried (once per invocation, whatever came of it). */
+  startTried: boolean;
 }
 
 /** One failing gate a `--force --reason` ran past: the ledger keeps which, why it failed, and the reason given. */
@@ -36,8 +40,8 @@ export interface GateOverrideNote {
 }
 
 /** Commands that only read the target (or write files elsewhere): no ledger row. */
-const READ_ONLY = new Set(['status', 'rejects', 'validate', 'ledger', 'evidence', 'preflight', 'help']);
-const SECRET_FLAG = /secret|password|passphrase|token|credential|key/i;
+const READ_ONLY = new Set(['status', 'rejects', 'validate', 'ledger', 'evidence', 'preflight', 'plan', 'help']);
+export const SECRET_FLAG = /secret|password|passphrase|token|credential|key/i;
 
 let current: Invocation | undefined;
 
@@ -78,7 +82,15 @@ export function captureInvocation(action: Command): void {
     counts: [],
     overrides: [],
     openedTarget: false,
+    startTried: false,
   };
+}
+
+/** The writing invocation whose start row is still to be tried; marks it tried (ledger/start.ts). */
+export function invocationToStart(): Invocation | undefined {
+  if (!current?.openedTarget || current.startTried) return undefined;
+  current.startTried = true;
+  return current;
 }
 
 /** commands/target.ts: the command opened the target (a command that never does is not recorded). */
@@ -132,17 +144,35 @@ export function toolCommit(stamped: string | undefined): string {
   return commit;
 }
 
-/** The ledger entry of a finished invocation (without seq and hashes, which the append adds). */
-export function ledgerEntry(invocation: Invocation, config: MigratorConfig, exitCode: number): Record<string, unknown> {
+/** Who ran what with which settings: the part of the entry the start and the end row share. */
+function identity(invocation: Invocation, config: MigratorConfig): Record<string, unknown> {
   return {
     osUser: operatorName(),
     operator: config.VC_OPERATOR ? String(ledgerValue('operator', config.VC_OPERATOR)) : null,
     host: hostname(),
+    pid: process.pid,
     toolCommit: toolCommit(config.VC_BUILD_COMMIT),
     command: invocation.command,
     flags: invocation.flags,
     configHash: configHash(config),
     startedAt: invocation.startedAt.toISOString(),
+  };
+}
+
+/**
+ * The entry of the row appended when a writing invocation opens the target, before it writes anything:
+ * a run killed outright (SIGKILL, a lost machine) still leaves this row, with no end row after it.
+ */
+export function ledgerStartEntry(invocation: Invocation, config: MigratorConfig): Record<string, unknown> {
+  return { event: 'start', ...identity(invocation, config) };
+}
+
+/** The ledger entry of a finished invocation (without seq and hashes, which the append adds); it names its start row. */
+export function ledgerEntry(invocation: Invocation, config: MigratorConfig, exitCode: number): Record<string, unknown> {
+  return {
+    event: 'end',
+    ...(invocation.startRow ? { startSeq: invocation.startRow.seq, startHash: invocation.startRow.hash } : {}),
+    ...identity(invocation, config),
     endedAt: new Date().toISOString(),
     exitCode,
     status: exitCode === 0 ? 'done' : 'failed',

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config';
-import { currentInvocation, ledgerEntry } from './invocation';
+import { currentInvocation, invocationToStart, ledgerEntry } from './invocation';
 
 /**
  * Appends the ledger row of this invocation, if it wrote (bin.ts, once the exit status is known). Opens the
@@ -18,6 +18,8 @@ export async function recordInvocation(exitCode: number): Promise<number> {
   } catch {
     return exitCode;
   }
+  // Only the end row from here: a command that never got the target open started nothing to pair with.
+  invocationToStart();
   let handle;
   try {
     handle = await openTarget(config);

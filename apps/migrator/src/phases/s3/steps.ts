@@ -1,4 +1,4 @@
-import { PORTAL_SOURCE } from '../../config';
+import { LEGACY_SOURCE, PORTAL_SOURCE } from '../../config';
 import type { Phase } from '../../engine/types';
 import { exportConsentsStep } from './3.1-export-consents';
 import { importConsentsStep } from './3.2-import-consents';
@@ -10,6 +10,8 @@ export const s3Phase: Phase = {
   title: 'Consent migration to access-policy',
   steps: [exportConsentsStep, importConsentsStep, verifyConsentsStep],
   requires: [
+    // S3 reads no legacy session, but its tenants are legacy's (a typo must not create one): no other list is trusted.
+    { anyOf: LEGACY_SOURCE, neededBy: 'phase s3 (its tenants are the legacy source\'s: --tenant is checked against it, --all-tenants is all of it)' },
     { anyOf: PORTAL_SOURCE, neededBy: 'phase s3 (steps 3.1–3.3 read patient_portal consents)' },
     { anyOf: ['VC_ACCESS_POLICY_URL'], neededBy: 'phase s3 (steps 3.2 and 3.3 import and verify consents)' },
   ],
