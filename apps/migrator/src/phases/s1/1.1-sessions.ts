@@ -1,5 +1,5 @@
 import { mapLegacySession, pickDuplicateWinner, tallyCodes, type LegacyVirtualSession } from '@vc/domain/legacy';
-import { commitPipeline } from '../../engine/pipeline';
+import { withCommitPipeline } from '../../engine/pipeline';
 import type { RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
@@ -94,32 +94,32 @@ export const exportSessionsStep: Step = {
     if (source.kind === 'mysql') source.count('VirtualSession', { tenantId: ctx.tenantId }).then((n) => (total = n), () => undefined);
     let done = checkpoint.read;
     const after = (checkpoint.cursor?.position as string | undefined) ?? null;
-    const pipeline = commitPipeline(ctx);
-    for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
-      const mapped = mapBatch(batch, asOf);
-      // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
-      await pipeline.drain();
-      const adjust = source.kind === 'csv' ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-      const settled = await settleExternalIds(ctx, [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })));
-      mapped.rejects.push(...settled.rejects);
-      const loads = settled.kept;
-      const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
-      for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
-      await pipeline.push({
-        cursor: { position: batch.position },
-        read: recordsOf(batch),
-        written: loads.length - adjust.displaced,
-        deferred: mapped.deferred,
-        rejects: mapped.rejects,
-        warnings,
-        facts: { asOf: asOf.toISOString() },
-        write: (tx) => writeSessions(tx, loads),
-      });
-      done += recordsOf(batch);
-      ctx.progress(done, total);
-      if (ctx.signal.aborted) break;
-    }
-    await pipeline.drain();
+    await withCommitPipeline(ctx, async (pipeline) => {
+      for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+        const mapped = mapBatch(batch, asOf);
+        // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
+        await pipeline.drain();
+        const adjust = source.kind === 'csv' ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
+        const settled = await settleExternalIds(ctx, [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })));
+        mapped.rejects.push(...settled.rejects);
+        const loads = settled.kept;
+        const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
+        for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
+        await pipeline.push({
+          cursor: { position: batch.position },
+          read: recordsOf(batch),
+          written: loads.length - adjust.displaced,
+          deferred: mapped.deferred,
+          rejects: mapped.rejects,
+          warnings,
+          facts: { asOf: asOf.toISOString() },
+          write: (tx) => writeSessions(tx, loads),
+        });
+        done += recordsOf(batch);
+        ctx.progress(done, total);
+        if (ctx.signal.aborted) break;
+      }
+    });
     if (ctx.signal.aborted) return;
     return { facts: { asOf: asOf.toISOString() } };
   },

@@ -6,7 +6,7 @@ import {
   type ParticipantEvent,
   type WarningCode,
 } from '@vc/domain/legacy';
-import { commitPipeline } from '../../engine/pipeline';
+import { withCommitPipeline } from '../../engine/pipeline';
 import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
 import { aggregateOfGroup, foldWindow } from './participant-groups';
@@ -66,35 +66,35 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
   const options: ReadOptions = { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after: (checkpoint.cursor?.position as string | undefined) ?? null, batchSize: ctx.options.batchSize, signal: ctx.signal };
   let done = checkpoint.read;
   const eta = countForEta(ctx, source);
-  // The next window is read, grouped and looked up while this one commits (it reads nothing 1.4 writes).
-  const pipeline = commitPipeline(ctx);
-  for await (const window of pushdown.windows(options)) {
-    const parsed = parseBatch(window);
-    const groups = window.groups.map(aggregateOfGroup);
-    const sessions = await sessionIds(ctx, [...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)])]);
-    const kept = keepLoaded(parsed, sessions);
-    const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
-    if (orphans.length > 0) {
-      const whole = parseBatch({ rows: await pushdown.plainRows(options, window, orphans), ordinals: [] });
-      keepLoaded(whole, new Map());
-      parsed.rejects.push(...whole.rejects);
+  // The next window is read, grouped and looked up while this one commits (see `foldEvents` for why that is safe).
+  await withCommitPipeline(ctx, async (pipeline) => {
+    for await (const window of pushdown.windows(options)) {
+      const parsed = parseBatch(window);
+      const groups = window.groups.map(aggregateOfGroup);
+      const sessions = await sessionIds(ctx, [...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)])]);
+      const kept = keepLoaded(parsed, sessions);
+      const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
+      if (orphans.length > 0) {
+        const whole = parseBatch({ rows: await pushdown.plainRows(options, window, orphans), ordinals: [] });
+        keepLoaded(whole, new Map());
+        parsed.rejects.push(...whole.rejects);
+      }
+      const folded = foldWindow(groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)), kept.map((k) => k.event));
+      const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
+      const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
+      await pipeline.push({
+        cursor: { stage: 'events', position: window.position },
+        read,
+        written: 0,
+        rejects: parsed.rejects,
+        warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+        write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
+      });
+      done += read;
+      ctx.progress(done, eta.total);
+      if (ctx.signal.aborted) break;
     }
-    const folded = foldWindow(groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)), kept.map((k) => k.event));
-    const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
-    const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
-    await pipeline.push({
-      cursor: { stage: 'events', position: window.position },
-      read,
-      written: 0,
-      rejects: parsed.rejects,
-      warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-      write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
-    });
-    done += read;
-    ctx.progress(done, eta.total);
-    if (ctx.signal.aborted) break;
-  }
-  await pipeline.drain();
+  });
   return !ctx.signal.aborted;
 }
 
@@ -104,24 +104,30 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
   const after = (checkpoint.cursor?.position as string | undefined) ?? null;
   let done = checkpoint.read;
   const eta = countForEta(ctx, source);
-  for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
-    const parsed = parseBatch(batch);
-    const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
-    const kept = keepLoaded(parsed, sessions);
-    const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
-    await ctx.commit({
-      cursor: { stage: 'events', position: batch.position },
-      read: recordsOf(batch),
-      written: 0,
-      rejects: [...faultRejects(batch.faults), ...parsed.rejects],
-      warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-      write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
-    });
-    done += recordsOf(batch);
-    ctx.progress(done, eta.total);
-    if (ctx.signal.aborted) return false;
-  }
-  return true;
+  // Pipelined: batch n+1 is read, parsed, looked up and grouped while batch n commits. That work reads only the
+  // legacy source and virtual_sessions (1.1's rows, whose ids 1.4 never changes), never session_participants:
+  // batches merge in the upsert itself, and upserts commit one at a time in batch order, so even a tie of
+  // first joins resolves as the serial fold does (the earlier batch's row keeps role and name).
+  await withCommitPipeline(ctx, async (pipeline) => {
+    for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+      const parsed = parseBatch(batch);
+      const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
+      const kept = keepLoaded(parsed, sessions);
+      const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
+      await pipeline.push({
+        cursor: { stage: 'events', position: batch.position },
+        read: recordsOf(batch),
+        written: 0,
+        rejects: [...faultRejects(batch.faults), ...parsed.rejects],
+        warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+        write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
+      });
+      done += recordsOf(batch);
+      ctx.progress(done, eta.total);
+      if (ctx.signal.aborted) break;
+    }
+  });
+  return !ctx.signal.aborted;
 }
 
 interface LeaveOnlyRow {

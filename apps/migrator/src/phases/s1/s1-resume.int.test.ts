@@ -77,6 +77,8 @@ describe('s1 interrupted and resumed', () => {
         { step: '1.1', atRead: 80, signal: 'SIGKILL' },
         { step: '1.1', atRead: 300, signal: 'SIGTERM' },
         { step: '1.4', atRead: 200, signal: 'SIGKILL' },
+        // A stop lands while a batch commits and the next is already looked up (1.4 is pipelined).
+        { step: '1.4', atRead: 600, signal: 'SIGTERM' },
         { step: '1.4', atRead: 1200, signal: 'SIGKILL' },
       ];
       const outcomes: string[] = [];
