@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadIntoMysql } from '@vc/fixtures';
+import { encryptLegacyCredentials, loadIntoMysql } from '@vc/fixtures';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import fc from 'fast-check';
@@ -9,6 +9,8 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_TABLES } from '../../legacy/tables';
+import { hostileDate, hostileEvent, hostileText } from '../../testing/hostile-values';
+import { checkParticipantEvents, type SourceEvent } from '../../testing/participant-outcomes';
 import { runMigrator } from '../../testing/run-cli';
 
 /**
@@ -28,12 +30,29 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   legacy = await createTestMysqlDatabase('vc_hostile');
-  const { expected } = await loadIntoMysql(legacy.url, { tenants: 1, sessions: 10, auditPerSession: 1, seed: 7, asOf: new Date(AS_OF), databases: legacy.databases });
+  const { expected } = await loadIntoMysql(legacy.url, {
+    tenants: 1,
+    sessions: 10,
+    auditPerSession: 1,
+    seed: 7,
+    asOf: new Date(AS_OF),
+    databases: legacy.databases,
+  });
   mariadb = await mysql.createConnection(legacy.url);
-  await mariadb.query('ALTER TABLE VirtualSession DROP INDEX idx_VirtualSession_tenantId_patientRef, MODIFY patientRef TEXT NULL, MODIFY practitionerRef TEXT NULL, DROP INDEX uq_VirtualSession_externalId');
+  await mariadb.query(
+    'ALTER TABLE VirtualSession DROP INDEX idx_VirtualSession_tenantId_patientRef, MODIFY patientRef TEXT NULL, MODIFY practitionerRef TEXT NULL, DROP INDEX uq_VirtualSession_externalId',
+  );
+  // Drifted the same way: wider actor texts, text datetimes, wider config texts.
+  await mariadb.query('ALTER TABLE AuditLog MODIFY actorRef TEXT NULL, MODIFY actorDisplay TEXT NULL, MODIFY occurredAt VARCHAR(40) NULL');
+  await mariadb.query('ALTER TABLE TenantVirtualCareConfig MODIFY jitsiServerUrl TEXT NULL, MODIFY jitsiAppId TEXT NULL');
   target = await createTestDatabase({ migrated: false });
   work = await mkdtemp(join(tmpdir(), 'vc-hostile-'));
-  env = { VC_DATABASE_URL: target.url, VC_LEGACY_DATABASE_URL: legacy.url, VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
+  env = {
+    VC_DATABASE_URL: target.url,
+    VC_LEGACY_DATABASE_URL: legacy.url,
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
   expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
   client = new pg.Client({ connectionString: target.url });
   await client.connect();
@@ -49,15 +68,28 @@ afterAll(async () => {
 
 type Row = Record<string, string | null>;
 const base = (tenant: string, overrides: Row = {}): Row => ({
-  tenantId: tenant, externalId: null, patientRef: 'Patient/p-1', practitionerRef: null, scheduledStart: '2025-06-01 10:00:00', scheduledEnd: '2025-06-01 10:30:00',
-  startedAt: null, endedAt: null, status: 'completed', videoBackend: 'jitsi', roomName: null, cancelReason: null, encounterRef: null,
-  createdAt: '2025-05-01 08:00:00', updatedAt: '2025-05-01 08:00:00', ...overrides,
+  tenantId: tenant,
+  externalId: null,
+  patientRef: 'Patient/p-1',
+  practitionerRef: null,
+  scheduledStart: '2025-06-01 10:00:00',
+  scheduledEnd: '2025-06-01 10:30:00',
+  startedAt: null,
+  endedAt: null,
+  status: 'completed',
+  videoBackend: 'jitsi',
+  roomName: null,
+  cancelReason: null,
+  encounterRef: null,
+  createdAt: '2025-05-01 08:00:00',
+  updatedAt: '2025-05-01 08:00:00',
+  ...overrides,
 });
 
-async function insertMysql(rows: Row[]): Promise<string[]> {
+async function insertMysql(rows: Row[], table: 'VirtualSession' | 'AuditLog' | 'TenantVirtualCareConfig' = 'VirtualSession'): Promise<string[]> {
   const ids: string[] = [];
   for (const row of rows) {
-    const [result] = await mariadb.query<mysql.ResultSetHeader>('INSERT INTO VirtualSession SET ?', [row]);
+    const [result] = await mariadb.query<mysql.ResultSetHeader>(`INSERT INTO ${table} SET ?`, [row]);
     ids.push(String(result.insertId));
   }
   return ids;
@@ -65,12 +97,22 @@ async function insertMysql(rows: Row[]): Promise<string[]> {
 
 const s1 = (tenant: string, csvDir?: string) => {
   const { VC_LEGACY_DATABASE_URL: mysqlUrl, ...rest } = env;
-  return runMigrator(['phase', 's1', '--tenant', tenant, '--as-of', AS_OF, '--max-reject-rate', '1', '--batch-size', '3'], csvDir ? { ...rest, VC_LEGACY_EXPORT_DIR: csvDir } : { ...rest, VC_LEGACY_DATABASE_URL: mysqlUrl! });
+  return runMigrator(
+    ['phase', 's1', '--tenant', tenant, '--as-of', AS_OF, '--max-reject-rate', '1', '--batch-size', '3'],
+    csvDir ? { ...rest, VC_LEGACY_EXPORT_DIR: csvDir } : { ...rest, VC_LEGACY_DATABASE_URL: mysqlUrl! },
+  );
 };
 
-async function outcome(tenant: string) {
-  const [cp] = (await client.query(`select status, read, written, rejected, deferred from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's1' and step_id = '1.1'`, [tenant])).rows;
-  const rejects = (await client.query(`select legacy_key, reason, raw from vc_migration.rejects where tenant_id = $1 and step_id = '1.1' order by legacy_key`, [tenant])).rows;
+async function outcome(tenant: string, step = '1.1') {
+  const [cp] = (
+    await client.query(
+      `select status, read, written, rejected, deferred from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's1' and step_id = $2`,
+      [tenant, step],
+    )
+  ).rows;
+  const rejects = (
+    await client.query(`select legacy_key, reason, raw from vc_migration.rejects where tenant_id = $1 and step_id = $2 order by legacy_key`, [tenant, step])
+  ).rows;
   const loaded = (await client.query(`select id::text, legacy_id from virtual_sessions where tenant_id = $1 order by legacy_id`, [tenant])).rows;
   return { cp, rejects, loaded };
 }
@@ -92,7 +134,12 @@ describe('one bad legacy row on MariaDB is one reject; the batch loads', () => {
     const { cp, rejects, loaded } = await outcome(t);
     expect(cp).toEqual({ status: 'done', read: 7, written: 3, rejected: 4, deferred: 0 });
     expect(rejects.map((r) => [r.legacy_key, r.reason])).toEqual(
-      [[ids[1], 'field_too_long'], [ids[2], 'field_too_long'], [ids[3], 'invalid_text'], [ids[5], 'duplicate_external_id']].sort(),
+      [
+        [ids[1], 'field_too_long'],
+        [ids[2], 'field_too_long'],
+        [ids[3], 'invalid_text'],
+        [ids[5], 'duplicate_external_id'],
+      ].sort(),
     );
     // The raw row is kept whole: the long value as it was, the NUL as escape text (jsonb cannot hold it).
     const raw = (id: string) => rejects.find((r) => r.legacy_key === id)!.raw;
@@ -107,62 +154,189 @@ describe('one bad legacy row on MariaDB is one reject; the batch loads', () => {
   }, 180_000);
 });
 
-// Hostile values: any unicode (lone surrogates included), NUL, huge strings, bad dates, shared externalIds.
-const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.constant(''), fc.constant(null), fc.string({ maxLength: 5 }).map((s) => `${s}\u0000`), fc.nat(3).map((n) => 'x'.repeat(1000 + n * 3000)));
-const date = fc.oneof(fc.constant('2025-06-01 10:00:00'), fc.constant('2026-12-24 10:00:00'), fc.constant('0000-00-00 00:00:00'), fc.string({ unit: 'binary', maxLength: 12 }), fc.constant(null));
+// Hostile values (testing/hostile-values.ts): any unicode, NUL, huge strings, bad dates, shared externalIds.
+const text = hostileText(20, 4, 3000);
+const date = hostileDate(['2025-06-01 10:00:00', '2026-12-24 10:00:00'], 12);
 const hostileRow = fc.record({
   externalId: fc.oneof(fc.constant(null), fc.constant(EXTERNAL), fc.uuid()),
-  patientRef: text, practitionerRef: text, roomName: text, cancelReason: text, status: fc.constantFrom('completed', 'cancelled', 'in_progress', '??', 'ended\u0000'),
-  scheduledStart: date, createdAt: date.map((d) => d ?? ''),
+  patientRef: text,
+  practitionerRef: text,
+  roomName: text,
+  cancelReason: text,
+  status: fc.constantFrom('completed', 'cancelled', 'in_progress', '??', 'ended\u0000'),
+  scheduledStart: date,
+  createdAt: date.map((d) => d ?? ''),
 });
+// Of the first hostile session (loaded, deferred or rejected), of no session, or of a good one.
+const hostileEvents = fc.array(hostileEvent(['hostile', 'orphan', 'good'] as const, text, hostileDate(['2025-06-01 10:05:00', '2025-06-01 10:20:00'], 12)), {
+  minLength: 2,
+  maxLength: 8,
+});
+// The good session's own history: hostile events of the same actors must fold into these participants.
+const GOOD_EVENTS: Array<Hostile['events'][number]> = [
+  { action: 'participant.joined', actorRef: 'Patient/p-1', occurredAt: '2025-06-01 10:01:00' } as const,
+  { action: 'participant.left', actorRef: 'Patient/p-1', occurredAt: '2025-06-01 10:25:00' } as const,
+  { action: 'participant.joined', actorRef: 'Practitioner/d-1', occurredAt: '2025-06-01 10:02:00' } as const,
+].map((e) => ({ ...e, entity: 'good', actorDisplay: null, payload: null }));
+// The tenant's one config row: hostile texts, a blob that decrypts or does not, branding JSON or not.
+const hostileConfig = fc.record({
+  jitsiServerUrl: text,
+  jitsiAppId: text,
+  enabled: fc.constantFrom('0', '1'),
+  credentials: fc.constantFrom('valid', 'valid', 'other-tenant', 'garbage', null),
+  branding: fc.oneof(fc.constant(null), fc.constant('{"logo":"x"}'), fc.constant('{"logo":"\\u0000"}'), fc.constant('{bad'), text),
+});
+const hostile = fc.record({ sessions: fc.array(hostileRow, { minLength: 1, maxLength: 8 }), events: hostileEvents, config: hostileConfig });
+type Hostile = typeof hostile extends fc.Arbitrary<infer T> ? T : never;
 
-function check(tenant: string, rows: number) {
-  return async () => {
-    const { cp, rejects, loaded } = await outcome(tenant);
-    expect(cp.status).toBe('done');
-    expect(cp.read).toBe(rows);
-    expect(cp.written + cp.rejected + cp.deferred).toBe(cp.read);
-    expect(loaded.length).toBe(cp.written);
-    // One reject row per rejected source row, CSV rows sharing a legacy id and reason included (keyed by file:line).
-    expect(rejects.length).toBe(cp.rejected);
-    for (const r of rejects) expect(r.reason).toMatch(/^[a-z_]+$/);
+function configRow(tenant: string, c: Hostile['config']): Row {
+  // A blob sealed for another tenant does not decrypt for this one (the tenant id is its AAD).
+  const blob = (of: string) => encryptLegacyCredentials('s3cret', env.VC_LEGACY_MASTER_KEY!, of, Buffer.alloc(12, 7));
+  const credentials = c.credentials === 'valid' ? blob(tenant) : c.credentials === 'other-tenant' ? blob('someone-else') : c.credentials;
+  return {
+    tenantId: tenant,
+    jitsiServerUrl: c.jitsiServerUrl,
+    jitsiAppId: c.jitsiAppId,
+    credentials,
+    branding: c.branding,
+    enabled: c.enabled,
+    updatedAt: '2025-05-01 08:00:00',
   };
 }
 
-describe('property: hostile legacy rows never fail S1 1.1; each row is loaded, rejected or deferred', () => {
+const event = (tenant: string, entityId: string, e: Hostile['events'][number]): Row => ({
+  tenantId: tenant,
+  entityType: 'VirtualSession',
+  entityId,
+  action: e.action,
+  actorRef: e.actorRef,
+  actorDisplay: e.actorDisplay,
+  payload: e.payload,
+  occurredAt: e.occurredAt,
+});
+
+/**
+ * Per step, every source record read is loaded, rejected or deferred: 1.1's sessions and 1.3's config
+ * row by the checkpoint's own counts (one target row per record), 1.4's events each checked against
+ * its participant (testing/participant-outcomes.ts), so a dropped event fails here.
+ */
+/** What the runs exercised, so a generator that stopped producing a kind of outcome fails the test. */
+let seen = { eventsFolded: 0, eventsRejected: 0, configLoaded: 0, configRejected: 0 };
+const expectEveryOutcome = () =>
+  expect(
+    Object.values(seen).every((n) => n > 0),
+    JSON.stringify(seen),
+  ).toBe(true);
+const unseen = () => (seen = { eventsFolded: 0, eventsRejected: 0, configLoaded: 0, configRejected: 0 });
+
+async function check(tenant: string, source: { sessions: number; events: SourceEvent[] }) {
+  const { cp, rejects, loaded } = await outcome(tenant);
+  expect(cp.status).toBe('done');
+  expect(cp.read).toBe(source.sessions);
+  expect(cp.written + cp.rejected + cp.deferred).toBe(cp.read);
+  expect(loaded.length).toBe(cp.written);
+  // One reject row per rejected source row, CSV rows sharing a legacy id and reason included (keyed by file:line).
+  expect(rejects.length).toBe(cp.rejected);
+  for (const r of rejects) expect(r.reason).toMatch(/^[a-z_]+$/);
+
+  const config = await outcome(tenant, '1.3');
+  const stored = (await client.query(`select tenant_id from tenant_virtual_care_configs where tenant_id = $1`, [tenant])).rows.length;
+  expect({ ...config.cp, stored, rejects: config.rejects.length }).toEqual({
+    status: 'done',
+    read: 1,
+    written: stored,
+    rejected: 1 - stored,
+    deferred: 0,
+    stored,
+    rejects: 1 - stored,
+  });
+
+  const participants = await outcome(tenant, '1.4');
+  const events = await checkParticipantEvents(client, tenant, source.events);
+  expect(participants.cp.status).toBe('done');
+  expect({ read: participants.cp.read, rejected: participants.cp.rejected, deferred: participants.cp.deferred, rejects: participants.rejects.length }).toEqual({
+    read: events.folded + events.rejected + events.deferred,
+    rejected: events.rejected,
+    deferred: events.deferred,
+    rejects: events.rejected,
+  });
+  expect(participants.cp.read).toBe(source.events.length);
+  seen.eventsFolded += events.folded;
+  seen.eventsRejected += events.rejected;
+  seen[stored ? 'configLoaded' : 'configRejected'] += 1;
+}
+
+describe('property: hostile legacy rows never fail S1; each session, config and participant event is loaded, rejected or deferred', () => {
   let n = 0;
   it('on MariaDB', async () => {
+    unseen();
     await fc.assert(
-      fc.asyncProperty(fc.array(hostileRow, { minLength: 1, maxLength: 8 }), async (rows) => {
+      fc.asyncProperty(hostile, async (input) => {
         const t = `prop-mysql-${(n += 1)}`;
         // MariaDB's own column types bound what legacy can hold: short varchar dates, 255-char room names.
-        await insertMysql(rows.map((r) => base(t, { ...r, roomName: r.roomName?.slice(0, 255) ?? null, scheduledStart: r.scheduledStart?.slice(0, 32) ?? null, createdAt: r.createdAt.slice(0, 32) })));
+        const ids = await insertMysql(
+          input.sessions.map((r) =>
+            base(t, {
+              ...r,
+              roomName: r.roomName?.slice(0, 255) ?? null,
+              scheduledStart: r.scheduledStart?.slice(0, 32) ?? null,
+              createdAt: r.createdAt.slice(0, 32),
+            }),
+          ),
+        );
+        const [good] = await insertMysql([base(t)]);
+        const entity = { hostile: ids[0]!, orphan: '999999', good: good! };
+        await insertMysql(
+          [...GOOD_EVENTS, ...input.events].map((e) => event(t, entity[e.entity], e)),
+          'AuditLog',
+        );
+        await insertMysql([configRow(t, input.config)], 'TenantVirtualCareConfig');
         const run = await s1(t);
         expect(run.code, run.stderr).toBe(0);
-        await check(t, rows.length)();
+        const [events] = await mariadb.query<mysql.RowDataPacket[]>(
+          'select cast(id as char) as id, entityId, action, actorRef, occurredAt from AuditLog where tenantId = ?',
+          [t],
+        );
+        await check(t, { sessions: input.sessions.length + 1, events: events as SourceEvent[] });
       }),
-      { numRuns: 3, seed: 1515, endOnFailure: true },
+      { numRuns: 10, seed: 1515, endOnFailure: true },
     );
+    expectEveryOutcome();
   }, 300_000);
 
   it('on a CSV export, with duplicate legacy ids', async () => {
+    unseen();
     const dir = await mkdtemp(join(tmpdir(), 'vc-hostile-csv-'));
     const quote = (v: string | null) => (v === null ? '\\N' : `"${v.replace(/"/g, '""')}"`);
+    const write = (table: keyof typeof LEGACY_TABLES, rows: Row[]) =>
+      writeFile(
+        join(dir, `${table}.csv`),
+        [LEGACY_TABLES[table].columns.join(','), ...rows.map((r) => LEGACY_TABLES[table].columns.map((c) => quote(r[c] ?? null)).join(','))]
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.tuple(hostileRow, fc.constantFrom('1', '2', '3', 'x\u0000', 'y'.repeat(2000))), { minLength: 1, maxLength: 8 }), async (rows) => {
-          const t = `prop-csv-${(n += 1)}`;
-          const columns = LEGACY_TABLES.VirtualSession.columns;
-          const lines = rows.map(([r, id]) => columns.map((c) => quote(c === 'id' ? id : (base(t, r)[c] ?? null))).join(','));
-          await writeFile(join(dir, 'VirtualSession.csv'), `${columns.join(',')}\n${lines.join('\n')}\n`);
-          for (const table of ['AuditLog', 'TenantVirtualCareConfig', 'BillingEvent'] as const) await writeFile(join(dir, `${table}.csv`), `${LEGACY_TABLES[table].columns.join(',')}\n`);
-          const run = await s1(t, dir);
-          expect(run.code, run.stderr).toBe(0);
-          await check(t, rows.length)();
-        }),
+        fc.asyncProperty(
+          hostile,
+          fc.array(fc.constantFrom('1', '2', '3', 'x\u0000', 'y'.repeat(2000)), { minLength: 8, maxLength: 8 }),
+          async (input, legacyIds) => {
+            const t = `prop-csv-${(n += 1)}`;
+            await write('VirtualSession', [...input.sessions.map((r, i) => ({ ...base(t, r), id: legacyIds[i]! })), { ...base(t), id: '100' }]);
+            const entity = { hostile: legacyIds[0]!, orphan: '999999', good: '100' };
+            const events = [...GOOD_EVENTS, ...input.events].map((e, i) => ({ ...event(t, entity[e.entity], e), id: String(i + 1) }));
+            await write('AuditLog', events);
+            await write('TenantVirtualCareConfig', [configRow(t, input.config)]);
+            await write('BillingEvent', []);
+            const run = await s1(t, dir);
+            expect(run.code, run.stderr).toBe(0);
+            await check(t, { sessions: input.sessions.length + 1, events: events as SourceEvent[] });
+          },
+        ),
         // No shrinking past a few steps: each run is a migrator process.
-        { numRuns: 3, seed: 1516, endOnFailure: true },
+        { numRuns: 10, seed: 1516, endOnFailure: true },
       );
+      expectEveryOutcome();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,5 @@
 import type { RejectInput, Step } from '../../engine/types';
+import { faultRejects, recordsOf } from '../../legacy/record-faults';
 import { consentLegacyKey, readConsent, tally } from './consent-rows';
 
 const REJECT_DETAIL: Partial<Record<string, string>> = {
@@ -9,7 +10,9 @@ const REJECT_DETAIL: Partial<Record<string, string>> = {
 /**
  * Plan 3.1: export the tenant's telehealth consents from patient_portal (MySQL, or the CSV export) and
  * map them (docs/design.md §5): active/inactive counted, unusable rows rejected with their reason and raw row.
- * Resumes after the last committed source position.
+ * A malformed record of a CSV export (`malformed_record`, `invalid_encoding`) is one reject here, named by
+ * file:line with its raw record escaped: it may be a revocation, so it must never vanish unseen. 3.2 and
+ * 3.3 read past it (it is 3.1's reject). Resumes after the last committed source position.
  */
 export const exportConsentsStep: Step = {
   id: '3.1',
@@ -20,7 +23,7 @@ export const exportConsentsStep: Step = {
     const after = (checkpoint.cursor?.after as string | undefined) ?? null;
     for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
       const consents = batch.rows.map((row) => readConsent(row, ctx.tenantId, ctx.options.asOf));
-      const rejects: RejectInput[] = [];
+      const rejects: RejectInput[] = faultRejects(batch.faults);
       consents.forEach((c, i) => {
         if (c.mapping.kind === 'rejected') {
           rejects.push({ legacyKey: consentLegacyKey(c.legacyId || `#${batch.ordinals[i]}`), reason: c.mapping.reason, detail: c.mapping.detail ?? REJECT_DETAIL[c.mapping.reason], raw: { ...batch.rows[i] } });
@@ -28,11 +31,11 @@ export const exportConsentsStep: Step = {
           totals[c.mapping.consent.status] += 1;
         }
       });
-      totals.legacy += batch.rows.length;
+      totals.legacy += recordsOf(batch);
       await ctx.commit({
         cursor: { after: batch.position },
-        read: batch.rows.length,
-        written: batch.rows.length - rejects.length,
+        read: recordsOf(batch),
+        written: consents.filter((c) => c.mapping.kind === 'mapped').length,
         rejects,
         warnings: tally(consents),
         facts: { consents: { ...totals } },

@@ -3,6 +3,7 @@ import { LEGACY_CONSENT_IDENTIFIER_SYSTEM, type AccessPolicyClient, type Telehea
 import type { MappedConsent } from '@vc/domain/consents';
 import pLimit from 'p-limit';
 import type { RejectInput, Step } from '../../engine/types';
+import { recordsOf } from '../../legacy/record-faults';
 import { consentLegacyKey, readConsent } from './consent-rows';
 
 /** The FHIR-style Consent access-policy stores, keyed by the legacy identifier so a re-import converges. */
@@ -23,8 +24,8 @@ export function toTelehealthConsent(c: MappedConsent): TelehealthConsent {
 /**
  * Plan 3.2: import the mapped consents into access-policy (it owns them from now on). Each upsert is a
  * conditional update on the legacy identifier, so re-running, or resuming after a kill, changes nothing
- * that is already there. Upserts are bounded by `--concurrency` and skipped under --dry-run; rows 3.1
- * rejected are skipped here. A consent access-policy refuses (a 4xx other than 401/403) is quarantined
+ * that is already there. Upserts are bounded by `--concurrency` and skipped under --dry-run; rows and
+ * malformed CSV records 3.1 rejected are read past here (counted read, not rejected twice). A consent access-policy refuses (a 4xx other than 401/403) is quarantined
  * as `consent_refused` and the rest go on; 401/403 (our credentials) and exhausted retries fail the step.
  */
 export const importConsentsStep: Step = {
@@ -51,7 +52,7 @@ export const importConsentsStep: Step = {
         }
         totals.refused += rejects.length;
       }
-      await ctx.commit({ cursor: { after: batch.position }, read: batch.rows.length, written: consents.length - rejects.length, rejects, facts: { imported: { ...totals } } });
+      await ctx.commit({ cursor: { after: batch.position }, read: recordsOf(batch), written: consents.length - rejects.length, rejects, facts: { imported: { ...totals } } });
       if (ctx.signal.aborted) return;
     }
     ctx.log.info({ tenant: ctx.tenantId, ...totals }, 'consents imported into access-policy');

@@ -11,8 +11,10 @@ interface Patient {
   label: string;
 }
 
-async function collectPatients(ctx: StepContext): Promise<Map<string, Patient>> {
+/** The patients to verify, and the consent records no patient could be read from (3.1 rejected them). */
+async function collectPatients(ctx: StepContext): Promise<{ patients: Map<string, Patient>; unreadable: string[] }> {
   const patients = new Map<string, Patient>();
+  const unreadable: string[] = [];
   const sessions = await queryRows<{ patient_ref: string; label: string }>(
     ctx.db.db,
     sql`select patient_ref, min(coalesce(legacy_id, id::text)) as label from virtual_sessions where tenant_id = ${ctx.tenantId} group by patient_ref`,
@@ -20,6 +22,7 @@ async function collectPatients(ctx: StepContext): Promise<Map<string, Patient>> 
   for (const s of sessions) patients.set(s.patient_ref, { decisions: [], label: `VirtualSession:${s.label}` });
   const source = await ctx.services.portal();
   for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+    unreadable.push(...(batch.faults ?? []).map((f) => f.location));
     for (const row of batch.rows) {
       const { legacyId, mapping } = readConsent(row, ctx.tenantId, ctx.options.asOf);
       if (mapping.kind !== 'mapped') continue;
@@ -28,13 +31,15 @@ async function collectPatients(ctx: StepContext): Promise<Map<string, Patient>> 
       patients.set(mapping.consent.patientRef, patient);
     }
   }
-  return patients;
+  return { patients, unreadable };
 }
 
 /**
  * Plan 3.3: for every patient of the tenant (those with migrated sessions and those with consents), the
  * decision access-policy gives at as-of must agree with what legacy would have decided. Disagreements
- * fail the step, named by legacy id only.
+ * fail the step, named by legacy id only. A malformed CSV record (3.1's reject) names no patient, so
+ * whose decision it changes is unknown: the step reports it (`unreadable`, by file:line) and warns, and
+ * `migrator rejects` lists it; the operator fixes the export and re-runs S3.
  */
 export const verifyConsentsStep: Step = {
   id: '3.3',
@@ -45,7 +50,10 @@ export const verifyConsentsStep: Step = {
       ctx.log.info({ tenant: ctx.tenantId }, 'dry run: consent decisions are verified after a real import');
       return;
     }
-    const patients = await collectPatients(ctx);
+    const { patients, unreadable } = await collectPatients(ctx);
+    if (unreadable.length > 0) {
+      ctx.log.warn({ tenant: ctx.tenantId, count: unreadable.length, records: unreadable.slice(0, 10) }, 'consent records that are not readable (rejected in 3.1) were not verified: fix the export and re-run s3');
+    }
     const accessPolicy = await ctx.services.accessPolicy();
     const limit = pLimit(ctx.options.concurrency);
     const disagreeing: string[] = [];
@@ -65,7 +73,7 @@ export const verifyConsentsStep: Step = {
       cursor: { verifiedAt: ctx.options.asOf.toISOString() },
       read: patients.size,
       written: 0,
-      facts: { patients: patients.size, permitted, disagreements: disagreeing.length, samples: disagreeing.slice(0, 10) },
+      facts: { patients: patients.size, permitted, disagreements: disagreeing.length, samples: disagreeing.slice(0, 10), unreadable: { count: unreadable.length, samples: unreadable.slice(0, 10) } },
     });
     if (disagreeing.length > 0) {
       throw new Error(`tenant ${ctx.tenantId}: ${disagreeing.length} patient(s) whose access-policy decision disagrees with legacy, e.g. ${disagreeing.slice(0, 5).join(', ')}`);
