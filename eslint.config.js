@@ -27,29 +27,56 @@ export default tseslint.config(
     files: ['packages/domain/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...nodeIo, 'pg', 'express', 'mysql2', 'mysql2/promise', 'drizzle-orm', 'pino', 'nats'].map((name) => ({ name, message: 'domain is values in, values out: no I/O' })),
-        patterns: [{ group: ['@vc/*'], message: 'domain imports nothing of ours' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeIo, 'pg', 'express', 'mysql2', 'mysql2/promise', 'drizzle-orm', 'pino', 'nats'].map((name) => ({
+            name,
+            message: 'domain is values in, values out: no I/O',
+          })),
+          patterns: [{ group: ['@vc/*'], message: 'domain imports nothing of ours' }],
+        },
+      ],
       'no-restricted-globals': ['error', { name: 'process', message: 'domain reads no env: pass values in' }, { name: 'fetch', message: 'domain does no I/O' }],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'domain has no clock: pass `now` in' },
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'domain has no clock: pass `now` in' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'domain has no clock: pass `now` in' },
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'domain has no clock: pass `now` in' },
+      ],
     },
   },
   {
     files: ['**/*.ts'],
     plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ noWarnOnMultipleProjects: true, project: ['apps/*/tsconfig.json', 'packages/*/tsconfig.json', 'fixtures/tsconfig.json', 'bench/tsconfig.json'] })] },
+    settings: {
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          noWarnOnMultipleProjects: true,
+          project: ['apps/*/tsconfig.json', 'packages/*/tsconfig.json', 'fixtures/tsconfig.json', 'bench/tsconfig.json'],
+        }),
+      ],
+    },
     rules: {
-      'import-x/no-restricted-paths': ['error', {
-        basePath: import.meta.dirname,
-        zones: [
-          { target: './packages/domain/src', from: ['./packages/schema', './packages/integrations', './packages/config', './apps', './fixtures', './bench', './scripts'], message: 'domain imports nothing of ours' },
-          { target: ['./packages/schema/src', './packages/integrations/src', './packages/config/src'], from: ['./apps', './bench', './scripts'], message: 'packages never import the apps' },
-          { target: './apps/service/src', from: './apps/migrator', message: 'neither app imports the other' },
-          { target: './apps/migrator/src', from: './apps/service', message: 'neither app imports the other' },
-        ],
-      }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [
+            {
+              target: './packages/domain/src',
+              from: ['./packages/schema', './packages/integrations', './packages/config', './apps', './fixtures', './bench', './scripts'],
+              message: 'domain imports nothing of ours',
+            },
+            {
+              target: ['./packages/schema/src', './packages/integrations/src', './packages/config/src'],
+              from: ['./apps', './bench', './scripts'],
+              message: 'packages never import the apps',
+            },
+            { target: './apps/service/src', from: './apps/migrator', message: 'neither app imports the other' },
+            { target: './apps/migrator/src', from: './apps/service', message: 'neither app imports the other' },
+          ],
+        },
+      ],
     },
   },
   {

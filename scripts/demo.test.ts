@@ -51,7 +51,10 @@ describe('pnpm demo from a clean state', () => {
     for (const tenant of healthy) {
       const checks = report.checks.filter((c) => c.tenant === tenant);
       expect(checks.length, tenant).toBeGreaterThan(0);
-      expect(checks.filter((c) => c.status !== 'pass').map((c) => c.id), tenant).toEqual([]);
+      expect(
+        checks.filter((c) => c.status !== 'pass').map((c) => c.id),
+        tenant,
+      ).toEqual([]);
     }
     const globex = report.checks.filter((c) => c.tenant === 'globex');
     expect(globex.find((c) => c.id === 'configs.migrated')).toMatchObject({ status: 'fail', samples: ['TenantVirtualCareConfig:globex'] });

@@ -15,17 +15,62 @@ interface Probe {
 }
 
 const probes: Probe[] = [
-  { edge: 'domain → node:fs', dir: 'packages/domain/src', source: "import { readFileSync } from 'node:fs';\nexport const probe = readFileSync;\n", rule: 'no-restricted-imports' },
+  {
+    edge: 'domain → node:fs',
+    dir: 'packages/domain/src',
+    source: "import { readFileSync } from 'node:fs';\nexport const probe = readFileSync;\n",
+    rule: 'no-restricted-imports',
+  },
   { edge: 'domain → pg', dir: 'packages/domain/src', source: "import pg from 'pg';\nexport const probe = pg;\n", rule: 'no-restricted-imports' },
-  { edge: 'domain → @vc/schema', dir: 'packages/domain/src', source: "import * as schema from '@vc/schema';\nexport const probe = schema;\n", rule: 'no-restricted-imports' },
-  { edge: 'domain → integrations (relative)', dir: 'packages/domain/src', source: "import * as integrations from '../../integrations/src/index';\nexport const probe = integrations;\n", rule: 'import-x/no-restricted-paths' },
-  { edge: 'domain → migrator app (relative)', dir: 'packages/domain/src', source: "import * as config from '../../../apps/migrator/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
+  {
+    edge: 'domain → @vc/schema',
+    dir: 'packages/domain/src',
+    source: "import * as schema from '@vc/schema';\nexport const probe = schema;\n",
+    rule: 'no-restricted-imports',
+  },
+  {
+    edge: 'domain → integrations (relative)',
+    dir: 'packages/domain/src',
+    source: "import * as integrations from '../../integrations/src/index';\nexport const probe = integrations;\n",
+    rule: 'import-x/no-restricted-paths',
+  },
+  {
+    edge: 'domain → migrator app (relative)',
+    dir: 'packages/domain/src',
+    source: "import * as config from '../../../apps/migrator/src/config';\nexport const probe = config;\n",
+    rule: 'import-x/no-restricted-paths',
+  },
   { edge: 'domain reads process.env', dir: 'packages/domain/src', source: 'export const probe = process.env.VC_MODE;\n', rule: 'no-restricted-globals' },
-  { edge: 'schema → service app (relative)', dir: 'packages/schema/src', source: "import * as config from '../../../apps/service/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
-  { edge: 'config → service app (relative)', dir: 'packages/config/src', source: "import * as config from '../../../apps/service/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
-  { edge: 'integrations → migrator app (relative)', dir: 'packages/integrations/src', source: "import * as config from '../../../apps/migrator/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
-  { edge: 'service → migrator (relative)', dir: 'apps/service/src', source: "import * as config from '../../migrator/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
-  { edge: 'migrator → service (relative)', dir: 'apps/migrator/src', source: "import * as config from '../../service/src/config';\nexport const probe = config;\n", rule: 'import-x/no-restricted-paths' },
+  {
+    edge: 'schema → service app (relative)',
+    dir: 'packages/schema/src',
+    source: "import * as config from '../../../apps/service/src/config';\nexport const probe = config;\n",
+    rule: 'import-x/no-restricted-paths',
+  },
+  {
+    edge: 'config → service app (relative)',
+    dir: 'packages/config/src',
+    source: "import * as config from '../../../apps/service/src/config';\nexport const probe = config;\n",
+    rule: 'import-x/no-restricted-paths',
+  },
+  {
+    edge: 'integrations → migrator app (relative)',
+    dir: 'packages/integrations/src',
+    source: "import * as config from '../../../apps/migrator/src/config';\nexport const probe = config;\n",
+    rule: 'import-x/no-restricted-paths',
+  },
+  {
+    edge: 'service → migrator (relative)',
+    dir: 'apps/service/src',
+    source: "import * as config from '../../migrator/src/config';\nexport const probe = config;\n",
+    rule: 'import-x/no-restricted-paths',
+  },
+  {
+    edge: 'migrator → service (relative)',
+    dir: 'apps/migrator/src',
+    source: "import * as config from '../../service/src/config';\nexport const probe = config;\n",
+    rule: 'import-x/no-restricted-paths',
+  },
 ];
 
 const written: string[] = [];

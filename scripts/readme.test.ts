@@ -18,7 +18,7 @@ describe('README', () => {
     expect(readmeCommands(readme)).toEqual(['npm run demo', 'npm test']);
   });
 
-  it("names npm scripts that run the zero-dependency demo and test entry points (pnpm runs the same)", () => {
+  it('names npm scripts that run the zero-dependency demo and test entry points (pnpm runs the same)', () => {
     expect(packageJson.scripts.demo).toBe('node scripts/demo.mjs');
     expect(packageJson.scripts.test).toBe('node scripts/test.mjs');
   });

@@ -37,7 +37,9 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 
 function main(): void {
   execFileSync('pnpm', ['--filter', '@vc/migrator', 'build'], { cwd: root, stdio: 'inherit' });
-  const loadBefore = loadavg().map((l) => l.toFixed(1)).join(' / ');
+  const loadBefore = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
   const samples = new Map<string, number[]>();
   for (const v of variants) for (const c of commands) timeStart(v.entry, c); // warm the OS file cache for both
   for (let i = 0; i < RUNS; i++) {
@@ -56,7 +58,9 @@ function main(): void {
       const sorted = [...samples.get(`${v.name}\u0000${c}`)!].sort((a, b) => a - b);
       medians.set(`${v.name}\u0000${c}`, quantile(sorted, 0.5));
       minima.set(`${v.name}\u0000${c}`, sorted[0]!);
-      lines.push(`| ${v.name} | \`migrator ${c}\` | ${quantile(sorted, 0.5).toFixed(0)} | ${quantile(sorted, 0.9).toFixed(0)} | ${sorted[0]!.toFixed(0)} | ${sorted.length} |`);
+      lines.push(
+        `| ${v.name} | \`migrator ${c}\` | ${quantile(sorted, 0.5).toFixed(0)} | ${quantile(sorted, 0.9).toFixed(0)} | ${sorted[0]!.toFixed(0)} | ${sorted.length} |`,
+      );
     }
   }
   const ratio = (of: Map<string, number>, c: string) => (of.get(`${variants[1].name}\u0000${c}`)! / of.get(`${variants[0].name}\u0000${c}`)!).toFixed(1);

@@ -47,7 +47,18 @@ export interface ReliabilityResults {
 /** Creates one database per name on the server and returns the URLs (with `phase s0` left to the caller). */
 export type CreateDatabase = (name: string) => Promise<string>;
 
-const s1Args = (o: RoundOptions) => ['phase', 's1', '--all-tenants', '--as-of', o.asOf, '--batch-size', String(o.batchSize), '--max-reject-rate', '0.5', '--json'];
+const s1Args = (o: RoundOptions) => [
+  'phase',
+  's1',
+  '--all-tenants',
+  '--as-of',
+  o.asOf,
+  '--batch-size',
+  String(o.batchSize),
+  '--max-reject-rate',
+  '0.5',
+  '--json',
+];
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -67,7 +78,15 @@ async function prepared(createDatabase: CreateDatabase, name: string, baseEnv: R
 }
 
 async function landedAt(url: string): Promise<string> {
-  const rows = await withClient(url, async (c) => (await c.query<{ t: string }>(`select tenant_id || ' ' || step_id || ' ' || status || ' read ' || read as t from vc_migration.step_checkpoints where phase = 's1' and status <> 'done' order by 1`)).rows);
+  const rows = await withClient(
+    url,
+    async (c) =>
+      (
+        await c.query<{ t: string }>(
+          `select tenant_id || ' ' || step_id || ' ' || status || ' read ' || read as t from vc_migration.step_checkpoints where phase = 's1' and status <> 'done' order by 1`,
+        )
+      ).rows,
+  );
   return rows.map((r) => r.t).join('; ') || 'no step started, or all done';
 }
 
@@ -108,7 +127,12 @@ async function killOnce(o: RoundOptions, env: Record<string, string>, round: num
 }
 
 /** Runs the clean reference and the kill rounds; `log` gets one line per event. */
-export async function killRounds(o: RoundOptions, baseEnv: Record<string, string>, createDatabase: CreateDatabase, log: (line: string) => void): Promise<ReliabilityResults> {
+export async function killRounds(
+  o: RoundOptions,
+  baseEnv: Record<string, string>,
+  createDatabase: CreateDatabase,
+  log: (line: string) => void,
+): Promise<ReliabilityResults> {
   const cleanEnv = await prepared(createDatabase, 'reliability_clean', baseEnv);
   const { run, started } = await startWorking(o, cleanEnv);
   const clean = await run.done;

@@ -27,9 +27,14 @@ const log = (message: string): void => void process.stderr.write(`[bench reliabi
 function options() {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '6' }, 'kills-per-round': { type: 'string', default: '2' }, sessions: { type: 'string', default: '4000' },
-      tenants: { type: 'string', default: '2' }, seed: { type: 'string', default: '20261127' }, 'batch-size': { type: 'string', default: '50' },
-      'pg-drop-share': { type: 'string', default: '0.25' }, out: { type: 'string', default: join(repoRoot, 'bench', 'reliability', 'RESULTS.md') },
+      rounds: { type: 'string', default: '6' },
+      'kills-per-round': { type: 'string', default: '2' },
+      sessions: { type: 'string', default: '4000' },
+      tenants: { type: 'string', default: '2' },
+      seed: { type: 'string', default: '20261127' },
+      'batch-size': { type: 'string', default: '50' },
+      'pg-drop-share': { type: 'string', default: '0.25' },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'reliability', 'RESULTS.md') },
     },
   });
   const share = Number(values['pg-drop-share']);
@@ -39,7 +44,16 @@ function options() {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${String(values[name])}`);
     return n;
   };
-  return { rounds: int('rounds'), killsPerRound: int('kills-per-round'), sessions: int('sessions'), tenants: int('tenants'), seed: int('seed'), batchSize: int('batch-size'), pgDropShare: share, out: values.out };
+  return {
+    rounds: int('rounds'),
+    killsPerRound: int('kills-per-round'),
+    sessions: int('sessions'),
+    tenants: int('tenants'),
+    seed: int('seed'),
+    batchSize: int('batch-size'),
+    pgDropShare: share,
+    out: values.out,
+  };
 }
 
 const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim();
@@ -63,8 +77,19 @@ async function main(): Promise<void> {
     running.push(mariadb, postgres);
     const loadBefore = uptime();
     const databases = { digitalCommunication: 'dc_reliability', patientPortal: 'pp_reliability' };
-    const loaded = await loadIntoMysql(mariadb.url, { tenants: opts.tenants, sessions: opts.sessions, auditPerSession: 4, seed: 20261101, asOf: new Date(AS_OF), databases });
-    const baseEnv = { VC_LEGACY_DATABASE_URL: `${mariadb.url}/${databases.digitalCommunication}`, VC_LEGACY_MASTER_KEY: loaded.expected.legacyMasterKey, VC_KMS: `local:${join(workDir, 'kms.json')}` };
+    const loaded = await loadIntoMysql(mariadb.url, {
+      tenants: opts.tenants,
+      sessions: opts.sessions,
+      auditPerSession: 4,
+      seed: 20261101,
+      asOf: new Date(AS_OF),
+      databases,
+    });
+    const baseEnv = {
+      VC_LEGACY_DATABASE_URL: `${mariadb.url}/${databases.digitalCommunication}`,
+      VC_LEGACY_MASTER_KEY: loaded.expected.legacyMasterKey,
+      VC_KMS: `local:${join(workDir, 'kms.json')}`,
+    };
     const createDatabase = async (name: string): Promise<string> => {
       const admin = new pg.Client({ connectionString: postgres.url });
       await admin.connect();
@@ -76,7 +101,10 @@ async function main(): Promise<void> {
     const results = await killRounds({ ...opts, asOf: AS_OF }, baseEnv, createDatabase, log);
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}`;
     const rows = Object.values(loaded.rows).reduce((a, b) => a + b, 0);
-    await writeFile(opts.out, reliabilityMarkdown({ command, startedAt: new Date().toISOString(), machine, loadBefore, loadAfter: uptime(), legacyRows: rows, options: opts, results }));
+    await writeFile(
+      opts.out,
+      reliabilityMarkdown({ command, startedAt: new Date().toISOString(), machine, loadBefore, loadAfter: uptime(), legacyRows: rows, options: opts, results }),
+    );
     log(`wrote ${opts.out}`);
     succeeded = true;
     if (results.rounds.some((r) => r.differing.length > 0 || r.resumeExit !== 0)) process.exitCode = 1;

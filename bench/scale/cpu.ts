@@ -39,7 +39,9 @@ function allProcesses(): ProcStat[] {
 
 /** Pids of the live children of `parent` whose command is `comm` (a server the bench spawned). */
 export function childrenNamed(parent: number, comm: string): number[] {
-  return allProcesses().filter((p) => p.ppid === parent && p.comm === comm).map((p) => p.pid);
+  return allProcesses()
+    .filter((p) => p.ppid === parent && p.comm === comm)
+    .map((p) => p.pid);
 }
 
 /** CPU seconds of each group's process trees (the roots and every live descendant). */

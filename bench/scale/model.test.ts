@@ -20,17 +20,41 @@ describe('the scale-out model', () => {
 
   it('names the tier whose bound is lowest: PostgreSQL once the worker machines outgrow it', () => {
     const demands = { workers: 0.0001, postgres: 0.00005, mariadb: 0.00001 };
-    const few = predict(demands, { machines: 1, coresPerMachine: 2, workersPerMachine: 4, postgresCores: 8, mariadbCores: 8, items: 1000, perWorkerRowsPerSecond: 6_000 });
+    const few = predict(demands, {
+      machines: 1,
+      coresPerMachine: 2,
+      workersPerMachine: 4,
+      postgresCores: 8,
+      mariadbCores: 8,
+      items: 1000,
+      perWorkerRowsPerSecond: 6_000,
+    });
     expect(few.bottleneck).toBe('worker machines');
     expect(few.rowsPerSecond).toBeCloseTo(20_000, 6);
-    const many = predict(demands, { machines: 20, coresPerMachine: 2, workersPerMachine: 2, postgresCores: 8, mariadbCores: 8, items: 1000, perWorkerRowsPerSecond: 6_000 });
+    const many = predict(demands, {
+      machines: 20,
+      coresPerMachine: 2,
+      workersPerMachine: 2,
+      postgresCores: 8,
+      mariadbCores: 8,
+      items: 1000,
+      perWorkerRowsPerSecond: 6_000,
+    });
     expect(many.bottleneck).toBe('PostgreSQL');
     expect(many.rowsPerSecond).toBeCloseTo(160_000, 6);
   });
 
   it('never predicts more busy workers than there are work items', () => {
     const demands = { workers: 0.0001, postgres: 0.00001, mariadb: 0.00001 };
-    const p = predict(demands, { machines: 10, coresPerMachine: 4, workersPerMachine: 4, postgresCores: 64, mariadbCores: 64, items: 2, perWorkerRowsPerSecond: 6_000 });
+    const p = predict(demands, {
+      machines: 10,
+      coresPerMachine: 4,
+      workersPerMachine: 4,
+      postgresCores: 64,
+      mariadbCores: 64,
+      items: 2,
+      perWorkerRowsPerSecond: 6_000,
+    });
     expect(p.bottleneck).toBe('concurrency (workers or items)');
     expect(p.rowsPerSecond).toBe(12_000);
   });

@@ -26,13 +26,20 @@ const BATCH_SIZE = 10_000;
 const MIGRATOR = join(repoRoot, 'apps', 'migrator', 'bin', 'migrator.mjs');
 const log = (message: string): void => void process.stderr.write(`[bench scale] ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const load = (): string => loadavg().map((n) => n.toFixed(1)).join(' / ');
+const load = (): string =>
+  loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' / ');
 
 function options() {
   const { values } = parseArgs({
     options: {
-      sessions: { type: 'string', default: '80000' }, tenants: { type: 'string', default: '8' }, 'audit-per-session': { type: 'string', default: '4' },
-      seed: { type: 'string', default: '20261202' }, workers: { type: 'string', default: '1,2,4' }, out: { type: 'string', default: join(repoRoot, 'bench', 'scale', 'RESULTS.md') },
+      sessions: { type: 'string', default: '80000' },
+      tenants: { type: 'string', default: '8' },
+      'audit-per-session': { type: 'string', default: '4' },
+      seed: { type: 'string', default: '20261202' },
+      workers: { type: 'string', default: '1,2,4' },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'scale', 'RESULTS.md') },
     },
   });
   const int = (name: string, raw: string | undefined): number => {
@@ -41,7 +48,14 @@ function options() {
     return n;
   };
   const workers = values.workers.split(',').map((w) => int('workers', w));
-  return { sessions: int('sessions', values.sessions), tenants: int('tenants', values.tenants), audit: int('audit-per-session', values['audit-per-session']), seed: int('seed', values.seed), workers, out: values.out };
+  return {
+    sessions: int('sessions', values.sessions),
+    tenants: int('tenants', values.tenants),
+    audit: int('audit-per-session', values['audit-per-session']),
+    seed: int('seed', values.seed),
+    workers,
+    out: values.out,
+  };
 }
 
 async function createPgDatabase(serverUrl: string, name: string): Promise<string> {
@@ -85,7 +99,8 @@ async function targetMismatches(url: string, expected: ExpectedCounts): Promise<
     for (const r of rows) {
       const want = expected.tenants[r.tenant_id]!;
       if (r.sessions !== want.sessions.loaded) mismatches.push(`${r.tenant_id} sessions: expected ${want.sessions.loaded}, got ${r.sessions}`);
-      if (r.participants !== want.participants.loaded) mismatches.push(`${r.tenant_id} participants: expected ${want.participants.loaded}, got ${r.participants}`);
+      if (r.participants !== want.participants.loaded)
+        mismatches.push(`${r.tenant_id} participants: expected ${want.participants.loaded}, got ${r.participants}`);
       if (r.configs !== (want.config.loaded ? 1 : 0)) mismatches.push(`${r.tenant_id} config: expected ${want.config.loaded ? 1 : 0}, got ${r.configs}`);
     }
     const sum = (k: 'sessions' | 'participants' | 'configs') => rows.reduce((a, r) => a + r[k], 0);
@@ -119,19 +134,39 @@ function tiers(workerPids: readonly number[], workDir: string): Record<string, n
   return { workers: [...workerPids], postgres: [postmaster], mariadb: childrenNamed(process.pid, 'mariadbd'), nats: childrenNamed(process.pid, 'nats-server') };
 }
 
-async function runWith(workers: number, base: Record<string, string>, pgServer: string, workDir: string, expected: ExpectedCounts, sourceRows: number): Promise<ScaleRun> {
-  const env = { ...base, VC_DATABASE_URL: await createPgDatabase(pgServer, `vc_scale_${workers}`), VC_NATS_WORK_STREAM: `VC_SCALE_WORK_${workers}`, VC_NATS_SUBJECT_PREFIX: `scale${workers}.` };
+async function runWith(
+  workers: number,
+  base: Record<string, string>,
+  pgServer: string,
+  workDir: string,
+  expected: ExpectedCounts,
+  sourceRows: number,
+): Promise<ScaleRun> {
+  const env = {
+    ...base,
+    VC_DATABASE_URL: await createPgDatabase(pgServer, `vc_scale_${workers}`),
+    VC_NATS_WORK_STREAM: `VC_SCALE_WORK_${workers}`,
+    VC_NATS_SUBJECT_PREFIX: `scale${workers}.`,
+  };
   await migratorOnce(['phase', 's0', '--json'], env);
   const children = Array.from({ length: workers }, () => migrator(['worker', '--poll', '1', '--json'], env));
   for (const c of children) c.stderr!.on('data', () => undefined);
   const exited = children.map((c) => new Promise<number | null>((resolve) => c.on('close', resolve)));
   // Workers start idle (module loading is not S1's time); enqueue then hands them the tenants.
   await sleep(8_000);
-  const roots = tiers(children.map((c) => c.pid!), workDir);
+  const roots = tiers(
+    children.map((c) => c.pid!),
+    workDir,
+  );
   const loadBefore = load();
   const cpuBefore = cpuSecondsByGroup(roots);
   const started = performance.now();
-  const enqueued = JSON.parse(await migratorOnce(['enqueue', 'phase', 's1', '--all-tenants', '--as-of', AS_OF, '--batch-size', String(BATCH_SIZE), '--max-reject-rate', '0.05', '--json'], env)) as { planId: string; items: number };
+  const enqueued = JSON.parse(
+    await migratorOnce(
+      ['enqueue', 'phase', 's1', '--all-tenants', '--as-of', AS_OF, '--batch-size', String(BATCH_SIZE), '--max-reject-rate', '0.05', '--json'],
+      env,
+    ),
+  ) as { planId: string; items: number };
   await waitForPlan(env.VC_DATABASE_URL, enqueued.planId);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuDelta(cpuBefore, cpuSecondsByGroup(roots));
@@ -141,7 +176,9 @@ async function runWith(workers: number, base: Record<string, string>, pgServer: 
   if (codes.some((c) => c !== 0)) throw new Error(`a worker exited ${codes.join(',')} after SIGTERM`);
   const target = await targetMismatches(env.VC_DATABASE_URL, expected);
   if (target.mismatches.length > 0) throw new Error(`${workers} worker(s): the target disagrees with the generator:\n  ${target.mismatches.join('\n  ')}`);
-  log(`${workers} worker(s): ${seconds.toFixed(1)} s, ${(sourceRows / seconds).toFixed(0)} rows/s, load ${loadBefore} → ${loadAfter}, cpu ${JSON.stringify(cpu)}`);
+  log(
+    `${workers} worker(s): ${seconds.toFixed(1)} s, ${(sourceRows / seconds).toFixed(0)} rows/s, load ${loadBefore} → ${loadAfter}, cpu ${JSON.stringify(cpu)}`,
+  );
   return { workers, items: enqueued.items, seconds, rowsPerSecond: sourceRows / seconds, cpuSeconds: cpu, target: target.rows, loadBefore, loadAfter };
 }
 
@@ -156,7 +193,11 @@ async function main(): Promise<void> {
     for (const s of running.splice(0)) s.stop();
     services.removeWorkDir(workDir);
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { cleanup(); process.exit(130); });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      cleanup();
+      process.exit(130);
+    });
   try {
     const [mariadb, postgres, nats] = await Promise.all([
       services.startMariadb(workDir),
@@ -165,11 +206,21 @@ async function main(): Promise<void> {
     ]);
     running.push(mariadb, postgres, nats);
     log(`generating ${opts.sessions} sessions over ${opts.tenants} tenants…`);
-    const data = await loadIntoMysql(mariadb.url, { tenants: opts.tenants, sessions: opts.sessions, auditPerSession: opts.audit, seed: opts.seed, asOf: new Date(AS_OF), databases: { digitalCommunication: 'dc', patientPortal: 'pp' } });
+    const data = await loadIntoMysql(mariadb.url, {
+      tenants: opts.tenants,
+      sessions: opts.sessions,
+      auditPerSession: opts.audit,
+      seed: opts.seed,
+      asOf: new Date(AS_OF),
+      databases: { digitalCommunication: 'dc', patientPortal: 'pp' },
+    });
     const sourceRows = (data.rows.VirtualSession ?? 0) + (data.rows.AuditLog ?? 0);
     const base = {
-      VC_LEGACY_DATABASE_URL: `${mariadb.url}/dc`, VC_PORTAL_DATABASE_URL: `${mariadb.url}/pp`, VC_LEGACY_MASTER_KEY: data.expected.legacyMasterKey,
-      VC_KMS: `local:${join(workDir, 'kms.json')}`, VC_NATS_URL: nats.url,
+      VC_LEGACY_DATABASE_URL: `${mariadb.url}/dc`,
+      VC_PORTAL_DATABASE_URL: `${mariadb.url}/pp`,
+      VC_LEGACY_MASTER_KEY: data.expected.legacyMasterKey,
+      VC_KMS: `local:${join(workDir, 'kms.json')}`,
+      VC_NATS_URL: nats.url,
     };
     const runs: ScaleRun[] = [];
     for (const n of opts.workers) runs.push(await runWith(n, base, postgres.url, workDir, data.expected, sourceRows));

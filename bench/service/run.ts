@@ -98,7 +98,8 @@ async function load(name: string, url: string, requests: ReturnType<typeof rotat
   const before = cpu();
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: requests as never });
   const after = cpu();
-  const perRequest = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || result.requests.total === 0 ? undefined : ((a - b) * 1000) / result.requests.total);
+  const perRequest = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || result.requests.total === 0 ? undefined : ((a - b) * 1000) / result.requests.total;
   return {
     name,
     reqPerSec: result.requests.average,
@@ -118,7 +119,10 @@ function table(rows: Row[]): string {
     '| route | req/s (mean) | p50 ms | p99 ms | requests | non-2xx | errors | server CPU ms/req | PostgreSQL CPU ms/req |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of rows) lines.push(`| ${r.name} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} | ${ms(r.serverCpuMs)} | ${ms(r.pgCpuMs)} |`);
+  for (const r of rows)
+    lines.push(
+      `| ${r.name} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} | ${ms(r.serverCpuMs)} | ${ms(r.pgCpuMs)} |`,
+    );
   return lines.join('\n');
 }
 
@@ -175,7 +179,9 @@ async function main(): Promise<void> {
     const bareGet = rotating(seeded, (s) => ({ path: `/bare/sessions/${s.id}`, token: seeded.practitionerToken }), 'GET');
     const bareJoin = rotating(seeded, (s) => ({ path: `/bare/sessions/${s.id}/join`, token: s.patientToken }), 'POST');
     // Other work on the machine skews every row alike; the load average says how much there was.
-    const loadBefore = loadavg().map((l) => l.toFixed(1)).join(' / ');
+    const loadBefore = loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ');
     // Warm-up (JIT, pools, consent cache), not reported.
     await load('warm-up', seeded.serviceUrl, getSession, meters, 2);
     await load('warm-up', seeded.serviceUrl, join, meters, 2);
@@ -185,7 +191,9 @@ async function main(): Promise<void> {
       await load('bare Express POST /bare/sessions/:id/join (static JSON)', seeded.bareUrl, bareJoin, meters),
       await load('service POST /sessions/:id/join (patient)', seeded.serviceUrl, join, meters),
     ];
-    const loadAfter = loadavg().map((l) => l.toFixed(1)).join(' / ');
+    const loadAfter = loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ');
     const command = 'pnpm --filter @vc/bench exec tsx service/run.ts';
     const body = [
       `Command: \`${command}\` (env: BENCH_SECONDS=${SECONDS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_SESSIONS=${seeded.sessions.length}).`,

@@ -48,9 +48,20 @@ async function main(): Promise<void> {
   const kmsDir = await mkdtemp(join(tmpdir(), 'vc-bench-kms-'));
   const jitsi = await startJitsiStandIn();
   const secret = randomBytes(32).toString('hex');
-  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: dbUrl.toString(), VC_KMS: `local:${join(kmsDir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'warn', VC_DATABASE_POOL_MAX: poolMax, VC_OUTBOUND_ALLOW: '127.0.0.1/32', VC_OUTBOUND_ALLOW_HTTP: 'true',
+  const config = loadConfig({
+    PORT: '0',
+    VC_LISTEN_HOST: '127.0.0.1',
+    VC_DATABASE_URL: dbUrl.toString(),
+    VC_KMS: `local:${join(kmsDir, 'kms.json')}`,
+    VC_AUTH_HS256_SECRET: secret,
+    VC_LOG_LEVEL: 'warn',
+    VC_DATABASE_POOL_MAX: poolMax,
+    VC_OUTBOUND_ALLOW: '127.0.0.1/32',
+    VC_OUTBOUND_ALLOW_HTTP: 'true',
     // The limiter runs (its cost is measured) but never answers 429 at bench rates.
-    VC_RATE_LIMIT_TENANT_PER_MIN: '100000000', VC_RATE_LIMIT_CALLER_PER_MIN: '100000000' });
+    VC_RATE_LIMIT_TENANT_PER_MIN: '100000000',
+    VC_RATE_LIMIT_CALLER_PER_MIN: '100000000',
+  });
   const service = await startService(
     config,
     {
@@ -67,14 +78,27 @@ async function main(): Promise<void> {
   );
 
   const token = (sub: string, roles: string[]) =>
-    new SignJWT({ tenant: 'bench', roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    new SignJWT({ tenant: 'bench', roles })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
   const practitionerToken = await token('Practitioner/bench', ['vc:practitioner']);
   const call = async (method: string, path: string, bearer: string, body?: unknown) => {
-    const res = await fetch(`${service.url}${API}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${service.url}${API}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (res.status >= 300) throw new Error(`seeding ${method} ${path} failed with ${res.status}`);
     return (await res.json()) as Record<string, unknown>;
   };
-  await call('PUT', '/config', await token('Practitioner/admin', ['vc:admin']), { jitsiServerUrl: jitsi.url, jitsiAppId: 'bench-app', jitsiAppSecret: randomBytes(24).toString('hex') });
+  await call('PUT', '/config', await token('Practitioner/admin', ['vc:admin']), {
+    jitsiServerUrl: jitsi.url,
+    jitsiAppId: 'bench-app',
+    jitsiAppSecret: randomBytes(24).toString('hex'),
+  });
   const consents = createAccessPolicyClient({ baseUrl: accessPolicyUrl });
   const sessions: Array<{ id: string; patientToken: string }> = [];
   for (let i = 0; i < SESSIONS; i += 1) {
@@ -83,7 +107,12 @@ async function main(): Promise<void> {
     const id = String(created.id);
     // The practitioner starts it, so the measured patient joins are the steady state of a running session.
     await call('POST', `/sessions/${id}/join`, practitionerToken, {});
-    await consents.upsertConsent('bench', { identifier: { system: 'urn:bench', value: randomUUID() }, patientRef, status: 'active', periodStart: '2020-01-01T00:00:00Z' });
+    await consents.upsertConsent('bench', {
+      identifier: { system: 'urn:bench', value: randomUUID() },
+      patientRef,
+      status: 'active',
+      periodStart: '2020-01-01T00:00:00Z',
+    });
     sessions.push({ id, patientToken: await token(patientRef, ['vc:patient']) });
   }
 

@@ -22,7 +22,14 @@ export interface LiveSessionDeps {
 
 /** A patient of `tenant` whose consent, migrated in S3, permits telehealth now; access-policy decides. */
 async function consentingPatient(deps: LiveSessionDeps, tenant: string, now: Date): Promise<string> {
-  const refs = [...new Set(deps.consents(tenant).filter((c) => c.status === 'active').map((c) => c.patient.reference))].sort();
+  const refs = [
+    ...new Set(
+      deps
+        .consents(tenant)
+        .filter((c) => c.status === 'active')
+        .map((c) => c.patient.reference),
+    ),
+  ].sort();
   for (const ref of refs) {
     if ((await deps.accessPolicy.decideTelehealth(tenant, ref, now)).permitted) return ref;
   }
@@ -66,7 +73,11 @@ export async function walkLiveSession(deps: LiveSessionDeps, tenant: string): Pr
 
   // The consent gate: the same join by a patient with no telehealth consent on file is refused.
   const unconsenting = { sub: 'Patient/demo-no-consent', tenant, roles: ['vc:patient'] };
-  const other = await api.call('POST', '/sessions', { as: practitioner, body: { patientRef: unconsenting.sub, scheduledStart: start.toISOString() }, expect: 201 });
+  const other = await api.call('POST', '/sessions', {
+    as: practitioner,
+    body: { patientRef: unconsenting.sub, scheduledStart: start.toISOString() },
+    expect: 201,
+  });
   const refused = await api.call('POST', `/sessions/${String(other.body.id)}/join`, { as: unconsenting, body: {}, expect: 403 });
   await api.call('POST', `/sessions/${String(other.body.id)}/cancel`, { as: practitioner, body: { reason: 'demo: no consent' }, expect: 200 });
   steps.push(`POST /sessions/:id/join as a patient without consent → 403 ${String(refused.body.type).split('/').pop()} (that session is then cancelled)`);

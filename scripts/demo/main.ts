@@ -46,16 +46,28 @@ async function main(): Promise<number> {
   const { root } = settings;
   const facts = await readFixtureFacts(settings.exportDir);
   const layout = dataLayout(fromRoot(root, settings.dataDir));
-  say(`virtual-care demo: ${facts.tenants.length} tenants from ${fromRoot(root, settings.exportDir)} (as of ${facts.asOf}); data in ${layout.dir} (cleared first)`);
+  say(
+    `virtual-care demo: ${facts.tenants.length} tenants from ${fromRoot(root, settings.exportDir)} (as of ${facts.asOf}); data in ${layout.dir} (cleared first)`,
+  );
   await resetDataDir(dataLayout(settings.dataDir));
   const standIns = await startStandIns(facts.tenants);
-  say(`stand-ins on 127.0.0.1: FHIR R4 ${standIns.fhir.url}, access-policy ${standIns.accessPolicy.url}, Kong Admin ${standIns.kong.url}, licensing ${standIns.licensing.url}, Jitsi ×${standIns.jitsi.size}`);
+  say(
+    `stand-ins on 127.0.0.1: FHIR R4 ${standIns.fhir.url}, access-policy ${standIns.accessPolicy.url}, Kong Admin ${standIns.kong.url}, licensing ${standIns.licensing.url}, Jitsi ×${standIns.jitsi.size}`,
+  );
   try {
     // The EHR already holds the Encounters legacy made; validation looks every legacy encounterRef up there.
     const legacy = createCsvSource(settings.exportDir);
     const held = await seedLegacyEncounters(standIns.fhir.url, legacy, facts.tenants).finally(() => legacy.close());
     say(`FHIR stand-in holds the ${held} Encounters legacy created, as the EHR does`);
-    const ctx: DemoContext = { root, layout, facts, standIns, migrator: migratorRunner(root, layout.logs), env: demoEnvironments(settings, layout, facts, standIns), hs256Secret: newHs256Secret() };
+    const ctx: DemoContext = {
+      root,
+      layout,
+      facts,
+      standIns,
+      migrator: migratorRunner(root, layout.logs),
+      env: demoEnvironments(settings, layout, facts, standIns),
+      hs256Secret: newHs256Secret(),
+    };
     const migration = await runMigration(ctx);
     const live = await liveSession(ctx);
     const evidence = await writeEvidence(ctx);
@@ -66,7 +78,15 @@ async function main(): Promise<number> {
         brokenTenants: facts.brokenTenants,
         ...migration,
         live,
-        paths: { root, dataDir: settings.dataDir, reports: at(layout.reports), logs: at(layout.logs), kongFile: at(layout.kongFile), parallelRun: at(migration.parallelRunDir), evidence: at(evidence) },
+        paths: {
+          root,
+          dataDir: settings.dataDir,
+          reports: at(layout.reports),
+          logs: at(layout.logs),
+          kongFile: at(layout.kongFile),
+          parallelRun: at(migration.parallelRunDir),
+          evidence: at(evidence),
+        },
         elapsedMs: Date.now() - started,
       }),
     );

@@ -26,7 +26,12 @@ export interface MigrationResults {
 const S2_NO_MIRRORED_TRAFFIC = ['--min-parallel-pairs', '0'] as const;
 
 /** A phase for every tenant; only the tenants broken on purpose may fail it (exit 1, state kept). */
-async function allTenants(ctx: DemoContext, env: Readonly<Record<string, string>>, label: string, args: readonly string[]): Promise<PhaseSummary & { logFile: string }> {
+async function allTenants(
+  ctx: DemoContext,
+  env: Readonly<Record<string, string>>,
+  label: string,
+  args: readonly string[],
+): Promise<PhaseSummary & { logFile: string }> {
   const run = await runStep(ctx.migrator, env, ctx.root, label, args, [EXIT.done, EXIT.stepFailed]);
   let summary: PhaseSummary;
   try {
@@ -56,7 +61,13 @@ export async function writeEvidence(ctx: DemoContext): Promise<string> {
   const tenant = ctx.facts.tenants.find((t) => !ctx.facts.brokenTenants.includes(t));
   if (!tenant) throw new DemoFailure('the fixture export has no healthy tenant to write the evidence pack of');
   const dir = join(ctx.layout.evidence, tenant);
-  await runStep(ctx.migrator, ctx.env.live, ctx.root, `evidence: ${tenant}'s auditor pack (reports, run ledger, fingerprints, tallies, KMS keys, Kong snapshots, MANIFEST, HTML), signed`, ['evidence', '--tenant', tenant, '--out', dir, '--sign', '--as-of', ctx.facts.asOf]);
+  await runStep(
+    ctx.migrator,
+    ctx.env.live,
+    ctx.root,
+    `evidence: ${tenant}'s auditor pack (reports, run ledger, fingerprints, tallies, KMS keys, Kong snapshots, MANIFEST, HTML), signed`,
+    ['evidence', '--tenant', tenant, '--out', dir, '--sign', '--as-of', ctx.facts.asOf],
+  );
   await runStep(ctx.migrator, ctx.env.live, ctx.root, 'evidence verify: every file against MANIFEST.json, and the signature', ['evidence', 'verify', dir]);
   say(`  evidence pack of ${tenant}: ${resolve(ctx.root, dir)}/report.html (archive ${resolve(ctx.root, dir)}.tar.gz)`);
   return dir;
@@ -82,15 +93,26 @@ async function overriddenGates(logFile: string): Promise<Map<string, Set<string>
  */
 async function cutOver(ctx: DemoContext, flags: readonly string[]): Promise<PhaseSummary> {
   const { migrator, env, root, layout, facts } = ctx;
-  await runStep(migrator, env.shadow, root, "validate before S4 (its gate): the plan's §5 checklist", ['validate', '--all-tenants', '--out', join(layout.reports, 'before-s4'), '--as-of', facts.asOf], [EXIT.done, EXIT.validationFailed]);
-  const label = 'S4: delta sync since S1, Kong cutover (snapshot first), record it — past the gates of the tenant broken on purpose, the reason recorded in the run ledger';
+  await runStep(
+    migrator,
+    env.shadow,
+    root,
+    "validate before S4 (its gate): the plan's §5 checklist",
+    ['validate', '--all-tenants', '--out', join(layout.reports, 'before-s4'), '--as-of', facts.asOf],
+    [EXIT.done, EXIT.validationFailed],
+  );
+  const label =
+    'S4: delta sync since S1, Kong cutover (snapshot first), record it — past the gates of the tenant broken on purpose, the reason recorded in the run ledger';
   const summary = await allTenants(ctx, env.live, label, ['phase', 's4', '--all-tenants', ...flags, '--force', '--reason', DEMO_FORCE_REASON]);
   const gates = await overriddenGates(summary.logFile);
   const tenants = [...gates.keys()];
   if (tenants.length === 0 || tenants.some((t) => !facts.brokenTenants.includes(t))) {
     throw new DemoFailure(`S4 went past gates, but not only those of the tenants broken on purpose: ${tenants.join(', ') || 'none'}`);
   }
-  for (const [tenant, ids] of gates) say(`  expected: ${tenant}'s gates overridden (${[...ids].join(', ')}): its traffic moves with the gateway-wide Kong cutover; without --force this run is refused (exit 2)`);
+  for (const [tenant, ids] of gates)
+    say(
+      `  expected: ${tenant}'s gates overridden (${[...ids].join(', ')}): its traffic moves with the gateway-wide Kong cutover; without --force this run is refused (exit 2)`,
+    );
   return summary;
 }
 
@@ -104,18 +126,40 @@ export async function runMigration(ctx: DemoContext): Promise<MigrationResults> 
   const parallelRunDir = join(layout.reports, 'parallel-run');
 
   await runStep(migrator, env.shadow, root, 'S0: create the database, apply migrations, check shadow mode', ['phase', 's0', '--json']);
-  const s1Run = await runStep(migrator, env.shadow, root, 'S1: sessions, video backends, tenant configs (KMS re-encryption), participants, statuses', ['phase', 's1', '--all-tenants', ...flags]);
+  const s1Run = await runStep(migrator, env.shadow, root, 'S1: sessions, video backends, tenant configs (KMS re-encryption), participants, statuses', [
+    'phase',
+    's1',
+    '--all-tenants',
+    ...flags,
+  ]);
   const s1 = asPhaseSummary(s1Run.json, s1Run.command);
   await configureTenants(ctx);
-  await allTenants(ctx, env.shadow, 'S2: Jitsi JWT test-connection, parallel-run comparison (migrated copies only: the demo mirrors no traffic), Encounter backfill, billing/audit checks', ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...S2_NO_MIRRORED_TRAFFIC, ...flags]);
-  const s3 = await allTenants(ctx, env.shadow, 'S3: export consents, import into access-policy, verify decisions agree', ['phase', 's3', '--all-tenants', ...flags]);
+  await allTenants(
+    ctx,
+    env.shadow,
+    'S2: Jitsi JWT test-connection, parallel-run comparison (migrated copies only: the demo mirrors no traffic), Encounter backfill, billing/audit checks',
+    ['phase', 's2', '--all-tenants', '--window', '14d', '--report-dir', parallelRunDir, ...S2_NO_MIRRORED_TRAFFIC, ...flags],
+  );
+  const s3 = await allTenants(ctx, env.shadow, 'S3: export consents, import into access-policy, verify decisions agree', [
+    'phase',
+    's3',
+    '--all-tenants',
+    ...flags,
+  ]);
   const s4 = await cutOver(ctx, flags);
   // The FHIR stand-in starts empty each run: everything it holds now, the migrator created.
   const encountersBackfilled = await ctx.standIns.fhir.encounterCount();
   await writeFile(resolve(root, layout.kongFile), `${JSON.stringify(ctx.standIns.kong.current(), null, 2)}\n`);
 
   // The verdicts come from the report file an operator (or CI) reads, not from the console.
-  await runStep(migrator, env.live, root, "validate: the plan's §5 checklist, JSON + JUnit + Markdown reports", ['validate', '--all-tenants', '--out', layout.reports, '--as-of', facts.asOf], [EXIT.done, EXIT.validationFailed]);
+  await runStep(
+    migrator,
+    env.live,
+    root,
+    "validate: the plan's §5 checklist, JSON + JUnit + Markdown reports",
+    ['validate', '--all-tenants', '--out', layout.reports, '--as-of', facts.asOf],
+    [EXIT.done, EXIT.validationFailed],
+  );
   const reportFile = resolve(root, layout.reports, 'validation.json');
   const report = asValidationSummary(JSON.parse(await readFile(reportFile, 'utf8')) as Record<string, unknown>, reportFile);
   return { s1, s3, s4, verdicts: judgeValidation(report, facts.tenants, facts.brokenTenants), parallelRunDir, encountersBackfilled };

@@ -14,7 +14,14 @@ export interface DemoService {
  */
 export async function startDemoService(env: Readonly<Record<string, string>>, logDir: string, name: string): Promise<DemoService> {
   // The demo's Jitsi stand-in is plain http on loopback: test-connection may reach it only because this says so.
-  const config = loadConfig({ ...env, PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_LOG_LEVEL: 'info', VC_OUTBOUND_ALLOW: '127.0.0.1/32', VC_OUTBOUND_ALLOW_HTTP: 'true' });
+  const config = loadConfig({
+    ...env,
+    PORT: '0',
+    VC_LISTEN_HOST: '127.0.0.1',
+    VC_LOG_LEVEL: 'info',
+    VC_OUTBOUND_ALLOW: '127.0.0.1/32',
+    VC_OUTBOUND_ALLOW_HTTP: 'true',
+  });
   const log = createWriteStream(join(logDir, `service-${name}.log`), { flags: 'a' });
   let service: RunningService;
   try {

@@ -16,7 +16,14 @@ export class DemoFailure extends Error {
  * Runs one migrator command, prints it as typed, and fails the demo unless its exit code is one of
  * `allowed`. An unexpected failure prints the end of its log (which names tenant, step and cause).
  */
-export async function runStep(migrator: MigratorRunner, env: Readonly<Record<string, string>>, root: string, label: string, args: readonly string[], allowed: readonly number[] = [EXIT.done]): Promise<MigratorRun> {
+export async function runStep(
+  migrator: MigratorRunner,
+  env: Readonly<Record<string, string>>,
+  root: string,
+  label: string,
+  args: readonly string[],
+  allowed: readonly number[] = [EXIT.done],
+): Promise<MigratorRun> {
   const started = Date.now();
   say(`\n▸ ${label}\n  $ ${displayCommand(args)}`);
   const run = await migrator.run(args, env);

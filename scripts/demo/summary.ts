@@ -20,13 +20,30 @@ export interface DemoResults {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => `  ${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}`);
+  return rows.map(
+    (r) =>
+      `  ${r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}`,
+  );
 }
 
 const count = (n: number | undefined) => (n === undefined ? '-' : String(n));
 
 function movedRows(r: DemoResults): string[][] {
-  const header = ['tenant', 'sessions', 'rejected', 'deferred', 'then synced (S4)', 'participants', 'events rejected', 'config', 'consents', 'consents rejected'];
+  const header = [
+    'tenant',
+    'sessions',
+    'rejected',
+    'deferred',
+    'then synced (S4)',
+    'participants',
+    'events rejected',
+    'config',
+    'consents',
+    'consents rejected',
+  ];
   const rows = r.tenants.map((tenant) => {
     const sessions = stepOf(r.s1, tenant, '1.1');
     const participants = stepOf(r.s1, tenant, '1.4');
@@ -51,13 +68,16 @@ function movedRows(r: DemoResults): string[][] {
 }
 
 function reasonLine(label: string, counts: Readonly<Record<string, number>>): string {
-  const entries = Object.entries(counts).filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a.localeCompare(b));
   return `  ${label}: ${entries.length ? entries.map(([code, n]) => `${code} ${n}`).join(', ') : 'none'}`;
 }
 
 function verdictLine(v: TenantVerdict): string {
   const verdict = v.passed ? 'pass' : `FAIL (${v.failingChecks.join(', ')})`;
-  if (v.asExpected) return `  ${v.tenant.padEnd(10)} ${verdict}${v.brokenOnPurpose ? ' — expected: this fixture tenant is broken on purpose (corrupt legacy credentials, see fixtures/legacy/csv/README.md)' : ''}`;
+  if (v.asExpected)
+    return `  ${v.tenant.padEnd(10)} ${verdict}${v.brokenOnPurpose ? ' — expected: this fixture tenant is broken on purpose (corrupt legacy credentials, see fixtures/legacy/csv/README.md)' : ''}`;
   return `  ${v.tenant.padEnd(10)} ${verdict} — NOT EXPECTED: ${v.brokenOnPurpose ? 'this tenant is broken on purpose and must fail' : 'a healthy tenant must pass every check'}`;
 }
 
@@ -81,7 +101,7 @@ export function renderSummary(r: DemoResults): string {
       ? []
       : [`  FHIR Encounters created for migrated ended sessions legacy left without one (S2 2.4, S4 4.1): ${r.encountersBackfilled}`]),
     '',
-    'Validation (the plan\'s §5 checklist, `migrator validate --all-tenants`):',
+    "Validation (the plan's §5 checklist, `migrator validate --all-tenants`):",
     ...r.verdicts.map(verdictLine),
     '',
     ...(r.live ? [`Live session (tenant ${r.live.tenant}, real HTTP against virtual-care-service):`, ...r.live.steps.map((s) => `  ${s}`), ''] : []),

@@ -36,7 +36,10 @@ async function waitForPort(port, what, child, timeoutMs = 30_000) {
     if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before listening`);
     const ok = await new Promise((resolve) => {
       const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -68,8 +71,23 @@ export async function startPostgres(workDir, { settings = [] } = {}) {
   const [cmd, args] = asPostgres([join(PG_BIN, 'initdb'), '-D', data, '-A', 'trust', '-N', '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8']);
   execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await freePort();
-  const opts = ['-p', port, '-k', sock, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
-    '-c', 'full_page_writes=off', '-c', 'max_connections=300', ...settings.flatMap((s) => ['-c', s])].join(' ');
+  const opts = [
+    '-p',
+    port,
+    '-k',
+    sock,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=300',
+    ...settings.flatMap((s) => ['-c', s]),
+  ].join(' ');
   const [c2, a2] = asPostgres([join(PG_BIN, 'pg_ctl'), '-D', data, '-l', join(sock, 'postgres.log'), '-o', opts, '-w', '-t', '60', 'start']);
   execFileSync(c2, a2, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stopped = false;
@@ -80,7 +98,11 @@ export async function startPostgres(workDir, { settings = [] } = {}) {
       if (stopped) return;
       stopped = true;
       const [c3, a3] = asPostgres([join(PG_BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
-      try { execFileSync(c3, a3, { stdio: 'ignore' }); } catch { /* already gone */ }
+      try {
+        execFileSync(c3, a3, { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
     },
   };
 }
@@ -92,14 +114,40 @@ export async function startMariadb(workDir) {
   const scratch = join(workDir, 'mariadb-tmp');
   mkdirSync(scratch, { recursive: true });
   const installer = which('mariadb-install-db') ?? 'mysql_install_db';
-  execFileSync(installer, ['--no-defaults', `--datadir=${data}`, `--user=${isRoot ? 'root' : process.env.USER ?? 'nobody'}`,
-    '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(
+    installer,
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--user=${isRoot ? 'root' : (process.env.USER ?? 'nobody')}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const port = await freePort();
   const server = which('mariadbd') ?? '/usr/sbin/mariadbd';
-  const child = spawn(server, ['--no-defaults', ...(isRoot ? ['--user=root'] : []), `--datadir=${data}`, `--port=${port}`,
-    `--socket=${join(workDir, 'mariadb.sock')}`, `--tmpdir=${scratch}`, '--bind-address=127.0.0.1', '--skip-log-bin', '--innodb-flush-log-at-trx-commit=0',
-    '--innodb-doublewrite=0', '--innodb-buffer-pool-size=512M', '--max-connections=300', '--character-set-server=utf8mb4',
-    '--collation-server=utf8mb4_unicode_ci', `--log-error=${join(workDir, 'mariadb.err')}`], { stdio: 'ignore', detached: false });
+  const child = spawn(
+    server,
+    [
+      '--no-defaults',
+      ...(isRoot ? ['--user=root'] : []),
+      `--datadir=${data}`,
+      `--port=${port}`,
+      `--socket=${join(workDir, 'mariadb.sock')}`,
+      `--tmpdir=${scratch}`,
+      '--bind-address=127.0.0.1',
+      '--skip-log-bin',
+      '--innodb-flush-log-at-trx-commit=0',
+      '--innodb-doublewrite=0',
+      '--innodb-buffer-pool-size=512M',
+      '--max-connections=300',
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_unicode_ci',
+      `--log-error=${join(workDir, 'mariadb.err')}`,
+    ],
+    { stdio: 'ignore', detached: false },
+  );
   await waitForPort(port, 'mariadbd', child, 60_000);
   return {
     url: `mysql://root@127.0.0.1:${port}`,

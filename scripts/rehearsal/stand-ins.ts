@@ -10,7 +10,10 @@ const DEFAULT_TENANTS = ['acme', 'globex', 'initech', 'umbrella'];
 function tenantsFrom(argv: readonly string[]): string[] {
   const at = argv.indexOf('--tenants');
   if (at < 0) return DEFAULT_TENANTS;
-  const list = (argv[at + 1] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const list = (argv[at + 1] ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new Error('--tenants expects a comma-separated list of tenant ids, e.g. --tenants acme,globex');
   return list;
 }
@@ -20,7 +23,9 @@ const shellWord = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write('Usage: pnpm stand-ins [--tenants acme,globex]\n\nStarts loopback stand-ins of FHIR, access-policy, Kong, licensing, AWS KMS and one Jitsi per tenant,\nprints the VC_* lines to export, and serves until Ctrl-C (see runbooks/rehearsal.md).\n');
+    process.stdout.write(
+      'Usage: pnpm stand-ins [--tenants acme,globex]\n\nStarts loopback stand-ins of FHIR, access-policy, Kong, licensing, AWS KMS and one Jitsi per tenant,\nprints the VC_* lines to export, and serves until Ctrl-C (see runbooks/rehearsal.md).\n',
+    );
     return;
   }
   const tenants = tenantsFrom(process.argv.slice(2));
@@ -37,7 +42,10 @@ async function main(): Promise<void> {
     VC_OUTBOUND_ALLOW: '127.0.0.0/8',
     VC_OUTBOUND_ALLOW_HTTP: 'true',
   };
-  const lines = ['# virtual-care rehearsal stand-ins (in memory: they forget everything when stopped)', ...Object.entries(env).map(([k, v]) => `export ${k}=${shellWord(v)}`)];
+  const lines = [
+    '# virtual-care rehearsal stand-ins (in memory: they forget everything when stopped)',
+    ...Object.entries(env).map(([k, v]) => `export ${k}=${shellWord(v)}`),
+  ];
   for (const [tenant, jitsi] of systems.jitsi) lines.push(`# Jitsi of ${tenant} (PUT /config jitsiServerUrl before S2): ${jitsi.url}`);
   lines.push('# ready; Ctrl-C stops them');
   process.stdout.write(`${lines.join('\n')}\n`);

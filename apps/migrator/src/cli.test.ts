@@ -61,13 +61,36 @@ const examples = [...new Map(tree.flatMap(({ command }) => examplesOf(helpOf(com
 
 describe('migrator --help', () => {
   it('covers every command', () => {
-    expect(tree.map(({ path }) => path.join(' '))).toEqual(['', 'preflight', 'phase', 'status', 'rejects', 'validate', 'rollback', 'tenant', 'tenant onboard', 'tenant forget', 'ledger', 'ledger verify', 'ledger show', 'evidence', 'evidence verify', 'enqueue', 'worker', 'plan', 'plan status']);
+    expect(tree.map(({ path }) => path.join(' '))).toEqual([
+      '',
+      'preflight',
+      'phase',
+      'status',
+      'rejects',
+      'validate',
+      'rollback',
+      'tenant',
+      'tenant onboard',
+      'tenant forget',
+      'ledger',
+      'ledger verify',
+      'ledger show',
+      'evidence',
+      'evidence verify',
+      'enqueue',
+      'worker',
+      'plan',
+      'plan status',
+    ]);
   });
 
-  it.each(tree.map(({ path, command }) => [`migrator ${path.join(' ')}`.trim(), path, command] as const))('%s --help shows examples of itself', (_name, path, command) => {
-    const own = examplesOf(helpOf(command)).filter((words) => words.slice(0, path.length + 2).join(' ') === ['pnpm', 'migrator', ...path].join(' '));
-    expect(own.length).toBeGreaterThan(0);
-  });
+  it.each(tree.map(({ path, command }) => [`migrator ${path.join(' ')}`.trim(), path, command] as const))(
+    '%s --help shows examples of itself',
+    (_name, path, command) => {
+      const own = examplesOf(helpOf(command)).filter((words) => words.slice(0, path.length + 2).join(' ') === ['pnpm', 'migrator', ...path].join(' '));
+      expect(own.length).toBeGreaterThan(0);
+    },
+  );
 
   it.each(examples.filter((words) => !words.some((w) => /^<.*>$/.test(w) || w === '--help')).map((words) => [words.join(' '), words] as const))(
     'the example `%s` is a valid command line',

@@ -45,7 +45,9 @@ describe('migrator config', () => {
     it('an unset one fails with exit 2 naming the variable, its form and what needs it', () => {
       const error = failure({}, [accessPolicy]);
       expect(error.exitCode).toBe(2);
-      expect(error.message).toBe(`missing configuration:\n  VC_ACCESS_POLICY_URL (expected ${SETTING_FORMS.VC_ACCESS_POLICY_URL}) is not set: needed by phase s3 (steps 3.2 and 3.3)`);
+      expect(error.message).toBe(
+        `missing configuration:\n  VC_ACCESS_POLICY_URL (expected ${SETTING_FORMS.VC_ACCESS_POLICY_URL}) is not set: needed by phase s3 (steps 3.2 and 3.3)`,
+      );
     });
 
     it('a one-of group names every variable that would do, and any one of them satisfies it', () => {
@@ -53,12 +55,19 @@ describe('migrator config', () => {
         `VC_LEGACY_DATABASE_URL (expected ${SETTING_FORMS.VC_LEGACY_DATABASE_URL}) or VC_LEGACY_EXPORT_DIR (expected ${SETTING_FORMS.VC_LEGACY_EXPORT_DIR}) is not set`,
       );
       expect(loadConfig({ VC_LEGACY_EXPORT_DIR: 'fixtures/legacy/csv' }, [legacy]).VC_LEGACY_EXPORT_DIR).toBe('fixtures/legacy/csv');
-      expect(loadConfig({ VC_LEGACY_DATABASE_URL: 'mysql://u:p@db:3306/digital_communication' }, [legacy]).VC_LEGACY_DATABASE_URL).toBe('mysql://u:p@db:3306/digital_communication');
+      expect(loadConfig({ VC_LEGACY_DATABASE_URL: 'mysql://u:p@db:3306/digital_communication' }, [legacy]).VC_LEGACY_DATABASE_URL).toBe(
+        'mysql://u:p@db:3306/digital_communication',
+      );
     });
 
     it('every unmet requirement is listed, an empty variable counting as unset', () => {
       const error = failure({ VC_ACCESS_POLICY_URL: '', VC_LEGACY_EXPORT_DIR: '' }, [legacy, accessPolicy]);
-      expect(error.message.split('\n').slice(1).map((line) => line.trim().split(' ')[0])).toEqual(['VC_LEGACY_DATABASE_URL', 'VC_ACCESS_POLICY_URL']);
+      expect(
+        error.message
+          .split('\n')
+          .slice(1)
+          .map((line) => line.trim().split(' ')[0]),
+      ).toEqual(['VC_LEGACY_DATABASE_URL', 'VC_ACCESS_POLICY_URL']);
     });
 
     it('a malformed variable and a missing one are reported together, never with the value', () => {

@@ -1,4 +1,12 @@
-import { AWS_KMS_SETTINGS, fields, presentSettings, describeIssues, refineAwsSettings, SETTING_FORMS as SHARED_FORMS, type SettingName as SharedSettingName } from '@vc/config';
+import {
+  AWS_KMS_SETTINGS,
+  fields,
+  presentSettings,
+  describeIssues,
+  refineAwsSettings,
+  SETTING_FORMS as SHARED_FORMS,
+  type SettingName as SharedSettingName,
+} from '@vc/config';
 import { z } from 'zod';
 import { ExitError } from './exit-error';
 

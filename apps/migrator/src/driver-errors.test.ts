@@ -52,7 +52,10 @@ describe('an unreachable server is named by its variable and host:port, exit 2, 
     {
       variable: 'VC_KMS_ENDPOINT',
       url: (port: number) => `http://127.0.0.1:${port}`,
-      attempt: async (url: string) => (await createKms('aws:alias/vc-test', { aws: { endpoint: url, region: 'us-east-1', credentials: 'stand-in' } })).encrypt(new Uint8Array([1]), { tenantId: 't' }),
+      attempt: async (url: string) =>
+        (await createKms('aws:alias/vc-test', { aws: { endpoint: url, region: 'us-east-1', credentials: 'stand-in' } })).encrypt(new Uint8Array([1]), {
+          tenantId: 't',
+        }),
     },
   ] as const;
 
@@ -72,7 +75,9 @@ describe('an unreachable server is named by its variable and host:port, exit 2, 
     const port = await closedPort();
     const url = `mysql://u:hunter2@127.0.0.1:${port}/x`;
     const error = await thrownBy(() => mysql.createConnection(url));
-    expect(unreachableError(error, { VC_LEGACY_DATABASE_URL: url, VC_PORTAL_DATABASE_URL: url })?.message).toMatch(/^cannot reach VC_LEGACY_DATABASE_URL or VC_PORTAL_DATABASE_URL at 127\.0\.0\.1:\d+ /);
+    expect(unreachableError(error, { VC_LEGACY_DATABASE_URL: url, VC_PORTAL_DATABASE_URL: url })?.message).toMatch(
+      /^cannot reach VC_LEGACY_DATABASE_URL or VC_PORTAL_DATABASE_URL at 127\.0\.0\.1:\d+ /,
+    );
   });
 
   it('an error that is not about reaching a server is left alone', () => {
@@ -90,7 +95,10 @@ describe('a target without the migration schema says that S0 has not run', () =>
     const error = new Error('Failed query', { cause: Object.assign(new Error(message), { code: '42P01' }) });
     const result = notBootstrappedError(error);
     if (!explained) return expect(result).toBeUndefined();
-    expect([exitCodeOf(result), result?.message]).toEqual([2, 'the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again']);
+    expect([exitCodeOf(result), result?.message]).toEqual([
+      2,
+      'the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again',
+    ]);
   });
 });
 

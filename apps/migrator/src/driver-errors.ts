@@ -9,10 +9,29 @@ import { UsageError } from './engine/errors';
  */
 
 /** The variables that name a server, with the port their scheme implies when none is given. */
-const ADDRESS_VARIABLES = ['VC_DATABASE_URL', 'VC_LEGACY_DATABASE_URL', 'VC_PORTAL_DATABASE_URL', 'VC_NATS_URL', 'VC_KMS_ENDPOINT', 'VC_FHIR_BASE_URL', 'VC_ACCESS_POLICY_URL', 'VC_KONG_ADMIN_URL', 'VC_LICENSING_URL'] as const;
+const ADDRESS_VARIABLES = [
+  'VC_DATABASE_URL',
+  'VC_LEGACY_DATABASE_URL',
+  'VC_PORTAL_DATABASE_URL',
+  'VC_NATS_URL',
+  'VC_KMS_ENDPOINT',
+  'VC_FHIR_BASE_URL',
+  'VC_ACCESS_POLICY_URL',
+  'VC_KONG_ADMIN_URL',
+  'VC_LICENSING_URL',
+] as const;
 export type AddressVariable = (typeof ADDRESS_VARIABLES)[number];
 
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'postgres:': '5432', 'postgresql:': '5432', 'mysql:': '3306', 'mariadb:': '3306', 'nats:': '4222', 'tls:': '4222', 'http:': '80', 'https:': '443' };
+const DEFAULT_PORTS: Readonly<Record<string, string>> = {
+  'postgres:': '5432',
+  'postgresql:': '5432',
+  'mysql:': '3306',
+  'mariadb:': '3306',
+  'nats:': '4222',
+  'tls:': '4222',
+  'http:': '80',
+  'https:': '443',
+};
 
 /** Connect-time failures: the server is not there (or not at that name), as opposed to a dropped connection. */
 const UNREACHABLE_CODES: Readonly<Record<string, string>> = {
@@ -83,9 +102,9 @@ export function unreachableError(error: unknown, env: Readonly<Record<string, st
       : code === 'CONNECTION_REFUSED'
         ? ['VC_NATS_URL']
         : ADDRESS_VARIABLES.filter((name) => {
-          const at = endpointOf(name, env[name]);
-          return at !== undefined && address !== undefined && sameHost(at.host, address) && (port === undefined || port === at.port);
-        });
+            const at = endpointOf(name, env[name]);
+            return at !== undefined && address !== undefined && sameHost(at.host, address) && (port === undefined || port === at.port);
+          });
     const configured = named.length > 0 ? endpointOf(named[0]!, env[named[0]!]) : undefined;
     const where = configured ? `${configured.host}:${configured.port}` : address ? `${address}${port ? `:${port}` : ''}` : 'its address';
     const what = named.length > 0 ? named.join(' or ') : 'a configured server';
@@ -99,7 +118,10 @@ export function notBootstrappedError(error: unknown): UsageError | undefined {
   if (pgErrorCode(error) !== PG_ERROR.undefinedTable) return undefined;
   const message = [...chain(error)].map((e) => String(e.message ?? '')).join(' ');
   if (!/vc_migration\.|relation "(virtual_sessions|tenant_virtual_care_configs|session_participants)"/.test(message)) return undefined;
-  return new UsageError('the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again', { cause: error });
+  return new UsageError(
+    'the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first, then this command again',
+    { cause: error },
+  );
 }
 
 /** An error bin.ts should print as a one-line configuration/environment fault (exit 2), if it is one. */

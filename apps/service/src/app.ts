@@ -44,7 +44,10 @@ export function createApp(deps: ServiceDeps): CreatedApp {
     ...deps,
     outbox: createOutboxWriter(deps.config.mode),
     verifier: createTokenVerifier(deps.config.auth),
-    metrics: createMetrics(() => countPending(deps.db), (path, method) => routeTable.match?.(path, method)),
+    metrics: createMetrics(
+      () => countPending(deps.db),
+      (path, method) => routeTable.match?.(path, method),
+    ),
     secrets: new AppSecretCache(deps.kms),
     tenantConfigs: new TenantConfigCache(),
   };
@@ -67,7 +70,17 @@ export function createApp(deps: ServiceDeps): CreatedApp {
 
   // The API first: its prefix check is one comparison, while the public router would match every API
   // request against each of its routes first. Their paths do not overlap, so the order changes nothing else.
-  app.use(API_BASE, rememberMount, requireJsonBody, jsonBody(BODY_LIMIT), requireBoundedBody, authenticate(context.verifier), rateLimit(deps.config.rateLimit), idempotency(context), routerOf(apiRoutes.routes));
+  app.use(
+    API_BASE,
+    rememberMount,
+    requireJsonBody,
+    jsonBody(BODY_LIMIT),
+    requireBoundedBody,
+    authenticate(context.verifier),
+    rateLimit(deps.config.rateLimit),
+    idempotency(context),
+    routerOf(apiRoutes.routes),
+  );
   app.use(routerOf(publicRoutes.routes), docsAssets());
 
   app.use(notFoundHandler);

@@ -6,7 +6,15 @@ const base = { VC_AUTH_HS256_SECRET: 'x'.repeat(32) };
 describe('loadConfig', () => {
   it('gives the embedded defaults and freezes the result', () => {
     const config = loadConfig(base);
-    expect(config).toMatchObject({ port: 8080, mode: 'live', databaseUrl: 'pglite:./.data/pg', kms: 'local:./.data/kms.json', natsUrl: undefined, natsStream: 'VIRTUAL_CARE', natsSubjectPrefix: '' });
+    expect(config).toMatchObject({
+      port: 8080,
+      mode: 'live',
+      databaseUrl: 'pglite:./.data/pg',
+      kms: 'local:./.data/kms.json',
+      natsUrl: undefined,
+      natsStream: 'VIRTUAL_CARE',
+      natsSubjectPrefix: '',
+    });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.auth)).toBe(true);
   });

@@ -1,4 +1,14 @@
-import { AWS_KMS_SETTINGS, addRuleIssue, awsKmsConnection, describeIssues, fields, presentSettings, refineAwsSettings, SETTINGS, type SettingName } from '@vc/config';
+import {
+  AWS_KMS_SETTINGS,
+  addRuleIssue,
+  awsKmsConnection,
+  describeIssues,
+  fields,
+  presentSettings,
+  refineAwsSettings,
+  SETTINGS,
+  type SettingName,
+} from '@vc/config';
 import { z } from 'zod';
 
 /**
@@ -65,7 +75,13 @@ const envSchema = z
     natsSubjectPrefix: e.VC_NATS_SUBJECT_PREFIX,
     fhirBaseUrl: e.VC_FHIR_BASE_URL,
     accessPolicyUrl: e.VC_ACCESS_POLICY_URL,
-    auth: Object.freeze({ jwksUrl: e.VC_AUTH_JWKS_URL, hs256Secret: e.VC_AUTH_HS256_SECRET, issuer: e.VC_AUTH_ISSUER, audience: e.VC_AUTH_AUDIENCE, maxTokenLifetimeSeconds: e.VC_AUTH_MAX_TOKEN_LIFETIME_S }),
+    auth: Object.freeze({
+      jwksUrl: e.VC_AUTH_JWKS_URL,
+      hs256Secret: e.VC_AUTH_HS256_SECRET,
+      issuer: e.VC_AUTH_ISSUER,
+      audience: e.VC_AUTH_AUDIENCE,
+      maxTokenLifetimeSeconds: e.VC_AUTH_MAX_TOKEN_LIFETIME_S,
+    }),
     /** An Idempotency-Key claim without a reply this old belongs to a dead process: a retry may take it over. */
     idempotencyClaimTimeoutMs: e.VC_IDEMPOTENCY_CLAIM_TIMEOUT_MS,
     /** Tests only: SIGKILL the process after a keyed create committed, before its reply is sent. */

@@ -12,7 +12,11 @@ const variables = SETTINGS_READ.filter((name) => !name.startsWith('AWS_'));
 describe('pnpm service --help', () => {
   it.each(['--help', '-h'])('%s prints the usage and every variable the service reads, exit 0, with no configuration at all', (flag) => {
     // No VC_* at all: without the flag, the service would refuse to start (no VC_AUTH_* is set).
-    const run = spawnSync(process.execPath, ['--import', 'tsx', BIN, flag], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', BIN, flag], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      encoding: 'utf8',
+    });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     expect(run.stdout).toMatch(/^Usage: pnpm service \[--help\]\n/);
     expect(variables.length).toBeGreaterThan(10);
@@ -20,7 +24,12 @@ describe('pnpm service --help', () => {
   });
 
   it('without the flag and without configuration, the service still refuses to start (exit 2)', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', BIN], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', BIN], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('VC_AUTH_JWKS_URL');
   });

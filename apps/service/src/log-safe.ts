@@ -26,7 +26,12 @@ export function safeError(error: unknown, depth = 0): SafeError {
   if (text(e.constraint)) out.constraint = text(e.constraint);
   if (text(e.table)) out.table = text(e.table);
   if (text(e.column)) out.column = text(e.column);
-  if (typeof e.stack === 'string') out.frames = e.stack.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 8).map((line) => line.trim());
+  if (typeof e.stack === 'string')
+    out.frames = e.stack
+      .split('\n')
+      .filter((line) => /^\s+at /.test(line))
+      .slice(0, 8)
+      .map((line) => line.trim());
   if (e.cause !== undefined && depth < MAX_CAUSES) out.cause = safeError(e.cause, depth + 1);
   return out;
 }

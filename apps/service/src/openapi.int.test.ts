@@ -19,7 +19,13 @@ import { admin, type Harness, patient, practitioner, recordConsent, startHarness
  * and schema. `VC_UPDATE_OPENAPI_TYPES=1` rewrites the committed types instead of comparing them.
  */
 type Json = Record<string, unknown>;
-type Doc = { paths: Record<string, Record<string, { operationId: string; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>; components: { schemas: Record<string, Json> } };
+type Doc = {
+  paths: Record<
+    string,
+    Record<string, { operationId: string; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>
+  >;
+  components: { schemas: Record<string, Json> };
+};
 
 const API = '/api/v1/virtual-care';
 const TYPES_FILE = fileURLToPath(new URL('./testing/openapi-types.ts', import.meta.url));
@@ -73,10 +79,15 @@ describe('the OpenAPI document', () => {
   it("passes Redocly's recommended ruleset with no error", async () => {
     const file = join(dir, 'openapi.json');
     await writeFile(file, JSON.stringify(doc));
-    const run = promisify(execFile)(REDOCLY, ['lint', file, '--extends=recommended', '--format=json'], { env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } });
+    const run = promisify(execFile)(REDOCLY, ['lint', file, '--extends=recommended', '--format=json'], {
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    });
     // Exit 1 means errors: keep the report either way and assert on it, so a failure lists the problems.
     const { stdout } = await run.catch((error: { stdout: string }) => error);
-    const report = JSON.parse(stdout) as { totals: { errors: number; warnings: number }; problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }> };
+    const report = JSON.parse(stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }>;
+    };
     expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
     expect(report.totals.errors).toBe(0);
     // The only warnings: public routes that have no 4xx to document (they answer 200, or 503 for readyz).
@@ -111,7 +122,9 @@ describe('the OpenAPI document', () => {
       expect(Object.keys(responses[429]!.headers ?? {}).sort(), `${operation.operationId} 429`).toEqual(['RateLimit', 'RateLimit-Policy', 'Retry-After']);
       for (const status of Object.keys(responses).filter((s) => s.startsWith('2'))) {
         expect(responses[status]!.headers?.RateLimit, `${operation.operationId} ${status}`).toEqual({ $ref: '#/components/headers/RateLimit' });
-        expect(responses[status]!.headers?.['RateLimit-Policy'], `${operation.operationId} ${status}`).toEqual({ $ref: '#/components/headers/RateLimit-Policy' });
+        expect(responses[status]!.headers?.['RateLimit-Policy'], `${operation.operationId} ${status}`).toEqual({
+          $ref: '#/components/headers/RateLimit-Policy',
+        });
       }
     }
     // Public routes skip the limiter: no rate-limit headers there.
@@ -169,10 +182,23 @@ describe('a generated client', () => {
     expect((await anonymous.GET('/readyz')).data).toMatchObject({ status: 'ready' });
 
     expect(checked).toEqual([
-      'putConfig 201', 'getConfig 200', 'putConfig 200', 'putConfig 412',
-      'createSession 201', 'joinSession 200', 'joinSession 200', 'endSession 200', 'cancelSession 409',
-      'createSession 201', 'cancelSession 200', 'listSessions 200',
-      'createSession 400', 'getSession 404', 'getConfig 403', 'listSessions 401', 'getReadiness 200',
+      'putConfig 201',
+      'getConfig 200',
+      'putConfig 200',
+      'putConfig 412',
+      'createSession 201',
+      'joinSession 200',
+      'joinSession 200',
+      'endSession 200',
+      'cancelSession 409',
+      'createSession 201',
+      'cancelSession 200',
+      'listSessions 200',
+      'createSession 400',
+      'getSession 404',
+      'getConfig 403',
+      'listSessions 401',
+      'getReadiness 200',
     ]);
   });
 });

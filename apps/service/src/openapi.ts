@@ -8,7 +8,9 @@ import { openApiPath, replySchemas, requestSchemas, type Route, type RouteGroup,
  * answers is listed, problems per status as RFC 9457 `application/problem+json`.
  */
 
-const fieldError = z.object({ field: z.string().describe('where: body.scheduledStart, query.limit, params.id, header.If-Match, body'), message: z.string() }).register(replySchemas, { id: 'FieldError' });
+const fieldError = z
+  .object({ field: z.string().describe('where: body.scheduledStart, query.limit, params.id, header.If-Match, body'), message: z.string() })
+  .register(replySchemas, { id: 'FieldError' });
 
 /** RFC 9457 §3: the members this service sends; extensions (`reason`, `action`) may follow. */
 export const problemSchema = z
@@ -18,7 +20,12 @@ export const problemSchema = z
     status: z.int().min(400).max(599).describe('the HTTP status code'),
     detail: z.string(),
     instance: z.string().optional().describe('the request path'),
-    errors: z.array(fieldError).optional().describe('each invalid field: always on validation-failed; also on other 4xx whose cause lies in one place (a path param that does not decode, an unreadable body, a refused Authorization header)'),
+    errors: z
+      .array(fieldError)
+      .optional()
+      .describe(
+        'each invalid field: always on validation-failed; also on other 4xx whose cause lies in one place (a path param that does not decode, an unreadable body, a refused Authorization header)',
+      ),
   })
   .register(replySchemas, { id: 'Problem', description: 'RFC 9457 problem details' });
 
@@ -42,7 +49,9 @@ const inline = (schema: z.ZodType): Json => {
 };
 
 function components(registry: typeof replySchemas, io: 'input' | 'output'): Record<string, Json> {
-  const { schemas } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as unknown as { schemas: Record<string, Json> };
+  const { schemas } = z.toJSONSchema(registry, { io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as unknown as {
+    schemas: Record<string, Json>;
+  };
   return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]));
 }
 
@@ -107,9 +116,16 @@ function parameters(route: Route, inApi: boolean): Json[] {
     out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, ...(description ? { description } : {}), schema: rest });
   }
   if (inApi && route.method === 'post') {
-    out.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'same key + same request replays the stored reply; another request → 422', schema: { type: 'string', maxLength: 200 } });
+    out.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'same key + same request replays the stored reply; another request → 422',
+      schema: { type: 'string', maxLength: 200 },
+    });
   }
-  for (const header of route.headers ?? []) out.push({ name: header.name, in: 'header', required: false, description: header.description, schema: header.schema });
+  for (const header of route.headers ?? [])
+    out.push({ name: header.name, in: 'header', required: false, description: header.description, schema: header.schema });
   return out;
 }
 
@@ -121,7 +137,11 @@ function operation(route: Route, inApi: boolean): Json {
     {
       description: reply.description,
       ...(reply.headers || limited ? { headers: { ...(limited ? LIMITED_REPLY_HEADERS : {}), ...reply.headers } } : {}),
-      ...(reply.schema ? { content: { 'application/json': { schema: ref(reply.schema) } } } : reply.type ? { content: { [reply.type]: { schema: { type: 'string' } } } } : {}),
+      ...(reply.schema
+        ? { content: { 'application/json': { schema: ref(reply.schema) } } }
+        : reply.type
+          ? { content: { [reply.type]: { schema: { type: 'string' } } } }
+          : {}),
     },
   ]);
   return {
@@ -160,7 +180,14 @@ export function buildOpenApi(groups: readonly RouteGroup[], apiMount: string): J
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'caller token: sub (FHIR ref), tenant, roles vc:admin|vc:practitioner|vc:patient' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'caller token: sub (FHIR ref), tenant, roles vc:admin|vc:practitioner|vc:patient',
+        },
+      },
       schemas: { ...components(requestSchemas, 'input'), ...components(replySchemas, 'output') },
       headers: RATE_LIMIT_HEADERS,
     },

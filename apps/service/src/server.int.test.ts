@@ -40,8 +40,16 @@ const accessPolicy: AccessPolicyClient = {
 };
 
 const call = async (method: string, path: string, roles: string[], sub: string, body?: unknown) => {
-  const token = await new SignJWT({ tenant: 'acme', roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
-  const res = await fetch(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const token = await new SignJWT({ tenant: 'acme', roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(secret));
+  const res = await fetch(`${service.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 const asPractitioner = (method: string, path: string, body?: unknown) => call(method, path, ['vc:practitioner'], 'Practitioner/1', body);
@@ -50,10 +58,25 @@ const asAdmin = (method: string, path: string, body?: unknown) => call(method, p
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vc-svc-pglite-'));
   [fhir, jitsi] = await Promise.all([startFhirStandIn(), startJitsiStandIn()]);
-  const config = loadConfig({ PORT: '0', VC_LISTEN_HOST: '127.0.0.1', VC_DATABASE_URL: 'pglite:memory', VC_KMS: `local:${join(dir, 'kms.json')}`, VC_AUTH_HS256_SECRET: secret, VC_LOG_LEVEL: 'silent', VC_OUTBOUND_ALLOW: '127.0.0.1/32', VC_OUTBOUND_ALLOW_HTTP: 'true' });
+  const config = loadConfig({
+    PORT: '0',
+    VC_LISTEN_HOST: '127.0.0.1',
+    VC_DATABASE_URL: 'pglite:memory',
+    VC_KMS: `local:${join(dir, 'kms.json')}`,
+    VC_AUTH_HS256_SECRET: secret,
+    VC_LOG_LEVEL: 'silent',
+    VC_OUTBOUND_ALLOW: '127.0.0.1/32',
+    VC_OUTBOUND_ALLOW_HTTP: 'true',
+  });
   service = await startService(
     config,
-    { kms: await createKms(config.kms), accessPolicy, jitsiProbe: createJitsiProbe({ policy: config.outbound }), fhir: createFhirClient({ baseUrl: fhir.url }), logger: createLogger('silent') },
+    {
+      kms: await createKms(config.kms),
+      accessPolicy,
+      jitsiProbe: createJitsiProbe({ policy: config.outbound }),
+      fhir: createFhirClient({ baseUrl: fhir.url }),
+      logger: createLogger('silent'),
+    },
     { relayOptions: { intervalMs: 20, backoff: { baseMs: 20, maxMs: 100 } } },
   );
 });
@@ -78,7 +101,10 @@ describe('the service on PGlite without NATS', () => {
     }
     expect(session.body.encounterRef).toMatch(/^Encounter\//);
     expect(await fhir.encounterCount()).toBe(1);
-    const pending = await queryRows<{ kind: string; n: number }>(service.deps.db, sql`select kind::text, count(*)::int as n from outbox where published_at is null group by kind`);
+    const pending = await queryRows<{ kind: string; n: number }>(
+      service.deps.db,
+      sql`select kind::text, count(*)::int as n from outbox where published_at is null group by kind`,
+    );
     expect(pending).toEqual([{ kind: 'event', n: 5 }]);
   });
 });

@@ -36,7 +36,11 @@ export interface RunningService {
 }
 
 /** Opens from the config whatever the caller did not inject; returns the closers of what it opened. */
-async function resolveDeps(config: Readonly<ServiceConfig>, given: Partial<ServiceDeps>, options: StartOptions): Promise<{ deps: ServiceDeps; closers: Array<() => Promise<void>> }> {
+async function resolveDeps(
+  config: Readonly<ServiceConfig>,
+  given: Partial<ServiceDeps>,
+  options: StartOptions,
+): Promise<{ deps: ServiceDeps; closers: Array<() => Promise<void>> }> {
   const closers: Array<() => Promise<void>> = [];
   const logger = given.logger ?? createLogger(config.logLevel);
   let db = given.db;
@@ -63,7 +67,8 @@ async function resolveDeps(config: Readonly<ServiceConfig>, given: Partial<Servi
     config,
     db,
     kms: given.kms ?? (await createKms(config.kms, { aws: config.kmsAws })),
-    accessPolicy: 'accessPolicy' in given ? given.accessPolicy : config.accessPolicyUrl ? createAccessPolicyClient({ baseUrl: config.accessPolicyUrl }) : undefined,
+    accessPolicy:
+      'accessPolicy' in given ? given.accessPolicy : config.accessPolicyUrl ? createAccessPolicyClient({ baseUrl: config.accessPolicyUrl }) : undefined,
     jitsiProbe: given.jitsiProbe ?? createJitsiProbe({ policy: config.outbound }),
     eventStream,
     fhir: 'fhir' in given ? given.fhir : config.fhirBaseUrl ? createFhirClient({ baseUrl: config.fhirBaseUrl }) : undefined,
@@ -99,7 +104,16 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
   const { app, context, setDraining } = createApp(deps);
   const relayWanted = (options.relay ?? true) && config.mode === 'live';
   const relay = relayWanted
-    ? new OutboxRelay({ db: deps.db, eventStream: deps.eventStream, fhir: deps.fhir, logger: deps.logger, metrics: context.metrics, now: deps.now, subjectPrefix: config.natsSubjectPrefix, ...options.relayOptions })
+    ? new OutboxRelay({
+        db: deps.db,
+        eventStream: deps.eventStream,
+        fhir: deps.fhir,
+        logger: deps.logger,
+        metrics: context.metrics,
+        now: deps.now,
+        subjectPrefix: config.natsSubjectPrefix,
+        ...options.relayOptions,
+      })
     : undefined;
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, options.host ?? config.listenHost, (error?: Error) => (error ? reject(error) : resolve(s)));
@@ -107,7 +121,10 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
   relay?.start();
   const purge = startIdempotencyPurge(deps);
   const { port } = server.address() as AddressInfo;
-  deps.logger.info({ port, mode: config.mode, relay: Boolean(relay), nats: Boolean(deps.eventStream), fhir: Boolean(deps.fhir) }, 'virtual-care-service listening');
+  deps.logger.info(
+    { port, mode: config.mode, relay: Boolean(relay), nats: Boolean(deps.eventStream), fhir: Boolean(deps.fhir) },
+    'virtual-care-service listening',
+  );
   let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -8,15 +8,30 @@ const EXPECTED: ExpectedCounts = {
   legacyMasterKey: 'k',
   tenants: {
     acme: {
-      sessions: { legacy: 10, loaded: 7, deferred: 1, rejected: { missing_patient: 1, invalid_datetime: 1 }, warnings: {}, byStatus: { ended: 5, cancelled: 2 } },
+      sessions: {
+        legacy: 10,
+        loaded: 7,
+        deferred: 1,
+        rejected: { missing_patient: 1, invalid_datetime: 1 },
+        warnings: {},
+        byStatus: { ended: 5, cancelled: 2 },
+      },
       participants: { loaded: 9, rejectedEvents: { orphan_event: 3 }, warnings: {} },
       config: { loaded: true, warnings: {} },
       consents: { legacy: 0, active: 0, inactive: 0, rejected: {} },
     },
   },
 };
-const step = (id: string, written: number, rejected: number, deferred = 0): StepSummary =>
-  ({ id, tenant: 'acme', status: 'done', read: 0, written, rejected, deferred, durationMs: 1 });
+const step = (id: string, written: number, rejected: number, deferred = 0): StepSummary => ({
+  id,
+  tenant: 'acme',
+  status: 'done',
+  read: 0,
+  written,
+  rejected,
+  deferred,
+  durationMs: 1,
+});
 
 describe('countMismatches', () => {
   it('finds nothing when the summary matches the expected counts', () => {

@@ -18,8 +18,22 @@ export interface MigratorEnv {
   VC_KMS: string;
 }
 
-export interface StepSummary { id: string; tenant: string; status: string; read: number; written: number; rejected: number; deferred?: number; durationMs: number }
-export interface MigratorRun { ms: number; peakRssMiB: number; status: string; steps: StepSummary[] }
+export interface StepSummary {
+  id: string;
+  tenant: string;
+  status: string;
+  read: number;
+  written: number;
+  rejected: number;
+  deferred?: number;
+  durationMs: number;
+}
+export interface MigratorRun {
+  ms: number;
+  peakRssMiB: number;
+  status: string;
+  steps: StepSummary[];
+}
 
 async function pnpmMigrator(args: readonly string[], env: MigratorEnv, logPath: string): Promise<{ ms: number; peakRssMiB: number; stdout: string }> {
   const log = createWriteStream(logPath, { flags: 'a' });
@@ -27,7 +41,9 @@ async function pnpmMigrator(args: readonly string[], env: MigratorEnv, logPath: 
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the migrator process, written there when it exits (node refuses
   // --cpu-prof in NODE_OPTIONS, so the profiled run starts node with tsx's loader instead of `pnpm migrator`).
   const dir = process.env.BENCH_CPU_PROF;
-  const [command, argv] = dir ? ['node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'apps/migrator/src/bin.ts', ...args]] : ['pnpm', ['migrator', ...args]];
+  const [command, argv] = dir
+    ? ['node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'apps/migrator/src/bin.ts', ...args]]
+    : ['pnpm', ['migrator', ...args]];
   const child = spawn(command, argv, { cwd: repoRoot, env: { ...process.env, ...env, VC_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   // `pnpm migrator` runs apps/migrator/bin/migrator.mjs in one node process (tsx registered in it); the profiled run runs src/bin.ts.
   const rss = samplePeakRss(child.pid!, MIGRATOR_PROCESS);
@@ -50,7 +66,11 @@ export async function runMigratorS1(env: MigratorEnv, asOf: string, logPath: str
   await pnpmMigrator(['phase', 's0', '--json'], env, logPath);
   // Generated sets reject under 1% of rows per step at 10k+ sessions, but every tenant carries a fixed
   // set of bad rows, so small sets go past the default 1% ceiling; the rate does not change throughput.
-  const run = await pnpmMigrator(['phase', 's1', '--all-tenants', '--as-of', asOf, '--max-reject-rate', '0.05', '--batch-size', String(BATCH_SIZE), '--json'], env, logPath);
+  const run = await pnpmMigrator(
+    ['phase', 's1', '--all-tenants', '--as-of', asOf, '--max-reject-rate', '0.05', '--batch-size', String(BATCH_SIZE), '--json'],
+    env,
+    logPath,
+  );
   const jsonStart = run.stdout.indexOf('{');
   const summary = JSON.parse(run.stdout.slice(jsonStart)) as { status: string; steps: StepSummary[] };
   return { ms: run.ms, peakRssMiB: run.peakRssMiB, status: summary.status, steps: summary.steps };

@@ -42,7 +42,13 @@ async function copyTable(mysqlUrl: string, pgUrl: string, database: string, spec
     await target.query(`DROP TABLE IF EXISTS ${table}`);
     await target.query(`CREATE TABLE ${table} (${spec.columns.map((c) => `${pg.escapeIdentifier(c)} text`).join(', ')})`);
     let rows = 0;
-    const counted = new Transform({ objectMode: true, transform(row: unknown[], _e, done) { rows++; done(null, row); } });
+    const counted = new Transform({
+      objectMode: true,
+      transform(row: unknown[], _e, done) {
+        rows++;
+        done(null, row);
+      },
+    });
     const query = source.query({ sql: `SELECT * FROM ${mysql.escapeId(database)}.${mysql.escapeId(spec.name)}`, rowsAsArray: true });
     await pipeline(query.stream({ highWaterMark: 10_000 }), counted, toCopyText(), target.query(copyFrom(`COPY ${table} FROM STDIN`)));
     return rows;

@@ -28,15 +28,22 @@ describe('the s1 results section', () => {
     expect(md).toContain('Peak RSS flat: +6.7% from the small to the large set (flat = within 10%).');
     expect(md).toContain('| 100 | 400 | 1.0 s | 500 | 150 MiB |');
     expect(md).toContain('| 1,000 | 4,000 | 2.0 s | 2,500 | 160 MiB |');
-    expect(md).toContain('Migrator batch size: 10,000 legacy rows per transaction. Time per step, summed over tenants (s1 runs two tenants at a time, so the sum exceeds the wall time): 1.1 1.0 s, 1.4 0.8 s.');
+    expect(md).toContain(
+      'Migrator batch size: 10,000 legacy rows per transaction. Time per step, summed over tenants (s1 runs two tenants at a time, so the sum exceeds the wall time): 1.1 1.0 s, 1.4 0.8 s.',
+    );
     expect(md).toContain('during each phase; mean, max): migrator s1 on large 0.80, 1.10.');
     expect(md).toContain('per tenant): all agree at both sizes.');
-    expect(s1Markdown({ ...RESULTS, migrator: { ...RESULTS.migrator, large: { ...RESULTS.migrator.large, countMismatches: 2 } } }))
-      .toContain('per tenant): 0 disagreement(s) at 100 sessions, 2 at 1,000 (listed in the bench\'s log).');
+    expect(s1Markdown({ ...RESULTS, migrator: { ...RESULTS.migrator, large: { ...RESULTS.migrator.large, countMismatches: 2 } } })).toContain(
+      "per tenant): 0 disagreement(s) at 100 sessions, 2 at 1,000 (listed in the bench's log).",
+    );
   });
 
   it('flags a tool run on a loaded machine and memory that grows with the data', () => {
-    const md = s1Markdown({ ...RESULTS, pgloader: { ...RESULTS.pgloader, load: loaded }, migrator: { ...RESULTS.migrator, large: { ...RESULTS.migrator.large, peakRssMiB: 200 } } });
+    const md = s1Markdown({
+      ...RESULTS,
+      pgloader: { ...RESULTS.pgloader, load: loaded },
+      migrator: { ...RESULTS.migrator, large: { ...RESULTS.migrator.large, peakRssMiB: 200 } },
+    });
     expect(md).toContain('| pgloader (Debian) | 4.0 s | 1,250 | 1.00× | 0.25× | 3.20 (max 4.00) ⚠ |');
     expect(md).toContain('**Noisy run**');
     expect(md).toContain('Peak RSS **not flat**: +33.3% from the small to the large set');
@@ -53,7 +60,7 @@ describe('the s1 results section', () => {
 });
 
 describe('parsePgloaderSummary', () => {
-  it('reads rows, errors and the total import time from pgloader\'s report', () => {
+  it("reads rows, errors and the total import time from pgloader's report", () => {
     const output = [
       '             table name     errors       rows      bytes      total time',
       '-----------------------  ---------  ---------  ---------  --------------',

@@ -17,10 +17,22 @@ export interface S1Results {
 }
 
 /** A migrator run: throughput, memory, time per step, and how many per-tenant counts disagreed with the generator's. */
-export interface MigratorResult extends ToolRun { peakRssMiB: number; byStep: Record<string, number>; countMismatches: number }
+export interface MigratorResult extends ToolRun {
+  peakRssMiB: number;
+  byStep: Record<string, number>;
+  countMismatches: number;
+}
 
-export interface DataSize { sessions: number; auditRows: number }
-export interface ToolRun { seconds: number; rows: number; rowsPerSecond: number; load: LoadSample }
+export interface DataSize {
+  sessions: number;
+  auditRows: number;
+}
+export interface ToolRun {
+  seconds: number;
+  rows: number;
+  rowsPerSecond: number;
+  load: LoadSample;
+}
 
 /** Peak RSS counts as flat when the large set's is within this fraction of the small set's. */
 export const FLAT_RSS = 0.1;
@@ -52,7 +64,9 @@ function quietness(r: S1Results): string {
 export function s1Markdown(r: S1Results): string {
   const large = r.sizes.large.sessions + r.sizes.large.auditRows;
   const m = r.migrator.large;
-  const steps = Object.entries(m.byStep).map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(', ');
+  const steps = Object.entries(m.byStep)
+    .map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`)
+    .join(', ');
   const flat = rssFlat(r.migrator.small.peakRssMiB, m.peakRssMiB);
   const growth = r.migrator.small.peakRssMiB > 0 ? ((m.peakRssMiB - r.migrator.small.peakRssMiB) / r.migrator.small.peakRssMiB) * 100 : 0;
   return [
@@ -89,7 +103,9 @@ export function s1Markdown(r: S1Results): string {
     '',
     `Loaded rows vs the generator's expected counts (1.1 written/rejected/deferred, 1.3 written, 1.4 written/rejected, per tenant): ${agreement(r)}.`,
     '',
-    `Load average (1 min, sampled every second during each phase; mean, max): ${Object.entries(r.loadAverages).map(([k, v]) => `${k} ${v.mean.toFixed(2)}, ${v.max.toFixed(2)}`).join('; ')}.`,
+    `Load average (1 min, sampled every second during each phase; mean, max): ${Object.entries(r.loadAverages)
+      .map(([k, v]) => `${k} ${v.mean.toFixed(2)}, ${v.max.toFixed(2)}`)
+      .join('; ')}.`,
     '',
     END,
   ].join('\n');

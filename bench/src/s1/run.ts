@@ -33,9 +33,12 @@ const log = (message: string): void => void process.stderr.write(`[bench s1] ${m
 function options() {
   const { values } = parseArgs({
     options: {
-      sessions: { type: 'string', default: '1000000' }, 'small-sessions': { type: 'string', default: '100000' },
-      'audit-per-session': { type: 'string', default: '4' }, tenants: { type: 'string', default: '4' },
-      seed: { type: 'string', default: '20261101' }, out: { type: 'string', default: join(repoRoot, 'bench', 'RESULTS.md') },
+      sessions: { type: 'string', default: '1000000' },
+      'small-sessions': { type: 'string', default: '100000' },
+      'audit-per-session': { type: 'string', default: '4' },
+      tenants: { type: 'string', default: '4' },
+      seed: { type: 'string', default: '20261101' },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'RESULTS.md') },
       keep: { type: 'boolean', default: false },
     },
   });
@@ -44,7 +47,15 @@ function options() {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${String(values[name])}`);
     return n;
   };
-  return { sessions: int('sessions'), small: int('small-sessions'), audit: int('audit-per-session'), tenants: int('tenants'), seed: int('seed'), out: values.out, keep: values.keep };
+  return {
+    sessions: int('sessions'),
+    small: int('small-sessions'),
+    audit: int('audit-per-session'),
+    tenants: int('tenants'),
+    seed: int('seed'),
+    out: values.out,
+    keep: values.keep,
+  };
 }
 
 async function createPgDatabase(serverUrl: string, name: string): Promise<string> {
@@ -77,7 +88,10 @@ async function main(): Promise<void> {
   const command = `pnpm --filter @vc/bench s1${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const bootstrap = await loadBootstrap();
   const services = await loadServices();
-  bootstrap.ensureDebianPackages([...services.debianPackages.filter((p) => p.name !== 'nats-server'), { name: 'pgloader', present: () => Boolean(bootstrap.which('pgloader')) }]);
+  bootstrap.ensureDebianPackages([
+    ...services.debianPackages.filter((p) => p.name !== 'nats-server'),
+    { name: 'pgloader', present: () => Boolean(bootstrap.which('pgloader')) },
+  ]);
   const workDir = services.makeWorkDir('vc-bench-s1-');
   const running: Array<{ stop(): void }> = [];
   let succeeded = false;
@@ -87,7 +101,11 @@ async function main(): Promise<void> {
     if (succeeded && !opts.keep) services.removeWorkDir(workDir);
     else log(`work dir kept: ${workDir}`);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { cleanup(); process.exit(130); });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => {
+      cleanup();
+      process.exit(130);
+    });
   try {
     const [mariadb, postgres] = await Promise.all([
       services.startMariadb(workDir),
@@ -112,7 +130,9 @@ async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl
   let generated = { rows: 0, seconds: 0 };
   for (const [name, sessions] of Object.entries(sets)) {
     const databases = { digitalCommunication: `dc_${name}`, patientPortal: `pp_${name}` };
-    const { value, seconds } = await timed(`generate ${name} (${sessions} sessions) into MariaDB`, () => loadIntoMysql(mysqlUrl, { ...base, sessions, databases }));
+    const { value, seconds } = await timed(`generate ${name} (${sessions} sessions) into MariaDB`, () =>
+      loadIntoMysql(mysqlUrl, { ...base, sessions, databases }),
+    );
     generated = { rows: generated.rows + Object.values(value.rows).reduce((a, b) => a + b, 0), seconds: generated.seconds + seconds };
     loaded[name] = {
       size: { sessions: value.rows.VirtualSession ?? 0, auditRows: value.rows.AuditLog ?? 0 },
@@ -124,18 +144,42 @@ async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl
   const rowsOf = (size: DataSize): number => size.sessions + size.auditRows;
   const migrate = async (name: 'small' | 'large') => {
     const set = loaded[name]!;
-    const env = { VC_DATABASE_URL: await createPgDatabase(pgUrl, `vc_${name}`), VC_LEGACY_DATABASE_URL: set.url, VC_PORTAL_DATABASE_URL: set.portalUrl, VC_LEGACY_MASTER_KEY: set.expected.legacyMasterKey, VC_KMS: `local:${join(workDir, 'kms.json')}` };
+    const env = {
+      VC_DATABASE_URL: await createPgDatabase(pgUrl, `vc_${name}`),
+      VC_LEGACY_DATABASE_URL: set.url,
+      VC_PORTAL_DATABASE_URL: set.portalUrl,
+      VC_LEGACY_MASTER_KEY: set.expected.legacyMasterKey,
+      VC_KMS: `local:${join(workDir, 'kms.json')}`,
+    };
     const { value, load } = await timed(`migrator s1 on ${name}`, () => runMigratorS1(env, AS_OF, join(workDir, `migrator-${name}.log`)));
     if (value.status !== 'done') throw new Error(`migrator s1 on ${name} ended ${value.status}`);
     const mismatches = countMismatches(set.expected, value.steps);
     if (mismatches.length > 0) log(`migrator s1 on ${name} disagrees with the expected counts:\n  ${mismatches.join('\n  ')}`);
-    return { seconds: value.ms / 1000, rows: rowsOf(set.size), rowsPerSecond: rowsOf(set.size) / (value.ms / 1000), peakRssMiB: value.peakRssMiB, byStep: durationByStep(value.steps), countMismatches: mismatches.length, load };
+    return {
+      seconds: value.ms / 1000,
+      rows: rowsOf(set.size),
+      rowsPerSecond: rowsOf(set.size) / (value.ms / 1000),
+      peakRssMiB: value.peakRssMiB,
+      byStep: durationByStep(value.steps),
+      countMismatches: mismatches.length,
+      load,
+    };
   };
   const small = await migrate('small');
   const large = await migrate('large');
   const largeSet = loaded.large!;
-  const copy = await timed('raw COPY of the large set', async () => rawCopy(mysqlUrl, await createPgDatabase(pgUrl, 'raw_copy'), 'dc_large', VIRTUAL_SESSION_AND_AUDIT));
-  const loader = await timed('pgloader of the large set', async () => runPgloader(workDir, mysqlUrl, 'dc_large', await createPgDatabase(pgUrl, 'pgloader'), VIRTUAL_SESSION_AND_AUDIT.map((t) => t.name)));
+  const copy = await timed('raw COPY of the large set', async () =>
+    rawCopy(mysqlUrl, await createPgDatabase(pgUrl, 'raw_copy'), 'dc_large', VIRTUAL_SESSION_AND_AUDIT),
+  );
+  const loader = await timed('pgloader of the large set', async () =>
+    runPgloader(
+      workDir,
+      mysqlUrl,
+      'dc_large',
+      await createPgDatabase(pgUrl, 'pgloader'),
+      VIRTUAL_SESSION_AND_AUDIT.map((t) => t.name),
+    ),
+  );
   const copiedRows = Object.values(copy.value).reduce((a, b) => a + b, 0);
   if (copiedRows !== rowsOf(largeSet.size) || loader.value.rows !== rowsOf(largeSet.size)) {
     throw new Error(`row counts differ: generated ${rowsOf(largeSet.size)}, raw COPY ${copiedRows}, pgloader ${loader.value.rows}`);
@@ -154,6 +198,6 @@ async function measure(opts: ReturnType<typeof options>, mysqlUrl: string, pgUrl
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack ?? error.message : error);
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exitCode = 1;
 });

@@ -6,7 +6,13 @@ export interface CheckTime {
 }
 
 const TESTCASE = /<testcase name="([^"]+)" classname="validate\.([^"]+)" time="([0-9.]+)"/g;
-const unescape = (text: string): string => text.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unescape = (text: string): string =>
+  text
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 export function checkTimes(junitXml: string): CheckTime[] {
   return [...junitXml.matchAll(TESTCASE)].map((m) => ({ check: unescape(m[1]!), tenant: unescape(m[2]!), seconds: Number(m[3]) }));

@@ -43,18 +43,28 @@ export function validateMarkdown(r: ValidateResults): string {
     '```',
     '',
     `Target: under ${TARGET_SECONDS_PER_TENANT} s per tenant on the 1M-session set, peak RSS flat across sizes. Every legacy encounterRef is`,
-    'held by the FHIR stand-in (each is looked up); consents are S3\'s and not imported here, so that check fails (exit 3) but runs in full.',
+    "held by the FHIR stand-in (each is looked up); consents are S3's and not imported here, so that check fails (exit 3) but runs in full.",
     '',
     '| sessions | tenants | wall time | slowest tenant | peak RSS | load avg (mean / max) |',
     '|---:|---:|---:|---:|---:|---:|',
-    ...r.runs.map((run) => `| ${fmt(run.sessions)} | ${run.tenants} | ${s(run.seconds)} | ${s(slowest(run))} | ${fmt(run.peakRssMiB)} MiB | ${run.load.mean.toFixed(1)} / ${run.load.max.toFixed(1)} |`),
+    ...r.runs.map(
+      (run) =>
+        `| ${fmt(run.sessions)} | ${run.tenants} | ${s(run.seconds)} | ${s(slowest(run))} | ${fmt(run.peakRssMiB)} MiB | ${run.load.mean.toFixed(1)} / ${run.load.max.toFixed(1)} |`,
+    ),
     '',
   ];
   for (const run of r.runs) {
-    lines.push(`Seconds per check at ${fmt(run.sessions)} sessions (slowest tenant / sum over tenants): ${run.perCheck.map((c) => `${c.check} ${c.maxSeconds.toFixed(2)} / ${c.totalSeconds.toFixed(2)}`).join('; ')}.`, '');
+    lines.push(
+      `Seconds per check at ${fmt(run.sessions)} sessions (slowest tenant / sum over tenants): ${run.perCheck.map((c) => `${c.check} ${c.maxSeconds.toFixed(2)} / ${c.totalSeconds.toFixed(2)}`).join('; ')}.`,
+      '',
+    );
   }
   const loaded = r.runs.filter((run) => run.load.max > QUIET_LOAD);
-  if (loaded.length > 0) lines.push(`**Warning:** load average above ${QUIET_LOAD} during ${loaded.map((run) => `the ${fmt(run.sessions)}-session run`).join(' and ')}: the machine was shared, timings are upper bounds; re-run on a quiet machine.`, '');
+  if (loaded.length > 0)
+    lines.push(
+      `**Warning:** load average above ${QUIET_LOAD} during ${loaded.map((run) => `the ${fmt(run.sessions)}-session run`).join(' and ')}: the machine was shared, timings are upper bounds; re-run on a quiet machine.`,
+      '',
+    );
   lines.push(end);
   return lines.join('\n');
 }

@@ -34,9 +34,12 @@ const log = (message: string): void => void process.stderr.write(`[bench validat
 function options() {
   const { values } = parseArgs({
     options: {
-      sessions: { type: 'string', default: '1000000' }, 'small-sessions': { type: 'string', default: '100000' },
-      'audit-per-session': { type: 'string', default: '4' }, tenants: { type: 'string', default: '4' },
-      seed: { type: 'string', default: '20261101' }, out: { type: 'string', default: join(repoRoot, 'bench', 'RESULTS.md') },
+      sessions: { type: 'string', default: '1000000' },
+      'small-sessions': { type: 'string', default: '100000' },
+      'audit-per-session': { type: 'string', default: '4' },
+      tenants: { type: 'string', default: '4' },
+      seed: { type: 'string', default: '20261101' },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'RESULTS.md') },
       keep: { type: 'boolean', default: false },
     },
   });
@@ -45,7 +48,15 @@ function options() {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${String(values[name])}`);
     return n;
   };
-  return { sessions: int('sessions'), small: int('small-sessions'), audit: int('audit-per-session'), tenants: int('tenants'), seed: int('seed'), out: values.out, keep: values.keep };
+  return {
+    sessions: int('sessions'),
+    small: int('small-sessions'),
+    audit: int('audit-per-session'),
+    tenants: int('tenants'),
+    seed: int('seed'),
+    out: values.out,
+    keep: values.keep,
+  };
 }
 
 async function createPgDatabase(serverUrl: string, name: string): Promise<string> {
@@ -60,14 +71,20 @@ async function createPgDatabase(serverUrl: string, name: string): Promise<string
 /** Every Encounter legacy refers to, created in the stand-in (untimed: it only makes the look-ups find what a healthy EHR holds). */
 async function seedEncounters(fhir: FhirStandIn, legacyUrl: string): Promise<number> {
   const connection = await mysql.createConnection(legacyUrl);
-  const [rows] = await connection.query<mysql.RowDataPacket[]>("select distinct encounterRef from VirtualSession where encounterRef like 'Encounter/%'").finally(() => connection.end());
+  const [rows] = await connection
+    .query<mysql.RowDataPacket[]>("select distinct encounterRef from VirtualSession where encounterRef like 'Encounter/%'")
+    .finally(() => connection.end());
   let next = 0;
   // Eight PUTs in flight: the stand-in serialises writes anyway, this only hides the round trips.
   const worker = async (): Promise<void> => {
     for (let i = next++; i < rows.length; i = next++) {
       const id = String(rows[i]!.encounterRef).slice('Encounter/'.length);
       const resource = { resourceType: 'Encounter', id, status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' } };
-      const response = await fetch(`${fhir.url}/Encounter/${id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
+      const response = await fetch(`${fhir.url}/Encounter/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(resource),
+      });
       if (!response.ok) throw new Error(`FHIR stand-in refused Encounter/${id}: ${response.status}`);
     }
   };
@@ -125,15 +142,33 @@ async function main(): Promise<void> {
     if (succeeded && !opts.keep) services.removeWorkDir(workDir);
     else log(`work dir kept: ${workDir}`);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { cleanup(); process.exit(130); });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => {
+      cleanup();
+      process.exit(130);
+    });
   try {
-    const [mariadb, postgres, accessPolicy] = await Promise.all([services.startMariadb(workDir), services.startPostgres(workDir, { settings: ['shared_buffers=512MB'] }), startAccessPolicyStandIn()]);
+    const [mariadb, postgres, accessPolicy] = await Promise.all([
+      services.startMariadb(workDir),
+      services.startPostgres(workDir, { settings: ['shared_buffers=512MB'] }),
+      startAccessPolicyStandIn(),
+    ]);
     running.push(mariadb, postgres, { stop: () => void accessPolicy.close() });
     const runs: ValidateRun[] = [];
-    for (const [name, sessions] of [['small', opts.small], ['large', opts.sessions]] as const) {
+    for (const [name, sessions] of [
+      ['small', opts.small],
+      ['large', opts.sessions],
+    ] as const) {
       const databases = { digitalCommunication: `dc_${name}`, patientPortal: `pp_${name}` };
       log(`generate ${name} (${sessions} sessions)…`);
-      const { expected } = await loadIntoMysql(mariadb.url, { tenants: opts.tenants, sessions, auditPerSession: opts.audit, seed: opts.seed, asOf: new Date(AS_OF), databases });
+      const { expected } = await loadIntoMysql(mariadb.url, {
+        tenants: opts.tenants,
+        sessions,
+        auditPerSession: opts.audit,
+        seed: opts.seed,
+        asOf: new Date(AS_OF),
+        databases,
+      });
       const legacyUrl = `${mariadb.url}/${databases.digitalCommunication}`;
       const env = {
         VC_DATABASE_URL: await createPgDatabase(postgres.url, `vc_${name}`),
@@ -148,8 +183,14 @@ async function main(): Promise<void> {
       const fhir = await startFhirStandIn();
       try {
         log(`seeded ${await seedEncounters(fhir, legacyUrl)} Encounters into the FHIR stand-in; validate on ${name}…`);
-        const run = await runValidate({ ...env, VC_FHIR_BASE_URL: fhir.url, VC_ACCESS_POLICY_URL: accessPolicy.url }, join(workDir, `reports-${name}`), join(workDir, `validate-${name}.log`));
-        log(`validate on ${name}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMiB} MiB, load ${run.load.mean.toFixed(1)} (max ${run.load.max.toFixed(1)})`);
+        const run = await runValidate(
+          { ...env, VC_FHIR_BASE_URL: fhir.url, VC_ACCESS_POLICY_URL: accessPolicy.url },
+          join(workDir, `reports-${name}`),
+          join(workDir, `validate-${name}.log`),
+        );
+        log(
+          `validate on ${name}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMiB} MiB, load ${run.load.mean.toFixed(1)} (max ${run.load.max.toFixed(1)})`,
+        );
         runs.push({ sessions, tenants: opts.tenants, ...run });
       } finally {
         await fhir.close();

@@ -44,7 +44,9 @@ export interface AwsKmsConnection {
  */
 export function awsKmsConnection(s: AwsKmsSettings): AwsKmsConnection {
   const region = s.AWS_REGION ?? s.AWS_DEFAULT_REGION ?? (s.VC_KMS_ENDPOINT ? 'us-east-1' : undefined);
-  const chainConfigured = Boolean(s.AWS_PROFILE || s.AWS_WEB_IDENTITY_TOKEN_FILE || s.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || s.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  const chainConfigured = Boolean(
+    s.AWS_PROFILE || s.AWS_WEB_IDENTITY_TOKEN_FILE || s.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || s.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+  );
   const credentials: AwsKmsConnection['credentials'] =
     s.AWS_ACCESS_KEY_ID && s.AWS_SECRET_ACCESS_KEY
       ? { accessKeyId: s.AWS_ACCESS_KEY_ID, secretAccessKey: s.AWS_SECRET_ACCESS_KEY, ...(s.AWS_SESSION_TOKEN ? { sessionToken: s.AWS_SESSION_TOKEN } : {}) }

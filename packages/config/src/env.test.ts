@@ -4,7 +4,10 @@ import { describeIssues, fields, presentSettings, SETTING_FORMS } from './index'
 
 describe('the config vocabulary', () => {
   it('counts an empty or blank variable as unset, and keeps every other value as given', () => {
-    expect(presentSettings({ PORT: '', VC_MODE: '  ', VC_KMS: 'local:k.json', VC_NATS_URL: undefined, VC_OPERATOR: ' ann ' })).toEqual({ VC_KMS: 'local:k.json', VC_OPERATOR: ' ann ' });
+    expect(presentSettings({ PORT: '', VC_MODE: '  ', VC_KMS: 'local:k.json', VC_NATS_URL: undefined, VC_OPERATOR: ' ann ' })).toEqual({
+      VC_KMS: 'local:k.json',
+      VC_OPERATOR: ' ann ',
+    });
   });
 
   it('states one line per bad variable in its form, never the value', () => {

@@ -22,7 +22,12 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number(
 const commaList = (valid: (item: string) => boolean) =>
   z
     .string()
-    .transform((v) => v.split(',').map((item) => item.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
     .refine((items) => items.every(valid));
 const isCidr = (v: string): boolean => {
   try {
@@ -39,7 +44,10 @@ export const SETTINGS = {
   // Both apps
   VC_DATABASE_URL: setting(
     'postgres://… or pglite:<dir> (postgres://user:pass@host:port/db; pglite:memory for a throwaway database)',
-    z.string().regex(/^(postgres(ql)?:\/\/.+|pglite:.*)$/).default('pglite:./.data/pg'),
+    z
+      .string()
+      .regex(/^(postgres(ql)?:\/\/.+|pglite:.*)$/)
+      .default('pglite:./.data/pg'),
   ),
   VC_KMS: setting('local:<keyring path> or aws:<key id or ARN>', kmsSpec.default('local:./.data/kms.json')),
   /** Endpoint of an AWS-KMS-protocol server (a stand-in, LocalStack); the SDK's regional endpoint otherwise. */
@@ -51,9 +59,21 @@ export const SETTINGS = {
    */
   VC_KMS_CREDENTIALS: setting('provider-chain or stand-in', z.enum(['provider-chain', 'stand-in']).optional()),
   // nats.js takes `host:port` as well as URLs; the Node transport speaks no websockets.
-  VC_NATS_URL: setting('nats://host:port, tls://host:port or host:port', z.string().regex(/^((nats|tls):\/\/[^\s/]+|[^\s:/]+:\d+)$/).optional()),
+  VC_NATS_URL: setting(
+    'nats://host:port, tls://host:port or host:port',
+    z
+      .string()
+      .regex(/^((nats|tls):\/\/[^\s/]+|[^\s:/]+:\d+)$/)
+      .optional(),
+  ),
   VC_NATS_STREAM: setting('a JetStream stream name', streamName.default('VIRTUAL_CARE')),
-  VC_NATS_SUBJECT_PREFIX: setting('empty or a token ending in a dot, e.g. staging.', z.string().regex(/^([A-Za-z0-9_-]+\.)?$/).default('')),
+  VC_NATS_SUBJECT_PREFIX: setting(
+    'empty or a token ending in a dot, e.g. staging.',
+    z
+      .string()
+      .regex(/^([A-Za-z0-9_-]+\.)?$/)
+      .default(''),
+  ),
   VC_FHIR_BASE_URL: setting('an http(s) FHIR R4 base URL', httpUrl.optional()),
   VC_ACCESS_POLICY_URL: setting('the access-policy base URL, an http(s):// URL', httpUrl.optional()),
   VC_MODE: setting('live or shadow', z.enum(['live', 'shadow']).optional()),
@@ -82,7 +102,13 @@ export const SETTINGS = {
   VC_KONG_FILE: setting('a path for the decK file', z.string().optional()),
   VC_LICENSING_URL: setting('the platform licensing API base URL, an http(s):// URL', httpUrl.optional()),
   VC_OPERATOR: setting("who runs the migrator (a person's id), for the run ledger", z.string().trim().min(1).max(200).optional()),
-  VC_BUILD_COMMIT: setting("the tool's git commit, 7 to 40 hex digits", z.string().regex(/^[0-9a-fA-F]{7,40}$/).optional()),
+  VC_BUILD_COMMIT: setting(
+    "the tool's git commit, 7 to 40 hex digits",
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{7,40}$/)
+      .optional(),
+  ),
 
   // Service
   PORT: setting('a TCP port 0-65535', integer(0, 65_535).default(8080)),
@@ -99,12 +125,36 @@ export const SETTINGS = {
   VC_RATE_LIMIT_CALLER_PER_MIN: setting('requests per minute, 0 = off', integer(0).default(600)),
   VC_CORS_ORIGINS: setting('comma-separated origins such as https://app.example.org', commaList(isOrigin).default([])),
   VC_OUTBOUND_ALLOW: setting('comma-separated IP ranges in CIDR form, e.g. 127.0.0.1/32,10.0.0.0/8', commaList(isCidr).default([])),
-  VC_OUTBOUND_ALLOW_HTTP: setting('true or false', z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
-  VC_TEST_CRASH_BEFORE_REPLY: setting('0 or 1 (tests only)', z.enum(['0', '1']).default('0').transform((v) => v === '1')),
+  VC_OUTBOUND_ALLOW_HTTP: setting(
+    'true or false',
+    z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  ),
+  VC_TEST_CRASH_BEFORE_REPLY: setting(
+    '0 or 1 (tests only)',
+    z
+      .enum(['0', '1'])
+      .default('0')
+      .transform((v) => v === '1'),
+  ),
 
   // The standard AWS environment, for `aws:` KMS specs (read here, passed to the client: see aws-kms.ts).
-  AWS_REGION: setting('an AWS region, e.g. eu-west-1', z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/).optional()),
-  AWS_DEFAULT_REGION: setting('an AWS region, e.g. eu-west-1', z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/).optional()),
+  AWS_REGION: setting(
+    'an AWS region, e.g. eu-west-1',
+    z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
+      .optional(),
+  ),
+  AWS_DEFAULT_REGION: setting(
+    'an AWS region, e.g. eu-west-1',
+    z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/)
+      .optional(),
+  ),
   AWS_ACCESS_KEY_ID: setting('an AWS access key id', z.string().optional()),
   AWS_SECRET_ACCESS_KEY: setting('an AWS secret access key', z.string().optional()),
   AWS_SESSION_TOKEN: setting('an AWS session token', z.string().optional()),
@@ -118,7 +168,9 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 
 /** The form each variable expects, as error messages state it. */
-export const SETTING_FORMS = Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, s.form])) as { readonly [N in SettingName]: (typeof SETTINGS)[N]['form'] };
+export const SETTING_FORMS = Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, s.form])) as {
+  readonly [N in SettingName]: (typeof SETTINGS)[N]['form'];
+};
 
 /** The zod fields of `names`, for an app's `z.object({ ...fields(...), VC_MODE: ….default('live') })`. */
 export function fields<const N extends readonly SettingName[]>(...names: N): { [K in N[number]]: (typeof SETTINGS)[K]['schema'] } {

@@ -12,9 +12,7 @@ export type Schema = typeof schema;
 /** The one Drizzle handle type both drivers satisfy; write queries against this, never a driver type. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
-export type DatabaseTarget =
-  | { kind: 'postgres'; url: string }
-  | { kind: 'pglite'; dataDir: string | undefined };
+export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | undefined };
 
 export interface DatabaseHandle {
   db: Database;

@@ -13,7 +13,13 @@ const drivers: Array<{ name: string; open: () => Promise<{ handle: DatabaseHandl
     open: async () => {
       const database: TestDatabase = await createTestDatabase({ migrated: false });
       const handle = await createDatabase(database.url, { max: 3 });
-      return { handle, dispose: async () => { await handle.close(); await database.drop(); } };
+      return {
+        handle,
+        dispose: async () => {
+          await handle.close();
+          await database.drop();
+        },
+      };
     },
   },
   {
@@ -26,7 +32,10 @@ const drivers: Array<{ name: string; open: () => Promise<{ handle: DatabaseHandl
 ];
 
 async function expectSqlState(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error, `expected SQLSTATE ${code}`).toBeDefined();
   expect(pgErrorCode(error)).toBe(code);
 }
@@ -51,13 +60,31 @@ describe.each(drivers)('schema on $name', ({ open }) => {
     const first = await migrate(handle);
     expect(first.applied).toBeGreaterThan(0);
     expect(first.applied).toBe(first.total);
-    const tables = await queryRows<{ name: string }>(handle.db, sql`
+    const tables = await queryRows<{ name: string }>(
+      handle.db,
+      sql`
       select table_schema || '.' || table_name as name from information_schema.tables
-      where table_schema in ('public', 'vc_migration') order by 1`);
+      where table_schema in ('public', 'vc_migration') order by 1`,
+    );
     expect(tables.map((r) => r.name)).toEqual([
-      'public.billing_events', 'public.idempotency_keys', 'public.outbox', 'public.session_audit_events',
-      'public.session_participants', 'public.tenant_virtual_care_configs', 'public.virtual_sessions',
-      'vc_migration.cutovers', 'vc_migration.encounter_backfills', 'vc_migration.id_map', 'vc_migration.ledger', 'vc_migration.participant_refolds', 'vc_migration.plan_items', 'vc_migration.plans', 'vc_migration.rejects', 'vc_migration.runs', 'vc_migration.step_checkpoints', 'vc_migration.validations',
+      'public.billing_events',
+      'public.idempotency_keys',
+      'public.outbox',
+      'public.session_audit_events',
+      'public.session_participants',
+      'public.tenant_virtual_care_configs',
+      'public.virtual_sessions',
+      'vc_migration.cutovers',
+      'vc_migration.encounter_backfills',
+      'vc_migration.id_map',
+      'vc_migration.ledger',
+      'vc_migration.participant_refolds',
+      'vc_migration.plan_items',
+      'vc_migration.plans',
+      'vc_migration.rejects',
+      'vc_migration.runs',
+      'vc_migration.step_checkpoints',
+      'vc_migration.validations',
     ]);
   });
 
@@ -71,7 +98,10 @@ describe.each(drivers)('schema on $name', ({ open }) => {
   it('refuses a database a newer build migrated, naming how many migrations it does not know', async () => {
     await handle.db.execute(sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-build', 4102444800000)`);
     try {
-      const error = await migrate(handle).then(() => undefined, (e: unknown) => e);
+      const error = await migrate(handle).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(SchemaAheadError);
       expect((error as SchemaAheadError).unknownMigrations).toBe(1);
     } finally {
@@ -93,8 +123,18 @@ describe.each(drivers)('schema on $name', ({ open }) => {
   });
 
   it('refuses a second participant row for the same session and participant', async () => {
-    const [s] = await handle.db.insert(virtualSessions).values(session({ legacyId: '43' })).returning();
-    const participant = { sessionId: s!.id, tenantId: 'acme', participantRef: 'Practitioner/d-1', role: 'practitioner' as const, source: 'audit_backfill' as const, joinCount: 1 };
+    const [s] = await handle.db
+      .insert(virtualSessions)
+      .values(session({ legacyId: '43' }))
+      .returning();
+    const participant = {
+      sessionId: s!.id,
+      tenantId: 'acme',
+      participantRef: 'Practitioner/d-1',
+      role: 'practitioner' as const,
+      source: 'audit_backfill' as const,
+      joinCount: 1,
+    };
     await handle.db.insert(sessionParticipants).values(participant);
     await expectSqlState(handle.db.insert(sessionParticipants).values({ ...participant, source: 'live' }), PG_ERROR.uniqueViolation);
   });
@@ -107,7 +147,10 @@ describe.each(drivers)('schema on $name', ({ open }) => {
   });
 
   it('refuses a second billing event of the same code for a session', async () => {
-    const [s] = await handle.db.insert(virtualSessions).values(session({ legacyId: '44' })).returning();
+    const [s] = await handle.db
+      .insert(virtualSessions)
+      .values(session({ legacyId: '44' }))
+      .returning();
     const bill = { tenantId: 'acme', sessionId: s!.id, code: '99213', placeOfService: '02', modifier: '95', occurredAt: new Date() };
     await handle.db.insert(billingEvents).values(bill);
     await expectSqlState(handle.db.insert(billingEvents).values(bill), PG_ERROR.uniqueViolation);
@@ -118,7 +161,10 @@ describe.each(drivers)('schema on $name', ({ open }) => {
   });
 
   it('keeps the audit trail append-only', async () => {
-    const [s] = await handle.db.insert(virtualSessions).values(session({ legacyId: '46' })).returning();
+    const [s] = await handle.db
+      .insert(virtualSessions)
+      .values(session({ legacyId: '46' }))
+      .returning();
     const [event] = await handle.db.insert(sessionAuditEvents).values({ tenantId: 'acme', sessionId: s!.id, action: 'session.ended' }).returning();
     await expect(handle.db.update(sessionAuditEvents).set({ action: 'session.erased' }).where(eq(sessionAuditEvents.id, event!.id))).rejects.toThrow();
     await expect(handle.db.delete(sessionAuditEvents).where(eq(sessionAuditEvents.id, event!.id))).rejects.toThrow();

@@ -52,7 +52,12 @@ export function makeEnqueueCommand(): Command {
     .addOption(new Option('--batch-size <n>', 'legacy rows per batch').default('10000'))
     .addOption(new Option('--concurrency <n>', 'concurrent outside calls within an item').default('4'))
     .addOption(new Option('--max-reject-rate <fraction>', 'fail a step whose rejected/read exceeds this').default('0.01'))
-    .addOption(new Option('--ack-wait <seconds>', 'how long an item may go without a heartbeat before another worker takes it (set when the consumer is created)').default('30'))
+    .addOption(
+      new Option(
+        '--ack-wait <seconds>',
+        'how long an item may go without a heartbeat before another worker takes it (set when the consumer is created)',
+      ).default('30'),
+    )
     .option('--split-larger-than <rows>', 'split a tenant into key ranges (not available yet: refused)')
     .option('--force', 'enqueue past a failing phase gate (s3 needs s1 done); needs --reason, recorded in the run ledger')
     .option('--reason <text>', 'why --force runs past a gate')
@@ -60,12 +65,18 @@ export function makeEnqueueCommand(): Command {
     .addHelpText('after', EXAMPLES)
     .action(async (what: string, phaseId: string, raw: RawEnqueue) => {
       if (what !== 'phase') throw new ExitError(2, `enqueue expects \`phase <id>\`, got ${JSON.stringify(what)}`);
-      if (raw.splitLargerThan !== undefined) throw new ExitError(2, '--split-larger-than: splitting a tenant into key ranges is not available yet; each tenant is one work item');
+      if (raw.splitLargerThan !== undefined)
+        throw new ExitError(2, '--split-larger-than: splitting a tenant into key ranges is not available yet; each tenant is one work item');
       const phase = await loadPhase(phaseId);
-      if (phase.global || (phase.flags?.length ?? 0) > 0) throw new ExitError(2, `phase ${phase.id} cannot be distributed (${phase.global ? 'it runs once for the platform' : 'it takes flags of its own'}); run \`migrator phase ${phase.id}\``);
+      if (phase.global || (phase.flags?.length ?? 0) > 0)
+        throw new ExitError(
+          2,
+          `phase ${phase.id} cannot be distributed (${phase.global ? 'it runs once for the platform' : 'it takes flags of its own'}); run \`migrator phase ${phase.id}\``,
+        );
       if (Boolean(raw.allTenants) === Boolean(raw.tenant?.length)) throw new ExitError(2, 'give either --tenant <id…> or --all-tenants');
       const rate = Number(raw.maxRejectRate);
-      if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw.maxRejectRate) || rate > 1) throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(raw.maxRejectRate)}`);
+      if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw.maxRejectRate) || rate > 1)
+        throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(raw.maxRejectRate)}`);
       const options: PlanOptions = {
         asOf: raw.asOf === undefined ? null : parseAsOf(raw.asOf, new Date()).toISOString(),
         batchSize: positiveInt('--batch-size', raw.batchSize),
@@ -74,33 +85,47 @@ export function makeEnqueueCommand(): Command {
       };
       const ackWaitMs = positiveInt('--ack-wait', raw.ackWait) * 1000;
       const override = parseOverride(raw);
-      const result = await withCommandContext(async ({ config, handle, services }) => {
-        const query = queryOf(handle);
-        // Tenants are what legacy says, as for `migrator phase`: a typo is exit 2 before anything is published.
-        const legacy = await services.legacy();
-        const tenants = await tenantsFromLegacy(legacy, raw.tenant, phase.id);
-        // The same gates as `migrator phase`, checked once for the whole plan before anything is published.
-        await enforcePhaseGates({ query, db: handle.db, phase: phase.id, tenants, override, knownTenants: async () => legacyTenantList(legacy), command: `enqueue phase ${phase.id}` });
-        const queue = await openWorkQueue(config, ackWaitMs);
-        try {
-          await queue.ensure();
-          const plan = makePlan(phase.id, tenants, options, queue.subject);
-          const stored = await savePlan(query, plan, options, new Date());
-          let published = 0;
-          let duplicates = 0;
-          for (const item of await unpublished(query, plan.id)) {
-            const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.item_key, phase: phase.id, tenantId: item.tenant_id }));
-            const ack = await queue.publish(item.subject, payload, item.msg_id);
-            await markPublished(query, plan.id, item.item_key);
-            if (ack.duplicate) duplicates += 1;
-            else published += 1;
+      const result = await withCommandContext(
+        async ({ config, handle, services }) => {
+          const query = queryOf(handle);
+          // Tenants are what legacy says, as for `migrator phase`: a typo is exit 2 before anything is published.
+          const legacy = await services.legacy();
+          const tenants = await tenantsFromLegacy(legacy, raw.tenant, phase.id);
+          // The same gates as `migrator phase`, checked once for the whole plan before anything is published.
+          await enforcePhaseGates({
+            query,
+            db: handle.db,
+            phase: phase.id,
+            tenants,
+            override,
+            knownTenants: async () => legacyTenantList(legacy),
+            command: `enqueue phase ${phase.id}`,
+          });
+          const queue = await openWorkQueue(config, ackWaitMs);
+          try {
+            await queue.ensure();
+            const plan = makePlan(phase.id, tenants, options, queue.subject);
+            const stored = await savePlan(query, plan, options, new Date());
+            let published = 0;
+            let duplicates = 0;
+            for (const item of await unpublished(query, plan.id)) {
+              const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.item_key, phase: phase.id, tenantId: item.tenant_id }));
+              const ack = await queue.publish(item.subject, payload, item.msg_id);
+              await markPublished(query, plan.id, item.item_key);
+              if (ack.duplicate) duplicates += 1;
+              else published += 1;
+            }
+            return { planId: plan.id, phase: phase.id, items: plan.items.length, published, duplicates, asOf: stored.asOf };
+          } finally {
+            await queue.close();
           }
-          return { planId: plan.id, phase: phase.id, items: plan.items.length, published, duplicates, asOf: stored.asOf };
-        } finally {
-          await queue.close();
-        }
-      }, [NEEDS_NATS, ...(phase.requires ?? [])]);
+        },
+        [NEEDS_NATS, ...(phase.requires ?? [])],
+      );
       if (raw.json) printJson(result);
-      else printText(`plan ${result.planId}: ${result.items} items, ${result.published} published${result.duplicates ? `, ${result.duplicates} already on the queue` : ''} (as-of ${result.asOf})\n${result.planId}`);
+      else
+        printText(
+          `plan ${result.planId}: ${result.items} items, ${result.published} published${result.duplicates ? `, ${result.duplicates} already on the queue` : ''} (as-of ${result.asOf})\n${result.planId}`,
+        );
     });
 }

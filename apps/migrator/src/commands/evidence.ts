@@ -56,12 +56,32 @@ export function makeEvidenceCommand(): Command {
         const legacy = await services.legacy();
         if (!(await legacyTenants(legacy)).includes(flags.tenant)) throw new ExitError(2, `--tenant ${flags.tenant}: legacy knows no such tenant`);
         const fingerprints = new Map<string, TableFingerprint[]>();
-        const deps = { db: handle.db, legacy, portal: await services.portal(), accessPolicy: await services.accessPolicy(), fhir: config.VC_FHIR_BASE_URL ? services.fhir : undefined, asOf, batchSize: positiveInt('--batch-size', flags.batchSize), fingerprints };
+        const deps = {
+          db: handle.db,
+          legacy,
+          portal: await services.portal(),
+          accessPolicy: await services.accessPolicy(),
+          fhir: config.VC_FHIR_BASE_URL ? services.fhir : undefined,
+          asOf,
+          batchSize: positiveInt('--batch-size', flags.batchSize),
+          fingerprints,
+        };
         const { report, startedAt, seconds } = await runValidation(deps, [flags.tenant]);
         const signWith = flags.sign || flags.signKey ? { kms: await services.kms(), ...(flags.signKey ? { keyId: flags.signKey } : {}) } : undefined;
-        const pack = await writeEvidencePack(handle, { tenant: flags.tenant, outDir: resolve(flags.out), report, junit: { startedAt, hostname: hostname() || 'localhost', seconds }, fingerprints: fingerprints.get(flags.tenant) ?? [], buildCommit: config.VC_BUILD_COMMIT, ...(signWith ? { signWith } : {}) });
+        const pack = await writeEvidencePack(handle, {
+          tenant: flags.tenant,
+          outDir: resolve(flags.out),
+          report,
+          junit: { startedAt, hostname: hostname() || 'localhost', seconds },
+          fingerprints: fingerprints.get(flags.tenant) ?? [],
+          buildCommit: config.VC_BUILD_COMMIT,
+          ...(signWith ? { signWith } : {}),
+        });
         if (flags.json) printJson({ status: 'written', ...pack, validation: report.status, signed: signWith !== undefined });
-        else printText(`evidence pack of ${flags.tenant}: ${pack.dir} (${pack.files} files; validation ${report.status}${signWith ? '; signed' : ''})\narchive: ${pack.archive}`);
+        else
+          printText(
+            `evidence pack of ${flags.tenant}: ${pack.dir} (${pack.files} files; validation ${report.status}${signWith ? '; signed' : ''})\narchive: ${pack.archive}`,
+          );
       } finally {
         await services.close();
         await handle.close();
@@ -69,7 +89,7 @@ export function makeEvidenceCommand(): Command {
     });
   evidence
     .command('verify')
-    .description("check a pack folder against its MANIFEST.json (and SIGNATURE.json through VC_KMS); exit 3 naming a tampered file")
+    .description('check a pack folder against its MANIFEST.json (and SIGNATURE.json through VC_KMS); exit 3 naming a tampered file')
     .argument('<dir>', 'the pack folder')
     .option('--require-signature', 'exit 3 when the pack has no SIGNATURE.json (an auditor checking a pack that was signed)')
     .option('--json', 'print one JSON verdict on stdout')
@@ -85,7 +105,12 @@ export function makeEvidenceCommand(): Command {
       try {
         const verdict = await verifyPack(resolve(dir), services.kms, { requireSignature: flags.requireSignature === true });
         if (json) printJson(verdict);
-        else printText(verdict.status === 'intact' ? `evidence intact: ${verdict.files} files${verdict.signed ? ', signature valid' : ', unsigned'}` : `evidence TAMPERED: ${verdict.file}: ${verdict.message}`);
+        else
+          printText(
+            verdict.status === 'intact'
+              ? `evidence intact: ${verdict.files} files${verdict.signed ? ', signature valid' : ', unsigned'}`
+              : `evidence TAMPERED: ${verdict.file}: ${verdict.message}`,
+          );
         if (verdict.status === 'tampered') throw new ExitError(3, verdict.message);
       } finally {
         await services.close();

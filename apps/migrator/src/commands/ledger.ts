@@ -25,7 +25,10 @@ export function makeLedgerCommand(): Command {
     .command('verify')
     .description('check the hash chain of vc_migration.ledger; exit 3 naming the first row that breaks it')
     .option('--json', 'print one JSON verdict on stdout')
-    .addHelpText('after', '\nExamples:\n  $ pnpm migrator ledger verify            # exit 3 naming the first broken row\n  $ pnpm migrator ledger verify --json\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pnpm migrator ledger verify            # exit 3 naming the first broken row\n  $ pnpm migrator ledger verify --json\n',
+    )
     .action(async (flags: { json?: boolean }) => {
       const { verdict, unfinished } = await withCommandContext(async ({ handle }) => {
         const rows = await readLedger(handle);
@@ -34,7 +37,12 @@ export function makeLedgerCommand(): Command {
       // An unfinished run is no break of the chain: it is said, for the auditor to look at.
       const open = unfinished.length ? `; ${unfinished.length} unfinished run(s), a start row with no end row: row ${unfinished.join(', ')}` : '';
       if (flags.json) printJson({ ...verdict, unfinished });
-      else printText(verdict.status === 'intact' ? `ledger intact: ${verdict.rows} rows, tip ${verdict.tip}${open}` : `ledger BROKEN at row ${verdict.seq}: ${verdict.message}`);
+      else
+        printText(
+          verdict.status === 'intact'
+            ? `ledger intact: ${verdict.rows} rows, tip ${verdict.tip}${open}`
+            : `ledger BROKEN at row ${verdict.seq}: ${verdict.message}`,
+        );
       if (verdict.status === 'broken') throw new ExitError(3, verdict.message);
     });
   ledger

@@ -58,7 +58,9 @@ describe('driver faults are one line naming what to fix (exit 2)', () => {
   it.each([['status'], ['phase', 's1', '--tenant', 'acme']])('`%s` before s0 says S0 has not run and what to run', async (...args) => {
     const run = await runMigrator(args, { ...target.env, VC_DATABASE_URL: bare.url });
     expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toContain('migrator: the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first');
+    expect(run.stderr).toContain(
+      'migrator: the target database (VC_DATABASE_URL) has no migration state: phase s0 has not run on it. Run `pnpm migrator phase s0` first',
+    );
     expect(run.stderr).not.toContain('does not exist');
     noStack(run.stderr);
   });
@@ -67,7 +69,9 @@ describe('driver faults are one line naming what to fix (exit 2)', () => {
     const port = await closedPort();
     const run = await runMigrator(s1('--tenant', tenants()[0]!), { ...target.env, VC_DATABASE_URL: `postgres://vc:hunter2@127.0.0.1:${port}/virtual_care` });
     expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toContain(`migrator: cannot reach VC_DATABASE_URL at 127.0.0.1:${port} (connection refused): check the variable and that the server is up\n`);
+    expect(run.stderr).toContain(
+      `migrator: cannot reach VC_DATABASE_URL at 127.0.0.1:${port} (connection refused): check the variable and that the server is up\n`,
+    );
     expect(`${run.stdout}${run.stderr}`).not.toContain('hunter2');
     noStack(run.stderr);
   });
@@ -75,7 +79,10 @@ describe('driver faults are one line naming what to fix (exit 2)', () => {
   it('an unreachable legacy database names VC_LEGACY_DATABASE_URL, without its password', async () => {
     const port = await closedPort();
     const { VC_LEGACY_EXPORT_DIR: _csv, ...env } = target.env;
-    const run = await runMigrator(s1('--tenant', tenants()[0]!), { ...env, VC_LEGACY_DATABASE_URL: `mysql://legacy:hunter2@127.0.0.1:${port}/digital_communication` });
+    const run = await runMigrator(s1('--tenant', tenants()[0]!), {
+      ...env,
+      VC_LEGACY_DATABASE_URL: `mysql://legacy:hunter2@127.0.0.1:${port}/digital_communication`,
+    });
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toContain(`migrator: cannot reach VC_LEGACY_DATABASE_URL at 127.0.0.1:${port} (connection refused)`);
     expect(`${run.stdout}${run.stderr}`).not.toContain('hunter2');
@@ -84,7 +91,16 @@ describe('driver faults are one line naming what to fix (exit 2)', () => {
 });
 
 describe('the end-of-phase summary', () => {
-  const rowOf = (s: StepJson) => ({ tenant: s.tenant, step: s.id, status: s.status, read: s.read, written: s.written, rejected: s.rejected, warnings: s.warnings, deferred: s.deferred });
+  const rowOf = (s: StepJson) => ({
+    tenant: s.tenant,
+    step: s.id,
+    status: s.status,
+    read: s.read,
+    written: s.written,
+    rejected: s.rejected,
+    warnings: s.warnings,
+    deferred: s.deferred,
+  });
 
   it('a wrong --summary extension is a usage error before anything runs', async () => {
     const run = await runMigrator(s1('--tenant', tenants()[0]!, '--summary', join(target.work, 'summary.txt')), target.env);
@@ -105,10 +121,20 @@ describe('the end-of-phase summary', () => {
     for (const run of Object.values(runs)) {
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toMatch(TABLE_HEADER);
-      for (const s of run.json.steps) expect(run.stderr).toMatch(new RegExp(`^${s.tenant} +${s.id.replace('.', '\\.')} +${s.status} +${s.read} +${s.written} +${s.rejected} +${s.warnings} +${s.deferred} +[\\d.]+s +\\d+/s$`, 'm'));
+      for (const s of run.json.steps)
+        expect(run.stderr).toMatch(
+          new RegExp(
+            `^${s.tenant} +${s.id.replace('.', '\\.')} +${s.status} +${s.read} +${s.written} +${s.rejected} +${s.warnings} +${s.deferred} +[\\d.]+s +\\d+/s$`,
+            'm',
+          ),
+        );
     }
 
-    const json = JSON.parse(readFileSync(files.json, 'utf8')) as { phase: string; dryRun: boolean; rows: Array<ReturnType<typeof rowOf> & { seconds: number; rate: number }> };
+    const json = JSON.parse(readFileSync(files.json, 'utf8')) as {
+      phase: string;
+      dryRun: boolean;
+      rows: Array<ReturnType<typeof rowOf> & { seconds: number; rate: number }>;
+    };
     expect([json.phase, json.dryRun]).toEqual(['s1', false]);
     expect(json.rows.slice(0, -1).map(({ seconds: _s, rate: _r, ...row }) => row)).toEqual(runs.json.json.steps.map(rowOf));
     expect(json.rows.at(-1)).toMatchObject({ tenant: 'total', read: runs.json.json.steps.reduce((n, s) => n + s.read, 0) });
@@ -120,7 +146,13 @@ describe('the end-of-phase summary', () => {
     const md = readFileSync(files.md, 'utf8');
     expect(md).toMatch(/^# phase s1, as of 2026-11-01T00:00:00.000Z: done$/m);
     expect(md).toContain('| tenant | step | status | read | written | rejected | warnings | deferred | time | rate |');
-    for (const s of runs.md.json.steps) expect(md).toMatch(new RegExp(`^\\| ${s.tenant} \\| ${s.id.replace('.', '\\.')} \\| ${s.status} \\| ${s.read} \\| ${s.written} \\| ${s.rejected} \\| ${s.warnings} \\| ${s.deferred} \\|`, 'm'));
+    for (const s of runs.md.json.steps)
+      expect(md).toMatch(
+        new RegExp(
+          `^\\| ${s.tenant} \\| ${s.id.replace('.', '\\.')} \\| ${s.status} \\| ${s.read} \\| ${s.written} \\| ${s.rejected} \\| ${s.warnings} \\| ${s.deferred} \\|`,
+          'm',
+        ),
+      );
   });
 });
 
@@ -130,19 +162,26 @@ describe('progress', () => {
     const run = await runMigrator(s1('--all-tenants', '--dry-run', '--restart-step', '1.1'), { ...target.env, VC_LOG_LEVEL: 'info' });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain('\x1b');
-    for (const tenant of tenants()) expect(run.stderr).toMatch(new RegExp(`^s1 ${tenant} 1\\.4 Backfill SessionParticipant rows from historical audit logs: done — \\d+ read`, 'm'));
+    for (const tenant of tenants())
+      expect(run.stderr).toMatch(new RegExp(`^s1 ${tenant} 1\\.4 Backfill SessionParticipant rows from historical audit logs: done — \\d+ read`, 'm'));
     for (const line of run.stderr.split('\n').filter((l) => l.startsWith('{'))) expect(() => JSON.parse(line) as unknown).not.toThrow();
   });
 
   it('at a terminal: one live row per tenant, no JSON log line, and Ctrl-C stops the run after the batch, resumable', async () => {
     const args = s1('--all-tenants', '--batch-size', '20');
     const command = ['stty cols 120 rows 40; exec node', 'apps/migrator/bin/migrator.mjs', ...args].join(' ');
-    const tty = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm', VC_LOG_LEVEL: 'info', ...target.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const tty = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm', VC_LOG_LEVEL: 'info', ...target.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     tty.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     let code: number | null | undefined;
     const exited = new Promise<number | null>((resolve) => tty.on('close', (c) => resolve((code = c))));
-    const midRun = async () => (await target.client.query(`select 1 from vc_migration.step_checkpoints where phase = 's1' and step_id = '1.4' and status = 'running' and read >= 40`)).rowCount! > 0;
+    const midRun = async () =>
+      (await target.client.query(`select 1 from vc_migration.step_checkpoints where phase = 's1' and step_id = '1.4' and status = 'running' and read >= 40`))
+        .rowCount! > 0;
     while (code === undefined && !(await midRun())) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(code, output).toBeUndefined();
     tty.stdin.write('\x03');

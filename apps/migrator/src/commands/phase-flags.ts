@@ -21,7 +21,8 @@ function keyOf(flags: string): string {
  * the form expected.
  */
 export function checkPhaseFlags(phase: Phase, action: string | undefined, raw: PhaseFlagValues, options?: RunOptions): void {
-  if (phase.global && (raw.tenant || raw.allTenants)) throw new ExitError(2, `phase ${phase.id} runs once for the whole platform: it takes no --tenant or --all-tenants`);
+  if (phase.global && (raw.tenant || raw.allTenants))
+    throw new ExitError(2, `phase ${phase.id} runs once for the whole platform: it takes no --tenant or --all-tenants`);
   if (!phase.global && action === undefined) {
     if (raw.tenant && raw.allTenants) throw new ExitError(2, 'give either --tenant <id> or --all-tenants, not both');
     if (!raw.tenant && !raw.allTenants) throw new ExitError(2, `phase ${phase.id} needs --tenant <id> or --all-tenants`);

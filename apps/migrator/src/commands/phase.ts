@@ -47,7 +47,9 @@ async function tenantsFor(phase: Phase, raw: { tenant?: string; allTenants?: boo
 }
 
 function printSummary(summary: PhaseSummary): void {
-  const lines = [`phase ${summary.phase} ${summary.tenant ?? (summary.tenants ?? []).join(',')}: ${summary.status}${summary.dryRun ? ' (dry run: nothing written)' : ''}`];
+  const lines = [
+    `phase ${summary.phase} ${summary.tenant ?? (summary.tenants ?? []).join(',')}: ${summary.status}${summary.dryRun ? ' (dry run: nothing written)' : ''}`,
+  ];
   // The per-step counts are the table on stderr (commands/phase-end.ts); here only what failed, and why.
   for (const s of summary.steps) if (s.error) lines.push(`  ${s.tenant} ${s.id} ${s.status}: ${s.error}`);
   if (Object.keys(summary.rejects).length) lines.push(`  rejects: ${JSON.stringify(summary.rejects)}`);
@@ -57,7 +59,9 @@ function printSummary(summary: PhaseSummary): void {
 
 /** "Settings each phase needs" for --help, from the phases' own `requires` (checked before a run opens anything). */
 function settingsHelp(phases: readonly Phase[]): string {
-  const lines = phases.map((p) => `  ${p.id}  ${p.requires?.length ? p.requires.map((r) => r.anyOf.join(' or ')).join('; ') : 'nothing beyond VC_DATABASE_URL (defaulted)'}`);
+  const lines = phases.map(
+    (p) => `  ${p.id}  ${p.requires?.length ? p.requires.map((r) => r.anyOf.join(' or ')).join('; ') : 'nothing beyond VC_DATABASE_URL (defaulted)'}`,
+  );
   return `\n\nSettings each phase needs (checked before anything is opened; exit 2 naming what is missing):\n${lines.join('\n')}`;
 }
 
@@ -94,14 +98,29 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
         const prepared = phase.prepare ? await phase.prepare(config, handle) : undefined;
         const tenants = await tenantsFor(phase, raw, services);
         // Before anything is written: a tenant that skips the pipeline is refused (exit 2), or overridden and recorded.
-        await enforcePhaseGates({ query: queryOf(handle), db: handle.db, phase: phase.id, tenants, override: options.override, knownTenants: async () => legacyTenantList(await services.legacy()), command: `phase ${phase.id}`, dryRun: options.dryRun });
+        await enforcePhaseGates({
+          query: queryOf(handle),
+          db: handle.db,
+          phase: phase.id,
+          tenants,
+          override: options.override,
+          knownTenants: async () => legacyTenantList(await services.legacy()),
+          command: `phase ${phase.id}`,
+          dryRun: options.dryRun,
+        });
         return runPhase({ phase, tenants, options, config, handle, services, log, prepared, signal: stop.signal, progress: { tty: stderrIsTerminal() } });
       }, phase.requires);
       noteStepCounts(summary.steps);
       await reportPhaseEnd(summary, raw);
       if (raw.json) printJson(summary);
       else printSummary(summary);
-      if (summary.status !== 'done') throw new ExitError(1, summary.status === 'interrupted' ? `phase ${phase.id} interrupted; run the same command again to resume: ${resumeCommand()}` : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`);
+      if (summary.status !== 'done')
+        throw new ExitError(
+          1,
+          summary.status === 'interrupted'
+            ? `phase ${phase.id} interrupted; run the same command again to resume: ${resumeCommand()}`
+            : `phase ${phase.id} failed: ${(summary.errors ?? []).map((e) => `${e.tenant} ${e.step}: ${e.message}`).join('; ')}`,
+        );
     } finally {
       stop.dispose();
     }

@@ -27,10 +27,21 @@ export function makePlanCommand(): Command {
       const done = items.every((i) => i.status === 'done');
       if (opts.json) printJson({ plan: id, status: done ? 'done' : 'open', items });
       else {
-        const rows = items.map((i) => [i.item, i.status, i.worker ?? '-', i.heartbeatAgeS === null ? '-' : `${i.heartbeatAgeS}s`, String(i.attempts), i.error ?? ''].map(String));
+        const rows = items.map((i) =>
+          [i.item, i.status, i.worker ?? '-', i.heartbeatAgeS === null ? '-' : `${i.heartbeatAgeS}s`, String(i.attempts), i.error ?? ''].map(String),
+        );
         const header = ['item', 'status', 'worker', 'heartbeat', 'attempts', 'error'];
         const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-        printText([header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n'));
+        printText(
+          [header, ...rows]
+            .map((r) =>
+              r
+                .map((cell, c) => cell.padEnd(widths[c]!))
+                .join('  ')
+                .trimEnd(),
+            )
+            .join('\n'),
+        );
       }
       if (!done) throw new ExitError(1, `plan ${id} is not done yet (${items.filter((i) => i.status !== 'done').length} of ${items.length} items open)`);
     });

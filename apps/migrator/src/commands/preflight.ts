@@ -37,11 +37,22 @@ export function makePreflightCommand(): Command {
     .action(async (opts: { tenant?: string; allTenants?: boolean; rate?: string; json?: boolean }) => {
       if (opts.tenant !== undefined && opts.allTenants) throw new ExitError(2, 'give either --tenant <id> or --all-tenants, not both');
       const rate = opts.rate === undefined ? undefined : Number(opts.rate);
-      if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw new ExitError(2, `--rate: expected a positive number of rows per second, got ${JSON.stringify(opts.rate)}`);
+      if (rate !== undefined && !(Number.isFinite(rate) && rate > 0))
+        throw new ExitError(2, `--rate: expected a positive number of rows per second, got ${JSON.stringify(opts.rate)}`);
       const config = loadConfig(process.env);
-      const report = await runPreflight(config, createLogger(config.VC_LOG_LEVEL), { ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}), ...(rate ? { rate } : {}) });
+      const report = await runPreflight(config, createLogger(config.VC_LOG_LEVEL), {
+        ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+        ...(rate ? { rate } : {}),
+      });
       if (opts.json) printJson(report);
       else printText(render(report));
-      if (report.status === 'fail') throw new ExitError(2, `preflight failed: ${report.checks.filter((c) => c.status === 'fail').map((c) => c.id).join(', ')}`);
+      if (report.status === 'fail')
+        throw new ExitError(
+          2,
+          `preflight failed: ${report.checks
+            .filter((c) => c.status === 'fail')
+            .map((c) => c.id)
+            .join(', ')}`,
+        );
     });
 }

@@ -47,12 +47,25 @@ export function makeRejectsCommand(): Command {
         if (opts.phase) where += ` and phase = $${params.push(opts.phase)}`;
         const columns = `phase, step_id, legacy_key, reason, detail, created_at${opts.withRawRows ? ', raw' : ''}`;
         return {
-          rows: await query<RejectRow>(`select ${columns} from vc_migration.rejects where ${where} order by phase, step_id, reason, legacy_key limit ${limit}`, params),
-          counts: await query<{ reason: string; n: number }>(`select reason, count(*)::int as n from vc_migration.rejects where ${where} group by reason order by reason`, params),
+          rows: await query<RejectRow>(
+            `select ${columns} from vc_migration.rejects where ${where} order by phase, step_id, reason, legacy_key limit ${limit}`,
+            params,
+          ),
+          counts: await query<{ reason: string; n: number }>(
+            `select reason, count(*)::int as n from vc_migration.rejects where ${where} group by reason order by reason`,
+            params,
+          ),
         };
       });
       const byReason = Object.fromEntries(counts.map((c) => [c.reason, c.n]));
-      const items = rows.map((r) => ({ phase: r.phase, step: r.step_id, legacyKey: r.legacy_key, reason: r.reason, detail: r.detail, ...(opts.withRawRows ? { raw: r.raw ?? null } : {}) }));
+      const items = rows.map((r) => ({
+        phase: r.phase,
+        step: r.step_id,
+        legacyKey: r.legacy_key,
+        reason: r.reason,
+        detail: r.detail,
+        ...(opts.withRawRows ? { raw: r.raw ?? null } : {}),
+      }));
       if (opts.json) return printJson({ tenant: opts.tenant, counts: byReason, rejects: items, rawRowsIncluded: opts.withRawRows === true });
       const lines = [`rejects of ${opts.tenant}: ${JSON.stringify(byReason)}`];
       for (const r of items) lines.push(`  ${r.phase} ${r.step} ${r.reason.padEnd(26)} ${r.legacyKey}${opts.withRawRows ? ` ${JSON.stringify(r.raw)}` : ''}`);

@@ -17,7 +17,10 @@ import { exitCodeOf } from '../exit-error';
  * variables, and changes nothing. In process, on a PostgreSQL test database.
  */
 const PREVIOUS: KongConfig = { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://legacy.internal:8080', routes: [] }] };
-const APPLIED: KongConfig = { _format_version: '3.0', services: [...PREVIOUS.services, { name: 'virtual-care', url: 'http://virtual-care-service:8080', routes: [] }] };
+const APPLIED: KongConfig = {
+  _format_version: '3.0',
+  services: [...PREVIOUS.services, { name: 'virtual-care', url: 'http://virtual-care-service:8080', routes: [] }],
+};
 
 let pg: TestDatabase;
 let handle: DatabaseHandle;
@@ -86,6 +89,9 @@ describe('migrator rollback s4', () => {
     await cutOverThrough(`file:${file}`);
     expect(await rollback()).toBeUndefined();
     expect(await readFile(file, 'utf8')).toContain('digital-communication');
-    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers order by created_at`)).toEqual([{ action: 'cutover' }, { action: 'rollback' }]);
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers order by created_at`)).toEqual([
+      { action: 'cutover' },
+      { action: 'rollback' },
+    ]);
   });
 });

@@ -33,6 +33,9 @@ export function makeRollbackCommand(): Command {
       const input = { allTenants: flags.allTenants === true, dryRun: flags.dryRun === true, ...(flags.tenant ? { tenant: flags.tenant } : {}) };
       const result = await withCommandContext(async ({ handle, services, log }) => rollbackCutover({ handle, gateway: await services.kong(), log }, input));
       if (flags.json) printJson(result);
-      else printText(`rollback s4 ${result.tenants.join(',') || result.tenant}: ${result.status}${result.changes.length ? `\n  ${result.changes.join('\n  ')}` : ''}`);
+      else
+        printText(
+          `rollback s4 ${result.tenants.join(',') || result.tenant}: ${result.status}${result.changes.length ? `\n  ${result.changes.join('\n  ')}` : ''}`,
+        );
     });
 }

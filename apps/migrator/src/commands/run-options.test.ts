@@ -10,7 +10,11 @@ describe('phase flags', () => {
   });
 
   it('passes phase-specific flags through (s2 --window)', () => {
-    expect(parseRunOptions({ ...defaults, window: '14d', dryRun: true, restartStep: '1.4' }, now)).toMatchObject({ window: '14d', dryRun: true, restartStep: '1.4' });
+    expect(parseRunOptions({ ...defaults, window: '14d', dryRun: true, restartStep: '1.4' }, now)).toMatchObject({
+      window: '14d',
+      dryRun: true,
+      restartStep: '1.4',
+    });
   });
 
   it.each([

@@ -12,9 +12,12 @@ export function addRunOptions(command: Command): Command {
     .addOption(new Option('--batch-size <n>', 'legacy rows per batch (one transaction each)').default('10000'))
     .addOption(new Option('--concurrency <n>', 'concurrent outside calls (KMS, FHIR, access-policy)').default('4'))
     .option('--as-of <iso>', 'sessions starting before this instant are historical (default: now)')
-    .option('--restart-step <id>', 'forget this step\'s checkpoint (and the later ones\') and run it again')
+    .option('--restart-step <id>', "forget this step's checkpoint (and the later ones') and run it again")
     .addOption(new Option('--max-reject-rate <fraction>', 'fail a step whose rejected/read exceeds this').default('0.01'))
-    .option('--force', 'run past a failing phase gate (s2/s3 need s1 done; s4 needs s2 GO and a fresh passing validate); needs --reason, recorded in the run ledger')
+    .option(
+      '--force',
+      'run past a failing phase gate (s2/s3 need s1 done; s4 needs s2 GO and a fresh passing validate); needs --reason, recorded in the run ledger',
+    )
     .option('--reason <text>', 'why --force runs past a gate (or, for `phase s4 decommission`, inside its stability window)')
     .option('--summary <file>', 'also write the end-of-phase step table to FILE.md, FILE.json or FILE.csv (format from the extension)')
     .option('--json', 'print one JSON summary on stdout (progress and logs go to stderr)');
@@ -45,7 +48,8 @@ export function parseAsOf(value: string | undefined, now: Date): Date {
   if (value === undefined) return now;
   const text = value.trim();
   const at = ISO_INSTANT.test(text) && realDay(text) ? new Date(text) : new Date(NaN);
-  if (Number.isNaN(at.getTime())) throw new ExitError(2, `--as-of must be an ISO-8601 instant (e.g. 2026-01-01T00:00:00Z or 2026-01-01), got ${JSON.stringify(value)}`);
+  if (Number.isNaN(at.getTime()))
+    throw new ExitError(2, `--as-of must be an ISO-8601 instant (e.g. 2026-01-01T00:00:00Z or 2026-01-01), got ${JSON.stringify(value)}`);
   return at;
 }
 
@@ -69,7 +73,8 @@ export function parseRunOptions(raw: RawRunOptions, now: Date): RunOptions {
   const override = parseOverride({ force, reason });
   const asOfDate = parseAsOf(asOf, now);
   const rate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(maxRejectRate) ? Number(maxRejectRate) : NaN;
-  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(maxRejectRate)}`);
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1)
+    throw new ExitError(2, `--max-reject-rate must be a fraction between 0 and 1, got ${JSON.stringify(maxRejectRate)}`);
   return Object.freeze({
     ...extra,
     dryRun: dryRun === true,

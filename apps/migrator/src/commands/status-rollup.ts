@@ -33,20 +33,33 @@ export function rollupOf(tenant: string, steps: readonly ShownStep[], facts: Ten
   const active = steps.find((s) => s.status === 'running') ?? steps.find((s) => s.status === 'stale');
   if (active?.run) {
     const at = { phase: active.phase, step: active.step };
-    if (active.status === 'running') return { tenant, state: 'running', ...at, line: `${tenant}: running ${active.phase} ${active.step} (${describeRun(active.run)})` };
-    return { tenant, state: 'stale', ...at, line: `${tenant}: stale at ${active.phase} ${active.step} — ${active.run.why} (${describeRun(active.run)}); ${resume(active.phase, tenant)}` };
+    if (active.status === 'running')
+      return { tenant, state: 'running', ...at, line: `${tenant}: running ${active.phase} ${active.step} (${describeRun(active.run)})` };
+    return {
+      tenant,
+      state: 'stale',
+      ...at,
+      line: `${tenant}: stale at ${active.phase} ${active.step} — ${active.run.why} (${describeRun(active.run)}); ${resume(active.phase, tenant)}`,
+    };
   }
   const open = steps.find((s) => s.status !== 'done');
   if (!open) return { tenant, state: 'done', line: `${tenant}: done (s1–s4; cut over)` };
   const at = { phase: open.phase, step: open.step };
-  if (open.status === 'failed') return { tenant, state: 'blocked', ...at, line: `${tenant}: blocked at ${open.phase} ${open.step} — ${open.error ?? 'failed'}` };
+  if (open.status === 'failed')
+    return { tenant, state: 'blocked', ...at, line: `${tenant}: blocked at ${open.phase} ${open.step} — ${open.error ?? 'failed'}` };
   const phaseSteps = steps.filter((s) => s.phase === open.phase);
   if (open.status === 'interrupted' || phaseSteps.some((s) => s.status !== 'pending')) {
     return { tenant, state: 'interrupted', ...at, line: `${tenant}: interrupted at ${open.phase} ${open.step}; ${resume(open.phase, tenant)}` };
   }
   const gates = gateFailures(open.phase, facts);
   if (gates.length) {
-    return { tenant, state: 'gated', phase: open.phase, gates, line: `${tenant}: waiting for ${open.phase} — ${gates.map((g) => `gate ${g.gate}: ${g.why} (clear: ${g.clear})`).join('; ')}` };
+    return {
+      tenant,
+      state: 'gated',
+      phase: open.phase,
+      gates,
+      line: `${tenant}: waiting for ${open.phase} — ${gates.map((g) => `gate ${g.gate}: ${g.why} (clear: ${g.clear})`).join('; ')}`,
+    };
   }
   return { tenant, state: 'ready', phase: open.phase, line: `${tenant}: ready for ${open.phase} (\`pnpm migrator phase ${open.phase} --tenant ${tenant}\`)` };
 }

@@ -9,7 +9,14 @@ const PHASES: Phase[] = [
   { id: 's1', title: 'data', steps: [step('1.1'), step('1.2')] },
   { id: 's2', title: 'jitsi', steps: [step('2.2')] },
 ];
-const done = (tenantId: string, phase: 's0' | 's1' | 's2', stepId: string): StatusRow => ({ ...EMPTY_CHECKPOINT, status: 'done', read: 5, tenantId, phase, stepId });
+const done = (tenantId: string, phase: 's0' | 's1' | 's2', stepId: string): StatusRow => ({
+  ...EMPTY_CHECKPOINT,
+  status: 'done',
+  read: 5,
+  tenantId,
+  phase,
+  stepId,
+});
 const view = (rows: StatusRow[]) => rows.map((r) => `${r.tenantId} ${r.phase} ${r.stepId} ${r.status}`);
 
 describe('withPendingSteps', () => {

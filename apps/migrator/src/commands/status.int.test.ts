@@ -15,12 +15,24 @@ let db: TestDatabase;
 let client: pg.Client;
 let deadPid: number;
 
-const STEPS: Record<string, string[]> = { s1: ['1.1', '1.2', '1.3', '1.4', '1.5'], s2: ['2.2', '2.3', '2.4'], s3: ['3.1', '3.2', '3.3'], s4: ['4.1', '4.2', '4.3'] };
+const STEPS: Record<string, string[]> = {
+  s1: ['1.1', '1.2', '1.3', '1.4', '1.5'],
+  s2: ['2.2', '2.3', '2.4'],
+  s3: ['3.1', '3.2', '3.3'],
+  s4: ['4.1', '4.2', '4.3'],
+};
 
-async function step(tenant: string, phase: string, id: string, status: string, extra: { error?: string; facts?: Record<string, unknown>; runId?: string } = {}): Promise<void> {
-  await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, error, facts, run_id) values ($1, $2, $3, $4, $5, $6, $7)`, [
-    tenant, phase, id, status, extra.error ?? null, JSON.stringify(extra.facts ?? {}), extra.runId ?? null,
-  ]);
+async function step(
+  tenant: string,
+  phase: string,
+  id: string,
+  status: string,
+  extra: { error?: string; facts?: Record<string, unknown>; runId?: string } = {},
+): Promise<void> {
+  await client.query(
+    `insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, error, facts, run_id) values ($1, $2, $3, $4, $5, $6, $7)`,
+    [tenant, phase, id, status, extra.error ?? null, JSON.stringify(extra.facts ?? {}), extra.runId ?? null],
+  );
 }
 
 async function phaseDone(tenant: string, phase: string, facts: Record<string, Record<string, unknown>> = {}): Promise<void> {
@@ -64,7 +76,13 @@ beforeAll(async () => {
   await step('hooli', 's1', '1.1', 'running', { runId: await run('hooli', 's1', 'interrupted', { host: hostname(), pid: deadPid, ageS: 30 }) });
   // stark: S1–S3 done and S2 GO, never validated; wayne: cut over, its Kong plan in 4.2's facts.
   for (const phase of ['s1', 's2', 's3']) await phaseDone('stark', phase, { '2.3': { parallelRun: { decision: 'go', reasons: [] } } });
-  for (const phase of ['s1', 's2', 's3', 's4']) await phaseDone('wayne', phase, { '4.2': { kongPlan: ['+ service virtual-care-service: url http://vc.internal:8080', '+ route virtual-care-api: service virtual-care-service'], trafficMoves: ['wayne'] } });
+  for (const phase of ['s1', 's2', 's3', 's4'])
+    await phaseDone('wayne', phase, {
+      '4.2': {
+        kongPlan: ['+ service virtual-care-service: url http://vc.internal:8080', '+ route virtual-care-api: service virtual-care-service'],
+        trafficMoves: ['wayne'],
+      },
+    });
 }, 120_000);
 
 afterAll(async () => {
@@ -95,12 +113,17 @@ describe('migrator status', () => {
     expect(result.stdout).toMatch(/^hooli\s+s1\s+1\.1\s+interrupted\s/m);
     expect(result.stdout).not.toContain('KMS throttled');
     expect(result.stdout).toContain('globex s3 3.3: patients 12, permitted 10, disagreements 0');
-    expect(result.stdout).toContain('wayne s4 4.2: trafficMoves ["wayne"]\n  Kong plan:\n    + service virtual-care-service: url http://vc.internal:8080\n    + route virtual-care-api: service virtual-care-service');
+    expect(result.stdout).toContain(
+      'wayne s4 4.2: trafficMoves ["wayne"]\n  Kong plan:\n    + service virtual-care-service: url http://vc.internal:8080\n    + route virtual-care-api: service virtual-care-service',
+    );
   });
 
-  it('--json carries the rollup, each running step\'s run (pid, host, heartbeat age, stale or not) and the facts', async () => {
+  it("--json carries the rollup, each running step's run (pid, host, heartbeat age, stale or not) and the facts", async () => {
     const result = await runInProcess(['status', '--json']);
-    const json = JSON.parse(result.stdout) as { tenants: Array<{ tenant: string; state: string; phase?: string; step?: string }>; steps: Array<Record<string, unknown>> };
+    const json = JSON.parse(result.stdout) as {
+      tenants: Array<{ tenant: string; state: string; phase?: string; step?: string }>;
+      steps: Array<Record<string, unknown>>;
+    };
     expect(json.tenants.map((t) => [t.tenant, t.state, t.phase, t.step])).toEqual([
       ['acme', 'running', 's2', '2.2'],
       ['globex', 'blocked', 's2', '2.2'],
@@ -111,11 +134,19 @@ describe('migrator status', () => {
       ['wayne', 'done', undefined, undefined],
     ]);
     const of = (tenant: string, id: string) => json.steps.find((s) => s.tenant === tenant && s.step === id)!;
-    expect(of('acme', '2.2')).toMatchObject({ status: 'running', run: { state: 'running', host: hostname(), pid: process.pid, heartbeatAgeS: expect.any(Number) } });
-    expect(of('umbrella', '1.1')).toMatchObject({ status: 'stale', run: { state: 'stale', host: 'worker-7', pid: 4242, why: expect.stringMatching(/^no heartbeat for 6\d\d s$/) } });
+    expect(of('acme', '2.2')).toMatchObject({
+      status: 'running',
+      run: { state: 'running', host: hostname(), pid: process.pid, heartbeatAgeS: expect.any(Number) },
+    });
+    expect(of('umbrella', '1.1')).toMatchObject({
+      status: 'stale',
+      run: { state: 'stale', host: 'worker-7', pid: 4242, why: expect.stringMatching(/^no heartbeat for 6\d\d s$/) },
+    });
     expect(of('acme', '1.3')).not.toHaveProperty('error');
     expect(of('globex', '2.2')).toMatchObject({ status: 'failed', error: 'tenant globex: Jitsi test-connection failed (jwt)' });
     expect(of('globex', '3.3').facts).toEqual({ patients: 12, permitted: 10, disagreements: 0 });
-    expect(of('wayne', '4.2').facts).toMatchObject({ kongPlan: ['+ service virtual-care-service: url http://vc.internal:8080', '+ route virtual-care-api: service virtual-care-service'] });
+    expect(of('wayne', '4.2').facts).toMatchObject({
+      kongPlan: ['+ service virtual-care-service: url http://vc.internal:8080', '+ route virtual-care-api: service virtual-care-service'],
+    });
   });
 });

@@ -48,7 +48,13 @@ export function makeStatusCommand(): Command {
         const shown = await shownSteps(query, rows);
         const tenants: TenantRollup[] = [];
         for (const tenant of [...new Set(shown.map((s) => s.tenant))].filter((t) => t !== '*')) {
-          tenants.push(rollupOf(tenant, shown.filter((s) => s.tenant === tenant && s.phase !== 's0'), await tenantGateFacts(query, tenant)));
+          tenants.push(
+            rollupOf(
+              tenant,
+              shown.filter((s) => s.tenant === tenant && s.phase !== 's0'),
+              await tenantGateFacts(query, tenant),
+            ),
+          );
         }
         return { shown, plans, tenants };
       });
@@ -72,10 +78,30 @@ export function makeStatusCommand(): Command {
       if (opts.json) return printJson({ tenants, steps, ...(plans.length ? { plans } : {}) });
       if (steps.length === 0) return printText('no migration state yet (run `migrator phase s0`, then `migrator phase s1 --tenant <id>`)');
       const header = ['tenant', 'phase', 'step', 'status', 'read', 'written', 'rejected', 'deferred', 'warnings', 'ms', 'finished'];
-      const table = steps.map((s) => [s.tenant, s.phase, s.step, s.status, s.read, s.written, s.rejected, s.deferred, Object.values(s.warnings).reduce((a, b) => a + b, 0), s.durationMs, s.finishedAt ?? '-'].map(String));
+      const table = steps.map((s) =>
+        [
+          s.tenant,
+          s.phase,
+          s.step,
+          s.status,
+          s.read,
+          s.written,
+          s.rejected,
+          s.deferred,
+          Object.values(s.warnings).reduce((a, b) => a + b, 0),
+          s.durationMs,
+          s.finishedAt ?? '-',
+        ].map(String),
+      );
       const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-      const facts = steps.filter((s) => s.facts).flatMap((s) => factLines(s.facts!).map((l, i) => (i === 0 ? `${s.tenant} ${s.phase} ${s.step}: ${l}` : `  ${l}`)));
+      const line = (cells: string[]) =>
+        cells
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd();
+      const facts = steps
+        .filter((s) => s.facts)
+        .flatMap((s) => factLines(s.facts!).map((l, i) => (i === 0 ? `${s.tenant} ${s.phase} ${s.step}: ${l}` : `  ${l}`)));
       printText(
         [
           ...tenants.map((t) => t.line),

@@ -23,7 +23,12 @@ beforeAll(async () => {
 afterAll(async () => target?.close());
 
 const stateOf = async (tenant: string) =>
-  (await client.query(`select (select count(*)::int from vc_migration.step_checkpoints where tenant_id = $1) as checkpoints, (select count(*)::int from vc_migration.runs where tenant_id = $1 and phase <> 'forget') as runs`, [tenant])).rows[0];
+  (
+    await client.query(
+      `select (select count(*)::int from vc_migration.step_checkpoints where tenant_id = $1) as checkpoints, (select count(*)::int from vc_migration.runs where tenant_id = $1 and phase <> 'forget') as runs`,
+      [tenant],
+    )
+  ).rows[0];
 
 describe('tenants come from legacy', () => {
   it('orders the known tenants by closeness to a typo', () => {
@@ -54,17 +59,25 @@ describe('tenants come from legacy', () => {
     await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('phantom', 's1', '1.1', 'done')`);
     const { VC_LEGACY_EXPORT_DIR: _dir, ...noLegacy } = env;
     const portal = { VC_PORTAL_DATABASE_URL: 'mysql://reader@127.0.0.1:9/patient_portal', VC_ACCESS_POLICY_URL: 'http://127.0.0.1:9' };
-    for (const args of [['phase', 's3', '--all-tenants'], ['phase', 's3', '--tenant', 'phantom'], ['enqueue', 'phase', 's3', '--all-tenants']]) {
+    for (const args of [
+      ['phase', 's3', '--all-tenants'],
+      ['phase', 's3', '--tenant', 'phantom'],
+      ['enqueue', 'phase', 's3', '--all-tenants'],
+    ]) {
       const result = await runMigrator([...args, '--as-of', AS_OF], { ...noLegacy, ...portal, VC_NATS_URL: 'nats://127.0.0.1:9' });
       expect(result.code, result.stderr).toBe(2);
-      expect(result.stderr).toMatch(/VC_LEGACY_DATABASE_URL \(expected [^)]+\) or VC_LEGACY_EXPORT_DIR \(expected [^)]+\) is not set: needed by phase s3 \(its tenants are the legacy source's/);
+      expect(result.stderr).toMatch(
+        /VC_LEGACY_DATABASE_URL \(expected [^)]+\) or VC_LEGACY_EXPORT_DIR \(expected [^)]+\) is not set: needed by phase s3 \(its tenants are the legacy source's/,
+      );
     }
     expect((await stateOf('phantom')).runs).toBe(0);
     await client.query(`delete from vc_migration.step_checkpoints where tenant_id = 'phantom'`);
   }, 240_000);
 
-  it('tenant forget removes a phantom tenant\'s migration state and records who and why; --reason is required', async () => {
-    await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('acmee', 's1', '1.1', 'done'), ('acmee', 's1', '1.2', 'failed')`);
+  it("tenant forget removes a phantom tenant's migration state and records who and why; --reason is required", async () => {
+    await client.query(
+      `insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('acmee', 's1', '1.1', 'done'), ('acmee', 's1', '1.2', 'failed')`,
+    );
     await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('acmee', 's1', 'done')`);
     expect((await runMigrator(['tenant', 'forget', 'acmee'], env)).code).toBe(2);
     const result = await runMigrator(['tenant', 'forget', 'acmee', '--reason', 'typo of acme', '--json'], env);

@@ -51,7 +51,12 @@ async function call(input: OnboardInput, token: string, method: string, path: st
 }
 
 /** Mints the admin and practitioner bearer tokens from the service's HS256 secret (dev, tests, demo). */
-export async function mintOnboardingTokens(secret: string, tenant: string, practitioner: string, claims: { issuer?: string; audience?: string }): Promise<OnboardInput['tokens']> {
+export async function mintOnboardingTokens(
+  secret: string,
+  tenant: string,
+  practitioner: string,
+  claims: { issuer?: string; audience?: string },
+): Promise<OnboardInput['tokens']> {
   const key = new TextEncoder().encode(secret);
   const sign = (sub: string, roles: string[]) => {
     let jwt = new SignJWT({ tenant, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('15m');
@@ -111,7 +116,12 @@ export async function onboardTenant(input: OnboardInput, deps: { licensing: Lice
   let sessionId = '';
   const ok =
     (await run('config', async () => {
-      await call(input, input.tokens.admin, 'PUT', '/config', { jitsiServerUrl: input.jitsiServerUrl, jitsiAppId: input.jitsiAppId, jitsiAppSecret: input.jitsiAppSecret, branding: input.branding });
+      await call(input, input.tokens.admin, 'PUT', '/config', {
+        jitsiServerUrl: input.jitsiServerUrl,
+        jitsiAppId: input.jitsiAppId,
+        jitsiAppSecret: input.jitsiAppSecret,
+        branding: input.branding,
+      });
       return undefined;
     })) &&
     (await run('test_connection', async () => {

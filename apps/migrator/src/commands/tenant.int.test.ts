@@ -89,13 +89,38 @@ afterAll(async () => {
     service.kill('SIGTERM');
     await exited;
   }
-  await Promise.all([pg?.drop(), fhir?.close(), accessPolicy?.close(), jitsi?.close(), brokenJitsi?.close(), licensing?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+  await Promise.all([
+    pg?.drop(),
+    fhir?.close(),
+    accessPolicy?.close(),
+    jitsi?.close(),
+    brokenJitsi?.close(),
+    licensing?.close(),
+    work ? rm(work, { recursive: true, force: true }) : undefined,
+  ]);
 });
 
 const onboard = (tenant: string, jitsiUrl: string) =>
   runMigrator(
-    ['tenant', 'onboard', '--tenant', tenant, '--service-url', serviceUrl, '--jitsi-url', jitsiUrl, '--jitsi-app-id', `${tenant}-app`,
-      '--jitsi-secret-file', join(work, 'jitsi-secret'), '--branding-file', join(work, 'branding.json'), '--token-secret-file', join(work, 'auth-secret'), '--json'],
+    [
+      'tenant',
+      'onboard',
+      '--tenant',
+      tenant,
+      '--service-url',
+      serviceUrl,
+      '--jitsi-url',
+      jitsiUrl,
+      '--jitsi-app-id',
+      `${tenant}-app`,
+      '--jitsi-secret-file',
+      join(work, 'jitsi-secret'),
+      '--branding-file',
+      join(work, 'branding.json'),
+      '--token-secret-file',
+      join(work, 'auth-secret'),
+      '--json',
+    ],
     { VC_LICENSING_URL: licensing.url, VC_FHIR_BASE_URL: fhir.url, VC_KMS: `local:${join(work, 'migrator-kms.json')}` },
   );
 
@@ -141,7 +166,23 @@ describe('migrator tenant onboard (plan §3)', { timeout: 180_000 }, () => {
   });
 
   it('refuses to run without tokens (exit 2)', async () => {
-    const run = await runMigrator(['tenant', 'onboard', '--tenant', 'x', '--service-url', serviceUrl, '--jitsi-url', jitsi.url, '--jitsi-app-id', 'x', '--jitsi-secret-file', join(work, 'jitsi-secret')], {});
+    const run = await runMigrator(
+      [
+        'tenant',
+        'onboard',
+        '--tenant',
+        'x',
+        '--service-url',
+        serviceUrl,
+        '--jitsi-url',
+        jitsi.url,
+        '--jitsi-app-id',
+        'x',
+        '--jitsi-secret-file',
+        join(work, 'jitsi-secret'),
+      ],
+      {},
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('needs --admin-token-file and --practitioner-token-file, or --token-secret-file');
   });

@@ -10,7 +10,7 @@ import { mintOnboardingTokens, onboardTenant, readSecretFile, type OnboardInput 
 /** Plan §3's module step calls the licensing API; its last step finds the first session's Encounter in FHIR. */
 export const ONBOARD_REQUIRES: readonly SettingRequirement[] = [
   { anyOf: ['VC_LICENSING_URL'], neededBy: 'tenant onboard (enables the module through the licensing API)' },
-  { anyOf: ['VC_FHIR_BASE_URL'], neededBy: 'tenant onboard (verifies the first session\'s Encounter)' },
+  { anyOf: ['VC_FHIR_BASE_URL'], neededBy: "tenant onboard (verifies the first session's Encounter)" },
 ];
 
 interface OnboardFlags {
@@ -41,15 +41,22 @@ function checkOnboardFlags(flags: OnboardFlags): number {
   httpUrl('--service-url', flags.serviceUrl);
   httpUrl('--jitsi-url', flags.jitsiUrl);
   if (!(flags.adminTokenFile && flags.practitionerTokenFile) && !flags.tokenSecretFile) {
-    throw new ExitError(2, 'tenant onboard needs --admin-token-file and --practitioner-token-file, or --token-secret-file (the service HS256 secret, dev/tests)');
+    throw new ExitError(
+      2,
+      'tenant onboard needs --admin-token-file and --practitioner-token-file, or --token-secret-file (the service HS256 secret, dev/tests)',
+    );
   }
-  if (!/^\d+$/.test(flags.encounterTimeout)) throw new ExitError(2, `--encounter-timeout expects milliseconds (a whole number, e.g. 30000), got "${flags.encounterTimeout}"`);
+  if (!/^\d+$/.test(flags.encounterTimeout))
+    throw new ExitError(2, `--encounter-timeout expects milliseconds (a whole number, e.g. 30000), got "${flags.encounterTimeout}"`);
   return Number(flags.encounterTimeout);
 }
 
 async function tokens(flags: OnboardFlags): Promise<OnboardInput['tokens']> {
   if (flags.adminTokenFile && flags.practitionerTokenFile) {
-    return { admin: await readSecretFile(flags.adminTokenFile, '--admin-token-file'), practitioner: await readSecretFile(flags.practitionerTokenFile, '--practitioner-token-file') };
+    return {
+      admin: await readSecretFile(flags.adminTokenFile, '--admin-token-file'),
+      practitioner: await readSecretFile(flags.practitionerTokenFile, '--practitioner-token-file'),
+    };
   }
   const secret = await readSecretFile(flags.tokenSecretFile!, '--token-secret-file');
   return mintOnboardingTokens(secret, flags.tenant, flags.testPractitioner, { issuer: flags.tokenIssuer, audience: flags.tokenAudience });
@@ -111,7 +118,8 @@ function makeOnboardCommand(): Command {
         const report = await onboardTenant(input, { licensing: await services.licensing(), fhir: () => services.fhir() });
         for (const step of report.steps) console.error(`${step.status === 'done' ? 'ok  ' : 'FAIL'} ${step.id}${step.detail ? `: ${step.detail}` : ''}`);
         if (flags.json) printJson(report);
-        if (report.status === 'failed') throw new ExitError(1, `onboarding of tenant ${input.tenant} stopped at ${report.steps.at(-1)?.id}; fix it and run the same command again`);
+        if (report.status === 'failed')
+          throw new ExitError(1, `onboarding of tenant ${input.tenant} stopped at ${report.steps.at(-1)?.id}; fix it and run the same command again`);
       } finally {
         await services.close();
       }

@@ -36,7 +36,11 @@ interface ValidateFlags {
 
 function parseFlags(flags: ValidateFlags): { tenants: 'all' | string; asOf: Date; batchSize: number } {
   if (Boolean(flags.tenant) === Boolean(flags.allTenants)) throw new ExitError(2, 'validate needs exactly one of --tenant <id> or --all-tenants');
-  return { tenants: flags.allTenants ? 'all' : flags.tenant!, asOf: parseAsOf(flags.asOf, new Date()), batchSize: positiveInt('--batch-size', flags.batchSize) };
+  return {
+    tenants: flags.allTenants ? 'all' : flags.tenant!,
+    asOf: parseAsOf(flags.asOf, new Date()),
+    batchSize: positiveInt('--batch-size', flags.batchSize),
+  };
 }
 
 /**
@@ -86,7 +90,11 @@ export function makeValidateCommand(): Command {
         const { report } = run;
         // Each tenant's verdict, for the S4 gate (a passing validate newer than the tenant's last s1–s4 run).
         await recordValidations(queryOf(handle), report.checks, tenantList, { startedAt, asOf });
-        const paths = await writeValidationReports(report, formats, flags.out, { startedAt: run.startedAt, hostname: hostname() || 'localhost', seconds: run.seconds });
+        const paths = await writeValidationReports(report, formats, flags.out, {
+          startedAt: run.startedAt,
+          hostname: hostname() || 'localhost',
+          seconds: run.seconds,
+        });
         for (const check of report.checks.filter((c) => c.status !== 'pass')) {
           const detail = check.status === 'error' ? `could not complete: ${JSON.stringify(check.actual)}` : check.samples.join(', ') || 'see report';
           console.error(`${check.status.toUpperCase()} ${check.tenant} ${check.id}: ${detail}`);
@@ -96,7 +104,14 @@ export function makeValidateCommand(): Command {
           assertNoPhi(report);
           printJson(report);
         }
-        if (report.status === 'fail') throw new ExitError(3, `validation failed: ${report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.tenant}/${c.id}`).join(', ')}`);
+        if (report.status === 'fail')
+          throw new ExitError(
+            3,
+            `validation failed: ${report.checks
+              .filter((c) => c.status !== 'pass')
+              .map((c) => `${c.tenant}/${c.id}`)
+              .join(', ')}`,
+          );
       } finally {
         await services.close();
         await handle.close();

@@ -42,18 +42,24 @@ export function makeWorkerCommand(): Command {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const summary = await withCommandContext(async (ctx) => {
-          const queue = await openWorkQueue(ctx.config);
-          try {
-            await queue.ensure();
-            ctx.log.info({ concurrency: opts.concurrency }, 'worker ready');
-            return await runWorker(ctx, queue, { ...opts, signal: stop.signal });
-          } finally {
-            await queue.close();
-          }
-        }, [NEEDS_NATS]);
+        const summary = await withCommandContext(
+          async (ctx) => {
+            const queue = await openWorkQueue(ctx.config);
+            try {
+              await queue.ensure();
+              ctx.log.info({ concurrency: opts.concurrency }, 'worker ready');
+              return await runWorker(ctx, queue, { ...opts, signal: stop.signal });
+            } finally {
+              await queue.close();
+            }
+          },
+          [NEEDS_NATS],
+        );
         if (raw.json) printJson({ status: 'stopped', ...summary });
-        else printText(`worker ${summary.worker.host}:${summary.worker.pid} stopped: ${summary.done} done, ${summary.requeued} handed back, ${summary.failed} failed`);
+        else
+          printText(
+            `worker ${summary.worker.host}:${summary.worker.pid} stopped: ${summary.done} done, ${summary.requeued} handed back, ${summary.failed} failed`,
+          );
         if (summary.failed > 0) throw new ExitError(1, `${summary.failed} item(s) failed for good; see \`migrator plan status <id>\``);
       } finally {
         process.off('SIGINT', onSignal);

@@ -16,6 +16,11 @@ describe('COPY text encoding', () => {
   });
 
   it('writes one tab-separated line per row', () => {
-    expect(copyLines([['a', null], ['b', 1]])).toBe('a\t\\N\nb\t1\n');
+    expect(
+      copyLines([
+        ['a', null],
+        ['b', 1],
+      ]),
+    ).toBe('a\t\\N\nb\t1\n');
   });
 });

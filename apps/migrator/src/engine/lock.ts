@@ -55,7 +55,8 @@ export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, 
   // The client sits idle in our hands for the whole run: pg-pool no longer listens to it, so an 'error'
   // (the server closed it) would be an uncaught exception that kills the process without its summary.
   const lost = new AbortController();
-  const onError = (error: Error) => lost.abort(new Error(`lost the PostgreSQL connection holding the lock of tenant ${tenantId} phase ${phase} (${error.message}); run again to resume`));
+  const onError = (error: Error) =>
+    lost.abort(new Error(`lost the PostgreSQL connection holding the lock of tenant ${tenantId} phase ${phase} (${error.message}); run again to resume`));
   client.on('error', onError);
   return {
     lost: lost.signal,

@@ -23,7 +23,11 @@ class RolledBack<T> {
  * Runs `fn` with a handle whose every query and transaction happen inside one transaction, then rolls
  * it back, whatever `fn` did, and returns what `fn` returned (or rethrows what it threw).
  */
-export async function rehearse<T>(handle: DatabaseHandle, withTransaction: (handle: DatabaseHandle, fn: (tx: Tx) => Promise<never>) => Promise<never>, fn: (rehearsal: DatabaseHandle) => Promise<T>): Promise<T> {
+export async function rehearse<T>(
+  handle: DatabaseHandle,
+  withTransaction: (handle: DatabaseHandle, fn: (tx: Tx) => Promise<never>) => Promise<never>,
+  fn: (rehearsal: DatabaseHandle) => Promise<T>,
+): Promise<T> {
   try {
     await withTransaction(handle, async (tx) => {
       // No pool and no PGlite instance: a rehearsal must not reach the database around its transaction.

@@ -29,7 +29,12 @@ export function invokedAs(env: NodeJS.ProcessEnv, argv: readonly string[], execA
  * whose name looks secret (none of the phase flags today) is shown as `<secret>`: the message may end up
  * in a supervisor's journal.
  */
-export function resumeCommand(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv, execArgv: readonly string[] = process.execArgv, cwd = process.cwd()): string {
+export function resumeCommand(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv,
+  execArgv: readonly string[] = process.execArgv,
+  cwd = process.cwd(),
+): string {
   const args = argv.slice(2);
   const shown = args.map((arg, i) => {
     const inline = /^--([^=]+)=/.exec(arg);

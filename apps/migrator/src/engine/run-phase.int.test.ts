@@ -28,7 +28,14 @@ afterAll(async () => {
   await handle.close();
 });
 
-const options = (over: Partial<RunOptions> = {}): RunOptions => ({ dryRun: false, batchSize: 10, concurrency: 1, asOf: new Date('2026-01-01T00:00:00Z'), maxRejectRate: 0.01, ...over });
+const options = (over: Partial<RunOptions> = {}): RunOptions => ({
+  dryRun: false,
+  batchSize: 10,
+  concurrency: 1,
+  asOf: new Date('2026-01-01T00:00:00Z'),
+  maxRejectRate: 0.01,
+  ...over,
+});
 
 /** A step writing 1..total in batches of 10, failing once when it reaches `failAt` (inside the batch's write). */
 function countingStep(total: number, opts: { failAt?: number; rejectEvery?: number } = {}): Step & { failed: boolean } {
@@ -39,7 +46,9 @@ function countingStep(total: number, opts: { failAt?: number; rejectEvery?: numb
     async run(ctx, checkpoint) {
       for (let next = Number(checkpoint.cursor?.next ?? 1); next <= total; next += 10) {
         const ns = Array.from({ length: Math.min(10, total - next + 1) }, (_, i) => next + i);
-        const rejects = opts.rejectEvery ? ns.filter((n) => n % opts.rejectEvery! === 0).map((n) => ({ legacyKey: String(n), reason: 'orphan_event' as const, raw: { n } })) : [];
+        const rejects = opts.rejectEvery
+          ? ns.filter((n) => n % opts.rejectEvery! === 0).map((n) => ({ legacyKey: String(n), reason: 'orphan_event' as const, raw: { n } }))
+          : [];
         const batch: Batch = {
           cursor: { next: next + 10 },
           read: ns.length,
@@ -47,7 +56,11 @@ function countingStep(total: number, opts: { failAt?: number; rejectEvery?: numb
           rejects,
           warnings: { malformed_payload: 1 },
           write: async (tx) => {
-            await tx.insertMany('engine_probe', ['n'], ns.filter((n) => !rejects.some((r) => r.legacyKey === String(n))).map((n) => [n]));
+            await tx.insertMany(
+              'engine_probe',
+              ['n'],
+              ns.filter((n) => !rejects.some((r) => r.legacyKey === String(n))).map((n) => [n]),
+            );
             if (opts.failAt !== undefined && ns.includes(opts.failAt) && !step.failed) {
               step.failed = true;
               throw new Error(`probe failure at ${opts.failAt}`);
@@ -64,7 +77,18 @@ function countingStep(total: number, opts: { failAt?: number; rejectEvery?: numb
 async function run(step: Step, runOptions: RunOptions = options(), tenants: readonly string[] = ['t1'], phaseId: Phase['id'] = 's1', heartbeatMs?: number) {
   const phase: Phase = { id: phaseId, title: 'probe', steps: [step] };
   const services = createServices(loadConfig({}));
-  return runPhase({ phase, tenants, options: runOptions, config: loadConfig({}), handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true }, ...(heartbeatMs ? { heartbeatMs } : {}) });
+  return runPhase({
+    phase,
+    tenants,
+    options: runOptions,
+    config: loadConfig({}),
+    handle,
+    services,
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+    progress: { tty: false, quiet: true },
+    ...(heartbeatMs ? { heartbeatMs } : {}),
+  });
 }
 
 /**
@@ -106,7 +130,9 @@ describe('step engine', () => {
     const failed = await run(step);
     expect([failed.status, failed.steps[0]!.status, failed.steps[0]!.error]).toEqual(['failed', 'failed', 'probe failure at 25']);
     expect(await rows('select count(*)::int as n from engine_probe')).toEqual([{ n: 20 }]);
-    expect(await rows(`select status, cursor, read, written from vc_migration.step_checkpoints`)).toEqual([{ status: 'failed', cursor: { next: 21 }, read: 20, written: 20 }]);
+    expect(await rows(`select status, cursor, read, written from vc_migration.step_checkpoints`)).toEqual([
+      { status: 'failed', cursor: { next: 21 }, read: 20, written: 20 },
+    ]);
 
     const resumed = await run(step);
     expect([resumed.status, resumed.steps[0]]).toEqual(['done', expect.objectContaining({ status: 'done', read: 35, written: 35, rejected: 0, warnings: 4 })]);
@@ -121,7 +147,9 @@ describe('step engine', () => {
 
   it('rejects are kept with their raw rows, and a step past --max-reject-rate fails naming the rate and the command to look', async () => {
     const summary = await run(countingStep(20, { rejectEvery: 5 }), options({ maxRejectRate: 0.1 }));
-    expect(summary.steps[0]!.error).toBe('step x.1 of tenant t1 rejected 4 of 20 rows (20.00%), above --max-reject-rate 0.1; see `migrator rejects --tenant t1`');
+    expect(summary.steps[0]!.error).toBe(
+      'step x.1 of tenant t1 rejected 4 of 20 rows (20.00%), above --max-reject-rate 0.1; see `migrator rejects --tenant t1`',
+    );
     expect(await rows(`select legacy_key, reason, raw from vc_migration.rejects order by legacy_key::int`)).toEqual(
       [5, 10, 15, 20].map((n) => ({ legacy_key: String(n), reason: 'orphan_event', raw: { n } })),
     );
@@ -131,8 +159,18 @@ describe('step engine', () => {
 
   it('a dry run writes nothing (no rows, checkpoints, rejects or runs) and reports what would happen', async () => {
     const summary = await run(countingStep(20, { rejectEvery: 10 }), options({ dryRun: true, maxRejectRate: 0.5 }));
-    expect([summary.status, summary.dryRun, summary.rejects, summary.warnings, summary.steps[0]!.written]).toEqual(['done', true, { orphan_event: 2 }, { malformed_payload: 2 }, 18]);
-    expect(await rows(`select (select count(*) from engine_probe)::int + (select count(*) from vc_migration.step_checkpoints)::int + (select count(*) from vc_migration.rejects)::int + (select count(*) from vc_migration.runs)::int as n`)).toEqual([{ n: 0 }]);
+    expect([summary.status, summary.dryRun, summary.rejects, summary.warnings, summary.steps[0]!.written]).toEqual([
+      'done',
+      true,
+      { orphan_event: 2 },
+      { malformed_payload: 2 },
+      18,
+    ]);
+    expect(
+      await rows(
+        `select (select count(*) from engine_probe)::int + (select count(*) from vc_migration.step_checkpoints)::int + (select count(*) from vc_migration.rejects)::int + (select count(*) from vc_migration.runs)::int as n`,
+      ),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('--restart-step forgets the checkpoint and the rejects of the step, then runs it again', async () => {
@@ -179,7 +217,9 @@ describe('step engine', () => {
     const summary = await run(step, options(), ['t1'], 's1', 20);
     expect(summary.status).toBe('done');
     expect(beats).toBe(2);
-    expect(await rows('select status, host, pid, heartbeat_at is not null as beat from vc_migration.runs')).toEqual([{ status: 'done', host: hostname(), pid: process.pid, beat: true }]);
+    expect(await rows('select status, host, pid, heartbeat_at is not null as beat from vc_migration.runs')).toEqual([
+      { status: 'done', host: hostname(), pid: process.pid, beat: true },
+    ]);
   });
 
   it('a step refused with exit 2 (a gate, a missing setting) keeps why on its checkpoint and ends its run failed, not running', async () => {

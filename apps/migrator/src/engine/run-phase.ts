@@ -121,7 +121,11 @@ export async function runPhase(given: RunPhaseInput): Promise<PhaseSummary> {
   const summary: PhaseSummary = {
     phase: input.phase.id,
     ...(input.tenants.length === 1 ? { tenant: input.tenants[0] } : { tenants: [...input.tenants] }),
-    status: outcomes.some((o) => o.status === 'failed') ? 'failed' : outcomes.some((o) => o.status === 'interrupted') || outcomes.length < input.tenants.length ? 'interrupted' : 'done',
+    status: outcomes.some((o) => o.status === 'failed')
+      ? 'failed'
+      : outcomes.some((o) => o.status === 'interrupted') || outcomes.length < input.tenants.length
+        ? 'interrupted'
+        : 'done',
     dryRun: input.options.dryRun,
     asOf: input.options.asOf.toISOString(),
     steps: outcomes.flatMap((o) => o.reports),
@@ -161,7 +165,12 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
   if (options.restartStep !== undefined) {
     const from = steps.findIndex((s) => s.id === options.restartStep);
     if (from < 0) throw new UsageError(`--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
-    await resetSteps(db, tenantId, phase.id, steps.slice(from).map((s) => s.id));
+    await resetSteps(
+      db,
+      tenantId,
+      phase.id,
+      steps.slice(from).map((s) => s.id),
+    );
   }
   await closeAbandonedRuns(db, tenantId, phase.id);
   const runId = await startRun(db, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
@@ -202,4 +211,3 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
     if (!finished) await finishRun(db, runId, 'failed', {}).catch((e: unknown) => input.log.warn({ err: messageOf(e) }, 'could not close the run'));
   }
 }
-

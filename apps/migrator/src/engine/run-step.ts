@@ -85,7 +85,9 @@ export async function runStep(input: StepRun): Promise<StepReport> {
   const progress = createStepProgress(label, input.progress, { tenant: key.tenantId, rowLabel: `${step.id} ${step.title}` });
   const startedAt = Date.now();
   const fresh = saved.status === 'done';
-  let state: SavedCheckpoint = fresh ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() } : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
+  let state: SavedCheckpoint = fresh
+    ? { ...EMPTY_CHECKPOINT, status: 'running', startedAt: new Date() }
+    : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
   const base = fresh ? EMPTY_CHECKPOINT : saved;
   const persist = (cp: SavedCheckpoint) => saveCheckpoint(handle.db, key, cp, runId);
   await persist(state);
@@ -133,7 +135,9 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     const rate = state.read > 0 ? state.rejected / state.read : 0;
     const maxRate = step.maxRejectRate ?? options.maxRejectRate;
     if (rate > maxRate) {
-      throw new StepFailed(`step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; see \`migrator rejects --tenant ${key.tenantId}\``);
+      throw new StepFailed(
+        `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; see \`migrator rejects --tenant ${key.tenantId}\``,
+      );
     }
     state = { ...state, status: 'done', finishedAt: new Date() };
     await persist(state);
@@ -147,13 +151,18 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     if (error instanceof UsageError) {
       progress.finish(false, message);
       // Kept on the step (a gate's refusal names what clears it), so `status` says why it stopped.
-      await persist({ ...state, status: 'failed', error: message }).catch((e: unknown) => log.error({ err: messageOf(e) }, 'could not record the refused step'));
+      await persist({ ...state, status: 'failed', error: message }).catch((e: unknown) =>
+        log.error({ err: messageOf(e) }, 'could not record the refused step'),
+      );
       throw error;
     }
     state = { ...state, status: 'failed', error: message, durationMs: base.durationMs + (Date.now() - startedAt) };
     await persist(state).catch((e: unknown) => log.error({ err: messageOf(e) }, 'could not record the failed step'));
     progress.finish(false, message);
-    log.error({ phase: key.phase, tenant: key.tenantId, step: key.stepId, err: message }, 'step failed; its committed batches are kept and the next run resumes');
+    log.error(
+      { phase: key.phase, tenant: key.tenantId, step: key.stepId, err: message },
+      'step failed; its committed batches are kept and the next run resumes',
+    );
     return reportOf(key, state, 'failed', message);
   }
 }

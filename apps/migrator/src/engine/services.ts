@@ -39,8 +39,18 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
   const awsOptions = { aws: awsKmsConnection(config) };
 
   return {
-    legacy: () => once('legacy', () => openLegacySource(legacySourceSpec(config)), (s) => s.close()),
-    portal: () => once('portal', () => openPortalSource(config), (s) => s.close()),
+    legacy: () =>
+      once(
+        'legacy',
+        () => openLegacySource(legacySourceSpec(config)),
+        (s) => s.close(),
+      ),
+    portal: () =>
+      once(
+        'portal',
+        () => openPortalSource(config),
+        (s) => s.close(),
+      ),
     kms: () => once('kms', () => createKms(config.VC_KMS, awsOptions)),
     legacyKms: () => once('legacyKms', async () => (config.VC_LEGACY_KMS ? createKms(config.VC_LEGACY_KMS, awsOptions) : undefined)),
     events: () =>

@@ -27,7 +27,9 @@ beforeAll(async () => {
 afterAll(async () => target?.close());
 
 async function stepRead(step: string): Promise<{ status: string; read: number } | undefined> {
-  const { rows } = await client.query(`select status, read from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's1' and step_id = $1`, [step]);
+  const { rows } = await client.query(`select status, read from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's1' and step_id = $1`, [
+    step,
+  ]);
   return rows[0];
 }
 
@@ -82,8 +84,17 @@ describe('stopping a run', () => {
     wrapper.kill('SIGTERM');
     // The run stops between batches and lets go of its lock (a PostgreSQL advisory lock), whatever pnpm does.
     const lockHeld = async () =>
-      (await client.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`)).rows[0].n > 0;
-    expect(await until(async () => !(await lockHeld()), () => false)).toBe(true);
+      (
+        await client.query(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`,
+        )
+      ).rows[0].n > 0;
+    expect(
+      await until(
+        async () => !(await lockHeld()),
+        () => false,
+      ),
+    ).toBe(true);
     // Started through the package script, so that is the command to resume with.
     await closed;
     expect(stderr).toContain(`interrupted; run the same command again to resume: pnpm migrator ${S1.join(' ')}`);

@@ -16,12 +16,22 @@ type Transaction = Parameters<Parameters<PGlite['transaction']>[0]>[0];
 /** A parameterised query returning rows. */
 export type Query = <T>(text: string, params?: readonly unknown[]) => Promise<T[]>;
 
-const quoteIdent = (name: string) => name.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
+const quoteIdent = (name: string) =>
+  name
+    .split('.')
+    .map((part) => `"${part.replace(/"/g, '""')}"`)
+    .join('.');
 
 /** PostgreSQL's bind-parameter limit is 65535 per statement; stay under it. */
 const MAX_PARAMS = 60_000;
 
-async function multiRowInsert(query: Query, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict?: string): Promise<number> {
+async function multiRowInsert(
+  query: Query,
+  table: string,
+  columns: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+  onConflict?: string,
+): Promise<number> {
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
   const cols = columns.map(quoteIdent).join(', ');
   let affected = 0;
@@ -30,7 +40,10 @@ async function multiRowInsert(query: Query, table: string, columns: readonly str
     const params: unknown[] = [];
     const tuples = chunk.map((row) => `(${row.map((v) => (params.push(paramValue(v)), `$${params.length}`)).join(', ')})`);
     const conflict = onConflict ? ` on conflict ${onConflict}` : '';
-    const result = await query<{ n: number }>(`with ins as (insert into ${quoteIdent(table)} (${cols}) values ${tuples.join(', ')}${conflict} returning 1) select count(*)::int as n from ins`, params);
+    const result = await query<{ n: number }>(
+      `with ins as (insert into ${quoteIdent(table)} (${cols}) values ${tuples.join(', ')}${conflict} returning 1) select count(*)::int as n from ins`,
+      params,
+    );
     affected += result[0]?.n ?? 0;
   }
   return affected;
@@ -53,7 +66,10 @@ const columnTypes = new Map<string, Promise<Map<string, string>>>();
 function typesOf(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
   if (!columnTypes.has(table)) {
     const loading = client
-      .query<{ name: string; type: string }>('select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped', [table])
+      .query<{ name: string; type: string }>(
+        'select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped',
+        [table],
+      )
       .then(({ rows }) => new Map(rows.map((r) => [r.name, r.type])));
     loading.catch(() => columnTypes.delete(table));
     columnTypes.set(table, loading);
@@ -65,7 +81,13 @@ function typesOf(client: pg.PoolClient, table: string): Promise<Map<string, stri
  * An upsert where conflicts are the norm (aggregating rows across batches): one statement over typed
  * arrays, `insert … select * from unnest($1::t1[], …) on conflict …` — one round trip, no staging table.
  */
-async function unnestUpsert(client: pg.PoolClient, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict: string): Promise<number> {
+async function unnestUpsert(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+  onConflict: string,
+): Promise<number> {
   const types = await typesOf(client, table);
   const arrays = columns.map((_, i) => rows.map((row) => paramValue(row[i])));
   const casts = columns.map((c, i) => {
@@ -73,7 +95,10 @@ async function unnestUpsert(client: pg.PoolClient, table: string, columns: reado
     if (!type) throw new Error(`${table} has no column ${c}`);
     return `$${i + 1}::${type}[]`;
   });
-  const result = await client.query(`insert into ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) select * from unnest(${casts.join(', ')}) on conflict ${onConflict}`, arrays);
+  const result = await client.query(
+    `insert into ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) select * from unnest(${casts.join(', ')}) on conflict ${onConflict}`,
+    arrays,
+  );
   return result.rowCount ?? 0;
 }
 
@@ -83,7 +108,13 @@ let stageSerial = 0;
  * COPY with an ON CONFLICT clause: COPY cannot resolve conflicts itself, so rows go to a temporary table
  * dropped at commit, then `insert … select … on conflict`. Still one round trip per batch, not per row.
  */
-async function stagedCopy(client: pg.PoolClient, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, onConflict: string): Promise<number> {
+async function stagedCopy(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+  onConflict: string,
+): Promise<number> {
   const stage = `vc_stage_${++stageSerial}`;
   const cols = columns.map(quoteIdent).join(', ');
   await client.query(`create temporary table ${stage} on commit drop as select ${cols} from ${quoteIdent(table)} with no data`);
@@ -124,7 +155,8 @@ function pgliteTx(tx: Transaction): Tx {
     // PGlite's Transaction answers `query` like PGlite itself, which is all Drizzle's session uses.
     db: drizzlePglite(tx as unknown as PGlite, { schema: schema as unknown as Schema }) as unknown as Database,
     query,
-    insertMany: (table, columns, rows, given) => (rows.length === 0 ? Promise.resolve(0) : multiRowInsert(query, table, columns, rows, insertOptions(given).onConflict)),
+    insertMany: (table, columns, rows, given) =>
+      rows.length === 0 ? Promise.resolve(0) : multiRowInsert(query, table, columns, rows, insertOptions(given).onConflict),
   };
 }
 
@@ -155,7 +187,8 @@ export async function withTransaction<T>(handle: DatabaseHandle, fn: (tx: Tx) =>
 export function queryOf(handle: DatabaseHandle): Query {
   const rehearsal = rehearsalTx(handle);
   if (rehearsal) return rehearsal.query as Query;
-  if (handle.kind === 'pglite') return async <T>(text: string, params?: readonly unknown[]) => (await handle.pglite!.query<T>(text, params as unknown[] | undefined)).rows;
+  if (handle.kind === 'pglite')
+    return async <T>(text: string, params?: readonly unknown[]) => (await handle.pglite!.query<T>(text, params as unknown[] | undefined)).rows;
   return async <T>(text: string, params?: readonly unknown[]) => (await handle.pool!.query(text, params as unknown[] | undefined)).rows as T[];
 }
 

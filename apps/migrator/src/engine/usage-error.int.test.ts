@@ -40,7 +40,17 @@ async function run(step: Step): Promise<unknown> {
   const services = createServices(config);
   const options = { dryRun: false, batchSize: 10, concurrency: 1, asOf: new Date('2026-01-01T00:00:00Z'), maxRejectRate: 0.01 };
   try {
-    return await runPhase({ phase, tenants: ['acme'], options, config, handle, services, log: pino({ level: 'silent' }), signal: new AbortController().signal, progress: { tty: false, quiet: true } });
+    return await runPhase({
+      phase,
+      tenants: ['acme'],
+      options,
+      config,
+      handle,
+      services,
+      log: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+      progress: { tty: false, quiet: true },
+    });
   } finally {
     await services.close();
   }
@@ -54,8 +64,12 @@ describe('a step that finds a setting missing', () => {
     );
     expect(error).toBeInstanceOf(UsageError);
     expect(exitCodeOf(error)).toBe(2);
-    expect((error as UsageError).message).toBe('VC_ACCESS_POLICY_URL (expected the access-policy base URL, an http(s):// URL) is not set: needed by the access-policy client');
-    expect(await queryRows(handle.db, sql`select step_id, error from vc_migration.step_checkpoints where status = 'failed'`)).toEqual([{ step_id: 'x.1', error: (error as UsageError).message }]);
+    expect((error as UsageError).message).toBe(
+      'VC_ACCESS_POLICY_URL (expected the access-policy base URL, an http(s):// URL) is not set: needed by the access-policy client',
+    );
+    expect(await queryRows(handle.db, sql`select step_id, error from vc_migration.step_checkpoints where status = 'failed'`)).toEqual([
+      { step_id: 'x.1', error: (error as UsageError).message },
+    ]);
   });
 
   it('an ordinary error still fails the step (exit 1 territory), recorded for the next run to resume', async () => {

@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { createDatabase } from '@vc/schema';
 import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_AS_OF as AS_OF, embeddedAfterS1, filesUnder, keyringSecrets, phiHits, producedOutput, runMigrator, sensitiveValues, type EmbeddedTenant } from '../validate/testing/harness';
+import {
+  DEMO_AS_OF as AS_OF,
+  embeddedAfterS1,
+  filesUnder,
+  keyringSecrets,
+  phiHits,
+  producedOutput,
+  runMigrator,
+  sensitiveValues,
+  type EmbeddedTenant,
+} from '../validate/testing/harness';
 
 /**
  * The auditor's evidence on the embedded default (PGlite, the checked-in CSV export, the local keyring):
@@ -40,7 +50,11 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
     const rows = (JSON.parse(shown.stdout) as { rows: Array<{ seq: number; entry: Record<string, unknown> }> }).rows;
     // s0 prepared the database for every tenant, so its row belongs to acme's history too. It made the
     // ledger table itself, so it has an end row only; s1 a start row and the end row naming it.
-    expect(rows.map((r) => [r.entry.event, r.entry.command])).toEqual([['end', 'phase s0'], ['start', 'phase s1'], ['end', 'phase s1']]);
+    expect(rows.map((r) => [r.entry.event, r.entry.command])).toEqual([
+      ['end', 'phase s0'],
+      ['start', 'phase s1'],
+      ['end', 'phase s1'],
+    ]);
     expect(rows[2]!.entry).toMatchObject({ startSeq: rows[1]!.seq });
     const s1 = rows[2]!.entry;
     expect(s1).toMatchObject({ operator: 'auditor-test', exitCode: 0, flags: { tenant: 'acme', asOf: AS_OF, maxRejectRate: '0.5' } });
@@ -58,11 +72,26 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'written', archive: `${out}.tar.gz`, signed: true });
     const manifest = JSON.parse(await readFile(join(out, 'MANIFEST.json'), 'utf8')) as { files: Array<{ path: string }> };
     expect(manifest.files.map((f) => f.path)).toEqual([
-      'fingerprints.json', 'kms-keys.json', 'kong-after.json', 'kong-before.json', 'ledger.json', 'rejects.json', 'report.html',
-      'validation.json', 'validation.junit.xml', 'validation.md', 'warnings.json',
+      'fingerprints.json',
+      'kms-keys.json',
+      'kong-after.json',
+      'kong-before.json',
+      'ledger.json',
+      'rejects.json',
+      'report.html',
+      'validation.json',
+      'validation.junit.xml',
+      'validation.md',
+      'warnings.json',
     ]);
-    const fingerprints = JSON.parse(await readFile(join(out, 'fingerprints.json'), 'utf8')) as { tables: Array<{ table: string; equal: boolean; legacy: { rows: number } }> };
-    expect(fingerprints.tables.map((t) => [t.table, t.equal, t.legacy.rows > 0])).toEqual([['sessions', true, true], ['configs', true, true], ['participants', true, true]]);
+    const fingerprints = JSON.parse(await readFile(join(out, 'fingerprints.json'), 'utf8')) as {
+      tables: Array<{ table: string; equal: boolean; legacy: { rows: number } }>;
+    };
+    expect(fingerprints.tables.map((t) => [t.table, t.equal, t.legacy.rows > 0])).toEqual([
+      ['sessions', true, true],
+      ['configs', true, true],
+      ['participants', true, true],
+    ]);
     const keys = JSON.parse(await readFile(join(out, 'kms-keys.json'), 'utf8')) as { configs: Array<{ kmsKeyId: string; keyVersion: string }> };
     expect(keys.configs[0]!.kmsKeyId).toMatch(/^local-/);
     expect((await runMigrator(['evidence', 'verify', out], env)).code).toBe(0);
@@ -81,18 +110,26 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
 
   it('fingerprints pinpoint a single altered target session, and a single altered participant, by legacy id', async () => {
     const [row] = await sql(`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null order by legacy_id offset 17 limit 1`);
-    await sql(`update virtual_sessions set practitioner_ref = coalesce(practitioner_ref, 'none') || '-altered' where tenant_id = 'acme' and legacy_id = $1`, [row!.legacy_id]);
+    await sql(`update virtual_sessions set practitioner_ref = coalesce(practitioner_ref, 'none') || '-altered' where tenant_id = 'acme' and legacy_id = $1`, [
+      row!.legacy_id,
+    ]);
     // Another session's participant: one join more than its audit history holds.
     const [joined] = await sql(
       `select s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
         where p.tenant_id = 'acme' and s.legacy_id <> $1 order by s.legacy_id, p.participant_ref offset 3 limit 1`,
       [row!.legacy_id],
     );
-    await sql(`update session_participants p set join_count = join_count + 1 from virtual_sessions s where s.id = p.session_id and s.legacy_id = $1 and p.participant_ref = $2`, [joined!.legacy_id, joined!.participant_ref]);
+    await sql(
+      `update session_participants p set join_count = join_count + 1 from virtual_sessions s where s.id = p.session_id and s.legacy_id = $1 and p.participant_ref = $2`,
+      [joined!.legacy_id, joined!.participant_ref],
+    );
     const run = await runMigrator(['validate', '--tenant', 'acme', '--as-of', AS_OF, '--out', join(work, 'reports'), '--json'], env);
     const checks = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; samples: string[] }> }).checks;
     expect(checks.find((c) => c.id === 'fingerprints.sessions')).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(row!.legacy_id)}`] });
-    expect(checks.find((c) => c.id === 'fingerprints.participants')).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(joined!.legacy_id)}`] });
+    expect(checks.find((c) => c.id === 'fingerprints.participants')).toMatchObject({
+      status: 'fail',
+      samples: [`VirtualSession:${String(joined!.legacy_id)}`],
+    });
     expect(checks.find((c) => c.id === 'fingerprints.configs')).toMatchObject({ status: 'pass' });
   });
 
@@ -104,7 +141,12 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
   });
 
   it('no file or output the tests produced carries a patient ref, a name or a secret of the fixture', async () => {
-    const texts = [...(await filesUnder(join(work, 'evidence'))), ...(await filesUnder(join(work, 'unpacked'))), ...(await filesUnder(join(work, 'reports'))), ...producedOutput().map((text, i) => ({ path: `run#${i}`, text }))];
+    const texts = [
+      ...(await filesUnder(join(work, 'evidence'))),
+      ...(await filesUnder(join(work, 'unpacked'))),
+      ...(await filesUnder(join(work, 'reports'))),
+      ...producedOutput().map((text, i) => ({ path: `run#${i}`, text })),
+    ];
     expect(texts.length).toBeGreaterThan(20);
     expect(phiHits(texts, [...sensitiveValues(), ...(await keyringSecrets(join(work, 'kms.json')))])).toEqual([]);
   });

@@ -45,7 +45,7 @@ describe('narrowDifference (Merkle-style split by key range)', () => {
     expect(narrowDifference(legacy, target).differing).toEqual(['0123']);
   });
 
-  it('names a row the target has and legacy does not, even one whose leaf equals another row\'s', () => {
+  it("names a row the target has and legacy does not, even one whose leaf equals another row's", () => {
     const legacy = side(300);
     const target = new Map(legacy);
     target.set('0300', legacy.get('0005')!);

@@ -40,7 +40,12 @@ export async function signManifest(kms: Kms, manifestBytes: Uint8Array, keyId?: 
 
 export type PackVerdict =
   | { status: 'intact'; files: number; signed: boolean }
-  | { status: 'tampered'; file: string; problem: 'changed' | 'missing' | 'unlisted' | 'signature_invalid' | 'signature_missing' | 'manifest_unreadable'; message: string };
+  | {
+      status: 'tampered';
+      file: string;
+      problem: 'changed' | 'missing' | 'unlisted' | 'signature_invalid' | 'signature_missing' | 'manifest_unreadable';
+      message: string;
+    };
 
 /**
  * Checks a pack folder: the manifest parses, every listed file is there with its sha256, no file is there
@@ -57,30 +62,55 @@ export async function verifyPack(dir: string, kms?: () => Promise<Kms>, options:
     manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
     if (!Array.isArray(manifest.files)) throw new Error('files is not a list');
   } catch (error) {
-    return { status: 'tampered', file: MANIFEST, problem: 'manifest_unreadable', message: `${MANIFEST} cannot be read as a manifest (${(error as Error).message})` };
+    return {
+      status: 'tampered',
+      file: MANIFEST,
+      problem: 'manifest_unreadable',
+      message: `${MANIFEST} cannot be read as a manifest (${(error as Error).message})`,
+    };
   }
   const present = new Set(await filesUnder(dir));
   for (const entry of manifest.files) {
-    if (!present.has(entry.path)) return { status: 'tampered', file: entry.path, problem: 'missing', message: `${entry.path} is listed in ${MANIFEST} but missing` };
+    if (!present.has(entry.path))
+      return { status: 'tampered', file: entry.path, problem: 'missing', message: `${entry.path} is listed in ${MANIFEST} but missing` };
     const actual = sha256(await readFile(join(dir, entry.path)));
-    if (actual !== entry.sha256) return { status: 'tampered', file: entry.path, problem: 'changed', message: `${entry.path} does not match its sha256 in ${MANIFEST} (changed since the pack was written)` };
+    if (actual !== entry.sha256)
+      return {
+        status: 'tampered',
+        file: entry.path,
+        problem: 'changed',
+        message: `${entry.path} does not match its sha256 in ${MANIFEST} (changed since the pack was written)`,
+      };
     present.delete(entry.path);
   }
   const extra = [...present][0];
-  if (extra !== undefined) return { status: 'tampered', file: extra, problem: 'unlisted', message: `${extra} is not listed in ${MANIFEST} (added after the pack was written)` };
+  if (extra !== undefined)
+    return { status: 'tampered', file: extra, problem: 'unlisted', message: `${extra} is not listed in ${MANIFEST} (added after the pack was written)` };
   let signature: KmsSignature | undefined;
   try {
     signature = JSON.parse(await readFile(join(dir, SIGNATURE), 'utf8')) as KmsSignature;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { status: 'tampered', file: SIGNATURE, problem: 'signature_invalid', message: `${SIGNATURE} is not JSON` };
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      return { status: 'tampered', file: SIGNATURE, problem: 'signature_invalid', message: `${SIGNATURE} is not JSON` };
   }
   if (!signature && options.requireSignature) {
-    return { status: 'tampered', file: SIGNATURE, problem: 'signature_missing', message: `${SIGNATURE} is missing and a signature is required (--require-signature): the pack is unsigned, or its signature was removed` };
+    return {
+      status: 'tampered',
+      file: SIGNATURE,
+      problem: 'signature_missing',
+      message: `${SIGNATURE} is missing and a signature is required (--require-signature): the pack is unsigned, or its signature was removed`,
+    };
   }
   if (signature) {
     if (!kms) throw new Error(`${SIGNATURE} is present: verifying it needs the KMS (VC_KMS)`);
     const valid = await (await kms()).verify(manifestBytes, signature);
-    if (!valid) return { status: 'tampered', file: MANIFEST, problem: 'signature_invalid', message: `${SIGNATURE} does not verify over ${MANIFEST} with key ${signature.keyId} (the manifest or the signature changed)` };
+    if (!valid)
+      return {
+        status: 'tampered',
+        file: MANIFEST,
+        problem: 'signature_invalid',
+        message: `${SIGNATURE} does not verify over ${MANIFEST} with key ${signature.keyId} (the manifest or the signature changed)`,
+      };
   }
   return { status: 'intact', files: manifest.files.length, signed: signature !== undefined };
 }

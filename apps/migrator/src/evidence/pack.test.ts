@@ -19,7 +19,11 @@ const before: KongConfig = {
     { name: 'patient-portal', url: 'https://portal.internal:443/', routes: [{ name: 'portal', paths: ['/api/v1/portal'] }] },
   ],
 };
-const after = planCutover(before, { serviceUrl: 'http://virtual-care-service.internal:8080', newPathPrefix: '/api/v1/virtual-care', legacyServiceName: 'digital-communication' });
+const after = planCutover(before, {
+  serviceUrl: 'http://virtual-care-service.internal:8080',
+  newPathPrefix: '/api/v1/virtual-care',
+  legacyServiceName: 'digital-communication',
+});
 
 /** The Kong file as the pack writes it, with Kong's own entity ids and timestamps as the Admin API returns them. */
 function snapshot(routing: unknown): string {

@@ -78,7 +78,12 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
   const allRows = await readLedger(handle);
   const chain = verifyChain(allRows);
   const ledger = allRows.filter((r) => r.tenants.includes(tenant) || r.tenants.includes('*'));
-  const [rejects, warnings, keys, kong] = await Promise.all([rejectTally(handle.db, tenant), warningTally(handle.db, tenant), kmsKeys(handle.db, tenant), kongSnapshots(handle.db, tenant)]);
+  const [rejects, warnings, keys, kong] = await Promise.all([
+    rejectTally(handle.db, tenant),
+    warningTally(handle.db, tenant),
+    kmsKeys(handle.db, tenant),
+    kongSnapshots(handle.db, tenant),
+  ]);
   // Start rows no end row names (a run killed outright): no break of the chain, but the auditor must see them.
   const unfinished = unfinishedStarts(allRows).filter((seq) => ledger.some((r) => r.seq === seq));
   const ledgerStatus = `${chain.status === 'intact' ? `intact (${chain.rows} rows)` : `BROKEN at row ${chain.seq}`}${unfinished.length ? `; unfinished runs (start row, no end row): row ${unfinished.join(', ')}` : ''}`;
@@ -91,11 +96,31 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
     'rejects.json': json({ tenant, byReason: rejects }),
     'warnings.json': json({ tenant, byCode: warnings }),
     'kms-keys.json': json({ tenant, configs: keys }),
-    'report.html': renderEvidenceHtml({ tenant, createdAt: now.toISOString(), report: input.report, ledger, unfinished, ledgerStatus, fingerprints: input.fingerprints, rejects, warnings, keys, cutoverAt: kong.cutoverAt }),
+    'report.html': renderEvidenceHtml({
+      tenant,
+      createdAt: now.toISOString(),
+      report: input.report,
+      ledger,
+      unfinished,
+      ledgerStatus,
+      fingerprints: input.fingerprints,
+      rejects,
+      warnings,
+      keys,
+      cutoverAt: kong.cutoverAt,
+    }),
   };
   for (const [file, text] of Object.entries(files)) await writeFile(join(outDir, file), guardEvidenceFile(file, text), 'utf8');
-  await writeFile(join(outDir, 'kong-before.json'), guardEvidenceFile('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true), 'utf8');
-  await writeFile(join(outDir, 'kong-after.json'), guardEvidenceFile('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true), 'utf8');
+  await writeFile(
+    join(outDir, 'kong-before.json'),
+    guardEvidenceFile('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true),
+    'utf8',
+  );
+  await writeFile(
+    join(outDir, 'kong-after.json'),
+    guardEvidenceFile('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true),
+    'utf8',
+  );
 
   const manifest = await buildManifest(outDir, { tenant, createdAt: now.toISOString(), toolCommit: toolCommit(input.buildCommit) });
   const manifestText = guardEvidenceFile(MANIFEST, json(manifest));

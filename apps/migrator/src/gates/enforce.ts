@@ -30,10 +30,14 @@ export async function gatewayFailures(query: Query, moving: readonly string[], r
 export function settleGates(what: string, phase: PhaseId, failures: readonly GateFailure[], override: GateOverride | undefined, dryRun = false): GateFailure[] {
   if (failures.length === 0) return [];
   if (!override) {
-    throw new UsageError(`${what} refused by its gates:\n${describeFailures(failures)}\nclear each gate with the command given, or override with --force --reason "<why>" (recorded in the run ledger)`);
+    throw new UsageError(
+      `${what} refused by its gates:\n${describeFailures(failures)}\nclear each gate with the command given, or override with --force --reason "<why>" (recorded in the run ledger)`,
+    );
   }
   noteGateOverrides(failures.map((f) => ({ phase, tenant: f.tenant, gate: f.gate, why: f.why, reason: override.reason })));
-  process.stderr.write(`gates overridden by --force (reason: ${JSON.stringify(override.reason)}; ${dryRun ? 'dry run: nothing recorded' : 'recorded in the run ledger'}):\n${describeFailures(failures)}\n`);
+  process.stderr.write(
+    `gates overridden by --force (reason: ${JSON.stringify(override.reason)}; ${dryRun ? 'dry run: nothing recorded' : 'recorded in the run ledger'}):\n${describeFailures(failures)}\n`,
+  );
   return [...failures];
 }
 

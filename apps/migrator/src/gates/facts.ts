@@ -33,7 +33,10 @@ function decisionOf(rows: readonly CheckpointRow[]): TenantGateFacts['s2Decision
  * times are the database's, so machines with skewed clocks judge alike.
  */
 export async function tenantGateFacts(query: Query, tenant: string): Promise<TenantGateFacts> {
-  const rows = await query<CheckpointRow>(`select phase, step_id, status, error, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase in ('s1', 's2')`, [tenant]);
+  const rows = await query<CheckpointRow>(
+    `select phase, step_id, status, error, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase in ('s1', 's2')`,
+    [tenant],
+  );
   // Staleness is judged here, in the database. Times are stored to the millisecond (rounded), so a run
   // that ended in the validate's own millisecond cannot be told apart from one before it: it counts as
   // after (stale), since asking for one more validate is safe and cutting over unvalidated data is not.

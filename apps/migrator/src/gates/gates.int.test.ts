@@ -15,7 +15,13 @@ import { runMigrator } from '../testing/run-cli';
 const AS_OF = '2026-11-01T00:00:00Z';
 const LEGACY_ROUTING: KongConfig = {
   _format_version: '3.0',
-  services: [{ name: 'digital-communication', url: 'http://digital-communication.internal:8080', routes: [{ name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }] }],
+  services: [
+    {
+      name: 'digital-communication',
+      url: 'http://digital-communication.internal:8080',
+      routes: [{ name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }],
+    },
+  ],
 };
 let target: CsvTarget;
 let client: pg.Client;
@@ -24,16 +30,29 @@ let kong: KongAdminStandIn;
 let env: Record<string, string>;
 
 const cli = (...args: string[]) => runInProcess(args);
-const s4 = (...extra: string[]) => cli('phase', 's4', '--tenant', 'acme', '--as-of', AS_OF, '--service-upstream', 'http://vc.internal:8080', '--max-reject-rate', '0.5', '--json', ...extra);
-const runsOf = async (tenant: string, phase: string) => (await client.query<{ status: string }>('select status from vc_migration.runs where tenant_id = $1 and phase = $2 order by started_at', [tenant, phase])).rows.map((r) => r.status);
+const s4 = (...extra: string[]) =>
+  cli('phase', 's4', '--tenant', 'acme', '--as-of', AS_OF, '--service-upstream', 'http://vc.internal:8080', '--max-reject-rate', '0.5', '--json', ...extra);
+const runsOf = async (tenant: string, phase: string) =>
+  (
+    await client.query<{ status: string }>('select status from vc_migration.runs where tenant_id = $1 and phase = $2 order by started_at', [tenant, phase])
+  ).rows.map((r) => r.status);
 const checkpoint = async (tenant: string, phase: string, step: string) =>
-  (await client.query<{ status: string; error: string | null; facts: Record<string, unknown> | null }>('select status, error, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = $3', [tenant, phase, step])).rows[0];
+  (
+    await client.query<{ status: string; error: string | null; facts: Record<string, unknown> | null }>(
+      'select status, error, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = $3',
+      [tenant, phase, step],
+    )
+  ).rows[0];
 
 /** S2 recorded GO for the tenant (its three steps done, 2.3's decision go), as a real S2 leaves it. */
 async function seedS2Go(tenant: string): Promise<void> {
   for (const step of ['2.2', '2.3', '2.4']) {
     const facts = step === '2.3' ? { parallelRun: { decision: 'go', reasons: [] } } : {};
-    await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, facts) values ($1, 's2', $2, 'done', $3)`, [tenant, step, JSON.stringify(facts)]);
+    await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, facts) values ($1, 's2', $2, 'done', $3)`, [
+      tenant,
+      step,
+      JSON.stringify(facts),
+    ]);
   }
   await client.query(`insert into vc_migration.runs (tenant_id, phase, status, finished_at) values ($1, 's2', 'done', now())`, [tenant]);
 }
@@ -42,11 +61,18 @@ async function seedS2Go(tenant: string): Promise<void> {
 const nextMillisecond = () => client.query('select pg_sleep(0.002)');
 async function seedValidation(tenant: string, status: 'pass' | 'fail', failed: string[] = []): Promise<void> {
   await nextMillisecond();
-  await client.query(`insert into vc_migration.validations (tenant_id, status, checks, failed_checks, as_of, started_at) values ($1, $2, 12, $3, $4, clock_timestamp())`, [tenant, status, failed, AS_OF]);
+  await client.query(
+    `insert into vc_migration.validations (tenant_id, status, checks, failed_checks, as_of, started_at) values ($1, $2, 12, $3, $4, clock_timestamp())`,
+    [tenant, status, failed, AS_OF],
+  );
 }
 
 beforeAll(async () => {
-  [target, fhir, kong] = await Promise.all([openCsvTarget('vc-gates-', { tenants: 3, sessions: 12, auditPerSession: 1, seed: 11, asOf: AS_OF }), startFhirStandIn(), startKongAdminStandIn({ initial: LEGACY_ROUTING })]);
+  [target, fhir, kong] = await Promise.all([
+    openCsvTarget('vc-gates-', { tenants: 3, sessions: 12, auditPerSession: 1, seed: 11, asOf: AS_OF }),
+    startFhirStandIn(),
+    startKongAdminStandIn({ initial: LEGACY_ROUTING }),
+  ]);
   client = target.client;
   env = {
     ...target.env,
@@ -73,7 +99,9 @@ describe('phase gates', { timeout: 120_000 }, () => {
     for (const phase of ['s2', 's3']) {
       const run = await cli('phase', phase, '--tenant', 'globex', '--as-of', AS_OF);
       expect(run.code, run.error).toBe(2);
-      expect(run.error).toContain(`phase ${phase} refused by its gates:\n  globex: gate s1-done — s1 has not run (clear: pnpm migrator phase s1 --tenant globex)`);
+      expect(run.error).toContain(
+        `phase ${phase} refused by its gates:\n  globex: gate s1-done — s1 has not run (clear: pnpm migrator phase s1 --tenant globex)`,
+      );
       expect(run.error).toContain('--force --reason');
     }
     expect((await cli('phase', 's2', '--tenant', 'globex', '--as-of', AS_OF, '--dry-run')).code).toBe(2);
@@ -98,7 +126,11 @@ describe('phase gates', { timeout: 120_000 }, () => {
   });
 
   it('--force without --reason is a usage error (exit 2), for phase and enqueue', async () => {
-    for (const args of [['phase', 's2', '--tenant', 'globex', '--force'], ['phase', 's2', '--tenant', 'globex', '--force', '--reason', '  '], ['enqueue', 'phase', 's3', '--all-tenants', '--force']]) {
+    for (const args of [
+      ['phase', 's2', '--tenant', 'globex', '--force'],
+      ['phase', 's2', '--tenant', 'globex', '--force', '--reason', '  '],
+      ['enqueue', 'phase', 's3', '--all-tenants', '--force'],
+    ]) {
       const run = await cli(...args);
       expect([run.code, run.error]).toEqual([2, expect.stringContaining('--force needs --reason "<why>"')]);
     }
@@ -138,11 +170,15 @@ describe('phase gates', { timeout: 120_000 }, () => {
     const args = ['phase', 's4', '--tenant', 'acme', '--as-of', AS_OF, '--service-upstream', 'http://127.0.0.1:8080', '--max-reject-rate', '0.5', '--dry-run'];
     const refused = await runMigrator(args, env);
     expect(refused.code, refused.stderr).toBe(2);
-    expect(refused.stderr).toContain('phase s4 refused by its gates:\n  globex: gate s2-go — its traffic moves too (Kong routing is gateway-wide: acme, globex, initech)');
+    expect(refused.stderr).toContain(
+      'phase s4 refused by its gates:\n  globex: gate s2-go — its traffic moves too (Kong routing is gateway-wide: acme, globex, initech)',
+    );
     const forced = await runMigrator([...args, '--force', '--reason', 'rehearsal: acme only'], env);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toContain('gates overridden by --force (reason: "rehearsal: acme only"; dry run: nothing recorded):\n  globex: gate s2-go');
-    expect(forced.stderr).toMatch(/Kong plan for .+ \(tenant acme, dry run: nothing applied\):\n {2}\+ service virtual-care-service: url http:\/\/127\.0\.0\.1:8080/);
+    expect(forced.stderr).toMatch(
+      /Kong plan for .+ \(tenant acme, dry run: nothing applied\):\n {2}\+ service virtual-care-service: url http:\/\/127\.0\.0\.1:8080/,
+    );
     expect(forced.stdout).toContain('phase s4 acme: done (dry run: nothing written)');
     expect({ ledger: await ledgerRows(), runs: await runsOf('acme', 's4') }).toEqual(before);
     expect(normalizeKongConfig(kong.current())).toEqual(normalizeKongConfig(LEGACY_ROUTING));
@@ -156,7 +192,10 @@ describe('phase gates', { timeout: 120_000 }, () => {
     expect(refused.error).toContain('phase s4 step 4.2 (Kong cutover moving the traffic of acme, globex, initech) refused by its gates:');
     expect(refused.error).toContain('globex: gate s2-go');
     expect(normalizeKongConfig(kong.current())).toEqual(normalizeKongConfig(LEGACY_ROUTING));
-    expect(await checkpoint('acme', 's4', '4.2')).toMatchObject({ status: 'failed', error: expect.stringContaining('Kong cutover moving the traffic of acme, globex, initech') });
+    expect(await checkpoint('acme', 's4', '4.2')).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('Kong cutover moving the traffic of acme, globex, initech'),
+    });
     expect(await runsOf('acme', 's4')).toEqual(['failed']);
 
     const forced = await s4('--force', '--reason', 'CHG-42 globex and initech cut over by their own change');
@@ -164,7 +203,12 @@ describe('phase gates', { timeout: 120_000 }, () => {
     expect(normalizeKongConfig(kong.current())).not.toEqual(normalizeKongConfig(LEGACY_ROUTING));
     const step = (JSON.parse(forced.stdout) as { steps: Array<{ id: string; facts?: Record<string, unknown> }> }).steps.find((s) => s.id === '4.2')!;
     expect(step.facts).toMatchObject({ trafficMoves: ['acme', 'globex', 'initech'], overrideReason: 'CHG-42 globex and initech cut over by their own change' });
-    expect(step.facts!.gatesOverridden).toEqual([expect.stringMatching(/^globex s2-go: its traffic moves too/), expect.stringMatching(/^globex validate-pass/), expect.stringMatching(/^initech s2-go/), expect.stringMatching(/^initech validate-pass/)]);
+    expect(step.facts!.gatesOverridden).toEqual([
+      expect.stringMatching(/^globex s2-go: its traffic moves too/),
+      expect.stringMatching(/^globex validate-pass/),
+      expect.stringMatching(/^initech s2-go/),
+      expect.stringMatching(/^initech validate-pass/),
+    ]);
     expect(step.facts!.kongPlan).toEqual(expect.arrayContaining([expect.stringMatching(/^\+ service virtual-care-service: url http:\/\/vc\.internal:8080/)]));
   });
 
@@ -173,7 +217,9 @@ describe('phase gates', { timeout: 120_000 }, () => {
     // Past the gate the phase really runs: globex has no config yet, so 2.2 fails (exit 1), not the gate (2).
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toContain('gates overridden by --force (reason: "CHG-7 rehearsal of s2 alone"; recorded in the run ledger):\n  globex: gate s1-done');
-    const { rows } = await client.query<{ entry: Record<string, unknown>; tenants: string[] }>(`select entry, tenants from vc_migration.ledger order by seq desc limit 1`);
+    const { rows } = await client.query<{ entry: Record<string, unknown>; tenants: string[] }>(
+      `select entry, tenants from vc_migration.ledger order by seq desc limit 1`,
+    );
     expect(rows[0]!.tenants).toEqual(['globex']);
     expect(rows[0]!.entry).toMatchObject({
       command: 'phase s2',

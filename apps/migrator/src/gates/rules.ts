@@ -69,9 +69,24 @@ function validated(facts: TenantGateFacts): GateFailure[] {
   const clear = cmd(`validate --tenant ${facts.tenant}`);
   const v = facts.validation;
   if (!v) return [{ tenant: facts.tenant, gate: 'validate-pass', why: 'no `migrator validate` recorded for the tenant', clear }];
-  if (v.status !== 'pass') return [{ tenant: facts.tenant, gate: 'validate-pass', why: `the last validate (${v.startedAt.toISOString()}) failed: ${v.failedChecks.join(', ') || 'see its report'}`, clear }];
+  if (v.status !== 'pass')
+    return [
+      {
+        tenant: facts.tenant,
+        gate: 'validate-pass',
+        why: `the last validate (${v.startedAt.toISOString()}) failed: ${v.failedChecks.join(', ') || 'see its report'}`,
+        clear,
+      },
+    ];
   if (facts.lastRunAt && (facts.lastRunAfterValidate ?? v.startedAt.getTime() < facts.lastRunAt.getTime())) {
-    return [{ tenant: facts.tenant, gate: 'validate-fresh', why: `the last passing validate (${v.startedAt.toISOString()}) is older than the tenant's last ${facts.lastRunPhase ?? 'phase'} run (${facts.lastRunAt.toISOString()})`, clear }];
+    return [
+      {
+        tenant: facts.tenant,
+        gate: 'validate-fresh',
+        why: `the last passing validate (${v.startedAt.toISOString()}) is older than the tenant's last ${facts.lastRunPhase ?? 'phase'} run (${facts.lastRunAt.toISOString()})`,
+        clear,
+      },
+    ];
   }
   return [];
 }

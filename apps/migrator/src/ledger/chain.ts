@@ -30,13 +30,31 @@ export function verifyChain(rows: readonly LedgerRow[], after: { seq: number; ha
   let previous = after;
   for (const row of rows) {
     if (row.seq !== previous.seq + 1) {
-      return { status: 'broken', rows: rows.length, seq: row.seq, problem: 'missing_before', message: `ledger row ${row.seq}: rows ${previous.seq + 1}..${row.seq - 1} are missing (deleted)` };
+      return {
+        status: 'broken',
+        rows: rows.length,
+        seq: row.seq,
+        problem: 'missing_before',
+        message: `ledger row ${row.seq}: rows ${previous.seq + 1}..${row.seq - 1} are missing (deleted)`,
+      };
     }
     if (row.prevHash !== previous.hash) {
-      return { status: 'broken', rows: rows.length, seq: row.seq, problem: 'relinked', message: `ledger row ${row.seq}: prev_hash does not match row ${previous.seq}'s hash (a row before it was edited or replaced)` };
+      return {
+        status: 'broken',
+        rows: rows.length,
+        seq: row.seq,
+        problem: 'relinked',
+        message: `ledger row ${row.seq}: prev_hash does not match row ${previous.seq}'s hash (a row before it was edited or replaced)`,
+      };
     }
     if (rowHash(row) !== row.hash) {
-      return { status: 'broken', rows: rows.length, seq: row.seq, problem: 'edited', message: `ledger row ${row.seq}: its content no longer matches its hash (edited)` };
+      return {
+        status: 'broken',
+        rows: rows.length,
+        seq: row.seq,
+        problem: 'edited',
+        message: `ledger row ${row.seq}: its content no longer matches its hash (edited)`,
+      };
     }
     previous = { seq: row.seq, hash: row.hash };
   }

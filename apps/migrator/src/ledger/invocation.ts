@@ -99,9 +99,13 @@ export function noteTargetOpened(): void {
 }
 
 /** A phase's per-step counts and the tenants it actually ran (for `--all-tenants`). */
-export function noteStepCounts(steps: ReadonlyArray<{ tenant: string; id: string; status: string; read: number; written: number; rejected: number; warnings: number }>): void {
+export function noteStepCounts(
+  steps: ReadonlyArray<{ tenant: string; id: string; status: string; read: number; written: number; rejected: number; warnings: number }>,
+): void {
   if (!current) return;
-  current.counts.push(...steps.map((s) => ({ tenant: s.tenant, step: s.id, status: s.status, read: s.read, written: s.written, rejected: s.rejected, warnings: s.warnings })));
+  current.counts.push(
+    ...steps.map((s) => ({ tenant: s.tenant, step: s.id, status: s.status, read: s.read, written: s.written, rejected: s.rejected, warnings: s.warnings })),
+  );
   current.tenants = [...new Set([...current.tenants, ...steps.map((s) => s.tenant)])];
 }
 
@@ -136,7 +140,12 @@ export function toolCommit(stamped: string | undefined): string {
   if (stamped) return `git:${stamped.toLowerCase()}`;
   if (commit) return commit;
   try {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dirname(fileURLToPath(import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5_000,
+    }).trim();
     commit = /^[0-9a-f]{40}$/.test(head) ? `git:${head}` : 'unknown';
   } catch {
     commit = 'unknown';

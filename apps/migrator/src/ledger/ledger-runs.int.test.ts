@@ -14,7 +14,10 @@ import { runMigrator, startMigrator } from '../testing/run-cli';
  */
 const AS_OF = '2026-11-01T00:00:00Z';
 const PREVIOUS: KongConfig = { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://legacy.internal:8080', routes: [] }] };
-const APPLIED: KongConfig = { _format_version: '3.0', services: [...PREVIOUS.services, { name: 'virtual-care', url: 'http://virtual-care-service:8080', routes: [] }] };
+const APPLIED: KongConfig = {
+  _format_version: '3.0',
+  services: [...PREVIOUS.services, { name: 'virtual-care', url: 'http://virtual-care-service:8080', routes: [] }],
+};
 
 interface Row {
   seq: number;
@@ -47,7 +50,15 @@ function expectPair(added: Row[], command: string, exitCode: number): void {
   const [start, end] = added as [Row, Row];
   expect(start.entry).toMatchObject({ command, operator: 'ops-ledger', osUser: expect.any(String), host: expect.any(String) });
   expect(start.entry).not.toHaveProperty('exitCode');
-  expect(end.entry).toMatchObject({ command, operator: 'ops-ledger', osUser: start.entry.osUser, exitCode, startSeq: start.seq, startHash: start.hash, startedAt: start.entry.startedAt });
+  expect(end.entry).toMatchObject({
+    command,
+    operator: 'ops-ledger',
+    osUser: start.entry.osUser,
+    exitCode,
+    startSeq: start.seq,
+    startHash: start.hash,
+    startedAt: start.entry.startedAt,
+  });
 }
 
 async function expectIntact(): Promise<Record<string, unknown>> {
@@ -61,7 +72,11 @@ async function expectIntact(): Promise<Record<string, unknown>> {
 /** A cutover of `tenant` in force through the decK file, as step 4.2 leaves it. */
 async function cutOver(tenant: string): Promise<void> {
   await createKongGateway({ file: env.VC_KONG_FILE! }).apply(APPLIED);
-  await client.query(`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing) values ($1, 'cutover', $2::jsonb, $3::jsonb)`, [tenant, JSON.stringify(PREVIOUS), JSON.stringify(APPLIED)]);
+  await client.query(`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing) values ($1, 'cutover', $2::jsonb, $3::jsonb)`, [
+    tenant,
+    JSON.stringify(PREVIOUS),
+    JSON.stringify(APPLIED),
+  ]);
   await client.query(
     `insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, facts) values ($1, 's4', '4.2', 'done', $2::jsonb)
      on conflict (tenant_id, phase, step_id) do update set status = 'done', facts = excluded.facts`,
@@ -87,7 +102,8 @@ describe('ledger rows of writing invocations', { timeout: 240_000 }, () => {
     let gone = false;
     void run.done.then(() => (gone = true));
     // Killed once it is writing: a step has a checkpoint, so the start row must be there already.
-    const writing = async () => (await client.query(`select 1 from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's1'`, [tenants[1]])).rowCount! > 0;
+    const writing = async () =>
+      (await client.query(`select 1 from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's1'`, [tenants[1]])).rowCount! > 0;
     while (!gone && !(await writing())) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(gone, run.stderr()).toBe(false);
     run.child.kill('SIGKILL');
@@ -101,7 +117,9 @@ describe('ledger rows of writing invocations', { timeout: 240_000 }, () => {
     const verify = await runMigrator(['ledger', 'verify'], env);
     expect(verify.stdout).toContain(`1 unfinished run(s), a start row with no end row: row ${started.seq}`);
     const shown = await runMigrator(['ledger', 'show', '--tenant', tenants[1]!], env);
-    expect(shown.stdout).toMatch(new RegExp(`^ *${started.seq} \\S+ UNFINISHED +\\S+ phase s1 — no end row: still running \\(pid ${run.child.pid} on .+\\) or killed$`, 'm'));
+    expect(shown.stdout).toMatch(
+      new RegExp(`^ *${started.seq} \\S+ UNFINISHED +\\S+ phase s1 — no end row: still running \\(pid ${run.child.pid} on .+\\) or killed$`, 'm'),
+    );
     const json = JSON.parse((await runMigrator(['ledger', 'show', '--json'], env)).stdout) as { unfinished: number[] };
     expect(json.unfinished).toEqual([started.seq]);
   });
@@ -147,7 +165,12 @@ describe('ledger rows of writing invocations', { timeout: 240_000 }, () => {
 
   it('plan and plan status only read: no ledger row, whatever they answer', async () => {
     const plan = makePlan('s1', [tenants[0]!], { asOf: AS_OF, batchSize: 10, concurrency: 1, maxRejectRate: 0.5 }, (...tokens) => tokens.join('.'));
-    await savePlan(async (text, params) => (await client.query(text, params as unknown[])).rows, plan, { asOf: AS_OF, batchSize: 10, concurrency: 1, maxRejectRate: 0.5 }, new Date());
+    await savePlan(
+      async (text, params) => (await client.query(text, params as unknown[])).rows,
+      plan,
+      { asOf: AS_OF, batchSize: 10, concurrency: 1, maxRejectRate: 0.5 },
+      new Date(),
+    );
     const before = await tip();
     expect((await runMigrator(['plan', 'status', plan.id], env)).code).toBe(1);
     expect((await runMigrator(['plan', 'status', 'no-such-plan'], env)).code).toBe(2);

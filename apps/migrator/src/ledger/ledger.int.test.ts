@@ -24,7 +24,9 @@ const entry = (tenant: string, i: number) => ({ command: `phase s1 --tenant ${te
 
 describe('vc_migration.ledger', () => {
   it('chains the rows of two tenants appended concurrently from two connections pools, in seq order without gaps', async () => {
-    await Promise.all(Array.from({ length: 12 }, (_, i) => appendLedgerRow(i % 2 ? db : second, entry(i % 2 ? 'acme' : 'globex', i), [i % 2 ? 'acme' : 'globex'])));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => appendLedgerRow(i % 2 ? db : second, entry(i % 2 ? 'acme' : 'globex', i), [i % 2 ? 'acme' : 'globex'])),
+    );
     const rows = await readLedger(db);
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(verifyChain(rows)).toMatchObject({ status: 'intact', rows: 12 });
@@ -43,7 +45,10 @@ describe('vc_migration.ledger', () => {
     await queryOf(db)('update vc_migration.ledger set hash = $1 where seq = 5', [rowHash(row5)]);
     expect(verifyChain(await readLedger(db))).toMatchObject({ status: 'broken', seq: 6, problem: 'relinked' });
     await queryOf(db)('delete from vc_migration.ledger where seq = 8');
-    const afterDelete = verifyChain((await readLedger(db)).filter((r) => r.seq > 6), { seq: 6, hash: (await readLedger(db))[5]!.hash });
+    const afterDelete = verifyChain(
+      (await readLedger(db)).filter((r) => r.seq > 6),
+      { seq: 6, hash: (await readLedger(db))[5]!.hash },
+    );
     expect(afterDelete).toMatchObject({ status: 'broken', seq: 9, problem: 'missing_before' });
   });
 

@@ -11,7 +11,11 @@ export async function recordInvocation(exitCode: number): Promise<number> {
   const invocation = currentInvocation();
   if (!invocation) return exitCode;
   // Loaded only when a command wrote: `--help`, `--version` and reads start without the database drivers.
-  const [{ PG_ERROR, pgErrorCode }, { openTarget }, { appendLedgerRow }] = await Promise.all([import('@vc/schema'), import('../commands/target'), import('./store')]);
+  const [{ PG_ERROR, pgErrorCode }, { openTarget }, { appendLedgerRow }] = await Promise.all([
+    import('@vc/schema'),
+    import('../commands/target'),
+    import('./store'),
+  ]);
   let config;
   try {
     config = loadConfig(process.env);

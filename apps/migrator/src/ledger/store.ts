@@ -27,7 +27,13 @@ export async function appendLedgerRow(handle: DatabaseHandle, entry: Record<stri
     const prevHash = tip?.hash ?? GENESIS;
     const unsigned = { seq, prevHash, entry, tenants: [...tenants].sort() };
     const row = { ...unsigned, hash: rowHash(unsigned) };
-    await tx.query('insert into vc_migration.ledger (seq, prev_hash, hash, entry, tenants) values ($1, $2, $3, $4, $5)', [row.seq, row.prevHash, row.hash, JSON.stringify(row.entry), row.tenants]);
+    await tx.query('insert into vc_migration.ledger (seq, prev_hash, hash, entry, tenants) values ($1, $2, $3, $4, $5)', [
+      row.seq,
+      row.prevHash,
+      row.hash,
+      JSON.stringify(row.entry),
+      row.tenants,
+    ]);
     return row;
   });
 }

@@ -14,7 +14,11 @@ import { ExitError } from '../exit-error';
 export function checkedHeader(file: string, header: string[], required: readonly string[]): string[] {
   const columns = header.map((h) => h.trim());
   const missing = required.filter((c) => !columns.includes(c));
-  if (missing.length > 0) throw new ExitError(2, `legacy CSV export ${file}: the header lacks column(s) ${missing.join(', ')} (expected the columns ${required.join(', ')}, in any order)`);
+  if (missing.length > 0)
+    throw new ExitError(
+      2,
+      `legacy CSV export ${file}: the header lacks column(s) ${missing.join(', ')} (expected the columns ${required.join(', ')}, in any order)`,
+    );
   const twice = columns.filter((c, i) => c !== '' && columns.indexOf(c) !== i);
   if (twice.length > 0) throw new ExitError(2, `legacy CSV export ${file}: the header names column(s) ${[...new Set(twice)].join(', ')} twice`);
   return columns;

@@ -13,7 +13,9 @@ import { LEGACY_TABLES } from './tables';
  */
 const COLUMNS = LEGACY_TABLES.VirtualSession.columns;
 const row = (id: string, patientRef = `Patient/p-${id}`) =>
-  COLUMNS.map((c) => (c === 'id' ? id : c === 'tenantId' ? 'acme' : c === 'patientRef' ? patientRef : c === 'createdAt' ? '2025-05-01 08:00:00' : '\\N')).join(',');
+  COLUMNS.map((c) => (c === 'id' ? id : c === 'tenantId' ? 'acme' : c === 'patientRef' ? patientRef : c === 'createdAt' ? '2025-05-01 08:00:00' : '\\N')).join(
+    ',',
+  );
 
 let dir: string;
 beforeEach(async () => {
@@ -41,7 +43,10 @@ async function readWithFaults(content: string | Buffer, tenantId?: string): Prom
 }
 
 async function failure(content: string | Buffer): Promise<ExitError> {
-  const error = await readAll(content).then(() => undefined, (e: unknown) => e);
+  const error = await readAll(content).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ExitError);
   expect((error as ExitError).exitCode).toBe(2);
   return error as ExitError;
@@ -52,7 +57,10 @@ describe('legacy CSV export faults', () => {
     const reversed = [...COLUMNS].reverse();
     const line = (id: string) => reversed.map((c) => (c === 'id' ? id : c === 'patientRef' ? `Patient/p-${id}` : c === 'tenantId' ? 'acme' : '\\N')).join(',');
     const rows = await readAll(`${reversed.join(',')}\n${line('1')}\n${line('2')}\n`);
-    expect(rows.map((r) => [r.id, r.patientRef, r.tenantId])).toEqual([['1', 'Patient/p-1', 'acme'], ['2', 'Patient/p-2', 'acme']]);
+    expect(rows.map((r) => [r.id, r.patientRef, r.tenantId])).toEqual([
+      ['1', 'Patient/p-1', 'acme'],
+      ['2', 'Patient/p-2', 'acme'],
+    ]);
   });
 
   it('a header with an extra column reads, and the extra column is carried along unused', async () => {
@@ -101,7 +109,10 @@ describe('legacy CSV export faults', () => {
     const latin1 = Buffer.from(`${row('2', 'Patient/Z\u00fcrich')}\n`, 'latin1');
     const tail = Buffer.from(`${row('3', 'Patient/\u00e9\u{1F600}')}\n`, 'utf8');
     const { rows, faults } = await readWithFaults(Buffer.concat([head, latin1, tail]));
-    expect(rows.map((r) => [r.id, r.patientRef])).toEqual([['1', 'Patient/p-1'], ['3', 'Patient/\u00e9\u{1F600}']]);
+    expect(rows.map((r) => [r.id, r.patientRef])).toEqual([
+      ['1', 'Patient/p-1'],
+      ['3', 'Patient/\u00e9\u{1F600}'],
+    ]);
     expect(faults.map((f) => [f.reason, f.location])).toEqual([['invalid_encoding', 'VirtualSession.csv:3']]);
     expect(faults[0]!.detail).toMatch(/VirtualSession\.csv, line 3: patientRef holds bytes that are not UTF-8/);
     expect(faults[0]!.raw.$record).toContain('Patient/Z\\xFCrich');
@@ -114,16 +125,19 @@ describe('legacy CSV export faults', () => {
     expect(rows[0]!.patientRef).toBe(`Patient/${big}\u00e9\u20ac`);
   });
 
-  it('a malformed record of another tenant is not this tenant\'s; one no tenant of the file can own stops the read (exit 2)', async () => {
+  it("a malformed record of another tenant is not this tenant's; one no tenant of the file can own stops the read (exit 2)", async () => {
     const other = row('2').replace(',acme,', ',globex,');
     const { faults } = await readWithFaults(`${COLUMNS.join(',')}\n${row('1')}\n${other},surplus\n${other.replace('2,', '4,')}\n`, 'acme');
     expect(faults).toEqual([]);
-    const error = await readWithFaults(`${COLUMNS.join(',')}\n${row('1')}\nnobody,knows\n`, 'acme').then(() => undefined, (e: unknown) => e);
+    const error = await readWithFaults(`${COLUMNS.join(',')}\n${row('1')}\nnobody,knows\n`, 'acme').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ExitError);
     expect((error as ExitError).message).toMatch(/VirtualSession\.csv, line 3: a malformed record whose tenantId names no tenant of the file/);
   });
 
-  it('a quote after a closing quote stays the file\'s fault (csv-parse cannot find the next record after it)', async () => {
+  it("a quote after a closing quote stays the file's fault (csv-parse cannot find the next record after it)", async () => {
     const error = await failure(`${COLUMNS.join(',')}\n${row('1', '"Patient/p"1')}\n${row('2')}\n`);
     expect(error.message).toMatch(/VirtualSession\.csv, line 2: a quote inside an unquoted field or after a closing quote/);
   });

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvSource } from './csv-source';
 import type { LegacyBatch } from './types';
 
-const HEADER = 'id,tenantId,externalId,patientRef,practitionerRef,scheduledStart,scheduledEnd,startedAt,endedAt,status,videoBackend,roomName,cancelReason,encounterRef,createdAt,updatedAt';
+const HEADER =
+  'id,tenantId,externalId,patientRef,practitionerRef,scheduledStart,scheduledEnd,startedAt,endedAt,status,videoBackend,roomName,cancelReason,encounterRef,createdAt,updatedAt';
 // One row per quirk of real exports (docs/design.md §4), CRLF line ends and a leading BOM.
 const ROWS = [
   '1,acme,\\N,Patient/p-1,Practitioner/d-1,2025-06-01 10:00:00,2025-06-01 10:30:00,2025-06-01 10:01:00.123,2025-06-01 10:29:00,completed,jitsi,"room, with comma",\\N,\\N,2025-05-01 08:00:00,2025-06-01 10:29:00',

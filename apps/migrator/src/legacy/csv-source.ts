@@ -86,14 +86,23 @@ export function createCsvSource(dir: string): LegacySource {
         const location = `${file}:${line}`;
         if (record.length !== header.length) {
           const detail = `${file}, line ${line}: the record has ${record.length} fields, the header ${header.length} (a stray delimiter or a truncated line shifts the fields after it, so the record is not loaded)`;
-          const fault: RecordFault = { reason: 'malformed_record', location, detail, raw: rawRecord(file, line, fromBytes(raw), { $fields: record.length, $expected: header.length }) };
+          const fault: RecordFault = {
+            reason: 'malformed_record',
+            location,
+            detail,
+            raw: rawRecord(file, line, fromBytes(raw), { $fields: record.length, $expected: header.length }),
+          };
           yield { kind: 'fault', fault, tenants: tenantCandidates(record, header.length, tenantIndex) };
           continue;
         }
         const notUtf8 = fieldWithInvalidBytes(header, record);
         if (notUtf8 !== undefined) {
           const detail = `${file}, line ${line}: ${notUtf8} holds bytes that are not UTF-8 (expected a UTF-8 export)`;
-          yield { kind: 'fault', fault: { reason: 'invalid_encoding', location, detail, raw: rawRecord(file, line, fromBytes(raw)) }, tenants: [record[tenantIndex]!] };
+          yield {
+            kind: 'fault',
+            fault: { reason: 'invalid_encoding', location, detail, raw: rawRecord(file, line, fromBytes(raw)) },
+            tenants: [record[tenantIndex]!],
+          };
           continue;
         }
         const row: Record<string, string | null> = {};
@@ -109,7 +118,12 @@ export function createCsvSource(dir: string): LegacySource {
       const line = unclosed.lines - breaks(unclosed.raw) - doubled;
       const span = unclosed.lines > line ? `lines ${line}–${unclosed.lines}` : `line ${line}`;
       const detail = `${file}, ${span}: a quoted field is never closed (a truncated last line?); from line ${line} to the end of the file is this one record, not loaded`;
-      const fault: RecordFault = { reason: 'malformed_record', location: `${file}:${line}`, detail, raw: rawRecord(file, line, unclosed.raw, { $lastLine: unclosed.lines }) };
+      const fault: RecordFault = {
+        reason: 'malformed_record',
+        location: `${file}:${line}`,
+        detail,
+        raw: rawRecord(file, line, unclosed.raw, { $lastLine: unclosed.lines }),
+      };
       yield { kind: 'fault', fault, tenants: [splitOpenRecord(unclosed.raw)[tenantIndex] ?? ''] };
     }
   }
@@ -161,7 +175,10 @@ export function createCsvSource(dir: string): LegacySource {
     const nobodys = unowned.find((u) => !u.tenants.some((t) => tenants.has(t)));
     if (nobodys) {
       const [, line] = nobodys.location.split(':');
-      throw new ExitError(2, `legacy CSV export ${file}, line ${line}: a malformed record whose ${LEGACY_TABLES[table].tenantColumn} names no tenant of the file, so no tenant's run can reject it; fix or remove it and run again`);
+      throw new ExitError(
+        2,
+        `legacy CSV export ${file}, line ${line}: a malformed record whose ${LEGACY_TABLES[table].tenantColumn} names no tenant of the file, so no tenant's run can reject it; fix or remove it and run again`,
+      );
     }
   }
 

@@ -31,20 +31,43 @@ beforeAll(async () => {
     tenant = String(first!.tenantId);
     // Zero dates only go in under a lax sql_mode, as on the legacy servers that hold them.
     await c.query("SET SESSION sql_mode = ''");
-    const row = (a: Audit) => ({ tenantId: tenant, entityType: 'VirtualSession', entityId: '900001', action: 'participant.joined', actorRef: 'Patient/odd', actorDisplay: 'Ann', payload: null, occurredAt: '2025-03-01 10:00:00.000', ...a });
+    const row = (a: Audit) => ({
+      tenantId: tenant,
+      entityType: 'VirtualSession',
+      entityId: '900001',
+      action: 'participant.joined',
+      actorRef: 'Patient/odd',
+      actorDisplay: 'Ann',
+      payload: null,
+      occurredAt: '2025-03-01 10:00:00.000',
+      ...a,
+    });
     const odd: Audit[] = [
       { payload: '{"role":"interpreter"}', actorDisplay: 'First' },
       { occurredAt: '2025-03-01 10:00:00.000', actorDisplay: 'Tied, later id', payload: '{"role":"caregiver"}' },
       { action: 'participant.left', occurredAt: '2025-03-01 10:20:00.000', payload: '{"role":"other"}', actorDisplay: 'Leaver' },
       { actorRef: 'Patient/odd ', action: 'participant.left', occurredAt: '2025-03-01 11:00:00.000' },
       { actorRef: 'patient/ODD', occurredAt: '2025-03-01 09:00:00.000' },
-      { actorRef: '\\N' }, { actorRef: '' }, { actorRef: null }, { actorRef: '   ' },
+      { actorRef: '\\N' },
+      { actorRef: '' },
+      { actorRef: null },
+      { actorRef: '   ' },
       { entityType: 'virtualsession ', action: 'Participant.Left', occurredAt: '2025-03-01 12:00:00.000' },
-      { payload: '{"role": "pat' }, { payload: '   ' }, { payload: '' }, { payload: '{"role":"patient","role":"caregiver"}', actorRef: 'RelatedPerson/dup' },
+      { payload: '{"role": "pat' },
+      { payload: '   ' },
+      { payload: '' },
+      { payload: '{"role":"patient","role":"caregiver"}', actorRef: 'RelatedPerson/dup' },
       { payload: '{"role":"Practitioner "}', actorRef: 'Practitioner/9', entityId: ' 900002' },
-      { actorDisplay: 'Nul\u0000name' }, { occurredAt: '0000-00-00 00:00:00' },
+      { actorDisplay: 'Nul\u0000name' },
+      { occurredAt: '0000-00-00 00:00:00' },
       { action: 'participant.left', actorRef: 'Patient/ghost', occurredAt: '2025-03-01 10:30:00.000' },
-      { action: 'participant.left', actorRef: 'Patient/ghost', occurredAt: '2025-03-01 10:40:00.000', actorDisplay: 'Ghost, later id', payload: '{"role":"caregiver"}' },
+      {
+        action: 'participant.left',
+        actorRef: 'Patient/ghost',
+        occurredAt: '2025-03-01 10:40:00.000',
+        actorDisplay: 'Ghost, later id',
+        payload: '{"role":"caregiver"}',
+      },
       { actorRef: 'Practitioner/9', entityId: '900002', occurredAt: '2025-02-01 08:00:00.000', actorDisplay: '  Dr Late-in-id  ' },
       { actorRef: 'Patient/ünï', actorDisplay: 'Ünï' },
       { actorDisplay: '\\N', actorRef: 'Patient/noname' },
@@ -98,7 +121,9 @@ async function streaming(batchSize: number): Promise<Fold> {
 }
 
 async function pushedDown(batchSize: number, after: string | null = null, resumed?: Fold): Promise<Fold & { positions: string[] }> {
-  const out: Fold = resumed ? { ...resumed, rejects: [...resumed.rejects], warnings: { ...resumed.warnings } } : { participants: [], rejects: [], warnings: {}, read: 0 };
+  const out: Fold = resumed
+    ? { ...resumed, rejects: [...resumed.rejects], warnings: { ...resumed.warnings } }
+    : { participants: [], rejects: [], warnings: {}, read: 0 };
   const all = new Map<string, ParticipantAggregate>(resumed?.participants.map((p) => [keyOf(p), p]));
   const positions: string[] = [];
   for await (const window of source.participants!.windows({ tenantId: tenant, where: PARTICIPANT_HISTORY, batchSize, after })) {
@@ -112,7 +137,9 @@ async function pushedDown(batchSize: number, after: string | null = null, resume
 describe('the participant fold pushed down into MariaDB', () => {
   it('equals the streaming fold of the same rows, for any window size', async () => {
     const reference = await streaming(1000);
-    expect(reference.rejects.map((r) => r.split(' ')[1]).sort()).toEqual(expect.arrayContaining(['invalid_datetime', 'invalid_text', 'missing_actor', 'missing_actor', 'missing_actor', 'missing_actor']));
+    expect(reference.rejects.map((r) => r.split(' ')[1]).sort()).toEqual(
+      expect.arrayContaining(['invalid_datetime', 'invalid_text', 'missing_actor', 'missing_actor', 'missing_actor', 'missing_actor']),
+    );
     expect(reference.warnings.malformed_payload).toBeGreaterThanOrEqual(1);
     for (const size of [1, 3, 17, 10_000]) {
       const { positions, ...fold } = await pushedDown(size);

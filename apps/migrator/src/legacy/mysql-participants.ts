@@ -16,7 +16,8 @@ import type { LegacyRow, ParticipantGroup, ParticipantPushdown, ParticipantWindo
  * payloads, missing actors, zero dates, odd whitespace, NULs) is read row by row. Grouping compares bytes
  * (`binary`): the legacy collation (utf8mb4_unicode_ci) would fold case and trailing spaces together.
  */
-const ASCII_REF = (column: string) => `(cast(${column} as binary) regexp '^[!-~]+$' and octet_length(${column}) <= 1024 and cast(${column} as binary) <> '\\\\N')`;
+const ASCII_REF = (column: string) =>
+  `(cast(${column} as binary) regexp '^[!-~]+$' and octet_length(${column}) <= 1024 and cast(${column} as binary) <> '\\\\N')`;
 const PLAIN = [
   "cast(entityType as binary) = 'VirtualSession'",
   "cast(action as binary) in ('participant.joined', 'participant.left')",
@@ -57,7 +58,11 @@ interface Window {
  * The participant pushdown of a MariaDB legacy source. `where` is the caller's filter of participant rows
  * (tenant, entityType, action) as SQL with its parameters; `asText` turns a driver row into a legacy row.
  */
-export function createParticipantPushdown(pool: Pool, where: (options: Pick<ReadOptions, 'tenantId' | 'where'>) => { sql: string[]; params: unknown[] }, asText: (row: RowDataPacket) => LegacyRow): ParticipantPushdown {
+export function createParticipantPushdown(
+  pool: Pool,
+  where: (options: Pick<ReadOptions, 'tenantId' | 'where'>) => { sql: string[]; params: unknown[] },
+  asText: (row: RowDataPacket) => LegacyRow,
+): ParticipantPushdown {
   const bounded = (options: Pick<ReadOptions, 'tenantId' | 'where'>, window: Window) => {
     const w = where(options);
     if (window.lo !== null) {
@@ -85,7 +90,9 @@ export function createParticipantPushdown(pool: Pool, where: (options: Pick<Read
     const [[groupRows], [otherRows], [maxRows]] = await Promise.all([
       pool.query<RowDataPacket[]>(GROUPS_SQL(filter.sql), filter.params),
       pool.query<RowDataPacket[]>(`select * from AuditLog where ${filter.sql} and (${PLAIN}) is not true order by id`, filter.params),
-      window.hi === null ? pool.query<RowDataPacket[]>(`select max(id) as id from AuditLog where tenantId = ?`, [options.tenantId]) : Promise.resolve([[{ id: window.hi }]] as unknown as [RowDataPacket[]]),
+      window.hi === null
+        ? pool.query<RowDataPacket[]>(`select max(id) as id from AuditLog where tenantId = ?`, [options.tenantId])
+        : Promise.resolve([[{ id: window.hi }]] as unknown as [RowDataPacket[]]),
     ]);
     const groups: ParticipantGroup[] = groupRows.map((g) => ({
       entityId: str(g.entityId)!,

@@ -101,7 +101,10 @@ export function createMysqlSource(url: string, database?: string, options: { pus
     },
     async count(table, options) {
       const where = whereClause(table, options);
-      const [rows] = await pool.query<RowDataPacket[]>(`select count(*) as n from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''}`, where.params);
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `select count(*) as n from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''}`,
+        where.params,
+      );
       return Number(rows[0]!.n);
     },
     read: (table, options) => readAhead(pages(table, options)),

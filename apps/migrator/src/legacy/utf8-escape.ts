@@ -18,8 +18,22 @@ export function showEscapedBytes(text: string): string {
 function sequenceAt(buf: Buffer, i: number): number {
   const b = buf[i]!;
   if (b < 0x80) return 1;
-  const [len, lo, hi] = b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf] : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf]
-    : b === 0xf0 ? [4, 0x90, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : [0, 0, 0];
+  const [len, lo, hi] =
+    b >= 0xc2 && b <= 0xdf
+      ? [2, 0x80, 0xbf]
+      : b === 0xe0
+        ? [3, 0xa0, 0xbf]
+        : b === 0xed
+          ? [3, 0x80, 0x9f]
+          : b >= 0xe1 && b <= 0xef
+            ? [3, 0x80, 0xbf]
+            : b === 0xf0
+              ? [4, 0x90, 0xbf]
+              : b === 0xf4
+                ? [4, 0x80, 0x8f]
+                : b >= 0xf1 && b <= 0xf3
+                  ? [4, 0x80, 0xbf]
+                  : [0, 0, 0];
   if (len === 0 || i + len > buf.length) return 0;
   const second = buf[i + 1]!;
   if (second < lo || second > hi) return 0;
@@ -31,7 +45,7 @@ function sequenceAt(buf: Buffer, i: number): number {
 export function decodeEscaping(buf: Buffer): string {
   let out = '';
   let run = 0;
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const len = sequenceAt(buf, i);
     if (len > 0) {
       i += len;

@@ -23,7 +23,17 @@ interface Summary {
   status: string;
   dryRun: boolean;
   wouldSend?: Record<string, number>;
-  steps: Array<{ tenant: string; id: string; status: string; read: number; written: number; rejected: number; deferred: number; warnings: number; facts: Record<string, unknown> }>;
+  steps: Array<{
+    tenant: string;
+    id: string;
+    status: string;
+    read: number;
+    written: number;
+    rejected: number;
+    deferred: number;
+    warnings: number;
+    facts: Record<string, unknown>;
+  }>;
 }
 
 let db: TestDatabase;
@@ -40,17 +50,25 @@ async function targetDigest(): Promise<Record<string, string>> {
   );
   const digest: Record<string, string> = {};
   for (const { name } of tables) {
-    const { rows } = await client.query<{ d: string }>(`select count(*) || ':' || md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as d from ${name} t`);
+    const { rows } = await client.query<{ d: string }>(
+      `select count(*) || ':' || md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as d from ${name} t`,
+    );
     digest[name] = rows[0]!.d;
   }
   return digest;
 }
 
 /** What a step reports, without its time (a dry run and a real run take different times). */
-const counts = (s: Summary) => s.steps.map(({ tenant, id, status, read, written, rejected, deferred, warnings }) => ({ tenant, id, status, read, written, rejected, deferred, warnings }));
+const counts = (s: Summary) =>
+  s.steps.map(({ tenant, id, status, read, written, rejected, deferred, warnings }) => ({ tenant, id, status, read, written, rejected, deferred, warnings }));
 
 beforeAll(async () => {
-  [db, fhir, jitsi, work] = await Promise.all([createTestDatabase({ migrated: false }), startFhirStandIn(), startJitsiStandIn(), mkdtemp(join(tmpdir(), 'vc-dry-run-'))]);
+  [db, fhir, jitsi, work] = await Promise.all([
+    createTestDatabase({ migrated: false }),
+    startFhirStandIn(),
+    startJitsiStandIn(),
+    mkdtemp(join(tmpdir(), 'vc-dry-run-')),
+  ]);
   env = {
     VC_DATABASE_URL: db.url,
     VC_LEGACY_EXPORT_DIR: EXPORT_DIR,
@@ -72,7 +90,22 @@ afterAll(async () => {
 
 describe('--dry-run runs the real steps and rolls them back', { timeout: 180_000 }, () => {
   const s1 = ['phase', 's1', '--all-tenants', '--as-of', expected.asOf, '--max-reject-rate', '0.2'];
-  const s2 = () => ['phase', 's2', '--tenant', 'acme', '--as-of', expected.asOf, '--window', '14d', '--min-parallel-pairs', '0', '--report-dir', join(work, 'reports'), '--max-reject-rate', '0.5'];
+  const s2 = () => [
+    'phase',
+    's2',
+    '--tenant',
+    'acme',
+    '--as-of',
+    expected.asOf,
+    '--window',
+    '14d',
+    '--min-parallel-pairs',
+    '0',
+    '--report-dir',
+    join(work, 'reports'),
+    '--max-reject-rate',
+    '0.5',
+  ];
 
   it('s1: every step of the dry run reports the rows the real run then reads and writes (1.2 and 1.5 included), and the dry run writes nothing, not even the keyring', async () => {
     const before = await targetDigest();
@@ -94,7 +127,7 @@ describe('--dry-run runs the real steps and rolls them back', { timeout: 180_000
     expect(dry.json.wouldSend).toEqual({ 'kms.Encrypt': configs });
   });
 
-  it("s2: the dry run counts the Encounters 2.4 would create, creates none in FHIR and writes nothing; the real run creates exactly that many", async () => {
+  it('s2: the dry run counts the Encounters 2.4 would create, creates none in FHIR and writes nothing; the real run creates exactly that many', async () => {
     await client.query(`update tenant_virtual_care_configs set jitsi_server_url = $1 where tenant_id = 'acme'`, [jitsi.url]);
     const before = await targetDigest();
     const encounters = await fhir.encounterCount();

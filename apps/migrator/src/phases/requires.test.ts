@@ -49,11 +49,14 @@ describe.each(commands)('settings of %s', (name, requires) => {
     expect(() => loadConfig(COMPLETE, requires)).not.toThrow();
   });
 
-  it.each(EXPECTED[name]!.map((group) => [group.join(' | '), group] as const))('without %s: exit 2 naming each variable and its form, no value', (_label, group) => {
-    const error = failure(without(group), requires);
-    expect(error.exitCode).toBe(2);
-    for (const variable of group) expect(error.message).toContain(`${variable} (expected ${SETTING_FORMS[variable]})`);
-    expect(error.message).toContain(`needed by ${/^s\d$/.test(name) ? `phase ${name}` : name} (`);
-    for (const value of Object.values(COMPLETE)) expect(error.message).not.toContain(value);
-  });
+  it.each(EXPECTED[name]!.map((group) => [group.join(' | '), group] as const))(
+    'without %s: exit 2 naming each variable and its form, no value',
+    (_label, group) => {
+      const error = failure(without(group), requires);
+      expect(error.exitCode).toBe(2);
+      for (const variable of group) expect(error.message).toContain(`${variable} (expected ${SETTING_FORMS[variable]})`);
+      expect(error.message).toContain(`needed by ${/^s\d$/.test(name) ? `phase ${name}` : name} (`);
+      for (const value of Object.values(COMPLETE)) expect(error.message).not.toContain(value);
+    },
+  );
 });

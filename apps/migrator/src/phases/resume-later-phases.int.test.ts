@@ -26,7 +26,13 @@ const TENANT = 'acme';
 const SLOW_MS = 30;
 const LEGACY_ROUTING: KongConfig = {
   _format_version: '3.0',
-  services: [{ name: 'digital-communication', url: 'http://digital-communication.internal:8080', routes: [{ name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }] }],
+  services: [
+    {
+      name: 'digital-communication',
+      url: 'http://digital-communication.internal:8080',
+      routes: [{ name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }],
+    },
+  ],
 };
 
 interface Target {
@@ -47,7 +53,21 @@ let clean: Target;
 let resumed: Target;
 const outputs: string[] = [];
 
-const phaseArgs = (phase: string, target: Target, ...extra: string[]) => ['phase', phase, '--tenant', TENANT, '--as-of', AS_OF, '--batch-size', '5', '--concurrency', '1', '--json', ...extra, ...(phase === 's2' ? ['--window', '14d', '--report-dir', target.reports, '--min-parallel-pairs', '0'] : [])];
+const phaseArgs = (phase: string, target: Target, ...extra: string[]) => [
+  'phase',
+  phase,
+  '--tenant',
+  TENANT,
+  '--as-of',
+  AS_OF,
+  '--batch-size',
+  '5',
+  '--concurrency',
+  '1',
+  '--json',
+  ...extra,
+  ...(phase === 's2' ? ['--window', '14d', '--report-dir', target.reports, '--min-parallel-pairs', '0'] : []),
+];
 const S3_FLAGS = ['--max-reject-rate', '0.1'];
 // Each resumed S4 run is a new run, which a validate would have to follow: the gates are not what this file tests.
 const S4_FLAGS = ['--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', ...PAST_THE_GATES];
@@ -58,7 +78,12 @@ function record<T extends CliResult>(result: T): T {
 }
 
 async function openTarget(name: string): Promise<Target> {
-  const [db, fhir, accessPolicy, kong] = await Promise.all([createTestDatabase(), startFhirStandIn(), startAccessPolicyStandIn(), startKongAdminStandIn({ initial: LEGACY_ROUTING })]);
+  const [db, fhir, accessPolicy, kong] = await Promise.all([
+    createTestDatabase(),
+    startFhirStandIn(),
+    startAccessPolicyStandIn(),
+    startKongAdminStandIn({ initial: LEGACY_ROUTING }),
+  ]);
   const fhirProxy = await startDelayingProxy(fhir.url, SLOW_MS);
   const client = new pg.Client({ connectionString: db.url });
   // Dropping the database at the end terminates this connection; that is expected, not a failure.
@@ -107,7 +132,8 @@ function consentsOf(t: Target): { stored: number; identifiers: number } {
   return { stored: stored.length, identifiers: new Set(stored.map((c) => c.identifier.map((i) => `${i.system}|${i.value}`).join(','))).size };
 }
 
-const backfillRows = async (t: Target) => Number((await t.client.query<{ n: number }>('select count(*)::int as n from vc_migration.encounter_backfills')).rows[0]!.n);
+const backfillRows = async (t: Target) =>
+  Number((await t.client.query<{ n: number }>('select count(*)::int as n from vc_migration.encounter_backfills')).rows[0]!.n);
 
 async function expectSameEndState(): Promise<void> {
   expect(await tableDigests(resumed.client)).toEqual(await tableDigests(clean.client));
@@ -140,7 +166,11 @@ describe('S2–S4 killed and resumed end like a clean run', { timeout: 240_000 }
       // Mid-page: Encounters exist in FHIR that no commit has recorded yet.
       { label: '2.4 mid-page', signal: 'SIGKILL', reached: async () => (await running('s2', '2.4')) && (killedAt = await resumed.fhir.encounterCount()) >= 3 },
       // The resumed run re-sends the page (the conditional create finds the earlier ones), then makes new ones.
-      { label: '2.4 resumed page', signal: 'SIGTERM', reached: async () => (await running('s2', '2.4')) && (await resumed.fhir.encounterCount()) >= killedAt + 3 },
+      {
+        label: '2.4 resumed page',
+        signal: 'SIGTERM',
+        reached: async () => (await running('s2', '2.4')) && (await resumed.fhir.encounterCount()) >= killedAt + 3,
+      },
     ];
     const { outcomes, last } = await killThenResume(phaseArgs('s2', resumed), points);
     expect(outcomes).toEqual(hits(points));
@@ -156,8 +186,16 @@ describe('S2–S4 killed and resumed end like a clean run', { timeout: 240_000 }
     const cleanRun = record(await runMigrator(phaseArgs('s3', clean, ...S3_FLAGS), clean.env));
     expect(cleanRun.code, cleanRun.stderr).toBe(0);
     const points: KillPoint[] = [
-      { label: '3.2 after 1 batch', signal: 'SIGKILL', reached: async () => (await running('s3', '3.2')) && (await checkpointRow(resumed.client, TENANT, 's3', '3.2'))!.read >= 5 },
-      { label: '3.2 after 3 batches', signal: 'SIGTERM', reached: async () => (await running('s3', '3.2')) && (await checkpointRow(resumed.client, TENANT, 's3', '3.2'))!.read >= 15 },
+      {
+        label: '3.2 after 1 batch',
+        signal: 'SIGKILL',
+        reached: async () => (await running('s3', '3.2')) && (await checkpointRow(resumed.client, TENANT, 's3', '3.2'))!.read >= 5,
+      },
+      {
+        label: '3.2 after 3 batches',
+        signal: 'SIGTERM',
+        reached: async () => (await running('s3', '3.2')) && (await checkpointRow(resumed.client, TENANT, 's3', '3.2'))!.read >= 15,
+      },
     ];
     resumed.accessPolicy.setDelayMs(SLOW_MS);
     const { outcomes, last } = await killThenResume(phaseArgs('s3', resumed, ...S3_FLAGS), points).finally(() => resumed.accessPolicy.setDelayMs(0));
@@ -188,7 +226,11 @@ describe('S2–S4 killed and resumed end like a clean run', { timeout: 240_000 }
           return cp?.status === 'running' && cp.read >= 10 && cp.cursor?.stage === undefined;
         },
       },
-      { label: '4.1 encounter page', signal: 'SIGKILL', reached: async () => (await running('s4', '4.1')) && (await resumed.fhir.encounterCount()) >= before + 2 },
+      {
+        label: '4.1 encounter page',
+        signal: 'SIGKILL',
+        reached: async () => (await running('s4', '4.1')) && (await resumed.fhir.encounterCount()) >= before + 2,
+      },
     ];
     const { outcomes, last } = await killThenResume(phaseArgs('s4', resumed, ...S4_FLAGS), points);
     expect(outcomes).toEqual(hits(points));
@@ -200,6 +242,11 @@ describe('S2–S4 killed and resumed end like a clean run', { timeout: 240_000 }
   });
 
   it('no output of the killed, resumed or clean runs carries a patient ref, display name or secret', () => {
-    expect(phiHits(outputs.map((text, i) => ({ path: `run#${i}`, text })), legacy.sensitive)).toEqual([]);
+    expect(
+      phiHits(
+        outputs.map((text, i) => ({ path: `run#${i}`, text })),
+        legacy.sensitive,
+      ),
+    ).toEqual([]);
   });
 });

@@ -51,8 +51,16 @@ function statusOf(stdout: string): string | undefined {
 }
 
 /** The checkpoint of one step, or undefined before the step first ran. */
-export async function checkpointRow(client: pg.Client, tenant: string, phase: string, step: string): Promise<{ status: string; read: number; cursor: Record<string, unknown> | null; facts: Record<string, unknown> } | undefined> {
-  const { rows } = await client.query(`select status, read, cursor, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = $3`, [tenant, phase, step]);
+export async function checkpointRow(
+  client: pg.Client,
+  tenant: string,
+  phase: string,
+  step: string,
+): Promise<{ status: string; read: number; cursor: Record<string, unknown> | null; facts: Record<string, unknown> } | undefined> {
+  const { rows } = await client.query(
+    `select status, read, cursor, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = $3`,
+    [tenant, phase, step],
+  );
   return rows[0];
 }
 
@@ -81,7 +89,9 @@ export type TableDigests = Record<string, { rows: number; md5: string }>;
 export async function tableDigests(client: pg.Client): Promise<TableDigests> {
   const out: TableDigests = {};
   for (const [table, rows] of Object.entries(DIGESTS)) {
-    const { rows: [digest] } = await client.query<{ rows: number; md5: string }>(
+    const {
+      rows: [digest],
+    } = await client.query<{ rows: number; md5: string }>(
       `select count(*)::int as rows, md5(coalesce(string_agg(r::text, E'\\n' order by r::text), '')) as md5 from (${rows}) t`,
     );
     out[table] = digest!;

@@ -42,7 +42,12 @@ interface Target {
 async function freshTarget(): Promise<Target> {
   const db = await createTestDatabase();
   databases.push(db);
-  const env = { VC_DATABASE_URL: db.url, VC_LEGACY_DATABASE_URL: legacy.legacyUrl, VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
+  const env = {
+    VC_DATABASE_URL: db.url,
+    VC_LEGACY_DATABASE_URL: legacy.legacyUrl,
+    VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
   const client = new pg.Client({ connectionString: db.url });
   client.on('error', () => undefined);
   await client.connect();
@@ -97,7 +102,10 @@ type DroppedRun = CliResult & { terminated: number; step: string };
 async function dropTwiceThenResume(which: Drop, check: (run: DroppedRun) => void): Promise<void> {
   const target = await freshTarget();
   try {
-    for (const [step, atRead] of [['1.1', 20], ['1.4', 40]] as const) {
+    for (const [step, atRead] of [
+      ['1.1', 20],
+      ['1.4', 40],
+    ] as const) {
       const run = { ...(await dropConnectionsDuring(target, step, atRead, which)), step };
       expect(run.terminated, `no backend of the run to terminate during ${step}`).toBeGreaterThan(0);
       check(run);
@@ -141,6 +149,11 @@ describe('s1 with its PostgreSQL connections dropped mid-run', { timeout: 300_00
   });
 
   it('no output of the runs carries a patient ref, display name or secret', () => {
-    expect(phiHits(outputs.map((text, i) => ({ path: `run#${i}`, text })), legacy.sensitive)).toEqual([]);
+    expect(
+      phiHits(
+        outputs.map((text, i) => ({ path: `run#${i}`, text })),
+        legacy.sensitive,
+      ),
+    ).toEqual([]);
   });
 });

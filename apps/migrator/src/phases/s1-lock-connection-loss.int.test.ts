@@ -34,8 +34,16 @@ afterAll(async () => {
 
 describe('s1 losing the connection that holds its advisory lock', { timeout: 300_000 }, () => {
   it('stops resumable with exit 1 and its JSON summary instead of crashing on the pg client error', async () => {
-    const env = { VC_DATABASE_URL: db.url, VC_LEGACY_DATABASE_URL: legacy.legacyUrl, VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
-    const run = startMigrator(['phase', 's1', '--tenant', TENANT, '--as-of', FIXTURE.asOf.toISOString(), '--batch-size', '5', '--max-reject-rate', '0.5', '--json'], env);
+    const env = {
+      VC_DATABASE_URL: db.url,
+      VC_LEGACY_DATABASE_URL: legacy.legacyUrl,
+      VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey,
+      VC_KMS: `local:${join(work, 'kms.json')}`,
+    };
+    const run = startMigrator(
+      ['phase', 's1', '--tenant', TENANT, '--as-of', FIXTURE.asOf.toISOString(), '--batch-size', '5', '--max-reject-rate', '0.5', '--json'],
+      env,
+    );
     let finished = false;
     let terminated = 0;
     void run.done.then(() => (finished = true));

@@ -33,23 +33,35 @@ async function countOf(source: LegacySource, table: 'VirtualSession' | 'AuditLog
   return n;
 }
 
-const duration = (seconds: number) => (seconds < 90 ? `${Math.ceil(seconds)} s` : seconds < 5400 ? `${Math.ceil(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`);
+const duration = (seconds: number) =>
+  seconds < 90 ? `${Math.ceil(seconds)} s` : seconds < 5400 ? `${Math.ceil(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
 
 /** Legacy rows per tenant S1 would read (sessions, participant events) and how long S1 would take at `rate`. */
-export async function countAndEstimate(source: LegacySource, tenants: readonly string[], rate: number | undefined): Promise<{ outcome: CheckOutcome; counts: TenantCounts[]; estimate?: S1Estimate }> {
+export async function countAndEstimate(
+  source: LegacySource,
+  tenants: readonly string[],
+  rate: number | undefined,
+): Promise<{ outcome: CheckOutcome; counts: TenantCounts[]; estimate?: S1Estimate }> {
   const counts: TenantCounts[] = [];
   try {
-    for (const tenant of tenants) counts.push({ tenant, sessions: await countOf(source, 'VirtualSession', tenant), participantEvents: await countOf(source, 'AuditLog', tenant) });
+    for (const tenant of tenants)
+      counts.push({ tenant, sessions: await countOf(source, 'VirtualSession', tenant), participantEvents: await countOf(source, 'AuditLog', tenant) });
   } catch (error) {
     return { outcome: fail('legacy.counts', `counting legacy rows: ${(error as Error).message}`), counts };
   }
   const rows = counts.reduce((n, c) => n + c.sessions + c.participantEvents, 0);
   const rowsPerSecond = rate ?? BENCH_S1_ROWS_PER_SECOND;
   const estimate = { rows, rowsPerSecond, rateSource: rate ? '--rate' : BENCH_RATE_SOURCE, seconds: rows / rowsPerSecond };
-  const shown = counts.slice(0, 5).map((c) => `${c.tenant} ${c.sessions}+${c.participantEvents}`).join(', ');
+  const shown = counts
+    .slice(0, 5)
+    .map((c) => `${c.tenant} ${c.sessions}+${c.participantEvents}`)
+    .join(', ');
   const perTenant = counts.length > 5 ? `${shown}, … ${counts.length - 5} more in --json` : shown;
   return {
-    outcome: pass('legacy.counts', `${rows} rows (sessions+participant events: ${perTenant}); S1 ≈ ${duration(estimate.seconds)} at ${rowsPerSecond} rows/s, ${estimate.rateSource}`),
+    outcome: pass(
+      'legacy.counts',
+      `${rows} rows (sessions+participant events: ${perTenant}); S1 ≈ ${duration(estimate.seconds)} at ${rowsPerSecond} rows/s, ${estimate.rateSource}`,
+    ),
     counts,
     estimate,
   };

@@ -17,7 +17,8 @@ async function roundTrip(ctx: PreflightContext): Promise<CheckOutcome> {
   const id = 'kms.round_trip';
   const spec = ctx.config.VC_KMS;
   // A missing local keyring is made on first use; preflight writes nothing, so it says so instead.
-  if (spec.startsWith('local:') && !existsSync(spec.slice('local:'.length))) return pass(id, `local keyring ${spec.slice('local:'.length)} absent: created with a random key on first use (S1 step 1.3)`);
+  if (spec.startsWith('local:') && !existsSync(spec.slice('local:'.length)))
+    return pass(id, `local keyring ${spec.slice('local:'.length)} absent: created with a random key on first use (S1 step 1.3)`);
   const tenant = ctx.tenants[0] ?? 'preflight';
   const context = jitsiCredentialsContext(tenant);
   const kms = await createKms(spec, awsOptions(ctx.config));
@@ -34,7 +35,8 @@ async function roundTrip(ctx: PreflightContext): Promise<CheckOutcome> {
   } catch (error) {
     return fail(id, `Decrypt with ${kms.keyId} under {tenantId: ${tenant}, purpose: ${context.purpose}} refused: ${safeReason(error)}`);
   }
-  if (back.length !== plaintext.length || !timingSafeEqual(Buffer.from(back), plaintext)) return fail(id, `Decrypt with ${kms.keyId} returned other bytes than were encrypted`);
+  if (back.length !== plaintext.length || !timingSafeEqual(Buffer.from(back), plaintext))
+    return fail(id, `Decrypt with ${kms.keyId} returned other bytes than were encrypted`);
   return pass(id, `Encrypt and Decrypt with ${kms.keyId} under {tenantId: ${tenant}, purpose: ${context.purpose}}`);
 }
 
@@ -72,8 +74,15 @@ async function legacyCredentials(ctx: PreflightContext, source: LegacySource): P
     }
   }
   const key = keys.kind === 'kms' ? 'VC_LEGACY_KMS' : 'VC_LEGACY_MASTER_KEY';
-  if (failed.length > 0) return fail(id, `${failed.length} of ${checked} tenant config(s) fail with ${key}: ${failed.join(', ')}; S1 step 1.3 would reject them (credential_decrypt_failed)`);
-  return pass(id, `${checked} of ${checked} tenant config(s) decrypt with ${key}${checked < wanted.size ? ` (${wanted.size - checked} tenant(s) have no legacy config)` : ''}`);
+  if (failed.length > 0)
+    return fail(
+      id,
+      `${failed.length} of ${checked} tenant config(s) fail with ${key}: ${failed.join(', ')}; S1 step 1.3 would reject them (credential_decrypt_failed)`,
+    );
+  return pass(
+    id,
+    `${checked} of ${checked} tenant config(s) decrypt with ${key}${checked < wanted.size ? ` (${wanted.size - checked} tenant(s) have no legacy config)` : ''}`,
+  );
 }
 
 /** Configs S1 already migrated decrypt with `VC_KMS` under their tenant's context, as the service will (decryptAppSecret). */
@@ -95,9 +104,18 @@ async function targetCredentials(ctx: PreflightContext, handle: DatabaseHandle):
 }
 
 /** KMS reachable and allowed to encrypt and decrypt; every tenant's credentials decrypt, legacy and (once migrated) target. */
-export async function kmsChecks(ctx: PreflightContext, source: LegacySource | undefined, handle: DatabaseHandle | undefined, noTarget: string): Promise<CheckOutcome[]> {
+export async function kmsChecks(
+  ctx: PreflightContext,
+  source: LegacySource | undefined,
+  handle: DatabaseHandle | undefined,
+  noTarget: string,
+): Promise<CheckOutcome[]> {
   const out = [await probe('kms.round_trip', () => roundTrip(ctx))];
-  out.push(source && ctx.tenants.length ? await probe('credentials.legacy', () => legacyCredentials(ctx, source)) : skip('credentials.legacy', 'no tenant to check (the legacy source or the tenant check failed)'));
+  out.push(
+    source && ctx.tenants.length
+      ? await probe('credentials.legacy', () => legacyCredentials(ctx, source))
+      : skip('credentials.legacy', 'no tenant to check (the legacy source or the tenant check failed)'),
+  );
   out.push(handle ? await probe('credentials.target', () => targetCredentials(ctx, handle)) : skip('credentials.target', noTarget));
   return out;
 }

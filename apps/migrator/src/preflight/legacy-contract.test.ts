@@ -12,7 +12,10 @@ beforeAll(async () => {
   broken = await mkdtemp(join(tmpdir(), 'vc-contract-'));
   for (const table of ['AuditLog', 'TenantVirtualCareConfig']) await copyFile(join(EXPORT_DIR, `${table}.csv`), join(broken, `${table}.csv`));
   // A BOM-led header without roomName and cancelReason; no BillingEvent.csv at all.
-  await writeFile(join(broken, 'VirtualSession.csv'), '\uFEFFid,tenantId,externalId,patientRef,practitionerRef,scheduledStart,scheduledEnd,startedAt,endedAt,status,videoBackend,encounterRef,createdAt,updatedAt\n');
+  await writeFile(
+    join(broken, 'VirtualSession.csv'),
+    '\uFEFFid,tenantId,externalId,patientRef,practitionerRef,scheduledStart,scheduledEnd,startedAt,endedAt,status,videoBackend,encounterRef,createdAt,updatedAt\n',
+  );
 });
 
 afterAll(async () => {
@@ -25,7 +28,10 @@ describe('the legacy contract as preflight checks it', () => {
   });
 
   it('names every missing header column and every missing file of an export, never a value', async () => {
-    expect(await csvContractFaults(broken, DIGITAL_COMMUNICATION_TABLES)).toEqual(['VirtualSession.csv: the header lacks column(s) roomName, cancelReason', 'BillingEvent.csv: not in the export']);
+    expect(await csvContractFaults(broken, DIGITAL_COMMUNICATION_TABLES)).toEqual([
+      'VirtualSession.csv: the header lacks column(s) roomName, cancelReason',
+      'BillingEvent.csv: not in the export',
+    ]);
   });
 
   it.each([

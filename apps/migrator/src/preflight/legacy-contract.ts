@@ -15,18 +15,50 @@ import type { LegacyTable } from '../legacy/types';
 type Family = 'integer' | 'text' | 'datetime';
 
 const FAMILY_OF_TYPE: Readonly<Record<string, Family>> = {
-  tinyint: 'integer', smallint: 'integer', mediumint: 'integer', int: 'integer', bigint: 'integer',
-  char: 'text', varchar: 'text', tinytext: 'text', text: 'text', mediumtext: 'text', longtext: 'text', json: 'text', enum: 'text',
-  datetime: 'datetime', timestamp: 'datetime',
+  tinyint: 'integer',
+  smallint: 'integer',
+  mediumint: 'integer',
+  int: 'integer',
+  bigint: 'integer',
+  char: 'text',
+  varchar: 'text',
+  tinytext: 'text',
+  text: 'text',
+  mediumtext: 'text',
+  longtext: 'text',
+  json: 'text',
+  enum: 'text',
+  datetime: 'datetime',
+  timestamp: 'datetime',
 };
 
-const INTEGER: ReadonlyArray<`${LegacyTable}.${string}`> = ['VirtualSession.id', 'AuditLog.id', 'BillingEvent.id', 'BillingEvent.sessionId', 'BillingEvent.units', 'TenantVirtualCareConfig.enabled', 'telehealth_consent.id'];
+const INTEGER: ReadonlyArray<`${LegacyTable}.${string}`> = [
+  'VirtualSession.id',
+  'AuditLog.id',
+  'BillingEvent.id',
+  'BillingEvent.sessionId',
+  'BillingEvent.units',
+  'TenantVirtualCareConfig.enabled',
+  'telehealth_consent.id',
+];
 const DATETIME: ReadonlyArray<`${LegacyTable}.${string}`> = [
-  'VirtualSession.startedAt', 'VirtualSession.endedAt', 'VirtualSession.updatedAt', 'AuditLog.occurredAt', 'TenantVirtualCareConfig.updatedAt', 'BillingEvent.occurredAt',
-  'telehealth_consent.granted_at', 'telehealth_consent.revoked_at', 'telehealth_consent.expires_at', 'telehealth_consent.updated_at',
+  'VirtualSession.startedAt',
+  'VirtualSession.endedAt',
+  'VirtualSession.updatedAt',
+  'AuditLog.occurredAt',
+  'TenantVirtualCareConfig.updatedAt',
+  'BillingEvent.occurredAt',
+  'telehealth_consent.granted_at',
+  'telehealth_consent.revoked_at',
+  'telehealth_consent.expires_at',
+  'telehealth_consent.updated_at',
 ];
 // Historically varchar in legacy (an old ORM wrote them as text); a datetime column holds the same text.
-const TEXT_OR_DATETIME: ReadonlyArray<`${LegacyTable}.${string}`> = ['VirtualSession.scheduledStart', 'VirtualSession.scheduledEnd', 'VirtualSession.createdAt'];
+const TEXT_OR_DATETIME: ReadonlyArray<`${LegacyTable}.${string}`> = [
+  'VirtualSession.scheduledStart',
+  'VirtualSession.scheduledEnd',
+  'VirtualSession.createdAt',
+];
 
 /** The SQL type families a column may have. */
 export function acceptedFamilies(table: LegacyTable, column: string): readonly Family[] {
@@ -71,7 +103,8 @@ export async function mysqlContractFaults(connection: Connection, tables: readon
       if (!found) continue;
       const accepted = acceptedFamilies(table, column);
       const family = FAMILY_OF_TYPE[found.data_type];
-      if (!family || !accepted.includes(family)) faults.push(`${table}.${column} is ${found.data_type}, expected ${accepted.map((f) => `${f === 'integer' ? 'an' : 'a'} ${f} type`).join(' or ')}`);
+      if (!family || !accepted.includes(family))
+        faults.push(`${table}.${column} is ${found.data_type}, expected ${accepted.map((f) => `${f === 'integer' ? 'an' : 'a'} ${f} type`).join(' or ')}`);
     }
     const key = columns.filter((c) => c.column_key === 'PRI').map((c) => c.column_name);
     if (key.join(',') !== info.key) faults.push(`${table}: primary key (${key.join(', ') || 'none'}), expected (${info.key})`);
@@ -84,7 +117,10 @@ async function headerOf(path: string): Promise<string[]> {
   const file = await open(path, 'r');
   try {
     const { buffer, bytesRead } = await file.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
-    const text = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '');
+    const text = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
     const [header] = parse(text.split(/\r?\n/)[0] ?? '', { relax_column_count: true }) as string[][];
     return (header ?? []).map((h) => h.trim());
   } finally {

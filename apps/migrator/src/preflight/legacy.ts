@@ -60,7 +60,13 @@ async function digitalCommunication(ctx: PreflightContext): Promise<CheckOutcome
     return [
       readable,
       skip('legacy.time_zone', 'CSV export: datetimes are UTC by the export contract (docs/design.md §4)'),
-      await probe('legacy.contract', async () => contractOutcome('legacy.contract', await csvContractFaults(spec.dir, DIGITAL_COMMUNICATION_TABLES), 'the export files (header columns: a CSV carries no types or keys)')),
+      await probe('legacy.contract', async () =>
+        contractOutcome(
+          'legacy.contract',
+          await csvContractFaults(spec.dir, DIGITAL_COMMUNICATION_TABLES),
+          'the export files (header columns: a CSV carries no types or keys)',
+        ),
+      ),
     ];
   }
   try {
@@ -69,7 +75,13 @@ async function digitalCommunication(ctx: PreflightContext): Promise<CheckOutcome
       return [
         pass('legacy.reachable', `MySQL/MariaDB ${String(row!.version)}, database ${String(row!.db)} as ${String(row!.role)}`),
         await probe('legacy.time_zone', () => timeZone(connection)),
-        await probe('legacy.contract', async () => contractOutcome('legacy.contract', await mysqlContractFaults(connection, DIGITAL_COMMUNICATION_TABLES), `tables ${DIGITAL_COMMUNICATION_TABLES.join(', ')} (columns, types, primary keys)`)),
+        await probe('legacy.contract', async () =>
+          contractOutcome(
+            'legacy.contract',
+            await mysqlContractFaults(connection, DIGITAL_COMMUNICATION_TABLES),
+            `tables ${DIGITAL_COMMUNICATION_TABLES.join(', ')} (columns, types, primary keys)`,
+          ),
+        ),
       ];
     });
   } catch (error) {
@@ -83,13 +95,24 @@ async function patientPortal(ctx: PreflightContext): Promise<CheckOutcome[]> {
   if (url) {
     try {
       return await withMysql(url, async (connection) => [
-        await probe('portal.contract', async () => contractOutcome('portal.contract', await mysqlContractFaults(connection, PATIENT_PORTAL_TABLES), 'table telehealth_consent (columns, types, primary key)')),
+        await probe('portal.contract', async () =>
+          contractOutcome(
+            'portal.contract',
+            await mysqlContractFaults(connection, PATIENT_PORTAL_TABLES),
+            'table telehealth_consent (columns, types, primary key)',
+          ),
+        ),
       ]);
     } catch (error) {
       return [fail('portal.contract', `VC_PORTAL_DATABASE_URL: ${safeReason(error)}`)];
     }
   }
-  if (dir) return [await probe('portal.contract', async () => contractOutcome('portal.contract', await csvContractFaults(dir, PATIENT_PORTAL_TABLES), 'the export file telehealth_consent.csv (header columns)'))];
+  if (dir)
+    return [
+      await probe('portal.contract', async () =>
+        contractOutcome('portal.contract', await csvContractFaults(dir, PATIENT_PORTAL_TABLES), 'the export file telehealth_consent.csv (header columns)'),
+      ),
+    ];
   return [skip('portal.contract', 'VC_PORTAL_DATABASE_URL (mysql://…/patient_portal) not set: needed by s3 and validate')];
 }
 
@@ -106,7 +129,15 @@ export interface LegacyFindings {
  */
 export async function legacyChecks(ctx: Omit<PreflightContext, 'tenants'>, tenant: string | undefined): Promise<LegacyFindings> {
   if (!ctx.config.VC_LEGACY_DATABASE_URL && !ctx.config.VC_LEGACY_EXPORT_DIR) {
-    return { outcomes: [fail('legacy.reachable', 'VC_LEGACY_DATABASE_URL (mysql://…/digital_communication) or VC_LEGACY_EXPORT_DIR (a CSV export) is not set: needed by s1–s4 and validate')], tenants: [] };
+    return {
+      outcomes: [
+        fail(
+          'legacy.reachable',
+          'VC_LEGACY_DATABASE_URL (mysql://…/digital_communication) or VC_LEGACY_EXPORT_DIR (a CSV export) is not set: needed by s1–s4 and validate',
+        ),
+      ],
+      tenants: [],
+    };
   }
   const outcomes = [...(await digitalCommunication({ ...ctx, tenants: [] })), ...(await patientPortal({ ...ctx, tenants: [] }))];
   if (outcomes.some((o) => o.id === 'legacy.reachable' && o.status === 'fail')) return { outcomes, tenants: [] };
@@ -119,10 +150,16 @@ export async function legacyChecks(ctx: Omit<PreflightContext, 'tenants'>, tenan
     return { outcomes: [...outcomes, fail('tenants.known', `reading the legacy tenants: ${safeReason(error)}`)], tenants: [] };
   }
   if (tenant !== undefined && !known.includes(tenant)) {
-    outcomes.push(fail('tenants.known', `unknown tenant "${tenant}": the legacy source has ${known.length ? closestFirst(tenant, known).join(', ') : '(none)'}`));
+    outcomes.push(
+      fail('tenants.known', `unknown tenant "${tenant}": the legacy source has ${known.length ? closestFirst(tenant, known).join(', ') : '(none)'}`),
+    );
     return { outcomes, source, tenants: [] };
   }
   const tenants = tenant === undefined ? known : [tenant];
-  outcomes.push(tenants.length ? pass('tenants.known', `${tenant === undefined ? `every legacy tenant: ${tenants.length}` : `tenant ${tenant} is one of legacy's ${known.length}`}`) : fail('tenants.known', 'the legacy source has no tenant'));
+  outcomes.push(
+    tenants.length
+      ? pass('tenants.known', `${tenant === undefined ? `every legacy tenant: ${tenants.length}` : `tenant ${tenant} is one of legacy's ${known.length}`}`)
+      : fail('tenants.known', 'the legacy source has no tenant'),
+  );
   return { outcomes, source, tenants };
 }

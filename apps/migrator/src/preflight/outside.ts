@@ -12,7 +12,8 @@ async function nats(ctx: PreflightContext): Promise<CheckOutcome> {
   const streams = await probeJetStream({ url, streams: [events, work] });
   const e = streams[events]!;
   const w = streams[work]!;
-  if (w.present && w.retention !== 'workqueue') return fail(id, `stream ${work} has ${w.retention} retention, expected workqueue: delete it or set VC_NATS_WORK_STREAM; S0 cannot change it in place`);
+  if (w.present && w.retention !== 'workqueue')
+    return fail(id, `stream ${work} has ${w.retention} retention, expected workqueue: delete it or set VC_NATS_WORK_STREAM; S0 cannot change it in place`);
   const say = (name: string, s: typeof e) => (s.present ? `${name} present (${s.messages} messages)` : `${name} absent (S0 creates it)`);
   return pass(id, `JetStream enabled; ${say(events, e)}; ${say(work, w)}`);
 }
@@ -22,7 +23,10 @@ async function fhir(ctx: PreflightContext): Promise<CheckOutcome> {
   if (!ctx.config.VC_FHIR_BASE_URL) return skip(id, 'VC_FHIR_BASE_URL not set: needed by s2, s4 and tenant onboard');
   // Imported here: the FHIR client pulls in @medplum/core.
   const { createFhirClient, SESSION_IDENTIFIER_SYSTEM } = await import('@vc/integrations/fhir');
-  await createFhirClient({ baseUrl: ctx.config.VC_FHIR_BASE_URL, timeoutMs: 5_000 }).findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: 'preflight-probe' });
+  await createFhirClient({ baseUrl: ctx.config.VC_FHIR_BASE_URL, timeoutMs: 5_000 }).findEncounter({
+    system: SESSION_IDENTIFIER_SYSTEM,
+    value: 'preflight-probe',
+  });
   return pass(id, 'FHIR R4 answered an Encounter search by identifier');
 }
 
@@ -59,10 +63,18 @@ async function kong(ctx: PreflightContext): Promise<CheckOutcome> {
   }
   const { createKongGateway } = await import('@vc/integrations/kong');
   const routing = await createKongGateway({ adminUrl, retries: 0 }).snapshot();
-  return pass(id, `Kong Admin API answered: ${routing.services.length} service(s), ${routing.services.reduce((n, s) => n + (s.routes?.length ?? 0), 0)} route(s)`);
+  return pass(
+    id,
+    `Kong Admin API answered: ${routing.services.length} service(s), ${routing.services.reduce((n, s) => n + (s.routes?.length ?? 0), 0)} route(s)`,
+  );
 }
 
 /** NATS JetStream, FHIR, access-policy and Kong, each only when configured (a skip names the variable). */
 export async function outsideChecks(ctx: PreflightContext): Promise<CheckOutcome[]> {
-  return Promise.all([probe('nats.jetstream', () => nats(ctx)), probe('fhir.reachable', () => fhir(ctx)), probe('access_policy.reachable', () => accessPolicy(ctx)), probe('kong.reachable', () => kong(ctx))]);
+  return Promise.all([
+    probe('nats.jetstream', () => nats(ctx)),
+    probe('fhir.reachable', () => fhir(ctx)),
+    probe('access_policy.reachable', () => accessPolicy(ctx)),
+    probe('kong.reachable', () => kong(ctx)),
+  ]);
 }

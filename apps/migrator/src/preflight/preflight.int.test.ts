@@ -45,7 +45,14 @@ beforeAll(async () => {
     startAccessPolicyStandIn(),
     startKongAdminStandIn(),
   ]);
-  const loaded = await loadIntoMysql(legacy.url, { tenants: 2, sessions: 40, auditPerSession: 3, seed: 1302, asOf: new Date(AS_OF), databases: legacy.databases });
+  const loaded = await loadIntoMysql(legacy.url, {
+    tenants: 2,
+    sessions: 40,
+    auditPerSession: 3,
+    seed: 1302,
+    asOf: new Date(AS_OF),
+    databases: legacy.databases,
+  });
   masterKey = loaded.expected.legacyMasterKey;
   const natsUrl = process.env.VC_TEST_NATS_URL;
   if (!natsUrl) throw new Error('VC_TEST_NATS_URL is not set: run with `pnpm test`');
@@ -107,7 +114,9 @@ describe('migrator preflight', () => {
     const report = await preflight({ VC_LEGACY_MASTER_KEY: randomBytes(32).toString('base64') });
     expect(report.status).toBe('fail');
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['credentials.legacy']);
-    expect(reasonOf(report, 'credentials.legacy')).toBe('1 of 1 tenant config(s) fail with VC_LEGACY_MASTER_KEY: acme (does not decrypt); S1 step 1.3 would reject them (credential_decrypt_failed)');
+    expect(reasonOf(report, 'credentials.legacy')).toBe(
+      '1 of 1 tenant config(s) fail with VC_LEGACY_MASTER_KEY: acme (does not decrypt); S1 step 1.3 would reject them (credential_decrypt_failed)',
+    );
   });
 
   it('a legacy table without a contract column, or with a key of another type, fails legacy.contract naming table and column', async () => {
@@ -132,7 +141,11 @@ describe('migrator preflight', () => {
     try {
       const report = await preflight();
       expect(statuses(report)['kms.round_trip']).toBe('fail');
-      expect(reasonOf(report, 'kms.round_trip')).toMatch(new RegExp(`^Encrypt with ${kms.keyIds[0]} under \\{tenantId: acme, purpose: jitsi-credentials\\} refused: .*access_denied \\(AccessDeniedException\\)$`));
+      expect(reasonOf(report, 'kms.round_trip')).toMatch(
+        new RegExp(
+          `^Encrypt with ${kms.keyIds[0]} under \\{tenantId: acme, purpose: jitsi-credentials\\} refused: .*access_denied \\(AccessDeniedException\\)$`,
+        ),
+      );
     } finally {
       kms.denyAll(false);
     }
@@ -156,7 +169,8 @@ describe('migrator preflight', () => {
 
   it("a migrated config sealed under another tenant's context fails credentials.target; one under its own passes", async () => {
     const aws = await createKms(`aws:${kms.keyIds[0]}`, { aws: { endpoint: kms.url, region: 'us-east-1', credentials: 'stand-in' } });
-    const sealed = (tenant: string) => aws.encrypt(Buffer.from(encodeJitsiCredentials({ appSecret: 'preflight-app-secret-0123456789' }), 'utf8'), jitsiCredentialsContext(tenant));
+    const sealed = (tenant: string) =>
+      aws.encrypt(Buffer.from(encodeJitsiCredentials({ appSecret: 'preflight-app-secret-0123456789' }), 'utf8'), jitsiCredentialsContext(tenant));
     const client = new pg.Client({ connectionString: target.url });
     await client.connect();
     const save = async (ciphertext: string) =>
@@ -172,7 +186,10 @@ describe('migrator preflight', () => {
       expect(reasonOf(wrong, 'credentials.target')).toMatch(/^1 of 1 migrated config\(s\) do not decrypt with VC_KMS: acme \(/);
       await save(await sealed('acme'));
       const right = await preflight();
-      expect([statuses(right)['credentials.target'], reasonOf(right, 'credentials.target')]).toEqual(['pass', "1 of 1 migrated config(s) decrypt with VC_KMS under their tenant's context"]);
+      expect([statuses(right)['credentials.target'], reasonOf(right, 'credentials.target')]).toEqual([
+        'pass',
+        "1 of 1 migrated config(s) decrypt with VC_KMS under their tenant's context",
+      ]);
       expect(JSON.stringify([wrong, right])).not.toContain('preflight-app-secret');
     } finally {
       await client.query(`delete from tenant_virtual_care_configs where tenant_id = 'acme'`);

@@ -41,7 +41,10 @@ export async function runPreflight(config: MigratorConfig, log: Logger, opts: Pr
   const unborn = absentPgliteDir(config);
   if (unborn) {
     // Opening PGlite would create the directory: preflight writes nothing, so it reports instead.
-    checks.push(pass('target.reachable', `PGlite directory ${unborn} absent: S0 creates it`), fail('target.schema', 's0 not applied (no database yet): run `migrator phase s0`'));
+    checks.push(
+      pass('target.reachable', `PGlite directory ${unborn} absent: S0 creates it`),
+      fail('target.schema', 's0 not applied (no database yet): run `migrator phase s0`'),
+    );
   } else {
     try {
       handle = await openTarget(config);
@@ -56,11 +59,24 @@ export async function runPreflight(config: MigratorConfig, log: Logger, opts: Pr
     checks.push(...legacy.outcomes);
     const ctx = { config, log, tenants: legacy.tenants };
     try {
-      checks.push(...(await kmsChecks(ctx, legacy.source, migrated ? handle : undefined, checks.some((c) => c.id === 'target.schema') ? 'the target is not migrated (target.schema)' : 'the target database is not reachable')));
+      checks.push(
+        ...(await kmsChecks(
+          ctx,
+          legacy.source,
+          migrated ? handle : undefined,
+          checks.some((c) => c.id === 'target.schema') ? 'the target is not migrated (target.schema)' : 'the target database is not reachable',
+        )),
+      );
       checks.push(...(await outsideChecks(ctx)));
       const counted = legacy.source && legacy.tenants.length ? await countAndEstimate(legacy.source, legacy.tenants, opts.rate) : undefined;
       checks.push(counted?.outcome ?? skip('legacy.counts', 'no tenant to count (the legacy source or the tenant check failed)'));
-      return { status: checks.some((c) => c.status === 'fail') ? 'fail' : 'pass', tenants: legacy.tenants, checks, counts: counted?.counts ?? [], ...(counted?.estimate ? { estimate: counted.estimate } : {}) };
+      return {
+        status: checks.some((c) => c.status === 'fail') ? 'fail' : 'pass',
+        tenants: legacy.tenants,
+        checks,
+        counts: counted?.counts ?? [],
+        ...(counted?.estimate ? { estimate: counted.estimate } : {}),
+      };
     } finally {
       await legacy.source?.close();
     }

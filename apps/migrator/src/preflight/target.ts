@@ -23,7 +23,10 @@ async function privileges(handle: DatabaseHandle): Promise<CheckOutcome> {
   });
   if (missing.length > 0) return fail(id, `${missing.join('; ')}: grant them to the migrator's role, or run S0 as the schema owner`);
   const absent = rows.filter((r) => !r.present).map((r) => r.schema);
-  return pass(id, `can use and create in ${SCHEMAS.filter((s) => !absent.includes(s)).join(', ')}${absent.length ? `; can create ${absent.join(', ')} (S0 will)` : ''}`);
+  return pass(
+    id,
+    `can use and create in ${SCHEMAS.filter((s) => !absent.includes(s)).join(', ')}${absent.length ? `; can create ${absent.join(', ')} (S0 will)` : ''}`,
+  );
 }
 
 async function schema(handle: DatabaseHandle): Promise<CheckOutcome> {
@@ -33,7 +36,12 @@ async function schema(handle: DatabaseHandle): Promise<CheckOutcome> {
     return fail(id, new SchemaAheadError(state.unknown).message);
   }
   if (state.applied < state.shipped) {
-    return fail(id, state.applied === 0 ? `s0 not applied (0 of ${state.shipped} migrations): run \`migrator phase s0\`` : `s0 not applied: ${state.applied} of ${state.shipped} migrations; run \`migrator phase s0\``);
+    return fail(
+      id,
+      state.applied === 0
+        ? `s0 not applied (0 of ${state.shipped} migrations): run \`migrator phase s0\``
+        : `s0 not applied: ${state.applied} of ${state.shipped} migrations; run \`migrator phase s0\``,
+    );
   }
   return pass(id, `s0 applied: ${state.applied} of ${state.shipped} migrations, none unknown to this build`);
 }
@@ -45,7 +53,10 @@ async function schema(handle: DatabaseHandle): Promise<CheckOutcome> {
 export async function targetChecks(handle: DatabaseHandle, config: MigratorConfig): Promise<CheckOutcome[]> {
   const kind = parseDatabaseUrl(config.VC_DATABASE_URL).kind;
   const reachable = await probe('target.reachable', async () => {
-    const [row] = await queryRows<{ version: string; role: string; db: string }>(handle.db, sql`select current_setting('server_version') as version, current_user as role, current_database() as db`);
+    const [row] = await queryRows<{ version: string; role: string; db: string }>(
+      handle.db,
+      sql`select current_setting('server_version') as version, current_user as role, current_database() as db`,
+    );
     return pass('target.reachable', `${kind === 'pglite' ? 'PGlite' : 'PostgreSQL'} ${row!.version}, database ${row!.db} as role ${row!.role}`);
   });
   if (reachable.status === 'fail') return [{ ...reachable, reason: `VC_DATABASE_URL: ${reachable.reason}` }];

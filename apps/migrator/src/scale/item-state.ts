@@ -10,7 +10,10 @@ export interface Worker {
 }
 
 export async function unpublished(query: Query, planId: string): Promise<Array<{ item_key: string; tenant_id: string; subject: string; msg_id: string }>> {
-  return query(`select item_key, tenant_id, subject, msg_id from vc_migration.plan_items where plan_id = $1 and published_at is null and status <> 'done' order by item_key`, [planId]);
+  return query(
+    `select item_key, tenant_id, subject, msg_id from vc_migration.plan_items where plan_id = $1 and published_at is null and status <> 'done' order by item_key`,
+    [planId],
+  );
 }
 
 export async function markPublished(query: Query, planId: string, itemKey: string): Promise<void> {
@@ -41,17 +44,18 @@ export async function restoreRunner(query: Query, planId: string, itemKey: strin
 }
 
 export async function runnerOf(query: Query, planId: string, itemKey: string): Promise<Worker | undefined> {
-  const [row] = await query<{ worker_host: string | null; worker_pid: number | null }>('select worker_host, worker_pid from vc_migration.plan_items where plan_id = $1 and item_key = $2', [planId, itemKey]);
+  const [row] = await query<{ worker_host: string | null; worker_pid: number | null }>(
+    'select worker_host, worker_pid from vc_migration.plan_items where plan_id = $1 and item_key = $2',
+    [planId, itemKey],
+  );
   return row?.worker_host ? { host: row.worker_host, pid: row.worker_pid ?? 0 } : undefined;
 }
 
 export async function heartbeat(query: Query, planId: string, itemKey: string, worker: Worker): Promise<void> {
-  await query(`update vc_migration.plan_items set heartbeat_at = now() where plan_id = $1 and item_key = $2 and worker_host = $3 and worker_pid = $4 and status = 'running'`, [
-    planId,
-    itemKey,
-    worker.host,
-    worker.pid,
-  ]);
+  await query(
+    `update vc_migration.plan_items set heartbeat_at = now() where plan_id = $1 and item_key = $2 and worker_host = $3 and worker_pid = $4 and status = 'running'`,
+    [planId, itemKey, worker.host, worker.pid],
+  );
 }
 
 export async function markDone(query: Query, planId: string, itemKey: string): Promise<void> {
@@ -72,11 +76,10 @@ export async function markQueued(query: Query, planId: string, itemKey: string, 
 
 /** Past the max attempts: failed for good (the message is terminated). */
 export async function markFailed(query: Query, planId: string, itemKey: string, error: string): Promise<void> {
-  await query(`update vc_migration.plan_items set status = 'failed', error = $3, attempts = attempts + 1, finished_at = now() where plan_id = $1 and item_key = $2 and status <> 'done'`, [
-    planId,
-    itemKey,
-    error,
-  ]);
+  await query(
+    `update vc_migration.plan_items set status = 'failed', error = $3, attempts = attempts + 1, finished_at = now() where plan_id = $1 and item_key = $2 and status <> 'done'`,
+    [planId, itemKey, error],
+  );
 }
 
 export async function attemptsOf(query: Query, planId: string, itemKey: string): Promise<number> {

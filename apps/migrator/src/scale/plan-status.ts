@@ -63,7 +63,12 @@ export async function planSummaries(query: Query): Promise<PlanSummary[]> {
   );
   const byPlan = new Map<string, PlanSummary>();
   for (const r of rows) {
-    const s = byPlan.get(r.id) ?? { plan: r.id, phase: r.phase, createdAt: new Date(r.created_at).toISOString(), counts: { queued: 0, running: 0, done: 0, failed: 0 } };
+    const s = byPlan.get(r.id) ?? {
+      plan: r.id,
+      phase: r.phase,
+      createdAt: new Date(r.created_at).toISOString(),
+      counts: { queued: 0, running: 0, done: 0, failed: 0 },
+    };
     if (r.status) s.counts[r.status] = r.n;
     byPlan.set(r.id, s);
   }
@@ -72,5 +77,9 @@ export async function planSummaries(query: Query): Promise<PlanSummary[]> {
 
 export function planSummaryLines(plans: readonly PlanSummary[]): string[] {
   if (plans.length === 0) return [];
-  return ['', 'distributed plans (`migrator plan status <id>`):', ...plans.map((p) => `  ${p.plan}  ${p.phase}  queued ${p.counts.queued}, running ${p.counts.running}, done ${p.counts.done}, failed ${p.counts.failed}`)];
+  return [
+    '',
+    'distributed plans (`migrator plan status <id>`):',
+    ...plans.map((p) => `  ${p.plan}  ${p.phase}  queued ${p.counts.queued}, running ${p.counts.running}, done ${p.counts.done}, failed ${p.counts.failed}`),
+  ];
 }

@@ -52,14 +52,20 @@ export function itemMsgId(phase: PhaseId, tenantId: string, planIdValue: string)
 
 export function makePlan(phase: PhaseId, tenants: readonly string[], options: PlanOptions, subject: (...tokens: string[]) => string): Plan {
   const id = planId(phase, tenants, options);
-  const items = [...tenants].sort().map((tenantId) => ({ itemKey: tenantId, tenantId, subject: subject(phase, tenantId), msgId: itemMsgId(phase, tenantId, id) }));
+  const items = [...tenants]
+    .sort()
+    .map((tenantId) => ({ itemKey: tenantId, tenantId, subject: subject(phase, tenantId), msgId: itemMsgId(phase, tenantId, id) }));
   return { id, phase, items };
 }
 
 /** Stores the plan and its items unless already there; returns the options as stored (the first as-of wins). */
 export async function savePlan(query: Query, plan: Plan, options: PlanOptions, now: Date): Promise<PlanOptions> {
   const stored = { ...options, asOf: options.asOf ?? now.toISOString() };
-  await query('insert into vc_migration.plans (id, phase, options) values ($1, $2, $3) on conflict (id) do nothing', [plan.id, plan.phase, JSON.stringify(stored)]);
+  await query('insert into vc_migration.plans (id, phase, options) values ($1, $2, $3) on conflict (id) do nothing', [
+    plan.id,
+    plan.phase,
+    JSON.stringify(stored),
+  ]);
   for (const item of plan.items) {
     await query(
       `insert into vc_migration.plan_items (plan_id, item_key, tenant_id, subject, msg_id) values ($1, $2, $3, $4, $5) on conflict (plan_id, item_key) do nothing`,
@@ -76,5 +82,11 @@ export async function loadPlanOptions(query: Query, id: string): Promise<PlanOpt
 
 /** The engine's RunOptions for an item of a plan. */
 export function runOptionsOf(options: PlanOptions): RunOptions {
-  return Object.freeze({ dryRun: false, batchSize: options.batchSize, concurrency: options.concurrency, asOf: new Date(options.asOf!), maxRejectRate: options.maxRejectRate });
+  return Object.freeze({
+    dryRun: false,
+    batchSize: options.batchSize,
+    concurrency: options.concurrency,
+    asOf: new Date(options.asOf!),
+    maxRejectRate: options.maxRejectRate,
+  });
 }

@@ -45,8 +45,13 @@ async function target(): Promise<{ env: Record<string, string>; client: pg.Clien
   const stream = `WORK_${tag}`;
   const prefix = `t${tag}.`;
   const env = {
-    VC_DATABASE_URL: db.url, VC_LEGACY_EXPORT_DIR: join(work, 'csv'), VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}`,
-    VC_NATS_URL: natsUrl, VC_NATS_WORK_STREAM: stream, VC_NATS_SUBJECT_PREFIX: prefix,
+    VC_DATABASE_URL: db.url,
+    VC_LEGACY_EXPORT_DIR: join(work, 'csv'),
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+    VC_NATS_URL: natsUrl,
+    VC_NATS_WORK_STREAM: stream,
+    VC_NATS_SUBJECT_PREFIX: prefix,
   };
   const client = new pg.Client({ connectionString: db.url });
   client.on('error', () => undefined);
@@ -113,7 +118,8 @@ describe('migrator enqueue + worker on JetStream', () => {
       );
       return rows[0];
     };
-    const open = async () => (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n;
+    const open = async () =>
+      (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n;
     const stillOpen = () => true;
 
     const killed = await until('an item mid-way', midItem(), stillOpen);
@@ -123,7 +129,9 @@ describe('migrator enqueue + worker on JetStream', () => {
     pausedWorker.child.kill('SIGSTOP');
     // Past AckWait the paused worker's item is redelivered; its advisory lock still holds, so the taker hands it back.
     const others = workers.filter((w) => w !== pausedWorker && w.child.pid !== killed.worker_pid);
-    await until('the paused item to be redelivered and refused', async () => (others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined));
+    await until('the paused item to be redelivered and refused', async () =>
+      others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined,
+    );
     pausedWorker.child.kill('SIGCONT');
     await until('every item done', async () => ((await open()) === 0 ? true : undefined));
 
@@ -131,10 +139,15 @@ describe('migrator enqueue + worker on JetStream', () => {
     for (const r of results) expect(r.code).toBe(0);
     expect((await workers.find((w) => w.child.pid === killed.worker_pid)!.done).signal).toBe('SIGKILL');
 
-    const items = await q<{ tenant_id: string; completions: number; status: string }>(`select tenant_id, completions, status from vc_migration.plan_items where plan_id = $1 order by 1`, [planId]);
+    const items = await q<{ tenant_id: string; completions: number; status: string }>(
+      `select tenant_id, completions, status from vc_migration.plan_items where plan_id = $1 order by 1`,
+      [planId],
+    );
     expect(items).toHaveLength(8);
     expect(items.every((i) => i.status === 'done' && i.completions === 1)).toBe(true);
-    const doneRuns = await q<{ tenant_id: string; n: number }>(`select tenant_id, count(*)::int as n from vc_migration.runs where phase = 's1' and status = 'done' group by 1 order by 1`);
+    const doneRuns = await q<{ tenant_id: string; n: number }>(
+      `select tenant_id, count(*)::int as n from vc_migration.runs where phase = 's1' and status = 'done' group by 1 order by 1`,
+    );
     expect(doneRuns).toEqual(items.map((i) => ({ tenant_id: i.tenant_id, n: 1 })));
     expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
 

@@ -63,7 +63,8 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
   let payload: WorkPayload;
   try {
     payload = JSON.parse(new TextDecoder().decode(msg.data)) as WorkPayload;
-    if (!isPhaseId(payload.phase) || typeof payload.tenantId !== 'string' || typeof payload.planId !== 'string') throw new Error('fields planId, itemKey, phase, tenantId expected');
+    if (!isPhaseId(payload.phase) || typeof payload.tenantId !== 'string' || typeof payload.planId !== 'string')
+      throw new Error('fields planId, itemKey, phase, tenantId expected');
   } catch (error) {
     ctx.log.error({ subject: msg.subject, err: messageOf(error) }, 'work item is not a migrator item; terminated');
     msg.term();
@@ -98,7 +99,15 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
   }, opts.heartbeatMs);
   try {
     const summary = await runPhase({
-      phase, tenants: [payload.tenantId], options: runOptionsOf(options), config: ctx.config, handle: ctx.handle, services: ctx.services, log, signal: opts.signal, progress: { tty: false, quiet: true },
+      phase,
+      tenants: [payload.tenantId],
+      options: runOptionsOf(options),
+      config: ctx.config,
+      handle: ctx.handle,
+      services: ctx.services,
+      log,
+      signal: opts.signal,
+      progress: { tty: false, quiet: true },
     });
     if (summary.status === 'done') {
       await markDone(query, planId, itemKey);
@@ -127,7 +136,14 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
   }
 }
 
-async function failed(query: ReturnType<typeof queryOf>, msg: WorkMessage, worker: Worker, item: WorkPayload, error: string, opts: WorkerOptions): Promise<Outcome> {
+async function failed(
+  query: ReturnType<typeof queryOf>,
+  msg: WorkMessage,
+  worker: Worker,
+  item: WorkPayload,
+  error: string,
+  opts: WorkerOptions,
+): Promise<Outcome> {
   const attempts = (await attemptsOf(query, item.planId, item.itemKey)) + 1;
   if (attempts >= opts.maxAttempts) {
     await markFailed(query, item.planId, item.itemKey, error);

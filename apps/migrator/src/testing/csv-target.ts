@@ -19,7 +19,12 @@ export async function openCsvTarget(prefix: string, fixture: Omit<Parameters<typ
   const work = await mkdtemp(join(tmpdir(), prefix));
   const { expected } = await writeCsvExport(join(work, 'csv'), { ...fixture, asOf: new Date(fixture.asOf) });
   const db = await createTestDatabase();
-  const env = { VC_DATABASE_URL: db.url, VC_LEGACY_EXPORT_DIR: join(work, 'csv'), VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
+  const env = {
+    VC_DATABASE_URL: db.url,
+    VC_LEGACY_EXPORT_DIR: join(work, 'csv'),
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
   const client = new pg.Client({ connectionString: db.url });
   // Dropping the database at the end terminates this connection; that is expected, not a failure.
   client.on('error', () => undefined);

@@ -14,7 +14,13 @@ const DECISION_CONCURRENCY = 8;
  * Plan §5 "consent records accessible via access-policy": every importable legacy consent is there (by
  * count), and the decisions of a deterministic sample of patients (the first by legacy consent id) agree.
  */
-export async function checkConsents(portal: LegacySource, accessPolicy: AccessPolicyClient, tenantId: string, asOf: Date, batchSize: number): Promise<CheckResult> {
+export async function checkConsents(
+  portal: LegacySource,
+  accessPolicy: AccessPolicyClient,
+  tenantId: string,
+  asOf: Date,
+  batchSize: number,
+): Promise<CheckResult> {
   let importable = 0;
   // The domain check prefixes the samples with `telehealth_consent:`; legacy ids go in bare.
   const sample = new Map<string, { legacyId: string; decisions: ConsentDecisionReason[] }>();

@@ -35,7 +35,12 @@ export async function checkEncounters(db: Database, tenantId: string, fhir?: () 
   );
   return encountersForEndedSessions(
     tenantId,
-    { ended: Number(counts?.ended ?? 0), withEncounter: Number(counts?.with_encounter ?? 0), preFhirEra: Number(counts?.pre_fhir ?? 0), backfilled: Number(counts?.backfilled ?? 0) },
+    {
+      ended: Number(counts?.ended ?? 0),
+      withEncounter: Number(counts?.with_encounter ?? 0),
+      preFhirEra: Number(counts?.pre_fhir ?? 0),
+      backfilled: Number(counts?.backfilled ?? 0),
+    },
     missing.map((r) => r.legacy_id),
     fhir ? await lookUpAll(db, tenantId, await fhir()) : undefined,
   );

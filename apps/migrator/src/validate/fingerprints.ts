@@ -23,7 +23,12 @@ export interface TableFingerprint {
  * Legacy side: every session row mapped as S1 maps it at the tenant's watermark, the duplicate-id winner
  * per id. Rows S1 deferred (S4's delta sync owns them) are returned apart, to leave them out of both sides.
  */
-async function legacySessionLeaves(legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<{ leaves: Map<string, bigint>; deferred: Set<string> }> {
+async function legacySessionLeaves(
+  legacy: LegacySource,
+  tenantId: string,
+  watermark: Date,
+  batchSize: number,
+): Promise<{ leaves: Map<string, bigint>; deferred: Set<string> }> {
   // Per id only what the duplicate rule needs and the leaf (not the mapped row): a tenant's ids, not its rows, in memory.
   const winners = new Map<string, { updatedAt: Date; leaf: bigint }>();
   const deferred = new Set<string>();
@@ -33,7 +38,8 @@ async function legacySessionLeaves(legacy: LegacySource, tenantId: string, water
       if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
       if (mapping.kind !== 'load') continue;
       const seen = winners.get(mapping.session.legacyId);
-      if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later') winners.set(mapping.session.legacyId, { updatedAt: mapping.session.updatedAt, leaf: leafOf(sessionProjection(mapping.session)) });
+      if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later')
+        winners.set(mapping.session.legacyId, { updatedAt: mapping.session.updatedAt, leaf: leafOf(sessionProjection(mapping.session)) });
     }
   }
   const leaves = new Map<string, bigint>();
@@ -44,8 +50,18 @@ async function legacySessionLeaves(legacy: LegacySource, tenantId: string, water
 /** Target side, read a page at a time (keyset on legacy_id): the rows never sit in memory all at once, only their leaves. */
 async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
   const leaves = new Map<string, bigint>();
-  for (let after = ''; ; ) {
-    const rows = await queryRows<{ legacy_id: string; patient_ref: string; practitioner_ref: string | null; scheduled_start: Date | null; scheduled_end: Date | null; started_at: Date | null; status: string; cancel_reason: string | null; video_backend: string }>(
+  for (let after = ''; ;) {
+    const rows = await queryRows<{
+      legacy_id: string;
+      patient_ref: string;
+      practitioner_ref: string | null;
+      scheduled_start: Date | null;
+      scheduled_end: Date | null;
+      started_at: Date | null;
+      status: string;
+      cancel_reason: string | null;
+      video_backend: string;
+    }>(
       db,
       sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
           from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} order by legacy_id limit ${batchSize}`,
@@ -54,7 +70,22 @@ async function targetSessionLeaves(db: Database, tenantId: string, deferred: Rea
     after = rows[rows.length - 1]!.legacy_id;
     for (const r of rows) {
       if (deferred.has(r.legacy_id)) continue;
-      leaves.set(r.legacy_id, leafOf(sessionProjection({ legacyId: r.legacy_id, patientRef: r.patient_ref, practitionerRef: r.practitioner_ref, scheduledStart: r.scheduled_start, scheduledEnd: r.scheduled_end, startedAt: r.started_at, status: r.status, cancelReason: r.cancel_reason, videoBackend: r.video_backend })));
+      leaves.set(
+        r.legacy_id,
+        leafOf(
+          sessionProjection({
+            legacyId: r.legacy_id,
+            patientRef: r.patient_ref,
+            practitionerRef: r.practitioner_ref,
+            scheduledStart: r.scheduled_start,
+            scheduledEnd: r.scheduled_end,
+            startedAt: r.started_at,
+            status: r.status,
+            cancelReason: r.cancel_reason,
+            videoBackend: r.video_backend,
+          }),
+        ),
+      );
     }
   }
 }
@@ -72,7 +103,11 @@ const configProjection = (c: { tenantId: string; jitsiServerUrl: string; jitsiAp
  * Plan 2.1 has each tenant admin repoint the migrated config at the new Jitsi (PUT /config): a config
  * written after S1's step 1.3 finished is the service's, no longer the migration's, and is compared no more.
  */
-async function configLeaves(db: Database, legacy: LegacySource, tenantId: string): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint>; changed: string[] }> {
+async function configLeaves(
+  db: Database,
+  legacy: LegacySource,
+  tenantId: string,
+): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint>; changed: string[] }> {
   const legacyLeaves = new Map<string, bigint>();
   for await (const batch of legacy.read('TenantVirtualCareConfig', { tenantId, batchSize: 10 })) {
     for (const row of batch.rows) legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig).config)));
@@ -87,10 +122,17 @@ async function configLeaves(db: Database, legacy: LegacySource, tenantId: string
   const changed: string[] = [];
   for (const r of rows) {
     if (r.changed) changed.push(tenantId);
-    else target.set(tenantId, leafOf(configProjection({ tenantId, jitsiServerUrl: r.jitsi_server_url, jitsiAppId: r.jitsi_app_id, branding: r.branding, enabled: r.enabled })));
+    else
+      target.set(
+        tenantId,
+        leafOf(configProjection({ tenantId, jitsiServerUrl: r.jitsi_server_url, jitsiAppId: r.jitsi_app_id, branding: r.branding, enabled: r.enabled })),
+      );
   }
   // A config S1 rejected (its credentials did not decrypt) is tallied in the rejects, not migrated: not compared.
-  const rejected = await queryRows<{ legacy_key: string }>(db, sql`select legacy_key from vc_migration.rejects where tenant_id = ${tenantId} and phase = 's1' and step_id = '1.3'`);
+  const rejected = await queryRows<{ legacy_key: string }>(
+    db,
+    sql`select legacy_key from vc_migration.rejects where tenant_id = ${tenantId} and phase = 's1' and step_id = '1.3'`,
+  );
   for (const id of [...changed, ...rejected.map((r) => r.legacy_key)]) legacyLeaves.delete(id);
   return { legacy: legacyLeaves, target, changed };
 }
@@ -127,20 +169,30 @@ async function sessionsByLeaves(db: Database, legacy: LegacySource, tenantId: st
  * digests are first summed while streaming (memory: a batch of rows and the tenant's ids); only when they differ, or the target
  * holds rows legacy does not, are the per-id maps built to name the differing rows.
  */
-export async function tenantFingerprints(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<TableFingerprint[]> {
+export async function tenantFingerprints(
+  db: Database,
+  legacy: LegacySource,
+  tenantId: string,
+  watermark: Date,
+  batchSize: number,
+): Promise<TableFingerprint[]> {
   const streamed = legacy.kind === 'mysql' ? await streamedSessionDigests(db, legacy, tenantId, watermark, batchSize) : undefined;
   const sessions: SessionsFingerprint =
     streamed?.complete && streamed.legacy.sum === streamed.target.sum
-      ? { loaded: streamed.loaded, deferred: streamed.deferred, fingerprint: {
-          table: 'sessions',
-          legacy: { digest: digestOfSum(streamed.legacy.sum), rows: streamed.legacy.rows },
-          target: { digest: digestOfSum(streamed.target.sum), rows: streamed.target.rows },
-          equal: true,
-          differing: [],
-          // What narrowing costs a healthy table: the one comparison of the whole key range.
-          rangesCompared: 1,
-          changedSinceMigration: [],
-        } }
+      ? {
+          loaded: streamed.loaded,
+          deferred: streamed.deferred,
+          fingerprint: {
+            table: 'sessions',
+            legacy: { digest: digestOfSum(streamed.legacy.sum), rows: streamed.legacy.rows },
+            target: { digest: digestOfSum(streamed.target.sum), rows: streamed.target.rows },
+            equal: true,
+            differing: [],
+            // What narrowing costs a healthy table: the one comparison of the whole key range.
+            rangesCompared: 1,
+            changedSinceMigration: [],
+          },
+        }
       : await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize);
   const configs = await configLeaves(db, legacy, tenantId);
   const participants = await legacyParticipantLeaves(legacy, tenantId, sessions.loaded, batchSize);
@@ -157,6 +209,11 @@ const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig',
 /** The `fingerprints.<table>` checks: legacy ≡ target, else the legacy ids that differ as samples. */
 export function fingerprintChecks(tenantId: string, fingerprints: readonly TableFingerprint[]): CheckResult[] {
   return fingerprints.map((f) =>
-    fingerprintsMatch(tenantId, f.table, { legacy: f.legacy.digest, target: f.target.digest, legacyRows: f.legacy.rows, targetRows: f.target.rows }, f.differing.map((id) => `${ENTITY[f.table]}:${id}`)),
+    fingerprintsMatch(
+      tenantId,
+      f.table,
+      { legacy: f.legacy.digest, target: f.target.digest, legacyRows: f.legacy.rows, targetRows: f.target.rows },
+      f.differing.map((id) => `${ENTITY[f.table]}:${id}`),
+    ),
   );
 }

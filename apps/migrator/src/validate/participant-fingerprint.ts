@@ -42,7 +42,12 @@ function leavesBySession(rows: ReadonlyArray<{ sessionLegacyId: string } & Parti
  * watermark); orphan events, events without an actor and actors who never joined are S1's rejects and
  * stay out, as they stay out of the target.
  */
-export async function legacyParticipantLeaves(legacy: LegacySource, tenantId: string, loaded: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
+export async function legacyParticipantLeaves(
+  legacy: LegacySource,
+  tenantId: string,
+  loaded: ReadonlySet<string>,
+  batchSize: number,
+): Promise<Map<string, bigint>> {
   const all = new Map<string, ParticipantAggregate>();
   for await (const batch of legacy.read('AuditLog', { tenantId, where: PARTICIPANT_HISTORY, batchSize })) {
     const events = [];
@@ -54,7 +59,15 @@ export async function legacyParticipantLeaves(legacy: LegacySource, tenantId: st
   }
   const rows = [...all.values()]
     .filter((a) => !isLeftWithoutJoin(a))
-    .map((a) => ({ sessionLegacyId: a.sessionLegacyId, participantRef: a.actorRef, role: a.role, displayName: a.displayName, firstJoinedAt: iso(a.firstJoinedAt), lastLeftAt: iso(a.lastLeftAt), joinCount: a.joinCount }));
+    .map((a) => ({
+      sessionLegacyId: a.sessionLegacyId,
+      participantRef: a.actorRef,
+      role: a.role,
+      displayName: a.displayName,
+      firstJoinedAt: iso(a.firstJoinedAt),
+      lastLeftAt: iso(a.lastLeftAt),
+      joinCount: a.joinCount,
+    }));
   return leavesBySession(rows);
 }
 
@@ -63,7 +76,15 @@ export async function legacyParticipantLeaves(legacy: LegacySource, tenantId: st
  * of `deferred` sessions (S4's delta sync loads them) are left out, as on the legacy side.
  */
 export async function targetParticipantLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>): Promise<Map<string, bigint>> {
-  const rows = await queryRows<{ legacy_id: string; participant_ref: string; role: string; display_name: string | null; first_joined_at: Date | null; last_left_at: Date | null; join_count: number }>(
+  const rows = await queryRows<{
+    legacy_id: string;
+    participant_ref: string;
+    role: string;
+    display_name: string | null;
+    first_joined_at: Date | null;
+    last_left_at: Date | null;
+    join_count: number;
+  }>(
     db,
     sql`select s.legacy_id, p.participant_ref, p.role, p.display_name, p.first_joined_at, p.last_left_at, p.join_count
         from session_participants p join virtual_sessions s on s.id = p.session_id
@@ -72,6 +93,14 @@ export async function targetParticipantLeaves(db: Database, tenantId: string, de
   return leavesBySession(
     rows
       .filter((r) => !deferred.has(r.legacy_id))
-      .map((r) => ({ sessionLegacyId: r.legacy_id, participantRef: r.participant_ref, role: r.role, displayName: r.display_name, firstJoinedAt: iso(r.first_joined_at), lastLeftAt: iso(r.last_left_at), joinCount: Number(r.join_count) })),
+      .map((r) => ({
+        sessionLegacyId: r.legacy_id,
+        participantRef: r.participant_ref,
+        role: r.role,
+        displayName: r.display_name,
+        firstJoinedAt: iso(r.first_joined_at),
+        lastLeftAt: iso(r.last_left_at),
+        joinCount: Number(r.join_count),
+      })),
   );
 }

@@ -49,7 +49,12 @@ function reasonOf(error: unknown): string {
  * access-policy unreachable after retries, …) becomes an `error` result naming the reason, so the
  * other checks and tenants still run and the report is still written.
  */
-async function timed(ids: readonly CheckId[], tenantId: string, seconds: Map<string, number>, run: () => Promise<CheckResult | CheckResult[]>): Promise<CheckResult[]> {
+async function timed(
+  ids: readonly CheckId[],
+  tenantId: string,
+  seconds: Map<string, number>,
+  run: () => Promise<CheckResult | CheckResult[]>,
+): Promise<CheckResult[]> {
   const started = performance.now();
   let results: CheckResult[];
   try {
@@ -75,11 +80,17 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string, sec
     if (watermarkRead !== undefined) throw watermarkRead;
     return fn();
   };
-  checks.push(...(await timed(['sessions.reconciled'], tenantId, seconds, () => needsWatermark(() => checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize)))));
+  checks.push(
+    ...(await timed(['sessions.reconciled'], tenantId, seconds, () =>
+      needsWatermark(() => checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize)),
+    )),
+  );
   checks.push(...(await timed(['sessions.status'], tenantId, seconds, () => needsWatermark(() => checkHistoricalStatus(deps.db, tenantId, watermark)))));
   checks.push(...(await timed(['configs.migrated', 'configs.test_connection'], tenantId, seconds, () => checkConfig(deps.db, deps.legacy, tenantId))));
   checks.push(...(await timed(['encounters.ended_sessions'], tenantId, seconds, () => checkEncounters(deps.db, tenantId, deps.fhir))));
-  checks.push(...(await timed(['consents.accessible'], tenantId, seconds, () => checkConsents(deps.portal, deps.accessPolicy, tenantId, deps.asOf, deps.batchSize))));
+  checks.push(
+    ...(await timed(['consents.accessible'], tenantId, seconds, () => checkConsents(deps.portal, deps.accessPolicy, tenantId, deps.asOf, deps.batchSize))),
+  );
   checks.push(...(await timed(['billing.recent_sessions'], tenantId, seconds, () => checkBilling(deps.db, deps.legacy, tenantId, deps.asOf, deps.batchSize))));
   // Before S1 there is nothing to fingerprint: sessions.reconciled already names every row missing.
   if (watermark) {

@@ -11,7 +11,17 @@ const iso = (value: Date | string | null | undefined): string | null => (value =
  * start, status and backend. ended_at (step 1.5 refines it), encounter_ref (S2/S4 backfill it), room and
  * timestamps are left out.
  */
-export function sessionProjection(s: { legacyId: string; patientRef: string | null; practitionerRef: string | null; scheduledStart: unknown; scheduledEnd: unknown; startedAt: unknown; status: string; cancelReason: string | null; videoBackend: string }) {
+export function sessionProjection(s: {
+  legacyId: string;
+  patientRef: string | null;
+  practitionerRef: string | null;
+  scheduledStart: unknown;
+  scheduledEnd: unknown;
+  startedAt: unknown;
+  status: string;
+  cancelReason: string | null;
+  videoBackend: string;
+}) {
   return {
     legacyId: s.legacyId,
     patientRef: s.patientRef,
@@ -54,7 +64,13 @@ export interface StreamedDigests {
  * a source whose ids are unique (MySQL's primary key): the duplicate-id rule would need every id seen.
  * Rows S1 deferred are left out of both sides, as the per-id comparison does.
  */
-export async function streamedSessionDigests(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<StreamedDigests> {
+export async function streamedSessionDigests(
+  db: Database,
+  legacy: LegacySource,
+  tenantId: string,
+  watermark: Date,
+  batchSize: number,
+): Promise<StreamedDigests> {
   const out: StreamedDigests = { legacy: { sum: 0n, rows: 0 }, target: { sum: 0n, rows: 0 }, complete: false, loaded: new Set(), deferred: new Set() };
   let met = 0;
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
@@ -77,11 +93,29 @@ export async function streamedSessionDigests(db: Database, legacy: LegacySource,
     for (const id of deferred) out.deferred.add(id);
     for (const r of rows) {
       if (deferred.has(r.legacy_id)) continue;
-      out.target.sum += shareOf(r.legacy_id, leafOf(sessionProjection({ legacyId: r.legacy_id, patientRef: r.patient_ref, practitionerRef: r.practitioner_ref, scheduledStart: r.scheduled_start, scheduledEnd: r.scheduled_end, startedAt: r.started_at, status: r.status, cancelReason: r.cancel_reason, videoBackend: r.video_backend })));
+      out.target.sum += shareOf(
+        r.legacy_id,
+        leafOf(
+          sessionProjection({
+            legacyId: r.legacy_id,
+            patientRef: r.patient_ref,
+            practitionerRef: r.practitioner_ref,
+            scheduledStart: r.scheduled_start,
+            scheduledEnd: r.scheduled_end,
+            startedAt: r.started_at,
+            status: r.status,
+            cancelReason: r.cancel_reason,
+            videoBackend: r.video_backend,
+          }),
+        ),
+      );
       out.target.rows += 1;
     }
   }
-  const [count] = await queryRows<{ n: number | string }>(db, sql`select count(*) as n from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null`);
+  const [count] = await queryRows<{ n: number | string }>(
+    db,
+    sql`select count(*) as n from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null`,
+  );
   out.complete = Number(count?.n ?? 0) === met;
   return out;
 }

@@ -36,7 +36,13 @@ async function loadedOf(db: Database, tenantId: string, ids: readonly string[]):
  * watermark and not loaded yet). Anything else is missing and sampled by legacy id; a tenant S1 never ran
  * for has no watermark, so all its rows are missing.
  */
-export async function checkSessionCounts(db: Database, legacy: LegacySource, tenantId: string, watermark: Date | undefined, batchSize: number): Promise<CheckResult> {
+export async function checkSessionCounts(
+  db: Database,
+  legacy: LegacySource,
+  tenantId: string,
+  watermark: Date | undefined,
+  batchSize: number,
+): Promise<CheckResult> {
   const rejected = await rejectedSessionCounts(db, tenantId);
   // A legacy id repeats only in a CSV export (MySQL's is the primary key): only there are ids remembered.
   const counted = legacy.kind === 'csv' ? new Set<string>() : undefined;
@@ -83,5 +89,9 @@ export async function checkHistoricalStatus(db: Database, tenantId: string, wate
         where tenant_id = ${tenantId} and legacy_id is not null and coalesce(scheduled_start, created_at) < ${cutoff}::timestamptz
           and status not in ('ended', 'cancelled') order by legacy_id limit 10`,
   );
-  return historicalStatuses(tenantId, Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])), offending.map((r) => r.legacy_id));
+  return historicalStatuses(
+    tenantId,
+    Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)])),
+    offending.map((r) => r.legacy_id),
+  );
 }

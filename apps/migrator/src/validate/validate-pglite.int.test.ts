@@ -28,7 +28,10 @@ describe('migrator validate on PGlite with the CSV export', { timeout: 180_000 }
     const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
     const sessions = demo.expected.tenants.acme.sessions;
     const rejected = Object.values(sessions.rejected).reduce((a, b) => a + b, 0);
-    expect(byId['sessions.reconciled']).toMatchObject({ status: 'pass', actual: { loaded: sessions.loaded, rejected, deferred: sessions.deferred, accounted: sessions.legacy } });
+    expect(byId['sessions.reconciled']).toMatchObject({
+      status: 'pass',
+      actual: { loaded: sessions.loaded, rejected, deferred: sessions.deferred, accounted: sessions.legacy },
+    });
     expect(byId['sessions.status']?.status).toBe('pass');
     expect(byId['configs.migrated']?.status).toBe('pass');
     expect(byId['configs.test_connection']).toMatchObject({ status: 'fail', samples: ['check:never_tested'] });
@@ -51,7 +54,10 @@ describe('migrator validate on PGlite with the CSV export', { timeout: 180_000 }
     for (const tenant of tenants) {
       const run = await runMigrator(['validate', '--tenant', tenant, '--as-of', AS_OF, '--out', join(work, `reports-${tenant}`), '--json'], env);
       const report = JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; samples: string[] }> };
-      expect(report.checks.find((c) => c.id === 'sessions.reconciled'), tenant).toMatchObject({ status: 'pass', samples: [] });
+      expect(
+        report.checks.find((c) => c.id === 'sessions.reconciled'),
+        tenant,
+      ).toMatchObject({ status: 'pass', samples: [] });
     }
   });
 });

@@ -12,7 +12,17 @@ import { createFhirClient, SESSION_IDENTIFIER_SYSTEM } from '@vc/integrations/fh
 import { r4Errors } from '@vc/integrations/testing';
 import { createMysqlSource } from '../legacy/mysql-source';
 import { seedLegacyEncounters } from '../testing/ehr-encounters';
-import { filesUnder, FIXTURE, legacyQuery, loadLegacyDatabases, keyringSecrets, phiHits, producedOutput, runMigrator, type LegacyDatabases } from './testing/harness';
+import {
+  filesUnder,
+  FIXTURE,
+  legacyQuery,
+  loadLegacyDatabases,
+  keyringSecrets,
+  phiHits,
+  producedOutput,
+  runMigrator,
+  type LegacyDatabases,
+} from './testing/harness';
 
 let pg: TestDatabase;
 let handle: DatabaseHandle;
@@ -33,10 +43,17 @@ interface ValidationJson {
 let noEndLegacyId: string;
 
 const migrator = (...args: string[]) => runMigrator(args, env);
-const validate = (out: string, ...args: string[]) => migrator('validate', ...args, '--as-of', asOf, '--report', 'json,junit,md', '--out', join(work, out), '--json');
+const validate = (out: string, ...args: string[]) =>
+  migrator('validate', ...args, '--as-of', asOf, '--report', 'json,junit,md', '--out', join(work, out), '--json');
 
 beforeAll(async () => {
-  [pg, legacy, accessPolicy, jitsi, fhir] = await Promise.all([createTestDatabase(), loadLegacyDatabases('val'), startAccessPolicyStandIn(), startJitsiStandIn(), startFhirStandIn()]);
+  [pg, legacy, accessPolicy, jitsi, fhir] = await Promise.all([
+    createTestDatabase(),
+    loadLegacyDatabases('val'),
+    startAccessPolicyStandIn(),
+    startJitsiStandIn(),
+    startFhirStandIn(),
+  ]);
   handle = await createDatabase(pg.url, { max: 2 });
   work = await mkdtemp(join(tmpdir(), 'vc-validate-'));
   env = {
@@ -68,7 +85,22 @@ beforeAll(async () => {
     // S2 2.4 creates the Encounters legacy never made (acme); globex, left without a config by S1, stops at 2.2.
     // No traffic was mirrored to the new service here: the parallel run compares the migrated copies only.
     // One Encounter at a time: the FHIR stand-in shares this test's process and serialises writes.
-    const s2 = await migrator('phase', 's2', '--tenant', tenant, '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 's2'), '--min-parallel-pairs', '0', '--concurrency', '1');
+    const s2 = await migrator(
+      'phase',
+      's2',
+      '--tenant',
+      tenant,
+      '--as-of',
+      asOf,
+      '--window',
+      '14d',
+      '--report-dir',
+      join(work, 's2'),
+      '--min-parallel-pairs',
+      '0',
+      '--concurrency',
+      '1',
+    );
     expect(s2.code, s2.stderr).toBe(tenant === 'acme' ? 0 : 1);
     const s3 = await migrator('phase', 's3', '--tenant', tenant, '--as-of', asOf, '--max-reject-rate', '0.5');
     expect(s3.code, s3.stderr).toBe(0);
@@ -77,7 +109,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await handle?.close();
-  await Promise.all([pg?.drop(), legacy?.drop(), accessPolicy?.close(), jitsi?.close(), fhir?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+  await Promise.all([
+    pg?.drop(),
+    legacy?.drop(),
+    accessPolicy?.close(),
+    jitsi?.close(),
+    fhir?.close(),
+    work ? rm(work, { recursive: true, force: true }) : undefined,
+  ]);
 });
 
 // Each test runs the CLI as a child process a few times: slower than vitest's default on a busy machine.
@@ -85,7 +124,10 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
   it('passes a healthy tenant with every check of the checklist, every Encounter looked up in FHIR', async () => {
     const run = await validate('acme', '--tenant', 'acme');
     const report = JSON.parse(run.stdout) as ValidationJson;
-    expect(report.checks.filter((c) => c.status !== 'pass'), run.stderr).toEqual([]);
+    expect(
+      report.checks.filter((c) => c.status !== 'pass'),
+      run.stderr,
+    ).toEqual([]);
     expect(run.code).toBe(0);
     expect(report.status).toBe('pass');
     expect(report.checks.map((c) => c.id)).toEqual([
@@ -102,8 +144,17 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     ]);
     const sessions = legacy.expected.tenants.acme!.sessions;
     const rejected = Object.values(sessions.rejected).reduce((a, b) => a + b, 0);
-    expect(report.checks[0]).toMatchObject({ expected: { legacy: sessions.legacy }, actual: { loaded: sessions.loaded, rejected, deferred: sessions.deferred } });
-    const encounters = report.checks.find((c) => c.id === 'encounters.ended_sessions')!.actual as { ended: number; withEncounter: number; backfilled: number; checkedInFhir: number; notFoundInFhir: number };
+    expect(report.checks[0]).toMatchObject({
+      expected: { legacy: sessions.legacy },
+      actual: { loaded: sessions.loaded, rejected, deferred: sessions.deferred },
+    });
+    const encounters = report.checks.find((c) => c.id === 'encounters.ended_sessions')!.actual as {
+      ended: number;
+      withEncounter: number;
+      backfilled: number;
+      checkedInFhir: number;
+      notFoundInFhir: number;
+    };
     expect(encounters.backfilled).toBeGreaterThan(0);
     // Every ref, legacy's and the migrator's: none is taken on trust.
     expect(encounters).toMatchObject({ checkedInFhir: encounters.withEncounter, notFoundInFhir: 0 });
@@ -111,7 +162,10 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
   });
 
   it('gives the session whose end legacy never recorded a finished Encounter with what is known, valid R4', async () => {
-    const [row] = await queryRows<{ id: string; ended_at: Date | null; started_at: Date }>(handle.db, sql`select id, ended_at, started_at from virtual_sessions where tenant_id = 'acme' and legacy_id = ${noEndLegacyId}`);
+    const [row] = await queryRows<{ id: string; ended_at: Date | null; started_at: Date }>(
+      handle.db,
+      sql`select id, ended_at, started_at from virtual_sessions where tenant_id = 'acme' and legacy_id = ${noEndLegacyId}`,
+    );
     expect(row).toMatchObject({ ended_at: null });
     const encounter = await createFhirClient({ baseUrl: fhir.url }).findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: row!.id });
     expect(encounter).toMatchObject({ status: 'finished', period: { start: new Date(row!.started_at).toISOString() } });
@@ -128,10 +182,19 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
   const snapshot = async (table: 'virtual_sessions' | 'tenant_virtual_care_configs', where: ReturnType<typeof sql>) => {
     const [saved] = await queryRows<{ row: unknown }>(handle.db, sql`select to_jsonb(t) as row from ${sql.raw(table)} t where ${where}`);
     await queryRows(handle.db, sql`delete from ${sql.raw(table)} t where ${where} returning 1`);
-    return () => queryRows(handle.db, sql`insert into ${sql.raw(table)} select * from jsonb_populate_record(null::${sql.raw(table)}, ${JSON.stringify(saved!.row)}::jsonb) returning 1`).then(() => undefined);
+    return () =>
+      queryRows(
+        handle.db,
+        sql`insert into ${sql.raw(table)} select * from jsonb_populate_record(null::${sql.raw(table)}, ${JSON.stringify(saved!.row)}::jsonb) returning 1`,
+      ).then(() => undefined);
   };
   const firstSession = async (condition: ReturnType<typeof sql>) =>
-    (await queryRows<{ legacy_id: string; encounter_ref: string | null }>(handle.db, sql`select legacy_id, encounter_ref from virtual_sessions where tenant_id = 'acme' and legacy_id is not null and ${condition} order by legacy_id limit 1`))[0]!;
+    (
+      await queryRows<{ legacy_id: string; encounter_ref: string | null }>(
+        handle.db,
+        sql`select legacy_id, encounter_ref from virtual_sessions where tenant_id = 'acme' and legacy_id is not null and ${condition} order by legacy_id limit 1`,
+      )
+    )[0]!;
   const breakages: Breakage[] = [
     {
       name: 'a migrated session row deleted',
@@ -146,10 +209,16 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       check: 'sessions.status',
       async break() {
         const { legacy_id } = await firstSession(sql`status = 'cancelled'`);
-        const [{ cancel_reason } = { cancel_reason: null }] = await queryRows<{ cancel_reason: string | null }>(handle.db, sql`select cancel_reason from virtual_sessions where tenant_id = 'acme' and legacy_id = ${legacy_id}`);
+        const [{ cancel_reason } = { cancel_reason: null }] = await queryRows<{ cancel_reason: string | null }>(
+          handle.db,
+          sql`select cancel_reason from virtual_sessions where tenant_id = 'acme' and legacy_id = ${legacy_id}`,
+        );
         // A cancel reason only on a cancelled session (a table constraint): it goes and comes back with the status.
         const set = (status: string, reason: string | null) =>
-          queryRows(handle.db, sql`update virtual_sessions set status = ${status}, cancel_reason = ${reason} where tenant_id = 'acme' and legacy_id = ${legacy_id} returning 1`);
+          queryRows(
+            handle.db,
+            sql`update virtual_sessions set status = ${status}, cancel_reason = ${reason} where tenant_id = 'acme' and legacy_id = ${legacy_id} returning 1`,
+          );
         await set('scheduled', null);
         return { sample: `VirtualSession:${legacy_id}`, restore: () => set('cancelled', cancel_reason).then(() => undefined) };
       },
@@ -168,7 +237,8 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
         const { legacy_id, encounter_ref } = await firstSession(sql`encounter_ref like 'Encounter/e-%'`);
         const stored = await (await fetch(`${fhir.url}/${encounter_ref}`)).json();
         expect((await fetch(`${fhir.url}/${encounter_ref}`, { method: 'DELETE' })).ok).toBe(true);
-        const put = () => fetch(`${fhir.url}/${encounter_ref}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(stored) });
+        const put = () =>
+          fetch(`${fhir.url}/${encounter_ref}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(stored) });
         return { sample: `VirtualSession:${legacy_id}`, restore: async () => expect((await put()).ok).toBe(true) };
       },
     },
@@ -180,10 +250,16 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
         const consents = accessPolicy.consents('acme');
         const perPatient = new Map<string, number>();
         for (const c of consents) perPatient.set(c.patient.reference, (perPatient.get(c.patient.reference) ?? 0) + 1);
-        const active = consents.filter((c) => c.status === 'active' && perPatient.get(c.patient.reference) === 1 && !c.provision.period?.end).sort((a, b) => Number(a.identifier[0]!.value) - Number(b.identifier[0]!.value))[0]!;
+        const active = consents
+          .filter((c) => c.status === 'active' && perPatient.get(c.patient.reference) === 1 && !c.provision.period?.end)
+          .sort((a, b) => Number(a.identifier[0]!.value) - Number(b.identifier[0]!.value))[0]!;
         const { id: _id, meta: _meta, ...content } = active;
         const put = (body: unknown) =>
-          fetch(`${accessPolicy.url}/tenants/acme/Consent?identifier=${encodeURIComponent(`${active.identifier[0]!.system}|${active.identifier[0]!.value}`)}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
+          fetch(`${accessPolicy.url}/tenants/acme/Consent?identifier=${encodeURIComponent(`${active.identifier[0]!.system}|${active.identifier[0]!.value}`)}`, {
+            method: 'PUT',
+            headers: { 'Content-Type': 'application/fhir+json' },
+            body: JSON.stringify(body),
+          });
         expect((await put({ ...content, status: 'inactive' })).ok).toBe(true);
         return { sample: `telehealth_consent:${active.identifier[0]!.value}`, restore: async () => expect((await put(content)).ok).toBe(true) };
       },
@@ -198,10 +274,17 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       expect(run.code, run.stderr).toBe(3);
       const report = JSON.parse(run.stdout) as ValidationJson;
       const failing = report.checks.filter((c) => c.status !== 'pass');
-      expect(failing.map((c) => c.id), name).toContain(check);
+      expect(
+        failing.map((c) => c.id),
+        name,
+      ).toContain(check);
       expect(failing.find((c) => c.id === check)!.samples).toContain(sample);
       const junit = (await filesUnder(join(work, out))).find((f) => f.path.endsWith('validation.junit.xml'))!.text;
-      expect(junit).toMatch(new RegExp(`<testcase name="${check.replace('.', '\\.')}" classname="validate\\.acme"[^>]*>\\s*<failure type="${check.replace('.', '\\.')}" message="[^"]*${sample}`));
+      expect(junit).toMatch(
+        new RegExp(
+          `<testcase name="${check.replace('.', '\\.')}" classname="validate\\.acme"[^>]*>\\s*<failure type="${check.replace('.', '\\.')}" message="[^"]*${sample}`,
+        ),
+      );
     } finally {
       await restore();
     }
@@ -219,7 +302,10 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
     const report = JSON.parse(run.stdout) as ValidationJson;
     const acme = report.checks.filter((c) => c.tenant === 'acme');
-    expect(acme.find((c) => c.id === 'encounters.ended_sessions')).toMatchObject({ status: 'error', actual: { error: expect.stringContaining('answered 503') } });
+    expect(acme.find((c) => c.id === 'encounters.ended_sessions')).toMatchObject({
+      status: 'error',
+      actual: { error: expect.stringContaining('answered 503') },
+    });
     expect(acme.filter((c) => c.id !== 'encounters.ended_sessions').every((c) => c.status === 'pass')).toBe(true);
     const junit = (await filesUnder(join(work, 'fhir-down'))).find((f) => f.path.endsWith('validation.junit.xml'))!.text;
     expect(junit).toContain('<error type="encounters.ended_sessions" message="encounters.ended_sessions could not complete for tenant acme');
@@ -238,7 +324,10 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     const failing = report.checks.filter((c) => c.status === 'fail').map((c) => c.id);
     // No config: no test-connection, and S2 (whose 2.4 carries legacy billing over) could not run for globex.
     expect(failing).toEqual(['configs.migrated', 'configs.test_connection', 'encounters.ended_sessions', 'billing.recent_sessions']);
-    expect(report.checks.find((c) => c.id === 'configs.migrated')).toMatchObject({ actual: { migrated: false, rejectReason: 'credential_decrypt_failed' }, samples: ['TenantVirtualCareConfig:globex'] });
+    expect(report.checks.find((c) => c.id === 'configs.migrated')).toMatchObject({
+      actual: { migrated: false, rejectReason: 'credential_decrypt_failed' },
+      samples: ['TenantVirtualCareConfig:globex'],
+    });
     const junit = (await filesUnder(join(work, 'globex'))).find((f) => f.path.endsWith('validation.junit.xml'))!.text;
     expect(junit).toContain('<testcase name="configs.migrated" classname="validate.globex"');
     expect(junit).toMatch(/<failure type="configs\.migrated" message="configs\.migrated failed for tenant globex/);

@@ -25,10 +25,17 @@ afterAll(async () => {
 });
 
 const sign = (claims: Record<string, unknown>, issuer = 'https://idp.test', audience = 'virtual-care') =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('Practitioner/7').setIssuer(issuer).setAudience(audience).setExpirationTime('5m').sign(privateKey);
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setSubject('Practitioner/7')
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setExpirationTime('5m')
+    .sign(privateKey);
 
 describe('createTokenVerifier with a JWKS URL', () => {
-  const verifier = () => createTokenVerifier({ jwksUrl, hs256Secret: undefined, issuer: 'https://idp.test', audience: 'virtual-care', maxTokenLifetimeSeconds: 3600 });
+  const verifier = () =>
+    createTokenVerifier({ jwksUrl, hs256Secret: undefined, issuer: 'https://idp.test', audience: 'virtual-care', maxTokenLifetimeSeconds: 3600 });
 
   it('accepts a token signed by a key of the JWKS with the configured issuer and audience, keeping known roles only', async () => {
     const principal = await verifier().verify(await sign({ tenant: 'acme', roles: ['vc:practitioner', 'other:role'] }));
@@ -39,17 +46,56 @@ describe('createTokenVerifier with a JWKS URL', () => {
     ['another issuer', () => sign({ tenant: 'acme', roles: [] }, 'https://evil.test')],
     ['another audience', () => sign({ tenant: 'acme', roles: [] }, 'https://idp.test', 'someone-else')],
     ['no tenant claim', () => sign({ roles: ['vc:admin'] })],
-    ['no exp', () => new SignJWT({ tenant: 'acme', roles: [] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('Practitioner/7').setIssuer('https://idp.test').setAudience('virtual-care').setIssuedAt().sign(privateKey)],
-    ['an exp years away', () => new SignJWT({ tenant: 'acme', roles: [] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('Practitioner/7').setIssuer('https://idp.test').setAudience('virtual-care').setIssuedAt().setExpirationTime('5y').sign(privateKey)],
-    ['a 2 h lifetime (iat 2 h before exp)', () => new SignJWT({ tenant: 'acme', roles: [] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('Practitioner/7').setIssuer('https://idp.test').setAudience('virtual-care').setIssuedAt('-90m').setExpirationTime('30m').sign(privateKey)],
+    [
+      'no exp',
+      () =>
+        new SignJWT({ tenant: 'acme', roles: [] })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('Practitioner/7')
+          .setIssuer('https://idp.test')
+          .setAudience('virtual-care')
+          .setIssuedAt()
+          .sign(privateKey),
+    ],
+    [
+      'an exp years away',
+      () =>
+        new SignJWT({ tenant: 'acme', roles: [] })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('Practitioner/7')
+          .setIssuer('https://idp.test')
+          .setAudience('virtual-care')
+          .setIssuedAt()
+          .setExpirationTime('5y')
+          .sign(privateKey),
+    ],
+    [
+      'a 2 h lifetime (iat 2 h before exp)',
+      () =>
+        new SignJWT({ tenant: 'acme', roles: [] })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setSubject('Practitioner/7')
+          .setIssuer('https://idp.test')
+          .setAudience('virtual-care')
+          .setIssuedAt('-90m')
+          .setExpirationTime('30m')
+          .sign(privateKey),
+    ],
   ])('refuses a token with %s as unauthenticated', async (_what, token) => {
-    const error = await verifier().verify(await token()).catch((e: unknown) => e);
+    const error = await verifier()
+      .verify(await token())
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('unauthenticated');
   });
 
   it('refuses an HS256 token when the service trusts a JWKS (no algorithm confusion)', async () => {
-    const hs = await new SignJWT({ tenant: 'acme', roles: ['vc:admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('Practitioner/7').setIssuer('https://idp.test').setAudience('virtual-care').sign(new TextEncoder().encode('x'.repeat(32)));
+    const hs = await new SignJWT({ tenant: 'acme', roles: ['vc:admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('Practitioner/7')
+      .setIssuer('https://idp.test')
+      .setAudience('virtual-care')
+      .sign(new TextEncoder().encode('x'.repeat(32)));
     await expect(verifier().verify(hs)).rejects.toMatchObject({ code: 'unauthenticated' });
   });
 });

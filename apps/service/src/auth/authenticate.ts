@@ -7,7 +7,10 @@ import { callerClaimsSchema, hasRole, type Principal, type Role } from './princi
 
 /** A refused token names the header it came in (RFC 6750's own account of why is `WWW-Authenticate`). */
 function tokenRefused(detail: string, cause?: unknown): AppError {
-  return new AppError('unauthenticated', detail, { cause, errors: [{ field: 'header.Authorization', message: 'expected Bearer <jwt>: a valid JWT with exp, within the allowed lifetime' }] });
+  return new AppError('unauthenticated', detail, {
+    cause,
+    errors: [{ field: 'header.Authorization', message: 'expected Bearer <jwt>: a valid JWT with exp, within the allowed lifetime' }],
+  });
 }
 
 export interface TokenVerifier {

@@ -7,7 +7,15 @@ import type { Executor } from '../db';
 export async function insertBillingEvent(db: Executor, tenantId: string, sessionId: string, draft: BillingEventDraft): Promise<BillingEvent> {
   const [row] = await db
     .insert(billingEvents)
-    .values({ tenantId, sessionId, code: draft.code, modifier: draft.modifier, placeOfService: draft.placeOfService, units: draft.units, occurredAt: draft.occurredAt })
+    .values({
+      tenantId,
+      sessionId,
+      code: draft.code,
+      modifier: draft.modifier,
+      placeOfService: draft.placeOfService,
+      units: draft.units,
+      occurredAt: draft.occurredAt,
+    })
     .returning();
   return row!;
 }

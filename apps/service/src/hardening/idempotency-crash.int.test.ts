@@ -21,7 +21,8 @@ afterAll(async () => {
 describe('an Idempotency-Key create across a crash between commit and reply', () => {
   it('creates exactly one session and replays its reply after the claim timeout', async () => {
     const token = await services.token('crash', 'Practitioner/p-1', ['vc:practitioner']);
-    const request = (url: string) => services.call(url, 'POST', '/sessions', token, { patientRef: 'Patient/pt-1', scheduledStart: '2026-03-01T10:00:00Z' }, 'crash-key-1');
+    const request = (url: string) =>
+      services.call(url, 'POST', '/sessions', token, { patientRef: 'Patient/pt-1', scheduledStart: '2026-03-01T10:00:00Z' }, 'crash-key-1');
 
     const first = await services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' });
     await expect(request(first.url)).rejects.toThrow();
@@ -46,7 +47,11 @@ describe('an Idempotency-Key create across a crash between commit and reply', ()
     const doctor = await services.token(tenant, 'Practitioner/p-2', ['vc:practitioner']);
     const { call, count } = services;
     // One service that stays up, and one per crash (each dies on its first keyed transition).
-    const [steady, crashJoin, crashEnd] = await Promise.all([services.start(), services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' }), services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' })]);
+    const [steady, crashJoin, crashEnd] = await Promise.all([
+      services.start(),
+      services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' }),
+      services.start({ VC_TEST_CRASH_BEFORE_REPLY: '1' }),
+    ]);
     const configured = await call(steady.url, 'PUT', '/config', await services.token(tenant, 'Practitioner/admin', ['vc:admin']), {
       jitsiServerUrl: 'https://meet.example.org',
       jitsiAppId: 'crash-app',
@@ -79,7 +84,7 @@ describe('an Idempotency-Key create across a crash between commit and reply', ()
     const endReplay = await call(steady.url, 'POST', `/sessions/${id}/end`, doctor, {}, 'end-key-1');
     expect(endReplay.status).toBe(200);
     expect(endReplay.headers.get('idempotent-replayed')).toBe('true');
-    expect(((await endReplay.json()) as { id: string; status: string })).toMatchObject({ id, status: 'ended' });
+    expect((await endReplay.json()) as { id: string; status: string }).toMatchObject({ id, status: 'ended' });
     expect(await count(endedAudits)).toBe(1);
     expect(await count(endedEvents)).toBe(1);
     steady.child.kill('SIGTERM');

@@ -30,11 +30,18 @@ describe('logs of database errors', () => {
     const created = await h.call('POST', `${API}/sessions`, { as: practitioner('phi'), body: { patientRef: PATIENT, scheduledStart: '2026-03-01T10:00:00Z' } });
     const id = await scheduleSession(h, 'phi');
     const joined = await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('phi'), body: { displayName: DISPLAY_NAME } });
-    const put = await h.call('PUT', `${API}/config`, { as: admin('phi'), body: { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'canary-app', jitsiAppSecret: SECRET } });
+    const put = await h.call('PUT', `${API}/config`, {
+      as: admin('phi'),
+      body: { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'canary-app', jitsiAppSecret: SECRET },
+    });
     expect([created.status, joined.status, put.status]).toEqual([500, 500, 500]);
     expect(JSON.stringify([created.body, joined.body, put.body])).not.toMatch(/canary/i);
 
-    const failures = lines.map((l) => JSON.parse(l) as { msg: string; err?: { code?: string; constraint?: string; cause?: { code?: string; constraint?: string; table?: string } } }).filter((l) => l.msg === 'request failed');
+    const failures = lines
+      .map(
+        (l) => JSON.parse(l) as { msg: string; err?: { code?: string; constraint?: string; cause?: { code?: string; constraint?: string; table?: string } } },
+      )
+      .filter((l) => l.msg === 'request failed');
     expect(failures).toHaveLength(3);
     const pg = failures.map((f) => f.err?.cause ?? f.err);
     expect(pg.map((e) => e?.constraint).sort()).toEqual(['canary_app', 'canary_name', 'canary_patient']);

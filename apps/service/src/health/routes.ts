@@ -56,7 +56,10 @@ export function healthRoutes(ctx: AppContext, state: { draining: () => boolean }
       tag: 'operations',
       summary: 'Readiness: PostgreSQL and NATS answer, and the server is not draining',
       roles: 'public',
-      replies: { 200: { description: 'ready', schema: readinessReply }, 503: { description: 'not ready (draining, or a dependency is down)', schema: readinessReply } },
+      replies: {
+        200: { description: 'ready', schema: readinessReply },
+        503: { description: 'not ready (draining, or a dependency is down)', schema: readinessReply },
+      },
       async handle() {
         const [database, nats] = await Promise.all([
           check(() => ctx.db.execute(sql`select 1`), 'database'),
@@ -64,7 +67,10 @@ export function healthRoutes(ctx: AppContext, state: { draining: () => boolean }
           check(ctx.eventStream ? () => ctx.eventStream!.ensureStream() : undefined, 'nats'),
         ]);
         const ready = !state.draining() && database === 'ok' && nats !== 'down';
-        return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not_ready', draining: state.draining(), checks: { database, nats }, mode: ctx.config.mode } };
+        return {
+          status: ready ? 200 : 503,
+          body: { status: ready ? 'ready' : 'not_ready', draining: state.draining(), checks: { database, nats }, mode: ctx.config.mode },
+        };
       },
     }),
     defineRoute({

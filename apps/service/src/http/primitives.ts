@@ -61,9 +61,7 @@ export function jsonHasNul(value: unknown): boolean {
 
 /** A free-form JSON object (branding): at most `maxDepth` levels, no NUL in keys or strings. */
 export const boundedJsonObject = (maxDepth = 8) =>
-  z
-    .record(z.string(), z.unknown())
-    .superRefine((v, ctx) => {
-      if (jsonDepth(v, maxDepth) > maxDepth) ctx.addIssue({ code: 'custom', message: `expected a JSON object at most ${maxDepth} levels deep` });
-      else if (jsonHasNul(v)) ctx.addIssue({ code: 'custom', message: NUL_MESSAGE });
-    });
+  z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
+    if (jsonDepth(v, maxDepth) > maxDepth) ctx.addIssue({ code: 'custom', message: `expected a JSON object at most ${maxDepth} levels deep` });
+    else if (jsonHasNul(v)) ctx.addIssue({ code: 'custom', message: NUL_MESSAGE });
+  });

@@ -41,7 +41,16 @@ export function toProblem(error: AppError, instance?: string): Problem {
   };
 }
 
-const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 413: 'payload_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited', 431: 'header_fields_too_large' };
+const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = {
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  431: 'header_fields_too_large',
+};
 
 /**
  * Errors that already carry a 4xx (http-errors' `status`/`statusCode`, e.g. the router's URIError for
@@ -56,7 +65,10 @@ function fromClientError(error: unknown, path: string, matchRoute: RouteMatcher 
   const code = CLIENT_ERROR_CODES[status] ?? 'bad_request';
   if (error instanceof URIError) {
     const field = undecodableField(path, matchRoute);
-    return new AppError(code, `invalid ${field}: not a valid percent-encoded path segment`, { cause: error, errors: [{ field, message: 'expected valid percent-encoding (UTF-8)' }] });
+    return new AppError(code, `invalid ${field}: not a valid percent-encoded path segment`, {
+      cause: error,
+      errors: [{ field, message: 'expected valid percent-encoding (UTF-8)' }],
+    });
   }
   return new AppError(code, `the request could not be processed (HTTP ${status})`, { cause: error });
 }
@@ -81,7 +93,9 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
   if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-    throw new AppError('unsupported_media_type', 'the request body must be application/json', { errors: [{ field: 'header.Content-Type', message: 'expected application/json' }] });
+    throw new AppError('unsupported_media_type', 'the request body must be application/json', {
+      errors: [{ field: 'header.Content-Type', message: 'expected application/json' }],
+    });
   }
   next();
 };

@@ -91,7 +91,9 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
 export type Route = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
 
 /** Identity with inference: the handler's input is typed by the route's own schemas. */
-export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(spec: RouteSpec<P, Q, B>): Route {
+export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(
+  spec: RouteSpec<P, Q, B>,
+): Route {
   return spec as unknown as Route;
 }
 

@@ -24,7 +24,9 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'bo
  */
 export const requireBoundedBody: RequestHandler = (req, _res, next) => {
   if (jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-    throw new AppError('validation_failed', 'invalid body', { errors: [{ field: 'body', message: `expected JSON nested at most ${MAX_JSON_DEPTH} levels deep` }] });
+    throw new AppError('validation_failed', 'invalid body', {
+      errors: [{ field: 'body', message: `expected JSON nested at most ${MAX_JSON_DEPTH} levels deep` }],
+    });
   }
   next();
 };

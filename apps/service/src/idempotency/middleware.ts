@@ -11,7 +11,9 @@ const KEY_PATTERN = /^[A-Za-z0-9_\-:.]{1,200}$/;
 
 /** What makes two requests "the same" for a key: method, path and JSON body (depth-bounded upstream). */
 export function requestHash(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(JSON.stringify([method, path, body ?? null])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([method, path, body ?? null]))
+    .digest('hex');
 }
 
 interface Claim {
@@ -62,7 +64,9 @@ export function idempotency(ctx: AppContext): RequestHandler {
       return;
     }
     if (!KEY_PATTERN.test(key)) {
-      throw new AppError('validation_failed', 'invalid header Idempotency-Key', { errors: [{ field: 'header.Idempotency-Key', message: 'expected 1-200 characters of [A-Za-z0-9_-:.]' }] });
+      throw new AppError('validation_failed', 'invalid header Idempotency-Key', {
+        errors: [{ field: 'header.Idempotency-Key', message: 'expected 1-200 characters of [A-Za-z0-9_-:.]' }],
+      });
     }
     const principal = principalOf(res);
     const scope: IdempotencyScope = { tenantId: principal.tenant, principal: principal.sub, key };
@@ -70,7 +74,8 @@ export function idempotency(ctx: AppContext): RequestHandler {
     const existing = await claimKey(ctx.db, scope, hash, ctx.now(), ctx.config.idempotencyClaimTimeoutMs);
     if (existing) {
       if (existing.requestHash !== hash) throw new AppError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
-      if (existing.responseStatus === null) throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed; retry later');
+      if (existing.responseStatus === null)
+        throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed; retry later');
       res.set('Idempotent-Replayed', 'true');
       if (existing.responseStatus >= 400) res.type('application/problem+json');
       res.status(existing.responseStatus).json(existing.responseBody);

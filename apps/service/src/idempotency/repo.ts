@@ -19,7 +19,13 @@ export const KEY_TTL_MS = 24 * 60 * 60_000;
  * a reply older than `abandonedAfterMs` belongs to a process that died before its effect committed (the
  * reply is stored in the effect's transaction), so the retry may take it over and run the request.
  */
-export async function claimKey(db: Executor, scope: IdempotencyScope, requestHash: string, now: Date, abandonedAfterMs: number): Promise<IdempotencyKey | undefined> {
+export async function claimKey(
+  db: Executor,
+  scope: IdempotencyScope,
+  requestHash: string,
+  now: Date,
+  abandonedAfterMs: number,
+): Promise<IdempotencyKey | undefined> {
   // An expired row is gone for good even if the purge has not run yet.
   await db.delete(idempotencyKeys).where(and(where(scope), lt(idempotencyKeys.createdAt, new Date(now.getTime() - KEY_TTL_MS))));
   const inserted = await db
@@ -43,7 +49,10 @@ export async function claimKey(db: Executor, scope: IdempotencyScope, requestHas
 
 /** Stores the reply; called inside the transaction of the request's effect where there is one. */
 export async function storeReply(db: Executor, scope: IdempotencyScope, status: number, body: unknown): Promise<void> {
-  await db.update(idempotencyKeys).set({ responseStatus: status, responseBody: body ?? null }).where(where(scope));
+  await db
+    .update(idempotencyKeys)
+    .set({ responseStatus: status, responseBody: body ?? null })
+    .where(where(scope));
 }
 
 /** A 5xx is not a decision: release the key so the client's retry runs again. */
@@ -53,6 +62,9 @@ export async function releaseKey(db: Executor, scope: IdempotencyScope): Promise
 
 /** Deletes keys older than the TTL; returns how many. */
 export async function purgeExpiredKeys(db: Executor, now: Date): Promise<number> {
-  const deleted = await db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, new Date(now.getTime() - KEY_TTL_MS))).returning({ key: idempotencyKeys.key });
+  const deleted = await db
+    .delete(idempotencyKeys)
+    .where(lt(idempotencyKeys.createdAt, new Date(now.getTime() - KEY_TTL_MS)))
+    .returning({ key: idempotencyKeys.key });
   return deleted.length;
 }

@@ -24,7 +24,13 @@ afterAll(async () => {
   await nats?.dispose();
 });
 
-const pending = async () => (await queryRows<{ n: number; untried: number }>(h.db.db, sql`select count(*)::int as n, count(*) filter (where attempts = 0)::int as untried from outbox where published_at is null`))[0]!;
+const pending = async () =>
+  (
+    await queryRows<{ n: number; untried: number }>(
+      h.db.db,
+      sql`select count(*)::int as n, count(*) filter (where attempts = 0)::int as untried from outbox where published_at is null`,
+    )
+  )[0]!;
 
 function replica(): OutboxRelay {
   return new OutboxRelay({
@@ -59,7 +65,10 @@ describe('NATS and FHIR down while sessions end', () => {
     const replicas = [replica(), replica()];
     replicas.forEach((r) => r.start());
     await eventually(async () => (await pending()).untried === 0, 'every row to fail at least once');
-    const [failures] = await queryRows<{ min: number; errors: number }>(h.db.db, sql`select min(attempts)::int as min, count(last_error)::int as errors from outbox where published_at is null`);
+    const [failures] = await queryRows<{ min: number; errors: number }>(
+      h.db.db,
+      sql`select min(attempts)::int as min, count(last_error)::int as errors from outbox where published_at is null`,
+    );
     expect(failures!.min).toBeGreaterThanOrEqual(1);
     expect(failures!.errors).toBe((await pending()).n);
 
@@ -68,7 +77,10 @@ describe('NATS and FHIR down while sessions end', () => {
     await eventually(async () => (await pending()).n === 0, 'the outbox to drain after the outage', 30_000);
 
     // A relay that crashed after publishing but before marking the row: the rows come round again.
-    await queryRows(h.db.db, sql`update outbox set published_at = null, next_attempt_at = now() where id in (select id from outbox order by created_at limit 8)`);
+    await queryRows(
+      h.db.db,
+      sql`update outbox set published_at = null, next_attempt_at = now() where id in (select id from outbox order by created_at limit 8)`,
+    );
     await queryRows(h.db.db, sql`update outbox set published_at = null, next_attempt_at = now() where kind = 'fhir_encounter'`);
     await eventually(async () => (await pending()).n === 0, 'the re-sent rows to drain');
     await Promise.all(replicas.map((r) => r.stop()));
@@ -87,7 +99,10 @@ describe('NATS and FHIR down while sessions end', () => {
       const encounter = await fhir.findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: row.id });
       expect(row.encounter_ref).toBe(`Encounter/${encounter!.id}`);
     }
-    const [billing] = await queryRows<{ published: number }>(h.db.db, sql`select count(*) filter (where status = 'published')::int as published from billing_events`);
+    const [billing] = await queryRows<{ published: number }>(
+      h.db.db,
+      sql`select count(*) filter (where status = 'published')::int as published from billing_events`,
+    );
     expect(billing!.published).toBe(SESSIONS);
   });
 });

@@ -29,25 +29,40 @@ describe('live mode: the relay delivers the outbox', () => {
 
   it('publishes every CloudEvent once with Nats-Msg-Id = event id, creates the Encounter and stores encounter_ref', async () => {
     const id = await runSession(h, 'acme');
-    await eventually(async () => (await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from outbox where published_at is null`))[0]!.n === 0, 'the outbox to drain');
+    await eventually(
+      async () => (await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from outbox where published_at is null`))[0]!.n === 0,
+      'the outbox to drain',
+    );
     const rows = await queryRows<{ id: string; subject: string }>(h.db.db, sql`select id, subject from outbox where kind = 'event' and aggregate_id = ${id}`);
     const messages = (await readStream(h.stream.natsUrl, h.stream.name)).filter((m) => (m.event.subject as string) === id);
     expect(messages.map((m) => m.msgId).sort()).toEqual(rows.map((r) => r.id).sort());
     expect(messages.map((m) => m.subject).sort()).toEqual(rows.map((r) => `${h.stream.prefix}${r.subject}`).sort());
     const ended = messages.find((m) => m.event.type === 'virtual_care.session.ended')!;
-    expect(ended.event).toMatchObject({ specversion: '1.0', id: ended.msgId, source: '/virtual-care-service', tenantid: 'acme', datacontenttype: 'application/json', data: { sessionId: id, status: 'ended' } });
+    expect(ended.event).toMatchObject({
+      specversion: '1.0',
+      id: ended.msgId,
+      source: '/virtual-care-service',
+      tenantid: 'acme',
+      datacontenttype: 'application/json',
+      data: { sessionId: id, status: 'ended' },
+    });
 
     const session = await h.call('GET', `${API}/sessions/${id}`, { as: practitioner('acme') });
     expect(session.body.encounterRef).toMatch(/^Encounter\/[A-Za-z0-9-]+$/);
     const encounter = await createFhirClient({ baseUrl: h.fhir!.url }).findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: id });
     expect(`Encounter/${encounter!.id}`).toBe(session.body.encounterRef);
-    expect(encounter).toMatchObject({ status: 'finished', class: { code: 'VR' }, subject: { reference: 'Patient/pt-1' }, period: { start: session.body.startedAt, end: session.body.endedAt } });
+    expect(encounter).toMatchObject({
+      status: 'finished',
+      class: { code: 'VR' },
+      subject: { reference: 'Patient/pt-1' },
+      period: { start: session.body.startedAt, end: session.body.endedAt },
+    });
     expect(encounter!.participant?.map((p) => p.individual?.reference)).toEqual(['Practitioner/p-1']);
     const [billing] = await queryRows<{ status: string }>(h.db.db, sql`select status from billing_events where session_id = ${id}`);
     expect(billing!.status).toBe('published');
   });
 
-  it('skips the Encounter of a session that ended before the tenant\'s FHIR era', async () => {
+  it("skips the Encounter of a session that ended before the tenant's FHIR era", async () => {
     await configureTenant(h, 'pre-fhir', { fhirEraStart: '2999-01-01T00:00:00Z' });
     await recordConsent(h, 'pre-fhir', 'Patient/pt-1', 'active');
     const id = await runSession(h, 'pre-fhir');
@@ -72,7 +87,10 @@ describe('shadow mode: no outward effects', () => {
     const id = await runSession(h, 'acme');
     const [outbox] = await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from outbox`);
     expect(outbox!.n).toBe(0);
-    const billing = await queryRows<{ status: string; place_of_service: string }>(h.db.db, sql`select status, place_of_service from billing_events where session_id = ${id}`);
+    const billing = await queryRows<{ status: string; place_of_service: string }>(
+      h.db.db,
+      sql`select status, place_of_service from billing_events where session_id = ${id}`,
+    );
     expect(billing).toEqual([{ status: 'pending', place_of_service: '02' }]);
     const audit = await queryRows<{ action: string }>(h.db.db, sql`select action from session_audit_events where session_id = ${id} order by occurred_at`);
     expect(audit.map((a) => a.action)).toEqual(['session.created', 'participant.joined', 'participant.joined', 'participant.left', 'session.ended']);

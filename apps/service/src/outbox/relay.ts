@@ -94,7 +94,10 @@ export class OutboxRelay {
       // The row id and subject identify the row; its payload (patient refs) stays out of the log, and so does
       // the error's message: a FHIR server's or NATS' reply may quote what was sent. The log gets the safe
       // error (class, code, …); the message stays on the row's last_error, next to the payload it may quote.
-      this.opts.logger.warn({ outboxId: row.id, kind: row.kind, eventType: row.subject, attempts: row.attempts + 1, err: safeError(error) }, 'outbox delivery failed; will retry');
+      this.opts.logger.warn(
+        { outboxId: row.id, kind: row.kind, eventType: row.subject, attempts: row.attempts + 1, err: safeError(error) },
+        'outbox delivery failed; will retry',
+      );
       return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
     }
   }
@@ -116,7 +119,10 @@ export class OutboxRelay {
   private async createEncounter(row: OutboxRow): Promise<void> {
     const encounter = (row.payload as { encounter: EncounterResource }).encounter;
     const sessionId = row.aggregateId!;
-    const { ref } = await this.opts.fhir!.createEncounterIfAbsent(encounter as unknown as Parameters<FhirClient['createEncounterIfAbsent']>[0], { system: SESSION_IDENTIFIER_SYSTEM, value: sessionId });
+    const { ref } = await this.opts.fhir!.createEncounterIfAbsent(encounter as unknown as Parameters<FhirClient['createEncounterIfAbsent']>[0], {
+      system: SESSION_IDENTIFIER_SYSTEM,
+      value: sessionId,
+    });
     await setEncounterRef(this.opts.db, row.tenantId, sessionId, ref, this.opts.now());
   }
 

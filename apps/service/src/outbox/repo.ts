@@ -24,7 +24,12 @@ export async function claimDue(db: Database, kinds: OutboxKind[], limit: number,
     await tx
       .update(outbox)
       .set({ nextAttemptAt: new Date(now.getTime() + leaseMs) })
-      .where(inArray(outbox.id, due.map((r) => r.id)));
+      .where(
+        inArray(
+          outbox.id,
+          due.map((r) => r.id),
+        ),
+      );
     return due;
   });
 }
@@ -42,6 +47,9 @@ export async function markFailed(db: Database, id: string, nextAttemptAt: Date, 
 }
 
 export async function countPending(db: Database): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(outbox).where(isNull(outbox.publishedAt));
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(outbox)
+    .where(isNull(outbox.publishedAt));
   return row?.n ?? 0;
 }

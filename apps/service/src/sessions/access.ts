@@ -17,7 +17,12 @@ export async function loadSessionFor(db: Executor, principal: Principal, id: str
 }
 
 /** `loadSessionFor` plus the pseudonym the caller already has in the session (null: none yet). */
-export async function loadSessionForJoin(db: Executor, principal: Principal, id: string, options: { lock?: boolean } = {}): Promise<{ session: VirtualSession; pseudonym: string | null }> {
+export async function loadSessionForJoin(
+  db: Executor,
+  principal: Principal,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<{ session: VirtualSession; pseudonym: string | null }> {
   const found = await findSessionForJoin(db, principal.tenant, id, principal.sub, options);
   if (!found || !canSee(principal, found.session)) throw notFound('session');
   return found;

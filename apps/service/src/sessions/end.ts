@@ -79,7 +79,13 @@ export async function cancelSession(ctx: AppContext, principal: Principal, sessi
     now,
     effects: async (tx, cancelled) => {
       await appendAudit(tx, cancelled, 'session.cancelled', principal.sub, { reason }, now);
-      await ctx.outbox.event(tx, { tenantId: cancelled.tenantId, type: 'virtual_care.session.cancelled', sessionId: cancelled.id, data: sessionEventData(cancelled), now });
+      await ctx.outbox.event(tx, {
+        tenantId: cancelled.tenantId,
+        type: 'virtual_care.session.cancelled',
+        sessionId: cancelled.id,
+        data: sessionEventData(cancelled),
+        now,
+      });
     },
     within,
   });

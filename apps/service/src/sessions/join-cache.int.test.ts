@@ -20,8 +20,10 @@ afterAll(async () => {
   await h?.close();
 });
 
-const join = (id: string, who = 'p-1') => h.call<{ jwt: string; type: string }>('POST', `${API}/sessions/${id}/join`, { as: practitioner(TENANT, who), body: {} });
-const joinCount = async (id: string) => (await queryRows<{ n: number }>(h.db.db, sql`select coalesce(sum(join_count), 0)::int as n from session_participants where session_id = ${id}`))[0]!.n;
+const join = (id: string, who = 'p-1') =>
+  h.call<{ jwt: string; type: string }>('POST', `${API}/sessions/${id}/join`, { as: practitioner(TENANT, who), body: {} });
+const joinCount = async (id: string) =>
+  (await queryRows<{ n: number }>(h.db.db, sql`select coalesce(sum(join_count), 0)::int as n from session_participants where session_id = ${id}`))[0]!.n;
 
 describe('a join after the tenant config changed behind its cache', () => {
   it('signs with the config as the table holds it now, not as it was cached', async () => {

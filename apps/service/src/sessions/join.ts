@@ -59,7 +59,13 @@ function requireConfig(config: TenantVirtualCareConfig | undefined, tenantId: st
  * it), together with the idempotent reply of a keyed request; the reply carries a short-lived Jitsi token
  * signed with the tenant's KMS-decrypted app secret. Two round trips: one read, one write.
  */
-export async function joinSession(ctx: AppContext, principal: Principal, sessionId: string, displayName: string | undefined, claim?: ReplyClaim): Promise<JoinReply> {
+export async function joinSession(
+  ctx: AppContext,
+  principal: Principal,
+  sessionId: string,
+  displayName: string | undefined,
+  claim?: ReplyClaim,
+): Promise<JoinReply> {
   const now = ctx.now();
   const role = joinRole(principal);
   const action = { kind: 'join', role } as const;
@@ -74,8 +80,16 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
     const pseudonym = seen.pseudonym ?? newPseudonym();
     const reply = await signedReply(ctx, config, joined, { id: pseudonym, displayName, role }, now);
     const events = [
-      change.to === 'in_progress' && change.statusChanged ? ctx.outbox.eventRow({ tenantId: joined.tenantId, type: 'virtual_care.session.started', sessionId: joined.id, data: sessionEventData(joined), now }) : undefined,
-      ctx.outbox.eventRow({ tenantId: joined.tenantId, type: 'virtual_care.participant.joined', sessionId: joined.id, data: participantEventData(joined.id, principal.sub, role, now), now }),
+      change.to === 'in_progress' && change.statusChanged
+        ? ctx.outbox.eventRow({ tenantId: joined.tenantId, type: 'virtual_care.session.started', sessionId: joined.id, data: sessionEventData(joined), now })
+        : undefined,
+      ctx.outbox.eventRow({
+        tenantId: joined.tenantId,
+        type: 'virtual_care.participant.joined',
+        sessionId: joined.id,
+        data: participantEventData(joined.id, principal.sub, role, now),
+        now,
+      }),
     ].filter((e) => e !== undefined);
     const written = await writeJoin(db, {
       seen: seen.session,
@@ -95,7 +109,9 @@ export async function joinSession(ctx: AppContext, principal: Principal, session
   for (let retry = 1; !joined; retry += 1) {
     if (retry > PARTICIPANT_RETRIES) throw versionConflict(action);
     ctx.tenantConfigs.invalidate(principal.tenant);
-    joined = await ctx.db.transaction(async (tx) => attempt(tx, await loadSessionForJoin(tx, principal, sessionId, { lock: true }), await ctx.tenantConfigs.get(tx, principal.tenant)));
+    joined = await ctx.db.transaction(async (tx) =>
+      attempt(tx, await loadSessionForJoin(tx, principal, sessionId, { lock: true }), await ctx.tenantConfigs.get(tx, principal.tenant)),
+    );
   }
   claim?.stored();
   return joined;
@@ -125,7 +141,12 @@ async function signedReply(
 }
 
 /** Leaves a session: stamps last_left_at; a caller who never joined gets 409. */
-export async function leaveSession(ctx: AppContext, principal: Principal, sessionId: string, within?: (tx: Tx, session: VirtualSession) => Promise<void>): Promise<VirtualSession> {
+export async function leaveSession(
+  ctx: AppContext,
+  principal: Principal,
+  sessionId: string,
+  within?: (tx: Tx, session: VirtualSession) => Promise<void>,
+): Promise<VirtualSession> {
   const now = ctx.now();
   const { session } = await runTransition({
     db: ctx.db,

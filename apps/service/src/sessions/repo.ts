@@ -31,7 +31,10 @@ function prepareReads(db: Executor) {
     sessionForJoin: db
       .select({ session: virtualSessions, pseudonym: sessionParticipants.pseudonym })
       .from(virtualSessions)
-      .leftJoin(sessionParticipants, and(eq(sessionParticipants.sessionId, virtualSessions.id), eq(sessionParticipants.participantRef, sql.placeholder('participantRef'))))
+      .leftJoin(
+        sessionParticipants,
+        and(eq(sessionParticipants.sessionId, virtualSessions.id), eq(sessionParticipants.participantRef, sql.placeholder('participantRef'))),
+      )
       .where(byTenantAndId)
       .limit(1)
       .prepare('vc_find_session_for_join'),
@@ -92,7 +95,13 @@ export interface PageCursor {
 }
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while rows are added. */
-export async function listSessions(db: Executor, tenantId: string, filters: SessionFilters, after: PageCursor | undefined, limit: number): Promise<VirtualSession[]> {
+export async function listSessions(
+  db: Executor,
+  tenantId: string,
+  filters: SessionFilters,
+  after: PageCursor | undefined,
+  limit: number,
+): Promise<VirtualSession[]> {
   const where: SQL[] = [eq(virtualSessions.tenantId, tenantId)];
   if (filters.status) where.push(eq(virtualSessions.status, filters.status));
   if (filters.from) where.push(gte(virtualSessions.scheduledStart, filters.from));
@@ -190,7 +199,13 @@ export async function recordLeave(db: Executor, session: VirtualSession, partici
   const [row] = await db
     .update(sessionParticipants)
     .set({ lastLeftAt: now })
-    .where(and(eq(sessionParticipants.tenantId, session.tenantId), eq(sessionParticipants.sessionId, session.id), eq(sessionParticipants.participantRef, participantRef)))
+    .where(
+      and(
+        eq(sessionParticipants.tenantId, session.tenantId),
+        eq(sessionParticipants.sessionId, session.id),
+        eq(sessionParticipants.participantRef, participantRef),
+      ),
+    )
     .returning();
   return row;
 }
@@ -203,6 +218,13 @@ export async function listParticipants(db: Executor, tenantId: string, sessionId
     .orderBy(asc(sessionParticipants.firstJoinedAt), asc(sessionParticipants.participantRef));
 }
 
-export async function appendAudit(db: Executor, session: VirtualSession, action: string, actorRef: string, details: Record<string, unknown>, now: Date): Promise<void> {
+export async function appendAudit(
+  db: Executor,
+  session: VirtualSession,
+  action: string,
+  actorRef: string,
+  details: Record<string, unknown>,
+  now: Date,
+): Promise<void> {
   await db.insert(sessionAuditEvents).values({ tenantId: session.tenantId, sessionId: session.id, action, actorRef, details, occurredAt: now });
 }

@@ -7,7 +7,18 @@ import { decodeCursor, encodeCursor } from './cursor';
 import { cancelSession, endSession } from './end';
 import { joinSession, leaveSession } from './join';
 import { listParticipants, listSessions } from './repo';
-import { cancelBody, createSessionBody, emptyBody, joinBody, joinReply, listSessionsQuery, participantsReply, sessionIdParams, sessionPageReply, sessionReply } from './schemas';
+import {
+  cancelBody,
+  createSessionBody,
+  emptyBody,
+  joinBody,
+  joinReply,
+  listSessionsQuery,
+  participantsReply,
+  sessionIdParams,
+  sessionPageReply,
+  sessionReply,
+} from './schemas';
 import { participantView, sessionView } from './view';
 
 const ANY_CALLER = ['vc:admin', 'vc:practitioner', 'vc:patient'] as const;
@@ -24,7 +35,13 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       summary: 'Schedule a session',
       roles: ['vc:practitioner'],
       body: createSessionBody,
-      replies: { 201: { description: 'the scheduled session', schema: sessionReply, headers: { Location: { description: 'the session URL', schema: { type: 'string' } } } } },
+      replies: {
+        201: {
+          description: 'the scheduled session',
+          schema: sessionReply,
+          headers: { Location: { description: 'the session URL', schema: { type: 'string' } } },
+        },
+      },
       async handle({ principal, body, baseUrl, storeReplyInTx }) {
         const session = await createSession(ctx, principal, body, (tx, created) => storeReplyInTx(tx, 201, sessionView(created)));
         return { status: 201, body: sessionView(session), headers: { location: `${baseUrl}/sessions/${session.id}` } };
@@ -108,7 +125,15 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       params: sessionIdParams,
       body: joinBody,
       replies: { 200: { description: 'where and how to join', schema: joinReply } },
-      errors: ['not_found', 'consent_required', 'virtual_care_disabled', 'invalid_transition', 'version_conflict', 'tenant_not_configured', 'dependency_unavailable'],
+      errors: [
+        'not_found',
+        'consent_required',
+        'virtual_care_disabled',
+        'invalid_transition',
+        'version_conflict',
+        'tenant_not_configured',
+        'dependency_unavailable',
+      ],
       async handle({ principal, params, body, replyClaim }) {
         return { status: 200, body: await joinSession(ctx, principal, params.id, body.displayName, replyClaim()) };
       },
@@ -159,7 +184,10 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       replies: { 200: { description: 'the cancelled session', schema: sessionReply } },
       errors: ['not_found', 'invalid_transition', 'version_conflict'],
       async handle({ principal, params, body, storeReplyInTx }) {
-        return { status: 200, body: sessionView(await cancelSession(ctx, principal, params.id, body.reason, (tx, cancelled) => storeReplyInTx(tx, 200, sessionView(cancelled)))) };
+        return {
+          status: 200,
+          body: sessionView(await cancelSession(ctx, principal, params.id, body.reason, (tx, cancelled) => storeReplyInTx(tx, 200, sessionView(cancelled)))),
+        };
       },
     }),
   ];

@@ -5,8 +5,7 @@ import { pgTimestamp, safeText } from '../http/primitives';
 
 /** Request and reply schemas of the sessions API; they validate requests and generate `/openapi.json`. */
 
-const reference = (type: string) =>
-  z.string().regex(new RegExp(`^${type}/[A-Za-z0-9\\-.]{1,64}$`), { message: `expected a FHIR reference ${type}/<id>` });
+const reference = (type: string) => z.string().regex(new RegExp(`^${type}/[A-Za-z0-9\\-.]{1,64}$`), { message: `expected a FHIR reference ${type}/<id>` });
 
 const isoDateTime = pgTimestamp();
 
@@ -34,7 +33,10 @@ export const listSessionsQuery = z
     patientRef: reference('Patient').optional(),
     practitionerRef: reference('Practitioner').optional(),
     limit: z.coerce.number({ message: 'expected an integer 1-100' }).int().min(1).max(100).default(25),
-    cursor: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, { message: 'expected the nextCursor of a previous page' }).optional(),
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,200}$/, { message: 'expected the nextCursor of a previous page' })
+      .optional(),
   })
   .strict();
 
@@ -43,48 +45,57 @@ export const joinBody = z
   .strict()
   .register(requestSchemas, { id: 'JoinRequest' });
 
-export const cancelBody = z.object({ reason: safeText().trim().min(1).max(200) }).strict().register(requestSchemas, { id: 'CancelRequest' });
+export const cancelBody = z
+  .object({ reason: safeText().trim().min(1).max(200) })
+  .strict()
+  .register(requestSchemas, { id: 'CancelRequest' });
 
 export const emptyBody = z.object({}).strict().register(requestSchemas, { id: 'EmptyRequest', description: 'an empty JSON object, or no body' });
 
-export const sessionReply = z.object({
-  id: z.uuid(),
-  tenantId: z.string(),
-  legacyId: z.string().nullable(),
-  patientRef: z.string(),
-  practitionerRef: z.string().nullable(),
-  scheduledStart: z.string().nullable(),
-  scheduledEnd: z.string().nullable(),
-  startedAt: z.string().nullable(),
-  endedAt: z.string().nullable(),
-  status: z.enum(SESSION_STATUSES),
-  cancelReason: z.string().nullable(),
-  videoBackend: z.enum(['jitsi', 'twilio', 'zoom']),
-  roomName: z.string().nullable(),
-  encounterRef: z.string().nullable(),
-  version: z.number().int(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-}).register(replySchemas, { id: 'Session' });
+export const sessionReply = z
+  .object({
+    id: z.uuid(),
+    tenantId: z.string(),
+    legacyId: z.string().nullable(),
+    patientRef: z.string(),
+    practitionerRef: z.string().nullable(),
+    scheduledStart: z.string().nullable(),
+    scheduledEnd: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    endedAt: z.string().nullable(),
+    status: z.enum(SESSION_STATUSES),
+    cancelReason: z.string().nullable(),
+    videoBackend: z.enum(['jitsi', 'twilio', 'zoom']),
+    roomName: z.string().nullable(),
+    encounterRef: z.string().nullable(),
+    version: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .register(replySchemas, { id: 'Session' });
 
 export const sessionPageReply = z.object({ items: z.array(sessionReply), nextCursor: z.string().nullable() }).register(replySchemas, { id: 'SessionPage' });
 
-export const joinReply = z.object({
-  joinUrl: z.url(),
-  jwt: z.string(),
-  roomName: z.string(),
-  expiresAt: z.string(),
-}).register(replySchemas, { id: 'JoinTicket' });
+export const joinReply = z
+  .object({
+    joinUrl: z.url(),
+    jwt: z.string(),
+    roomName: z.string(),
+    expiresAt: z.string(),
+  })
+  .register(replySchemas, { id: 'JoinTicket' });
 
-export const participantReply = z.object({
-  participantRef: z.string(),
-  role: z.enum(['patient', 'practitioner', 'interpreter', 'caregiver', 'other']),
-  displayName: z.string().nullable(),
-  firstJoinedAt: z.string().nullable(),
-  lastLeftAt: z.string().nullable(),
-  joinCount: z.number().int(),
-  source: z.enum(['live', 'audit_backfill']),
-}).register(replySchemas, { id: 'Participant' });
+export const participantReply = z
+  .object({
+    participantRef: z.string(),
+    role: z.enum(['patient', 'practitioner', 'interpreter', 'caregiver', 'other']),
+    displayName: z.string().nullable(),
+    firstJoinedAt: z.string().nullable(),
+    lastLeftAt: z.string().nullable(),
+    joinCount: z.number().int(),
+    source: z.enum(['live', 'audit_backfill']),
+  })
+  .register(replySchemas, { id: 'Participant' });
 
 export const participantsReply = z.object({ items: z.array(participantReply) }).register(replySchemas, { id: 'ParticipantList' });
 

@@ -50,7 +50,10 @@ describe('POST /sessions', () => {
     [{ patientRef: 'Patient/1', scheduledStart: '2026-03-01T10:00:00Z', scheduledEnd: '2026-03-01T09:00:00Z' }, 'body.scheduledEnd'],
     [{ patientRef: 'Patient/1', scheduledStart: '2026-03-01T10:00:00Z', surprise: true }, 'body'],
   ])('answers 400 naming the field for %o', async (body, field) => {
-    const reply = await h.call<{ type: string; status: number; errors: Array<{ field: string }> }>('POST', `${API}/sessions`, { as: practitioner('acme'), body });
+    const reply = await h.call<{ type: string; status: number; errors: Array<{ field: string }> }>('POST', `${API}/sessions`, {
+      as: practitioner('acme'),
+      body,
+    });
     expect(reply.status).toBe(400);
     expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(reply.body.type).toBe('https://virtual-care.dev/problems/validation-failed');
@@ -64,7 +67,11 @@ describe('POST /sessions', () => {
   });
 
   it('answers 415 for a body that is not application/json', async () => {
-    const reply = await h.call('POST', `${API}/sessions`, { as: practitioner('acme'), body: 'patientRef=Patient/1', headers: { 'content-type': 'text/plain' } });
+    const reply = await h.call('POST', `${API}/sessions`, {
+      as: practitioner('acme'),
+      body: 'patientRef=Patient/1',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(reply.status).toBe(415);
     expect(reply.body.type).toBe('https://virtual-care.dev/problems/unsupported-media-type');
   });
@@ -106,7 +113,9 @@ describe('role rules', () => {
 describe('authentication', () => {
   it('answers 401 without a token, with a token signed by someone else, and with claims missing', async () => {
     expect((await h.call('GET', `${API}/sessions`)).status).toBe(401);
-    const forged = await h.call('GET', `${API}/sessions`, { headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQYXRpZW50LzEifQ.c2lnbmF0dXJl' } });
+    const forged = await h.call('GET', `${API}/sessions`, {
+      headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQYXRpZW50LzEifQ.c2lnbmF0dXJl' },
+    });
     expect(forged.status).toBe(401);
     const noTenant = await h.call('GET', `${API}/sessions`, { as: { sub: 'Practitioner/1', tenant: 'NOT A TENANT', roles: ['vc:practitioner'] } });
     expect(noTenant.status).toBe(401);
@@ -120,7 +129,7 @@ describe('GET /sessions/:id and tenant isolation', () => {
     id = await scheduleSession(h, 'acme');
   });
 
-  it('lets practitioners, admins and the session\'s own patient read it', async () => {
+  it("lets practitioners, admins and the session's own patient read it", async () => {
     for (const caller of [practitioner('acme'), admin('acme'), patient('acme')]) {
       const reply = await h.call('GET', `${API}/sessions/${id}`, { as: caller });
       expect(reply.status).toBe(200);
@@ -302,7 +311,10 @@ describe('join, leave and participants', () => {
     const session = await h.call('GET', `${API}/sessions/${id}`, { as: practitioner('acme') });
     expect(session.body.version).toBe(2 + 12);
     // Only the join that moved the session to in_progress starts it; the 12 into a running session do not.
-    const events = await queryRows<{ subject: string; n: number }>(h.db.db, sql`select subject, count(*)::int as n from outbox where aggregate_id = ${id} and kind = 'event' group by subject order by subject`);
+    const events = await queryRows<{ subject: string; n: number }>(
+      h.db.db,
+      sql`select subject, count(*)::int as n from outbox where aggregate_id = ${id} and kind = 'event' group by subject order by subject`,
+    );
     expect(events.map((e) => [e.subject, e.n])).toEqual([
       ['virtual_care.participant.joined', 13],
       ['virtual_care.session.created', 1],
@@ -344,11 +356,20 @@ describe('end and cancel', () => {
     const reply = await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('billing10'), body: {} });
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ status: 'ended', version: 3 });
-    const billing = await queryRows<Record<string, unknown>>(h.db.db, sql`select code, modifier, place_of_service, units, status from billing_events where session_id = ${id}`);
+    const billing = await queryRows<Record<string, unknown>>(
+      h.db.db,
+      sql`select code, modifier, place_of_service, units, status from billing_events where session_id = ${id}`,
+    );
     expect(billing).toEqual([{ code: '99213', modifier: null, place_of_service: '10', units: 1, status: 'pending' }]);
-    const audit = await queryRows<{ action: string }>(h.db.db, sql`select action from session_audit_events where session_id = ${id} order by occurred_at, action`);
+    const audit = await queryRows<{ action: string }>(
+      h.db.db,
+      sql`select action from session_audit_events where session_id = ${id} order by occurred_at, action`,
+    );
     expect(audit.map((a) => a.action)).toEqual(['session.created', 'participant.joined', 'session.ended']);
-    const outbox = await queryRows<{ kind: string; subject: string }>(h.db.db, sql`select kind, subject from outbox where aggregate_id = ${id} order by created_at, subject`);
+    const outbox = await queryRows<{ kind: string; subject: string }>(
+      h.db.db,
+      sql`select kind, subject from outbox where aggregate_id = ${id} order by created_at, subject`,
+    );
     expect(outbox.map((o) => `${o.kind}:${o.subject}`).sort()).toEqual([
       'event:virtual_care.billing.created',
       'event:virtual_care.participant.joined',
@@ -359,7 +380,13 @@ describe('end and cancel', () => {
     ]);
     const again = await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('billing10'), body: {} });
     expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ type: 'https://virtual-care.dev/problems/invalid-transition', status: 409, sessionStatus: 'ended', action: 'end', detail: 'an ended session cannot end' });
+    expect(again.body).toMatchObject({
+      type: 'https://virtual-care.dev/problems/invalid-transition',
+      status: 409,
+      sessionStatus: 'ended',
+      action: 'end',
+      detail: 'an ended session cannot end',
+    });
   });
 
   it('of two racing ends exactly one wins and the other gets 409, with one billing event', async () => {
@@ -404,7 +431,10 @@ describe('Idempotency-Key', () => {
     expect(second.status).toBe(201);
     expect(second.body).toEqual(first.body);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    const [count] = await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from virtual_sessions where tenant_id = 'acme' and scheduled_start = '2026-05-01T10:00:00Z'`);
+    const [count] = await queryRows<{ n: number }>(
+      h.db.db,
+      sql`select count(*)::int as n from virtual_sessions where tenant_id = 'acme' and scheduled_start = '2026-05-01T10:00:00Z'`,
+    );
     expect(count!.n).toBe(1);
   });
 
@@ -429,7 +459,10 @@ describe('Idempotency-Key', () => {
   it('answers 409 while the first request with a key is still running, and lets a retry take over a claim abandoned by a dead process', async () => {
     const path = `${API}/sessions`;
     const claim = (key: string, age: string) =>
-      queryRows(h.db.db, sql`insert into idempotency_keys (tenant_id, principal, key, request_hash, created_at) values ('acme', 'Practitioner/p-1', ${key}, ${requestHash('POST', path, body)}, now() - ${age}::interval)`);
+      queryRows(
+        h.db.db,
+        sql`insert into idempotency_keys (tenant_id, principal, key, request_hash, created_at) values ('acme', 'Practitioner/p-1', ${key}, ${requestHash('POST', path, body)}, now() - ${age}::interval)`,
+      );
     await claim('running', '1 second');
     await claim('abandoned', '5 minutes');
     const running = await h.call('POST', path, { as: practitioner('acme'), body, headers: { 'idempotency-key': 'running' } });
@@ -439,7 +472,7 @@ describe('Idempotency-Key', () => {
     expect(takenOver.status).toBe(201);
   });
 
-  it('keeps keys apart per caller: another practitioner\'s same key runs its own request', async () => {
+  it("keeps keys apart per caller: another practitioner's same key runs its own request", async () => {
     const headers = { 'idempotency-key': 'shared-key' };
     const a = await h.call('POST', `${API}/sessions`, { as: practitioner('acme', 'a'), body, headers });
     const b = await h.call('POST', `${API}/sessions`, { as: practitioner('acme', 'b'), body, headers });

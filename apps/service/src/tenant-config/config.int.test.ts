@@ -38,7 +38,10 @@ describe('PUT /config and GET /config', () => {
     expect(read.status).toBe(200);
     expect(read.body).toEqual(created.body);
     expect(JSON.stringify(read.body)).not.toContain(SECRET);
-    const [row] = await queryRows<{ credentials_ciphertext: string }>(h.db.db, sql`select credentials_ciphertext from tenant_virtual_care_configs where tenant_id = 'acme'`);
+    const [row] = await queryRows<{ credentials_ciphertext: string }>(
+      h.db.db,
+      sql`select credentials_ciphertext from tenant_virtual_care_configs where tenant_id = 'acme'`,
+    );
     expect(row!.credentials_ciphertext).not.toContain(SECRET);
     expect(Buffer.from(row!.credentials_ciphertext, 'base64').toString('latin1')).not.toContain(SECRET);
   });
@@ -46,9 +49,20 @@ describe('PUT /config and GET /config', () => {
   it('updates (200) keeping the stored secret when none is given, with billing and FHIR era', async () => {
     await put('keep', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'keep-app', jitsiAppSecret: SECRET });
     const [before] = await queryRows<{ c: string }>(h.db.db, sql`select credentials_ciphertext as c from tenant_virtual_care_configs where tenant_id = 'keep'`);
-    const updated = await put('keep', { jitsiServerUrl: h.jitsi.url, jitsiAppId: 'keep-app-2', branding: null, billing: { placeOfService: '10', modifier: null }, fhirEraStart: '2025-01-01T00:00:00Z' });
+    const updated = await put('keep', {
+      jitsiServerUrl: h.jitsi.url,
+      jitsiAppId: 'keep-app-2',
+      branding: null,
+      billing: { placeOfService: '10', modifier: null },
+      fhirEraStart: '2025-01-01T00:00:00Z',
+    });
     expect(updated.status).toBe(200);
-    expect(updated.body).toMatchObject({ jitsiAppId: 'keep-app-2', billing: { placeOfService: '10', modifier: null }, fhirEraStart: '2025-01-01T00:00:00.000Z', version: 2 });
+    expect(updated.body).toMatchObject({
+      jitsiAppId: 'keep-app-2',
+      billing: { placeOfService: '10', modifier: null },
+      fhirEraStart: '2025-01-01T00:00:00.000Z',
+      version: 2,
+    });
     const [after] = await queryRows<{ c: string }>(h.db.db, sql`select credentials_ciphertext as c from tenant_virtual_care_configs where tenant_id = 'keep'`);
     expect(after!.c).toBe(before!.c);
   });
@@ -58,8 +72,14 @@ describe('PUT /config and GET /config', () => {
     [{ jitsiServerUrl: 'https://meet.test', jitsiAppSecret: SECRET }, 'body.jitsiAppId'],
     [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: 'short' }, 'body.jitsiAppSecret'],
     [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a' }, 'body.jitsiAppSecret'],
-    [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: SECRET, billing: { placeOfService: '11', modifier: null } }, 'body.billing.placeOfService'],
-    [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: SECRET, billing: { placeOfService: '02', modifier: 'GT' } }, 'body.billing.modifier'],
+    [
+      { jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: SECRET, billing: { placeOfService: '11', modifier: null } },
+      'body.billing.placeOfService',
+    ],
+    [
+      { jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: SECRET, billing: { placeOfService: '02', modifier: 'GT' } },
+      'body.billing.modifier',
+    ],
   ])('answers 400 naming the field for %o, without echoing the secret', async (body, field) => {
     const reply = await put('fresh', body);
     expect(reply.status).toBe(400);
@@ -93,7 +113,9 @@ describe('POST /config/test-connection', () => {
     const broken = await startJitsiStandIn({ broken: true });
     try {
       await put('probe-broken', { jitsiServerUrl: broken.url, jitsiAppId: 'b-app', jitsiAppSecret: SECRET });
-      const reply = await h.call<{ ok: boolean; checks: Array<{ id: string; ok: boolean }> }>('POST', `${API}/config/test-connection`, { as: admin('probe-broken') });
+      const reply = await h.call<{ ok: boolean; checks: Array<{ id: string; ok: boolean }> }>('POST', `${API}/config/test-connection`, {
+        as: admin('probe-broken'),
+      });
       expect(reply.body.ok).toBe(false);
       expect(reply.body.checks.find((c) => c.id === 'external_api_js')?.ok).toBe(false);
       expect(reply.body.checks.find((c) => c.id === 'token_verifies')?.ok).toBe(true);
@@ -104,8 +126,11 @@ describe('POST /config/test-connection', () => {
 });
 
 describe('If-Match on PUT /config', () => {
-  const withIfMatch = (tenant: string, ifMatch: string, body: Record<string, unknown> = { jitsiServerUrl: h.jitsi.url, jitsiAppId: `${tenant}-app`, jitsiAppSecret: SECRET }) =>
-    h.call('PUT', `${API}/config`, { as: admin(tenant), body, headers: { 'if-match': ifMatch } });
+  const withIfMatch = (
+    tenant: string,
+    ifMatch: string,
+    body: Record<string, unknown> = { jitsiServerUrl: h.jitsi.url, jitsiAppId: `${tenant}-app`, jitsiAppSecret: SECRET },
+  ) => h.call('PUT', `${API}/config`, { as: admin(tenant), body, headers: { 'if-match': ifMatch } });
 
   it('refuses any If-Match (even *) while there is no config, and a malformed one with 400 naming the header', async () => {
     expect((await withIfMatch('im-new', '*')).status).toBe(412);
@@ -156,9 +181,15 @@ describe('operational endpoints', () => {
   });
 
   it('serves /openapi.json generated from the request schemas', async () => {
-    const doc = await h.call<{ openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref: string } }> } }>>; components: { schemas: Record<string, { required?: string[] }> } }>('GET', '/openapi.json');
+    const doc = await h.call<{
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref: string } }> } }>>;
+      components: { schemas: Record<string, { required?: string[] }> };
+    }>('GET', '/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining([`${API}/sessions`, `${API}/sessions/{id}/join`, `${API}/config`, `${API}/config/test-connection`, '/readyz']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([`${API}/sessions`, `${API}/sessions/{id}/join`, `${API}/config`, `${API}/config/test-connection`, '/readyz']),
+    );
     const createBody = doc.body.paths[`${API}/sessions`]!.post!.requestBody!.content['application/json']!.schema.$ref;
     expect(createBody).toBe('#/components/schemas/CreateSessionRequest');
     expect(doc.body.components.schemas.CreateSessionRequest!.required).toEqual(['patientRef', 'scheduledStart']);

@@ -36,7 +36,7 @@ describe('AppSecretCache', () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('picks up a new secret at once (new ciphertext) and never serves one tenant\'s secret to another', async () => {
+  it("picks up a new secret at once (new ciphertext) and never serves one tenant's secret to another", async () => {
     const { kms } = countingKms();
     const cache = new AppSecretCache(kms);
     const first = await encryptAppSecret(kms, 'acme', 'first-secret');

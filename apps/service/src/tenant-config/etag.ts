@@ -22,10 +22,16 @@ const IF_MATCH = /^\s*(\*|(W\/)?"[\x21\x23-\x7e]*"(\s*,\s*(W\/)?"[\x21\x23-\x7e]
 export function checkIfMatch(header: string | undefined, current: TenantVirtualCareConfig | undefined): void {
   if (header === undefined) return;
   if (!IF_MATCH.test(header)) {
-    throw new AppError('validation_failed', 'invalid header If-Match', { errors: [{ field: 'header.If-Match', message: 'expected * or a list of entity tags such as "3-0"' }] });
+    throw new AppError('validation_failed', 'invalid header If-Match', {
+      errors: [{ field: 'header.If-Match', message: 'expected * or a list of entity tags such as "3-0"' }],
+    });
   }
-  const matches = current !== undefined && (header.trim() === '*' || (header.match(ENTITY_TAG) ?? []).some((tag) => !tag.startsWith('W/') && tag === configEtag(current)));
+  const matches =
+    current !== undefined && (header.trim() === '*' || (header.match(ENTITY_TAG) ?? []).some((tag) => !tag.startsWith('W/') && tag === configEtag(current)));
   if (!matches) {
-    throw new AppError('precondition_failed', current ? 'the configuration changed since the If-Match tag was read; GET it again and retry' : 'there is no configuration for If-Match to match');
+    throw new AppError(
+      'precondition_failed',
+      current ? 'the configuration changed since the If-Match tag was read; GET it again and retry' : 'there is no configuration for If-Match to match',
+    );
   }
 }

@@ -16,7 +16,12 @@ export type TenantConfigWrite = Omit<TenantVirtualCareConfig, 'version' | 'updat
  * `expectedVersion` an existing row is replaced only at that version; otherwise nothing is written and
  * the result is `undefined`.
  */
-export async function upsertTenantConfig(db: Executor, write: TenantConfigWrite, now: Date, expectedVersion?: number): Promise<{ row: TenantVirtualCareConfig; created: boolean } | undefined> {
+export async function upsertTenantConfig(
+  db: Executor,
+  write: TenantConfigWrite,
+  now: Date,
+  expectedVersion?: number,
+): Promise<{ row: TenantVirtualCareConfig; created: boolean } | undefined> {
   const { tenantId: _tenantId, ...changes } = write;
   const [row] = await db
     .insert(tenantVirtualCareConfigs)

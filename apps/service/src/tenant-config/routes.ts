@@ -6,7 +6,7 @@ import { findTenantConfig } from './repo';
 import { configReply, connectionTestReply, putConfigBody } from './schemas';
 import { configView, putTenantConfig, testTenantConnection } from './use-cases';
 
-const ETAG = { ETag: { description: 'the config\'s entity tag, for `If-Match` on the next PUT', schema: { type: 'string' } } };
+const ETAG = { ETag: { description: "the config's entity tag, for `If-Match` on the next PUT", schema: { type: 'string' } } };
 const config = (description: string): ReplySpec => ({ description, schema: configReply, headers: ETAG });
 
 /** `/config`: the tenant's Jitsi deployment, billing and branding; admins only. */

@@ -7,9 +7,15 @@ import { boundedJsonObject, hasNul, NUL_MESSAGE, pgTimestamp, safeText } from '.
 
 export const putConfigBody = z
   .object({
-    jitsiServerUrl: z.url({ protocol: /^https?$/, message: 'expected the http(s) URL of the Jitsi deployment' }).refine((v) => !hasNul(v), { message: NUL_MESSAGE }),
+    jitsiServerUrl: z
+      .url({ protocol: /^https?$/, message: 'expected the http(s) URL of the Jitsi deployment' })
+      .refine((v) => !hasNul(v), { message: NUL_MESSAGE }),
     jitsiAppId: safeText().trim().min(1).max(200),
-    jitsiAppSecret: safeText().min(16, { message: 'expected at least 16 characters' }).max(512).optional().describe('required when the tenant has no config yet; write-only'),
+    jitsiAppSecret: safeText()
+      .min(16, { message: 'expected at least 16 characters' })
+      .max(512)
+      .optional()
+      .describe('required when the tenant has no config yet; write-only'),
     branding: boundedJsonObject().nullable().default(null),
     billing: z
       .object({
@@ -26,25 +32,29 @@ export const putConfigBody = z
 
 export type PutConfigBody = z.infer<typeof putConfigBody>;
 
-export const connectionTestReply = z.object({
-  ok: z.boolean(),
-  testedAt: z.string(),
-  checks: z.array(z.object({ id: z.string(), ok: z.boolean(), detail: z.string().optional() })),
-}).register(replySchemas, { id: 'ConnectionTest' });
+export const connectionTestReply = z
+  .object({
+    ok: z.boolean(),
+    testedAt: z.string(),
+    checks: z.array(z.object({ id: z.string(), ok: z.boolean(), detail: z.string().optional() })),
+  })
+  .register(replySchemas, { id: 'ConnectionTest' });
 
-export const configReply = z.object({
-  tenantId: z.string(),
-  jitsiServerUrl: z.string(),
-  jitsiAppId: z.string(),
-  hasAppSecret: z.literal(true),
-  kmsKeyId: z.string(),
-  branding: z.record(z.string(), z.unknown()).nullable(),
-  billing: z.object({ placeOfService: z.enum(PLACES_OF_SERVICE), modifier: z.enum(['95']).nullable() }),
-  fhirEraStart: z.string().nullable(),
-  enabled: z.boolean(),
-  lastConnectionTest: connectionTestReply.nullable(),
-  version: z.number().int(),
-  updatedAt: z.string(),
-}).register(replySchemas, { id: 'Config' });
+export const configReply = z
+  .object({
+    tenantId: z.string(),
+    jitsiServerUrl: z.string(),
+    jitsiAppId: z.string(),
+    hasAppSecret: z.literal(true),
+    kmsKeyId: z.string(),
+    branding: z.record(z.string(), z.unknown()).nullable(),
+    billing: z.object({ placeOfService: z.enum(PLACES_OF_SERVICE), modifier: z.enum(['95']).nullable() }),
+    fhirEraStart: z.string().nullable(),
+    enabled: z.boolean(),
+    lastConnectionTest: connectionTestReply.nullable(),
+    version: z.number().int(),
+    updatedAt: z.string(),
+  })
+  .register(replySchemas, { id: 'Config' });
 
 export type ConfigReply = z.infer<typeof configReply>;

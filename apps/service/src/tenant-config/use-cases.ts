@@ -33,7 +33,12 @@ export function configView(c: TenantVirtualCareConfig): ConfigReply {
  * the database; leaving it out on an update keeps the stored one. With `ifMatch` the write happens only
  * if the config is still the one the caller read: checked here, then again atomically on its version.
  */
-export async function putTenantConfig(ctx: AppContext, principal: Principal, body: PutConfigBody, ifMatch?: string): Promise<{ row: TenantVirtualCareConfig; created: boolean }> {
+export async function putTenantConfig(
+  ctx: AppContext,
+  principal: Principal,
+  body: PutConfigBody,
+  ifMatch?: string,
+): Promise<{ row: TenantVirtualCareConfig; created: boolean }> {
   const existing = await findTenantConfig(ctx.db, principal.tenant);
   checkIfMatch(ifMatch, existing);
   if (!existing && body.jitsiAppSecret === undefined) {
@@ -42,7 +47,10 @@ export async function putTenantConfig(ctx: AppContext, principal: Principal, bod
     });
   }
   const secret = body.jitsiAppSecret;
-  const ciphertext = secret !== undefined ? await withKmsProblem(principal.tenant, 'encrypt', () => encryptAppSecret(ctx.kms, principal.tenant, secret)) : existing!.credentialsCiphertext;
+  const ciphertext =
+    secret !== undefined
+      ? await withKmsProblem(principal.tenant, 'encrypt', () => encryptAppSecret(ctx.kms, principal.tenant, secret))
+      : existing!.credentialsCiphertext;
   const kmsKeyId = body.jitsiAppSecret !== undefined ? ctx.kms.keyId : existing!.kmsKeyId;
   const saved = await upsertTenantConfig(
     ctx.db,
@@ -75,7 +83,12 @@ const POLICY_DETAILS = new Set(['only https is allowed', 'address not allowed', 
  * that answered stay, since they are what the admin must fix.
  */
 function coarseCheck(check: ConnectionTestResult['checks'][number]): ConnectionTestResult['checks'][number] {
-  if (check.ok || check.detail === undefined || POLICY_DETAILS.has(check.detail) || /^(HTTP \d{3}|certificate |served HTML|no `config =`|no JitsiMeetExternalAPI|token rejected|not https)/.test(check.detail)) {
+  if (
+    check.ok ||
+    check.detail === undefined ||
+    POLICY_DETAILS.has(check.detail) ||
+    /^(HTTP \d{3}|certificate |served HTML|no `config =`|no JitsiMeetExternalAPI|token rejected|not https)/.test(check.detail)
+  ) {
     return { ...check };
   }
   return { id: check.id, ok: false, detail: 'unreachable' };

@@ -45,7 +45,11 @@ export interface Harness {
   eventStream: EventStream | undefined;
   stream: { name: string; prefix: string; natsUrl: string };
   token(caller: Caller): Promise<string>;
-  call<T = Record<string, unknown>>(method: string, path: string, options?: { as?: Caller; body?: unknown; headers?: Record<string, string> }): Promise<Reply<T>>;
+  call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: { as?: Caller; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Reply<T>>;
   close(): Promise<void>;
 }
 
@@ -70,7 +74,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const secret = randomUUID() + randomUUID();
   const kmsDir = await mkdtemp(join(tmpdir(), 'vc-svc-kms-'));
   const db = await openTestDatabase();
-  const [fhir, accessPolicy, jitsi] = await Promise.all([options.fhir === false ? undefined : startFhirStandIn(), startAccessPolicyStandIn(), startJitsiStandIn()]);
+  const [fhir, accessPolicy, jitsi] = await Promise.all([
+    options.fhir === false ? undefined : startFhirStandIn(),
+    startAccessPolicyStandIn(),
+    startJitsiStandIn(),
+  ]);
   const config = loadConfig({
     PORT: '0',
     VC_LISTEN_HOST: '127.0.0.1',
@@ -89,7 +97,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     VC_RATE_LIMIT_CALLER_PER_MIN: '0',
     ...options.env,
   });
-  const eventStream = await connectEventStream({ url: natsUrl, stream: stream.name, subjects: [`${stream.prefix}virtual_care.>`], duplicateWindowMs: 10 * 60_000, reconnectWaitMs: 200, publishTimeoutMs: 2_000 });
+  const eventStream = await connectEventStream({
+    url: natsUrl,
+    stream: stream.name,
+    subjects: [`${stream.prefix}virtual_care.>`],
+    duplicateWindowMs: 10 * 60_000,
+    reconnectWaitMs: 200,
+    publishTimeoutMs: 2_000,
+  });
   await eventStream.ensureStream();
   const service = await startService(
     config,
@@ -105,7 +120,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     { relayOptions: { intervalMs: 50, backoff: { baseMs: 20, maxMs: 200 } }, ...options.start },
   );
   const token = (caller: Caller) =>
-    new SignJWT({ tenant: caller.tenant, roles: caller.roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(caller.sub).setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode(secret));
+    new SignJWT({ tenant: caller.tenant, roles: caller.roles })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(caller.sub)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(secret));
   return {
     url: service.url,
     service,
@@ -121,7 +141,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.as) headers.authorization = `Bearer ${await token(opts.as)}`;
       if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
-      const res = await fetch(`${service.url}${path}`, { method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) });
+      const res = await fetch(`${service.url}${path}`, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+      });
       const text = await res.text();
       let body: unknown = text;
       try {
@@ -147,7 +171,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** Every message of a stream, in order: subject, Nats-Msg-Id and the CloudEvent. */
-export async function readStream(natsUrl: string, stream: string): Promise<Array<{ subject: string; msgId: string | undefined; event: Record<string, unknown> }>> {
+export async function readStream(
+  natsUrl: string,
+  stream: string,
+): Promise<Array<{ subject: string; msgId: string | undefined; event: Record<string, unknown> }>> {
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);

@@ -54,7 +54,12 @@ describe('configMigrated', () => {
   it.each([
     ['a migrated legacy config passes', { legacyConfig: true, migrated: true, rejectReason: null }, 'pass', []],
     ['a tenant without legacy config passes', { legacyConfig: false, migrated: false, rejectReason: null }, 'pass', []],
-    ['a credential reject fails and names the config', { legacyConfig: true, migrated: false, rejectReason: 'credential_decrypt_failed' }, 'fail', ['TenantVirtualCareConfig:t1']],
+    [
+      'a credential reject fails and names the config',
+      { legacyConfig: true, migrated: false, rejectReason: 'credential_decrypt_failed' },
+      'fail',
+      ['TenantVirtualCareConfig:t1'],
+    ],
   ] as const)('%s', (_name, facts, status, samples) => {
     const check = configMigrated('t1', facts);
     expect([check.status, check.samples]).toEqual([status, samples]);
@@ -66,7 +71,13 @@ describe('connectionTest', () => {
     expect(connectionTest('t1', { ok: true, checks: [{ id: 'reachable', ok: true }] }).status).toBe('pass');
   });
   it('fails naming each failing probe check', () => {
-    const check = connectionTest('t1', { ok: false, checks: [{ id: 'reachable', ok: true }, { id: 'config_js', ok: false }] });
+    const check = connectionTest('t1', {
+      ok: false,
+      checks: [
+        { id: 'reachable', ok: true },
+        { id: 'config_js', ok: false },
+      ],
+    });
     expect([check.status, check.samples]).toEqual(['fail', ['check:config_js']]);
   });
   it('fails when the config was never tested', () => {

@@ -60,7 +60,11 @@ function optional(value: string | null): string | undefined {
 }
 
 /** The legacy portal's own answer for one row at `asOf`. */
-export function legacyConsentDecision(status: LegacyConsentStatus, row: Pick<LegacyConsentRow, 'grantedAt' | 'revokedAt' | 'expiresAt'>, asOf: Date): ConsentDecisionReason {
+export function legacyConsentDecision(
+  status: LegacyConsentStatus,
+  row: Pick<LegacyConsentRow, 'grantedAt' | 'revokedAt' | 'expiresAt'>,
+  asOf: Date,
+): ConsentDecisionReason {
   if (status === 'revoked') return 'revoked';
   if (status === 'expired') return 'expired';
   // A grant that takes effect after as-of permits nothing yet (access-policy checks the period start too).

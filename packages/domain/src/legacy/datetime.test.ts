@@ -12,7 +12,13 @@ function referenceParse(raw: string | null | undefined): LegacyDatetime {
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
   const millis = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
   const value = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
-  const same = value.getUTCFullYear() === year && value.getUTCMonth() === month - 1 && value.getUTCDate() === day && value.getUTCHours() === hour && value.getUTCMinutes() === minute && value.getUTCSeconds() === second;
+  const same =
+    value.getUTCFullYear() === year &&
+    value.getUTCMonth() === month - 1 &&
+    value.getUTCDate() === day &&
+    value.getUTCHours() === hour &&
+    value.getUTCMinutes() === minute &&
+    value.getUTCSeconds() === second;
   return !same || year === 0 ? { kind: 'invalid', raw } : { kind: 'ok', value };
 }
 
@@ -24,7 +30,14 @@ function cases(): string[] {
   for (const year of [0, 1, 99, 100, 1970, 2024, 2025, 9999])
     for (const month of [0, 1, 2, 12, 13])
       for (const day of [0, 1, 28, 29, 30, 31, 32])
-        for (const [hour, minute, second] of [[0, 0, 0], [23, 59, 59], [24, 0, 0], [0, 60, 0], [0, 0, 60], [12, 34, 56]] as const)
+        for (const [hour, minute, second] of [
+          [0, 0, 0],
+          [23, 59, 59],
+          [24, 0, 0],
+          [0, 60, 0],
+          [0, 0, 60],
+          [12, 34, 56],
+        ] as const)
           for (const sep of [' ', 'T']) out.push(`${pad(year, 4)}-${pad(month)}-${pad(day)}${sep}${pad(hour)}:${pad(minute)}:${pad(second)}`);
   const base = '2025-06-01 10:20:30';
   for (let i = 0; i < base.length; i++) for (const c of ['x', '-', ':', ' ', '/', '9']) out.push(`${base.slice(0, i)}${c}${base.slice(i + 1)}`);

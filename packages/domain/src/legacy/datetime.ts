@@ -12,13 +12,18 @@ const NULL: LegacyDatetime = Object.freeze({ kind: 'null' });
 function checked(raw: string, year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number): LegacyDatetime {
   const value = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
   const sameFields =
-    value.getUTCFullYear() === year && value.getUTCMonth() === month - 1 && value.getUTCDate() === day && value.getUTCHours() === hour && value.getUTCMinutes() === minute && value.getUTCSeconds() === second;
+    value.getUTCFullYear() === year &&
+    value.getUTCMonth() === month - 1 &&
+    value.getUTCDate() === day &&
+    value.getUTCHours() === hour &&
+    value.getUTCMinutes() === minute &&
+    value.getUTCSeconds() === second;
   if (!sameFields || year === 0) return { kind: 'invalid', raw };
   return { kind: 'ok', value };
 }
 
 const digit = (text: string, i: number) => text.charCodeAt(i) - 48;
-const isDigit = (text: string, i: number) => text.charCodeAt(i) - 48 >>> 0 < 10;
+const isDigit = (text: string, i: number) => (text.charCodeAt(i) - 48) >>> 0 < 10;
 const twoDigits = (text: string, i: number) => digit(text, i) * 10 + digit(text, i + 1);
 const DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] as const;
 

@@ -56,10 +56,7 @@ describe('participant events (plan 1.4)', () => {
     expect(parseParticipantEvent(auditRow({ occurredAt: 'soon' }))).toMatchObject({ kind: 'reject', reason: 'invalid_datetime', field: 'occurredAt' });
   });
 
-  it.each([
-    { entityType: 'Patient' },
-    { action: 'session.created' },
-  ])('audit rows that are not participant history (%j) are ignored', (overrides) => {
+  it.each([{ entityType: 'Patient' }, { action: 'session.created' }])('audit rows that are not participant history (%j) are ignored', (overrides) => {
     expect(parseParticipantEvent(auditRow(overrides))).toEqual({ kind: 'ignored' });
   });
 });
@@ -75,7 +72,9 @@ describe('participant grouping', () => {
       event({ actorRef: 'Practitioner/d-1', payload: null, id: '5', occurredAt: '2025-06-01 10:01:00' }),
       event({ ...p1, entityId: '1002', id: '6', occurredAt: '2025-06-01 11:00:00' }),
     ]);
-    expect(groups.map((g) => [g.sessionLegacyId, g.actorRef, g.role, g.firstJoinedAt?.toISOString(), g.lastLeftAt?.toISOString() ?? null, g.joinCount])).toEqual([
+    expect(
+      groups.map((g) => [g.sessionLegacyId, g.actorRef, g.role, g.firstJoinedAt?.toISOString(), g.lastLeftAt?.toISOString() ?? null, g.joinCount]),
+    ).toEqual([
       ['1001', 'Patient/p-1', 'patient', '2025-06-01T10:02:00.000Z', '2025-06-01T10:20:00.000Z', 2],
       ['1001', 'Practitioner/d-1', 'practitioner', '2025-06-01T10:01:00.000Z', null, 1],
       ['1002', 'Patient/p-1', 'patient', '2025-06-01T11:00:00.000Z', null, 1],

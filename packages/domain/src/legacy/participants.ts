@@ -72,7 +72,11 @@ export function payloadRole(payload: string | null): { role: ParticipantRole | n
 
 /** The texts of an event the migrator writes (participant_ref is in the primary key) or looks up by. */
 const WRITTEN_TEXTS: Readonly<Partial<Record<keyof LegacyAuditLog, TextKind>>> = {
-  id: 'indexed', entityId: 'indexed', actorRef: 'indexed', actorDisplay: 'text', occurredAt: 'text',
+  id: 'indexed',
+  entityId: 'indexed',
+  actorRef: 'indexed',
+  actorDisplay: 'text',
+  occurredAt: 'text',
 };
 
 /**
@@ -81,13 +85,21 @@ const WRITTEN_TEXTS: Readonly<Partial<Record<keyof LegacyAuditLog, TextKind>>> =
  */
 export function parseParticipantEvent(row: LegacyAuditLog): EventParse {
   const action = normalise(row.action);
-  if (normalise(row.entityType) !== normalise(PARTICIPANT_ENTITY_TYPE) || (action !== 'participant.joined' && action !== 'participant.left')) return { kind: 'ignored' };
+  if (normalise(row.entityType) !== normalise(PARTICIPANT_ENTITY_TYPE) || (action !== 'participant.joined' && action !== 'participant.left'))
+    return { kind: 'ignored' };
   const actorRef = nonEmpty(row.actorRef);
-  if (actorRef === null) return { kind: 'reject', reason: 'missing_actor', field: 'actorRef', detail: 'actorRef is empty (expected the participant reference)' };
+  if (actorRef === null)
+    return { kind: 'reject', reason: 'missing_actor', field: 'actorRef', detail: 'actorRef is empty (expected the participant reference)' };
   const unwritable = checkTexts(row, WRITTEN_TEXTS);
   if (unwritable) return { kind: 'reject', ...unwritable };
   const occurred = parseLegacyDatetime(row.occurredAt);
-  if (occurred.kind !== 'ok') return { kind: 'reject', reason: 'invalid_datetime', field: 'occurredAt', detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)' };
+  if (occurred.kind !== 'ok')
+    return {
+      kind: 'reject',
+      reason: 'invalid_datetime',
+      field: 'occurredAt',
+      detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)',
+    };
   const fromPayload = payloadRole(row.payload);
   return {
     kind: 'event',

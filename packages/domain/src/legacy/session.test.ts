@@ -51,25 +51,35 @@ describe('status mapping (docs/design.md §5)', () => {
     });
   });
 
-  it.each(['cancelled', 'canceled', 'no_show', 'expired', 'failed', ' No_Show '])('legacy status %j loads as cancelled with the normalised status as reason when cancelReason is empty', (status) => {
-    const { session, warnings } = loaded({ status, cancelReason: '  ' });
-    expect({ status: session.status, cancelReason: session.cancelReason, warnings }).toEqual({ status: 'cancelled', cancelReason: status.trim().toLowerCase(), warnings: [] });
-  });
+  it.each(['cancelled', 'canceled', 'no_show', 'expired', 'failed', ' No_Show '])(
+    'legacy status %j loads as cancelled with the normalised status as reason when cancelReason is empty',
+    (status) => {
+      const { session, warnings } = loaded({ status, cancelReason: '  ' });
+      expect({ status: session.status, cancelReason: session.cancelReason, warnings }).toEqual({
+        status: 'cancelled',
+        cancelReason: status.trim().toLowerCase(),
+        warnings: [],
+      });
+    },
+  );
 
   it('a cancelled session keeps its legacy cancelReason when one was given', () => {
     const { session } = loaded({ status: 'canceled', cancelReason: 'patient request' });
     expect([session.status, session.cancelReason]).toEqual(['cancelled', 'patient request']);
   });
 
-  it.each(['scheduled', 'waiting', 'active', 'in_progress', 'ACTIVE'])('an unfinished status %j that started and has endedAt loads as ended at endedAt, without warning', (status) => {
-    const { session, warnings } = loaded({ status });
-    expect({ status: session.status, endedAt: session.endedAt, endInferred: session.endInferred, warnings }).toEqual({
-      status: 'ended',
-      endedAt: d('2025-06-01T10:29:00Z'),
-      endInferred: false,
-      warnings: [],
-    });
-  });
+  it.each(['scheduled', 'waiting', 'active', 'in_progress', 'ACTIVE'])(
+    'an unfinished status %j that started and has endedAt loads as ended at endedAt, without warning',
+    (status) => {
+      const { session, warnings } = loaded({ status });
+      expect({ status: session.status, endedAt: session.endedAt, endInferred: session.endInferred, warnings }).toEqual({
+        status: 'ended',
+        endedAt: d('2025-06-01T10:29:00Z'),
+        endInferred: false,
+        warnings: [],
+      });
+    },
+  );
 
   it('a started session with no endedAt ends at scheduledEnd when that is not before the start (warning inferred_end)', () => {
     const { session, warnings } = loaded({ status: 'in_progress', endedAt: null });
@@ -184,7 +194,11 @@ describe('datetimes', () => {
   });
 
   it('an unparsable createdAt rejects the row as invalid_datetime', () => {
-    expect(mapLegacySession(legacyRow({ createdAt: 'not a date' }), { asOf })).toMatchObject({ kind: 'reject', reason: 'invalid_datetime', field: 'createdAt' });
+    expect(mapLegacySession(legacyRow({ createdAt: 'not a date' }), { asOf })).toMatchObject({
+      kind: 'reject',
+      reason: 'invalid_datetime',
+      field: 'createdAt',
+    });
   });
 
   it('a NULL createdAt rejects the row as invalid_datetime', () => {
@@ -209,7 +223,11 @@ describe('required fields and historical vs deferred', () => {
   it('two rows with the same legacy id: the latest updatedAt wins, a tie keeps the first seen', () => {
     const older = { updatedAt: d('2025-01-01T00:00:00Z') };
     const newer = { updatedAt: d('2025-02-01T00:00:00Z') };
-    expect([pickDuplicateWinner(older, newer), pickDuplicateWinner(newer, older), pickDuplicateWinner(older, { ...older })]).toEqual(['later', 'first', 'first']);
+    expect([pickDuplicateWinner(older, newer), pickDuplicateWinner(newer, older), pickDuplicateWinner(older, { ...older })]).toEqual([
+      'later',
+      'first',
+      'first',
+    ]);
   });
 
   it('a missing updatedAt falls back to createdAt', () => {
@@ -220,7 +238,9 @@ describe('required fields and historical vs deferred', () => {
     expect([isUuid('9b2f6c1e-2d4f-4f7a-9a51-0b8a7c6d5e4f'), isUuid('ext-17'), isUuid(null)]).toEqual([true, false, false]);
     // RFC 9562: version nibble 1-8, variant 10xx. Anything else is not a UUID the target would take as is.
     const withNibbles = (version: string, variant: string) => `9b2f6c1e-2d4f-${version}f7a-${variant}a51-0b8a7c6d5e4f`;
-    expect([withNibbles('0', '9'), withNibbles('9', '9'), withNibbles('4', '7'), withNibbles('4', 'c'), withNibbles('8', 'b'), withNibbles('1', '8')].map(isUuid)).toEqual([false, false, false, false, true, true]);
+    expect(
+      [withNibbles('0', '9'), withNibbles('9', '9'), withNibbles('4', '7'), withNibbles('4', 'c'), withNibbles('8', 'b'), withNibbles('1', '8')].map(isUuid),
+    ).toEqual([false, false, false, false, true, true]);
   });
 
   it('empty optional text fields load as NULL', () => {

@@ -58,9 +58,20 @@ export type SessionMapping =
 
 /** Every text of the row the migrator writes: as a column, or raw into migrated_from (jsonb). */
 const WRITTEN_TEXTS: Readonly<Partial<Record<keyof LegacyVirtualSession, TextKind>>> = {
-  id: 'indexed', patientRef: 'indexed', practitionerRef: 'indexed',
-  status: 'text', videoBackend: 'text', roomName: 'text', cancelReason: 'text', encounterRef: 'text',
-  scheduledStart: 'text', scheduledEnd: 'text', startedAt: 'text', endedAt: 'text', createdAt: 'text', updatedAt: 'text',
+  id: 'indexed',
+  patientRef: 'indexed',
+  practitionerRef: 'indexed',
+  status: 'text',
+  videoBackend: 'text',
+  roomName: 'text',
+  cancelReason: 'text',
+  encounterRef: 'text',
+  scheduledStart: 'text',
+  scheduledEnd: 'text',
+  startedAt: 'text',
+  endedAt: 'text',
+  createdAt: 'text',
+  updatedAt: 'text',
 };
 
 const OPTIONAL_DATETIMES = ['scheduledStart', 'scheduledEnd', 'startedAt', 'endedAt', 'updatedAt'] as const;
@@ -74,7 +85,8 @@ type OptionalDatetime = (typeof OPTIONAL_DATETIMES)[number];
  */
 export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Date }): SessionMapping {
   const patientRef = nonEmpty(row.patientRef);
-  if (patientRef === null) return { kind: 'reject', reason: 'missing_patient', field: 'patientRef', detail: 'patientRef is empty (expected a patient reference)' };
+  if (patientRef === null)
+    return { kind: 'reject', reason: 'missing_patient', field: 'patientRef', detail: 'patientRef is empty (expected a patient reference)' };
   const unwritable = checkTexts(row, WRITTEN_TEXTS);
   if (unwritable) return { kind: 'reject', ...unwritable };
   const created = parseLegacyDatetime(row.createdAt);
@@ -94,7 +106,13 @@ export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Dat
   }
   if ((dates.scheduledStart ?? created.value) >= options.asOf) return { kind: 'deferred' };
 
-  const status = mapStatus({ status: row.status, cancelReason: row.cancelReason, startedAt: dates.startedAt, endedAt: dates.endedAt, scheduledEnd: dates.scheduledEnd });
+  const status = mapStatus({
+    status: row.status,
+    cancelReason: row.cancelReason,
+    startedAt: dates.startedAt,
+    endedAt: dates.endedAt,
+    scheduledEnd: dates.scheduledEnd,
+  });
   warnings.push(...status.warnings);
   migratedFrom.status = row.status;
   if (status.endedAt?.getTime() !== dates.endedAt?.getTime()) migratedFrom.endedAt = row.endedAt;

@@ -16,7 +16,15 @@ describe('tenant config (plan 1.3)', () => {
   });
 
   it('maps the non-secret fields and passes the credential blob on untouched', () => {
-    const mapped = mapTenantConfig({ tenantId: 'acme', jitsiServerUrl: ' https://meet.acme.test ', jitsiAppId: 'acme-app', credentials: 'QUJD', branding: '{bad', enabled: '0', updatedAt: null });
+    const mapped = mapTenantConfig({
+      tenantId: 'acme',
+      jitsiServerUrl: ' https://meet.acme.test ',
+      jitsiAppId: 'acme-app',
+      credentials: 'QUJD',
+      branding: '{bad',
+      enabled: '0',
+      updatedAt: null,
+    });
     expect(mapped).toEqual({
       warnings: ['malformed_branding'],
       unwritable: null,
@@ -25,7 +33,9 @@ describe('tenant config (plan 1.3)', () => {
   });
 
   it('enabled tinyint 1 is enabled', () => {
-    expect(mapTenantConfig({ tenantId: 'a', jitsiServerUrl: 'u', jitsiAppId: 'i', credentials: 'x', branding: null, enabled: '1', updatedAt: null }).config.enabled).toBe(true);
+    expect(
+      mapTenantConfig({ tenantId: 'a', jitsiServerUrl: 'u', jitsiAppId: 'i', credentials: 'x', branding: null, enabled: '1', updatedAt: null }).config.enabled,
+    ).toBe(true);
   });
 });
 
@@ -35,7 +45,15 @@ describe('counting codes', () => {
   });
 
   it('a branding whose JSON escapes a NUL is rejected invalid_text: jsonb cannot store it', () => {
-    const mapped = mapTenantConfig({ tenantId: 'a', jitsiServerUrl: 'u', jitsiAppId: 'i', credentials: 'x', branding: '{"logo":"a\\u0000b"}', enabled: '1', updatedAt: null });
+    const mapped = mapTenantConfig({
+      tenantId: 'a',
+      jitsiServerUrl: 'u',
+      jitsiAppId: 'i',
+      credentials: 'x',
+      branding: '{"logo":"a\\u0000b"}',
+      enabled: '1',
+      updatedAt: null,
+    });
     expect(mapped.unwritable).toMatchObject({ reason: 'invalid_text', field: 'branding' });
   });
 });

@@ -36,7 +36,9 @@ export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenant
   const enabled = (row.enabled ?? '1').trim().toLowerCase();
   const unwritable =
     checkTexts(row, WRITTEN_TEXTS) ??
-    (isStorableJson(branding.branding) ? null : { reason: 'invalid_text' as const, field: 'branding', detail: 'branding holds an escaped NUL or unpaired surrogate (jsonb cannot store it)' });
+    (isStorableJson(branding.branding)
+      ? null
+      : { reason: 'invalid_text' as const, field: 'branding', detail: 'branding holds an escaped NUL or unpaired surrogate (jsonb cannot store it)' });
   return {
     unwritable,
     warnings: branding.warning ? [branding.warning] : [],
@@ -45,7 +47,7 @@ export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenant
       jitsiServerUrl: nonEmpty(row.jitsiServerUrl) ?? '',
       jitsiAppId: nonEmpty(row.jitsiAppId) ?? '',
       branding: branding.branding,
-      enabled: !(enabled === '0' || enabled === 'false' || enabled === 'b\'0\''),
+      enabled: !(enabled === '0' || enabled === 'false' || enabled === "b'0'"),
       credentialsBlob: (row.credentials ?? '').trim(),
     },
   };

@@ -3,9 +3,22 @@ import { mapLegacySession, type LegacyVirtualSession } from './session';
 import { checkText, INDEXED_TEXT_MAX_BYTES, TEXT_MAX_BYTES, utf8Length } from './text-guard';
 
 const ROW: LegacyVirtualSession = {
-  id: '1', tenantId: 'acme', externalId: null, patientRef: 'Patient/p-1', practitionerRef: 'Practitioner/d-1',
-  scheduledStart: '2025-06-01 10:00:00', scheduledEnd: '2025-06-01 10:30:00', startedAt: null, endedAt: null, status: 'completed',
-  videoBackend: 'jitsi', roomName: null, cancelReason: null, encounterRef: null, createdAt: '2025-05-01 08:00:00', updatedAt: null,
+  id: '1',
+  tenantId: 'acme',
+  externalId: null,
+  patientRef: 'Patient/p-1',
+  practitionerRef: 'Practitioner/d-1',
+  scheduledStart: '2025-06-01 10:00:00',
+  scheduledEnd: '2025-06-01 10:30:00',
+  startedAt: null,
+  endedAt: null,
+  status: 'completed',
+  videoBackend: 'jitsi',
+  roomName: null,
+  cancelReason: null,
+  encounterRef: null,
+  createdAt: '2025-05-01 08:00:00',
+  updatedAt: null,
 };
 const asOf = new Date('2026-01-01T00:00:00Z');
 

@@ -52,7 +52,11 @@ export function checkText(field: string, value: string | null | undefined, kind:
   const max = kind === 'indexed' ? INDEXED_TEXT_MAX_BYTES : TEXT_MAX_BYTES;
   // Byte length only matters past max/4 characters: skip the encoding for the usual short value.
   if (value.length * 3 > max && utf8Length(value) > max) {
-    return { reason: 'field_too_long', field, detail: `${field} is longer than ${max} UTF-8 bytes (the ${kind === 'indexed' ? 'indexed ' : ''}column's limit)` };
+    return {
+      reason: 'field_too_long',
+      field,
+      detail: `${field} is longer than ${max} UTF-8 bytes (the ${kind === 'indexed' ? 'indexed ' : ''}column's limit)`,
+    };
   }
   return null;
 }

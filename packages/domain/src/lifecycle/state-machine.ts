@@ -10,11 +10,7 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 /** Who acts on a session, as far as the lifecycle cares. */
 export type SessionActorRole = 'patient' | 'practitioner';
 
-export type SessionAction =
-  | { kind: 'join'; role: SessionActorRole }
-  | { kind: 'leave' }
-  | { kind: 'end' }
-  | { kind: 'cancel'; reason: string };
+export type SessionAction = { kind: 'join'; role: SessionActorRole } | { kind: 'leave' } | { kind: 'end' } | { kind: 'cancel'; reason: string };
 
 /** What a permitted transition changes; `startedAt`/`endedAt` are set only when they change. */
 export interface TransitionChange {
@@ -28,8 +24,7 @@ export interface TransitionChange {
 }
 
 export type TransitionResult =
-  | { ok: true; change: TransitionChange }
-  | { ok: false; reason: 'invalid_transition'; from: SessionStatus; action: SessionAction['kind'] };
+  { ok: true; change: TransitionChange } | { ok: false; reason: 'invalid_transition'; from: SessionStatus; action: SessionAction['kind'] };
 
 export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set(['ended', 'cancelled']);
 

@@ -69,8 +69,10 @@ export function compareParallelRun(
       }
     }
   }
-  for (const l of legacyOnly) addSample({ field: 'unmatched', kind: 'legacy_only', legacyId: l.legacyId, sessionId: null, legacy: l.status.trim().toLowerCase(), candidate: null });
-  for (const c of candidateOnly) addSample({ field: 'unmatched', kind: 'candidate_only', legacyId: c.legacyId, sessionId: c.id, legacy: null, candidate: c.status });
+  for (const l of legacyOnly)
+    addSample({ field: 'unmatched', kind: 'legacy_only', legacyId: l.legacyId, sessionId: null, legacy: l.status.trim().toLowerCase(), candidate: null });
+  for (const c of candidateOnly)
+    addSample({ field: 'unmatched', kind: 'candidate_only', legacyId: c.legacyId, sessionId: c.id, legacy: null, candidate: c.status });
   finishRates(fields.migrated);
   finishRates(fields.parallel);
 
@@ -110,7 +112,8 @@ function decide(
   for (const field of COMPARED_FIELDS) {
     const rate = parallel[field].mismatchRate;
     const limit = baseline[field] + options.mismatchTolerance;
-    if (rate > limit) reasons.push(`${field}_mismatch_rate: ${rate.toFixed(4)} > baseline ${baseline[field].toFixed(4)} + tolerance ${options.mismatchTolerance}`);
+    if (rate > limit)
+      reasons.push(`${field}_mismatch_rate: ${rate.toFixed(4)} > baseline ${baseline[field].toFixed(4)} + tolerance ${options.mismatchTolerance}`);
   }
   return reasons;
 }

@@ -47,7 +47,8 @@ const judged = (equal: boolean, legacy: FieldOutcome['legacy'], candidate: Field
 export function compareFields(pair: Pair, options: Pick<ParallelRunOptions, 'durationToleranceSeconds' | 'fhirEraStart'>): Record<ComparedField, FieldOutcome> {
   const { legacy, candidate } = pair;
   const expected = expectedStatus(legacy.status, legacy.startedAt, pair.kind);
-  const status = expected === undefined ? ignored('unknown_legacy_status', 'unknown', candidate.status) : judged(expected === candidate.status, expected, candidate.status);
+  const status =
+    expected === undefined ? ignored('unknown_legacy_status', 'unknown', candidate.status) : judged(expected === candidate.status, expected, candidate.status);
 
   const legacyDuration = durationSeconds(legacy.startedAt, legacy.endedAt);
   const candidateDuration = durationSeconds(candidate.startedAt, candidate.endedAt);
@@ -74,7 +75,9 @@ export function compareFields(pair: Pair, options: Pick<ParallelRunOptions, 'dur
 
   const legacyCodes = [...legacy.billingCodes].sort().join(',');
   const candidateCodes = [...candidate.billingCodes].sort().join(',');
-  const billing = !ended ? ignored('not_ended', legacyCodes, candidateCodes) : judged(sameSet(legacy.billingCodes, candidate.billingCodes), legacyCodes, candidateCodes);
+  const billing = !ended
+    ? ignored('not_ended', legacyCodes, candidateCodes)
+    : judged(sameSet(legacy.billingCodes, candidate.billingCodes), legacyCodes, candidateCodes);
 
   return { status, duration, participants, encounter, billing };
 }

@@ -72,7 +72,10 @@ describe('matchSessions', () => {
     expect(m.pairs.map((p) => p.kind)).toEqual(['migrated']);
   });
   it('pairs a mirrored session by the legacy externalId', () => {
-    const m = matchSessions([legacy({ externalId: '00000000-0000-4000-8000-000000000002', scheduledStart: null })], [candidate({ id: '00000000-0000-4000-8000-000000000002' })]);
+    const m = matchSessions(
+      [legacy({ externalId: '00000000-0000-4000-8000-000000000002', scheduledStart: null })],
+      [candidate({ id: '00000000-0000-4000-8000-000000000002' })],
+    );
     expect([m.pairs.length, m.pairs[0]?.kind]).toEqual([1, 'parallel']);
   });
   it('falls back to tenant + patient + practitioner + scheduled start', () => {
@@ -121,7 +124,9 @@ describe('compareFields', () => {
       legacy: false,
       candidate: true,
     });
-    expect(compareFields({ kind: 'migrated', legacy: legacy({ hasEncounter: false }), candidate: candidate({ legacyId: '1' }) }, options).encounter.outcome).toBe('mismatched');
+    expect(
+      compareFields({ kind: 'migrated', legacy: legacy({ hasEncounter: false }), candidate: candidate({ legacyId: '1' }) }, options).encounter.outcome,
+    ).toBe('mismatched');
   });
 
   it('reports participants as counts, never refs', () => {
@@ -154,7 +159,12 @@ describe('compareParallelRun', () => {
 
   it('takes the noise baseline from the migrated pairs, so their normalisation does not block a go', () => {
     const migratedLegacy = legacy({ legacyId: '9', status: 'in_progress', endedAt: null, scheduledStart: t('08:00:00') });
-    const migratedCopy = candidate({ id: '00000000-0000-4000-8000-000000000009', legacyId: '9', scheduledStart: t('08:00:00'), participantRefs: ['Patient/p1'] });
+    const migratedCopy = candidate({
+      id: '00000000-0000-4000-8000-000000000009',
+      legacyId: '9',
+      scheduledStart: t('08:00:00'),
+      participantRefs: ['Patient/p1'],
+    });
     const report = compareParallelRun('t1', [legacy(), migratedLegacy], [candidate({ participantRefs: ['Patient/p1'] }), migratedCopy], options);
     expect(report.noiseBaseline.participants).toBe(1);
     expect(report.fields.parallel.participants.mismatchRate).toBe(1);

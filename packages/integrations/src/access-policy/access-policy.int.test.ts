@@ -44,7 +44,10 @@ describe('access-policy client against the stand-in over HTTP', () => {
     const { tenant, patient } = fresh();
     const client = createAccessPolicyClient({ baseUrl: standIn.url, cacheTtlMs: 0 });
     const first = await client.upsertConsent(tenant, grant(patient, '101'));
-    const revoked = await client.upsertConsent(tenant, grant(patient, '101', { status: 'inactive', inactiveReason: 'revoked', periodEnd: '2026-02-01T00:00:00.000Z' }));
+    const revoked = await client.upsertConsent(
+      tenant,
+      grant(patient, '101', { status: 'inactive', inactiveReason: 'revoked', periodEnd: '2026-02-01T00:00:00.000Z' }),
+    );
     expect(revoked).toEqual({ id: first.id, created: false, changed: true });
     expect(await client.countConsents(tenant)).toBe(1);
     expect(await client.decideTelehealth(tenant, patient, at)).toEqual({ permitted: false, reason: 'revoked', consentId: first.id });
@@ -52,8 +55,16 @@ describe('access-policy client against the stand-in over HTTP', () => {
 
   it.each([
     ['an active consent permits', grant('', '1'), { permitted: true, reason: 'granted' }],
-    ['a revoked consent denies as revoked', grant('', '2', { status: 'inactive', inactiveReason: 'revoked', periodEnd: '2026-02-01T00:00:00.000Z' }), { permitted: false, reason: 'revoked' }],
-    ['an expired consent denies as expired', grant('', '3', { status: 'inactive', inactiveReason: 'expired', periodEnd: '2026-02-01T00:00:00.000Z' }), { permitted: false, reason: 'expired' }],
+    [
+      'a revoked consent denies as revoked',
+      grant('', '2', { status: 'inactive', inactiveReason: 'revoked', periodEnd: '2026-02-01T00:00:00.000Z' }),
+      { permitted: false, reason: 'revoked' },
+    ],
+    [
+      'an expired consent denies as expired',
+      grant('', '3', { status: 'inactive', inactiveReason: 'expired', periodEnd: '2026-02-01T00:00:00.000Z' }),
+      { permitted: false, reason: 'expired' },
+    ],
   ])('%s', async (_name, template, expected) => {
     const { tenant, patient } = fresh();
     const client = createAccessPolicyClient({ baseUrl: standIn.url, cacheTtlMs: 0 });
@@ -123,7 +134,12 @@ describe('access-policy client against the stand-in over HTTP', () => {
     try {
       const error = await client.decideTelehealth(tenant, patient).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IntegrationError);
-      expect(error).toMatchObject({ system: 'access-policy', status: 503, retryable: true, message: `consent decision for tenant ${tenant}: access-policy answered 503` });
+      expect(error).toMatchObject({
+        system: 'access-policy',
+        status: 503,
+        retryable: true,
+        message: `consent decision for tenant ${tenant}: access-policy answered 503`,
+      });
       expect(String((error as Error).message)).not.toContain(patient);
     } finally {
       standIn.setDown(false);
@@ -140,7 +156,12 @@ describe('access-policy client against the stand-in over HTTP', () => {
     try {
       const error = await client.decideTelehealth(tenant, patient).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IntegrationError);
-      expect(error).toMatchObject({ system: 'access-policy', status: undefined, retryable: true, message: `consent decision for tenant ${tenant}: no answer within 50 ms` });
+      expect(error).toMatchObject({
+        system: 'access-policy',
+        status: undefined,
+        retryable: true,
+        message: `consent decision for tenant ${tenant}: no answer within 50 ms`,
+      });
     } finally {
       standIn.setDelayMs(0);
     }

@@ -45,7 +45,14 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
 
   const call = (what: string, tenantId: string, path: string, init: RequestInit, retries = options.retries ?? 2) =>
     withRetry(
-      () => requestJson(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}${path}`, { ...init, timeoutMs, system: 'access-policy', what: `${what} for tenant ${tenantId}`, peer: 'access-policy' }),
+      () =>
+        requestJson(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}${path}`, {
+          ...init,
+          timeoutMs,
+          system: 'access-policy',
+          what: `${what} for tenant ${tenantId}`,
+          peer: 'access-policy',
+        }),
       { retries, baseMs: options.retryBaseMs ?? 50, isRetryable: isRetryableFrom('access-policy') },
     );
 
@@ -59,7 +66,12 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
       });
       cache.delete(cacheKey(tenantId, consent.patientRef));
       const id = /\/Consent\/([^/]+)/.exec(headers.get('location') ?? '')?.[1];
-      if (!id) throw new IntegrationError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, { system: 'access-policy', status, retryable: false });
+      if (!id)
+        throw new IntegrationError(`consent upsert for tenant ${tenantId}: expected a Location header naming the Consent`, {
+          system: 'access-policy',
+          status,
+          retryable: false,
+        });
       const code = storageCode(body, tenantId);
       return { id, created: status === 201, changed: status === 201 || code !== 'SUCCESSFUL_UPDATE_NO_CHANGE' };
     },
@@ -69,11 +81,17 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
       const when = (at ?? new Date(now())).getTime();
       const hit = cache.get(key);
       if (hit && ttl > 0 && now() - hit.storedAt < ttl && Math.abs(when - hit.at) < ttl) return hit.decision;
-      const { body } = await call('consent decision', tenantId, '/decisions', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ patient: patientRef, category: TELEHEALTH_CONSENT_CATEGORY, at: new Date(when).toISOString() }),
-      }, options.decisionRetries ?? 1);
+      const { body } = await call(
+        'consent decision',
+        tenantId,
+        '/decisions',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ patient: patientRef, category: TELEHEALTH_CONSENT_CATEGORY, at: new Date(when).toISOString() }),
+        },
+        options.decisionRetries ?? 1,
+      );
       const decision = parseDecision(body, tenantId);
       if (ttl > 0) remember(cache, key, { decision, at: when, storedAt: now() });
       return decision;
@@ -94,13 +112,18 @@ const decisionReplySchema = z.object({
 });
 /** An OperationOutcome as returned with `Prefer: return=OperationOutcome`; only the storage coding matters. */
 const storageOutcomeSchema = z
-  .object({ issue: z.array(z.object({ details: z.object({ coding: z.array(z.object({ system: z.string().optional(), code: z.string().optional() })).optional() }).optional() })) })
+  .object({
+    issue: z.array(
+      z.object({ details: z.object({ coding: z.array(z.object({ system: z.string().optional(), code: z.string().optional() })).optional() }).optional() }),
+    ),
+  })
   .optional();
 const countBundleSchema = z.object({ resourceType: z.literal('Bundle'), total: z.number().int().nonnegative() });
 
 function parseReply<T extends z.ZodType>(schema: T, body: unknown, what: string, expected: string): z.infer<T> {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new IntegrationError(`${what}: expected ${expected}`, { system: 'access-policy', status: 200, retryable: false, cause: parsed.error });
+  if (!parsed.success)
+    throw new IntegrationError(`${what}: expected ${expected}`, { system: 'access-policy', status: 200, retryable: false, cause: parsed.error });
   return parsed.data;
 }
 

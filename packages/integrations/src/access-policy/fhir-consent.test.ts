@@ -14,20 +14,42 @@ describe('decideFromConsents', () => {
   it.each([
     ['an active consent in period permits', [consent('1', { periodStart: '2026-01-01T00:00:00Z' })], { permitted: true, reason: 'granted', consentId: 'c-1' }],
     ['an active consent without a period permits', [consent('1', {})], { permitted: true, reason: 'granted', consentId: 'c-1' }],
-    ['an inactive consent marked revoked denies as revoked', [consent('1', { status: 'inactive', inactiveReason: 'revoked', periodEnd: '2026-02-01T00:00:00Z' })], { permitted: false, reason: 'revoked', consentId: 'c-1' }],
-    ['an inactive consent marked expired denies as expired', [consent('1', { status: 'inactive', inactiveReason: 'expired', periodEnd: '2026-02-01T00:00:00Z' })], { permitted: false, reason: 'expired', consentId: 'c-1' }],
+    [
+      'an inactive consent marked revoked denies as revoked',
+      [consent('1', { status: 'inactive', inactiveReason: 'revoked', periodEnd: '2026-02-01T00:00:00Z' })],
+      { permitted: false, reason: 'revoked', consentId: 'c-1' },
+    ],
+    [
+      'an inactive consent marked expired denies as expired',
+      [consent('1', { status: 'inactive', inactiveReason: 'expired', periodEnd: '2026-02-01T00:00:00Z' })],
+      { permitted: false, reason: 'expired', consentId: 'c-1' },
+    ],
     ['an inactive consent with no reason denies as revoked', [consent('1', { status: 'inactive' })], { permitted: false, reason: 'revoked', consentId: 'c-1' }],
-    ['an active consent past its period end denies as expired', [consent('1', { periodStart: '2025-01-01T00:00:00Z', periodEnd: '2026-03-01T12:00:00Z' })], { permitted: false, reason: 'expired', consentId: 'c-1' }],
-    ['an active consent not yet started denies as no_consent', [consent('1', { periodStart: '2026-04-01T00:00:00Z' })], { permitted: false, reason: 'no_consent', consentId: 'c-1' }],
+    [
+      'an active consent past its period end denies as expired',
+      [consent('1', { periodStart: '2025-01-01T00:00:00Z', periodEnd: '2026-03-01T12:00:00Z' })],
+      { permitted: false, reason: 'expired', consentId: 'c-1' },
+    ],
+    [
+      'an active consent not yet started denies as no_consent',
+      [consent('1', { periodStart: '2026-04-01T00:00:00Z' })],
+      { permitted: false, reason: 'no_consent', consentId: 'c-1' },
+    ],
     ['no consent at all denies as no_consent', [], { permitted: false, reason: 'no_consent' }],
     [
       'a newer grant wins over an older revocation',
-      [consent('1', { status: 'inactive', inactiveReason: 'revoked', periodStart: '2025-01-01T00:00:00Z' }), consent('2', { periodStart: '2026-02-01T00:00:00Z' })],
+      [
+        consent('1', { status: 'inactive', inactiveReason: 'revoked', periodStart: '2025-01-01T00:00:00Z' }),
+        consent('2', { periodStart: '2026-02-01T00:00:00Z' }),
+      ],
       { permitted: true, reason: 'granted', consentId: 'c-2' },
     ],
     [
       'with only denials the most recent one gives the reason',
-      [consent('1', { status: 'inactive', inactiveReason: 'expired', periodStart: '2024-01-01T00:00:00Z' }), consent('2', { status: 'inactive', inactiveReason: 'revoked', periodStart: '2025-06-01T00:00:00Z' })],
+      [
+        consent('1', { status: 'inactive', inactiveReason: 'expired', periodStart: '2024-01-01T00:00:00Z' }),
+        consent('2', { status: 'inactive', inactiveReason: 'revoked', periodStart: '2025-06-01T00:00:00Z' }),
+      ],
       { permitted: false, reason: 'revoked', consentId: 'c-2' },
     ],
   ])('%s', (_name, consents, expected) => {
@@ -72,7 +94,16 @@ describe('toFhirConsent writes valid FHIR R4 (@medplum/core, R4 definitions)', (
   const base: TelehealthConsent = { identifier: { system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value: '9' }, patientRef: 'Patient/p-1', status: 'active' };
   it.each<[string, Partial<TelehealthConsent>]>([
     ['a bare grant', {}],
-    ['a grant with period, method, document and practitioner', { periodStart: '2026-01-01T00:00:00.000Z', periodEnd: '2099-01-01T00:00:00.000Z', method: 'verbal', recordedBy: 'Practitioner/pr-7', sourceUrl: 'https://docs.example/c/9' }],
+    [
+      'a grant with period, method, document and practitioner',
+      {
+        periodStart: '2026-01-01T00:00:00.000Z',
+        periodEnd: '2099-01-01T00:00:00.000Z',
+        method: 'verbal',
+        recordedBy: 'Practitioner/pr-7',
+        sourceUrl: 'https://docs.example/c/9',
+      },
+    ],
     ['a revocation', { status: 'inactive', inactiveReason: 'revoked', periodStart: '2025-01-01T00:00:00.000Z', periodEnd: '2026-01-01T00:00:00.000Z' }],
     ['an expiry recorded by the portal itself', { status: 'inactive', inactiveReason: 'expired', recordedBy: 'System/patient-portal' }],
     ['a free-text recorder', { recordedBy: 'front desk' }],

@@ -1,10 +1,4 @@
-import {
-  INACTIVE_REASON_EXTENSION_URL,
-  METHOD_EXTENSION_URL,
-  TELEHEALTH_CONSENT_CATEGORY,
-  type ConsentDecision,
-  type TelehealthConsent,
-} from './types';
+import { INACTIVE_REASON_EXTENSION_URL, METHOD_EXTENSION_URL, TELEHEALTH_CONSENT_CATEGORY, type ConsentDecision, type TelehealthConsent } from './types';
 
 /** FHIR R4 `Consent.scope` code system (terminology.hl7.org). */
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';

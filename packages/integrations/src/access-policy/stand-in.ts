@@ -6,7 +6,6 @@ import { listenOnLoopback } from '../loopback';
 import { decideFromConsents, isTelehealth, STORAGE_OUTCOME_SYSTEM, type FhirConsent, type StorageOutcome } from './fhir-consent';
 import { TELEHEALTH_CONSENT_CATEGORY } from './types';
 
-
 /** A running access-policy stand-in (protocol in README.md beside this file). */
 export interface AccessPolicyStandIn {
   url: string;
@@ -67,9 +66,10 @@ export async function startAccessPolicyStandIn(): Promise<AccessPolicyStandIn> {
   app.get('/tenants/:tenant/Consent', (req, res) => {
     counts.searches++;
     const found = store(String(req.params.tenant)).filter((c) => matchesSearch(c, req.query));
-    const bundle = req.query._summary === 'count'
-      ? { resourceType: 'Bundle', type: 'searchset', total: found.length }
-      : { resourceType: 'Bundle', type: 'searchset', total: found.length, entry: found.map((resource) => ({ resource })) };
+    const bundle =
+      req.query._summary === 'count'
+        ? { resourceType: 'Bundle', type: 'searchset', total: found.length }
+        : { resourceType: 'Bundle', type: 'searchset', total: found.length, entry: found.map((resource) => ({ resource })) };
     res.json(bundle);
   });
 

@@ -23,7 +23,11 @@ export function createFhirClient(opts: FhirClientOptions): FhirClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 10_000;
 
-  async function request<T>(method: 'GET' | 'POST', path: string, init: { body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: T | undefined; location: string | null }> {
+  async function request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: T | undefined; location: string | null }> {
     const { status, headers, body } = await requestJson(`${base}/${path}`, {
       method,
       headers: { Accept: FHIR_JSON, ...(init.body === undefined ? {} : { 'Content-Type': FHIR_JSON }), ...opts.headers, ...init.headers },
@@ -51,7 +55,11 @@ export function createFhirClient(opts: FhirClientOptions): FhirClient {
       const { body } = await request<Bundle<Encounter>>('GET', `Encounter?identifier=${token(identifier)}`);
       const found = (body?.entry ?? []).map((e) => e.resource).filter((r): r is Encounter => r?.resourceType === 'Encounter');
       if (found.length > 1) {
-        throw new IntegrationError(`FHIR has ${found.length} Encounters with identifier ${identifier.system}|${identifier.value}; expected at most one`, { system: 'fhir', status: 200, retryable: false });
+        throw new IntegrationError(`FHIR has ${found.length} Encounters with identifier ${identifier.system}|${identifier.value}; expected at most one`, {
+          system: 'fhir',
+          status: 200,
+          retryable: false,
+        });
       }
       return found[0];
     },
@@ -60,7 +68,12 @@ export function createFhirClient(opts: FhirClientOptions): FhirClient {
       if (ids.length > MAX_IDS_PER_SEARCH) throw new RangeError(`existingEncounterIds takes at most ${MAX_IDS_PER_SEARCH} ids, got ${ids.length}`);
       const query = `_id=${ids.map(encodeURIComponent).join(',')}&_elements=id&_count=${ids.length}`;
       const { body } = await request<Bundle<Encounter>>('GET', `Encounter?${query}`);
-      return new Set((body?.entry ?? []).map((e) => e.resource).filter((r): r is Encounter => r?.resourceType === 'Encounter' && r.id !== undefined).map((r) => r.id!));
+      return new Set(
+        (body?.entry ?? [])
+          .map((e) => e.resource)
+          .filter((r): r is Encounter => r?.resourceType === 'Encounter' && r.id !== undefined)
+          .map((r) => r.id!),
+      );
     },
   };
 }

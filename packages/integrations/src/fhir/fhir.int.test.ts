@@ -25,7 +25,10 @@ function encounter(sessionId: string): Encounter {
 }
 
 async function fhirError(promise: Promise<unknown>): Promise<IntegrationError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(IntegrationError);
   expect(error).toMatchObject({ system: 'fhir' });
   return error as IntegrationError;
@@ -71,7 +74,13 @@ describe('FHIR client against the FHIR R4 stand-in', () => {
 
   it('tells which of many Encounter ids the server holds: created ones, not unknown or deleted ones', async () => {
     const client = createFhirClient({ baseUrl: fhir.url });
-    const held = await Promise.all([0, 1, 2].map(async () => (await client.createEncounterIfAbsent(encounter(randomUUID()), { system: SESSION_IDENTIFIER_SYSTEM, value: randomUUID() })).ref.slice('Encounter/'.length)));
+    const held = await Promise.all(
+      [0, 1, 2].map(async () =>
+        (await client.createEncounterIfAbsent(encounter(randomUUID()), { system: SESSION_IDENTIFIER_SYSTEM, value: randomUUID() })).ref.slice(
+          'Encounter/'.length,
+        ),
+      ),
+    );
     const deleted = await fetch(`${fhir.url}/Encounter/${held[2]}`, { method: 'DELETE' });
     expect(deleted.ok).toBe(true);
     expect(await client.existingEncounterIds([...held, 'no-such-encounter'])).toEqual(new Set(held.slice(0, 2)));

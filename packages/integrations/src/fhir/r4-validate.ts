@@ -20,4 +20,5 @@ export function r4Problems(resource: Resource): OperationOutcomeIssue[] {
 }
 
 /** One line per problem: where and what, for a test failure or a 400 OperationOutcome. */
-export const describeProblems = (issues: readonly OperationOutcomeIssue[]) => issues.map((i) => `${i.expression?.join(',') ?? '?'}: ${i.details?.text ?? i.code}`);
+export const describeProblems = (issues: readonly OperationOutcomeIssue[]) =>
+  issues.map((i) => `${i.expression?.join(',') ?? '?'}: ${i.details?.text ?? i.code}`);

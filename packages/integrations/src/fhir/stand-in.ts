@@ -161,4 +161,3 @@ function send(res: ServerResponse, status: number, body: Resource, headers: Reco
   res.writeHead(status, { 'Content-Type': FHIR_JSON, 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
-

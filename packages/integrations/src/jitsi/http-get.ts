@@ -21,7 +21,12 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export function probeGet(url: URL, opts: { timeoutMs: number; ca?: string | Buffer; policy?: OutboundPolicy }): Promise<ProbeResponse> {
   return new Promise((resolve, reject) => {
     const https = url.protocol === 'https:';
-    const options = { method: 'GET', timeout: opts.timeoutMs, headers: { accept: '*/*', 'user-agent': 'virtual-care-connection-test' }, ...(opts.policy ? { lookup: guardedLookup(opts.policy) } : {}) };
+    const options = {
+      method: 'GET',
+      timeout: opts.timeoutMs,
+      headers: { accept: '*/*', 'user-agent': 'virtual-care-connection-test' },
+      ...(opts.policy ? { lookup: guardedLookup(opts.policy) } : {}),
+    };
     const handle = (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;

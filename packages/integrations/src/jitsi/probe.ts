@@ -46,10 +46,11 @@ export function createJitsiProbe(options: JitsiProbeOptions = {}): JitsiProbe {
         const checks = [failed('reachable'), failed('tls'), failed('config_js'), failed('external_api_js'), await tokenCheck];
         return { ok: false, testedAt, checks };
       }
-      const get = (path: string) => probeGet(new URL(path, base), { timeoutMs, ca: options.ca, policy: options.policy }).then(
-        (response): Outcome => ({ got: true, response }),
-        (error: unknown): Outcome => ({ got: false, error }),
-      );
+      const get = (path: string) =>
+        probeGet(new URL(path, base), { timeoutMs, ca: options.ca, policy: options.policy }).then(
+          (response): Outcome => ({ got: true, response }),
+          (error: unknown): Outcome => ({ got: false, error }),
+        );
       const [root, configJs, externalApi, token_] = await Promise.all([get('./'), get('config.js'), get('external_api.js'), tokenCheck]);
       const checks: ConnectionCheck[] = [
         reachableCheck(root),

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { CONNECTION_TEST_ROOM, mintConnectionTestToken, signJitsiToken, verifyJitsiToken } from './token';
 
 const now = new Date('2026-05-01T10:00:00.000Z');
-const input = { appId: 'acme-app', serverUrl: 'https://meet.acme.test', appSecret: 'a-secret-of-sufficient-length', now, user: { id: 'migrator', name: 'migrator connection test' } };
+const input = {
+  appId: 'acme-app',
+  serverUrl: 'https://meet.acme.test',
+  appSecret: 'a-secret-of-sufficient-length',
+  now,
+  user: { id: 'migrator', name: 'migrator connection test' },
+};
 
 describe('mintConnectionTestToken', () => {
   it('mints a Jitsi JWT for the connection-test room that its own verifier accepts', async () => {
@@ -24,7 +30,14 @@ describe('mintConnectionTestToken', () => {
 });
 
 describe('signJitsiToken and verifyJitsiToken', () => {
-  const claims = { appId: 'acme-app', serverUrl: 'https://meet.acme.test', room: 'room-1', user: { id: 'p1', name: 'Clinician', moderator: true }, now, ttlSeconds: 300 };
+  const claims = {
+    appId: 'acme-app',
+    serverUrl: 'https://meet.acme.test',
+    room: 'room-1',
+    user: { id: 'p1', name: 'Clinician', moderator: true },
+    now,
+    ttlSeconds: 300,
+  };
 
   it('signs a join token that expires after its time to live and verifies at the time it was minted', async () => {
     const { jwt, expiresAt } = signJitsiToken(claims, input.appSecret);

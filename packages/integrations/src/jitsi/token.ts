@@ -59,7 +59,14 @@ export interface ConnectionTestTokenInput {
  */
 export async function mintConnectionTestToken(input: ConnectionTestTokenInput): Promise<{ token: string; verify: (token: string) => Promise<boolean> }> {
   const { jwt } = signJitsiToken(
-    { appId: input.appId, serverUrl: input.serverUrl, room: input.room ?? CONNECTION_TEST_ROOM, user: { ...input.user, moderator: false }, now: input.now, ...(input.ttlSeconds ? { ttlSeconds: input.ttlSeconds } : {}) },
+    {
+      appId: input.appId,
+      serverUrl: input.serverUrl,
+      room: input.room ?? CONNECTION_TEST_ROOM,
+      user: { ...input.user, moderator: false },
+      now: input.now,
+      ...(input.ttlSeconds ? { ttlSeconds: input.ttlSeconds } : {}),
+    },
     input.appSecret,
   );
   return { token: jwt, verify: (candidate) => verifyJitsiToken(candidate, input.appSecret, { appId: input.appId, now: input.now }) };

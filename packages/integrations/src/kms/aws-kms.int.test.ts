@@ -16,7 +16,10 @@ const secret = () => new TextEncoder().encode('app-secret-value');
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
 async function kmsError(promise: Promise<unknown>): Promise<KmsError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(KmsError);
   return error as KmsError;
 }
@@ -95,7 +98,9 @@ describe('aws KMS through the real SDK against the KMS stand-in', () => {
     const kms = await open(newKeyId);
     standIn.failNext(1, 'deny');
     let attempts = 0;
-    const error = await kmsError(withRetry(() => (attempts++, kms.encrypt(secret(), context)), { retries: 5, baseMs: 1, isRetryable: (e) => e instanceof KmsError && e.retryable }));
+    const error = await kmsError(
+      withRetry(() => (attempts++, kms.encrypt(secret(), context)), { retries: 5, baseMs: 1, isRetryable: (e) => e instanceof KmsError && e.retryable }),
+    );
     expect(error.code).toBe('access_denied');
     expect(attempts).toBe(1);
   });
@@ -141,7 +146,11 @@ describe('KMS stand-in protocol', () => {
   const post = (target: string | undefined, body: unknown, auth = true) =>
     fetch(standIn.url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-amz-json-1.1', ...(target ? { 'X-Amz-Target': target } : {}), ...(auth ? { Authorization: 'AWS4-HMAC-SHA256 Credential=x' } : {}) },
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.1',
+        ...(target ? { 'X-Amz-Target': target } : {}),
+        ...(auth ? { Authorization: 'AWS4-HMAC-SHA256 Credential=x' } : {}),
+      },
       body: JSON.stringify(body),
     });
 
@@ -163,7 +172,10 @@ describe('KMS stand-in protocol', () => {
     const described = (await (await post('TrentService.DescribeKey', { KeyId: newKeyId })).json()) as { KeyMetadata: { KeyId: string; KeyState: string } };
     expect(described.KeyMetadata.KeyId).toBe(newKeyId);
     expect(described.KeyMetadata.KeyState).toBe('Enabled');
-    const dataKey = (await (await post('TrentService.GenerateDataKey', { KeyId: newKeyId, KeySpec: 'AES_256' })).json()) as { Plaintext: string; CiphertextBlob: string };
+    const dataKey = (await (await post('TrentService.GenerateDataKey', { KeyId: newKeyId, KeySpec: 'AES_256' })).json()) as {
+      Plaintext: string;
+      CiphertextBlob: string;
+    };
     expect(Buffer.from(dataKey.Plaintext, 'base64')).toHaveLength(32);
     const decrypted = (await (await post('TrentService.Decrypt', { CiphertextBlob: dataKey.CiphertextBlob })).json()) as { Plaintext: string };
     expect(decrypted.Plaintext).toBe(dataKey.Plaintext);

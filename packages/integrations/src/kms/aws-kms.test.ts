@@ -24,7 +24,9 @@ describe('kmsErrorCode', () => {
   });
 
   it('maps missing credentials or region to invalid_config, which is not retried', () => {
-    expect(kmsErrorCode(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }))).toBe('invalid_config');
+    expect(kmsErrorCode(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }))).toBe(
+      'invalid_config',
+    );
     expect(kmsErrorCode(new Error('Region is missing'))).toBe('invalid_config');
   });
 
@@ -35,7 +37,11 @@ describe('kmsErrorCode', () => {
 });
 
 describe('createKms for aws: specs', () => {
-  const refusal = (opts: Parameters<typeof createKms>[1]) => createKms('aws:alias/virtual-care', opts).then(() => undefined, (e: unknown) => e as KmsError);
+  const refusal = (opts: Parameters<typeof createKms>[1]) =>
+    createKms('aws:alias/virtual-care', opts).then(
+      () => undefined,
+      (e: unknown) => e as KmsError,
+    );
 
   it('refuses to start without credentials, saying what to set, instead of probing the instance metadata service', async () => {
     const error = await refusal({ aws: { region: 'eu-west-1', credentials: 'none' } });

@@ -127,13 +127,21 @@ export function createAwsKms(keyId: string, opts: AwsKmsOptions): Kms {
       return Buffer.from(out.CiphertextBlob!).toString('base64');
     },
     async sign(message, signKeyId = keyId) {
-      const out = await call('Sign', () => client.send(new SignCommand({ KeyId: signKeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM })));
+      const out = await call('Sign', () =>
+        client.send(new SignCommand({ KeyId: signKeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: SIGNING_ALGORITHM })),
+      );
       return { keyId: out.KeyId ?? signKeyId, algorithm: SIGNING_ALGORITHM, signature: Buffer.from(out.Signature!).toString('base64') };
     },
     async verify(message, signature) {
       try {
         const out = await client.send(
-          new VerifyCommand({ KeyId: signature.keyId, Message: message, MessageType: 'RAW', Signature: Buffer.from(signature.signature, 'base64'), SigningAlgorithm: signature.algorithm as typeof SIGNING_ALGORITHM }),
+          new VerifyCommand({
+            KeyId: signature.keyId,
+            Message: message,
+            MessageType: 'RAW',
+            Signature: Buffer.from(signature.signature, 'base64'),
+            SigningAlgorithm: signature.algorithm as typeof SIGNING_ALGORITHM,
+          }),
         );
         return out.SignatureValid === true;
       } catch (error) {

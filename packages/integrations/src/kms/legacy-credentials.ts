@@ -39,13 +39,26 @@ export function decryptLegacyCredentials(blobBase64: string, masterKeyBase64: st
   const key = masterKey(masterKeyBase64);
   const blob = Buffer.from(blobBase64.trim(), 'base64');
   if (blob.length < NONCE_BYTES + TAG_BYTES + 1) {
-    throw new LegacyCredentialError(tenantId, `legacy credentials of tenant ${tenantId}: blob is ${blob.length} bytes, expected base64(nonce[12] ‖ ciphertext ‖ tag[16])`);
+    throw new LegacyCredentialError(
+      tenantId,
+      `legacy credentials of tenant ${tenantId}: blob is ${blob.length} bytes, expected base64(nonce[12] ‖ ciphertext ‖ tag[16])`,
+    );
   }
   let plaintext: Buffer;
   try {
-    plaintext = gcmDecrypt(key, blob.subarray(0, NONCE_BYTES), blob.subarray(NONCE_BYTES, -TAG_BYTES), blob.subarray(-TAG_BYTES), Buffer.from(tenantId, 'utf8'));
+    plaintext = gcmDecrypt(
+      key,
+      blob.subarray(0, NONCE_BYTES),
+      blob.subarray(NONCE_BYTES, -TAG_BYTES),
+      blob.subarray(-TAG_BYTES),
+      Buffer.from(tenantId, 'utf8'),
+    );
   } catch (error) {
-    throw new LegacyCredentialError(tenantId, `legacy credentials of tenant ${tenantId} do not decrypt with VC_LEGACY_MASTER_KEY (AES-256-GCM, AAD = tenant id)`, { cause: error });
+    throw new LegacyCredentialError(
+      tenantId,
+      `legacy credentials of tenant ${tenantId} do not decrypt with VC_LEGACY_MASTER_KEY (AES-256-GCM, AAD = tenant id)`,
+      { cause: error },
+    );
   }
   try {
     return parseCredentials(plaintext, tenantId);
@@ -55,7 +68,8 @@ export function decryptLegacyCredentials(blobBase64: string, masterKeyBase64: st
 }
 
 function parseCredentials(plaintext: Buffer, tenantId: string): LegacyCredentials {
-  const invalid = () => new LegacyCredentialError(tenantId, `legacy credentials of tenant ${tenantId} decrypt, but not to a JSON object with a non-empty string appSecret`);
+  const invalid = () =>
+    new LegacyCredentialError(tenantId, `legacy credentials of tenant ${tenantId} decrypt, but not to a JSON object with a non-empty string appSecret`);
   let value: unknown;
   try {
     value = JSON.parse(plaintext.toString('utf8'));
@@ -72,7 +86,12 @@ function parseCredentials(plaintext: Buffer, tenantId: string): LegacyCredential
  * The legacy module's encryption, for fixtures and tests: the inverse of {@link decryptLegacyCredentials}.
  * `nonce` is random unless given (a seeded generator passes one to stay deterministic).
  */
-export function encryptLegacyCredentials(credentials: LegacyCredentials, masterKeyBase64: string, tenantId: string, nonce: Uint8Array = randomBytes(NONCE_BYTES)): string {
+export function encryptLegacyCredentials(
+  credentials: LegacyCredentials,
+  masterKeyBase64: string,
+  tenantId: string,
+  nonce: Uint8Array = randomBytes(NONCE_BYTES),
+): string {
   const { ciphertext, tag } = gcmEncrypt(masterKey(masterKeyBase64), nonce, Buffer.from(JSON.stringify(credentials), 'utf8'), Buffer.from(tenantId, 'utf8'));
   return Buffer.concat([nonce, ciphertext, tag]).toString('base64');
 }

@@ -16,7 +16,10 @@ const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 const secret = () => new TextEncoder().encode('app-secret-value');
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(KmsError);
   return (error as KmsError).code;
 }

@@ -44,7 +44,10 @@ async function readKeyring(path: string): Promise<LocalKeyring | undefined> {
   }
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new KmsError('invalid_config', `local KMS keyring ${path} is malformed (${where}); expected {version: 1, primaryKeyId, keys: [{id, key, createdAt}]}`);
+    throw new KmsError(
+      'invalid_config',
+      `local KMS keyring ${path} is malformed (${where}); expected {version: 1, primaryKeyId, keys: [{id, key, createdAt}]}`,
+    );
   }
   const keyring = parsed.data;
   if (!keyring.keys.some((k) => k.id === keyring.primaryKeyId)) {
@@ -135,7 +138,10 @@ export async function createLocalKms(path: string): Promise<Kms> {
 
   // A signing key apart from the encryption key: the same bytes never serve two purposes.
   const signingKey = async (id: string) => Buffer.from(hkdfSync('sha256', await keyFor(id), Buffer.alloc(0), 'vc-evidence-signing', 32));
-  const hmac = async (id: string, message: Uint8Array) => createHmac('sha256', await signingKey(id)).update(message).digest();
+  const hmac = async (id: string, message: Uint8Array) =>
+    createHmac('sha256', await signingKey(id))
+      .update(message)
+      .digest();
 
   return {
     description: `local:${path}`,

@@ -2,33 +2,71 @@ import { z } from 'zod';
 import { normalizeKongConfig } from './normalize';
 import type { KongConfig, KongPlugin, KongRoute, KongService } from './types';
 
-const ref = z.object({ id: z.string() }).nullable().optional().transform((v) => v ?? null);
-const tags = z.array(z.string()).nullable().optional().transform((v) => v ?? null);
+const ref = z
+  .object({ id: z.string() })
+  .nullable()
+  .optional()
+  .transform((v) => v ?? null);
+const tags = z
+  .array(z.string())
+  .nullable()
+  .optional()
+  .transform((v) => v ?? null);
 
 /** Kong Admin API entity shapes: the fields this adapter reads (Kong returns more; they pass through). */
 export const adminServiceSchema = z.looseObject({
   id: z.string(),
-  name: z.string().nullable().optional().transform((v) => v ?? null),
+  name: z
+    .string()
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
   protocol: z.string(),
   host: z.string(),
   port: z.number().int(),
-  path: z.string().nullable().optional().transform((v) => v ?? null),
+  path: z
+    .string()
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
   tags,
 });
 export const adminRouteSchema = z.looseObject({
   id: z.string(),
-  name: z.string().nullable().optional().transform((v) => v ?? null),
-  paths: z.array(z.string()).nullable().optional().transform((v) => v ?? null),
-  methods: z.array(z.string()).nullable().optional().transform((v) => v ?? null),
-  strip_path: z.boolean().optional().transform((v) => v ?? true),
+  name: z
+    .string()
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
+  paths: z
+    .array(z.string())
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
+  methods: z
+    .array(z.string())
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
+  strip_path: z
+    .boolean()
+    .optional()
+    .transform((v) => v ?? true),
   tags,
   service: ref,
 });
 export const adminPluginSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
-  config: z.record(z.string(), z.unknown()).nullable().optional().transform((v) => v ?? null),
-  enabled: z.boolean().optional().transform((v) => v ?? true),
+  config: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .optional()
+    .transform((v) => v ?? null),
+  enabled: z
+    .boolean()
+    .optional()
+    .transform((v) => v ?? true),
   tags,
   route: ref,
   service: ref,
@@ -40,7 +78,15 @@ export type AdminPlugin = z.infer<typeof adminPluginSchema>;
 
 /** `{ data, next }`: one page of a Kong Admin API list; `next` is a path from Kong's root, null on the last page. */
 export const adminPageSchema = <T extends z.ZodType>(item: T) =>
-  z.object({ data: z.array(item), next: z.string().nullable().optional().transform((v) => v ?? null), offset: z.string().optional() });
+  z.object({
+    data: z.array(item),
+    next: z
+      .string()
+      .nullable()
+      .optional()
+      .transform((v) => v ?? null),
+    offset: z.string().optional(),
+  });
 
 /**
  * The routing held by a Kong, as a declarative config. Left out because the config cannot express them and

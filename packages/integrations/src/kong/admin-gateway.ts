@@ -50,15 +50,23 @@ export function createAdminGateway(options: KongAdminOptions): KongGateway {
   async function list<T extends z.ZodType>(kind: string, item: T): Promise<Array<z.infer<T>>> {
     const items: Array<z.infer<T>> = [];
     // `next` is a path from Kong's root (`/services?offset=…`); it is appended to our base, which may carry a prefix.
-    for (let next: string | null = `/${kind}?size=1000`; next; ) {
-      const page: { data: Array<z.infer<T>>; next: string | null } = parseReply(adminPageSchema(item), await call('GET', next, `listing ${kind}`), `listing ${kind}`);
+    for (let next: string | null = `/${kind}?size=1000`; next;) {
+      const page: { data: Array<z.infer<T>>; next: string | null } = parseReply(
+        adminPageSchema(item),
+        await call('GET', next, `listing ${kind}`),
+        `listing ${kind}`,
+      );
       items.push(...page.data);
       next = page.next;
     }
     return items;
   }
   const readRaw = async (): Promise<Raw> => {
-    const [services, routes, plugins] = await Promise.all([list('services', adminServiceSchema), list('routes', adminRouteSchema), list('plugins', adminPluginSchema)]);
+    const [services, routes, plugins] = await Promise.all([
+      list('services', adminServiceSchema),
+      list('routes', adminRouteSchema),
+      list('plugins', adminPluginSchema),
+    ]);
     return { services, routes, plugins };
   };
 
@@ -85,7 +93,11 @@ function parseReply<T extends z.ZodType>(schema: T, body: unknown, what: string)
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new IntegrationError(`${what}: expected Kong Admin API shapes, ${issue?.path.join('.') || 'reply'}: ${issue?.message ?? 'invalid'}`, { system: 'kong', retryable: false, cause: parsed.error });
+    throw new IntegrationError(`${what}: expected Kong Admin API shapes, ${issue?.path.join('.') || 'reply'}: ${issue?.message ?? 'invalid'}`, {
+      system: 'kong',
+      retryable: false,
+      cause: parsed.error,
+    });
   }
   return parsed.data;
 }
@@ -104,7 +116,11 @@ function indexIds(raw: Raw): Ids {
   const plugins = new Map<string, string>();
   for (const p of raw.plugins) {
     if (p.consumer) continue;
-    const scope: PluginScope | undefined = p.route ? { route: routeName.get(p.route.id) ?? '' } : p.service ? { service: serviceName.get(p.service.id) ?? '' } : undefined;
+    const scope: PluginScope | undefined = p.route
+      ? { route: routeName.get(p.route.id) ?? '' }
+      : p.service
+        ? { service: serviceName.get(p.service.id) ?? '' }
+        : undefined;
     if (scope) plugins.set(`${scopeKey(scope)}/${p.name}`, p.id);
   }
   return { services, routes, plugins };
@@ -128,7 +144,13 @@ async function execute(op: KongOp, ids: Ids, call: Call): Promise<void> {
       const { route } = op;
       const serviceId = ids.services.get(op.service);
       if (!serviceId) throw new IntegrationError(`route ${route.name}: expected service ${op.service} to exist`, { system: 'kong', retryable: false });
-      const body = { paths: route.paths, methods: route.methods ?? null, strip_path: route.strip_path ?? true, tags: route.tags ?? [], service: { id: serviceId } };
+      const body = {
+        paths: route.paths,
+        methods: route.methods ?? null,
+        strip_path: route.strip_path ?? true,
+        tags: route.tags ?? [],
+        service: { id: serviceId },
+      };
       const what = `route ${route.name}`;
       const saved = parseReply(savedSchema, await call(op.exists ? 'PATCH' : 'PUT', `/routes/${enc(route.name)}`, what, body), what);
       ids.routes.set(route.name, saved.id);

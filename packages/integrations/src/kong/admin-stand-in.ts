@@ -117,4 +117,3 @@ export async function startKongAdminStandIn(options: KongAdminStandInOptions = {
     setDown: (value) => void (down = value),
   };
 }
-

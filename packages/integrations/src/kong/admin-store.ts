@@ -3,11 +3,45 @@ import type { AdminPlugin, AdminRoute, AdminService } from './admin-entities';
 
 // Kong 3.x bundled plugins this stand-in accepts; anything else gets Kong's "not enabled" answer.
 const BUNDLED_PLUGINS = new Set([
-  'acl', 'acme', 'ai-proxy', 'aws-lambda', 'azure-functions', 'basic-auth', 'bot-detection', 'correlation-id', 'cors', 'datadog',
-  'file-log', 'grpc-gateway', 'grpc-web', 'hmac-auth', 'http-log', 'ip-restriction', 'jwt', 'key-auth', 'ldap-auth', 'loggly',
-  'oauth2', 'opentelemetry', 'post-function', 'pre-function', 'prometheus', 'proxy-cache', 'rate-limiting', 'redirect',
-  'request-size-limiting', 'request-termination', 'request-transformer', 'response-ratelimiting', 'response-transformer',
-  'session', 'statsd', 'syslog', 'tcp-log', 'udp-log', 'zipkin',
+  'acl',
+  'acme',
+  'ai-proxy',
+  'aws-lambda',
+  'azure-functions',
+  'basic-auth',
+  'bot-detection',
+  'correlation-id',
+  'cors',
+  'datadog',
+  'file-log',
+  'grpc-gateway',
+  'grpc-web',
+  'hmac-auth',
+  'http-log',
+  'ip-restriction',
+  'jwt',
+  'key-auth',
+  'ldap-auth',
+  'loggly',
+  'oauth2',
+  'opentelemetry',
+  'post-function',
+  'pre-function',
+  'prometheus',
+  'proxy-cache',
+  'rate-limiting',
+  'redirect',
+  'request-size-limiting',
+  'request-termination',
+  'request-transformer',
+  'response-ratelimiting',
+  'response-transformer',
+  'session',
+  'statsd',
+  'syslog',
+  'tcp-log',
+  'udp-log',
+  'zipkin',
 ]);
 
 export type Entity = AdminService | AdminRoute | AdminPlugin;
@@ -15,7 +49,10 @@ export type Kind = 'services' | 'routes' | 'plugins';
 
 /** A refusal in Kong's error shape `{ code, name, message }`. */
 export class AdminProblem extends Error {
-  constructor(readonly status: number, readonly body: { code: number; name: string; message: string }) {
+  constructor(
+    readonly status: number,
+    readonly body: { code: number; name: string; message: string },
+  ) {
     super(body.message);
   }
 }
@@ -32,7 +69,8 @@ export class KongEntityStore {
   plugins: AdminPlugin[] = [];
 
   find<K extends Kind>(kind: K, idOrName: string): KongEntityStore[K][number] | undefined {
-    return (this[kind] as Entity[]).find((e) => e.id === idOrName || (kind !== 'plugins' && (e as AdminService).name === idOrName)) as KongEntityStore[K][number] | undefined;
+    return (this[kind] as Entity[]).find((e) => e.id === idOrName || (kind !== 'plugins' && (e as AdminService).name === idOrName)) as
+      KongEntityStore[K][number] | undefined;
   }
 
   mustFind<K extends Kind>(kind: K, idOrName: string): KongEntityStore[K][number] {
@@ -89,7 +127,12 @@ function buildService(body: Record<string, unknown>): AdminService & Record<stri
   let parts = { protocol: body.protocol ?? 'http', host: body.host, port: body.port, path: body.path ?? null };
   if (typeof body.url === 'string') {
     const url = new URL(body.url);
-    parts = { protocol: url.protocol.slice(0, -1), host: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname === '/' && !body.url.endsWith('/') ? null : url.pathname };
+    parts = {
+      protocol: url.protocol.slice(0, -1),
+      host: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname === '/' && !body.url.endsWith('/') ? null : url.pathname,
+    };
   }
   if (typeof parts.host !== 'string' || !parts.host) throw schemaViolation('host: required field missing');
   const protocol = String(parts.protocol);
@@ -132,7 +175,10 @@ function buildRoute(body: Record<string, unknown>, find: (kind: 'services', key:
   };
 }
 
-function buildPlugin(body: Record<string, unknown>, find: (kind: 'services' | 'routes', key: string) => Entity | undefined): AdminPlugin & Record<string, unknown> {
+function buildPlugin(
+  body: Record<string, unknown>,
+  find: (kind: 'services' | 'routes', key: string) => Entity | undefined,
+): AdminPlugin & Record<string, unknown> {
   const name = String(body.name ?? '');
   if (!BUNDLED_PLUGINS.has(name)) throw schemaViolation(`name: plugin '${name}' not enabled; add it to the 'plugins' configuration property`);
   const ref = (kind: 'services' | 'routes', value: unknown) => {

@@ -62,31 +62,66 @@ describe('planCutover', () => {
     };
     const planned = planCutover(previous, { ...cutoverOptions, serviceName: 'vc' });
     expect(planned.services.map((s) => [s.name, (s.routes ?? []).map((r) => [r.name, r.paths, r.plugins?.map((p) => p.name) ?? []])])).toEqual([
-      ['digital-communication', [
-        ['dc-all', ['/api/v1/digital-communication'], []],
-        ['dc-upcoming', ['/api/v1/digital-communication/virtual-sessions/upcoming'], ['pre-function']],
-        ['vc-redirect-api-v1-digital-communication-virtual-sessions', ['/api/v1/digital-communication/virtual-sessions'], ['pre-function']],
-      ]],
+      [
+        'digital-communication',
+        [
+          ['dc-all', ['/api/v1/digital-communication'], []],
+          ['dc-upcoming', ['/api/v1/digital-communication/virtual-sessions/upcoming'], ['pre-function']],
+          ['vc-redirect-api-v1-digital-communication-virtual-sessions', ['/api/v1/digital-communication/virtual-sessions'], ['pre-function']],
+        ],
+      ],
       ['vc', [['virtual-care-api', ['/api/v1/virtual-care'], []]]],
     ]);
     expect(planned.services[1]?.routes?.[0]).toEqual({ name: 'virtual-care-api', paths: ['/api/v1/virtual-care'], strip_path: false, tags: [CUTOVER_TAG] });
   });
 
   it.each([
-    ['the legacy service is missing', { ...cutoverOptions, legacyServiceName: 'nope' }, previousRouting, 'legacyServiceName: expected a Kong service named "nope" in the current routing, found none'],
-    ['the prefix has a trailing slash', { ...cutoverOptions, newPathPrefix: '/api/v1/virtual-care/' }, previousRouting, 'newPathPrefix: expected a path like /api/v1/virtual-care (no trailing slash), got "/api/v1/virtual-care/"'],
-    ['a redirect path could break out of the Lua string', { ...cutoverOptions, legacyRedirects: [{ from: '/a"..os.exit()', to: '/b' }] }, previousRouting, 'legacyRedirects[0].from: expected a path like /api/v1/virtual-care (no trailing slash), got "/a"..os.exit()"'],
-    ['the service URL is not a URL', { ...cutoverOptions, serviceUrl: 'virtual-care:8080/x y' }, previousRouting, 'serviceUrl: expected an absolute http(s) URL, got "virtual-care:8080/x y"'],
+    [
+      'the legacy service is missing',
+      { ...cutoverOptions, legacyServiceName: 'nope' },
+      previousRouting,
+      'legacyServiceName: expected a Kong service named "nope" in the current routing, found none',
+    ],
+    [
+      'the prefix has a trailing slash',
+      { ...cutoverOptions, newPathPrefix: '/api/v1/virtual-care/' },
+      previousRouting,
+      'newPathPrefix: expected a path like /api/v1/virtual-care (no trailing slash), got "/api/v1/virtual-care/"',
+    ],
+    [
+      'a redirect path could break out of the Lua string',
+      { ...cutoverOptions, legacyRedirects: [{ from: '/a"..os.exit()', to: '/b' }] },
+      previousRouting,
+      'legacyRedirects[0].from: expected a path like /api/v1/virtual-care (no trailing slash), got "/a"..os.exit()"',
+    ],
+    [
+      'the service URL is not a URL',
+      { ...cutoverOptions, serviceUrl: 'virtual-care:8080/x y' },
+      previousRouting,
+      'serviceUrl: expected an absolute http(s) URL, got "virtual-care:8080/x y"',
+    ],
     [
       'a route mixes paths under the prefix and outside it',
       cutoverOptions,
-      { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://dc', routes: [{ name: 'mixed', paths: ['/api/v1/virtual-care', '/other'] }] }] },
+      {
+        _format_version: '3.0',
+        services: [{ name: 'digital-communication', url: 'http://dc', routes: [{ name: 'mixed', paths: ['/api/v1/virtual-care', '/other'] }] }],
+      },
       'route "mixed": expected its paths to be all under /api/v1/virtual-care or none, found a mix',
     ],
     [
       'a legacy route already has a pre-function of its own',
       cutoverOptions,
-      { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://dc', routes: [{ name: 'vs', paths: ['/api/v1/digital-communication/virtual-sessions'], plugins: [{ name: 'pre-function' }] }] }] },
+      {
+        _format_version: '3.0',
+        services: [
+          {
+            name: 'digital-communication',
+            url: 'http://dc',
+            routes: [{ name: 'vs', paths: ['/api/v1/digital-communication/virtual-sessions'], plugins: [{ name: 'pre-function' }] }],
+          },
+        ],
+      },
       'route "vs": expected no pre-function plugin of its own (Kong allows one per route), found one',
     ],
   ] as const)('refuses to plan when %s', (_name, opts, previous, message) => {

@@ -124,7 +124,8 @@ function isUnder(path: string, prefix: string): boolean {
 
 function checkedPath(option: string, path: string): string {
   // Interpolated into Lua source below: only plain path characters, so no quoting can break out.
-  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(path)) throw new CutoverPlanError(`${option}: expected a path like /api/v1/virtual-care (no trailing slash), got "${path}"`);
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(path))
+    throw new CutoverPlanError(`${option}: expected a path like /api/v1/virtual-care (no trailing slash), got "${path}"`);
   return path;
 }
 

@@ -26,11 +26,24 @@ export function formatKongDiff(changes: readonly KongChange[]): string {
 function describe(op: KongOp): KongChange {
   switch (op.op) {
     case 'upsert_service':
-      return { action: op.exists ? '~' : '+', entity: `service ${op.name}`, detail: op.fields.includes('url') ? `url ${op.url}${others(op.fields, 'url')}` : op.fields.join(', ') };
+      return {
+        action: op.exists ? '~' : '+',
+        entity: `service ${op.name}`,
+        detail: op.fields.includes('url') ? `url ${op.url}${others(op.fields, 'url')}` : op.fields.join(', '),
+      };
     case 'upsert_route': {
       const { route } = op;
-      const parts = [`service ${op.service}`, `paths ${route.paths.join(' ')}`, route.methods ? `methods ${route.methods.join(' ')}` : '', `strip_path ${route.strip_path}`];
-      return { action: op.exists ? '~' : '+', entity: `route ${route.name}`, detail: op.exists ? `${op.fields.join(', ')} → ${parts.filter(Boolean).join('; ')}` : parts.filter(Boolean).join('; ') };
+      const parts = [
+        `service ${op.service}`,
+        `paths ${route.paths.join(' ')}`,
+        route.methods ? `methods ${route.methods.join(' ')}` : '',
+        `strip_path ${route.strip_path}`,
+      ];
+      return {
+        action: op.exists ? '~' : '+',
+        entity: `route ${route.name}`,
+        detail: op.exists ? `${op.fields.join(', ')} → ${parts.filter(Boolean).join('; ')}` : parts.filter(Boolean).join('; '),
+      };
     }
     case 'upsert_plugin':
       return { action: op.exists ? '~' : '+', entity: `plugin ${op.plugin.name} on ${scopeKey(op.scope)}`, detail: op.exists ? op.fields.join(', ') : '' };

@@ -32,7 +32,8 @@ export function createFileGateway(file: string): KongGateway {
       throw new IntegrationError(`reading ${file}: expected YAML or JSON`, { system: 'kong', retryable: false, cause });
     }
     const version = (doc as { _format_version?: unknown } | null)?._format_version;
-    if (String(version) !== '3.0') throw new IntegrationError(`reading ${file}: expected _format_version "3.0", found ${JSON.stringify(version)}`, { system: 'kong', retryable: false });
+    if (String(version) !== '3.0')
+      throw new IntegrationError(`reading ${file}: expected _format_version "3.0", found ${JSON.stringify(version)}`, { system: 'kong', retryable: false });
     return { ...(doc as RawDoc), _format_version: '3.0' };
   };
 
@@ -52,20 +53,27 @@ export function createFileGateway(file: string): KongGateway {
 }
 
 function rawToKongConfig(doc: RawDoc): KongConfig {
-  const services = (doc.services ?? []).filter((s) => typeof s.name === 'string').map((s) => ({
-    name: s.name as string,
-    url: typeof s.url === 'string' ? s.url : `${String(s.protocol ?? 'http')}://${String(s.host)}:${String(s.port ?? (s.protocol === 'https' ? 443 : 80))}${typeof s.path === 'string' ? s.path : ''}`,
-    tags: s.tags as string[] | undefined,
-    routes: (s.routes ?? []).filter((r) => typeof r.name === 'string').map((r) => ({
-      name: r.name as string,
-      paths: (r.paths as string[] | undefined) ?? [],
-      methods: r.methods as string[] | undefined,
-      strip_path: r.strip_path as boolean | undefined,
-      tags: r.tags as string[] | undefined,
-      plugins: (r.plugins ?? []) as unknown as KongPlugin[],
-    })),
-    plugins: (s.plugins ?? []) as unknown as KongPlugin[],
-  }));
+  const services = (doc.services ?? [])
+    .filter((s) => typeof s.name === 'string')
+    .map((s) => ({
+      name: s.name as string,
+      url:
+        typeof s.url === 'string'
+          ? s.url
+          : `${String(s.protocol ?? 'http')}://${String(s.host)}:${String(s.port ?? (s.protocol === 'https' ? 443 : 80))}${typeof s.path === 'string' ? s.path : ''}`,
+      tags: s.tags as string[] | undefined,
+      routes: (s.routes ?? [])
+        .filter((r) => typeof r.name === 'string')
+        .map((r) => ({
+          name: r.name as string,
+          paths: (r.paths as string[] | undefined) ?? [],
+          methods: r.methods as string[] | undefined,
+          strip_path: r.strip_path as boolean | undefined,
+          tags: r.tags as string[] | undefined,
+          plugins: (r.plugins ?? []) as unknown as KongPlugin[],
+        })),
+      plugins: (s.plugins ?? []) as unknown as KongPlugin[],
+    }));
   return normalizeKongConfig({ _format_version: '3.0', services });
 }
 
@@ -76,7 +84,11 @@ function applyToRaw(doc: RawDoc, op: KongOp): void {
   const routeOwner = (name: string) => services.find((s) => s.routes?.some((r) => r.name === name));
   const pluginList = (scope: PluginScope): RawEntity[] => {
     const owner = 'route' in scope ? routeOwner(scope.route)?.routes?.find((r) => r.name === scope.route) : service(scope.service);
-    if (!owner) throw new IntegrationError(`plugin on ${'route' in scope ? `route ${scope.route}` : `service ${scope.service}`}: expected its owner in the file`, { system: 'kong', retryable: false });
+    if (!owner)
+      throw new IntegrationError(`plugin on ${'route' in scope ? `route ${scope.route}` : `service ${scope.service}`}: expected its owner in the file`, {
+        system: 'kong',
+        retryable: false,
+      });
     return ((owner.plugins as RawEntity[] | undefined) ??= []);
   };
   switch (op.op) {
@@ -95,7 +107,12 @@ function applyToRaw(doc: RawDoc, op: KongOp): void {
         const to = service(op.service)!;
         to.routes = [...(to.routes ?? []), route];
       }
-      route = Object.assign(route, { paths: op.route.paths, strip_path: op.route.strip_path ?? true }, op.route.methods ? { methods: op.route.methods } : {}, tagsField(op.route.tags ?? []));
+      route = Object.assign(
+        route,
+        { paths: op.route.paths, strip_path: op.route.strip_path ?? true },
+        op.route.methods ? { methods: op.route.methods } : {},
+        tagsField(op.route.tags ?? []),
+      );
       if (!op.route.methods) delete route.methods;
       if (!op.route.tags?.length) delete route.tags;
       return;
@@ -103,14 +120,22 @@ function applyToRaw(doc: RawDoc, op: KongOp): void {
     case 'upsert_plugin': {
       const list = pluginList(op.scope);
       const existing = list.find((p) => p.name === op.plugin.name);
-      const plugin: RawEntity = { name: op.plugin.name, ...(op.plugin.config ? { config: op.plugin.config } : {}), ...(op.plugin.enabled === false ? { enabled: false } : {}), ...tagsField(op.plugin.tags ?? []) };
+      const plugin: RawEntity = {
+        name: op.plugin.name,
+        ...(op.plugin.config ? { config: op.plugin.config } : {}),
+        ...(op.plugin.enabled === false ? { enabled: false } : {}),
+        ...tagsField(op.plugin.tags ?? []),
+      };
       if (existing) list.splice(list.indexOf(existing), 1, plugin);
       else list.push(plugin);
       return;
     }
     case 'delete_plugin': {
       const list = pluginList(op.scope);
-      list.splice(list.findIndex((p) => p.name === op.name), 1);
+      list.splice(
+        list.findIndex((p) => p.name === op.name),
+        1,
+      );
       return;
     }
     case 'delete_route': {

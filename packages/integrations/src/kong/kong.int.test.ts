@@ -95,9 +95,15 @@ describe('Kong Admin API mode against the stand-in over HTTP', () => {
 
   it('carries Kong’s own message when it refuses a change', async () => {
     const gateway = createKongGateway({ adminUrl: kong.url });
-    const bad: KongConfig = { _format_version: '3.0', services: [{ name: 'x', url: 'http://x', routes: [{ name: 'r', paths: ['/x'], plugins: [{ name: 'not-a-plugin' }] }] }] };
+    const bad: KongConfig = {
+      _format_version: '3.0',
+      services: [{ name: 'x', url: 'http://x', routes: [{ name: 'r', paths: ['/x'], plugins: [{ name: 'not-a-plugin' }] }] }],
+    };
     await expect(gateway.apply(bad)).rejects.toThrow(
-      new IntegrationError("plugin not-a-plugin on route:r: Kong Admin API answered 400 (schema violation (name: plugin 'not-a-plugin' not enabled; add it to the 'plugins' configuration property))", { system: 'kong', status: 400, retryable: false }),
+      new IntegrationError(
+        "plugin not-a-plugin on route:r: Kong Admin API answered 400 (schema violation (name: plugin 'not-a-plugin' not enabled; add it to the 'plugins' configuration property))",
+        { system: 'kong', status: 400, retryable: false },
+      ),
     );
   });
 });
@@ -152,7 +158,11 @@ describe('decK file mode', () => {
     const previous = await gateway.snapshot();
     expect(previous.services[0]?.url).toBe('http://dc.internal:8080');
     await gateway.apply(planCutover(previous, cutoverOptions));
-    const doc = parse(readFileSync(file, 'utf8')) as { consumers: unknown; _info: unknown; services: Array<{ name: string; routes?: Array<Record<string, unknown>> }> };
+    const doc = parse(readFileSync(file, 'utf8')) as {
+      consumers: unknown;
+      _info: unknown;
+      services: Array<{ name: string; routes?: Array<Record<string, unknown>> }>;
+    };
     expect(doc.consumers).toEqual([{ username: 'billing-batch' }]);
     expect(doc._info).toEqual({ select_tags: [] });
     expect(doc.services.find((s) => s.name === 'digital-communication')?.routes?.[0]?.hosts).toEqual(['api.example.org']);
@@ -161,6 +171,8 @@ describe('decK file mode', () => {
   it('refuses a file of another format version', async () => {
     const file = join(dir, 'old.yaml');
     writeFileSync(file, '_format_version: "1.1"\nservices: []\n');
-    await expect(createKongGateway({ file }).snapshot()).rejects.toThrow(new IntegrationError(`reading ${file}: expected _format_version "3.0", found "1.1"`, { system: 'kong', retryable: false }));
+    await expect(createKongGateway({ file }).snapshot()).rejects.toThrow(
+      new IntegrationError(`reading ${file}: expected _format_version "3.0", found "1.1"`, { system: 'kong', retryable: false }),
+    );
   });
 });

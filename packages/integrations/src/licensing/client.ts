@@ -46,7 +46,11 @@ export function createLicensingClient(options: LicensingClientOptions): Licensin
         body: JSON.stringify({ enabled: true }),
       });
       if (!parseLicence(body, `enabling ${module} for tenant ${tenantId}`, status).enabled) {
-        throw new IntegrationError(`enabling ${module} for tenant ${tenantId}: expected { enabled: true } in the reply`, { system: 'licensing', status, retryable: false });
+        throw new IntegrationError(`enabling ${module} for tenant ${tenantId}: expected { enabled: true } in the reply`, {
+          system: 'licensing',
+          status,
+          retryable: false,
+        });
       }
       // 201: the module was off (or never licensed) and is now on; 200: it already was on.
       return { enabled: true, changed: status === 201 };
@@ -61,6 +65,12 @@ export function createLicensingClient(options: LicensingClientOptions): Licensin
 
 function parseLicence(body: unknown, what: string, status: number): ModuleLicence {
   const parsed = moduleLicenceSchema.safeParse(body);
-  if (!parsed.success) throw new IntegrationError(`${what}: expected a licence { tenantId, module, enabled, enabledAt }`, { system: 'licensing', status, retryable: false, cause: parsed.error });
+  if (!parsed.success)
+    throw new IntegrationError(`${what}: expected a licence { tenantId, module, enabled, enabledAt }`, {
+      system: 'licensing',
+      status,
+      retryable: false,
+      cause: parsed.error,
+    });
   return parsed.data;
 }

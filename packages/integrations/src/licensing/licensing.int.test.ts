@@ -51,7 +51,12 @@ describe('licensing client against the stand-in over HTTP', () => {
     try {
       const error = await client.enableModule(tenant, VIRTUAL_CARE_MODULE).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IntegrationError);
-      expect(error).toMatchObject({ system: 'licensing', status: 503, retryable: true, message: `enabling virtual-care for tenant ${tenant}: licensing API answered 503` });
+      expect(error).toMatchObject({
+        system: 'licensing',
+        status: 503,
+        retryable: true,
+        message: `enabling virtual-care for tenant ${tenant}: licensing API answered 503`,
+      });
     } finally {
       standIn.setDown(false);
     }

@@ -35,7 +35,12 @@ export async function startLicensingStandIn(): Promise<LicensingStandIn> {
     if (typeof enabled !== 'boolean') return void res.status(400).json({ error: 'expected { "enabled": true | false }' });
     const previous = licences.get(key(tenant, module));
     const turnedOn = enabled && !previous?.enabled;
-    const licence: ModuleLicence = { tenantId: tenant, module, enabled, enabledAt: enabled ? (turnedOn ? new Date().toISOString() : previous!.enabledAt) : null };
+    const licence: ModuleLicence = {
+      tenantId: tenant,
+      module,
+      enabled,
+      enabledAt: enabled ? (turnedOn ? new Date().toISOString() : previous!.enabledAt) : null,
+    };
     licences.set(key(tenant, module), licence);
     res.status(turnedOn ? 201 : 200).json(licence);
   });

@@ -33,7 +33,12 @@ describe('an event stream across a nats-server restart', () => {
     expect((whileDown as EventStreamError).retryable).toBe(true);
 
     await server.start();
-    const after = await withRetry(() => events.publish('restart.session.ended', encode('after'), 'event-after'), { retries: 100, baseMs: 50, maxMs: 200, isRetryable });
+    const after = await withRetry(() => events.publish('restart.session.ended', encode('after'), 'event-after'), {
+      retries: 100,
+      baseMs: 50,
+      maxMs: 200,
+      isRetryable,
+    });
     expect(after.duplicate).toBe(false);
     expect(after.seq).toBeGreaterThan(before.seq);
     // The file store kept the message and its id across the restart: re-publishing it is recognised.

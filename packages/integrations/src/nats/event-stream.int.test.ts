@@ -86,7 +86,9 @@ describe('connectEventStream on nats-server -js', () => {
     const error = await events.publish(`${prefix}_nostream.x`, encode('x'), randomUUID()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventStreamError);
     expect((error as EventStreamError).code).toBe('unavailable');
-    expect((error as EventStreamError).message).toBe(`publishing to ${prefix}_nostream.x: JetStream did not answer (not ready, not enabled, or no stream captures the subject)`);
+    expect((error as EventStreamError).message).toBe(
+      `publishing to ${prefix}_nostream.x: JetStream did not answer (not ready, not enabled, or no stream captures the subject)`,
+    );
   });
 
   it('fails with a closed (not retryable) error after close', async () => {

@@ -32,7 +32,11 @@ export async function connectEventStream(opts: EventStreamOptions): Promise<Even
     throw new EventStreamError('unavailable', `cannot connect to NATS at ${where}`, { cause: error });
   }
   const state = watchConnection(nc);
-  const wanted = { name: opts.stream ?? DEFAULT_STREAM, subjects: opts.subjects ?? DEFAULT_SUBJECTS, duplicateWindowMs: opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS };
+  const wanted = {
+    name: opts.stream ?? DEFAULT_STREAM,
+    subjects: opts.subjects ?? DEFAULT_SUBJECTS,
+    duplicateWindowMs: opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
+  };
   const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
   let js: JetStreamClient | undefined;
 
@@ -100,11 +104,14 @@ function watchConnection(nc: NatsConnection) {
 function toEventStreamError(error: unknown, what: string): EventStreamError {
   if (error instanceof EventStreamError) return error;
   const cause = (error as { cause?: unknown })?.cause;
-  if (error instanceof TimeoutError || cause instanceof TimeoutError) return new EventStreamError('timeout', `${what}: no answer from JetStream in time`, { cause: error });
+  if (error instanceof TimeoutError || cause instanceof TimeoutError)
+    return new EventStreamError('timeout', `${what}: no answer from JetStream in time`, { cause: error });
   // No responders (nats.js reports it as JetStreamNotEnabled): JetStream, or a stream capturing this
   // subject, is not there yet — mid-restart, or s0 has not created the stream. Worth retrying later.
   if (error instanceof NoRespondersError || cause instanceof NoRespondersError || (error as Error)?.name === 'JetStreamNotEnabled') {
-    return new EventStreamError('unavailable', `${what}: JetStream did not answer (not ready, not enabled, or no stream captures the subject)`, { cause: error });
+    return new EventStreamError('unavailable', `${what}: JetStream did not answer (not ready, not enabled, or no stream captures the subject)`, {
+      cause: error,
+    });
   }
   if (error instanceof ClosedConnectionError) return new EventStreamError('closed', `${what}: the connection is closed`, { cause: error });
   if (error instanceof JetStreamApiError) {

@@ -12,12 +12,16 @@ export type StreamProbe = { present: false } | { present: true; retention: strin
  */
 export async function probeJetStream(opts: { url: string; streams: readonly string[]; timeoutMs?: number }): Promise<Record<string, StreamProbe>> {
   const where = redactUrl(opts.url);
-  const nc = await connect({ servers: opts.url, name: 'virtual-care-preflight', timeout: opts.timeoutMs ?? 5_000, reconnect: false }).catch((error: unknown) => {
-    throw new EventStreamError('unavailable', `cannot connect to NATS at ${where}`, { cause: error });
-  });
+  const nc = await connect({ servers: opts.url, name: 'virtual-care-preflight', timeout: opts.timeoutMs ?? 5_000, reconnect: false }).catch(
+    (error: unknown) => {
+      throw new EventStreamError('unavailable', `cannot connect to NATS at ${where}`, { cause: error });
+    },
+  );
   try {
     const jsm = await jetstreamManager(nc, { timeout: opts.timeoutMs ?? 5_000 }).catch((error: unknown) => {
-      throw new EventStreamError('unavailable', `NATS at ${where} answers, but JetStream is not enabled for this account (start nats-server with -js)`, { cause: error });
+      throw new EventStreamError('unavailable', `NATS at ${where} answers, but JetStream is not enabled for this account (start nats-server with -js)`, {
+        cause: error,
+      });
     });
     const out: Record<string, StreamProbe> = {};
     for (const name of opts.streams) {

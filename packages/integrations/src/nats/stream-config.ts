@@ -43,7 +43,10 @@ export async function ensureStreamConfig(jsm: JetStreamManager, wanted: WantedSt
     }
   }
   if (info.config.storage !== StorageType.File) {
-    throw new EventStreamError('invalid_config', `stream ${wanted.name} uses ${info.config.storage} storage, expected file; storage cannot be changed in place, recreate the stream`);
+    throw new EventStreamError(
+      'invalid_config',
+      `stream ${wanted.name} uses ${info.config.storage} storage, expected file; storage cannot be changed in place, recreate the stream`,
+    );
   }
   if (!differs(info.config, wanted)) return 'unchanged';
   await jsm.streams.update(wanted.name, { ...info.config, subjects: [...wanted.subjects], duplicate_window: wanted.duplicateWindowMs * NANOS_PER_MS });

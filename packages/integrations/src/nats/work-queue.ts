@@ -1,4 +1,14 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { EventStreamError, redactUrl } from './errors';
 import type { PublishAck } from './types';
@@ -81,7 +91,14 @@ function wrap(msg: JsMsg): WorkMessage {
 export async function connectWorkQueue(opts: WorkQueueOptions): Promise<WorkQueue> {
   const where = redactUrl(opts.url);
   const stream = opts.stream ?? WORK_STREAM;
-  const nc = await connect({ servers: opts.url, name: 'virtual-care-migrator', reconnect: true, maxReconnectAttempts: -1, pingInterval: 10_000, maxPingOut: 2 }).catch((error: unknown) => {
+  const nc = await connect({
+    servers: opts.url,
+    name: 'virtual-care-migrator',
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    pingInterval: 10_000,
+    maxPingOut: 2,
+  }).catch((error: unknown) => {
     throw new EventStreamError('unavailable', `cannot connect to NATS at ${where}`, { cause: error });
   });
   const js = jetstream(nc);
@@ -94,12 +111,21 @@ export async function connectWorkQueue(opts: WorkQueueOptions): Promise<WorkQueu
     });
     if (info) {
       if (info.config.retention !== RetentionPolicy.Workqueue) {
-        throw new EventStreamError('invalid_config', `stream ${stream} exists with ${info.config.retention} retention, expected workqueue; retention cannot change in place, recreate it`);
+        throw new EventStreamError(
+          'invalid_config',
+          `stream ${stream} exists with ${info.config.retention} retention, expected workqueue; retention cannot change in place, recreate it`,
+        );
       }
       return 'unchanged';
     }
     try {
-      await jsm.streams.add({ name: stream, subjects, retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS });
+      await jsm.streams.add({
+        name: stream,
+        subjects,
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS,
+      });
     } catch (error) {
       // Another process (a second S0, an enqueue) created it between our info and add: check theirs.
       if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE) return ensureStream();

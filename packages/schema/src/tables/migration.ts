@@ -102,10 +102,7 @@ export const migrationRejects = vcMigration.table(
     source: text('source'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [
-    uniqueIndex('rejects_row_uq').on(t.tenantId, t.phase, t.stepId, t.legacyKey, t.reason),
-    index('rejects_tenant_reason_idx').on(t.tenantId, t.reason),
-  ],
+  (t) => [uniqueIndex('rejects_row_uq').on(t.tenantId, t.phase, t.stepId, t.legacyKey, t.reason), index('rejects_tenant_reason_idx').on(t.tenantId, t.reason)],
 );
 
 /** Legacy id → new id, per entity, so later phases and validation can join across the two worlds. */

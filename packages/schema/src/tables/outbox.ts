@@ -26,7 +26,9 @@ export const outbox = pgTable(
   },
   (t) => [
     // The relay only ever scans what is still due.
-    index('outbox_pending_idx').on(t.nextAttemptAt).where(sql`${t.publishedAt} is null`),
+    index('outbox_pending_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.publishedAt} is null`),
   ],
 );
 

@@ -95,5 +95,7 @@ export async function saveCheckpoint(db: Database, key: StepKey, cp: SavedCheckp
 
 /** Forgets where these steps were (`--restart-step`). */
 export async function deleteCheckpoints(db: Database, tenantId: string, phase: PhaseId, stepIds: readonly string[]): Promise<void> {
-  await db.delete(stepCheckpoints).where(and(eq(stepCheckpoints.tenantId, tenantId), eq(stepCheckpoints.phase, phase), inArray(stepCheckpoints.stepId, [...stepIds])));
+  await db
+    .delete(stepCheckpoints)
+    .where(and(eq(stepCheckpoints.tenantId, tenantId), eq(stepCheckpoints.phase, phase), inArray(stepCheckpoints.stepId, [...stepIds])));
 }

@@ -52,7 +52,9 @@ export async function rejectCounts(db: Database, tenantId: string, phase: PhaseI
   const rows = await db
     .select({ reason: migrationRejects.reason, n: count() })
     .from(migrationRejects)
-    .where(and(eq(migrationRejects.tenantId, tenantId), eq(migrationRejects.phase, phase), stepId === undefined ? undefined : eq(migrationRejects.stepId, stepId)))
+    .where(
+      and(eq(migrationRejects.tenantId, tenantId), eq(migrationRejects.phase, phase), stepId === undefined ? undefined : eq(migrationRejects.stepId, stepId)),
+    )
     .groupBy(migrationRejects.reason)
     .orderBy(asc(migrationRejects.reason));
   return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
@@ -60,5 +62,7 @@ export async function rejectCounts(db: Database, tenantId: string, phase: PhaseI
 
 /** Forgets what these steps rejected (`--restart-step`). */
 export async function deleteRejects(db: Database, tenantId: string, phase: PhaseId, stepIds: readonly string[]): Promise<void> {
-  await db.delete(migrationRejects).where(and(eq(migrationRejects.tenantId, tenantId), eq(migrationRejects.phase, phase), inArray(migrationRejects.stepId, [...stepIds])));
+  await db
+    .delete(migrationRejects)
+    .where(and(eq(migrationRejects.tenantId, tenantId), eq(migrationRejects.phase, phase), inArray(migrationRejects.stepId, [...stepIds])));
 }

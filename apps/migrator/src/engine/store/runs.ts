@@ -8,7 +8,13 @@ import type { PhaseId } from '../types';
 export const HEARTBEAT_MS = 10_000;
 
 /** A new run, stamped with where its process is (`status` tells a live run from a dead one by it). */
-export async function startRun(db: Database, tenantId: string, phase: PhaseId, options: Record<string, unknown>, where: { host: string; pid: number }): Promise<string> {
+export async function startRun(
+  db: Database,
+  tenantId: string,
+  phase: PhaseId,
+  options: Record<string, unknown>,
+  where: { host: string; pid: number },
+): Promise<string> {
   const [row] = await db
     .insert(migrationRuns)
     .values({ tenantId, phase, options, host: where.host, pid: where.pid, heartbeatAt: sql`now()` })
@@ -18,11 +24,17 @@ export async function startRun(db: Database, tenantId: string, phase: PhaseId, o
 
 /** The run is alive: `migrator status` marks a running run stale when this stops. */
 export async function heartbeatRun(db: Database, runId: string): Promise<void> {
-  await db.update(migrationRuns).set({ heartbeatAt: sql`now()` }).where(and(eq(migrationRuns.id, runId), eq(migrationRuns.status, 'running')));
+  await db
+    .update(migrationRuns)
+    .set({ heartbeatAt: sql`now()` })
+    .where(and(eq(migrationRuns.id, runId), eq(migrationRuns.status, 'running')));
 }
 
 export async function finishRun(db: Database, runId: string, status: 'done' | 'failed' | 'interrupted', summary: Record<string, unknown>): Promise<void> {
-  await db.update(migrationRuns).set({ status, summary, finishedAt: sql`now()` }).where(eq(migrationRuns.id, runId));
+  await db
+    .update(migrationRuns)
+    .set({ status, summary, finishedAt: sql`now()` })
+    .where(eq(migrationRuns.id, runId));
 }
 
 /** Runs left `running` by a process that died (SIGKILL): marked interrupted when the next run starts. */

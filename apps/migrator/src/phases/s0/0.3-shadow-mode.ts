@@ -13,7 +13,8 @@ export const shadowModeStep: Step = {
   async run(ctx) {
     const mode = ctx.config.VC_MODE ?? 'unset';
     const ok = mode === 'shadow';
-    if (!ok) ctx.log.warn({ mode }, 'VC_MODE is not shadow: before the S4 cutover the service must run with VC_MODE=shadow (no Encounters, no billing publish)');
+    if (!ok)
+      ctx.log.warn({ mode }, 'VC_MODE is not shadow: before the S4 cutover the service must run with VC_MODE=shadow (no Encounters, no billing publish)');
     await ctx.commit({ cursor: { done: true }, read: 0, written: 0, facts: { mode, shadow: ok } });
   },
 };

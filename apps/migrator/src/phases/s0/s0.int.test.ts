@@ -28,7 +28,15 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'vc-s0-'));
   const natsUrl = process.env.VC_TEST_NATS_URL;
   if (!natsUrl) throw new Error('VC_TEST_NATS_URL is not set: run with `pnpm test`');
-  env = { VC_DATABASE_URL: withDatabase(testPostgresUrl(), dbName), VC_NATS_URL: natsUrl, VC_NATS_STREAM: stream, VC_NATS_WORK_STREAM: workStream, VC_NATS_SUBJECT_PREFIX: prefix, VC_MODE: 'shadow', VC_KMS: `local:${join(work, 'kms.json')}` };
+  env = {
+    VC_DATABASE_URL: withDatabase(testPostgresUrl(), dbName),
+    VC_NATS_URL: natsUrl,
+    VC_NATS_STREAM: stream,
+    VC_NATS_WORK_STREAM: workStream,
+    VC_NATS_SUBJECT_PREFIX: prefix,
+    VC_MODE: 'shadow',
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
 });
 
 afterAll(async () => {

@@ -33,7 +33,8 @@ function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
     rawByRecord.set(record, raw);
     const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf });
     if (mapping.kind === 'deferred') out.deferred += 1;
-    else if (mapping.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw, source: batch.locations?.[i] });
+    else if (mapping.kind === 'reject')
+      out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw, source: batch.locations?.[i] });
     else {
       const load = sessionLoad(mapping.session, record, mapping.warnings);
       const seen = out.loads.get(load.session.legacyId);
@@ -91,7 +92,11 @@ export const exportSessionsStep: Step = {
     const source = await ctx.services.legacy();
     let total: number | undefined;
     // For the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none.
-    if (source.kind === 'mysql') source.count('VirtualSession', { tenantId: ctx.tenantId }).then((n) => (total = n), () => undefined);
+    if (source.kind === 'mysql')
+      source.count('VirtualSession', { tenantId: ctx.tenantId }).then(
+        (n) => (total = n),
+        () => undefined,
+      );
     let done = checkpoint.read;
     const after = (checkpoint.cursor?.position as string | undefined) ?? null;
     await withCommitPipeline(ctx, async (pipeline) => {
@@ -100,7 +105,10 @@ export const exportSessionsStep: Step = {
         // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
         await pipeline.drain();
         const adjust = source.kind === 'csv' ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-        const settled = await settleExternalIds(ctx, [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })));
+        const settled = await settleExternalIds(
+          ctx,
+          [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })),
+        );
         mapped.rejects.push(...settled.rejects);
         const loads = settled.kept;
         const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;

@@ -22,8 +22,15 @@ async function legacyKeys(ctx: StepContext): Promise<LegacyKeySource> {
 }
 
 function writeConfigs(tx: Tx, rows: readonly ConfigRow[]): Promise<number> {
-  const update = COLUMNS.filter((c) => c !== 'tenant_id').map((c) => `${c} = excluded.${c}`).join(', ');
-  return tx.insertMany('tenant_virtual_care_configs', COLUMNS, rows.map((r) => r.values), { onConflict: `(tenant_id) do update set ${update}` });
+  const update = COLUMNS.filter((c) => c !== 'tenant_id')
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ');
+  return tx.insertMany(
+    'tenant_virtual_care_configs',
+    COLUMNS,
+    rows.map((r) => r.values),
+    { onConflict: `(tenant_id) do update set ${update}` },
+  );
 }
 
 /**
@@ -60,15 +67,30 @@ export const tenantConfigsStep: Step = {
                 ctx.log.warn({ attempt }, 'KMS throttled or unavailable; retrying with backoff'),
               );
               const updated = parseLegacyDatetime(row.updatedAt);
-              const values = [config.tenantId, config.jitsiServerUrl, config.jitsiAppId, ciphertext, kms.keyId, config.branding, config.enabled, updated.kind === 'ok' ? updated.value : new Date()];
+              const values = [
+                config.tenantId,
+                config.jitsiServerUrl,
+                config.jitsiAppId,
+                ciphertext,
+                kms.keyId,
+                config.branding,
+                config.enabled,
+                updated.kind === 'ok' ? updated.value : new Date(),
+              ];
               return { tenantId: config.tenantId, warnings, values };
             } catch (error) {
               if (error instanceof UnusableCredentials) {
                 // The raw row keeps everything but the blob: it is a secret under the legacy key, useless in a report.
-                rejects.push({ legacyKey: config.tenantId, reason: 'credential_decrypt_failed', detail: error.message, raw: { ...row, credentials: '[withheld]' } });
+                rejects.push({
+                  legacyKey: config.tenantId,
+                  reason: 'credential_decrypt_failed',
+                  detail: error.message,
+                  raw: { ...row, credentials: '[withheld]' },
+                });
                 return undefined;
               }
-              if (error instanceof KmsError) throw new Error(`KMS ${error.code} re-encrypting the credentials of tenant ${config.tenantId}: ${error.message}`, { cause: error });
+              if (error instanceof KmsError)
+                throw new Error(`KMS ${error.code} re-encrypting the credentials of tenant ${config.tenantId}: ${error.message}`, { cause: error });
               throw error;
             }
           }),

@@ -1,11 +1,4 @@
-import {
-  groupParticipantEvents,
-  parseParticipantEvent,
-  tallyCodes,
-  type LegacyAuditLog,
-  type ParticipantEvent,
-  type WarningCode,
-} from '@vc/domain/legacy';
+import { groupParticipantEvents, parseParticipantEvent, tallyCodes, type LegacyAuditLog, type ParticipantEvent, type WarningCode } from '@vc/domain/legacy';
 import { withCommitPipeline } from '../../engine/pipeline';
 import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
@@ -20,7 +13,10 @@ const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
 async function sessionIds(ctx: StepContext, legacyIds: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   if (legacyIds.length === 0) return found;
-  const rows = await ctx.query<{ legacy_id: string; id: string }>('select legacy_id, id from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])', [ctx.tenantId, legacyIds]);
+  const rows = await ctx.query<{ legacy_id: string; id: string }>(
+    'select legacy_id, id from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])',
+    [ctx.tenantId, legacyIds],
+  );
   for (const row of rows) found.set(row.legacy_id, row.id);
   return found;
 }
@@ -36,7 +32,8 @@ function parseBatch(batch: Pick<LegacyBatch, 'rows' | 'ordinals'>): ParsedBatch 
   batch.rows.forEach((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
     if (parsed.kind === 'event') out.events.push({ event: parsed.event, warnings: parsed.warnings, row });
-    else if (parsed.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
+    else if (parsed.kind === 'reject')
+      out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
   });
   return out;
 }
@@ -44,7 +41,11 @@ function parseBatch(batch: Pick<LegacyBatch, 'rows' | 'ordinals'>): ParsedBatch 
 /** Rows the step will read, for the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none. */
 function countForEta(ctx: StepContext, source: LegacySource): { total?: number } {
   const eta: { total?: number } = {};
-  if (source.kind === 'mysql') source.count('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY }).then((n) => (eta.total = n), () => undefined);
+  if (source.kind === 'mysql')
+    source.count('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY }).then(
+      (n) => (eta.total = n),
+      () => undefined,
+    );
   return eta;
 }
 
@@ -63,7 +64,13 @@ function keepLoaded(parsed: ParsedBatch, sessions: ReadonlyMap<string, string>):
  * would; a group of a session not loaded is re-read whole, so its `orphan_event` rejects are per source row.
  */
 async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: ParticipantPushdown, checkpoint: Checkpoint): Promise<boolean> {
-  const options: ReadOptions = { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after: (checkpoint.cursor?.position as string | undefined) ?? null, batchSize: ctx.options.batchSize, signal: ctx.signal };
+  const options: ReadOptions = {
+    tenantId: ctx.tenantId,
+    where: PARTICIPANT_HISTORY,
+    after: (checkpoint.cursor?.position as string | undefined) ?? null,
+    batchSize: ctx.options.batchSize,
+    signal: ctx.signal,
+  };
   let done = checkpoint.read;
   const eta = countForEta(ctx, source);
   // The next window is read, grouped and looked up while this one commits (see `foldEvents` for why that is safe).
@@ -71,7 +78,9 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
     for await (const window of pushdown.windows(options)) {
       const parsed = parseBatch(window);
       const groups = window.groups.map(aggregateOfGroup);
-      const sessions = await sessionIds(ctx, [...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)])]);
+      const sessions = await sessionIds(ctx, [
+        ...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)]),
+      ]);
       const kept = keepLoaded(parsed, sessions);
       const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
       if (orphans.length > 0) {
@@ -79,7 +88,10 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
         keepLoaded(whole, new Map());
         parsed.rejects.push(...whole.rejects);
       }
-      const folded = foldWindow(groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)), kept.map((k) => k.event));
+      const folded = foldWindow(
+        groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)),
+        kept.map((k) => k.event),
+      );
       const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
       const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
       await pipeline.push({
@@ -109,11 +121,20 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
   // batches merge in the upsert itself, and upserts commit one at a time in batch order, so even a tie of
   // first joins resolves as the serial fold does (the earlier batch's row keeps role and name).
   await withCommitPipeline(ctx, async (pipeline) => {
-    for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+    for await (const batch of source.read('AuditLog', {
+      tenantId: ctx.tenantId,
+      where: PARTICIPANT_HISTORY,
+      after,
+      batchSize: ctx.options.batchSize,
+      signal: ctx.signal,
+    })) {
       const parsed = parseBatch(batch);
       const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
       const kept = keepLoaded(parsed, sessions);
-      const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
+      const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({
+        sessionId: sessions.get(aggregate.sessionLegacyId)!,
+        aggregate,
+      }));
       await pipeline.push({
         cursor: { stage: 'events', position: batch.position },
         read: recordsOf(batch),
@@ -179,7 +200,9 @@ export const participantsStep: Step = {
       if (stage !== 'settle' && !(await foldEvents(ctx, source, checkpoint))) return;
       await settleLeftWithoutJoin(ctx, source);
     }
-    const [count] = await ctx.query<{ n: number }>(`select count(*)::int as n from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [ctx.tenantId]);
+    const [count] = await ctx.query<{ n: number }>(`select count(*)::int as n from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [
+      ctx.tenantId,
+    ]);
     await ctx.commit({ cursor: { stage: 'settled' }, read: 0, written: count!.n - checkpoint.written, facts: { participants: count!.n } });
   },
 };

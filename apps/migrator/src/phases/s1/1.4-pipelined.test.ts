@@ -9,9 +9,22 @@ import { participantsStep } from './1.4-participants';
  * commits. Against an in-memory engine (commits in batch order, each with its checkpoint, the upsert's SQL
  * merge re-stated below) the rows equal the serial fold of every event at once, also after a stop or a crash.
  */
-const LOADED = new Map([['S1', 'u1'], ['S2', 'u2'], ['S3', 'u3']]);
+const LOADED = new Map([
+  ['S1', 'u1'],
+  ['S2', 'u2'],
+  ['S3', 'u3'],
+]);
 const row = (id: number, entityId: string, action: 'joined' | 'left', actorRef: string, at: string, extra: Partial<LegacyAuditLog> = {}): LegacyAuditLog => ({
-  id: String(id), tenantId: 't', entityType: 'VirtualSession', entityId, action: `participant.${action}`, actorRef, actorDisplay: null, payload: null, occurredAt: `2026-05-01 ${at}:00`, ...extra,
+  id: String(id),
+  tenantId: 't',
+  entityType: 'VirtualSession',
+  entityId,
+  action: `participant.${action}`,
+  actorRef,
+  actorDisplay: null,
+  payload: null,
+  occurredAt: `2026-05-01 ${at}:00`,
+  ...extra,
 });
 // Batches of 3: participants span batches; Patient/1 has a tied first join (the earlier batch keeps role and name).
 const ROWS: LegacyAuditLog[] = [
@@ -29,7 +42,8 @@ const ROWS: LegacyAuditLog[] = [
 
 /** One row of session_participants as the test compares it. */
 type Participant = Pick<ParticipantAggregate, 'role' | 'displayName' | 'firstJoinedAt' | 'lastLeftAt' | 'joinCount'>;
-const earlierJoin = (incoming: Participant, stored: Participant) => incoming.firstJoinedAt !== null && (stored.firstJoinedAt === null || incoming.firstJoinedAt < stored.firstJoinedAt);
+const earlierJoin = (incoming: Participant, stored: Participant) =>
+  incoming.firstJoinedAt !== null && (stored.firstJoinedAt === null || incoming.firstJoinedAt < stored.firstJoinedAt);
 const least = (a: Date | null, b: Date | null) => (a && b ? (a < b ? a : b) : (a ?? b));
 const greatest = (a: Date | null, b: Date | null) => (a && b ? (a > b ? a : b) : (a ?? b));
 
@@ -38,7 +52,13 @@ function upsert(table: Map<string, Participant>, key: string, p: Participant) {
   const s = table.get(key);
   if (!s) return void table.set(key, p);
   const take = earlierJoin(p, s);
-  table.set(key, { role: take ? p.role : s.role, displayName: take ? p.displayName : s.displayName, firstJoinedAt: least(s.firstJoinedAt, p.firstJoinedAt), lastLeftAt: greatest(s.lastLeftAt, p.lastLeftAt), joinCount: s.joinCount + p.joinCount });
+  table.set(key, {
+    role: take ? p.role : s.role,
+    displayName: take ? p.displayName : s.displayName,
+    firstJoinedAt: least(s.firstJoinedAt, p.firstJoinedAt),
+    lastLeftAt: greatest(s.lastLeftAt, p.lastLeftAt),
+    joinCount: s.joinCount + p.joinCount,
+  });
 }
 
 function csvSource(): LegacySource {
@@ -55,7 +75,12 @@ function csvSource(): LegacySource {
 /** The engine, in memory: commits one after another (awaiting a turn of the event loop), each with its checkpoint. */
 function engine(table: Map<string, Participant>, hooks: { onLookup?: (n: number) => void; failAt?: string } = {}) {
   const log: string[] = [];
-  const state = { inflight: 0, maxInflight: 0, lookups: 0, checkpoint: { status: 'running', cursor: null, read: 0, written: 0, rejected: 0, deferred: 0, warnings: {}, facts: {} } as Checkpoint };
+  const state = {
+    inflight: 0,
+    maxInflight: 0,
+    lookups: 0,
+    checkpoint: { status: 'running', cursor: null, read: 0, written: 0, rejected: 0, deferred: 0, warnings: {}, facts: {} } as Checkpoint,
+  };
   const controller = new AbortController();
   const commit = async (batch: Batch) => {
     const name = String(batch.cursor.position ?? batch.cursor.stage);
@@ -65,7 +90,8 @@ function engine(table: Map<string, Participant>, hooks: { onLookup?: (n: number)
     const tx = {
       query: async () => [],
       insertMany: async (_t: string, _c: readonly string[], rows: ReadonlyArray<readonly unknown[]>) => {
-        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, joinCount] of rows) pending.push([`${sessionId}|${ref}`, { role, displayName, firstJoinedAt, lastLeftAt, joinCount } as Participant]);
+        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, joinCount] of rows)
+          pending.push([`${sessionId}|${ref}`, { role, displayName, firstJoinedAt, lastLeftAt, joinCount } as Participant]);
         return rows.length;
       },
     } as unknown as Tx;
@@ -83,14 +109,27 @@ function engine(table: Map<string, Participant>, hooks: { onLookup?: (n: number)
     hooks.onLookup?.(state.lookups);
     return (params[1] as string[]).filter((id) => LOADED.has(id)).map((id) => ({ legacy_id: id, id: LOADED.get(id) }));
   };
-  const ctx = { tenantId: 't', options: { batchSize: 3 }, signal: controller.signal, query, commit, progress: () => undefined, services: { legacy: async () => csvSource() } } as unknown as StepContext;
+  const ctx = {
+    tenantId: 't',
+    options: { batchSize: 3 },
+    signal: controller.signal,
+    query,
+    commit,
+    progress: () => undefined,
+    services: { legacy: async () => csvSource() },
+  } as unknown as StepContext;
   return { ctx, log, state, stop: () => controller.abort() };
 }
 
 /** The serial fold: every event of a loaded session folded at once by the domain, keyed as the table is. */
 function serialFold(): Map<string, Participant> {
   const events = ROWS.map((r) => parseParticipantEvent(r)).flatMap((p) => (p.kind === 'event' && LOADED.has(p.event.sessionLegacyId) ? [p.event] : []));
-  return new Map(groupParticipantEvents(events).map((a) => [`${LOADED.get(a.sessionLegacyId)}|${a.actorRef}`, { role: a.role, displayName: a.displayName, firstJoinedAt: a.firstJoinedAt, lastLeftAt: a.lastLeftAt, joinCount: a.joinCount }]));
+  return new Map(
+    groupParticipantEvents(events).map((a) => [
+      `${LOADED.get(a.sessionLegacyId)}|${a.actorRef}`,
+      { role: a.role, displayName: a.displayName, firstJoinedAt: a.firstJoinedAt, lastLeftAt: a.lastLeftAt, joinCount: a.joinCount },
+    ]),
+  );
 }
 
 const sorted = (table: Map<string, Participant>) => [...table.entries()].sort(([a], [b]) => a.localeCompare(b));
@@ -103,7 +142,12 @@ describe('1.4 default fold, pipelined', () => {
     expect(state.maxInflight).toBe(1);
     expect(log.filter((l) => l.startsWith('end'))).toEqual(['end events', 'end 3', 'end 6', 'end 9', 'end 10', 'end settled']);
     // The overlap itself: batch n+1's lookup comes before batch n's commit ends.
-    for (const [next, prev] of [[2, 3], [3, 6], [4, 9]] as const) expect(log.indexOf(`lookup ${next}`)).toBeLessThan(log.indexOf(`end ${prev}`));
+    for (const [next, prev] of [
+      [2, 3],
+      [3, 6],
+      [4, 9],
+    ] as const)
+      expect(log.indexOf(`lookup ${next}`)).toBeLessThan(log.indexOf(`end ${prev}`));
     expect(sorted(table)).toEqual(sorted(serialFold()));
     expect(table.get('u1|Patient/1')).toMatchObject({ role: 'patient', displayName: 'Ann', joinCount: 2 });
     expect(table.get('u2|RelatedPerson/3')).toMatchObject({ role: 'caregiver', displayName: 'Earlier', joinCount: 2 });

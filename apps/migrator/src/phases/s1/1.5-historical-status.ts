@@ -22,7 +22,9 @@ export const historicalStatusStep: Step = {
     const counts = Object.fromEntries(byStatus.map((r) => [r.status, r.n]));
     const stray = byStatus.filter((r) => r.status !== 'ended' && r.status !== 'cancelled');
     if (stray.length > 0) {
-      throw new Error(`tenant ${ctx.tenantId} has migrated sessions that are neither ended nor cancelled: ${JSON.stringify(Object.fromEntries(stray.map((r) => [r.status, r.n])))}`);
+      throw new Error(
+        `tenant ${ctx.tenantId} has migrated sessions that are neither ended nor cancelled: ${JSON.stringify(Object.fromEntries(stray.map((r) => [r.status, r.n])))}`,
+      );
     }
     const asOf = await s1AsOf(ctx);
     return { facts: { byStatus: { ended: counts.ended ?? 0, cancelled: counts.cancelled ?? 0 }, asOf: asOf.toISOString() } };

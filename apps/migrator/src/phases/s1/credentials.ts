@@ -19,7 +19,13 @@ const RETRY = { retries: 6, baseMs: 100, maxMs: 5_000 } as const;
  * key, KMS `ReEncrypt` moves it without the plaintext leaving KMS. Throttling and unavailability are
  * retried with backoff; a denial or a broken key configuration is thrown and fails the step.
  */
-export async function reEncryptCredentials(kms: Kms, legacy: LegacyKeySource, tenantId: string, blob: string, onRetry?: (attempt: number) => void): Promise<string> {
+export async function reEncryptCredentials(
+  kms: Kms,
+  legacy: LegacyKeySource,
+  tenantId: string,
+  blob: string,
+  onRetry?: (attempt: number) => void,
+): Promise<string> {
   const context = jitsiCredentialsContext(tenantId);
   const retrying = <T>(fn: () => Promise<T>) =>
     withRetry(fn, { ...RETRY, isRetryable: (e) => e instanceof KmsError && e.retryable, onRetry: (_e, attempt) => onRetry?.(attempt) });
@@ -27,7 +33,8 @@ export async function reEncryptCredentials(kms: Kms, legacy: LegacyKeySource, te
     try {
       return await retrying(() => kms.reEncrypt(blob, { keyId: legacy.legacyKms.keyId, context: { tenantId } }, context));
     } catch (error) {
-      if (error instanceof KmsError && error.code === 'invalid_ciphertext') throw new UnusableCredentials(`legacy credentials of tenant ${tenantId} are not ciphertext of VC_LEGACY_KMS`, { cause: error });
+      if (error instanceof KmsError && error.code === 'invalid_ciphertext')
+        throw new UnusableCredentials(`legacy credentials of tenant ${tenantId} are not ciphertext of VC_LEGACY_KMS`, { cause: error });
       throw error;
     }
   }

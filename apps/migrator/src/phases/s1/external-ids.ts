@@ -14,12 +14,16 @@ export interface SessionCandidate {
  * others are rejected `duplicate_external_id`. The same legacy row read again is not a clash.
  * Shared by S1 1.1 and S4's delta sync.
  */
-export async function settleExternalIds<C extends SessionCandidate>(ctx: StepContext, candidates: readonly C[]): Promise<{ kept: C[]; rejects: RejectInput[] }> {
+export async function settleExternalIds<C extends SessionCandidate>(
+  ctx: StepContext,
+  candidates: readonly C[],
+): Promise<{ kept: C[]; rejects: RejectInput[] }> {
   const owner = new Map<string, { tenantId: string; legacyId: string | null }>();
   if (candidates.length > 0) {
-    const rows = await ctx.query<{ id: string; tenant_id: string; legacy_id: string | null }>('select id, tenant_id, legacy_id from virtual_sessions where id = any($1::uuid[])', [
-      candidates.map((c) => c.id),
-    ]);
+    const rows = await ctx.query<{ id: string; tenant_id: string; legacy_id: string | null }>(
+      'select id, tenant_id, legacy_id from virtual_sessions where id = any($1::uuid[])',
+      [candidates.map((c) => c.id)],
+    );
     for (const row of rows) owner.set(row.id, { tenantId: row.tenant_id, legacyId: row.legacy_id });
   }
   const kept: C[] = [];
@@ -33,7 +37,12 @@ export async function settleExternalIds<C extends SessionCandidate>(ctx: StepCon
     }
     // Another tenant's legacy id is not this tenant's business: name it only within the tenant.
     const by = held.tenantId === ctx.tenantId && held.legacyId !== null ? `legacy session ${held.legacyId}` : 'another session';
-    rejects.push({ legacyKey: c.legacyId, reason: 'duplicate_external_id', detail: `externalId is already the id of ${by} (expected one legacy row per externalId); that row keeps it`, raw: c.raw });
+    rejects.push({
+      legacyKey: c.legacyId,
+      reason: 'duplicate_external_id',
+      detail: `externalId is already the id of ${by} (expected one legacy row per externalId); that row keeps it`,
+      raw: c.raw,
+    });
   }
   return { kept, rejects };
 }

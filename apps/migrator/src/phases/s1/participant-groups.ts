@@ -1,4 +1,13 @@
-import { aggregateOf, mergeParticipant, nonEmpty, parseLegacyDatetime, payloadRole, roleFromActorRef, type ParticipantAggregate, type ParticipantEvent } from '@vc/domain/legacy';
+import {
+  aggregateOf,
+  mergeParticipant,
+  nonEmpty,
+  parseLegacyDatetime,
+  payloadRole,
+  roleFromActorRef,
+  type ParticipantAggregate,
+  type ParticipantEvent,
+} from '@vc/domain/legacy';
 import type { ParticipantGroup } from '../../legacy/types';
 
 /** A window's aggregate with the id of the row that leads it (decides role and name on a tie of first joins). */
@@ -10,7 +19,8 @@ export interface LedAggregate {
 const at = (text: string | null): Date | null => {
   if (text === null) return null;
   const parsed = parseLegacyDatetime(text);
-  if (parsed.kind !== 'ok') throw new Error(`AuditLog group of the legacy database: occurredAt ${JSON.stringify(text)} is not a datetime (the pushdown passes only plain rows)`);
+  if (parsed.kind !== 'ok')
+    throw new Error(`AuditLog group of the legacy database: occurredAt ${JSON.stringify(text)} is not a datetime (the pushdown passes only plain rows)`);
   return parsed.value;
 };
 

@@ -1,4 +1,11 @@
-import { mergeParticipant, parseParticipantEvent, PARTICIPANT_ACTIONS, PARTICIPANT_ENTITY_TYPE, type LegacyAuditLog, type ParticipantAggregate } from '@vc/domain/legacy';
+import {
+  mergeParticipant,
+  parseParticipantEvent,
+  PARTICIPANT_ACTIONS,
+  PARTICIPANT_ENTITY_TYPE,
+  type LegacyAuditLog,
+  type ParticipantAggregate,
+} from '@vc/domain/legacy';
 import type { RejectInput, Tx } from '../../engine/types';
 import type { LegacySource, ReadOptions } from '../../legacy/types';
 

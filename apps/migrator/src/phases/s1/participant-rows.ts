@@ -4,7 +4,8 @@ import type { Tx } from '../../engine/types';
 const COLUMNS = ['session_id', 'tenant_id', 'participant_ref', 'role', 'display_name', 'first_joined_at', 'last_left_at', 'join_count', 'source'] as const;
 
 // The earlier-join test of `mergeParticipant` (@vc/domain/legacy), in SQL: batches fold into the row in any order.
-const EARLIER_JOIN = 'excluded.first_joined_at is not null and (session_participants.first_joined_at is null or excluded.first_joined_at < session_participants.first_joined_at)';
+const EARLIER_JOIN =
+  'excluded.first_joined_at is not null and (session_participants.first_joined_at is null or excluded.first_joined_at < session_participants.first_joined_at)';
 const MERGE = `(session_id, participant_ref) do update set
   role = case when ${EARLIER_JOIN} then excluded.role else session_participants.role end,
   display_name = case when ${EARLIER_JOIN} then excluded.display_name else session_participants.display_name end,
@@ -19,6 +20,16 @@ const MERGE = `(session_id, participant_ref) do update set
  */
 export async function upsertParticipants(tx: Tx, tenantId: string, rows: ReadonlyArray<{ sessionId: string; aggregate: ParticipantAggregate }>): Promise<void> {
   if (rows.length === 0) return;
-  const values = rows.map(({ sessionId, aggregate: a }) => [sessionId, tenantId, a.actorRef, a.role, a.displayName, a.firstJoinedAt, a.lastLeftAt, a.joinCount, 'audit_backfill']);
+  const values = rows.map(({ sessionId, aggregate: a }) => [
+    sessionId,
+    tenantId,
+    a.actorRef,
+    a.role,
+    a.displayName,
+    a.firstJoinedAt,
+    a.lastLeftAt,
+    a.joinCount,
+    'audit_backfill',
+  ]);
   await tx.insertMany('session_participants', COLUMNS, values, { onConflict: MERGE, conflictsLikely: true });
 }

@@ -23,7 +23,12 @@ let env: Record<string, string>;
 beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   work = await mkdtemp(join(tmpdir(), 'vc-s1-csv-'));
-  env = { VC_DATABASE_URL: db.url, VC_LEGACY_EXPORT_DIR: EXPORT_DIR, VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
+  env = {
+    VC_DATABASE_URL: db.url,
+    VC_LEGACY_EXPORT_DIR: EXPORT_DIR,
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
   const s0 = await runMigrator(['phase', 's0'], env);
   expect(s0.code, s0.stderr).toBe(0);
   client = new pg.Client({ connectionString: db.url });
@@ -38,7 +43,10 @@ afterAll(async () => {
 
 describe('s1 from the checked-in CSV export into PostgreSQL', () => {
   it('a dry run reports the expected rejects and warnings and writes nothing', async () => {
-    const { code, json } = await runMigratorJson<{ status: string; dryRun: boolean; rejects: Record<string, number>; warnings: Record<string, number> }>([...S1, '--dry-run'], env);
+    const { code, json } = await runMigratorJson<{ status: string; dryRun: boolean; rejects: Record<string, number>; warnings: Record<string, number> }>(
+      [...S1, '--dry-run'],
+      env,
+    );
     const totals = (pick: (t: ExpectedCounts['tenants'][string]) => Record<string, number | undefined>) => {
       const sum: Record<string, number> = {};
       for (const t of Object.values(expected.tenants)) for (const [k, n] of Object.entries(pick(t))) sum[k] = (sum[k] ?? 0) + (n ?? 0);
@@ -46,8 +54,18 @@ describe('s1 from the checked-in CSV export into PostgreSQL', () => {
     };
     const rejects = totals((t) => ({ ...t.sessions.rejected, ...t.participants.rejectedEvents, ...(t.config.rejected ? { [t.config.rejected]: 1 } : {}) }));
     const warnings = totals((t) => ({ ...t.sessions.warnings, ...t.participants.warnings, ...t.config.warnings }));
-    expect({ code, status: json.status, dryRun: json.dryRun, rejects: json.rejects, warnings: json.warnings }).toEqual({ code: 0, status: 'done', dryRun: true, rejects, warnings });
-    const [written] = (await client.query(`select (select count(*) from virtual_sessions)::int + (select count(*) from vc_migration.step_checkpoints where phase = 's1')::int + (select count(*) from vc_migration.rejects)::int + (select count(*) from vc_migration.runs where phase = 's1')::int as n`)).rows;
+    expect({ code, status: json.status, dryRun: json.dryRun, rejects: json.rejects, warnings: json.warnings }).toEqual({
+      code: 0,
+      status: 'done',
+      dryRun: true,
+      rejects,
+      warnings,
+    });
+    const [written] = (
+      await client.query(
+        `select (select count(*) from virtual_sessions)::int + (select count(*) from vc_migration.step_checkpoints where phase = 's1')::int + (select count(*) from vc_migration.rejects)::int + (select count(*) from vc_migration.runs where phase = 's1')::int as n`,
+      )
+    ).rows;
     expect(written.n).toBe(0);
     // Not even the local keyring: a dry run calls no KMS.
     expect(existsSync(join(work, 'kms.json'))).toBe(false);
@@ -63,7 +81,9 @@ describe('s1 from the checked-in CSV export into PostgreSQL', () => {
   });
 
   it('the corrupt credential blob of globex is a credential_decrypt_failed reject, and globex has no config row', async () => {
-    const { rows } = await client.query(`select legacy_key, reason, raw->>'credentials' as credentials from vc_migration.rejects where tenant_id = 'globex' and step_id = '1.3'`);
+    const { rows } = await client.query(
+      `select legacy_key, reason, raw->>'credentials' as credentials from vc_migration.rejects where tenant_id = 'globex' and step_id = '1.3'`,
+    );
     expect(rows).toEqual([{ legacy_key: 'globex', reason: 'credential_decrypt_failed', credentials: '[withheld]' }]);
     expect((await client.query(`select 1 from tenant_virtual_care_configs where tenant_id = 'globex'`)).rowCount).toBe(0);
   });
@@ -83,11 +103,17 @@ describe('s1 from the checked-in CSV export into PostgreSQL', () => {
   });
 
   it('`migrator rejects` lists legacy keys and reasons without raw rows unless asked', async () => {
-    const plain = await runMigratorJson<{ counts: Record<string, number>; rejects: Array<Record<string, unknown>>; rawRowsIncluded: boolean }>(['rejects', '--tenant', 'acme', '--reason', 'missing_patient'], env);
+    const plain = await runMigratorJson<{ counts: Record<string, number>; rejects: Array<Record<string, unknown>>; rawRowsIncluded: boolean }>(
+      ['rejects', '--tenant', 'acme', '--reason', 'missing_patient'],
+      env,
+    );
     expect(plain.json.counts).toEqual({ missing_patient: expected.tenants.acme!.sessions.rejected.missing_patient });
     expect(plain.json.rejects.map((r) => Object.keys(r).sort())).toEqual([['detail', 'legacyKey', 'phase', 'reason', 'step']]);
     expect(plain.json.rawRowsIncluded).toBe(false);
-    const raw = await runMigratorJson<{ rejects: Array<{ raw: Record<string, unknown> }> }>(['rejects', '--tenant', 'acme', '--reason', 'missing_patient', '--with-raw-rows'], env);
+    const raw = await runMigratorJson<{ rejects: Array<{ raw: Record<string, unknown> }> }>(
+      ['rejects', '--tenant', 'acme', '--reason', 'missing_patient', '--with-raw-rows'],
+      env,
+    );
     expect(raw.json.rejects[0]!.raw.tenantId).toBe('acme');
   });
 
@@ -95,7 +121,9 @@ describe('s1 from the checked-in CSV export into PostgreSQL', () => {
     const { json } = await runMigratorJson<{ steps: Array<{ tenant: string; phase: string; step: string; status: string }> }>(['status'], env);
     const s1 = json.steps.filter((s) => s.phase === 's1');
     expect(s1.map((s) => `${s.tenant}/${s.step}/${s.status}`)).toEqual(
-      Object.keys(expected.tenants).sort().flatMap((t) => ['1.1', '1.2', '1.3', '1.4', '1.5'].map((id) => `${t}/${id}/done`)),
+      Object.keys(expected.tenants)
+        .sort()
+        .flatMap((t) => ['1.1', '1.2', '1.3', '1.4', '1.5'].map((id) => `${t}/${id}/done`)),
     );
   });
 });

@@ -30,7 +30,15 @@ beforeAll(async () => {
   kms = await startKmsStandIn();
   db = await createTestDatabase({ migrated: false });
   work = await mkdtemp(join(tmpdir(), 'vc-s1-kms-'));
-  env = { VC_DATABASE_URL: db.url, VC_LEGACY_EXPORT_DIR: EXPORT_DIR, VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `aws:${kms.keyIds[0]}`, VC_KMS_ENDPOINT: kms.url, VC_KMS_CREDENTIALS: 'stand-in', AWS_REGION: 'us-east-1' };
+  env = {
+    VC_DATABASE_URL: db.url,
+    VC_LEGACY_EXPORT_DIR: EXPORT_DIR,
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `aws:${kms.keyIds[0]}`,
+    VC_KMS_ENDPOINT: kms.url,
+    VC_KMS_CREDENTIALS: 'stand-in',
+    AWS_REGION: 'us-east-1',
+  };
   expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
   client = new pg.Client({ connectionString: db.url });
   client.on('error', () => undefined);
@@ -54,7 +62,9 @@ describe('s1 step 1.3 with AWS KMS', () => {
     const { rows } = await client.query(`select credentials_ciphertext, kms_key_id from tenant_virtual_care_configs where tenant_id = 'acme'`);
     expect(rows[0].kms_key_id).toBe(kms.keyIds[0]);
     const aws = await createKms(`aws:${kms.keyIds[0]}`, { aws: { endpoint: kms.url, region: 'us-east-1', credentials: 'stand-in' } });
-    const plaintext = JSON.parse(Buffer.from(await aws.decrypt(rows[0].credentials_ciphertext, { tenantId: 'acme', purpose: 'jitsi-credentials' })).toString('utf8'));
+    const plaintext = JSON.parse(
+      Buffer.from(await aws.decrypt(rows[0].credentials_ciphertext, { tenantId: 'acme', purpose: 'jitsi-credentials' })).toString('utf8'),
+    );
     expect(Object.keys(plaintext)).toEqual(['appSecret']);
     await expect(aws.decrypt(rows[0].credentials_ciphertext, { tenantId: 'umbrella', purpose: 'jitsi-credentials' })).rejects.toThrow();
   });

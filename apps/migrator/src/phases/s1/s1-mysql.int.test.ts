@@ -21,10 +21,22 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   legacy = await createTestMysqlDatabase('vc_mig_s1');
-  ({ expected } = await loadIntoMysql(legacy.url, { tenants: 3, sessions: 900, auditPerSession: 5, seed: 31337, asOf: new Date(AS_OF), databases: legacy.databases }));
+  ({ expected } = await loadIntoMysql(legacy.url, {
+    tenants: 3,
+    sessions: 900,
+    auditPerSession: 5,
+    seed: 31337,
+    asOf: new Date(AS_OF),
+    databases: legacy.databases,
+  }));
   target = await createTestDatabase({ migrated: false });
   work = await mkdtemp(join(tmpdir(), 'vc-s1-mysql-'));
-  env = { VC_DATABASE_URL: target.url, VC_LEGACY_DATABASE_URL: legacy.url, VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
+  env = {
+    VC_DATABASE_URL: target.url,
+    VC_LEGACY_DATABASE_URL: legacy.url,
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
   expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
   client = new pg.Client({ connectionString: target.url });
   client.on('error', () => undefined);

@@ -20,7 +20,12 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'vc-s1-pglite-'));
-  env = { VC_DATABASE_URL: `pglite:${join(work, 'pg')}`, VC_LEGACY_EXPORT_DIR: EXPORT_DIR, VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
+  env = {
+    VC_DATABASE_URL: `pglite:${join(work, 'pg')}`,
+    VC_LEGACY_EXPORT_DIR: EXPORT_DIR,
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
 });
 
 afterAll(async () => {
@@ -48,7 +53,10 @@ describe('s0 and s1 on PGlite (the embedded default)', () => {
       const postgres = await createTestDatabase();
       const client = new pg.Client({ connectionString: postgres.url });
       try {
-        const onPostgres = await runMigrator(['phase', 's1', '--all-tenants', '--as-of', expected.asOf, '--max-reject-rate', '0.2', '--batch-size', '64'], { ...env, VC_DATABASE_URL: postgres.url });
+        const onPostgres = await runMigrator(['phase', 's1', '--all-tenants', '--as-of', expected.asOf, '--max-reject-rate', '0.2', '--batch-size', '64'], {
+          ...env,
+          VC_DATABASE_URL: postgres.url,
+        });
         expect(onPostgres.code, onPostgres.stderr).toBe(0);
         await client.connect();
         const { checkpoints: pgliteCheckpoints, ...pgliteRows } = await s1Snapshot(query);
@@ -65,7 +73,10 @@ describe('s0 and s1 on PGlite (the embedded default)', () => {
   }, 400_000);
 
   it('a second migrator on the same PGlite directory is refused while the first runs', async () => {
-    const first = startMigrator(['phase', 's1', '--tenant', 'acme', '--restart-step', '1.1', '--as-of', expected.asOf, '--max-reject-rate', '0.2', '--batch-size', '5'], env);
+    const first = startMigrator(
+      ['phase', 's1', '--tenant', 'acme', '--restart-step', '1.1', '--as-of', expected.asOf, '--max-reject-rate', '0.2', '--batch-size', '5'],
+      env,
+    );
     while (!first.stderr().includes('1.1')) await new Promise((resolve) => setTimeout(resolve, 20));
     first.child.kill('SIGSTOP');
     const second = await runMigrator(['status'], env);

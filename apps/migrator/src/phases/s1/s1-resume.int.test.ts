@@ -33,7 +33,12 @@ afterAll(async () => {
 async function freshTarget(): Promise<{ env: Record<string, string>; client: pg.Client }> {
   const db = await createTestDatabase();
   databases.push(db);
-  const env = { VC_DATABASE_URL: db.url, VC_LEGACY_EXPORT_DIR: join(work, 'csv'), VC_LEGACY_MASTER_KEY: expected.legacyMasterKey, VC_KMS: `local:${join(work, 'kms.json')}` };
+  const env = {
+    VC_DATABASE_URL: db.url,
+    VC_LEGACY_EXPORT_DIR: join(work, 'csv'),
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+  };
   const client = new pg.Client({ connectionString: db.url });
   // Dropping the database at the end terminates this connection; that is expected, not a failure.
   client.on('error', () => undefined);
@@ -56,7 +61,10 @@ async function interruptAt(client: pg.Client, env: Record<string, string>, tenan
   let finished = false;
   void run.done.then(() => (finished = true));
   while (!finished) {
-    const { rows } = await client.query(`select read, status from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's1' and step_id = $2`, [tenant, at.step]);
+    const { rows } = await client.query(`select read, status from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's1' and step_id = $2`, [
+      tenant,
+      at.step,
+    ]);
     if (rows[0] && rows[0].read >= at.atRead && rows[0].status === 'running') {
       run.child.kill(at.signal);
       break;
@@ -110,7 +118,9 @@ describe('s1 interrupted and resumed', () => {
       void run.done.then(() => (finished = true));
       // Killed once both tenants have committed batches of 1.1 (they run at the same time) and neither is done.
       while (!finished) {
-        const { rows } = await resumed.client.query(`select tenant_id, read, status from vc_migration.step_checkpoints where phase = 's1' and step_id = '1.1' order by tenant_id`);
+        const { rows } = await resumed.client.query(
+          `select tenant_id, read, status from vc_migration.step_checkpoints where phase = 's1' and step_id = '1.1' order by tenant_id`,
+        );
         if (rows.length === 2 && rows.every((r: { read: number; status: string }) => r.read >= 80 && r.status === 'running')) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -130,7 +140,9 @@ describe('s1 interrupted and resumed', () => {
     try {
       const first = startMigrator(s1('globex'), target.env);
       for (;;) {
-        const { rows } = await target.client.query(`select read from vc_migration.step_checkpoints where tenant_id = 'globex' and phase = 's1' and step_id = '1.1'`);
+        const { rows } = await target.client.query(
+          `select read from vc_migration.step_checkpoints where tenant_id = 'globex' and phase = 's1' and step_id = '1.1'`,
+        );
         if (rows[0]?.read > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

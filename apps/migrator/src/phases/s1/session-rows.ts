@@ -16,8 +16,23 @@ export function sessionLoad(session: MappedSession, sourceRecord: string, warnin
 }
 
 export const SESSION_COLUMNS = [
-  'id', 'tenant_id', 'legacy_id', 'patient_ref', 'practitioner_ref', 'scheduled_start', 'scheduled_end', 'started_at', 'ended_at',
-  'status', 'cancel_reason', 'video_backend', 'room_name', 'encounter_ref', 'migrated_from', 'created_at', 'updated_at',
+  'id',
+  'tenant_id',
+  'legacy_id',
+  'patient_ref',
+  'practitioner_ref',
+  'scheduled_start',
+  'scheduled_end',
+  'started_at',
+  'ended_at',
+  'status',
+  'cancel_reason',
+  'video_backend',
+  'room_name',
+  'encounter_ref',
+  'migrated_from',
+  'created_at',
+  'updated_at',
 ] as const;
 
 /** Re-running a step (`--restart-step`) or a newer duplicate replaces the mapped values, never the id. */
@@ -36,8 +51,23 @@ export type SessionFields = Omit<MappedSession, 'status'> & { status: string };
 export function sessionRow(id: string, s: SessionFields, sourceRecord: string, warnings: readonly WarningCode[]): unknown[] {
   const migratedFrom = { ...s.migratedFrom, sourceRecord, ...(s.endInferred ? { endInferred: true } : {}), ...(warnings.length ? { warnings } : {}) };
   return [
-    id, s.tenantId, s.legacyId, s.patientRef, s.practitionerRef, s.scheduledStart, s.scheduledEnd, s.startedAt, s.endedAt,
-    s.status, s.cancelReason, s.videoBackend, s.roomName, s.encounterRef, migratedFrom, s.createdAt, s.updatedAt,
+    id,
+    s.tenantId,
+    s.legacyId,
+    s.patientRef,
+    s.practitionerRef,
+    s.scheduledStart,
+    s.scheduledEnd,
+    s.startedAt,
+    s.endedAt,
+    s.status,
+    s.cancelReason,
+    s.videoBackend,
+    s.roomName,
+    s.encounterRef,
+    migratedFrom,
+    s.createdAt,
+    s.updatedAt,
   ];
 }
 
@@ -64,7 +94,11 @@ export interface LoadedSession {
 }
 
 /** Loaded sessions of the tenant among these legacy ids (committed by earlier batches or runs). */
-export async function loadedSessions(query: <T>(text: string, params?: readonly unknown[]) => Promise<T[]>, tenantId: string, legacyIds: readonly string[]): Promise<LoadedSession[]> {
+export async function loadedSessions(
+  query: <T>(text: string, params?: readonly unknown[]) => Promise<T[]>,
+  tenantId: string,
+  legacyIds: readonly string[],
+): Promise<LoadedSession[]> {
   if (legacyIds.length === 0) return [];
   return query<LoadedSession>('select * from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])', [tenantId, legacyIds]);
 }

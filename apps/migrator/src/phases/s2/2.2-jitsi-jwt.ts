@@ -15,12 +15,21 @@ export const jitsiJwtStep: Step = {
   async run(ctx) {
     const config = await loadTenantConfig(ctx.db.db, ctx.tenantId);
     if (!config) {
-      throw new Error(`tenant ${ctx.tenantId} has no migrated Jitsi config: run s1 (step 1.3) first; a credential_decrypt_failed reject leaves none (see \`migrator rejects --tenant ${ctx.tenantId}\`)`);
+      throw new Error(
+        `tenant ${ctx.tenantId} has no migrated Jitsi config: run s1 (step 1.3) first; a credential_decrypt_failed reject leaves none (see \`migrator rejects --tenant ${ctx.tenantId}\`)`,
+      );
     }
     const appSecret = await decryptAppSecret(await ctx.services.kms(), config.tenantId, config.credentialsCiphertext);
     const now = new Date();
     const user = { id: 'migrator', name: 'migrator connection test' };
-    const { token, verify } = await mintConnectionTestToken({ appId: config.jitsiAppId, serverUrl: config.jitsiServerUrl, appSecret, now, user, ttlSeconds: 120 });
+    const { token, verify } = await mintConnectionTestToken({
+      appId: config.jitsiAppId,
+      serverUrl: config.jitsiServerUrl,
+      appSecret,
+      now,
+      user,
+      ttlSeconds: 120,
+    });
     const result = await (await ctx.services.jitsi()).testConnection({ serverUrl: config.jitsiServerUrl, token, verify });
     const failing = result.checks.filter((c) => !c.ok).map((c) => c.id);
     await ctx.commit({
@@ -29,10 +38,14 @@ export const jitsiJwtStep: Step = {
       written: 1,
       facts: { connectionOk: result.ok, failingChecks: failing },
       write: async (tx) => {
-        await tx.query('update tenant_virtual_care_configs set last_connection_test = $1::jsonb, updated_at = now() where tenant_id = $2', [JSON.stringify(result), ctx.tenantId]);
+        await tx.query('update tenant_virtual_care_configs set last_connection_test = $1::jsonb, updated_at = now() where tenant_id = $2', [
+          JSON.stringify(result),
+          ctx.tenantId,
+        ]);
       },
     });
-    if (!result.ok) throw new Error(`Jitsi test-connection failed for tenant ${ctx.tenantId}: failing checks ${failing.join(', ')} (result stored on the config)`);
+    if (!result.ok)
+      throw new Error(`Jitsi test-connection failed for tenant ${ctx.tenantId}: failing checks ${failing.join(', ')} (result stored on the config)`);
     ctx.log.info({ tenant: ctx.tenantId, checks: result.checks.length }, 'Jitsi test-connection passed');
   },
 };

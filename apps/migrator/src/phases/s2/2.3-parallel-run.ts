@@ -34,16 +34,42 @@ export const parallelRunStep: Step = {
     const { window: windowText, reportDir, minParallelPairs } = s2Options(ctx.options);
     const window = windowEnding(ctx.options.asOf, windowText);
     const excluded = await rejectedSessionIds(ctx.db.db, ctx.tenantId);
-    const legacy = await readLegacyWindow(await ctx.services.legacy(), ctx.tenantId, window, { batchSize: ctx.options.batchSize, excluded, signal: ctx.signal });
-    const candidates = await readCandidateWindow(ctx.db.db, ctx.tenantId, window, legacy.map((l) => l.legacyId));
+    const legacy = await readLegacyWindow(await ctx.services.legacy(), ctx.tenantId, window, {
+      batchSize: ctx.options.batchSize,
+      excluded,
+      signal: ctx.signal,
+    });
+    const candidates = await readCandidateWindow(
+      ctx.db.db,
+      ctx.tenantId,
+      window,
+      legacy.map((l) => l.legacyId),
+    );
     const config = await loadTenantConfig(ctx.db.db, ctx.tenantId);
-    const report = compareParallelRun(ctx.tenantId, legacy, candidates, { window, fhirEraStart: config?.fhirEraStart ?? null, minParallelPairs, ...PARALLEL_RUN_THRESHOLDS });
-    const summary = { decision: report.decision, reasons: report.reasons, counts: report.counts, noiseBaseline: report.noiseBaseline, excludedRejected: excluded.size };
+    const report = compareParallelRun(ctx.tenantId, legacy, candidates, {
+      window,
+      fhirEraStart: config?.fhirEraStart ?? null,
+      minParallelPairs,
+      ...PARALLEL_RUN_THRESHOLDS,
+    });
+    const summary = {
+      decision: report.decision,
+      reasons: report.reasons,
+      counts: report.counts,
+      noiseBaseline: report.noiseBaseline,
+      excludedRejected: excluded.size,
+    };
     const path = ctx.options.dryRun ? undefined : await writeReport(reportDir, report);
     // One commit per run, over the whole window again: after a failed run (a no-go) its count replaces the failed
     // run's instead of adding to it (the engine adds a batch to the checkpoint it resumes).
-    await ctx.commit({ cursor: { window: report.window }, read: legacy.length + candidates.length - checkpoint.read, written: 0, facts: { parallelRun: summary, ...(path ? { reportPath: path } : {}) } });
+    await ctx.commit({
+      cursor: { window: report.window },
+      read: legacy.length + candidates.length - checkpoint.read,
+      written: 0,
+      facts: { parallelRun: summary, ...(path ? { reportPath: path } : {}) },
+    });
     ctx.log.info({ tenant: ctx.tenantId, decision: report.decision, pairs: report.counts.pairs, report: path }, 'parallel run compared');
-    if (report.decision === 'no_go') throw new Error(`parallel run for tenant ${ctx.tenantId} is a no-go: ${report.reasons.join('; ')}${path ? ` (report ${path}.md)` : ''}`);
+    if (report.decision === 'no_go')
+      throw new Error(`parallel run for tenant ${ctx.tenantId} is a no-go: ${report.reasons.join('; ')}${path ? ` (report ${path}.md)` : ''}`);
   },
 };

@@ -30,7 +30,11 @@ export const encounterBillingAuditStep: Step = {
     }
     const window = windowEnding(ctx.options.asOf, s2Options(ctx.options).window);
     const found = await checkEndedInWindow(ctx.db.db, ctx.tenantId, window, ctx.config.VC_MODE ?? 'shadow');
-    const gaps = [...found.encounters.missing.map((s) => `encounter ${s}`), ...found.billing.missing.map((s) => `billing ${s}`), ...found.audit.missing.map((s) => `audit ${s}`)];
+    const gaps = [
+      ...found.encounters.missing.map((s) => `encounter ${s}`),
+      ...found.billing.missing.map((s) => `billing ${s}`),
+      ...found.audit.missing.map((s) => `audit ${s}`),
+    ];
     await ctx.commit({
       cursor: { billingAfter: 'done', encountersAfter: 'done', checkedAt: window.to.toISOString() },
       read: found.ended,
@@ -43,6 +47,9 @@ export const encounterBillingAuditStep: Step = {
         samples: gaps.slice(0, 10),
       },
     });
-    if (gaps.length > 0) throw new Error(`tenant ${ctx.tenantId}: ${gaps.length} gap(s) in Encounter/billing/audit for sessions ended in the window, e.g. ${gaps.slice(0, 5).join(', ')}`);
+    if (gaps.length > 0)
+      throw new Error(
+        `tenant ${ctx.tenantId}: ${gaps.length} gap(s) in Encounter/billing/audit for sessions ended in the window, e.g. ${gaps.slice(0, 5).join(', ')}`,
+      );
   },
 };

@@ -24,7 +24,11 @@ export async function carryOverBilling(ctx: StepContext, after: string | null): 
     const ids = [...new Set(batch.rows.map((r) => (r.sessionId ?? '').trim()))];
     const sessions = await migratedSessionIds(ctx.db.db, ctx.tenantId, ids);
     // Carried by an earlier run (S2, or S4 after it): skipped, so `written` counts only what is new.
-    const carried = await carriedBillingIds(ctx.db.db, ctx.tenantId, batch.rows.map((r) => (r.id ?? '').trim()));
+    const carried = await carriedBillingIds(
+      ctx.db.db,
+      ctx.tenantId,
+      batch.rows.map((r) => (r.id ?? '').trim()),
+    );
     const rows: unknown[][] = [];
     const rejects: NonNullable<Batch['rejects']>[number][] = faultRejects(batch.faults);
     for (const [i, row] of batch.rows.entries()) {
@@ -32,7 +36,12 @@ export async function carryOverBilling(ctx: StepContext, after: string | null): 
       if (!sessionId || carried.has((row.id ?? '').trim())) continue;
       const occurred = parseLegacyDatetime(row.occurredAt);
       if (occurred.kind !== 'ok') {
-        rejects.push({ legacyKey: `BillingEvent:${row.id ?? batch.ordinals[i]}`, reason: 'invalid_datetime', detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)', raw: { ...row } });
+        rejects.push({
+          legacyKey: `BillingEvent:${row.id ?? batch.ordinals[i]}`,
+          reason: 'invalid_datetime',
+          detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)',
+          raw: { ...row },
+        });
         continue;
       }
       rows.push(toColumns(ctx.tenantId, sessionId, row, occurred.value));

@@ -62,7 +62,12 @@ const CANDIDATES = `
  * `cursorBase` is the rest of the calling step's cursor, kept on every commit. Returns the totals, or
  * undefined when a signal stopped it between pages.
  */
-export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, after: string | null, earlier?: BackfillTotals): Promise<BackfillTotals | undefined> {
+export async function backfillEncounters(
+  ctx: StepContext,
+  cursorBase: Cursor,
+  after: string | null,
+  earlier?: BackfillTotals,
+): Promise<BackfillTotals | undefined> {
   const totals: BackfillTotals = { candidates: 0, created: 0, existing: 0, rejected: 0, ...earlier };
   const [count] = await ctx.query<{ n: number }>(`select count(*)::int as n ${CANDIDATES} and ($2::uuid is null or s.id > $2::uuid)`, [ctx.tenantId, after]);
   const remaining = count?.n ?? 0;
@@ -73,7 +78,7 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
   const { SESSION_IDENTIFIER_SYSTEM } = await import('@vc/integrations/fhir');
   const limit = pLimit(ctx.options.concurrency);
   let done = 0;
-  for (let cursor = after; ; ) {
+  for (let cursor = after; ;) {
     // Keyset on the session id, not on `encounter_ref is null`: a refused Encounter stays null and must be passed.
     const page = await ctx.query<Candidate>(
       `select s.id, s.legacy_id, s.patient_ref, s.practitioner_ref, s.started_at, s.ended_at ${CANDIDATES}
@@ -81,7 +86,10 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
       [ctx.tenantId, cursor],
     );
     if (page.length === 0) return totals;
-    const participants = await participantsOf(ctx, page.map((s) => s.id));
+    const participants = await participantsOf(
+      ctx,
+      page.map((s) => s.id),
+    );
     const made: Array<{ id: string; legacyId: string; ref: string; created: boolean }> = [];
     const rejects: RejectInput[] = [];
     let failure: Error | undefined;
@@ -121,7 +129,12 @@ export async function backfillEncounters(ctx: StepContext, cursorBase: Cursor, a
 
 type Fhir = Awaited<ReturnType<StepContext['services']['fhir']>>;
 
-async function createOne(fhir: Fhir, SESSION_IDENTIFIER_SYSTEM: string, s: Candidate, participants: readonly EncounterParticipant[]): Promise<{ ref: string; created: boolean }> {
+async function createOne(
+  fhir: Fhir,
+  SESSION_IDENTIFIER_SYSTEM: string,
+  s: Candidate,
+  participants: readonly EncounterParticipant[],
+): Promise<{ ref: string; created: boolean }> {
   const session = { id: s.id, patientRef: s.patient_ref, practitionerRef: s.practitioner_ref, startedAt: toDate(s.started_at), endedAt: toDate(s.ended_at) };
   const encounter = buildEncounter(session, participants, SESSION_IDENTIFIER_SYSTEM);
   return withRetry(() => fhir.createEncounterIfAbsent(encounter, { system: SESSION_IDENTIFIER_SYSTEM, value: s.id }), {

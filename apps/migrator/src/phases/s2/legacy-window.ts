@@ -13,7 +13,13 @@ function date(raw: string | null | undefined): Date | null {
 const norm = (v: string | null | undefined) => (v ?? '').trim().toLowerCase();
 
 /** Every row of one legacy table for a tenant, streamed in bounded batches. */
-export async function* legacyRows(source: LegacySource, table: LegacyTable, tenantId: string, batchSize: number, signal?: AbortSignal): AsyncGenerator<LegacyRow> {
+export async function* legacyRows(
+  source: LegacySource,
+  table: LegacyTable,
+  tenantId: string,
+  batchSize: number,
+  signal?: AbortSignal,
+): AsyncGenerator<LegacyRow> {
   for await (const batch of source.read(table, { tenantId, batchSize, ...(signal ? { signal } : {}) })) yield* batch.rows;
 }
 

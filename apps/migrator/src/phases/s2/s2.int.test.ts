@@ -9,7 +9,17 @@ import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filesUnder, FIXTURE, legacyQuery, loadLegacyDatabases, keyringSecrets, phiHits, producedOutput, runMigrator, type LegacyDatabases } from '../../validate/testing/harness';
+import {
+  filesUnder,
+  FIXTURE,
+  legacyQuery,
+  loadLegacyDatabases,
+  keyringSecrets,
+  phiHits,
+  producedOutput,
+  runMigrator,
+  type LegacyDatabases,
+} from '../../validate/testing/harness';
 
 const MIRRORED = '7d2c1a4e-5b6f-4c3d-9e8f-0a1b2c3d4e5f';
 const PATIENT = 'Patient/p-s2-mirrored';
@@ -27,9 +37,29 @@ let env: Record<string, string>;
 const asOf = FIXTURE.asOf.toISOString();
 const migrator = (...args: string[]) => runMigrator(args, env);
 const s2 = (tenant: string, ...extra: string[]) =>
-  migrator('phase', 's2', '--tenant', tenant, '--as-of', asOf, '--window', '14d', '--report-dir', join(work, 'reports'), '--max-reject-rate', '0.5', '--json', ...extra);
+  migrator(
+    'phase',
+    's2',
+    '--tenant',
+    tenant,
+    '--as-of',
+    asOf,
+    '--window',
+    '14d',
+    '--report-dir',
+    join(work, 'reports'),
+    '--max-reject-rate',
+    '0.5',
+    '--json',
+    ...extra,
+  );
 const facts = async (tenant: string, step: string) =>
-  (await queryRows<{ facts: Record<string, unknown> }>(handle.db, sql`select facts from vc_migration.step_checkpoints where tenant_id = ${tenant} and phase = 's2' and step_id = ${step}`))[0]?.facts ?? {};
+  (
+    await queryRows<{ facts: Record<string, unknown> }>(
+      handle.db,
+      sql`select facts from vc_migration.step_checkpoints where tenant_id = ${tenant} and phase = 's2' and step_id = ${step}`,
+    )
+  )[0]?.facts ?? {};
 const count = async (query: ReturnType<typeof sql>) => Number((await queryRows<{ n: string }>(handle.db, query))[0]!.n);
 /** Migrated ended sessions of acme legacy left without an Encounter, inside its FHIR era: what 2.4 backfills. */
 const BACKFILL_CANDIDATES = sql`select count(*) as n from virtual_sessions s join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
@@ -57,19 +87,38 @@ async function mirrorOneSession(): Promise<void> {
     [MIRRORED, PATIENT, DOCTOR],
   );
   for (const actor of [PATIENT, DOCTOR]) {
-    await legacyQuery(legacy.legacyUrl, "insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', '900002', 'participant.joined', ?, '2026-10-30 10:01:00')", [actor]);
+    await legacyQuery(
+      legacy.legacyUrl,
+      "insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', '900002', 'participant.joined', ?, '2026-10-30 10:01:00')",
+      [actor],
+    );
   }
-  await legacyQuery(legacy.legacyUrl, "insert into BillingEvent (id, tenantId, sessionId, code, modifier, placeOfService, units, occurredAt, status) values (900002, 'acme', 900002, '99213', '95', '02', 1, '2026-10-30 10:21:00', 'sent')");
+  await legacyQuery(
+    legacy.legacyUrl,
+    "insert into BillingEvent (id, tenantId, sessionId, code, modifier, placeOfService, units, occurredAt, status) values (900002, 'acme', 900002, '99213', '95', '02', 1, '2026-10-30 10:21:00', 'sent')",
+  );
   await queryRows(
     handle.db,
     sql`insert into virtual_sessions (id, tenant_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, ended_at, status, encounter_ref)
         values (${MIRRORED}, 'acme', ${PATIENT}, ${DOCTOR}, '2026-10-30T10:00:00Z', '2026-10-30T10:30:00Z', '2026-10-30T10:01:20Z', '2026-10-30T10:21:05Z', 'ended', 'Encounter/e-mirrored') returning id`,
   );
-  for (const [ref, role] of [[PATIENT, 'patient'], [DOCTOR, 'practitioner']] as const) {
-    await queryRows(handle.db, sql`insert into session_participants (session_id, tenant_id, participant_ref, role, join_count, source) values (${MIRRORED}, 'acme', ${ref}, ${role}, 1, 'live') returning session_id`);
+  for (const [ref, role] of [
+    [PATIENT, 'patient'],
+    [DOCTOR, 'practitioner'],
+  ] as const) {
+    await queryRows(
+      handle.db,
+      sql`insert into session_participants (session_id, tenant_id, participant_ref, role, join_count, source) values (${MIRRORED}, 'acme', ${ref}, ${role}, 1, 'live') returning session_id`,
+    );
   }
-  await queryRows(handle.db, sql`insert into billing_events (tenant_id, session_id, code, modifier, place_of_service, occurred_at) values ('acme', ${MIRRORED}, '99213', '95', '02', '2026-10-30T10:21:05Z') returning id`);
-  await queryRows(handle.db, sql`insert into session_audit_events (tenant_id, session_id, action, occurred_at) values ('acme', ${MIRRORED}, 'session.ended', '2026-10-30T10:21:05Z') returning id`);
+  await queryRows(
+    handle.db,
+    sql`insert into billing_events (tenant_id, session_id, code, modifier, place_of_service, occurred_at) values ('acme', ${MIRRORED}, '99213', '95', '02', '2026-10-30T10:21:05Z') returning id`,
+  );
+  await queryRows(
+    handle.db,
+    sql`insert into session_audit_events (tenant_id, session_id, action, occurred_at) values ('acme', ${MIRRORED}, 'session.ended', '2026-10-30T10:21:05Z') returning id`,
+  );
 }
 
 beforeAll(async () => {
@@ -123,9 +172,14 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/creating the Encounter of VirtualSession:\d+ failed after retries: FHIR POST Encounter answered 503/);
     expect(await facts('acme', '2.2')).toEqual({ connectionOk: true, failingChecks: [] });
-    const [config] = await queryRows<{ last_connection_test: { ok: boolean } }>(handle.db, sql`select last_connection_test from tenant_virtual_care_configs where tenant_id = 'acme'`);
+    const [config] = await queryRows<{ last_connection_test: { ok: boolean } }>(
+      handle.db,
+      sql`select last_connection_test from tenant_virtual_care_configs where tenant_id = 'acme'`,
+    );
     expect(config!.last_connection_test.ok).toBe(true);
-    expect(await facts('acme', '2.3')).toMatchObject({ parallelRun: { decision: 'go', reasons: [], counts: { pairs: { parallel: 1 }, legacyOnly: 0, candidateOnly: 0 } } });
+    expect(await facts('acme', '2.3')).toMatchObject({
+      parallelRun: { decision: 'go', reasons: [], counts: { pairs: { parallel: 1 }, legacyOnly: 0, candidateOnly: 0 } },
+    });
     expect(await count(sql`select count(*) as n from vc_migration.encounter_backfills`)).toBe(0);
     expect(await count(BACKFILL_CANDIDATES)).toBe(candidates);
   });
@@ -134,7 +188,10 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const candidates = await count(BACKFILL_CANDIDATES);
     expect(candidates).toBeGreaterThan(0);
     // 2.4 stopped after carrying billing over (the test before): the dry run goes on from there.
-    const [saved] = await queryRows<{ written: number }>(handle.db, sql`select written from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's2' and step_id = '2.4'`);
+    const [saved] = await queryRows<{ written: number }>(
+      handle.db,
+      sql`select written from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's2' and step_id = '2.4'`,
+    );
     const checkpoints = await count(sql`select count(*) as n from vc_migration.step_checkpoints where phase = 's2'`);
     const run = await s2('acme', '--dry-run');
     expect(run.code, run.stderr).toBe(0);
@@ -206,8 +263,10 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
       const found = await client.findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: c.id });
       expect(found).toMatchObject({ status: 'finished', class: { code: 'VR' }, subject: { reference: c.patient_ref } });
     }
-    expect(await count(sql`select count(*) as n from virtual_sessions s join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
-      where s.tenant_id = 'acme' and s.legacy_id is not null and s.status = 'ended' and s.encounter_ref is null and s.ended_at < c.fhir_era_start`)).toBe(preFhir);
+    expect(
+      await count(sql`select count(*) as n from virtual_sessions s join tenant_virtual_care_configs c on c.tenant_id = s.tenant_id
+      where s.tenant_id = 'acme' and s.legacy_id is not null and s.status = 'ended' and s.encounter_ref is null and s.ended_at < c.fhir_era_start`),
+    ).toBe(preFhir);
     expect(await facts('acme', '2.4')).toMatchObject({
       billingCarried: true,
       encountersBackfilled: true,
@@ -229,8 +288,11 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
   it('writes the parallel-run report: per-field tallies, noise baseline, redacted samples and the decision', async () => {
     const md = await readFile(join(work, 'reports', 's2-parallel-run-acme.md'), 'utf8');
     expect(md.split('\n')[0]).toBe('# Parallel run acme: GO');
-    const report = JSON.parse(await readFile(join(work, 'reports', 's2-parallel-run-acme.json'), 'utf8')) as { fields: { parallel: Record<string, { matched: number; mismatched: number }> } };
-    for (const field of ['status', 'duration', 'participants', 'encounter', 'billing']) expect(report.fields.parallel[field]).toMatchObject({ matched: 1, mismatched: 0 });
+    const report = JSON.parse(await readFile(join(work, 'reports', 's2-parallel-run-acme.json'), 'utf8')) as {
+      fields: { parallel: Record<string, { matched: number; mismatched: number }> };
+    };
+    for (const field of ['status', 'duration', 'participants', 'encounter', 'billing'])
+      expect(report.fields.parallel[field]).toMatchObject({ matched: 1, mismatched: 0 });
   });
 
   it('a re-run of the finished phase changes nothing', async () => {
@@ -287,7 +349,10 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const run = await s2('initech');
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Jitsi test-connection failed for tenant initech: failing checks external_api_js');
-    const [config] = await queryRows<{ last_connection_test: { ok: boolean } }>(handle.db, sql`select last_connection_test from tenant_virtual_care_configs where tenant_id = 'initech'`);
+    const [config] = await queryRows<{ last_connection_test: { ok: boolean } }>(
+      handle.db,
+      sql`select last_connection_test from tenant_virtual_care_configs where tenant_id = 'initech'`,
+    );
     expect(config!.last_connection_test.ok).toBe(false);
   });
 

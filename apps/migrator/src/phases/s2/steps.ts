@@ -21,7 +21,12 @@ export const s2Phase: Phase = {
     { anyOf: ['VC_FHIR_BASE_URL'], neededBy: 'phase s2 (step 2.4 creates the Encounters legacy never made)' },
   ],
   flags: [
-    { flags: '--window <duration>', description: 'parallel-run window ending at --as-of: 90m, 36h, 14d, 2w', defaultValue: DEFAULT_WINDOW, check: (value) => void parseWindow(value) },
+    {
+      flags: '--window <duration>',
+      description: 'parallel-run window ending at --as-of: 90m, 36h, 14d, 2w',
+      defaultValue: DEFAULT_WINDOW,
+      check: (value) => void parseWindow(value),
+    },
     { flags: '--report-dir <dir>', description: 'where the parallel-run report (JSON + Markdown) is written', defaultValue: DEFAULT_REPORT_DIR },
     {
       flags: '--min-parallel-pairs <n>',

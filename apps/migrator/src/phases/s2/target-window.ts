@@ -25,7 +25,12 @@ const toDate = (v: Date | string | null) => (v === null ? null : new Date(v));
  * falls in the window, plus the migrated copies of the legacy sessions in it (whatever their created_at),
  * each with its participants and non-void billing codes.
  */
-export async function readCandidateWindow(db: Database, tenantId: string, window: { from: Date; to: Date }, legacyIds: readonly string[]): Promise<CandidateSide[]> {
+export async function readCandidateWindow(
+  db: Database,
+  tenantId: string,
+  window: { from: Date; to: Date },
+  legacyIds: readonly string[],
+): Promise<CandidateSide[]> {
   const rows = await queryRows<Row>(
     db,
     sql`select s.id, s.legacy_id, s.tenant_id, s.patient_ref, s.practitioner_ref, s.scheduled_start, s.status, s.started_at, s.ended_at, s.encounter_ref,

@@ -40,7 +40,12 @@ export async function checkEndedInWindow(db: Database, tenantId: string, window:
           and s.ended_at >= ${window.from.toISOString()}::timestamptz and s.ended_at < ${window.to.toISOString()}::timestamptz
         order by s.id`,
   );
-  const out: WindowChecks = { ended: rows.length, encounters: { ok: 0, preFhirEra: 0, suppressedInShadow: 0, missing: [] }, billing: { ok: 0, missing: [] }, audit: { ok: 0, missing: [] } };
+  const out: WindowChecks = {
+    ended: rows.length,
+    encounters: { ok: 0, preFhirEra: 0, suppressedInShadow: 0, missing: [] },
+    billing: { ok: 0, missing: [] },
+    audit: { ok: 0, missing: [] },
+  };
   for (const r of rows) {
     const label = r.legacy_id === null ? `session:${r.id}` : `VirtualSession:${r.legacy_id}`;
     if (r.has_encounter) out.encounters.ok += 1;

@@ -26,7 +26,12 @@ export const exportConsentsStep: Step = {
       const rejects: RejectInput[] = faultRejects(batch.faults);
       consents.forEach((c, i) => {
         if (c.mapping.kind === 'rejected') {
-          rejects.push({ legacyKey: consentLegacyKey(c.legacyId || `#${batch.ordinals[i]}`), reason: c.mapping.reason, detail: c.mapping.detail ?? REJECT_DETAIL[c.mapping.reason], raw: { ...batch.rows[i] } });
+          rejects.push({
+            legacyKey: consentLegacyKey(c.legacyId || `#${batch.ordinals[i]}`),
+            reason: c.mapping.reason,
+            detail: c.mapping.detail ?? REJECT_DETAIL[c.mapping.reason],
+            raw: { ...batch.rows[i] },
+          });
         } else {
           totals[c.mapping.consent.status] += 1;
         }

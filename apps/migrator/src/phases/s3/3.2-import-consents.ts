@@ -52,7 +52,13 @@ export const importConsentsStep: Step = {
         }
         totals.refused += rejects.length;
       }
-      await ctx.commit({ cursor: { after: batch.position }, read: recordsOf(batch), written: consents.length - rejects.length, rejects, facts: { imported: { ...totals } } });
+      await ctx.commit({
+        cursor: { after: batch.position },
+        read: recordsOf(batch),
+        written: consents.length - rejects.length,
+        rejects,
+        facts: { imported: { ...totals } },
+      });
       if (ctx.signal.aborted) return;
     }
     ctx.log.info({ tenant: ctx.tenantId, ...totals }, 'consents imported into access-policy');
@@ -61,11 +67,16 @@ export const importConsentsStep: Step = {
 
 type Upserted = Awaited<ReturnType<AccessPolicyClient['upsertConsent']>>;
 
-async function upsertOrRefuse(accessPolicy: AccessPolicyClient, tenantId: string, consent: TelehealthConsent): Promise<Upserted | { refused: IntegrationError }> {
+async function upsertOrRefuse(
+  accessPolicy: AccessPolicyClient,
+  tenantId: string,
+  consent: TelehealthConsent,
+): Promise<Upserted | { refused: IntegrationError }> {
   try {
     return await accessPolicy.upsertConsent(tenantId, consent);
   } catch (error) {
-    if (!(error instanceof IntegrationError && error.refusesRequest)) throw new Error(`importing consent ${consentLegacyKey(consent.identifier.value)} failed: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof IntegrationError && error.refusesRequest))
+      throw new Error(`importing consent ${consentLegacyKey(consent.identifier.value)} failed: ${(error as Error).message}`, { cause: error });
     return { refused: error };
   }
 }

@@ -52,7 +52,10 @@ export const verifyConsentsStep: Step = {
     }
     const { patients, unreadable } = await collectPatients(ctx);
     if (unreadable.length > 0) {
-      ctx.log.warn({ tenant: ctx.tenantId, count: unreadable.length, records: unreadable.slice(0, 10) }, 'consent records that are not readable (rejected in 3.1) were not verified: fix the export and re-run s3');
+      ctx.log.warn(
+        { tenant: ctx.tenantId, count: unreadable.length, records: unreadable.slice(0, 10) },
+        'consent records that are not readable (rejected in 3.1) were not verified: fix the export and re-run s3',
+      );
     }
     const accessPolicy = await ctx.services.accessPolicy();
     const limit = pLimit(ctx.options.concurrency);
@@ -73,10 +76,18 @@ export const verifyConsentsStep: Step = {
       cursor: { verifiedAt: ctx.options.asOf.toISOString() },
       read: patients.size,
       written: 0,
-      facts: { patients: patients.size, permitted, disagreements: disagreeing.length, samples: disagreeing.slice(0, 10), unreadable: { count: unreadable.length, samples: unreadable.slice(0, 10) } },
+      facts: {
+        patients: patients.size,
+        permitted,
+        disagreements: disagreeing.length,
+        samples: disagreeing.slice(0, 10),
+        unreadable: { count: unreadable.length, samples: unreadable.slice(0, 10) },
+      },
     });
     if (disagreeing.length > 0) {
-      throw new Error(`tenant ${ctx.tenantId}: ${disagreeing.length} patient(s) whose access-policy decision disagrees with legacy, e.g. ${disagreeing.slice(0, 5).join(', ')}`);
+      throw new Error(
+        `tenant ${ctx.tenantId}: ${disagreeing.length} patient(s) whose access-policy decision disagrees with legacy, e.g. ${disagreeing.slice(0, 5).join(', ')}`,
+      );
     }
   },
 };

@@ -38,11 +38,15 @@ afterAll(async () => {
   await Promise.all([pg?.drop(), legacy?.drop(), accessPolicy?.close(), kmsDir ? rm(kmsDir, { recursive: true, force: true }) : undefined]);
 });
 
-const s3 = (tenant: string, ...extra: string[]) => runMigrator(['phase', 's3', '--tenant', tenant, '--as-of', asOf, '--max-reject-rate', '0.1', '--json', ...PAST_THE_GATES, ...extra], env);
+const s3 = (tenant: string, ...extra: string[]) =>
+  runMigrator(['phase', 's3', '--tenant', tenant, '--as-of', asOf, '--max-reject-rate', '0.1', '--json', ...PAST_THE_GATES, ...extra], env);
 const consents = (tenant: string) => createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 }).countConsents(tenant);
 
 async function checkpointFacts(tenant: string, step: string): Promise<Record<string, unknown>> {
-  const rows = await queryRows<{ facts: Record<string, unknown> }>(handle.db, sql`select facts from vc_migration.step_checkpoints where tenant_id = ${tenant} and phase = 's3' and step_id = ${step}`);
+  const rows = await queryRows<{ facts: Record<string, unknown> }>(
+    handle.db,
+    sql`select facts from vc_migration.step_checkpoints where tenant_id = ${tenant} and phase = 's3' and step_id = ${step}`,
+  );
   return rows[0]?.facts ?? {};
 }
 
@@ -63,7 +67,11 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
   });
 
   it('keeps the rejected row with its reason, never duplicated by a re-run', async () => {
-    const count = async () => queryRows<{ reason: string; n: string }>(handle.db, sql`select reason, count(*) as n from vc_migration.rejects where tenant_id = 'acme' and phase = 's3' group by reason`);
+    const count = async () =>
+      queryRows<{ reason: string; n: string }>(
+        handle.db,
+        sql`select reason, count(*) as n from vc_migration.rejects where tenant_id = 'acme' and phase = 's3' group by reason`,
+      );
     expect(await count()).toEqual([{ reason: 'missing_patient', n: '1' }]);
     expect((await s3('acme')).code).toBe(0);
     expect(await count()).toEqual([{ reason: 'missing_patient', n: '1' }]);
@@ -108,10 +116,13 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
     });
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
     const refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
-    const refused = await runMigrator(['phase', 's3', '--tenant', 'umbrella', '--as-of', asOf, '--max-reject-rate', '1', '--restart-step', '3.2', ...PAST_THE_GATES], {
-      ...env,
-      VC_ACCESS_POLICY_URL: refusingUrl,
-    }).finally(() => new Promise((resolve) => refusing.close(resolve)));
+    const refused = await runMigrator(
+      ['phase', 's3', '--tenant', 'umbrella', '--as-of', asOf, '--max-reject-rate', '1', '--restart-step', '3.2', ...PAST_THE_GATES],
+      {
+        ...env,
+        VC_ACCESS_POLICY_URL: refusingUrl,
+      },
+    ).finally(() => new Promise((resolve) => refusing.close(resolve)));
     expect(refused.code).toBe(1);
     const expected = legacy.expected.tenants.umbrella!.consents;
     const rejects = await queryRows<{ legacy_key: string; detail: string }>(
@@ -154,7 +165,11 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
 
   it('reads consents from the CSV export when no portal database is configured', async () => {
     const csvDir = fileURLToPath(new URL('../../../../../fixtures/legacy/csv', import.meta.url));
-    const expected = (JSON.parse(await readFile(join(csvDir, 'expected.json'), 'utf8')) as { tenants: Record<string, { consents: { legacy: number; active: number; inactive: number } }> }).tenants.globex!.consents;
+    const expected = (
+      JSON.parse(await readFile(join(csvDir, 'expected.json'), 'utf8')) as {
+        tenants: Record<string, { consents: { legacy: number; active: number; inactive: number } }>;
+      }
+    ).tenants.globex!.consents;
     const run = await runMigrator(['phase', 's3', '--tenant', 'globex', '--as-of', asOf, '--max-reject-rate', '0.1', ...PAST_THE_GATES], {
       VC_DATABASE_URL: pg.url,
       VC_LEGACY_EXPORT_DIR: csvDir,
@@ -162,11 +177,18 @@ describe('phase s3 on MariaDB patient_portal', { timeout: 180_000 }, () => {
       VC_KMS: env.VC_KMS!,
     });
     expect(run.code, run.stderr).toBe(0);
-    expect(await checkpointFacts('globex', '3.1')).toMatchObject({ consents: { legacy: expected.legacy, active: expected.active, inactive: expected.inactive } });
+    expect(await checkpointFacts('globex', '3.1')).toMatchObject({
+      consents: { legacy: expected.legacy, active: expected.active, inactive: expected.inactive },
+    });
     expect(await consents('globex')).toBe(expected.active + expected.inactive);
   });
 
   it('never prints a patient ref, display name or secret', () => {
-    expect(phiHits(producedOutput().map((text, i) => ({ path: `run#${i}`, text })), legacy.sensitive)).toEqual([]);
+    expect(
+      phiHits(
+        producedOutput().map((text, i) => ({ path: `run#${i}`, text })),
+        legacy.sensitive,
+      ),
+    ).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ export const s3Phase: Phase = {
   steps: [exportConsentsStep, importConsentsStep, verifyConsentsStep],
   requires: [
     // S3 reads no legacy session, but its tenants are legacy's (a typo must not create one): no other list is trusted.
-    { anyOf: LEGACY_SOURCE, neededBy: 'phase s3 (its tenants are the legacy source\'s: --tenant is checked against it, --all-tenants is all of it)' },
+    { anyOf: LEGACY_SOURCE, neededBy: "phase s3 (its tenants are the legacy source's: --tenant is checked against it, --all-tenants is all of it)" },
     { anyOf: PORTAL_SOURCE, neededBy: 'phase s3 (steps 3.1–3.3 read patient_portal consents)' },
     { anyOf: ['VC_ACCESS_POLICY_URL'], neededBy: 'phase s3 (steps 3.2 and 3.3 import and verify consents)' },
   ],

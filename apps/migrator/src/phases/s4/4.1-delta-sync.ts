@@ -67,7 +67,8 @@ function skippingKnownRejects(ctx: StepContext): StepContext {
       );
       const seen = new Set(known.map((k) => `${k.legacy_key}\u0000${k.reason}`));
       // A row whose id repeats in a CSV export was recorded under its location (see insertRejects).
-      const isKnown = (r: RejectInput) => seen.has(`${r.legacyKey}\u0000${r.reason}`) || (r.source !== undefined && seen.has(`${r.legacyKey}@${r.source}\u0000${r.reason}`));
+      const isKnown = (r: RejectInput) =>
+        seen.has(`${r.legacyKey}\u0000${r.reason}`) || (r.source !== undefined && seen.has(`${r.legacyKey}@${r.source}\u0000${r.reason}`));
       return ctx.commit({ ...batch, rejects: rejects.filter((r) => !isKnown(r)) });
     },
   };
@@ -103,11 +104,19 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, o
   }
   const resumed = stage === 'encounters';
   const after = resumed ? ((checkpoint.cursor?.encountersAfter as string | undefined) ?? null) : null;
-  const backfill = await backfillEncounters(ctx, { stage: 'encounters' }, after, resumed ? (checkpoint.facts.backfill as BackfillTotals | undefined) : undefined);
+  const backfill = await backfillEncounters(
+    ctx,
+    { stage: 'encounters' },
+    after,
+    resumed ? (checkpoint.facts.backfill as BackfillTotals | undefined) : undefined,
+  );
   if (!backfill) return;
   const superseded = await supersededBackfills(ctx);
   if (superseded.count > 0) {
-    ctx.log.warn({ tenant: ctx.tenantId, count: superseded.count, sessions: superseded.legacyIds.map((id) => `VirtualSession:${id}`) }, 'legacy later recorded its own Encounter for sessions the migrator had made one for: retract the migrator\'s (vc_migration.encounter_backfills) in the EHR');
+    ctx.log.warn(
+      { tenant: ctx.tenantId, count: superseded.count, sessions: superseded.legacyIds.map((id) => `VirtualSession:${id}`) },
+      "legacy later recorded its own Encounter for sessions the migrator had made one for: retract the migrator's (vc_migration.encounter_backfills) in the EHR",
+    );
   }
   await ctx.commit({
     cursor: { stage: 'done' },
@@ -173,7 +182,13 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
       if (mapped.kind === 'reject') {
         // S1 1.1's key for the same row: a row both reject is one reject (see skippingKnownRejects).
-        rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: mapped.reason, detail: mapped.detail, raw: { ...row }, source: batch.locations?.[i] });
+        rejects.push({
+          legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`,
+          reason: mapped.reason,
+          detail: mapped.detail,
+          raw: { ...row },
+          source: batch.locations?.[i],
+        });
         return;
       }
       const s = mapped.session;
@@ -187,7 +202,10 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
         rejects.push(duplicateLegacyId(displaced, batch));
       }
     });
-    const settled = await settleExternalIds(ctx, [...latest.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: { ...batch.rows[batch.ordinals.indexOf(l.sourceRecord)] } })));
+    const settled = await settleExternalIds(
+      ctx,
+      [...latest.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: { ...batch.rows[batch.ordinals.indexOf(l.sourceRecord)] } })),
+    );
     rejects.push(...settled.rejects);
     const writes = await changing(ctx, settled.kept);
     const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
@@ -202,9 +220,14 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
         if (rows.length === 0) return;
         await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
         // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
-        await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]), {
-          onConflict: '(tenant_id, entity, legacy_id) do nothing',
-        });
+        await tx.insertMany(
+          'vc_migration.id_map',
+          ['tenant_id', 'entity', 'legacy_id', 'new_id'],
+          rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]),
+          {
+            onConflict: '(tenant_id, entity, legacy_id) do nothing',
+          },
+        );
       },
     });
     done += recordsOf(batch);

@@ -10,7 +10,9 @@ import { NEW_PATH_PREFIX, s4Options } from './options';
 /** What applying `planned` would change on the gateway now, printed as a diff (stderr) and kept in the facts. */
 function showPlan(ctx: StepContext, gateway: KongGateway, changes: readonly KongChange[]): string[] {
   const lines = formatKongDiff(changes).split('\n');
-  printNote(`Kong plan for ${gateway.description} (tenant ${ctx.tenantId}${ctx.options.dryRun ? ', dry run: nothing applied' : ''}):\n${lines.map((l) => `  ${l}`).join('\n')}`);
+  printNote(
+    `Kong plan for ${gateway.description} (tenant ${ctx.tenantId}${ctx.options.dryRun ? ', dry run: nothing applied' : ''}):\n${lines.map((l) => `  ${l}`).join('\n')}`,
+  );
   ctx.log.info({ tenant: ctx.tenantId, gateway: gateway.description, changes: changes.length }, 'Kong plan');
   return lines;
 }
@@ -24,8 +26,17 @@ async function trafficGate(ctx: StepContext, changes: readonly KongChange[]): Pr
   if (changes.length === 0) return { trafficMoves: [] };
   const moving = await legacyTenantList(await ctx.services.legacy());
   const failures = await gatewayFailures(ctx.query, moving, [ctx.tenantId]);
-  const overridden = settleGates(`phase s4 step 4.2 (Kong cutover moving the traffic of ${moving.join(', ')})`, 's4', failures, ctx.options.override, ctx.options.dryRun);
-  return { trafficMoves: moving, ...(overridden.length ? { gatesOverridden: overridden.map((f) => `${f.tenant} ${f.gate}: ${f.why}`), overrideReason: ctx.options.override?.reason } : {}) };
+  const overridden = settleGates(
+    `phase s4 step 4.2 (Kong cutover moving the traffic of ${moving.join(', ')})`,
+    's4',
+    failures,
+    ctx.options.override,
+    ctx.options.dryRun,
+  );
+  return {
+    trafficMoves: moving,
+    ...(overridden.length ? { gatesOverridden: overridden.map((f) => `${f.tenant} ${f.gate}: ${f.why}`), overrideReason: ctx.options.override?.reason } : {}),
+  };
 }
 
 /**
@@ -44,7 +55,8 @@ export const kongCutoverStep: Step = {
     const { serviceUpstream, legacyService } = s4Options(ctx.options);
     // A cutover already in force for the tenant (a re-run after --restart-step) keeps its record: a second
     // snapshot would hold the cut-over routing, and rollback would then restore nothing.
-    const saved = (checkpoint.cursor?.planned as KongConfig | undefined) ?? activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId))?.appliedRouting ?? undefined;
+    const saved =
+      (checkpoint.cursor?.planned as KongConfig | undefined) ?? activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId))?.appliedRouting ?? undefined;
     const previous = await gateway.snapshot();
     const planned = saved ?? planCutover(previous, { serviceUrl: serviceUpstream, newPathPrefix: NEW_PATH_PREFIX, legacyServiceName: legacyService });
     const changes = diffKongConfig(previous, planned);
@@ -72,6 +84,11 @@ export const kongCutoverStep: Step = {
     // apply() reconciles to `planned`: doing it again after a crash between snapshot and apply is harmless.
     await gateway.apply(planned);
     // The gateway is recorded again: after --restart-step 4.2 the checkpoint holding it was reset.
-    await ctx.commit({ cursor: { planned, applied: true }, read: 0, written: 0, facts: { gateway: gateway.description, applied: true, ...(saved ? { kongPlan, ...moves } : {}) } });
+    await ctx.commit({
+      cursor: { planned, applied: true },
+      read: 0,
+      written: 0,
+      facts: { gateway: gateway.description, applied: true, ...(saved ? { kongPlan, ...moves } : {}) },
+    });
   },
 };

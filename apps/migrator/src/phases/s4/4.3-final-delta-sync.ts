@@ -19,7 +19,9 @@ export const finalDeltaSyncStep: Step = {
       const active = activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId));
       const drift = active?.appliedRouting ? routingDrift(await (await ctx.services.kong()).snapshot(), active.appliedRouting) : ['no cutover recorded'];
       if (drift.length > 0) {
-        throw new Error(`tenant ${ctx.tenantId}: the cut-over routing is not in force (${drift.slice(0, 5).join('; ')}), so legacy may still take writes; re-run step 4.2 (--restart-step 4.2) first`);
+        throw new Error(
+          `tenant ${ctx.tenantId}: the cut-over routing is not in force (${drift.slice(0, 5).join('; ')}), so legacy may still take writes; re-run step 4.2 (--restart-step 4.2) first`,
+        );
       }
     }
     await runDeltaSync(ctx, checkpoint, { final: true });

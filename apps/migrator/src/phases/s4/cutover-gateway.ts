@@ -24,7 +24,8 @@ export async function checkSameGateway(db: Database, tenant: string, gateway: Ko
   if (recorded === undefined || recorded === gateway.description) return;
   const now = gatewayKind(gateway.description);
   const then = gatewayKind(recorded);
-  throw new UsageError(`the cutover of tenant ${tenant} was applied through ${then}; this run would ${doing} ${then === now ? 'a different one' : now}. ` +
+  throw new UsageError(
+    `the cutover of tenant ${tenant} was applied through ${then}; this run would ${doing} ${then === now ? 'a different one' : now}. ` +
       `Set VC_KONG_ADMIN_URL (expected ${SETTING_FORMS.VC_KONG_ADMIN_URL}) or VC_KONG_FILE (expected ${SETTING_FORMS.VC_KONG_FILE}) as they were for \`migrator phase s4\``,
   );
 }

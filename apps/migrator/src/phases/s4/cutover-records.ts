@@ -16,7 +16,15 @@ export interface CutoverRecord {
 
 /** The tenant's cutover history, newest first. */
 export async function cutoverHistory(db: Database, tenantId: string): Promise<CutoverRecord[]> {
-  const rows = await queryRows<{ id: string; action: CutoverAction; previous_routing: KongConfig | null; applied_routing: KongConfig | null; forced: boolean; reason: string | null; created_at: Date | string }>(
+  const rows = await queryRows<{
+    id: string;
+    action: CutoverAction;
+    previous_routing: KongConfig | null;
+    applied_routing: KongConfig | null;
+    forced: boolean;
+    reason: string | null;
+    created_at: Date | string;
+  }>(
     db,
     sql`select id, action, previous_routing, applied_routing, forced, reason, created_at from vc_migration.cutovers where tenant_id = ${tenantId} order by created_at desc, id desc`,
   );
@@ -42,7 +50,10 @@ export type CutoverInForce = CutoverRecord & { tenantId: string };
 
 /** Every tenant's cutover in force (see {@link activeCutover}), oldest first. */
 export async function cutoversInForce(db: Database): Promise<CutoverInForce[]> {
-  const rows = await queryRows<{ tenant_id: string }>(db, sql`select distinct tenant_id from vc_migration.cutovers where action = 'cutover' order by tenant_id`);
+  const rows = await queryRows<{ tenant_id: string }>(
+    db,
+    sql`select distinct tenant_id from vc_migration.cutovers where action = 'cutover' order by tenant_id`,
+  );
   const found: CutoverInForce[] = [];
   for (const { tenant_id: tenantId } of rows) {
     const active = activeCutover(await cutoverHistory(db, tenantId));

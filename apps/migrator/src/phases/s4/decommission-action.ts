@@ -16,5 +16,8 @@ export async function runDecommission(raw: PhaseActionFlags): Promise<void> {
   const input = { tenant: raw.tenant, now: new Date(), force: raw.force === true, dryRun: raw.dryRun === true, ...(raw.reason ? { reason: raw.reason } : {}) };
   const result = await withCommandContext(async ({ handle, services }) => decommissionLegacy(handle.db, queryOf(handle), await services.kong(), input));
   if (raw.json) printJson(result);
-  else printText(`s4 decommission ${result.tenant}: ${result.status}${result.forced ? ` (forced${input.dryRun ? '' : ', reason recorded'})` : ''}; cut over ${result.cutoverAt}, stable from ${result.stableSince}`);
+  else
+    printText(
+      `s4 decommission ${result.tenant}: ${result.status}${result.forced ? ` (forced${input.dryRun ? '' : ', reason recorded'})` : ''}; cut over ${result.cutoverAt}, stable from ${result.stableSince}`,
+    );
 }

@@ -34,10 +34,14 @@ export interface DecommissionInput {
  */
 async function checkCutOverRouting(db: Database, gateway: KongGateway, tenant: string, applied: Parameters<typeof routingDrift>[1] | null): Promise<void> {
   await checkSameGateway(db, tenant, gateway, 'check');
-  if (!applied) throw new UsageError(`tenant ${tenant}: its cutover record has no applied routing to check the gateway against; run \`migrator phase s4 --tenant ${tenant}\` again`);
+  if (!applied)
+    throw new UsageError(
+      `tenant ${tenant}: its cutover record has no applied routing to check the gateway against; run \`migrator phase s4 --tenant ${tenant}\` again`,
+    );
   const drift = routingDrift(await gateway.snapshot(), applied);
   if (drift.length === 0) return;
-  throw new UsageError(`tenant ${tenant}: the routing in force on ${gateway.description} is not the one its cutover applied (${drift.length} difference(s): ${drift.slice(0, 5).join('; ')}); ` +
+  throw new UsageError(
+    `tenant ${tenant}: the routing in force on ${gateway.description} is not the one its cutover applied (${drift.length} difference(s): ${drift.slice(0, 5).join('; ')}); ` +
       `legacy still serves or may serve traffic: refusing to decommission. Re-run \`migrator phase s4 --tenant ${tenant} --restart-step 4.2\` or investigate the gateway`,
   );
 }
@@ -51,14 +55,17 @@ async function checkCutOverRouting(db: Database, gateway: KongGateway, tenant: s
 export async function decommissionLegacy(db: Database, query: Query, gateway: KongGateway, input: DecommissionInput): Promise<DecommissionResult> {
   const history = await cutoverHistory(db, input.tenant);
   const active = activeCutover(history);
-  if (!active) throw new UsageError(`tenant ${input.tenant} has no cutover in force (run \`migrator phase s4 --tenant ${input.tenant}\` first, or it was rolled back)`);
+  if (!active)
+    throw new UsageError(`tenant ${input.tenant} has no cutover in force (run \`migrator phase s4 --tenant ${input.tenant}\` first, or it was rolled back)`);
   const stableAt = new Date(active.createdAt.getTime() + STABILITY_WINDOW_MS);
   const base = { tenant: input.tenant, cutoverAt: active.createdAt.toISOString(), stableSince: stableAt.toISOString() };
   const already = history.find((r) => r.action === 'decommission' && r.createdAt >= active.createdAt);
   if (already) return { ...base, status: 'already_decommissioned', forced: already.forced };
   const inside = input.now < stableAt;
   if (inside && !input.force) {
-    throw new UsageError(`tenant ${input.tenant} is inside the 2-week stability window until ${stableAt.toISOString()}; decommission then, or pass --force --reason "<why>" (recorded)`);
+    throw new UsageError(
+      `tenant ${input.tenant} is inside the 2-week stability window until ${stableAt.toISOString()}; decommission then, or pass --force --reason "<why>" (recorded)`,
+    );
   }
   if (inside && !input.reason?.trim()) throw new UsageError('--force needs --reason "<why>": a forced decommission is recorded with its reason');
   await checkCutOverRouting(db, gateway, input.tenant, active.appliedRouting);

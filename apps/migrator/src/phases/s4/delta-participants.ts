@@ -33,7 +33,8 @@ async function foldBatch(ctx: StepContext, batch: LegacyBatch): Promise<FoldedBa
   const events = batch.rows.flatMap((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
     const source = batch.locations?.[i];
-    if (parsed.kind === 'reject') out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row }, source });
+    if (parsed.kind === 'reject')
+      out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row }, source });
     return parsed.kind === 'event' ? [{ ...parsed, row, source }] : [];
   });
   const sessions = await sessionsNamed(ctx, [...new Set(events.map((e) => e.event.sessionLegacyId))]);
@@ -87,11 +88,22 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
   if (!at || !('settle' in at)) {
     let after = at && 'position' in at ? at.position : null;
     if (!at) {
-      await ctx.commit({ cursor: { stage: 'participants', position: null } satisfies RefoldCursor, read: 0, written: 0, write: (tx) => clearRefold(tx, ctx.tenantId, ctx.stepId) });
+      await ctx.commit({
+        cursor: { stage: 'participants', position: null } satisfies RefoldCursor,
+        read: 0,
+        written: 0,
+        write: (tx) => clearRefold(tx, ctx.tenantId, ctx.stepId),
+      });
       after = null;
     }
     let done = 0;
-    for await (const batch of source.read('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+    for await (const batch of source.read('AuditLog', {
+      tenantId: ctx.tenantId,
+      where: PARTICIPANT_HISTORY,
+      after,
+      batchSize: ctx.options.batchSize,
+      signal: ctx.signal,
+    })) {
       const folded = await foldBatch(ctx, batch);
       await ctx.commit({
         cursor: { stage: 'participants', position: batch.position } satisfies RefoldCursor,
@@ -109,11 +121,28 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
   for (;;) {
     const ghosts = await stagedLeaveOnly(ctx, ctx.options.batchSize);
     if (ghosts.length === 0) break;
-    const rejects = await leftWithoutJoinRejects(source, ctx.tenantId, ctx.options.batchSize, ghosts.map((g) => ({ legacyId: g.legacy_id, actorRef: g.participant_ref })));
-    await ctx.commit({ cursor: { stage: 'participants', settle: true } satisfies RefoldCursor, read: 0, written: 0, rejects, write: (tx) => dropStaged(tx, ctx.tenantId, ctx.stepId, ghosts) });
+    const rejects = await leftWithoutJoinRejects(
+      source,
+      ctx.tenantId,
+      ctx.options.batchSize,
+      ghosts.map((g) => ({ legacyId: g.legacy_id, actorRef: g.participant_ref })),
+    );
+    await ctx.commit({
+      cursor: { stage: 'participants', settle: true } satisfies RefoldCursor,
+      read: 0,
+      written: 0,
+      rejects,
+      write: (tx) => dropStaged(tx, ctx.tenantId, ctx.stepId, ghosts),
+    });
     if (ctx.signal.aborted) return false;
   }
   const difference = await refoldDifference(ctx);
-  await ctx.commit({ cursor: { stage: 'ends' }, read: 0, written: difference.written, warnings: difference.warnings, write: (tx) => applyRefold(tx, ctx.tenantId, ctx.stepId) });
+  await ctx.commit({
+    cursor: { stage: 'ends' },
+    read: 0,
+    written: difference.written,
+    warnings: difference.warnings,
+    write: (tx) => applyRefold(tx, ctx.tenantId, ctx.stepId),
+  });
   return true;
 }

@@ -6,10 +6,22 @@ const asOf = new Date('2026-05-01T00:00:00.000Z');
 
 function row(overrides: Partial<LegacyVirtualSession>): LegacyVirtualSession {
   return {
-    id: '10', tenantId: 't1', externalId: null, patientRef: 'Patient/p1', practitionerRef: 'Practitioner/d1',
-    scheduledStart: '2026-05-03 09:00:00', scheduledEnd: '2026-05-03 09:30:00', startedAt: null, endedAt: null,
-    status: 'scheduled', videoBackend: 'jitsi', roomName: null, cancelReason: null, encounterRef: null,
-    createdAt: '2026-04-20 08:00:00', updatedAt: '2026-04-29 08:00:00',
+    id: '10',
+    tenantId: 't1',
+    externalId: null,
+    patientRef: 'Patient/p1',
+    practitionerRef: 'Practitioner/d1',
+    scheduledStart: '2026-05-03 09:00:00',
+    scheduledEnd: '2026-05-03 09:30:00',
+    startedAt: null,
+    endedAt: null,
+    status: 'scheduled',
+    videoBackend: 'jitsi',
+    roomName: null,
+    cancelReason: null,
+    encounterRef: null,
+    createdAt: '2026-04-20 08:00:00',
+    updatedAt: '2026-04-29 08:00:00',
     ...overrides,
   };
 }
@@ -18,10 +30,25 @@ describe('mapDeltaSession', () => {
   it.each([
     ['an upcoming scheduled session loads as scheduled', {}, 'scheduled', null],
     ['an upcoming waiting session loads as scheduled', { status: 'waiting' }, 'scheduled', null],
-    ['an upcoming session legacy cancelled loads as cancelled with its reason', { status: 'Canceled', cancelReason: 'patient request' }, 'cancelled', 'patient request'],
+    [
+      'an upcoming session legacy cancelled loads as cancelled with its reason',
+      { status: 'Canceled', cancelReason: 'patient request' },
+      'cancelled',
+      'patient request',
+    ],
     ['an upcoming no_show without reason keeps the normalised status as reason', { status: ' no_show ' }, 'cancelled', 'no_show'],
-    ['a historical session takes the S1 mapping', { scheduledStart: '2026-04-25 09:00:00', startedAt: '2026-04-25 09:01:00', endedAt: '2026-04-25 09:20:00', status: 'completed' }, 'ended', null],
-    ['a historical session that never started is cancelled not_started_before_migration', { scheduledStart: '2026-04-25 09:00:00' }, 'cancelled', 'not_started_before_migration'],
+    [
+      'a historical session takes the S1 mapping',
+      { scheduledStart: '2026-04-25 09:00:00', startedAt: '2026-04-25 09:01:00', endedAt: '2026-04-25 09:20:00', status: 'completed' },
+      'ended',
+      null,
+    ],
+    [
+      'a historical session that never started is cancelled not_started_before_migration',
+      { scheduledStart: '2026-04-25 09:00:00' },
+      'cancelled',
+      'not_started_before_migration',
+    ],
   ] as const)('%s', (_name, overrides, status, cancelReason) => {
     const mapped = mapDeltaSession(row(overrides), asOf);
     expect(mapped.kind).toBe('load');

@@ -12,7 +12,10 @@ export type DeltaSession = Omit<MappedSession, 'status'> & { status: 'scheduled'
  * as is; upcoming ones load as `scheduled` — or `cancelled` when legacy already cancelled them — with no
  * start or end, since the new service will run them.
  */
-export function mapDeltaSession(row: LegacyVirtualSession, asOf: Date): { kind: 'load'; session: DeltaSession; warnings: WarningCode[] } | Extract<SessionMapping, { kind: 'reject' }> {
+export function mapDeltaSession(
+  row: LegacyVirtualSession,
+  asOf: Date,
+): { kind: 'load'; session: DeltaSession; warnings: WarningCode[] } | Extract<SessionMapping, { kind: 'reject' }> {
   const historical = mapLegacySession(row, { asOf });
   if (historical.kind === 'reject' || historical.kind === 'load') return historical;
   const mapped = mapLegacySession(row, { asOf: END_OF_TIME });

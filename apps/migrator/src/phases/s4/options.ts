@@ -25,10 +25,12 @@ export function checkServiceUpstream(value: string): void {
   } catch {
     url = undefined;
   }
-  if (!url || !/^https?:$/.test(url.protocol)) throw new Error(`--service-upstream expects an http(s):// URL of virtual-care-service (e.g. ${DEFAULT_SERVICE_UPSTREAM}), got "${value}"`);
+  if (!url || !/^https?:$/.test(url.protocol))
+    throw new Error(`--service-upstream expects an http(s):// URL of virtual-care-service (e.g. ${DEFAULT_SERVICE_UPSTREAM}), got "${value}"`);
 }
 
 /** `--legacy-service` names a Kong service: Kong allows letters, digits, `.`, `-`, `_` and `~`. */
 export function checkLegacyService(value: string): void {
-  if (!/^[A-Za-z0-9._~-]+$/.test(value)) throw new Error(`--legacy-service expects a Kong service name (letters, digits, . - _ ~; e.g. ${DEFAULT_LEGACY_SERVICE}), got "${value}"`);
+  if (!/^[A-Za-z0-9._~-]+$/.test(value))
+    throw new Error(`--legacy-service expects a Kong service name (letters, digits, . - _ ~; e.g. ${DEFAULT_LEGACY_SERVICE}), got "${value}"`);
 }

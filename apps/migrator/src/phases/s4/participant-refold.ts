@@ -7,10 +7,22 @@ import type { StepContext, Tx } from '../../engine/types';
  * so the migrator's memory holds one batch whatever the size of the tenant's history.
  */
 const TABLE = 'vc_migration.participant_refolds';
-const COLUMNS = ['tenant_id', 'step_id', 'session_id', 'participant_ref', 'role', 'display_name', 'first_joined_at', 'last_left_at', 'join_count', 'warnings'] as const;
+const COLUMNS = [
+  'tenant_id',
+  'step_id',
+  'session_id',
+  'participant_ref',
+  'role',
+  'display_name',
+  'first_joined_at',
+  'last_left_at',
+  'join_count',
+  'warnings',
+] as const;
 
 // `mergeParticipant` (@vc/domain/legacy) in SQL, as S1's upsert does it: batches fold in any order.
-const EARLIER_JOIN = 'excluded.first_joined_at is not null and (participant_refolds.first_joined_at is null or excluded.first_joined_at < participant_refolds.first_joined_at)';
+const EARLIER_JOIN =
+  'excluded.first_joined_at is not null and (participant_refolds.first_joined_at is null or excluded.first_joined_at < participant_refolds.first_joined_at)';
 const MERGE = `(tenant_id, step_id, session_id, participant_ref) do update set
   role = case when ${EARLIER_JOIN} then excluded.role else participant_refolds.role end,
   display_name = case when ${EARLIER_JOIN} then excluded.display_name else participant_refolds.display_name end,
@@ -34,7 +46,18 @@ export async function clearRefold(tx: Tx, tenantId: string, stepId: string): Pro
 /** Merges a batch's participants (one entry per session and actor) into the staged refold. */
 export async function stageRefold(tx: Tx, tenantId: string, stepId: string, participants: readonly StagedParticipant[]): Promise<void> {
   if (participants.length === 0) return;
-  const rows = participants.map(({ sessionId, aggregate: a, warnings }) => [tenantId, stepId, sessionId, a.actorRef, a.role, a.displayName, a.firstJoinedAt, a.lastLeftAt, a.joinCount, warnings]);
+  const rows = participants.map(({ sessionId, aggregate: a, warnings }) => [
+    tenantId,
+    stepId,
+    sessionId,
+    a.actorRef,
+    a.role,
+    a.displayName,
+    a.firstJoinedAt,
+    a.lastLeftAt,
+    a.joinCount,
+    warnings,
+  ]);
   await tx.insertMany(TABLE, COLUMNS, rows, { onConflict: MERGE, conflictsLikely: true });
 }
 
@@ -48,7 +71,12 @@ export function stagedLeaveOnly(ctx: StepContext, limit: number): Promise<Array<
 }
 
 /** Drops settled leave-only participants from the staged refold. */
-export async function dropStaged(tx: Tx, tenantId: string, stepId: string, rows: ReadonlyArray<{ session_id: string; participant_ref: string }>): Promise<void> {
+export async function dropStaged(
+  tx: Tx,
+  tenantId: string,
+  stepId: string,
+  rows: ReadonlyArray<{ session_id: string; participant_ref: string }>,
+): Promise<void> {
   await tx.query(
     `delete from ${TABLE} r using unnest($3::uuid[], $4::text[]) as g(session_id, participant_ref)
       where r.tenant_id = $1 and r.step_id = $2 and r.session_id = g.session_id and r.participant_ref = g.participant_ref`,
@@ -71,7 +99,10 @@ export async function refoldDifference(ctx: StepContext): Promise<{ written: num
   const params = [ctx.tenantId, ctx.stepId];
   const [changed] = await ctx.query<{ n: number }>(`select count(*)::int as n from (${CHANGED}) c`, params);
   const [removed] = await ctx.query<{ n: number }>(`select count(*)::int as n ${UNSUPPORTED}`, params);
-  const codes = await ctx.query<{ code: string; n: number }>(`select w.code, count(*)::int as n from (${CHANGED}) c cross join jsonb_array_elements_text(c.warnings) as w(code) group by w.code`, params);
+  const codes = await ctx.query<{ code: string; n: number }>(
+    `select w.code, count(*)::int as n from (${CHANGED}) c cross join jsonb_array_elements_text(c.warnings) as w(code) group by w.code`,
+    params,
+  );
   return { written: changed!.n + removed!.n, warnings: Object.fromEntries(codes.map((c) => [c.code, c.n])) };
 }
 
@@ -86,6 +117,9 @@ export async function applyRefold(tx: Tx, tenantId: string, stepId: string): Pro
        where session_participants.source = 'audit_backfill'`,
     params,
   );
-  await tx.query(`delete from session_participants q using (select p.session_id, p.participant_ref ${UNSUPPORTED}) d where q.session_id = d.session_id and q.participant_ref = d.participant_ref`, params);
+  await tx.query(
+    `delete from session_participants q using (select p.session_id, p.participant_ref ${UNSUPPORTED}) d where q.session_id = d.session_id and q.participant_ref = d.participant_ref`,
+    params,
+  );
   await clearRefold(tx, tenantId, stepId);
 }

@@ -55,7 +55,8 @@ async function cutoversToEnd(ctx: RollbackContext, input: RollbackInput): Promis
   if (own.length === 0) return [];
   const others = onGateway.filter((c) => c.tenantId !== input.tenant).map((c) => c.tenantId);
   if (others.length > 0) {
-    throw new UsageError(`tenant ${input.tenant}: the cutover of tenant(s) ${others.join(', ')} is in force on the same routing (${ctx.gateway.description}); Kong routing is gateway-wide, ` +
+    throw new UsageError(
+      `tenant ${input.tenant}: the cutover of tenant(s) ${others.join(', ')} is in force on the same routing (${ctx.gateway.description}); Kong routing is gateway-wide, ` +
         `so rolling back ${input.tenant} would take them off the new service too. Pass --all-tenants to roll the routing back once and record a rollback for each of them`,
     );
   }
@@ -69,7 +70,8 @@ async function cutoversToEnd(ctx: RollbackContext, input: RollbackInput): Promis
 function routingToRestore(cutovers: readonly CutoverInForce[]): KongConfig {
   const original = cutovers.find((c) => c.previousRouting && c.appliedRouting && routingDrift(c.previousRouting, c.appliedRouting).length > 0);
   if (original?.previousRouting) return original.previousRouting;
-  throw new UsageError(`the routing snapshotted before the cutover of ${cutovers.map((c) => c.tenantId).join(', ')} was already the cut-over routing (the tenant that switched it was rolled back on its own): ` +
+  throw new UsageError(
+    `the routing snapshotted before the cutover of ${cutovers.map((c) => c.tenantId).join(', ')} was already the cut-over routing (the tenant that switched it was rolled back on its own): ` +
       'there is no earlier routing to restore from these records; restore it by hand (see runbooks/rollback.md)',
   );
 }
@@ -98,7 +100,10 @@ async function recordRollback(handle: DatabaseHandle, cutovers: readonly Cutover
         [c.tenantId, JSON.stringify(replaced), JSON.stringify(restored), `rolls back cutover ${c.id}`, actor],
       );
       // Checkpoints only: the rejects stay true (a re-run finds the same rows and records none twice).
-      await tx.query(`delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id = any($2::text[])`, [c.tenantId, s4Phase.steps.map((s) => s.id)]);
+      await tx.query(`delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id = any($2::text[])`, [
+        c.tenantId,
+        s4Phase.steps.map((s) => s.id),
+      ]);
     }
   });
 }

@@ -18,7 +18,16 @@ import { PAST_THE_GATES } from '../../testing/past-the-gates';
  * database and compared table by table. On MariaDB and on a CSV export of the same data.
  */
 const LATER = new Date(FIXTURE.asOf.getTime() + 30 * 86_400_000);
-const ROUTING: KongConfig = { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://dc.internal:8080', routes: [{ name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }] }] };
+const ROUTING: KongConfig = {
+  _format_version: '3.0',
+  services: [
+    {
+      name: 'digital-communication',
+      url: 'http://dc.internal:8080',
+      routes: [{ name: 'legacy-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }],
+    },
+  ],
+};
 
 const cli = (env: Record<string, string>, ...args: string[]) => runInProcess(args, env);
 
@@ -56,7 +65,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.end()));
-  await Promise.all([...dbs.map((d) => d.drop()), ...kongs.map((k) => k.close()), legacy?.drop(), fhir?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+  await Promise.all([
+    ...dbs.map((d) => d.drop()),
+    ...kongs.map((k) => k.close()),
+    legacy?.drop(),
+    fhir?.close(),
+    work ? rm(work, { recursive: true, force: true }) : undefined,
+  ]);
 });
 
 describe.each([
@@ -67,13 +82,23 @@ describe.each([
   let expected: Awaited<ReturnType<typeof database>>;
   let base: Record<string, string>;
   let s4: (...extra: string[]) => Promise<Run>;
-  let first: { steps: Array<{ id: string; written: number; warnings: number; read: number }>; warnings: Record<string, number>; rejects: Record<string, number> };
+  let first: {
+    steps: Array<{ id: string; written: number; warnings: number; read: number }>;
+    warnings: Record<string, number>;
+    rejects: Record<string, number>;
+  };
 
   beforeAll(async () => {
     [target, expected] = await Promise.all([database(), database()]);
     const kong = await startKongAdminStandIn({ initial: ROUTING });
     kongs.push(kong);
-    base = { VC_LOG_LEVEL: 'silent', VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey, VC_FHIR_BASE_URL: fhir.url, VC_KONG_ADMIN_URL: kong.url, VC_KMS: `local:${join(work, 'kms.json')}` };
+    base = {
+      VC_LOG_LEVEL: 'silent',
+      VC_LEGACY_MASTER_KEY: legacy.expected.legacyMasterKey,
+      VC_FHIR_BASE_URL: fhir.url,
+      VC_KONG_ADMIN_URL: kong.url,
+      VC_KMS: `local:${join(work, 'kms.json')}`,
+    };
     const source = (when: 'before' | 'after') => sourceOf(when);
     const s1 = (url: string, when: 'before' | 'after', asOf: Date) =>
       cli({ ...base, ...source(when), VC_DATABASE_URL: url }, 'phase', 's1', '--tenant', 'acme', '--as-of', asOf.toISOString(), '--max-reject-rate', '0.5');
@@ -85,7 +110,22 @@ describe.each([
       await exportCsv(legacy.legacyUrl, join(work, 'after'));
     }
     s4 = (...extra) =>
-      cli({ ...base, ...source('after'), VC_DATABASE_URL: target.url }, 'phase', 's4', '--tenant', 'acme', '--as-of', LATER.toISOString(), '--service-upstream', 'http://vc.internal:8080', '--max-reject-rate', '0.5', '--json', ...PAST_THE_GATES, ...extra);
+      cli(
+        { ...base, ...source('after'), VC_DATABASE_URL: target.url },
+        'phase',
+        's4',
+        '--tenant',
+        'acme',
+        '--as-of',
+        LATER.toISOString(),
+        '--service-upstream',
+        'http://vc.internal:8080',
+        '--max-reject-rate',
+        '0.5',
+        '--json',
+        ...PAST_THE_GATES,
+        ...extra,
+      );
     const sync = await s4('--batch-size', '7');
     expect(sync.code, sync.error).toBe(0);
     first = JSON.parse(sync.stdout) as typeof first;
@@ -112,16 +152,24 @@ describe.each([
     const one = async (sql: string) => (await target.q(sql))[0]!;
     const stuck = await one(`select status::text, ended_at from virtual_sessions where tenant_id = 'acme' and legacy_id = '${mutations.stuck.id}'`);
     expect(stuck).toEqual({ status: 'ended', ended_at: new Date(`${mutations.stuck.lastLeft.replace(' ', 'T')}Z`) });
-    const care = await one(`select p.role::text, p.join_count from session_participants p join virtual_sessions s on s.id = p.session_id where s.legacy_id = '${mutations.old.id}' and p.participant_ref = 'RelatedPerson/rp-s4-care'`);
+    const care = await one(
+      `select p.role::text, p.join_count from session_participants p join virtual_sessions s on s.id = p.session_id where s.legacy_id = '${mutations.old.id}' and p.participant_ref = 'RelatedPerson/rp-s4-care'`,
+    );
     expect(care).toEqual({ role: 'caregiver', join_count: 1 });
-    const rejoined = await one(`select count(*)::int as joins from session_participants p join virtual_sessions s on s.id = p.session_id where s.legacy_id = '${mutations.old.id}' and p.participant_ref = '${mutations.old.rejoined}' and p.join_count >= 2`);
+    const rejoined = await one(
+      `select count(*)::int as joins from session_participants p join virtual_sessions s on s.id = p.session_id where s.legacy_id = '${mutations.old.id}' and p.participant_ref = '${mutations.old.rejoined}' and p.join_count >= 2`,
+    );
     expect(rejoined.joins).toBe(1);
-    const cancelled = await target.q(`select s.status::text, s.cancel_reason, p.role::text from virtual_sessions s join session_participants p on p.session_id = s.id where s.legacy_id = '${mutations.cancelled}'`);
+    const cancelled = await target.q(
+      `select s.status::text, s.cancel_reason, p.role::text from virtual_sessions s join session_participants p on p.session_id = s.id where s.legacy_id = '${mutations.cancelled}'`,
+    );
     expect(cancelled).toEqual([{ status: 'cancelled', cancel_reason: 'patient unwell', role: 'practitioner' }]);
   });
 
   it('bad rows are rejected with their raw row, an event without an actor as missing_actor', async () => {
-    const rejects = await target.q(`select reason, raw->>'entityId' as entity from vc_migration.rejects where tenant_id = 'acme' and phase = 's4' order by 1, 2`);
+    const rejects = await target.q(
+      `select reason, raw->>'entityId' as entity from vc_migration.rejects where tenant_id = 'acme' and phase = 's4' order by 1, 2`,
+    );
     expect(rejects).toEqual(
       expect.arrayContaining([
         { reason: 'missing_actor', entity: mutations.old.id },
@@ -143,13 +191,19 @@ describe.each([
   });
 
   it('a second S4 and a --restart-step 4.1 change nothing and report nothing written', async () => {
-    const state = async () => ({ sessions: await target.q(`${SESSIONS.replace('s.migrated_from,', 's.migrated_from, s.version,')}`), participants: await target.q(PARTICIPANTS) });
+    const state = async () => ({
+      sessions: await target.q(`${SESSIONS.replace('s.migrated_from,', 's.migrated_from, s.version,')}`),
+      participants: await target.q(PARTICIPANTS),
+    });
     const before = await state();
     expect((await s4()).code).toBe(0);
     const again = await s4('--restart-step', '4.1');
     expect(again.code, again.error).toBe(0);
     const steps = (JSON.parse(again.stdout) as typeof first).steps;
-    expect(steps.filter((s) => s.id !== '4.2').map((s) => [s.id, s.written])).toEqual([['4.1', 0], ['4.3', 0]]);
+    expect(steps.filter((s) => s.id !== '4.2').map((s) => [s.id, s.written])).toEqual([
+      ['4.1', 0],
+      ['4.3', 0],
+    ]);
     expect(await state()).toEqual(before);
   });
 });

@@ -43,17 +43,47 @@ const asOf = FIXTURE.asOf.toISOString();
 
 const cli = (...args: string[]) => runInProcess(args);
 const s4 = (tenant: string, ...extra: string[]) =>
-  cli('phase', 's4', '--tenant', tenant, '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...PAST_THE_GATES, ...extra);
+  cli(
+    'phase',
+    's4',
+    '--tenant',
+    tenant,
+    '--as-of',
+    asOf,
+    '--service-upstream',
+    'http://virtual-care.internal:8080',
+    '--max-reject-rate',
+    '0.5',
+    '--json',
+    ...PAST_THE_GATES,
+    ...extra,
+  );
 const json = <T = Record<string, unknown>>(run: Run) => JSON.parse(run.stdout) as T;
 
 const routingNow = () => normalizeKongConfig(kong.current());
-const cutovers = () => queryRows<{ tenant_id: string; action: string; actor: string | null }>(handle.db, sql`select tenant_id, action, actor from vc_migration.cutovers order by created_at, id`);
+const cutovers = () =>
+  queryRows<{ tenant_id: string; action: string; actor: string | null }>(
+    handle.db,
+    sql`select tenant_id, action, actor from vc_migration.cutovers order by created_at, id`,
+  );
 const checkpoints = (tenant: string) =>
-  queryRows<{ step_id: string; status: string; cursor: unknown }>(handle.db, sql`select step_id, status, cursor from vc_migration.step_checkpoints where tenant_id = ${tenant} and phase = 's4' order by step_id`);
+  queryRows<{ step_id: string; status: string; cursor: unknown }>(
+    handle.db,
+    sql`select step_id, status, cursor from vc_migration.step_checkpoints where tenant_id = ${tenant} and phase = 's4' order by step_id`,
+  );
 const sessionOf = async (legacyId: string) =>
-  (await queryRows<{ id: string; status: string }>(handle.db, sql`select id, status from virtual_sessions where tenant_id = 'acme' and legacy_id = ${legacyId}`))[0];
+  (
+    await queryRows<{ id: string; status: string }>(
+      handle.db,
+      sql`select id, status from virtual_sessions where tenant_id = 'acme' and legacy_id = ${legacyId}`,
+    )
+  )[0];
 
-async function insertSession(id: number, status: string, times: { start: string; end: string; created: string; started?: string; ended?: string }): Promise<void> {
+async function insertSession(
+  id: number,
+  status: string,
+  times: { start: string; end: string; created: string; started?: string; ended?: string },
+): Promise<void> {
   await legacyQuery(
     legacy.legacyUrl,
     `insert into VirtualSession (id, tenantId, patientRef, practitionerRef, scheduledStart, scheduledEnd, startedAt, endedAt, status, videoBackend, createdAt, updatedAt)
@@ -63,7 +93,13 @@ async function insertSession(id: number, status: string, times: { start: string;
 }
 
 beforeAll(async () => {
-  [pg, legacy, kong, fhir, work] = await Promise.all([createTestDatabase(), loadLegacyDatabases('s4safe'), startKongAdminStandIn({ initial: LEGACY_ROUTING }), startFhirStandIn(), mkdtemp(join(tmpdir(), 'vc-s4safe-'))]);
+  [pg, legacy, kong, fhir, work] = await Promise.all([
+    createTestDatabase(),
+    loadLegacyDatabases('s4safe'),
+    startKongAdminStandIn({ initial: LEGACY_ROUTING }),
+    startFhirStandIn(),
+    mkdtemp(join(tmpdir(), 'vc-s4safe-')),
+  ]);
   proxy = await startKongProxy(kong.url);
   handle = await createDatabase(pg.url, { max: 3 });
   const env = {
@@ -82,7 +118,13 @@ beforeAll(async () => {
 
   // A session entered late that already took place: the patient's join and leave three events apart (so
   // --batch-size 2 splits them), the practitioner in between, a leave of someone who never joined, a bill.
-  await insertSession(900010, 'completed', { start: '2026-10-31 10:00:00', end: '2026-10-31 10:30:00', started: '2026-10-31 10:01:00', ended: '2026-10-31 10:25:00', created: '2026-11-02 08:00:00' });
+  await insertSession(900010, 'completed', {
+    start: '2026-10-31 10:00:00',
+    end: '2026-10-31 10:30:00',
+    started: '2026-10-31 10:01:00',
+    ended: '2026-10-31 10:25:00',
+    created: '2026-11-02 08:00:00',
+  });
   const events: Array<[string, string, string]> = [
     ['Patient/p-safe-900010', 'participant.joined', '10:02:00'],
     ['Practitioner/d-safe', 'participant.joined', '10:01:00'],
@@ -91,9 +133,16 @@ beforeAll(async () => {
     ['Patient/p-safe-ghost', 'participant.left', '10:26:00'],
   ];
   for (const [actor, action, at] of events) {
-    await legacyQuery(legacy.legacyUrl, `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', '900010', ?, ?, ?)`, [action, actor, `2026-10-31 ${at}`]);
+    await legacyQuery(
+      legacy.legacyUrl,
+      `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', '900010', ?, ?, ?)`,
+      [action, actor, `2026-10-31 ${at}`],
+    );
   }
-  await legacyQuery(legacy.legacyUrl, `insert into BillingEvent (tenantId, sessionId, code, modifier, placeOfService, units, occurredAt, status) values ('acme', 900010, '99213', '95', '02', 1, '2026-10-31 10:25:00', 'sent')`);
+  await legacyQuery(
+    legacy.legacyUrl,
+    `insert into BillingEvent (tenantId, sessionId, code, modifier, placeOfService, units, occurredAt, status) values ('acme', 900010, '99213', '95', '02', 1, '2026-10-31 10:25:00', 'sent')`,
+  );
   // A row S1 rejected, edited in legacy since (still bad): S4 reads it again.
   const [rejected] = await queryRows<{ id: string }>(
     handle.db,
@@ -140,7 +189,11 @@ describe('phase s4 safety', { timeout: 180_000 }, () => {
     const run = await s4('acme', '--batch-size', '2');
     expect(run.code, run.error).toBe(0);
     appliedRouting = routingNow();
-    expect(json<{ steps: Array<{ id: string; status: string }> }>(run).steps.map((s) => [s.id, s.status])).toEqual([['4.1', 'done'], ['4.2', 'done'], ['4.3', 'done']]);
+    expect(json<{ steps: Array<{ id: string; status: string }> }>(run).steps.map((s) => [s.id, s.status])).toEqual([
+      ['4.1', 'done'],
+      ['4.2', 'done'],
+      ['4.3', 'done'],
+    ]);
     // The dry run before it reported what this run did.
     expect(counts41(run)).toEqual(dry41);
     expect(await sessionOf('900020')).toMatchObject({ status: 'scheduled' });
@@ -157,25 +210,37 @@ describe('phase s4 safety', { timeout: 180_000 }, () => {
       ['Patient/p-safe-900010', 1, '2026-10-31T10:25:00.000Z'],
       ['Practitioner/d-safe', 1, '2026-10-31T10:24:00.000Z'],
     ]);
-    const ghosts = await queryRows<{ n: number }>(handle.db, sql`select count(*)::int as n from vc_migration.rejects where tenant_id = 'acme' and reason = 'left_without_join' and raw->>'entityId' = '900010'`);
+    const ghosts = await queryRows<{ n: number }>(
+      handle.db,
+      sql`select count(*)::int as n from vc_migration.rejects where tenant_id = 'acme' and reason = 'left_without_join' and raw->>'entityId' = '900010'`,
+    );
     expect(ghosts[0]!.n).toBe(1);
   });
 
   it('carries the legacy BillingEvent of a delta-synced session over', async () => {
     const session = await sessionOf('900010');
-    const bills = await queryRows<{ code: string; status: string }>(handle.db, sql`select code, status from billing_events where tenant_id = 'acme' and session_id = ${session!.id}`);
+    const bills = await queryRows<{ code: string; status: string }>(
+      handle.db,
+      sql`select code, status from billing_events where tenant_id = 'acme' and session_id = ${session!.id}`,
+    );
     expect(bills).toEqual([{ code: '99213', status: 'published' }]);
   });
 
   it('does not reject again a row S1 already rejected', async () => {
-    const rows = await queryRows<{ phase: string }>(handle.db, sql`select phase from vc_migration.rejects where tenant_id = 'acme' and raw->>'id' = ${s1RejectedId} and (raw -> 'patientRef') is not null`);
+    const rows = await queryRows<{ phase: string }>(
+      handle.db,
+      sql`select phase from vc_migration.rejects where tenant_id = 'acme' and raw->>'id' = ${s1RejectedId} and (raw -> 'patientRef') is not null`,
+    );
     expect(rows).toEqual([{ phase: 's1' }]);
   });
 
   it('a re-run of the delta syncs adds nothing: no billing event, participant, session version or reject', async () => {
     const state = async () => ({
       bills: await queryRows(handle.db, sql`select legacy_id, session_id from billing_events where tenant_id = 'acme' order by legacy_id`),
-      participants: await queryRows(handle.db, sql`select session_id, participant_ref, join_count, last_left_at from session_participants where tenant_id = 'acme' order by 1, 2`),
+      participants: await queryRows(
+        handle.db,
+        sql`select session_id, participant_ref, join_count, last_left_at from session_participants where tenant_id = 'acme' order by 1, 2`,
+      ),
       sessions: await queryRows(handle.db, sql`select legacy_id, version from virtual_sessions where tenant_id = 'acme' order by legacy_id`),
       rejects: await queryRows(handle.db, sql`select phase, legacy_key, reason from vc_migration.rejects where tenant_id = 'acme' order by 1, 2, 3`),
     });
@@ -214,7 +279,10 @@ describe('phase s4 safety', { timeout: 180_000 }, () => {
   it('rollback of one tenant is refused while another tenant is cut over on the same routing; --all-tenants rolls both back once, under their locks', async () => {
     // initech cut over second: its snapshot already held the cut-over routing.
     const routing = JSON.stringify(appliedRouting);
-    await queryRows(handle.db, sql`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing) values ('initech', 'cutover', ${routing}::jsonb, ${routing}::jsonb) returning id`);
+    await queryRows(
+      handle.db,
+      sql`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing) values ('initech', 'cutover', ${routing}::jsonb, ${routing}::jsonb) returning id`,
+    );
     const before = await cutovers();
     const refused = await cli('rollback', 's4', '--tenant', 'acme');
     expect(refused.code).toBe(2);
@@ -237,7 +305,12 @@ describe('phase s4 safety', { timeout: 180_000 }, () => {
     expect(json(all)).toMatchObject({ status: 'rolled_back', tenants: ['acme', 'initech'] });
     expect(routingNow()).toEqual(normalizeKongConfig(LEGACY_ROUTING));
     const rollbacks = (await cutovers()).slice(before.length);
-    expect(rollbacks.map((r) => [r.tenant_id, r.action])).toEqual(expect.arrayContaining([['acme', 'rollback'], ['initech', 'rollback']]));
+    expect(rollbacks.map((r) => [r.tenant_id, r.action])).toEqual(
+      expect.arrayContaining([
+        ['acme', 'rollback'],
+        ['initech', 'rollback'],
+      ]),
+    );
     expect(rollbacks).toHaveLength(2);
     expect(rollbacks.every((r) => typeof r.actor === 'string' && r.actor.length > 0)).toBe(true);
     expect(await checkpoints('acme')).toEqual([]);

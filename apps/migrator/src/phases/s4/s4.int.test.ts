@@ -33,10 +33,28 @@ let work: string;
 let env: Record<string, string>;
 const asOf = FIXTURE.asOf.toISOString();
 const migrator = (...args: string[]) => runMigrator(args, env);
-const s4 = (...extra: string[]) => migrator('phase', 's4', '--tenant', 'acme', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', '--json', ...PAST_THE_GATES, ...extra);
+const s4 = (...extra: string[]) =>
+  migrator(
+    'phase',
+    's4',
+    '--tenant',
+    'acme',
+    '--as-of',
+    asOf,
+    '--service-upstream',
+    'http://virtual-care.internal:8080',
+    '--max-reject-rate',
+    '0.5',
+    '--json',
+    ...PAST_THE_GATES,
+    ...extra,
+  );
 
 const sessionsOf = (tenant: string) =>
-  queryRows<{ legacy_id: string; status: string; version: number }>(handle.db, sql`select legacy_id, status, version from virtual_sessions where tenant_id = ${tenant} and legacy_id is not null order by legacy_id`);
+  queryRows<{ legacy_id: string; status: string; version: number }>(
+    handle.db,
+    sql`select legacy_id, status, version from virtual_sessions where tenant_id = ${tenant} and legacy_id is not null order by legacy_id`,
+  );
 const backfilled = () =>
   queryRows<{ legacy_id: string; phase: string; encounter_ref: string }>(
     handle.db,
@@ -44,12 +62,20 @@ const backfilled = () =>
         where b.tenant_id = 'acme' and b.encounter_ref = s.encounter_ref order by s.legacy_id`,
   );
 const cutoverActions = async () =>
-  (await queryRows<{ action: string; forced: boolean; reason: string | null }>(handle.db, sql`select action, forced, reason from vc_migration.cutovers where tenant_id = 'acme' order by created_at, id`));
+  await queryRows<{ action: string; forced: boolean; reason: string | null }>(
+    handle.db,
+    sql`select action, forced, reason from vc_migration.cutovers where tenant_id = 'acme' order by created_at, id`,
+  );
 
 let changedId: string;
 
 beforeAll(async () => {
-  [pg, legacy, kong, fhir] = await Promise.all([createTestDatabase(), loadLegacyDatabases('s4'), startKongAdminStandIn({ initial: LEGACY_ROUTING }), startFhirStandIn()]);
+  [pg, legacy, kong, fhir] = await Promise.all([
+    createTestDatabase(),
+    loadLegacyDatabases('s4'),
+    startKongAdminStandIn({ initial: LEGACY_ROUTING }),
+    startFhirStandIn(),
+  ]);
   handle = await createDatabase(pg.url, { max: 2 });
   work = await mkdtemp(join(tmpdir(), 'vc-s4-'));
   env = {
@@ -64,9 +90,16 @@ beforeAll(async () => {
   const s1 = await migrator('phase', 's1', '--tenant', 'acme', '--as-of', asOf, '--max-reject-rate', '0.5');
   expect(s1.code, s1.stderr).toBe(0);
   // Legacy keeps working after S1: a cancelled session is edited (it happened after all) and a new one is booked.
-  const [cancelled] = await legacyQuery<{ id: number }>(legacy.legacyUrl, "select id from VirtualSession where tenantId = 'acme' and lower(trim(status)) = 'cancelled' and patientRef <> '' order by id limit 1");
+  const [cancelled] = await legacyQuery<{ id: number }>(
+    legacy.legacyUrl,
+    "select id from VirtualSession where tenantId = 'acme' and lower(trim(status)) = 'cancelled' and patientRef <> '' order by id limit 1",
+  );
   changedId = String(cancelled!.id);
-  await legacyQuery(legacy.legacyUrl, "update VirtualSession set status = 'completed', startedAt = scheduledStart, endedAt = scheduledEnd, updatedAt = '2026-11-02 09:00:00' where id = ?", [cancelled!.id]);
+  await legacyQuery(
+    legacy.legacyUrl,
+    "update VirtualSession set status = 'completed', startedAt = scheduledStart, endedAt = scheduledEnd, updatedAt = '2026-11-02 09:00:00' where id = ?",
+    [cancelled!.id],
+  );
   await legacyQuery(
     legacy.legacyUrl,
     `insert into VirtualSession (id, tenantId, patientRef, practitionerRef, scheduledStart, scheduledEnd, status, videoBackend, createdAt, updatedAt)
@@ -78,8 +111,16 @@ beforeAll(async () => {
     `insert into VirtualSession (id, tenantId, patientRef, practitionerRef, scheduledStart, scheduledEnd, startedAt, endedAt, status, videoBackend, createdAt, updatedAt)
      values (900003, 'acme', 'Patient/p-s4-late', 'Practitioner/d-s4', '2026-10-31 10:00:00', '2026-10-31 10:30:00', '2026-10-31 10:02:00', '2026-10-31 10:25:00', 'completed', 'jitsi', '2026-10-30 08:00:00', '2026-11-02 08:00:00')`,
   );
-  for (const [actor, action, at] of [['Patient/p-s4-late', 'participant.joined', '10:02:00'], ['Practitioner/d-s4', 'participant.joined', '10:01:00'], ['Patient/p-s4-late', 'participant.left', '10:25:00']]) {
-    await legacyQuery(legacy.legacyUrl, `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', '900003', ?, ?, ?)`, [action, actor, `2026-10-31 ${at}`]);
+  for (const [actor, action, at] of [
+    ['Patient/p-s4-late', 'participant.joined', '10:02:00'],
+    ['Practitioner/d-s4', 'participant.joined', '10:01:00'],
+    ['Patient/p-s4-late', 'participant.left', '10:25:00'],
+  ]) {
+    await legacyQuery(
+      legacy.legacyUrl,
+      `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', '900003', ?, ?, ?)`,
+      [action, actor, `2026-10-31 ${at}`],
+    );
   }
 }, 300_000);
 
@@ -126,7 +167,10 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
   });
 
   it('snapshots the routing before the cutover and points Kong at the new service with legacy 301s', async () => {
-    const [record] = await queryRows<{ action: string; previous_routing: KongConfig; applied_routing: KongConfig }>(handle.db, sql`select action, previous_routing, applied_routing from vc_migration.cutovers where tenant_id = 'acme'`);
+    const [record] = await queryRows<{ action: string; previous_routing: KongConfig; applied_routing: KongConfig }>(
+      handle.db,
+      sql`select action, previous_routing, applied_routing from vc_migration.cutovers where tenant_id = 'acme'`,
+    );
     expect(record!.action).toBe('cutover');
     expect(normalizeKongConfig(record!.previous_routing)).toEqual(normalizeKongConfig(LEGACY_ROUTING));
     const now = normalizeKongConfig(kong.current());
@@ -139,8 +183,17 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
   });
 
   it('a re-run changes nothing, even when the delta sync is forced to run again', async () => {
-    const participants = () => queryRows(handle.db, sql`select session_id, participant_ref, join_count, first_joined_at, last_left_at from session_participants where tenant_id = 'acme' order by 1, 2`);
-    const before = { sessions: await sessionsOf('acme'), participants: await participants(), kong: normalizeKongConfig(kong.current()), cutovers: await cutoverActions() };
+    const participants = () =>
+      queryRows(
+        handle.db,
+        sql`select session_id, participant_ref, join_count, first_joined_at, last_left_at from session_participants where tenant_id = 'acme' order by 1, 2`,
+      );
+    const before = {
+      sessions: await sessionsOf('acme'),
+      participants: await participants(),
+      kong: normalizeKongConfig(kong.current()),
+      cutovers: await cutoverActions(),
+    };
     expect((await s4()).code).toBe(0);
     const again = await s4('--restart-step', '4.1');
     expect(again.code, again.stderr).toBe(0);
@@ -160,16 +213,25 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     expect((await backfilled()).find((b) => b.legacy_id === '900003')).toEqual(before);
   });
 
-  it('when legacy later records its own Encounter for a backfilled session, legacy\'s wins and the duplicate is reported', async () => {
-    await legacyQuery(legacy.legacyUrl, "update VirtualSession set encounterRef = 'Encounter/legacy-late-900003', updatedAt = '2026-11-04 09:00:00' where id = 900003");
+  it("when legacy later records its own Encounter for a backfilled session, legacy's wins and the duplicate is reported", async () => {
+    await legacyQuery(
+      legacy.legacyUrl,
+      "update VirtualSession set encounterRef = 'Encounter/legacy-late-900003', updatedAt = '2026-11-04 09:00:00' where id = 900003",
+    );
     const run = await s4('--restart-step', '4.1');
     expect(run.code, run.stderr).toBe(0);
-    const [session] = await queryRows<{ encounter_ref: string }>(handle.db, sql`select encounter_ref from virtual_sessions where tenant_id = 'acme' and legacy_id = '900003'`);
+    const [session] = await queryRows<{ encounter_ref: string }>(
+      handle.db,
+      sql`select encounter_ref from virtual_sessions where tenant_id = 'acme' and legacy_id = '900003'`,
+    );
     expect(session!.encounter_ref).toBe('Encounter/legacy-late-900003');
     const summary = JSON.parse(run.stdout) as { warnings: Record<string, number> };
     expect(summary.warnings.backfilled_encounter_superseded).toBe(1);
     expect(run.stderr).toContain('VirtualSession:900003');
-    const [facts] = await queryRows<{ facts: Record<string, unknown> }>(handle.db, sql`select facts from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's4' and step_id = '4.1'`);
+    const [facts] = await queryRows<{ facts: Record<string, unknown> }>(
+      handle.db,
+      sql`select facts from vc_migration.step_checkpoints where tenant_id = 'acme' and phase = 's4' and step_id = '4.1'`,
+    );
     expect(facts!.facts).toMatchObject({ supersededBackfills: { count: 1, samples: ['VirtualSession:900003'] } });
   });
 
@@ -224,7 +286,22 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     delete (fileEnv as Record<string, string | undefined>).VC_KONG_ADMIN_URL;
     const s1 = await runMigrator(['phase', 's1', '--tenant', 'initech', '--as-of', asOf, '--max-reject-rate', '0.5'], fileEnv);
     expect(s1.code, s1.stderr).toBe(0);
-    const cut = await runMigrator(['phase', 's4', '--tenant', 'initech', '--as-of', asOf, '--service-upstream', 'http://virtual-care.internal:8080', '--max-reject-rate', '0.5', ...PAST_THE_GATES], fileEnv);
+    const cut = await runMigrator(
+      [
+        'phase',
+        's4',
+        '--tenant',
+        'initech',
+        '--as-of',
+        asOf,
+        '--service-upstream',
+        'http://virtual-care.internal:8080',
+        '--max-reject-rate',
+        '0.5',
+        ...PAST_THE_GATES,
+      ],
+      fileEnv,
+    );
     expect(cut.code, cut.stderr).toBe(0);
     const after = await readFile(file, 'utf8');
     expect(after).toMatch(/_format_version: "?3\.0"?/);
@@ -239,6 +316,11 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
   });
 
   it('never prints a patient ref, display name or secret', () => {
-    expect(phiHits(producedOutput().map((text, i) => ({ path: `cli-run-${i}`, text })), [...legacy.sensitive, 'Patient/p-s4-new', 'Patient/p-s4-late'])).toEqual([]);
+    expect(
+      phiHits(
+        producedOutput().map((text, i) => ({ path: `cli-run-${i}`, text })),
+        [...legacy.sensitive, 'Patient/p-s4-new', 'Patient/p-s4-late'],
+      ),
+    ).toEqual([]);
   });
 });

@@ -25,7 +25,17 @@ export const s4Phase: Phase = {
     { anyOf: ['VC_FHIR_BASE_URL'], neededBy: 'phase s4 (step 4.1 creates the Encounters legacy never made for sessions ended since S1)' },
   ],
   flags: [
-    { flags: '--service-upstream <url>', description: 'virtual-care-service URL Kong forwards /api/v1/virtual-care/* to', defaultValue: DEFAULT_SERVICE_UPSTREAM, check: checkServiceUpstream },
-    { flags: '--legacy-service <name>', description: 'Kong service of legacy digital-communication (its session routes answer 301)', defaultValue: DEFAULT_LEGACY_SERVICE, check: checkLegacyService },
+    {
+      flags: '--service-upstream <url>',
+      description: 'virtual-care-service URL Kong forwards /api/v1/virtual-care/* to',
+      defaultValue: DEFAULT_SERVICE_UPSTREAM,
+      check: checkServiceUpstream,
+    },
+    {
+      flags: '--legacy-service <name>',
+      description: 'Kong service of legacy digital-communication (its session routes answer 301)',
+      defaultValue: DEFAULT_LEGACY_SERVICE,
+      check: checkLegacyService,
+    },
   ],
 };

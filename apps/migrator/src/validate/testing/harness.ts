@@ -32,7 +32,11 @@ export function producedOutput(): readonly string[] {
 /** Runs `migrator <args>` with only the given `VC_*` environment (none inherited). */
 export async function runMigrator(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VC_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd: MIGRATOR_DIR, env: { ...base, VC_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
+    cwd: MIGRATOR_DIR,
+    env: { ...base, VC_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -99,7 +103,8 @@ export function sensitiveValues(): string[] {
   for (const table of data.tables) {
     const { name, columns } = table.spec;
     if (name === 'TenantVirtualCareConfig') {
-      for (const row of table.rows()) add(legacyAppSecret(String(row[columns.indexOf('credentials')]), data.legacyMasterKey, String(row[columns.indexOf('tenantId')])));
+      for (const row of table.rows())
+        add(legacyAppSecret(String(row[columns.indexOf('credentials')]), data.legacyMasterKey, String(row[columns.indexOf('tenantId')])));
       continue;
     }
     const names = SENSITIVE_COLUMNS[name as string] ?? [];
@@ -208,7 +213,10 @@ export async function embeddedAfterS1(prefix: string, extraEnv: Readonly<Record<
       VC_ACCESS_POLICY_URL: accessPolicy.url,
       ...extraEnv,
     };
-    for (const args of [['phase', 's0'], ['phase', 's1', '--tenant', 'acme', '--as-of', DEMO_AS_OF, '--max-reject-rate', '0.5']]) {
+    for (const args of [
+      ['phase', 's0'],
+      ['phase', 's1', '--tenant', 'acme', '--as-of', DEMO_AS_OF, '--max-reject-rate', '0.5'],
+    ]) {
       const run = await runMigrator(args, env);
       if (run.code !== 0) throw new Error(`migrator ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
     }

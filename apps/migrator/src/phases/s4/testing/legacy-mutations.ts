@@ -29,7 +29,12 @@ export interface Mutations {
 const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 async function event(url: string, sessionId: string, action: string, actorRef: string | null, when: string): Promise<void> {
-  await legacyQuery(url, `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', ?, ?, ?, ?)`, [sessionId, action, actorRef, when]);
+  await legacyQuery(url, `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, occurredAt) values ('acme', 'VirtualSession', ?, ?, ?, ?)`, [
+    sessionId,
+    action,
+    actorRef,
+    when,
+  ]);
 }
 
 /** Sessions booked before S1 for after its as-of (S1 defers them); {@link mutateLegacy} makes them happen. */
@@ -57,7 +62,11 @@ export async function mutateLegacy(url: string, asOf: Date, later: Date): Promis
   const edit = `'${at(later.getTime() - 3_600_000)}'`;
   const plus = (text: string, minutes: number) => at(new Date(`${text.replace(' ', 'T')}Z`).getTime() + minutes * 60_000);
 
-  await legacyQuery(url, `update VirtualSession set status = 'completed', startedAt = scheduledStart, endedAt = scheduledEnd, updatedAt = ${edit} where id = ?`, [ended.id]);
+  await legacyQuery(
+    url,
+    `update VirtualSession set status = 'completed', startedAt = scheduledStart, endedAt = scheduledEnd, updatedAt = ${edit} where id = ?`,
+    [ended.id],
+  );
   await event(url, String(ended.id), 'participant.joined', ended.patientRef, plus(ended.scheduledStart, 1));
   await event(url, String(ended.id), 'participant.left', ended.patientRef, plus(ended.scheduledStart, 20));
 
@@ -128,7 +137,10 @@ export async function exportCsv(url: string, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const spec of LEGACY_TABLES.filter((t) => t.database === 'digitalCommunication')) {
     const order = spec.columns.includes('id') ? 'id' : spec.columns[0]!;
-    const rows = await legacyQuery<Record<string, string | number | null>>(url, `select ${spec.columns.map((c) => `\`${c}\``).join(', ')} from \`${spec.name}\` order by \`${order}\``);
+    const rows = await legacyQuery<Record<string, string | number | null>>(
+      url,
+      `select ${spec.columns.map((c) => `\`${c}\``).join(', ')} from \`${spec.name}\` order by \`${order}\``,
+    );
     const lines = [spec.columns.join(','), ...rows.map((row) => spec.columns.map((c) => csvField(row[c] ?? null)).join(','))];
     await writeFile(join(dir, `${spec.name}.csv`), `${lines.join('\n')}\n`, 'utf8');
   }
