@@ -46,14 +46,13 @@ const missingField = (id: string, sessionId: string) =>
   line('AuditLog', { id, tenantId: 'acme', entityType: 'VirtualSession', entityId: sessionId, action: 'participant.joined', actorRef: PHI, occurredAt: '2026-10-01 10:01:00' }).replace(',VirtualSession,', ',');
 
 /**
- * Appends a record to a file of the export (which ends with a line break), with the file's own line
- * ending: AuditLog.csv ends its records with CRLF, and csv-parse then reads a bare LF as data. Returns its `file:line`.
+ * Appends a record to a file of the export (which ends with a line break) as another tool would, ending
+ * it with LF even where the file ends its records with CRLF (AuditLog.csv). Returns its `file:line`.
  */
 async function append(table: LegacyTable, record: string): Promise<string> {
   const path = join(dir, `${table}.csv`);
-  const text = await readFile(path, 'utf8');
-  const lineNo = (text.match(/\n/g)?.length ?? 0) + 1;
-  await appendFile(path, `${record}${text.includes('\r\n') ? '\r\n' : '\n'}`);
+  const lineNo = ((await readFile(path, 'utf8')).match(/\n/g)?.length ?? 0) + 1;
+  await appendFile(path, `${record}\n`);
   return `${table}.csv:${lineNo}`;
 }
 
