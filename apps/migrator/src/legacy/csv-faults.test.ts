@@ -85,6 +85,15 @@ describe('legacy CSV export faults', () => {
     expect(String(faults[0]!.raw.$record)).toContain('Patient/secret');
   });
 
+  it('CRLF and LF line ends mixed in one file (rows appended by another tool) each end a record, lines stay right', async () => {
+    const header = COLUMNS.join(',');
+    const { rows, faults } = await readWithFaults(
+      `${header}\r\n${row('1')}\r\n${row('2')}\n${row('3')}\n${row('4').replace(',acme,', ',acme,x,')}\n${row('5')}\r\n`,
+    );
+    expect(rows.map((r) => r.id)).toEqual(['1', '2', '3', '5']);
+    expect(faults.map((f) => [f.reason, f.location])).toEqual([['malformed_record', 'VirtualSession.csv:5']]);
+  });
+
   it('a stray delimiter (an extra field) is rejected whole, never loaded shifted', async () => {
     const { rows, faults } = await readWithFaults(`${COLUMNS.join(',')}\n${row('1', 'Patient/a,b')}\n${row('2')}\n`);
     expect(rows.map((r) => r.id)).toEqual(['2']);

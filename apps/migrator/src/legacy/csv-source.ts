@@ -46,6 +46,9 @@ export function createCsvSource(dir: string): LegacySource {
       // `bom` would switch it back to utf8).
       encoding: 'latin1',
       skip_empty_lines: true,
+      // Both endings, whatever the first line uses: auto-detection (CRLF from the header) would read a later
+      // bare LF as data and merge two records into one malformed record under the wrong line.
+      record_delimiter: ['\r\n', '\n'],
       // Every record comes through as its fields, so a wrong count is the record's reject, not the file's stop.
       relax_column_count: true,
       skip_records_with_error: true,

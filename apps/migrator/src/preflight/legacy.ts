@@ -4,7 +4,8 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { legacySourceSpec } from '../config';
 import { closestFirst, legacyTenantList } from '../engine/known-tenants';
 import { openLegacySource } from '../legacy/open';
-import type { LegacySource } from '../legacy/types';
+import type { LegacySource, LegacyTable } from '../legacy/types';
+import { malformedRecords, malformedWarning } from './csv-records';
 import { csvContractFaults, DIGITAL_COMMUNICATION_TABLES, mysqlContractFaults, PATIENT_PORTAL_TABLES } from './legacy-contract';
 import { fail, pass, probe, safeReason, skip, type CheckOutcome, type PreflightContext } from './types';
 
@@ -23,6 +24,16 @@ function contractOutcome(id: string, faults: readonly string[], what: string): C
   if (faults.length === 0) return pass(id, `legacy contract (docs/design.md §4) met by ${what}`);
   const shown = faults.slice(0, CONTRACT_FAULTS_SHOWN).join('; ');
   return fail(id, `${shown}${faults.length > CONTRACT_FAULTS_SHOWN ? `; and ${faults.length - CONTRACT_FAULTS_SHOWN} more` : ''}`);
+}
+
+/**
+ * A CSV export's contract: its headers, then (headers right) its malformed records counted per file. Those
+ * are a warning, not a failure: the phases reject each one and load the rest (docs/design.md §4).
+ */
+async function csvOutcome(id: string, dir: string, tables: readonly LegacyTable[], what: string): Promise<CheckOutcome> {
+  const outcome = contractOutcome(id, await csvContractFaults(dir, tables), what);
+  if (outcome.status !== 'pass') return outcome;
+  return { ...outcome, reason: `${outcome.reason}${malformedWarning(await malformedRecords(dir, tables))}` };
 }
 
 interface ZoneRow extends RowDataPacket {
@@ -61,11 +72,7 @@ async function digitalCommunication(ctx: PreflightContext): Promise<CheckOutcome
       readable,
       skip('legacy.time_zone', 'CSV export: datetimes are UTC by the export contract (docs/design.md §4)'),
       await probe('legacy.contract', async () =>
-        contractOutcome(
-          'legacy.contract',
-          await csvContractFaults(spec.dir, DIGITAL_COMMUNICATION_TABLES),
-          'the export files (header columns: a CSV carries no types or keys)',
-        ),
+        csvOutcome('legacy.contract', spec.dir, DIGITAL_COMMUNICATION_TABLES, 'the export files (header columns: a CSV carries no types or keys)'),
       ),
     ];
   }
@@ -110,7 +117,7 @@ async function patientPortal(ctx: PreflightContext): Promise<CheckOutcome[]> {
   if (dir)
     return [
       await probe('portal.contract', async () =>
-        contractOutcome('portal.contract', await csvContractFaults(dir, PATIENT_PORTAL_TABLES), 'the export file telehealth_consent.csv (header columns)'),
+        csvOutcome('portal.contract', dir, PATIENT_PORTAL_TABLES, 'the export file telehealth_consent.csv (header columns)'),
       ),
     ];
   return [skip('portal.contract', 'VC_PORTAL_DATABASE_URL (mysql://…/patient_portal) not set: needed by s3 and validate')];

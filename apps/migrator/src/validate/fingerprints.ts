@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
+import { rejectedRecordLocations } from './unread-records';
 import { sessionProjection, streamedSessionDigests } from './session-digests';
 
 /** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
@@ -17,6 +18,8 @@ export interface TableFingerprint {
   rangesCompared: number;
   /** Rows the service rewrote after the migration (a tenant admin's PUT /config): left out of both sides. */
   changedSinceMigration: string[];
+  /** Malformed source records (CSV `file:line`) no phase rejected: their content is unknown, so the table cannot match. */
+  unread?: string[];
 }
 
 /**
@@ -150,6 +153,9 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
   };
 }
 
+/** A table with records legacy could not read is not equal, whatever the digests say (the evidence pack shows both). */
+const withUnread = (f: TableFingerprint, unread: string[]): TableFingerprint => (unread.length ? { ...f, equal: false, unread } : f);
+
 interface SessionsFingerprint {
   fingerprint: TableFingerprint;
   /** The legacy ids S1 loads and those it deferred, for the participants fingerprint. */
@@ -195,11 +201,12 @@ export async function tenantFingerprints(
         }
       : await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize);
   const configs = await configLeaves(db, legacy, tenantId);
-  const participants = await legacyParticipantLeaves(legacy, tenantId, sessions.loaded, batchSize);
+  const rejectedRecords = legacy.kind === 'csv' ? await rejectedRecordLocations(db, tenantId, 'AuditLog.csv') : new Set<string>();
+  const participants = await legacyParticipantLeaves(legacy, tenantId, sessions.loaded, batchSize, rejectedRecords);
   return [
     sessions.fingerprint,
     compare('configs', configs.legacy, configs.target, configs.changed),
-    compare('participants', participants, await targetParticipantLeaves(db, tenantId, sessions.deferred)),
+    withUnread(compare('participants', participants.leaves, await targetParticipantLeaves(db, tenantId, sessions.deferred)), participants.unread),
   ];
 }
 
@@ -209,11 +216,9 @@ const ENTITY = { sessions: 'VirtualSession', configs: 'TenantVirtualCareConfig',
 /** The `fingerprints.<table>` checks: legacy ≡ target, else the legacy ids that differ as samples. */
 export function fingerprintChecks(tenantId: string, fingerprints: readonly TableFingerprint[]): CheckResult[] {
   return fingerprints.map((f) =>
-    fingerprintsMatch(
-      tenantId,
-      f.table,
-      { legacy: f.legacy.digest, target: f.target.digest, legacyRows: f.legacy.rows, targetRows: f.target.rows },
-      f.differing.map((id) => `${ENTITY[f.table]}:${id}`),
-    ),
+    fingerprintsMatch(tenantId, f.table, { legacy: f.legacy.digest, target: f.target.digest, legacyRows: f.legacy.rows, targetRows: f.target.rows }, [
+      ...(f.unread ?? []),
+      ...f.differing.map((id) => `${ENTITY[f.table]}:${id}`),
+    ]),
   );
 }

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { leafOf } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
 import { mergeAggregates, PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
+import { sortFaults } from './unread-records';
 
 /**
  * Participants are keyed by their session's legacy id, not by participant: a participant's only natural
@@ -40,16 +41,21 @@ function leavesBySession(rows: ReadonlyArray<{ sessionLegacyId: string } & Parti
  * Legacy side: the tenant's `participant.joined/left` history folded as S1 step 1.4 folds it
  * (docs/design.md §5), for the sessions S1 loaded (`loaded`: their legacy ids, after mapping at the
  * watermark); orphan events, events without an actor and actors who never joined are S1's rejects and
- * stay out, as they stay out of the target.
+ * stay out, as they stay out of the target. A malformed CSV record a phase rejected (`rejectedRecords`,
+ * its `file:line`) stays out too; one none rejected is returned as `unread`.
  */
 export async function legacyParticipantLeaves(
   legacy: LegacySource,
   tenantId: string,
   loaded: ReadonlySet<string>,
   batchSize: number,
-): Promise<Map<string, bigint>> {
+  rejectedRecords: ReadonlySet<string> = new Set(),
+): Promise<{ leaves: Map<string, bigint>; unread: string[] }> {
   const all = new Map<string, ParticipantAggregate>();
+  // A malformed record (CSV) no phase rejected may have been any session's event: named by its file:line.
+  const unread: string[] = [];
   for await (const batch of legacy.read('AuditLog', { tenantId, where: PARTICIPANT_HISTORY, batchSize })) {
+    unread.push(...sortFaults(batch.faults, rejectedRecords).unread);
     const events = [];
     for (const row of batch.rows) {
       const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
@@ -68,7 +74,7 @@ export async function legacyParticipantLeaves(
       lastLeftAt: iso(a.lastLeftAt),
       joinCount: a.joinCount,
     }));
-  return leavesBySession(rows);
+  return { leaves: leavesBySession(rows), unread };
 }
 
 /**

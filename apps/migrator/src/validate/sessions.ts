@@ -3,6 +3,7 @@ import { parseLegacyDatetime } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import type { LegacySource } from '../legacy/types';
+import { rejectedRecordLocations, sortFaults } from './unread-records';
 
 /**
  * Legacy ids of session rows that went to the rejects (per id, how many source rows): every reject of S1's
@@ -34,7 +35,8 @@ async function loadedOf(db: Database, tenantId: string, ids: readonly string[]):
  * Plan §5 "historical sessions imported … counts reconciled": every legacy source row is loaded (its id is
  * in virtual_sessions, once), rejected (a reject row per source row), or deferred (not historical at S1's
  * watermark and not loaded yet). Anything else is missing and sampled by legacy id; a tenant S1 never ran
- * for has no watermark, so all its rows are missing.
+ * for has no watermark, so all its rows are missing. A malformed CSV record has no id to trust: it counts
+ * as rejected when a phase rejected it at its `file:line`, else it is unread and sampled by `file:line`.
  */
 export async function checkSessionCounts(
   db: Database,
@@ -48,7 +50,14 @@ export async function checkSessionCounts(
   const counted = legacy.kind === 'csv' ? new Set<string>() : undefined;
   const counts = { legacy: 0, loaded: 0, rejected: 0, deferred: 0 };
   const missing: string[] = [];
+  // A malformed record of a CSV export is a legacy row too: a reject when a phase rejected it, else unread.
+  const rejectedRecords = legacy.kind === 'csv' ? await rejectedRecordLocations(db, tenantId, 'VirtualSession.csv') : new Set<string>();
+  const unread: string[] = [];
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
+    const faults = sortFaults(batch.faults, rejectedRecords);
+    counts.legacy += batch.faults?.length ?? 0;
+    counts.rejected += faults.rejected;
+    unread.push(...faults.unread);
     const loaded = await loadedOf(db, tenantId, [...new Set(batch.rows.map((row) => (row.id ?? '').trim()))]);
     // Within the batch too, a loaded id counts once (a later twin is then a reject or missing).
     const seen = counted ?? new Set<string>();
@@ -72,7 +81,7 @@ export async function checkSessionCounts(
       }
     }
   }
-  return reconcileSessions(tenantId, counts, missing);
+  return reconcileSessions(tenantId, counts, missing, unread);
 }
 
 /** Plan 1.5 / §5 "with correct status": historical migrated sessions are all `ended` or `cancelled`. */

@@ -243,6 +243,31 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       },
     },
     {
+      // Its era is placed by started_at (ended_at is NULL): a sample query on ended_at alone came back empty.
+      name: 'the session whose end legacy never recorded lost its encounter_ref',
+      check: 'encounters.ended_sessions',
+      async break() {
+        const { encounter_ref } = await firstSession(sql`legacy_id = ${noEndLegacyId} and ended_at is null`);
+        expect(encounter_ref).not.toBeNull();
+        const set = (ref: string | null) =>
+          queryRows(handle.db, sql`update virtual_sessions set encounter_ref = ${ref} where tenant_id = 'acme' and legacy_id = ${noEndLegacyId} returning 1`);
+        await set(null);
+        return { sample: `VirtualSession:${noEndLegacyId}`, restore: () => set(encounter_ref).then(() => undefined) };
+      },
+    },
+    {
+      name: 'the Encounter of the session whose end legacy never recorded deleted in FHIR',
+      check: 'encounters.ended_sessions',
+      async break() {
+        const { encounter_ref } = await firstSession(sql`legacy_id = ${noEndLegacyId} and ended_at is null`);
+        const stored = await (await fetch(`${fhir.url}/${encounter_ref}`)).json();
+        expect((await fetch(`${fhir.url}/${encounter_ref}`, { method: 'DELETE' })).ok).toBe(true);
+        const put = () =>
+          fetch(`${fhir.url}/${encounter_ref}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(stored) });
+        return { sample: `VirtualSession:${noEndLegacyId}`, restore: async () => expect((await put()).ok).toBe(true) };
+      },
+    },
+    {
       name: 'a consent revoked in access-policy',
       check: 'consents.accessible',
       async break() {

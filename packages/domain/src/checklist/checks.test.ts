@@ -29,6 +29,15 @@ describe('reconcileSessions', () => {
     expect(check.samples).toEqual(['VirtualSession:42']);
   });
 
+  it('fails on a malformed source record no phase rejected, naming its file:line only', () => {
+    const check = reconcileSessions('t1', { legacy: 3, loaded: 2, rejected: 0, deferred: 0 }, [], ['VirtualSession.csv:9']);
+    expect([check.status, check.samples, check.actual]).toEqual([
+      'fail',
+      ['VirtualSession.csv:9'],
+      { loaded: 2, rejected: 0, deferred: 0, accounted: 2, unread: 1 },
+    ]);
+  });
+
   it('fails when more rows were loaded than legacy holds', () => {
     expect(reconcileSessions('t1', { legacy: 1, loaded: 2, rejected: 0, deferred: 0 }, []).status).toBe('fail');
   });
