@@ -105,13 +105,13 @@ export function makeEnqueueCommand(): Command {
           try {
             await queue.ensure();
             const plan = makePlan(phase.id, tenants, options, queue.subject);
-            const stored = await savePlan(query, plan, options, new Date());
+            const stored = await savePlan(handle.db, plan, options, new Date());
             let published = 0;
             let duplicates = 0;
-            for (const item of await unpublished(query, plan.id)) {
-              const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.item_key, phase: phase.id, tenantId: item.tenant_id }));
-              const ack = await queue.publish(item.subject, payload, item.msg_id);
-              await markPublished(query, plan.id, item.item_key);
+            for (const item of await unpublished(handle.db, plan.id)) {
+              const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.itemKey, phase: phase.id, tenantId: item.tenantId }));
+              const ack = await queue.publish(item.subject, payload, item.msgId);
+              await markPublished(handle.db, plan.id, item.itemKey);
               if (ack.duplicate) duplicates += 1;
               else published += 1;
             }

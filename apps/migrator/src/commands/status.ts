@@ -43,7 +43,7 @@ export function makeStatusCommand(): Command {
     .action(async (opts: { tenant?: string; json?: boolean }) => {
       const { shown, plans, tenants } = await withCommandContext(async ({ handle }) => {
         const query = queryOf(handle);
-        const [saved, plans] = await Promise.all([listCheckpoints(handle.db, opts.tenant), planSummaries(query)]);
+        const [saved, plans] = await Promise.all([listCheckpoints(handle.db, opts.tenant), planSummaries(handle.db)]);
         const rows = saved.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant);
         const shown = await shownSteps(query, rows);
         const tenants: TenantRollup[] = [];
