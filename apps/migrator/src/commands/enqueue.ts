@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { queryOf } from '../engine/tx';
 import { legacyTenantList, tenantsFromLegacy } from '../engine/known-tenants';
 import { ExitError } from '../exit-error';
 import { enforcePhaseGates } from '../gates/enforce';
@@ -87,13 +86,11 @@ export function makeEnqueueCommand(): Command {
       const override = parseOverride(raw);
       const result = await withCommandContext(
         async ({ config, handle, services }) => {
-          const query = queryOf(handle);
           // Tenants are what legacy says, as for `migrator phase`: a typo is exit 2 before anything is published.
           const legacy = await services.legacy();
           const tenants = await tenantsFromLegacy(legacy, raw.tenant, phase.id);
           // The same gates as `migrator phase`, checked once for the whole plan before anything is published.
           await enforcePhaseGates({
-            query,
             db: handle.db,
             phase: phase.id,
             tenants,

@@ -52,7 +52,7 @@ export function makeStatusCommand(): Command {
             rollupOf(
               tenant,
               shown.filter((s) => s.tenant === tenant && s.phase !== 's0'),
-              await tenantGateFacts(query, tenant),
+              await tenantGateFacts(handle.db, tenant),
             ),
           );
         }

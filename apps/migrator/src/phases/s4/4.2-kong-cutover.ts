@@ -25,7 +25,7 @@ function showPlan(ctx: StepContext, gateway: KongGateway, changes: readonly Kong
 async function trafficGate(ctx: StepContext, changes: readonly KongChange[]): Promise<Record<string, unknown>> {
   if (changes.length === 0) return { trafficMoves: [] };
   const moving = await legacyTenantList(await ctx.services.legacy());
-  const failures = await gatewayFailures(ctx.query, moving, [ctx.tenantId]);
+  const failures = await gatewayFailures(ctx.db.db, moving, [ctx.tenantId]);
   const overridden = settleGates(
     `phase s4 step 4.2 (Kong cutover moving the traffic of ${moving.join(', ')})`,
     's4',
