@@ -1,5 +1,6 @@
 import { migrationPlanItems, type Database } from '@vc/schema';
 import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { secondsSince } from '../engine/store/columns';
 
 /**
  * `vc_migration.plan_items`: item state transitions, one function each. A worker writes them; `plan
@@ -127,7 +128,7 @@ export async function listItems(
       attempts: t.attempts,
       completions: t.completions,
       error: t.error,
-      ageS: sql<number | null>`case when ${t.heartbeatAt} is null then null else round(extract(epoch from now() - ${t.heartbeatAt})::numeric, 1)::float8 end`,
+      ageS: secondsSince(t.heartbeatAt),
     })
     .from(t)
     .where(eq(t.planId, planId))

@@ -1,6 +1,7 @@
-import { migrationRuns, migrationValidations, type Database } from '@vc/schema';
+import { migrationRuns, migrationValidations, type Database, type MigrationRun } from '@vc/schema';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { PhaseId } from '../types';
+import { secondsSince } from './columns';
 
 /** `vc_migration.runs`: one row per invocation of a phase for a tenant. Times are the database's. */
 
@@ -69,4 +70,22 @@ export async function lastRealRun(
     .orderBy(desc(endedAt))
     .limit(1);
   return row;
+}
+
+/** A run as `migrator status` judges its liveness; `heartbeatAgeS` is seconds since its last heartbeat (database clock), null for a run from before heartbeats. */
+export type RunLiveness = Pick<MigrationRun, 'id' | 'status' | 'host' | 'pid'> & { heartbeatAgeS: number | null };
+
+export async function runsById(db: Database, ids: readonly string[]): Promise<Map<string, RunLiveness>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({
+      id: migrationRuns.id,
+      status: migrationRuns.status,
+      host: migrationRuns.host,
+      pid: migrationRuns.pid,
+      heartbeatAgeS: secondsSince(migrationRuns.heartbeatAt),
+    })
+    .from(migrationRuns)
+    .where(inArray(migrationRuns.id, [...ids]));
+  return new Map(rows.map((r) => [r.id, r]));
 }
