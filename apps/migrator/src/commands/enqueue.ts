@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { queryOf } from '../engine/tx';
 import { legacyTenantList, tenantsFromLegacy } from '../engine/known-tenants';
 import { ExitError } from '../exit-error';
 import { enforcePhaseGates } from '../gates/enforce';
@@ -87,13 +86,11 @@ export function makeEnqueueCommand(): Command {
       const override = parseOverride(raw);
       const result = await withCommandContext(
         async ({ config, handle, services }) => {
-          const query = queryOf(handle);
           // Tenants are what legacy says, as for `migrator phase`: a typo is exit 2 before anything is published.
           const legacy = await services.legacy();
           const tenants = await tenantsFromLegacy(legacy, raw.tenant, phase.id);
           // The same gates as `migrator phase`, checked once for the whole plan before anything is published.
           await enforcePhaseGates({
-            query,
             db: handle.db,
             phase: phase.id,
             tenants,
@@ -105,13 +102,13 @@ export function makeEnqueueCommand(): Command {
           try {
             await queue.ensure();
             const plan = makePlan(phase.id, tenants, options, queue.subject);
-            const stored = await savePlan(query, plan, options, new Date());
+            const stored = await savePlan(handle.db, plan, options, new Date());
             let published = 0;
             let duplicates = 0;
-            for (const item of await unpublished(query, plan.id)) {
-              const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.item_key, phase: phase.id, tenantId: item.tenant_id }));
-              const ack = await queue.publish(item.subject, payload, item.msg_id);
-              await markPublished(query, plan.id, item.item_key);
+            for (const item of await unpublished(handle.db, plan.id)) {
+              const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.itemKey, phase: phase.id, tenantId: item.tenantId }));
+              const ack = await queue.publish(item.subject, payload, item.msgId);
+              await markPublished(handle.db, plan.id, item.itemKey);
               if (ack.duplicate) duplicates += 1;
               else published += 1;
             }

@@ -31,7 +31,7 @@ export function makeLedgerCommand(): Command {
     )
     .action(async (flags: { json?: boolean }) => {
       const { verdict, unfinished } = await withCommandContext(async ({ handle }) => {
-        const rows = await readLedger(handle);
+        const rows = await readLedger(handle.db);
         return { verdict: verifyChain(rows), unfinished: unfinishedStarts(rows) };
       });
       // An unfinished run is no break of the chain: it is said, for the auditor to look at.
@@ -53,8 +53,8 @@ export function makeLedgerCommand(): Command {
     .addHelpText('after', '\nExamples:\n  $ pnpm migrator ledger show\n  $ pnpm migrator ledger show --tenant acme --json\n')
     .action(async (flags: { tenant?: string; json?: boolean }) => {
       const { rows, unfinished } = await withCommandContext(async ({ handle }) => {
-        const all = await readLedger(handle);
-        const shown = flags.tenant ? await tenantLedgerRows(handle, flags.tenant) : all;
+        const all = await readLedger(handle.db);
+        const shown = flags.tenant ? await tenantLedgerRows(handle.db, flags.tenant) : all;
         const open = new Set(unfinishedStarts(all));
         return { rows: shown, unfinished: shown.filter((r) => open.has(r.seq)).map((r) => r.seq) };
       });

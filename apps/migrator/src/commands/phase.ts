@@ -3,7 +3,6 @@ import { legacyTenantList, tenantsFromLegacy } from '../engine/known-tenants';
 import { resumeCommand } from '../engine/resume-command';
 import { runPhase, type PhaseSummary } from '../engine/run-phase';
 import { stopOnSignals } from '../engine/stop-signals';
-import { queryOf } from '../engine/tx';
 import type { Phase, PhaseActionFlags, Services } from '../engine/types';
 import { ExitError } from '../exit-error';
 import { enforcePhaseGates } from '../gates/enforce';
@@ -99,7 +98,6 @@ export function makePhaseCommand(phases: readonly Phase[]): Command {
         const tenants = await tenantsFor(phase, raw, services);
         // Before anything is written: a tenant that skips the pipeline is refused (exit 2), or overridden and recorded.
         await enforcePhaseGates({
-          query: queryOf(handle),
           db: handle.db,
           phase: phase.id,
           tenants,

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { queryOf } from '../engine/tx';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { planItems } from '../scale/plan-status';
@@ -22,7 +21,7 @@ export function makePlanCommand(): Command {
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (id: string, opts: { json?: boolean }) => {
-      const items = await withCommandContext(({ handle }) => planItems(queryOf(handle), id));
+      const items = await withCommandContext(({ handle }) => planItems(handle.db, id));
       if (items.length === 0) throw new ExitError(2, `no plan ${JSON.stringify(id)} in the target database (\`migrator status\` lists the plans)`);
       const done = items.every((i) => i.status === 'done');
       if (opts.json) printJson({ plan: id, status: done ? 'done' : 'open', items });

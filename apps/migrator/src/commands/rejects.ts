@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { queryOf } from '../engine/tx';
+import { listRejects, rejectReasonCounts } from '../engine/store/rejects';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { isPhaseId, PHASE_IDS } from '../phases';
@@ -15,16 +15,6 @@ Examples:
 By default only legacy keys, steps and reasons are shown: the raw legacy rows hold patient references
 and names, so they are printed only with --with-raw-rows, for an operator entitled to see them.`;
 
-interface RejectRow {
-  phase: string;
-  step_id: string;
-  legacy_key: string;
-  reason: string;
-  detail: string | null;
-  raw?: Record<string, unknown> | null;
-  created_at: Date;
-}
-
 /** `migrator rejects --tenant X [--reason R]`: which legacy rows were not loaded, and why. */
 export function makeRejectsCommand(): Command {
   return new Command('rejects')
@@ -39,29 +29,17 @@ export function makeRejectsCommand(): Command {
     .action(async (opts: { tenant: string; reason?: string; phase?: string; limit: string; withRawRows?: boolean; json?: boolean }) => {
       const limit = positiveInt('--limit', opts.limit);
       if (opts.phase !== undefined && !isPhaseId(opts.phase)) throw new ExitError(2, `--phase expects one of ${PHASE_IDS.join(', ')}, got "${opts.phase}"`);
-      const { rows, counts } = await withCommandContext(async ({ handle }) => {
-        const query = queryOf(handle);
-        const params: unknown[] = [opts.tenant];
-        let where = 'tenant_id = $1';
-        if (opts.reason) where += ` and reason = $${params.push(opts.reason)}`;
-        if (opts.phase) where += ` and phase = $${params.push(opts.phase)}`;
-        const columns = `phase, step_id, legacy_key, reason, detail, created_at${opts.withRawRows ? ', raw' : ''}`;
+      const { rows, byReason } = await withCommandContext(async ({ handle }) => {
+        const filter = { tenantId: opts.tenant, reason: opts.reason, phase: opts.phase };
         return {
-          rows: await query<RejectRow>(
-            `select ${columns} from vc_migration.rejects where ${where} order by phase, step_id, reason, legacy_key limit ${limit}`,
-            params,
-          ),
-          counts: await query<{ reason: string; n: number }>(
-            `select reason, count(*)::int as n from vc_migration.rejects where ${where} group by reason order by reason`,
-            params,
-          ),
+          rows: await listRejects(handle.db, filter, limit, opts.withRawRows === true),
+          byReason: await rejectReasonCounts(handle.db, filter),
         };
       });
-      const byReason = Object.fromEntries(counts.map((c) => [c.reason, c.n]));
       const items = rows.map((r) => ({
         phase: r.phase,
-        step: r.step_id,
-        legacyKey: r.legacy_key,
+        step: r.stepId,
+        legacyKey: r.legacyKey,
         reason: r.reason,
         detail: r.detail,
         ...(opts.withRawRows ? { raw: r.raw ?? null } : {}),

@@ -1,19 +1,12 @@
 import { hostname } from 'node:os';
 import { HEARTBEAT_MS } from '../engine/state';
-import type { Query } from '../engine/tx';
+import type { RunLiveness } from '../engine/state';
 
 /** A run that has not beaten for this long is stale: its process died, hangs, or lost its database. */
 export const STALE_AFTER_MS = 6 * HEARTBEAT_MS;
 
 /** The run a `running` checkpoint belongs to, as `vc_migration.runs` has it. */
-export interface RunRow {
-  id: string;
-  status: 'running' | 'done' | 'failed' | 'interrupted';
-  host: string | null;
-  pid: number | null;
-  /** Seconds since its last heartbeat (database clock), null for a run from before heartbeats. */
-  heartbeatAgeS: number | null;
-}
+export type RunRow = RunLiveness;
 
 /** How a `running` checkpoint really stands. */
 export interface Liveness {
@@ -23,17 +16,6 @@ export interface Liveness {
   heartbeatAgeS: number | null;
   /** Why it is stale or interrupted. */
   why?: string;
-}
-
-export async function runsById(query: Query, ids: readonly string[]): Promise<Map<string, RunRow>> {
-  if (ids.length === 0) return new Map();
-  const rows = await query<{ id: string; status: RunRow['status']; host: string | null; pid: number | null; age_s: number | null }>(
-    `select id, status, host, pid,
-            case when heartbeat_at is null then null else round(extract(epoch from now() - heartbeat_at)::numeric, 1)::float8 end as age_s
-       from vc_migration.runs where id = any($1::uuid[])`,
-    [ids],
-  );
-  return new Map(rows.map((r) => [r.id, { id: r.id, status: r.status, host: r.host, pid: r.pid, heartbeatAgeS: r.age_s }]));
 }
 
 /** Whether a process of this host is alive (EPERM: alive, someone else's). */

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
-import { listCheckpoints } from '../engine/state';
-import { queryOf } from '../engine/tx';
+import type { Database } from '@vc/schema';
+import { listCheckpoints, runsById } from '../engine/state';
 import { tenantGateFacts } from '../gates/facts';
 import { printJson, printText } from '../output';
 import { loadAllPhases } from '../phases';
 import { planSummaries, planSummaryLines } from '../scale/plan-status';
 import { withCommandContext } from './context';
-import { livenessOf, runsById } from './status-liveness';
+import { livenessOf } from './status-liveness';
 import { factLines, rollupOf, type ShownStep, type TenantRollup } from './status-rollup';
 import { withPendingSteps, type StatusRow } from './status-rows';
 
@@ -20,8 +20,8 @@ stale when the heartbeat stopped or the pid is gone, blocked at the failed step 
 gate with the command that clears it, ready for the next phase); then every step, then the steps' facts.`;
 
 /** The run behind each `running` checkpoint, to tell a live step from a dead or interrupted one. */
-async function shownSteps(query: ReturnType<typeof queryOf>, rows: readonly StatusRow[]): Promise<Array<ShownStep & { row: StatusRow }>> {
-  const runs = await runsById(query, [...new Set(rows.filter((r) => r.status === 'running' && r.runId).map((r) => r.runId!))]);
+async function shownSteps(db: Database, rows: readonly StatusRow[]): Promise<Array<ShownStep & { row: StatusRow }>> {
+  const runs = await runsById(db, [...new Set(rows.filter((r) => r.status === 'running' && r.runId).map((r) => r.runId!))]);
   return rows.map((row) => {
     const base = { tenant: row.tenantId, phase: row.phase, step: row.stepId, row };
     if (row.status === 'running') {
@@ -42,17 +42,16 @@ export function makeStatusCommand(): Command {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: { tenant?: string; json?: boolean }) => {
       const { shown, plans, tenants } = await withCommandContext(async ({ handle }) => {
-        const query = queryOf(handle);
-        const [saved, plans] = await Promise.all([listCheckpoints(handle.db, opts.tenant), planSummaries(query)]);
+        const [saved, plans] = await Promise.all([listCheckpoints(handle.db, opts.tenant), planSummaries(handle.db)]);
         const rows = saved.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant);
-        const shown = await shownSteps(query, rows);
+        const shown = await shownSteps(handle.db, rows);
         const tenants: TenantRollup[] = [];
         for (const tenant of [...new Set(shown.map((s) => s.tenant))].filter((t) => t !== '*')) {
           tenants.push(
             rollupOf(
               tenant,
               shown.filter((s) => s.tenant === tenant && s.phase !== 's0'),
-              await tenantGateFacts(query, tenant),
+              await tenantGateFacts(handle.db, tenant),
             ),
           );
         }

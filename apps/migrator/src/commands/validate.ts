@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
 import { createServices } from '../engine/services';
-import { queryOf } from '../engine/tx';
 import { ExitError } from '../exit-error';
 import { databaseNow, recordValidations } from '../gates/validations';
 import { printJson } from '../output';
@@ -73,7 +72,7 @@ export function makeValidateCommand(): Command {
       const handle = await openTarget(config);
       try {
         // Before the checklist reads anything: the S4 gate compares this with the tenant's runs (database time).
-        const startedAt = await databaseNow(queryOf(handle));
+        const startedAt = await databaseNow(handle.db);
         const legacy = await services.legacy();
         const deps = {
           db: handle.db,
@@ -89,7 +88,7 @@ export function makeValidateCommand(): Command {
         const run = await runValidation(deps, tenantList);
         const { report } = run;
         // Each tenant's verdict, for the S4 gate (a passing validate newer than the tenant's last s1–s4 run).
-        await recordValidations(queryOf(handle), report.checks, tenantList, { startedAt, asOf });
+        await recordValidations(handle.db, report.checks, tenantList, { startedAt, asOf });
         const paths = await writeValidationReports(report, formats, flags.out, {
           startedAt: run.startedAt,
           hostname: hostname() || 'localhost',

@@ -1,7 +1,7 @@
 import { ciphertextKeyId } from '@vc/integrations/kms';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import { cutoverHistory } from '../phases/s4/cutover-records';
+import { cutoverHistory } from '../phases/s4/cutover-store';
 
 /** Per reason (or warning code): how many source rows, and their legacy ids (never the rows themselves). */
 export type Tally = Record<string, { count: number; legacyIds: string[] }>;

@@ -75,7 +75,7 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
   const now = input.now ?? new Date();
   await mkdir(outDir, { recursive: true });
   if ((await readdir(outDir)).length > 0) throw new Error(`--out ${outDir} is not empty: an evidence pack is written once, into a new folder`);
-  const allRows = await readLedger(handle);
+  const allRows = await readLedger(handle.db);
   const chain = verifyChain(allRows);
   const ledger = allRows.filter((r) => r.tenants.includes(tenant) || r.tenants.includes('*'));
   const [rejects, warnings, keys, kong] = await Promise.all([

@@ -1,5 +1,4 @@
 import type { Database } from '@vc/schema';
-import type { Query } from '../engine/tx';
 import type { PhaseId } from '../engine/types';
 import { UsageError } from '../engine/errors';
 import { noteGateOverrides } from '../ledger/invocation';
@@ -12,11 +11,11 @@ import { describeFailures, gateFailures, isGated, type GateFailure } from './rul
  * What a gateway-wide routing change does to the tenants it moves but does not run: each of their own S4
  * gate failures, said as the reason the change is refused.
  */
-export async function gatewayFailures(query: Query, moving: readonly string[], running: readonly string[]): Promise<GateFailure[]> {
+export async function gatewayFailures(db: Database, moving: readonly string[], running: readonly string[]): Promise<GateFailure[]> {
   const others = moving.filter((t) => !running.includes(t));
   const failures: GateFailure[] = [];
   for (const tenant of others) {
-    for (const f of gateFailures('s4', await tenantGateFacts(query, tenant))) {
+    for (const f of gateFailures('s4', await tenantGateFacts(db, tenant))) {
       failures.push({ ...f, why: `its traffic moves too (Kong routing is gateway-wide: ${moving.join(', ')}); ${f.why}` });
     }
   }
@@ -42,7 +41,6 @@ export function settleGates(what: string, phase: PhaseId, failures: readonly Gat
 }
 
 export interface PhaseGateInput {
-  query: Query;
   db: Database;
   phase: PhaseId;
   tenants: readonly string[];
@@ -61,10 +59,10 @@ export interface PhaseGateInput {
  * the gateway for every tenant, so every tenant legacy knows must pass its S4 gate too.
  */
 export async function enforcePhaseGates(input: PhaseGateInput): Promise<GateFailure[]> {
-  const { query, phase, tenants } = input;
+  const { db, phase, tenants } = input;
   if (!isGated(phase)) return [];
   const failures: GateFailure[] = [];
-  for (const tenant of tenants) failures.push(...gateFailures(phase, await tenantGateFacts(query, tenant)));
-  if (phase === 's4' && (await cutoversInForce(input.db)).length === 0) failures.push(...(await gatewayFailures(query, await input.knownTenants(), tenants)));
+  for (const tenant of tenants) failures.push(...gateFailures(phase, await tenantGateFacts(db, tenant)));
+  if (phase === 's4' && (await cutoversInForce(db)).length === 0) failures.push(...(await gatewayFailures(db, await input.knownTenants(), tenants)));
   return settleGates(input.command, phase, failures, input.override, input.dryRun);
 }

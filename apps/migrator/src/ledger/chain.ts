@@ -1,16 +1,11 @@
+import type { RunLedgerRow } from '@vc/schema';
 import { canonicalJson, sha256 } from './canonical';
 
 /** The `prev_hash` of the first row: there is nothing before it. */
 export const GENESIS = `sha256:${'0'.repeat(64)}`;
 
-/** A ledger row as stored and as the evidence pack carries it. */
-export interface LedgerRow {
-  seq: number;
-  prevHash: string;
-  hash: string;
-  entry: Record<string, unknown>;
-  tenants: string[];
-}
+/** A ledger row as stored (`vc_migration.ledger`) and as the evidence pack carries it. */
+export type LedgerRow = RunLedgerRow;
 
 /** The hash a row must carry: over its position, its predecessor's hash, its tenants and its entry. */
 export function rowHash(row: Pick<LedgerRow, 'seq' | 'prevHash' | 'entry' | 'tenants'>): string {

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { createKongGateway, type KongConfig } from '@vc/integrations/kong';
+import * as schema from '@vc/schema';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePlan, savePlan } from '../scale/plan';
@@ -166,7 +168,7 @@ describe('ledger rows of writing invocations', { timeout: 240_000 }, () => {
   it('plan and plan status only read: no ledger row, whatever they answer', async () => {
     const plan = makePlan('s1', [tenants[0]!], { asOf: AS_OF, batchSize: 10, concurrency: 1, maxRejectRate: 0.5 }, (...tokens) => tokens.join('.'));
     await savePlan(
-      async (text, params) => (await client.query(text, params as unknown[])).rows,
+      drizzle(client, { schema }) as unknown as schema.Database,
       plan,
       { asOf: AS_OF, batchSize: 10, concurrency: 1, maxRejectRate: 0.5 },
       new Date(),

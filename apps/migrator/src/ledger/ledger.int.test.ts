@@ -27,27 +27,27 @@ describe('vc_migration.ledger', () => {
     await Promise.all(
       Array.from({ length: 12 }, (_, i) => appendLedgerRow(i % 2 ? db : second, entry(i % 2 ? 'acme' : 'globex', i), [i % 2 ? 'acme' : 'globex'])),
     );
-    const rows = await readLedger(db);
+    const rows = await readLedger(db.db);
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(verifyChain(rows)).toMatchObject({ status: 'intact', rows: 12 });
   });
 
   it('names the edited row when an entry is changed in place', async () => {
     await queryOf(db)(`update vc_migration.ledger set entry = jsonb_set(entry, '{exitCode}', '1') where seq = 5`);
-    expect(verifyChain(await readLedger(db))).toMatchObject({ status: 'broken', seq: 5, problem: 'edited' });
+    expect(verifyChain(await readLedger(db.db))).toMatchObject({ status: 'broken', seq: 5, problem: 'edited' });
   });
 
   it('names the row after a deleted one, and a re-hashed edit by the next row it no longer links to', async () => {
-    const rows = await readLedger(db);
+    const rows = await readLedger(db.db);
     const row5 = rows[4]!;
     const { rowHash } = await import('./chain');
     // A forger who re-hashes the edited row still breaks the link from row 6.
     await queryOf(db)('update vc_migration.ledger set hash = $1 where seq = 5', [rowHash(row5)]);
-    expect(verifyChain(await readLedger(db))).toMatchObject({ status: 'broken', seq: 6, problem: 'relinked' });
+    expect(verifyChain(await readLedger(db.db))).toMatchObject({ status: 'broken', seq: 6, problem: 'relinked' });
     await queryOf(db)('delete from vc_migration.ledger where seq = 8');
     const afterDelete = verifyChain(
-      (await readLedger(db)).filter((r) => r.seq > 6),
-      { seq: 6, hash: (await readLedger(db))[5]!.hash },
+      (await readLedger(db.db)).filter((r) => r.seq > 6),
+      { seq: 6, hash: (await readLedger(db.db))[5]!.hash },
     );
     expect(afterDelete).toMatchObject({ status: 'broken', seq: 9, problem: 'missing_before' });
   });

@@ -1,7 +1,9 @@
-import type { Query } from '../engine/tx';
+import { migrationPlanItems, type Database } from '@vc/schema';
+import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { secondsSince } from '../engine/store/columns';
 
 /**
- * Item state transitions in `vc_migration.plan_items`, one function each. A worker writes them; `plan
+ * `vc_migration.plan_items`: item state transitions, one function each. A worker writes them; `plan
  * status` reads them. `done` is final: no transition leaves it, so a late duplicate delivery cannot undo it.
  */
 export interface Worker {
@@ -9,80 +11,126 @@ export interface Worker {
   pid: number;
 }
 
-export async function unpublished(query: Query, planId: string): Promise<Array<{ item_key: string; tenant_id: string; subject: string; msg_id: string }>> {
-  return query(
-    `select item_key, tenant_id, subject, msg_id from vc_migration.plan_items where plan_id = $1 and published_at is null and status <> 'done' order by item_key`,
-    [planId],
-  );
+type PlanItemRow = typeof migrationPlanItems.$inferSelect;
+
+const t = migrationPlanItems;
+const itemIs = (planId: string, itemKey: string) => and(eq(t.planId, planId), eq(t.itemKey, itemKey));
+
+/** Stores the items of a plan unless already there. */
+export async function insertItems(
+  db: Database,
+  planId: string,
+  items: ReadonlyArray<Pick<PlanItemRow, 'itemKey' | 'tenantId' | 'subject' | 'msgId'>>,
+): Promise<void> {
+  for (const item of items) {
+    await db
+      .insert(t)
+      .values({ planId, itemKey: item.itemKey, tenantId: item.tenantId, subject: item.subject, msgId: item.msgId })
+      .onConflictDoNothing({ target: [t.planId, t.itemKey] });
+  }
 }
 
-export async function markPublished(query: Query, planId: string, itemKey: string): Promise<void> {
-  await query('update vc_migration.plan_items set published_at = now() where plan_id = $1 and item_key = $2', [planId, itemKey]);
+export async function unpublished(db: Database, planId: string): Promise<Array<Pick<PlanItemRow, 'itemKey' | 'tenantId' | 'subject' | 'msgId'>>> {
+  return db
+    .select({ itemKey: t.itemKey, tenantId: t.tenantId, subject: t.subject, msgId: t.msgId })
+    .from(t)
+    .where(and(eq(t.planId, planId), isNull(t.publishedAt), ne(t.status, 'done')))
+    .orderBy(asc(t.itemKey));
 }
 
-export async function itemStatus(query: Query, planId: string, itemKey: string): Promise<string | undefined> {
-  const [row] = await query<{ status: string }>('select status from vc_migration.plan_items where plan_id = $1 and item_key = $2', [planId, itemKey]);
+export async function markPublished(db: Database, planId: string, itemKey: string): Promise<void> {
+  await db
+    .update(t)
+    .set({ publishedAt: sql`now()` })
+    .where(itemIs(planId, itemKey));
+}
+
+export async function itemStatus(db: Database, planId: string, itemKey: string): Promise<string | undefined> {
+  const [row] = await db.select({ status: t.status }).from(t).where(itemIs(planId, itemKey));
   return row?.status;
 }
 
-export async function markRunning(query: Query, planId: string, itemKey: string, worker: Worker): Promise<void> {
-  await query(
-    `update vc_migration.plan_items set status = 'running', worker_host = $3, worker_pid = $4, heartbeat_at = now(), started_at = coalesce(started_at, now())
-     where plan_id = $1 and item_key = $2 and status <> 'done'`,
-    [planId, itemKey, worker.host, worker.pid],
-  );
+export async function markRunning(db: Database, planId: string, itemKey: string, worker: Worker): Promise<void> {
+  await db
+    .update(t)
+    .set({ status: 'running', workerHost: worker.host, workerPid: worker.pid, heartbeatAt: sql`now()`, startedAt: sql`coalesce(${t.startedAt}, now())` })
+    .where(and(itemIs(planId, itemKey), ne(t.status, 'done')));
 }
 
 /** Puts back who was running the item (the lock refusal of a redelivery: the earlier worker still has it). */
-export async function restoreRunner(query: Query, planId: string, itemKey: string, previous: Worker | undefined): Promise<void> {
-  await query(`update vc_migration.plan_items set worker_host = $3, worker_pid = $4 where plan_id = $1 and item_key = $2 and status = 'running'`, [
-    planId,
-    itemKey,
-    previous?.host ?? null,
-    previous?.pid ?? null,
-  ]);
+export async function restoreRunner(db: Database, planId: string, itemKey: string, previous: Worker | undefined): Promise<void> {
+  await db
+    .update(t)
+    .set({ workerHost: previous?.host ?? null, workerPid: previous?.pid ?? null })
+    .where(and(itemIs(planId, itemKey), eq(t.status, 'running')));
 }
 
-export async function runnerOf(query: Query, planId: string, itemKey: string): Promise<Worker | undefined> {
-  const [row] = await query<{ worker_host: string | null; worker_pid: number | null }>(
-    'select worker_host, worker_pid from vc_migration.plan_items where plan_id = $1 and item_key = $2',
-    [planId, itemKey],
-  );
-  return row?.worker_host ? { host: row.worker_host, pid: row.worker_pid ?? 0 } : undefined;
+export async function runnerOf(db: Database, planId: string, itemKey: string): Promise<Worker | undefined> {
+  const [row] = await db.select({ workerHost: t.workerHost, workerPid: t.workerPid }).from(t).where(itemIs(planId, itemKey));
+  return row?.workerHost ? { host: row.workerHost, pid: row.workerPid ?? 0 } : undefined;
 }
 
-export async function heartbeat(query: Query, planId: string, itemKey: string, worker: Worker): Promise<void> {
-  await query(
-    `update vc_migration.plan_items set heartbeat_at = now() where plan_id = $1 and item_key = $2 and worker_host = $3 and worker_pid = $4 and status = 'running'`,
-    [planId, itemKey, worker.host, worker.pid],
-  );
+export async function heartbeat(db: Database, planId: string, itemKey: string, worker: Worker): Promise<void> {
+  await db
+    .update(t)
+    .set({ heartbeatAt: sql`now()` })
+    .where(and(itemIs(planId, itemKey), eq(t.workerHost, worker.host), eq(t.workerPid, worker.pid), eq(t.status, 'running')));
 }
 
-export async function markDone(query: Query, planId: string, itemKey: string): Promise<void> {
-  await query(
-    `update vc_migration.plan_items set status = 'done', error = null, finished_at = now(), completions = completions + 1 where plan_id = $1 and item_key = $2 and status <> 'done'`,
-    [planId, itemKey],
-  );
+export async function markDone(db: Database, planId: string, itemKey: string): Promise<void> {
+  await db
+    .update(t)
+    .set({ status: 'done', error: null, finishedAt: sql`now()`, completions: sql`${t.completions} + 1` })
+    .where(and(itemIs(planId, itemKey), ne(t.status, 'done')));
 }
 
 /** Back to queued (drained, or a retryable failure); `error` is kept for `plan status`. */
-export async function markQueued(query: Query, planId: string, itemKey: string, worker: Worker, error?: string, failedAttempt = false): Promise<void> {
-  await query(
-    `update vc_migration.plan_items set status = 'queued', worker_host = null, worker_pid = null, error = coalesce($5, error), attempts = attempts + $6
-     where plan_id = $1 and item_key = $2 and status = 'running' and worker_host = $3 and worker_pid = $4`,
-    [planId, itemKey, worker.host, worker.pid, error ?? null, failedAttempt ? 1 : 0],
-  );
+export async function markQueued(db: Database, planId: string, itemKey: string, worker: Worker, error?: string, failedAttempt = false): Promise<void> {
+  await db
+    .update(t)
+    .set({
+      status: 'queued',
+      workerHost: null,
+      workerPid: null,
+      ...(error === undefined ? {} : { error }),
+      attempts: sql`${t.attempts} + ${failedAttempt ? 1 : 0}`,
+    })
+    .where(and(itemIs(planId, itemKey), eq(t.status, 'running'), eq(t.workerHost, worker.host), eq(t.workerPid, worker.pid)));
 }
 
 /** Past the max attempts: failed for good (the message is terminated). */
-export async function markFailed(query: Query, planId: string, itemKey: string, error: string): Promise<void> {
-  await query(
-    `update vc_migration.plan_items set status = 'failed', error = $3, attempts = attempts + 1, finished_at = now() where plan_id = $1 and item_key = $2 and status <> 'done'`,
-    [planId, itemKey, error],
-  );
+export async function markFailed(db: Database, planId: string, itemKey: string, error: string): Promise<void> {
+  await db
+    .update(t)
+    .set({ status: 'failed', error, attempts: sql`${t.attempts} + 1`, finishedAt: sql`now()` })
+    .where(and(itemIs(planId, itemKey), ne(t.status, 'done')));
 }
 
-export async function attemptsOf(query: Query, planId: string, itemKey: string): Promise<number> {
-  const [row] = await query<{ attempts: number }>('select attempts from vc_migration.plan_items where plan_id = $1 and item_key = $2', [planId, itemKey]);
+export async function attemptsOf(db: Database, planId: string, itemKey: string): Promise<number> {
+  const [row] = await db.select({ attempts: t.attempts }).from(t).where(itemIs(planId, itemKey));
   return row?.attempts ?? 0;
+}
+
+/** Every item of a plan with its heartbeat's age in seconds (the database's clock), for `plan status`. */
+export async function listItems(
+  db: Database,
+  planId: string,
+): Promise<
+  Array<Pick<PlanItemRow, 'itemKey' | 'tenantId' | 'status' | 'workerHost' | 'workerPid' | 'attempts' | 'completions' | 'error'> & { ageS: number | null }>
+> {
+  return db
+    .select({
+      itemKey: t.itemKey,
+      tenantId: t.tenantId,
+      status: t.status,
+      workerHost: t.workerHost,
+      workerPid: t.workerPid,
+      attempts: t.attempts,
+      completions: t.completions,
+      error: t.error,
+      ageS: secondsSince(t.heartbeatAt),
+    })
+    .from(t)
+    .where(eq(t.planId, planId))
+    .orderBy(asc(t.itemKey));
 }

@@ -1,4 +1,6 @@
-import type { Query } from '../engine/tx';
+import type { Database } from '@vc/schema';
+import { listItems } from './item-state';
+import { planStatusCounts } from './plan-store';
 
 /**
  * Per item of a plan: queued, running on which worker (host, pid, heartbeat age), done, failed with reason.
@@ -15,35 +17,21 @@ export interface PlanItemStatus {
   error: string | null;
 }
 
-interface ItemRow {
-  item_key: string;
-  tenant_id: string;
-  status: PlanItemStatus['status'];
-  worker_host: string | null;
-  worker_pid: number | null;
-  age_s: number | null;
-  attempts: number;
-  completions: number;
-  error: string | null;
-}
-
-export async function planItems(query: Query, planId: string): Promise<PlanItemStatus[]> {
-  const rows = await query<ItemRow>(
-    `select item_key, tenant_id, status, worker_host, worker_pid, attempts, completions, error,
-            case when heartbeat_at is null then null else round(extract(epoch from now() - heartbeat_at)::numeric, 1)::float8 end as age_s
-     from vc_migration.plan_items where plan_id = $1 order by item_key`,
-    [planId],
-  );
-  return rows.map((r) => ({
-    item: r.item_key,
-    tenant: r.tenant_id,
-    status: r.status,
-    worker: r.status === 'running' && r.worker_host ? `${r.worker_host}:${r.worker_pid}` : null,
-    heartbeatAgeS: r.status === 'running' ? r.age_s : null,
-    attempts: r.attempts,
-    completions: r.completions,
-    error: r.error,
-  }));
+export async function planItems(db: Database, planId: string): Promise<PlanItemStatus[]> {
+  const rows = await listItems(db, planId);
+  return rows.map((r) => {
+    const status = r.status as PlanItemStatus['status'];
+    return {
+      item: r.itemKey,
+      tenant: r.tenantId,
+      status,
+      worker: status === 'running' && r.workerHost ? `${r.workerHost}:${r.workerPid}` : null,
+      heartbeatAgeS: status === 'running' ? r.ageS : null,
+      attempts: r.attempts,
+      completions: r.completions,
+      error: r.error,
+    };
+  });
 }
 
 export interface PlanSummary {
@@ -54,22 +42,17 @@ export interface PlanSummary {
 }
 
 /** Every plan with its item counts by status, newest first. Empty when the plan tables do not exist yet. */
-export async function planSummaries(query: Query): Promise<PlanSummary[]> {
-  const [exists] = await query<{ ok: boolean }>(`select to_regclass('vc_migration.plans') is not null as ok`);
-  if (!exists?.ok) return [];
-  const rows = await query<{ id: string; phase: string; created_at: Date | string; status: PlanItemStatus['status'] | null; n: number }>(
-    `select p.id, p.phase, p.created_at, i.status, count(i.*)::int as n from vc_migration.plans p left join vc_migration.plan_items i on i.plan_id = p.id
-     group by p.id, p.phase, p.created_at, i.status order by p.created_at desc, p.id`,
-  );
+export async function planSummaries(db: Database): Promise<PlanSummary[]> {
+  const rows = await planStatusCounts(db);
   const byPlan = new Map<string, PlanSummary>();
   for (const r of rows) {
     const s = byPlan.get(r.id) ?? {
       plan: r.id,
       phase: r.phase,
-      createdAt: new Date(r.created_at).toISOString(),
+      createdAt: new Date(r.createdAt).toISOString(),
       counts: { queued: 0, running: 0, done: 0, failed: 0 },
     };
-    if (r.status) s.counts[r.status] = r.n;
+    if (r.status) s.counts[r.status as PlanItemStatus['status']] = r.n;
     byPlan.set(r.id, s);
   }
   return [...byPlan.values()];

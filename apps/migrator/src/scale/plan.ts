@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Query } from '../engine/tx';
+import type { Database } from '@vc/schema';
 import type { PhaseId, RunOptions } from '../engine/types';
+import { insertItems } from './item-state';
+import { insertPlan, loadPlanOptionsRow } from './plan-store';
 
 /**
  * A distributed plan: one work item per tenant of a phase. PostgreSQL holds the plan and each item's state
@@ -59,25 +61,15 @@ export function makePlan(phase: PhaseId, tenants: readonly string[], options: Pl
 }
 
 /** Stores the plan and its items unless already there; returns the options as stored (the first as-of wins). */
-export async function savePlan(query: Query, plan: Plan, options: PlanOptions, now: Date): Promise<PlanOptions> {
+export async function savePlan(db: Database, plan: Plan, options: PlanOptions, now: Date): Promise<PlanOptions> {
   const stored = { ...options, asOf: options.asOf ?? now.toISOString() };
-  await query('insert into vc_migration.plans (id, phase, options) values ($1, $2, $3) on conflict (id) do nothing', [
-    plan.id,
-    plan.phase,
-    JSON.stringify(stored),
-  ]);
-  for (const item of plan.items) {
-    await query(
-      `insert into vc_migration.plan_items (plan_id, item_key, tenant_id, subject, msg_id) values ($1, $2, $3, $4, $5) on conflict (plan_id, item_key) do nothing`,
-      [plan.id, item.itemKey, item.tenantId, item.subject, item.msgId],
-    );
-  }
-  return loadPlanOptions(query, plan.id) as Promise<PlanOptions>;
+  await insertPlan(db, { id: plan.id, phase: plan.phase, options: stored });
+  await insertItems(db, plan.id, plan.items);
+  return loadPlanOptions(db, plan.id) as Promise<PlanOptions>;
 }
 
-export async function loadPlanOptions(query: Query, id: string): Promise<PlanOptions | undefined> {
-  const [row] = await query<{ options: PlanOptions }>('select options from vc_migration.plans where id = $1', [id]);
-  return row?.options;
+export async function loadPlanOptions(db: Database, id: string): Promise<PlanOptions | undefined> {
+  return (await loadPlanOptionsRow(db, id)) as PlanOptions | undefined;
 }
 
 /** The engine's RunOptions for an item of a plan. */

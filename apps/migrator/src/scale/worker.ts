@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
+import type { Database } from '@vc/schema';
 import type { WorkMessage, WorkQueue } from '@vc/integrations/nats';
 import { loadConfig } from '../config';
 import { runPhase } from '../engine/run-phase';
-import { queryOf } from '../engine/tx';
 import type { CommandContext } from '../commands/context';
 import { LockHeld } from '../engine/errors';
 import { isPhaseId, loadPhase } from '../phases';
@@ -59,7 +59,7 @@ export async function runWorker(ctx: CommandContext, queue: WorkQueue, opts: Wor
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opts: WorkerOptions & { heartbeatMs: number }): Promise<Outcome> {
-  const query = queryOf(ctx.handle);
+  const db = ctx.handle.db;
   let payload: WorkPayload;
   try {
     payload = JSON.parse(new TextDecoder().decode(msg.data)) as WorkPayload;
@@ -72,14 +72,14 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
   }
   const { planId, itemKey } = payload;
   const log = ctx.log.child({ plan: planId, item: itemKey, delivery: msg.deliveryCount });
-  const options = await loadPlanOptions(query, planId);
+  const options = await loadPlanOptions(db, planId);
   if (!options) {
     log.error('the plan of this item is not in the target database (another VC_DATABASE_URL?); terminated');
     msg.term();
     return 'failed';
   }
   // PostgreSQL says what is done: a redelivery of a finished item (its worker died before the ack) is just acked.
-  if ((await itemStatus(query, planId, itemKey)) === 'done') {
+  if ((await itemStatus(db, planId, itemKey)) === 'done') {
     await msg.ack();
     return 'done';
   }
@@ -91,11 +91,11 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
     msg.nak(opts.retryDelayMs);
     return 'requeued';
   }
-  const previous = await runnerOf(query, planId, itemKey);
-  await markRunning(query, planId, itemKey, worker);
+  const previous = await runnerOf(db, planId, itemKey);
+  await markRunning(db, planId, itemKey, worker);
   const beat = setInterval(() => {
     msg.working();
-    heartbeat(query, planId, itemKey, worker).catch((error: unknown) => log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
+    heartbeat(db, planId, itemKey, worker).catch((error: unknown) => log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));
   }, opts.heartbeatMs);
   try {
     const summary = await runPhase({
@@ -110,47 +110,40 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
       progress: { tty: false, quiet: true },
     });
     if (summary.status === 'done') {
-      await markDone(query, planId, itemKey);
+      await markDone(db, planId, itemKey);
       await msg.ack();
       log.info('item done');
       return 'done';
     }
     if (summary.status === 'interrupted') {
-      await markQueued(query, planId, itemKey, worker);
+      await markQueued(db, planId, itemKey, worker);
       msg.nak(0);
       log.info('drained: checkpoint kept, item handed back for immediate redelivery');
       return 'requeued';
     }
-    return await failed(query, msg, worker, payload, (summary.errors ?? []).map((e) => `${e.step}: ${e.message}`).join('; ') || 'failed', opts);
+    return await failed(db, msg, worker, payload, (summary.errors ?? []).map((e) => `${e.step}: ${e.message}`).join('; ') || 'failed', opts);
   } catch (error) {
     // Another process holds this tenant's lock: the item's earlier delivery is still running (a paused worker). No failure.
     if (error instanceof LockHeld) {
-      await restoreRunner(query, planId, itemKey, previous);
+      await restoreRunner(db, planId, itemKey, previous);
       log.info('another worker holds the lock of this item; redelivery later');
       msg.nak(opts.retryDelayMs);
       return 'requeued';
     }
-    return await failed(query, msg, worker, payload, messageOf(error), opts);
+    return await failed(db, msg, worker, payload, messageOf(error), opts);
   } finally {
     clearInterval(beat);
   }
 }
 
-async function failed(
-  query: ReturnType<typeof queryOf>,
-  msg: WorkMessage,
-  worker: Worker,
-  item: WorkPayload,
-  error: string,
-  opts: WorkerOptions,
-): Promise<Outcome> {
-  const attempts = (await attemptsOf(query, item.planId, item.itemKey)) + 1;
+async function failed(db: Database, msg: WorkMessage, worker: Worker, item: WorkPayload, error: string, opts: WorkerOptions): Promise<Outcome> {
+  const attempts = (await attemptsOf(db, item.planId, item.itemKey)) + 1;
   if (attempts >= opts.maxAttempts) {
-    await markFailed(query, item.planId, item.itemKey, error);
+    await markFailed(db, item.planId, item.itemKey, error);
     msg.term();
     return 'failed';
   }
-  await markQueued(query, item.planId, item.itemKey, worker, error, true);
+  await markQueued(db, item.planId, item.itemKey, worker, error, true);
   msg.nak(opts.retryDelayMs);
   return 'requeued';
 }

@@ -99,3 +99,21 @@ export async function deleteCheckpoints(db: Database, tenantId: string, phase: P
     .delete(stepCheckpoints)
     .where(and(eq(stepCheckpoints.tenantId, tenantId), eq(stepCheckpoints.phase, phase), inArray(stepCheckpoints.stepId, [...stepIds])));
 }
+
+/** What the gates read of a tenant's checkpoints in these phases. */
+export async function checkpointStates(
+  db: Database,
+  tenantId: string,
+  phases: readonly PhaseId[],
+): Promise<Array<Pick<CheckpointRow, 'phase' | 'stepId' | 'status' | 'error' | 'facts'>>> {
+  return db
+    .select({
+      phase: stepCheckpoints.phase,
+      stepId: stepCheckpoints.stepId,
+      status: stepCheckpoints.status,
+      error: stepCheckpoints.error,
+      facts: stepCheckpoints.facts,
+    })
+    .from(stepCheckpoints)
+    .where(and(eq(stepCheckpoints.tenantId, tenantId), inArray(stepCheckpoints.phase, [...phases])));
+}

@@ -1,5 +1,5 @@
 import { migrationRejects, type Database } from '@vc/schema';
-import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
 import { storableReject } from '../storable-reject';
 import type { PhaseId, RejectInput, Tx } from '../types';
 import type { StepKey } from './checkpoints';
@@ -65,4 +65,52 @@ export async function deleteRejects(db: Database, tenantId: string, phase: Phase
   await db
     .delete(migrationRejects)
     .where(and(eq(migrationRejects.tenantId, tenantId), eq(migrationRejects.phase, phase), inArray(migrationRejects.stepId, [...stepIds])));
+}
+
+/** What `migrator rejects` filters on: a tenant, and optionally one reason and one phase. */
+export interface RejectFilter {
+  tenantId: string;
+  reason?: string;
+  phase?: string;
+}
+
+const filterIs = (f: RejectFilter) =>
+  and(
+    eq(migrationRejects.tenantId, f.tenantId),
+    f.reason ? eq(migrationRejects.reason, f.reason) : undefined,
+    f.phase ? eq(migrationRejects.phase, f.phase) : undefined,
+  );
+
+/** The rejects matching `filter`, at most `limit`; `raw` (PHI) is read only when asked for, else null. */
+export async function listRejects(
+  db: Database,
+  filter: RejectFilter,
+  limit: number,
+  withRaw: boolean,
+): Promise<Array<Pick<typeof migrationRejects.$inferSelect, 'phase' | 'stepId' | 'legacyKey' | 'reason' | 'detail' | 'raw' | 'createdAt'>>> {
+  return db
+    .select({
+      phase: migrationRejects.phase,
+      stepId: migrationRejects.stepId,
+      legacyKey: migrationRejects.legacyKey,
+      reason: migrationRejects.reason,
+      detail: migrationRejects.detail,
+      createdAt: migrationRejects.createdAt,
+      raw: withRaw ? migrationRejects.raw : sql<null>`null`,
+    })
+    .from(migrationRejects)
+    .where(filterIs(filter))
+    .orderBy(asc(migrationRejects.phase), asc(migrationRejects.stepId), asc(migrationRejects.reason), asc(migrationRejects.legacyKey))
+    .limit(limit);
+}
+
+/** Counts by reason of the rejects matching `filter`. */
+export async function rejectReasonCounts(db: Database, filter: RejectFilter): Promise<Record<string, number>> {
+  const rows = await db
+    .select({ reason: migrationRejects.reason, n: count() })
+    .from(migrationRejects)
+    .where(filterIs(filter))
+    .groupBy(migrationRejects.reason)
+    .orderBy(asc(migrationRejects.reason));
+  return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
 }

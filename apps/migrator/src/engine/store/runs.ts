@@ -1,6 +1,7 @@
-import { migrationRuns, type Database } from '@vc/schema';
-import { and, eq, sql } from 'drizzle-orm';
+import { migrationRuns, migrationValidations, type Database, type MigrationRun } from '@vc/schema';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { PhaseId } from '../types';
+import { secondsSince } from './columns';
 
 /** `vc_migration.runs`: one row per invocation of a phase for a tenant. Times are the database's. */
 
@@ -43,4 +44,48 @@ export async function closeAbandonedRuns(db: Database, tenantId: string, phase: 
     .update(migrationRuns)
     .set({ status: 'interrupted', finishedAt: sql`now()` })
     .where(and(eq(migrationRuns.tenantId, tenantId), eq(migrationRuns.phase, phase), eq(migrationRuns.status, 'running')));
+}
+
+/**
+ * The tenant's last real (not dry) run of these phases, a run still going counting as ending now, and
+ * whether it ended at or after the start of the tenant's latest validate. That comparison is made in the
+ * database, on the times as stored (milliseconds, rounded): a run that ended in the validate's own
+ * millisecond cannot be told apart from one before it, so it counts as after. Null when no validate.
+ */
+export async function lastRealRun(
+  db: Database,
+  tenantId: string,
+  phases: readonly PhaseId[],
+): Promise<{ phase: string; endedAt: Date; afterValidate: boolean | null } | undefined> {
+  const endedAt = sql`coalesce(${migrationRuns.finishedAt}, now())`;
+  const lastValidate = sql`(select max(${migrationValidations.startedAt}) from ${migrationValidations} where ${migrationValidations.tenantId} = ${tenantId})`;
+  const [row] = await db
+    .select({
+      phase: migrationRuns.phase,
+      endedAt: endedAt.mapWith(migrationRuns.finishedAt),
+      afterValidate: sql<boolean | null>`${endedAt} >= ${lastValidate}`,
+    })
+    .from(migrationRuns)
+    .where(and(eq(migrationRuns.tenantId, tenantId), inArray(migrationRuns.phase, [...phases]), eq(migrationRuns.dryRun, false)))
+    .orderBy(desc(endedAt))
+    .limit(1);
+  return row;
+}
+
+/** A run as `migrator status` judges its liveness; `heartbeatAgeS` is seconds since its last heartbeat (database clock), null for a run from before heartbeats. */
+export type RunLiveness = Pick<MigrationRun, 'id' | 'status' | 'host' | 'pid'> & { heartbeatAgeS: number | null };
+
+export async function runsById(db: Database, ids: readonly string[]): Promise<Map<string, RunLiveness>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({
+      id: migrationRuns.id,
+      status: migrationRuns.status,
+      host: migrationRuns.host,
+      pid: migrationRuns.pid,
+      heartbeatAgeS: secondsSince(migrationRuns.heartbeatAt),
+    })
+    .from(migrationRuns)
+    .where(inArray(migrationRuns.id, [...ids]));
+  return new Map(rows.map((r) => [r.id, r]));
 }

@@ -4,7 +4,8 @@ import type { Step, StepContext } from '../../engine/types';
 import { gatewayFailures, settleGates } from '../../gates/enforce';
 import { printNote } from '../../output';
 import { operatorName } from './actor';
-import { activeCutover, cutoverHistory } from './cutover-records';
+import { activeCutover } from './cutover-records';
+import { cutoverHistory, insertCutover } from './cutover-store';
 import { NEW_PATH_PREFIX, s4Options } from './options';
 
 /** What applying `planned` would change on the gateway now, printed as a diff (stderr) and kept in the facts. */
@@ -25,7 +26,7 @@ function showPlan(ctx: StepContext, gateway: KongGateway, changes: readonly Kong
 async function trafficGate(ctx: StepContext, changes: readonly KongChange[]): Promise<Record<string, unknown>> {
   if (changes.length === 0) return { trafficMoves: [] };
   const moving = await legacyTenantList(await ctx.services.legacy());
-  const failures = await gatewayFailures(ctx.query, moving, [ctx.tenantId]);
+  const failures = await gatewayFailures(ctx.db.db, moving, [ctx.tenantId]);
   const overridden = settleGates(
     `phase s4 step 4.2 (Kong cutover moving the traffic of ${moving.join(', ')})`,
     's4',
@@ -65,17 +66,21 @@ export const kongCutoverStep: Step = {
     // Planned by an earlier run (its apply failed, or a cutover is in force): the plan shown is all a dry run does.
     if (saved && ctx.options.dryRun) return { facts: { kongPlan, ...moves } };
     if (!saved) {
-      const record = [ctx.tenantId, JSON.stringify(previous), JSON.stringify(planned), ctx.options.asOf.toISOString(), operatorName()];
+      const record = {
+        tenantId: ctx.tenantId,
+        action: 'cutover',
+        previousRouting: previous,
+        appliedRouting: planned,
+        watermark: ctx.options.asOf,
+        actor: operatorName(),
+      } as const;
       await ctx.commit({
         cursor: { planned },
         read: 1,
         written: 1,
         facts: { gateway: gateway.description, changes: changes.map((c) => `${c.action} ${c.entity}`), kongPlan, ...moves },
         write: async (tx) => {
-          await tx.query(
-            `insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing, watermark, actor) values ($1, 'cutover', $2::jsonb, $3::jsonb, $4::timestamptz, $5)`,
-            record,
-          );
+          await insertCutover(tx.db, record);
         },
       });
       // The engine wrote nothing (no snapshot recorded): applying now would leave rollback nothing to restore.

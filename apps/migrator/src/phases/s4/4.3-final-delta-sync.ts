@@ -1,7 +1,8 @@
 import type { Step } from '../../engine/types';
 import { runDeltaSync } from './4.1-delta-sync';
 import { routingDrift } from './cutover-gateway';
-import { activeCutover, cutoverHistory } from './cutover-records';
+import { activeCutover } from './cutover-records';
+import { cutoverHistory } from './cutover-store';
 
 /**
  * Step 4.3: legacy took writes until Kong answered 301 for it, after 4.1 had read it. Once the cut-over

@@ -1,5 +1,4 @@
 import { withCommandContext } from '../../commands/context';
-import { queryOf } from '../../engine/tx';
 import { UsageError } from '../../engine/errors';
 import type { PhaseActionFlags } from '../../engine/types';
 import { printJson, printText } from '../../output';
@@ -14,7 +13,7 @@ import { decommissionLegacy } from './decommission';
 export async function runDecommission(raw: PhaseActionFlags): Promise<void> {
   if (!raw.tenant) throw new UsageError('phase s4 decommission needs --tenant <id>');
   const input = { tenant: raw.tenant, now: new Date(), force: raw.force === true, dryRun: raw.dryRun === true, ...(raw.reason ? { reason: raw.reason } : {}) };
-  const result = await withCommandContext(async ({ handle, services }) => decommissionLegacy(handle.db, queryOf(handle), await services.kong(), input));
+  const result = await withCommandContext(async ({ handle, services }) => decommissionLegacy(handle.db, await services.kong(), input));
   if (raw.json) printJson(result);
   else
     printText(

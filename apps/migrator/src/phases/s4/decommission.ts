@@ -1,11 +1,10 @@
 import type { KongGateway } from '@vc/integrations/kong';
-import { queryRows, type Database } from '@vc/schema';
-import { sql } from 'drizzle-orm';
-import type { Query } from '../../engine/tx';
+import type { Database } from '@vc/schema';
 import { UsageError } from '../../engine/errors';
 import { operatorName } from './actor';
 import { checkSameGateway, routingDrift } from './cutover-gateway';
-import { activeCutover, cutoverHistory } from './cutover-records';
+import { activeCutover } from './cutover-records';
+import { cutoverHistory, insertCutover } from './cutover-store';
 
 /** Plan §4: legacy decommission is gated on a two-week stability window after the cutover. */
 export const STABILITY_WINDOW_MS = 14 * 86_400_000;
@@ -52,7 +51,7 @@ async function checkCutOverRouting(db: Database, gateway: KongGateway, tenant: s
  * is not the cut-over one, and inside the stability window unless forced with a reason; a forced
  * decommission is recorded with its reason and operator. A dry run refuses alike and records nothing.
  */
-export async function decommissionLegacy(db: Database, query: Query, gateway: KongGateway, input: DecommissionInput): Promise<DecommissionResult> {
+export async function decommissionLegacy(db: Database, gateway: KongGateway, input: DecommissionInput): Promise<DecommissionResult> {
   const history = await cutoverHistory(db, input.tenant);
   const active = activeCutover(history);
   if (!active)
@@ -70,10 +69,14 @@ export async function decommissionLegacy(db: Database, query: Query, gateway: Ko
   if (inside && !input.reason?.trim()) throw new UsageError('--force needs --reason "<why>": a forced decommission is recorded with its reason');
   await checkCutOverRouting(db, gateway, input.tenant, active.appliedRouting);
   if (input.dryRun) return { ...base, status: 'would_decommission', forced: inside };
-  await queryRows(
-    db,
-    sql`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing, forced, reason, actor)
-        values (${input.tenant}, 'decommission', null, null, ${inside}, ${input.reason?.trim() || null}, ${operatorName()}) returning id`,
-  );
+  await insertCutover(db, {
+    tenantId: input.tenant,
+    action: 'decommission',
+    previousRouting: null,
+    appliedRouting: null,
+    forced: inside,
+    reason: input.reason?.trim() || null,
+    actor: operatorName(),
+  });
   return { ...base, status: 'decommissioned', forced: inside };
 }

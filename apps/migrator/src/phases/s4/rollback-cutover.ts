@@ -6,7 +6,9 @@ import { UsageError } from '../../engine/errors';
 import type { Logger } from '../../logger';
 import { operatorName } from './actor';
 import { checkSameGateway, recordedGateway, routingDrift } from './cutover-gateway';
+import { deleteCheckpoints } from '../../engine/store/checkpoints';
 import { cutoversInForce, type CutoverInForce } from './cutover-records';
+import { insertCutover } from './cutover-store';
 import { s4Phase } from './steps';
 
 export interface RollbackResult {
@@ -95,15 +97,21 @@ async function recordRollback(handle: DatabaseHandle, cutovers: readonly Cutover
   const actor = operatorName();
   await withTransaction(handle, async (tx) => {
     for (const c of cutovers) {
-      await tx.query(
-        `insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing, reason, actor) values ($1, 'rollback', $2::jsonb, $3::jsonb, $4, $5)`,
-        [c.tenantId, JSON.stringify(replaced), JSON.stringify(restored), `rolls back cutover ${c.id}`, actor],
-      );
+      await insertCutover(tx.db, {
+        tenantId: c.tenantId,
+        action: 'rollback',
+        previousRouting: replaced,
+        appliedRouting: restored,
+        reason: `rolls back cutover ${c.id}`,
+        actor,
+      });
       // Checkpoints only: the rejects stay true (a re-run finds the same rows and records none twice).
-      await tx.query(`delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id = any($2::text[])`, [
+      await deleteCheckpoints(
+        tx.db,
         c.tenantId,
+        's4',
         s4Phase.steps.map((s) => s.id),
-      ]);
+      );
     }
   });
 }
