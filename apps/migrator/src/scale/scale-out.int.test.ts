@@ -87,6 +87,48 @@ describe('migrator enqueue + worker on JetStream', () => {
     expect(result.summary).toMatchObject({ done: 0, failed: 0 });
   });
 
+  it('SIGTERM mid-item drains the worker: the batch commits, the item goes back at once and another worker finishes it, once', async () => {
+    const reference = await target();
+    expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
+    const dist = await target();
+    const enqueued = await runMigratorJson<{ planId: string }>(['enqueue', 'phase', 's1', '--all-tenants', ...RUN, '--ack-wait', '600'], dist.env);
+    expect(enqueued.code).toBe(0);
+    const planId = enqueued.json.planId;
+    const q = pgQuery(dist.client);
+
+    const first = worker(dist.env);
+    const drained = await until('an item mid-way on the first worker', async () => {
+      const rows = await q<{ tenant_id: string }>(
+        `select i.tenant_id from vc_migration.plan_items i join vc_migration.step_checkpoints c on c.tenant_id = i.tenant_id and c.phase = 's1'
+         where i.plan_id = $1 and i.status = 'running' and c.status = 'running' and c.read > 0 limit 1`,
+        [planId],
+      );
+      return rows[0]?.tenant_id;
+    });
+    const stop = await stopped(first);
+    expect(stop.code).toBe(0);
+    // The drained item is not done: its run stopped between batches, its checkpoint kept.
+    const left = await q<{ status: string }>(`select status from vc_migration.plan_items where plan_id = $1 and tenant_id = $2`, [planId, drained]);
+    expect(left[0]!.status).not.toBe('done');
+
+    // Redelivered at once (nak without delay): with a 600 s AckWait, an item not handed back would outlast this test.
+    const second = worker(dist.env);
+    await until('every item done', async () =>
+      (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n === 0
+        ? true
+        : undefined,
+    );
+    expect((await stopped(second)).code).toBe(0);
+    const items = await q<{ completions: number }>(`select completions from vc_migration.plan_items where plan_id = $1`, [planId]);
+    expect(items.map((i) => i.completions)).toEqual(Array(8).fill(1));
+    const resumed = await q<{ n: number }>(
+      `select count(*)::int as n from vc_migration.runs where tenant_id = $1 and phase = 's1' and status = 'interrupted'`,
+      [drained],
+    );
+    expect(resumed[0]!.n).toBe(1);
+    expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
+  }, 240_000);
+
   it('3 workers, one SIGKILLed mid-item and one paused: every item done exactly once, target equal to one --all-tenants run', async () => {
     const reference = await target();
     expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
