@@ -129,6 +129,40 @@ describe('migrator enqueue + worker on JetStream', () => {
     expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
   }, 240_000);
 
+  it('an item whose step fails is retried after a delay, then recorded failed with why and terminated past --max-attempts', async () => {
+    const dist = await target();
+    // No reject tolerated: every tenant of the export has some, so every item's S1 fails at step 1.1 (state kept).
+    const strict = ['--as-of', AS_OF, '--batch-size', '200', '--max-reject-rate', '0'];
+    const enqueued = await runMigratorJson<{ planId: string }>(['enqueue', 'phase', 's1', '--all-tenants', ...strict], dist.env);
+    expect(enqueued.code).toBe(0);
+    const planId = enqueued.json.planId;
+    const q = pgQuery(dist.client);
+    const run = startMigrator(['worker', '--retry-delay', '1', '--poll', '1', '--max-attempts', '2', '--json'], { ...dist.env, VC_LOG_LEVEL: 'info' });
+    const settled = async () =>
+      (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'failed'`, [planId]))[0]!.n === 0
+        ? true
+        : undefined;
+    await until('every item failed', settled);
+    const stop = await stopped(run);
+    // Exit 1: the worker terminated items as failed for good during its life.
+    expect([stop.code, stop.summary.done, stop.summary.failed]).toEqual([1, 0, 8]);
+    const items = await q<{ attempts: number; error: string }>(`select attempts, error from vc_migration.plan_items where plan_id = $1`, [planId]);
+    expect(items).toHaveLength(8);
+    for (const item of items) {
+      expect(item.attempts).toBe(2);
+      expect(item.error).toMatch(/^1\.1: step 1\.1 of tenant \S+ rejected \d+ of \d+ rows .*above --max-reject-rate 0/);
+    }
+    // Terminated, not left for redelivery: the work queue holds nothing of the plan.
+    const queue = await connectWorkQueue({ url: natsUrl, subjectPrefix: dist.prefix, stream: dist.stream });
+    try {
+      expect(await queue.messages()).toBe(0);
+    } finally {
+      await queue.close();
+    }
+    const status = await runMigratorJson<{ items: Array<{ status: string; error?: string }> }>(['plan', 'status', planId], dist.env);
+    expect(status.json.items.map((i) => i.status)).toEqual(Array(8).fill('failed'));
+  }, 240_000);
+
   it('3 workers, one SIGKILLed mid-item and one paused: every item done exactly once, target equal to one --all-tenants run', async () => {
     const reference = await target();
     expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
