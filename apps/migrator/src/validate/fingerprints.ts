@@ -6,7 +6,7 @@ import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '..
 import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
 import { rejectedRecordLocations } from './unread-records';
-import { sessionProjection, streamedSessionDigests } from './session-digests';
+import { sessionProjection, streamedSessionDigests, TARGET_SESSION_COLUMNS, targetSessionLeaf, type TargetRow } from './session-digests';
 
 /** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
 export interface TableFingerprint {
@@ -54,41 +54,16 @@ async function legacySessionLeaves(
 async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
   const leaves = new Map<string, bigint>();
   for (let after = ''; ;) {
-    const rows = await queryRows<{
-      legacy_id: string;
-      patient_ref: string;
-      practitioner_ref: string | null;
-      scheduled_start: Date | null;
-      scheduled_end: Date | null;
-      started_at: Date | null;
-      status: string;
-      cancel_reason: string | null;
-      video_backend: string;
-    }>(
+    const rows = await queryRows<TargetRow>(
       db,
-      sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
+      sql`select ${TARGET_SESSION_COLUMNS}
           from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} order by legacy_id limit ${batchSize}`,
     );
     if (rows.length === 0) return leaves;
     after = rows[rows.length - 1]!.legacy_id;
     for (const r of rows) {
       if (deferred.has(r.legacy_id)) continue;
-      leaves.set(
-        r.legacy_id,
-        leafOf(
-          sessionProjection({
-            legacyId: r.legacy_id,
-            patientRef: r.patient_ref,
-            practitionerRef: r.practitioner_ref,
-            scheduledStart: r.scheduled_start,
-            scheduledEnd: r.scheduled_end,
-            startedAt: r.started_at,
-            status: r.status,
-            cancelReason: r.cancel_reason,
-            videoBackend: r.video_backend,
-          }),
-        ),
-      );
+      leaves.set(r.legacy_id, targetSessionLeaf(r));
     }
   }
 }

@@ -35,7 +35,8 @@ export function sessionProjection(s: {
   };
 }
 
-interface TargetRow {
+/** A migrated session as the fingerprint reads it from `virtual_sessions` ({@link TARGET_SESSION_COLUMNS}). */
+export interface TargetRow {
   legacy_id: string;
   patient_ref: string;
   practitioner_ref: string | null;
@@ -45,6 +46,28 @@ interface TargetRow {
   status: string;
   cancel_reason: string | null;
   video_backend: string;
+}
+
+/** The columns of {@link TargetRow}, for the selects that read it. */
+export const TARGET_SESSION_COLUMNS = sql.raw(
+  'legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend',
+);
+
+/** A target session's fingerprint leaf: the same projection as the legacy row's after mapping. */
+export function targetSessionLeaf(r: TargetRow): bigint {
+  return leafOf(
+    sessionProjection({
+      legacyId: r.legacy_id,
+      patientRef: r.patient_ref,
+      practitionerRef: r.practitioner_ref,
+      scheduledStart: r.scheduled_start,
+      scheduledEnd: r.scheduled_end,
+      startedAt: r.started_at,
+      status: r.status,
+      cancelReason: r.cancel_reason,
+      videoBackend: r.video_backend,
+    }),
+  );
 }
 
 /** Both sides' session sums (see `shareOf`), and whether every target row was met through a legacy batch. */
@@ -86,29 +109,14 @@ export async function streamedSessionDigests(
     const ids = batch.rows.map((row) => (row.id ?? '').trim());
     const rows = await queryRows<TargetRow>(
       db,
-      sql`select legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend
+      sql`select ${TARGET_SESSION_COLUMNS}
           from virtual_sessions where tenant_id = ${tenantId} and legacy_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
     );
     met += rows.length;
     for (const id of deferred) out.deferred.add(id);
     for (const r of rows) {
       if (deferred.has(r.legacy_id)) continue;
-      out.target.sum += shareOf(
-        r.legacy_id,
-        leafOf(
-          sessionProjection({
-            legacyId: r.legacy_id,
-            patientRef: r.patient_ref,
-            practitionerRef: r.practitioner_ref,
-            scheduledStart: r.scheduled_start,
-            scheduledEnd: r.scheduled_end,
-            startedAt: r.started_at,
-            status: r.status,
-            cancelReason: r.cancel_reason,
-            videoBackend: r.video_backend,
-          }),
-        ),
-      );
+      out.target.sum += shareOf(r.legacy_id, targetSessionLeaf(r));
       out.target.rows += 1;
     }
   }
