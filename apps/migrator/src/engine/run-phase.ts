@@ -25,7 +25,7 @@ export interface RunPhaseInput {
   log: Logger;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
-  /** What `phase.prepare` returned, handed to the steps as `ctx.scratch.get('prepared')`. */
+  /** What `phase.prepare` returned, handed to the steps as `ctx.prepared`. */
   prepared?: Record<string, unknown>;
   /** On a TTY a spinner, or one live row per tenant when several run; plain lines otherwise; nothing when quiet. */
   progress: ProgressOptions;
@@ -183,9 +183,8 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
   beat?.unref();
   let finished = false;
   try {
-    const scratch = new Map<string, unknown>(input.prepared ? [['prepared', input.prepared]] : []);
     for (const step of steps) {
-      const report = await runStep({ ...input, key: { tenantId, phase: phase.id, stepId: step.id }, step, runId, scratch, ...(lockLost ? { lockLost } : {}) });
+      const report = await runStep({ ...input, key: { tenantId, phase: phase.id, stepId: step.id }, step, runId, ...(lockLost ? { lockLost } : {}) });
       outcome.reports.push(report);
       if (report.status === 'failed') {
         outcome.status = 'failed';

@@ -28,8 +28,8 @@ export interface StepRun {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly progress: ProgressOptions;
-  /** Shared by the steps of one tenant's phase (`ctx.scratch`). */
-  readonly scratch: Map<string, unknown>;
+  /** What the phase's `prepare` returned (`ctx.prepared`). */
+  readonly prepared?: Readonly<Record<string, unknown>>;
   /** Aborted when the run's lock is gone: nothing more may commit. */
   readonly lockLost?: AbortSignal;
 }
@@ -77,7 +77,7 @@ function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
 }
 
 export async function runStep(input: StepRun): Promise<StepReport> {
-  const { key, step, runId, scratch, lockLost, handle, options, log } = input;
+  const { key, step, runId, lockLost, handle, options, log } = input;
   const query = queryOf(handle);
   const saved = (await loadCheckpoint(handle.db, key)) ?? EMPTY_CHECKPOINT;
   if (saved.status === 'done' && !step.rerunWhenDone) return reportOf(key, saved, 'skipped');
@@ -105,7 +105,7 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     // A lost lock stops the step between batches like a signal does; it then fails (below), never finishes.
     signal: lockLost ? AbortSignal.any([input.signal, lockLost]) : input.signal,
     query,
-    scratch,
+    prepared: input.prepared ?? {},
     async commit(batch) {
       // Without the lock a second run may be under way: commit nothing more.
       lockLost?.throwIfAborted();

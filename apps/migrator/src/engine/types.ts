@@ -143,8 +143,8 @@ export interface StepContext {
   readonly services: Services;
   /** Reads outside the batch transaction (lookups of committed rows). */
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
-  /** Memory shared by the steps of one tenant within one run (`prepared`: what the phase's prepare returned). */
-  readonly scratch: Map<string, unknown>;
+  /** What the phase's `prepare` returned (s0: the database it created and the migrations it applied). */
+  readonly prepared: Readonly<Record<string, unknown>>;
   /** Logs to stderr; never log PHI or secrets. */
   readonly log: Logger;
   /** Aborted on SIGINT/SIGTERM: finish the current batch, commit it, return. */
@@ -188,7 +188,7 @@ export interface Phase {
   readonly global?: boolean;
   /**
    * Runs before the engine touches the database (s0 creates it and applies the migrations the engine's
-   * own tables need). `db` is opened but unused so far (a PostgreSQL pool connects lazily). Its result is in `ctx.scratch.get('prepared')` for the phase's steps.
+   * own tables need). `db` is opened but unused so far (a PostgreSQL pool connects lazily). Its result is `ctx.prepared` for the phase's steps.
    */
   prepare?(config: MigratorConfig, db: DatabaseHandle): Promise<Record<string, unknown>>;
   /** Extra flags of `migrator phase <id>`, passed through on RunOptions by their camelCase name (s2's `--window`). */

@@ -7,7 +7,7 @@ export const databaseStep: Step = {
   scope: 'global',
   rerunWhenDone: true,
   async run(ctx) {
-    const prepared = (ctx.scratch.get('prepared') ?? {}) as { database?: { created: boolean; migrationsApplied: number; migrationsTotal: number } };
+    const prepared = ctx.prepared as { database?: { created: boolean; migrationsApplied: number; migrationsTotal: number } };
     const db = prepared.database;
     ctx.log.info({ ...db }, db?.created ? 'created the database' : 'database present');
     await ctx.commit({ cursor: { done: true }, read: 0, written: db?.migrationsApplied ?? 0, facts: { ...prepared } });
