@@ -5,8 +5,10 @@ import { enforcePhaseGates } from '../gates/enforce';
 import { parseOverride } from '../gates/override';
 import { printJson, printText } from '../output';
 import { loadPhase } from '../phases';
-import { markPublished, unpublished } from '../scale/item-state';
-import { makePlan, savePlan, type PlanOptions } from '../scale/plan';
+import { itemCount, markPublished, unpublished } from '../scale/item-state';
+import { makePlan, planId, savePlan, type PlanOptions } from '../scale/plan';
+import { planExists } from '../scale/plan-store';
+import { cutTenants } from '../scale/split';
 import { NEEDS_NATS, openWorkQueue } from '../scale/queue';
 import { withCommandContext } from './context';
 import { parseAsOf, positiveInt } from './run-options';
@@ -15,11 +17,16 @@ const EXAMPLES = `
 Examples:
   $ pnpm migrator enqueue phase s1 --all-tenants --as-of 2026-11-01T00:00:00Z
   $ pnpm migrator enqueue phase s1 --all-tenants --json      # prints {"planId": …}
+  $ pnpm migrator enqueue phase s1 --all-tenants --split-larger-than 200000
   $ pnpm migrator worker --concurrency 2                     # on each machine
   $ pnpm migrator plan status <plan-id>
 
 Gates as for \`migrator phase\` (s3 needs s1 done for every tenant of the plan): a refusal is exit 2,
 naming the gate and the command that clears it; --force --reason "<why>" overrides, recorded in the ledger.
+
+--split-larger-than N (s1, legacy database only) cuts a tenant with more than N VirtualSession or AuditLog
+rows into key ranges of about N rows: steps 1.1 and then 1.4 run range by range on any worker, and the
+tenant's last item merges them and runs the rest of s1. The target equals a single run's.
 
 The plan id is a hash of the phase, the tenants and the options: the same command again is the same plan
 and publishes nothing new. Items already published are not published again (PostgreSQL records it), and
@@ -57,16 +64,20 @@ export function makeEnqueueCommand(): Command {
         'how long an item may go without a heartbeat before another worker takes it (set when the consumer is created)',
       ).default('30'),
     )
-    .option('--split-larger-than <rows>', 'split a tenant into key ranges (not available yet: refused)')
+    .option(
+      '--split-larger-than <rows>',
+      's1 only, legacy database only: cut a tenant with more than this many VirtualSession or AuditLog rows into key ranges of about as many rows, run by several workers at once',
+    )
     .option('--force', 'enqueue past a failing phase gate (s3 needs s1 done); needs --reason, recorded in the run ledger')
     .option('--reason <text>', 'why --force runs past a gate')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (what: string, phaseId: string, raw: RawEnqueue) => {
       if (what !== 'phase') throw new ExitError(2, `enqueue expects \`phase <id>\`, got ${JSON.stringify(what)}`);
-      if (raw.splitLargerThan !== undefined)
-        throw new ExitError(2, '--split-larger-than: splitting a tenant into key ranges is not available yet; each tenant is one work item');
       const phase = await loadPhase(phaseId);
+      const splitLargerThan = raw.splitLargerThan === undefined ? undefined : positiveInt('--split-larger-than', raw.splitLargerThan);
+      if (splitLargerThan !== undefined && phase.id !== 's1')
+        throw new ExitError(2, `--split-larger-than: only s1 is split into key ranges (its steps 1.1 and 1.4 read legacy in key order), not ${phase.id}`);
       if (phase.global || (phase.flags?.length ?? 0) > 0)
         throw new ExitError(
           2,
@@ -81,6 +92,7 @@ export function makeEnqueueCommand(): Command {
         batchSize: positiveInt('--batch-size', raw.batchSize),
         concurrency: positiveInt('--concurrency', raw.concurrency),
         maxRejectRate: rate,
+        ...(splitLargerThan === undefined ? {} : { splitLargerThan }),
       };
       const ackWaitMs = positiveInt('--ack-wait', raw.ackWait) * 1000;
       const override = parseOverride(raw);
@@ -98,10 +110,21 @@ export function makeEnqueueCommand(): Command {
             knownTenants: async () => legacyTenantList(legacy),
             command: `enqueue phase ${phase.id}`,
           });
+          if (splitLargerThan !== undefined && !legacy.ranges)
+            throw new ExitError(
+              2,
+              `--split-larger-than needs the legacy database (VC_LEGACY_DATABASE_URL): ${legacy.description} cannot be read by key range, so each tenant stays one item`,
+            );
           const queue = await openWorkQueue(config, ackWaitMs);
           try {
             await queue.ensure();
-            const plan = makePlan(phase.id, tenants, options, queue.subject);
+            const id = planId(phase.id, tenants, options);
+            // Key ranges are cut once, when the plan is first made; the same command again reuses its items.
+            const splits =
+              splitLargerThan !== undefined && !(await planExists(handle.db, id))
+                ? await cutTenants(handle.db, legacy.ranges!, tenants, splitLargerThan)
+                : undefined;
+            const plan = makePlan(phase.id, tenants, options, queue.subject, splits);
             const stored = await savePlan(handle.db, plan, options, new Date());
             let published = 0;
             let duplicates = 0;
@@ -112,7 +135,16 @@ export function makeEnqueueCommand(): Command {
               if (ack.duplicate) duplicates += 1;
               else published += 1;
             }
-            return { planId: plan.id, phase: phase.id, items: plan.items.length, published, duplicates, asOf: stored.asOf };
+            const items = await itemCount(handle.db, plan.id);
+            return {
+              planId: plan.id,
+              phase: phase.id,
+              items,
+              published,
+              duplicates,
+              asOf: stored.asOf,
+              ...(splits ? { splitTenants: [...splits.keys()] } : {}),
+            };
           } finally {
             await queue.close();
           }

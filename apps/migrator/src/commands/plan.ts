@@ -27,7 +27,14 @@ export function makePlanCommand(): Command {
       if (opts.json) printJson({ plan: id, status: done ? 'done' : 'open', items });
       else {
         const rows = items.map((i) =>
-          [i.item, i.status, i.worker ?? '-', i.heartbeatAgeS === null ? '-' : `${i.heartbeatAgeS}s`, String(i.attempts), i.error ?? ''].map(String),
+          [
+            i.item,
+            i.waitingFor ? `queued (waits for ${i.waitingFor})` : i.status,
+            i.worker ?? '-',
+            i.heartbeatAgeS === null ? '-' : `${i.heartbeatAgeS}s`,
+            String(i.attempts),
+            i.error ?? '',
+          ].map(String),
         );
         const header = ['item', 'status', 'worker', 'heartbeat', 'attempts', 'error'];
         const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));

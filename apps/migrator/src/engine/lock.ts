@@ -29,24 +29,49 @@ function refused(what: string, holder: string): LockHeld {
   return new LockHeld(`another migrator run holds ${what} (${holder}); wait for it to finish, or stop it — its checkpoints make it resumable`);
 }
 
-/** The advisory lock of one (tenant, phase) on PostgreSQL. */
-export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, phase: PhaseId): Promise<Lock> {
+/**
+ * The advisory lock of one (tenant, phase) on PostgreSQL. With `range` (one key range of a split tenant,
+ * a work item of a distributed plan) it is the tenant's lock taken shared plus the range's own, exclusive:
+ * ranges of one tenant run side by side, while a whole-tenant run of the phase (exclusive) waits for all.
+ */
+export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, phase: PhaseId, range?: string): Promise<Lock> {
   const key = `${tenantId}:${phase}`;
+  const what = `tenant ${tenantId} phase ${phase}${range ? ` range ${range}` : ''}`;
   if (handle.kind === 'pglite') {
-    if (heldInProcess.has(key)) throw refused(`tenant ${tenantId} phase ${phase}`, 'this process');
-    heldInProcess.add(key);
-    return { release: async () => void heldInProcess.delete(key) };
+    const own = range ? `${key}:${range}` : key;
+    if (heldInProcess.has(own)) throw refused(what, 'this process');
+    heldInProcess.add(own);
+    return { release: async () => void heldInProcess.delete(own) };
   }
   const client: pg.PoolClient = await handle.pool!.connect();
+  const ns = `hashtext('vc_migration')`;
+  // Each lock as (take, release, its key): the tenant's (shared when a range runs), then the range's own.
+  const locks: Array<{ take: string; release: string; key: string }> = range
+    ? [
+        { take: `pg_try_advisory_lock_shared(${ns}, hashtext($1))`, release: `pg_advisory_unlock_shared(${ns}, hashtext($1))`, key },
+        { take: `pg_try_advisory_lock(${ns}, hashtext($1))`, release: `pg_advisory_unlock(${ns}, hashtext($1))`, key: `${key}:${range}` },
+      ]
+    : [{ take: `pg_try_advisory_lock(${ns}, hashtext($1))`, release: `pg_advisory_unlock(${ns}, hashtext($1))`, key }];
+  const held: typeof locks = [];
+  const unlockAll = async () => {
+    while (held.length > 0) {
+      const lock = held.pop()!;
+      await client.query(`select ${lock.release}`, [lock.key]);
+    }
+  };
   try {
-    const { rows } = await client.query<{ ok: boolean }>(`select pg_try_advisory_lock(hashtext('vc_migration'), hashtext($1)) as ok`, [key]);
-    if (!rows[0]!.ok) {
-      const running = await client.query<{ started_at: Date }>(
-        `select started_at from vc_migration.runs where tenant_id = $1 and phase = $2 and status = 'running' order by started_at desc limit 1`,
-        [tenantId, phase],
-      );
-      const since = running.rows[0] ? `running since ${running.rows[0].started_at.toISOString()}` : 'another session';
-      throw refused(`the lock of tenant ${tenantId} phase ${phase}`, since);
+    for (const lock of locks) {
+      const { rows } = await client.query<{ ok: boolean }>(`select ${lock.take} as ok`, [lock.key]);
+      if (!rows[0]!.ok) {
+        await unlockAll();
+        const running = await client.query<{ started_at: Date }>(
+          `select started_at from vc_migration.runs where tenant_id = $1 and phase = $2 and status = 'running' order by started_at desc limit 1`,
+          [tenantId, phase],
+        );
+        const since = running.rows[0] ? `running since ${running.rows[0].started_at.toISOString()}` : 'another session';
+        throw refused(`the lock of ${what}`, since);
+      }
+      held.push(lock);
     }
   } catch (error) {
     client.release();
@@ -55,15 +80,14 @@ export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, 
   // The client sits idle in our hands for the whole run: pg-pool no longer listens to it, so an 'error'
   // (the server closed it) would be an uncaught exception that kills the process without its summary.
   const lost = new AbortController();
-  const onError = (error: Error) =>
-    lost.abort(new Error(`lost the PostgreSQL connection holding the lock of tenant ${tenantId} phase ${phase} (${error.message}); run again to resume`));
+  const onError = (error: Error) => lost.abort(new Error(`lost the PostgreSQL connection holding the lock of ${what} (${error.message}); run again to resume`));
   client.on('error', onError);
   return {
     lost: lost.signal,
     async release() {
       if (lost.signal.aborted) return client.release(lost.signal.reason as Error);
       try {
-        await client.query(`select pg_advisory_unlock(hashtext('vc_migration'), hashtext($1))`, [key]);
+        await unlockAll();
       } finally {
         client.off('error', onError);
         client.release();

@@ -12,7 +12,7 @@ import type { ServiceRegistry } from './services';
 import { closeAbandonedRuns, finishRun, HEARTBEAT_MS, heartbeatRun, loadCheckpoint, rejectCounts, resetSteps, startRun } from './state';
 import { createTenantBoard } from './tenant-board';
 import { withRolledBackTransaction } from './tx';
-import type { Phase, PhaseId, RunOptions, StepReport } from './types';
+import type { KeyRange, Phase, PhaseId, RunOptions, SplitTenant, StepReport } from './types';
 
 export interface RunPhaseInput {
   phase: Phase;
@@ -31,6 +31,10 @@ export interface RunPhaseInput {
   progress: ProgressOptions;
   /** How often a run says it is alive (vc_migration.runs.heartbeat_at); default {@link HEARTBEAT_MS}. */
   heartbeatMs?: number;
+  /** One key range of a split tenant (a distributed plan's item): its steps read only that range, checkpointed under its key. */
+  range?: KeyRange;
+  /** A split tenant's whole-tenant run, after its key ranges: what they did, for the steps to take over. */
+  split?: SplitTenant;
 }
 
 /** The `--json` summary of a phase (docs/design.md §8). */
@@ -148,7 +152,7 @@ export async function runPhase(given: RunPhaseInput): Promise<PhaseSummary> {
  * they are, would otherwise hold row locks a real run of the same tenant waits on.
  */
 async function runTenant(input: RunPhaseInput, tenantId: string): Promise<TenantOutcome> {
-  const lock = await lockTenantPhase(input.handle, tenantId, input.phase.id);
+  const lock = await lockTenantPhase(input.handle, tenantId, input.phase.id, input.range?.key);
   try {
     if (!input.options.dryRun) return await runTenantSteps(input, tenantId, lock.lost);
     return await withRolledBackTransaction(input.handle, (rehearsal) => runTenantSteps({ ...input, handle: rehearsal }, tenantId, lock.lost));
@@ -172,7 +176,8 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
       steps.slice(from).map((s) => s.id),
     );
   }
-  await closeAbandonedRuns(db, tenantId, phase.id);
+  // Under the tenant's exclusive lock no other run of the phase can be alive; a key range holds it shared only.
+  if (!input.range) await closeAbandonedRuns(db, tenantId, phase.id);
   const runId = await startRun(db, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
   // A rehearsal's run row is rolled back with it: nobody else can see it, so it need not say it is alive.
   const beat = options.dryRun
@@ -184,7 +189,8 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
   let finished = false;
   try {
     for (const step of steps) {
-      const report = await runStep({ ...input, key: { tenantId, phase: phase.id, stepId: step.id }, step, runId, ...(lockLost ? { lockLost } : {}) });
+      const key = { tenantId, phase: phase.id, stepId: step.id, ...(input.range ? { range: input.range.key } : {}) };
+      const report = await runStep({ ...input, key, step, runId, ...(lockLost ? { lockLost } : {}) });
       outcome.reports.push(report);
       if (report.status === 'failed') {
         outcome.status = 'failed';
@@ -198,7 +204,7 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
     }
     outcome.rejects = await rejectCounts(db, tenantId, phase.id);
     for (const step of steps) {
-      const cp = await loadCheckpoint(db, { tenantId, phase: phase.id, stepId: step.id });
+      const cp = await loadCheckpoint(db, { tenantId, phase: phase.id, stepId: step.id, ...(input.range ? { range: input.range.key } : {}) });
       if (cp) addCounts(outcome.warnings, cp.warnings);
     }
     await finishRun(db, runId, outcome.status, { steps: outcome.reports, rejects: outcome.rejects, warnings: outcome.warnings });

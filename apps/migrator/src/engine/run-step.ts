@@ -8,7 +8,7 @@ import { createStepProgress } from './progress';
 import type { ServiceRegistry } from './services';
 import { EMPTY_CHECKPOINT, insertRejects, loadCheckpoint, saveCheckpoint, type SavedCheckpoint, type StepKey } from './state';
 import { queryOf, withTransaction } from './tx';
-import type { Batch, RunOptions, Step, StepContext, StepReport } from './types';
+import type { Batch, BatchAdjustment, KeyRange, RunOptions, SplitTenant, Step, StepContext, StepReport } from './types';
 
 /**
  * One step of one tenant, from its checkpoint: every batch commits with its checkpoint, so a stop or a
@@ -32,6 +32,9 @@ export interface StepRun {
   readonly prepared?: Readonly<Record<string, unknown>>;
   /** Aborted when the run's lock is gone: nothing more may commit. */
   readonly lockLost?: AbortSignal;
+  /** One key range of a split tenant (its checkpoint is `key.range`). */
+  readonly range?: KeyRange;
+  readonly split?: SplitTenant;
 }
 
 export const addCounts = (into: Record<string, number>, from: Readonly<Record<string, number>>) => {
@@ -60,6 +63,13 @@ function reportOf(key: StepKey, cp: SavedCheckpoint, status: StepReport['status'
   };
 }
 
+function adjusted(batch: Batch, by: BatchAdjustment | void): Batch {
+  if (!by) return batch;
+  const warnings: Record<string, number> = { ...batch.warnings };
+  addCounts(warnings, by.warnings ?? {});
+  return { ...batch, rejects: [...(batch.rejects ?? []), ...(by.rejects ?? [])], written: batch.written + (by.written ?? 0), warnings };
+}
+
 function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
   const warnings = { ...cp.warnings };
   addCounts(warnings, batch.warnings ?? {});
@@ -69,7 +79,7 @@ function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
     cursor: batch.cursor,
     read: cp.read + batch.read,
     written: cp.written + batch.written,
-    rejected: cp.rejected + (batch.rejects?.length ?? 0),
+    rejected: cp.rejected + (batch.rejects?.length ?? 0) + (batch.rejectedBefore ?? 0),
     deferred: cp.deferred + (batch.deferred ?? 0),
     warnings,
     facts: { ...cp.facts, ...batch.facts },
@@ -109,10 +119,11 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     async commit(batch) {
       // Without the lock a second run may be under way: commit nothing more.
       lockLost?.throwIfAborted();
-      const next = applyBatch(state, batch);
+      let next = state;
       await withTransaction(handle, async (tx) => {
-        if (batch.write) await batch.write(tx);
-        await insertRejects(tx, key, batch.rejects ?? []);
+        const done = adjusted(batch, batch.write ? await batch.write(tx) : undefined);
+        next = applyBatch(state, done);
+        await insertRejects(tx, key, done.rejects ?? []);
         await saveCheckpoint(tx.db, key, { ...next, durationMs: base.durationMs + (Date.now() - startedAt) }, runId);
       });
       state = next;
@@ -121,6 +132,8 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     async checkpointOf(phase, stepId) {
       return loadCheckpoint(handle.db, { tenantId: key.tenantId, phase, stepId });
     },
+    ...(input.range ? { range: input.range } : {}),
+    ...(input.split ? { split: input.split } : {}),
   };
 
   try {
@@ -134,7 +147,8 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     }
     const rate = state.read > 0 ? state.rejected / state.read : 0;
     const maxRate = step.maxRejectRate ?? options.maxRejectRate;
-    if (rate > maxRate) {
+    // A key range is a part of the tenant's step: the rate is the whole step's, checked when the tenant's run takes the ranges over.
+    if (rate > maxRate && !input.range) {
       throw new StepFailed(
         `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; see \`migrator rejects --tenant ${key.tenantId}\``,
       );

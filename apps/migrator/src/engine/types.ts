@@ -107,8 +107,39 @@ export interface Batch {
   warnings?: Readonly<Partial<Record<WarningCode, number>>>;
   /** Merged (shallowly) into the checkpoint's facts. */
   facts?: Record<string, unknown>;
-  /** The batch's writes; run inside the checkpoint's transaction (under --dry-run, a savepoint of the rolled-back one). */
-  write?: (tx: Tx) => Promise<void>;
+  /**
+   * The batch's writes; run inside the checkpoint's transaction (under --dry-run, a savepoint of the rolled-back one).
+   * It may return what it decided only there (a settle that must see other writers' commits under a lock):
+   * its rejects and count changes join the batch's before the checkpoint is written.
+   */
+  write?: (tx: Tx) => Promise<void | BatchAdjustment>;
+  /** Rejects already stored under this step by its key-range items, counted into this checkpoint now (a split tenant's merge). */
+  rejectedBefore?: number;
+}
+
+/** What a batch's `write` decided inside the transaction: more rejects, and changes to its written and warning counts. */
+export interface BatchAdjustment {
+  rejects?: readonly RejectInput[];
+  written?: number;
+  warnings?: Readonly<Record<string, number>>;
+}
+
+/**
+ * One range of a split tenant's legacy keys: a work item of a distributed plan (`enqueue --split-larger-than`).
+ * The step reads only keys in (`after`, `until`] of its table and keeps its checkpoint under `key`.
+ */
+export interface KeyRange {
+  /** `<plan id>/<step>/<index as 4 digits>`: a step's ranges sort in key order. */
+  readonly key: string;
+  /** Exclusive lower bound; null from the tenant's first key. */
+  readonly after: string | null;
+  /** Inclusive upper bound; null to the tenant's last key (rows added after the plan was made land here). */
+  readonly until: string | null;
+}
+
+/** A split tenant's whole-tenant run: the ranges, by step id, whose work it takes over (their checkpoints, 1.4's staged fold). */
+export interface SplitTenant {
+  readonly ranges: Readonly<Record<string, readonly KeyRange[]>>;
 }
 
 /** Lazily created clients: a step asks for what it needs; the engine closes what was opened. */
@@ -155,6 +186,10 @@ export interface StepContext {
   progress(done: number, total?: number): void;
   /** Checkpoints of earlier steps/phases of this tenant (e.g. s4 reads s1's as-of watermark). */
   checkpointOf(phase: PhaseId, stepId: string): Promise<Checkpoint | undefined>;
+  /** Set when this run is one key range of a split tenant's step: read only these legacy keys. */
+  readonly range?: KeyRange;
+  /** Set on a split tenant's whole-tenant run: the key ranges that did its steps' reading. */
+  readonly split?: SplitTenant;
 }
 
 /** What a step returns when it has nothing more to do. `facts` are merged into its checkpoint. */

@@ -142,6 +142,8 @@ export function createCsvSource(dir: string): LegacySource {
 
   async function* batches(table: LegacyTable, options: ReadOptions): AsyncGenerator<LegacyBatch> {
     const file = `${table}.csv`;
+    if (options.until !== undefined && options.until !== null)
+      throw new Error(`${file}: a CSV export cannot be read by key range (a split tenant's item needs the legacy database, VC_LEGACY_DATABASE_URL)`);
     const skip = Number(options.after ?? 0);
     let ordinal = 0;
     let next: LegacyBatch = { rows: [], ordinals: [], locations: [], faults: [], position: '' };

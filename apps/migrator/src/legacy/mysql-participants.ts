@@ -76,13 +76,20 @@ export function createParticipantPushdown(
     return { sql: w.sql.length ? w.sql.join(' and ') : 'true', params: w.params };
   };
 
-  /** The last id of the next `batchSize` rows of the tenant (any entity), on the (tenantId, id) index; null at the end. */
-  async function windowEnd(tenantId: string, lo: string | null, batchSize: number): Promise<string | null> {
+  /**
+   * The last id of the next `batchSize` rows of the tenant (any entity), on the (tenantId, id) index; at the
+   * end, `until` (the end of the item's key range) or null (the end of the tenant).
+   */
+  async function windowEnd(tenantId: string, lo: string | null, until: string | null, batchSize: number): Promise<string | null> {
+    const params: unknown[] = [tenantId];
+    if (lo !== null) params.push(lo);
+    if (until !== null) params.push(until);
     const [rows] = await pool.query<RowDataPacket[]>(
-      `select id from AuditLog where tenantId = ?${lo === null ? '' : ' and id > cast(? as signed)'} order by id limit 1 offset ${Number(batchSize) - 1}`,
-      lo === null ? [tenantId] : [tenantId, lo],
+      `select id from AuditLog where tenantId = ?${lo === null ? '' : ' and id > cast(? as signed)'}${until === null ? '' : ' and id <= cast(? as signed)'}
+        order by id limit 1 offset ${Number(batchSize) - 1}`,
+      params,
     );
-    return rows.length ? String(rows[0]!.id) : null;
+    return rows.length ? String(rows[0]!.id) : until;
   }
 
   async function readWindow(options: ReadOptions, window: Window): Promise<ParticipantWindow> {
@@ -115,11 +122,15 @@ export function createParticipantPushdown(
     let lo = options.after ?? null;
     for (;;) {
       if (options.signal?.aborted) return;
-      const hi = await windowEnd(options.tenantId!, lo, options.batchSize);
+      const until = options.until ?? null;
+      // Resumed at the end of the item's key range: nothing left.
+      if (until !== null && lo !== null && BigInt(lo) >= BigInt(until)) return;
+      const hi = await windowEnd(options.tenantId!, lo, until, options.batchSize);
       const window = await readWindow(options, { lo, hi });
-      if (hi === null && window.groups.length === 0 && window.rows.length === 0) return;
+      const last = hi === null || hi === until;
+      if (last && window.groups.length === 0 && window.rows.length === 0) return;
       yield window;
-      if (hi === null) return;
+      if (last) return;
       lo = hi;
     }
   }

@@ -2,7 +2,7 @@ import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { createParticipantPushdown } from './mysql-participants';
 import { readAhead } from './read-ahead';
 import { LEGACY_TABLES } from './tables';
-import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
+import type { KeyRangeReader, LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 
 const ident = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 
@@ -44,6 +44,40 @@ function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' |
   return { sql, params };
 }
 
+/** Cuts and key lookups on the `(tenantId, id)` indexes: each cut skips `every` index entries from the last. */
+function keyRangeReader(pool: Pool): KeyRangeReader {
+  return {
+    async count(table, tenantId) {
+      const info = LEGACY_TABLES[table];
+      const [rows] = await pool.query<RowDataPacket[]>(`select count(*) as n from ${ident(table)} where ${ident(info.tenantColumn)} = ?`, [tenantId]);
+      return Number(rows[0]!.n);
+    },
+    async cuts(table, tenantId, every) {
+      const info = LEGACY_TABLES[table];
+      const cuts: string[] = [];
+      for (;;) {
+        const after = cuts[cuts.length - 1];
+        const [rows] = await pool.query<RowDataPacket[]>(
+          `select ${ident(info.key)} as k from ${ident(table)} where ${ident(info.tenantColumn)} = ?${after === undefined ? '' : ` and ${ident(info.key)} > ${info.numericKey ? 'cast(? as signed)' : '?'}`}
+            order by ${ident(info.key)} limit 1 offset ${Number(every) - 1}`,
+          after === undefined ? [tenantId] : [tenantId, after],
+        );
+        if (rows.length === 0) return cuts;
+        cuts.push(String(rows[0]!.k));
+      }
+    },
+    async byKeys(table, tenantId, keys) {
+      if (keys.length === 0) return [];
+      const info = LEGACY_TABLES[table];
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `select * from ${ident(table)} where ${ident(info.tenantColumn)} = ? and ${ident(info.key)} in (${keys.map(() => (info.numericKey ? 'cast(? as signed)' : '?')).join(', ')}) order by ${ident(info.key)}`,
+        [tenantId, ...keys],
+      );
+      return rows.map(asTextRow);
+    },
+  };
+}
+
 /**
  * Legacy MySQL/MariaDB reader: keyset pagination on the primary key (`where key > ? order by key limit n`,
  * served by the `(tenantId, id)` indexes), so every batch is an index range scan whatever the offset.
@@ -69,6 +103,10 @@ export function createMysqlSource(url: string, database?: string, options: { pus
     if (after !== null) {
       where.sql.push(info.numericKey ? `${ident(info.key)} > cast(? as signed)` : `${ident(info.key)} > ?`);
       where.params.push(after);
+    }
+    if (options.until !== undefined && options.until !== null) {
+      where.sql.push(info.numericKey ? `${ident(info.key)} <= cast(? as signed)` : `${ident(info.key)} <= ?`);
+      where.params.push(options.until);
     }
     const sql = `select * from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''} order by ${ident(info.key)} limit ${Number(options.batchSize)}`;
     const [rows] = await pool.query<RowDataPacket[]>(sql, where.params);
@@ -108,6 +146,7 @@ export function createMysqlSource(url: string, database?: string, options: { pus
       return Number(rows[0]!.n);
     },
     read: (table, options) => readAhead(pages(table, options)),
+    ranges: keyRangeReader(pool),
     // Offered only when configured (VC_LEGACY_PUSHDOWN=on): S1 1.4 then groups participant events in MariaDB.
     ...(options.pushdown ? { participants: createParticipantPushdown(pool, (o) => whereClause('AuditLog', o), asTextRow) } : {}),
     close: () => pool.end(),

@@ -37,6 +37,11 @@ export interface ReadOptions {
   tenantId?: string;
   /** Resume after this position (from a previous batch); from the start when absent. */
   after?: string | null;
+  /**
+   * Stop after this primary key, inclusive (one key range of a split tenant). MySQL only: a CSV export
+   * has no key order to cut, so its reader refuses it.
+   */
+  until?: string | null;
   batchSize: number;
   /** Only rows whose column equals one of the values (case-sensitive, as stored). */
   where?: ReadonlyArray<{ column: string; in: readonly string[] }>;
@@ -58,6 +63,8 @@ export interface LegacySource {
   read(table: LegacyTable, options: ReadOptions): AsyncIterable<LegacyBatch>;
   /** AuditLog participant history grouped in the source (MariaDB only; absent when the migrator must fold). */
   readonly participants?: ParticipantPushdown;
+  /** What splitting a tenant into key ranges needs (MySQL only: a CSV export has no key order to cut). */
+  readonly ranges?: KeyRangeReader;
   close(): Promise<void>;
 }
 
@@ -88,6 +95,16 @@ export interface ParticipantWindow {
   /** Participant rows the database did not group (anything not plain): the per-row path. */
   rows: LegacyRow[];
   ordinals: string[];
+}
+
+/** Key ranges of a tenant's table, and rows by key: for `enqueue --split-larger-than` and S1 on a split tenant. */
+export interface KeyRangeReader {
+  /** How many rows of the tenant the table holds. */
+  count(table: LegacyTable, tenantId: string): Promise<number>;
+  /** The primary key of every `every`-th row of the tenant, in key order: the inclusive ends of all ranges but the last. */
+  cuts(table: LegacyTable, tenantId: string, every: number): Promise<string[]>;
+  /** The tenant's rows with these primary keys, as `read` returns them. */
+  byKeys(table: LegacyTable, tenantId: string, keys: readonly string[]): Promise<LegacyRow[]>;
 }
 
 /** A source that can fold participant events itself (MariaDB); the CSV export folds in the migrator. */

@@ -58,7 +58,7 @@ export async function checkpointRow(
   step: string,
 ): Promise<{ status: string; read: number; cursor: Record<string, unknown> | null; facts: Record<string, unknown> } | undefined> {
   const { rows } = await client.query(
-    `select status, read, cursor, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = $3`,
+    `select status, read, cursor, facts from vc_migration.step_checkpoints where tenant_id = $1 and phase = $2 and step_id = $3 and key_range = ''`,
     [tenant, phase, step],
   );
   return rows[0];

@@ -20,12 +20,19 @@ const itemIs = (planId: string, itemKey: string) => and(eq(t.planId, planId), eq
 export async function insertItems(
   db: Database,
   planId: string,
-  items: ReadonlyArray<Pick<PlanItemRow, 'itemKey' | 'tenantId' | 'subject' | 'msgId'>>,
+  items: ReadonlyArray<Pick<PlanItemRow, 'itemKey' | 'tenantId' | 'subject' | 'msgId'> & { keyRange?: object }>,
 ): Promise<void> {
   for (const item of items) {
     await db
       .insert(t)
-      .values({ planId, itemKey: item.itemKey, tenantId: item.tenantId, subject: item.subject, msgId: item.msgId })
+      .values({
+        planId,
+        itemKey: item.itemKey,
+        tenantId: item.tenantId,
+        subject: item.subject,
+        msgId: item.msgId,
+        keyRange: (item.keyRange as Record<string, unknown> | undefined) ?? null,
+      })
       .onConflictDoNothing({ target: [t.planId, t.itemKey] });
   }
 }
@@ -48,6 +55,24 @@ export async function markPublished(db: Database, planId: string, itemKey: strin
 export async function itemStatus(db: Database, planId: string, itemKey: string): Promise<string | undefined> {
   const [row] = await db.select({ status: t.status }).from(t).where(itemIs(planId, itemKey));
   return row?.status;
+}
+
+/** The items of one tenant in a plan, with their key ranges (a split tenant has several). */
+export async function tenantItems(db: Database, planId: string, tenantId: string): Promise<Array<Pick<PlanItemRow, 'itemKey' | 'status' | 'keyRange'>>> {
+  return db
+    .select({ itemKey: t.itemKey, status: t.status, keyRange: t.keyRange })
+    .from(t)
+    .where(and(eq(t.planId, planId), eq(t.tenantId, tenantId)))
+    .orderBy(asc(t.itemKey));
+}
+
+/** How many items a plan holds. */
+export async function itemCount(db: Database, planId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(t)
+    .where(eq(t.planId, planId));
+  return row?.n ?? 0;
 }
 
 export async function markRunning(db: Database, planId: string, itemKey: string, worker: Worker): Promise<void> {
@@ -116,11 +141,16 @@ export async function listItems(
   db: Database,
   planId: string,
 ): Promise<
-  Array<Pick<PlanItemRow, 'itemKey' | 'tenantId' | 'status' | 'workerHost' | 'workerPid' | 'attempts' | 'completions' | 'error'> & { ageS: number | null }>
+  Array<
+    Pick<PlanItemRow, 'itemKey' | 'tenantId' | 'status' | 'workerHost' | 'workerPid' | 'attempts' | 'completions' | 'error' | 'keyRange'> & {
+      ageS: number | null;
+    }
+  >
 > {
   return db
     .select({
       itemKey: t.itemKey,
+      keyRange: t.keyRange,
       tenantId: t.tenantId,
       status: t.status,
       workerHost: t.workerHost,

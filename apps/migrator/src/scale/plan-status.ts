@@ -1,6 +1,7 @@
 import type { Database } from '@vc/schema';
 import { listItems } from './item-state';
 import { planStatusCounts } from './plan-store';
+import { prerequisites } from './split';
 
 /**
  * Per item of a plan: queued, running on which worker (host, pid, heartbeat age), done, failed with reason.
@@ -15,13 +16,19 @@ export interface PlanItemStatus {
   attempts: number;
   completions: number;
   error: string | null;
+  /** A queued item of a split tenant that cannot start yet: how many of the tenant's items it waits for. */
+  waitingFor?: number;
 }
 
 export async function planItems(db: Database, planId: string): Promise<PlanItemStatus[]> {
   const rows = await listItems(db, planId);
+  const byTenant = new Map<string, typeof rows>();
+  for (const r of rows) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r]);
   return rows.map((r) => {
     const status = r.status as PlanItemStatus['status'];
+    const waiting = status === 'queued' ? prerequisites(byTenant.get(r.tenantId)!, r.itemKey).pending.length : 0;
     return {
+      ...(waiting > 0 ? { waitingFor: waiting } : {}),
       item: r.itemKey,
       tenant: r.tenantId,
       status,

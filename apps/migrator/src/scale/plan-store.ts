@@ -5,9 +5,19 @@ import { asc, count, desc, eq, sql } from 'drizzle-orm';
 
 type PlanRow = typeof migrationPlans.$inferSelect;
 
-/** Stores the plan unless already there (the first options win). */
-export async function insertPlan(db: Database, plan: Pick<PlanRow, 'id' | 'phase' | 'options'>): Promise<void> {
-  await db.insert(migrationPlans).values({ id: plan.id, phase: plan.phase, options: plan.options }).onConflictDoNothing({ target: migrationPlans.id });
+/** Stores the plan unless already there (the first options win); true when this call stored it. */
+export async function insertPlan(db: Database, plan: Pick<PlanRow, 'id' | 'phase' | 'options'>): Promise<boolean> {
+  const inserted = await db
+    .insert(migrationPlans)
+    .values({ id: plan.id, phase: plan.phase, options: plan.options })
+    .onConflictDoNothing({ target: migrationPlans.id })
+    .returning({ id: migrationPlans.id });
+  return inserted.length > 0;
+}
+
+export async function planExists(db: Database, id: string): Promise<boolean> {
+  const [row] = await db.select({ id: migrationPlans.id }).from(migrationPlans).where(eq(migrationPlans.id, id));
+  return row !== undefined;
 }
 
 export async function loadPlanOptionsRow(db: Database, id: string): Promise<PlanRow['options'] | undefined> {

@@ -6,7 +6,20 @@ import { runPhase } from '../engine/run-phase';
 import type { CommandContext } from '../commands/context';
 import { LockHeld } from '../engine/errors';
 import { isPhaseId, loadPhase } from '../phases';
-import { attemptsOf, heartbeat, itemStatus, markDone, markFailed, markQueued, markRunning, restoreRunner, runnerOf, type Worker } from './item-state';
+import {
+  attemptsOf,
+  heartbeat,
+  itemStatus,
+  markDone,
+  markFailed,
+  markQueued,
+  markRunning,
+  restoreRunner,
+  runnerOf,
+  tenantItems,
+  type Worker,
+} from './item-state';
+import { itemWork, prerequisites } from './split';
 import { loadPlanOptions, runOptionsOf, type WorkPayload } from './plan';
 
 export interface WorkerOptions {
@@ -83,7 +96,27 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
     await msg.ack();
     return 'done';
   }
-  const phase = await loadPhase(payload.phase);
+  // A split tenant's items run in order: its 1.4 ranges after its 1.1 ranges, its whole phase after all.
+  const siblings = await tenantItems(db, planId, payload.tenantId);
+  if (!siblings.some((s) => s.itemKey === itemKey)) {
+    log.error('the item is not in its plan (another VC_DATABASE_URL?); terminated');
+    msg.term();
+    return 'failed';
+  }
+  const wait = prerequisites(siblings, itemKey);
+  if (wait.failed) {
+    await markFailed(db, planId, itemKey, `waits for item ${wait.failed} of the same tenant, which failed`);
+    msg.term();
+    return 'failed';
+  }
+  if (wait.pending.length > 0) {
+    log.info({ waitingFor: wait.pending.length }, 'waiting for other items of the tenant; redelivery later');
+    msg.nak(opts.retryDelayMs);
+    return 'requeued';
+  }
+  const work = itemWork(planId, siblings, itemKey);
+  const whole = await loadPhase(payload.phase);
+  const phase = work.kind === 'range' ? { ...whole, steps: whole.steps.filter((s) => s.id === work.stepId) } : whole;
   try {
     loadConfig(process.env, phase.requires ?? []);
   } catch (error) {
@@ -108,6 +141,7 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
       log,
       signal: opts.signal,
       progress: { tty: false, quiet: true },
+      ...(work.kind === 'range' ? { range: work.range } : work.split ? { split: work.split } : {}),
     });
     if (summary.status === 'done') {
       await markDone(db, planId, itemKey);

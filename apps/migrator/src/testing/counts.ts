@@ -81,7 +81,8 @@ export async function s1Snapshot(query: Query): Promise<Record<string, unknown[]
     idMap: await query(`select tenant_id, entity, legacy_id, new_id from vc_migration.id_map order by 1, 2, 3`),
     rejects: await query(`select tenant_id, phase, step_id, legacy_key, reason, detail, raw from vc_migration.rejects order by 1, 2, 3, 4, 5`),
     checkpoints: await query(
-      `select tenant_id, phase, step_id, status, cursor, read, written, rejected, deferred, warnings, facts from vc_migration.step_checkpoints order by 1, 2, 3`,
+      // A split tenant's key ranges keep checkpoints of their own; the whole-tenant ones are what a single run has.
+      `select tenant_id, phase, step_id, status, cursor, read, written, rejected, deferred, warnings, facts from vc_migration.step_checkpoints where key_range = '' order by 1, 2, 3`,
     ),
   };
 }

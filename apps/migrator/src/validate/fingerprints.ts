@@ -93,7 +93,7 @@ async function configLeaves(
   const rows = await queryRows<{ jitsi_server_url: string; jitsi_app_id: string; branding: unknown; enabled: boolean; changed: boolean }>(
     db,
     sql`select c.jitsi_server_url, c.jitsi_app_id, c.branding, c.enabled,
-               coalesce(c.updated_at > (select finished_at from vc_migration.step_checkpoints k where k.tenant_id = c.tenant_id and k.phase = 's1' and k.step_id = '1.3'), false) as changed
+               coalesce(c.updated_at > (select finished_at from vc_migration.step_checkpoints k where k.tenant_id = c.tenant_id and k.phase = 's1' and k.step_id = '1.3' and k.key_range = ''), false) as changed
         from tenant_virtual_care_configs c where c.tenant_id = ${tenantId}`,
   );
   const target = new Map<string, bigint>();

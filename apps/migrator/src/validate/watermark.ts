@@ -10,7 +10,7 @@ export async function s1Watermark(db: Database, tenantId: string): Promise<Date 
   const facts = await queryRows<{ value: string | null }>(
     db,
     sql`select coalesce(facts->>'asOf', facts->>'watermark') as value from vc_migration.step_checkpoints
-        where tenant_id = ${tenantId} and phase = 's1' and coalesce(facts->>'asOf', facts->>'watermark') is not null
+        where tenant_id = ${tenantId} and phase = 's1' and key_range = '' and coalesce(facts->>'asOf', facts->>'watermark') is not null
         order by step_id limit 1`,
   );
   const fromFacts = facts[0]?.value;

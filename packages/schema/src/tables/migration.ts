@@ -81,8 +81,10 @@ export const stepCheckpoints = vcMigration.table(
     finishedAt: ts('finished_at'),
     durationMs: integer('duration_ms').notNull().default(0),
     updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** '' for the step over the whole tenant; a key range's key for one work item of a split tenant (distributed plans). */
+    keyRange: text('key_range').notNull().default(''),
   },
-  (t) => [primaryKey({ name: 'step_checkpoints_pk', columns: [t.tenantId, t.phase, t.stepId] })],
+  (t) => [primaryKey({ name: 'step_checkpoints_pk', columns: [t.tenantId, t.phase, t.stepId, t.keyRange] })],
 );
 
 /** Rows that could not be loaded, with why and the raw legacy row, never silently dropped. */
@@ -219,6 +221,8 @@ export const migrationPlanItems = vcMigration.table(
     finishedAt: ts('finished_at'),
     /** How many times a worker ran the item to done; exactly-once means 1. */
     completions: integer('completions').notNull().default(0),
+    /** Null: the tenant's whole phase. Else one key range of a split tenant's step (see `KeyRangeSpec`). */
+    keyRange: jsonb('key_range').$type<Record<string, unknown>>(),
   },
   (t) => [primaryKey({ name: 'plan_items_pk', columns: [t.planId, t.itemKey] })],
 );

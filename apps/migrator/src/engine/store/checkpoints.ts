@@ -8,7 +8,12 @@ export interface StepKey {
   tenantId: string;
   phase: PhaseId;
   stepId: string;
+  /** A key range's key (one work item of a split tenant); absent for the step over the whole tenant. */
+  range?: string;
 }
+
+/** Only whole-tenant checkpoints: what status, gates and later phases read (a split tenant's merge writes them). */
+const WHOLE = eq(stepCheckpoints.keyRange, '');
 
 /** A checkpoint plus what only the engine reads. */
 export interface SavedCheckpoint extends Checkpoint {
@@ -52,7 +57,13 @@ function fromRow(row: CheckpointRow): SavedCheckpoint {
   };
 }
 
-const keyIs = (key: StepKey) => and(eq(stepCheckpoints.tenantId, key.tenantId), eq(stepCheckpoints.phase, key.phase), eq(stepCheckpoints.stepId, key.stepId));
+const keyIs = (key: StepKey) =>
+  and(
+    eq(stepCheckpoints.tenantId, key.tenantId),
+    eq(stepCheckpoints.phase, key.phase),
+    eq(stepCheckpoints.stepId, key.stepId),
+    eq(stepCheckpoints.keyRange, key.range ?? ''),
+  );
 
 export async function loadCheckpoint(db: Database, key: StepKey): Promise<SavedCheckpoint | undefined> {
   const [row] = await db.select().from(stepCheckpoints).where(keyIs(key));
@@ -64,7 +75,7 @@ export async function listCheckpoints(db: Database, tenantId?: string): Promise<
   const rows = await db
     .select()
     .from(stepCheckpoints)
-    .where(tenantId === undefined ? undefined : eq(stepCheckpoints.tenantId, tenantId))
+    .where(tenantId === undefined ? WHOLE : and(WHOLE, eq(stepCheckpoints.tenantId, tenantId)))
     .orderBy(asc(stepCheckpoints.tenantId), asc(stepCheckpoints.phase), asc(stepCheckpoints.stepId));
   return rows.map((row) => ({ ...fromRow(row), tenantId: row.tenantId, phase: row.phase as PhaseId, stepId: row.stepId, runId: row.runId }));
 }
@@ -89,15 +100,32 @@ export async function saveCheckpoint(db: Database, key: StepKey, cp: SavedCheckp
   };
   await db
     .insert(stepCheckpoints)
-    .values({ tenantId: key.tenantId, phase: key.phase, stepId: key.stepId, ...values })
-    .onConflictDoUpdate({ target: [stepCheckpoints.tenantId, stepCheckpoints.phase, stepCheckpoints.stepId], set: values });
+    .values({ tenantId: key.tenantId, phase: key.phase, stepId: key.stepId, keyRange: key.range ?? '', ...values })
+    .onConflictDoUpdate({ target: [stepCheckpoints.tenantId, stepCheckpoints.phase, stepCheckpoints.stepId, stepCheckpoints.keyRange], set: values });
+}
+
+/** The checkpoints of these key ranges of a step (a split tenant's merge); absent ranges are missing from the result. */
+export async function rangeCheckpoints(db: Database, key: Omit<StepKey, 'range'>, ranges: readonly string[]): Promise<Map<string, SavedCheckpoint>> {
+  if (ranges.length === 0) return new Map();
+  const rows = await db
+    .select()
+    .from(stepCheckpoints)
+    .where(
+      and(
+        eq(stepCheckpoints.tenantId, key.tenantId),
+        eq(stepCheckpoints.phase, key.phase),
+        eq(stepCheckpoints.stepId, key.stepId),
+        inArray(stepCheckpoints.keyRange, [...ranges]),
+      ),
+    );
+  return new Map(rows.map((row) => [row.keyRange, fromRow(row)]));
 }
 
 /** Forgets where these steps were (`--restart-step`). */
 export async function deleteCheckpoints(db: Database, tenantId: string, phase: PhaseId, stepIds: readonly string[]): Promise<void> {
   await db
     .delete(stepCheckpoints)
-    .where(and(eq(stepCheckpoints.tenantId, tenantId), eq(stepCheckpoints.phase, phase), inArray(stepCheckpoints.stepId, [...stepIds])));
+    .where(and(eq(stepCheckpoints.tenantId, tenantId), eq(stepCheckpoints.phase, phase), inArray(stepCheckpoints.stepId, [...stepIds]), WHOLE));
 }
 
 /** What the gates read of a tenant's checkpoints in these phases. */
@@ -115,5 +143,15 @@ export async function checkpointStates(
       facts: stepCheckpoints.facts,
     })
     .from(stepCheckpoints)
-    .where(and(eq(stepCheckpoints.tenantId, tenantId), inArray(stepCheckpoints.phase, [...phases])));
+    .where(and(eq(stepCheckpoints.tenantId, tenantId), inArray(stepCheckpoints.phase, [...phases]), WHOLE));
+}
+
+/** Which of these tenants have a whole-tenant checkpoint of the phase (their phase ran, or runs, unsplit). */
+export async function tenantsWithCheckpoints(db: Database, phase: PhaseId, tenants: readonly string[]): Promise<Set<string>> {
+  if (tenants.length === 0) return new Set();
+  const rows = await db
+    .selectDistinct({ tenantId: stepCheckpoints.tenantId })
+    .from(stepCheckpoints)
+    .where(and(eq(stepCheckpoints.phase, phase), WHOLE, inArray(stepCheckpoints.tenantId, [...tenants])));
+  return new Set(rows.map((r) => r.tenantId));
 }

@@ -4,6 +4,8 @@ import type { RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
 import { settleExternalIds } from './external-ids';
+import { settleExternalIdsByKey } from './external-ids-by-key';
+import { takeOverRanges } from './key-ranges';
 import { loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad } from './session-rows';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
@@ -89,26 +91,40 @@ export const exportSessionsStep: Step = {
   title: 'Export VirtualSession records and load the historical ones',
   async run(ctx, checkpoint) {
     const asOf = await s1AsOf(ctx, checkpoint);
+    const ranges = ctx.split?.ranges['1.1'];
+    // A split tenant's key ranges did the reading: the whole-tenant step takes over their totals.
+    if (ranges) {
+      await takeOverRanges(ctx, checkpoint, ranges);
+      return { facts: { asOf: asOf.toISOString() } };
+    }
     const source = await ctx.services.legacy();
+    const range = ctx.range;
+    const byKey = range ? source.ranges : undefined;
+    if (range && !byKey) throw new Error(`${source.description} cannot be read by key range: a split tenant's item needs the legacy database`);
     let total: number | undefined;
     // For the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none.
-    if (source.kind === 'mysql')
+    if (source.kind === 'mysql' && !range)
       source.count('VirtualSession', { tenantId: ctx.tenantId }).then(
         (n) => (total = n),
         () => undefined,
       );
     let done = checkpoint.read;
-    const after = (checkpoint.cursor?.position as string | undefined) ?? null;
+    const after = (checkpoint.cursor?.position as string | undefined) ?? range?.after ?? null;
     await withCommitPipeline(ctx, async (pipeline) => {
-      for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+      for await (const batch of source.read('VirtualSession', {
+        tenantId: ctx.tenantId,
+        after,
+        until: range?.until ?? null,
+        batchSize: ctx.options.batchSize,
+        signal: ctx.signal,
+      })) {
         const mapped = mapBatch(batch, asOf);
         // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
         await pipeline.drain();
         const adjust = source.kind === 'csv' ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-        const settled = await settleExternalIds(
-          ctx,
-          [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })),
-        );
+        const candidates = [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! }));
+        // A key range settles externalIds inside its transaction, where the other ranges' commits are visible.
+        const settled = byKey ? { kept: candidates, rejects: [] } : await settleExternalIds(ctx, candidates);
         mapped.rejects.push(...settled.rejects);
         const loads = settled.kept;
         const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
@@ -121,7 +137,13 @@ export const exportSessionsStep: Step = {
           rejects: mapped.rejects,
           warnings,
           facts: { asOf: asOf.toISOString() },
-          write: (tx) => writeSessions(tx, loads),
+          write: byKey
+            ? async (tx) => {
+                const inRange = await settleExternalIdsByKey(tx, ctx.tenantId, byKey, loads);
+                await writeSessions(tx, inRange.kept);
+                return inRange.adjustment;
+              }
+            : (tx) => writeSessions(tx, loads),
         });
         done += recordsOf(batch);
         ctx.progress(done, total);

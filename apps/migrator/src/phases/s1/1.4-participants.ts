@@ -1,10 +1,20 @@
-import { groupParticipantEvents, parseParticipantEvent, tallyCodes, type LegacyAuditLog, type ParticipantEvent, type WarningCode } from '@vc/domain/legacy';
+import {
+  groupParticipantEvents,
+  parseParticipantEvent,
+  tallyCodes,
+  type LegacyAuditLog,
+  type ParticipantAggregate,
+  type ParticipantEvent,
+  type WarningCode,
+} from '@vc/domain/legacy';
 import { withCommitPipeline } from '../../engine/pipeline';
-import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
+import type { Checkpoint, RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
 import { aggregateOfGroup, foldWindow } from './participant-groups';
 import { deleteLeaveOnly, leftWithoutJoinRejects, PARTICIPANT_HISTORY } from './participant-history';
 import { upsertParticipants } from './participant-rows';
+import { dropRangeParticipants, mergeRangeParticipants, takeOverRanges } from './key-ranges';
+import { clearRefold, stageRefold } from '../s4/participant-refold';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
@@ -41,7 +51,7 @@ function parseBatch(batch: Pick<LegacyBatch, 'rows' | 'ordinals'>): ParsedBatch 
 /** Rows the step will read, for the ETA only, so never awaited; a CSV export would have to be parsed twice, so it gets none. */
 function countForEta(ctx: StepContext, source: LegacySource): { total?: number } {
   const eta: { total?: number } = {};
-  if (source.kind === 'mysql')
+  if (source.kind === 'mysql' && !ctx.range)
     source.count('AuditLog', { tenantId: ctx.tenantId, where: PARTICIPANT_HISTORY }).then(
       (n) => (eta.total = n),
       () => undefined,
@@ -58,16 +68,47 @@ function keepLoaded(parsed: ParsedBatch, sessions: ReadonlyMap<string, string>):
   });
 }
 
+/** Where a fold reads and writes: the tenant's whole history into `session_participants`, or one key range into its staged rows. */
+interface FoldTarget {
+  after: string | null;
+  until: string | null;
+  write(tx: Tx, aggregates: ReadonlyArray<{ sessionId: string; aggregate: ParticipantAggregate }>): Promise<void>;
+}
+
+function foldTarget(ctx: StepContext, checkpoint: Checkpoint): FoldTarget {
+  const range = ctx.range;
+  const after = (checkpoint.cursor?.position as string | undefined) ?? range?.after ?? null;
+  if (!range) return { after, until: null, write: (tx, aggregates) => upsertParticipants(tx, ctx.tenantId, aggregates) };
+  return {
+    after,
+    until: range.until,
+    write: (tx, aggregates) =>
+      stageRefold(
+        tx,
+        ctx.tenantId,
+        range.key,
+        aggregates.map((a) => ({ ...a, warnings: [] })),
+      ),
+  };
+}
+
 /**
  * The main pass on a source that groups participant events itself (MariaDB): per window of audit rows,
  * the database's groups plus the rows it left whole (parsed one by one), merged as the streaming fold
  * would; a group of a session not loaded is re-read whole, so its `orphan_event` rejects are per source row.
  */
-async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: ParticipantPushdown, checkpoint: Checkpoint): Promise<boolean> {
+async function foldWindows(
+  ctx: StepContext,
+  source: LegacySource,
+  pushdown: ParticipantPushdown,
+  checkpoint: Checkpoint,
+  target: FoldTarget,
+): Promise<boolean> {
   const options: ReadOptions = {
     tenantId: ctx.tenantId,
     where: PARTICIPANT_HISTORY,
-    after: (checkpoint.cursor?.position as string | undefined) ?? null,
+    after: target.after,
+    until: target.until,
     batchSize: ctx.options.batchSize,
     signal: ctx.signal,
   };
@@ -100,7 +141,7 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
         written: 0,
         rejects: parsed.rejects,
         warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-        write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
+        write: (tx) => target.write(tx, aggregates),
       });
       done += read;
       ctx.progress(done, eta.total);
@@ -112,8 +153,8 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
 
 /** The main pass: every participant event of the tenant, folded into participants batch by batch. */
 async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Checkpoint): Promise<boolean> {
-  if (source.participants) return foldWindows(ctx, source, source.participants, checkpoint);
-  const after = (checkpoint.cursor?.position as string | undefined) ?? null;
+  const target = foldTarget(ctx, checkpoint);
+  if (source.participants) return foldWindows(ctx, source, source.participants, checkpoint, target);
   let done = checkpoint.read;
   const eta = countForEta(ctx, source);
   // Pipelined: batch n+1 is read, parsed, looked up and grouped while batch n commits. That work reads only the
@@ -124,7 +165,8 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
     for await (const batch of source.read('AuditLog', {
       tenantId: ctx.tenantId,
       where: PARTICIPANT_HISTORY,
-      after,
+      after: target.after,
+      until: target.until,
       batchSize: ctx.options.batchSize,
       signal: ctx.signal,
     })) {
@@ -141,7 +183,7 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
         written: 0,
         rejects: [...faultRejects(batch.faults), ...parsed.rejects],
         warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-        write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
+        write: (tx) => target.write(tx, aggregates),
       });
       done += recordsOf(batch);
       ctx.progress(done, eta.total);
@@ -187,17 +229,28 @@ export const participantsStep: Step = {
   async run(ctx, checkpoint) {
     const source = await ctx.services.legacy();
     const stage = checkpoint.cursor?.stage as string | undefined;
+    // One key range of a split tenant: its events fold into its own staged rows; the tenant's run merges them.
+    if (ctx.range) {
+      const key = ctx.range.key;
+      if (stage === undefined)
+        await ctx.commit({ cursor: { stage: 'events', position: null }, read: 0, written: 0, write: (tx) => clearRefold(tx, ctx.tenantId, key) });
+      await foldEvents(ctx, source, checkpoint);
+      return;
+    }
+    const ranges = ctx.split?.ranges['1.4'];
     if (stage === undefined) {
       // A restarted step folds every event again: start from no backfilled participant, or joins would double.
-      await ctx.commit({
-        cursor: { stage: 'events', position: null },
-        read: 0,
-        written: 0,
-        write: async (tx) => void (await tx.query(`delete from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [ctx.tenantId])),
-      });
+      const clear = async (tx: Tx) =>
+        void (await tx.query(`delete from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [ctx.tenantId]));
+      if (ranges) await takeOverRanges(ctx, checkpoint, ranges, { cursor: { stage: 'merge' }, write: clear });
+      else await ctx.commit({ cursor: { stage: 'events', position: null }, read: 0, written: 0, write: clear });
     }
     if (stage !== 'settled') {
-      if (stage !== 'settle' && !(await foldEvents(ctx, source, checkpoint))) return;
+      if (stage !== 'settle') {
+        const folded = ranges ? await mergeRangeParticipants(ctx, ranges, checkpoint) : await foldEvents(ctx, source, checkpoint);
+        if (!folded) return;
+        if (ranges) await ctx.commit({ cursor: { stage: 'settle' }, read: 0, written: 0, write: (tx) => dropRangeParticipants(tx, ctx.tenantId, ranges) });
+      }
       await settleLeftWithoutJoin(ctx, source);
     }
     const [count] = await ctx.query<{ n: number }>(`select count(*)::int as n from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [

@@ -35,14 +35,23 @@ export async function settleExternalIds<C extends SessionCandidate>(
       kept.push(c);
       continue;
     }
-    // Another tenant's legacy id is not this tenant's business: name it only within the tenant.
-    const by = held.tenantId === ctx.tenantId && held.legacyId !== null ? `legacy session ${held.legacyId}` : 'another session';
-    rejects.push({
-      legacyKey: c.legacyId,
-      reason: 'duplicate_external_id',
-      detail: `externalId is already the id of ${by} (expected one legacy row per externalId); that row keeps it`,
-      raw: c.raw,
-    });
+    rejects.push(clashReject(ctx.tenantId, c, held));
   }
   return { kept, rejects };
+}
+
+/** Who holds a session id: its tenant and legacy id (null for a session the service made). */
+export interface IdHolder {
+  tenantId: string;
+  legacyId: string | null;
+}
+
+/** The detail of a `duplicate_external_id` reject; another tenant's legacy id is not this tenant's business: named only within the tenant. */
+export function clashDetail(tenantId: string, held: IdHolder): string {
+  const by = held.tenantId === tenantId && held.legacyId !== null ? `legacy session ${held.legacyId}` : 'another session';
+  return `externalId is already the id of ${by} (expected one legacy row per externalId); that row keeps it`;
+}
+
+export function clashReject(tenantId: string, c: Pick<SessionCandidate, 'legacyId' | 'raw'>, held: IdHolder): RejectInput {
+  return { legacyKey: c.legacyId, reason: 'duplicate_external_id', detail: clashDetail(tenantId, held), raw: c.raw };
 }

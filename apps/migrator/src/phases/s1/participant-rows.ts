@@ -6,7 +6,7 @@ const COLUMNS = ['session_id', 'tenant_id', 'participant_ref', 'role', 'display_
 // The earlier-join test of `mergeParticipant` (@vc/domain/legacy), in SQL: batches fold into the row in any order.
 const EARLIER_JOIN =
   'excluded.first_joined_at is not null and (session_participants.first_joined_at is null or excluded.first_joined_at < session_participants.first_joined_at)';
-const MERGE = `(session_id, participant_ref) do update set
+export const MERGE_PARTICIPANT = `(session_id, participant_ref) do update set
   role = case when ${EARLIER_JOIN} then excluded.role else session_participants.role end,
   display_name = case when ${EARLIER_JOIN} then excluded.display_name else session_participants.display_name end,
   first_joined_at = least(session_participants.first_joined_at, excluded.first_joined_at),
@@ -31,5 +31,5 @@ export async function upsertParticipants(tx: Tx, tenantId: string, rows: Readonl
     a.joinCount,
     'audit_backfill',
   ]);
-  await tx.insertMany('session_participants', COLUMNS, values, { onConflict: MERGE, conflictsLikely: true });
+  await tx.insertMany('session_participants', COLUMNS, values, { onConflict: MERGE_PARTICIPANT, conflictsLikely: true });
 }
