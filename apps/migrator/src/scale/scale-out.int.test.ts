@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCsvExport, type ExpectedCounts } from '@vc/fixtures';
+import { loadIntoMysql, writeCsvExport, type ExpectedCounts } from '@vc/fixtures';
+import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
 import { connectWorkQueue } from '@vc/integrations/nats';
+import mysql from 'mysql2/promise';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,10 @@ const RUN = ['--as-of', AS_OF, '--batch-size', '20', '--max-reject-rate', '0.2']
 
 let work: string;
 let expected: ExpectedCounts;
+let legacy: TestMysqlDatabase;
+let legacyExpected: ExpectedCounts;
+/** The two tenants of the legacy database with four times the rows of the others: the ones a split plan cuts. */
+const BIG = ['acme', 'globex'];
 let natsUrl: string;
 const databases: TestDatabase[] = [];
 const clients: pg.Client[] = [];
@@ -29,16 +35,48 @@ beforeAll(async () => {
   if (!natsUrl) throw new Error('VC_TEST_NATS_URL is not set: run with `pnpm test`');
   work = await mkdtemp(join(tmpdir(), 'vc-scale-'));
   ({ expected } = await writeCsvExport(join(work, 'csv'), { tenants: 8, sessions: 1_600, auditPerSession: 3, seed: 1111, asOf: new Date(AS_OF) }));
+  legacy = await createTestMysqlDatabase('vc_scale');
+  ({ expected: legacyExpected } = await loadIntoMysql(legacy.url, {
+    tenants: 8,
+    sessions: 640,
+    auditPerSession: 3,
+    seed: 2222,
+    asOf: new Date(AS_OF),
+    databases: legacy.databases,
+  }));
+  // Three more copies of the big tenants' sessions and audit rows, at higher keys (externalIds dropped: they are unique).
+  const c = await mysql.createConnection({ uri: legacy.url, database: legacy.databases.digitalCommunication });
+  try {
+    for (const copy of [1, 2, 3]) {
+      await c.query('create temporary table s as select * from VirtualSession where tenantId in (?) and id < 1000000', [BIG]);
+      await c.query('update s set id = id + ?, externalId = null', [copy * 1_000_000]);
+      await c.query('insert into VirtualSession select * from s');
+      await c.query('drop temporary table s');
+      await c.query('create temporary table a as select * from AuditLog where tenantId in (?) and id < 10000000', [BIG]);
+      await c.query(`update a set id = id + ?, entityId = if(entityId regexp '^[0-9]+$', cast(cast(entityId as unsigned) + ? as char), entityId)`, [
+        copy * 10_000_000,
+        copy * 1_000_000,
+      ]);
+      await c.query('insert into AuditLog select * from a');
+      await c.query('drop temporary table a');
+    }
+  } finally {
+    await c.end();
+  }
 });
 
 afterAll(async () => {
   for (const c of clients) await c.end().catch(() => undefined);
   for (const db of databases) await db.drop();
+  await legacy?.drop();
   await rm(work, { recursive: true, force: true });
 });
 
-/** A fresh target database and, per call, its own work stream and subject prefix on the shared nats-server. */
-async function target(): Promise<{ env: Record<string, string>; client: pg.Client; stream: string; prefix: string }> {
+/**
+ * A fresh target database and, per call, its own work stream and subject prefix on the shared nats-server;
+ * legacy is the CSV export, or with `fromMysql` the MariaDB database with two big tenants.
+ */
+async function target(fromMysql = false): Promise<{ env: Record<string, string>; client: pg.Client; stream: string; prefix: string }> {
   const db = await createTestDatabase();
   databases.push(db);
   const tag = randomBytes(4).toString('hex');
@@ -46,8 +84,9 @@ async function target(): Promise<{ env: Record<string, string>; client: pg.Clien
   const prefix = `t${tag}.`;
   const env = {
     VC_DATABASE_URL: db.url,
-    VC_LEGACY_EXPORT_DIR: join(work, 'csv'),
-    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    ...(fromMysql
+      ? { VC_LEGACY_DATABASE_URL: legacy.url, VC_LEGACY_MASTER_KEY: legacyExpected.legacyMasterKey }
+      : { VC_LEGACY_EXPORT_DIR: join(work, 'csv'), VC_LEGACY_MASTER_KEY: expected.legacyMasterKey }),
     VC_KMS: `local:${join(work, 'kms.json')}`,
     VC_NATS_URL: natsUrl,
     VC_NATS_WORK_STREAM: stream,
@@ -163,72 +202,117 @@ describe('migrator enqueue + worker on JetStream', () => {
     expect(status.json.items.map((i) => i.status)).toEqual(Array(8).fill('failed'));
   }, 240_000);
 
-  it('3 workers, one SIGKILLed mid-item and one paused: every item done exactly once, target equal to one --all-tenants run', async () => {
-    const reference = await target();
-    expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
-
+  it('--split-larger-than is refused, exit 2 and nothing stored, where key ranges cannot be read: a CSV export, a phase other than s1', async () => {
     const dist = await target();
-    const enqueue = ['enqueue', 'phase', 's1', '--all-tenants', ...RUN, '--ack-wait', '2'];
-    const first = await runMigratorJson<{ planId: string; items: number; published: number }>(enqueue, dist.env);
-    expect(first.code).toBe(0);
-    expect(first.json).toMatchObject({ items: 8, published: 8 });
-    const queue = await connectWorkQueue({ url: natsUrl, subjectPrefix: dist.prefix, stream: dist.stream });
+    const csv = await runMigrator(['enqueue', 'phase', 's1', '--all-tenants', ...RUN, '--split-larger-than', '10'], dist.env);
+    expect(csv.code).toBe(2);
+    expect(csv.stderr).toMatch(/--split-larger-than needs the legacy database \(VC_LEGACY_DATABASE_URL\)/);
+    const s3 = await runMigrator(['enqueue', 'phase', 's3', '--all-tenants', '--split-larger-than', '10'], dist.env);
+    expect(s3.code).toBe(2);
+    expect(s3.stderr).toMatch(/only s1 is split into key ranges/);
+    const zero = await runMigrator(['enqueue', 'phase', 's1', '--all-tenants', '--split-larger-than', '0'], dist.env);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--split-larger-than/);
+    const stored = await pgQuery(dist.client)<{ n: number }>(`select count(*)::int as n from vc_migration.plans`);
+    expect(stored[0]!.n).toBe(0);
+  });
+
+  /** What splits the MariaDB legacy's big tenants and no other: more rows than any small tenant has in either table. */
+  async function splitThreshold(): Promise<number> {
+    const c = await mysql.createConnection({ uri: legacy.url, database: legacy.databases.digitalCommunication });
     try {
-      expect(await queue.messages()).toBe(8);
-      const again = await runMigratorJson<{ planId: string; published: number }>(enqueue, dist.env);
-      expect(again.json).toMatchObject({ planId: first.json.planId, published: 0 });
-      expect(await queue.messages()).toBe(8);
-    } finally {
-      await queue.close();
-    }
-
-    const planId = first.json.planId;
-    const q = pgQuery(dist.client);
-    const workers = [worker(dist.env), worker(dist.env), worker(dist.env)];
-    const byPid = (pid: number) => workers.find((w) => w.child.pid === pid)!;
-    const midItem = (exceptPid?: number) => async () => {
-      const rows = await q<{ worker_pid: number; tenant_id: string }>(
-        `select i.worker_pid, i.tenant_id from vc_migration.plan_items i join vc_migration.step_checkpoints c on c.tenant_id = i.tenant_id and c.phase = 's1'
-         where i.plan_id = $1 and i.status = 'running' and c.status = 'running' and c.read > 0 and i.worker_pid <> $2 limit 1`,
-        [planId, exceptPid ?? 0],
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        `select max(n) as n from (select tenantId, count(*) as n from VirtualSession group by 1 union all select tenantId, count(*) from AuditLog group by 1) t where tenantId not in (?)`,
+        [BIG],
       );
-      return rows[0];
-    };
-    const open = async () =>
-      (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n;
-    const stillOpen = () => true;
+      return Number(rows[0]!.n);
+    } finally {
+      await c.end();
+    }
+  }
 
-    const killed = await until('an item mid-way', midItem(), stillOpen);
-    byPid(killed.worker_pid).child.kill('SIGKILL');
-    const paused = await until('a second item mid-way on another worker', midItem(killed.worker_pid), stillOpen);
-    const pausedWorker = byPid(paused.worker_pid);
-    pausedWorker.child.kill('SIGSTOP');
-    // Past AckWait the paused worker's item is redelivered; its advisory lock still holds, so the taker hands it back.
-    const others = workers.filter((w) => w !== pausedWorker && w.child.pid !== killed.worker_pid);
-    await until('the paused item to be redelivered and refused', async () =>
-      others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined,
-    );
-    pausedWorker.child.kill('SIGCONT');
-    await until('every item done', async () => ((await open()) === 0 ? true : undefined));
+  it.each([
+    { legacy: 'a CSV export, one item per tenant', fromMysql: false },
+    { legacy: 'MariaDB, two of the tenants split into key ranges', fromMysql: true },
+  ])(
+    '3 workers, one SIGKILLed mid-item and one paused: every item done exactly once, target equal to one --all-tenants run ($legacy)',
+    async ({ fromMysql }) => {
+      const reference = await target(fromMysql);
+      expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
 
-    const results = await Promise.all(workers.filter((w) => w.child.pid !== killed.worker_pid).map(stopped));
-    for (const r of results) expect(r.code).toBe(0);
-    expect((await workers.find((w) => w.child.pid === killed.worker_pid)!.done).signal).toBe('SIGKILL');
+      const dist = await target(fromMysql);
+      const split = fromMysql ? ['--split-larger-than', String(await splitThreshold())] : [];
+      const enqueue = ['enqueue', 'phase', 's1', '--all-tenants', ...RUN, ...split, '--ack-wait', '2'];
+      const first = await runMigratorJson<{ planId: string; items: number; published: number; splitTenants?: string[] }>(enqueue, dist.env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json.published).toBe(first.json.items);
+      if (fromMysql) {
+        expect(first.json.splitTenants).toEqual(BIG);
+        // Each big tenant: its 1.1 ranges (four times a small tenant's sessions), its 1.4 ranges, and its whole-phase item.
+        expect(first.json.items).toBeGreaterThanOrEqual(8 + 2 * 4);
+      } else expect(first.json.items).toBe(8);
+      const queue = await connectWorkQueue({ url: natsUrl, subjectPrefix: dist.prefix, stream: dist.stream });
+      try {
+        expect(await queue.messages()).toBe(first.json.items);
+        const again = await runMigratorJson<{ planId: string; published: number; items: number }>(enqueue, dist.env);
+        expect(again.json).toMatchObject({ planId: first.json.planId, published: 0, items: first.json.items });
+        expect(await queue.messages()).toBe(first.json.items);
+      } finally {
+        await queue.close();
+      }
 
-    const items = await q<{ tenant_id: string; completions: number; status: string }>(
-      `select tenant_id, completions, status from vc_migration.plan_items where plan_id = $1 order by 1`,
-      [planId],
-    );
-    expect(items).toHaveLength(8);
-    expect(items.every((i) => i.status === 'done' && i.completions === 1)).toBe(true);
-    const doneRuns = await q<{ tenant_id: string; n: number }>(
-      `select tenant_id, count(*)::int as n from vc_migration.runs where phase = 's1' and status = 'done' group by 1 order by 1`,
-    );
-    expect(doneRuns).toEqual(items.map((i) => ({ tenant_id: i.tenant_id, n: 1 })));
-    expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
+      const planId = first.json.planId;
+      const q = pgQuery(dist.client);
+      const workers = [worker(dist.env), worker(dist.env), worker(dist.env)];
+      const byPid = (pid: number) => workers.find((w) => w.child.pid === pid)!;
+      const midItem = (exceptPid?: number) => async () => {
+        const rows = await q<{ worker_pid: number; tenant_id: string }>(
+          `select i.worker_pid, i.tenant_id from vc_migration.plan_items i join vc_migration.step_checkpoints c on c.tenant_id = i.tenant_id and c.phase = 's1'
+         where i.plan_id = $1 and i.status = 'running' and c.status = 'running' and c.read > 0 and i.worker_pid <> $2 limit 1`,
+          [planId, exceptPid ?? 0],
+        );
+        return rows[0];
+      };
+      const open = async () =>
+        (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n;
+      const stillOpen = () => true;
 
-    const status = await runMigratorJson<{ status: string; items: Array<{ status: string }> }>(['plan', 'status', planId], dist.env);
-    expect(status.code).toBe(0);
-    expect(status.json.items.map((i) => i.status)).toEqual(Array(8).fill('done'));
-  }, 240_000);
+      const killed = await until('an item mid-way', midItem(), stillOpen);
+      byPid(killed.worker_pid).child.kill('SIGKILL');
+      const paused = await until('a second item mid-way on another worker', midItem(killed.worker_pid), stillOpen);
+      const pausedWorker = byPid(paused.worker_pid);
+      pausedWorker.child.kill('SIGSTOP');
+      // Past AckWait the paused worker's item is redelivered; its advisory lock still holds, so the taker hands it back.
+      const others = workers.filter((w) => w !== pausedWorker && w.child.pid !== killed.worker_pid);
+      await until('the paused item to be redelivered and refused', async () =>
+        others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined,
+      );
+      pausedWorker.child.kill('SIGCONT');
+      await until('every item done', async () => ((await open()) === 0 ? true : undefined));
+
+      const results = await Promise.all(workers.filter((w) => w.child.pid !== killed.worker_pid).map(stopped));
+      for (const r of results) expect(r.code).toBe(0);
+      expect((await workers.find((w) => w.child.pid === killed.worker_pid)!.done).signal).toBe('SIGKILL');
+
+      const items = await q<{ tenant_id: string; completions: number; status: string }>(
+        `select tenant_id, completions, status from vc_migration.plan_items where plan_id = $1 order by 1`,
+        [planId],
+      );
+      expect(items).toHaveLength(first.json.items);
+      expect(items.every((i) => i.status === 'done' && i.completions === 1)).toBe(true);
+      // One finished run per item (a split tenant's key ranges are runs of their own), none twice.
+      const perTenant = new Map<string, number>();
+      for (const i of items) perTenant.set(i.tenant_id, (perTenant.get(i.tenant_id) ?? 0) + 1);
+      const doneRuns = await q<{ tenant_id: string; n: number }>(
+        `select tenant_id, count(*)::int as n from vc_migration.runs where phase = 's1' and status = 'done' group by 1 order by 1`,
+      );
+      expect(doneRuns).toEqual([...perTenant].map(([tenant_id, n]) => ({ tenant_id, n })));
+      expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
+
+      const status = await runMigratorJson<{ status: string; items: Array<{ status: string }> }>(['plan', 'status', planId], dist.env);
+      expect(status.code).toBe(0);
+      expect(status.json.items.map((i) => i.status)).toEqual(Array(first.json.items).fill('done'));
+    },
+    240_000,
+  );
 });
