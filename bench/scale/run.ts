@@ -7,7 +7,8 @@
  * (scale/model.ts) and the load average around each run, into bench/scale/RESULTS.md. Not part of `pnpm test`.
  *
  * Options: --sessions 80000 (over all tenants) --tenants 8 --audit-per-session 4 --seed 20261202
- * --workers 1,2,4 --out bench/scale/RESULTS.md. Plumbing check: `--sessions 2000 --out /tmp/SCALE.md`.
+ * --workers 1,2,4 --split-larger-than N (cut tenants into key ranges: few big tenants on many workers)
+ * --out bench/scale/RESULTS.md. Plumbing check: `--sessions 2000 --out /tmp/SCALE.md`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,7 @@ function options() {
       'audit-per-session': { type: 'string', default: '4' },
       seed: { type: 'string', default: '20261202' },
       workers: { type: 'string', default: '1,2,4' },
+      'split-larger-than': { type: 'string' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'scale', 'RESULTS.md') },
     },
   });
@@ -54,6 +56,7 @@ function options() {
     audit: int('audit-per-session', values['audit-per-session']),
     seed: int('seed', values.seed),
     workers,
+    ...(values['split-larger-than'] === undefined ? {} : { splitLargerThan: int('split-larger-than', values['split-larger-than']) }),
     out: values.out,
   };
 }
@@ -141,6 +144,7 @@ async function runWith(
   workDir: string,
   expected: ExpectedCounts,
   sourceRows: number,
+  split: readonly string[],
 ): Promise<ScaleRun> {
   const env = {
     ...base,
@@ -163,7 +167,7 @@ async function runWith(
   const started = performance.now();
   const enqueued = JSON.parse(
     await migratorOnce(
-      ['enqueue', 'phase', 's1', '--all-tenants', '--as-of', AS_OF, '--batch-size', String(BATCH_SIZE), '--max-reject-rate', '0.05', '--json'],
+      ['enqueue', 'phase', 's1', '--all-tenants', '--as-of', AS_OF, '--batch-size', String(BATCH_SIZE), '--max-reject-rate', '0.05', ...split, '--json'],
       env,
     ),
   ) as { planId: string; items: number };
@@ -223,13 +227,21 @@ async function main(): Promise<void> {
       VC_NATS_URL: nats.url,
     };
     const runs: ScaleRun[] = [];
-    for (const n of opts.workers) runs.push(await runWith(n, base, postgres.url, workDir, data.expected, sourceRows));
+    const split = opts.splitLargerThan === undefined ? [] : ['--split-larger-than', String(opts.splitLargerThan)];
+    for (const n of opts.workers) runs.push(await runWith(n, base, postgres.url, workDir, data.expected, sourceRows, split));
     const markdown = scaleMarkdown({
       command: `pnpm --filter @vc/bench scale${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
       at: new Date().toISOString(),
       machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}`,
       cores: cpus().length,
-      data: { tenants: opts.tenants, sessions: data.rows.VirtualSession ?? 0, auditRows: data.rows.AuditLog ?? 0, sourceRows, batchSize: BATCH_SIZE },
+      data: {
+        tenants: opts.tenants,
+        sessions: data.rows.VirtualSession ?? 0,
+        auditRows: data.rows.AuditLog ?? 0,
+        sourceRows,
+        batchSize: BATCH_SIZE,
+        ...(opts.splitLargerThan === undefined ? {} : { splitLargerThan: opts.splitLargerThan }),
+      },
       runs,
     });
     const existing = await readFile(opts.out, 'utf8').catch(() => undefined);

@@ -21,7 +21,12 @@ export function makeWorkerCommand(): Command {
     .description('run work items of enqueued plans (any number of workers, on any number of machines)')
     .addOption(new Option('--concurrency <n>', 'items run at once by this process').default('1'))
     .addOption(new Option('--max-attempts <n>', 'step failures of an item before it is recorded failed and terminated').default('3'))
-    .addOption(new Option('--retry-delay <seconds>', 'redelivery delay after a retryable failure').default('5'))
+    .addOption(
+      new Option(
+        '--retry-delay <seconds>',
+        "redelivery delay after a retryable failure or a lock held elsewhere (an item waiting for its split tenant's other items: at most 2 s)",
+      ).default('5'),
+    )
     .addOption(new Option('--poll <seconds>', 'how long one pull waits for work').default('5'))
     .option('--json', 'print one JSON summary on stdout at exit')
     .addHelpText('after', EXAMPLES)

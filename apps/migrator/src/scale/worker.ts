@@ -43,6 +43,9 @@ export interface WorkerSummary {
 
 type Outcome = 'done' | 'requeued' | 'failed';
 
+/** Redelivery delay of an item waiting for other items of its tenant (a split tenant's stages), at most. */
+const WAIT_DELAY_MS = 2_000;
+
 /**
  * Pulls items until `signal` aborts. Each lane takes one item, runs it through the step engine (advisory
  * lock, checkpoints), heartbeats with in-progress acks meanwhile, then acks / naks / terms. A drain (SIGTERM)
@@ -111,7 +114,8 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
   }
   if (wait.pending.length > 0) {
     log.info({ waitingFor: wait.pending.length }, 'waiting for other items of the tenant; redelivery later');
-    msg.nak(opts.retryDelayMs);
+    // Short: the wait ends when another worker finishes, and this item should follow at once.
+    msg.nak(Math.min(opts.retryDelayMs, WAIT_DELAY_MS));
     return 'requeued';
   }
   const work = itemWork(planId, siblings, itemKey);
