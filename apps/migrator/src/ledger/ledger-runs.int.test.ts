@@ -81,7 +81,7 @@ async function cutOver(tenant: string): Promise<void> {
   ]);
   await client.query(
     `insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, facts) values ($1, 's4', '4.2', 'done', $2::jsonb)
-     on conflict (tenant_id, phase, step_id) do update set status = 'done', facts = excluded.facts`,
+     on conflict (tenant_id, phase, step_id, key_range) do update set status = 'done', facts = excluded.facts`,
     [tenant, JSON.stringify({ gateway: `file:${env.VC_KONG_FILE}`, applied: true })],
   );
 }

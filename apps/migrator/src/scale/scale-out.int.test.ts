@@ -265,10 +265,16 @@ describe('migrator enqueue + worker on JetStream', () => {
       const q = pgQuery(dist.client);
       const workers = [worker(dist.env), worker(dist.env), worker(dist.env)];
       const byPid = (pid: number) => workers.find((w) => w.child.pid === pid)!;
+      // A worker mid-item: its run (started once it holds the item's lock) has a step part-way. Matching the
+      // tenant's checkpoints alone would also match a worker that has marked the item running but not taken its
+      // lock yet (a checkpoint left running by the killed worker, or another range of the tenant): paused there,
+      // it would not refuse the redelivered item, and the test would wait for a refusal that never comes.
       const midItem = (exceptPid?: number) => async () => {
         const rows = await q<{ worker_pid: number; tenant_id: string }>(
-          `select i.worker_pid, i.tenant_id from vc_migration.plan_items i join vc_migration.step_checkpoints c on c.tenant_id = i.tenant_id and c.phase = 's1'
-         where i.plan_id = $1 and i.status = 'running' and c.status = 'running' and c.read > 0 and i.worker_pid <> $2 limit 1`,
+          `select i.worker_pid, i.tenant_id from vc_migration.plan_items i
+             join vc_migration.runs r on r.tenant_id = i.tenant_id and r.phase = 's1' and r.status = 'running' and r.pid = i.worker_pid
+             join vc_migration.step_checkpoints c on c.run_id = r.id and c.status = 'running' and c.read > 0
+           where i.plan_id = $1 and i.status = 'running' and i.worker_pid <> $2 limit 1`,
           [planId, exceptPid ?? 0],
         );
         return rows[0];
