@@ -154,7 +154,9 @@ export function makeEnqueueCommand(): Command {
       if (raw.json) printJson(result);
       else
         printText(
-          `plan ${result.planId}: ${result.items} items, ${result.published} published${result.duplicates ? `, ${result.duplicates} already on the queue` : ''} (as-of ${result.asOf})\n${result.planId}`,
+          `plan ${result.planId}: ${result.items} items, ${result.published} published${result.duplicates ? `, ${result.duplicates} already on the queue` : ''} (as-of ${result.asOf})${
+            result.splitTenants?.length ? `; split into key ranges: ${result.splitTenants.join(', ')}` : ''
+          }\n${result.planId}`,
         );
     });
 }
