@@ -5,7 +5,7 @@ import { enforcePhaseGates } from '../gates/enforce';
 import { parseOverride } from '../gates/override';
 import { printJson, printText } from '../output';
 import { loadPhase } from '../phases';
-import { itemCount, markPublished, unpublished } from '../scale/item-state';
+import { itemCount, markPublished, splitTenantsOf, unpublished } from '../scale/item-state';
 import { makePlan, planId, savePlan, type PlanOptions } from '../scale/plan';
 import { planExists } from '../scale/plan-store';
 import { cutTenants } from '../scale/split';
@@ -136,6 +136,7 @@ export function makeEnqueueCommand(): Command {
               else published += 1;
             }
             const items = await itemCount(handle.db, plan.id);
+            const splitTenants = await splitTenantsOf(handle.db, plan.id);
             return {
               planId: plan.id,
               phase: phase.id,
@@ -143,7 +144,7 @@ export function makeEnqueueCommand(): Command {
               published,
               duplicates,
               asOf: stored.asOf,
-              ...(splits ? { splitTenants: [...splits.keys()] } : {}),
+              ...(splitTenants.length ? { splitTenants } : {}),
             };
           } finally {
             await queue.close();

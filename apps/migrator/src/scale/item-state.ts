@@ -1,5 +1,5 @@
 import { migrationPlanItems, type Database } from '@vc/schema';
-import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { secondsSince } from '../engine/store/columns';
 
 /**
@@ -64,6 +64,16 @@ export async function tenantItems(db: Database, planId: string, tenantId: string
     .from(t)
     .where(and(eq(t.planId, planId), eq(t.tenantId, tenantId)))
     .orderBy(asc(t.itemKey));
+}
+
+/** The tenants a plan split into key ranges, sorted. */
+export async function splitTenantsOf(db: Database, planId: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ tenantId: t.tenantId })
+    .from(t)
+    .where(and(eq(t.planId, planId), isNotNull(t.keyRange)))
+    .orderBy(asc(t.tenantId));
+  return rows.map((r) => r.tenantId);
 }
 
 /** How many items a plan holds. */

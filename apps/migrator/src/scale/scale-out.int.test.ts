@@ -254,8 +254,9 @@ describe('migrator enqueue + worker on JetStream', () => {
       const queue = await connectWorkQueue({ url: natsUrl, subjectPrefix: dist.prefix, stream: dist.stream });
       try {
         expect(await queue.messages()).toBe(first.json.items);
-        const again = await runMigratorJson<{ planId: string; published: number; items: number }>(enqueue, dist.env);
+        const again = await runMigratorJson<{ planId: string; published: number; items: number; splitTenants?: string[] }>(enqueue, dist.env);
         expect(again.json).toMatchObject({ planId: first.json.planId, published: 0, items: first.json.items });
+        expect(again.json.splitTenants).toEqual(first.json.splitTenants);
         expect(await queue.messages()).toBe(first.json.items);
       } finally {
         await queue.close();
@@ -294,7 +295,21 @@ describe('migrator enqueue + worker on JetStream', () => {
         others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined,
       );
       pausedWorker.child.kill('SIGCONT');
-      await until('every item done', async () => ((await open()) === 0 ? true : undefined));
+      // Bounded, so that a stuck plan fails with its open items rather than at the test's timeout. The bounds are
+      // wide: with the whole suite on 2 cores this test ran 4× slower than alone (25 s alone, ~100 s in the suite).
+      const deadline = Date.now() + 360_000;
+      await until(
+        'every item done',
+        async () => ((await open()) === 0 ? true : undefined),
+        () => Date.now() < deadline,
+      ).catch(async (error: Error) => {
+        const stuck = await q(`select item_key, status, worker_pid, attempts, error from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [
+          planId,
+        ]);
+        throw new Error(
+          `${error.message}: ${JSON.stringify(stuck)}; workers ${workers.map((w) => `${w.child.pid} exit ${w.child.exitCode ?? w.child.signalCode}`).join(', ')}`,
+        );
+      });
 
       const results = await Promise.all(workers.filter((w) => w.child.pid !== killed.worker_pid).map(stopped));
       for (const r of results) expect(r.code).toBe(0);
@@ -319,6 +334,6 @@ describe('migrator enqueue + worker on JetStream', () => {
       expect(status.code).toBe(0);
       expect(status.json.items.map((i) => i.status)).toEqual(Array(first.json.items).fill('done'));
     },
-    240_000,
+    480_000,
   );
 });
