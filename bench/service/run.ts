@@ -101,7 +101,12 @@ async function load(name: string, url: string, requests: ReturnType<typeof rotat
   // Other work on the machine skews a row: its load average says how much there was while it ran.
   const loads = [loadavg()[0]!];
   const sampler = setInterval(() => loads.push(loadavg()[0]!), 1000);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: requests as never }).finally(() => clearInterval(sampler));
+  let result: autocannon.Result;
+  try {
+    result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: requests as never });
+  } finally {
+    clearInterval(sampler);
+  }
   const after = cpu();
   const perRequest = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || result.requests.total === 0 ? undefined : ((a - b) * 1000) / result.requests.total;
