@@ -38,6 +38,8 @@ interface Row {
   /** CPU ms per request of the server process and of PostgreSQL during this row (undefined off Linux). */
   serverCpuMs: number | undefined;
   pgCpuMs: number | undefined;
+  /** The 1-minute load average, sampled every second during the row: mean and max. */
+  load: { mean: number; max: number };
 }
 
 /** Whose CPU a row is charged: the server child's process tree and the postmaster's. */
@@ -96,7 +98,15 @@ function rotating(seeded: Seeded, build: (s: Seeded['sessions'][number]) => { pa
 async function load(name: string, url: string, requests: ReturnType<typeof rotating>, meters: Meters, seconds = SECONDS): Promise<Row> {
   const cpu = () => ({ server: meters.server && treeCpuSeconds(meters.server), postgres: meters.postgres && treeCpuSeconds(meters.postgres) });
   const before = cpu();
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: requests as never });
+  // Other work on the machine skews a row: its load average says how much there was while it ran.
+  const loads = [loadavg()[0]!];
+  const sampler = setInterval(() => loads.push(loadavg()[0]!), 1000);
+  let result: autocannon.Result;
+  try {
+    result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: requests as never });
+  } finally {
+    clearInterval(sampler);
+  }
   const after = cpu();
   const perRequest = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || result.requests.total === 0 ? undefined : ((a - b) * 1000) / result.requests.total;
@@ -110,18 +120,19 @@ async function load(name: string, url: string, requests: ReturnType<typeof rotat
     errors: result.errors + result.timeouts,
     serverCpuMs: perRequest(after.server, before.server),
     pgCpuMs: perRequest(after.postgres, before.postgres),
+    load: { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) },
   };
 }
 
 function table(rows: Row[]): string {
   const ms = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
   const lines = [
-    '| route | req/s (mean) | p50 ms | p99 ms | requests | non-2xx | errors | server CPU ms/req | PostgreSQL CPU ms/req |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| route | req/s (mean) | p50 ms | p99 ms | requests | non-2xx | errors | server CPU ms/req | PostgreSQL CPU ms/req | load (mean, max) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows)
     lines.push(
-      `| ${r.name} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} | ${ms(r.serverCpuMs)} | ${ms(r.pgCpuMs)} |`,
+      `| ${r.name} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.total} | ${r.non2xx} | ${r.errors} | ${ms(r.serverCpuMs)} | ${ms(r.pgCpuMs)} | ${r.load.mean.toFixed(1)}, ${r.load.max.toFixed(1)} |`,
     );
   return lines.join('\n');
 }
@@ -209,7 +220,9 @@ async function main(): Promise<void> {
       'CTEs, a named prepared statement): 2 PostgreSQL round trips per join; requests rotate over the seeded sessions, each joined by its own patient.',
       'Bare Express rows: the same paths answered with static JSON, no auth and no database: the ceiling of the framework here.',
       'CPU ms/req: CPU time of the server process tree and of all PostgreSQL processes during the row, over its requests (from /proc);',
-      'it moves far less with other work on the machine than req/s does. BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the server processes.',
+      'it moves far less with other work on the machine than req/s does, but it does move: on this 2-core box a busy second core slows',
+      'every instruction. Load: the 1-minute load average sampled every second during the row. The tables are ANALYZEd after seeding.',
+      'BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the server processes.',
     ].join('\n');
     console.log(body);
     await writeSection(body);

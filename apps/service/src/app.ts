@@ -12,6 +12,7 @@ import type { RouteGroup } from './http/route-table';
 import { type RouteMatcher, routeMatcher } from './http/route-match';
 import { routerOf } from './http/router';
 import { rateLimit } from './http/rate-limit';
+import { series } from './http/series';
 import { requestLogging } from './http/request-log';
 import { requireBoundedBody } from './http/validate';
 import { idempotency } from './idempotency/middleware';
@@ -55,11 +56,16 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(helmet());
-  // Browser apps on other origins: only those VC_CORS_ORIGINS names (none by default: no CORS headers).
-  if (deps.config.corsOrigins.length > 0) app.use(corsAllowList(deps.config.corsOrigins));
-  app.use(requestLogging(deps.logger));
-  app.use(context.metrics.middleware);
+  // What every request passes, as one layer (see `series`).
+  app.use(
+    series(
+      helmet(),
+      // Browser apps on other origins: only those VC_CORS_ORIGINS names (none by default: no CORS headers).
+      ...(deps.config.corsOrigins.length > 0 ? [corsAllowList(deps.config.corsOrigins)] : []),
+      requestLogging(deps.logger),
+      context.metrics.middleware,
+    ),
+  );
 
   // The route table, in one visible list: public operational routes at the root, the API behind auth.
   const publicRoutes: RouteGroup = { mount: '', routes: [...healthRoutes(context, { draining: () => draining }), ...docsRoutes(() => openapi)] };
@@ -72,14 +78,16 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   // request against each of its routes first. Their paths do not overlap, so the order changes nothing else.
   app.use(
     API_BASE,
-    rememberMount,
-    requireJsonBody,
-    jsonBody(BODY_LIMIT),
-    requireBoundedBody,
-    authenticate(context.verifier),
-    rateLimit(deps.config.rateLimit),
-    idempotency(context),
-    routerOf(apiRoutes.routes),
+    series(
+      rememberMount,
+      requireJsonBody,
+      jsonBody(BODY_LIMIT),
+      requireBoundedBody,
+      authenticate(context.verifier),
+      rateLimit(deps.config.rateLimit),
+      idempotency(context),
+      routerOf(apiRoutes.routes),
+    ),
   );
   app.use(routerOf(publicRoutes.routes), docsAssets());
 

@@ -1,9 +1,10 @@
 import { webcrypto } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { createRemoteJWKSet, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWKSCacheInput, jwksCache, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { ServiceConfig } from '../config';
 import { AppError } from '../errors';
 import { callerClaimsSchema, hasRole, type Principal, type Role } from './principal';
+import { VerifiedTokenCache } from './token-cache';
 
 /** A refused token names the header it came in (RFC 6750's own account of why is `WWW-Authenticate`). */
 function tokenRefused(detail: string, cause?: unknown): AppError {
@@ -17,32 +18,77 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
-/** jose verifier over a JWKS URL (production) or an HS256 secret (dev and tests), with issuer/audience when set. */
-export function createTokenVerifier(auth: ServiceConfig['auth']): TokenVerifier {
-  // Keys are verified once, tokens every time: the JWKS set caches the issuer's keys, and the HS256
-  // secret is imported as a WebCrypto key once instead of on every request (as jose does for raw bytes).
-  const key: Promise<webcrypto.CryptoKey> | JWTVerifyGetKey = auth.jwksUrl
-    ? createRemoteJWKSet(new URL(auth.jwksUrl))
-    : webcrypto.subtle.importKey('raw', new TextEncoder().encode(auth.hs256Secret ?? ''), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+/** Verified caller tokens kept per process (see `VerifiedTokenCache`); 0 turns the cache off. */
+export const TOKEN_CACHE_ENTRIES = 10_000;
+
+export interface TokenVerifierOptions {
+  /** Most verified tokens kept (default TOKEN_CACHE_ENTRIES; 0: verify every request in full). */
+  cacheEntries?: number;
+  /** Milliseconds since the epoch; tests move it. jose's `exp`/`nbf` checks read the same clock. */
+  clock?: () => number;
+}
+
+/**
+ * jose verifier over a JWKS URL (production) or an HS256 secret (dev and tests), with issuer/audience when
+ * set. A token that passed is kept by its exact string until its `exp` (`VerifiedTokenCache`): the next
+ * request with it runs the clock checks again but not the signature check or the claim parsing.
+ */
+export function createTokenVerifier(auth: ServiceConfig['auth'], opts: TokenVerifierOptions = {}): TokenVerifier {
+  const clock = opts.clock ?? Date.now;
+  const cache = new VerifiedTokenCache(opts.cacheEntries ?? TOKEN_CACHE_ENTRIES);
+  // The JWKS set caches the issuer's keys, and the HS256 secret is imported as a WebCrypto key once
+  // instead of on every request (as jose does for raw bytes).
+  let key: Promise<webcrypto.CryptoKey> | JWTVerifyGetKey;
+  // Which key set a cached token was verified under. The HS256 secret never changes in a process. A JWKS
+  // counts a generation per fetch jose applies (its jwksCache hook is told each one), and a set past jose's
+  // cacheMaxAge serves no hit: the full check then refetches it, as it would without the cache.
+  let generation: () => number = () => 0;
+  if (auth.jwksUrl) {
+    let fetched = 0;
+    const fetches = {
+      jwks: undefined as unknown,
+      get uat(): undefined {
+        return undefined;
+      },
+      set uat(_at: number) {
+        fetched += 1;
+      },
+    };
+    const remote = createRemoteJWKSet(new URL(auth.jwksUrl), { [jwksCache]: fetches as unknown as JWKSCacheInput });
+    key = remote;
+    generation = () => (remote.fresh ? fetched : -1);
+  } else {
+    key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(auth.hs256Secret ?? ''), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  }
   const algorithms = auth.jwksUrl ? ['RS256', 'ES256', 'PS256', 'EdDSA'] : ['HS256'];
   return {
     async verify(token) {
+      const now = clock();
+      const nowSeconds = Math.floor(now / 1000);
+      const keySet = generation();
+      const hit = cache.hit(token, keySet);
+      // The checks that depend on the clock, as jose (`exp <= now` is expired) and checkLifetime run them.
+      if (hit && nowSeconds < hit.exp && !lifetimeExceeded(hit.exp, hit.iat, auth.maxTokenLifetimeSeconds, nowSeconds)) return hit.principal;
+      if (hit) cache.forget(token);
       let payload: JWTPayload;
       // `exp` is required: a token without one would be good forever.
-      const options = { issuer: auth.issuer, audience: auth.audience, algorithms, requiredClaims: ['exp'] };
+      const options = { issuer: auth.issuer, audience: auth.audience, algorithms, requiredClaims: ['exp'], currentDate: new Date(now) };
       try {
         const verified = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options);
         payload = verified.payload;
       } catch (error) {
         throw tokenRefused('the bearer token is invalid, expired or has no exp', error);
       }
-      checkLifetime(payload, auth.maxTokenLifetimeSeconds, Math.floor(Date.now() / 1000));
+      checkLifetime(payload, auth.maxTokenLifetimeSeconds, nowSeconds);
       const claims = callerClaimsSchema.safeParse(payload);
       if (!claims.success) {
         const fields = claims.error.issues.map((i) => i.path.join('.')).join(', ');
         throw tokenRefused(`the bearer token lacks valid claims: ${fields}`, claims.error);
       }
-      return claims.data;
+      // Shared by every request that brings this token: frozen, so none can change it for the others.
+      const principal: Principal = Object.freeze({ ...claims.data, roles: Object.freeze(claims.data.roles) });
+      cache.remember(token, { principal, exp: payload.exp!, iat: typeof payload.iat === 'number' ? payload.iat : undefined, generation: keySet });
+      return principal;
     },
   };
 }
@@ -54,10 +100,13 @@ const SKEW_SECONDS = 60;
  * A token living longer than the configured maximum (`exp - iat`, or `exp - now` without `iat`) is
  * refused: a stolen long-lived token would outlive any revocation.
  */
+function lifetimeExceeded(exp: number, iat: number | undefined, maxSeconds: number, nowSeconds: number): boolean {
+  const lifetime = exp - (iat ?? nowSeconds);
+  return lifetime > maxSeconds || exp - nowSeconds > maxSeconds + SKEW_SECONDS;
+}
+
 function checkLifetime(payload: JWTPayload, maxSeconds: number, nowSeconds: number): void {
-  const exp = payload.exp!;
-  const lifetime = exp - (typeof payload.iat === 'number' ? payload.iat : nowSeconds);
-  if (lifetime > maxSeconds || exp - nowSeconds > maxSeconds + SKEW_SECONDS) {
+  if (lifetimeExceeded(payload.exp!, typeof payload.iat === 'number' ? payload.iat : undefined, maxSeconds, nowSeconds)) {
     throw tokenRefused(`the bearer token lives longer than the allowed ${maxSeconds} s`, new Error('token lifetime exceeds the maximum'));
   }
 }

@@ -10,6 +10,13 @@ import { AppError } from '../errors';
 export function jsonBody(limit: string): RequestHandler {
   const parse = express.json({ limit, type: ['application/json', 'application/*+json'] });
   return (req, res, next) => {
+    // No body at all (neither Transfer-Encoding nor Content-Length, e.g. every GET): what the parser would
+    // conclude (type-is' hasBody) without its reading machinery. `Content-Length: 0` still goes through it.
+    if (req.headers['transfer-encoding'] === undefined && req.headers['content-length'] === undefined) {
+      (req as { body?: unknown }).body ??= undefined;
+      next();
+      return;
+    }
     parse(req, res, (error?: unknown) => (error === undefined ? next() : next(fromBodyParser(error, limit))));
   };
 }

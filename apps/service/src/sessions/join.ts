@@ -70,9 +70,14 @@ export async function joinSession(
   const role = joinRole(principal);
   const action = { kind: 'join', role } as const;
   // Checks that need no write come first, so a refused join leaves no trace but the problem reply.
-  // Two independent reads at once; the session's 404 still comes before any consent or config problem.
+  // The two reads and a patient's consent decision run at once: the decision is about the caller alone, so
+  // asking it reveals nothing about the session, and on a decision-cache miss its round trip to
+  // access-policy no longer waits for PostgreSQL's. The session's 404 still comes first, then consent, then config.
+  const consent = role === 'patient' ? requireConsent(ctx, principal, now) : undefined;
+  // Awaited below; this only keeps a refusal that loses to the 404 from being an unhandled rejection.
+  consent?.catch(() => undefined);
   const [first, firstConfig] = await Promise.all([loadSessionForJoin(ctx.db, principal, sessionId), ctx.tenantConfigs.get(ctx.db, principal.tenant)]);
-  if (role === 'patient') await requireConsent(ctx, principal, now);
+  await consent;
   const attempt = async (db: Executor, seen: typeof first, found: TenantVirtualCareConfig | undefined): Promise<JoinReply | undefined> => {
     const config = requireConfig(found, principal.tenant);
     const change = decide(seen.session, action, now);

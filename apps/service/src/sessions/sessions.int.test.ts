@@ -279,6 +279,19 @@ describe('join, leave and participants', () => {
     }
   });
 
+  it('answers a patient 404 for a session not theirs before any consent problem, with access-policy down or no consent', async () => {
+    const id = await scheduleSession(h, 'acme');
+    const stranger = { sub: 'Patient/nobody', tenant: 'acme', roles: ['vc:patient'] };
+    expect((await h.call('POST', `${API}/sessions/${id}/join`, { as: stranger, body: {} })).status).toBe(404);
+    h.accessPolicy.setDown(true);
+    try {
+      expect((await h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} })).status).toBe(503);
+      expect((await h.call('POST', `${API}/sessions/${id}/join`, { as: stranger, body: {} })).status).toBe(404);
+    } finally {
+      h.accessPolicy.setDown(false);
+    }
+  });
+
   it('starts the session when the practitioner joins (moderator) and counts joins and leaves per participant', async () => {
     const id = await scheduleSession(h, 'acme');
     const pj = await h.call<{ jwt: string }>('POST', `${API}/sessions/${id}/join`, { as: practitioner('acme'), body: {} });
