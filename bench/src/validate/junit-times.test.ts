@@ -20,4 +20,9 @@ describe('validate check times from the JUnit report', () => {
     ]);
     expect(byTenant(times)).toEqual({ acme: 1.75, globex: 2 });
   });
+
+  it("takes a tenant's wall time from its testsuite when the report has one (its checks overlap)", () => {
+    const xml = `<testsuite name="acme" package="validate" id="0" tests="2" skipped="0" time="1.200">${XML.slice(XML.indexOf('\n'))}`;
+    expect(byTenant(checkTimes(xml), xml)).toEqual({ acme: 1.2, globex: 2 });
+  });
 });

@@ -5,7 +5,8 @@
  * runs S1 on each to produce the target, puts an Encounter in a FHIR stand-in for every legacy encounterRef
  * (so the Encounter check looks every one of them up, as on a healthy tenant), then times validate on
  * both with an access-policy stand-in: wall time, seconds per check and tenant (from its JUnit report),
- * peak RSS, and the load average sampled during the run. Rewrites the validate section of bench/RESULTS.md.
+ * peak RSS, CPU seconds of the migrator, MariaDB, PostgreSQL and the stand-ins (what the load average does
+ * not change much), and the load average sampled during the run. Rewrites the validate section of bench/RESULTS.md.
  *
  * Options: --sessions 1000000 --small-sessions 100000 --audit-per-session 4 --tenants 4 --seed 20261101
  * --out bench/RESULTS.md --keep. A quick plumbing check: `--sessions 4000 --small-sessions 1000 --out /tmp/R.md`.
@@ -25,6 +26,7 @@ import { writeSection } from '../results-file';
 import { runMigratorS1 } from '../s1/migrator';
 import { samplePeakRss } from '../s1/peak-rss';
 import { loadBootstrap, loadServices, repoRoot } from '../s1/services';
+import { cpuSeconds, cpuSnapshot } from './cpu-seconds';
 import { byCheck, byTenant, checkTimes } from './junit-times';
 import { validateMarkdown, type ValidateResults, type ValidateRun } from './report';
 
@@ -93,11 +95,12 @@ async function seedEncounters(fhir: FhirStandIn, legacyUrl: string): Promise<num
 }
 
 /** `pnpm migrator validate --all-tenants`, timed, with its peak RSS and the load average sampled each second. */
-async function runValidate(env: Record<string, string>, outDir: string, logPath: string): Promise<Omit<ValidateRun, 'sessions' | 'tenants'>> {
+async function runValidate(env: Record<string, string>, workDir: string, outDir: string, logPath: string): Promise<Omit<ValidateRun, 'sessions' | 'tenants'>> {
   const logFile = createWriteStream(logPath, { flags: 'a' });
   const args = ['migrator', 'validate', '--all-tenants', '--as-of', AS_OF, '--report', 'json,junit', '--out', outDir];
   const loads: number[] = [];
   const sampler = setInterval(() => loads.push(loadavg()[0]!), 1000);
+  const cpuBefore = cpuSnapshot(workDir);
   const started = performance.now();
   const child = spawn('pnpm', args, { cwd: repoRoot, env: { ...process.env, ...env, VC_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   // The node process that runs the CLI (bin/migrator.mjs loads src/bin.ts in-process). VmHWM is a high-water
@@ -107,13 +110,15 @@ async function runValidate(env: Record<string, string>, outDir: string, logPath:
   child.stderr.pipe(logFile);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(cpuBefore, cpuSnapshot(workDir));
   const peakRssMiB = rss.stop();
   clearInterval(sampler);
   loads.push(loadavg()[0]!);
   logFile.end();
   // Exit 3 is a failing check (consents are S3's, still to run here): the timing stands; anything else is a failure.
   if (code !== 0 && code !== 3) throw new Error(`pnpm ${args.join(' ')} exited with ${code} (log: ${logPath})`);
-  const times = checkTimes(await readFile(join(outDir, 'validation.junit.xml'), 'utf8'));
+  const junit = await readFile(join(outDir, 'validation.junit.xml'), 'utf8');
+  const times = checkTimes(junit);
   const report = JSON.parse(await readFile(join(outDir, 'validation.json'), 'utf8')) as { checks: Array<{ id: string; status: string }> };
   const statuses: Record<string, number> = {};
   for (const c of report.checks) statuses[`${c.id} ${c.status}`] = (statuses[`${c.id} ${c.status}`] ?? 0) + 1;
@@ -121,7 +126,8 @@ async function runValidate(env: Record<string, string>, outDir: string, logPath:
     seconds,
     exitCode: code,
     peakRssMiB,
-    perTenant: byTenant(times),
+    cpu,
+    perTenant: byTenant(times, junit),
     perCheck: byCheck(times),
     statuses,
     load: { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) },
@@ -185,6 +191,7 @@ async function main(): Promise<void> {
         log(`seeded ${await seedEncounters(fhir, legacyUrl)} Encounters into the FHIR stand-in; validate on ${name}…`);
         const run = await runValidate(
           { ...env, VC_FHIR_BASE_URL: fhir.url, VC_ACCESS_POLICY_URL: accessPolicy.url },
+          workDir,
           join(workDir, `reports-${name}`),
           join(workDir, `validate-${name}.log`),
         );

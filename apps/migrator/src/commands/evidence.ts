@@ -66,13 +66,13 @@ export function makeEvidenceCommand(): Command {
           batchSize: positiveInt('--batch-size', flags.batchSize),
           fingerprints,
         };
-        const { report, startedAt, seconds } = await runValidation(deps, [flags.tenant]);
+        const { report, startedAt, seconds, tenantSeconds } = await runValidation(deps, [flags.tenant]);
         const signWith = flags.sign || flags.signKey ? { kms: await services.kms(), ...(flags.signKey ? { keyId: flags.signKey } : {}) } : undefined;
         const pack = await writeEvidencePack(handle, {
           tenant: flags.tenant,
           outDir: resolve(flags.out),
           report,
-          junit: { startedAt, hostname: hostname() || 'localhost', seconds },
+          junit: { startedAt, hostname: hostname() || 'localhost', seconds, tenantSeconds },
           fingerprints: fingerprints.get(flags.tenant) ?? [],
           buildCommit: config.VC_BUILD_COMMIT,
           ...(signWith ? { signWith } : {}),

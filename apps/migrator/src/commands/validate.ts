@@ -93,6 +93,7 @@ export function makeValidateCommand(): Command {
           startedAt: run.startedAt,
           hostname: hostname() || 'localhost',
           seconds: run.seconds,
+          tenantSeconds: run.tenantSeconds,
         });
         for (const check of report.checks.filter((c) => c.status !== 'pass')) {
           const detail = check.status === 'error' ? `could not complete: ${JSON.stringify(check.actual)}` : check.samples.join(', ') || 'see report';

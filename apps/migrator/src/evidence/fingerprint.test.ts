@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { digestOf, leafOf, narrowDifference } from './fingerprint';
+import { canonicalJson } from '../ledger/canonical';
+import { digestOf, digestOfSum, leafOf, narrowDifference, shareOf, ShareSum } from './fingerprint';
 
 /** A side of `n` rows keyed by zero-padded legacy ids (so sorted order is numeric order), as validate builds it. */
 function side(n: number): Map<string, bigint> {
@@ -65,5 +67,49 @@ describe('narrowDifference (Merkle-style split by key range)', () => {
     expect(limited.differing).toEqual(ids.slice(0, 4));
     expect(limited.rangesCompared).toBeLessThan(whole.rangesCompared);
     expect(narrowDifference(legacy, target, 0)).toEqual({ differing: [], rangesCompared: 0 });
+  });
+});
+
+describe('ShareSum (a side summed while streaming)', () => {
+  it('sums to what adding shareOf(key, leafOf(row)) gives, in any order, past the word-carry threshold', () => {
+    const rows = Array.from({ length: 300 }, (_, i) => ({ key: String(i * 7919), row: { legacyId: String(i * 7919), note: `é"\\\n${i}` } }));
+    const streamed = new ShareSum();
+    let expected = 0n;
+    for (const { key, row } of rows) {
+      streamed.add(JSON.stringify(key), canonicalJson(row));
+      expected = (expected + shareOf(key, leafOf(row))) % (1n << 256n);
+    }
+    expect(streamed.rows).toBe(300);
+    expect(digestOfSum(streamed.sum)).toBe(digestOfSum(expected));
+    expect(digestOfSum(streamed.sum)).toBe(digestOf(new Map(rows.map(({ key, row }) => [key, leafOf(row)]))));
+    const reversed = new ShareSum();
+    for (const { key, row } of [...rows].reverse()) reversed.add(JSON.stringify(key), canonicalJson(row));
+    expect(reversed.sum).toBe(streamed.sum);
+    expect(new ShareSum().sum).toBe(0n);
+  });
+
+  it('stays exact over more digests than a double holds word sums for (carried every 2^20)', () => {
+    const streamed = new ShareSum();
+    const n = (1 << 19) + 3;
+    // Each add is two digests: 2^20 + 6 of them, the same row again and again (the worst case for the words).
+    for (let i = 0; i < n; i += 1) streamed.add('"k"', '{"a":1}');
+    expect(streamed.sum).toBe((BigInt(n) * shareOf('k', leafOf({ a: 1 }))) % (1n << 256n));
+  });
+});
+
+describe('ShareSum.addByteSums (digests summed byte by byte elsewhere)', () => {
+  it('adds what adding each digest gives', () => {
+    const rows = ['{"a":1}', '{"b":2}', '{"c":"é"}'];
+    const streamed = new ShareSum();
+    for (const row of rows) streamed.add('"k"', row);
+    const bytes = Array.from({ length: 32 }, () => 0);
+    for (const text of [...rows, '"k"', '"k"', '"k"']) {
+      const digest = createHash('sha256').update(text).digest();
+      for (let j = 0; j < 32; j += 1) bytes[j] = bytes[j]! + digest[j]!;
+    }
+    const summed = new ShareSum();
+    summed.addByteSums(bytes.map(String), 3);
+    expect(summed.sum).toBe(streamed.sum);
+    expect(summed.rows).toBe(3);
   });
 });

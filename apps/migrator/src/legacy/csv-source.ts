@@ -135,8 +135,9 @@ export function createCsvSource(dir: string): LegacySource {
     for await (const item of located(table)) if (item.kind === 'row') yield item.row;
   }
 
-  function matches(table: LegacyTable, row: LegacyRow, options: Pick<ReadOptions, 'tenantId' | 'where'>): boolean {
+  function matches(table: LegacyTable, row: LegacyRow, options: Pick<ReadOptions, 'tenantId' | 'where' | 'notDigits'>): boolean {
     if (options.tenantId !== undefined && row[LEGACY_TABLES[table].tenantColumn] !== options.tenantId) return false;
+    if (options.notDigits !== undefined && /^[0-9]+$/.test(row[options.notDigits] ?? '')) return false;
     return (options.where ?? []).every((filter) => filter.in.includes(row[filter.column] ?? ''));
   }
 

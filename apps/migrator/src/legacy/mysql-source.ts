@@ -25,7 +25,7 @@ function asTextRow(row: RowDataPacket): LegacyRow {
   return out as LegacyRow;
 }
 
-function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where'>): { sql: string[]; params: unknown[] } {
+function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where' | 'notDigits'>): { sql: string[]; params: unknown[] } {
   const info = LEGACY_TABLES[table];
   const sql: string[] = [];
   const params: unknown[] = [];
@@ -41,6 +41,7 @@ function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' |
     sql.push(`${ident(filter.column)} in (${filter.in.map(() => '?').join(', ')})`);
     params.push(...filter.in);
   }
+  if (options.notDigits !== undefined) sql.push(`not coalesce(cast(${ident(options.notDigits)} as binary) regexp '^[0-9]+$', false)`);
   return { sql, params };
 }
 
@@ -108,7 +109,8 @@ export function createMysqlSource(url: string, database?: string, options: { pus
       where.sql.push(info.numericKey ? `${ident(info.key)} <= cast(? as signed)` : `${ident(info.key)} <= ?`);
       where.params.push(options.until);
     }
-    const sql = `select * from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''} order by ${ident(info.key)} limit ${Number(options.batchSize)}`;
+    const columns = options.columns ? [...new Set([info.key, ...options.columns])].map(ident).join(', ') : '*';
+    const sql = `select ${columns} from ${ident(table)}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''} order by ${ident(info.key)} limit ${Number(options.batchSize)}`;
     const [rows] = await pool.query<RowDataPacket[]>(sql, where.params);
     if (rows.length === 0) return null;
     const texts = rows.map(asTextRow);

@@ -45,6 +45,16 @@ export interface ReadOptions {
   batchSize: number;
   /** Only rows whose column equals one of the values (case-sensitive, as stored). */
   where?: ReadonlyArray<{ column: string; in: readonly string[] }>;
+  /**
+   * Only rows whose value of this column is not ASCII digits alone, byte for byte (NULL and '' included):
+   * the AuditLog rows whose entityId does not name a legacy id as it is (validate reads them apart).
+   */
+  notDigits?: string;
+  /**
+   * Only these columns of each row, and the key (MySQL selects them; a CSV export's rows come whole): for a
+   * reader that needs a few narrow columns of a wide table.
+   */
+  columns?: readonly string[];
   signal?: AbortSignal;
 }
 

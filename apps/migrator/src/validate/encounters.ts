@@ -62,30 +62,41 @@ async function lookUpAll(db: Database, tenantId: string, fhir: FhirClient): Prom
   const notFound: string[] = [];
   let checked = 0;
   let after = '';
-  for (;;) {
-    const refs = await queryRows<{ legacy_id: string; encounter_ref: string }>(
-      db,
-      sql`select legacy_id, encounter_ref from virtual_sessions
-          where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} and status = 'ended' and encounter_ref is not null
-          order by legacy_id limit ${MAX_IDS_PER_SEARCH * PAGE_SEARCHES}`,
-    );
-    if (refs.length === 0) break;
-    checked += refs.length;
-    after = refs[refs.length - 1]!.legacy_id;
-    const searches: Array<typeof refs> = [];
-    for (let i = 0; i < refs.length; i += MAX_IDS_PER_SEARCH) searches.push(refs.slice(i, i + MAX_IDS_PER_SEARCH));
-    const missing = await Promise.all(
-      searches.map((page) =>
-        limit(async () => {
-          // A ref that is not `Encounter/<id>` cannot be held by FHIR: not found, without asking.
-          const ids = page.map((r) => /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(r.encounter_ref)?.[1]);
-          const asked = [...new Set(ids.filter((id): id is string => id !== undefined))];
-          const held = await withRetry(() => fhir.existingEncounterIds(asked), { ...RETRY, isRetryable: isRetryableFrom('fhir') });
-          return page.filter((_, i) => ids[i] === undefined || !held.has(ids[i]!)).map((r) => r.legacy_id);
-        }),
-      ),
-    );
-    notFound.push(...missing.flat());
+  // One page's searches in flight while the next page is read: the database and FHIR wait on each other no more.
+  let searching: Promise<string[][]> | undefined;
+  try {
+    for (;;) {
+      const refs = await queryRows<{ legacy_id: string; encounter_ref: string }>(
+        db,
+        sql`select legacy_id, encounter_ref from virtual_sessions
+            where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} and status = 'ended' and encounter_ref is not null
+            order by legacy_id limit ${MAX_IDS_PER_SEARCH * PAGE_SEARCHES}`,
+      );
+      if (refs.length > 0) {
+        checked += refs.length;
+        after = refs[refs.length - 1]!.legacy_id;
+      }
+      if (searching) notFound.push(...(await searching).flat());
+      searching = undefined;
+      if (refs.length === 0) break;
+      const searches: Array<typeof refs> = [];
+      for (let i = 0; i < refs.length; i += MAX_IDS_PER_SEARCH) searches.push(refs.slice(i, i + MAX_IDS_PER_SEARCH));
+      searching = Promise.all(
+        searches.map((page) =>
+          limit(async () => {
+            // A ref that is not `Encounter/<id>` cannot be held by FHIR: not found, without asking.
+            const ids = page.map((r) => /^Encounter\/([A-Za-z0-9\-.]{1,64})$/.exec(r.encounter_ref)?.[1]);
+            const asked = [...new Set(ids.filter((id): id is string => id !== undefined))];
+            const held = await withRetry(() => fhir.existingEncounterIds(asked), { ...RETRY, isRetryable: isRetryableFrom('fhir') });
+            return page.filter((_, i) => ids[i] === undefined || !held.has(ids[i]!)).map((r) => r.legacy_id);
+          }),
+        ),
+      );
+      // Awaited with the next page; a failure meanwhile is not left unhandled.
+      searching.catch(() => undefined);
+    }
+  } finally {
+    await searching?.catch(() => undefined);
   }
   return { checked, notFoundLegacyIds: notFound.sort() };
 }

@@ -6,7 +6,8 @@ import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '..
 import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
 import { rejectedRecordLocations } from './unread-records';
-import { sessionProjection, streamedSessionDigests, TARGET_SESSION_COLUMNS, targetSessionLeaf, type TargetRow } from './session-digests';
+import { sessionProjection, TARGET_SESSION_COLUMNS, targetSessionLeaf, type TargetRow } from './session-digests';
+import { streamedFingerprints, type StreamedTable } from './streamed-fingerprints';
 
 /** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
 export interface TableFingerprint {
@@ -26,7 +27,7 @@ export interface TableFingerprint {
  * Legacy side: every session row mapped as S1 maps it at the tenant's watermark, the duplicate-id winner
  * per id. Rows S1 deferred (S4's delta sync owns them) are returned apart, to leave them out of both sides.
  */
-async function legacySessionLeaves(
+export async function legacySessionLeaves(
   legacy: LegacySource,
   tenantId: string,
   watermark: Date,
@@ -51,7 +52,7 @@ async function legacySessionLeaves(
 }
 
 /** Target side, read a page at a time (keyset on legacy_id): the rows never sit in memory all at once, only their leaves. */
-async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
+export async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
   const leaves = new Map<string, bigint>();
   for (let after = ''; ;) {
     const rows = await queryRows<TargetRow>(
@@ -133,7 +134,7 @@ const withUnread = (f: TableFingerprint, unread: string[]): TableFingerprint => 
 
 interface SessionsFingerprint {
   fingerprint: TableFingerprint;
-  /** The legacy ids S1 loads and those it deferred, for the participants fingerprint. */
+  /** The legacy ids S1 loads and those it deferred, for the per-id participants fingerprint. */
   loaded: ReadonlySet<string>;
   deferred: ReadonlySet<string>;
 }
@@ -145,10 +146,26 @@ async function sessionsByLeaves(db: Database, legacy: LegacySource, tenantId: st
   return { fingerprint, loaded: new Set(sessions.leaves.keys()), deferred: sessions.deferred };
 }
 
+/** A table the streamed sums found equal: what narrowing costs a healthy table is the one comparison of the whole key range. */
+function equalFingerprint(table: TableFingerprint['table'], streamed: StreamedTable): TableFingerprint {
+  return {
+    table,
+    legacy: { digest: digestOfSum(streamed.legacy.sum), rows: streamed.legacy.rows },
+    target: { digest: digestOfSum(streamed.target.sum), rows: streamed.target.rows },
+    equal: true,
+    differing: [],
+    rangesCompared: 1,
+    changedSinceMigration: [],
+  };
+}
+
+const agrees = (t: StreamedTable): boolean => t.complete && t.legacy.sum === t.target.sum;
+
 /**
- * The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). On MySQL the session
- * digests are first summed while streaming (memory: a batch of rows and the tenant's ids); only when they differ, or the target
- * holds rows legacy does not, are the per-id maps built to name the differing rows.
+ * The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). On MySQL the sessions
+ * and participants digests are first summed while streaming (memory: a batch of sessions and their events);
+ * only a table whose sums differ, or whose target holds rows legacy does not, is compared again by the
+ * per-id maps (the tenant's ids in memory) to name the differing rows.
  */
 export async function tenantFingerprints(
   db: Database,
@@ -157,32 +174,20 @@ export async function tenantFingerprints(
   watermark: Date,
   batchSize: number,
 ): Promise<TableFingerprint[]> {
-  const streamed = legacy.kind === 'mysql' ? await streamedSessionDigests(db, legacy, tenantId, watermark, batchSize) : undefined;
-  const sessions: SessionsFingerprint =
-    streamed?.complete && streamed.legacy.sum === streamed.target.sum
-      ? {
-          loaded: streamed.loaded,
-          deferred: streamed.deferred,
-          fingerprint: {
-            table: 'sessions',
-            legacy: { digest: digestOfSum(streamed.legacy.sum), rows: streamed.legacy.rows },
-            target: { digest: digestOfSum(streamed.target.sum), rows: streamed.target.rows },
-            equal: true,
-            differing: [],
-            // What narrowing costs a healthy table: the one comparison of the whole key range.
-            rangesCompared: 1,
-            changedSinceMigration: [],
-          },
-        }
-      : await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize);
+  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize) : undefined;
+  let byLeaves: SessionsFingerprint | undefined;
+  const sessionsByLeavesOnce = async () => (byLeaves ??= await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize));
+  const sessions = streamed && agrees(streamed.sessions) ? equalFingerprint('sessions', streamed.sessions) : (await sessionsByLeavesOnce()).fingerprint;
   const configs = await configLeaves(db, legacy, tenantId);
-  const rejectedRecords = legacy.kind === 'csv' ? await rejectedRecordLocations(db, tenantId, 'AuditLog.csv') : new Set<string>();
-  const participants = await legacyParticipantLeaves(legacy, tenantId, sessions.loaded, batchSize, rejectedRecords);
-  return [
-    sessions.fingerprint,
-    compare('configs', configs.legacy, configs.target, configs.changed),
-    withUnread(compare('participants', participants.leaves, await targetParticipantLeaves(db, tenantId, sessions.deferred)), participants.unread),
-  ];
+  let participants: TableFingerprint;
+  if (streamed && agrees(streamed.participants)) participants = equalFingerprint('participants', streamed.participants);
+  else {
+    const { loaded, deferred } = await sessionsByLeavesOnce();
+    const rejectedRecords = legacy.kind === 'csv' ? await rejectedRecordLocations(db, tenantId, 'AuditLog.csv') : new Set<string>();
+    const legacyLeaves = await legacyParticipantLeaves(legacy, tenantId, loaded, batchSize, rejectedRecords);
+    participants = withUnread(compare('participants', legacyLeaves.leaves, await targetParticipantLeaves(db, tenantId, deferred)), legacyLeaves.unread);
+  }
+  return [sessions, compare('configs', configs.legacy, configs.target, configs.changed), participants];
 }
 
 /** What a differing key names: participants are keyed by their session's legacy id (their own key is PHI). */

@@ -1,7 +1,7 @@
 import { groupParticipantEvents, isLeftWithoutJoin, parseParticipantEvent, type LegacyAuditLog, type ParticipantAggregate } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import { leafOf } from '../evidence/fingerprint';
+import { jsonText as text, leafOf } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
 import { mergeAggregates, PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
 import { sortFaults } from './unread-records';
@@ -11,7 +11,7 @@ import { sortFaults } from './unread-records';
  * key is its actor reference, which is PHI and must not leave the process (a difference is reported as
  * `VirtualSession:<legacy id>`). A session's leaf hashes all its participants, sorted by actor.
  */
-interface ParticipantProjection {
+export interface ParticipantProjection {
   participantRef: string;
   role: string;
   displayName: string | null;
@@ -22,20 +22,72 @@ interface ParticipantProjection {
 
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
-function leavesBySession(rows: ReadonlyArray<{ sessionLegacyId: string } & ParticipantProjection>): Map<string, bigint> {
-  const bySession = new Map<string, ParticipantProjection[]>();
+/** `canonicalJson(list)` of a session's participants (sorted by actor), written out with its keys in canonical order. */
+export function participantsJson(list: readonly ParticipantProjection[]): string {
+  let out = '';
+  for (const p of list)
+    out += `${out ? ',' : ''}{"displayName":${text(p.displayName)},"firstJoinedAt":${text(p.firstJoinedAt)},"joinCount":${JSON.stringify(p.joinCount)},"lastLeftAt":${text(p.lastLeftAt)},"participantRef":${text(p.participantRef)},"role":${text(p.role)}}`;
+  return `[${out}]`;
+}
+
+/** Participants grouped by their session's legacy id, each session's sorted by actor (the leaf's order). */
+export function bySession(rows: ReadonlyArray<{ sessionLegacyId: string } & ParticipantProjection>): Map<string, ParticipantProjection[]> {
+  const grouped = new Map<string, ParticipantProjection[]>();
   for (const { sessionLegacyId, ...participant } of rows) {
-    const list = bySession.get(sessionLegacyId) ?? [];
-    list.push(participant);
-    bySession.set(sessionLegacyId, list);
+    const list = grouped.get(sessionLegacyId);
+    if (list) list.push(participant);
+    else grouped.set(sessionLegacyId, [participant]);
   }
+  for (const list of grouped.values()) list.sort((a, b) => (a.participantRef < b.participantRef ? -1 : a.participantRef > b.participantRef ? 1 : 0));
+  return grouped;
+}
+
+function leavesBySession(rows: ReadonlyArray<{ sessionLegacyId: string } & ParticipantProjection>): Map<string, bigint> {
   const leaves = new Map<string, bigint>();
-  for (const [id, list] of bySession) {
-    list.sort((a, b) => (a.participantRef < b.participantRef ? -1 : a.participantRef > b.participantRef ? 1 : 0));
-    leaves.set(id, leafOf(list));
-  }
+  for (const [id, list] of bySession(rows)) leaves.set(id, leafOf(list));
   return leaves;
 }
+
+/** The participants a fold of legacy events gives (a leave-only actor is S1's reject, not a participant). */
+export function foldedParticipants(aggregates: Iterable<ParticipantAggregate>): Array<{ sessionLegacyId: string } & ParticipantProjection> {
+  const rows = [];
+  for (const a of aggregates) {
+    if (isLeftWithoutJoin(a)) continue;
+    rows.push({
+      sessionLegacyId: a.sessionLegacyId,
+      participantRef: a.actorRef,
+      role: a.role,
+      displayName: a.displayName,
+      firstJoinedAt: iso(a.firstJoinedAt),
+      lastLeftAt: iso(a.lastLeftAt),
+      joinCount: a.joinCount,
+    });
+  }
+  return rows;
+}
+
+/** A backfilled participant as the target side reads it (`TARGET_PARTICIPANT_COLUMNS`, `s.legacy_id` first). */
+interface TargetParticipantRow {
+  legacy_id: string;
+  participant_ref: string;
+  role: string;
+  display_name: string | null;
+  first_joined_at: Date | null;
+  last_left_at: Date | null;
+  join_count: number;
+}
+
+const TARGET_PARTICIPANT_COLUMNS = sql.raw('s.legacy_id, p.participant_ref, p.role, p.display_name, p.first_joined_at, p.last_left_at, p.join_count');
+
+const targetParticipant = (r: TargetParticipantRow): { sessionLegacyId: string } & ParticipantProjection => ({
+  sessionLegacyId: r.legacy_id,
+  participantRef: r.participant_ref,
+  role: r.role,
+  displayName: r.display_name,
+  firstJoinedAt: iso(r.first_joined_at),
+  lastLeftAt: iso(r.last_left_at),
+  joinCount: Number(r.join_count),
+});
 
 /**
  * Legacy side: the tenant's `participant.joined/left` history folded as S1 step 1.4 folds it
@@ -63,17 +115,7 @@ export async function legacyParticipantLeaves(
     }
     mergeAggregates(all, groupParticipantEvents(events));
   }
-  const rows = [...all.values()]
-    .filter((a) => !isLeftWithoutJoin(a))
-    .map((a) => ({
-      sessionLegacyId: a.sessionLegacyId,
-      participantRef: a.actorRef,
-      role: a.role,
-      displayName: a.displayName,
-      firstJoinedAt: iso(a.firstJoinedAt),
-      lastLeftAt: iso(a.lastLeftAt),
-      joinCount: a.joinCount,
-    }));
+  const rows = foldedParticipants(all.values());
   return { leaves: leavesBySession(rows), unread };
 }
 
@@ -82,31 +124,11 @@ export async function legacyParticipantLeaves(
  * of `deferred` sessions (S4's delta sync loads them) are left out, as on the legacy side.
  */
 export async function targetParticipantLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>): Promise<Map<string, bigint>> {
-  const rows = await queryRows<{
-    legacy_id: string;
-    participant_ref: string;
-    role: string;
-    display_name: string | null;
-    first_joined_at: Date | null;
-    last_left_at: Date | null;
-    join_count: number;
-  }>(
+  const rows = await queryRows<TargetParticipantRow>(
     db,
-    sql`select s.legacy_id, p.participant_ref, p.role, p.display_name, p.first_joined_at, p.last_left_at, p.join_count
+    sql`select ${TARGET_PARTICIPANT_COLUMNS}
         from session_participants p join virtual_sessions s on s.id = p.session_id
         where p.tenant_id = ${tenantId} and p.source = 'audit_backfill' and s.legacy_id is not null`,
   );
-  return leavesBySession(
-    rows
-      .filter((r) => !deferred.has(r.legacy_id))
-      .map((r) => ({
-        sessionLegacyId: r.legacy_id,
-        participantRef: r.participant_ref,
-        role: r.role,
-        displayName: r.display_name,
-        firstJoinedAt: iso(r.first_joined_at),
-        lastLeftAt: iso(r.last_left_at),
-        joinCount: Number(r.join_count),
-      })),
-  );
+  return leavesBySession(rows.filter((r) => !deferred.has(r.legacy_id)).map(targetParticipant));
 }

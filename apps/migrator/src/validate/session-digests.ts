@@ -1,8 +1,5 @@
-import { mapLegacySession, type LegacyVirtualSession } from '@vc/domain/legacy';
-import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import { leafOf, shareOf } from '../evidence/fingerprint';
-import type { LegacySource } from '../legacy/types';
+import { jsonText as text, leafOf } from '../evidence/fingerprint';
 
 const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
 
@@ -33,6 +30,16 @@ export function sessionProjection(s: {
     cancelReason: s.cancelReason,
     videoBackend: s.videoBackend,
   };
+}
+
+type SessionProjection = ReturnType<typeof sessionProjection>;
+
+/**
+ * `canonicalJson(projection)` of a {@link sessionProjection}, written out (its keys in canonical order):
+ * the streamed fingerprint hashes it for every legacy row, and the generic walk was most of that.
+ */
+export function sessionJson(p: SessionProjection): string {
+  return `{"cancelReason":${text(p.cancelReason)},"legacyId":${text(p.legacyId)},"patientRef":${text(p.patientRef)},"practitionerRef":${text(p.practitionerRef)},"scheduledEnd":${text(p.scheduledEnd)},"scheduledStart":${text(p.scheduledStart)},"startedAt":${text(p.startedAt)},"status":${text(p.status)},"videoBackend":${text(p.videoBackend)}}`;
 }
 
 /** A migrated session as the fingerprint reads it from `virtual_sessions` ({@link TARGET_SESSION_COLUMNS}). */
@@ -68,62 +75,4 @@ export function targetSessionLeaf(r: TargetRow): bigint {
       videoBackend: r.video_backend,
     }),
   );
-}
-
-/** Both sides' session sums (see `shareOf`), and whether every target row was met through a legacy batch. */
-export interface StreamedDigests {
-  legacy: { sum: bigint; rows: number };
-  target: { sum: bigint; rows: number };
-  /** False when the target holds sessions legacy does not (only the per-id maps can name those). */
-  complete: boolean;
-  /** The legacy ids S1 loads and those it deferred: the participants fingerprint is keyed by them. */
-  loaded: Set<string>;
-  deferred: Set<string>;
-}
-
-/**
- * The sessions fingerprint's sums, streamed: each legacy batch mapped as S1 maps it at the watermark, and
- * the target rows of the same ids looked up in one query, so memory holds a batch and the tenant's ids, not its rows. Only for
- * a source whose ids are unique (MySQL's primary key): the duplicate-id rule would need every id seen.
- * Rows S1 deferred are left out of both sides, as the per-id comparison does.
- */
-export async function streamedSessionDigests(
-  db: Database,
-  legacy: LegacySource,
-  tenantId: string,
-  watermark: Date,
-  batchSize: number,
-): Promise<StreamedDigests> {
-  const out: StreamedDigests = { legacy: { sum: 0n, rows: 0 }, target: { sum: 0n, rows: 0 }, complete: false, loaded: new Set(), deferred: new Set() };
-  let met = 0;
-  for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
-    const deferred = new Set<string>();
-    for (const row of batch.rows) {
-      const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf: watermark });
-      if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
-      if (mapping.kind !== 'load') continue;
-      out.loaded.add(mapping.session.legacyId);
-      out.legacy.sum += shareOf(mapping.session.legacyId, leafOf(sessionProjection(mapping.session)));
-      out.legacy.rows += 1;
-    }
-    const ids = batch.rows.map((row) => (row.id ?? '').trim());
-    const rows = await queryRows<TargetRow>(
-      db,
-      sql`select ${TARGET_SESSION_COLUMNS}
-          from virtual_sessions where tenant_id = ${tenantId} and legacy_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`,
-    );
-    met += rows.length;
-    for (const id of deferred) out.deferred.add(id);
-    for (const r of rows) {
-      if (deferred.has(r.legacy_id)) continue;
-      out.target.sum += shareOf(r.legacy_id, targetSessionLeaf(r));
-      out.target.rows += 1;
-    }
-  }
-  const [count] = await queryRows<{ n: number | string }>(
-    db,
-    sql`select count(*) as n from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null`,
-  );
-  out.complete = Number(count?.n ?? 0) === met;
-  return out;
 }

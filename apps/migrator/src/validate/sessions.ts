@@ -53,7 +53,8 @@ export async function checkSessionCounts(
   // A malformed record of a CSV export is a legacy row too: a reject when a phase rejected it, else unread.
   const rejectedRecords = legacy.kind === 'csv' ? await rejectedRecordLocations(db, tenantId, 'VirtualSession.csv') : new Set<string>();
   const unread: string[] = [];
-  for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
+  // Only what the tally reads: the id and the two dates that place a row before or after the watermark.
+  for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize, columns: ['id', 'scheduledStart', 'createdAt'] })) {
     const faults = sortFaults(batch.faults, rejectedRecords);
     counts.legacy += batch.faults?.length ?? 0;
     counts.rejected += faults.rejected;

@@ -10,8 +10,13 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFhirClient, SESSION_IDENTIFIER_SYSTEM } from '@vc/integrations/fhir';
 import { r4Errors } from '@vc/integrations/testing';
+import { digestOf, digestOfSum } from '../evidence/fingerprint';
 import { createMysqlSource } from '../legacy/mysql-source';
 import { seedLegacyEncounters } from '../testing/ehr-encounters';
+import { legacySessionLeaves, targetSessionLeaves } from './fingerprints';
+import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
+import { streamedFingerprints } from './streamed-fingerprints';
+import { s1Watermark } from './watermark';
 import {
   filesUnder,
   FIXTURE,
@@ -268,6 +273,55 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       },
     },
     {
+      name: "a migrated session's practitioner changed in the target",
+      check: 'fingerprints.sessions',
+      async break() {
+        const { legacy_id } = await firstSession(sql`practitioner_ref is not null`);
+        const [{ practitioner_ref }] = (await queryRows<{ practitioner_ref: string }>(
+          handle.db,
+          sql`select practitioner_ref from virtual_sessions where tenant_id = 'acme' and legacy_id = ${legacy_id}`,
+        )) as [{ practitioner_ref: string }];
+        const set = (ref: string) =>
+          queryRows(handle.db, sql`update virtual_sessions set practitioner_ref = ${ref} where tenant_id = 'acme' and legacy_id = ${legacy_id} returning 1`);
+        await set('Practitioner/edited-after-s1');
+        return { sample: `VirtualSession:${legacy_id}`, restore: () => set(practitioner_ref).then(() => undefined) };
+      },
+    },
+    {
+      name: 'a session in the target that legacy never had',
+      check: 'fingerprints.sessions',
+      async break() {
+        const { legacy_id } = await firstSession(sql`status = 'cancelled'`);
+        await queryRows(
+          handle.db,
+          sql`insert into virtual_sessions (tenant_id, legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, status, cancel_reason, video_backend)
+              select tenant_id, '990000001', patient_ref, practitioner_ref, scheduled_start, scheduled_end, status, cancel_reason, video_backend
+              from virtual_sessions where tenant_id = 'acme' and legacy_id = ${legacy_id} returning 1`,
+        );
+        const restore = () =>
+          queryRows(handle.db, sql`delete from virtual_sessions where tenant_id = 'acme' and legacy_id = '990000001' returning 1`).then(() => undefined);
+        return { sample: 'VirtualSession:990000001', restore };
+      },
+    },
+    {
+      name: "a backfilled participant's join count changed in the target",
+      check: 'fingerprints.participants',
+      async break() {
+        const [row] = await queryRows<{ legacy_id: string; session_id: string; participant_ref: string }>(
+          handle.db,
+          sql`select s.legacy_id, p.session_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
+              where p.tenant_id = 'acme' and p.source = 'audit_backfill' order by s.legacy_id, p.participant_ref limit 1`,
+        );
+        const bump = (by: number) =>
+          queryRows(
+            handle.db,
+            sql`update session_participants set join_count = join_count + ${by} where session_id = ${row!.session_id} and participant_ref = ${row!.participant_ref} returning 1`,
+          );
+        await bump(1);
+        return { sample: `VirtualSession:${row!.legacy_id}`, restore: () => bump(-1).then(() => undefined) };
+      },
+    },
+    {
       name: 'a consent revoked in access-policy',
       check: 'consents.accessible',
       async break() {
@@ -312,6 +366,49 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       );
     } finally {
       await restore();
+    }
+  });
+
+  it('sums sessions and participants while streaming exactly as the per-id maps do, audit rows whose entityId is not digits alone included', async () => {
+    const source = createMysqlSource(legacy.legacyUrl);
+    const [{ legacy_id: id }] = (await queryRows<{ legacy_id: string }>(
+      handle.db,
+      sql`select s.legacy_id from virtual_sessions s where s.tenant_id = 'acme' and s.legacy_id is not null
+            and exists (select 1 from session_participants p where p.session_id = s.id) order by s.legacy_id limit 1`,
+    )) as [{ legacy_id: string }];
+    try {
+      const watermark = (await s1Watermark(handle.db, 'acme'))!;
+      // Healthy: both tables agree by their sums alone, over many small batches (each with a batch in flight).
+      const healthy = await streamedFingerprints(handle.db, source, 'acme', watermark, 7);
+      for (const table of [healthy.sessions, healthy.participants]) {
+        expect(table.complete).toBe(true);
+        expect(table.legacy).toEqual(table.target);
+      }
+      // Rows the parser files under the session once trimmed ('␠id', 'id␠', 'id⇥'), and one the legacy collation
+      // equals with the id but the parser does not (full-width digits): each must count once, or not at all, as S1 counts it.
+      const fullWidth = [...id].map((d) => String.fromCodePoint(0xff10 + Number(d))).join('');
+      const entityIds = [` ${id}`, `${id} `, `${id}\t`, fullWidth];
+      for (const [i, entityId] of entityIds.entries())
+        await legacyQuery(
+          legacy.legacyUrl,
+          `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, actorDisplay, payload, occurredAt)
+           values ('acme', 'VirtualSession', ?, 'participant.joined', ?, null, null, '2024-01-02 03:04:05.000')`,
+          [entityId, `Device/odd-entity-${i}`],
+        );
+      const streamed = await streamedFingerprints(handle.db, source, 'acme', watermark, 7);
+      const sessions = await legacySessionLeaves(source, 'acme', watermark, 7);
+      const participants = await legacyParticipantLeaves(source, 'acme', new Set(sessions.leaves.keys()), 7);
+      expect(digestOfSum(streamed.sessions.legacy.sum)).toBe(digestOf(sessions.leaves));
+      expect(digestOfSum(streamed.sessions.target.sum)).toBe(digestOf(await targetSessionLeaves(handle.db, 'acme', sessions.deferred, 7)));
+      expect(digestOfSum(streamed.participants.legacy.sum)).toBe(digestOf(participants.leaves));
+      expect(digestOfSum(streamed.participants.target.sum)).toBe(digestOf(await targetParticipantLeaves(handle.db, 'acme', sessions.deferred)));
+      expect(streamed.participants.legacy.rows).toBe(participants.leaves.size);
+      // The target has none of them: the sums differ, and the per-id maps then name the session.
+      expect(streamed.participants.legacy.sum).not.toBe(healthy.participants.legacy.sum);
+      expect(streamed.sessions).toEqual(healthy.sessions);
+    } finally {
+      await legacyQuery(legacy.legacyUrl, "delete from AuditLog where tenantId = 'acme' and actorRef like 'Device/odd-entity-%'");
+      await source.close();
     }
   });
 

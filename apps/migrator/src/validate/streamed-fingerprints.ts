@@ -1,0 +1,176 @@
+import {
+  groupParticipantEvents,
+  mapLegacySession,
+  parseParticipantEvent,
+  type LegacyAuditLog,
+  type LegacyVirtualSession,
+  type ParticipantEvent,
+} from '@vc/domain/legacy';
+import { queryRows, type Database } from '@vc/schema';
+import { sql } from 'drizzle-orm';
+import { ShareSum } from '../evidence/fingerprint';
+import type { LegacyRow, LegacySource } from '../legacy/types';
+import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
+import { bySession, foldedParticipants, participantsJson } from './participant-fingerprint';
+import { sessionJson, sessionProjection } from './session-digests';
+import { targetParticipantDigest, targetSessionDigest, type BatchDigest } from './target-digests';
+
+/** One table's streamed sums (see `ShareSum`), and whether every target row was met through a legacy batch. */
+export interface StreamedTable {
+  legacy: { sum: bigint; rows: number };
+  target: { sum: bigint; rows: number };
+  /** False when the target holds rows no legacy batch asked for (only the per-id maps can name those). */
+  complete: boolean;
+}
+
+export interface StreamedFingerprints {
+  sessions: StreamedTable;
+  participants: StreamedTable;
+}
+
+const DIGITS = /^[0-9]+$/;
+/** Legacy AuditLog ids (bigint as text) in numeric order. */
+const byAuditId = (a: LegacyRow, b: LegacyRow): number => {
+  const x = a.id ?? '';
+  const y = b.id ?? '';
+  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+};
+
+/**
+ * The participant-history rows whose entityId is not digits alone (`' 42'`, `'42\t'`, garbage): a session's
+ * events are read by its id below, which such a row may trim to without matching it in SQL. They are few
+ * (a healthy source has none), read once, by the session id the domain parser will give them, in id order.
+ */
+async function unplainEvents(legacy: LegacySource, tenantId: string, batchSize: number): Promise<Map<string, LegacyRow[]>> {
+  const bySessionId = new Map<string, LegacyRow[]>();
+  for await (const batch of legacy.read('AuditLog', { tenantId, where: PARTICIPANT_HISTORY, notDigits: 'entityId', batchSize })) {
+    for (const row of batch.rows) {
+      const id = (row.entityId ?? '').trim();
+      const rows = bySessionId.get(id);
+      if (rows) rows.push(row);
+      else bySessionId.set(id, [row]);
+    }
+  }
+  return bySessionId;
+}
+
+/**
+ * The participant events of a batch's loaded sessions, in AuditLog id order (the order S1 1.4 folds them
+ * in): the rows whose entityId is one of the ids (on the (tenantId, entityType, entityId) index), and the
+ * batch's share of the rows read apart. Orphans and events of sessions S1 did not load stay out, as in S1.
+ */
+async function eventsOf(
+  legacy: LegacySource,
+  tenantId: string,
+  loaded: ReadonlySet<string>,
+  unplain: Map<string, LegacyRow[]>,
+  batchSize: number,
+): Promise<ParticipantEvent[]> {
+  if (loaded.size === 0) return [];
+  const rows: LegacyRow[] = [];
+  // The filter compares in the legacy collation ('42 ' = '42'): a row that is not digits alone comes from `unplain`, never twice.
+  const where = [...PARTICIPANT_HISTORY, { column: 'entityId', in: [...loaded] }];
+  for await (const page of legacy.read('AuditLog', { tenantId, where, batchSize: batchSize * 4 })) {
+    for (const row of page.rows) if (DIGITS.test(row.entityId ?? '')) rows.push(row);
+  }
+  let odd = false;
+  for (const id of loaded) {
+    const apart = unplain.get(id);
+    if (!apart) continue;
+    rows.push(...apart);
+    unplain.delete(id);
+    odd = true;
+  }
+  if (odd) rows.sort(byAuditId);
+  const events: ParticipantEvent[] = [];
+  for (const row of rows) {
+    const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+    if (parsed.kind === 'event' && loaded.has(parsed.event.sessionLegacyId)) events.push(parsed.event);
+  }
+  return events;
+}
+
+/** A batch whose target rows and legacy events are being read. */
+interface InFlight {
+  lookups: Promise<[BatchDigest, BatchDigest, ParticipantEvent[]]>;
+}
+
+/**
+ * The sessions and participants fingerprints' sums on a MySQL source (ids unique), in one pass over the
+ * tenant's legacy sessions a batch at a time: each batch mapped as S1 maps it at the watermark; its loaded
+ * sessions' participant events read by session id and folded as S1 1.4 folds them; the target rows of the
+ * batch's ids (sessions, and backfilled participants) summed by PostgreSQL (target-digests.ts), found by
+ * the (tenant_id, legacy_id) index. Each batch's look-ups run while the previous batch is folded.
+ * Memory holds a batch and its events, never the tenant's ids. Rows S1 deferred are left out of both sides,
+ * as the per-id comparison does; counts at the end tell whether the target holds rows no batch asked for.
+ */
+export async function streamedFingerprints(
+  db: Database,
+  legacy: LegacySource,
+  tenantId: string,
+  watermark: Date,
+  batchSize: number,
+): Promise<StreamedFingerprints> {
+  const sums = { legacySessions: new ShareSum(), targetSessions: new ShareSum(), legacyParticipants: new ShareSum(), targetParticipants: new ShareSum() };
+  const met = { sessions: 0, participants: 0 };
+  // What the per-id comparison reads of the target: every migrated session, and every backfilled participant of one.
+  // Counted while the batches run (the participants' count scans the table), compared with what the batches met.
+  const counts = queryRows<{ sessions: number | string; participants: number | string }>(
+    db,
+    sql`select (select count(*) from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null) as sessions,
+               (select count(*) from session_participants p join virtual_sessions s on s.id = p.session_id
+                 where p.tenant_id = ${tenantId} and p.source = 'audit_backfill' and s.legacy_id is not null) as participants`,
+  );
+  counts.catch(() => undefined);
+  const unplain = await unplainEvents(legacy, tenantId, batchSize);
+  /** A batch's target rows and legacy events folded into the sums (while the next batch's queries run). */
+  const settle = async ({ lookups }: InFlight): Promise<void> => {
+    const [sessions, participants, events] = await lookups;
+    met.sessions += sessions.met;
+    sums.targetSessions.addByteSums(sessions.byteSums, sessions.rows);
+    met.participants += participants.met;
+    sums.targetParticipants.addByteSums(participants.byteSums, participants.rows);
+    for (const [id, list] of bySession(foldedParticipants(groupParticipantEvents(events))))
+      sums.legacyParticipants.add(JSON.stringify(id), participantsJson(list));
+  };
+  let previous: InFlight | undefined;
+  try {
+    for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
+      const ids: string[] = [];
+      const loaded = new Set<string>();
+      const deferred = new Set<string>();
+      for (const row of batch.rows) {
+        const id = (row.id ?? '').trim();
+        ids.push(id);
+        const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf: watermark });
+        if (mapping.kind === 'deferred') deferred.add(id);
+        if (mapping.kind !== 'load') continue;
+        loaded.add(mapping.session.legacyId);
+        sums.legacySessions.add(JSON.stringify(mapping.session.legacyId), sessionJson(sessionProjection(mapping.session)));
+      }
+      const lookups = Promise.all([
+        targetSessionDigest(db, tenantId, ids, [...deferred]),
+        targetParticipantDigest(db, tenantId, ids, [...deferred]),
+        eventsOf(legacy, tenantId, loaded, unplain, batchSize),
+      ]);
+      // Settled later; a failure surfaces there (or in the finally below), not as an unhandled rejection.
+      lookups.catch(() => undefined);
+      if (previous) await settle(previous);
+      previous = { lookups };
+    }
+    if (previous) await settle(previous);
+  } finally {
+    // A batch in flight when another failed: let its queries finish before the caller closes the pools.
+    await previous?.lookups.catch(() => undefined);
+  }
+  const [count] = await counts;
+  const side = (s: ShareSum) => ({ sum: s.sum, rows: s.rows });
+  return {
+    sessions: { legacy: side(sums.legacySessions), target: side(sums.targetSessions), complete: Number(count?.sessions ?? 0) === met.sessions },
+    participants: {
+      legacy: side(sums.legacyParticipants),
+      target: side(sums.targetParticipants),
+      complete: Number(count?.participants ?? 0) === met.participants,
+    },
+  };
+}

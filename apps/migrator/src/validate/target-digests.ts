@@ -1,0 +1,102 @@
+import { queryRows, type Database } from '@vc/schema';
+import { sql, type SQL } from 'drizzle-orm';
+
+/**
+ * The target side of the streamed fingerprints, summed by PostgreSQL: for a batch of legacy ids, each row's
+ * leaf (sha256 of its projection's canonical JSON, written in SQL) and its key's hash, summed per byte
+ * position, so one row per batch crosses the wire instead of every row, and the migrator's one thread keeps
+ * to the legacy side. The SQL texts must equal what the migrator hashes (`sessionJson`, `participantsJson`);
+ * where one does not (a value neither side expected), the sums differ and the per-id maps, computed in the
+ * migrator, decide: a wrong text here can cost time, never a difference missed.
+ */
+
+/** A column's JSON text as `JSON.stringify` writes a string or null. */
+const text = (column: string) => `coalesce(to_json(${column})::text, 'null')`;
+/** A timestamptz as `Date#toISOString` writes it (years 0–9999; the columns hold milliseconds), or null. */
+const iso = (column: string) => `coalesce('"' || to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
+
+/** `canonicalJson` of an object whose values are these SQL JSON texts: its keys sorted as canonicalJson sorts them. */
+function canonicalObject(fields: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(fields).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${keys.map((k, i) => `'${i === 0 ? '{' : ','}${JSON.stringify(k)}:' || ${fields[k]}`).join(' || ')} || '}'`;
+}
+
+/** `sessionProjection` of a `virtual_sessions` row. */
+const SESSION_JSON = canonicalObject({
+  legacyId: text('legacy_id'),
+  patientRef: text('patient_ref'),
+  practitionerRef: text('practitioner_ref'),
+  scheduledStart: iso('scheduled_start'),
+  scheduledEnd: iso('scheduled_end'),
+  startedAt: iso('started_at'),
+  status: text('status::text'),
+  cancelReason: text('cancel_reason'),
+  videoBackend: text('video_backend::text'),
+});
+
+/** One participant of `session_participants p`, as `participantsJson` writes each. */
+const PARTICIPANT_JSON = canonicalObject({
+  participantRef: text('p.participant_ref'),
+  role: text('p.role::text'),
+  displayName: text('p.display_name'),
+  firstJoinedAt: iso('p.first_joined_at'),
+  lastLeftAt: iso('p.last_left_at'),
+  joinCount: 'p.join_count::text',
+});
+
+/** Per byte position of the digests `l` (leaf) and `k` (key), their sum over the rows not deferred. */
+const BYTE_SUMS = Array.from({ length: 32 }, (_, j) => `sum(get_byte(l, ${j}) + get_byte(k, ${j})) filter (where not deferred) as b${j}`).join(', ');
+
+/** What a batch's target rows add: how many rows the batch met (deferred ones too), and the others' sum. */
+export interface BatchDigest {
+  met: number;
+  rows: number;
+  byteSums: Array<string | null>;
+}
+
+interface Row {
+  met: string | number;
+  rows: string | number;
+  [byte: string]: string | number | null;
+}
+
+const jsonIds = (ids: readonly string[]): SQL => sql`(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+
+function digestOf(row: Row | undefined): BatchDigest {
+  return {
+    met: Number(row?.met ?? 0),
+    rows: Number(row?.rows ?? 0),
+    byteSums: Array.from({ length: 32 }, (_, j) => (row?.[`b${j}`] ?? null) as string | null),
+  };
+}
+
+/** The batch's migrated sessions (`ids`), those of `deferred` counted as met but left out of the sum. */
+export async function targetSessionDigest(db: Database, tenantId: string, ids: readonly string[], deferred: readonly string[]): Promise<BatchDigest> {
+  // `offset 0` keeps the subquery whole: pulled up, each get_byte would hash the row again.
+  const [row] = await queryRows<Row>(
+    db,
+    sql`select count(*) as met, count(*) filter (where not deferred) as rows, ${sql.raw(BYTE_SUMS)}
+        from (select legacy_id in ${jsonIds(deferred)} as deferred,
+                     sha256(convert_to(${sql.raw(SESSION_JSON)}, 'UTF8')) as l, sha256(convert_to(to_json(legacy_id)::text, 'UTF8')) as k
+              from virtual_sessions where tenant_id = ${tenantId} and legacy_id in ${jsonIds(ids)} offset 0) t`,
+  );
+  return digestOf(row);
+}
+
+/**
+ * The backfilled participants of the batch's sessions, one leaf per session (its participants by actor; the
+ * C collation's order is the migrator's but for characters past U+FFFF), `met` counting participant rows.
+ */
+export async function targetParticipantDigest(db: Database, tenantId: string, ids: readonly string[], deferred: readonly string[]): Promise<BatchDigest> {
+  const [row] = await queryRows<Row>(
+    db,
+    sql`select coalesce(sum(n), 0) as met, count(*) filter (where not deferred) as rows, ${sql.raw(BYTE_SUMS)}
+        from (select s.legacy_id in ${jsonIds(deferred)} as deferred, count(*) as n,
+                     sha256(convert_to('[' || string_agg(${sql.raw(PARTICIPANT_JSON)}, ',' order by p.participant_ref collate "C") || ']', 'UTF8')) as l,
+                     sha256(convert_to(to_json(s.legacy_id)::text, 'UTF8')) as k
+              from virtual_sessions s join session_participants p on p.session_id = s.id
+              where s.tenant_id = ${tenantId} and s.legacy_id in ${jsonIds(ids)} and p.tenant_id = ${tenantId} and p.source = 'audit_backfill'
+              group by s.legacy_id offset 0) g`,
+  );
+  return digestOf(row);
+}
