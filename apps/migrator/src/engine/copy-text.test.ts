@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyLines, copyValue } from './copy-text';
+import { copyLines, copyValue, decodeRows, encodeRows, isCopyRows, ROWS_PER_CHUNK } from './copy-text';
 
 describe('COPY text encoding', () => {
   it.each([
@@ -22,5 +22,46 @@ describe('COPY text encoding', () => {
         ['b', 1],
       ]),
     ).toBe('a\t\\N\nb\t1\n');
+  });
+
+  it('encodes rows into chunks of COPY text and decodes them back as text, NULL as null', () => {
+    const rows = Array.from({ length: ROWS_PER_CHUNK * 2 + 3 }, (_, i) => [
+      `id-${i}`,
+      i % 7 === 0 ? null : 'a\tb\nc\rd\\e \\N ü 🙂',
+      i,
+      new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+      { role: 'x\ty', i },
+      i % 2 === 0,
+      '',
+      '\\N',
+    ]);
+    const encoded = encodeRows(rows);
+    expect(isCopyRows(encoded)).toBe(true);
+    expect(isCopyRows(rows)).toBe(false);
+    expect(encoded.count).toBe(rows.length);
+    expect(encoded.chunks).toHaveLength(3);
+    expect(Buffer.concat(encoded.chunks).toString('utf8')).toBe(copyLines(rows));
+    expect(decodeRows(encoded)).toEqual(
+      rows.map((row) =>
+        row.map((v) =>
+          v === null
+            ? null
+            : v instanceof Date
+              ? v.toISOString()
+              : typeof v === 'object'
+                ? JSON.stringify(v)
+                : typeof v === 'boolean'
+                  ? v
+                    ? 't'
+                    : 'f'
+                  : String(v),
+        ),
+      ),
+    );
+  });
+
+  it('encodes no rows as no chunks', () => {
+    expect(encodeRows([])).toEqual({ kind: 'copy-rows', count: 0, chunks: [] });
+    expect(decodeRows(encodeRows([]))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyLines, paramValue } from './copy-text';
+import { decodeRows, encodeRows, isCopyRows, paramValue, type CopyRows } from './copy-text';
 import { inSavepoint, rehearsalTx, rehearse } from './rehearsal';
 import type { InsertOptions, Tx } from './types';
 
@@ -49,14 +49,17 @@ async function multiRowInsert(
   return affected;
 }
 
-async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): Promise<number> {
+async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: CopyRows): Promise<number> {
   const stream = client.query(copyFrom(`copy ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) from stdin`));
-  // One chunk per ~1000 rows keeps the socket busy without building one huge string for big batches.
-  const chunks: string[] = [];
-  for (let i = 0; i < rows.length; i += 1000) chunks.push(copyLines(rows.slice(i, i + 1000)));
-  await pipeline(Readable.from(chunks), stream);
-  return stream.rowCount ?? rows.length;
+  await pipeline(Readable.from(rows.chunks), stream);
+  return stream.rowCount ?? rows.count;
 }
+
+/** Rows as given (value arrays or COPY text already written): COPY text for COPY, value arrays for parameters. */
+type Rows = ReadonlyArray<readonly unknown[]> | CopyRows;
+const asCopy = (rows: Rows): CopyRows => (isCopyRows(rows) ? rows : encodeRows(rows));
+const asValues = (rows: Rows): ReadonlyArray<readonly unknown[]> => (isCopyRows(rows) ? decodeRows(rows) : rows);
+const countOf = (rows: Rows): number => (isCopyRows(rows) ? rows.count : rows.length);
 
 const insertOptions = (given: InsertOptions | string | undefined): InsertOptions => (typeof given === 'string' ? { onConflict: given } : (given ?? {}));
 
@@ -108,13 +111,7 @@ let stageSerial = 0;
  * COPY with an ON CONFLICT clause: COPY cannot resolve conflicts itself, so rows go to a temporary table
  * dropped at commit, then `insert … select … on conflict`. Still one round trip per batch, not per row.
  */
-async function stagedCopy(
-  client: pg.PoolClient,
-  table: string,
-  columns: readonly string[],
-  rows: ReadonlyArray<readonly unknown[]>,
-  onConflict: string,
-): Promise<number> {
+async function stagedCopy(client: pg.PoolClient, table: string, columns: readonly string[], rows: CopyRows, onConflict: string): Promise<number> {
   const stage = `vc_stage_${++stageSerial}`;
   const cols = columns.map(quoteIdent).join(', ');
   await client.query(`create temporary table ${stage} on commit drop as select ${cols} from ${quoteIdent(table)} with no data`);
@@ -129,11 +126,12 @@ function postgresTx(client: pg.PoolClient): Tx {
   return {
     db: drizzlePg(client, { schema }) as unknown as Database,
     query,
-    async insertMany(table, columns, rows, given) {
-      const options = insertOptions(given);
-      if (rows.length === 0) return 0;
+    async insertMany(table, columns, given, how) {
+      const options = insertOptions(how);
+      if (countOf(given) === 0) return 0;
+      if (options.conflictsLikely && options.onConflict) return unnestUpsert(client, table, columns, asValues(given), options.onConflict);
+      const rows = asCopy(given);
       if (!options.onConflict) return copyRows(client, table, columns, rows);
-      if (options.conflictsLikely) return unnestUpsert(client, table, columns, rows, options.onConflict);
       // The common case (a first load) has no conflicts: try the straight COPY, fall back on a unique violation.
       await client.query('savepoint vc_copy');
       try {
@@ -156,7 +154,7 @@ function pgliteTx(tx: Transaction): Tx {
     db: drizzlePglite(tx as unknown as PGlite, { schema: schema as unknown as Schema }) as unknown as Database,
     query,
     insertMany: (table, columns, rows, given) =>
-      rows.length === 0 ? Promise.resolve(0) : multiRowInsert(query, table, columns, rows, insertOptions(given).onConflict),
+      countOf(rows) === 0 ? Promise.resolve(0) : multiRowInsert(query, table, columns, asValues(rows), insertOptions(given).onConflict),
   };
 }
 

@@ -16,6 +16,7 @@ import type { Database, DatabaseHandle } from '@vc/schema';
 import type { Logger } from 'pino';
 import type { LegacySource } from '../legacy/types';
 import type { MigratorConfig, SettingRequirement } from '../config';
+import type { CopyRows } from './copy-text';
 import type { AccessPolicyClient, EventStream, FhirClient, JitsiProbe, KongGateway, Kms, Licensing } from './ports';
 
 export type PhaseId = 's0' | 's1' | 's2' | 's3' | 's4';
@@ -75,10 +76,11 @@ export interface Tx {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
   /**
    * Bulk insert, never one row per round trip: COPY on PostgreSQL, multi-row INSERT on PGlite.
-   * Values: Date → timestamptz, objects → json, null → NULL. Returns the rows inserted/updated.
-   * A string option is shorthand for `{ onConflict: string }`.
+   * Values: Date → timestamptz, objects → json, null → NULL; or the rows already written as COPY text
+   * (`encodeRows`, engine/copy-text.ts), what a pipelined batch keeps until it commits. Returns the rows
+   * inserted/updated. A string option is shorthand for `{ onConflict: string }`.
    */
-  insertMany(table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, options?: InsertOptions | string): Promise<number>;
+  insertMany(table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]> | CopyRows, options?: InsertOptions | string): Promise<number>;
 }
 
 export interface InsertOptions {

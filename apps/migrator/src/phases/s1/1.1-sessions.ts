@@ -1,12 +1,12 @@
 import { mapLegacySession, pickDuplicateWinner, tallyCodes, type LegacyVirtualSession } from '@vc/domain/legacy';
-import { withCommitPipeline } from '../../engine/pipeline';
-import type { RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyBatch } from '../../legacy/types';
+import { withCommitPipeline, type CommitPipeline } from '../../engine/pipeline';
+import type { Batch, RejectInput, Step, StepContext, Tx } from '../../engine/types';
+import type { KeyRangeReader, LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
 import { settleExternalIds } from './external-ids';
-import { settleExternalIdsByKey } from './external-ids-by-key';
+import { settleExternalIdsByKey, type CountedCandidate } from './external-ids-by-key';
 import { takeOverRanges } from './key-ranges';
-import { loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad } from './session-rows';
+import { encodeSessions, loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad, type SessionWrites } from './session-rows';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 interface MappedBatch {
@@ -80,6 +80,58 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
   return adjust;
 }
 
+/** The batch's write, closing over its COPY text only (a closure made where the batch is would keep all that is in scope there). */
+const writeOf = (writes: SessionWrites) => (tx: Tx) => writeSessions(tx, writes);
+
+/**
+ * A key range's write: its externalIds are settled inside the transaction, where the other ranges' commits
+ * are visible (`settleExternalIdsByKey`), so it keeps the candidates themselves until then.
+ */
+const writeInRange =
+  <C extends SessionLoad & CountedCandidate>(tenantId: string, byKey: KeyRangeReader, loads: readonly C[]) =>
+  async (tx: Tx) => {
+    const inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
+    await writeSessions(tx, encodeSessions(inRange.kept));
+    return inRange.adjustment;
+  };
+
+/**
+ * One legacy batch as the engine commits it: mapped while the previous batch commits, checked against what
+ * earlier batches wrote once that commit is done, and its rows written as COPY text. A function of its own so
+ * that the mapped sessions and legacy rows are garbage when it returns: a batch waiting for or in its commit
+ * keeps only its COPY text and its rejects (each with its raw row), not ~5 KiB of objects per row.
+ */
+async function prepareBatch(
+  ctx: StepContext,
+  pipeline: CommitPipeline,
+  csv: boolean,
+  batch: LegacyBatch,
+  asOf: Date,
+  byKey: KeyRangeReader | undefined,
+): Promise<Batch> {
+  const mapped = mapBatch(batch, asOf);
+  // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
+  await pipeline.drain();
+  const adjust = csv ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
+  const candidates = [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! }));
+  // A key range settles externalIds inside its transaction (`writeInRange`).
+  const settled = byKey ? { kept: candidates, rejects: [] } : await settleExternalIds(ctx, candidates);
+  mapped.rejects.push(...settled.rejects);
+  const loads = settled.kept;
+  const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
+  for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
+  return {
+    cursor: { position: batch.position },
+    read: recordsOf(batch),
+    written: loads.length - adjust.displaced,
+    deferred: mapped.deferred,
+    rejects: mapped.rejects,
+    warnings,
+    facts: { asOf: asOf.toISOString() },
+    write: byKey ? writeInRange(ctx.tenantId, byKey, loads) : writeOf(encodeSessions(loads)),
+  };
+}
+
 /**
  * Plan 1.1 (with 1.2's videoBackend mapping and 1.5's status rules applied on the way, docs/design.md §5):
  * streams the tenant's legacy VirtualSession rows in keyset batches, loads the historical ones, defers
@@ -118,33 +170,7 @@ export const exportSessionsStep: Step = {
         batchSize: ctx.options.batchSize,
         signal: ctx.signal,
       })) {
-        const mapped = mapBatch(batch, asOf);
-        // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
-        await pipeline.drain();
-        const adjust = source.kind === 'csv' ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-        const candidates = [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! }));
-        // A key range settles externalIds inside its transaction, where the other ranges' commits are visible.
-        const settled = byKey ? { kept: candidates, rejects: [] } : await settleExternalIds(ctx, candidates);
-        mapped.rejects.push(...settled.rejects);
-        const loads = settled.kept;
-        const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
-        for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
-        await pipeline.push({
-          cursor: { position: batch.position },
-          read: recordsOf(batch),
-          written: loads.length - adjust.displaced,
-          deferred: mapped.deferred,
-          rejects: mapped.rejects,
-          warnings,
-          facts: { asOf: asOf.toISOString() },
-          write: byKey
-            ? async (tx) => {
-                const inRange = await settleExternalIdsByKey(tx, ctx.tenantId, byKey, loads);
-                await writeSessions(tx, inRange.kept);
-                return inRange.adjustment;
-              }
-            : (tx) => writeSessions(tx, loads),
-        });
+        await pipeline.push(await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf, byKey));
         done += recordsOf(batch);
         ctx.progress(done, total);
         if (ctx.signal.aborted) break;

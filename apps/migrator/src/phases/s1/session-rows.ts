@@ -1,4 +1,5 @@
 import type { MappedSession, WarningCode } from '@vc/domain/legacy';
+import { encodeRows, type CopyRows } from '../../engine/copy-text';
 import type { Tx } from '../../engine/types';
 import { sessionId } from './ids';
 
@@ -73,16 +74,27 @@ export function sessionRow(id: string, s: SessionFields, sourceRecord: string, w
 
 const rowOf = (load: SessionLoad) => sessionRow(load.id, load.session, load.sourceRecord, load.warnings);
 
+/** A batch's `virtual_sessions` and id-map rows, already COPY text: what the batch keeps until it commits. */
+export interface SessionWrites {
+  sessions: CopyRows;
+  idMap: CopyRows;
+}
+
+/** Written as COPY text when the batch is made, so neither its mapped sessions nor its legacy rows wait for the commit. */
+export function encodeSessions(loads: readonly SessionLoad[]): SessionWrites {
+  return {
+    sessions: encodeRows(loads.map(rowOf)),
+    idMap: encodeRows(loads.map((l) => [l.session.tenantId, 'VirtualSession', l.session.legacyId, l.id])),
+  };
+}
+
 /** Writes a batch of sessions and their id-map rows: two bulk statements. */
-export async function writeSessions(tx: Tx, loads: readonly SessionLoad[]): Promise<void> {
-  if (loads.length === 0) return;
-  await tx.insertMany('virtual_sessions', SESSION_COLUMNS, loads.map(rowOf), { onConflict: UPSERT });
-  await tx.insertMany(
-    'vc_migration.id_map',
-    ['tenant_id', 'entity', 'legacy_id', 'new_id'],
-    loads.map((l) => [l.session.tenantId, 'VirtualSession', l.session.legacyId, l.id]),
-    { onConflict: '(tenant_id, entity, legacy_id) do nothing' },
-  );
+export async function writeSessions(tx: Tx, writes: SessionWrites): Promise<void> {
+  if (writes.sessions.count === 0) return;
+  await tx.insertMany('virtual_sessions', SESSION_COLUMNS, writes.sessions, { onConflict: UPSERT });
+  await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], writes.idMap, {
+    onConflict: '(tenant_id, entity, legacy_id) do nothing',
+  });
 }
 
 /** A loaded session as 1.1's duplicate check reads it back. */
