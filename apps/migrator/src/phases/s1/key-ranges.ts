@@ -1,4 +1,5 @@
 import type { Batch, Checkpoint, KeyRange, StepContext } from '../../engine/types';
+import { rangeCheckpoints } from '../../engine/state';
 import { MERGE_PARTICIPANT } from './participant-rows';
 
 /**
@@ -19,23 +20,21 @@ interface RangeTotals {
 
 /** The totals of a step's key ranges. Every range must be done: the worker runs this item only after them. */
 async function rangeTotals(ctx: StepContext, stepId: string, ranges: readonly KeyRange[]): Promise<RangeTotals> {
-  const rows = await ctx.query<RangeTotals & { key_range: string; status: string }>(
-    `select key_range, status, read, written, rejected, deferred, warnings, cursor from vc_migration.step_checkpoints
-      where tenant_id = $1 and phase = $2 and step_id = $3 and key_range = any($4::text[])`,
-    [ctx.tenantId, ctx.phase, stepId, ranges.map((r) => r.key)],
+  const saved = await rangeCheckpoints(
+    ctx.db.db,
+    { tenantId: ctx.tenantId, phase: ctx.phase, stepId },
+    ranges.map((r) => r.key),
   );
-  const byKey = new Map(rows.map((row) => [row.key_range, row]));
   const totals: RangeTotals = { read: 0, written: 0, rejected: 0, deferred: 0, warnings: {}, cursor: null };
   for (const range of ranges) {
-    const row = byKey.get(range.key);
-    if (row?.status !== 'done')
-      throw new Error(`key range ${range.key} of step ${stepId} is ${row?.status ?? 'not started'}; its work item must be done first`);
-    totals.read += row.read;
-    totals.written += row.written;
-    totals.rejected += row.rejected;
-    totals.deferred += row.deferred;
-    for (const [code, n] of Object.entries(row.warnings)) totals.warnings[code] = (totals.warnings[code] ?? 0) + n;
-    if (row.cursor) totals.cursor = row.cursor;
+    const cp = saved.get(range.key);
+    if (cp?.status !== 'done') throw new Error(`key range ${range.key} of step ${stepId} is ${cp?.status ?? 'not started'}; its work item must be done first`);
+    totals.read += cp.read;
+    totals.written += cp.written;
+    totals.rejected += cp.rejected;
+    totals.deferred += cp.deferred;
+    for (const [code, n] of Object.entries(cp.warnings)) totals.warnings[code] = (totals.warnings[code] ?? 0) + n;
+    if (cp.cursor) totals.cursor = cp.cursor;
   }
   return totals;
 }
