@@ -55,6 +55,11 @@ export interface ReadOptions {
    * reader that needs a few narrow columns of a wide table.
    */
   columns?: readonly string[];
+  /**
+   * MySQL: read by this index (`FORCE INDEX`) where the planner would walk the tenant's key order for a
+   * filter another index serves (a CSV export ignores it). Legacy index names are the contract's (fixtures/legacy/mysql).
+   */
+  index?: string;
   signal?: AbortSignal;
 }
 
