@@ -1,10 +1,10 @@
 import { groupParticipantEvents, parseParticipantEvent, tallyCodes, type LegacyAuditLog, type ParticipantEvent, type WarningCode } from '@vc/domain/legacy';
 import { withCommitPipeline } from '../../engine/pipeline';
-import type { Checkpoint, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
+import type { Batch, Checkpoint, RejectInput, Step, StepContext, Tx } from '../../engine/types';
+import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ParticipantWindow, ReadOptions } from '../../legacy/types';
 import { aggregateOfGroup, foldWindow } from './participant-groups';
 import { deleteLeaveOnly, leftWithoutJoinRejects, PARTICIPANT_HISTORY } from './participant-history';
-import { upsertParticipants } from './participant-rows';
+import { participantRows, upsertParticipants } from './participant-rows';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
@@ -58,6 +58,61 @@ function keepLoaded(parsed: ParsedBatch, sessions: ReadonlyMap<string, string>):
   });
 }
 
+/** The batch's write, closing over its rows only (a closure made where the batch is would keep all that is in scope there). */
+const writeOf = (rows: unknown[][]) => (tx: Tx) => upsertParticipants(tx, rows);
+
+/**
+ * One batch of AuditLog rows as the engine commits it: parsed, its sessions looked up, grouped per participant,
+ * and its rows made. A function of its own so that the parsed events, lookups and legacy rows are garbage when
+ * it returns: a batch waiting for or in its commit keeps only its participant rows and its rejects.
+ */
+async function prepareEvents(ctx: StepContext, batch: LegacyBatch): Promise<Batch> {
+  const parsed = parseBatch(batch);
+  const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
+  const kept = keepLoaded(parsed, sessions);
+  const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({
+    sessionId: sessions.get(aggregate.sessionLegacyId)!,
+    aggregate,
+  }));
+  return {
+    cursor: { stage: 'events', position: batch.position },
+    read: recordsOf(batch),
+    written: 0,
+    rejects: [...faultRejects(batch.faults), ...parsed.rejects],
+    warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+    write: writeOf(participantRows(ctx.tenantId, aggregates)),
+  };
+}
+
+/** {@link prepareEvents} for a window of the pushdown: the database's groups plus the rows it left whole. */
+async function prepareWindow(ctx: StepContext, pushdown: ParticipantPushdown, options: ReadOptions, window: ParticipantWindow): Promise<Batch> {
+  const parsed = parseBatch(window);
+  const groups = window.groups.map(aggregateOfGroup);
+  const sessions = await sessionIds(ctx, [
+    ...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)]),
+  ]);
+  const kept = keepLoaded(parsed, sessions);
+  const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
+  if (orphans.length > 0) {
+    const whole = parseBatch({ rows: await pushdown.plainRows(options, window, orphans), ordinals: [] });
+    keepLoaded(whole, new Map());
+    parsed.rejects.push(...whole.rejects);
+  }
+  const folded = foldWindow(
+    groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)),
+    kept.map((k) => k.event),
+  );
+  const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
+  return {
+    cursor: { stage: 'events', position: window.position },
+    read: window.rows.length + window.groups.reduce((n, g) => n + g.events, 0),
+    written: 0,
+    rejects: parsed.rejects,
+    warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+    write: writeOf(participantRows(ctx.tenantId, aggregates)),
+  };
+}
+
 /**
  * The main pass on a source that groups participant events itself (MariaDB): per window of audit rows,
  * the database's groups plus the rows it left whole (parsed one by one), merged as the streaming fold
@@ -76,33 +131,9 @@ async function foldWindows(ctx: StepContext, source: LegacySource, pushdown: Par
   // The next window is read, grouped and looked up while this one commits (see `foldEvents` for why that is safe).
   await withCommitPipeline(ctx, async (pipeline) => {
     for await (const window of pushdown.windows(options)) {
-      const parsed = parseBatch(window);
-      const groups = window.groups.map(aggregateOfGroup);
-      const sessions = await sessionIds(ctx, [
-        ...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)]),
-      ]);
-      const kept = keepLoaded(parsed, sessions);
-      const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
-      if (orphans.length > 0) {
-        const whole = parseBatch({ rows: await pushdown.plainRows(options, window, orphans), ordinals: [] });
-        keepLoaded(whole, new Map());
-        parsed.rejects.push(...whole.rejects);
-      }
-      const folded = foldWindow(
-        groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)),
-        kept.map((k) => k.event),
-      );
-      const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
-      const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
-      await pipeline.push({
-        cursor: { stage: 'events', position: window.position },
-        read,
-        written: 0,
-        rejects: parsed.rejects,
-        warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-        write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
-      });
-      done += read;
+      const prepared = await prepareWindow(ctx, pushdown, options, window);
+      await pipeline.push(prepared);
+      done += prepared.read;
       ctx.progress(done, eta.total);
       if (ctx.signal.aborted) break;
     }
@@ -128,21 +159,7 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
       batchSize: ctx.options.batchSize,
       signal: ctx.signal,
     })) {
-      const parsed = parseBatch(batch);
-      const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
-      const kept = keepLoaded(parsed, sessions);
-      const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({
-        sessionId: sessions.get(aggregate.sessionLegacyId)!,
-        aggregate,
-      }));
-      await pipeline.push({
-        cursor: { stage: 'events', position: batch.position },
-        read: recordsOf(batch),
-        written: 0,
-        rejects: [...faultRejects(batch.faults), ...parsed.rejects],
-        warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-        write: (tx) => upsertParticipants(tx, ctx.tenantId, aggregates),
-      });
+      await pipeline.push(await prepareEvents(ctx, batch));
       done += recordsOf(batch);
       ctx.progress(done, eta.total);
       if (ctx.signal.aborted) break;
