@@ -4,11 +4,21 @@ import type { Batch, RejectInput, Step, StepContext, Tx } from '../../engine/typ
 import type { LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
 import { settleExternalIds } from './external-ids';
-import { encodeSessions, loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad, type SessionWrites } from './session-rows';
+import {
+  encodeSessions,
+  loadedSessions,
+  pendingLoad,
+  reconstructedRaw,
+  sessionLoad,
+  writeSessions,
+  type PendingLoad,
+  type SessionWrites,
+} from './session-rows';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 interface MappedBatch {
-  loads: Map<string, SessionLoad>;
+  /** By legacy id, each already its COPY line: the batch waits in this form for the previous batch's commit. */
+  loads: Map<string, PendingLoad>;
   rejects: RejectInput[];
   deferred: number;
   /** The batch's raw rows by source record: a row a twin of an earlier batch displaces is kept whole. */
@@ -21,7 +31,10 @@ function duplicateReject(legacyId: string, sourceRecord: string, raw: Record<str
   return { legacyKey: `${legacyId}#${sourceRecord}`, reason: 'duplicate_legacy_id', detail: DUPLICATE_DETAIL, raw };
 }
 
-/** Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). */
+/**
+ * Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). Each session becomes its
+ * COPY line as soon as it is mapped, so the mapped objects die young (never promoted to V8's old space).
+ */
 function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
   const rawByRecord = new Map<string, Record<string, unknown>>();
   // A record that is not a row (a malformed CSV record) is one reject, keyed by its file and line.
@@ -36,13 +49,14 @@ function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
     else if (mapping.kind === 'reject')
       out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw, source: batch.locations?.[i] });
     else {
-      const load = sessionLoad(mapping.session, record, mapping.warnings);
-      const seen = out.loads.get(load.session.legacyId);
-      if (!seen) out.loads.set(load.session.legacyId, load);
-      else if (pickDuplicateWinner(seen.session, load.session) === 'later') {
-        out.rejects.push(duplicateReject(seen.session.legacyId, seen.sourceRecord, rawByRecord.get(seen.sourceRecord)!));
-        out.loads.set(load.session.legacyId, { ...load, id: seen.id });
-      } else out.rejects.push(duplicateReject(load.session.legacyId, record, raw));
+      const { legacyId } = mapping.session;
+      const seen = out.loads.get(legacyId);
+      if (!seen) out.loads.set(legacyId, pendingLoad(sessionLoad(mapping.session, record, mapping.warnings)));
+      else if (pickDuplicateWinner({ updatedAt: new Date(seen.updatedAt) }, mapping.session) === 'later') {
+        out.rejects.push(duplicateReject(legacyId, seen.sourceRecord, rawByRecord.get(seen.sourceRecord)!));
+        // The later twin is loaded under the id the first one was given.
+        out.loads.set(legacyId, pendingLoad({ ...sessionLoad(mapping.session, record, mapping.warnings), id: seen.id }));
+      } else out.rejects.push(duplicateReject(legacyId, record, raw));
     }
   });
   return out;
@@ -66,7 +80,7 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
   for (const prior of earlier) {
     const load = mapped.loads.get(prior.legacyId)!;
     if (prior.sourceRecord === load.sourceRecord) continue;
-    if (pickDuplicateWinner(prior, load.session) === 'later') {
+    if (pickDuplicateWinner(prior, { updatedAt: new Date(load.updatedAt) }) === 'later') {
       mapped.rejects.push(duplicateReject(prior.legacyId, prior.sourceRecord, prior.raw));
       adjust.displaced += 1;
       for (const code of prior.warnings) adjust.warnings[code] = (adjust.warnings[code] ?? 0) - 1;
@@ -82,10 +96,10 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
 const writeOf = (writes: SessionWrites) => (tx: Tx) => writeSessions(tx, writes);
 
 /**
- * One legacy batch as the engine commits it: mapped while the previous batch commits, checked against what
- * earlier batches wrote once that commit is done, and its rows written as COPY text. A function of its own so
- * that the mapped sessions and legacy rows are garbage when it returns: a batch waiting for or in its commit
- * keeps only its COPY text and its rejects (each with its raw row), not ~5 KiB of objects per row.
+ * One legacy batch as the engine commits it: mapped while the previous batch commits (each session then kept as
+ * its COPY line), checked against what earlier batches wrote once that commit is done, and encoded. A function of
+ * its own so that its legacy rows and lines are garbage when it returns: a batch in its commit keeps only its COPY
+ * text and its rejects (each with its raw row), not the several KiB of objects per row it was made from.
  */
 async function prepareBatch(ctx: StepContext, pipeline: CommitPipeline, csv: boolean, batch: LegacyBatch, asOf: Date): Promise<Batch> {
   const mapped = mapBatch(batch, asOf);
@@ -94,7 +108,7 @@ async function prepareBatch(ctx: StepContext, pipeline: CommitPipeline, csv: boo
   const adjust = csv ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
   const settled = await settleExternalIds(
     ctx,
-    [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! })),
+    [...mapped.loads.values()].map((l) => ({ ...l, raw: mapped.raws.get(l.sourceRecord)! })),
   );
   mapped.rejects.push(...settled.rejects);
   const loads = settled.kept;
