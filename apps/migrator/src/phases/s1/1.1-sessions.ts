@@ -148,7 +148,9 @@ export const exportSessionsStep: Step = {
     let done = checkpoint.read;
     const after = (checkpoint.cursor?.position as string | undefined) ?? null;
     await withCommitPipeline(ctx, async (pipeline) => {
-      for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+      // No read-ahead: the next read overlaps this batch's commit already (ReadOptions.readAhead).
+      const options = { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal, readAhead: false };
+      for await (const batch of source.read('VirtualSession', options)) {
         await pipeline.push(await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf));
         done += recordsOf(batch);
         ctx.progress(done, total);
