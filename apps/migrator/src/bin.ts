@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Before any legacy row is read: the heap grows to 1.5 times its live objects, not up to 4 times (heap-growth.ts).
+// Before any legacy row is read: the heap grows to 1.3 times its live objects, not up to 4 times (heap-growth.ts).
 boundHeapGrowth();
 const code = await recordInvocation(await main(process.argv));
 process.exitCode = code;
