@@ -92,18 +92,37 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
   return adjust;
 }
 
-/** The batch's write, closing over its COPY text only (a closure made where the batch is would keep all that is in scope there). */
-const writeOf = (writes: SessionWrites) => (tx: Tx) => writeSessions(tx, writes);
+/**
+ * The batch's write, closing over its COPY text only (a closure made where the batch is prepared would keep all that
+ * is in scope there), and a promise of the moment its sessions are sent (their COPY done, their lines let go).
+ */
+function sessionsWrite(writes: SessionWrites): { write: (tx: Tx) => Promise<void>; sent: Promise<void> } {
+  let markSent: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  return { write: (tx) => writeSessions(tx, writes, markSent), sent };
+}
 
 /**
- * One legacy batch as the engine commits it: mapped while the previous batch commits (each session then kept as
- * its COPY line), checked against what earlier batches wrote once that commit is done, and encoded. A function of
- * its own so that its legacy rows and lines are garbage when it returns: a batch in its commit keeps only its COPY
- * text and its rejects (each with its raw row), not the several KiB of objects per row it was made from.
+ * One legacy batch as the engine commits it, and when its sessions are sent. Read while the previous batch commits,
+ * mapped once that batch's sessions are sent (each session then kept as its COPY line), checked against what earlier
+ * batches wrote once its commit is done, and encoded. Mapping waits for the previous COPY so that a tenant holds at
+ * most one batch's lines beside one batch's legacy rows, never two batches' lines (the previous batch's are let go
+ * when sent): the mapping still overlaps the rest of that transaction. A function of its own so that its legacy rows
+ * and lines are garbage when it returns: a batch in its commit keeps only its COPY text and its rejects (each with its
+ * raw row), not the objects it was made from.
  */
-async function prepareBatch(ctx: StepContext, pipeline: CommitPipeline, csv: boolean, batch: LegacyBatch, asOf: Date): Promise<Batch> {
+async function prepareBatch(
+  ctx: StepContext,
+  pipeline: CommitPipeline,
+  csv: boolean,
+  batch: LegacyBatch,
+  asOf: Date,
+  previousSent: Promise<void>,
+): Promise<{ batch: Batch; sent: Promise<void> }> {
+  // The previous batch's sessions are sent, or its commit has ended (failed before sending them, say).
+  await Promise.race([previousSent, pipeline.drain()]);
   const mapped = mapBatch(batch, asOf);
-  // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
+  // Mapping overlapped the end of the previous batch's commit; the checks below read what it wrote.
   await pipeline.drain();
   const adjust = csv ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
   const settled = await settleExternalIds(
@@ -114,15 +133,19 @@ async function prepareBatch(ctx: StepContext, pipeline: CommitPipeline, csv: boo
   const loads = settled.kept;
   const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
   for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
+  const { write, sent } = sessionsWrite(encodeSessions(loads));
   return {
-    cursor: { position: batch.position },
-    read: recordsOf(batch),
-    written: loads.length - adjust.displaced,
-    deferred: mapped.deferred,
-    rejects: mapped.rejects,
-    warnings,
-    facts: { asOf: asOf.toISOString() },
-    write: writeOf(encodeSessions(loads)),
+    batch: {
+      cursor: { position: batch.position },
+      read: recordsOf(batch),
+      written: loads.length - adjust.displaced,
+      deferred: mapped.deferred,
+      rejects: mapped.rejects,
+      warnings,
+      facts: { asOf: asOf.toISOString() },
+      write,
+    },
+    sent,
   };
 }
 
@@ -150,8 +173,11 @@ export const exportSessionsStep: Step = {
     await withCommitPipeline(ctx, async (pipeline) => {
       // No read-ahead: the next read overlaps this batch's commit already (ReadOptions.readAhead).
       const options = { tenantId: ctx.tenantId, after, batchSize: ctx.options.batchSize, signal: ctx.signal, readAhead: false };
+      let sent = Promise.resolve();
       for await (const batch of source.read('VirtualSession', options)) {
-        await pipeline.push(await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf));
+        const prepared = await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf, sent);
+        sent = prepared.sent;
+        await pipeline.push(prepared.batch);
         done += recordsOf(batch);
         ctx.progress(done, total);
         if (ctx.signal.aborted) break;

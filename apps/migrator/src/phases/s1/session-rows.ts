@@ -103,7 +103,8 @@ export function pendingLoad(load: SessionLoad): PendingLoad {
 
 /** A batch's `virtual_sessions` and id-map rows, already COPY text: what the batch keeps until it commits. */
 export interface SessionWrites {
-  sessions: CopyRows;
+  /** Undefined once sent ({@link writeSessions}). */
+  sessions: CopyRows | undefined;
   idMap: CopyRows;
 }
 
@@ -114,10 +115,16 @@ export function encodeSessions(loads: readonly PendingLoad[]): SessionWrites {
   };
 }
 
-/** Writes a batch of sessions and their id-map rows: two bulk statements. */
-export async function writeSessions(tx: Tx, writes: SessionWrites): Promise<void> {
-  if (writes.sessions.lines.length === 0) return;
-  await tx.insertMany('virtual_sessions', SESSION_COLUMNS, writes.sessions, { onConflict: UPSERT });
+/**
+ * Writes a batch of sessions and their id-map rows: two bulk statements. The sessions' lines are let go as soon as
+ * their COPY is done, and `sent` is called then: the rest of the transaction does not need them (a batch's write
+ * runs once; a failed transaction fails the step, and a resume reads the batch again).
+ */
+export async function writeSessions(tx: Tx, writes: SessionWrites, sent: () => void = () => undefined): Promise<void> {
+  if (writes.sessions && writes.sessions.lines.length > 0) await tx.insertMany('virtual_sessions', SESSION_COLUMNS, writes.sessions, { onConflict: UPSERT });
+  writes.sessions = undefined;
+  sent();
+  if (writes.idMap.lines.length === 0) return;
   await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], writes.idMap, {
     onConflict: '(tenant_id, entity, legacy_id) do nothing',
   });
