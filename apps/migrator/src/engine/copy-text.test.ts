@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyLines, copyValue, decodeRows, encodeRows, isCopyRows, ROWS_PER_CHUNK } from './copy-text';
+import { copyChunks, copyLine, copyValue, decodeRows, encodeRows, isCopyRows, ROWS_PER_CHUNK } from './copy-text';
 
 describe('COPY text encoding', () => {
   it.each([
@@ -16,18 +16,20 @@ describe('COPY text encoding', () => {
   });
 
   it('writes one tab-separated line per row', () => {
-    expect(
-      copyLines([
-        ['a', null],
-        ['b', 1],
-      ]),
-    ).toBe('a\t\\N\nb\t1\n');
+    expect([
+      ...copyChunks(
+        encodeRows([
+          ['a', null],
+          ['b', 1],
+        ]),
+      ),
+    ]).toEqual(['a\t\\N\nb\t1\n']);
   });
 
-  it('encodes rows into chunks of COPY text and decodes them back as text, NULL as null', () => {
+  it('encodes rows as COPY lines, sends them in chunks, and decodes them back as text, NULL as null', () => {
     const rows = Array.from({ length: ROWS_PER_CHUNK * 2 + 3 }, (_, i) => [
       `id-${i}`,
-      i % 7 === 0 ? null : 'a\tb\nc\rd\\e \\N ü 🙂',
+      i % 7 === 0 ? null : 'a\tb\nc\rd\\e \\N ü — 🙂',
       i,
       new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
       { role: 'x\ty', i },
@@ -38,9 +40,10 @@ describe('COPY text encoding', () => {
     const encoded = encodeRows(rows);
     expect(isCopyRows(encoded)).toBe(true);
     expect(isCopyRows(rows)).toBe(false);
-    expect(encoded.count).toBe(rows.length);
-    expect(encoded.chunks).toHaveLength(3);
-    expect(Buffer.concat(encoded.chunks).toString('utf8')).toBe(copyLines(rows));
+    expect(encoded.lines).toHaveLength(rows.length);
+    const chunks = [...copyChunks(encoded)];
+    expect(chunks).toHaveLength(3);
+    expect(chunks.join('')).toBe(rows.map((row) => `${copyLine(row)}\n`).join(''));
     expect(decodeRows(encoded)).toEqual(
       rows.map((row) =>
         row.map((v) =>
@@ -60,8 +63,9 @@ describe('COPY text encoding', () => {
     );
   });
 
-  it('encodes no rows as no chunks', () => {
-    expect(encodeRows([])).toEqual({ kind: 'copy-rows', count: 0, chunks: [] });
+  it('encodes no rows as no lines and sends nothing', () => {
+    expect(encodeRows([])).toEqual({ kind: 'copy-rows', lines: [] });
+    expect([...copyChunks(encodeRows([]))]).toEqual([]);
     expect(decodeRows(encodeRows([]))).toEqual([]);
   });
 });

@@ -17,16 +17,6 @@ const NEEDS_ESCAPE = /[\\\t\n\r]/;
 const ESCAPED = /[\\\t\n\r]/g;
 const escapeChar = (c: string) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r');
 
-/** One COPY line per row, newline-terminated; built by appending, without an array per row. */
-export function copyLines(rows: ReadonlyArray<readonly unknown[]>): string {
-  let out = '';
-  for (const row of rows) {
-    for (let i = 0; i < row.length; i++) out += i === 0 ? copyValue(row[i]) : `\t${copyValue(row[i])}`;
-    out += '\n';
-  }
-  return out;
-}
-
 /** A value as a bind parameter: what COPY would have sent, minus the escaping. */
 export function paramValue(value: unknown): unknown {
   if (value === null || value === undefined) return null;
@@ -36,24 +26,44 @@ export function paramValue(value: unknown): unknown {
 }
 
 /**
- * Rows already written as COPY text, up to {@link ROWS_PER_CHUNK} rows a chunk: the bytes a batch sends, and all a
- * pipelined batch needs to keep while it waits for its transaction (engine/pipeline.ts), instead of the mapped
- * objects and legacy rows it was made from (several KiB a row, on V8's heap; V8 then grows the heap to a multiple of it).
+ * Rows already written as COPY text, one line a row: all a pipelined batch needs to keep while it waits for its
+ * transaction (engine/pipeline.ts), instead of the mapped objects and legacy rows it was made from. Lines, not
+ * the chunks COPY sends: a line is a flat one-byte string unless the row has a character beyond Latin-1, while a
+ * chunk of many rows is two bytes a character as soon as one of them has (legacy texts with an em dash are common);
+ * chunks are joined only as COPY sends them ({@link copyChunks}), small and short-lived.
  */
 export interface CopyRows {
   readonly kind: 'copy-rows';
-  /** How many rows the chunks hold. */
-  readonly count: number;
-  readonly chunks: readonly Buffer[];
+  /** One {@link copyLine} a row. */
+  readonly lines: readonly string[];
 }
 
-/** Rows per chunk: keeps the socket busy without one huge buffer for a big batch. */
-export const ROWS_PER_CHUNK = 1000;
+/** Rows per chunk sent to COPY: keeps the socket busy, and a chunk small enough to die young. */
+export const ROWS_PER_CHUNK = 100;
+
+/** One row's COPY line, without its newline, as one flat string (built by `join`, not `+=`). */
+export function copyLine(row: readonly unknown[]): string {
+  const fields = new Array<string>(row.length);
+  for (let i = 0; i < row.length; i++) fields[i] = copyValue(row[i]);
+  return fields.join('\t');
+}
+
+export function encodeLines(lines: readonly string[]): CopyRows {
+  return { kind: 'copy-rows', lines };
+}
 
 export function encodeRows(rows: ReadonlyArray<readonly unknown[]>): CopyRows {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_CHUNK) chunks.push(Buffer.from(copyLines(rows.slice(i, i + ROWS_PER_CHUNK)), 'utf8'));
-  return { kind: 'copy-rows', count: rows.length, chunks };
+  return encodeLines(rows.map(copyLine));
+}
+
+/** The COPY text of `rows`, a chunk at a time, each joined only when COPY asks for it. */
+export function* copyChunks(rows: CopyRows): Generator<string> {
+  for (let i = 0; i < rows.lines.length; i += ROWS_PER_CHUNK) {
+    const chunk = rows.lines.slice(i, i + ROWS_PER_CHUNK);
+    // The empty last element ends the last line: one join, one flat string.
+    chunk.push('');
+    yield chunk.join('\n');
+  }
 }
 
 export function isCopyRows(rows: ReadonlyArray<readonly unknown[]> | CopyRows): rows is CopyRows {
@@ -67,14 +77,8 @@ const UNESCAPED: Readonly<Record<string, string>> = { '\\': '\\', t: '\t', n: '\
  * instead of COPY: PostgreSQL reads each as it would read it from COPY, by the column's type.
  */
 export function decodeRows(encoded: CopyRows): Array<Array<string | null>> {
-  const rows: Array<Array<string | null>> = [];
-  for (const chunk of encoded.chunks) {
-    const text = chunk.toString('utf8');
-    // A newline inside a value is escaped, so every newline ends a row.
-    for (const line of text.slice(0, -1).split('\n'))
-      rows.push(
-        line.split('\t').map((field) => (field === '\\N' ? null : field.includes('\\') ? field.replace(/\\(.)/g, (_, c: string) => UNESCAPED[c]!) : field)),
-      );
-  }
-  return rows;
+  // A tab or newline inside a value is escaped, so every tab separates fields.
+  return encoded.lines.map((line) =>
+    line.split('\t').map((field) => (field === '\\N' ? null : field.includes('\\') ? field.replace(/\\(.)/g, (_, c: string) => UNESCAPED[c]!) : field)),
+  );
 }

@@ -6,7 +6,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { decodeRows, encodeRows, isCopyRows, paramValue, type CopyRows } from './copy-text';
+import { copyChunks, decodeRows, encodeRows, isCopyRows, paramValue, type CopyRows } from './copy-text';
 import { inSavepoint, rehearsalTx, rehearse } from './rehearsal';
 import type { InsertOptions, Tx } from './types';
 
@@ -51,15 +51,15 @@ async function multiRowInsert(
 
 async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: CopyRows): Promise<number> {
   const stream = client.query(copyFrom(`copy ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) from stdin`));
-  await pipeline(Readable.from(rows.chunks), stream);
-  return stream.rowCount ?? rows.count;
+  await pipeline(Readable.from(copyChunks(rows)), stream);
+  return stream.rowCount ?? rows.lines.length;
 }
 
 /** Rows as given (value arrays or COPY text already written): COPY text for COPY, value arrays for parameters. */
 type Rows = ReadonlyArray<readonly unknown[]> | CopyRows;
 const asCopy = (rows: Rows): CopyRows => (isCopyRows(rows) ? rows : encodeRows(rows));
 const asValues = (rows: Rows): ReadonlyArray<readonly unknown[]> => (isCopyRows(rows) ? decodeRows(rows) : rows);
-const countOf = (rows: Rows): number => (isCopyRows(rows) ? rows.count : rows.length);
+const countOf = (rows: Rows): number => (isCopyRows(rows) ? rows.lines.length : rows.length);
 
 const insertOptions = (given: InsertOptions | string | undefined): InsertOptions => (typeof given === 'string' ? { onConflict: given } : (given ?? {}));
 

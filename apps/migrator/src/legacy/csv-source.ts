@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import { ExitError } from '../exit-error';
 import { checkedHeader, csvFault } from './csv-checks';
-import { readAhead } from './read-ahead';
+import { readAheadUnlessOff } from './read-ahead';
 import { fieldWithInvalidBytes, rawRecord, splitOpenRecord, tenantCandidates, type RecordFault } from './record-faults';
 import { LEGACY_TABLES } from './tables';
 import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
@@ -201,7 +201,7 @@ export function createCsvSource(dir: string): LegacySource {
       for await (const row of records(table)) if (matches(table, row, options)) n += 1;
       return n;
     },
-    read: (table, options) => readAhead(batches(table, options)),
+    read: (table, options) => readAheadUnlessOff(batches(table, options), options),
     close: async () => undefined,
   };
 }

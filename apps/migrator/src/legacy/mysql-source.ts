@@ -1,6 +1,6 @@
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { createParticipantPushdown } from './mysql-participants';
-import { readAhead } from './read-ahead';
+import { readAheadUnlessOff } from './read-ahead';
 import { LEGACY_TABLES } from './tables';
 import type { KeyRangeReader, LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 
@@ -147,7 +147,7 @@ export function createMysqlSource(url: string, database?: string, options: { pus
       );
       return Number(rows[0]!.n);
     },
-    read: (table, options) => readAhead(pages(table, options)),
+    read: (table, options) => readAheadUnlessOff(pages(table, options), options),
     ranges: keyRangeReader(pool),
     // Offered only when configured (VC_LEGACY_PUSHDOWN=on): S1 1.4 then groups participant events in MariaDB.
     ...(options.pushdown ? { participants: createParticipantPushdown(pool, (o) => whereClause('AuditLog', o), asTextRow) } : {}),

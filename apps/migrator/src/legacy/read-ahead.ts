@@ -1,3 +1,5 @@
+import type { ReadOptions } from './types';
+
 /**
  * Keeps one `next()` of `source` in flight while the consumer handles the current item: reading the
  * next legacy batch overlaps writing the last one, and memory holds at most one batch ahead.
@@ -17,4 +19,9 @@ export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T>
   } finally {
     await iterator.return?.();
   }
+}
+
+/** `source` with a read-ahead, unless the reader asked for none. */
+export function readAheadUnlessOff<T>(source: AsyncIterable<T>, options: Pick<ReadOptions, 'readAhead'>): AsyncIterable<T> {
+  return options.readAhead === false ? source : readAhead(source);
 }

@@ -61,6 +61,13 @@ export interface ReadOptions {
    */
   index?: string;
   signal?: AbortSignal;
+  /**
+   * Fetch the next batch while the consumer handles this one (legacy/read-ahead.ts; the default). S1 1.1 passes
+   * `false`: its commits are pipelined (engine/pipeline.ts), so its next read overlaps the last batch's commit
+   * anyway, and a read-ahead only adds a third batch in memory (~6 MiB of legacy sessions at 10,000 a batch:
+   * the one read ahead, the one mapped and waiting, the one committing) without making 1.1 faster.
+   */
+  readAhead?: boolean;
 }
 
 export interface LegacySource {
@@ -73,7 +80,7 @@ export interface LegacySource {
   count(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where'>): Promise<number | undefined>;
   /**
    * Bounded batches in primary-key order (MySQL) or file order (CSV). Memory holds about one batch
-   * ahead: the next batch is fetched while the consumer handles this one.
+   * ahead: the next batch is fetched while the consumer handles this one, unless `readAhead` is false.
    */
   read(table: LegacyTable, options: ReadOptions): AsyncIterable<LegacyBatch>;
   /** AuditLog participant history grouped in the source (MariaDB only; absent when the migrator must fold). */

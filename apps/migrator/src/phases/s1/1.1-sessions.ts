@@ -1,16 +1,26 @@
 import { mapLegacySession, pickDuplicateWinner, tallyCodes, type LegacyVirtualSession } from '@vc/domain/legacy';
 import { withCommitPipeline, type CommitPipeline } from '../../engine/pipeline';
-import type { Batch, RejectInput, Step, StepContext, Tx } from '../../engine/types';
+import type { Batch, BatchAdjustment, RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import type { KeyRangeReader, LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
 import { settleExternalIds } from './external-ids';
 import { settleExternalIdsByKey, type CountedCandidate } from './external-ids-by-key';
 import { takeOverRanges } from './key-ranges';
-import { encodeSessions, loadedSessions, reconstructedRaw, sessionLoad, writeSessions, type SessionLoad, type SessionWrites } from './session-rows';
+import {
+  encodeSessions,
+  loadedSessions,
+  pendingLoad,
+  reconstructedRaw,
+  sessionLoad,
+  writeSessions,
+  type PendingLoad,
+  type SessionWrites,
+} from './session-rows';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 interface MappedBatch {
-  loads: Map<string, SessionLoad>;
+  /** By legacy id, each already its COPY line: the batch waits in this form for the previous batch's commit. */
+  loads: Map<string, PendingLoad>;
   rejects: RejectInput[];
   deferred: number;
   /** The batch's raw rows by source record: a row a twin of an earlier batch displaces is kept whole. */
@@ -23,7 +33,10 @@ function duplicateReject(legacyId: string, sourceRecord: string, raw: Record<str
   return { legacyKey: `${legacyId}#${sourceRecord}`, reason: 'duplicate_legacy_id', detail: DUPLICATE_DETAIL, raw };
 }
 
-/** Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). */
+/**
+ * Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). Each session becomes its
+ * COPY line as soon as it is mapped, so the mapped objects die young (never promoted to V8's old space).
+ */
 function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
   const rawByRecord = new Map<string, Record<string, unknown>>();
   // A record that is not a row (a malformed CSV record) is one reject, keyed by its file and line.
@@ -38,13 +51,14 @@ function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
     else if (mapping.kind === 'reject')
       out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw, source: batch.locations?.[i] });
     else {
-      const load = sessionLoad(mapping.session, record, mapping.warnings);
-      const seen = out.loads.get(load.session.legacyId);
-      if (!seen) out.loads.set(load.session.legacyId, load);
-      else if (pickDuplicateWinner(seen.session, load.session) === 'later') {
-        out.rejects.push(duplicateReject(seen.session.legacyId, seen.sourceRecord, rawByRecord.get(seen.sourceRecord)!));
-        out.loads.set(load.session.legacyId, { ...load, id: seen.id });
-      } else out.rejects.push(duplicateReject(load.session.legacyId, record, raw));
+      const { legacyId } = mapping.session;
+      const seen = out.loads.get(legacyId);
+      if (!seen) out.loads.set(legacyId, pendingLoad(sessionLoad(mapping.session, record, mapping.warnings)));
+      else if (pickDuplicateWinner({ updatedAt: new Date(seen.updatedAt) }, mapping.session) === 'later') {
+        out.rejects.push(duplicateReject(legacyId, seen.sourceRecord, rawByRecord.get(seen.sourceRecord)!));
+        // The later twin is loaded under the id the first one was given.
+        out.loads.set(legacyId, pendingLoad({ ...sessionLoad(mapping.session, record, mapping.warnings), id: seen.id }));
+      } else out.rejects.push(duplicateReject(legacyId, record, raw));
     }
   });
   return out;
@@ -68,7 +82,7 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
   for (const prior of earlier) {
     const load = mapped.loads.get(prior.legacyId)!;
     if (prior.sourceRecord === load.sourceRecord) continue;
-    if (pickDuplicateWinner(prior, load.session) === 'later') {
+    if (pickDuplicateWinner(prior, { updatedAt: new Date(load.updatedAt) }) === 'later') {
       mapped.rejects.push(duplicateReject(prior.legacyId, prior.sourceRecord, prior.raw));
       adjust.displaced += 1;
       for (const code of prior.warnings) adjust.warnings[code] = (adjust.warnings[code] ?? 0) - 1;
@@ -80,26 +94,43 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
   return adjust;
 }
 
-/** The batch's write, closing over its COPY text only (a closure made where the batch is would keep all that is in scope there). */
-const writeOf = (writes: SessionWrites) => (tx: Tx) => writeSessions(tx, writes);
+/**
+ * The batch's write, closing over its COPY text only (a closure made where the batch is prepared would keep all that
+ * is in scope there), and a promise of the moment its sessions are sent (their COPY done, their lines let go).
+ */
+function sessionsWrite(writes: SessionWrites): { write: (tx: Tx) => Promise<void>; sent: Promise<void> } {
+  let markSent: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  return { write: (tx) => writeSessions(tx, writes, markSent), sent };
+}
 
 /**
  * A key range's write: its externalIds are settled inside the transaction, where the other ranges' commits
  * are visible (`settleExternalIdsByKey`), so it keeps the candidates themselves until then.
  */
-const writeInRange =
-  <C extends SessionLoad & CountedCandidate>(tenantId: string, byKey: KeyRangeReader, loads: readonly C[]) =>
-  async (tx: Tx) => {
+function writeInRange<C extends PendingLoad & CountedCandidate>(
+  tenantId: string,
+  byKey: KeyRangeReader,
+  loads: readonly C[],
+): { write: (tx: Tx) => Promise<BatchAdjustment>; sent: Promise<void> } {
+  let markSent: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  const write = async (tx: Tx) => {
     const inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
-    await writeSessions(tx, encodeSessions(inRange.kept));
+    await writeSessions(tx, encodeSessions(inRange.kept), markSent);
     return inRange.adjustment;
   };
+  return { write, sent };
+}
 
 /**
- * One legacy batch as the engine commits it: mapped while the previous batch commits, checked against what
- * earlier batches wrote once that commit is done, and its rows written as COPY text. A function of its own so
- * that the mapped sessions and legacy rows are garbage when it returns: a batch waiting for or in its commit
- * keeps only its COPY text and its rejects (each with its raw row), not ~5 KiB of objects per row.
+ * One legacy batch as the engine commits it, and when its sessions are sent. Read while the previous batch commits,
+ * mapped once that batch's sessions are sent (each session then kept as its COPY line), checked against what earlier
+ * batches wrote once its commit is done, and encoded. Mapping waits for the previous COPY so that a tenant holds at
+ * most one batch's lines beside one batch's legacy rows, never two batches' lines (the previous batch's are let go
+ * when sent): the mapping still overlaps the rest of that transaction. A function of its own so that its legacy rows
+ * and lines are garbage when it returns: a batch in its commit keeps only its COPY text and its rejects (each with its
+ * raw row), not the objects it was made from.
  */
 async function prepareBatch(
   ctx: StepContext,
@@ -107,28 +138,35 @@ async function prepareBatch(
   csv: boolean,
   batch: LegacyBatch,
   asOf: Date,
+  previousSent: Promise<void>,
   byKey: KeyRangeReader | undefined,
-): Promise<Batch> {
+): Promise<{ batch: Batch; sent: Promise<void> }> {
+  // The previous batch's sessions are sent, or its commit has ended (failed before sending them, say).
+  await Promise.race([previousSent, pipeline.drain()]);
   const mapped = mapBatch(batch, asOf);
-  // Mapping overlapped the previous batch's commit; the checks below read what it wrote.
+  // Mapping overlapped the end of the previous batch's commit; the checks below read what it wrote.
   await pipeline.drain();
   const adjust = csv ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-  const candidates = [...mapped.loads.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: mapped.raws.get(l.sourceRecord)! }));
+  const candidates = [...mapped.loads.values()].map((l) => ({ ...l, raw: mapped.raws.get(l.sourceRecord)! }));
   // A key range settles externalIds inside its transaction (`writeInRange`).
   const settled = byKey ? { kept: candidates, rejects: [] } : await settleExternalIds(ctx, candidates);
   mapped.rejects.push(...settled.rejects);
   const loads = settled.kept;
   const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
   for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
+  const { write, sent } = byKey ? writeInRange(ctx.tenantId, byKey, loads) : sessionsWrite(encodeSessions(loads));
   return {
-    cursor: { position: batch.position },
-    read: recordsOf(batch),
-    written: loads.length - adjust.displaced,
-    deferred: mapped.deferred,
-    rejects: mapped.rejects,
-    warnings,
-    facts: { asOf: asOf.toISOString() },
-    write: byKey ? writeInRange(ctx.tenantId, byKey, loads) : writeOf(encodeSessions(loads)),
+    batch: {
+      cursor: { position: batch.position },
+      read: recordsOf(batch),
+      written: loads.length - adjust.displaced,
+      deferred: mapped.deferred,
+      rejects: mapped.rejects,
+      warnings,
+      facts: { asOf: asOf.toISOString() },
+      write,
+    },
+    sent,
   };
 }
 
@@ -163,14 +201,13 @@ export const exportSessionsStep: Step = {
     let done = checkpoint.read;
     const after = (checkpoint.cursor?.position as string | undefined) ?? range?.after ?? null;
     await withCommitPipeline(ctx, async (pipeline) => {
-      for await (const batch of source.read('VirtualSession', {
-        tenantId: ctx.tenantId,
-        after,
-        until: range?.until ?? null,
-        batchSize: ctx.options.batchSize,
-        signal: ctx.signal,
-      })) {
-        await pipeline.push(await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf, byKey));
+      // No read-ahead: the next read overlaps this batch's commit already (ReadOptions.readAhead).
+      const options = { tenantId: ctx.tenantId, after, until: range?.until ?? null, batchSize: ctx.options.batchSize, signal: ctx.signal, readAhead: false };
+      let sent = Promise.resolve();
+      for await (const batch of source.read('VirtualSession', options)) {
+        const prepared = await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf, sent, byKey);
+        sent = prepared.sent;
+        await pipeline.push(prepared.batch);
         done += recordsOf(batch);
         ctx.progress(done, total);
         if (ctx.signal.aborted) break;

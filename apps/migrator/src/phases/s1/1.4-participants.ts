@@ -8,11 +8,11 @@ import {
   type WarningCode,
 } from '@vc/domain/legacy';
 import { withCommitPipeline } from '../../engine/pipeline';
-import type { Checkpoint, RejectInput, Step, StepContext, Tx } from '../../engine/types';
-import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ReadOptions } from '../../legacy/types';
+import type { Batch, Checkpoint, RejectInput, Step, StepContext, Tx } from '../../engine/types';
+import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, ParticipantWindow, ReadOptions } from '../../legacy/types';
 import { aggregateOfGroup, foldWindow } from './participant-groups';
 import { deleteLeaveOnly, leftWithoutJoinRejects, PARTICIPANT_HISTORY } from './participant-history';
-import { upsertParticipants } from './participant-rows';
+import { participantRows, upsertParticipants } from './participant-rows';
 import { dropRangeParticipants, mergeRangeParticipants, takeOverRanges } from './key-ranges';
 import { clearRefold, stageRefold } from '../s4/participant-refold';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
@@ -68,27 +68,96 @@ function keepLoaded(parsed: ParsedBatch, sessions: ReadonlyMap<string, string>):
   });
 }
 
+type Aggregates = ReadonlyArray<{ sessionId: string; aggregate: ParticipantAggregate }>;
+
 /** Where a fold reads and writes: the tenant's whole history into `session_participants`, or one key range into its staged rows. */
 interface FoldTarget {
   after: string | null;
   until: string | null;
-  write(tx: Tx, aggregates: ReadonlyArray<{ sessionId: string; aggregate: ParticipantAggregate }>): Promise<void>;
+  /**
+   * A batch's write, made when the batch is prepared and closing over its rows only (a closure made where the
+   * batch is would keep its events, lookups and legacy rows until its commit).
+   */
+  writeOf(aggregates: Aggregates): (tx: Tx) => Promise<void>;
 }
 
 function foldTarget(ctx: StepContext, checkpoint: Checkpoint): FoldTarget {
   const range = ctx.range;
   const after = (checkpoint.cursor?.position as string | undefined) ?? range?.after ?? null;
-  if (!range) return { after, until: null, write: (tx, aggregates) => upsertParticipants(tx, ctx.tenantId, aggregates) };
+  if (!range)
+    return {
+      after,
+      until: null,
+      writeOf: (aggregates) => {
+        const rows = participantRows(ctx.tenantId, aggregates);
+        return (tx) => upsertParticipants(tx, rows);
+      },
+    };
   return {
     after,
     until: range.until,
-    write: (tx, aggregates) =>
-      stageRefold(
-        tx,
-        ctx.tenantId,
-        range.key,
-        aggregates.map((a) => ({ ...a, warnings: [] })),
-      ),
+    writeOf: (aggregates) => {
+      const staged = aggregates.map((a) => ({ ...a, warnings: [] }));
+      return (tx) => stageRefold(tx, ctx.tenantId, range.key, staged);
+    },
+  };
+}
+
+/**
+ * One batch of AuditLog rows as the engine commits it: parsed, its sessions looked up, grouped per participant,
+ * and its write made. A function of its own so that the parsed events, lookups and legacy rows are garbage when
+ * it returns: a batch waiting for or in its commit keeps only its participant rows and its rejects.
+ */
+async function prepareEvents(ctx: StepContext, batch: LegacyBatch, target: FoldTarget): Promise<Batch> {
+  const parsed = parseBatch(batch);
+  const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
+  const kept = keepLoaded(parsed, sessions);
+  const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({
+    sessionId: sessions.get(aggregate.sessionLegacyId)!,
+    aggregate,
+  }));
+  return {
+    cursor: { stage: 'events', position: batch.position },
+    read: recordsOf(batch),
+    written: 0,
+    rejects: [...faultRejects(batch.faults), ...parsed.rejects],
+    warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+    write: target.writeOf(aggregates),
+  };
+}
+
+/** {@link prepareEvents} for a window of the pushdown: the database's groups plus the rows it left whole. */
+async function prepareWindow(
+  ctx: StepContext,
+  pushdown: ParticipantPushdown,
+  options: ReadOptions,
+  window: ParticipantWindow,
+  target: FoldTarget,
+): Promise<Batch> {
+  const parsed = parseBatch(window);
+  const groups = window.groups.map(aggregateOfGroup);
+  const sessions = await sessionIds(ctx, [
+    ...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)]),
+  ]);
+  const kept = keepLoaded(parsed, sessions);
+  const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
+  if (orphans.length > 0) {
+    const whole = parseBatch({ rows: await pushdown.plainRows(options, window, orphans), ordinals: [] });
+    keepLoaded(whole, new Map());
+    parsed.rejects.push(...whole.rejects);
+  }
+  const folded = foldWindow(
+    groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)),
+    kept.map((k) => k.event),
+  );
+  const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
+  return {
+    cursor: { stage: 'events', position: window.position },
+    read: window.rows.length + window.groups.reduce((n, g) => n + g.events, 0),
+    written: 0,
+    rejects: parsed.rejects,
+    warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+    write: target.writeOf(aggregates),
   };
 }
 
@@ -117,33 +186,9 @@ async function foldWindows(
   // The next window is read, grouped and looked up while this one commits (see `foldEvents` for why that is safe).
   await withCommitPipeline(ctx, async (pipeline) => {
     for await (const window of pushdown.windows(options)) {
-      const parsed = parseBatch(window);
-      const groups = window.groups.map(aggregateOfGroup);
-      const sessions = await sessionIds(ctx, [
-        ...new Set([...parsed.events.map((e) => e.event.sessionLegacyId), ...groups.map((g) => g.aggregate.sessionLegacyId)]),
-      ]);
-      const kept = keepLoaded(parsed, sessions);
-      const orphans = [...new Set(groups.filter((g) => !sessions.has(g.aggregate.sessionLegacyId)).map((g) => g.aggregate.sessionLegacyId))];
-      if (orphans.length > 0) {
-        const whole = parseBatch({ rows: await pushdown.plainRows(options, window, orphans), ordinals: [] });
-        keepLoaded(whole, new Map());
-        parsed.rejects.push(...whole.rejects);
-      }
-      const folded = foldWindow(
-        groups.filter((g) => sessions.has(g.aggregate.sessionLegacyId)),
-        kept.map((k) => k.event),
-      );
-      const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
-      const read = window.rows.length + window.groups.reduce((n, g) => n + g.events, 0);
-      await pipeline.push({
-        cursor: { stage: 'events', position: window.position },
-        read,
-        written: 0,
-        rejects: parsed.rejects,
-        warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-        write: (tx) => target.write(tx, aggregates),
-      });
-      done += read;
+      const prepared = await prepareWindow(ctx, pushdown, options, window, target);
+      await pipeline.push(prepared);
+      done += prepared.read;
       ctx.progress(done, eta.total);
       if (ctx.signal.aborted) break;
     }
@@ -170,21 +215,7 @@ async function foldEvents(ctx: StepContext, source: LegacySource, checkpoint: Ch
       batchSize: ctx.options.batchSize,
       signal: ctx.signal,
     })) {
-      const parsed = parseBatch(batch);
-      const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
-      const kept = keepLoaded(parsed, sessions);
-      const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({
-        sessionId: sessions.get(aggregate.sessionLegacyId)!,
-        aggregate,
-      }));
-      await pipeline.push({
-        cursor: { stage: 'events', position: batch.position },
-        read: recordsOf(batch),
-        written: 0,
-        rejects: [...faultRejects(batch.faults), ...parsed.rejects],
-        warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
-        write: (tx) => target.write(tx, aggregates),
-      });
+      await pipeline.push(await prepareEvents(ctx, batch, target));
       done += recordsOf(batch);
       ctx.progress(done, eta.total);
       if (ctx.signal.aborted) break;

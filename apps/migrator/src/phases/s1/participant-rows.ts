@@ -14,13 +14,11 @@ export const MERGE_PARTICIPANT = `(session_id, participant_ref) do update set
   join_count = session_participants.join_count + excluded.join_count`;
 
 /**
- * Folds a batch's participant aggregates into `session_participants`. A participant's events may span
- * batches; the upsert merges them as the domain fold does, and the checkpoint committed with it makes
- * each batch count exactly once.
+ * A batch's `session_participants` values, made when the batch is prepared: all it keeps until its commit, not
+ * its events, session lookups and legacy rows.
  */
-export async function upsertParticipants(tx: Tx, tenantId: string, rows: ReadonlyArray<{ sessionId: string; aggregate: ParticipantAggregate }>): Promise<void> {
-  if (rows.length === 0) return;
-  const values = rows.map(({ sessionId, aggregate: a }) => [
+export function participantRows(tenantId: string, rows: ReadonlyArray<{ sessionId: string; aggregate: ParticipantAggregate }>): unknown[][] {
+  return rows.map(({ sessionId, aggregate: a }) => [
     sessionId,
     tenantId,
     a.actorRef,
@@ -31,5 +29,14 @@ export async function upsertParticipants(tx: Tx, tenantId: string, rows: Readonl
     a.joinCount,
     'audit_backfill',
   ]);
+}
+
+/**
+ * Folds a batch's participant rows ({@link participantRows}) into `session_participants`. A participant's events may
+ * span batches; the upsert merges them as the domain fold does, and the checkpoint committed with it makes
+ * each batch count exactly once.
+ */
+export async function upsertParticipants(tx: Tx, values: ReadonlyArray<readonly unknown[]>): Promise<void> {
+  if (values.length === 0) return;
   await tx.insertMany('session_participants', COLUMNS, values, { onConflict: MERGE_PARTICIPANT, conflictsLikely: true });
 }

@@ -1,5 +1,5 @@
 import type { MappedSession, WarningCode } from '@vc/domain/legacy';
-import { encodeRows, type CopyRows } from '../../engine/copy-text';
+import { copyLine, encodeLines, encodeRows, type CopyRows } from '../../engine/copy-text';
 import type { Tx } from '../../engine/types';
 import { sessionId } from './ids';
 
@@ -72,26 +72,59 @@ export function sessionRow(id: string, s: SessionFields, sourceRecord: string, w
   ];
 }
 
-const rowOf = (load: SessionLoad) => sessionRow(load.id, load.session, load.sourceRecord, load.warnings);
-
-/** A batch's `virtual_sessions` and id-map rows, already COPY text: what the batch keeps until it commits. */
-export interface SessionWrites {
-  sessions: CopyRows;
-  idMap: CopyRows;
+/**
+ * A session a batch loads, as the batch keeps it while the batch before it commits: its `virtual_sessions` row
+ * already a COPY line (~0.5 KiB), not the mapped session (~1 KiB with its Dates) it was made from.
+ */
+export interface PendingLoad {
+  id: string;
+  legacyId: string;
+  tenantId: string;
+  sourceRecord: string;
+  warnings: WarningCode[];
+  /** The session's updatedAt (ms): the tie-break with a twin in a later batch. */
+  updatedAt: number;
+  /** Its {@link sessionRow} as one COPY line. */
+  line: string;
 }
 
-/** Written as COPY text when the batch is made, so neither its mapped sessions nor its legacy rows wait for the commit. */
-export function encodeSessions(loads: readonly SessionLoad[]): SessionWrites {
+export function pendingLoad(load: SessionLoad): PendingLoad {
+  const { id, session, sourceRecord, warnings } = load;
   return {
-    sessions: encodeRows(loads.map(rowOf)),
-    idMap: encodeRows(loads.map((l) => [l.session.tenantId, 'VirtualSession', l.session.legacyId, l.id])),
+    id,
+    legacyId: session.legacyId,
+    tenantId: session.tenantId,
+    sourceRecord,
+    warnings,
+    updatedAt: session.updatedAt.getTime(),
+    line: copyLine(sessionRow(id, session, sourceRecord, warnings)),
   };
 }
 
-/** Writes a batch of sessions and their id-map rows: two bulk statements. */
-export async function writeSessions(tx: Tx, writes: SessionWrites): Promise<void> {
-  if (writes.sessions.count === 0) return;
-  await tx.insertMany('virtual_sessions', SESSION_COLUMNS, writes.sessions, { onConflict: UPSERT });
+/** A batch's `virtual_sessions` and id-map rows, already COPY text: what the batch keeps until it commits. */
+export interface SessionWrites {
+  /** Undefined once sent ({@link writeSessions}). */
+  sessions: CopyRows | undefined;
+  idMap: CopyRows;
+}
+
+export function encodeSessions(loads: readonly PendingLoad[]): SessionWrites {
+  return {
+    sessions: encodeLines(loads.map((l) => l.line)),
+    idMap: encodeRows(loads.map((l) => [l.tenantId, 'VirtualSession', l.legacyId, l.id])),
+  };
+}
+
+/**
+ * Writes a batch of sessions and their id-map rows: two bulk statements. The sessions' lines are let go as soon as
+ * their COPY is done, and `sent` is called then: the rest of the transaction does not need them (a batch's write
+ * runs once; a failed transaction fails the step, and a resume reads the batch again).
+ */
+export async function writeSessions(tx: Tx, writes: SessionWrites, sent: () => void = () => undefined): Promise<void> {
+  if (writes.sessions && writes.sessions.lines.length > 0) await tx.insertMany('virtual_sessions', SESSION_COLUMNS, writes.sessions, { onConflict: UPSERT });
+  writes.sessions = undefined;
+  sent();
+  if (writes.idMap.lines.length === 0) return;
   await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], writes.idMap, {
     onConflict: '(tenant_id, entity, legacy_id) do nothing',
   });
