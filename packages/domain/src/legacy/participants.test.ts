@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { groupParticipantEvents, isLeftWithoutJoin, parseParticipantEvent, roleFromActorRef, type LegacyAuditLog, type ParticipantEvent } from './participants';
+import {
+  aggregateOf,
+  foldEventInto,
+  groupParticipantEvents,
+  isLeftWithoutJoin,
+  mergeParticipant,
+  parseParticipantEvent,
+  payloadRole,
+  roleFromActorRef,
+  type LegacyAuditLog,
+  type ParticipantEvent,
+} from './participants';
 
 function auditRow(overrides: Partial<LegacyAuditLog> = {}): LegacyAuditLog {
   return {
@@ -100,5 +111,44 @@ describe('participant grouping', () => {
     const backward = groupParticipantEvents([...events].reverse());
     expect(backward).toEqual(forward);
     expect(forward[0]).toMatchObject({ role: 'interpreter', displayName: null, joinCount: 2, leaveCount: 1 });
+  });
+
+  it('folding an event in place equals merging its aggregate, for every order of joins, leaves and tied times', () => {
+    const pool = [
+      event({ id: '1', occurredAt: '2025-06-01 10:05:00', payload: '{"role":"caregiver"}', actorDisplay: 'a' }),
+      event({ id: '2', occurredAt: '2025-06-01 10:05:00', payload: '{"role":"interpreter"}', actorDisplay: 'b' }),
+      event({ id: '3', occurredAt: '2025-06-01 10:01:00', payload: null, actorDisplay: null }),
+      event({ id: '4', action: 'participant.left', occurredAt: '2025-06-01 10:30:00', actorDisplay: 'c' }),
+      event({ id: '5', action: 'participant.left', occurredAt: '2025-06-01 10:30:00', actorDisplay: 'd' }),
+      event({ id: '6', action: 'participant.left', occurredAt: '2025-06-01 09:00:00', payload: '{"role":"other"}' }),
+    ];
+    // Every sequence of 4 events drawn from the pool (repeats allowed): 6^4 orders.
+    for (let n = 0; n < 6 ** 4; n++) {
+      const seq = [0, 1, 2, 3].map((k) => pool[Math.floor(n / 6 ** k) % 6]!);
+      const merged = seq.slice(1).reduce((acc, e) => mergeParticipant(acc, aggregateOf(e)), aggregateOf(seq[0]!));
+      const inPlace = aggregateOf(seq[0]!);
+      for (const e of seq.slice(1)) foldEventInto(inPlace, e);
+      expect(inPlace).toEqual(merged);
+    }
+  });
+});
+
+describe('payload roles', () => {
+  it('answer the same for a payload seen before, past the memo bound, and for long payloads', () => {
+    const cases: Array<[string | null, { role: string | null; malformed: boolean }]> = [
+      ['{"role":"Practitioner "}', { role: 'practitioner', malformed: false }],
+      ['{"role":"patient","role":"caregiver"}', { role: 'caregiver', malformed: false }],
+      ['{"role":"patient"', { role: null, malformed: true }],
+      ['  {"role":"interpreter"}  ', { role: 'interpreter', malformed: false }],
+      [`{"role":"patient","pad":"${'x'.repeat(2000)}"}`, { role: 'patient', malformed: false }],
+      [`{"role":"patient","pad":"${'x'.repeat(2000)}"`, { role: null, malformed: true }],
+      ['\\N', { role: null, malformed: false }],
+      [null, { role: null, malformed: false }],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [payload, expected] of cases) expect(payloadRole(payload)).toEqual(expected);
+      // More distinct payloads than the memo holds: it empties and fills again, answers unchanged.
+      for (let i = 0; i < 5000; i++) expect(payloadRole(`{"role":"other","n":${i}}`).role).toBe('other');
+    }
   });
 });
