@@ -1,6 +1,8 @@
 import {
-  groupParticipantEvents,
+  aggregateOf,
+  foldEventInto,
   parseParticipantEvent,
+  participantKey,
   tallyCodes,
   type LegacyAuditLog,
   type ParticipantAggregate,
@@ -103,25 +105,79 @@ function foldTarget(ctx: StepContext, checkpoint: Checkpoint): FoldTarget {
   };
 }
 
+/** A batch's participant events folded per (session, actor) in one pass over its rows. */
+interface BatchFold {
+  groups: Map<string, { aggregate: ParticipantAggregate; warnings: WarningCode[][] | null }>;
+  /** Each session legacy id the batch's events name. */
+  sessions: Set<string>;
+  rejects: RejectInput[];
+}
+
+function foldBatch(batch: Pick<LegacyBatch, 'rows' | 'ordinals'>): BatchFold {
+  const out: BatchFold = { groups: new Map(), sessions: new Set(), rejects: [] };
+  const { rows, ordinals } = batch;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+    if (parsed.kind === 'reject')
+      out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
+    if (parsed.kind !== 'event') continue;
+    const { event } = parsed;
+    out.sessions.add(event.sessionLegacyId);
+    const key = participantKey(event.sessionLegacyId, event.actorRef);
+    const seen = out.groups.get(key);
+    if (seen) foldEventInto(seen.aggregate, event);
+    else out.groups.set(key, { aggregate: aggregateOf(event), warnings: null });
+    // Warnings count per source row, for the events of loaded sessions only (decided after the lookup).
+    if (parsed.warnings.length > 0) {
+      const group = seen ?? out.groups.get(key)!;
+      (group.warnings ??= []).push(parsed.warnings);
+    }
+  }
+  return out;
+}
+
 /**
- * One batch of AuditLog rows as the engine commits it: parsed, its sessions looked up, grouped per participant,
- * and its write made. A function of its own so that the parsed events, lookups and legacy rows are garbage when
- * it returns: a batch waiting for or in its commit keeps only its participant rows and its rejects.
+ * `orphan_event` rejects for the batch's events of sessions not loaded, in row order, each with its raw row: only
+ * rows naming such a session (rare) are parsed again.
+ */
+function orphanRejects(rows: readonly LegacyRow[], missing: ReadonlySet<string>): RejectInput[] {
+  const rejects: RejectInput[] = [];
+  for (const row of rows) {
+    if (!missing.has((row.entityId ?? '').trim())) continue;
+    const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+    if (parsed.kind === 'event') rejects.push({ legacyKey: parsed.event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
+  }
+  return rejects;
+}
+
+/**
+ * One batch of AuditLog rows as the engine commits it: parsed and grouped per participant in one pass, its
+ * sessions looked up, and its write made. A function of its own so that the groups, lookups and legacy rows are
+ * garbage when it returns: a batch waiting for or in its commit keeps only its participant rows and its rejects.
  */
 async function prepareEvents(ctx: StepContext, batch: LegacyBatch, target: FoldTarget): Promise<Batch> {
-  const parsed = parseBatch(batch);
-  const sessions = await sessionIds(ctx, [...new Set(parsed.events.map((e) => e.event.sessionLegacyId))]);
-  const kept = keepLoaded(parsed, sessions);
-  const aggregates = groupParticipantEvents(kept.map((k) => k.event)).map((aggregate) => ({
-    sessionId: sessions.get(aggregate.sessionLegacyId)!,
-    aggregate,
-  }));
+  const folded = foldBatch(batch);
+  const sessions = await sessionIds(ctx, [...folded.sessions]);
+  const aggregates: Array<{ sessionId: string; aggregate: ParticipantAggregate }> = [];
+  const missing = new Set<string>();
+  const warnings: WarningCode[][] = [];
+  for (const { aggregate, warnings: codes } of folded.groups.values()) {
+    const sessionId = sessions.get(aggregate.sessionLegacyId);
+    if (sessionId === undefined) {
+      missing.add(aggregate.sessionLegacyId);
+      continue;
+    }
+    aggregates.push({ sessionId, aggregate });
+    if (codes) warnings.push(...codes);
+  }
+  const orphans = missing.size > 0 ? orphanRejects(batch.rows, missing) : [];
   return {
     cursor: { stage: 'events', position: batch.position },
     read: recordsOf(batch),
     written: 0,
-    rejects: [...faultRejects(batch.faults), ...parsed.rejects],
-    warnings: tallyCodes(kept.map((k) => k.warnings)) as Record<string, number>,
+    rejects: [...faultRejects(batch.faults), ...folded.rejects, ...orphans],
+    warnings: tallyCodes(warnings) as Record<string, number>,
     write: target.writeOf(aggregates),
   };
 }
