@@ -1,5 +1,6 @@
 import { groupParticipantEvents, parseParticipantEvent, type LegacyAuditLog, type ParticipantAggregate } from '@vc/domain/legacy';
 import { describe, expect, it } from 'vitest';
+import { decodeRows, type CopyRows } from '../../engine/copy-text';
 import type { Batch, Checkpoint, StepContext, Tx } from '../../engine/types';
 import type { LegacyBatch, LegacySource, ReadOptions } from '../../legacy/types';
 import { participantsStep } from './1.4-participants';
@@ -89,10 +90,15 @@ function engine(table: Map<string, Participant>, hooks: { onLookup?: (n: number)
     const pending: Array<[string, Participant]> = [];
     const tx = {
       query: async () => [],
-      insertMany: async (_t: string, _c: readonly string[], rows: ReadonlyArray<readonly unknown[]>) => {
-        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, joinCount] of rows)
-          pending.push([`${sessionId}|${ref}`, { role, displayName, firstJoinedAt, lastLeftAt, joinCount } as Participant]);
-        return rows.length;
+      // The batch's rows, COPYed into the staging table the upsert merges from (as PostgreSQL reads the COPY text).
+      insertMany: async (_t: string, _c: readonly string[], rows: CopyRows) => {
+        const at = (text: string | null) => (text === null ? null : new Date(text));
+        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, joinCount] of decodeRows(rows))
+          pending.push([
+            `${sessionId}|${ref}`,
+            { role, displayName, firstJoinedAt: at(firstJoinedAt!), lastLeftAt: at(lastLeftAt!), joinCount: Number(joinCount) } as Participant,
+          ]);
+        return rows.lines.length;
       },
     } as unknown as Tx;
     await batch.write?.(tx);
