@@ -1,5 +1,5 @@
 import type { ParticipantAggregate } from '@vc/domain/legacy';
-import { copyLine, encodeLines, type CopyRows } from '../../engine/copy-text';
+import { copyValue, encodeLines, type CopyRows } from '../../engine/copy-text';
 import type { Tx } from '../../engine/types';
 
 const COLUMNS = ['session_id', 'tenant_id', 'participant_ref', 'role', 'display_name', 'first_joined_at', 'last_left_at', 'join_count', 'source'] as const;
@@ -19,10 +19,24 @@ export const MERGE_PARTICIPANT = `(session_id, participant_ref) do update set
  * commit (one flat string a row), not its events, session lookups and legacy rows.
  */
 export function participantRows(tenantId: string, rows: ReadonlyArray<{ sessionId: string; aggregate: ParticipantAggregate }>): CopyRows {
+  const tenant = copyValue(tenantId);
+  const time = (at: Date | null) => (at === null ? '\\N' : at.toISOString());
+  const fields = new Array<string>(COLUMNS.length);
+  // Only the legacy texts (actor, display name) and the tenant id can need escaping: uuids, roles, ISO times and
+  // counts never do.
   return encodeLines(
-    rows.map(({ sessionId, aggregate: a }) =>
-      copyLine([sessionId, tenantId, a.actorRef, a.role, a.displayName, a.firstJoinedAt, a.lastLeftAt, a.joinCount, 'audit_backfill']),
-    ),
+    rows.map(({ sessionId, aggregate: a }) => {
+      fields[0] = sessionId;
+      fields[1] = tenant;
+      fields[2] = copyValue(a.actorRef);
+      fields[3] = a.role;
+      fields[4] = copyValue(a.displayName);
+      fields[5] = time(a.firstJoinedAt);
+      fields[6] = time(a.lastLeftAt);
+      fields[7] = String(a.joinCount);
+      fields[8] = 'audit_backfill';
+      return fields.join('\t');
+    }),
   );
 }
 
