@@ -293,9 +293,14 @@ interface LeaveOnlyRow {
  */
 async function settleLeftWithoutJoin(ctx: StepContext, source: LegacySource): Promise<void> {
   for (;;) {
+    // The leave-only rows are found first (one pass over the table) and only they are sorted: ordered and limited in
+    // one query, the planner walked the whole primary-key index of every tenant's participants in key order instead.
     const ghosts = await ctx.query<LeaveOnlyRow>(
-      `select p.session_id, s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
-        where p.tenant_id = $1 and p.source = 'audit_backfill' and p.join_count = 0 order by p.session_id, p.participant_ref limit $2`,
+      `with ghost as materialized (
+         select session_id, participant_ref from session_participants where tenant_id = $1 and source = 'audit_backfill' and join_count = 0
+       )
+       select g.session_id, s.legacy_id, g.participant_ref from ghost g join virtual_sessions s on s.id = g.session_id
+        order by g.session_id, g.participant_ref limit $2`,
       [ctx.tenantId, ctx.options.batchSize],
     );
     if (ghosts.length === 0) return;
