@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFhirClient } from '@vc/integrations/fhir';
+import type { EventStream } from '@vc/integrations/nats';
 import { queryRows } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { createLogger } from '../logger';
@@ -57,5 +58,32 @@ describe('one relay pass', () => {
     await new Promise((resolve) => setTimeout(resolve, 5)); // past the 1 ms backoff
     expect(await relay.runOnce()).toEqual({ published: 1, failed: 0 });
     expect((await rowsOf(id)).every((r) => r.published)).toBe(true);
+  });
+  it('sends the events of a pass together: one refused event is rescheduled alone, the others are delivered', async () => {
+    const id = await scheduleSession(h, 'relay-pass');
+    expect((await h.call('POST', `${API}/sessions/${id}/join`, { as: practitioner('relay-pass'), body: {} })).status).toBe(200);
+    expect((await h.call('POST', `${API}/sessions/${id}/end`, { as: practitioner('relay-pass'), body: {} })).status).toBe(200);
+    const events = (await rowsOf(id)).filter((r) => r.kind === 'event');
+    const refused = events[1]!.id;
+    // The real stream, except that it refuses one event, as JetStream may refuse a single message.
+    const eventStream = {
+      publish: (subject: string, payload: Uint8Array, msgId: string) =>
+        msgId === refused ? Promise.reject(Object.assign(new Error('refused'), { code: '503' })) : h.eventStream!.publish(subject, payload, msgId),
+    } as EventStream;
+    const lines: string[] = [];
+    const logger = createLogger('trace', { write: (line: string) => void lines.push(line) });
+    const relay = new OutboxRelay({ db: h.db.db, eventStream, fhir: undefined, logger, subjectPrefix: h.stream.prefix });
+
+    expect(await relay.runOnce()).toEqual({ published: events.length - 1, failed: 1 });
+    const after = (await rowsOf(id)).filter((r) => r.kind === 'event');
+    expect(after.filter((r) => !r.published)).toEqual([expect.objectContaining({ id: refused, attempts: 1, last_error: 'Error: refused' })]);
+    const inStream = (await readStream(h.stream.natsUrl, h.stream.name)).filter((m) => m.event.subject === id);
+    expect(inStream.map((m) => m.msgId).sort()).toEqual(
+      events
+        .filter((r) => r.id !== refused)
+        .map((r) => r.id)
+        .sort(),
+    );
+    expect(lines.filter((l) => l.includes('outbox delivery failed'))).toHaveLength(1);
   });
 });
