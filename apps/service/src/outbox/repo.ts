@@ -34,8 +34,13 @@ export async function claimDue(db: Database, kinds: OutboxKind[], limit: number,
   });
 }
 
-export async function markPublished(db: Database, id: string, now: Date): Promise<void> {
-  await db.update(outbox).set({ publishedAt: now, lastError: null }).where(eq(outbox.id, id));
+/** Marks the delivered rows of a pass, all in one statement. */
+export async function markPublished(db: Database, ids: readonly string[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(outbox)
+    .set({ publishedAt: now, lastError: null })
+    .where(inArray(outbox.id, [...ids]));
 }
 
 /** A failed attempt: count it and schedule the next one. The row stays until it succeeds. */

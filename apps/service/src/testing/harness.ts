@@ -64,6 +64,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Collect every log line (level trace) here instead of discarding them. */
   logLines?: string[];
+  /** The service asks this access-policy instead of the stand-in (transport failures); `consents` still writes to the stand-in. */
+  accessPolicyUrl?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -111,7 +113,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     {
       db: db.db,
       kms: await createKms(config.kms, { aws: config.kmsAws }),
-      accessPolicy: createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 }),
+      accessPolicy: createAccessPolicyClient({ baseUrl: options.accessPolicyUrl ?? accessPolicy.url, cacheTtlMs: 0 }),
       jitsiProbe: createJitsiProbe({ timeoutMs: 2_000, policy: config.outbound }),
       eventStream,
       fhir: fhir ? createFhirClient({ baseUrl: fhir.url, timeoutMs: 2_000 }) : undefined,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IntegrationError, isRetryableFrom } from '../errors';
-import { checkedBaseUrl, requestJson } from '../http';
+import { checkedBaseUrl, requestJson, type RequestJsonInit } from '../http';
 import { withRetry } from '../retry';
 import { STORAGE_OUTCOME_SYSTEM, toFhirConsent } from './fhir-consent';
 import { TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision } from './types';
@@ -43,7 +43,7 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
   const now = options.now ?? Date.now;
   const cache = new Map<string, CachedDecision>();
 
-  const call = (what: string, tenantId: string, path: string, init: RequestInit, retries = options.retries ?? 2) =>
+  const call = (what: string, tenantId: string, path: string, init: Pick<RequestJsonInit, 'method' | 'headers' | 'body'>, retries = options.retries ?? 2) =>
     withRetry(
       () =>
         requestJson(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}${path}`, {

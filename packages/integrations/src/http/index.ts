@@ -1,2 +1,2 @@
 export { checkedBaseUrl } from './base-url';
-export { requestJson, type JsonReply, type RequestJsonInit } from './request-json';
+export { requestJson, type JsonReply, type ReplyHeaders, type RequestJsonInit } from './request-json';

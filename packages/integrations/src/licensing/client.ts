@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IntegrationError, isRetryableFrom } from '../errors';
-import { checkedBaseUrl, requestJson } from '../http';
+import { checkedBaseUrl, requestJson, type RequestJsonInit } from '../http';
 import { withRetry } from '../retry';
 import type { Licensing } from './types';
 
@@ -24,7 +24,13 @@ export type ModuleLicence = z.infer<typeof moduleLicenceSchema>;
 export function createLicensingClient(options: LicensingClientOptions): Licensing {
   const baseUrl = checkedBaseUrl('baseUrl', options.baseUrl);
   const timeoutMs = options.timeoutMs ?? 5000;
-  const call = (what: string, tenantId: string, module: string, init: RequestInit, accept?: (status: number) => boolean) =>
+  const call = (
+    what: string,
+    tenantId: string,
+    module: string,
+    init: Pick<RequestJsonInit, 'method' | 'headers' | 'body'>,
+    accept?: (status: number) => boolean,
+  ) =>
     withRetry(
       () =>
         requestJson(`${baseUrl}/tenants/${encodeURIComponent(tenantId)}/modules/${encodeURIComponent(module)}`, {
