@@ -1,3 +1,5 @@
+import { isoString } from './iso-time';
+
 /**
  * PostgreSQL COPY text format (https://www.postgresql.org/docs/15/sql-copy.html, "Text Format"):
  * tab-separated, `\N` for NULL, backslash escapes for backslash, tab, newline and carriage return.
@@ -5,7 +7,7 @@
 export function copyValue(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   let text: string;
-  if (value instanceof Date) text = value.toISOString();
+  if (value instanceof Date) text = isoString(value);
   else if (typeof value === 'object') text = JSON.stringify(value);
   else if (typeof value === 'boolean') text = value ? 't' : 'f';
   else text = String(value);
@@ -20,7 +22,7 @@ const escapeChar = (c: string) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c 
 /** A value as a bind parameter: what COPY would have sent, minus the escaping. */
 export function paramValue(value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return isoString(value);
   if (typeof value === 'object') return JSON.stringify(value);
   return value;
 }

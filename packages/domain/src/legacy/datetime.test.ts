@@ -27,7 +27,7 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 /** Every field at its edges (0, 1, last valid, first invalid), both separators, and mangled characters. */
 function cases(): string[] {
   const out: string[] = [];
-  for (const year of [0, 1, 99, 100, 1970, 2024, 2025, 9999])
+  for (const year of [0, 1, 99, 100, 1900, 1970, 2000, 2024, 2025, 2100, 9999])
     for (const month of [0, 1, 2, 12, 13])
       for (const day of [0, 1, 28, 29, 30, 31, 32])
         for (const [hour, minute, second] of [

@@ -22,6 +22,27 @@ function checked(raw: string, year: number, month: number, day: number, hour: nu
   return { kind: 'ok', value };
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+const isLeap = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/**
+ * {@link checked} by arithmetic, for the fast path's fields (a four-digit year, two-digit others, millis < 1000):
+ * valid exactly when the Date would keep every field — Date.UTC reads years 0–99 as 1900–1999, so those are
+ * invalid — and without the six UTC getters per value that made the check a large share of mapping.
+ */
+function checkedFields(raw: string, year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number): LegacyDatetime {
+  const valid =
+    year >= 100 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59;
+  return valid ? { kind: 'ok', value: new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis)) } : { kind: 'invalid', raw };
+}
+
 const digit = (text: string, i: number) => text.charCodeAt(i) - 48;
 const isDigit = (text: string, i: number) => (text.charCodeAt(i) - 48) >>> 0 < 10;
 const twoDigits = (text: string, i: number) => digit(text, i) * 10 + digit(text, i + 1);
@@ -55,7 +76,7 @@ function parseCommonForm(raw: string, text: string): LegacyDatetime | undefined 
   const second = twoDigits(text, 17);
   // MySQL's zero date with a zero time (and zero fraction) stands for "no value".
   if (year === 0 && month === 0 && day === 0 && hour === 0 && minute === 0 && second === 0 && millis === 0 && !/[1-9]/.test(text.slice(19))) return NULL;
-  return checked(raw, year, month, day, hour, minute, second, millis);
+  return checkedFields(raw, year, month, day, hour, minute, second, millis);
 }
 
 /** Parses one legacy datetime; calendar-checks it (2024-02-30 is invalid, not March 1st). */

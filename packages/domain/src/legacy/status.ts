@@ -37,6 +37,15 @@ export function inferEndedAt(startedAt: Date, scheduledEnd: Date | null, lastLef
   return startedAt;
 }
 
+/** An end before the start is moved to the start, with a warning. */
+function clampedEnd(endedAt: Date | null, startedAt: Date | null, warnings: WarningCode[]): Date | null {
+  if (endedAt && startedAt && endedAt < startedAt) {
+    warnings.push('ended_before_started');
+    return startedAt;
+  }
+  return endedAt;
+}
+
 /**
  * A historical session's status (docs/design.md §5): always `ended` or `cancelled`. `lastLeftAt` is the last
  * participant leave when known (null in step 1.1, which runs before the participant backfill).
@@ -44,20 +53,28 @@ export function inferEndedAt(startedAt: Date, scheduledEnd: Date | null, lastLef
 export function mapStatus(input: StatusInput, lastLeftAt: Date | null = null): StatusMapping {
   const legacy = normalise(input.status);
   const warnings: WarningCode[] = [];
-  const clampEnd = (endedAt: Date | null): Date | null => {
-    if (endedAt && input.startedAt && endedAt < input.startedAt) {
-      warnings.push('ended_before_started');
-      return input.startedAt;
-    }
-    return endedAt;
-  };
-  if (ENDED.has(legacy)) return { status: 'ended', cancelReason: null, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
+  if (ENDED.has(legacy))
+    return { status: 'ended', cancelReason: null, endedAt: clampedEnd(input.endedAt, input.startedAt, warnings), endInferred: false, warnings };
   if (CANCELLED.has(legacy)) {
-    return { status: 'cancelled', cancelReason: nonEmpty(input.cancelReason) ?? legacy, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
+    return {
+      status: 'cancelled',
+      cancelReason: nonEmpty(input.cancelReason) ?? legacy,
+      endedAt: clampedEnd(input.endedAt, input.startedAt, warnings),
+      endInferred: false,
+      warnings,
+    };
   }
   if (!UNFINISHED.has(legacy)) warnings.push('unknown_status');
-  if (!input.startedAt) return { status: 'cancelled', cancelReason: NOT_STARTED_REASON, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
-  if (input.endedAt) return { status: 'ended', cancelReason: null, endedAt: clampEnd(input.endedAt), endInferred: false, warnings };
+  if (!input.startedAt)
+    return {
+      status: 'cancelled',
+      cancelReason: NOT_STARTED_REASON,
+      endedAt: clampedEnd(input.endedAt, input.startedAt, warnings),
+      endInferred: false,
+      warnings,
+    };
+  if (input.endedAt)
+    return { status: 'ended', cancelReason: null, endedAt: clampedEnd(input.endedAt, input.startedAt, warnings), endInferred: false, warnings };
   warnings.push('inferred_end');
   return { status: 'ended', cancelReason: null, endedAt: inferEndedAt(input.startedAt, input.scheduledEnd, lastLeftAt), endInferred: true, warnings };
 }

@@ -61,9 +61,14 @@ export function checkText(field: string, value: string | null | undefined, kind:
   return null;
 }
 
+/** Each field list's entries, made once: the lists are module constants, checked once per legacy row. */
+const entriesOf = new WeakMap<object, ReadonlyArray<[string, TextKind]>>();
+
 /** Checks the listed fields of a row in order; the first failure, or null. */
 export function checkTexts<F extends string>(row: Readonly<Partial<Record<F, unknown>>>, fields: Readonly<Partial<Record<F, TextKind>>>): TextRejection | null {
-  for (const [field, kind] of Object.entries(fields) as Array<[F, TextKind]>) {
+  let entries = entriesOf.get(fields) as ReadonlyArray<[F, TextKind]> | undefined;
+  if (!entries) entriesOf.set(fields, (entries = Object.entries(fields) as Array<[F, TextKind]>));
+  for (const [field, kind] of entries) {
     const value = row[field];
     const rejection = typeof value === 'string' ? checkText(field, value, kind) : null;
     if (rejection) return rejection;

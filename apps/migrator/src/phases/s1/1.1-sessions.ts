@@ -5,6 +5,7 @@ import type { KeyRangeReader, LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
 import { settleExternalIds } from './external-ids';
 import { settleExternalIdsByKey, type CountedCandidate } from './external-ids-by-key';
+import { writeClaimingIds } from './external-ids-on-conflict';
 import { takeOverRanges } from './key-ranges';
 import {
   encodeSessions,
@@ -140,6 +141,7 @@ async function prepareBatch(
   asOf: Date,
   previousSent: Promise<void>,
   byKey: KeyRangeReader | undefined,
+  claimOnWrite: KeyRangeReader | undefined,
 ): Promise<{ batch: Batch; sent: Promise<void> }> {
   // The previous batch's sessions are sent, or its commit has ended (failed before sending them, say).
   await Promise.race([previousSent, pipeline.drain()]);
@@ -147,14 +149,23 @@ async function prepareBatch(
   // Mapping overlapped the end of the previous batch's commit; the checks below read what it wrote.
   await pipeline.drain();
   const adjust = csv ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-  const candidates = [...mapped.loads.values()].map((l) => ({ ...l, raw: mapped.raws.get(l.sourceRecord)! }));
-  // A key range settles externalIds inside its transaction (`writeInRange`).
-  const settled = byKey ? { kept: candidates, rejects: [] } : await settleExternalIds(ctx, candidates);
-  mapped.rejects.push(...settled.rejects);
-  const loads = settled.kept;
+  // A key range settles externalIds inside its transaction (`writeInRange`); a whole tenant read by key only when
+  // PostgreSQL refuses one of the batch's ids (`writeClaimingIds`); a CSV export (no reading by key) beforehand.
+  const pending = [...mapped.loads.values()];
+  const withRaw = () => pending.map((l) => ({ ...l, raw: mapped.raws.get(l.sourceRecord)! }));
+  let loads: readonly PendingLoad[] = pending;
+  let written: { write: (tx: Tx) => Promise<BatchAdjustment | void>; sent: Promise<void> };
+  if (byKey) written = writeInRange(ctx.tenantId, byKey, withRaw());
+  else if (claimOnWrite) written = writeClaimingIds(ctx.tenantId, claimOnWrite, pending);
+  else {
+    const settled = await settleExternalIds(ctx, withRaw());
+    mapped.rejects.push(...settled.rejects);
+    loads = settled.kept;
+    written = sessionsWrite(encodeSessions(loads));
+  }
+  const { write, sent } = written;
   const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
   for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;
-  const { write, sent } = byKey ? writeInRange(ctx.tenantId, byKey, loads) : sessionsWrite(encodeSessions(loads));
   return {
     batch: {
       cursor: { position: batch.position },
@@ -205,7 +216,7 @@ export const exportSessionsStep: Step = {
       const options = { tenantId: ctx.tenantId, after, until: range?.until ?? null, batchSize: ctx.options.batchSize, signal: ctx.signal, readAhead: false };
       let sent = Promise.resolve();
       for await (const batch of source.read('VirtualSession', options)) {
-        const prepared = await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf, sent, byKey);
+        const prepared = await prepareBatch(ctx, pipeline, source.kind === 'csv', batch, asOf, sent, byKey, range ? undefined : source.ranges);
         sent = prepared.sent;
         await pipeline.push(prepared.batch);
         done += recordsOf(batch);

@@ -15,7 +15,7 @@ export interface SessionCandidate {
  * Shared by S1 1.1 and S4's delta sync.
  */
 export async function settleExternalIds<C extends SessionCandidate>(
-  ctx: StepContext,
+  ctx: Pick<StepContext, 'tenantId' | 'query'>,
   candidates: readonly C[],
 ): Promise<{ kept: C[]; rejects: RejectInput[] }> {
   const owner = new Map<string, { tenantId: string; legacyId: string | null }>();

@@ -154,6 +154,51 @@ describe('one bad legacy row on MariaDB is one reject; the batch loads', () => {
   }, 180_000);
 });
 
+describe('an externalId another row already holds is a reject, whichever batch or tenant holds it', () => {
+  it('held by an earlier batch of the tenant, by another tenant, and twice in one batch: the first row keeps it, the rest are rejected with their legacy rows and take back their counts', async () => {
+    const first = 'claims-first';
+    const t = 'claims-later';
+    const [A, B, C] = ['7b0e4c0a-1d2e-4f3a-8b5c-6d7e8f9a0b1c', '7b0e4c0a-1d2e-4f3a-8b5c-6d7e8f9a0b2c', '7b0e4c0a-1d2e-4f3a-8b5c-6d7e8f9a0b3c'];
+    await insertMysql([base(first, { externalId: B })]);
+    expect((await s1(first)).code).toBe(0);
+    // Batches of 3: A is claimed in the first batch and again in the second; B belongs to the other tenant; C twice in the last batch.
+    const ids = await insertMysql([
+      base(t, { externalId: A }),
+      base(t),
+      base(t),
+      base(t, { externalId: A, videoBackend: null }),
+      base(t, { externalId: B, roomName: 'room-b' }),
+      base(t),
+      base(t, { externalId: C }),
+      base(t, { externalId: C.toUpperCase(), videoBackend: 'zoom ' }),
+    ]);
+    const run = await s1(t);
+    expect(run.code, run.stderr).toBe(0);
+    const { cp, rejects, loaded } = await outcome(t);
+    expect(cp).toEqual({ status: 'done', read: 8, written: 5, rejected: 3, deferred: 0 });
+    expect(rejects.map((r) => [r.legacy_key, r.reason, r.raw.id, r.raw.externalId])).toEqual(
+      [
+        [ids[3], 'duplicate_external_id', ids[3], A],
+        [ids[4], 'duplicate_external_id', ids[4], B],
+        [ids[7], 'duplicate_external_id', ids[7], C.toUpperCase()],
+      ].sort(),
+    );
+    expect(rejects.find((r) => r.legacy_key === ids[4])!.raw.roomName).toBe('room-b');
+    expect(loaded).toContainEqual({ id: A, legacy_id: ids[0] });
+    expect(loaded).toContainEqual({ id: C, legacy_id: ids[6] });
+    expect(loaded.map((l) => l.legacy_id).sort()).toEqual([ids[0], ids[1], ids[2], ids[5], ids[6]].sort());
+    // The rejected rows' warnings (a defaulted and an unknown video backend) are not counted.
+    const [{ warnings }] = (
+      await client.query(`select warnings from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's1' and step_id = '1.1'`, [t])
+    ).rows;
+    expect(warnings).toEqual({});
+    const idMap = (await client.query(`select legacy_id, new_id from vc_migration.id_map where tenant_id = $1 order by legacy_id`, [t])).rows;
+    expect(idMap).toEqual(loaded.map((l) => ({ legacy_id: l.legacy_id, new_id: l.id })).sort((a, b) => (a.legacy_id < b.legacy_id ? -1 : 1)));
+    expect((await s1(t)).code).toBe(0);
+    expect(await outcome(t)).toEqual({ cp, rejects, loaded });
+  }, 180_000);
+});
+
 // Hostile values (testing/hostile-values.ts): any unicode, NUL, huge strings, bad dates, shared externalIds.
 const text = hostileText(20, 4, 3000);
 const date = hostileDate(['2025-06-01 10:00:00', '2026-12-24 10:00:00'], 12);
