@@ -80,7 +80,14 @@ async function dropConnectionsDuring(target: Target, step: string, atRead: numbe
   while (!finished) {
     const cp = await checkpointRow(target.client, TENANT, 's1', step);
     if (cp?.status === 'running' && cp.read >= atRead) {
-      terminated = await terminateBackends(target.client, target.name, which);
+      // Stopped while its backends are ended, so a busy machine cannot let the run finish the step (and close its
+      // connections) between the check above and the drop: the drop lands in the step, with connections to drop.
+      run.child.kill('SIGSTOP');
+      try {
+        terminated = await terminateBackends(target.client, target.name, which);
+      } finally {
+        run.child.kill('SIGCONT');
+      }
       break;
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
