@@ -9,6 +9,7 @@ import { checkConfig } from './configs';
 import { checkConsents } from './consents';
 import { checkEncounters } from './encounters';
 import { fingerprintChecks, tenantFingerprints, type TableFingerprint } from './fingerprints';
+import { SessionTally } from './session-tally';
 import { checkHistoricalStatus, checkSessionCounts } from './sessions';
 import { s1Watermark } from './watermark';
 
@@ -87,10 +88,16 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string, sec
     if (watermarkRead !== undefined) throw watermarkRead;
     return fn();
   };
-  const checks = await Promise.all([
+  // On MySQL after S1, `sessions.reconciled` is tallied by the fingerprints' pass over the same legacy rows
+  // (one read of the tenant's sessions, not two); should that pass fail, the check reads on its own.
+  const tally = watermark && deps.legacy.kind === 'mysql' ? SessionTally.of(deps.db, deps.legacy, tenantId, watermark) : undefined;
+  tally?.catch(() => undefined);
+  const reconciledAlone = () =>
     timed(['sessions.reconciled'], tenantId, seconds, () =>
       needsWatermark(() => checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize)),
-    ),
+    );
+  const checks = await Promise.all([
+    tally ? Promise.resolve([]) : reconciledAlone(),
     timed(['sessions.status'], tenantId, seconds, () => needsWatermark(() => checkHistoricalStatus(deps.db, tenantId, watermark))),
     timed(['configs.migrated', 'configs.test_connection'], tenantId, seconds, () => checkConfig(deps.db, deps.legacy, tenantId)),
     timed(['encounters.ended_sessions'], tenantId, seconds, () => checkEncounters(deps.db, tenantId, deps.fhir)),
@@ -100,13 +107,19 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string, sec
   // Before S1 there is nothing to fingerprint: sessions.reconciled already names every row missing.
   if (watermark) {
     const at = watermark;
+    const fed = tally?.then(
+      (t) => t,
+      () => undefined,
+    );
     checks.push(
       await timed(['fingerprints.sessions', 'fingerprints.configs', 'fingerprints.participants'], tenantId, seconds, async () => {
-        const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize);
+        const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize, await fed);
         deps.fingerprints?.set(tenantId, fingerprints);
         return fingerprintChecks(tenantId, fingerprints);
       }),
     );
+    const ended = await fed;
+    if (tally) checks[0] = ended?.ended ? await timed(['sessions.reconciled'], tenantId, seconds, async () => ended.result(tenantId)) : await reconciledAlone();
   }
   return checks.flat();
 }

@@ -9,11 +9,12 @@ import {
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { ShareSum } from '../evidence/fingerprint';
-import type { LegacyRow, LegacySource } from '../legacy/types';
+import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
 import { bySession, foldedParticipants, participantsJson } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
-import { targetParticipantDigest, targetSessionDigest, type BatchDigest } from './target-digests';
+import type { SessionTally } from './session-tally';
+import { targetBatchDigests, type BatchDigests } from './target-digests';
 
 /** One table's streamed sums (see `ShareSum`), and whether every target row was met through a legacy batch. */
 export interface StreamedTable {
@@ -94,7 +95,9 @@ async function eventsOf(
 
 /** A batch whose target rows and legacy events are being read. */
 interface InFlight {
-  lookups: Promise<[BatchDigest, BatchDigest, ParticipantEvent[]]>;
+  lookups: Promise<[BatchDigests, ParticipantEvent[]]>;
+  /** What `sessions.reconciled` tallies of the batch's rows, once the target has said which ids it holds. */
+  tallied: Pick<LegacyBatch, 'rows' | 'faults'>;
 }
 
 /**
@@ -112,6 +115,7 @@ export async function streamedFingerprints(
   tenantId: string,
   watermark: Date,
   batchSize: number,
+  tally?: SessionTally,
 ): Promise<StreamedFingerprints> {
   const sums = { legacySessions: new ShareSum(), targetSessions: new ShareSum(), legacyParticipants: new ShareSum(), targetParticipants: new ShareSum() };
   const met = { sessions: 0, participants: 0 };
@@ -126,8 +130,12 @@ export async function streamedFingerprints(
   counts.catch(() => undefined);
   const unplain = await unplainEvents(legacy, tenantId, batchSize);
   /** A batch's target rows and legacy events folded into the sums (while the next batch's queries run). */
-  const settle = async ({ lookups }: InFlight): Promise<void> => {
-    const [sessions, participants, events] = await lookups;
+  const settle = async ({ lookups, tallied }: InFlight): Promise<void> => {
+    const [{ sessions, participants, absent: absentIds }, events] = await lookups;
+    if (tally) {
+      const absent = new Set(absentIds);
+      tally.add(tallied, new Set(tallied.rows.map((r) => (r.id ?? '').trim()).filter((id) => !absent.has(id))));
+    }
     met.sessions += sessions.met;
     sums.targetSessions.addByteSums(sessions.byteSums, sessions.rows);
     met.participants += participants.met;
@@ -150,17 +158,18 @@ export async function streamedFingerprints(
         loaded.add(mapping.session.legacyId);
         sums.legacySessions.add(JSON.stringify(mapping.session.legacyId), sessionJson(sessionProjection(mapping.session)));
       }
-      const lookups = Promise.all([
-        targetSessionDigest(db, tenantId, ids, [...deferred]),
-        targetParticipantDigest(db, tenantId, ids, [...deferred]),
-        eventsOf(legacy, tenantId, loaded, unplain, batchSize),
-      ]);
+      const lookups = Promise.all([targetBatchDigests(db, tenantId, ids, [...deferred]), eventsOf(legacy, tenantId, loaded, unplain, batchSize)]);
       // Settled later; a failure surfaces there (or in the finally below), not as an unhandled rejection.
       lookups.catch(() => undefined);
       if (previous) await settle(previous);
-      previous = { lookups };
+      const tallied = {
+        rows: tally ? batch.rows.map((r) => ({ id: r.id ?? null, scheduledStart: r.scheduledStart ?? null, createdAt: r.createdAt ?? null })) : [],
+        faults: batch.faults,
+      };
+      previous = { lookups, tallied };
     }
     if (previous) await settle(previous);
+    tally?.end();
   } finally {
     // A batch in flight when another failed: let its queries finish before the caller closes the pools.
     await previous?.lookups.catch(() => undefined);

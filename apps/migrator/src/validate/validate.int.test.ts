@@ -15,6 +15,8 @@ import { createMysqlSource } from '../legacy/mysql-source';
 import { seedLegacyEncounters } from '../testing/ehr-encounters';
 import { legacySessionLeaves, targetSessionLeaves } from './fingerprints';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
+import { SessionTally } from './session-tally';
+import { checkSessionCounts } from './sessions';
 import { streamedFingerprints } from './streamed-fingerprints';
 import { s1Watermark } from './watermark';
 import {
@@ -408,6 +410,43 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       expect(streamed.sessions).toEqual(healthy.sessions);
     } finally {
       await legacyQuery(legacy.legacyUrl, "delete from AuditLog where tenantId = 'acme' and actorRef like 'Device/odd-entity-%'");
+      await source.close();
+    }
+  });
+
+  it('tallies sessions.reconciled in the streamed pass exactly as its own read does, a deleted target session named missing', async () => {
+    const source = createMysqlSource(legacy.legacyUrl);
+    const watermark = (await s1Watermark(handle.db, 'acme'))!;
+    const { legacy_id: id } = (
+      await queryRows<{ legacy_id: string }>(
+        handle.db,
+        sql`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null and status = 'cancelled' order by legacy_id limit 1`,
+      )
+    )[0]!;
+    const [saved] = await queryRows<{ row: unknown }>(
+      handle.db,
+      sql`select to_jsonb(t) as row from virtual_sessions t where tenant_id = 'acme' and legacy_id = ${id}`,
+    );
+    const both = async () => {
+      const tally = await SessionTally.of(handle.db, source, 'acme', watermark);
+      await streamedFingerprints(handle.db, source, 'acme', watermark, 7, tally);
+      expect(tally.ended).toBe(true);
+      return [tally.result('acme'), await checkSessionCounts(handle.db, source, 'acme', watermark, 7)] as const;
+    };
+    try {
+      const [streamed, alone] = await both();
+      expect(streamed).toEqual(alone);
+      expect(streamed.status).toBe('pass');
+      await queryRows(handle.db, sql`delete from virtual_sessions where tenant_id = 'acme' and legacy_id = ${id} returning 1`);
+      const [brokenStreamed, brokenAlone] = await both();
+      expect(brokenStreamed).toEqual(brokenAlone);
+      expect([brokenStreamed.status, brokenStreamed.samples]).toEqual(['fail', [`VirtualSession:${id}`]]);
+    } finally {
+      await queryRows(
+        handle.db,
+        sql`insert into virtual_sessions select * from jsonb_populate_record(null::virtual_sessions, ${JSON.stringify(saved!.row)}::jsonb)
+            on conflict do nothing returning 1`,
+      );
       await source.close();
     }
   });
