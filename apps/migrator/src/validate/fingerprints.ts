@@ -7,6 +7,7 @@ import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
 import { rejectedRecordLocations } from './unread-records';
 import type { SessionTally } from './session-tally';
+import type { TargetCountsOf } from './target-counts';
 import { sessionProjection, TARGET_SESSION_COLUMNS, targetSessionLeaf, type TargetRow } from './session-digests';
 import { streamedFingerprints, type StreamedTable } from './streamed-fingerprints';
 
@@ -176,8 +177,9 @@ export async function tenantFingerprints(
   watermark: Date,
   batchSize: number,
   tally?: SessionTally,
+  countsOf?: TargetCountsOf,
 ): Promise<TableFingerprint[]> {
-  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize, tally) : undefined;
+  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize, tally, countsOf) : undefined;
   let byLeaves: SessionsFingerprint | undefined;
   const sessionsByLeavesOnce = async () => (byLeaves ??= await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize));
   const sessions = streamed && agrees(streamed.sessions) ? equalFingerprint('sessions', streamed.sessions) : (await sessionsByLeavesOnce()).fingerprint;

@@ -6,14 +6,14 @@ import {
   type LegacyVirtualSession,
   type ParticipantEvent,
 } from '@vc/domain/legacy';
-import { queryRows, type Database } from '@vc/schema';
-import { sql } from 'drizzle-orm';
+import type { Database } from '@vc/schema';
 import { ShareSum } from '../evidence/fingerprint';
 import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
 import { bySession, foldedParticipants, participantsJson } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
 import type { SessionTally } from './session-tally';
+import { tenantTargetCounts, type TargetCountsOf } from './target-counts';
 import { targetBatchDigests, type BatchDigests } from './target-digests';
 
 /** One table's streamed sums (see `ShareSum`), and whether every target row was met through a legacy batch. */
@@ -120,17 +120,12 @@ export async function streamedFingerprints(
   watermark: Date,
   batchSize: number,
   tally?: SessionTally,
+  countsOf: TargetCountsOf = tenantTargetCounts(db),
 ): Promise<StreamedFingerprints> {
   const sums = { legacySessions: new ShareSum(), targetSessions: new ShareSum(), legacyParticipants: new ShareSum(), targetParticipants: new ShareSum() };
   const met = { sessions: 0, participants: 0 };
-  // What the per-id comparison reads of the target: every migrated session, and every backfilled participant of one.
-  // Counted while the batches run (the participants' count scans the table), compared with what the batches met.
-  const counts = queryRows<{ sessions: number | string; participants: number | string }>(
-    db,
-    sql`select (select count(*) from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null) as sessions,
-               (select count(*) from session_participants p join virtual_sessions s on s.id = p.session_id
-                 where p.tenant_id = ${tenantId} and p.source = 'audit_backfill' and s.legacy_id is not null) as participants`,
-  );
+  // Counted while the batches run, compared with what the batches met.
+  const counts = countsOf(tenantId);
   counts.catch(() => undefined);
   const unplain = await unplainEvents(legacy, tenantId, batchSize);
   /** A batch's target rows and legacy events folded into the sums (while the next batch's queries run). */
@@ -178,14 +173,14 @@ export async function streamedFingerprints(
     // A batch in flight when another failed: let its queries finish before the caller closes the pools.
     await previous?.lookups.catch(() => undefined);
   }
-  const [count] = await counts;
+  const count = await counts;
   const side = (s: ShareSum) => ({ sum: s.sum, rows: s.rows });
   return {
-    sessions: { legacy: side(sums.legacySessions), target: side(sums.targetSessions), complete: Number(count?.sessions ?? 0) === met.sessions },
+    sessions: { legacy: side(sums.legacySessions), target: side(sums.targetSessions), complete: count.sessions === met.sessions },
     participants: {
       legacy: side(sums.legacyParticipants),
       target: side(sums.targetParticipants),
-      complete: Number(count?.participants ?? 0) === met.participants,
+      complete: count.participants === met.participants,
     },
   };
 }

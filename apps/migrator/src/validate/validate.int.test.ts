@@ -18,6 +18,7 @@ import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-
 import { SessionTally } from './session-tally';
 import { checkSessionCounts } from './sessions';
 import { streamedFingerprints } from './streamed-fingerprints';
+import { runTargetCounts, tenantTargetCounts } from './target-counts';
 import { s1Watermark } from './watermark';
 import {
   filesUnder,
@@ -385,6 +386,22 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       for (const table of [healthy.sessions, healthy.participants]) {
         expect(table.complete).toBe(true);
         expect(table.legacy).toEqual(table.target);
+      }
+      // A run's one read of every tenant's counts says what each tenant's own read says.
+      expect(await runTargetCounts(handle.db)('acme')).toEqual(await tenantTargetCounts(handle.db)('acme'));
+      const viaRun = await streamedFingerprints(handle.db, source, 'acme', watermark, 7, undefined, runTargetCounts(handle.db));
+      expect([viaRun.sessions.complete, viaRun.participants.complete]).toEqual([true, true]);
+      // A target session no batch asks for: the run's counts see it, so the per-id maps get to name it.
+      await queryRows(
+        handle.db,
+        sql`insert into virtual_sessions (tenant_id, legacy_id, patient_ref, status, video_backend)
+            values ('acme', '990000002', 'Patient/extra', 'cancelled', 'jitsi') returning 1`,
+      );
+      try {
+        const extra = await streamedFingerprints(handle.db, source, 'acme', watermark, 7, undefined, runTargetCounts(handle.db));
+        expect(extra.sessions.complete).toBe(false);
+      } finally {
+        await queryRows(handle.db, sql`delete from virtual_sessions where tenant_id = 'acme' and legacy_id = '990000002' returning 1`);
       }
       // Rows the parser files under the session once trimmed ('␠id', 'id␠', 'id⇥'), and one the legacy collation
       // equals with the id but the parser does not (full-width digits): each must count once, or not at all, as S1 counts it.
