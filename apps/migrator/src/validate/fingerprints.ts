@@ -6,6 +6,8 @@ import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '..
 import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
 import { rejectedRecordLocations } from './unread-records';
+import type { SessionTally } from './session-tally';
+import type { TargetCountsOf } from './target-counts';
 import { sessionProjection, TARGET_SESSION_COLUMNS, targetSessionLeaf, type TargetRow } from './session-digests';
 import { streamedFingerprints, type StreamedTable } from './streamed-fingerprints';
 
@@ -165,7 +167,8 @@ const agrees = (t: StreamedTable): boolean => t.complete && t.legacy.sum === t.t
  * The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). On MySQL the sessions
  * and participants digests are first summed while streaming (memory: a batch of sessions and their events);
  * only a table whose sums differ, or whose target holds rows legacy does not, is compared again by the
- * per-id maps (the tenant's ids in memory) to name the differing rows.
+ * per-id maps (the tenant's ids in memory) to name the differing rows. A `tally` is fed by the streamed
+ * pass (it sees every legacy session row and asks the target for their ids anyway): ended once it was.
  */
 export async function tenantFingerprints(
   db: Database,
@@ -173,8 +176,10 @@ export async function tenantFingerprints(
   tenantId: string,
   watermark: Date,
   batchSize: number,
+  tally?: SessionTally,
+  countsOf?: TargetCountsOf,
 ): Promise<TableFingerprint[]> {
-  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize) : undefined;
+  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize, tally, countsOf) : undefined;
   let byLeaves: SessionsFingerprint | undefined;
   const sessionsByLeavesOnce = async () => (byLeaves ??= await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize));
   const sessions = streamed && agrees(streamed.sessions) ? equalFingerprint('sessions', streamed.sessions) : (await sessionsByLeavesOnce()).fingerprint;

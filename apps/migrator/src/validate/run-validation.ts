@@ -9,7 +9,9 @@ import { checkConfig } from './configs';
 import { checkConsents } from './consents';
 import { checkEncounters } from './encounters';
 import { fingerprintChecks, tenantFingerprints, type TableFingerprint } from './fingerprints';
+import { SessionTally } from './session-tally';
 import { checkHistoricalStatus, checkSessionCounts } from './sessions';
+import { runTargetCounts, type TargetCountsOf } from './target-counts';
 import { s1Watermark } from './watermark';
 
 export interface ValidationDeps {
@@ -77,7 +79,12 @@ async function timed(
  * which keep this process busy hashing and folding, run after them: beside them, they made every other
  * check's round trip wait behind a batch's work. Each check's seconds are its own wall time.
  */
-export async function validateTenant(deps: ValidationDeps, tenantId: string, seconds = new Map<string, number>()): Promise<CheckResult[]> {
+export async function validateTenant(
+  deps: ValidationDeps,
+  tenantId: string,
+  seconds = new Map<string, number>(),
+  countsOf?: TargetCountsOf,
+): Promise<CheckResult[]> {
   let watermark: Date | undefined;
   const watermarkRead = await s1Watermark(deps.db, tenantId).then(
     (w) => ((watermark = w), undefined),
@@ -87,10 +94,16 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string, sec
     if (watermarkRead !== undefined) throw watermarkRead;
     return fn();
   };
-  const checks = await Promise.all([
+  // On MySQL after S1, `sessions.reconciled` is tallied by the fingerprints' pass over the same legacy rows
+  // (one read of the tenant's sessions, not two); should that pass fail, the check reads on its own.
+  const tally = watermark && deps.legacy.kind === 'mysql' ? SessionTally.of(deps.db, deps.legacy, tenantId, watermark) : undefined;
+  tally?.catch(() => undefined);
+  const reconciledAlone = () =>
     timed(['sessions.reconciled'], tenantId, seconds, () =>
       needsWatermark(() => checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize)),
-    ),
+    );
+  const checks = await Promise.all([
+    tally ? Promise.resolve([]) : reconciledAlone(),
     timed(['sessions.status'], tenantId, seconds, () => needsWatermark(() => checkHistoricalStatus(deps.db, tenantId, watermark))),
     timed(['configs.migrated', 'configs.test_connection'], tenantId, seconds, () => checkConfig(deps.db, deps.legacy, tenantId)),
     timed(['encounters.ended_sessions'], tenantId, seconds, () => checkEncounters(deps.db, tenantId, deps.fhir)),
@@ -100,13 +113,19 @@ export async function validateTenant(deps: ValidationDeps, tenantId: string, sec
   // Before S1 there is nothing to fingerprint: sessions.reconciled already names every row missing.
   if (watermark) {
     const at = watermark;
+    const fed = tally?.then(
+      (t) => t,
+      () => undefined,
+    );
     checks.push(
       await timed(['fingerprints.sessions', 'fingerprints.configs', 'fingerprints.participants'], tenantId, seconds, async () => {
-        const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize);
+        const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize, await fed, countsOf);
         deps.fingerprints?.set(tenantId, fingerprints);
         return fingerprintChecks(tenantId, fingerprints);
       }),
     );
+    const ended = await fed;
+    if (tally) checks[0] = ended?.ended ? await timed(['sessions.reconciled'], tenantId, seconds, async () => ended.result(tenantId)) : await reconciledAlone();
   }
   return checks.flat();
 }
@@ -117,9 +136,11 @@ export async function runValidation(deps: ValidationDeps, tenants: readonly stri
   const seconds = new Map<string, number>();
   const tenantSeconds = new Map<string, number>();
   const checks: CheckResult[] = [];
+  // The target's per-tenant counts the fingerprints compare with: one scan of the run's tables, not one per tenant.
+  const countsOf = tenants.length > 1 ? runTargetCounts(deps.db) : undefined;
   for (const tenant of tenants) {
     const started = performance.now();
-    checks.push(...(await validateTenant(deps, tenant, seconds)));
+    checks.push(...(await validateTenant(deps, tenant, seconds, countsOf)));
     tenantSeconds.set(tenant, (performance.now() - started) / 1000);
   }
   return { report: buildValidationReport(checks), startedAt, seconds, tenantSeconds };

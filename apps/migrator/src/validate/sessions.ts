@@ -1,25 +1,8 @@
-import { historicalStatuses, reconcileSessions, type CheckResult } from '@vc/domain/checklist';
-import { parseLegacyDatetime } from '@vc/domain/legacy';
+import { historicalStatuses, type CheckResult } from '@vc/domain/checklist';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import type { LegacySource } from '../legacy/types';
-import { rejectedRecordLocations, sortFaults } from './unread-records';
-
-/**
- * Legacy ids of session rows that went to the rejects (per id, how many source rows): every reject of S1's
- * session step (a displaced duplicate keeps only `{id}` as raw), and S4's delta rejects of session rows
- * (its step also rejects AuditLog rows, which carry no patientRef).
- */
-async function rejectedSessionCounts(db: Database, tenantId: string): Promise<Map<string, number>> {
-  const rows = await queryRows<{ id: string; n: number | string }>(
-    db,
-    sql`select trim(raw->>'id') as id, count(*) as n from vc_migration.rejects
-        where tenant_id = ${tenantId} and raw->>'id' is not null
-          and ((phase = 's1' and step_id = '1.1') or (phase = 's4' and (raw -> 'patientRef') is not null))
-        group by 1`,
-  );
-  return new Map(rows.map((r) => [r.id, Number(r.n)]));
-}
+import { SessionTally } from './session-tally';
 
 /** Which of a batch's legacy ids are loaded: one indexed lookup per legacy batch, never the tenant's whole id list. */
 async function loadedOf(db: Database, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
@@ -31,13 +14,7 @@ async function loadedOf(db: Database, tenantId: string, ids: readonly string[]):
   return new Set(rows.map((r) => r.legacy_id));
 }
 
-/**
- * Plan §5 "historical sessions imported … counts reconciled": every legacy source row is loaded (its id is
- * in virtual_sessions, once), rejected (a reject row per source row), or deferred (not historical at S1's
- * watermark and not loaded yet). Anything else is missing and sampled by legacy id; a tenant S1 never ran
- * for has no watermark, so all its rows are missing. A malformed CSV record has no id to trust: it counts
- * as rejected when a phase rejected it at its `file:line`, else it is unread and sampled by `file:line`.
- */
+/** Plan §5 "historical sessions imported … counts reconciled" on its own read of legacy (see {@link SessionTally}). */
 export async function checkSessionCounts(
   db: Database,
   legacy: LegacySource,
@@ -45,44 +22,12 @@ export async function checkSessionCounts(
   watermark: Date | undefined,
   batchSize: number,
 ): Promise<CheckResult> {
-  const rejected = await rejectedSessionCounts(db, tenantId);
-  // A legacy id repeats only in a CSV export (MySQL's is the primary key): only there are ids remembered.
-  const counted = legacy.kind === 'csv' ? new Set<string>() : undefined;
-  const counts = { legacy: 0, loaded: 0, rejected: 0, deferred: 0 };
-  const missing: string[] = [];
-  // A malformed record of a CSV export is a legacy row too: a reject when a phase rejected it, else unread.
-  const rejectedRecords = legacy.kind === 'csv' ? await rejectedRecordLocations(db, tenantId, 'VirtualSession.csv') : new Set<string>();
-  const unread: string[] = [];
+  const tally = await SessionTally.of(db, legacy, tenantId, watermark);
   // Only what the tally reads: the id and the two dates that place a row before or after the watermark.
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize, columns: ['id', 'scheduledStart', 'createdAt'] })) {
-    const faults = sortFaults(batch.faults, rejectedRecords);
-    counts.legacy += batch.faults?.length ?? 0;
-    counts.rejected += faults.rejected;
-    unread.push(...faults.unread);
-    const loaded = await loadedOf(db, tenantId, [...new Set(batch.rows.map((row) => (row.id ?? '').trim()))]);
-    // Within the batch too, a loaded id counts once (a later twin is then a reject or missing).
-    const seen = counted ?? new Set<string>();
-    for (const row of batch.rows) {
-      counts.legacy += 1;
-      const id = (row.id ?? '').trim();
-      const remainingRejects = rejected.get(id) ?? 0;
-      const when = parseLegacyDatetime(row.scheduledStart);
-      const created = parseLegacyDatetime(row.createdAt);
-      const at = when.kind === 'ok' ? when.value : created.kind === 'ok' ? created.value : undefined;
-      if (loaded.has(id) && !seen.has(id)) {
-        seen.add(id);
-        counts.loaded += 1;
-      } else if (remainingRejects > 0) {
-        rejected.set(id, remainingRejects - 1);
-        counts.rejected += 1;
-      } else if (at !== undefined && watermark !== undefined && at.getTime() >= watermark.getTime()) {
-        counts.deferred += 1;
-      } else {
-        missing.push(id);
-      }
-    }
+    tally.add(batch, await loadedOf(db, tenantId, [...new Set(batch.rows.map((row) => (row.id ?? '').trim()))]));
   }
-  return reconcileSessions(tenantId, counts, missing, unread);
+  return tally.result(tenantId);
 }
 
 /** Plan 1.5 / §5 "with correct status": historical migrated sessions are all `ended` or `cancelled`. */

@@ -6,14 +6,15 @@ import {
   type LegacyVirtualSession,
   type ParticipantEvent,
 } from '@vc/domain/legacy';
-import { queryRows, type Database } from '@vc/schema';
-import { sql } from 'drizzle-orm';
+import type { Database } from '@vc/schema';
 import { ShareSum } from '../evidence/fingerprint';
-import type { LegacyRow, LegacySource } from '../legacy/types';
+import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
 import { bySession, foldedParticipants, participantsJson } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
-import { targetParticipantDigest, targetSessionDigest, type BatchDigest } from './target-digests';
+import type { SessionTally } from './session-tally';
+import { tenantTargetCounts, type TargetCountsOf } from './target-counts';
+import { targetBatchDigests, type BatchDigests } from './target-digests';
 
 /** One table's streamed sums (see `ShareSum`), and whether every target row was met through a legacy batch. */
 export interface StreamedTable {
@@ -72,7 +73,11 @@ async function eventsOf(
   const rows: LegacyRow[] = [];
   // The filter compares in the legacy collation ('42 ' = '42'): a row that is not digits alone comes from `unplain`, never twice.
   const where = [...PARTICIPANT_HISTORY, { column: 'entityId', in: [...loaded] }];
-  for await (const page of legacy.read('AuditLog', { tenantId, where, batchSize: batchSize * 4 })) {
+  // By (tenantId, entityType, entityId): left to itself the planner walks the tenant's (tenantId, id) order for
+  // the `order by id`, examining each of the tenant's audit rows for every batch (105,602 rows per batch of a
+  // 25k-session tenant, for 15k sent), so MariaDB's work grew with batches × tenant size.
+  const options = { tenantId, where, index: 'idx_AuditLog_tenantId_entity', batchSize: batchSize * 4 };
+  for await (const page of legacy.read('AuditLog', options)) {
     for (const row of page.rows) if (DIGITS.test(row.entityId ?? '')) rows.push(row);
   }
   let odd = false;
@@ -94,7 +99,9 @@ async function eventsOf(
 
 /** A batch whose target rows and legacy events are being read. */
 interface InFlight {
-  lookups: Promise<[BatchDigest, BatchDigest, ParticipantEvent[]]>;
+  lookups: Promise<[BatchDigests, ParticipantEvent[]]>;
+  /** What `sessions.reconciled` tallies of the batch's rows, once the target has said which ids it holds. */
+  tallied: Pick<LegacyBatch, 'rows' | 'faults'>;
 }
 
 /**
@@ -112,22 +119,22 @@ export async function streamedFingerprints(
   tenantId: string,
   watermark: Date,
   batchSize: number,
+  tally?: SessionTally,
+  countsOf: TargetCountsOf = tenantTargetCounts(db),
 ): Promise<StreamedFingerprints> {
   const sums = { legacySessions: new ShareSum(), targetSessions: new ShareSum(), legacyParticipants: new ShareSum(), targetParticipants: new ShareSum() };
   const met = { sessions: 0, participants: 0 };
-  // What the per-id comparison reads of the target: every migrated session, and every backfilled participant of one.
-  // Counted while the batches run (the participants' count scans the table), compared with what the batches met.
-  const counts = queryRows<{ sessions: number | string; participants: number | string }>(
-    db,
-    sql`select (select count(*) from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null) as sessions,
-               (select count(*) from session_participants p join virtual_sessions s on s.id = p.session_id
-                 where p.tenant_id = ${tenantId} and p.source = 'audit_backfill' and s.legacy_id is not null) as participants`,
-  );
+  // Counted while the batches run, compared with what the batches met.
+  const counts = countsOf(tenantId);
   counts.catch(() => undefined);
   const unplain = await unplainEvents(legacy, tenantId, batchSize);
   /** A batch's target rows and legacy events folded into the sums (while the next batch's queries run). */
-  const settle = async ({ lookups }: InFlight): Promise<void> => {
-    const [sessions, participants, events] = await lookups;
+  const settle = async ({ lookups, tallied }: InFlight): Promise<void> => {
+    const [{ sessions, participants, absent: absentIds }, events] = await lookups;
+    if (tally) {
+      const absent = new Set(absentIds);
+      tally.add(tallied, new Set(tallied.rows.map((r) => (r.id ?? '').trim()).filter((id) => !absent.has(id))));
+    }
     met.sessions += sessions.met;
     sums.targetSessions.addByteSums(sessions.byteSums, sessions.rows);
     met.participants += participants.met;
@@ -150,29 +157,30 @@ export async function streamedFingerprints(
         loaded.add(mapping.session.legacyId);
         sums.legacySessions.add(JSON.stringify(mapping.session.legacyId), sessionJson(sessionProjection(mapping.session)));
       }
-      const lookups = Promise.all([
-        targetSessionDigest(db, tenantId, ids, [...deferred]),
-        targetParticipantDigest(db, tenantId, ids, [...deferred]),
-        eventsOf(legacy, tenantId, loaded, unplain, batchSize),
-      ]);
+      const lookups = Promise.all([targetBatchDigests(db, tenantId, ids, [...deferred]), eventsOf(legacy, tenantId, loaded, unplain, batchSize)]);
       // Settled later; a failure surfaces there (or in the finally below), not as an unhandled rejection.
       lookups.catch(() => undefined);
       if (previous) await settle(previous);
-      previous = { lookups };
+      const tallied = {
+        rows: tally ? batch.rows.map((r) => ({ id: r.id ?? null, scheduledStart: r.scheduledStart ?? null, createdAt: r.createdAt ?? null })) : [],
+        faults: batch.faults,
+      };
+      previous = { lookups, tallied };
     }
     if (previous) await settle(previous);
+    tally?.end();
   } finally {
     // A batch in flight when another failed: let its queries finish before the caller closes the pools.
     await previous?.lookups.catch(() => undefined);
   }
-  const [count] = await counts;
+  const count = await counts;
   const side = (s: ShareSum) => ({ sum: s.sum, rows: s.rows });
   return {
-    sessions: { legacy: side(sums.legacySessions), target: side(sums.targetSessions), complete: Number(count?.sessions ?? 0) === met.sessions },
+    sessions: { legacy: side(sums.legacySessions), target: side(sums.targetSessions), complete: count.sessions === met.sessions },
     participants: {
       legacy: side(sums.legacyParticipants),
       target: side(sums.targetParticipants),
-      complete: Number(count?.participants ?? 0) === met.participants,
+      complete: count.participants === met.participants,
     },
   };
 }

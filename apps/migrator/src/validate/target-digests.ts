@@ -70,33 +70,40 @@ function digestOf(row: Row | undefined): BatchDigest {
   };
 }
 
-/** The batch's migrated sessions (`ids`), those of `deferred` counted as met but left out of the sum. */
-export async function targetSessionDigest(db: Database, tenantId: string, ids: readonly string[], deferred: readonly string[]): Promise<BatchDigest> {
-  // `offset 0` keeps the subquery whole: pulled up, each get_byte would hash the row again.
-  const [row] = await queryRows<Row>(
-    db,
-    sql`select count(*) as met, count(*) filter (where not deferred) as rows, ${sql.raw(BYTE_SUMS)}
-        from (select legacy_id in ${jsonIds(deferred)} as deferred,
-                     sha256(convert_to(${sql.raw(SESSION_JSON)}, 'UTF8')) as l, sha256(convert_to(to_json(legacy_id)::text, 'UTF8')) as k
-              from virtual_sessions where tenant_id = ${tenantId} and legacy_id in ${jsonIds(ids)} offset 0) t`,
-  );
-  return digestOf(row);
+/** What a batch's target rows add to each table's sum, and the batch's ids the target does not hold. */
+export interface BatchDigests {
+  sessions: BatchDigest;
+  participants: BatchDigest;
+  /** Ids of the batch with no migrated session (none on a healthy tenant): what `sessions.reconciled` asks of it. */
+  absent: string[];
 }
 
 /**
- * The backfilled participants of the batch's sessions, one leaf per session (its participants by actor; the
- * C collation's order is the migrator's but for characters past U+FFFF), `met` counting participant rows.
+ * A batch's migrated sessions (`ids`: found once, by the (tenant_id, legacy_id) index) and their backfilled
+ * participants, in one statement: those of `deferred` counted as met but left out of the sums. A session's
+ * participants make one leaf (by actor; the C collation's order is the migrator's but for characters past
+ * U+FFFF); participants' `met` counts participant rows. `materialized` keeps each row whole: inlined, each
+ * get_byte would hash the row again.
  */
-export async function targetParticipantDigest(db: Database, tenantId: string, ids: readonly string[], deferred: readonly string[]): Promise<BatchDigest> {
-  const [row] = await queryRows<Row>(
+export async function targetBatchDigests(db: Database, tenantId: string, ids: readonly string[], deferred: readonly string[]): Promise<BatchDigests> {
+  const rows = await queryRows<Row & { kind: 's' | 'p'; absent: string[] | null }>(
     db,
-    sql`select coalesce(sum(n), 0) as met, count(*) filter (where not deferred) as rows, ${sql.raw(BYTE_SUMS)}
-        from (select s.legacy_id in ${jsonIds(deferred)} as deferred, count(*) as n,
-                     sha256(convert_to('[' || string_agg(${sql.raw(PARTICIPANT_JSON)}, ',' order by p.participant_ref collate "C") || ']', 'UTF8')) as l,
-                     sha256(convert_to(to_json(s.legacy_id)::text, 'UTF8')) as k
-              from virtual_sessions s join session_participants p on p.session_id = s.id
-              where s.tenant_id = ${tenantId} and s.legacy_id in ${jsonIds(ids)} and p.tenant_id = ${tenantId} and p.source = 'audit_backfill'
-              group by s.legacy_id offset 0) g`,
+    sql`with t as materialized (
+          select id, legacy_id, legacy_id in ${jsonIds(deferred)} as deferred,
+                 sha256(convert_to(${sql.raw(SESSION_JSON)}, 'UTF8')) as l, sha256(convert_to(to_json(legacy_id)::text, 'UTF8')) as k
+          from virtual_sessions where tenant_id = ${tenantId} and legacy_id in ${jsonIds(ids)}),
+        g as materialized (
+          select t.deferred, t.k, count(*) as n,
+                 sha256(convert_to('[' || string_agg(${sql.raw(PARTICIPANT_JSON)}, ',' order by p.participant_ref collate "C") || ']', 'UTF8')) as l
+          from t join session_participants p on p.session_id = t.id
+          where p.tenant_id = ${tenantId} and p.source = 'audit_backfill'
+          group by t.legacy_id, t.deferred, t.k)
+        select 's' as kind, count(*) as met, count(*) filter (where not deferred) as rows, ${sql.raw(BYTE_SUMS)},
+               (select array_agg(i) from ${jsonIds(ids)} as a(i) where not exists (select 1 from t where t.legacy_id = a.i)) as absent
+        from t
+        union all
+        select 'p', coalesce(sum(n), 0), count(*) filter (where not deferred), ${sql.raw(BYTE_SUMS)}, null from g`,
   );
-  return digestOf(row);
+  const sessions = rows.find((r) => r.kind === 's');
+  return { sessions: digestOf(sessions), participants: digestOf(rows.find((r) => r.kind === 'p')), absent: sessions?.absent ?? [] };
 }

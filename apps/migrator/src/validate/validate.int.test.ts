@@ -15,7 +15,10 @@ import { createMysqlSource } from '../legacy/mysql-source';
 import { seedLegacyEncounters } from '../testing/ehr-encounters';
 import { legacySessionLeaves, targetSessionLeaves } from './fingerprints';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
+import { SessionTally } from './session-tally';
+import { checkSessionCounts } from './sessions';
 import { streamedFingerprints } from './streamed-fingerprints';
+import { runTargetCounts, tenantTargetCounts } from './target-counts';
 import { s1Watermark } from './watermark';
 import {
   filesUnder,
@@ -384,6 +387,22 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
         expect(table.complete).toBe(true);
         expect(table.legacy).toEqual(table.target);
       }
+      // A run's one read of every tenant's counts says what each tenant's own read says.
+      expect(await runTargetCounts(handle.db)('acme')).toEqual(await tenantTargetCounts(handle.db)('acme'));
+      const viaRun = await streamedFingerprints(handle.db, source, 'acme', watermark, 7, undefined, runTargetCounts(handle.db));
+      expect([viaRun.sessions.complete, viaRun.participants.complete]).toEqual([true, true]);
+      // A target session no batch asks for: the run's counts see it, so the per-id maps get to name it.
+      await queryRows(
+        handle.db,
+        sql`insert into virtual_sessions (tenant_id, legacy_id, patient_ref, status, video_backend)
+            values ('acme', '990000002', 'Patient/extra', 'cancelled', 'jitsi') returning 1`,
+      );
+      try {
+        const extra = await streamedFingerprints(handle.db, source, 'acme', watermark, 7, undefined, runTargetCounts(handle.db));
+        expect(extra.sessions.complete).toBe(false);
+      } finally {
+        await queryRows(handle.db, sql`delete from virtual_sessions where tenant_id = 'acme' and legacy_id = '990000002' returning 1`);
+      }
       // Rows the parser files under the session once trimmed ('␠id', 'id␠', 'id⇥'), and one the legacy collation
       // equals with the id but the parser does not (full-width digits): each must count once, or not at all, as S1 counts it.
       const fullWidth = [...id].map((d) => String.fromCodePoint(0xff10 + Number(d))).join('');
@@ -408,6 +427,43 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       expect(streamed.sessions).toEqual(healthy.sessions);
     } finally {
       await legacyQuery(legacy.legacyUrl, "delete from AuditLog where tenantId = 'acme' and actorRef like 'Device/odd-entity-%'");
+      await source.close();
+    }
+  });
+
+  it('tallies sessions.reconciled in the streamed pass exactly as its own read does, a deleted target session named missing', async () => {
+    const source = createMysqlSource(legacy.legacyUrl);
+    const watermark = (await s1Watermark(handle.db, 'acme'))!;
+    const { legacy_id: id } = (
+      await queryRows<{ legacy_id: string }>(
+        handle.db,
+        sql`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null and status = 'cancelled' order by legacy_id limit 1`,
+      )
+    )[0]!;
+    const [saved] = await queryRows<{ row: unknown }>(
+      handle.db,
+      sql`select to_jsonb(t) as row from virtual_sessions t where tenant_id = 'acme' and legacy_id = ${id}`,
+    );
+    const both = async () => {
+      const tally = await SessionTally.of(handle.db, source, 'acme', watermark);
+      await streamedFingerprints(handle.db, source, 'acme', watermark, 7, tally);
+      expect(tally.ended).toBe(true);
+      return [tally.result('acme'), await checkSessionCounts(handle.db, source, 'acme', watermark, 7)] as const;
+    };
+    try {
+      const [streamed, alone] = await both();
+      expect(streamed).toEqual(alone);
+      expect(streamed.status).toBe('pass');
+      await queryRows(handle.db, sql`delete from virtual_sessions where tenant_id = 'acme' and legacy_id = ${id} returning 1`);
+      const [brokenStreamed, brokenAlone] = await both();
+      expect(brokenStreamed).toEqual(brokenAlone);
+      expect([brokenStreamed.status, brokenStreamed.samples]).toEqual(['fail', [`VirtualSession:${id}`]]);
+    } finally {
+      await queryRows(
+        handle.db,
+        sql`insert into virtual_sessions select * from jsonb_populate_record(null::virtual_sessions, ${JSON.stringify(saved!.row)}::jsonb)
+            on conflict do nothing returning 1`,
+      );
       await source.close();
     }
   });

@@ -1,0 +1,104 @@
+import { reconcileSessions, type CheckResult } from '@vc/domain/checklist';
+import { parseLegacyDatetime } from '@vc/domain/legacy';
+import { queryRows, type Database } from '@vc/schema';
+import { sql } from 'drizzle-orm';
+import type { LegacyBatch, LegacySource } from '../legacy/types';
+import { rejectedRecordLocations, sortFaults } from './unread-records';
+
+/**
+ * Legacy ids of session rows that went to the rejects (per id, how many source rows): every reject of S1's
+ * session step (a displaced duplicate keeps only `{id}` as raw), and S4's delta rejects of session rows
+ * (its step also rejects AuditLog rows, which carry no patientRef).
+ */
+async function rejectedSessionCounts(db: Database, tenantId: string): Promise<Map<string, number>> {
+  const rows = await queryRows<{ id: string; n: number | string }>(
+    db,
+    sql`select trim(raw->>'id') as id, count(*) as n from vc_migration.rejects
+        where tenant_id = ${tenantId} and raw->>'id' is not null
+          and ((phase = 's1' and step_id = '1.1') or (phase = 's4' and (raw -> 'patientRef') is not null))
+        group by 1`,
+  );
+  return new Map(rows.map((r) => [r.id, Number(r.n)]));
+}
+
+/**
+ * Plan §5 "historical sessions imported … counts reconciled", tallied a legacy batch at a time: every legacy
+ * source row is loaded (its id is in virtual_sessions, once), rejected (a reject row per source row), or
+ * deferred (not historical at S1's watermark and not loaded yet). Anything else is missing and sampled by
+ * legacy id; a tenant S1 never ran for has no watermark, so all its rows are missing. A malformed CSV
+ * record has no id to trust: it counts as rejected when a phase rejected it at its `file:line`, else it is
+ * unread and sampled by `file:line`. Fed by its own read (`checkSessionCounts`) or by the fingerprints' pass
+ * over the same rows, which already asks the target which of a batch's ids it holds.
+ */
+export class SessionTally {
+  private readonly counts = { legacy: 0, loaded: 0, rejected: 0, deferred: 0 };
+  private readonly missing: string[] = [];
+  private readonly unread: string[] = [];
+  /** A legacy id repeats only in a CSV export (MySQL's is the primary key): only there are ids remembered. */
+  private readonly counted: Set<string> | undefined;
+  private done = false;
+
+  private constructor(
+    private readonly rejected: Map<string, number>,
+    private readonly rejectedRecords: ReadonlySet<string>,
+    csv: boolean,
+    private readonly watermark: Date | undefined,
+  ) {
+    this.counted = csv ? new Set() : undefined;
+  }
+
+  static async of(db: Database, legacy: LegacySource, tenantId: string, watermark: Date | undefined): Promise<SessionTally> {
+    const csv = legacy.kind === 'csv';
+    // A malformed record of a CSV export is a legacy row too: a reject when a phase rejected it, else unread.
+    const records = csv ? await rejectedRecordLocations(db, tenantId, 'VirtualSession.csv') : new Set<string>();
+    return new SessionTally(await rejectedSessionCounts(db, tenantId), records, csv, watermark);
+  }
+
+  /** One legacy batch (its rows need `id`, `scheduledStart`, `createdAt`), with which of its ids the target holds. */
+  add(batch: Pick<LegacyBatch, 'rows' | 'faults'>, loaded: ReadonlySet<string>): void {
+    const faults = sortFaults(batch.faults, this.rejectedRecords);
+    this.counts.legacy += batch.faults?.length ?? 0;
+    this.counts.rejected += faults.rejected;
+    this.unread.push(...faults.unread);
+    // Within the batch too, a loaded id counts once (a later twin is then a reject or missing).
+    const seen = this.counted ?? new Set<string>();
+    for (const row of batch.rows) {
+      this.counts.legacy += 1;
+      const id = (row.id ?? '').trim();
+      const remainingRejects = this.rejected.get(id) ?? 0;
+      if (loaded.has(id) && !seen.has(id)) {
+        seen.add(id);
+        this.counts.loaded += 1;
+      } else if (remainingRejects > 0) {
+        this.rejected.set(id, remainingRejects - 1);
+        this.counts.rejected += 1;
+      } else if (this.deferred(row.scheduledStart ?? null, row.createdAt ?? null)) {
+        this.counts.deferred += 1;
+      } else {
+        this.missing.push(id);
+      }
+    }
+  }
+
+  /** Placed at or after the watermark by its schedule, else by its creation. */
+  private deferred(scheduledStart: string | null, createdAt: string | null): boolean {
+    if (this.watermark === undefined) return false;
+    const when = parseLegacyDatetime(scheduledStart);
+    const created = parseLegacyDatetime(createdAt);
+    const at = when.kind === 'ok' ? when.value : created.kind === 'ok' ? created.value : undefined;
+    return at !== undefined && at.getTime() >= this.watermark.getTime();
+  }
+
+  /** Whether every batch of the tenant was added (a pass that failed midway leaves it false). */
+  get ended(): boolean {
+    return this.done;
+  }
+
+  end(): void {
+    this.done = true;
+  }
+
+  result(tenantId: string): CheckResult {
+    return reconcileSessions(tenantId, this.counts, this.missing, this.unread);
+  }
+}
