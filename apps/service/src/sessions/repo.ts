@@ -11,6 +11,8 @@ import {
 } from '@vc/schema';
 import { and, asc, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db';
+import type { SessionReply } from './schemas';
+import { sessionView } from './view';
 
 /** SQL of sessions, participants and their audit trail. Every query is scoped by tenant. */
 
@@ -227,4 +229,84 @@ export async function appendAudit(
   now: Date,
 ): Promise<void> {
   await db.insert(sessionAuditEvents).values({ tenantId: session.tenantId, sessionId: session.id, action, actorRef, details, occurredAt: now });
+}
+
+/**
+ * The columns of a session's API view, in the order `sessionViewOfRow` reads them: a read for the view
+ * only (GET /sessions/:id) leaves out what the view does not show (migrated_from, jsonb that a migrated
+ * session carries and that would be parsed per read).
+ */
+const VIEW_COLUMNS = [
+  'id',
+  'tenant_id',
+  'legacy_id',
+  'patient_ref',
+  'practitioner_ref',
+  'scheduled_start',
+  'scheduled_end',
+  'started_at',
+  'ended_at',
+  'status',
+  'cancel_reason',
+  'video_backend',
+  'room_name',
+  'encounter_ref',
+  'version',
+  'created_at',
+  'updated_at',
+] as const;
+
+const VIEW_READ = {
+  name: 'vc_session_view',
+  text: `select ${VIEW_COLUMNS.join(', ')} from virtual_sessions where tenant_id = $1 and id = $2 limit 1`,
+  rowMode: 'array' as const,
+};
+
+// node-postgres parses timestamptz into a Date by default; the columns have millisecond precision, so
+// its ISO string is the instant exactly (as drizzle's mapping of the full row gives it).
+const isoOf = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+
+/** A session row of `VIEW_READ` as the API's view (the shape `sessionView` gives a full row). */
+function sessionViewOfRow(r: unknown[]): SessionReply {
+  return {
+    id: r[0] as string,
+    tenantId: r[1] as string,
+    legacyId: r[2] as string | null,
+    patientRef: r[3] as string,
+    practitionerRef: r[4] as string | null,
+    scheduledStart: isoOf(r[5] as Date | null),
+    scheduledEnd: isoOf(r[6] as Date | null),
+    startedAt: isoOf(r[7] as Date | null),
+    endedAt: isoOf(r[8] as Date | null),
+    status: r[9] as SessionStatus,
+    cancelReason: r[10] as string | null,
+    videoBackend: r[11] as SessionReply['videoBackend'],
+    roomName: r[12] as string | null,
+    encounterRef: r[13] as string | null,
+    version: r[14] as number,
+    createdAt: isoOf(r[15] as Date)!,
+    updatedAt: isoOf(r[16] as Date)!,
+  };
+}
+
+/**
+ * A session of the tenant as the API shows it, for reads that only show it. On a node-postgres pool one
+ * named prepared statement of the view's columns, rows as arrays, no drizzle mapping or intermediate row
+ * object; elsewhere (a transaction, PGlite) the drizzle read through `sessionView`, the same reply.
+ */
+export async function findSessionView(db: Executor, tenantId: string, id: string): Promise<SessionReply | undefined> {
+  const client = (db as { $client?: unknown }).$client;
+  if (client && typeof client === 'object' && 'totalCount' in client) {
+    const result = await (client as ViewPool).query({ ...VIEW_READ, values: [tenantId, id] });
+    const row = result.rows[0];
+    return row ? sessionViewOfRow(row) : undefined;
+  }
+  const session = await findSession(db, tenantId, id);
+  return session ? sessionView(session) : undefined;
+}
+
+/** node-postgres's Pool, as drizzle keeps it on `$client` (PGlite's client has no `totalCount`). */
+interface ViewPool {
+  totalCount: number;
+  query(config: typeof VIEW_READ & { values: unknown[] }): Promise<{ rows: unknown[][] }>;
 }
