@@ -3,8 +3,7 @@ import type { Principal } from '../auth/principal';
 import { hasRole } from '../auth/principal';
 import type { Executor } from '../db';
 import { notFound } from '../errors';
-import { findSession, findSessionForJoin, findSessionView } from './repo';
-import type { SessionReply } from './schemas';
+import { findSession, findSessionForJoin, findSessionViewJson, type SessionViewJson } from './repo';
 
 /**
  * The one way a handler gets a session: scoped to the caller's tenant, and for a patient-only caller to
@@ -17,9 +16,9 @@ export async function loadSessionFor(db: Executor, principal: Principal, id: str
   return session;
 }
 
-/** `loadSessionFor` for a reply that only shows the session: its API view, read with the view's columns only. */
-export async function loadSessionViewFor(db: Executor, principal: Principal, id: string): Promise<SessionReply> {
-  const view = await findSessionView(db, principal.tenant, id);
+/** `loadSessionFor` for a reply that only shows the session: its API view as JSON text (`findSessionViewJson`). */
+export async function loadSessionViewFor(db: Executor, principal: Principal, id: string): Promise<SessionViewJson> {
+  const view = await findSessionViewJson(db, principal.tenant, id);
   if (!view || !canSee(principal, view)) throw notFound('session');
   return view;
 }

@@ -11,7 +11,6 @@ import {
 } from '@vc/schema';
 import { and, asc, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db';
-import type { SessionReply } from './schemas';
 import { sessionView } from './view';
 
 /** SQL of sessions, participants and their audit trail. Every query is scoped by tenant. */
@@ -231,82 +230,50 @@ export async function appendAudit(
   await db.insert(sessionAuditEvents).values({ tenantId: session.tenantId, sessionId: session.id, action, actorRef, details, occurredAt: now });
 }
 
-/**
- * The columns of a session's API view, in the order `sessionViewOfRow` reads them: a read for the view
- * only (GET /sessions/:id) leaves out what the view does not show (migrated_from, jsonb that a migrated
- * session carries and that would be parsed per read).
- */
-const VIEW_COLUMNS = [
-  'id',
-  'tenant_id',
-  'legacy_id',
-  'patient_ref',
-  'practitioner_ref',
-  'scheduled_start',
-  'scheduled_end',
-  'started_at',
-  'ended_at',
-  'status',
-  'cancel_reason',
-  'video_backend',
-  'room_name',
-  'encounter_ref',
-  'version',
-  'created_at',
-  'updated_at',
-] as const;
+/** An instant as `Date.prototype.toISOString` writes it (the columns have millisecond precision). */
+const iso = (column: string): string => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/**
+ * GET /sessions/:id's reply as PostgreSQL writes it: the API view's fields in `sessionView`'s order, as
+ * compact JSON text (row_to_json writes no whitespace; strings are escaped as JSON.stringify escapes them),
+ * and the patient for the visibility check. One named prepared statement, two text columns: no row of 18
+ * typed fields to describe, parse and map, no Dates, no view object, no JSON.stringify in this process.
+ */
 const VIEW_READ = {
-  name: 'vc_session_view',
-  text: `select ${VIEW_COLUMNS.join(', ')} from virtual_sessions where tenant_id = $1 and id = $2 limit 1`,
+  name: 'vc_session_view_json',
+  text: `select row_to_json(v)::text, v."patientRef" from (select id, tenant_id as "tenantId", legacy_id as "legacyId",
+    patient_ref as "patientRef", practitioner_ref as "practitionerRef", ${iso('scheduled_start')} as "scheduledStart",
+    ${iso('scheduled_end')} as "scheduledEnd", ${iso('started_at')} as "startedAt", ${iso('ended_at')} as "endedAt", status,
+    cancel_reason as "cancelReason", video_backend as "videoBackend", room_name as "roomName", encounter_ref as "encounterRef",
+    version, ${iso('created_at')} as "createdAt", ${iso('updated_at')} as "updatedAt"
+    from virtual_sessions where tenant_id = $1 and id = $2 limit 1) v`,
   rowMode: 'array' as const,
 };
 
-// node-postgres parses timestamptz into a Date by default; the columns have millisecond precision, so
-// its ISO string is the instant exactly (as drizzle's mapping of the full row gives it).
-const isoOf = (value: Date | null): string | null => (value === null ? null : value.toISOString());
-
-/** A session row of `VIEW_READ` as the API's view (the shape `sessionView` gives a full row). */
-function sessionViewOfRow(r: unknown[]): SessionReply {
-  return {
-    id: r[0] as string,
-    tenantId: r[1] as string,
-    legacyId: r[2] as string | null,
-    patientRef: r[3] as string,
-    practitionerRef: r[4] as string | null,
-    scheduledStart: isoOf(r[5] as Date | null),
-    scheduledEnd: isoOf(r[6] as Date | null),
-    startedAt: isoOf(r[7] as Date | null),
-    endedAt: isoOf(r[8] as Date | null),
-    status: r[9] as SessionStatus,
-    cancelReason: r[10] as string | null,
-    videoBackend: r[11] as SessionReply['videoBackend'],
-    roomName: r[12] as string | null,
-    encounterRef: r[13] as string | null,
-    version: r[14] as number,
-    createdAt: isoOf(r[15] as Date)!,
-    updatedAt: isoOf(r[16] as Date)!,
-  };
+/** A session's API view as JSON text, and its patient (for `canSee`). */
+export interface SessionViewJson {
+  patientRef: string;
+  json: string;
 }
 
 /**
- * A session of the tenant as the API shows it, for reads that only show it. On a node-postgres pool one
- * named prepared statement of the view's columns, rows as arrays, no drizzle mapping or intermediate row
- * object; elsewhere (a transaction, PGlite) the drizzle read through `sessionView`, the same reply.
+ * A session of the tenant as the API shows it, already serialized, for replies that only show it. On a
+ * node-postgres pool `VIEW_READ`; elsewhere (a transaction, PGlite) the drizzle read through `sessionView`,
+ * the same text.
  */
-export async function findSessionView(db: Executor, tenantId: string, id: string): Promise<SessionReply | undefined> {
+export async function findSessionViewJson(db: Executor, tenantId: string, id: string): Promise<SessionViewJson | undefined> {
   const client = (db as { $client?: unknown }).$client;
   if (client && typeof client === 'object' && 'totalCount' in client) {
     const result = await (client as ViewPool).query({ ...VIEW_READ, values: [tenantId, id] });
     const row = result.rows[0];
-    return row ? sessionViewOfRow(row) : undefined;
+    return row ? { json: row[0], patientRef: row[1] } : undefined;
   }
   const session = await findSession(db, tenantId, id);
-  return session ? sessionView(session) : undefined;
+  return session ? { json: JSON.stringify(sessionView(session)), patientRef: session.patientRef } : undefined;
 }
 
 /** node-postgres's Pool, as drizzle keeps it on `$client` (PGlite's client has no `totalCount`). */
 interface ViewPool {
   totalCount: number;
-  query(config: typeof VIEW_READ & { values: unknown[] }): Promise<{ rows: unknown[][] }>;
+  query(config: typeof VIEW_READ & { values: unknown[] }): Promise<{ rows: Array<[string, string]> }>;
 }

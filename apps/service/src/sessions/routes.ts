@@ -92,7 +92,7 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       replies: { 200: { description: 'the session', schema: sessionReply } },
       errors: ['not_found'],
       async handle({ principal, params }) {
-        return { status: 200, body: await loadSessionViewFor(ctx.db, principal, params.id) };
+        return { status: 200, json: (await loadSessionViewFor(ctx.db, principal, params.id)).json };
       },
     }),
 
