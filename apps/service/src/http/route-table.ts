@@ -24,6 +24,8 @@ export type Tag = 'sessions' | 'config' | 'operations';
 export interface RouteReply {
   status: number;
   body?: unknown;
+  /** The body already serialized as JSON (sent as `body` would be, without serializing it again). */
+  json?: string;
   type?: string;
   headers?: Record<string, string>;
 }

@@ -38,6 +38,10 @@ function send(res: Response, reply: RouteReply): void {
   res.status(reply.status);
   if (reply.headers) res.set(reply.headers);
   if (reply.type) res.type(reply.type).send(reply.body);
-  else if (reply.body === undefined) res.end();
+  // With an Idempotency-Key the reply is recorded through `res.json`: it gets the value, as any other.
+  else if (reply.json !== undefined) {
+    if (replyClaimOf(res)) res.json(JSON.parse(reply.json));
+    else res.type('json').send(reply.json);
+  } else if (reply.body === undefined) res.end();
   else res.json(reply.body);
 }

@@ -11,6 +11,7 @@ import {
 } from '@vc/schema';
 import { and, asc, desc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db';
+import { sessionView } from './view';
 
 /** SQL of sessions, participants and their audit trail. Every query is scoped by tenant. */
 
@@ -227,4 +228,52 @@ export async function appendAudit(
   now: Date,
 ): Promise<void> {
   await db.insert(sessionAuditEvents).values({ tenantId: session.tenantId, sessionId: session.id, action, actorRef, details, occurredAt: now });
+}
+
+/** An instant as `Date.prototype.toISOString` writes it (the columns have millisecond precision). */
+const iso = (column: string): string => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * GET /sessions/:id's reply as PostgreSQL writes it: the API view's fields in `sessionView`'s order, as
+ * compact JSON text (row_to_json writes no whitespace; strings are escaped as JSON.stringify escapes them),
+ * and the patient for the visibility check. One named prepared statement, two text columns: no row of 18
+ * typed fields to describe, parse and map, no Dates, no view object, no JSON.stringify in this process.
+ */
+const VIEW_READ = {
+  name: 'vc_session_view_json',
+  text: `select row_to_json(v)::text, v."patientRef" from (select id, tenant_id as "tenantId", legacy_id as "legacyId",
+    patient_ref as "patientRef", practitioner_ref as "practitionerRef", ${iso('scheduled_start')} as "scheduledStart",
+    ${iso('scheduled_end')} as "scheduledEnd", ${iso('started_at')} as "startedAt", ${iso('ended_at')} as "endedAt", status,
+    cancel_reason as "cancelReason", video_backend as "videoBackend", room_name as "roomName", encounter_ref as "encounterRef",
+    version, ${iso('created_at')} as "createdAt", ${iso('updated_at')} as "updatedAt"
+    from virtual_sessions where tenant_id = $1 and id = $2 limit 1) v`,
+  rowMode: 'array' as const,
+};
+
+/** A session's API view as JSON text, and its patient (for `canSee`). */
+export interface SessionViewJson {
+  patientRef: string;
+  json: string;
+}
+
+/**
+ * A session of the tenant as the API shows it, already serialized, for replies that only show it. On a
+ * node-postgres pool `VIEW_READ`; elsewhere (a transaction, PGlite) the drizzle read through `sessionView`,
+ * the same text.
+ */
+export async function findSessionViewJson(db: Executor, tenantId: string, id: string): Promise<SessionViewJson | undefined> {
+  const client = (db as { $client?: unknown }).$client;
+  if (client && typeof client === 'object' && 'totalCount' in client) {
+    const result = await (client as ViewPool).query({ ...VIEW_READ, values: [tenantId, id] });
+    const row = result.rows[0];
+    return row ? { json: row[0], patientRef: row[1] } : undefined;
+  }
+  const session = await findSession(db, tenantId, id);
+  return session ? { json: JSON.stringify(sessionView(session)), patientRef: session.patientRef } : undefined;
+}
+
+/** node-postgres's Pool, as drizzle keeps it on `$client` (PGlite's client has no `totalCount`). */
+interface ViewPool {
+  totalCount: number;
+  query(config: typeof VIEW_READ & { values: unknown[] }): Promise<{ rows: Array<[string, string]> }>;
 }

@@ -1,7 +1,7 @@
 import { hasRole } from '../auth/principal';
 import type { AppContext } from '../context';
 import { defineRoute, type Route } from '../http/route-table';
-import { loadSessionFor } from './access';
+import { loadSessionFor, loadSessionViewFor } from './access';
 import { createSession } from './create';
 import { decodeCursor, encodeCursor } from './cursor';
 import { cancelSession, endSession } from './end';
@@ -92,7 +92,7 @@ export function sessionRoutes(ctx: AppContext): Route[] {
       replies: { 200: { description: 'the session', schema: sessionReply } },
       errors: ['not_found'],
       async handle({ principal, params }) {
-        return { status: 200, body: sessionView(await loadSessionFor(ctx.db, principal, params.id)) };
+        return { status: 200, json: (await loadSessionViewFor(ctx.db, principal, params.id)).json };
       },
     }),
 

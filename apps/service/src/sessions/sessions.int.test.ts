@@ -3,7 +3,8 @@ import { queryRows } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { requestHash } from '../idempotency/middleware';
-import { participantByPseudonym } from './repo';
+import { findSession, participantByPseudonym } from './repo';
+import { sessionView } from './view';
 import { admin, configureTenant, type Harness, patient, practitioner, recordConsent, scheduleSession, startHarness } from '../testing/harness';
 
 const API = '/api/v1/virtual-care';
@@ -135,6 +136,29 @@ describe('GET /sessions/:id and tenant isolation', () => {
       expect(reply.status).toBe(200);
       expect(reply.body.id).toBe(id);
     }
+  });
+
+  it('answers the view of the full row, every column set (a migrated row with legacy data and a cancel reason)', async () => {
+    // Characters JSON escapes (quote, backslash, controls) and those it leaves as they are.
+    const reason = 'legacy "reason" \u00e9 \\ \t\n\u0001\u001f </script> \u2028 \ud83d\ude00';
+    const [row] = await queryRows<{ id: string }>(
+      h.db.db,
+      sql`insert into virtual_sessions (tenant_id, legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, ended_at,
+            status, cancel_reason, video_backend, room_name, encounter_ref, version, migrated_from, created_at, updated_at)
+          values ('acme', '9002', 'Patient/pt-1', 'Practitioner/p-1', '2026-06-01T10:00:00.123Z', '2026-06-01T10:30:00Z', '2026-06-01T10:01:02.5+02:00',
+            '2026-06-01T10:29:59.999Z', 'cancelled', ${reason}, 'jitsi', 'vc-room-9002', 'Encounter/e-9', 7, '{"status":"DONE","n":[1,2]}',
+            '1999-12-31T23:59:59.001Z', '2026-06-02T00:00:00Z') returning id`,
+    );
+    const full = await findSession(h.db.db, 'acme', row!.id);
+    const reply = await h.call('GET', `${API}/sessions/${row!.id}`, { as: practitioner('acme') });
+    expect(reply.status).toBe(200);
+    // The same text as JSON.stringify of the view: same values, same key order, same length (no whitespace, same escapes).
+    const expected = JSON.stringify(sessionView(full!));
+    expect(JSON.stringify(reply.body)).toBe(expected);
+    expect(reply.headers.get('content-length')).toBe(String(Buffer.byteLength(expected)));
+    expect(reply.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(reply.body).toMatchObject({ startedAt: '2026-06-01T08:01:02.500Z', createdAt: '1999-12-31T23:59:59.001Z', version: 7 });
+    expect(reply.body).not.toHaveProperty('migratedFrom');
   });
 
   it('answers another tenant 404 with no data, for every session route', async () => {
