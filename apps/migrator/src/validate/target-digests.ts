@@ -83,7 +83,10 @@ export interface BatchDigests {
  * participants, in one statement: those of `deferred` counted as met but left out of the sums. A session's
  * participants make one leaf (by actor; the C collation's order is the migrator's but for characters past
  * U+FFFF); participants' `met` counts participant rows. `materialized` keeps each row whole: inlined, each
- * get_byte would hash the row again.
+ * get_byte would hash the row again. Each session's participants are read by a lateral subquery, i.e. by the
+ * session_id index, whatever the statistics say: joined plainly, right after a load and before autoanalyze, the
+ * planner took session_participants for a couple of rows and scanned the whole table once per session of the batch
+ * (26 s per batch of 5,000 at 100k sessions instead of 0.1 s).
  */
 export async function targetBatchDigests(db: Database, tenantId: string, ids: readonly string[], deferred: readonly string[]): Promise<BatchDigests> {
   const rows = await queryRows<Row & { kind: 's' | 'p'; absent: string[] | null }>(
@@ -93,11 +96,13 @@ export async function targetBatchDigests(db: Database, tenantId: string, ids: re
                  sha256(convert_to(${sql.raw(SESSION_JSON)}, 'UTF8')) as l, sha256(convert_to(to_json(legacy_id)::text, 'UTF8')) as k
           from virtual_sessions where tenant_id = ${tenantId} and legacy_id in ${jsonIds(ids)}),
         g as materialized (
-          select t.deferred, t.k, count(*) as n,
-                 sha256(convert_to('[' || string_agg(${sql.raw(PARTICIPANT_JSON)}, ',' order by p.participant_ref collate "C") || ']', 'UTF8')) as l
-          from t join session_participants p on p.session_id = t.id
-          where p.tenant_id = ${tenantId} and p.source = 'audit_backfill'
-          group by t.legacy_id, t.deferred, t.k)
+          select t.deferred, t.k, x.n, x.l
+          from t cross join lateral (
+            select count(*) as n,
+                   sha256(convert_to('[' || string_agg(${sql.raw(PARTICIPANT_JSON)}, ',' order by p.participant_ref collate "C") || ']', 'UTF8')) as l
+            from session_participants p
+            where p.session_id = t.id and p.tenant_id = ${tenantId} and p.source = 'audit_backfill') x
+          where x.n > 0)
         select 's' as kind, count(*) as met, count(*) filter (where not deferred) as rows, ${sql.raw(BYTE_SUMS)},
                (select array_agg(i) from ${jsonIds(ids)} as a(i) where not exists (select 1 from t where t.legacy_id = a.i)) as absent
         from t
