@@ -1,3 +1,5 @@
+import { civilFromDays } from '@vc/domain/legacy';
+
 /**
  * `Date.prototype.toISOString` without the Date: V8's takes ~0.7 µs a call (it goes through the runtime's date
  * cache), and S1 writes seven timestamps per session. Same text for every year 0–9999; outside that range (a
@@ -12,16 +14,7 @@ let lastDays = NaN;
 let lastDate = '';
 
 function dateOf(days: number): string | undefined {
-  // Days since 1970-01-01 to the proleptic Gregorian civil date (H. Hinnant's `civil_from_days`).
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const [year, month, day] = civilFromDays(days);
   if (year < 0 || year > 9999) return undefined;
   lastDays = days;
   return (lastDate = `${TWO[Math.floor(year / 100)]}${TWO[year % 100]}-${TWO[month]}-${TWO[day]}`);

@@ -94,3 +94,19 @@ export function parseLegacyDatetime(raw: string | null | undefined): LegacyDatet
   const millis = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
   return checked(raw, year, month, day, hour, minute, second, millis);
 }
+
+/**
+ * Days since 1970-01-01 as a proleptic Gregorian civil date [year, month 1–12, day 1–31] (H. Hinnant's
+ * `civil_from_days`): for formatting timestamps without a Date, where `Date#toISOString` is the hot spot.
+ */
+export function civilFromDays(days: number): [year: number, month: number, day: number] {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
+}
