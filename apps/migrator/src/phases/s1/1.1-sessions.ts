@@ -13,6 +13,7 @@ import {
   pendingLoad,
   reconstructedRaw,
   sessionLoad,
+  sentSignal,
   writeSessions,
   type PendingLoad,
   type SessionWrites,
@@ -100,8 +101,7 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
  * is in scope there), and a promise of the moment its sessions are sent (their COPY done, their lines let go).
  */
 function sessionsWrite(writes: SessionWrites): { write: (tx: Tx) => Promise<void>; sent: Promise<void> } {
-  let markSent: () => void = () => undefined;
-  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  const { sent, markSent } = sentSignal();
   return { write: (tx) => writeSessions(tx, writes, markSent), sent };
 }
 
@@ -114,8 +114,7 @@ function writeInRange<C extends PendingLoad & CountedCandidate>(
   byKey: KeyRangeReader,
   loads: readonly C[],
 ): { write: (tx: Tx) => Promise<BatchAdjustment>; sent: Promise<void> } {
-  let markSent: () => void = () => undefined;
-  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  const { sent, markSent } = sentSignal();
   const write = async (tx: Tx) => {
     const inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
     await writeSessions(tx, encodeSessions(inRange.kept), markSent);

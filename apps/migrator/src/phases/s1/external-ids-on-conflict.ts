@@ -2,7 +2,7 @@ import { PG_ERROR, pgErrorCode } from '@vc/schema';
 import type { BatchAdjustment, RejectInput, Tx } from '../../engine/types';
 import type { KeyRangeReader } from '../../legacy/types';
 import { settleExternalIds } from './external-ids';
-import { encodeSessions, writeSessions, type PendingLoad } from './session-rows';
+import { encodeSessions, sentSignal, writeSessions, type PendingLoad } from './session-rows';
 
 /**
  * A batch's sessions written on the assumption that none of their ids is taken, which is what a first load finds:
@@ -19,8 +19,7 @@ export function writeClaimingIds(
   legacy: KeyRangeReader,
   loads: readonly PendingLoad[],
 ): { write: (tx: Tx) => Promise<BatchAdjustment | void>; sent: Promise<void> } {
-  let markSent: () => void = () => undefined;
-  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  const { sent, markSent } = sentSignal();
   // Let go once the sessions are sent, like the lines themselves: only the settle after a refused key needs them.
   let held: readonly PendingLoad[] | undefined = loads;
   const write = async (tx: Tx): Promise<BatchAdjustment | void> => {

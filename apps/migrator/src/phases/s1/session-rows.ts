@@ -130,6 +130,13 @@ export async function writeSessions(tx: Tx, writes: SessionWrites, sent: () => v
   });
 }
 
+/** The moment a batch's sessions are sent (`sent`), and the callback to give {@link writeSessions} for it. */
+export function sentSignal(): { sent: Promise<void>; markSent: () => void } {
+  let markSent: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  return { sent, markSent };
+}
+
 /** A loaded session as 1.1's duplicate check reads it back. */
 export interface LoadedSession {
   legacy_id: string;
