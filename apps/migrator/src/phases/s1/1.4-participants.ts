@@ -21,6 +21,19 @@ import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const ORPHAN_DETAIL = 'entityId names no session loaded for this tenant';
 
+type ParseReject = Extract<ReturnType<typeof parseParticipantEvent>, { kind: 'reject' }>;
+
+/** A row the event parser refused, keyed by its audit id (or its ordinal when it has none), with its raw row. */
+const parseReject = (row: LegacyRow, ordinal: string | undefined, parsed: ParseReject): RejectInput => ({
+  legacyKey: (row.id ?? '').trim() || `#${ordinal}`,
+  reason: parsed.reason,
+  detail: parsed.detail,
+  raw: { ...row },
+});
+
+/** An event of a session that was not loaded, with its raw row. */
+const orphanReject = (auditId: string, row: LegacyRow): RejectInput => ({ legacyKey: auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
+
 /** Legacy session id → loaded session id, for the ids a batch mentions. */
 async function sessionIds(ctx: StepContext, legacyIds: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
@@ -44,8 +57,7 @@ function parseBatch(batch: Pick<LegacyBatch, 'rows' | 'ordinals'>): ParsedBatch 
   batch.rows.forEach((row, i) => {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
     if (parsed.kind === 'event') out.events.push({ event: parsed.event, warnings: parsed.warnings, row });
-    else if (parsed.kind === 'reject')
-      out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
+    else if (parsed.kind === 'reject') out.rejects.push(parseReject(row, batch.ordinals[i], parsed));
   });
   return out;
 }
@@ -65,7 +77,7 @@ function countForEta(ctx: StepContext, source: LegacySource): { total?: number }
 function keepLoaded(parsed: ParsedBatch, sessions: ReadonlyMap<string, string>): ParsedBatch['events'] {
   return parsed.events.filter(({ event, row }) => {
     if (sessions.has(event.sessionLegacyId)) return true;
-    parsed.rejects.push({ legacyKey: event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
+    parsed.rejects.push(orphanReject(event.auditId, row));
     return false;
   });
 }
@@ -119,8 +131,7 @@ function foldBatch(batch: Pick<LegacyBatch, 'rows' | 'ordinals'>): BatchFold {
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-    if (parsed.kind === 'reject')
-      out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${ordinals[i]}`, reason: parsed.reason, detail: parsed.detail, raw: { ...row } });
+    if (parsed.kind === 'reject') out.rejects.push(parseReject(row, ordinals[i], parsed));
     if (parsed.kind !== 'event') continue;
     const { event } = parsed;
     out.sessions.add(event.sessionLegacyId);
@@ -146,7 +157,7 @@ function orphanRejects(rows: readonly LegacyRow[], missing: ReadonlySet<string>)
   for (const row of rows) {
     if (!missing.has((row.entityId ?? '').trim())) continue;
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-    if (parsed.kind === 'event') rejects.push({ legacyKey: parsed.event.auditId, reason: 'orphan_event', detail: ORPHAN_DETAIL, raw: { ...row } });
+    if (parsed.kind === 'event') rejects.push(orphanReject(parsed.event.auditId, row));
   }
   return rejects;
 }
