@@ -18,6 +18,9 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
+/** The generation of a JWKS past jose's cacheMaxAge (or not fetched yet): never one a cached token is served under. */
+const STALE_KEY_SET = -1;
+
 /** Verified caller tokens kept per process (see `VerifiedTokenCache`); 0 turns the cache off. */
 export const TOKEN_CACHE_ENTRIES = 10_000;
 
@@ -56,7 +59,7 @@ export function createTokenVerifier(auth: ServiceConfig['auth'], opts: TokenVeri
     };
     const remote = createRemoteJWKSet(new URL(auth.jwksUrl), { [jwksCache]: fetches as unknown as JWKSCacheInput });
     key = remote;
-    generation = () => (remote.fresh ? fetched : -1);
+    generation = () => (remote.fresh ? fetched : STALE_KEY_SET);
   } else {
     key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(auth.hs256Secret ?? ''), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   }
@@ -66,7 +69,8 @@ export function createTokenVerifier(auth: ServiceConfig['auth'], opts: TokenVeri
       const now = clock();
       const nowSeconds = Math.floor(now / 1000);
       const keySet = generation();
-      const hit = cache.hit(token, keySet);
+      // No hit while the key set is stale: the full check below makes jose fetch it again, as without the cache.
+      const hit = keySet === STALE_KEY_SET ? undefined : cache.hit(token, keySet);
       // The checks that depend on the clock, as jose (`exp <= now` is expired) and checkLifetime run them.
       if (hit && nowSeconds < hit.exp && !lifetimeExceeded(hit.exp, hit.iat, auth.maxTokenLifetimeSeconds, nowSeconds)) return hit.principal;
       if (hit) cache.forget(token);
@@ -87,7 +91,12 @@ export function createTokenVerifier(auth: ServiceConfig['auth'], opts: TokenVeri
       }
       // Shared by every request that brings this token: frozen, so none can change it for the others.
       const principal: Principal = Object.freeze({ ...claims.data, roles: Object.freeze(claims.data.roles) });
-      cache.remember(token, { principal, exp: payload.exp!, iat: typeof payload.iat === 'number' ? payload.iat : undefined, generation: keySet });
+      // Kept only under a fresh set that did not change while it was verified: a token verified while the set was
+      // stale (the process's first request, or one past cacheMaxAge) was checked against a set fetched by this very
+      // call, and an entry kept under "stale" would be served at every later stale moment without a refetch, so a
+      // key the issuer removed would go on being trusted.
+      if (keySet !== STALE_KEY_SET && generation() === keySet)
+        cache.remember(token, { principal, exp: payload.exp!, iat: typeof payload.iat === 'number' ? payload.iat : undefined, generation: keySet });
       return principal;
     },
   };
