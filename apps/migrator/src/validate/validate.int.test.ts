@@ -372,13 +372,19 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     }
   });
 
+  /** The legacy id of acme's first migrated session that has participants. */
+  const sessionWithParticipants = async () =>
+    (
+      (await queryRows<{ legacy_id: string }>(
+        handle.db,
+        sql`select s.legacy_id from virtual_sessions s where s.tenant_id = 'acme' and s.legacy_id is not null
+              and exists (select 1 from session_participants p where p.session_id = s.id) order by s.legacy_id limit 1`,
+      )) as [{ legacy_id: string }]
+    )[0].legacy_id;
+
   it('sums sessions and participants while streaming exactly as the per-id maps do, audit rows whose entityId is not digits alone included', async () => {
     const source = createMysqlSource(legacy.legacyUrl);
-    const [{ legacy_id: id }] = (await queryRows<{ legacy_id: string }>(
-      handle.db,
-      sql`select s.legacy_id from virtual_sessions s where s.tenant_id = 'acme' and s.legacy_id is not null
-            and exists (select 1 from session_participants p where p.session_id = s.id) order by s.legacy_id limit 1`,
-    )) as [{ legacy_id: string }];
+    const id = await sessionWithParticipants();
     try {
       const watermark = (await s1Watermark(handle.db, 'acme'))!;
       // Healthy: both tables agree by their sums alone, over many small batches (each with a batch in flight).
@@ -406,7 +412,9 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       // Rows the parser files under the session once trimmed ('␠id', 'id␠', 'id⇥'), and one the legacy collation
       // equals with the id but the parser does not (full-width digits): each must count once, or not at all, as S1 counts it.
       const fullWidth = [...id].map((d) => String.fromCodePoint(0xff10 + Number(d))).join('');
-      const entityIds = [` ${id}`, `${id} `, `${id}\t`, fullWidth];
+      // '<id>␤': MariaDB's REGEXP is PCRE, whose `$` also matches before a final newline, so '^[0-9]+$' takes it
+      // for digits alone; the `in` filter does not equal it with the id either (a newline is no pad space).
+      const entityIds = [` ${id}`, `${id} `, `${id}\t`, `${id}\n`, fullWidth];
       for (const [i, entityId] of entityIds.entries())
         await legacyQuery(
           legacy.legacyUrl,
@@ -427,6 +435,26 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       expect(streamed.sessions).toEqual(healthy.sessions);
     } finally {
       await legacyQuery(legacy.legacyUrl, "delete from AuditLog where tenantId = 'acme' and actorRef like 'Device/odd-entity-%'");
+      await source.close();
+    }
+  });
+
+  it('does not find participants equal by their sums when legacy has an event the target lacks under an entityId ending in a newline', async () => {
+    const source = createMysqlSource(legacy.legacyUrl);
+    const id = await sessionWithParticipants();
+    try {
+      const watermark = (await s1Watermark(handle.db, 'acme'))!;
+      // S1 files this join under the session (the parser trims the entityId); the target never got it.
+      await legacyQuery(
+        legacy.legacyUrl,
+        `insert into AuditLog (tenantId, entityType, entityId, action, actorRef, actorDisplay, payload, occurredAt)
+         values ('acme', 'VirtualSession', ?, 'participant.joined', 'Device/odd-entity-newline', null, null, '2024-01-02 03:04:05.000')`,
+        [`${id}\n`],
+      );
+      const streamed = await streamedFingerprints(handle.db, source, 'acme', watermark, 7);
+      expect(streamed.participants.complete && streamed.participants.legacy.sum === streamed.participants.target.sum).toBe(false);
+    } finally {
+      await legacyQuery(legacy.legacyUrl, "delete from AuditLog where tenantId = 'acme' and actorRef = 'Device/odd-entity-newline'");
       await source.close();
     }
   });
