@@ -71,6 +71,9 @@ beforeAll(async () => {
       { actorRef: 'Practitioner/9', entityId: '900002', occurredAt: '2025-02-01 08:00:00.000', actorDisplay: '  Dr Late-in-id  ' },
       { actorRef: 'Patient/ünï', actorDisplay: 'Ünï' },
       { actorDisplay: '\\N', actorRef: 'Patient/noname' },
+      // A final newline: PCRE's `$` matches before it, so '^[!-~]+$' took these for plain refs.
+      { actorRef: 'Patient/odd\n', occurredAt: '2025-03-01 08:00:00.000', actorDisplay: 'Newline actor' },
+      { entityId: '900002\n', actorRef: 'Patient/nl', actorDisplay: 'Newline entity' },
     ];
     for (const a of odd) await c.query('INSERT INTO AuditLog SET ?', [row(a)]);
   } finally {

@@ -15,9 +15,11 @@ import type { LegacyRow, ParticipantGroup, ParticipantPushdown, ParticipantWindo
  * valid JSON, an occurredAt in the common form with a real calendar date. Anything else (malformed
  * payloads, missing actors, zero dates, odd whitespace, NULs) is read row by row. Grouping compares bytes
  * (`binary`): the legacy collation (utf8mb4_unicode_ci) would fold case and trailing spaces together.
+ * Patterns end in `\z`, not `$`: MariaDB's REGEXP is PCRE, whose `$` also matches before a final newline,
+ * which would pass 'Patient/1<newline>' as plain while the parser trims it.
  */
 const ASCII_REF = (column: string) =>
-  `(cast(${column} as binary) regexp '^[!-~]+$' and octet_length(${column}) <= 1024 and cast(${column} as binary) <> '\\\\N')`;
+  `(cast(${column} as binary) regexp '^[!-~]+\\\\z' and octet_length(${column}) <= 1024 and cast(${column} as binary) <> '\\\\N')`;
 const PLAIN = [
   "cast(entityType as binary) = 'VirtualSession'",
   "cast(action as binary) in ('participant.joined', 'participant.left')",
@@ -25,7 +27,7 @@ const PLAIN = [
   ASCII_REF('entityId'),
   "(actorDisplay is null or (locate(x'00', cast(actorDisplay as binary)) = 0 and octet_length(actorDisplay) <= 65535))",
   '(payload is null or json_valid(payload))',
-  "cast(occurredAt as char) regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]{1,6})?$'",
+  "cast(occurredAt as char) regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]{1,6})?\\\\z'",
   'year(occurredAt) > 0 and month(occurredAt) between 1 and 12 and dayofmonth(occurredAt) between 1 and dayofmonth(last_day(occurredAt))',
 ].join(' and ');
 
