@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const TICKS_PER_SECOND = 100;
+export const TICKS_PER_SECOND = 100;
 
 /** utime, stime, cutime, cstime of a process (fields 14–17 of /proc/<pid>/stat), in ticks; zeros once it is gone. */
 function times(pid: number | 'self'): [number, number, number, number] {
@@ -19,6 +19,12 @@ function times(pid: number | 'self'): [number, number, number, number] {
   } catch {
     return [0, 0, 0, 0];
   }
+}
+
+/** CPU ticks (user + system) a live process has used itself, its reaped children not included; 0 once it is gone. */
+export function ownTicks(pid: number): number {
+  const [utime, stime] = times(pid);
+  return utime + stime;
 }
 
 function processes(): Array<{ pid: number; ppid: number; cmdline: string }> {
@@ -55,7 +61,7 @@ export function cpuSnapshot(workDir: string): CpuSnapshot {
   } catch {
     postmaster = undefined;
   }
-  const own = (pid: number) => times(pid)[0] + times(pid)[1];
+  const own = ownTicks;
   return {
     migrator: self[2] + self[3],
     mariadb: mariadb.reduce((sum, p) => sum + own(p.pid), 0),
