@@ -75,21 +75,20 @@ async function eventsOf(
   const where = [...PARTICIPANT_HISTORY, { column: 'entityId', in: [...loaded] }];
   // By (tenantId, entityType, entityId): left to itself the planner walks the tenant's (tenantId, id) order for
   // the `order by id`, examining each of the tenant's audit rows for every batch (105,602 rows per batch of a
-  // 25k-session tenant, for 15k sent), so MariaDB's work grew with batches × tenant size.
-  const options = { tenantId, where, index: 'idx_AuditLog_tenantId_entity', batchSize: batchSize * 4 };
+  // 25k-session tenant, for 15k sent), so MariaDB's work grew with batches × tenant size. Unordered, in one
+  // statement, and sorted here: ordered by id, MariaDB sorted the rows by row id and read each again.
+  const options = { tenantId, where, index: 'idx_AuditLog_tenantId_entity', batchSize, unordered: true };
   for await (const page of legacy.read('AuditLog', options)) {
     for (const row of page.rows) if (DIGITS.test(row.entityId ?? '')) rows.push(row);
   }
-  let odd = false;
   const unplain = await unplainRead;
   for (const id of loaded) {
     const apart = unplain.get(id);
     if (!apart) continue;
     rows.push(...apart);
     unplain.delete(id);
-    odd = true;
   }
-  if (odd) rows.sort(byAuditId);
+  rows.sort(byAuditId);
   const events: ParticipantEvent[] = [];
   for (const row of rows) {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
