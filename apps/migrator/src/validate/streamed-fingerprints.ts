@@ -7,10 +7,10 @@ import {
   type ParticipantEvent,
 } from '@vc/domain/legacy';
 import type { Database } from '@vc/schema';
-import { ShareSum } from '../evidence/fingerprint';
+import { keyDigestOf, ShareSum } from '../evidence/fingerprint';
 import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
-import { bySession, foldedParticipants, participantsJson } from './participant-fingerprint';
+import { participantsJsonBySession } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
 import type { SessionTally } from './session-tally';
 import { tenantTargetCounts, type TargetCountsOf } from './target-counts';
@@ -102,6 +102,8 @@ interface InFlight {
   lookups: Promise<[BatchDigests, ParticipantEvent[]]>;
   /** What `sessions.reconciled` tallies of the batch's rows, once the target has said which ids it holds. */
   tallied: Pick<LegacyBatch, 'rows' | 'faults'>;
+  /** The key digests of the batch's loaded sessions: their participants' shares add the same ones. */
+  keys: Map<string, Buffer>;
 }
 
 /**
@@ -132,7 +134,7 @@ export async function streamedFingerprints(
   const unplain = unplainEvents(legacy, tenantId, batchSize);
   unplain.catch(() => undefined);
   /** A batch's target rows and legacy events folded into the sums (while the next batch's queries run). */
-  const settle = async ({ lookups, tallied }: InFlight): Promise<void> => {
+  const settle = async ({ lookups, tallied, keys }: InFlight): Promise<void> => {
     const [{ sessions, participants, absent: absentIds }, events] = await lookups;
     if (tally) {
       const absent = new Set(absentIds);
@@ -142,8 +144,8 @@ export async function streamedFingerprints(
     sums.targetSessions.addByteSums(sessions.byteSums, sessions.rows);
     met.participants += participants.met;
     sums.targetParticipants.addByteSums(participants.byteSums, participants.rows);
-    for (const [id, list] of bySession(foldedParticipants(groupParticipantEvents(events))))
-      sums.legacyParticipants.add(JSON.stringify(id), participantsJson(list));
+    for (const [id, json] of participantsJsonBySession(groupParticipantEvents(events)))
+      sums.legacyParticipants.addKeyed(keys.get(id) ?? keyDigestOf(JSON.stringify(id)), json);
   };
   let previous: InFlight | undefined;
   try {
@@ -151,6 +153,7 @@ export async function streamedFingerprints(
       const ids: string[] = [];
       const loaded = new Set<string>();
       const deferred = new Set<string>();
+      const keys = new Map<string, Buffer>();
       for (const row of batch.rows) {
         const id = (row.id ?? '').trim();
         ids.push(id);
@@ -158,7 +161,9 @@ export async function streamedFingerprints(
         if (mapping.kind === 'deferred') deferred.add(id);
         if (mapping.kind !== 'load') continue;
         loaded.add(mapping.session.legacyId);
-        sums.legacySessions.add(JSON.stringify(mapping.session.legacyId), sessionJson(sessionProjection(mapping.session)));
+        const key = keyDigestOf(JSON.stringify(mapping.session.legacyId));
+        keys.set(mapping.session.legacyId, key);
+        sums.legacySessions.addKeyed(key, sessionJson(sessionProjection(mapping.session)));
       }
       const lookups = Promise.all([targetBatchDigests(db, tenantId, ids, [...deferred]), eventsOf(legacy, tenantId, loaded, unplain, batchSize)]);
       // Settled later; a failure surfaces there (or in the finally below), not as an unhandled rejection.
@@ -168,7 +173,7 @@ export async function streamedFingerprints(
         rows: tally ? batch.rows.map((r) => ({ id: r.id ?? null, scheduledStart: r.scheduledStart ?? null, createdAt: r.createdAt ?? null })) : [],
         faults: batch.faults,
       };
-      previous = { lookups, tallied };
+      previous = { lookups, tallied, keys };
     }
     if (previous) await settle(previous);
     // A failed read is the pass's failure even when no batch had a session to merge its rows with.
