@@ -74,10 +74,10 @@ async function timed(
 
 /**
  * The plan's §5 checklist for one tenant, in plan order. The checks only read (legacy, the target, FHIR,
- * access-policy) and none needs another's result. The fingerprints' pass keeps this process, MariaDB and
- * PostgreSQL busy for most of a tenant's time; the other checks wait mostly on round trips (FHIR,
- * access-policy, a few indexed look-ups), so all run side by side: a tenant takes about as long as its
- * fingerprints, not their sum with the slowest other check. Each check's seconds are its own wall time.
+ * access-policy) and none needs another's result. All but the fingerprints wait mostly on round trips
+ * (FHIR, access-policy, one indexed look-up per legacy batch), so they run side by side; the fingerprints,
+ * which keep this process busy hashing and folding, run after them: beside them, they made every other
+ * check's round trip wait behind a batch's work. Each check's seconds are its own wall time.
  */
 export async function validateTenant(
   deps: ValidationDeps,
@@ -98,23 +98,10 @@ export async function validateTenant(
   // (one read of the tenant's sessions, not two); should that pass fail, the check reads on its own.
   const tally = watermark && deps.legacy.kind === 'mysql' ? SessionTally.of(deps.db, deps.legacy, tenantId, watermark) : undefined;
   tally?.catch(() => undefined);
-  const fed = tally?.then(
-    (t) => t,
-    () => undefined,
-  );
   const reconciledAlone = () =>
     timed(['sessions.reconciled'], tenantId, seconds, () =>
       needsWatermark(() => checkSessionCounts(deps.db, deps.legacy, tenantId, watermark, deps.batchSize)),
     );
-  // Before S1 there is nothing to fingerprint: sessions.reconciled already names every row missing.
-  const at = watermark;
-  const fingerprinted =
-    at &&
-    timed(['fingerprints.sessions', 'fingerprints.configs', 'fingerprints.participants'], tenantId, seconds, async () => {
-      const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize, await fed, countsOf);
-      deps.fingerprints?.set(tenantId, fingerprints);
-      return fingerprintChecks(tenantId, fingerprints);
-    });
   const checks = await Promise.all([
     tally ? Promise.resolve([]) : reconciledAlone(),
     timed(['sessions.status'], tenantId, seconds, () => needsWatermark(() => checkHistoricalStatus(deps.db, tenantId, watermark))),
@@ -123,8 +110,20 @@ export async function validateTenant(
     timed(['consents.accessible'], tenantId, seconds, () => checkConsents(deps.portal, deps.accessPolicy, tenantId, deps.asOf, deps.batchSize)),
     timed(['billing.recent_sessions'], tenantId, seconds, () => checkBilling(deps.db, deps.legacy, tenantId, deps.asOf, deps.batchSize)),
   ]);
-  if (fingerprinted) {
-    checks.push(await fingerprinted);
+  // Before S1 there is nothing to fingerprint: sessions.reconciled already names every row missing.
+  if (watermark) {
+    const at = watermark;
+    const fed = tally?.then(
+      (t) => t,
+      () => undefined,
+    );
+    checks.push(
+      await timed(['fingerprints.sessions', 'fingerprints.configs', 'fingerprints.participants'], tenantId, seconds, async () => {
+        const fingerprints = await tenantFingerprints(deps.db, deps.legacy, tenantId, at, deps.batchSize, await fed, countsOf);
+        deps.fingerprints?.set(tenantId, fingerprints);
+        return fingerprintChecks(tenantId, fingerprints);
+      }),
+    );
     const ended = await fed;
     if (tally) checks[0] = ended?.ended ? await timed(['sessions.reconciled'], tenantId, seconds, async () => ended.result(tenantId)) : await reconciledAlone();
   }
