@@ -113,21 +113,12 @@ async function eventsOf(
   }
   rows.sort(byAuditId);
   const events: ParticipantEvent[] = [];
-  for (const [i, row] of rows.entries()) {
-    if (i % BREATHE_EVERY === BREATHE_EVERY - 1) await breathe();
+  for (const row of rows) {
     const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
     if (parsed.kind === 'event' && loaded.has(parsed.event.sessionLegacyId)) events.push(parsed.event);
   }
   return events;
 }
-
-/**
- * Rows handled between two turns of the event loop. The other checks of the tenant run beside this pass and wait
- * on round trips: a batch mapped or folded in one go (50-100 ms) held each of their replies that long, and the
- * Encounter check, a few hundred round trips one after another, took as long as the whole pass (1.0 -> 8.7 s at 50k).
- */
-const BREATHE_EVERY = 1000;
-const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A batch whose target rows and legacy events are being read. */
 interface InFlight {
@@ -176,9 +167,8 @@ export async function streamedFingerprints(
     sums.targetSessions.addByteSums(sessions.byteSums, sessions.rows);
     met.participants += participants.met;
     sums.targetParticipants.addByteSums(participants.byteSums, participants.rows);
-    const folded = groupParticipantEvents(events);
-    await breathe();
-    for (const [id, json] of participantsJsonBySession(folded)) sums.legacyParticipants.addKeyed(keys.get(id) ?? keyDigestOf(JSON.stringify(id)), json);
+    for (const [id, json] of participantsJsonBySession(groupParticipantEvents(events)))
+      sums.legacyParticipants.addKeyed(keys.get(id) ?? keyDigestOf(JSON.stringify(id)), json);
   };
   let previous: InFlight | undefined;
   try {
@@ -187,8 +177,7 @@ export async function streamedFingerprints(
       const loaded = new Set<string>();
       const deferred = new Set<string>();
       const keys = new Map<string, Buffer>();
-      for (const [i, row] of batch.rows.entries()) {
-        if (i % BREATHE_EVERY === BREATHE_EVERY - 1) await breathe();
+      for (const row of batch.rows) {
         const id = (row.id ?? '').trim();
         ids.push(id);
         const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf: watermark });
