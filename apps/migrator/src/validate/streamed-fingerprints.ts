@@ -8,6 +8,7 @@ import {
 } from '@vc/domain/legacy';
 import type { Database } from '@vc/schema';
 import { keyDigestOf, ShareSum } from '../evidence/fingerprint';
+import { LEGACY_TABLES } from '../legacy/tables';
 import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
 import { participantsJsonBySession } from './participant-fingerprint';
@@ -32,27 +33,13 @@ export interface StreamedFingerprints {
 const DIGITS = /^[0-9]+$/;
 
 /**
- * The columns the pass decodes (the reader adds the key): what `mapLegacySession` checks, parses or maps (every
- * text it could reject a row for included), and what `parseParticipantEvent` reads. The tenant (the filter's)
- * and a session's externalId (no part of the projection nor of any reject) are not read: decoding the rows
- * is a large share of the migrator's work.
+ * The columns the pass decodes: all that `mapLegacySession` checks, parses or maps (every text it could reject a row
+ * for) and that `parseParticipantEvent` reads, i.e. each table's but the tenant (the filter's) and a session's
+ * externalId (no part of the projection nor of any reject). Decoding the rows is a large share of the migrator's work.
  */
-const SESSION_COLUMNS = [
-  'patientRef',
-  'practitionerRef',
-  'scheduledStart',
-  'scheduledEnd',
-  'startedAt',
-  'endedAt',
-  'status',
-  'videoBackend',
-  'roomName',
-  'cancelReason',
-  'encounterRef',
-  'createdAt',
-  'updatedAt',
-] as const;
-const EVENT_COLUMNS = ['entityType', 'entityId', 'action', 'actorRef', 'actorDisplay', 'payload', 'occurredAt'] as const;
+const SESSION_COLUMNS = LEGACY_TABLES.VirtualSession.columns.filter((c) => c !== 'tenantId' && c !== 'externalId');
+const EVENT_COLUMNS = LEGACY_TABLES.AuditLog.columns.filter((c) => c !== 'tenantId');
+
 /** Legacy AuditLog ids (bigint as text) in numeric order. */
 const byAuditId = (a: LegacyRow, b: LegacyRow): number => {
   const x = a.id ?? '';
