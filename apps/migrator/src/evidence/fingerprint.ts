@@ -32,6 +32,9 @@ export function shareOf(key: string, leaf: bigint): bigint {
 /** A string or null as canonical JSON writes it (for the written-out projections the streamed digests hash). */
 export const jsonText = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
 
+/** The sha256 of a key's canonical JSON, as a share adds it. */
+export const keyDigestOf = (keyJson: string): Buffer => hash('sha256', keyJson, 'buffer');
+
 /** Adds per 32-bit word before carrying: 2^20 digests of words < 2^32 stay below 2^53, exact in a double. */
 const FOLD_EVERY = 1 << 20;
 
@@ -49,8 +52,13 @@ export class ShareSum {
 
   /** One row: its canonical projection and its key's canonical JSON. */
   add(keyJson: string, rowJson: string): void {
+    this.addKeyed(keyDigestOf(keyJson), rowJson);
+  }
+
+  /** One row whose key's digest ({@link keyDigestOf}) is at hand: a key shared by two tables is hashed once. */
+  addKeyed(keyDigest: Buffer, rowJson: string): void {
     this.addDigest(hash('sha256', rowJson, 'buffer'));
-    this.addDigest(hash('sha256', keyJson, 'buffer'));
+    this.addDigest(keyDigest);
     this.rows += 1;
   }
 

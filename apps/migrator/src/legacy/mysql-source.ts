@@ -113,7 +113,8 @@ export function createMysqlSource(url: string, database?: string, options: { pus
       where.params.push(options.until);
     }
     const columns = options.columns ? [...new Set([info.key, ...options.columns])].map(ident).join(', ') : '*';
-    const sql = `select ${columns} from ${ident(table)}${options.index ? ` force index (${ident(options.index)})` : ''}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''} order by ${ident(info.key)} limit ${Number(options.batchSize)}`;
+    const order = options.unordered ? '' : ` order by ${ident(info.key)} limit ${Number(options.batchSize)}`;
+    const sql = `select ${columns} from ${ident(table)}${options.index ? ` force index (${ident(options.index)})` : ''}${where.sql.length ? ` where ${where.sql.join(' and ')}` : ''}${order}`;
     const [rows] = await pool.query<RowDataPacket[]>(sql, where.params);
     if (rows.length === 0) return null;
     const texts = rows.map(asTextRow);
@@ -130,7 +131,7 @@ export function createMysqlSource(url: string, database?: string, options: { pus
       if (!batch) return;
       after = batch.position;
       yield batch;
-      if (batch.rows.length < options.batchSize) return;
+      if (batch.rows.length < options.batchSize || options.unordered) return;
     }
   }
 

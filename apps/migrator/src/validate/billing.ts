@@ -1,10 +1,32 @@
 import { billingForRecentSessions, type CheckResult } from '@vc/domain/checklist';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import type { LegacySource } from '../legacy/types';
+import type { LegacyBatch, LegacySource } from '../legacy/types';
 
 /** "Recently migrated": sessions that ended within this many days before the check's as-of. */
 export const RECENT_DAYS = 30;
+
+/** How MySQL prints a bigint: the only `sessionId` text a row of the legacy `BillingEvent` table can have. */
+const BIGINT_TEXT = /^(?:0|-?[1-9][0-9]{0,18})$/;
+
+/**
+ * The legacy BillingEvent rows that may belong to `sessionIds`. On MySQL `sessionId` is a bigint (the legacy
+ * DDL), read back in its canonical decimal text, so only a canonical id can equal one: those are asked for by
+ * the (tenantId, sessionId) index, a batch of ids at a time, instead of reading every billing row of the
+ * tenant for the few recent ones. The caller still compares each row's text with the ids, so a row the
+ * numeric comparison lets through is never counted for another id. A CSV export (any text) is read whole.
+ */
+async function* billingRowsOf(legacy: LegacySource, tenantId: string, sessionIds: ReadonlySet<string>, batchSize: number): AsyncGenerator<LegacyBatch> {
+  if (legacy.kind !== 'mysql') {
+    yield* legacy.read('BillingEvent', { tenantId, batchSize });
+    return;
+  }
+  const ids = [...sessionIds].filter((id) => BIGINT_TEXT.test(id));
+  for (let i = 0; i < ids.length; i += batchSize) {
+    const where = [{ column: 'sessionId', in: ids.slice(i, i + batchSize) }];
+    yield* legacy.read('BillingEvent', { tenantId, batchSize, where, index: 'idx_BillingEvent_tenantId_sessionId' });
+  }
+}
 
 /**
  * Plan §5 "billing events verified for recently migrated sessions": each non-void legacy BillingEvent of
@@ -20,7 +42,7 @@ export async function checkBilling(db: Database, legacy: LegacySource, tenantId:
   );
   const recentIds = new Set(recent.map((r) => r.legacy_id));
   const expected = new Map<string, string>();
-  for await (const batch of legacy.read('BillingEvent', { tenantId, batchSize })) {
+  for await (const batch of billingRowsOf(legacy, tenantId, recentIds, batchSize)) {
     for (const row of batch.rows) {
       const sessionId = (row.sessionId ?? '').trim();
       if (recentIds.has(sessionId) && (row.status ?? '').trim().toLowerCase() !== 'void') expected.set((row.id ?? '').trim(), sessionId);

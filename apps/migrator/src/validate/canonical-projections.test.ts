@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../ledger/canonical';
-import { participantsJson, type ParticipantProjection } from './participant-fingerprint';
+import type { ParticipantAggregate } from '@vc/domain/legacy';
+import { bySession, foldedParticipants, participantsJson, participantsJsonBySession, type ParticipantProjection } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
 
 /** Texts that JSON escapes, or that sort differently as UTF-16 and as code points. */
@@ -36,5 +37,25 @@ describe('the written-out canonical JSON of the streamed fingerprints', () => {
     expect(participantsJson([])).toBe(canonicalJson([]));
     expect(participantsJson(list.slice(0, 1))).toBe(canonicalJson(list.slice(0, 1)));
     expect(participantsJson(list)).toBe(canonicalJson(list));
+  });
+
+  it("is, written from the fold's aggregates per session, what the projections of those aggregates give", () => {
+    // Several sessions, actors out of order, a leave-only actor (not a participant), nulls and escapes.
+    const aggregates: ParticipantAggregate[] = ODD.flatMap((text, i) =>
+      ['Practitioner/9', `Patient/${text}`, 'RelatedPerson/1'].map((actorRef, j) => ({
+        sessionLegacyId: String(i % 3),
+        actorRef: `${actorRef}-${i}`,
+        role: j === 0 ? 'practitioner' : 'patient',
+        roleFromPayload: j === 1,
+        displayName: (i + j) % 3 ? text : null,
+        firstJoinedAt: j === 2 && i % 2 ? null : new Date(Date.UTC(2024, 0, 2, 3, i, j, 7 * i)),
+        lastLeftAt: (i + j) % 4 ? null : new Date(Date.UTC(2024, 0, 2, 4, i, j)),
+        joinCount: j === 2 && i % 2 ? 0 : i + j,
+        leaveCount: 1,
+      })),
+    );
+    const expected = new Map([...bySession(foldedParticipants(aggregates))].map(([id, list]) => [id, participantsJson(list)]));
+    expect(expected.size).toBe(3);
+    expect(participantsJsonBySession(aggregates)).toEqual(expected);
   });
 });

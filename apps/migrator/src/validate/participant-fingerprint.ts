@@ -22,12 +22,43 @@ export interface ParticipantProjection {
 
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
+/** One participant's canonical JSON, its keys in canonical order; the instants as their JSON texts. */
+const participantJson = (displayName: string | null, firstJoinedAt: string, joinCount: number, lastLeftAt: string, participantRef: string, role: string) =>
+  `{"displayName":${text(displayName)},"firstJoinedAt":${firstJoinedAt},"joinCount":${JSON.stringify(joinCount)},"lastLeftAt":${lastLeftAt},"participantRef":${text(participantRef)},"role":${text(role)}}`;
+
 /** `canonicalJson(list)` of a session's participants (sorted by actor), written out with its keys in canonical order. */
 export function participantsJson(list: readonly ParticipantProjection[]): string {
   let out = '';
   for (const p of list)
-    out += `${out ? ',' : ''}{"displayName":${text(p.displayName)},"firstJoinedAt":${text(p.firstJoinedAt)},"joinCount":${JSON.stringify(p.joinCount)},"lastLeftAt":${text(p.lastLeftAt)},"participantRef":${text(p.participantRef)},"role":${text(p.role)}}`;
+    out += `${out ? ',' : ''}${participantJson(p.displayName, text(p.firstJoinedAt), p.joinCount, text(p.lastLeftAt), p.participantRef, p.role)}`;
   return `[${out}]`;
+}
+
+/** An instant's JSON text as `text(iso(at))` writes it, without the copy of the Date. */
+const instantJson = (at: Date | null): string => (at === null ? 'null' : `"${at.toISOString()}"`);
+
+/**
+ * The streamed pass's legacy participants, per session: `participantsJson` of what `bySession(foldedParticipants(…))`
+ * gives, written from the fold's aggregates themselves (leave-only actors left out, each session's sorted by actor).
+ * The two objects per participant those make were a large share of the pass's garbage.
+ */
+export function participantsJsonBySession(aggregates: Iterable<ParticipantAggregate>): Map<string, string> {
+  const grouped = new Map<string, ParticipantAggregate[]>();
+  for (const a of aggregates) {
+    if (isLeftWithoutJoin(a)) continue;
+    const list = grouped.get(a.sessionLegacyId);
+    if (list) list.push(a);
+    else grouped.set(a.sessionLegacyId, [a]);
+  }
+  const texts = new Map<string, string>();
+  for (const [id, list] of grouped) {
+    list.sort((a, b) => (a.actorRef < b.actorRef ? -1 : a.actorRef > b.actorRef ? 1 : 0));
+    let out = '';
+    for (const a of list)
+      out += `${out ? ',' : ''}${participantJson(a.displayName, instantJson(a.firstJoinedAt), a.joinCount, instantJson(a.lastLeftAt), a.actorRef, a.role)}`;
+    texts.set(id, `[${out}]`);
+  }
+  return texts;
 }
 
 /** Participants grouped by their session's legacy id, each session's sorted by actor (the leaf's order). */

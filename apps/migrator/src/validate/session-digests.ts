@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { jsonText as text, leafOf } from '../evidence/fingerprint';
 
-const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
+/** An instant as `Date#toISOString` writes it (a Date as it is: a copy per value was a share of the pass's garbage). */
+const iso = (value: Date | string | null | undefined): string | null =>
+  value === null || value === undefined ? null : (value instanceof Date ? value : new Date(value)).toISOString();
 
 /**
  * The columns S1's mapping decides and no later step may change: a session's identity, people, schedule,

@@ -12,6 +12,8 @@ import { createFhirClient, SESSION_IDENTIFIER_SYSTEM } from '@vc/integrations/fh
 import { r4Errors } from '@vc/integrations/testing';
 import { digestOf, digestOfSum } from '../evidence/fingerprint';
 import { createMysqlSource } from '../legacy/mysql-source';
+import type { LegacySource } from '../legacy/types';
+import { checkBilling, RECENT_DAYS } from './billing';
 import { seedLegacyEncounters } from '../testing/ehr-encounters';
 import { legacySessionLeaves, targetSessionLeaves } from './fingerprints';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
@@ -492,6 +494,43 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
         sql`insert into virtual_sessions select * from jsonb_populate_record(null::virtual_sessions, ${JSON.stringify(saved!.row)}::jsonb)
             on conflict do nothing returning 1`,
       );
+      await source.close();
+    }
+  });
+
+  it("counts on MySQL, from the recent sessions' billing rows alone, exactly what a read of every billing row counts", async () => {
+    const source = createMysqlSource(legacy.legacyUrl);
+    // The same reader taken for a CSV export: the check then reads every BillingEvent row of the tenant.
+    const whole: LegacySource = { ...source, kind: 'csv' };
+    const both = (tenant: string) =>
+      Promise.all([checkBilling(handle.db, source, tenant, FIXTURE.asOf, 7), checkBilling(handle.db, whole, tenant, FIXTURE.asOf, 7)]);
+    const [recent] = await queryRows<{ legacy_id: string }>(
+      handle.db,
+      sql`select s.legacy_id from virtual_sessions s join billing_events b on b.tenant_id = s.tenant_id and b.session_id = s.id
+          where s.tenant_id = 'acme' and s.status = 'ended' and s.ended_at >= ${new Date(FIXTURE.asOf.getTime() - RECENT_DAYS * 86_400_000).toISOString()}::timestamptz
+          order by s.legacy_id limit 1`,
+    );
+    expect(recent).toBeDefined();
+    const [{ last }] = (await legacyQuery<{ last: number }>(legacy.legacyUrl, 'select max(id) as last from BillingEvent')) as [{ last: number }];
+    try {
+      for (const tenant of ['acme', 'globex']) {
+        const [filtered, read] = await both(tenant);
+        expect(filtered).toEqual(read);
+      }
+      expect((await both('acme'))[0].status).toBe('pass');
+      // A legacy billing row the target lacks (of a recent session), and a void one it need not have.
+      for (const status of ['sent', ' VOID '])
+        await legacyQuery(
+          legacy.legacyUrl,
+          `insert into BillingEvent (tenantId, sessionId, code, modifier, placeOfService, units, occurredAt, status)
+           values ('acme', ?, '99213', null, '02', 1, '2026-10-30 10:21:00', ?)`,
+          [recent!.legacy_id, status],
+        );
+      const [filtered, read] = await both('acme');
+      expect(filtered).toEqual(read);
+      expect([filtered.status, filtered.samples]).toEqual(['fail', [`VirtualSession:${recent!.legacy_id}`]]);
+    } finally {
+      await legacyQuery(legacy.legacyUrl, 'delete from BillingEvent where id > ?', [last]);
       await source.close();
     }
   });
