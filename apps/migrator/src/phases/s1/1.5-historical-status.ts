@@ -26,12 +26,6 @@ export const historicalStatusStep: Step = {
         `tenant ${ctx.tenantId} has migrated sessions that are neither ended nor cancelled: ${JSON.stringify(Object.fromEntries(stray.map((r) => [r.status, r.n])))}`,
       );
     }
-    // The tenant's rows arrived by bulk COPY: statistics for them come from autoanalyze only once a table has
-    // grown by a tenth, and a tenant loaded into a large shared table may never get there. Until then every
-    // reader that filters by tenant (validate right after S1, S4's delta sync, the service) is planned blind:
-    // validate's digest join became a full scan of session_participants per session. A sampled ANALYZE costs
-    // well under a second; without ownership PostgreSQL only warns and skips.
-    await ctx.query('analyze virtual_sessions, session_participants');
     const asOf = await s1AsOf(ctx);
     return { facts: { byStatus: { ended: counts.ended ?? 0, cancelled: counts.cancelled ?? 0 }, asOf: asOf.toISOString() } };
   },
