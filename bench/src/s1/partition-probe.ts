@@ -28,18 +28,12 @@
  * tenant lives in a DEFAULT partition, which ATTACH must then scan) --json (also print the measurements as JSON)
  * --keep (keep the work dir). Takes ~7 minutes with the defaults.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createDatabase, migrate } from '@vc/schema';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { seededRandom } from '../../reliability/random';
-import { cpuSnapshot, ownTicks, TICKS_PER_SECOND } from '../validate/cpu-seconds';
-import { sampleLoad, type LoadSample } from './load-average';
+import { heldLocks, log, Meter, type PartFn, type PhaseResult } from './partition-probe/meter';
+import { PARTICIPANT_COLUMNS, rowsOf, SESSION_COLUMNS, type Tenant } from './partition-probe/rows';
 import { loadBootstrap, loadServices } from './services';
-
-const log = (message: string): void => void process.stderr.write(`[partition probe] ${message}\n`);
 
 function options() {
   const { values } = parseArgs({
@@ -73,117 +67,6 @@ function options() {
   };
 }
 type Options = ReturnType<typeof options>;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Synthetic rows shaped like S1's (uuid ids, text refs, timestamps, the status enum, a small jsonb migrated_from),
-// as COPY text. Deterministic (a seeded PRNG), so both variants load the same rows.
-
-const hex = (r: () => number, n: number): string => {
-  let out = '';
-  for (let i = 0; i < n; i++) out += ((r() * 16) | 0).toString(16);
-  return out;
-};
-
-function uuid(r: () => number): string {
-  const h = hex(r, 32);
-  const variant = (8 + ((r() * 4) | 0)).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20)}`;
-}
-
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
-const iso = (ms: number | null) => (ms === null ? '\\N' : new Date(ms).toISOString());
-const orNull = (text: string | null) => (text === null ? '\\N' : text);
-
-/** S1's `virtual_sessions` columns, in its COPY order (apps/migrator/src/phases/s1/session-rows.ts). */
-const SESSION_COLUMNS =
-  'id, tenant_id, legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, ended_at, status, cancel_reason, video_backend, room_name, encounter_ref, migrated_from, created_at, updated_at';
-/** S1's `session_participants` columns (apps/migrator/src/phases/s1/participant-rows.ts). */
-const PARTICIPANT_COLUMNS = 'session_id, tenant_id, participant_ref, role, display_name, first_joined_at, last_left_at, join_count, source';
-
-const NAMES = ['Zoë Müller', 'José Lindqvist', 'Åsa Dubois', 'Chloé Ng', 'Søren Wójcik', 'Amir Haddad', 'Kenji Sato', 'Priya Rao'];
-const BACKENDS = ['jitsi', 'jitsi', 'jitsi', 'jitsi', 'jitsi', 'jitsi', 'jitsi', 'twilio', 'twilio', 'zoom'];
-const START = Date.UTC(2019, 0, 1);
-const SPAN = 5 * 365 * 86_400_000;
-const MINUTE = 60_000;
-
-interface Tenant {
-  id: string;
-  /** Its place among the generator's tenants: legacy ids interleave (1 + 4i + index), as @vc/fixtures numbers them. */
-  index: number;
-  sessions: number;
-}
-
-interface Rows {
-  sessions: string[];
-  idMap: string[];
-  registry: string[];
-  participants: string[];
-}
-
-/** Sessions [from, to) of a tenant and their participants, as COPY lines. */
-function rowsOf(tenant: Tenant, from: number, to: number, participantsPerSession: number, refSuffix = ''): Rows {
-  const out: Rows = { sessions: [], idMap: [], registry: [], participants: [] };
-  const patients = Math.max(20, Math.ceil(tenant.sessions / 4));
-  for (let i = from; i < to; i++) {
-    const r = seededRandom(tenant.index * 1_000_003 + i * 7 + 1);
-    const legacyId = String(1 + i * 4 + tenant.index);
-    const id = uuid(r);
-    const patient = `Patient/p-${pad(tenant.index * patients + 1 + Math.floor(r() * patients), 6)}`;
-    const practitioner = r() < 0.03 ? null : `Practitioner/pr-${pad(tenant.index * 1000 + 1 + Math.floor(r() * 40), 5)}`;
-    const scheduled = START + Math.floor((i / tenant.sessions) * SPAN) + Math.floor(r() * 3_600_000);
-    const cancelled = r() < 0.15;
-    const started = cancelled ? null : scheduled + Math.floor(r() * 10 * MINUTE);
-    const ended = started === null ? null : started + (10 + Math.floor(r() * 40)) * MINUTE;
-    const backend = BACKENDS[Math.floor(r() * BACKENDS.length)]!;
-    const migratedFrom = `{"status": "${cancelled ? 'CANCELLED' : 'COMPLETED'}", "sourceRecord": "${legacyId}"${r() < 0.3 ? ', "videoBackend": null' : ''}}`;
-    out.sessions.push(
-      [
-        id,
-        tenant.id,
-        legacyId,
-        patient,
-        orNull(practitioner),
-        iso(scheduled),
-        iso(scheduled + 30 * MINUTE),
-        iso(started),
-        iso(ended),
-        cancelled ? 'cancelled' : 'ended',
-        cancelled && r() < 0.5 ? 'Patient no-show' : '\\N',
-        backend,
-        r() < 0.85 ? `vc-${tenant.id}-${hex(r, 12)}` : '\\N',
-        !cancelled && r() < 0.4 ? `Encounter/e-${legacyId}` : '\\N',
-        migratedFrom,
-        iso(scheduled - (1 + Math.floor(r() * 14)) * 86_400_000),
-        iso((ended ?? scheduled) + (1 + Math.floor(r() * 10)) * MINUTE),
-      ].join('\t'),
-    );
-    out.idMap.push(`${tenant.id}\tVirtualSession\t${legacyId}\t${id}`);
-    out.registry.push(`${id}\t${tenant.id}`);
-    const joined = started ?? scheduled;
-    const refs = [
-      [patient, 'patient'],
-      [practitioner ?? `RelatedPerson/rp-${pad(i, 6)}`, 'practitioner'],
-    ];
-    for (let k = refs.length; k < participantsPerSession; k++) refs.push([`Practitioner/int-${pad(i * 10 + k, 7)}`, 'interpreter']);
-    for (const [ref, role] of refs.slice(0, participantsPerSession)) {
-      const first = joined + Math.floor(r() * 5 * MINUTE);
-      out.participants.push(
-        [
-          id,
-          tenant.id,
-          `${ref}${refSuffix}`,
-          role,
-          NAMES[Math.floor(r() * NAMES.length)],
-          iso(first),
-          iso(first + 20 * MINUTE),
-          1 + Math.floor(r() * 2),
-          'audit_backfill',
-        ].join('\t'),
-      );
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The partitioned schema: what had to change so that a tenant's rows can be a partition.
@@ -238,110 +121,6 @@ const mergeParticipant = (keys: string) => `(${keys}) do update set
 const CHECKPOINT = `insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, cursor, read, written, updated_at)
   values ($1, 's1', $2, 'running', $3, $4, $4, now())
   on conflict (tenant_id, phase, step_id, key_range) do update set cursor = excluded.cursor, read = excluded.read, written = excluded.written, updated_at = now()`;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Measuring.
-
-/** Times one kind of statement inside a phase (its wall and the backend's CPU add up per kind). */
-type PartFn = <T>(kind: string, f: () => Promise<T>) => Promise<T>;
-
-interface Part {
-  wallMs: number;
-  backendTicks: number;
-}
-
-export interface PhaseResult {
-  variant: string;
-  sessions: number;
-  phase: string;
-  rows: number;
-  wallS: number;
-  /** CPU seconds of all PostgreSQL processes during the phase. */
-  pgCpuS: number;
-  /** The backend's own CPU seconds and wall per statement kind. */
-  parts: Record<string, { wallS: number; backendCpuS: number }>;
-  /** The 1-minute load average during the phase: the box is shared, and CPU seconds grow on a busy one too. */
-  load: LoadSample;
-  locks?: string[];
-  notices?: string[];
-}
-
-class Meter {
-  private notices: string[] = [];
-  constructor(
-    readonly client: pg.Client,
-    readonly backendPid: number,
-    readonly workDir: string,
-  ) {
-    client.on('notice', (n) => this.notices.push(n.message ?? String(n)));
-  }
-
-  q(text: string, params?: unknown[]): Promise<pg.QueryResult> {
-    return this.client.query(text, params);
-  }
-
-  async copy(sql: string, lines: readonly string[]): Promise<void> {
-    if (lines.length === 0) return;
-    const chunks = function* () {
-      for (let i = 0; i < lines.length; i += 1000) yield `${lines.slice(i, i + 1000).join('\n')}\n`;
-    };
-    await pipeline(Readable.from(chunks()), this.client.query(copyFrom(sql)));
-  }
-
-  /** Runs `fn` as one phase: its parts are timed by {@link part}; only they count as the phase's wall time. */
-  async phase(variant: string, sessions: number, name: string, rows: number, fn: (part: PartFn) => Promise<unknown>): Promise<PhaseResult> {
-    const parts = new Map<string, Part>();
-    const part: PartFn = async (kind, f) => {
-      const t0 = performance.now();
-      const c0 = ownTicks(this.backendPid);
-      try {
-        return await f();
-      } finally {
-        const p = parts.get(kind) ?? { wallMs: 0, backendTicks: 0 };
-        p.wallMs += performance.now() - t0;
-        p.backendTicks += ownTicks(this.backendPid) - c0;
-        parts.set(kind, p);
-      }
-    };
-    this.notices = [];
-    const sampler = sampleLoad();
-    const before = cpuSnapshot(this.workDir);
-    await fn(part);
-    const after = cpuSnapshot(this.workDir);
-    const load = sampler.stop();
-    const result: PhaseResult = {
-      variant,
-      sessions,
-      phase: name,
-      rows,
-      wallS: [...parts.values()].reduce((s, p) => s + p.wallMs, 0) / 1000,
-      pgCpuS: (after.postgres - before.postgres) / TICKS_PER_SECOND,
-      parts: Object.fromEntries([...parts].map(([k, p]) => [k, { wallS: p.wallMs / 1000, backendCpuS: p.backendTicks / TICKS_PER_SECOND }])),
-      load,
-    };
-    const perRow = rows > 0 ? ` (${((result.pgCpuS / rows) * 1e6).toFixed(1)} µs/row)` : '';
-    log(
-      `${variant} N=${sessions} ${name}: ${rows} rows, wall ${result.wallS.toFixed(2)} s, PostgreSQL CPU ${result.pgCpuS.toFixed(2)} s${perRow}, load ${load.mean}`,
-    );
-    return result;
-  }
-
-  takeNotices(): string[] {
-    const out = this.notices;
-    this.notices = [];
-    return out;
-  }
-}
-
-/** Relations (tables) this backend holds locks on, and the modes: what an ATTACH holds until its commit. */
-async function heldLocks(m: Meter): Promise<string[]> {
-  const { rows } = await m.q(
-    `select c.relname, l.mode from pg_locks l join pg_class c on c.oid = l.relation
-      where l.pid = pg_backend_pid() and l.locktype = 'relation' and c.relkind in ('r', 'p') and c.relnamespace = 'public'::regnamespace
-      order by c.relname, l.mode`,
-  );
-  return rows.map((r: { relname: string; mode: string }) => `${r.relname}: ${r.mode}`);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The two variants.

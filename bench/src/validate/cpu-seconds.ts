@@ -61,15 +61,17 @@ export function cpuSnapshot(workDir: string): CpuSnapshot {
   } catch {
     postmaster = undefined;
   }
-  const own = ownTicks;
   return {
     migrator: self[2] + self[3],
-    mariadb: mariadb.reduce((sum, p) => sum + own(p.pid), 0),
+    mariadb: mariadb.reduce((sum, p) => sum + ownTicks(p.pid), 0),
     // The postmaster and its live children, and what its exited children (backends) used.
     postgres:
       postmaster === undefined
         ? 0
-        : own(postmaster) + times(postmaster)[2] + times(postmaster)[3] + all.filter((p) => p.ppid === postmaster).reduce((sum, p) => sum + own(p.pid), 0),
+        : ownTicks(postmaster) +
+          times(postmaster)[2] +
+          times(postmaster)[3] +
+          all.filter((p) => p.ppid === postmaster).reduce((sum, p) => sum + ownTicks(p.pid), 0),
     standIns: self[0] + self[1],
   };
 }
