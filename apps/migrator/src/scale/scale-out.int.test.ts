@@ -9,7 +9,7 @@ import mysql from 'mysql2/promise';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgQuery, s1Snapshot } from '../testing/counts';
+import { pgQuery, s1Snapshot, type Query } from '../testing/counts';
 import { runMigrator, runMigratorJson, startMigrator, type RunningCli } from '../testing/run-cli';
 
 /**
@@ -107,6 +107,47 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, alive
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/**
+ * SIGSTOPs the worker `probe` finds mid-item, checked again once stopped: between the probe's read and the
+ * signal the item may have finished (the worker then holds no lock, and nothing of its would be redelivered),
+ * so such a worker is resumed and the next one found is paused instead.
+ */
+async function pauseMidItem(q: Query, workers: RunningCli[], probe: () => Promise<{ worker_pid: number } | undefined>): Promise<RunningCli> {
+  for (;;) {
+    const found = await until('an item mid-way on another worker', probe);
+    const run = workers.find((w) => w.child.pid === found.worker_pid)!;
+    run.child.kill('SIGSTOP');
+    // A statement sent just before the signal still completes on the server: let it land, then look again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (await holdsItem(q, found.worker_pid)) return run;
+    run.child.kill('SIGCONT');
+  }
+}
+
+/** Whether the worker's run of its running item is still open and holds a step part-way. */
+async function holdsItem(q: Query, pid: number): Promise<boolean> {
+  const rows = await q<{ n: number }>(
+    `select count(*)::int as n from vc_migration.plan_items i
+       join vc_migration.runs r on r.tenant_id = i.tenant_id and r.phase = 's1' and r.status = 'running' and r.pid = i.worker_pid
+       join vc_migration.step_checkpoints c on c.run_id = r.id and c.status = 'running'
+     where i.status = 'running' and i.worker_pid = $1`,
+    [pid],
+  );
+  return rows[0]!.n > 0;
+}
+
+/** What a stuck plan's open items are and what their backends wait for: the message a bounded wait fails with. */
+async function stuckOn(q: Query, planId: string) {
+  const items = await q(`select item_key, status, worker_pid, attempts, error from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]);
+  const waiting = await q(
+    `select pid, pg_blocking_pids(pid) as blocked_by, wait_event_type, wait_event, state, left(query, 80) as query
+       from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`,
+  );
+  return { items, waiting };
+}
+
+const lastLines = (run: RunningCli) => run.stderr().trim().split('\n').slice(-3);
 
 const worker = (env: Record<string, string>) => startMigrator(['worker', '--retry-delay', '1', '--poll', '1', '--json'], { ...env, VC_LOG_LEVEL: 'info' });
 
@@ -270,30 +311,42 @@ describe('migrator enqueue + worker on JetStream', () => {
       // tenant's checkpoints alone would also match a worker that has marked the item running but not taken its
       // lock yet (a checkpoint left running by the killed worker, or another range of the tenant): paused there,
       // it would not refuse the redelivered item, and the test would wait for a refusal that never comes.
-      const midItem = (exceptPid?: number) => async () => {
-        const rows = await q<{ worker_pid: number; tenant_id: string }>(
-          `select i.worker_pid, i.tenant_id from vc_migration.plan_items i
+      //
+      // The paused worker is only ever one on a tenant of one item. Key ranges of a split tenant share
+      // transaction locks (the tenant's externalId lock, participant rows two ranges both upsert): the last
+      // running worker, on a sibling range, would wait on the paused one's open transaction and never pull the
+      // redelivered item, so the refusal this test waits for would never come.
+      const midItem =
+        (exceptPid?: number, pausable = false) =>
+        async () => {
+          const rows = await q<{ worker_pid: number; tenant_id: string }>(
+            `select i.worker_pid, i.tenant_id from vc_migration.plan_items i
              join vc_migration.runs r on r.tenant_id = i.tenant_id and r.phase = 's1' and r.status = 'running' and r.pid = i.worker_pid
              join vc_migration.step_checkpoints c on c.run_id = r.id and c.status = 'running' and c.read > 0
-           where i.plan_id = $1 and i.status = 'running' and i.worker_pid <> $2 limit 1`,
-          [planId, exceptPid ?? 0],
-        );
-        return rows[0];
-      };
+           where i.plan_id = $1 and i.status = 'running' and i.worker_pid <> $2
+             and (not $3 or (select count(*) from vc_migration.plan_items s where s.plan_id = i.plan_id and s.tenant_id = i.tenant_id) = 1)
+           limit 1`,
+            [planId, exceptPid ?? 0, pausable],
+          );
+          return rows[0];
+        };
       const open = async () =>
         (await q<{ n: number }>(`select count(*)::int as n from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [planId]))[0]!.n;
       const stillOpen = () => true;
 
       const killed = await until('an item mid-way', midItem(), stillOpen);
       byPid(killed.worker_pid).child.kill('SIGKILL');
-      const paused = await until('a second item mid-way on another worker', midItem(killed.worker_pid), stillOpen);
-      const pausedWorker = byPid(paused.worker_pid);
-      pausedWorker.child.kill('SIGSTOP');
+      const pausedWorker = await pauseMidItem(q, workers, midItem(killed.worker_pid, true));
       // Past AckWait the paused worker's item is redelivered; its advisory lock still holds, so the taker hands it back.
       const others = workers.filter((w) => w !== pausedWorker && w.child.pid !== killed.worker_pid);
-      await until('the paused item to be redelivered and refused', async () =>
-        others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined,
-      );
+      const refusedBy = Date.now() + 240_000;
+      await until(
+        'the paused item to be redelivered and refused',
+        async () => (others.some((w) => w.stderr().includes('another worker holds the lock')) ? true : undefined),
+        () => Date.now() < refusedBy,
+      ).catch(async (error: Error) => {
+        throw new Error(`${error.message}: ${JSON.stringify(await stuckOn(q, planId))}; workers' last lines ${JSON.stringify(others.map(lastLines))}`);
+      });
       pausedWorker.child.kill('SIGCONT');
       // Bounded, so that a stuck plan fails with its open items rather than at the test's timeout. The bounds are
       // wide: with the whole suite on 2 cores this test ran 4× slower than alone (25 s alone, ~100 s in the suite).
@@ -303,11 +356,8 @@ describe('migrator enqueue + worker on JetStream', () => {
         async () => ((await open()) === 0 ? true : undefined),
         () => Date.now() < deadline,
       ).catch(async (error: Error) => {
-        const stuck = await q(`select item_key, status, worker_pid, attempts, error from vc_migration.plan_items where plan_id = $1 and status <> 'done'`, [
-          planId,
-        ]);
         throw new Error(
-          `${error.message}: ${JSON.stringify(stuck)}; workers ${workers.map((w) => `${w.child.pid} exit ${w.child.exitCode ?? w.child.signalCode}`).join(', ')}`,
+          `${error.message}: ${JSON.stringify(await stuckOn(q, planId))}; workers ${workers.map((w) => `${w.child.pid} exit ${w.child.exitCode ?? w.child.signalCode}`).join(', ')}`,
         );
       });
 

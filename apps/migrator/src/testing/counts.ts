@@ -4,7 +4,7 @@ import type pg from 'pg';
 /** Test support: what S1 left in the target, in the shape of the generator's expected counts. */
 export type S1Counts = Pick<TenantExpectedCounts, 'sessions' | 'participants' | 'config'>;
 
-type Query = <T>(text: string, params?: unknown[]) => Promise<T[]>;
+export type Query = <T>(text: string, params?: unknown[]) => Promise<T[]>;
 
 export function pgQuery(client: pg.Client | pg.Pool): Query {
   return async <T>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as T[];
