@@ -312,10 +312,10 @@ describe('migrator enqueue + worker on JetStream', () => {
       // lock yet (a checkpoint left running by the killed worker, or another range of the tenant): paused there,
       // it would not refuse the redelivered item, and the test would wait for a refusal that never comes.
       //
-      // The paused worker is only ever one on a tenant of one item. Key ranges of a split tenant share
-      // transaction locks (the tenant's externalId lock, participant rows two ranges both upsert): the last
-      // running worker, on a sibling range, would wait on the paused one's open transaction and never pull the
-      // redelivered item, so the refusal this test waits for would never come.
+      // The paused worker is only ever one on a tenant of one item. Key ranges of a split tenant share a
+      // transaction lock (1.1 settles externalIds under one per tenant): the last running worker, on a sibling
+      // range, would wait on the paused one's open transaction and never pull the redelivered item, so the
+      // refusal this test waits for would never come.
       const midItem =
         (exceptPid?: number, pausable = false) =>
         async () => {
