@@ -73,7 +73,8 @@ export async function makeCli(argv: readonly string[]): Promise<Command> {
     // Every command that writes gets a run-ledger row (bin.ts appends it when the exit status is known).
     .hook('preAction', (_program, action) => captureInvocation(action));
   const named = argv[2];
-  const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  // `--version` needs no command; help, or anything not a command (a usage error lists them), needs all.
+  const wanted = named === '--version' || named === '-V' ? [] : named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
   for (const name of wanted) program.addCommand(await COMMANDS[name]!(argv));
   return throwOnExit(program);
 }

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import * as schema from './tables/index';
 
@@ -53,6 +52,9 @@ export async function createDatabase(url: string, options: CreateDatabaseOptions
     return { db, kind: 'postgres', pool, close: () => pool.end() };
   }
   if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true });
+  // Imported for a pglite: target only: PGlite and its driver are a large share of a start-up that a
+  // PostgreSQL target never uses.
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
   const client = target.dataDir === undefined ? new PGlite() : new PGlite(target.dataDir);
   await client.waitReady;
   const db = drizzlePglite(client, { schema }) as unknown as Database;

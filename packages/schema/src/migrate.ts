@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { queryRows, type DatabaseHandle } from './client';
 
@@ -84,6 +83,7 @@ export async function migrate(handle: DatabaseHandle): Promise<MigrateResult> {
   await assertSchemaNotAhead(handle);
   const before = await appliedCount(handle);
   if (handle.kind === 'pglite') {
+    const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
     await migratePglite(handle.db as unknown as PgliteDatabase, { migrationsFolder });
   } else {
     const client = await handle.pool!.connect();

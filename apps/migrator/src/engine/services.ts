@@ -1,12 +1,6 @@
 import { awsKmsConnection } from '@vc/config';
-import { createAccessPolicyClient } from '@vc/integrations/access-policy';
-import { createJitsiProbe } from '@vc/integrations/jitsi';
-import { createKms } from '@vc/integrations/kms';
-import { createLicensingClient } from '@vc/integrations/licensing';
-import { connectEventStream } from '@vc/integrations/nats';
 import { describeMissing, legacySourceSpec, type MigratorConfig, type SettingName } from '../config';
 import { UsageError } from './errors';
-import { openLegacySource, openPortalSource } from '../legacy/open';
 import type { Services } from './types';
 
 /** {@link Services} plus closing whatever was opened. */
@@ -21,7 +15,9 @@ function missing(variable: SettingName, client: string): UsageError {
 
 /**
  * Creates each client on first use and keeps it for the run; a step that needs no KMS never opens one.
- * A missing variable is a usage error (exit 2) naming it.
+ * A missing variable is a usage error (exit 2) naming it. Each client's module is imported on first use
+ * too: the drivers and SDKs behind them (the AWS SDK, NATS, mysql2, the stand-ins' Express and FHIR
+ * definitions that share their packages' entry points) were most of every command's start-up.
  */
 export function createServices(config: MigratorConfig): ServiceRegistry {
   const made = new Map<string, Promise<unknown>>();
@@ -42,39 +38,44 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     legacy: () =>
       once(
         'legacy',
-        () => openLegacySource(legacySourceSpec(config)),
+        async () => (await import('../legacy/open')).openLegacySource(legacySourceSpec(config)),
         (s) => s.close(),
       ),
     portal: () =>
       once(
         'portal',
-        () => openPortalSource(config),
+        async () => (await import('../legacy/open')).openPortalSource(config),
         (s) => s.close(),
       ),
-    kms: () => once('kms', () => createKms(config.VC_KMS, awsOptions)),
-    legacyKms: () => once('legacyKms', async () => (config.VC_LEGACY_KMS ? createKms(config.VC_LEGACY_KMS, awsOptions) : undefined)),
+    kms: () => once('kms', async () => (await import('@vc/integrations/kms')).createKms(config.VC_KMS, awsOptions)),
+    legacyKms: () =>
+      once('legacyKms', async () => (config.VC_LEGACY_KMS ? (await import('@vc/integrations/kms')).createKms(config.VC_LEGACY_KMS, awsOptions) : undefined)),
     events: () =>
       once(
         'events',
         async () =>
           config.VC_NATS_URL
-            ? connectEventStream({ url: config.VC_NATS_URL, stream: config.VC_NATS_STREAM, subjects: [`${config.VC_NATS_SUBJECT_PREFIX}virtual_care.>`] })
+            ? (await import('@vc/integrations/nats')).connectEventStream({
+                url: config.VC_NATS_URL,
+                stream: config.VC_NATS_STREAM,
+                subjects: [`${config.VC_NATS_SUBJECT_PREFIX}virtual_care.>`],
+              })
             : undefined,
         async (s) => void (await s?.close()),
       ),
     fhir: () =>
       once('fhir', async () => {
         if (!config.VC_FHIR_BASE_URL) throw missing('VC_FHIR_BASE_URL', 'FHIR');
-        // Imported on first use: the FHIR client pulls in @medplum/core, which only s2 and onboarding need.
         const { createFhirClient } = await import('@vc/integrations/fhir');
         return createFhirClient({ baseUrl: config.VC_FHIR_BASE_URL });
       }),
     accessPolicy: () =>
       once('accessPolicy', async () => {
         if (!config.VC_ACCESS_POLICY_URL) throw missing('VC_ACCESS_POLICY_URL', 'access-policy');
+        const { createAccessPolicyClient } = await import('@vc/integrations/access-policy');
         return createAccessPolicyClient({ baseUrl: config.VC_ACCESS_POLICY_URL });
       }),
-    jitsi: () => once('jitsi', async () => createJitsiProbe({})),
+    jitsi: () => once('jitsi', async () => (await import('@vc/integrations/jitsi')).createJitsiProbe({})),
     kong: () =>
       once('kong', async () => {
         const { createKongGateway } = await import('@vc/integrations/kong');
@@ -84,6 +85,7 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     licensing: () =>
       once('licensing', async () => {
         if (!config.VC_LICENSING_URL) throw missing('VC_LICENSING_URL', 'licensing');
+        const { createLicensingClient } = await import('@vc/integrations/licensing');
         return createLicensingClient({ baseUrl: config.VC_LICENSING_URL });
       }),
     async close() {

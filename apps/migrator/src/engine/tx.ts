@@ -3,7 +3,6 @@ import { pipeline } from 'node:stream/promises';
 import { PG_ERROR, pgErrorCode, type Database, type DatabaseHandle, type Schema } from '@vc/schema';
 import * as schema from '@vc/schema';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyChunks, decodeRows, encodeRows, isCopyRows, paramValue, type CopyRows } from './copy-text';
@@ -147,7 +146,7 @@ function postgresTx(client: pg.PoolClient): Tx {
   };
 }
 
-function pgliteTx(tx: Transaction): Tx {
+function pgliteTx(tx: Transaction, drizzlePglite: typeof import('drizzle-orm/pglite').drizzle): Tx {
   const query: Query = async <T>(text: string, params?: readonly unknown[]) => (await tx.query<T>(text, params as unknown[] | undefined)).rows;
   return {
     // PGlite's Transaction answers `query` like PGlite itself, which is all Drizzle's session uses.
@@ -162,7 +161,11 @@ function pgliteTx(tx: Transaction): Tx {
 export async function withTransaction<T>(handle: DatabaseHandle, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const rehearsal = rehearsalTx(handle);
   if (rehearsal) return inSavepoint(rehearsal, fn);
-  if (handle.kind === 'pglite') return handle.pglite!.transaction((tx) => fn(pgliteTx(tx)));
+  if (handle.kind === 'pglite') {
+    // Imported here: drizzle's PGlite driver loads PGlite itself, which a PostgreSQL target never needs.
+    const { drizzle } = await import('drizzle-orm/pglite');
+    return handle.pglite!.transaction((tx) => fn(pgliteTx(tx, drizzle)));
+  }
   const client = await handle.pool!.connect();
   let broken: unknown;
   const onError = (error: unknown) => (broken = error);

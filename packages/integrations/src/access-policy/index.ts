@@ -1,6 +1,10 @@
+import type { AccessPolicyStandIn } from './stand-in';
+
+export type { AccessPolicyStandIn };
 export * from './types';
 export { createAccessPolicyClient, type AccessPolicyClientOptions } from './client';
-export { startAccessPolicyStandIn, type AccessPolicyStandIn } from './stand-in';
+/** Loaded when called: the stand-in's Express and FHIR R4 definitions is no part of starting a client of this package. */
+export const startAccessPolicyStandIn = async (): Promise<AccessPolicyStandIn> => (await import('./stand-in')).startAccessPolicyStandIn();
 export {
   toFhirConsent,
   decideFromConsents,

@@ -1,4 +1,4 @@
-import { type AwsKmsOptions, createAwsKms } from './aws-kms';
+import type { AwsKmsOptions } from './aws-kms';
 import { createLocalKms } from './local-keyring';
 import { type Kms, KmsError } from './types';
 
@@ -18,6 +18,8 @@ export async function createKms(spec: string, opts: CreateKmsOptions = {}): Prom
   if (scheme === 'local' && rest) return createLocalKms(rest);
   if (scheme === 'aws' && rest) {
     if (!opts.aws) throw new KmsError('invalid_config', `VC_KMS=aws:${rest} needs its region and credentials passed in from config`);
+    // Loaded here: the AWS SDK is most of a CLI start's imports, and a `local:` keyring never needs it.
+    const { createAwsKms } = await import('./aws-kms');
     return createAwsKms(rest, opts.aws);
   }
   throw new KmsError('invalid_config', `VC_KMS must be local:<path> or aws:<key-id>, got "${spec}"`);

@@ -1,7 +1,7 @@
 export { type EncryptionContext, type Kms, KmsError, type KmsErrorCode, type KmsSignature } from './types';
 export { ciphertextKeyId } from './envelope';
 export { createKms, type CreateKmsOptions } from './create-kms';
-export { type AwsKmsOptions, kmsErrorCode } from './aws-kms';
+export type { AwsKmsOptions } from './aws-kms';
 export { createLocalKms, rotateLocalKeyring, type LocalKeyring } from './local-keyring';
 export { decryptLegacyCredentials, encryptLegacyCredentials, LegacyCredentialError, type LegacyCredentials } from './legacy-credentials';
 export { startKmsStandIn, type FaultKind, type KmsStandIn, type KmsStandInOptions } from './stand-in';

@@ -1,7 +1,12 @@
+import type { KongAdminStandIn, KongAdminStandInOptions } from './admin-stand-in';
+
+export type { KongAdminStandIn, KongAdminStandInOptions };
 export * from './types';
 export { createKongGateway, type KongGatewayOptions } from './gateway';
 export type { KongAdminOptions } from './admin-gateway';
-export { startKongAdminStandIn, type KongAdminStandIn, type KongAdminStandInOptions } from './admin-stand-in';
+/** Loaded when called: the stand-in's Express is no part of starting a client of this package. */
+export const startKongAdminStandIn = async (options?: KongAdminStandInOptions): Promise<KongAdminStandIn> =>
+  (await import('./admin-stand-in')).startKongAdminStandIn(options);
 export {
   planCutover,
   redirectLua,
