@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['{apps,packages}/*/src/**/*.test.ts', 'fixtures/src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/src/**/*.test.ts', 'bench/scale/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
+    // The migrator CLI the tests start as a child process, built once per run (scripts/test-build.mjs).
+    globalSetup: ['scripts/test-build.mjs'],
     pool: 'forks',
     maxWorkers: 3,
     testTimeout: 60_000,

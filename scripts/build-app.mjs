@@ -7,19 +7,24 @@
 // pnpm gives each package only its own dependencies, so `drizzle-orm` imported by packages/schema is not
 // resolvable from apps/migrator/dist. Each external import is therefore resolved where it is written (as
 // Node would in development) and imported by its path relative to dist/, into the same node_modules.
-// Usage (from an app's directory): node ../../scripts/build-app.mjs src/bin.ts
+// Usage (from an app's directory): node ../../scripts/build-app.mjs [--outdir dist] src/bin.ts
+// `pnpm test` builds the migrator into dist-test/ (scripts/test-build.ts), beside dist/ so that paths relative to
+// the bundle read the same files, and apart from it so that scripts/build.test.ts can rebuild dist/ meanwhile.
 import { rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 
-const entries = process.argv.slice(2);
-if (entries.length === 0) {
-  console.error('usage: build-app.mjs <entry.ts>…');
+const args = process.argv.slice(2);
+const outIndex = args.indexOf('--outdir');
+const outName = outIndex < 0 ? 'dist' : args[outIndex + 1];
+const entries = outIndex < 0 ? args : args.filter((_, i) => i !== outIndex && i !== outIndex + 1);
+if (entries.length === 0 || !outName || outName.includes('/')) {
+  console.error('usage: build-app.mjs [--outdir <dir beside src>] <entry.ts>…');
   process.exit(2);
 }
 
-const outdir = resolve('dist');
+const outdir = resolve(outName);
 const builtins = new Set(builtinModules);
 
 /** npm packages stay out of the bundle, imported from the file the importing package would load. */
@@ -36,7 +41,7 @@ const externalNpm = {
   },
 };
 
-rmSync('dist', { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: entries,
   outdir,

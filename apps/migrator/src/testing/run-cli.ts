@@ -1,9 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Test support: the migrator CLI as a child process, exactly as an operator runs it. */
-const BIN = fileURLToPath(new URL('../bin.ts', import.meta.url));
+/**
+ * Test support: the migrator CLI as a child process, as production runs it: the build of this test run
+ * (apps/migrator/dist-test, made by the suite's globalSetup, scripts/test-build.mjs) under plain node.
+ */
+const BIN = fileURLToPath(new URL('../../dist-test/bin.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** node's arguments to run `migrator <args>` from the test run's build. */
+export function migratorArgv(args: readonly string[]): string[] {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run the tests through vitest.config.ts, whose globalSetup builds it`);
+  return [BIN, ...args];
+}
 
 export interface CliResult {
   code: number | null;
@@ -25,7 +35,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 export function startMigrator(args: readonly string[], env: Record<string, string>): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, migratorArgv(args), { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

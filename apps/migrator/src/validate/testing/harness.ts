@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { generateLegacyData, loadIntoMysql } from '@vc/fixtures';
 import { startAccessPolicyStandIn } from '@vc/integrations/access-policy';
 import mysql from 'mysql2/promise';
+import { migratorArgv } from '../../testing/run-cli';
 
 /**
  * Test support for the phase integration tests: runs the real CLI in a child process (exit codes, stdout
@@ -14,7 +15,6 @@ import mysql from 'mysql2/promise';
  * pair of MariaDB databases, and scans everything the tests produced for PHI and secrets.
  */
 const MIGRATOR_DIR = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = join(MIGRATOR_DIR, 'src', 'bin.ts');
 
 export interface CliRun {
   code: number;
@@ -32,7 +32,7 @@ export function producedOutput(): readonly string[] {
 /** Runs `migrator <args>` with only the given `VC_*` environment (none inherited). */
 export async function runMigrator(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VC_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
+  const child = spawn(process.execPath, migratorArgv(args), {
     cwd: MIGRATOR_DIR,
     env: { ...base, VC_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
