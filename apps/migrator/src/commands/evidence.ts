@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config';
+import { lockTenantsForReading } from '../engine/read-lock';
 import { createServices } from '../engine/services';
 import { writeEvidencePack } from '../evidence/pack';
 import { verifyPack } from '../evidence/manifest';
@@ -65,6 +66,7 @@ export function makeEvidenceCommand(): Command {
           asOf,
           batchSize: positiveInt('--batch-size', flags.batchSize),
           fingerprints,
+          lockForReading: (tenants: readonly string[]) => lockTenantsForReading(handle, tenants),
         };
         const { report, startedAt, seconds, tenantSeconds } = await runValidation(deps, [flags.tenant]);
         const signWith = flags.sign || flags.signKey ? { kms: await services.kms(), ...(flags.signKey ? { keyId: flags.signKey } : {}) } : undefined;

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
+import { lockTenantsForReading } from '../engine/read-lock';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
 import { databaseNow, recordValidations } from '../gates/validations';
@@ -83,6 +84,7 @@ export function makeValidateCommand(): Command {
           fhir: config.VC_FHIR_BASE_URL ? services.fhir : undefined,
           asOf,
           batchSize,
+          lockForReading: (tenants: readonly string[]) => lockTenantsForReading(handle, tenants),
         };
         const tenantList = tenants === 'all' ? await legacyTenants(legacy) : [tenants];
         const run = await runValidation(deps, tenantList);

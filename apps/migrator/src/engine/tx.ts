@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { PG_ERROR, pgErrorCode, type Database, type DatabaseHandle, type Schema } from '@vc/schema';
 import * as schema from '@vc/schema';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { drizzle as DrizzlePglite } from 'drizzle-orm/pglite';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyChunks, decodeRows, encodeRows, isCopyRows, paramValue, type CopyRows } from './copy-text';
@@ -146,7 +147,7 @@ function postgresTx(client: pg.PoolClient): Tx {
   };
 }
 
-function pgliteTx(tx: Transaction, drizzlePglite: typeof import('drizzle-orm/pglite').drizzle): Tx {
+function pgliteTx(tx: Transaction, drizzlePglite: typeof DrizzlePglite): Tx {
   const query: Query = async <T>(text: string, params?: readonly unknown[]) => (await tx.query<T>(text, params as unknown[] | undefined)).rows;
   return {
     // PGlite's Transaction answers `query` like PGlite itself, which is all Drizzle's session uses.

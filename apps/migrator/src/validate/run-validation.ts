@@ -1,6 +1,7 @@
-import { checkError, type CheckId, type CheckResult } from '@vc/domain/checklist';
+import { CHECK_IDS, checkError, type CheckId, type CheckResult } from '@vc/domain/checklist';
 import type { Database } from '@vc/schema';
 import { legacyTenantList } from '../engine/known-tenants';
+import type { ReadLock } from '../engine/read-lock';
 import type { AccessPolicyClient, FhirClient } from '../engine/ports';
 import type { LegacySource } from '../legacy/types';
 import { assertNoPhi, buildValidationReport, checkKey, type ValidationReport } from '../reports/index';
@@ -26,6 +27,8 @@ export interface ValidationDeps {
   batchSize: number;
   /** When given, each tenant's reconciliation fingerprints are kept here too (the evidence pack writes them). */
   fingerprints?: Map<string, TableFingerprint[]>;
+  /** Holds the tenants against the runs that write them while they are read (engine/read-lock.ts). */
+  lockForReading?: (tenants: readonly string[]) => Promise<ReadLock>;
 }
 
 /** A validation run: the report, when it started, how long each check and each tenant took (for the JUnit report). */
@@ -136,12 +139,20 @@ export async function runValidation(deps: ValidationDeps, tenants: readonly stri
   const seconds = new Map<string, number>();
   const tenantSeconds = new Map<string, number>();
   const checks: CheckResult[] = [];
-  // The target's per-tenant counts the fingerprints compare with: one scan of the run's tables, not one per tenant.
-  const countsOf = tenants.length > 1 ? runTargetCounts(deps.db) : undefined;
-  for (const tenant of tenants) {
-    const started = performance.now();
-    checks.push(...(await validateTenant(deps, tenant, seconds, countsOf)));
-    tenantSeconds.set(tenant, (performance.now() - started) / 1000);
+  // Before anything is read, the counts below included: a tenant a run is writing gets errors, not a verdict.
+  const lock = await deps.lockForReading?.(tenants);
+  try {
+    // The target's per-tenant counts the fingerprints compare with: one scan of the run's tables, not one per tenant.
+    const countsOf = tenants.length > 1 ? runTargetCounts(deps.db) : undefined;
+    for (const tenant of tenants) {
+      const started = performance.now();
+      const refused = lock?.refused.get(tenant);
+      if (refused) checks.push(...CHECK_IDS.map((id) => checkError(id, tenant, reasonOf(refused))));
+      else checks.push(...(await validateTenant(deps, tenant, seconds, countsOf)));
+      tenantSeconds.set(tenant, (performance.now() - started) / 1000);
+    }
+  } finally {
+    await lock?.release();
   }
   return { report: buildValidationReport(checks), startedAt, seconds, tenantSeconds };
 }

@@ -561,6 +561,32 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
     expect(run.code, run.stderr).toBe(0);
   });
 
+  it('does not read a tenant while a run of a writing phase holds its lock: its checks are errors naming the run, the other tenants are read', async () => {
+    // What an S4 run of acme holds (engine/lock.ts), taken here on a connection of the test's own.
+    const writer = await handle.pool!.connect();
+    let run;
+    try {
+      await writer.query(`select pg_advisory_lock(hashtext('vc_migration'), hashtext('acme:s4'))`);
+      run = await validate('acme-s4-running', '--all-tenants');
+    } finally {
+      await writer.query(`select pg_advisory_unlock_all()`);
+      writer.release();
+    }
+    expect(run.code).toBe(3);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    const report = JSON.parse(run.stdout) as ValidationJson;
+    const acme = report.checks.filter((c) => c.tenant === 'acme');
+    expect(acme.map((c) => c.status)).toEqual(Array(10).fill('error'));
+    for (const check of acme)
+      expect(check.actual).toEqual({ error: 'LockHeld: phase s4 of tenant acme is running: its rows are read once that run has ended' });
+    // The other tenants were read: each got verdicts of its own, none refused.
+    const others = report.checks.filter((c) => c.tenant !== 'acme');
+    expect(new Set(others.map((c) => c.tenant))).toEqual(new Set(Object.keys(legacy.expected.tenants).filter((t) => t !== 'acme')));
+    expect(others.filter((c) => c.status !== 'error')).toHaveLength(others.length);
+    // The lock is given back: acme is checked again at once.
+    expect((await validate('acme-after-s4', '--tenant', 'acme')).code).toBe(0);
+  });
+
   it('fails the deliberately broken tenant with exit 3, and its JUnit XML names the failing check', async () => {
     const run = await validate('globex', '--tenant', 'globex');
     expect(run.code).toBe(3);
