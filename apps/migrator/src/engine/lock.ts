@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { DatabaseHandle } from '@vc/schema';
 import type pg from 'pg';
 import { LockHeld } from './errors';
+import { heldElsewhere, readingKey, WRITING_PHASES, writingKey } from './read-lock';
 import type { PhaseId } from './types';
 
 /**
@@ -34,7 +35,14 @@ function refused(what: string, holder: string): LockHeld {
  * a work item of a distributed plan) it is the tenant's lock taken shared plus the range's own, exclusive:
  * ranges of one tenant run side by side, while a whole-tenant run of the phase (exclusive) waits for all.
  */
-export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, phase: PhaseId, range?: string): Promise<Lock> {
+export async function lockTenantPhase(
+  handle: DatabaseHandle,
+  tenantId: string,
+  phase: PhaseId,
+  range?: string,
+  /** `false` for a holder that writes none of what validate compares (S4's rollback): readers do not keep it out. */
+  writesRows = WRITING_PHASES.includes(phase),
+): Promise<Lock> {
   const key = `${tenantId}:${phase}`;
   const what = `tenant ${tenantId} phase ${phase}${range ? ` range ${range}` : ''}`;
   if (handle.kind === 'pglite') {
@@ -52,6 +60,13 @@ export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, 
         { take: `pg_try_advisory_lock(${ns}, hashtext($1))`, release: `pg_advisory_unlock(${ns}, hashtext($1))`, key: `${key}:${range}` },
       ]
     : [{ take: `pg_try_advisory_lock(${ns}, hashtext($1))`, release: `pg_advisory_unlock(${ns}, hashtext($1))`, key }];
+  // A run writing what validate compares also holds the tenant's writing key, shared (engine/read-lock.ts).
+  if (writesRows)
+    locks.unshift({
+      take: `pg_try_advisory_lock_shared(${ns}, hashtext($1))`,
+      release: `pg_advisory_unlock_shared(${ns}, hashtext($1))`,
+      key: writingKey(tenantId),
+    });
   const held: typeof locks = [];
   const unlockAll = async () => {
     while (held.length > 0) {
@@ -72,6 +87,10 @@ export async function lockTenantPhase(handle: DatabaseHandle, tenantId: string, 
         throw refused(`the lock of ${what}`, since);
       }
       held.push(lock);
+    }
+    if (writesRows && (await heldElsewhere(client, readingKey(tenantId)))) {
+      await unlockAll();
+      throw new LockHeld(`validate or an evidence pack is reading tenant ${tenantId}; run ${what} again once it has finished`);
     }
   } catch (error) {
     client.release();

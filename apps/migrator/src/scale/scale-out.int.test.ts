@@ -115,7 +115,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, alive
  */
 async function pauseMidItem(q: Query, workers: RunningCli[], probe: () => Promise<{ worker_pid: number } | undefined>): Promise<RunningCli> {
   for (;;) {
-    const found = await until('an item mid-way on another worker', probe);
+    const by = Date.now() + 240_000;
+    const found = await until('an item mid-way on another worker', probe, () => Date.now() < by);
     const run = workers.find((w) => w.child.pid === found.worker_pid)!;
     run.child.kill('SIGSTOP');
     // A statement sent just before the signal still completes on the server: let it land, then look again.
@@ -125,13 +126,14 @@ async function pauseMidItem(q: Query, workers: RunningCli[], probe: () => Promis
   }
 }
 
-/** Whether the worker's run of its running item is still open and holds a step part-way. */
+/** Whether the worker's run of its running item, of a tenant of one item, is still open with a step part-way. */
 async function holdsItem(q: Query, pid: number): Promise<boolean> {
   const rows = await q<{ n: number }>(
     `select count(*)::int as n from vc_migration.plan_items i
        join vc_migration.runs r on r.tenant_id = i.tenant_id and r.phase = 's1' and r.status = 'running' and r.pid = i.worker_pid
        join vc_migration.step_checkpoints c on c.run_id = r.id and c.status = 'running'
-     where i.status = 'running' and i.worker_pid = $1`,
+     where i.status = 'running' and i.worker_pid = $1
+       and (select count(*) from vc_migration.plan_items s where s.plan_id = i.plan_id and s.tenant_id = i.tenant_id) = 1`,
     [pid],
   );
   return rows[0]!.n > 0;

@@ -148,7 +148,12 @@ export async function runValidation(deps: ValidationDeps, tenants: readonly stri
       const started = performance.now();
       const refused = lock?.refused.get(tenant);
       if (refused) checks.push(...CHECK_IDS.map((id) => checkError(id, tenant, reasonOf(refused))));
-      else checks.push(...(await validateTenant(deps, tenant, seconds, countsOf)));
+      else {
+        const results = await validateTenant(deps, tenant, seconds, countsOf);
+        // The connection holding the tenants was lost: from here on nothing kept writers out.
+        const lost = lock?.lost();
+        checks.push(...(lost ? CHECK_IDS.map((id) => checkError(id, tenant, reasonOf(lost))) : results));
+      }
       tenantSeconds.set(tenant, (performance.now() - started) / 1000);
     }
   } finally {

@@ -13,6 +13,8 @@ import { r4Errors } from '@vc/integrations/testing';
 import { digestOf, digestOfSum } from '../evidence/fingerprint';
 import { createMysqlSource } from '../legacy/mysql-source';
 import type { LegacySource } from '../legacy/types';
+import { lockTenantPhase } from '../engine/lock';
+import { lockTenantsForReading } from '../engine/read-lock';
 import { checkBilling, RECENT_DAYS } from './billing';
 import { seedLegacyEncounters } from '../testing/ehr-encounters';
 import { legacySessionLeaves, targetSessionLeaves } from './fingerprints';
@@ -562,29 +564,55 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
   });
 
   it('does not read a tenant while a run of a writing phase holds its lock: its checks are errors naming the run, the other tenants are read', async () => {
-    // What an S4 run of acme holds (engine/lock.ts), taken here on a connection of the test's own.
-    const writer = await handle.pool!.connect();
+    // What an S4 run of acme holds (engine/lock.ts), taken in this process on the test's own pool.
+    const writer = await lockTenantPhase(handle, 'acme', 's4');
     let run;
     try {
-      await writer.query(`select pg_advisory_lock(hashtext('vc_migration'), hashtext('acme:s4'))`);
       run = await validate('acme-s4-running', '--all-tenants');
     } finally {
-      await writer.query(`select pg_advisory_unlock_all()`);
-      writer.release();
+      await writer.release();
     }
     expect(run.code).toBe(3);
     expect(run.stderr).not.toMatch(/\n\s+at /);
     const report = JSON.parse(run.stdout) as ValidationJson;
     const acme = report.checks.filter((c) => c.tenant === 'acme');
     expect(acme.map((c) => c.status)).toEqual(Array(10).fill('error'));
-    for (const check of acme)
-      expect(check.actual).toEqual({ error: 'LockHeld: phase s4 of tenant acme is running: its rows are read once that run has ended' });
+    for (const check of acme) expect(check.actual).toEqual({ error: 'LockHeld: a run is writing tenant acme: its rows are read once that run has ended' });
     // The other tenants were read: each got verdicts of its own, none refused.
     const others = report.checks.filter((c) => c.tenant !== 'acme');
     expect(new Set(others.map((c) => c.tenant))).toEqual(new Set(Object.keys(legacy.expected.tenants).filter((t) => t !== 'acme')));
     expect(others.filter((c) => c.status !== 'error')).toHaveLength(others.length);
     // The lock is given back: acme is checked again at once.
     expect((await validate('acme-after-s4', '--tenant', 'acme')).code).toBe(0);
+  });
+
+  it('keeps every s1-s4 run out of a tenant being read, a key range too, while readers share and a rollback goes ahead', async () => {
+    // Each holder keeps a connection of its own: more than the file's pool of two.
+    const handle = await createDatabase(pg.url, { max: 4 });
+    try {
+      const [reader, second] = [await lockTenantsForReading(handle, ['acme']), await lockTenantsForReading(handle, ['acme', 'initech'])];
+      try {
+        expect([reader.refused.size, second.refused.size]).toEqual([0, 0]);
+        for (const [phase, range] of [
+          ['s1', undefined],
+          ['s1', 'r1'],
+          ['s3', undefined],
+          ['s4', undefined],
+        ] as const)
+          await expect(lockTenantPhase(handle, 'acme', phase, range)).rejects.toThrow(/^validate or an evidence pack is reading tenant acme; run /);
+        // Another tenant, and a phase that writes nothing validate compares, are not held up.
+        await (await lockTenantPhase(handle, 'umbrella', 's4')).release();
+        await (await lockTenantPhase(handle, 'acme', 's0')).release();
+        // S4's rollback (incident response) takes the s4 lock without the writing key.
+        await (await lockTenantPhase(handle, 'acme', 's4', undefined, false)).release();
+      } finally {
+        await reader.release();
+        await second.release();
+      }
+      await (await lockTenantPhase(handle, 'acme', 's1', 'r1')).release();
+    } finally {
+      await handle.close();
+    }
   });
 
   it('fails the deliberately broken tenant with exit 3, and its JUnit XML names the failing check', async () => {

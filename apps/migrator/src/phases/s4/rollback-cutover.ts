@@ -81,7 +81,8 @@ function routingToRestore(cutovers: readonly CutoverInForce[]): KongConfig {
 async function lockAll(handle: DatabaseHandle, tenants: readonly string[]): Promise<Lock[]> {
   const locks: Lock[] = [];
   try {
-    for (const tenant of [...tenants].sort()) locks.push(await lockTenantPhase(handle, tenant, 's4'));
+    // Incident response: a validate reading the tenant must not hold it up, and the rollback writes none of what it compares.
+    for (const tenant of [...tenants].sort()) locks.push(await lockTenantPhase(handle, tenant, 's4', undefined, false));
     return locks;
   } catch (error) {
     await Promise.all(locks.map((l) => l.release()));
