@@ -87,10 +87,11 @@ export async function lockTenantPhase(
         throw refused(`the lock of ${what}`, since);
       }
       held.push(lock);
-    }
-    if (writesRows && (await heldElsewhere(client, readingKey(tenantId)))) {
-      await unlockAll();
-      throw new LockHeld(`validate or an evidence pack is reading tenant ${tenantId}; run ${what} again once it has finished`);
+      // Right after the writing key, before the run's own: a reader that came first keeps the run out (read-lock.ts).
+      if (writesRows && lock.key === writingKey(tenantId) && (await heldElsewhere(client, readingKey(tenantId)))) {
+        await unlockAll();
+        throw new LockHeld(`validate or an evidence pack is reading tenant ${tenantId}; run ${what} again once it has finished`);
+      }
     }
   } catch (error) {
     client.release();
