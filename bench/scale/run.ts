@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadIntoMysql, type ExpectedCounts } from '@vc/fixtures';
 import pg from 'pg';
+import { createPgDatabase } from '../src/pg-database';
 import { loadBootstrap, loadServices, repoRoot } from '../src/s1/services';
 import { childrenNamed, cpuDelta, cpuSecondsByGroup } from './cpu';
 import { scaleMarkdown, withScaleSection, type ScaleRun } from './report';
@@ -59,15 +60,6 @@ function options() {
     ...(values['split-larger-than'] === undefined ? {} : { splitLargerThan: int('split-larger-than', values['split-larger-than']) }),
     out: values.out,
   };
-}
-
-async function createPgDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).finally(() => admin.end());
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 function migrator(args: readonly string[], env: Record<string, string>): ChildProcess {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadIntoMysql, type ExpectedCounts } from '@vc/fixtures';
 import { countMismatches } from './counts';
-import pg from 'pg';
+import { createPgDatabase } from '../pg-database';
 import { isQuiet, QUIET_LOAD, sampleLoad, type LoadSample } from './load-average';
 import { durationByStep, runMigratorS1 } from './migrator';
 import { runPgloader } from './pgloader';
@@ -56,15 +56,6 @@ function options() {
     out: values.out,
     keep: values.keep,
   };
-}
-
-async function createPgDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).finally(() => admin.end());
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 /** 1-minute load average sampled during each measured phase: the box is shared, so say how busy it was. */

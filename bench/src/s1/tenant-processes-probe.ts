@@ -21,7 +21,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadIntoMysql } from '@vc/fixtures';
-import pg from 'pg';
+import { createPgDatabase } from '../pg-database';
 import { BATCH_SIZE } from './migrator';
 import { loadServices, repoRoot } from './services';
 
@@ -45,15 +45,6 @@ function migrator(args: readonly string[], env: Record<string, string>): Promise
     });
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pnpm migrator ${args.join(' ')} exited with ${code}`))));
   });
-}
-
-async function createPgDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).finally(() => admin.end());
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** S1 of every tenant, in one process or two at a time. */

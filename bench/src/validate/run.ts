@@ -21,7 +21,7 @@ import { loadIntoMysql } from '@vc/fixtures';
 import { startAccessPolicyStandIn } from '@vc/integrations/access-policy';
 import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
+import { createPgDatabase } from '../pg-database';
 import { writeSection } from '../results-file';
 import { runMigratorS1 } from '../s1/migrator';
 import { samplePeakRss } from '../s1/peak-rss';
@@ -59,15 +59,6 @@ function options() {
     out: values.out,
     keep: values.keep,
   };
-}
-
-async function createPgDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).finally(() => admin.end());
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 /** Every Encounter legacy refers to, created in the stand-in (untimed: it only makes the look-ups find what a healthy EHR holds). */
