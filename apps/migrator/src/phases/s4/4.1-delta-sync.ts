@@ -1,7 +1,7 @@
 import { parseLegacyDatetime, tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
-import { storableReject } from '../../engine/storable-reject';
+import { storableKey, storableReject } from '../../engine/storable-reject';
 import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyBatch, LegacyRow } from '../../legacy/types';
+import type { LegacyBatch, LegacyRow, LegacySource } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
 import { sessionId } from '../s1/ids';
@@ -10,6 +10,7 @@ import { SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
 import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
+import { duplicateReject, ExportTwins, type MetRow } from './export-twins';
 import { mapDeltaSession, type DeltaSession } from './delta-session';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
@@ -50,26 +51,54 @@ function stageOf(cursor: Cursor | null): Stage {
 const upTo = (stage: Stage, last: Stage) => STAGES.indexOf(stage) <= STAGES.indexOf(last);
 
 /**
- * A context whose commits leave out the rejects an earlier step or phase already recorded for the same
- * legacy row and reason (S1 1.1, S2 2.4's billing, 4.1 for 4.3): one bad row is one reject across phases.
+ * Which earlier rejects are the same legacy row's. VirtualSession and AuditLog ids both count from 1, and one S4
+ * step rejects rows of both (its sessions pass, its participant refold), so a bare id names no row by itself:
+ * S4 keys the AuditLog rows it rejects `AuditLog:<id>`, and a reject is "already recorded" only by the step
+ * that reads the same table (S1 1.1 for sessions, S1 1.4 for AuditLog, bare keys there) or by S4 itself.
+ * Billing and Encounter rejects carry their table in the key already (`BillingEvent:…`, `VirtualSession:…`).
  */
-function skippingKnownRejects(ctx: StepContext): StepContext {
+interface RejectScope {
+  /** Prepended to the keys this scope's rejects are recorded under in S4. */
+  prefix: string;
+  /** The S1 step that rejects rows of the same table, under their bare keys; none: keys name their table. */
+  s1Step?: '1.1' | '1.4';
+}
+const SESSION_ROWS: RejectScope = { prefix: '', s1Step: '1.1' };
+const AUDIT_ROWS: RejectScope = { prefix: 'AuditLog:', s1Step: '1.4' };
+const SELF_KEYED: RejectScope = { prefix: '' };
+
+/** The forms a reject's key may be stored under (insertRejects keys a CSV twin by its location too). */
+const storedForms = (key: string, source: string | undefined) => {
+  const stored = storableKey(key);
+  return source === undefined ? [stored] : [stored, `${stored}@${source}`];
+};
+
+/**
+ * A context whose commits leave out the rejects an earlier step or phase already recorded for the same
+ * legacy row and reason (S1 1.1 or 1.4, S2 2.4's billing, 4.1 for 4.3): one bad row is one reject across
+ * phases, and a row of one table never hides another table's row that happens to share its id.
+ */
+function skippingKnownRejects(ctx: StepContext, scope: RejectScope): StepContext {
   return {
     ...ctx,
     async commit(batch) {
-      // Keys as stored (a key the index cannot hold is kept hashed), so they compare with earlier rejects.
-      const rejects = (batch.rejects ?? []).map(storableReject);
-      if (rejects.length === 0) return ctx.commit(batch);
-      const known = await ctx.query<{ legacy_key: string; reason: string }>(
-        `select legacy_key, reason from vc_migration.rejects
-          where tenant_id = $1 and legacy_key = any($2::text[]) and not (phase = $3 and step_id = $4)`,
-        [ctx.tenantId, [...new Set(rejects.flatMap((r) => (r.source ? [r.legacyKey, `${r.legacyKey}@${r.source}`] : [r.legacyKey])))], ctx.phase, ctx.stepId],
+      const given = batch.rejects ?? [];
+      if (given.length === 0) return ctx.commit(batch);
+      const rejects = given.map((r) => storableReject({ ...r, legacyKey: `${scope.prefix}${r.legacyKey}` }));
+      const bare = scope.s1Step === undefined ? [] : given.flatMap((r) => storedForms(r.legacyKey, r.source));
+      const own = given.flatMap((r) => storedForms(`${scope.prefix}${r.legacyKey}`, r.source));
+      const known = await ctx.query<{ phase: string; legacy_key: string; reason: string }>(
+        `select phase, legacy_key, reason from vc_migration.rejects
+          where tenant_id = $1 and not (phase = $2 and step_id = $3)
+            and (legacy_key = any($4::text[]) and ($5::text is null or phase = 's4')
+              or phase = 's1' and step_id = $5 and legacy_key = any($6::text[]))`,
+        [ctx.tenantId, ctx.phase, ctx.stepId, [...new Set(own)], scope.s1Step ?? null, [...new Set(bare)]],
       );
-      const seen = new Set(known.map((k) => `${k.legacy_key}\u0000${k.reason}`));
-      // A row whose id repeats in a CSV export was recorded under its location (see insertRejects).
+      const seen = new Set(known.map((k) => `${k.phase === 's1' && scope.s1Step ? 's1' : 'own'}\u0000${k.legacy_key}\u0000${k.reason}`));
       const isKnown = (r: RejectInput) =>
-        seen.has(`${r.legacyKey}\u0000${r.reason}`) || (r.source !== undefined && seen.has(`${r.legacyKey}@${r.source}\u0000${r.reason}`));
-      return ctx.commit({ ...batch, rejects: rejects.filter((r) => !isKnown(r)) });
+        storedForms(`${scope.prefix}${r.legacyKey}`, r.source).some((k) => seen.has(`own\u0000${k}\u0000${r.reason}`)) ||
+        (scope.s1Step !== undefined && storedForms(r.legacyKey, r.source).some((k) => seen.has(`s1\u0000${k}\u0000${r.reason}`)));
+      return ctx.commit({ ...batch, rejects: rejects.filter((_, i) => !isKnown(given[i]!)) });
     },
   };
 }
@@ -86,12 +115,16 @@ function skippingKnownRejects(ctx: StepContext): StepContext {
  * stage. Run by 4.1 before the cutover and again by 4.3 after it (`final`). Counts say what the run changed.
  */
 export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, options: { final?: boolean } = {}): Promise<void> {
-  const ctx = skippingKnownRejects(given);
+  const ctx = skippingKnownRejects(given, SELF_KEYED);
   const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
   if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
   const stage = stageOf(checkpoint.cursor);
-  if (stage === 'sessions' && !(await syncSessions(ctx, checkpoint, watermark))) return;
-  if (upTo(stage, 'participants') && !(await foldDeltaParticipants(ctx, stage === 'participants' ? checkpoint.cursor : null))) return;
+  if (stage === 'sessions' && !(await syncSessions(skippingKnownRejects(given, SESSION_ROWS), checkpoint, watermark))) return;
+  if (
+    upTo(stage, 'participants') &&
+    !(await foldDeltaParticipants(skippingKnownRejects(given, AUDIT_ROWS), stage === 'participants' ? checkpoint.cursor : null))
+  )
+    return;
   if (upTo(stage, 'ends')) {
     // New leaves may move the inferred end of any session legacy never ended (S1 1.5's rule, again).
     const afterId = stage === 'ends' ? (checkpoint.cursor?.afterId as string | undefined) : undefined;
@@ -135,10 +168,9 @@ export const deltaSyncStep: Step = {
   run: (ctx, checkpoint) => runDeltaSync(ctx, checkpoint),
 };
 
-interface DeltaLoad {
+interface DeltaLoad extends MetRow {
   id: string;
   session: DeltaSession;
-  sourceRecord: string;
   warnings: WarningCode[];
 }
 
@@ -153,15 +185,60 @@ async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<
   return loads.filter((l) => !storedAt.has(l.session.legacyId) || storedAt.get(l.session.legacyId)! < l.session.updatedAt.getTime());
 }
 
-function duplicateLegacyId(load: DeltaLoad, batch: LegacyBatch): RejectInput {
-  const i = batch.ordinals.indexOf(load.sourceRecord);
-  return {
-    legacyKey: `${load.session.legacyId}#${load.sourceRecord}`,
-    reason: 'duplicate_legacy_id',
-    detail: 'another row has the same legacy id and a later updatedAt (export glitch); that row was loaded',
-    raw: { ...batch.rows[i] },
-    source: batch.locations?.[i],
-  };
+/**
+ * A batch's rows changed since the watermark, mapped: one load per legacy id (of two rows with one id in the batch,
+ * the later updatedAt wins and the other is rejected, as S1 does), and the rejects.
+ */
+function mapChanged(batch: LegacyBatch, watermark: Date, asOf: Date): { latest: Map<string, DeltaLoad>; rejects: RejectInput[] } {
+  const latest = new Map<string, DeltaLoad>();
+  // A malformed record cannot say whether it changed since the watermark: it is rejected (once; see skippingKnownRejects).
+  const rejects: RejectInput[] = faultRejects(batch.faults);
+  batch.rows.forEach((row, i) => {
+    if (!changedSince(row, watermark.getTime())) return;
+    const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, asOf);
+    if (mapped.kind === 'reject') {
+      // S1 1.1's key for the same row: a row both reject is one reject (see skippingKnownRejects).
+      rejects.push({
+        legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`,
+        reason: mapped.reason,
+        detail: mapped.detail,
+        raw: { ...row },
+        source: batch.locations?.[i],
+      });
+      return;
+    }
+    const s = mapped.session;
+    const load: DeltaLoad = {
+      id: sessionId(s.tenantId, s.legacyId, s.externalId),
+      session: s,
+      warnings: mapped.warnings,
+      legacyId: s.legacyId,
+      sourceRecord: batch.ordinals[i]!,
+      updatedAt: s.updatedAt,
+      raw: row,
+      source: batch.locations?.[i],
+    };
+    const seen = latest.get(s.legacyId);
+    if (!seen) latest.set(s.legacyId, load);
+    else {
+      const [kept, displaced] = seen.session.updatedAt < s.updatedAt ? [load, seen] : [seen, load];
+      latest.set(s.legacyId, kept);
+      rejects.push(duplicateReject(displaced));
+    }
+  });
+  return { latest, rejects };
+}
+
+/** A resumed pass over a CSV export: the rows of the batches it committed before, met again (see ExportTwins). */
+async function metBefore(source: LegacySource, ctx: StepContext, after: string, watermark: Date): Promise<ExportTwins> {
+  const twins = new ExportTwins();
+  for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
+    const { latest } = mapChanged(batch, watermark, ctx.options.asOf);
+    twins.meet([...latest.values()].filter((l) => Number(l.sourceRecord) <= Number(after)));
+    // Positions are record numbers: the batches before the cursor end here, whatever batch size they were read with.
+    if (Number(batch.position) >= Number(after)) break;
+  }
+  return twins;
 }
 
 /**
@@ -173,39 +250,16 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
   const source = await ctx.services.legacy();
   const after = (checkpoint.cursor?.after as string | undefined) ?? null;
   let done = checkpoint.read;
+  // A CSV export can repeat an id in any two batches; MySQL's primary key cannot.
+  const twins = source.kind === 'csv' ? (after === null ? new ExportTwins() : await metBefore(source, ctx, after, watermark)) : undefined;
   for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-    const latest = new Map<string, DeltaLoad>();
-    // A malformed record cannot say whether it changed since the watermark: it is rejected (once; see skippingKnownRejects).
-    const rejects: RejectInput[] = faultRejects(batch.faults);
-    batch.rows.forEach((row, i) => {
-      if (!changedSince(row, watermark.getTime())) return;
-      const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, ctx.options.asOf);
-      if (mapped.kind === 'reject') {
-        // S1 1.1's key for the same row: a row both reject is one reject (see skippingKnownRejects).
-        rejects.push({
-          legacyKey: (row.id ?? '').trim() || `#${batch.ordinals[i]}`,
-          reason: mapped.reason,
-          detail: mapped.detail,
-          raw: { ...row },
-          source: batch.locations?.[i],
-        });
-        return;
-      }
-      const s = mapped.session;
-      const seen = latest.get(s.legacyId);
-      const load = { id: sessionId(s.tenantId, s.legacyId, s.externalId), session: s, sourceRecord: batch.ordinals[i]!, warnings: mapped.warnings };
-      // Two rows with one id in a batch (a CSV export glitch): the latest wins, the other is rejected as S1 does.
-      if (!seen) latest.set(s.legacyId, load);
-      else {
-        const [kept, displaced] = seen.session.updatedAt < s.updatedAt ? [load, seen] : [seen, load];
-        latest.set(s.legacyId, kept);
-        rejects.push(duplicateLegacyId(displaced, batch));
-      }
-    });
-    const settled = await settleExternalIds(
-      ctx,
-      [...latest.values()].map((l) => ({ ...l, legacyId: l.session.legacyId, raw: { ...batch.rows[batch.ordinals.indexOf(l.sourceRecord)] } })),
-    );
+    const { latest, rejects } = mapChanged(batch, watermark, ctx.options.asOf);
+    if (twins) {
+      const settledTwins = twins.settle(latest.values());
+      for (const id of settledTwins.lost) latest.delete(id);
+      rejects.push(...settledTwins.rejects);
+    }
+    const settled = await settleExternalIds(ctx, [...latest.values()]);
     rejects.push(...settled.rejects);
     const writes = await changing(ctx, settled.kept);
     const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));

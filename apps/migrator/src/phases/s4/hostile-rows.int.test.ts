@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_TABLES } from '../../legacy/tables';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
 import { runInProcess } from './testing/in-process-cli';
+import { eventValues, insertRows, LEGACY_ROUTING, sessionValues, type LegacyRowValues } from './testing/legacy-rows';
 import { exportCsv } from './testing/legacy-mutations';
 import { hostileDate, hostileEvent as hostileEventOf, hostileText } from '../../testing/hostile-values';
 import { checkParticipantEvents, type SourceEvent } from '../../testing/participant-outcomes';
@@ -22,7 +23,9 @@ import { checkParticipantEvents, type SourceEvent } from '../../testing/particip
  * bad row is rejected with a reason code and its raw row, every other one lands, and the good rows land
  * exactly. Legacy's schema drifted from the DDL (wider refs, no unique externalId, text datetimes in
  * AuditLog), so the MariaDB here is altered the same way. On MariaDB and on a CSV export (where a
- * legacy id can also repeat).
+ * legacy id can also repeat). And S4's rejects keep one row per bad legacy row, under its own table: a
+ * session and an AuditLog row sharing an id never hide each other's reject, and a CSV twin is rejected
+ * whichever batch it is read in, also by a resumed pass.
  */
 const AS_OF = '2026-11-01T00:00:00Z';
 const LATER = '2026-12-01T00:00:00Z';
@@ -58,18 +61,7 @@ beforeAll(async () => {
     'ALTER TABLE VirtualSession DROP INDEX idx_VirtualSession_tenantId_patientRef, MODIFY patientRef TEXT NULL, MODIFY practitionerRef TEXT NULL, DROP INDEX uq_VirtualSession_externalId',
   );
   await mariadb.query('ALTER TABLE AuditLog MODIFY actorRef TEXT NULL, MODIFY actorDisplay TEXT NULL, MODIFY occurredAt VARCHAR(40) NULL');
-  kong = await startKongAdminStandIn({
-    initial: {
-      _format_version: '3.0',
-      services: [
-        {
-          name: 'digital-communication',
-          url: 'http://dc.internal:8080',
-          routes: [{ name: 'legacy', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }],
-        },
-      ],
-    },
-  });
+  kong = await startKongAdminStandIn({ initial: LEGACY_ROUTING });
   env = {
     VC_LOG_LEVEL: 'silent',
     VC_DATABASE_URL: target.url,
@@ -88,42 +80,9 @@ afterAll(async () => {
   await Promise.all([target?.drop(), legacy?.drop(), fhir?.close(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
 });
 
-type Row = Record<string, string | null>;
-const session = (tenant: string, overrides: Row = {}): Row => ({
-  tenantId: tenant,
-  externalId: null,
-  patientRef: 'Patient/p-1',
-  practitionerRef: 'Practitioner/d-1',
-  scheduledStart: '2026-10-01 10:00:00',
-  scheduledEnd: '2026-10-01 10:30:00',
-  startedAt: '2026-10-01 10:00:00',
-  endedAt: '2026-10-01 10:25:00',
-  status: 'completed',
-  videoBackend: 'jitsi',
-  roomName: null,
-  cancelReason: null,
-  encounterRef: null,
-  createdAt: '2026-09-01 08:00:00',
-  updatedAt: '2026-09-01 08:00:00',
-  ...overrides,
-});
-const event = (tenant: string, entityId: string, overrides: Row = {}): Row => ({
-  tenantId: tenant,
-  entityType: 'VirtualSession',
-  entityId,
-  action: 'participant.joined',
-  actorRef: 'Practitioner/d-1',
-  actorDisplay: null,
-  payload: null,
-  occurredAt: '2026-10-01 10:01:00',
-  ...overrides,
-});
-
-async function insert(table: 'VirtualSession' | 'AuditLog', rows: Row[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const row of rows) ids.push(String((await mariadb.query<mysql.ResultSetHeader>(`INSERT INTO ${table} SET ?`, [row]))[0].insertId));
-  return ids;
-}
+const session = sessionValues;
+const event = eventValues;
+const insert = (table: 'VirtualSession' | 'AuditLog', rows: LegacyRowValues[]) => insertRows(mariadb, table, rows);
 
 // Hostile values (testing/hostile-values.ts): any unicode, NUL, huge strings, bad datetimes, bad JSON.
 const text = hostileText(12, 3, 4000);
@@ -206,6 +165,18 @@ async function checkIdentity(tenant: string, source: { sessions: number; events:
   }
 }
 
+/** A session entered after S1 that already took place, with nothing wrong in it. */
+const goodAfterS1 = (tenant: string, updatedAt = EDITED) =>
+  session(tenant, {
+    patientRef: 'Patient/p-good',
+    scheduledStart: '2026-11-20 10:00:00',
+    scheduledEnd: '2026-11-20 10:30:00',
+    startedAt: '2026-11-20 10:02:00',
+    endedAt: '2026-11-20 10:28:00',
+    createdAt: EDITED,
+    updatedAt,
+  });
+
 /**
  * One property run: a tenant with two good sessions and their history goes through S1; legacy then gets
  * hostile sessions and events, a good new session and a good later join; S4 runs. `csv` gives the export
@@ -228,17 +199,7 @@ async function scenario(tenant: string, input: Hostile, csv?: string): Promise<v
     'VirtualSession',
     input.sessions.map((s) => session(tenant, { ...s, createdAt: EDITED, updatedAt: EDITED })),
   );
-  const [good] = await insert('VirtualSession', [
-    session(tenant, {
-      patientRef: 'Patient/p-good',
-      scheduledStart: '2026-11-20 10:00:00',
-      scheduledEnd: '2026-11-20 10:30:00',
-      startedAt: '2026-11-20 10:02:00',
-      endedAt: '2026-11-20 10:28:00',
-      createdAt: EDITED,
-      updatedAt: EDITED,
-    }),
-  ]);
+  const [good] = await insert('VirtualSession', [goodAfterS1(tenant)]);
   const entity = { old: old!, orphan: '999999', new: good! };
   const badEvents = await insert(
     'AuditLog',
@@ -345,4 +306,138 @@ describe('property: hostile legacy rows after S1 never stop S4; each is rejected
       { numRuns: 10, seed: 1518, endOnFailure: true },
     );
   }, 240_000);
+});
+
+const s4 = (tenant: string, source: Record<string, string>, ...extra: string[]) =>
+  phase(tenant, source, 'phase', 's4', '--as-of', LATER, '--service-upstream', 'http://vc.internal:8080', ...PAST_THE_GATES, ...extra);
+
+/** A session booked after S1 and cancelled, with a NUL in its cancelReason (rejected `invalid_text`), under a chosen id. */
+const cancelledAfterS1WithNul = (tenant: string, id: number) =>
+  session(tenant, {
+    id,
+    status: 'cancelled',
+    cancelReason: 'patient\u0000sick',
+    scheduledStart: '2026-11-20 10:00:00',
+    scheduledEnd: '2026-11-20 10:30:00',
+    startedAt: null,
+    endedAt: null,
+    createdAt: EDITED,
+    updatedAt: EDITED,
+  });
+
+async function loadedOrRejected(tenant: string, legacyId: string) {
+  const loaded = await client.query('select legacy_id from virtual_sessions where tenant_id = $1 and legacy_id = $2', [tenant, legacyId]);
+  const rejected = await client.query<{ phase: string; step_id: string; reason: string }>(
+    `select phase, step_id, reason from vc_migration.rejects where tenant_id = $1 and raw->>'id' = $2 and raw ? 'patientRef'`,
+    [tenant, legacyId],
+  );
+  return { loaded: loaded.rowCount, rejects: rejected.rows };
+}
+
+describe('S4 delta sync: a session reject is not hidden by an AuditLog row with the same id rejected for the same reason', () => {
+  it('a session created after S1 with a NUL in cancelReason is rejected by 4.1', async () => {
+    const tenant = 'rev-collide';
+    const [old] = await insert('VirtualSession', [session(tenant)]);
+    // An AuditLog row S1 1.4 rejects `invalid_text` (NUL in actorDisplay); its id is 700001.
+    await insert('AuditLog', [event(tenant, old!), { ...event(tenant, old!), id: 700001, actorDisplay: 'Dr\u0000X' }]);
+    const mysqlSource = { VC_LEGACY_DATABASE_URL: legacy.url };
+    const r1 = await phase(tenant, mysqlSource, 'phase', 's1', '--as-of', AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    const s1Rejects = await client.query(`select legacy_key, reason, step_id from vc_migration.rejects where tenant_id = $1`, [tenant]);
+    expect(s1Rejects.rows).toContainEqual({ legacy_key: '700001', reason: 'invalid_text', step_id: '1.4' });
+
+    // After S1: a new VirtualSession whose auto-increment id happens to be 700001, with a NUL in its cancelReason.
+    await insert('VirtualSession', [cancelledAfterS1WithNul(tenant, 700001)]);
+    const run = await s4(tenant, mysqlSource);
+    expect(run.code, run.error).toBe(0);
+
+    // The session row is quarantined by S4 (the AuditLog row's reject is another row's).
+    expect(await loadedOrRejected(tenant, '700001')).toEqual({ loaded: 0, rejects: [{ phase: 's4', step_id: '4.1', reason: 'invalid_text' }] });
+  }, 120_000);
+});
+
+describe('S4 delta sync on a CSV export: a duplicate legacy id in a later batch', () => {
+  it('the older twin of a session created after S1, in another batch, gets its duplicate_legacy_id reject, also after a resume', async () => {
+    const tenant = 'rev-twin';
+    await insert('VirtualSession', [session(tenant)]);
+    const dir = await mkdtemp(join(work, 'csv-'));
+    await exportCsv(legacy.url, join(dir, 'before'));
+    const r1 = await phase(tenant, { VC_LEGACY_EXPORT_DIR: join(dir, 'before') }, 'phase', 's1', '--as-of', AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    const [good] = await insert('VirtualSession', [goodAfterS1(tenant, '2026-11-12 09:00:00')]);
+    await exportCsv(legacy.url, join(dir, 'after'));
+    // An older twin of the new row at the end of the export (S1 and an in-batch twin reject it `duplicate_legacy_id`).
+    const stale = session(tenant, {
+      patientRef: 'Patient/p-stale',
+      scheduledStart: '2026-11-20 10:00:00',
+      createdAt: EDITED,
+      updatedAt: '2026-11-11 09:00:00',
+    });
+    const columns = LEGACY_TABLES.VirtualSession.columns;
+    await appendFile(
+      join(dir, 'after', 'VirtualSession.csv'),
+      `${columns.map((c) => csvField(c === 'id' ? good! : ((stale[c] as string | null) ?? null))).join(',')}\n`,
+    );
+
+    // --batch-size 1: the twin is read in a later batch than the row it duplicates.
+    const run = await s4(tenant, { VC_LEGACY_EXPORT_DIR: join(dir, 'after') }, '--batch-size', '1');
+    expect(run.code, run.error).toBe(0);
+    const rejects = await client.query<{ reason: string; patient: string }>(
+      `select reason, raw->>'patientRef' as patient from vc_migration.rejects where tenant_id = $1 and phase = 's4'`,
+      [tenant],
+    );
+    expect(rejects.rows).toContainEqual({ reason: 'duplicate_legacy_id', patient: 'Patient/p-stale' });
+
+    // A pass resumed after the newer row's batch (a crash) meets the batches before its cursor again, so the
+    // stale twin is still known for one: the reject comes back, though the newer row is no longer in memory.
+    const [{ record }] = (
+      await client.query<{ record: string }>(`select migrated_from->>'sourceRecord' as record from virtual_sessions where tenant_id = $1 and legacy_id = $2`, [
+        tenant,
+        good,
+      ])
+    ).rows as [{ record: string }];
+    await client.query(`delete from vc_migration.rejects where tenant_id = $1 and phase = 's4'`, [tenant]);
+    await client.query(
+      `update vc_migration.step_checkpoints set status = 'failed', cursor = $2::jsonb
+        where tenant_id = $1 and phase = 's4' and step_id = '4.1'`,
+      [tenant, JSON.stringify({ after: record })],
+    );
+    const resumed = await s4(tenant, { VC_LEGACY_EXPORT_DIR: join(dir, 'after') }, '--batch-size', '1');
+    expect(resumed.code, resumed.error).toBe(0);
+    const again = await client.query<{ reason: string; patient: string }>(
+      `select reason, raw->>'patientRef' as patient from vc_migration.rejects where tenant_id = $1 and phase = 's4'`,
+      [tenant],
+    );
+    expect(again.rows).toEqual([{ reason: 'duplicate_legacy_id', patient: 'Patient/p-stale' }]);
+  }, 120_000);
+});
+
+describe('S4 delta sync: a session and an AuditLog row with one id, both rejected for one reason in one step', () => {
+  it('keeps both rejects (the AuditLog one keyed AuditLog:<id>) and a re-run adds none', async () => {
+    const tenant = 'rev-both';
+    const [old] = await insert('VirtualSession', [session(tenant)]);
+    await insert('AuditLog', [event(tenant, old!)]);
+    const mysqlSource = { VC_LEGACY_DATABASE_URL: legacy.url };
+    const r1 = await phase(tenant, mysqlSource, 'phase', 's1', '--as-of', AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    // After S1: a session and an AuditLog row of that session, both id 800001, both with a NUL in a text.
+    await insert('VirtualSession', [cancelledAfterS1WithNul(tenant, 800001)]);
+    await insert('AuditLog', [{ ...event(tenant, old!), id: 800001, actorDisplay: 'Dr\u0000Y', occurredAt: '2026-11-10 09:00:00' }]);
+    const run = await s4(tenant, mysqlSource);
+    expect(run.code, run.error).toBe(0);
+    const keyed = () =>
+      client.query<{ step_id: string; legacy_key: string; reason: string; table: string }>(
+        `select step_id, legacy_key, reason, case when raw ? 'patientRef' then 'VirtualSession' else 'AuditLog' end as table
+           from vc_migration.rejects where tenant_id = $1 and phase = 's4' order by legacy_key`,
+        [tenant],
+      );
+    expect((await keyed()).rows).toEqual([
+      { step_id: '4.1', legacy_key: '800001', reason: 'invalid_text', table: 'VirtualSession' },
+      { step_id: '4.1', legacy_key: 'AuditLog:800001', reason: 'invalid_text', table: 'AuditLog' },
+    ]);
+    // 4.3 reads the same rows after the cutover: each is already recorded, by 4.1.
+    const again = await s4(tenant, mysqlSource, '--restart-step', '4.3');
+    expect(again.code, again.error).toBe(0);
+    expect((await keyed()).rows).toHaveLength(2);
+  }, 120_000);
 });
