@@ -47,6 +47,11 @@ const badDate = fc.constantFrom(
   '',
 );
 const textWithNul = fc.string({ maxLength: 20 }).map((s) => `${s}${NUL}${s}`);
+/** Valid JSON (`"\ud800"`) that UTF-8, hence PostgreSQL, cannot hold: a surrogate without its other half. */
+const loneSurrogate = fc.oneof(fc.integer({ min: 0xd800, max: 0xdbff }), fc.integer({ min: 0xdc00, max: 0xdfff })).map((u) => String.fromCharCode(u));
+const textWithLoneSurrogate = fc.tuple(fc.string({ maxLength: 20 }), loneSurrogate).map(([s, u]) => `${s}${u}`);
+/** Text a body may not carry; query strings get NUL only (encodeURIComponent throws on a lone surrogate). */
+const unstorableText = fc.oneof(textWithNul, textWithLoneSurrogate);
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const forgedCursor = fc.oneof(
   fc.constantFrom(
@@ -112,11 +117,11 @@ const badRequest: fc.Arbitrary<BadRequest> = fc.oneof(
   fc
     .tuple(sessionPath, fc.constantFrom(...actions))
     .map(([{ id, field }, action]) => ({ method: 'POST', path: `/sessions/${id}/${action}`, body: json(action === 'cancel' ? { reason: 'x' } : {}), field })),
-  textWithNul.map((t) => ({ method: 'POST', path: '/sessions/SESSION/join', body: json({ displayName: t }), field: 'body.displayName' })),
-  textWithNul.map((t) => ({ method: 'POST', path: '/sessions/SESSION/cancel', body: json({ reason: t }), field: 'body.reason' })),
-  // PUT /config: NUL in values, bad dates, deep branding.
+  unstorableText.map((t) => ({ method: 'POST', path: '/sessions/SESSION/join', body: json({ displayName: t }), field: 'body.displayName' })),
+  unstorableText.map((t) => ({ method: 'POST', path: '/sessions/SESSION/cancel', body: json({ reason: t }), field: 'body.reason' })),
+  // PUT /config: NUL or lone surrogates in values and branding keys, bad dates, deep branding.
   fc.constantFrom('jitsiAppId', 'jitsiAppSecret', 'jitsiServerUrl').chain((name) =>
-    textWithNul.map((t) => ({
+    unstorableText.map((t) => ({
       method: 'PUT',
       path: '/config',
       body: json({
@@ -127,6 +132,12 @@ const badRequest: fc.Arbitrary<BadRequest> = fc.oneof(
       field: `body.${name}`,
     })),
   ),
+  fc.tuple(unstorableText, fc.boolean()).map(([t, asKey]) => ({
+    method: 'PUT',
+    path: '/config',
+    body: json({ jitsiServerUrl: 'https://meet.example.org', jitsiAppId: 'app', branding: { theme: asKey ? { [t]: 1 } : { name: t } } }),
+    field: 'body.branding',
+  })),
   badDate.map((d) => ({
     method: 'PUT',
     path: '/config',

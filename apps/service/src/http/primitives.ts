@@ -1,3 +1,4 @@
+import { isStorableText } from '@vc/domain/legacy';
 import { z } from 'zod';
 
 /**
@@ -5,12 +6,17 @@ import { z } from 'zod';
  * naming the field instead of reaching PostgreSQL (or the stack) and coming back as a 500.
  */
 
-/** PostgreSQL text cannot hold U+0000 ("invalid byte sequence"): refuse it where it comes in. */
-export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
-export const hasNul = (value: string): boolean => value.includes('\u0000');
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000, and UTF-8 cannot encode a lone UTF-16 surrogate (`"\ud800"`
+ * is valid JSON): jsonb refuses it (a 500), text gets U+FFFD written in its place (stored, and a JWT built
+ * from the raw value disagrees with what is read back). Refuse both where they come in; the check is the
+ * migrator's, so legacy rows and API requests follow one rule.
+ */
+export const UNSTORABLE_TEXT_MESSAGE = 'must not contain the NUL character (U+0000) or an unpaired UTF-16 surrogate';
+export const isUnstorableText = (value: string): boolean => !isStorableText(value);
 
-/** A string PostgreSQL can store: no NUL character. Chain `.trim().min().max()` as usual. */
-export const safeText = () => z.string().refine((v) => !hasNul(v), { message: NUL_MESSAGE });
+/** A string PostgreSQL can store unchanged. Chain `.trim().min().max()` as usual. */
+export const safeText = () => z.string().refine(isStorableText, { message: UNSTORABLE_TEXT_MESSAGE });
 
 /**
  * The instants this service stores: years 0001-9999 UTC. PostgreSQL's timestamptz refuses year 0 and
@@ -44,24 +50,28 @@ export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
   return deepest;
 }
 
-/** True when some string (key or value) of a parsed JSON value holds U+0000; iterative like jsonDepth. */
-export function jsonHasNul(value: unknown): boolean {
+/**
+ * True when some string of a parsed JSON value, object keys at any depth included, is not storable text
+ * ({@link isUnstorableText}). Iterative like jsonDepth: the domain's recursive `isStorableJson` is meant
+ * for legacy rows, not for bodies a client shaped.
+ */
+export function jsonHasUnstorableText(value: unknown): boolean {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const node = stack.pop();
-    if (typeof node === 'string' && hasNul(node)) return true;
+    if (typeof node === 'string' && isUnstorableText(node)) return true;
     if (node === null || typeof node !== 'object') continue;
     for (const [key, child] of Object.entries(node)) {
-      if (hasNul(key)) return true;
+      if (isUnstorableText(key)) return true;
       stack.push(child);
     }
   }
   return false;
 }
 
-/** A free-form JSON object (branding): at most `maxDepth` levels, no NUL in keys or strings. */
+/** A free-form JSON object (branding): at most `maxDepth` levels, only storable text in keys and strings. */
 export const boundedJsonObject = (maxDepth = 8) =>
   z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
     if (jsonDepth(v, maxDepth) > maxDepth) ctx.addIssue({ code: 'custom', message: `expected a JSON object at most ${maxDepth} levels deep` });
-    else if (jsonHasNul(v)) ctx.addIssue({ code: 'custom', message: NUL_MESSAGE });
+    else if (jsonHasUnstorableText(v)) ctx.addIssue({ code: 'custom', message: UNSTORABLE_TEXT_MESSAGE });
   });

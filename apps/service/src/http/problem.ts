@@ -100,9 +100,12 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** Routes nobody mounted: a problem too, never Express' HTML page. */
+/**
+ * Routes nobody mounted: a problem too, never Express' HTML page. The detail does not repeat the path:
+ * it is the client's text (an id, a name, an e-mail address in a mistyped URL), and problems get logged.
+ */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new AppError('not_found', `no route ${req.method} ${req.path}`));
+  next(new AppError('not_found', `no route answers ${req.method} at this path`));
 };
 
 /**

@@ -43,8 +43,9 @@ export interface RouteInput<P, Q, B> {
   /**
    * Stores the reply of an `Idempotency-Key` request in the effect's own transaction (a no-op without a
    * key): handlers whose effect is one transaction call it there, so a crash after commit replays.
+   * `headers` are the reply's own (`Location`), which the replay repeats.
    */
-  storeReplyInTx(tx: Executor, status: number, body: unknown): Promise<void>;
+  storeReplyInTx(tx: Executor, status: number, body: unknown, headers?: Record<string, string>): Promise<void>;
   /**
    * For an effect written as one statement: the request's Idempotency-Key claim (undefined without a
    * key), whose reply that statement stores itself; `stored()` once it committed.

@@ -25,7 +25,7 @@ export function routerOf(routes: readonly Route[]): Router {
         body,
         header: (name) => req.get(name),
         baseUrl: req.baseUrl,
-        storeReplyInTx: (tx, status, sent) => storeReplyInTx(res, tx, status, sent),
+        storeReplyInTx: (tx, status, sent, headers) => storeReplyInTx(res, tx, status, sent, headers),
         replyClaim: () => replyClaimOf(res),
       });
       send(res, reply);

@@ -4,14 +4,64 @@ import { AppError } from '../errors';
 import { jsonDepth, MAX_JSON_DEPTH } from './primitives';
 
 /**
+ * zod's own wording for the issues whose default message would carry the client's input: an unknown key is
+ * quoted (`Unrecognized key: "jane.doe@example.org"`), a non-finite number printed. Messages a schema sets
+ * itself win over this map; zod's other defaults name only what was expected.
+ */
+const messageWithoutInput = (issue: z.core.$ZodRawIssue): string | undefined => {
+  if (issue.code === 'unrecognized_keys') {
+    const count = issue.keys.length;
+    return `expected only the documented members (${count} unknown member${count === 1 ? '' : 's'} given)`;
+  }
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}`;
+  return undefined;
+};
+
+/** Wrappers (optional, default, nullable, pipe…) down to the schema that has a shape or elements. */
+function unwrapped(schema: z.core.$ZodType): z.core.$ZodType {
+  let current = schema;
+  for (let hops = 0; hops < 32; hops += 1) {
+    const def = current._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+    if (!inner) break;
+    current = inner;
+  }
+  return current;
+}
+
+interface Container {
+  type: string;
+  shape?: Record<string, z.core.$ZodType>;
+  element?: z.core.$ZodType;
+}
+
+/**
+ * The issue's path as far as the schema declares it: a record's (or any undeclared) key is the client's
+ * own text, so the field stops at the member holding it (`body.branding`, never `body.branding.<key>`).
+ */
+function declaredPath(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  const out: string[] = [];
+  let current: z.core.$ZodType | undefined = schema;
+  for (const segment of path) {
+    const def: Container | undefined = current ? (unwrapped(current)._zod.def as Container) : undefined;
+    if (def?.type === 'object' && typeof segment === 'string' && def.shape && Object.hasOwn(def.shape, segment)) current = def.shape[segment];
+    else if (def?.type === 'array' && typeof segment === 'number') current = def.element;
+    else break;
+    out.push(String(segment));
+  }
+  return out;
+}
+
+/**
  * Parses one part of a request with its zod schema. A failure is a 400 problem whose `errors` name each
- * field (`body.scheduledStart`) and what was expected; the values given are never echoed.
+ * field (`body.scheduledStart`) and what was expected; neither the values nor the keys given are echoed
+ * (the problem is logged, and stored for 24 h with an Idempotency-Key).
  */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
-  const result = schema.safeParse(value ?? {});
+  const result = schema.safeParse(value ?? {}, { error: messageWithoutInput });
   if (result.success) return result.data;
   const errors = result.error.issues.map((issue) => ({
-    field: [where, ...issue.path.map(String)].join('.'),
+    field: [where, ...declaredPath(schema, issue.path)].join('.'),
     message: issue.message,
   }));
   const fields = [...new Set(errors.map((e) => e.field))].join(', ');

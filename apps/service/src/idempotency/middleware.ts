@@ -29,11 +29,23 @@ const claimOf = (res: Response): Claim | undefined => res.locals.idempotencyClai
  * says created" commit together: a crash after the commit replays the reply instead of creating twice.
  * A no-op for requests without a key. Handlers whose effect is one transaction call this from it.
  */
-export async function storeReplyInTx(res: Response, tx: Executor, status: number, body: unknown): Promise<void> {
+export async function storeReplyInTx(res: Response, tx: Executor, status: number, body: unknown, headers?: Record<string, string>): Promise<void> {
   const claim = claimOf(res);
   if (!claim) return;
-  await storeReply(tx, claim.scope, status, body);
+  await storeReply(tx, claim.scope, status, body, replayedHeaders(headers ?? {}));
   claim.storedInTx = true;
+}
+
+/**
+ * Headers the OpenAPI document promises on a reply that say something about its result (`Location` of a
+ * created session, `ETag`), so a replay carries them too. Rate-limit headers are about the request that
+ * gets them: the limiter sets them afresh on the replay.
+ */
+const REPLAYED_HEADERS = ['location', 'etag'] as const;
+
+function replayedHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const lower = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+  return Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => (typeof lower.get(name) === 'string' ? [[name, lower.get(name) as string]] : [])));
 }
 
 /** A keyed request's claim, for an effect written as one statement that stores the reply itself. */
@@ -51,10 +63,10 @@ export function replyClaimOf(res: Response): ReplyClaim | undefined {
 }
 
 /**
- * `Idempotency-Key` on POSTs: the first request with a key runs and its reply (status and JSON body) is
- * stored per (tenant, caller, key); the same key with the same request replays that reply; the same key
- * with another request is a 422. Keys are scoped per caller, so one caller cannot replay another's reply.
- * Keys live 24 h.
+ * `Idempotency-Key` on POSTs: the first request with a key runs and its reply (status, JSON body and the
+ * {@link REPLAYED_HEADERS}) is stored per (tenant, caller, key); the same key with the same request
+ * replays that reply; the same key with another request is a 422. Keys are scoped per caller, so one
+ * caller cannot replay another's reply. Keys live 24 h.
  */
 export function idempotency(ctx: AppContext): RequestHandler {
   return async (req, res, next) => {
@@ -77,6 +89,7 @@ export function idempotency(ctx: AppContext): RequestHandler {
       if (existing.responseStatus === null)
         throw new AppError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed; retry later');
       res.set('Idempotent-Replayed', 'true');
+      if (existing.responseHeaders) res.set(replayedHeaders(existing.responseHeaders));
       if (existing.responseStatus >= 400) res.type('application/problem+json');
       res.status(existing.responseStatus).json(existing.responseBody);
       return;
@@ -93,11 +106,19 @@ export function idempotency(ctx: AppContext): RequestHandler {
       // Requests without a transactional effect (refusals, reads): stored before sent, so a retry racing
       // the first reply sees it or "in progress", never nothing.
       const status = res.statusCode;
-      const persisted = status >= 500 ? releaseKey(ctx.db, scope) : storeReply(ctx.db, scope, status, body);
+      const persisted =
+        status >= 500
+          ? releaseKey(ctx.db, scope)
+          : storeReply(ctx.db, scope, status, body, replayedHeaders(res.getHeaders())).catch((error: unknown) => {
+              // A reply that cannot be stored must not leave the claim "in progress": every retry would be
+              // a 409 until the claim times out. Released, the retry runs the request again, as after a 5xx.
+              ctx.logger.error({ err: safeError(error) }, 'storing the idempotent reply failed; the key is released');
+              return releaseKey(ctx.db, scope);
+            });
       persisted.then(
         () => send(body),
         (error: unknown) => {
-          ctx.logger.error({ err: safeError(error) }, 'storing the idempotent reply failed');
+          ctx.logger.error({ err: safeError(error) }, 'releasing the idempotency key failed');
           send(body);
         },
       );

@@ -48,10 +48,10 @@ export async function claimKey(
 }
 
 /** Stores the reply; called inside the transaction of the request's effect where there is one. */
-export async function storeReply(db: Executor, scope: IdempotencyScope, status: number, body: unknown): Promise<void> {
+export async function storeReply(db: Executor, scope: IdempotencyScope, status: number, body: unknown, headers?: Record<string, string>): Promise<void> {
   await db
     .update(idempotencyKeys)
-    .set({ responseStatus: status, responseBody: body ?? null })
+    .set({ responseStatus: status, responseBody: body ?? null, responseHeaders: headers && Object.keys(headers).length > 0 ? headers : null })
     .where(where(scope));
 }
 

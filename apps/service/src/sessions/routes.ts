@@ -43,8 +43,9 @@ export function sessionRoutes(ctx: AppContext): Route[] {
         },
       },
       async handle({ principal, body, baseUrl, storeReplyInTx }) {
-        const session = await createSession(ctx, principal, body, (tx, created) => storeReplyInTx(tx, 201, sessionView(created)));
-        return { status: 201, body: sessionView(session), headers: { location: `${baseUrl}/sessions/${session.id}` } };
+        const location = (id: string) => ({ location: `${baseUrl}/sessions/${id}` });
+        const session = await createSession(ctx, principal, body, (tx, created) => storeReplyInTx(tx, 201, sessionView(created), location(created.id)));
+        return { status: 201, body: sessionView(session), headers: location(session.id) };
       },
     }),
 

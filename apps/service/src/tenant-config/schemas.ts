@@ -1,7 +1,7 @@
 import { PLACES_OF_SERVICE } from '@vc/domain/billing';
 import { z } from 'zod';
 import { replySchemas, requestSchemas } from '../http/route-table';
-import { boundedJsonObject, hasNul, NUL_MESSAGE, pgTimestamp, safeText } from '../http/primitives';
+import { boundedJsonObject, isUnstorableText, pgTimestamp, safeText, UNSTORABLE_TEXT_MESSAGE } from '../http/primitives';
 
 /** Request and reply schemas of `/config`; the app secret goes in and never comes out. */
 
@@ -9,7 +9,7 @@ export const putConfigBody = z
   .object({
     jitsiServerUrl: z
       .url({ protocol: /^https?$/, message: 'expected the http(s) URL of the Jitsi deployment' })
-      .refine((v) => !hasNul(v), { message: NUL_MESSAGE }),
+      .refine((v) => !isUnstorableText(v), { message: UNSTORABLE_TEXT_MESSAGE }),
     jitsiAppId: safeText().trim().min(1).max(200),
     jitsiAppSecret: safeText()
       .min(16, { message: 'expected at least 16 characters' })

@@ -14,6 +14,8 @@ export const idempotencyKeys = pgTable(
     requestHash: text('request_hash').notNull(),
     responseStatus: integer('response_status'),
     responseBody: jsonb('response_body'),
+    /** Headers of the reply a replay must repeat (`Location` of a 201); null when it set none. */
+    responseHeaders: jsonb('response_headers').$type<Record<string, string>>(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.tenantId, t.principal, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)],
