@@ -30,12 +30,20 @@ function at(raw: string | null | undefined): number | undefined {
   return parsed.kind === 'ok' ? parsed.value.getTime() : undefined;
 }
 
-/** Changed since the watermark: created or updated after it, or not historical at it (S1 deferred it). */
+/**
+ * How far before the watermark an `updatedAt` still counts as a possible change. legacy stamps `updatedAt` with
+ * its own application servers' clock, the watermark is the migrator's: an edit S1 did not see can carry an
+ * instant a little before the watermark when legacy's clock runs behind. Re-reading such rows is harmless: the
+ * upsert (and `changing`) only writes a version newer than the stored one, so an unchanged row writes nothing.
+ */
+const CLOCK_SKEW_MARGIN_MS = 60 * 60_000;
+
+/** Changed since the watermark: created or updated after it (less the skew margin), or not historical at it (S1 deferred it). */
 function changedSince(row: LegacyRow, watermark: number): boolean {
   const created = at(row.createdAt);
   const updated = at(row.updatedAt);
   const start = at(row.scheduledStart) ?? created;
-  return (created ?? 0) >= watermark || (updated ?? 0) >= watermark || (start ?? Number.POSITIVE_INFINITY) >= watermark;
+  return (created ?? 0) >= watermark || (updated ?? 0) >= watermark - CLOCK_SKEW_MARGIN_MS || (start ?? Number.POSITIVE_INFINITY) >= watermark;
 }
 
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
@@ -79,14 +87,16 @@ const storedForms = (key: string, source: string | undefined) => {
  * phases, and a row of one table never hides another table's row that happens to share its id.
  */
 function skippingKnownRejects(ctx: StepContext, scope: RejectScope): StepContext {
+  // A malformed CSV record is keyed by its location (`AuditLog.csv:6`), which names its table already.
+  const ownKey = (r: RejectInput) => (r.source !== undefined && r.legacyKey === r.source ? r.legacyKey : `${scope.prefix}${r.legacyKey}`);
   return {
     ...ctx,
     async commit(batch) {
       const given = batch.rejects ?? [];
       if (given.length === 0) return ctx.commit(batch);
-      const rejects = given.map((r) => storableReject({ ...r, legacyKey: `${scope.prefix}${r.legacyKey}` }));
+      const rejects = given.map((r) => storableReject({ ...r, legacyKey: ownKey(r) }));
       const bare = scope.s1Step === undefined ? [] : given.flatMap((r) => storedForms(r.legacyKey, r.source));
-      const own = given.flatMap((r) => storedForms(`${scope.prefix}${r.legacyKey}`, r.source));
+      const own = given.flatMap((r) => storedForms(ownKey(r), r.source));
       const known = await ctx.query<{ phase: string; legacy_key: string; reason: string }>(
         `select phase, legacy_key, reason from vc_migration.rejects
           where tenant_id = $1 and not (phase = $2 and step_id = $3)
@@ -96,7 +106,7 @@ function skippingKnownRejects(ctx: StepContext, scope: RejectScope): StepContext
       );
       const seen = new Set(known.map((k) => `${k.phase === 's1' && scope.s1Step ? 's1' : 'own'}\u0000${k.legacy_key}\u0000${k.reason}`));
       const isKnown = (r: RejectInput) =>
-        storedForms(`${scope.prefix}${r.legacyKey}`, r.source).some((k) => seen.has(`own\u0000${k}\u0000${r.reason}`)) ||
+        storedForms(ownKey(r), r.source).some((k) => seen.has(`own\u0000${k}\u0000${r.reason}`)) ||
         (scope.s1Step !== undefined && storedForms(r.legacyKey, r.source).some((k) => seen.has(`s1\u0000${k}\u0000${r.reason}`)));
       return ctx.commit({ ...batch, rejects: rejects.filter((_, i) => !isKnown(given[i]!)) });
     },

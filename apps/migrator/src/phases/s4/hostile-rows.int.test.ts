@@ -441,3 +441,27 @@ describe('S4 delta sync: a session and an AuditLog row with one id, both rejecte
     expect((await keyed()).rows).toHaveLength(2);
   }, 120_000);
 });
+
+describe('S4 delta sync: an edit stamped by a legacy clock running behind', () => {
+  it('is synced when its updatedAt falls just before the watermark, and a re-run writes nothing', async () => {
+    const tenant = 'rev-skew';
+    const [old] = await insert('VirtualSession', [session(tenant)]);
+    const mysqlSource = { VC_LEGACY_DATABASE_URL: legacy.url };
+    const r1 = await phase(tenant, mysqlSource, 'phase', 's1', '--as-of', AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    // After S1 read it, legacy cancels the session; its clock is 5 minutes behind the migrator's watermark.
+    await mariadb.query("UPDATE VirtualSession SET status = 'cancelled', cancelReason = 'patient ill', updatedAt = '2026-10-31 23:55:00' WHERE id = ?", [old]);
+    const run = await s4(tenant, mysqlSource);
+    expect(run.code, run.error).toBe(0);
+    const stored = () =>
+      client.query<{ status: string; cancel_reason: string; version: number }>(
+        'select status::text as status, cancel_reason, version from virtual_sessions where tenant_id = $1 and legacy_id = $2',
+        [tenant, old],
+      );
+    const after = (await stored()).rows;
+    expect(after.map(({ status, cancel_reason }) => ({ status, cancel_reason }))).toEqual([{ status: 'cancelled', cancel_reason: 'patient ill' }]);
+    const again = await s4(tenant, mysqlSource, '--restart-step', '4.1');
+    expect(again.code, again.error).toBe(0);
+    expect((await stored()).rows).toEqual(after);
+  }, 120_000);
+});
