@@ -53,6 +53,8 @@ export function docsAssets(): Router {
   router.get(`${ASSETS}/init.js`, (_req, res) => {
     res.type('text/javascript').send(INIT);
   });
-  router.use(ASSETS, express.static(scalarBrowserDir, { index: false, maxAge: '1d' }));
+  // No redirect of a directory to its slash form: serve-static's is a 301 with an HTML page, and a
+  // directory here has nothing to serve anyway, so it falls through to the problem+json 404.
+  router.use(ASSETS, express.static(scalarBrowserDir, { index: false, redirect: false, maxAge: '1d' }));
   return router;
 }
