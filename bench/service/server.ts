@@ -81,6 +81,8 @@ async function main(): Promise<void> {
     new SignJWT({ tenant: 'bench', roles })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(sub)
+      // The service's default VC_AUTH_AUDIENCE.
+      .setAudience('virtual-care')
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode(secret));

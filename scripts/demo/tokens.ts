@@ -16,7 +16,8 @@ const base64url = (value: string | Buffer) => Buffer.from(value).toString('base6
 export function signCallerToken(caller: Caller, secret: string, now: Date, ttlSeconds = 600): string {
   const iat = Math.floor(now.getTime() / 1000);
   const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const payload = base64url(JSON.stringify({ ...caller, iat, exp: iat + ttlSeconds }));
+  // `aud`: the service checks it (VC_AUTH_AUDIENCE), and the demo runs it with the default.
+  const payload = base64url(JSON.stringify({ ...caller, aud: 'virtual-care', iat, exp: iat + ttlSeconds }));
   const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest();
   return `${header}.${payload}.${base64url(signature)}`;
 }

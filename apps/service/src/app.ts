@@ -9,7 +9,8 @@ import { jsonBody } from './http/body';
 import { corsAllowList } from './http/cors';
 import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
 import type { RouteGroup } from './http/route-table';
-import { type RouteMatcher, routeMatcher } from './http/route-match';
+import { methodNotAllowed } from './http/method-not-allowed';
+import { allowedMethods, type RouteMatcher, routeMatcher } from './http/route-match';
 import { routerOf } from './http/router';
 import { rateLimit } from './http/rate-limit';
 import { series } from './http/series';
@@ -73,6 +74,7 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   // Read by the /openapi.json handler at request time, after this line has run.
   const openapi = buildOpenApi([publicRoutes, apiRoutes], API_BASE);
   routeTable.match = routeMatcher([publicRoutes, apiRoutes]);
+  const wrongMethod = methodNotAllowed(allowedMethods([publicRoutes, apiRoutes]));
 
   // The API first: its prefix check is one comparison, while the public router would match every API
   // request against each of its routes first. Their paths do not overlap, so the order changes nothing else.
@@ -85,12 +87,15 @@ export function createApp(deps: ServiceDeps): CreatedApp {
       requireBoundedBody,
       authenticate(context.verifier),
       rateLimit(deps.config.rateLimit),
+      wrongMethod,
       idempotency(context),
       routerOf(apiRoutes.routes),
     ),
   );
   app.use(routerOf(publicRoutes.routes), docsAssets());
 
+  // The public routes' wrong methods (the API's were answered behind its authentication, above).
+  app.use(wrongMethod);
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger, routeTable.match));
   return { app, context, setDraining: (d) => (draining = d) };

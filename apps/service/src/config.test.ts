@@ -19,6 +19,12 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.auth)).toBe(true);
   });
 
+  it('checks the token audience by default (virtual-care), and takes another from VC_AUTH_AUDIENCE', () => {
+    expect(loadConfig(base).auth.audience).toBe('virtual-care');
+    expect(loadConfig({ ...base, VC_AUTH_AUDIENCE: ' ' }).auth.audience).toBe('virtual-care');
+    expect(loadConfig({ ...base, VC_AUTH_AUDIENCE: 'api://telehealth' }).auth.audience).toBe('api://telehealth');
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT: expected a TCP port 0-65535'],
     [{ VC_MODE: 'dry' }, 'VC_MODE: expected live or shadow'],

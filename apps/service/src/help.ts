@@ -19,7 +19,8 @@ Environment (every variable and its default: README.md, Configuration):
   VC_DATABASE_POOL_MAX           PostgreSQL connections of one process (1-200, default 10)
   VC_AUTH_JWKS_URL               JWKS URL of the identity provider (production)   } one of the two
   VC_AUTH_HS256_SECRET           shared HS256 secret, 32+ characters (dev, tests)  } is required
-  VC_AUTH_ISSUER, VC_AUTH_AUDIENCE   expected iss / aud of caller tokens (optional)
+  VC_AUTH_AUDIENCE               expected aud of caller tokens, always checked (default virtual-care)
+  VC_AUTH_ISSUER                 expected iss of caller tokens (optional)
   VC_AUTH_MAX_TOKEN_LIFETIME_S   longest caller-token lifetime accepted (default 3600)
   VC_NATS_URL                    NATS JetStream nats://host:4222 (optional: events stay in the outbox)
   VC_NATS_STREAM                 JetStream stream (default VIRTUAL_CARE); VC_NATS_SUBJECT_PREFIX e.g. staging.

@@ -112,7 +112,7 @@ describe('the OpenAPI document', () => {
   it('documents the rate-limit headers on every rate-limited operation: RateLimit and RateLimit-Policy on its replies, Retry-After on its 429', () => {
     type Headers = Record<string, { $ref: string }>;
     const headers = (doc as unknown as { components: { headers: Record<string, unknown> } }).components.headers;
-    expect(Object.keys(headers).sort()).toEqual(['RateLimit', 'RateLimit-Policy', 'Retry-After']);
+    expect(Object.keys(headers).sort()).toEqual(['ETag', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate']);
     const limited = Object.entries(doc.paths)
       .filter(([path]) => path.startsWith(API))
       .flatMap(([, item]) => Object.values(item));

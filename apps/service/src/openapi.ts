@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode, PROBLEM_TYPE_BASE } from './errors';
-import { openApiPath, replySchemas, requestSchemas, type Route, type RouteGroup, type Tag } from './http/route-table';
+import { openApiPath, replySchemas, type ReplySpec, requestSchemas, type Route, type RouteGroup, type Tag } from './http/route-table';
 
 /**
  * `/openapi.json` (OpenAPI 3.1), generated from the route table: the same zod schemas validate requests
@@ -62,7 +62,9 @@ function problemsOf(route: Route, inApi: boolean): ErrorCode[] {
   if (route.roles !== 'public') ['unauthenticated', 'forbidden', 'internal'].forEach((c) => codes.add(c as ErrorCode));
   // Behind auth: the rate limits; and a request the framework cannot read (a bad %-escape, a body that is not its gzip).
   if (inApi && route.roles !== 'public') ['rate_limited', 'bad_request'].forEach((c) => codes.add(c as ErrorCode));
-  if (inApi && route.method !== 'get') ['validation_failed', 'payload_too_large', 'unsupported_media_type'].forEach((c) => codes.add(c as ErrorCode));
+  // The body checks (JSON only, its size, its depth) run before the router, for every method: a GET that
+  // sends a body meets them too.
+  if (inApi) ['validation_failed', 'payload_too_large', 'unsupported_media_type'].forEach((c) => codes.add(c as ErrorCode));
   if (inApi && route.method === 'post') ['validation_failed', 'idempotency_key_reused', 'idempotency_in_progress'].forEach((c) => codes.add(c as ErrorCode));
   return [...codes];
 }
@@ -83,27 +85,60 @@ const RATE_LIMIT_HEADERS: Record<string, Json> = {
   },
   'Retry-After': { description: 'seconds until the exhausted quota has room again (429 only)', schema: { type: 'integer', minimum: 1 } },
 };
+
+/** Headers every operation of a kind sends besides the rate-limit ones: the 401 challenge, replays, entity tags. */
+const OTHER_HEADERS: Record<string, Json> = {
+  'WWW-Authenticate': {
+    description:
+      'RFC 6750 §3 challenge: `Bearer realm="virtual-care"` without a token, with `error="invalid_token"` and an `error_description` for a token that was refused',
+    schema: { type: 'string', examples: ['Bearer realm="virtual-care"'] },
+  },
+  'Idempotent-Replayed': {
+    description: '`true` when this reply is the stored reply of an earlier request with the same `Idempotency-Key`, replayed; absent otherwise',
+    schema: { type: 'string', enum: ['true'] },
+  },
+  ETag: {
+    description: 'the entity tag of the reply body, for `If-None-Match` on the next GET (304 when it still matches)',
+    schema: { type: 'string' },
+  },
+};
 const headerRef = (name: string): Json => ({ $ref: `#/components/headers/${name}` });
 const LIMITED_REPLY_HEADERS = { RateLimit: headerRef('RateLimit'), 'RateLimit-Policy': headerRef('RateLimit-Policy') };
 const LIMITED_429_HEADERS = { ...LIMITED_REPLY_HEADERS, 'Retry-After': headerRef('Retry-After') };
 
+/**
+ * Statuses a keyed POST can replay (`idempotency/middleware.ts`): those of the replies stored for a key.
+ * Not those sent before the key is looked at (401, the body checks' 413/415, 429; their 400 shares its
+ * status with the route's own, which are stored), not the key's own 422 or a 409 that is only "in
+ * progress" (nothing stored), not 5xx (never stored: a retry runs again).
+ */
+const replayable = (status: number, codes: readonly ErrorCode[]): boolean =>
+  status < 500 && ![401, 413, 415, 422, 429].includes(status) && !codes.every((c) => c === 'idempotency_in_progress');
+
 /** Routes behind authentication go through the rate limiter. */
 const rateLimited = (route: Route, inApi: boolean): boolean => inApi && route.roles !== 'public';
 
-function problemResponses(codes: ErrorCode[], limited: boolean): Record<string, Json> {
+function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean): Record<string, Json> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   return Object.fromEntries(
     [...byStatus.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([status, list]) => [
-        String(status),
-        {
-          description: `Problem types: ${list.map((c) => c.replace(/_/g, '-')).join(', ')}`,
-          ...(limited && status === 429 ? { headers: LIMITED_429_HEADERS } : {}),
-          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-        },
-      ]),
+      .map(([status, list]) => {
+        const headers: Record<string, Json> = {
+          ...(limited && status === 429 ? LIMITED_429_HEADERS : {}),
+          ...(status === 401 ? { 'WWW-Authenticate': headerRef('WWW-Authenticate') } : {}),
+          ...(replays && replayable(status, list) ? { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } : {}),
+        };
+        return [
+          String(status),
+          {
+            description: `Problem types: ${list.map((c) => c.replace(/_/g, '-')).join(', ')}`,
+            ...(Object.keys(headers).length > 0 ? { headers } : {}),
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          },
+        ];
+      }),
   );
 }
 
@@ -124,6 +159,15 @@ function parameters(route: Route, inApi: boolean): Json[] {
       schema: { type: 'string', maxLength: 200 },
     });
   }
+  if (route.method === 'get') {
+    out.push({
+      name: 'If-None-Match',
+      in: 'header',
+      required: false,
+      description: 'the `ETag` of a previous reply: 304 without a body while it still matches',
+      schema: { type: 'string', maxLength: 500 },
+    });
+  }
   for (const header of route.headers ?? [])
     out.push({ name: header.name, in: 'header', required: false, description: header.description, schema: header.schema });
   return out;
@@ -132,18 +176,44 @@ function parameters(route: Route, inApi: boolean): Json[] {
 function operation(route: Route, inApi: boolean): Json {
   const roles = route.roles === 'public' ? 'none (public)' : route.roles.join(', ');
   const limited = rateLimited(route, inApi);
-  const successes = Object.entries(route.replies).map(([status, reply]) => [
-    status,
-    {
-      description: reply.description,
-      ...(reply.headers || limited ? { headers: { ...(limited ? LIMITED_REPLY_HEADERS : {}), ...reply.headers } } : {}),
-      ...(reply.schema
-        ? { content: { 'application/json': { schema: ref(reply.schema) } } }
-        : reply.type
-          ? { content: { [reply.type]: { schema: { type: 'string' } } } }
-          : {}),
-    },
-  ]);
+  const replays = inApi && route.method === 'post';
+  // Express tags every GET reply it sends with a body (its weak ETag, unless the route set one) and answers
+  // a matching If-None-Match with 304.
+  const conditional = route.method === 'get';
+  const replyHeaders = (own: ReplySpec['headers']): Json | undefined => {
+    const headers = {
+      ...(limited ? LIMITED_REPLY_HEADERS : {}),
+      ...(conditional ? { ETag: headerRef('ETag') } : {}),
+      ...(replays ? { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } : {}),
+      ...own,
+    };
+    return Object.keys(headers).length > 0 ? headers : undefined;
+  };
+  const successes = Object.entries(route.replies).map(([status, reply]) => {
+    const headers = replyHeaders(reply.headers);
+    return [
+      status,
+      {
+        description: reply.description,
+        ...(headers ? { headers } : {}),
+        ...(reply.schema
+          ? { content: { [reply.type ?? 'application/json']: { schema: ref(reply.schema) } } }
+          : reply.type
+            ? { content: { [reply.type]: { schema: { type: 'string' } } } }
+            : {}),
+      },
+    ];
+  });
+  if (conditional) {
+    const etag = Object.values(route.replies).find((reply) => reply.headers?.ETag)?.headers?.ETag;
+    successes.push([
+      '304',
+      {
+        description: 'Not Modified: `If-None-Match` named the current `ETag`; no body',
+        headers: { ...(limited ? LIMITED_REPLY_HEADERS : {}), ETag: etag ?? headerRef('ETag') },
+      },
+    ]);
+  }
   return {
     operationId: route.operationId,
     summary: route.summary,
@@ -152,7 +222,7 @@ function operation(route: Route, inApi: boolean): Json {
     ...(route.roles === 'public' ? { security: [] } : {}),
     ...(parameters(route, inApi).length ? { parameters: parameters(route, inApi) } : {}),
     ...(route.body ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: ref(route.body) } } } } : {}),
-    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi), limited) },
+    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi), limited, replays) },
   };
 }
 
@@ -189,7 +259,7 @@ export function buildOpenApi(groups: readonly RouteGroup[], apiMount: string): J
         },
       },
       schemas: { ...components(requestSchemas, 'input'), ...components(replySchemas, 'output') },
-      headers: RATE_LIMIT_HEADERS,
+      headers: { ...RATE_LIMIT_HEADERS, ...OTHER_HEADERS },
     },
   };
 }

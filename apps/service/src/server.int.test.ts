@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TOKEN_AUDIENCE } from '@vc/config';
 import type { AccessPolicyClient } from '@vc/integrations/access-policy';
 import { createFhirClient, startFhirStandIn } from '@vc/integrations/fhir';
 import { createJitsiProbe, startJitsiStandIn } from '@vc/integrations/jitsi';
@@ -43,6 +44,7 @@ const call = async (method: string, path: string, roles: string[], sub: string, 
   const token = await new SignJWT({ tenant: 'acme', roles })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
+    .setAudience(DEFAULT_TOKEN_AUDIENCE)
     .setExpirationTime('5m')
     .sign(new TextEncoder().encode(secret));
   const res = await fetch(`${service.url}${path}`, {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAccessPolicyClient } from '@vc/integrations/access-policy';
 import { createFhirClient } from '@vc/integrations/fhir';
@@ -9,6 +9,7 @@ import { createDatabase, type DatabaseHandle, migrate } from '@vc/schema';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import type { ServiceDeps } from './deps';
+import { clientErrorHandler } from './http/client-error';
 import { purgeExpiredKeys } from './idempotency/repo';
 import { safeError } from './log-safe';
 import { createLogger } from './logger';
@@ -115,8 +116,15 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
         ...options.relayOptions,
       })
     : undefined;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, options.host ?? config.listenHost, (error?: Error) => (error ? reject(error) : resolve(s)));
+  const server = createServer(app);
+  // Before listening: what the HTTP parser refuses gets a problem+json too, from the first connection on.
+  server.on('clientError', clientErrorHandler(deps.logger));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, options.host ?? config.listenHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   relay?.start();
   const purge = startIdempotencyPurge(deps);

@@ -12,6 +12,9 @@ interface Setting<S extends z.ZodType> {
   readonly schema: S;
 }
 
+/** The `aud` caller tokens must carry when VC_AUTH_AUDIENCE is unset (dev and test token minters use it too). */
+export const DEFAULT_TOKEN_AUDIENCE = 'virtual-care';
+
 const setting = <S extends z.ZodType>(form: string, schema: S): Setting<S> => ({ form, schema });
 
 const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol));
@@ -116,7 +119,11 @@ export const SETTINGS = {
   VC_AUTH_JWKS_URL: setting('an https JWKS URL', httpUrl.optional()),
   VC_AUTH_HS256_SECRET: setting('at least 32 characters', z.string().min(32).optional()),
   VC_AUTH_ISSUER: setting('the token issuer', z.string().optional()),
-  VC_AUTH_AUDIENCE: setting('the token audience', z.string().optional()),
+  /**
+   * Checked always: a token the identity provider minted for another API (same issuer, same keys) must not
+   * pass here. Unset means the default, so a deployment that forgets it still refuses foreign tokens.
+   */
+  VC_AUTH_AUDIENCE: setting('the token audience (`aud`), default virtual-care', z.string().trim().min(1).max(500).default(DEFAULT_TOKEN_AUDIENCE)),
   VC_AUTH_MAX_TOKEN_LIFETIME_S: setting('seconds, 60-86400', integer(60, 86_400).default(3600)),
   /** PostgreSQL connections of one service process (PGlite has one). */
   VC_DATABASE_POOL_MAX: setting('connections, 1-200', integer(1, 200).default(10)),

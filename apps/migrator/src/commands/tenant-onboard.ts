@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { DEFAULT_TOKEN_AUDIENCE } from '@vc/config';
 import { SESSION_IDENTIFIER_SYSTEM } from '@vc/integrations/fhir';
 import { VIRTUAL_CARE_MODULE } from '@vc/integrations/licensing';
 import { withRetry } from '@vc/integrations/retry';
@@ -61,7 +62,8 @@ export async function mintOnboardingTokens(
   const sign = (sub: string, roles: string[]) => {
     let jwt = new SignJWT({ tenant, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('15m');
     if (claims.issuer) jwt = jwt.setIssuer(claims.issuer);
-    if (claims.audience) jwt = jwt.setAudience(claims.audience);
+    // The service checks `aud` always: without --token-audience, its default VC_AUTH_AUDIENCE.
+    jwt = jwt.setAudience(claims.audience ?? DEFAULT_TOKEN_AUDIENCE);
     return jwt.sign(key);
   };
   return { admin: await sign(practitioner, ['vc:admin']), practitioner: await sign(practitioner, ['vc:practitioner']) };

@@ -92,7 +92,7 @@ function makeOnboardCommand(): Command {
     .option('--practitioner-token-file <path>', 'file holding a vc:practitioner bearer token for the tenant')
     .option('--token-secret-file <path>', "file holding the service's VC_AUTH_HS256_SECRET, to mint both tokens (dev/tests)")
     .option('--token-issuer <iss>', 'issuer of minted tokens (the service VC_AUTH_ISSUER)')
-    .option('--token-audience <aud>', 'audience of minted tokens (the service VC_AUTH_AUDIENCE)')
+    .option('--token-audience <aud>', 'audience of minted tokens (the service VC_AUTH_AUDIENCE; default virtual-care)')
     .option('--test-patient <ref>', 'patient reference of the first-session test', 'Patient/onboarding-test')
     .option('--test-practitioner <ref>', 'practitioner reference of the first-session test', 'Practitioner/onboarding-test')
     .option('--encounter-timeout <ms>', 'how long to wait for the Encounter', '30000')

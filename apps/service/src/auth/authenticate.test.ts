@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { DEFAULT_TOKEN_AUDIENCE } from '@vc/config';
+import { loadConfig } from '../config';
 import { AppError } from '../errors';
 import { createTokenVerifier } from './authenticate';
 import { VerifiedTokenCache } from './token-cache';
@@ -105,13 +107,38 @@ describe('createTokenVerifier with a JWKS URL', () => {
   });
 });
 
+describe('the audience check of an HS256 set-up under the default configuration', () => {
+  const secret = 'a'.repeat(32);
+  const verifier = () => createTokenVerifier(loadConfig({ VC_AUTH_HS256_SECRET: secret }).auth, { cacheEntries: 0 });
+  const hs256 = (audience?: string) => {
+    const jwt = new SignJWT({ tenant: 'acme', roles: ['vc:practitioner'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('Practitioner/7')
+      .setExpirationTime('5m');
+    if (audience !== undefined) jwt.setAudience(audience);
+    return jwt.sign(new TextEncoder().encode(secret));
+  };
+
+  it('accepts a token for the default audience, virtual-care', async () => {
+    await expect(verifier().verify(await hs256(DEFAULT_TOKEN_AUDIENCE))).resolves.toMatchObject({ sub: 'Practitioner/7' });
+  });
+
+  it.each([
+    ['minted for another API', 'some-other-api'],
+    ['without aud', undefined],
+  ])('refuses a token %s, signed with the same secret', async (_what, audience) => {
+    await expect(verifier().verify(await hs256(audience))).rejects.toMatchObject({ code: 'unauthenticated' });
+  });
+});
+
 describe('verified tokens kept until their exp', () => {
   const secret = 's'.repeat(32);
-  const auth = { jwksUrl: undefined, hs256Secret: secret, issuer: undefined, audience: undefined, maxTokenLifetimeSeconds: 3600 };
+  const auth = { jwksUrl: undefined, hs256Secret: secret, issuer: undefined, audience: 'virtual-care', maxTokenLifetimeSeconds: 3600 };
   const hs256 = (claims: Record<string, unknown>, exp: number, iat?: number) => {
     const jwt = new SignJWT({ tenant: 'acme', roles: ['vc:practitioner'], ...claims })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('Practitioner/7')
+      .setAudience('virtual-care')
       .setExpirationTime(exp);
     if (iat !== undefined) jwt.setIssuedAt(iat);
     return jwt.sign(new TextEncoder().encode(secret));
@@ -152,6 +179,7 @@ describe('verified tokens kept until their exp', () => {
     const forged = await new SignJWT({ tenant: 'acme', roles: ['vc:practitioner'] })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('Practitioner/7')
+      .setAudience('virtual-care')
       .setIssuedAt(t0)
       .setExpirationTime(t0 + 300)
       .sign(new TextEncoder().encode('x'.repeat(32)));
@@ -178,10 +206,11 @@ describe('verified tokens kept until their exp', () => {
   ])('refuses $case', async ({ again }) => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     try {
-      const verifier = createTokenVerifier({ jwksUrl, hs256Secret: undefined, issuer: undefined, audience: undefined, maxTokenLifetimeSeconds: 3600 });
+      const verifier = createTokenVerifier({ jwksUrl, hs256Secret: undefined, issuer: undefined, audience: 'virtual-care', maxTokenLifetimeSeconds: 3600 });
       const token = await new SignJWT({ tenant: 'acme', roles: [] })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setSubject('Practitioner/7')
+        .setAudience('virtual-care')
         .setIssuedAt()
         .setExpirationTime('50m')
         .sign(privateKey);

@@ -32,8 +32,9 @@ export interface TokenVerifierOptions {
 }
 
 /**
- * jose verifier over a JWKS URL (production) or an HS256 secret (dev and tests), with issuer/audience when
- * set. A token that passed is kept by its exact string until its `exp` (`VerifiedTokenCache`): the next
+ * jose verifier over a JWKS URL (production) or an HS256 secret (dev and tests). `aud` is always checked
+ * (VC_AUTH_AUDIENCE, default `virtual-care`): an identity provider mints tokens for many APIs with the same
+ * keys, and one meant for another of them must not be accepted here. `iss` is checked when set. A token that passed is kept by its exact string until its `exp` (`VerifiedTokenCache`): the next
  * request with it runs the clock checks again but not the signature check or the claim parsing.
  */
 export function createTokenVerifier(auth: ServiceConfig['auth'], opts: TokenVerifierOptions = {}): TokenVerifier {

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import express, { Router } from 'express';
-import { defineRoute, type Route } from '../http/route-table';
+import { z } from 'zod';
+import { defineRoute, replySchemas, type Route } from '../http/route-table';
 
 /**
  * `/openapi.json` and the rendered reference at `/docs` (Scalar's standalone bundle from npm, served
@@ -22,6 +23,11 @@ const PAGE = `<!doctype html>
 // An external file, not an inline script: CSP script-src 'self' refuses inline code.
 const INIT = `Scalar.createApiReference('#app', { url: '/openapi.json', withDefaultFonts: false });\n`;
 
+/** The document as a JSON object, as served: its own schema is the OpenAPI 3.1 specification's. */
+const openApiDocument = z
+  .looseObject({ openapi: z.string(), info: z.looseObject({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) })
+  .register(replySchemas, { id: 'OpenApiDocument', description: 'an OpenAPI 3.1 document (this one)' });
+
 export function docsRoutes(document: () => unknown): Route[] {
   return [
     defineRoute({
@@ -31,7 +37,7 @@ export function docsRoutes(document: () => unknown): Route[] {
       tag: 'operations',
       summary: 'This OpenAPI document',
       roles: 'public',
-      replies: { 200: { description: 'OpenAPI 3.1', type: 'application/json' } },
+      replies: { 200: { description: 'OpenAPI 3.1', schema: openApiDocument } },
       handle: () => ({ status: 200, body: document() }),
     }),
     defineRoute({
@@ -53,6 +59,8 @@ export function docsAssets(): Router {
   router.get(`${ASSETS}/init.js`, (_req, res) => {
     res.type('text/javascript').send(INIT);
   });
-  router.use(ASSETS, express.static(scalarBrowserDir, { index: false, maxAge: '1d' }));
+  // No redirect of a directory to its slash form: serve-static's is a 301 with an HTML page, and a
+  // directory here has nothing to serve anyway, so it falls through to the problem+json 404.
+  router.use(ASSETS, express.static(scalarBrowserDir, { index: false, redirect: false, maxAge: '1d' }));
   return router;
 }

@@ -20,7 +20,47 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&
  * bad escape still matches. Like Express' defaults: case-insensitive, an optional trailing slash.
  */
 export function routeMatcher(groups: readonly RouteGroup[]): RouteMatcher {
-  const compiled = groups.flatMap((group) =>
+  const compiled = compile(groups);
+  return (path, method) => {
+    // Express answers HEAD with the GET route.
+    const wanted = method?.toUpperCase() === 'HEAD' ? 'GET' : method?.toUpperCase();
+    for (const route of compiled) {
+      if (wanted !== undefined && route.method !== wanted) continue;
+      const found = route.regex.exec(path);
+      if (found) return { template: route.template, rawParams: Object.fromEntries(route.names.map((name, i) => [name, found[i + 1]!])) };
+    }
+    return undefined;
+  };
+}
+
+/** The methods a raw request path answers, as an `Allow` header lists them; empty for a path no route has. */
+export type AllowedMethods = (path: string) => readonly string[];
+
+/** Canonical order of `Allow`: the table's methods, HEAD with GET, OPTIONS last. */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/**
+ * What a 405 names in `Allow` (RFC 9110 §15.5.6): every method of the routes matching the path, HEAD where
+ * there is GET (Express answers it with the GET route) and OPTIONS (Express' routers answer it for any path
+ * they have, listing the methods).
+ */
+export function allowedMethods(groups: readonly RouteGroup[]): AllowedMethods {
+  const compiled = compile(groups);
+  return (path) => {
+    const methods = new Set<string>();
+    for (const route of compiled) {
+      if (!route.regex.test(path)) continue;
+      methods.add(route.method);
+      if (route.method === 'GET') methods.add('HEAD');
+    }
+    if (methods.size === 0) return [];
+    methods.add('OPTIONS');
+    return METHOD_ORDER.filter((m) => methods.has(m));
+  };
+}
+
+function compile(groups: readonly RouteGroup[]) {
+  return groups.flatMap((group) =>
     group.routes.map((route) => {
       const template = `${group.mount}${route.path}`;
       const names: string[] = [];
@@ -35,14 +75,4 @@ export function routeMatcher(groups: readonly RouteGroup[]): RouteMatcher {
       return { method: route.method.toUpperCase(), template, names, regex: new RegExp(`^${pattern}/?$`, 'i') };
     }),
   );
-  return (path, method) => {
-    // Express answers HEAD with the GET route.
-    const wanted = method?.toUpperCase() === 'HEAD' ? 'GET' : method?.toUpperCase();
-    for (const route of compiled) {
-      if (wanted !== undefined && route.method !== wanted) continue;
-      const found = route.regex.exec(path);
-      if (found) return { template: route.template, rawParams: Object.fromEntries(route.names.map((name, i) => [name, found[i + 1]!])) };
-    }
-    return undefined;
-  };
 }

@@ -57,7 +57,7 @@ export interface ReplySpec {
   description: string;
   /** A zod schema with an `id` in its meta (it becomes `components.schemas.<id>`), for JSON bodies. */
   schema?: z.ZodType;
-  /** A media type other than JSON (`text/html`), documented with a string body. */
+  /** A media type other than JSON: `text/html` documented as a string body, or with `schema`, a JSON one (`application/json` is the default). */
   type?: string;
   headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { DEFAULT_TOKEN_AUDIENCE } from '@vc/config';
 import { type AccessPolicyClient, type AccessPolicyStandIn, createAccessPolicyClient, startAccessPolicyStandIn } from '@vc/integrations/access-policy';
 import { createFhirClient, startFhirStandIn } from '@vc/integrations/fhir';
 import { createJitsiProbe, type JitsiStandIn, startJitsiStandIn } from '@vc/integrations/jitsi';
@@ -125,6 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     new SignJWT({ tenant: caller.tenant, roles: caller.roles })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(caller.sub)
+      .setAudience(DEFAULT_TOKEN_AUDIENCE)
       .setIssuedAt()
       .setExpirationTime('10m')
       .sign(new TextEncoder().encode(secret));

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEFAULT_TOKEN_AUDIENCE } from '@vc/config';
 import { queryRows } from '@vc/schema';
 import { openTestDatabase } from '@vc/schema/testing';
 import type { SQL } from 'drizzle-orm';
@@ -65,6 +66,7 @@ export async function serviceChildren(env: Record<string, string>): Promise<Serv
       new SignJWT({ tenant, roles })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(sub)
+        .setAudience(DEFAULT_TOKEN_AUDIENCE)
         .setIssuedAt()
         .setExpirationTime('10m')
         .sign(new TextEncoder().encode(secret)),

@@ -1,0 +1,266 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_TOKEN_AUDIENCE } from '@vc/config';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config';
+import { createLogger } from '../logger';
+import { type RunningService, startService } from '../server';
+
+/**
+ * The protocol at the edge of the API, under the default configuration (PGlite in memory, HS256 callers,
+ * no NATS, FHIR or access-policy: none of these requests needs them): 405 with `Allow` for a wrong method,
+ * problem+json for what Node's HTTP parser refuses, the default audience check, the OpenAPI document's
+ * account of the replies, and no redirect page under /docs/assets.
+ */
+const API = '/api/v1/virtual-care';
+const SECRET = 'protocol-edges-secret-0123456789abcdef';
+const SESSION = `${API}/sessions/9b2f1c1e-0c1a-4d1a-8a1a-0a1a1a1a1a1a`;
+let service: RunningService;
+let dir: string;
+const logLines: string[] = [];
+
+const token = (roles: string[], claims: { aud?: string; iss?: string } = { aud: DEFAULT_TOKEN_AUDIENCE }) => {
+  const jwt = new SignJWT({ tenant: 'edges', roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('Practitioner/p-1')
+    .setIssuedAt()
+    .setExpirationTime('10m');
+  if (claims.aud !== undefined) jwt.setAudience(claims.aud);
+  if (claims.iss !== undefined) jwt.setIssuer(claims.iss);
+  return jwt.sign(new TextEncoder().encode(SECRET));
+};
+let practitioner: string;
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** node:http rather than fetch, which refuses TRACE and would follow redirects. */
+function call(method: string, path: string, opts: { bearer?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const url = new URL(`${service.url}${path}`);
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
+  if (opts.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(opts.body));
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** A raw HTTP/1.1 exchange: what a hostile or broken client sends, which no HTTP client library would. */
+function raw(bytes: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(service.port, '127.0.0.1', () => socket.end(bytes));
+    let data = '';
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', ...rest] = data.split('\r\n\r\n');
+      const [statusLine = '', ...fields] = head.split('\r\n');
+      const headers = Object.fromEntries(fields.map((f) => [f.slice(0, f.indexOf(':')).toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+
+const mediaType = (headers: Record<string, string | string[] | undefined>) => String(headers['content-type'] ?? '').split(';')[0];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vc-protocol-'));
+  const config = loadConfig({
+    PORT: '0',
+    VC_LISTEN_HOST: '127.0.0.1',
+    VC_DATABASE_URL: 'pglite:memory',
+    VC_KMS: `local:${join(dir, 'kms.json')}`,
+    VC_AUTH_HS256_SECRET: SECRET,
+    VC_LOG_LEVEL: 'info',
+  });
+  const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
+  service = await startService(config, { logger }, { relay: false, migrate: true });
+  practitioner = await token(['vc:practitioner']);
+});
+afterAll(async () => {
+  await service?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('405 Method Not Allowed with Allow, for a path the route table has', () => {
+  it.each([
+    ['DELETE', `${API}/sessions`, 'GET, HEAD, POST, OPTIONS'],
+    ['PATCH', SESSION, 'GET, HEAD, OPTIONS'],
+    ['GET', `${SESSION}/end`, 'POST, OPTIONS'],
+    ['DELETE', '/healthz', 'GET, HEAD, OPTIONS'],
+    ['TRACE', '/healthz', 'GET, HEAD, OPTIONS'],
+    ['POST', '/openapi.json', 'GET, HEAD, OPTIONS'],
+  ])('%s %s is a 405 problem listing %s', async (method, path, allow) => {
+    const reply = await call(method, path, { bearer: path.startsWith(API) ? practitioner : undefined });
+    expect(reply.status).toBe(405);
+    expect(reply.headers.allow).toBe(allow);
+    expect(mediaType(reply.headers)).toBe('application/problem+json');
+    expect(JSON.parse(reply.text)).toMatchObject({ type: 'https://virtual-care.dev/problems/method-not-allowed', status: 405 });
+  });
+
+  it('lists what Express answers: OPTIONS gets the same methods, HEAD is a GET', async () => {
+    const options = await call('OPTIONS', '/healthz');
+    expect(options.status).toBe(200);
+    expect(options.headers.allow).toBe('GET, HEAD');
+    expect((await call('HEAD', '/healthz')).status).toBe(200);
+  });
+
+  it('answers an API path without a valid token with the 401 of any method: no Allow, nothing learnt', async () => {
+    const wrong = await call('DELETE', `${API}/sessions`);
+    const right = await call('GET', `${API}/sessions`);
+    expect([wrong.status, right.status]).toEqual([401, 401]);
+    expect(wrong.headers.allow).toBeUndefined();
+    expect(JSON.parse(wrong.text)).toEqual({ ...JSON.parse(right.text) });
+  });
+
+  it('keeps 404 for paths no route has, whatever the method', async () => {
+    expect((await call('DELETE', `${API}/nothing-here`, { bearer: practitioner })).status).toBe(404);
+    expect((await call('DELETE', '/nothing-here')).status).toBe(404);
+  });
+
+  it('refuses a keyed POST to a GET-only path before the key is claimed: the key still works for its own request', async () => {
+    const headers = { 'idempotency-key': 'edges-405-key' };
+    expect((await call('POST', SESSION, { bearer: practitioner, body: '{}', headers })).status).toBe(405);
+    const created = await call('POST', `${API}/sessions`, {
+      bearer: practitioner,
+      body: '{"patientRef":"Patient/pt-1","scheduledStart":"2026-03-01T10:00:00Z"}',
+      headers,
+    });
+    expect(created.status).toBe(201);
+  });
+});
+
+describe("what Node's HTTP parser refuses is a problem+json too, with Connection: close", () => {
+  it.each([
+    ['a 20 kB header field', 431, 'header-fields-too-large', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+    ['a 20 kB request target', 414, 'uri-too-long', `GET ${API}/sessions?${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+    [
+      'both Content-Length and Transfer-Encoding',
+      400,
+      'bad-request',
+      `POST ${API}/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    ],
+    ['an unknown method', 400, 'bad-request', 'FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['a header line without a colon', 400, 'bad-request', 'GET /healthz HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n'],
+  ])('%s: %i %s', async (_what, status, type, bytes) => {
+    const reply = await raw(bytes);
+    expect(reply.status).toBe(status);
+    expect(reply.headers['content-type']?.split(';')[0]).toBe('application/problem+json');
+    expect(reply.headers.connection).toBe('close');
+    expect(Number(reply.headers['content-length'])).toBe(Buffer.byteLength(reply.body));
+    expect(JSON.parse(reply.body)).toMatchObject({ type: `https://virtual-care.dev/problems/${type}`, status });
+  });
+
+  it('never echoes or logs the refused request: only the parser error code is logged', async () => {
+    const marker = 'Patient-Jane-Doe-1970';
+    const reply = await raw(`GET /healthz?${marker} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${marker}\r\nX-Big: ${marker.repeat(1_000)}\r\n\r\n`);
+    expect(reply.status).toBe(431);
+    expect(reply.body).not.toContain(marker);
+    const line = logLines.find((l) => l.includes('HPE_HEADER_OVERFLOW'));
+    expect(line).toBeDefined();
+    expect(logLines.filter((l) => l.includes(marker))).toEqual([]);
+  });
+
+  it('keeps serving the next connection', async () => {
+    expect((await call('GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('the token audience under the default configuration', () => {
+  it('refuses a token minted for another API, or for none', async () => {
+    for (const claims of [{ aud: 'some-other-api', iss: 'https://elsewhere.example' }, {}]) {
+      const reply = await call('GET', `${API}/sessions`, { bearer: await token(['vc:practitioner'], claims) });
+      expect(reply.status).toBe(401);
+      expect(reply.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+    }
+  });
+
+  it(`accepts one minted for ${DEFAULT_TOKEN_AUDIENCE}`, async () => {
+    expect((await call('GET', `${API}/sessions`, { bearer: practitioner })).status).toBe(200);
+  });
+});
+
+describe('the served OpenAPI document accounts for the replies', () => {
+  type Response = { headers?: Record<string, unknown>; content?: Record<string, { schema: { type?: string; $ref?: string } }> };
+  type Doc = { paths: Record<string, Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, Response> }>> };
+  let doc: Doc;
+  beforeAll(async () => {
+    doc = JSON.parse((await call('GET', '/openapi.json')).text) as Doc;
+  });
+
+  it('documents 413 and 415 on GETs of the API, whose bodies are checked as any other', async () => {
+    const refused = await call('GET', `${API}/sessions`, { bearer: practitioner, body: 'x', headers: { 'content-type': 'text/plain' } });
+    expect(refused.status).toBe(415);
+    const tooBig = await call('GET', `${API}/sessions`, { bearer: practitioner, body: JSON.stringify({ x: 'a'.repeat(40_000) }) });
+    expect(tooBig.status).toBe(413);
+    for (const [path, item] of Object.entries(doc.paths).filter(([p]) => p.startsWith(API))) {
+      for (const [method, operation] of Object.entries(item))
+        expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['413', '415']));
+    }
+  });
+
+  it('describes /openapi.json as the JSON object it is', async () => {
+    const media = doc.paths['/openapi.json']!.get!.responses['200']!.content!['application/json']!;
+    expect(media.schema.type).not.toBe('string');
+    expect(media.schema.$ref).toBe('#/components/schemas/OpenApiDocument');
+  });
+
+  it('documents the 304 a GET answers to a matching If-None-Match', async () => {
+    const created = await call('POST', `${API}/sessions`, {
+      bearer: practitioner,
+      body: '{"patientRef":"Patient/pt-2","scheduledStart":"2026-03-01T10:00:00Z"}',
+    });
+    const path = `${API}/sessions/${(JSON.parse(created.text) as { id: string }).id}`;
+    const first = await call('GET', path, { bearer: practitioner });
+    const again = await call('GET', path, { bearer: practitioner, headers: { 'if-none-match': String(first.headers.etag) } });
+    expect(again.status).toBe(304);
+    for (const [template, method] of [
+      [`${API}/sessions/{id}`, 'get'],
+      [`${API}/config`, 'get'],
+    ] as const) {
+      const operation = doc.paths[template]![method]!;
+      expect(operation.responses['304']?.headers, template).toHaveProperty('ETag');
+      expect(
+        operation.parameters?.map((p) => p.name),
+        template,
+      ).toContain('If-None-Match');
+    }
+  });
+
+  it('documents WWW-Authenticate on every 401 and Idempotent-Replayed on the replies of keyed POSTs', () => {
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, o]) => ({ path, method, o })));
+    for (const { path, method, o } of operations.filter(({ o }) => o.responses['401'])) {
+      expect(o.responses['401']!.headers, `${method} ${path}`).toHaveProperty('WWW-Authenticate');
+    }
+    const create = doc.paths[`${API}/sessions`]!.post!;
+    expect(create.responses['201']!.headers).toHaveProperty('Idempotent-Replayed');
+    expect(create.responses['400']!.headers).toHaveProperty('Idempotent-Replayed');
+    expect(create.responses['401']!.headers).not.toHaveProperty('Idempotent-Replayed');
+  });
+});
+
+describe('no HTML redirect pages', () => {
+  it.each(['/docs/assets', '/docs/assets/'])('GET %s (a directory of the static bundle) is the problem+json 404', async (path) => {
+    const reply = await call('GET', path);
+    expect(reply.status).toBe(404);
+    expect(reply.headers.location).toBeUndefined();
+    expect(mediaType(reply.headers)).toBe('application/problem+json');
+  });
+});
