@@ -14,6 +14,7 @@ import { LEGACY_TABLES } from '../../legacy/tables';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
 import { runInProcess } from './testing/in-process-cli';
 import { exportCsv } from './testing/legacy-mutations';
+import { insertLegacy, LEGACY_ROUTING, legacyEvent, legacySession, type LegacyValues } from './testing/legacy-rows';
 import { hostileDate, hostileEvent as hostileEventOf, hostileText } from '../../testing/hostile-values';
 import { checkParticipantEvents, type SourceEvent } from '../../testing/participant-outcomes';
 
@@ -58,18 +59,7 @@ beforeAll(async () => {
     'ALTER TABLE VirtualSession DROP INDEX idx_VirtualSession_tenantId_patientRef, MODIFY patientRef TEXT NULL, MODIFY practitionerRef TEXT NULL, DROP INDEX uq_VirtualSession_externalId',
   );
   await mariadb.query('ALTER TABLE AuditLog MODIFY actorRef TEXT NULL, MODIFY actorDisplay TEXT NULL, MODIFY occurredAt VARCHAR(40) NULL');
-  kong = await startKongAdminStandIn({
-    initial: {
-      _format_version: '3.0',
-      services: [
-        {
-          name: 'digital-communication',
-          url: 'http://dc.internal:8080',
-          routes: [{ name: 'legacy', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }],
-        },
-      ],
-    },
-  });
+  kong = await startKongAdminStandIn({ initial: LEGACY_ROUTING });
   env = {
     VC_LOG_LEVEL: 'silent',
     VC_DATABASE_URL: target.url,
@@ -88,42 +78,10 @@ afterAll(async () => {
   await Promise.all([target?.drop(), legacy?.drop(), fhir?.close(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
 });
 
-type Row = Record<string, string | null>;
-const session = (tenant: string, overrides: Row = {}): Row => ({
-  tenantId: tenant,
-  externalId: null,
-  patientRef: 'Patient/p-1',
-  practitionerRef: 'Practitioner/d-1',
-  scheduledStart: '2026-10-01 10:00:00',
-  scheduledEnd: '2026-10-01 10:30:00',
-  startedAt: '2026-10-01 10:00:00',
-  endedAt: '2026-10-01 10:25:00',
-  status: 'completed',
-  videoBackend: 'jitsi',
-  roomName: null,
-  cancelReason: null,
-  encounterRef: null,
-  createdAt: '2026-09-01 08:00:00',
-  updatedAt: '2026-09-01 08:00:00',
-  ...overrides,
-});
-const event = (tenant: string, entityId: string, overrides: Row = {}): Row => ({
-  tenantId: tenant,
-  entityType: 'VirtualSession',
-  entityId,
-  action: 'participant.joined',
-  actorRef: 'Practitioner/d-1',
-  actorDisplay: null,
-  payload: null,
-  occurredAt: '2026-10-01 10:01:00',
-  ...overrides,
-});
-
-async function insert(table: 'VirtualSession' | 'AuditLog', rows: Row[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const row of rows) ids.push(String((await mariadb.query<mysql.ResultSetHeader>(`INSERT INTO ${table} SET ?`, [row]))[0].insertId));
-  return ids;
-}
+type Row = LegacyValues;
+const session = legacySession;
+const event = legacyEvent;
+const insert = (table: 'VirtualSession' | 'AuditLog', rows: Row[]) => insertLegacy(mariadb, table, rows);
 
 // Hostile values (testing/hostile-values.ts): any unicode, NUL, huge strings, bad datetimes, bad JSON.
 const text = hostileText(12, 3, 4000);
