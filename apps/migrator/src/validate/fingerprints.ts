@@ -1,10 +1,11 @@
 import { fingerprintsMatch, type CheckResult } from '@vc/domain/checklist';
-import { mapLegacySession, mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
+import { mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
+import { deltaSyncScope, foldsParticipants, mapInScope, type DeltaSyncScope } from './s4-scope';
 import { rejectedRecordLocations } from './unread-records';
 import type { SessionTally } from './session-tally';
 import type { TargetCountsOf } from './target-counts';
@@ -19,53 +20,102 @@ export interface TableFingerprint {
   equal: boolean;
   differing: string[];
   rangesCompared: number;
-  /** Rows the service rewrote after the migration (a tenant admin's PUT /config): left out of both sides. */
+  /**
+   * Rows the service rewrote after the migration (a tenant admin's PUT /config; once S4 cut over, a session
+   * the service ran or changed since): left out of both sides. The streamed pass keeps a sample of them.
+   */
   changedSinceMigration: string[];
+  /** How many rows `changedSinceMigration` stands for, when it is a sample. */
+  changedSinceMigrationRows?: number;
   /** Malformed source records (CSV `file:line`) no phase rejected: their content is unknown, so the table cannot match. */
   unread?: string[];
 }
 
+/** The legacy sessions side of the per-id comparison. */
+export interface LegacySessions {
+  leaves: Map<string, bigint>;
+  /** Rows left to a later sync (see `deferredRow`): out of both sides. */
+  deferred: Set<string>;
+  /** Each loaded id's legacy `updatedAt` (ms), to tell a session the service changed since. */
+  updatedAt: Map<string, number>;
+  /** Loaded ids whose participants legacy does not give (S4 loads an upcoming session `scheduled`). */
+  scheduled: Set<string>;
+}
+
 /**
- * Legacy side: every session row mapped as S1 maps it at the tenant's watermark, the duplicate-id winner
- * per id. Rows S1 deferred (S4's delta sync owns them) are returned apart, to leave them out of both sides.
+ * Legacy side: every session row mapped as the phase responsible for it maps it (S1 at the tenant's
+ * watermark; once S4's delta sync ran, `s4`, the rows it loads as it maps them), the duplicate-id winner per
+ * id. Rows left to a later sync are returned apart, to leave them out of both sides.
  */
 export async function legacySessionLeaves(
   legacy: LegacySource,
   tenantId: string,
   watermark: Date,
   batchSize: number,
-): Promise<{ leaves: Map<string, bigint>; deferred: Set<string> }> {
+  s4?: DeltaSyncScope,
+): Promise<LegacySessions> {
   // Per id only what the duplicate rule needs and the leaf (not the mapped row): a tenant's ids, not its rows, in memory.
-  const winners = new Map<string, { updatedAt: Date; leaf: bigint }>();
+  const winners = new Map<string, { updatedAt: Date; leaf: bigint; folds: boolean }>();
   const deferred = new Set<string>();
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
     for (const row of batch.rows) {
-      const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf: watermark });
+      const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, s4);
       if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
       if (mapping.kind !== 'load') continue;
       const seen = winners.get(mapping.session.legacyId);
       if (!seen || pickDuplicateWinner(seen, mapping.session) === 'later')
-        winners.set(mapping.session.legacyId, { updatedAt: mapping.session.updatedAt, leaf: leafOf(sessionProjection(mapping.session)) });
+        winners.set(mapping.session.legacyId, {
+          updatedAt: mapping.session.updatedAt,
+          leaf: leafOf(sessionProjection(mapping.session)),
+          folds: foldsParticipants(mapping.session.status),
+        });
     }
   }
-  const leaves = new Map<string, bigint>();
-  for (const [id, w] of winners) leaves.set(id, w.leaf);
-  return { leaves, deferred };
+  const out: LegacySessions = { leaves: new Map(), deferred, updatedAt: new Map(), scheduled: new Set() };
+  for (const [id, w] of winners) {
+    out.leaves.set(id, w.leaf);
+    out.updatedAt.set(id, w.updatedAt.getTime());
+    if (!w.folds) out.scheduled.add(id);
+  }
+  return out;
+}
+
+/**
+ * Target sessions the service changed after the cutover: a row whose `updated_at` is later than its legacy
+ * version's. The migrator writes legacy's `updatedAt` (S2's and S4's backfills keep it) and S4's upsert
+ * refuses to overwrite such a row, so it is the service's now, not the migration's: compared no more.
+ */
+export interface ChangedSince {
+  /** Legacy `updatedAt` (ms) per loaded id. */
+  updatedAt: ReadonlyMap<string, number>;
+  /** Filled with the ids found changed. */
+  changed: string[];
 }
 
 /** Target side, read a page at a time (keyset on legacy_id): the rows never sit in memory all at once, only their leaves. */
-export async function targetSessionLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>, batchSize: number): Promise<Map<string, bigint>> {
+export async function targetSessionLeaves(
+  db: Database,
+  tenantId: string,
+  deferred: ReadonlySet<string>,
+  batchSize: number,
+  since?: ChangedSince,
+): Promise<Map<string, bigint>> {
   const leaves = new Map<string, bigint>();
   for (let after = ''; ;) {
-    const rows = await queryRows<TargetRow>(
+    const rows = await queryRows<TargetRow & { updated_at: Date | string }>(
       db,
-      sql`select ${TARGET_SESSION_COLUMNS}
+      sql`select ${TARGET_SESSION_COLUMNS}, updated_at
           from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} order by legacy_id limit ${batchSize}`,
     );
     if (rows.length === 0) return leaves;
     after = rows[rows.length - 1]!.legacy_id;
     for (const r of rows) {
       if (deferred.has(r.legacy_id)) continue;
+      const legacyAt = since?.updatedAt.get(r.legacy_id);
+      if (legacyAt !== undefined && new Date(r.updated_at).getTime() > legacyAt) {
+        since!.changed.push(r.legacy_id);
+        continue;
+      }
       leaves.set(r.legacy_id, targetSessionLeaf(r));
     }
   }
@@ -118,7 +168,7 @@ async function configLeaves(
   return { legacy: legacyLeaves, target, changed };
 }
 
-function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leaves, changedSinceMigration: string[] = []): TableFingerprint {
+function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leaves, changedSinceMigration: readonly string[] = []): TableFingerprint {
   const { differing, rangesCompared } = narrowDifference(legacy, target);
   return {
     table,
@@ -127,7 +177,7 @@ function compare(table: TableFingerprint['table'], legacy: Leaves, target: Leave
     equal: differing.length === 0,
     differing,
     rangesCompared,
-    changedSinceMigration,
+    changedSinceMigration: [...changedSinceMigration],
   };
 }
 
@@ -136,16 +186,31 @@ const withUnread = (f: TableFingerprint, unread: string[]): TableFingerprint => 
 
 interface SessionsFingerprint {
   fingerprint: TableFingerprint;
-  /** The legacy ids S1 loads and those it deferred, for the per-id participants fingerprint. */
+  /** The legacy ids whose participants legacy gives (loaded, not `scheduled`), for the per-id participants fingerprint. */
   loaded: ReadonlySet<string>;
-  deferred: ReadonlySet<string>;
+  /** Ids out of both sides: left to a later sync, or changed by the service since (see {@link ChangedSince}). */
+  excluded: ReadonlySet<string>;
+  changed: readonly string[];
 }
 
 /** The sessions' fingerprint by the per-id maps: a CSV export (ids may repeat), or a digest that differs (to name the rows). */
-async function sessionsByLeaves(db: Database, legacy: LegacySource, tenantId: string, watermark: Date, batchSize: number): Promise<SessionsFingerprint> {
-  const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize);
-  const fingerprint = compare('sessions', sessions.leaves, await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize));
-  return { fingerprint, loaded: new Set(sessions.leaves.keys()), deferred: sessions.deferred };
+async function sessionsByLeaves(
+  db: Database,
+  legacy: LegacySource,
+  tenantId: string,
+  watermark: Date,
+  batchSize: number,
+  s4: DeltaSyncScope | undefined,
+): Promise<SessionsFingerprint> {
+  const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize, s4);
+  // Before the cutover the service has written no session: nothing is the service's yet.
+  const since = s4 ? { updatedAt: sessions.updatedAt, changed: [] } : undefined;
+  const target = await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize, since);
+  const changed = since?.changed ?? [];
+  for (const id of changed) sessions.leaves.delete(id);
+  const fingerprint = compare('sessions', sessions.leaves, target, changed);
+  const loaded = new Set([...sessions.leaves.keys()].filter((id) => !sessions.scheduled.has(id)));
+  return { fingerprint, loaded, excluded: new Set([...sessions.deferred, ...changed]), changed };
 }
 
 /** A table the streamed sums found equal: what narrowing costs a healthy table is the one comparison of the whole key range. */
@@ -157,14 +222,17 @@ function equalFingerprint(table: TableFingerprint['table'], streamed: StreamedTa
     equal: true,
     differing: [],
     rangesCompared: 1,
-    changedSinceMigration: [],
+    changedSinceMigration: streamed.changed.samples,
+    ...(streamed.changed.rows > 0 ? { changedSinceMigrationRows: streamed.changed.rows } : {}),
   };
 }
 
 const agrees = (t: StreamedTable): boolean => t.complete && t.legacy.sum === t.target.sum;
 
 /**
- * The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of). On MySQL the sessions
+ * The three tables' fingerprints for a tenant S1 ran for (`watermark` = its as-of), over the sessions the
+ * phases that ran are responsible for: S1's, and once S4's delta sync loaded sessions, S4's too (see
+ * s4-scope.ts), so what a sync wrote and was later lost or changed fails here. On MySQL the sessions
  * and participants digests are first summed while streaming (memory: a batch of sessions and their events);
  * only a table whose sums differ, or whose target holds rows legacy does not, is compared again by the
  * per-id maps (the tenant's ids in memory) to name the differing rows. A `tally` is fed by the streamed
@@ -179,18 +247,22 @@ export async function tenantFingerprints(
   tally?: SessionTally,
   countsOf?: TargetCountsOf,
 ): Promise<TableFingerprint[]> {
-  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize, tally, countsOf) : undefined;
+  const s4 = await deltaSyncScope(db, tenantId);
+  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize, tally, countsOf, s4 ?? null) : undefined;
   let byLeaves: SessionsFingerprint | undefined;
-  const sessionsByLeavesOnce = async () => (byLeaves ??= await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize));
+  const sessionsByLeavesOnce = async () => (byLeaves ??= await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize, s4));
   const sessions = streamed && agrees(streamed.sessions) ? equalFingerprint('sessions', streamed.sessions) : (await sessionsByLeavesOnce()).fingerprint;
   const configs = await configLeaves(db, legacy, tenantId);
   let participants: TableFingerprint;
   if (streamed && agrees(streamed.participants)) participants = equalFingerprint('participants', streamed.participants);
   else {
-    const { loaded, deferred } = await sessionsByLeavesOnce();
+    const { loaded, excluded, changed } = await sessionsByLeavesOnce();
     const rejectedRecords = legacy.kind === 'csv' ? await rejectedRecordLocations(db, tenantId, 'AuditLog.csv') : new Set<string>();
     const legacyLeaves = await legacyParticipantLeaves(legacy, tenantId, loaded, batchSize, rejectedRecords);
-    participants = withUnread(compare('participants', legacyLeaves.leaves, await targetParticipantLeaves(db, tenantId, deferred)), legacyLeaves.unread);
+    participants = withUnread(
+      compare('participants', legacyLeaves.leaves, await targetParticipantLeaves(db, tenantId, excluded), changed),
+      legacyLeaves.unread,
+    );
   }
   return [sessions, compare('configs', configs.legacy, configs.target, configs.changed), participants];
 }

@@ -122,8 +122,9 @@ const targetParticipant = (r: TargetParticipantRow): { sessionLegacyId: string }
 
 /**
  * Legacy side: the tenant's `participant.joined/left` history folded as S1 step 1.4 folds it
- * (docs/design.md §5), for the sessions S1 loaded (`loaded`: their legacy ids, after mapping at the
- * watermark); orphan events, events without an actor and actors who never joined are S1's rejects and
+ * (docs/design.md §5), for the sessions whose participants the migration gave (`loaded`: their legacy ids,
+ * after mapping as S1, or once it ran S4's delta sync, maps them; S4's refold folds the same events for the
+ * sessions it loads as ended or cancelled); orphan events, events without an actor and actors who never joined are S1's rejects and
  * stay out, as they stay out of the target. A malformed CSV record a phase rejected (`rejectedRecords`,
  * its `file:line`) stays out too; one none rejected is returned as `unread`.
  */
@@ -151,15 +152,16 @@ export async function legacyParticipantLeaves(
 }
 
 /**
- * Target side: the participants S1 backfilled (`source = audit_backfill`) of migrated sessions; those
- * of `deferred` sessions (S4's delta sync loads them) are left out, as on the legacy side.
+ * Target side: the participants S1 or S4 backfilled (`source = audit_backfill`) of migrated sessions; those
+ * of `excluded` sessions (left to a later sync, or the service's since the cutover) are left out, as on the
+ * legacy side.
  */
-export async function targetParticipantLeaves(db: Database, tenantId: string, deferred: ReadonlySet<string>): Promise<Map<string, bigint>> {
+export async function targetParticipantLeaves(db: Database, tenantId: string, excluded: ReadonlySet<string>): Promise<Map<string, bigint>> {
   const rows = await queryRows<TargetParticipantRow>(
     db,
     sql`select ${TARGET_PARTICIPANT_COLUMNS}
         from session_participants p join virtual_sessions s on s.id = p.session_id
         where p.tenant_id = ${tenantId} and p.source = 'audit_backfill' and s.legacy_id is not null`,
   );
-  return leavesBySession(rows.filter((r) => !deferred.has(r.legacy_id)).map(targetParticipant));
+  return leavesBySession(rows.filter((r) => !excluded.has(r.legacy_id)).map(targetParticipant));
 }

@@ -1,8 +1,8 @@
 import { reconcileSessions, type CheckResult } from '@vc/domain/checklist';
-import { parseLegacyDatetime } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import type { LegacyBatch, LegacySource } from '../legacy/types';
+import { deferredRow, deltaSyncScope, type DeltaSyncScope } from './s4-scope';
 import { rejectedRecordLocations, sortFaults } from './unread-records';
 
 /**
@@ -24,8 +24,9 @@ async function rejectedSessionCounts(db: Database, tenantId: string): Promise<Ma
 /**
  * Plan §5 "historical sessions imported … counts reconciled", tallied a legacy batch at a time: every legacy
  * source row is loaded (its id is in virtual_sessions, once), rejected (a reject row per source row), or
- * deferred (not historical at S1's watermark and not loaded yet). Anything else is missing and sampled by
- * legacy id; a tenant S1 never ran for has no watermark, so all its rows are missing. A malformed CSV
+ * deferred (not historical at S1's watermark and not loaded yet; once S4's delta sync ran, only what legacy
+ * took at or after the sync's as-of: the rest is S4's to have loaded). Anything else is missing and sampled
+ * by legacy id; a tenant S1 never ran for has no watermark, so all its rows are missing. A malformed CSV
  * record has no id to trust: it counts as rejected when a phase rejected it at its `file:line`, else it is
  * unread and sampled by `file:line`. Fed by its own read (`checkSessionCounts`) or by the fingerprints' pass
  * over the same rows, which already asks the target which of a batch's ids it holds.
@@ -43,6 +44,7 @@ export class SessionTally {
     private readonly rejectedRecords: ReadonlySet<string>,
     csv: boolean,
     private readonly watermark: Date | undefined,
+    private readonly s4: DeltaSyncScope | undefined,
   ) {
     this.counted = csv ? new Set() : undefined;
   }
@@ -51,10 +53,11 @@ export class SessionTally {
     const csv = legacy.kind === 'csv';
     // A malformed record of a CSV export is a legacy row too: a reject when a phase rejected it, else unread.
     const records = csv ? await rejectedRecordLocations(db, tenantId, 'VirtualSession.csv') : new Set<string>();
-    return new SessionTally(await rejectedSessionCounts(db, tenantId), records, csv, watermark);
+    const s4 = watermark ? await deltaSyncScope(db, tenantId) : undefined;
+    return new SessionTally(await rejectedSessionCounts(db, tenantId), records, csv, watermark, s4);
   }
 
-  /** One legacy batch (its rows need `id`, `scheduledStart`, `createdAt`), with which of its ids the target holds. */
+  /** One legacy batch (its rows need `id`, `scheduledStart`, `createdAt`, `updatedAt`), with which of its ids the target holds. */
   add(batch: Pick<LegacyBatch, 'rows' | 'faults'>, loaded: ReadonlySet<string>): void {
     const faults = sortFaults(batch.faults, this.rejectedRecords);
     this.counts.legacy += batch.faults?.length ?? 0;
@@ -72,21 +75,12 @@ export class SessionTally {
       } else if (remainingRejects > 0) {
         this.rejected.set(id, remainingRejects - 1);
         this.counts.rejected += 1;
-      } else if (this.deferred(row.scheduledStart ?? null, row.createdAt ?? null)) {
+      } else if (this.watermark !== undefined && deferredRow(row, this.watermark, this.s4)) {
         this.counts.deferred += 1;
       } else {
         this.missing.push(id);
       }
     }
-  }
-
-  /** Placed at or after the watermark by its schedule, else by its creation. */
-  private deferred(scheduledStart: string | null, createdAt: string | null): boolean {
-    if (this.watermark === undefined) return false;
-    const when = parseLegacyDatetime(scheduledStart);
-    const created = parseLegacyDatetime(createdAt);
-    const at = when.kind === 'ok' ? when.value : created.kind === 'ok' ? created.value : undefined;
-    return at !== undefined && at.getTime() >= this.watermark.getTime();
   }
 
   /** Whether every batch of the tenant was added (a pass that failed midway leaves it false). */

@@ -23,8 +23,8 @@ export async function checkSessionCounts(
   batchSize: number,
 ): Promise<CheckResult> {
   const tally = await SessionTally.of(db, legacy, tenantId, watermark);
-  // Only what the tally reads: the id and the two dates that place a row before or after the watermark.
-  for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize, columns: ['id', 'scheduledStart', 'createdAt'] })) {
+  // Only what the tally reads: the id and the dates that place a row before or after the watermark (and S4's as-of).
+  for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize, columns: ['id', 'scheduledStart', 'createdAt', 'updatedAt'] })) {
     tally.add(batch, await loadedOf(db, tenantId, [...new Set(batch.rows.map((row) => (row.id ?? '').trim()))]));
   }
   return tally.result(tenantId);

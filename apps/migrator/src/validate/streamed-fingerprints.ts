@@ -1,11 +1,4 @@
-import {
-  groupParticipantEvents,
-  mapLegacySession,
-  parseParticipantEvent,
-  type LegacyAuditLog,
-  type LegacyVirtualSession,
-  type ParticipantEvent,
-} from '@vc/domain/legacy';
+import { groupParticipantEvents, parseParticipantEvent, type LegacyAuditLog, type LegacyVirtualSession, type ParticipantEvent } from '@vc/domain/legacy';
 import type { Database } from '@vc/schema';
 import { keyDigestOf, ShareSum } from '../evidence/fingerprint';
 import { LEGACY_TABLES } from '../legacy/tables';
@@ -13,6 +6,7 @@ import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
 import { participantsJsonBySession } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
+import { deltaSyncScope, foldsParticipants, mapInScope, type DeltaSyncScope } from './s4-scope';
 import type { SessionTally } from './session-tally';
 import { tenantTargetCounts, type TargetCountsOf } from './target-counts';
 import { targetBatchDigests, type BatchDigests } from './target-digests';
@@ -23,6 +17,8 @@ export interface StreamedTable {
   target: { sum: bigint; rows: number };
   /** False when the target holds rows no legacy batch asked for (only the per-id maps can name those). */
   complete: boolean;
+  /** Sessions the service changed since the cutover, left out of both sides: how many, and a bounded sample. */
+  changed: { rows: number; samples: string[] };
 }
 
 export interface StreamedFingerprints {
@@ -114,7 +110,12 @@ interface InFlight {
   tallied: Pick<LegacyBatch, 'rows' | 'faults'>;
   /** The key digests of the batch's loaded sessions: their participants' shares add the same ones. */
   keys: Map<string, Buffer>;
+  /** The canonical JSON of each loaded session, summed once the target has said which the service changed since. */
+  sessions: Map<string, string>;
 }
+
+/** How many of the sessions the service changed since the cutover are named (the rest are counted). */
+const CHANGED_SAMPLES = 100;
 
 /**
  * The sessions and participants fingerprints' sums on a MySQL source (ids unique), in one pass over the
@@ -122,8 +123,11 @@ interface InFlight {
  * sessions' participant events read by session id and folded as S1 1.4 folds them; the target rows of the
  * batch's ids (sessions, and backfilled participants) summed by PostgreSQL (target-digests.ts), found by
  * the (tenant_id, legacy_id) index. Each batch's look-ups run while the previous batch is folded.
- * Memory holds a batch and its events, never the tenant's ids. Rows S1 deferred are left out of both sides,
- * as the per-id comparison does; counts at the end tell whether the target holds rows no batch asked for.
+ * Memory holds a batch and its events, never the tenant's ids. Once S4's delta sync loaded sessions (`s4`;
+ * undefined: read from the target, null: none), the rows it is responsible for are mapped as it maps them,
+ * and a session the service changed since its legacy version is the service's (see `targetBatchDigests`).
+ * Rows left to a later sync, and those, are left out of both sides, as the per-id comparison does; counts at
+ * the end tell whether the target holds rows no batch asked for.
  */
 export async function streamedFingerprints(
   db: Database,
@@ -133,7 +137,10 @@ export async function streamedFingerprints(
   batchSize: number,
   tally?: SessionTally,
   countsOf: TargetCountsOf = tenantTargetCounts(db),
+  s4?: DeltaSyncScope | null,
 ): Promise<StreamedFingerprints> {
+  const scope = s4 === undefined ? await deltaSyncScope(db, tenantId) : (s4 ?? undefined);
+  const changed = { rows: 0, samples: [] as string[] };
   const sums = { legacySessions: new ShareSum(), targetSessions: new ShareSum(), legacyParticipants: new ShareSum(), targetParticipants: new ShareSum() };
   const met = { sessions: 0, participants: 0 };
   // Counted while the batches run, compared with what the batches met.
@@ -144,18 +151,22 @@ export async function streamedFingerprints(
   const unplain = unplainEvents(legacy, tenantId, batchSize);
   unplain.catch(() => undefined);
   /** A batch's target rows and legacy events folded into the sums (while the next batch's queries run). */
-  const settle = async ({ lookups, tallied, keys }: InFlight): Promise<void> => {
-    const [{ sessions, participants, absent: absentIds }, events] = await lookups;
+  const settle = async ({ lookups, tallied, keys, sessions: legacySessions }: InFlight): Promise<void> => {
+    const [{ sessions, participants, absent: absentIds, changed: changedIds }, events] = await lookups;
     if (tally) {
       const absent = new Set(absentIds);
       tally.add(tallied, new Set(tallied.rows.map((r) => (r.id ?? '').trim()).filter((id) => !absent.has(id))));
     }
+    const changedHere = new Set(changedIds);
+    changed.rows += changedHere.size;
+    for (const id of changedIds) if (changed.samples.length < CHANGED_SAMPLES) changed.samples.push(id);
+    for (const [id, json] of legacySessions) if (!changedHere.has(id)) sums.legacySessions.addKeyed(keys.get(id)!, json);
     met.sessions += sessions.met;
     sums.targetSessions.addByteSums(sessions.byteSums, sessions.rows);
     met.participants += participants.met;
     sums.targetParticipants.addByteSums(participants.byteSums, participants.rows);
     for (const [id, json] of participantsJsonBySession(groupParticipantEvents(events)))
-      sums.legacyParticipants.addKeyed(keys.get(id) ?? keyDigestOf(JSON.stringify(id)), json);
+      if (!changedHere.has(id)) sums.legacyParticipants.addKeyed(keys.get(id) ?? keyDigestOf(JSON.stringify(id)), json);
   };
   let previous: InFlight | undefined;
   try {
@@ -164,26 +175,38 @@ export async function streamedFingerprints(
       const loaded = new Set<string>();
       const deferred = new Set<string>();
       const keys = new Map<string, Buffer>();
+      const sessions = new Map<string, string>();
+      const updatedAt: Record<string, string> = {};
       for (const row of batch.rows) {
         const id = (row.id ?? '').trim();
         ids.push(id);
-        const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf: watermark });
+        const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, scope);
         if (mapping.kind === 'deferred') deferred.add(id);
         if (mapping.kind !== 'load') continue;
-        loaded.add(mapping.session.legacyId);
-        const key = keyDigestOf(JSON.stringify(mapping.session.legacyId));
-        keys.set(mapping.session.legacyId, key);
-        sums.legacySessions.addKeyed(key, sessionJson(sessionProjection(mapping.session)));
+        const legacyId = mapping.session.legacyId;
+        // An upcoming session S4 loaded `scheduled` has no participants from legacy (its refold skips it).
+        if (foldsParticipants(mapping.session.status)) loaded.add(legacyId);
+        keys.set(legacyId, keyDigestOf(JSON.stringify(legacyId)));
+        sessions.set(legacyId, sessionJson(sessionProjection(mapping.session)));
+        // Before the cutover the service has written no session: nothing to ask the target about.
+        if (scope) updatedAt[legacyId] = mapping.session.updatedAt.toISOString();
       }
-      const lookups = Promise.all([targetBatchDigests(db, tenantId, ids, [...deferred]), eventsOf(legacy, tenantId, loaded, unplain, batchSize)]);
+      const lookups = Promise.all([targetBatchDigests(db, tenantId, ids, [...deferred], updatedAt), eventsOf(legacy, tenantId, loaded, unplain, batchSize)]);
       // Settled later; a failure surfaces there (or in the finally below), not as an unhandled rejection.
       lookups.catch(() => undefined);
       if (previous) await settle(previous);
       const tallied = {
-        rows: tally ? batch.rows.map((r) => ({ id: r.id ?? null, scheduledStart: r.scheduledStart ?? null, createdAt: r.createdAt ?? null })) : [],
+        rows: tally
+          ? batch.rows.map((r) => ({
+              id: r.id ?? null,
+              scheduledStart: r.scheduledStart ?? null,
+              createdAt: r.createdAt ?? null,
+              updatedAt: r.updatedAt ?? null,
+            }))
+          : [],
         faults: batch.faults,
       };
-      previous = { lookups, tallied, keys };
+      previous = { lookups, tallied, keys, sessions };
     }
     if (previous) await settle(previous);
     // A failed read is the pass's failure even when no batch had a session to merge its rows with.
@@ -196,11 +219,12 @@ export async function streamedFingerprints(
   const count = await counts;
   const side = (s: ShareSum) => ({ sum: s.sum, rows: s.rows });
   return {
-    sessions: { legacy: side(sums.legacySessions), target: side(sums.targetSessions), complete: count.sessions === met.sessions },
+    sessions: { legacy: side(sums.legacySessions), target: side(sums.targetSessions), complete: count.sessions === met.sessions, changed },
     participants: {
       legacy: side(sums.legacyParticipants),
       target: side(sums.targetParticipants),
       complete: count.participants === met.participants,
+      changed,
     },
   };
 }

@@ -44,10 +44,10 @@ const PARTICIPANT_JSON = canonicalObject({
   joinCount: 'p.join_count::text',
 });
 
-/** Per byte position of the digests `l` (leaf) and `k` (key), their sum over the rows not deferred. */
-const BYTE_SUMS = Array.from({ length: 32 }, (_, j) => `sum(get_byte(l, ${j}) + get_byte(k, ${j})) filter (where not deferred) as b${j}`).join(', ');
+/** Per byte position of the digests `l` (leaf) and `k` (key), their sum over the rows compared (not skipped). */
+const BYTE_SUMS = Array.from({ length: 32 }, (_, j) => `sum(get_byte(l, ${j}) + get_byte(k, ${j})) filter (where not skipped) as b${j}`).join(', ');
 
-/** What a batch's target rows add: how many rows the batch met (deferred ones too), and the others' sum. */
+/** What a batch's target rows add: how many rows the batch met (skipped ones too), and the others' sum. */
 export interface BatchDigest {
   met: number;
   rows: number;
@@ -76,11 +76,15 @@ export interface BatchDigests {
   participants: BatchDigest;
   /** Ids of the batch with no migrated session (none on a healthy tenant): what `sessions.reconciled` asks of it. */
   absent: string[];
+  /** Ids whose session the service changed since its legacy version (see `legacyUpdatedAt`): left out of the sums. */
+  changed: string[];
 }
 
 /**
  * A batch's migrated sessions (`ids`: found once, by the (tenant_id, legacy_id) index) and their backfilled
- * participants, in one statement: those of `deferred` counted as met but left out of the sums. A session's
+ * participants, in one statement: those of `deferred`, and those whose `updated_at` is later than their
+ * legacy `updatedAt` in `legacyUpdatedAt` (given once S4 cut over: the service changed them since, and the
+ * migrator writes legacy's), counted as met but left out of the sums. A session's
  * participants make one leaf (by actor; the C collation's order is the migrator's but for characters past
  * U+FFFF); participants' `met` counts participant rows. `materialized` keeps each row whole: inlined, each
  * get_byte would hash the row again. Each session's participants are read by a lateral subquery, i.e. by the
@@ -88,27 +92,41 @@ export interface BatchDigests {
  * planner took session_participants for a couple of rows and scanned the whole table once per session of the batch
  * (26 s per batch of 5,000 at 100k sessions instead of 0.1 s).
  */
-export async function targetBatchDigests(db: Database, tenantId: string, ids: readonly string[], deferred: readonly string[]): Promise<BatchDigests> {
-  const rows = await queryRows<Row & { kind: 's' | 'p'; absent: string[] | null }>(
+export async function targetBatchDigests(
+  db: Database,
+  tenantId: string,
+  ids: readonly string[],
+  deferred: readonly string[],
+  legacyUpdatedAt: Readonly<Record<string, string>> = {},
+): Promise<BatchDigests> {
+  const rows = await queryRows<Row & { kind: 's' | 'p'; absent: string[] | null; changed: string[] | null }>(
     db,
-    sql`with t as materialized (
+    sql`with c as materialized (
           select id, legacy_id, legacy_id in ${jsonIds(deferred)} as deferred,
+                 coalesce(updated_at > (${JSON.stringify(legacyUpdatedAt)}::jsonb ->> legacy_id)::timestamptz, false) as changed,
                  sha256(convert_to(${sql.raw(SESSION_JSON)}, 'UTF8')) as l, sha256(convert_to(to_json(legacy_id)::text, 'UTF8')) as k
           from virtual_sessions where tenant_id = ${tenantId} and legacy_id in ${jsonIds(ids)}),
+        t as materialized (select c.*, deferred or changed as skipped from c),
         g as materialized (
-          select t.deferred, t.k, x.n, x.l
+          select t.skipped, t.k, x.n, x.l
           from t cross join lateral (
             select count(*) as n,
                    sha256(convert_to('[' || string_agg(${sql.raw(PARTICIPANT_JSON)}, ',' order by p.participant_ref collate "C") || ']', 'UTF8')) as l
             from session_participants p
             where p.session_id = t.id and p.tenant_id = ${tenantId} and p.source = 'audit_backfill') x
           where x.n > 0)
-        select 's' as kind, count(*) as met, count(*) filter (where not deferred) as rows, ${sql.raw(BYTE_SUMS)},
-               (select array_agg(i) from ${jsonIds(ids)} as a(i) where not exists (select 1 from t where t.legacy_id = a.i)) as absent
+        select 's' as kind, count(*) as met, count(*) filter (where not skipped) as rows, ${sql.raw(BYTE_SUMS)},
+               (select array_agg(i) from ${jsonIds(ids)} as a(i) where not exists (select 1 from t where t.legacy_id = a.i)) as absent,
+               array_agg(legacy_id) filter (where changed) as changed
         from t
         union all
-        select 'p', coalesce(sum(n), 0), count(*) filter (where not deferred), ${sql.raw(BYTE_SUMS)}, null from g`,
+        select 'p', coalesce(sum(n), 0), count(*) filter (where not skipped), ${sql.raw(BYTE_SUMS)}, null, null from g`,
   );
   const sessions = rows.find((r) => r.kind === 's');
-  return { sessions: digestOf(sessions), participants: digestOf(rows.find((r) => r.kind === 'p')), absent: sessions?.absent ?? [] };
+  return {
+    sessions: digestOf(sessions),
+    participants: digestOf(rows.find((r) => r.kind === 'p')),
+    absent: sessions?.absent ?? [],
+    changed: sessions?.changed ?? [],
+  };
 }

@@ -1,7 +1,7 @@
-import { parseLegacyDatetime, tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
+import { tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
 import { storableKey, storableReject } from '../../engine/storable-reject';
 import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
-import type { LegacyBatch, LegacyRow, LegacySource } from '../../legacy/types';
+import type { LegacyBatch, LegacySource } from '../../legacy/types';
 import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
 import { sessionId } from '../s1/ids';
@@ -10,8 +10,8 @@ import { SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
 import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
+import { changedSince, mapDeltaSession, type DeltaSession } from './delta-session';
 import { duplicateReject, ExportTwins, type MetRow } from './export-twins';
-import { mapDeltaSession, type DeltaSession } from './delta-session';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at');
@@ -24,27 +24,6 @@ const assign = (c: string) =>
   c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
 const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map(assign).join(', ')}, version = virtual_sessions.version + 1
   where virtual_sessions.updated_at < excluded.updated_at`;
-
-function at(raw: string | null | undefined): number | undefined {
-  const parsed = parseLegacyDatetime(raw);
-  return parsed.kind === 'ok' ? parsed.value.getTime() : undefined;
-}
-
-/**
- * How far before the watermark an `updatedAt` still counts as a possible change. legacy stamps `updatedAt` with
- * its own application servers' clock, the watermark is the migrator's: an edit S1 did not see can carry an
- * instant a little before the watermark when legacy's clock runs behind. Re-reading such rows is harmless: the
- * upsert (and `changing`) only writes a version newer than the stored one, so an unchanged row writes nothing.
- */
-const CLOCK_SKEW_MARGIN_MS = 60 * 60_000;
-
-/** Changed since the watermark: created or updated after it (less the skew margin), or not historical at it (S1 deferred it). */
-function changedSince(row: LegacyRow, watermark: number): boolean {
-  const created = at(row.createdAt);
-  const updated = at(row.updatedAt);
-  const start = at(row.scheduledStart) ?? created;
-  return (created ?? 0) >= watermark || (updated ?? 0) >= watermark - CLOCK_SKEW_MARGIN_MS || (start ?? Number.POSITIVE_INFINITY) >= watermark;
-}
 
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
 const STAGES = ['sessions', 'participants', 'ends', 'billing', 'encounters'] as const;
@@ -279,7 +258,8 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       written: rows.length,
       rejects,
       warnings: tallyCodes(writes.map((l) => l.warnings)) as Record<string, number>,
-      facts: { watermark: watermark.toISOString() },
+      // The as-of the rows were mapped at: validate maps them at it again to compare what this sync loaded.
+      facts: { watermark: watermark.toISOString(), asOf: ctx.options.asOf.toISOString() },
       write: async (tx) => {
         if (rows.length === 0) return;
         await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });

@@ -1,4 +1,12 @@
-import { mapLegacySession, normalise, type LegacyVirtualSession, type MappedSession, type SessionMapping, type WarningCode } from '@vc/domain/legacy';
+import {
+  mapLegacySession,
+  normalise,
+  parseLegacyDatetime,
+  type LegacyVirtualSession,
+  type MappedSession,
+  type SessionMapping,
+  type WarningCode,
+} from '@vc/domain/legacy';
 
 const CANCELLED = new Set(['cancelled', 'canceled', 'no_show', 'expired', 'failed']);
 // Far enough that every row reads as historical, so the S1 mapping validates and normalises all of them.
@@ -33,4 +41,30 @@ export function mapDeltaSession(
   // Only the warnings that still describe the row: status inference did not happen for an upcoming session.
   const warnings = mapped.warnings.filter((w) => w !== 'inferred_end' && w !== 'unknown_status' && w !== 'ended_before_started');
   return { kind: 'load', session, warnings };
+}
+
+function at(raw: string | null | undefined): number | undefined {
+  const parsed = parseLegacyDatetime(raw);
+  return parsed.kind === 'ok' ? parsed.value.getTime() : undefined;
+}
+
+/**
+ * How far before the watermark an `updatedAt` still counts as a possible change. legacy stamps `updatedAt` with
+ * its own application servers' clock, the watermark is the migrator's: an edit S1 did not see can carry an
+ * instant a little before the watermark when legacy's clock runs behind. Re-reading such rows is harmless: the
+ * delta sync only writes a version newer than the stored one, so an unchanged row writes nothing; and a row
+ * historical at the watermark maps the same at any as-of (the as-of only decides deferral), so validate, which
+ * maps these rows as S4 does, compares them alike.
+ */
+const CLOCK_SKEW_MARGIN_MS = 60 * 60_000;
+
+/**
+ * Changed since the watermark: created or updated after it (less the skew margin), or not historical at it (S1
+ * deferred it). The rows a delta sync loads; validate compares them by the same rule once a sync ran.
+ */
+export function changedSince(row: { createdAt?: string | null; updatedAt?: string | null; scheduledStart?: string | null }, watermark: number): boolean {
+  const created = at(row.createdAt);
+  const updated = at(row.updatedAt);
+  const start = at(row.scheduledStart) ?? created;
+  return (created ?? 0) >= watermark || (updated ?? 0) >= watermark - CLOCK_SKEW_MARGIN_MS || (start ?? Number.POSITIVE_INFINITY) >= watermark;
 }

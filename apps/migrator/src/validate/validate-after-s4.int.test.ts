@@ -1,0 +1,255 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CheckResult } from '@vc/domain/checklist';
+import { loadIntoMysql } from '@vc/fixtures';
+import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
+import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
+import { startKongAdminStandIn, type KongAdminStandIn } from '@vc/integrations/kong';
+import { createDatabase, type DatabaseHandle } from '@vc/schema';
+import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCsvSource } from '../legacy/csv-source';
+import { createMysqlSource } from '../legacy/mysql-source';
+import type { LegacySource } from '../legacy/types';
+import { runInProcess } from '../phases/s4/testing/in-process-cli';
+import { exportCsv } from '../phases/s4/testing/legacy-mutations';
+import { insertRows, LEGACY_ROUTING, eventValues, sessionValues, type LegacyRowValues } from '../phases/s4/testing/legacy-rows';
+import { PAST_THE_GATES } from '../testing/past-the-gates';
+import { fingerprintChecks, tenantFingerprints, type TableFingerprint } from './fingerprints';
+import { deltaSyncScope } from './s4-scope';
+import { SessionTally } from './session-tally';
+import { checkSessionCounts } from './sessions';
+import { s1Watermark } from './watermark';
+
+/**
+ * Validate once S4's delta sync ran: the sessions and participants it loaded (created after S1, or upcoming
+ * at S1's as-of) are compared as S4 mapped them, on the streamed MySQL path and the per-id CSV path, so one
+ * lost or changed fails the check that names it; a healthy tenant, with sessions still upcoming at S4's
+ * as-of and sessions the service has run since the cutover, passes. Before S4 nothing changes.
+ */
+const S1_AS_OF = '2026-11-01T00:00:00Z';
+const S4_AS_OF = '2026-12-01T00:00:00Z';
+const CREATED_AFTER_S1 = '2026-11-10 09:00:00';
+
+let legacy: TestMysqlDatabase;
+let mariadb: mysql.Connection;
+let target: TestDatabase;
+let client: pg.Client;
+let handle: DatabaseHandle;
+let fhir: FhirStandIn;
+let kong: KongAdminStandIn;
+let work: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  [legacy, target, fhir, work] = await Promise.all([
+    createTestMysqlDatabase('vc_validate_s4'),
+    createTestDatabase(),
+    startFhirStandIn(),
+    mkdtemp(join(tmpdir(), 'vc-validate-s4-')),
+  ]);
+  const { expected } = await loadIntoMysql(legacy.url, {
+    tenants: 1,
+    sessions: 3,
+    auditPerSession: 1,
+    seed: 5,
+    asOf: new Date(S1_AS_OF),
+    databases: legacy.databases,
+  });
+  mariadb = await mysql.createConnection(legacy.url);
+  kong = await startKongAdminStandIn({ initial: LEGACY_ROUTING });
+  env = {
+    VC_LOG_LEVEL: 'silent',
+    VC_DATABASE_URL: target.url,
+    VC_LEGACY_DATABASE_URL: legacy.url,
+    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
+    VC_KMS: `local:${join(work, 'kms.json')}`,
+    VC_FHIR_BASE_URL: fhir.url,
+    VC_KONG_ADMIN_URL: kong.url,
+  };
+  client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+  handle = await createDatabase(target.url);
+}, 180_000);
+
+afterAll(async () => {
+  await handle?.close?.();
+  await client?.end();
+  await mariadb?.end();
+  await Promise.all([target?.drop(), legacy?.drop(), fhir?.close(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
+});
+
+type Row = LegacyRowValues;
+const session = sessionValues;
+const event = eventValues;
+/** A session held on `day` of November 2026, created after S1's as-of. */
+const held = (tenant: string, day: number, overrides: Row = {}): Row =>
+  session(tenant, {
+    patientRef: `Patient/p-${day}`,
+    scheduledStart: `2026-11-${day} 10:00:00`,
+    scheduledEnd: `2026-11-${day} 10:30:00`,
+    startedAt: `2026-11-${day} 10:02:00`,
+    endedAt: `2026-11-${day} 10:28:00`,
+    createdAt: CREATED_AFTER_S1,
+    updatedAt: CREATED_AFTER_S1,
+    ...overrides,
+  });
+
+const insert = (table: 'VirtualSession' | 'AuditLog', rows: Row[]) => insertRows(mariadb, table, rows);
+
+const phase = (tenant: string, ...args: string[]) => runInProcess([...args, '--tenant', tenant, '--max-reject-rate', '1', '--json'], env);
+
+interface Verdicts {
+  reconciled: CheckResult;
+  checks: Record<string, CheckResult>;
+  fingerprints: TableFingerprint[];
+}
+
+/**
+ * `sessions.reconciled` and `fingerprints.*` as `migrator validate` runs them: on MySQL the tally is fed by the
+ * streamed pass (the per-id maps take over for a table whose sums differ); on CSV both read on their own.
+ */
+async function validate(tenant: string, source: LegacySource): Promise<Verdicts> {
+  const watermark = (await s1Watermark(handle.db, tenant))!;
+  if (source.kind === 'mysql') {
+    const tally = await SessionTally.of(handle.db, source, tenant, watermark);
+    const fingerprints = await tenantFingerprints(handle.db, source, tenant, watermark, 2, tally);
+    expect(tally.ended).toBe(true);
+    return { reconciled: tally.result(tenant), checks: byId(fingerprintChecks(tenant, fingerprints)), fingerprints };
+  }
+  const fingerprints = await tenantFingerprints(handle.db, source, tenant, watermark, 2);
+  const reconciled = await checkSessionCounts(handle.db, source, tenant, watermark, 2);
+  return { reconciled, checks: byId(fingerprintChecks(tenant, fingerprints)), fingerprints };
+}
+const byId = (checks: CheckResult[]) => Object.fromEntries(checks.map((c) => [c.id, c]));
+const statuses = (v: Verdicts) => ({
+  reconciled: v.reconciled.status,
+  sessions: v.checks['fingerprints.sessions']!.status,
+  participants: v.checks['fingerprints.participants']!.status,
+});
+const ALL_PASS = { reconciled: 'pass', sessions: 'pass', participants: 'pass' };
+
+/** Both paths over the same legacy data: MySQL streamed, and a CSV export of it (per id). */
+async function onBothPaths(tenant: string, label: string): Promise<Record<'mysql' | 'csv', Verdicts>> {
+  const mysqlSource = createMysqlSource(legacy.url);
+  const dir = await mkdtemp(join(work, `${label}-`));
+  try {
+    await exportCsv(legacy.url, dir);
+    return { mysql: await validate(tenant, mysqlSource), csv: await validate(tenant, createCsvSource(dir)) };
+  } finally {
+    await mysqlSource.close();
+  }
+}
+
+describe('validate after S4 compares the sessions and participants S4 loaded', () => {
+  const tenant = 'after-s4';
+  /** Legacy ids: created after S1 (a with participants, b), upcoming at S1's as-of (c: held before S4's as-of), upcoming at S4's (u). */
+  let ids: Record<'a' | 'b' | 'c' | 'u', string>;
+
+  beforeAll(async () => {
+    const [old] = await insert('VirtualSession', [session(tenant)]);
+    await insert('AuditLog', [event(tenant, old!), event(tenant, old!, { action: 'participant.left', occurredAt: '2026-10-01 10:20:00' })]);
+    // Booked before S1's as-of for after it: S1 defers it, S4 loads it as held.
+    const [c] = await insert('VirtualSession', [held(tenant, 15, { createdAt: '2026-10-20 08:00:00', updatedAt: '2026-10-20 08:00:00' })]);
+    const r1 = await phase(tenant, 'phase', 's1', '--as-of', S1_AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    const [a, b] = await insert('VirtualSession', [held(tenant, 20), held(tenant, 21)]);
+    // Still upcoming at S4's as-of: S4 loads it `scheduled`, for the service to run.
+    const [u] = await insert('VirtualSession', [
+      held(tenant, 28, { scheduledStart: '2026-12-05 10:00:00', scheduledEnd: '2026-12-05 10:30:00', startedAt: null, endedAt: null, status: 'scheduled' }),
+    ]);
+    await insert('AuditLog', [
+      event(tenant, a!, { occurredAt: '2026-11-20 10:03:00' }),
+      event(tenant, a!, { actorRef: 'Patient/p-20', occurredAt: '2026-11-20 10:04:00' }),
+      event(tenant, c!, { occurredAt: '2026-11-15 10:03:00' }),
+    ]);
+    ids = { a: a!, b: b!, c: c!, u: u! };
+    const s4 = await phase(tenant, 'phase', 's4', '--as-of', S4_AS_OF, '--service-upstream', 'http://vc.internal:8080', ...PAST_THE_GATES);
+    expect(s4.code, s4.error).toBe(0);
+  }, 180_000);
+
+  it('reads the sync that completed and the as-of it mapped rows at (4.3 supersedes 4.1)', async () => {
+    expect(await deltaSyncScope(handle.db, tenant)).toEqual({ step: '4.3', asOf: new Date(S4_AS_OF) });
+    const loaded = await client.query<{ legacy_id: string; status: string }>(
+      'select legacy_id, status::text from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[]) order by legacy_id::bigint',
+      [tenant, Object.values(ids)],
+    );
+    expect(Object.fromEntries(loaded.rows.map((r) => [r.legacy_id, r.status]))).toEqual({
+      [ids.a]: 'ended',
+      [ids.b]: 'ended',
+      [ids.c]: 'ended',
+      [ids.u]: 'scheduled',
+    });
+  });
+
+  it('a healthy tenant passes every check on both paths, with a session still upcoming at S4 as-of', async () => {
+    const v = await onBothPaths(tenant, 'healthy');
+    expect({ mysql: statuses(v.mysql), csv: statuses(v.csv) }).toEqual({ mysql: ALL_PASS, csv: ALL_PASS });
+    // Every session is compared now: nothing is deferred, S4's are in both sides.
+    expect(v.mysql.reconciled.actual).toMatchObject({ deferred: 0 });
+    // S4's sessions are in both sides: S1's one and S4's four; participants of S1's, a's and c's (u is upcoming).
+    for (const path of [v.mysql, v.csv]) {
+      const rows = Object.fromEntries(path.fingerprints.map((f) => [f.table, [f.legacy.rows, f.target.rows]]));
+      expect(rows).toMatchObject({ sessions: [5, 5], participants: [3, 3] });
+    }
+    expect(v.mysql.fingerprints.map((f) => f.legacy.digest)).toEqual(v.csv.fingerprints.map((f) => f.legacy.digest));
+  }, 120_000);
+
+  it('a session the service ran since the cutover is the service’s: left out of both sides, named, and still passing', async () => {
+    // What the service does when it runs a session: new columns, its own participants, a later updated_at.
+    await client.query(
+      `update virtual_sessions set status = 'ended', started_at = '2026-12-05T10:01:00Z', ended_at = '2026-12-05T10:29:00Z',
+              version = version + 1, updated_at = now() where tenant_id = $1 and legacy_id = $2`,
+      [tenant, ids.u],
+    );
+    await client.query(
+      `insert into session_participants (session_id, tenant_id, participant_ref, role, first_joined_at, join_count, source)
+       select id, tenant_id, 'Practitioner/d-1', 'practitioner', '2026-12-05T10:01:00Z', 1, 'live' from virtual_sessions where tenant_id = $1 and legacy_id = $2`,
+      [tenant, ids.u],
+    );
+    const v = await onBothPaths(tenant, 'service');
+    expect({ mysql: statuses(v.mysql), csv: statuses(v.csv) }).toEqual({ mysql: ALL_PASS, csv: ALL_PASS });
+    for (const path of [v.mysql, v.csv]) expect(path.fingerprints.find((f) => f.table === 'sessions')!.changedSinceMigration).toEqual([ids.u]);
+  }, 120_000);
+
+  it('a changed session, lost participants and a deleted session that S4 loaded each fail the check that names them', async () => {
+    await client.query(
+      `update virtual_sessions set patient_ref = 'Patient/SOMEONE-ELSE', status = 'cancelled', cancel_reason = 'x', started_at = null
+        where tenant_id = $1 and legacy_id = $2`,
+      [tenant, ids.a],
+    );
+    await client.query(`delete from session_participants where session_id = (select id from virtual_sessions where tenant_id = $1 and legacy_id = $2)`, [
+      tenant,
+      ids.c,
+    ]);
+    await client.query(`delete from vc_migration.id_map where tenant_id = $1 and legacy_id = $2`, [tenant, ids.b]);
+    await client.query(`delete from virtual_sessions where tenant_id = $1 and legacy_id = $2`, [tenant, ids.b]);
+    const v = await onBothPaths(tenant, 'tampered');
+    for (const path of [v.mysql, v.csv]) {
+      expect(statuses(path)).toEqual({ reconciled: 'fail', sessions: 'fail', participants: 'fail' });
+      expect(path.reconciled.samples).toEqual([`VirtualSession:${ids.b}`]);
+      expect(path.checks['fingerprints.sessions']!.samples).toEqual(expect.arrayContaining([`VirtualSession:${ids.a}`, `VirtualSession:${ids.b}`]));
+      expect(path.checks['fingerprints.participants']!.samples).toContain(`VirtualSession:${ids.c}`);
+      // The session the service ran stays the service's, not a difference.
+      expect(path.checks['fingerprints.sessions']!.samples).not.toContain(`VirtualSession:${ids.u}`);
+    }
+  }, 120_000);
+});
+
+describe('validate before S4 scopes by S1 watermark, as before', () => {
+  it('sessions created after S1 are deferred and compared by no side until a delta sync loaded them', async () => {
+    const tenant = 'before-s4';
+    await insert('VirtualSession', [session(tenant)]);
+    const r1 = await phase(tenant, 'phase', 's1', '--as-of', S1_AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    await insert('VirtualSession', [held(tenant, 20)]);
+    expect(await deltaSyncScope(handle.db, tenant)).toBeUndefined();
+    const v = await onBothPaths(tenant, 'before');
+    expect({ mysql: statuses(v.mysql), csv: statuses(v.csv) }).toEqual({ mysql: ALL_PASS, csv: ALL_PASS });
+    expect(v.mysql.reconciled.actual).toMatchObject({ loaded: 1, deferred: 1 });
+    expect(v.csv.reconciled.actual).toMatchObject({ loaded: 1, deferred: 1 });
+  }, 120_000);
+});
