@@ -32,8 +32,14 @@ export function shareOf(key: string, leaf: bigint): bigint {
 /** A string or null as canonical JSON writes it (for the written-out projections the streamed digests hash). */
 export const jsonText = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
 
+/**
+ * A sha256 as a binary (latin1) string, one char per byte: node's one-shot hash writes that in under half the CPU
+ * of a Buffer (0.9 against 2.2 µs on a 300-character text), and the streamed sums take ~3 per legacy session.
+ */
+export type Digest = string;
+
 /** The sha256 of a key's canonical JSON, as a share adds it. */
-export const keyDigestOf = (keyJson: string): Buffer => hash('sha256', keyJson, 'buffer');
+export const keyDigestOf = (keyJson: string): Digest => hash('sha256', keyJson, 'binary');
 
 /** Adds per 32-bit word before carrying: 2^20 digests of words < 2^32 stay below 2^53, exact in a double. */
 const FOLD_EVERY = 1 << 20;
@@ -56,15 +62,16 @@ export class ShareSum {
   }
 
   /** One row whose key's digest ({@link keyDigestOf}) is at hand: a key shared by two tables is hashed once. */
-  addKeyed(keyDigest: Buffer, rowJson: string): void {
-    this.addDigest(hash('sha256', rowJson, 'buffer'));
+  addKeyed(keyDigest: Digest, rowJson: string): void {
+    this.addDigest(hash('sha256', rowJson, 'binary'));
     this.addDigest(keyDigest);
     this.rows += 1;
   }
 
-  private addDigest(digest: Buffer): void {
+  private addDigest(digest: Digest): void {
     const w = this.words;
-    for (let i = 0; i < 8; i += 1) w[i]! += digest.readUInt32BE(i * 4);
+    for (let i = 0, j = 0; i < 8; i += 1, j += 4)
+      w[i]! += digest.charCodeAt(j) * 0x1000000 + ((digest.charCodeAt(j + 1) << 16) | (digest.charCodeAt(j + 2) << 8) | digest.charCodeAt(j + 3));
     if (++this.pending >= FOLD_EVERY) this.fold();
   }
 

@@ -1,6 +1,6 @@
 import { groupParticipantEvents, parseParticipantEvent, type LegacyAuditLog, type LegacyVirtualSession, type ParticipantEvent } from '@vc/domain/legacy';
 import type { Database } from '@vc/schema';
-import { keyDigestOf, ShareSum } from '../evidence/fingerprint';
+import { keyDigestOf, ShareSum, type Digest } from '../evidence/fingerprint';
 import { LEGACY_TABLES } from '../legacy/tables';
 import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY } from '../phases/s1/participant-history';
@@ -109,7 +109,7 @@ interface InFlight {
   /** What `sessions.reconciled` tallies of the batch's rows, once the target has said which ids it holds. */
   tallied: Pick<LegacyBatch, 'rows' | 'faults'>;
   /** The key digests of the batch's loaded sessions: their participants' shares add the same ones. */
-  keys: Map<string, Buffer>;
+  keys: Map<string, Digest>;
   /** The canonical JSON of each loaded session, summed once the target has said which the service changed since. */
   sessions: Map<string, string>;
 }
@@ -174,7 +174,7 @@ export async function streamedFingerprints(
       const ids: string[] = [];
       const loaded = new Set<string>();
       const deferred = new Set<string>();
-      const keys = new Map<string, Buffer>();
+      const keys = new Map<string, Digest>();
       const sessions = new Map<string, string>();
       const updatedAt: Record<string, string> = {};
       for (const row of batch.rows) {
