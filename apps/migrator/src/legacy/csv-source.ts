@@ -6,7 +6,7 @@ import { ExitError } from '../exit-error';
 import { checkedHeader, csvFault } from './csv-checks';
 import { readAheadUnlessOff } from './read-ahead';
 import { fieldWithInvalidBytes, rawRecord, splitOpenRecord, tenantCandidates, type RecordFault } from './record-faults';
-import { collationKey, collationMatcher, domainMatcher } from './matching';
+import { collationKey, collationMatcher, domainMatcher, tenantSpelling } from './matching';
 import { LEGACY_TABLES } from './tables';
 import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 import { fromBytes } from './utf8-escape';
@@ -216,7 +216,7 @@ export function createCsvSource(dir: string): LegacySource {
       for await (const row of records(table)) {
         const id = row[LEGACY_TABLES[table].tenantColumn] ?? '';
         const key = collationKey(id);
-        if (!spelling.has(key)) spelling.set(key, id);
+        if (!spelling.has(key)) spelling.set(key, tenantSpelling(id));
       }
       spelling.delete('');
       return [...spelling.values()].sort();

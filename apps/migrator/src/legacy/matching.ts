@@ -13,10 +13,17 @@ import { normalise, TRIMMED_CODE_POINTS } from '@vc/domain/legacy';
  * `collated` filters by.
  */
 export function collationKey(value: string | null | undefined): string {
-  const text = value ?? '';
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 0x20) end -= 1;
-  return text.slice(0, end).toLowerCase();
+  return tenantSpelling(value ?? '').toLowerCase();
+}
+
+/**
+ * A tenant's id as a listing gives it: as a row spells it, trailing spaces cut (no legacy query tells them apart, and
+ * a run writes its rows under this id).
+ */
+export function tenantSpelling(value: string): string {
+  let end = value.length;
+  while (end > 0 && value.charCodeAt(end - 1) === 0x20) end -= 1;
+  return value.slice(0, end);
 }
 
 /** Whether `value` meets a filter of `values` as the domain compares (`normalise`). */

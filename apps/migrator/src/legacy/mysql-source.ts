@@ -1,7 +1,7 @@
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { createParticipantPushdown } from './mysql-participants';
 import { readAheadUnlessOff } from './read-ahead';
-import { collationKey, TRIMMED_EDGE_PATTERN, TRIMMED_RUNS_PATTERN } from './matching';
+import { collationKey, tenantSpelling, TRIMMED_EDGE_PATTERN, TRIMMED_RUNS_PATTERN } from './matching';
 import { LEGACY_TABLES } from './tables';
 import type { KeyRangeReader, LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 
@@ -168,7 +168,7 @@ export function createMysqlSource(url: string, database?: string, options: { pus
         `select t.${ident(tenantColumn)} as t from ${ident(table)} t join (select min(${ident(key)}) as k from ${ident(table)} group by ${ident(tenantColumn)}) m on t.${ident(key)} = m.k`,
       );
       return rows
-        .map((r) => asText(r.t) ?? '')
+        .map((r) => tenantSpelling(asText(r.t) ?? ''))
         .filter((t) => collationKey(t) !== '')
         .sort();
     },

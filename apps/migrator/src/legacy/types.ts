@@ -99,7 +99,8 @@ export interface LegacySource {
   readonly description: string;
   /**
    * The tenants of `table`, sorted: one id per tenant as legacy's collation groups spellings (see `tenantId`),
-   * spelled as the tenant's row with the least primary key spells it (a CSV export: its first row in the file).
+   * spelled as the tenant's row with the least primary key spells it (a CSV export: its first row in the file),
+   * trailing spaces cut.
    */
   tenants(table: LegacyTable): Promise<string[]>;
   /** How many rows `read` would visit (for progress ETA), when cheap to know. */
