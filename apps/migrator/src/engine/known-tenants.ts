@@ -1,4 +1,5 @@
 import { distance } from 'fastest-levenshtein';
+import { collationKey } from '../legacy/matching';
 import type { LegacySource } from '../legacy/types';
 import { UsageError } from './errors';
 
@@ -9,7 +10,11 @@ import { UsageError } from './errors';
  */
 export async function legacyTenantList(legacy: LegacySource): Promise<string[]> {
   const [sessions, configs] = await Promise.all([legacy.tenants('VirtualSession'), legacy.tenants('TenantVirtualCareConfig')]);
-  return [...new Set([...sessions, ...configs])].sort();
+  // Spellings legacy's collation equates are one tenant (a run reads all their rows and writes them under its id):
+  // listed once, or two runs would load the same rows under two ids. Spelled as the config (the tenant's own row) spells it.
+  const byKey = new Map<string, string>();
+  for (const tenant of [...configs, ...sessions]) if (!byKey.has(collationKey(tenant))) byKey.set(collationKey(tenant), tenant);
+  return [...byKey.values()].sort();
 }
 
 /** `known` ordered by closeness to `name` (edit distance, then name): the likely intended one first. */
@@ -21,6 +26,9 @@ export function closestFirst(name: string, known: readonly string[]): string[] {
 /** Exit 2 unless `tenant` is one of `known`; the message lists the known ones, closest match first. */
 export function assertKnownTenant(tenant: string, known: readonly string[], source: string): void {
   if (known.includes(tenant)) return;
+  // Another spelling of a listed tenant would be a second target tenant holding the same legacy rows.
+  const spelled = known.find((k) => collationKey(k) === collationKey(tenant));
+  if (spelled !== undefined) throw new UsageError(`tenant "${tenant}" is spelled "${spelled}" by the legacy source (${source}): run it as --tenant ${spelled}`);
   const listed = known.length ? closestFirst(tenant, known).join(', ') : '(none)';
   throw new UsageError(`unknown tenant "${tenant}": the legacy source (${source}) has ${listed}`);
 }

@@ -53,7 +53,7 @@ describe('legacy CSV export reader', () => {
 
   it('maps the zero date to NULL and an empty patientRef to a missing_patient reject', async () => {
     const [batch] = await all(createCsvSource(dir).read('VirtualSession', { tenantId: 'acme', batchSize: 10 }));
-    const mapped = batch!.rows.map((r) => mapLegacySession(r as unknown as LegacyVirtualSession, { asOf: new Date('2026-01-01T00:00:00Z') }));
+    const mapped = batch!.rows.map((r) => mapLegacySession(r as unknown as LegacyVirtualSession, { asOf: new Date('2026-01-01T00:00:00Z'), tenantId: 'acme' }));
     expect(mapped[1]).toMatchObject({ kind: 'load', session: { scheduledStart: null, status: 'cancelled', cancelReason: 'said "no",\r\nthen left' } });
     expect(mapped[2]).toMatchObject({ kind: 'reject', reason: 'missing_patient' });
   });

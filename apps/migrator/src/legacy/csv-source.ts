@@ -6,11 +6,13 @@ import { ExitError } from '../exit-error';
 import { checkedHeader, csvFault } from './csv-checks';
 import { readAheadUnlessOff } from './read-ahead';
 import { fieldWithInvalidBytes, rawRecord, splitOpenRecord, tenantCandidates, type RecordFault } from './record-faults';
+import { collationKey, collationMatcher, domainMatcher, tenantSpelling } from './matching';
 import { LEGACY_TABLES } from './tables';
 import type { LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 import { fromBytes } from './utf8-escape';
 
 const LINE_BREAK_CHARS = /[\r\n]/g;
+const DIGITS = /^[0-9]+$/;
 const CRLF = /\r\n/g;
 const breaks = (text: string) => text.match(LINE_BREAK_CHARS)?.length ?? 0;
 
@@ -135,10 +137,24 @@ export function createCsvSource(dir: string): LegacySource {
     for await (const item of located(table)) if (item.kind === 'row') yield item.row;
   }
 
-  function matches(table: LegacyTable, row: LegacyRow, options: Pick<ReadOptions, 'tenantId' | 'where' | 'notDigits'>): boolean {
-    if (options.tenantId !== undefined && row[LEGACY_TABLES[table].tenantColumn] !== options.tenantId) return false;
-    if (options.notDigits !== undefined && /^[0-9]+$/.test(row[options.notDigits] ?? '')) return false;
-    return (options.where ?? []).every((filter) => filter.in.includes(row[filter.column] ?? ''));
+  /** The rows `options` select, compared as `ReadOptions` says (and as the MySQL reader's SQL compares). */
+  function matcher(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where' | 'apart'>): (row: LegacyRow) => boolean {
+    const tenantColumn = LEGACY_TABLES[table].tenantColumn;
+    const tenant = options.tenantId === undefined ? undefined : collationKey(options.tenantId);
+    const filters = (options.where ?? []).map((f) => ({
+      column: f.column,
+      meets: (f.collated ? collationMatcher : domainMatcher)(f.in),
+      collated: collationMatcher(f.in),
+    }));
+    const { notDigits, uncollated = [] } = options.apart ?? {};
+    const apart = filters.filter((f) => uncollated.includes(f.column));
+    return (row) => {
+      if (tenant !== undefined && collationKey(row[tenantColumn]) !== tenant) return false;
+      if (!filters.every((f) => f.meets(row[f.column] ?? ''))) return false;
+      if (!options.apart) return true;
+      if (notDigits !== undefined && !DIGITS.test(row[notDigits] ?? '')) return true;
+      return apart.some((f) => !f.collated(row[f.column] ?? ''));
+    };
   }
 
   async function* batches(table: LegacyTable, options: ReadOptions): AsyncGenerator<LegacyBatch> {
@@ -146,6 +162,8 @@ export function createCsvSource(dir: string): LegacySource {
     if (options.until !== undefined && options.until !== null)
       throw new Error(`${file}: a CSV export cannot be read by key range (a split tenant's item needs the legacy database, VC_LEGACY_DATABASE_URL)`);
     const skip = Number(options.after ?? 0);
+    const matches = matcher(table, options);
+    const tenant = options.tenantId === undefined ? undefined : collationKey(options.tenantId);
     let ordinal = 0;
     let next: LegacyBatch = { rows: [], ordinals: [], locations: [], faults: [], position: '' };
     // Tenants of the file's rows, and malformed records no tenant read so far owned: one that no tenant of
@@ -155,14 +173,14 @@ export function createCsvSource(dir: string): LegacySource {
     for await (const item of located(table)) {
       ordinal += 1;
       if (item.kind === 'row') {
-        tenants.add(item.row[LEGACY_TABLES[table].tenantColumn] ?? '');
-        if (ordinal <= skip || !matches(table, item.row, options)) continue;
+        tenants.add(collationKey(item.row[LEGACY_TABLES[table].tenantColumn]));
+        if (ordinal <= skip || !matches(item.row)) continue;
         next.rows.push(item.row);
         next.ordinals.push(String(ordinal));
         next.locations!.push(`${file}:${item.line}`);
       } else {
         // A malformed record's other columns cannot be trusted, so the `where` filter does not apply to it.
-        if (options.tenantId !== undefined && !item.tenants.includes(options.tenantId)) {
+        if (tenant !== undefined && !item.tenants.some((t) => collationKey(t) === tenant)) {
           unowned.push({ location: item.fault.location, tenants: item.tenants });
           continue;
         }
@@ -178,7 +196,7 @@ export function createCsvSource(dir: string): LegacySource {
       }
     }
     if (next.rows.length + next.faults!.length > 0) yield next;
-    const nobodys = unowned.find((u) => !u.tenants.some((t) => tenants.has(t)));
+    const nobodys = unowned.find((u) => !u.tenants.some((t) => tenants.has(collationKey(t))));
     if (nobodys) {
       const [, line] = nobodys.location.split(':');
       throw new ExitError(
@@ -192,13 +210,21 @@ export function createCsvSource(dir: string): LegacySource {
     kind: 'csv',
     description: `csv:${dir}`,
     async tenants(table) {
-      const seen = new Set<string>();
-      for await (const row of records(table)) seen.add(row[LEGACY_TABLES[table].tenantColumn] ?? '');
-      return [...seen].filter((t) => t !== '').sort();
+      // One id per tenant as MariaDB's `=` tells tenants apart (so a run reads the same rows from either source),
+      // spelled as its first row spells it: an export is in key order, and MariaDB's listing takes the least key's.
+      const spelling = new Map<string, string>();
+      for await (const row of records(table)) {
+        const id = row[LEGACY_TABLES[table].tenantColumn] ?? '';
+        const key = collationKey(id);
+        if (!spelling.has(key)) spelling.set(key, tenantSpelling(id));
+      }
+      spelling.delete('');
+      return [...spelling.values()].sort();
     },
     async count(table, options) {
+      const matches = matcher(table, options);
       let n = 0;
-      for await (const row of records(table)) if (matches(table, row, options)) n += 1;
+      for await (const row of records(table)) if (matches(row)) n += 1;
       return n;
     },
     read: (table, options) => readAheadUnlessOff(batches(table, options), options),

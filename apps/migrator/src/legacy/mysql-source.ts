@@ -1,6 +1,7 @@
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
 import { createParticipantPushdown } from './mysql-participants';
 import { readAheadUnlessOff } from './read-ahead';
+import { collationKey, tenantSpelling, TRIMMED_EDGE_PATTERN, TRIMMED_RUNS_PATTERN } from './matching';
 import { LEGACY_TABLES } from './tables';
 import type { KeyRangeReader, LegacyBatch, LegacyRow, LegacySource, LegacyTable, ReadOptions } from './types';
 
@@ -25,7 +26,7 @@ function asTextRow(row: RowDataPacket): LegacyRow {
   return out as LegacyRow;
 }
 
-function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where' | 'notDigits'>): { sql: string[]; params: unknown[] } {
+function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where' | 'apart'>): { sql: string[]; params: unknown[] } {
   const info = LEGACY_TABLES[table];
   const sql: string[] = [];
   const params: unknown[] = [];
@@ -33,18 +34,38 @@ function whereClause(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' |
     sql.push(`${ident(info.tenantColumn)} = ?`);
     params.push(options.tenantId);
   }
+  const marks = (values: readonly string[]) => values.map(() => '?').join(', ');
   for (const filter of options.where ?? []) {
     if (filter.in.length === 0) {
       sql.push('false');
       continue;
     }
-    sql.push(`${ident(filter.column)} in (${filter.in.map(() => '?').join(', ')})`);
-    params.push(...filter.in);
+    const column = ident(filter.column);
+    if (filter.collated) {
+      sql.push(`${column} in (${marks(filter.in)})`);
+      params.push(...filter.in);
+      continue;
+    }
+    // The collation ignores trailing spaces but not leading ones, nor a trailing tab or line break, which the domain
+    // rule trims: such a value is compared trimmed as `normalise` trims it. Only rows with one are trimmed, so
+    // the rest of the filter stays an `in` the planner knows.
+    sql.push(`(${column} in (${marks(filter.in)}) or (${column} regexp ? and regexp_replace(${column}, ?, '') in (${marks(filter.in)})))`);
+    params.push(...filter.in, TRIMMED_EDGE_PATTERN, TRIMMED_RUNS_PATTERN, ...filter.in);
   }
-  // `\z`, not `$`: MariaDB's REGEXP is PCRE, whose `$` also matches before a final newline, so '^[0-9]+$' would take
-  // '42<newline>' for digits alone and leave it out of these rows, while the `in` filter never equals it with '42':
-  // validate's streamed pass would not see the event S1 files under session 42 (its sums then agree without it).
-  if (options.notDigits !== undefined) sql.push(`not coalesce(cast(${ident(options.notDigits)} as binary) regexp '^[0-9]+\\\\z', false)`);
+  if (options.apart) {
+    const alternatives: string[] = [];
+    // `\z`, not `$`: MariaDB's REGEXP is PCRE, whose `$` also matches before a final newline, so '^[0-9]+$' would take
+    // '42<newline>' for digits alone and leave it out of these rows, while the `in` filter never equals it with '42':
+    // validate's streamed pass would not see the event S1 files under session 42 (its sums then agree without it).
+    const { notDigits, uncollated = [] } = options.apart;
+    if (notDigits !== undefined) alternatives.push(`not coalesce(cast(${ident(notDigits)} as binary) regexp '^[0-9]+\\\\z', false)`);
+    for (const filter of options.where ?? []) {
+      if (!uncollated.includes(filter.column) || filter.in.length === 0) continue;
+      alternatives.push(`not coalesce(${ident(filter.column)} in (${marks(filter.in)}), false)`);
+      params.push(...filter.in);
+    }
+    sql.push(alternatives.length ? `(${alternatives.join(' or ')})` : 'false');
+  }
   return { sql, params };
 }
 
@@ -139,9 +160,17 @@ export function createMysqlSource(url: string, database?: string, options: { pus
     kind: 'mysql',
     description,
     async tenants(table) {
-      const column = ident(LEGACY_TABLES[table].tenantColumn);
-      const [rows] = await pool.query<RowDataPacket[]>(`select distinct ${column} as t from ${ident(table)} order by 1`);
-      return rows.map((r) => String(r.t));
+      // One id per tenant as the collation groups spellings ('ACME', 'acme ' and 'acme' are one tenant to every legacy
+      // query), spelled as the row with the least key spells it: `select distinct` would give whichever spelling the
+      // index meets first. The grouping is a loose scan of the (tenantId, key) index; the join reads one row a tenant.
+      const { tenantColumn, key } = LEGACY_TABLES[table];
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `select t.${ident(tenantColumn)} as t from ${ident(table)} t join (select min(${ident(key)}) as k from ${ident(table)} group by ${ident(tenantColumn)}) m on t.${ident(key)} = m.k`,
+      );
+      return rows
+        .map((r) => tenantSpelling(asText(r.t) ?? ''))
+        .filter((t) => collationKey(t) !== '')
+        .sort();
     },
     async count(table, options) {
       const where = whereClause(table, options);

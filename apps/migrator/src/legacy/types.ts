@@ -33,7 +33,11 @@ export interface LegacyBatch {
 }
 
 export interface ReadOptions {
-  /** Only this tenant's rows. */
+  /**
+   * Only this tenant's rows, the tenant as legacy's collation tells tenants apart: `'ACME'` and `'acme '` are rows
+   * of `acme` (MariaDB's `=`; a CSV export compares lower-cased with trailing spaces cut, as `tenants` groups).
+   * Whatever their spelling, they are the run's tenant's rows and are written under its id.
+   */
   tenantId?: string;
   /** Resume after this position (from a previous batch); from the start when absent. */
   after?: string | null;
@@ -43,13 +47,25 @@ export interface ReadOptions {
    */
   until?: string | null;
   batchSize: number;
-  /** Only rows whose column equals one of the values (case-sensitive, as stored). */
-  where?: ReadonlyArray<{ column: string; in: readonly string[] }>;
   /**
-   * Only rows whose value of this column is not ASCII digits alone, byte for byte (NULL and '' included):
-   * the AuditLog rows whose entityId does not name a legacy id as it is (validate reads them apart).
+   * Only rows whose column equals one of the values as legacy values are compared (docs/design.md §5):
+   * trimmed and case-insensitively, as `normalise` compares. A source may hand over more (MariaDB's collation
+   * also equates accented letters), never fewer: the domain parser decides, so every row it would accept
+   * reaches it from a CSV export and from MariaDB alike.
+   *
+   * `collated` narrows a filter to what the legacy collation's `in` finds (case-insensitive, trailing spaces
+   * ignored), which MariaDB serves from an index; a CSV export compares lower-cased with trailing spaces cut.
+   * The rows that meet the filter only once trimmed (a leading space, a trailing tab or line break) are then
+   * left out: the caller reads them with `apart.uncollated`.
    */
-  notDigits?: string;
+  where?: ReadonlyArray<{ column: string; in: readonly string[]; collated?: boolean }>;
+  /**
+   * Only the rows an index-served read (validate's streamed pass) leaves to be read apart, those of `where`
+   * (compared as the domain compares) whose value of `notDigits` is not ASCII digits alone, byte for byte
+   * (NULL and '' included: the AuditLog rows whose entityId does not name a legacy id as it is), or whose
+   * value of an `uncollated` column meets its `where` filter but not as a `collated` filter compares.
+   */
+  apart?: { notDigits?: string; uncollated?: readonly string[] };
   /**
    * Only these columns of each row, and the key (MySQL selects them; a CSV export's rows come whole): for a
    * reader that needs a few narrow columns of a wide table.
@@ -81,7 +97,11 @@ export interface LegacySource {
   readonly kind: 'mysql' | 'csv';
   /** For logs and reports; never credentials. */
   readonly description: string;
-  /** Distinct tenant ids found in `table`, sorted. */
+  /**
+   * The tenants of `table`, sorted: one id per tenant as legacy's collation groups spellings (see `tenantId`),
+   * spelled as the tenant's row with the least primary key spells it (a CSV export: its first row in the file),
+   * trailing spaces cut.
+   */
   tenants(table: LegacyTable): Promise<string[]>;
   /** How many rows `read` would visit (for progress ETA), when cheap to know. */
   count(table: LegacyTable, options: Pick<ReadOptions, 'tenantId' | 'where'>): Promise<number | undefined>;

@@ -5,6 +5,7 @@ import { awsKmsConnection } from '@vc/config';
 import { createKms, decryptAppSecret, type Kms } from '@vc/integrations/kms';
 import type { DatabaseHandle } from '@vc/schema';
 import type { MigratorConfig } from '../config';
+import { collationKey } from '../legacy/matching';
 import type { LegacySource } from '../legacy/types';
 import { checkLegacyCredentials, UnusableCredentials, type LegacyKeySource } from '../phases/s1/credentials';
 import { loadTenantConfig } from '../phases/s2/tenant-config';
@@ -58,16 +59,18 @@ async function legacyCredentials(ctx: PreflightContext, source: LegacySource): P
   const id = 'credentials.legacy';
   const keys = await legacyKeySource(ctx.config);
   if (!keys) return skip(id, 'VC_LEGACY_MASTER_KEY or VC_LEGACY_KMS is not set: needed by S1 step 1.3');
-  const wanted = new Set(ctx.tenants);
+  // A config is the tenant's as legacy's collation reads it (as S1 step 1.3 reads it), and its blob's AAD is the tenantId
+  // as the row spells it (as 1.3 decrypts it).
+  const wanted = new Map(ctx.tenants.map((t) => [collationKey(t), t]));
   const failed: string[] = [];
   let checked = 0;
   for await (const batch of source.read('TenantVirtualCareConfig', { batchSize: 100 })) {
     for (const row of batch.rows) {
-      const tenantId = (row.tenantId ?? '').trim();
-      if (!wanted.has(tenantId)) continue;
+      const tenantId = wanted.get(collationKey(row.tenantId));
+      if (tenantId === undefined) continue;
       checked += 1;
       try {
-        await decryptsLegacy(keys, tenantId, row.credentials ?? '');
+        await decryptsLegacy(keys, row.tenantId ?? '', row.credentials ?? '');
       } catch (error) {
         failed.push(`${tenantId} (${error instanceof UnusableCredentials ? 'does not decrypt' : safeReason(error)})`);
       }

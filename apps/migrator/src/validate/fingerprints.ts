@@ -59,7 +59,7 @@ export async function legacySessionLeaves(
   const deferred = new Set<string>();
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
     for (const row of batch.rows) {
-      const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, s4);
+      const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, s4, tenantId);
       if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
       if (mapping.kind !== 'load') continue;
       const seen = winners.get(mapping.session.legacyId);
@@ -141,7 +141,7 @@ async function configLeaves(
 ): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint>; changed: string[] }> {
   const legacyLeaves = new Map<string, bigint>();
   for await (const batch of legacy.read('TenantVirtualCareConfig', { tenantId, batchSize: 10 })) {
-    for (const row of batch.rows) legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig).config)));
+    for (const row of batch.rows) legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig, tenantId).config)));
   }
   const rows = await queryRows<{ jitsi_server_url: string; jitsi_app_id: string; branding: unknown; enabled: boolean; changed: boolean }>(
     db,

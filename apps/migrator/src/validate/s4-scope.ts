@@ -67,15 +67,16 @@ export type ScopedMapping = { kind: 'load'; session: MappedSession | DeltaSessio
 
 /**
  * A legacy row mapped as the phase responsible for it mapped it: before S4, S1 at its watermark; after
- * it, rows changed since the watermark (those S4 loads) by S4's mapping at its as-of, the others by S1's.
+ * it, rows changed since the watermark (those S4 loads) by S4's mapping at its as-of, the others by S1's; under
+ * `tenantId`, the run's, as both phases map them.
  */
-export function mapInScope(row: LegacyVirtualSession, watermark: Date, s4: DeltaSyncScope | undefined): ScopedMapping {
+export function mapInScope(row: LegacyVirtualSession, watermark: Date, s4: DeltaSyncScope | undefined, tenantId: string): ScopedMapping {
   if (!s4) {
-    const s1 = mapLegacySession(row, { asOf: watermark });
+    const s1 = mapLegacySession(row, { asOf: watermark, tenantId });
     return s1.kind === 'load' ? s1 : { kind: s1.kind === 'deferred' ? 'deferred' : 'reject' };
   }
   if (deferredRow(row, watermark, s4)) return { kind: 'deferred' };
-  const mapped = changedSince(row, watermark.getTime()) ? mapDeltaSession(row, s4.asOf) : mapLegacySession(row, { asOf: watermark });
+  const mapped = changedSince(row, watermark.getTime()) ? mapDeltaSession(row, s4.asOf, tenantId) : mapLegacySession(row, { asOf: watermark, tenantId });
   // Not changed since the watermark, a row is historical at it: S1's mapping loads or rejects it.
   return mapped.kind === 'load' ? mapped : { kind: mapped.kind === 'deferred' ? 'deferred' : 'reject' };
 }

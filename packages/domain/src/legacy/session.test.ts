@@ -28,7 +28,7 @@ function legacyRow(overrides: Partial<LegacyVirtualSession> = {}): LegacyVirtual
 }
 
 function loaded(overrides: Partial<LegacyVirtualSession>) {
-  const result = mapLegacySession(legacyRow(overrides), { asOf });
+  const result = mapLegacySession(legacyRow(overrides), { asOf, tenantId: 'acme' });
   if (result.kind !== 'load') throw new Error(`expected load, got ${result.kind}`);
   return result;
 }
@@ -193,8 +193,13 @@ describe('datetimes', () => {
     expect([session.scheduledEnd, warnings, session.migratedFrom.scheduledEnd]).toEqual([null, ['invalid_optional_datetime'], '2025-13-01 00:00:00']);
   });
 
+  it("loads under the run's tenant, whatever the row's spelling (legacy's collation read it for that tenant)", () => {
+    for (const tenantId of ['ACME', 'acme ', 'Acme'])
+      expect(mapLegacySession(legacyRow({ tenantId }), { asOf, tenantId: 'acme' })).toMatchObject({ kind: 'load', session: { tenantId: 'acme' } });
+  });
+
   it('an unparsable createdAt rejects the row as invalid_datetime', () => {
-    expect(mapLegacySession(legacyRow({ createdAt: 'not a date' }), { asOf })).toMatchObject({
+    expect(mapLegacySession(legacyRow({ createdAt: 'not a date' }), { asOf, tenantId: 'acme' })).toMatchObject({
       kind: 'reject',
       reason: 'invalid_datetime',
       field: 'createdAt',
@@ -202,22 +207,29 @@ describe('datetimes', () => {
   });
 
   it('a NULL createdAt rejects the row as invalid_datetime', () => {
-    expect(mapLegacySession(legacyRow({ createdAt: '0000-00-00 00:00:00' }), { asOf })).toMatchObject({ kind: 'reject', reason: 'invalid_datetime' });
+    expect(mapLegacySession(legacyRow({ createdAt: '0000-00-00 00:00:00' }), { asOf, tenantId: 'acme' })).toMatchObject({
+      kind: 'reject',
+      reason: 'invalid_datetime',
+    });
   });
 });
 
 describe('required fields and historical vs deferred', () => {
   it.each([null, '', '   '])('patientRef %j rejects the row as missing_patient', (patientRef) => {
-    expect(mapLegacySession(legacyRow({ patientRef }), { asOf })).toMatchObject({ kind: 'reject', reason: 'missing_patient', field: 'patientRef' });
+    expect(mapLegacySession(legacyRow({ patientRef }), { asOf, tenantId: 'acme' })).toMatchObject({
+      kind: 'reject',
+      reason: 'missing_patient',
+      field: 'patientRef',
+    });
   });
 
   it('a session scheduled at or after --as-of is deferred, not loaded', () => {
-    expect(mapLegacySession(legacyRow({ scheduledStart: '2026-01-01 00:00:00' }), { asOf })).toEqual({ kind: 'deferred' });
+    expect(mapLegacySession(legacyRow({ scheduledStart: '2026-01-01 00:00:00' }), { asOf, tenantId: 'acme' })).toEqual({ kind: 'deferred' });
   });
 
   it('a session with no scheduledStart is historical by its createdAt', () => {
-    expect(mapLegacySession(legacyRow({ scheduledStart: null, createdAt: '2025-12-31 23:59:59.999' }), { asOf }).kind).toBe('load');
-    expect(mapLegacySession(legacyRow({ scheduledStart: null, createdAt: '2026-01-02 00:00:00' }), { asOf })).toEqual({ kind: 'deferred' });
+    expect(mapLegacySession(legacyRow({ scheduledStart: null, createdAt: '2025-12-31 23:59:59.999' }), { asOf, tenantId: 'acme' }).kind).toBe('load');
+    expect(mapLegacySession(legacyRow({ scheduledStart: null, createdAt: '2026-01-02 00:00:00' }), { asOf, tenantId: 'acme' })).toEqual({ kind: 'deferred' });
   });
 
   it('two rows with the same legacy id: the latest updatedAt wins, a tie keeps the first seen', () => {

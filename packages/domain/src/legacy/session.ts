@@ -81,9 +81,11 @@ type OptionalDatetime = (typeof OPTIONAL_DATETIMES)[number];
  * Maps one legacy session (docs/design.md §5): rejects (missing patient, a text the target cannot hold,
  * unparsable createdAt), defers sessions
  * that are not historical at `asOf` (`coalesce(scheduledStart, createdAt) < asOf`), and loads the rest as
- * `ended` or `cancelled` with every normalisation warned.
+ * `ended` or `cancelled` with every normalisation warned. `tenantId` is the run's tenant: a row read for it is its
+ * row whatever the spelling of its own tenantId (legacy's collation reads 'ACME' and 'acme ' for `acme`), so the
+ * session is written where the tenant finds it, not under a spelling no run is for.
  */
-export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Date }): SessionMapping {
+export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Date; tenantId: string }): SessionMapping {
   const patientRef = nonEmpty(row.patientRef);
   if (patientRef === null)
     return { kind: 'reject', reason: 'missing_patient', field: 'patientRef', detail: 'patientRef is empty (expected a patient reference)' };
@@ -125,7 +127,7 @@ export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Dat
     warnings: warnings.length < 2 ? warnings : [...new Set(warnings)],
     session: {
       legacyId: row.id.trim(),
-      tenantId: row.tenantId,
+      tenantId: options.tenantId,
       externalId: nonEmpty(row.externalId),
       patientRef,
       practitionerRef: nonEmpty(row.practitionerRef),

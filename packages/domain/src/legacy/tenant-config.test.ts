@@ -16,15 +16,18 @@ describe('tenant config (plan 1.3)', () => {
   });
 
   it('maps the non-secret fields and passes the credential blob on untouched', () => {
-    const mapped = mapTenantConfig({
-      tenantId: 'acme',
-      jitsiServerUrl: ' https://meet.acme.test ',
-      jitsiAppId: 'acme-app',
-      credentials: 'QUJD',
-      branding: '{bad',
-      enabled: '0',
-      updatedAt: null,
-    });
+    const mapped = mapTenantConfig(
+      {
+        tenantId: 'acme',
+        jitsiServerUrl: ' https://meet.acme.test ',
+        jitsiAppId: 'acme-app',
+        credentials: 'QUJD',
+        branding: '{bad',
+        enabled: '0',
+        updatedAt: null,
+      },
+      'acme',
+    );
     expect(mapped).toEqual({
       warnings: ['malformed_branding'],
       unwritable: null,
@@ -32,9 +35,15 @@ describe('tenant config (plan 1.3)', () => {
     });
   });
 
+  it("is written under the run's tenant, whatever the row's spelling (legacy's collation read it for that tenant)", () => {
+    const row = { jitsiServerUrl: 'u', jitsiAppId: 'i', credentials: 'x', branding: null, enabled: '1', updatedAt: null };
+    expect(mapTenantConfig({ ...row, tenantId: 'ACME ' }, 'acme').config.tenantId).toBe('acme');
+  });
+
   it('enabled tinyint 1 is enabled', () => {
     expect(
-      mapTenantConfig({ tenantId: 'a', jitsiServerUrl: 'u', jitsiAppId: 'i', credentials: 'x', branding: null, enabled: '1', updatedAt: null }).config.enabled,
+      mapTenantConfig({ tenantId: 'a', jitsiServerUrl: 'u', jitsiAppId: 'i', credentials: 'x', branding: null, enabled: '1', updatedAt: null }, 'a').config
+        .enabled,
     ).toBe(true);
   });
 });
@@ -45,15 +54,18 @@ describe('counting codes', () => {
   });
 
   it('a branding whose JSON escapes a NUL is rejected invalid_text: jsonb cannot store it', () => {
-    const mapped = mapTenantConfig({
-      tenantId: 'a',
-      jitsiServerUrl: 'u',
-      jitsiAppId: 'i',
-      credentials: 'x',
-      branding: '{"logo":"a\\u0000b"}',
-      enabled: '1',
-      updatedAt: null,
-    });
+    const mapped = mapTenantConfig(
+      {
+        tenantId: 'a',
+        jitsiServerUrl: 'u',
+        jitsiAppId: 'i',
+        credentials: 'x',
+        branding: '{"logo":"a\\u0000b"}',
+        enabled: '1',
+        updatedAt: null,
+      },
+      'a',
+    );
     expect(mapped.unwritable).toMatchObject({ reason: 'invalid_text', field: 'branding' });
   });
 });

@@ -29,9 +29,13 @@ const WRITTEN_TEXTS = { tenantId: 'indexed', jitsiServerUrl: 'text', jitsiAppId:
 
 /**
  * Maps the non-secret fields of a tenant config (docs/design.md §5, plan 1.3). `enabled` is MySQL tinyint text.
- * `unwritable` is set when a text cannot be stored (the row is then rejected with it, not loaded).
+ * `unwritable` is set when a text cannot be stored (the row is then rejected with it, not loaded). `tenantId` is the
+ * run's tenant, which the config is written under whatever the row's spelling (see `mapLegacySession`).
  */
-export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenantConfig; warnings: WarningCode[]; unwritable: TextRejection | null } {
+export function mapTenantConfig(
+  row: LegacyTenantConfig,
+  tenantId: string,
+): { config: MappedTenantConfig; warnings: WarningCode[]; unwritable: TextRejection | null } {
   const branding = parseBranding(row.branding);
   const enabled = (row.enabled ?? '1').trim().toLowerCase();
   const unwritable =
@@ -43,7 +47,7 @@ export function mapTenantConfig(row: LegacyTenantConfig): { config: MappedTenant
     unwritable,
     warnings: branding.warning ? [branding.warning] : [],
     config: {
-      tenantId: row.tenantId,
+      tenantId,
       jitsiServerUrl: nonEmpty(row.jitsiServerUrl) ?? '',
       jitsiAppId: nonEmpty(row.jitsiAppId) ?? '',
       branding: branding.branding,

@@ -62,6 +62,6 @@ describe('a legacy session the target cannot hold is one reject, with the field'
     ['a NUL in cancelReason', { cancelReason: 'no\u0000show' }, 'invalid_text', 'cancelReason'],
     ['a NUL in an unparsable date kept raw in migrated_from', { scheduledEnd: 'soon\u0000' }, 'invalid_text', 'scheduledEnd'],
   ] as const)('%s', (_case, change, reason, field) => {
-    expect(mapLegacySession({ ...ROW, ...change }, { asOf })).toMatchObject({ kind: 'reject', reason, field });
+    expect(mapLegacySession({ ...ROW, ...change }, { asOf, tenantId: 'acme' })).toMatchObject({ kind: 'reject', reason, field });
   });
 });

@@ -39,7 +39,7 @@ function duplicateReject(legacyId: string, sourceRecord: string, raw: Record<str
  * Maps one batch; duplicates inside the batch are settled here (latest updatedAt wins). Each session becomes its
  * COPY line as soon as it is mapped, so the mapped objects die young (never promoted to V8's old space).
  */
-function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
+function mapBatch(batch: LegacyBatch, asOf: Date, tenantId: string): MappedBatch {
   const rawByRecord = new Map<string, Record<string, unknown>>();
   // A record that is not a row (a malformed CSV record) is one reject, keyed by its file and line.
   const out: MappedBatch = { loads: new Map(), rejects: faultRejects(batch.faults), deferred: 0, raws: rawByRecord };
@@ -48,7 +48,7 @@ function mapBatch(batch: LegacyBatch, asOf: Date): MappedBatch {
     // The batch's rows are not changed after reading, so a reject keeps the row itself, not a copy per row.
     const raw = row as Record<string, unknown>;
     rawByRecord.set(record, raw);
-    const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf });
+    const mapping = mapLegacySession(row as unknown as LegacyVirtualSession, { asOf, tenantId });
     if (mapping.kind === 'deferred') out.deferred += 1;
     else if (mapping.kind === 'reject')
       out.rejects.push({ legacyKey: (row.id ?? '').trim() || `#${record}`, reason: mapping.reason, detail: mapping.detail, raw, source: batch.locations?.[i] });
@@ -144,7 +144,7 @@ async function prepareBatch(
 ): Promise<{ batch: Batch; sent: Promise<void> }> {
   // The previous batch's sessions are sent, or its commit has ended (failed before sending them, say).
   await Promise.race([previousSent, pipeline.drain()]);
-  const mapped = mapBatch(batch, asOf);
+  const mapped = mapBatch(batch, asOf, ctx.tenantId);
   // Mapping overlapped the end of the previous batch's commit; the checks below read what it wrote.
   await pipeline.drain();
   const adjust = csv ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };

@@ -57,14 +57,18 @@ export const tenantConfigsStep: Step = {
       const outcomes = await Promise.all(
         batch.rows.map((row) =>
           limit(async (): Promise<ConfigRow | undefined> => {
-            const { config, warnings, unwritable } = mapTenantConfig(row as unknown as LegacyTenantConfig);
+            const { config, warnings, unwritable } = mapTenantConfig(row as unknown as LegacyTenantConfig, ctx.tenantId);
             if (unwritable) {
               rejects.push({ legacyKey: config.tenantId, reason: unwritable.reason, detail: unwritable.detail, raw: { ...row, credentials: '[withheld]' } });
               return undefined;
             }
             try {
-              const ciphertext = await reEncryptCredentials(kms, keys, config.tenantId, config.credentialsBlob, (attempt) =>
-                ctx.log.warn({ attempt }, 'KMS throttled or unavailable; retrying with backoff'),
+              const ciphertext = await reEncryptCredentials(
+                kms,
+                keys,
+                { legacy: row.tenantId ?? '', target: config.tenantId },
+                config.credentialsBlob,
+                (attempt) => ctx.log.warn({ attempt }, 'KMS throttled or unavailable; retrying with backoff'),
               );
               const updated = parseLegacyDatetime(row.updatedAt);
               const values = [

@@ -14,7 +14,9 @@ export class UnusableCredentials extends Error {
 const RETRY = { retries: 6, baseMs: 100, maxMs: 5_000 } as const;
 
 /**
- * Plan 1.3's re-encryption: legacy blob → KMS ciphertext under `{tenantId, purpose: 'jitsi-credentials'}`.
+ * Plan 1.3's re-encryption: legacy blob → KMS ciphertext under `{tenantId, purpose: 'jitsi-credentials'}`. The blob
+ * is decrypted under the tenantId as the legacy row spells it (legacy's AAD / context), and re-encrypted under the
+ * run's tenant, which the config is written under: the two differ when the row spells the tenant otherwise ('ACME ').
  * With a master key the plaintext exists only in this function's memory (zeroed after); with a legacy KMS
  * key, KMS `ReEncrypt` moves it without the plaintext leaving KMS. Throttling and unavailability are
  * retried with backoff; a denial or a broken key configuration is thrown and fails the step.
@@ -22,11 +24,12 @@ const RETRY = { retries: 6, baseMs: 100, maxMs: 5_000 } as const;
 export async function reEncryptCredentials(
   kms: Kms,
   legacy: LegacyKeySource,
-  tenantId: string,
+  tenant: { legacy: string; target: string },
   blob: string,
   onRetry?: (attempt: number) => void,
 ): Promise<string> {
-  const context = jitsiCredentialsContext(tenantId);
+  const tenantId = tenant.legacy;
+  const context = jitsiCredentialsContext(tenant.target);
   const retrying = <T>(fn: () => Promise<T>) =>
     withRetry(fn, { ...RETRY, isRetryable: (e) => e instanceof KmsError && e.retryable, onRetry: (_e, attempt) => onRetry?.(attempt) });
   if (legacy.kind === 'kms') {

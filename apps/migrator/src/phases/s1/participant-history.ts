@@ -12,10 +12,22 @@ import type { LegacySource, ReadOptions } from '../../legacy/types';
 /**
  * The AuditLog participant history S1 1.4 folds and S4's delta sync folds again for sessions it loads:
  * what both read, how a fold is merged across batches (validate folds it too), and how a participant who only ever left is
- * settled (`left_without_join`) once every event is folded.
+ * settled (`left_without_join`) once every event is folded. Compared as the domain compares (trimmed, any case), so
+ * ' participant.joined' and 'Participant.Joined' reach the parser from MariaDB and from a CSV export alike.
  */
 export const PARTICIPANT_HISTORY: NonNullable<ReadOptions['where']> = [
   { column: 'entityType', in: [PARTICIPANT_ENTITY_TYPE] },
+  { column: 'action', in: PARTICIPANT_ACTIONS },
+];
+
+/**
+ * The same history with entityType compared as legacy's collation compares, so a read on the
+ * (tenantId, entityType, entityId) index stays a range of it. The rows it leaves out (an entityType that names
+ * VirtualSession only once trimmed) are read apart: `apart: { uncollated: ['entityType'] }` with `PARTICIPANT_HISTORY`.
+ * action is in no index: it is compared as the domain compares here too.
+ */
+export const PARTICIPANT_HISTORY_BY_ENTITY: NonNullable<ReadOptions['where']> = [
+  { column: 'entityType', in: [PARTICIPANT_ENTITY_TYPE], collated: true },
   { column: 'action', in: PARTICIPANT_ACTIONS },
 ];
 

@@ -178,13 +178,13 @@ async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<
  * A batch's rows changed since the watermark, mapped: one load per legacy id (of two rows with one id in the batch,
  * the later updatedAt wins and the other is rejected, as S1 does), and the rejects.
  */
-function mapChanged(batch: LegacyBatch, watermark: Date, asOf: Date): { latest: Map<string, DeltaLoad>; rejects: RejectInput[] } {
+function mapChanged(batch: LegacyBatch, watermark: Date, asOf: Date, tenantId: string): { latest: Map<string, DeltaLoad>; rejects: RejectInput[] } {
   const latest = new Map<string, DeltaLoad>();
   // A malformed record cannot say whether it changed since the watermark: it is rejected (once; see skippingKnownRejects).
   const rejects: RejectInput[] = faultRejects(batch.faults);
   batch.rows.forEach((row, i) => {
     if (!changedSince(row, watermark.getTime())) return;
-    const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, asOf);
+    const mapped = mapDeltaSession(row as unknown as LegacyVirtualSession, asOf, tenantId);
     if (mapped.kind === 'reject') {
       // S1 1.1's key for the same row: a row both reject is one reject (see skippingKnownRejects).
       rejects.push({
@@ -222,7 +222,7 @@ function mapChanged(batch: LegacyBatch, watermark: Date, asOf: Date): { latest: 
 async function metBefore(source: LegacySource, ctx: StepContext, after: string, watermark: Date): Promise<ExportTwins> {
   const twins = new ExportTwins();
   for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
-    const { latest } = mapChanged(batch, watermark, ctx.options.asOf);
+    const { latest } = mapChanged(batch, watermark, ctx.options.asOf, ctx.tenantId);
     twins.meet([...latest.values()].filter((l) => Number(l.sourceRecord) <= Number(after)));
     // Positions are record numbers: the batches before the cursor end here, whatever batch size they were read with.
     if (Number(batch.position) >= Number(after)) break;
@@ -242,7 +242,7 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
   // A CSV export can repeat an id in any two batches; MySQL's primary key cannot.
   const twins = source.kind === 'csv' ? (after === null ? new ExportTwins() : await metBefore(source, ctx, after, watermark)) : undefined;
   for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-    const { latest, rejects } = mapChanged(batch, watermark, ctx.options.asOf);
+    const { latest, rejects } = mapChanged(batch, watermark, ctx.options.asOf, ctx.tenantId);
     if (twins) {
       const settledTwins = twins.settle(latest.values());
       for (const id of settledTwins.lost) latest.delete(id);

@@ -50,13 +50,13 @@ describe('mapDeltaSession', () => {
       'not_started_before_migration',
     ],
   ] as const)('%s', (_name, overrides, status, cancelReason) => {
-    const mapped = mapDeltaSession(row(overrides), asOf);
+    const mapped = mapDeltaSession(row(overrides), asOf, 't1');
     expect(mapped.kind).toBe('load');
     if (mapped.kind === 'load') expect([mapped.session.status, mapped.session.cancelReason]).toEqual([status, cancelReason]);
   });
 
   it('an upcoming session has no start or end even if legacy says so', () => {
-    const mapped = mapDeltaSession(row({ startedAt: '2026-05-03 09:00:00' }), asOf);
+    const mapped = mapDeltaSession(row({ startedAt: '2026-05-03 09:00:00' }), asOf, 't1');
     expect(mapped.kind === 'load' && [mapped.session.startedAt, mapped.session.endedAt]).toEqual([null, null]);
   });
 
@@ -64,11 +64,11 @@ describe('mapDeltaSession', () => {
     ['an empty patientRef is rejected missing_patient', { patientRef: ' ' }, 'missing_patient'],
     ['an unparsable createdAt is rejected invalid_datetime', { createdAt: 'yesterday' }, 'invalid_datetime'],
   ] as const)('%s', (_name, overrides, reason) => {
-    expect(mapDeltaSession(row(overrides), asOf)).toMatchObject({ kind: 'reject', reason });
+    expect(mapDeltaSession(row(overrides), asOf, 't1')).toMatchObject({ kind: 'reject', reason });
   });
 
   it('warns defaulted_video_backend on an upcoming session without backend', () => {
-    const mapped = mapDeltaSession(row({ videoBackend: null }), asOf);
+    const mapped = mapDeltaSession(row({ videoBackend: null }), asOf, 't1');
     expect(mapped.kind === 'load' && mapped.warnings).toEqual(['defaulted_video_backend']);
   });
 });

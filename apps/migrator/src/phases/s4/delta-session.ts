@@ -18,15 +18,16 @@ export type DeltaSession = Omit<MappedSession, 'status'> & { status: 'scheduled'
 /**
  * Maps a legacy row that changed since S1's watermark. Historical rows (at `asOf`) take the S1 mapping
  * as is; upcoming ones load as `scheduled` — or `cancelled` when legacy already cancelled them — with no
- * start or end, since the new service will run them.
+ * start or end, since the new service will run them. `tenantId` is the run's (see `mapLegacySession`).
  */
 export function mapDeltaSession(
   row: LegacyVirtualSession,
   asOf: Date,
+  tenantId: string,
 ): { kind: 'load'; session: DeltaSession; warnings: WarningCode[] } | Extract<SessionMapping, { kind: 'reject' }> {
-  const historical = mapLegacySession(row, { asOf });
+  const historical = mapLegacySession(row, { asOf, tenantId });
   if (historical.kind === 'reject' || historical.kind === 'load') return historical;
-  const mapped = mapLegacySession(row, { asOf: END_OF_TIME });
+  const mapped = mapLegacySession(row, { asOf: END_OF_TIME, tenantId });
   if (mapped.kind !== 'load') return mapped as Extract<SessionMapping, { kind: 'reject' }>;
   const status = normalise(row.status);
   const cancelled = CANCELLED.has(status);
