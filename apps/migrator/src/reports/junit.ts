@@ -28,7 +28,6 @@ export function untimedRun(startedAt = new Date()): JunitRun {
  * and CR, a surrogate without its pair, U+FFFE and U+FFFF. A tenant id, a sample or an error reason can
  * carry one (a legacy row, a driver's message); left in, the report would not parse and CI would drop it.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Escapes markup, and writes a character XML forbids as visible `\uXXXX` text, so a reader still sees it was there. */
