@@ -2,13 +2,14 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
 import { lockTenantsForReading } from '../engine/read-lock';
 import { createServices } from '../engine/services';
 import { writeEvidencePack } from '../evidence/pack';
 import { verifyPack } from '../evidence/manifest';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
-import { legacyTenants, runValidation } from '../validate/run-validation';
+import { runValidation } from '../validate/run-validation';
 import type { TableFingerprint } from '../validate/fingerprints';
 import { parseAsOf, positiveInt } from './run-options';
 import { openTarget } from './target';
@@ -55,7 +56,7 @@ export function makeEvidenceCommand(): Command {
       const handle = await openTarget(config);
       try {
         const legacy = await services.legacy();
-        if (!(await legacyTenants(legacy)).includes(flags.tenant)) throw new ExitError(2, `--tenant ${flags.tenant}: legacy knows no such tenant`);
+        assertKnownTenant(flags.tenant, await legacyTenantList(legacy), legacy.description);
         const fingerprints = new Map<string, TableFingerprint[]>();
         const deps = {
           db: handle.db,

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
 import { lockTenantsForReading } from '../engine/read-lock';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
@@ -51,7 +52,7 @@ function parseFlags(flags: ValidateFlags): { tenants: 'all' | string; asOf: Date
 export function makeValidateCommand(): Command {
   return new Command('validate')
     .description("run the migration plan's §5 data-validation checklist; exit 3 when any check fails")
-    .option('--tenant <id>', 'validate one tenant')
+    .option('--tenant <id>', 'validate one tenant (one legacy has: an unknown one is exit 2)')
     .option('--all-tenants', 'validate every tenant legacy knows')
     .option('--report <formats>', 'reports to write: a comma list of json, junit, md', 'json,junit,md')
     .option('--out <dir>', 'directory the reports are written to', 'reports')
@@ -72,9 +73,12 @@ export function makeValidateCommand(): Command {
       // The same way every command opens it: a PGlite directory is locked, a bad URL is exit 2.
       const handle = await openTarget(config);
       try {
+        const legacy = await services.legacy();
+        // Before anything is read or recorded: a verdict for a tenant legacy does not have (a typo) would be a
+        // row the S4 gate and the evidence pack take at its word.
+        if (tenants !== 'all') assertKnownTenant(tenants, await legacyTenantList(legacy), legacy.description);
         // Before the checklist reads anything: the S4 gate compares this with the tenant's runs (database time).
         const startedAt = await databaseNow(handle.db);
-        const legacy = await services.legacy();
         const deps = {
           db: handle.db,
           legacy,
