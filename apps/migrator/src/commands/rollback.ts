@@ -1,4 +1,9 @@
+import { queryRows, type DatabaseHandle } from '@vc/schema';
 import { Command } from 'commander';
+import { sql } from 'drizzle-orm';
+import type { MigratorConfig } from '../config';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
+import type { ServiceRegistry } from '../engine/services';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { rollbackCutover, type RollbackResult } from '../phases/s4/rollback-cutover';
@@ -11,6 +16,27 @@ Examples:
   $ pnpm migrator rollback s4 --tenant acme --dry-run    # the routing it would restore
   $ pnpm migrator rollback s4 --tenant acme
   $ pnpm migrator rollback s4 --all-tenants              # every tenant cut over on this gateway, one routing change`;
+
+/**
+ * Exit 2 for a `--tenant` that names no tenant: the legacy source's tenants when one is configured, as every
+ * command checks them; otherwise (rollback needs only the target and Kong) the tenants the target holds state of.
+ */
+async function knownTenant(tenant: string, config: MigratorConfig, handle: DatabaseHandle, services: ServiceRegistry): Promise<void> {
+  if (config.VC_LEGACY_DATABASE_URL || config.VC_LEGACY_EXPORT_DIR) {
+    const legacy = await services.legacy();
+    return assertKnownTenant(tenant, await legacyTenantList(legacy), legacy.description);
+  }
+  const rows = await queryRows<{ tenant_id: string }>(
+    handle.db,
+    sql`select tenant_id from vc_migration.step_checkpoints where tenant_id <> '*' union select tenant_id from vc_migration.cutovers`,
+  );
+  assertKnownTenant(
+    tenant,
+    rows.map((r) => r.tenant_id),
+    '',
+    'the target (no legacy source is configured, so its migration state)',
+  );
+}
 
 /**
  * Plan §4: the S4 Kong change is reversible. Restores the routing snapshotted before the cutover, records
@@ -31,7 +57,9 @@ export function makeRollbackCommand(): Command {
       if (phase !== 's4') throw new ExitError(2, `rollback ${phase}: only s4 can be rolled back (phases 0-3 are additive; legacy keeps running)`);
       if (!flags.tenant && !flags.allTenants) throw new ExitError(2, 'rollback s4 needs --tenant <id> or --all-tenants');
       const input = { allTenants: flags.allTenants === true, dryRun: flags.dryRun === true, ...(flags.tenant ? { tenant: flags.tenant } : {}) };
-      const result = await withCommandContext(async ({ handle, services, log }) => rollbackCutover({ handle, gateway: await services.kong(), log }, input));
+      const result = await withCommandContext(async ({ handle, services, log, config }) =>
+        rollbackCutover({ handle, gateway: await services.kong(), log, assertKnownTenant: (tenant) => knownTenant(tenant, config, handle, services) }, input),
+      );
       if (flags.json) printJson(result);
       else
         printText(

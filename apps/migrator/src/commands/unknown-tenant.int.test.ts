@@ -79,3 +79,21 @@ describe('rejects --reason', () => {
     expect(result.json.rejects.every((r) => r.reason === 'missing_patient')).toBe(true);
   }, 60_000);
 });
+
+describe('rollback s4 --tenant', () => {
+  it('refuses a tenant legacy does not have with exit 2, not "nothing_to_roll_back" exit 0', async () => {
+    const result = await runMigrator(['rollback', 's4', '--tenant', 'acmee'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(UNKNOWN);
+    expect(result.stdout).not.toContain('nothing_to_roll_back');
+    // The ledger records the refusal as one (exit 2), as for any refused writing command, not a rollback that ran.
+    const rows = (await runMigratorJson<Ledger>(['ledger', 'show'], env)).json.rows.map((r) => r.entry as { command: string; exitCode?: number });
+    expect(rows.at(-1)).toMatchObject({ command: 'rollback s4', exitCode: 2 });
+  }, 60_000);
+
+  it('still says nothing_to_roll_back (exit 0) for a known tenant that was never cut over', async () => {
+    const result = await runMigrator(['rollback', 's4', '--tenant', 'acme'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('rollback s4 acme: nothing_to_roll_back');
+  }, 60_000);
+});
