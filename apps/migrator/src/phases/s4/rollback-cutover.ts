@@ -2,7 +2,8 @@ import { diffKongConfig, formatKongDiff, type KongConfig, type KongGateway } fro
 import type { DatabaseHandle } from '@vc/schema';
 import { lockTenantPhase, type Lock } from '../../engine/lock';
 import { withTransaction } from '../../engine/tx';
-import { StepFailed, UsageError } from '../../engine/errors';
+import { UsageError } from '../../engine/errors';
+import { Interrupted } from '../../engine/stop-signals';
 import type { Logger } from '../../logger';
 import { operatorName } from './actor';
 import { checkSameGateway, recordedGateway, routingDrift } from './cutover-gateway';
@@ -159,7 +160,7 @@ export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput
 }
 
 /** A stop request (SIGINT/SIGTERM/SIGHUP) that came before Kong was changed: nothing was applied or recorded. */
-export class RollbackInterrupted extends StepFailed {
+export class RollbackInterrupted extends Interrupted {
   constructor() {
     super('rollback s4 interrupted before the routing was changed: nothing applied, nothing recorded; run it again');
   }
