@@ -4,7 +4,7 @@ import { explainDriverError, withoutSecrets } from './driver-errors';
 import { exitCodeOf } from './exit-error';
 import { boundHeapGrowth } from './heap-growth';
 import { recordInvocation } from './ledger/record';
-import { jsonPrinted, printJson } from './output';
+import { jsonPrinted, printJson, quietOnClosedPipes } from './output';
 
 /** The entry point, and the only place that calls process.exit: errors become exit codes (docs/design.md §6). */
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Before anything is written: `migrator … | head` must not kill a run (and its ledger row) with an EPIPE.
+quietOnClosedPipes();
 // Before any legacy row is read: the heap grows to 1.3 times its live objects, not up to 4 times (heap-growth.ts).
 boundHeapGrowth();
 const code = await recordInvocation(await main(process.argv));

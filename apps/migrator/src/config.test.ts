@@ -22,6 +22,33 @@ describe('migrator config', () => {
     expect(error.message).not.toContain(value);
   });
 
+  it.each([
+    ['VC_DATABASE_URL', 'postgres://vc:Zx9/q+W=@127.0.0.1:1/vc', 'a reserved character (/ ? #) in the user name or password must be percent-encoded'],
+    ['VC_DATABASE_URL', 'postgres://vc:Zx9q#W@127.0.0.1:5432/vc', 'a reserved character (/ ? #) in the user name or password must be percent-encoded'],
+    ['VC_DATABASE_URL', 'postgresql://vc:s3cr%t@db:5432/vc', 'must be percent-encoded as %25'],
+    ['VC_DATABASE_URL', 'postgres://vc:s3cret@127.0.0.1:99999/vc', 'the port must be a number 1-65535'],
+    ['VC_DATABASE_URL', 'postgres://vc:s3cret@127.0.0.1:0/vc', 'the port must be a number 1-65535'],
+    ['VC_LEGACY_DATABASE_URL', 'mysql://dc:Zx9/q+W=@legacy:3306/digital_communication', 'must be percent-encoded'],
+    ['VC_PORTAL_DATABASE_URL', 'mariadb://pp:s3cret@portal:70000/patient_portal', 'the port must be a number 1-65535'],
+  ])('a %s of the right scheme that does not parse is exit 2 saying why, without the URL or password', (name, value, why) => {
+    const error = failure({ [name]: value });
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain(`${name}: expected`);
+    expect(error.message).toContain(why);
+    expect(error.message).not.toContain(value);
+    expect(error.message).not.toMatch(/Zx9|s3c/);
+  });
+
+  it.each([
+    ['VC_DATABASE_URL', 'postgres://vc:Zx9%2Fq%2BW%3D@127.0.0.1:5432/vc'],
+    ['VC_DATABASE_URL', 'postgresql://vc@[::1]:5432/vc'],
+    ['VC_DATABASE_URL', 'postgres://db/vc'],
+    ['VC_DATABASE_URL', 'pglite:memory'],
+    ['VC_LEGACY_DATABASE_URL', 'mysql://dc:p%40ss@legacy:3306/digital_communication'],
+  ])('a %s that parses is taken as given (%s)', (name, value) => {
+    expect((loadConfig({ [name]: value }) as Record<string, unknown>)[name]).toBe(value);
+  });
+
   it('an empty variable counts as unset', () => {
     expect(loadConfig({ VC_KMS: '' }).VC_KMS).toBe('local:./.data/kms.json');
   });

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
+import { quietOnClosedPipes } from './output';
 import { stderrIsTerminal, writeStderr } from './terminal';
 
 /**
@@ -32,8 +33,15 @@ export function createLogger(level: string): Logger {
         censor: '[redacted]',
       },
     },
-    stderrIsTerminal() ? prettyOnTerminal() : pino.destination({ dest: 2, sync: true }),
+    stderrIsTerminal() ? prettyOnTerminal() : jsonLines(),
   );
+}
+
+/** JSON lines on fd 2, synchronous; a reader of stderr that went away (`2>&1 | head`) does not end the run. */
+function jsonLines(): DestinationStream {
+  const destination = pino.destination({ dest: 2, sync: true });
+  quietOnClosedPipes([destination]);
+  return destination;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { writeTo } from './output';
+
 /**
  * stderr as an operator's terminal shares it: at most one live region (a spinner line, or one row per
  * tenant) at the bottom, and every other line — a log record, a signal notice — written above it. Writing
@@ -25,7 +27,7 @@ export function clearLiveRegion(region: LiveRegion): void {
 
 export function writeStderr(text: string): void {
   live?.clear();
-  process.stderr.write(text);
+  writeTo(process.stderr, text);
   live?.redraw();
 }
 

@@ -20,7 +20,9 @@ export function describeIssues(error: z.ZodError): string[] {
   for (const issue of error.issues) {
     const name = String(issue.path[0] ?? 'environment');
     const form = isRuleIssue(issue) || !(name in SETTING_FORMS) ? issue.message : SETTING_FORMS[name as SettingName];
-    if (!lines.has(name)) lines.set(name, `${name}: expected ${form}`);
+    // A value of the right form that still cannot be used says why (its issue carries `why`), never what it was.
+    const why = issue.code === 'custom' ? (issue.params as { why?: unknown } | undefined)?.why : undefined;
+    if (!lines.has(name) || typeof why === 'string') lines.set(name, `${name}: expected ${form}${typeof why === 'string' ? ` (${why})` : ''}`);
   }
   return [...lines.values()];
 }

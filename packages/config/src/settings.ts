@@ -20,7 +20,39 @@ const setting = <S extends z.ZodType>(form: string, schema: S): Setting<S> => ({
 const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol));
 const streamName = z.string().regex(/^[A-Za-z0-9_-]+$/);
 const kmsSpec = z.string().regex(/^(local|aws):.+/);
-const mysqlUrl = z.string().regex(/^(mysql|mariadb):\/\/.+/);
+/**
+ * Why a database URL that has the right scheme still cannot be connected with, or undefined when it can: the
+ * drivers parse it as a WHATWG URL, so a password with an unencoded `/` (cutting the host short) or a port past
+ * 65535 would otherwise fail at connect time with the driver's own stack. Says what is wrong, never the value.
+ */
+export function databaseUrlProblem(value: string): string | undefined {
+  const rest = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  const at = rest.lastIndexOf('@');
+  const userinfo = at >= 0 ? rest.slice(0, at) : '';
+  if (/[/?#]/.test(userinfo)) return 'a reserved character (/ ? #) in the user name or password must be percent-encoded';
+  try {
+    decodeURIComponent(userinfo);
+  } catch {
+    return 'a "%" in the user name or password must be percent-encoded as %25';
+  }
+  const hostPort = (at >= 0 ? rest.slice(at + 1) : rest).split(/[/?#]/)[0] ?? '';
+  const port = /:([^:\]]*)$/.exec(hostPort)?.[1];
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535)) return 'the port must be a number 1-65535';
+  if (!URL.canParse(value)) return 'it does not parse as a URL (a reserved character in the password must be percent-encoded)';
+  if (new URL(value).hostname === '') return 'it names no host';
+  return undefined;
+}
+
+/** A URL of one of these schemes that also parses (see {@link databaseUrlProblem}). */
+const databaseUrl = (scheme: RegExp) =>
+  z
+    .string()
+    .regex(scheme)
+    .superRefine((value, ctx) => {
+      const why = value.startsWith('pglite:') ? undefined : databaseUrlProblem(value);
+      if (why) ctx.addIssue({ code: 'custom', message: why, params: { why } });
+    });
+const mysqlUrl = databaseUrl(/^(mysql|mariadb):\/\/.+/);
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const commaList = (valid: (item: string) => boolean) =>
   z
@@ -47,10 +79,7 @@ export const SETTINGS = {
   // Both apps
   VC_DATABASE_URL: setting(
     'postgres://… or pglite:<dir> (postgres://user:pass@host:port/db; pglite:memory for a throwaway database)',
-    z
-      .string()
-      .regex(/^(postgres(ql)?:\/\/.+|pglite:.*)$/)
-      .default('pglite:./.data/pg'),
+    databaseUrl(/^(postgres(ql)?:\/\/.+|pglite:.*)$/).default('pglite:./.data/pg'),
   ),
   VC_KMS: setting('local:<keyring path> or aws:<key id or ARN>', kmsSpec.default('local:./.data/kms.json')),
   /** Endpoint of an AWS-KMS-protocol server (a stand-in, LocalStack); the SDK's regional endpoint otherwise. */

@@ -2,13 +2,15 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
 import { lockTenantsForReading } from '../engine/read-lock';
+import { closeAfterStop, Interrupted, stopOnSignals, untilStopped } from '../engine/stop-signals';
 import { createServices } from '../engine/services';
-import { writeEvidencePack } from '../evidence/pack';
+import { assertFreshOutDir, writeEvidencePack } from '../evidence/pack';
 import { verifyPack } from '../evidence/manifest';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
-import { legacyTenants, runValidation } from '../validate/run-validation';
+import { runValidation } from '../validate/run-validation';
 import type { TableFingerprint } from '../validate/fingerprints';
 import { parseAsOf, positiveInt } from './run-options';
 import { openTarget } from './target';
@@ -23,7 +25,11 @@ Examples:
 The pack: validation.{json,junit.xml,md}, ledger.json (the tenant's run-ledger rows and the chain's verdict),
 fingerprints.json, rejects.json and warnings.json (counts and legacy ids), kms-keys.json, kong-before.json and
 kong-after.json, report.html (one static file), MANIFEST.json (sha256 of every file), SIGNATURE.json when signed.
-Legacy ids, counts and hashes only: every file passes the PHI guard or the pack is refused.`;
+Legacy ids, counts and hashes only: every file passes the PHI guard or the pack is refused.
+
+--out must be absent or empty (exit 2 otherwise, before anything runs). The pack is written into a partial
+folder beside it and renamed into place once complete: SIGINT, SIGTERM or SIGHUP stops it, removes the
+partial folder and exits 1; a second signal stops at once.`;
 
 interface EvidenceFlags {
   tenant?: string;
@@ -49,13 +55,20 @@ export function makeEvidenceCommand(): Command {
     .addHelpText('after', EXAMPLES)
     .action(async (flags: EvidenceFlags) => {
       if (!flags.tenant || !flags.out) throw new ExitError(2, 'evidence needs --tenant <id> and --out <dir> (or: evidence verify <dir>)');
+      const outDir = resolve(flags.out);
+      // Before the validation, which takes minutes on a large tenant: a folder that would refuse the pack at the end.
+      await assertFreshOutDir(outDir);
+      // Safe points: anywhere in the validation (it only reads), and between the pack's files (written into a
+      // partial folder that is removed, so --out is never left half-written).
+      const stop = stopOnSignals(process.env, 'stopping: no pack is written (its partial folder is removed)');
+      const interrupted = () => `evidence interrupted (${(stop.signal.reason as Error).message}): no pack written; run it again`;
       const config = loadConfig(process.env, VALIDATE_REQUIRES);
       const asOf = parseAsOf(flags.asOf, new Date());
       const services = createServices(config);
       const handle = await openTarget(config);
       try {
         const legacy = await services.legacy();
-        if (!(await legacyTenants(legacy)).includes(flags.tenant)) throw new ExitError(2, `--tenant ${flags.tenant}: legacy knows no such tenant`);
+        assertKnownTenant(flags.tenant, await legacyTenantList(legacy), legacy.description);
         const fingerprints = new Map<string, TableFingerprint[]>();
         const deps = {
           db: handle.db,
@@ -68,16 +81,19 @@ export function makeEvidenceCommand(): Command {
           fingerprints,
           lockForReading: (tenants: readonly string[]) => lockTenantsForReading(handle, tenants),
         };
-        const { report, startedAt, seconds, tenantSeconds } = await runValidation(deps, [flags.tenant]);
+        const { report, startedAt, seconds, tenantSeconds } = await untilStopped(runValidation(deps, [flags.tenant]), stop.signal, interrupted);
         const signWith = flags.sign || flags.signKey ? { kms: await services.kms(), ...(flags.signKey ? { keyId: flags.signKey } : {}) } : undefined;
         const pack = await writeEvidencePack(handle, {
           tenant: flags.tenant,
-          outDir: resolve(flags.out),
+          outDir,
+          signal: stop.signal,
           report,
           junit: { startedAt, hostname: hostname() || 'localhost', seconds, tenantSeconds },
           fingerprints: fingerprints.get(flags.tenant) ?? [],
           buildCommit: config.VC_BUILD_COMMIT,
           ...(signWith ? { signWith } : {}),
+        }).catch((error: unknown) => {
+          throw stop.signal.aborted ? new Interrupted(interrupted(), { cause: error }) : error;
         });
         if (flags.json) printJson({ status: 'written', ...pack, validation: report.status, signed: signWith !== undefined });
         else
@@ -85,8 +101,11 @@ export function makeEvidenceCommand(): Command {
             `evidence pack of ${flags.tenant}: ${pack.dir} (${pack.files} files; validation ${report.status}${signWith ? '; signed' : ''})\narchive: ${pack.archive}`,
           );
       } finally {
-        await services.close();
-        await handle.close();
+        stop.dispose();
+        await closeAfterStop(
+          services.close().finally(() => handle.close()),
+          stop.signal,
+        );
       }
     });
   evidence

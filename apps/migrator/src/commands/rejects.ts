@@ -1,3 +1,4 @@
+import { REJECT_REASONS } from '@vc/domain/legacy';
 import { Command } from 'commander';
 import { listRejects, rejectReasonCounts } from '../engine/store/rejects';
 import { ExitError } from '../exit-error';
@@ -20,7 +21,7 @@ export function makeRejectsCommand(): Command {
   return new Command('rejects')
     .description('list rejected legacy rows of a tenant: legacy key, step, reason (raw rows only with --with-raw-rows)')
     .requiredOption('--tenant <id>', 'the tenant')
-    .option('--reason <code>', 'only this reason code')
+    .option('--reason <code>', `only this reason code (${REJECT_REASONS.join(', ')})`)
     .option('--phase <id>', 'only this phase')
     .option('--limit <n>', 'at most this many rows', '1000')
     .option('--with-raw-rows', 'include the raw legacy rows (contain PHI: patient refs, names)')
@@ -28,6 +29,9 @@ export function makeRejectsCommand(): Command {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: { tenant: string; reason?: string; phase?: string; limit: string; withRawRows?: boolean; json?: boolean }) => {
       const limit = positiveInt('--limit', opts.limit);
+      // An unknown code would match nothing and print an empty list: "no rejects" for a typo.
+      if (opts.reason !== undefined && !(REJECT_REASONS as readonly string[]).includes(opts.reason))
+        throw new ExitError(2, `--reason expects one of ${REJECT_REASONS.join(', ')}, got "${opts.reason}"`);
       if (opts.phase !== undefined && !isPhaseId(opts.phase)) throw new ExitError(2, `--phase expects one of ${PHASE_IDS.join(', ')}, got "${opts.phase}"`);
       const { rows, byReason } = await withCommandContext(async ({ handle }) => {
         const filter = { tenantId: opts.tenant, reason: opts.reason, phase: opts.phase };

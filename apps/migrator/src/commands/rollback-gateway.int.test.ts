@@ -10,6 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { makeCli } from '../cli';
 import { UsageError } from '../engine/errors';
 import { exitCodeOf } from '../exit-error';
+import pgDriver from 'pg';
+import { LockHeld } from '../engine/errors';
 
 /**
  * `migrator rollback s4` restores the routing where the cutover applied it: run without the Kong setting
@@ -56,8 +58,8 @@ async function cutOverThrough(gateway: string): Promise<void> {
   );
 }
 
-async function rollback(): Promise<unknown> {
-  const argv = ['node', 'migrator', 'rollback', 's4', '--tenant', 'acme', '--json'];
+async function rollback(tenant = 'acme'): Promise<unknown> {
+  const argv = ['node', 'migrator', 'rollback', 's4', '--tenant', tenant, '--json'];
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
     return await (await makeCli(argv)).parseAsync(argv).then(
@@ -93,5 +95,36 @@ describe('migrator rollback s4', () => {
       { action: 'cutover' },
       { action: 'rollback' },
     ]);
+  });
+
+  it('refuses a --tenant that names no tenant (exit 2, naming the ones the target has) instead of "nothing to roll back"', async () => {
+    vi.stubEnv('VC_KONG_FILE', join(work, 'typo.yaml'));
+    await cutOverThrough(`file:${join(work, 'typo.yaml')}`);
+    const error = await rollback('acmee');
+    expect(exitCodeOf(error)).toBe(2);
+    expect((error as Error).message).toBe('unknown tenant "acmee": the target (no legacy source is configured, so its migration state) has acme');
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([{ action: 'cutover' }]);
+  });
+
+  it('takes the (tenant, s4) lock before deciding: while a phase s4 of the tenant holds it, exit 1 "another migrator run holds the lock", not nothing_to_roll_back', async () => {
+    vi.stubEnv('VC_KONG_FILE', join(work, 'locked.yaml'));
+    await queryRows(
+      handle.db,
+      sql`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('acme', 's3', '3.3', 'done') returning step_id`,
+    );
+    // The cutover run's own lock, held as `phase s4 --tenant acme` holds it while 4.1-4.3 run (no cutover recorded yet).
+    const running = new pgDriver.Client({ connectionString: pg.url });
+    await running.connect();
+    try {
+      await running.query(`select pg_advisory_lock(hashtext('vc_migration'), hashtext('acme:s4'))`);
+      const error = await rollback();
+      expect(error).toBeInstanceOf(LockHeld);
+      expect(exitCodeOf(error)).toBe(1);
+      expect((error as Error).message).toContain('another migrator run holds the lock of tenant acme phase s4');
+    } finally {
+      await running.end();
+    }
+    expect(existsSync(join(work, 'locked.yaml'))).toBe(false);
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([]);
   });
 });

@@ -1,7 +1,13 @@
+import { queryRows, type DatabaseHandle } from '@vc/schema';
 import { Command } from 'commander';
+import { sql } from 'drizzle-orm';
+import type { MigratorConfig } from '../config';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
+import type { ServiceRegistry } from '../engine/services';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { rollbackCutover, type RollbackResult } from '../phases/s4/rollback-cutover';
+import { stopOnSignals } from '../engine/stop-signals';
 import { withCommandContext } from './context';
 
 export type { RollbackResult };
@@ -10,7 +16,31 @@ const EXAMPLES = `
 Examples:
   $ pnpm migrator rollback s4 --tenant acme --dry-run    # the routing it would restore
   $ pnpm migrator rollback s4 --tenant acme
-  $ pnpm migrator rollback s4 --all-tenants              # every tenant cut over on this gateway, one routing change`;
+  $ pnpm migrator rollback s4 --all-tenants              # every tenant cut over on this gateway, one routing change
+
+SIGINT, SIGTERM or SIGHUP before the routing is changed stops with nothing applied (exit 1); once Kong is
+changed the rollback is recorded before it stops. A second signal stops at once.`;
+
+/**
+ * Exit 2 for a `--tenant` that names no tenant: the legacy source's tenants when one is configured, as every
+ * command checks them; otherwise (rollback needs only the target and Kong) the tenants the target holds state of.
+ */
+async function knownTenant(tenant: string, config: MigratorConfig, handle: DatabaseHandle, services: ServiceRegistry): Promise<void> {
+  if (config.VC_LEGACY_DATABASE_URL || config.VC_LEGACY_EXPORT_DIR) {
+    const legacy = await services.legacy();
+    return assertKnownTenant(tenant, await legacyTenantList(legacy), legacy.description);
+  }
+  const rows = await queryRows<{ tenant_id: string }>(
+    handle.db,
+    sql`select tenant_id from vc_migration.step_checkpoints where tenant_id <> '*' union select tenant_id from vc_migration.cutovers`,
+  );
+  assertKnownTenant(
+    tenant,
+    rows.map((r) => r.tenant_id),
+    '',
+    'the target (no legacy source is configured, so its migration state)',
+  );
+}
 
 /**
  * Plan §4: the S4 Kong change is reversible. Restores the routing snapshotted before the cutover, records
@@ -31,7 +61,21 @@ export function makeRollbackCommand(): Command {
       if (phase !== 's4') throw new ExitError(2, `rollback ${phase}: only s4 can be rolled back (phases 0-3 are additive; legacy keeps running)`);
       if (!flags.tenant && !flags.allTenants) throw new ExitError(2, 'rollback s4 needs --tenant <id> or --all-tenants');
       const input = { allTenants: flags.allTenants === true, dryRun: flags.dryRun === true, ...(flags.tenant ? { tenant: flags.tenant } : {}) };
-      const result = await withCommandContext(async ({ handle, services, log }) => rollbackCutover({ handle, gateway: await services.kong(), log }, input));
+      // Safe point: before Kong is changed. Once it is, the rollback runs on until it is recorded: Kong restored
+      // but unrecorded would leave the records saying cut over, and the next rollback would have nothing to restore.
+      const stop = stopOnSignals(process.env, 'stopping before the routing is changed (a change already applied is recorded first)');
+      let result: RollbackResult;
+      try {
+        result = await withCommandContext(async ({ handle, services, log, config }) =>
+          rollbackCutover(
+            { handle, gateway: await services.kong(), log, assertKnownTenant: (tenant) => knownTenant(tenant, config, handle, services) },
+            input,
+            stop.signal,
+          ),
+        );
+      } finally {
+        stop.dispose();
+      }
       if (flags.json) printJson(result);
       else
         printText(

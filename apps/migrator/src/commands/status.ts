@@ -1,10 +1,13 @@
 import { Command } from 'commander';
 import type { Database } from '@vc/schema';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
+import type { ServiceRegistry } from '../engine/services';
 import { listCheckpoints, runsById } from '../engine/state';
 import { tenantGateFacts } from '../gates/facts';
 import { printJson, printText } from '../output';
 import { loadAllPhases } from '../phases';
 import { planSummaries, planSummaryLines } from '../scale/plan-status';
+import type { MigratorConfig } from '../config';
 import { withCommandContext } from './context';
 import { livenessOf } from './status-liveness';
 import { factLines, rollupOf, type ShownStep, type TenantRollup } from './status-rollup';
@@ -33,16 +36,39 @@ async function shownSteps(db: Database, rows: readonly StatusRow[]): Promise<Arr
   });
 }
 
+/**
+ * `status --tenant X` with no state for X: a tenant legacy does not have is a typo (exit 2, listing the ones it
+ * has, closest first), not a tenant to start migrating. Without a legacy source configured, or one that cannot be
+ * read now (status is what an operator looks at while things are broken), it only says X has no state.
+ */
+async function noStateFor(tenant: string, config: MigratorConfig, services: ServiceRegistry): Promise<string> {
+  if (config.VC_LEGACY_DATABASE_URL || config.VC_LEGACY_EXPORT_DIR) {
+    let known: { list: string[]; source: string } | undefined;
+    try {
+      const legacy = await services.legacy();
+      known = { list: await legacyTenantList(legacy), source: legacy.description };
+    } catch {
+      known = undefined;
+    }
+    if (known) {
+      assertKnownTenant(tenant, known.list, known.source);
+      return `no migration state for tenant ${tenant} yet (once \`migrator phase s0\` has run: \`migrator phase s1 --tenant ${tenant}\`)`;
+    }
+  }
+  return `no migration state for tenant ${tenant}`;
+}
+
 /** `migrator status`: a rollup per tenant, then every tenant × phase × step with its state, counts, timings and facts. */
 export function makeStatusCommand(): Command {
   return new Command('status')
     .description('show where each tenant stands, then every tenant × phase × step: status, counts, timings, facts (no PHI)')
-    .option('--tenant <id>', 'only this tenant')
+    .option('--tenant <id>', 'only this tenant (one legacy does not have is exit 2, when a legacy source is configured)')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const { shown, plans, tenants } = await withCommandContext(async ({ handle }) => {
+      const { shown, plans, tenants, none } = await withCommandContext(async ({ handle, config, services }) => {
         const [saved, plans] = await Promise.all([listCheckpoints(handle.db, opts.tenant), planSummaries(handle.db)]);
+        const none = opts.tenant && saved.length === 0 ? await noStateFor(opts.tenant, config, services) : undefined;
         const rows = saved.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant);
         const shown = await shownSteps(handle.db, rows);
         const tenants: TenantRollup[] = [];
@@ -55,7 +81,7 @@ export function makeStatusCommand(): Command {
             ),
           );
         }
-        return { shown, plans, tenants };
+        return { shown, plans, tenants, none };
       });
       const steps = shown.map(({ row: r, status, error, run }) => ({
         tenant: r.tenantId,
@@ -75,6 +101,7 @@ export function makeStatusCommand(): Command {
         ...(Object.keys(r.facts).length ? { facts: r.facts } : {}),
       }));
       if (opts.json) return printJson({ tenants, steps, ...(plans.length ? { plans } : {}) });
+      if (none) return printText(none);
       if (steps.length === 0) return printText('no migration state yet (run `migrator phase s0`, then `migrator phase s1 --tenant <id>`)');
       const header = ['tenant', 'phase', 'step', 'status', 'read', 'written', 'rejected', 'deferred', 'warnings', 'ms', 'finished'];
       const table = steps.map((s) =>

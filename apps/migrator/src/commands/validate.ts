@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { LEGACY_SOURCE, loadConfig, PORTAL_SOURCE, type SettingRequirement } from '../config';
+import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
 import { lockTenantsForReading } from '../engine/read-lock';
+import { closeAfterStop, stopOnSignals, untilStopped } from '../engine/stop-signals';
 import { createServices } from '../engine/services';
 import { ExitError } from '../exit-error';
 import { databaseNow, recordValidations } from '../gates/validations';
@@ -15,7 +17,10 @@ const EXAMPLES = `
 Examples:
   $ pnpm migrator validate --tenant acme
   $ pnpm migrator validate --all-tenants --report junit --out reports/ci    # CI gate: exit 3 on a failing check
-  $ pnpm migrator validate --tenant acme --as-of 2026-11-01T00:00:00Z --json > acme-validation.json`;
+  $ pnpm migrator validate --tenant acme --as-of 2026-11-01T00:00:00Z --json > acme-validation.json
+
+SIGINT, SIGTERM or SIGHUP stops the checks (no verdict recorded, no report written) and exits 1; a second
+signal stops at once.`;
 
 /** What the checklist reads: legacy sessions and configs, portal consents, decisions through access-policy. */
 export const VALIDATE_REQUIRES: readonly SettingRequirement[] = [
@@ -51,7 +56,7 @@ function parseFlags(flags: ValidateFlags): { tenants: 'all' | string; asOf: Date
 export function makeValidateCommand(): Command {
   return new Command('validate')
     .description("run the migration plan's §5 data-validation checklist; exit 3 when any check fails")
-    .option('--tenant <id>', 'validate one tenant')
+    .option('--tenant <id>', 'validate one tenant (one legacy has: an unknown one is exit 2)')
     .option('--all-tenants', 'validate every tenant legacy knows')
     .option('--report <formats>', 'reports to write: a comma list of json, junit, md', 'json,junit,md')
     .option('--out <dir>', 'directory the reports are written to', 'reports')
@@ -67,14 +72,19 @@ export function makeValidateCommand(): Command {
         throw new ExitError(2, (error as Error).message, { cause: error });
       }
       const { tenants, asOf, batchSize } = parseFlags(flags);
+      // Its safe point is anywhere before the verdicts are recorded: the checks only read.
+      const stop = stopOnSignals(process.env, 'stopping the checks: no verdict is recorded and no report written');
       const config = loadConfig(process.env, VALIDATE_REQUIRES);
       const services = createServices(config);
       // The same way every command opens it: a PGlite directory is locked, a bad URL is exit 2.
       const handle = await openTarget(config);
       try {
+        const legacy = await services.legacy();
+        // Before anything is read or recorded: a verdict for a tenant legacy does not have (a typo) would be a
+        // row the S4 gate and the evidence pack take at its word.
+        if (tenants !== 'all') assertKnownTenant(tenants, await legacyTenantList(legacy), legacy.description);
         // Before the checklist reads anything: the S4 gate compares this with the tenant's runs (database time).
         const startedAt = await databaseNow(handle.db);
-        const legacy = await services.legacy();
         const deps = {
           db: handle.db,
           legacy,
@@ -87,7 +97,11 @@ export function makeValidateCommand(): Command {
           lockForReading: (tenants: readonly string[]) => lockTenantsForReading(handle, tenants),
         };
         const tenantList = tenants === 'all' ? await legacyTenants(legacy) : [tenants];
-        const run = await runValidation(deps, tenantList);
+        const run = await untilStopped(
+          runValidation(deps, tenantList),
+          stop.signal,
+          () => `validate interrupted (${(stop.signal.reason as Error).message}): no verdict recorded, no report written; run it again`,
+        );
         const { report } = run;
         // Each tenant's verdict, for the S4 gate (a passing validate newer than the tenant's last s1–s4 run).
         await recordValidations(handle.db, report.checks, tenantList, { startedAt, asOf });
@@ -115,8 +129,11 @@ export function makeValidateCommand(): Command {
               .join(', ')}`,
           );
       } finally {
-        await services.close();
-        await handle.close();
+        stop.dispose();
+        await closeAfterStop(
+          services.close().finally(() => handle.close()),
+          stop.signal,
+        );
       }
     });
 }

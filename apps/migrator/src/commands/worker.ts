@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
+import { writeStderr } from '../terminal';
 import { NEEDS_NATS, openWorkQueue } from '../scale/queue';
 import { runWorker } from '../scale/worker';
 import { withCommandContext } from './context';
@@ -11,7 +12,7 @@ Examples:
   $ pnpm migrator worker                      # one item at a time, until SIGTERM
   $ pnpm migrator worker --concurrency 2 --json
 
-SIGTERM or SIGINT drains: the running step commits its batch and checkpoints, the item goes back for
+SIGTERM, SIGINT or SIGHUP drains: the running step commits its batch and checkpoints, the item goes back for
 immediate redelivery, and the worker exits 0 (1 when it recorded an item failed for good). A second
 signal stops at once; a killed worker's item goes to another worker after the consumer's AckWait.`;
 
@@ -38,14 +39,17 @@ export function makeWorkerCommand(): Command {
         pollMs: positiveInt('--poll', raw.poll) * 1000,
       };
       const stop = new AbortController();
-      const onSignal = (name: NodeJS.Signals) => {
-        process.stderr.write(`${name}: draining (the running batch commits, the item goes back to the queue). Send again to stop at once.\n`);
-        stop.abort(new Error(name));
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+      // SIGHUP too: a worker started from a terminal that closes (an ssh session dropped) drains like under a supervisor.
+      const signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+      const forget = () => {
+        for (const name of signals) process.off(name, onSignal);
       };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      function onSignal(name: NodeJS.Signals) {
+        writeStderr(`${name}: draining (the running batch commits, the item goes back to the queue). Send again to stop at once.\n`);
+        stop.abort(new Error(name));
+        forget();
+      }
+      for (const name of signals) process.once(name, onSignal);
       try {
         const summary = await withCommandContext(
           async (ctx) => {
@@ -67,8 +71,7 @@ export function makeWorkerCommand(): Command {
           );
         if (summary.failed > 0) throw new ExitError(1, `${summary.failed} item(s) failed for good; see \`migrator plan status <id>\``);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        forget();
       }
     });
 }

@@ -23,14 +23,17 @@ export function closestFirst(name: string, known: readonly string[]): string[] {
   return [...known].sort((a, b) => distance(lower, a.toLowerCase()) - distance(lower, b.toLowerCase()) || a.localeCompare(b));
 }
 
-/** Exit 2 unless `tenant` is one of `known`; the message lists the known ones, closest match first. */
-export function assertKnownTenant(tenant: string, known: readonly string[], source: string): void {
+/**
+ * Exit 2 unless `tenant` is one of `known`; the message lists the known ones, closest match first. `whose` names
+ * where the list came from when that is not the legacy source (a command that can run without one).
+ */
+export function assertKnownTenant(tenant: string, known: readonly string[], source: string, whose = `the legacy source (${source})`): void {
   if (known.includes(tenant)) return;
   // Another spelling of a listed tenant would be a second target tenant holding the same legacy rows.
   const spelled = known.find((k) => collationKey(k) === collationKey(tenant));
   if (spelled !== undefined) throw new UsageError(`tenant "${tenant}" is spelled "${spelled}" by the legacy source (${source}): run it as --tenant ${spelled}`);
   const listed = known.length ? closestFirst(tenant, known).join(', ') : '(none)';
-  throw new UsageError(`unknown tenant "${tenant}": the legacy source (${source}) has ${listed}`);
+  throw new UsageError(`unknown tenant "${tenant}": ${whose} has ${listed}`);
 }
 
 /**

@@ -10,7 +10,8 @@ import type { TenantBoard } from './tenant-board';
  */
 export interface StepProgress {
   update(done: number, total?: number): void;
-  finish(ok: boolean, text: string): void;
+  /** `'interrupted'`: stopped at a batch boundary on request, resumable; said as such, never as a failure. */
+  finish(ok: boolean | 'interrupted', text: string): void;
 }
 
 export interface ProgressOptions {
@@ -45,16 +46,17 @@ export function createStepProgress(label: string, options: ProgressOptions, row?
     board.set(row.tenant, `${row.rowLabel}: starting`);
     return {
       update: (done, total) => board.set(row.tenant, describe(row.rowLabel, done, total, startedAt)),
-      finish: (ok, text) => board.set(row.tenant, `${row.rowLabel}: ${text}`, ok ? 'running' : 'failed'),
+      finish: (ok, text) => board.set(row.tenant, `${row.rowLabel}: ${text}`, ok === true ? 'running' : 'failed'),
     };
   }
   if (options.tty) {
     const spinner: Ora = ora({ text: label, stream: process.stderr, discardStdin: false }).start();
     const region = { clear: () => spinner.clear(), redraw: () => void spinner.render() };
     setLiveRegion(region);
-    const end = (ok: boolean, text: string) => {
+    const end = (ok: boolean | 'interrupted', text: string) => {
       clearLiveRegion(region);
-      if (ok) spinner.succeed(`${label}: ${text}`);
+      if (ok === 'interrupted') spinner.warn(`${label}: INTERRUPTED — ${text}`);
+      else if (ok) spinner.succeed(`${label}: ${text}`);
       else spinner.fail(`${label}: ${text}`);
     };
     return { update: (done, total) => void (spinner.text = describe(label, done, total, startedAt)), finish: end };
@@ -66,6 +68,7 @@ export function createStepProgress(label: string, options: ProgressOptions, row?
       lastLine = Date.now();
       writeStderr(`${describe(label, done, total, startedAt)}\n`);
     },
-    finish: (ok, text) => writeStderr(`${label}: ${ok ? 'done' : 'FAILED'} — ${text}\n`),
+    // CI log scanners read FAILED as a failure: an interrupt (exit 1, resumable) is said as what it is.
+    finish: (ok, text) => writeStderr(`${label}: ${ok === 'interrupted' ? 'INTERRUPTED' : ok ? 'done' : 'FAILED'} — ${text}\n`),
   };
 }

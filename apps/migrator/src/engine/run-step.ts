@@ -142,7 +142,7 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     state = { ...state, facts: { ...state.facts, ...result?.facts }, durationMs: base.durationMs + (Date.now() - startedAt) };
     if (input.signal.aborted) {
       await persist(state);
-      progress.finish(false, `interrupted after ${state.read} rows; run again to resume`);
+      progress.finish('interrupted', `interrupted after ${state.read} rows; run again to resume`);
       return reportOf(key, state, 'interrupted');
     }
     const rate = state.read > 0 ? state.rejected / state.read : 0;

@@ -98,6 +98,9 @@ describe('stopping a run', () => {
     // Started through the package script, so that is the command to resume with.
     await closed;
     expect(stderr).toContain(`interrupted; run the same command again to resume: pnpm migrator ${S1.join(' ')}`);
+    // The step's own line says INTERRUPTED, never FAILED: CI log scanners take FAILED for a failure.
+    expect(stderr).toMatch(/1\.4 [^\n]*: INTERRUPTED — interrupted after \d+ rows; run again to resume/);
+    expect(stderr).not.toContain('FAILED');
     const restart = await runMigrator(S1, env);
     expect(restart.code, `${restart.stderr}\n${stderr}`).toBe(0);
     expect(restart.stderr).not.toContain('holds the lock');

@@ -1,8 +1,9 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DatabaseHandle } from '@vc/schema';
 import type { Kms } from '@vc/integrations/kms';
 import { create as createTar } from 'tar';
+import { UsageError } from '../engine/errors';
 import { verifyChain } from '../ledger/chain';
 import { toolCommit } from '../ledger/invocation';
 import { unfinishedStarts } from '../ledger/runs';
@@ -25,6 +26,24 @@ export interface EvidenceInput {
   /** `VC_BUILD_COMMIT`, when stamped. */
   buildCommit?: string;
   now?: Date;
+  /** A stop request (SIGINT/SIGTERM/SIGHUP): the pack stops between files, and nothing of it is left behind. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Exit 2 unless `outDir` is absent or an empty folder: a pack is written once, into a new folder. Checked by
+ * the command before the validation runs (minutes on a large tenant), and again here.
+ */
+export async function assertFreshOutDir(outDir: string): Promise<void> {
+  let entries: string[];
+  try {
+    if (!(await stat(outDir)).isDirectory()) throw new UsageError(`--out ${outDir} is a file: an evidence pack is written into a new (or empty) folder`);
+    entries = await readdir(outDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (entries.length > 0) throw new UsageError(`--out ${outDir} is not empty: an evidence pack is written once, into a new (or empty) folder`);
 }
 
 // Gateway routing names upstream URLs, Kong's own entity UUIDs, route paths and long kebab-case names: none is PHI
@@ -71,10 +90,38 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
  * SIGNATURE.json when signing), then `<outDir>.tar.gz` of the folder. Returns both paths.
  */
 export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceInput): Promise<{ dir: string; archive: string; files: number }> {
+  const { outDir } = input;
+  await assertFreshOutDir(outDir);
+  await mkdir(dirname(outDir), { recursive: true });
+  // Written beside the folder and renamed into place once complete: a pack that failed or was interrupted never
+  // leaves a half-written --out folder that looks like one (nor a folder that would refuse the next attempt).
+  const partial = `${outDir.replace(/\/+$/, '')}.partial-${process.pid}`;
+  const archive = `${outDir.replace(/\/+$/, '')}.tar.gz`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial);
+  try {
+    const files = await writePackFiles(handle, { ...input, outDir: partial });
+    input.signal?.throwIfAborted();
+    await rename(partial, outDir);
+    await createTar({ gzip: true, file: `${archive}.partial-${process.pid}`, cwd: dirname(outDir), portable: true }, [basename(outDir)]);
+    await rename(`${archive}.partial-${process.pid}`, archive);
+    return { dir: outDir, archive, files };
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    await rm(`${archive}.partial-${process.pid}`, { force: true });
+    throw error;
+  }
+}
+
+/** Every file of the pack into `input.outDir` (the partial folder); returns how many the manifest and signature make. */
+async function writePackFiles(handle: DatabaseHandle, input: EvidenceInput): Promise<number> {
   const { tenant, outDir } = input;
   const now = input.now ?? new Date();
-  await mkdir(outDir, { recursive: true });
-  if ((await readdir(outDir)).length > 0) throw new Error(`--out ${outDir} is not empty: an evidence pack is written once, into a new folder`);
+  const write = async (file: string, text: string) => {
+    // Between files: what a stop request waits for is at most one file's write.
+    input.signal?.throwIfAborted();
+    await writeFile(join(outDir, file), text, 'utf8');
+  };
   const allRows = await readLedger(handle.db);
   const chain = verifyChain(allRows);
   const ledger = allRows.filter((r) => r.tenants.includes(tenant) || r.tenants.includes('*'));
@@ -110,26 +157,16 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
       cutoverAt: kong.cutoverAt,
     }),
   };
-  for (const [file, text] of Object.entries(files)) await writeFile(join(outDir, file), guardEvidenceFile(file, text), 'utf8');
-  await writeFile(
-    join(outDir, 'kong-before.json'),
-    guardEvidenceFile('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true),
-    'utf8',
-  );
-  await writeFile(
-    join(outDir, 'kong-after.json'),
-    guardEvidenceFile('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true),
-    'utf8',
-  );
+  for (const [file, text] of Object.entries(files)) await write(file, guardEvidenceFile(file, text));
+  await write('kong-before.json', guardEvidenceFile('kong-before.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.before }), true));
+  await write('kong-after.json', guardEvidenceFile('kong-after.json', json({ tenant, cutoverAt: kong.cutoverAt, routing: kong.after }), true));
 
   const manifest = await buildManifest(outDir, { tenant, createdAt: now.toISOString(), toolCommit: toolCommit(input.buildCommit) });
   const manifestText = guardEvidenceFile(MANIFEST, json(manifest));
-  await writeFile(join(outDir, MANIFEST), manifestText, 'utf8');
+  await write(MANIFEST, manifestText);
   if (input.signWith) {
     const signature = await signManifest(input.signWith.kms, Buffer.from(manifestText, 'utf8'), input.signWith.keyId);
-    await writeFile(join(outDir, SIGNATURE), json(signature), 'utf8');
+    await write(SIGNATURE, json(signature));
   }
-  const archive = `${outDir.replace(/\/+$/, '')}.tar.gz`;
-  await createTar({ gzip: true, file: archive, cwd: dirname(outDir), portable: true }, [basename(outDir)]);
-  return { dir: outDir, archive, files: manifest.files.length + 1 + (input.signWith ? 1 : 0) };
+  return manifest.files.length + 1 + (input.signWith ? 1 : 0);
 }

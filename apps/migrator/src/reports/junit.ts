@@ -23,8 +23,22 @@ export function untimedRun(startedAt = new Date()): JunitRun {
   return { startedAt, hostname: osHostname() || 'localhost', seconds: new Map() };
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+/**
+ * What XML 1.0 allows in no document, not even as a character reference: C0 controls other than tab, LF
+ * and CR, a surrogate without its pair, U+FFFE and U+FFFF. A tenant id, a sample or an error reason can
+ * carry one (a legacy row, a driver's message); left in, the report would not parse and CI would drop it.
+ */
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Escapes markup, and writes a character XML forbids as visible `\uXXXX` text, so a reader still sees it was there. */
+export function escapeXml(text: string): string {
+  return text
+    .replace(NOT_XML, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 const seconds = (s: number) => s.toFixed(3);

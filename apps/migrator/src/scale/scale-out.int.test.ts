@@ -153,20 +153,23 @@ const lastLines = (run: RunningCli) => run.stderr().trim().split('\n').slice(-3)
 
 const worker = (env: Record<string, string>) => startMigrator(['worker', '--retry-delay', '1', '--poll', '1', '--json'], { ...env, VC_LOG_LEVEL: 'info' });
 
-async function stopped(run: RunningCli) {
-  run.child.kill('SIGTERM');
+async function stopped(run: RunningCli, signal: NodeJS.Signals = 'SIGTERM') {
+  run.child.kill(signal);
   const result = await run.done;
   return { ...result, summary: JSON.parse(result.stdout) as { done: number; failed: number } };
 }
 
 describe('migrator enqueue + worker on JetStream', () => {
-  it('a worker with no work idles and exits 0 on SIGTERM', async () => {
+  it.each(['SIGTERM', 'SIGHUP'] as const)('a worker with no work idles, drains on %s and exits 0 with its ledger end row', async (signal) => {
     const { env } = await target();
     const idle = worker(env);
     await until('the worker to be ready', async () => (idle.stderr().includes('worker ready') ? true : undefined));
-    const result = await stopped(idle);
+    const result = await stopped(idle, signal);
+    expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`${signal}: draining`);
     expect(result.summary).toMatchObject({ done: 0, failed: 0 });
+    expect((await runMigratorJson<{ unfinished: number[] }>(['ledger', 'show'], env)).json.unfinished).toEqual([]);
   });
 
   it('SIGTERM mid-item drains the worker: the batch commits, the item goes back at once and another worker finishes it, once', async () => {
@@ -363,7 +366,7 @@ describe('migrator enqueue + worker on JetStream', () => {
         );
       });
 
-      const results = await Promise.all(workers.filter((w) => w.child.pid !== killed.worker_pid).map(stopped));
+      const results = await Promise.all(workers.filter((w) => w.child.pid !== killed.worker_pid).map((w) => stopped(w)));
       for (const r of results) expect(r.code).toBe(0);
       expect((await workers.find((w) => w.child.pid === killed.worker_pid)!.done).signal).toBe('SIGKILL');
 

@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '@vc/schema';
 import { lockTenantPhase, type Lock } from '../../engine/lock';
 import { withTransaction } from '../../engine/tx';
 import { UsageError } from '../../engine/errors';
+import { Interrupted } from '../../engine/stop-signals';
 import type { Logger } from '../../logger';
 import { operatorName } from './actor';
 import { checkSameGateway, recordedGateway, routingDrift } from './cutover-gateway';
@@ -32,6 +33,8 @@ interface RollbackContext {
   handle: DatabaseHandle;
   gateway: KongGateway;
   log: Logger;
+  /** Throws a UsageError (exit 2) when `--tenant` names no tenant there is (a typo); see commands/rollback.ts. */
+  assertKnownTenant?: (tenant: string) => Promise<void>;
 }
 
 /** Cutovers in force through this gateway; one whose gateway was never recorded may be, so it counts. */
@@ -78,16 +81,10 @@ function routingToRestore(cutovers: readonly CutoverInForce[]): KongConfig {
   );
 }
 
-async function lockAll(handle: DatabaseHandle, tenants: readonly string[]): Promise<Lock[]> {
-  const locks: Lock[] = [];
-  try {
-    // Incident response: a validate reading the tenant must not hold it up, and the rollback writes none of what it compares.
-    for (const tenant of [...tenants].sort()) locks.push(await lockTenantPhase(handle, tenant, 's4', undefined, false));
-    return locks;
-  } catch (error) {
-    await Promise.all(locks.map((l) => l.release()));
-    throw error;
-  }
+/** Takes the (tenant, s4) lock of each of `tenants` not in `held` yet, in order; on a refusal the caller releases `held`. */
+async function lockMore(handle: DatabaseHandle, tenants: readonly string[], held: Map<string, Lock>): Promise<void> {
+  // Incident response: a validate reading the tenant must not hold it up, and the rollback writes none of what it compares.
+  for (const tenant of [...new Set(tenants)].sort()) if (!held.has(tenant)) held.set(tenant, await lockTenantPhase(handle, tenant, 's4', undefined, false));
 }
 
 /**
@@ -122,24 +119,49 @@ async function recordRollback(handle: DatabaseHandle, cutovers: readonly Cutover
  * each tenant whose cutover it ends, under their (tenant, s4) locks. Without a cutover in force it changes
  * nothing and says so; a dry run prints the Kong changes and records nothing.
  */
-export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput): Promise<RollbackResult> {
+export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput, signal?: AbortSignal): Promise<RollbackResult> {
   const base = { phase: 's4' as const, ...(input.tenant ? { tenant: input.tenant } : {}) };
-  const cutovers = await cutoversToEnd(ctx, input);
-  const tenants = cutovers.map((c) => c.tenantId);
-  if (cutovers.length === 0) return { ...base, tenants, status: 'nothing_to_roll_back', changes: [] };
-  const restore = routingToRestore(cutovers);
-  const locks = input.dryRun ? [] : await lockAll(ctx.handle, tenants);
+  // A typo must not be told "nothing to roll back" (exit 0), as if the tenant were safely on legacy.
+  if (input.tenant) await ctx.assertKnownTenant?.(input.tenant);
+  // Locks first, decisions after: a `phase s4` of the tenant running now holds its lock, and the cutovers it is
+  // about to record are not in force yet; read before the lock, this rollback would say nothing_to_roll_back
+  // while the cutover goes on. The dry run locks too, so its preview is what a rollback would do now.
+  const held = new Map<string, Lock>();
   try {
+    if (input.tenant) await lockMore(ctx.handle, [input.tenant], held);
+    let cutovers = await cutoversToEnd(ctx, input);
+    // `--all-tenants`, or others in force beside the tenant: lock them too, then read again under every lock,
+    // until what is read is all locked (a cutover recorded in between brings its tenant in).
+    while (cutovers.some((c) => !held.has(c.tenantId))) {
+      await lockMore(
+        ctx.handle,
+        cutovers.map((c) => c.tenantId),
+        held,
+      );
+      cutovers = await cutoversToEnd(ctx, input);
+    }
+    const tenants = cutovers.map((c) => c.tenantId);
+    if (cutovers.length === 0) return { ...base, tenants, status: 'nothing_to_roll_back', changes: [] };
+    const restore = routingToRestore(cutovers);
     const current = await ctx.gateway.snapshot();
     const changes = diffKongConfig(current, restore);
     ctx.log.info({ tenants, gateway: ctx.gateway.description }, `rollback plan:\n${formatKongDiff(changes)}`);
     const summary = changes.map((c) => `${c.action} ${c.entity}`);
     if (input.dryRun) return { ...base, tenants, status: 'would_roll_back', changes: summary };
+    // The last point a stop request is honoured: once Kong is changed, the rollback is recorded whatever arrives.
+    if (signal?.aborted) throw new RollbackInterrupted();
     // Nothing is recorded until the routing is restored: a failed apply leaves the cutovers in force, re-runnable.
     await ctx.gateway.apply(restore);
     await recordRollback(ctx.handle, cutovers, current, restore);
     return { ...base, tenants, status: 'rolled_back', changes: summary };
   } finally {
-    await Promise.all(locks.map((l) => l.release()));
+    await Promise.all([...held.values()].map((l) => l.release()));
+  }
+}
+
+/** A stop request (SIGINT/SIGTERM/SIGHUP) that came before Kong was changed: nothing was applied or recorded. */
+export class RollbackInterrupted extends Interrupted {
+  constructor() {
+    super('rollback s4 interrupted before the routing was changed: nothing applied, nothing recorded; run it again');
   }
 }
