@@ -9,6 +9,7 @@ import { printJson, printText } from '../output';
 import { rollbackCutover, type RollbackResult } from '../phases/s4/rollback-cutover';
 import { stopOnSignals } from '../engine/stop-signals';
 import { withCommandContext } from './context';
+import type { Logger } from '../logger';
 
 export type { RollbackResult };
 
@@ -25,10 +26,20 @@ changed the rollback is recorded before it stops. A second signal stops at once.
  * Exit 2 for a `--tenant` that names no tenant: the legacy source's tenants when one is configured, as every
  * command checks them; otherwise (rollback needs only the target and Kong) the tenants the target holds state of.
  */
-async function knownTenant(tenant: string, config: MigratorConfig, handle: DatabaseHandle, services: ServiceRegistry): Promise<void> {
+async function knownTenant(tenant: string, config: MigratorConfig, handle: DatabaseHandle, services: ServiceRegistry, log: Logger): Promise<void> {
+  let why = 'no legacy source is configured';
   if (config.VC_LEGACY_DATABASE_URL || config.VC_LEGACY_EXPORT_DIR) {
-    const legacy = await services.legacy();
-    return assertKnownTenant(tenant, await legacyTenantList(legacy), legacy.description);
+    // A rollback is incident response: legacy being unreachable from here must not stop it, so its tenants are then
+    // taken from the target's migration state, which is all a rollback acts on anyway.
+    let listed: { tenants: string[]; description: string } | undefined;
+    try {
+      const legacy = await services.legacy();
+      listed = { tenants: await legacyTenantList(legacy), description: legacy.description };
+    } catch (error) {
+      log.warn({ err: error }, 'the legacy source could not be read: the tenant is checked against the target instead');
+    }
+    if (listed) return assertKnownTenant(tenant, listed.tenants, listed.description);
+    why = 'the legacy source could not be read';
   }
   const rows = await queryRows<{ tenant_id: string }>(
     handle.db,
@@ -38,7 +49,7 @@ async function knownTenant(tenant: string, config: MigratorConfig, handle: Datab
     tenant,
     rows.map((r) => r.tenant_id),
     '',
-    'the target (no legacy source is configured, so its migration state)',
+    `the target (${why}, so its migration state)`,
   );
 }
 
@@ -68,7 +79,7 @@ export function makeRollbackCommand(): Command {
       try {
         result = await withCommandContext(async ({ handle, services, log, config }) =>
           rollbackCutover(
-            { handle, gateway: await services.kong(), log, assertKnownTenant: (tenant) => knownTenant(tenant, config, handle, services) },
+            { handle, gateway: await services.kong(), log, assertKnownTenant: (tenant) => knownTenant(tenant, config, handle, services, log) },
             input,
             stop.signal,
           ),

@@ -91,6 +91,17 @@ describe('rollback s4 --tenant', () => {
     expect(rows.at(-1)).toMatchObject({ command: 'rollback s4', exitCode: 2 });
   }, 60_000);
 
+  it('checks against the target when the configured legacy source cannot be read: a rollback does not need legacy', async () => {
+    // Nothing listens on port 9: legacy is unreachable, as it may be during the incident a rollback answers.
+    const unreachable = { ...env, VC_LEGACY_EXPORT_DIR: '', VC_LEGACY_DATABASE_URL: 'mysql://root@127.0.0.1:9/dc' };
+    const known = await runMigrator(['rollback', 's4', '--tenant', 'acme'], unreachable);
+    expect(known.code, known.stderr).toBe(0);
+    expect(known.stdout).toContain('rollback s4 acme: nothing_to_roll_back');
+    const typo = await runMigrator(['rollback', 's4', '--tenant', 'acmee'], unreachable);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown tenant "acmee": the target \(the legacy source could not be read, so its migration state\) has acme/);
+  }, 60_000);
+
   it('still says nothing_to_roll_back (exit 0) for a known tenant that was never cut over', async () => {
     const result = await runMigrator(['rollback', 's4', '--tenant', 'acme'], env);
     expect(result.code, result.stderr).toBe(0);
