@@ -239,6 +239,35 @@ describe('validate after S4 compares the sessions and participants S4 loaded', (
   }, 120_000);
 });
 
+describe('4.1 and 4.3 run at different as-ofs (4.2 run again later)', () => {
+  it('a session upcoming at the first sync and past at the last, never touched by legacy again, is mapped at the last, and validate passes', async () => {
+    const tenant = 'split-s4';
+    const [old] = await insert('VirtualSession', [session(tenant)]);
+    await insert('AuditLog', [event(tenant, old!)]);
+    const r1 = await phase(tenant, 'phase', 's1', '--as-of', S1_AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    // Booked after S1 for 25 November, never started and never edited again in legacy: a no-show.
+    const [noShow] = await insert('VirtualSession', [held(tenant, 25, { startedAt: null, endedAt: null, status: 'scheduled' })]);
+    const gates = ['--service-upstream', 'http://vc.internal:8080', ...PAST_THE_GATES];
+    const first = await phase(tenant, 'phase', 's4', '--as-of', '2026-11-20T00:00:00Z', ...gates);
+    expect(first.code, first.error).toBe(0);
+    const status = async () =>
+      (await client.query<{ status: string }>('select status::text from virtual_sessions where tenant_id = $1 and legacy_id = $2', [tenant, noShow])).rows[0]
+        ?.status;
+    expect(await status()).toBe('scheduled');
+    // The final sync again, after the 25th: the session is past, and maps as S1 maps a session that never started.
+    const last = await phase(tenant, 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates);
+    expect(last.code, last.error).toBe(0);
+    expect(await status()).toBe('cancelled');
+    const v = await onBothPaths(tenant, 'split');
+    expect({ mysql: statuses(v.mysql), csv: statuses(v.csv) }).toEqual({ mysql: ALL_PASS, csv: ALL_PASS });
+    // And once more: nothing left to change.
+    const again = await phase(tenant, 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates);
+    expect(again.code, again.error).toBe(0);
+    expect(JSON.parse(again.stdout.slice(again.stdout.indexOf('{'))).steps.find((st: { id: string }) => st.id === '4.3')).toMatchObject({ written: 0 });
+  }, 180_000);
+});
+
 describe('validate before S4 scopes by S1 watermark, as before', () => {
   it('sessions created after S1 are deferred and compared by no side until a delta sync loaded them', async () => {
     const tenant = 'before-s4';

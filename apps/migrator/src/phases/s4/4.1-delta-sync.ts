@@ -22,8 +22,12 @@ const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' &&
 const assign = (c: string) =>
   // An Encounter the migrator backfilled (S2 2.4) stays when legacy still has none.
   c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
+/**
+ * A newer legacy version replaces the stored one; so does the same version once it is past (see `changing`).
+ */
 const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map(assign).join(', ')}, version = virtual_sessions.version + 1
-  where virtual_sessions.updated_at < excluded.updated_at`;
+  where virtual_sessions.updated_at < excluded.updated_at
+    or (virtual_sessions.updated_at = excluded.updated_at and virtual_sessions.status = 'scheduled' and excluded.status <> 'scheduled')`;
 
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
 const STAGES = ['sessions', 'participants', 'ends', 'billing', 'encounters'] as const;
@@ -163,15 +167,26 @@ interface DeltaLoad extends MetRow {
   warnings: WarningCode[];
 }
 
-/** Of a batch's loads, those that change the target: new, or newer than the stored version (as the upsert decides). */
+/**
+ * Of a batch's loads, those that change the target (as the upsert decides): new, or newer than the stored version,
+ * or the same version of a session an earlier sync loaded `scheduled` that is past at this sync's as-of. 4.1 and
+ * 4.3 may run days apart (4.2 refused by its gates, run again later): a session upcoming at 4.1 that legacy never
+ * touched again (a no-show) is historical by 4.3 and maps as S1 maps it then; kept `scheduled`, the target would
+ * hold neither legacy's outcome nor what validate, mapping at the sync's as-of, expects. A session the new service
+ * changed since has a later `updated_at`, so it is still never overwritten.
+ */
 async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<DeltaLoad[]> {
   if (loads.length === 0) return [];
-  const stored = await ctx.query<{ legacy_id: string; updated_at: Date | string }>(
-    'select legacy_id, updated_at from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])',
+  const stored = await ctx.query<{ legacy_id: string; updated_at: Date | string; status: string }>(
+    'select legacy_id, updated_at, status::text as status from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])',
     [ctx.tenantId, loads.map((l) => l.session.legacyId)],
   );
-  const storedAt = new Map(stored.map((r) => [r.legacy_id, new Date(r.updated_at).getTime()]));
-  return loads.filter((l) => !storedAt.has(l.session.legacyId) || storedAt.get(l.session.legacyId)! < l.session.updatedAt.getTime());
+  const byId = new Map(stored.map((r) => [r.legacy_id, { at: new Date(r.updated_at).getTime(), status: r.status }]));
+  return loads.filter((l) => {
+    const held = byId.get(l.session.legacyId);
+    const at = l.session.updatedAt.getTime();
+    return !held || held.at < at || (held.at === at && held.status === 'scheduled' && l.session.status !== 'scheduled');
+  });
 }
 
 /**
