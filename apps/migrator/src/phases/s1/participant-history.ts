@@ -7,7 +7,7 @@ import {
   type ParticipantAggregate,
 } from '@vc/domain/legacy';
 import type { RejectInput, Tx } from '../../engine/types';
-import type { LegacySource, ReadOptions } from '../../legacy/types';
+import type { LegacyRow, LegacySource, ReadOptions } from '../../legacy/types';
 
 /**
  * The AuditLog participant history S1 1.4 folds and S4's delta sync folds again for sessions it loads:
@@ -49,19 +49,33 @@ export interface LeaveOnly {
   actorRef: string;
 }
 
-/** The AuditLog events of `ghosts` (re-read from legacy, only their sessions), as `left_without_join` rejects. */
+const ENTITY_INDEX = 'idx_AuditLog_tenantId_entity';
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * The AuditLog events of `ghosts` (re-read from legacy, only their sessions), as `left_without_join` rejects. Two
+ * reads, as validate's streamed pass reads a batch's events: the ghosts' sessions' rows as legacy's collation finds
+ * them, a range of the (tenantId, entityType, entityId) index; and the rows that range may miss or would share with
+ * the second read (an entityId not digits alone, an entityType spelled with whitespace), read apart from the index
+ * entries alone. Compared as the domain compares in one read, every filter would leave the index and walk all of the
+ * tenant's AuditLog rows once per batch of ghosts.
+ */
 export async function leftWithoutJoinRejects(source: LegacySource, tenantId: string, batchSize: number, ghosts: readonly LeaveOnly[]): Promise<RejectInput[]> {
   const wanted = new Set(ghosts.map((g) => `${g.legacyId}\u0000${g.actorRef}`));
-  const where = [...PARTICIPANT_HISTORY, { column: 'entityId', in: [...new Set(ghosts.map((g) => g.legacyId))] }];
   const rejects: RejectInput[] = [];
-  for await (const batch of source.read('AuditLog', { tenantId, where, batchSize })) {
-    for (const row of batch.rows) {
-      const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
-      if (parsed.kind === 'event' && wanted.has(`${parsed.event.sessionLegacyId}\u0000${parsed.event.actorRef}`)) {
-        rejects.push({ legacyKey: parsed.event.auditId, reason: 'left_without_join', detail: LEFT_DETAIL, raw: { ...row } });
-      }
-    }
-  }
+  const take = (row: LegacyRow) => {
+    const parsed = parseParticipantEvent(row as unknown as LegacyAuditLog);
+    if (parsed.kind === 'event' && wanted.has(`${parsed.event.sessionLegacyId}\u0000${parsed.event.actorRef}`))
+      rejects.push({ legacyKey: parsed.event.auditId, reason: 'left_without_join', detail: LEFT_DETAIL, raw: { ...row } });
+  };
+  const ids = [...new Set(ghosts.map((g) => g.legacyId))];
+  const where = [...PARTICIPANT_HISTORY_BY_ENTITY, { column: 'entityId', in: ids, collated: true }];
+  // In one statement: a few events a ghost, and paging by id would sort the range again for every page.
+  for await (const batch of source.read('AuditLog', { tenantId, where, index: ENTITY_INDEX, batchSize, unordered: true }))
+    for (const row of batch.rows) if (DIGITS.test(row.entityId ?? '')) take(row);
+  const apart = { notDigits: 'entityId', uncollated: ['entityType'] };
+  for await (const batch of source.read('AuditLog', { tenantId, where: PARTICIPANT_HISTORY, apart, index: ENTITY_INDEX, batchSize }))
+    for (const row of batch.rows) take(row);
   return rejects;
 }
 
