@@ -1,22 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { embeddedFixture } from './testing/embedded-fixture';
 import { migratorArgv, runMigrator, runMigratorJson } from './testing/run-cli';
 
 /** `migrator … | head -n 0` and `… --json | true`: the reader of stdout (or stderr) is gone before the migrator writes. */
-const CSV = fileURLToPath(new URL('../../../fixtures/legacy/csv', import.meta.url));
-const KEY = (JSON.parse(readFileSync(join(CSV, 'expected.json'), 'utf8')) as { legacyMasterKey: string }).legacyMasterKey;
-const dir = mkdtempSync(join(tmpdir(), 'vc-pipe-'));
-const env = {
-  VC_DATABASE_URL: `pglite:${dir}/pg`,
-  VC_KMS: `local:${dir}/kms.json`,
-  VC_LEGACY_EXPORT_DIR: CSV,
-  VC_LEGACY_MASTER_KEY: KEY,
-  VC_ACCESS_POLICY_URL: 'http://127.0.0.1:9',
-};
+const { env } = embeddedFixture('vc-pipe-');
 
 function runIntoClosedPipe(args: string[], closed: 'stdout' | 'both') {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {

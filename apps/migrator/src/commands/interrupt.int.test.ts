@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { embeddedFixture } from '../testing/embedded-fixture';
 import { runMigrator, startMigrator, type RunningCli } from '../testing/run-cli';
 
 /**
@@ -10,17 +10,9 @@ import { runMigrator, startMigrator, type RunningCli } from '../testing/run-cli'
  * safe point, says so and exits 1 (interrupted, as documented); a second stops at once. On the embedded target
  * (PGlite + the CSV fixture), whose unreachable access-policy keeps the checks busy long enough to be interrupted.
  */
-const CSV = fileURLToPath(new URL('../../../../fixtures/legacy/csv', import.meta.url));
-const KEY = (JSON.parse(readFileSync(join(CSV, 'expected.json'), 'utf8')) as { legacyMasterKey: string }).legacyMasterKey;
-const dir = mkdtempSync(join(tmpdir(), 'vc-interrupt-'));
-const env = {
-  VC_DATABASE_URL: `pglite:${dir}/pg`,
-  VC_KMS: `local:${dir}/kms.json`,
-  VC_LEGACY_EXPORT_DIR: CSV,
-  VC_LEGACY_MASTER_KEY: KEY,
-  VC_ACCESS_POLICY_URL: 'http://127.0.0.1:9',
-  VC_KONG_FILE: `${dir}/kong.yaml`,
-};
+const fixture = embeddedFixture('vc-interrupt-');
+const { dir } = fixture;
+const env = { ...fixture.env, VC_KONG_FILE: `${dir}/kong.yaml` };
 
 /** The command has opened the target (its signal handling is in place before that): its PGlite lock file is there. */
 async function opened(run: RunningCli): Promise<void> {

@@ -1,25 +1,15 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { embeddedFixture } from '../testing/embedded-fixture';
 import { runMigrator, runMigratorJson } from '../testing/run-cli';
 
 /**
  * A `--tenant` legacy does not have is a typo: every command refuses it with exit 2 and the one message
  * (`unknown tenant "acmee": the legacy source (…) has acme, …`) before it records anything for it.
  */
-const CSV = fileURLToPath(new URL('../../../../fixtures/legacy/csv', import.meta.url));
-const KEY = (JSON.parse(readFileSync(join(CSV, 'expected.json'), 'utf8')) as { legacyMasterKey: string }).legacyMasterKey;
-const dir = mkdtempSync(join(tmpdir(), 'vc-unknown-tenant-'));
-const target = { VC_DATABASE_URL: `pglite:${dir}/pg`, VC_KMS: `local:${dir}/kms.json` };
-const env = {
-  ...target,
-  VC_LEGACY_EXPORT_DIR: CSV,
-  VC_LEGACY_MASTER_KEY: KEY,
-  VC_ACCESS_POLICY_URL: 'http://127.0.0.1:9',
-  VC_KONG_FILE: `${dir}/kong.yaml`,
-};
+const fixture = embeddedFixture('vc-unknown-tenant-');
+const { dir, target } = fixture;
+const env = { ...fixture.env, VC_KONG_FILE: `${dir}/kong.yaml` };
 const UNKNOWN = /unknown tenant "acmee": the legacy source \(.+\) has acme, /;
 
 type Ledger = { rows: Array<{ entry: { command: string; tenants?: string[] } }> };
