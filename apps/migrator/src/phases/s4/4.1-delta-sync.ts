@@ -233,12 +233,22 @@ function mapChanged(batch: LegacyBatch, watermark: Date, asOf: Date, tenantId: s
   return { latest, rejects };
 }
 
+/** A batch cut to its records numbered at most `last`; its faults are dropped (rejected when first read, and never met). */
+function recordsUpTo(batch: LegacyBatch, last: number): LegacyBatch {
+  const keep = batch.ordinals.map((o) => Number(o) <= last);
+  const pick = <T>(list: readonly T[]): T[] => list.filter((_, i) => keep[i]);
+  return { ...batch, rows: pick(batch.rows), ordinals: pick(batch.ordinals), locations: batch.locations && pick(batch.locations), faults: [] };
+}
+
 /** A resumed pass over a CSV export: the rows of the batches it committed before, met again (see ExportTwins). */
 async function metBefore(source: LegacySource, ctx: StepContext, after: string, watermark: Date): Promise<ExportTwins> {
   const twins = new ExportTwins();
   for await (const batch of source.read('VirtualSession', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
-    const { latest } = mapChanged(batch, watermark, ctx.options.asOf, ctx.tenantId);
-    twins.meet([...latest.values()].filter((l) => Number(l.sourceRecord) <= Number(after)));
+    // Only the records before the cursor, cut before mapping: the batch settles its own twins, and a committed
+    // row whose newer twin sits past the cursor in the same batch (a resume with a larger --batch-size) would
+    // lose to it here and never be met, so the twin would later displace it with no reject.
+    const { latest } = mapChanged(recordsUpTo(batch, Number(after)), watermark, ctx.options.asOf, ctx.tenantId);
+    twins.meet(latest.values());
     // Positions are record numbers: the batches before the cursor end here, whatever batch size they were read with.
     if (Number(batch.position) >= Number(after)) break;
   }

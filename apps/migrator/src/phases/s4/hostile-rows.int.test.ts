@@ -356,16 +356,45 @@ describe('S4 delta sync: a session reject is not hidden by an AuditLog row with 
   }, 120_000);
 });
 
+/**
+ * A tenant through S1 from a CSV export, then a session created after S1 (updated at `updatedAt`) exported
+ * again with `twin` appended at the end of the export under the same legacy id: its id and the export directory.
+ */
+async function csvTwinAfterS1(tenant: string, updatedAt: string, twin: LegacyRowValues): Promise<{ id: string; after: Record<string, string> }> {
+  await insert('VirtualSession', [session(tenant)]);
+  const dir = await mkdtemp(join(work, 'csv-'));
+  await exportCsv(legacy.url, join(dir, 'before'));
+  const r1 = await phase(tenant, { VC_LEGACY_EXPORT_DIR: join(dir, 'before') }, 'phase', 's1', '--as-of', AS_OF);
+  expect(r1.code, r1.error).toBe(0);
+  const [id] = await insert('VirtualSession', [goodAfterS1(tenant, updatedAt)]);
+  await exportCsv(legacy.url, join(dir, 'after'));
+  const columns = LEGACY_TABLES.VirtualSession.columns;
+  await appendFile(join(dir, 'after', 'VirtualSession.csv'), `${columns.map((c) => csvField(c === 'id' ? id! : (twin[c] ?? null))).join(',')}\n`);
+  return { id: id!, after: { VC_LEGACY_EXPORT_DIR: join(dir, 'after') } };
+}
+
+/** The tenant's S4 rejects: key, reason and the raw row's patient (which twin it is). */
+async function s4Rejects(tenant: string) {
+  const { rows } = await client.query<{ key: string; reason: string; patient: string }>(
+    `select legacy_key as key, reason, raw->>'patientRef' as patient from vc_migration.rejects where tenant_id = $1 and phase = 's4'`,
+    [tenant],
+  );
+  return rows;
+}
+
+/** A crash of 4.1 right after the batch ending at `record`: its rejects gone with the crash, its cursor there. */
+async function crashAfterRecord(tenant: string, record: string): Promise<void> {
+  await client.query(`delete from vc_migration.rejects where tenant_id = $1 and phase = 's4'`, [tenant]);
+  await client.query(
+    `update vc_migration.step_checkpoints set status = 'failed', cursor = $2::jsonb
+      where tenant_id = $1 and phase = 's4' and step_id = '4.1'`,
+    [tenant, JSON.stringify({ after: record })],
+  );
+}
+
 describe('S4 delta sync on a CSV export: a duplicate legacy id in a later batch', () => {
   it('the older twin of a session created after S1, in another batch, gets its duplicate_legacy_id reject, also after a resume', async () => {
     const tenant = 'rev-twin';
-    await insert('VirtualSession', [session(tenant)]);
-    const dir = await mkdtemp(join(work, 'csv-'));
-    await exportCsv(legacy.url, join(dir, 'before'));
-    const r1 = await phase(tenant, { VC_LEGACY_EXPORT_DIR: join(dir, 'before') }, 'phase', 's1', '--as-of', AS_OF);
-    expect(r1.code, r1.error).toBe(0);
-    const [good] = await insert('VirtualSession', [goodAfterS1(tenant, '2026-11-12 09:00:00')]);
-    await exportCsv(legacy.url, join(dir, 'after'));
     // An older twin of the new row at the end of the export (S1 and an in-batch twin reject it `duplicate_legacy_id`).
     const stale = session(tenant, {
       patientRef: 'Patient/p-stale',
@@ -373,20 +402,12 @@ describe('S4 delta sync on a CSV export: a duplicate legacy id in a later batch'
       createdAt: EDITED,
       updatedAt: '2026-11-11 09:00:00',
     });
-    const columns = LEGACY_TABLES.VirtualSession.columns;
-    await appendFile(
-      join(dir, 'after', 'VirtualSession.csv'),
-      `${columns.map((c) => csvField(c === 'id' ? good! : ((stale[c] as string | null) ?? null))).join(',')}\n`,
-    );
+    const { id: good, after } = await csvTwinAfterS1(tenant, '2026-11-12 09:00:00', stale);
 
     // --batch-size 1: the twin is read in a later batch than the row it duplicates.
-    const run = await s4(tenant, { VC_LEGACY_EXPORT_DIR: join(dir, 'after') }, '--batch-size', '1');
+    const run = await s4(tenant, after, '--batch-size', '1');
     expect(run.code, run.error).toBe(0);
-    const rejects = await client.query<{ reason: string; patient: string }>(
-      `select reason, raw->>'patientRef' as patient from vc_migration.rejects where tenant_id = $1 and phase = 's4'`,
-      [tenant],
-    );
-    expect(rejects.rows).toContainEqual({ reason: 'duplicate_legacy_id', patient: 'Patient/p-stale' });
+    expect(await s4Rejects(tenant)).toContainEqual(expect.objectContaining({ reason: 'duplicate_legacy_id', patient: 'Patient/p-stale' }));
 
     // A pass resumed after the newer row's batch (a crash) meets the batches before its cursor again, so the
     // stale twin is still known for one: the reject comes back, though the newer row is no longer in memory.
@@ -396,19 +417,29 @@ describe('S4 delta sync on a CSV export: a duplicate legacy id in a later batch'
         good,
       ])
     ).rows as [{ record: string }];
-    await client.query(`delete from vc_migration.rejects where tenant_id = $1 and phase = 's4'`, [tenant]);
-    await client.query(
-      `update vc_migration.step_checkpoints set status = 'failed', cursor = $2::jsonb
-        where tenant_id = $1 and phase = 's4' and step_id = '4.1'`,
-      [tenant, JSON.stringify({ after: record })],
-    );
-    const resumed = await s4(tenant, { VC_LEGACY_EXPORT_DIR: join(dir, 'after') }, '--batch-size', '1');
+    await crashAfterRecord(tenant, record);
+    const resumed = await s4(tenant, after, '--batch-size', '1');
     expect(resumed.code, resumed.error).toBe(0);
-    const again = await client.query<{ reason: string; patient: string }>(
-      `select reason, raw->>'patientRef' as patient from vc_migration.rejects where tenant_id = $1 and phase = 's4'`,
-      [tenant],
-    );
-    expect(again.rows).toEqual([{ reason: 'duplicate_legacy_id', patient: 'Patient/p-stale' }]);
+    expect(await s4Rejects(tenant)).toEqual([expect.objectContaining({ reason: 'duplicate_legacy_id', patient: 'Patient/p-stale' })]);
+  }, 120_000);
+
+  it('a pass resumed with a larger --batch-size still rejects a committed older row whose newer twin sits past the cursor in one batch', async () => {
+    const tenant = 'rev-twin-wide';
+    // The older version first in the export, its newer twin at the end.
+    const newer: LegacyRowValues = { ...goodAfterS1(tenant, '2026-11-12 09:00:00'), patientRef: 'Patient/p-newer' };
+    const { after } = await csvTwinAfterS1(tenant, '2026-11-11 09:00:00', newer);
+
+    // One row a batch: the older row is committed, then loses to its twin in a later batch.
+    const run = await s4(tenant, after, '--batch-size', '1');
+    expect(run.code, run.error).toBe(0);
+    const [reject] = await s4Rejects(tenant);
+    expect(reject).toMatchObject({ reason: 'duplicate_legacy_id', patient: 'Patient/p-good' });
+    // A crash right after the older row's batch, then a resume reading the whole export as one batch: the
+    // older row (before the cursor) and its twin (after it) meet in that one batch.
+    await crashAfterRecord(tenant, reject!.key.split('#')[1]!);
+    const resumed = await s4(tenant, after, '--batch-size', '1000');
+    expect(resumed.code, resumed.error).toBe(0);
+    expect(await s4Rejects(tenant)).toEqual([reject]);
   }, 120_000);
 });
 
