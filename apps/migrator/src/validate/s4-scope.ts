@@ -1,7 +1,7 @@
 import { mapLegacySession, parseLegacyDatetime, type LegacyVirtualSession, type MappedSession } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import { changedSince, mapDeltaSession, type DeltaSession } from '../phases/s4/delta-session';
+import { changedSince, CLOCK_SKEW_MARGIN_MS, mapDeltaSession, type DeltaSession } from '../phases/s4/delta-session';
 
 /**
  * What validate compares once S4's delta sync has loaded a tenant's sessions. Until then S1's watermark
@@ -49,17 +49,23 @@ export interface PlacedRow {
 }
 
 /**
- * Whether a legacy row is left to a later sync and compared by no side: before S4, not historical at S1's
- * watermark (placed by its schedule, else its creation); after it, created or edited at or after the sync's
- * as-of (legacy takes writes until the cutover, and 4.3 catches those), whatever S4 read of it meanwhile.
+ * Whether a legacy row is left to a later sync and compared by no side. Before S4: not historical at S1's
+ * watermark (placed by its schedule, else its creation), or edited since it (less the clock-skew margin the
+ * delta sync reads with): legacy keeps taking writes until the cutover, S1's copy of such a row may be the older
+ * version, and the delta sync is what loads the newer one. After a sync: created or edited at or after its as-of,
+ * whatever S4 read of it meanwhile (the next sync catches those); after 4.1 less the same margin, since legacy
+ * still took writes, stamped by its own clock, while 4.1 read; 4.3 runs after the cutover and needs none.
+ * The rows the margin leaves out are compared once the final sync ran.
  */
 export function deferredRow(row: PlacedRow, watermark: Date, s4: DeltaSyncScope | undefined): boolean {
+  const updated = at(row.updatedAt) ?? Number.NEGATIVE_INFINITY;
   if (s4) {
     const asOf = s4.asOf.getTime();
-    return (at(row.createdAt) ?? 0) >= asOf || (at(row.updatedAt) ?? 0) >= asOf;
+    const margin = s4.step === '4.1' ? CLOCK_SKEW_MARGIN_MS : 0;
+    return (at(row.createdAt) ?? 0) >= asOf || updated >= asOf - margin;
   }
   const when = at(row.scheduledStart) ?? at(row.createdAt);
-  return when !== undefined && when >= watermark.getTime();
+  return (when !== undefined && when >= watermark.getTime()) || updated >= watermark.getTime() - CLOCK_SKEW_MARGIN_MS;
 }
 
 /** A session as the phase that loads it maps it (what the target must hold), or why it holds none. */
@@ -72,6 +78,7 @@ export type ScopedMapping = { kind: 'load'; session: MappedSession | DeltaSessio
  */
 export function mapInScope(row: LegacyVirtualSession, watermark: Date, s4: DeltaSyncScope | undefined, tenantId: string): ScopedMapping {
   if (!s4) {
+    if (deferredRow(row, watermark, s4)) return { kind: 'deferred' };
     const s1 = mapLegacySession(row, { asOf: watermark, tenantId });
     return s1.kind === 'load' ? s1 : { kind: s1.kind === 'deferred' ? 'deferred' : 'reject' };
   }

@@ -282,3 +282,96 @@ describe('validate before S4 scopes by S1 watermark, as before', () => {
     expect(v.csv.reconciled.actual).toMatchObject({ loaded: 1, deferred: 1 });
   }, 120_000);
 });
+
+/** 4.1 as the tenant's last S4 step, as a refused 4.2 leaves it; with `status`, as a crash in its sessions stage leaves it. */
+async function keepOnly41(tenant: string, checkpoint41: { status?: 'failed'; after?: string } = {}): Promise<void> {
+  await client.query(`delete from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id in ('4.2', '4.3')`, [tenant]);
+  if (checkpoint41.status)
+    await client.query(`update vc_migration.step_checkpoints set status = $2, cursor = $3::jsonb where tenant_id = $1 and phase = 's4' and step_id = '4.1'`, [
+      tenant,
+      checkpoint41.status,
+      JSON.stringify({ after: checkpoint41.after }),
+    ]);
+}
+
+const sessionRows = (v: Verdicts) => [
+  v.fingerprints.find((f) => f.table === 'sessions')!.legacy.rows,
+  v.fingerprints.find((f) => f.table === 'sessions')!.target.rows,
+];
+const gates = ['--service-upstream', 'http://vc.internal:8080', ...PAST_THE_GATES];
+
+/** Two historical sessions through S1, then `heldDays` sessions created after it: the legacy id of the second (to edit later) and theirs. */
+async function throughS1(tenant: string, heldDays: number[] = []): Promise<{ edited: string; held: string[] }> {
+  const [, edited] = await insert('VirtualSession', [session(tenant), session(tenant, { patientRef: 'Patient/p-2' })]);
+  const r1 = await phase(tenant, 'phase', 's1', '--as-of', S1_AS_OF);
+  expect(r1.code, r1.error).toBe(0);
+  const later =
+    heldDays.length > 0
+      ? await insert(
+          'VirtualSession',
+          heldDays.map((day) => held(tenant, day)),
+        )
+      : [];
+  return { edited: edited!, held: later };
+}
+
+/** Validate on both paths passes every check, comparing `sessions` sessions on each side. */
+async function passesComparing(tenant: string, label: string, sessions: number): Promise<Record<'mysql' | 'csv', Verdicts>> {
+  const v = await onBothPaths(tenant, label);
+  expect({ mysql: statuses(v.mysql), csv: statuses(v.csv) }).toEqual({ mysql: ALL_PASS, csv: ALL_PASS });
+  expect({ mysql: sessionRows(v.mysql), csv: sessionRows(v.csv) }).toEqual({ mysql: [sessions, sessions], csv: [sessions, sessions] });
+  return v;
+}
+
+/** Legacy's edit of a session's practitioner, stamped `updatedAt` by legacy's clock. */
+const editInLegacy = (id: string, updatedAt: string) =>
+  mariadb.query('update VirtualSession set practitionerRef = ?, updatedAt = ? where id = ?', ['Practitioner/d-9', updatedAt, id]);
+
+const runS4 = async (tenant: string) => {
+  const s4 = await phase(tenant, 'phase', 's4', '--as-of', S4_AS_OF, ...gates);
+  expect(s4.code, s4.error).toBe(0);
+};
+
+describe('legacy keeps taking writes until the cutover: validate leaves what a later sync loads to that sync', () => {
+  it('before S4, a historical session edited in legacy after S1 is compared by no side; once S4 synced the edit, it is compared', async () => {
+    const tenant = 'edited-before-s4';
+    const { edited } = await throughS1(tenant);
+    await editInLegacy(edited, '2026-11-05 09:00:00');
+    // Only the session legacy did not touch since S1 is compared.
+    await passesComparing(tenant, 'edited-before', 1);
+
+    await runS4(tenant);
+    await passesComparing(tenant, 'edited-after', 2);
+  }, 180_000);
+
+  it('between 4.1 and 4.3, an edit stamped by a legacy clock running behind 4.1’s as-of is left to 4.3', async () => {
+    const tenant = 'skew-after-41';
+    const { edited } = await throughS1(tenant, [20]);
+    await runS4(tenant);
+    // As if 4.2 had been refused: 4.1 is the last sync. Legacy then took an edit, stamped 10 minutes before 4.1's as-of.
+    await keepOnly41(tenant);
+    expect(await deltaSyncScope(handle.db, tenant)).toEqual({ step: '4.1', asOf: new Date(S4_AS_OF) });
+    await editInLegacy(edited, '2026-11-30 23:50:00');
+    // S1's untouched session and the one 4.1 loaded are compared; the late edit is 4.3's.
+    await passesComparing(tenant, 'skew', 2);
+  }, 180_000);
+
+  it('after a sessions stage of 4.1 interrupted midway, validate scopes as before S4 and passes', async () => {
+    const tenant = 'interrupted-41';
+    const {
+      edited,
+      held: [a, b],
+    } = await throughS1(tenant, [20, 21]);
+    await runS4(tenant);
+    // A crash after the batch ending at session a: b's batch never committed. Legacy took an edit of a
+    // historical session since (the target keeps the copy S1 loaded).
+    await keepOnly41(tenant, { status: 'failed', after: a! });
+    await client.query(`delete from vc_migration.id_map where tenant_id = $1 and legacy_id = $2`, [tenant, b]);
+    await client.query(`delete from virtual_sessions where tenant_id = $1 and legacy_id = $2`, [tenant, b]);
+    await editInLegacy(edited, '2026-11-20 09:00:00');
+    expect(await deltaSyncScope(handle.db, tenant)).toBeUndefined();
+    // S1's untouched session alone is compared: a and b (created after S1) and the edit are the sync's to finish.
+    const v = await passesComparing(tenant, 'interrupted', 1);
+    expect(v.mysql.reconciled.actual).toMatchObject({ loaded: 3, deferred: 1 });
+  }, 180_000);
+});

@@ -57,7 +57,7 @@ function at(raw: string | null | undefined): number | undefined {
  * historical at the watermark maps the same at any as-of (the as-of only decides deferral), so validate, which
  * maps these rows as S4 does, compares them alike.
  */
-const CLOCK_SKEW_MARGIN_MS = 60 * 60_000;
+export const CLOCK_SKEW_MARGIN_MS = 60 * 60_000;
 
 /**
  * Changed since the watermark: created or updated after it (less the skew margin), or not historical at it (S1
