@@ -1,22 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckResult } from '@vc/domain/checklist';
-import { loadIntoMysql } from '@vc/fixtures';
-import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
-import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
-import { startKongAdminStandIn, type KongAdminStandIn } from '@vc/integrations/kong';
-import { createDatabase, type DatabaseHandle } from '@vc/schema';
-import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
+import { type TestMysqlDatabase } from '@vc/fixtures/testing';
+import { type DatabaseHandle } from '@vc/schema';
+import type mysql from 'mysql2/promise';
+import type pg from 'pg';
+import { startLegacyHarness, type LegacyHarness } from '../phases/s4/testing/legacy-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvSource } from '../legacy/csv-source';
 import { createMysqlSource } from '../legacy/mysql-source';
 import type { LegacySource } from '../legacy/types';
 import { runInProcess } from '../phases/s4/testing/in-process-cli';
 import { exportCsv } from '../phases/s4/testing/legacy-mutations';
-import { insertRows, LEGACY_ROUTING, eventValues, sessionValues, type LegacyRowValues } from '../phases/s4/testing/legacy-rows';
+import { insertRows, eventValues, sessionValues, type LegacyRowValues } from '../phases/s4/testing/legacy-rows';
 import { PAST_THE_GATES } from '../testing/past-the-gates';
 import { fingerprintChecks, tenantFingerprints, type TableFingerprint } from './fingerprints';
 import { deltaSyncScope } from './s4-scope';
@@ -36,51 +32,20 @@ const CREATED_AFTER_S1 = '2026-11-10 09:00:00';
 
 let legacy: TestMysqlDatabase;
 let mariadb: mysql.Connection;
-let target: TestDatabase;
 let client: pg.Client;
 let handle: DatabaseHandle;
-let fhir: FhirStandIn;
-let kong: KongAdminStandIn;
 let work: string;
 let env: Record<string, string>;
 
+let harness: LegacyHarness;
+
 beforeAll(async () => {
-  [legacy, target, fhir, work] = await Promise.all([
-    createTestMysqlDatabase('vc_validate_s4'),
-    createTestDatabase(),
-    startFhirStandIn(),
-    mkdtemp(join(tmpdir(), 'vc-validate-s4-')),
-  ]);
-  const { expected } = await loadIntoMysql(legacy.url, {
-    tenants: 1,
-    sessions: 3,
-    auditPerSession: 1,
-    seed: 5,
-    asOf: new Date(S1_AS_OF),
-    databases: legacy.databases,
-  });
-  mariadb = await mysql.createConnection(legacy.url);
-  kong = await startKongAdminStandIn({ initial: LEGACY_ROUTING });
-  env = {
-    VC_LOG_LEVEL: 'silent',
-    VC_DATABASE_URL: target.url,
-    VC_LEGACY_DATABASE_URL: legacy.url,
-    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
-    VC_KMS: `local:${join(work, 'kms.json')}`,
-    VC_FHIR_BASE_URL: fhir.url,
-    VC_KONG_ADMIN_URL: kong.url,
-  };
-  client = new pg.Client({ connectionString: target.url });
-  await client.connect();
-  handle = await createDatabase(target.url);
+  harness = await startLegacyHarness('validate_s4', { sessions: 3, seed: 5, asOf: S1_AS_OF });
+  ({ legacy, mariadb, client, handle, work } = harness);
+  env = { ...harness.env, VC_LEGACY_DATABASE_URL: legacy.url };
 }, 180_000);
 
-afterAll(async () => {
-  await handle?.close?.();
-  await client?.end();
-  await mariadb?.end();
-  await Promise.all([target?.drop(), legacy?.drop(), fhir?.close(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
-});
+afterAll(() => harness?.close());
 
 type Row = LegacyRowValues;
 const session = sessionValues;

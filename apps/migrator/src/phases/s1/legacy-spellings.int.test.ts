@@ -1,14 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encryptLegacyCredentials, loadIntoMysql } from '@vc/fixtures';
-import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
-import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
-import { startKongAdminStandIn, type KongAdminStandIn } from '@vc/integrations/kong';
-import { createDatabase, type DatabaseHandle } from '@vc/schema';
-import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
+import { encryptLegacyCredentials } from '@vc/fixtures';
+import { type TestMysqlDatabase } from '@vc/fixtures/testing';
+import { type DatabaseHandle } from '@vc/schema';
+import type mysql from 'mysql2/promise';
+import type pg from 'pg';
+import { startLegacyHarness, type LegacyHarness } from '../s4/testing/legacy-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvSource } from '../../legacy/csv-source';
 import { createMysqlSource } from '../../legacy/mysql-source';
@@ -19,7 +16,7 @@ import { checkSessionCounts } from '../../validate/sessions';
 import { streamedFingerprints } from '../../validate/streamed-fingerprints';
 import { s1Watermark } from '../../validate/watermark';
 import { runInProcess } from '../s4/testing/in-process-cli';
-import { eventValues, insertRows, LEGACY_ROUTING, sessionValues, type LegacyRowValues } from '../s4/testing/legacy-rows';
+import { eventValues, insertRows, sessionValues, type LegacyRowValues } from '../s4/testing/legacy-rows';
 import { exportCsv } from '../s4/testing/legacy-mutations';
 
 /**
@@ -34,52 +31,21 @@ const LATER = '2026-12-01T00:00:00Z';
 
 let legacy: TestMysqlDatabase;
 let mariadb: mysql.Connection;
-let target: TestDatabase;
 let client: pg.Client;
 let handle: DatabaseHandle;
-let fhir: FhirStandIn;
-let kong: KongAdminStandIn;
 let work: string;
 let env: Record<string, string>;
 let masterKey: string;
 
+let harness: LegacyHarness;
+
 beforeAll(async () => {
-  [legacy, target, fhir, work] = await Promise.all([
-    createTestMysqlDatabase('vc_spellings'),
-    createTestDatabase(),
-    startFhirStandIn(),
-    mkdtemp(join(tmpdir(), 'vc-spellings-')),
-  ]);
-  const { expected } = await loadIntoMysql(legacy.url, {
-    tenants: 1,
-    sessions: 3,
-    auditPerSession: 1,
-    seed: 3,
-    asOf: new Date(AS_OF),
-    databases: legacy.databases,
-  });
-  masterKey = expected.legacyMasterKey;
-  mariadb = await mysql.createConnection(legacy.url);
-  kong = await startKongAdminStandIn({ initial: LEGACY_ROUTING });
-  env = {
-    VC_LOG_LEVEL: 'silent',
-    VC_DATABASE_URL: target.url,
-    VC_LEGACY_MASTER_KEY: masterKey,
-    VC_KMS: `local:${join(work, 'kms.json')}`,
-    VC_FHIR_BASE_URL: fhir.url,
-    VC_KONG_ADMIN_URL: kong.url,
-  };
-  client = new pg.Client({ connectionString: target.url });
-  await client.connect();
-  handle = await createDatabase(target.url);
+  harness = await startLegacyHarness('spellings', { sessions: 3, seed: 3, asOf: AS_OF });
+  ({ legacy, mariadb, client, handle, work, masterKey } = harness);
+  env = { ...harness.env };
 }, 180_000);
 
-afterAll(async () => {
-  await handle?.close?.();
-  await client?.end();
-  await mariadb?.end();
-  await Promise.all([target?.drop(), legacy?.drop(), fhir?.close(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
-});
+afterAll(() => harness?.close());
 
 const session = sessionValues;
 const event = eventValues;

@@ -1,19 +1,16 @@
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { csvField, loadIntoMysql } from '@vc/fixtures';
-import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
-import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
-import { startKongAdminStandIn, type KongAdminStandIn } from '@vc/integrations/kong';
-import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import { csvField } from '@vc/fixtures';
+import { type TestMysqlDatabase } from '@vc/fixtures/testing';
 import fc from 'fast-check';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
+import type mysql from 'mysql2/promise';
+import type pg from 'pg';
+import { startLegacyHarness, type LegacyHarness } from './testing/legacy-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_TABLES } from '../../legacy/tables';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
 import { runInProcess } from './testing/in-process-cli';
-import { eventValues, insertRows, LEGACY_ROUTING, sessionValues, type LegacyRowValues } from './testing/legacy-rows';
+import { eventValues, insertRows, sessionValues, type LegacyRowValues } from './testing/legacy-rows';
 import { exportCsv } from './testing/legacy-mutations';
 import { hostileDate, hostileEvent as hostileEventOf, hostileText } from '../../testing/hostile-values';
 import { checkParticipantEvents, type SourceEvent } from '../../testing/participant-outcomes';
@@ -34,51 +31,23 @@ const EDITED = '2026-11-10 09:00:00';
 
 let legacy: TestMysqlDatabase;
 let mariadb: mysql.Connection;
-let target: TestDatabase;
 let client: pg.Client;
-let fhir: FhirStandIn;
-let kong: KongAdminStandIn;
 let work: string;
 let env: Record<string, string>;
 
+let harness: LegacyHarness;
+
 beforeAll(async () => {
-  [legacy, target, fhir, work] = await Promise.all([
-    createTestMysqlDatabase('vc_s4hostile'),
-    createTestDatabase(),
-    startFhirStandIn(),
-    mkdtemp(join(tmpdir(), 'vc-s4-hostile-')),
-  ]);
-  const { expected } = await loadIntoMysql(legacy.url, {
-    tenants: 1,
-    sessions: 5,
-    auditPerSession: 1,
-    seed: 15,
-    asOf: new Date(AS_OF),
-    databases: legacy.databases,
-  });
-  mariadb = await mysql.createConnection(legacy.url);
+  harness = await startLegacyHarness('s4hostile', { sessions: 5, seed: 15, asOf: AS_OF });
+  ({ legacy, mariadb, client, work } = harness);
   await mariadb.query(
     'ALTER TABLE VirtualSession DROP INDEX idx_VirtualSession_tenantId_patientRef, MODIFY patientRef TEXT NULL, MODIFY practitionerRef TEXT NULL, DROP INDEX uq_VirtualSession_externalId',
   );
   await mariadb.query('ALTER TABLE AuditLog MODIFY actorRef TEXT NULL, MODIFY actorDisplay TEXT NULL, MODIFY occurredAt VARCHAR(40) NULL');
-  kong = await startKongAdminStandIn({ initial: LEGACY_ROUTING });
-  env = {
-    VC_LOG_LEVEL: 'silent',
-    VC_DATABASE_URL: target.url,
-    VC_LEGACY_MASTER_KEY: expected.legacyMasterKey,
-    VC_KMS: `local:${join(work, 'kms.json')}`,
-    VC_FHIR_BASE_URL: fhir.url,
-    VC_KONG_ADMIN_URL: kong.url,
-  };
-  client = new pg.Client({ connectionString: target.url });
-  await client.connect();
+  env = { ...harness.env };
 }, 120_000);
 
-afterAll(async () => {
-  await client?.end();
-  await mariadb?.end();
-  await Promise.all([target?.drop(), legacy?.drop(), fhir?.close(), kong?.close(), work ? rm(work, { recursive: true, force: true }) : undefined]);
-});
+afterAll(() => harness?.close());
 
 const session = sessionValues;
 const event = eventValues;
