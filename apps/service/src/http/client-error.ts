@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { toProblem } from './problem';
+import { instanceOf } from './request-id';
 
 /** What Node attaches to the errors of its HTTP parser (llhttp): how far it got in the chunk it was given. */
 interface ParserError extends Error {
@@ -51,7 +53,8 @@ function problemOf(error: ParserError): AppError {
  * is a bare status line. This one is a problem+json like every other error, with `Connection: close` (the
  * stream cannot be trusted past the error). It is written only to a writable socket on which no reply has
  * started or is owed (a pipelined request's reply must not be corrupted or preempted); otherwise the socket is just
- * destroyed. Only the parser's error code is logged: the raw request may hold PHI and tokens.
+ * destroyed. Only the parser's error code (and the id the problem's `instance` names) is logged: the raw
+ * request may hold PHI and tokens.
  */
 export function clientErrorHandler(logger: Logger): (error: ParserError, socket: Socket) => void {
   return (error, socket) => {
@@ -62,8 +65,10 @@ export function clientErrorHandler(logger: Logger): (error: ParserError, socket:
       return;
     }
     const problem = problemOf(error);
-    logger.info({ code: error.code, status: problem.status }, 'refused a request the HTTP parser could not read');
-    const body = JSON.stringify(toProblem(problem));
+    // No request object exists: the id is made here, logged as a request's would be, and named by `instance`.
+    const id = randomUUID();
+    logger.info({ req: { id }, code: error.code, status: problem.status }, 'refused a request the HTTP parser could not read');
+    const body = JSON.stringify(toProblem(problem, instanceOf(id)));
     const head = [
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}`,
       'Content-Type: application/problem+json; charset=utf-8',
