@@ -116,7 +116,9 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
         ...options.relayOptions,
       })
     : undefined;
-  const server = createServer(app);
+  // Host is checked by the app (requireHost), which answers a problem+json where Node's check answers a
+  // bare 400.
+  const server = createServer({ requireHostHeader: false }, app);
   // Before listening: what the HTTP parser refuses gets a problem+json too, from the first connection on.
   server.on('clientError', clientErrorHandler(deps.logger));
   await new Promise<void>((resolve, reject) => {

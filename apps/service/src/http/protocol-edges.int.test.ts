@@ -13,9 +13,9 @@ import { type RunningService, startService } from '../server';
 /**
  * The protocol at the edge of the API, under the default configuration (PGlite in memory, HS256 callers,
  * no NATS, FHIR or access-policy: none of these requests needs them): 405 with `Allow` for a wrong method,
- * problem+json for what Node's HTTP parser refuses, a problem's `instance` that echoes nothing, the
- * default audience check, the OpenAPI document's account of the replies, and no redirect page under
- * /docs/assets.
+ * problem+json for what Node's HTTP parser refuses, a problem's `instance` that echoes nothing, the Host
+ * rules, the default audience check, the OpenAPI document's account of the replies, and no redirect page
+ * under /docs/assets.
  */
 const API = '/api/v1/virtual-care';
 const SECRET = 'protocol-edges-secret-0123456789abcdef';
@@ -63,10 +63,13 @@ function call(method: string, path: string, opts: { bearer?: string; body?: stri
   });
 }
 
-/** A raw HTTP/1.1 exchange: what a hostile or broken client sends, which no HTTP client library would. */
-function raw(bytes: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+/**
+ * A raw HTTP/1.1 exchange: what a hostile or broken client sends, which no HTTP client library would.
+ * `keepOpen` writes without ending the client's side: a request the server must answer and close by itself.
+ */
+function raw(bytes: string, opts: { keepOpen?: boolean } = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(service.port, '127.0.0.1', () => socket.end(bytes));
+    const socket = connect(service.port, '127.0.0.1', () => (opts.keepOpen ? socket.write(bytes) : socket.end(bytes)));
     let data = '';
     socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
     socket.on('error', reject);
@@ -221,6 +224,35 @@ describe("a problem's instance names the occurrence, never the request path", ()
     const { instance } = JSON.parse(reply.body) as { instance: string };
     expect(instance).toMatch(UUID_URN);
     expect(linesOf(instance.slice('urn:uuid:'.length))).toEqual([expect.objectContaining({ code: 'HPE_INVALID_HEADER_TOKEN', status: 400 })]);
+  });
+});
+
+describe('Host (RFC 9112 §3.2)', () => {
+  it.each([
+    ['an HTTP/1.1 GET without Host', 'GET /openapi.json HTTP/1.1\r\n\r\n', 'required on HTTP/1.1'],
+    // Refused before authentication (no token here) and before its body is read.
+    [
+      'an HTTP/1.1 POST to the API without Host',
+      `POST ${API}/sessions HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+      'required on HTTP/1.1',
+    ],
+    ['an HTTP/1.1 GET with two Host fields', 'GET /openapi.json HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n', 'expected exactly one'],
+    ['an HTTP/1.0 GET with two Host fields', 'GET /openapi.json HTTP/1.0\r\nHost: a.example\r\nHost: b.example\r\n\r\n', 'expected exactly one'],
+  ])('%s is a 400 problem naming header.Host, with Connection: close', async (_what, bytes, message) => {
+    const reply = await raw(bytes, { keepOpen: true });
+    expect(reply.status).toBe(400);
+    expect(reply.headers['content-type']?.split(';')[0]).toBe('application/problem+json');
+    expect(reply.headers.connection).toBe('close');
+    const problem = JSON.parse(reply.body) as Record<string, unknown>;
+    expect(problem).toMatchObject({ type: 'https://virtual-care.dev/problems/bad-request', status: 400, errors: [{ field: 'header.Host', message }] });
+    expect(reply.body).not.toContain('example');
+    expect(linesOf(String(problem.instance).slice('urn:uuid:'.length))).toEqual([expect.objectContaining({ res: { statusCode: 400 } })]);
+  });
+
+  it('lets an HTTP/1.0 request without Host through', async () => {
+    const reply = await raw('GET /openapi.json HTTP/1.0\r\n\r\n', { keepOpen: true });
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toHaveProperty('openapi');
   });
 });
 
