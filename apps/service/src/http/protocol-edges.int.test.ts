@@ -13,9 +13,9 @@ import { type RunningService, startService } from '../server';
 /**
  * The protocol at the edge of the API, under the default configuration (PGlite in memory, HS256 callers,
  * no NATS, FHIR or access-policy: none of these requests needs them): 405 with `Allow` for a wrong method,
- * problem+json for what Node's HTTP parser refuses, a problem's `instance` that echoes nothing, the Host
- * rules, the default audience check, the OpenAPI document's account of the replies, and no redirect page
- * under /docs/assets.
+ * problem+json for what Node's HTTP parser refuses and for a request that does not arrive in time, a
+ * problem's `instance` that echoes nothing, the Host rules, the default audience check, the OpenAPI
+ * document's account of the replies, and no redirect page under /docs/assets.
  */
 const API = '/api/v1/virtual-care';
 const SECRET = 'protocol-edges-secret-0123456789abcdef';
@@ -67,9 +67,9 @@ function call(method: string, path: string, opts: { bearer?: string; body?: stri
  * A raw HTTP/1.1 exchange: what a hostile or broken client sends, which no HTTP client library would.
  * `keepOpen` writes without ending the client's side: a request the server must answer and close by itself.
  */
-function raw(bytes: string, opts: { keepOpen?: boolean } = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+function raw(bytes: string, opts: { keepOpen?: boolean; port?: number } = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(service.port, '127.0.0.1', () => (opts.keepOpen ? socket.write(bytes) : socket.end(bytes)));
+    const socket = connect(opts.port ?? service.port, '127.0.0.1', () => (opts.keepOpen ? socket.write(bytes) : socket.end(bytes)));
     let data = '';
     socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
     socket.on('error', reject);
@@ -253,6 +253,33 @@ describe('Host (RFC 9112 §3.2)', () => {
     const reply = await raw('GET /openapi.json HTTP/1.0\r\n\r\n', { keepOpen: true });
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toHaveProperty('openapi');
+  });
+});
+
+describe('408 for a request that does not arrive in time', () => {
+  let slow: RunningService;
+  beforeAll(async () => {
+    // Another server on the same database, with timeouts of a fraction of a second (Node's are a minute).
+    slow = await startService(
+      service.deps.config,
+      { ...service.deps },
+      { relay: false, migrate: false, timeouts: { headersTimeout: 200, requestTimeout: 400, connectionsCheckingInterval: 50 } },
+    );
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it('headers never finished: a 408 problem with Connection: close', async () => {
+    const reply = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Patient: Patient-Jane-Doe`, { keepOpen: true, port: slow.port });
+    expect(reply.status).toBe(408);
+    expect(reply.headers['content-type']?.split(';')[0]).toBe('application/problem+json');
+    expect(reply.headers.connection).toBe('close');
+    expect(Number(reply.headers['content-length'])).toBe(Buffer.byteLength(reply.body));
+    const problem = JSON.parse(reply.body) as { instance: string };
+    expect(problem).toMatchObject({ type: 'https://virtual-care.dev/problems/request-timeout', status: 408, instance: expect.stringMatching(UUID_URN) });
+    expect(reply.body).not.toContain('Jane');
+    expect(linesOf(problem.instance.slice('urn:uuid:'.length))).toHaveLength(1);
   });
 });
 
