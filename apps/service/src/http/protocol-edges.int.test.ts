@@ -270,8 +270,14 @@ describe('408 for a request that does not arrive in time', () => {
     await slow?.close();
   });
 
-  it('headers never finished: a 408 problem with Connection: close', async () => {
-    const reply = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Patient: Patient-Jane-Doe`, { keepOpen: true, port: slow.port });
+  it.each([
+    ['headers never finished', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Patient: Patient-Jane-Doe`],
+    [
+      'a body never finished',
+      `POST ${API}/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"patientRef":"Patient-Jane-Doe"`,
+    ],
+  ])('%s: a 408 problem with Connection: close', async (_what, bytes) => {
+    const reply = await raw(bytes, { keepOpen: true, port: slow.port });
     expect(reply.status).toBe(408);
     expect(reply.headers['content-type']?.split(';')[0]).toBe('application/problem+json');
     expect(reply.headers.connection).toBe('close');
