@@ -15,6 +15,7 @@ import { routerOf } from './http/router';
 import { rateLimit } from './http/rate-limit';
 import { series } from './http/series';
 import { requestLogging } from './http/request-log';
+import { requireHost } from './http/require-host';
 import { requireBoundedBody } from './http/validate';
 import { idempotency } from './idempotency/middleware';
 import { createMetrics, rememberMount } from './metrics';
@@ -65,6 +66,8 @@ export function createApp(deps: ServiceDeps): CreatedApp {
       ...(deps.config.corsOrigins.length > 0 ? [corsAllowList(deps.config.corsOrigins)] : []),
       requestLogging(deps.logger),
       context.metrics.middleware,
+      // After the request log and metrics, which record the refusal too; before any route reads a body.
+      requireHost,
     ),
   );
 

@@ -19,7 +19,11 @@ export const problemSchema = z
     title: z.string(),
     status: z.int().min(400).max(599).describe('the HTTP status code'),
     detail: z.string(),
-    instance: z.string().optional().describe('the request path'),
+    instance: z
+      .string()
+      .describe(
+        "urn:uuid:<request id>: this occurrence of the problem, never the request path or other client input; the request's log line carries the same id (req.id)",
+      ),
     errors: z
       .array(fieldError)
       .optional()

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAccessPolicyClient } from '@vc/integrations/access-policy';
 import { createFhirClient } from '@vc/integrations/fhir';
@@ -24,6 +24,11 @@ export interface StartOptions {
   relayOptions?: Pick<RelayOptions, 'batchSize' | 'intervalMs' | 'leaseMs' | 'backoff'>;
   /** Apply schema migrations at start (default: only for PGlite, the embedded default; PostgreSQL is S0's job). */
   migrate?: boolean;
+  /**
+   * Node's request timeouts (default Node's: 300 s for a request, 60 s for its headers, checked every 30 s).
+   * Only tests set them, to see the 408 of a request that never completes without waiting a minute.
+   */
+  timeouts?: Pick<ServerOptions, 'requestTimeout' | 'headersTimeout' | 'connectionsCheckingInterval'>;
 }
 
 export interface RunningService {
@@ -116,7 +121,9 @@ export async function startService(config: Readonly<ServiceConfig>, given: Parti
         ...options.relayOptions,
       })
     : undefined;
-  const server = createServer(app);
+  // Host is checked by the app (requireHost), which answers a problem+json where Node's check answers a
+  // bare 400.
+  const server = createServer({ requireHostHeader: false, ...options.timeouts }, app);
   // Before listening: what the HTTP parser refuses gets a problem+json too, from the first connection on.
   server.on('clientError', clientErrorHandler(deps.logger));
   await new Promise<void>((resolve, reject) => {

@@ -39,10 +39,17 @@ describe('logs of database errors', () => {
 
     const failures = lines
       .map(
-        (l) => JSON.parse(l) as { msg: string; err?: { code?: string; constraint?: string; cause?: { code?: string; constraint?: string; table?: string } } },
+        (l) =>
+          JSON.parse(l) as {
+            msg: string;
+            req?: { id?: string };
+            err?: { code?: string; constraint?: string; cause?: { code?: string; constraint?: string; table?: string } };
+          },
       )
       .filter((l) => l.msg === 'request failed');
     expect(failures).toHaveLength(3);
+    // Each line leads from the problem a client reports: its instance names the request's id.
+    expect(failures.map((f) => `urn:uuid:${f.req?.id}`)).toEqual([created, joined, put].map((r) => r.body.instance));
     const pg = failures.map((f) => f.err?.cause ?? f.err);
     expect(pg.map((e) => e?.constraint).sort()).toEqual(['canary_app', 'canary_name', 'canary_patient']);
     expect(pg.every((e) => e?.code === '23514')).toBe(true);

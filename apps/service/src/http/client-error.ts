@@ -1,8 +1,10 @@
-import { STATUS_CODES } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError, type ErrorCode } from '../errors';
 import type { Logger } from '../logger';
 import { toProblem } from './problem';
+import { instanceOf, requestIdOf } from './request-id';
 
 /** What Node attaches to the errors of its HTTP parser (llhttp): how far it got in the chunk it was given. */
 interface ParserError extends Error {
@@ -51,19 +53,39 @@ function problemOf(error: ParserError): AppError {
  * is a bare status line. This one is a problem+json like every other error, with `Connection: close` (the
  * stream cannot be trusted past the error). It is written only to a writable socket on which no reply has
  * started or is owed (a pipelined request's reply must not be corrupted or preempted); otherwise the socket is just
- * destroyed. Only the parser's error code is logged: the raw request may hold PHI and tokens.
+ * destroyed, but for a request timeout while that owed reply's own request body is still arriving: the 408 is
+ * then that reply. Only the parser's error code (and the id the problem's `instance` names) is logged: the raw
+ * request may hold PHI and tokens.
  */
 export function clientErrorHandler(logger: Logger): (error: ParserError, socket: Socket) => void {
   return (error, socket) => {
+    // The earliest reply this connection still owes; later ones wait behind it.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && inFlight && !inFlight.headersSent && !inFlight.req.complete && socket.writable) {
+      // requestTimeout ran out while the body of that very request was arriving (no later request can have
+      // started before it is complete): its own reply is the 408, logged as the request's line.
+      const problem = problemOf(error);
+      const body = JSON.stringify(toProblem(problem, instanceOf(requestIdOf(inFlight.req))));
+      inFlight.writeHead(problem.status, {
+        'Content-Type': 'application/problem+json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        Connection: 'close',
+      });
+      inFlight.end(body);
+      return;
+    }
     // A reply still owed to an earlier request on this connection: anything written now would be read as it.
-    const inFlight = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
     if (error.code === 'ECONNRESET' || !socket.writable || inFlight) {
       socket.destroy();
       return;
     }
     const problem = problemOf(error);
-    logger.info({ code: error.code, status: problem.status }, 'refused a request the HTTP parser could not read');
-    const body = JSON.stringify(toProblem(problem));
+    // No request object exists: the id is made here, logged as a request's would be, and named by `instance`.
+    const id = randomUUID();
+    logger.info({ req: { id }, code: error.code, status: problem.status }, 'refused a request the HTTP parser could not read');
+    const body = JSON.stringify(toProblem(problem, instanceOf(id)));
     const head = [
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}`,
       'Content-Type: application/problem+json; charset=utf-8',

@@ -3,6 +3,7 @@ import { AppError, ERROR_TITLES, type ErrorCode, PROBLEM_TYPE_BASE, type FieldEr
 import { safeError } from '../log-safe';
 import { routeLabel } from '../metrics';
 import type { Logger } from '../logger';
+import { instanceOf, requestIdOf } from './request-id';
 import type { RouteMatcher } from './route-match';
 
 /** RFC 9457 problem details as this service sends them. */
@@ -11,7 +12,7 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  instance?: string;
+  instance: string;
   errors?: FieldError[];
   [extension: string]: unknown;
 }
@@ -28,13 +29,14 @@ function bearerChallenge(error: AppError): string {
   return `Bearer realm="virtual-care", error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`;
 }
 
-export function toProblem(error: AppError, instance?: string): Problem {
+/** `instance` is `urn:uuid:<request id>` (see instanceOf), never anything the client sent. */
+export function toProblem(error: AppError, instance: string): Problem {
   return {
     type: `${PROBLEM_TYPE_BASE}${error.code.replace(/_/g, '-')}`,
     title: ERROR_TITLES[error.code],
     status: error.status,
     detail: error.message,
-    ...(instance ? { instance } : {}),
+    instance,
     ...(error.errors ? { errors: error.errors } : {}),
     // Extensions never overwrite the members RFC 9457 defines (an extension named `status` once did).
     ...withoutReserved(error.extensions),
@@ -122,8 +124,13 @@ export function problemHandler(logger: Logger, matchRoute?: RouteMatcher): Error
     const known = error instanceof AppError ? error : fromClientError(error, path, matchRoute);
     const appError = known ?? new AppError('internal', 'an unexpected error occurred; it has been logged', { cause: error });
     // Never the error itself: a database error's message carries the SQL and its bound parameters (PHI).
-    if (appError.status >= 500) logger.error({ err: safeError(error), method: req.method, route: routeLabel(req, matchRoute) }, 'request failed');
+    const id = requestIdOf(req);
+    // With the request's id, the one the problem's `instance` names, so a reported problem leads here.
+    if (appError.status >= 500) logger.error({ err: safeError(error), req: { id }, method: req.method, route: routeLabel(req, matchRoute) }, 'request failed');
     if (appError.status === 401) res.set('WWW-Authenticate', bearerChallenge(appError));
-    res.status(appError.status).type('application/problem+json').json(toProblem(appError, path));
+    res
+      .status(appError.status)
+      .type('application/problem+json')
+      .json(toProblem(appError, instanceOf(id)));
   };
 }

@@ -13,8 +13,9 @@ import { type RunningService, startService } from '../server';
 /**
  * The protocol at the edge of the API, under the default configuration (PGlite in memory, HS256 callers,
  * no NATS, FHIR or access-policy: none of these requests needs them): 405 with `Allow` for a wrong method,
- * problem+json for what Node's HTTP parser refuses, the default audience check, the OpenAPI document's
- * account of the replies, and no redirect page under /docs/assets.
+ * problem+json for what Node's HTTP parser refuses and for a request that does not arrive in time, a
+ * problem's `instance` that echoes nothing, the Host rules, the default audience check, the OpenAPI
+ * document's account of the replies, and no redirect page under /docs/assets.
  */
 const API = '/api/v1/virtual-care';
 const SECRET = 'protocol-edges-secret-0123456789abcdef';
@@ -62,10 +63,13 @@ function call(method: string, path: string, opts: { bearer?: string; body?: stri
   });
 }
 
-/** A raw HTTP/1.1 exchange: what a hostile or broken client sends, which no HTTP client library would. */
-function raw(bytes: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+/**
+ * A raw HTTP/1.1 exchange: what a hostile or broken client sends, which no HTTP client library would.
+ * `keepOpen` writes without ending the client's side: a request the server must answer and close by itself.
+ */
+function raw(bytes: string, opts: { keepOpen?: boolean; port?: number } = {}): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(service.port, '127.0.0.1', () => socket.end(bytes));
+    const socket = connect(opts.port ?? service.port, '127.0.0.1', () => (opts.keepOpen ? socket.write(bytes) : socket.end(bytes)));
     let data = '';
     socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
     socket.on('error', reject);
@@ -127,7 +131,10 @@ describe('405 Method Not Allowed with Allow, for a path the route table has', ()
     const right = await call('GET', `${API}/sessions`);
     expect([wrong.status, right.status]).toEqual([401, 401]);
     expect(wrong.headers.allow).toBeUndefined();
-    expect(JSON.parse(wrong.text)).toEqual({ ...JSON.parse(right.text) });
+    // The same problem but for its instance, which names each occurrence.
+    const { instance: _w, ...wrongProblem } = JSON.parse(wrong.text) as Record<string, unknown>;
+    const { instance: _r, ...rightProblem } = JSON.parse(right.text) as Record<string, unknown>;
+    expect(wrongProblem).toEqual(rightProblem);
   });
 
   it('keeps 404 for paths no route has, whatever the method', async () => {
@@ -180,6 +187,105 @@ describe("what Node's HTTP parser refuses is a problem+json too, with Connection
 
   it('keeps serving the next connection', async () => {
     expect((await call('GET', '/healthz')).status).toBe(200);
+  });
+});
+
+/** The log lines (parsed) whose `req.id` is `id`. */
+const linesOf = (id: string) => logLines.map((l) => JSON.parse(l) as { req?: { id?: string } }).filter((l) => l.req?.id === id);
+const UUID_URN = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe("a problem's instance names the occurrence, never the request path", () => {
+  const hostile = `${API}/sessions/%3Cscript%3Ealert(1)%3C%2Fscript%3E-Patient-Jane-Doe`;
+
+  it.each([
+    ['a 404 under the API', 'GET', hostile, true],
+    ['a 401 under the API', 'GET', hostile, false],
+    ['a 404 outside it', 'GET', '/Patient-Jane-Doe/%3Cscript%3E', false],
+    ['a 400 for a path segment that does not decode', 'GET', `${API}/sessions/Patient-Jane-Doe%ZZ`, true],
+  ])('%s: urn:uuid of a server-made id that the log line of the request carries', async (_what, method, path, authenticated) => {
+    // A request id the client offers is client input too: it is not the one used.
+    const offered = '00000000-0000-4000-8000-000000000000';
+    const reply = await call(method, path, { bearer: authenticated ? practitioner : undefined, headers: { 'x-request-id': offered } });
+    expect(reply.status).toBeGreaterThanOrEqual(400);
+    expect(reply.text).not.toMatch(/Jane|script|%ZZ/);
+    const { instance } = JSON.parse(reply.text) as { instance: string };
+    expect(instance).toMatch(UUID_URN);
+    expect(instance).not.toContain(offered);
+    expect(linesOf(instance.slice('urn:uuid:'.length))).toHaveLength(1);
+  });
+
+  it('gives every occurrence its own', async () => {
+    const instances = await Promise.all([1, 2, 3].map(async () => (JSON.parse((await call('GET', hostile)).text) as { instance: string }).instance));
+    expect(new Set(instances).size).toBe(3);
+  });
+
+  it("names one for what the parser refuses too, and logs it with the refusal's code", async () => {
+    const reply = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n`);
+    const { instance } = JSON.parse(reply.body) as { instance: string };
+    expect(instance).toMatch(UUID_URN);
+    expect(linesOf(instance.slice('urn:uuid:'.length))).toEqual([expect.objectContaining({ code: 'HPE_INVALID_HEADER_TOKEN', status: 400 })]);
+  });
+});
+
+describe('Host (RFC 9112 §3.2)', () => {
+  it.each([
+    ['an HTTP/1.1 GET without Host', 'GET /openapi.json HTTP/1.1\r\n\r\n', 'required on HTTP/1.1'],
+    // Refused before authentication (no token here) and before its body is read.
+    [
+      'an HTTP/1.1 POST to the API without Host',
+      `POST ${API}/sessions HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+      'required on HTTP/1.1',
+    ],
+    ['an HTTP/1.1 GET with two Host fields', 'GET /openapi.json HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n', 'expected exactly one'],
+    ['an HTTP/1.0 GET with two Host fields', 'GET /openapi.json HTTP/1.0\r\nHost: a.example\r\nHost: b.example\r\n\r\n', 'expected exactly one'],
+  ])('%s is a 400 problem naming header.Host, with Connection: close', async (_what, bytes, message) => {
+    const reply = await raw(bytes, { keepOpen: true });
+    expect(reply.status).toBe(400);
+    expect(reply.headers['content-type']?.split(';')[0]).toBe('application/problem+json');
+    expect(reply.headers.connection).toBe('close');
+    const problem = JSON.parse(reply.body) as Record<string, unknown>;
+    expect(problem).toMatchObject({ type: 'https://virtual-care.dev/problems/bad-request', status: 400, errors: [{ field: 'header.Host', message }] });
+    expect(reply.body).not.toContain('example');
+    expect(linesOf(String(problem.instance).slice('urn:uuid:'.length))).toEqual([expect.objectContaining({ res: { statusCode: 400 } })]);
+  });
+
+  it('lets an HTTP/1.0 request without Host through', async () => {
+    const reply = await raw('GET /openapi.json HTTP/1.0\r\n\r\n', { keepOpen: true });
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toHaveProperty('openapi');
+  });
+});
+
+describe('408 for a request that does not arrive in time', () => {
+  let slow: RunningService;
+  beforeAll(async () => {
+    // Another server on the same database, with timeouts of a fraction of a second (Node's are a minute).
+    slow = await startService(
+      service.deps.config,
+      { ...service.deps },
+      { relay: false, migrate: false, timeouts: { headersTimeout: 200, requestTimeout: 400, connectionsCheckingInterval: 50 } },
+    );
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it.each([
+    ['headers never finished', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Patient: Patient-Jane-Doe`],
+    [
+      'a body never finished',
+      `POST ${API}/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"patientRef":"Patient-Jane-Doe"`,
+    ],
+  ])('%s: a 408 problem with Connection: close', async (_what, bytes) => {
+    const reply = await raw(bytes, { keepOpen: true, port: slow.port });
+    expect(reply.status).toBe(408);
+    expect(reply.headers['content-type']?.split(';')[0]).toBe('application/problem+json');
+    expect(reply.headers.connection).toBe('close');
+    expect(Number(reply.headers['content-length'])).toBe(Buffer.byteLength(reply.body));
+    const problem = JSON.parse(reply.body) as { instance: string };
+    expect(problem).toMatchObject({ type: 'https://virtual-care.dev/problems/request-timeout', status: 408, instance: expect.stringMatching(UUID_URN) });
+    expect(reply.body).not.toContain('Jane');
+    expect(linesOf(problem.instance.slice('urn:uuid:'.length))).toHaveLength(1);
   });
 });
 

@@ -373,8 +373,8 @@ export interface components {
             /** @description the HTTP status code */
             status: number;
             detail: string;
-            /** @description the request path */
-            instance?: string;
+            /** @description urn:uuid:<request id>: this occurrence of the problem, never the request path or other client input; the request's log line carries the same id (req.id) */
+            instance: string;
             /** @description each invalid field: always on validation-failed; also on other 4xx whose cause lies in one place (a path param that does not decode, an unreadable body, a refused Authorization header) */
             errors?: components["schemas"]["FieldError"][];
         } & {
