@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
 import { legacyTenantList, tenantsFromLegacy } from '../engine/known-tenants';
+import { Interrupted, stopOnSignals, untilStopped } from '../engine/stop-signals';
+import { withTransaction } from '../engine/tx';
 import { ExitError } from '../exit-error';
 import { enforcePhaseGates } from '../gates/enforce';
 import { parseOverride } from '../gates/override';
@@ -30,7 +32,11 @@ tenant's last item merges them and runs the rest of s1. The target equals a sing
 
 The plan id is a hash of the phase, the tenants and the options: the same command again is the same plan
 and publishes nothing new. Items already published are not published again (PostgreSQL records it), and
-JetStream de-duplicates by Nats-Msg-Id within its window besides.`;
+JetStream de-duplicates by Nats-Msg-Id within its window besides.
+
+SIGINT, SIGTERM or SIGHUP stops before the plan is stored (the plan and its items are stored together) or
+between items, once the item in hand is published and marked: exit 1 saying how many are published; the same
+command publishes the rest. A second signal stops at once.`;
 
 interface RawEnqueue {
   allTenants?: boolean;
@@ -96,6 +102,12 @@ export function makeEnqueueCommand(): Command {
       };
       const ackWaitMs = positiveInt('--ack-wait', raw.ackWait) * 1000;
       const override = parseOverride(raw);
+      // Safe points: before the plan is stored (what runs before only reads), and between items once it is: an item
+      // is published, then marked published, and the next one is not started. The plan and its items are stored
+      // in one transaction, so a plan is never stored without all its items.
+      const stop = stopOnSignals(process.env, 'stopping after the item being published (the rest stay unpublished; run it again to publish them)');
+      const interrupted = (done: string) =>
+        new Interrupted(`enqueue interrupted (${(stop.signal.reason as Error).message}): ${done}; run the same command again to publish the rest`);
       const result = await withCommandContext(
         async ({ config, handle, services }) => {
           // Tenants are what legacy says, as for `migrator phase`: a typo is exit 2 before anything is published.
@@ -122,13 +134,19 @@ export function makeEnqueueCommand(): Command {
             // Key ranges are cut once, when the plan is first made; the same command again reuses its items.
             const splits =
               splitLargerThan !== undefined && !(await planExists(handle.db, id))
-                ? await cutTenants(handle.db, legacy.ranges!, tenants, splitLargerThan)
+                ? await untilStopped(cutTenants(handle.db, legacy.ranges!, tenants, splitLargerThan), stop.signal, () => interrupted('no plan stored').message)
                 : undefined;
             const plan = makePlan(phase.id, tenants, options, queue.subject, splits);
-            const stored = await savePlan(handle.db, plan, options, new Date());
+            if (stop.signal.aborted) throw interrupted('no plan stored');
+            const stored = await withTransaction(handle, (tx) => savePlan(tx.db, plan, options, new Date()));
             let published = 0;
             let duplicates = 0;
-            for (const item of await unpublished(handle.db, plan.id)) {
+            const pending = await unpublished(handle.db, plan.id);
+            for (const item of pending) {
+              if (stop.signal.aborted) {
+                const items = await itemCount(handle.db, plan.id);
+                throw interrupted(`plan ${plan.id} stored, ${items - (pending.length - published - duplicates)} of ${items} items published`);
+              }
               const payload = new TextEncoder().encode(JSON.stringify({ planId: plan.id, itemKey: item.itemKey, phase: phase.id, tenantId: item.tenantId }));
               const ack = await queue.publish(item.subject, payload, item.msgId);
               await markPublished(handle.db, plan.id, item.itemKey);
@@ -151,7 +169,7 @@ export function makeEnqueueCommand(): Command {
           }
         },
         [NEEDS_NATS, ...(phase.requires ?? [])],
-      );
+      ).finally(() => stop.dispose());
       if (raw.json) printJson(result);
       else
         printText(

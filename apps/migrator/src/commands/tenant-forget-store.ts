@@ -55,10 +55,14 @@ export async function forgetBlockers(db: Database, tenant: string): Promise<stri
   return found;
 }
 
-/** Deletes the tenant's rows of every state table (in the caller's transaction); returns how many each lost. */
-export async function deleteTenantState(db: Database, tenant: string): Promise<Record<StateTable, number>> {
+/**
+ * Deletes the tenant's rows of every state table (in the caller's transaction); returns how many each lost.
+ * `between` runs before each table: it throws to stop (the caller's transaction then rolls back what was deleted).
+ */
+export async function deleteTenantState(db: Database, tenant: string, between: () => void = () => undefined): Promise<Record<StateTable, number>> {
   const removed = {} as Record<StateTable, number>;
   for (const [name, table] of Object.entries(STATE_TABLES) as Array<[StateTable, (typeof STATE_TABLES)[StateTable]]>) {
+    between();
     removed[name] = (
       await db
         .delete(table)

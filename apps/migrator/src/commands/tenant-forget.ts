@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
+import { Interrupted, stopOnSignals } from '../engine/stop-signals';
 import { withTransaction } from '../engine/tx';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
@@ -23,9 +24,20 @@ export function makeForgetCommand(): Command {
     .argument('<tenant>', 'the tenant id to forget')
     .requiredOption('--reason <text>', 'why (kept with who ran it)')
     .option('--json', 'print what was removed as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  $ pnpm migrator tenant forget acmee --reason "typo of acme in an s1 run"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pnpm migrator tenant forget acmee --reason "typo of acme in an s1 run"\n\n' +
+        'SIGINT, SIGTERM or SIGHUP before the removal commits rolls it back: nothing removed or recorded (exit 1); run it again.',
+    )
     .action(async (tenant: string, flags: { reason: string; json?: boolean }) => {
       if (!flags.reason.trim()) throw new ExitError(2, '--reason must say why the tenant is forgotten');
+      // One transaction removes the state and records the forget: a stop request before its commit rolls it all
+      // back (a tenant is never half forgotten, nor forgotten unrecorded); the commit itself is not interrupted.
+      const stop = stopOnSignals(process.env, 'stopping: the removal is rolled back, nothing is removed or recorded');
+      const stopHere = () => {
+        if (stop.signal.aborted)
+          throw new Interrupted(`tenant forget interrupted (${(stop.signal.reason as Error).message}): nothing removed, nothing recorded; run it again`);
+      };
       const result = await withCommandContext(async ({ handle }) => {
         const found = await forgetBlockers(handle.db, tenant);
         if (found.length)
@@ -34,12 +46,13 @@ export function makeForgetCommand(): Command {
             `tenant ${tenant} is not forgotten: it has ${found.join(', ')}; forget only removes state of a tenant that was never really migrated`,
           );
         const removed = await withTransaction(handle, async (tx) => {
-          const removed = await deleteTenantState(tx.db, tenant);
+          const removed = await deleteTenantState(tx.db, tenant, stopHere);
           await recordForget(tx.db, tenant, { reason: flags.reason, actor: actor() }, { removed });
+          stopHere();
           return removed;
         });
         return { tenant, removed, reason: flags.reason, actor: actor() };
-      });
+      }).finally(() => stop.dispose());
       if (flags.json) printJson(result);
       else
         printText(

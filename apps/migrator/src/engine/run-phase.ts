@@ -44,7 +44,16 @@ export interface PhaseSummary {
   tenants?: string[];
   status: 'done' | 'failed' | 'interrupted';
   dryRun: boolean;
+  /**
+   * The as-of the steps classified rows at: a resumed run's is the one its interrupted predecessor fixed (the
+   * phase's `storedAsOf`), not `--as-of` or now. When the tenants used different ones, the requested one, and
+   * `asOfByTenant` has each tenant's.
+   */
   asOf: string;
+  /** Only when the tenants' steps used different as-ofs (some resumed): each tenant's. */
+  asOfByTenant?: Record<string, string>;
+  /** Only when some tenant's steps used an as-of other than the one asked for (`--as-of`, or now): that one. */
+  requestedAsOf?: string;
   steps: StepReport[];
   rejects: Record<string, number>;
   warnings: Record<string, number>;
@@ -54,6 +63,9 @@ export interface PhaseSummary {
 }
 
 interface TenantOutcome {
+  tenant: string;
+  /** The as-of its steps ran at. */
+  asOf: string;
   reports: StepReport[];
   status: PhaseSummary['status'];
   rejects: Record<string, number>;
@@ -122,6 +134,8 @@ export async function runPhase(given: RunPhaseInput): Promise<PhaseSummary> {
   const recorder = given.options.dryRun ? recordingServices(given.services) : undefined;
   const input = recorder ? { ...given, services: recorder } : given;
   const outcomes = await runTenants(input);
+  const requested = input.options.asOf.toISOString();
+  const used = [...new Set(outcomes.map((o) => o.asOf))];
   const summary: PhaseSummary = {
     phase: input.phase.id,
     ...(input.tenants.length === 1 ? { tenant: input.tenants[0] } : { tenants: [...input.tenants] }),
@@ -131,7 +145,9 @@ export async function runPhase(given: RunPhaseInput): Promise<PhaseSummary> {
         ? 'interrupted'
         : 'done',
     dryRun: input.options.dryRun,
-    asOf: input.options.asOf.toISOString(),
+    asOf: used.length === 1 ? used[0]! : requested,
+    ...(used.length > 1 ? { asOfByTenant: Object.fromEntries(outcomes.map((o) => [o.tenant, o.asOf])) } : {}),
+    ...(used.some((a) => a !== requested) ? { requestedAsOf: requested } : {}),
     steps: outcomes.flatMap((o) => o.reports),
     rejects: {},
     warnings: {},
@@ -162,13 +178,13 @@ async function runTenant(input: RunPhaseInput, tenantId: string): Promise<Tenant
 }
 
 async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: AbortSignal | undefined): Promise<TenantOutcome> {
-  const { phase, options, handle } = input;
+  const { phase, handle } = input;
   const db = handle.db;
-  const outcome: TenantOutcome = { reports: [], status: 'done', rejects: {}, warnings: {}, errors: [] };
   const steps = phase.steps;
-  if (options.restartStep !== undefined) {
-    const from = steps.findIndex((s) => s.id === options.restartStep);
-    if (from < 0) throw new UsageError(`--restart-step ${options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
+  if (input.options.restartStep !== undefined) {
+    const from = steps.findIndex((s) => s.id === input.options.restartStep);
+    if (from < 0)
+      throw new UsageError(`--restart-step ${input.options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
     await resetSteps(
       db,
       tenantId,
@@ -176,6 +192,13 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
       steps.slice(from).map((s) => s.id),
     );
   }
+  // After a restart's reset (which drops the as-of it kept) and before anything runs: the as-of the steps, the run
+  // row and the summary all use.
+  const stored = await phase.storedAsOf?.(db, tenantId, input.range?.key);
+  if (stored && stored.getTime() !== input.options.asOf.getTime())
+    input.log.info({ tenant: tenantId, asOf: stored.toISOString() }, 'resuming with the as-of of the interrupted run');
+  const options: RunOptions = stored ? { ...input.options, asOf: stored } : input.options;
+  const outcome: TenantOutcome = { tenant: tenantId, asOf: options.asOf.toISOString(), reports: [], status: 'done', rejects: {}, warnings: {}, errors: [] };
   // Under the tenant's exclusive lock no other run of the phase can be alive; a key range holds it shared only.
   if (!input.range) await closeAbandonedRuns(db, tenantId, phase.id);
   const runId = await startRun(db, tenantId, phase.id, { ...options, asOf: options.asOf.toISOString() }, { host: hostname(), pid: process.pid });
@@ -190,7 +213,7 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
   try {
     for (const step of steps) {
       const key = { tenantId, phase: phase.id, stepId: step.id, ...(input.range ? { range: input.range.key } : {}) };
-      const report = await runStep({ ...input, key, step, runId, ...(lockLost ? { lockLost } : {}) });
+      const report = await runStep({ ...input, options, key, step, runId, ...(lockLost ? { lockLost } : {}) });
       outcome.reports.push(report);
       if (report.status === 'failed') {
         outcome.status = 'failed';

@@ -240,6 +240,12 @@ export interface Phase {
    * the command layer knows no phase by name.
    */
   readonly actions?: Readonly<Record<string, PhaseAction>>;
+  /**
+   * The as-of an earlier run of the phase fixed for the tenant and kept in a checkpoint (S1's 1.1), if any;
+   * `range` is a key range's checkpoint key. A resumed run's steps use it whatever `--as-of` says, and the
+   * run's summary and run row report it: the as-of the rows were really classified at.
+   */
+  storedAsOf?(db: Database, tenantId: string, range?: string): Promise<Date | undefined>;
 }
 
 /** A one-off action of a phase, with the command's raw flags (`--tenant`, `--force`, `--reason`, `--dry-run`, `--json`). */

@@ -54,8 +54,26 @@ function cells(row: SummaryRow): string[] {
   return [row.tenant, row.step, row.status, String(row.read), String(row.written), String(row.rejected), String(row.warnings), String(row.deferred), time(row.seconds), `${row.rate}/s`];
 }
 
+const asOfDetail = (summary: PhaseSummary) => ({
+  ...(summary.asOfByTenant ? { asOfByTenant: summary.asOfByTenant } : {}),
+  ...(summary.requestedAsOf ? { requestedAsOf: summary.requestedAsOf } : {}),
+});
+
+/**
+ * The as-of the steps used. A resumed run keeps the one its first run fixed: said beside the one asked for, and
+ * with several tenants, which kept which (grouped by as-of, so a run of many tenants stays one line).
+ */
+function asOfText(summary: PhaseSummary): string {
+  if (!summary.requestedAsOf) return summary.asOf;
+  if (!summary.asOfByTenant) return `${summary.asOf} (fixed by the run that started the phase; not ${summary.requestedAsOf})`;
+  const kept = new Map<string, string[]>();
+  for (const [tenant, asOf] of Object.entries(summary.asOfByTenant)) if (asOf !== summary.requestedAsOf) kept.set(asOf, [...(kept.get(asOf) ?? []), tenant]);
+  const list = [...kept].map(([asOf, ts]) => `${asOf} (${ts.join(', ')})`).join(', ');
+  return `${summary.asOf}; fixed by earlier runs: ${list}`;
+}
+
 function title(summary: PhaseSummary): string {
-  return `phase ${summary.phase}${summary.dryRun ? ' (dry run: nothing written)' : ''}, as of ${summary.asOf}: ${summary.status}`;
+  return `phase ${summary.phase}${summary.dryRun ? ' (dry run: nothing written)' : ''}, as of ${asOfText(summary)}: ${summary.status}`;
 }
 
 /** The aligned text table (names left, numbers right), as pgloader prints it when a load ends. */
@@ -80,7 +98,7 @@ export function renderSummary(summary: PhaseSummary, format: SummaryFormat): str
       return [`# ${title(summary)}`, '', head, ...lines, ...codes('Rejects', summary.rejects), ...codes('Warnings', summary.warnings), ''].join('\n');
     }
     case 'json':
-      return `${JSON.stringify({ phase: summary.phase, status: summary.status, dryRun: summary.dryRun, asOf: summary.asOf, rows, rejects: summary.rejects, warnings: summary.warnings }, null, 2)}\n`;
+      return `${JSON.stringify({ phase: summary.phase, status: summary.status, dryRun: summary.dryRun, asOf: summary.asOf, ...asOfDetail(summary), rows, rejects: summary.rejects, warnings: summary.warnings }, null, 2)}\n`;
     case 'csv': {
       const head = ['tenant', 'step', 'status', 'read', 'written', 'rejected', 'warnings', 'deferred', 'seconds', 'rate'];
       return `${[head.join(','), ...rows.map((r) => head.map((k) => csvCell(r[k as keyof SummaryRow])).join(','))].join('\n')}\n`;

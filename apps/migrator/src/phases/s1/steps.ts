@@ -5,6 +5,7 @@ import { videoBackendStep } from './1.2-video-backend';
 import { tenantConfigsStep } from './1.3-tenant-configs';
 import { participantsStep } from './1.4-participants';
 import { historicalStatusStep } from './1.5-historical-status';
+import { storedS1AsOf } from './as-of';
 
 /** S1, session data migration, per tenant: the plan's steps 1.1–1.5. */
 export const s1Phase: Phase = {
@@ -15,4 +16,5 @@ export const s1Phase: Phase = {
     { anyOf: LEGACY_CREDENTIAL_KEYS, neededBy: 'phase s1 (step 1.3 decrypts the legacy Jitsi credentials, also under --dry-run)' },
   ],
   steps: [exportSessionsStep, videoBackendStep, tenantConfigsStep, participantsStep, historicalStatusStep],
+  storedAsOf: storedS1AsOf,
 };

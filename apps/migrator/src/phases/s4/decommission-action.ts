@@ -1,5 +1,6 @@
 import { withCommandContext } from '../../commands/context';
 import { UsageError } from '../../engine/errors';
+import { stopOnSignals } from '../../engine/stop-signals';
 import type { PhaseActionFlags } from '../../engine/types';
 import { printJson, printText } from '../../output';
 import { decommissionLegacy } from './decommission';
@@ -13,7 +14,10 @@ import { decommissionLegacy } from './decommission';
 export async function runDecommission(raw: PhaseActionFlags): Promise<void> {
   if (!raw.tenant) throw new UsageError('phase s4 decommission needs --tenant <id>');
   const input = { tenant: raw.tenant, now: new Date(), force: raw.force === true, dryRun: raw.dryRun === true, ...(raw.reason ? { reason: raw.reason } : {}) };
-  const result = await withCommandContext(async ({ handle, services }) => decommissionLegacy(handle.db, await services.kong(), input));
+  const stop = stopOnSignals(process.env, 'stopping before the decommission is recorded (one that is being recorded completes)');
+  const result = await withCommandContext(async ({ handle, services }) => decommissionLegacy(handle.db, await services.kong(), input, stop.signal)).finally(
+    () => stop.dispose(),
+  );
   if (raw.json) printJson(result);
   else
     printText(

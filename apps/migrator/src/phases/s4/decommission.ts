@@ -1,6 +1,7 @@
 import type { KongGateway } from '@vc/integrations/kong';
 import type { Database } from '@vc/schema';
 import { UsageError } from '../../engine/errors';
+import { Interrupted, untilStopped } from '../../engine/stop-signals';
 import { operatorName } from './actor';
 import { checkSameGateway, routingDrift } from './cutover-gateway';
 import { activeCutover } from './cutover-records';
@@ -51,7 +52,7 @@ async function checkCutOverRouting(db: Database, gateway: KongGateway, tenant: s
  * is not the cut-over one, and inside the stability window unless forced with a reason; a forced
  * decommission is recorded with its reason and operator. A dry run refuses alike and records nothing.
  */
-export async function decommissionLegacy(db: Database, gateway: KongGateway, input: DecommissionInput): Promise<DecommissionResult> {
+export async function decommissionLegacy(db: Database, gateway: KongGateway, input: DecommissionInput, signal?: AbortSignal): Promise<DecommissionResult> {
   const history = await cutoverHistory(db, input.tenant);
   const active = activeCutover(history);
   if (!active)
@@ -67,8 +68,13 @@ export async function decommissionLegacy(db: Database, gateway: KongGateway, inp
     );
   }
   if (inside && !input.reason?.trim()) throw new UsageError('--force needs --reason "<why>": a forced decommission is recorded with its reason');
-  await checkCutOverRouting(db, gateway, input.tenant, active.appliedRouting);
+  // The check only reads (a slow Kong Admin API is where the command waits): a stop request ends it at once.
+  const checking = checkCutOverRouting(db, gateway, input.tenant, active.appliedRouting);
+  await (signal ? untilStopped(checking, signal, () => decommissionInterrupted(signal)) : checking);
   if (input.dryRun) return { ...base, status: 'would_decommission', forced: inside };
+  // The safe point: the record is the command's one write, so before it nothing has happened, and once it is
+  // made the decommission is done (a re-run says already_decommissioned).
+  if (signal?.aborted) throw new Interrupted(decommissionInterrupted(signal));
   await insertCutover(db, {
     tenantId: input.tenant,
     action: 'decommission',
@@ -79,4 +85,8 @@ export async function decommissionLegacy(db: Database, gateway: KongGateway, inp
     actor: operatorName(),
   });
   return { ...base, status: 'decommissioned', forced: inside };
+}
+
+function decommissionInterrupted(signal: AbortSignal): string {
+  return `phase s4 decommission interrupted (${(signal.reason as Error).message}): nothing recorded; run it again`;
 }

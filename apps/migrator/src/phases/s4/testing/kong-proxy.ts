@@ -8,6 +8,8 @@ export interface KongProxy {
   failWrites: boolean;
   /** Runs once, when the first write arrives, before it is forwarded (e.g. a legacy write during the apply). */
   onFirstWrite?: () => Promise<void>;
+  /** Runs before each read (GET) is forwarded: a test holds a read there to act while the command waits on Kong. */
+  beforeRead?: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,7 +29,7 @@ export async function startKongProxy(target: string): Promise<KongProxy> {
         const hook = proxy.onFirstWrite;
         proxy.onFirstWrite = undefined;
         await hook?.();
-      }
+      } else await proxy.beforeRead?.();
       const contentType = req.headers['content-type'];
       const upstream = await fetch(`${target}${req.url ?? '/'}`, { method: req.method, headers: contentType ? { 'content-type': contentType } : {}, body });
       const answer = Buffer.from(await upstream.arrayBuffer());
