@@ -6,6 +6,7 @@ import { type DatabaseHandle } from '@vc/schema';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import { startLegacyHarness, type LegacyHarness } from '../phases/s4/testing/legacy-harness';
+import { startKongProxy } from '../phases/s4/testing/kong-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvSource } from '../legacy/csv-source';
 import { createMysqlSource } from '../legacy/mysql-source';
@@ -338,5 +339,41 @@ describe('legacy keeps taking writes until the cutover: validate leaves what a l
     // S1's untouched session alone is compared: a and b (created after S1) and the edit are the sync's to finish.
     const v = await passesComparing(tenant, 'interrupted', 1);
     expect(v.mysql.reconciled.actual).toMatchObject({ loaded: 3, deferred: 1 });
+  }, 180_000);
+});
+
+describe('a 4.1 resumed by a run with a later as-of', () => {
+  it('maps the rest at the as-of of the interrupted run, so validate between 4.1 and 4.3 compares every row at one as-of', async () => {
+    const tenant = 'resumed-41';
+    const first = '2026-11-20T00:00:00Z';
+    await throughS1(tenant);
+    // Booked after S1 for the 25th and 26th of November, never held: upcoming at the first as-of, past at the second.
+    const noShows = await insert(
+      'VirtualSession',
+      [25, 26].map((day) => held(tenant, day, { startedAt: null, endedAt: null, status: 'scheduled' })),
+    );
+    // Kong refuses writes: 4.2 fails each time, so 4.1 stays the last sync.
+    const proxy = await startKongProxy(harness.kong.url);
+    proxy.failWrites = true;
+    const s4 = (asOf: string) =>
+      runInProcess(['phase', 's4', '--tenant', tenant, '--max-reject-rate', '1', '--json', '--as-of', asOf, ...gates], {
+        ...env,
+        VC_KONG_ADMIN_URL: proxy.url,
+      });
+    try {
+      expect((await s4(first)).code).toBe(1);
+      // A crash of 4.1 right after the first no-show's batch; the operator resumes days later.
+      await keepOnly41(tenant, { status: 'failed', after: noShows[0]! });
+      expect((await s4(S4_AS_OF)).code).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+    expect(await deltaSyncScope(handle.db, tenant)).toEqual({ step: '4.1', asOf: new Date(first) });
+    const loaded = await client.query<{ status: string }>(
+      'select status::text from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[]) order by legacy_id::bigint',
+      [tenant, noShows],
+    );
+    expect(loaded.rows.map((r) => r.status)).toEqual(['scheduled', 'scheduled']);
+    await passesComparing(tenant, 'resumed-41', 4);
   }, 180_000);
 });

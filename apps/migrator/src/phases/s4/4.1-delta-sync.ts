@@ -107,7 +107,8 @@ function skippingKnownRejects(ctx: StepContext, scope: RejectScope): StepContext
  * never made for sessions that ended since (see {@link backfillEncounters}, as in S2). Resumable stage by
  * stage. Run by 4.1 before the cutover and again by 4.3 after it (`final`). Counts say what the run changed.
  */
-export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, options: { final?: boolean } = {}): Promise<void> {
+export async function runDeltaSync(started: StepContext, checkpoint: Checkpoint, options: { final?: boolean } = {}): Promise<void> {
+  const given = withResumedAsOf(started, checkpoint);
   const ctx = skippingKnownRejects(given, SELF_KEYED);
   const watermark = (await s1Watermark(ctx.db.db, ctx.tenantId)) ?? (checkpoint.facts.watermark ? new Date(String(checkpoint.facts.watermark)) : undefined);
   if (!watermark) throw new Error(`tenant ${ctx.tenantId} has no S1 watermark: run \`migrator phase s1 --tenant ${ctx.tenantId}\` first`);
@@ -152,6 +153,19 @@ export async function runDeltaSync(given: StepContext, checkpoint: Checkpoint, o
     // Counted once per phase run, by the final sync (4.3): 4.1 sees the same sessions and would double it.
     warnings: superseded.count > 0 && options.final ? { backfilled_encounter_superseded: superseded.count } : undefined,
   });
+}
+
+/**
+ * A resumed sync maps at the as-of its committed batches were mapped at (recorded in its facts), not the new run's:
+ * a session upcoming at the first as-of and past at the second would otherwise be `scheduled` in one batch and
+ * `cancelled` in the next, and validate, mapping every row the sync loaded at the one as-of it recorded, would fail
+ * the others. 4.1 and 4.3 are separate steps, each keeping its own.
+ */
+function withResumedAsOf(ctx: StepContext, checkpoint: Checkpoint): StepContext {
+  const stored = checkpoint.cursor === null ? undefined : checkpoint.facts.asOf;
+  if (typeof stored !== 'string' || Date.parse(stored) === ctx.options.asOf.getTime()) return ctx;
+  ctx.log.info({ tenant: ctx.tenantId, step: ctx.stepId, asOf: stored }, 'resuming the delta sync with the as-of of the interrupted run');
+  return { ...ctx, options: { ...ctx.options, asOf: new Date(stored) } };
 }
 
 /** Step 4.1: the delta sync before the cutover (legacy still takes writes; 4.3 catches what comes after). */
