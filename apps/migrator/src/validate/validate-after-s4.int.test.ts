@@ -1,19 +1,20 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckResult } from '@vc/domain/checklist';
-import { type TestMysqlDatabase } from '@vc/fixtures/testing';
-import { type DatabaseHandle } from '@vc/schema';
+import type { TestMysqlDatabase } from '@vc/fixtures/testing';
+import { startKongAdminStandIn } from '@vc/integrations/kong';
+import type { DatabaseHandle } from '@vc/schema';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
-import { startLegacyHarness, type LegacyHarness } from '../phases/s4/testing/legacy-harness';
-import { startKongProxy } from '../phases/s4/testing/kong-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvSource } from '../legacy/csv-source';
 import { createMysqlSource } from '../legacy/mysql-source';
 import type { LegacySource } from '../legacy/types';
 import { runInProcess } from '../phases/s4/testing/in-process-cli';
+import { startKongProxy } from '../phases/s4/testing/kong-proxy';
+import { startLegacyHarness, type LegacyHarness } from '../phases/s4/testing/legacy-harness';
 import { exportCsv } from '../phases/s4/testing/legacy-mutations';
-import { insertRows, eventValues, sessionValues, type LegacyRowValues } from '../phases/s4/testing/legacy-rows';
+import { insertRows, eventValues, LEGACY_ROUTING, sessionValues, type LegacyRowValues } from '../phases/s4/testing/legacy-rows';
 import { PAST_THE_GATES } from '../testing/past-the-gates';
 import { fingerprintChecks, tenantFingerprints, type TableFingerprint } from './fingerprints';
 import { deltaSyncScope } from './s4-scope';
@@ -352,8 +353,10 @@ describe('a 4.1 resumed by a run with a later as-of', () => {
       'VirtualSession',
       [25, 26].map((day) => held(tenant, day, { startedAt: null, endedAt: null, status: 'scheduled' })),
     );
-    // Kong refuses writes: 4.2 fails each time, so 4.1 stays the last sync.
-    const proxy = await startKongProxy(harness.kong.url);
+    // A Kong of its own, still routing to legacy (other tests cut the shared one over), that refuses writes: 4.2
+    // fails each time, so 4.1 stays the last sync.
+    const kong = await startKongAdminStandIn({ initial: LEGACY_ROUTING });
+    const proxy = await startKongProxy(kong.url);
     proxy.failWrites = true;
     const s4 = (asOf: string) =>
       runInProcess(['phase', 's4', '--tenant', tenant, '--max-reject-rate', '1', '--json', '--as-of', asOf, ...gates], {
@@ -367,6 +370,7 @@ describe('a 4.1 resumed by a run with a later as-of', () => {
       expect((await s4(S4_AS_OF)).code).toBe(1);
     } finally {
       await proxy.close();
+      await kong.close();
     }
     expect(await deltaSyncScope(handle.db, tenant)).toEqual({ step: '4.1', asOf: new Date(first) });
     const loaded = await client.query<{ status: string }>(

@@ -1,11 +1,10 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encryptLegacyCredentials } from '@vc/fixtures';
-import { type TestMysqlDatabase } from '@vc/fixtures/testing';
-import { type DatabaseHandle } from '@vc/schema';
+import type { TestMysqlDatabase } from '@vc/fixtures/testing';
+import type { DatabaseHandle } from '@vc/schema';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
-import { startLegacyHarness, type LegacyHarness } from '../s4/testing/legacy-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsvSource } from '../../legacy/csv-source';
 import { createMysqlSource } from '../../legacy/mysql-source';
@@ -18,6 +17,7 @@ import { s1Watermark } from '../../validate/watermark';
 import { runInProcess } from '../s4/testing/in-process-cli';
 import { eventValues, insertRows, sessionValues, type LegacyRowValues } from '../s4/testing/legacy-rows';
 import { exportCsv } from '../s4/testing/legacy-mutations';
+import { startLegacyHarness, type LegacyHarness } from '../s4/testing/legacy-harness';
 
 /**
  * Legacy values spelled otherwise than the canonical form, end to end (S1, validate, S4's delta sync), from

@@ -1,11 +1,10 @@
 import { appendFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { csvField } from '@vc/fixtures';
-import { type TestMysqlDatabase } from '@vc/fixtures/testing';
+import type { TestMysqlDatabase } from '@vc/fixtures/testing';
 import fc from 'fast-check';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
-import { startLegacyHarness, type LegacyHarness } from './testing/legacy-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_TABLES } from '../../legacy/tables';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
@@ -14,6 +13,7 @@ import { eventValues, insertRows, sessionValues, type LegacyRowValues } from './
 import { exportCsv } from './testing/legacy-mutations';
 import { hostileDate, hostileEvent as hostileEventOf, hostileText } from '../../testing/hostile-values';
 import { checkParticipantEvents, type SourceEvent } from '../../testing/participant-outcomes';
+import { startLegacyHarness, type LegacyHarness } from './testing/legacy-harness';
 
 /**
  * Legacy rows changed or added after S1 with hostile values never stop a tenant's S4 delta sync: each
