@@ -177,20 +177,20 @@ function operation(route: Route, inApi: boolean): Json {
   const roles = route.roles === 'public' ? 'none (public)' : route.roles.join(', ');
   const limited = rateLimited(route, inApi);
   const replays = inApi && route.method === 'post';
-  // Express tags every GET reply it sends with a body (its weak ETag, unless the route set one) and answers
-  // a matching If-None-Match with 304.
+  // GET routes tag their successes with a weak ETag (unless the route set one; `routerOf`) and answer a
+  // matching If-None-Match with 304. Nothing else carries an ETag but what a route sets itself (PUT /config).
   const conditional = route.method === 'get';
-  const replyHeaders = (own: ReplySpec['headers']): Json | undefined => {
+  const replyHeaders = (status: string, own: ReplySpec['headers']): Json | undefined => {
     const headers = {
       ...(limited ? LIMITED_REPLY_HEADERS : {}),
-      ...(conditional ? { ETag: headerRef('ETag') } : {}),
+      ...(conditional && status.startsWith('2') ? { ETag: headerRef('ETag') } : {}),
       ...(replays ? { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } : {}),
       ...own,
     };
     return Object.keys(headers).length > 0 ? headers : undefined;
   };
   const successes = Object.entries(route.replies).map(([status, reply]) => {
-    const headers = replyHeaders(reply.headers);
+    const headers = replyHeaders(status, reply.headers);
     return [
       status,
       {

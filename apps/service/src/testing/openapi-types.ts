@@ -544,7 +544,6 @@ export interface operations {
             /** @description not ready (draining, or a dependency is down) */
             503: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
