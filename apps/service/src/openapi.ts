@@ -90,7 +90,7 @@ const RATE_LIMIT_HEADERS: Record<string, Json> = {
 const OTHER_HEADERS: Record<string, Json> = {
   'WWW-Authenticate': {
     description:
-      'RFC 6750 §3 challenge: `Bearer realm="virtual-care"` without a token, with `error="invalid_token"` and an `error_description` for a token that was refused',
+      'RFC 6750 §3 challenge: on a 401, `Bearer realm="virtual-care"` without a token, with `error="invalid_token"` and an `error_description` for a token that was refused; on a 400, `error="invalid_request"` when the `Authorization` header is not `Bearer` and one token',
     schema: { type: 'string', examples: ['Bearer realm="virtual-care"'] },
   },
   'Idempotent-Replayed': {
@@ -118,7 +118,7 @@ const replayable = (status: number, codes: readonly ErrorCode[]): boolean =>
 /** Routes behind authentication go through the rate limiter. */
 const rateLimited = (route: Route, inApi: boolean): boolean => inApi && route.roles !== 'public';
 
-function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean): Record<string, Json> {
+function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean, authenticated: boolean): Record<string, Json> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   return Object.fromEntries(
@@ -127,7 +127,8 @@ function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean
       .map(([status, list]) => {
         const headers: Record<string, Json> = {
           ...(limited && status === 429 ? LIMITED_429_HEADERS : {}),
-          ...(status === 401 ? { 'WWW-Authenticate': headerRef('WWW-Authenticate') } : {}),
+          // Behind auth a malformed Authorization header is a 400 with its challenge (`auth/authenticate.ts`).
+          ...(status === 401 || (authenticated && status === 400) ? { 'WWW-Authenticate': headerRef('WWW-Authenticate') } : {}),
           ...(replays && replayable(status, list) ? { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } : {}),
         };
         return [
@@ -222,7 +223,7 @@ function operation(route: Route, inApi: boolean): Json {
     ...(route.roles === 'public' ? { security: [] } : {}),
     ...(parameters(route, inApi).length ? { parameters: parameters(route, inApi) } : {}),
     ...(route.body ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: ref(route.body) } } } } : {}),
-    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi), limited, replays) },
+    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi), limited, replays, inApi && route.roles !== 'public') },
   };
 }
 

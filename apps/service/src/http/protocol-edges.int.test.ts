@@ -311,6 +311,11 @@ describe('the served OpenAPI document accounts for the replies', () => {
     for (const { path, method, o } of operations.filter(({ o }) => o.responses['401'])) {
       expect(o.responses['401']!.headers, `${method} ${path}`).toHaveProperty('WWW-Authenticate');
     }
+    // A malformed Authorization header is a 400 with an invalid_request challenge, on every operation behind auth.
+    for (const { path, method, o } of operations.filter(({ path }) => path.startsWith(API))) {
+      expect(o.responses['400']!.headers, `${method} ${path}`).toHaveProperty('WWW-Authenticate');
+    }
+    expect(doc.paths['/healthz']!.get!.responses['400']).toBeUndefined();
     const create = doc.paths[`${API}/sessions`]!.post!;
     expect(create.responses['201']!.headers).toHaveProperty('Idempotent-Replayed');
     expect(create.responses['400']!.headers).toHaveProperty('Idempotent-Replayed');
