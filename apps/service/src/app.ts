@@ -58,6 +58,8 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Express would tag every reply with a body (POSTs, problems); GET routes tag their own successes (`routerOf`).
+  app.set('etag', false);
   // What every request passes, as one layer (see `series`).
   app.use(
     series(

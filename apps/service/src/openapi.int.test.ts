@@ -22,7 +22,14 @@ type Json = Record<string, unknown>;
 type Doc = {
   paths: Record<
     string,
-    Record<string, { operationId: string; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>
+    Record<
+      string,
+      {
+        operationId: string;
+        security?: unknown[];
+        responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: { $ref?: string } }> }>;
+      }
+    >
   >;
   components: { schemas: Record<string, Json> };
 };
@@ -38,6 +45,7 @@ let dir: string;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 const checked: string[] = [];
+const DESCRIBED_HEADERS = ['etag', 'www-authenticate', 'retry-after', 'location', 'allow', 'idempotent-replayed', 'ratelimit', 'ratelimit-policy'];
 
 /** Every reply the client sees must be documented for its operation and match the documented schema. */
 const contract: Middleware = {
@@ -46,6 +54,10 @@ const contract: Middleware = {
     expect(operation, `${request.method} ${schemaPath} is documented`).toBeDefined();
     const documented = operation!.responses[String(response.status)];
     expect(documented, `${operation!.operationId} documents ${response.status}`).toBeDefined();
+    // The headers a client acts on are sent only where the document declares them.
+    const declared = Object.keys(documented!.headers ?? {}).map((name) => name.toLowerCase());
+    for (const name of DESCRIBED_HEADERS)
+      if (response.headers.has(name)) expect(declared, `${operation!.operationId} ${response.status} declares ${name}`).toContain(name);
     const type = response.headers.get('content-type')?.split(';')[0] ?? '';
     const media = documented!.content?.[type];
     expect(media, `${operation!.operationId} ${response.status} documents ${type}`).toBeDefined();

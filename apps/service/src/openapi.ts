@@ -94,7 +94,7 @@ const RATE_LIMIT_HEADERS: Record<string, Json> = {
 const OTHER_HEADERS: Record<string, Json> = {
   'WWW-Authenticate': {
     description:
-      'RFC 6750 §3 challenge: `Bearer realm="virtual-care"` without a token, with `error="invalid_token"` and an `error_description` for a token that was refused',
+      'RFC 6750 §3 challenge: on a 401, `Bearer realm="virtual-care"` without a token, with `error="invalid_token"` and an `error_description` for a token that was refused; on a 400, `error="invalid_request"` when the `Authorization` header is not `Bearer` and one token',
     schema: { type: 'string', examples: ['Bearer realm="virtual-care"'] },
   },
   'Idempotent-Replayed': {
@@ -122,7 +122,7 @@ const replayable = (status: number, codes: readonly ErrorCode[]): boolean =>
 /** Routes behind authentication go through the rate limiter. */
 const rateLimited = (route: Route, inApi: boolean): boolean => inApi && route.roles !== 'public';
 
-function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean): Record<string, Json> {
+function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean, authenticated: boolean): Record<string, Json> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   return Object.fromEntries(
@@ -131,7 +131,8 @@ function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean
       .map(([status, list]) => {
         const headers: Record<string, Json> = {
           ...(limited && status === 429 ? LIMITED_429_HEADERS : {}),
-          ...(status === 401 ? { 'WWW-Authenticate': headerRef('WWW-Authenticate') } : {}),
+          // Behind auth a malformed Authorization header is a 400 with its challenge (`auth/authenticate.ts`).
+          ...(status === 401 || (authenticated && status === 400) ? { 'WWW-Authenticate': headerRef('WWW-Authenticate') } : {}),
           ...(replays && replayable(status, list) ? { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } : {}),
         };
         return [
@@ -181,20 +182,20 @@ function operation(route: Route, inApi: boolean): Json {
   const roles = route.roles === 'public' ? 'none (public)' : route.roles.join(', ');
   const limited = rateLimited(route, inApi);
   const replays = inApi && route.method === 'post';
-  // Express tags every GET reply it sends with a body (its weak ETag, unless the route set one) and answers
-  // a matching If-None-Match with 304.
+  // GET routes tag their successes with a weak ETag (unless the route set one; `routerOf`) and answer a
+  // matching If-None-Match with 304. Nothing else carries an ETag but what a route sets itself (PUT /config).
   const conditional = route.method === 'get';
-  const replyHeaders = (own: ReplySpec['headers']): Json | undefined => {
+  const replyHeaders = (status: string, own: ReplySpec['headers']): Json | undefined => {
     const headers = {
       ...(limited ? LIMITED_REPLY_HEADERS : {}),
-      ...(conditional ? { ETag: headerRef('ETag') } : {}),
+      ...(conditional && status.startsWith('2') ? { ETag: headerRef('ETag') } : {}),
       ...(replays ? { 'Idempotent-Replayed': headerRef('Idempotent-Replayed') } : {}),
       ...own,
     };
     return Object.keys(headers).length > 0 ? headers : undefined;
   };
   const successes = Object.entries(route.replies).map(([status, reply]) => {
-    const headers = replyHeaders(reply.headers);
+    const headers = replyHeaders(status, reply.headers);
     return [
       status,
       {
@@ -226,7 +227,7 @@ function operation(route: Route, inApi: boolean): Json {
     ...(route.roles === 'public' ? { security: [] } : {}),
     ...(parameters(route, inApi).length ? { parameters: parameters(route, inApi) } : {}),
     ...(route.body ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: ref(route.body) } } } } : {}),
-    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi), limited, replays) },
+    responses: { ...Object.fromEntries(successes), ...problemResponses(problemsOf(route, inApi), limited, replays, inApi && route.roles !== 'public') },
   };
 }
 

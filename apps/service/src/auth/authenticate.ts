@@ -121,11 +121,26 @@ function checkLifetime(payload: JWTPayload, maxSeconds: number, nowSeconds: numb
   }
 }
 
-/** Verifies `Authorization: Bearer …` and attaches the principal; no token is a 401 problem. */
+/** RFC 6750 §2.1: `Bearer 1*SP b64token`. The token's own characters are the verifier's to judge (401 invalid_token). */
+const BEARER_CREDENTIALS = /^Bearer +([^\s]+)$/i;
+const BEARER_SCHEME = /^Bearer(?:\s|$)/i;
+
+/**
+ * Verifies `Authorization: Bearer …` and attaches the principal. No credentials, or another scheme's, is a 401
+ * with the bare challenge; a Bearer header that is not the scheme and one token (`Bearer`, `Bearer a b`) is
+ * RFC 6750 §3.1's `invalid_request`: a 400 naming the header, never repeating it (it may hold a real token).
+ */
 export function authenticate(verifier: TokenVerifier): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const match = BEARER_CREDENTIALS.exec(header);
+    if (!match && BEARER_SCHEME.test(header)) {
+      // The problem handler adds a challenge to 401s only; this 400 brings its own.
+      res.set('WWW-Authenticate', 'Bearer realm="virtual-care", error="invalid_request"');
+      throw new AppError('validation_failed', 'the Authorization header is malformed: expected Bearer and one token', {
+        errors: [{ field: 'header.Authorization', message: 'expected "Bearer <jwt>": the scheme, a space and one token' }],
+      });
+    }
     // No cause: the challenge is the bare one (no token was given to call invalid).
     if (!match) throw tokenRefused('expected an Authorization: Bearer <jwt> header');
     res.locals.principal = await verifier.verify(match[1]!);

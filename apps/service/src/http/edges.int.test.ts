@@ -47,6 +47,22 @@ describe('WWW-Authenticate on 401 (RFC 6750 §3)', () => {
     for (const token of ['x.y.z', expired]) expect(await challenge(`Bearer ${token}`)).toMatch(invalidToken);
   });
 
+  it.each(['Bearer', 'bearer', 'Bearer a.b.c d.e.f', 'Bearer  a.b  c', 'Bearer\ta.b.c'])(
+    'says invalid_request on a 400 naming the header for a malformed Bearer header (%j), never repeating it',
+    async (authorization) => {
+      const reply = await plain.call<{ type: string; errors: Array<{ field: string }> }>('GET', `${API}/sessions`, { headers: { authorization } });
+      expect(reply.status).toBe(400);
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer realm="virtual-care", error="invalid_request"');
+      expect(reply.body.type).toBe('https://virtual-care.dev/problems/validation-failed');
+      expect(reply.body.errors.map((e) => e.field)).toEqual(['header.Authorization']);
+      expect(JSON.stringify(reply.body)).not.toContain('a.b');
+    },
+  );
+
+  it('keeps a well-formed Bearer header with several spaces (RFC 6750: 1*SP) a token to verify', async () => {
+    expect(await challenge('Bearer   x.y.z')).toMatch(invalidToken);
+  });
+
   it('is absent from replies that are not 401', async () => {
     const forbidden = await plain.call('PUT', `${API}/config`, { as: practitioner('acme'), body: {} });
     expect(forbidden.status).toBe(403);

@@ -350,11 +350,78 @@ describe('the served OpenAPI document accounts for the replies', () => {
     }
   });
 
+  it('sends an ETag exactly on the replies whose documented response declares one: GET and HEAD successes and their 304', async () => {
+    const created = await call('POST', `${API}/sessions`, {
+      bearer: practitioner,
+      body: '{"patientRef":"Patient/pt-3","scheduledStart":"2026-03-01T10:00:00Z"}',
+    });
+    const id = (JSON.parse(created.text) as { id: string }).id;
+    const session = `${API}/sessions/${id}`;
+    const tagOf = async (path: string) => String((await call('GET', path, { bearer: practitioner })).headers.etag);
+    const probes: Array<[string, string, string, Parameters<typeof call>[2]?]> = [
+      ['GET', session, `${API}/sessions/{id}`, { bearer: practitioner }],
+      ['HEAD', session, `${API}/sessions/{id}`, { bearer: practitioner }],
+      ['GET', session, `${API}/sessions/{id}`, { bearer: practitioner, headers: { 'if-none-match': await tagOf(session) } }],
+      ['GET', `${API}/sessions`, `${API}/sessions`, { bearer: practitioner }],
+      ['GET', SESSION, `${API}/sessions/{id}`, { bearer: practitioner }],
+      ['GET', `${API}/sessions/abc`, `${API}/sessions/{id}`, { bearer: practitioner }],
+      ['GET', `${API}/sessions`, `${API}/sessions`, {}],
+      ['POST', `${API}/sessions`, `${API}/sessions`, { bearer: practitioner, body: '{"patientRef":"Patient/pt-4","scheduledStart":"2026-03-01T10:00:00Z"}' }],
+      ['POST', `${API}/sessions`, `${API}/sessions`, { bearer: practitioner, body: '{}' }],
+      ['POST', `${API}/sessions`, `${API}/sessions`, { bearer: practitioner, body: 'x', headers: { 'content-type': 'text/plain' } }],
+      ['POST', `${session}/cancel`, `${API}/sessions/{id}/cancel`, { bearer: practitioner, body: '{"reason":"r"}' }],
+      ['POST', `${session}/cancel`, `${API}/sessions/{id}/cancel`, { bearer: practitioner, body: '{"reason":"r"}' }],
+      ['GET', '/openapi.json', '/openapi.json'],
+      ['GET', '/openapi.json', '/openapi.json', { headers: { 'if-none-match': await tagOf('/openapi.json') } }],
+      ['GET', '/healthz', '/healthz'],
+      ['GET', '/readyz', '/readyz'],
+      ['GET', '/metrics', '/metrics'],
+      ['GET', '/docs', '/docs'],
+    ];
+    const seen: string[] = [];
+    for (const [method, path, template, opts] of probes) {
+      const reply = await call(method, path, opts);
+      const documented = doc.paths[template]![method === 'HEAD' ? 'get' : method.toLowerCase()]!.responses[String(reply.status)];
+      expect(documented, `${method} ${path} ${reply.status} is documented`).toBeDefined();
+      const declared = Object.keys(documented!.headers ?? {}).includes('ETag');
+      expect(reply.headers.etag !== undefined, `${method} ${path} ${reply.status}: ETag ${declared ? 'declared' : 'not declared'}`).toBe(declared);
+      seen.push(`${method} ${template} ${reply.status}${declared ? ' ETag' : ''}`);
+    }
+    // The replies the probes meant to reach: successes, conditional GETs, refusals and problems.
+    expect(seen).toEqual([
+      `GET ${API}/sessions/{id} 200 ETag`,
+      `HEAD ${API}/sessions/{id} 200 ETag`,
+      `GET ${API}/sessions/{id} 304 ETag`,
+      `GET ${API}/sessions 200 ETag`,
+      `GET ${API}/sessions/{id} 404`,
+      `GET ${API}/sessions/{id} 400`,
+      `GET ${API}/sessions 401`,
+      `POST ${API}/sessions 201`,
+      `POST ${API}/sessions 400`,
+      `POST ${API}/sessions 415`,
+      `POST ${API}/sessions/{id}/cancel 200`,
+      `POST ${API}/sessions/{id}/cancel 409`,
+      'GET /openapi.json 200 ETag',
+      'GET /openapi.json 304 ETag',
+      'GET /healthz 200 ETag',
+      'GET /readyz 200 ETag',
+      'GET /metrics 200 ETag',
+      'GET /docs 200 ETag',
+    ]);
+    // A GET route's own non-success reply (readyz's 503) is not conditional: no ETag declared.
+    expect(doc.paths['/readyz']!.get!.responses['503']!.headers ?? {}).not.toHaveProperty('ETag');
+  });
+
   it('documents WWW-Authenticate on every 401 and Idempotent-Replayed on the replies of keyed POSTs', () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, o]) => ({ path, method, o })));
     for (const { path, method, o } of operations.filter(({ o }) => o.responses['401'])) {
       expect(o.responses['401']!.headers, `${method} ${path}`).toHaveProperty('WWW-Authenticate');
     }
+    // A malformed Authorization header is a 400 with an invalid_request challenge, on every operation behind auth.
+    for (const { path, method, o } of operations.filter(({ path }) => path.startsWith(API))) {
+      expect(o.responses['400']!.headers, `${method} ${path}`).toHaveProperty('WWW-Authenticate');
+    }
+    expect(doc.paths['/healthz']!.get!.responses['400']).toBeUndefined();
     const create = doc.paths[`${API}/sessions`]!.post!;
     expect(create.responses['201']!.headers).toHaveProperty('Idempotent-Replayed');
     expect(create.responses['400']!.headers).toHaveProperty('Idempotent-Replayed');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { requireRole } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
@@ -28,20 +29,40 @@ export function routerOf(routes: readonly Route[]): Router {
         storeReplyInTx: (tx, status, sent, headers) => storeReplyInTx(res, tx, status, sent, headers),
         replyClaim: () => replyClaimOf(res),
       });
-      send(res, reply);
+      send(res, reply, route.method === 'get');
     });
   }
   return router;
 }
 
-function send(res: Response, reply: RouteReply): void {
+/**
+ * Writes the reply. `conditional` (GET routes, and the HEADs Express routes to them): a success gets a weak
+ * `ETag` of its body unless the route set its own, and `res.send` then answers a matching `If-None-Match`
+ * with 304. The app turns Express's own ETag off (`createApp`), which tagged every reply with a body, POSTs
+ * and problems included, where `/openapi.json` declares none.
+ */
+function send(res: Response, reply: RouteReply, conditional: boolean): void {
   res.status(reply.status);
   if (reply.headers) res.set(reply.headers);
-  if (reply.type) res.type(reply.type).send(reply.body);
+  if (reply.type === undefined && reply.json === undefined && reply.body === undefined) {
+    res.end();
+    return;
+  }
   // With an Idempotency-Key the reply is recorded through `res.json`: it gets the value, as any other.
-  else if (reply.json !== undefined) {
-    if (replyClaimOf(res)) res.json(JSON.parse(reply.json));
-    else res.type('json').send(reply.json);
-  } else if (reply.body === undefined) res.end();
-  else res.json(reply.body);
+  // (Only POSTs are keyed, so these replies are never conditional.)
+  if (reply.type === undefined && replyClaimOf(res)) {
+    res.json(reply.json !== undefined ? JSON.parse(reply.json) : reply.body);
+    return;
+  }
+  const body: string | Buffer = reply.type !== undefined ? ((reply.body ?? '') as string | Buffer) : (reply.json ?? JSON.stringify(reply.body));
+  res.type(reply.type ?? 'json');
+  if (conditional && reply.status >= 200 && reply.status < 300 && !res.get('ETag')) res.set('ETag', weakETag(body));
+  res.send(body);
+}
+
+/** The weak ETag Express gave replies (its `etag` package: byte length in hex, and SHA-1), so tags clients hold still match. */
+export function weakETag(body: string | Buffer): string {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const hash = createHash('sha1').update(bytes).digest('base64').slice(0, 27);
+  return `W/"${bytes.length.toString(16)}-${hash}"`;
 }

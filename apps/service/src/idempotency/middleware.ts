@@ -38,10 +38,11 @@ export async function storeReplyInTx(res: Response, tx: Executor, status: number
 
 /**
  * Headers the OpenAPI document promises on a reply that say something about its result (`Location` of a
- * created session, `ETag`), so a replay carries them too. Rate-limit headers are about the request that
- * gets them: the limiter sets them afresh on the replay.
+ * created session), so a replay carries them too. Rate-limit headers are about the request that gets them:
+ * the limiter sets them afresh on the replay. Not `ETag`: no POST reply has one (only GET successes and
+ * PUT /config), though replies stored while Express tagged every reply hold one.
  */
-const REPLAYED_HEADERS = ['location', 'etag'] as const;
+const REPLAYED_HEADERS = ['location'] as const;
 
 function replayedHeaders(headers: Record<string, unknown>): Record<string, string> {
   const lower = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));

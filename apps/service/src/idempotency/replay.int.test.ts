@@ -30,6 +30,20 @@ describe('a replayed reply', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.id).toBe(first.body.id);
     expect(replay.headers.get('location')).toBe(first.headers.get('location'));
+    expect(first.headers.get('etag')).toBeNull();
+    expect(replay.headers.get('etag')).toBeNull();
+  });
+
+  it('leaves out the ETag a reply stored while Express tagged every reply holds: no POST reply declares one', async () => {
+    const opts = { as: caller, body: { patientRef: 'Patient/pt-3', scheduledStart: '2026-03-01T10:00:00Z' }, headers: { 'idempotency-key': 'etag-1' } };
+    const first = await h.call<{ id: string }>('POST', `${API}/sessions`, opts);
+    await h.db.db.execute(
+      sql`update idempotency_keys set response_headers = response_headers || jsonb_build_object('etag', ${'W/"1-x"'}::text) where tenant_id = ${tenant} and key = 'etag-1'`,
+    );
+    const replay = await h.call<{ id: string }>('POST', `${API}/sessions`, opts);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('location')).toBe(first.headers.get('location'));
+    expect(replay.headers.get('etag')).toBeNull();
   });
 });
 

@@ -12,6 +12,8 @@ const API = '/api/v1/virtual-care';
 const tenant = 'event-refs';
 const PATIENT = 'Patient/refs-canary-4410';
 const NAMES = ['Patient Canary Name', 'Doctor Canary Name'];
+/** Clinical free text, as a cancel reason may hold: it stays on the session and its audit, never in an event. */
+const CANCEL_REASON = 'Pt admitted to ER with chest pain, DOB 1961-02-03';
 let h: Harness;
 
 beforeAll(async () => {
@@ -30,7 +32,7 @@ const refsOf = (data: Record<string, unknown>) =>
     .sort();
 
 describe('CloudEvent refs', () => {
-  it('carry the patient ref only on session.created, participant refs only of practitioners, and no display names', async () => {
+  it('carry the patient ref only on session.created, participant refs only of practitioners, and no display names or cancel reason', async () => {
     const doctor = practitioner(tenant);
     const thePatient = patient(tenant, PATIENT.slice('Patient/'.length));
     const ran = await scheduleSession(h, tenant, PATIENT);
@@ -43,7 +45,7 @@ describe('CloudEvent refs', () => {
     ];
     for (const [as, action, body] of steps) expect((await h.call('POST', `${API}/sessions/${ran}/${action}`, { as, body })).status, action).toBe(200);
     const cancelled = await scheduleSession(h, tenant, PATIENT);
-    expect((await h.call('POST', `${API}/sessions/${cancelled}/cancel`, { as: doctor, body: { reason: 'rescheduled' } })).status).toBe(200);
+    expect((await h.call('POST', `${API}/sessions/${cancelled}/cancel`, { as: doctor, body: { reason: CANCEL_REASON } })).status).toBe(200);
 
     const rows = await queryRows<{ subject: string; payload: { subject: string; data: Record<string, unknown> } }>(
       h.db.db,
@@ -70,6 +72,11 @@ describe('CloudEvent refs', () => {
       expect([ran, cancelled]).toContain(row.payload.subject);
       expect(text.includes(PATIENT), row.subject).toBe(row.subject === 'virtual_care.session.created');
       for (const name of NAMES) expect(text).not.toContain(name);
+      expect(text).not.toContain('chest pain');
+      expect(Object.keys(row.payload.data)).not.toContain('cancelReason');
     }
+    // The reply still has it: only the events leave it out.
+    const view = await h.call<{ cancelReason: string }>('GET', `${API}/sessions/${cancelled}`, { as: doctor });
+    expect(view.body.cancelReason).toBe(CANCEL_REASON);
   });
 });

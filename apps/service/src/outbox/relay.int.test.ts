@@ -27,7 +27,7 @@ describe('live mode: the relay delivers the outbox', () => {
     await h?.close();
   });
 
-  it('publishes every CloudEvent once with Nats-Msg-Id = event id, creates the Encounter and stores encounter_ref', async () => {
+  it('publishes every CloudEvent once in structured mode (Content-Type) with Nats-Msg-Id = event id, creates the Encounter and stores encounter_ref', async () => {
     const id = await runSession(h, 'acme');
     await eventually(
       async () => (await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from outbox where published_at is null`))[0]!.n === 0,
@@ -37,6 +37,8 @@ describe('live mode: the relay delivers the outbox', () => {
     const messages = (await readStream(h.stream.natsUrl, h.stream.name)).filter((m) => (m.event.subject as string) === id);
     expect(messages.map((m) => m.msgId).sort()).toEqual(rows.map((r) => r.id).sort());
     expect(messages.map((m) => m.subject).sort()).toEqual(rows.map((r) => `${h.stream.prefix}${r.subject}`).sort());
+    // The CloudEvents NATS binding: without this header a receiver reads the message as binary mode.
+    expect(messages.map((m) => m.contentType)).toEqual(rows.map(() => 'application/cloudevents+json; charset=utf-8'));
     const ended = messages.find((m) => m.event.type === 'virtual_care.session.ended')!;
     expect(ended.event).toMatchObject({
       specversion: '1.0',

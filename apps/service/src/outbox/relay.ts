@@ -33,7 +33,8 @@ export interface RelayPassResult {
 }
 
 /**
- * The outbox relay: publishes CloudEvents to JetStream (`Nats-Msg-Id` = event id) and creates FHIR
+ * The outbox relay: publishes CloudEvents to JetStream (structured mode: the event's JSON is the message, with
+ * `Content-Type: application/cloudevents+json` and `Nats-Msg-Id` = event id) and creates FHIR
  * Encounters by conditional create, storing `encounter_ref`. Each row is retried with exponential backoff
  * until it succeeds; several replicas may run at once.
  */

@@ -55,6 +55,8 @@ export async function createSession(
  * What events say about a session: references and times, never display names. The patient ref rides
  * only on `session.created` (schedulers and reminders need whose session it is); later events name the
  * session id, which subscribers correlate (apps/service/README.md lists which event carries which ref).
+ * The cancel reason stays out: it is free text (a clinician's, or legacy's) that may hold clinical detail,
+ * and `status` already says the session was cancelled; `GET /sessions/:id` gives it to those allowed to read it.
  */
 export function sessionEventData(s: VirtualSession, options: { withPatient?: boolean } = {}): Record<string, unknown> {
   return {
@@ -66,7 +68,6 @@ export function sessionEventData(s: VirtualSession, options: { withPatient?: boo
     scheduledEnd: s.scheduledEnd?.toISOString() ?? null,
     startedAt: s.startedAt?.toISOString() ?? null,
     endedAt: s.endedAt?.toISOString() ?? null,
-    cancelReason: s.cancelReason,
     version: s.version,
   };
 }

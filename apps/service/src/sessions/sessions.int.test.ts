@@ -278,6 +278,18 @@ describe('join, leave and participants', () => {
     expect(session.body.status).toBe('waiting');
   });
 
+  it('names the Jitsi tenant in sub when the server URL has a tenant path, as the join URL keeps it', async () => {
+    await configureTenant(h, 'jitsi-tenant', { jitsiServerUrl: `${h.jitsi.url}/Acme-Clinic/` });
+    const id = await scheduleSession(h, 'jitsi-tenant');
+    const reply = await h.call<{ joinUrl: string; jwt: string; roomName: string }>('POST', `${API}/sessions/${id}/join`, {
+      as: practitioner('jitsi-tenant'),
+      body: {},
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.joinUrl).toBe(`${h.jitsi.url}/Acme-Clinic/${reply.body.roomName}?jwt=${reply.body.jwt}`);
+    expect(decodeJwt(reply.body.jwt)).toMatchObject({ sub: 'acme-clinic', room: reply.body.roomName });
+  });
+
   it.each([
     ['Patient/revoked', 'revoked'],
     ['Patient/expired', 'expired'],

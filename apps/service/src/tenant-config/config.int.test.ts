@@ -69,6 +69,8 @@ describe('PUT /config and GET /config', () => {
 
   it.each([
     [{ jitsiServerUrl: 'ftp://meet', jitsiAppId: 'a', jitsiAppSecret: SECRET }, 'body.jitsiServerUrl'],
+    [{ jitsiServerUrl: 'not a url', jitsiAppId: 'a', jitsiAppSecret: SECRET }, 'body.jitsiServerUrl'],
+    [{ jitsiServerUrl: 'https://meet.test/acme/clinic/', jitsiAppId: 'a', jitsiAppSecret: SECRET }, 'body.jitsiServerUrl'],
     [{ jitsiServerUrl: 'https://meet.test', jitsiAppSecret: SECRET }, 'body.jitsiAppId'],
     [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a', jitsiAppSecret: 'short' }, 'body.jitsiAppSecret'],
     [{ jitsiServerUrl: 'https://meet.test', jitsiAppId: 'a' }, 'body.jitsiAppSecret'],

@@ -1,4 +1,5 @@
 import { PLACES_OF_SERVICE } from '@vc/domain/billing';
+import { jitsiServerPathSegments } from '@vc/domain/jitsi';
 import { z } from 'zod';
 import { replySchemas, requestSchemas } from '../http/route-table';
 import { boundedJsonObject, isUnstorableText, pgTimestamp, safeText, UNSTORABLE_TEXT_MESSAGE } from '../http/primitives';
@@ -9,7 +10,10 @@ export const putConfigBody = z
   .object({
     jitsiServerUrl: z
       .url({ protocol: /^https?$/, message: 'expected the http(s) URL of the Jitsi deployment' })
-      .refine((v) => !isUnstorableText(v), { message: UNSTORABLE_TEXT_MESSAGE }),
+      .refine((v) => !isUnstorableText(v), { message: UNSTORABLE_TEXT_MESSAGE })
+      // The path, if any, is the Jitsi tenant the token's `sub` names; Jitsi has no nested tenants, so a deeper
+      // path would make conferences no token of ours admits to.
+      .refine((v) => !URL.canParse(v) || jitsiServerPathSegments(v).length <= 1, { message: 'expected at most one path segment (the Jitsi tenant)' }),
     jitsiAppId: safeText().trim().min(1).max(200),
     jitsiAppSecret: safeText()
       .min(16, { message: 'expected at least 16 characters' })

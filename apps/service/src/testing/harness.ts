@@ -175,19 +175,28 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** Every message of a stream, in order: subject, Nats-Msg-Id and the CloudEvent. */
-export async function readStream(
-  natsUrl: string,
-  stream: string,
-): Promise<Array<{ subject: string; msgId: string | undefined; event: Record<string, unknown> }>> {
+export interface StreamMessage {
+  subject: string;
+  msgId: string | undefined;
+  contentType: string | undefined;
+  event: Record<string, unknown>;
+}
+
+export async function readStream(natsUrl: string, stream: string): Promise<Array<StreamMessage>> {
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(stream);
-    const out: Array<{ subject: string; msgId: string | undefined; event: Record<string, unknown> }> = [];
+    const out: StreamMessage[] = [];
     for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq += 1) {
       const msg = await jsm.streams.getMessage(stream, { seq });
       if (!msg) continue;
-      out.push({ subject: msg.subject, msgId: msg.header?.get('Nats-Msg-Id') || undefined, event: msg.json<Record<string, unknown>>() });
+      out.push({
+        subject: msg.subject,
+        msgId: msg.header?.get('Nats-Msg-Id') || undefined,
+        contentType: msg.header?.get('Content-Type') || undefined,
+        event: msg.json<Record<string, unknown>>(),
+      });
     }
     return out;
   } finally {

@@ -468,7 +468,7 @@ export interface components {
         "RateLimit-Policy": string;
         /** @description seconds until the exhausted quota has room again (429 only) */
         "Retry-After": number;
-        /** @description RFC 6750 §3 challenge: `Bearer realm="virtual-care"` without a token, with `error="invalid_token"` and an `error_description` for a token that was refused */
+        /** @description RFC 6750 §3 challenge: on a 401, `Bearer realm="virtual-care"` without a token, with `error="invalid_token"` and an `error_description` for a token that was refused; on a 400, `error="invalid_request"` when the `Authorization` header is not `Bearer` and one token */
         "WWW-Authenticate": string;
         /** @description `true` when this reply is the stored reply of an earlier request with the same `Idempotency-Key`, replayed; absent otherwise */
         "Idempotent-Replayed": "true";
@@ -544,7 +544,6 @@ export interface operations {
             /** @description not ready (draining, or a dependency is down) */
             503: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -696,6 +695,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -795,6 +795,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -920,6 +921,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1034,6 +1036,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1142,6 +1145,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -1281,6 +1285,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -1411,6 +1416,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -1541,6 +1547,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
@@ -1677,6 +1684,7 @@ export interface operations {
             /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1797,6 +1805,7 @@ export interface operations {
             /** @description Problem types: validation-failed, bad-request */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1908,6 +1917,7 @@ export interface operations {
             /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { buildJitsiClaims, jitsiJoinUrl, roomNameForSession } from './claims';
+import { buildJitsiClaims, jitsiJoinUrl, jitsiSubject, roomNameForSession } from './claims';
 import { decodeJitsiCredentials, encodeJitsiCredentials, jitsiCredentialsContext } from './credentials';
 
 const now = new Date('2026-03-01T10:00:00.000Z');
 const epoch = now.getTime() / 1000;
+const clinician = { id: 'Practitioner/1', name: 'Clinician', moderator: true };
 
 describe('buildJitsiClaims', () => {
   it('follows the Jitsi token spec: iss = app id, aud jitsi, sub = domain, room, nbf/exp, context.user as strings', () => {
     const claims = buildJitsiClaims({
       appId: 'acme-app',
-      serverUrl: 'https://meet.acme.test/base',
+      serverUrl: 'https://meet.acme.test/',
       room: 'vc-abc',
-      user: { id: 'Practitioner/1', name: 'Clinician', moderator: true },
+      user: clinician,
       now,
       ttlSeconds: 120,
     });
@@ -25,6 +26,24 @@ describe('buildJitsiClaims', () => {
       exp: epoch + 120,
       context: { user: { id: 'Practitioner/1', name: 'Clinician', moderator: 'true' } },
     });
+  });
+
+  it('names the Jitsi tenant in sub when the server URL has a path (conference at https://host/TENANT/ROOM)', () => {
+    const claims = buildJitsiClaims({ appId: 'a', serverUrl: 'https://meet.acme.test/Acme-Clinic/', room: 'vc-1', user: clinician, now });
+    expect(claims.sub).toBe('acme-clinic');
+    expect(jitsiJoinUrl('https://meet.acme.test/Acme-Clinic/', 'vc-1', 'a.b.c')).toBe('https://meet.acme.test/Acme-Clinic/vc-1?jwt=a.b.c');
+  });
+
+  it.each([
+    ['https://Meet.Acme.test', 'meet.acme.test'],
+    ['https://meet.acme.test:8443/', 'meet.acme.test'],
+    ['https://meet.acme.test/acme', 'acme'],
+    ['https://meet.acme.test//acme//', 'acme'],
+    ['https://meet.acme.test/Acme%20Clinic/', 'acme clinic'],
+    ['https://meet.acme.test/100%/', '100%'],
+    ['https://meet.acme.test/first/second/', 'first'],
+  ])('jitsiSubject(%s) is %s', (serverUrl, sub) => {
+    expect(jitsiSubject(serverUrl)).toBe(sub);
   });
 
   it('gives patients moderator "false" and a five-minute token by default', () => {

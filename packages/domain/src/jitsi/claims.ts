@@ -1,7 +1,8 @@
 /**
  * Jitsi Meet token claims, per Jitsi's token spec (lib-jitsi-meet `doc/tokens.md`, prosody `token_auth`):
  * `iss` = the application id (`app_id`), `aud` = the accepted audience (`jitsi` unless the deployment says
- * otherwise), `sub` = the deployment's domain, `room` = the room the token admits to, `exp`/`nbf` in
+ * otherwise), `sub` = the Jitsi tenant for `https://host/TENANT/ROOM` conferences and the domain for
+ * `https://host/ROOM` ones (see `jitsiSubject`), `room` = the room the token admits to, `exp`/`nbf` in
  * seconds since the epoch, and `context.user` whose values Jitsi reads as strings (`moderator: "true"`).
  */
 
@@ -49,7 +50,7 @@ export function buildJitsiClaims(input: JitsiClaimsInput): JitsiClaims {
   return {
     iss: input.appId,
     aud: input.audience ?? DEFAULT_JITSI_AUDIENCE,
-    sub: new URL(input.serverUrl).hostname,
+    sub: jitsiSubject(input.serverUrl),
     room: input.room,
     iat: nowSeconds,
     // A little slack for clocks that run behind ours; Jitsi rejects tokens that are not yet valid.
@@ -57,6 +58,33 @@ export function buildJitsiClaims(input: JitsiClaimsInput): JitsiClaims {
     exp: nowSeconds + ttl,
     context: { user },
   };
+}
+
+/** The non-empty path segments of a Jitsi server URL, as written (still percent-encoded). */
+export function jitsiServerPathSegments(serverUrl: string): string[] {
+  return new URL(serverUrl).pathname.split('/').filter(Boolean);
+}
+
+/**
+ * The token's `sub`. The join URL keeps the server URL's path (`jitsiJoinUrl`), so a server URL with a path makes
+ * `https://host/TENANT/ROOM` conferences, for which prosody compares `sub` with the tenant, lower-cased; without a
+ * path the conference is `https://host/ROOM` and `sub` is the domain. `PUT /config` refuses a server URL with more
+ * than one segment (Jitsi has no nested tenants); one that still has several (written by the migrator from legacy
+ * data) gets its first, which is the segment Jitsi's nginx routes as the tenant.
+ */
+export function jitsiSubject(serverUrl: string): string {
+  const [tenant] = jitsiServerPathSegments(serverUrl);
+  if (tenant === undefined) return new URL(serverUrl).hostname;
+  return decodeSegment(tenant).toLowerCase();
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // A stray `%` the URL parser let through: the segment as written is the best name for the tenant.
+    return segment;
+  }
 }
 
 /** Room names are derived from the session id: unguessable, stable, and free of PHI. */

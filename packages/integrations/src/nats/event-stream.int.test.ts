@@ -75,6 +75,21 @@ describe('connectEventStream on nats-server -js', () => {
     expect((await streamInfo(stream)).state.messages).toBe(before + 1);
   });
 
+  it('marks every message as a structured-mode CloudEvent: Content-Type application/cloudevents+json, beside Nats-Msg-Id', async () => {
+    await events.ensureStream();
+    const msgId = randomUUID();
+    const { seq } = await events.publish(`${prefix}.session.cancelled`, encode('{"specversion":"1.0"}'), msgId);
+    const nc = await connect({ servers: url });
+    try {
+      const msg = await (await jetstreamManager(nc)).streams.getMessage(stream, { seq });
+      expect(msg?.header?.get('Content-Type')).toBe('application/cloudevents+json; charset=utf-8');
+      expect(msg?.header?.get('Nats-Msg-Id')).toBe(msgId);
+      expect(msg?.string()).toBe('{"specversion":"1.0"}');
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('gives different ids their own sequence numbers', async () => {
     await events.ensureStream();
     const a = await events.publish(`${prefix}.session.created`, encode('a'), randomUUID());

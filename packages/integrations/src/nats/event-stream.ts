@@ -1,8 +1,8 @@
 import { type JetStreamClient, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, ClosedConnectionError, connect, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
+import { type NatsConnection, ClosedConnectionError, connect, headers, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 import { EventStreamError, redactUrl } from './errors';
 import { ensureStreamConfig } from './stream-config';
-import { DEFAULT_STREAM, DEFAULT_SUBJECTS, type EventStream, type EventStreamOptions, type PublishAck } from './types';
+import { CLOUDEVENTS_CONTENT_TYPE, DEFAULT_STREAM, DEFAULT_SUBJECTS, type EventStream, type EventStreamOptions, type PublishAck } from './types';
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
 
@@ -54,9 +54,14 @@ export async function connectEventStream(opts: EventStreamOptions): Promise<Even
       js ??= jetstream(nc);
       const lost = state.whenDown(where);
       try {
+        // The CloudEvents NATS binding reads a message as structured mode only when it says so in Content-Type
+        // (NATS >= 2.2 has headers; without one a receiver takes it for binary mode, finds no ce-* headers and
+        // no event). A fresh header set per message: the client adds Nats-Msg-Id to the one it is given.
+        const h = headers();
+        h.set('Content-Type', CLOUDEVENTS_CONTENT_TYPE);
         // A connection lost mid-publish fails it now rather than after the ack timeout. The message may
         // still reach the server after the reconnect; the retry's Nats-Msg-Id makes that harmless.
-        const ack = await Promise.race([js.publish(subject, payload, { msgID: msgId, timeout: publishTimeoutMs }), lost.promise]);
+        const ack = await Promise.race([js.publish(subject, payload, { msgID: msgId, headers: h, timeout: publishTimeoutMs }), lost.promise]);
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (error) {
         throw toEventStreamError(error, `publishing to ${subject}`);

@@ -2,6 +2,9 @@
 export const DEFAULT_STREAM = 'VIRTUAL_CARE';
 export const DEFAULT_SUBJECTS = ['virtual_care.>'] as const;
 
+/** The `Content-Type` of every message on the stream: one CloudEvent in JSON, structured mode, UTF-8. */
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
+
 export interface EventStreamOptions {
   url: string;
   /** Stream name; tests pass their own so they can share one nats-server. */
@@ -26,7 +29,10 @@ export interface PublishAck {
 export interface EventStream {
   /** Creates the stream, or updates it when its subjects or settings differ. Idempotent. */
   ensureStream(): Promise<'created' | 'updated' | 'unchanged'>;
-  /** Publishes with `Nats-Msg-Id` = msgId, so a retried publish is stored once. */
+  /**
+   * Publishes `payload`, a CloudEvent serialized as JSON (structured mode), with `Nats-Msg-Id` = msgId, so a
+   * retried publish is stored once, and `Content-Type` = {@link CLOUDEVENTS_CONTENT_TYPE}.
+   */
   publish(subject: string, payload: Uint8Array, msgId: string): Promise<PublishAck>;
   close(): Promise<void>;
 }
