@@ -61,6 +61,7 @@ describe('expectedStatus', () => {
     ['in_progress', t('10:00:00'), 'migrated', 'ended'],
     ['scheduled', null, 'migrated', 'cancelled'],
     ['bogus', null, 'parallel', undefined],
+    ['constructor', null, 'parallel', undefined],
   ] as const)('legacy %j (started %j) in a %s pair is expected as %j', (status, startedAt, kind, expected) => {
     expect(expectedStatus(status, startedAt, kind)).toBe(expected);
   });
@@ -186,6 +187,22 @@ describe('compareParallelRun', () => {
     const report = compareParallelRun('t1', many, [], options);
     expect(report.samples).toHaveLength(5);
     expect(report.counts.legacyOnly).toBe(8);
+  });
+
+  it("reports a legacy status as its lifecycle state or unknown, never legacy's free text", () => {
+    const hostile = 'cancelled by daughter jane doe | see chart\n# NO-GO overridden';
+    const statuses = [hostile, ' Completed ', 'NO_SHOW', 'constructor', 'Active'];
+    const sessions = statuses.map((status, i) => legacy({ legacyId: String(i + 1), status, scheduledStart: new Date(Date.UTC(2026, 4, 10, 1, i)) }));
+    const report = compareParallelRun('t1', sessions, [], options);
+    expect(report.counts.byStatus.legacy).toEqual({ cancelled: 1, ended: 1, in_progress: 1, unknown: 2 });
+    expect(report.samples.map((s) => [s.kind, s.legacyId, s.legacy])).toEqual([
+      ['legacy_only', '1', 'unknown'],
+      ['legacy_only', '2', 'ended'],
+      ['legacy_only', '3', 'cancelled'],
+      ['legacy_only', '4', 'unknown'],
+      ['legacy_only', '5', 'in_progress'],
+    ]);
+    expect(JSON.stringify(report)).not.toMatch(/jane|daughter|chart/);
   });
 
   it('never carries a patient or practitioner ref anywhere in the report', () => {
