@@ -91,6 +91,46 @@ describe('matchSessions', () => {
     const m = matchSessions([legacy(), legacy({ legacyId: '2' })], [candidate()]);
     expect([m.pairs.length, m.legacyOnly.map((l) => l.legacyId)]).toEqual([1, ['2']]);
   });
+
+  // A patient who cancels and re-books one slot: two sessions under one composite key on each side.
+  const cancelledLegacy = legacy({ legacyId: '1', status: 'cancelled', startedAt: null, endedAt: null });
+  const heldLegacy = legacy({ legacyId: '2', status: 'completed' });
+  const heldCandidate = candidate({ id: '00000000-0000-4000-8000-00000000000a', createdAt: t('09:00:00') });
+  const cancelledCandidate = candidate({
+    id: '00000000-0000-4000-8000-00000000000b',
+    status: 'cancelled',
+    startedAt: null,
+    endedAt: null,
+    createdAt: t('08:00:00'),
+  });
+  const pairing = (m: ReturnType<typeof matchSessions>) => m.pairs.map((p) => [p.legacy.legacyId, p.candidate.id]).sort();
+
+  it.each([
+    ['legacy and candidates as read', [cancelledLegacy, heldLegacy], [cancelledCandidate, heldCandidate]],
+    ['candidates the other way round', [cancelledLegacy, heldLegacy], [heldCandidate, cancelledCandidate]],
+    ['legacy the other way round', [heldLegacy, cancelledLegacy], [heldCandidate, cancelledCandidate]],
+  ])('pairs tied sessions by status and start, whatever the order (%s)', (_order, l, c) => {
+    const m = matchSessions(l, c);
+    expect(pairing(m)).toEqual([
+      ['1', '00000000-0000-4000-8000-00000000000b'],
+      ['2', '00000000-0000-4000-8000-00000000000a'],
+    ]);
+    const report = compareParallelRun('t1', l, c, options);
+    expect([report.decision, report.reasons]).toEqual(['go', []]);
+  });
+
+  it('breaks a tie nothing tells apart by legacy id and creation, whatever the order', () => {
+    const first = candidate({ id: '00000000-0000-4000-8000-00000000000f', createdAt: t('08:00:00') });
+    const second = candidate({ id: '00000000-0000-4000-8000-000000000001', createdAt: t('09:00:00') });
+    const ten = legacy({ legacyId: '10' });
+    const nine = legacy({ legacyId: '9' });
+    const expected = [
+      ['10', '00000000-0000-4000-8000-000000000001'],
+      ['9', '00000000-0000-4000-8000-00000000000f'],
+    ];
+    expect(pairing(matchSessions([ten, nine], [first, second]))).toEqual(expected);
+    expect(pairing(matchSessions([nine, ten], [second, first]))).toEqual(expected);
+  });
 });
 
 describe('compareFields', () => {
