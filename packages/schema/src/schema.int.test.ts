@@ -146,14 +146,28 @@ describe.each(drivers)('schema on $name', ({ open }) => {
     );
   });
 
+  /** A live bill (no legacy id) of a new session with that legacy id. */
+  const billOfNewSession = async (legacyId: string) => {
+    const [s] = await handle.db.insert(virtualSessions).values(session({ legacyId })).returning();
+    return { tenantId: 'acme', sessionId: s!.id, code: '99213', placeOfService: '02', modifier: '95', occurredAt: new Date() };
+  };
+
   it('refuses a second billing event of the same code for a session', async () => {
-    const [s] = await handle.db
-      .insert(virtualSessions)
-      .values(session({ legacyId: '44' }))
-      .returning();
-    const bill = { tenantId: 'acme', sessionId: s!.id, code: '99213', placeOfService: '02', modifier: '95', occurredAt: new Date() };
+    const bill = await billOfNewSession('44');
     await handle.db.insert(billingEvents).values(bill);
     await expectSqlState(handle.db.insert(billingEvents).values(bill), PG_ERROR.uniqueViolation);
+  });
+
+  it("keeps legacy's void and re-bill of one code for a session as two carried rows, each once by legacy id", async () => {
+    const bill = await billOfNewSession('47');
+    await handle.db.insert(billingEvents).values({ ...bill, legacyId: '108', status: 'void' });
+    await handle.db.insert(billingEvents).values({ ...bill, legacyId: '109', status: 'published' });
+    await expectSqlState(handle.db.insert(billingEvents).values({ ...bill, legacyId: '109' }), PG_ERROR.uniqueViolation);
+    // A live bill of that session and code is still one only.
+    await handle.db.insert(billingEvents).values(bill);
+    await expectSqlState(handle.db.insert(billingEvents).values(bill), PG_ERROR.uniqueViolation);
+    const rows = await handle.db.select().from(billingEvents).where(eq(billingEvents.sessionId, bill.sessionId));
+    expect(rows.map((r) => r.legacyId).sort()).toEqual(['108', '109', null]);
   });
 
   it('refuses a cancel reason on a session that is not cancelled', async () => {

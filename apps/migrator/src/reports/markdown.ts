@@ -1,10 +1,6 @@
+import { markdownCell as cell } from './markdown-cell';
 import { assertNoPhi } from './phi-guard';
 import type { ValidationReport } from './validation-report';
-
-function cell(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.replace(/\|/g, '\\|');
-}
 
 /** A reviewer's view of a validation run: verdict first, then one table per tenant. */
 export function renderMarkdown(report: ValidationReport): string {

@@ -1,4 +1,5 @@
 import { COMPARED_FIELDS, type ParallelRunReport } from '@vc/domain/parallel-run';
+import { markdownCell as cell } from './markdown-cell';
 import { assertNoPhi } from './phi-guard';
 
 /** The S2 parallel-run experiment for a reviewer: decision and reasons, per-field tallies against the noise baseline, samples. */
@@ -6,7 +7,7 @@ export function renderParallelRunMarkdown(report: ParallelRunReport): string {
   assertNoPhi(report);
   const c = report.counts;
   const lines = [
-    `# Parallel run ${report.tenant}: ${report.decision === 'go' ? 'GO' : 'NO-GO'}`,
+    `# Parallel run ${cell(report.tenant)}: ${report.decision === 'go' ? 'GO' : 'NO-GO'}`,
     '',
     `Window ${report.window.from} → ${report.window.to}. Legacy ${c.legacy}, new ${c.candidate}; pairs: ${c.pairs.migrated} migrated, ${c.pairs.parallel} parallel; unmatched: ${c.legacyOnly} legacy-only, ${c.candidateOnly} new-only.`,
     '',
@@ -20,7 +21,8 @@ export function renderParallelRunMarkdown(report: ParallelRunReport): string {
     '',
     '| sample field | kind | legacy id | session id | legacy | new |',
     '|---|---|---|---|---|---|',
-    ...report.samples.map((s) => `| ${s.field} | ${s.kind} | ${s.legacyId ?? ''} | ${s.sessionId ?? ''} | ${String(s.legacy)} | ${String(s.candidate)} |`),
+    // Legacy ids are text in a CSV export and sample values come from legacy rows: each is escaped as a cell.
+    ...report.samples.map((s) => `| ${s.field} | ${s.kind} | ${cell(s.legacyId ?? '')} | ${cell(s.sessionId ?? '')} | ${cell(String(s.legacy))} | ${cell(String(s.candidate))} |`),
     '',
   ];
   return lines.join('\n');

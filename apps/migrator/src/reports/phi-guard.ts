@@ -5,7 +5,8 @@
  * It throws naming the JSON path only, never the value.
  */
 const LEAK_PATTERNS: ReadonlyArray<{ what: string; pattern: RegExp }> = [
-  { what: 'a FHIR reference', pattern: /\b(Patient|Practitioner|RelatedPerson|Person|Encounter)\/\S/ },
+  // Any case: a reference lower-cased on its way (a normalised status, a hand-typed note) is still one.
+  { what: 'a FHIR reference', pattern: /\b(Patient|Practitioner|RelatedPerson|Person|Encounter)\/\S/i },
   { what: 'a URL', pattern: /[a-z][a-z0-9+.-]*:\/\//i },
   { what: 'an e-mail address', pattern: /[^\s@]+@[^\s@]+\.[a-z]{2,}/i },
   { what: 'a token or key', pattern: /[A-Za-z0-9+/_=-]{32,}|eyJ[A-Za-z0-9_-]{8,}\./ },

@@ -1,6 +1,8 @@
 import type { CheckResult } from '@vc/domain/checklist';
+import { compareParallelRun, type LegacySide } from '@vc/domain/parallel-run';
 import { describe, expect, it } from 'vitest';
-import { assertNoPhi, buildValidationReport, checkKey, parseReportFormats, renderJson, renderJunit, renderMarkdown } from './index';
+import { assertNoPhi, buildValidationReport, checkKey, parseReportFormats, renderJson, renderJunit, renderMarkdown, renderParallelRunMarkdown } from './index';
+import { markdownCell } from './markdown-cell';
 import { xmllint } from './testing/junit-schemas';
 
 const pass: CheckResult = { id: 'sessions.reconciled', tenant: 'acme', status: 'pass', expected: { legacy: 3 }, actual: { loaded: 3, rejected: 0, deferred: 0, accounted: 3 }, samples: [] };
@@ -49,11 +51,59 @@ describe('renderMarkdown', () => {
     expect(md.split('\n').slice(0, 3)).toEqual(['# Migration validation: FAIL', '', '2 checks over 2 tenant(s); 1 failed.']);
     expect(md).toContain('| encounters.ended_sessions | **FAIL** | {"missing":0} | {"missing":2} | VirtualSession:17, VirtualSession:18 |');
   });
+  it('keeps a sample holding a | or a line break inside its cell', () => {
+    const md = renderMarkdown(buildValidationReport([{ ...fail, samples: ['VirtualSession.csv:7|x', 'a\n# injected'] }]));
+    expect(md).toContain('| VirtualSession.csv:7\\|x, a<br># injected |');
+    expect(md.split('\n').filter((l) => l.startsWith('#'))).toEqual(['# Migration validation: FAIL', '## Tenant broken']);
+  });
+});
+
+describe('markdownCell', () => {
+  it.each([
+    ['a | b', 'a \\| b'],
+    ['a\\|b', 'a\\\\\\|b'],
+    ['one\ntwo\r\nthree\rfour', 'one<br>two<br>three<br>four'],
+    [{ missing: 2 }, '{"missing":2}'],
+    ['plain', 'plain'],
+  ])('shows %j as one cell', (value, cell) => {
+    expect(markdownCell(value)).toBe(cell);
+  });
+});
+
+describe('renderParallelRunMarkdown', () => {
+  const at = (hh: string) => new Date(`2026-05-10T${hh}:00:00.000Z`);
+  const legacy = (o: Partial<LegacySide>): LegacySide => ({
+    legacyId: '1',
+    externalId: null,
+    tenantId: 't1',
+    patientRef: 'Patient/p1',
+    practitionerRef: 'Practitioner/d1',
+    scheduledStart: at('10'),
+    status: 'completed',
+    startedAt: at('10'),
+    endedAt: at('11'),
+    participantRefs: [],
+    hasEncounter: false,
+    billingCodes: [],
+    ...o,
+  });
+  const options = { window: { from: at('00'), to: at('23') }, durationToleranceSeconds: 60, mismatchTolerance: 0, minParallelPairs: 0, maxUnmatched: 0, fhirEraStart: null, maxSamplesPerField: 5 };
+
+  it("never shows legacy's free-text status, and a legacy id of a CSV export cannot break the table", () => {
+    const hostile = 'cancelled by daughter jane doe | see chart\n# NO-GO overridden';
+    const report = compareParallelRun('t1', [legacy({ legacyId: '7|x\n# GO', status: hostile })], [], options);
+    const md = renderParallelRunMarkdown(report);
+    for (const text of [md, renderJson(report)]) expect(text).not.toMatch(/jane|daughter|chart/);
+    expect(md.split('\n').filter((l) => l.startsWith('# '))).toEqual(['# Parallel run t1: NO-GO']);
+    expect(md).toContain('| unmatched | legacy_only | 7\\|x<br># GO |  | unknown | null |');
+  });
 });
 
 describe('assertNoPhi', () => {
   it.each([
     ['a patient reference', { samples: ['Patient/123'] }, '$.samples[0]', 'a FHIR reference'],
+    ['a lower-cased patient reference', { status: 'cancelled see patient/p1' }, '$.status', 'a FHIR reference'],
+    ['an upper-cased practitioner reference', { s: 'PRACTITIONER/d1' }, '$.s', 'a FHIR reference'],
     ['a URL', { detail: 'see https://jitsi.example/x' }, '$.detail', 'a URL'],
     ['an e-mail address', { a: { b: 'jane@example.org' } }, '$.a.b', 'an e-mail address'],
     ['a JWT', { t: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig' }, '$.t', 'a token or key'],

@@ -2,21 +2,15 @@ import { reconcileSessions, type CheckResult } from '@vc/domain/checklist';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import type { LegacyBatch, LegacySource } from '../legacy/types';
+import { sessionRejectRows } from '../phases/session-rejects';
 import { deferredRow, deltaSyncScope, type DeltaSyncScope } from './s4-scope';
 import { rejectedRecordLocations, sortFaults } from './unread-records';
 
-/**
- * Legacy ids of session rows that went to the rejects (per id, how many source rows): every reject of S1's
- * session step (a displaced duplicate keeps only `{id}` as raw), and S4's delta rejects of session rows
- * (its step also rejects AuditLog rows, which carry no patientRef).
- */
+/** Legacy ids of session rows that went to the rejects (per id, how many source rows): see {@link sessionRejectRows}. */
 async function rejectedSessionCounts(db: Database, tenantId: string): Promise<Map<string, number>> {
   const rows = await queryRows<{ id: string; n: number | string }>(
     db,
-    sql`select trim(raw->>'id') as id, count(*) as n from vc_migration.rejects
-        where tenant_id = ${tenantId} and raw->>'id' is not null
-          and ((phase = 's1' and step_id = '1.1') or (phase = 's4' and (raw -> 'patientRef') is not null))
-        group by 1`,
+    sql`select trim(r.raw->>'id') as id, count(*) as n from vc_migration.rejects r where ${sessionRejectRows(tenantId)} group by 1`,
   );
   return new Map(rows.map((r) => [r.id, Number(r.n)]));
 }

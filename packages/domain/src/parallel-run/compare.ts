@@ -1,4 +1,4 @@
-import { compareFields } from './fields';
+import { compareFields, legacyLifecycleStatus } from './fields';
 import { matchSessions } from './match';
 import {
   COMPARED_FIELDS,
@@ -25,6 +25,9 @@ function histogram(values: readonly string[]): Record<string, number> {
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
   return Object.fromEntries(Object.entries(out).sort());
 }
+
+/** What a report may say of a legacy status: its lifecycle state, or `unknown` (never legacy's free text). */
+const reportedStatus = (raw: string): string => legacyLifecycleStatus(raw) ?? 'unknown';
 
 function finishRates(fields: Record<ComparedField, FieldTally>): void {
   for (const tally of Object.values(fields)) {
@@ -70,7 +73,7 @@ export function compareParallelRun(
     }
   }
   for (const l of legacyOnly)
-    addSample({ field: 'unmatched', kind: 'legacy_only', legacyId: l.legacyId, sessionId: null, legacy: l.status.trim().toLowerCase(), candidate: null });
+    addSample({ field: 'unmatched', kind: 'legacy_only', legacyId: l.legacyId, sessionId: null, legacy: reportedStatus(l.status), candidate: null });
   for (const c of candidateOnly)
     addSample({ field: 'unmatched', kind: 'candidate_only', legacyId: c.legacyId, sessionId: c.id, legacy: null, candidate: c.status });
   finishRates(fields.migrated);
@@ -88,7 +91,7 @@ export function compareParallelRun(
       pairs: { migrated: pairs.filter((p) => p.kind === 'migrated').length, parallel: pairs.filter((p) => p.kind === 'parallel').length },
       legacyOnly: legacyOnly.length,
       candidateOnly: candidateOnly.length,
-      byStatus: { legacy: histogram(legacy.map((l) => l.status.trim().toLowerCase())), candidate: histogram(candidates.map((c) => c.status)) },
+      byStatus: { legacy: histogram(legacy.map((l) => reportedStatus(l.status))), candidate: histogram(candidates.map((c) => c.status)) },
     },
     fields,
     noiseBaseline,

@@ -3,7 +3,25 @@ import type { ComparableStatus, ComparedField, FieldOutcome, ParallelRunOptions 
 
 const ENDED = new Set(['completed', 'ended', 'finished']);
 const CANCELLED = new Set(['cancelled', 'canceled', 'no_show', 'expired', 'failed']);
-const OPEN: Record<string, ComparableStatus> = { scheduled: 'scheduled', waiting: 'waiting', active: 'in_progress', in_progress: 'in_progress' };
+// A Map, not an object literal: free text such as `constructor` must not find an inherited member.
+const OPEN = new Map<string, ComparableStatus>([
+  ['scheduled', 'scheduled'],
+  ['waiting', 'waiting'],
+  ['active', 'in_progress'],
+  ['in_progress', 'in_progress'],
+]);
+
+/**
+ * A legacy status as the lifecycle state it names, `undefined` for a value legacy never defined. The raw
+ * text never leaves this module: legacy's status column is free text (a clerk's note, a name), so a report
+ * shows this value or `unknown`.
+ */
+export function legacyLifecycleStatus(rawStatus: string): ComparableStatus | undefined {
+  const status = rawStatus.trim().toLowerCase();
+  if (ENDED.has(status)) return 'ended';
+  if (CANCELLED.has(status)) return 'cancelled';
+  return OPEN.get(status);
+}
 
 /**
  * The status the new side should show for a legacy status. A migrated copy follows the S1 rule (open
@@ -11,11 +29,8 @@ const OPEN: Record<string, ComparableStatus> = { scheduled: 'scheduled', waiting
  * `undefined` for a status legacy never defined: such a pair cannot be judged on status.
  */
 export function expectedStatus(rawStatus: string, startedAt: Date | null, kind: Pair['kind']): ComparableStatus | undefined {
-  const status = rawStatus.trim().toLowerCase();
-  if (ENDED.has(status)) return 'ended';
-  if (CANCELLED.has(status)) return 'cancelled';
-  const open = OPEN[status];
-  if (kind === 'parallel') return open;
+  const status = legacyLifecycleStatus(rawStatus);
+  if (kind === 'parallel' || status === 'ended' || status === 'cancelled') return status;
   return startedAt !== null ? 'ended' : 'cancelled';
 }
 

@@ -61,6 +61,7 @@ describe('expectedStatus', () => {
     ['in_progress', t('10:00:00'), 'migrated', 'ended'],
     ['scheduled', null, 'migrated', 'cancelled'],
     ['bogus', null, 'parallel', undefined],
+    ['constructor', null, 'parallel', undefined],
   ] as const)('legacy %j (started %j) in a %s pair is expected as %j', (status, startedAt, kind, expected) => {
     expect(expectedStatus(status, startedAt, kind)).toBe(expected);
   });
@@ -89,6 +90,46 @@ describe('matchSessions', () => {
   it('uses each candidate once when two legacy rows share a composite key', () => {
     const m = matchSessions([legacy(), legacy({ legacyId: '2' })], [candidate()]);
     expect([m.pairs.length, m.legacyOnly.map((l) => l.legacyId)]).toEqual([1, ['2']]);
+  });
+
+  // A patient who cancels and re-books one slot: two sessions under one composite key on each side.
+  const cancelledLegacy = legacy({ legacyId: '1', status: 'cancelled', startedAt: null, endedAt: null });
+  const heldLegacy = legacy({ legacyId: '2', status: 'completed' });
+  const heldCandidate = candidate({ id: '00000000-0000-4000-8000-00000000000a', createdAt: t('09:00:00') });
+  const cancelledCandidate = candidate({
+    id: '00000000-0000-4000-8000-00000000000b',
+    status: 'cancelled',
+    startedAt: null,
+    endedAt: null,
+    createdAt: t('08:00:00'),
+  });
+  const pairing = (m: ReturnType<typeof matchSessions>) => m.pairs.map((p) => [p.legacy.legacyId, p.candidate.id]).sort();
+
+  it.each([
+    ['legacy and candidates as read', [cancelledLegacy, heldLegacy], [cancelledCandidate, heldCandidate]],
+    ['candidates the other way round', [cancelledLegacy, heldLegacy], [heldCandidate, cancelledCandidate]],
+    ['legacy the other way round', [heldLegacy, cancelledLegacy], [heldCandidate, cancelledCandidate]],
+  ])('pairs tied sessions by status and start, whatever the order (%s)', (_order, l, c) => {
+    const m = matchSessions(l, c);
+    expect(pairing(m)).toEqual([
+      ['1', '00000000-0000-4000-8000-00000000000b'],
+      ['2', '00000000-0000-4000-8000-00000000000a'],
+    ]);
+    const report = compareParallelRun('t1', l, c, options);
+    expect([report.decision, report.reasons]).toEqual(['go', []]);
+  });
+
+  it('breaks a tie nothing tells apart by legacy id and creation, whatever the order', () => {
+    const first = candidate({ id: '00000000-0000-4000-8000-00000000000f', createdAt: t('08:00:00') });
+    const second = candidate({ id: '00000000-0000-4000-8000-000000000001', createdAt: t('09:00:00') });
+    const ten = legacy({ legacyId: '10' });
+    const nine = legacy({ legacyId: '9' });
+    const expected = [
+      ['10', '00000000-0000-4000-8000-000000000001'],
+      ['9', '00000000-0000-4000-8000-00000000000f'],
+    ];
+    expect(pairing(matchSessions([ten, nine], [first, second]))).toEqual(expected);
+    expect(pairing(matchSessions([nine, ten], [second, first]))).toEqual(expected);
   });
 });
 
@@ -186,6 +227,22 @@ describe('compareParallelRun', () => {
     const report = compareParallelRun('t1', many, [], options);
     expect(report.samples).toHaveLength(5);
     expect(report.counts.legacyOnly).toBe(8);
+  });
+
+  it("reports a legacy status as its lifecycle state or unknown, never legacy's free text", () => {
+    const hostile = 'cancelled by daughter jane doe | see chart\n# NO-GO overridden';
+    const statuses = [hostile, ' Completed ', 'NO_SHOW', 'constructor', 'Active'];
+    const sessions = statuses.map((status, i) => legacy({ legacyId: String(i + 1), status, scheduledStart: new Date(Date.UTC(2026, 4, 10, 1, i)) }));
+    const report = compareParallelRun('t1', sessions, [], options);
+    expect(report.counts.byStatus.legacy).toEqual({ cancelled: 1, ended: 1, in_progress: 1, unknown: 2 });
+    expect(report.samples.map((s) => [s.kind, s.legacyId, s.legacy])).toEqual([
+      ['legacy_only', '1', 'unknown'],
+      ['legacy_only', '2', 'ended'],
+      ['legacy_only', '3', 'cancelled'],
+      ['legacy_only', '4', 'unknown'],
+      ['legacy_only', '5', 'in_progress'],
+    ]);
+    expect(JSON.stringify(report)).not.toMatch(/jane|daughter|chart/);
   });
 
   it('never carries a patient or practitioner ref anywhere in the report', () => {

@@ -40,6 +40,8 @@ export interface CandidateSide {
    */
   encounterBackfilled?: boolean;
   billingCodes: readonly string[];
+  /** When the new service created the row: breaks a tie between candidates that fit a legacy session equally. */
+  createdAt?: Date;
 }
 
 export const COMPARED_FIELDS = ['status', 'duration', 'participants', 'encounter', 'billing'] as const;

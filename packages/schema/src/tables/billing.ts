@@ -1,8 +1,13 @@
+import { isNull } from 'drizzle-orm';
 import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { billingStatus } from './enums';
 import { virtualSessions } from './sessions';
 
-/** One billable telehealth service per session end; the unique key makes a double bill impossible. */
+/**
+ * One billable telehealth service per session end; the unique key makes a double bill of a live session
+ * impossible. Carried-over legacy rows are exempt from it: legacy history holds a void and a re-bill of the
+ * same code for one session, each its own row, kept unique by (tenant, legacy id) instead.
+ */
 export const billingEvents = pgTable(
   'billing_events',
   {
@@ -22,7 +27,7 @@ export const billingEvents = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('billing_events_session_code_uq').on(t.tenantId, t.sessionId, t.code),
+    uniqueIndex('billing_events_session_code_uq').on(t.tenantId, t.sessionId, t.code).where(isNull(t.legacyId)),
     uniqueIndex('billing_events_tenant_legacy_uq').on(t.tenantId, t.legacyId),
     index('billing_events_tenant_occurred_idx').on(t.tenantId, t.occurredAt),
   ],

@@ -1,77 +1,152 @@
-import { parseLegacyDatetime } from '@vc/domain/legacy';
+import { checkTexts, isStorableText, parseLegacyDatetime, type TextKind } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
-import type { Batch, StepContext } from '../../engine/types';
-import type { LegacyRow } from '../../legacy/types';
+import type { BatchAdjustment, RejectInput, StepContext, Tx } from '../../engine/types';
+import type { LegacyBatch, LegacyRow } from '../../legacy/types';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
-const BILLING_COLUMNS = ['tenant_id', 'session_id', 'legacy_id', 'code', 'modifier', 'place_of_service', 'units', 'status', 'occurred_at'] as const;
+/** The carried row's columns with their SQL types: a batch goes in as one JSON array of records. */
+const BILLING_COLUMNS = [
+  ['tenant_id', 'text'],
+  ['session_id', 'uuid'],
+  ['legacy_id', 'text'],
+  ['code', 'text'],
+  ['modifier', 'text'],
+  ['place_of_service', 'text'],
+  ['units', 'int'],
+  ['status', 'billing_status'],
+  ['occurred_at', 'timestamptz'],
+] as const;
+const COLUMN_LIST = BILLING_COLUMNS.map(([name]) => name).join(', ');
+const RECORD_TYPE = BILLING_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ');
+
+/**
+ * The legacy texts a carried row writes or is looked up by: the same guard the S1/S4 mappers run, so a NUL or
+ * an over-long value is one reject naming the field instead of a batch PostgreSQL refuses on every run.
+ */
+const WRITTEN_TEXTS: Readonly<Partial<Record<string, TextKind>>> = {
+  id: 'indexed',
+  code: 'indexed',
+  modifier: 'text',
+  placeOfService: 'text',
+  units: 'text',
+  status: 'text',
+  occurredAt: 'text',
+};
+
+/** Carried rows are unique by (tenant, legacy id) only, so a row the insert refuses shares its id with one carried. */
+const DUPLICATE_DETAIL = 'another BillingEvent row with the same id was carried over (the id twice in the export); that row was kept';
 
 /** Legacy billing statuses → ours. Legacy already sent these to the payer: they must never publish again. */
 function billingStatus(raw: string | null | undefined): 'published' | 'void' {
   return (raw ?? '').trim().toLowerCase() === 'void' ? 'void' : 'published';
 }
 
+interface Carried {
+  legacyId: string;
+  record: Record<(typeof BILLING_COLUMNS)[number][0], unknown>;
+  reject: RejectInput;
+}
+
 /**
  * Carries legacy `BillingEvent` rows of migrated sessions into `billing_events` (keyed by legacy id, so a
  * re-run inserts nothing and counts nothing written), resuming after the last committed legacy position. Rows of sessions that were
- * not migrated are skipped (they were rejected or deferred with their session); rows with no usable
- * occurredAt are rejected `invalid_datetime`.
+ * not migrated are skipped (they were rejected or deferred with their session). A row of a migrated session
+ * is carried or rejected, never dropped: a text the target cannot hold → `invalid_text` / `field_too_long`,
+ * no usable occurredAt → `invalid_datetime`, and a row the insert still refuses (its legacy id twice in
+ * the export) → `duplicate_legacy_id`. `written` counts the rows the insert returned.
  */
 export async function carryOverBilling(ctx: StepContext, after: string | null): Promise<void> {
   const source = await ctx.services.legacy();
   for await (const batch of source.read('BillingEvent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-    const ids = [...new Set(batch.rows.map((r) => (r.sessionId ?? '').trim()))];
-    const sessions = await migratedSessionIds(ctx.db.db, ctx.tenantId, ids);
-    // Carried by an earlier run (S2, or S4 after it): skipped, so `written` counts only what is new.
-    const carried = await carriedBillingIds(
-      ctx.db.db,
-      ctx.tenantId,
-      batch.rows.map((r) => (r.id ?? '').trim()),
-    );
-    const rows: unknown[][] = [];
-    const rejects: NonNullable<Batch['rejects']>[number][] = faultRejects(batch.faults);
-    for (const [i, row] of batch.rows.entries()) {
-      const sessionId = sessions.get((row.sessionId ?? '').trim());
-      if (!sessionId || carried.has((row.id ?? '').trim())) continue;
-      const occurred = parseLegacyDatetime(row.occurredAt);
-      if (occurred.kind !== 'ok') {
-        rejects.push({
-          legacyKey: `BillingEvent:${row.id ?? batch.ordinals[i]}`,
-          reason: 'invalid_datetime',
-          detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)',
-          raw: { ...row },
-        });
-        continue;
-      }
-      rows.push(toColumns(ctx.tenantId, sessionId, row, occurred.value));
-    }
+    const { rows, rejects } = await mapBatch(ctx, batch);
     await ctx.commit({
       cursor: { billingAfter: batch.position },
       read: recordsOf(batch),
-      written: rows.length,
+      written: 0,
       rejects,
-      write: async (tx) => {
-        if (rows.length > 0) await tx.insertMany('billing_events', BILLING_COLUMNS, rows, 'do nothing');
-      },
+      write: async (tx) => insertCarried(tx, rows),
     });
     if (ctx.signal.aborted) return;
   }
 }
 
-function toColumns(tenantId: string, sessionId: string, row: LegacyRow, occurredAt: Date): unknown[] {
+const trimmed = (value: string | null | undefined) => (value ?? '').trim();
+/** Only a storable text can be looked up (jsonb refuses `\u0000`); any other matches no migrated row anyway. */
+const lookupable = (values: readonly string[]) => values.filter(isStorableText);
+
+async function mapBatch(ctx: StepContext, batch: LegacyBatch): Promise<{ rows: Carried[]; rejects: RejectInput[] }> {
+  const sessions = await migratedSessionIds(ctx.db.db, ctx.tenantId, lookupable([...new Set(batch.rows.map((r) => trimmed(r.sessionId)))]));
+  // Carried by an earlier run (S2, or S4 after it): skipped, so `written` counts only what is new.
+  const carried = await carriedBillingIds(ctx.db.db, ctx.tenantId, lookupable(batch.rows.map((r) => trimmed(r.id))));
+  const rows: Carried[] = [];
+  const rejects: RejectInput[] = faultRejects(batch.faults);
+  for (const [i, row] of batch.rows.entries()) {
+    const sessionId = sessions.get(trimmed(row.sessionId));
+    if (!sessionId || carried.has(trimmed(row.id))) continue;
+    const rejectOf = (reason: RejectInput['reason'], detail: string): RejectInput => ({
+      legacyKey: `BillingEvent:${row.id ?? batch.ordinals[i]}`,
+      reason,
+      detail,
+      raw: { ...row },
+      ...(batch.locations?.[i] !== undefined ? { source: batch.locations[i] } : {}),
+    });
+    const unwritable = checkTexts(row, WRITTEN_TEXTS);
+    if (unwritable) {
+      rejects.push(rejectOf(unwritable.reason, unwritable.detail));
+      continue;
+    }
+    const occurred = parseLegacyDatetime(row.occurredAt);
+    if (occurred.kind !== 'ok') {
+      rejects.push(rejectOf('invalid_datetime', 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)'));
+      continue;
+    }
+    rows.push({
+      legacyId: trimmed(row.id),
+      record: toRecord(ctx.tenantId, sessionId, row, occurred.value),
+      reject: rejectOf('duplicate_legacy_id', DUPLICATE_DETAIL),
+    });
+  }
+  return { rows, rejects };
+}
+
+/**
+ * Inserts the batch's rows and reads back which went in: a row the unique keys still refuse is a reject,
+ * so what `written` says is what the table gained.
+ */
+async function insertCarried(tx: Tx, rows: readonly Carried[]): Promise<BatchAdjustment> {
+  if (rows.length === 0) return {};
+  const inserted = await tx.query<{ legacy_id: string }>(
+    `insert into billing_events (${COLUMN_LIST})
+     select ${COLUMN_LIST} from jsonb_to_recordset($1::jsonb) as r(${RECORD_TYPE})
+     on conflict do nothing returning legacy_id`,
+    [JSON.stringify(rows.map((r) => r.record))],
+  );
+  // Rows go in in batch order, so of two with one legacy id the first is the one inserted.
+  const left = new Map<string, number>();
+  for (const { legacy_id: id } of inserted) left.set(id, (left.get(id) ?? 0) + 1);
+  const refused: RejectInput[] = [];
+  for (const row of rows) {
+    const n = left.get(row.legacyId) ?? 0;
+    if (n > 0) left.set(row.legacyId, n - 1);
+    else refused.push(row.reject);
+  }
+  return { written: inserted.length, rejects: refused };
+}
+
+function toRecord(tenantId: string, sessionId: string, row: LegacyRow, occurredAt: Date): Carried['record'] {
   const units = Number.parseInt(row.units ?? '1', 10);
-  return [
-    tenantId,
-    sessionId,
-    (row.id ?? '').trim(),
-    (row.code ?? '').trim(),
-    (row.modifier ?? '').trim() || null,
-    (row.placeOfService ?? '02').trim() || '02',
-    Number.isFinite(units) && units > 0 ? units : 1,
-    billingStatus(row.status),
-    occurredAt.toISOString(),
-  ];
+  return {
+    tenant_id: tenantId,
+    session_id: sessionId,
+    legacy_id: trimmed(row.id),
+    code: trimmed(row.code),
+    modifier: trimmed(row.modifier) || null,
+    place_of_service: (row.placeOfService ?? '02').trim() || '02',
+    units: Number.isFinite(units) && units > 0 ? units : 1,
+    status: billingStatus(row.status),
+    occurred_at: occurredAt.toISOString(),
+  };
 }
 
 async function carriedBillingIds(db: Database, tenantId: string, legacyIds: readonly string[]): Promise<Set<string>> {

@@ -16,6 +16,7 @@ interface Row {
   encounter_backfilled: boolean;
   participants: string[] | null;
   billing: string[] | null;
+  created_at: Date | string;
 }
 
 const toDate = (v: Date | string | null) => (v === null ? null : new Date(v));
@@ -23,7 +24,8 @@ const toDate = (v: Date | string | null) => (v === null ? null : new Date(v));
 /**
  * The new side of the parallel run: the tenant's sessions whose `coalesce(scheduled_start, created_at)`
  * falls in the window, plus the migrated copies of the legacy sessions in it (whatever their created_at),
- * each with its participants and non-void billing codes.
+ * each with its participants and non-void billing codes, in the order they were created (a tie between two
+ * sessions of one slot is then broken the same way on every run).
  */
 export async function readCandidateWindow(
   db: Database,
@@ -33,7 +35,7 @@ export async function readCandidateWindow(
 ): Promise<CandidateSide[]> {
   const rows = await queryRows<Row>(
     db,
-    sql`select s.id, s.legacy_id, s.tenant_id, s.patient_ref, s.practitioner_ref, s.scheduled_start, s.status, s.started_at, s.ended_at, s.encounter_ref,
+    sql`select s.id, s.legacy_id, s.tenant_id, s.patient_ref, s.practitioner_ref, s.scheduled_start, s.status, s.started_at, s.ended_at, s.encounter_ref, s.created_at,
           exists (select 1 from vc_migration.encounter_backfills e where e.session_id = s.id) as encounter_backfilled,
           array(select p.participant_ref from session_participants p where p.session_id = s.id) as participants,
           array(select b.code from billing_events b where b.session_id = s.id and b.status <> 'void') as billing
@@ -41,7 +43,8 @@ export async function readCandidateWindow(
         where s.tenant_id = ${tenantId}
           and ((coalesce(s.scheduled_start, s.created_at) >= ${window.from.toISOString()}::timestamptz
                 and coalesce(s.scheduled_start, s.created_at) < ${window.to.toISOString()}::timestamptz)
-               or s.legacy_id in (select jsonb_array_elements_text(${JSON.stringify(legacyIds)}::jsonb)))`,
+               or s.legacy_id in (select jsonb_array_elements_text(${JSON.stringify(legacyIds)}::jsonb)))
+        order by s.created_at, s.id`,
   ).catch((error: unknown) => {
     throw new Error(`reading the new sessions of tenant ${tenantId} in the window failed`, { cause: error });
   });
@@ -59,5 +62,6 @@ export async function readCandidateWindow(
     hasEncounter: r.encounter_ref !== null,
     encounterBackfilled: r.encounter_backfilled,
     billingCodes: r.billing ?? [],
+    createdAt: new Date(r.created_at),
   }));
 }
