@@ -1,4 +1,5 @@
 export {
+  consentEnd,
   legacyConsentDecision,
   mapConsent,
   patientDecision,

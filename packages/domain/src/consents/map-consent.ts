@@ -71,9 +71,20 @@ export function legacyConsentDecision(
   if (row.grantedAt !== null && row.grantedAt.getTime() > asOf.getTime()) return 'no_consent';
   // A "granted" row whose revocation or expiry has already passed no longer permits: the portal
   // checked the dates at request time, not only the status column.
-  if (row.revokedAt !== null && row.revokedAt.getTime() <= asOf.getTime()) return 'revoked';
-  if (row.expiresAt !== null && row.expiresAt.getTime() <= asOf.getTime()) return 'expired';
+  // When both have passed, the one that came first ended the consent (a tie reads as revoked).
+  const end = consentEnd(row);
+  if (end !== undefined && end.getTime() <= asOf.getTime()) return end === row.revokedAt ? 'revoked' : 'expired';
   return 'granted';
+}
+
+/**
+ * When a consent stops permitting: the earlier of its revocation and its expiry, whichever are present. A
+ * consent that expires before it is revoked must not keep permitting until the revocation (nor the reverse).
+ */
+export function consentEnd(row: Pick<LegacyConsentRow, 'revokedAt' | 'expiresAt'>): Date | undefined {
+  const { revokedAt, expiresAt } = row;
+  if (revokedAt === null) return expiresAt ?? undefined;
+  return expiresAt !== null && expiresAt.getTime() < revokedAt.getTime() ? expiresAt : revokedAt;
 }
 
 /** Maps one legacy consent row (docs/design.md §5, consents). */
@@ -85,7 +96,7 @@ export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
   const status = normaliseStatus(row.status);
   if (status === undefined) return { kind: 'rejected', reason: 'unknown_consent_status' };
   const decision = legacyConsentDecision(status, row, asOf);
-  const end = row.revokedAt ?? row.expiresAt;
+  const end = consentEnd(row);
   return {
     kind: 'mapped',
     consent: {

@@ -21,7 +21,7 @@ export interface TelehealthConsent {
    * Carried as the extension {@link INACTIVE_REASON_EXTENSION_URL}. Ignored on active consents.
    */
   inactiveReason?: 'revoked' | 'expired';
-  /** The provision period: start = granted_at, end = revoked_at / expires_at. ISO strings. */
+  /** The provision period: start = granted_at, end = the earlier of revoked_at and expires_at. ISO strings. */
   periodStart?: string;
   periodEnd?: string;
   method?: string;
