@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import type { AccessPolicyClient } from '../engine/ports';
 import type { LegacySource } from '../legacy/types';
 import { readConsent } from '../phases/s3/consent-rows';
+import { rowsKept, settleConsentTwins } from '../phases/s3/consent-twins';
 
 /** Patients whose decision validation re-asks access-policy: enough to catch a broken import, cheap enough for CI. */
 export const DECISION_SAMPLE = 50;
@@ -24,8 +25,10 @@ export async function checkConsents(
   let importable = 0;
   // The domain check prefixes the samples with `telehealth_consent:`; legacy ids go in bare.
   const sample = new Map<string, { legacyId: string; decisions: ConsentDecisionReason[] }>();
+  // The copies of a consent that lost to a newer twin are 3.1's rejects, neither importable nor deciding.
+  const twins = await settleConsentTwins(portal, tenantId, batchSize);
   for await (const batch of portal.read('telehealth_consent', { tenantId, batchSize })) {
-    for (const row of batch.rows) {
+    for (const row of rowsKept(twins, batch)) {
       const { legacyId, mapping } = readConsent(row, tenantId, asOf);
       if (mapping.kind !== 'mapped') continue;
       importable += 1;
