@@ -119,6 +119,34 @@ function optionalFields(row: LegacyConsentRow): Pick<MappedConsent, 'method' | '
   return { ...(method ? { method } : {}), ...(recordedBy ? { recordedBy } : {}), ...(sourceUrl ? { sourceUrl } : {}) };
 }
 
+/** A Consent as access-policy holds it, as far as a decision depends on it. */
+export interface HeldConsent {
+  patientRef: string;
+  status: string;
+  periodStart?: string;
+  periodEnd?: string;
+}
+
+/**
+ * Whether access-policy holds a consent as its legacy row maps to at `asOf`: the same patient, the same period
+ * (instants compared, not spellings), and the same status — where an `active` consent whose period ended by `asOf`
+ * counts as inactive: it was imported at an earlier as-of, while still running, and permits exactly as the inactive one.
+ */
+export function heldAsMapped(expected: MappedConsent, held: HeldConsent, asOf: Date): boolean {
+  const closed = (c: { status: string; periodEnd?: string }) =>
+    c.status !== 'active' || (c.periodEnd !== undefined && Date.parse(c.periodEnd) <= asOf.getTime());
+  return (
+    held.patientRef === expected.patientRef &&
+    sameInstant(held.periodStart, expected.periodStart) &&
+    sameInstant(held.periodEnd, expected.periodEnd) &&
+    closed(held) === closed(expected)
+  );
+}
+
+function sameInstant(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
+}
+
 /**
  * One patient's overall legacy decision from all their mapped rows: permitted when any row grants;
  * otherwise the reason of the most recent row (by legacy id order as given, last wins), or `no_consent`.
