@@ -20,6 +20,8 @@ const REJECT_DETAIL: Partial<Record<string, string>> = {
 export const exportConsentsStep: Step = {
   id: '3.1',
   title: 'Export telehealth consents from patient_portal',
+  // Legacy's portal takes consent changes until cutover: every `phase s3` reads the export again (steps.ts).
+  rerunWhenDone: true,
   async run(ctx, checkpoint) {
     const totals = { legacy: 0, active: 0, inactive: 0, ...(checkpoint.facts.consents as Record<string, number> | undefined) };
     const source = await ctx.services.portal();

@@ -33,6 +33,8 @@ export function toTelehealthConsent(c: MappedConsent): TelehealthConsent {
 export const importConsentsStep: Step = {
   id: '3.2',
   title: 'Import consents into access-policy',
+  // Every `phase s3` imports again: a revocation legacy took since is carried; the rest are no-change updates.
+  rerunWhenDone: true,
   async run(ctx, checkpoint) {
     const source = await ctx.services.portal();
     const accessPolicy = await ctx.services.accessPolicy();

@@ -47,6 +47,8 @@ async function collectPatients(ctx: StepContext): Promise<{ patients: Map<string
 export const verifyConsentsStep: Step = {
   id: '3.3',
   title: 'Verify consent decisions through access-policy',
+  // Every `phase s3` verifies again, at its own as-of, what 3.2 just imported.
+  rerunWhenDone: true,
   async run(ctx) {
     if (ctx.options.dryRun) {
       // A dry run imported nothing, so access-policy cannot agree yet: there is nothing meaningful to verify.

@@ -177,8 +177,12 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
     for (const patient of ['Patient/p-dup', 'Patient/p-dup2'])
       expect(await ap.decideTelehealth('globex', patient, new Date(AS_OF))).toMatchObject({ permitted: false, reason: 'revoked' });
 
-    // Run again from the start of each step: the same copies win, nothing is rejected twice or flipped.
-    await runS3(exportDir, 'globex', '--batch-size', '1', '--restart-step', '3.2');
+    // `phase s3` again re-runs every step (rerunWhenDone): the same copies win, nothing is rejected twice or flipped.
+    expect(await runS3(exportDir, 'globex', '--batch-size', '1')).toEqual([
+      ['3.1', 5, 3, 2],
+      ['3.2', 5, 3, 0],
+      ['3.3', 3, 0, 0],
+    ]);
     expect(await twins()).toEqual(rejects);
     expect(stored()).toEqual([
       ['10', 'inactive', '1'],
@@ -201,5 +205,56 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
     const at = async (iso: string) => (await ap.decideTelehealth('initech', 'Patient/p-exp', new Date(iso))).permitted;
     // Before the expiry it permits; between the expiry and the later revocation date it no longer does.
     expect([await at('2026-12-01T00:00:00Z'), await at('2027-03-01T00:00:00Z'), await at('2027-07-01T00:00:00Z')]).toEqual([true, false, false]);
+  });
+
+  it('a revocation (and a new consent) legacy takes after S3: validate names them by legacy id, `phase s3` again carries them', async () => {
+    const exportDir = join(dir, 'drift');
+    await mkdir(exportDir);
+    await writeSessionTables(exportDir, 'umbrella', 'Patient/p-1');
+    // 60 granted consents, one patient each: more patients than any sample of a few dozen would look at.
+    const writeConsents = (changed: boolean) => {
+      const rows = Array.from({ length: changed ? 61 : 60 }, (_, i) => String(i + 1)).map((id) =>
+        consent(id, {
+          tenant_id: 'umbrella',
+          ...(changed && id === '60' ? { status: 'revoked', revoked_at: '2026-11-02 09:00:00', updated_at: '2026-11-02 09:00:00' } : {}),
+        }),
+      );
+      return writeFile(join(exportDir, 'telehealth_consent.csv'), `${[LEGACY_TABLES.telehealth_consent.columns.join(','), ...rows].join('\n')}\n`);
+    };
+    await writeConsents(false);
+    await runS3(exportDir, 'umbrella');
+    const env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_EXPORT_DIR: exportDir, VC_ACCESS_POLICY_URL: accessPolicy.url };
+    const consentsCheck = async () => {
+      const run = await runInProcess(['validate', '--tenant', 'umbrella', '--json', '--out', join(exportDir, 'reports')], env);
+      const checks = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; actual: unknown; samples: string[] }> }).checks;
+      return checks.find((c) => c.id === 'consents.accessible')!;
+    };
+    expect((await consentsCheck()).status).toBe('pass');
+
+    // The patient of consent 60 revokes in the (still live) legacy portal; consent 61 is new. A consent of
+    // access-policy's own keeps its count as high as legacy's: only a comparison by identifier sees 61 is missing.
+    await writeConsents(true);
+    await createAccessPolicyClient({ baseUrl: accessPolicy.url }).upsertConsent('umbrella', {
+      identifier: { system: 'urn:test:elsewhere', value: '1' },
+      patientRef: 'Patient/p-elsewhere',
+      status: 'active',
+    });
+    const stale = await consentsCheck();
+    expect(stale).toMatchObject({
+      status: 'fail',
+      actual: { consents: 59, missing: 1, differing: 1, decisionsChecked: 61, disagreements: 2 },
+      samples: ['telehealth_consent:61', 'telehealth_consent:60'],
+    });
+    expect(JSON.stringify(stale)).not.toContain('Patient/');
+
+    expect(await runS3(exportDir, 'umbrella')).toEqual([
+      ['3.1', 61, 61, 0],
+      ['3.2', 61, 61, 0],
+      ['3.3', 61, 0, 0],
+    ]);
+    const ap = createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 });
+    expect(await ap.decideTelehealth('umbrella', 'Patient/p-60', new Date())).toMatchObject({ permitted: false, reason: 'revoked' });
+    expect(await ap.decideTelehealth('umbrella', 'Patient/p-61', new Date())).toMatchObject({ permitted: true });
+    expect(await consentsCheck()).toMatchObject({ status: 'pass', actual: { consents: 61, missing: 0, differing: 0, decisionsChecked: 61, disagreements: 0 } });
   });
 });
