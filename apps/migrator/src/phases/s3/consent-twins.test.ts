@@ -13,10 +13,10 @@ function sourceOf(kind: LegacySource['kind'], rows: LegacyRow[]): LegacySource {
   } as unknown as LegacySource;
 }
 
-const row = (id: string, updatedAt: string | null): LegacyRow => ({ id, updated_at: updatedAt });
+const row = (id: string, updatedAt: string | null, status = 'granted'): LegacyRow => ({ id, updated_at: updatedAt, status });
 
 describe('settleConsentTwins', () => {
-  it('keeps the copy with the later updated_at wherever it sits; a tie keeps the first; an undated copy loses', async () => {
+  it('keeps the copy with the later updated_at wherever it sits; a tie keeps the first, or the one not granted; an undated copy loses', async () => {
     const rows = [
       row('1', '2025-06-01 10:00:00'),
       row('1', '2025-04-29 06:59:26'),
@@ -28,10 +28,15 @@ describe('settleConsentTwins', () => {
       row('4', '2020-01-01 00:00:00'),
       row(' 5 ', '2025-06-01 10:00:00'),
       row('6', null),
+      // a tie between a grant and a revocation: the revocation stands, whichever is read first
+      row('7', '2025-06-01 10:00:00'),
+      row('7', '2025-06-01 10:00:00', 'Revoked'),
+      row('8', '2025-06-01 10:00:00', 'revoked'),
+      row('8', '2025-06-01 10:00:00'),
     ];
     const twins = await settleConsentTwins(sourceOf('csv', rows), 'acme', 1);
     const lost = rows.map((r, i) => twins.lost((r.id ?? '').trim(), String(i + 1)));
-    expect(lost).toEqual([false, true, true, false, false, true, true, false, false, false]);
+    expect(lost).toEqual([false, true, true, false, false, true, true, false, false, false, true, false, false, true]);
     expect(rowsKept(twins, { rows: [rows[1]!], ordinals: ['2'], position: '2' })).toEqual([]);
   });
 

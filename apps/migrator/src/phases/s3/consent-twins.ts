@@ -21,7 +21,7 @@ const NO_TWINS: ConsentTwins = { lost: () => false };
 
 /**
  * Reads the tenant's consents once and settles every id seen twice as S1 settles sessions: the later
- * `updated_at` wins, on a tie the record read first. Every row with an id takes part, even one 3.1 rejects for
+ * `updated_at` wins; on a tie a copy that is not `granted` outranks a `granted` one, else the record read first. Every row with an id takes part, even one 3.1 rejects for
  * another reason: when the newest row of an id cannot be imported, no older copy stands in for it. The outcome
  * depends on the source only, so 3.1, 3.2, 3.3 and `validate` agree, and a resumed or repeated run keeps the
  * same winners (and 3.1's rejects their keys). MySQL's primary key cannot repeat: only a CSV export is read.
@@ -29,17 +29,19 @@ const NO_TWINS: ConsentTwins = { lost: () => false };
 export async function settleConsentTwins(source: LegacySource, tenantId: string, batchSize: number, signal?: AbortSignal): Promise<ConsentTwins> {
   if (source.kind !== 'csv') return NO_TWINS;
   // Per id, the record winning so far; only the ids seen twice are kept once the scan is done.
-  const best = new Map<string, { record: string; updatedAt: Date }>();
+  const best = new Map<string, { record: string; updatedAt: Date; grants: boolean }>();
   const twice = new Set<string>();
   for await (const batch of source.read('telehealth_consent', { tenantId, batchSize, signal })) {
     batch.rows.forEach((row, i) => {
       const legacyId = consentIdOf(row);
       if (legacyId === '') return;
-      const seen = { record: batch.ordinals[i]!, updatedAt: updatedAtOf(row) };
+      const seen = { record: batch.ordinals[i]!, updatedAt: updatedAtOf(row), grants: grants(row) };
       const earlier = best.get(legacyId);
       if (!earlier) return void best.set(legacyId, seen);
       twice.add(legacyId);
-      if (pickDuplicateWinner(earlier, seen) === 'later') best.set(legacyId, seen);
+      // Two copies of one instant: a revocation must not lose to a grant because it was read second.
+      const tie = seen.updatedAt.getTime() === earlier.updatedAt.getTime();
+      if (tie ? earlier.grants && !seen.grants : pickDuplicateWinner(earlier, seen) === 'later') best.set(legacyId, seen);
     });
   }
   const winners = new Map([...twice].map((id) => [id, best.get(id)!.record]));
@@ -54,6 +56,11 @@ export function rowsKept(twins: ConsentTwins, batch: LegacyBatch): LegacyRow[] {
 
 export function consentIdOf(row: LegacyRow): string {
   return (row.id ?? '').trim();
+}
+
+/** Whether the copy says granted (what a tie must not let stand over a revocation or an expiry). */
+function grants(row: LegacyRow): boolean {
+  return (row.status ?? '').trim().toLowerCase() === 'granted';
 }
 
 function updatedAtOf(row: LegacyRow): Date {
