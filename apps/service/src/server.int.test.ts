@@ -38,6 +38,7 @@ const accessPolicy: AccessPolicyClient = {
   },
   upsertConsent: () => Promise.reject(new Error('not used')),
   countConsents: () => Promise.resolve(0),
+  findConsents: () => Promise.resolve([]),
 };
 
 const call = async (method: string, path: string, roles: string[], sub: string, body?: unknown) => {

@@ -211,7 +211,10 @@ export interface Step {
   readonly scope?: 'tenant' | 'global';
   /** Overrides `--max-reject-rate` for this step (1.3: one row per tenant, gated by validation instead). */
   readonly maxRejectRate?: number;
-  /** Runs again even when done, because its effect is an idempotent ensure (s0: stream, config checks). */
+  /**
+   * Runs again even when done (from an empty checkpoint), because its effect is an idempotent ensure (s0: stream,
+   * config checks) or carries what its source changed since (s3: consents revoked in legacy after the import).
+   */
   readonly rerunWhenDone?: boolean;
   run(ctx: StepContext, checkpoint: Checkpoint): Promise<StepResult | void>;
 }

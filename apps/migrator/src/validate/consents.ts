@@ -1,18 +1,29 @@
 import { consentsAccessible, type CheckResult } from '@vc/domain/checklist';
-import { patientDecision, type ConsentDecisionReason } from '@vc/domain/consents';
+import { heldAsMapped, patientDecision, type ConsentDecisionReason, type MappedConsent } from '@vc/domain/consents';
+import { LEGACY_CONSENT_IDENTIFIER_SYSTEM } from '@vc/integrations/access-policy';
 import pLimit from 'p-limit';
 import type { AccessPolicyClient } from '../engine/ports';
 import type { LegacySource } from '../legacy/types';
 import { readConsent } from '../phases/s3/consent-rows';
+import { rowsKept, settleConsentTwins } from '../phases/s3/consent-twins';
 
-/** Patients whose decision validation re-asks access-policy: enough to catch a broken import, cheap enough for CI. */
-export const DECISION_SAMPLE = 50;
-/** Decisions in flight at once (access-policy answers each in one round trip). */
-const DECISION_CONCURRENCY = 8;
+/** Requests to access-policy in flight at once (searches and decisions): bounded, as a tenant may have many patients. */
+const CONCURRENCY = 8;
+/** Legacy consents looked up per search (the client's own request size). */
+const PER_SEARCH = 50;
+
+interface Patient {
+  /** How the report names the patient: their first legacy consent id. Never the ref. */
+  legacyId: string;
+  decisions: ConsentDecisionReason[];
+}
 
 /**
- * Plan §5 "consent records accessible via access-policy": every importable legacy consent is there (by
- * count), and the decisions of a deterministic sample of patients (the first by legacy consent id) agree.
+ * Plan §5 "consent records accessible via access-policy": every importable legacy consent is held by access-policy
+ * as it maps at as-of, looked up by its legacy identifier (a consent revoked in legacy since S3, or never imported,
+ * fails even when another consent there keeps the count up), and the decision of EVERY patient with a legacy consent
+ * agrees with legacy's. The lookups go 50 identifiers per search, one batch of legacy rows at a time; the
+ * decisions one per patient; both a few at a time. Samples are legacy consent ids only.
  */
 export async function checkConsents(
   portal: LegacySource,
@@ -21,32 +32,70 @@ export async function checkConsents(
   asOf: Date,
   batchSize: number,
 ): Promise<CheckResult> {
+  const limit = pLimit(CONCURRENCY);
+  // The copies of a consent that lost to a newer twin are 3.1's rejects, neither importable nor deciding.
+  const twins = await settleConsentTwins(portal, tenantId, batchSize);
+  const patients = new Map<string, Patient>();
+  const notAsMapped: string[] = [];
   let importable = 0;
-  // The domain check prefixes the samples with `telehealth_consent:`; legacy ids go in bare.
-  const sample = new Map<string, { legacyId: string; decisions: ConsentDecisionReason[] }>();
+  let missing = 0;
   for await (const batch of portal.read('telehealth_consent', { tenantId, batchSize })) {
-    for (const row of batch.rows) {
+    const mapped: MappedConsent[] = [];
+    for (const row of rowsKept(twins, batch)) {
       const { legacyId, mapping } = readConsent(row, tenantId, asOf);
       if (mapping.kind !== 'mapped') continue;
-      importable += 1;
-      const ref = mapping.consent.patientRef;
-      const entry = sample.get(ref);
-      if (entry) entry.decisions.push(mapping.consent.decision);
-      else if (sample.size < DECISION_SAMPLE) sample.set(ref, { legacyId, decisions: [mapping.consent.decision] });
+      mapped.push(mapping.consent);
+      const patient = patients.get(mapping.consent.patientRef);
+      if (patient) patient.decisions.push(mapping.consent.decision);
+      else patients.set(mapping.consent.patientRef, { legacyId, decisions: [mapping.consent.decision] });
+    }
+    importable += mapped.length;
+    // The batch's lookups end before the next batch is read: at most one batch of consents is held.
+    const chunks = Array.from({ length: Math.ceil(mapped.length / PER_SEARCH) }, (_, i) => mapped.slice(i * PER_SEARCH, (i + 1) * PER_SEARCH));
+    const verdicts = await Promise.all(chunks.map((chunk) => limit(() => compareHeld(accessPolicy, tenantId, chunk, asOf))));
+    for (const v of verdicts) {
+      missing += v.missing.length;
+      notAsMapped.push(...v.missing, ...v.differing);
     }
   }
-  const inAccessPolicy = importable === 0 ? 0 : await accessPolicy.countConsents(tenantId);
-  // The sample's decisions asked a few at a time: one round trip after another was most of the check's time.
-  const limit = pLimit(DECISION_CONCURRENCY);
-  const verdicts = await Promise.all(
-    [...sample].map(([ref, entry]) =>
-      limit(async () => {
-        const expected = patientDecision(entry.decisions.map((decision) => ({ decision })));
-        const actual = await accessPolicy.decideTelehealth(tenantId, ref, asOf);
-        return actual.permitted === expected.permitted ? undefined : entry.legacyId;
-      }),
-    ),
+  const disagreeing = (
+    await Promise.all(
+      [...patients].map(([ref, patient]) =>
+        limit(async () => {
+          const expected = patientDecision(patient.decisions.map((decision) => ({ decision })));
+          const actual = await accessPolicy.decideTelehealth(tenantId, ref, asOf);
+          return actual.permitted === expected.permitted ? undefined : patient.legacyId;
+        }),
+      ),
+    )
+  ).filter((id): id is string => id !== undefined);
+  return consentsAccessible(
+    tenantId,
+    { importable, missing, differing: notAsMapped.length - missing, patients: patients.size, disagreements: disagreeing.length },
+    { notAsMapped, disagreeing },
   );
-  const disagreeing = verdicts.filter((id): id is string => id !== undefined);
-  return consentsAccessible(tenantId, { importable, inAccessPolicy, decisionsChecked: sample.size, disagreements: disagreeing.length }, disagreeing);
+}
+
+/** One search's consents: the legacy ids access-policy does not hold, and those it holds otherwise than they map. */
+async function compareHeld(
+  accessPolicy: AccessPolicyClient,
+  tenantId: string,
+  consents: readonly MappedConsent[],
+  asOf: Date,
+): Promise<{ missing: string[]; differing: string[] }> {
+  const held = await accessPolicy.findConsents(
+    tenantId,
+    consents.map((c) => ({ system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value: c.legacyId })),
+  );
+  const byId = new Map<string, typeof held>();
+  for (const h of held) byId.set(h.identifier.value, [...(byId.get(h.identifier.value) ?? []), h]);
+  const missing: string[] = [];
+  const differing: string[] = [];
+  for (const c of consents) {
+    const found = byId.get(c.legacyId) ?? [];
+    // Two Consents under one legacy identifier (3.2 would get a 412) is not the consent as it maps either.
+    if (found.length === 0) missing.push(c.legacyId);
+    else if (found.length > 1 || !heldAsMapped(c, found[0]!, asOf)) differing.push(c.legacyId);
+  }
+  return { missing, differing };
 }

@@ -117,12 +117,28 @@ describe('encountersForEndedSessions', () => {
 });
 
 describe('consentsAccessible', () => {
+  const none = { notAsMapped: [], disagreeing: [] };
   it.each([
-    ['all consents present and decisions agree', { importable: 4, inAccessPolicy: 4, decisionsChecked: 3, disagreements: 0 }, 'pass'],
-    ['a consent missing from access-policy fails', { importable: 4, inAccessPolicy: 3, decisionsChecked: 3, disagreements: 0 }, 'fail'],
-    ['a disagreeing decision fails', { importable: 4, inAccessPolicy: 4, decisionsChecked: 3, disagreements: 1 }, 'fail'],
+    ['all consents held as they map and every decision agrees', { importable: 4, missing: 0, differing: 0, patients: 3, disagreements: 0 }, 'pass'],
+    ['a consent missing from access-policy fails', { importable: 4, missing: 1, differing: 0, patients: 3, disagreements: 0 }, 'fail'],
+    ['a consent held with another status or period fails', { importable: 4, missing: 0, differing: 1, patients: 3, disagreements: 0 }, 'fail'],
+    ['a disagreeing decision fails', { importable: 4, missing: 0, differing: 0, patients: 3, disagreements: 1 }, 'fail'],
   ] as const)('%s', (_name, counts, status) => {
-    expect(consentsAccessible('t1', counts, []).status).toBe(status);
+    expect(consentsAccessible('t1', counts, none).status).toBe(status);
+  });
+
+  it('names legacy consent ids once each, the ones not held as they map first', () => {
+    const check = consentsAccessible(
+      't1',
+      { importable: 4, missing: 1, differing: 1, patients: 3, disagreements: 2 },
+      { notAsMapped: ['7', '9'], disagreeing: ['9', '3'] },
+    );
+    expect(check).toMatchObject({
+      status: 'fail',
+      expected: { consents: 4, missing: 0, differing: 0, disagreements: 0 },
+      actual: { consents: 2, missing: 1, differing: 1, decisionsChecked: 3, disagreements: 2 },
+      samples: ['telehealth_consent:7', 'telehealth_consent:9', 'telehealth_consent:3'],
+    });
   });
 });
 

@@ -123,20 +123,30 @@ export function encountersForEndedSessions(
   );
 }
 
-/** Every importable legacy consent must be readable through access-policy, and the decisions sampled agree. */
+/**
+ * Every importable legacy consent must be held by access-policy as it maps (compared by legacy identifier, so an
+ * unrelated consent there cannot stand in for a missing one), and every patient's decision must agree.
+ * Samples name legacy consent ids: those not held as they map first, then those of patients whose decision disagrees.
+ */
 export function consentsAccessible(
   tenant: string,
-  counts: { importable: number; inAccessPolicy: number; decisionsChecked: number; disagreements: number },
-  disagreeingLegacyIds: readonly string[],
+  counts: { importable: number; missing: number; differing: number; patients: number; disagreements: number },
+  samples: { notAsMapped: readonly string[]; disagreeing: readonly string[] },
 ): CheckResult {
-  const ok = counts.inAccessPolicy >= counts.importable && counts.disagreements === 0;
+  const ok = counts.missing === 0 && counts.differing === 0 && counts.disagreements === 0;
   return result(
     'consents.accessible',
     tenant,
     ok,
-    { consents: counts.importable, disagreements: 0 },
-    { consents: counts.inAccessPolicy, decisionsChecked: counts.decisionsChecked, disagreements: counts.disagreements },
-    disagreeingLegacyIds.map((id) => `telehealth_consent:${id}`),
+    { consents: counts.importable, missing: 0, differing: 0, disagreements: 0 },
+    {
+      consents: counts.importable - counts.missing - counts.differing,
+      missing: counts.missing,
+      differing: counts.differing,
+      decisionsChecked: counts.patients,
+      disagreements: counts.disagreements,
+    },
+    [...new Set([...samples.notAsMapped, ...samples.disagreeing])].map((id) => `telehealth_consent:${id}`),
   );
 }
 

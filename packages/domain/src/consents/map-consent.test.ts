@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapConsent, patientDecision, type LegacyConsentRow } from './index';
+import { consentEnd, heldAsMapped, mapConsent, patientDecision, type HeldConsent, type LegacyConsentRow } from './index';
 
 const asOf = new Date('2026-06-01T00:00:00.000Z');
 const before = new Date('2026-05-01T00:00:00.000Z');
@@ -63,6 +63,96 @@ describe('mapConsent', () => {
         sourceUrl: 'https://docs.example/1',
       },
     });
+  });
+});
+
+describe('a consent with both an expiry and a revocation ends at the earlier of the two', () => {
+  const expiry = new Date('2027-01-01T00:00:00.000Z');
+  const revocation = new Date('2027-06-01T00:00:00.000Z');
+  const between = new Date('2027-03-01T00:00:00.000Z');
+
+  it.each([
+    ['expiring before its revocation', { expiresAt: expiry, revokedAt: revocation }, expiry],
+    ['revoked before its expiry', { expiresAt: revocation, revokedAt: expiry }, expiry],
+    ['revoked and expiring at one instant', { expiresAt: expiry, revokedAt: expiry }, expiry],
+  ] as const)('the period of a consent %s ends at the earlier instant', (_name, overrides, end) => {
+    const mapped = mapConsent(row(overrides), asOf);
+    expect(mapped).toMatchObject({ kind: 'mapped', consent: { status: 'active', decision: 'granted', periodEnd: end.toISOString() } });
+    expect(consentEnd(row(overrides))).toEqual(end);
+  });
+
+  it.each([
+    ['before both it still permits', { expiresAt: expiry, revokedAt: revocation }, asOf, 'active', 'granted'],
+    [
+      'between the expiry and the later revocation it no longer permits (expired)',
+      { expiresAt: expiry, revokedAt: revocation },
+      between,
+      'inactive',
+      'expired',
+    ],
+    [
+      'between the revocation and the later expiry it no longer permits (revoked)',
+      { expiresAt: revocation, revokedAt: expiry },
+      between,
+      'inactive',
+      'revoked',
+    ],
+    [
+      'after both, the one that came first is the reason',
+      { expiresAt: expiry, revokedAt: revocation },
+      new Date('2028-01-01T00:00:00.000Z'),
+      'inactive',
+      'expired',
+    ],
+  ] as const)('%s', (_name, overrides, at, status, decision) => {
+    expect(mapConsent(row(overrides), at)).toMatchObject({ kind: 'mapped', consent: { status, decision, periodEnd: expiry.toISOString() } });
+  });
+
+  it('only one of the two present ends the period there', () => {
+    expect([
+      consentEnd({ revokedAt: revocation, expiresAt: null }),
+      consentEnd({ revokedAt: null, expiresAt: expiry }),
+      consentEnd({ revokedAt: null, expiresAt: null }),
+    ]).toEqual([revocation, expiry, undefined]);
+  });
+});
+
+describe('heldAsMapped', () => {
+  const mapped = (overrides: Partial<LegacyConsentRow>, at = asOf) => {
+    const m = mapConsent(row(overrides), at);
+    if (m.kind !== 'mapped') throw new Error('expected a mapped consent');
+    return m.consent;
+  };
+  const held = (overrides: Partial<HeldConsent> = {}): HeldConsent => ({
+    patientRef: 'Patient/p-1',
+    status: 'active',
+    periodStart: '2026-01-01T00:00:00Z',
+    ...overrides,
+  });
+
+  it.each([
+    ['the same consent, its instants spelled otherwise', {}, held(), true],
+    ['revoked in legacy since, still active there', { status: 'revoked', revokedAt: before }, held(), false],
+    [
+      'revoked in legacy since, held revoked with that end',
+      { status: 'revoked', revokedAt: before },
+      held({ status: 'inactive', periodEnd: before.toISOString() }),
+      true,
+    ],
+    ['an expiry legacy added since', { expiresAt: after }, held(), false],
+    ['another patient', {}, held({ patientRef: 'Patient/p-2' }), false],
+    ['another start', {}, held({ periodStart: '2026-01-02T00:00:00Z' }), false],
+    ['an end there that legacy does not have', {}, held({ periodEnd: after.toISOString() }), false],
+  ] as const)('%s → %s', (_name, overrides, stored, same) => {
+    expect(heldAsMapped(mapped(overrides), stored, asOf)).toBe(same);
+  });
+
+  it('a consent imported active that expired since is held as the inactive one legacy now maps to', () => {
+    // Imported at an as-of before its expiry (active, with that end); compared at an as-of after it.
+    const imported = mapped({ expiresAt: after }, before);
+    const stored = held({ status: imported.status, periodEnd: imported.periodEnd });
+    const later = new Date('2026-08-01T00:00:00.000Z');
+    expect(heldAsMapped(mapped({ expiresAt: after }, later), stored, later)).toBe(true);
   });
 });
 

@@ -71,9 +71,20 @@ export function legacyConsentDecision(
   if (row.grantedAt !== null && row.grantedAt.getTime() > asOf.getTime()) return 'no_consent';
   // A "granted" row whose revocation or expiry has already passed no longer permits: the portal
   // checked the dates at request time, not only the status column.
-  if (row.revokedAt !== null && row.revokedAt.getTime() <= asOf.getTime()) return 'revoked';
-  if (row.expiresAt !== null && row.expiresAt.getTime() <= asOf.getTime()) return 'expired';
+  // When both have passed, the one that came first ended the consent (a tie reads as revoked).
+  const end = consentEnd(row);
+  if (end !== undefined && end.getTime() <= asOf.getTime()) return end === row.revokedAt ? 'revoked' : 'expired';
   return 'granted';
+}
+
+/**
+ * When a consent stops permitting: the earlier of its revocation and its expiry, whichever are present. A
+ * consent that expires before it is revoked must not keep permitting until the revocation (nor the reverse).
+ */
+export function consentEnd(row: Pick<LegacyConsentRow, 'revokedAt' | 'expiresAt'>): Date | undefined {
+  const { revokedAt, expiresAt } = row;
+  if (revokedAt === null) return expiresAt ?? undefined;
+  return expiresAt !== null && expiresAt.getTime() < revokedAt.getTime() ? expiresAt : revokedAt;
 }
 
 /** Maps one legacy consent row (docs/design.md §5, consents). */
@@ -85,7 +96,7 @@ export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
   const status = normaliseStatus(row.status);
   if (status === undefined) return { kind: 'rejected', reason: 'unknown_consent_status' };
   const decision = legacyConsentDecision(status, row, asOf);
-  const end = row.revokedAt ?? row.expiresAt;
+  const end = consentEnd(row);
   return {
     kind: 'mapped',
     consent: {
@@ -106,6 +117,34 @@ function optionalFields(row: LegacyConsentRow): Pick<MappedConsent, 'method' | '
   const recordedBy = optional(row.recordedBy);
   const sourceUrl = optional(row.documentUrl);
   return { ...(method ? { method } : {}), ...(recordedBy ? { recordedBy } : {}), ...(sourceUrl ? { sourceUrl } : {}) };
+}
+
+/** A Consent as access-policy holds it, as far as a decision depends on it. */
+export interface HeldConsent {
+  patientRef: string;
+  status: string;
+  periodStart?: string;
+  periodEnd?: string;
+}
+
+/**
+ * Whether access-policy holds a consent as its legacy row maps to at `asOf`: the same patient, the same period
+ * (instants compared, not spellings), and the same status — where an `active` consent whose period ended by `asOf`
+ * counts as inactive: it was imported at an earlier as-of, while still running, and permits exactly as the inactive one.
+ */
+export function heldAsMapped(expected: MappedConsent, held: HeldConsent, asOf: Date): boolean {
+  const closed = (c: { status: string; periodEnd?: string }) =>
+    c.status !== 'active' || (c.periodEnd !== undefined && Date.parse(c.periodEnd) <= asOf.getTime());
+  return (
+    held.patientRef === expected.patientRef &&
+    sameInstant(held.periodStart, expected.periodStart) &&
+    sameInstant(held.periodEnd, expected.periodEnd) &&
+    closed(held) === closed(expected)
+  );
+}
+
+function sameInstant(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
 }
 
 /**

@@ -186,4 +186,27 @@ describe('access-policy client against the stand-in over HTTP', () => {
     expect(error).toMatchObject({ name: 'IntegrationError', system: 'access-policy', status: 400, retryable: false });
     expect(standIn.requests().upserts - before).toBe(1);
   });
+
+  it('finds consents by identifier, a few dozen per search, values with commas, bars and backslashes included', async () => {
+    const { tenant, patient } = fresh();
+    const client = createAccessPolicyClient({ baseUrl: standIn.url });
+    const odd = ['a,b', 'c|d', 'e\\f', 'g$h'];
+    const ids = [...Array.from({ length: 120 }, (_, i) => String(1000 + i)), ...odd];
+    for (const id of ids)
+      await client.upsertConsent(tenant, grant(patient, id, id === '1001' ? { status: 'inactive', periodEnd: '2026-02-01T00:00:00.000Z' } : {}));
+    await client.upsertConsent('elsewhere', grant(patient, '1000'));
+    const searchesBefore = standIn.requests().searches;
+    const wanted = [...ids.filter((id) => id !== '1002'), 'never-imported'].map((value) => ({ system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value }));
+    const found = await client.findConsents(tenant, wanted);
+    // 124 identifiers asked: three searches of at most 50, not one request per consent.
+    expect(standIn.requests().searches - searchesBefore).toBe(3);
+    expect(found.map((c) => c.identifier.value).sort()).toEqual(ids.filter((id) => id !== '1002').sort());
+    expect(found.find((c) => c.identifier.value === '1001')).toEqual({
+      identifier: { system: LEGACY_CONSENT_IDENTIFIER_SYSTEM, value: '1001' },
+      patientRef: patient,
+      status: 'inactive',
+      periodStart: '2026-01-01T00:00:00.000Z',
+      periodEnd: '2026-02-01T00:00:00.000Z',
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { IntegrationError, isRetryableFrom } from '../errors';
 import { checkedBaseUrl, requestJson, type RequestJsonInit } from '../http';
 import { withRetry } from '../retry';
 import { STORAGE_OUTCOME_SYSTEM, toFhirConsent } from './fhir-consent';
-import { TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision } from './types';
+import { TELEHEALTH_CONSENT_CATEGORY, type AccessPolicyClient, type ConsentDecision, type StoredConsent } from './types';
 
 /** Options of {@link createAccessPolicyClient}. */
 export interface AccessPolicyClientOptions {
@@ -97,6 +97,27 @@ export function createAccessPolicyClient(options: AccessPolicyClientOptions): Ac
       return decision;
     },
 
+    async findConsents(tenantId, identifiers) {
+      const found: StoredConsent[] = [];
+      for (let i = 0; i < identifiers.length; i += IDENTIFIERS_PER_SEARCH) {
+        const chunk = identifiers.slice(i, i + IDENTIFIERS_PER_SEARCH);
+        const tokens = chunk.map((id) => `${id.system}|${escapeToken(id.value)}`).join(',');
+        // Twice the identifiers as page size: a full answer fits one page unless identifiers are shared (412 on import).
+        const query = `?category=${TELEHEALTH_CONSENT_CATEGORY}&identifier=${encodeURIComponent(tokens)}&_count=${2 * IDENTIFIERS_PER_SEARCH}`;
+        const { body } = await call('consent search', tenantId, `/Consent${query}`, { method: 'GET' });
+        const bundle = parseReply(searchBundleSchema, body, `consent search for tenant ${tenantId}`, 'a searchset Bundle of Consents');
+        const entries = bundle.entry ?? [];
+        if (entries.length < bundle.total)
+          throw new IntegrationError(`consent search for tenant ${tenantId}: ${bundle.total} matches, ${entries.length} on the first page`, {
+            system: 'access-policy',
+            status: 200,
+            retryable: false,
+          });
+        found.push(...entries.flatMap((e) => storedConsent(e.resource, chunk)));
+      }
+      return found;
+    },
+
     async countConsents(tenantId) {
       const { body } = await call('consent count', tenantId, `/Consent?category=${TELEHEALTH_CONSENT_CATEGORY}&_summary=count`, { method: 'GET' });
       return parseReply(countBundleSchema, body, `consent count for tenant ${tenantId}`, 'a Bundle with total').total;
@@ -119,6 +140,47 @@ const storageOutcomeSchema = z
   })
   .optional();
 const countBundleSchema = z.object({ resourceType: z.literal('Bundle'), total: z.number().int().nonnegative() });
+/** What a search answers, as far as comparing a Consent with legacy reads it. */
+const searchBundleSchema = countBundleSchema.extend({
+  entry: z
+    .array(
+      z.object({
+        resource: z.object({
+          resourceType: z.literal('Consent'),
+          identifier: z.array(z.object({ system: z.string().optional(), value: z.string().optional() })).optional(),
+          status: z.string(),
+          patient: z.object({ reference: z.string() }),
+          provision: z.object({ period: z.object({ start: z.string().optional(), end: z.string().optional() }).optional() }).optional(),
+        }),
+      }),
+    )
+    .optional(),
+});
+
+/** Identifiers per search request: keeps the URL a few kilobytes long. */
+const IDENTIFIERS_PER_SEARCH = 50;
+
+/** FHIR search escapes `\`, `,`, `$` and `|` in a token's value with a backslash. */
+function escapeToken(value: string): string {
+  return value.replace(/[\\,$|]/g, (c) => `\\${c}`);
+}
+
+/** The Consent as one StoredConsent per identifier of the search it holds (normally one). */
+function storedConsent(
+  resource: NonNullable<z.infer<typeof searchBundleSchema>['entry']>[number]['resource'],
+  searched: ReadonlyArray<{ system: string; value: string }>,
+): StoredConsent[] {
+  const period = resource.provision?.period;
+  return searched
+    .filter((id) => resource.identifier?.some((held) => held.system === id.system && held.value === id.value))
+    .map((identifier) => ({
+      identifier: { ...identifier },
+      patientRef: resource.patient.reference,
+      status: resource.status,
+      ...(period?.start ? { periodStart: period.start } : {}),
+      ...(period?.end ? { periodEnd: period.end } : {}),
+    }));
+}
 
 function parseReply<T extends z.ZodType>(schema: T, body: unknown, what: string, expected: string): z.infer<T> {
   const parsed = schema.safeParse(body);

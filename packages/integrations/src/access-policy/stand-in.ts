@@ -135,10 +135,28 @@ function matchesSearch(consent: FhirConsent, query: Request['query']): boolean {
   if (typeof query.patient === 'string' && consent.patient.reference !== query.patient) return false;
   if (typeof query.category === 'string' && !consent.category.some((c) => c.coding.some((coding) => coding.code === query.category))) return false;
   if (typeof query.identifier === 'string') {
-    const [system, value] = splitIdentifier(query.identifier);
-    if (!consent.identifier.some((i) => i.system === system && i.value === value)) return false;
+    // A token OR-list (`a|1,a|2`), each value with `\`, `,`, `$`, `|` escaped by a backslash, as FHIR search has it.
+    const wanted = splitTokens(query.identifier).map(splitIdentifier);
+    if (!consent.identifier.some((i) => wanted.some(([system, value]) => i.system === system && i.value === value))) return false;
   }
   return true;
+}
+
+/** The tokens of a search parameter split at unescaped commas, each with its value unescaped. */
+function splitTokens(raw: string): string[] {
+  const tokens: string[] = [];
+  let current = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    // An escaped character is kept as it is: a bar in the value stays after the system's bar, which splitIdentifier cuts at.
+    if (c === '\\' && i + 1 < raw.length) current += raw[++i];
+    else if (c === ',') {
+      tokens.push(current);
+      current = '';
+    } else current += c;
+  }
+  tokens.push(current);
+  return tokens;
 }
 
 /** FHIR token search `system|value`; the value may itself contain `|`, the system may not. */

@@ -21,7 +21,7 @@ export interface TelehealthConsent {
    * Carried as the extension {@link INACTIVE_REASON_EXTENSION_URL}. Ignored on active consents.
    */
   inactiveReason?: 'revoked' | 'expired';
-  /** The provision period: start = granted_at, end = revoked_at / expires_at. ISO strings. */
+  /** The provision period: start = granted_at, end = the earlier of revoked_at and expires_at. ISO strings. */
   periodStart?: string;
   periodEnd?: string;
   method?: string;
@@ -37,9 +37,25 @@ export interface ConsentDecision {
   consentId?: string;
 }
 
+/** A Consent as access-policy holds it, read back by its identifier (`validate` compares it with legacy's). */
+export interface StoredConsent {
+  /** The identifier it was found by. */
+  identifier: { system: string; value: string };
+  patientRef: string;
+  /** FHIR Consent.status as stored: only `active` can permit. */
+  status: string;
+  periodStart?: string;
+  periodEnd?: string;
+}
+
 export interface AccessPolicyClient {
   /** Upsert keyed by identifier (conditional update): re-importing changes nothing. */
   upsertConsent(tenantId: string, consent: TelehealthConsent): Promise<{ id: string; created: boolean; changed: boolean }>;
   decideTelehealth(tenantId: string, patientRef: string, at?: Date): Promise<ConsentDecision>;
   countConsents(tenantId: string): Promise<number>;
+  /**
+   * The tenant's telehealth Consents holding any of these identifiers, searched a few dozen identifiers per request
+   * (a FHIR token search OR-list), so a whole tenant is compared in one round trip per batch, not per consent.
+   */
+  findConsents(tenantId: string, identifiers: ReadonlyArray<{ system: string; value: string }>): Promise<StoredConsent[]>;
 }

@@ -5,6 +5,7 @@ import pLimit from 'p-limit';
 import type { RejectInput, Step } from '../../engine/types';
 import { recordsOf } from '../../legacy/record-faults';
 import { consentLegacyKey, readConsent } from './consent-rows';
+import { rowsKept, settleConsentTwins } from './consent-twins';
 
 /** The FHIR-style Consent access-policy stores, keyed by the legacy identifier so a re-import converges. */
 export function toTelehealthConsent(c: MappedConsent): TelehealthConsent {
@@ -25,20 +26,25 @@ export function toTelehealthConsent(c: MappedConsent): TelehealthConsent {
  * Plan 3.2: import the mapped consents into access-policy (it owns them from now on). Each upsert is a
  * conditional update on the legacy identifier, so re-running, or resuming after a kill, changes nothing
  * that is already there. Upserts are bounded by `--concurrency` and skipped under --dry-run; rows and
- * malformed CSV records 3.1 rejected are read past here (counted read, not rejected twice). A consent access-policy refuses (a 4xx other than 401/403) is quarantined
+ * malformed CSV records 3.1 rejected are read past here (counted read, not rejected twice), and so are the copies of
+ * a consent id that lost to a newer twin (3.1's `duplicate_legacy_id`), so one id is upserted once, from its newest row. A consent access-policy refuses (a 4xx other than 401/403) is quarantined
  * as `consent_refused` and the rest go on; 401/403 (our credentials) and exhausted retries fail the step.
  */
 export const importConsentsStep: Step = {
   id: '3.2',
   title: 'Import consents into access-policy',
+  // Every `phase s3` imports again: a revocation legacy took since is carried; the rest are no-change updates.
+  rerunWhenDone: true,
   async run(ctx, checkpoint) {
     const source = await ctx.services.portal();
     const accessPolicy = await ctx.services.accessPolicy();
     const limit = pLimit(ctx.options.concurrency);
     const totals = { created: 0, changed: 0, unchanged: 0, refused: 0, ...(checkpoint.facts.imported as Record<string, number> | undefined) };
     const after = (checkpoint.cursor?.after as string | undefined) ?? null;
+    // A copy that lost to its twin is never upserted: the id's one upsert per run is its winner's.
+    const twins = await settleConsentTwins(source, ctx.tenantId, ctx.options.batchSize, ctx.signal);
     for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-      const consents = batch.rows
+      const consents = rowsKept(twins, batch)
         .map((row) => readConsent(row, ctx.tenantId, ctx.options.asOf).mapping)
         .flatMap((m) => (m.kind === 'mapped' ? [toTelehealthConsent(m.consent)] : []));
       const rejects: RejectInput[] = [];

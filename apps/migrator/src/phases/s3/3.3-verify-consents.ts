@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import type { Step, StepContext } from '../../engine/types';
 import { consentLegacyKey, readConsent } from './consent-rows';
+import { rowsKept, settleConsentTwins } from './consent-twins';
 
 interface Patient {
   decisions: ConsentDecisionReason[];
@@ -21,9 +22,11 @@ async function collectPatients(ctx: StepContext): Promise<{ patients: Map<string
   );
   for (const s of sessions) patients.set(s.patient_ref, { decisions: [], label: `VirtualSession:${s.label}` });
   const source = await ctx.services.portal();
+  // A stale copy of a consent (3.1's duplicate_legacy_id) must not decide its patient.
+  const twins = await settleConsentTwins(source, ctx.tenantId, ctx.options.batchSize, ctx.signal);
   for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, signal: ctx.signal })) {
     unreadable.push(...(batch.faults ?? []).map((f) => f.location));
-    for (const row of batch.rows) {
+    for (const row of rowsKept(twins, batch)) {
       const { legacyId, mapping } = readConsent(row, ctx.tenantId, ctx.options.asOf);
       if (mapping.kind !== 'mapped') continue;
       const patient = patients.get(mapping.consent.patientRef) ?? { decisions: [], label: consentLegacyKey(legacyId) };
@@ -44,6 +47,8 @@ async function collectPatients(ctx: StepContext): Promise<{ patients: Map<string
 export const verifyConsentsStep: Step = {
   id: '3.3',
   title: 'Verify consent decisions through access-policy',
+  // Every `phase s3` verifies again, at its own as-of, what 3.2 just imported.
+  rerunWhenDone: true,
   async run(ctx) {
     if (ctx.options.dryRun) {
       // A dry run imported nothing, so access-policy cannot agree yet: there is nothing meaningful to verify.

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAccessPolicyClient, startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
@@ -41,6 +41,25 @@ const consent = (id: string, values: Row = {}) =>
     )
     .join(',');
 
+/** The digital-communication tables of an export: one session, so the tenant is known; S3 reads only the consents. */
+async function writeSessionTables(into: string, tenantId: string, patientRef: string): Promise<void> {
+  const session = LEGACY_TABLES.VirtualSession.columns
+    .map((c) => ({ id: '1', tenantId, patientRef, status: 'scheduled', scheduledStart: '2026-12-01 10:00:00' })[c] ?? '\\N')
+    .join(',');
+  for (const table of ['VirtualSession', 'AuditLog', 'TenantVirtualCareConfig', 'BillingEvent'] as const) {
+    await writeFile(join(into, `${table}.csv`), `${[LEGACY_TABLES[table].columns.join(','), ...(table === 'VirtualSession' ? [session] : [])].join('\n')}\n`);
+  }
+}
+
+/** `phase s3` for one tenant of an export, and each step's [id, read, written, rejected]. */
+async function runS3(exportDir: string, tenantId: string, ...extra: string[]) {
+  const env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_EXPORT_DIR: exportDir, VC_ACCESS_POLICY_URL: accessPolicy.url };
+  const run = await runInProcess(['phase', 's3', '--tenant', tenantId, '--as-of', AS_OF, '--max-reject-rate', '1', '--json', ...extra, ...PAST_THE_GATES], env);
+  expect(run.code, run.error).toBe(0);
+  const steps = (JSON.parse(run.stdout) as { steps: Array<{ id: string; read: number; written: number; rejected: number }> }).steps;
+  return steps.map((s) => [s.id, s.read, s.written, s.rejected]);
+}
+
 beforeAll(async () => {
   [target, accessPolicy, dir] = await Promise.all([createTestDatabase(), startAccessPolicyStandIn(), mkdtemp(join(tmpdir(), 'vc-s3-csv-'))]);
   client = new pg.Client({ connectionString: target.url });
@@ -72,19 +91,9 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
       Buffer.from('7,acme,"Patient/p-7', 'utf8'),
     ]);
     await writeFile(join(dir, 'telehealth_consent.csv'), body);
-    // The digital-communication tables of the export: one session, so the tenant is known; S3 reads only the consents.
-    const session = LEGACY_TABLES.VirtualSession.columns
-      .map((c) => ({ id: '1', tenantId: 'acme', patientRef: 'Patient/p-1', status: 'scheduled', scheduledStart: '2026-12-01 10:00:00' })[c] ?? '\\N')
-      .join(',');
-    for (const table of ['VirtualSession', 'AuditLog', 'TenantVirtualCareConfig', 'BillingEvent'] as const) {
-      await writeFile(join(dir, `${table}.csv`), `${[LEGACY_TABLES[table].columns.join(','), ...(table === 'VirtualSession' ? [session] : [])].join('\n')}\n`);
-    }
+    await writeSessionTables(dir, 'acme', 'Patient/p-1');
 
-    const env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_EXPORT_DIR: dir, VC_ACCESS_POLICY_URL: accessPolicy.url };
-    const run = await runInProcess(['phase', 's3', '--tenant', 'acme', '--as-of', AS_OF, '--max-reject-rate', '1', '--json', ...PAST_THE_GATES], env);
-    expect(run.code, run.error).toBe(0);
-    const steps = (JSON.parse(run.stdout) as { steps: Array<{ id: string; read: number; written: number; rejected: number }> }).steps;
-    expect(steps.map((s) => [s.id, s.read, s.written, s.rejected])).toEqual([
+    expect(await runS3(dir, 'acme')).toEqual([
       ['3.1', 7, 2, 5],
       // 3.2 reads past 3.1's rejects; 3.3 verifies the two patients that could be read.
       ['3.2', 7, 2, 0],
@@ -118,5 +127,134 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
       disagreements: 0,
       unreadable: { count: 3, samples: ['telehealth_consent.csv:3', 'telehealth_consent.csv:4', 'telehealth_consent.csv:8'] },
     });
+  });
+
+  it('a consent id twice: the later updated_at is imported, the other copy is rejected duplicate_legacy_id, across batches and either order', async () => {
+    const exportDir = join(dir, 'twins');
+    await mkdir(exportDir);
+    const row = (id: string, values: Row) => consent(id, { tenant_id: 'globex', ...values });
+    const revoked = { status: 'revoked', revoked_at: '2025-06-01 10:00:00', updated_at: '2025-06-01 10:00:00' };
+    const lines = [
+      LEGACY_TABLES.telehealth_consent.columns.join(','),
+      // record 1 (line 2): the newest version of consent 10, the patient revoked; record 3 is its stale "granted" copy
+      row('10', { patient_ref: 'Patient/p-dup', ...revoked }),
+      row('11', {}),
+      row('10', { patient_ref: 'Patient/p-dup' }),
+      // consent 12 the other way round: the stale copy first (record 4), the revocation after it (record 5)
+      row('12', { patient_ref: 'Patient/p-dup2' }),
+      row('12', { patient_ref: 'Patient/p-dup2', ...revoked }),
+    ];
+    await writeFile(join(exportDir, 'telehealth_consent.csv'), `${lines.join('\n')}\n`);
+    await writeSessionTables(exportDir, 'globex', 'Patient/p-11');
+    // One row per batch: every twin is met in another batch than its sibling.
+    expect(await runS3(exportDir, 'globex', '--batch-size', '1')).toEqual([
+      ['3.1', 5, 3, 2],
+      ['3.2', 5, 3, 0],
+      ['3.3', 3, 0, 0],
+    ]);
+    const twins = async () =>
+      (
+        await client.query<{ legacy_key: string; reason: string; source: string; raw: Record<string, unknown> }>(
+          "select legacy_key, reason, source, raw from vc_migration.rejects where tenant_id = 'globex' and phase = 's3' order by legacy_key",
+        )
+      ).rows;
+    const rejects = await twins();
+    expect(rejects.map((r) => [r.legacy_key, r.reason, r.source, r.raw.status, r.raw.updated_at])).toEqual([
+      ['telehealth_consent:10#3', 'duplicate_legacy_id', 'telehealth_consent.csv:4', 'granted', '2025-04-29 06:59:26'],
+      ['telehealth_consent:12#4', 'duplicate_legacy_id', 'telehealth_consent.csv:5', 'granted', '2025-04-29 06:59:26'],
+    ]);
+    const ap = createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 });
+    const stored = () =>
+      accessPolicy
+        .consents('globex')
+        .map((c) => [c.identifier[0]!.value, c.status, c.meta?.versionId])
+        .sort();
+    expect(stored()).toEqual([
+      ['10', 'inactive', '1'],
+      ['11', 'active', '1'],
+      ['12', 'inactive', '1'],
+    ]);
+    for (const patient of ['Patient/p-dup', 'Patient/p-dup2'])
+      expect(await ap.decideTelehealth('globex', patient, new Date(AS_OF))).toMatchObject({ permitted: false, reason: 'revoked' });
+
+    // `phase s3` again re-runs every step (rerunWhenDone): the same copies win, nothing is rejected twice or flipped.
+    expect(await runS3(exportDir, 'globex', '--batch-size', '1')).toEqual([
+      ['3.1', 5, 3, 2],
+      ['3.2', 5, 3, 0],
+      ['3.3', 3, 0, 0],
+    ]);
+    expect(await twins()).toEqual(rejects);
+    expect(stored()).toEqual([
+      ['10', 'inactive', '1'],
+      ['11', 'active', '1'],
+      ['12', 'inactive', '1'],
+    ]);
+  });
+
+  it('a consent that expires before its revocation date stops permitting at its expiry', async () => {
+    const exportDir = join(dir, 'expiry');
+    await mkdir(exportDir);
+    const lines = [
+      LEGACY_TABLES.telehealth_consent.columns.join(','),
+      consent('20', { tenant_id: 'initech', patient_ref: 'Patient/p-exp', expires_at: '2027-01-01 00:00:00', revoked_at: '2027-06-01 00:00:00' }),
+    ];
+    await writeFile(join(exportDir, 'telehealth_consent.csv'), `${lines.join('\n')}\n`);
+    await writeSessionTables(exportDir, 'initech', 'Patient/p-exp');
+    await runS3(exportDir, 'initech');
+    const ap = createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 });
+    const at = async (iso: string) => (await ap.decideTelehealth('initech', 'Patient/p-exp', new Date(iso))).permitted;
+    // Before the expiry it permits; between the expiry and the later revocation date it no longer does.
+    expect([await at('2026-12-01T00:00:00Z'), await at('2027-03-01T00:00:00Z'), await at('2027-07-01T00:00:00Z')]).toEqual([true, false, false]);
+  });
+
+  it('a revocation (and a new consent) legacy takes after S3: validate names them by legacy id, `phase s3` again carries them', async () => {
+    const exportDir = join(dir, 'drift');
+    await mkdir(exportDir);
+    await writeSessionTables(exportDir, 'umbrella', 'Patient/p-1');
+    // 60 granted consents, one patient each: more patients than any sample of a few dozen would look at.
+    const writeConsents = (changed: boolean) => {
+      const rows = Array.from({ length: changed ? 61 : 60 }, (_, i) => String(i + 1)).map((id) =>
+        consent(id, {
+          tenant_id: 'umbrella',
+          ...(changed && id === '60' ? { status: 'revoked', revoked_at: '2026-11-02 09:00:00', updated_at: '2026-11-02 09:00:00' } : {}),
+        }),
+      );
+      return writeFile(join(exportDir, 'telehealth_consent.csv'), `${[LEGACY_TABLES.telehealth_consent.columns.join(','), ...rows].join('\n')}\n`);
+    };
+    await writeConsents(false);
+    await runS3(exportDir, 'umbrella');
+    const env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_EXPORT_DIR: exportDir, VC_ACCESS_POLICY_URL: accessPolicy.url };
+    const consentsCheck = async () => {
+      const run = await runInProcess(['validate', '--tenant', 'umbrella', '--json', '--out', join(exportDir, 'reports')], env);
+      const checks = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; actual: unknown; samples: string[] }> }).checks;
+      return checks.find((c) => c.id === 'consents.accessible')!;
+    };
+    expect((await consentsCheck()).status).toBe('pass');
+
+    // The patient of consent 60 revokes in the (still live) legacy portal; consent 61 is new. A consent of
+    // access-policy's own keeps its count as high as legacy's: only a comparison by identifier sees 61 is missing.
+    await writeConsents(true);
+    await createAccessPolicyClient({ baseUrl: accessPolicy.url }).upsertConsent('umbrella', {
+      identifier: { system: 'urn:test:elsewhere', value: '1' },
+      patientRef: 'Patient/p-elsewhere',
+      status: 'active',
+    });
+    const stale = await consentsCheck();
+    expect(stale).toMatchObject({
+      status: 'fail',
+      actual: { consents: 59, missing: 1, differing: 1, decisionsChecked: 61, disagreements: 2 },
+      samples: ['telehealth_consent:61', 'telehealth_consent:60'],
+    });
+    expect(JSON.stringify(stale)).not.toContain('Patient/');
+
+    expect(await runS3(exportDir, 'umbrella')).toEqual([
+      ['3.1', 61, 61, 0],
+      ['3.2', 61, 61, 0],
+      ['3.3', 61, 0, 0],
+    ]);
+    const ap = createAccessPolicyClient({ baseUrl: accessPolicy.url, cacheTtlMs: 0 });
+    expect(await ap.decideTelehealth('umbrella', 'Patient/p-60', new Date())).toMatchObject({ permitted: false, reason: 'revoked' });
+    expect(await ap.decideTelehealth('umbrella', 'Patient/p-61', new Date())).toMatchObject({ permitted: true });
+    expect(await consentsCheck()).toMatchObject({ status: 'pass', actual: { consents: 61, missing: 0, differing: 0, decisionsChecked: 61, disagreements: 0 } });
   });
 });

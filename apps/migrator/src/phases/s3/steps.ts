@@ -4,7 +4,12 @@ import { exportConsentsStep } from './3.1-export-consents';
 import { importConsentsStep } from './3.2-import-consents';
 import { verifyConsentsStep } from './3.3-verify-consents';
 
-/** S3, consent migration, per tenant: export from patient_portal, import into access-policy, verify. */
+/**
+ * S3, consent migration, per tenant: export from patient_portal, import into access-policy, verify. Legacy's portal
+ * stays live until cutover, so a consent revoked there after S3 must still reach access-policy: every step re-runs
+ * when done (`rerunWhenDone`), so `phase s3` again reads the whole export and re-imports it, idempotently (a consent
+ * unchanged is a no-change update, a stale twin loses as it did). `validate` fails until it has (consents.accessible).
+ */
 export const s3Phase: Phase = {
   id: 's3',
   title: 'Consent migration to access-policy',
