@@ -2,6 +2,8 @@ import type { Database } from '@vc/schema';
 import { checkpointStates } from '../engine/store/checkpoints';
 import { lastRealRun } from '../engine/store/runs';
 import type { PhaseId } from '../engine/types';
+import { activeCutover } from '../phases/s4/cutover-records';
+import { cutoverHistory } from '../phases/s4/cutover-store';
 import { PHASE_STEP_IDS } from '../phases/step-ids';
 import type { StepState, TenantGateFacts } from './rules';
 import { latestValidation } from './validations';
@@ -26,7 +28,8 @@ function decisionOf(rows: readonly CheckpointRow[]): TenantGateFacts['s2Decision
 
 /**
  * What the gates of `tenant` are judged on, from vc_migration: checkpoints of s1 and s2, S2's go/no-go,
- * the tenant's last real s1–s4 run (a run still going counts as ending now) and its latest validate. All
+ * the tenant's last real s1–s4 run (a run still going counts as ending now), its latest validate and the cutover
+ * in force, if any. All
  * times are the database's, so machines with skewed clocks judge alike.
  */
 export async function tenantGateFacts(db: Database, tenant: string): Promise<TenantGateFacts> {
@@ -37,6 +40,7 @@ export async function tenantGateFacts(db: Database, tenant: string): Promise<Ten
   const last = await lastRealRun(db, tenant, PHASES_THAT_INVALIDATE);
   const validation = await latestValidation(db, tenant);
   const decision = decisionOf(rows);
+  const cutover = activeCutover(await cutoverHistory(db, tenant));
   return {
     tenant,
     s1: stepStates('s1', rows),
@@ -44,5 +48,6 @@ export async function tenantGateFacts(db: Database, tenant: string): Promise<Ten
     ...(decision ? { s2Decision: decision } : {}),
     ...(last ? { lastRunAt: new Date(last.endedAt), lastRunPhase: last.phase, lastRunAfterValidate: last.afterValidate === true } : {}),
     ...(validation ? { validation } : {}),
+    ...(cutover ? { cutOverAt: cutover.createdAt } : {}),
   };
 }

@@ -117,6 +117,24 @@ describe('phase gates', { timeout: 120_000 }, () => {
     expect(await runsOf('acme', 's3')).toEqual([]);
   });
 
+  it('s3 after the cutover is refused (legacy would overwrite what access-policy took since); after a rollback it is not', async () => {
+    const record = (action: string) =>
+      client.query(`insert into vc_migration.cutovers (tenant_id, action, created_at) values ('acme', $1, clock_timestamp())`, [action]);
+    try {
+      await record('cutover');
+      const run = await cli('phase', 's3', '--tenant', 'acme', '--as-of', AS_OF);
+      expect(run.code, run.error).toBe(2);
+      expect(run.error).toMatch(/acme: gate not-cut-over — the tenant was cut over at [^ ]+: access-policy now holds the consents given or revoked since/);
+      expect(run.error).toContain('(clear: pnpm migrator rollback s4 --tenant acme)');
+      await record('rollback');
+      const after = await cli('phase', 's3', '--tenant', 'acme', '--as-of', AS_OF, '--dry-run');
+      expect(after.error ?? '').not.toContain('not-cut-over');
+    } finally {
+      await client.query(`delete from vc_migration.cutovers where tenant_id = 'acme'`);
+    }
+    expect(await runsOf('acme', 's3')).toEqual([]);
+  });
+
   it('enqueue is gated like phase, before anything is published', async () => {
     const run = await cli('enqueue', 'phase', 's3', '--all-tenants');
     expect(run.code).toBe(2);

@@ -65,6 +65,15 @@ const CASES: Array<[string, Parameters<typeof gateFailures>[0], TenantGateFacts,
     ["validate-fresh: the last passing validate (2026-11-02T11:00:00.000Z) is older than the tenant's last s3 run (2026-11-02T12:00:00.000Z)"],
   ],
   ['s4 with validate started the instant the last run ended', 's4', facts({ lastRunAt: at('2026-11-02T11:00:00Z') }), []],
+  [
+    's3 after the cutover',
+    's3',
+    facts({ cutOverAt: at('2026-11-03T09:00:00Z') }),
+    [
+      "not-cut-over: the tenant was cut over at 2026-11-03T09:00:00.000Z: access-policy now holds the consents given or revoked since, which legacy's would overwrite",
+    ],
+  ],
+  ['s2 after the cutover (its checks read, S2 writes no consent)', 's2', facts({ cutOverAt: at('2026-11-03T09:00:00Z') }), []],
 ];
 
 describe('phase gates', () => {

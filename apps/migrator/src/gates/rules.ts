@@ -1,11 +1,11 @@
 import type { PhaseId } from '../engine/types';
 
 /**
- * The phase pipeline an operator cannot skip by accident (docs/design.md §11): s2 and s3 need s1 done; s4
- * needs s2's GO and a passing `migrator validate` that started after the tenant's last s1–s4 run. Values
+ * The phase pipeline an operator cannot skip by accident: s2 and s3 need s1 done, and s3 no cutover in force;
+ * s4 needs s2's GO and a passing `migrator validate` that started after the tenant's last s1–s4 run. Values
  * in, values out: {@link ./facts} reads what these rules judge.
  */
-export type GateId = 's1-done' | 's2-go' | 'validate-pass' | 'validate-fresh';
+export type GateId = 's1-done' | 's2-go' | 'validate-pass' | 'validate-fresh' | 'not-cut-over';
 
 /** One gate a tenant does not pass: which, why, and the command that clears it. */
 export interface GateFailure {
@@ -39,6 +39,8 @@ export interface TenantGateFacts {
   lastRunAfterValidate?: boolean;
   /** The tenant's latest validate. */
   validation?: { status: 'pass' | 'fail'; startedAt: Date; failedChecks: readonly string[] };
+  /** When the cutover in force for the tenant (S4 4.2, not rolled back) was recorded; undefined when none is. */
+  cutOverAt?: Date;
 }
 
 const cmd = (text: string) => `pnpm migrator ${text}`;
@@ -91,11 +93,28 @@ function validated(facts: TenantGateFacts): GateFailure[] {
   return [];
 }
 
+/**
+ * S3 re-reads legacy's consents and imports them again (so a re-run before the cutover carries what legacy changed
+ * since). Once the tenant is cut over, access-policy holds the consents patients give or revoke through the new
+ * service, and legacy's older answer would overwrite them: a revoked consent permitted again.
+ */
+function notCutOver(facts: TenantGateFacts): GateFailure[] {
+  if (!facts.cutOverAt) return [];
+  return [
+    {
+      tenant: facts.tenant,
+      gate: 'not-cut-over',
+      why: `the tenant was cut over at ${facts.cutOverAt.toISOString()}: access-policy now holds the consents given or revoked since, which legacy's would overwrite`,
+      clear: cmd(`rollback s4 --tenant ${facts.tenant}`),
+    },
+  ];
+}
+
 const GATES: Readonly<Record<PhaseId, ReadonlyArray<(facts: TenantGateFacts) => GateFailure[]>>> = {
   s0: [],
   s1: [],
   s2: [s1Done],
-  s3: [s1Done],
+  s3: [s1Done, notCutOver],
   s4: [s2Go, validated],
 };
 
