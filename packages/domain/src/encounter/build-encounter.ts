@@ -48,13 +48,26 @@ function isIndividual(ref: string): boolean {
   return /^(Practitioner|PractitionerRole|RelatedPerson)\//.test(ref);
 }
 
+/**
+ * A FHIR Period of what is known, never ending before it starts (R4 invariant per-1, which an EHR enforces).
+ * Legacy clocks can give an end before the start (a leave stamped before the only join that survived, a
+ * session ended before it started). Which bound is wrong cannot be told, so the end is left out rather
+ * than moved (an open end claims nothing false, a moved one would be invented); the start stays.
+ */
+function period(from?: Date | null, to?: Date | null): { start?: string; end?: string } | undefined {
+  const end = to && !(from && to < from) ? to : null;
+  if (!from && !end) return undefined;
+  return { ...(from ? { start: from.toISOString() } : {}), ...(end ? { end: end.toISOString() } : {}) };
+}
+
 function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null, to?: Date | null): EncounterResource['participant'][number] {
   const display = code === 'PPRF' ? 'primary performer' : 'Participation';
   const entry: EncounterResource['participant'][number] = {
     type: [{ coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code, display }] }],
     individual: { reference: ref },
   };
-  if (from || to) entry.period = { ...(from ? { start: from.toISOString() } : {}), ...(to ? { end: to.toISOString() } : {}) };
+  const known = period(from, to);
+  if (known) entry.period = known;
   return entry;
 }
 
@@ -62,12 +75,12 @@ function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null
  * Builds the Encounter of an ended session: class VR, identifier `<identifierSystem>|<session id>` (the
  * conditional-create key), subject = the patient, period = started → ended (a session ended before anyone
  * started it has a zero-length period at its end; a legacy session that never recorded its end has only
- * its start, and one that recorded neither has no period: nothing is invented), participants = the practitioner of record plus every
+ * its start, and one that recorded neither has no period: nothing is invented; an end before its start is left
+ * out), participants = the practitioner of record plus every
  * practitioner or related person who joined.
  */
 export function buildEncounter(session: EncounterSession, participants: readonly EncounterParticipant[], identifierSystem: string): EncounterResource {
-  const start = session.startedAt ?? session.endedAt;
-  const period = { ...(start ? { start: start.toISOString() } : {}), ...(session.endedAt ? { end: session.endedAt.toISOString() } : {}) };
+  const sessionPeriod = period(session.startedAt ?? session.endedAt, session.endedAt);
   const entries: EncounterResource['participant'] = [];
   const seen = new Set<string>();
   if (session.practitionerRef && isIndividual(session.practitionerRef)) {
@@ -86,7 +99,7 @@ export function buildEncounter(session: EncounterSession, participants: readonly
     class: { ...VIRTUAL_ENCOUNTER_CLASS },
     identifier: [{ system: identifierSystem, value: session.id }],
     subject: { reference: session.patientRef },
-    ...(start ? { period } : {}),
+    ...(sessionPeriod ? { period: sessionPeriod } : {}),
     participant: entries,
   };
 }
