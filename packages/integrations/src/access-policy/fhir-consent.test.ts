@@ -111,6 +111,15 @@ describe('toFhirConsent writes valid FHIR R4 (@medplum/core, R4 definitions)', (
     expect(r4Errors(toFhirConsent({ ...base, ...overrides }))).toEqual([]);
   });
 
+  it.each([['scans/consent 12.pdf'], ['file:///share/12.pdf'], ['https://docs.example/consent 12.pdf']])(
+    'sends no document whose url is not an absolute http(s) URL (%s): FHIR would refuse the whole consent',
+    (sourceUrl) => {
+      const resource = toFhirConsent({ ...base, sourceUrl });
+      expect(resource.sourceAttachment).toBeUndefined();
+      expect(r4Errors(resource)).toEqual([]);
+    },
+  );
+
   it('keeps a recorder whose type R4 does not allow as performer as its display, not a reference', () => {
     expect(toFhirConsent({ ...base, recordedBy: 'System/patient-portal' }).performer).toEqual([{ display: 'System/patient-portal' }]);
   });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAccessPolicyClient, startAccessPolicyStandIn, type AccessPolicyStandIn } from '@vc/integrations/access-policy';
@@ -23,13 +23,13 @@ let client: pg.Client;
 let dir: string;
 
 type Row = Record<string, string>;
-const consent = (id: string, values: Row = {}) =>
+const consent = (id: string, values: Row = {}, tenant = 'acme') =>
   LEGACY_TABLES.telehealth_consent.columns
     .map(
       (c) =>
         ({
           id,
-          tenant_id: 'acme',
+          tenant_id: tenant,
           patient_ref: `Patient/p-${id}`,
           status: 'granted',
           granted_at: '2025-04-29 05:59:26',
@@ -40,6 +40,16 @@ const consent = (id: string, values: Row = {}) =>
         })[c] ?? '\\N',
     )
     .join(',');
+
+/** The digital-communication tables of the export: one session, so the tenant is known; S3 reads only the consents. */
+async function writeDigitalCommunication(into: string, tenant: string): Promise<void> {
+  const session = LEGACY_TABLES.VirtualSession.columns
+    .map((c) => ({ id: '1', tenantId: tenant, patientRef: 'Patient/p-1', status: 'scheduled', scheduledStart: '2026-12-01 10:00:00' })[c] ?? '\\N')
+    .join(',');
+  for (const table of ['VirtualSession', 'AuditLog', 'TenantVirtualCareConfig', 'BillingEvent'] as const) {
+    await writeFile(join(into, `${table}.csv`), `${[LEGACY_TABLES[table].columns.join(','), ...(table === 'VirtualSession' ? [session] : [])].join('\n')}\n`);
+  }
+}
 
 beforeAll(async () => {
   [target, accessPolicy, dir] = await Promise.all([createTestDatabase(), startAccessPolicyStandIn(), mkdtemp(join(tmpdir(), 'vc-s3-csv-'))]);
@@ -72,13 +82,7 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
       Buffer.from('7,acme,"Patient/p-7', 'utf8'),
     ]);
     await writeFile(join(dir, 'telehealth_consent.csv'), body);
-    // The digital-communication tables of the export: one session, so the tenant is known; S3 reads only the consents.
-    const session = LEGACY_TABLES.VirtualSession.columns
-      .map((c) => ({ id: '1', tenantId: 'acme', patientRef: 'Patient/p-1', status: 'scheduled', scheduledStart: '2026-12-01 10:00:00' })[c] ?? '\\N')
-      .join(',');
-    for (const table of ['VirtualSession', 'AuditLog', 'TenantVirtualCareConfig', 'BillingEvent'] as const) {
-      await writeFile(join(dir, `${table}.csv`), `${[LEGACY_TABLES[table].columns.join(','), ...(table === 'VirtualSession' ? [session] : [])].join('\n')}\n`);
-    }
+    await writeDigitalCommunication(dir, 'acme');
 
     const env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_EXPORT_DIR: dir, VC_ACCESS_POLICY_URL: accessPolicy.url };
     const run = await runInProcess(['phase', 's3', '--tenant', 'acme', '--as-of', AS_OF, '--max-reject-rate', '1', '--json', ...PAST_THE_GATES], env);
@@ -117,6 +121,54 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
     expect(verify!.facts).toMatchObject({
       disagreements: 0,
       unreadable: { count: 3, samples: ['telehealth_consent.csv:3', 'telehealth_consent.csv:4', 'telehealth_consent.csv:8'] },
+    });
+  });
+
+  it('a consent revoked before it was granted is rejected ended_before_granted; one whose document_url is no URL is imported without it, warned', async () => {
+    const beta = join(dir, 'beta');
+    await mkdir(beta);
+    const lines = [
+      LEGACY_TABLES.telehealth_consent.columns.join(','),
+      consent('21', { method: 'paper', document_url: 'https://docs.example.test/beta/consent-21.pdf' }, 'beta'),
+      consent('22', { method: 'paper', document_url: '"scans/consent 22.pdf"' }, 'beta'),
+      consent('23', { status: 'revoked', revoked_at: '2025-01-01 10:00:00' }, 'beta'),
+    ];
+    await writeFile(join(beta, 'telehealth_consent.csv'), `${lines.join('\n')}\n`);
+    await writeDigitalCommunication(beta, 'beta');
+
+    const env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_EXPORT_DIR: beta, VC_ACCESS_POLICY_URL: accessPolicy.url };
+    const run = await runInProcess(['phase', 's3', '--tenant', 'beta', '--as-of', AS_OF, '--max-reject-rate', '1', '--json', ...PAST_THE_GATES], env);
+    expect(run.code, run.error).toBe(0);
+    const steps = (JSON.parse(run.stdout) as { steps: Array<{ id: string; read: number; written: number; rejected: number; warnings: number }> }).steps;
+    expect(steps.map((s) => [s.id, s.read, s.written, s.rejected])).toEqual([
+      ['3.1', 3, 2, 1],
+      ['3.2', 3, 2, 0],
+      // The two patients of the imported consents agree (the rejected one is verified by nobody: it is 3.1's reject).
+      ['3.3', 2, 0, 0],
+    ]);
+    const rejects = (
+      await client.query<{ legacy_key: string; reason: string; detail: string }>(
+        "select legacy_key, reason, detail from vc_migration.rejects where tenant_id = 'beta' and phase = 's3' order by legacy_key",
+      )
+    ).rows;
+    expect(rejects).toEqual([
+      {
+        legacy_key: 'telehealth_consent:23',
+        reason: 'ended_before_granted',
+        detail: 'revoked_at is before granted_at (the consent would end before it starts)',
+      },
+    ]);
+    const [exported] = (
+      await client.query<{ warnings: Record<string, number> }>(
+        "select warnings from vc_migration.step_checkpoints where tenant_id = 'beta' and phase = 's3' and step_id = '3.1'",
+      )
+    ).rows;
+    expect(exported!.warnings).toEqual({ invalid_document_url: 1 });
+    // Both imported; the document only where it is a URL (the stand-in refuses an invalid Consent, as an EHR would).
+    const consents = await accessPolicy.consents('beta');
+    expect(Object.fromEntries(consents.map((c) => [c.identifier[0]!.value, c.sourceAttachment?.url ?? null]))).toEqual({
+      '21': 'https://docs.example.test/beta/consent-21.pdf',
+      '22': null,
     });
   });
 });
