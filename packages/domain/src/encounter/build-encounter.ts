@@ -40,7 +40,25 @@ export interface EncounterSession {
 export interface EncounterParticipant {
   participantRef: string;
   firstJoinedAt: Date | null;
+  /** The latest leave: a rejoin does not clear it. */
   lastLeftAt: Date | null;
+  /**
+   * The latest join, when known (live joins; null or absent for legacy rows): with it, a participant whose
+   * latest join is after their latest leave (or who never left) was in the room when the session ended.
+   */
+  lastJoinedAt?: Date | null;
+}
+
+/**
+ * When a participant's part ended: the session's end when they were in the room at the end (their latest
+ * join after their latest leave, or no leave at all), else their latest leave. Without the latest join
+ * (legacy rows) the latest leave is all that is known, and a participant who never left has no end.
+ */
+function participantEnd(p: EncounterParticipant | undefined, sessionEnd: Date | null): Date | null {
+  if (!p) return null;
+  const lastJoinedAt = p.lastJoinedAt ?? null;
+  const stayed = lastJoinedAt !== null && (p.lastLeftAt === null || p.lastLeftAt < lastJoinedAt);
+  return stayed ? sessionEnd : p.lastLeftAt;
 }
 
 /** Only Practitioner/RelatedPerson references may be Encounter.participant.individual in R4. */
@@ -85,12 +103,12 @@ export function buildEncounter(session: EncounterSession, participants: readonly
   const seen = new Set<string>();
   if (session.practitionerRef && isIndividual(session.practitionerRef)) {
     const joined = participants.find((p) => p.participantRef === session.practitionerRef);
-    entries.push(participantEntry(session.practitionerRef, 'PPRF', joined?.firstJoinedAt, joined?.lastLeftAt));
+    entries.push(participantEntry(session.practitionerRef, 'PPRF', joined?.firstJoinedAt, participantEnd(joined, session.endedAt)));
     seen.add(session.practitionerRef);
   }
   for (const p of [...participants].sort((a, b) => a.participantRef.localeCompare(b.participantRef))) {
     if (seen.has(p.participantRef) || !isIndividual(p.participantRef)) continue;
-    entries.push(participantEntry(p.participantRef, 'PART', p.firstJoinedAt, p.lastLeftAt));
+    entries.push(participantEntry(p.participantRef, 'PART', p.firstJoinedAt, participantEnd(p, session.endedAt)));
     seen.add(p.participantRef);
   }
   return {

@@ -54,6 +54,40 @@ describe('buildEncounter writes valid FHIR R4 (@medplum/core, R4 definitions)', 
     expect(encounter.participant[0]!.period).toEqual({ start: late.toISOString() });
   });
 
+  it.each<[string, Partial<EncounterParticipant>, string | undefined]>([
+    [
+      'rejoined after their latest leave: in the room at the end',
+      { lastLeftAt: new Date('2026-11-20T10:05:00.000Z'), lastJoinedAt: new Date('2026-11-20T10:10:00.000Z') },
+      '2026-11-20T10:30:00.000Z',
+    ],
+    [
+      'joined (live) and never left: in the room at the end',
+      { lastLeftAt: null, lastJoinedAt: new Date('2026-11-20T10:00:00.000Z') },
+      '2026-11-20T10:30:00.000Z',
+    ],
+    [
+      'left after their latest join: ends at the leave',
+      { lastLeftAt: new Date('2026-11-20T10:20:00.000Z'), lastJoinedAt: new Date('2026-11-20T10:10:00.000Z') },
+      '2026-11-20T10:20:00.000Z',
+    ],
+    [
+      'latest join unknown (legacy): ends at the latest leave, as known',
+      { lastLeftAt: new Date('2026-11-20T10:05:00.000Z'), lastJoinedAt: null },
+      '2026-11-20T10:05:00.000Z',
+    ],
+    ['latest join unknown and never left (legacy): no end', { lastLeftAt: null }, undefined],
+  ])('a participant %s', (_name, participant, end) => {
+    const p: EncounterParticipant = {
+      participantRef: 'Practitioner/pr-1',
+      firstJoinedAt: new Date('2026-11-20T10:00:00.000Z'),
+      lastLeftAt: null,
+      ...participant,
+    };
+    const encounter = buildEncounter(session, [p], SESSION_IDENTIFIER_SYSTEM);
+    expect(encounter.participant[0]!.period).toEqual({ start: '2026-11-20T10:00:00.000Z', ...(end ? { end } : {}) });
+    expect(r4Errors(encounter)).toEqual([]);
+  });
+
   it('the check itself refuses a Period ending before it starts (per-1, which medplum does not evaluate), wherever it is', () => {
     const valid = buildEncounter(session, joined, SESSION_IDENTIFIER_SYSTEM);
     const backwards = { start: '2026-11-20T10:20:00.000Z', end: '2026-11-20T10:05:00.000Z' };
