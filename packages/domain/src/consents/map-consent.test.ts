@@ -47,6 +47,17 @@ describe('mapConsent', () => {
     expect(mapConsent(row(overrides), asOf)).toEqual({ kind: 'rejected', reason });
   });
 
+  it.each(['p-1', 'Patient/p 1', 'Practitioner/1', `Patient/${'a'.repeat(65)}`])(
+    'a patient_ref %j that is not Patient/<id> is rejected invalid_reference',
+    (patientRef) => {
+      expect(mapConsent(row({ patientRef }), asOf)).toEqual({
+        kind: 'rejected',
+        reason: 'invalid_reference',
+        detail: 'patient_ref is not a FHIR reference Patient/<id> (id: 1 to 64 of A-Z a-z 0-9 - .)',
+      });
+    },
+  );
+
   it.each([
     ['revoked', { status: 'revoked', revokedAt: new Date('2025-12-01T00:00:00.000Z') }, 'revoked_at'],
     ['expiring', { expiresAt: new Date('2025-12-01T00:00:00.000Z') }, 'expires_at'],

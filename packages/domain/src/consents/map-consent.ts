@@ -1,9 +1,10 @@
 /**
  * Legacy `patient_portal.telehealth_consent` → the FHIR-style Consent that access-policy owns (docs/design.md §5):
  * granted and neither revoked nor expired at `asOf` → `active` (permit); revoked or expired → `inactive`;
- * an empty patient_ref → reject `missing_patient`. Values are compared trimmed and case-insensitively.
+ * an empty patient_ref → reject `missing_patient`, one that is not `Patient/<id>` → reject `invalid_reference`. Values are compared trimmed and case-insensitively.
  */
 
+import { isPatientReference, notPatientReference } from '../legacy/references';
 import { checkTexts, type TextRejection } from '../legacy/text-guard';
 
 /** A legacy consent row as read (MySQL or CSV); datetimes already parsed, `null` when absent. */
@@ -21,7 +22,7 @@ export interface LegacyConsentRow {
 }
 
 /** Why a consent row cannot be imported. */
-export type ConsentRejectReason = 'missing_patient' | 'unknown_consent_status' | 'ended_before_granted' | TextRejection['reason'];
+export type ConsentRejectReason = 'missing_patient' | 'invalid_reference' | 'unknown_consent_status' | 'ended_before_granted' | TextRejection['reason'];
 /** What was left out of a consent imported anyway. */
 export type ConsentWarning = 'invalid_document_url';
 
@@ -85,6 +86,7 @@ export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
   if (patientRef === undefined) return { kind: 'rejected', reason: 'missing_patient' };
   const unwritable = checkTexts(row, WRITTEN_TEXTS);
   if (unwritable) return { kind: 'rejected', reason: unwritable.reason, detail: unwritable.detail };
+  if (!isPatientReference(patientRef)) return { kind: 'rejected', reason: 'invalid_reference', detail: notPatientReference('patient_ref') };
   const status = normaliseStatus(row.status);
   if (status === undefined) return { kind: 'rejected', reason: 'unknown_consent_status' };
   const end = row.revokedAt ?? row.expiresAt;

@@ -2,6 +2,7 @@
  * The FHIR R4 Encounter a finished VirtualSession becomes. Domain imports nothing of ours, so the
  * identifier system (`SESSION_IDENTIFIER_SYSTEM` of @vc/integrations/fhir) is passed in by the caller.
  */
+import { isIndividualReference } from '../legacy/references';
 
 /** HL7 v3 ActCode `VR` (virtual): the Encounter.class of a telehealth visit. */
 export const VIRTUAL_ENCOUNTER_CLASS = {
@@ -61,11 +62,6 @@ function participantEnd(p: EncounterParticipant | undefined, sessionEnd: Date | 
   return stayed ? sessionEnd : p.lastLeftAt;
 }
 
-/** Only Practitioner/RelatedPerson references may be Encounter.participant.individual in R4. */
-function isIndividual(ref: string): boolean {
-  return /^(Practitioner|PractitionerRole|RelatedPerson)\//.test(ref);
-}
-
 /**
  * A FHIR Period of what is known, never ending before it starts (R4 invariant per-1, which an EHR enforces).
  * Legacy clocks can give an end before the start (a leave stamped before the only join that survived, a
@@ -95,19 +91,20 @@ function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null
  * started it has a zero-length period at its end; a legacy session that never recorded its end has only
  * its start, and one that recorded neither has no period: nothing is invented; an end before its start is left
  * out), participants = the practitioner of record plus every
- * practitioner or related person who joined.
+ * practitioner or related person who joined (only well-formed `<Type>/<FHIR id>` references, the types R4
+ * allows as participant.individual: a legacy ref that is not one is left out, as a patient or device is).
  */
 export function buildEncounter(session: EncounterSession, participants: readonly EncounterParticipant[], identifierSystem: string): EncounterResource {
   const sessionPeriod = period(session.startedAt ?? session.endedAt, session.endedAt);
   const entries: EncounterResource['participant'] = [];
   const seen = new Set<string>();
-  if (session.practitionerRef && isIndividual(session.practitionerRef)) {
+  if (session.practitionerRef && isIndividualReference(session.practitionerRef)) {
     const joined = participants.find((p) => p.participantRef === session.practitionerRef);
     entries.push(participantEntry(session.practitionerRef, 'PPRF', joined?.firstJoinedAt, participantEnd(joined, session.endedAt)));
     seen.add(session.practitionerRef);
   }
   for (const p of [...participants].sort((a, b) => a.participantRef.localeCompare(b.participantRef))) {
-    if (seen.has(p.participantRef) || !isIndividual(p.participantRef)) continue;
+    if (seen.has(p.participantRef) || !isIndividualReference(p.participantRef)) continue;
     entries.push(participantEntry(p.participantRef, 'PART', p.firstJoinedAt, participantEnd(p, session.endedAt)));
     seen.add(p.participantRef);
   }

@@ -5,6 +5,8 @@
 export const REJECT_REASONS = [
   'invalid_datetime',
   'missing_patient',
+  /** A patient reference that is not `Patient/<id>` (FHIR id: 1 to 64 of A-Z a-z 0-9 - .): no EHR takes it as subject or patient. */
+  'invalid_reference',
   'duplicate_legacy_id',
   'orphan_event',
   'missing_actor',

@@ -88,6 +88,19 @@ describe('buildEncounter writes valid FHIR R4 (@medplum/core, R4 definitions)', 
     expect(r4Errors(encounter)).toEqual([]);
   });
 
+  it.each(['Practitioner/a b', 'Practitioner/abc/_history/2', `Practitioner/${'a'.repeat(65)}`, 'RelatedPerson/', 'p-1'])(
+    'leaves a participant or practitioner of record whose ref %j is not <Type>/<FHIR id> out of the Encounter',
+    (ref) => {
+      const encounter = buildEncounter(
+        { ...session, practitionerRef: ref },
+        [{ participantRef: ref, firstJoinedAt: session.startedAt, lastLeftAt: null }],
+        SESSION_IDENTIFIER_SYSTEM,
+      );
+      expect(encounter.participant).toEqual([]);
+      expect(r4Errors(encounter)).toEqual([]);
+    },
+  );
+
   it('the check itself refuses a Period ending before it starts (per-1, which medplum does not evaluate), wherever it is', () => {
     const valid = buildEncounter(session, joined, SESSION_IDENTIFIER_SYSTEM);
     const backwards = { start: '2026-11-20T10:20:00.000Z', end: '2026-11-20T10:05:00.000Z' };

@@ -9,7 +9,7 @@ export async function rejectedSessionIds(db: Database, tenantId: string): Promis
   const rows = await queryRows<{ id: string | null }>(
     db,
     sql`select distinct trim(raw->>'id') as id from vc_migration.rejects
-        where tenant_id = ${tenantId} and phase in ('s1', 's4') and reason in ('missing_patient', 'invalid_datetime') and (raw -> 'patientRef') is not null`,
+        where tenant_id = ${tenantId} and phase in ('s1', 's4') and reason in ('missing_patient', 'invalid_reference', 'invalid_datetime') and (raw -> 'patientRef') is not null`,
   );
   return new Set(rows.map((r) => r.id).filter((id): id is string => id !== null));
 }

@@ -124,7 +124,7 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
     });
   });
 
-  it('a consent revoked before it was granted is rejected ended_before_granted; one whose document_url is no URL is imported without it, warned', async () => {
+  it('a consent revoked before it was granted is rejected ended_before_granted, one whose patient_ref is no Patient/<id> invalid_reference; one whose document_url is no URL is imported without it, warned', async () => {
     const beta = join(dir, 'beta');
     await mkdir(beta);
     const lines = [
@@ -132,6 +132,7 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
       consent('21', { method: 'paper', document_url: 'https://docs.example.test/beta/consent-21.pdf' }, 'beta'),
       consent('22', { method: 'paper', document_url: '"scans/consent 22.pdf"' }, 'beta'),
       consent('23', { status: 'revoked', revoked_at: '2025-01-01 10:00:00' }, 'beta'),
+      consent('24', { patient_ref: 'p-24' }, 'beta'),
     ];
     await writeFile(join(beta, 'telehealth_consent.csv'), `${lines.join('\n')}\n`);
     await writeDigitalCommunication(beta, 'beta');
@@ -141,8 +142,8 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
     expect(run.code, run.error).toBe(0);
     const steps = (JSON.parse(run.stdout) as { steps: Array<{ id: string; read: number; written: number; rejected: number; warnings: number }> }).steps;
     expect(steps.map((s) => [s.id, s.read, s.written, s.rejected])).toEqual([
-      ['3.1', 3, 2, 1],
-      ['3.2', 3, 2, 0],
+      ['3.1', 4, 2, 2],
+      ['3.2', 4, 2, 0],
       // The two patients of the imported consents agree (the rejected one is verified by nobody: it is 3.1's reject).
       ['3.3', 2, 0, 0],
     ]);
@@ -156,6 +157,11 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
         legacy_key: 'telehealth_consent:23',
         reason: 'ended_before_granted',
         detail: 'revoked_at is before granted_at (the consent would end before it starts)',
+      },
+      {
+        legacy_key: 'telehealth_consent:24',
+        reason: 'invalid_reference',
+        detail: 'patient_ref is not a FHIR reference Patient/<id> (id: 1 to 64 of A-Z a-z 0-9 - .)',
       },
     ]);
     const [exported] = (
