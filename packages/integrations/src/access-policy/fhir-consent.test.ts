@@ -88,6 +88,14 @@ describe('toFhirConsent', () => {
     const resource = toFhirConsent({ identifier: { system: 's', value: '1' }, patientRef: 'Patient/p-1', status: 'inactive', recordedBy: 'front desk' });
     expect(resource.performer).toEqual([{ display: 'front desk' }]);
   });
+
+  it.each(['Practitioner/a b', 'Practitioner/a_b', `Practitioner/${'a'.repeat(65)}`])(
+    'records a recorder %j whose id is no FHIR id as a display',
+    (recordedBy) => {
+      const resource = toFhirConsent({ identifier: { system: 's', value: '1' }, patientRef: 'Patient/p-1', status: 'inactive', recordedBy });
+      expect(resource.performer).toEqual([{ display: recordedBy }]);
+    },
+  );
 });
 
 describe('toFhirConsent writes valid FHIR R4 (@medplum/core, R4 definitions)', () => {

@@ -75,11 +75,12 @@ export function toFhirConsent(consent: TelehealthConsent): FhirConsent {
 }
 
 /**
- * A legacy `recorded_by` is a reference when it names a type R4 allows as performer (`Practitioner/12`);
- * anything else (`System/patient-portal`, free text) is kept as the performer's display.
+ * A legacy `recorded_by` is a reference when it names a type R4 allows as performer with a FHIR id
+ * (`Practitioner/12`); anything else (`System/patient-portal`, `Practitioner/a b`, free text) is kept as the
+ * performer's display.
  */
 function performer(recordedBy: string): { reference: string } | { display: string } {
-  const match = /^([A-Za-z]+)\/[^/\s]+$/.exec(recordedBy);
+  const match = /^([A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}$/.exec(recordedBy);
   return match && PERFORMER_TYPES.includes(match[1]!) ? { reference: recordedBy } : { display: recordedBy };
 }
 
