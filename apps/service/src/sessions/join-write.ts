@@ -63,12 +63,14 @@ function joinStatement({ changed, withReply }: Shape, v: Param): SQL {
         and coalesce((select sp.pseudonym from session_participants sp where sp.session_id = ${v('sessionId')} and sp.participant_ref = ${v('ref')}), ${v('pseudonym')}) = ${v('pseudonym')}
       returning id, tenant_id
     ), p as (
-      -- First join inserts the row; later joins count up and keep the first join time and the pseudonym.
-      insert into session_participants (session_id, tenant_id, participant_ref, role, display_name, first_joined_at, join_count, source, pseudonym)
-      select id, tenant_id, ${v('ref')}, ${v('role')}::participant_role, ${v('displayName')}, ${v('at')}::timestamptz, 1, 'live', ${v('pseudonym')} from s
+      -- First join inserts the row; later joins count up, keep the first join time and the pseudonym, and move
+      -- the last join time (a rejoin after a leave: the Encounter ends this participant at the session's end).
+      insert into session_participants (session_id, tenant_id, participant_ref, role, display_name, first_joined_at, last_joined_at, join_count, source, pseudonym)
+      select id, tenant_id, ${v('ref')}, ${v('role')}::participant_role, ${v('displayName')}, ${v('at')}::timestamptz, ${v('at')}::timestamptz, 1, 'live', ${v('pseudonym')} from s
       on conflict (session_id, participant_ref) do update set
         join_count = session_participants.join_count + 1,
         first_joined_at = coalesce(session_participants.first_joined_at, excluded.first_joined_at),
+        last_joined_at = excluded.last_joined_at,
         display_name = coalesce(excluded.display_name, session_participants.display_name),
         pseudonym = coalesce(session_participants.pseudonym, excluded.pseudonym)
     ), a as (

@@ -156,7 +156,7 @@ export function newPseudonym(): string {
   return `p-${randomBytes(16).toString('base64url')}`;
 }
 
-/** First join inserts the row; later joins count up and keep the first join time. */
+/** First join inserts the row; later joins count up, keep the first join time and move the last one. */
 export async function recordJoin(db: Executor, join: JoinRecord): Promise<SessionParticipant> {
   const [row] = await db
     .insert(sessionParticipants)
@@ -167,6 +167,7 @@ export async function recordJoin(db: Executor, join: JoinRecord): Promise<Sessio
       role: join.role,
       displayName: join.displayName,
       firstJoinedAt: join.now,
+      lastJoinedAt: join.now,
       joinCount: 1,
       source: 'live',
       pseudonym: newPseudonym(),
@@ -176,6 +177,8 @@ export async function recordJoin(db: Executor, join: JoinRecord): Promise<Sessio
       set: {
         joinCount: sql`${sessionParticipants.joinCount} + 1`,
         firstJoinedAt: sql`coalesce(${sessionParticipants.firstJoinedAt}, excluded.first_joined_at)`,
+        // A rejoin after a leave: the Encounter then ends this participant at the session's end, not at the leave.
+        lastJoinedAt: sql`excluded.last_joined_at`,
         displayName: sql`coalesce(excluded.display_name, ${sessionParticipants.displayName})`,
         // One pseudonym per participant and session: a rejoin keeps it.
         pseudonym: sql`coalesce(${sessionParticipants.pseudonym}, excluded.pseudonym)`,

@@ -438,6 +438,29 @@ describe('end and cancel', () => {
     });
   });
 
+  it('ends the Encounter part of a practitioner who left and rejoined at the session end, not at the leave', async () => {
+    const id = await scheduleSession(h, 'acme');
+    const as = practitioner('acme');
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
+    for (const step of ['join', 'leave', 'join', 'end'] as const) {
+      await pause(); // distinct instants: a leave and a rejoin in the same millisecond could not be ordered
+      expect((await h.call('POST', `${API}/sessions/${id}/${step}`, { as, body: {} })).status).toBe(200);
+    }
+    const [row] = await queryRows<{ payload: { encounter: { period: { end: string }; participant: Array<{ period?: { start?: string; end?: string } }> } } }>(
+      h.db.db,
+      sql`select payload from outbox where aggregate_id = ${id} and kind = 'fhir_encounter'`,
+    );
+    const [times] = await queryRows<{ first_joined_at: string; last_left_at: string; last_joined_at: string }>(
+      h.db.db,
+      sql`select first_joined_at, last_left_at, last_joined_at from session_participants where session_id = ${id}`,
+    );
+    const [firstJoined, lastLeft, lastJoined] = [times!.first_joined_at, times!.last_left_at, times!.last_joined_at].map((t) => new Date(t));
+    // last_left_at stays the (only) leave; last_joined_at is the rejoin after it.
+    expect(lastJoined!.getTime()).toBeGreaterThan(lastLeft!.getTime());
+    const encounter = row!.payload.encounter;
+    expect(encounter.participant[0]!.period).toEqual({ start: firstJoined!.toISOString(), end: encounter.period.end });
+  });
+
   it('of two racing ends exactly one wins and the other gets 409, with one billing event', async () => {
     for (let round = 0; round < 5; round += 1) {
       const id = await scheduleSession(h, 'acme');

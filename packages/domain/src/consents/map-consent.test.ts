@@ -47,10 +47,45 @@ describe('mapConsent', () => {
     expect(mapConsent(row(overrides), asOf)).toEqual({ kind: 'rejected', reason });
   });
 
+  it.each(['p-1', 'Patient/p 1', 'Practitioner/1', `Patient/${'a'.repeat(65)}`])(
+    'a patient_ref %j that is not Patient/<id> is rejected invalid_reference',
+    (patientRef) => {
+      expect(mapConsent(row({ patientRef }), asOf)).toEqual({
+        kind: 'rejected',
+        reason: 'invalid_reference',
+        detail: 'patient_ref is not a FHIR reference Patient/<id> (id: 1 to 64 of A-Z a-z 0-9 - .)',
+      });
+    },
+  );
+
+  it.each([
+    ['revoked', { status: 'revoked', revokedAt: new Date('2025-12-01T00:00:00.000Z') }, 'revoked_at'],
+    ['expiring', { expiresAt: new Date('2025-12-01T00:00:00.000Z') }, 'expires_at'],
+  ] as const)('a consent %s before it was granted is rejected ended_before_granted, naming the field', (_name, overrides, field) => {
+    expect(mapConsent(row(overrides), asOf)).toEqual({
+      kind: 'rejected',
+      reason: 'ended_before_granted',
+      detail: `${field} is before granted_at (the consent would end before it starts)`,
+    });
+  });
+
+  it.each([
+    ['a relative path', 'scans/consent 12.pdf'],
+    ['a URL with a space', 'https://docs.example/consent 12.pdf'],
+    ['a file: URL', 'file:///share/consents/12.pdf'],
+    ['a javascript: URL', 'javascript:alert(1)'],
+    ['a scheme without a host', 'https:/docs.example/1'],
+  ])('a document_url that is %s is left out with warning invalid_document_url, and the consent is imported', (_name, documentUrl) => {
+    const mapped = mapConsent(row({ documentUrl }), asOf);
+    expect(mapped).toMatchObject({ kind: 'mapped', warnings: ['invalid_document_url'] });
+    expect(mapped.kind === 'mapped' && 'sourceUrl' in mapped.consent).toBe(false);
+  });
+
   it('carries the period, method, recorder and document url, trimmed', () => {
     const mapped = mapConsent(row({ expiresAt: after, documentUrl: ' https://docs.example/1 ' }), asOf);
     expect(mapped).toEqual({
       kind: 'mapped',
+      warnings: [],
       consent: {
         legacyId: '7',
         patientRef: 'Patient/p-1',

@@ -1,9 +1,10 @@
 /**
  * Legacy `patient_portal.telehealth_consent` → the FHIR-style Consent that access-policy owns (docs/design.md §5):
  * granted and neither revoked nor expired at `asOf` → `active` (permit); revoked or expired → `inactive`;
- * an empty patient_ref → reject `missing_patient`. Values are compared trimmed and case-insensitively.
+ * an empty patient_ref → reject `missing_patient`, one that is not `Patient/<id>` → reject `invalid_reference`. Values are compared trimmed and case-insensitively.
  */
 
+import { isPatientReference, notPatientReference } from '../legacy/references';
 import { checkTexts, type TextRejection } from '../legacy/text-guard';
 
 /** A legacy consent row as read (MySQL or CSV); datetimes already parsed, `null` when absent. */
@@ -21,7 +22,9 @@ export interface LegacyConsentRow {
 }
 
 /** Why a consent row cannot be imported. */
-export type ConsentRejectReason = 'missing_patient' | 'unknown_consent_status' | TextRejection['reason'];
+export type ConsentRejectReason = 'missing_patient' | 'invalid_reference' | 'unknown_consent_status' | 'ended_before_granted' | TextRejection['reason'];
+/** What was left out of a consent imported anyway. */
+export type ConsentWarning = 'invalid_document_url';
 
 /** Why a patient is (not) permitted, in access-policy's words. */
 export type ConsentDecisionReason = 'granted' | 'revoked' | 'expired' | 'no_consent';
@@ -41,7 +44,8 @@ export interface MappedConsent {
 }
 
 /** `detail` names the field when the reason alone does not (a text the target cannot hold). */
-export type ConsentMapping = { kind: 'mapped'; consent: MappedConsent } | { kind: 'rejected'; reason: ConsentRejectReason; detail?: string };
+export type ConsentMapping =
+  { kind: 'mapped'; consent: MappedConsent; warnings: ConsentWarning[] } | { kind: 'rejected'; reason: ConsentRejectReason; detail?: string };
 
 /** The consent texts written to access-policy (patient_ref is its lookup key). */
 const WRITTEN_TEXTS = { id: 'indexed', patientRef: 'indexed', method: 'text', recordedBy: 'text', documentUrl: 'text' } as const;
@@ -93,12 +97,21 @@ export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
   if (patientRef === undefined) return { kind: 'rejected', reason: 'missing_patient' };
   const unwritable = checkTexts(row, WRITTEN_TEXTS);
   if (unwritable) return { kind: 'rejected', reason: unwritable.reason, detail: unwritable.detail };
+  if (!isPatientReference(patientRef)) return { kind: 'rejected', reason: 'invalid_reference', detail: notPatientReference('patient_ref') };
   const status = normaliseStatus(row.status);
   if (status === undefined) return { kind: 'rejected', reason: 'unknown_consent_status' };
-  const decision = legacyConsentDecision(status, row, asOf);
   const end = consentEnd(row);
+  // The provision period would end before it starts (legacy clocks), which FHIR refuses (per-1); neither
+  // bound can be dropped without changing what the consent permits, so the row goes to the rejects.
+  if (end && row.grantedAt && end < row.grantedAt) {
+    const field = end === row.revokedAt ? 'revoked_at' : 'expires_at';
+    return { kind: 'rejected', reason: 'ended_before_granted', detail: `${field} is before granted_at (the consent would end before it starts)` };
+  }
+  const decision = legacyConsentDecision(status, row, asOf);
+  const document = documentUrl(row.documentUrl);
   return {
     kind: 'mapped',
+    warnings: document.warning ? [document.warning] : [],
     consent: {
       legacyId: row.id,
       patientRef,
@@ -108,15 +121,42 @@ export function mapConsent(row: LegacyConsentRow, asOf: Date): ConsentMapping {
       ...(row.grantedAt ? { periodStart: row.grantedAt.toISOString() } : {}),
       ...(end ? { periodEnd: end.toISOString() } : {}),
       ...optionalFields(row),
+      ...(document.url ? { sourceUrl: document.url } : {}),
     },
   };
 }
 
-function optionalFields(row: LegacyConsentRow): Pick<MappedConsent, 'method' | 'recordedBy' | 'sourceUrl'> {
+function optionalFields(row: LegacyConsentRow): Pick<MappedConsent, 'method' | 'recordedBy'> {
   const method = optional(row.method);
   const recordedBy = optional(row.recordedBy);
-  const sourceUrl = optional(row.documentUrl);
-  return { ...(method ? { method } : {}), ...(recordedBy ? { recordedBy } : {}), ...(sourceUrl ? { sourceUrl } : {}) };
+  return { ...(method ? { method } : {}), ...(recordedBy ? { recordedBy } : {}) };
+}
+
+/**
+ * Whether `value` can be a consent's `Consent.sourceAttachment.url`: an absolute http(s) URL, whose
+ * text is the URL as written (no spaces or other characters the URL parser would have to escape). A
+ * relative path (`scans/consent 12.pdf`, a file on some legacy share) points nowhere an EHR can follow,
+ * and FHIR refuses it; other schemes (`file:`, `javascript:`) are nothing a reader should open.
+ */
+export function isDocumentUrl(value: string): boolean {
+  if (!/^https?:\/\/\S+$/i.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The legacy document_url, when it is a usable URL. Otherwise the consent is imported without it (the
+ * document is evidence of the consent, not the consent: the patient's decision stands) and warned
+ * `invalid_document_url`, so the operator finds the row; the URL itself is only in the legacy row.
+ */
+function documentUrl(raw: string | null): { url?: string; warning?: ConsentWarning } {
+  const url = optional(raw);
+  if (url === undefined) return {};
+  return isDocumentUrl(url) ? { url } : { warning: 'invalid_document_url' };
 }
 
 /** A Consent as access-policy holds it, as far as a decision depends on it. */

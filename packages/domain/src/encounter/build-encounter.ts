@@ -2,6 +2,7 @@
  * The FHIR R4 Encounter a finished VirtualSession becomes. Domain imports nothing of ours, so the
  * identifier system (`SESSION_IDENTIFIER_SYSTEM` of @vc/integrations/fhir) is passed in by the caller.
  */
+import { isIndividualReference } from '../legacy/references';
 
 /** HL7 v3 ActCode `VR` (virtual): the Encounter.class of a telehealth visit. */
 export const VIRTUAL_ENCOUNTER_CLASS = {
@@ -40,12 +41,37 @@ export interface EncounterSession {
 export interface EncounterParticipant {
   participantRef: string;
   firstJoinedAt: Date | null;
+  /** The latest leave: a rejoin does not clear it. */
   lastLeftAt: Date | null;
+  /**
+   * The latest join, when known (live joins; null or absent for legacy rows): with it, a participant whose
+   * latest join is after their latest leave (or who never left) was in the room when the session ended.
+   */
+  lastJoinedAt?: Date | null;
 }
 
-/** Only Practitioner/RelatedPerson references may be Encounter.participant.individual in R4. */
-function isIndividual(ref: string): boolean {
-  return /^(Practitioner|PractitionerRole|RelatedPerson)\//.test(ref);
+/**
+ * When a participant's part ended: the session's end when they were in the room at the end (their latest
+ * join after their latest leave, or no leave at all), else their latest leave. Without the latest join
+ * (legacy rows) the latest leave is all that is known, and a participant who never left has no end.
+ */
+function participantEnd(p: EncounterParticipant | undefined, sessionEnd: Date | null): Date | null {
+  if (!p) return null;
+  const lastJoinedAt = p.lastJoinedAt ?? null;
+  const stayed = lastJoinedAt !== null && (p.lastLeftAt === null || p.lastLeftAt < lastJoinedAt);
+  return stayed ? sessionEnd : p.lastLeftAt;
+}
+
+/**
+ * A FHIR Period of what is known, never ending before it starts (R4 invariant per-1, which an EHR enforces).
+ * Legacy clocks can give an end before the start (a leave stamped before the only join that survived, a
+ * session ended before it started). Which bound is wrong cannot be told, so the end is left out rather
+ * than moved (an open end claims nothing false, a moved one would be invented); the start stays.
+ */
+function period(from?: Date | null, to?: Date | null): { start?: string; end?: string } | undefined {
+  const end = to && !(from && to < from) ? to : null;
+  if (!from && !end) return undefined;
+  return { ...(from ? { start: from.toISOString() } : {}), ...(end ? { end: end.toISOString() } : {}) };
 }
 
 function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null, to?: Date | null): EncounterResource['participant'][number] {
@@ -54,7 +80,8 @@ function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null
     type: [{ coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code, display }] }],
     individual: { reference: ref },
   };
-  if (from || to) entry.period = { ...(from ? { start: from.toISOString() } : {}), ...(to ? { end: to.toISOString() } : {}) };
+  const known = period(from, to);
+  if (known) entry.period = known;
   return entry;
 }
 
@@ -62,22 +89,23 @@ function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null
  * Builds the Encounter of an ended session: class VR, identifier `<identifierSystem>|<session id>` (the
  * conditional-create key), subject = the patient, period = started → ended (a session ended before anyone
  * started it has a zero-length period at its end; a legacy session that never recorded its end has only
- * its start, and one that recorded neither has no period: nothing is invented), participants = the practitioner of record plus every
- * practitioner or related person who joined.
+ * its start, and one that recorded neither has no period: nothing is invented; an end before its start is left
+ * out), participants = the practitioner of record plus every
+ * practitioner or related person who joined (only well-formed `<Type>/<FHIR id>` references, the types R4
+ * allows as participant.individual: a legacy ref that is not one is left out, as a patient or device is).
  */
 export function buildEncounter(session: EncounterSession, participants: readonly EncounterParticipant[], identifierSystem: string): EncounterResource {
-  const start = session.startedAt ?? session.endedAt;
-  const period = { ...(start ? { start: start.toISOString() } : {}), ...(session.endedAt ? { end: session.endedAt.toISOString() } : {}) };
+  const sessionPeriod = period(session.startedAt ?? session.endedAt, session.endedAt);
   const entries: EncounterResource['participant'] = [];
   const seen = new Set<string>();
-  if (session.practitionerRef && isIndividual(session.practitionerRef)) {
+  if (session.practitionerRef && isIndividualReference(session.practitionerRef)) {
     const joined = participants.find((p) => p.participantRef === session.practitionerRef);
-    entries.push(participantEntry(session.practitionerRef, 'PPRF', joined?.firstJoinedAt, joined?.lastLeftAt));
+    entries.push(participantEntry(session.practitionerRef, 'PPRF', joined?.firstJoinedAt, participantEnd(joined, session.endedAt)));
     seen.add(session.practitionerRef);
   }
   for (const p of [...participants].sort((a, b) => a.participantRef.localeCompare(b.participantRef))) {
-    if (seen.has(p.participantRef) || !isIndividual(p.participantRef)) continue;
-    entries.push(participantEntry(p.participantRef, 'PART', p.firstJoinedAt, p.lastLeftAt));
+    if (seen.has(p.participantRef) || !isIndividualReference(p.participantRef)) continue;
+    entries.push(participantEntry(p.participantRef, 'PART', p.firstJoinedAt, participantEnd(p, session.endedAt)));
     seen.add(p.participantRef);
   }
   return {
@@ -86,7 +114,7 @@ export function buildEncounter(session: EncounterSession, participants: readonly
     class: { ...VIRTUAL_ENCOUNTER_CLASS },
     identifier: [{ system: identifierSystem, value: session.id }],
     subject: { reference: session.patientRef },
-    ...(start ? { period } : {}),
+    ...(sessionPeriod ? { period: sessionPeriod } : {}),
     participant: entries,
   };
 }

@@ -5,6 +5,8 @@
 export const REJECT_REASONS = [
   'invalid_datetime',
   'missing_patient',
+  /** A patient reference that is not `Patient/<id>` (FHIR id: 1 to 64 of A-Z a-z 0-9 - .): no EHR takes it as subject or patient. */
+  'invalid_reference',
   'duplicate_legacy_id',
   'orphan_event',
   'missing_actor',
@@ -22,6 +24,8 @@ export const REJECT_REASONS = [
   'invalid_encoding',
   /** S3: a legacy consent whose status is none of patient_portal's. */
   'unknown_consent_status',
+  /** S3: a legacy consent revoked or expiring before it was granted (legacy clocks): its period would end before it starts. */
+  'ended_before_granted',
   /** S3: access-policy (FHIR) refused the mapped Consent with a 4xx; the rest of the batch goes on. */
   'consent_refused',
   /** S2 2.4 / S4 4.1: the EHR refused the Encounter legacy never made for an ended session, with a 4xx. */
@@ -41,6 +45,8 @@ export const WARNING_CODES = [
   'malformed_branding',
   /** S4: a session S2 made an Encounter for now carries legacy's own encounterRef (the backfilled one stays, superseded). */
   'backfilled_encounter_superseded',
+  /** S3: a consent's document_url that is no absolute http(s) URL, left out of the Consent (it is imported without it). */
+  'invalid_document_url',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 

@@ -2,6 +2,7 @@ export * from './codes';
 export * from './datetime';
 export * from './text';
 export * from './text-guard';
+export * from './references';
 export * from './status';
 export * from './video-backend';
 export * from './session';

@@ -223,6 +223,29 @@ describe('required fields and historical vs deferred', () => {
     });
   });
 
+  it.each([
+    'p-1',
+    'Patient/p 1',
+    'patient/p-1',
+    'Group/g1',
+    'Patient/',
+    'Patient/a_b',
+    `Patient/${'a'.repeat(65)}`,
+    'Patient/p-1/_history/2',
+    'https://ehr.example/Patient/p-1',
+  ])('patientRef %j (not a FHIR reference Patient/<id>) rejects the row as invalid_reference, naming the field', (patientRef) => {
+    expect(mapLegacySession(legacyRow({ patientRef }), { asOf, tenantId: 'acme' })).toEqual({
+      kind: 'reject',
+      reason: 'invalid_reference',
+      field: 'patientRef',
+      detail: 'patientRef is not a FHIR reference Patient/<id> (id: 1 to 64 of A-Z a-z 0-9 - .)',
+    });
+  });
+
+  it.each(['Patient/p-1', ' Patient/P.1-x ', `Patient/${'a'.repeat(64)}`])('patientRef %j is a FHIR reference and loads (trimmed)', (patientRef) => {
+    expect(mapLegacySession(legacyRow({ patientRef }), { asOf, tenantId: 'acme' })).toMatchObject({ kind: 'load', session: { patientRef: patientRef.trim() } });
+  });
+
   it('a session scheduled at or after --as-of is deferred, not loaded', () => {
     expect(mapLegacySession(legacyRow({ scheduledStart: '2026-01-01 00:00:00' }), { asOf, tenantId: 'acme' })).toEqual({ kind: 'deferred' });
   });

@@ -1,6 +1,7 @@
 import type { RejectReason, WarningCode } from './codes';
 import { parseLegacyDatetime } from './datetime';
 import { mapStatus } from './status';
+import { isPatientReference, notPatientReference } from './references';
 import { nonEmpty } from './text';
 import { checkTexts, type TextKind } from './text-guard';
 import { mapVideoBackend, type VideoBackend } from './video-backend';
@@ -78,7 +79,8 @@ const OPTIONAL_DATETIMES = ['scheduledStart', 'scheduledEnd', 'startedAt', 'ende
 type OptionalDatetime = (typeof OPTIONAL_DATETIMES)[number];
 
 /**
- * Maps one legacy session (docs/design.md §5): rejects (missing patient, a text the target cannot hold,
+ * Maps one legacy session (docs/design.md §5): rejects (missing patient, a text the target cannot hold, a
+ * patientRef that is not `Patient/<id>`,
  * unparsable createdAt), defers sessions
  * that are not historical at `asOf` (`coalesce(scheduledStart, createdAt) < asOf`), and loads the rest as
  * `ended` or `cancelled` with every normalisation warned. `tenantId` is the run's tenant: a row read for it is its
@@ -91,6 +93,8 @@ export function mapLegacySession(row: LegacyVirtualSession, options: { asOf: Dat
     return { kind: 'reject', reason: 'missing_patient', field: 'patientRef', detail: 'patientRef is empty (expected a patient reference)' };
   const unwritable = checkTexts(row, WRITTEN_TEXTS);
   if (unwritable) return { kind: 'reject', ...unwritable };
+  // After the text checks, so a ref too long or holding a NUL keeps the reject that says so.
+  if (!isPatientReference(patientRef)) return { kind: 'reject', reason: 'invalid_reference', field: 'patientRef', detail: notPatientReference('patientRef') };
   const created = parseLegacyDatetime(row.createdAt);
   if (created.kind !== 'ok') {
     return { kind: 'reject', reason: 'invalid_datetime', field: 'createdAt', detail: 'createdAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)' };

@@ -88,6 +88,14 @@ describe('toFhirConsent', () => {
     const resource = toFhirConsent({ identifier: { system: 's', value: '1' }, patientRef: 'Patient/p-1', status: 'inactive', recordedBy: 'front desk' });
     expect(resource.performer).toEqual([{ display: 'front desk' }]);
   });
+
+  it.each(['Practitioner/a b', 'Practitioner/a_b', `Practitioner/${'a'.repeat(65)}`])(
+    'records a recorder %j whose id is no FHIR id as a display',
+    (recordedBy) => {
+      const resource = toFhirConsent({ identifier: { system: 's', value: '1' }, patientRef: 'Patient/p-1', status: 'inactive', recordedBy });
+      expect(resource.performer).toEqual([{ display: recordedBy }]);
+    },
+  );
 });
 
 describe('toFhirConsent writes valid FHIR R4 (@medplum/core, R4 definitions)', () => {
@@ -110,6 +118,15 @@ describe('toFhirConsent writes valid FHIR R4 (@medplum/core, R4 definitions)', (
   ])('%s', (_name, overrides) => {
     expect(r4Errors(toFhirConsent({ ...base, ...overrides }))).toEqual([]);
   });
+
+  it.each([['scans/consent 12.pdf'], ['file:///share/12.pdf'], ['https://docs.example/consent 12.pdf']])(
+    'sends no document whose url is not an absolute http(s) URL (%s): FHIR would refuse the whole consent',
+    (sourceUrl) => {
+      const resource = toFhirConsent({ ...base, sourceUrl });
+      expect(resource.sourceAttachment).toBeUndefined();
+      expect(r4Errors(resource)).toEqual([]);
+    },
+  );
 
   it('keeps a recorder whose type R4 does not allow as performer as its display, not a reference', () => {
     expect(toFhirConsent({ ...base, recordedBy: 'System/patient-portal' }).performer).toEqual([{ display: 'System/patient-portal' }]);

@@ -1,3 +1,4 @@
+import { isDocumentUrl } from '@vc/domain/consents';
 import { INACTIVE_REASON_EXTENSION_URL, METHOD_EXTENSION_URL, TELEHEALTH_CONSENT_CATEGORY, type ConsentDecision, type TelehealthConsent } from './types';
 
 /** FHIR R4 `Consent.scope` code system (terminology.hl7.org). */
@@ -65,18 +66,21 @@ export function toFhirConsent(consent: TelehealthConsent): FhirConsent {
     ...(consent.periodStart ? { dateTime: consent.periodStart } : {}),
     ...(consent.recordedBy ? { performer: [performer(consent.recordedBy)] } : {}),
     policyRule: structuredClone(CONSENT_POLICY_RULE),
-    ...(consent.sourceUrl ? { sourceAttachment: { url: consent.sourceUrl } } : {}),
+    // Attachment.url must be a URL: a relative path or a non-http(s) scheme is left out, never sent for
+    // access-policy to refuse the whole consent over (the S3 mapping warns `invalid_document_url` for it).
+    ...(consent.sourceUrl && isDocumentUrl(consent.sourceUrl) ? { sourceAttachment: { url: consent.sourceUrl } } : {}),
     provision: { type: 'permit', ...(period ? { period: dropUndefined(period) } : {}) },
   };
   return resource;
 }
 
 /**
- * A legacy `recorded_by` is a reference when it names a type R4 allows as performer (`Practitioner/12`);
- * anything else (`System/patient-portal`, free text) is kept as the performer's display.
+ * A legacy `recorded_by` is a reference when it names a type R4 allows as performer with a FHIR id
+ * (`Practitioner/12`); anything else (`System/patient-portal`, `Practitioner/a b`, free text) is kept as the
+ * performer's display.
  */
 function performer(recordedBy: string): { reference: string } | { display: string } {
-  const match = /^([A-Za-z]+)\/[^/\s]+$/.exec(recordedBy);
+  const match = /^([A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}$/.exec(recordedBy);
   return match && PERFORMER_TYPES.includes(match[1]!) ? { reference: recordedBy } : { display: recordedBy };
 }
 

@@ -17,7 +17,10 @@ export const sessionParticipants = pgTable(
     role: participantRole('role').notNull(),
     displayName: text('display_name'),
     firstJoinedAt: ts('first_joined_at'),
+    /** The latest leave; a rejoin does not clear it (compare with lastJoinedAt to tell who was in the room at the end). */
     lastLeftAt: ts('last_left_at'),
+    /** The latest live join (NULL before migration 0017 and for rows backfilled from legacy). */
+    lastJoinedAt: ts('last_joined_at'),
     joinCount: integer('join_count').notNull().default(0),
     source: participantSource('source').notNull(),
     /** The Jitsi token's `context.user.id`: random, set at the first live join; maps back to participantRef here only. */

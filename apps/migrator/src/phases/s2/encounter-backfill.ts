@@ -35,6 +35,7 @@ interface ParticipantRow {
   participant_ref: string;
   first_joined_at: Date | string | null;
   last_left_at: Date | string | null;
+  last_joined_at: Date | string | null;
 }
 
 const toDate = (v: Date | string | null) => (v === null ? null : new Date(v));
@@ -161,14 +162,19 @@ function refused(s: Candidate, error: { status: number | undefined; message: str
 
 async function participantsOf(ctx: StepContext, sessionIds: readonly string[]): Promise<Map<string, EncounterParticipant[]>> {
   const rows = await ctx.query<ParticipantRow>(
-    `select session_id, participant_ref, first_joined_at, last_left_at from session_participants
+    `select session_id, participant_ref, first_joined_at, last_left_at, last_joined_at from session_participants
       where session_id in (select jsonb_array_elements_text($1::jsonb)::uuid)`,
     [JSON.stringify(sessionIds)],
   );
   const out = new Map<string, EncounterParticipant[]>();
   for (const r of rows) {
     const list = out.get(r.session_id) ?? [];
-    list.push({ participantRef: r.participant_ref, firstJoinedAt: toDate(r.first_joined_at), lastLeftAt: toDate(r.last_left_at) });
+    list.push({
+      participantRef: r.participant_ref,
+      firstJoinedAt: toDate(r.first_joined_at),
+      lastLeftAt: toDate(r.last_left_at),
+      lastJoinedAt: toDate(r.last_joined_at),
+    });
     out.set(r.session_id, list);
   }
   return out;

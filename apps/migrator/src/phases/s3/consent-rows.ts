@@ -5,7 +5,10 @@ import type { LegacyRow } from '../../legacy/types';
 export interface ReadConsent {
   legacyId: string;
   mapping: ConsentMapping;
-  /** `invalid_optional_datetime` when a date was unparsable and read as NULL (docs/design.md §5, datetimes). */
+  /**
+   * `invalid_optional_datetime` when a date was unparsable and read as NULL (docs/design.md §5, datetimes);
+   * `invalid_document_url` when document_url was no absolute http(s) URL and was left out.
+   */
   warnings: string[];
 }
 
@@ -29,7 +32,9 @@ export function readConsent(row: LegacyRow, tenantId: string, asOf: Date): ReadC
     recordedBy: row.recorded_by ?? null,
     documentUrl: row.document_url ?? null,
   };
-  return { legacyId: legacy.id, mapping: mapConsent(legacy, asOf), warnings: [...warnings] };
+  const mapping = mapConsent(legacy, asOf);
+  if (mapping.kind === 'mapped') for (const w of mapping.warnings) warnings.add(w);
+  return { legacyId: legacy.id, mapping, warnings: [...warnings] };
 }
 
 /** Warning counts of a batch, one per row and code. */

@@ -23,13 +23,13 @@ let client: pg.Client;
 let dir: string;
 
 type Row = Record<string, string>;
-const consent = (id: string, values: Row = {}) =>
+const consent = (id: string, values: Row = {}, tenant = 'acme') =>
   LEGACY_TABLES.telehealth_consent.columns
     .map(
       (c) =>
         ({
           id,
-          tenant_id: 'acme',
+          tenant_id: tenant,
           patient_ref: `Patient/p-${id}`,
           status: 'granted',
           granted_at: '2025-04-29 05:59:26',
@@ -256,5 +256,59 @@ describe('phase s3 on a CSV export: each bad consent record is one reject, the r
     expect(await ap.decideTelehealth('umbrella', 'Patient/p-60', new Date())).toMatchObject({ permitted: false, reason: 'revoked' });
     expect(await ap.decideTelehealth('umbrella', 'Patient/p-61', new Date())).toMatchObject({ permitted: true });
     expect(await consentsCheck()).toMatchObject({ status: 'pass', actual: { consents: 61, missing: 0, differing: 0, decisionsChecked: 61, disagreements: 0 } });
+  });
+
+  it('a consent revoked before it was granted is rejected ended_before_granted, one whose patient_ref is no Patient/<id> invalid_reference; one whose document_url is no URL is imported without it, warned', async () => {
+    const beta = join(dir, 'beta');
+    await mkdir(beta);
+    const lines = [
+      LEGACY_TABLES.telehealth_consent.columns.join(','),
+      consent('21', { method: 'paper', document_url: 'https://docs.example.test/beta/consent-21.pdf' }, 'beta'),
+      consent('22', { method: 'paper', document_url: '"scans/consent 22.pdf"' }, 'beta'),
+      consent('23', { status: 'revoked', revoked_at: '2025-01-01 10:00:00' }, 'beta'),
+      consent('24', { patient_ref: 'p-24' }, 'beta'),
+    ];
+    await writeFile(join(beta, 'telehealth_consent.csv'), `${lines.join('\n')}\n`);
+    await writeSessionTables(beta, 'beta', 'Patient/p-1');
+
+    const env = { VC_LOG_LEVEL: 'silent', VC_DATABASE_URL: target.url, VC_LEGACY_EXPORT_DIR: beta, VC_ACCESS_POLICY_URL: accessPolicy.url };
+    const run = await runInProcess(['phase', 's3', '--tenant', 'beta', '--as-of', AS_OF, '--max-reject-rate', '1', '--json', ...PAST_THE_GATES], env);
+    expect(run.code, run.error).toBe(0);
+    const steps = (JSON.parse(run.stdout) as { steps: Array<{ id: string; read: number; written: number; rejected: number; warnings: number }> }).steps;
+    expect(steps.map((s) => [s.id, s.read, s.written, s.rejected])).toEqual([
+      ['3.1', 4, 2, 2],
+      ['3.2', 4, 2, 0],
+      // The two patients of the imported consents agree (the rejected one is verified by nobody: it is 3.1's reject).
+      ['3.3', 2, 0, 0],
+    ]);
+    const rejects = (
+      await client.query<{ legacy_key: string; reason: string; detail: string }>(
+        "select legacy_key, reason, detail from vc_migration.rejects where tenant_id = 'beta' and phase = 's3' order by legacy_key",
+      )
+    ).rows;
+    expect(rejects).toEqual([
+      {
+        legacy_key: 'telehealth_consent:23',
+        reason: 'ended_before_granted',
+        detail: 'revoked_at is before granted_at (the consent would end before it starts)',
+      },
+      {
+        legacy_key: 'telehealth_consent:24',
+        reason: 'invalid_reference',
+        detail: 'patient_ref is not a FHIR reference Patient/<id> (id: 1 to 64 of A-Z a-z 0-9 - .)',
+      },
+    ]);
+    const [exported] = (
+      await client.query<{ warnings: Record<string, number> }>(
+        "select warnings from vc_migration.step_checkpoints where tenant_id = 'beta' and phase = 's3' and step_id = '3.1'",
+      )
+    ).rows;
+    expect(exported!.warnings).toEqual({ invalid_document_url: 1 });
+    // Both imported; the document only where it is a URL (the stand-in refuses an invalid Consent, as an EHR would).
+    const consents = await accessPolicy.consents('beta');
+    expect(Object.fromEntries(consents.map((c) => [c.identifier[0]!.value, c.sourceAttachment?.url ?? null]))).toEqual({
+      '21': 'https://docs.example.test/beta/consent-21.pdf',
+      '22': null,
+    });
   });
 });
