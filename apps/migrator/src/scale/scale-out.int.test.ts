@@ -174,7 +174,8 @@ describe('migrator enqueue + worker on JetStream', () => {
 
   it('SIGTERM mid-item drains the worker: the batch commits, the item goes back at once and another worker finishes it, once', async () => {
     const reference = await target();
-    expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
+    const once = await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env);
+    expect(once.code, once.stderr).toBe(0);
     const dist = await target();
     const enqueued = await runMigratorJson<{ planId: string }>(['enqueue', 'phase', 's1', '--all-tenants', ...RUN, '--ack-wait', '600'], dist.env);
     expect(enqueued.code).toBe(0);
@@ -284,7 +285,8 @@ describe('migrator enqueue + worker on JetStream', () => {
     '3 workers, one SIGKILLed mid-item and one paused: every item done exactly once, target equal to one --all-tenants run ($legacy)',
     async ({ fromMysql }) => {
       const reference = await target(fromMysql);
-      expect((await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env)).code).toBe(0);
+      const once = await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env);
+      expect(once.code, once.stderr).toBe(0);
 
       const dist = await target(fromMysql);
       const split = fromMysql ? ['--split-larger-than', String(await splitThreshold())] : [];
