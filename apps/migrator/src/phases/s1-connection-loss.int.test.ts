@@ -88,7 +88,8 @@ async function dropConnectionsDuring(target: Target, step: string, atRead: numbe
       } finally {
         run.child.kill('SIGCONT');
       }
-      break;
+      // Caught between two batches with no batch connection open (only the run's lock): try again at the next poll.
+      if (terminated > 0) break;
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
