@@ -10,6 +10,7 @@ import { corsAllowList } from './http/cors';
 import { notFoundHandler, problemHandler, requireJsonBody } from './http/problem';
 import type { RouteGroup } from './http/route-table';
 import { methodNotAllowed } from './http/method-not-allowed';
+import { optionsReply } from './http/options';
 import { allowedMethods, type RouteMatcher, routeMatcher } from './http/route-match';
 import { routerOf } from './http/router';
 import { rateLimit } from './http/rate-limit';
@@ -79,7 +80,9 @@ export function createApp(deps: ServiceDeps): CreatedApp {
   // Read by the /openapi.json handler at request time, after this line has run.
   const openapi = buildOpenApi([publicRoutes, apiRoutes], API_BASE);
   routeTable.match = routeMatcher([publicRoutes, apiRoutes]);
-  const wrongMethod = methodNotAllowed(allowedMethods([publicRoutes, apiRoutes]));
+  const allowed = allowedMethods([publicRoutes, apiRoutes]);
+  const wrongMethod = methodNotAllowed(allowed);
+  const options = optionsReply(allowed);
 
   // The API first: its prefix check is one comparison, while the public router would match every API
   // request against each of its routes first. Their paths do not overlap, so the order changes nothing else.
@@ -92,12 +95,14 @@ export function createApp(deps: ServiceDeps): CreatedApp {
       requireBoundedBody,
       authenticate(context.verifier),
       rateLimit(deps.config.rateLimit),
+      options,
       wrongMethod,
       idempotency(context),
       routerOf(apiRoutes.routes),
     ),
   );
-  app.use(routerOf(publicRoutes.routes), docsAssets());
+  // OPTIONS before the public router, which would answer it its own way (see `optionsReply`).
+  app.use(options, routerOf(publicRoutes.routes), docsAssets());
 
   // The public routes' wrong methods (the API's were answered behind its authentication, above).
   app.use(wrongMethod);

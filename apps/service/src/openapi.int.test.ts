@@ -58,8 +58,15 @@ const contract: Middleware = {
     const declared = Object.keys(documented!.headers ?? {}).map((name) => name.toLowerCase());
     for (const name of DESCRIBED_HEADERS)
       if (response.headers.has(name)) expect(declared, `${operation!.operationId} ${response.status} declares ${name}`).toContain(name);
+    if (documented!.content === undefined) {
+      // A reply documented without content (204) has none: no body, no media type.
+      expect(await response.clone().text(), `${operation!.operationId} ${response.status} has no body`).toBe('');
+      expect(response.headers.get('content-type'), `${operation!.operationId} ${response.status} has no media type`).toBeNull();
+      checked.push(`${operation!.operationId} ${response.status}`);
+      return undefined;
+    }
     const type = response.headers.get('content-type')?.split(';')[0] ?? '';
-    const media = documented!.content?.[type];
+    const media = documented!.content[type];
     expect(media, `${operation!.operationId} ${response.status} documents ${type}`).toBeDefined();
     const body: unknown = await response.clone().json();
     const valid = ajv.validate({ $ref: `openapi.json${media!.schema.$ref!}` }, body);
@@ -102,9 +109,11 @@ describe('the OpenAPI document', () => {
     };
     expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
     expect(report.totals.errors).toBe(0);
-    // The only warnings: public routes that have no 4xx to document (they answer 200, or 503 for readyz).
-    expect(report.problems.map((p) => `${p.ruleId} ${p.location[0]?.pointer}`)).toEqual(
-      ['healthz', 'readyz', 'metrics', 'openapi.json', 'docs'].map((path) => `operation-4xx-response #/paths/~1${path}/get/responses`),
+    // The only warnings: public routes that have no 4xx to document (they answer 200, or 503 for readyz; their OPTIONS 204).
+    expect(report.problems.map((p) => `${p.ruleId} ${p.location[0]?.pointer}`).sort()).toEqual(
+      ['healthz', 'readyz', 'metrics', 'openapi.json', 'docs']
+        .flatMap((path) => ['get', 'options'].map((m) => `operation-4xx-response #/paths/~1${path}/${m}/responses`))
+        .sort(),
     );
   });
 
@@ -116,7 +125,10 @@ describe('the OpenAPI document', () => {
     expect(doc.components.schemas.Session).toBeDefined();
     // Session is one component, referenced: no path repeats its fields inline.
     expect(JSON.stringify(doc.paths)).not.toContain('"legacyId"');
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) expect(doc.paths[path]!.get!.security).toEqual([]);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) {
+      expect(doc.paths[path]!.get!.security).toEqual([]);
+      expect(doc.paths[path]!.options!.security).toEqual([]);
+    }
     expect(Object.keys(doc.paths[`${API}/config`]!.put!.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '401', '403', '412']));
     expect(operations.every((o) => !('default' in o.responses))).toBe(true);
   });
@@ -124,7 +136,7 @@ describe('the OpenAPI document', () => {
   it('documents the rate-limit headers on every rate-limited operation: RateLimit and RateLimit-Policy on its replies, Retry-After on its 429', () => {
     type Headers = Record<string, { $ref: string }>;
     const headers = (doc as unknown as { components: { headers: Record<string, unknown> } }).components.headers;
-    expect(Object.keys(headers).sort()).toEqual(['ETag', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate']);
+    expect(Object.keys(headers).sort()).toEqual(['Allow', 'ETag', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate']);
     const limited = Object.entries(doc.paths)
       .filter(([path]) => path.startsWith(API))
       .flatMap(([, item]) => Object.values(item));
@@ -212,6 +224,38 @@ describe('a generated client', () => {
       'listSessions 401',
       'getReadiness 200',
     ]);
+  });
+});
+
+describe('OPTIONS', () => {
+  /** What `Allow` must list for a path: its documented methods, HEAD with GET, and OPTIONS (RFC 9110 §9.3.7). */
+  const allowOf = (path: string) => {
+    const methods = Object.keys(doc.paths[path]!).map((m) => m.toUpperCase());
+    return ['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'].filter((m) => methods.includes(m) || (m === 'HEAD' && methods.includes('GET'))).join(', ');
+  };
+  const ID = '00000000-0000-4000-8000-000000000000';
+  type Options = (path: string, init: { params: { path: { id: string } } }) => Promise<{ response: Response }>;
+  const optionsOf = (client: ReturnType<typeof createClient<paths>>) => client.OPTIONS.bind(client) as unknown as Options;
+
+  it('is documented on every path and answered there as documented: 204, Allow naming the methods, no body; 401 without a token under the API', async () => {
+    const paths = Object.keys(doc.paths);
+    expect(paths.length).toBeGreaterThanOrEqual(14);
+    // A patient: OPTIONS does not check the roles of the path's methods (PUT /config is an admin's).
+    const asPatient = optionsOf(await clientAs(patient(TENANT, 'options')));
+    const anonymousClient = createClient<paths>({ baseUrl: h.url });
+    anonymousClient.use(contract);
+    const anonymous = optionsOf(anonymousClient);
+    checked.length = 0;
+    for (const path of paths) {
+      expect(doc.paths[path]!.options, `OPTIONS ${path} is documented`).toBeDefined();
+      const { response } = await asPatient(path, { params: { path: { id: ID } } });
+      expect(response.status, `OPTIONS ${path}`).toBe(204);
+      expect(response.headers.get('allow'), `OPTIONS ${path}`).toBe(allowOf(path));
+      if (path.startsWith(API)) expect((await anonymous(path, { params: { path: { id: ID } } })).response.status, `anonymous OPTIONS ${path}`).toBe(401);
+    }
+    const ids = paths.map((path) => doc.paths[path]!.options!.operationId);
+    expect(checked).toEqual(paths.flatMap((path, i) => [`${ids[i]} 204`, ...(path.startsWith(API) ? [`${ids[i]} 401`] : [])]));
+    expect(allowOf(`${API}/sessions`)).toBe('GET, HEAD, POST, OPTIONS');
   });
 });
 

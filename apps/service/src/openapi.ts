@@ -105,6 +105,10 @@ const OTHER_HEADERS: Record<string, Json> = {
     description: 'the entity tag of the reply body, for `If-None-Match` on the next GET (304 when it still matches)',
     schema: { type: 'string' },
   },
+  Allow: {
+    description: "the methods this path answers (RFC 9110 §10.2.1): its operations' methods, `HEAD` where there is `GET`, and `OPTIONS`",
+    schema: { type: 'string', examples: ['GET, HEAD, POST, OPTIONS'] },
+  },
 };
 const headerRef = (name: string): Json => ({ $ref: `#/components/headers/${name}` });
 const LIMITED_REPLY_HEADERS = { RateLimit: headerRef('RateLimit'), 'RateLimit-Policy': headerRef('RateLimit-Policy') };
@@ -231,14 +235,77 @@ function operation(route: Route, inApi: boolean): Json {
   };
 }
 
+/** The problems of an OPTIONS behind auth: those of the checks it passes before `http/options.ts` answers it. */
+const API_OPTIONS_PROBLEMS: ErrorCode[] = [
+  'bad_request',
+  'validation_failed',
+  'unauthenticated',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'internal',
+];
+
+/** `/sessions/{id}/join` → `optionsSessionsByIdJoin`: one id per path, as the path is its only input. */
+const optionsOperationId = (path: string): string =>
+  `options${path
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => segment.match(/^\{(.+)\}$/)?.[1]?.replace(/^./, (c) => `By${c.toUpperCase()}`) ?? segment)
+    .flatMap((segment) => segment.split(/[^A-Za-z0-9]+/))
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('')}`;
+
+/**
+ * The OPTIONS of a path (`http/options.ts`): 204 with `Allow`, no body. Behind auth it passes what every
+ * request of the API passes first (body checks, authentication, rate limit), not the roles of the path's
+ * operations; its path params are not read, so any value gets the same reply.
+ */
+function optionsOperation(path: string, mount: string, route: Route, inApi: boolean): Json {
+  const limited = inApi;
+  const names = route.params instanceof z.ZodObject ? Object.keys(route.params.shape as Record<string, z.ZodType>) : [];
+  const who = inApi
+    ? 'Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method.'
+    : 'Roles: none (public).';
+  return {
+    operationId: optionsOperationId(path.slice(mount.length)),
+    summary: 'The methods this path answers',
+    description: `${who} \`Allow\` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin \`VC_CORS_ORIGINS\` lists is answered before this, by the CORS layer: 204 with its \`Access-Control-*\` headers and no \`Allow\`.`,
+    tags: [route.tag],
+    ...(inApi ? {} : { security: [] }),
+    ...(names.length
+      ? {
+          parameters: names.map((name) => ({
+            name,
+            in: 'path',
+            required: true,
+            description: 'any value: OPTIONS does not look it up',
+            schema: { type: 'string' },
+          })),
+        }
+      : {}),
+    responses: {
+      '204': {
+        description: 'No Content: `Allow` names the methods; no body',
+        headers: { ...(limited ? LIMITED_REPLY_HEADERS : {}), Allow: headerRef('Allow') },
+      },
+      ...problemResponses(inApi ? API_OPTIONS_PROBLEMS : [], limited, false, inApi),
+    },
+  };
+}
+
 /** The document of every group; `apiMount` is the group behind bearer auth, JSON bodies and idempotency. */
 export function buildOpenApi(groups: readonly RouteGroup[], apiMount: string): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const group of groups) {
+    // The first route of each path: a path's routes share its params and tag.
+    const firstOf = new Map<string, Route>();
     for (const route of group.routes) {
       const path = `${group.mount}${openApiPath(route.path)}`;
       (paths[path] ??= {})[route.method] = operation(route, group.mount === apiMount);
+      if (!firstOf.has(path)) firstOf.set(path, route);
     }
+    for (const [path, route] of firstOf) paths[path]!.options = optionsOperation(path, group.mount, route, group.mount === apiMount);
   }
   return {
     openapi: '3.1.0',

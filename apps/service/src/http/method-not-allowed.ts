@@ -5,7 +5,7 @@ import type { AllowedMethods } from './route-match';
 /**
  * A path the route table has, asked with a method none of its routes takes: 405 with `Allow` (RFC 9110
  * §15.5.6), not the 404 of a path nobody mounted, so a client can tell a typo in the path from a wrong
- * method. OPTIONS is left to Express' routers, which answer it with the same methods.
+ * method. OPTIONS is answered before it, by `optionsReply` (204 with the same `Allow`).
  *
  * Under the API prefix it is mounted after authentication (and the rate limit): without a valid token a
  * caller gets the same 401 whatever the method, so probing methods teaches an unauthenticated caller
@@ -14,10 +14,6 @@ import type { AllowedMethods } from './route-match';
  */
 export function methodNotAllowed(methodsOf: AllowedMethods): RequestHandler {
   return (req, res, next) => {
-    if (req.method === 'OPTIONS') {
-      next();
-      return;
-    }
     const methods = methodsOf(req.originalUrl.split('?')[0]!);
     if (methods.length === 0 || methods.includes(req.method)) {
       next();

@@ -119,11 +119,23 @@ describe('405 Method Not Allowed with Allow, for a path the route table has', ()
     expect(JSON.parse(reply.text)).toMatchObject({ type: 'https://virtual-care.dev/problems/method-not-allowed', status: 405 });
   });
 
-  it('lists what Express answers: OPTIONS gets the same methods, HEAD is a GET', async () => {
-    const options = await call('OPTIONS', '/healthz');
-    expect(options.status).toBe(200);
-    expect(options.headers.allow).toBe('GET, HEAD');
+  it('lists what OPTIONS answers (204, the same Allow, no body) and HEAD is a GET', async () => {
+    for (const [path, allow, bearer] of [
+      ['/healthz', 'GET, HEAD, OPTIONS', undefined],
+      [`${API}/sessions`, 'GET, HEAD, POST, OPTIONS', practitioner],
+      [`${SESSION}/end`, 'POST, OPTIONS', practitioner],
+      // The path's params are not read: a value that does not decode gets the same reply.
+      [`${API}/sessions/%ZZ`, 'GET, HEAD, OPTIONS', practitioner],
+    ] as const) {
+      const options = await call('OPTIONS', path, { bearer });
+      expect([options.status, options.headers.allow, options.text, options.headers['content-type']], path).toEqual([204, allow, '', undefined]);
+    }
     expect((await call('HEAD', '/healthz')).status).toBe(200);
+    // Before authentication, and where no route is, OPTIONS is answered as any other method.
+    expect((await call('OPTIONS', `${API}/sessions`)).status).toBe(401);
+    for (const path of [`${API}/nothing-here`, '/nothing-here']) expect((await call('OPTIONS', path, { bearer: practitioner })).status, path).toBe(404);
+    // The server-wide form (RFC 9110 §9.3.7) names no path of the table either.
+    expect((await raw('OPTIONS * HTTP/1.1\r\nHost: edges\r\nConnection: close\r\n\r\n')).status).toBe(404);
   });
 
   it('answers an API path without a valid token with the 401 of any method: no Allow, nothing learnt', async () => {

@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { setEncounterRef } from '../sessions/repo';
 import { claimDue, markFailed, markPublished, type OutboxKind } from './repo';
+import { withoutWithheldData } from './withheld';
 
 export interface RelayOptions {
   db: Database;
@@ -126,7 +127,11 @@ export class OutboxRelay {
   }
 
   private async publishEvent(row: OutboxRow): Promise<void> {
-    await this.opts.eventStream!.publish(`${this.opts.subjectPrefix}${row.subject}`, new TextEncoder().encode(JSON.stringify(row.payload)), row.id);
+    const { event, withheld } = withoutWithheldData(row.payload);
+    // The field names only: their values are what must not travel, to the stream or to the log.
+    if (withheld.length > 0)
+      this.opts.logger.warn({ outboxId: row.id, eventType: row.subject, withheld }, 'outbox event data held fields never published; left them out');
+    await this.opts.eventStream!.publish(`${this.opts.subjectPrefix}${row.subject}`, new TextEncoder().encode(JSON.stringify(event)), row.id);
     if (row.subject === 'virtual_care.billing.created') {
       const billingEventId = (row.payload as { data?: { billingEventId?: string } }).data?.billingEventId;
       if (billingEventId) await markBillingPublished(this.opts.db, row.tenantId, billingEventId);

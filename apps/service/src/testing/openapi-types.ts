@@ -15,7 +15,11 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsHealthz"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -35,7 +39,11 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsReadyz"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -55,7 +63,11 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsMetrics"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -75,7 +87,11 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsOpenapiJson"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -95,7 +111,11 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsDocs"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -119,7 +139,11 @@ export interface paths {
          */
         post: operations["createSession"];
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsSessions"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -139,7 +163,11 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsSessionsById"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -159,7 +187,11 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsSessionsByIdParticipants"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -179,7 +211,11 @@ export interface paths {
          */
         post: operations["joinSession"];
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsSessionsByIdJoin"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -199,7 +235,11 @@ export interface paths {
          */
         post: operations["leaveSession"];
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsSessionsByIdLeave"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -219,7 +259,11 @@ export interface paths {
          */
         post: operations["endSession"];
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsSessionsByIdEnd"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -239,7 +283,11 @@ export interface paths {
          */
         post: operations["cancelSession"];
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsSessionsByIdCancel"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -263,7 +311,11 @@ export interface paths {
         put: operations["putConfig"];
         post?: never;
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsConfig"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -283,7 +335,11 @@ export interface paths {
          */
         post: operations["testConnection"];
         delete?: never;
-        options?: never;
+        /**
+         * The methods this path answers
+         * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
+         */
+        options: operations["optionsConfigTestConnection"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -474,6 +530,8 @@ export interface components {
         "Idempotent-Replayed": "true";
         /** @description the entity tag of the reply body, for `If-None-Match` on the next GET (304 when it still matches) */
         ETag: string;
+        /** @description the methods this path answers (RFC 9110 §10.2.1): its operations' methods, `HEAD` where there is `GET`, and `OPTIONS` */
+        Allow: string;
     };
     pathItems: never;
 }
@@ -505,6 +563,25 @@ export interface operations {
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    optionsHealthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -552,6 +629,25 @@ export interface operations {
             };
         };
     };
+    optionsReadyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getMetrics: {
         parameters: {
             query?: never;
@@ -578,6 +674,25 @@ export interface operations {
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    optionsMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -616,6 +731,25 @@ export interface operations {
             };
         };
     };
+    optionsOpenapiJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getDocs: {
         parameters: {
             query?: never;
@@ -642,6 +776,25 @@ export interface operations {
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    optionsDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -882,6 +1035,86 @@ export interface operations {
             };
         };
     };
+    optionsSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getSession: {
         parameters: {
             query?: never;
@@ -997,6 +1230,89 @@ export interface operations {
             };
         };
     };
+    optionsSessionsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description any value: OPTIONS does not look it up */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listParticipants: {
         parameters: {
             query?: never;
@@ -1065,6 +1381,89 @@ export interface operations {
             /** @description Problem types: not-found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    optionsSessionsByIdParticipants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description any value: OPTIONS does not look it up */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1252,6 +1651,89 @@ export interface operations {
             };
         };
     };
+    optionsSessionsByIdJoin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description any value: OPTIONS does not look it up */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     leaveSession: {
         parameters: {
             query?: never;
@@ -1353,6 +1835,89 @@ export interface operations {
             };
             /** @description Problem types: idempotency-key-reused */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    optionsSessionsByIdLeave: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description any value: OPTIONS does not look it up */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1514,6 +2079,89 @@ export interface operations {
             };
         };
     };
+    optionsSessionsByIdEnd: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description any value: OPTIONS does not look it up */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     cancelSession: {
         parameters: {
             query?: never;
@@ -1615,6 +2263,89 @@ export interface operations {
             };
             /** @description Problem types: idempotency-key-reused */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    optionsSessionsByIdCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description any value: OPTIONS does not look it up */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1890,6 +2621,86 @@ export interface operations {
             };
         };
     };
+    optionsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     testConnection: {
         parameters: {
             query?: never;
@@ -2014,6 +2825,86 @@ export interface operations {
             };
             /** @description Problem types: dependency-unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    optionsConfigTestConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content: `Allow` names the methods; no body */
+            204: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    Allow: components["headers"]["Allow"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unauthenticated */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: payload-too-large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: unsupported-media-type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: rate-limited */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: internal */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
