@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const nodeIo = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'http', 'node:http', 'child_process', 'node:child_process'];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/dist-test/**', '**/.data/**', '**/drizzle/**', 'scripts/**', '**/*.config.*', 'eslint.config.js'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/dist-test*/**', '**/.data/**', '**/drizzle/**', 'scripts/**', '**/*.config.*', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

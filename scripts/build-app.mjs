@@ -8,7 +8,7 @@
 // resolvable from apps/migrator/dist. Each external import is therefore resolved where it is written (as
 // Node would in development) and imported by its path relative to dist/, into the same node_modules.
 // Usage (from an app's directory): node ../../scripts/build-app.mjs [--outdir dist] src/bin.ts
-// `pnpm test` builds the migrator into dist-test/ (scripts/test-build.ts), beside dist/ so that paths relative to
+// `pnpm test` builds the migrator into dist-test-<pid>/ (scripts/test-build.mjs), beside dist/ so that paths relative to
 // the bundle read the same files, and apart from it so that scripts/build.test.ts can rebuild dist/ meanwhile.
 import { rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';

@@ -1,16 +1,45 @@
-// vitest globalSetup: builds the migrator once per test run into apps/migrator/dist-test/, and the tests that run
-// the CLI as a child process (apps/migrator/src/testing/run-cli.ts) start that build with plain node. Under tsx
+// vitest globalSetup: builds the migrator once per test run into a directory of its own beside src/,
+// apps/migrator/dist-test-<pid of this vitest>/, and the tests that run the CLI as a child process
+// (apps/migrator/src/testing/run-cli.ts) start that build with plain node (its path in VC_TEST_MIGRATOR_BIN). Under tsx
 // every start transformed and resolved each module through its loader: 2.3 CPU s against 0.8 for the build, and
 // the suite starts the CLI several hundred times. The build is what production runs (scripts/build-app.mjs); the
 // tests that pin the operator's own entry (bin/migrator.mjs under a terminal) still start that.
-// Rebuilt at every `vitest run`; a long `vitest watch` keeps the build of its start.
+//
+// A directory per run, not one shared dist-test/: a second `vitest run` in the same checkout (one file run beside the
+// full suite) rebuilt the shared one, removing it first, under the first run's migrators; one of them then failed a
+// lazy import() (the ledger's end row, a phase's client) with ERR_MODULE_NOT_FOUND and exited 1, its phase done.
+// Built at every `vitest run` and removed at its end; a long `vitest watch` keeps the build of its start.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const migrator = join(dirname(fileURLToPath(import.meta.url)), '..', 'apps', 'migrator');
+const PREFIX = 'dist-test-';
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Builds left by runs that ended without their teardown (killed): their vitest is gone. */
+function removeOrphanedBuilds() {
+  for (const name of readdirSync(migrator)) {
+    const pid = name.startsWith(PREFIX) ? Number(name.slice(PREFIX.length)) : NaN;
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(migrator, name), { recursive: true, force: true });
+  }
+}
 
 export default function buildMigratorForTests() {
-  const built = spawnSync(process.execPath, ['../../scripts/build-app.mjs', '--outdir', 'dist-test', 'src/bin.ts'], { cwd: migrator, encoding: 'utf8' });
+  removeOrphanedBuilds();
+  const outName = `${PREFIX}${process.pid}`;
+  const built = spawnSync(process.execPath, ['../../scripts/build-app.mjs', '--outdir', outName, 'src/bin.ts'], { cwd: migrator, encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`building the migrator for the tests failed (exit ${built.status}):\n${built.stdout}${built.stderr}`);
+  // Set before vitest starts its workers, which inherit it.
+  process.env.VC_TEST_MIGRATOR_BIN = join(migrator, outName, 'bin.js');
+  return () => rmSync(join(migrator, outName), { recursive: true, force: true });
 }

@@ -4,15 +4,18 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Test support: the migrator CLI as a child process, as production runs it: the build of this test run
- * (apps/migrator/dist-test, made by the suite's globalSetup, scripts/test-build.mjs) under plain node.
+ * (apps/migrator/dist-test-<pid>, made by the suite's globalSetup, scripts/test-build.mjs) under plain node.
  */
-const BIN = fileURLToPath(new URL('../../dist-test/bin.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** node's arguments to run `migrator <args>` from the test run's build. */
 export function migratorArgv(args: readonly string[]): string[] {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run the tests through vitest.config.ts, whose globalSetup builds it`);
-  return [BIN, ...args];
+  const bin = process.env.VC_TEST_MIGRATOR_BIN;
+  if (!bin || !existsSync(bin))
+    throw new Error(
+      `the migrator build of this test run (${bin ?? 'VC_TEST_MIGRATOR_BIN unset'}) is missing: run the tests through vitest.config.ts, whose globalSetup builds it`,
+    );
+  return [bin, ...args];
 }
 
 export interface CliResult {

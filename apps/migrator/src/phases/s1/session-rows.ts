@@ -108,7 +108,20 @@ export interface SessionWrites {
   idMap: CopyRows;
 }
 
-export function encodeSessions(loads: readonly PendingLoad[]): SessionWrites {
+/**
+ * Sessions in ascending id order, the order every writer of `virtual_sessions` sends its rows in. A session id is
+ * global (an externalId two tenants share is one id), and an insert of an id another open transaction has inserted
+ * waits for that transaction: two writers sending shared ids in opposite orders (tenant A's batch X then Y, tenant B's
+ * Y then X, side by side under `--all-tenants` or two workers) would each wait for the other, and PostgreSQL would
+ * end one batch with a deadlock (40P01), failing its step. In one order the second writer only waits, then meets the
+ * committed id as a clash it settles (a `duplicate_external_id` reject).
+ */
+export function inIdOrder<T extends { id: string }>(rows: readonly T[]): T[] {
+  return [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export function encodeSessions(given: readonly PendingLoad[]): SessionWrites {
+  const loads = inIdOrder(given);
   return {
     sessions: encodeLines(loads.map((l) => l.line)),
     idMap: encodeRows(loads.map((l) => [l.tenantId, 'VirtualSession', l.legacyId, l.id])),

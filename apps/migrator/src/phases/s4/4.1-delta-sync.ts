@@ -6,7 +6,7 @@ import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
 import { sessionId } from '../s1/ids';
 import { refineInferredEnds } from '../s1/inferred-ends';
-import { SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
+import { inIdOrder, SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
 import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
@@ -289,7 +289,8 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
     }
     const settled = await settleExternalIds(ctx, [...latest.values()]);
     rejects.push(...settled.rejects);
-    const writes = await changing(ctx, settled.kept);
+    // In id order, as S1 sends its sessions (`inIdOrder`): a tenant's S1 may be writing a shared externalId meanwhile.
+    const writes = inIdOrder(await changing(ctx, settled.kept));
     const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
     await ctx.commit({
       cursor: { after: batch.position },
