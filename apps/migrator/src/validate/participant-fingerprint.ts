@@ -119,7 +119,9 @@ interface TargetParticipantRow {
   join_count: number;
 }
 
-const TARGET_PARTICIPANT_COLUMNS = sql.raw('s.legacy_id, p.participant_ref, p.role, p.display_name, p.first_joined_at, p.last_left_at, p.last_joined_at, p.join_count');
+const TARGET_PARTICIPANT_COLUMNS = sql.raw(
+  's.legacy_id, p.participant_ref, p.role, p.display_name, p.first_joined_at, p.last_left_at, p.last_joined_at, p.join_count',
+);
 
 const targetParticipant = (r: TargetParticipantRow): { sessionLegacyId: string } & ParticipantProjection => ({
   sessionLegacyId: r.legacy_id,

@@ -2,7 +2,18 @@ import type { ParticipantAggregate } from '@vc/domain/legacy';
 import { copyValue, encodeLines, type CopyRows } from '../../engine/copy-text';
 import type { Tx } from '../../engine/types';
 
-const COLUMNS = ['session_id', 'tenant_id', 'participant_ref', 'role', 'display_name', 'first_joined_at', 'last_left_at', 'last_joined_at', 'join_count', 'source'] as const;
+const COLUMNS = [
+  'session_id',
+  'tenant_id',
+  'participant_ref',
+  'role',
+  'display_name',
+  'first_joined_at',
+  'last_left_at',
+  'last_joined_at',
+  'join_count',
+  'source',
+] as const;
 
 // The earlier-join test of `mergeParticipant` (@vc/domain/legacy), in SQL: batches fold into the row in any order.
 const EARLIER_JOIN =
