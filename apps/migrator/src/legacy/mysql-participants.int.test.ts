@@ -74,6 +74,12 @@ beforeAll(async () => {
       // A final newline: PCRE's `$` matches before it, so '^[!-~]+$' took these for plain refs.
       { actorRef: 'Patient/odd\n', occurredAt: '2025-03-01 08:00:00.000', actorDisplay: 'Newline actor' },
       { entityId: '900002\n', actorRef: 'Patient/nl', actorDisplay: 'Newline entity' },
+      // A rejoin after a leave, its rows out of time order by id: the latest join is kept, not the latest event.
+      { entityId: '900003', actorRef: 'Patient/rejoin', occurredAt: '2025-03-01 10:00:00.000' },
+      { entityId: '900003', actorRef: 'Patient/rejoin', occurredAt: '2025-03-01 10:30:00.000' },
+      { entityId: '900003', actorRef: 'Patient/rejoin', action: 'participant.left', occurredAt: '2025-03-01 10:15:00.000' },
+      { entityId: '900003', actorRef: 'Patient/rejoin', occurredAt: '2025-03-01 10:20:00.000' },
+      { entityId: '900003', actorRef: 'Patient/rejoin', action: 'participant.left', occurredAt: '2025-03-01 09:00:00.000' },
     ];
     for (const a of odd) await c.query('INSERT INTO AuditLog SET ?', [row(a)]);
   } finally {
@@ -144,6 +150,12 @@ describe('the participant fold pushed down into MariaDB', () => {
       expect.arrayContaining(['invalid_datetime', 'invalid_text', 'missing_actor', 'missing_actor', 'missing_actor', 'missing_actor']),
     );
     expect(reference.warnings.malformed_payload).toBeGreaterThanOrEqual(1);
+    expect(reference.participants.find((p) => p.actorRef === 'Patient/rejoin')).toMatchObject({
+      firstJoinedAt: new Date('2025-03-01T10:00:00Z'),
+      lastLeftAt: new Date('2025-03-01T10:15:00Z'),
+      lastJoinedAt: new Date('2025-03-01T10:30:00Z'),
+      joinCount: 3,
+    });
     for (const size of [1, 3, 17, 10_000]) {
       const { positions, ...fold } = await pushedDown(size);
       expect({ size, ...fold }).toEqual({ size, ...reference });

@@ -41,9 +41,10 @@ const JOINED = "(cast(action as binary) = 'participant.joined')";
 const AT = 'cast(occurredAt as datetime(3))';
 const JOIN_KEY = `concat(date_format(${AT}, '%Y%m%d%H%i%s%f'), lpad(id, 20, '0'))`;
 const GROUPS_SQL = (filter: string) => `
-  select g.entityId, g.actorRef, g.leadId, a.actorDisplay as leadDisplay, a.payload as leadPayload, g.n, g.joins, g.firstJoinedAt, g.lastLeftAt from (
+  select g.entityId, g.actorRef, g.leadId, a.actorDisplay as leadDisplay, a.payload as leadPayload, g.n, g.joins, g.firstJoinedAt, g.lastLeftAt, g.lastJoinedAt from (
     select min(entityId) as entityId, min(actorRef) as actorRef, count(*) as n, sum(${JOINED}) as joins,
            min(case when ${JOINED} then ${AT} end) as firstJoinedAt, max(case when not ${JOINED} then ${AT} end) as lastLeftAt,
+           max(case when ${JOINED} then ${AT} end) as lastJoinedAt,
            coalesce(cast(right(min(case when ${JOINED} then ${JOIN_KEY} end), 20) as unsigned), min(id)) as leadId
       from AuditLog where ${filter} and ${PLAIN}
      group by ${PARTICIPANT}
@@ -113,6 +114,7 @@ export function createParticipantPushdown(
       joins: Number(g.joins),
       firstJoinedAt: str(g.firstJoinedAt),
       lastLeftAt: str(g.lastLeftAt),
+      lastJoinedAt: str(g.lastJoinedAt),
     }));
     const rows = otherRows.map(asText);
     // The end of the tenant's key space when the window is the last one: resuming after it reads nothing more.

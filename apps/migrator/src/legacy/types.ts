@@ -133,6 +133,7 @@ export interface ParticipantGroup {
   joins: number;
   firstJoinedAt: string | null;
   lastLeftAt: string | null;
+  lastJoinedAt: string | null;
 }
 
 /** One window of AuditLog primary keys (`after` exclusive, `position` inclusive): its groups, and its other rows whole. */

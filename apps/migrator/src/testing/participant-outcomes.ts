@@ -5,7 +5,7 @@ import type pg from 'pg';
  * participant event of a tenant is either rejected (a reject row keyed by its audit id, in any phase) or
  * folded, and a folded event shows in its participant row. Per (session, actor) the row holds exactly the
  * events not rejected: join_count = their joins, first_joined_at = the earliest join, last_left_at = the
- * latest leave. So an event dropped silently changes a count or an instant and fails the check, even when
+ * latest leave, last_joined_at = the latest join. So an event dropped silently changes a count or an instant and fails the check, even when
  * the actor already had a row (a mere "the participant exists" check would pass). No row may exist that no
  * event explains.
  */
@@ -28,6 +28,7 @@ interface Expected {
   joins: number;
   first: Date | null;
   last: Date | null;
+  lastJoin: Date | null;
   events: string[];
 }
 
@@ -40,11 +41,12 @@ function expectedParticipants(events: readonly SourceEvent[], rejected: Readonly
   for (const e of events) {
     if (rejected.has(e.id.trim()) || deferred.has((e.entityId ?? '').trim())) continue;
     const k = `${(e.entityId ?? '').trim()} ${(e.actorRef ?? '').trim()}`;
-    const x = out.get(k) ?? { joins: 0, first: null, last: null, events: [] };
+    const x = out.get(k) ?? { joins: 0, first: null, last: null, lastJoin: null, events: [] };
     const at = instant(e.occurredAt, e.id);
     if ((e.action ?? '').trim() === 'participant.joined') {
       x.joins += 1;
       x.first = earlier(x.first, at);
+      x.lastJoin = later(x.lastJoin, at);
     } else x.last = later(x.last, at);
     x.events.push(e.id);
     out.set(k, x);
@@ -74,15 +76,18 @@ export async function checkParticipantEvents(
 ): Promise<{ folded: number; rejected: number; deferred: number }> {
   const rejected = await rejectedAuditIds(client, tenant);
   const expected = expectedParticipants(events, rejected, deferredSessions);
-  const rows = await client.query<{ k: string; join_count: number; first_joined_at: Date | null; last_left_at: Date | null }>(
-    `select s.legacy_id || ' ' || p.participant_ref as k, p.join_count, p.first_joined_at, p.last_left_at
+  const rows = await client.query<{ k: string; join_count: number; first_joined_at: Date | null; last_left_at: Date | null; last_joined_at: Date | null }>(
+    `select s.legacy_id || ' ' || p.participant_ref as k, p.join_count, p.first_joined_at, p.last_left_at, p.last_joined_at
        from session_participants p join virtual_sessions s on s.id = p.session_id where p.tenant_id = $1`,
     [tenant],
   );
-  type Row = { joins: number; first: Date | null; last: Date | null };
+  type Row = { joins: number; first: Date | null; last: Date | null; lastJoin: Date | null };
+  const iso = (at: Date | null) => at?.toISOString() ?? null;
   const shown = (v: Row | undefined) =>
-    JSON.stringify(v ? { joins: v.joins, first: v.first?.toISOString() ?? null, last: v.last?.toISOString() ?? null } : 'no participant');
-  const actual = new Map<string, Row>(rows.rows.map((r) => [r.k, { joins: r.join_count, first: r.first_joined_at, last: r.last_left_at }]));
+    JSON.stringify(v ? { joins: v.joins, first: iso(v.first), last: iso(v.last), lastJoin: iso(v.lastJoin) } : 'no participant');
+  const actual = new Map<string, Row>(
+    rows.rows.map((r) => [r.k, { joins: r.join_count, first: r.first_joined_at, last: r.last_left_at, lastJoin: r.last_joined_at }]),
+  );
   // Every key either side, so a failure names the (session, actor), its events, and what should be there.
   const wrong = [...new Set([...expected.keys(), ...actual.keys()])].filter((k) => shown(expected.get(k)) !== shown(actual.get(k)));
   if (wrong.length > 0) {

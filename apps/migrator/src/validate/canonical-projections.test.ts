@@ -32,6 +32,7 @@ describe('the written-out canonical JSON of the streamed fingerprints', () => {
       displayName: i % 3 ? text : null,
       firstJoinedAt: i % 2 ? '2024-01-02T03:04:05.006Z' : null,
       lastLeftAt: i % 4 ? null : '2024-01-02T03:44:05.000Z',
+      lastJoinedAt: i % 3 ? '2024-01-02T03:50:00.001Z' : null,
       joinCount: i,
     }));
     expect(participantsJson([])).toBe(canonicalJson([]));
@@ -50,6 +51,7 @@ describe('the written-out canonical JSON of the streamed fingerprints', () => {
         displayName: (i + j) % 3 ? text : null,
         firstJoinedAt: j === 2 && i % 2 ? null : new Date(Date.UTC(2024, 0, 2, 3, i, j, 7 * i)),
         lastLeftAt: (i + j) % 4 ? null : new Date(Date.UTC(2024, 0, 2, 4, i, j)),
+        lastJoinedAt: j === 2 && i % 2 ? null : new Date(Date.UTC(2024, 0, 2, 5, i, j, 3)),
         joinCount: j === 2 && i % 2 ? 0 : i + j,
         leaveCount: 1,
       })),

@@ -17,20 +17,29 @@ export interface ParticipantProjection {
   displayName: string | null;
   firstJoinedAt: string | null;
   lastLeftAt: string | null;
+  lastJoinedAt: string | null;
   joinCount: number;
 }
 
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
 /** One participant's canonical JSON, its keys in canonical order; the instants as their JSON texts. */
-const participantJson = (displayName: string | null, firstJoinedAt: string, joinCount: number, lastLeftAt: string, participantRef: string, role: string) =>
-  `{"displayName":${text(displayName)},"firstJoinedAt":${firstJoinedAt},"joinCount":${JSON.stringify(joinCount)},"lastLeftAt":${lastLeftAt},"participantRef":${text(participantRef)},"role":${text(role)}}`;
+const participantJson = (
+  displayName: string | null,
+  firstJoinedAt: string,
+  joinCount: number,
+  lastJoinedAt: string,
+  lastLeftAt: string,
+  participantRef: string,
+  role: string,
+) =>
+  `{"displayName":${text(displayName)},"firstJoinedAt":${firstJoinedAt},"joinCount":${JSON.stringify(joinCount)},"lastJoinedAt":${lastJoinedAt},"lastLeftAt":${lastLeftAt},"participantRef":${text(participantRef)},"role":${text(role)}}`;
 
 /** `canonicalJson(list)` of a session's participants (sorted by actor), written out with its keys in canonical order. */
 export function participantsJson(list: readonly ParticipantProjection[]): string {
   let out = '';
   for (const p of list)
-    out += `${out ? ',' : ''}${participantJson(p.displayName, text(p.firstJoinedAt), p.joinCount, text(p.lastLeftAt), p.participantRef, p.role)}`;
+    out += `${out ? ',' : ''}${participantJson(p.displayName, text(p.firstJoinedAt), p.joinCount, text(p.lastJoinedAt), text(p.lastLeftAt), p.participantRef, p.role)}`;
   return `[${out}]`;
 }
 
@@ -55,7 +64,7 @@ export function participantsJsonBySession(aggregates: Iterable<ParticipantAggreg
     list.sort((a, b) => (a.actorRef < b.actorRef ? -1 : a.actorRef > b.actorRef ? 1 : 0));
     let out = '';
     for (const a of list)
-      out += `${out ? ',' : ''}${participantJson(a.displayName, instantJson(a.firstJoinedAt), a.joinCount, instantJson(a.lastLeftAt), a.actorRef, a.role)}`;
+      out += `${out ? ',' : ''}${participantJson(a.displayName, instantJson(a.firstJoinedAt), a.joinCount, instantJson(a.lastJoinedAt), instantJson(a.lastLeftAt), a.actorRef, a.role)}`;
     texts.set(id, `[${out}]`);
   }
   return texts;
@@ -91,6 +100,7 @@ export function foldedParticipants(aggregates: Iterable<ParticipantAggregate>): 
       displayName: a.displayName,
       firstJoinedAt: iso(a.firstJoinedAt),
       lastLeftAt: iso(a.lastLeftAt),
+      lastJoinedAt: iso(a.lastJoinedAt),
       joinCount: a.joinCount,
     });
   }
@@ -105,10 +115,13 @@ interface TargetParticipantRow {
   display_name: string | null;
   first_joined_at: Date | null;
   last_left_at: Date | null;
+  last_joined_at: Date | null;
   join_count: number;
 }
 
-const TARGET_PARTICIPANT_COLUMNS = sql.raw('s.legacy_id, p.participant_ref, p.role, p.display_name, p.first_joined_at, p.last_left_at, p.join_count');
+const TARGET_PARTICIPANT_COLUMNS = sql.raw(
+  's.legacy_id, p.participant_ref, p.role, p.display_name, p.first_joined_at, p.last_left_at, p.last_joined_at, p.join_count',
+);
 
 const targetParticipant = (r: TargetParticipantRow): { sessionLegacyId: string } & ParticipantProjection => ({
   sessionLegacyId: r.legacy_id,
@@ -117,6 +130,7 @@ const targetParticipant = (r: TargetParticipantRow): { sessionLegacyId: string }
   displayName: r.display_name,
   firstJoinedAt: iso(r.first_joined_at),
   lastLeftAt: iso(r.last_left_at),
+  lastJoinedAt: iso(r.last_joined_at),
   joinCount: Number(r.join_count),
 });
 

@@ -41,6 +41,7 @@ const PARTICIPANT_JSON = canonicalObject({
   displayName: text('p.display_name'),
   firstJoinedAt: iso('p.first_joined_at'),
   lastLeftAt: iso('p.last_left_at'),
+  lastJoinedAt: iso('p.last_joined_at'),
   joinCount: 'p.join_count::text',
 });
 

@@ -44,16 +44,17 @@ export interface EncounterParticipant {
   /** The latest leave: a rejoin does not clear it. */
   lastLeftAt: Date | null;
   /**
-   * The latest join, when known (live joins; null or absent for legacy rows): with it, a participant whose
-   * latest join is after their latest leave (or who never left) was in the room when the session ended.
+   * The latest join, when known (live joins and legacy folds; null on a row an older release backfilled): with
+   * it, a participant whose latest join is after their latest leave (or who never left) was in the room when the
+   * session ended.
    */
   lastJoinedAt?: Date | null;
 }
 
 /**
  * When a participant's part ended: the session's end when they were in the room at the end (their latest
- * join after their latest leave, or no leave at all), else their latest leave. Without the latest join
- * (legacy rows) the latest leave is all that is known, and a participant who never left has no end.
+ * join after their latest leave, or no leave at all), else their latest leave. Without the latest join (a row
+ * an older release backfilled) the latest leave is all that is known, and a participant who never left has no end.
  */
 function participantEnd(p: EncounterParticipant | undefined, sessionEnd: Date | null): Date | null {
   if (!p) return null;

@@ -92,6 +92,24 @@ describe('participant grouping', () => {
     ]);
   });
 
+  it('the latest join is kept beside the latest leave, so a rejoin after the last leave is told apart, in any order', () => {
+    const rejoined = [
+      event({ ...p1, id: '1', occurredAt: '2025-06-01 10:00:00' }),
+      event({ ...p1, id: '2', action: 'participant.left', occurredAt: '2025-06-01 10:10:00' }),
+      event({ ...p1, id: '3', occurredAt: '2025-06-01 10:12:00' }),
+    ];
+    const leftAgain = [...rejoined, event({ ...p1, id: '4', action: 'participant.left', occurredAt: '2025-06-01 10:20:00' })];
+    for (const events of [rejoined, [...rejoined].reverse()])
+      expect(groupParticipantEvents(events)[0]).toMatchObject({
+        firstJoinedAt: new Date('2025-06-01T10:00:00Z'),
+        lastLeftAt: new Date('2025-06-01T10:10:00Z'),
+        lastJoinedAt: new Date('2025-06-01T10:12:00Z'),
+      });
+    const halves = mergeParticipant(groupParticipantEvents(leftAgain.slice(2))[0]!, groupParticipantEvents(leftAgain.slice(0, 2))[0]!);
+    expect(halves).toMatchObject({ lastLeftAt: new Date('2025-06-01T10:20:00Z'), lastJoinedAt: new Date('2025-06-01T10:12:00Z') });
+    expect(groupParticipantEvents([event({ action: 'participant.left' })])[0]!.lastJoinedAt).toBeNull();
+  });
+
   it('a participant who never left has last_left_at NULL', () => {
     expect(groupParticipantEvents([event({})])[0]!.lastLeftAt).toBeNull();
   });

@@ -148,6 +148,8 @@ export interface ParticipantAggregate {
   displayName: string | null;
   firstJoinedAt: Date | null;
   lastLeftAt: Date | null;
+  /** The latest join: after `lastLeftAt` (or with no leave), the participant was in the room at the session's end. */
+  lastJoinedAt: Date | null;
   joinCount: number;
   leaveCount: number;
 }
@@ -166,7 +168,7 @@ function later(a: Date | null, b: Date | null): Date | null {
 /**
  * Merges two partial aggregates of the same (session, actor). Associative and commutative, so batches
  * can fold in any order (the migrator does the same fold in SQL, `ON CONFLICT … DO UPDATE`): first join
- * = earliest, last leave = latest, joins summed; role and display name come from the earliest join.
+ * = earliest, last leave and last join = latest, joins summed; role and display name come from the earliest join.
  */
 export function mergeParticipant(a: ParticipantAggregate, b: ParticipantAggregate): ParticipantAggregate {
   const firstJoinedAt = earlier(a.firstJoinedAt, b.firstJoinedAt);
@@ -181,6 +183,7 @@ export function mergeParticipant(a: ParticipantAggregate, b: ParticipantAggregat
     displayName: lead.displayName,
     firstJoinedAt,
     lastLeftAt: later(a.lastLeftAt, b.lastLeftAt),
+    lastJoinedAt: later(a.lastJoinedAt, b.lastJoinedAt),
     joinCount: a.joinCount + b.joinCount,
     leaveCount: a.leaveCount + b.leaveCount,
   };
@@ -197,6 +200,7 @@ export function aggregateOf(event: ParticipantEvent): ParticipantAggregate {
     displayName: event.displayName,
     firstJoinedAt: joined ? event.at : null,
     lastLeftAt: joined ? null : event.at,
+    lastJoinedAt: joined ? event.at : null,
     joinCount: joined ? 1 : 0,
     leaveCount: joined ? 0 : 1,
   };
@@ -209,6 +213,7 @@ export function aggregateOf(event: ParticipantEvent): ParticipantAggregate {
 export function foldEventInto(into: ParticipantAggregate, event: ParticipantEvent): void {
   if (event.kind === 'joined') {
     into.joinCount += 1;
+    if (into.lastJoinedAt === null || event.at > into.lastJoinedAt) into.lastJoinedAt = event.at;
     // The event leads when it joined strictly before every join folded so far (as in `mergeParticipant`).
     if (into.firstJoinedAt === null || event.at < into.firstJoinedAt) {
       into.firstJoinedAt = event.at;

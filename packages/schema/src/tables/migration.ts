@@ -175,6 +175,8 @@ export const participantRefolds = vcMigration.table(
     displayName: text('display_name'),
     firstJoinedAt: ts('first_joined_at'),
     lastLeftAt: ts('last_left_at'),
+    /** The latest join, merged as `session_participants.last_joined_at` is (migration 0018). */
+    lastJoinedAt: ts('last_joined_at'),
     joinCount: integer('join_count').notNull(),
     warnings: jsonb('warnings').$type<string[]>().notNull().default([]),
   },

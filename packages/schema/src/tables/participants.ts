@@ -19,7 +19,10 @@ export const sessionParticipants = pgTable(
     firstJoinedAt: ts('first_joined_at'),
     /** The latest leave; a rejoin does not clear it (compare with lastJoinedAt to tell who was in the room at the end). */
     lastLeftAt: ts('last_left_at'),
-    /** The latest live join (NULL before migration 0017 and for rows backfilled from legacy). */
+    /**
+     * The latest join: live joins set it, and the legacy folds (S1 1.4, S4's refold) fill it from the latest
+     * `participant.joined` event. NULL for a row loaded before they did (see runbooks/s1-session-data.md).
+     */
     lastJoinedAt: ts('last_joined_at'),
     joinCount: integer('join_count').notNull().default(0),
     source: participantSource('source').notNull(),

@@ -27,7 +27,8 @@ const row = (id: number, entityId: string, action: 'joined' | 'left', actorRef: 
   occurredAt: `2026-05-01 ${at}:00`,
   ...extra,
 });
-// Batches of 3: participants span batches; Patient/1 has a tied first join (the earlier batch keeps role and name).
+// Batches of 3: participants span batches; Patient/1 has a tied first join (the earlier batch keeps role and name) and
+// rejoins in a later batch after their leave; RelatedPerson/3's latest join is in the earlier batch.
 const ROWS: LegacyAuditLog[] = [
   row(1, 'S1', 'joined', 'Patient/1', '10:00', { payload: '{"role":"patient"}', actorDisplay: 'Ann' }),
   row(2, 'S1', 'joined', 'Practitioner/7', '10:01'),
@@ -36,13 +37,13 @@ const ROWS: LegacyAuditLog[] = [
   row(5, 'S2', 'joined', 'RelatedPerson/3', '11:00', { payload: '{"role":"interpreter"}', actorDisplay: 'Later' }),
   row(6, 'S1', 'joined', 'Patient/1', '10:00', { payload: '{"role":"caregiver"}', actorDisplay: 'Tie' }),
   row(7, 'S2', 'joined', 'RelatedPerson/3', '10:59', { actorDisplay: 'Earlier' }),
-  row(8, 'S1', 'left', 'Patient/1', '10:45'),
+  row(8, 'S1', 'joined', 'Patient/1', '10:50'),
   row(9, 'S3', 'left', 'Patient/4', '12:00'),
   row(10, 'S2', 'left', 'RelatedPerson/3', '11:30'),
 ];
 
 /** One row of session_participants as the test compares it. */
-type Participant = Pick<ParticipantAggregate, 'role' | 'displayName' | 'firstJoinedAt' | 'lastLeftAt' | 'joinCount'>;
+type Participant = Pick<ParticipantAggregate, 'role' | 'displayName' | 'firstJoinedAt' | 'lastLeftAt' | 'lastJoinedAt' | 'joinCount'>;
 const earlierJoin = (incoming: Participant, stored: Participant) =>
   incoming.firstJoinedAt !== null && (stored.firstJoinedAt === null || incoming.firstJoinedAt < stored.firstJoinedAt);
 const least = (a: Date | null, b: Date | null) => (a && b ? (a < b ? a : b) : (a ?? b));
@@ -58,6 +59,7 @@ function upsert(table: Map<string, Participant>, key: string, p: Participant) {
     displayName: take ? p.displayName : s.displayName,
     firstJoinedAt: least(s.firstJoinedAt, p.firstJoinedAt),
     lastLeftAt: greatest(s.lastLeftAt, p.lastLeftAt),
+    lastJoinedAt: greatest(s.lastJoinedAt, p.lastJoinedAt),
     joinCount: s.joinCount + p.joinCount,
   });
 }
@@ -93,10 +95,17 @@ function engine(table: Map<string, Participant>, hooks: { onLookup?: (n: number)
       // The batch's rows, COPYed into the staging table the upsert merges from (as PostgreSQL reads the COPY text).
       insertMany: async (_t: string, _c: readonly string[], rows: CopyRows) => {
         const at = (text: string | null) => (text === null ? null : new Date(text));
-        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, joinCount] of decodeRows(rows))
+        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, lastJoinedAt, joinCount] of decodeRows(rows))
           pending.push([
             `${sessionId}|${ref}`,
-            { role, displayName, firstJoinedAt: at(firstJoinedAt!), lastLeftAt: at(lastLeftAt!), joinCount: Number(joinCount) } as Participant,
+            {
+              role,
+              displayName,
+              firstJoinedAt: at(firstJoinedAt!),
+              lastLeftAt: at(lastLeftAt!),
+              lastJoinedAt: at(lastJoinedAt!),
+              joinCount: Number(joinCount),
+            } as Participant,
           ]);
         return rows.lines.length;
       },
@@ -133,7 +142,14 @@ function serialFold(): Map<string, Participant> {
   return new Map(
     groupParticipantEvents(events).map((a) => [
       `${LOADED.get(a.sessionLegacyId)}|${a.actorRef}`,
-      { role: a.role, displayName: a.displayName, firstJoinedAt: a.firstJoinedAt, lastLeftAt: a.lastLeftAt, joinCount: a.joinCount },
+      {
+        role: a.role,
+        displayName: a.displayName,
+        firstJoinedAt: a.firstJoinedAt,
+        lastLeftAt: a.lastLeftAt,
+        lastJoinedAt: a.lastJoinedAt,
+        joinCount: a.joinCount,
+      },
     ]),
   );
 }
@@ -155,8 +171,19 @@ describe('1.4 default fold, pipelined', () => {
     ] as const)
       expect(log.indexOf(`lookup ${next}`)).toBeLessThan(log.indexOf(`end ${prev}`));
     expect(sorted(table)).toEqual(sorted(serialFold()));
-    expect(table.get('u1|Patient/1')).toMatchObject({ role: 'patient', displayName: 'Ann', joinCount: 2 });
-    expect(table.get('u2|RelatedPerson/3')).toMatchObject({ role: 'caregiver', displayName: 'Earlier', joinCount: 2 });
+    expect(table.get('u1|Patient/1')).toMatchObject({
+      role: 'patient',
+      displayName: 'Ann',
+      joinCount: 3,
+      lastLeftAt: new Date('2026-05-01T10:30:00Z'),
+      lastJoinedAt: new Date('2026-05-01T10:50:00Z'),
+    });
+    expect(table.get('u2|RelatedPerson/3')).toMatchObject({
+      role: 'caregiver',
+      displayName: 'Earlier',
+      joinCount: 2,
+      lastJoinedAt: new Date('2026-05-01T11:00:00Z'),
+    });
   });
 
   it('stopped while a batch commits, returns once it has committed and resumes after it to the same rows', async () => {

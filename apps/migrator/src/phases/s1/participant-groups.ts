@@ -37,6 +37,7 @@ export function aggregateOfGroup(group: ParticipantGroup): LedAggregate {
       displayName: nonEmpty(group.leadDisplay),
       firstJoinedAt: at(group.firstJoinedAt),
       lastLeftAt: at(group.lastLeftAt),
+      lastJoinedAt: at(group.lastJoinedAt),
       joinCount: group.joins,
       leaveCount: group.events - group.joins,
     },

@@ -11,6 +11,7 @@ const aggregate = (overrides: Partial<ParticipantAggregate>): ParticipantAggrega
   displayName: 'Ann',
   firstJoinedAt: new Date('2026-05-01T10:00:00.123Z'),
   lastLeftAt: null,
+  lastJoinedAt: new Date('2026-05-01T10:20:00.456Z'),
   joinCount: 1,
   leaveCount: 0,
   ...overrides,
@@ -28,6 +29,7 @@ describe('participant rows', () => {
           displayName: 'Dr.\n"Kim"\r\\',
           firstJoinedAt: null,
           lastLeftAt: new Date('2026-05-01T11:30:00Z'),
+          lastJoinedAt: null,
           joinCount: 0,
           leaveCount: 2,
         }),
@@ -43,6 +45,7 @@ describe('participant rows', () => {
       a.displayName,
       a.firstJoinedAt,
       a.lastLeftAt,
+      a.lastJoinedAt,
       a.joinCount,
       'audit_backfill',
     ]);

@@ -2,7 +2,18 @@ import type { ParticipantAggregate } from '@vc/domain/legacy';
 import { copyValue, encodeLines, type CopyRows } from '../../engine/copy-text';
 import type { Tx } from '../../engine/types';
 
-const COLUMNS = ['session_id', 'tenant_id', 'participant_ref', 'role', 'display_name', 'first_joined_at', 'last_left_at', 'join_count', 'source'] as const;
+const COLUMNS = [
+  'session_id',
+  'tenant_id',
+  'participant_ref',
+  'role',
+  'display_name',
+  'first_joined_at',
+  'last_left_at',
+  'last_joined_at',
+  'join_count',
+  'source',
+] as const;
 
 // The earlier-join test of `mergeParticipant` (@vc/domain/legacy), in SQL: batches fold into the row in any order.
 const EARLIER_JOIN =
@@ -12,6 +23,7 @@ export const MERGE_PARTICIPANT = `(session_id, participant_ref) do update set
   display_name = case when ${EARLIER_JOIN} then excluded.display_name else session_participants.display_name end,
   first_joined_at = least(session_participants.first_joined_at, excluded.first_joined_at),
   last_left_at = greatest(session_participants.last_left_at, excluded.last_left_at),
+  last_joined_at = greatest(session_participants.last_joined_at, excluded.last_joined_at),
   join_count = session_participants.join_count + excluded.join_count`;
 
 /**
@@ -33,8 +45,9 @@ export function participantRows(tenantId: string, rows: ReadonlyArray<{ sessionI
       fields[4] = copyValue(a.displayName);
       fields[5] = time(a.firstJoinedAt);
       fields[6] = time(a.lastLeftAt);
-      fields[7] = String(a.joinCount);
-      fields[8] = 'audit_backfill';
+      fields[7] = time(a.lastJoinedAt);
+      fields[8] = String(a.joinCount);
+      fields[9] = 'audit_backfill';
       return fields.join('\t');
     }),
   );
@@ -48,7 +61,7 @@ const COLUMN_LIST = COLUMNS.join(', ');
  * Folds a batch's participant rows ({@link participantRows}) into `session_participants`. A participant's events may
  * span batches; the upsert merges them as the domain fold does, and the checkpoint committed with it makes
  * each batch count exactly once. The rows reach PostgreSQL by COPY into a temporary table (no index, no foreign
- * key, not WAL-logged), then one `insert … select … on conflict`: cheaper on both sides than binding nine typed
+ * key, not WAL-logged), then one `insert … select … on conflict`: cheaper on both sides than binding ten typed
  * arrays (`unnest`), and COPY cannot take the `on conflict` itself.
  */
 export async function upsertParticipants(tx: Tx, rows: CopyRows): Promise<void> {

@@ -16,6 +16,7 @@ const COLUMNS = [
   'display_name',
   'first_joined_at',
   'last_left_at',
+  'last_joined_at',
   'join_count',
   'warnings',
 ] as const;
@@ -28,6 +29,7 @@ const MERGE = `(tenant_id, step_id, session_id, participant_ref) do update set
   display_name = case when ${EARLIER_JOIN} then excluded.display_name else participant_refolds.display_name end,
   first_joined_at = least(participant_refolds.first_joined_at, excluded.first_joined_at),
   last_left_at = greatest(participant_refolds.last_left_at, excluded.last_left_at),
+  last_joined_at = greatest(participant_refolds.last_joined_at, excluded.last_joined_at),
   join_count = participant_refolds.join_count + excluded.join_count,
   warnings = participant_refolds.warnings || excluded.warnings`;
 
@@ -55,6 +57,7 @@ export async function stageRefold(tx: Tx, tenantId: string, stepId: string, part
     a.displayName,
     a.firstJoinedAt,
     a.lastLeftAt,
+    a.lastJoinedAt,
     a.joinCount,
     warnings,
   ]);
@@ -85,10 +88,14 @@ export async function dropStaged(
 }
 
 // Staged participants that change the target: new, or a backfilled row whose fold differs (a `live` row is the service's).
-const CHANGED = `select r.* from ${TABLE} r left join session_participants p on p.session_id = r.session_id and p.participant_ref = r.participant_ref
+// The latest join is the later of the stored one and the fold's (`LAST_JOINED`), so a rejoin the service recorded
+// after the cutover is never moved back, and a row loaded before legacy joins were kept (NULL) counts as changed.
+const LAST_JOINED = 'greatest(p.last_joined_at, r.last_joined_at)';
+const CHANGED = `select r.*, ${LAST_JOINED} as merged_last_joined_at
+  from ${TABLE} r left join session_participants p on p.session_id = r.session_id and p.participant_ref = r.participant_ref
   where r.tenant_id = $1 and r.step_id = $2 and r.join_count > 0
-    and (p.session_id is null or (p.source = 'audit_backfill' and (p.role, p.display_name, p.first_joined_at, p.last_left_at, p.join_count)
-      is distinct from (r.role, r.display_name, r.first_joined_at, r.last_left_at, r.join_count)))`;
+    and (p.session_id is null or (p.source = 'audit_backfill' and (p.role, p.display_name, p.first_joined_at, p.last_left_at, p.last_joined_at, p.join_count)
+      is distinct from (r.role, r.display_name, r.first_joined_at, r.last_left_at, ${LAST_JOINED}, r.join_count)))`;
 // Backfilled participants of historical migrated sessions that legacy's events no longer support.
 const UNSUPPORTED = `from session_participants p join virtual_sessions s on s.id = p.session_id
   where p.tenant_id = $1 and s.legacy_id is not null and s.status in ('ended', 'cancelled') and p.source = 'audit_backfill'
@@ -110,10 +117,12 @@ export async function refoldDifference(ctx: StepContext): Promise<{ written: num
 export async function applyRefold(tx: Tx, tenantId: string, stepId: string): Promise<void> {
   const params = [tenantId, stepId];
   await tx.query(
-    `insert into session_participants (session_id, tenant_id, participant_ref, role, display_name, first_joined_at, last_left_at, join_count, source)
-     select c.session_id, c.tenant_id, c.participant_ref, c.role, c.display_name, c.first_joined_at, c.last_left_at, c.join_count, 'audit_backfill' from (${CHANGED}) c
+    `insert into session_participants (session_id, tenant_id, participant_ref, role, display_name, first_joined_at, last_left_at, last_joined_at, join_count, source)
+     select c.session_id, c.tenant_id, c.participant_ref, c.role, c.display_name, c.first_joined_at, c.last_left_at, c.merged_last_joined_at, c.join_count, 'audit_backfill'
+       from (${CHANGED}) c
      on conflict (session_id, participant_ref) do update set role = excluded.role, display_name = excluded.display_name,
-       first_joined_at = excluded.first_joined_at, last_left_at = excluded.last_left_at, join_count = excluded.join_count
+       first_joined_at = excluded.first_joined_at, last_left_at = excluded.last_left_at,
+       last_joined_at = greatest(session_participants.last_joined_at, excluded.last_joined_at), join_count = excluded.join_count
        where session_participants.source = 'audit_backfill'`,
     params,
   );

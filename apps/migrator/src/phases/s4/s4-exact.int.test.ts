@@ -36,7 +36,7 @@ const SESSIONS = `select s.legacy_id, s.id, s.patient_ref, s.practitioner_ref, s
   s.migrated_from, s.created_at, s.updated_at
   from virtual_sessions s left join vc_migration.encounter_backfills b on b.session_id = s.id and b.encounter_ref = s.encounter_ref
   where s.tenant_id = 'acme' order by s.legacy_id`;
-const PARTICIPANTS = `select s.legacy_id, p.participant_ref, p.role::text, p.display_name, p.first_joined_at, p.last_left_at, p.join_count, p.source::text
+const PARTICIPANTS = `select s.legacy_id, p.participant_ref, p.role::text, p.display_name, p.first_joined_at, p.last_left_at, p.last_joined_at, p.join_count, p.source::text
   from session_participants p join virtual_sessions s on s.id = p.session_id where p.tenant_id = 'acme' order by 1, 2`;
 type Row = Record<string, unknown>;
 
