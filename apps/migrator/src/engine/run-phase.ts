@@ -186,7 +186,7 @@ async function runTenantSteps(input: RunPhaseInput, tenantId: string, lockLost: 
     if (from < 0)
       throw new UsageError(`--restart-step ${input.options.restartStep} is not a step of ${phase.id} (steps: ${steps.map((s) => s.id).join(', ')})`);
     await resetSteps(
-      db,
+      handle,
       tenantId,
       phase.id,
       steps.slice(from).map((s) => s.id),

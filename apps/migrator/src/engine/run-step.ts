@@ -6,7 +6,7 @@ import { StepFailed, UsageError } from './errors';
 import type { ProgressOptions } from './progress';
 import { createStepProgress } from './progress';
 import type { ServiceRegistry } from './services';
-import { EMPTY_CHECKPOINT, insertRejects, loadCheckpoint, saveCheckpoint, type SavedCheckpoint, type StepKey } from './state';
+import { deleteRejects, EMPTY_CHECKPOINT, insertRejects, loadCheckpoint, saveCheckpoint, type SavedCheckpoint, type StepKey } from './state';
 import { queryOf, withTransaction } from './tx';
 import type { Batch, BatchAdjustment, KeyRange, RunOptions, SplitTenant, Step, StepContext, StepReport } from './types';
 
@@ -86,6 +86,23 @@ function applyBatch(cp: SavedCheckpoint, batch: Batch): SavedCheckpoint {
   };
 }
 
+/**
+ * A finished `rerunWhenDone` step starting over (S3 reads the whole consent export again): what its last pass
+ * rejected is forgotten in the same transaction that resets its checkpoint, so the pass ends with exactly the
+ * rejects it finds itself (a consent access-policy took this time, a row fixed in the export, a twin gone). One
+ * transaction, so no kill can part them: killed before it, the step is still `done` and the next run starts over
+ * again; after it, the checkpoint is `running` from the start with nothing rejected, and the resumed pass (not
+ * fresh: it clears nothing) re-reads every row its committed batches did not, each batch's rejects committed
+ * with its cursor. A key range's checkpoint is one part of its step: its rejects are not told apart from the
+ * other ranges', so it clears nothing (no step that re-runs when done is split).
+ */
+async function startFreshPass(handle: DatabaseHandle, key: StepKey, state: SavedCheckpoint, runId: string): Promise<void> {
+  await withTransaction(handle, async (tx) => {
+    if (key.range === undefined) await deleteRejects(tx.db, key.tenantId, key.phase, [key.stepId]);
+    await saveCheckpoint(tx.db, key, state, runId);
+  });
+}
+
 export async function runStep(input: StepRun): Promise<StepReport> {
   const { key, step, runId, lockLost, handle, options, log } = input;
   const query = queryOf(handle);
@@ -100,7 +117,8 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     : { ...saved, status: 'running', startedAt: saved.startedAt ?? new Date(), error: null };
   const base = fresh ? EMPTY_CHECKPOINT : saved;
   const persist = (cp: SavedCheckpoint) => saveCheckpoint(handle.db, key, cp, runId);
-  await persist(state);
+  if (fresh) await startFreshPass(handle, key, state, runId);
+  else await persist(state);
 
   const ctx: StepContext = {
     tenantId: key.tenantId,

@@ -214,6 +214,8 @@ export interface Step {
   /**
    * Runs again even when done (from an empty checkpoint), because its effect is an idempotent ensure (s0: stream,
    * config checks) or carries what its source changed since (s3: consents revoked in legacy after the import).
+   * The fresh pass forgets the step's rejects with its checkpoint reset (one transaction): it ends with exactly
+   * the rejects it finds itself.
    */
   readonly rerunWhenDone?: boolean;
   run(ctx: StepContext, checkpoint: Checkpoint): Promise<StepResult | void>;

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { BatchAdjustment, RejectInput, StepContext, Tx } from '../../engine/types';
 import type { LegacyBatch, LegacyRow } from '../../legacy/types';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
+import { billingIdOf, billingTwins, type BillingTwins } from './billing-twins';
 
 /** The carried row's columns with their SQL types: a batch goes in as one JSON array of records. */
 const BILLING_COLUMNS = [
@@ -34,6 +35,8 @@ const WRITTEN_TEXTS: Readonly<Partial<Record<string, TextKind>>> = {
   occurredAt: 'text',
 };
 
+/** A later copy of an id a CSV export carries twice (see billing-twins.ts): the first copy that can be carried is the bill. */
+const TWIN_DETAIL = 'another BillingEvent row with the same id comes first in the export (the id twice); that row is the billing event carried over';
 /** Carried rows are unique by (tenant, legacy id) only, so a row the insert refuses shares its id with one carried. */
 const DUPLICATE_DETAIL = 'another BillingEvent row with the same id was carried over (the id twice in the export); that row was kept';
 
@@ -53,13 +56,18 @@ interface Carried {
  * re-run inserts nothing and counts nothing written), resuming after the last committed legacy position. Rows of sessions that were
  * not migrated are skipped (they were rejected or deferred with their session). A row of a migrated session
  * is carried or rejected, never dropped: a text the target cannot hold → `invalid_text` / `field_too_long`,
- * no usable occurredAt → `invalid_datetime`, and a row the insert still refuses (its legacy id twice in
- * the export) → `duplicate_legacy_id`. `written` counts the rows the insert returned.
+ * no usable occurredAt → `invalid_datetime`, and a later copy of an id a CSV export carries twice, in the same
+ * batch or any other → `duplicate_legacy_id` with its raw row and `file:line` (the first copy that can be carried
+ * is the bill, {@link BillingTwins}). The same source row read again (a resumed pass, `--restart-step`, S4's
+ * delta sync after S2) writes and rejects nothing. `written` counts the rows the insert returned.
  */
 export async function carryOverBilling(ctx: StepContext, after: string | null): Promise<void> {
   const source = await ctx.services.legacy();
+  const twins = await billingTwins(source, ctx.tenantId, { after, batchSize: ctx.options.batchSize, signal: ctx.signal }, canCarry);
+  // A resumed pass stopped while reading its prefix knows only part of the claims: it must commit nothing.
+  if (ctx.signal.aborted) return;
   for await (const batch of source.read('BillingEvent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-    const { rows, rejects } = await mapBatch(ctx, batch);
+    const { rows, rejects } = await mapBatch(ctx, batch, twins);
     await ctx.commit({
       cursor: { billingAfter: batch.position },
       read: recordsOf(batch),
@@ -75,15 +83,32 @@ const trimmed = (value: string | null | undefined) => (value ?? '').trim();
 /** Only a storable text can be looked up (jsonb refuses `\u0000`); any other matches no migrated row anyway. */
 const lookupable = (values: readonly string[]) => values.filter(isStorableText);
 
-async function mapBatch(ctx: StepContext, batch: LegacyBatch): Promise<{ rows: Carried[]; rejects: RejectInput[] }> {
+/**
+ * What a row's own fields say, whatever its session: its occurredAt when it can be carried, else why not (a text
+ * the target cannot hold, no usable occurredAt). Which copy of a twice-exported id is the bill is decided on this.
+ */
+function readBilling(row: LegacyRow): { occurredAt: Date } | { reason: RejectInput['reason']; detail: string } {
+  const unwritable = checkTexts(row, WRITTEN_TEXTS);
+  if (unwritable) return unwritable;
+  const occurred = parseLegacyDatetime(row.occurredAt);
+  if (occurred.kind !== 'ok') return { reason: 'invalid_datetime', detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)' };
+  return { occurredAt: occurred.value };
+}
+
+const canCarry = (row: LegacyRow) => 'occurredAt' in readBilling(row);
+
+async function mapBatch(ctx: StepContext, batch: LegacyBatch, twins: BillingTwins): Promise<{ rows: Carried[]; rejects: RejectInput[] }> {
   const sessions = await migratedSessionIds(ctx.db.db, ctx.tenantId, lookupable([...new Set(batch.rows.map((r) => trimmed(r.sessionId)))]));
   // Carried by an earlier run (S2, or S4 after it): skipped, so `written` counts only what is new.
-  const carried = await carriedBillingIds(ctx.db.db, ctx.tenantId, lookupable(batch.rows.map((r) => trimmed(r.id))));
+  const carried = await carriedBillingIds(ctx.db.db, ctx.tenantId, lookupable(batch.rows.map((r) => billingIdOf(r))));
   const rows: Carried[] = [];
   const rejects: RejectInput[] = faultRejects(batch.faults);
   for (const [i, row] of batch.rows.entries()) {
+    const read = readBilling(row);
+    // Claimed before the session is looked at: which copy is the bill depends on the export only.
+    const claims = 'occurredAt' in read && twins.claims(billingIdOf(row), batch.ordinals[i]!);
     const sessionId = sessions.get(trimmed(row.sessionId));
-    if (!sessionId || carried.has(trimmed(row.id))) continue;
+    if (!sessionId) continue;
     const rejectOf = (reason: RejectInput['reason'], detail: string): RejectInput => ({
       legacyKey: `BillingEvent:${row.id ?? batch.ordinals[i]}`,
       reason,
@@ -91,19 +116,19 @@ async function mapBatch(ctx: StepContext, batch: LegacyBatch): Promise<{ rows: C
       raw: { ...row },
       ...(batch.locations?.[i] !== undefined ? { source: batch.locations[i] } : {}),
     });
-    const unwritable = checkTexts(row, WRITTEN_TEXTS);
-    if (unwritable) {
-      rejects.push(rejectOf(unwritable.reason, unwritable.detail));
+    if (!('occurredAt' in read)) {
+      rejects.push(rejectOf(read.reason, read.detail));
       continue;
     }
-    const occurred = parseLegacyDatetime(row.occurredAt);
-    if (occurred.kind !== 'ok') {
-      rejects.push(rejectOf('invalid_datetime', 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)'));
+    if (!claims) {
+      rejects.push(rejectOf('duplicate_legacy_id', TWIN_DETAIL));
       continue;
     }
+    // The id's bill, carried by an earlier run or phase: the same source row again.
+    if (carried.has(billingIdOf(row))) continue;
     rows.push({
-      legacyId: trimmed(row.id),
-      record: toRecord(ctx.tenantId, sessionId, row, occurred.value),
+      legacyId: billingIdOf(row),
+      record: toRecord(ctx.tenantId, sessionId, row, read.occurredAt),
       reject: rejectOf('duplicate_legacy_id', DUPLICATE_DETAIL),
     });
   }
@@ -139,7 +164,7 @@ function toRecord(tenantId: string, sessionId: string, row: LegacyRow, occurredA
   return {
     tenant_id: tenantId,
     session_id: sessionId,
-    legacy_id: trimmed(row.id),
+    legacy_id: billingIdOf(row),
     code: trimmed(row.code),
     modifier: trimmed(row.modifier) || null,
     place_of_service: (row.placeOfService ?? '02').trim() || '02',

@@ -28,6 +28,8 @@ export const exportConsentsStep: Step = {
     const after = (checkpoint.cursor?.after as string | undefined) ?? null;
     // Twins are settled over the whole export before the first batch, so a resumed run rejects the same copies.
     const twins = await settleConsentTwins(source, ctx.tenantId, ctx.options.batchSize, ctx.signal);
+    // Stopped during that scan, the winners are partial: a batch committed now could import a stale twin unrejected.
+    if (ctx.signal.aborted) return;
     for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
       const rejects: RejectInput[] = faultRejects(batch.faults);
       const consents: ReadConsent[] = [];

@@ -43,6 +43,8 @@ export const importConsentsStep: Step = {
     const after = (checkpoint.cursor?.after as string | undefined) ?? null;
     // A copy that lost to its twin is never upserted: the id's one upsert per run is its winner's.
     const twins = await settleConsentTwins(source, ctx.tenantId, ctx.options.batchSize, ctx.signal);
+    // Stopped during that scan, the winners are partial: commit nothing rather than upsert a stale twin.
+    if (ctx.signal.aborted) return;
     for await (const batch of source.read('telehealth_consent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
       const consents = rowsKept(twins, batch)
         .map((row) => readConsent(row, ctx.tenantId, ctx.options.asOf).mapping)
