@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKms, startKmsStandIn, type KmsStandIn } from '@vc/integrations/kms';
+import { create as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrator } from '../testing/run-cli';
 import { buildManifest, MANIFEST, SIGNATURE, signManifest } from './manifest';
@@ -59,5 +60,19 @@ describe('evidence verify: review of tampers', { timeout: 60_000 }, () => {
     const run = await runMigrator(['evidence', 'verify', dir, '--require-signature', '--json'], env);
     expect(run.code, run.stdout + run.stderr).toBe(3);
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'tampered', file: MANIFEST, problem: 'signature_invalid' });
+  });
+
+  it('a folder that is not there (a typo) is a usage error, exit 2, not "evidence TAMPERED" (exit 3)', async () => {
+    const run = await runMigrator(['evidence', 'verify', join(work, 'acmee')], env);
+    expect({ code: run.code, tampered: run.stdout.includes('TAMPERED') }, run.stdout + run.stderr).toEqual({ code: 2, tampered: false });
+  });
+
+  it('the .tar.gz the pack is handed over as is not reported TAMPERED (exit 3): verified, or refused as a usage error', async () => {
+    const { dir } = await makePack('archived');
+    const archive = `${dir}.tar.gz`;
+    await createTar({ gzip: true, file: archive, cwd: work, portable: true }, ['archived']);
+    const run = await runMigrator(['evidence', 'verify', archive], env);
+    expect(run.code === 0 || run.code === 2, `exit ${run.code}: ${run.stdout}${run.stderr}`).toBe(true);
+    expect(run.stdout).not.toContain('TAMPERED');
   });
 });
