@@ -109,3 +109,22 @@ describe('review: an item whose worker dies every time', () => {
     expect({ status: settled.status, attemptsCounted: settled.attempts >= 2 }, settled.error ?? '').toEqual({ status: 'failed', attemptsCounted: true });
   }, 240_000);
 });
+
+describe('review: the ledger rows of `enqueue --tenant X --force --reason`', () => {
+  it('name tenant X: `ledger show --tenant X` (and X\'s evidence pack) carry the gate override', async () => {
+    // s3 needs s1 done for the tenant; forced past that gate, which the run ledger is to keep with the tenant's history.
+    const tenant = Object.keys(expected.tenants)[0]!;
+    const forced = await runMigratorJson<{ planId: string }>(
+      ['enqueue', 'phase', 's3', '--tenant', tenant, '--as-of', AS_OF, '--force', '--reason', 'CHG-77 s1 verified by hand', '--ack-wait', '1'],
+      // Checked as set by enqueue (the workers need it); never called here.
+      { ...env, VC_ACCESS_POLICY_URL: 'http://127.0.0.1:9' },
+    );
+    expect(forced.code, JSON.stringify(forced.json)).toBe(0);
+    const all = await runMigratorJson<{ rows: Array<{ tenants: string[]; entry: { command: string; overrides?: unknown[] } }> }>(['ledger', 'show'], env);
+    const overriding = all.json.rows.filter((r) => r.entry.command === 'enqueue phase s3' && r.entry.overrides);
+    expect(overriding, JSON.stringify(all.json.rows.map((r) => [r.entry.command, r.tenants]))).toHaveLength(1);
+    expect(overriding[0]!.tenants).toEqual([tenant]);
+    const own = await runMigratorJson<{ rows: Array<{ entry: { command: string } }> }>(['ledger', 'show', '--tenant', tenant], env);
+    expect(own.json.rows.map((r) => r.entry.command)).toContain('enqueue phase s3');
+  }, 120_000);
+});
