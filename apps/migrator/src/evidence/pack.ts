@@ -2,6 +2,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DatabaseHandle } from '@vc/schema';
 import type { Kms } from '@vc/integrations/kms';
+import { kongSecretLeak, REDACTED } from '@vc/integrations/kong';
 import { create as createTar } from 'tar';
 import { UsageError } from '../engine/errors';
 import { verifyChain } from '../ledger/chain';
@@ -68,11 +69,20 @@ const GATEWAY_LEAKS: ReadonlyArray<{ what: string; pattern: RegExp }> = [
 /**
  * The PHI guard over a text file of the pack: it refuses the whole file, naming it, never the value.
  * `gatewayConfig`: a Kong snapshot, whose URLs, UUIDs and route paths pass but which must hold no
- * phone number or name either.
+ * phone number or name either, and no credential: plugin configs (a Redis password, an upstream
+ * `Authorization` header) are written redacted, and one that is not refuses the file, however short.
  */
 export function guardEvidenceFile(file: string, text: string, gatewayConfig = false): string {
   try {
     if (gatewayConfig) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new Error('it is not JSON');
+      }
+      const unredacted = kongSecretLeak(parsed);
+      if (unredacted) throw new Error(`${unredacted} is not "${REDACTED}": plugin settings and credential-named fields may hold credentials`);
       const leak = GATEWAY_LEAKS.find((l) => l.pattern.test(text.replace(GATEWAY_TERMS[1]!, 'uuid')));
       if (leak) throw new Error(`it holds what looks like ${leak.what}; gateway snapshots carry routing only`);
     }
