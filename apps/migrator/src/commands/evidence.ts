@@ -23,7 +23,7 @@ Examples:
   $ pnpm migrator evidence --tenant acme --out evidence/acme          # folder + evidence/acme.tar.gz
   $ pnpm migrator evidence --tenant acme --out evidence/acme --sign    # SIGNATURE.json by the VC_KMS key
   $ pnpm migrator evidence verify evidence/acme                        # exit 3 naming a tampered file
-  $ pnpm migrator evidence verify evidence/acme.tar.gz --expect-key <key id>   # the archive, signed by that key
+  $ pnpm migrator evidence verify evidence/acme.tar.gz --expect-key <key-id>   # the archive, signed by that key
 
 The pack: validation.{json,junit.xml,md}, ledger.json (the tenant's run-ledger rows and the chain's verdict),
 fingerprints.json, rejects.json and warnings.json (counts and legacy ids), kms-keys.json, kong-before.json and
@@ -40,7 +40,7 @@ Examples:
   $ pnpm migrator evidence verify ./evidence/acme          # exit 3 naming a changed, missing or added file
   $ pnpm migrator evidence verify ./evidence/acme.tar.gz   # the archive as handed over, unpacked into a temporary folder
   $ pnpm migrator evidence verify ./evidence/acme --require-signature
-  $ pnpm migrator evidence verify ./evidence/acme --expect-key <key id the pack was signed with>
+  $ pnpm migrator evidence verify ./evidence/acme --expect-key <key-id>      # the key the pack was signed with
   $ pnpm migrator evidence verify ./evidence/acme --json
 
 The signature is checked with the VC_KMS key, or the --expect-key key (a pack written with --sign-key, or by
