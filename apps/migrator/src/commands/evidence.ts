@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config';
@@ -7,6 +8,7 @@ import { lockTenantsForReading } from '../engine/read-lock';
 import { closeAfterStop, Interrupted, stopOnSignals, untilStopped } from '../engine/stop-signals';
 import { createServices } from '../engine/services';
 import { assertFreshOutDir, writeEvidencePack } from '../evidence/pack';
+import { isPackArchive, verifyPackArchive } from '../evidence/archive';
 import { verifyPack } from '../evidence/manifest';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
@@ -21,15 +23,50 @@ Examples:
   $ pnpm migrator evidence --tenant acme --out evidence/acme          # folder + evidence/acme.tar.gz
   $ pnpm migrator evidence --tenant acme --out evidence/acme --sign    # SIGNATURE.json by the VC_KMS key
   $ pnpm migrator evidence verify evidence/acme                        # exit 3 naming a tampered file
+  $ pnpm migrator evidence verify evidence/acme.tar.gz --expect-key <key-id>   # the archive, signed by that key
 
 The pack: validation.{json,junit.xml,md}, ledger.json (the tenant's run-ledger rows and the chain's verdict),
 fingerprints.json, rejects.json and warnings.json (counts and legacy ids), kms-keys.json, kong-before.json and
-kong-after.json, report.html (one static file), MANIFEST.json (sha256 of every file), SIGNATURE.json when signed.
+kong-after.json (plugin configs redacted but for known settings), report.html (one static file), MANIFEST.json
+(sha256 of every file), SIGNATURE.json when signed; the key that signed is printed: note it for the auditor.
 Legacy ids, counts and hashes only: every file passes the PHI guard or the pack is refused.
 
---out must be absent or empty (exit 2 otherwise, before anything runs). The pack is written into a partial
-folder beside it and renamed into place once complete: SIGINT, SIGTERM or SIGHUP stops it, removes the
-partial folder and exits 1; a second signal stops at once.`;
+--out must be absent or empty, and <out>.tar.gz absent (exit 2 otherwise, before anything runs). The pack is
+written into a partial folder beside it and renamed into place once complete: SIGINT, SIGTERM or SIGHUP stops
+it, removes the partial folder and exits 1; a second signal stops at once.`;
+
+const VERIFY_EXAMPLES = `
+Examples:
+  $ pnpm migrator evidence verify ./evidence/acme          # exit 3 naming a changed, missing or added file
+  $ pnpm migrator evidence verify ./evidence/acme.tar.gz   # the archive as handed over, unpacked into a temporary folder
+  $ pnpm migrator evidence verify ./evidence/acme --require-signature
+  $ pnpm migrator evidence verify ./evidence/acme --expect-key <key-id>      # the key the pack was signed with
+  $ pnpm migrator evidence verify ./evidence/acme --json
+
+The signature is checked with the VC_KMS key, or the --expect-key key (a pack written with --sign-key, or by
+another key of the local keyring): never with the key SIGNATURE.json names, which whoever rewrote the pack chose.
+Exit 0 intact (the key is named); 3 tampered (a changed, missing or unlisted file, a symlink or other non-file,
+a signature that does not verify under that key, an archive holding links or paths outside its folder); 2 a
+path that is not there, or neither a folder nor a .tar.gz.`;
+
+/**
+ * Whether `evidence verify`'s path is a pack's archive (else a pack folder). Exit 2 for a path that is not
+ * there or is neither: a typo is no tampered pack.
+ */
+async function packKind(given: string, target: string): Promise<boolean> {
+  let entry;
+  try {
+    entry = await stat(target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new ExitError(2, `evidence verify: ${given} does not exist: give the pack folder (or its .tar.gz) that evidence --out wrote`);
+    throw error;
+  }
+  if (entry.isDirectory()) return false;
+  if (entry.isFile() && isPackArchive(target)) return true;
+  throw new ExitError(2, `evidence verify: ${given} is not a folder nor a .tar.gz: give the pack folder (or its .tar.gz) that evidence --out wrote`);
+}
 
 interface EvidenceFlags {
   tenant?: string;
@@ -98,7 +135,7 @@ export function makeEvidenceCommand(): Command {
         if (flags.json) printJson({ status: 'written', ...pack, validation: report.status, signed: signWith !== undefined });
         else
           printText(
-            `evidence pack of ${flags.tenant}: ${pack.dir} (${pack.files} files; validation ${report.status}${signWith ? '; signed' : ''})\narchive: ${pack.archive}`,
+            `evidence pack of ${flags.tenant}: ${pack.dir} (${pack.files} files; validation ${report.status}${pack.signedBy ? `; signed by key ${pack.signedBy}` : ''})\narchive: ${pack.archive}`,
           );
       } finally {
         stop.dispose();
@@ -110,27 +147,29 @@ export function makeEvidenceCommand(): Command {
     });
   evidence
     .command('verify')
-    .description('check a pack folder against its MANIFEST.json (and SIGNATURE.json through VC_KMS); exit 3 naming a tampered file')
-    .argument('<dir>', 'the pack folder')
+    .description('check a pack folder or its .tar.gz against its MANIFEST.json (and SIGNATURE.json through VC_KMS); exit 3 naming a tampered file')
+    .argument('<path>', 'the pack folder, or the .tar.gz written beside it')
     .option('--require-signature', 'exit 3 when the pack has no SIGNATURE.json (an auditor checking a pack that was signed)')
+    .option('--expect-key <key-id>', 'the key the signature must verify under, instead of the VC_KMS key (implies --require-signature)')
     .option('--json', 'print one JSON verdict on stdout')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  $ pnpm migrator evidence verify ./evidence/acme          # exit 3 naming a changed, missing or added file\n  $ pnpm migrator evidence verify ./evidence/acme --require-signature\n  $ pnpm migrator evidence verify ./evidence/acme --json\n',
-    )
-    .action(async (dir: string, flags: { json?: boolean; requireSignature?: boolean }) => {
+    .addHelpText('after', VERIFY_EXAMPLES)
+    .action(async (path: string, flags: { json?: boolean; requireSignature?: boolean; expectKey?: string }) => {
       // `evidence` has a --json of its own, which commander gives the parent wherever it is typed.
       const json = flags.json === true || evidence.opts<{ json?: boolean }>().json === true;
+      const target = resolve(path);
+      const archive = await packKind(path, target);
       const config = loadConfig(process.env);
       const services = createServices(config);
       try {
-        const verdict = await verifyPack(resolve(dir), services.kms, { requireSignature: flags.requireSignature === true });
-        if (json) printJson(verdict);
+        const options = { requireSignature: flags.requireSignature === true, ...(flags.expectKey ? { expectKey: flags.expectKey } : {}) };
+        const verdict = archive ? await verifyPackArchive(target, services.kms, options) : await verifyPack(target, services.kms, options);
+        const from = archive ? ` (archive ${path})` : '';
+        if (json) printJson(archive ? { ...verdict, archive: target } : verdict);
         else
           printText(
             verdict.status === 'intact'
-              ? `evidence intact: ${verdict.files} files${verdict.signed ? ', signature valid' : ', unsigned'}`
-              : `evidence TAMPERED: ${verdict.file}: ${verdict.message}`,
+              ? `evidence intact${from}: ${verdict.files} files${verdict.signed ? `, signature valid (key ${verdict.keyId})` : ', unsigned'}`
+              : `evidence TAMPERED${from}: ${verdict.file}: ${verdict.message}`,
           );
         if (verdict.status === 'tampered') throw new ExitError(3, verdict.message);
       } finally {

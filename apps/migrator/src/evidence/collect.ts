@@ -1,4 +1,5 @@
 import { ciphertextKeyId } from '@vc/integrations/kms';
+import { redactKongSecrets } from '@vc/integrations/kong';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { cutoverHistory } from '../phases/s4/cutover-store';
@@ -49,9 +50,17 @@ export async function kmsKeys(db: Database, tenantId: string): Promise<Array<{ c
   }));
 }
 
-/** The Kong routing snapshotted before the tenant's latest cutover, and the routing it applied. */
+/**
+ * The Kong routing snapshotted before the tenant's latest cutover, and the routing it applied, with plugin
+ * configs and credential-named fields redacted: the stored snapshot keeps them for rollback, the pack is read
+ * by auditors.
+ */
 export async function kongSnapshots(db: Database, tenantId: string): Promise<{ before: unknown; after: unknown; cutoverAt: string | null }> {
   const cutover = (await cutoverHistory(db, tenantId)).find((r) => r.action === 'cutover');
   if (!cutover) return { before: null, after: null, cutoverAt: null };
-  return { before: cutover.previousRouting, after: cutover.appliedRouting, cutoverAt: new Date(cutover.createdAt).toISOString() };
+  return {
+    before: redactKongSecrets(cutover.previousRouting),
+    after: redactKongSecrets(cutover.appliedRouting),
+    cutoverAt: new Date(cutover.createdAt).toISOString(),
+  };
 }

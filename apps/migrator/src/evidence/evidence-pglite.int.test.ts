@@ -66,10 +66,32 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
   });
 
   it('writes a signed pack whose manifest covers every file, and evidence verify names a file changed afterwards', async () => {
+    // A cutover as S4 records it, the snapshot holding a plugin credential as real routings do.
+    const routing = {
+      _format_version: '3.0',
+      services: [
+        {
+          name: 'digital-communication',
+          url: 'http://digital-communication.internal:8080',
+          plugins: [{ name: 'rate-limiting', config: { minute: 600, policy: 'redis', redis_password: 'hunter2-Redis!' } }],
+          routes: [{ name: 'dc-virtual-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: true }],
+        },
+      ],
+    };
+    await sql(
+      `insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing, actor) values ('acme', 'cutover', $1, $1, 'auditor-test')`,
+      [JSON.stringify(routing)],
+    );
     const out = join(work, 'evidence', 'acme');
     const run = await runMigrator(['evidence', '--tenant', 'acme', '--out', out, '--sign', '--as-of', AS_OF, '--json'], env);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'written', archive: `${out}.tar.gz`, signed: true });
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'written', archive: `${out}.tar.gz`, signed: true, signedBy: expect.stringMatching(/^local-/) });
+    const kongBefore = await readFile(join(out, 'kong-before.json'), 'utf8');
+    expect(kongBefore).not.toContain('hunter2');
+    expect(JSON.parse(kongBefore)).toMatchObject({
+      routing: { services: [{ plugins: [{ name: 'rate-limiting', config: { minute: 600, policy: 'redis', redis_password: '[redacted]' } }] }] },
+    });
+    await sql(`delete from vc_migration.cutovers where tenant_id = 'acme'`);
     const manifest = JSON.parse(await readFile(join(out, 'MANIFEST.json'), 'utf8')) as { files: Array<{ path: string }> };
     expect(manifest.files.map((f) => f.path)).toEqual([
       'fingerprints.json',
@@ -95,6 +117,9 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
     const keys = JSON.parse(await readFile(join(out, 'kms-keys.json'), 'utf8')) as { configs: Array<{ kmsKeyId: string; keyVersion: string }> };
     expect(keys.configs[0]!.kmsKeyId).toMatch(/^local-/);
     expect((await runMigrator(['evidence', 'verify', out], env)).code).toBe(0);
+    const archived = await runMigrator(['evidence', 'verify', `${out}.tar.gz`, '--require-signature'], env);
+    expect(archived.code, archived.stderr).toBe(0);
+    expect(archived.stdout).toMatch(/^evidence intact \(archive .*acme\.tar\.gz\): 11 files, signature valid \(key local-/);
 
     const unpacked = join(work, 'unpacked');
     await mkdir(unpacked);

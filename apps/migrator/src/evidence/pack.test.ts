@@ -1,4 +1,4 @@
-import { planCutover, type KongConfig } from '@vc/integrations/kong';
+import { planCutover, redactKongSecrets, type KongConfig } from '@vc/integrations/kong';
 import { describe, expect, it } from 'vitest';
 import { guardEvidenceFile } from './pack';
 
@@ -68,5 +68,70 @@ describe('the PHI guard over the Kong snapshots of an evidence pack', () => {
     expect(message).toMatch(/^evidence refused: kong-after\.json would carry what looks like PHI or a secret/);
     expect(message).toContain(what);
     expect(message).not.toContain(value);
+  });
+});
+
+/**
+ * Plugin configs may hold credentials (a Redis password, an upstream Authorization header, an API key a
+ * request-transformer adds), most far shorter than the 32 characters the key pattern catches: the pack
+ * writes them redacted (collect.ts) and the guard refuses a Kong file whose plugin configs are not.
+ */
+const kongFile = (plugin: unknown) =>
+  `${JSON.stringify(
+    {
+      tenant: 'acme',
+      cutoverAt: '2026-12-02T18:26:59.123Z',
+      routing: {
+        _format_version: '3.0',
+        services: [
+          {
+            name: 'digital-communication',
+            url: 'http://digital-communication.internal:8080',
+            plugins: [plugin],
+            routes: [{ name: 'dc-virtual-sessions', paths: ['/api/v1/digital-communication/virtual-sessions'] }],
+          },
+        ],
+      },
+    },
+    null,
+    2,
+  )}\n`;
+
+describe('plugin credentials in the Kong snapshots of an evidence pack', () => {
+  it.each([
+    [
+      'rate-limiting with a Redis password',
+      { name: 'rate-limiting', config: { minute: 600, policy: 'redis', redis_host: 'redis.internal', redis_password: 'hunter2-Redis!' } },
+    ],
+    [
+      'http-log with a Basic Authorization header',
+      { name: 'http-log', config: { http_endpoint: 'http://siem.internal:9000/ingest', headers: { Authorization: 'Basic YWRtaW46aHVudGVyMg==' } } },
+    ],
+    ['request-transformer adding an API key header upstream', { name: 'request-transformer', config: { add: { headers: ['X-Api-Key:sk_live_4f9a2b7c1d'] } } }],
+  ])('%s: refused (or kept out), never written', (_name, plugin) => {
+    const text = kongFile(plugin);
+    let written: string | undefined;
+    try {
+      written = guardEvidenceFile('kong-before.json', text, true);
+    } catch {
+      written = undefined;
+    }
+    expect(written ?? '').not.toMatch(/hunter2|YWRtaW46aHVudGVyMg|sk_live_/);
+  });
+
+  it('the redacted copy the pack writes passes, with the settings and none of the credentials', () => {
+    const plugins = [
+      { name: 'rate-limiting', config: { minute: 600, policy: 'redis', redis_host: 'redis.internal', redis_password: 'hunter2-Redis!' } },
+      { name: 'http-log', config: { http_endpoint: 'http://siem.internal:9000/ingest', headers: { Authorization: 'Basic YWRtaW46aHVudGVyMg==' } } },
+      { name: 'request-transformer', config: { add: { headers: ['X-Api-Key:sk_live_4f9a2b7c1d'] } } },
+    ];
+    // As collect.ts gives the snapshot to the pack: the whole routing through the redactor.
+    const redacted = (plugin: unknown) => `${JSON.stringify(redactKongSecrets(JSON.parse(kongFile(plugin)) as unknown), null, 2)}\n`;
+    for (const plugin of plugins) {
+      const text = redacted(plugin);
+      expect(guardEvidenceFile('kong-before.json', text, true)).toBe(text);
+      expect(text).not.toMatch(/hunter2|YWRtaW46aHVudGVyMg|sk_live_/);
+    }
+    expect(redacted(plugins[0])).toContain('"minute": 600');
   });
 });

@@ -1,7 +1,8 @@
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DatabaseHandle } from '@vc/schema';
 import type { Kms } from '@vc/integrations/kms';
+import { kongSecretLeak, REDACTED } from '@vc/integrations/kong';
 import { create as createTar } from 'tar';
 import { UsageError } from '../engine/errors';
 import { verifyChain } from '../ledger/chain';
@@ -30,11 +31,19 @@ export interface EvidenceInput {
   signal?: AbortSignal;
 }
 
+/** `<outDir>.tar.gz`: the archive written beside the pack folder. */
+export const archiveOf = (outDir: string): string => `${outDir.replace(/\/+$/, '')}.tar.gz`;
+
 /**
- * Exit 2 unless `outDir` is absent or an empty folder: a pack is written once, into a new folder. Checked by
- * the command before the validation runs (minutes on a large tenant), and again here.
+ * Exit 2 unless `outDir` is absent or an empty folder, and `<outDir>.tar.gz` is absent: a pack is written
+ * once, into a new folder, and the archive of an earlier pack (perhaps already handed over, its folder
+ * since removed) is not replaced by another. Checked by the command before the validation runs (minutes on
+ * a large tenant), and again here.
  */
 export async function assertFreshOutDir(outDir: string): Promise<void> {
+  const archive = archiveOf(outDir);
+  if (await exists(archive))
+    throw new UsageError(`${archive} exists (the archive of an earlier pack): an evidence pack is written once; move it away, or give another --out`);
   let entries: string[];
   try {
     if (!(await stat(outDir)).isDirectory()) throw new UsageError(`--out ${outDir} is a file: an evidence pack is written into a new (or empty) folder`);
@@ -44,6 +53,33 @@ export async function assertFreshOutDir(outDir: string): Promise<void> {
     throw error;
   }
   if (entries.length > 0) throw new UsageError(`--out ${outDir} is not empty: an evidence pack is written once, into a new (or empty) folder`);
+}
+
+/**
+ * Moves `from` to `to` unless `to` exists: a hard link fails (EEXIST) where a rename would replace an archive
+ * written since the check (another pack into the same --out). A file system without hard links gets the rename.
+ */
+async function placeWithoutReplacing(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UsageError(`${to} exists (written meanwhile by another run): an evidence pack is written once; give another --out`);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+    await rename(from, to);
+    return;
+  }
+  await unlink(from);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 // Gateway routing names upstream URLs, Kong's own entity UUIDs, route paths and long kebab-case names: none is PHI
@@ -68,11 +104,20 @@ const GATEWAY_LEAKS: ReadonlyArray<{ what: string; pattern: RegExp }> = [
 /**
  * The PHI guard over a text file of the pack: it refuses the whole file, naming it, never the value.
  * `gatewayConfig`: a Kong snapshot, whose URLs, UUIDs and route paths pass but which must hold no
- * phone number or name either.
+ * phone number or name either, and no credential: plugin configs (a Redis password, an upstream
+ * `Authorization` header) are written redacted, and one that is not refuses the file, however short.
  */
 export function guardEvidenceFile(file: string, text: string, gatewayConfig = false): string {
   try {
     if (gatewayConfig) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new Error('it is not JSON');
+      }
+      const unredacted = kongSecretLeak(parsed);
+      if (unredacted) throw new Error(`${unredacted} is not "${REDACTED}": plugin settings and credential-named fields may hold credentials`);
       const leak = GATEWAY_LEAKS.find((l) => l.pattern.test(text.replace(GATEWAY_TERMS[1]!, 'uuid')));
       if (leak) throw new Error(`it holds what looks like ${leak.what}; gateway snapshots carry routing only`);
     }
@@ -89,23 +134,26 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
  * Writes the tenant's evidence folder (every file through the PHI guard), its MANIFEST.json (and
  * SIGNATURE.json when signing), then `<outDir>.tar.gz` of the folder. Returns both paths.
  */
-export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceInput): Promise<{ dir: string; archive: string; files: number }> {
+export async function writeEvidencePack(
+  handle: DatabaseHandle,
+  input: EvidenceInput,
+): Promise<{ dir: string; archive: string; files: number; signedBy?: string }> {
   const { outDir } = input;
   await assertFreshOutDir(outDir);
   await mkdir(dirname(outDir), { recursive: true });
   // Written beside the folder and renamed into place once complete: a pack that failed or was interrupted never
   // leaves a half-written --out folder that looks like one (nor a folder that would refuse the next attempt).
   const partial = `${outDir.replace(/\/+$/, '')}.partial-${process.pid}`;
-  const archive = `${outDir.replace(/\/+$/, '')}.tar.gz`;
+  const archive = archiveOf(outDir);
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial);
   try {
-    const files = await writePackFiles(handle, { ...input, outDir: partial });
+    const { files, signedBy } = await writePackFiles(handle, { ...input, outDir: partial });
     input.signal?.throwIfAborted();
     await rename(partial, outDir);
     await createTar({ gzip: true, file: `${archive}.partial-${process.pid}`, cwd: dirname(outDir), portable: true }, [basename(outDir)]);
-    await rename(`${archive}.partial-${process.pid}`, archive);
-    return { dir: outDir, archive, files };
+    await placeWithoutReplacing(`${archive}.partial-${process.pid}`, archive);
+    return { dir: outDir, archive, files, ...(signedBy ? { signedBy } : {}) };
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     await rm(`${archive}.partial-${process.pid}`, { force: true });
@@ -113,8 +161,11 @@ export async function writeEvidencePack(handle: DatabaseHandle, input: EvidenceI
   }
 }
 
-/** Every file of the pack into `input.outDir` (the partial folder); returns how many the manifest and signature make. */
-async function writePackFiles(handle: DatabaseHandle, input: EvidenceInput): Promise<number> {
+/**
+ * Every file of the pack into `input.outDir` (the partial folder); returns how many the manifest and
+ * signature make, and the key that signed (to be noted where the auditor gets it: `verify --expect-key`).
+ */
+async function writePackFiles(handle: DatabaseHandle, input: EvidenceInput): Promise<{ files: number; signedBy?: string }> {
   const { tenant, outDir } = input;
   const now = input.now ?? new Date();
   const write = async (file: string, text: string) => {
@@ -164,9 +215,8 @@ async function writePackFiles(handle: DatabaseHandle, input: EvidenceInput): Pro
   const manifest = await buildManifest(outDir, { tenant, createdAt: now.toISOString(), toolCommit: toolCommit(input.buildCommit) });
   const manifestText = guardEvidenceFile(MANIFEST, json(manifest));
   await write(MANIFEST, manifestText);
-  if (input.signWith) {
-    const signature = await signManifest(input.signWith.kms, Buffer.from(manifestText, 'utf8'), input.signWith.keyId);
-    await write(SIGNATURE, json(signature));
-  }
-  return manifest.files.length + 1 + (input.signWith ? 1 : 0);
+  if (!input.signWith) return { files: manifest.files.length + 1 };
+  const signature = await signManifest(input.signWith.kms, Buffer.from(manifestText, 'utf8'), input.signWith.keyId);
+  await write(SIGNATURE, json(signature));
+  return { files: manifest.files.length + 2, signedBy: signature.keyId };
 }

@@ -118,6 +118,14 @@ describe('aws KMS through the real SDK against the KMS stand-in', () => {
     expect(text(await kms.decrypt(await kms.encrypt(secret(), context), context))).toBe('app-secret-value');
   });
 
+  it('verifies a signature only under the algorithm Sign uses: any other is invalid (false), not a KMS error', async () => {
+    const kms = await open(newKeyId);
+    const message = new TextEncoder().encode('{"files":[]}');
+    const signature = await kms.sign(message);
+    expect(await kms.verify(message, signature)).toBe(true);
+    expect(await kms.verify(message, { ...signature, algorithm: 'RSASSA_PSS_SHA_256' })).toBe(false);
+  });
+
   it('answers an unknown key as not_found', async () => {
     const kms = await open('00000000-0000-0000-0000-000000000000');
     expect((await kmsError(kms.encrypt(secret(), context))).code).toBe('not_found');

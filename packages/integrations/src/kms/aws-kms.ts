@@ -133,6 +133,8 @@ export function createAwsKms(keyId: string, opts: AwsKmsOptions): Kms {
       return { keyId: out.KeyId ?? signKeyId, algorithm: SIGNING_ALGORITHM, signature: Buffer.from(out.Signature!).toString('base64') };
     },
     async verify(message, signature) {
+      // Sign only ever uses this algorithm: any other in a signature is not one of ours (and AWS would answer it with an error).
+      if (signature.algorithm !== SIGNING_ALGORITHM) return false;
       try {
         const out = await client.send(
           new VerifyCommand({
@@ -140,7 +142,7 @@ export function createAwsKms(keyId: string, opts: AwsKmsOptions): Kms {
             Message: message,
             MessageType: 'RAW',
             Signature: Buffer.from(signature.signature, 'base64'),
-            SigningAlgorithm: signature.algorithm as typeof SIGNING_ALGORITHM,
+            SigningAlgorithm: SIGNING_ALGORITHM,
           }),
         );
         return out.SignatureValid === true;

@@ -122,10 +122,12 @@ function isUnder(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
+/** A path of plain characters only (see checkedPath). */
+const PLAIN_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
 function checkedPath(option: string, path: string): string {
   // Interpolated into Lua source below: only plain path characters, so no quoting can break out.
-  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(path))
-    throw new CutoverPlanError(`${option}: expected a path like /api/v1/virtual-care (no trailing slash), got "${path}"`);
+  if (!PLAIN_PATH.test(path)) throw new CutoverPlanError(`${option}: expected a path like /api/v1/virtual-care (no trailing slash), got "${path}"`);
   return path;
 }
 
@@ -151,6 +153,21 @@ export function redirectLua(redirects: readonly LegacyRedirect[]): string {
     '  end',
     'end',
   ].join('\n');
+}
+
+/**
+ * Whether `plugin` is the redirect {@link planCutover} makes, exactly: the tagged pre-function whose only
+ * config is the Lua {@link redirectLua} writes for some plain paths. Such a config carries paths and nothing
+ * else; any other pre-function (another team's Lua) can hold anything.
+ */
+export function isCutoverRedirectPlugin(plugin: { name?: unknown; tags?: unknown; config?: unknown }): boolean {
+  if (plugin.name !== REDIRECT_PLUGIN || !Array.isArray(plugin.tags) || !plugin.tags.includes(CUTOVER_TAG)) return false;
+  const config = plugin.config as { access?: unknown } | null | undefined;
+  if (typeof config !== 'object' || config === null || Object.keys(config).join() !== 'access') return false;
+  const access = config.access;
+  if (!Array.isArray(access) || access.length !== 1 || typeof access[0] !== 'string') return false;
+  const redirects = [...access[0].matchAll(/^ {2}\{ "([^"]*)", "([^"]*)" \},$/gm)].map((m) => ({ from: m[1]!, to: m[2]! }));
+  return redirects.length > 0 && redirects.every((r) => PLAIN_PATH.test(r.from) && PLAIN_PATH.test(r.to)) && redirectLua(redirects) === access[0];
 }
 
 /** What the Lua above answers as Location for `path` and raw query `query` (the same rule, for tests and docs). */

@@ -11,6 +11,7 @@ export {
   planCutover,
   redirectLua,
   legacyRedirectLocation,
+  isCutoverRedirectPlugin,
   CutoverPlanError,
   VIRTUAL_CARE_SERVICE_NAME,
   VIRTUAL_CARE_ROUTE_NAME,
@@ -22,3 +23,4 @@ export {
 export { diffKongConfig, formatKongDiff, type KongChange } from './diff';
 export { reconcileKongConfig, type KongOp, type PluginScope } from './reconcile';
 export { normalizeKongConfig } from './normalize';
+export { kongSecretLeak, REDACTED, redactKongSecrets } from './redact';
