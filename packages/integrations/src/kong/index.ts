@@ -22,3 +22,4 @@ export {
 export { diffKongConfig, formatKongDiff, type KongChange } from './diff';
 export { reconcileKongConfig, type KongOp, type PluginScope } from './reconcile';
 export { normalizeKongConfig } from './normalize';
+export { kongConfigSchema, parseKongConfig } from './schema';

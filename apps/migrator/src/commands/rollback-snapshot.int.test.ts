@@ -10,11 +10,10 @@ import { makeCli } from '../cli';
 import { exitCodeOf } from '../exit-error';
 
 /**
- * Review: `migrator rollback s4` when the routing snapshotted before the cutover (cutovers.previous_routing)
- * is corrupted or missing, during incident response: `{}` crashes with a raw TypeError (exit 1, "Cannot read
- * properties of undefined"), and a missing one is said to be "already the cut-over routing". It should refuse
- * with exit 2 naming the snapshot as corrupt/missing (and point at runbooks/rollback.md), changing nothing.
- * In process, on a PostgreSQL test database, through the decK-file gateway.
+ * `migrator rollback s4` when the routing snapshotted before the cutover (cutovers.previous_routing) is
+ * corrupted (`{}`) or missing (null), during incident response: it refuses with exit 2 naming the snapshot
+ * as what it is (not a raw TypeError, nor "already the cut-over routing") and pointing at runbooks/rollback.md,
+ * changing neither Kong nor the records. In process, on a PostgreSQL test database, through the decK-file gateway.
  */
 const PREVIOUS: KongConfig = {
   _format_version: '3.0',
@@ -33,7 +32,7 @@ let handle: DatabaseHandle;
 let work: string;
 
 beforeAll(async () => {
-  [pg, work] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'vc-review-rollback-'))]);
+  [pg, work] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'vc-rollback-snapshot-'))]);
   handle = await createDatabase(pg.url, { max: 1 });
 });
 afterAll(async () => {
@@ -62,7 +61,7 @@ async function rollback(): Promise<unknown> {
   }
 }
 
-describe('review: rollback s4 with a corrupted routing snapshot', () => {
+describe('rollback s4 with a corrupted routing snapshot', () => {
   it.each([
     ['an empty object (the snapshot lost its fields)', {}],
     ['a missing snapshot (previous_routing null)', null],
@@ -79,14 +78,18 @@ describe('review: rollback s4 with a corrupted routing snapshot', () => {
       sql`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status, facts) values ('acme', 's4', '4.2', 'done', ${JSON.stringify({ gateway: `file:${file}`, applied: true })}::jsonb) returning step_id`,
     );
     const error = await rollback();
-    const kong = await readFile(file, "utf8");
-    expect({ exit: exitCodeOf(error), legacyRouted: kong.includes('digital-communication'), portalRouted: kong.includes('patient-portal') }, String(error)).toEqual({
+    const kong = await readFile(file, 'utf8');
+    expect(
+      { exit: exitCodeOf(error), legacyRouted: kong.includes('digital-communication'), portalRouted: kong.includes('patient-portal') },
+      String(error),
+    ).toEqual({
       exit: 2,
       legacyRouted: true,
       portalRouted: true,
     });
     // Named as what it is: not a raw TypeError, nor "was already the cut-over routing" for a snapshot that is not there.
     expect((error as Error).message).toMatch(/snapshot/);
+    expect((error as Error).message).toMatch(/runbooks\/rollback\.md/);
     expect((error as Error).message).not.toMatch(/Cannot read properties|was already the cut-over routing/);
     expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([{ action: 'cutover' }]);
   });
