@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KongConfig } from '@vc/integrations/kong';
+import { createKongGateway, type KongConfig } from '@vc/integrations/kong';
 import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
@@ -16,7 +16,8 @@ import { LockHeld } from '../engine/errors';
 /**
  * `migrator rollback s4` restores the routing where the cutover applied it: run without the Kong setting
  * of the cutover (the default decK file instead of the Admin API), it stops with exit 2 naming the
- * variables, and changes nothing. In process, on a PostgreSQL test database.
+ * variables, and changes nothing. A snapshot it would restore that is corrupt or missing is refused alike.
+ * In process, on a PostgreSQL test database.
  */
 const PREVIOUS: KongConfig = { _format_version: '3.0', services: [{ name: 'digital-communication', url: 'http://legacy.internal:8080', routes: [] }] };
 const APPLIED: KongConfig = {
@@ -46,11 +47,11 @@ beforeEach(async () => {
   vi.stubEnv('VC_KONG_ADMIN_URL', undefined);
 });
 
-/** A cutover of `acme` in force, as step 4.2 leaves it, applied through `gateway`. */
-async function cutOverThrough(gateway: string): Promise<void> {
+/** A cutover of `acme` in force, as step 4.2 leaves it, applied through `gateway` (its snapshot `previous`, as stored). */
+async function cutOverThrough(gateway: string, previous: unknown = PREVIOUS): Promise<void> {
   await queryRows(
     handle.db,
-    sql`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing) values ('acme', 'cutover', ${JSON.stringify(PREVIOUS)}::jsonb, ${JSON.stringify(APPLIED)}::jsonb) returning id`,
+    sql`insert into vc_migration.cutovers (tenant_id, action, previous_routing, applied_routing) values ('acme', 'cutover', ${previous === null ? null : JSON.stringify(previous)}::jsonb, ${JSON.stringify(APPLIED)}::jsonb) returning id`,
   );
   await queryRows(
     handle.db,
@@ -126,5 +127,30 @@ describe('migrator rollback s4', () => {
     }
     expect(existsSync(join(work, 'locked.yaml'))).toBe(false);
     expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([]);
+  });
+});
+
+describe('rollback s4 with a corrupted routing snapshot', () => {
+  it.each([
+    ['an empty object (the snapshot lost its fields)', {}],
+    ['a missing snapshot (previous_routing null)', null],
+  ])('refuses %s (exit 2 naming the snapshot) and leaves Kong as it is', async (name, corrupted) => {
+    const file = join(work, `kong-${name.length}.yaml`);
+    vi.stubEnv('VC_KONG_FILE', file);
+    await createKongGateway({ file }).apply(APPLIED);
+    const before = await readFile(file, 'utf8');
+    await cutOverThrough(`file:${file}`, corrupted);
+    const error = await rollback();
+    const kong = await readFile(file, 'utf8');
+    expect({ exit: exitCodeOf(error), legacyRouted: kong.includes('digital-communication'), unchanged: kong === before }, String(error)).toEqual({
+      exit: 2,
+      legacyRouted: true,
+      unchanged: true,
+    });
+    // Named as what it is: not a raw TypeError, nor "was already the cut-over routing" for a snapshot that is not there.
+    expect((error as Error).message).toMatch(/snapshot/);
+    expect((error as Error).message).toMatch(/runbooks\/rollback\.md/);
+    expect((error as Error).message).not.toMatch(/Cannot read properties|was already the cut-over routing/);
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([{ action: 'cutover' }]);
   });
 });

@@ -26,6 +26,9 @@ export interface Lock {
 
 const heldInProcess = new Set<string>();
 
+/** The advisory lock key a run holds exclusively for as long as it runs: the (tenant, phase)'s, or a key range's own. */
+export const runLockKey = (tenantId: string, phase: PhaseId, range?: string): string => (range ? `${tenantId}:${phase}:${range}` : `${tenantId}:${phase}`);
+
 function refused(what: string, holder: string): LockHeld {
   return new LockHeld(`another migrator run holds ${what} (${holder}); wait for it to finish, or stop it — its checkpoints make it resumable`);
 }
@@ -57,7 +60,7 @@ export async function lockTenantPhase(
   const locks: Array<{ take: string; release: string; key: string }> = range
     ? [
         { take: `pg_try_advisory_lock_shared(${ns}, hashtext($1))`, release: `pg_advisory_unlock_shared(${ns}, hashtext($1))`, key },
-        { take: `pg_try_advisory_lock(${ns}, hashtext($1))`, release: `pg_advisory_unlock(${ns}, hashtext($1))`, key: `${key}:${range}` },
+        { take: `pg_try_advisory_lock(${ns}, hashtext($1))`, release: `pg_advisory_unlock(${ns}, hashtext($1))`, key: runLockKey(tenantId, phase, range) },
       ]
     : [{ take: `pg_try_advisory_lock(${ns}, hashtext($1))`, release: `pg_advisory_unlock(${ns}, hashtext($1))`, key }];
   // A run writing what validate compares also holds the tenant's writing key, shared (engine/read-lock.ts).

@@ -1,4 +1,4 @@
-import { migrationPlanItems, type Database } from '@vc/schema';
+import { migrationPlanItems, queryRows, type Database } from '@vc/schema';
 import { and, asc, eq, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { secondsSince } from '../engine/store/columns';
 
@@ -85,11 +85,59 @@ export async function itemCount(db: Database, planId: string): Promise<number> {
   return row?.n ?? 0;
 }
 
-export async function markRunning(db: Database, planId: string, itemKey: string, worker: Worker): Promise<void> {
-  await db
-    .update(t)
-    .set({ status: 'running', workerHost: worker.host, workerPid: worker.pid, heartbeatAt: sql`now()`, startedAt: sql`coalesce(${t.startedAt}, now())` })
-    .where(and(itemIs(planId, itemKey), ne(t.status, 'done')));
+/** A delivery taken over from a worker that died running the item: that worker, and the item's attempts with it counted. */
+export interface DiedRunner {
+  worker: Worker;
+  attempts: number;
+  error: string;
+}
+
+/**
+ * Marks the item running on `worker`, and says who ran it before. A worker that dies mid-item (OOM, SIGKILL)
+ * never reaches `failed()`, so its delivery is counted here, by the next one: the item was left `running`
+ * on another worker whose heartbeat is older than `staleMs`, and no session holds the item's run lock
+ * (`lockKey`; PostgreSQL drops a session's advisory locks when its process dies). A worker merely paused or
+ * slow past AckWait still holds that lock: its item is not counted, and the run's own lock refuses the delivery.
+ * Read and written in one statement, so two deliveries racing for the item count the death once.
+ */
+export async function markRunning(
+  db: Database,
+  planId: string,
+  itemKey: string,
+  worker: Worker,
+  stale: { lockKey: string; staleMs: number },
+): Promise<{ previous?: Worker; died?: DiedRunner }> {
+  const rows = await queryRows<{ prev_host: string | null; prev_pid: number | null; died: boolean; attempts: number; error: string | null }>(
+    db,
+    sql`with prev as (
+          select worker_host, worker_pid,
+                 status = 'running' and worker_host is not null
+                 and (worker_host, worker_pid) is distinct from (${worker.host}::text, ${worker.pid}::int)
+                 and heartbeat_at < now() - ${stale.staleMs}::int * interval '1 millisecond'
+                 and not exists (
+                   select 1 from pg_locks where locktype = 'advisory' and granted and objsubid = 2
+                     and database = (select oid from pg_database where datname = current_database())
+                     and classid = hashtext('vc_migration')::oid and objid = hashtext(${stale.lockKey}::text)::oid
+                 ) as died
+            from vc_migration.plan_items
+           where plan_id = ${planId} and item_key = ${itemKey} and status <> 'done'
+             for update
+        )
+        update vc_migration.plan_items i
+           set status = 'running', worker_host = ${worker.host}, worker_pid = ${worker.pid}, heartbeat_at = now(),
+               started_at = coalesce(i.started_at, now()),
+               attempts = i.attempts + case when prev.died then 1 else 0 end,
+               error = case when prev.died
+                 then format('the worker running it (%s pid %s) died without finishing it (killed, out of memory?): its heartbeat stopped and it held no lock', prev.worker_host, prev.worker_pid)
+                 else i.error end
+          from prev
+         where i.plan_id = ${planId} and i.item_key = ${itemKey}
+     returning prev.worker_host as prev_host, prev.worker_pid as prev_pid, prev.died, i.attempts, i.error`,
+  );
+  const row = rows[0];
+  if (!row) return {};
+  const previous = row.prev_host ? { host: row.prev_host, pid: row.prev_pid ?? 0 } : undefined;
+  return { ...(previous ? { previous } : {}), ...(row.died && previous ? { died: { worker: previous, attempts: row.attempts, error: row.error ?? '' } } : {}) };
 }
 
 /** Puts back who was running the item (the lock refusal of a redelivery: the earlier worker still has it). */
@@ -98,11 +146,6 @@ export async function restoreRunner(db: Database, planId: string, itemKey: strin
     .update(t)
     .set({ workerHost: previous?.host ?? null, workerPid: previous?.pid ?? null })
     .where(and(itemIs(planId, itemKey), eq(t.status, 'running')));
-}
-
-export async function runnerOf(db: Database, planId: string, itemKey: string): Promise<Worker | undefined> {
-  const [row] = await db.select({ workerHost: t.workerHost, workerPid: t.workerPid }).from(t).where(itemIs(planId, itemKey));
-  return row?.workerHost ? { host: row.workerHost, pid: row.workerPid ?? 0 } : undefined;
 }
 
 export async function heartbeat(db: Database, planId: string, itemKey: string, worker: Worker): Promise<void> {
@@ -133,11 +176,11 @@ export async function markQueued(db: Database, planId: string, itemKey: string, 
     .where(and(itemIs(planId, itemKey), eq(t.status, 'running'), eq(t.workerHost, worker.host), eq(t.workerPid, worker.pid)));
 }
 
-/** Past the max attempts: failed for good (the message is terminated). */
-export async function markFailed(db: Database, planId: string, itemKey: string, error: string): Promise<void> {
+/** Past the max attempts: failed for good (the message is terminated). `countAttempt` false: the last attempt is counted already. */
+export async function markFailed(db: Database, planId: string, itemKey: string, error: string, countAttempt = true): Promise<void> {
   await db
     .update(t)
-    .set({ status: 'failed', error, attempts: sql`${t.attempts} + 1`, finishedAt: sql`now()` })
+    .set({ status: 'failed', error, attempts: sql`${t.attempts} + ${countAttempt ? 1 : 0}`, finishedAt: sql`now()` })
     .where(and(itemIs(planId, itemKey), ne(t.status, 'done')));
 }
 

@@ -378,6 +378,13 @@ describe('migrator enqueue + worker on JetStream', () => {
       );
       expect(items).toHaveLength(first.json.items);
       expect(items.every((i) => i.status === 'done' && i.completions === 1)).toBe(true);
+      // The killed worker's delivery is counted as a failed attempt (by the worker that took the item over); the
+      // paused one's is not: that worker was alive, holding the item's lock, and finished it.
+      const counted = await q<{ tenant_id: string; attempts: number }>(
+        `select tenant_id, attempts from vc_migration.plan_items where plan_id = $1 and attempts > 0 order by 1`,
+        [planId],
+      );
+      expect(counted).toEqual([{ tenant_id: killed.tenant_id, attempts: 1 }]);
       // One finished run per item (a split tenant's key ranges are runs of their own), none twice.
       const perTenant = new Map<string, number>();
       for (const i of items) perTenant.set(i.tenant_id, (perTenant.get(i.tenant_id) ?? 0) + 1);

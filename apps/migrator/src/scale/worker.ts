@@ -5,20 +5,9 @@ import { loadConfig } from '../config';
 import { runPhase } from '../engine/run-phase';
 import type { CommandContext } from '../commands/context';
 import { LockHeld } from '../engine/errors';
+import { runLockKey } from '../engine/lock';
 import { isPhaseId, loadPhase } from '../phases';
-import {
-  attemptsOf,
-  heartbeat,
-  itemStatus,
-  markDone,
-  markFailed,
-  markQueued,
-  markRunning,
-  restoreRunner,
-  runnerOf,
-  tenantItems,
-  type Worker,
-} from './item-state';
+import { attemptsOf, heartbeat, itemStatus, markDone, markFailed, markQueued, markRunning, restoreRunner, tenantItems, type Worker } from './item-state';
 import { itemWork, prerequisites } from './split';
 import { loadPlanOptions, runOptionsOf, type WorkPayload } from './plan';
 
@@ -128,8 +117,26 @@ async function handle(ctx: CommandContext, msg: WorkMessage, worker: Worker, opt
     msg.nak(opts.retryDelayMs);
     return 'requeued';
   }
-  const previous = await runnerOf(db, planId, itemKey);
-  await markRunning(db, planId, itemKey, worker);
+  // Twice the beat: a live worker beats every heartbeatMs, so one this far behind has stopped (dead or paused;
+  // markRunning tells them apart by the run lock).
+  const claim = await markRunning(db, planId, itemKey, worker, {
+    lockKey: runLockKey(payload.tenantId, payload.phase, work.kind === 'range' ? work.range.key : undefined),
+    staleMs: 2 * opts.heartbeatMs,
+  });
+  const previous = claim.previous;
+  if (claim.died) {
+    const { worker: dead, attempts, error } = claim.died;
+    log.warn(
+      { died: dead, attempts, maxAttempts: opts.maxAttempts },
+      'the previous delivery of this item ended with its worker dead: counted as a failed attempt',
+    );
+    if (attempts >= opts.maxAttempts) {
+      await markFailed(db, planId, itemKey, `${attempts} attempt(s), --max-attempts ${opts.maxAttempts}; the last: ${error}`, false);
+      msg.term();
+      log.error({ attempts }, 'item failed: its workers died on it; terminated');
+      return 'failed';
+    }
+  }
   const beat = setInterval(() => {
     msg.working();
     heartbeat(db, planId, itemKey, worker).catch((error: unknown) => log.warn({ err: messageOf(error) }, 'heartbeat not recorded'));

@@ -24,3 +24,4 @@ export { diffKongConfig, formatKongDiff, type KongChange } from './diff';
 export { reconcileKongConfig, type KongOp, type PluginScope } from './reconcile';
 export { normalizeKongConfig } from './normalize';
 export { kongSecretLeak, REDACTED, redactKongSecrets } from './redact';
+export { kongConfigSchema, parseKongConfig } from './schema';

@@ -146,7 +146,9 @@ export async function connectWorkQueue(opts: WorkQueueOptions): Promise<WorkQueu
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.All,
           ack_wait: (opts.ackWaitMs ?? 30_000) * NANOS_PER_MS,
-          // Workers count real failures in PostgreSQL and term past their max; lock refusals and drains are no failures.
+          // Workers count real failures in PostgreSQL (a worker that died, by the next delivery) and term past their max; lock
+          // refusals, drains and waits for other items are deliveries too but no failures, and an exhausted max_deliver
+          // would drop the item with nothing recorded in the plan.
           max_deliver: -1,
         });
       }

@@ -5,7 +5,7 @@ import { gatewayFailures, settleGates } from '../../gates/enforce';
 import { printNote } from '../../output';
 import { operatorName } from './actor';
 import { activeCutover } from './cutover-records';
-import { cutoverHistory, insertCutover } from './cutover-store';
+import { cutoverHistory, insertCutover, requireRouting } from './cutover-store';
 import { NEW_PATH_PREFIX, s4Options } from './options';
 
 /** What applying `planned` would change on the gateway now, printed as a diff (stderr) and kept in the facts. */
@@ -56,8 +56,9 @@ export const kongCutoverStep: Step = {
     const { serviceUpstream, legacyService } = s4Options(ctx.options);
     // A cutover already in force for the tenant (a re-run after --restart-step) keeps its record: a second
     // snapshot would hold the cut-over routing, and rollback would then restore nothing.
-    const saved =
-      (checkpoint.cursor?.planned as KongConfig | undefined) ?? activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId))?.appliedRouting ?? undefined;
+    // Its routing unreadable is refused: planning afresh would snapshot the cut-over routing as the one to restore.
+    const active = checkpoint.cursor?.planned ? undefined : activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId));
+    const saved = (checkpoint.cursor?.planned as KongConfig | undefined) ?? (active ? requireRouting(active, 'appliedRouting', ctx.tenantId) : undefined);
     const previous = await gateway.snapshot();
     const planned = saved ?? planCutover(previous, { serviceUrl: serviceUpstream, newPathPrefix: NEW_PATH_PREFIX, legacyServiceName: legacyService });
     const changes = diffKongConfig(previous, planned);

@@ -2,7 +2,7 @@ import type { Step } from '../../engine/types';
 import { runDeltaSync } from './4.1-delta-sync';
 import { routingDrift } from './cutover-gateway';
 import { activeCutover } from './cutover-records';
-import { cutoverHistory } from './cutover-store';
+import { cutoverHistory, requireRouting } from './cutover-store';
 
 /**
  * Step 4.3: legacy took writes until Kong answered 301 for it, after 4.1 had read it. Once the cut-over
@@ -18,7 +18,10 @@ export const finalDeltaSyncStep: Step = {
     // A dry run applied nothing in 4.2: it reports what the sync would load now.
     if (!ctx.options.dryRun && checkpoint.cursor === null) {
       const active = activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId));
-      const drift = active?.appliedRouting ? routingDrift(await (await ctx.services.kong()).snapshot(), active.appliedRouting) : ['no cutover recorded'];
+      // A cut-over routing that cannot be read is refused by name, not taken for "no cutover recorded".
+      const drift = active
+        ? routingDrift(await (await ctx.services.kong()).snapshot(), requireRouting(active, 'appliedRouting', ctx.tenantId))
+        : ['no cutover recorded'];
       if (drift.length > 0) {
         throw new Error(
           `tenant ${ctx.tenantId}: the cut-over routing is not in force (${drift.slice(0, 5).join('; ')}), so legacy may still take writes; re-run step 4.2 (--restart-step 4.2) first`,

@@ -5,7 +5,7 @@ import { Interrupted, untilStopped } from '../../engine/stop-signals';
 import { operatorName } from './actor';
 import { checkSameGateway, routingDrift } from './cutover-gateway';
 import { activeCutover } from './cutover-records';
-import { cutoverHistory, insertCutover } from './cutover-store';
+import { cutoverHistory, insertCutover, requireRouting, type CutoverRecord } from './cutover-store';
 
 /** Plan §4: legacy decommission is gated on a two-week stability window after the cutover. */
 export const STABILITY_WINDOW_MS = 14 * 86_400_000;
@@ -32,12 +32,9 @@ export interface DecommissionInput {
  * what Kong serves now (another tenant's rollback, a hand edit). Legacy may only go once the routing in
  * force is the one the tenant's cutover applied.
  */
-async function checkCutOverRouting(db: Database, gateway: KongGateway, tenant: string, applied: Parameters<typeof routingDrift>[1] | null): Promise<void> {
+async function checkCutOverRouting(db: Database, gateway: KongGateway, tenant: string, cutover: CutoverRecord): Promise<void> {
   await checkSameGateway(db, tenant, gateway, 'check');
-  if (!applied)
-    throw new UsageError(
-      `tenant ${tenant}: its cutover record has no applied routing to check the gateway against; run \`migrator phase s4 --tenant ${tenant}\` again`,
-    );
+  const applied = requireRouting(cutover, 'appliedRouting', tenant);
   const drift = routingDrift(await gateway.snapshot(), applied);
   if (drift.length === 0) return;
   throw new UsageError(
@@ -69,7 +66,7 @@ export async function decommissionLegacy(db: Database, gateway: KongGateway, inp
   }
   if (inside && !input.reason?.trim()) throw new UsageError('--force needs --reason "<why>": a forced decommission is recorded with its reason');
   // The check only reads (a slow Kong Admin API is where the command waits): a stop request ends it at once.
-  const checking = checkCutOverRouting(db, gateway, input.tenant, active.appliedRouting);
+  const checking = checkCutOverRouting(db, gateway, input.tenant, active);
   await (signal ? untilStopped(checking, signal, () => decommissionInterrupted(signal)) : checking);
   if (input.dryRun) return { ...base, status: 'would_decommission', forced: inside };
   // The safe point: the record is the command's one write, so before it nothing has happened, and once it is

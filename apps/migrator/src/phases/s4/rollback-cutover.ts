@@ -9,7 +9,7 @@ import { operatorName } from './actor';
 import { checkSameGateway, recordedGateway, routingDrift } from './cutover-gateway';
 import { deleteCheckpoints } from '../../engine/store/checkpoints';
 import { cutoversInForce, type CutoverInForce } from './cutover-records';
-import { insertCutover } from './cutover-store';
+import { insertCutover, requireRouting } from './cutover-store';
 import { s4Phase } from './steps';
 
 export interface RollbackResult {
@@ -71,10 +71,14 @@ async function cutoversToEnd(ctx: RollbackContext, input: RollbackInput): Promis
 /**
  * The routing to restore: the snapshot of the earliest of these cutovers taken before the routing was cut
  * over (a later tenant's snapshot already holds the cut-over routing: restoring it would change nothing).
+ * A missing or corrupt snapshot on the way is refused naming its record: that cutover may be the one that
+ * switched the routing, and no later record holds the routing before it.
  */
 function routingToRestore(cutovers: readonly CutoverInForce[]): KongConfig {
-  const original = cutovers.find((c) => c.previousRouting && c.appliedRouting && routingDrift(c.previousRouting, c.appliedRouting).length > 0);
-  if (original?.previousRouting) return original.previousRouting;
+  for (const c of cutovers) {
+    const previous = requireRouting(c, 'previousRouting', c.tenantId);
+    if (routingDrift(previous, requireRouting(c, 'appliedRouting', c.tenantId)).length > 0) return previous;
+  }
   throw new UsageError(
     `the routing snapshotted before the cutover of ${cutovers.map((c) => c.tenantId).join(', ')} was already the cut-over routing (the tenant that switched it was rolled back on its own): ` +
       'there is no earlier routing to restore from these records; restore it by hand (see runbooks/rollback.md)',
