@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
 import { Interrupted, stopOnSignals } from '../engine/stop-signals';
 import { withTransaction } from '../engine/tx';
+import { freeTextDigest } from '../ledger/canonical';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { withCommandContext } from './context';
@@ -47,7 +48,7 @@ export function makeForgetCommand(): Command {
           );
         const removed = await withTransaction(handle, async (tx) => {
           const removed = await deleteTenantState(tx.db, tenant, stopHere);
-          await recordForget(tx.db, tenant, { reason: flags.reason, actor: actor() }, { removed });
+          await recordForget(tx.db, tenant, { reason: freeTextDigest(flags.reason), actor: actor() }, { removed });
           stopHere();
           return removed;
         });
