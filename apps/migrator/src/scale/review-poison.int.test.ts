@@ -60,7 +60,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, alive
 }
 
 const item = async () =>
-  (await client.query<{ status: string; worker_pid: number | null; attempts: number; error: string | null }>('select status, worker_pid, attempts, error from vc_migration.plan_items')).rows[0];
+  (
+    await client.query<{ status: string; worker_pid: number | null; attempts: number; error: string | null }>(
+      'select status, worker_pid, attempts, error from vc_migration.plan_items',
+    )
+  ).rows[0];
 
 const worker = () => startMigrator(['worker', '--max-attempts', '2', '--retry-delay', '1', '--poll', '1', '--json'], { ...env, VC_LOG_LEVEL: 'info' });
 
@@ -111,7 +115,7 @@ describe('review: an item whose worker dies every time', () => {
 });
 
 describe('review: the ledger rows of `enqueue --tenant X --force --reason`', () => {
-  it('name tenant X: `ledger show --tenant X` (and X\'s evidence pack) carry the gate override', async () => {
+  it("name tenant X: `ledger show --tenant X` (and X's evidence pack) carry the gate override", async () => {
     // s3 needs s1 done for the tenant; forced past that gate, which the run ledger is to keep with the tenant's history.
     const tenant = Object.keys(expected.tenants)[0]!;
     const forced = await runMigratorJson<{ planId: string }>(
