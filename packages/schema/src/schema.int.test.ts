@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, pgErrorCode, PG_ERROR, queryRows, type DatabaseHandle } from './client';
 import { migrate, SchemaAheadError } from './migrate';
-import { billingEvents, idMap, migrationRejects, sessionAuditEvents, sessionParticipants, stepCheckpoints, virtualSessions } from './tables/index';
+import { billingEvents, idMap, migrationRejects, runLedger, sessionAuditEvents, sessionParticipants, stepCheckpoints, virtualSessions } from './tables/index';
 import { createTestDatabase, type TestDatabase } from './testing/index';
 
 /** The same suite runs once per driver, as drizzle-orm does: PostgreSQL 15 (production) and PGlite (embedded default). */
@@ -184,6 +184,19 @@ describe.each(drivers)('schema on $name', ({ open }) => {
     await expect(handle.db.delete(sessionAuditEvents).where(eq(sessionAuditEvents.id, event!.id))).rejects.toThrow();
     const [kept] = await handle.db.select().from(sessionAuditEvents).where(eq(sessionAuditEvents.id, event!.id));
     expect(kept!.action).toBe('session.ended');
+  });
+
+  it('keeps the run ledger append-only: no UPDATE, DELETE or TRUNCATE', async () => {
+    // insufficient_privilege, as migration 0018's guard raises it
+    const REWRITE_REFUSED = '42501';
+    const row = { seq: 1, prevHash: 'sha256:genesis', hash: 'sha256:one', entry: { command: 'phase s0' }, tenants: ['*'] };
+    await handle.db.insert(runLedger).values(row);
+    await expectSqlState(handle.db.update(runLedger).set({ entry: { command: 'phase s0 --dry-run' } }), REWRITE_REFUSED);
+    await expectSqlState(handle.db.delete(runLedger).where(eq(runLedger.seq, 1)), REWRITE_REFUSED);
+    await expectSqlState(handle.db.execute(sql`truncate vc_migration.ledger`), REWRITE_REFUSED);
+    expect(await handle.db.select().from(runLedger)).toEqual([row]);
+    // Appending goes on.
+    await handle.db.insert(runLedger).values({ ...row, seq: 2, prevHash: row.hash, hash: 'sha256:two' });
   });
 
   it('refuses the same reject twice for one source row, step and reason', async () => {

@@ -75,7 +75,7 @@ export function makeEnqueueCommand(): Command {
       's1 only, legacy database only: cut a tenant with more than this many VirtualSession or AuditLog rows into key ranges of about as many rows, run by several workers at once',
     )
     .option('--force', 'enqueue past a failing phase gate (s3 needs s1 done); needs --reason, recorded in the run ledger')
-    .option('--reason <text>', 'why --force runs past a gate')
+    .option('--reason <text>', 'why --force runs past a gate; recorded as its sha256 and length only: keep the text in the change ticket')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (what: string, phaseId: string, raw: RawEnqueue) => {

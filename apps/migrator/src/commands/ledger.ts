@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ExitError } from '../exit-error';
-import { verifyChain } from '../ledger/chain';
+import { UsageError } from '../engine/errors';
+import { verifyChain, verifyChainTo } from '../ledger/chain';
 import { ledgerLine, unfinishedStarts } from '../ledger/runs';
 import { readLedger, tenantLedgerRows } from '../ledger/store';
 import { printJson, printText } from '../output';
@@ -16,7 +17,12 @@ a start row to vc_migration.ledger as it begins and an end row naming it as it e
 VC_OPERATOR, host, tool commit, command and flags (secret values never), sha256 of the effective
 configuration, start/end, exit status and per-step counts. A run killed outright leaves its start row
 alone (\`ledger show\` marks it UNFINISHED). Each row carries the sha256 of the row before it, so an
-edited, inserted or deleted row breaks the chain.`;
+edited, inserted or deleted row breaks the chain; the database refuses any UPDATE, DELETE or TRUNCATE of
+the table. The free text of --reason is kept as its sha256 and length only (the text belongs in the
+change ticket). Keep the tip \`ledger verify\` prints (or an evidence pack's ledger.json) outside the
+database: \`ledger verify --expect-tip <hash>\` also catches rows removed from the end of the chain.`;
+
+const TIP = /^sha256:[0-9a-f]{64}$/;
 
 /** `migrator ledger verify | show`: checks the run ledger's hash chain, or lists rows. */
 export function makeLedgerCommand(): Command {
@@ -24,15 +30,19 @@ export function makeLedgerCommand(): Command {
   ledger
     .command('verify')
     .description('check the hash chain of vc_migration.ledger; exit 3 naming the first row that breaks it')
+    .option('--expect-tip <hash>', 'a tip printed earlier (sha256:…): exit 3 unless a row still has it (rows deleted from the end, or the last re-hashed)')
     .option('--json', 'print one JSON verdict on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ pnpm migrator ledger verify            # exit 3 naming the first broken row\n  $ pnpm migrator ledger verify --json\n',
+      '\nExamples:\n  $ pnpm migrator ledger verify            # exit 3 naming the first broken row\n  $ pnpm migrator ledger verify --json\n' +
+        '  $ pnpm migrator ledger verify --expect-tip sha256:…   # the tip recorded in the change ticket or an evidence pack\n',
     )
-    .action(async (flags: { json?: boolean }) => {
+    .action(async (flags: { expectTip?: string; json?: boolean }) => {
+      const tip = flags.expectTip;
+      if (tip !== undefined && !TIP.test(tip)) throw new UsageError('--expect-tip takes a tip as `ledger verify` prints it: sha256:<64 hex digits>');
       const { verdict, unfinished } = await withCommandContext(async ({ handle }) => {
         const rows = await readLedger(handle.db);
-        return { verdict: verifyChain(rows), unfinished: unfinishedStarts(rows) };
+        return { verdict: tip ? verifyChainTo(rows, tip) : verifyChain(rows), unfinished: unfinishedStarts(rows) };
       });
       // An unfinished run is no break of the chain: it is said, for the auditor to look at.
       const open = unfinished.length ? `; ${unfinished.length} unfinished run(s), a start row with no end row: row ${unfinished.join(', ')}` : '';

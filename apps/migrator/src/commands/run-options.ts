@@ -18,7 +18,10 @@ export function addRunOptions(command: Command): Command {
       '--force',
       'run past a failing phase gate (s2/s3 need s1 done; s4 needs s2 GO and a fresh passing validate); needs --reason, recorded in the run ledger',
     )
-    .option('--reason <text>', 'why --force runs past a gate (or, for `phase s4 decommission`, inside its stability window)')
+    .option(
+      '--reason <text>',
+      'why --force runs past a gate (or, for `phase s4 decommission`, inside its stability window); recorded as its sha256 and length only: keep the text in the change ticket',
+    )
     .option('--summary <file>', 'also write the end-of-phase step table to FILE.md, FILE.json or FILE.csv (format from the extension)')
     .option('--json', 'print one JSON summary on stdout (progress and logs go to stderr)');
 }

@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
 import { Interrupted, stopOnSignals } from '../engine/stop-signals';
 import { withTransaction } from '../engine/tx';
+import { freeTextDigest } from '../ledger/canonical';
 import { ExitError } from '../exit-error';
 import { printJson, printText } from '../output';
 import { withCommandContext } from './context';
@@ -22,7 +23,7 @@ export function makeForgetCommand(): Command {
   return new Command('forget')
     .description("remove a tenant's migration state (checkpoints, rejects, id map, runs; never service rows), recording who and why")
     .argument('<tenant>', 'the tenant id to forget')
-    .requiredOption('--reason <text>', 'why (kept with who ran it)')
+    .requiredOption('--reason <text>', 'why (kept with who ran it as its sha256 and length only: keep the text in the change ticket)')
     .option('--json', 'print what was removed as JSON on stdout')
     .addHelpText(
       'after',
@@ -45,20 +46,22 @@ export function makeForgetCommand(): Command {
             2,
             `tenant ${tenant} is not forgotten: it has ${found.join(', ')}; forget only removes state of a tenant that was never really migrated`,
           );
+        // The reason may name someone: what is kept (and said) is its digest; the text is the change ticket's.
+        const reason = freeTextDigest(flags.reason);
         const removed = await withTransaction(handle, async (tx) => {
           const removed = await deleteTenantState(tx.db, tenant, stopHere);
-          await recordForget(tx.db, tenant, { reason: flags.reason, actor: actor() }, { removed });
+          await recordForget(tx.db, tenant, { reason, actor: actor() }, { removed });
           stopHere();
           return removed;
         });
-        return { tenant, removed, reason: flags.reason, actor: actor() };
+        return { tenant, removed, reason, actor: actor() };
       }).finally(() => stop.dispose());
       if (flags.json) printJson(result);
       else
         printText(
           `tenant ${tenant} forgotten (${Object.entries(result.removed)
             .map(([t, n]) => `${t} ${n}`)
-            .join(', ')}); recorded as ${result.actor}: ${result.reason}`,
+            .join(', ')}); recorded as ${result.actor}, reason ${result.reason}`,
         );
     });
 }

@@ -18,7 +18,8 @@ import {
 /**
  * The auditor's evidence on the embedded default (PGlite, the checked-in CSV export, the local keyring):
  * the run ledger of real CLI runs, fingerprints that agree after a healthy S1 and name one altered row,
- * a signed pack whose verify names a changed file, and a ledger verify that names an edited row. Every
+ * a signed pack whose verify names a changed file, a ledger the database will not let be rewritten, and a
+ * ledger verify that names a row edited anyway. Every
  * file the tests produce is grepped for the fixture's patient refs, names and secrets.
  */
 let demo: EmbeddedTenant;
@@ -158,8 +159,14 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
     expect(checks.find((c) => c.id === 'fingerprints.configs')).toMatchObject({ status: 'pass' });
   });
 
-  it('ledger verify fails naming the row edited in place (exit 3)', async () => {
-    await sql(`update vc_migration.ledger set entry = jsonb_set(entry, '{exitCode}', '1') where seq = 3`);
+  it('the embedded database refuses to rewrite the ledger; ledger verify names a row edited anyway (exit 3)', async () => {
+    const edit = `update vc_migration.ledger set entry = jsonb_set(entry, '{exitCode}', '1') where seq = 3`;
+    await expect(sql(edit)).rejects.toThrow(/vc_migration\.ledger is append-only \(UPDATE refused\)/);
+    await expect(sql('delete from vc_migration.ledger where seq = 3')).rejects.toThrow(/append-only \(DELETE refused\)/);
+    // The database's owner can switch the guard off: the chain still names the row.
+    await sql(`alter table vc_migration.ledger disable trigger user`);
+    await sql(edit);
+    await sql(`alter table vc_migration.ledger enable trigger user`);
     const run = await runMigrator(['ledger', 'verify'], env);
     expect(run.code).toBe(3);
     expect(run.stdout).toContain('ledger BROKEN at row 3');

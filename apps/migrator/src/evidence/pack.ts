@@ -9,7 +9,7 @@ import { verifyChain } from '../ledger/chain';
 import { toolCommit } from '../ledger/invocation';
 import { unfinishedStarts } from '../ledger/runs';
 import { readLedger } from '../ledger/store';
-import { assertNoPhi, writeValidationReports, type ValidationReport } from '../reports/index';
+import { assertNoPhi, findPersonalData, writeValidationReports, type ValidationReport } from '../reports/index';
 import type { TableFingerprint } from '../validate/fingerprints';
 import { kmsKeys, kongSnapshots, rejectTally, warningTally } from './collect';
 import { renderEvidenceHtml } from './html';
@@ -93,19 +93,18 @@ const GATEWAY_TERMS = [
   /\b[a-z][a-z._-]{31,}\b/g,
 ];
 
-// What a routing config never holds but a hand-edited one (a route named after a patient, a tag with a
-// phone number) might: Kong names, tags and paths are identifiers without spaces, and no Kong field is a
-// telephone number. Checked before the gateway terms are let through, so a path cannot hide them.
-const GATEWAY_LEAKS: ReadonlyArray<{ what: string; pattern: RegExp }> = [
-  { what: 'a phone number', pattern: /(?<![\w.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?![\w.-])/ },
-  { what: "a person's name", pattern: /\b\p{Lu}\p{Ll}+(?:[ ]\p{Lu}\.?)?[ ]\p{Lu}\p{Ll}+\b/u },
-];
+// Text an operator typed reaches two kinds of file: ledger.json (flag values, gate overrides) and the Kong
+// snapshots (a hand-edited route named after a patient, a tag with a phone number). Those must hold no
+// phone number or name either (PERSONAL_DATA); in the other files headings and labels would match. Checked
+// before the gateway terms are let through, so a path cannot hide them.
+const OPERATOR_TEXT_FILES = new Set(['ledger.json']);
 
 /**
  * The PHI guard over a text file of the pack: it refuses the whole file, naming it, never the value.
  * `gatewayConfig`: a Kong snapshot, whose URLs, UUIDs and route paths pass but which must hold no
  * phone number or name either, and no credential: plugin configs (a Redis password, an upstream
- * `Authorization` header) are written redacted, and one that is not refuses the file, however short.
+ * `Authorization` header) are written redacted, and one that is not refuses the file, however short;
+ * nor may ledger.json hold a phone number or name.
  */
 export function guardEvidenceFile(file: string, text: string, gatewayConfig = false): string {
   try {
@@ -118,8 +117,13 @@ export function guardEvidenceFile(file: string, text: string, gatewayConfig = fa
       }
       const unredacted = kongSecretLeak(parsed);
       if (unredacted) throw new Error(`${unredacted} is not "${REDACTED}": plugin settings and credential-named fields may hold credentials`);
-      const leak = GATEWAY_LEAKS.find((l) => l.pattern.test(text.replace(GATEWAY_TERMS[1]!, 'uuid')));
-      if (leak) throw new Error(`it holds what looks like ${leak.what}; gateway snapshots carry routing only`);
+    }
+    if (gatewayConfig || OPERATOR_TEXT_FILES.has(basename(file))) {
+      const leak = findPersonalData(text);
+      if (leak)
+        throw new Error(
+          `it holds what looks like ${leak}; ${gatewayConfig ? 'gateway snapshots carry routing only' : 'the ledger keeps free text as its digest only'}`,
+        );
     }
     assertNoPhi(gatewayConfig ? GATEWAY_TERMS.reduce((t, term) => t.replace(term, 'gateway-term'), text) : text);
   } catch (error) {

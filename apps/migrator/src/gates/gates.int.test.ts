@@ -2,6 +2,7 @@ import { startFhirStandIn, type FhirStandIn } from '@vc/integrations/fhir';
 import { normalizeKongConfig, startKongAdminStandIn, type KongAdminStandIn, type KongConfig } from '@vc/integrations/kong';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freeTextDigest } from '../ledger/canonical';
 import { runInProcess } from '../phases/s4/testing/in-process-cli';
 import { openCsvTarget, type CsvTarget } from '../testing/csv-target';
 import { runMigrator } from '../testing/run-cli';
@@ -220,7 +221,10 @@ describe('phase gates', { timeout: 120_000 }, () => {
     expect(forced.code, forced.error).toBe(0);
     expect(normalizeKongConfig(kong.current())).not.toEqual(normalizeKongConfig(LEGACY_ROUTING));
     const step = (JSON.parse(forced.stdout) as { steps: Array<{ id: string; facts?: Record<string, unknown> }> }).steps.find((s) => s.id === '4.2')!;
-    expect(step.facts).toMatchObject({ trafficMoves: ['acme', 'globex', 'initech'], overrideReason: 'CHG-42 globex and initech cut over by their own change' });
+    expect(step.facts).toMatchObject({
+      trafficMoves: ['acme', 'globex', 'initech'],
+      overrideReason: freeTextDigest('CHG-42 globex and initech cut over by their own change'),
+    });
     expect(step.facts!.gatesOverridden).toEqual([
       expect.stringMatching(/^globex s2-go: its traffic moves too/),
       expect.stringMatching(/^globex validate-pass/),
@@ -230,7 +234,7 @@ describe('phase gates', { timeout: 120_000 }, () => {
     expect(step.facts!.kongPlan).toEqual(expect.arrayContaining([expect.stringMatching(/^\+ service virtual-care-service: url http:\/\/vc\.internal:8080/)]));
   });
 
-  it('an override is recorded in the run ledger: which gate, why it failed, the reason, who; the ledger still verifies', async () => {
+  it("an override is recorded in the run ledger: which gate, why it failed, the reason's digest, who; the ledger still verifies", async () => {
     const run = await runMigrator(['phase', 's2', '--tenant', 'globex', '--as-of', AS_OF, '--force', '--reason', 'CHG-7 rehearsal of s2 alone'], env);
     // Past the gate the phase really runs: globex has no config yet, so 2.2 fails (exit 1), not the gate (2).
     expect(run.code, run.stderr).toBe(1);
@@ -244,8 +248,10 @@ describe('phase gates', { timeout: 120_000 }, () => {
       operator: 'ops-jane',
       osUser: expect.any(String),
       exitCode: 1,
-      overrides: [{ phase: 's2', tenant: 'globex', gate: 's1-done', why: 's1 has not run', reason: 'CHG-7 rehearsal of s2 alone' }],
+      overrides: [{ phase: 's2', tenant: 'globex', gate: 's1-done', why: 's1 has not run', reason: freeTextDigest('CHG-7 rehearsal of s2 alone') }],
     });
+    // The reason itself is the change ticket's: the ledger keeps its digest only.
+    expect(JSON.stringify(rows[0]!.entry)).not.toContain('rehearsal');
     const verify = await cli('ledger', 'verify');
     expect(verify.code, verify.error).toBe(0);
   });

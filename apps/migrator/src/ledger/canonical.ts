@@ -18,3 +18,13 @@ export function canonicalJson(value: unknown): string {
 export function sha256(data: string | Uint8Array): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
+
+/**
+ * What is kept of a free text an operator typed (a `--reason`), wherever it is recorded: `sha256:<hex>
+ * (<n> chars)` of the text without leading or trailing blanks, never the text, which may name a patient.
+ * The operator keeps the text in the change ticket; `printf %s "<text>" | sha256sum` ties the two.
+ */
+export function freeTextDigest(text: string): string {
+  const trimmed = text.trim();
+  return `${sha256(trimmed)} (${trimmed.length} chars)`;
+}

@@ -14,7 +14,7 @@ export function rowHash(row: Pick<LedgerRow, 'seq' | 'prevHash' | 'entry' | 'ten
 
 export type ChainVerdict =
   | { status: 'intact'; rows: number; tip: string }
-  | { status: 'broken'; rows: number; seq: number; problem: 'edited' | 'missing_before' | 'relinked'; message: string };
+  | { status: 'broken'; rows: number; seq: number; problem: 'edited' | 'missing_before' | 'relinked' | 'tip_gone'; message: string };
 
 /**
  * Walks the rows in `seq` order (from the first, or from a known row when `after` is given): each row must
@@ -54,4 +54,22 @@ export function verifyChain(rows: readonly LedgerRow[], after: { seq: number; ha
     previous = { seq: row.seq, hash: row.hash };
   }
   return { status: 'intact', rows: rows.length, tip: previous.hash };
+}
+
+/**
+ * {@link verifyChain}, anchored at its end: `tip` — a hash `ledger verify` or an evidence pack printed
+ * earlier and kept outside the database — must still be the hash of a row. The chain alone cannot tell
+ * that its newest rows were deleted, or the last one edited and re-hashed: what is left still links up.
+ */
+export function verifyChainTo(rows: readonly LedgerRow[], tip: string): ChainVerdict {
+  const verdict = verifyChain(rows);
+  if (verdict.status !== 'intact' || rows.some((r) => r.hash === tip)) return verdict;
+  const last = rows.at(-1)?.seq ?? 0;
+  return {
+    status: 'broken',
+    rows: rows.length,
+    seq: last,
+    problem: 'tip_gone',
+    message: `no ledger row has the expected tip ${tip} (the chain now ends at row ${last}): rows were deleted from its end, or the last one edited and re-hashed`,
+  };
 }

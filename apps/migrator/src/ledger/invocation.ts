@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { MigratorConfig } from '../config';
 import { operatorName } from '../phases/s4/actor';
-import { assertNoPhi } from '../reports/phi-guard';
-import { canonicalJson, sha256 } from './canonical';
+import { assertNoPhi, findPersonalData } from '../reports/phi-guard';
+import { canonicalJson, freeTextDigest, sha256 } from './canonical';
 
 /**
  * What one invocation tells the ledger. cli.ts captures the command and its flags (commander's preAction
@@ -51,18 +51,35 @@ export function currentInvocation(): Invocation | undefined {
 }
 
 /**
- * A flag's value as the ledger keeps it: dropped when the flag's name looks secret, a sha256 when the
- * value would not pass the PHI guard (a URL, a FHIR reference, free text naming a patient), else as given.
+ * Flags (and override fields) whose value is free text an operator typed: a name or a phone number in it
+ * cannot be told reliably (a name in lower case), so it is never kept as typed, only as its digest.
+ */
+const FREE_TEXT = /^(reason|note|comment|message|description)$/i;
+
+/**
+ * A flag's value as the ledger keeps it: dropped when the flag's name looks secret, a digest when it is
+ * free text (`--reason`), a sha256 when the value would not pass the PHI guard (a URL, a FHIR reference)
+ * or looks like a phone number or a person's name, else as given. A list (a variadic `--tenant a b`) is
+ * kept element by element.
  */
 export function ledgerValue(name: string, value: unknown): unknown {
   if (SECRET_FLAG.test(name)) return '[secret: not recorded]';
+  if (Array.isArray(value)) return value.map((item) => ledgerValue(name, item));
   if (typeof value !== 'string') return value;
+  if (FREE_TEXT.test(name)) return freeTextDigest(value);
   try {
     assertNoPhi(value);
-    return value;
   } catch {
     return sha256(value);
   }
+  return findPersonalData(value) ? sha256(value) : value;
+}
+
+/** `--tenant <id>` or the variadic `--tenant <id...>` (enqueue), or `--all-tenants` as `*`. */
+function namedTenants(flags: Record<string, unknown>): string[] {
+  if (typeof flags.tenant === 'string') return [flags.tenant];
+  if (Array.isArray(flags.tenant)) return flags.tenant.filter((t): t is string => typeof t === 'string');
+  return flags.allTenants ? ['*'] : [];
 }
 
 /** commander's preAction hook: notes the command path, arguments and flags of a writing invocation. */
@@ -72,12 +89,11 @@ export function captureInvocation(action: Command): void {
   const flags = action.opts<Record<string, unknown>>();
   const args = action.args.map((a, i) => String(ledgerValue(`arg${i}`, a)));
   if (READ_ONLY.has(names[0] ?? '') || flags.dryRun === true) return;
-  const tenants = typeof flags.tenant === 'string' ? [flags.tenant] : flags.allTenants ? ['*'] : [];
   current = {
     command: [...names, ...args].join(' '),
     args,
     flags: Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, ledgerValue(k, v)])),
-    tenants,
+    tenants: namedTenants(flags),
     startedAt: new Date(),
     counts: [],
     overrides: [],
@@ -109,23 +125,51 @@ export function noteStepCounts(
   current.tenants = [...new Set([...current.tenants, ...steps.map((s) => s.tenant)])];
 }
 
-/** Gates overridden by `--force --reason` (gates/enforce.ts); the reason passes the PHI guard or is kept as its sha256. */
+/**
+ * Gates overridden by `--force --reason` (gates/enforce.ts): the reason is kept as its digest, the failure
+ * (the tool's own words) as said unless it would not pass the guards. The overridden tenants join the row's
+ * tenants, so each one's `ledger show --tenant` and evidence pack carry the override.
+ */
 export function noteGateOverrides(notes: readonly GateOverrideNote[]): void {
   if (!current) return;
   current.overrides.push(...notes.map((n) => ({ ...n, why: String(ledgerValue('why', n.why)), reason: String(ledgerValue('reason', n.reason)) })));
+  current.tenants = [...new Set([...current.tenants, ...notes.map((n) => n.tenant)])];
 }
 
-/** Settings whose values are secrets: the config hash covers only whether they were set. */
-const SECRET_SETTINGS = new Set(['VC_LEGACY_MASTER_KEY']);
+/**
+ * Settings whose values are secrets, by name (VC_LEGACY_MASTER_KEY, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN, and any added later so named): the config hash covers only whether they were set.
+ * AWS_ACCESS_KEY_ID names a key and AWS_WEB_IDENTITY_TOKEN_FILE a path: neither is a secret.
+ */
+const SECRET_SETTING = /SECRET|PASSWORD|PASSPHRASE|_TOKEN$|_KEY$/;
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+// Everything between the user and the last `@`: a password may hold an unencoded `/`, `@` or `?`.
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):.*@/is;
+const SECRET_QUERY_PARAM = /([?&][^=&#]*(?:secret|password|passphrase|token|credential|key)[^=&#]*=)[^&#]*/gi;
+
+/**
+ * A URL setting without its credentials: the password, and query parameters named like a secret. Where
+ * the URL parser reads no password, the userinfo is left alone (a `:` then is a port); where it cannot read
+ * the URL at all (a password holding an unencoded `/`), everything up to the last `@` goes.
+ */
+function withoutCredentials(value: string): string {
+  if (!URL_SCHEME.test(value)) return value;
+  let password = true;
+  try {
+    password = new URL(value).password !== '';
+  } catch {
+    // unreadable: treated as holding a password
+  }
+  return (password ? value.replace(URL_PASSWORD, '$1:[secret]@') : value).replace(SECRET_QUERY_PARAM, '$1[secret]');
+}
 
 /** sha256 of the effective configuration, secret values (and URL passwords) left out. */
 export function configHash(config: MigratorConfig): string {
   const effective: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(config)) {
     if (value === undefined) continue;
-    if (SECRET_SETTINGS.has(name)) effective[name] = '[set]';
-    else if (typeof value === 'string') effective[name] = value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:[secret]@');
-    else effective[name] = value;
+    if (SECRET_SETTING.test(name)) effective[name] = '[set]';
+    else effective[name] = typeof value === 'string' ? withoutCredentials(value) : value;
   }
   return sha256(canonicalJson(effective));
 }

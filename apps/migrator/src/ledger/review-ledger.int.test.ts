@@ -38,7 +38,8 @@ async function expectCaught(tamper: () => Promise<unknown>): Promise<void> {
 
 describe('review: ledger verify and the tip of the chain', { timeout: 60_000 }, () => {
   it('deleting the newest run (its start and end rows) is caught', async () => {
-    for (let i = 0; i < 4; i++) await appendLedgerRow(db, { event: i % 2 ? 'end' : 'start', command: 'phase s1', run: i, ...(i % 2 ? { startSeq: i, exitCode: 0 } : {}) }, ['acme']);
+    for (let i = 0; i < 4; i++)
+      await appendLedgerRow(db, { event: i % 2 ? 'end' : 'start', command: 'phase s1', run: i, ...(i % 2 ? { startSeq: i, exitCode: 0 } : {}) }, ['acme']);
     const before = await verify();
     expect(before.code, before.stdout + before.stderr).toBe(0);
     // The run of rows 3-4 (say, an s4 decommission forced past its gates) is made to never have happened.

@@ -17,6 +17,24 @@ const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
 // Digests and the tool's commit are labelled (`sha256:<64 hex>`, `git:<40 hex>`): hashes, not secrets.
 const LABELLED_DIGEST = /\b(sha256:[0-9a-f]{64}|git:[0-9a-f]{40})\b/g;
 
+/**
+ * What a free text an operator typed (a `--reason`, a hand-edited Kong tag) may hold and the patterns above
+ * do not look for: a phone number, or a person's name as two capitalised words. Checked only where such
+ * text can reach a file (the evidence pack's ledger.json and Kong snapshots, a ledger flag value): elsewhere
+ * headings and labels would match. A name in lower case still passes, which is why a `--reason` is never
+ * kept as typed (ledger/invocation.ts).
+ */
+export const PERSONAL_DATA: ReadonlyArray<{ what: string; pattern: RegExp }> = [
+  { what: 'a phone number', pattern: /(?<![\w.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?![\w.-])/ },
+  { what: "a person's name", pattern: /\b\p{Lu}\p{Ll}+(?:[ ]\p{Lu}\.?)?[ ]\p{Lu}\p{Ll}+\b/u },
+];
+
+/** What {@link PERSONAL_DATA} `text` looks like it holds (minted uuids aside), if any. */
+export function findPersonalData(text: string): string | undefined {
+  const scrubbed = text.replace(UUID, 'uuid');
+  return PERSONAL_DATA.find((p) => p.pattern.test(scrubbed))?.what;
+}
+
 export class PhiLeakError extends Error {
   override readonly name = 'PhiLeakError';
   constructor(readonly path: string, readonly what: string) {

@@ -2,6 +2,7 @@ import { diffKongConfig, formatKongDiff, planCutover, type KongChange, type Kong
 import { legacyTenantList } from '../../engine/known-tenants';
 import type { Step, StepContext } from '../../engine/types';
 import { gatewayFailures, settleGates } from '../../gates/enforce';
+import { freeTextDigest } from '../../ledger/canonical';
 import { printNote } from '../../output';
 import { operatorName } from './actor';
 import { activeCutover } from './cutover-records';
@@ -36,7 +37,9 @@ async function trafficGate(ctx: StepContext, changes: readonly KongChange[]): Pr
   );
   return {
     trafficMoves: moving,
-    ...(overridden.length ? { gatesOverridden: overridden.map((f) => `${f.tenant} ${f.gate}: ${f.why}`), overrideReason: ctx.options.override?.reason } : {}),
+    ...(overridden.length
+      ? { gatesOverridden: overridden.map((f) => `${f.tenant} ${f.gate}: ${f.why}`), overrideReason: freeTextDigest(ctx.options.override?.reason ?? '') }
+      : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import type { KongGateway } from '@vc/integrations/kong';
 import type { Database } from '@vc/schema';
 import { UsageError } from '../../engine/errors';
 import { Interrupted, untilStopped } from '../../engine/stop-signals';
+import { freeTextDigest } from '../../ledger/canonical';
 import { operatorName } from './actor';
 import { checkSameGateway, routingDrift } from './cutover-gateway';
 import { activeCutover } from './cutover-records';
@@ -78,7 +79,7 @@ export async function decommissionLegacy(db: Database, gateway: KongGateway, inp
     previousRouting: null,
     appliedRouting: null,
     forced: inside,
-    reason: input.reason?.trim() || null,
+    reason: input.reason?.trim() ? freeTextDigest(input.reason) : null,
     actor: operatorName(),
   });
   return { ...base, status: 'decommissioned', forced: inside };

@@ -7,6 +7,7 @@ import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeTextDigest } from '../../ledger/canonical';
 import { FIXTURE, legacyQuery, loadLegacyDatabases, phiHits, producedOutput, runMigrator, type LegacyDatabases } from '../../validate/testing/harness';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
 
@@ -265,7 +266,7 @@ describe('phase s4: delta sync, Kong cutover, rollback, decommission', { timeout
     const forced = await migrator('phase', 's4', 'decommission', '--tenant', 'acme', '--force', '--reason', 'CHG-1234 legacy host retired early', '--json');
     expect(forced.code, forced.stderr).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ tenant: 'acme', status: 'decommissioned', forced: true });
-    expect((await cutoverActions()).at(-1)).toEqual({ action: 'decommission', forced: true, reason: 'CHG-1234 legacy host retired early' });
+    expect((await cutoverActions()).at(-1)).toEqual({ action: 'decommission', forced: true, reason: freeTextDigest('CHG-1234 legacy host retired early') });
   });
 
   it('with a decK file instead of the Admin API: the file is cut over in place and rolled back', async () => {
