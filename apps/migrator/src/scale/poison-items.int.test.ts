@@ -26,7 +26,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   const natsUrl = process.env.VC_TEST_NATS_URL ?? '';
   if (!natsUrl) throw new Error('VC_TEST_NATS_URL is not set: run with `pnpm test`');
-  work = await mkdtemp(join(tmpdir(), 'vc-review-poison-'));
+  work = await mkdtemp(join(tmpdir(), 'vc-poison-items-'));
   ({ expected } = await writeCsvExport(join(work, 'csv'), { tenants: 1, sessions: 2_000, auditPerSession: 3, seed: 4242, asOf: new Date(AS_OF) }));
   db = await createTestDatabase();
   client = new pg.Client({ connectionString: db.url });
