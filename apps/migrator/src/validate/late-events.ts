@@ -11,7 +11,8 @@ import type { DeltaSyncScope } from './s4-scope';
  * name any time), so only its position tells it apart: past the last position that fold read (its
  * `eventsThrough` fact), it is the next sync's to fold. Validate leaves such a session to that sync, compared
  * by no side, as it leaves a session row edited since S1. Undefined when the fold recorded no position (a run
- * of an earlier release): every session is compared then, as before.
+ * of an earlier release) or its positions cannot place the rows validate reads (a CSV ordinal against MariaDB):
+ * every session is compared then, as before.
  */
 export async function lateEventSessions(
   db: Database,
@@ -20,25 +21,39 @@ export async function lateEventSessions(
   s4: DeltaSyncScope | undefined,
   batchSize: number,
 ): Promise<ReadonlySet<string> | undefined> {
-  const folds = await queryRows<{ through: string | null }>(
+  const folds = await queryRows<{ through: string | null; source: string | null }>(
     db,
     s4
-      ? sql`select facts->>'eventsThrough' as through from vc_migration.step_checkpoints
+      ? sql`select facts->>'eventsThrough' as through, facts->>'eventsSource' as source from vc_migration.step_checkpoints
             where tenant_id = ${tenantId} and phase = 's4' and step_id = ${s4.step} and key_range = '' and facts ? 'eventsThrough'`
-      : // A split tenant's key ranges each record their own; the last range read the furthest.
-        sql`select facts->>'eventsThrough' as through from vc_migration.step_checkpoints
-            where tenant_id = ${tenantId} and phase = 's1' and step_id = '1.4' and facts ? 'eventsThrough'`,
+      : // A split tenant's run takes its key ranges' over (the last range's), as a single run would end.
+        sql`select facts->>'eventsThrough' as through, facts->>'eventsSource' as source from vc_migration.step_checkpoints
+            where tenant_id = ${tenantId} and phase = 's1' and step_id = '1.4' and key_range = '' and facts ? 'eventsThrough'`,
   );
+  // A position is a primary key on MySQL and a record's ordinal in a CSV export. A CSV export of the MariaDB S1
+  // read carries the same ids, so a key still places its rows; an ordinal places nothing in MariaDB.
   if (folds.length === 0) return undefined;
-  const after = furthest(folds.map((f) => f.through).filter((p): p is string => p !== null));
+  const kinds = new Set(folds.map((f) => f.source));
+  const kind = folds[0]!.source;
+  if (kinds.size !== 1 || (kind !== legacy.kind && !(kind === 'mysql' && legacy.kind === 'csv'))) return undefined;
+  const through = furthest(folds.map((f) => f.through).filter((p): p is string => p !== null));
+  const byKey = kind !== legacy.kind;
   const late = new Set<string>();
-  for await (const batch of legacy.read('AuditLog', { tenantId, where: PARTICIPANT_HISTORY, after, batchSize, columns: ['entityId'] })) {
-    for (const row of batch.rows) late.add((row.entityId ?? '').trim());
+  const read = legacy.read('AuditLog', { tenantId, where: PARTICIPANT_HISTORY, after: byKey ? null : through, batchSize, columns: ['entityId'] });
+  for await (const batch of read) {
+    for (const row of batch.rows) if (!byKey || pastKey(row.id, through)) late.add((row.entityId ?? '').trim());
   }
   return late;
 }
 
 const DIGITS = /^[0-9]+$/;
+
+/** Whether a CSV row's legacy id comes after a MariaDB key (none read: every row does); an id that is no key places nothing. */
+function pastKey(id: string | null | undefined, through: string | null): boolean {
+  const key = (id ?? '').trim();
+  if (!DIGITS.test(key)) return false;
+  return through === null || BigInt(key) > BigInt(through);
+}
 
 /** The furthest of a source's resume positions (MySQL: a primary key; CSV: a record's ordinal), or null for none. */
 function furthest(positions: readonly string[]): string | null {

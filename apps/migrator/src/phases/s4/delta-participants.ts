@@ -91,7 +91,7 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
       await ctx.commit({
         cursor: { stage: 'participants', position: null } satisfies RefoldCursor,
         // Where the refold's read of AuditLog got to (as S1 1.4 records it): validate leaves later events to the next sync.
-        facts: { eventsThrough: null },
+        facts: { eventsThrough: null, eventsSource: source.kind },
         read: 0,
         written: 0,
         write: (tx) => clearRefold(tx, ctx.tenantId, ctx.stepId),
