@@ -82,7 +82,10 @@ export async function s1Snapshot(query: Query): Promise<Record<string, unknown[]
     rejects: await query(`select tenant_id, phase, step_id, legacy_key, reason, detail, raw from vc_migration.rejects order by 1, 2, 3, 4, 5`),
     checkpoints: await query(
       // A split tenant's key ranges keep checkpoints of their own; the whole-tenant ones are what a single run has.
-      `select tenant_id, phase, step_id, status, cursor, read, written, rejected, deferred, warnings, facts from vc_migration.step_checkpoints where key_range = '' order by 1, 2, 3`,
+      // 1.4's `eventsThrough` is where its read of AuditLog got to: the participant pushdown reads windows of keys
+      // and ends on its last window's last key, past the last participant event a per-row read ends on.
+      `select tenant_id, phase, step_id, status, cursor, read, written, rejected, deferred, warnings, facts - 'eventsThrough' as facts
+         from vc_migration.step_checkpoints where key_range = '' order by 1, 2, 3`,
     ),
   };
 }

@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
 import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
+import { lateEventSessions } from './late-events';
 import { deltaSyncScope, foldsParticipants, mapInScope, type DeltaSyncScope } from './s4-scope';
 import { rejectedRecordLocations } from './unread-records';
 import type { SessionTally } from './session-tally';
@@ -53,13 +54,14 @@ export async function legacySessionLeaves(
   watermark: Date,
   batchSize: number,
   s4?: DeltaSyncScope,
+  lateEvents?: ReadonlySet<string>,
 ): Promise<LegacySessions> {
   // Per id only what the duplicate rule needs and the leaf (not the mapped row): a tenant's ids, not its rows, in memory.
   const winners = new Map<string, { updatedAt: Date; leaf: bigint; folds: boolean }>();
   const deferred = new Set<string>();
   for await (const batch of legacy.read('VirtualSession', { tenantId, batchSize })) {
     for (const row of batch.rows) {
-      const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, s4, tenantId);
+      const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, s4, tenantId, lateEvents);
       if (mapping.kind === 'deferred') deferred.add((row.id ?? '').trim());
       if (mapping.kind !== 'load') continue;
       const seen = winners.get(mapping.session.legacyId);
@@ -201,8 +203,9 @@ async function sessionsByLeaves(
   watermark: Date,
   batchSize: number,
   s4: DeltaSyncScope | undefined,
+  lateEvents: ReadonlySet<string> | undefined,
 ): Promise<SessionsFingerprint> {
-  const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize, s4);
+  const sessions = await legacySessionLeaves(legacy, tenantId, watermark, batchSize, s4, lateEvents);
   // Before the cutover the service has written no session: nothing is the service's yet.
   const since = s4 ? { updatedAt: sessions.updatedAt, changed: [] } : undefined;
   const target = await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize, since);
@@ -248,9 +251,11 @@ export async function tenantFingerprints(
   countsOf?: TargetCountsOf,
 ): Promise<TableFingerprint[]> {
   const s4 = await deltaSyncScope(db, tenantId);
-  const streamed = legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize, tally, countsOf, s4 ?? null) : undefined;
+  const late = await lateEventSessions(db, legacy, tenantId, s4, batchSize);
+  const streamed =
+    legacy.kind === 'mysql' ? await streamedFingerprints(db, legacy, tenantId, watermark, batchSize, tally, countsOf, s4 ?? null, late ?? null) : undefined;
   let byLeaves: SessionsFingerprint | undefined;
-  const sessionsByLeavesOnce = async () => (byLeaves ??= await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize, s4));
+  const sessionsByLeavesOnce = async () => (byLeaves ??= await sessionsByLeaves(db, legacy, tenantId, watermark, batchSize, s4, late));
   const sessions = streamed && agrees(streamed.sessions) ? equalFingerprint('sessions', streamed.sessions) : (await sessionsByLeavesOnce()).fingerprint;
   const configs = await configLeaves(db, legacy, tenantId);
   let participants: TableFingerprint;

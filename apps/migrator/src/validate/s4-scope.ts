@@ -74,9 +74,17 @@ export type ScopedMapping = { kind: 'load'; session: MappedSession | DeltaSessio
 /**
  * A legacy row mapped as the phase responsible for it mapped it: before S4, S1 at its watermark; after
  * it, rows changed since the watermark (those S4 loads) by S4's mapping at its as-of, the others by S1's; under
- * `tenantId`, the run's, as both phases map them.
+ * `tenantId`, the run's, as both phases map them. A session with `lateEvents` is left to the next sync.
  */
-export function mapInScope(row: LegacyVirtualSession, watermark: Date, s4: DeltaSyncScope | undefined, tenantId: string): ScopedMapping {
+export function mapInScope(
+  row: LegacyVirtualSession,
+  watermark: Date,
+  s4: DeltaSyncScope | undefined,
+  tenantId: string,
+  lateEvents?: ReadonlySet<string>,
+): ScopedMapping {
+  // Participant events legacy logged after the last fold read them (late-events.ts): the next sync's.
+  if (lateEvents?.has((row.id ?? '').trim())) return { kind: 'deferred' };
   if (!s4) {
     if (deferredRow(row, watermark, s4)) return { kind: 'deferred' };
     const s1 = mapLegacySession(row, { asOf: watermark, tenantId });

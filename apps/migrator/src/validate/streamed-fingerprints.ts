@@ -6,6 +6,7 @@ import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY, PARTICIPANT_HISTORY_BY_ENTITY } from '../phases/s1/participant-history';
 import { participantsJsonBySession } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
+import { lateEventSessions } from './late-events';
 import { deltaSyncScope, foldsParticipants, mapInScope, type DeltaSyncScope } from './s4-scope';
 import type { SessionTally } from './session-tally';
 import { tenantTargetCounts, type TargetCountsOf } from './target-counts';
@@ -127,7 +128,8 @@ const CHANGED_SAMPLES = 100;
  * batch's ids (sessions, and backfilled participants) summed by PostgreSQL (target-digests.ts), found by
  * the (tenant_id, legacy_id) index. Each batch's look-ups run while the previous batch is folded.
  * Memory holds a batch and its events, never the tenant's ids. Once S4's delta sync loaded sessions (`s4`;
- * undefined: read from the target, null: none), the rows it is responsible for are mapped as it maps them,
+ * undefined: read from the target, null: none), the rows it is responsible for are mapped as it maps them
+ * (`lateEvents`, likewise: the sessions with participant events past the last fold, see late-events.ts),
  * and a session the service changed since its legacy version is the service's (see `targetBatchDigests`).
  * Rows left to a later sync, and those, are left out of both sides, as the per-id comparison does; counts at
  * the end tell whether the target holds rows no batch asked for.
@@ -141,8 +143,10 @@ export async function streamedFingerprints(
   tally?: SessionTally,
   countsOf: TargetCountsOf = tenantTargetCounts(db),
   s4?: DeltaSyncScope | null,
+  lateEvents?: ReadonlySet<string> | null,
 ): Promise<StreamedFingerprints> {
   const scope = s4 === undefined ? await deltaSyncScope(db, tenantId) : (s4 ?? undefined);
+  const late = lateEvents === undefined ? await lateEventSessions(db, legacy, tenantId, scope, batchSize) : (lateEvents ?? undefined);
   const changed = { rows: 0, samples: [] as string[] };
   const sums = { legacySessions: new ShareSum(), targetSessions: new ShareSum(), legacyParticipants: new ShareSum(), targetParticipants: new ShareSum() };
   const met = { sessions: 0, participants: 0 };
@@ -183,7 +187,7 @@ export async function streamedFingerprints(
       for (const row of batch.rows) {
         const id = (row.id ?? '').trim();
         ids.push(id);
-        const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, scope, tenantId);
+        const mapping = mapInScope(row as unknown as LegacyVirtualSession, watermark, scope, tenantId, late);
         if (mapping.kind === 'deferred') deferred.add(id);
         if (mapping.kind !== 'load') continue;
         const legacyId = mapping.session.legacyId;

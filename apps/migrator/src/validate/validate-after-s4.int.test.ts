@@ -311,6 +311,18 @@ describe('legacy keeps taking writes until the cutover: validate leaves what a l
     await passesComparing(tenant, 'edited-after', 2);
   }, 180_000);
 
+  it('before S4, a participant event legacy logged after S1 for a session it did not touch is left to S4; once S4 folded it, it is compared', async () => {
+    const tenant = 'late-event-before-s4';
+    const { edited } = await throughS1(tenant);
+    // A late audit row (delayed ingestion): the session row itself is untouched since S1.
+    await insert('AuditLog', [event(tenant, edited, { actorRef: 'Patient/p-2', occurredAt: '2026-10-01 10:05:00' })]);
+    await passesComparing(tenant, 'late-event-before', 1);
+
+    await runS4(tenant);
+    const v = await passesComparing(tenant, 'late-event-after', 2);
+    expect(v.mysql.fingerprints.find((f) => f.table === 'participants')!.target.rows).toBe(1);
+  }, 180_000);
+
   it('between 4.1 and 4.3, an edit stamped by a legacy clock running behind 4.1’s as-of is left to 4.3', async () => {
     const tenant = 'skew-after-41';
     const { edited } = await throughS1(tenant, [20]);
@@ -321,6 +333,15 @@ describe('legacy keeps taking writes until the cutover: validate leaves what a l
     await editInLegacy(edited, '2026-11-30 23:50:00');
     // S1's untouched session and the one 4.1 loaded are compared; the late edit is 4.3's.
     await passesComparing(tenant, 'skew', 2);
+  }, 180_000);
+
+  it('between 4.1 and 4.3, a participant event legacy logged after 4.1 folded the history is left to 4.3', async () => {
+    const tenant = 'late-event-after-41';
+    const { edited } = await throughS1(tenant);
+    await runS4(tenant);
+    await keepOnly41(tenant);
+    await insert('AuditLog', [event(tenant, edited, { actorRef: 'Patient/p-2', occurredAt: '2026-10-01 10:05:00' })]);
+    await passesComparing(tenant, 'late-event-41', 1);
   }, 180_000);
 
   it('after a sessions stage of 4.1 interrupted midway, validate scopes as before S4 and passes', async () => {

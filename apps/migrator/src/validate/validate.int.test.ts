@@ -386,6 +386,31 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
       )) as [{ legacy_id: string }]
     )[0].legacy_id;
 
+  /**
+   * Runs `body` as if S1 1.4 had read legacy's AuditLog up to its newest row: rows a test inserts are then events S1
+   * missed, not legacy's later writes, which validate leaves to S4 (late-events.ts).
+   */
+  async function asReadByS1(body: () => Promise<void>): Promise<void> {
+    const [{ id }] = (await legacyQuery<{ id: number }>(legacy.legacyUrl, 'select max(id) as id from AuditLog')) as [{ id: number }];
+    const through = (value: string) =>
+      queryRows(
+        handle.db,
+        sql`update vc_migration.step_checkpoints set facts = jsonb_set(facts, '{eventsThrough}', to_jsonb(${value}::text))
+            where tenant_id = 'acme' and phase = 's1' and step_id = '1.4' and key_range = '' returning 1`,
+      );
+    const [saved] = await queryRows<{ through: string }>(
+      handle.db,
+      sql`select facts->>'eventsThrough' as through from vc_migration.step_checkpoints
+          where tenant_id = 'acme' and phase = 's1' and step_id = '1.4' and key_range = ''`,
+    );
+    await through(String(id));
+    try {
+      await body();
+    } finally {
+      await through(saved!.through);
+    }
+  }
+
   it('sums sessions and participants while streaming exactly as the per-id maps do, audit rows whose entityId is not digits alone included', async () => {
     const source = createMysqlSource(legacy.legacyUrl);
     const id = await sessionWithParticipants();
@@ -426,17 +451,19 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
            values ('acme', 'VirtualSession', ?, 'participant.joined', ?, null, null, '2024-01-02 03:04:05.000')`,
           [entityId, `Device/odd-entity-${i}`],
         );
-      const streamed = await streamedFingerprints(handle.db, source, 'acme', watermark, 7);
-      const sessions = await legacySessionLeaves(source, 'acme', watermark, 7);
-      const participants = await legacyParticipantLeaves(source, 'acme', new Set(sessions.leaves.keys()), 7);
-      expect(digestOfSum(streamed.sessions.legacy.sum)).toBe(digestOf(sessions.leaves));
-      expect(digestOfSum(streamed.sessions.target.sum)).toBe(digestOf(await targetSessionLeaves(handle.db, 'acme', sessions.deferred, 7)));
-      expect(digestOfSum(streamed.participants.legacy.sum)).toBe(digestOf(participants.leaves));
-      expect(digestOfSum(streamed.participants.target.sum)).toBe(digestOf(await targetParticipantLeaves(handle.db, 'acme', sessions.deferred)));
-      expect(streamed.participants.legacy.rows).toBe(participants.leaves.size);
-      // The target has none of them: the sums differ, and the per-id maps then name the session.
-      expect(streamed.participants.legacy.sum).not.toBe(healthy.participants.legacy.sum);
-      expect(streamed.sessions).toEqual(healthy.sessions);
+      await asReadByS1(async () => {
+        const streamed = await streamedFingerprints(handle.db, source, 'acme', watermark, 7);
+        const sessions = await legacySessionLeaves(source, 'acme', watermark, 7);
+        const participants = await legacyParticipantLeaves(source, 'acme', new Set(sessions.leaves.keys()), 7);
+        expect(digestOfSum(streamed.sessions.legacy.sum)).toBe(digestOf(sessions.leaves));
+        expect(digestOfSum(streamed.sessions.target.sum)).toBe(digestOf(await targetSessionLeaves(handle.db, 'acme', sessions.deferred, 7)));
+        expect(digestOfSum(streamed.participants.legacy.sum)).toBe(digestOf(participants.leaves));
+        expect(digestOfSum(streamed.participants.target.sum)).toBe(digestOf(await targetParticipantLeaves(handle.db, 'acme', sessions.deferred)));
+        expect(streamed.participants.legacy.rows).toBe(participants.leaves.size);
+        // The target has none of them: the sums differ, and the per-id maps then name the session.
+        expect(streamed.participants.legacy.sum).not.toBe(healthy.participants.legacy.sum);
+        expect(streamed.sessions).toEqual(healthy.sessions);
+      });
     } finally {
       await legacyQuery(legacy.legacyUrl, "delete from AuditLog where tenantId = 'acme' and actorRef like 'Device/odd-entity-%'");
       await source.close();
@@ -455,8 +482,10 @@ describe('migrator validate (plan §5 checklist)', { timeout: 180_000 }, () => {
          values ('acme', 'VirtualSession', ?, 'participant.joined', 'Device/odd-entity-newline', null, null, '2024-01-02 03:04:05.000')`,
         [`${id}\n`],
       );
-      const streamed = await streamedFingerprints(handle.db, source, 'acme', watermark, 7);
-      expect(streamed.participants.complete && streamed.participants.legacy.sum === streamed.participants.target.sum).toBe(false);
+      await asReadByS1(async () => {
+        const streamed = await streamedFingerprints(handle.db, source, 'acme', watermark, 7);
+        expect(streamed.participants.complete && streamed.participants.legacy.sum === streamed.participants.target.sum).toBe(false);
+      });
     } finally {
       await legacyQuery(legacy.legacyUrl, "delete from AuditLog where tenantId = 'acme' and actorRef = 'Device/odd-entity-newline'");
       await source.close();

@@ -15,7 +15,7 @@ import type { LegacyBatch, LegacyRow, LegacySource, ParticipantPushdown, Partici
 import { aggregateOfGroup, foldWindow } from './participant-groups';
 import { deleteLeaveOnly, leftWithoutJoinRejects, PARTICIPANT_HISTORY } from './participant-history';
 import { participantRows, upsertParticipants } from './participant-rows';
-import { dropRangeParticipants, mergeRangeParticipants, takeOverRanges } from './key-ranges';
+import { dropRangeParticipants, mergeRangeParticipants, rangeEventsRead, takeOverRanges } from './key-ranges';
 import { clearRefold, stageRefold } from '../s4/participant-refold';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
@@ -185,6 +185,7 @@ async function prepareEvents(ctx: StepContext, batch: LegacyBatch, target: FoldT
   const orphans = missing.size > 0 ? orphanRejects(batch.rows, missing) : [];
   return {
     cursor: { stage: 'events', position: batch.position },
+    facts: { eventsThrough: batch.position },
     read: recordsOf(batch),
     written: 0,
     rejects: [...faultRejects(batch.faults), ...folded.rejects, ...orphans],
@@ -220,6 +221,7 @@ async function prepareWindow(
   const aggregates = folded.map((aggregate) => ({ sessionId: sessions.get(aggregate.sessionLegacyId)!, aggregate }));
   return {
     cursor: { stage: 'events', position: window.position },
+    facts: { eventsThrough: window.position },
     read: window.rows.length + window.groups.reduce((n, g) => n + g.events, 0),
     written: 0,
     rejects: parsed.rejects,
@@ -322,6 +324,14 @@ async function settleLeftWithoutJoin(ctx: StepContext, source: LegacySource): Pr
 }
 
 /**
+ * `eventsThrough`: the legacy position of the last AuditLog row the fold read (null: none yet), and the kind of
+ * source it is a position of, kept in the step's facts. Legacy keeps logging until the cutover; validate leaves
+ * the sessions of events past it to the delta sync that folds them (validate/late-events.ts), as it does with a
+ * session row edited since S1.
+ */
+const noEventsRead = (source: LegacySource) => ({ eventsThrough: null, eventsSource: source.kind });
+
+/**
  * Plan 1.4: backfill SessionParticipant rows from AuditLog `participant.joined/left` (docs/design.md §5):
  * grouped per (session, actorRef); events of sessions not loaded → `orphan_event`, without actor →
  * `missing_actor`, of actors who never joined → `left_without_join`.
@@ -336,7 +346,7 @@ export const participantsStep: Step = {
     if (ctx.range) {
       const key = ctx.range.key;
       if (stage === undefined)
-        await ctx.commit({ cursor: { stage: 'events', position: null }, read: 0, written: 0, write: (tx) => clearRefold(tx, ctx.tenantId, key) });
+        await ctx.commit({ cursor: { stage: 'events', position: null }, facts: noEventsRead(source), read: 0, written: 0, write: (tx) => clearRefold(tx, ctx.tenantId, key) });
       await foldEvents(ctx, source, checkpoint);
       return;
     }
@@ -345,8 +355,8 @@ export const participantsStep: Step = {
       // A restarted step folds every event again: start from no backfilled participant, or joins would double.
       const clear = async (tx: Tx) =>
         void (await tx.query(`delete from session_participants where tenant_id = $1 and source = 'audit_backfill'`, [ctx.tenantId]));
-      if (ranges) await takeOverRanges(ctx, checkpoint, ranges, { cursor: { stage: 'merge' }, write: clear });
-      else await ctx.commit({ cursor: { stage: 'events', position: null }, read: 0, written: 0, write: clear });
+      if (ranges) await takeOverRanges(ctx, checkpoint, ranges, { cursor: { stage: 'merge' }, facts: await rangeEventsRead(ctx, ranges), write: clear });
+      else await ctx.commit({ cursor: { stage: 'events', position: null }, facts: noEventsRead(source), read: 0, written: 0, write: clear });
     }
     if (stage !== 'settled') {
       if (stage !== 'settle') {

@@ -48,7 +48,7 @@ export async function takeOverRanges(
   ctx: StepContext,
   checkpoint: Checkpoint,
   ranges: readonly KeyRange[],
-  also: Partial<Pick<Batch, 'cursor' | 'write'>> = {},
+  also: Partial<Pick<Batch, 'cursor' | 'write' | 'facts'>> = {},
 ): Promise<void> {
   const totals = await rangeTotals(ctx, ctx.stepId, ranges);
   const warnings: Record<string, number> = { ...totals.warnings };
@@ -62,6 +62,25 @@ export async function takeOverRanges(
     rejectedBefore: totals.rejected - checkpoint.rejected,
     warnings,
   });
+}
+
+/**
+ * 1.4's `eventsThrough` and `eventsSource` facts as a single run would end with them: those of the last range
+ * (key order) that read an event, or none read.
+ */
+export async function rangeEventsRead(ctx: StepContext, ranges: readonly KeyRange[]): Promise<Record<string, unknown>> {
+  const saved = await rangeCheckpoints(
+    ctx.db.db,
+    { tenantId: ctx.tenantId, phase: ctx.phase, stepId: ctx.stepId },
+    ranges.map((r) => r.key),
+  );
+  const facts: Record<string, unknown> = { eventsThrough: null };
+  for (const range of ranges) {
+    const cp = saved.get(range.key)?.facts ?? {};
+    if (cp.eventsSource !== undefined) facts.eventsSource = cp.eventsSource;
+    if (cp.eventsThrough !== undefined && cp.eventsThrough !== null) facts.eventsThrough = cp.eventsThrough;
+  }
+  return facts;
 }
 
 /**

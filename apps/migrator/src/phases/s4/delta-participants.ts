@@ -90,6 +90,8 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
     if (!at) {
       await ctx.commit({
         cursor: { stage: 'participants', position: null } satisfies RefoldCursor,
+        // Where the refold's read of AuditLog got to (as S1 1.4 records it): validate leaves later events to the next sync.
+        facts: { eventsThrough: null, eventsSource: source.kind },
         read: 0,
         written: 0,
         write: (tx) => clearRefold(tx, ctx.tenantId, ctx.stepId),
@@ -107,6 +109,7 @@ export async function foldDeltaParticipants(ctx: StepContext, resumed: Cursor | 
       const folded = await foldBatch(ctx, batch);
       await ctx.commit({
         cursor: { stage: 'participants', position: batch.position } satisfies RefoldCursor,
+        facts: { eventsThrough: batch.position },
         read: recordsOf(batch),
         written: 0,
         deferred: folded.deferred,
