@@ -346,7 +346,13 @@ export const participantsStep: Step = {
     if (ctx.range) {
       const key = ctx.range.key;
       if (stage === undefined)
-        await ctx.commit({ cursor: { stage: 'events', position: null }, facts: noEventsRead(source), read: 0, written: 0, write: (tx) => clearRefold(tx, ctx.tenantId, key) });
+        await ctx.commit({
+          cursor: { stage: 'events', position: null },
+          facts: noEventsRead(source),
+          read: 0,
+          written: 0,
+          write: (tx) => clearRefold(tx, ctx.tenantId, key),
+        });
       await foldEvents(ctx, source, checkpoint);
       return;
     }
