@@ -19,9 +19,11 @@ const REASON = 'Pt admitted to ER with chest pain, DOB 1961-02-03';
 let database: TestDatabase;
 let handle: DatabaseHandle;
 let before: string;
+/** How many committed migrations `migrate` applies on top of `before`: this one and any added after it. */
+let upgrades: number;
 
-/** The committed migrations up to (not including) `tag`, in a folder of their own. */
-async function migrationsBefore(tag: string): Promise<string> {
+/** The committed migrations up to (not including) `tag`, in a folder of their own, and how many follow. */
+async function migrationsBefore(tag: string): Promise<{ dir: string; later: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'vc-migrations-'));
   await cp(migrationsFolder, dir, { recursive: true });
   const journalFile = join(dir, 'meta', '_journal.json');
@@ -29,7 +31,7 @@ async function migrationsBefore(tag: string): Promise<string> {
   const at = journal.entries.findIndex((entry) => entry.tag === tag);
   expect(at, `${tag} is in the journal`).toBeGreaterThan(0);
   await writeFile(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-  return dir;
+  return { dir, later: journal.entries.length - at };
 }
 
 const event = (data: Record<string, unknown>) => ({
@@ -47,7 +49,7 @@ const event = (data: Record<string, unknown>) => ({
 beforeAll(async () => {
   database = await createTestDatabase({ migrated: false });
   handle = await createDatabase(database.url, { max: 2 });
-  before = await migrationsBefore(MIGRATION);
+  ({ dir: before, later: upgrades } = await migrationsBefore(MIGRATION));
   await drizzleMigrate(drizzle(handle.pool!), { migrationsFolder: before });
 });
 afterAll(async () => {
@@ -78,7 +80,7 @@ describe(`migration ${MIGRATION}`, () => {
     await insert('without', 'event');
     await insert('encounter', 'fhir_encounter');
 
-    expect(await migrate(handle)).toMatchObject({ applied: 1 });
+    expect(await migrate(handle)).toMatchObject({ applied: upgrades });
 
     const after = Object.fromEntries(
       (await queryRows<{ subject: string; payload: unknown; attempts: number }>(handle.db, sql`select subject, payload, attempts from outbox`)).map((r) => [
