@@ -8,6 +8,14 @@ import { verifyPack, type PackVerdict, type VerifyOptions } from './manifest';
 /** Whether `path` names a pack's archive (`evidence --out DIR` writes `DIR.tar.gz`). */
 export const isPackArchive = (path: string): boolean => /\.(?:tar\.gz|tgz)$/i.test(path);
 
+/**
+ * What an archive may unpack to, at most: a pack is reports, tallies and ledger rows (megabytes for a large
+ * tenant), so far below this; a gzip bomb, or an archive padded with what the pack never holds, is not
+ * unpacked past it onto the auditor's disk.
+ */
+export const MAX_UNPACKED_BYTES = 2 * 1024 ** 3;
+const MAX_ENTRIES = 10_000;
+
 /** The entry types the pack's archive is made of: its folder and its files. */
 const PACK_ENTRY_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
@@ -27,8 +35,14 @@ function entryProblem(path: string, type: string | undefined): Pick<Extract<Pack
  * that does not unpack, or holds anything beside that folder, is tampered (or damaged): it is not the
  * archive the pack was written as.
  */
-export async function verifyPackArchive(archive: string, kms?: () => Promise<Kms>, options: VerifyOptions = {}): Promise<PackVerdict> {
+export async function verifyPackArchive(
+  archive: string,
+  kms?: () => Promise<Kms>,
+  options: VerifyOptions & { maxUnpackedBytes?: number } = {},
+): Promise<PackVerdict> {
   const name = basename(archive);
+  const cap = options.maxUnpackedBytes ?? MAX_UNPACKED_BYTES;
+  const unpacked = { bytes: 0, entries: 0 };
   const work = await mkdtemp(join(tmpdir(), 'vc-evidence-verify-'));
   try {
     let refused: PackVerdict | undefined;
@@ -41,7 +55,17 @@ export async function verifyPackArchive(archive: string, kms?: () => Promise<Kms
         filter: (path, entry) => {
           const problem = entryProblem(path, 'type' in entry ? entry.type : undefined);
           if (problem) refused ??= { status: 'tampered', file: path, ...problem };
-          return problem === undefined;
+          unpacked.bytes += entry.size ?? 0;
+          unpacked.entries += 1;
+          const tooLarge = unpacked.bytes > cap || unpacked.entries > MAX_ENTRIES;
+          if (tooLarge)
+            refused ??= {
+              status: 'tampered',
+              file: name,
+              problem: 'archive_unreadable',
+              message: `${name} would unpack to more than ${cap} bytes or ${MAX_ENTRIES} entries, far beyond any pack: not unpacked further`,
+            };
+          return problem === undefined && !tooLarge;
         },
       });
     } catch (error) {

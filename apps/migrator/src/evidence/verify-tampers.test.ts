@@ -8,6 +8,7 @@ import { createKms, startKmsStandIn, type KmsStandIn } from '@vc/integrations/km
 import { create as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrator } from '../testing/run-cli';
+import { verifyPackArchive } from './archive';
 import { buildManifest, MANIFEST, SIGNATURE, signManifest } from './manifest';
 
 /**
@@ -180,6 +181,16 @@ describe('evidence verify: the key, symlinks, fifos and the archive', { timeout:
     expect(run.code, run.stdout + run.stderr).toBe(3);
     expect(JSON.parse(run.stdout)).toMatchObject({ file: `../${outside}`, problem: 'unlisted' });
     expect(existsSync(join(tmpdir(), outside))).toBe(false);
+  });
+
+  it('an archive that would unpack past the cap is not unpacked further (archive_unreadable), and one within it verifies', async () => {
+    const pack = await makePack('archived-large');
+    await writeFile(join(pack.dir, 'padding.bin'), Buffer.alloc(64 * 1024));
+    const archive = await archiveOf(pack.dir);
+    const capped = await verifyPackArchive(archive, undefined, { maxUnpackedBytes: 16 * 1024 });
+    expect(capped).toMatchObject({ status: 'tampered', file: 'archived-large.tar.gz', problem: 'archive_unreadable' });
+    // Within the cap the same archive is checked as a folder: the padding is a file its manifest does not list.
+    expect(await verifyPackArchive(archive, undefined, { maxUnpackedBytes: 1024 * 1024 })).toMatchObject({ status: 'tampered', problem: 'unlisted' });
   });
 
   it('a file that is no archive is tampered or damaged (exit 3, archive_unreadable), not a crash', async () => {
