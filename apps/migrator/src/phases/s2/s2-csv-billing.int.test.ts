@@ -8,6 +8,7 @@ import { LEGACY_TABLES } from '../../legacy/tables';
 import { openCsvTarget, type CsvTarget } from '../../testing/csv-target';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
 import { runInProcess } from '../s4/testing/in-process-cli';
+import { LEGACY_ROUTING } from '../s4/testing/legacy-rows';
 
 /**
  * S2 2.4's billing carry-over (and S4's, the same code) on a CSV export that carries one billing id twice in
@@ -70,18 +71,7 @@ beforeAll(async () => {
     openCsvTarget('vc-s2-billing-', { tenants: 1, sessions: 40, auditPerSession: 1, seed: 31, asOf: AS_OF }),
     startJitsiStandIn(),
     startFhirStandIn(),
-    startKongAdminStandIn({
-      initial: {
-        _format_version: '3.0',
-        services: [
-          {
-            name: 'digital-communication',
-            url: 'http://dc.internal:8080',
-            routes: [{ name: 'legacy', paths: ['/api/v1/digital-communication/virtual-sessions'], strip_path: false }],
-          },
-        ],
-      },
-    }),
+    startKongAdminStandIn({ initial: LEGACY_ROUTING }),
   ]);
   env = { ...target.env, VC_LOG_LEVEL: 'silent', VC_FHIR_BASE_URL: fhir.url, VC_KONG_ADMIN_URL: kong.url, VC_MODE: 'shadow' };
   billingCsv = join(target.env.VC_LEGACY_EXPORT_DIR!, 'BillingEvent.csv');

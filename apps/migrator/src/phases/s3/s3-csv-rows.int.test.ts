@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_TABLES } from '../../legacy/tables';
+import { consentCsvLine } from './testing/consent-csv';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
 import { runInProcess } from '../s4/testing/in-process-cli';
 
@@ -23,23 +24,7 @@ let client: pg.Client;
 let dir: string;
 
 type Row = Record<string, string>;
-const consent = (id: string, values: Row = {}, tenant = 'acme') =>
-  LEGACY_TABLES.telehealth_consent.columns
-    .map(
-      (c) =>
-        ({
-          id,
-          tenant_id: tenant,
-          patient_ref: `Patient/p-${id}`,
-          status: 'granted',
-          granted_at: '2025-04-29 05:59:26',
-          method: 'verbal',
-          recorded_by: 'Practitioner/pr-1',
-          updated_at: '2025-04-29 06:59:26',
-          ...values,
-        })[c] ?? '\\N',
-    )
-    .join(',');
+const consent = (id: string, values: Row = {}, tenant = 'acme') => consentCsvLine(id, values, tenant);
 
 /** The digital-communication tables of an export: one session, so the tenant is known; S3 reads only the consents. */
 async function writeSessionTables(into: string, tenantId: string, patientRef: string): Promise<void> {

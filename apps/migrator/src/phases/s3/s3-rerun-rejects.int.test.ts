@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_TABLES } from '../../legacy/tables';
+import { consentCsvLine } from './testing/consent-csv';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
 import { startMigrator } from '../../testing/run-cli';
 import { checkpointRow } from '../resume-support';
@@ -27,23 +28,7 @@ let client: pg.Client;
 let dir: string;
 
 type Row = Record<string, string>;
-const consent = (tenant: string, id: string, values: Row = {}) =>
-  LEGACY_TABLES.telehealth_consent.columns
-    .map(
-      (c) =>
-        ({
-          id,
-          tenant_id: tenant,
-          patient_ref: `Patient/p-${id}`,
-          status: 'granted',
-          granted_at: '2025-04-29 05:59:26',
-          method: 'verbal',
-          recorded_by: 'Practitioner/pr-1',
-          updated_at: '2025-04-29 06:59:26',
-          ...values,
-        })[c] ?? '\\N',
-    )
-    .join(',');
+const consent = (tenant: string, id: string, values: Row = {}) => consentCsvLine(id, values, tenant);
 /** A revoked consent: legacy and access-policy agree its patient may not join whether or not it was imported (3.3 passes). */
 const REVOKED = { status: 'revoked', revoked_at: '2025-06-01 10:00:00', updated_at: '2025-06-01 10:00:00' };
 
