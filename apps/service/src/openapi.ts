@@ -61,11 +61,13 @@ function components(registry: typeof replySchemas, io: 'input' | 'output'): Reco
 
 /** The problems a route can answer: its own plus those of authentication, parsing and idempotency. */
 function problemsOf(route: Route, inApi: boolean): ErrorCode[] {
-  const codes = new Set<ErrorCode>(route.errors ?? []);
+  // Every request, public or not, passes `requireHost` first: an HTTP/1.1 request without one Host is a 400.
+  const codes = new Set<ErrorCode>(['bad_request', ...(route.errors ?? [])]);
   if (route.params || route.query || route.body) codes.add('validation_failed');
   if (route.roles !== 'public') ['unauthenticated', 'forbidden', 'internal'].forEach((c) => codes.add(c as ErrorCode));
-  // Behind auth: the rate limits; and a request the framework cannot read (a bad %-escape, a body that is not its gzip).
-  if (inApi && route.roles !== 'public') ['rate_limited', 'bad_request'].forEach((c) => codes.add(c as ErrorCode));
+  // Behind auth: the rate limits. (What the framework cannot read there, a bad %-escape or a body that is not its
+  // gzip, is a `bad-request` 400 too, documented above.)
+  if (inApi && route.roles !== 'public') codes.add('rate_limited');
   // The body checks (JSON only, its size, its depth) run before the router, for every method: a GET that
   // sends a body meets them too.
   if (inApi) ['validation_failed', 'payload_too_large', 'unsupported_media_type'].forEach((c) => codes.add(c as ErrorCode));
@@ -289,7 +291,7 @@ function optionsOperation(path: string, mount: string, route: Route, inApi: bool
         description: 'No Content: `Allow` names the methods; no body',
         headers: { ...(limited ? LIMITED_REPLY_HEADERS : {}), Allow: headerRef('Allow') },
       },
-      ...problemResponses(inApi ? API_OPTIONS_PROBLEMS : [], limited, false, inApi),
+      ...problemResponses(inApi ? API_OPTIONS_PROBLEMS : ['bad_request'], limited, false, inApi),
     },
   };
 }

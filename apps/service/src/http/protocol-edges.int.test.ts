@@ -261,6 +261,20 @@ describe('Host (RFC 9112 §3.2)', () => {
     expect(linesOf(String(problem.instance).slice('urn:uuid:'.length))).toEqual([expect.objectContaining({ res: { statusCode: 400 } })]);
   });
 
+  it('answers every documented operation without Host with a 400 that its OpenAPI entry documents', async () => {
+    const doc = JSON.parse((await raw('GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n')).body) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => ({ path, method })));
+    expect(operations.length).toBeGreaterThan(20);
+    for (const { path, method } of operations) {
+      const target = path.replace(/\{[^}]+\}/g, 'x');
+      const reply = await raw(`${method.toUpperCase()} ${target} HTTP/1.1\r\n\r\n`);
+      expect({ operation: `${method} ${path}`, status: reply.status }).toEqual({ operation: `${method} ${path}`, status: 400 });
+      expect(doc.paths[path]![method]!.responses, `${method} ${path}`).toHaveProperty('400');
+    }
+  });
+
   it('lets an HTTP/1.0 request without Host through', async () => {
     const reply = await raw('GET /openapi.json HTTP/1.0\r\n\r\n', { keepOpen: true });
     expect(reply.status).toBe(200);

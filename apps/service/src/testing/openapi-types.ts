@@ -567,6 +567,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     optionsHealthz: {
@@ -585,6 +594,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -618,6 +636,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description not ready (draining, or a dependency is down) */
             503: {
                 headers: {
@@ -645,6 +672,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -678,6 +714,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     optionsMetrics: {
@@ -696,6 +741,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -729,6 +783,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     optionsOpenapiJson: {
@@ -747,6 +810,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -780,6 +852,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     optionsDocs: {
@@ -798,6 +879,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Problem types: bad-request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -845,7 +935,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -945,7 +1035,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1151,7 +1241,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1349,7 +1439,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1541,7 +1631,7 @@ export interface operations {
                     "application/json": components["schemas"]["JoinTicket"];
                 };
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1764,7 +1854,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1978,7 +2068,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -2192,7 +2282,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -2533,7 +2623,7 @@ export interface operations {
                     "application/json": components["schemas"]["Config"];
                 };
             };
-            /** @description Problem types: validation-failed, bad-request */
+            /** @description Problem types: bad-request, validation-failed */
             400: {
                 headers: {
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
