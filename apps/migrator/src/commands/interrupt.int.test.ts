@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { embeddedFixture } from '../testing/embedded-fixture';
@@ -74,7 +73,8 @@ describe('interrupting validate and evidence', () => {
   }, 120_000);
 
   it('evidence --out <non-empty folder> is exit 2 at once, before the validation runs, without a stack', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'vc-evidence-out-'));
+    // Inside the fixture's directory, removed with it.
+    const out = mkdtempSync(join(dir, 'evidence-out-'));
     writeFileSync(join(out, 'x'), 'x');
     const started = Date.now();
     const result = await runMigrator(['evidence', '--tenant', 'acme', '--out', out], env);

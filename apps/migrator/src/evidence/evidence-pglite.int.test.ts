@@ -27,14 +27,22 @@ let work: string;
 let env: Record<string, string>;
 let pgDir: string;
 
-async function sql(statement: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+type Sql = (statement: string, params?: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+/**
+ * Statements on the PGlite target in this process, over one boot of it (each boot costs seconds of CPU). Closed
+ * before any migrator runs: PGlite admits one process per directory.
+ */
+async function withSql<T>(use: (sql: Sql) => Promise<T>): Promise<T> {
   const handle = await createDatabase(`pglite:${pgDir}`);
   try {
-    return (await handle.pglite!.query<Record<string, unknown>>(statement, params)).rows;
+    return await use(async (statement, params = []) => (await handle.pglite!.query<Record<string, unknown>>(statement, params)).rows);
   } finally {
     await handle.close();
   }
 }
+
+const sql: Sql = (statement, params) => withSql((run) => run(statement, params));
 
 beforeAll(async () => {
   demo = await embeddedAfterS1('vc-evidence-', { VC_OPERATOR: 'auditor-test' });
@@ -135,20 +143,23 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
   });
 
   it('fingerprints pinpoint a single altered target session, and a single altered participant, by legacy id', async () => {
-    const [row] = await sql(`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null order by legacy_id offset 17 limit 1`);
-    await sql(`update virtual_sessions set practitioner_ref = coalesce(practitioner_ref, 'none') || '-altered' where tenant_id = 'acme' and legacy_id = $1`, [
-      row!.legacy_id,
-    ]);
-    // Another session's participant: one join more than its audit history holds.
-    const [joined] = await sql(
-      `select s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
-        where p.tenant_id = 'acme' and s.legacy_id <> $1 order by s.legacy_id, p.participant_ref offset 3 limit 1`,
-      [row!.legacy_id],
-    );
-    await sql(
-      `update session_participants p set join_count = join_count + 1 from virtual_sessions s where s.id = p.session_id and s.legacy_id = $1 and p.participant_ref = $2`,
-      [joined!.legacy_id, joined!.participant_ref],
-    );
+    const { row, joined } = await withSql(async (sql) => {
+      const [row] = await sql(`select legacy_id from virtual_sessions where tenant_id = 'acme' and legacy_id is not null order by legacy_id offset 17 limit 1`);
+      await sql(`update virtual_sessions set practitioner_ref = coalesce(practitioner_ref, 'none') || '-altered' where tenant_id = 'acme' and legacy_id = $1`, [
+        row!.legacy_id,
+      ]);
+      // Another session's participant: one join more than its audit history holds.
+      const [joined] = await sql(
+        `select s.legacy_id, p.participant_ref from session_participants p join virtual_sessions s on s.id = p.session_id
+          where p.tenant_id = 'acme' and s.legacy_id <> $1 order by s.legacy_id, p.participant_ref offset 3 limit 1`,
+        [row!.legacy_id],
+      );
+      await sql(
+        `update session_participants p set join_count = join_count + 1 from virtual_sessions s where s.id = p.session_id and s.legacy_id = $1 and p.participant_ref = $2`,
+        [joined!.legacy_id, joined!.participant_ref],
+      );
+      return { row, joined };
+    });
     const run = await runMigrator(['validate', '--tenant', 'acme', '--as-of', AS_OF, '--out', join(work, 'reports'), '--json'], env);
     const checks = (JSON.parse(run.stdout) as { checks: Array<{ id: string; status: string; samples: string[] }> }).checks;
     expect(checks.find((c) => c.id === 'fingerprints.sessions')).toMatchObject({ status: 'fail', samples: [`VirtualSession:${String(row!.legacy_id)}`] });
@@ -161,12 +172,14 @@ describe('the run ledger, fingerprints and the evidence pack (PGlite + CSV)', { 
 
   it('the embedded database refuses to rewrite the ledger; ledger verify names a row edited anyway (exit 3)', async () => {
     const edit = `update vc_migration.ledger set entry = jsonb_set(entry, '{exitCode}', '1') where seq = 3`;
-    await expect(sql(edit)).rejects.toThrow(/vc_migration\.ledger is append-only \(UPDATE refused\)/);
-    await expect(sql('delete from vc_migration.ledger where seq = 3')).rejects.toThrow(/append-only \(DELETE refused\)/);
-    // The database's owner can switch the guard off: the chain still names the row.
-    await sql(`alter table vc_migration.ledger disable trigger user`);
-    await sql(edit);
-    await sql(`alter table vc_migration.ledger enable trigger user`);
+    await withSql(async (sql) => {
+      await expect(sql(edit)).rejects.toThrow(/vc_migration\.ledger is append-only \(UPDATE refused\)/);
+      await expect(sql('delete from vc_migration.ledger where seq = 3')).rejects.toThrow(/append-only \(DELETE refused\)/);
+      // The database's owner can switch the guard off: the chain still names the row.
+      await sql(`alter table vc_migration.ledger disable trigger user`);
+      await sql(edit);
+      await sql(`alter table vc_migration.ledger enable trigger user`);
+    });
     const run = await runMigrator(['ledger', 'verify'], env);
     expect(run.code).toBe(3);
     expect(run.stdout).toContain('ledger BROKEN at row 3');

@@ -99,6 +99,24 @@ async function target(fromMysql = false): Promise<{ env: Record<string, string>;
   return { env, client, stream, prefix };
 }
 
+/**
+ * What a single-process `phase s1 --all-tenants` leaves in a fresh target, per legacy: the target every distributed
+ * run must equal. Run once per legacy and only read, so the tests comparing against the same legacy share it.
+ */
+const references = new Map<boolean, Promise<Awaited<ReturnType<typeof s1Snapshot>>>>();
+function referenceSnapshot(fromMysql = false): Promise<Awaited<ReturnType<typeof s1Snapshot>>> {
+  const known = references.get(fromMysql);
+  if (known) return known;
+  const made = (async () => {
+    const reference = await target(fromMysql);
+    const once = await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env);
+    expect(once.code, once.stderr).toBe(0);
+    return s1Snapshot(pgQuery(reference.client));
+  })();
+  references.set(fromMysql, made);
+  return made;
+}
+
 async function until<T>(what: string, probe: () => Promise<T | undefined>, alive: () => boolean = () => true): Promise<T> {
   for (;;) {
     const found = await probe();
@@ -173,9 +191,7 @@ describe('migrator enqueue + worker on JetStream', () => {
   });
 
   it('SIGTERM mid-item drains the worker: the batch commits, the item goes back at once and another worker finishes it, once', async () => {
-    const reference = await target();
-    const once = await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env);
-    expect(once.code, once.stderr).toBe(0);
+    const reference = await referenceSnapshot();
     const dist = await target();
     const enqueued = await runMigratorJson<{ planId: string }>(['enqueue', 'phase', 's1', '--all-tenants', ...RUN, '--ack-wait', '600'], dist.env);
     expect(enqueued.code).toBe(0);
@@ -212,7 +228,7 @@ describe('migrator enqueue + worker on JetStream', () => {
       [drained],
     );
     expect(resumed[0]!.n).toBe(1);
-    expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
+    expect(await s1Snapshot(q)).toEqual(reference);
   }, 240_000);
 
   it('an item whose step fails is retried after a delay, then recorded failed with why and terminated past --max-attempts', async () => {
@@ -284,10 +300,7 @@ describe('migrator enqueue + worker on JetStream', () => {
   ])(
     '3 workers, one SIGKILLed mid-item and one paused: every item done exactly once, target equal to one --all-tenants run ($legacy)',
     async ({ fromMysql }) => {
-      const reference = await target(fromMysql);
-      const once = await runMigrator(['phase', 's1', '--all-tenants', ...RUN], reference.env);
-      expect(once.code, once.stderr).toBe(0);
-
+      const reference = await referenceSnapshot(fromMysql);
       const dist = await target(fromMysql);
       const split = fromMysql ? ['--split-larger-than', String(await splitThreshold())] : [];
       const enqueue = ['enqueue', 'phase', 's1', '--all-tenants', ...RUN, ...split, '--ack-wait', '2'];
@@ -392,7 +405,7 @@ describe('migrator enqueue + worker on JetStream', () => {
         `select tenant_id, count(*)::int as n from vc_migration.runs where phase = 's1' and status = 'done' group by 1 order by 1`,
       );
       expect(doneRuns).toEqual([...perTenant].map(([tenant_id, n]) => ({ tenant_id, n })));
-      expect(await s1Snapshot(q)).toEqual(await s1Snapshot(pgQuery(reference.client)));
+      expect(await s1Snapshot(q)).toEqual(reference);
 
       const status = await runMigratorJson<{ status: string; items: Array<{ status: string }> }>(['plan', 'status', planId], dist.env);
       expect(status.code).toBe(0);
