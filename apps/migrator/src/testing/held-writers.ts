@@ -95,3 +95,8 @@ export async function targetTotals(client: pg.Client) {
     )
   )[0]!;
 }
+
+/** How many other sessions are connected to this database (a killed run's backends end after their wait). */
+export function otherSessions(client: pg.Client): Promise<number> {
+  return count(client, `select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+}

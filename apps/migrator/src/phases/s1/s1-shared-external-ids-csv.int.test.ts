@@ -1,11 +1,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgQuery, type Query } from '../../testing/counts';
 import { openCsvTarget, type CsvTarget } from '../../testing/csv-target';
-import { clashOutcome, connected, exited, holdAfterInserting, targetTotals, until, waitingForLock, waitingForTransaction } from '../../testing/held-writers';
-import { runMigrator, startMigrator } from '../../testing/run-cli';
+import {
+  clashOutcome,
+  connected,
+  exited,
+  holdAfterInserting,
+  otherSessions,
+  targetTotals,
+  until,
+  waitingForLock,
+  waitingForTransaction,
+} from '../../testing/held-writers';
+import { runMigrator, startMigrator, type RunningCli } from '../../testing/run-cli';
 
 /**
  * Two tenants of a CSV export share an externalId (one session id, global across tenants), loaded by two runs side by
@@ -72,31 +83,68 @@ afterAll(async () => {
   await target?.close();
 });
 
+/**
+ * Starts both tenants' runs on `env`'s target: the first is held with the shared id inserted, the second waits for it
+ * (its batch inserts the id too). The caller lets the first go.
+ */
+async function crossing(client: pg.Client, env: Record<string, string>): Promise<{ one: RunningCli; two: RunningCli }> {
+  await holdAfterInserting(client, { tenantId: first.tenant, id: first.id, key: HOLD, sub: 1 });
+  const one = startMigrator([...S1, '--tenant', first.tenant], env);
+  await until('the first tenant holds the shared id', async () => (await waitingForLock(client, HOLD, 1)) === 1, exited(one));
+  const two = startMigrator([...S1, '--tenant', second.tenant], env);
+  await until('the second tenant waits for the first', async () => (await waitingForTransaction(client)) > 0, exited(two));
+  return { one, two };
+}
+
+/** What the crossing must end with: the first tenant keeps the id, the second's row is one reject, counted once. */
+async function expectOutcome(client: pg.Client): Promise<void> {
+  expect(await clashOutcome(client, first.id, second)).toEqual({
+    holders: [{ tenant_id: first.tenant, legacy_id: first.legacyId }],
+    rejects: [{ reason: 'duplicate_external_id', id: second.legacyId, external: first.id }],
+    left: 0,
+  });
+  expect(await stepCounts(pgQuery(client), second.tenant)).toEqual({ ...plainCounts, written: plainCounts.written - 1, rejected: plainCounts.rejected + 1 });
+}
+
 describe('s1 from a CSV export, two tenants sharing an externalId loaded at the same moment', () => {
   it('rejects the later claimant duplicate_external_id with its CSV row, both runs exit 0, and a rerun writes nothing', async () => {
     const { client } = target;
-    const q = pgQuery(client);
-    await holdAfterInserting(client, { tenantId: first.tenant, id: first.id, key: HOLD, sub: 1 });
-    const one = startMigrator([...S1, '--tenant', first.tenant], target.env);
-    await until('the first tenant holds the shared id', async () => (await waitingForLock(client, HOLD, 1)) === 1, exited(one));
-    const two = startMigrator([...S1, '--tenant', second.tenant], target.env);
-    await until('the second tenant waits for the first', async () => (await waitingForTransaction(client)) > 0, exited(two));
+    const { one, two } = await crossing(client, target.env);
     await client.query('select pg_advisory_unlock($1, 1)', [HOLD]);
     const [a, b] = await Promise.all([one.done, two.done]);
 
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    expect(await clashOutcome(client, first.id, second)).toEqual({
-      holders: [{ tenant_id: first.tenant, legacy_id: first.legacyId }],
-      rejects: [{ reason: 'duplicate_external_id', id: second.legacyId, external: first.id }],
-      left: 0,
-    });
-    // The row is counted once, as rejected instead of written.
-    expect(await stepCounts(q, second.tenant)).toEqual({ ...plainCounts, written: plainCounts.written - 1, rejected: plainCounts.rejected + 1 });
-
+    await expectOutcome(client);
     const before = await targetTotals(client);
     const again = await runMigrator([...S1, '--all-tenants'], target.env);
     expect(again.code, again.stderr).toBe(0);
     expect(await targetTotals(client)).toEqual(before);
+  }, 240_000);
+
+  it('a run killed while it waits for the other tenant resumes to the same rows and rejects, none twice', async () => {
+    const db = await createTestDatabase();
+    scratch.push(db);
+    const env = { ...target.env, VC_DATABASE_URL: db.url };
+    const client = await connected(db.url);
+    try {
+      const { one, two } = await crossing(client, env);
+      two.child.kill('SIGKILL');
+      await two.done;
+      await client.query('select pg_advisory_unlock($1, 1)', [HOLD]);
+      const a = await one.done;
+      expect(a.code, a.stderr).toBe(0);
+      // The killed run's backend ends once its wait does, its batch rolled back; then nothing of either run is left.
+      await until('the killed run is gone from PostgreSQL', async () => (await otherSessions(client)) === 0);
+      const resumed = await runMigrator([...S1, '--tenant', second.tenant], env);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      await expectOutcome(client);
+      const twice = await pgQuery(client)<{ legacy_key: string }>(
+        `select legacy_key from vc_migration.rejects group by tenant_id, phase, step_id, legacy_key, reason having count(*) > 1`,
+      );
+      expect(twice).toEqual([]);
+    } finally {
+      await client.end();
+    }
   }, 240_000);
 });
