@@ -48,18 +48,19 @@ export function waitingForTransaction(client: pg.Client): Promise<number> {
 
 /**
  * Holds the transaction that inserts session `id` for `tenantId`, once the row is in (an AFTER trigger: the id is
- * taken, uncommitted), until the test releases the advisory lock (`key`, `sub`) it takes here.
+ * taken, uncommitted), until the test releases the advisory lock (`key`, `sub`) it takes here. One trigger per `sub`.
  */
 export async function holdAfterInserting(client: pg.Client, given: { tenantId: string; id: string; key: number; sub: number }): Promise<void> {
   const { tenantId, id, key, sub } = given;
-  await client.query(`create function vc_test_hold_after() returns trigger language plpgsql as $$
+  const name = `vc_test_hold_after_${sub}`;
+  await client.query(`create function ${name}() returns trigger language plpgsql as $$
     begin
       if new.tenant_id = ${client.escapeLiteral(tenantId)} and new.id = ${client.escapeLiteral(id)} then
         perform pg_advisory_xact_lock_shared(${key}, ${sub});
       end if;
       return null;
     end $$`);
-  await client.query(`create trigger vc_test_hold_after after insert on virtual_sessions for each row execute function vc_test_hold_after()`);
+  await client.query(`create trigger ${name} after insert on virtual_sessions for each row execute function ${name}()`);
   await client.query('select pg_advisory_lock($1, $2)', [key, sub]);
 }
 
@@ -99,4 +100,20 @@ export async function targetTotals(client: pg.Client) {
 /** How many other sessions are connected to this database (a killed run's backends end after their wait). */
 export function otherSessions(client: pg.Client): Promise<number> {
   return count(client, `select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+}
+
+/** The session waiting for the advisory lock (`key`, `sub`) of this database: a held writer's backend. */
+export async function lockWaiter(client: pg.Client, key: number, sub: number): Promise<number> {
+  const rows = await pgQuery(client)<{ pid: number }>(
+    `select pid from pg_locks where locktype = 'advisory' and not granted and classid = $1 and objid = $2 and objsubid = 2
+       and database = (select oid from pg_database where datname = current_database())`,
+    [key, sub],
+  );
+  if (rows.length !== 1) throw new Error(`expected one session waiting for advisory lock (${key}, ${sub}), found ${rows.length}`);
+  return rows[0]!.pid;
+}
+
+/** How many sessions wait for the session `pid` (for its transaction, say: an id it inserted uncommitted). */
+export function blockedBy(client: pg.Client, pid: number): Promise<number> {
+  return count(client, `select count(*)::int as n from pg_stat_activity where datname = current_database() and $1 = any(pg_blocking_pids(pid))`, [pid]);
 }
