@@ -37,6 +37,8 @@ export interface SharedIdsLegacy {
   plainCounts: (tenant: string) => StepCounts;
   /** Gives legacy row `legacyId` this externalId. */
   share(legacyId: string, externalId: string): Promise<void>;
+  /** Copies legacy row `legacyId` past the last key (the same externalId under a higher id); returns the copy's id. */
+  twin(legacyId: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,14 @@ export async function openSharedIdsLegacy(
       },
       async share(legacyId, externalId) {
         await c.query('update VirtualSession set externalId = ? where id = ?', [externalId, legacyId]);
+      },
+      async twin(legacyId) {
+        const [[top]] = await c.query<mysql.RowDataPacket[]>('select max(id) + 10 as id from VirtualSession');
+        await c.query('create temporary table twin as select * from VirtualSession where id = ?', [legacyId]);
+        await c.query('update twin set id = ?', [top!.id]);
+        await c.query('insert into VirtualSession select * from twin');
+        await c.query('drop temporary table twin');
+        return String(top!.id);
       },
       async close() {
         await c.end();

@@ -89,7 +89,8 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
  * A key range's write: its externalIds are settled inside the transaction, where the other ranges' commits
  * are visible (`settleExternalIdsByKey`), so it keeps the candidates themselves until then. Another tenant does not
  * take the range's tenant lock: an id it commits while the range writes refuses the write, which is settled again
- * (the other tenant's row is visible then) and retried, as long as each settle rejects more rows than the last.
+ * (the other tenant's row is visible then) and retried, settle and write undone together, as long as each settle
+ * rejects more rows than the last.
  */
 function writeInRange<C extends PendingLoad & CountedCandidate>(
   tenantId: string,
@@ -100,11 +101,15 @@ function writeInRange<C extends PendingLoad & CountedCandidate>(
   const write = async (tx: Tx) => {
     let rejected = -1;
     for (;;) {
-      const inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
-      const refused = await refusedWrite(tx, () => writeSessions(tx, encodeSessions(inRange.kept), markSent));
-      if (!refused) return inRange.adjustment;
-      const now = inRange.adjustment.rejects?.length ?? 0;
-      if (now <= rejected) throw refused;
+      let inRange: Awaited<ReturnType<typeof settleExternalIdsByKey<C>>> | undefined;
+      // The settle is undone with the write: a row it displaced (deleted, rejected) is displaced again by the next one.
+      const refused = await refusedWrite(tx, async () => {
+        inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
+        await writeSessions(tx, encodeSessions(inRange.kept), markSent);
+      });
+      if (!refused) return inRange!.adjustment;
+      const now = inRange?.adjustment.rejects?.length ?? 0;
+      if (!inRange || now <= rejected) throw refused;
       rejected = now;
     }
   };
