@@ -3,21 +3,10 @@ import { withCommitPipeline, type CommitPipeline } from '../../engine/pipeline';
 import type { Batch, BatchAdjustment, RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import type { KeyRangeReader, LegacyBatch } from '../../legacy/types';
 import { s1AsOf } from './as-of';
-import { settleExternalIds } from './external-ids';
 import { settleExternalIdsByKey, type CountedCandidate } from './external-ids-by-key';
-import { writeClaimingIds } from './external-ids-on-conflict';
+import { refusedWrite, writeClaimingIds, type LoserRaws } from './external-ids-on-conflict';
 import { takeOverRanges } from './key-ranges';
-import {
-  encodeSessions,
-  loadedSessions,
-  pendingLoad,
-  reconstructedRaw,
-  sessionLoad,
-  sentSignal,
-  writeSessions,
-  type PendingLoad,
-  type SessionWrites,
-} from './session-rows';
+import { encodeSessions, loadedSessions, pendingLoad, reconstructedRaw, sessionLoad, sentSignal, writeSessions, type PendingLoad } from './session-rows';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 interface MappedBatch {
@@ -97,17 +86,11 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
 }
 
 /**
- * The batch's write, closing over its COPY text only (a closure made where the batch is prepared would keep all that
- * is in scope there), and a promise of the moment its sessions are sent (their COPY done, their lines let go).
- */
-function sessionsWrite(writes: SessionWrites): { write: (tx: Tx) => Promise<void>; sent: Promise<void> } {
-  const { sent, markSent } = sentSignal();
-  return { write: (tx) => writeSessions(tx, writes, markSent), sent };
-}
-
-/**
  * A key range's write: its externalIds are settled inside the transaction, where the other ranges' commits
- * are visible (`settleExternalIdsByKey`), so it keeps the candidates themselves until then.
+ * are visible (`settleExternalIdsByKey`), so it keeps the candidates themselves until then. Another tenant does not
+ * take the range's tenant lock: an id it commits while the range writes refuses the write, which is settled again
+ * (the other tenant's row is visible then) and retried, settle and write undone together, as long as each settle
+ * rejects more rows than the last.
  */
 function writeInRange<C extends PendingLoad & CountedCandidate>(
   tenantId: string,
@@ -116,12 +99,44 @@ function writeInRange<C extends PendingLoad & CountedCandidate>(
 ): { write: (tx: Tx) => Promise<BatchAdjustment>; sent: Promise<void> } {
   const { sent, markSent } = sentSignal();
   const write = async (tx: Tx) => {
-    const inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
-    await writeSessions(tx, encodeSessions(inRange.kept), markSent);
-    return inRange.adjustment;
+    let rejected = -1;
+    for (;;) {
+      let inRange: Awaited<ReturnType<typeof settleExternalIdsByKey<C>>> | undefined;
+      // The settle is undone with the write: a row it displaced (deleted, rejected) is displaced again by the next one.
+      const refused = await refusedWrite(tx, async () => {
+        inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
+        await writeSessions(tx, encodeSessions(inRange.kept), markSent);
+      });
+      if (!refused) return inRange!.adjustment;
+      const now = inRange?.adjustment.rejects?.length ?? 0;
+      if (!inRange || now <= rejected) throw refused;
+      rejected = now;
+    }
   };
   return { write, sent };
 }
+
+/** The legacy rows of a whole-tenant batch's losers: read again by key from the legacy database. */
+const rawsByKey =
+  (tenantId: string, legacy: KeyRangeReader): LoserRaws =>
+  async (losers) => {
+    const rows = await legacy.byKeys(
+      'VirtualSession',
+      tenantId,
+      losers.map((l) => l.sourceRecord),
+    );
+    return new Map(rows.map((row) => [row.id ?? '', row]));
+  };
+
+/**
+ * The legacy rows of a CSV batch's losers: a CSV export cannot be read by key, so a CSV batch keeps its rows by source
+ * record until its sessions are sent (`writeClaimingIds` lets go of them then): until then another tenant's commit can
+ * refuse one of them.
+ */
+const rawsKept =
+  (raws: ReadonlyMap<string, Record<string, unknown>>): LoserRaws =>
+  async (losers) =>
+    new Map(losers.map((l) => [l.sourceRecord, raws.get(l.sourceRecord) ?? { id: l.legacyId }]));
 
 /**
  * One legacy batch as the engine commits it, and when its sessions are sent. Read while the previous batch commits,
@@ -148,20 +163,18 @@ async function prepareBatch(
   // Mapping overlapped the end of the previous batch's commit; the checks below read what it wrote.
   await pipeline.drain();
   const adjust = csv ? await settleAcrossBatches(ctx, mapped) : { displaced: 0, warnings: {} };
-  // A key range settles externalIds inside its transaction (`writeInRange`); a whole tenant read by key only when
-  // PostgreSQL refuses one of the batch's ids (`writeClaimingIds`); a CSV export (no reading by key) beforehand.
-  const pending = [...mapped.loads.values()];
-  const withRaw = () => pending.map((l) => ({ ...l, raw: mapped.raws.get(l.sourceRecord)! }));
-  let loads: readonly PendingLoad[] = pending;
+  // A key range settles externalIds inside its transaction (`writeInRange`); a whole tenant only when PostgreSQL
+  // refuses one of the batch's ids (`writeClaimingIds`), its losers' legacy rows read again by key, or kept (CSV).
+  const loads = [...mapped.loads.values()];
   let written: { write: (tx: Tx) => Promise<BatchAdjustment | void>; sent: Promise<void> };
-  if (byKey) written = writeInRange(ctx.tenantId, byKey, withRaw());
-  else if (claimOnWrite) written = writeClaimingIds(ctx.tenantId, claimOnWrite, pending);
-  else {
-    const settled = await settleExternalIds(ctx, withRaw());
-    mapped.rejects.push(...settled.rejects);
-    loads = settled.kept;
-    written = sessionsWrite(encodeSessions(loads));
-  }
+  if (byKey)
+    written = writeInRange(
+      ctx.tenantId,
+      byKey,
+      loads.map((l) => ({ ...l, raw: mapped.raws.get(l.sourceRecord)! })),
+    );
+  else if (claimOnWrite) written = writeClaimingIds(ctx.tenantId, rawsByKey(ctx.tenantId, claimOnWrite), loads);
+  else written = writeClaimingIds(ctx.tenantId, rawsKept(mapped.raws), loads);
   const { write, sent } = written;
   const warnings = tallyCodes(loads.map((l) => l.warnings)) as Record<string, number>;
   for (const [code, n] of Object.entries(adjust.warnings)) warnings[code] = (warnings[code] ?? 0) + n;

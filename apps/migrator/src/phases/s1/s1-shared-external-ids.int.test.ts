@@ -5,10 +5,10 @@ import { loadIntoMysql } from '@vc/fixtures';
 import { createTestMysqlDatabase, type TestMysqlDatabase } from '@vc/fixtures/testing';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgQuery, type Query } from '../../testing/counts';
-import { runMigrator, startMigrator, type RunningCli } from '../../testing/run-cli';
+import { pgQuery } from '../../testing/counts';
+import { connected, exited, until, waitingForLock, waitingForTransaction } from '../../testing/held-writers';
+import { runMigrator, startMigrator } from '../../testing/run-cli';
 
 /**
  * Two tenants whose legacy rows share two externalIds (one session id each, global across tenants), in opposite
@@ -33,13 +33,6 @@ const databases: TestDatabase[] = [];
 let first: { tenant: string; ids: [string, string] };
 let second: { tenant: string; ids: [string, string] };
 
-async function connected(db: TestDatabase): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: db.url });
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
 beforeAll(async () => {
   legacy = await createTestMysqlDatabase('vc_shared_ext');
   const { expected } = await loadIntoMysql(legacy.url, {
@@ -57,7 +50,7 @@ beforeAll(async () => {
   databases.push(scratch);
   const plain = await runMigrator(RUN, { ...env, VC_DATABASE_URL: scratch.url });
   expect(plain.code, plain.stderr).toBe(0);
-  const client = await connected(scratch);
+  const client = await connected(scratch.url);
   try {
     const rows = await pgQuery(client)<{ tenant_id: string; legacy_id: string }>(
       `select tenant_id, legacy_id from virtual_sessions where legacy_id is not null order by tenant_id, legacy_id::bigint`,
@@ -94,22 +87,11 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** Polls `probe` until it holds; fails with the run's stderr if the run ends first. */
-async function until(what: string, run: RunningCli, probe: () => Promise<boolean>): Promise<void> {
-  for (;;) {
-    if (await probe()) return;
-    if (run.child.exitCode !== null) throw new Error(`the run ended (exit ${run.child.exitCode}) before ${what}:\n${run.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const count = async (q: Query, sql: string) => (await q<{ n: number }>(sql))[0]!.n;
-
 describe('s1 --all-tenants, two tenants sharing externalIds in opposite orders', () => {
   it('never deadlocks: the second tenant waits for the first, then rejects the shared ids as duplicate_external_id, exit 0', async () => {
     const target = await createTestDatabase();
     databases.push(target);
-    const client = await connected(target);
+    const client = await connected(target.url);
     const q = pgQuery(client);
     try {
       // Holds the first tenant before it inserts LAST (FIRST inserted), the second before its first row.
@@ -126,13 +108,14 @@ describe('s1 --all-tenants, two tenants sharing externalIds in opposite orders',
       await client.query(`select pg_advisory_lock(${HOLD}, 1), pg_advisory_lock(${HOLD}, 2)`);
 
       const run = startMigrator(RUN, { ...env, VC_DATABASE_URL: target.url });
-      const heldAt = `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and classid = ${HOLD} and objsubid = 2
-                        and database = (select oid from pg_database where datname = current_database())`;
-      await until('both tenants are held in 1.1', run, async () => (await count(q, heldAt)) === 2);
+      await until(
+        'both tenants are held in 1.1',
+        async () => (await waitingForLock(client, HOLD, 1)) + (await waitingForLock(client, HOLD, 2)) === 2,
+        exited(run),
+      );
       // The second tenant goes on and inserts a shared id the first one holds uncommitted: it waits for that transaction.
       await client.query(`select pg_advisory_unlock(${HOLD}, 2)`);
-      const waiting = `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'transactionid'`;
-      await until('the second tenant waits for the first', run, async () => (await count(q, waiting)) > 0);
+      await until('the second tenant waits for the first', async () => (await waitingForTransaction(client)) > 0, exited(run));
       await client.query(`select pg_advisory_unlock(${HOLD}, 1)`);
       const result = await run.done;
 
@@ -152,7 +135,7 @@ describe('s1 --all-tenants, two tenants sharing externalIds in opposite orders',
         [second.tenant, second.ids],
       );
       expect(rejects).toEqual(second.ids.map((legacy_key) => ({ legacy_key, reason: 'duplicate_external_id' })));
-      expect(await count(q, `select count(*)::int as n from vc_migration.id_map where new_id in ('${FIRST}', '${LAST}')`)).toBe(2);
+      expect(await q(`select count(*)::int as n from vc_migration.id_map where new_id in ('${FIRST}', '${LAST}')`)).toEqual([{ n: 2 }]);
     } finally {
       await client.end();
     }
