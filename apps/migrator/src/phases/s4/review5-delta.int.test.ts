@@ -1,0 +1,375 @@
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckResult } from '@vc/domain/checklist';
+import { startAccessPolicyStandIn } from '@vc/integrations/access-policy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAST_THE_GATES } from '../../testing/past-the-gates';
+import { runInProcess } from './testing/in-process-cli';
+import { startLegacyHarness, type LegacyHarness } from './testing/legacy-harness';
+import { exportCsv } from './testing/legacy-mutations';
+import { eventValues, insertRows, sessionValues, type LegacyRowValues } from './testing/legacy-rows';
+
+/**
+ * S4's delta sync and validate on legacy data the other tests never used: legacy living on between S1, 4.1 and
+ * 4.3 the way a live system does (in-place voids of bills, rows turned invalid, rows rejected then fixed).
+ * Each case is a tenant of its own in one generated legacy database (seed 77).
+ */
+const S1_AS_OF = '2026-11-01T00:00:00Z';
+const S4_AS_OF = '2026-12-01T00:00:00Z';
+const AFTER_S1 = '2026-11-10 09:00:00';
+const gates = ['--service-upstream', 'http://vc.internal:8080', ...PAST_THE_GATES];
+
+let harness: LegacyHarness;
+let env: Record<string, string>;
+let accessPolicy: Awaited<ReturnType<typeof startAccessPolicyStandIn>>;
+
+beforeAll(async () => {
+  [harness, accessPolicy] = await Promise.all([startLegacyHarness('review5', { sessions: 3, seed: 77, asOf: S1_AS_OF }), startAccessPolicyStandIn()]);
+  env = {
+    ...harness.env,
+    VC_LEGACY_DATABASE_URL: harness.legacy.url,
+    VC_PORTAL_DATABASE_URL: harness.legacy.portalUrl,
+    VC_ACCESS_POLICY_URL: accessPolicy.url,
+  };
+}, 180_000);
+
+afterAll(async () => {
+  await accessPolicy?.close();
+  await harness?.close();
+});
+
+const insert = (table: 'VirtualSession' | 'AuditLog', rows: LegacyRowValues[]) => insertRows(harness.mariadb, table, rows);
+const phase = (tenant: string, source: Record<string, string>, ...args: string[]) =>
+  runInProcess([...args, '--tenant', tenant, '--max-reject-rate', '1', '--json'], { ...env, ...source });
+const mysqlSource = () => ({ VC_LEGACY_DATABASE_URL: harness.legacy.url });
+async function csvSource(label: string): Promise<Record<string, string>> {
+  const dir = await mkdtemp(join(harness.work, `${label}-`));
+  await exportCsv(harness.legacy.url, dir);
+  return { VC_LEGACY_EXPORT_DIR: dir, VC_LEGACY_DATABASE_URL: '' };
+}
+
+/** `migrator validate --json` for one tenant: its checks by id. */
+async function validate(tenant: string, source: Record<string, string>): Promise<Record<string, CheckResult>> {
+  const run = await runInProcess(['validate', '--tenant', tenant, '--json', '--out', await mkdtemp(join(harness.work, 'reports-'))], { ...env, ...source });
+  expect([0, 3], run.error).toContain(run.code);
+  const out = JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as { checks: CheckResult[] };
+  return Object.fromEntries(out.checks.map((c) => [c.id, c]));
+}
+
+const ok = (run: { code: number; error?: string }) => expect(run.code, run.error).toBe(0);
+
+async function legacyBill(values: LegacyRowValues): Promise<string> {
+  const [result] = await harness.mariadb.query(`INSERT INTO BillingEvent SET ?`, [values]);
+  return String((result as { insertId: number }).insertId);
+}
+
+describe('a bill legacy voided in place after it was carried over', () => {
+  it('is void in billing_events after the final sync (not still published beside its re-bill)', async () => {
+    const tenant = 'r5-void';
+    const [id] = await insert('VirtualSession', [
+      sessionValues(tenant, {
+        endedAt: '2026-10-25 10:25:00',
+        scheduledStart: '2026-10-25 10:00:00',
+        scheduledEnd: '2026-10-25 10:30:00',
+        startedAt: '2026-10-25 10:00:00',
+      }),
+    ]);
+    const bill = { tenantId: tenant, sessionId: id!, code: '99213', modifier: '95', placeOfService: '02', units: 1, occurredAt: '2026-10-25 10:26:00' };
+    const first = await legacyBill({ ...bill, status: 'submitted' });
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T00:00:00Z', ...gates));
+    const carried = await harness.client.query<{ legacy_id: string; status: string }>(
+      'select legacy_id, status::text from billing_events where tenant_id = $1 order by legacy_id',
+      [tenant],
+    );
+    expect(carried.rows).toEqual([{ legacy_id: first, status: 'published' }]);
+    // Legacy voids the bill in place and bills again with a corrected code (legacy keeps taking writes until its 301s).
+    await harness.mariadb.query(`update BillingEvent set status = 'void' where id = ?`, [first]);
+    const rebill = await legacyBill({ ...bill, code: '99214', occurredAt: '2026-10-26 09:00:00', status: 'submitted' });
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates));
+    const after = await harness.client.query<{ legacy_id: string; status: string }>(
+      'select legacy_id, status::text from billing_events where tenant_id = $1 order by legacy_id::bigint',
+      [tenant],
+    );
+    // Legacy bills the session once (the re-bill); the target must not bill it twice (the S2 rule: a void is carried as void).
+    expect(after.rows).toEqual([
+      { legacy_id: first, status: 'void' },
+      { legacy_id: rebill, status: 'published' },
+    ]);
+  }, 180_000);
+});
+
+describe('rows S1 rejected that legacy later fixed, and rows S1 loaded that legacy later broke', () => {
+  it('a session S1 rejected missing_patient, fixed in legacy after S1, is loaded with its participants and validate passes on both paths', async () => {
+    const tenant = 'r5-fixed';
+    await insert('VirtualSession', [sessionValues(tenant)]);
+    const [broken] = await insert('VirtualSession', [sessionValues(tenant, { patientRef: '  ' })]);
+    await insert('AuditLog', [eventValues(tenant, broken!), eventValues(tenant, broken!, { action: 'participant.left', occurredAt: '2026-10-01 10:20:00' })]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    await harness.mariadb.query(`update VirtualSession set patientRef = 'Patient/p-fixed', updatedAt = ? where id = ?`, [AFTER_S1, broken]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', S4_AS_OF, ...gates));
+    const loaded = await harness.client.query(
+      `select s.legacy_id, count(p.*)::int as participants from virtual_sessions s left join session_participants p on p.session_id = s.id
+        where s.tenant_id = $1 group by s.legacy_id order by s.legacy_id::bigint`,
+      [tenant],
+    );
+    expect(loaded.rows.find((r) => r.legacy_id === broken)).toEqual({ legacy_id: broken, participants: 1 });
+    for (const [label, source] of [
+      ['mysql', mysqlSource()],
+      ['csv', await csvSource('fixed')],
+    ] as const) {
+      const checks = await validate(tenant, source);
+      expect({
+        path: label,
+        reconciled: checks['sessions.reconciled']?.status,
+        sessions: checks['fingerprints.sessions']?.status,
+        participants: checks['fingerprints.participants']?.status,
+      }).toEqual({ path: label, reconciled: 'pass', sessions: 'pass', participants: 'pass' });
+    }
+  }, 240_000);
+
+  it('a session S1 loaded that legacy edited into an invalid row after S1 fails validate naming it (the target still serves the old copy)', async () => {
+    const tenant = 'r5-broke';
+    const [kept, broke] = await insert('VirtualSession', [sessionValues(tenant), sessionValues(tenant, { patientRef: 'Patient/p-2' })]);
+    await insert('AuditLog', [eventValues(tenant, broke!)]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    // Legacy's edit: the patient reference is replaced by one the API cannot hold; S4 rejects the new version.
+    await harness.mariadb.query(`update VirtualSession set patientRef = 'p 2 (merged)', updatedAt = ? where id = ?`, [AFTER_S1, broke]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', S4_AS_OF, ...gates));
+    const rejects = await harness.client.query<{ legacy_key: string; reason: string }>(
+      `select legacy_key, reason::text from vc_migration.rejects where tenant_id = $1 and phase = 's4'`,
+      [tenant],
+    );
+    expect(rejects.rows).toContainEqual({ legacy_key: broke, reason: 'invalid_reference' });
+    void kept;
+    for (const [label, source] of [
+      ['mysql', mysqlSource()],
+      ['csv', await csvSource('broke')],
+    ] as const) {
+      const checks = await validate(tenant, source);
+      const sessions = checks['fingerprints.sessions'];
+      expect({ path: label, status: sessions?.status, samples: sessions?.samples }).toEqual({
+        path: label,
+        status: 'fail',
+        samples: [`VirtualSession:${broke}`],
+      });
+    }
+  }, 240_000);
+});
+
+describe('tenant spelled differently on rows legacy took after S1', () => {
+  it('sessions, events and bills of "R5-Case " are synced under r5-case and validate passes on both paths', async () => {
+    const tenant = 'r5-case';
+    await insert('VirtualSession', [sessionValues(tenant)]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    const held = (day: number): LegacyRowValues =>
+      sessionValues('R5-Case ', {
+        patientRef: `Patient/p-${day}`,
+        scheduledStart: `2026-11-${day} 10:00:00`,
+        scheduledEnd: `2026-11-${day} 10:30:00`,
+        startedAt: `2026-11-${day} 10:02:00`,
+        endedAt: `2026-11-${day} 10:28:00`,
+        createdAt: AFTER_S1,
+        updatedAt: AFTER_S1,
+      });
+    const [a] = await insert('VirtualSession', [held(20)]);
+    await insert('AuditLog', [
+      eventValues('R5-CASE', a!, { occurredAt: '2026-11-20 10:03:00' }),
+      eventValues('r5-case ', a!, { action: 'participant.left', occurredAt: '2026-11-20 10:27:00' }),
+    ]);
+    await legacyBill({
+      tenantId: 'R5-case',
+      sessionId: a!,
+      code: '99213',
+      modifier: '95',
+      placeOfService: '02',
+      units: 1,
+      occurredAt: '2026-11-20 10:28:00',
+      status: 'submitted',
+    });
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', S4_AS_OF, ...gates));
+    const rows = await harness.client.query(
+      `select s.legacy_id, s.status::text, (select count(*)::int from session_participants p where p.session_id = s.id) as participants,
+              (select count(*)::int from billing_events b where b.session_id = s.id) as bills
+         from virtual_sessions s where s.tenant_id = $1 and s.legacy_id = $2`,
+      [tenant, a],
+    );
+    expect(rows.rows).toEqual([{ legacy_id: a, status: 'ended', participants: 1, bills: 1 }]);
+    for (const [label, source] of [
+      ['mysql', mysqlSource()],
+      ['csv', await csvSource('case')],
+    ] as const) {
+      const checks = await validate(tenant, source);
+      expect({
+        path: label,
+        reconciled: checks['sessions.reconciled']?.status,
+        sessions: checks['fingerprints.sessions']?.status,
+        participants: checks['fingerprints.participants']?.status,
+        billing: checks['billing.recent_sessions']?.status,
+      }).toEqual({ path: label, reconciled: 'pass', sessions: 'pass', participants: 'pass', billing: 'pass' });
+    }
+  }, 240_000);
+});
+
+const participantsOf = async (tenant: string, legacyId: string) =>
+  (
+    await harness.client.query(
+      `select p.participant_ref, p.join_count, p.last_left_at, p.source::text from session_participants p join virtual_sessions s on s.id = p.session_id
+        where s.tenant_id = $1 and s.legacy_id = $2 order by p.participant_ref`,
+      [tenant, legacyId],
+    )
+  ).rows;
+
+async function passesOnBothPaths(tenant: string, label: string): Promise<void> {
+  const verdicts = [];
+  for (const [path, source] of [
+    ['mysql', mysqlSource()],
+    ['csv', await csvSource(label)],
+  ] as const) {
+    const checks = await validate(tenant, source);
+    verdicts.push({
+      path,
+      reconciled: checks['sessions.reconciled']?.status,
+      sessions: checks['fingerprints.sessions']?.status,
+      participants: checks['fingerprints.participants']?.status,
+      samples: [...(checks['fingerprints.sessions']?.samples ?? []), ...(checks['fingerprints.participants']?.samples ?? [])],
+    });
+  }
+  const pass = { reconciled: 'pass', sessions: 'pass', participants: 'pass', samples: [] };
+  expect(verdicts).toEqual([
+    { path: 'mysql', ...pass },
+    { path: 'csv', ...pass },
+  ]);
+}
+
+describe('legacy after 4.1: a rejoin, events of a session still rejected, a rollback and a second cutover', () => {
+  it('a rejoin legacy logged after 4.1 is folded by 4.3 (join_count 2, the later leave) and validate passes', async () => {
+    const tenant = 'r5-rejoin';
+    const [id] = await insert('VirtualSession', [sessionValues(tenant)]);
+    await insert('AuditLog', [eventValues(tenant, id!), eventValues(tenant, id!, { action: 'participant.left', occurredAt: '2026-10-01 10:20:00' })]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T00:00:00Z', ...gates));
+    await insert('AuditLog', [
+      eventValues(tenant, id!, { occurredAt: '2026-10-01 10:21:00' }),
+      eventValues(tenant, id!, { action: 'participant.left', occurredAt: '2026-10-01 10:24:00' }),
+    ]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates));
+    expect(await participantsOf(tenant, id!)).toEqual([
+      { participant_ref: 'Practitioner/d-1', join_count: 2, last_left_at: new Date('2026-10-01T10:24:00Z'), source: 'audit_backfill' },
+    ]);
+    await passesOnBothPaths(tenant, 'rejoin');
+  }, 240_000);
+
+  it('events of a session S1 rejected and legacy never fixed are rejected orphan_event once each, across S1, 4.1 and 4.3', async () => {
+    const tenant = 'r5-orphan';
+    await insert('VirtualSession', [sessionValues(tenant)]);
+    const [bad] = await insert('VirtualSession', [sessionValues(tenant, { patientRef: '' })]);
+    const [early] = await insert('AuditLog', [eventValues(tenant, bad!)]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    const [late] = await insert('AuditLog', [eventValues(tenant, bad!, { action: 'participant.left', occurredAt: '2026-10-01 10:20:00' })]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', S4_AS_OF, ...gates));
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates));
+    const rejects = await harness.client.query<{ legacy_key: string; reason: string }>(
+      `select legacy_key, reason::text from vc_migration.rejects where tenant_id = $1 and reason = 'orphan_event' order by legacy_key`,
+      [tenant],
+    );
+    expect(rejects.rows.map((r) => r.legacy_key).sort()).toEqual([early!, `AuditLog:${late!}`].sort());
+    await passesOnBothPaths(tenant, 'orphan');
+  }, 240_000);
+
+  it('after rollback s4, what legacy took while it served traffic again is synced by the second cutover, and validate passes', async () => {
+    const tenant = 'r5-rollback';
+    const [, edited] = await insert('VirtualSession', [sessionValues(tenant), sessionValues(tenant, { patientRef: 'Patient/p-2' })]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T00:00:00Z', ...gates));
+    const back = await runInProcess(['rollback', 's4', '--all-tenants', '--json'], env);
+    ok(back);
+    // Legacy serves traffic again: a session booked and held, an edit, participants.
+    const [a] = await insert('VirtualSession', [
+      sessionValues(tenant, {
+        patientRef: 'Patient/p-25',
+        scheduledStart: '2026-11-25 10:00:00',
+        scheduledEnd: '2026-11-25 10:30:00',
+        startedAt: '2026-11-25 10:01:00',
+        endedAt: '2026-11-25 10:29:00',
+        createdAt: '2026-11-21 08:00:00',
+        updatedAt: '2026-11-25 10:29:00',
+      }),
+    ]);
+    await insert('AuditLog', [eventValues(tenant, a!, { occurredAt: '2026-11-25 10:01:00' })]);
+    await harness.mariadb.query(`update VirtualSession set practitionerRef = 'Practitioner/d-9', updatedAt = '2026-11-24 12:00:00' where id = ?`, [edited]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', S4_AS_OF, ...gates));
+    const rows = await harness.client.query(
+      `select legacy_id, practitioner_ref, status::text from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[]) order by legacy_id::bigint`,
+      [tenant, [edited, a]],
+    );
+    expect(rows.rows).toEqual([
+      { legacy_id: edited, practitioner_ref: 'Practitioner/d-9', status: 'ended' },
+      { legacy_id: a, practitioner_ref: 'Practitioner/d-1', status: 'ended' },
+    ]);
+    expect(await participantsOf(tenant, a!)).toHaveLength(1);
+    await passesOnBothPaths(tenant, 'rollback');
+  }, 240_000);
+});
+
+describe('a session legacy cancelled while it was upcoming at 4.1, past at 4.3', () => {
+  it('started early and failed before 4.1 read it, never touched again: 4.3 and validate agree on it and validate passes', async () => {
+    const tenant = 'r5-failed-early';
+    await insert('VirtualSession', [sessionValues(tenant)]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    // Booked after S1 for 10:00 on the 20th; the practitioner opened the room at 09:55 and the call failed at 09:57.
+    const [failed] = await insert('VirtualSession', [
+      sessionValues(tenant, {
+        patientRef: 'Patient/p-20',
+        scheduledStart: '2026-11-20 10:00:00',
+        scheduledEnd: '2026-11-20 10:30:00',
+        startedAt: '2026-11-20 09:55:00',
+        endedAt: null,
+        status: 'failed',
+        createdAt: AFTER_S1,
+        updatedAt: '2026-11-20 09:57:00',
+      }),
+    ]);
+    // 4.1 (and the cutover) at 09:58, before the scheduled start: the session is upcoming, loaded `cancelled`.
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T09:58:00Z', ...gates));
+    // The final sync again, days later: the session is past; legacy never touched it again.
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates));
+    const row = await harness.client.query(`select status::text, started_at from virtual_sessions where tenant_id = $1 and legacy_id = $2`, [tenant, failed]);
+    // S1's mapping at 4.3's as-of: failed → cancelled, startedAt carried over as it is (docs/design.md §5).
+    expect(row.rows).toEqual([{ status: 'cancelled', started_at: new Date('2026-11-20T09:55:00Z') }]);
+    await passesOnBothPaths(tenant, 'failed-early');
+  }, 240_000);
+});
+
+describe('an externalId legacy gave a second session after S1', () => {
+  it('the later session is rejected duplicate_external_id once, and validate passes on both paths', async () => {
+    const tenant = 'r5-extid';
+    const external = '5e0d7c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6';
+    await insert('VirtualSession', [sessionValues(tenant, { externalId: external })]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    // The unique key of legacy's own table refuses a second row with it: legacy moved it (its first row got a new one).
+    await harness.mariadb.query(`update VirtualSession set externalId = null, updatedAt = ? where tenantId = ? and externalId = ?`, [
+      AFTER_S1,
+      tenant,
+      external,
+    ]);
+    const [second] = await insert('VirtualSession', [
+      sessionValues(tenant, {
+        externalId: external,
+        patientRef: 'Patient/p-21',
+        createdAt: AFTER_S1,
+        updatedAt: AFTER_S1,
+        scheduledStart: '2026-11-21 10:00:00',
+        scheduledEnd: '2026-11-21 10:30:00',
+        startedAt: '2026-11-21 10:00:00',
+        endedAt: '2026-11-21 10:20:00',
+      }),
+    ]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', S4_AS_OF, ...gates));
+    // The target's first session keeps the id S1 gave it (the externalId): the second is quarantined, one reject.
+    const rejects = await harness.client.query(`select legacy_key, reason::text from vc_migration.rejects where tenant_id = $1`, [tenant]);
+    expect(rejects.rows).toEqual([{ legacy_key: second, reason: 'duplicate_external_id' }]);
+    // A quarantined row is accounted for (sessions.reconciled counts it rejected): no fingerprint may name it as lost.
+    await passesOnBothPaths(tenant, 'extid');
+  }, 240_000);
+});
