@@ -7,7 +7,7 @@ import { PAST_THE_GATES } from '../../testing/past-the-gates';
 import { runInProcess } from './testing/in-process-cli';
 import { startLegacyHarness, type LegacyHarness } from './testing/legacy-harness';
 import { exportCsv } from './testing/legacy-mutations';
-import { eventValues, insertRows, sessionValues, type LegacyRowValues } from './testing/legacy-rows';
+import { BOOKED_AFTER_S1, eventValues, heldInNovember, insertRows, sessionValues, type LegacyRowValues } from './testing/legacy-rows';
 
 /**
  * S4's delta sync and validate on legacy data the other tests never used: legacy living on between S1, 4.1 and
@@ -16,7 +16,7 @@ import { eventValues, insertRows, sessionValues, type LegacyRowValues } from './
  */
 const S1_AS_OF = '2026-11-01T00:00:00Z';
 const S4_AS_OF = '2026-12-01T00:00:00Z';
-const AFTER_S1 = '2026-11-10 09:00:00';
+const AFTER_S1 = BOOKED_AFTER_S1;
 const gates = ['--service-upstream', 'http://vc.internal:8080', ...PAST_THE_GATES];
 
 let harness: LegacyHarness;
@@ -24,7 +24,7 @@ let env: Record<string, string>;
 let accessPolicy: Awaited<ReturnType<typeof startAccessPolicyStandIn>>;
 
 beforeAll(async () => {
-  [harness, accessPolicy] = await Promise.all([startLegacyHarness('review5', { sessions: 3, seed: 77, asOf: S1_AS_OF }), startAccessPolicyStandIn()]);
+  [harness, accessPolicy] = await Promise.all([startLegacyHarness('late_changes', { sessions: 3, seed: 77, asOf: S1_AS_OF }), startAccessPolicyStandIn()]);
   env = {
     ...harness.env,
     VC_LEGACY_DATABASE_URL: harness.legacy.url,
@@ -49,14 +49,39 @@ async function csvSource(label: string): Promise<Record<string, string>> {
 }
 
 /** `migrator validate --json` for one tenant: its checks by id. */
-async function validate(tenant: string, source: Record<string, string>): Promise<Record<string, CheckResult>> {
-  const run = await runInProcess(['validate', '--tenant', tenant, '--json', '--out', await mkdtemp(join(harness.work, 'reports-'))], { ...env, ...source });
+async function validate(tenant: string, source: Record<string, string>, ...args: string[]): Promise<Checks> {
+  const run = await runInProcess(['validate', '--tenant', tenant, '--json', '--out', await mkdtemp(join(harness.work, 'reports-')), ...args], {
+    ...env,
+    ...source,
+  });
   expect([0, 3], run.error).toContain(run.code);
   const out = JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as { checks: CheckResult[] };
   return Object.fromEntries(out.checks.map((c) => [c.id, c]));
 }
 
 const ok = (run: { code: number; error?: string }) => expect(run.code, run.error).toBe(0);
+
+type Checks = Record<string, CheckResult>;
+/** `verdict` of validate's checks for the tenant, on MariaDB then on a fresh CSV export of it (`label` names the export). */
+async function onBothPaths<T extends object>(tenant: string, label: string, verdict: (checks: Checks) => T, ...args: string[]) {
+  const verdicts: Array<{ path: 'mysql' | 'csv' } & T> = [];
+  for (const [path, source] of [
+    ['mysql', mysqlSource()],
+    ['csv', await csvSource(label)],
+  ] as const)
+    verdicts.push({ path, ...verdict(await validate(tenant, source, ...args)) });
+  return verdicts;
+}
+/** The same verdict expected on both paths. */
+const both = <T extends object>(verdict: T) => [
+  { path: 'mysql', ...verdict },
+  { path: 'csv', ...verdict },
+];
+const statuses = (checks: Checks) => ({
+  reconciled: checks['sessions.reconciled']?.status,
+  sessions: checks['fingerprints.sessions']?.status,
+  participants: checks['fingerprints.participants']?.status,
+});
 
 async function legacyBill(values: LegacyRowValues): Promise<string> {
   const [result] = await harness.mariadb.query(`INSERT INTO BillingEvent SET ?`, [values]);
@@ -65,7 +90,7 @@ async function legacyBill(values: LegacyRowValues): Promise<string> {
 
 describe('a bill legacy voided in place after it was carried over', () => {
   it('is void in billing_events after the final sync (not still published beside its re-bill)', async () => {
-    const tenant = 'r5-void';
+    const tenant = 'lc-void';
     const [id] = await insert('VirtualSession', [
       sessionValues(tenant, {
         endedAt: '2026-10-25 10:25:00',
@@ -99,9 +124,45 @@ describe('a bill legacy voided in place after it was carried over', () => {
   }, 180_000);
 });
 
+describe('a bill legacy voided in place, seen by validate', () => {
+  it('billing.recent_sessions passes once the void is carried, and fails naming the bill when the target still bills it', async () => {
+    const tenant = 'lc-void-check';
+    await insert('VirtualSession', [sessionValues(tenant)]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    // Booked and held after S1, ended within validate's 30 days before S4_AS_OF.
+    const [id] = await insert('VirtualSession', [heldInNovember(tenant, 15, { updatedAt: '2026-11-15 10:28:00' })]);
+    const bill = { tenantId: tenant, sessionId: id!, code: '99213', modifier: '95', placeOfService: '02', units: 1, occurredAt: '2026-11-15 10:26:00' };
+    const first = await legacyBill({ ...bill, status: 'submitted' });
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T00:00:00Z', ...gates));
+    await harness.mariadb.query(`update BillingEvent set status = 'void' where id = ?`, [first]);
+    const rebill = await legacyBill({ ...bill, code: '99214', occurredAt: '2026-11-16 09:00:00', status: 'submitted' });
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates));
+    // A re-run finds the status equal: nothing written again.
+    const again = await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates);
+    ok(again);
+    const rows = await harness.client.query(`select legacy_id, status::text from billing_events where tenant_id = $1 order by legacy_id::bigint`, [tenant]);
+    expect(rows.rows).toEqual([
+      { legacy_id: first, status: 'void' },
+      { legacy_id: rebill, status: 'published' },
+    ]);
+    const billing = () =>
+      onBothPaths(
+        tenant,
+        'void-check',
+        (checks) => ({ status: checks['billing.recent_sessions']?.status, samples: checks['billing.recent_sessions']?.samples }),
+        '--as-of',
+        S4_AS_OF,
+      );
+    expect(await billing()).toEqual(both({ status: 'pass', samples: [] }));
+    // The target billing the voided bill again (what the carry-over did before it carried voids): both bills billed.
+    await harness.client.query(`update billing_events set status = 'published' where tenant_id = $1 and legacy_id = $2`, [tenant, first]);
+    expect(await billing()).toEqual(both({ status: 'fail', samples: [`BillingEvent:${first}`] }));
+  }, 240_000);
+});
+
 describe('rows S1 rejected that legacy later fixed, and rows S1 loaded that legacy later broke', () => {
   it('a session S1 rejected missing_patient, fixed in legacy after S1, is loaded with its participants and validate passes on both paths', async () => {
-    const tenant = 'r5-fixed';
+    const tenant = 'lc-fixed';
     await insert('VirtualSession', [sessionValues(tenant)]);
     const [broken] = await insert('VirtualSession', [sessionValues(tenant, { patientRef: '  ' })]);
     await insert('AuditLog', [eventValues(tenant, broken!), eventValues(tenant, broken!, { action: 'participant.left', occurredAt: '2026-10-01 10:20:00' })]);
@@ -114,22 +175,11 @@ describe('rows S1 rejected that legacy later fixed, and rows S1 loaded that lega
       [tenant],
     );
     expect(loaded.rows.find((r) => r.legacy_id === broken)).toEqual({ legacy_id: broken, participants: 1 });
-    for (const [label, source] of [
-      ['mysql', mysqlSource()],
-      ['csv', await csvSource('fixed')],
-    ] as const) {
-      const checks = await validate(tenant, source);
-      expect({
-        path: label,
-        reconciled: checks['sessions.reconciled']?.status,
-        sessions: checks['fingerprints.sessions']?.status,
-        participants: checks['fingerprints.participants']?.status,
-      }).toEqual({ path: label, reconciled: 'pass', sessions: 'pass', participants: 'pass' });
-    }
+    expect(await onBothPaths(tenant, 'fixed', statuses)).toEqual(both({ reconciled: 'pass', sessions: 'pass', participants: 'pass' }));
   }, 240_000);
 
   it('a session S1 loaded that legacy edited into an invalid row after S1 fails validate naming it (the target still serves the old copy)', async () => {
-    const tenant = 'r5-broke';
+    const tenant = 'lc-broke';
     const [kept, broke] = await insert('VirtualSession', [sessionValues(tenant), sessionValues(tenant, { patientRef: 'Patient/p-2' })]);
     await insert('AuditLog', [eventValues(tenant, broke!)]);
     ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
@@ -142,43 +192,23 @@ describe('rows S1 rejected that legacy later fixed, and rows S1 loaded that lega
     );
     expect(rejects.rows).toContainEqual({ legacy_key: broke, reason: 'invalid_reference' });
     void kept;
-    for (const [label, source] of [
-      ['mysql', mysqlSource()],
-      ['csv', await csvSource('broke')],
-    ] as const) {
-      const checks = await validate(tenant, source);
-      const sessions = checks['fingerprints.sessions'];
-      expect({ path: label, status: sessions?.status, samples: sessions?.samples }).toEqual({
-        path: label,
-        status: 'fail',
-        samples: [`VirtualSession:${broke}`],
-      });
-    }
+    const sessions = (checks: Checks) => ({ status: checks['fingerprints.sessions']?.status, samples: checks['fingerprints.sessions']?.samples });
+    expect(await onBothPaths(tenant, 'broke', sessions)).toEqual(both({ status: 'fail', samples: [`VirtualSession:${broke}`] }));
   }, 240_000);
 });
 
 describe('tenant spelled differently on rows legacy took after S1', () => {
-  it('sessions, events and bills of "R5-Case " are synced under r5-case and validate passes on both paths', async () => {
-    const tenant = 'r5-case';
+  it('sessions, events and bills of "LC-Case " are synced under lc-case and validate passes on both paths', async () => {
+    const tenant = 'lc-case';
     await insert('VirtualSession', [sessionValues(tenant)]);
     ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
-    const held = (day: number): LegacyRowValues =>
-      sessionValues('R5-Case ', {
-        patientRef: `Patient/p-${day}`,
-        scheduledStart: `2026-11-${day} 10:00:00`,
-        scheduledEnd: `2026-11-${day} 10:30:00`,
-        startedAt: `2026-11-${day} 10:02:00`,
-        endedAt: `2026-11-${day} 10:28:00`,
-        createdAt: AFTER_S1,
-        updatedAt: AFTER_S1,
-      });
-    const [a] = await insert('VirtualSession', [held(20)]);
+    const [a] = await insert('VirtualSession', [heldInNovember('LC-Case ', 20)]);
     await insert('AuditLog', [
-      eventValues('R5-CASE', a!, { occurredAt: '2026-11-20 10:03:00' }),
-      eventValues('r5-case ', a!, { action: 'participant.left', occurredAt: '2026-11-20 10:27:00' }),
+      eventValues('LC-CASE', a!, { occurredAt: '2026-11-20 10:03:00' }),
+      eventValues('lc-case ', a!, { action: 'participant.left', occurredAt: '2026-11-20 10:27:00' }),
     ]);
     await legacyBill({
-      tenantId: 'R5-case',
+      tenantId: 'LC-case',
       sessionId: a!,
       code: '99213',
       modifier: '95',
@@ -195,19 +225,8 @@ describe('tenant spelled differently on rows legacy took after S1', () => {
       [tenant, a],
     );
     expect(rows.rows).toEqual([{ legacy_id: a, status: 'ended', participants: 1, bills: 1 }]);
-    for (const [label, source] of [
-      ['mysql', mysqlSource()],
-      ['csv', await csvSource('case')],
-    ] as const) {
-      const checks = await validate(tenant, source);
-      expect({
-        path: label,
-        reconciled: checks['sessions.reconciled']?.status,
-        sessions: checks['fingerprints.sessions']?.status,
-        participants: checks['fingerprints.participants']?.status,
-        billing: checks['billing.recent_sessions']?.status,
-      }).toEqual({ path: label, reconciled: 'pass', sessions: 'pass', participants: 'pass', billing: 'pass' });
-    }
+    const withBilling = (checks: Checks) => ({ ...statuses(checks), billing: checks['billing.recent_sessions']?.status });
+    expect(await onBothPaths(tenant, 'case', withBilling)).toEqual(both({ reconciled: 'pass', sessions: 'pass', participants: 'pass', billing: 'pass' }));
   }, 240_000);
 });
 
@@ -221,30 +240,16 @@ const participantsOf = async (tenant: string, legacyId: string) =>
   ).rows;
 
 async function passesOnBothPaths(tenant: string, label: string): Promise<void> {
-  const verdicts = [];
-  for (const [path, source] of [
-    ['mysql', mysqlSource()],
-    ['csv', await csvSource(label)],
-  ] as const) {
-    const checks = await validate(tenant, source);
-    verdicts.push({
-      path,
-      reconciled: checks['sessions.reconciled']?.status,
-      sessions: checks['fingerprints.sessions']?.status,
-      participants: checks['fingerprints.participants']?.status,
-      samples: [...(checks['fingerprints.sessions']?.samples ?? []), ...(checks['fingerprints.participants']?.samples ?? [])],
-    });
-  }
-  const pass = { reconciled: 'pass', sessions: 'pass', participants: 'pass', samples: [] };
-  expect(verdicts).toEqual([
-    { path: 'mysql', ...pass },
-    { path: 'csv', ...pass },
-  ]);
+  const verdicts = await onBothPaths(tenant, label, (checks) => ({
+    ...statuses(checks),
+    samples: [...(checks['fingerprints.sessions']?.samples ?? []), ...(checks['fingerprints.participants']?.samples ?? [])],
+  }));
+  expect(verdicts).toEqual(both({ reconciled: 'pass', sessions: 'pass', participants: 'pass', samples: [] }));
 }
 
 describe('legacy after 4.1: a rejoin, events of a session still rejected, a rollback and a second cutover', () => {
   it('a rejoin legacy logged after 4.1 is folded by 4.3 (join_count 2, the later leave) and validate passes', async () => {
-    const tenant = 'r5-rejoin';
+    const tenant = 'lc-rejoin';
     const [id] = await insert('VirtualSession', [sessionValues(tenant)]);
     await insert('AuditLog', [eventValues(tenant, id!), eventValues(tenant, id!, { action: 'participant.left', occurredAt: '2026-10-01 10:20:00' })]);
     ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
@@ -261,7 +266,7 @@ describe('legacy after 4.1: a rejoin, events of a session still rejected, a roll
   }, 240_000);
 
   it('events of a session S1 rejected and legacy never fixed are rejected orphan_event once each, across S1, 4.1 and 4.3', async () => {
-    const tenant = 'r5-orphan';
+    const tenant = 'lc-orphan';
     await insert('VirtualSession', [sessionValues(tenant)]);
     const [bad] = await insert('VirtualSession', [sessionValues(tenant, { patientRef: '' })]);
     const [early] = await insert('AuditLog', [eventValues(tenant, bad!)]);
@@ -278,7 +283,7 @@ describe('legacy after 4.1: a rejoin, events of a session still rejected, a roll
   }, 240_000);
 
   it('after rollback s4, what legacy took while it served traffic again is synced by the second cutover, and validate passes', async () => {
-    const tenant = 'r5-rollback';
+    const tenant = 'lc-rollback';
     const [, edited] = await insert('VirtualSession', [sessionValues(tenant), sessionValues(tenant, { patientRef: 'Patient/p-2' })]);
     ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
     ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T00:00:00Z', ...gates));
@@ -314,21 +319,12 @@ describe('legacy after 4.1: a rejoin, events of a session still rejected, a roll
 
 describe('a session legacy cancelled while it was upcoming at 4.1, past at 4.3', () => {
   it('started early and failed before 4.1 read it, never touched again: 4.3 and validate agree on it and validate passes', async () => {
-    const tenant = 'r5-failed-early';
+    const tenant = 'lc-failed-early';
     await insert('VirtualSession', [sessionValues(tenant)]);
     ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
     // Booked after S1 for 10:00 on the 20th; the practitioner opened the room at 09:55 and the call failed at 09:57.
     const [failed] = await insert('VirtualSession', [
-      sessionValues(tenant, {
-        patientRef: 'Patient/p-20',
-        scheduledStart: '2026-11-20 10:00:00',
-        scheduledEnd: '2026-11-20 10:30:00',
-        startedAt: '2026-11-20 09:55:00',
-        endedAt: null,
-        status: 'failed',
-        createdAt: AFTER_S1,
-        updatedAt: '2026-11-20 09:57:00',
-      }),
+      heldInNovember(tenant, 20, { startedAt: '2026-11-20 09:55:00', endedAt: null, status: 'failed', updatedAt: '2026-11-20 09:57:00' }),
     ]);
     // 4.1 (and the cutover) at 09:58, before the scheduled start: the session is upcoming, loaded `cancelled`.
     ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T09:58:00Z', ...gates));
@@ -343,7 +339,7 @@ describe('a session legacy cancelled while it was upcoming at 4.1, past at 4.3',
 
 describe('an externalId legacy gave a second session after S1', () => {
   it('the later session is rejected duplicate_external_id once, and validate passes on both paths', async () => {
-    const tenant = 'r5-extid';
+    const tenant = 'lc-extid';
     const external = '5e0d7c1a-2b3c-4d5e-8f90-a1b2c3d4e5f6';
     await insert('VirtualSession', [sessionValues(tenant, { externalId: external })]);
     ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
@@ -354,16 +350,7 @@ describe('an externalId legacy gave a second session after S1', () => {
       external,
     ]);
     const [second] = await insert('VirtualSession', [
-      sessionValues(tenant, {
-        externalId: external,
-        patientRef: 'Patient/p-21',
-        createdAt: AFTER_S1,
-        updatedAt: AFTER_S1,
-        scheduledStart: '2026-11-21 10:00:00',
-        scheduledEnd: '2026-11-21 10:30:00',
-        startedAt: '2026-11-21 10:00:00',
-        endedAt: '2026-11-21 10:20:00',
-      }),
+      heldInNovember(tenant, 21, { externalId: external, startedAt: '2026-11-21 10:00:00', endedAt: '2026-11-21 10:20:00' }),
     ]);
     ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', S4_AS_OF, ...gates));
     // The target's first session keeps the id S1 gave it (the externalId): the second is quarantined, one reject.
