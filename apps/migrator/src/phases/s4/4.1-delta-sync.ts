@@ -10,7 +10,7 @@ import { inIdOrder, SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
 import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
-import { changedSince, mapDeltaSession, type DeltaSession } from './delta-session';
+import { changedSince, LOADED_UPCOMING, mapDeltaSession, type DeltaSession } from './delta-session';
 import { duplicateReject, ExportTwins, type MetRow } from './export-twins';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
@@ -23,11 +23,14 @@ const assign = (c: string) =>
   // An Encounter the migrator backfilled (S2 2.4) stays when legacy still has none.
   c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
 /**
- * A newer legacy version replaces the stored one; so does the same version once it is past (see `changing`).
+ * A newer legacy version replaces the stored one; so does the same version loaded as upcoming once it is past (see
+ * `changing`). A row loaded `scheduled` before rows carried the mark is known by its status.
  */
 const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map(assign).join(', ')}, version = virtual_sessions.version + 1
   where virtual_sessions.updated_at < excluded.updated_at
-    or (virtual_sessions.updated_at = excluded.updated_at and virtual_sessions.status = 'scheduled' and excluded.status <> 'scheduled')`;
+    or (virtual_sessions.updated_at = excluded.updated_at
+        and (virtual_sessions.status = 'scheduled' or coalesce(virtual_sessions.migrated_from ? '${LOADED_UPCOMING}', false))
+        and not coalesce(excluded.migrated_from ? '${LOADED_UPCOMING}', false))`;
 
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
 const STAGES = ['sessions', 'participants', 'ends', 'billing', 'encounters'] as const;
@@ -183,23 +186,25 @@ interface DeltaLoad extends MetRow {
 
 /**
  * Of a batch's loads, those that change the target (as the upsert decides): new, or newer than the stored version,
- * or the same version of a session an earlier sync loaded `scheduled` that is past at this sync's as-of. 4.1 and
- * 4.3 may run days apart (4.2 refused by its gates, run again later): a session upcoming at 4.1 that legacy never
- * touched again (a no-show) is historical by 4.3 and maps as S1 maps it then; kept `scheduled`, the target would
- * hold neither legacy's outcome nor what validate, mapping at the sync's as-of, expects. A session the new service
- * changed since has a later `updated_at`, so it is still never overwritten.
+ * or the same version of a session an earlier sync loaded as upcoming (`scheduled`, or `cancelled` with no start or
+ * end: marked {@link LOADED_UPCOMING}) that is past at this sync's as-of. 4.1 and 4.3 may run days apart (4.2
+ * refused by its gates, run again later): a session upcoming at 4.1 that legacy never touched again (a no-show, a
+ * call that failed after starting early) is historical by 4.3 and maps as S1 maps it then; kept as loaded, the
+ * target would hold neither legacy's outcome nor what validate, mapping at the sync's as-of, expects. A session the
+ * new service changed since has a later `updated_at`, so it is still never overwritten.
  */
 async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<DeltaLoad[]> {
   if (loads.length === 0) return [];
-  const stored = await ctx.query<{ legacy_id: string; updated_at: Date | string; status: string }>(
-    'select legacy_id, updated_at, status::text as status from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])',
+  const stored = await ctx.query<{ legacy_id: string; updated_at: Date | string; status: string; upcoming: boolean }>(
+    `select legacy_id, updated_at, status::text as status, coalesce(migrated_from ? '${LOADED_UPCOMING}', false) as upcoming
+       from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])`,
     [ctx.tenantId, loads.map((l) => l.session.legacyId)],
   );
-  const byId = new Map(stored.map((r) => [r.legacy_id, { at: new Date(r.updated_at).getTime(), status: r.status }]));
+  const byId = new Map(stored.map((r) => [r.legacy_id, { at: new Date(r.updated_at).getTime(), upcoming: r.upcoming || r.status === 'scheduled' }]));
   return loads.filter((l) => {
     const held = byId.get(l.session.legacyId);
     const at = l.session.updatedAt.getTime();
-    return !held || held.at < at || (held.at === at && held.status === 'scheduled' && l.session.status !== 'scheduled');
+    return !held || held.at < at || (held.at === at && held.upcoming && l.session.migratedFrom[LOADED_UPCOMING] !== true);
   });
 }
 

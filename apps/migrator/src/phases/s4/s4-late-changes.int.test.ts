@@ -317,23 +317,49 @@ describe('legacy after 4.1: a rejoin, events of a session still rejected, a roll
   }, 240_000);
 });
 
+/** S1, then a session that failed before its slot, then 4.1 (and the cutover) while it is still upcoming: its legacy id. */
+async function failedBeforeItsSlot(tenant: string): Promise<string> {
+  await insert('VirtualSession', [sessionValues(tenant)]);
+  ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+  // Booked after S1 for 10:00 on the 20th; the practitioner opened the room at 09:55 and the call failed at 09:57.
+  const [failed] = await insert('VirtualSession', [
+    heldInNovember(tenant, 20, { startedAt: '2026-11-20 09:55:00', endedAt: null, status: 'failed', updatedAt: '2026-11-20 09:57:00' }),
+  ]);
+  // 4.1 (and the cutover) at 09:58, before the scheduled start: the session is upcoming, loaded `cancelled`.
+  ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T09:58:00Z', ...gates));
+  return failed!;
+}
+
 describe('a session legacy cancelled while it was upcoming at 4.1, past at 4.3', () => {
   it('started early and failed before 4.1 read it, never touched again: 4.3 and validate agree on it and validate passes', async () => {
     const tenant = 'lc-failed-early';
-    await insert('VirtualSession', [sessionValues(tenant)]);
-    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
-    // Booked after S1 for 10:00 on the 20th; the practitioner opened the room at 09:55 and the call failed at 09:57.
-    const [failed] = await insert('VirtualSession', [
-      heldInNovember(tenant, 20, { startedAt: '2026-11-20 09:55:00', endedAt: null, status: 'failed', updatedAt: '2026-11-20 09:57:00' }),
-    ]);
-    // 4.1 (and the cutover) at 09:58, before the scheduled start: the session is upcoming, loaded `cancelled`.
-    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T09:58:00Z', ...gates));
+    const failed = await failedBeforeItsSlot(tenant);
     // The final sync again, days later: the session is past; legacy never touched it again.
     ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates));
     const row = await harness.client.query(`select status::text, started_at from virtual_sessions where tenant_id = $1 and legacy_id = $2`, [tenant, failed]);
     // S1's mapping at 4.3's as-of: failed → cancelled, startedAt carried over as it is (docs/design.md §5).
     expect(row.rows).toEqual([{ status: 'cancelled', started_at: new Date('2026-11-20T09:55:00Z') }]);
     await passesOnBothPaths(tenant, 'failed-early');
+  }, 240_000);
+});
+
+describe('a session loaded as upcoming by 4.1 that the new service changed before 4.3', () => {
+  it('is not mapped again from legacy: the service’s row stays, and validate passes', async () => {
+    const tenant = 'lc-failed-served';
+    const failed = await failedBeforeItsSlot(tenant);
+    // After the cutover the service owns the session: the practice notes why it was cancelled.
+    await harness.client.query(
+      `update virtual_sessions set cancel_reason = 'rebooked by the practice', updated_at = '2026-11-21T08:00:00Z', version = version + 1
+        where tenant_id = $1 and legacy_id = $2`,
+      [tenant, failed],
+    );
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates));
+    const row = await harness.client.query(`select status::text, started_at, cancel_reason from virtual_sessions where tenant_id = $1 and legacy_id = $2`, [
+      tenant,
+      failed,
+    ]);
+    expect(row.rows).toEqual([{ status: 'cancelled', started_at: null, cancel_reason: 'rebooked by the practice' }]);
+    await passesOnBothPaths(tenant, 'failed-served');
   }, 240_000);
 });
 
