@@ -386,3 +386,25 @@ describe('an externalId legacy gave a second session after S1', () => {
     await passesOnBothPaths(tenant, 'extid');
   }, 240_000);
 });
+
+describe('an externalId another tenant holds, rejected by S1', () => {
+  it('the second tenant’s session is rejected duplicate_external_id, and validate passes for both tenants on both paths', async () => {
+    const [first, second] = ['lc-share-a', 'lc-share-b'];
+    const external = '7f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f';
+    // Legacy's unique key on externalId is not on every legacy database (two tenants' rows then share one).
+    await harness.mariadb.query('alter table VirtualSession drop index uq_VirtualSession_externalId');
+    const [held] = await insert('VirtualSession', [sessionValues(first, { externalId: external })]);
+    const [, shared] = await insert('VirtualSession', [sessionValues(second), sessionValues(second, { externalId: external, patientRef: 'Patient/p-2' })]);
+    // Participants of each: the rejected session's must leave the participants fingerprint too.
+    await insert('AuditLog', [eventValues(first, held!), eventValues(second, shared!)]);
+    ok(await phase(first, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    ok(await phase(second, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    const rejects = await harness.client.query(
+      `select legacy_key, reason::text from vc_migration.rejects where tenant_id = $1 and reason = 'duplicate_external_id'`,
+      [second],
+    );
+    expect(rejects.rows).toEqual([{ legacy_key: shared, reason: 'duplicate_external_id' }]);
+    await passesOnBothPaths(first, 'share-a');
+    await passesOnBothPaths(second, 'share-b');
+  }, 240_000);
+});
