@@ -381,6 +381,28 @@ describe('a session loaded as upcoming by 4.1 that the new service changed befor
   }, 240_000);
 });
 
+describe('an edit legacy stamped with the updatedAt of the version 4.1 synced', () => {
+  it('is synced by 4.3 (same version, other content), once, and validate passes', async () => {
+    const tenant = 'lc-same-stamp';
+    await insert('VirtualSession', [sessionValues(tenant)]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's1', '--as-of', S1_AS_OF));
+    const [id] = await insert('VirtualSession', [heldInNovember(tenant, 15)]);
+    ok(await phase(tenant, mysqlSource(), 'phase', 's4', '--as-of', '2026-11-20T00:00:00Z', ...gates));
+    // Two writes in one millisecond (or a writer that keeps updatedAt): the version 4.1 read, other content.
+    await harness.mariadb.query(`update VirtualSession set practitionerRef = 'Practitioner/d-7', updatedAt = updatedAt where id = ?`, [id]);
+    const final = await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates);
+    ok(final);
+    const again = await phase(tenant, mysqlSource(), 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates);
+    ok(again);
+    const written = (run: { stdout: string }) =>
+      (JSON.parse(run.stdout) as { steps: Array<{ id: string; written: number }> }).steps.find((step) => step.id === '4.3')?.written;
+    expect([written(final), written(again)]).toEqual([1, 0]);
+    const row = await harness.client.query(`select practitioner_ref from virtual_sessions where tenant_id = $1 and legacy_id = $2`, [tenant, id]);
+    expect(row.rows).toEqual([{ practitioner_ref: 'Practitioner/d-7' }]);
+    await passesOnBothPaths(tenant, 'same-stamp');
+  }, 240_000);
+});
+
 describe('an externalId legacy gave a second session after S1', () => {
   it('the later session is rejected duplicate_external_id once, and validate passes on both paths', async () => {
     const tenant = 'lc-extid';
