@@ -7,6 +7,7 @@ import type { LegacySource } from '../legacy/types';
 import { legacyParticipantLeaves, targetParticipantLeaves } from './participant-fingerprint';
 import { lateEventSessions } from './late-events';
 import { deltaSyncScope, foldsParticipants, mapInScope, type DeltaSyncScope } from './s4-scope';
+import { clashRejectedIds } from './clash-rejects';
 import { rejectedRecordLocations } from './unread-records';
 import type { SessionTally } from './session-tally';
 import type { TargetCountsOf } from './target-counts';
@@ -211,6 +212,8 @@ async function sessionsByLeaves(
   const target = await targetSessionLeaves(db, tenantId, sessions.deferred, batchSize, since);
   const changed = since?.changed ?? [];
   for (const id of changed) sessions.leaves.delete(id);
+  // A session rejected for another row's externalId is no loss (sessions.reconciled counts it rejected); with it go its participants.
+  for (const id of await clashRejectedIds(db, tenantId)) if (!target.has(id)) sessions.leaves.delete(id);
   const fingerprint = compare('sessions', sessions.leaves, target, changed);
   const loaded = new Set([...sessions.leaves.keys()].filter((id) => !sessions.scheduled.has(id)));
   return { fingerprint, loaded, excluded: new Set([...sessions.deferred, ...changed]), changed };

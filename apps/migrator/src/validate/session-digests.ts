@@ -57,10 +57,10 @@ export interface TargetRow {
   video_backend: string;
 }
 
-/** The columns of {@link TargetRow}, for the selects that read it. */
-export const TARGET_SESSION_COLUMNS = sql.raw(
-  'legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend',
-);
+/** The columns of {@link TargetRow}, for the selects that read it (and S4's upsert, which compares the same ones). */
+export const TARGET_SESSION_COLUMN_LIST: readonly string[] =
+  'legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, status, cancel_reason, video_backend'.split(', ');
+export const TARGET_SESSION_COLUMNS = sql.raw(TARGET_SESSION_COLUMN_LIST.join(', '));
 
 /** A target session's fingerprint leaf: the same projection as the legacy row's after mapping. */
 export function targetSessionLeaf(r: TargetRow): bigint {

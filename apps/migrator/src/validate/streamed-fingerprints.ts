@@ -6,6 +6,7 @@ import type { LegacyBatch, LegacyRow, LegacySource } from '../legacy/types';
 import { PARTICIPANT_HISTORY, PARTICIPANT_HISTORY_BY_ENTITY } from '../phases/s1/participant-history';
 import { participantsJsonBySession } from './participant-fingerprint';
 import { sessionJson, sessionProjection } from './session-digests';
+import { clashRejectedIds } from './clash-rejects';
 import { lateEventSessions } from './late-events';
 import { deltaSyncScope, foldsParticipants, mapInScope, type DeltaSyncScope } from './s4-scope';
 import type { SessionTally } from './session-tally';
@@ -148,6 +149,8 @@ export async function streamedFingerprints(
   const scope = s4 === undefined ? await deltaSyncScope(db, tenantId) : (s4 ?? undefined);
   const late = lateEvents === undefined ? await lateEventSessions(db, legacy, tenantId, scope, batchSize) : (lateEvents ?? undefined);
   const changed = { rows: 0, samples: [] as string[] };
+  // Rejected for another row's externalId (few): left out of the legacy sums when the target holds no session of the id.
+  const clashes = await clashRejectedIds(db, tenantId);
   const sums = { legacySessions: new ShareSum(), targetSessions: new ShareSum(), legacyParticipants: new ShareSum(), targetParticipants: new ShareSum() };
   const met = { sessions: 0, participants: 0 };
   // Counted while the batches run, compared with what the batches met.
@@ -160,20 +163,20 @@ export async function streamedFingerprints(
   /** A batch's target rows and legacy events folded into the sums (while the next batch's queries run). */
   const settle = async ({ lookups, tallied, keys, sessions: legacySessions }: InFlight): Promise<void> => {
     const [{ sessions, participants, absent: absentIds, changed: changedIds }, events] = await lookups;
-    if (tally) {
-      const absent = new Set(absentIds);
-      tally.add(tallied, new Set(tallied.rows.map((r) => (r.id ?? '').trim()).filter((id) => !absent.has(id))));
-    }
+    const absent = new Set(absentIds);
+    if (tally) tally.add(tallied, new Set(tallied.rows.map((r) => (r.id ?? '').trim()).filter((id) => !absent.has(id))));
     const changedHere = new Set(changedIds);
     changed.rows += changedHere.size;
     for (const id of changedIds) if (changed.samples.length < CHANGED_SAMPLES) changed.samples.push(id);
-    for (const [id, json] of legacySessions) if (!changedHere.has(id)) sums.legacySessions.addKeyed(keys.get(id)!, json);
+    // Out of this batch's legacy sums: sessions the service changed since, and clash rejects the target rightly lacks.
+    const left = (id: string) => !changedHere.has(id) && !(clashes.has(id) && absent.has(id));
+    for (const [id, json] of legacySessions) if (left(id)) sums.legacySessions.addKeyed(keys.get(id)!, json);
     met.sessions += sessions.met;
     sums.targetSessions.addByteSums(sessions.byteSums, sessions.rows);
     met.participants += participants.met;
     sums.targetParticipants.addByteSums(participants.byteSums, participants.rows);
     for (const [id, json] of participantsJsonBySession(groupParticipantEvents(events)))
-      if (!changedHere.has(id)) sums.legacyParticipants.addKeyed(keys.get(id) ?? keyDigestOf(JSON.stringify(id)), json);
+      if (left(id)) sums.legacyParticipants.addKeyed(keys.get(id) ?? keyDigestOf(JSON.stringify(id)), json);
   };
   let previous: InFlight | undefined;
   try {

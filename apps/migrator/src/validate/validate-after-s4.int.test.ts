@@ -14,7 +14,7 @@ import { runInProcess } from '../phases/s4/testing/in-process-cli';
 import { startKongProxy } from '../phases/s4/testing/kong-proxy';
 import { startLegacyHarness, type LegacyHarness } from '../phases/s4/testing/legacy-harness';
 import { exportCsv } from '../phases/s4/testing/legacy-mutations';
-import { insertRows, eventValues, LEGACY_ROUTING, sessionValues, type LegacyRowValues } from '../phases/s4/testing/legacy-rows';
+import { insertRows, eventValues, heldInNovember, LEGACY_ROUTING, sessionValues, type LegacyRowValues } from '../phases/s4/testing/legacy-rows';
 import { PAST_THE_GATES } from '../testing/past-the-gates';
 import { fingerprintChecks, tenantFingerprints, type TableFingerprint } from './fingerprints';
 import { deltaSyncScope } from './s4-scope';
@@ -30,7 +30,6 @@ import { s1Watermark } from './watermark';
  */
 const S1_AS_OF = '2026-11-01T00:00:00Z';
 const S4_AS_OF = '2026-12-01T00:00:00Z';
-const CREATED_AFTER_S1 = '2026-11-10 09:00:00';
 
 let legacy: TestMysqlDatabase;
 let mariadb: mysql.Connection;
@@ -52,18 +51,7 @@ afterAll(() => harness?.close());
 type Row = LegacyRowValues;
 const session = sessionValues;
 const event = eventValues;
-/** A session held on `day` of November 2026, created after S1's as-of. */
-const held = (tenant: string, day: number, overrides: Row = {}): Row =>
-  session(tenant, {
-    patientRef: `Patient/p-${day}`,
-    scheduledStart: `2026-11-${day} 10:00:00`,
-    scheduledEnd: `2026-11-${day} 10:30:00`,
-    startedAt: `2026-11-${day} 10:02:00`,
-    endedAt: `2026-11-${day} 10:28:00`,
-    createdAt: CREATED_AFTER_S1,
-    updatedAt: CREATED_AFTER_S1,
-    ...overrides,
-  });
+const held = heldInNovember;
 
 const insert = (table: 'VirtualSession' | 'AuditLog', rows: Row[]) => insertRows(mariadb, table, rows);
 

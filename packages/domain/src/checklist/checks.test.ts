@@ -149,6 +149,11 @@ describe('billingForRecentSessions', () => {
   ] as const)('%s', (_name, counts, ids, status) => {
     expect(billingForRecentSessions('t1', { ...counts, sinceIso: '2026-01-01T00:00:00.000Z' }, ids).status).toBe(status);
   });
+
+  it('a bill legacy voided that is still billed here fails, named by its billing id', () => {
+    const check = billingForRecentSessions('t1', { billedInLegacy: 1, billedHere: 1, sinceIso: '2026-01-01T00:00:00.000Z' }, [], ['41']);
+    expect({ status: check.status, samples: check.samples }).toEqual({ status: 'fail', samples: ['BillingEvent:41'] });
+  });
 });
 
 describe('overallStatus', () => {

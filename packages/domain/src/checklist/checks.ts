@@ -155,14 +155,20 @@ export function billingForRecentSessions(
   tenant: string,
   counts: { billedInLegacy: number; billedHere: number; sinceIso: string },
   missingLegacyIds: readonly string[],
+  voidedStillBilled: readonly string[] = [],
 ): CheckResult {
+  // A bill legacy voided that is still billed here bills the patient twice beside its re-bill: named by its own id.
   return result(
     'billing.recent_sessions',
     tenant,
-    counts.billedHere >= counts.billedInLegacy && missingLegacyIds.length === 0,
+    counts.billedHere >= counts.billedInLegacy && missingLegacyIds.length === 0 && voidedStillBilled.length === 0,
     { billed: counts.billedInLegacy, since: counts.sinceIso },
-    { billed: counts.billedHere, missing: Math.max(0, counts.billedInLegacy - counts.billedHere) },
-    missingLegacyIds.map((id) => `VirtualSession:${id}`),
+    {
+      billed: counts.billedHere,
+      missing: Math.max(0, counts.billedInLegacy - counts.billedHere),
+      ...(voidedStillBilled.length > 0 ? { voidedInLegacy: voidedStillBilled.length } : {}),
+    },
+    [...voidedStillBilled.map((id) => `BillingEvent:${id}`), ...missingLegacyIds.map((id) => `VirtualSession:${id}`)],
   );
 }
 

@@ -40,8 +40,10 @@ const TWIN_DETAIL = 'another BillingEvent row with the same id comes first in th
 /** Carried rows are unique by (tenant, legacy id) only, so a row the insert refuses shares its id with one carried. */
 const DUPLICATE_DETAIL = 'another BillingEvent row with the same id was carried over (the id twice in the export); that row was kept';
 
+type CarriedStatus = 'published' | 'void';
+
 /** Legacy billing statuses → ours. Legacy already sent these to the payer: they must never publish again. */
-function billingStatus(raw: string | null | undefined): 'published' | 'void' {
+function billingStatus(raw: string | null | undefined): CarriedStatus {
   return (raw ?? '').trim().toLowerCase() === 'void' ? 'void' : 'published';
 }
 
@@ -59,21 +61,26 @@ interface Carried {
  * no usable occurredAt → `invalid_datetime`, and a later copy of an id a CSV export carries twice, in the same
  * batch or any other → `duplicate_legacy_id` with its raw row and `file:line` (the first copy that can be carried
  * is the bill, {@link BillingTwins}). The same source row read again (a resumed pass, `--restart-step`, S4's
- * delta sync after S2) writes and rejects nothing. `written` counts the rows the insert returned.
+ * delta sync after S2) writes and rejects nothing, unless legacy changed its status since (a void in place, see
+ * `restatusCarried`): the carried row then takes it, in the batch's commit, so a resumed pass sets it once.
+ * `written` counts the rows the insert returned and the rows re-statused.
  */
 export async function carryOverBilling(ctx: StepContext, after: string | null): Promise<void> {
   const source = await ctx.services.legacy();
-  const twins = await billingTwins(source, ctx.tenantId, { after, batchSize: ctx.options.batchSize, signal: ctx.signal }, canCarry);
+  const twins = await billingTwins(source, ctx.tenantId, { after, batchSize: ctx.options.batchSize, signal: ctx.signal }, canCarryBilling);
   // A resumed pass stopped while reading its prefix knows only part of the claims: it must commit nothing.
   if (ctx.signal.aborted) return;
   for await (const batch of source.read('BillingEvent', { tenantId: ctx.tenantId, batchSize: ctx.options.batchSize, after, signal: ctx.signal })) {
-    const { rows, rejects } = await mapBatch(ctx, batch, twins);
+    const { rows, restatus, rejects } = await mapBatch(ctx, batch, twins);
     await ctx.commit({
       cursor: { billingAfter: batch.position },
       read: recordsOf(batch),
       written: 0,
       rejects,
-      write: async (tx) => insertCarried(tx, rows),
+      write: async (tx) => {
+        const inserted = await insertCarried(tx, rows);
+        return { ...inserted, written: (inserted.written ?? 0) + (await restatusCarried(tx, ctx.tenantId, restatus)) };
+      },
     });
     if (ctx.signal.aborted) return;
   }
@@ -95,13 +102,21 @@ function readBilling(row: LegacyRow): { occurredAt: Date } | { reason: RejectInp
   return { occurredAt: occurred.value };
 }
 
-const canCarry = (row: LegacyRow) => 'occurredAt' in readBilling(row);
+/** Whether a row can be carried on its own: which copy of a twice-exported id is the bill (validate asks it too). */
+export const canCarryBilling = (row: LegacyRow) => 'occurredAt' in readBilling(row);
 
-async function mapBatch(ctx: StepContext, batch: LegacyBatch, twins: BillingTwins): Promise<{ rows: Carried[]; rejects: RejectInput[] }> {
+/** A carried bill whose legacy status changed since it was carried (legacy voids in place): its new status. */
+interface Restatus {
+  legacy_id: string;
+  status: CarriedStatus;
+}
+
+async function mapBatch(ctx: StepContext, batch: LegacyBatch, twins: BillingTwins): Promise<{ rows: Carried[]; restatus: Restatus[]; rejects: RejectInput[] }> {
   const sessions = await migratedSessionIds(ctx.db.db, ctx.tenantId, lookupable([...new Set(batch.rows.map((r) => trimmed(r.sessionId)))]));
   // Carried by an earlier run (S2, or S4 after it): skipped, so `written` counts only what is new.
   const carried = await carriedBillingIds(ctx.db.db, ctx.tenantId, lookupable(batch.rows.map((r) => billingIdOf(r))));
   const rows: Carried[] = [];
+  const restatus: Restatus[] = [];
   const rejects: RejectInput[] = faultRejects(batch.faults);
   for (const [i, row] of batch.rows.entries()) {
     const read = readBilling(row);
@@ -124,15 +139,20 @@ async function mapBatch(ctx: StepContext, batch: LegacyBatch, twins: BillingTwin
       rejects.push(rejectOf('duplicate_legacy_id', TWIN_DETAIL));
       continue;
     }
-    // The id's bill, carried by an earlier run or phase: the same source row again.
-    if (carried.has(billingIdOf(row))) continue;
+    // The id's bill, carried by an earlier run or phase: the same source row again, its status legacy's now.
+    const held = carried.get(billingIdOf(row));
+    if (held !== undefined) {
+      const status = billingStatus(row.status);
+      if (held !== status) restatus.push({ legacy_id: billingIdOf(row), status });
+      continue;
+    }
     rows.push({
       legacyId: billingIdOf(row),
       record: toRecord(ctx.tenantId, sessionId, row, read.occurredAt),
       reject: rejectOf('duplicate_legacy_id', DUPLICATE_DETAIL),
     });
   }
-  return { rows, rejects };
+  return { rows, restatus, rejects };
 }
 
 /**
@@ -159,6 +179,26 @@ async function insertCarried(tx: Tx, rows: readonly Carried[]): Promise<BatchAdj
   return { written: inserted.length, rejects: refused };
 }
 
+/**
+ * Sets the status legacy now gives the carried bills of `restatus`: legacy voids a bill in place (no updated_at, no
+ * new row) and re-bills in a new row, so a carried bill left `published` would bill the patient twice beside its
+ * re-bill. The other way (legacy reinstates a bill it had voided, void → published) is carried too: the target
+ * records what legacy billed, and validate compares that status both ways. Only rows the migrator carried
+ * (a legacy id) in a carried status are touched: a bill the live service wrote has no legacy id, and its
+ * `pending` is never a carried status. Returns how many rows changed (a re-run finds them equal: none).
+ */
+async function restatusCarried(tx: Tx, tenantId: string, restatus: readonly Restatus[]): Promise<number> {
+  if (restatus.length === 0) return 0;
+  const changed = await tx.query<{ legacy_id: string }>(
+    `update billing_events b set status = r.status
+       from jsonb_to_recordset($1::jsonb) as r(legacy_id text, status billing_status)
+      where b.tenant_id = $2 and b.legacy_id = r.legacy_id and b.status in ('published', 'void') and b.status <> r.status
+      returning b.legacy_id`,
+    [JSON.stringify(restatus), tenantId],
+  );
+  return changed.length;
+}
+
 function toRecord(tenantId: string, sessionId: string, row: LegacyRow, occurredAt: Date): Carried['record'] {
   const units = Number.parseInt(row.units ?? '1', 10);
   return {
@@ -174,12 +214,13 @@ function toRecord(tenantId: string, sessionId: string, row: LegacyRow, occurredA
   };
 }
 
-async function carriedBillingIds(db: Database, tenantId: string, legacyIds: readonly string[]): Promise<Set<string>> {
-  const rows = await queryRows<{ legacy_id: string }>(
+/** The carried bills among `legacyIds`, with their status. */
+async function carriedBillingIds(db: Database, tenantId: string, legacyIds: readonly string[]): Promise<Map<string, string>> {
+  const rows = await queryRows<{ legacy_id: string; status: string }>(
     db,
-    sql`select legacy_id from billing_events where tenant_id = ${tenantId} and legacy_id in (select jsonb_array_elements_text(${JSON.stringify(legacyIds)}::jsonb))`,
+    sql`select legacy_id, status::text as status from billing_events where tenant_id = ${tenantId} and legacy_id in (select jsonb_array_elements_text(${JSON.stringify(legacyIds)}::jsonb))`,
   );
-  return new Set(rows.map((r) => r.legacy_id));
+  return new Map(rows.map((r) => [r.legacy_id, r.status]));
 }
 
 /** Legacy session id → new session id, for the migrated ones among `legacyIds`. */

@@ -2,6 +2,8 @@ import { tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/dom
 import { storableKey, storableReject } from '../../engine/storable-reject';
 import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
 import type { LegacyBatch, LegacySource } from '../../legacy/types';
+import { leafOf } from '../../evidence/fingerprint';
+import { sessionProjection, TARGET_SESSION_COLUMN_LIST, targetSessionLeaf, type TargetRow } from '../../validate/session-digests';
 import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
 import { sessionId } from '../s1/ids';
@@ -10,7 +12,7 @@ import { inIdOrder, SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
 import { carryOverBilling } from '../s2/billing-carry-over';
 import { backfillEncounters, supersededBackfills, type BackfillTotals } from '../s2/encounter-backfill';
 import { foldDeltaParticipants } from './delta-participants';
-import { changedSince, mapDeltaSession, type DeltaSession } from './delta-session';
+import { changedSince, LOADED_UPCOMING, mapDeltaSession, type DeltaSession } from './delta-session';
 import { duplicateReject, ExportTwins, type MetRow } from './export-twins';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
@@ -22,12 +24,20 @@ const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' &&
 const assign = (c: string) =>
   // An Encounter the migrator backfilled (S2 2.4) stays when legacy still has none.
   c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
+/** The columns the S1 mapping decides and no later step changes: validate's session projection (session-digests.ts). */
+const PROJECTED = TARGET_SESSION_COLUMN_LIST.filter((c) => c !== 'legacy_id');
+const projected = (table: string) => `(${PROJECTED.map((c) => `${table}.${c}`).join(', ')})`;
 /**
- * A newer legacy version replaces the stored one; so does the same version once it is past (see `changing`).
+ * A newer legacy version replaces the stored one; so does the same version loaded as upcoming once it is past, and
+ * the same version with other content (see `changing`). A row loaded `scheduled` before rows carried the mark is
+ * known by its status.
  */
 const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map(assign).join(', ')}, version = virtual_sessions.version + 1
   where virtual_sessions.updated_at < excluded.updated_at
-    or (virtual_sessions.updated_at = excluded.updated_at and virtual_sessions.status = 'scheduled' and excluded.status <> 'scheduled')`;
+    or (virtual_sessions.updated_at = excluded.updated_at
+        and (virtual_sessions.status = 'scheduled' or coalesce(virtual_sessions.migrated_from ? '${LOADED_UPCOMING}', false))
+        and not coalesce(excluded.migrated_from ? '${LOADED_UPCOMING}', false))
+    or (virtual_sessions.updated_at = excluded.updated_at and ${projected('virtual_sessions')} is distinct from ${projected('excluded')})`;
 
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
 const STAGES = ['sessions', 'participants', 'ends', 'billing', 'encounters'] as const;
@@ -183,23 +193,33 @@ interface DeltaLoad extends MetRow {
 
 /**
  * Of a batch's loads, those that change the target (as the upsert decides): new, or newer than the stored version,
- * or the same version of a session an earlier sync loaded `scheduled` that is past at this sync's as-of. 4.1 and
- * 4.3 may run days apart (4.2 refused by its gates, run again later): a session upcoming at 4.1 that legacy never
- * touched again (a no-show) is historical by 4.3 and maps as S1 maps it then; kept `scheduled`, the target would
- * hold neither legacy's outcome nor what validate, mapping at the sync's as-of, expects. A session the new service
- * changed since has a later `updated_at`, so it is still never overwritten.
+ * or the same version of a session an earlier sync loaded as upcoming (`scheduled`, or `cancelled` with no start or
+ * end: marked {@link LOADED_UPCOMING}) that is past at this sync's as-of. 4.1 and 4.3 may run days apart (4.2
+ * refused by its gates, run again later): a session upcoming at 4.1 that legacy never touched again (a no-show, a
+ * call that failed after starting early) is historical by 4.3 and maps as S1 maps it then; kept as loaded, the
+ * target would hold neither legacy's outcome nor what validate, mapping at the sync's as-of, expects. And the same
+ * version whose mapped content differs from the stored row's (validate's projection): legacy edited the row again
+ * within the same millisecond of its `updatedAt` (or stamped both edits alike), which a version comparison alone
+ * never syncs and validate fails forever. A session the new service changed since has a later `updated_at`, so it
+ * is still never overwritten. (An edit stamped earlier than the stored version, legacy's clock set back, is not
+ * told from the service's change by `updated_at`: runbooks/validate.md says what to do.)
  */
 async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<DeltaLoad[]> {
   if (loads.length === 0) return [];
-  const stored = await ctx.query<{ legacy_id: string; updated_at: Date | string; status: string }>(
-    'select legacy_id, updated_at, status::text as status from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])',
+  const stored = await ctx.query<TargetRow & { updated_at: Date | string; upcoming: boolean }>(
+    `select ${TARGET_SESSION_COLUMN_LIST.join(', ')}, updated_at, coalesce(migrated_from ? '${LOADED_UPCOMING}', false) as upcoming
+       from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])`,
     [ctx.tenantId, loads.map((l) => l.session.legacyId)],
   );
-  const byId = new Map(stored.map((r) => [r.legacy_id, { at: new Date(r.updated_at).getTime(), status: r.status }]));
+  const byId = new Map(
+    stored.map((r) => [r.legacy_id, { at: new Date(r.updated_at).getTime(), upcoming: r.upcoming || r.status === 'scheduled', leaf: targetSessionLeaf(r) }]),
+  );
   return loads.filter((l) => {
     const held = byId.get(l.session.legacyId);
     const at = l.session.updatedAt.getTime();
-    return !held || held.at < at || (held.at === at && held.status === 'scheduled' && l.session.status !== 'scheduled');
+    if (!held || held.at < at) return true;
+    if (held.at > at) return false;
+    return (held.upcoming && l.session.migratedFrom[LOADED_UPCOMING] !== true) || held.leaf !== leafOf(sessionProjection(l.session));
   });
 }
 

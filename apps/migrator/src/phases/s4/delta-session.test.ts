@@ -1,6 +1,6 @@
 import type { LegacyVirtualSession } from '@vc/domain/legacy';
 import { describe, expect, it } from 'vitest';
-import { mapDeltaSession } from './delta-session';
+import { LOADED_UPCOMING, mapDeltaSession } from './delta-session';
 
 const asOf = new Date('2026-05-01T00:00:00.000Z');
 
@@ -58,6 +58,17 @@ describe('mapDeltaSession', () => {
   it('an upcoming session has no start or end even if legacy says so', () => {
     const mapped = mapDeltaSession(row({ startedAt: '2026-05-03 09:00:00' }), asOf, 't1');
     expect(mapped.kind === 'load' && [mapped.session.startedAt, mapped.session.endedAt]).toEqual([null, null]);
+  });
+
+  it('marks a session mapped as upcoming, and only such a one, so a later sync re-maps it once past', () => {
+    const upcoming = mapDeltaSession(row({ status: 'failed', startedAt: '2026-05-03 08:55:00' }), asOf, 't1');
+    const past = mapDeltaSession(row({ status: 'failed', startedAt: '2026-05-03 08:55:00' }), new Date('2026-05-04T00:00:00Z'), 't1');
+    expect([upcoming, past].map((m) => m.kind === 'load' && [m.session.status, m.session.startedAt, m.session.migratedFrom[LOADED_UPCOMING] ?? false])).toEqual(
+      [
+        ['cancelled', null, true],
+        ['cancelled', new Date('2026-05-03T08:55:00Z'), false],
+      ],
+    );
   });
 
   it.each([

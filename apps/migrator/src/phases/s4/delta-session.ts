@@ -12,6 +12,13 @@ const CANCELLED = new Set(['cancelled', 'canceled', 'no_show', 'expired', 'faile
 // Far enough that every row reads as historical, so the S1 mapping validates and normalises all of them.
 const END_OF_TIME = new Date('9999-12-31T00:00:00.000Z');
 
+/**
+ * The `migrated_from` key of a row loaded as upcoming (`scheduled`, or `cancelled` with no start or end): at a later
+ * as-of the same legacy version may be historical and map as S1 maps it (a start, an end, an outcome), so the
+ * delta sync replaces a row carrying it although legacy's `updatedAt` did not move (see `changing`, 4.1-delta-sync.ts).
+ */
+export const LOADED_UPCOMING = 'loadedUpcoming';
+
 /** A session for `virtual_sessions`: the S1 mapping, with the status an upcoming session keeps. */
 export type DeltaSession = Omit<MappedSession, 'status'> & { status: 'scheduled' | 'ended' | 'cancelled' };
 
@@ -33,6 +40,8 @@ export function mapDeltaSession(
   const cancelled = CANCELLED.has(status);
   const session: DeltaSession = {
     ...mapped.session,
+    // How it was mapped, kept on the row: once past, the same legacy version maps otherwise and a later sync re-maps it.
+    migratedFrom: { ...mapped.session.migratedFrom, [LOADED_UPCOMING]: true },
     status: cancelled ? 'cancelled' : 'scheduled',
     cancelReason: cancelled ? (row.cancelReason ?? '').trim() || status : null,
     startedAt: null,

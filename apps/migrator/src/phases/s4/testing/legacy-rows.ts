@@ -37,6 +37,21 @@ export const sessionValues = (tenant: string, overrides: LegacyRowValues = {}): 
   ...overrides,
 });
 
+/** When the sessions of {@link heldInNovember} were booked: after the tests' S1 as-of (2026-11-01). */
+export const BOOKED_AFTER_S1 = '2026-11-10 09:00:00';
+
+/** A session held on `day` of November 2026 (10:02–10:28 of a 10:00–10:30 slot), booked after S1's as-of. */
+export const heldInNovember = (tenant: string, day: number, overrides: LegacyRowValues = {}): LegacyRowValues =>
+  sessionValues(tenant, {
+    patientRef: `Patient/p-${day}`,
+    scheduledStart: `2026-11-${day} 10:00:00`,
+    scheduledEnd: `2026-11-${day} 10:30:00`,
+    startedAt: `2026-11-${day} 10:02:00`,
+    endedAt: `2026-11-${day} 10:28:00`,
+    createdAt: BOOKED_AFTER_S1,
+    updatedAt: BOOKED_AFTER_S1,
+    ...overrides,
+  });
 /** A practitioner's `participant.joined` AuditLog row of session `entityId`, with `overrides`. */
 export const eventValues = (tenant: string, entityId: string, overrides: LegacyRowValues = {}): LegacyRowValues => ({
   tenantId: tenant,
