@@ -43,4 +43,21 @@ describe('S1 1.3 re-run after the tenant admin changed the config', { timeout: 1
     );
     expect(rows[0]).toEqual({ jitsi_server_url: 'https://meet.acme-new.example', jitsi_app_id: 'acme-new', branding: { displayName: 'Acme (new)' } });
   });
+
+  it('keeps the Encounter S2 2.4 backfilled on a migrated ended session when the runbooks send the operator back to --restart-step 1.1', async () => {
+    const { rows: picked } = await target.client.query<{ id: string; legacy_id: string }>(
+      `select id, legacy_id from virtual_sessions where tenant_id = 'acme' and status = 'ended' and encounter_ref is null order by legacy_id limit 1`,
+    );
+    const session = picked[0]!;
+    // What S2 2.4 records for an Encounter it created (apps/migrator/src/phases/s2/encounter-backfill.ts).
+    await target.client.query(`update virtual_sessions set encounter_ref = 'Encounter/backfilled-1' where id = $1`, [session.id]);
+    await target.client.query(
+      `insert into vc_migration.encounter_backfills (session_id, tenant_id, legacy_id, encounter_ref, created, phase) values ($1, 'acme', $2, 'Encounter/backfilled-1', true, 's2')`,
+      [session.id, session.legacy_id],
+    );
+    const again = await runMigrator(s1('--restart-step', '1.1'), target.env);
+    expect(again.code, again.stderr).toBe(0);
+    const { rows } = await target.client.query<{ encounter_ref: string | null }>(`select encounter_ref from virtual_sessions where id = $1`, [session.id]);
+    expect(rows[0]!.encounter_ref).toBe('Encounter/backfilled-1');
+  });
 });
