@@ -40,5 +40,29 @@ describe('status shows every tenant (docs/design.md §6: "`migrator status` show
     const legacyTenants = Object.keys(target.expected.tenants).sort();
     expect(legacyTenants.length).toBeGreaterThan(1);
     expect(status.json.tenants.map((t) => t.tenant).sort()).toEqual(legacyTenants);
+    expect(status.json).toMatchObject({ tenantsFrom: 'legacy+state' });
+    // The text says the same: a tenant not started yet is ready for s1, with its steps pending.
+    const text = await runMigrator(['status'], target.env);
+    expect(text.code, text.stderr).toBe(0);
+    for (const tenant of legacyTenants.filter((t) => t !== 'acme')) {
+      expect(text.stdout).toContain(`${tenant}: ready for s1 (\`pnpm migrator phase s1 --tenant ${tenant}\`)`);
+      expect(text.stdout).toMatch(new RegExp(`^${tenant}\\s+s1\\s+1\\.1\\s+pending\\s`, 'm'));
+    }
+  });
+
+  it('without a legacy source lists only the tenants with state, and says so', async () => {
+    const { VC_LEGACY_EXPORT_DIR: _dir, ...env } = target.env;
+    const s0 = await runMigrator(['phase', 's0'], env);
+    expect(s0.code, s0.stderr).toBe(0);
+    const { rows } = await target.client.query<{ tenant: string }>(
+      `select distinct tenant_id as tenant from vc_migration.step_checkpoints where tenant_id <> '*' order by 1`,
+    );
+    const status = await runMigratorJson<{ tenants: Array<{ tenant: string }>; tenantsFrom: string; note: string }>(['status'], env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json.tenants.map((t) => t.tenant)).toEqual(rows.map((r) => r.tenant));
+    expect(rows.length).toBeLessThan(Object.keys(target.expected.tenants).length);
+    expect(status.json).toMatchObject({ tenantsFrom: 'state', note: expect.stringContaining('no legacy source configured') });
+    const text = await runMigrator(['status'], env);
+    expect(text.stdout).toContain('only tenants with migration state are listed');
   });
 });
