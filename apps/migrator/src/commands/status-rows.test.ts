@@ -34,6 +34,20 @@ describe('withPendingSteps', () => {
     ]);
   });
 
+  it("adds legacy's tenants that have no state yet, every step pending, once each", () => {
+    const rows = [done('*', 's0', '0.1'), done('beta', 's1', '1.1')];
+    expect(view(withPendingSteps(rows, PHASES, undefined, ['beta', 'acme']))).toEqual([
+      '* s0 0.1 done',
+      '* s0 0.2 pending',
+      'acme s1 1.1 pending',
+      'acme s1 1.2 pending',
+      'acme s2 2.2 pending',
+      'beta s1 1.1 done',
+      'beta s1 1.2 pending',
+      'beta s2 2.2 pending',
+    ]);
+  });
+
   it('shows only the tenant asked for, and keeps a checkpoint of a step no phase declares any more', () => {
     const rows = [done('acme', 's1', '1.1'), done('acme', 's1', '1.9')];
     expect(view(withPendingSteps(rows, PHASES, 'acme'))).toEqual(['acme s1 1.1 done', 'acme s1 1.2 pending', 'acme s2 2.2 pending', 'acme s1 1.9 done']);

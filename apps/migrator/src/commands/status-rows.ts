@@ -5,13 +5,14 @@ import type { Phase } from '../engine/types';
 export type StatusRow = SavedCheckpoint & StepKey & { runId?: string | null };
 
 /**
- * Every step of every phase for each tenant the migration knows (any checkpoint), in plan order, with
- * `pending` where nothing ran yet: an operator reads what is left, not only what happened. Global phases
- * (s0) show once, as tenant `*`. Checkpoints of steps no phase declares any more are kept at the end.
+ * Every step of every phase for each tenant the migration knows (any checkpoint, and `alsoTenants`: legacy's
+ * tenants that have not started), in plan order, with `pending` where nothing ran yet: an operator reads what
+ * is left, not only what happened. Global phases (s0) show once, as tenant `*`. Checkpoints of steps no phase
+ * declares any more are kept at the end.
  */
-export function withPendingSteps(rows: readonly StatusRow[], phases: readonly Phase[], onlyTenant?: string): StatusRow[] {
+export function withPendingSteps(rows: readonly StatusRow[], phases: readonly Phase[], onlyTenant?: string, alsoTenants: readonly string[] = []): StatusRow[] {
   const saved = new Map(rows.map((r) => [`${r.tenantId}\u0000${r.phase}\u0000${r.stepId}`, r]));
-  const tenants = [...new Set(rows.map((r) => r.tenantId).filter((t) => t !== '*'))].sort();
+  const tenants = [...new Set([...rows.map((r) => r.tenantId), ...alsoTenants].filter((t) => t !== '*'))].sort();
   if (onlyTenant !== undefined && !tenants.includes(onlyTenant) && onlyTenant !== '*') tenants.push(onlyTenant);
   const out: StatusRow[] = [];
   const emit = (tenantId: string, phase: Phase) => {

@@ -20,7 +20,9 @@ Examples:
 
 First one line per tenant: where it stands in the pipeline (done, running with pid, host and heartbeat age,
 stale when the heartbeat stopped or the pid is gone, blocked at the failed step with its error, waiting for a
-gate with the command that clears it, ready for the next phase); then every step, then the steps' facts.`;
+gate with the command that clears it, ready for the next phase); then every step, then the steps' facts.
+Every tenant is every legacy tenant (one not started yet is "ready for s1") and any other with migration state;
+without a readable legacy source only those with state, and a note says so.`;
 
 /** The run behind each `running` checkpoint, to tell a live step from a dead or interrupted one. */
 async function shownSteps(db: Database, rows: readonly StatusRow[]): Promise<Array<ShownStep & { row: StatusRow }>> {
@@ -36,26 +38,48 @@ async function shownSteps(db: Database, rows: readonly StatusRow[]): Promise<Arr
   });
 }
 
+/** Legacy's tenant list, `unavailable` (why) when the source cannot be read now, undefined when none is configured. */
+type LegacyTenants = { list: string[]; source: string } | { unavailable: string } | undefined;
+
+/**
+ * Status is what an operator looks at while things are broken: a legacy source that cannot be read now makes
+ * status show less (and say so), never fail.
+ */
+async function legacyTenants(config: MigratorConfig, services: ServiceRegistry): Promise<LegacyTenants> {
+  if (!config.VC_LEGACY_DATABASE_URL && !config.VC_LEGACY_EXPORT_DIR) return undefined;
+  try {
+    const legacy = await services.legacy();
+    return { list: await legacyTenantList(legacy), source: legacy.description };
+  } catch (error) {
+    return { unavailable: (error as Error).message };
+  }
+}
+
 /**
  * `status --tenant X` with no state for X: a tenant legacy does not have is a typo (exit 2, listing the ones it
  * has, closest first), not a tenant to start migrating. Without a legacy source configured, or one that cannot be
- * read now (status is what an operator looks at while things are broken), it only says X has no state.
+ * read now, it only says X has no state.
  */
 async function noStateFor(tenant: string, config: MigratorConfig, services: ServiceRegistry): Promise<string> {
-  if (config.VC_LEGACY_DATABASE_URL || config.VC_LEGACY_EXPORT_DIR) {
-    let known: { list: string[]; source: string } | undefined;
-    try {
-      const legacy = await services.legacy();
-      known = { list: await legacyTenantList(legacy), source: legacy.description };
-    } catch {
-      known = undefined;
-    }
-    if (known) {
-      assertKnownTenant(tenant, known.list, known.source);
-      return `no migration state for tenant ${tenant} yet (once \`migrator phase s0\` has run: \`migrator phase s1 --tenant ${tenant}\`)`;
-    }
+  const known = await legacyTenants(config, services);
+  if (known && 'list' in known) {
+    assertKnownTenant(tenant, known.list, known.source);
+    return `no migration state for tenant ${tenant} yet (once \`migrator phase s0\` has run: \`migrator phase s1 --tenant ${tenant}\`)`;
   }
   return `no migration state for tenant ${tenant}`;
+}
+
+/**
+ * Where the all-tenants view took its tenants from (docs/design.md §6: status shows every tenant): legacy's
+ * tenants merged with those that have state, so one not started yet shows as `ready for s1`; without a
+ * readable legacy source only those with state, and a note saying so.
+ */
+function tenantSource(known: LegacyTenants): { tenantsFrom: 'legacy+state'; legacySource: string } | { tenantsFrom: 'state'; note: string } {
+  if (known && 'list' in known) return { tenantsFrom: 'legacy+state', legacySource: known.source };
+  const why = known
+    ? `the legacy source cannot be read now (${known.unavailable})`
+    : 'no legacy source configured (VC_LEGACY_DATABASE_URL or VC_LEGACY_EXPORT_DIR)';
+  return { tenantsFrom: 'state', note: `${why}: only tenants with migration state are listed` };
 }
 
 /** `migrator status`: a rollup per tenant, then every tenant × phase × step with its state, counts, timings and facts. */
@@ -66,10 +90,14 @@ export function makeStatusCommand(): Command {
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const { shown, plans, tenants, none } = await withCommandContext(async ({ handle, config, services }) => {
+      const { shown, plans, tenants, none, source } = await withCommandContext(async ({ handle, config, services }) => {
         const [saved, plans] = await Promise.all([listCheckpoints(handle.db, opts.tenant), planSummaries(handle.db)]);
         const none = opts.tenant && saved.length === 0 ? await noStateFor(opts.tenant, config, services) : undefined;
-        const rows = saved.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant);
+        // Every tenant only in the all-tenants view: `--tenant X` keeps saying what it says about X alone.
+        const known = opts.tenant === undefined ? await legacyTenants(config, services) : undefined;
+        const source = opts.tenant === undefined ? tenantSource(known) : undefined;
+        const fromLegacy = known && 'list' in known ? known.list : [];
+        const rows = saved.length === 0 && fromLegacy.length === 0 ? [] : withPendingSteps(saved, await loadAllPhases(), opts.tenant, fromLegacy);
         const shown = await shownSteps(handle.db, rows);
         const tenants: TenantRollup[] = [];
         for (const tenant of [...new Set(shown.map((s) => s.tenant))].filter((t) => t !== '*')) {
@@ -81,7 +109,7 @@ export function makeStatusCommand(): Command {
             ),
           );
         }
-        return { shown, plans, tenants, none };
+        return { shown, plans, tenants, none, source };
       });
       const steps = shown.map(({ row: r, status, error, run }) => ({
         tenant: r.tenantId,
@@ -100,7 +128,7 @@ export function makeStatusCommand(): Command {
         ...(run ? { run } : {}),
         ...(Object.keys(r.facts).length ? { facts: r.facts } : {}),
       }));
-      if (opts.json) return printJson({ tenants, steps, ...(plans.length ? { plans } : {}) });
+      if (opts.json) return printJson({ tenants, steps, ...(plans.length ? { plans } : {}), ...source });
       if (none) return printText(none);
       if (steps.length === 0) return printText('no migration state yet (run `migrator phase s0`, then `migrator phase s1 --tenant <id>`)');
       const header = ['tenant', 'phase', 'step', 'status', 'read', 'written', 'rejected', 'deferred', 'warnings', 'ms', 'finished'];
@@ -119,6 +147,7 @@ export function makeStatusCommand(): Command {
           s.finishedAt ?? '-',
         ].map(String),
       );
+      const notes = source && 'note' in source ? [`(${source.note})`] : [];
       const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
       const line = (cells: string[]) =>
         cells
@@ -131,7 +160,8 @@ export function makeStatusCommand(): Command {
       printText(
         [
           ...tenants.map((t) => t.line),
-          ...(tenants.length ? [''] : []),
+          ...notes,
+          ...(tenants.length || notes.length ? [''] : []),
           line(header),
           ...table.map(line),
           ...steps.filter((s) => s.error).map((s) => `${s.tenant} ${s.phase} ${s.step}: ${s.error}`),

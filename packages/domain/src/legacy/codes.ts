@@ -18,6 +18,8 @@ export const REJECT_REASONS = [
   'invalid_text',
   /** Another legacy row with a different id already holds this externalId, which is the session's new id. */
   'duplicate_external_id',
+  /** S4: a legacy row two or more of the service's shadow-mode sessions fit (or whose slot's one another legacy row took): which one it is, is not guessed. */
+  'ambiguous_shadow_session',
   /** A CSV record with more or fewer fields than the header, or a quoted field never closed: no field of it is trusted. */
   'malformed_record',
   /** A CSV record holding bytes that are not UTF-8. */

@@ -14,6 +14,7 @@ import { backfillEncounters, supersededBackfills, type BackfillTotals } from '..
 import { foldDeltaParticipants } from './delta-participants';
 import { changedSince, LOADED_UPCOMING, mapDeltaSession, type DeltaSession } from './delta-session';
 import { duplicateReject, ExportTwins, type MetRow } from './export-twins';
+import { adoptShadowTwins } from './shadow-twins';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at');
@@ -307,7 +308,10 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       for (const id of settledTwins.lost) latest.delete(id);
       rejects.push(...settledTwins.rejects);
     }
-    const settled = await settleExternalIds(ctx, [...latest.values()]);
+    // The service's shadow-mode twins of these rows are adopted, not doubled (see shadow-twins.ts).
+    const shadow = await adoptShadowTwins(ctx, [...latest.values()]);
+    rejects.push(...shadow.rejects);
+    const settled = await settleExternalIds(ctx, shadow.loads);
     rejects.push(...settled.rejects);
     // In id order, as S1 sends its sessions (`inIdOrder`): a tenant's S1 may be writing a shared externalId meanwhile.
     const writes = inIdOrder(await changing(ctx, settled.kept));
@@ -315,12 +319,13 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
     await ctx.commit({
       cursor: { after: batch.position },
       read: recordsOf(batch),
-      written: rows.length,
+      written: rows.length + shadow.adopted.length,
       rejects,
-      warnings: tallyCodes(writes.map((l) => l.warnings)) as Record<string, number>,
+      warnings: tallyCodes([...writes, ...shadow.adopted.map((a) => a.load)].map((l) => l.warnings)) as Record<string, number>,
       // The as-of the rows were mapped at: validate maps them at it again to compare what this sync loaded.
       facts: { watermark: watermark.toISOString(), asOf: ctx.options.asOf.toISOString() },
       write: async (tx) => {
+        await shadow.write(tx);
         if (rows.length === 0) return;
         await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
         // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
