@@ -15,6 +15,7 @@ import {
   sessionLoad,
   sentSignal,
   writeSessions,
+  addAdjustments,
   type PendingLoad,
   type SessionWrites,
 } from './session-rows';
@@ -100,7 +101,7 @@ async function settleAcrossBatches(ctx: StepContext, mapped: MappedBatch): Promi
  * The batch's write, closing over its COPY text only (a closure made where the batch is prepared would keep all that
  * is in scope there), and a promise of the moment its sessions are sent (their COPY done, their lines let go).
  */
-function sessionsWrite(writes: SessionWrites): { write: (tx: Tx) => Promise<void>; sent: Promise<void> } {
+function sessionsWrite(writes: SessionWrites): { write: (tx: Tx) => Promise<BatchAdjustment | undefined>; sent: Promise<void> } {
   const { sent, markSent } = sentSignal();
   return { write: (tx) => writeSessions(tx, writes, markSent), sent };
 }
@@ -117,8 +118,7 @@ function writeInRange<C extends PendingLoad & CountedCandidate>(
   const { sent, markSent } = sentSignal();
   const write = async (tx: Tx) => {
     const inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
-    await writeSessions(tx, encodeSessions(inRange.kept), markSent);
-    return inRange.adjustment;
+    return addAdjustments(inRange.adjustment, await writeSessions(tx, encodeSessions(inRange.kept), markSent)) ?? {};
   };
   return { write, sent };
 }

@@ -2,7 +2,7 @@ import { PG_ERROR, pgErrorCode } from '@vc/schema';
 import type { BatchAdjustment, RejectInput, Tx } from '../../engine/types';
 import type { KeyRangeReader } from '../../legacy/types';
 import { settleExternalIds } from './external-ids';
-import { encodeSessions, sentSignal, writeSessions, type PendingLoad } from './session-rows';
+import { addAdjustments, encodeSessions, sentSignal, writeSessions, type PendingLoad } from './session-rows';
 
 /**
  * A batch's sessions written on the assumption that none of their ids is taken, which is what a first load finds:
@@ -25,12 +25,12 @@ export function writeClaimingIds(
   const write = async (tx: Tx): Promise<BatchAdjustment | void> => {
     await tx.query('savepoint vc_claim');
     try {
-      await writeSessions(tx, encodeSessions(held!), () => {
+      const kept = await writeSessions(tx, encodeSessions(held!), () => {
         held = undefined;
         markSent();
       });
       await tx.query('release savepoint vc_claim');
-      return;
+      return kept;
     } catch (error) {
       if (pgErrorCode(error) !== PG_ERROR.uniqueViolation || !held) throw error;
       await tx.query('rollback to savepoint vc_claim');
@@ -62,8 +62,8 @@ async function settleInTransaction(
   );
   const raws = new Map(rows.map((row) => [row.id ?? '', row]));
   const rejects: RejectInput[] = settled.rejects.map((r, i) => ({ ...r, raw: raws.get(losers[i]!.sourceRecord) ?? { id: r.legacyKey } }));
-  await writeSessions(tx, encodeSessions(settled.kept), sent);
+  const kept = await writeSessions(tx, encodeSessions(settled.kept), sent);
   const warnings: Record<string, number> = {};
   for (const l of losers) for (const code of l.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
-  return { rejects, written: -losers.length, warnings };
+  return addAdjustments({ rejects, written: -losers.length, warnings }, kept)!;
 }
