@@ -4,7 +4,7 @@ import { createAccessPolicyClient } from '@vc/integrations/access-policy';
 import { createFhirClient } from '@vc/integrations/fhir';
 import { createJitsiProbe } from '@vc/integrations/jitsi';
 import { createKms } from '@vc/integrations/kms';
-import { connectEventStream } from '@vc/integrations/nats';
+import { connectEventStream, EVENT_DUPLICATE_WINDOW_MS } from '@vc/integrations/nats';
 import { createDatabase, type DatabaseHandle, migrate } from '@vc/schema';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
@@ -62,8 +62,8 @@ async function resolveDeps(
       url: config.natsUrl,
       stream: config.natsStream,
       subjects: [`${config.natsSubjectPrefix}virtual_care.>`],
-      // Longer than the relay's lease, so a row re-sent after a crashed relay's lease is still de-duplicated.
-      duplicateWindowMs: 10 * 60_000,
+      // Longer than the relay's lease (see the constant); `migrator phase s0` ensures the same stream with it.
+      duplicateWindowMs: EVENT_DUPLICATE_WINDOW_MS,
     });
     await eventStream.ensureStream();
     const opened = eventStream;

@@ -80,6 +80,24 @@ beforeAll(async () => {
       { entityId: '900003', actorRef: 'Patient/rejoin', action: 'participant.left', occurredAt: '2025-03-01 10:15:00.000' },
       { entityId: '900003', actorRef: 'Patient/rejoin', occurredAt: '2025-03-01 10:20:00.000' },
       { entityId: '900003', actorRef: 'Patient/rejoin', action: 'participant.left', occurredAt: '2025-03-01 09:00:00.000' },
+      // The role: the earliest join naming a known role decides, not the first join (docs/design.md §5).
+      { entityId: '900004', actorRef: 'Practitioner/later', occurredAt: '2025-03-01 10:00:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/later', action: 'participant.left', occurredAt: '2025-03-01 10:05:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/later', payload: '{"role":"interpreter"}', occurredAt: '2025-03-01 10:06:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/later', payload: '{"role":"caregiver"}', occurredAt: '2025-03-01 10:10:00.000' },
+      // Out of time order by id: the later id joined earlier.
+      { entityId: '900004', actorRef: 'Practitioner/order', payload: '{"role":"caregiver"}', occurredAt: '2025-03-01 10:30:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/order', payload: '{"role":"interpreter"}', occurredAt: '2025-03-01 10:10:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/order', occurredAt: '2025-03-01 10:00:00.000' },
+      // A role only the per-row parser reads (case, spaces) between plain rows.
+      { entityId: '900004', actorRef: 'Practitioner/mixed', occurredAt: '2025-03-01 10:00:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/mixed', payload: '{"role":" Interpreter "}', occurredAt: '2025-03-01 10:01:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/mixed', payload: '{"role":"caregiver"}', occurredAt: '2025-03-01 10:02:00.000' },
+      // Two payload roles joined at once: the lower id's.
+      { entityId: '900004', actorRef: 'Practitioner/tie', payload: '{"role":"caregiver"}', occurredAt: '2025-03-01 10:00:00.000' },
+      { entityId: '900004', actorRef: 'Practitioner/tie', payload: '{"role":"interpreter"}', occurredAt: '2025-03-01 10:00:00.000' },
+      // An unknown role names none: the actor type decides.
+      { entityId: '900004', actorRef: 'Practitioner/unknown', payload: '{"role":"wizard"}', occurredAt: '2025-03-01 10:00:00.000' },
     ];
     for (const a of odd) await c.query('INSERT INTO AuditLog SET ?', [row(a)]);
   } finally {
@@ -161,6 +179,19 @@ describe('the participant fold pushed down into MariaDB', () => {
       expect({ size, ...fold }).toEqual({ size, ...reference });
       expect(positions).toEqual([...positions].sort((a, b) => Number(a) - Number(b)));
     }
+  }, 60_000);
+
+  it('takes the role from the earliest join naming a known role, later or out of id order, as the streaming fold does', async () => {
+    const roles = (fold: Fold) => Object.fromEntries(fold.participants.filter((p) => p.sessionLegacyId === '900004').map((p) => [p.actorRef, p.role]));
+    const expected = {
+      'Practitioner/later': 'interpreter',
+      'Practitioner/order': 'interpreter',
+      'Practitioner/mixed': 'interpreter',
+      'Practitioner/tie': 'caregiver',
+      'Practitioner/unknown': 'practitioner',
+    };
+    expect(roles(await streaming(1000))).toEqual(expected);
+    for (const size of [1, 2, 10_000]) expect(roles(await pushedDown(size))).toEqual(expected);
   }, 60_000);
 
   it('groups rows, so far fewer cross the wire than the events they fold', async () => {

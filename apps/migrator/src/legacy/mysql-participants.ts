@@ -1,3 +1,4 @@
+import { PARTICIPANT_ROLES } from '@vc/domain/legacy';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { readAhead } from './read-ahead';
 import type { LegacyRow, ParticipantGroup, ParticipantPushdown, ParticipantWindow, ReadOptions } from './types';
@@ -12,7 +13,7 @@ import type { LegacyRow, ParticipantGroup, ParticipantPushdown, ParticipantWindo
  * "Plain" is deliberately narrow: exactly what the domain parser would accept unchanged and without a
  * warning — canonical entityType/action, printable-ASCII actorRef and entityId (nothing to trim or
  * normalise, within the indexed-text limit), an actorDisplay without NUL, a payload that is NULL or
- * valid JSON, an occurredAt in the common form with a real calendar date. Anything else (malformed
+ * valid JSON whose role both parsers read alike (PLAIN_ROLE), an occurredAt in the common form with a real calendar date. Anything else (malformed
  * payloads, missing actors, zero dates, odd whitespace, NULs) is read row by row. Grouping compares bytes
  * (`binary`): the legacy collation (utf8mb4_unicode_ci) would fold case and trailing spaces together.
  * Patterns end in `\z`, not `$`: MariaDB's REGEXP is PCRE, whose `$` also matches before a final newline,
@@ -20,13 +21,26 @@ import type { LegacyRow, ParticipantGroup, ParticipantPushdown, ParticipantWindo
  */
 const ASCII_REF = (column: string) =>
   `(cast(${column} as binary) regexp '^[!-~]+\\\\z' and octet_length(${column}) <= 1024 and cast(${column} as binary) <> '\\\\N')`;
+/**
+ * A payload whose role MariaDB reads as the domain parser does (`payloadRole`): no role, a JSON null, or a string of
+ * lowercase letters only (nothing to trim or fold, so it is a known role exactly when it equals one). One `"role"`
+ * in the text and no backslash: a duplicated or escaped key could be read differently by the two JSON parsers. Any
+ * other payload takes the per-row path.
+ */
+const ROLE_PATH = "json_extract(payload, '$.role')";
+const PLAIN_ROLE = `locate(char(92), payload) = 0 and char_length(payload) - char_length(replace(payload, '"role"', '')) <= 6
+  and (json_type(${ROLE_PATH}) is null or json_type(${ROLE_PATH}) = 'NULL'
+       or (json_type(${ROLE_PATH}) = 'STRING' and cast(json_unquote(${ROLE_PATH}) as binary) regexp '^[a-z]*\\\\z'))`;
+/** A plain join's payload names a known role (for a plain row, exactly when the domain parser finds one). */
+const KNOWN_ROLE = `(payload is not null and cast(json_unquote(${ROLE_PATH}) as binary) in (${PARTICIPANT_ROLES.map((r) => `'${r}'`).join(', ')}))`;
+
 const PLAIN = [
   "cast(entityType as binary) = 'VirtualSession'",
   "cast(action as binary) in ('participant.joined', 'participant.left')",
   `actorRef is not null and ${ASCII_REF('actorRef')}`,
   ASCII_REF('entityId'),
   "(actorDisplay is null or (locate(x'00', cast(actorDisplay as binary)) = 0 and octet_length(actorDisplay) <= 65535))",
-  '(payload is null or json_valid(payload))',
+  `(payload is null or (json_valid(payload) and ${PLAIN_ROLE}))`,
   "cast(occurredAt as char) regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]{1,6})?\\\\z'",
   'year(occurredAt) > 0 and month(occurredAt) between 1 and 12 and dayofmonth(occurredAt) between 1 and dayofmonth(last_day(occurredAt))',
 ].join(' and ');
@@ -40,15 +54,21 @@ const JOINED = "(cast(action as binary) = 'participant.joined')";
 // group, so the grouping sorts only narrow columns (no payload), then joined back by primary key.
 const AT = 'cast(occurredAt as datetime(3))';
 const JOIN_KEY = `concat(date_format(${AT}, '%Y%m%d%H%i%s%f'), lpad(id, 20, '0'))`;
+// The role comes from its own lead (docs/design.md §5): the earliest join whose payload names a known role, the
+// first such by id on a tie; none when no join does (the role is then the actor type's).
+const ROLE_JOIN = `${JOINED} and ${KNOWN_ROLE}`;
 const GROUPS_SQL = (filter: string) => `
-  select g.entityId, g.actorRef, g.leadId, a.actorDisplay as leadDisplay, a.payload as leadPayload, g.n, g.joins, g.firstJoinedAt, g.lastLeftAt, g.lastJoinedAt from (
+  select g.entityId, g.actorRef, g.leadId, a.actorDisplay as leadDisplay, a.payload as leadPayload, g.n, g.joins, g.firstJoinedAt, g.lastLeftAt, g.lastJoinedAt,
+         g.roleLeadId, r.payload as roleLeadPayload, g.roleJoinedAt from (
     select min(entityId) as entityId, min(actorRef) as actorRef, count(*) as n, sum(${JOINED}) as joins,
            min(case when ${JOINED} then ${AT} end) as firstJoinedAt, max(case when not ${JOINED} then ${AT} end) as lastLeftAt,
            max(case when ${JOINED} then ${AT} end) as lastJoinedAt,
-           coalesce(cast(right(min(case when ${JOINED} then ${JOIN_KEY} end), 20) as unsigned), min(id)) as leadId
+           coalesce(cast(right(min(case when ${JOINED} then ${JOIN_KEY} end), 20) as unsigned), min(id)) as leadId,
+           min(case when ${ROLE_JOIN} then ${AT} end) as roleJoinedAt,
+           cast(right(min(case when ${ROLE_JOIN} then ${JOIN_KEY} end), 20) as unsigned) as roleLeadId
       from AuditLog where ${filter} and ${PLAIN}
      group by ${PARTICIPANT}
-  ) g join AuditLog a on a.id = g.leadId`;
+  ) g join AuditLog a on a.id = g.leadId left join AuditLog r on r.id = g.roleLeadId`;
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 
@@ -115,6 +135,9 @@ export function createParticipantPushdown(
       firstJoinedAt: str(g.firstJoinedAt),
       lastLeftAt: str(g.lastLeftAt),
       lastJoinedAt: str(g.lastJoinedAt),
+      roleLeadId: str(g.roleLeadId),
+      roleLeadPayload: str(g.roleLeadPayload),
+      roleJoinedAt: str(g.roleJoinedAt),
     }));
     const rows = otherRows.map(asText);
     // The end of the tenant's key space when the window is the last one: resuming after it reads nothing more.

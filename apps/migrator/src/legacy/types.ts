@@ -134,6 +134,10 @@ export interface ParticipantGroup {
   firstJoinedAt: string | null;
   lastLeftAt: string | null;
   lastJoinedAt: string | null;
+  /** The earliest join (by time, then id) whose payload names a known role, its payload and time; null when none does. */
+  roleLeadId: string | null;
+  roleLeadPayload: string | null;
+  roleJoinedAt: string | null;
 }
 
 /** One window of AuditLog primary keys (`after` exclusive, `position` inclusive): its groups, and its other rows whole. */

@@ -48,6 +48,7 @@ describe('the written-out canonical JSON of the streamed fingerprints', () => {
         actorRef: `${actorRef}-${i}`,
         role: j === 0 ? 'practitioner' : 'patient',
         roleFromPayload: j === 1,
+        roleJoinedAt: j === 1 ? new Date(Date.UTC(2024, 0, 2, 3, i, j, 7 * i)) : null,
         displayName: (i + j) % 3 ? text : null,
         firstJoinedAt: j === 2 && i % 2 ? null : new Date(Date.UTC(2024, 0, 2, 3, i, j, 7 * i)),
         lastLeftAt: (i + j) % 4 ? null : new Date(Date.UTC(2024, 0, 2, 4, i, j)),

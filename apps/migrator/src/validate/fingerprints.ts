@@ -1,5 +1,5 @@
 import { fingerprintsMatch, type CheckResult } from '@vc/domain/checklist';
-import { mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
+import { mapTenantConfig, parseLegacyDatetime, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
@@ -136,6 +136,8 @@ const configProjection = (c: { tenantId: string; jitsiServerUrl: string; jitsiAp
 /**
  * Plan 2.1 has each tenant admin repoint the migrated config at the new Jitsi (PUT /config): a config
  * written after S1's step 1.3 finished is the service's, no longer the migration's, and is compared no more.
+ * So is one a re-run of 1.3 left as it was (CONFIG_STILL_MIGRATED in phases/s1/1.3-tenant-configs.ts): a PUT
+ * bumped its version, or it was written later than legacy's updatedAt; that re-run finished after the PUT.
  */
 async function configLeaves(
   db: Database,
@@ -143,13 +145,19 @@ async function configLeaves(
   tenantId: string,
 ): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint>; changed: string[] }> {
   const legacyLeaves = new Map<string, bigint>();
+  let legacyUpdatedAt: Date | null = null;
   for await (const batch of legacy.read('TenantVirtualCareConfig', { tenantId, batchSize: 10 })) {
-    for (const row of batch.rows) legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig, tenantId).config)));
+    for (const row of batch.rows) {
+      legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig, tenantId).config)));
+      const updated = parseLegacyDatetime(row.updatedAt);
+      legacyUpdatedAt = updated.kind === 'ok' ? updated.value : null;
+    }
   }
   const rows = await queryRows<{ jitsi_server_url: string; jitsi_app_id: string; branding: unknown; enabled: boolean; changed: boolean }>(
     db,
     sql`select c.jitsi_server_url, c.jitsi_app_id, c.branding, c.enabled,
-               coalesce(c.updated_at > (select finished_at from vc_migration.step_checkpoints k where k.tenant_id = c.tenant_id and k.phase = 's1' and k.step_id = '1.3' and k.key_range = ''), false) as changed
+               (c.version > 1 or coalesce(c.updated_at > ${legacyUpdatedAt?.toISOString() ?? null}::timestamptz, false)
+                or coalesce(c.updated_at > (select finished_at from vc_migration.step_checkpoints k where k.tenant_id = c.tenant_id and k.phase = 's1' and k.step_id = '1.3' and k.key_range = ''), false)) as changed
         from tenant_virtual_care_configs c where c.tenant_id = ${tenantId}`,
   );
   const target = new Map<string, bigint>();

@@ -143,8 +143,14 @@ export function parseParticipantEvent(row: LegacyAuditLog): EventParse {
 export interface ParticipantAggregate {
   sessionLegacyId: string;
   actorRef: string;
+  /**
+   * docs/design.md §5: the role the earliest join whose payload names a known role gives; when no join does, the
+   * role guessed from the actor's type (the same for every event of the actor).
+   */
   role: ParticipantRole;
   roleFromPayload: boolean;
+  /** When the join that gave `role` from its payload happened; null while the role is the guess. */
+  roleJoinedAt: Date | null;
   displayName: string | null;
   firstJoinedAt: Date | null;
   lastLeftAt: Date | null;
@@ -165,21 +171,29 @@ function later(a: Date | null, b: Date | null): Date | null {
   return b > a ? b : a;
 }
 
+/** Whether `b`'s payload role was given by a join strictly earlier than `a`'s (or `a` has none): `b`'s role wins. */
+export function payloadRoleLeads(a: Pick<ParticipantAggregate, 'roleJoinedAt'>, b: Pick<ParticipantAggregate, 'roleJoinedAt'>): boolean {
+  return b.roleJoinedAt !== null && (a.roleJoinedAt === null || b.roleJoinedAt < a.roleJoinedAt);
+}
+
 /**
  * Merges two partial aggregates of the same (session, actor). Associative and commutative, so batches
  * can fold in any order (the migrator does the same fold in SQL, `ON CONFLICT … DO UPDATE`): first join
- * = earliest, last leave and last join = latest, joins summed; role and display name come from the earliest join.
+ * = earliest, last leave and last join = latest, joins summed; display name from the earliest join; role from the
+ * earliest join whose payload names a known role, else the guess from the actor's type. A tie keeps `a`'s.
  */
 export function mergeParticipant(a: ParticipantAggregate, b: ParticipantAggregate): ParticipantAggregate {
   const firstJoinedAt = earlier(a.firstJoinedAt, b.firstJoinedAt);
-  // The side holding the earliest join decides; without any join yet, the side seen first.
+  // The side holding the earliest join decides the name; without any join yet, the side seen first.
   const bLeads = b.firstJoinedAt !== null && (a.firstJoinedAt === null || b.firstJoinedAt < a.firstJoinedAt);
   const lead = bLeads ? b : a;
+  const roleLead = payloadRoleLeads(a, b) ? b : a;
   return {
     sessionLegacyId: a.sessionLegacyId,
     actorRef: a.actorRef,
-    role: lead.role,
-    roleFromPayload: lead.roleFromPayload,
+    role: roleLead.role,
+    roleFromPayload: roleLead.roleFromPayload,
+    roleJoinedAt: roleLead.roleJoinedAt,
     displayName: lead.displayName,
     firstJoinedAt,
     lastLeftAt: later(a.lastLeftAt, b.lastLeftAt),
@@ -189,14 +203,16 @@ export function mergeParticipant(a: ParticipantAggregate, b: ParticipantAggregat
   };
 }
 
-/** The aggregate of a single event. */
+/** The aggregate of a single event. A leave's payload role is not the participant's: only joins decide it. */
 export function aggregateOf(event: ParticipantEvent): ParticipantAggregate {
   const joined = event.kind === 'joined';
+  const fromPayload = joined && event.roleFromPayload;
   return {
     sessionLegacyId: event.sessionLegacyId,
     actorRef: event.actorRef,
-    role: event.role,
-    roleFromPayload: event.roleFromPayload,
+    role: fromPayload ? event.role : roleFromActorRef(event.actorRef),
+    roleFromPayload: fromPayload,
+    roleJoinedAt: fromPayload ? event.at : null,
     displayName: event.displayName,
     firstJoinedAt: joined ? event.at : null,
     lastLeftAt: joined ? null : event.at,
@@ -217,9 +233,13 @@ export function foldEventInto(into: ParticipantAggregate, event: ParticipantEven
     // The event leads when it joined strictly before every join folded so far (as in `mergeParticipant`).
     if (into.firstJoinedAt === null || event.at < into.firstJoinedAt) {
       into.firstJoinedAt = event.at;
-      into.role = event.role;
-      into.roleFromPayload = event.roleFromPayload;
       into.displayName = event.displayName;
+    }
+    // Its payload's role wins when no earlier join named one (a later join's known role beats the guess).
+    if (event.roleFromPayload && (into.roleJoinedAt === null || event.at < into.roleJoinedAt)) {
+      into.role = event.role;
+      into.roleFromPayload = true;
+      into.roleJoinedAt = event.at;
     }
   } else {
     into.leaveCount += 1;

@@ -45,7 +45,7 @@ describe('connectEventStream on nats-server -js', () => {
     expect(config.duplicate_window).toBe(60_000 * 1_000_000);
   });
 
-  it('updates the stream when the subjects or the duplicate window change, keeping its messages', async () => {
+  it('updates the stream when the subjects change or the duplicate window grows, keeping its messages', async () => {
     await events.ensureStream();
     await events.publish(`${prefix}.kept.before_update`, encode('{}'), `kept-${tag}`);
     const wider = await connectEventStream({ url, stream, subjects: [...subjects, `${prefix}_extra.>`], duplicateWindowMs: 120_000 });
@@ -59,8 +59,10 @@ describe('connectEventStream on nats-server -js', () => {
     } finally {
       await wider.close();
     }
-    // Back to this file's configuration for the other tests.
+    // Back to this file's subjects for the other tests; the longer window stays (a stream's window is never shortened).
     expect(await events.ensureStream()).toBe('updated');
+    expect((await streamInfo(stream)).config.duplicate_window).toBe(120_000 * 1_000_000);
+    expect(await events.ensureStream()).toBe('unchanged');
   });
 
   it('stores a message published twice with the same Nats-Msg-Id once', async () => {

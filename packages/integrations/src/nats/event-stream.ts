@@ -2,9 +2,15 @@ import { type JetStreamClient, JetStreamApiError, jetstream, jetstreamManager } 
 import { type NatsConnection, ClosedConnectionError, connect, headers, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 import { EventStreamError, redactUrl } from './errors';
 import { ensureStreamConfig } from './stream-config';
-import { CLOUDEVENTS_CONTENT_TYPE, DEFAULT_STREAM, DEFAULT_SUBJECTS, type EventStream, type EventStreamOptions, type PublishAck } from './types';
-
-const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60_000;
+import {
+  CLOUDEVENTS_CONTENT_TYPE,
+  DEFAULT_STREAM,
+  DEFAULT_SUBJECTS,
+  EVENT_DUPLICATE_WINDOW_MS,
+  type EventStream,
+  type EventStreamOptions,
+  type PublishAck,
+} from './types';
 
 /**
  * Connects to NATS JetStream. The connection reconnects forever (bounded wait between attempts, jittered) so a
@@ -35,7 +41,7 @@ export async function connectEventStream(opts: EventStreamOptions): Promise<Even
   const wanted = {
     name: opts.stream ?? DEFAULT_STREAM,
     subjects: opts.subjects ?? DEFAULT_SUBJECTS,
-    duplicateWindowMs: opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
+    duplicateWindowMs: opts.duplicateWindowMs ?? EVENT_DUPLICATE_WINDOW_MS,
   };
   const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
   let js: JetStreamClient | undefined;

@@ -14,12 +14,19 @@ const STREAM_NAME_IN_USE = 10058;
 
 const sameSubjects = (a: readonly string[] = [], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
+/**
+ * The duplicate window the stream keeps: the wanted one, or the stream's own when that is longer. Two writers of the
+ * configuration (the service at start, `migrator phase s0`, an operator) that wanted different windows would
+ * otherwise flip it at every start, and a shorter one lets a message re-sent after it passes be stored twice.
+ */
+const keptWindow = (config: StreamConfig, wanted: WantedStream): number => Math.max(config.duplicate_window ?? 0, wanted.duplicateWindowMs * NANOS_PER_MS);
+
 function differs(config: StreamConfig, wanted: WantedStream): boolean {
-  return !sameSubjects(config.subjects, wanted.subjects) || config.duplicate_window !== wanted.duplicateWindowMs * NANOS_PER_MS;
+  return !sameSubjects(config.subjects, wanted.subjects) || config.duplicate_window !== keptWindow(config, wanted);
 }
 
 /**
- * Creates the stream with file storage, or updates its subjects and duplicate window when they differ.
+ * Creates the stream with file storage, or updates its subjects, and its duplicate window when that is shorter.
  * Only fields nats-server 2.9 knows are sent. Storage cannot change in place, so a memory stream is an error.
  */
 export async function ensureStreamConfig(jsm: JetStreamManager, wanted: WantedStream): Promise<'created' | 'updated' | 'unchanged'> {
@@ -49,6 +56,6 @@ export async function ensureStreamConfig(jsm: JetStreamManager, wanted: WantedSt
     );
   }
   if (!differs(info.config, wanted)) return 'unchanged';
-  await jsm.streams.update(wanted.name, { ...info.config, subjects: [...wanted.subjects], duplicate_window: wanted.duplicateWindowMs * NANOS_PER_MS });
+  await jsm.streams.update(wanted.name, { ...info.config, subjects: [...wanted.subjects], duplicate_window: keptWindow(info.config, wanted) });
   return 'updated';
 }

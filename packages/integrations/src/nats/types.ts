@@ -2,6 +2,14 @@
 export const DEFAULT_STREAM = 'VIRTUAL_CARE';
 export const DEFAULT_SUBJECTS = ['virtual_care.>'] as const;
 
+/**
+ * The VIRTUAL_CARE stream's `Nats-Msg-Id` de-duplication window, the one setting every writer of the stream's
+ * configuration (the service at start, `migrator phase s0`) uses: longer than the outbox relay's lease, so a row
+ * re-sent after a crashed relay's lease ran out is still de-duplicated (docs/design.md §7, "a relay restart never
+ * duplicates an event"). JetStream's client default (2 minutes) is shorter than that.
+ */
+export const EVENT_DUPLICATE_WINDOW_MS = 10 * 60_000;
+
 /** The `Content-Type` of every message on the stream: one CloudEvent in JSON, structured mode, UTF-8. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 
@@ -10,7 +18,10 @@ export interface EventStreamOptions {
   /** Stream name; tests pass their own so they can share one nats-server. */
   stream?: string;
   subjects?: readonly string[];
-  /** JetStream de-duplication window for `Nats-Msg-Id`; default 2 minutes; relays that may retry later want it longer. */
+  /**
+   * JetStream de-duplication window for `Nats-Msg-Id`; default {@link EVENT_DUPLICATE_WINDOW_MS}. An existing stream's
+   * longer window is kept (`ensureStream` never shortens it).
+   */
   duplicateWindowMs?: number;
   /** Connection attempt timeout. */
   timeoutMs?: number;

@@ -177,6 +177,8 @@ export const participantRefolds = vcMigration.table(
     lastLeftAt: ts('last_left_at'),
     /** The latest join, merged as `session_participants.last_joined_at` is (migration 0018). */
     lastJoinedAt: ts('last_joined_at'),
+    /** The join the role came from, merged as `session_participants.role_joined_at` is (migration 0021). */
+    roleJoinedAt: ts('role_joined_at'),
     joinCount: integer('join_count').notNull(),
     warnings: jsonb('warnings').$type<string[]>().notNull().default([]),
   },

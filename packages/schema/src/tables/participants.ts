@@ -25,6 +25,11 @@ export const sessionParticipants = pgTable(
      */
     lastJoinedAt: ts('last_joined_at'),
     joinCount: integer('join_count').notNull().default(0),
+    /**
+     * The legacy folds' (S1 1.4, S4's refold): when the earliest join whose payload named a known role happened,
+     * the join `role` came from; NULL when the role was guessed from the actor's type, or set live (migration 0021).
+     */
+    roleJoinedAt: ts('role_joined_at'),
     source: participantSource('source').notNull(),
     /** The Jitsi token's `context.user.id`: random, set at the first live join; maps back to participantRef here only. */
     pseudonym: text('pseudonym'),

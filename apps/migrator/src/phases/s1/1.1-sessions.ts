@@ -6,7 +6,17 @@ import { s1AsOf } from './as-of';
 import { settleExternalIdsByKey, type CountedCandidate } from './external-ids-by-key';
 import { refusedWrite, writeClaimingIds, type LoserRaws } from './external-ids-on-conflict';
 import { takeOverRanges } from './key-ranges';
-import { encodeSessions, loadedSessions, pendingLoad, reconstructedRaw, sessionLoad, sentSignal, writeSessions, type PendingLoad } from './session-rows';
+import {
+  addAdjustments,
+  encodeSessions,
+  loadedSessions,
+  pendingLoad,
+  reconstructedRaw,
+  sessionLoad,
+  sentSignal,
+  writeSessions,
+  type PendingLoad,
+} from './session-rows';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
 
 interface MappedBatch {
@@ -102,12 +112,14 @@ function writeInRange<C extends PendingLoad & CountedCandidate>(
     let rejected = -1;
     for (;;) {
       let inRange: Awaited<ReturnType<typeof settleExternalIdsByKey<C>>> | undefined;
+      let kept: BatchAdjustment | undefined;
       // The settle is undone with the write: a row it displaced (deleted, rejected) is displaced again by the next one.
       const refused = await refusedWrite(tx, async () => {
         inRange = await settleExternalIdsByKey(tx, tenantId, byKey, loads);
-        await writeSessions(tx, encodeSessions(inRange.kept), markSent);
+        kept = await writeSessions(tx, encodeSessions(inRange.kept), markSent);
       });
-      if (!refused) return inRange!.adjustment;
+      // `kept`: the sessions the service changed since, which the upsert left as they are.
+      if (!refused) return addAdjustments(inRange!.adjustment, kept) ?? {};
       const now = inRange?.adjustment.rejects?.length ?? 0;
       if (!inRange || now <= rejected) throw refused;
       rejected = now;

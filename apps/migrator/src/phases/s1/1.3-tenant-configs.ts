@@ -21,16 +21,29 @@ async function legacyKeys(ctx: StepContext): Promise<LegacyKeySource> {
   throw new UsageError('step 1.3 needs VC_LEGACY_MASTER_KEY (base64, 32 bytes) or VC_LEGACY_KMS (aws:<key-id>) to read legacy credentials');
 }
 
-function writeConfigs(tx: Tx, rows: readonly ConfigRow[]): Promise<number> {
+/**
+ * A config row is still the migrator's while the service has not written it: the service's `PUT /config` bumps
+ * `version` (apps/service/src/tenant-config/repo.ts; the migrator never does) and a config it created where S1 left
+ * none (a rejected `credential_decrypt_failed`) carries the PUT's time, later than legacy's updatedAt. Only such a
+ * row takes legacy's values again on a re-run (`--restart-step 1.1`/`1.3`): the admin repoints the config at the
+ * tenant's new Jitsi before S2 (plan 2.1), and legacy's older values over it would break every join. validate's
+ * `fingerprints.configs` counts the same rows the service's (`changedSinceMigration`).
+ */
+export const CONFIG_STILL_MIGRATED = 'tenant_virtual_care_configs.version = 1 and tenant_virtual_care_configs.updated_at <= excluded.updated_at';
+
+/** Writes the batch's configs; returns how many were kept because the service owns them (see {@link CONFIG_STILL_MIGRATED}). */
+async function writeConfigs(tx: Tx, rows: readonly ConfigRow[]): Promise<number> {
   const update = COLUMNS.filter((c) => c !== 'tenant_id')
     .map((c) => `${c} = excluded.${c}`)
     .join(', ');
-  return tx.insertMany(
+  // The row count of an upsert counts inserted and updated rows, not those its `where` left alone.
+  const written = await tx.insertMany(
     'tenant_virtual_care_configs',
     COLUMNS,
     rows.map((r) => r.values),
-    { onConflict: `(tenant_id) do update set ${update}` },
+    { onConflict: `(tenant_id) do update set ${update} where ${CONFIG_STILL_MIGRATED}` },
   );
+  return rows.length - written;
 }
 
 /**
@@ -107,7 +120,17 @@ export const tenantConfigsStep: Step = {
         written: loaded.length,
         rejects,
         warnings: tallyCodes(loaded.map((l) => l.warnings)) as Record<string, number>,
-        write: async (tx) => void (loaded.length ? await writeConfigs(tx, loaded) : 0),
+        write: async (tx) => {
+          if (loaded.length === 0) return;
+          const kept = await writeConfigs(tx, loaded);
+          if (kept === 0) return;
+          // Not silent: the summary counts it, and the log says which tenant's config stayed as the service has it.
+          ctx.log.warn(
+            { tenant: ctx.tenantId, kept },
+            'tenant config changed by the service since the migration (PUT /config): kept, legacy not written over it',
+          );
+          return { written: -kept, warnings: { config_changed_by_service: kept } };
+        },
       });
       if (ctx.signal.aborted) return;
     }

@@ -43,19 +43,26 @@ const ROWS: LegacyAuditLog[] = [
 ];
 
 /** One row of session_participants as the test compares it. */
-type Participant = Pick<ParticipantAggregate, 'role' | 'displayName' | 'firstJoinedAt' | 'lastLeftAt' | 'lastJoinedAt' | 'joinCount'>;
+type Participant = Pick<ParticipantAggregate, 'role' | 'roleJoinedAt' | 'displayName' | 'firstJoinedAt' | 'lastLeftAt' | 'lastJoinedAt' | 'joinCount'>;
 const earlierJoin = (incoming: Participant, stored: Participant) =>
   incoming.firstJoinedAt !== null && (stored.firstJoinedAt === null || incoming.firstJoinedAt < stored.firstJoinedAt);
+const earlierRole = (incoming: Participant, stored: Participant) =>
+  incoming.roleJoinedAt !== null && (stored.roleJoinedAt === null || incoming.roleJoinedAt < stored.roleJoinedAt);
 const least = (a: Date | null, b: Date | null) => (a && b ? (a < b ? a : b) : (a ?? b));
 const greatest = (a: Date | null, b: Date | null) => (a && b ? (a > b ? a : b) : (a ?? b));
 
-/** participant-rows.ts's `on conflict do update`, row by row: strict earlier join takes role and name. */
+/**
+ * participant-rows.ts's `on conflict do update`, row by row: strict earlier join takes the name, strict earlier join
+ * naming a known role the role.
+ */
 function upsert(table: Map<string, Participant>, key: string, p: Participant) {
   const s = table.get(key);
   if (!s) return void table.set(key, p);
   const take = earlierJoin(p, s);
+  const takeRole = earlierRole(p, s);
   table.set(key, {
-    role: take ? p.role : s.role,
+    role: takeRole ? p.role : s.role,
+    roleJoinedAt: least(s.roleJoinedAt, p.roleJoinedAt),
     displayName: take ? p.displayName : s.displayName,
     firstJoinedAt: least(s.firstJoinedAt, p.firstJoinedAt),
     lastLeftAt: greatest(s.lastLeftAt, p.lastLeftAt),
@@ -95,11 +102,12 @@ function engine(table: Map<string, Participant>, hooks: { onLookup?: (n: number)
       // The batch's rows, COPYed into the staging table the upsert merges from (as PostgreSQL reads the COPY text).
       insertMany: async (_t: string, _c: readonly string[], rows: CopyRows) => {
         const at = (text: string | null) => (text === null ? null : new Date(text));
-        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, lastJoinedAt, joinCount] of decodeRows(rows))
+        for (const [sessionId, , ref, role, displayName, firstJoinedAt, lastLeftAt, lastJoinedAt, joinCount, roleJoinedAt] of decodeRows(rows))
           pending.push([
             `${sessionId}|${ref}`,
             {
               role,
+              roleJoinedAt: at(roleJoinedAt!),
               displayName,
               firstJoinedAt: at(firstJoinedAt!),
               lastLeftAt: at(lastLeftAt!),
@@ -144,6 +152,7 @@ function serialFold(): Map<string, Participant> {
       `${LOADED.get(a.sessionLegacyId)}|${a.actorRef}`,
       {
         role: a.role,
+        roleJoinedAt: a.roleJoinedAt,
         displayName: a.displayName,
         firstJoinedAt: a.firstJoinedAt,
         lastLeftAt: a.lastLeftAt,
@@ -178,8 +187,9 @@ describe('1.4 default fold, pipelined', () => {
       lastLeftAt: new Date('2026-05-01T10:30:00Z'),
       lastJoinedAt: new Date('2026-05-01T10:50:00Z'),
     });
+    // Its first join (10:59, batch 3) names no role; its later one (11:00, batch 2) names `interpreter`, which wins.
     expect(table.get('u2|RelatedPerson/3')).toMatchObject({
-      role: 'caregiver',
+      role: 'interpreter',
       displayName: 'Earlier',
       joinCount: 2,
       lastJoinedAt: new Date('2026-05-01T11:00:00Z'),

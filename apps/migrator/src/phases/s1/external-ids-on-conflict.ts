@@ -1,7 +1,7 @@
 import { PG_ERROR, pgErrorCode } from '@vc/schema';
 import type { BatchAdjustment, RejectInput, Tx } from '../../engine/types';
 import { settleExternalIds } from './external-ids';
-import { encodeSessions, sentSignal, writeSessions, type PendingLoad } from './session-rows';
+import { addAdjustments, encodeSessions, sentSignal, writeSessions, type PendingLoad } from './session-rows';
 
 /** The legacy rows of a batch's losers, by source record: read again by key, or kept from the batch (a CSV export). */
 export type LoserRaws = (losers: readonly PendingLoad[]) => Promise<Map<string, Record<string, unknown>>>;
@@ -56,7 +56,12 @@ export function writeClaimingIds(
   const write = async (tx: Tx): Promise<BatchAdjustment | void> => {
     const rejects: RejectInput[] = [];
     const warnings: Record<string, number> = {};
-    for (let refused; (refused = await refusedWrite(tx, () => writeSessions(tx, encodeSessions(held!), letGo)));) {
+    // `kept`: the sessions the service changed since, which the upsert left as they are.
+    let kept: BatchAdjustment | undefined;
+    const writeHeld = async () => {
+      kept = await writeSessions(tx, encodeSessions(held!), letGo);
+    };
+    for (let refused; (refused = await refusedWrite(tx, writeHeld));) {
       if (!held || !rawsOf) throw refused;
       const settled = await settleExternalIds(
         { tenantId, query: tx.query },
@@ -71,7 +76,7 @@ export function writeClaimingIds(
       for (const l of losers) for (const code of l.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
       held = settled.kept;
     }
-    if (rejects.length > 0) return { rejects, written: -rejects.length, warnings };
+    return addAdjustments(rejects.length > 0 ? { rejects, written: -rejects.length, warnings } : undefined, kept);
   };
   return { write, sent };
 }

@@ -87,8 +87,9 @@ export async function rangeEventsRead(ctx: StepContext, ranges: readonly KeyRang
  * 1.4 of a split tenant: each key range folded its audit rows into `vc_migration.participant_refolds`
  * under its range key; here they merge into `session_participants`, a batch of sessions per commit. The
  * ranges' partial rows of one (session, actor) combine as the serial fold would have: counts summed, the
- * earliest join, the latest leave and the latest join, role and name of the earliest join, on a tie of the earlier range
- * (key order), which is the serial fold's earlier batch. Returns false when interrupted.
+ * earliest join, the latest leave and the latest join, the name of the earliest join and the role of the earliest
+ * join naming a known role (docs/design.md §5), on a tie of the earlier range (key order), which is the serial fold's
+ * earlier batch. Returns false when interrupted.
  */
 export async function mergeRangeParticipants(ctx: StepContext, ranges: readonly KeyRange[], checkpoint: Checkpoint): Promise<boolean> {
   const keys = ranges.map((r) => r.key);
@@ -108,12 +109,14 @@ export async function mergeRangeParticipants(ctx: StepContext, ranges: readonly 
       write: async (tx) =>
         void (await tx.query(
           `insert into session_participants
-             (session_id, tenant_id, participant_ref, role, display_name, first_joined_at, last_left_at, last_joined_at, join_count, source)
-           select distinct on (r.session_id, r.participant_ref) r.session_id, r.tenant_id, r.participant_ref, r.role, r.display_name,
+             (session_id, tenant_id, participant_ref, role, role_joined_at, display_name, first_joined_at, last_left_at, last_joined_at, join_count, source)
+           select distinct on (r.session_id, r.participant_ref) r.session_id, r.tenant_id, r.participant_ref, first_value(r.role) over by_role,
+                  min(r.role_joined_at) over w, r.display_name,
                   min(r.first_joined_at) over w, max(r.last_left_at) over w, max(r.last_joined_at) over w, (sum(r.join_count) over w)::int, 'audit_backfill'
              from vc_migration.participant_refolds r
             where r.tenant_id = $1 and r.step_id = any($2::text[]) and r.session_id > $3 and r.session_id <= $4
-           window w as (partition by r.session_id, r.participant_ref)
+           window w as (partition by r.session_id, r.participant_ref),
+             by_role as (partition by r.session_id, r.participant_ref order by r.role_joined_at is null, r.role_joined_at, r.step_id)
             order by r.session_id, r.participant_ref, r.first_joined_at is null, r.first_joined_at, r.step_id
            on conflict ${MERGE_PARTICIPANT}`,
           [ctx.tenantId, keys, after, upTo],

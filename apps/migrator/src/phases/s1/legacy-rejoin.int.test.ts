@@ -1,18 +1,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { createFhirClient, SESSION_IDENTIFIER_SYSTEM } from '@vc/integrations/fhir';
 import { startJitsiStandIn, type JitsiStandIn } from '@vc/integrations/jitsi';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCsvSource } from '../../legacy/csv-source';
-import { createMysqlSource } from '../../legacy/mysql-source';
-import type { LegacySource } from '../../legacy/types';
 import { PAST_THE_GATES } from '../../testing/past-the-gates';
-import { fingerprintChecks, tenantFingerprints } from '../../validate/fingerprints';
-import { streamedFingerprints } from '../../validate/streamed-fingerprints';
-import { s1Watermark } from '../../validate/watermark';
-import { runInProcess } from '../s4/testing/in-process-cli';
+import { FOLD_KINDS, foldSources, participantsFingerprint, phaseRun } from '../s4/testing/fold-sources';
 import { startLegacyHarness, type LegacyHarness } from '../s4/testing/legacy-harness';
 import { exportCsv } from '../s4/testing/legacy-mutations';
 import { eventValues, insertRows, sessionValues, type LegacyRowValues } from '../s4/testing/legacy-rows';
@@ -76,23 +69,16 @@ async function participantsOf(tenant: string, legacyId: string) {
   return rows;
 }
 
-const phase = (tenant: string, source: Record<string, string>, ...args: string[]) =>
-  runInProcess([...args, '--tenant', tenant, '--max-reject-rate', '1', '--json'], { ...harness.env, ...source });
-
-/** validate's participants fingerprint, by id and (MariaDB) streamed, as `migrator validate` compares them. */
-async function participantsFingerprint(tenant: string, source: LegacySource) {
-  const watermark = (await s1Watermark(harness.handle.db, tenant))!;
-  const checks = fingerprintChecks(tenant, await tenantFingerprints(harness.handle.db, source, tenant, watermark, 2));
-  const byId = checks.find((c) => c.id === 'fingerprints.participants')!.status;
-  if (source.kind === 'csv') return { byId };
-  const streamed = (await streamedFingerprints(harness.handle.db, source, tenant, watermark, 2)).participants;
-  return { byId, streamedAgrees: streamed.complete && isDeepStrictEqual(streamed.legacy, streamed.target) };
-}
+const phase = (tenant: string, source: Record<string, string>, ...args: string[]) => phaseRun(harness, tenant, source, ...args);
 
 describe('a legacy participant who rejoined: the latest join from every fold', () => {
-  const KINDS = ['csv', 'mysql', 'pushdown'] as const;
+  const KINDS = FOLD_KINDS;
   const ids = new Map<string, string>();
   let dir: string;
+  const sources = foldSources(
+    () => harness,
+    () => dir,
+  );
 
   beforeAll(async () => {
     for (const kind of KINDS) ids.set(kind, await rejoinSession(`rejoin-${kind}`));
@@ -102,11 +88,8 @@ describe('a legacy participant who rejoined: the latest join from every fold', (
     await exportCsv(harness.legacy.url, dir);
   }, 60_000);
 
-  const sourceEnv = (kind: (typeof KINDS)[number]): Record<string, string> =>
-    kind === 'csv'
-      ? { VC_LEGACY_EXPORT_DIR: dir }
-      : { VC_LEGACY_DATABASE_URL: harness.legacy.url, ...(kind === 'pushdown' ? { VC_LEGACY_PUSHDOWN: 'on' } : {}) };
-  const legacySource = (kind: (typeof KINDS)[number]) => (kind === 'csv' ? createCsvSource(dir) : createMysqlSource(harness.legacy.url));
+  const sourceEnv = sources.env;
+  const legacySource = sources.source;
 
   it.each(KINDS)(
     '%s: S1 1.4 writes each participant latest join, and validate passes on it and fails without it',
@@ -118,13 +101,13 @@ describe('a legacy participant who rejoined: the latest join from every fold', (
       const source = legacySource(kind);
       try {
         const healthy = kind === 'csv' ? { byId: 'pass' } : { byId: 'pass', streamedAgrees: true };
-        expect(await participantsFingerprint(tenant, source)).toEqual(healthy);
+        expect(await participantsFingerprint(harness, tenant, source)).toEqual(healthy);
         // As a row loaded before the folds kept the latest join: validate names the difference.
         await harness.client.query(`update session_participants set last_joined_at = null where tenant_id = $1 and participant_ref = 'Practitioner/d-1'`, [
           tenant,
         ]);
         const missing = kind === 'csv' ? { byId: 'fail' } : { byId: 'fail', streamedAgrees: false };
-        expect(await participantsFingerprint(tenant, source)).toEqual(missing);
+        expect(await participantsFingerprint(harness, tenant, source)).toEqual(missing);
         await harness.client.query(`update session_participants set last_joined_at = $2 where tenant_id = $1 and participant_ref = 'Practitioner/d-1'`, [
           tenant,
           utc('10:12'),

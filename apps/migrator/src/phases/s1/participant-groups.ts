@@ -10,10 +10,14 @@ import {
 } from '@vc/domain/legacy';
 import type { ParticipantGroup } from '../../legacy/types';
 
-/** A window's aggregate with the id of the row that leads it (decides role and name on a tie of first joins). */
+/**
+ * A window's aggregate with the id of the row that leads it (decides the name on a tie of first joins), and of the
+ * join its payload role came from (decides the role on a tie of those joins; null while the role is the guess).
+ */
 export interface LedAggregate {
   aggregate: ParticipantAggregate;
   leadId: bigint;
+  roleLeadId: bigint | null;
 }
 
 const at = (text: string | null): Date | null => {
@@ -24,16 +28,20 @@ const at = (text: string | null): Date | null => {
   return parsed.value;
 };
 
-/** The aggregate the domain fold would make of the group's events (role and name from its lead row). */
+/** The aggregate the domain fold would make of the group's events (name from its lead row, role from its role lead). */
 export function aggregateOfGroup(group: ParticipantGroup): LedAggregate {
-  const fromPayload = payloadRole(group.leadPayload).role;
+  const fromPayload = group.roleLeadId === null ? null : payloadRole(group.roleLeadPayload).role;
+  if (group.roleLeadId !== null && fromPayload === null)
+    throw new Error(`AuditLog group of the legacy database: row ${group.roleLeadId} was taken for a known payload role and names none`);
   return {
     leadId: BigInt(group.leadId),
+    roleLeadId: group.roleLeadId === null ? null : BigInt(group.roleLeadId),
     aggregate: {
       sessionLegacyId: group.entityId,
       actorRef: group.actorRef,
       role: fromPayload ?? roleFromActorRef(group.actorRef),
       roleFromPayload: fromPayload !== null,
+      roleJoinedAt: fromPayload === null ? null : at(group.roleJoinedAt),
       displayName: nonEmpty(group.leadDisplay),
       firstJoinedAt: at(group.firstJoinedAt),
       lastLeftAt: at(group.lastLeftAt),
@@ -56,10 +64,22 @@ function leader(a: LedAggregate, b: LedAggregate): [LedAggregate, LedAggregate] 
   return a.leadId <= b.leadId ? [a, b] : [b, a];
 }
 
+/** Which side's payload role the serial fold would keep: the earliest role join, the lower id on a tie. */
+function roleLeader(a: LedAggregate, b: LedAggregate): [LedAggregate, LedAggregate] {
+  const [x, y] = [a.aggregate.roleJoinedAt, b.aggregate.roleJoinedAt];
+  if (x && y && x.getTime() !== y.getTime()) return x < y ? [a, b] : [b, a];
+  if (x && !y) return [a, b];
+  if (y && !x) return [b, a];
+  return (a.roleLeadId ?? a.leadId) <= (b.roleLeadId ?? b.leadId) ? [a, b] : [b, a];
+}
+
 function mergeLed(a: LedAggregate, b: LedAggregate): LedAggregate {
   const [lead, other] = leader(a, b);
   // `mergeParticipant` keeps its first argument's role and name unless the second joined strictly earlier.
-  return { leadId: lead.leadId, aggregate: mergeParticipant(lead.aggregate, other.aggregate) };
+  const merged = mergeParticipant(lead.aggregate, other.aggregate);
+  const [roleLead] = roleLeader(a, b);
+  const { role, roleFromPayload, roleJoinedAt } = roleLead.aggregate;
+  return { leadId: lead.leadId, roleLeadId: roleLead.roleLeadId, aggregate: { ...merged, role, roleFromPayload, roleJoinedAt } };
 }
 
 /**
@@ -74,6 +94,9 @@ export function foldWindow(groups: readonly LedAggregate[], events: ReadonlyArra
     all.set(key, seen ? mergeLed(seen, led) : led);
   };
   for (const g of groups) add(g);
-  for (const e of events) add({ aggregate: aggregateOf(e), leadId: BigInt(e.auditId) });
+  for (const e of events) {
+    const aggregate = aggregateOf(e);
+    add({ aggregate, leadId: BigInt(e.auditId), roleLeadId: aggregate.roleJoinedAt === null ? null : BigInt(e.auditId) });
+  }
   return [...all.values()].map((l) => l.aggregate);
 }

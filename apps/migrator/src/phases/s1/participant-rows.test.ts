@@ -8,6 +8,7 @@ const aggregate = (overrides: Partial<ParticipantAggregate>): ParticipantAggrega
   actorRef: 'Patient/1',
   role: 'patient',
   roleFromPayload: true,
+  roleJoinedAt: new Date('2026-05-01T10:00:00.123Z'),
   displayName: 'Ann',
   firstJoinedAt: new Date('2026-05-01T10:00:00.123Z'),
   lastLeftAt: null,
@@ -26,6 +27,8 @@ describe('participant rows', () => {
         aggregate: aggregate({
           actorRef: 'Practitioner/\\7\t',
           role: 'practitioner',
+          roleFromPayload: false,
+          roleJoinedAt: null,
           displayName: 'Dr.\n"Kim"\r\\',
           firstJoinedAt: null,
           lastLeftAt: new Date('2026-05-01T11:30:00Z'),
@@ -47,6 +50,7 @@ describe('participant rows', () => {
       a.lastLeftAt,
       a.lastJoinedAt,
       a.joinCount,
+      a.roleJoinedAt,
       'audit_backfill',
     ]);
     expect(participantRows(tenant, rows)).toEqual(encodeRows(values));

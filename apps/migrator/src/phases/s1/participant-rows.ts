@@ -12,14 +12,19 @@ const COLUMNS = [
   'last_left_at',
   'last_joined_at',
   'join_count',
+  'role_joined_at',
   'source',
 ] as const;
 
-// The earlier-join test of `mergeParticipant` (@vc/domain/legacy), in SQL: batches fold into the row in any order.
+// The earlier-join tests of `mergeParticipant` (@vc/domain/legacy), in SQL: batches fold into the row in any order.
 const EARLIER_JOIN =
   'excluded.first_joined_at is not null and (session_participants.first_joined_at is null or excluded.first_joined_at < session_participants.first_joined_at)';
+/** `payloadRoleLeads`: the earliest join naming a known role gives the role; without one both sides hold the actor's guess. */
+export const EARLIER_ROLE = (table: string): string =>
+  `excluded.role_joined_at is not null and (${table}.role_joined_at is null or excluded.role_joined_at < ${table}.role_joined_at)`;
 export const MERGE_PARTICIPANT = `(session_id, participant_ref) do update set
-  role = case when ${EARLIER_JOIN} then excluded.role else session_participants.role end,
+  role = case when ${EARLIER_ROLE('session_participants')} then excluded.role else session_participants.role end,
+  role_joined_at = least(session_participants.role_joined_at, excluded.role_joined_at),
   display_name = case when ${EARLIER_JOIN} then excluded.display_name else session_participants.display_name end,
   first_joined_at = least(session_participants.first_joined_at, excluded.first_joined_at),
   last_left_at = greatest(session_participants.last_left_at, excluded.last_left_at),
@@ -47,7 +52,8 @@ export function participantRows(tenantId: string, rows: ReadonlyArray<{ sessionI
       fields[6] = time(a.lastLeftAt);
       fields[7] = time(a.lastJoinedAt);
       fields[8] = String(a.joinCount);
-      fields[9] = 'audit_backfill';
+      fields[9] = time(a.roleJoinedAt);
+      fields[10] = 'audit_backfill';
       return fields.join('\t');
     }),
   );

@@ -1,6 +1,6 @@
 import type { MappedSession, WarningCode } from '@vc/domain/legacy';
 import { copyLine, encodeLines, encodeRows, type CopyRows } from '../../engine/copy-text';
-import type { Tx } from '../../engine/types';
+import type { BatchAdjustment, Tx } from '../../engine/types';
 import { sessionId } from './ids';
 
 /** A session 1.1 loads: the mapping, its new id, where it came from, and the warnings it carries. */
@@ -36,10 +36,19 @@ export const SESSION_COLUMNS = [
   'updated_at',
 ] as const;
 
-/** Re-running a step (`--restart-step`) or a newer duplicate replaces the mapped values, never the id. */
+/**
+ * Re-running a step (`--restart-step`) or a newer duplicate replaces the mapped values, never the id, with two
+ * exceptions. An Encounter S2 2.4 backfilled (or the service recorded) stays while legacy still has none: legacy's
+ * NULL would drop the link the ended session's Encounter is found by (S4's delta sync merges it the same way). And
+ * a session the service changed since it was loaded (its updated_at later than legacy's, validate's
+ * `changedSinceMigration`: `--restart-step 1.1` with a later as-of after the cutover) is the service's and is
+ * left as it is, as S4's delta sync leaves it; {@link writeSessions} counts it.
+ */
+const assign = (c: string) =>
+  c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
 const UPSERT = `(tenant_id, legacy_id) do update set ${SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id')
-  .map((c) => `${c} = excluded.${c}`)
-  .join(', ')}`;
+  .map(assign)
+  .join(', ')} where virtual_sessions.updated_at <= excluded.updated_at`;
 
 /** The mapped fields a `virtual_sessions` row is made of (S1's session, or S4's that may be `scheduled`). */
 export type SessionFields = Omit<MappedSession, 'status'> & { status: string };
@@ -133,14 +142,30 @@ export function encodeSessions(given: readonly PendingLoad[]): SessionWrites {
  * their COPY is done, and `sent` is called then: the rest of the transaction does not need them (a batch's write
  * runs once; a failed transaction fails the step, and a resume reads the batch again).
  */
-export async function writeSessions(tx: Tx, writes: SessionWrites, sent: () => void = () => undefined): Promise<void> {
-  if (writes.sessions && writes.sessions.lines.length > 0) await tx.insertMany('virtual_sessions', SESSION_COLUMNS, writes.sessions, { onConflict: UPSERT });
+export async function writeSessions(tx: Tx, writes: SessionWrites, sent: () => void = () => undefined): Promise<BatchAdjustment | undefined> {
+  const lines = writes.sessions?.lines.length ?? 0;
+  // An upsert's row count leaves out the rows its `where` kept: those are the sessions the service changed.
+  const written = lines > 0 ? await tx.insertMany('virtual_sessions', SESSION_COLUMNS, writes.sessions!, { onConflict: UPSERT }) : 0;
   writes.sessions = undefined;
   sent();
-  if (writes.idMap.lines.length === 0) return;
-  await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], writes.idMap, {
-    onConflict: '(tenant_id, entity, legacy_id) do nothing',
-  });
+  if (writes.idMap.lines.length > 0)
+    await tx.insertMany('vc_migration.id_map', ['tenant_id', 'entity', 'legacy_id', 'new_id'], writes.idMap, {
+      onConflict: '(tenant_id, entity, legacy_id) do nothing',
+    });
+  return keptByService(lines - written);
+}
+
+/** The counts of sessions a write left as the service has them: not written, and warned (never silent). */
+function keptByService(kept: number): BatchAdjustment | undefined {
+  return kept > 0 ? { written: -kept, warnings: { session_changed_by_service: kept } } : undefined;
+}
+
+/** Two adjustments of one batch as one (a write that settled externalIds, then wrote). */
+export function addAdjustments(a: BatchAdjustment | void, b: BatchAdjustment | void): BatchAdjustment | undefined {
+  if (!a || !b) return a ?? b ?? undefined;
+  const warnings: Record<string, number> = { ...a.warnings };
+  for (const [code, n] of Object.entries(b.warnings ?? {})) warnings[code] = (warnings[code] ?? 0) + n;
+  return { rejects: [...(a.rejects ?? []), ...(b.rejects ?? [])], written: (a.written ?? 0) + (b.written ?? 0), warnings };
 }
 
 /** The moment a batch's sessions are sent (`sent`), and the callback to give {@link writeSessions} for it. */

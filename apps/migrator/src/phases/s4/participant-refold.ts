@@ -1,5 +1,6 @@
 import type { ParticipantAggregate, WarningCode } from '@vc/domain/legacy';
 import type { StepContext, Tx } from '../../engine/types';
+import { EARLIER_ROLE } from '../s1/participant-rows';
 
 /**
  * The SQL of S4's staged participant refold (`vc_migration.participant_refolds`): batches merge into it
@@ -18,6 +19,7 @@ const COLUMNS = [
   'last_left_at',
   'last_joined_at',
   'join_count',
+  'role_joined_at',
   'warnings',
 ] as const;
 
@@ -25,7 +27,8 @@ const COLUMNS = [
 const EARLIER_JOIN =
   'excluded.first_joined_at is not null and (participant_refolds.first_joined_at is null or excluded.first_joined_at < participant_refolds.first_joined_at)';
 const MERGE = `(tenant_id, step_id, session_id, participant_ref) do update set
-  role = case when ${EARLIER_JOIN} then excluded.role else participant_refolds.role end,
+  role = case when ${EARLIER_ROLE('participant_refolds')} then excluded.role else participant_refolds.role end,
+  role_joined_at = least(participant_refolds.role_joined_at, excluded.role_joined_at),
   display_name = case when ${EARLIER_JOIN} then excluded.display_name else participant_refolds.display_name end,
   first_joined_at = least(participant_refolds.first_joined_at, excluded.first_joined_at),
   last_left_at = greatest(participant_refolds.last_left_at, excluded.last_left_at),
@@ -59,6 +62,7 @@ export async function stageRefold(tx: Tx, tenantId: string, stepId: string, part
     a.lastLeftAt,
     a.lastJoinedAt,
     a.joinCount,
+    a.roleJoinedAt,
     warnings,
   ]);
   await tx.insertMany(TABLE, COLUMNS, rows, { onConflict: MERGE, conflictsLikely: true });
@@ -117,10 +121,10 @@ export async function refoldDifference(ctx: StepContext): Promise<{ written: num
 export async function applyRefold(tx: Tx, tenantId: string, stepId: string): Promise<void> {
   const params = [tenantId, stepId];
   await tx.query(
-    `insert into session_participants (session_id, tenant_id, participant_ref, role, display_name, first_joined_at, last_left_at, last_joined_at, join_count, source)
-     select c.session_id, c.tenant_id, c.participant_ref, c.role, c.display_name, c.first_joined_at, c.last_left_at, c.merged_last_joined_at, c.join_count, 'audit_backfill'
+    `insert into session_participants (session_id, tenant_id, participant_ref, role, role_joined_at, display_name, first_joined_at, last_left_at, last_joined_at, join_count, source)
+     select c.session_id, c.tenant_id, c.participant_ref, c.role, c.role_joined_at, c.display_name, c.first_joined_at, c.last_left_at, c.merged_last_joined_at, c.join_count, 'audit_backfill'
        from (${CHANGED}) c
-     on conflict (session_id, participant_ref) do update set role = excluded.role, display_name = excluded.display_name,
+     on conflict (session_id, participant_ref) do update set role = excluded.role, role_joined_at = excluded.role_joined_at, display_name = excluded.display_name,
        first_joined_at = excluded.first_joined_at, last_left_at = excluded.last_left_at,
        last_joined_at = greatest(session_participants.last_joined_at, excluded.last_joined_at), join_count = excluded.join_count
        where session_participants.source = 'audit_backfill'`,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigratorJson } from '../../testing/run-cli';
 
 /**
- * Review 4: docs/design.md §7 "published from the outbox with `Nats-Msg-Id` = event id, so a relay restart never
+ * docs/design.md §7 "published from the outbox with `Nats-Msg-Id` = event id, so a relay restart never
  * duplicates an event" rests on the VIRTUAL_CARE stream's duplicate window. The service creates/updates the stream
  * with a 10-minute window ("longer than the relay's lease, so a row re-sent after a crashed relay's lease is still
  * de-duplicated", apps/service/src/server.ts); `migrator phase s0` — which §6 says creates/updates the same stream,
@@ -16,9 +16,9 @@ import { runMigratorJson } from '../../testing/run-cli';
  * PostgreSQL; the stream is first made exactly as the service's start makes it.
  */
 const suffix = randomBytes(4).toString('hex');
-const stream = `VC_R4_${suffix.toUpperCase()}`;
-const workStream = `VC_R4_WORK_${suffix.toUpperCase()}`;
-const prefix = `r4${suffix}.`;
+const stream = `VC_WINDOW_${suffix.toUpperCase()}`;
+const workStream = `VC_WINDOW_WORK_${suffix.toUpperCase()}`;
+const prefix = `win${suffix}.`;
 const SERVICE_WINDOW_MS = 10 * 60_000;
 
 let db: TestDatabase;
@@ -39,7 +39,7 @@ async function ensureAsTheServiceDoes(): Promise<string> {
 beforeAll(async () => {
   natsUrl = process.env.VC_TEST_NATS_URL!;
   if (!natsUrl) throw new Error('VC_TEST_NATS_URL is not set: run with `pnpm test`');
-  [db, work] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'vc-r4-window-'))]);
+  [db, work] = await Promise.all([createTestDatabase(), mkdtemp(join(tmpdir(), 'vc-s0-window-'))]);
   env = {
     VC_DATABASE_URL: db.url,
     VC_NATS_URL: natsUrl,
