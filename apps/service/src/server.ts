@@ -4,7 +4,7 @@ import { createAccessPolicyClient } from '@vc/integrations/access-policy';
 import { createFhirClient } from '@vc/integrations/fhir';
 import { createJitsiProbe } from '@vc/integrations/jitsi';
 import { createKms } from '@vc/integrations/kms';
-import { connectEventStream, EVENT_DUPLICATE_WINDOW_MS } from '@vc/integrations/nats';
+import { connectEventStream } from '@vc/integrations/nats';
 import { createDatabase, type DatabaseHandle, migrate } from '@vc/schema';
 import { createApp } from './app';
 import type { ServiceConfig } from './config';
@@ -62,8 +62,7 @@ async function resolveDeps(
       url: config.natsUrl,
       stream: config.natsStream,
       subjects: [`${config.natsSubjectPrefix}virtual_care.>`],
-      // Longer than the relay's lease (see the constant); `migrator phase s0` ensures the same stream with it.
-      duplicateWindowMs: EVENT_DUPLICATE_WINDOW_MS,
+      // The default duplicate window (EVENT_DUPLICATE_WINDOW_MS) outlasts the relay's lease; `migrator phase s0` keeps it.
     });
     await eventStream.ensureStream();
     const opened = eventStream;

@@ -53,17 +53,15 @@ export function createServices(config: MigratorConfig): ServiceRegistry {
     events: () =>
       once(
         'events',
-        async () => {
-          if (!config.VC_NATS_URL) return undefined;
-          const { connectEventStream, EVENT_DUPLICATE_WINDOW_MS } = await import('@vc/integrations/nats');
-          return connectEventStream({
-            url: config.VC_NATS_URL,
-            stream: config.VC_NATS_STREAM,
-            subjects: [`${config.VC_NATS_SUBJECT_PREFIX}virtual_care.>`],
-            // The service's window (phase s0 ensures the same stream): the outbox relay's de-duplication rests on it.
-            duplicateWindowMs: EVENT_DUPLICATE_WINDOW_MS,
-          });
-        },
+        // The default duplicate window is the service's (phase s0 ensures the same stream): the relay's de-duplication rests on it.
+        async () =>
+          config.VC_NATS_URL
+            ? (await import('@vc/integrations/nats')).connectEventStream({
+                url: config.VC_NATS_URL,
+                stream: config.VC_NATS_STREAM,
+                subjects: [`${config.VC_NATS_SUBJECT_PREFIX}virtual_care.>`],
+              })
+            : undefined,
         async (s) => void (await s?.close()),
       ),
     fhir: () =>

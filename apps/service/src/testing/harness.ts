@@ -9,7 +9,7 @@ import { type AccessPolicyClient, type AccessPolicyStandIn, createAccessPolicyCl
 import { createFhirClient, startFhirStandIn } from '@vc/integrations/fhir';
 import { createJitsiProbe, type JitsiStandIn, startJitsiStandIn } from '@vc/integrations/jitsi';
 import { createKms } from '@vc/integrations/kms';
-import { connectEventStream, EVENT_DUPLICATE_WINDOW_MS, type EventStream } from '@vc/integrations/nats';
+import { connectEventStream, type EventStream } from '@vc/integrations/nats';
 import { openTestDatabase } from '@vc/schema/testing';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../config';
@@ -104,7 +104,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url: natsUrl,
     stream: stream.name,
     subjects: [`${stream.prefix}virtual_care.>`],
-    duplicateWindowMs: EVENT_DUPLICATE_WINDOW_MS,
     reconnectWaitMs: 200,
     publishTimeoutMs: 2_000,
   });

@@ -1,12 +1,4 @@
-export {
-  CLOUDEVENTS_CONTENT_TYPE,
-  DEFAULT_STREAM,
-  DEFAULT_SUBJECTS,
-  EVENT_DUPLICATE_WINDOW_MS,
-  type EventStream,
-  type EventStreamOptions,
-  type PublishAck,
-} from './types';
+export { CLOUDEVENTS_CONTENT_TYPE, DEFAULT_STREAM, DEFAULT_SUBJECTS, type EventStream, type EventStreamOptions, type PublishAck } from './types';
 export { connectEventStream } from './event-stream';
 export { EventStreamError, type EventStreamErrorCode } from './errors';
 export { startNatsServer, type NatsServerProcess } from './nats-server';
