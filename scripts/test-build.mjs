@@ -10,7 +10,8 @@
 // lazy import() (the ledger's end row, a phase's client) with ERR_MODULE_NOT_FOUND and exited 1, its phase done.
 // Built at every `vitest run` and removed at its end; a long `vitest watch` keeps the build of its start.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,5 +42,11 @@ export default function buildMigratorForTests() {
   if (built.status !== 0) throw new Error(`building the migrator for the tests failed (exit ${built.status}):\n${built.stdout}${built.stderr}`);
   // Set before vitest starts its workers, which inherit it.
   process.env.VC_TEST_MIGRATOR_BIN = join(migrator, outName, 'bin.js');
-  return () => rmSync(join(migrator, outName), { recursive: true, force: true });
+  // What test files of this run prepare once and share (apps/migrator/src/testing/pglite-after-s0.ts), removed with the build.
+  const cache = mkdtempSync(join(tmpdir(), 'vc-test-cache-'));
+  process.env.VC_TEST_CACHE_DIR = cache;
+  return () => {
+    rmSync(join(migrator, outName), { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  };
 }
