@@ -12,8 +12,9 @@ import { runMigrator } from './run-cli';
  * template: each gets its own copy, the PGlite data closed by the migrator that made it. The copy holds what s0
  * recorded, its ledger row included, so a ledger shown or verified later reads as after a real s0 (the row's
  * config hash is of the environment the template was made with). The first boot from an empty directory, what a
- * newcomer runs first, stays covered where it is the subject: phases/s1/s1-pglite.int.test.ts, phases/s0,
- * scripts/demo.test.ts and scripts/build.test.ts run `phase s0` themselves.
+ * newcomer runs first, stays covered where it is the subject: phases/s1/s1-pglite.int.test.ts (s0 twice, then
+ * s1), scripts/demo.test.ts (`pnpm demo`) and scripts/build.test.ts (the production build) run `phase s0` on an
+ * empty directory themselves.
  */
 const NAME = 'pglite-after-s0';
 const WAIT_MS = 300_000;
