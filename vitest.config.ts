@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowestFirstSequencer from './scripts/test-sequencer.mjs';
 
 export default defineConfig({
   test: {
@@ -8,6 +9,11 @@ export default defineConfig({
     globalSetup: ['scripts/test-build.mjs'],
     pool: 'forks',
     maxWorkers: 3,
+    // The test files that open PGlite in process (pglite:memory) compile its WebAssembly: without V8's optimising
+    // tier, as the migrator children of the tests run (apps/migrator/src/testing/run-cli.ts says why and what it saves).
+    execArgv: ['--liftoff-only'],
+    // The longest files first, so that the run does not end waiting on one of them (scripts/test-sequencer.mjs).
+    sequence: { sequencer: SlowestFirstSequencer },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Tests assert on structured output, not on timing; a retry would hide flakiness rather than fix it.

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { expect, it } from 'vitest';
-import { migratorArgv } from '../apps/migrator/src/testing/run-cli';
+import { migratorArgv, migratorBin } from '../apps/migrator/src/testing/run-cli';
 
 const SETUP = new URL('./test-build.mjs', import.meta.url).href;
 
@@ -12,7 +12,7 @@ const SETUP = new URL('./test-build.mjs', import.meta.url).href;
  * them, and a lazy import() mid-run failed (exit 1).
  */
 it("another test run's global setup and teardown leave this run's migrator build untouched", () => {
-  const bin = migratorArgv([])[0]!;
+  const bin = migratorBin();
   const files = () => readdirSync(dirname(bin)).sort();
   const before = { files: files(), inode: statSync(bin).ino, mtimeMs: statSync(bin).mtimeMs };
 

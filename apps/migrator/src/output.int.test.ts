@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { embeddedFixture } from './testing/embedded-fixture';
-import { migratorArgv, runMigrator, runMigratorJson } from './testing/run-cli';
+import { pgliteAfterS0 } from './testing/pglite-after-s0';
+import { migratorArgv, runMigratorJson } from './testing/run-cli';
 
 /** `migrator … | head -n 0` and `… --json | true`: the reader of stdout (or stderr) is gone before the migrator writes. */
-const { env } = embeddedFixture('vc-pipe-');
+const { dir, env } = embeddedFixture('vc-pipe-');
 
 function runIntoClosedPipe(args: string[], closed: 'stdout' | 'both') {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
@@ -21,8 +22,8 @@ function runIntoClosedPipe(args: string[], closed: 'stdout' | 'both') {
 }
 
 beforeAll(async () => {
-  expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
-}, 120_000);
+  await pgliteAfterS0(`${dir}/pg`);
+}, 300_000);
 
 describe('output into a closed pipe', () => {
   it('`status | head -n 0` ends quietly with its own exit code, no EPIPE stack', async () => {

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { embeddedFixture } from '../testing/embedded-fixture';
+import { pgliteAfterS0 } from '../testing/pglite-after-s0';
 import { runMigrator, startMigrator, type RunningCli } from '../testing/run-cli';
 
 /**
@@ -26,8 +27,8 @@ async function opened(run: RunningCli): Promise<void> {
 }
 
 beforeAll(async () => {
-  expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
-}, 120_000);
+  await pgliteAfterS0(`${dir}/pg`);
+}, 300_000);
 
 describe('interrupting validate and evidence', () => {
   it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(

@@ -33,7 +33,10 @@ const appSecret = `jitsi-${randomBytes(16).toString('hex')}`;
 
 async function startService(): Promise<string> {
   const tag = randomBytes(6).toString('hex');
-  service = spawn(process.execPath, ['--import', 'tsx', join(SERVICE_DIR, 'src', 'bin.ts')], {
+  // The service build of this test run (scripts/test-build.mjs), as production starts it: no tsx transform at the start.
+  const bin = process.env.VC_TEST_SERVICE_BIN;
+  if (!bin) throw new Error('VC_TEST_SERVICE_BIN is unset: run the tests through vitest.config.ts, whose globalSetup builds the service');
+  service = spawn(process.execPath, [bin], {
     cwd: SERVICE_DIR,
     env: {
       PATH: process.env.PATH,

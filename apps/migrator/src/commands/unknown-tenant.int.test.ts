@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { embeddedFixture } from '../testing/embedded-fixture';
+import { pgliteAfterS0 } from '../testing/pglite-after-s0';
 import { runMigrator, runMigratorJson } from '../testing/run-cli';
 
 /**
@@ -16,7 +17,7 @@ type Ledger = { rows: Array<{ entry: { command: string; tenants?: string[] } }> 
 const ledgerCommands = async () => (await runMigratorJson<Ledger>(['ledger', 'show'], env)).json.rows.map((r) => r.entry.command);
 
 beforeAll(async () => {
-  expect((await runMigrator(['phase', 's0'], env)).code).toBe(0);
+  await pgliteAfterS0(`${dir}/pg`);
   const s1 = await runMigrator(['phase', 's1', '--tenant', 'acme', '--max-reject-rate', '0.2'], env);
   expect(s1.code, s1.stderr).toBe(0);
 }, 180_000);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { generateLegacyData, loadIntoMysql } from '@vc/fixtures';
 import { startAccessPolicyStandIn } from '@vc/integrations/access-policy';
 import mysql from 'mysql2/promise';
+import { pgliteAfterS0 } from '../../testing/pglite-after-s0';
 import { migratorArgv } from '../../testing/run-cli';
 
 /**
@@ -193,7 +194,7 @@ export interface EmbeddedTenant {
 
 /**
  * The embedded default after a first S1 of tenant acme, as `pnpm demo` leaves it: PGlite as the target in
- * a fresh work directory, the checked-in CSV export as legacy, the local keyring, an access-policy stand-in.
+ * a fresh work directory (its S0 copied from the test run's template), the checked-in CSV export as legacy, the local keyring, an access-policy stand-in.
  * `extraEnv` is added to every run's environment (`VC_OPERATOR`, …).
  */
 export async function embeddedAfterS1(prefix: string, extraEnv: Readonly<Record<string, string>> = {}): Promise<EmbeddedTenant> {
@@ -213,13 +214,11 @@ export async function embeddedAfterS1(prefix: string, extraEnv: Readonly<Record<
       VC_ACCESS_POLICY_URL: accessPolicy.url,
       ...extraEnv,
     };
-    for (const args of [
-      ['phase', 's0'],
-      ['phase', 's1', '--tenant', 'acme', '--as-of', DEMO_AS_OF, '--max-reject-rate', '0.5'],
-    ]) {
-      const run = await runMigrator(args, env);
-      if (run.code !== 0) throw new Error(`migrator ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-    }
+    // S0's result is the same for every caller: copied from the run's one real `phase s0` (see pglite-after-s0.ts).
+    await pgliteAfterS0(pgDir);
+    const args = ['phase', 's1', '--tenant', 'acme', '--as-of', DEMO_AS_OF, '--max-reject-rate', '0.5'];
+    const run = await runMigrator(args, env);
+    if (run.code !== 0) throw new Error(`migrator ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
     return { work, pgDir, env, expected, close };
   } catch (error) {
     await close();
