@@ -1,11 +1,12 @@
 import { tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
 import { storableKey, storableReject } from '../../engine/storable-reject';
-import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
+import type { BatchAdjustment, Checkpoint, Cursor, RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import type { LegacyBatch, LegacySource } from '../../legacy/types';
 import { leafOf } from '../../evidence/fingerprint';
 import { sessionProjection, TARGET_SESSION_COLUMN_LIST, targetSessionLeaf, type TargetRow } from '../../validate/session-digests';
 import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
+import { writeSettlingRefusals } from '../s1/external-ids-on-conflict';
 import { sessionId } from '../s1/ids';
 import { refineInferredEnds } from '../s1/inferred-ends';
 import { inIdOrder, SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
@@ -83,26 +84,39 @@ const storedForms = (key: string, source: string | undefined) => {
 function skippingKnownRejects(ctx: StepContext, scope: RejectScope): StepContext {
   // A malformed CSV record is keyed by its location (`AuditLog.csv:6`), which names its table already.
   const ownKey = (r: RejectInput) => (r.source !== undefined && r.legacyKey === r.source ? r.legacyKey : `${scope.prefix}${r.legacyKey}`);
+  const unknown = async (query: StepContext['query'], given: readonly RejectInput[]) => {
+    if (given.length === 0) return [];
+    const rejects = given.map((r) => storableReject({ ...r, legacyKey: ownKey(r) }));
+    const bare = scope.s1Step === undefined ? [] : given.flatMap((r) => storedForms(r.legacyKey, r.source));
+    const own = given.flatMap((r) => storedForms(ownKey(r), r.source));
+    const known = await query<{ phase: string; legacy_key: string; reason: string }>(
+      `select phase, legacy_key, reason from vc_migration.rejects
+        where tenant_id = $1 and not (phase = $2 and step_id = $3)
+          and (legacy_key = any($4::text[]) and ($5::text is null or phase = 's4')
+            or phase = 's1' and step_id = $5 and legacy_key = any($6::text[]))`,
+      [ctx.tenantId, ctx.phase, ctx.stepId, [...new Set(own)], scope.s1Step ?? null, [...new Set(bare)]],
+    );
+    const seen = new Set(known.map((k) => `${k.phase === 's1' && scope.s1Step ? 's1' : 'own'}\u0000${k.legacy_key}\u0000${k.reason}`));
+    const isKnown = (r: RejectInput) =>
+      storedForms(ownKey(r), r.source).some((k) => seen.has(`own\u0000${k}\u0000${r.reason}`)) ||
+      (scope.s1Step !== undefined && storedForms(r.legacyKey, r.source).some((k) => seen.has(`s1\u0000${k}\u0000${r.reason}`)));
+    return rejects.filter((_, i) => !isKnown(given[i]!));
+  };
   return {
     ...ctx,
     async commit(batch) {
-      const given = batch.rejects ?? [];
-      if (given.length === 0) return ctx.commit(batch);
-      const rejects = given.map((r) => storableReject({ ...r, legacyKey: ownKey(r) }));
-      const bare = scope.s1Step === undefined ? [] : given.flatMap((r) => storedForms(r.legacyKey, r.source));
-      const own = given.flatMap((r) => storedForms(ownKey(r), r.source));
-      const known = await ctx.query<{ phase: string; legacy_key: string; reason: string }>(
-        `select phase, legacy_key, reason from vc_migration.rejects
-          where tenant_id = $1 and not (phase = $2 and step_id = $3)
-            and (legacy_key = any($4::text[]) and ($5::text is null or phase = 's4')
-              or phase = 's1' and step_id = $5 and legacy_key = any($6::text[]))`,
-        [ctx.tenantId, ctx.phase, ctx.stepId, [...new Set(own)], scope.s1Step ?? null, [...new Set(bare)]],
-      );
-      const seen = new Set(known.map((k) => `${k.phase === 's1' && scope.s1Step ? 's1' : 'own'}\u0000${k.legacy_key}\u0000${k.reason}`));
-      const isKnown = (r: RejectInput) =>
-        storedForms(ownKey(r), r.source).some((k) => seen.has(`own\u0000${k}\u0000${r.reason}`)) ||
-        (scope.s1Step !== undefined && storedForms(r.legacyKey, r.source).some((k) => seen.has(`s1\u0000${k}\u0000${r.reason}`)));
-      return ctx.commit({ ...batch, rejects: rejects.filter((_, i) => !isKnown(given[i]!)) });
+      const { write } = batch;
+      return ctx.commit({
+        ...batch,
+        rejects: await unknown(ctx.query, batch.rejects ?? []),
+        // A write's own rejects (a settle after a refused write) are left out the same way, inside its transaction.
+        write:
+          write &&
+          (async (tx) => {
+            const adjustment = await write(tx);
+            return adjustment?.rejects ? { ...adjustment, rejects: await unknown(tx.query, adjustment.rejects) } : adjustment;
+          }),
+      });
     },
   };
 }
@@ -291,6 +305,42 @@ async function metBefore(source: LegacySource, ctx: StepContext, after: string, 
 }
 
 /**
+ * A batch's sessions and id-map rows, written as S1 1.1 writes them when another tenant can claim one of their ids
+ * meanwhile: the settle above ran before this transaction, so a tenant whose sync or S1 commits one of the ids after
+ * it refuses the write (a unique violation on the session id). The write is then undone to its savepoint, settled
+ * again inside the transaction and retried (`writeSettlingRefusals`): the session committed first keeps the id, the
+ * others are rejected `duplicate_external_id` with their legacy row, and their written and warning counts taken back.
+ */
+async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad[]): Promise<BatchAdjustment | undefined> {
+  if (loads.length === 0) return undefined;
+  let held = loads;
+  const rejects: RejectInput[] = [];
+  const warnings: Record<string, number> = {};
+  await writeSettlingRefusals(tx, tenantId, {
+    held: () => held,
+    write: async () => {
+      const rows = held.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
+      await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
+      // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
+      await tx.insertMany(
+        'vc_migration.id_map',
+        ['tenant_id', 'entity', 'legacy_id', 'new_id'],
+        rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]),
+        { onConflict: '(tenant_id, entity, legacy_id) do nothing' },
+      );
+    },
+    lost: async (losers, kept) => {
+      for (const { candidate, reject } of losers) {
+        rejects.push({ ...reject, raw: { ...candidate.raw }, source: candidate.source });
+        for (const code of candidate.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
+      }
+      held = kept;
+    },
+  });
+  return rejects.length > 0 ? { rejects, written: -rejects.length, warnings } : undefined;
+}
+
+/**
  * The sessions pass; false when interrupted (the next run resumes after the last committed batch).
  * `written` and the warnings count only the rows this run changes: a sync that finds nothing new (4.3
  * right after 4.1, a re-run) reports 0, and a row 4.1 loaded is not counted again by 4.3.
@@ -315,28 +365,17 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
     rejects.push(...settled.rejects);
     // In id order, as S1 sends its sessions (`inIdOrder`): a tenant's S1 may be writing a shared externalId meanwhile.
     const writes = inIdOrder(await changing(ctx, settled.kept));
-    const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
     await ctx.commit({
       cursor: { after: batch.position },
       read: recordsOf(batch),
-      written: rows.length + shadow.adopted.length,
+      written: writes.length + shadow.adopted.length,
       rejects,
       warnings: tallyCodes([...writes, ...shadow.adopted.map((a) => a.load)].map((l) => l.warnings)) as Record<string, number>,
       // The as-of the rows were mapped at: validate maps them at it again to compare what this sync loaded.
       facts: { watermark: watermark.toISOString(), asOf: ctx.options.asOf.toISOString() },
       write: async (tx) => {
         await shadow.write(tx);
-        if (rows.length === 0) return;
-        await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
-        // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
-        await tx.insertMany(
-          'vc_migration.id_map',
-          ['tenant_id', 'entity', 'legacy_id', 'new_id'],
-          rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]),
-          {
-            onConflict: '(tenant_id, entity, legacy_id) do nothing',
-          },
-        );
+        return writeClaiming(tx, ctx.tenantId, writes);
       },
     });
     done += recordsOf(batch);
