@@ -84,39 +84,26 @@ const storedForms = (key: string, source: string | undefined) => {
 function skippingKnownRejects(ctx: StepContext, scope: RejectScope): StepContext {
   // A malformed CSV record is keyed by its location (`AuditLog.csv:6`), which names its table already.
   const ownKey = (r: RejectInput) => (r.source !== undefined && r.legacyKey === r.source ? r.legacyKey : `${scope.prefix}${r.legacyKey}`);
-  const unknown = async (query: StepContext['query'], given: readonly RejectInput[]) => {
-    if (given.length === 0) return [];
-    const rejects = given.map((r) => storableReject({ ...r, legacyKey: ownKey(r) }));
-    const bare = scope.s1Step === undefined ? [] : given.flatMap((r) => storedForms(r.legacyKey, r.source));
-    const own = given.flatMap((r) => storedForms(ownKey(r), r.source));
-    const known = await query<{ phase: string; legacy_key: string; reason: string }>(
-      `select phase, legacy_key, reason from vc_migration.rejects
-        where tenant_id = $1 and not (phase = $2 and step_id = $3)
-          and (legacy_key = any($4::text[]) and ($5::text is null or phase = 's4')
-            or phase = 's1' and step_id = $5 and legacy_key = any($6::text[]))`,
-      [ctx.tenantId, ctx.phase, ctx.stepId, [...new Set(own)], scope.s1Step ?? null, [...new Set(bare)]],
-    );
-    const seen = new Set(known.map((k) => `${k.phase === 's1' && scope.s1Step ? 's1' : 'own'}\u0000${k.legacy_key}\u0000${k.reason}`));
-    const isKnown = (r: RejectInput) =>
-      storedForms(ownKey(r), r.source).some((k) => seen.has(`own\u0000${k}\u0000${r.reason}`)) ||
-      (scope.s1Step !== undefined && storedForms(r.legacyKey, r.source).some((k) => seen.has(`s1\u0000${k}\u0000${r.reason}`)));
-    return rejects.filter((_, i) => !isKnown(given[i]!));
-  };
   return {
     ...ctx,
     async commit(batch) {
-      const { write } = batch;
-      return ctx.commit({
-        ...batch,
-        rejects: await unknown(ctx.query, batch.rejects ?? []),
-        // A write's own rejects (a settle after a refused write) are left out the same way, inside its transaction.
-        write:
-          write &&
-          (async (tx) => {
-            const adjustment = await write(tx);
-            return adjustment?.rejects ? { ...adjustment, rejects: await unknown(tx.query, adjustment.rejects) } : adjustment;
-          }),
-      });
+      const given = batch.rejects ?? [];
+      if (given.length === 0) return ctx.commit(batch);
+      const rejects = given.map((r) => storableReject({ ...r, legacyKey: ownKey(r) }));
+      const bare = scope.s1Step === undefined ? [] : given.flatMap((r) => storedForms(r.legacyKey, r.source));
+      const own = given.flatMap((r) => storedForms(ownKey(r), r.source));
+      const known = await ctx.query<{ phase: string; legacy_key: string; reason: string }>(
+        `select phase, legacy_key, reason from vc_migration.rejects
+          where tenant_id = $1 and not (phase = $2 and step_id = $3)
+            and (legacy_key = any($4::text[]) and ($5::text is null or phase = 's4')
+              or phase = 's1' and step_id = $5 and legacy_key = any($6::text[]))`,
+        [ctx.tenantId, ctx.phase, ctx.stepId, [...new Set(own)], scope.s1Step ?? null, [...new Set(bare)]],
+      );
+      const seen = new Set(known.map((k) => `${k.phase === 's1' && scope.s1Step ? 's1' : 'own'}\u0000${k.legacy_key}\u0000${k.reason}`));
+      const isKnown = (r: RejectInput) =>
+        storedForms(ownKey(r), r.source).some((k) => seen.has(`own\u0000${k}\u0000${r.reason}`)) ||
+        (scope.s1Step !== undefined && storedForms(r.legacyKey, r.source).some((k) => seen.has(`s1\u0000${k}\u0000${r.reason}`)));
+      return ctx.commit({ ...batch, rejects: rejects.filter((_, i) => !isKnown(given[i]!)) });
     },
   };
 }
@@ -331,7 +318,8 @@ async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad
     },
     lost: async (losers, kept) => {
       for (const { candidate, reject } of losers) {
-        rejects.push({ ...reject, raw: { ...candidate.raw }, source: candidate.source });
+        // Stored as the batch's own rejects are (skippingKnownRejects): a raw value jsonb cannot hold, as escape text.
+        rejects.push(storableReject({ ...reject, raw: { ...candidate.raw }, source: candidate.source }));
         for (const code of candidate.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
       }
       held = kept;

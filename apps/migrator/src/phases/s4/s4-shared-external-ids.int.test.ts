@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhaseSummary } from '../../engine/run-phase';
-import type { Phase } from '../../engine/types';
+import type { Phase, RunOptions } from '../../engine/types';
 import { createCsvSource } from '../../legacy/csv-source';
 import { createMysqlSource } from '../../legacy/mysql-source';
 import type { LegacySource } from '../../legacy/types';
@@ -63,16 +63,14 @@ const SERIAL = pair('serial', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f01');
 const RACE = pair('race', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f02');
 const KILLED = pair('killed', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f03');
 const CSV = pair('csv', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f04');
+/** b cut over: its row with the shared externalId, booked after its 4.1, is 4.3's to load. */
+const FINAL = pair('final', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f05');
 
 /** Runs `phase` for `tenants` in this process, as `migrator phase` does. */
-const run = (env: Record<string, string>, phase: Phase, tenants: string[], asOf: string, restartStep?: string) =>
-  runPhaseHere(env, {
-    phase,
-    tenants,
-    options: { dryRun: false, batchSize: 500, concurrency: 2, asOf: new Date(asOf), maxRejectRate: 1, ...(restartStep ? { restartStep } : {}) },
-  });
+const run = (env: Record<string, string>, phase: Phase, tenants: string[], asOf: string, more: Partial<RunOptions> = {}) =>
+  runPhaseHere(env, { phase, tenants, options: { dryRun: false, batchSize: 500, concurrency: 2, asOf: new Date(asOf), maxRejectRate: 1, ...more } });
 
-const sync = (env: Record<string, string>, tenant: string, restartStep?: string) => run(env, onlyStep(s4Phase, '4.1'), [tenant], S4_AS_OF, restartStep);
+const sync = (env: Record<string, string>, tenant: string, more: Partial<RunOptions> = {}) => run(env, onlyStep(s4Phase, '4.1'), [tenant], S4_AS_OF, more);
 
 /** Settles when `promise` does; `ended()` says so, for {@link until}. */
 function watched<T>(promise: Promise<T>): { promise: Promise<T>; ended: () => string | undefined } {
@@ -94,8 +92,8 @@ async function stepCounts(tenant: string) {
 }
 
 /** What every pair's b must end with: a keeps the id, b's row is one 4.1 reject with its legacy row, nothing of it left. */
-async function expectClash(p: Pair): Promise<void> {
-  expect(await clashOutcome(harness.client, p.externalId, { tenant: p.b, legacyId: p.shared[p.b]! }, '4.1')).toEqual({
+async function expectClash(p: Pair, step = '4.1'): Promise<void> {
+  expect(await clashOutcome(harness.client, p.externalId, { tenant: p.b, legacyId: p.shared[p.b]! }, step)).toEqual({
     holders: [{ tenant_id: p.a, legacy_id: p.shared[p.a]! }],
     rejects: [{ reason: 'duplicate_external_id', id: p.shared[p.b]!, external: p.externalId }],
     left: 0,
@@ -136,16 +134,14 @@ async function crossing(p: Pair, env: Record<string, string>, sub: number, secon
   return { first: first.promise };
 }
 
-/** Both syncs of the pair, crossing: both done, b's row the one reject, b counting what the serial b counts. */
-async function syncedCrossing(p: Pair, env: Record<string, string>, sub: number): Promise<void> {
+/** a's 4.1 and b's sync (`bSync`, 4.1 unless given) crossing: both done. */
+async function bothDone(p: Pair, env: Record<string, string>, sub: number, bSync = () => sync(env, p.b)): Promise<void> {
   let second!: ReturnType<typeof watched<PhaseSummary>>;
-  const { first } = await crossing(p, env, sub, () => (second = watched(sync(env, p.b))));
+  const { first } = await crossing(p, env, sub, () => (second = watched(bSync())));
   await harness.client.query('select pg_advisory_unlock($1, $2)', [HOLD, sub]);
   const [a, b] = await Promise.all([first, second.promise]);
   expect(a.status, JSON.stringify(a.errors)).toBe('done');
   expect(b.status, JSON.stringify(b.errors)).toBe('done');
-  await expectClash(p);
-  await expectSerialCounts(p);
 }
 
 beforeAll(async () => {
@@ -167,7 +163,8 @@ beforeAll(async () => {
   const dir = join(harness.work, 'export');
   await exportCsv(harness.legacy.url, dir);
   csvEnv = { ...harness.env, VC_LEGACY_EXPORT_DIR: dir };
-  const mysqlTenants = pairs.filter((p) => p !== CSV).flatMap((p) => [p.a, p.b]);
+  for (const tenant of [FINAL.a, FINAL.b]) await insertRows(harness.mariadb, 'VirtualSession', [sessionValues(tenant), heldInNovember(tenant, 21)]);
+  const mysqlTenants = [...pairs.filter((p) => p !== CSV), FINAL].flatMap((p) => [p.a, p.b]);
   expect((await run(mysqlEnv, s1Phase, mysqlTenants, S1_AS_OF)).status).toBe('done');
   expect((await run(csvEnv, s1Phase, [CSV.a, CSV.b], S1_AS_OF)).status).toBe('done');
   expect((await sync(mysqlEnv, SERIAL.a)).status).toBe('done');
@@ -183,7 +180,9 @@ const backends = async () =>
 
 describe('s4 4.1, two tenants syncing one externalId at the same moment', { timeout: 60_000 }, () => {
   it('rejects the later claimant duplicate_external_id with its legacy row, both syncs are done, counted as a serial run, validate passes, and a rerun writes nothing', async () => {
-    await syncedCrossing(RACE, mysqlEnv, 1);
+    await bothDone(RACE, mysqlEnv, 1);
+    await expectClash(RACE);
+    await expectSerialCounts(RACE);
     const source = createMysqlSource(harness.legacy.url);
     try {
       for (const tenant of [RACE.a, RACE.b]) expect({ tenant, ...(await validated(tenant, source)) }).toEqual({ tenant, reconciled: 'pass', sessions: 'pass' });
@@ -191,7 +190,7 @@ describe('s4 4.1, two tenants syncing one externalId at the same moment', { time
       await source.close();
     }
     const before = await targetTotals(harness.client);
-    expect((await sync(mysqlEnv, RACE.b, '4.1')).status).toBe('done');
+    expect((await sync(mysqlEnv, RACE.b, { restartStep: '4.1' })).status).toBe('done');
     expect(await targetTotals(harness.client)).toEqual(before);
   });
 
@@ -224,8 +223,31 @@ describe('s4 4.1, two tenants syncing one externalId at the same moment', { time
   });
 
   it('from a CSV export: the same reject with its CSV row, done, counted as a serial run, and validate passes', async () => {
-    await syncedCrossing(CSV, csvEnv, 3);
+    await bothDone(CSV, csvEnv, 3);
+    await expectClash(CSV);
+    await expectSerialCounts(CSV);
     const source = createCsvSource(csvEnv.VC_LEGACY_EXPORT_DIR!);
     for (const tenant of [CSV.a, CSV.b]) expect({ tenant, ...(await validated(tenant, source)) }).toEqual({ tenant, reconciled: 'pass', sessions: 'pass' });
+  });
+});
+
+describe('s4 4.3, the final sync, claiming an externalId another tenant’s 4.1 commits meanwhile', { timeout: 60_000 }, () => {
+  it('rejects the row duplicate_external_id with its legacy row under 4.3, and 4.3 is done', async () => {
+    expect((await sync(mysqlEnv, FINAL.b)).status).toBe('done');
+    const cutover = await run(mysqlEnv, onlyStep(s4Phase, '4.2'), [FINAL.b], S4_AS_OF, { override: { reason: 'test of the final sync alone' } });
+    expect(cutover.status, JSON.stringify(cutover.errors)).toBe('done');
+    // Taken by legacy while the cutover was applied: the final sync's.
+    for (const tenant of [FINAL.a, FINAL.b]) {
+      const [id] = await insertRows(harness.mariadb, 'VirtualSession', [heldInNovember(tenant, 22, { externalId: FINAL.externalId })]);
+      FINAL.shared[tenant] = id!;
+    }
+    await bothDone(FINAL, mysqlEnv, 5, () => run(mysqlEnv, onlyStep(s4Phase, '4.3'), [FINAL.b], S4_AS_OF));
+    await expectClash(FINAL, '4.3');
+    const [final] = await pgQuery(harness.client)<{ written: number; rejected: number }>(
+      `select written, rejected from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id = '4.3'`,
+      [FINAL.b],
+    );
+    // Nothing else changed since 4.1: the one row is the one reject.
+    expect(final).toEqual({ written: 0, rejected: 1 });
   });
 });
