@@ -292,17 +292,24 @@ async function metBefore(source: LegacySource, ctx: StepContext, after: string, 
 }
 
 /**
- * A batch's sessions and id-map rows, written as S1 1.1 writes them when another tenant can claim one of their ids
- * meanwhile: the settle above ran before this transaction, so a tenant whose sync or S1 commits one of the ids after
- * it refuses the write (a unique violation on the session id). The write is then undone to its savepoint, settled
- * again inside the transaction and retried (`writeSettlingRefusals`): the session committed first keeps the id, the
- * others are rejected `duplicate_external_id` with their legacy row, and their written and warning counts taken back.
+ * A batch's sessions and id-map rows, written as S1 1.1 writes them when another writer can claim one of their ids
+ * meanwhile: the settle above ran before this transaction, so a session committed under one of the ids after it
+ * refuses the write (a unique violation on the session id). The write is then undone to its savepoint, settled again
+ * inside the transaction and retried (`writeSettlingRefusals`): the session committed first keeps the id, the others
+ * are rejected `duplicate_external_id` with their legacy row, and their written and warning counts taken back. A loser
+ * whose id the service took meanwhile, in shadow mode, for this tenant is that session's legacy row: it adopts it
+ * (shadow-twins.ts), as it would have had the service committed before the sync looked.
  */
 async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad[]): Promise<BatchAdjustment | undefined> {
   if (loads.length === 0) return undefined;
   let held = loads;
   const rejects: RejectInput[] = [];
   const warnings: Record<string, number> = {};
+  const takeBack = (load: DeltaLoad, reject: RejectInput) => {
+    // Stored as the batch's own rejects are (skippingKnownRejects): a raw value jsonb cannot hold, as escape text.
+    rejects.push(storableReject(reject));
+    for (const code of load.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
+  };
   await writeSettlingRefusals(tx, tenantId, {
     held: () => held,
     write: async () => {
@@ -317,11 +324,16 @@ async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad
       );
     },
     lost: async (losers, kept) => {
-      for (const { candidate, reject } of losers) {
-        // Stored as the batch's own rejects are (skippingKnownRejects): a raw value jsonb cannot hold, as escape text.
-        rejects.push(storableReject({ ...reject, raw: { ...candidate.raw }, source: candidate.source }));
-        for (const code of candidate.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
-      }
+      const shadow = await adoptShadowTwins(
+        { tenantId, query: tx.query },
+        losers.map((l) => l.candidate),
+      );
+      // Adopted: written (and counted) still, as an update of the service's session.
+      await shadow.write(tx);
+      for (const reject of shadow.rejects) takeBack(losers.find((l) => l.candidate.session.legacyId === reject.legacyKey)!.candidate, reject);
+      const left = new Set(shadow.loads.map((l) => l.session.legacyId));
+      for (const { candidate, reject } of losers)
+        if (left.has(candidate.session.legacyId)) takeBack(candidate, { ...reject, raw: { ...candidate.raw }, source: candidate.source });
       held = kept;
     },
   });

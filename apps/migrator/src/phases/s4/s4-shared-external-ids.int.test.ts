@@ -9,6 +9,7 @@ import { pgQuery } from '../../testing/counts';
 import {
   blockedBy,
   clashOutcome,
+  connected,
   exited,
   holdAfterInserting,
   holdAfterRejecting,
@@ -65,6 +66,8 @@ const KILLED = pair('killed', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f03');
 const CSV = pair('csv', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f04');
 /** b cut over: its row with the shared externalId, booked after its 4.1, is 4.3's to load. */
 const FINAL = pair('final', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f05');
+/** A tenant whose row's externalId the service takes, in shadow mode, while the row's batch writes (see shadow-twins.ts). */
+const TWIN = { tenant: 'twin', externalId: '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f06', legacyId: '' };
 
 /** Runs `phase` for `tenants` in this process, as `migrator phase` does. */
 const run = (env: Record<string, string>, phase: Phase, tenants: string[], asOf: string, more: Partial<RunOptions> = {}) =>
@@ -164,7 +167,11 @@ beforeAll(async () => {
   await exportCsv(harness.legacy.url, dir);
   csvEnv = { ...harness.env, VC_LEGACY_EXPORT_DIR: dir };
   for (const tenant of [FINAL.a, FINAL.b]) await insertRows(harness.mariadb, 'VirtualSession', [sessionValues(tenant), heldInNovember(tenant, 21)]);
-  const mysqlTenants = [...pairs.filter((p) => p !== CSV), FINAL].flatMap((p) => [p.a, p.b]);
+  [, TWIN.legacyId] = (await insertRows(harness.mariadb, 'VirtualSession', [
+    sessionValues(TWIN.tenant),
+    heldInNovember(TWIN.tenant, 23, { externalId: TWIN.externalId }),
+  ])) as [string, string];
+  const mysqlTenants = [...[...pairs.filter((p) => p !== CSV), FINAL].flatMap((p) => [p.a, p.b]), TWIN.tenant];
   expect((await run(mysqlEnv, s1Phase, mysqlTenants, S1_AS_OF)).status).toBe('done');
   expect((await run(csvEnv, s1Phase, [CSV.a, CSV.b], S1_AS_OF)).status).toBe('done');
   expect((await sync(mysqlEnv, SERIAL.a)).status).toBe('done');
@@ -249,5 +256,36 @@ describe('s4 4.3, the final sync, claiming an externalId another tenant’s 4.1 
     );
     // Nothing else changed since 4.1: the one row is the one reject.
     expect(final).toEqual({ written: 0, rejected: 1 });
+  });
+});
+
+describe('s4 4.1 and a shadow session the service commits under a row’s externalId while the row’s batch writes', { timeout: 60_000 }, () => {
+  it('adopts it, as when the service committed first: one session, the legacy row’s, no reject', async () => {
+    const service = await connected(harness.target.url);
+    try {
+      // The service's POST /sessions in shadow mode, uncommitted: no legacy id, its own room, before any cutover.
+      await service.query('begin');
+      await service.query(
+        `insert into virtual_sessions (id, tenant_id, legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, status, video_backend, room_name, version, created_at, updated_at)
+         values ($1, $2, null, 'Patient/p-23', 'Practitioner/d-1', '2026-11-23T10:00:00Z', '2026-11-23T10:30:00Z', 'scheduled', 'jitsi', 'vc-twin', 1, '2026-11-10T09:00:00Z', '2026-11-10T09:00:00Z')`,
+        [TWIN.externalId, TWIN.tenant],
+      );
+      const [{ pid }] = (await service.query<{ pid: number }>('select pg_backend_pid() as pid')).rows as [{ pid: number }];
+      const synced = watched(sync(mysqlEnv, TWIN.tenant));
+      await until('the sync waits for the service', async () => (await blockedBy(harness.client, pid)) > 0, synced.ended);
+      await service.query('commit');
+      const done = await synced.promise;
+      expect(done.status, JSON.stringify(done.errors)).toBe('done');
+    } finally {
+      await service.end();
+    }
+    const q = pgQuery(harness.client);
+    expect(await q(`select tenant_id, legacy_id, room_name from virtual_sessions where id = $1`, [TWIN.externalId])).toEqual([
+      { tenant_id: TWIN.tenant, legacy_id: TWIN.legacyId, room_name: 'vc-twin' },
+    ]);
+    expect(await q(`select legacy_key, reason from vc_migration.rejects where tenant_id = $1`, [TWIN.tenant])).toEqual([]);
+    expect(await q(`select rejected from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id = '4.1'`, [TWIN.tenant])).toEqual([
+      { rejected: 0 },
+    ]);
   });
 });
