@@ -1,13 +1,10 @@
 import { createDatabase, queryRows, type DatabaseHandle } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
 import { sql } from 'drizzle-orm';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config';
 import { UsageError } from './errors';
 import { exitCodeOf } from '../exit-error';
-import { runPhase } from './run-phase';
-import { createServices } from './services';
+import { runPhaseHere } from '../testing/in-process-phase';
 import type { Phase, Step } from './types';
 
 /**
@@ -34,26 +31,11 @@ const accessPolicyStep: Step = {
   },
 };
 
-async function run(step: Step): Promise<unknown> {
+function run(step: Step): Promise<unknown> {
   const phase: Phase = { id: 's3', title: 'probe', steps: [step] };
-  const config = loadConfig({});
-  const services = createServices(config);
   const options = { dryRun: false, batchSize: 10, concurrency: 1, asOf: new Date('2026-01-01T00:00:00Z'), maxRejectRate: 0.01 };
-  try {
-    return await runPhase({
-      phase,
-      tenants: ['acme'],
-      options,
-      config,
-      handle,
-      services,
-      log: pino({ level: 'silent' }),
-      signal: new AbortController().signal,
-      progress: { tty: false, quiet: true },
-    });
-  } finally {
-    await services.close();
-  }
+  // Only the target: the access-policy settings are the ones missing.
+  return runPhaseHere({ VC_DATABASE_URL: pg.url }, { phase, tenants: ['acme'], options });
 }
 
 describe('a step that finds a setting missing', () => {

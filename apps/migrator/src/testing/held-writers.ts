@@ -50,17 +50,34 @@ export function waitingForTransaction(client: pg.Client): Promise<number> {
  * Holds the transaction that inserts session `id` for `tenantId`, once the row is in (an AFTER trigger: the id is
  * taken, uncommitted), until the test releases the advisory lock (`key`, `sub`) it takes here. One trigger per `sub`.
  */
-export async function holdAfterInserting(client: pg.Client, given: { tenantId: string; id: string; key: number; sub: number }): Promise<void> {
-  const { tenantId, id, key, sub } = given;
+export function holdAfterInserting(client: pg.Client, given: { tenantId: string; id: string; key: number; sub: number }): Promise<void> {
+  return holdAfter(client, 'virtual_sessions', `new.tenant_id = ${client.escapeLiteral(given.tenantId)} and new.id = ${client.escapeLiteral(given.id)}`, given);
+}
+
+/**
+ * Holds the transaction that records a reject of legacy row `legacyKey` for `tenantId` (a batch's commit, its rows
+ * written), until the test releases the advisory lock (`key`, `sub`) it takes here.
+ */
+export function holdAfterRejecting(client: pg.Client, given: { tenantId: string; legacyKey: string; key: number; sub: number }): Promise<void> {
+  const { tenantId, legacyKey } = given;
+  return holdAfter(
+    client,
+    'vc_migration.rejects',
+    `new.tenant_id = ${client.escapeLiteral(tenantId)} and new.legacy_key = ${client.escapeLiteral(legacyKey)}`,
+    given,
+  );
+}
+
+async function holdAfter(client: pg.Client, table: string, when: string, { key, sub }: { key: number; sub: number }): Promise<void> {
   const name = `vc_test_hold_after_${sub}`;
   await client.query(`create function ${name}() returns trigger language plpgsql as $$
     begin
-      if new.tenant_id = ${client.escapeLiteral(tenantId)} and new.id = ${client.escapeLiteral(id)} then
+      if ${when} then
         perform pg_advisory_xact_lock_shared(${key}, ${sub});
       end if;
       return null;
     end $$`);
-  await client.query(`create trigger ${name} after insert on virtual_sessions for each row execute function ${name}()`);
+  await client.query(`create trigger ${name} after insert on ${table} for each row execute function ${name}()`);
   await client.query('select pg_advisory_lock($1, $2)', [key, sub]);
 }
 
@@ -68,15 +85,16 @@ export async function holdAfterInserting(client: pg.Client, given: { tenantId: s
 export const exited = (run: RunningCli) => () => (run.child.exitCode === null ? undefined : `the run ended (exit ${run.child.exitCode}):\n${run.stderr()}`);
 
 /**
- * Where a contested session id ended up: who holds it, the losing legacy row's 1.1 rejects (reason, and the raw row's
- * id and externalId), and how many `virtual_sessions` and id-map rows the loser left (none, for a clean reject).
+ * Where a contested session id ended up: who holds it, the losing legacy row's rejects by `step` (S1's 1.1 unless
+ * named: reason, and the raw row's id and externalId), and how many `virtual_sessions` and id-map rows the loser left
+ * (none, for a clean reject).
  */
-export async function clashOutcome(client: pg.Client, id: string, loser: { tenant: string; legacyId: string }) {
+export async function clashOutcome(client: pg.Client, id: string, loser: { tenant: string; legacyId: string }, step = '1.1') {
   const q = pgQuery(client);
   const holders = await q<{ tenant_id: string; legacy_id: string }>(`select tenant_id, legacy_id from virtual_sessions where id = $1`, [id]);
   const rejects = await q<{ reason: string; id: string; external: string }>(
-    `select reason, raw->>'id' as id, raw->>'externalId' as external from vc_migration.rejects where tenant_id = $1 and step_id = '1.1' and legacy_key = $2`,
-    [loser.tenant, loser.legacyId],
+    `select reason, raw->>'id' as id, raw->>'externalId' as external from vc_migration.rejects where tenant_id = $1 and step_id = $3 and legacy_key = $2`,
+    [loser.tenant, loser.legacyId, step],
   );
   const left = await count(
     client,

@@ -1,6 +1,6 @@
 import { PG_ERROR, pgErrorCode } from '@vc/schema';
 import type { BatchAdjustment, RejectInput, Tx } from '../../engine/types';
-import { settleExternalIds } from './external-ids';
+import { settleExternalIds, type SessionCandidate } from './external-ids';
 import { addAdjustments, encodeSessions, sentSignal, writeSessions, type PendingLoad } from './session-rows';
 
 /** The legacy rows of a batch's losers, by source record: read again by key, or kept from the batch (a CSV export). */
@@ -24,6 +24,47 @@ export async function refusedWrite(tx: Tx, write: () => Promise<unknown>): Promi
     if (pgErrorCode(error) !== PG_ERROR.uniqueViolation) throw error;
     await tx.query('rollback to savepoint vc_claim');
     return error;
+  }
+}
+
+/** A row a settle after a refused write took out of the write: its candidate, and its reject (no raw row yet). */
+export interface Loser<C> {
+  candidate: C;
+  reject: RejectInput;
+}
+
+/** What {@link writeSettlingRefusals} writes and settles. */
+export interface RefusableWrite<C extends Omit<SessionCandidate, 'raw'>> {
+  /** Writes the sessions held now. */
+  write: () => Promise<unknown>;
+  /** The candidates the write holds now; undefined once it let go of them (after sending them), when no settle can follow. */
+  held: () => readonly C[] | undefined;
+  /** Takes a settle's losers out (their reject, their counts) and keeps the rest for the next write. */
+  lost: (losers: ReadonlyArray<Loser<C>>, kept: C[]) => Promise<void>;
+}
+
+/**
+ * Runs `write` under a savepoint until PostgreSQL takes it. Each time a unique violation refuses it (an id another
+ * tenant committed meanwhile, two of its rows sharing an externalId), the held candidates are settled again inside
+ * the transaction (`settleExternalIds`: the row that refused the write is visible now), the losers handed to `lost`
+ * and the write run again. Each settle must find at least one more loser, else the violation is thrown: the held rows
+ * only shrink, so this cannot loop. Shared by S1 1.1 and S4's delta sync.
+ */
+export async function writeSettlingRefusals<C extends Omit<SessionCandidate, 'raw'>>(tx: Tx, tenantId: string, given: RefusableWrite<C>): Promise<void> {
+  for (let refused; (refused = await refusedWrite(tx, given.write));) {
+    const held = given.held();
+    if (!held) throw refused;
+    const byLegacyId = new Map(held.map((c) => [c.legacyId, c]));
+    const settled = await settleExternalIds(
+      { tenantId, query: tx.query },
+      held.map((c) => ({ id: c.id, legacyId: c.legacyId, raw: {} })),
+    );
+    // Nothing this transaction can see holds one of the ids: no clash a settle resolves.
+    if (settled.rejects.length === 0) throw refused;
+    await given.lost(
+      settled.rejects.map((reject) => ({ candidate: byLegacyId.get(reject.legacyKey)!, reject })),
+      settled.kept.map((k) => byLegacyId.get(k.legacyId)!),
+    );
   }
 }
 
@@ -61,21 +102,16 @@ export function writeClaimingIds(
     const writeHeld = async () => {
       kept = await writeSessions(tx, encodeSessions(held!), letGo);
     };
-    for (let refused; (refused = await refusedWrite(tx, writeHeld));) {
-      if (!held || !rawsOf) throw refused;
-      const settled = await settleExternalIds(
-        { tenantId, query: tx.query },
-        held.map((l) => ({ ...l, raw: {} })),
-      );
-      // Nothing this transaction can see holds one of the ids: no clash a settle resolves.
-      if (settled.rejects.length === 0) throw refused;
-      const byLegacyId = new Map(held.map((l) => [l.legacyId, l]));
-      const losers = settled.rejects.map((r) => byLegacyId.get(r.legacyKey)!);
-      const rows = await rawsOf(losers);
-      rejects.push(...settled.rejects.map((r, i) => ({ ...r, raw: rows.get(losers[i]!.sourceRecord) ?? { id: r.legacyKey } })));
-      for (const l of losers) for (const code of l.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
-      held = settled.kept;
-    }
+    await writeSettlingRefusals(tx, tenantId, {
+      write: writeHeld,
+      held: () => held,
+      lost: async (losers, stay) => {
+        const rows = await rawsOf!(losers.map((l) => l.candidate));
+        rejects.push(...losers.map(({ candidate, reject }) => ({ ...reject, raw: rows.get(candidate.sourceRecord) ?? { id: reject.legacyKey } })));
+        for (const { candidate } of losers) for (const code of candidate.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
+        held = stay;
+      },
+    });
     return addAdjustments(rejects.length > 0 ? { rejects, written: -rejects.length, warnings } : undefined, kept);
   };
   return { write, sent };

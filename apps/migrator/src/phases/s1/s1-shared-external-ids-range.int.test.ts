@@ -1,13 +1,9 @@
-import { createDatabase } from '@vc/schema';
 import { createTestDatabase, type TestDatabase } from '@vc/schema/testing';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config';
-import { runPhase } from '../../engine/run-phase';
-import { createServices } from '../../engine/services';
 import type { KeyRange } from '../../engine/types';
 import { pgQuery } from '../../testing/counts';
 import { clashOutcome, connected, exited, holdAfterInserting, targetTotals, until, waitingForLock, waitingForTransaction } from '../../testing/held-writers';
+import { onlyStep, runPhaseHere } from '../../testing/in-process-phase';
 import { startMigrator } from '../../testing/run-cli';
 import { openSharedIdsLegacy, type LoadedByExternalId, type SharedIdsLegacy } from '../../testing/shared-external-ids';
 import { s1Phase } from './steps';
@@ -61,29 +57,17 @@ afterAll(async () => {
 });
 
 /** Runs 1.1 of the split tenant's one key range in this process, as a plan's worker does. */
-async function runRange(target: TestDatabase, range: KeyRange) {
-  const config = loadConfig({ ...env, VC_DATABASE_URL: target.url });
-  const handle = await createDatabase(target.url);
-  const services = createServices(config);
-  try {
-    return await runPhase({
-      phase: { ...s1Phase, steps: s1Phase.steps.filter((s) => s.id === '1.1') },
+const runRange = (target: TestDatabase, range: KeyRange) =>
+  runPhaseHere(
+    { ...env, VC_DATABASE_URL: target.url },
+    {
+      phase: onlyStep(s1Phase, '1.1'),
       tenants: [ranged.tenant],
       range,
       // One batch: the row that clashes with the other tenant and the one that displaces the copy are written together.
       options: { dryRun: false, batchSize: 500, concurrency: 2, asOf: new Date(AS_OF), maxRejectRate: 0.5 },
-      config,
-      handle,
-      services,
-      log: pino({ level: 'silent' }),
-      signal: new AbortController().signal,
-      progress: { tty: false, quiet: true },
-    });
-  } finally {
-    await services.close();
-    await handle.close();
-  }
-}
+    },
+  );
 
 describe('s1 1.1 by key ranges, sharing an externalId with another tenant loading it at the same moment', () => {
   it('rejects the range’s row duplicate_external_id with its legacy row, keeps the displaced copy’s reject, and a rerun writes nothing', async () => {

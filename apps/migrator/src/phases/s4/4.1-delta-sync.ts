@@ -1,11 +1,12 @@
 import { tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
 import { storableKey, storableReject } from '../../engine/storable-reject';
-import type { Checkpoint, Cursor, RejectInput, Step, StepContext } from '../../engine/types';
+import type { BatchAdjustment, Checkpoint, Cursor, RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import type { LegacyBatch, LegacySource } from '../../legacy/types';
 import { leafOf } from '../../evidence/fingerprint';
 import { sessionProjection, TARGET_SESSION_COLUMN_LIST, targetSessionLeaf, type TargetRow } from '../../validate/session-digests';
 import { s1Watermark } from '../../validate/watermark';
 import { settleExternalIds } from '../s1/external-ids';
+import { writeSettlingRefusals } from '../s1/external-ids-on-conflict';
 import { sessionId } from '../s1/ids';
 import { refineInferredEnds } from '../s1/inferred-ends';
 import { inIdOrder, SESSION_COLUMNS, sessionRow } from '../s1/session-rows';
@@ -291,6 +292,55 @@ async function metBefore(source: LegacySource, ctx: StepContext, after: string, 
 }
 
 /**
+ * A batch's sessions and id-map rows, written as S1 1.1 writes them when another writer can claim one of their ids
+ * meanwhile: the settle above ran before this transaction, so a session committed under one of the ids after it
+ * refuses the write (a unique violation on the session id). The write is then undone to its savepoint, settled again
+ * inside the transaction and retried (`writeSettlingRefusals`): the session committed first keeps the id, the others
+ * are rejected `duplicate_external_id` with their legacy row, and their written and warning counts taken back. A loser
+ * whose id the service took meanwhile, in shadow mode, for this tenant is that session's legacy row: it adopts it
+ * (shadow-twins.ts), as it would have had the service committed before the sync looked.
+ */
+async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad[]): Promise<BatchAdjustment | undefined> {
+  if (loads.length === 0) return undefined;
+  let held = loads;
+  const rejects: RejectInput[] = [];
+  const warnings: Record<string, number> = {};
+  const takeBack = (load: DeltaLoad, reject: RejectInput) => {
+    // Stored as the batch's own rejects are (skippingKnownRejects): a raw value jsonb cannot hold, as escape text.
+    rejects.push(storableReject(reject));
+    for (const code of load.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
+  };
+  await writeSettlingRefusals(tx, tenantId, {
+    held: () => held,
+    write: async () => {
+      const rows = held.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
+      await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
+      // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
+      await tx.insertMany(
+        'vc_migration.id_map',
+        ['tenant_id', 'entity', 'legacy_id', 'new_id'],
+        rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]),
+        { onConflict: '(tenant_id, entity, legacy_id) do nothing' },
+      );
+    },
+    lost: async (losers, kept) => {
+      const shadow = await adoptShadowTwins(
+        { tenantId, query: tx.query },
+        losers.map((l) => l.candidate),
+      );
+      // Adopted: written (and counted) still, as an update of the service's session.
+      await shadow.write(tx);
+      for (const reject of shadow.rejects) takeBack(losers.find((l) => l.candidate.session.legacyId === reject.legacyKey)!.candidate, reject);
+      const left = new Set(shadow.loads.map((l) => l.session.legacyId));
+      for (const { candidate, reject } of losers)
+        if (left.has(candidate.session.legacyId)) takeBack(candidate, { ...reject, raw: { ...candidate.raw }, source: candidate.source });
+      held = kept;
+    },
+  });
+  return rejects.length > 0 ? { rejects, written: -rejects.length, warnings } : undefined;
+}
+
+/**
  * The sessions pass; false when interrupted (the next run resumes after the last committed batch).
  * `written` and the warnings count only the rows this run changes: a sync that finds nothing new (4.3
  * right after 4.1, a re-run) reports 0, and a row 4.1 loaded is not counted again by 4.3.
@@ -315,28 +365,17 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
     rejects.push(...settled.rejects);
     // In id order, as S1 sends its sessions (`inIdOrder`): a tenant's S1 may be writing a shared externalId meanwhile.
     const writes = inIdOrder(await changing(ctx, settled.kept));
-    const rows = writes.map((l) => sessionRow(l.id, l.session, l.sourceRecord, l.warnings));
     await ctx.commit({
       cursor: { after: batch.position },
       read: recordsOf(batch),
-      written: rows.length + shadow.adopted.length,
+      written: writes.length + shadow.adopted.length,
       rejects,
       warnings: tallyCodes([...writes, ...shadow.adopted.map((a) => a.load)].map((l) => l.warnings)) as Record<string, number>,
       // The as-of the rows were mapped at: validate maps them at it again to compare what this sync loaded.
       facts: { watermark: watermark.toISOString(), asOf: ctx.options.asOf.toISOString() },
       write: async (tx) => {
         await shadow.write(tx);
-        if (rows.length === 0) return;
-        await tx.insertMany('virtual_sessions', SESSION_COLUMNS, rows, { onConflict: ON_CONFLICT, conflictsLikely: true });
-        // The same id map S1 keeps, so later phases join legacy and new ids for delta rows too.
-        await tx.insertMany(
-          'vc_migration.id_map',
-          ['tenant_id', 'entity', 'legacy_id', 'new_id'],
-          rows.map((r) => [r[1], 'VirtualSession', r[2], r[0]]),
-          {
-            onConflict: '(tenant_id, entity, legacy_id) do nothing',
-          },
-        );
+        return writeClaiming(tx, ctx.tenantId, writes);
       },
     });
     done += recordsOf(batch);
