@@ -33,8 +33,11 @@ export function routeMatcher(groups: readonly RouteGroup[]): RouteMatcher {
   };
 }
 
-/** The methods a raw request path answers, as an `Allow` header lists them; empty for a path no route has. */
-export type AllowedMethods = (path: string) => readonly string[];
+/**
+ * The methods a raw request path answers, as an `Allow` header lists them; empty for a path no route has.
+ * `allows(url, method)`: whether one of them is `method` (HEAD with a GET route), for a URL with its query.
+ */
+export type AllowedMethods = ((path: string) => readonly string[]) & { allows(url: string, method: string): boolean };
 
 /** Canonical order of `Allow`: the table's methods, HEAD with GET, OPTIONS last. */
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -46,7 +49,7 @@ const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'
  */
 export function allowedMethods(groups: readonly RouteGroup[]): AllowedMethods {
   const compiled = compile(groups);
-  return (path) => {
+  const allowed = (path: string): readonly string[] => {
     const methods = new Set<string>();
     for (const route of compiled) {
       if (!route.regex.test(path)) continue;
@@ -57,6 +60,14 @@ export function allowedMethods(groups: readonly RouteGroup[]): AllowedMethods {
     methods.add('OPTIONS');
     return METHOD_ORDER.filter((m) => methods.has(m));
   };
+  const allows = (url: string, method: string): boolean => {
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const wanted = method === 'HEAD' ? 'GET' : method;
+    for (const route of compiled) if (route.method === wanted && route.regex.test(path)) return true;
+    return false;
+  };
+  return Object.assign(allowed, { allows });
 }
 
 function compile(groups: readonly RouteGroup[]) {
