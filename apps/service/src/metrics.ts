@@ -49,7 +49,7 @@ export function createMetrics(pendingOutbox: () => Promise<number>, matchRoute?:
   });
   const outboxRelayed = new Counter({
     name: 'vc_outbox_relayed_total',
-    help: 'Outbox rows relayed, by kind (event, fhir_encounter) and outcome (published, failed)',
+    help: 'Outbox rows relayed, by kind (event, fhir_encounter) and outcome (published, failed: rescheduled, refused: parked for an operator)',
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   });

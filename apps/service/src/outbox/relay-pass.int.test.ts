@@ -85,5 +85,14 @@ describe('one relay pass', () => {
         .sort(),
     );
     expect(lines.filter((l) => l.includes('outbox delivery failed'))).toHaveLength(1);
+
+    // Order is not kept across a retry (README: consumers must not rely on it): the refused event reaches the
+    // stream on the next pass, after the session's events that were written with it and sent past it.
+    await queryRows(h.db.db, sql`update outbox set next_attempt_at = now() where id = ${refused} returning id`);
+    const retry = new OutboxRelay({ db: h.db.db, eventStream: h.eventStream, fhir: undefined, logger, subjectPrefix: h.stream.prefix });
+    expect(await retry.runOnce()).toEqual({ published: 1, failed: 0 });
+    const order = (await readStream(h.stream.natsUrl, h.stream.name)).filter((m) => m.event.subject === id).map((m) => m.msgId);
+    expect(order).toHaveLength(events.length);
+    expect(order.at(-1)).toBe(refused);
   });
 });

@@ -1,4 +1,5 @@
 import type { EncounterResource } from '@vc/domain/encounter';
+import { IntegrationError } from '@vc/integrations/errors';
 import { SESSION_IDENTIFIER_SYSTEM, type FhirClient } from '@vc/integrations/fhir';
 import type { EventStream } from '@vc/integrations/nats';
 import { backoffDelay } from '@vc/integrations/retry';
@@ -8,7 +9,8 @@ import { safeError } from '../log-safe';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { setEncounterRef } from '../sessions/repo';
-import { claimDue, markFailed, markPublished, type OutboxKind } from './repo';
+import { claimDue, markFailed, markPublished, markRefused, type OutboxKind } from './repo';
+import { refusalOf } from './refusal';
 import { withoutWithheldData } from './withheld';
 
 export interface RelayOptions {
@@ -37,7 +39,7 @@ export interface RelayPassResult {
  * The outbox relay: publishes CloudEvents to JetStream (structured mode: the event's JSON is the message, with
  * `Content-Type: application/cloudevents+json` and `Nats-Msg-Id` = event id) and creates FHIR
  * Encounters by conditional create, storing `encounter_ref`. Each row is retried with exponential backoff
- * until it succeeds; several replicas may run at once.
+ * (or after the server's Retry-After) until it succeeds or, for a FHIR request refused for good, is parked; several replicas may run at once.
  */
 export class OutboxRelay {
   private readonly opts: Required<Omit<RelayOptions, 'eventStream' | 'fhir' | 'metrics'>> & Pick<RelayOptions, 'eventStream' | 'fhir' | 'metrics'>;
@@ -83,6 +85,12 @@ export class OutboxRelay {
         continue;
       }
       failed += 1;
+      const refusal = earlier === undefined ? refusalOf(row, failure.error) : undefined;
+      if (refusal !== undefined) {
+        // This request, not the server, is the problem: the rest of the pass still goes to FHIR.
+        await this.park(row, refusal, failure.message);
+        continue;
+      }
       if (earlier === undefined) {
         down.set(row.kind, failure.message);
         // One line per target and pass. The row id and subject identify the row; its payload (patient refs)
@@ -94,7 +102,7 @@ export class OutboxRelay {
           'outbox delivery failed; will retry',
         );
       }
-      await this.reschedule(row, failure.message);
+      await this.reschedule(row, failure.message, retryAfterOf(failure.error));
     }
     // One UPDATE for the pass, not one per row: marking row by row was a statement and a round trip per
     // event, about half of the relay's CPU per event and a quarter of PostgreSQL's (bench/service/relay.ts).
@@ -120,10 +128,21 @@ export class OutboxRelay {
     }
   }
 
-  private async reschedule(row: OutboxRow, error: string): Promise<void> {
-    const delay = backoffDelay(row.attempts + 1, this.opts.backoff.baseMs, this.opts.backoff.maxMs);
+  /** A server that said when to come back (Retry-After, capped by the client) is not asked sooner. */
+  private async reschedule(row: OutboxRow, error: string, retryAfterMs: number | undefined): Promise<void> {
+    const delay = Math.max(backoffDelay(row.attempts + 1, this.opts.backoff.baseMs, this.opts.backoff.maxMs), retryAfterMs ?? 0);
     await markFailed(this.opts.db, row.id, new Date(this.opts.now().getTime() + Math.max(delay, 1)), error);
     this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'failed' });
+  }
+
+  /** Refused for good: parked for an operator, with one line and a metric; never retried blindly. */
+  private async park(row: OutboxRow, reason: string, error: string): Promise<void> {
+    await markRefused(this.opts.db, row.id, this.opts.now(), reason, error);
+    this.opts.metrics?.outboxRelayed.inc({ kind: row.kind, outcome: 'refused' });
+    this.opts.logger.warn(
+      { outboxId: row.id, kind: row.kind, sessionId: row.aggregateId, attempts: row.attempts + 1, reason },
+      'outbox row refused for good by its target; parked, not retried (see README: requeue)',
+    );
   }
 
   private async publishEvent(row: OutboxRow): Promise<void> {
@@ -184,4 +203,8 @@ export class OutboxRelay {
     await this.running;
     this.running = undefined;
   }
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  return error instanceof IntegrationError ? error.retryAfterMs : undefined;
 }

@@ -16,7 +16,7 @@ export async function claimDue(db: Database, kinds: OutboxKind[], limit: number,
     const due = await tx
       .select()
       .from(outbox)
-      .where(and(isNull(outbox.publishedAt), lte(outbox.nextAttemptAt, now), inArray(outbox.kind, kinds)))
+      .where(and(isNull(outbox.publishedAt), isNull(outbox.refusedAt), lte(outbox.nextAttemptAt, now), inArray(outbox.kind, kinds)))
       .orderBy(asc(outbox.nextAttemptAt), asc(outbox.createdAt))
       .limit(limit)
       .for('update', { skipLocked: true });
@@ -51,10 +51,22 @@ export async function markFailed(db: Database, id: string, nextAttemptAt: Date, 
     .where(eq(outbox.id, id));
 }
 
+/**
+ * The far side refused the row for good: park it (the relay claims it no more) with a PHI-free reason.
+ * Requeueing is an operator's UPDATE that clears `refused_at` (apps/service/README.md).
+ */
+export async function markRefused(db: Database, id: string, now: Date, reason: string, error: string): Promise<void> {
+  await db
+    .update(outbox)
+    .set({ attempts: sql`${outbox.attempts} + 1`, refusedAt: now, refusedReason: reason.slice(0, 200), lastError: error.slice(0, 500) })
+    .where(eq(outbox.id, id));
+}
+
+/** Rows still to deliver; parked (refused) rows are not, they wait for an operator. */
 export async function countPending(db: Database): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(outbox)
-    .where(isNull(outbox.publishedAt));
+    .where(and(isNull(outbox.publishedAt), isNull(outbox.refusedAt)));
   return row?.n ?? 0;
 }

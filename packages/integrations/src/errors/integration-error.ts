@@ -13,12 +13,28 @@ export class IntegrationError extends Error {
   readonly status: number | undefined;
   /** Worth another attempt: the far side was slow, away or in trouble, not our request. */
   readonly retryable: boolean;
+  /** How long the system asked us to wait (its `Retry-After`, capped), when it said. */
+  readonly retryAfterMs: number | undefined;
+  /** The PHI-free summary of the refusal's body (FHIR issue codes), when the client has one. */
+  readonly detail: string | undefined;
 
-  constructor(message: string, details: { system: IntegrationSystem; status?: number | undefined; retryable: boolean; cause?: unknown }) {
+  constructor(
+    message: string,
+    details: {
+      system: IntegrationSystem;
+      status?: number | undefined;
+      retryable: boolean;
+      retryAfterMs?: number | undefined;
+      detail?: string | undefined;
+      cause?: unknown;
+    },
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.system = details.system;
     this.status = details.status;
     this.retryable = details.retryable;
+    this.retryAfterMs = details.retryAfterMs;
+    this.detail = details.detail;
   }
 
   /**

@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IntegrationError } from '../errors';
 import { listenOnLoopback, type LoopbackServer } from '../loopback';
-import { requestJson, type RequestJsonInit } from './request-json';
+import { withRetry } from '../retry';
+import { RETRY_AFTER_MAX_MS, requestJson, type RequestJsonInit } from './request-json';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, nth: number) => void;
 
@@ -57,6 +58,38 @@ describe('requestJson over kept-alive node:http connections', () => {
     expect(error).toMatchObject({ system: 'kong', status: 409, retryable: false, message: 'listing services: Kong Admin API answered 409 (UNIQUE violation)' });
     handle = (_req, res) => json(res, 503, {});
     await expect(requestJson(server.url, init())).rejects.toMatchObject({ status: 503, retryable: true });
+  });
+
+  it("carries a 429/503's Retry-After (delta-seconds or HTTP-date, capped) on the error; a final refusal has none", async () => {
+    const refusal = async (status: number, retryAfter: string) => {
+      handle = (_req, res) => res.writeHead(status, { 'retry-after': retryAfter }).end();
+      return (await requestJson(server.url, init()).catch((e: unknown) => e)) as IntegrationError;
+    };
+    expect((await refusal(429, '7')).retryAfterMs).toBe(7_000);
+    expect((await refusal(503, new Date(Date.now() + 24 * 3600_000).toUTCString())).retryAfterMs).toBe(RETRY_AFTER_MAX_MS);
+    expect((await refusal(503, new Date(Date.now() - 3600_000).toUTCString())).retryAfterMs).toBe(0);
+    expect((await refusal(503, 'soon')).retryAfterMs).toBeUndefined();
+    expect((await refusal(400, '7')).retryAfterMs).toBeUndefined();
+  });
+
+  it('withRetry waits at least the Retry-After asked, and does not retry when it is past its longest wait', async () => {
+    let asked = 0;
+    handle = (_req, res) => {
+      asked += 1;
+      if (asked === 1) res.writeHead(503, { 'retry-after': '1' }).end();
+      else json(res, 200, { ok: true });
+    };
+    const waits: number[] = [];
+    const retrying = { retries: 2, baseMs: 1, maxMs: 2_000, isRetryable: () => true, onRetry: (_e: unknown, _n: number, ms: number) => void waits.push(ms) };
+    expect(await withRetry(() => requestJson(server.url, init()), retrying)).toMatchObject({ status: 200 });
+    expect(waits).toEqual([1_000]);
+    asked = 0;
+    handle = (_req, res) => {
+      asked += 1;
+      res.writeHead(429, { 'retry-after': '60' }).end();
+    };
+    await expect(withRetry(() => requestJson(server.url, init()), retrying)).rejects.toMatchObject({ status: 429, retryAfterMs: 60_000 });
+    expect(asked).toBe(1);
   });
 
   it('resolves statuses that accept takes, and says a reply that is not JSON is not', async () => {

@@ -49,6 +49,21 @@ const isRetryableStatus = (status: number) => status === 408 || status === 429 |
 
 class Timeout extends Error {}
 
+/** The longest `Retry-After` honoured: a server asking for hours is treated as asking for this, not obeyed blindly. */
+export const RETRY_AFTER_MAX_MS = 5 * 60_000;
+
+/**
+ * A `Retry-After` value (RFC 9110 §10.2.3: delta-seconds or an HTTP-date) as milliseconds from `now`,
+ * capped at {@link RETRY_AFTER_MAX_MS}; undefined when absent or unreadable, so the caller's backoff applies.
+ */
+export function retryAfter(value: string | undefined, now: number): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  if (Number.isNaN(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS);
+}
+
 /**
  * One request with a timeout that parses a JSON reply, for every HTTP client here, over kept-alive
  * connections. Statuses in `accept` resolve; anything else throws an {@link IntegrationError} of `system`.
@@ -67,7 +82,9 @@ export async function requestJson(url: string, init: RequestJsonInit): Promise<J
   const { status, text } = reply;
   if (!accept(status)) {
     const detail = explain?.(parseOrUndefined(text));
-    throw new IntegrationError(said(`answered ${status}${detail ? ` (${detail})` : ''}`), { system, status, retryable: isRetryableStatus(status) });
+    const retryable = isRetryableStatus(status);
+    const retryAfterMs = retryable ? retryAfter(reply.headers['retry-after'], Date.now()) : undefined;
+    throw new IntegrationError(said(`answered ${status}${detail ? ` (${detail})` : ''}`), { system, status, retryable, retryAfterMs, detail });
   }
   const headers = replyHeaders(reply.headers);
   try {

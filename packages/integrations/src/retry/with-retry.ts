@@ -40,11 +40,20 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (error) {
       if (attempt > opts.retries || !opts.isRetryable(error) || opts.signal?.aborted) throw error;
-      const delayMs = backoffDelay(attempt, baseMs, maxMs);
+      // A server that said when to come back (Retry-After) is not asked sooner; if that is past the longest
+      // wait allowed here, the caller hears the error now rather than after a retry doomed to be refused.
+      const asked = retryAfterOf(error);
+      if (asked !== undefined && asked > maxMs) throw error;
+      const delayMs = Math.max(backoffDelay(attempt, baseMs, maxMs), asked ?? 0);
       opts.onRetry?.(error, attempt, delayMs);
       await sleep(delayMs, opts.signal);
     }
   }
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof value === 'number' ? value : undefined;
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

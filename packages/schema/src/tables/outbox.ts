@@ -23,6 +23,10 @@ export const outbox = pgTable(
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
     lastError: text('last_error'),
+    /** Set when the far side refused the row for good: the relay no longer claims it (requeue: README). */
+    refusedAt: ts('refused_at'),
+    /** Why, PHI-free: `fhir <status>` and the OperationOutcome's issue codes. */
+    refusedReason: text('refused_reason'),
   },
   (t) => [
     // The relay only ever scans what is still due.

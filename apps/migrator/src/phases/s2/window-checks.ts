@@ -20,7 +20,7 @@ interface Row {
 
 /**
  * Plan 2.4 over the sessions that ended in the window. Encounter: present (`encounter_ref` or a pending
- * FHIR outbox request), unless the session ended before the tenant's FHIR era or is a native one while
+ * FHIR outbox request; one FHIR refused for good and the relay parked is missing), unless the session ended before the tenant's FHIR era or is a native one while
  * the service runs in shadow mode (which suppresses Encounters by design). Billing: a native session has
  * its billing event.
  * Audit trail: a native session has audit events. Billing and audit of migrated sessions are legacy's
@@ -30,7 +30,7 @@ export async function checkEndedInWindow(db: Database, tenantId: string, window:
   const rows = await queryRows<Row>(
     db,
     sql`select s.id, s.legacy_id,
-          (s.encounter_ref is not null or exists (select 1 from outbox o where o.kind = 'fhir_encounter' and o.aggregate_id = s.id)) as has_encounter,
+          (s.encounter_ref is not null or exists (select 1 from outbox o where o.kind = 'fhir_encounter' and o.aggregate_id = s.id and o.refused_at is null)) as has_encounter,
           (c.fhir_era_start is not null and s.ended_at < c.fhir_era_start) as pre_fhir,
           exists (select 1 from billing_events b where b.session_id = s.id) as billed,
           exists (select 1 from session_audit_events a where a.session_id = s.id) as audited
