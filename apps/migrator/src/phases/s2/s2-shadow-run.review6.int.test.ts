@@ -17,6 +17,8 @@ import { runInProcess } from '../s4/testing/in-process-cli';
  * - umbrella (globex's credentials are the fixture's corrupt ones): a native session the patient waited in and the practitioner ended without starting it (waiting →
  *   ended). The service bills nothing for it (buildBillingEvent: no service delivered), so 2.4 must not call
  *   its missing bill a "service defect" gap.
+ * - hooli: legacy bills of 0 and -2 units: carried as legacy billed them, or rejected, or warned — never
+ *   silently turned into 1 unit (docs/design.md §5: a row is loaded as it is, with a warning, or rejected).
  * - initech: a legacy CSV bill of a migrated session with units out of PostgreSQL's int range: one row, so a
  *   reject (or a carried row), never a step that fails on every run.
  */
@@ -125,12 +127,12 @@ async function legacyTwin(
 
 beforeAll(async () => {
   [target, jitsi, fhir] = await Promise.all([
-    openCsvTarget('vc-s2-review6-', { tenants: 4, sessions: 30, auditPerSession: 1, seed: 61, asOf: AS_OF }),
+    openCsvTarget('vc-s2-review6-', { tenants: 5, sessions: 30, auditPerSession: 1, seed: 61, asOf: AS_OF }),
     startJitsiStandIn(),
     startFhirStandIn(),
   ]);
   env = { ...target.env, VC_LOG_LEVEL: 'silent', VC_FHIR_BASE_URL: fhir.url, VC_MODE: 'shadow' };
-  for (const tenant of ['acme', 'initech', 'umbrella']) {
+  for (const tenant of ['acme', 'initech', 'umbrella', 'hooli']) {
     const s1 = await runInProcess(['phase', 's1', '--tenant', tenant, '--as-of', AS_OF, '--max-reject-rate', '0.5'], env);
     expect(s1.code, s1.error).toBe(0);
     await target.client.query('update tenant_virtual_care_configs set jitsi_server_url = $1 where tenant_id = $2', [jitsi.url, tenant]);
@@ -209,5 +211,38 @@ describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, 
               (select reason from vc_migration.rejects where tenant_id = 'initech' and legacy_key = 'BillingEvent:990003') as reason`,
     );
     expect(rows[0]!.units !== null || rows[0]!.reason !== null, 'carried or rejected, never neither').toBe(true);
+  });
+  it('legacy bills of 0 and -2 units are not silently billed as 1 unit', async () => {
+    const [{ legacy_id: sessionId }] = (
+      await target.client.query<{ legacy_id: string }>(
+        "select legacy_id from virtual_sessions where tenant_id = 'hooli' and legacy_id is not null and status = 'ended' order by legacy_id::bigint limit 1",
+      )
+    ).rows as [{ legacy_id: string }];
+    for (const [id, units] of [
+      ['990004', '0'],
+      ['990005', '-2'],
+    ])
+      await appendRow('BillingEvent', {
+        id,
+        tenantId: 'hooli',
+        sessionId,
+        code: '99213',
+        modifier: '95',
+        placeOfService: '02',
+        units,
+        occurredAt: '2026-10-01 10:25:00',
+        status: 'paid',
+      });
+
+    const result = await s2('hooli', '--min-parallel-pairs', '0');
+    expect(result.code, result.error).toBe(0);
+    const warned = result.steps.find((s) => s.id === '2.4')!.warnings;
+    const { rows } = await target.client.query<{ legacy_id: string; units: number | null; rejected: boolean }>(
+      `select v.legacy_id, b.units, exists (select 1 from vc_migration.rejects r where r.tenant_id = 'hooli' and r.legacy_key = 'BillingEvent:' || v.legacy_id) as rejected
+         from (values ('990004', 0), ('990005', -2)) as v(legacy_id, legacy_units)
+         left join billing_events b on b.tenant_id = 'hooli' and b.legacy_id = v.legacy_id order by v.legacy_id`,
+    );
+    const silentlyChanged = rows.filter((r) => !r.rejected && r.units !== null && r.units !== { '990004': 0, '990005': -2 }[r.legacy_id] && warned === 0);
+    expect(silentlyChanged, 'units changed with neither a reject nor a warning').toEqual([]);
   });
 });
