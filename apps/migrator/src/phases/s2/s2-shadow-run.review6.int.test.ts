@@ -19,6 +19,7 @@ import { runInProcess } from '../s4/testing/in-process-cli';
  *   its missing bill a "service defect" gap.
  * - hooli: legacy bills of 0 and -2 units: carried as legacy billed them, or rejected, or warned — never
  *   silently turned into 1 unit (docs/design.md §5: a row is loaded as it is, with a warning, or rejected).
+ * - stark: a legacy bill with no placeOfService (NULL, as the legacy DDL allows): not silently billed as POS 02.
  * - initech: a legacy CSV bill of a migrated session with units out of PostgreSQL's int range: one row, so a
  *   reject (or a carried row), never a step that fails on every run.
  */
@@ -127,12 +128,12 @@ async function legacyTwin(
 
 beforeAll(async () => {
   [target, jitsi, fhir] = await Promise.all([
-    openCsvTarget('vc-s2-review6-', { tenants: 5, sessions: 30, auditPerSession: 1, seed: 61, asOf: AS_OF }),
+    openCsvTarget('vc-s2-review6-', { tenants: 6, sessions: 30, auditPerSession: 1, seed: 61, asOf: AS_OF }),
     startJitsiStandIn(),
     startFhirStandIn(),
   ]);
   env = { ...target.env, VC_LOG_LEVEL: 'silent', VC_FHIR_BASE_URL: fhir.url, VC_MODE: 'shadow' };
-  for (const tenant of ['acme', 'initech', 'umbrella', 'hooli']) {
+  for (const tenant of ['acme', 'initech', 'umbrella', 'hooli', 'stark']) {
     const s1 = await runInProcess(['phase', 's1', '--tenant', tenant, '--as-of', AS_OF, '--max-reject-rate', '0.5'], env);
     expect(s1.code, s1.error).toBe(0);
     await target.client.query('update tenant_virtual_care_configs set jitsi_server_url = $1 where tenant_id = $2', [jitsi.url, tenant]);
@@ -244,5 +245,36 @@ describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, 
     );
     const silentlyChanged = rows.filter((r) => !r.rejected && r.units !== null && r.units !== { '990004': 0, '990005': -2 }[r.legacy_id] && warned === 0);
     expect(silentlyChanged, 'units changed with neither a reject nor a warning').toEqual([]);
+  });
+  it('a legacy bill with no place of service is not silently given place of service 02', async () => {
+    const [{ legacy_id: sessionId }] = (
+      await target.client.query<{ legacy_id: string }>(
+        "select legacy_id from virtual_sessions where tenant_id = 'stark' and legacy_id is not null and status = 'ended' order by legacy_id::bigint limit 1",
+      )
+    ).rows as [{ legacy_id: string }];
+    await appendRow('BillingEvent', {
+      id: '990006',
+      tenantId: 'stark',
+      sessionId,
+      code: '99213',
+      modifier: '95',
+      placeOfService: null,
+      units: '1',
+      occurredAt: '2026-10-01 10:25:00',
+      status: 'paid',
+    });
+
+    const result = await s2('stark', '--min-parallel-pairs', '0');
+    expect(result.code, result.error).toBe(0);
+    const warned = result.steps.find((s) => s.id === '2.4')!.warnings;
+    const { rows } = await target.client.query<{ pos: string | null; rejected: boolean }>(
+      `select (select place_of_service from billing_events where tenant_id = 'stark' and legacy_id = '990006') as pos,
+              exists (select 1 from vc_migration.rejects where tenant_id = 'stark' and legacy_key = 'BillingEvent:990006') as rejected`,
+    );
+    expect({ ...rows[0], warned }, 'a place of service legacy never recorded, with neither a reject nor a warning').not.toEqual({
+      pos: '02',
+      rejected: false,
+      warned: 0,
+    });
   });
 });
