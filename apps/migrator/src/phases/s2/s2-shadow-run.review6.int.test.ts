@@ -47,7 +47,9 @@ const run = async (tenant: string, ...args: string[]) => {
   const result = await runInProcess([...args, '--tenant', tenant, '--max-reject-rate', '1', '--json'], env);
   return {
     ...result,
-    steps: result.stdout ? (JSON.parse(result.stdout) as { steps: Array<{ id: string; status: string; facts: Record<string, unknown> }> }).steps : [],
+    steps: result.stdout
+      ? (JSON.parse(result.stdout) as { steps: Array<{ id: string; status: string; warnings: number; facts: Record<string, unknown> }> }).steps
+      : [],
   };
 };
 const s2 = (tenant: string, ...extra: string[]) =>
@@ -222,7 +224,7 @@ describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, 
     for (const [id, units] of [
       ['990004', '0'],
       ['990005', '-2'],
-    ])
+    ] as const)
       await appendRow('BillingEvent', {
         id,
         tenantId: 'hooli',
