@@ -7,8 +7,8 @@ import { openCsvTarget, type CsvTarget } from '../../testing/csv-target';
 import { runInProcess } from '../s4/testing/in-process-cli';
 
 /**
- * Review 6: S2 2.2 stores its test result on the migrated config. That write is the migrator's own, not the
- * service's, so the config must stay the migration's (docs/design.md §6: only a config the service wrote —
+ * S2 2.2 stores its test result on the migrated config. That write is the migrator's own, not the
+ * service's, so the config must stay the migration's (docs/design.md: only a config the service wrote —
  * `PUT /config` bumps its version, or one it created later than legacy's updatedAt — is kept by a re-run of S1
  * 1.3 with warning `config_changed_by_service`, and left out of validate's `fingerprints.configs`). Here the
  * tenant's Jitsi was deployed at the URL legacy already had (plan 2.1), so nobody ever PUT the config.
@@ -27,7 +27,7 @@ const json = async (...args: string[]) => {
 
 beforeAll(async () => {
   [target, jitsi, fhir] = await Promise.all([
-    openCsvTarget('vc-s2-review6-config-', { tenants: 1, sessions: 20, auditPerSession: 1, seed: 67, asOf: AS_OF }),
+    openCsvTarget('vc-s2-config-', { tenants: 1, sessions: 20, auditPerSession: 1, seed: 67, asOf: AS_OF }),
     startJitsiStandIn(),
     startFhirStandIn(),
   ]);
@@ -44,7 +44,7 @@ afterAll(async () => {
   await Promise.all([target?.close(), jitsi?.close(), fhir?.close()]);
 });
 
-describe('S2 2.2 leaves the migrated config the migration’s (review 6)', { timeout: 180_000 }, () => {
+describe('S2 2.2 leaves the migrated config the migration’s', { timeout: 180_000 }, () => {
   it('a re-run of S1 1.3 after S2 does not take the config for one the service changed', async () => {
     await json(
       'phase',
