@@ -101,8 +101,9 @@ async function mirrorOneSession(): Promise<void> {
   );
   await queryRows(
     handle.db,
+    // As the service leaves it in VC_MODE=shadow: no Encounter (shadow mode creates none), while legacy's twin has one.
     sql`insert into virtual_sessions (id, tenant_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, ended_at, status, encounter_ref)
-        values (${MIRRORED}, 'acme', ${PATIENT}, ${DOCTOR}, '2026-10-30T10:00:00Z', '2026-10-30T10:30:00Z', '2026-10-30T10:01:20Z', '2026-10-30T10:21:05Z', 'ended', 'Encounter/e-mirrored') returning id`,
+        values (${MIRRORED}, 'acme', ${PATIENT}, ${DOCTOR}, '2026-10-30T10:00:00Z', '2026-10-30T10:30:00Z', '2026-10-30T10:01:20Z', '2026-10-30T10:21:05Z', 'ended', null) returning id`,
   );
   for (const [ref, role] of [
     [PATIENT, 'patient'],
@@ -328,7 +329,7 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
       backfill: { candidates: candidates.length, created: candidates.length - 1, existing: 1, rejected: 0 },
       billing: { missing: 0 },
       audit: { missing: 0 },
-      encounters: { missing: 0 },
+      encounters: { missing: 0, suppressedInShadow: 1 },
     });
 
     // Every legacy billing row of a migrated session is carried or rejected: none is lost.
@@ -361,10 +362,11 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const md = await readFile(join(work, 'reports', 's2-parallel-run-acme.md'), 'utf8');
     expect(md.split('\n')[0]).toBe('# Parallel run acme: GO');
     const report = JSON.parse(await readFile(join(work, 'reports', 's2-parallel-run-acme.json'), 'utf8')) as {
-      fields: { parallel: Record<string, { matched: number; mismatched: number }> };
+      fields: { parallel: Record<string, { matched: number; mismatched: number; ignored: number; ignoredBecause: Record<string, number> }> };
     };
-    for (const field of ['status', 'duration', 'participants', 'encounter', 'billing'])
-      expect(report.fields.parallel[field]).toMatchObject({ matched: 1, mismatched: 0 });
+    for (const field of ['status', 'duration', 'participants', 'billing']) expect(report.fields.parallel[field]).toMatchObject({ matched: 1, mismatched: 0 });
+    // Legacy's twin has an Encounter, the shadow session none: shadow mode's doing, neither a match nor a mismatch.
+    expect(report.fields.parallel.encounter).toMatchObject({ matched: 0, mismatched: 0, ignored: 1, ignoredBecause: { suppressed_in_shadow: 1 } });
   });
 
   it('a re-run of the finished phase changes nothing', async () => {
@@ -415,6 +417,8 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const md = await readFile(join(work, 'reports', 's2-parallel-run-acme.md'), 'utf8');
     expect(md.split('\n')[0]).toBe('# Parallel run acme: NO-GO');
     expect(md).toContain(`| billing | parallel | 900002 | ${MIRRORED} | 99213 | 99214 |`);
+    // The mirrored session has no Encounter, its legacy twin has one: shadow mode's, not counted against the service.
+    expect(md).toContain('| encounter | 0 | 0 | 1 | suppressed_in_shadow 1 | 0.0000 |');
   });
 
   it('2.2 fails a tenant whose Jitsi deployment is broken, storing the failed test', async () => {
