@@ -8,18 +8,20 @@ import { openCsvTarget, type CsvTarget } from '../../testing/csv-target';
 import { runInProcess } from '../s4/testing/in-process-cli';
 
 /**
- * Review 6: S2 over a genuine shadow-mode parallel run, with the rows the service writes in `VC_MODE=shadow`
+ * S2 over a genuine shadow-mode parallel run, with the rows the service writes in `VC_MODE=shadow`
  * (apps/service/README.md "Shadow mode": no Encounter is ever created, billing events stay `pending`, a
- * session nobody started bills nothing). Three tenants, one defect each:
+ * session nobody started bills nothing), and legacy bills no claim can carry. One tenant per case:
  * - acme: a parallel pair whose legacy twin has an Encounter. The shadow session cannot have one by design,
  *   so the comparison must not count it a mismatch (as 2.4's checks exempt it) — else every real parallel run
  *   in shadow mode is a no-go.
- * - umbrella (globex's credentials are the fixture's corrupt ones): a native session the patient waited in and the practitioner ended without starting it (waiting →
- *   ended). The service bills nothing for it (buildBillingEvent: no service delivered), so 2.4 must not call
- *   its missing bill a "service defect" gap.
+ * - umbrella (globex's credentials are the fixture's corrupt ones): a native session the patient waited in and the
+ *   practitioner ended without starting it (waiting → ended). The service bills nothing for it (buildBillingEvent:
+ *   no service delivered), so 2.4 must not call its missing bill a "service defect" gap.
  * - hooli: legacy bills of 0 and -2 units: carried as legacy billed them, or rejected, or warned — never
- *   silently turned into 1 unit (docs/design.md §5: a row is loaded as it is, with a warning, or rejected).
- * - stark: a legacy bill with no placeOfService (NULL, as the legacy DDL allows): not silently billed as POS 02.
+ *   silently turned into 1 unit (docs/design.md: a row is loaded as it is, with a warning, or rejected): rejected
+ *   `invalid_value` naming `units`, as no claim bills 0 or fewer units.
+ * - stark: a legacy bill with no placeOfService (NULL, as the legacy DDL allows): not silently billed as POS 02; the
+ *   target column is NOT NULL (every claim line names one), so it is rejected `invalid_value` naming `placeOfService`.
  * - initech: a legacy CSV bill of a migrated session with units out of PostgreSQL's int range: one row, so a
  *   reject (or a carried row), never a step that fails on every run.
  */
@@ -128,9 +130,28 @@ async function legacyTwin(
     });
 }
 
+/** The legacy id of a migrated ended session of the tenant: the session a legacy bill is appended for. */
+async function firstEndedLegacyId(tenant: string): Promise<string> {
+  const { rows } = await target.client.query<{ legacy_id: string }>(
+    "select legacy_id from virtual_sessions where tenant_id = $1 and legacy_id is not null and status = 'ended' order by legacy_id::bigint limit 1",
+    [tenant],
+  );
+  return rows[0]!.legacy_id;
+}
+
+/** A legacy bill's carried units (null: not carried) and its reject: reason, detail, and the raw row's `field`. */
+async function rejectOf(tenant: string, billingId: string, field = 'units') {
+  const { rows } = await target.client.query<{ units: number | null; reason: string | null; detail: string | null; raw: string | null }>(
+    `select (select units from billing_events where tenant_id = $1 and legacy_id = $2) as units, r.reason, r.detail, r.raw ->> $3 as raw
+       from (select 1) one left join vc_migration.rejects r on r.tenant_id = $1 and r.legacy_key = 'BillingEvent:' || $2`,
+    [tenant, billingId, field],
+  );
+  return rows[0];
+}
+
 beforeAll(async () => {
   [target, jitsi, fhir] = await Promise.all([
-    openCsvTarget('vc-s2-review6-', { tenants: 6, sessions: 30, auditPerSession: 1, seed: 61, asOf: AS_OF }),
+    openCsvTarget('vc-s2-shadow-', { tenants: 6, sessions: 30, auditPerSession: 1, seed: 61, asOf: AS_OF }),
     startJitsiStandIn(),
     startFhirStandIn(),
   ]);
@@ -146,7 +167,7 @@ afterAll(async () => {
   await Promise.all([target?.close(), jitsi?.close(), fhir?.close()]);
 });
 
-describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, () => {
+describe('S2 over a shadow-mode parallel run', { timeout: 180_000 }, () => {
   it('a parallel pair whose legacy twin has an Encounter is not an encounter mismatch: shadow mode creates none by design', async () => {
     const who = { patient: 'Patient/p-r6-shadow', doctor: 'Practitioner/d-r6-shadow' };
     const id = await shadowSession('acme', { ...who, startedAt: '2026-10-28T10:01:00Z', endedAt: '2026-10-28T10:21:00Z', billed: true });
@@ -186,14 +207,11 @@ describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, 
     ).toMatchObject({ status: 'done' });
     expect(result.error ?? '', 'a session that delivered no service has no bill to miss').not.toMatch(/billing session:/);
     expect(result.code, result.error).toBe(0);
+    expect(result.steps.find((s) => s.id === '2.4')?.facts).toMatchObject({ billing: { notStarted: 1, missing: 0 } });
   });
 
   it('a legacy bill with units out of int range is one reject, and the step goes on', async () => {
-    const [{ legacy_id: sessionId }] = (
-      await target.client.query<{ legacy_id: string }>(
-        "select legacy_id from virtual_sessions where tenant_id = 'initech' and legacy_id is not null and status = 'ended' order by legacy_id::bigint limit 1",
-      )
-    ).rows as [{ legacy_id: string }];
+    const sessionId = await firstEndedLegacyId('initech');
     await appendRow('BillingEvent', {
       id: '990003',
       tenantId: 'initech',
@@ -214,13 +232,10 @@ describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, 
               (select reason from vc_migration.rejects where tenant_id = 'initech' and legacy_key = 'BillingEvent:990003') as reason`,
     );
     expect(rows[0]!.units !== null || rows[0]!.reason !== null, 'carried or rejected, never neither').toBe(true);
+    expect(await rejectOf('initech', '990003')).toEqual({ units: null, reason: 'invalid_value', detail: expect.stringMatching(/^units /), raw: '3000000000' });
   });
   it('legacy bills of 0 and -2 units are not silently billed as 1 unit', async () => {
-    const [{ legacy_id: sessionId }] = (
-      await target.client.query<{ legacy_id: string }>(
-        "select legacy_id from virtual_sessions where tenant_id = 'hooli' and legacy_id is not null and status = 'ended' order by legacy_id::bigint limit 1",
-      )
-    ).rows as [{ legacy_id: string }];
+    const sessionId = await firstEndedLegacyId('hooli');
     for (const [id, units] of [
       ['990004', '0'],
       ['990005', '-2'],
@@ -247,13 +262,11 @@ describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, 
     );
     const silentlyChanged = rows.filter((r) => !r.rejected && r.units !== null && r.units !== { '990004': 0, '990005': -2 }[r.legacy_id] && warned === 0);
     expect(silentlyChanged, 'units changed with neither a reject nor a warning').toEqual([]);
+    expect(await rejectOf('hooli', '990004')).toEqual({ units: null, reason: 'invalid_value', detail: expect.stringMatching(/^units /), raw: '0' });
+    expect(await rejectOf('hooli', '990005')).toEqual({ units: null, reason: 'invalid_value', detail: expect.stringMatching(/^units /), raw: '-2' });
   });
   it('a legacy bill with no place of service is not silently given place of service 02', async () => {
-    const [{ legacy_id: sessionId }] = (
-      await target.client.query<{ legacy_id: string }>(
-        "select legacy_id from virtual_sessions where tenant_id = 'stark' and legacy_id is not null and status = 'ended' order by legacy_id::bigint limit 1",
-      )
-    ).rows as [{ legacy_id: string }];
+    const sessionId = await firstEndedLegacyId('stark');
     await appendRow('BillingEvent', {
       id: '990006',
       tenantId: 'stark',
@@ -277,6 +290,12 @@ describe('S2 over a shadow-mode parallel run (review 6)', { timeout: 180_000 }, 
       pos: '02',
       rejected: false,
       warned: 0,
+    });
+    expect(await rejectOf('stark', '990006', 'placeOfService')).toEqual({
+      units: null,
+      reason: 'invalid_value',
+      detail: expect.stringMatching(/^placeOfService /),
+      raw: null,
     });
   });
 });
