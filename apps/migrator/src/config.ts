@@ -38,7 +38,7 @@ export const SETTINGS_READ = [
   'VC_KONG_ADMIN_URL',
   'VC_KONG_FILE',
   'VC_LICENSING_URL',
-  // Unset is a state of its own here: s0 reports it, and S2's audit reads it as shadow.
+  // Unset is a state of its own here: s0 reports it, and S2 (2.3's comparison, 2.4's audit) reads it as shadow.
   'VC_MODE',
   'VC_LOG_LEVEL',
   'VC_OPERATOR',

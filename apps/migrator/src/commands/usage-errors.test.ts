@@ -35,6 +35,7 @@ describe('a malformed flag is exit 2 naming the flag and the form expected', () 
   it.each([
     [['phase', 's2', '--tenant', 'acme', '--window', '3x'], '--window expects a positive duration like 90m, 36h, 14d or 2w, got "3x"'],
     [['phase', 's2', '--tenant', 'acme', '--window', '0d'], '--window expects a positive duration'],
+    [['phase', 's2', '--tenant', 'acme', '--window', '99999999999999d'], '--window must be at most 3650d (ten years), got "99999999999999d"'],
     [['phase', 's1', '--tenant', 'acme', '--as-of', '2026-02-30'], '--as-of must be an ISO-8601 instant'],
     [['phase', 's1', '--tenant', 'acme', '--as-of', '2026-11-01T00:00:00'], '--as-of must be an ISO-8601 instant (e.g. 2026-01-01T00:00:00Z'],
     [['phase', 's1', '--tenant', 'acme', '--batch-size', '1e3'], '--batch-size must be a positive integer, got "1e3"'],

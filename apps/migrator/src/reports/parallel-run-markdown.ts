@@ -12,11 +12,15 @@ export function renderParallelRunMarkdown(report: ParallelRunReport): string {
     `Window ${report.window.from} → ${report.window.to}. Legacy ${c.legacy}, new ${c.candidate}; pairs: ${c.pairs.migrated} migrated, ${c.pairs.parallel} parallel; unmatched: ${c.legacyOnly} legacy-only, ${c.candidateOnly} new-only.`,
     '',
     ...(report.reasons.length > 0 ? ['Reasons:', ...report.reasons.map((r) => `- ${r}`), ''] : []),
-    '| field | parallel matched | mismatched | ignored | mismatch rate | noise baseline |',
-    '|---|---|---|---|---|---|',
+    '| field | parallel matched | mismatched | ignored | ignored because | mismatch rate | noise baseline |',
+    '|---|---|---|---|---|---|---|',
     ...COMPARED_FIELDS.map((f) => {
       const t = report.fields.parallel[f];
-      return `| ${f} | ${t.matched} | ${t.mismatched} | ${t.ignored} | ${t.mismatchRate.toFixed(4)} | ${report.noiseBaseline[f].toFixed(4)} |`;
+      // Why a field was not judged (`suppressed_in_shadow`, `pre_fhir_era`, …) is part of the verdict: a reviewer sees it here.
+      const because = Object.entries(t.ignoredBecause)
+        .map(([why, n]) => `${why} ${n}`)
+        .join(', ');
+      return `| ${f} | ${t.matched} | ${t.mismatched} | ${t.ignored} | ${cell(because)} | ${t.mismatchRate.toFixed(4)} | ${report.noiseBaseline[f].toFixed(4)} |`;
     }),
     '',
     '| sample field | kind | legacy id | session id | legacy | new |',

@@ -87,7 +87,16 @@ describe('renderParallelRunMarkdown', () => {
     billingCodes: [],
     ...o,
   });
-  const options = { window: { from: at('00'), to: at('23') }, durationToleranceSeconds: 60, mismatchTolerance: 0, minParallelPairs: 0, maxUnmatched: 0, fhirEraStart: null, maxSamplesPerField: 5 };
+  const options = {
+    window: { from: at('00'), to: at('23') },
+    durationToleranceSeconds: 60,
+    mismatchTolerance: 0,
+    minParallelPairs: 0,
+    maxUnmatched: 0,
+    fhirEraStart: null,
+    serviceMode: 'live' as const,
+    maxSamplesPerField: 5,
+  };
 
   it("never shows legacy's free-text status, and a legacy id of a CSV export cannot break the table", () => {
     const hostile = 'cancelled by daughter jane doe | see chart\n# NO-GO overridden';
@@ -96,6 +105,12 @@ describe('renderParallelRunMarkdown', () => {
     for (const text of [md, renderJson(report)]) expect(text).not.toMatch(/jane|daughter|chart/);
     expect(md.split('\n').filter((l) => l.startsWith('# '))).toEqual(['# Parallel run t1: NO-GO']);
     expect(md).toContain('| unmatched | legacy_only | 7\\|x<br># GO |  | unknown | null |');
+  });
+
+  it('shows why a field was not judged, e.g. an Encounter shadow mode suppressed', () => {
+    const candidate = { ...legacy({ hasEncounter: false }), id: '00000000-0000-4000-8000-000000000001', legacyId: null, status: 'ended' as const };
+    const report = compareParallelRun('t1', [legacy({ hasEncounter: true })], [candidate], { ...options, serviceMode: 'shadow' });
+    expect(renderParallelRunMarkdown(report)).toContain('| encounter | 0 | 0 | 1 | suppressed_in_shadow 1 | 0.0000 | 0.0000 |');
   });
 });
 

@@ -71,6 +71,26 @@ describe('live mode: the relay delivers the outbox', () => {
     const kinds = await queryRows<{ kind: string }>(h.db.db, sql`select distinct kind from outbox where aggregate_id = ${id}`);
     expect(kinds.map((k) => k.kind)).toEqual(['event']);
   });
+
+  // The patient waited, the practitioner ended it without starting it (waiting → ended): no service, no bill.
+  it('sends the Encounter of a session ended before it started as cancelled (FHIR R4: "ended before it has begun"), with its end only', async () => {
+    const id = await scheduleSession(h, 'acme');
+    expect((await h.call('POST', `${API}/sessions/${id}/join`, { as: patient('acme'), body: {} })).status).toBe(200);
+    const ended = await h.call<{ status: string; startedAt: string | null; endedAt: string }>('POST', `${API}/sessions/${id}/end`, {
+      as: practitioner('acme'),
+      body: {},
+    });
+    expect(ended.body).toMatchObject({ status: 'ended', startedAt: null });
+    await eventually(
+      async () => (await queryRows<{ n: number }>(h.db.db, sql`select count(*)::int as n from outbox where published_at is null`))[0]!.n === 0,
+      'the outbox to drain',
+    );
+    expect(await queryRows(h.db.db, sql`select id from billing_events where session_id = ${id}`)).toEqual([]);
+    const encounter = await createFhirClient({ baseUrl: h.fhir!.url }).findEncounter({ system: SESSION_IDENTIFIER_SYSTEM, value: id });
+    expect(encounter?.status).toBe('cancelled');
+    // It never began: no start, not even a zero-length one.
+    expect(encounter?.period).toEqual({ end: new Date(ended.body.endedAt).toISOString() });
+  });
 });
 
 describe('shadow mode: no outward effects', () => {

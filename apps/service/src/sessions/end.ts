@@ -60,7 +60,15 @@ async function writeEndEffects(ctx: AppContext, tx: Tx, session: VirtualSession,
   if (needsEncounter(endedAt, config?.fhirEraStart ?? null)) {
     const participants = await listParticipants(tx, session.tenantId, session.id);
     const encounter = buildEncounter(
-      { id: session.id, patientRef: session.patientRef, practitionerRef: session.practitionerRef, startedAt: session.startedAt, endedAt },
+      {
+        id: session.id,
+        patientRef: session.patientRef,
+        practitionerRef: session.practitionerRef,
+        startedAt: session.startedAt,
+        endedAt,
+        // Ended from waiting, never started: no service delivered (no bill above), so the Encounter is cancelled.
+        endedBeforeStart: session.startedAt === null,
+      },
       participants,
       SESSION_IDENTIFIER_SYSTEM,
     );

@@ -38,10 +38,18 @@ describe('buildEncounter', () => {
     });
   });
 
-  it('gives a session that never started a zero-length period at its end and no participant when nobody individual joined', () => {
+  it('gives a legacy completed session without a start a finished Encounter with a zero-length period at its end and no participant when nobody individual joined', () => {
     const encounter = buildEncounter({ id: 's-2', patientRef: 'Patient/1', practitionerRef: null, startedAt: null, endedAt }, [], system);
+    expect(encounter.status).toBe('finished');
     expect(encounter.period).toEqual({ start: endedAt.toISOString(), end: endedAt.toISOString() });
     expect(encounter.participant).toEqual([]);
+  });
+
+  it('makes a session ended before it began (never started) cancelled, with its end and no start', () => {
+    const session = { id: 's-3', patientRef: 'Patient/1', practitionerRef: 'Practitioner/2', startedAt: null, endedAt, endedBeforeStart: true };
+    const encounter = buildEncounter(session, [], system);
+    expect([encounter.status, encounter.period]).toEqual(['cancelled', { end: endedAt.toISOString() }]);
+    expect(encounter.participant.map((p) => [p.individual.reference, p.period])).toEqual([['Practitioner/2', undefined]]);
   });
 });
 

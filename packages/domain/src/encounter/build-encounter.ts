@@ -36,6 +36,13 @@ export interface EncounterSession {
   startedAt: Date | null;
   /** Null for a legacy `completed` row that never recorded its end (it is `ended` all the same). */
   endedAt: Date | null;
+  /**
+   * Ended before it began: the service ended it from `waiting`, nobody having started it (it bills nothing). Its
+   * Encounter is `cancelled` (FHIR R4 encounter-status: "ended before it has begun") with only an end in its period.
+   * Not set for a legacy `completed` row without a start (S2/S4 backfill): legacy says a visit took place and
+   * may have billed it, only its start was not recorded, so that one stays `finished`.
+   */
+  endedBeforeStart?: boolean;
 }
 
 export interface EncounterParticipant {
@@ -88,15 +95,18 @@ function participantEntry(ref: string, code: 'PPRF' | 'PART', from?: Date | null
 
 /**
  * Builds the Encounter of an ended session: class VR, identifier `<identifierSystem>|<session id>` (the
- * conditional-create key), subject = the patient, period = started → ended (a session ended before anyone
- * started it has a zero-length period at its end; a legacy session that never recorded its end has only
+ * conditional-create key), subject = the patient, status `finished`, period = started → ended (a session
+ * the service ended before it began is `cancelled` with only its end, see {@link EncounterSession.endedBeforeStart};
+ * a legacy `completed` row without a start has a zero-length period at its end; a legacy session that never recorded its end has only
  * its start, and one that recorded neither has no period: nothing is invented; an end before its start is left
  * out), participants = the practitioner of record plus every
  * practitioner or related person who joined (only well-formed `<Type>/<FHIR id>` references, the types R4
  * allows as participant.individual: a legacy ref that is not one is left out, as a patient or device is).
  */
 export function buildEncounter(session: EncounterSession, participants: readonly EncounterParticipant[], identifierSystem: string): EncounterResource {
-  const sessionPeriod = period(session.startedAt ?? session.endedAt, session.endedAt);
+  const cancelled = session.endedBeforeStart === true;
+  // A cancelled Encounter never began: it has no start to give, not even a zero-length one.
+  const sessionPeriod = cancelled ? period(null, session.endedAt) : period(session.startedAt ?? session.endedAt, session.endedAt);
   const entries: EncounterResource['participant'] = [];
   const seen = new Set<string>();
   if (session.practitionerRef && isIndividualReference(session.practitionerRef)) {
@@ -111,7 +121,7 @@ export function buildEncounter(session: EncounterSession, participants: readonly
   }
   return {
     resourceType: 'Encounter',
-    status: 'finished',
+    status: cancelled ? 'cancelled' : 'finished',
     class: { ...VIRTUAL_ENCOUNTER_CLASS },
     identifier: [{ system: identifierSystem, value: session.id }],
     subject: { reference: session.patientRef },

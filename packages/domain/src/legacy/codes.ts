@@ -32,6 +32,12 @@ export const REJECT_REASONS = [
   'consent_refused',
   /** S2 2.4 / S4 4.1: the EHR refused the Encounter legacy never made for an ended session, with a 4xx. */
   'encounter_refused',
+  /**
+   * S2 2.4 / S4 4.1: a legacy bill whose value no claim can carry, named in the detail: `units` not a whole number
+   * from 1 to 2147483647 (0, negative, fractional, out of range), or no `placeOfService`. Carried as legacy billed
+   * it or not at all: a billing value is never made up.
+   */
+  'invalid_value',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -59,7 +59,10 @@ const judged = (equal: boolean, legacy: FieldOutcome['legacy'], candidate: Field
 });
 
 /** Compares one pair field by field. Values returned are redacted by construction: codes, seconds, counts, flags. */
-export function compareFields(pair: Pair, options: Pick<ParallelRunOptions, 'durationToleranceSeconds' | 'fhirEraStart'>): Record<ComparedField, FieldOutcome> {
+export function compareFields(
+  pair: Pair,
+  options: Pick<ParallelRunOptions, 'durationToleranceSeconds' | 'fhirEraStart' | 'serviceMode'>,
+): Record<ComparedField, FieldOutcome> {
   const { legacy, candidate } = pair;
   const expected = expectedStatus(legacy.status, legacy.startedAt, pair.kind);
   const status =
@@ -86,7 +89,10 @@ export function compareFields(pair: Pair, options: Pick<ParallelRunOptions, 'dur
       ? ignored('pre_fhir_era', legacy.hasEncounter, candidate.hasEncounter)
       : candidate.encounterBackfilled === true && !legacy.hasEncounter
         ? ignored('backfilled_by_migrator', legacy.hasEncounter, candidate.hasEncounter)
-        : judged(legacy.hasEncounter === candidate.hasEncounter, legacy.hasEncounter, candidate.hasEncounter);
+        : // Shadow mode suppresses the service's Encounters: their absence says nothing of the service (2.4 exempts it too).
+          pair.kind === 'parallel' && options.serviceMode === 'shadow' && !candidate.hasEncounter
+          ? ignored('suppressed_in_shadow', legacy.hasEncounter, candidate.hasEncounter)
+          : judged(legacy.hasEncounter === candidate.hasEncounter, legacy.hasEncounter, candidate.hasEncounter);
 
   const legacyCodes = [...legacy.billingCodes].sort().join(',');
   const candidateCodes = [...candidate.billingCodes].sort().join(',');

@@ -46,6 +46,7 @@ const options: ParallelRunOptions = {
   minParallelPairs: 0,
   maxUnmatched: 0,
   fhirEraStart: null,
+  serviceMode: 'live',
   maxSamplesPerField: 5,
 };
 
@@ -170,6 +171,20 @@ describe('compareFields', () => {
     ).toBe('mismatched');
   });
 
+  it('in shadow mode, ignores the Encounter a parallel session lacks (the service creates none there), and judges the rest', () => {
+    const shadow = { ...options, serviceMode: 'shadow' as const };
+    expect(compareFields(pair({}, { hasEncounter: false }), shadow).encounter).toEqual({
+      outcome: 'ignored',
+      ignoredBecause: 'suppressed_in_shadow',
+      legacy: true,
+      candidate: false,
+    });
+    // One it has anyway (made while live) is judged; a migrated copy is judged whatever the mode.
+    expect(compareFields(pair({ hasEncounter: false }, { hasEncounter: true }), shadow).encounter.outcome).toBe('mismatched');
+    const copy = { kind: 'migrated' as const, legacy: legacy(), candidate: candidate({ legacyId: '1', hasEncounter: false }) };
+    expect(compareFields(copy, shadow).encounter.outcome).toBe('mismatched');
+  });
+
   it('reports participants as counts, never refs', () => {
     expect(compareFields(pair({}, { participantRefs: ['Patient/p1'] }), options).participants).toEqual({ outcome: 'mismatched', legacy: 2, candidate: 1 });
   });
@@ -187,6 +202,13 @@ describe('compareParallelRun', () => {
     const report = compareParallelRun('t1', [legacy()], [candidate()], options);
     expect([report.decision, report.reasons, report.counts.pairs]).toEqual(['go', [], { migrated: 0, parallel: 1 }]);
     expect(report.fields.parallel.status).toEqual({ matched: 1, mismatched: 0, ignored: 0, mismatchRate: 0, ignoredBecause: {} });
+  });
+
+  it('in shadow mode, a parallel pair whose legacy twin has an Encounter is a go, the field counted ignored', () => {
+    const report = compareParallelRun('t1', [legacy()], [candidate({ hasEncounter: false })], { ...options, serviceMode: 'shadow', minParallelPairs: 1 });
+    expect([report.decision, report.reasons]).toEqual(['go', []]);
+    expect(report.fields.parallel.encounter).toEqual({ matched: 0, mismatched: 0, ignored: 1, mismatchRate: 0, ignoredBecause: { suppressed_in_shadow: 1 } });
+    expect(compareParallelRun('t1', [legacy()], [candidate({ hasEncounter: false })], options).decision).toBe('no_go');
   });
 
   it('is a no-go naming the field whose mismatch rate exceeds the noise baseline', () => {

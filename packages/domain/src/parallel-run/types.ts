@@ -58,7 +58,7 @@ export type RedactedValue = string | number | boolean | null;
 
 export interface FieldOutcome {
   outcome: 'matched' | 'mismatched' | 'ignored';
-  /** Why a field was ignored (`not_ended`, `pre_fhir_era`, …); absent otherwise. */
+  /** Why a field was ignored (`not_ended`, `pre_fhir_era`, `suppressed_in_shadow`, …); absent otherwise. */
   ignoredBecause?: string;
   legacy: RedactedValue;
   candidate: RedactedValue;
@@ -99,6 +99,11 @@ export interface ParallelRunOptions {
   minParallelPairs: number;
   /** Sessions ended before this need no Encounter (the tenant's `fhir_era_start`). */
   fhirEraStart: Date | null;
+  /**
+   * The mode the new service ran in (`VC_MODE`). In `shadow` it creates no Encounter by design, so a parallel
+   * session without one is no encounter mismatch: the field is `ignored` (`suppressed_in_shadow`).
+   */
+  serviceMode: 'live' | 'shadow';
   maxSamplesPerField: number;
 }
 

@@ -37,6 +37,12 @@ describe('buildEncounter writes valid FHIR R4 (@medplum/core, R4 definitions)', 
     expect(encounter.status).toBe('finished');
   });
 
+  it('a session the service ended before it began is cancelled, its period only its end (valid R4)', () => {
+    const encounter = buildEncounter({ ...session, startedAt: null, endedBeforeStart: true }, [joined[2]!], SESSION_IDENTIFIER_SYSTEM);
+    expect(r4Errors(encounter)).toEqual([]);
+    expect([encounter.status, encounter.period]).toEqual(['cancelled', { end: '2026-11-20T10:30:00.000Z' }]);
+  });
+
   it('puts what is known in period, and nothing invented', () => {
     expect(buildEncounter({ ...session, endedAt: null }, [], SESSION_IDENTIFIER_SYSTEM).period).toEqual({ start: '2026-11-20T10:00:00.000Z' });
     expect(buildEncounter({ ...session, startedAt: null, endedAt: null }, [], SESSION_IDENTIFIER_SYSTEM).period).toBeUndefined();

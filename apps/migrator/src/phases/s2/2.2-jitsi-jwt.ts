@@ -8,6 +8,9 @@ import { loadTenantConfig } from './tenant-config';
  * in the migrated config). The app secret is decrypted through KMS, a Jitsi JWT minted with it, and the
  * probe checks reachability, TLS, `config.js`, `external_api.js` and that the token verifies. The result
  * is stored on the config (`last_connection_test`), which validation reads; a failing test fails the step.
+ * Storing it leaves `updated_at` and `version` alone (as the service's own test-connection does): a test is no
+ * change of the config, and a later `updated_at` would make S1 1.3's re-run and validate take the config for
+ * one the service wrote (`config_changed_by_service`), so legacy's later changes would never be carried.
  */
 export const jitsiJwtStep: Step = {
   id: '2.2',
@@ -38,10 +41,7 @@ export const jitsiJwtStep: Step = {
       written: 1,
       facts: { connectionOk: result.ok, failingChecks: failing },
       write: async (tx) => {
-        await tx.query('update tenant_virtual_care_configs set last_connection_test = $1::jsonb, updated_at = now() where tenant_id = $2', [
-          JSON.stringify(result),
-          ctx.tenantId,
-        ]);
+        await tx.query('update tenant_virtual_care_configs set last_connection_test = $1::jsonb where tenant_id = $2', [JSON.stringify(result), ctx.tenantId]);
       },
     });
     if (!result.ok)

@@ -49,6 +49,8 @@ export const parallelRunStep: Step = {
     const report = compareParallelRun(ctx.tenantId, legacy, candidates, {
       window,
       fhirEraStart: config?.fhirEraStart ?? null,
+      // As 2.4 reads it: unset is shadow, the mode the service runs in until the cutover.
+      serviceMode: ctx.config.VC_MODE ?? 'shadow',
       minParallelPairs,
       ...PARALLEL_RUN_THRESHOLDS,
     });

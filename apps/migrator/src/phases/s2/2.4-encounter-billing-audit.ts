@@ -42,7 +42,7 @@ export const encounterBillingAuditStep: Step = {
       facts: {
         ended: found.ended,
         encounters: { ...found.encounters, missing: found.encounters.missing.length },
-        billing: { ok: found.billing.ok, missing: found.billing.missing.length },
+        billing: { ok: found.billing.ok, notStarted: found.billing.notStarted, missing: found.billing.missing.length },
         audit: { ok: found.audit.ok, missing: found.audit.missing.length },
         samples: gaps.slice(0, 10),
       },

@@ -58,7 +58,8 @@ interface Carried {
  * re-run inserts nothing and counts nothing written), resuming after the last committed legacy position. Rows of sessions that were
  * not migrated are skipped (they were rejected or deferred with their session). A row of a migrated session
  * is carried or rejected, never dropped: a text the target cannot hold → `invalid_text` / `field_too_long`,
- * no usable occurredAt → `invalid_datetime`, and a later copy of an id a CSV export carries twice, in the same
+ * no usable occurredAt → `invalid_datetime`, units that are no billed quantity or no place of service →
+ * `invalid_value` (legacy's values are carried as they are, never defaulted), and a later copy of an id a CSV export carries twice, in the same
  * batch or any other → `duplicate_legacy_id` with its raw row and `file:line` (the first copy that can be carried
  * is the bill, {@link BillingTwins}). The same source row read again (a resumed pass, `--restart-step`, S4's
  * delta sync after S2) writes and rejects nothing, unless legacy changed its status since (a void in place, see
@@ -90,16 +91,39 @@ const trimmed = (value: string | null | undefined) => (value ?? '').trim();
 /** Only a storable text can be looked up (jsonb refuses `\u0000`); any other matches no migrated row anyway. */
 const lookupable = (values: readonly string[]) => values.filter(isStorableText);
 
+/** The largest `units` the target column (PostgreSQL `integer`) holds, as legacy's `int(11)` does. */
+const MAX_UNITS = 2_147_483_647;
+
 /**
- * What a row's own fields say, whatever its session: its occurredAt when it can be carried, else why not (a text
- * the target cannot hold, no usable occurredAt). Which copy of a twice-exported id is the bill is decided on this.
+ * Legacy's `units` as a claim can carry it: a whole number from 1 (E/M visits bill 1 unit) to what the column holds.
+ * Anything else (0, negative, fractional, out of range, missing) is not a billed quantity, and turning it into 1
+ * would make up a bill legacy never sent: `undefined`, so the row is rejected.
  */
-function readBilling(row: LegacyRow): { occurredAt: Date } | { reason: RejectInput['reason']; detail: string } {
+function claimUnits(raw: string | null | undefined): number | undefined {
+  const text = (raw ?? '').trim();
+  if (!/^\+?\d{1,10}$/.test(text)) return undefined;
+  const units = Number(text);
+  return units >= 1 && units <= MAX_UNITS ? units : undefined;
+}
+
+type BillingRead = { occurredAt: Date; units: number; placeOfService: string } | { reason: RejectInput['reason']; detail: string };
+
+/**
+ * What a row's own fields say, whatever its session: the values carried when it can be carried, else why not (a
+ * text the target cannot hold, no usable occurredAt, a units or place of service no claim can carry). Which copy of a
+ * twice-exported id is the bill is decided on this.
+ */
+function readBilling(row: LegacyRow): BillingRead {
   const unwritable = checkTexts(row, WRITTEN_TEXTS);
   if (unwritable) return unwritable;
   const occurred = parseLegacyDatetime(row.occurredAt);
   if (occurred.kind !== 'ok') return { reason: 'invalid_datetime', detail: 'occurredAt is not a datetime (expected YYYY-MM-DD HH:MM:SS[.fff], UTC)' };
-  return { occurredAt: occurred.value };
+  const units = claimUnits(row.units);
+  if (units === undefined) return { reason: 'invalid_value', detail: `units is not a whole number from 1 to ${MAX_UNITS} (a billed quantity)` };
+  // Legacy's column is nullable, ours is not: every claim line names its place of service, and none is guessed for it.
+  const placeOfService = trimmed(row.placeOfService);
+  if (placeOfService === '') return { reason: 'invalid_value', detail: 'placeOfService is missing (legacy recorded none; a claim line needs one)' };
+  return { occurredAt: occurred.value, units, placeOfService };
 }
 
 /** Whether a row can be carried on its own: which copy of a twice-exported id is the bill (validate asks it too). */
@@ -148,7 +172,7 @@ async function mapBatch(ctx: StepContext, batch: LegacyBatch, twins: BillingTwin
     }
     rows.push({
       legacyId: billingIdOf(row),
-      record: toRecord(ctx.tenantId, sessionId, row, read.occurredAt),
+      record: toRecord(ctx.tenantId, sessionId, row, read),
       reject: rejectOf('duplicate_legacy_id', DUPLICATE_DETAIL),
     });
   }
@@ -199,18 +223,17 @@ async function restatusCarried(tx: Tx, tenantId: string, restatus: readonly Rest
   return changed.length;
 }
 
-function toRecord(tenantId: string, sessionId: string, row: LegacyRow, occurredAt: Date): Carried['record'] {
-  const units = Number.parseInt(row.units ?? '1', 10);
+function toRecord(tenantId: string, sessionId: string, row: LegacyRow, read: Extract<BillingRead, { units: number }>): Carried['record'] {
   return {
     tenant_id: tenantId,
     session_id: sessionId,
     legacy_id: billingIdOf(row),
     code: trimmed(row.code),
     modifier: trimmed(row.modifier) || null,
-    place_of_service: (row.placeOfService ?? '02').trim() || '02',
-    units: Number.isFinite(units) && units > 0 ? units : 1,
+    place_of_service: read.placeOfService,
+    units: read.units,
     status: billingStatus(row.status),
-    occurred_at: occurredAt.toISOString(),
+    occurred_at: read.occurredAt.toISOString(),
   };
 }
 

@@ -3,8 +3,8 @@ import type { LegacyRow, LegacySource } from '../../legacy/types';
 /**
  * Which copy of a legacy billing id is the billing event, when a CSV export carries the id more than once
  * (MariaDB's primary key cannot repeat): the first record of the id, in file order, that can be carried on its
- * own (its texts storable, its occurredAt a datetime). `BillingEvent` has no updated_at to settle by, as S1 and
- * S3 do, and a carried bill is never replaced by another copy (legacy already sent it to the payer; only its status
+ * own (its texts storable, its occurredAt a datetime, its units and placeOfService valid). `BillingEvent` has no
+ * updated_at to settle by, as S1 and S3 do, and a carried bill is never replaced by another copy (legacy already sent it to the payer; only its status
  * follows its own copy's, billing-carry-over.ts), so the copy a pass meets
  * first stands and every later one is a `duplicate_legacy_id` reject of its own. Whether the copy's session was
  * migrated does not enter into it: that changes between S2 and S4 (an upcoming session S1 deferred), what a

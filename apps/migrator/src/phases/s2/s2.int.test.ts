@@ -101,8 +101,9 @@ async function mirrorOneSession(): Promise<void> {
   );
   await queryRows(
     handle.db,
+    // As the service leaves it in VC_MODE=shadow: no Encounter (shadow mode creates none), while legacy's twin has one.
     sql`insert into virtual_sessions (id, tenant_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, started_at, ended_at, status, encounter_ref)
-        values (${MIRRORED}, 'acme', ${PATIENT}, ${DOCTOR}, '2026-10-30T10:00:00Z', '2026-10-30T10:30:00Z', '2026-10-30T10:01:20Z', '2026-10-30T10:21:05Z', 'ended', 'Encounter/e-mirrored') returning id`,
+        values (${MIRRORED}, 'acme', ${PATIENT}, ${DOCTOR}, '2026-10-30T10:00:00Z', '2026-10-30T10:30:00Z', '2026-10-30T10:01:20Z', '2026-10-30T10:21:05Z', 'ended', null) returning id`,
   );
   for (const [ref, role] of [
     [PATIENT, 'patient'],
@@ -126,7 +127,7 @@ async function mirrorOneSession(): Promise<void> {
 /**
  * Legacy rows S1 meets before S2 runs: a session in the window whose cancelReason holds a NUL (S1 quarantines
  * it, invalid_text), and a migrated session outside the window whose bill legacy voided and re-billed with the
- * same code, next to two billing rows whose texts the target cannot hold.
+ * same code, next to two billing rows whose texts the target cannot hold and two whose values no claim carries.
  */
 async function addHostileLegacyRows(): Promise<void> {
   await legacyQuery(
@@ -141,16 +142,19 @@ async function addHostileLegacyRows(): Promise<void> {
      values (900010, 'acme', ?, ?, '2026-09-15 10:00:00', '2026-09-15 10:30:00', '2026-09-15 10:01:00', '2026-09-15 10:21:00', 'completed', 'jitsi', 'Encounter/e-rebilled', '2026-09-14 09:00:00', '2026-09-15 10:21:00')`,
     [REBILLED_PATIENT, DOCTOR],
   );
-  for (const [id, code, placeOfService, status] of [
-    [900010, '99213', '02', 'void'],
-    [900011, '99213', '02', 'sent'],
-    [900012, '992\u000013', '02', 'sent'],
-    [900013, '99214', '0\u00002', 'sent'],
+  // 900014/900015: values no claim carries (0 units, no place of service), rejected rather than made up.
+  for (const [id, code, placeOfService, units, status] of [
+    [900010, '99213', '02', 1, 'void'],
+    [900011, '99213', '02', 1, 'sent'],
+    [900012, '992\u000013', '02', 1, 'sent'],
+    [900013, '99214', '0\u00002', 1, 'sent'],
+    [900014, '99214', '02', 0, 'sent'],
+    [900015, '99214', null, 1, 'sent'],
   ] as const) {
     await legacyQuery(
       legacy.legacyUrl,
-      "insert into BillingEvent (id, tenantId, sessionId, code, modifier, placeOfService, units, occurredAt, status) values (?, 'acme', 900010, ?, '95', ?, 1, '2026-09-15 10:21:00', ?)",
-      [id, code, placeOfService, status],
+      "insert into BillingEvent (id, tenantId, sessionId, code, modifier, placeOfService, units, occurredAt, status) values (?, 'acme', 900010, ?, '95', ?, ?, '2026-09-15 10:21:00', ?)",
+      [id, code, placeOfService, units, status],
     );
   }
 }
@@ -297,7 +301,7 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const run = await s2('acme', '--restart-step', '2.4');
     expect(run.code, run.stderr).toBe(0);
     expect(await fhir.encounterCount()).toBe(candidates.length);
-    // The only rejects: the two legacy billing rows holding a NUL, each naming its field (the step completed).
+    // The only rejects: the two legacy billing rows holding a NUL and the two no claim carries, each naming its field (the step completed).
     const rejects = await queryRows<{ legacy_key: string; reason: string; detail: string }>(
       handle.db,
       sql`select legacy_key, reason, detail from vc_migration.rejects where tenant_id = 'acme' and phase = 's2' and step_id = '2.4' order by legacy_key`,
@@ -305,6 +309,8 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     expect(rejects).toEqual([
       { legacy_key: 'BillingEvent:900012', reason: 'invalid_text', detail: expect.stringMatching(/^code holds a NUL byte/) as unknown },
       { legacy_key: 'BillingEvent:900013', reason: 'invalid_text', detail: expect.stringMatching(/^placeOfService holds a NUL byte/) as unknown },
+      { legacy_key: 'BillingEvent:900014', reason: 'invalid_value', detail: expect.stringMatching(/^units is not a whole number from 1/) as unknown },
+      { legacy_key: 'BillingEvent:900015', reason: 'invalid_value', detail: expect.stringMatching(/^placeOfService is missing/) as unknown },
     ]);
     const backfilled = await queryRows<{ session_id: string; encounter_ref: string; created: boolean; session_ref: string }>(
       handle.db,
@@ -328,7 +334,7 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
       backfill: { candidates: candidates.length, created: candidates.length - 1, existing: 1, rejected: 0 },
       billing: { missing: 0 },
       audit: { missing: 0 },
-      encounters: { missing: 0 },
+      encounters: { missing: 0, suppressedInShadow: 1 },
     });
 
     // Every legacy billing row of a migrated session is carried or rejected: none is lost.
@@ -347,24 +353,25 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
       sql`select legacy_id, status from billing_events where tenant_id = 'acme' and legacy_id is not null`,
     );
     expect(carried.length).toBeGreaterThan(0);
-    expect([...carried.map((c) => c.legacy_id), '900012', '900013'].sort()).toEqual(legacyBilled.sort());
+    expect([...carried.map((c) => c.legacy_id), '900012', '900013', '900014', '900015'].sort()).toEqual(legacyBilled.sort());
     // Legacy's void and its re-bill of the same code for one session are both there.
     expect(carried.filter((c) => ['900010', '900011'].includes(c.legacy_id)).sort((a, b) => a.legacy_id.localeCompare(b.legacy_id))).toEqual([
       { legacy_id: '900010', status: 'void' },
       { legacy_id: '900011', status: 'published' },
     ]);
     const [step] = (JSON.parse(run.stdout) as { steps: Array<{ id: string; written: number; rejected: number }> }).steps.filter((x) => x.id === '2.4');
-    expect(step!.rejected).toBe(2);
+    expect(step!.rejected).toBe(4);
   });
 
   it('writes the parallel-run report: per-field tallies, noise baseline, redacted samples and the decision', async () => {
     const md = await readFile(join(work, 'reports', 's2-parallel-run-acme.md'), 'utf8');
     expect(md.split('\n')[0]).toBe('# Parallel run acme: GO');
     const report = JSON.parse(await readFile(join(work, 'reports', 's2-parallel-run-acme.json'), 'utf8')) as {
-      fields: { parallel: Record<string, { matched: number; mismatched: number }> };
+      fields: { parallel: Record<string, { matched: number; mismatched: number; ignored: number; ignoredBecause: Record<string, number> }> };
     };
-    for (const field of ['status', 'duration', 'participants', 'encounter', 'billing'])
-      expect(report.fields.parallel[field]).toMatchObject({ matched: 1, mismatched: 0 });
+    for (const field of ['status', 'duration', 'participants', 'billing']) expect(report.fields.parallel[field]).toMatchObject({ matched: 1, mismatched: 0 });
+    // Legacy's twin has an Encounter, the shadow session none: shadow mode's doing, neither a match nor a mismatch.
+    expect(report.fields.parallel.encounter).toMatchObject({ matched: 0, mismatched: 0, ignored: 1, ignoredBecause: { suppressed_in_shadow: 1 } });
   });
 
   it('a re-run of the finished phase changes nothing', async () => {
@@ -415,6 +422,8 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     const md = await readFile(join(work, 'reports', 's2-parallel-run-acme.md'), 'utf8');
     expect(md.split('\n')[0]).toBe('# Parallel run acme: NO-GO');
     expect(md).toContain(`| billing | parallel | 900002 | ${MIRRORED} | 99213 | 99214 |`);
+    // The mirrored session has no Encounter, its legacy twin has one: shadow mode's, not counted against the service.
+    expect(md).toContain('| encounter | 0 | 0 | 1 | suppressed_in_shadow 1 | 0.0000 |');
   });
 
   it('2.2 fails a tenant whose Jitsi deployment is broken, storing the failed test', async () => {

@@ -4,7 +4,7 @@ import { jitsiJwtStep } from './2.2-jitsi-jwt';
 import { parallelRunStep } from './2.3-parallel-run';
 import { encounterBillingAuditStep } from './2.4-encounter-billing-audit';
 import { DEFAULT_MIN_PARALLEL_PAIRS, DEFAULT_REPORT_DIR, parseMinParallelPairs } from './options';
-import { DEFAULT_WINDOW, parseWindow } from './window';
+import { DEFAULT_WINDOW, MAX_WINDOW_DAYS, parseWindow } from './window';
 
 /**
  * S2, Jitsi Meet migration, per tenant. 2.1 (deploy the branded Jitsi instance) is infrastructure, not a
@@ -23,7 +23,7 @@ export const s2Phase: Phase = {
   flags: [
     {
       flags: '--window <duration>',
-      description: 'parallel-run window ending at --as-of: 90m, 36h, 14d, 2w',
+      description: `parallel-run window ending at --as-of: 90m, 36h, 14d, 2w (at most ${MAX_WINDOW_DAYS}d)`,
       defaultValue: DEFAULT_WINDOW,
       check: (value) => void parseWindow(value),
     },
