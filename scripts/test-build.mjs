@@ -19,9 +19,9 @@ import { fileURLToPath } from 'node:url';
 
 const apps = join(dirname(fileURLToPath(import.meta.url)), '..', 'apps');
 const BUILT = [
-  // The migrator's npm dependencies go into its bundle as in its `pnpm build` (apps/migrator/package.json).
+  // npm dependencies go into each bundle as in the app's `pnpm build` (apps/<app>/package.json).
   { app: 'migrator', env: 'VC_TEST_MIGRATOR_BIN', flags: ['--bundle-npm'] },
-  { app: 'service', env: 'VC_TEST_SERVICE_BIN', flags: [] },
+  { app: 'service', env: 'VC_TEST_SERVICE_BIN', flags: ['--bundle-npm'] },
 ];
 const PREFIX = 'dist-test-';
 
