@@ -13,8 +13,16 @@ import { REPO_ROOT } from './demo/settings';
  */
 const work = mkdtempSync(join(tmpdir(), 'vc-build-'));
 
+/** The esbuild command of each app's `pnpm build` script (apps/<app>/package.json). */
+function buildArgs(app: 'migrator' | 'service'): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, 'apps', app, 'package.json'), 'utf8')) as { scripts: { build: string } };
+  const esbuild = /node (\.\.\/\.\.\/scripts\/build-app\.mjs(?: \S+)+)$/.exec(scripts.build);
+  if (!esbuild) throw new Error(`apps/${app}/package.json: its build script runs no scripts/build-app.mjs`);
+  return esbuild[1]!.split(' ');
+}
+
 function bundle(app: 'migrator' | 'service'): void {
-  const run = spawnSync(process.execPath, ['../../scripts/build-app.mjs', 'src/bin.ts'], { cwd: join(REPO_ROOT, 'apps', app), encoding: 'utf8' });
+  const run = spawnSync(process.execPath, buildArgs(app), { cwd: join(REPO_ROOT, 'apps', app), encoding: 'utf8' });
   expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
 }
 

@@ -19,8 +19,9 @@ import { fileURLToPath } from 'node:url';
 
 const apps = join(dirname(fileURLToPath(import.meta.url)), '..', 'apps');
 const BUILT = [
-  { app: 'migrator', env: 'VC_TEST_MIGRATOR_BIN' },
-  { app: 'service', env: 'VC_TEST_SERVICE_BIN' },
+  // npm dependencies go into each bundle as in the app's `pnpm build` (apps/<app>/package.json).
+  { app: 'migrator', env: 'VC_TEST_MIGRATOR_BIN', flags: ['--bundle-npm'] },
+  { app: 'service', env: 'VC_TEST_SERVICE_BIN', flags: ['--bundle-npm'] },
 ];
 const PREFIX = 'dist-test-';
 
@@ -43,10 +44,10 @@ function removeOrphanedBuilds(dir) {
 
 export default function buildAppsForTests() {
   const outName = `${PREFIX}${process.pid}`;
-  for (const { app, env } of BUILT) {
+  for (const { app, env, flags } of BUILT) {
     const dir = join(apps, app);
     removeOrphanedBuilds(dir);
-    const built = spawnSync(process.execPath, ['../../scripts/build-app.mjs', '--outdir', outName, 'src/bin.ts'], { cwd: dir, encoding: 'utf8' });
+    const built = spawnSync(process.execPath, ['../../scripts/build-app.mjs', ...flags, '--outdir', outName, 'src/bin.ts'], { cwd: dir, encoding: 'utf8' });
     if (built.status !== 0) throw new Error(`building the ${app} for the tests failed (exit ${built.status}):\n${built.stdout}${built.stderr}`);
     // Set before vitest starts its workers, which inherit it.
     process.env[env] = join(dir, outName, 'bin.js');
