@@ -104,7 +104,12 @@ beforeAll(async () => {
   expect(await seedLegacyEncounters(fhir.url, createCsvSource(dir), ['acme'])).toBeGreaterThan(0);
   const s1 = await migrator('phase', 's1', '--tenant', 'acme', '--as-of', AS_OF, '--max-reject-rate', '0.5');
   expect(s1.code, s1.stderr).toBe(0);
-  await queryRows(handle.db, sql`update tenant_virtual_care_configs set jitsi_server_url = ${jitsi.url} returning tenant_id`);
+  // Plan 2.1: the tenant admin repoints the config at the deployed Jitsi (PUT /config), which the service writes as it
+  // writes every config change: a new version, stamped now. Validate then takes the config for the service's.
+  await queryRows(
+    handle.db,
+    sql`update tenant_virtual_care_configs set jitsi_server_url = ${jitsi.url}, version = version + 1, updated_at = now() returning tenant_id`,
+  );
   const s2 = await migrator(
     'phase',
     's2',

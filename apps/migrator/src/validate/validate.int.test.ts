@@ -91,8 +91,12 @@ beforeAll(async () => {
   expect(s1.code, s1.stderr).toBe(0);
   const s1b = await migrator('phase', 's1', '--tenant', 'globex', '--as-of', asOf, '--max-reject-rate', '0.5', '--json');
   expect(s1b.code, s1b.stderr).toBe(0);
-  // Plan 2.1: the tenant's Jitsi is deployed; its URL is the one the migrated config now names.
-  await queryRows(handle.db, sql`update tenant_virtual_care_configs set jitsi_server_url = ${jitsi.url} returning tenant_id`);
+  // Plan 2.1: the tenant admin repoints the config at the deployed Jitsi (PUT /config), which the service writes as it
+  // writes every config change: a new version, stamped now. Validate then takes the config for the service's.
+  await queryRows(
+    handle.db,
+    sql`update tenant_virtual_care_configs set jitsi_server_url = ${jitsi.url}, version = version + 1, updated_at = now() returning tenant_id`,
+  );
   for (const tenant of ['acme', 'globex']) {
     // S2 2.4 creates the Encounters legacy never made (acme); globex, left without a config by S1, stops at 2.2.
     // No traffic was mirrored to the new service here: the parallel run compares the migrated copies only.

@@ -102,7 +102,12 @@ describe('Kong Admin API mode against the stand-in over HTTP', () => {
     await expect(gateway.apply(bad)).rejects.toThrow(
       new IntegrationError(
         "plugin not-a-plugin on route:r: Kong Admin API answered 400 (schema violation (name: plugin 'not-a-plugin' not enabled; add it to the 'plugins' configuration property))",
-        { system: 'kong', status: 400, retryable: false },
+        {
+          system: 'kong',
+          status: 400,
+          retryable: false,
+          detail: "schema violation (name: plugin 'not-a-plugin' not enabled; add it to the 'plugins' configuration property)",
+        },
       ),
     );
   });
