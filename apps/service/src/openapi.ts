@@ -33,10 +33,11 @@ export const problemSchema = z
   })
   .register(replySchemas, { id: 'Problem', description: 'RFC 9457 problem details' });
 
+/** In alphabetical order, as Spectral's `openapi-tags-alphabetical` asks (readers and renderers find them there). */
 const TAGS: Record<Tag, string> = {
-  sessions: 'Virtual sessions: schedule, join, leave, end, cancel',
   config: "The tenant's Jitsi deployment, billing and branding (vc:admin)",
   operations: 'Health, readiness, metrics and this document; no token needed',
+  sessions: 'Virtual sessions: schedule, join, leave, end, cancel',
 };
 
 type Json = Record<string, unknown>;
@@ -156,11 +157,13 @@ function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean
 function parameters(route: Route, inApi: boolean): Json[] {
   const out: Json[] = [];
   const fields = (schema: z.ZodType | undefined) => (schema instanceof z.ZodObject ? Object.entries(schema.shape as Record<string, z.ZodType>) : []);
-  for (const [name, schema] of fields(route.params)) out.push({ name, in: 'path', required: true, schema: inline(schema) });
-  for (const [name, schema] of fields(route.query)) {
+  // A field's `.describe()` is the parameter's description (which the schema then does not repeat).
+  const described = (schema: z.ZodType) => {
     const { description, ...rest } = inline(schema);
-    out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, ...(description ? { description } : {}), schema: rest });
-  }
+    return { ...(description ? { description } : {}), schema: rest };
+  };
+  for (const [name, schema] of fields(route.params)) out.push({ name, in: 'path', required: true, ...described(schema) });
+  for (const [name, schema] of fields(route.query)) out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, ...described(schema) });
   if (inApi && route.method === 'post') {
     out.push({
       name: 'Idempotency-Key',

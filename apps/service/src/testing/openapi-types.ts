@@ -894,14 +894,19 @@ export interface operations {
     listSessions: {
         parameters: {
             query?: {
+                /** @description only sessions in this status */
                 status?: "scheduled" | "waiting" | "in_progress" | "ended" | "cancelled";
                 /** @description scheduledStart at or after */
                 from?: string;
                 /** @description scheduledStart before */
                 to?: string;
+                /** @description only this patient's sessions (a patient caller sees only their own anyway) */
                 patientRef?: string;
+                /** @description only this practitioner's sessions */
                 practitionerRef?: string;
+                /** @description sessions per page */
                 limit?: number;
+                /** @description the `nextCursor` of the previous page; absent for the first page */
                 cursor?: string;
             };
             header?: {
@@ -1213,6 +1218,7 @@ export interface operations {
                 "If-None-Match"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -1411,6 +1417,7 @@ export interface operations {
                 "If-None-Match"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -1609,6 +1616,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -1832,6 +1840,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -2046,6 +2055,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -2260,6 +2270,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
