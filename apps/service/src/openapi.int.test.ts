@@ -11,9 +11,10 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from './testing/openapi-types';
 import { admin, type Harness, patient, practitioner, recordConsent, startHarness } from './testing/harness';
+import { lintWithSpectral } from './testing/spectral';
 
 /**
- * `/openapi.json` as a contract: Redocly's recommended ruleset passes, the committed client types are the
+ * `/openapi.json` as a contract: Redocly's recommended-strict and Spectral's spectral:oas rulesets pass, the committed client types are the
  * ones openapi-typescript generates from the served document, and a client built on them (openapi-fetch)
  * drives a session's life on real PostgreSQL while every reply is checked against its documented status
  * and schema. `VC_UPDATE_OPENAPI_TYPES=1` rewrites the committed types instead of comparing them.
@@ -95,10 +96,10 @@ afterAll(async () => {
 });
 
 describe('the OpenAPI document', () => {
-  it("passes Redocly's recommended ruleset with no error", async () => {
+  it("passes Redocly's recommended-strict ruleset: no error, no warning", async () => {
     const file = join(dir, 'openapi.json');
     await writeFile(file, JSON.stringify(doc));
-    const run = promisify(execFile)(REDOCLY, ['lint', file, '--extends=recommended', '--format=json'], {
+    const run = promisify(execFile)(REDOCLY, ['lint', file, '--extends=recommended-strict', '--format=json'], {
       env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
     });
     // Exit 1 means errors: keep the report either way and assert on it, so a failure lists the problems.
@@ -111,6 +112,11 @@ describe('the OpenAPI document', () => {
     expect(report.totals.errors).toBe(0);
     // No warnings either: even the public routes document a 4xx (the 400 of a request without one Host header).
     expect(report.problems.map((p) => `${p.ruleId} ${p.location[0]?.pointer}`)).toEqual([]);
+  });
+
+  it("passes Spectral's spectral:oas ruleset, every rule at every severity: no finding at all", async () => {
+    const findings = await lintWithSpectral(doc);
+    expect(findings.map((f) => `${f.code} ${f.path}: ${f.message}`)).toEqual([]);
   });
 
   it('names every operation once, defines Session once and references it, and marks public routes', () => {

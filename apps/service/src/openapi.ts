@@ -33,10 +33,11 @@ export const problemSchema = z
   })
   .register(replySchemas, { id: 'Problem', description: 'RFC 9457 problem details' });
 
+/** In alphabetical order, as Spectral's `openapi-tags-alphabetical` asks (readers and renderers find them there). */
 const TAGS: Record<Tag, string> = {
-  sessions: 'Virtual sessions: schedule, join, leave, end, cancel',
   config: "The tenant's Jitsi deployment, billing and branding (vc:admin)",
   operations: 'Health, readiness, metrics and this document; no token needed',
+  sessions: 'Virtual sessions: schedule, join, leave, end, cancel',
 };
 
 type Json = Record<string, unknown>;
@@ -59,10 +60,16 @@ function components(registry: typeof replySchemas, io: 'input' | 'output'): Reco
   return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]));
 }
 
-/** The problems a route can answer: its own plus those of authentication, parsing and idempotency. */
+/**
+ * What any request can meet before a route is chosen: Node's HTTP parser refusing it (`http/client-error.ts`:
+ * 400 malformed, 408 not complete in time, 414 request line or 431 header fields over the size read) and
+ * `requireHost` (an HTTP/1.1 request without exactly one Host is a 400).
+ */
+const BEFORE_ANY_ROUTE: readonly ErrorCode[] = ['bad_request', 'request_timeout', 'uri_too_long', 'header_fields_too_large'];
+
+/** The problems a route can answer: its own plus those of the HTTP parser, authentication, parsing and idempotency. */
 function problemsOf(route: Route, inApi: boolean): ErrorCode[] {
-  // Every request, public or not, passes `requireHost` first: an HTTP/1.1 request without one Host is a 400.
-  const codes = new Set<ErrorCode>(['bad_request', ...(route.errors ?? [])]);
+  const codes = new Set<ErrorCode>([...BEFORE_ANY_ROUTE, ...(route.errors ?? [])]);
   if (route.params || route.query || route.body) codes.add('validation_failed');
   if (route.roles !== 'public') ['unauthenticated', 'forbidden', 'internal'].forEach((c) => codes.add(c as ErrorCode));
   // Behind auth: the rate limits. (What the framework cannot read there, a bad %-escape or a body that is not its
@@ -156,11 +163,13 @@ function problemResponses(codes: ErrorCode[], limited: boolean, replays: boolean
 function parameters(route: Route, inApi: boolean): Json[] {
   const out: Json[] = [];
   const fields = (schema: z.ZodType | undefined) => (schema instanceof z.ZodObject ? Object.entries(schema.shape as Record<string, z.ZodType>) : []);
-  for (const [name, schema] of fields(route.params)) out.push({ name, in: 'path', required: true, schema: inline(schema) });
-  for (const [name, schema] of fields(route.query)) {
+  // A field's `.describe()` is the parameter's description (which the schema then does not repeat).
+  const described = (schema: z.ZodType) => {
     const { description, ...rest } = inline(schema);
-    out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, ...(description ? { description } : {}), schema: rest });
-  }
+    return { ...(description ? { description } : {}), schema: rest };
+  };
+  for (const [name, schema] of fields(route.params)) out.push({ name, in: 'path', required: true, ...described(schema) });
+  for (const [name, schema] of fields(route.query)) out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, ...described(schema) });
   if (inApi && route.method === 'post') {
     out.push({
       name: 'Idempotency-Key',
@@ -175,8 +184,9 @@ function parameters(route: Route, inApi: boolean): Json[] {
       name: 'If-None-Match',
       in: 'header',
       required: false,
-      description: 'the `ETag` of a previous reply: 304 without a body while it still matches',
-      schema: { type: 'string', maxLength: 500 },
+      description:
+        'the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply',
+      schema: { type: 'string' },
     });
   }
   for (const header of route.headers ?? [])
@@ -237,9 +247,32 @@ function operation(route: Route, inApi: boolean): Json {
   };
 }
 
+/**
+ * The HEAD of a GET route: Express answers it with the GET's handler, writing the status and headers
+ * (`Content-Type`, `Content-Length`, `ETag`, the rate-limit ones) the GET would, and no body. So it is
+ * the GET's operation, every response without content: `getSession` → `headSession`.
+ */
+function headOperation(get: Json): Json {
+  const responses = Object.fromEntries(
+    Object.entries(get.responses as Record<string, Json>).map(([status, { content, ...response }]) => [
+      status,
+      content ? { ...response, description: `${String(response.description)} (the GET's headers, no body)` } : response,
+    ]),
+  );
+  return {
+    ...get,
+    operationId: `head${String(get.operationId)
+      .replace(/^get(?=[A-Z])/, '')
+      .replace(/^./, (c) => c.toUpperCase())}`,
+    summary: `${String(get.summary)}: headers only`,
+    description: `${String(get.description)} HEAD answers as GET does, with the same status and headers but no body.`,
+    responses,
+  };
+}
+
 /** The problems of an OPTIONS behind auth: those of the checks it passes before `http/options.ts` answers it. */
 const API_OPTIONS_PROBLEMS: ErrorCode[] = [
-  'bad_request',
+  ...BEFORE_ANY_ROUTE,
   'validation_failed',
   'unauthenticated',
   'payload_too_large',
@@ -291,7 +324,7 @@ function optionsOperation(path: string, mount: string, route: Route, inApi: bool
         description: 'No Content: `Allow` names the methods; no body',
         headers: { ...(limited ? LIMITED_REPLY_HEADERS : {}), Allow: headerRef('Allow') },
       },
-      ...problemResponses(inApi ? API_OPTIONS_PROBLEMS : ['bad_request'], limited, false, inApi),
+      ...problemResponses(inApi ? API_OPTIONS_PROBLEMS : [...BEFORE_ANY_ROUTE], limited, false, inApi),
     },
   };
 }
@@ -304,7 +337,9 @@ export function buildOpenApi(groups: readonly RouteGroup[], apiMount: string): J
     const firstOf = new Map<string, Route>();
     for (const route of group.routes) {
       const path = `${group.mount}${openApiPath(route.path)}`;
-      (paths[path] ??= {})[route.method] = operation(route, group.mount === apiMount);
+      const item = (paths[path] ??= {});
+      item[route.method] = operation(route, group.mount === apiMount);
+      if (route.method === 'get') item.head = headOperation(item.get!);
       if (!firstOf.has(path)) firstOf.set(path, route);
     }
     for (const [path, route] of firstOf) paths[path]!.options = optionsOperation(path, group.mount, route, group.mount === apiMount);

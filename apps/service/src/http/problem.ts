@@ -47,9 +47,12 @@ const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = {
   401: 'unauthenticated',
   403: 'forbidden',
   404: 'not_found',
+  // The static files of /docs (`express.static`) evaluate If-Match, If-Unmodified-Since and Range themselves.
+  412: 'precondition_failed',
   413: 'payload_too_large',
   414: 'uri_too_long',
   415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
   429: 'rate_limited',
   431: 'header_fields_too_large',
 };
@@ -128,6 +131,9 @@ export function problemHandler(logger: Logger, matchRoute?: RouteMatcher): Error
     // With the request's id, the one the problem's `instance` names, so a reported problem leads here.
     if (appError.status >= 500) logger.error({ err: safeError(error), req: { id }, method: req.method, route: routeLabel(req, matchRoute) }, 'request failed');
     if (appError.status === 401) res.set('WWW-Authenticate', bearerChallenge(appError));
+    // A 416 names the file's length (RFC 9110 §15.5.17, `bytes */<length>`): `send` hands it over on its error.
+    const contentRange = (error as { headers?: Record<string, unknown> } | null)?.headers?.['Content-Range'];
+    if (appError.status === 416 && typeof contentRange === 'string') res.set('Content-Range', contentRange);
     res
       .status(appError.status)
       .type('application/problem+json')

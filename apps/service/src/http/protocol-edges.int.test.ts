@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { type RunningService, startService } from '../server';
+import { exchange, type HttpReply } from '../testing/http-exchange';
 
 /**
  * The protocol at the edge of the API, under the default configuration (PGlite in memory, HS256 callers,
@@ -36,31 +36,13 @@ const token = (roles: string[], claims: { aud?: string; iss?: string } = { aud: 
 };
 let practitioner: string;
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
+type Reply = HttpReply;
 
-/** node:http rather than fetch, which refuses TRACE and would follow redirects. */
 function call(method: string, path: string, opts: { bearer?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const url = new URL(`${service.url}${path}`);
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
-  if (opts.body !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(opts.body));
-  }
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
+  if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
+  return exchange(`${service.url}${path}`, method, headers, opts.body);
 }
 
 /**

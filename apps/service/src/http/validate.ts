@@ -58,6 +58,7 @@ function declaredPath(schema: z.core.$ZodType, path: readonly PropertyKey[]): st
  * (the problem is logged, and stored for 24 h with an Idempotency-Key).
  */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
+  if (where === 'query') refuseRepeatedParams(schema, value);
   const result = schema.safeParse(value ?? {}, { error: messageWithoutInput });
   if (result.success) return result.data;
   const errors = result.error.issues.map((issue) => ({
@@ -66,6 +67,20 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'bo
   }));
   const fields = [...new Set(errors.map((e) => e.field))].join(', ');
   throw new AppError('validation_failed', `invalid ${fields}`, { errors, cause: result.error });
+}
+
+/**
+ * `?limit=1&limit=2` reaches the route as `limit: ['1', '2']`, which zod would refuse as "expected an integer"
+ * of a value the client never sent. A declared single-valued parameter given more than once says so instead.
+ * Undeclared names are left to the schema, which counts them without naming them (they are client input).
+ */
+function refuseRepeatedParams(schema: z.ZodType, query: unknown): void {
+  const shape = (unwrapped(schema)._zod.def as Container).shape;
+  if (!shape || query === null || typeof query !== 'object') return;
+  const errors = Object.entries(query as Record<string, unknown>)
+    .filter(([name, value]) => Array.isArray(value) && Object.hasOwn(shape, name) && (unwrapped(shape[name]!)._zod.def as Container).type !== 'array')
+    .map(([name, value]) => ({ field: `query.${name}`, message: `expected one value (given ${(value as unknown[]).length} times)` }));
+  if (errors.length > 0) throw new AppError('validation_failed', `invalid ${errors.map((e) => e.field).join(', ')}`, { errors });
 }
 
 /**

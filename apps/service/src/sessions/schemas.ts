@@ -9,7 +9,7 @@ const reference = (type: string) => z.string().regex(new RegExp(`^${type}/[A-Za-
 
 const isoDateTime = pgTimestamp();
 
-export const sessionIdParams = z.object({ id: z.uuid({ message: 'expected a session id (uuid)' }) });
+export const sessionIdParams = z.object({ id: z.uuid({ message: 'expected a session id (uuid)' }).describe('the session id (a UUID)') });
 
 export const createSessionBody = z
   .object({
@@ -27,16 +27,20 @@ export const createSessionBody = z
 
 export const listSessionsQuery = z
   .object({
-    status: z.enum(SESSION_STATUSES, { message: `expected one of ${SESSION_STATUSES.join(', ')}` }).optional(),
+    status: z
+      .enum(SESSION_STATUSES, { message: `expected one of ${SESSION_STATUSES.join(', ')}` })
+      .optional()
+      .describe('only sessions in this status'),
     from: isoDateTime.optional().describe('scheduledStart at or after'),
     to: isoDateTime.optional().describe('scheduledStart before'),
-    patientRef: reference('Patient').optional(),
-    practitionerRef: reference('Practitioner').optional(),
-    limit: z.coerce.number({ message: 'expected an integer 1-100' }).int().min(1).max(100).default(25),
+    patientRef: reference('Patient').optional().describe("only this patient's sessions (a patient caller sees only their own anyway)"),
+    practitionerRef: reference('Practitioner').optional().describe("only this practitioner's sessions"),
+    limit: z.coerce.number({ message: 'expected an integer 1-100' }).int().min(1).max(100).default(25).describe('sessions per page'),
     cursor: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,200}$/, { message: 'expected the nextCursor of a previous page' })
-      .optional(),
+      .optional()
+      .describe('the `nextCursor` of the previous page; absent for the first page'),
   })
   .strict();
 

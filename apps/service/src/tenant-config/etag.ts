@@ -11,6 +11,9 @@ export function configEtag(config: Pick<TenantVirtualCareConfig, 'version' | 'la
   return `"${config.version}-${Number.isFinite(tested) ? tested : 0}"`;
 }
 
+/** What `/openapi.json` declares as the header's `maxLength`. */
+export const IF_MATCH_MAX_LENGTH = 500;
+
 const ENTITY_TAG = /(W\/)?"[\x21\x23-\x7e]*"/g;
 const IF_MATCH = /^\s*(\*|(W\/)?"[\x21\x23-\x7e]*"(\s*,\s*(W\/)?"[\x21\x23-\x7e]*")*)\s*$/;
 
@@ -21,11 +24,10 @@ const IF_MATCH = /^\s*(\*|(W\/)?"[\x21\x23-\x7e]*"(\s*,\s*(W\/)?"[\x21\x23-\x7e]
  */
 export function checkIfMatch(header: string | undefined, current: TenantVirtualCareConfig | undefined): void {
   if (header === undefined) return;
-  if (!IF_MATCH.test(header)) {
-    throw new AppError('validation_failed', 'invalid header If-Match', {
-      errors: [{ field: 'header.If-Match', message: 'expected * or a list of entity tags such as "3-0"' }],
-    });
-  }
+  const malformed = (message: string) => new AppError('validation_failed', 'invalid header If-Match', { errors: [{ field: 'header.If-Match', message }] });
+  // The documented bound: a client holds one tag (a few alternatives at most), never kilobytes of them.
+  if (header.length > IF_MATCH_MAX_LENGTH) throw malformed(`expected at most ${IF_MATCH_MAX_LENGTH} characters`);
+  if (!IF_MATCH.test(header)) throw malformed('expected * or a list of entity tags such as "3-0"');
   const matches =
     current !== undefined && (header.trim() === '*' || (header.match(ENTITY_TAG) ?? []).some((tag) => !tag.startsWith('W/') && tag === configEtag(current)));
   if (!matches) {

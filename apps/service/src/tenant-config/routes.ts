@@ -1,7 +1,7 @@
 import type { AppContext } from '../context';
 import { notFound } from '../errors';
 import { defineRoute, type ReplySpec, type Route } from '../http/route-table';
-import { configEtag } from './etag';
+import { configEtag, IF_MATCH_MAX_LENGTH } from './etag';
 import { findTenantConfig } from './repo';
 import { configReply, connectionTestReply, putConfigBody } from './schemas';
 import { configView, putTenantConfig, testTenantConnection } from './use-cases';
@@ -39,7 +39,7 @@ export function tenantConfigRoutes(ctx: AppContext): Route[] {
         'replaces only that config, else 412, so two admins cannot overwrite each other. `If-Match: *` requires an existing config. ' +
         'The tag also changes when test-connection stores a new result.',
       roles: ['vc:admin'],
-      headers: [{ name: 'If-Match', description: 'the ETag last read; `*` = any existing config', schema: { type: 'string', maxLength: 500 } }],
+      headers: [{ name: 'If-Match', description: 'the ETag last read; `*` = any existing config', schema: { type: 'string', maxLength: IF_MATCH_MAX_LENGTH } }],
       body: putConfigBody,
       replies: { 200: config('the replaced configuration'), 201: config('the configuration, created by this request') },
       errors: ['precondition_failed', 'dependency_unavailable'],

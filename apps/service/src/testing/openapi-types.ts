@@ -20,7 +20,11 @@ export interface paths {
          * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsHealthz"];
-        head?: never;
+        /**
+         * Liveness: the process answers: headers only
+         * @description Roles: none (public). HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headHealth"];
         patch?: never;
         trace?: never;
     };
@@ -44,7 +48,11 @@ export interface paths {
          * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsReadyz"];
-        head?: never;
+        /**
+         * Readiness: PostgreSQL and NATS answer, and the server is not draining: headers only
+         * @description Roles: none (public). HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headReadiness"];
         patch?: never;
         trace?: never;
     };
@@ -68,7 +76,11 @@ export interface paths {
          * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsMetrics"];
-        head?: never;
+        /**
+         * Prometheus metrics (text exposition format): headers only
+         * @description Roles: none (public). HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headMetrics"];
         patch?: never;
         trace?: never;
     };
@@ -92,7 +104,11 @@ export interface paths {
          * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsOpenapiJson"];
-        head?: never;
+        /**
+         * This OpenAPI document: headers only
+         * @description Roles: none (public). HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headOpenApi"];
         patch?: never;
         trace?: never;
     };
@@ -116,7 +132,11 @@ export interface paths {
          * @description Roles: none (public). `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsDocs"];
-        head?: never;
+        /**
+         * The rendered API reference (HTML): headers only
+         * @description Roles: none (public). HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headDocs"];
         patch?: never;
         trace?: never;
     };
@@ -144,7 +164,11 @@ export interface paths {
          * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsSessions"];
-        head?: never;
+        /**
+         * List sessions (newest first, cursor pagination): headers only
+         * @description Roles: vc:admin, vc:practitioner, vc:patient. A patient sees only the sessions they are the patient of; any other is a 404, like a missing one. HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headListSessions"];
         patch?: never;
         trace?: never;
     };
@@ -168,7 +192,11 @@ export interface paths {
          * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsSessionsById"];
-        head?: never;
+        /**
+         * Read a session: headers only
+         * @description Roles: vc:admin, vc:practitioner, vc:patient. A patient sees only the sessions they are the patient of; any other is a 404, like a missing one. HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headSession"];
         patch?: never;
         trace?: never;
     };
@@ -192,7 +220,11 @@ export interface paths {
          * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsSessionsByIdParticipants"];
-        head?: never;
+        /**
+         * List participants: headers only
+         * @description Roles: vc:admin, vc:practitioner, vc:patient. A patient sees only the sessions they are the patient of; any other is a 404, like a missing one. HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headListParticipants"];
         patch?: never;
         trace?: never;
     };
@@ -316,7 +348,11 @@ export interface paths {
          * @description Roles: any authenticated caller (each method checks its own roles when called); without a valid token, the 401 of any method. `Allow` lists the methods, as a 405 does (RFC 9110 §9.3.7). A CORS preflight from an origin `VC_CORS_ORIGINS` lists is answered before this, by the CORS layer: 204 with its `Access-Control-*` headers and no `Allow`.
          */
         options: operations["optionsConfig"];
-        head?: never;
+        /**
+         * The tenant's configuration (never the app secret): headers only
+         * @description Roles: vc:admin. HEAD answers as GET does, with the same status and headers but no body.
+         */
+        head: operations["headConfig"];
         patch?: never;
         trace?: never;
     };
@@ -541,7 +577,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path?: never;
@@ -569,6 +605,33 @@ export interface operations {
             };
             /** @description Problem types: bad-request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -604,13 +667,98 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    headHealth: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description alive (the GET's headers, no body) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request (the GET's headers, no body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getReadiness: {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path?: never;
@@ -638,6 +786,33 @@ export interface operations {
             };
             /** @description Problem types: bad-request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -682,13 +857,105 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    headReadiness: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ready (the GET's headers, no body) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request (the GET's headers, no body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not ready (draining, or a dependency is down) (the GET's headers, no body) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getMetrics: {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path?: never;
@@ -716,6 +983,33 @@ export interface operations {
             };
             /** @description Problem types: bad-request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -751,13 +1045,98 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    headMetrics: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the metrics (the GET's headers, no body) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request (the GET's headers, no body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getOpenApi: {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path?: never;
@@ -785,6 +1164,33 @@ export interface operations {
             };
             /** @description Problem types: bad-request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -820,13 +1226,98 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    headOpenApi: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenAPI 3.1 (the GET's headers, no body) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request (the GET's headers, no body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getDocs: {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path?: never;
@@ -854,6 +1345,33 @@ export interface operations {
             };
             /** @description Problem types: bad-request */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -889,23 +1407,113 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    headDocs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the reference page (the GET's headers, no body) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request (the GET's headers, no body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     listSessions: {
         parameters: {
             query?: {
+                /** @description only sessions in this status */
                 status?: "scheduled" | "waiting" | "in_progress" | "ended" | "cancelled";
                 /** @description scheduledStart at or after */
                 from?: string;
                 /** @description scheduledStart before */
                 to?: string;
+                /** @description only this patient's sessions (a patient caller sees only their own anyway) */
                 patientRef?: string;
+                /** @description only this practitioner's sessions */
                 practitionerRef?: string;
+                /** @description sessions per page */
                 limit?: number;
+                /** @description the `nextCursor` of the previous page; absent for the first page */
                 cursor?: string;
             };
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path?: never;
@@ -964,8 +1572,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -988,6 +1614,15 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1066,6 +1701,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: idempotency-in-progress */
             409: {
                 headers: {
@@ -1078,6 +1723,16 @@ export interface operations {
             /** @description Problem types: payload-too-large */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1108,6 +1763,16 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1164,8 +1829,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1194,6 +1877,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -1205,14 +1897,139 @@ export interface operations {
             };
         };
     };
+    headListSessions: {
+        parameters: {
+            query?: {
+                /** @description only sessions in this status */
+                status?: "scheduled" | "waiting" | "in_progress" | "ended" | "cancelled";
+                /** @description scheduledStart at or after */
+                from?: string;
+                /** @description scheduledStart before */
+                to?: string;
+                /** @description only this patient's sessions (a patient caller sees only their own anyway) */
+                patientRef?: string;
+                /** @description only this practitioner's sessions */
+                practitionerRef?: string;
+                /** @description sessions per page */
+                limit?: number;
+                /** @description the `nextCursor` of the previous page; absent for the first page */
+                cursor?: string;
+            };
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of sessions (the GET's headers, no body) */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed (the GET's headers, no body) */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unauthenticated (the GET's headers, no body) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: forbidden (the GET's headers, no body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: payload-too-large (the GET's headers, no body) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unsupported-media-type (the GET's headers, no body) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: rate-limited (the GET's headers, no body) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: internal (the GET's headers, no body) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getSession: {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -1279,8 +2096,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1303,6 +2138,15 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1362,8 +2206,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1392,6 +2254,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -1403,14 +2274,134 @@ export interface operations {
             };
         };
     };
+    headSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description the session id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the session (the GET's headers, no body) */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed (the GET's headers, no body) */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unauthenticated (the GET's headers, no body) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: forbidden (the GET's headers, no body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: not-found (the GET's headers, no body) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: payload-too-large (the GET's headers, no body) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unsupported-media-type (the GET's headers, no body) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: rate-limited (the GET's headers, no body) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: internal (the GET's headers, no body) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     listParticipants: {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -1477,8 +2468,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1501,6 +2510,15 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1560,8 +2578,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1590,6 +2626,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -1601,6 +2646,125 @@ export interface operations {
             };
         };
     };
+    headListParticipants: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description the session id (a UUID) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the session's participants (the GET's headers, no body) */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed (the GET's headers, no body) */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unauthenticated (the GET's headers, no body) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: forbidden (the GET's headers, no body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: not-found (the GET's headers, no body) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: payload-too-large (the GET's headers, no body) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unsupported-media-type (the GET's headers, no body) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: rate-limited (the GET's headers, no body) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: internal (the GET's headers, no body) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     joinSession: {
         parameters: {
             query?: never;
@@ -1609,6 +2773,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -1672,6 +2837,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: invalid-transition, version-conflict, tenant-not-configured, idempotency-in-progress */
             409: {
                 headers: {
@@ -1685,6 +2860,16 @@ export interface operations {
             /** @description Problem types: payload-too-large */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1715,6 +2900,16 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1783,8 +2978,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1813,6 +3026,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -1832,6 +3054,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -1895,6 +3118,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: invalid-transition, version-conflict, idempotency-in-progress */
             409: {
                 headers: {
@@ -1908,6 +3141,16 @@ export interface operations {
             /** @description Problem types: payload-too-large */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1938,6 +3181,16 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1997,8 +3250,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2027,6 +3298,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -2046,6 +3326,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -2109,6 +3390,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: invalid-transition, version-conflict, idempotency-in-progress */
             409: {
                 headers: {
@@ -2122,6 +3413,16 @@ export interface operations {
             /** @description Problem types: payload-too-large */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2152,6 +3453,16 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2211,8 +3522,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2241,6 +3570,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -2260,6 +3598,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
+                /** @description the session id (a UUID) */
                 id: string;
             };
             cookie?: never;
@@ -2323,6 +3662,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: invalid-transition, version-conflict, idempotency-in-progress */
             409: {
                 headers: {
@@ -2336,6 +3685,16 @@ export interface operations {
             /** @description Problem types: payload-too-large */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2366,6 +3725,16 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2425,8 +3794,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2455,6 +3842,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -2470,7 +3866,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description the `ETag` of a previous reply: 304 without a body while it still matches */
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
                 "If-None-Match"?: string;
             };
             path?: never;
@@ -2540,8 +3936,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2564,6 +3978,15 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2652,6 +4075,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: precondition-failed */
             412: {
                 headers: {
@@ -2663,6 +4095,15 @@ export interface operations {
             };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2685,6 +4126,15 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2750,8 +4200,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2780,6 +4248,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: internal */
             500: {
                 headers: {
@@ -2788,6 +4265,124 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    headConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the `ETag` of a previous reply: 304 without a body while it still matches; a value that names no current tag, malformed ones included, gets the full reply */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the configuration (the GET's headers, no body) */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description the config's entity tag, for `If-Match` on the next PUT */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Modified: `If-None-Match` named the current `ETag`; no body */
+            304: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    /** @description the config's entity tag, for `If-Match` on the next PUT */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: bad-request, validation-failed (the GET's headers, no body) */
+            400: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unauthenticated (the GET's headers, no body) */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: forbidden (the GET's headers, no body) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: not-found (the GET's headers, no body) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: request-timeout (the GET's headers, no body) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: payload-too-large (the GET's headers, no body) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: uri-too-long (the GET's headers, no body) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: unsupported-media-type (the GET's headers, no body) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: rate-limited (the GET's headers, no body) */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: header-fields-too-large (the GET's headers, no body) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem types: internal (the GET's headers, no body) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2856,6 +4451,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: idempotency-in-progress */
             409: {
                 headers: {
@@ -2868,6 +4473,16 @@ export interface operations {
             /** @description Problem types: payload-too-large */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2898,6 +4513,16 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2963,8 +4588,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem types: request-timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Problem types: payload-too-large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: uri-too-long */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2987,6 +4630,15 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem types: header-fields-too-large */
+            431: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
