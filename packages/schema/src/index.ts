@@ -1,3 +1,4 @@
 export * from './tables/index';
 export * from './client';
 export * from './migrate';
+export * from './shadow-sessions-lock';

@@ -6,6 +6,7 @@ import type { AppContext } from '../context';
 import type { Tx } from '../db';
 import { AppError } from '../errors';
 import { appendAudit, insertSession } from './repo';
+import { refuseMigratedSlot } from './shadow-slot';
 import type { CreateSessionBody } from './schemas';
 
 /** Schedules a session; a practitioner creating one without `practitionerRef` is its practitioner. */
@@ -24,13 +25,13 @@ export async function createSession(
   }
   const now = ctx.now();
   const id = randomUUID();
+  const slot = { tenantId: principal.tenant, patientRef: body.patientRef, practitionerRef, scheduledStart: new Date(body.scheduledStart) };
   return ctx.db.transaction(async (tx) => {
+    // A mirrored booking the migrator already loaded from legacy is not made twice (see shadow-slot.ts).
+    if (ctx.config.mode === 'shadow') await refuseMigratedSlot(tx, slot);
     const session = await insertSession(tx, {
       id,
-      tenantId: principal.tenant,
-      patientRef: body.patientRef,
-      practitionerRef,
-      scheduledStart: new Date(body.scheduledStart),
+      ...slot,
       scheduledEnd: body.scheduledEnd ? new Date(body.scheduledEnd) : null,
       status: 'scheduled',
       videoBackend: 'jitsi',

@@ -42,6 +42,8 @@ export function sessionRoutes(ctx: AppContext): Route[] {
           headers: { Location: { description: 'the session URL', schema: { type: 'string' } } },
         },
       },
+      // Shadow mode only: the appointment is a session the migrator already loaded from legacy.
+      errors: ['slot_migrated'],
       async handle({ principal, body, baseUrl, storeReplyInTx }) {
         const location = (id: string) => ({ location: `${baseUrl}/sessions/${id}` });
         const session = await createSession(ctx, principal, body, (tx, created) => storeReplyInTx(tx, 201, sessionView(created), location(created.id)));

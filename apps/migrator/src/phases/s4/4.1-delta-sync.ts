@@ -1,4 +1,5 @@
 import { tallyCodes, type LegacyVirtualSession, type WarningCode } from '@vc/domain/legacy';
+import { shadowAdoptLock } from '@vc/schema';
 import { storableKey, storableReject } from '../../engine/storable-reject';
 import type { BatchAdjustment, Checkpoint, Cursor, RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import type { LegacyBatch, LegacySource } from '../../legacy/types';
@@ -302,7 +303,6 @@ async function metBefore(source: LegacySource, ctx: StepContext, after: string, 
  */
 async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad[]): Promise<BatchAdjustment | undefined> {
   if (loads.length === 0) return undefined;
-  let held = loads;
   const rejects: RejectInput[] = [];
   const warnings: Record<string, number> = {};
   const takeBack = (load: DeltaLoad, reject: RejectInput) => {
@@ -310,6 +310,10 @@ async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad
     rejects.push(storableReject(reject));
     for (const code of load.warnings) warnings[code] = (warnings[code] ?? 0) - 1;
   };
+  const late = await adoptLateTwins(tx, tenantId, loads);
+  const byLegacyId = new Map(loads.map((l) => [l.session.legacyId, l]));
+  for (const reject of late.rejects) takeBack(byLegacyId.get(reject.legacyKey)!, reject);
+  let held = late.loads;
   await writeSettlingRefusals(tx, tenantId, {
     held: () => held,
     write: async () => {
@@ -338,6 +342,33 @@ async function writeClaiming(tx: Tx, tenantId: string, loads: readonly DeltaLoad
     },
   });
   return rejects.length > 0 ? { rejects, written: -rejects.length, warnings } : undefined;
+}
+
+/**
+ * The twins the service committed after the batch looked for them (`adoptShadowTwins` runs before the transaction),
+ * adopted now. A shadow session that shares a row's externalId would refuse the insert (see `writeClaiming`), but one
+ * of the same slot only (tenant, patient, practitioner, scheduled start) refuses nothing: loaded beside it, legacy's
+ * row would be the appointment's second session. Runs under the tenant's shadow lock (see `writeBatch`).
+ */
+async function adoptLateTwins(tx: Tx, tenantId: string, loads: readonly DeltaLoad[]): Promise<{ loads: DeltaLoad[]; rejects: RejectInput[] }> {
+  const late = await adoptShadowTwins({ tenantId, query: tx.query }, loads);
+  // Adopted: written (and counted) still, as an update of the service's session.
+  await late.write(tx);
+  return late;
+}
+
+/**
+ * A batch's adoptions and sessions, under the tenant's shadow lock taken first (before any row is touched, so the
+ * batch never waits for the lock holding a row another waits for), exclusive until the batch commits: the service's
+ * shadow-mode creates hold it shared (see shadowAdoptLock). A create under way is waited for, and the second twin
+ * look-up (`adoptLateTwins`) sees it; a later one waits for the commit and then finds legacy's row (the service
+ * refuses to make a second). Held for the batch's write only: that look-up, the adoptions, the insert of its rows and
+ * id map, its rejects and checkpoint. A batch that writes no session takes no lock.
+ */
+async function writeBatch(tx: Tx, tenantId: string, adopt: (tx: Tx) => Promise<void>, writes: readonly DeltaLoad[]): Promise<BatchAdjustment | undefined> {
+  if (writes.length > 0) await tx.db.execute(shadowAdoptLock(tenantId));
+  await adopt(tx);
+  return writeClaiming(tx, tenantId, writes);
 }
 
 /**
@@ -373,10 +404,7 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
       warnings: tallyCodes([...writes, ...shadow.adopted.map((a) => a.load)].map((l) => l.warnings)) as Record<string, number>,
       // The as-of the rows were mapped at: validate maps them at it again to compare what this sync loaded.
       facts: { watermark: watermark.toISOString(), asOf: ctx.options.asOf.toISOString() },
-      write: async (tx) => {
-        await shadow.write(tx);
-        return writeClaiming(tx, ctx.tenantId, writes);
-      },
+      write: (tx) => writeBatch(tx, ctx.tenantId, shadow.write, writes),
     });
     done += recordsOf(batch);
     ctx.progress(done);

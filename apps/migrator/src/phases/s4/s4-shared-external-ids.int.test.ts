@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { shadowCreateLock } from '@vc/schema';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhaseSummary } from '../../engine/run-phase';
 import type { Phase, RunOptions } from '../../engine/types';
@@ -25,6 +29,7 @@ import { fingerprintChecks, tenantFingerprints } from '../../validate/fingerprin
 import { SessionTally } from '../../validate/session-tally';
 import { checkSessionCounts } from '../../validate/sessions';
 import { s1Watermark } from '../../validate/watermark';
+import { sessionId } from '../s1/ids';
 import { s1Phase } from '../s1/steps';
 import { startLegacyHarness, type LegacyHarness } from './testing/legacy-harness';
 import { exportCsv } from './testing/legacy-mutations';
@@ -68,6 +73,11 @@ const CSV = pair('csv', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f04');
 const FINAL = pair('final', '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f05');
 /** A tenant whose row's externalId the service takes, in shadow mode, while the row's batch writes (see shadow-twins.ts). */
 const TWIN = { tenant: 'twin', externalId: '4f0e9a10-1c2b-4d3e-8f4a-5b6c7d8e9f06', legacyId: '' };
+/** Tenants whose row booked after S1 (no externalId) the service makes too, in shadow mode, while the row's batch runs: matched by slot only. */
+const SLOT = { tenant: 'slot', legacyId: '' };
+const SLOT_LATE = { tenant: 'slot-late', legacyId: '' };
+/** Their row's slot: `heldInNovember(tenant, 24)`'s patient, practitioner and scheduled start. */
+const SLOT_OF_24 = { patientRef: 'Patient/p-24', practitionerRef: 'Practitioner/d-1', scheduledStart: '2026-11-24T10:00:00.000Z' };
 
 /** Runs `phase` for `tenants` in this process, as `migrator phase` does. */
 const run = (env: Record<string, string>, phase: Phase, tenants: string[], asOf: string, more: Partial<RunOptions> = {}) =>
@@ -171,7 +181,9 @@ beforeAll(async () => {
     sessionValues(TWIN.tenant),
     heldInNovember(TWIN.tenant, 23, { externalId: TWIN.externalId }),
   ])) as [string, string];
-  const mysqlTenants = [...[...pairs.filter((p) => p !== CSV), FINAL].flatMap((p) => [p.a, p.b]), TWIN.tenant];
+  for (const t of [SLOT, SLOT_LATE])
+    [, t.legacyId] = (await insertRows(harness.mariadb, 'VirtualSession', [sessionValues(t.tenant), heldInNovember(t.tenant, 24)])) as [string, string];
+  const mysqlTenants = [...[...pairs.filter((p) => p !== CSV), FINAL].flatMap((p) => [p.a, p.b]), TWIN.tenant, SLOT.tenant, SLOT_LATE.tenant];
   expect((await run(mysqlEnv, s1Phase, mysqlTenants, S1_AS_OF)).status).toBe('done');
   expect((await run(csvEnv, s1Phase, [CSV.a, CSV.b], S1_AS_OF)).status).toBe('done');
   expect((await sync(mysqlEnv, SERIAL.a)).status).toBe('done');
@@ -286,6 +298,94 @@ describe('s4 4.1 and a shadow session the service commits under a row’s extern
     expect(await q(`select legacy_key, reason from vc_migration.rejects where tenant_id = $1`, [TWIN.tenant])).toEqual([]);
     expect(await q(`select rejected from vc_migration.step_checkpoints where tenant_id = $1 and phase = 's4' and step_id = '4.1'`, [TWIN.tenant])).toEqual([
       { rejected: 0 },
+    ]);
+  });
+});
+
+/** A statement of the shared schema package (drizzle) as text and parameters, for a plain client. */
+const dialect = new PgDialect();
+const runSql = (client: pg.Client, statement: Parameters<PgDialect['sqlToQuery']>[0]) => {
+  const { sql, params } = dialect.sqlToQuery(statement);
+  return client.query(sql, params);
+};
+
+/** The service's shadow-mode session of the day-24 slot, inserted (as POST /sessions does) by `client`'s open transaction. */
+const insertShadow = (client: pg.Client, tenant: string, id: string, room: string) =>
+  client.query(
+    `insert into virtual_sessions (id, tenant_id, legacy_id, patient_ref, practitioner_ref, scheduled_start, scheduled_end, status, video_backend, room_name, version, created_at, updated_at)
+     values ($1, $2, null, $3, $4, $5, '2026-11-24T10:30:00Z', 'scheduled', 'jitsi', $6, 1, '2026-11-10T09:00:00Z', '2026-11-10T09:00:00Z')`,
+    [id, tenant, SLOT_OF_24.patientRef, SLOT_OF_24.practitionerRef, SLOT_OF_24.scheduledStart, room],
+  );
+
+/** The tenant's sessions of the day-24 slot. */
+const slotSessions = (tenant: string) =>
+  pgQuery(harness.client)<{ id: string; legacy_id: string | null; room_name: string; matched_by: string | null }>(
+    `select id, legacy_id, room_name, migrated_from -> 'shadowSession' ->> 'matchedBy' as matched_by from virtual_sessions
+      where tenant_id = $1 and scheduled_start = $2 order by legacy_id nulls last`,
+    [tenant, SLOT_OF_24.scheduledStart],
+  );
+
+describe('s4 4.1 and a shadow session of a row’s slot only (no shared externalId) the service commits while the row’s batch runs', { timeout: 60_000 }, () => {
+  it('the service commits after the batch looked for twins: the batch waits for it and adopts it, one session with the legacy id, the service’s id and room', async () => {
+    const service = await connected(harness.target.url);
+    const shadowId = randomUUID();
+    try {
+      // The service's POST /sessions in shadow mode, uncommitted: the tenant's shadow lock (shared), its session.
+      await service.query('begin');
+      await runSql(service, shadowCreateLock(SLOT.tenant));
+      await insertShadow(service, SLOT.tenant, shadowId, 'vc-slot-twin');
+      const [{ pid }] = (await service.query<{ pid: number }>('select pg_backend_pid() as pid')).rows as [{ pid: number }];
+      const synced = watched(sync(mysqlEnv, SLOT.tenant));
+      // The batch looks for twins before its transaction and cannot see this one. A batch that does not wait for the
+      // service's transaction writes legacy's row beside it: ended here, it leaves two sessions once the service commits.
+      await until('the sync waits for the service, or ends', async () => (await blockedBy(harness.client, pid)) > 0 || synced.ended() !== undefined);
+      await service.query('commit');
+      const done = await synced.promise;
+      expect(done.status, JSON.stringify(done.errors)).toBe('done');
+    } finally {
+      await service.end();
+    }
+    expect(await slotSessions(SLOT.tenant)).toEqual([{ id: shadowId, legacy_id: SLOT.legacyId, room_name: 'vc-slot-twin', matched_by: 'slot' }]);
+    const q = pgQuery(harness.client);
+    expect(await q(`select new_id from vc_migration.id_map where tenant_id = $1 and legacy_id = $2`, [SLOT.tenant, SLOT.legacyId])).toEqual([
+      { new_id: shadowId },
+    ]);
+    expect(await q(`select legacy_key, reason from vc_migration.rejects where tenant_id = $1`, [SLOT.tenant])).toEqual([]);
+  });
+
+  it('the service creates while the batch holds legacy’s row uncommitted: the create waits for the batch, then finds legacy’s session and makes none', async () => {
+    const sub = 6;
+    await holdAfterInserting(harness.client, { tenantId: SLOT_LATE.tenant, id: sessionId(SLOT_LATE.tenant, SLOT_LATE.legacyId, null), key: HOLD, sub });
+    const synced = watched(sync(mysqlEnv, SLOT_LATE.tenant));
+    await until('the batch holds legacy’s row', async () => (await waitingForLock(harness.client, HOLD, sub)) === 1, synced.ended);
+    const batch = await lockWaiter(harness.client, HOLD, sub);
+    const service = await connected(harness.target.url);
+    try {
+      // What the service's shadow-mode create does (apps/service sessions/shadow-slot.ts, whose own test sends real
+      // requests): the tenant's shadow lock, then a session of the slot loaded from legacy, else a session of its own.
+      const created = watched(
+        (async () => {
+          await service.query('begin');
+          await runSql(service, shadowCreateLock(SLOT_LATE.tenant));
+          const held = await service.query(
+            `select id from virtual_sessions where tenant_id = $1 and patient_ref = $2 and practitioner_ref = $3 and scheduled_start = $4 and legacy_id is not null`,
+            [SLOT_LATE.tenant, SLOT_OF_24.patientRef, SLOT_OF_24.practitionerRef, SLOT_OF_24.scheduledStart],
+          );
+          if (held.rows.length === 0) await insertShadow(service, SLOT_LATE.tenant, randomUUID(), 'vc-slot-late');
+          await service.query('commit');
+        })(),
+      );
+      // A create that does not wait for the batch cannot see legacy's row and makes a second session.
+      await until('the service waits for the batch, or is done', async () => (await blockedBy(harness.client, batch)) > 0 || created.ended() !== undefined);
+      await harness.client.query('select pg_advisory_unlock($1, $2)', [HOLD, sub]);
+      const done = await synced.promise;
+      expect(done.status, JSON.stringify(done.errors)).toBe('done');
+      await created.promise;
+    } finally {
+      await service.end();
+    }
+    expect((await slotSessions(SLOT_LATE.tenant)).map(({ id, legacy_id, matched_by }) => ({ id, legacy_id, matched_by }))).toEqual([
+      { id: sessionId(SLOT_LATE.tenant, SLOT_LATE.legacyId, null), legacy_id: SLOT_LATE.legacyId, matched_by: null },
     ]);
   });
 });
