@@ -119,4 +119,14 @@ describe('tenants come from legacy', () => {
     expect(after.code, after.stderr).toBe(0);
     expect(await stateOf('busy')).toEqual({ checkpoints: 0, runs: 0 });
   }, 240_000);
+  it('a second tenant forget keeps the record of the first (who and why), removing only the state left since', async () => {
+    await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('twice', 's1', 'done')`);
+    expect((await runMigrator(['tenant', 'forget', 'twice', '--reason', 'first typo'], env)).code).toBe(0);
+    await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('twice', 's1', 'done')`);
+    const second = await runMigrator(['tenant', 'forget', 'twice', '--reason', 'second typo', '--json'], env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).removed).toMatchObject({ runs: 1 });
+    const { rows } = await client.query(`select options from vc_migration.runs where tenant_id = 'twice' and phase = 'forget' order by started_at`);
+    expect(rows.map((r) => r.options.reason)).toEqual([freeTextDigest('first typo'), freeTextDigest('second typo')]);
+  }, 240_000);
 });
