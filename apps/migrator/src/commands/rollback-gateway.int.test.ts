@@ -172,9 +172,15 @@ describe('rollback s4 after a decommission', () => {
       expect({ exit: exitCodeOf(error), unchanged: (await readFile(file, 'utf8')) === before }, String(error)).toEqual({ exit: 2, unchanged: true });
       expect((error as Error).message).toMatch(more[0] === '--force' ? /--force needs --reason/ : /tenant acme: legacy was recorded as decommissioned/);
     }
-    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers order by created_at`)).toEqual([{ action: 'cutover' }, { action: 'decommission' }]);
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers order by created_at`)).toEqual([
+      { action: 'cutover' },
+      { action: 'decommission' },
+    ]);
     expect(await rollback('acme', '--force', '--reason', 'CHG-9 legacy host still up')).toBeUndefined();
-    const rows = await queryRows<{ action: string; reason: string }>(handle.db, sql`select action, reason from vc_migration.cutovers where action = 'rollback'`);
+    const rows = await queryRows<{ action: string; reason: string }>(
+      handle.db,
+      sql`select action, reason from vc_migration.cutovers where action = 'rollback'`,
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.reason).toContain(freeTextDigest('CHG-9 legacy host still up'));
   });
