@@ -11,6 +11,7 @@ import { deleteCheckpoints } from '../../engine/store/checkpoints';
 import { cutoversInForce, type CutoverInForce } from './cutover-records';
 import { cutoverHistory, insertCutover, requireRouting } from './cutover-store';
 import { freeTextDigest } from '../../ledger/canonical';
+import { lockRouting } from './routing-lock';
 import { s4Phase } from './steps';
 
 export interface RollbackResult {
@@ -163,8 +164,12 @@ export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput
   // about to record are not in force yet; read before the lock, this rollback would say nothing_to_roll_back
   // while the cutover goes on. The dry run locks too, so its preview is what a rollback would do now.
   const held = new Map<string, Lock>();
+  let routing: { release(): Promise<void> } | undefined;
   try {
     if (input.tenant) await lockMore(ctx.handle, [input.tenant], held);
+    // Before the records are read: another tenant's cutover recorded after this read would be left in force on
+    // the routing restored here. The dry run too, so its preview is what a rollback would do now.
+    routing = await lockRouting(ctx.handle, ctx.gateway.description);
     let cutovers = await cutoversToEnd(ctx, input);
     // `--all-tenants`, or others in force beside the tenant: lock them too, then read again under every lock,
     // until what is read is all locked (a cutover recorded in between brings its tenant in).
@@ -192,6 +197,7 @@ export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput
     await recordRollback(ctx.handle, cutovers, current, restore, forcedReason);
     return { ...base, tenants, status: 'rolled_back', changes: summary };
   } finally {
+    await routing?.release();
     await Promise.all([...held.values()].map((l) => l.release()));
   }
 }
