@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config';
 import { assertKnownTenant, legacyTenantList } from '../engine/known-tenants';
-import { lockTenantsForReading } from '../engine/read-lock';
+import { lockTenantsForReading, type ReadLock } from '../engine/read-lock';
 import { closeAfterStop, Interrupted, stopOnSignals, untilStopped } from '../engine/stop-signals';
 import { createServices } from '../engine/services';
 import { assertFreshOutDir, writeEvidencePack } from '../evidence/pack';
@@ -103,9 +103,15 @@ export function makeEvidenceCommand(): Command {
       const asOf = parseAsOf(flags.asOf, new Date());
       const services = createServices(config);
       const handle = await openTarget(config);
+      let readLock: ReadLock | undefined;
       try {
         const legacy = await services.legacy();
         assertKnownTenant(flags.tenant, await legacyTenantList(legacy), legacy.description);
+        // One state of the tenant: the validation and every file beside it (rejects, warnings, keys, Kong, ledger)
+        // are read under one reading lock, given back once the pack is written. Released after the validation, a
+        // run starting then would write between the verdict and the tallies that the pack presents together.
+        readLock = await lockTenantsForReading(handle, [flags.tenant]);
+        const held = readLock;
         const fingerprints = new Map<string, TableFingerprint[]>();
         const deps = {
           db: handle.db,
@@ -116,7 +122,7 @@ export function makeEvidenceCommand(): Command {
           asOf,
           batchSize: positiveInt('--batch-size', flags.batchSize),
           fingerprints,
-          lockForReading: (tenants: readonly string[]) => lockTenantsForReading(handle, tenants),
+          lockForReading: async () => ({ refused: held.refused, lost: () => held.lost(), release: async () => undefined }),
         };
         const { report, startedAt, seconds, tenantSeconds } = await untilStopped(runValidation(deps, [flags.tenant]), stop.signal, interrupted);
         const signWith = flags.sign || flags.signKey ? { kms: await services.kms(), ...(flags.signKey ? { keyId: flags.signKey } : {}) } : undefined;
@@ -139,6 +145,7 @@ export function makeEvidenceCommand(): Command {
           );
       } finally {
         stop.dispose();
+        await readLock?.release();
         await closeAfterStop(
           services.close().finally(() => handle.close()),
           stop.signal,

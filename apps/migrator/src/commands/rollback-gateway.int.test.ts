@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { makeCli } from '../cli';
 import { UsageError } from '../engine/errors';
 import { exitCodeOf } from '../exit-error';
+import { freeTextDigest } from '../ledger/canonical';
 import pgDriver from 'pg';
 import { LockHeld } from '../engine/errors';
 
@@ -59,8 +60,8 @@ async function cutOverThrough(gateway: string, previous: unknown = PREVIOUS): Pr
   );
 }
 
-async function rollback(tenant = 'acme'): Promise<unknown> {
-  const argv = ['node', 'migrator', 'rollback', 's4', '--tenant', tenant, '--json'];
+async function rollback(tenant = 'acme', ...more: string[]): Promise<unknown> {
+  const argv = ['node', 'migrator', 'rollback', 's4', '--tenant', tenant, '--json', ...more];
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
     return await (await makeCli(argv)).parseAsync(argv).then(
@@ -152,5 +153,35 @@ describe('rollback s4 with a corrupted routing snapshot', () => {
     expect((error as Error).message).toMatch(/runbooks\/rollback\.md/);
     expect((error as Error).message).not.toMatch(/Cannot read properties|was already the cut-over routing/);
     expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers`)).toEqual([{ action: 'cutover' }]);
+  });
+});
+
+describe('rollback s4 after a decommission', () => {
+  it('refuses (exit 2) to route traffic back to a legacy recorded as decommissioned; --force --reason rolls back, keeping the reason digest', async () => {
+    const file = join(work, 'decommissioned.yaml');
+    vi.stubEnv('VC_KONG_FILE', file);
+    await createKongGateway({ file }).apply(APPLIED);
+    const before = await readFile(file, 'utf8');
+    await cutOverThrough(`file:${file}`);
+    await queryRows(
+      handle.db,
+      sql`insert into vc_migration.cutovers (tenant_id, action, created_at) values ('acme', 'decommission', now() + interval '1 second') returning id`,
+    );
+    for (const more of [[], ['--dry-run'], ['--force']]) {
+      const error = await rollback('acme', ...more);
+      expect({ exit: exitCodeOf(error), unchanged: (await readFile(file, 'utf8')) === before }, String(error)).toEqual({ exit: 2, unchanged: true });
+      expect((error as Error).message).toMatch(more[0] === '--force' ? /--force needs --reason/ : /tenant acme: legacy was recorded as decommissioned/);
+    }
+    expect(await queryRows(handle.db, sql`select action from vc_migration.cutovers order by created_at`)).toEqual([
+      { action: 'cutover' },
+      { action: 'decommission' },
+    ]);
+    expect(await rollback('acme', '--force', '--reason', 'CHG-9 legacy host still up')).toBeUndefined();
+    const rows = await queryRows<{ action: string; reason: string }>(
+      handle.db,
+      sql`select action, reason from vc_migration.cutovers where action = 'rollback'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.reason).toContain(freeTextDigest('CHG-9 legacy host still up'));
   });
 });

@@ -66,12 +66,20 @@ export function makeRollbackCommand(): Command {
     .option('--tenant <id>', 'the tenant whose cutover to roll back')
     .option('--all-tenants', 'roll back the routing for every tenant whose cutover is in force on this gateway')
     .option('--dry-run', 'show what would change, change nothing')
+    .option('--force', 'roll back a tenant whose legacy was recorded as decommissioned (needs --reason)')
+    .option('--reason <text>', 'why --force (kept as its sha256 and length: keep the text in the change ticket)')
     .option('--json', 'print one JSON result on stdout')
     .addHelpText('after', EXAMPLES)
-    .action(async (phase: string, flags: { tenant?: string; allTenants?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (phase: string, flags: { tenant?: string; allTenants?: boolean; dryRun?: boolean; force?: boolean; reason?: string; json?: boolean }) => {
       if (phase !== 's4') throw new ExitError(2, `rollback ${phase}: only s4 can be rolled back (phases 0-3 are additive; legacy keeps running)`);
       if (!flags.tenant && !flags.allTenants) throw new ExitError(2, 'rollback s4 needs --tenant <id> or --all-tenants');
-      const input = { allTenants: flags.allTenants === true, dryRun: flags.dryRun === true, ...(flags.tenant ? { tenant: flags.tenant } : {}) };
+      const input = {
+        allTenants: flags.allTenants === true,
+        dryRun: flags.dryRun === true,
+        force: flags.force === true,
+        ...(flags.tenant ? { tenant: flags.tenant } : {}),
+        ...(flags.reason ? { reason: flags.reason } : {}),
+      };
       // Safe point: before Kong is changed. Once it is, the rollback runs on until it is recorded: Kong restored
       // but unrecorded would leave the records saying cut over, and the next rollback would have nothing to restore.
       const stop = stopOnSignals(process.env, 'stopping before the routing is changed (a change already applied is recorded first)');

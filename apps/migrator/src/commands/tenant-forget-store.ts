@@ -10,13 +10,16 @@ import {
   virtualSessions,
   type Database,
 } from '@vc/schema';
-import { and, count, eq, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, ne, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 
 /**
  * What `migrator tenant forget` reads and removes, by Drizzle table: the rows that make a tenant
  * unforgettable, and its state in vc_migration (never a service row).
  */
+
+/** The phase of the run row that records a forget. */
+const FORGET = 'forget';
 
 /** The vc_migration tables whose rows of the tenant are removed, by the name `forget` reports them under. */
 const STATE_TABLES = {
@@ -63,10 +66,12 @@ export async function deleteTenantState(db: Database, tenant: string, between: (
   const removed = {} as Record<StateTable, number>;
   for (const [name, table] of Object.entries(STATE_TABLES) as Array<[StateTable, (typeof STATE_TABLES)[StateTable]]>) {
     between();
+    // An earlier forget's record (who and why) is audit, not state: a second forget keeps it.
+    const state = table === migrationRuns ? and(eq(table.tenantId, tenant), ne(migrationRuns.phase, FORGET)) : eq(table.tenantId, tenant);
     removed[name] = (
       await db
         .delete(table)
-        .where(eq(table.tenantId, tenant))
+        .where(state)
         .returning({ one: sql<number>`1` })
     ).length;
   }
@@ -75,5 +80,5 @@ export async function deleteTenantState(db: Database, tenant: string, between: (
 
 /** Who forgot the tenant and why, as a finished run of phase `forget` (`status` lists it). */
 export async function recordForget(db: Database, tenant: string, options: Record<string, unknown>, summary: Record<string, unknown>): Promise<void> {
-  await db.insert(migrationRuns).values({ tenantId: tenant, phase: 'forget', status: 'done', options, summary, finishedAt: sql`now()` });
+  await db.insert(migrationRuns).values({ tenantId: tenant, phase: FORGET, status: 'done', options, summary, finishedAt: sql`now()` });
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closestFirst } from '../engine/known-tenants';
+import { runLockKey } from '../engine/lock';
 import { freeTextDigest } from '../ledger/canonical';
 import { openCsvTarget, type CsvTarget } from '../testing/csv-target';
 import { runMigrator } from '../testing/run-cli';
@@ -98,5 +99,34 @@ describe('tenants come from legacy', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('S4 routing changes (vc_migration.cutovers)');
     expect((await stateOf('cutover-tenant')).checkpoints).toBe(1);
+  }, 240_000);
+  it('tenant forget is refused (exit 1) while a migrator run of the tenant holds its lock, and removes nothing', async () => {
+    // What a `phase s1` holds from its start: its (tenant, phase) advisory lock and a running run row, before
+    // any step has committed. Forgetting now would delete the state it is writing: its id map, once committed,
+    // gone with the sessions kept, and the next run migrates them again.
+    await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('busy', 's1', 'running')`);
+    await client.query(`insert into vc_migration.step_checkpoints (tenant_id, phase, step_id, status) values ('busy', 's0', '0.1', 'done')`);
+    await client.query(`select pg_advisory_lock(hashtext('vc_migration'), hashtext($1))`, [runLockKey('busy', 's1')]);
+    try {
+      const result = await runMigrator(['tenant', 'forget', 'busy', '--reason', 'oops'], env);
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toContain('another migrator run holds the lock of tenant busy phase s1');
+      expect(await stateOf('busy')).toEqual({ checkpoints: 1, runs: 1 });
+    } finally {
+      await client.query(`select pg_advisory_unlock(hashtext('vc_migration'), hashtext($1))`, [runLockKey('busy', 's1')]);
+    }
+    const after = await runMigrator(['tenant', 'forget', 'busy', '--reason', 'oops'], env);
+    expect(after.code, after.stderr).toBe(0);
+    expect(await stateOf('busy')).toEqual({ checkpoints: 0, runs: 0 });
+  }, 240_000);
+  it('a second tenant forget keeps the record of the first (who and why), removing only the state left since', async () => {
+    await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('twice', 's1', 'done')`);
+    expect((await runMigrator(['tenant', 'forget', 'twice', '--reason', 'first typo'], env)).code).toBe(0);
+    await client.query(`insert into vc_migration.runs (tenant_id, phase, status) values ('twice', 's1', 'done')`);
+    const second = await runMigrator(['tenant', 'forget', 'twice', '--reason', 'second typo', '--json'], env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).removed).toMatchObject({ runs: 1 });
+    const { rows } = await client.query(`select options from vc_migration.runs where tenant_id = 'twice' and phase = 'forget' order by started_at`);
+    expect(rows.map((r) => r.options.reason)).toEqual([freeTextDigest('first typo'), freeTextDigest('second typo')]);
   }, 240_000);
 });

@@ -1,6 +1,8 @@
 import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
+import { lockEveryPhase } from '../engine/lock';
 import { Interrupted, stopOnSignals } from '../engine/stop-signals';
+import { PHASE_IDS } from '../phases';
 import { withTransaction } from '../engine/tx';
 import { freeTextDigest } from '../ledger/canonical';
 import { ExitError } from '../exit-error';
@@ -40,21 +42,28 @@ export function makeForgetCommand(): Command {
           throw new Interrupted(`tenant forget interrupted (${(stop.signal.reason as Error).message}): nothing removed, nothing recorded; run it again`);
       };
       const result = await withCommandContext(async ({ handle }) => {
-        const found = await forgetBlockers(handle.db, tenant);
-        if (found.length)
-          throw new ExitError(
-            2,
-            `tenant ${tenant} is not forgotten: it has ${found.join(', ')}; forget only removes state of a tenant that was never really migrated`,
-          );
-        // The reason may name someone: what is kept (and said) is its digest; the text is the change ticket's.
-        const reason = freeTextDigest(flags.reason);
-        const removed = await withTransaction(handle, async (tx) => {
-          const removed = await deleteTenantState(tx.db, tenant, stopHere);
-          await recordForget(tx.db, tenant, { reason, actor: actor() }, { removed });
-          stopHere();
-          return removed;
-        });
-        return { tenant, removed, reason, actor: actor() };
+        // Under every phase lock of the tenant, checked and removed: a run that started after the check would
+        // otherwise commit sessions whose id map this then deletes, and the next run would migrate them twice.
+        const lock = await lockEveryPhase(handle, tenant, PHASE_IDS);
+        try {
+          const found = await forgetBlockers(handle.db, tenant);
+          if (found.length)
+            throw new ExitError(
+              2,
+              `tenant ${tenant} is not forgotten: it has ${found.join(', ')}; forget only removes state of a tenant that was never really migrated`,
+            );
+          // The reason may name someone: what is kept (and said) is its digest; the text is the change ticket's.
+          const reason = freeTextDigest(flags.reason);
+          const removed = await withTransaction(handle, async (tx) => {
+            const removed = await deleteTenantState(tx.db, tenant, stopHere);
+            await recordForget(tx.db, tenant, { reason, actor: actor() }, { removed });
+            stopHere();
+            return removed;
+          });
+          return { tenant, removed, reason, actor: actor() };
+        } finally {
+          await lock.release();
+        }
       }).finally(() => stop.dispose());
       if (flags.json) printJson(result);
       else

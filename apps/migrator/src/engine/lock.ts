@@ -152,3 +152,19 @@ export function lockPgliteDir(dataDir: string): Lock {
   }
   throw refused(`the PGlite database ${dataDir}`, 'a lock file that keeps coming back');
 }
+
+/**
+ * Every phase's lock of the tenant, exclusive, in phase order (a refusal gives back those taken): what removes the
+ * tenant's migration state holds, so that no run of it, whole or a key range, is writing that state meanwhile.
+ */
+export async function lockEveryPhase(handle: DatabaseHandle, tenantId: string, phases: readonly PhaseId[]): Promise<Lock> {
+  const held: Lock[] = [];
+  const releaseAll = () => Promise.all(held.splice(0).map((l) => l.release()));
+  try {
+    for (const phase of phases) held.push(await lockTenantPhase(handle, tenantId, phase));
+  } catch (error) {
+    await releaseAll();
+    throw error;
+  }
+  return { release: async () => void (await releaseAll()) };
+}

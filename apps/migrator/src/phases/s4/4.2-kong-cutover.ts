@@ -8,6 +8,7 @@ import { operatorName } from './actor';
 import { activeCutover } from './cutover-records';
 import { cutoverHistory, insertCutover, requireRouting } from './cutover-store';
 import { NEW_PATH_PREFIX, s4Options } from './options';
+import { lockRouting } from './routing-lock';
 
 /** What applying `planned` would change on the gateway now, printed as a diff (stderr) and kept in the facts. */
 function showPlan(ctx: StepContext, gateway: KongGateway, changes: readonly KongChange[]): string[] {
@@ -56,48 +57,60 @@ export const kongCutoverStep: Step = {
   title: 'Apply the Kong routing change (snapshot first) and record the cutover',
   async run(ctx, checkpoint) {
     const gateway = await ctx.services.kong();
-    const { serviceUpstream, legacyService } = s4Options(ctx.options);
-    // A cutover already in force for the tenant (a re-run after --restart-step) keeps its record: a second
-    // snapshot would hold the cut-over routing, and rollback would then restore nothing.
-    // Its routing unreadable is refused: planning afresh would snapshot the cut-over routing as the one to restore.
-    const active = checkpoint.cursor?.planned ? undefined : activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId));
-    const saved = (checkpoint.cursor?.planned as KongConfig | undefined) ?? (active ? requireRouting(active, 'appliedRouting', ctx.tenantId) : undefined);
-    const previous = await gateway.snapshot();
-    const planned = saved ?? planCutover(previous, { serviceUrl: serviceUpstream, newPathPrefix: NEW_PATH_PREFIX, legacyServiceName: legacyService });
-    const changes = diffKongConfig(previous, planned);
-    const kongPlan = showPlan(ctx, gateway, changes);
-    const moves = await trafficGate(ctx, changes);
-    // Planned by an earlier run (its apply failed, or a cutover is in force): the plan shown is all a dry run does.
-    if (saved && ctx.options.dryRun) return { facts: { kongPlan, ...moves } };
-    if (!saved) {
-      const record = {
-        tenantId: ctx.tenantId,
-        action: 'cutover',
-        previousRouting: previous,
-        appliedRouting: planned,
-        watermark: ctx.options.asOf,
-        actor: operatorName(),
-      } as const;
-      await ctx.commit({
-        cursor: { planned },
-        read: 1,
-        written: 1,
-        facts: { gateway: gateway.description, changes: changes.map((c) => `${c.action} ${c.entity}`), kongPlan, ...moves },
-        write: async (tx) => {
-          await insertCutover(tx.db, record);
-        },
-      });
-      // The engine wrote nothing (no snapshot recorded): applying now would leave rollback nothing to restore.
-      if (ctx.options.dryRun) return;
+    // From reading the records to recording the change: a rollback changing the routing meanwhile would leave
+    // this cutover recorded in force on the routing it restores. A dry run records and applies nothing.
+    const routing = ctx.options.dryRun ? undefined : await lockRouting(ctx.db, gateway.description);
+    try {
+      return await cutOver(ctx, checkpoint, gateway);
+    } finally {
+      await routing?.release();
     }
-    // apply() reconciles to `planned`: doing it again after a crash between snapshot and apply is harmless.
-    await gateway.apply(planned);
-    // The gateway is recorded again: after --restart-step 4.2 the checkpoint holding it was reset.
-    await ctx.commit({
-      cursor: { planned, applied: true },
-      read: 0,
-      written: 0,
-      facts: { gateway: gateway.description, applied: true, ...(saved ? { kongPlan, ...moves } : {}) },
-    });
   },
 };
+
+/** Step 4.2 under the routing lock. */
+async function cutOver(ctx: StepContext, checkpoint: Parameters<Step['run']>[1], gateway: KongGateway): ReturnType<Step['run']> {
+  const { serviceUpstream, legacyService } = s4Options(ctx.options);
+  // A cutover already in force for the tenant (a re-run after --restart-step) keeps its record: a second
+  // snapshot would hold the cut-over routing, and rollback would then restore nothing.
+  // Its routing unreadable is refused: planning afresh would snapshot the cut-over routing as the one to restore.
+  const active = checkpoint.cursor?.planned ? undefined : activeCutover(await cutoverHistory(ctx.db.db, ctx.tenantId));
+  const saved = (checkpoint.cursor?.planned as KongConfig | undefined) ?? (active ? requireRouting(active, 'appliedRouting', ctx.tenantId) : undefined);
+  const previous = await gateway.snapshot();
+  const planned = saved ?? planCutover(previous, { serviceUrl: serviceUpstream, newPathPrefix: NEW_PATH_PREFIX, legacyServiceName: legacyService });
+  const changes = diffKongConfig(previous, planned);
+  const kongPlan = showPlan(ctx, gateway, changes);
+  const moves = await trafficGate(ctx, changes);
+  // Planned by an earlier run (its apply failed, or a cutover is in force): the plan shown is all a dry run does.
+  if (saved && ctx.options.dryRun) return { facts: { kongPlan, ...moves } };
+  if (!saved) {
+    const record = {
+      tenantId: ctx.tenantId,
+      action: 'cutover',
+      previousRouting: previous,
+      appliedRouting: planned,
+      watermark: ctx.options.asOf,
+      actor: operatorName(),
+    } as const;
+    await ctx.commit({
+      cursor: { planned },
+      read: 1,
+      written: 1,
+      facts: { gateway: gateway.description, changes: changes.map((c) => `${c.action} ${c.entity}`), kongPlan, ...moves },
+      write: async (tx) => {
+        await insertCutover(tx.db, record);
+      },
+    });
+    // The engine wrote nothing (no snapshot recorded): applying now would leave rollback nothing to restore.
+    if (ctx.options.dryRun) return;
+  }
+  // apply() reconciles to `planned`: doing it again after a crash between snapshot and apply is harmless.
+  await gateway.apply(planned);
+  // The gateway is recorded again: after --restart-step 4.2 the checkpoint holding it was reset.
+  await ctx.commit({
+    cursor: { planned, applied: true },
+    read: 0,
+    written: 0,
+    facts: { gateway: gateway.description, applied: true, ...(saved ? { kongPlan, ...moves } : {}) },
+  });
+}

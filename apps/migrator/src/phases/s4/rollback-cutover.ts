@@ -9,7 +9,9 @@ import { operatorName } from './actor';
 import { checkSameGateway, recordedGateway, routingDrift } from './cutover-gateway';
 import { deleteCheckpoints } from '../../engine/store/checkpoints';
 import { cutoversInForce, type CutoverInForce } from './cutover-records';
-import { insertCutover, requireRouting } from './cutover-store';
+import { cutoverHistory, insertCutover, requireRouting } from './cutover-store';
+import { freeTextDigest } from '../../ledger/canonical';
+import { lockRouting } from './routing-lock';
 import { s4Phase } from './steps';
 
 export interface RollbackResult {
@@ -27,6 +29,9 @@ export interface RollbackInput {
   /** Roll the gateway-wide routing back for every tenant whose cutover is in force on it. */
   allTenants: boolean;
   dryRun: boolean;
+  /** Rolls back past a recorded decommission; needs `reason`, kept as its digest. */
+  force?: boolean;
+  reason?: string;
 }
 
 interface RollbackContext {
@@ -85,6 +90,27 @@ function routingToRestore(cutovers: readonly CutoverInForce[]): KongConfig {
   );
 }
 
+/**
+ * A decommission recorded after a cutover says legacy may be gone, and it has taken no write since the cutover:
+ * routing its traffic back (gateway-wide) would send every tenant to a retired or weeks-stale legacy. Refused
+ * (exit 2) unless `--force --reason`, for an operator who knows legacy still serves; returns the reason's digest.
+ */
+async function pastDecommission(handle: DatabaseHandle, cutovers: readonly CutoverInForce[], input: RollbackInput): Promise<string | undefined> {
+  const decommissioned: string[] = [];
+  for (const c of cutovers) {
+    const history = await cutoverHistory(handle.db, c.tenantId);
+    if (history.some((r) => r.action === 'decommission' && r.createdAt >= c.createdAt)) decommissioned.push(c.tenantId);
+  }
+  if (decommissioned.length === 0) return undefined;
+  if (!input.force)
+    throw new UsageError(
+      `${decommissioned.map((t) => `tenant ${t}`).join(', ')}: legacy was recorded as decommissioned after the cutover (vc_migration.cutovers); it may be gone, and it took no write since the cutover. ` +
+        'Nothing was changed. If legacy still serves and you mean to route traffic back to it, pass --force --reason "<why>" (recorded): see runbooks/rollback.md',
+    );
+  if (!input.reason?.trim()) throw new UsageError('--force needs --reason "<why>": a rollback past a decommission is recorded with its reason');
+  return freeTextDigest(input.reason);
+}
+
 /** Takes the (tenant, s4) lock of each of `tenants` not in `held` yet, in order; on a refusal the caller releases `held`. */
 async function lockMore(handle: DatabaseHandle, tenants: readonly string[], held: Map<string, Lock>): Promise<void> {
   // Incident response: a validate reading the tenant must not hold it up, and the rollback writes none of what it compares.
@@ -95,7 +121,13 @@ async function lockMore(handle: DatabaseHandle, tenants: readonly string[], held
  * Records a rollback per tenant and resets all of S4's steps, so a re-cutover delta-syncs again from 4.1:
  * legacy took writes again while it served traffic.
  */
-async function recordRollback(handle: DatabaseHandle, cutovers: readonly CutoverInForce[], replaced: KongConfig, restored: KongConfig): Promise<void> {
+async function recordRollback(
+  handle: DatabaseHandle,
+  cutovers: readonly CutoverInForce[],
+  replaced: KongConfig,
+  restored: KongConfig,
+  forcedReason: string | undefined,
+): Promise<void> {
   const actor = operatorName();
   await withTransaction(handle, async (tx) => {
     for (const c of cutovers) {
@@ -104,7 +136,8 @@ async function recordRollback(handle: DatabaseHandle, cutovers: readonly Cutover
         action: 'rollback',
         previousRouting: replaced,
         appliedRouting: restored,
-        reason: `rolls back cutover ${c.id}`,
+        reason: `rolls back cutover ${c.id}${forcedReason ? ` past its decommission, forced: ${forcedReason}` : ''}`,
+        forced: forcedReason !== undefined,
         actor,
       });
       // Checkpoints only: the rejects stay true (a re-run finds the same rows and records none twice).
@@ -131,8 +164,12 @@ export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput
   // about to record are not in force yet; read before the lock, this rollback would say nothing_to_roll_back
   // while the cutover goes on. The dry run locks too, so its preview is what a rollback would do now.
   const held = new Map<string, Lock>();
+  let routing: { release(): Promise<void> } | undefined;
   try {
     if (input.tenant) await lockMore(ctx.handle, [input.tenant], held);
+    // Before the records are read: another tenant's cutover recorded after this read would be left in force on
+    // the routing restored here. The dry run too, so its preview is what a rollback would do now.
+    routing = await lockRouting(ctx.handle, ctx.gateway.description);
     let cutovers = await cutoversToEnd(ctx, input);
     // `--all-tenants`, or others in force beside the tenant: lock them too, then read again under every lock,
     // until what is read is all locked (a cutover recorded in between brings its tenant in).
@@ -146,6 +183,7 @@ export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput
     }
     const tenants = cutovers.map((c) => c.tenantId);
     if (cutovers.length === 0) return { ...base, tenants, status: 'nothing_to_roll_back', changes: [] };
+    const forcedReason = await pastDecommission(ctx.handle, cutovers, input);
     const restore = routingToRestore(cutovers);
     const current = await ctx.gateway.snapshot();
     const changes = diffKongConfig(current, restore);
@@ -156,9 +194,10 @@ export async function rollbackCutover(ctx: RollbackContext, input: RollbackInput
     if (signal?.aborted) throw new RollbackInterrupted();
     // Nothing is recorded until the routing is restored: a failed apply leaves the cutovers in force, re-runnable.
     await ctx.gateway.apply(restore);
-    await recordRollback(ctx.handle, cutovers, current, restore);
+    await recordRollback(ctx.handle, cutovers, current, restore, forcedReason);
     return { ...base, tenants, status: 'rolled_back', changes: summary };
   } finally {
+    await routing?.release();
     await Promise.all([...held.values()].map((l) => l.release()));
   }
 }

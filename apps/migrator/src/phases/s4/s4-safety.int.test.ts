@@ -370,4 +370,20 @@ describe('phase s4 safety', { timeout: 180_000 }, () => {
     expect(again.code, again.error).toBe(0);
     expect(await sessionOf('900040')).toMatchObject({ status: 'scheduled' });
   });
+  it('a cutover of another tenant while a rollback is changing the routing is refused (exit 1), not left recorded in force on the legacy routing', async () => {
+    // A second operator cuts initech over while the first rolls acme back: the cutover runs when the rollback's
+    // first Kong write arrives, after the rollback read which cutovers are in force and before it restored legacy.
+    const s1 = await cli('phase', 's1', '--tenant', 'initech', '--as-of', asOf, '--max-reject-rate', '0.5');
+    expect(s1.code, s1.error).toBe(0);
+    let during: Run | undefined;
+    proxy.onFirstWrite = async () => {
+      during = await s4('initech');
+    };
+    const back = await cli('rollback', 's4', '--tenant', 'acme', '--json');
+    expect(back.code, back.error).toBe(0);
+    expect(routingNow()).toEqual(normalizeKongConfig(LEGACY_ROUTING));
+    const initech = (await cutovers()).filter((r) => r.tenant_id === 'initech' && r.action !== 'decommission');
+    expect({ code: during?.code, latest: initech.at(-1)?.action }, during?.error).toEqual({ code: 1, latest: 'rollback' });
+    expect(during?.error).toContain('is changing the routing of');
+  });
 });
