@@ -19,6 +19,8 @@ export interface OnboardInput {
   testPatient: string;
   testPractitioner: string;
   encounterTimeoutMs: number;
+  /** How long one request to the service may take, headers and body; a service that hangs fails its step. */
+  serviceTimeoutMs: number;
 }
 
 export type OnboardStepId = 'config' | 'test_connection' | 'module' | 'first_session' | 'encounter';
@@ -40,15 +42,38 @@ class StepFailed extends Error {}
 const API = '/api/v1/virtual-care';
 
 async function call(input: OnboardInput, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${input.serviceUrl.replace(/\/+$/, '')}${API}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const reply = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  let res: Response;
+  let reply: Record<string, unknown>;
+  try {
+    res = await fetch(`${input.serviceUrl.replace(/\/+$/, '')}${API}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(input.serviceTimeoutMs),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    reply = (await res.json().catch((error: unknown) => rethrowTimeout(error, {}))) as Record<string, unknown>;
+  } catch (error) {
+    // A service that is down or hangs fails the step like a refusal does: the report says which call, the operator re-runs.
+    throw new StepFailed(`${method} ${path} ${unanswered(error, input.serviceTimeoutMs)}`);
+  }
   // problem+json carries a stable `type`; its `detail` may echo input, so only the type is kept.
   if (!res.ok) throw new StepFailed(`${method} ${path} answered ${res.status}${typeof reply.type === 'string' ? ` (${reply.type})` : ''}`);
   return reply;
+}
+
+const isTimeout = (error: unknown) => error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
+
+/** A body that is not JSON is read as `{}`; a body cut off by the timeout is not a body. */
+function rethrowTimeout<T>(error: unknown, fallback: T): T {
+  if (isTimeout(error)) throw error;
+  return fallback;
+}
+
+/** Why a call got no answer, as a code: never the URL's credentials or a token. */
+function unanswered(error: unknown, timeoutMs: number): string {
+  if (isTimeout(error)) return `got no answer within ${timeoutMs} ms`;
+  const code = (error as { cause?: { code?: unknown } }).cause?.code;
+  return `could not reach the service (${typeof code === 'string' ? code : 'network error'})`;
 }
 
 /** Mints the admin and practitioner bearer tokens from the service's HS256 secret (dev, tests, demo). */

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -103,7 +106,7 @@ afterAll(async () => {
   ]);
 });
 
-const onboard = (tenant: string, jitsiUrl: string) =>
+const onboard = (tenant: string, jitsiUrl: string, extra: { serviceUrl?: string; flags?: string[] } = {}) =>
   runMigrator(
     [
       'tenant',
@@ -111,7 +114,7 @@ const onboard = (tenant: string, jitsiUrl: string) =>
       '--tenant',
       tenant,
       '--service-url',
-      serviceUrl,
+      extra.serviceUrl ?? serviceUrl,
       '--jitsi-url',
       jitsiUrl,
       '--jitsi-app-id',
@@ -123,6 +126,7 @@ const onboard = (tenant: string, jitsiUrl: string) =>
       '--token-secret-file',
       join(work, 'auth-secret'),
       '--json',
+      ...(extra.flags ?? []),
     ],
     { VC_LICENSING_URL: licensing.url, VC_FHIR_BASE_URL: fhir.url, VC_KMS: `local:${join(work, 'migrator-kms.json')}` },
   );
@@ -166,6 +170,41 @@ describe('migrator tenant onboard (plan §3)', { timeout: 180_000 }, () => {
     ]);
     expect(report.steps[1]!.detail).toContain('external_api_js');
     expect(licensing.modules('brokenco')).toEqual([]);
+  });
+
+  it('fails the step, exit 1, when the service hangs or is down, instead of waiting for ever', async () => {
+    // Accepts the connection and the request, never answers: a service stuck behind a lock or a dead upstream.
+    const hung: Server = createServer(() => undefined);
+    hung.listen(0, '127.0.0.1');
+    await once(hung, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+      const stuck = await onboard('hungco', jitsi.url, { serviceUrl: url, flags: ['--service-timeout', '300'] });
+      expect(stuck.code).toBe(1);
+      const report = JSON.parse(stuck.stdout) as { status: string; steps: Array<{ id: string; status: string; detail?: string }> };
+      expect(report.steps).toEqual([{ id: 'config', status: 'failed', detail: 'PUT /config got no answer within 300 ms' }]);
+      expect(stuck.stderr).toContain('stopped at config');
+    } finally {
+      hung.closeAllConnections();
+      hung.close();
+    }
+    const closed: Server = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    closed.close();
+    await once(closed, 'close');
+    const down = await onboard('downco', jitsi.url, { serviceUrl: `http://127.0.0.1:${port}` });
+    expect(down.code).toBe(1);
+    const report = JSON.parse(down.stdout) as { steps: Array<{ id: string; status: string; detail?: string }> };
+    expect(report.steps).toEqual([{ id: 'config', status: 'failed', detail: 'PUT /config could not reach the service (ECONNREFUSED)' }]);
+    expect(licensing.modules('hungco')).toEqual([]);
+  });
+
+  it('refuses a --service-timeout that is not milliseconds (exit 2)', async () => {
+    const run = await onboard('x', jitsi.url, { flags: ['--service-timeout', '5s'] });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--service-timeout expects milliseconds (a whole number, e.g. 30000), got "5s"');
   });
 
   it('refuses to run without tokens (exit 2)', async () => {

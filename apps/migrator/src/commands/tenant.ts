@@ -28,6 +28,7 @@ interface OnboardFlags {
   testPatient: string;
   testPractitioner: string;
   encounterTimeout: string;
+  serviceTimeout: string;
   json?: boolean;
 }
 
@@ -37,7 +38,7 @@ function httpUrl(flag: string, value: string): string {
 }
 
 /** The checks that need no file, no config and no network: they come first, so usage errors come first. */
-function checkOnboardFlags(flags: OnboardFlags): number {
+function checkOnboardFlags(flags: OnboardFlags): { encounter: number; service: number } {
   httpUrl('--service-url', flags.serviceUrl);
   httpUrl('--jitsi-url', flags.jitsiUrl);
   if (!(flags.adminTokenFile && flags.practitionerTokenFile) && !flags.tokenSecretFile) {
@@ -46,9 +47,12 @@ function checkOnboardFlags(flags: OnboardFlags): number {
       'tenant onboard needs --admin-token-file and --practitioner-token-file, or --token-secret-file (the service HS256 secret, dev/tests)',
     );
   }
-  if (!/^\d+$/.test(flags.encounterTimeout))
-    throw new ExitError(2, `--encounter-timeout expects milliseconds (a whole number, e.g. 30000), got "${flags.encounterTimeout}"`);
-  return Number(flags.encounterTimeout);
+  return { encounter: milliseconds('--encounter-timeout', flags.encounterTimeout), service: milliseconds('--service-timeout', flags.serviceTimeout) };
+}
+
+function milliseconds(flag: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new ExitError(2, `${flag} expects milliseconds (a whole number, e.g. 30000), got "${value}"`);
+  return Number(value);
 }
 
 async function tokens(flags: OnboardFlags): Promise<OnboardInput['tokens']> {
@@ -96,10 +100,11 @@ function makeOnboardCommand(): Command {
     .option('--test-patient <ref>', 'patient reference of the first-session test', 'Patient/onboarding-test')
     .option('--test-practitioner <ref>', 'practitioner reference of the first-session test', 'Practitioner/onboarding-test')
     .option('--encounter-timeout <ms>', 'how long to wait for the Encounter', '30000')
+    .option('--service-timeout <ms>', 'how long one request to the service may take before its step fails', '30000')
     .option('--json', 'print the onboarding report as JSON on stdout')
     .addHelpText('after', ONBOARD_EXAMPLES)
     .action(async (flags: OnboardFlags) => {
-      const timeout = checkOnboardFlags(flags);
+      const timeouts = checkOnboardFlags(flags);
       const config = loadConfig(process.env, ONBOARD_REQUIRES);
       const input: OnboardInput = {
         tenant: flags.tenant,
@@ -111,7 +116,8 @@ function makeOnboardCommand(): Command {
         tokens: await tokens(flags),
         testPatient: flags.testPatient,
         testPractitioner: flags.testPractitioner,
-        encounterTimeoutMs: timeout,
+        encounterTimeoutMs: timeouts.encounter,
+        serviceTimeoutMs: timeouts.service,
       };
       const services = createServices(config);
       try {
