@@ -1,5 +1,5 @@
 import { fingerprintsMatch, type CheckResult } from '@vc/domain/checklist';
-import { mapTenantConfig, parseLegacyDatetime, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
+import { mapTenantConfig, pickDuplicateWinner, type LegacyTenantConfig, type LegacyVirtualSession } from '@vc/domain/legacy';
 import { queryRows, type Database } from '@vc/schema';
 import { sql } from 'drizzle-orm';
 import { digestOf, digestOfSum, leafOf, narrowDifference, type Leaves } from '../evidence/fingerprint';
@@ -13,6 +13,7 @@ import type { SessionTally } from './session-tally';
 import type { TargetCountsOf } from './target-counts';
 import { sessionProjection, TARGET_SESSION_COLUMNS, targetSessionLeaf, type TargetRow } from './session-digests';
 import { streamedFingerprints, type StreamedTable } from './streamed-fingerprints';
+import { configStillMigrated, OWNER_COLUMNS, ownerOf, type OwnedRow } from '../phases/still-migrated';
 
 /** One table's reconciliation: both sides' digests and row counts, and the legacy ids that differ. */
 export interface TableFingerprint {
@@ -84,9 +85,9 @@ export async function legacySessionLeaves(
 }
 
 /**
- * Target sessions the service changed after the cutover: a row whose `updated_at` is later than its legacy
- * version's. The migrator writes legacy's `updatedAt` (S2's and S4's backfills keep it) and S4's upsert
- * refuses to overwrite such a row, so it is the service's now, not the migration's: compared no more.
+ * Target sessions the service changed after the cutover: a row no longer the migrator's (still-migrated.ts: the
+ * service wrote it since the migrator did; an unmarked row, whose updated_at is later than its legacy version's).
+ * S4's upsert refuses to overwrite such a row, so it is the service's now, not the migration's: compared no more.
  */
 export interface ChangedSince {
   /** Legacy `updatedAt` (ms) per loaded id. */
@@ -105,18 +106,17 @@ export async function targetSessionLeaves(
 ): Promise<Map<string, bigint>> {
   const leaves = new Map<string, bigint>();
   for (let after = ''; ;) {
-    const rows = await queryRows<TargetRow & { updated_at: Date | string }>(
+    const rows = await queryRows<TargetRow & OwnedRow>(
       db,
-      sql`select ${TARGET_SESSION_COLUMNS}, updated_at
+      sql`select ${TARGET_SESSION_COLUMNS}, ${sql.raw(OWNER_COLUMNS)}
           from virtual_sessions where tenant_id = ${tenantId} and legacy_id is not null and legacy_id > ${after} order by legacy_id limit ${batchSize}`,
     );
     if (rows.length === 0) return leaves;
     after = rows[rows.length - 1]!.legacy_id;
     for (const r of rows) {
       if (deferred.has(r.legacy_id)) continue;
-      const legacyAt = since?.updatedAt.get(r.legacy_id);
-      if (legacyAt !== undefined && new Date(r.updated_at).getTime() > legacyAt) {
-        since!.changed.push(r.legacy_id);
+      if (since && !ownerOf(r, since.updatedAt.get(r.legacy_id) ?? Number.POSITIVE_INFINITY).migrators) {
+        since.changed.push(r.legacy_id);
         continue;
       }
       leaves.set(r.legacy_id, targetSessionLeaf(r));
@@ -134,10 +134,10 @@ const configProjection = (c: { tenantId: string; jitsiServerUrl: string; jitsiAp
 });
 
 /**
- * Plan 2.1 has each tenant admin repoint the migrated config at the new Jitsi (PUT /config): a config
- * written after S1's step 1.3 finished is the service's, no longer the migration's, and is compared no more.
- * So is one a re-run of 1.3 left as it was (CONFIG_STILL_MIGRATED in phases/s1/1.3-tenant-configs.ts): a PUT
- * bumped its version, or it was written later than legacy's updatedAt; that re-run finished after the PUT.
+ * Plan 2.1 has each tenant admin repoint the migrated config at the new Jitsi (PUT /config): a config the service
+ * wrote since S1 1.3 did (or created where 1.3 wrote none) is the service's, no longer the migration's, and is
+ * compared no more; one still the migrator's is, whatever its updated_at says (`configStillMigrated`, the rule a
+ * re-run of 1.3 writes by).
  */
 async function configLeaves(
   db: Database,
@@ -145,19 +145,15 @@ async function configLeaves(
   tenantId: string,
 ): Promise<{ legacy: Map<string, bigint>; target: Map<string, bigint>; changed: string[] }> {
   const legacyLeaves = new Map<string, bigint>();
-  let legacyUpdatedAt: Date | null = null;
   for await (const batch of legacy.read('TenantVirtualCareConfig', { tenantId, batchSize: 10 })) {
     for (const row of batch.rows) {
       legacyLeaves.set(tenantId, leafOf(configProjection(mapTenantConfig(row as unknown as LegacyTenantConfig, tenantId).config)));
-      const updated = parseLegacyDatetime(row.updatedAt);
-      legacyUpdatedAt = updated.kind === 'ok' ? updated.value : null;
     }
   }
   const rows = await queryRows<{ jitsi_server_url: string; jitsi_app_id: string; branding: unknown; enabled: boolean; changed: boolean }>(
     db,
     sql`select c.jitsi_server_url, c.jitsi_app_id, c.branding, c.enabled,
-               (c.version > 1 or coalesce(c.updated_at > ${legacyUpdatedAt?.toISOString() ?? null}::timestamptz, false)
-                or coalesce(c.updated_at > (select finished_at from vc_migration.step_checkpoints k where k.tenant_id = c.tenant_id and k.phase = 's1' and k.step_id = '1.3' and k.key_range = ''), false)) as changed
+               not ${sql.raw(configStillMigrated('c'))} as changed
         from tenant_virtual_care_configs c where c.tenant_id = ${tenantId}`,
   );
   const target = new Map<string, bigint>();

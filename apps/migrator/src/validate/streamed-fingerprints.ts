@@ -201,7 +201,10 @@ export async function streamedFingerprints(
         // Before the cutover the service has written no session: nothing to ask the target about.
         if (scope) updatedAt[legacyId] = mapping.session.updatedAt.toISOString();
       }
-      const lookups = Promise.all([targetBatchDigests(db, tenantId, ids, [...deferred], updatedAt), eventsOf(legacy, tenantId, loaded, unplain, batchSize)]);
+      const lookups = Promise.all([
+        targetBatchDigests(db, tenantId, ids, [...deferred], scope ? updatedAt : undefined),
+        eventsOf(legacy, tenantId, loaded, unplain, batchSize),
+      ]);
       // Settled later; a failure surfaces there (or in the finally below), not as an unhandled rejection.
       lookups.catch(() => undefined);
       if (previous) await settle(previous);

@@ -1,5 +1,6 @@
 import { queryRows, type Database } from '@vc/schema';
 import { sql, type SQL } from 'drizzle-orm';
+import { sessionStillMigrated } from '../phases/still-migrated';
 
 /**
  * The target side of the streamed fingerprints, summed by PostgreSQL: for a batch of legacy ids, each row's
@@ -83,9 +84,9 @@ export interface BatchDigests {
 
 /**
  * A batch's migrated sessions (`ids`: found once, by the (tenant_id, legacy_id) index) and their backfilled
- * participants, in one statement: those of `deferred`, and those whose `updated_at` is later than their
- * legacy `updatedAt` in `legacyUpdatedAt` (given once S4 cut over: the service changed them since, and the
- * migrator writes legacy's), counted as met but left out of the sums. A session's
+ * participants, in one statement: those of `deferred`, and those no longer the migrator's (still-migrated.ts;
+ * an unmarked row judged by its legacy `updatedAt` in `legacyUpdatedAt`, given once S4 cut over: before, the service
+ * has written no migrated session), counted as met but left out of the sums. A session's
  * participants make one leaf (by actor; the C collation's order is the migrator's but for characters past
  * U+FFFF); participants' `met` counts participant rows. `materialized` keeps each row whole: inlined, each
  * get_byte would hash the row again. Each session's participants are read by a lateral subquery, i.e. by the
@@ -98,15 +99,16 @@ export async function targetBatchDigests(
   tenantId: string,
   ids: readonly string[],
   deferred: readonly string[],
-  legacyUpdatedAt: Readonly<Record<string, string>> = {},
+  legacyUpdatedAt?: Readonly<Record<string, string>>,
 ): Promise<BatchDigests> {
   const rows = await queryRows<Row & { kind: 's' | 'p'; absent: string[] | null; changed: string[] | null }>(
     db,
     sql`with c as materialized (
           select id, legacy_id, legacy_id in ${jsonIds(deferred)} as deferred,
-                 coalesce(updated_at > (${JSON.stringify(legacyUpdatedAt)}::jsonb ->> legacy_id)::timestamptz, false) as changed,
+                 ${legacyUpdatedAt === undefined ? sql`false` : sql.raw(`not ${sessionStillMigrated('virtual_sessions', '(j.legacy_at ->> legacy_id)::timestamptz')}`)} as changed,
                  sha256(convert_to(${sql.raw(SESSION_JSON)}, 'UTF8')) as l, sha256(convert_to(to_json(legacy_id)::text, 'UTF8')) as k
-          from virtual_sessions where tenant_id = ${tenantId} and legacy_id in ${jsonIds(ids)}),
+          from virtual_sessions, (select ${JSON.stringify(legacyUpdatedAt ?? {})}::jsonb as legacy_at) j
+          where tenant_id = ${tenantId} and legacy_id in ${jsonIds(ids)}),
         t as materialized (select c.*, deferred or changed as skipped from c),
         g as materialized (
           select t.skipped, t.k, x.n, x.l

@@ -1,6 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckResult } from '@vc/domain/checklist';
+import { encryptLegacyCredentials } from '@vc/fixtures';
 import type { TestMysqlDatabase } from '@vc/fixtures/testing';
 import { startKongAdminStandIn } from '@vc/integrations/kong';
 import type { DatabaseHandle } from '@vc/schema';
@@ -388,5 +389,122 @@ describe('a 4.1 resumed by a run with a later as-of', () => {
     );
     expect(loaded.rows.map((r) => r.status)).toEqual(['scheduled', 'scheduled']);
     await passesComparing(tenant, 'resumed-41', 4);
+  }, 180_000);
+});
+
+describe('who wrote a row last is told by versions, not by legacy’s clock', () => {
+  const gates = ['--service-upstream', 'http://vc.internal:8080', ...PAST_THE_GATES];
+  const json = (run: { stdout: string }) =>
+    JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as { warnings: Record<string, number>; steps: Array<{ id: string; written: number }> };
+  const sessionsOf = (v: Verdicts) => v.fingerprints.find((f) => f.table === 'sessions')!;
+  const stored = async (tenant: string, id: string) =>
+    (
+      await client.query<{ practitioner_ref: string; ended_at: Date }>(
+        'select practitioner_ref, ended_at from virtual_sessions where tenant_id = $1 and legacy_id = $2',
+        [tenant, id],
+      )
+    ).rows[0];
+  /** S1 loads a session stamped 23:50; legacy, its clock set back, then edits it stamped 23:20 (within the hour S4 reads back). */
+  async function editedWithClockBack(tenant: string): Promise<string> {
+    const [id] = await insert('VirtualSession', [session(tenant, { updatedAt: '2026-10-31 23:50:00' })]);
+    const r1 = await phase(tenant, 'phase', 's1', '--as-of', S1_AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+    await mariadb.query(`update VirtualSession set practitionerRef = 'Practitioner/d-2', updatedAt = '2026-10-31 23:20:00' where id = ?`, [id]);
+    return id!;
+  }
+
+  it('a legacy edit stamped before the updatedAt S1 loaded is synced by S4, compared by validate, and written once', async () => {
+    const tenant = 'clock-back';
+    const id = await editedWithClockBack(tenant);
+    const s4 = await phase(tenant, 'phase', 's4', '--as-of', S4_AS_OF, ...gates);
+    expect(s4.code, s4.error).toBe(0);
+    expect(json(s4).warnings.session_changed_by_service).toBeUndefined();
+    expect((await stored(tenant, id))!.practitioner_ref).toBe('Practitioner/d-2');
+    const v = await onBothPaths(tenant, 'clock-back');
+    expect({ mysql: statuses(v.mysql), csv: statuses(v.csv) }).toEqual({ mysql: ALL_PASS, csv: ALL_PASS });
+    for (const path of [v.mysql, v.csv]) expect(sessionsOf(path)).toMatchObject({ changedSinceMigration: [], legacy: { rows: 1 }, target: { rows: 1 } });
+    // Nothing changed since: a re-run writes nothing and warns of nothing.
+    const again = await phase(tenant, 'phase', 's4', '--restart-step', '4.3', '--as-of', S4_AS_OF, ...gates);
+    expect(again.code, again.error).toBe(0);
+    expect(json(again).steps.find((st) => st.id === '4.3')).toMatchObject({ written: 0 });
+    expect(json(again).warnings.session_changed_by_service).toBeUndefined();
+  }, 180_000);
+
+  it('the same edit on a session the service changed since (its clock behind legacy’s) keeps the service’s, counted, and validate leaves it to the service', async () => {
+    const tenant = 'clock-back-service';
+    const id = await editedWithClockBack(tenant);
+    // As the service writes a session (apps/service/src/sessions/repo.ts): its change, version + 1, updated_at by its own
+    // clock, here earlier than legacy's stamp of the edit.
+    await client.query(
+      `update virtual_sessions set ended_at = '2026-10-01T10:29:00Z', version = version + 1, updated_at = '2026-10-31T23:10:00Z' where tenant_id = $1 and legacy_id = $2`,
+      [tenant, id],
+    );
+    const s4 = await phase(tenant, 'phase', 's4', '--as-of', S4_AS_OF, ...gates);
+    expect(s4.code, s4.error).toBe(0);
+    // Met by 4.1 and again by 4.3: legacy's edit is never written over the service's change, and each sync says so.
+    expect(json(s4).warnings.session_changed_by_service).toBe(2);
+    expect(await stored(tenant, id)).toEqual({ practitioner_ref: 'Practitioner/d-1', ended_at: new Date('2026-10-01T10:29:00Z') });
+    const v = await onBothPaths(tenant, 'clock-back-service');
+    expect({ mysql: statuses(v.mysql), csv: statuses(v.csv) }).toEqual({ mysql: ALL_PASS, csv: ALL_PASS });
+    for (const path of [v.mysql, v.csv]) expect(sessionsOf(path).changedSinceMigration).toEqual([id]);
+  }, 180_000);
+
+  /** A legacy config of `tenant` whose credentials decrypt (or, `broken`, do not). */
+  async function legacyConfig(tenant: string, broken = false): Promise<void> {
+    const credentials = broken ? 'bm90IGEgYmxvYg==' : encryptLegacyCredentials('s3cret', harness.masterKey, tenant, Buffer.alloc(12, 7));
+    await mariadb.query('INSERT INTO TenantVirtualCareConfig SET ?', [
+      { tenantId: tenant, jitsiServerUrl: 'https://meet.test', jitsiAppId: 'app', credentials, branding: null, enabled: 1, updatedAt: '2026-10-15 08:00:00' },
+    ]);
+    await insert('VirtualSession', [session(tenant)]);
+    const r1 = await phase(tenant, 'phase', 's1', '--as-of', S1_AS_OF);
+    expect(r1.code, r1.error).toBe(0);
+  }
+  const configOf = async (tenant: string) =>
+    (await client.query<{ jitsi_app_id: string }>('select jitsi_app_id from tenant_virtual_care_configs where tenant_id = $1', [tenant])).rows[0];
+  const configsFingerprint = async (tenant: string) => {
+    const source = createMysqlSource(legacy.url);
+    try {
+      const fingerprints = await tenantFingerprints(handle.db, source, tenant, (await s1Watermark(handle.db, tenant))!, 2);
+      return fingerprints.find((f) => f.table === 'configs')!;
+    } finally {
+      await source.close();
+    }
+  };
+  const rerun13 = (tenant: string) => phase(tenant, 'phase', 's1', '--restart-step', '1.3', '--as-of', S1_AS_OF);
+
+  it('a config an earlier release’s 2.2 stamped (version 1, updated_at later than legacy’s) takes legacy’s later change and is compared', async () => {
+    const tenant = 'cfg-stamped';
+    await legacyConfig(tenant);
+    // As an earlier release left it: 2.2 stamped the time of its test, no mark (this release's migration then marks it).
+    await client.query(`update tenant_virtual_care_configs set updated_at = now(), migrated_version = null where tenant_id = $1`, [tenant]);
+    const migration = await readFile(new URL('../../../../packages/schema/drizzle/0023_migrated_version.sql', import.meta.url), 'utf8');
+    const backfill = migration.split('--> statement-breakpoint').find((statement) => statement.includes('UPDATE "tenant_virtual_care_configs"'))!;
+    await client.query(backfill);
+    await mariadb.query(`update TenantVirtualCareConfig set jitsiAppId = 'app-later', updatedAt = '2026-11-20 08:00:00' where tenantId = ?`, [tenant]);
+    const again = await rerun13(tenant);
+    expect(again.code, again.error).toBe(0);
+    expect(json(again).warnings.config_changed_by_service).toBeUndefined();
+    expect(await configOf(tenant)).toEqual({ jitsi_app_id: 'app-later' });
+    expect(await configsFingerprint(tenant)).toMatchObject({ equal: true, changedSinceMigration: [], legacy: { rows: 1 }, target: { rows: 1 } });
+  }, 180_000);
+
+  it('a config the service created where S1 left none (its clock behind legacy’s) stays the service’s on a re-run, and is not compared', async () => {
+    const tenant = 'cfg-service';
+    await legacyConfig(tenant, true);
+    expect(await configOf(tenant)).toBeUndefined();
+    // As PUT /config creates a config (apps/service/src/tenant-config/repo.ts): version 1, updated_at by the service's clock.
+    await client.query(
+      `insert into tenant_virtual_care_configs (tenant_id, jitsi_server_url, jitsi_app_id, credentials_ciphertext, kms_key_id, updated_at)
+       values ($1, 'https://meet.new.test', 'app-service', 'ciphertext', 'local', '2026-11-05T08:00:00Z')`,
+      [tenant],
+    );
+    // Legacy's credentials are repaired later; the operator re-runs 1.3.
+    const credentials = encryptLegacyCredentials('s3cret', harness.masterKey, tenant, Buffer.alloc(12, 7));
+    await mariadb.query(`update TenantVirtualCareConfig set credentials = ?, updatedAt = '2026-11-20 08:00:00' where tenantId = ?`, [credentials, tenant]);
+    const again = await rerun13(tenant);
+    expect(again.code, again.error).toBe(0);
+    expect(json(again).warnings.config_changed_by_service).toBe(1);
+    expect(await configOf(tenant)).toEqual({ jitsi_app_id: 'app-service' });
+    expect(await configsFingerprint(tenant)).toMatchObject({ equal: true, changedSinceMigration: [tenant] });
   }, 180_000);
 });

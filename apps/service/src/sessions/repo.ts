@@ -136,6 +136,10 @@ export async function updateSessionVersioned(db: Executor, session: VirtualSessi
   return row;
 }
 
+/**
+ * The relay's write of the Encounter an end enqueued. No version bump: the end that enqueued it, in the same
+ * transaction, bumped the version, so the session is already the service's and no longer the migrator's.
+ */
 export async function setEncounterRef(db: Executor, tenantId: string, sessionId: string, encounterRef: string, now: Date): Promise<void> {
   await db
     .update(virtualSessions)

@@ -7,7 +7,7 @@ import { findTenantConfig } from './repo';
  * Staleness never reaches a committed join: the join statement re-checks the fields it used (version,
  * enabled, server URL, app id, ciphertext) against the table and writes nothing when they differ; the join
  * then drops the entry and runs again on a fresh read. So a change by `PUT /config` on another instance or
- * by the migrator (whose 1.3 upsert does not bump the version) costs one wasted statement, never a token
+ * by the migrator (whose 1.3 upsert does not bump the version, only marks it its own) costs one wasted statement, never a token
  * signed with an old secret or a join into a disabled tenant. Only enabled configs are kept: a refusal
  * (missing or disabled config) is always decided on a fresh read. `PUT /config` here drops the entry at once.
  */

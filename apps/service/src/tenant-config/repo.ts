@@ -9,7 +9,8 @@ export async function findTenantConfig(db: Executor, tenantId: string): Promise<
   return row;
 }
 
-export type TenantConfigWrite = Omit<TenantVirtualCareConfig, 'version' | 'updatedAt' | 'lastConnectionTest'>;
+/** What PUT /config writes. Never `migratedVersion`: the migrator's mark, which the version bump makes stale (a PUT config is the service's). */
+export type TenantConfigWrite = Omit<TenantVirtualCareConfig, 'version' | 'updatedAt' | 'lastConnectionTest' | 'migratedVersion'>;
 
 /**
  * Insert or replace; returns the row and whether it was created (a fresh row is at version 1). With
@@ -35,6 +36,10 @@ export async function upsertTenantConfig(
   return row ? { row, created: row.version === 1 } : undefined;
 }
 
+/**
+ * No version bump (see etag.ts): the test's outcome is no column the migrator writes or compares, so a config only
+ * tested is still the migrator's.
+ */
 export async function saveConnectionTest(db: Executor, tenantId: string, result: ConnectionTestResult): Promise<void> {
   await db.update(tenantVirtualCareConfigs).set({ lastConnectionTest: result }).where(eq(tenantVirtualCareConfigs.tenantId, tenantId));
 }

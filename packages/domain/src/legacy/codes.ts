@@ -56,13 +56,13 @@ export const WARNING_CODES = [
   /** S3: a consent's document_url that is no absolute http(s) URL, left out of the Consent (it is imported without it). */
   'invalid_document_url',
   /**
-   * S1 1.3 re-run: the tenant's config is the service's since the migration (a `PUT /config` bumped its version, or
-   * it was written later than legacy's updatedAt): kept as it is, legacy's not written over it.
+   * S1 1.3 re-run: the tenant's config is the service's (a `PUT /config` wrote it since 1.3 did, or created it where
+   * 1.3 wrote none): kept as it is, legacy's not written over it.
    */
   'config_changed_by_service',
   /**
-   * S1 1.1 re-run: a session the service changed since it was loaded (its updated_at later than legacy's, e.g. after
-   * the cutover): kept as it is, legacy's not written over it (S4's delta sync leaves it the same way).
+   * S1 1.1 re-run, or S4's delta sync meeting a legacy change: a session the service wrote since the migrator did (its
+   * version moved past the one the migrator recorded, e.g. after the cutover): kept as it is, legacy's not written over it.
    */
   'session_changed_by_service',
 ] as const;

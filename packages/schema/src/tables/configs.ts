@@ -27,6 +27,8 @@ export const tenantVirtualCareConfigs = pgTable('tenant_virtual_care_configs', {
   billing: jsonb('billing').$type<TenantBilling>().notNull().default({ placeOfService: '02', modifier: '95' }),
   lastConnectionTest: jsonb('last_connection_test').$type<ConnectionTestResult>(),
   version: integer('version').notNull().default(1),
+  /** The version 1.3's last write left: equal to `version` while no PUT /config wrote it since; null for a config the service created. */
+  migratedVersion: integer('migrated_version'),
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });
 

@@ -25,6 +25,14 @@ export const virtualSessions = pgTable(
     encounterRef: text('encounter_ref'),
     /** Optimistic lock: every transition is `UPDATE … WHERE version = $seen`. */
     version: integer('version').notNull().default(1),
+    /**
+     * The version the migrator's last write of legacy's values left: while it equals `version` the service has not
+     * written the row since, so legacy's changes may still replace it. 0: linked to its legacy row, never holding
+     * legacy's values; null: a service session, or a row no release recorded this for (see the migrator's still-migrated.ts).
+     */
+    migratedVersion: integer('migrated_version'),
+    /** The legacy updatedAt of the version the migrator last wrote: a legacy row stamped otherwise is a change. */
+    legacyUpdatedAt: ts('legacy_updated_at'),
     /** Raw legacy values that mapping normalised (status, videoBackend, dates), for audit. */
     migratedFrom: jsonb('migrated_from').$type<Record<string, unknown>>(),
     createdAt: ts('created_at').notNull().defaultNow(),

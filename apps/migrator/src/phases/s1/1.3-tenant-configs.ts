@@ -5,6 +5,7 @@ import type { RejectInput, Step, StepContext, Tx } from '../../engine/types';
 import { UsageError } from '../../engine/errors';
 import { reEncryptCredentials, UnusableCredentials, type LegacyKeySource } from './credentials';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
+import { configStillMigrated } from '../still-migrated';
 
 interface ConfigRow {
   tenantId: string;
@@ -12,7 +13,17 @@ interface ConfigRow {
   warnings: WarningCode[];
 }
 
-const COLUMNS = ['tenant_id', 'jitsi_server_url', 'jitsi_app_id', 'credentials_ciphertext', 'kms_key_id', 'branding', 'enabled', 'updated_at'] as const;
+const COLUMNS = [
+  'tenant_id',
+  'jitsi_server_url',
+  'jitsi_app_id',
+  'credentials_ciphertext',
+  'kms_key_id',
+  'branding',
+  'enabled',
+  'updated_at',
+  'migrated_version',
+] as const;
 
 async function legacyKeys(ctx: StepContext): Promise<LegacyKeySource> {
   const legacyKms = await ctx.services.legacyKms();
@@ -22,26 +33,24 @@ async function legacyKeys(ctx: StepContext): Promise<LegacyKeySource> {
 }
 
 /**
- * A config row is still the migrator's while the service has not written it: the service's `PUT /config` bumps
- * `version` (apps/service/src/tenant-config/repo.ts; the migrator never does) and a config it created where S1 left
- * none (a rejected `credential_decrypt_failed`) carries the PUT's time, later than legacy's updatedAt. Only such a
- * row takes legacy's values again on a re-run (`--restart-step 1.1`/`1.3`): the admin repoints the config at the
+ * A config row takes legacy's values again on a re-run (`--restart-step 1.1`/`1.3`) only while it is still the
+ * migrator's (`configStillMigrated`, still-migrated.ts): 1.3 wrote it and no `PUT /config` since (every PUT bumps
+ * `version`, apps/service/src/tenant-config/repo.ts; the migrator never does). A config the service created where S1
+ * left none (a rejected `credential_decrypt_failed`) carries no mark and is the service's. Its updated_at decides
+ * nothing: an earlier release's S2 2.2 stamped it with the time of its test. The admin repoints the config at the
  * tenant's new Jitsi before S2 (plan 2.1), and legacy's older values over it would break every join. validate's
  * `fingerprints.configs` counts the same rows the service's (`changedSinceMigration`).
  */
-export const CONFIG_STILL_MIGRATED = 'tenant_virtual_care_configs.version = 1 and tenant_virtual_care_configs.updated_at <= excluded.updated_at';
-
-/** Writes the batch's configs; returns how many were kept because the service owns them (see {@link CONFIG_STILL_MIGRATED}). */
 async function writeConfigs(tx: Tx, rows: readonly ConfigRow[]): Promise<number> {
   const update = COLUMNS.filter((c) => c !== 'tenant_id')
-    .map((c) => `${c} = excluded.${c}`)
+    .map((c) => (c === 'migrated_version' ? `${c} = tenant_virtual_care_configs.version` : `${c} = excluded.${c}`))
     .join(', ');
   // The row count of an upsert counts inserted and updated rows, not those its `where` left alone.
   const written = await tx.insertMany(
     'tenant_virtual_care_configs',
     COLUMNS,
     rows.map((r) => r.values),
-    { onConflict: `(tenant_id) do update set ${update} where ${CONFIG_STILL_MIGRATED}` },
+    { onConflict: `(tenant_id) do update set ${update} where ${configStillMigrated('tenant_virtual_care_configs')}` },
   );
   return rows.length - written;
 }
@@ -93,6 +102,8 @@ export const tenantConfigsStep: Step = {
                 config.branding,
                 config.enabled,
                 updated.kind === 'ok' ? updated.value : new Date(),
+                // A new config's version (the column's default); an upsert records the stored one (`writeConfigs`).
+                1,
               ];
               return { tenantId: config.tenantId, warnings, values };
             } catch (error) {

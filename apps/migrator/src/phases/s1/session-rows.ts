@@ -2,6 +2,7 @@ import type { MappedSession, WarningCode } from '@vc/domain/legacy';
 import { copyLine, encodeLines, encodeRows, type CopyRows } from '../../engine/copy-text';
 import type { BatchAdjustment, Tx } from '../../engine/types';
 import { sessionId } from './ids';
+import { sessionStillMigrated } from '../still-migrated';
 
 /** A session 1.1 loads: the mapping, its new id, where it came from, and the warnings it carries. */
 export interface SessionLoad {
@@ -34,21 +35,27 @@ export const SESSION_COLUMNS = [
   'migrated_from',
   'created_at',
   'updated_at',
+  'migrated_version',
+  'legacy_updated_at',
 ] as const;
 
 /**
  * Re-running a step (`--restart-step`) or a newer duplicate replaces the mapped values, never the id, with two
  * exceptions. An Encounter S2 2.4 backfilled (or the service recorded) stays while legacy still has none: legacy's
  * NULL would drop the link the ended session's Encounter is found by (S4's delta sync merges it the same way). And
- * a session the service changed since it was loaded (its updated_at later than legacy's, validate's
- * `changedSinceMigration`: `--restart-step 1.1` with a later as-of after the cutover) is the service's and is
- * left as it is, as S4's delta sync leaves it; {@link writeSessions} counts it.
+ * a session the service wrote since the migrator did (see still-migrated.ts: `--restart-step 1.1` with a later as-of
+ * after the cutover) is the service's and is left as it is, as S4's delta sync leaves it; {@link writeSessions}
+ * counts it. The rewrite leaves the version as it is and records it as the migrator's.
  */
 const assign = (c: string) =>
-  c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
+  c === 'encounter_ref'
+    ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)'
+    : c === 'migrated_version'
+      ? 'migrated_version = virtual_sessions.version'
+      : `${c} = excluded.${c}`;
 const UPSERT = `(tenant_id, legacy_id) do update set ${SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id')
   .map(assign)
-  .join(', ')} where virtual_sessions.updated_at <= excluded.updated_at`;
+  .join(', ')} where ${sessionStillMigrated('virtual_sessions', 'excluded.updated_at')}`;
 
 /** The mapped fields a `virtual_sessions` row is made of (S1's session, or S4's that may be `scheduled`). */
 export type SessionFields = Omit<MappedSession, 'status'> & { status: string };
@@ -56,7 +63,7 @@ export type SessionFields = Omit<MappedSession, 'status'> & { status: string };
 /**
  * The `virtual_sessions` values of a mapped session, in {@link SESSION_COLUMNS} order. S1 and S4's delta
  * sync write the same row for the same legacy row (migrated_from included: its `endInferred` is what 1.5
- * and S4 re-infer the end of).
+ * and S4 re-infer the end of), and mark it theirs (still-migrated.ts).
  */
 export function sessionRow(id: string, s: SessionFields, sourceRecord: string, warnings: readonly WarningCode[]): unknown[] {
   const migratedFrom = { ...s.migratedFrom, sourceRecord, ...(s.endInferred ? { endInferred: true } : {}), ...(warnings.length ? { warnings } : {}) };
@@ -77,6 +84,9 @@ export function sessionRow(id: string, s: SessionFields, sourceRecord: string, w
     s.encounterRef,
     migratedFrom,
     s.createdAt,
+    s.updatedAt,
+    // A new row's version; an upsert of a stored row records that row's version instead (see `assign`).
+    1,
     s.updatedAt,
   ];
 }

@@ -9,8 +9,7 @@ import { loadTenantConfig } from './tenant-config';
  * probe checks reachability, TLS, `config.js`, `external_api.js` and that the token verifies. The result
  * is stored on the config (`last_connection_test`), which validation reads; a failing test fails the step.
  * Storing it leaves `updated_at` and `version` alone (as the service's own test-connection does): a test is no
- * change of the config, and a later `updated_at` would make S1 1.3's re-run and validate take the config for
- * one the service wrote (`config_changed_by_service`), so legacy's later changes would never be carried.
+ * change of the config, which stays the migrator's (still-migrated.ts), so legacy's later changes are still carried.
  */
 export const jitsiJwtStep: Step = {
   id: '2.2',

@@ -18,12 +18,9 @@ import { changedSince, LOADED_UPCOMING, mapDeltaSession, type DeltaSession } fro
 import { duplicateReject, ExportTwins, type MetRow } from './export-twins';
 import { adoptShadowTwins } from './shadow-twins';
 import { faultRejects, recordsOf } from '../../legacy/record-faults';
+import { legacyMoved, migratorBump, OWNER_COLUMNS, ownerOf, sessionStillMigrated, type OwnedRow } from '../still-migrated';
 
-const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at');
-/**
- * Only a newer legacy version replaces what is there: a re-run changes nothing, and a session the new
- * service has touched since (its updated_at is later) is never overwritten by legacy.
- */
+const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'legacy_id' && c !== 'created_at' && c !== 'migrated_version');
 const assign = (c: string) =>
   // An Encounter the migrator backfilled (S2 2.4) stays when legacy still has none.
   c === 'encounter_ref' ? 'encounter_ref = coalesce(excluded.encounter_ref, virtual_sessions.encounter_ref)' : `${c} = excluded.${c}`;
@@ -31,16 +28,18 @@ const assign = (c: string) =>
 const PROJECTED = TARGET_SESSION_COLUMN_LIST.filter((c) => c !== 'legacy_id');
 const projected = (table: string) => `(${PROJECTED.map((c) => `${table}.${c}`).join(', ')})`;
 /**
- * A newer legacy version replaces the stored one; so does the same version loaded as upcoming once it is past, and
- * the same version with other content (see `changing`). A row loaded `scheduled` before rows carried the mark is
- * known by its status.
+ * Only a row still the migrator's takes legacy's values (still-migrated.ts): one the service wrote since is never
+ * overwritten by legacy. It takes another legacy version (stamped later or earlier than the one loaded: legacy's
+ * clock may go back); the same version loaded as upcoming once it is past; and the same version with other content
+ * (see `changing`). A row loaded `scheduled` before rows carried the mark is known by its status. The write is a new
+ * version (a service transition that read the old one is refused), still the migrator's.
  */
-const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map(assign).join(', ')}, version = virtual_sessions.version + 1
-  where virtual_sessions.updated_at < excluded.updated_at
-    or (virtual_sessions.updated_at = excluded.updated_at
-        and (virtual_sessions.status = 'scheduled' or coalesce(virtual_sessions.migrated_from ? '${LOADED_UPCOMING}', false))
+const ON_CONFLICT = `(tenant_id, legacy_id) do update set ${UPDATED.map(assign).join(', ')}, ${migratorBump('virtual_sessions', true)}
+  where ${sessionStillMigrated('virtual_sessions', 'excluded.updated_at')}
+    and (${legacyMoved('virtual_sessions', 'excluded.updated_at')}
+      or ((virtual_sessions.status = 'scheduled' or coalesce(virtual_sessions.migrated_from ? '${LOADED_UPCOMING}', false))
         and not coalesce(excluded.migrated_from ? '${LOADED_UPCOMING}', false))
-    or (virtual_sessions.updated_at = excluded.updated_at and ${projected('virtual_sessions')} is distinct from ${projected('excluded')})`;
+      or ${projected('virtual_sessions')} is distinct from ${projected('excluded')})`;
 
 /** The stages of a delta sync, in order; a cursor names the one it stopped in. */
 const STAGES = ['sessions', 'participants', 'ends', 'billing', 'encounters'] as const;
@@ -195,35 +194,44 @@ interface DeltaLoad extends MetRow {
 }
 
 /**
- * Of a batch's loads, those that change the target (as the upsert decides): new, or newer than the stored version,
- * or the same version of a session an earlier sync loaded as upcoming (`scheduled`, or `cancelled` with no start or
- * end: marked {@link LOADED_UPCOMING}) that is past at this sync's as-of. 4.1 and 4.3 may run days apart (4.2
- * refused by its gates, run again later): a session upcoming at 4.1 that legacy never touched again (a no-show, a
- * call that failed after starting early) is historical by 4.3 and maps as S1 maps it then; kept as loaded, the
- * target would hold neither legacy's outcome nor what validate, mapping at the sync's as-of, expects. And the same
- * version whose mapped content differs from the stored row's (validate's projection): legacy edited the row again
- * within the same millisecond of its `updatedAt` (or stamped both edits alike), which a version comparison alone
- * never syncs and validate fails forever. A session the new service changed since has a later `updated_at`, so it
- * is still never overwritten. (An edit stamped earlier than the stored version, legacy's clock set back, is not
- * told from the service's change by `updated_at`: runbooks/validate.md says what to do.)
+ * Of a batch's loads, those that change the target (as the upsert decides), and how many legacy changes meet a row
+ * the service wrote since (kept as the service has it, counted `session_changed_by_service`). A row still the
+ * migrator's (still-migrated.ts) changes when it is new, or legacy's version is not the one loaded (stamped later,
+ * or earlier: legacy's clock set back), or it is the same version of a session an earlier sync loaded as upcoming
+ * (`scheduled`, or `cancelled` with no start or end: marked {@link LOADED_UPCOMING}) that is past at this sync's
+ * as-of. 4.1 and 4.3 may run days apart (4.2 refused by its gates, run again later): a session upcoming at 4.1
+ * that legacy never touched again (a no-show, a call that failed after starting early) is historical by 4.3 and
+ * maps as S1 maps it then; kept as loaded, the target would hold neither legacy's outcome nor what validate,
+ * mapping at the sync's as-of, expects. And the same version whose mapped content differs from the stored row's
+ * (validate's projection): legacy edited the row again within the same millisecond of its `updatedAt` (or stamped
+ * both edits alike), which a version comparison alone never syncs and validate fails forever.
  */
-async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<DeltaLoad[]> {
-  if (loads.length === 0) return [];
-  const stored = await ctx.query<TargetRow & { updated_at: Date | string; upcoming: boolean }>(
-    `select ${TARGET_SESSION_COLUMN_LIST.join(', ')}, updated_at, coalesce(migrated_from ? '${LOADED_UPCOMING}', false) as upcoming
+async function changing(ctx: StepContext, loads: readonly DeltaLoad[]): Promise<{ writes: DeltaLoad[]; keptByService: number }> {
+  if (loads.length === 0) return { writes: [], keptByService: 0 };
+  const stored = await ctx.query<TargetRow & OwnedRow & { upcoming: boolean }>(
+    `select ${TARGET_SESSION_COLUMN_LIST.join(', ')}, ${OWNER_COLUMNS}, coalesce(migrated_from ? '${LOADED_UPCOMING}', false) as upcoming
        from virtual_sessions where tenant_id = $1 and legacy_id = any($2::text[])`,
     [ctx.tenantId, loads.map((l) => l.session.legacyId)],
   );
-  const byId = new Map(
-    stored.map((r) => [r.legacy_id, { at: new Date(r.updated_at).getTime(), upcoming: r.upcoming || r.status === 'scheduled', leaf: targetSessionLeaf(r) }]),
-  );
-  return loads.filter((l) => {
+  const byId = new Map(stored.map((r) => [r.legacy_id, r]));
+  let keptByService = 0;
+  const writes = loads.filter((l) => {
     const held = byId.get(l.session.legacyId);
+    if (!held) return true;
     const at = l.session.updatedAt.getTime();
-    if (!held || held.at < at) return true;
-    if (held.at > at) return false;
-    return (held.upcoming && l.session.migratedFrom[LOADED_UPCOMING] !== true) || held.leaf !== leafOf(sessionProjection(l.session));
+    const { migrators, loadedAt } = ownerOf(held, at);
+    if (!migrators) {
+      // Legacy changed a row the service changed too: the service's stands, and the summary says so.
+      if (loadedAt !== undefined && loadedAt !== at) keptByService += 1;
+      return false;
+    }
+    if (loadedAt !== at) return true;
+    return (
+      ((held.upcoming || held.status === 'scheduled') && l.session.migratedFrom[LOADED_UPCOMING] !== true) ||
+      targetSessionLeaf(held) !== leafOf(sessionProjection(l.session))
+    );
   });
+  return { writes, keptByService };
 }
 
 /**
@@ -395,13 +403,22 @@ async function syncSessions(ctx: StepContext, checkpoint: Checkpoint, watermark:
     const settled = await settleExternalIds(ctx, shadow.loads);
     rejects.push(...settled.rejects);
     // In id order, as S1 sends its sessions (`inIdOrder`): a tenant's S1 may be writing a shared externalId meanwhile.
-    const writes = inIdOrder(await changing(ctx, settled.kept));
+    const { writes: changed, keptByService } = await changing(ctx, settled.kept);
+    const writes = inIdOrder(changed);
+    const warnings = tallyCodes([...writes, ...shadow.adopted.map((a) => a.load)].map((l) => l.warnings)) as Record<string, number>;
+    if (keptByService > 0) {
+      warnings.session_changed_by_service = keptByService;
+      ctx.log.warn(
+        { tenant: ctx.tenantId, kept: keptByService },
+        'legacy changed sessions the service changed since the migration: kept as the service has them',
+      );
+    }
     await ctx.commit({
       cursor: { after: batch.position },
       read: recordsOf(batch),
       written: writes.length + shadow.adopted.length,
       rejects,
-      warnings: tallyCodes([...writes, ...shadow.adopted.map((a) => a.load)].map((l) => l.warnings)) as Record<string, number>,
+      warnings,
       // The as-of the rows were mapped at: validate maps them at it again to compare what this sync loaded.
       facts: { watermark: watermark.toISOString(), asOf: ctx.options.asOf.toISOString() },
       write: (tx) => writeBatch(tx, ctx.tenantId, shadow.write, writes),

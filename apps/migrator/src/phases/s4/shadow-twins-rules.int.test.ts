@@ -97,12 +97,13 @@ describe('shadow-twin adoption after the cutover', () => {
     expect(first.loads.map((l) => l.session.legacyId)).toEqual(['7001']);
     expect(first.adopted.map((a) => [a.load.session.legacyId, a.shadowId, a.serviceSince])).toEqual([['7002', TOUCHED, true]]);
     await first.write(tx());
-    const { rows } = await client.query<{ id: string; legacy_id: string | null; status: string; room_name: string }>(
-      `select id, legacy_id, status::text as status, room_name from virtual_sessions order by id`,
+    const { rows } = await client.query<{ id: string; legacy_id: string | null; status: string; room_name: string; migrators: boolean | null }>(
+      `select id, legacy_id, status::text as status, room_name, migrated_version = version as migrators from virtual_sessions order by id`,
     );
+    // The twin stays the service's (no version of it is the migrator's): a later sync never writes legacy over it.
     expect(rows).toEqual([
-      { id: LIVE, legacy_id: null, status: 'scheduled', room_name: `vc-${LIVE.replace(/-/g, '')}` },
-      { id: TOUCHED, legacy_id: '7002', status: 'cancelled', room_name: `vc-${TOUCHED.replace(/-/g, '')}` },
+      { id: LIVE, legacy_id: null, status: 'scheduled', room_name: `vc-${LIVE.replace(/-/g, '')}`, migrators: null },
+      { id: TOUCHED, legacy_id: '7002', status: 'cancelled', room_name: `vc-${TOUCHED.replace(/-/g, '')}`, migrators: false },
     ]);
 
     // The same rows met again (a resumed or repeated sync): nothing is adopted twice; the adopted one keeps its room.

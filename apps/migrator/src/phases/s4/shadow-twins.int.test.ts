@@ -135,14 +135,15 @@ describe('S4 and the sessions the service made in shadow mode', { timeout: 240_0
       ...PAST_THE_GATES,
     ]);
     expect(s4.code, s4.error ?? s4.stdout).toBe(0);
-    const rows = await queryRows<{ id: string; legacy_id: string | null; room_name: string }>(
+    const rows = await queryRows<{ id: string; legacy_id: string | null; room_name: string; migrators: boolean }>(
       handle.db,
-      sql`select id, legacy_id, room_name from virtual_sessions
+      sql`select id, legacy_id, room_name, migrated_version = version as migrators from virtual_sessions
            where tenant_id = 'acme' and patient_ref = ${PATIENT} and practitioner_ref = ${PRACTITIONER} and scheduled_start = '2026-11-20T15:00:00Z'`,
     );
     expect(rows.map((r) => r.legacy_id ?? 'service (shadow)')).toHaveLength(1);
-    // The shadow session itself, now legacy's: its id and room (the links already given out) kept.
-    expect(rows[0]).toEqual({ id: SHADOW_ID, legacy_id: '900501', room_name: `vc-${SHADOW_ID.replace(/-/g, '')}` });
+    // The shadow session itself, now legacy's: its id and room (the links already given out) kept; the migrator's
+    // until the service writes it, so later syncs carry legacy's changes to it.
+    expect(rows[0]).toEqual({ id: SHADOW_ID, legacy_id: '900501', room_name: `vc-${SHADOW_ID.replace(/-/g, '')}`, migrators: true });
   });
 
   it('a legacy externalId naming a shadow session adopts it (no duplicate_external_id); a slot two shadow sessions fit is a reject', async () => {

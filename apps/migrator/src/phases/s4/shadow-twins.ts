@@ -40,8 +40,14 @@ interface Shadow {
   updatedAt: Date;
 }
 
-const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'room_name');
-const LEGACY_ONLY = ['legacy_id', 'migrated_from'] as const;
+const UPDATED = SESSION_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'room_name' && c !== 'migrated_version');
+const LEGACY_ONLY = ['legacy_id', 'migrated_from', 'legacy_updated_at'] as const;
+/**
+ * Whose the adopted session is from then on (still-migrated.ts): with legacy's state written, the migrator's, so
+ * later syncs carry legacy's changes to it until the service writes it; changed by the live service, the service's
+ * (0 is no version), though legacy's later changes to it are still counted (`session_changed_by_service`).
+ */
+const OWNER = { migrators: 'migrated_version = version + 1', services: 'migrated_version = 0' } as const;
 
 const withMark = <L extends ShadowLoad>(load: L, by: MatchedBy, roomName: string | null): L =>
   ({ ...load, session: { ...load.session, roomName, migratedFrom: { ...load.session.migratedFrom, [MARK]: { matchedBy: by } } } }) as L;
@@ -63,7 +69,7 @@ function ambiguous(load: ShadowLoad, why: string): RejectInput {
  * a row two or more shadow sessions fit, or whose slot session another legacy row adopted, is
  * `ambiguous_shadow_session` rather than a guess. Shadow sessions are the tenant's with no legacy id created before
  * the first cutover (the gateway switch): one the live service created after it is never touched, and one it
- * changed after it gets its legacy id but keeps the service's state (as the upsert never overwrites it).
+ * changed after it gets its legacy id but keeps the service's state, and stays the service's (see `OWNER`).
  */
 export async function adoptShadowTwins<L extends ShadowLoad>(
   ctx: Pick<StepContext, 'tenantId' | 'query'>,
@@ -177,7 +183,7 @@ async function writeAdoptions<L extends ShadowLoad>(tx: Tx, tenantId: string, ad
     const value = (c: (typeof SESSION_COLUMNS)[number]) => row[SESSION_COLUMNS.indexOf(c)];
     // A session the live service changed since the cutover keeps its state: only whose legacy row it is.
     const columns = serviceSince ? [...LEGACY_ONLY] : UPDATED;
-    const set = columns.map((c, i) => `${c} = $${i + 3}`).join(', ');
+    const set = [...columns.map((c, i) => `${c} = $${i + 3}`), serviceSince ? OWNER.services : OWNER.migrators].join(', ');
     await tx.query(`update virtual_sessions set ${set}, version = version + 1 where tenant_id = $1 and id = $2 and legacy_id is null`, [
       tenantId,
       shadowId,
