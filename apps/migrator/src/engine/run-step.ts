@@ -167,8 +167,12 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     const maxRate = step.maxRejectRate ?? options.maxRejectRate;
     // A key range is a part of the tenant's step: the rate is the whole step's, checked when the tenant's run takes the ranges over.
     if (rate > maxRate && !input.range) {
+      // A dry run keeps no reject rows, so `migrator rejects` would list none: point at the tally it prints instead.
+      const look = options.dryRun
+        ? 'a dry run keeps no rejects: their reasons are counted under the table (`rejects:`, --json `rejects`)'
+        : `see \`migrator rejects --tenant ${key.tenantId}\``;
       throw new StepFailed(
-        `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; see \`migrator rejects --tenant ${key.tenantId}\``,
+        `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; ${look}`,
       );
     }
     state = { ...state, status: 'done', finishedAt: new Date() };
