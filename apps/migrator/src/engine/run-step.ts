@@ -9,6 +9,7 @@ import type { ServiceRegistry } from './services';
 import { deleteRejects, EMPTY_CHECKPOINT, insertRejects, loadCheckpoint, saveCheckpoint, type SavedCheckpoint, type StepKey } from './state';
 import { queryOf, withTransaction } from './tx';
 import type { Batch, BatchAdjustment, KeyRange, RunOptions, SplitTenant, Step, StepContext, StepReport } from './types';
+import { withoutQueryParams } from '../query-error';
 
 /**
  * One step of one tenant, from its checkpoint: every batch commits with its checkpoint, so a stop or a
@@ -43,7 +44,8 @@ export const addCounts = (into: Record<string, number>, from: Readonly<Record<st
 const sumOf = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 /** Errors are reported by message only: our messages name fields and legacy ids, never PHI or secrets. */
-export function messageOf(error: unknown): string {
+export function messageOf(thrown: unknown): string {
+  const error = withoutQueryParams(thrown);
   return error instanceof Error ? error.message : String(error);
 }
 
