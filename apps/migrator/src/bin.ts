@@ -5,6 +5,7 @@ import { exitCodeOf } from './exit-error';
 import { boundHeapGrowth } from './heap-growth';
 import { recordInvocation } from './ledger/record';
 import { jsonPrinted, printJson, quietOnClosedPipes } from './output';
+import { withoutQueryParams } from './query-error';
 
 /** The entry point, and the only place that calls process.exit: errors become exit codes (docs/design.md §6). */
 async function main(argv: string[]): Promise<number> {
@@ -13,7 +14,7 @@ async function main(argv: string[]): Promise<number> {
     await (await makeCli(argv)).parseAsync(argv);
     return 0;
   } catch (thrown) {
-    const error = explainDriverError(thrown, process.env) ?? thrown;
+    const error = withoutQueryParams(explainDriverError(thrown, process.env) ?? thrown);
     if (error instanceof CommanderError) {
       // Help and version end "with an error" in commander; they are successes.
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;

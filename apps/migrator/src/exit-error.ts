@@ -1,3 +1,4 @@
+import { PgliteInUseError } from '@vc/schema';
 import { StepFailed, UsageError } from './engine/errors';
 
 /**
@@ -24,6 +25,8 @@ export class ExitError extends Error {
 export function exitCodeOf(error: unknown): ExitCode | undefined {
   if (error instanceof ExitError) return error.exitCode;
   if (error instanceof UsageError) return 2;
+  // The environment's fault, like a server it cannot reach: nothing was opened, nothing changed.
+  if (error instanceof PgliteInUseError) return 2;
   if (error instanceof StepFailed) return 1;
   return undefined;
 }

@@ -23,6 +23,16 @@ describe('pnpm service --help', () => {
     expect(variables.filter((name) => !new RegExp(`\\b${name}\\b`).test(run.stdout))).toEqual([]);
   });
 
+  it('names the probe and document routes the service serves (there is no /health)', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', BIN, '--help'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      encoding: 'utf8',
+    });
+    const named = [...run.stdout.matchAll(/(?<![\w/])\/(healthz|readyz|health|metrics|openapi\.json|docs)\b/g)].map((m) => m[1]);
+    expect(named).toEqual(['healthz', 'readyz', 'metrics', 'openapi.json', 'docs']);
+  });
+
   it('without the flag and without configuration, the service still refuses to start (exit 2)', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', BIN], {
       cwd: ROOT,

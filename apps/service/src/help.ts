@@ -5,8 +5,8 @@
 export const SERVICE_HELP = `Usage: pnpm service [--help]
 
 virtual-care-service: the live telehealth session API (/api/v1/virtual-care), its outbox relay to
-FHIR and NATS JetStream, /health and /openapi.json. Configured by environment only; it listens until
-SIGINT/SIGTERM, then drains requests and the outbox relay and exits 0.
+FHIR and NATS JetStream, /healthz, /readyz, /metrics, /openapi.json and /docs. Configured by environment
+only; it listens until SIGINT/SIGTERM, then drains requests and the outbox relay and exits 0.
 
 Environment (every variable and its default: README.md, Configuration):
   VC_DATABASE_URL                postgres://user:pass@host:5432/virtual_care or pglite:<dir> (default pglite:./.data/pg)

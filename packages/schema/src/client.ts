@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './tables/index';
+import { claimPgliteDir } from './pglite-claim';
 
 export type Schema = typeof schema;
 
@@ -55,10 +56,16 @@ export async function createDatabase(url: string, options: CreateDatabaseOptions
   // Imported for a pglite: target only: PGlite and its driver are a large share of a start-up that a
   // PostgreSQL target never uses.
   const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
+  const release = target.dataDir === undefined ? () => undefined : claimPgliteDir(target.dataDir);
   const client = target.dataDir === undefined ? new PGlite() : new PGlite(target.dataDir);
-  await client.waitReady;
+  try {
+    await client.waitReady;
+  } catch (error) {
+    release();
+    throw error;
+  }
   const db = drizzlePglite(client, { schema }) as unknown as Database;
-  return { db, kind: 'pglite', pglite: client, close: () => client.close() };
+  return { db, kind: 'pglite', pglite: client, close: () => client.close().finally(release) };
 }
 
 /**

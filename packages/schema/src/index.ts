@@ -1,4 +1,5 @@
 export * from './tables/index';
 export * from './client';
+export { PgliteInUseError } from './pglite-claim';
 export * from './migrate';
 export * from './shadow-sessions-lock';

@@ -62,7 +62,7 @@ export function makeValidateCommand(): Command {
     .option('--out <dir>', 'directory the reports are written to', 'reports')
     .addOption(new Option('--as-of <iso>', 'instant "recent" billing and consent decisions are judged at (default: now)'))
     .option('--batch-size <n>', 'legacy rows read per batch', '5000')
-    .option('--json', 'print the validation JSON (docs/design.md §8) on stdout')
+    .option('--json', 'print the validation JSON { status, checks: [{ id, tenant, status, expected, actual, samples }] } on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: ValidateFlags) => {
       let formats;

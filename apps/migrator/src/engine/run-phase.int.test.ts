@@ -157,6 +157,16 @@ describe('step engine', () => {
     expect([tolerant.status, tolerant.rejects]).toEqual(['done', { orphan_event: 4 }]);
   });
 
+  it('a dry run past --max-reject-rate points at the tally it printed, not at `migrator rejects` (a dry run keeps none)', async () => {
+    const summary = await run(countingStep(20, { rejectEvery: 5 }), options({ dryRun: true, maxRejectRate: 0.1 }));
+    expect([summary.status, summary.rejects, summary.steps[0]!.error]).toEqual([
+      'failed',
+      { orphan_event: 4 },
+      'step x.1 of tenant t1 rejected 4 of 20 rows (20.00%), above --max-reject-rate 0.1; a dry run keeps no rejects: their reasons are counted under the table (`rejects:`, --json `rejects`)',
+    ]);
+    expect(await rows('select count(*)::int as n from vc_migration.rejects')).toEqual([{ n: 0 }]);
+  });
+
   it('a dry run writes nothing (no rows, checkpoints, rejects or runs) and reports what would happen', async () => {
     const summary = await run(countingStep(20, { rejectEvery: 10 }), options({ dryRun: true, maxRejectRate: 0.5 }));
     expect([summary.status, summary.dryRun, summary.rejects, summary.warnings, summary.steps[0]!.written]).toEqual([

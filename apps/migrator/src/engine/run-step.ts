@@ -9,6 +9,7 @@ import type { ServiceRegistry } from './services';
 import { deleteRejects, EMPTY_CHECKPOINT, insertRejects, loadCheckpoint, saveCheckpoint, type SavedCheckpoint, type StepKey } from './state';
 import { queryOf, withTransaction } from './tx';
 import type { Batch, BatchAdjustment, KeyRange, RunOptions, SplitTenant, Step, StepContext, StepReport } from './types';
+import { withoutQueryParams } from '../query-error';
 
 /**
  * One step of one tenant, from its checkpoint: every batch commits with its checkpoint, so a stop or a
@@ -43,7 +44,8 @@ export const addCounts = (into: Record<string, number>, from: Readonly<Record<st
 const sumOf = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 /** Errors are reported by message only: our messages name fields and legacy ids, never PHI or secrets. */
-export function messageOf(error: unknown): string {
+export function messageOf(thrown: unknown): string {
+  const error = withoutQueryParams(thrown);
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -167,8 +169,12 @@ export async function runStep(input: StepRun): Promise<StepReport> {
     const maxRate = step.maxRejectRate ?? options.maxRejectRate;
     // A key range is a part of the tenant's step: the rate is the whole step's, checked when the tenant's run takes the ranges over.
     if (rate > maxRate && !input.range) {
+      // A dry run keeps no reject rows, so `migrator rejects` would list none: point at the tally it prints instead.
+      const look = options.dryRun
+        ? 'a dry run keeps no rejects: their reasons are counted under the table (`rejects:`, --json `rejects`)'
+        : `see \`migrator rejects --tenant ${key.tenantId}\``;
       throw new StepFailed(
-        `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; see \`migrator rejects --tenant ${key.tenantId}\``,
+        `step ${step.id} of tenant ${key.tenantId} rejected ${state.rejected} of ${state.read} rows (${(rate * 100).toFixed(2)}%), above --max-reject-rate ${maxRate}; ${look}`,
       );
     }
     state = { ...state, status: 'done', finishedAt: new Date() };

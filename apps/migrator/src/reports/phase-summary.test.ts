@@ -1,6 +1,9 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PhaseSummary } from '../engine/run-phase';
-import { renderSummary, summaryFormat, summaryTable } from './phase-summary';
+import { renderSummary, summaryFormat, summaryTable, writeSummaryFile } from './phase-summary';
 
 const step = (id: string, read: number, written: number, durationMs: number, over: Partial<PhaseSummary['steps'][number]> = {}): PhaseSummary['steps'][number] => ({
   id,
@@ -28,6 +31,17 @@ const summary: PhaseSummary = {
 };
 
 describe('the end-of-phase table', () => {
+  it('--summary into a folder that does not exist yet (the runbooks\' reports/…) creates it', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'vc-summary-'));
+    try {
+      const file = join(root, 'reports', 'rehearsal', 's1-acme.md');
+      await writeSummaryFile(file, summary);
+      expect(await readFile(file, 'utf8')).toBe(renderSummary(summary, 'md'));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('aligns names left and numbers right, with a total row (rate = rows read per second of step time)', () => {
     expect(summaryTable(summary)).toBe(
       [

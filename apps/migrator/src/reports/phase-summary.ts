@@ -1,5 +1,5 @@
-import { writeFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
 import type { PhaseSummary } from '../engine/run-phase';
 import { ExitError } from '../exit-error';
 
@@ -108,5 +108,7 @@ export function renderSummary(summary: PhaseSummary, format: SummaryFormat): str
 
 /** Writes `--summary`'s file; its format was checked (with {@link summaryFormat}) before the run began. */
 export async function writeSummaryFile(path: string, summary: PhaseSummary): Promise<void> {
+  // The runbooks' `--summary reports/s1-acme.md` names a folder a fresh checkout lacks; a done phase must not end in ENOENT.
+  await mkdir(dirname(path), { recursive: true });
   await writeFile(path, renderSummary(summary, summaryFormat(path)));
 }

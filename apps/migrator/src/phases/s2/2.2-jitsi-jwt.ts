@@ -44,7 +44,9 @@ export const jitsiJwtStep: Step = {
       },
     });
     if (!result.ok)
-      throw new Error(`Jitsi test-connection failed for tenant ${ctx.tenantId}: failing checks ${failing.join(', ')} (result stored on the config)`);
+      throw new Error(
+        `Jitsi test-connection failed for tenant ${ctx.tenantId}: failing checks ${failing.join(', ')} (${ctx.options.dryRun ? 'dry run: result not stored' : 'result stored on the config'})`,
+      );
     ctx.log.info({ tenant: ctx.tenantId, checks: result.checks.length }, 'Jitsi test-connection passed');
   },
 };

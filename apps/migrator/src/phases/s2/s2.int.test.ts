@@ -426,6 +426,13 @@ describe('phase s2: Jitsi JWT test, parallel run, Encounter/billing/audit checks
     expect(md).toContain('| encounter | 0 | 0 | 1 | suppressed_in_shadow 1 | 0.0000 |');
   });
 
+  it('2.2 in a dry run fails the same way but says the result was not stored (a dry run keeps nothing)', async () => {
+    const run = await s2('initech', '--dry-run');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('Jitsi test-connection failed for tenant initech: failing checks external_api_js (dry run: result not stored)');
+    expect(run.stderr).not.toContain('result stored on the config');
+  });
+
   it('2.2 fails a tenant whose Jitsi deployment is broken, storing the failed test', async () => {
     const run = await s2('initech');
     expect(run.code).toBe(1);
