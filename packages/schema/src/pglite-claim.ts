@@ -10,7 +10,8 @@ export class PgliteInUseError extends Error {
   ) {
     super(
       `pglite:${dataDir} is open in another process (pid ${pid}): PGlite serves one process at a time, and a second one corrupts it. ` +
-        'Stop that process first (the service, or a migrator command), or give both a postgres:// VC_DATABASE_URL',
+        'Stop that process first (the service, or a migrator command), or give both a postgres:// VC_DATABASE_URL. ' +
+        `If pid ${pid} is not using it (a pid reused after a crash), delete ${dataDir}.vc-open.pid`,
     );
   }
 }
