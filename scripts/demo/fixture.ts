@@ -19,7 +19,7 @@ export async function readFixtureFacts(exportDir: string): Promise<FixtureFacts>
   const file = join(exportDir, 'expected.json');
   const expected = JSON.parse(await readFile(file, 'utf8')) as ExpectedCounts;
   if (typeof expected.asOf !== 'string' || typeof expected.legacyMasterKey !== 'string' || typeof expected.tenants !== 'object') {
-    throw new Error(`${file}: expected { asOf, legacyMasterKey, tenants } (CONTRACTS.md ExpectedCounts)`);
+    throw new Error(`${file}: expected { asOf, legacyMasterKey, tenants } (ExpectedCounts in fixtures/src/expected.ts)`);
   }
   const tenants = Object.keys(expected.tenants).sort();
   return {
