@@ -1,5 +1,5 @@
 export * from './tables/index';
 export * from './client';
-export { PgliteInUseError } from './pglite-claim';
+export { PgliteInUseError, pidAlive } from './pglite-claim';
 export * from './migrate';
 export * from './shadow-sessions-lock';

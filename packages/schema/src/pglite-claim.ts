@@ -18,12 +18,12 @@ export class PgliteInUseError extends Error {
 
 const held = new Map<string, number>();
 
-function alive(pid: number): boolean {
+/** Whether a process of this host is alive (EPERM: the pid exists but belongs to another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    // EPERM: the pid exists but belongs to another user.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -50,7 +50,7 @@ export function claimPgliteDir(dataDir: string): () => void {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
-        if (holder !== process.pid && Number.isInteger(holder) && holder > 0 && alive(holder)) throw new PgliteInUseError(dataDir, holder);
+        if (holder !== process.pid && Number.isInteger(holder) && holder > 0 && pidAlive(holder)) throw new PgliteInUseError(dataDir, holder);
         rmSync(file, { force: true });
       }
     }

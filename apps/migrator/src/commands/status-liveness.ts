@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { pidAlive } from '@vc/schema';
 import { HEARTBEAT_MS } from '../engine/state';
 import type { RunLiveness } from '../engine/state';
 
@@ -16,16 +17,6 @@ export interface Liveness {
   heartbeatAgeS: number | null;
   /** Why it is stale or interrupted. */
   why?: string;
-}
-
-/** Whether a process of this host is alive (EPERM: alive, someone else's). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

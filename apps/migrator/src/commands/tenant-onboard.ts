@@ -51,7 +51,11 @@ async function call(input: OnboardInput, token: string, method: string, path: st
       signal: AbortSignal.timeout(input.serviceTimeoutMs),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    reply = (await res.json().catch((error: unknown) => rethrowTimeout(error, {}))) as Record<string, unknown>;
+    // A body that is not JSON reads as `{}`; one cut off by the timeout is no answer.
+    reply = (await res.json().catch((error: unknown) => {
+      if (isTimeout(error)) throw error;
+      return {};
+    })) as Record<string, unknown>;
   } catch (error) {
     // A service that is down or hangs fails the step like a refusal does: the report says which call, the operator re-runs.
     throw new StepFailed(`${method} ${path} ${unanswered(error, input.serviceTimeoutMs)}`);
@@ -62,12 +66,6 @@ async function call(input: OnboardInput, token: string, method: string, path: st
 }
 
 const isTimeout = (error: unknown) => error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
-
-/** A body that is not JSON is read as `{}`; a body cut off by the timeout is not a body. */
-function rethrowTimeout<T>(error: unknown, fallback: T): T {
-  if (isTimeout(error)) throw error;
-  return fallback;
-}
 
 /** Why a call got no answer, as a code: never the URL's credentials or a token. */
 function unanswered(error: unknown, timeoutMs: number): string {

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DatabaseHandle } from '@vc/schema';
+import { pidAlive, type DatabaseHandle } from '@vc/schema';
 import type pg from 'pg';
 import { LockHeld } from './errors';
 import { heldElsewhere, readingKey, WRITING_PHASES, writingKey } from './read-lock';
@@ -117,15 +117,6 @@ export async function lockTenantPhase(
       }
     },
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The file lock of a PGlite data directory; see the module comment. */
